@@ -1,0 +1,35 @@
+# Two commands do all the set-up on a fresh clone: `make run` and `make test`.
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench package clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+## The whole local stack: moto as AWS, the API, the SQS pump, the scheduler, the outbox.
+run: $(STAMP)
+	$(PY) -m chalicelib.local
+
+## Lint, then the test suite on both cores.
+test: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m pytest -n 2 -q
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+
+## Benchmarks: print figures (never timed unit tests).
+bench: $(STAMP)
+	$(PY) -m bench
+
+## The deployable CloudFormation template in build/ (see infra/README.md).
+package: $(STAMP)
+	$(PY) -m infra.package build
+
+clean:
+	rm -rf $(VENV) build .tidings .pytest_cache

@@ -1,0 +1,28 @@
+"""The Chalice app: a table of contents. Routes and handlers live in chalicelib/."""
+from __future__ import annotations
+
+from aws_lambda_powertools.logging import correlation_paths
+from chalice import Chalice, ConvertToMiddleware
+
+from chalicelib.blueprints import api_account, api_keys, api_lists, api_openapi
+from chalicelib.config import settings
+from chalicelib.observability import logger, metrics
+from chalicelib.store.binding import bind_models
+from chalicelib.workers import send
+
+app = Chalice(app_name="tidings")
+bind_models(settings())
+
+app.register_middleware(
+    ConvertToMiddleware(
+        logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+    ),
+    "http",
+)
+app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context), "sqs")
+app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context), "scheduled")
+app.register_middleware(ConvertToMiddleware(metrics.log_metrics), "all")
+
+for blueprint in (api_account.api, api_keys.api, api_lists.api, api_openapi.api):
+    app.register_blueprint(blueprint.blueprint)
+app.register_blueprint(send.worker)

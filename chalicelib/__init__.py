@@ -1,0 +1,1 @@
+"""Tidings: a privacy-first mailing-list pipeline for AWS."""

@@ -1,0 +1,1 @@
+"""The only code that talks to SES, SNS and SQS."""

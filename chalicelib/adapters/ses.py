@@ -1,0 +1,20 @@
+"""Sending raw MIME through SES v2 (moto keeps `Content.Raw` verbatim, so tests can parse it)."""
+from __future__ import annotations
+
+from chalicelib.adapters.clients import client
+from chalicelib.config import settings
+
+
+def send_raw_email(raw_message: bytes, recipient: str, tags: dict[str, str]) -> str:
+    """Send one message to one recipient (P10); returns SES's message id.
+
+    `tags` become SES message tags so feedback can be routed without looking anything up;
+    they must never hold contact data.
+    """
+    response = client("sesv2").send_email(
+        Destination={"ToAddresses": [recipient]},
+        Content={"Raw": {"Data": raw_message}},
+        EmailTags=[{"Name": name, "Value": value} for name, value in sorted(tags.items())],
+        ConfigurationSetName=settings().configuration_set,
+    )
+    return response["MessageId"]

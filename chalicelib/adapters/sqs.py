@@ -1,0 +1,42 @@
+"""Enqueueing jobs on the app's SQS queues."""
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+from chalicelib.adapters.clients import client
+from chalicelib.config import settings
+from chalicelib.resources import QueueSpec
+
+
+@cache
+def _queue_url(name: str) -> str:
+    return client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
+
+
+def queue_url(queue: QueueSpec) -> str:
+    """The URL of a declared queue (looked up once per container)."""
+    return _queue_url(settings().resource_name(queue.logical_name))
+
+
+def enqueue(queue: QueueSpec, job: dict[str, Any]) -> str:
+    """Send one JSON job; returns the SQS message id."""
+    response = client("sqs").send_message(QueueUrl=queue_url(queue), MessageBody=json.dumps(job))
+    return response["MessageId"]
+
+
+def enqueue_many(queue: QueueSpec, jobs: list[dict[str, Any]]) -> None:
+    """Send jobs in batches of ten (SQS's limit); raises if any entry failed."""
+    for start in range(0, len(jobs), 10):
+        entries = [
+            {"Id": str(index), "MessageBody": json.dumps(job)}
+            for index, job in enumerate(jobs[start : start + 10])
+        ]
+        response = client("sqs").send_message_batch(QueueUrl=queue_url(queue), Entries=entries)
+        if response.get("Failed"):
+            raise RuntimeError(f"SQS refused {len(response['Failed'])} of {len(entries)} jobs")
+
+
+def forget_queue_urls() -> None:
+    _queue_url.cache_clear()

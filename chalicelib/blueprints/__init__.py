@@ -1,0 +1,1 @@
+"""HTTP routes: `api_*` are the authenticated `/v1` REST API, `public` the pages people open."""

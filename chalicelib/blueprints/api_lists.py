@@ -1,0 +1,143 @@
+"""`/v1/lists`: the account's distribution lists and their settings."""
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.domain.clock import now
+from chalicelib.domain.lists import clean_origin, clean_redirect_url, next_consent_versions
+from chalicelib.store import audit
+from chalicelib.store.lists import (
+    consent_history,
+    create_list,
+    delete_list,
+    get_list,
+    lists_page,
+    update_list,
+)
+from chalicelib.store.models import MailingList
+from chalicelib.store.paging import page_size
+from chalicelib.web.routes import ApiBlueprint, ApiCall
+
+api = ApiBlueprint(__name__)
+
+_URL = {"type": "string", "minLength": 1, "maxLength": 2000}
+_SETTINGS = {
+    "name": {"type": "string", "minLength": 1, "maxLength": 200},
+    "double_opt_in": {"type": "boolean"},
+    "tracking": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {"opens": {"type": "boolean"}, "clicks": {"type": "boolean"}},
+    },
+    "consent_text": {"type": "string", "minLength": 1, "maxLength": 5000},
+    "allowed_origins": {"type": "array", "maxItems": 20, "items": _URL},
+    "attributes": {
+        "type": "array",
+        "maxItems": 50,
+        "items": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,39}$"},
+    },
+    "redirect_after_signup": {"type": ["string", "null"], "maxLength": 2000},
+    "redirect_after_confirm": {"type": ["string", "null"], "maxLength": 2000},
+}
+NEW_LIST = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name", "consent_text"],
+    "properties": _SETTINGS,
+}
+LIST_PATCH = {
+    "type": "object",
+    "additionalProperties": False,
+    "minProperties": 1,
+    "properties": _SETTINGS,
+}
+
+
+def list_view(mailing_list: MailingList) -> dict[str, Any]:
+    history = consent_history(mailing_list)
+    current = history[-1] if history else None
+    return {
+        "list_id": mailing_list.list_id,
+        "name": mailing_list.name,
+        "double_opt_in": mailing_list.double_opt_in,
+        "tracking": {"opens": mailing_list.track_opens, "clicks": mailing_list.track_clicks},
+        "consent_text": current.text if current else None,
+        "consent_version": current.version if current else None,
+        "consent_versions": [
+            {"version": v.version, "text": v.text, "created_at": v.created_at.isoformat()}
+            for v in history
+        ],
+        "allowed_origins": sorted(mailing_list.allowed_origins or []),
+        "attributes": sorted(mailing_list.declared_attributes or []),
+        "redirect_after_signup": mailing_list.redirect_after_signup,
+        "redirect_after_confirm": mailing_list.redirect_after_confirm,
+        "created_at": mailing_list.created_at.isoformat(),
+        "updated_at": mailing_list.updated_at.isoformat(),
+    }
+
+
+def _model_changes(body: dict[str, Any]) -> dict[str, Any]:
+    """Map validated API fields onto model attributes (consent text is handled apart)."""
+    changes: dict[str, Any] = {}
+    if "name" in body:
+        changes["name"] = body["name"].strip()
+    if "double_opt_in" in body:
+        changes["double_opt_in"] = body["double_opt_in"]
+    tracking = body.get("tracking", {})
+    if "opens" in tracking:
+        changes["track_opens"] = tracking["opens"]
+    if "clicks" in tracking:
+        changes["track_clicks"] = tracking["clicks"]
+    if "allowed_origins" in body:
+        changes["allowed_origins"] = {clean_origin(o) for o in body["allowed_origins"]} or None
+    if "attributes" in body:
+        changes["declared_attributes"] = set(body["attributes"]) or None
+    for name in ("redirect_after_signup", "redirect_after_confirm"):
+        if name in body:
+            value = body[name]
+            changes[name] = clean_redirect_url(value, name) if value else None
+    return changes
+
+
+@api.route("/v1/lists", "POST", "Create a list", write=True, body=NEW_LIST, status=201)
+def post_list(call: ApiCall) -> dict[str, Any]:
+    changes = _model_changes(call.body)
+    consent = next_consent_versions([], call.body["consent_text"], now())
+    mailing_list = create_list(call.principal.account_id, changes, consent)
+    audit.record(call.principal.account_id, call.principal.key_id, "list.created",
+                 mailing_list.list_id)
+    return list_view(mailing_list)
+
+
+@api.route("/v1/lists", "GET", "List the account's lists, a page at a time",
+           query=("limit", "cursor"))
+def get_lists(call: ApiCall) -> dict[str, Any]:
+    items, cursor = lists_page(
+        call.principal.account_id, page_size(call.query.get("limit")), call.query.get("cursor")
+    )
+    return {"lists": [list_view(item) for item in items], "next_cursor": cursor}
+
+
+@api.route("/v1/lists/{list_id}", "GET", "Read a list")
+def get_one_list(call: ApiCall, list_id: str) -> dict[str, Any]:
+    return list_view(get_list(call.principal.account_id, list_id))
+
+
+@api.route("/v1/lists/{list_id}", "PATCH", "Change a list's settings; a new consent text "
+           "becomes a new version", write=True, body=LIST_PATCH)
+def patch_list(call: ApiCall, list_id: str) -> dict[str, Any]:
+    mailing_list = get_list(call.principal.account_id, list_id)
+    consent = None
+    if "consent_text" in call.body:
+        consent = next_consent_versions(
+            consent_history(mailing_list), call.body["consent_text"], now()
+        )
+    update_list(mailing_list, _model_changes(call.body), consent)
+    return list_view(mailing_list)
+
+
+@api.route("/v1/lists/{list_id}", "DELETE", "Delete a list and its subscriber entries",
+           write=True, status=204)
+def remove_list(call: ApiCall, list_id: str) -> None:
+    delete_list(get_list(call.principal.account_id, list_id))
+    audit.record(call.principal.account_id, call.principal.key_id, "list.deleted", list_id)

@@ -1,0 +1,72 @@
+"""Operator commands.
+
+    python -m chalicelib.cli account create --name "Acme" [--postal-address ...]
+        [--contact-email ...] [--sender-identity ...]
+
+Creates an account and its first full-access key, and prints them as JSON (the secret only now).
+Uses the same environment as the app (AWS_ENDPOINT_URL for the local stack).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from chalicelib.config import settings
+from chalicelib.domain.accounts import clean_profile_changes
+from chalicelib.domain.keys import Scope
+from chalicelib.errors import TidingsError
+from chalicelib.store import audit
+from chalicelib.store.accounts import create_account
+from chalicelib.store.binding import bind_models
+from chalicelib.store.keys import create_key
+
+
+def create_account_with_key(name: str, profile: dict[str, str]) -> dict[str, Any]:
+    """Create an account and its first full-access key; returns ids and the key's secret."""
+    if not name.strip():
+        raise TidingsError("--name must not be empty", field="name")
+    account = create_account(name.strip(), **clean_profile_changes(profile))
+    key, secret = create_key(account.account_id, "first key", Scope.FULL)
+    audit.record(account.account_id, "operator", "account.created", account.account_id)
+    audit.record(account.account_id, "operator", "key.created", key.key_id)
+    return {"account_id": account.account_id, "key_id": key.key_id, "api_key": secret}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m chalicelib.cli")
+    commands = parser.add_subparsers(dest="command", required=True)
+    account = commands.add_parser("account", help="manage accounts")
+    account_commands = account.add_subparsers(dest="action", required=True)
+    create = account_commands.add_parser("create", help="create an account and its first key")
+    create.add_argument("--name", required=True)
+    create.add_argument("--postal-address")
+    create.add_argument("--contact-email")
+    create.add_argument("--sender-identity")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    bind_models(settings())
+    profile = {
+        name: value
+        for name, value in {
+            "postal_address": args.postal_address,
+            "contact_email": args.contact_email,
+            "sender_identity": args.sender_identity,
+        }.items()
+        if value
+    }
+    try:
+        result = create_account_with_key(args.name, profile)
+    except TidingsError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Configuration, read from the environment in this one place.
+
+`settings()` caches what it read; tests that change the environment call `settings.cache_clear()`.
+In AWS, secrets arrive as environment variables filled from SSM by the deployment; locally the
+stack sets them.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app reads from its environment."""
+
+    stage: str
+    region: str
+    resource_prefix: str
+    public_base_url: str
+    max_body_bytes: int
+    # Newest first: itsdangerous signs with the first and accepts any (key rotation).
+    signing_secrets: tuple[str, ...]
+    # Keys the HMAC of suppressed addresses (P18: the hash must not be reversible by guessing).
+    suppression_secret: str
+    default_sender: str
+    configuration_set: str
+    sqs_max_receive_count: int
+
+    def resource_name(self, logical_name: str) -> str:
+        """The deployed name of a table, queue or topic: `<prefix>-<logical name>`."""
+        return f"{self.resource_prefix}-{logical_name}"
+
+
+_INSECURE_LOCAL_SECRET = "local-only-secret-never-use-in-aws"
+
+
+def _secrets(raw: str | None) -> tuple[str, ...]:
+    values = tuple(part.strip() for part in (raw or "").split(",") if part.strip())
+    return values or (_INSECURE_LOCAL_SECRET,)
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    """The settings for this process, read once from the environment."""
+    env = os.environ
+    prefix = env.get("TIDINGS_PREFIX", "tidings")
+    return Settings(
+        stage=env.get("TIDINGS_STAGE", "local"),
+        region=env.get("AWS_DEFAULT_REGION") or env.get("AWS_REGION") or "eu-west-1",
+        resource_prefix=prefix,
+        public_base_url=env.get("TIDINGS_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+        max_body_bytes=int(env.get("TIDINGS_MAX_BODY_BYTES", str(256 * 1024))),
+        signing_secrets=_secrets(env.get("TIDINGS_SIGNING_SECRETS")),
+        suppression_secret=_secrets(env.get("TIDINGS_SUPPRESSION_SECRET"))[0],
+        default_sender=env.get("TIDINGS_DEFAULT_SENDER", "no-reply@tidings.example"),
+        configuration_set=env.get("TIDINGS_CONFIGURATION_SET", f"{prefix}-feedback"),
+        sqs_max_receive_count=int(env.get("TIDINGS_SQS_MAX_RECEIVE_COUNT", "5")),
+    )

@@ -1,0 +1,29 @@
+"""Account profile rules: who the sender is (P08)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chalicelib.domain.addresses import normalise_email
+
+PROFILE_FIELDS = ("name", "postal_address", "contact_email", "sender_identity")
+
+
+@dataclass(frozen=True)
+class AccountProfile:
+    name: str
+    postal_address: str | None
+    contact_email: str | None
+    sender_identity: str | None
+
+    def missing_for_sending(self) -> list[str]:
+        """Profile fields a marketing mail needs and this account lacks (P08)."""
+        return [name for name in PROFILE_FIELDS if not getattr(self, name)]
+
+
+def clean_profile_changes(changes: dict[str, str]) -> dict[str, str]:
+    """Validate and normalise a profile patch (schema already checked types and lengths)."""
+    cleaned = {name: value.strip() for name, value in changes.items()}
+    for name in ("contact_email", "sender_identity"):
+        if name in cleaned:
+            cleaned[name] = normalise_email(cleaned[name], field=name)
+    return cleaned

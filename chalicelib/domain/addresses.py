@@ -1,0 +1,27 @@
+"""Email address validation and normalisation, with `email-validator` (no DNS by default)."""
+from __future__ import annotations
+
+import os
+
+from email_validator import EmailNotValidError, validate_email
+
+from chalicelib.errors import InvalidInput
+
+
+def normalise_email(raw: str, field: str = "email") -> str:
+    """The normalised address (domain lower-cased, IDNA handled), or InvalidInput naming `field`.
+
+    DNS deliverability checks are off unless TIDINGS_CHECK_EMAIL_DNS=1: a Lambda without
+    network egress, or a flaky resolver, must not refuse good signups.
+    """
+    if not isinstance(raw, str) or not raw.strip():
+        raise InvalidInput(f"'{field}' must be an email address", field=field)
+    check_dns = os.environ.get("TIDINGS_CHECK_EMAIL_DNS") == "1"
+    try:
+        result = validate_email(raw.strip(), check_deliverability=check_dns)
+    except EmailNotValidError as exc:
+        raise InvalidInput(f"'{field}' is not a valid email address: {exc}", field=field) from None
+    # Mailbox providers treat the local part case-insensitively; one person must not be on a
+    # list twice, nor escape a suppression, by changing case.
+    local, _, domain = result.normalized.rpartition("@")
+    return f"{local.lower()}@{domain}"

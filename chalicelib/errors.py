@@ -1,0 +1,54 @@
+"""Domain errors. Logic raises these; the web layer turns them into the JSON error shape."""
+from __future__ import annotations
+
+
+class TidingsError(Exception):
+    """Base of every error a caller may see. `status` is the HTTP status it maps to."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidInput(TidingsError):
+    status = 400
+    code = "invalid_input"
+
+
+class Unauthorized(TidingsError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(TidingsError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(TidingsError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(TidingsError):
+    status = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(TidingsError):
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(TidingsError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class TooManyRequests(TidingsError):
+    status = 429
+    code = "too_many_requests"

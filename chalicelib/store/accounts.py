@@ -1,0 +1,29 @@
+"""Accounts: create, read, update the profile."""
+from __future__ import annotations
+
+from chalicelib.domain.clock import now
+from chalicelib.domain.ids import new_id
+from chalicelib.errors import NotFound
+from chalicelib.store.models import Account
+
+
+def create_account(name: str, **profile: str | None) -> Account:
+    at = now()
+    account = Account(
+        account_id=new_id("acc"), name=name, created_at=at, updated_at=at, **profile
+    )
+    account.save(condition=Account.account_id.does_not_exist())
+    return account
+
+
+def get_account(account_id: str) -> Account:
+    try:
+        return Account.get(account_id)
+    except Account.DoesNotExist:
+        raise NotFound("no such account") from None
+
+
+def update_profile(account: Account, changes: dict[str, str]) -> Account:
+    actions = [getattr(Account, name).set(value) for name, value in changes.items()]
+    account.update(actions=[*actions, Account.updated_at.set(now())])
+    return account

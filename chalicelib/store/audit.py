@@ -1,0 +1,27 @@
+"""The audit log (P27): who did what, when. Callers pass references, never contact data."""
+from __future__ import annotations
+
+import secrets
+
+from chalicelib.domain.clock import now
+from chalicelib.store.models import AuditEntry
+
+
+def record(account_id: str, actor: str, action: str, target: str | None = None) -> AuditEntry:
+    """Append an entry; `entry_id` sorts by time, the random tail keeps it unique."""
+    at = now()
+    entry = AuditEntry(
+        account_id=account_id,
+        entry_id=f"{at.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{secrets.token_hex(4)}",
+        at=at,
+        actor=actor,
+        action=action,
+        target=target,
+    )
+    entry.save()
+    return entry
+
+
+def entries(account_id: str, limit: int = 100) -> list[AuditEntry]:
+    """Newest first."""
+    return list(AuditEntry.query(account_id, scan_index_forward=False, limit=limit))

@@ -1,0 +1,44 @@
+"""API keys: stored by the hash of their secret, listed per account through an index."""
+from __future__ import annotations
+
+from chalicelib.domain.clock import now
+from chalicelib.domain.ids import new_id
+from chalicelib.domain.keys import Scope, hash_secret, new_secret
+from chalicelib.errors import NotFound
+from chalicelib.store.models import ApiKey
+
+
+def create_key(account_id: str, name: str, scope: Scope) -> tuple[ApiKey, str]:
+    """A new key and its secret; the secret exists only in this return value."""
+    key_id = new_id("key")
+    secret = new_secret(key_id)
+    key = ApiKey(
+        key_hash=hash_secret(secret),
+        key_id=key_id,
+        account_id=account_id,
+        name=name,
+        scope=scope.value,
+        created_at=now(),
+    )
+    key.save(condition=ApiKey.key_hash.does_not_exist())
+    return key, secret
+
+
+def find_by_hash(key_hash: str) -> ApiKey | None:
+    try:
+        return ApiKey.get(key_hash)
+    except ApiKey.DoesNotExist:
+        return None
+
+
+def keys_of(account_id: str) -> list[ApiKey]:
+    return list(ApiKey.by_account.query(account_id))
+
+
+def delete_key(account_id: str, key_id: str) -> ApiKey:
+    """Delete one of the account's keys; another account's key id is NotFound (P28)."""
+    matches = list(ApiKey.by_account.query(account_id, ApiKey.key_id == key_id))
+    if not matches:
+        raise NotFound("no such key", field="key_id")
+    matches[0].delete()
+    return matches[0]

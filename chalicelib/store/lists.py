@@ -1,0 +1,85 @@
+"""Lists: keyed by list id (public forms find them directly), listed per account by index."""
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.domain.clock import now
+from chalicelib.domain.ids import new_id
+from chalicelib.domain.lists import ConsentText
+from chalicelib.errors import NotFound
+from chalicelib.store.models import ConsentTextVersion, MailingList, Subscriber
+from chalicelib.store.paging import decode_cursor, encode_cursor
+
+
+def consent_history(mailing_list: MailingList) -> list[ConsentText]:
+    return [
+        ConsentText(version=int(v.version), text=v.text, created_at=v.created_at)
+        for v in mailing_list.consent_versions or []
+    ]
+
+
+def _stored_versions(versions: list[ConsentText]) -> list[ConsentTextVersion]:
+    return [
+        ConsentTextVersion(version=v.version, text=v.text, created_at=v.created_at)
+        for v in versions
+    ]
+
+
+def create_list(account_id: str, settings: dict[str, Any], consent: list[ConsentText]) -> MailingList:
+    at = now()
+    mailing_list = MailingList(
+        list_id=new_id("lst"),
+        account_id=account_id,
+        consent_versions=_stored_versions(consent),
+        created_at=at,
+        updated_at=at,
+        **settings,
+    )
+    mailing_list.save(condition=MailingList.list_id.does_not_exist())
+    return mailing_list
+
+
+def find_list(list_id: str) -> MailingList | None:
+    """Any account's list, for public routes that know only the list id."""
+    try:
+        return MailingList.get(list_id)
+    except MailingList.DoesNotExist:
+        return None
+
+
+def get_list(account_id: str, list_id: str) -> MailingList:
+    """The account's list; another account's list is NotFound, never shown (P28)."""
+    mailing_list = find_list(list_id)
+    if mailing_list is None or mailing_list.account_id != account_id:
+        raise NotFound("no such list", field="list_id")
+    return mailing_list
+
+
+def lists_page(
+    account_id: str, limit: int, cursor: str | None
+) -> tuple[list[MailingList], str | None]:
+    result = MailingList.by_account.query(
+        account_id, limit=limit, last_evaluated_key=decode_cursor(cursor)
+    )
+    items = list(result)
+    return items, encode_cursor(result.last_evaluated_key)
+
+
+def update_list(
+    mailing_list: MailingList, changes: dict[str, Any], consent: list[ConsentText] | None
+) -> MailingList:
+    for name, value in changes.items():
+        setattr(mailing_list, name, value)
+    if consent is not None:
+        mailing_list.consent_versions = _stored_versions(consent)
+    mailing_list.updated_at = now()
+    mailing_list.save(condition=MailingList.account_id == mailing_list.account_id)
+    return mailing_list
+
+
+def delete_list(mailing_list: MailingList) -> None:
+    """Delete the list and its subscriber entries (suppressions stay: they are per account)."""
+    with Subscriber.batch_write() as batch:
+        for subscriber in Subscriber.query(mailing_list.list_id):
+            batch.delete(subscriber)
+    mailing_list.delete(condition=MailingList.account_id == mailing_list.account_id)

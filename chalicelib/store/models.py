@@ -1,0 +1,292 @@
+"""PynamoDB models: one per table of DESIGN.md's data model.
+
+`Meta.logical_name` is the table's name without the deployment prefix; `bind_models` (binding.py)
+sets the real `table_name` and region from the settings, so nothing here is frozen at import.
+Index hash keys that combine two values (`list_status`, `account_address`) are written by the
+store functions, never by callers.
+"""
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+
+class TidingsModel(Model):
+    """Base for every table: on-demand billing, names bound at run time."""
+
+    class Meta:
+        abstract = True
+        table_name = "unbound"
+        logical_name = "unbound"
+        billing_mode = "PAY_PER_REQUEST"
+
+
+def _index_meta(name: str) -> type:
+    class Meta:
+        index_name = name
+        projection = AllProjection()
+
+    return Meta
+
+
+# --- accounts and keys -----------------------------------------------------------------------
+
+
+class Account(TidingsModel):
+    """A tenant. Its profile identifies the sender in every marketing mail (P08)."""
+
+    class Meta(TidingsModel.Meta):
+        logical_name = "accounts"
+
+    account_id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    postal_address = UnicodeAttribute(null=True)
+    contact_email = UnicodeAttribute(null=True)
+    sender_identity = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(default="active")
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+
+
+class KeysByAccount(GlobalSecondaryIndex["ApiKey"]):
+    Meta = _index_meta("by_account")
+    account_id = UnicodeAttribute(hash_key=True)
+    key_id = UnicodeAttribute(range_key=True)
+
+
+class ApiKey(TidingsModel):
+    """An API key. Only the SHA-256 of its secret is stored (P27); the secret is shown once."""
+
+    class Meta(TidingsModel.Meta):
+        logical_name = "api-keys"
+
+    key_hash = UnicodeAttribute(hash_key=True)
+    key_id = UnicodeAttribute()
+    account_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    scope = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    by_account = KeysByAccount()
+
+
+# --- lists and subscribers -------------------------------------------------------------------
+
+
+class ConsentTextVersion(MapAttribute):
+    """One version of a list's consent text; old versions stay for consent proof (P02)."""
+
+    version = NumberAttribute()
+    text = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+
+class ListsByAccount(GlobalSecondaryIndex["MailingList"]):
+    Meta = _index_meta("by_account")
+    account_id = UnicodeAttribute(hash_key=True)
+    list_id = UnicodeAttribute(range_key=True)
+
+
+class MailingList(TidingsModel):
+    """A distribution list and its settings. Keyed by list id so public forms find it directly."""
+
+    class Meta(TidingsModel.Meta):
+        logical_name = "lists"
+
+    list_id = UnicodeAttribute(hash_key=True)
+    account_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    double_opt_in = BooleanAttribute(default=True)
+    track_opens = BooleanAttribute(default=True)
+    track_clicks = BooleanAttribute(default=True)
+    consent_versions = ListAttribute(of=ConsentTextVersion, default=list)
+    allowed_origins = UnicodeSetAttribute(null=True)
+    declared_attributes = UnicodeSetAttribute(null=True)
+    redirect_after_signup = UnicodeAttribute(null=True)
+    redirect_after_confirm = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    by_account = ListsByAccount()
+
+
+class ConsentProof(MapAttribute):
+    """Proof of consent (P02): when, how, from where, and which consent text."""
+
+    given_at = UTCDateTimeAttribute()
+    source = UnicodeAttribute()
+    ip = UnicodeAttribute(null=True)
+    user_agent = UnicodeAttribute(null=True)
+    form_url = UnicodeAttribute(null=True)
+    consent_text_version = NumberAttribute(null=True)
+    confirmed_at = UTCDateTimeAttribute(null=True)
+    confirm_ip = UnicodeAttribute(null=True)
+    confirm_user_agent = UnicodeAttribute(null=True)
+
+
+class SubscribersByStatus(GlobalSecondaryIndex["Subscriber"]):
+    Meta = _index_meta("by_list_status")
+    list_status = UnicodeAttribute(hash_key=True)
+    address = UnicodeAttribute(range_key=True)
+
+
+class SubscribersByAccountAddress(GlobalSecondaryIndex["Subscriber"]):
+    Meta = _index_meta("by_account_address")
+    account_address = UnicodeAttribute(hash_key=True)
+    list_id = UnicodeAttribute(range_key=True)
+
+
+class Subscriber(TidingsModel):
+    """A person on one list. `address` is the normalised email; pending entries expire (P01)."""
+
+    class Meta(TidingsModel.Meta):
+        logical_name = "subscribers"
+
+    list_id = UnicodeAttribute(hash_key=True)
+    address = UnicodeAttribute(range_key=True)
+    account_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    email = UnicodeAttribute()
+    phone = UnicodeAttribute(null=True)
+    name = UnicodeAttribute(null=True)
+    company = UnicodeAttribute(null=True)
+    website = UnicodeAttribute(null=True)
+    field_of_activity = UnicodeAttribute(null=True)
+    attributes = MapAttribute(default=dict)
+    consent = ConsentProof()
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute(null=True)
+    list_status = UnicodeAttribute()
+    account_address = UnicodeAttribute()
+    by_list_status = SubscribersByStatus()
+    by_account_address = SubscribersByAccountAddress()
+
+
+class Suppression(TidingsModel):
+    """A suppressed address, kept only as a keyed HMAC so it survives erasure (P12, P18).
+
+    `scope` is an account id, or `*` for the platform-wide opt-out.
+    """
+
+    class Meta(TidingsModel.Meta):
+        logical_name = "suppressions"
+
+    scope = UnicodeAttribute(hash_key=True)
+    address_hash = UnicodeAttribute(range_key=True)
+    reason = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+
+# --- sending ---------------------------------------------------------------------------------
+
+
+class Campaign(TidingsModel):
+    """A campaign of one account."""
+
+    class Meta(TidingsModel.Meta):
+        logical_name = "campaigns"
+
+    account_id = UnicodeAttribute(hash_key=True)
+    campaign_id = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    channel = UnicodeAttribute(default="email")
+    status = UnicodeAttribute(default="draft")
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+
+
+class MessageRecord(TidingsModel):
+    """One sent message; erased 30 days after sending (P21). The id is deterministic per
+    recipient so a conditional put makes sending exactly-once."""
+
+    class Meta(TidingsModel.Meta):
+        logical_name = "messages"
+
+    message_id = UnicodeAttribute(hash_key=True)
+    account_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    campaign_id = UnicodeAttribute(null=True)
+    list_id = UnicodeAttribute(null=True)
+    ses_message_id = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(default="queued")
+    sent_at = UTCDateTimeAttribute(null=True)
+    expires_at = TTLAttribute()
+
+
+class CampaignStat(TidingsModel):
+    """An aggregated counter of a campaign (P13, P14): never contact data."""
+
+    class Meta(TidingsModel.Meta):
+        logical_name = "campaign-stats"
+
+    campaign_id = UnicodeAttribute(hash_key=True)
+    counter = UnicodeAttribute(range_key=True)
+    value = NumberAttribute(default=0)
+
+
+# --- privacy, audit, abuse limits -------------------------------------------------------------
+
+
+class PrivacyRequest(TidingsModel):
+    """A data-subject request with its 30-day due date (P19). The subject is a keyed hash."""
+
+    class Meta(TidingsModel.Meta):
+        logical_name = "privacy-requests"
+
+    account_id = UnicodeAttribute(hash_key=True)
+    request_id = UnicodeAttribute(range_key=True)
+    type = UnicodeAttribute()
+    subject_hash = UnicodeAttribute()
+    status = UnicodeAttribute(default="received")
+    received_at = UTCDateTimeAttribute()
+    due_at = UTCDateTimeAttribute()
+    completed_at = UTCDateTimeAttribute(null=True)
+
+
+class AuditEntry(TidingsModel):
+    """Who did what, when (P27). `entry_id` sorts by time; no contact data in any field."""
+
+    class Meta(TidingsModel.Meta):
+        logical_name = "audit-log"
+
+    account_id = UnicodeAttribute(hash_key=True)
+    entry_id = UnicodeAttribute(range_key=True)
+    at = UTCDateTimeAttribute()
+    actor = UnicodeAttribute()
+    action = UnicodeAttribute()
+    target = UnicodeAttribute(null=True)
+
+
+class RateCounter(TidingsModel):
+    """A fixed-window counter for abuse limits, shared by every Lambda; expires with its window."""
+
+    class Meta(TidingsModel.Meta):
+        logical_name = "rate-counters"
+
+    counter_key = UnicodeAttribute(hash_key=True)
+    count = NumberAttribute(default=0)
+    expires_at = TTLAttribute()
+
+
+ALL_MODELS: tuple[type[TidingsModel], ...] = (
+    Account,
+    ApiKey,
+    MailingList,
+    Subscriber,
+    Suppression,
+    Campaign,
+    MessageRecord,
+    CampaignStat,
+    PrivacyRequest,
+    AuditEntry,
+    RateCounter,
+)

@@ -1,0 +1,37 @@
+"""Opaque, signed pagination cursors: a client can pass one back but not forge one."""
+from __future__ import annotations
+
+from typing import Any
+
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from chalicelib.config import settings
+from chalicelib.errors import InvalidInput
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(list(settings().signing_secrets), salt="page-cursor")
+
+
+def encode_cursor(last_evaluated_key: dict[str, Any] | None) -> str | None:
+    return _serializer().dumps(last_evaluated_key) if last_evaluated_key else None
+
+
+def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+    if not cursor:
+        return None
+    try:
+        return _serializer().loads(cursor)
+    except BadSignature:
+        raise InvalidInput("'cursor' is not a cursor this API gave out", field="cursor") from None
+
+
+def page_size(raw: str | None) -> int:
+    if raw is None:
+        return DEFAULT_PAGE_SIZE
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+        raise InvalidInput(f"'limit' must be a whole number from 1 to {MAX_PAGE_SIZE}", field="limit")
+    return int(raw)

@@ -1,0 +1,79 @@
+"""Creates every declared table, queue, topic and SES identity (the local stack and tests).
+
+In AWS the deployment template creates the same resources from the same declarations.
+"""
+from __future__ import annotations
+
+import json
+
+from chalicelib.adapters.clients import client
+from chalicelib.config import Settings
+from chalicelib.resources import FEEDBACK, FEEDBACK_TOPIC, QUEUES, TABLES
+from chalicelib.store.binding import bind_models
+
+
+def provision(settings: Settings) -> dict[str, str]:
+    """Create everything that does not exist yet; returns the ARNs callers may need."""
+    bind_models(settings)
+    for model in TABLES:
+        model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+    queue_arns = _create_queues(settings)
+    topic_arn = _create_feedback_path(settings, queue_arns[FEEDBACK.logical_name])
+    _create_ses_identity(settings, topic_arn)
+    return {"ses_feedback_topic_arn": topic_arn}
+
+
+def _create_queues(settings: Settings) -> dict[str, str]:
+    sqs = client("sqs")
+    arns: dict[str, str] = {}
+    for queue in QUEUES:
+        dlq_url = sqs.create_queue(QueueName=settings.resource_name(queue.dead_letter_name))["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": settings.sqs_max_receive_count}
+        url = sqs.create_queue(
+            QueueName=settings.resource_name(queue.logical_name),
+            Attributes={
+                "VisibilityTimeout": str(queue.visibility_timeout_seconds),
+                "RedrivePolicy": json.dumps(redrive),
+            },
+        )["QueueUrl"]
+        arns[queue.logical_name] = sqs.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["QueueArn"]
+        )["Attributes"]["QueueArn"]
+    return arns
+
+
+def _create_feedback_path(settings: Settings, feedback_queue_arn: str) -> str:
+    topic_arn = client("sns").create_topic(Name=settings.resource_name(FEEDBACK_TOPIC))["TopicArn"]
+    client("sns").subscribe(
+        TopicArn=topic_arn,
+        Protocol="sqs",
+        Endpoint=feedback_queue_arn,
+        Attributes={"RawMessageDelivery": "false"},
+    )
+    return topic_arn
+
+
+def _create_ses_identity(settings: Settings, topic_arn: str) -> None:
+    ses = client("sesv2")
+    existing = {item["IdentityName"] for item in ses.list_email_identities()["EmailIdentities"]}
+    if settings.default_sender not in existing:
+        ses.create_email_identity(EmailIdentity=settings.default_sender)
+    existing_sets = ses.list_configuration_sets().get("ConfigurationSets", [])
+    if settings.configuration_set not in existing_sets:
+        ses.create_configuration_set(ConfigurationSetName=settings.configuration_set)
+        # SES v1's call: moto implements the event destination there, and both APIs share it.
+        client("ses").create_configuration_set_event_destination(
+            ConfigurationSetName=settings.configuration_set,
+            EventDestination={
+                "Name": "feedback-topic",
+                "Enabled": True,
+                "MatchingEventTypes": [
+                    "send", "reject", "bounce", "complaint", "delivery",
+                    "open", "click", "renderingFailure",
+                ],
+                "SNSDestination": {"TopicARN": topic_arn},
+            },
+        )

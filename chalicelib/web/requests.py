@@ -1,0 +1,74 @@
+"""Reading request bodies: size limit, JSON syntax, and a JSON Schema per route."""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from chalice.app import Request
+
+from chalicelib.config import settings
+from chalicelib.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+
+Schema = dict[str, Any]
+
+
+def raw_body(request: Request) -> bytes:
+    """The body, refused with 413 when over the configured limit."""
+    body = request.raw_body or b""
+    if len(body) > settings().max_body_bytes:
+        raise PayloadTooLarge(f"request body is over {settings().max_body_bytes} bytes")
+    return body
+
+
+def json_body(request: Request, schema: Schema) -> dict[str, Any]:
+    """Parse and validate a JSON object body; unknown fields are refused by the schema."""
+    body = raw_body(request)
+    content_type = (request.headers.get("content-type") or "application/json").split(";")[0]
+    if content_type.strip().lower() != "application/json":
+        raise UnsupportedMediaType("send the body as application/json", field="Content-Type")
+    try:
+        data = json.loads(body.decode("utf-8") or "null")
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInput(f"malformed JSON: {exc}", field="body") from None
+    _validator(json.dumps(schema, sort_keys=True))(data)
+    return data
+
+
+@cache
+def _validator(schema_json: str) -> Callable[[Any], None]:
+    import fastjsonschema  # lazily: compiling costs nothing until a route needs it
+
+    compiled = fastjsonschema.compile(json.loads(schema_json))
+
+    def validate(data: Any) -> None:
+        try:
+            compiled(data)
+        except fastjsonschema.JsonSchemaValueException as exc:
+            raise InvalidInput(_describe(exc), field=_field_name(exc)) from None
+
+    return validate
+
+
+def _field_name(exc: Any) -> str:
+    path = [str(part) for part in (exc.path or [])[1:]]
+    if exc.rule == "additionalProperties" and isinstance(exc.value, dict):
+        allowed = set((exc.definition or {}).get("properties", {}))
+        unknown = sorted(set(exc.value) - allowed)
+        if unknown:
+            path.append(unknown[0])
+    if exc.rule == "required":
+        missing = [name for name in exc.rule_definition if name not in (exc.value or {})]
+        if missing:
+            path.append(missing[0])
+    return ".".join(path) or "body"
+
+
+def _describe(exc: Any) -> str:
+    field = _field_name(exc)
+    if exc.rule == "additionalProperties":
+        return f"unknown field '{field}'"
+    if exc.rule == "required":
+        return f"'{field}' is required"
+    return exc.message.replace("data.", "").replace("data ", "body ")

@@ -1,0 +1,30 @@
+"""Response shapes: JSON bodies and the one error shape every 4xx uses."""
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Response
+
+from chalicelib.errors import TidingsError
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        body=body,
+        status_code=status,
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
+
+
+def error_response(error: TidingsError, headers: dict[str, str] | None = None) -> Response:
+    """`{"error": {"code", "message", "field"}}` with the error's status."""
+    body = {"error": {"code": error.code, "message": error.message, "field": error.field}}
+    return json_response(body, error.status, headers)
+
+
+def html_response(html: str, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        body=html,
+        status_code=status,
+        headers={"Content-Type": "text/html; charset=utf-8", **(headers or {})},
+    )

@@ -1,0 +1,104 @@
+"""The `/v1` route decorator: one place for auth, scope, body parsing, errors and OpenAPI.
+
+Every `/v1` operation is registered here, so the OpenAPI document cannot miss one.
+"""
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalice import Blueprint, Response
+from chalice.app import Request
+
+from chalicelib.errors import TidingsError
+from chalicelib.web.auth import Principal, authenticate, require_write
+from chalicelib.web.requests import Schema, json_body, raw_body
+from chalicelib.web.responses import error_response, json_response
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What OpenAPI says about one route."""
+
+    method: str
+    path: str
+    summary: str
+    write: bool
+    body: Schema | None
+    query: tuple[str, ...]
+    status: int
+
+
+OPERATIONS: list[Operation] = []
+
+
+@dataclass
+class ApiCall:
+    """What a `/v1` handler gets: the caller, the validated body and the query string."""
+
+    principal: Principal
+    request: Request
+    body: dict[str, Any] = field(default_factory=dict)
+    query: dict[str, str] = field(default_factory=dict)
+
+
+def guarded(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn domain errors raised by a view into the JSON error shape."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except TidingsError as error:
+            return error_response(error)
+
+    return wrapper
+
+
+class ApiBlueprint:
+    """A Chalice blueprint whose routes are authenticated `/v1` operations."""
+
+    def __init__(self, import_name: str) -> None:
+        self.blueprint = Blueprint(import_name)
+
+    def route(
+        self,
+        path: str,
+        method: str,
+        summary: str,
+        *,
+        write: bool = False,
+        body: Schema | None = None,
+        query: tuple[str, ...] = (),
+        status: int = 200,
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        def register(handler: Callable[..., Any]) -> Callable[..., Any]:
+            OPERATIONS.append(Operation(method, path, summary, write, body, query, status))
+
+            @functools.wraps(handler)
+            @guarded
+            def view(**path_params: str) -> Response:
+                request = self.blueprint.current_request
+                raw_body(request)
+                principal = authenticate(request)
+                if write:
+                    require_write(principal)
+                call = ApiCall(
+                    principal=principal,
+                    request=request,
+                    body=json_body(request, body) if body is not None else {},
+                    query=dict(request.query_params or {}),
+                )
+                result = handler(call, **path_params)
+                if isinstance(result, Response):
+                    return result
+                if status == 204:
+                    return Response(body="", status_code=204)
+                return json_response(result, status)
+
+            self.blueprint.route(path, methods=[method])(view)
+            return handler
+
+        return register
