@@ -26,17 +26,15 @@ def aws() -> Iterator[dict[str, str]]:
     """A fresh moto account with every table, queue, topic and identity provisioned."""
     from moto import mock_aws
 
-    from chalicelib.adapters.clients import reset_clients
     from chalicelib.adapters.sqs import forget_queue_urls
     from chalicelib.config import settings
     from chalicelib.store.provision import provision
 
+    # boto3 clients are kept across tests on purpose: moto intercepts at send time, and
+    # building clients is most of a test's setup cost.
     with mock_aws():
-        reset_clients()
         forget_queue_urls()
         yield provision(settings())
-    reset_clients()
-    forget_queue_urls()
 
 
 @pytest.fixture

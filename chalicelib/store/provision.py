@@ -8,19 +8,36 @@ import json
 
 from chalicelib.adapters.clients import client
 from chalicelib.config import Settings
-from chalicelib.resources import FEEDBACK, FEEDBACK_TOPIC, QUEUES, TABLES
+from chalicelib.resources import FEEDBACK, FEEDBACK_EVENT_TYPES, FEEDBACK_TOPIC, QUEUES, TABLES
 from chalicelib.store.binding import bind_models
+from chalicelib.store.schema import table_definition
 
 
 def provision(settings: Settings) -> dict[str, str]:
     """Create everything that does not exist yet; returns the ARNs callers may need."""
     bind_models(settings)
-    for model in TABLES:
-        model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+    _create_tables(settings)
     queue_arns = _create_queues(settings)
     topic_arn = _create_feedback_path(settings, queue_arns[FEEDBACK.logical_name])
     _create_ses_identity(settings, topic_arn)
     return {"ses_feedback_topic_arn": topic_arn}
+
+
+def _create_tables(settings: Settings) -> None:
+    # One boto3 client for all tables: PynamoDB's create_table builds a client per model.
+    dynamodb = client("dynamodb")
+    existing = set(dynamodb.list_tables()["TableNames"])
+    for model in TABLES:
+        table = table_definition(model, settings.resource_name(model.Meta.logical_name))
+        if table["TableName"] in existing:
+            continue
+        ttl_attribute = table.pop("TimeToLiveAttribute", None)
+        dynamodb.create_table(**table)
+        if ttl_attribute:
+            dynamodb.update_time_to_live(
+                TableName=table["TableName"],
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl_attribute},
+            )
 
 
 def _create_queues(settings: Settings) -> dict[str, str]:
@@ -70,10 +87,7 @@ def _create_ses_identity(settings: Settings, topic_arn: str) -> None:
             EventDestination={
                 "Name": "feedback-topic",
                 "Enabled": True,
-                "MatchingEventTypes": [
-                    "send", "reject", "bounce", "complaint", "delivery",
-                    "open", "click", "renderingFailure",
-                ],
+                "MatchingEventTypes": list(FEEDBACK_EVENT_TYPES),
                 "SNSDestination": {"TopicARN": topic_arn},
             },
         )

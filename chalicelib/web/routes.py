@@ -98,7 +98,8 @@ class ApiBlueprint:
                     return Response(body="", status_code=204)
                 return json_response(result, status)
 
-            self.blueprint.route(path, methods=[method])(view)
+            # Accept any content type at the gateway, so a wrong one gets our JSON 415 below.
+            self.blueprint.route(path, methods=[method], content_types=["*/*"])(view)
             return handler
 
         return register

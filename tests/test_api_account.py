@@ -1,0 +1,51 @@
+"""`/v1/account`: the sender's profile (P08) and its audit trail (P27)."""
+from __future__ import annotations
+
+import json
+
+from chalicelib.cli import create_account_with_key
+from chalicelib.store.audit import entries
+from tests.conftest import bearer
+
+
+def test_p08_profile_reports_what_sending_still_needs(client, aws):
+    bare = create_account_with_key("Bare Org", {})
+    profile = json.loads(client.http.get("/v1/account", headers=bearer(bare["api_key"])).body)
+    assert profile["missing_for_sending"] == ["postal_address", "contact_email", "sender_identity"]
+
+    patch = {"postal_address": "2 High St, Tallinn", "contact_email": "Help@Bare.Example",
+             "sender_identity": "news@bare.example"}
+    response = client.http.patch("/v1/account", headers=bearer(bare["api_key"]), body=json.dumps(patch))
+    assert response.status_code == 200
+    updated = json.loads(response.body)
+    assert updated["missing_for_sending"] == []
+    assert updated["contact_email"] == "help@bare.example"
+
+
+def test_invalid_profile_values_are_refused_by_field(client, account):
+    headers = bearer(account["api_key"])
+    for field, value in (("contact_email", "not-an-address"), ("sender_identity", "a@"),
+                         ("postal_address", ""), ("name", 5)):
+        response = client.http.patch("/v1/account", headers=headers, body=json.dumps({field: value}))
+        assert response.status_code == 400, field
+        assert json.loads(response.body)["error"]["field"] == field
+    unchanged = json.loads(client.http.get("/v1/account", headers=headers).body)
+    assert unchanged["contact_email"] == "contact@acme.example"
+
+
+def test_p27_profile_changes_are_audited_without_contact_data(client, account):
+    headers = bearer(account["api_key"])
+    client.http.patch("/v1/account", headers=headers, body=json.dumps({"contact_email": "new@acme.example"}))
+    changed = [e for e in entries(account["account_id"]) if e.action == "account.profile_updated"]
+    assert changed and changed[0].target == "contact_email"
+    assert all("@" not in (e.target or "") for e in entries(account["account_id"]))
+
+
+def test_cli_refuses_a_bad_profile_with_a_clear_message(aws, capsys):
+    from chalicelib.cli import main
+
+    assert main(["account", "create", "--name", "X", "--contact-email", "nope"]) == 2
+    assert "contact_email" in capsys.readouterr().err
+    assert main(["account", "create", "--name", "Good", "--contact-email", "ok@good.example"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["api_key"].startswith("tid_")

@@ -1,0 +1,115 @@
+"""`/v1/lists`: settings, consent-text versions, paging."""
+from __future__ import annotations
+
+import json
+
+from tests.conftest import bearer
+
+
+def _create(client, headers, **fields):
+    body = {"name": "News", "consent_text": "Yes, send me news.", **fields}
+    response = client.http.post("/v1/lists", headers=headers, body=json.dumps(body))
+    assert response.status_code == 201, response.body
+    return json.loads(response.body)
+
+
+def test_list_defaults_to_double_opt_in_and_tracking_on(client, account):
+    created = _create(client, bearer(account["api_key"]))
+    assert created["double_opt_in"] is True
+    assert created["tracking"] == {"opens": True, "clicks": True}
+    assert created["consent_version"] == 1
+
+
+def test_settings_round_trip(client, account):
+    headers = bearer(account["api_key"])
+    created = _create(
+        client, headers,
+        double_opt_in=False,
+        tracking={"opens": False, "clicks": True},
+        allowed_origins=["https://Shop.Example.com/", "http://localhost:3000"],
+        attributes=["plan", "city"],
+        redirect_after_signup="https://shop.example.com/thanks",
+        redirect_after_confirm="https://shop.example.com/welcome",
+    )
+    read = json.loads(client.http.get(f"/v1/lists/{created['list_id']}", headers=headers).body)
+    assert read["double_opt_in"] is False
+    assert read["tracking"] == {"opens": False, "clicks": True}
+    assert read["allowed_origins"] == ["http://localhost:3000", "https://shop.example.com"]
+    assert read["attributes"] == ["city", "plan"]
+    assert read["redirect_after_signup"] == "https://shop.example.com/thanks"
+    assert read["redirect_after_confirm"] == "https://shop.example.com/welcome"
+
+
+def test_p02_editing_consent_text_keeps_old_versions(client, account):
+    headers = bearer(account["api_key"])
+    list_id = _create(client, headers)["list_id"]
+    patch = json.dumps({"consent_text": "Yes, send me news and offers."})
+    updated = json.loads(client.http.patch(f"/v1/lists/{list_id}", headers=headers, body=patch).body)
+    assert updated["consent_version"] == 2
+    assert [v["text"] for v in updated["consent_versions"]] == [
+        "Yes, send me news.", "Yes, send me news and offers."]
+    same_again = json.loads(client.http.patch(f"/v1/lists/{list_id}", headers=headers, body=patch).body)
+    assert same_again["consent_version"] == 2, "an unchanged text is not a new version"
+
+
+def test_patch_changes_only_named_settings(client, account):
+    headers = bearer(account["api_key"])
+    list_id = _create(client, headers, tracking={"opens": False, "clicks": False})["list_id"]
+    body = json.dumps({"tracking": {"clicks": True}, "name": "Weekly"})
+    updated = json.loads(client.http.patch(f"/v1/lists/{list_id}", headers=headers, body=body).body)
+    assert updated["name"] == "Weekly"
+    assert updated["tracking"] == {"opens": False, "clicks": True}
+
+
+def test_bad_list_settings_name_the_field(client, account):
+    headers = bearer(account["api_key"])
+    cases = {
+        "allowed_origins": {"allowed_origins": ["javascript:alert(1)"]},
+        "redirect_after_signup": {"redirect_after_signup": "/relative"},
+        "attributes": {"attributes": ["Bad Name"]},
+        "name": {"name": ""},
+        "consent_text": {"consent_text": "   "},
+    }
+    for field, fields in cases.items():
+        body = {"name": "News", "consent_text": "Yes", **fields}
+        response = client.http.post("/v1/lists", headers=headers, body=json.dumps(body))
+        assert response.status_code == 400, field
+        assert json.loads(response.body)["error"]["field"].startswith(field), field
+    empty_patch = client.http.patch(f"/v1/lists/{_create(client, headers)['list_id']}",
+                                    headers=headers, body="{}")
+    assert empty_patch.status_code == 400
+
+
+def test_listing_pages_with_an_opaque_cursor(client, account):
+    headers = bearer(account["api_key"])
+    made = {_create(client, headers, name=f"List {n}")["list_id"] for n in range(5)}
+    seen: list[str] = []
+    cursor = None
+    for _ in range(10):
+        query = "?limit=2" + (f"&cursor={cursor}" if cursor else "")
+        page = json.loads(client.http.get(f"/v1/lists{query}", headers=headers).body)
+        assert len(page["lists"]) <= 2
+        seen += [item["list_id"] for item in page["lists"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert sorted(seen) == sorted(made)
+
+
+def test_forged_cursor_and_bad_limit_are_400(client, account):
+    headers = bearer(account["api_key"])
+    forged = client.http.get("/v1/lists?cursor=eyJsaXN0X2lkIjoieCJ9", headers=headers)
+    assert forged.status_code == 400
+    assert json.loads(forged.body)["error"]["field"] == "cursor"
+    for limit in ("0", "abc", "1000"):
+        response = client.http.get(f"/v1/lists?limit={limit}", headers=headers)
+        assert response.status_code == 400
+        assert json.loads(response.body)["error"]["field"] == "limit"
+
+
+def test_deleting_a_list_removes_it(client, account):
+    headers = bearer(account["api_key"])
+    list_id = _create(client, headers)["list_id"]
+    assert client.http.delete(f"/v1/lists/{list_id}", headers=headers).status_code == 204
+    assert client.http.get(f"/v1/lists/{list_id}", headers=headers).status_code == 404
+    assert client.http.delete(f"/v1/lists/{list_id}", headers=headers).status_code == 404
