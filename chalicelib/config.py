@@ -7,8 +7,11 @@ stack sets them.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+
+from chalicelib.domain.signup_limits import SignupLimits
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,7 @@ class Settings:
     default_sender: str
     configuration_set: str
     sqs_max_receive_count: int
+    signup_limits: SignupLimits
 
     def resource_name(self, logical_name: str) -> str:
         """The deployed name of a table, queue or topic: `<prefix>-<logical name>`."""
@@ -44,7 +48,11 @@ def _secrets(raw: str | None) -> tuple[str, ...]:
 @lru_cache(maxsize=1)
 def settings() -> Settings:
     """The settings for this process, read once from the environment."""
-    env = os.environ
+    return read_settings(os.environ)
+
+
+def read_settings(env: Mapping[str, str]) -> Settings:
+    """Settings from the given variables (the deployment template builds the Lambdas' own)."""
     prefix = env.get("TIDINGS_PREFIX", "tidings")
     return Settings(
         stage=env.get("TIDINGS_STAGE", "local"),
@@ -57,4 +65,19 @@ def settings() -> Settings:
         default_sender=env.get("TIDINGS_DEFAULT_SENDER", "no-reply@tidings.example"),
         configuration_set=env.get("TIDINGS_CONFIGURATION_SET", f"{prefix}-feedback"),
         sqs_max_receive_count=int(env.get("TIDINGS_SQS_MAX_RECEIVE_COUNT", "5")),
+        signup_limits=_signup_limits(env),
+    )
+
+
+def _signup_limits(env: os._Environ[str] | dict[str, str]) -> SignupLimits:
+    defaults = SignupLimits()
+    return SignupLimits(
+        per_ip_per_hour=int(env.get("TIDINGS_LIMIT_SIGNUPS_PER_IP_PER_HOUR", defaults.per_ip_per_hour)),
+        per_address_per_day=int(
+            env.get("TIDINGS_LIMIT_SIGNUPS_PER_ADDRESS_PER_DAY", defaults.per_address_per_day)
+        ),
+        mail_interval_minutes=int(
+            env.get("TIDINGS_LIMIT_CONFIRMATION_MAIL_INTERVAL_MINUTES", defaults.mail_interval_minutes)
+        ),
+        per_list_per_day=int(env.get("TIDINGS_LIMIT_SIGNUPS_PER_LIST_PER_DAY", defaults.per_list_per_day)),
     )
