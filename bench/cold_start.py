@@ -1,0 +1,93 @@
+"""Cold import time of `app` against `import boto3`, each in fresh interpreters.
+
+Each import runs in a new subprocess (so nothing is already in sys.modules) with the offline AWS
+environment, timed with perf_counter around the import alone (interpreter start-up excluded).
+Two conditions:
+- with the bytecode cache: .pyc files exist, as on a laptop or a warm-built image;
+- without it for everything outside the standard library, as on Lambda when the zip ships no .pyc:
+  /var/task is read-only, so every cold start compiles the app and its dependencies from source
+  (the runtime's own standard library comes precompiled).
+"""
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.offline import offline_environ
+
+REPO = Path(__file__).resolve().parent.parent
+
+# Runs inside the subprocess: argv[1] is the module, argv[2] "cache" or "nocache".
+_TIMED_IMPORT = """
+import importlib, importlib.machinery, sys, sysconfig, time
+if sys.argv[2] == "nocache":
+    stdlib = sysconfig.get_paths()["stdlib"]
+    path_stats = importlib.machinery.SourceFileLoader.path_stats
+    def no_cache_outside_stdlib(loader, path):
+        # Without the source's stats the loader neither reads nor writes a .pyc: it compiles.
+        if not path.startswith(stdlib):
+            raise OSError("bytecode cache disabled")
+        return path_stats(loader, path)
+    importlib.machinery.SourceFileLoader.path_stats = no_cache_outside_stdlib
+start = time.perf_counter()
+importlib.import_module(sys.argv[1])
+print(time.perf_counter() - start)
+"""
+
+
+@dataclass(frozen=True)
+class ImportTiming:
+    """Wall-clock milliseconds of one module's import, one value per fresh interpreter."""
+
+    module: str
+    runs_ms: tuple[float, ...]
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(self.runs_ms)
+
+
+def _run(args: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args], cwd=REPO, env=offline_environ(),
+        capture_output=True, text=True, check=True, timeout=120,
+    )
+
+
+def time_import(module: str, runs: int, *, bytecode_cache: bool) -> ImportTiming:
+    """Import `module` in `runs` fresh interpreters and return each run's time."""
+    mode = "cache" if bytecode_cache else "nocache"
+    _run(["-c", _TIMED_IMPORT, module, "cache"])  # warm-up: writes any missing .pyc, fills the OS cache
+    times = tuple(
+        float(_run(["-c", _TIMED_IMPORT, module, mode]).stdout.strip()) * 1000 for _ in range(runs)
+    )
+    return ImportTiming(module, times)
+
+
+def import_breakdown(module: str) -> Counter[str]:
+    """Milliseconds of `import module` spent in each top-level package (python -X importtime).
+
+    Each module's own time ("self") is added to its top-level package, so the values sum to the
+    module's cumulative import time; a module is charged to whoever imports it first.
+    """
+    stderr = _run(["-X", "importtime", "-c", f"import {module}"]).stderr
+    rows = []
+    for line in stderr.splitlines():
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        self_us, _cumulative, name = line.removeprefix("import time:").split("|")
+        level = (len(name) - len(name.lstrip(" ")) - 1) // 2  # two spaces per nesting level
+        rows.append((level, name.strip(), int(self_us)))
+    # The module's line comes last; its subtree is every line back to the previous top-level one.
+    end = max(i for i, (level, name, _) in enumerate(rows) if level == 0 and name == module)
+    start = end
+    while start > 0 and rows[start - 1][0] > 0:
+        start -= 1
+    totals: Counter[str] = Counter()
+    for _, name, self_us in rows[start : end + 1]:
+        totals[name.split(".")[0]] += self_us / 1000
+    return totals

@@ -1,0 +1,34 @@
+"""The environment every benchmark runs the app in: dummy AWS credentials, a region, no endpoint.
+
+With these set, nothing can reach a real AWS account or the instance metadata service.
+"""
+from __future__ import annotations
+
+import os
+
+OFFLINE_AWS_ENV = {
+    "AWS_DEFAULT_REGION": "eu-west-1",
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "AWS_SESSION_TOKEN": "bench",
+    "AWS_EC2_METADATA_DISABLED": "true",
+    # No profile or config file on this machine may add an endpoint, role or credential.
+    "AWS_CONFIG_FILE": "/dev/null",
+    "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+    "POWERTOOLS_METRICS_NAMESPACE": "Tidings",
+    "TIDINGS_STAGE": "bench",
+}
+
+
+def offline_environ() -> dict[str, str]:
+    """A copy of this process's environment with the offline AWS settings applied."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(OFFLINE_AWS_ENV)
+    return env
+
+
+def go_offline() -> None:
+    """Apply the offline settings to this process (before anything creates a boto3 client)."""
+    for name in [name for name in os.environ if name.startswith("AWS_")]:
+        del os.environ[name]
+    os.environ.update(OFFLINE_AWS_ENV)
