@@ -34,6 +34,10 @@ QUEUES: tuple[QueueSpec, ...] = (OUTBOX, FEEDBACK)
 
 # SES configuration-set events are published here and forwarded to the feedback queue.
 FEEDBACK_TOPIC = "ses-feedback"
+# The SES events the configuration set publishes to that topic (SES's lowercase names).
+FEEDBACK_EVENT_TYPES: tuple[str, ...] = (
+    "send", "reject", "bounce", "complaint", "delivery", "open", "click", "renderingFailure",
+)
 TOPICS: tuple[str, ...] = (FEEDBACK_TOPIC,)
 
 TABLES: tuple[type[TidingsModel], ...] = ALL_MODELS

@@ -1,0 +1,1 @@
+"""Deployment: the CloudFormation template built from the app and its declared resources."""

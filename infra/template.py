@@ -1,0 +1,353 @@
+"""The merge template: every resource Tidings needs beside what Chalice generates.
+
+Built from the declarations in chalicelib/resources.py and the PynamoDB models, so the deployed
+tables, queues and feedback path cannot drift from the code. Pure: settings and the app's SQS
+handlers in, a CloudFormation (SAM) dict out; infra/package.py writes it and hands it to
+`chalice package --merge-template`, which deep-merges it into Chalice's own template. Naming one
+of Chalice's logical ids (a function, its SQS event, its role) adds properties to that resource.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from chalice.utils import to_cfn_resource_name
+
+from chalicelib.config import Settings
+from chalicelib.resources import (
+    FEEDBACK,
+    FEEDBACK_EVENT_TYPES,
+    FEEDBACK_TOPIC,
+    QUEUES,
+    TABLES,
+    QueueSpec,
+)
+from chalicelib.store.schema import table_definition
+
+DATA_ACCESS_POLICY_ID = "DataAccessPolicy"
+FEEDBACK_TOPIC_ID = to_cfn_resource_name(FEEDBACK_TOPIC) + "Topic"
+CONFIGURATION_SET_ID = "FeedbackConfigurationSet"
+ALARM_TOPIC_ID = "AlarmTopic"
+# The longest SQS keeps a message: a dead letter must outlive its first enqueue time, which
+# SQS keeps when it moves the message, and give people time to look at it.
+DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
+
+_DYNAMODB_ITEM_ACTIONS = (
+    "dynamodb:BatchGetItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:UpdateItem",
+)
+# What a Lambda event source mapping needs on the queue it polls.
+_SQS_CONSUME_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
+_SQS_SEND_ACTIONS = ("sqs:GetQueueUrl", "sqs:SendMessage")
+# SES v2 SendEmail with raw content is authorised as ses:SendRawEmail.
+_SES_SEND_ACTIONS = ("ses:SendEmail", "ses:SendRawEmail")
+
+
+@dataclass(frozen=True)
+class LambdaFunction:
+    """A function Chalice generates, by its logical ids in Chalice's template. Without
+    `autogen_policy` Chalice gives each function its own role."""
+
+    function_id: str
+    role_id: str
+
+
+@dataclass(frozen=True)
+class SqsHandler:
+    """An `on_sqs_message` handler: its function, its SQS event and the queue it consumes."""
+
+    function_id: str
+    event_id: str
+    queue_name: str
+
+
+def table_id(model: type) -> str:
+    """The logical id of a model's table (`api-keys` → `ApiKeysTable`)."""
+    return to_cfn_resource_name(model.Meta.logical_name) + "Table"
+
+
+def queue_id(queue: QueueSpec) -> str:
+    """The logical id of a declared queue (`outbox` → `OutboxQueue`)."""
+    return to_cfn_resource_name(queue.logical_name) + "Queue"
+
+
+def dead_letter_queue_id(queue: QueueSpec) -> str:
+    """The logical id of a queue's dead-letter queue (`OutboxDeadLetterQueue`)."""
+    return to_cfn_resource_name(queue.logical_name) + "DeadLetterQueue"
+
+
+def build_merge_template(
+    settings: Settings, functions: Sequence[LambdaFunction], handlers: Sequence[SqsHandler]
+) -> dict[str, Any]:
+    """The merge template for the app's `functions`, which will run with `settings`.
+
+    Raises ValueError if a handler consumes a queue that resources.QUEUES does not declare
+    under this prefix (the deployed mapping would point at a queue nobody creates).
+    """
+    handled = {handler: _declared_queue(settings, handler) for handler in handlers}
+    resources: dict[str, Any] = {}
+    for model in TABLES:
+        resources[table_id(model)] = _table(model, settings)
+    for queue in QUEUES:
+        resources.update(_queue_with_dead_letters(queue, settings))
+    resources.update(_feedback_path(settings))
+    resources[ALARM_TOPIC_ID] = {
+        "Type": "AWS::SNS::Topic",
+        "Properties": {"TopicName": settings.resource_name("alarms")},
+    }
+    resources[DATA_ACCESS_POLICY_ID] = _data_access_policy(settings, functions, set(handled.values()))
+    # Merged over the stage's variables in .chalice/config.json: names must match this template.
+    for function in functions:
+        resources[function.function_id] = {
+            "Properties": {"Environment": {"Variables": lambda_environment(settings)}}
+        }
+    for handler, queue in handled.items():
+        function = resources.setdefault(handler.function_id, {"Properties": {}})
+        function["DependsOn"] = [queue_id(queue), DATA_ACCESS_POLICY_ID]
+        function["Properties"]["Events"] = _report_batch_item_failures(handler)
+    return {
+        "Parameters": _parameters(),
+        "Resources": resources,
+        "Outputs": {
+            "AlarmTopicArn": {"Value": {"Ref": ALARM_TOPIC_ID}},
+            "FeedbackTopicArn": {"Value": {"Ref": FEEDBACK_TOPIC_ID}},
+            "ConfigurationSetName": {"Value": {"Ref": CONFIGURATION_SET_ID}},
+        },
+    }
+
+
+def lambda_environment(settings: Settings) -> dict[str, Any]:
+    """What every Lambda reads through chalicelib/config.py, for the resources of this template.
+
+    Secrets are resolved from Secrets Manager when CloudFormation deploys, so they never pass
+    through a command line or this repository.
+    """
+    prefix = settings.resource_prefix
+    return {
+        "TIDINGS_PREFIX": prefix,
+        "TIDINGS_CONFIGURATION_SET": settings.configuration_set,
+        "TIDINGS_PUBLIC_BASE_URL": {"Ref": "PublicBaseUrl"},
+        "TIDINGS_DEFAULT_SENDER": {"Ref": "DefaultSender"},
+        "TIDINGS_SIGNING_SECRETS": f"{{{{resolve:secretsmanager:{prefix}/signing-secrets}}}}",
+        "TIDINGS_SUPPRESSION_SECRET": f"{{{{resolve:secretsmanager:{prefix}/suppression-secret}}}}",
+    }
+
+
+def _parameters() -> dict[str, Any]:
+    return {
+        "PublicBaseUrl": {
+            "Type": "String",
+            "Description": "Base URL of the public pages (confirm, unsubscribe) in mail links, no trailing /",
+            "AllowedPattern": r"^https://[^/]+(/.*[^/])?$",
+        },
+        "DefaultSender": {
+            "Type": "String",
+            "Description": "A verified SES identity that sends confirmation and system mail",
+            "AllowedPattern": r"^[^@\s]+@[^@\s]+$",
+        },
+    }
+
+
+def _declared_queue(settings: Settings, handler: SqsHandler) -> QueueSpec:
+    for queue in QUEUES:
+        if settings.resource_name(queue.logical_name) == handler.queue_name:
+            return queue
+    declared = ", ".join(settings.resource_name(queue.logical_name) for queue in QUEUES)
+    raise ValueError(
+        f"{handler.function_id} consumes queue {handler.queue_name!r}, which resources.QUEUES does not "
+        f"declare under prefix {settings.resource_prefix!r} (declared: {declared})"
+    )
+
+
+def _table(model: type, settings: Settings) -> dict[str, Any]:
+    definition = table_definition(model, settings.resource_name(model.Meta.logical_name))
+    ttl_attribute = definition.pop("TimeToLiveAttribute", None)
+    properties: dict[str, Any] = {
+        **definition,
+        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+        "SSESpecification": {"SSEEnabled": True},
+    }
+    if ttl_attribute:
+        properties["TimeToLiveSpecification"] = {"AttributeName": ttl_attribute, "Enabled": True}
+    # Consent proof and suppressions must survive a deleted or replaced stack; retention
+    # purges, not stack operations, decide when data goes.
+    return {
+        "Type": "AWS::DynamoDB::Table",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": properties,
+    }
+
+
+def _queue_with_dead_letters(queue: QueueSpec, settings: Settings) -> dict[str, Any]:
+    dlq_id = dead_letter_queue_id(queue)
+    alarm_id = to_cfn_resource_name(queue.logical_name) + "DeadLetterAlarm"
+    return {
+        dlq_id: {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "QueueName": settings.resource_name(queue.dead_letter_name),
+                "MessageRetentionPeriod": DEAD_LETTER_RETENTION_SECONDS,
+                "SqsManagedSseEnabled": True,
+            },
+        },
+        queue_id(queue): {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "QueueName": settings.resource_name(queue.logical_name),
+                "VisibilityTimeout": queue.visibility_timeout_seconds,
+                "SqsManagedSseEnabled": True,
+                "RedrivePolicy": {
+                    "deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]},
+                    "maxReceiveCount": settings.sqs_max_receive_count,
+                },
+            },
+        },
+        alarm_id: {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "AlarmName": settings.resource_name(f"{queue.dead_letter_name}-not-empty"),
+                "AlarmDescription": (
+                    f"Messages of the {queue.logical_name} queue failed {settings.sqs_max_receive_count} "
+                    "times and wait in its dead-letter queue."
+                ),
+                "Namespace": "AWS/SQS",
+                "MetricName": "ApproximateNumberOfMessagesVisible",
+                "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq_id, "QueueName"]}}],
+                "Statistic": "Maximum",
+                "Period": 300,
+                "EvaluationPeriods": 1,
+                "Threshold": 0,
+                "ComparisonOperator": "GreaterThanThreshold",
+                "TreatMissingData": "notBreaching",
+                "AlarmActions": [{"Ref": ALARM_TOPIC_ID}],
+            },
+        },
+    }
+
+
+def _feedback_path(settings: Settings) -> dict[str, Any]:
+    """SES configuration set → SNS topic → SQS feedback queue, as store/provision.py builds locally."""
+    feedback_queue = queue_id(FEEDBACK)
+    return {
+        FEEDBACK_TOPIC_ID: {
+            "Type": "AWS::SNS::Topic",
+            "Properties": {"TopicName": settings.resource_name(FEEDBACK_TOPIC)},
+        },
+        "FeedbackTopicSubscription": {
+            "Type": "AWS::SNS::Subscription",
+            "Properties": {
+                "Protocol": "sqs",
+                "TopicArn": {"Ref": FEEDBACK_TOPIC_ID},
+                "Endpoint": {"Fn::GetAtt": [feedback_queue, "Arn"]},
+                "RawMessageDelivery": False,
+            },
+        },
+        "FeedbackQueuePolicy": {
+            "Type": "AWS::SQS::QueuePolicy",
+            "Properties": {
+                "Queues": [{"Ref": feedback_queue}],
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "FeedbackTopicSendsHere",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "sns.amazonaws.com"},
+                            "Action": "sqs:SendMessage",
+                            "Resource": {"Fn::GetAtt": [feedback_queue, "Arn"]},
+                            "Condition": {"ArnEquals": {"aws:SourceArn": {"Ref": FEEDBACK_TOPIC_ID}}},
+                        }
+                    ],
+                },
+            },
+        },
+        CONFIGURATION_SET_ID: {
+            "Type": "AWS::SES::ConfigurationSet",
+            "Properties": {"Name": settings.configuration_set},
+        },
+        "FeedbackEventDestination": {
+            "Type": "AWS::SES::ConfigurationSetEventDestination",
+            "Properties": {
+                "ConfigurationSetName": {"Ref": CONFIGURATION_SET_ID},
+                "EventDestination": {
+                    "Name": "feedback-topic",
+                    "Enabled": True,
+                    "MatchingEventTypes": list(FEEDBACK_EVENT_TYPES),
+                    "SnsDestination": {"TopicARN": {"Ref": FEEDBACK_TOPIC_ID}},
+                },
+            },
+        },
+    }
+
+
+def _data_access_policy(
+    settings: Settings, functions: Sequence[LambdaFunction], consumed: set[QueueSpec]
+) -> dict[str, Any]:
+    """What the Lambdas call through PynamoDB and boto3, which Chalice's policy generator cannot
+    see: exactly this template's tables and queues, and sending through its configuration set."""
+    table_arns: list[Any] = []
+    for model in TABLES:
+        table_arn = {"Fn::GetAtt": [table_id(model), "Arn"]}
+        table_arns.append(table_arn)
+        if "GlobalSecondaryIndexes" in table_definition(model, table_id(model)):
+            table_arns.append({"Fn::Sub": ["${TableArn}/index/*", {"TableArn": table_arn}]})
+    statements: list[dict[str, Any]] = [
+        {"Sid": "Tables", "Effect": "Allow", "Action": list(_DYNAMODB_ITEM_ACTIONS), "Resource": table_arns},
+        {
+            "Sid": "EnqueueJobs",
+            "Effect": "Allow",
+            "Action": list(_SQS_SEND_ACTIONS),
+            "Resource": [{"Fn::GetAtt": [queue_id(queue), "Arn"]} for queue in QUEUES],
+        },
+        {
+            "Sid": "SendMail",
+            "Effect": "Allow",
+            "Action": list(_SES_SEND_ACTIONS),
+            "Resource": [
+                {"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"},
+                {
+                    "Fn::Sub": [
+                        "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/${Name}",
+                        {"Name": {"Ref": CONFIGURATION_SET_ID}},
+                    ]
+                },
+            ],
+        },
+    ]
+    if consumed:
+        statements.append(
+            {
+                "Sid": "ConsumeQueues",
+                "Effect": "Allow",
+                "Action": list(_SQS_CONSUME_ACTIONS),
+                "Resource": [
+                    {"Fn::GetAtt": [queue_id(queue), "Arn"]}
+                    for queue in QUEUES
+                    if queue in consumed
+                ],
+            }
+        )
+    return {
+        "Type": "AWS::IAM::Policy",
+        "Properties": {
+            "PolicyName": settings.resource_name("data-access"),
+            "Roles": [{"Ref": role_id} for role_id in sorted({f.role_id for f in functions})],
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": statements},
+        },
+    }
+
+
+def _report_batch_item_failures(handler: SqsHandler) -> dict[str, Any]:
+    # Chalice does not set FunctionResponseTypes (aws/chalice#2029): without it Lambda ignores
+    # the batchItemFailures the worker returns and retries the whole batch. (Chalice names the
+    # queue by an ARN string, not a Ref, hence the function's DependsOn above: CloudFormation
+    # must create the queue, and the permission to poll it, before the mapping that checks both.)
+    return {handler.event_id: {"Properties": {"FunctionResponseTypes": ["ReportBatchItemFailures"]}}}

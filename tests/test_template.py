@@ -1,0 +1,261 @@
+"""The deployable template: built by `chalice package` with the generated merge template, it must
+pass cfn-lint and hold exactly the tables the models declare, the queues with their dead-letter
+queues and alarms, the SES feedback path, batch-failure reporting, and no local-only routes."""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pynamodb.attributes import TTLAttribute
+
+from chalicelib.config import read_settings
+from chalicelib.resources import FEEDBACK, FEEDBACK_TOPIC, QUEUES, TABLES
+from infra.package import build, check_merged
+from infra.template import LambdaFunction, SqsHandler, build_merge_template
+
+PREFIX = "tidings"
+
+
+# --- the packaged template (one `chalice package` per test session) ----------------------------
+
+
+@pytest.fixture(scope="session")
+def template_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Package once per session; xdist workers share one build through a lock, since the
+    packager installs the Lambda dependencies and shares its cache in .chalice/deployments."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the session's directory, above each worker's own
+    out = root / "chalice-package"
+    with open(root / "chalice-package.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (out / "sam.json").exists():
+            build(stage="prod", out=out, prefix=PREFIX)
+    return out / "sam.json"
+
+
+@pytest.fixture(scope="session")
+def template(template_path: Path) -> dict[str, Any]:
+    return json.loads(template_path.read_text())
+
+
+def _of_type(template: dict[str, Any], cfn_type: str) -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in template["Resources"].items() if r["Type"] == cfn_type}
+
+
+def _queue_named(template: dict[str, Any], name: str) -> tuple[str, dict[str, Any]]:
+    matches = [
+        (logical_id, queue)
+        for logical_id, queue in _of_type(template, "AWS::SQS::Queue").items()
+        if queue["Properties"]["QueueName"] == name
+    ]
+    assert len(matches) == 1, f"expected one queue named {name}, found {len(matches)}"
+    return matches[0]
+
+
+def _sqs_events(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """(function id, function, event properties) for every SQS event source. SAM turns each into
+    an AWS::Lambda::EventSourceMapping, passing FunctionResponseTypes through."""
+    for name, function in _of_type(template, "AWS::Serverless::Function").items():
+        for event in function["Properties"].get("Events", {}).values():
+            if event["Type"] == "SQS":
+                yield name, function, event["Properties"]
+
+
+def test_template_passes_cfn_lint(template_path: Path) -> None:
+    from cfnlint.api import lint_file
+
+    # No rule is ignored: errors, warnings and informational findings all fail the test.
+    matches = lint_file(template_path)
+    assert [f"{m.rule.id} {m.message} (line {m.linenumber})" for m in matches] == []
+
+
+def test_tables_match_the_models(template: dict[str, Any]) -> None:
+    tables = {t["Properties"]["TableName"]: t for t in _of_type(template, "AWS::DynamoDB::Table").values()}
+    assert sorted(tables) == sorted(f"{PREFIX}-{model.Meta.logical_name}" for model in TABLES)
+    for model in TABLES:
+        table = tables[f"{PREFIX}-{model.Meta.logical_name}"]["Properties"]
+        attributes = model.get_attributes()
+        keys = {name: attr for name, attr in attributes.items() if attr.is_hash_key or attr.is_range_key}
+        expected_types = {attr.attr_name: attr.attr_type for attr in keys.values()}
+        assert table["KeySchema"] == _key_schema(keys.values()), model.__name__
+        indexes = {index["IndexName"]: index for index in table.get("GlobalSecondaryIndexes", [])}
+        assert sorted(indexes) == sorted(index.Meta.index_name for index in model._indexes.values())
+        for index in model._indexes.values():
+            deployed = indexes[index.Meta.index_name]
+            index_keys = [a for a in index.Meta.attributes.values() if a.is_hash_key or a.is_range_key]
+            assert deployed["KeySchema"] == _key_schema(index_keys), index.Meta.index_name
+            assert deployed["Projection"] == {"ProjectionType": index.Meta.projection.projection_type}
+            assert deployed["Projection"] == {"ProjectionType": "ALL"}
+            expected_types.update({a.attr_name: a.attr_type for a in index_keys})
+        definitions = table["AttributeDefinitions"]
+        assert {a["AttributeName"]: a["AttributeType"] for a in definitions} == expected_types
+        assert len(definitions) == len(expected_types)
+        ttl = [attr.attr_name for attr in attributes.values() if isinstance(attr, TTLAttribute)]
+        if ttl:
+            assert table["TimeToLiveSpecification"] == {"AttributeName": ttl[0], "Enabled": True}
+        else:
+            assert "TimeToLiveSpecification" not in table, model.__name__
+        assert table["BillingMode"] == "PAY_PER_REQUEST"
+        assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert table["SSESpecification"] == {"SSEEnabled": True}
+
+
+def _key_schema(key_attributes: Any) -> list[dict[str, str]]:
+    # DynamoDB wants HASH before RANGE.
+    by_type = {("HASH" if a.is_hash_key else "RANGE"): a.attr_name for a in key_attributes}
+    return [{"AttributeName": by_type[k], "KeyType": k} for k in ("HASH", "RANGE") if k in by_type]
+
+
+def test_every_sqs_event_source_reports_batch_item_failures(template: dict[str, Any]) -> None:
+    events = list(_sqs_events(template))
+    assert {name for name, _, _ in events} >= {"SendWorker"}
+    for name, _, properties in events:
+        assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"], name
+    mappings = _of_type(template, "AWS::Lambda::EventSourceMapping").items()
+    for name, mapping in mappings:
+        if ":sqs:" in json.dumps(mapping["Properties"]["EventSourceArn"]):
+            assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"], name
+
+
+def test_every_sqs_event_source_consumes_a_queue_of_the_template(template: dict[str, Any]) -> None:
+    for name, function, properties in _sqs_events(template):
+        queue_name = properties["Queue"]["Fn::Sub"].rsplit(":", 1)[1]
+        queue_id, queue = _queue_named(template, queue_name)
+        # Lambda refuses a mapping whose queue would let a message reappear mid-invocation.
+        assert queue["Properties"]["VisibilityTimeout"] >= function["Properties"]["Timeout"], name
+        # The queue is named by an ARN string, so only DependsOn orders the two.
+        assert queue_id in function["DependsOn"], name
+
+
+def test_every_queue_has_a_dead_letter_queue_and_an_alarm_on_it(template: dict[str, Any]) -> None:
+    alarms = _of_type(template, "AWS::CloudWatch::Alarm").values()
+    for spec in QUEUES:
+        _, queue = _queue_named(template, f"{PREFIX}-{spec.logical_name}")
+        dlq_id, _ = _queue_named(template, f"{PREFIX}-{spec.dead_letter_name}")
+        assert queue["Properties"]["VisibilityTimeout"] == spec.visibility_timeout_seconds
+        assert queue["Properties"]["RedrivePolicy"] == {
+            "deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]},
+            "maxReceiveCount": read_settings({}).sqs_max_receive_count,
+        }
+        watching = [
+            alarm["Properties"]
+            for alarm in alarms
+            if alarm["Properties"]["Dimensions"]
+            == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq_id, "QueueName"]}}]
+        ]
+        assert len(watching) == 1, spec.logical_name
+        assert watching[0]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        assert watching[0]["ComparisonOperator"] == "GreaterThanThreshold"
+        assert watching[0]["Threshold"] == 0
+        assert watching[0]["AlarmActions"]
+
+
+def test_feedback_path_runs_from_configuration_set_through_topic_to_queue(template: dict[str, Any]) -> None:
+    (topic_id,) = [
+        name for name, topic in _of_type(template, "AWS::SNS::Topic").items()
+        if topic["Properties"]["TopicName"] == f"{PREFIX}-{FEEDBACK_TOPIC}"
+    ]
+    feedback_id, _ = _queue_named(template, f"{PREFIX}-{FEEDBACK.logical_name}")
+    (config_set_id,) = [
+        name for name, config_set in _of_type(template, "AWS::SES::ConfigurationSet").items()
+        if config_set["Properties"]["Name"] == read_settings({}).configuration_set
+    ]
+    (destination,) = _of_type(template, "AWS::SES::ConfigurationSetEventDestination").values()
+    assert destination["Properties"]["ConfigurationSetName"] == {"Ref": config_set_id}
+    event_destination = destination["Properties"]["EventDestination"]
+    assert event_destination["SnsDestination"] == {"TopicARN": {"Ref": topic_id}}
+    assert {"bounce", "complaint", "delivery"} <= set(event_destination["MatchingEventTypes"])
+    (subscription,) = _of_type(template, "AWS::SNS::Subscription").values()
+    assert subscription["Properties"]["TopicArn"] == {"Ref": topic_id}
+    assert subscription["Properties"]["Endpoint"] == {"Fn::GetAtt": [feedback_id, "Arn"]}
+    (policy,) = _of_type(template, "AWS::SQS::QueuePolicy").values()
+    assert policy["Properties"]["Queues"] == [{"Ref": feedback_id}]
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "sns.amazonaws.com"}
+    assert statement["Action"] == "sqs:SendMessage"
+    assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Ref": topic_id}}}
+
+
+def test_no_local_only_route_is_deployed(template: dict[str, Any]) -> None:
+    (api,) = _of_type(template, "AWS::Serverless::Api").values()
+    paths = list(api["Properties"]["DefinitionBody"]["paths"])
+    assert paths, "the API has no routes at all"
+    assert [path for path in paths if path.startswith("/_local")] == []
+    assert "/_local" not in json.dumps(template)
+
+
+def test_lambdas_run_with_the_template_resource_names(template: dict[str, Any]) -> None:
+    functions = _of_type(template, "AWS::Serverless::Function")
+    policy = _of_type(template, "AWS::IAM::Policy")
+    attached = {role["Ref"] for p in policy.values() for role in p["Properties"]["Roles"]}
+    for name, function in functions.items():
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert variables["TIDINGS_PREFIX"] == PREFIX, name
+        assert variables["TIDINGS_CONFIGURATION_SET"] == read_settings({}).configuration_set, name
+        assert variables["TIDINGS_SIGNING_SECRETS"].startswith("{{resolve:secretsmanager:"), name
+        assert function["Properties"]["Role"]["Fn::GetAtt"][0] in attached, name
+
+
+# --- the merge template alone (fast, no packaging) ----------------------------------------------
+
+
+def _merge_for(prefix: str) -> dict[str, Any]:
+    return build_merge_template(
+        read_settings({"TIDINGS_PREFIX": prefix}),
+        [LambdaFunction("APIHandler", "ApiHandlerRole"), LambdaFunction("SendWorker", "SendWorkerRole")],
+        [SqsHandler("SendWorker", "SendWorkerSqsEventSource", f"{prefix}-outbox")],
+    )
+
+
+def test_merge_template_names_every_resource_with_the_prefix() -> None:
+    resources = _merge_for("acme")["Resources"]
+    names = [
+        r["Properties"].get(key)
+        for r in resources.values() if "Type" in r
+        for key in ("TableName", "QueueName", "TopicName", "Name", "AlarmName", "PolicyName")
+        if key in r["Properties"]
+    ]
+    assert all(name.startswith("acme-") for name in names), names
+    assert {f"acme-{model.Meta.logical_name}" for model in TABLES} <= set(names)
+    assert {"acme-outbox", "acme-outbox-dlq", "acme-ses-feedback", "acme-feedback"} <= set(names)
+    assert resources["SendWorker"]["Properties"]["Environment"]["Variables"]["TIDINGS_PREFIX"] == "acme"
+
+
+def test_merge_template_adds_batch_failure_reporting_to_the_chalice_event() -> None:
+    send_worker = _merge_for("acme")["Resources"]["SendWorker"]
+    assert "Type" not in send_worker  # merged into Chalice's function, not a new resource
+    event = send_worker["Properties"]["Events"]["SendWorkerSqsEventSource"]
+    assert event == {"Properties": {"FunctionResponseTypes": ["ReportBatchItemFailures"]}}
+    assert send_worker["DependsOn"] == ["OutboxQueue", "DataAccessPolicy"]
+
+
+def test_merge_template_grants_only_the_consumed_queues_to_pollers() -> None:
+    policy = _merge_for("acme")["Resources"]["DataAccessPolicy"]["Properties"]
+    (consume,) = [s for s in policy["PolicyDocument"]["Statement"] if s["Sid"] == "ConsumeQueues"]
+    assert consume["Resource"] == [{"Fn::GetAtt": ["OutboxQueue", "Arn"]}]
+    assert policy["Roles"] == [{"Ref": "ApiHandlerRole"}, {"Ref": "SendWorkerRole"}]
+
+
+def test_merge_template_refuses_a_handler_on_an_undeclared_queue() -> None:
+    with pytest.raises(ValueError, match=r"'tidings-outbox'.*prefix 'acme'"):
+        build_merge_template(
+            read_settings({"TIDINGS_PREFIX": "acme"}),
+            [LambdaFunction("SendWorker", "SendWorkerRole")],
+            [SqsHandler("SendWorker", "SendWorkerSqsEventSource", "tidings-outbox")],
+        )
+
+
+def test_check_merged_refuses_a_merge_onto_a_function_chalice_did_not_generate() -> None:
+    settings = read_settings({"TIDINGS_PREFIX": "acme"})
+    merged = _merge_for("acme")
+    # What `chalice package` would give if the handler had been renamed: the merged entry
+    # stays without a Type.
+    merged["Resources"]["APIHandler"]["Type"] = "AWS::Serverless::Function"
+    with pytest.raises(RuntimeError, match="SendWorker has no Type"):
+        check_merged(merged, settings)
