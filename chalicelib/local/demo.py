@@ -1,0 +1,50 @@
+"""The local stack's demo data: an account with a complete profile, its key, and one list."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from chalicelib.adapters.clients import client
+from chalicelib.cli import create_account_with_key
+from chalicelib.domain.clock import now
+from chalicelib.domain.lists import clean_origin, next_consent_versions
+from chalicelib.store import audit
+from chalicelib.store.lists import create_list
+
+DEMO_NAME = "Demo Organisation"
+DEMO_PROFILE = {
+    "postal_address": "1 Demo Street, 010101 Bucharest, Romania",
+    "contact_email": "contact@demo.tidings.example",
+    "sender_identity": "news@demo.tidings.example",
+}
+DEMO_LIST_NAME = "Demo newsletter"
+DEMO_CONSENT_TEXT = "Yes, send me the Demo newsletter. I can unsubscribe at any time."
+
+
+@dataclass(frozen=True)
+class Demo:
+    account_id: str
+    api_key: str
+    list_id: str
+
+
+def create_demo(api_url: str) -> Demo:
+    """Create the demo account, verify its sender in (local) SES, and give it a double opt-in list
+    whose form may be posted from the local API's own origin."""
+    account = create_account_with_key(DEMO_NAME, DEMO_PROFILE)
+    # SES refuses an unverified From; locally there is no one to click AWS's verification mail.
+    sender_domain = DEMO_PROFILE["sender_identity"].rpartition("@")[2]
+    client("sesv2").create_email_identity(EmailIdentity=sender_domain)
+    consent = next_consent_versions([], DEMO_CONSENT_TEXT, now())
+    origin = urlsplit(api_url)
+    mailing_list = create_list(
+        account["account_id"],
+        {
+            "name": DEMO_LIST_NAME,
+            "double_opt_in": True,
+            "allowed_origins": {clean_origin(f"{origin.scheme}://{origin.netloc}")},
+        },
+        consent,
+    )
+    audit.record(account["account_id"], "operator", "list.created", mailing_list.list_id)
+    return Demo(account["account_id"], account["api_key"], mailing_list.list_id)
