@@ -4,7 +4,15 @@ from __future__ import annotations
 from aws_lambda_powertools.logging import correlation_paths
 from chalice import Chalice, ConvertToMiddleware
 
-from chalicelib.blueprints import api_account, api_keys, api_lists, api_openapi
+from chalicelib.blueprints import (
+    api_account,
+    api_forms,
+    api_keys,
+    api_lists,
+    api_openapi,
+    api_subscribers,
+    public,
+)
 from chalicelib.config import settings
 from chalicelib.observability import logger, metrics
 from chalicelib.store.binding import bind_models
@@ -23,6 +31,8 @@ app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context), "sqs"
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context), "scheduled")
 app.register_middleware(ConvertToMiddleware(metrics.log_metrics), "all")
 
-for blueprint in (api_account.api, api_keys.api, api_lists.api, api_openapi.api):
+for blueprint in (api_account.api, api_keys.api, api_lists.api, api_openapi.api, api_subscribers.api,
+                  api_forms.api):
     app.register_blueprint(blueprint.blueprint)
 app.register_blueprint(send.worker)
+app.register_blueprint(public.public)

@@ -1,0 +1,300 @@
+"""Public routes: the hosted signup form, the JS signup endpoint and the confirmation link.
+
+No authentication; lists are found by id. Every signup answer is the same whatever the address's
+state (P05). GET never changes anything — mail scanners fetch links (DESIGN.md) — so confirming
+is a POST from the page's button.
+"""
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs
+
+from chalice import Blueprint, Response
+from chalice.app import Request
+
+from chalicelib.config import settings
+from chalicelib.domain.addresses import normalise_email
+from chalicelib.domain.lists import clean_origin
+from chalicelib.domain.subscriptions import CONTACT_FIELDS, Source
+from chalicelib.domain.tokens import TokenExpired, TokenInvalid, confirm_token_list_hint, read_confirm_token
+from chalicelib.errors import Forbidden, InvalidInput, NotFound, TidingsError
+from chalicelib.signups import (
+    HONEYPOT_FIELD,
+    PublicSignup,
+    SignupExpired,
+    confirm_signup,
+    current_consent,
+    public_list,
+    public_signup,
+    resend_confirmation,
+    sender_profile,
+)
+from chalicelib.store.lists import find_list
+from chalicelib.store.models import MailingList
+from chalicelib.templates import render_page
+from chalicelib.web.requests import json_body, raw_body
+from chalicelib.web.responses import html_response, json_response
+from chalicelib.web.routes import guarded
+
+public = Blueprint(__name__)
+
+_FORM_TYPES = ["application/x-www-form-urlencoded"]
+# GETs carry no body; a scanner sending an odd Content-Type must still get the page.
+_ANY = ["*/*"]
+# Confirmation pages carry the token in their URL: never leak it in a Referer, never cache it.
+_PRIVATE_PAGE = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store",
+                 "X-Robots-Tag": "noindex"}
+_RECEIVED = "Thank you. Please check your inbox: we have sent you a link to confirm your subscription."
+_JS_SIGNUP = {"type": "object", "maxProperties": 60}
+# Form fields that steer the signup rather than hold contact data; never stored as attributes.
+_CONTROL_FIELDS = frozenset({"consent", "consent_version", HONEYPOT_FIELD})
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+def _request() -> Request:
+    return public.current_request
+
+
+def _client_ip(request: Request) -> str | None:
+    # API Gateway's view of the caller; X-Forwarded-For is whatever the client wrote.
+    return (request.context.get("identity") or {}).get("sourceIp")
+
+
+def _form_fields(request: Request) -> dict[str, str]:
+    body = raw_body(request).decode("utf-8", errors="replace")
+    parsed = parse_qs(body, keep_blank_values=True, max_num_fields=100)
+    return {name: values[0] for name, values in parsed.items()}
+
+
+def _url(path: str) -> str:
+    return f"{settings().public_base_url}{path}"
+
+
+def _redirect(location: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(body="", status_code=303, headers={"Location": location, **(headers or {})})
+
+
+def _message_page(status: int, title: str, paragraphs: list[str], *, link: dict[str, str] | None = None,
+                  headers: dict[str, str] | None = None) -> Response:
+    html = render_page("message", title=title, paragraphs=paragraphs, link=link)
+    return html_response(html, status, headers)
+
+
+def _html_errors(view: Callable[..., Response]) -> Callable[..., Response]:
+    """Domain errors on a page route become a readable page, never a stack trace or JSON."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Response:
+        try:
+            return view(*args, **kwargs)
+        except NotFound:
+            return _message_page(404, "Not found", ["This signup form does not exist (any more)."])
+        except TidingsError as error:
+            return _message_page(error.status, "Something is not right", [error.message])
+
+    return wrapper
+
+
+@dataclass(frozen=True)
+class _Field:
+    name: str
+    label: str
+    input_type: str = "text"
+    required: bool = False
+    autocomplete: str | None = None
+
+
+@dataclass(frozen=True)
+class SignupForm:
+    list_name: str
+    action: str
+    consent_text: str
+    consent_version: int
+    fields: tuple[_Field, ...]
+    honeypot: str = HONEYPOT_FIELD
+
+
+def signup_form_for(mailing_list: MailingList, action: str) -> SignupForm:
+    """What the hosted form and the embeddable snippet show for a list."""
+    version, text = current_consent(mailing_list)
+    declared = sorted(set(mailing_list.declared_attributes or ()) - set(CONTACT_FIELDS) - _CONTROL_FIELDS)
+    fields = (
+        _Field("email", "Email address", "email", required=True, autocomplete="email"),
+        _Field("name", "Name", autocomplete="name"),
+        *(_Field(name, name.replace("_", " ").capitalize()) for name in declared),
+    )
+    return SignupForm(mailing_list.name, action, text, version, fields)
+
+
+# --- hosted form --------------------------------------------------------------------------------
+
+@public.route("/f/{list_id}", methods=["GET"], content_types=_ANY)
+@_html_errors
+def signup_form(list_id: str) -> Response:
+    mailing_list = public_list(list_id)
+    return _form_page(mailing_list, {}, None, 200)
+
+
+def _form_page(mailing_list: MailingList, values: dict[str, str], error: InvalidInput | None,
+               status: int) -> Response:
+    form = signup_form_for(mailing_list, "")
+    shown = {f.name: values.get(f.name, "") for f in form.fields}
+    html = render_page("form", form=form, values=shown, error=error.message if error else None,
+                       error_field=error.field if error else None,
+                       sender=sender_profile(mailing_list.account_id))
+    return html_response(html, status)
+
+
+@public.route("/f/{list_id}", methods=["POST"], content_types=_FORM_TYPES)
+@_html_errors
+def submit_form(list_id: str) -> Response:
+    request = _request()
+    mailing_list = public_list(list_id)
+    values = _form_fields(request)
+    signup = PublicSignup(
+        fields={k: v for k, v in values.items() if k != "consent"},
+        consent_given=bool(values.get("consent")),
+        source=Source.FORM,
+        ip=_client_ip(request),
+        user_agent=request.headers.get("user-agent"),
+        form_url=request.headers.get("referer") or _url(f"/f/{list_id}"),
+    )
+    try:
+        public_signup(mailing_list, signup)
+    except InvalidInput as error:
+        return _form_page(mailing_list, values, error, 400)
+    if mailing_list.redirect_after_signup:
+        return _redirect(mailing_list.redirect_after_signup)
+    return _message_page(200, "Almost done", [_RECEIVED])
+
+
+# --- JS signup with per-list CORS ---------------------------------------------------------------
+
+def _allowed_origin(request: Request, mailing_list: MailingList) -> str:
+    """The request's Origin when the list allows it; Forbidden otherwise (also without one:
+    this endpoint serves browsers on the list's own sites)."""
+    raw = request.headers.get("origin")
+    try:
+        origin = clean_origin(raw or "", field="Origin")
+    except InvalidInput:
+        origin = None
+    if origin is None or origin not in (mailing_list.allowed_origins or set()):
+        raise Forbidden("this origin may not sign people up to this list", field="Origin")
+    return origin
+
+
+def _cors_headers(origin: str) -> dict[str, str]:
+    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+
+
+@public.route("/public/lists/{list_id}/subscribe", methods=["OPTIONS"], content_types=_ANY)
+@guarded
+def js_preflight(list_id: str) -> Response:
+    origin = _allowed_origin(_request(), public_list(list_id))
+    return Response(body="", status_code=204, headers={
+        **_cors_headers(origin),
+        "Access-Control-Allow-Methods": "POST, OPTIONS",
+        "Access-Control-Allow-Headers": "Content-Type",
+        "Access-Control-Max-Age": "600",
+    })
+
+
+@public.route("/public/lists/{list_id}/subscribe", methods=["POST"], content_types=_ANY)
+@guarded
+def js_subscribe(list_id: str) -> Response:
+    request = _request()
+    mailing_list = public_list(list_id)
+    origin = _allowed_origin(request, mailing_list)
+    response = _js_signup(request, mailing_list)
+    # Errors too: the page's script must be able to read which field was wrong.
+    response.headers.update(_cors_headers(origin))
+    return response
+
+
+@guarded
+def _js_signup(request: Request, mailing_list: MailingList) -> Response:
+    body = json_body(request, _JS_SIGNUP)
+    signup = PublicSignup(
+        fields={k: v for k, v in body.items() if k != "consent"},
+        consent_given=body.get("consent") is True,
+        source=Source.JS,
+        ip=_client_ip(request),
+        user_agent=request.headers.get("user-agent"),
+        form_url=request.headers.get("referer") or request.headers.get("origin"),
+    )
+    public_signup(mailing_list, signup)
+    return json_response({"status": "received", "message": _RECEIVED}, 202)
+
+
+# --- confirmation -------------------------------------------------------------------------------
+
+def _link_problem(token: str, error: TidingsError) -> Response:
+    if isinstance(error, TokenExpired):
+        title = "This confirmation link has expired"
+    else:
+        title = "This confirmation link does not work"
+    html = render_page("link_problem", title=title, explanation=error.message,
+                       list_id=confirm_token_list_hint(token), resend_action=_url("/c/resend"),
+                       error=None)
+    return html_response(html, 400, _PRIVATE_PAGE)
+
+
+def _signup_gone(list_id: str, error: SignupExpired) -> Response:
+    link = {"href": _url(f"/f/{list_id}"), "text": "Sign up again"} if find_list(list_id) else None
+    return _message_page(400, "This signup cannot be confirmed", [error.message], link=link,
+                         headers=_PRIVATE_PAGE)
+
+
+@public.route("/c/{token}", methods=["GET"], content_types=_ANY)
+@_html_errors
+def confirm_page(token: str) -> Response:
+    """Shows the confirm button; changes nothing (link scanners fetch every GET)."""
+    try:
+        claim = read_confirm_token(token)
+    except (TokenExpired, TokenInvalid) as error:
+        return _link_problem(token, error)
+    mailing_list = public_list(claim.list_id)
+    html = render_page("confirm", list_name=mailing_list.name,
+                       sender=sender_profile(mailing_list.account_id))
+    return html_response(html, 200, _PRIVATE_PAGE)
+
+
+@public.route("/c/{token}", methods=["POST"], content_types=_ANY)
+@_html_errors
+def confirm(token: str) -> Response:
+    request = _request()
+    try:
+        mailing_list = confirm_signup(token, _client_ip(request), request.headers.get("user-agent"))
+    except (TokenExpired, TokenInvalid) as error:
+        return _link_problem(token, error)
+    except SignupExpired as error:
+        return _signup_gone(read_confirm_token(token).list_id, error)
+    if mailing_list.redirect_after_confirm:
+        return _redirect(mailing_list.redirect_after_confirm, _PRIVATE_PAGE)
+    return _message_page(200, "You are subscribed",
+                         [f"Thank you: your subscription to {mailing_list.name} is confirmed."],
+                         headers=_PRIVATE_PAGE)
+
+
+@public.route("/c/resend", methods=["POST"], content_types=_FORM_TYPES)
+@_html_errors
+def resend() -> Response:
+    """Ask for a new confirmation mail. The answer never tells whether one was sent (P05)."""
+    values = _form_fields(_request())
+    list_id = values.get("list_id", "").strip()
+    try:
+        normalise_email(values.get("email", ""))
+    except InvalidInput as error:
+        html = render_page("link_problem", title="Ask for a new confirmation link",
+                           explanation="", list_id=list_id or None, resend_action=_url("/c/resend"),
+                           error=error.message)
+        return html_response(html, 400, _PRIVATE_PAGE)
+    resend_confirmation(list_id, values["email"])
+    return _message_page(200, "Check your inbox", [
+        "If a signup for this address is waiting for confirmation, we have sent you a new link.",
+        "If it has expired, please sign up again.",
+    ], headers=_PRIVATE_PAGE)

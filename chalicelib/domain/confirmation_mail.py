@@ -1,0 +1,47 @@
+"""The double opt-in mail (P01): a transactional message with the signed confirm link.
+
+It names the list and identifies the sender with the account's name and postal address (P08).
+"""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from chalicelib.domain.accounts import AccountProfile
+from chalicelib.domain.mime import OutgoingEmail
+from chalicelib.domain.suppression import address_hash
+from chalicelib.domain.tokens import DEFAULT_MAX_AGE_SECONDS
+from chalicelib.templates import render_mail
+
+
+def confirm_url(public_base_url: str, token: str) -> str:
+    return f"{public_base_url.rstrip('/')}/c/{token}"
+
+
+def confirmation_email(recipient: str, list_name: str, sender: AccountProfile, token: str, *,
+                       public_base_url: str, default_sender: str) -> OutgoingEmail:
+    """The message to `recipient`: From the account's verified identity, or the platform's."""
+    url = confirm_url(public_base_url, token)
+    text, html = render_mail(
+        "confirmation_mail",
+        list_name=list_name,
+        sender=sender,
+        confirm_url=url,
+        valid_days=DEFAULT_MAX_AGE_SECONDS // 86400,
+    )
+    return OutgoingEmail(
+        sender=sender.sender_identity or default_sender,
+        recipient=recipient,
+        subject=f"Please confirm your subscription to {list_name}",
+        text=text,
+        html=html,
+        reply_to=sender.contact_email,
+    )
+
+
+def confirmation_message_id(list_id: str, address: str, purpose: str, at: datetime) -> str:
+    """The outbox id of a confirmation mail: the same for one list, address and purpose on one
+    UTC day, so a double submit (or a redelivered job) mails once. Keyed with the address's
+    HMAC, so the id reveals nothing about the address."""
+    seed = f"{list_id}|{address_hash(address)}|{purpose}|{at.date().isoformat()}"
+    return f"cnf_{hashlib.sha256(seed.encode('utf-8')).hexdigest()[:40]}"

@@ -1,0 +1,256 @@
+"""The subscriber's life: statuses, allowed transitions, expiry, and which contact data is kept.
+
+Pure rules; the store (store/subscribers.py) and the signup service apply them.
+"""
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from chalicelib.domain.addresses import normalise_email
+from chalicelib.errors import Conflict, InvalidInput
+
+# P01: an unconfirmed signup is forgotten after this long.
+PENDING_LIFETIME = timedelta(days=7)
+
+
+class Status(StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+
+
+class Source(StrEnum):
+    """Where consent was given (P02)."""
+
+    FORM = "form"
+    JS = "js"
+    API = "api"
+    IMPORT = "import"
+
+
+# `None` is "no entry" (never signed up, deleted, or an expired pending entry).
+# Unsubscribed, bounced and complained are final for the entry (P12): nothing leads back to
+# pending or confirmed; only deleting the entry (erasure) ends them.
+_ENDED = frozenset({Status.UNSUBSCRIBED, Status.BOUNCED, Status.COMPLAINED})
+TRANSITIONS: dict[Status | None, frozenset[Status]] = {
+    None: frozenset({Status.PENDING, Status.CONFIRMED}),
+    Status.PENDING: frozenset({Status.PENDING, Status.CONFIRMED, *_ENDED}),
+    Status.CONFIRMED: _ENDED,
+    Status.UNSUBSCRIBED: frozenset(),
+    Status.BOUNCED: frozenset(),
+    Status.COMPLAINED: frozenset(),
+}
+
+# A signup may write over these (a pending entry is refreshed with the new consent proof).
+SIGNUP_REPLACES = frozenset(
+    status for status, targets in TRANSITIONS.items() if status and Status.PENDING in targets
+)
+
+
+def may_transition(current: Status | None, target: Status) -> bool:
+    return target in TRANSITIONS[current]
+
+
+def check_transition(current: Status | None, target: Status) -> None:
+    """Raise Conflict when the subscriber may not go from `current` to `target`."""
+    if not may_transition(current, target):
+        was = current.value if current else "absent"
+        raise Conflict(f"a subscriber that is {was} cannot become {target.value}", field="status")
+
+
+class SignupOutcome(StrEnum):
+    """What a signup does to the entry; the public answer is the same for all (P05)."""
+
+    CREATE_PENDING = "create_pending"
+    CREATE_CONFIRMED = "create_confirmed"
+    ALREADY_CONFIRMED = "already_confirmed"
+    REFUSED = "refused"
+
+
+def signup_outcome(current: Status | None, suppressed: bool, confirm_now: bool) -> SignupOutcome:
+    """Decide a signup. Suppressed or ended addresses are never re-added (P12).
+
+    `confirm_now` is true only when the list turned double opt-in off and the caller proved
+    consent (authenticated API); hosted forms never pass it (P01).
+    """
+    if suppressed or current in _ENDED:
+        return SignupOutcome.REFUSED
+    if current is Status.CONFIRMED:
+        return SignupOutcome.ALREADY_CONFIRMED
+    target = Status.CONFIRMED if confirm_now else Status.PENDING
+    check_transition(current, target)
+    return SignupOutcome.CREATE_CONFIRMED if confirm_now else SignupOutcome.CREATE_PENDING
+
+
+def pending_expiry(at: datetime) -> datetime:
+    return at + PENDING_LIFETIME
+
+
+def is_live(status: Status, expires_at: datetime | None, at: datetime) -> bool:
+    """False for a pending entry past its expiry: DynamoDB's TTL deletes it up to two days late,
+    so readers must treat it as gone (DESIGN.md)."""
+    return not (status is Status.PENDING and expires_at is not None and expires_at <= at)
+
+
+# --- contact data (P04) -------------------------------------------------------------------------
+
+CONTACT_FIELDS = ("email", "name", "company", "phone", "website", "field_of_activity")
+_MAX_LENGTH = {"email": 320, "name": 200, "company": 200, "phone": 40, "website": 2000,
+               "field_of_activity": 200}
+MAX_ATTRIBUTE_LENGTH = 500
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A person's contact data, validated: only what P04 allows."""
+
+    email: str
+    name: str | None = None
+    company: str | None = None
+    phone: str | None = None
+    website: str | None = None
+    field_of_activity: str | None = None
+    attributes: dict[str, str] = field(default_factory=dict)
+
+
+def clean_contact(raw: Mapping[str, object], declared_attributes: Iterable[str], *,
+                  drop_unknown: bool) -> Contact:
+    """Validate contact fields and the list's declared attributes.
+
+    Public forms pass `drop_unknown=True`: anything else they send is silently dropped (P04).
+    The API passes False and gets InvalidInput for an undeclared attribute instead.
+    `raw["attributes"]`, when present, holds the attributes; otherwise they are read from the
+    top level (how a flat HTML form sends them).
+    """
+    declared = set(declared_attributes) - set(CONTACT_FIELDS)
+    values = {name: _text(raw.get(name), name, _MAX_LENGTH[name]) for name in CONTACT_FIELDS}
+    if values["email"] is None:
+        raise InvalidInput("'email' is required", field="email")
+    nested = raw.get("attributes")
+    if nested is not None and not isinstance(nested, Mapping):
+        raise InvalidInput("'attributes' must be an object of text values", field="attributes")
+    source: Mapping[str, object] = nested if nested is not None else raw
+    attributes: dict[str, str] = {}
+    for name, value in source.items():
+        if name not in declared:
+            if nested is not None and not drop_unknown:
+                raise InvalidInput(f"'{name}' is not an attribute of this list",
+                                   field=f"attributes.{name}")
+            continue
+        text = _text(value, name, MAX_ATTRIBUTE_LENGTH)
+        if text is not None:
+            attributes[name] = text
+    return Contact(
+        email=normalise_email(values["email"]),
+        name=values["name"],
+        company=values["company"],
+        phone=normalise_phone(values["phone"]) if values["phone"] else None,
+        website=values["website"],
+        field_of_activity=values["field_of_activity"],
+        attributes=attributes,
+    )
+
+
+def clean_changes(raw: Mapping[str, object], declared_attributes: Iterable[str]) -> dict[str, object]:
+    """A rectification patch (P17): contact fields other than the email, and declared attributes.
+
+    An empty string clears a field. The email is the entry's key and cannot be patched.
+    """
+    changes: dict[str, object] = {}
+    for name in CONTACT_FIELDS[1:]:
+        if name in raw:
+            text = _text(raw[name], name, _MAX_LENGTH[name])
+            changes[name] = normalise_phone(text) if name == "phone" and text else text
+    if "attributes" in raw:
+        probe = clean_contact({"email": "probe@example.com", "attributes": raw["attributes"]},
+                              declared_attributes, drop_unknown=False)
+        changes["attributes"] = probe.attributes
+    return changes
+
+
+def _text(value: object, name: str, max_length: int) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"'{name}' must be text", field=name)
+    text = value.strip()
+    if len(text) > max_length:
+        raise InvalidInput(f"'{name}' is longer than {max_length} characters", field=name)
+    return text or None
+
+
+def normalise_phone(raw: str, default_region: str | None = None) -> str:
+    """The number in E.164 (`+40712345678`), or InvalidInput(field="phone").
+
+    Without `default_region` the number must be international (start with +).
+    """
+    import phonenumbers  # lazily: its metadata is large and most requests carry no phone
+
+    try:
+        number = phonenumbers.parse(raw, default_region)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise InvalidInput("'phone' is not a valid phone number; use the international form, "
+                           "e.g. +40 712 345 678", field="phone")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+# --- consent proof (P02) ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ConsentEvidence:
+    """How consent was given; stored with the entry and shown in exports (P02)."""
+
+    given_at: datetime
+    source: Source
+    consent_text_version: int
+    ip: str | None = None
+    user_agent: str | None = None
+    form_url: str | None = None
+
+
+_MAX_USER_AGENT = 1000
+_MAX_URL = 2000
+
+
+def clean_ip(raw: str | None, field_name: str = "ip") -> str | None:
+    """A textual IPv4/IPv6 address, or InvalidInput."""
+    if not raw:
+        return None
+    try:
+        return str(ipaddress.ip_address(raw.strip()))
+    except ValueError:
+        raise InvalidInput(f"'{field_name}' is not an IP address", field=field_name) from None
+
+
+def evidence(given_at: datetime, source: Source, consent_text_version: int, *, ip: str | None,
+             user_agent: str | None, form_url: str | None) -> ConsentEvidence:
+    """Consent evidence with request-supplied text trimmed to sane lengths (a header can be huge)."""
+    return ConsentEvidence(
+        given_at=given_at,
+        source=source,
+        consent_text_version=consent_text_version,
+        ip=clean_ip(ip),
+        user_agent=(user_agent or "")[:_MAX_USER_AGENT] or None,
+        form_url=(form_url or "")[:_MAX_URL] or None,
+    )
+
+
+def pick_consent_version(versions: Iterable[int], claimed: object) -> int:
+    """The consent-text version the person saw: the form's claim when it names a real version
+    (the text may have changed while the form was open), otherwise the current one."""
+    known = sorted(versions)
+    if not known:
+        raise InvalidInput("this list has no consent text", field="consent_text")
+    if isinstance(claimed, str) and claimed.isdigit():
+        claimed = int(claimed)
+    if isinstance(claimed, int) and not isinstance(claimed, bool) and claimed in known:
+        return claimed
+    return known[-1]

@@ -1,0 +1,31 @@
+"""Suppression keys: a keyed hash of the address, never the address itself (P12, P18).
+
+A plain SHA-256 of an email can be reversed by hashing guessed addresses; an HMAC keyed with a
+secret cannot, so the suppression list survives erasure without holding contact data.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+from enum import StrEnum
+
+from chalicelib.config import settings
+from chalicelib.domain.addresses import normalise_email
+
+# The scope of a platform-wide opt-out: the person refused mail from every account (P12).
+PLATFORM_SCOPE = "*"
+
+
+class SuppressionReason(StrEnum):
+    UNSUBSCRIBED = "unsubscribed"
+    COMPLAINED = "complained"
+    BOUNCED = "bounced"
+    ERASED = "erased"
+    PLATFORM_OPT_OUT = "platform_opt_out"
+
+
+def address_hash(address: str) -> str:
+    """HMAC-SHA256 (hex) of the normalised address; the same person always gets the same hash."""
+    normalised = normalise_email(address)
+    key = settings().suppression_secret.encode("utf-8")
+    return hmac.new(key, normalised.encode("utf-8"), hashlib.sha256).hexdigest()

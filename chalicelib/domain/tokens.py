@@ -1,0 +1,86 @@
+"""Signed, expiring tokens for public links (confirm now; unsubscribe and others later).
+
+`itsdangerous` signs with the newest secret and accepts any configured one, so secrets can be
+rotated without breaking links already in inboxes. Each purpose has its own salt: a confirm
+token can never be replayed as another kind of token.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from chalicelib.config import settings
+from chalicelib.errors import InvalidInput
+
+CONFIRM = "confirm"
+# P01: a confirmation link lives as long as the pending signup it confirms.
+DEFAULT_MAX_AGE_SECONDS = 7 * 24 * 3600
+
+
+class TokenExpired(InvalidInput):
+    """The signature is good but the token is too old."""
+
+    code = "token_expired"
+
+
+class TokenInvalid(InvalidInput):
+    """The token was altered, truncated, signed with an unknown secret, or is for another purpose."""
+
+    code = "token_invalid"
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    # Settings list the newest secret first; itsdangerous signs with the *last* one.
+    return URLSafeTimedSerializer(list(reversed(settings().signing_secrets)), salt=purpose)
+
+
+def sign(purpose: str, payload: dict[str, Any]) -> str:
+    """A URL-safe token holding `payload`, timestamped now."""
+    return _serializer(purpose).dumps(payload)
+
+
+def verify(purpose: str, token: str, max_age_seconds: int = DEFAULT_MAX_AGE_SECONDS) -> dict[str, Any]:
+    """The payload of a genuine, unexpired token; TokenExpired or TokenInvalid otherwise."""
+    try:
+        payload = _serializer(purpose).loads(token, max_age=max_age_seconds)
+    except SignatureExpired:
+        raise TokenExpired("this link has expired", field="token") from None
+    except BadSignature:
+        raise TokenInvalid("this link is not valid; it may have been cut or altered",
+                           field="token") from None
+    if not isinstance(payload, dict):
+        raise TokenInvalid("this link is not valid", field="token")
+    return payload
+
+
+@dataclass(frozen=True)
+class ConfirmClaim:
+    """What a confirmation link says: this address asked to join this list."""
+
+    list_id: str
+    address: str
+
+
+def confirm_token(list_id: str, address: str) -> str:
+    return sign(CONFIRM, {"l": list_id, "a": address})
+
+
+def read_confirm_token(token: str, max_age_seconds: int = DEFAULT_MAX_AGE_SECONDS) -> ConfirmClaim:
+    payload = verify(CONFIRM, token, max_age_seconds)
+    list_id, address = payload.get("l"), payload.get("a")
+    if not isinstance(list_id, str) or not isinstance(address, str):
+        raise TokenInvalid("this link is not valid", field="token")
+    return ConfirmClaim(list_id=list_id, address=address)
+
+
+def confirm_token_list_hint(token: str) -> str | None:
+    """The list id inside a confirm token, *without* trusting the signature or age.
+
+    Only for pre-filling the "send me a new link" form on the expired/invalid page: the resend
+    itself goes through the normal, unenumerable signup checks.
+    """
+    _, payload = _serializer(CONFIRM).loads_unsafe(token)
+    list_id = payload.get("l") if isinstance(payload, dict) else None
+    return list_id if isinstance(list_id, str) and list_id.isascii() and len(list_id) <= 64 else None

@@ -1,0 +1,266 @@
+"""Signups and confirmations: the rules of P01-P05 and P12 applied to the store and the outbox.
+
+Handlers (blueprints/public.py, blueprints/api_subscribers.py) parse requests and shape
+responses; everything they decide lives here. Public signups return nothing a caller could tell
+apart: new, pending, confirmed and suppressed addresses all end the same way (P05).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from chalicelib.adapters.sqs import enqueue
+from chalicelib.config import settings
+from chalicelib.domain.accounts import AccountProfile
+from chalicelib.domain.addresses import normalise_email
+from chalicelib.domain.clock import now
+from chalicelib.domain.confirmation_mail import confirmation_email, confirmation_message_id
+from chalicelib.domain.outbox import EmailJob
+from chalicelib.domain.subscriptions import (
+    ConsentEvidence,
+    SignupOutcome,
+    Source,
+    Status,
+    clean_contact,
+    clean_ip,
+    evidence,
+    pick_consent_version,
+    signup_outcome,
+)
+from chalicelib.domain.tokens import confirm_token, read_confirm_token
+from chalicelib.errors import Conflict, InvalidInput, NotFound
+from chalicelib.observability import logger
+from chalicelib.resources import OUTBOX
+from chalicelib.store import subscribers as subscriber_store
+from chalicelib.store.accounts import get_account
+from chalicelib.store.lists import consent_history, find_list
+from chalicelib.store.models import MailingList, Subscriber
+from chalicelib.store.suppressions import is_suppressed
+
+# Bots fill every input; people never see this one (the form hides it). Not "website": that is
+# a real contact field (P04).
+HONEYPOT_FIELD = "website_url"
+CONFIRMATION_KIND = "confirmation"
+# Clock skew allowed for a consent time the API caller supplies.
+_FUTURE_TOLERANCE = timedelta(minutes=5)
+_MAX_LIST_ID_BYTES = 100
+
+
+class SignupExpired(InvalidInput):
+    """A genuine confirm link whose signup is no longer waiting (expired, ended or suppressed)."""
+
+    code = "signup_expired"
+
+
+@dataclass(frozen=True)
+class PublicSignup:
+    """A signup from the hosted form or the JS endpoint, as the handler read it."""
+
+    fields: Mapping[str, object]
+    consent_given: bool
+    source: Source
+    ip: str | None
+    user_agent: str | None
+    form_url: str | None
+
+
+def _find_public_list(list_id: str) -> MailingList | None:
+    # Anyone can type a list id: an over-long one is "not found", not a DynamoDB error.
+    if not list_id or len(list_id.encode("utf-8")) > _MAX_LIST_ID_BYTES:
+        return None
+    return find_list(list_id)
+
+
+def public_list(list_id: str) -> MailingList:
+    """The list a public route names, or NotFound."""
+    mailing_list = _find_public_list(list_id)
+    if mailing_list is None:
+        raise NotFound("no such list", field="list_id")
+    return mailing_list
+
+
+def sender_profile(account_id: str) -> AccountProfile:
+    account = get_account(account_id)
+    return AccountProfile(name=account.name, postal_address=account.postal_address,
+                          contact_email=account.contact_email,
+                          sender_identity=account.sender_identity)
+
+
+def current_consent(mailing_list: MailingList) -> tuple[int, str]:
+    """(version, text) of the consent text forms show now."""
+    history = consent_history(mailing_list)
+    if not history:
+        raise InvalidInput("this list has no consent text", field="consent_text")
+    return history[-1].version, history[-1].text
+
+
+def public_signup(mailing_list: MailingList, signup: PublicSignup) -> None:
+    """Validate and record a public signup as pending, and queue the confirmation mail (P01).
+
+    Raises InvalidInput for bad input. Otherwise returns the same way whatever the address's
+    state (P05): a filled honeypot, a suppressed address (P12) and an address already on the
+    list write nothing and mail nothing.
+    """
+    if signup.fields.get(HONEYPOT_FIELD):
+        _log_signup(mailing_list, signup.source, "honeypot")
+        return
+    contact = clean_contact(signup.fields, mailing_list.declared_attributes or (), drop_unknown=True)
+    if not signup.consent_given:
+        raise InvalidInput("tick the box to give your consent", field="consent")
+    versions = [v.version for v in consent_history(mailing_list)]
+    consent = evidence(now(), signup.source,
+                       pick_consent_version(versions, signup.fields.get("consent_version")),
+                       ip=signup.ip, user_agent=signup.user_agent, form_url=signup.form_url)
+    if is_suppressed(mailing_list.account_id, contact.email):
+        _log_signup(mailing_list, signup.source, "suppressed")
+        return
+    written = subscriber_store.write_signup(mailing_list.account_id, mailing_list.list_id, contact,
+                                            consent, Status.PENDING)
+    if written is None:
+        _log_signup(mailing_list, signup.source, "already_on_list")
+        return
+    send_confirmation(mailing_list, written.address, purpose="signup")
+    _log_signup(mailing_list, signup.source, "pending")
+
+
+@dataclass(frozen=True)
+class ApiSignupResult:
+    subscriber: Subscriber
+    created: bool
+
+
+def api_signup(mailing_list: MailingList, raw_contact: Mapping[str, object],
+               proof: Mapping[str, object] | None) -> ApiSignupResult:
+    """Add someone through the authenticated API.
+
+    Double opt-in, unless the list turned it off *and* the caller proved consent, in which case
+    the entry is confirmed at once. A suppressed or ended address is a Conflict (P12): the
+    caller is the tenant and may know its own suppressions. Already confirmed: unchanged.
+    """
+    contact = clean_contact(raw_contact, mailing_list.declared_attributes or (), drop_unknown=False)
+    consent = _api_evidence(mailing_list, proof)
+    confirm_now = proof is not None and not mailing_list.double_opt_in
+    suppressed = is_suppressed(mailing_list.account_id, contact.email)
+    target = Status.CONFIRMED if confirm_now else Status.PENDING
+    written = None
+    if not suppressed:
+        written = subscriber_store.write_signup(mailing_list.account_id, mailing_list.list_id,
+                                                contact, consent, target)
+    if written is not None:
+        if target is Status.PENDING:
+            send_confirmation(mailing_list, written.address, purpose="signup")
+        _log_signup(mailing_list, Source.API, target.value)
+        return ApiSignupResult(written, created=True)
+    current = None if suppressed else subscriber_store.get_subscriber(mailing_list.list_id,
+                                                                     contact.email)
+    outcome = signup_outcome(Status(current.status) if current else None, suppressed, confirm_now)
+    if outcome is SignupOutcome.ALREADY_CONFIRMED and current is not None:
+        return ApiSignupResult(current, created=False)
+    if suppressed:
+        raise Conflict("this address is suppressed for this account (it unsubscribed, complained "
+                       "or bounced) and cannot be added again", field="email")
+    status = current.status if current else "changing"
+    raise Conflict(f"this address is {status} on this list and cannot be added again", field="email")
+
+
+def _api_evidence(mailing_list: MailingList, proof: Mapping[str, object] | None) -> ConsentEvidence:
+    versions = [v.version for v in consent_history(mailing_list)]
+    if proof is None:
+        # No proof: only the API call itself is known; the person proves consent by confirming.
+        return evidence(now(), Source.API, pick_consent_version(versions, None),
+                        ip=None, user_agent=None, form_url=None)
+    claimed = proof.get("consent_text_version")
+    if claimed is not None and claimed not in versions:
+        raise InvalidInput(f"this list has no consent text version {claimed}",
+                           field="consent.consent_text_version")
+    return evidence(_given_at(proof.get("given_at")), Source.API,
+                    pick_consent_version(versions, claimed),
+                    ip=clean_ip(_optional_text(proof.get("ip")), "consent.ip"),
+                    user_agent=_optional_text(proof.get("user_agent")),
+                    form_url=_optional_text(proof.get("form_url")))
+
+
+def _given_at(raw: object) -> datetime:
+    field = "consent.given_at"
+    if not isinstance(raw, str):
+        raise InvalidInput("'consent.given_at' is required", field=field)
+    try:
+        given_at = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput("'consent.given_at' must be an ISO 8601 time, e.g. 2025-01-31T09:30:00Z",
+                           field=field) from None
+    if given_at.tzinfo is None:
+        raise InvalidInput("'consent.given_at' needs a time zone, e.g. a trailing Z", field=field)
+    if given_at > now() + _FUTURE_TOLERANCE:
+        raise InvalidInput("'consent.given_at' is in the future", field=field)
+    return given_at
+
+
+def _optional_text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def send_confirmation(mailing_list: MailingList, address: str, purpose: str) -> None:
+    """Queue the double opt-in mail. Its outbox id is stable per list, address, purpose and day,
+    so a repeated signup mails once that day."""
+    mail = confirmation_email(
+        address, mailing_list.name, sender_profile(mailing_list.account_id),
+        confirm_token(mailing_list.list_id, address),
+        public_base_url=settings().public_base_url, default_sender=settings().default_sender,
+    )
+    job = EmailJob(
+        message_id=confirmation_message_id(mailing_list.list_id, address, purpose, now()),
+        account_id=mailing_list.account_id,
+        kind=CONFIRMATION_KIND,
+        email=mail,
+        tags={"list": mailing_list.list_id},
+    )
+    enqueue(OUTBOX, job.to_dict())
+
+
+def resend_confirmation(list_id: str, email: str) -> None:
+    """Queue a new confirmation mail when the address has a live pending signup on the list.
+
+    Silent otherwise (P05): the caller may be anyone.
+    """
+    address = normalise_email(email)
+    mailing_list = _find_public_list(list_id)
+    if mailing_list is None:
+        return
+    subscriber = subscriber_store.get_subscriber(list_id, address)
+    if subscriber is None or subscriber.status != Status.PENDING.value:
+        return
+    if is_suppressed(mailing_list.account_id, address):
+        return
+    send_confirmation(mailing_list, address, purpose="resend")
+    _log_signup(mailing_list, Source(subscriber.consent.source), "resent")
+
+
+def confirm_signup(token: str, ip: str | None, user_agent: str | None) -> MailingList:
+    """Confirm the signup a token names; returns its list (for the redirect).
+
+    Confirming twice is harmless. TokenExpired/TokenInvalid for a bad token; SignupExpired when
+    the signup is gone or can no longer be confirmed (suppressed meanwhile, or ended).
+    """
+    claim = read_confirm_token(token)
+    mailing_list = find_list(claim.list_id)
+    gone = SignupExpired("this signup is no longer waiting for confirmation; unconfirmed signups "
+                         "are forgotten after 7 days", field="token")
+    if mailing_list is None or is_suppressed(mailing_list.account_id, claim.address):
+        raise gone
+    confirmed = subscriber_store.confirm(claim.list_id, claim.address, clean_ip(ip),
+                                         (user_agent or "")[:1000] or None)
+    if confirmed is None:
+        current = subscriber_store.get_subscriber(claim.list_id, claim.address)
+        if current is None or current.status != Status.CONFIRMED.value:
+            raise gone
+    logger.info("subscription confirmed", extra={"list_id": mailing_list.list_id,
+                                                 "first_time": confirmed is not None})
+    return mailing_list
+
+
+def _log_signup(mailing_list: MailingList, source: Source, outcome: str) -> None:
+    # References only: never the address, phone or IP.
+    logger.info("signup handled", extra={"list_id": mailing_list.list_id,
+                                         "source": source.value, "outcome": outcome})

@@ -1,0 +1,173 @@
+"""Subscribers: one entry per list and normalised address, with its consent proof (P02).
+
+Pending entries carry a TTL (P01). DynamoDB deletes expired items up to two days late, so every
+read here treats an expired pending entry as absent.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pynamodb.exceptions import PutError, UpdateError
+
+from chalicelib.domain.clock import now
+from chalicelib.domain.subscriptions import (
+    SIGNUP_REPLACES,
+    ConsentEvidence,
+    Contact,
+    Status,
+    is_live,
+    pending_expiry,
+)
+from chalicelib.errors import InvalidInput
+from chalicelib.store.models import ConsentProof, Subscriber
+from chalicelib.store.paging import decode_cursor, encode_cursor
+
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+
+
+def list_status_key(list_id: str, status: Status) -> str:
+    """Hash key of the `by_list_status` index."""
+    return f"{list_id}#{status.value}"
+
+
+def account_address_key(account_id: str, address: str) -> str:
+    """Hash key of the `by_account_address` index (one person's entries across an account)."""
+    return f"{account_id}#{address}"
+
+
+def _live(subscriber: Subscriber | None, at: datetime) -> Subscriber | None:
+    if subscriber is None or not is_live(Status(subscriber.status), subscriber.expires_at, at):
+        return None
+    return subscriber
+
+
+def get_subscriber(list_id: str, address: str) -> Subscriber | None:
+    """The live entry, or None (never signed up, deleted, or pending and expired)."""
+    try:
+        return _live(Subscriber.get(list_id, address, consistent_read=True), now())
+    except Subscriber.DoesNotExist:
+        return None
+
+
+def write_signup(account_id: str, list_id: str, contact: Contact, consent: ConsentEvidence,
+                 status: Status) -> Subscriber | None:
+    """Write a new pending or confirmed entry in one conditional put.
+
+    It may replace only nothing or a pending entry (expired or not: a new signup is new
+    consent). Returns None, writing nothing, when a confirmed or ended entry is in the way.
+    """
+    at = now()
+    subscriber = Subscriber(
+        list_id=list_id,
+        address=contact.email,
+        account_id=account_id,
+        status=status.value,
+        email=contact.email,
+        phone=contact.phone,
+        name=contact.name,
+        company=contact.company,
+        website=contact.website,
+        field_of_activity=contact.field_of_activity,
+        attributes=dict(contact.attributes),
+        consent=ConsentProof(
+            given_at=consent.given_at,
+            source=consent.source.value,
+            ip=consent.ip,
+            user_agent=consent.user_agent,
+            form_url=consent.form_url,
+            consent_text_version=consent.consent_text_version,
+            confirmed_at=at if status is Status.CONFIRMED else None,
+        ),
+        created_at=at,
+        updated_at=at,
+        expires_at=pending_expiry(at) if status is Status.PENDING else None,
+        list_status=list_status_key(list_id, status),
+        account_address=account_address_key(account_id, contact.email),
+    )
+    replaceable = [s.value for s in SIGNUP_REPLACES]
+    try:
+        subscriber.save(condition=Subscriber.address.does_not_exist()
+                        | Subscriber.status.is_in(*replaceable))
+    except PutError as exc:
+        if exc.cause_response_code == _CONDITION_FAILED:
+            return None
+        raise
+    return subscriber
+
+
+def confirm(list_id: str, address: str, ip: str | None, user_agent: str | None) -> Subscriber | None:
+    """Confirm a live pending entry: record when and from where, drop the TTL.
+
+    One conditional update; None when there is no live pending entry (already confirmed,
+    expired, ended or absent) — the caller decides what that means.
+    """
+    at = now()
+    entry = Subscriber(list_id=list_id, address=address)
+    try:
+        entry.update(
+            actions=[
+                Subscriber.status.set(Status.CONFIRMED.value),
+                Subscriber.list_status.set(list_status_key(list_id, Status.CONFIRMED)),
+                Subscriber.consent.confirmed_at.set(at),
+                Subscriber.consent.confirm_ip.set(ip),
+                Subscriber.consent.confirm_user_agent.set(user_agent),
+                Subscriber.expires_at.remove(),
+                Subscriber.updated_at.set(at),
+            ],
+            condition=(Subscriber.status == Status.PENDING.value) & (Subscriber.expires_at > at),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == _CONDITION_FAILED:
+            return None
+        raise
+    return entry
+
+
+def subscribers_page(list_id: str, status: Status | None, limit: int,
+                     cursor: str | None) -> tuple[list[Subscriber], str | None]:
+    """One page of a list's live entries, by address, optionally of one status.
+
+    A page may hold fewer than `limit` entries when expired pending ones were filtered out;
+    `next_cursor` is None only at the end.
+    """
+    start = decode_cursor(cursor)
+    _check_cursor_belongs(start, list_id, status)
+    at = now()
+    live = Subscriber.expires_at.does_not_exist() | (Subscriber.expires_at > at)
+    if status is None:
+        result = Subscriber.query(list_id, filter_condition=live, limit=limit,
+                                  last_evaluated_key=start)
+    else:
+        result = Subscriber.by_list_status.query(list_status_key(list_id, status),
+                                                 filter_condition=live, limit=limit,
+                                                 last_evaluated_key=start)
+    items = list(result)
+    return items, encode_cursor(result.last_evaluated_key)
+
+
+def _check_cursor_belongs(start: dict[str, Any] | None, list_id: str, status: Status | None) -> None:
+    # Cursors are signed, but one from another list or filter would make DynamoDB fail.
+    if start is None:
+        return
+    same_list = (start.get("list_id") or {}).get("S") == list_id
+    expected_index_key = list_status_key(list_id, status) if status else None
+    same_filter = (start.get("list_status") or {}).get("S") == expected_index_key
+    if not (same_list and same_filter):
+        raise InvalidInput("'cursor' belongs to another listing", field="cursor")
+
+
+def update_fields(subscriber: Subscriber, changes: dict[str, Any]) -> Subscriber:
+    """Set (or, for None, remove) contact fields and attributes (rectification, P17)."""
+    actions = []
+    for name, value in changes.items():
+        attribute = getattr(Subscriber, name)
+        actions.append(attribute.remove() if value is None else attribute.set(value))
+    actions.append(Subscriber.updated_at.set(now()))
+    subscriber.update(actions=actions, condition=Subscriber.address.exists())
+    return subscriber
+
+
+def delete_subscriber(subscriber: Subscriber) -> None:
+    """Remove the entry. Suppressions are separate and stay (P12)."""
+    subscriber.delete()

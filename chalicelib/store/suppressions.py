@@ -1,0 +1,30 @@
+"""Suppressions (P12): per account and platform-wide, keyed by the address's HMAC only."""
+from __future__ import annotations
+
+from pynamodb.exceptions import PutError
+
+from chalicelib.domain.clock import now
+from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason, address_hash
+from chalicelib.store.models import Suppression
+
+
+def is_suppressed(account_id: str, address: str) -> bool:
+    """True when the address is suppressed for this account or opted out of the whole platform.
+
+    One BatchGetItem reads both keys.
+    """
+    hashed = address_hash(address)
+    found = Suppression.batch_get([(account_id, hashed), (PLATFORM_SCOPE, hashed)])
+    return any(True for _ in found)
+
+
+def suppress(scope: str, address: str, reason: SuppressionReason) -> None:
+    """Suppress the address for `scope` (an account id or PLATFORM_SCOPE). Idempotent: the first
+    reason and time are kept."""
+    entry = Suppression(scope=scope, address_hash=address_hash(address), reason=reason.value,
+                        created_at=now())
+    try:
+        entry.save(condition=Suppression.address_hash.does_not_exist())
+    except PutError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise

@@ -1,0 +1,44 @@
+"""Fixtures of the signup and confirmation tests, loaded with `pytest_plugins`."""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import bearer
+from tests.signup_support import CONSENT, SHOP
+
+
+@pytest.fixture
+def verified_sender(aws: dict[str, str]) -> None:
+    """The account fixture's sender identity (news@acme.example), verified in moto's SES."""
+    from chalicelib.adapters.clients import client
+
+    client("sesv2").create_email_identity(EmailIdentity="acme.example")
+
+
+@pytest.fixture
+def news_list(client: Any, account: dict[str, Any], verified_sender: None) -> dict[str, Any]:
+    """A double opt-in list of the account, with one allowed origin and one declared attribute."""
+    body = {"name": "Acme News", "consent_text": CONSENT, "allowed_origins": [SHOP],
+            "attributes": ["city"]}
+    response = client.http.post("/v1/lists", headers=bearer(account["api_key"]), body=json.dumps(body))
+    assert response.status_code == 201, response.body
+    return json.loads(response.body)
+
+
+@pytest.fixture
+def settings_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Set TIDINGS_* variables for one test; the cached settings are re-read around it."""
+    from chalicelib.config import settings
+
+    def set_env(**values: str) -> None:
+        for name, value in values.items():
+            monkeypatch.setenv(name, value)
+        settings.cache_clear()
+
+    yield set_env
+    monkeypatch.undo()
+    settings.cache_clear()

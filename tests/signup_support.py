@@ -1,0 +1,85 @@
+"""Helpers shared by the signup and confirmation tests (their fixtures: signup_fixtures.py)."""
+from __future__ import annotations
+
+import json
+import re
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+SHOP = "https://shop.acme.example"
+CONSENT = "Yes, send me the Acme newsletter. I can unsubscribe at any time."
+
+
+def form_signup(client: Any, list_id: str, headers: dict[str, str] | None = None,
+                **fields: str) -> Any:
+    data = {"consent": "yes", **fields}
+    return client.http.post(f"/f/{list_id}", headers={**FORM, **(headers or {})},
+                            body=urlencode(data))
+
+
+def js_signup(client: Any, list_id: str, body: dict[str, Any], origin: str | None = SHOP) -> Any:
+    headers = {"Content-Type": "application/json"}
+    if origin:
+        headers["Origin"] = origin
+    return client.http.post(f"/public/lists/{list_id}/subscribe", headers=headers,
+                            body=json.dumps(body))
+
+
+def outbox_records() -> list[dict[str, Any]]:
+    """Take every job waiting on the outbox queue, as SQS event records."""
+    from chalicelib.adapters.clients import client
+    from chalicelib.adapters.sqs import queue_url
+    from chalicelib.resources import OUTBOX
+
+    sqs, url = client("sqs"), queue_url(OUTBOX)
+    records: list[dict[str, Any]] = []
+    while True:
+        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        if not batch:
+            return records
+        for message in batch:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            records.append({"messageId": message["MessageId"], "body": message["Body"],
+                            "receiptHandle": message["ReceiptHandle"], "eventSource": "aws:sqs"})
+
+
+def deliver(records: list[dict[str, Any]]) -> None:
+    """Run the send worker on queued jobs, as Lambda would."""
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+    from chalicelib.workers.send import send_job
+
+    for record in records:
+        send_job(SQSRecord(record))
+
+
+def sent_mails() -> list[EmailMessage]:
+    """Every message moto's SES accepted, parsed from the raw MIME it kept verbatim."""
+    from moto.backends import get_backend
+    from moto.core import DEFAULT_ACCOUNT_ID
+
+    from chalicelib.config import settings
+
+    backend = get_backend("ses")[DEFAULT_ACCOUNT_ID][settings().region]
+    return [message_from_bytes(m.raw_data.encode("utf-8"), policy=policy.default)
+            for m in backend.sent_messages]
+
+
+def confirm_path(mail: EmailMessage) -> str:
+    """The path of the confirm link in the mail's text part."""
+    text = mail.get_body(preferencelist=("plain",)).get_content()
+    url = re.search(r"https?://\S+/c/\S+", text).group(0)
+    return urlsplit(url).path
+
+
+def stored(list_id: str, address: str) -> Any:
+    """The raw stored entry (expired or not), or None."""
+    from chalicelib.store.models import Subscriber
+
+    try:
+        return Subscriber.get(list_id, address)
+    except Subscriber.DoesNotExist:
+        return None

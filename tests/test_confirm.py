@@ -1,0 +1,230 @@
+"""The confirmation mail and link: GET shows, POST confirms (P01), expiry, bad tokens, resend."""
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+
+import time_machine
+
+from chalicelib.domain.suppression import SuppressionReason
+from chalicelib.domain.tokens import confirm_token
+from chalicelib.store.suppressions import suppress
+from tests.conftest import bearer
+from tests.signup_support import (
+    FORM,
+    confirm_path,
+    deliver,
+    form_signup,
+    outbox_records,
+    sent_mails,
+    stored,
+)
+
+ANN = "ann@example.com"
+BROWSER = {**FORM, "User-Agent": "Mozilla/5.0 (confirming)"}
+
+pytest_plugins = ["tests.signup_fixtures"]
+
+
+def _signup_and_mail(client, list_id: str, email: str = ANN):
+    form_signup(client, list_id, email=email)
+    deliver(outbox_records())
+    return [m for m in sent_mails() if m["To"] == email][-1]
+
+
+def test_confirmation_mail_is_sent_through_ses_with_headers_both_parts_and_a_working_link(client, news_list):
+    list_id = news_list["list_id"]
+    mail = _signup_and_mail(client, list_id)
+
+    assert mail["From"] == "news@acme.example"
+    assert mail["To"] == ANN
+    assert mail["Reply-To"] == "contact@acme.example"
+    assert mail["Subject"] == "Please confirm your subscription to Acme News"
+    assert mail["Message-ID"] and mail["Date"]
+    assert mail.get_content_type() == "multipart/alternative"
+    text = mail.get_body(preferencelist=("plain",)).get_content()
+    html = mail.get_body(preferencelist=("html",)).get_content()
+    path = confirm_path(mail)
+    assert path.startswith("/c/")
+    for body in (text, html):
+        assert f"http://127.0.0.1:8000{path}" in body
+        assert "Acme News" in body
+        assert "Acme Ltd" in body and "1 Main Street, 010101 Bucharest, Romania" in body
+
+    page = client.http.get(path)
+    assert page.status_code == 200
+    assert re.search(r'<form method="post" action="">', page.body.decode())
+    confirmed = client.http.post(path, headers=BROWSER)
+    assert confirmed.status_code == 200
+    assert b"is confirmed" in confirmed.body
+    assert stored(list_id, ANN).status == "confirmed"
+
+
+def test_confirmation_mail_from_the_platform_sender_when_the_account_has_none(client, aws):
+    from chalicelib.cli import create_account_with_key
+
+    other = create_account_with_key("No Sender Org", {})
+    created = client.http.post("/v1/lists", headers=bearer(other["api_key"]),
+                               body=json.dumps({"name": "Plain", "consent_text": "Yes."}))
+    mail = _signup_and_mail(client, json.loads(created.body)["list_id"])
+    assert mail["From"] == "no-reply@tidings.example"
+
+
+def test_get_never_confirms(client, news_list):
+    list_id = news_list["list_id"]
+    path = confirm_path(_signup_and_mail(client, list_id))
+    for _ in range(3):  # a mail scanner, a preview pane, the person
+        assert client.http.get(path).status_code == 200
+    assert stored(list_id, ANN).status == "pending"
+    assert stored(list_id, ANN).consent.confirmed_at is None
+
+
+def test_p01_post_confirms_and_records_time_ip_and_user_agent(client, news_list):
+    list_id = news_list["list_id"]
+    path = confirm_path(_signup_and_mail(client, list_id))
+    response = client.http.post(path, headers=BROWSER)
+    assert response.status_code == 200
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    entry = stored(list_id, ANN)
+    assert entry.status == "confirmed"
+    assert entry.list_status == f"{list_id}#confirmed"
+    assert entry.expires_at is None  # confirmed entries never expire
+    assert entry.consent.confirmed_at is not None
+    assert entry.consent.confirm_ip == "127.0.0.1"
+    assert entry.consent.confirm_user_agent == "Mozilla/5.0 (confirming)"
+
+
+def test_confirming_twice_is_harmless(client, news_list):
+    list_id = news_list["list_id"]
+    path = confirm_path(_signup_and_mail(client, list_id))
+    first = client.http.post(path, headers=BROWSER)
+    confirmed_at = stored(list_id, ANN).consent.confirmed_at
+    second = client.http.post(path, headers=BROWSER)
+    assert (first.status_code, first.body) == (second.status_code, second.body)
+    assert stored(list_id, ANN).consent.confirmed_at == confirmed_at
+
+
+def test_redirect_after_confirm(client, account, news_list):
+    list_id = news_list["list_id"]
+    client.http.patch(f"/v1/lists/{list_id}", headers=bearer(account["api_key"]),
+                      body=json.dumps({"redirect_after_confirm": "https://acme.example/welcome"}))
+    response = client.http.post(confirm_path(_signup_and_mail(client, list_id)), headers=BROWSER)
+    assert response.status_code == 303
+    assert response.headers["Location"] == "https://acme.example/welcome"
+    assert response.headers["Referrer-Policy"] == "no-referrer"  # the token must not leak
+    assert stored(list_id, ANN).status == "confirmed"
+
+
+def test_tampered_token_gets_a_clear_page_with_a_resend_form(client, news_list):
+    list_id = news_list["list_id"]
+    path = confirm_path(_signup_and_mail(client, list_id))
+    tampered = path[:-4] + ("AAAA" if not path.endswith("AAAA") else "BBBB")
+    for method in ("GET", "POST"):
+        response = client.http.request(method, tampered, headers=FORM)
+        assert response.status_code == 400
+        page = response.body.decode()
+        assert "does not work" in page and "Traceback" not in page
+        assert 'action="http://127.0.0.1:8000/c/resend"' in page
+        assert f'name="list_id" value="{list_id}"' in page
+    assert stored(list_id, ANN).status == "pending"
+
+
+def test_garbage_token_page_asks_for_the_list_too(client, aws):
+    response = client.http.get("/c/not-a-token")
+    assert response.status_code == 400
+    assert b'name="list_id" required' in response.body
+
+
+def test_p01_expired_token_gets_a_clear_page(client, news_list):
+    list_id = news_list["list_id"]
+    path = confirm_path(_signup_and_mail(client, list_id))
+    with time_machine.travel(datetime.now(UTC) + timedelta(days=7, minutes=1)):
+        for method in ("GET", "POST"):
+            response = client.http.request(method, path, headers=FORM)
+            assert response.status_code == 400
+            assert b"has expired" in response.body
+    assert stored(list_id, ANN).status == "pending"
+
+
+def test_p01_pending_signup_expires_after_7_days_and_signing_up_again_works(client, account, news_list):
+    list_id = news_list["list_id"]
+    api = bearer(account["api_key"])
+    _signup_and_mail(client, list_id)
+    later = datetime.now(UTC) + timedelta(days=7, minutes=1)
+    with time_machine.travel(later):
+        # Still in the table (moto, like DynamoDB, deletes late), but gone for every reader.
+        assert stored(list_id, ANN) is not None
+        assert client.http.get(f"/v1/lists/{list_id}/subscribers/{ANN}", headers=api).status_code == 404
+        listing = json.loads(client.http.get(f"/v1/lists/{list_id}/subscribers", headers=api).body)
+        assert listing["subscribers"] == []
+        listing = json.loads(client.http.get(f"/v1/lists/{list_id}/subscribers?status=pending",
+                                             headers=api).body)
+        assert listing["subscribers"] == []
+
+        mail = _signup_and_mail(client, list_id)
+        assert len(sent_mails()) == 2
+        assert client.http.post(confirm_path(mail), headers=BROWSER).status_code == 200
+        assert stored(list_id, ANN).status == "confirmed"
+
+
+def test_p01_a_still_valid_link_cannot_confirm_an_expired_signup(client, news_list, settings_env):
+    list_id = news_list["list_id"]
+    _signup_and_mail(client, list_id)
+    with time_machine.travel(datetime.now(UTC) + timedelta(days=7, minutes=1)):
+        # A link resent on day 6 is still valid on day 8, but the signup itself is over.
+        path = f"/c/{confirm_token(list_id, ANN)}"
+        response = client.http.post(path, headers=BROWSER)
+        assert response.status_code == 400
+        assert b"Sign up again" in response.body
+        assert stored(list_id, ANN).status == "pending"
+
+
+def test_p12_address_suppressed_after_signup_cannot_confirm(client, news_list):
+    list_id = news_list["list_id"]
+    path = confirm_path(_signup_and_mail(client, list_id))
+    suppress(stored(list_id, ANN).account_id, ANN, SuppressionReason.COMPLAINED)
+    response = client.http.post(path, headers=BROWSER)
+    assert response.status_code == 400
+    assert stored(list_id, ANN).status == "pending"
+
+
+def test_key_rotation_link_signed_with_the_old_secret_still_confirms(client, news_list, settings_env):
+    list_id = news_list["list_id"]
+    settings_env(TIDINGS_SIGNING_SECRETS="old-secret")
+    path = confirm_path(_signup_and_mail(client, list_id))
+    settings_env(TIDINGS_SIGNING_SECRETS="new-secret,old-secret")
+    assert client.http.post(path, headers=BROWSER).status_code == 200
+    assert stored(list_id, ANN).status == "confirmed"
+
+
+def test_resend_for_a_pending_signup_queues_a_new_mail(client, news_list):
+    list_id = news_list["list_id"]
+    _signup_and_mail(client, list_id)
+    response = client.http.post("/c/resend", headers=FORM, body=f"email={ANN}&list_id={list_id}")
+    assert response.status_code == 200
+    records = outbox_records()
+    assert len(records) == 1
+    deliver(records)
+    assert client.http.post(confirm_path(sent_mails()[-1]), headers=BROWSER).status_code == 200
+
+
+def test_p05_resend_answers_identically_and_mails_only_a_pending_signup(client, news_list):
+    list_id = news_list["list_id"]
+    client.http.post(confirm_path(_signup_and_mail(client, list_id, "done@example.com")),
+                     headers=BROWSER)
+    form_signup(client, list_id, email=ANN)
+    outbox_records()
+    answers = [client.http.post("/c/resend", headers=FORM, body=f"email={email}&list_id={lid}")
+               for email, lid in ((ANN, list_id), ("nobody@example.com", list_id),
+                                  ("done@example.com", list_id), (ANN, "lst_unknown"), (ANN, ""),
+                                  (ANN, "x" * 3000))]
+    assert len({(a.status_code, a.body) for a in answers}) == 1
+    assert len(outbox_records()) == 1  # only the pending signup got a new link
+
+
+def test_resend_with_a_bad_email_is_a_400_page(client, news_list):
+    response = client.http.post("/c/resend", headers=FORM,
+                                body=f"email=nope&list_id={news_list['list_id']}")
+    assert response.status_code == 400
+    assert b"not a valid email address" in response.body

@@ -1,0 +1,276 @@
+"""`/v1/lists/{list_id}/subscribers`: REST signups with consent proof, listing, read, patch, delete."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from chalicelib.cli import create_account_with_key
+from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason
+from chalicelib.store import audit
+from chalicelib.store.models import Subscriber
+from chalicelib.store.suppressions import suppress
+from tests.conftest import bearer
+from tests.signup_support import (
+    CONSENT,
+    deliver,
+    outbox_records,
+    sent_mails,
+    stored,
+)
+
+ANN = "ann@example.com"
+PROOF = {"given_at": "2025-01-31T09:30:00Z", "ip": "203.0.113.7", "user_agent": "Firefox/128",
+         "form_url": "https://shop.acme.example/join", "consent_text_version": 1}
+
+pytest_plugins = ["tests.signup_fixtures"]
+
+
+@pytest.fixture
+def api(account) -> dict[str, str]:
+    return bearer(account["api_key"])
+
+
+def _post(client, api, list_id: str, body: dict[str, Any]):
+    return client.http.post(f"/v1/lists/{list_id}/subscribers", headers=api, body=json.dumps(body))
+
+
+def _single_opt_in(client, api, list_id: str) -> None:
+    response = client.http.patch(f"/v1/lists/{list_id}", headers=api,
+                                 body=json.dumps({"double_opt_in": False}))
+    assert response.status_code == 200
+
+
+def test_p01_api_signup_is_double_opt_in_by_default_even_with_proof(client, api, news_list):
+    response = _post(client, api, news_list["list_id"], {"email": "Ann@Example.com", "consent": PROOF})
+    assert response.status_code == 201
+    view = json.loads(response.body)
+    assert view["status"] == "pending"
+    assert view["email"] == ANN
+    assert view["consent"]["source"] == "api"
+    records = outbox_records()
+    assert len(records) == 1
+    deliver(records)
+    assert sent_mails()[0]["To"] == ANN
+
+
+def test_p01_list_without_double_opt_in_still_needs_proof_to_confirm_at_once(client, api, news_list):
+    list_id = news_list["list_id"]
+    _single_opt_in(client, api, list_id)
+    without_proof = _post(client, api, list_id, {"email": "bob@example.com"})
+    assert json.loads(without_proof.body)["status"] == "pending"
+    assert len(outbox_records()) == 1
+
+    with_proof = _post(client, api, list_id, {"email": ANN, "consent": PROOF})
+    assert with_proof.status_code == 201
+    view = json.loads(with_proof.body)
+    assert view["status"] == "confirmed"
+    assert view["expires_at"] is None
+    assert view["consent"]["confirmed_at"] is not None
+    assert outbox_records() == []  # no confirmation mail for a confirmed entry
+
+
+def test_p02_consent_proof_is_stored_and_shown_with_the_text_of_its_version(client, api, news_list):
+    list_id = news_list["list_id"]
+    _post(client, api, list_id, {"email": ANN, "name": "Ann", "attributes": {"city": "Cluj"},
+                                 "consent": PROOF})
+    client.http.patch(f"/v1/lists/{list_id}", headers=api,
+                      body=json.dumps({"consent_text": "A later, different consent text."}))
+    view = json.loads(client.http.get(f"/v1/lists/{list_id}/subscribers/{ANN}", headers=api).body)
+    assert view["consent"] == {
+        "given_at": "2025-01-31T09:30:00+00:00",
+        "source": "api",
+        "ip": "203.0.113.7",
+        "user_agent": "Firefox/128",
+        "form_url": "https://shop.acme.example/join",
+        "consent_text_version": 1,
+        "consent_text": CONSENT,
+        "confirmed_at": None,
+        "confirm_ip": None,
+        "confirm_user_agent": None,
+    }
+    assert view["name"] == "Ann" and view["attributes"] == {"city": "Cluj"}
+
+
+def test_p02_hosted_form_proof_is_shown_by_the_api(client, api, news_list):
+    list_id = news_list["list_id"]
+    client.http.post(f"/f/{list_id}", headers={"Content-Type": "application/x-www-form-urlencoded",
+                                               "User-Agent": "Safari/17"},
+                     body=f"email={ANN}&consent=yes")
+    consent = json.loads(client.http.get(f"/v1/lists/{list_id}/subscribers/{ANN}", headers=api).body)[
+        "consent"]
+    assert consent["source"] == "form" and consent["ip"] == "127.0.0.1"
+    assert consent["user_agent"] == "Safari/17" and consent["consent_text"] == CONSENT
+
+
+@pytest.mark.parametrize("scope", ["account", PLATFORM_SCOPE])
+def test_p12_suppressed_address_is_refused_with_409(client, api, account, news_list, scope):
+    suppress(account["account_id"] if scope == "account" else scope, ANN, SuppressionReason.UNSUBSCRIBED)
+    response = _post(client, api, news_list["list_id"], {"email": "ANN@example.com", "consent": PROOF})
+    assert response.status_code == 409
+    error = json.loads(response.body)["error"]
+    assert error["field"] == "email" and "suppressed" in error["message"]
+    assert stored(news_list["list_id"], ANN) is None
+    assert outbox_records() == []
+
+
+def test_p12_unsubscribed_entry_cannot_be_re_added(client, api, news_list):
+    list_id = news_list["list_id"]
+    _single_opt_in(client, api, list_id)
+    _post(client, api, list_id, {"email": ANN, "consent": PROOF})
+    Subscriber(list_id=list_id, address=ANN).update(actions=[Subscriber.status.set("unsubscribed")])
+    response = _post(client, api, list_id, {"email": ANN, "consent": PROOF})
+    assert response.status_code == 409
+    assert "unsubscribed" in json.loads(response.body)["error"]["message"]
+    assert stored(list_id, ANN).status == "unsubscribed"
+
+
+def test_already_confirmed_address_is_returned_unchanged_with_200(client, api, news_list):
+    list_id = news_list["list_id"]
+    _single_opt_in(client, api, list_id)
+    first = json.loads(_post(client, api, list_id, {"email": ANN, "name": "Ann", "consent": PROOF}).body)
+    again = _post(client, api, list_id, {"email": ANN, "name": "Changed", "consent": PROOF})
+    assert again.status_code == 200
+    assert json.loads(again.body) == first
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"email": "not-an-address"}, "email"),
+    ({}, "email"),
+    ({"email": ANN, "phone": "12"}, "phone"),
+    ({"email": ANN, "attributes": {"shoe_size": "44"}}, "attributes.shoe_size"),
+    ({"email": ANN, "hobby": "x"}, "hobby"),
+    ({"email": ANN, "consent": {"ip": "1.2.3.4"}}, "consent.given_at"),
+    ({"email": ANN, "consent": {"given_at": "yesterday"}}, "consent.given_at"),
+    ({"email": ANN, "consent": {"given_at": "2025-01-31T09:30:00"}}, "consent.given_at"),
+    ({"email": ANN, "consent": {"given_at": "2999-01-01T00:00:00Z"}}, "consent.given_at"),
+    ({"email": ANN, "consent": {"given_at": "2025-01-31T09:30:00Z", "ip": "999.1.1.1"}}, "consent.ip"),
+    ({"email": ANN, "consent": {"given_at": "2025-01-31T09:30:00Z", "consent_text_version": 7}},
+     "consent.consent_text_version"),
+])
+def test_bad_api_input_is_a_400_naming_the_field(client, api, news_list, body, field):
+    response = _post(client, api, news_list["list_id"], body)
+    assert response.status_code == 400, response.body
+    assert json.loads(response.body)["error"]["field"] == field
+    assert stored(news_list["list_id"], ANN) is None
+
+
+def test_listing_filters_by_status_and_pages_with_a_cursor(client, api, news_list):
+    list_id = news_list["list_id"]
+    for n in range(3):
+        _post(client, api, list_id, {"email": f"pending{n}@example.com"})
+    _single_opt_in(client, api, list_id)
+    for n in range(2):
+        _post(client, api, list_id, {"email": f"confirmed{n}@example.com", "consent": PROOF})
+
+    def collect(query: str) -> list[str]:
+        emails, cursor = [], None
+        while True:
+            url = f"/v1/lists/{list_id}/subscribers?{query}&limit=2" + (f"&cursor={cursor}" if cursor else "")
+            page = json.loads(client.http.get(url, headers=api).body)
+            assert len(page["subscribers"]) <= 2
+            emails += [s["email"] for s in page["subscribers"]]
+            cursor = page["next_cursor"]
+            if not cursor:
+                return emails
+
+    assert collect("status=pending") == [f"pending{n}@example.com" for n in range(3)]
+    assert collect("status=confirmed") == ["confirmed0@example.com", "confirmed1@example.com"]
+    assert len(collect("x=1")) == 5
+
+
+@pytest.mark.parametrize(("query", "field"), [("status=happy", "status"), ("limit=0", "limit"),
+                                              ("cursor=forged", "cursor")])
+def test_listing_bad_query_is_400(client, api, news_list, query, field):
+    response = client.http.get(f"/v1/lists/{news_list['list_id']}/subscribers?{query}", headers=api)
+    assert response.status_code == 400
+    assert json.loads(response.body)["error"]["field"] == field
+
+
+def test_a_cursor_from_another_listing_is_refused(client, api, news_list):
+    list_id = news_list["list_id"]
+    for n in range(2):
+        _post(client, api, list_id, {"email": f"p{n}@example.com"})
+    cursor = json.loads(client.http.get(f"/v1/lists/{list_id}/subscribers?limit=1",
+                                        headers=api).body)["next_cursor"]
+    response = client.http.get(f"/v1/lists/{list_id}/subscribers?status=pending&cursor={cursor}",
+                               headers=api)
+    assert response.status_code == 400
+    assert json.loads(response.body)["error"]["field"] == "cursor"
+
+
+def test_read_an_address_with_plus_and_percent_encoding(client, api, news_list):
+    list_id = news_list["list_id"]
+    _post(client, api, list_id, {"email": "ann+news@example.com"})
+    response = client.http.get(f"/v1/lists/{list_id}/subscribers/ann%2Bnews%40example.com", headers=api)
+    assert response.status_code == 200
+    assert json.loads(response.body)["email"] == "ann+news@example.com"
+    missing = client.http.get(f"/v1/lists/{list_id}/subscribers/bob%40example.com", headers=api)
+    assert missing.status_code == 404
+    bad = client.http.get(f"/v1/lists/{list_id}/subscribers/nope", headers=api)
+    assert bad.status_code == 400 and json.loads(bad.body)["error"]["field"] == "email"
+
+
+def test_p17_patch_corrects_contact_data(client, api, news_list):
+    list_id = news_list["list_id"]
+    _post(client, api, list_id, {"email": ANN, "name": "Ann", "company": "Old Co"})
+    response = client.http.patch(f"/v1/lists/{list_id}/subscribers/{ANN}", headers=api, body=json.dumps(
+        {"name": "Ann Example", "company": None, "phone": "+40 712 345 678", "attributes": {"city": "Iasi"}}))
+    assert response.status_code == 200
+    view = json.loads(response.body)
+    assert (view["name"], view["company"], view["phone"]) == ("Ann Example", None, "+40712345678")
+    assert view["attributes"] == {"city": "Iasi"}
+    again = json.loads(client.http.get(f"/v1/lists/{list_id}/subscribers/{ANN}", headers=api).body)
+    assert again["name"] == "Ann Example" and again["company"] is None
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"phone": "12"}, "phone"), ({"email": "new@example.com"}, "email"),
+    ({"attributes": {"shoe_size": "44"}}, "attributes.shoe_size"), ({}, "body"),
+])
+def test_bad_patch_is_400(client, api, news_list, body, field):
+    list_id = news_list["list_id"]
+    _post(client, api, list_id, {"email": ANN})
+    response = client.http.patch(f"/v1/lists/{list_id}/subscribers/{ANN}", headers=api,
+                                 body=json.dumps(body))
+    assert response.status_code == 400
+    assert json.loads(response.body)["error"]["field"] == field
+
+
+def test_delete_removes_the_entry_and_audits_without_the_address(client, api, account, news_list):
+    list_id = news_list["list_id"]
+    _post(client, api, list_id, {"email": ANN})
+    response = client.http.delete(f"/v1/lists/{list_id}/subscribers/{ANN}", headers=api)
+    assert response.status_code == 204
+    assert stored(list_id, ANN) is None
+    assert client.http.get(f"/v1/lists/{list_id}/subscribers/{ANN}", headers=api).status_code == 404
+    assert client.http.delete(f"/v1/lists/{list_id}/subscribers/{ANN}", headers=api).status_code == 404
+    entries = audit.entries(account["account_id"])
+    assert entries[0].action == "subscriber.deleted"
+    assert all("ann" not in json.dumps(e.to_simple_dict(), default=str) for e in entries)
+
+
+def test_read_only_key_may_list_but_not_add(client, api, news_list):
+    created = client.http.post("/v1/keys", headers=api, body=json.dumps({"name": "ro", "scope": "read"}))
+    read_only = bearer(json.loads(created.body)["secret"])
+    list_id = news_list["list_id"]
+    assert client.http.get(f"/v1/lists/{list_id}/subscribers", headers=read_only).status_code == 200
+    assert _post(client, read_only, list_id, {"email": ANN}).status_code == 403
+
+
+def test_p28_another_tenants_list_is_404_on_every_subscriber_route(client, api, news_list):
+    list_id = news_list["list_id"]
+    _post(client, api, list_id, {"email": ANN, "name": "Ann"})
+    theirs = bearer(create_account_with_key("Other Org", {})["api_key"])
+    calls = [("POST", f"/v1/lists/{list_id}/subscribers", json.dumps({"email": "x@example.com"})),
+             ("GET", f"/v1/lists/{list_id}/subscribers", b""),
+             ("GET", f"/v1/lists/{list_id}/subscribers/{ANN}", b""),
+             ("PATCH", f"/v1/lists/{list_id}/subscribers/{ANN}", json.dumps({"name": "Hijack"})),
+             ("DELETE", f"/v1/lists/{list_id}/subscribers/{ANN}", b"")]
+    for method, path, body in calls:
+        response = client.http.request(method, path, headers=theirs, body=body)
+        assert response.status_code == 404, (method, path)
+        assert b"Ann" not in response.body and b"ann@" not in response.body
+    assert stored(list_id, ANN).name == "Ann"
+    assert stored(list_id, "x@example.com") is None

@@ -1,0 +1,245 @@
+"""Pure signup rules: state machine, expiry, contact filter, phone, tokens, suppression keys, mail."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+
+from chalicelib.domain import tokens
+from chalicelib.domain.accounts import AccountProfile
+from chalicelib.domain.confirmation_mail import confirmation_email, confirmation_message_id
+from chalicelib.domain.subscriptions import (
+    SIGNUP_REPLACES,
+    SignupOutcome,
+    Status,
+    check_transition,
+    clean_changes,
+    clean_contact,
+    is_live,
+    normalise_phone,
+    pending_expiry,
+    pick_consent_version,
+    signup_outcome,
+)
+from chalicelib.domain.suppression import address_hash
+from chalicelib.errors import Conflict, InvalidInput
+
+pytest_plugins = ["tests.signup_fixtures"]
+
+ENDED = (Status.UNSUBSCRIBED, Status.BOUNCED, Status.COMPLAINED)
+ACME = AccountProfile(name="Acme Ltd", postal_address="1 Main Street, Bucharest",
+                      contact_email="contact@acme.example", sender_identity="news@acme.example")
+
+
+# --- state machine ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("current", "target"), [
+    (None, Status.PENDING), (None, Status.CONFIRMED), (Status.PENDING, Status.PENDING),
+    (Status.PENDING, Status.CONFIRMED), *((Status.PENDING, s) for s in ENDED),
+    *((Status.CONFIRMED, s) for s in ENDED),
+])
+def test_allowed_transitions(current, target):
+    check_transition(current, target)
+
+
+@pytest.mark.parametrize(("current", "target"), [
+    (Status.CONFIRMED, Status.PENDING), (None, Status.UNSUBSCRIBED),
+    *((ended, target) for ended in ENDED for target in (Status.PENDING, Status.CONFIRMED)),
+])
+def test_p12_forbidden_transitions_raise_conflict(current, target):
+    with pytest.raises(Conflict):
+        check_transition(current, target)
+
+
+def test_p01_public_signup_of_a_new_address_is_pending_never_confirmed():
+    assert signup_outcome(None, suppressed=False, confirm_now=False) is SignupOutcome.CREATE_PENDING
+    assert signup_outcome(Status.PENDING, suppressed=False, confirm_now=False) \
+        is SignupOutcome.CREATE_PENDING
+
+
+def test_confirm_now_only_when_asked():
+    assert signup_outcome(None, suppressed=False, confirm_now=True) is SignupOutcome.CREATE_CONFIRMED
+
+
+def test_already_confirmed_address_is_left_alone():
+    assert signup_outcome(Status.CONFIRMED, suppressed=False, confirm_now=False) \
+        is SignupOutcome.ALREADY_CONFIRMED
+
+
+@pytest.mark.parametrize("current", [None, Status.PENDING, Status.CONFIRMED])
+def test_p12_suppressed_address_is_refused_whatever_its_entry(current):
+    assert signup_outcome(current, suppressed=True, confirm_now=False) is SignupOutcome.REFUSED
+
+
+@pytest.mark.parametrize("current", ENDED)
+def test_p12_ended_entry_is_refused(current):
+    assert signup_outcome(current, suppressed=False, confirm_now=True) is SignupOutcome.REFUSED
+
+
+def test_p01_pending_expires_after_7_days_and_a_new_signup_may_replace_it():
+    at = datetime(2025, 3, 1, 12, tzinfo=UTC)
+    expires = pending_expiry(at)
+    assert expires == at + timedelta(days=7)
+    assert is_live(Status.PENDING, expires, at + timedelta(days=6, hours=23))
+    assert not is_live(Status.PENDING, expires, at + timedelta(days=7))
+    assert is_live(Status.CONFIRMED, None, at + timedelta(days=400))
+    assert {Status.PENDING} == SIGNUP_REPLACES
+
+
+# --- contact data (P04), phone, email -----------------------------------------------------------
+
+def test_p04_public_form_keeps_contact_fields_and_declared_attributes_only():
+    contact = clean_contact(
+        {"email": " Ann@Example.COM ", "name": "Ann", "company": "Acme", "phone": "+40 712 345 678",
+         "website": "https://ann.example", "field_of_activity": "design", "city": "Cluj",
+         "religion": "x", "password": "hunter2", "website_url": ""},
+        ["city"], drop_unknown=True)
+    assert contact.email == "ann@example.com"
+    assert contact.phone == "+40712345678"
+    assert contact.attributes == {"city": "Cluj"}
+    assert "religion" not in repr(contact) and "hunter2" not in repr(contact)
+
+
+def test_api_refuses_an_undeclared_attribute_by_name():
+    with pytest.raises(InvalidInput) as error:
+        clean_contact({"email": "a@example.com", "attributes": {"shoe_size": "44"}}, ["city"],
+                      drop_unknown=False)
+    assert error.value.field == "attributes.shoe_size"
+
+
+def test_a_declared_attribute_cannot_shadow_a_contact_field():
+    contact = clean_contact({"email": "a@example.com", "name": "Ann"}, ["name"], drop_unknown=True)
+    assert contact.name == "Ann" and contact.attributes == {}
+
+
+@pytest.mark.parametrize(("raw", "field"), [
+    ({"name": "Ann"}, "email"), ({"email": "not-an-address"}, "email"),
+    ({"email": "a@example.com", "phone": "12"}, "phone"),
+    ({"email": "a@example.com", "name": 42}, "name"),
+    ({"email": "a@example.com", "company": "x" * 201}, "company"),
+    ({"email": "a@example.com", "city": "x" * 501}, "city"),
+])
+def test_bad_contact_input_names_the_field(raw, field):
+    with pytest.raises(InvalidInput) as error:
+        clean_contact(raw, ["city"], drop_unknown=True)
+    assert error.value.field == field
+
+
+def test_phone_is_stored_in_e164():
+    assert normalise_phone("+49 30 901820") == "+4930901820"
+    assert normalise_phone("0712 345 678", default_region="RO") == "+40712345678"
+
+
+@pytest.mark.parametrize("raw", ["0712 345 678", "+40 12", "call me", "+1 555 0100 999 999"])
+def test_invalid_phone_is_refused_with_field_phone(raw):
+    with pytest.raises(InvalidInput) as error:
+        normalise_phone(raw)
+    assert error.value.field == "phone"
+
+
+def test_p17_changes_clear_fields_and_normalise_the_phone():
+    changes = clean_changes({"name": "", "phone": "+40712345678", "attributes": {"city": "Iasi"}}, ["city"])
+    assert changes == {"name": None, "phone": "+40712345678", "attributes": {"city": "Iasi"}}
+
+
+def test_p02_consent_version_is_the_one_shown_when_it_exists():
+    assert pick_consent_version([1, 2, 3], "2") == 2
+    assert pick_consent_version([1, 2, 3], "9") == 3
+    assert pick_consent_version([1, 2, 3], None) == 3
+    assert pick_consent_version([1, 2], True) == 2
+
+
+# --- tokens -------------------------------------------------------------------------------------
+
+def test_confirm_token_round_trip():
+    token = tokens.confirm_token("lst_1", "ann@example.com")
+    assert tokens.read_confirm_token(token) == tokens.ConfirmClaim("lst_1", "ann@example.com")
+
+
+def test_tampered_token_is_invalid_not_expired():
+    token = tokens.confirm_token("lst_1", "ann@example.com")
+    forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    with pytest.raises(tokens.TokenInvalid) as error:
+        tokens.read_confirm_token(forged)
+    assert error.value.code == "token_invalid"
+
+
+def test_token_of_another_purpose_is_invalid():
+    token = tokens.sign("unsubscribe", {"l": "lst_1", "a": "ann@example.com"})
+    with pytest.raises(tokens.TokenInvalid):
+        tokens.read_confirm_token(token)
+
+
+def test_p01_token_expires_after_7_days():
+    start = datetime(2025, 3, 1, 12, tzinfo=UTC)
+    with time_machine.travel(start, tick=False):
+        token = tokens.confirm_token("lst_1", "ann@example.com")
+    with time_machine.travel(start + timedelta(days=6, hours=23), tick=False):
+        tokens.read_confirm_token(token)
+    with time_machine.travel(start + timedelta(days=7, seconds=1), tick=False), \
+            pytest.raises(tokens.TokenExpired) as error:
+        tokens.read_confirm_token(token)
+    assert error.value.code == "token_expired"
+
+
+def test_key_rotation_old_secret_still_verifies_when_second(settings_env):
+    settings_env(TIDINGS_SIGNING_SECRETS="old-secret")
+    token = tokens.confirm_token("lst_1", "ann@example.com")
+    settings_env(TIDINGS_SIGNING_SECRETS="new-secret,old-secret")
+    assert tokens.read_confirm_token(token).address == "ann@example.com"
+    fresh = tokens.confirm_token("lst_1", "ann@example.com")
+    settings_env(TIDINGS_SIGNING_SECRETS="new-secret")
+    assert tokens.read_confirm_token(fresh).list_id == "lst_1"  # signed with the first secret
+    with pytest.raises(tokens.TokenInvalid):
+        tokens.read_confirm_token(token)  # the old secret was retired
+
+
+def test_list_hint_of_an_unverifiable_token():
+    token = tokens.confirm_token("lst_1", "ann@example.com")
+    assert tokens.confirm_token_list_hint(token[:-3] + "xyz") == "lst_1"
+    assert tokens.confirm_token_list_hint("garbage") is None
+
+
+# --- suppression keys ---------------------------------------------------------------------------
+
+def test_p18_suppression_key_is_a_keyed_hash_of_the_normalised_address(settings_env):
+    first = address_hash("Ann@Example.com")
+    assert first == address_hash("ann@example.com")
+    assert len(first) == 64 and "ann" not in first
+    settings_env(TIDINGS_SUPPRESSION_SECRET="another-secret")
+    assert address_hash("ann@example.com") != first
+
+
+# --- confirmation mail --------------------------------------------------------------------------
+
+def test_confirmation_mail_names_list_and_sender_and_carries_the_link():
+    mail = confirmation_email("ann@example.com", "News <b>&", ACME, "TOKEN",
+                              public_base_url="https://lists.acme.example/",
+                              default_sender="no-reply@tidings.example")
+    assert mail.sender == "news@acme.example"
+    assert mail.reply_to == "contact@acme.example"
+    assert "News <b>&" in mail.subject
+    for body in (mail.text, mail.html):
+        assert "https://lists.acme.example/c/TOKEN" in body
+        assert "Acme Ltd" in body and "1 Main Street, Bucharest" in body
+    assert "News &lt;b&gt;&amp;" in mail.html and "<b>&" not in mail.html
+    assert "News <b>&" in mail.text
+
+
+def test_confirmation_mail_falls_back_to_the_platform_sender():
+    profile = AccountProfile(name="Acme", postal_address=None, contact_email=None, sender_identity=None)
+    mail = confirmation_email("ann@example.com", "News", profile, "T",
+                              public_base_url="https://x.example", default_sender="no-reply@tidings.example")
+    assert mail.sender == "no-reply@tidings.example"
+    assert mail.reply_to is None
+
+
+def test_confirmation_message_id_is_stable_per_day_and_purpose_and_hides_the_address():
+    day = datetime(2025, 3, 1, 8, tzinfo=UTC)
+    same = confirmation_message_id("lst_1", "ann@example.com", "signup", day)
+    assert same == confirmation_message_id("lst_1", "ann@example.com", "signup", day + timedelta(hours=15))
+    assert same != confirmation_message_id("lst_1", "ann@example.com", "signup", day + timedelta(days=1))
+    assert same != confirmation_message_id("lst_1", "ann@example.com", "resend", day)
+    assert same != confirmation_message_id("lst_2", "ann@example.com", "signup", day)
+    assert "ann" not in same and "example" not in same

@@ -1,0 +1,336 @@
+"""Hosted form, JS signup with per-list CORS, and the public signup rules (P01, P02, P04, P05, P12)."""
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+
+import pytest
+
+from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason
+from chalicelib.store.suppressions import suppress
+from tests.conftest import bearer
+from tests.signup_support import (
+    CONSENT,
+    FORM,
+    SHOP,
+    confirm_path,
+    deliver,
+    form_signup,
+    js_signup,
+    outbox_records,
+    sent_mails,
+    stored,
+)
+
+ANN = "ann@example.com"
+
+pytest_plugins = ["tests.signup_fixtures"]
+
+
+# --- the hosted form ----------------------------------------------------------------------------
+
+def test_hosted_form_is_a_real_labelled_form_with_consent_honeypot_and_sender(client, news_list):
+    response = client.http.get(f"/f/{news_list['list_id']}")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/html")
+    page = response.body.decode()
+    assert '<form method="post"' in page
+    for name in ("email", "name", "city"):
+        assert f'<label for="tid-{name}">' in page and f'id="tid-{name}"' in page
+    assert re.search(r'type="checkbox" name="consent" value="yes" required', page)
+    assert f'<label for="tid-consent">{CONSENT}</label>' in page
+    assert re.search(r'<div class="hp" aria-hidden="true">.*name="website_url"', page, re.S)
+    assert ".hp { position: absolute; left: -10000px" in page
+    assert "Acme Ltd" in page and "1 Main Street, 010101 Bucharest, Romania" in page
+    assert "<script" not in page  # works without JavaScript
+
+
+def test_hosted_form_escapes_the_list_settings(client, account, verified_sender):
+    body = json.dumps({"name": "<script>alert(1)</script>", "consent_text": "I agree <img src=x>"})
+    created = client.http.post("/v1/lists", headers=bearer(account["api_key"]), body=body)
+    page = client.http.get(f"/f/{json.loads(created.body)['list_id']}").body.decode()
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page
+    assert "<img src=x>" not in page
+
+
+@pytest.mark.parametrize("list_id", ["lst_nope", "x" * 3000])
+def test_unknown_list_form_is_a_404_page(client, aws, list_id):
+    for response in (client.http.get(f"/f/{list_id}"),
+                     client.http.post(f"/f/{list_id}", headers=FORM, body=f"email={ANN}&consent=yes")):
+        assert response.status_code == 404
+        assert response.headers["Content-Type"].startswith("text/html")
+        assert b"does not exist" in response.body
+
+
+# --- signup rules -------------------------------------------------------------------------------
+
+def test_p01_form_signup_is_pending_with_a_queued_confirmation_mail(client, news_list):
+    response = form_signup(client, news_list["list_id"], email="Ann@Example.com")
+    assert response.status_code == 200
+    assert b"check your inbox" in response.body
+    entry = stored(news_list["list_id"], ANN)
+    assert entry.status == "pending"
+    assert entry.consent.confirmed_at is None
+    assert entry.expires_at is not None
+    jobs = [json.loads(r["body"]) for r in outbox_records()]
+    assert len(jobs) == 1
+    assert jobs[0]["kind"] == "confirmation"
+    assert jobs[0]["email"]["recipient"] == ANN
+    assert jobs[0]["tags"] == {"list": news_list["list_id"]}  # references only, no contact data
+
+
+def test_p02_form_signup_stores_consent_proof(client, news_list):
+    form_signup(client, news_list["list_id"], email=ANN, consent_version="1",
+                headers={"User-Agent": "Firefox/128", "Referer": "https://shop.acme.example/join"})
+    consent = stored(news_list["list_id"], ANN).consent
+    assert consent.source == "form"
+    assert consent.ip == "127.0.0.1"
+    assert consent.user_agent == "Firefox/128"
+    assert consent.form_url == "https://shop.acme.example/join"
+    assert consent.consent_text_version == 1
+    assert consent.given_at is not None
+
+
+def test_p02_consent_version_is_the_one_the_form_showed(client, account, news_list):
+    list_id = news_list["list_id"]
+    page = client.http.get(f"/f/{list_id}").body.decode()
+    shown = re.search(r'name="consent_version" value="(\d+)"', page).group(1)
+    client.http.patch(f"/v1/lists/{list_id}", headers=bearer(account["api_key"]),
+                      body=json.dumps({"consent_text": "A newer consent text."}))
+    form_signup(client, list_id, email=ANN, consent_version=shown)
+    form_signup(client, list_id, email="bob@example.com")
+    assert stored(list_id, ANN).consent.consent_text_version == 1
+    assert stored(list_id, "bob@example.com").consent.consent_text_version == 2
+
+
+def test_p04_unknown_form_fields_are_dropped(client, news_list):
+    form_signup(client, news_list["list_id"], email=ANN, name="Ann", city="Cluj",
+                religion="secret-religion", password="hunter2")
+    item = json.dumps(stored(news_list["list_id"], ANN).to_simple_dict(), default=str)
+    assert "Cluj" in item and "Ann" in item
+    assert "secret-religion" not in item and "hunter2" not in item and "religion" not in item
+
+
+def test_honeypot_filled_gets_the_same_thanks_and_nothing_is_stored(client, news_list):
+    list_id = news_list["list_id"]
+    human = form_signup(client, list_id, email="human@example.com")
+    bot = form_signup(client, list_id, email=ANN, website_url="http://spam.example")
+    assert (bot.status_code, bot.body) == (human.status_code, human.body)
+    assert stored(list_id, ANN) is None
+    assert len(outbox_records()) == 1  # only the human's mail
+
+
+def test_redirect_after_signup(client, account, news_list):
+    client.http.patch(f"/v1/lists/{news_list['list_id']}", headers=bearer(account["api_key"]),
+                      body=json.dumps({"redirect_after_signup": "https://acme.example/thanks"}))
+    response = form_signup(client, news_list["list_id"], email=ANN)
+    assert response.status_code == 303
+    assert response.headers["Location"] == "https://acme.example/thanks"
+
+
+def _prepare_states(client, list_id):
+    """One address of each kind: pending, confirmed, suppressed (account and platform-wide)."""
+    form_signup(client, list_id, email="pending@example.com")
+    form_signup(client, list_id, email="confirmed@example.com")
+    deliver(outbox_records())
+    confirmed_mail = next(m for m in sent_mails() if m["To"] == "confirmed@example.com")
+    assert client.http.post(confirm_path(confirmed_mail), headers=FORM).status_code == 200
+    account_id = stored(list_id, "pending@example.com").account_id
+    suppress(account_id, "suppressed@example.com", SuppressionReason.UNSUBSCRIBED)
+    suppress(PLATFORM_SCOPE, "everywhere@example.com", SuppressionReason.PLATFORM_OPT_OUT)
+
+
+STATES = ("new@example.com", "pending@example.com", "confirmed@example.com",
+          "suppressed@example.com", "everywhere@example.com")
+
+
+def test_p05_form_answers_identically_for_new_pending_confirmed_and_suppressed(client, news_list):
+    list_id = news_list["list_id"]
+    _prepare_states(client, list_id)
+    answers = {email: form_signup(client, list_id, email=email) for email in STATES}
+    shapes = {(r.status_code, r.headers["Content-Type"], r.body) for r in answers.values()}
+    assert len(shapes) == 1, "the public answer must not depend on the address's state"
+
+
+def test_p05_js_answers_identically_for_new_pending_confirmed_and_suppressed(client, news_list):
+    list_id = news_list["list_id"]
+    _prepare_states(client, list_id)
+    answers = [js_signup(client, list_id, {"email": email, "consent": True}) for email in STATES]
+    shapes = {(r.status_code, r.headers.get("Access-Control-Allow-Origin"), r.body) for r in answers}
+    assert len(shapes) == 1
+    assert answers[0].status_code == 202
+
+
+def test_p05_p12_suppressed_and_confirmed_addresses_get_no_mail_and_no_change(client, news_list):
+    list_id = news_list["list_id"]
+    _prepare_states(client, list_id)
+    confirmed_before = stored(list_id, "confirmed@example.com").to_simple_dict()
+    for email in STATES[2:]:
+        form_signup(client, list_id, email=email)
+        js_signup(client, list_id, {"email": email, "consent": True})
+    assert outbox_records() == []
+    assert stored(list_id, "suppressed@example.com") is None
+    assert stored(list_id, "everywhere@example.com") is None
+    assert stored(list_id, "confirmed@example.com").to_simple_dict() == confirmed_before
+
+
+def test_p12_suppressed_address_is_never_re_added_in_any_case(client, news_list):
+    list_id = news_list["list_id"]
+    suppress(stored_account(client, news_list), ANN, SuppressionReason.COMPLAINED)
+    form_signup(client, list_id, email="ANN@example.com")
+    js_signup(client, list_id, {"email": "Ann@EXAMPLE.com", "consent": True})
+    assert stored(list_id, ANN) is None
+    assert outbox_records() == []
+
+
+def stored_account(client, news_list) -> str:
+    form_signup(client, news_list["list_id"], email="probe@example.com")
+    outbox_records()
+    return stored(news_list["list_id"], "probe@example.com").account_id
+
+
+def test_double_submit_sends_one_mail(client, news_list):
+    for _ in range(2):
+        form_signup(client, news_list["list_id"], email=ANN)
+    records = outbox_records()
+    assert len(records) == 2
+    deliver(records)
+    assert [m["To"] for m in sent_mails()] == [ANN]
+
+
+# --- bad input ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("fields", "field", "words"), [
+    ({"email": "not-an-address"}, "email", "not a valid email address"),
+    ({"email": ANN, "phone": "12345"}, "phone", "not a valid phone number"),
+    ({"email": ""}, "email", "is required"),
+])
+def test_bad_form_input_is_a_400_page_naming_the_field(client, news_list, fields, field, words):
+    response = form_signup(client, news_list["list_id"], **fields)
+    assert response.status_code == 400
+    page = response.body.decode()
+    assert words in page
+    assert re.search(rf'id="tid-{field}"[^>]*aria-invalid="true"', page, re.S) or field == "phone"
+    assert outbox_records() == []
+
+
+def test_missing_consent_checkbox_is_a_400_page(client, news_list):
+    response = client.http.post(f"/f/{news_list['list_id']}", headers=FORM,
+                                body=f"email={ANN}&name=Ann")
+    assert response.status_code == 400
+    page = response.body.decode()
+    assert "consent" in page and re.search(r'id="tid-consent"[^>]*aria-invalid="true"', page, re.S)
+    assert 'value="Ann"' in page  # what the person typed is kept
+    assert stored(news_list["list_id"], ANN) is None
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"email": "nope", "consent": True}, "email"),
+    ({"email": ANN, "phone": "+40 12", "consent": True}, "phone"),
+    ({"email": ANN}, "consent"),
+    ({"email": ANN, "consent": "yes"}, "consent"),
+    ({"email": ANN, "name": ["Ann"], "consent": True}, "name"),
+])
+def test_bad_js_input_is_a_400_json_naming_the_field_with_cors(client, news_list, body, field):
+    response = js_signup(client, news_list["list_id"], body)
+    assert response.status_code == 400
+    assert json.loads(response.body)["error"]["field"] == field
+    assert response.headers["Access-Control-Allow-Origin"] == SHOP
+
+
+# --- CORS ---------------------------------------------------------------------------------------
+
+def test_cors_allowed_origin_is_echoed(client, news_list):
+    response = js_signup(client, news_list["list_id"], {"email": ANN, "consent": True, "city": "Iasi"})
+    assert response.status_code == 202
+    assert response.headers["Access-Control-Allow-Origin"] == SHOP
+    assert response.headers["Vary"] == "Origin"
+    consent = stored(news_list["list_id"], ANN).consent
+    assert consent.source == "js" and consent.form_url == SHOP
+
+
+@pytest.mark.parametrize("origin", [
+    "https://evil.example", "null", "https://shop.acme.example.evil.io", None,
+])
+def test_cors_other_origins_are_refused_with_403(client, news_list, origin):
+    response = js_signup(client, news_list["list_id"], {"email": ANN, "consent": True}, origin=origin)
+    assert response.status_code == 403
+    assert json.loads(response.body)["error"]["field"] == "Origin"
+    assert "Access-Control-Allow-Origin" not in response.headers
+    assert stored(news_list["list_id"], ANN) is None
+
+
+def test_cors_preflight_for_an_allowed_origin(client, news_list):
+    response = client.http.options(
+        f"/public/lists/{news_list['list_id']}/subscribe",
+        headers={"Origin": SHOP, "Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "content-type"})
+    assert response.status_code == 204
+    assert response.headers["Access-Control-Allow-Origin"] == SHOP
+    assert "POST" in response.headers["Access-Control-Allow-Methods"]
+    assert response.headers["Access-Control-Allow-Headers"].lower() == "content-type"
+
+
+def test_cors_preflight_for_another_origin_is_refused(client, news_list):
+    response = client.http.options(f"/public/lists/{news_list['list_id']}/subscribe",
+                                    headers={"Origin": "https://evil.example"})
+    assert response.status_code == 403
+    assert "Access-Control-Allow-Origin" not in response.headers
+
+
+def test_js_signup_to_an_unknown_list_is_404(client, aws):
+    response = js_signup(client, "lst_nope", {"email": ANN, "consent": True})
+    assert response.status_code == 404
+
+
+# --- the embeddable snippet ---------------------------------------------------------------------
+
+def test_form_snippet_posts_to_the_hosted_form(client, account, news_list):
+    list_id = news_list["list_id"]
+    response = client.http.get(f"/v1/lists/{list_id}/form-snippet", headers=bearer(account["api_key"]))
+    assert response.status_code == 200
+    snippet = json.loads(response.body)
+    assert f'action="http://127.0.0.1:8000/f/{list_id}"' in snippet["html"]
+    assert CONSENT in snippet["html"] and 'name="website_url"' in snippet["html"]
+    assert snippet["js_endpoint"].endswith(f"/public/lists/{list_id}/subscribe")
+
+
+def test_p28_form_snippet_of_another_tenants_list_is_404(client, news_list):
+    from chalicelib.cli import create_account_with_key
+
+    other = create_account_with_key("Other Org", {})
+    response = client.http.get(f"/v1/lists/{news_list['list_id']}/form-snippet",
+                               headers=bearer(other["api_key"]))
+    assert response.status_code == 404
+
+
+# --- no contact data in logs --------------------------------------------------------------------
+
+@pytest.fixture
+def log_lines():
+    """Every line the Powertools logger writes, formatted as in CloudWatch (extras included)."""
+    from chalicelib.observability import logger
+
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(logger.registered_formatter)
+    logging.getLogger(logger.name).addHandler(handler)
+    yield buffer
+    logging.getLogger(logger.name).removeHandler(handler)
+
+
+def test_no_contact_data_in_log_lines(client, news_list, log_lines):
+    list_id = news_list["list_id"]
+    form_signup(client, list_id, email=ANN, phone="+40 712 345 678", name="Ann Example")
+    js_signup(client, list_id, {"email": "bob@example.com", "consent": True})
+    form_signup(client, list_id, email="bot@example.com", website_url="x")
+    deliver(outbox_records())
+    mail = next(m for m in sent_mails() if m["To"] == ANN)
+    client.http.post(confirm_path(mail), headers=FORM)
+    logged = log_lines.getvalue()
+    # The logger was captured, extra fields included.
+    assert "signup handled" in logged and "email sent" in logged and list_id in logged
+    for secret in ("ann@", "bob@", "bot@", "example.com", "+40712345678", "Ann Example", "127.0.0.1"):
+        assert secret not in logged, secret
