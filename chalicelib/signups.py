@@ -17,6 +17,7 @@ from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.clock import now
 from chalicelib.domain.confirmation_mail import confirmation_email, confirmation_message_id
 from chalicelib.domain.outbox import EmailJob
+from chalicelib.domain.signup_limits import WhenExceeded, signup_counters
 from chalicelib.domain.subscriptions import (
     ConsentEvidence,
     SignupOutcome,
@@ -29,13 +30,14 @@ from chalicelib.domain.subscriptions import (
     signup_outcome,
 )
 from chalicelib.domain.tokens import confirm_token, read_confirm_token
-from chalicelib.errors import Conflict, InvalidInput, NotFound
+from chalicelib.errors import Conflict, InvalidInput, NotFound, TooManyRequests
 from chalicelib.observability import logger
 from chalicelib.resources import OUTBOX
 from chalicelib.store import subscribers as subscriber_store
 from chalicelib.store.accounts import get_account
 from chalicelib.store.lists import consent_history, find_list
 from chalicelib.store.models import MailingList, Subscriber
+from chalicelib.store.rate_limits import consume
 from chalicelib.store.suppressions import is_suppressed
 
 # Bots fill every input; people never see this one (the form hides it). Not "website": that is
@@ -112,6 +114,10 @@ def public_signup(mailing_list: MailingList, signup: PublicSignup) -> None:
     consent = evidence(now(), signup.source,
                        pick_consent_version(versions, signup.fields.get("consent_version")),
                        ip=signup.ip, user_agent=signup.user_agent, form_url=signup.form_url)
+    # Limits apply alike to every address state, so they reveal nothing either (P05).
+    if not _within_signup_limits(mailing_list, contact.email, signup.ip):
+        _log_signup(mailing_list, signup.source, "rate_limited")
+        return
     if is_suppressed(mailing_list.account_id, contact.email):
         _log_signup(mailing_list, signup.source, "suppressed")
         return
@@ -122,6 +128,18 @@ def public_signup(mailing_list: MailingList, signup: PublicSignup) -> None:
         return
     send_confirmation(mailing_list, written.address, purpose="signup")
     _log_signup(mailing_list, signup.source, "pending")
+
+
+def _within_signup_limits(mailing_list: MailingList, address: str, ip: str | None) -> bool:
+    """Consume the signup's abuse-limit counters. False: drop it silently (a per-address limit);
+    TooManyRequests: refuse it (the per-IP or per-list limit, which say nothing about the address)."""
+    config = settings()
+    counters = signup_counters(config.signup_limits, config.suppression_secret, mailing_list.list_id,
+                               address, ip)
+    exceeded = consume(counters, now())
+    if any(counter.when_exceeded is WhenExceeded.REFUSE for counter in exceeded):
+        raise TooManyRequests("too many signups from here; please try again later")
+    return not exceeded
 
 
 @dataclass(frozen=True)
@@ -219,7 +237,7 @@ def send_confirmation(mailing_list: MailingList, address: str, purpose: str) -> 
     enqueue(OUTBOX, job.to_dict())
 
 
-def resend_confirmation(list_id: str, email: str) -> None:
+def resend_confirmation(list_id: str, email: str, ip: str | None) -> None:
     """Queue a new confirmation mail when the address has a live pending signup on the list.
 
     Silent otherwise (P05): the caller may be anyone.
@@ -232,6 +250,8 @@ def resend_confirmation(list_id: str, email: str) -> None:
     if subscriber is None or subscriber.status != Status.PENDING.value:
         return
     if is_suppressed(mailing_list.account_id, address):
+        return
+    if not _within_signup_limits(mailing_list, address, ip):
         return
     send_confirmation(mailing_list, address, purpose="resend")
     _log_signup(mailing_list, Source(subscriber.consent.source), "resent")

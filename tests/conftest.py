@@ -20,6 +20,8 @@ os.environ.update(
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
+pytest_plugins = ["tests.signup_fixtures"]
+
 
 @pytest.fixture
 def aws() -> Iterator[dict[str, str]]:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import time_machine
 
+from chalicelib.config import settings
 from chalicelib.domain.suppression import SuppressionReason
 from chalicelib.domain.tokens import confirm_token
 from chalicelib.store.suppressions import suppress
@@ -21,10 +22,11 @@ from tests.signup_support import (
     stored,
 )
 
+AFTER_MAIL_INTERVAL = timedelta(minutes=settings().signup_limits.mail_interval_minutes + 1)
+
 ANN = "ann@example.com"
 BROWSER = {**FORM, "User-Agent": "Mozilla/5.0 (confirming)"}
 
-pytest_plugins = ["tests.signup_fixtures"]
 
 
 def _signup_and_mail(client, list_id: str, email: str = ANN):
@@ -201,12 +203,16 @@ def test_key_rotation_link_signed_with_the_old_secret_still_confirms(client, new
 def test_resend_for_a_pending_signup_queues_a_new_mail(client, news_list):
     list_id = news_list["list_id"]
     _signup_and_mail(client, list_id)
-    response = client.http.post("/c/resend", headers=FORM, body=f"email={ANN}&list_id={list_id}")
-    assert response.status_code == 200
-    records = outbox_records()
-    assert len(records) == 1
-    deliver(records)
-    assert client.http.post(confirm_path(sent_mails()[-1]), headers=BROWSER).status_code == 200
+    # A resend inside the mail interval is dropped (one confirmation mail per N minutes).
+    client.http.post("/c/resend", headers=FORM, body=f"email={ANN}&list_id={list_id}")
+    assert outbox_records() == []
+    with time_machine.travel(datetime.now(UTC) + AFTER_MAIL_INTERVAL):
+        response = client.http.post("/c/resend", headers=FORM, body=f"email={ANN}&list_id={list_id}")
+        assert response.status_code == 200
+        records = outbox_records()
+        assert len(records) == 1
+        deliver(records)
+        assert client.http.post(confirm_path(sent_mails()[-1]), headers=BROWSER).status_code == 200
 
 
 def test_p05_resend_answers_identically_and_mails_only_a_pending_signup(client, news_list):
@@ -215,12 +221,13 @@ def test_p05_resend_answers_identically_and_mails_only_a_pending_signup(client, 
                      headers=BROWSER)
     form_signup(client, list_id, email=ANN)
     outbox_records()
-    answers = [client.http.post("/c/resend", headers=FORM, body=f"email={email}&list_id={lid}")
-               for email, lid in ((ANN, list_id), ("nobody@example.com", list_id),
-                                  ("done@example.com", list_id), (ANN, "lst_unknown"), (ANN, ""),
-                                  (ANN, "x" * 3000))]
-    assert len({(a.status_code, a.body) for a in answers}) == 1
-    assert len(outbox_records()) == 1  # only the pending signup got a new link
+    with time_machine.travel(datetime.now(UTC) + AFTER_MAIL_INTERVAL):
+        answers = [client.http.post("/c/resend", headers=FORM, body=f"email={email}&list_id={lid}")
+                   for email, lid in ((ANN, list_id), ("nobody@example.com", list_id),
+                                      ("done@example.com", list_id), (ANN, "lst_unknown"), (ANN, ""),
+                                      (ANN, "x" * 3000))]
+        assert len({(a.status_code, a.body) for a in answers}) == 1
+        assert len(outbox_records()) == 1  # only the pending signup got a new link
 
 
 def test_resend_with_a_bad_email_is_a_400_page(client, news_list):

@@ -24,7 +24,6 @@ ANN = "ann@example.com"
 PROOF = {"given_at": "2025-01-31T09:30:00Z", "ip": "203.0.113.7", "user_agent": "Firefox/128",
          "form_url": "https://shop.acme.example/join", "consent_text_version": 1}
 
-pytest_plugins = ["tests.signup_fixtures"]
 
 
 @pytest.fixture

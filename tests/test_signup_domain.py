@@ -25,8 +25,6 @@ from chalicelib.domain.subscriptions import (
 from chalicelib.domain.suppression import address_hash
 from chalicelib.errors import Conflict, InvalidInput
 
-pytest_plugins = ["tests.signup_fixtures"]
-
 ENDED = (Status.UNSUBSCRIBED, Status.BOUNCED, Status.COMPLAINED)
 ACME = AccountProfile(name="Acme Ltd", postal_address="1 Main Street, Bucharest",
                       contact_email="contact@acme.example", sender_identity="news@acme.example")

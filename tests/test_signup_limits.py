@@ -1,11 +1,13 @@
 """Abuse limits on public signups: counters in DynamoDB, keyed hashes, all-or-nothing."""
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from chalicelib.domain.signup_limits import SignupLimits, WhenExceeded, signup_counters
 from chalicelib.store.models import RateCounter
 from chalicelib.store.rate_limits import consume
+from tests.signup_support import SHOP, form_signup, js_signup, outbox_records, stored
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 SECRET = "test-secret"
@@ -61,3 +63,43 @@ def test_counters_expire_with_their_window(aws):
     consume(counters(), AT)
     for counter in RateCounter.scan():
         assert AT < counter.expires_at <= AT + timedelta(days=1)
+
+
+# --- through the public routes ------------------------------------------------------------------
+
+def test_p05_a_rate_limited_address_gets_the_same_answer_and_no_mail(client, news_list):
+    first = form_signup(client, news_list["list_id"], email="ann@example.com")
+    outbox_records()
+    again = form_signup(client, news_list["list_id"], email="ann@example.com")
+    assert (again.status_code, again.body) == (first.status_code, first.body)
+    assert outbox_records() == []
+
+
+def test_per_ip_limit_answers_429_on_the_form_and_the_js_endpoint(client, news_list, settings_env):
+    settings_env(TIDINGS_LIMIT_SIGNUPS_PER_IP_PER_HOUR="2")
+    list_id = news_list["list_id"]
+    for n in range(2):
+        assert form_signup(client, list_id, email=f"p{n}@example.com").status_code == 200
+    refused = form_signup(client, list_id, email="p9@example.com")
+    assert refused.status_code == 429
+    assert b"try again later" in refused.body
+    js = js_signup(client, list_id, {"email": "p8@example.com", "consent": True})
+    assert js.status_code == 429
+    assert json.loads(js.body)["error"]["code"] == "too_many_requests"
+    assert js.headers["Access-Control-Allow-Origin"] == SHOP
+    assert stored(list_id, "p9@example.com") is None
+
+
+def test_per_list_daily_cap_is_configurable(client, news_list, settings_env):
+    settings_env(TIDINGS_LIMIT_SIGNUPS_PER_LIST_PER_DAY="1")
+    list_id = news_list["list_id"]
+    assert form_signup(client, list_id, email="one@example.com").status_code == 200
+    assert form_signup(client, list_id, email="two@example.com",
+                       headers={"X-Forwarded-For": "203.0.113.50"}).status_code == 429
+
+
+def test_honeypot_is_accepted_silently_and_counts_nothing(client, news_list):
+    answer = form_signup(client, news_list["list_id"], email="bot@example.com", website_url="http://spam")
+    assert answer.status_code == 200
+    assert stored(news_list["list_id"], "bot@example.com") is None
+    assert list(RateCounter.scan()) == []

@@ -26,7 +26,6 @@ from tests.signup_support import (
 
 ANN = "ann@example.com"
 
-pytest_plugins = ["tests.signup_fixtures"]
 
 
 # --- the hosted form ----------------------------------------------------------------------------
@@ -195,8 +194,8 @@ def test_double_submit_sends_one_mail(client, news_list):
     for _ in range(2):
         form_signup(client, news_list["list_id"], email=ANN)
     records = outbox_records()
-    assert len(records) == 2
-    deliver(records)
+    assert len(records) == 1, "the mail interval drops the second confirmation mail"
+    deliver(records + records)  # and a redelivered job is still sent once
     assert [m["To"] for m in sent_mails()] == [ANN]
 
 

@@ -284,7 +284,8 @@ def confirm(token: str) -> Response:
 @_html_errors
 def resend() -> Response:
     """Ask for a new confirmation mail. The answer never tells whether one was sent (P05)."""
-    values = _form_fields(_request())
+    request = _request()
+    values = _form_fields(request)
     list_id = values.get("list_id", "").strip()
     try:
         normalise_email(values.get("email", ""))
@@ -293,7 +294,7 @@ def resend() -> Response:
                            explanation="", list_id=list_id or None, resend_action=_url("/c/resend"),
                            error=error.message)
         return html_response(html, 400, _PRIVATE_PAGE)
-    resend_confirmation(list_id, values["email"])
+    resend_confirmation(list_id, values["email"], _client_ip(request))
     return _message_page(200, "Check your inbox", [
         "If a signup for this address is waiting for confirmation, we have sent you a new link.",
         "If it has expired, please sign up again.",
