@@ -30,7 +30,10 @@ OUTBOX = QueueSpec("outbox")
 # SES events arriving through the feedback topic (consumed from the feedback issue on).
 FEEDBACK = QueueSpec("feedback")
 
-QUEUES: tuple[QueueSpec, ...] = (OUTBOX, FEEDBACK)
+# Chunks of CSV imports, consumed by the import worker (a big file must not time out a Lambda).
+IMPORTS = QueueSpec("imports", visibility_timeout_seconds=180, batch_size=1)
+
+QUEUES: tuple[QueueSpec, ...] = (OUTBOX, FEEDBACK, IMPORTS)
 
 # SES configuration-set events are published here and forwarded to the feedback queue.
 FEEDBACK_TOPIC = "ses-feedback"

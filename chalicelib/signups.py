@@ -219,21 +219,26 @@ def _optional_text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def send_confirmation(mailing_list: MailingList, address: str, purpose: str) -> None:
-    """Queue the double opt-in mail. Its outbox id is stable per list, address, purpose and day,
-    so a repeated signup mails once that day."""
+def confirmation_job(mailing_list: MailingList, address: str, purpose: str,
+                     sender: AccountProfile) -> EmailJob:
+    """The outbox job of a double opt-in mail. Its id is stable per list, address, purpose and
+    day, so a repeated signup mails once that day."""
     mail = confirmation_email(
-        address, mailing_list.name, sender_profile(mailing_list.account_id),
-        confirm_token(mailing_list.list_id, address),
+        address, mailing_list.name, sender, confirm_token(mailing_list.list_id, address),
         public_base_url=settings().public_base_url, default_sender=settings().default_sender,
     )
-    job = EmailJob(
+    return EmailJob(
         message_id=confirmation_message_id(mailing_list.list_id, address, purpose, now()),
         account_id=mailing_list.account_id,
         kind=CONFIRMATION_KIND,
         email=mail,
         tags={"list": mailing_list.list_id},
     )
+
+
+def send_confirmation(mailing_list: MailingList, address: str, purpose: str) -> None:
+    """Queue the double opt-in mail (see confirmation_job)."""
+    job = confirmation_job(mailing_list, address, purpose, sender_profile(mailing_list.account_id))
     enqueue(OUTBOX, job.to_dict())
 
 

@@ -30,11 +30,17 @@ def js_signup(client: Any, list_id: str, body: dict[str, Any], origin: str | Non
 
 def outbox_records() -> list[dict[str, Any]]:
     """Take every job waiting on the outbox queue, as SQS event records."""
-    from chalicelib.adapters.clients import client
-    from chalicelib.adapters.sqs import queue_url
     from chalicelib.resources import OUTBOX
 
-    sqs, url = client("sqs"), queue_url(OUTBOX)
+    return queue_records(OUTBOX)
+
+
+def queue_records(queue: Any) -> list[dict[str, Any]]:
+    """Take every message waiting on a declared queue, as SQS event records."""
+    from chalicelib.adapters.clients import client
+    from chalicelib.adapters.sqs import queue_url
+
+    sqs, url = client("sqs"), queue_url(queue)
     records: list[dict[str, Any]] = []
     while True:
         batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])

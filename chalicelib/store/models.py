@@ -8,6 +8,7 @@ store functions, never by callers.
 from __future__ import annotations
 
 from pynamodb.attributes import (
+    BinaryAttribute,
     BooleanAttribute,
     ListAttribute,
     MapAttribute,
@@ -162,6 +163,8 @@ class Subscriber(TidingsModel):
     field_of_activity = UnicodeAttribute(null=True)
     attributes = MapAttribute(default=dict)
     consent = ConsentProof()
+    # P17 restriction of processing: the entry is kept but sending skips it (every campaign).
+    restricted = BooleanAttribute(default=False)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     expires_at = TTLAttribute(null=True)
@@ -189,8 +192,22 @@ class Suppression(TidingsModel):
 # --- sending ---------------------------------------------------------------------------------
 
 
+class CampaignsBySchedule(GlobalSecondaryIndex["Campaign"]):
+    """Sparse: only scheduled campaigns carry `schedule_bucket`, so the scheduler's query reads
+    just the due ones, oldest first, never scanning the table."""
+
+    Meta = _index_meta("by_schedule")
+    schedule_bucket = UnicodeAttribute(hash_key=True)
+    # PynamoDB stores it as a fixed-width UTC ISO string, so string order is time order.
+    send_at = UTCDateTimeAttribute(range_key=True)
+
+
 class Campaign(TidingsModel):
-    """A campaign of one account."""
+    """A campaign of one account: its audience, its templates, its sender and its status.
+
+    `text_from_html` says `text` was derived from `html` (and is derived again when html changes).
+    `schedule_bucket` is written by store/campaigns.py, only while the status is scheduled.
+    """
 
     class Meta(TidingsModel.Meta):
         logical_name = "campaigns"
@@ -200,8 +217,32 @@ class Campaign(TidingsModel):
     name = UnicodeAttribute()
     channel = UnicodeAttribute(default="email")
     status = UnicodeAttribute(default="draft")
+    list_ids = UnicodeSetAttribute()
+    attribute_filter = MapAttribute(null=True, attr_name="filter")
+    subject = UnicodeAttribute(null=True)
+    html = UnicodeAttribute(null=True)
+    text = UnicodeAttribute(null=True)
+    text_from_html = BooleanAttribute(default=False)
+    sms_body = UnicodeAttribute(null=True)
+    from_address = UnicodeAttribute(null=True)
+    from_name = UnicodeAttribute(null=True)
+    reply_to = UnicodeAttribute(null=True)
+    advertisement = BooleanAttribute(default=False)
+    send_at = UTCDateTimeAttribute(null=True)
+    schedule_bucket = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
+    started_at = UTCDateTimeAttribute(null=True)
+    finished_at = UTCDateTimeAttribute(null=True)
+    by_schedule = CampaignsBySchedule()
+
+
+class MessagesByRecipient(GlobalSecondaryIndex["MessageRecord"]):
+    """One person's messages in one account, for access and erasure requests (P16, P18)."""
+
+    Meta = _index_meta("by_recipient")
+    recipient_hash = UnicodeAttribute(hash_key=True)
+    account_id = UnicodeAttribute(range_key=True)
 
 
 class MessageRecord(TidingsModel):
@@ -220,6 +261,9 @@ class MessageRecord(TidingsModel):
     status = UnicodeAttribute(default="queued")
     sent_at = UTCDateTimeAttribute(null=True)
     expires_at = TTLAttribute()
+    # Keyed hash of the recipient (domain/privacy.py), never the address or number itself.
+    recipient_hash = UnicodeAttribute(null=True)
+    by_recipient = MessagesByRecipient()
 
 
 class CampaignStat(TidingsModel):
@@ -237,7 +281,9 @@ class CampaignStat(TidingsModel):
 
 
 class PrivacyRequest(TidingsModel):
-    """A data-subject request with its 30-day due date (P19). The subject is a keyed hash."""
+    """A data-subject request with its 30-day due date (P19). The subject is a keyed hash, so
+    the record survives erasure (P18); `outcome` holds counts and flags, never contact data.
+    `request_id` sorts by time."""
 
     class Meta(TidingsModel.Meta):
         logical_name = "privacy-requests"
@@ -245,11 +291,29 @@ class PrivacyRequest(TidingsModel):
     account_id = UnicodeAttribute(hash_key=True)
     request_id = UnicodeAttribute(range_key=True)
     type = UnicodeAttribute()
+    subject_kind = UnicodeAttribute()
     subject_hash = UnicodeAttribute()
+    actor = UnicodeAttribute()
     status = UnicodeAttribute(default="received")
     received_at = UTCDateTimeAttribute()
     due_at = UTCDateTimeAttribute()
     completed_at = UTCDateTimeAttribute(null=True)
+    outcome = MapAttribute(null=True)
+
+
+class PrivacyExport(TidingsModel):
+    """The export an access or portability request produced (P16): a copy of the person's data,
+    zlib-compressed JSON, downloadable for 7 days, then gone (TTL; reads check the time)."""
+
+    class Meta(TidingsModel.Meta):
+        logical_name = "privacy-exports"
+
+    account_id = UnicodeAttribute(hash_key=True)
+    request_id = UnicodeAttribute(range_key=True)
+    subject_hash = UnicodeAttribute()
+    payload = BinaryAttribute(legacy_encoding=False)
+    created_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute()
 
 
 class AuditEntry(TidingsModel):
@@ -266,6 +330,47 @@ class AuditEntry(TidingsModel):
     target = UnicodeAttribute(null=True)
 
 
+class ImportJob(TidingsModel):
+    """A CSV import of one list: what was queued. Its chunks' results are ImportChunk items."""
+
+    class Meta(TidingsModel.Meta):
+        logical_name = "imports"
+
+    account_id = UnicodeAttribute(hash_key=True)
+    import_id = UnicodeAttribute(range_key=True)
+    list_id = UnicodeAttribute()
+    total_rows = NumberAttribute()
+    total_chunks = NumberAttribute()
+    created_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute()
+
+
+class ImportRowError(MapAttribute):
+    """Why one row was not imported: its line, the column, and the message (no cell values)."""
+
+    line = NumberAttribute()
+    field = UnicodeAttribute(null=True)
+    message = UnicodeAttribute()
+
+
+class ImportChunk(TidingsModel):
+    """The outcome of one chunk of an import, written once (so a redelivered chunk counts once)."""
+
+    class Meta(TidingsModel.Meta):
+        logical_name = "import-chunks"
+
+    import_id = UnicodeAttribute(hash_key=True)
+    chunk = NumberAttribute(range_key=True)
+    confirmed = NumberAttribute(default=0)
+    pending = NumberAttribute(default=0)
+    unchanged = NumberAttribute(default=0)
+    suppressed = NumberAttribute(default=0)
+    invalid = NumberAttribute(default=0)
+    errors = ListAttribute(of=ImportRowError, default=list)
+    finished_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute()
+
+
 class RateCounter(TidingsModel):
     """A fixed-window counter for abuse limits, shared by every Lambda; expires with its window."""
 
@@ -275,6 +380,17 @@ class RateCounter(TidingsModel):
     counter_key = UnicodeAttribute(hash_key=True)
     count = NumberAttribute(default=0)
     expires_at = TTLAttribute()
+
+
+class SendRateBucket(TidingsModel):
+    """The token bucket every sending Lambda draws from, so together they stay under the SES max
+    send rate (store/send_rate.py). `full_at` is when the bucket is full again (epoch seconds)."""
+
+    class Meta(TidingsModel.Meta):
+        logical_name = "send-rate"
+
+    bucket_id = UnicodeAttribute(hash_key=True)
+    full_at = NumberAttribute()
 
 
 ALL_MODELS: tuple[type[TidingsModel], ...] = (
@@ -287,6 +403,10 @@ ALL_MODELS: tuple[type[TidingsModel], ...] = (
     MessageRecord,
     CampaignStat,
     PrivacyRequest,
+    PrivacyExport,
     AuditEntry,
     RateCounter,
+    SendRateBucket,
+    ImportJob,
+    ImportChunk,
 )

@@ -5,6 +5,7 @@ read here treats an expired pending entry as absent.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -48,6 +49,13 @@ def get_subscriber(list_id: str, address: str) -> Subscriber | None:
         return _live(Subscriber.get(list_id, address, consistent_read=True), now())
     except Subscriber.DoesNotExist:
         return None
+
+
+def live_addresses(list_id: str, addresses: Iterable[str]) -> set[str]:
+    """Those of `addresses` with a live entry on the list, in batched reads."""
+    at = now()
+    keys = [(list_id, address) for address in set(addresses)]
+    return {entry.address for entry in Subscriber.batch_get(keys) if _live(entry, at)}
 
 
 def write_signup(account_id: str, list_id: str, contact: Contact, consent: ConsentEvidence,

@@ -40,6 +40,12 @@ def _operation(op: Operation) -> dict[str, Any]:
     }
     if op.write:
         doc["description"] = "Needs a full-access key."
+    if op.csv_body_limit:
+        doc["requestBody"] = {
+            "required": True,
+            "description": f"A CSV file with a header row, at most {op.csv_body_limit} bytes.",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
     if op.body is not None:
         doc["requestBody"] = {
             "required": True,

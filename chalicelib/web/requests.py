@@ -14,19 +14,34 @@ from chalicelib.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaTyp
 Schema = dict[str, Any]
 
 
-def raw_body(request: Request) -> bytes:
-    """The body, refused with 413 when over the configured limit."""
+def raw_body(request: Request, limit: int | None = None) -> bytes:
+    """The body, refused with 413 when over `limit` (default: the configured limit)."""
     body = request.raw_body or b""
-    if len(body) > settings().max_body_bytes:
-        raise PayloadTooLarge(f"request body is over {settings().max_body_bytes} bytes")
+    limit = limit or settings().max_body_bytes
+    if len(body) > limit:
+        raise PayloadTooLarge(f"request body is over {limit} bytes")
     return body
+
+
+def _media_type(request: Request, default: str) -> str:
+    return (request.headers.get("content-type") or default).split(";")[0].strip().lower()
+
+
+def csv_body(request: Request, limit: int) -> str:
+    """A `text/csv` body as text (UTF-8, a byte-order mark dropped)."""
+    body = raw_body(request, limit)
+    if _media_type(request, "text/csv") != "text/csv":
+        raise UnsupportedMediaType("send the file as text/csv", field="Content-Type")
+    try:
+        return body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"the file is not UTF-8 text (byte {exc.start})", field="body") from None
 
 
 def json_body(request: Request, schema: Schema) -> dict[str, Any]:
     """Parse and validate a JSON object body; unknown fields are refused by the schema."""
     body = raw_body(request)
-    content_type = (request.headers.get("content-type") or "application/json").split(";")[0]
-    if content_type.strip().lower() != "application/json":
+    if _media_type(request, "application/json") != "application/json":
         raise UnsupportedMediaType("send the body as application/json", field="Content-Type")
     try:
         data = json.loads(body.decode("utf-8") or "null")

@@ -14,7 +14,7 @@ from chalice.app import Request
 
 from chalicelib.errors import TidingsError
 from chalicelib.web.auth import Principal, authenticate, require_write
-from chalicelib.web.requests import Schema, json_body, raw_body
+from chalicelib.web.requests import Schema, csv_body, json_body, raw_body
 from chalicelib.web.responses import error_response, json_response
 
 
@@ -29,6 +29,7 @@ class Operation:
     body: Schema | None
     query: tuple[str, ...]
     status: int
+    csv_body_limit: int | None = None
 
 
 OPERATIONS: list[Operation] = []
@@ -42,6 +43,7 @@ class ApiCall:
     request: Request
     body: dict[str, Any] = field(default_factory=dict)
     query: dict[str, str] = field(default_factory=dict)
+    csv: str = ""
 
 
 def guarded(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -73,15 +75,21 @@ class ApiBlueprint:
         body: Schema | None = None,
         query: tuple[str, ...] = (),
         status: int = 200,
+        csv_body_limit: int | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Register a `/v1` operation. `body` is the JSON Schema of a JSON body; `csv_body_limit`
+        instead makes the body a `text/csv` file of at most that many bytes."""
+
         def register(handler: Callable[..., Any]) -> Callable[..., Any]:
-            OPERATIONS.append(Operation(method, path, summary, write, body, query, status))
+            OPERATIONS.append(
+                Operation(method, path, summary, write, body, query, status, csv_body_limit)
+            )
 
             @functools.wraps(handler)
             @guarded
             def view(**path_params: str) -> Response:
                 request = self.blueprint.current_request
-                raw_body(request)
+                raw_body(request, csv_body_limit)
                 principal = authenticate(request)
                 if write:
                     require_write(principal)
@@ -90,6 +98,7 @@ class ApiBlueprint:
                     request=request,
                     body=json_body(request, body) if body is not None else {},
                     query=dict(request.query_params or {}),
+                    csv=csv_body(request, csv_body_limit) if csv_body_limit else "",
                 )
                 result = handler(call, **path_params)
                 if isinstance(result, Response):

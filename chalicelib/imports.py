@@ -1,0 +1,130 @@
+"""CSV imports: the API queues the file in chunks, the import worker applies each chunk.
+
+Re-importing the same file changes nothing: rows whose address is already live on the list are
+counted as unchanged, suppressed addresses are skipped and counted (P12), and rows without consent
+proof get a double opt-in mail, not campaign mail (P03).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.adapters.sqs import enqueue_many
+from chalicelib.domain.accounts import AccountProfile
+from chalicelib.domain.clock import now
+from chalicelib.domain.imports import ImportedPerson, ImportRow, chunks, clean_row, parse_csv
+from chalicelib.domain.subscriptions import Source, Status, evidence, pick_consent_version
+from chalicelib.errors import InvalidInput
+from chalicelib.observability import logger
+from chalicelib.resources import IMPORTS, OUTBOX
+from chalicelib.signups import confirmation_job, sender_profile
+from chalicelib.store import imports as import_store
+from chalicelib.store import subscribers as subscriber_store
+from chalicelib.store.lists import consent_history, find_list
+from chalicelib.store.models import ImportJob, MailingList
+from chalicelib.store.suppressions import suppressed_among
+
+CHUNK_JOB = "import_chunk"
+
+
+def start_import(mailing_list: MailingList, csv_text: str) -> ImportJob:
+    """Check the file's columns, record the import and queue its rows in chunks."""
+    parsed = parse_csv(csv_text, mailing_list.declared_attributes or ())
+    if not parsed.rows:
+        raise InvalidInput("the file has a header but no rows", field="body")
+    pieces = chunks(parsed.rows)
+    job = import_store.create_import(mailing_list.account_id, mailing_list.list_id,
+                                     len(parsed.rows), len(pieces))
+    enqueue_many(IMPORTS, [
+        {"type": CHUNK_JOB, "account_id": job.account_id, "list_id": job.list_id,
+         "import_id": job.import_id, "chunk": index,
+         "rows": [[row.line, row.values] for row in piece]}
+        for index, piece in enumerate(pieces)
+    ])
+    logger.info("import queued", extra={"list_id": job.list_id, "import_id": job.import_id,
+                                        "rows": job.total_rows, "chunks": job.total_chunks})
+    return job
+
+
+def apply_chunk(job: dict[str, Any]) -> None:
+    """Import one chunk. Safe to repeat: rows already on the list are unchanged, the mail ids are
+    stable, and the chunk's outcome is stored once."""
+    if job.get("type") != CHUNK_JOB:
+        raise InvalidInput(f"unknown import job type {job.get('type')!r}", field="type")
+    import_id, chunk = job["import_id"], int(job["chunk"])
+    if import_store.chunk_done(import_id, chunk):
+        return
+    mailing_list = find_list(job["list_id"])
+    rows = [ImportRow(line=int(line), values=dict(values)) for line, values in job["rows"]]
+    outcome = import_store.ChunkOutcome()
+    if mailing_list is None or mailing_list.account_id != job["account_id"]:
+        outcome.errors = [(row.line, None, "the list was deleted during the import") for row in rows]
+    else:
+        _import_rows(mailing_list, rows, outcome)
+    import_store.record_chunk(import_id, chunk, outcome)
+    logger.info("import chunk applied", extra={
+        "import_id": import_id, "chunk": chunk, "confirmed": outcome.confirmed,
+        "pending": outcome.pending, "unchanged": outcome.unchanged,
+        "suppressed": outcome.suppressed, "invalid": len(outcome.errors)})
+
+
+def _import_rows(mailing_list: MailingList, rows: list[ImportRow],
+                 outcome: import_store.ChunkOutcome) -> None:
+    declared = mailing_list.declared_attributes or ()
+    versions = [version.version for version in consent_history(mailing_list)]
+    people: dict[str, ImportedPerson] = {}
+    for row in rows:
+        try:
+            person = clean_row(row.values, declared, versions)
+        except InvalidInput as error:
+            outcome.errors.append((row.line, error.field, error.message))
+            continue
+        if person.contact.email in people:
+            outcome.unchanged += 1  # the same address twice in one file: the first row counts
+            continue
+        people[person.contact.email] = person
+    # Without proof, only the import itself is known; the person proves consent by confirming (P03).
+    unproven = evidence(now(), Source.IMPORT, pick_consent_version(versions, None),
+                        ip=None, user_agent=None, form_url=None)
+    suppressed = suppressed_among(mailing_list.account_id, people)
+    live = subscriber_store.live_addresses(mailing_list.list_id, set(people) - suppressed)
+    sender: AccountProfile | None = None
+    mails: list[dict[str, Any]] = []
+    for address, person in people.items():
+        if address in suppressed:
+            outcome.suppressed += 1
+            continue
+        if address in live:
+            outcome.unchanged += 1
+            continue
+        status = Status.PENDING if person.proof is None else Status.CONFIRMED
+        proof = person.proof or unproven
+        written = subscriber_store.write_signup(mailing_list.account_id, mailing_list.list_id,
+                                                person.contact, proof, status)
+        if written is None:
+            outcome.unchanged += 1
+        elif status is Status.CONFIRMED:
+            outcome.confirmed += 1
+        else:
+            outcome.pending += 1
+            sender = sender or sender_profile(mailing_list.account_id)
+            mails.append(confirmation_job(mailing_list, address, "import", sender).to_dict())
+    enqueue_many(OUTBOX, mails)
+
+
+def import_report(job: ImportJob) -> dict[str, Any]:
+    """Status and counts of an import, with invalid rows by line number."""
+    results = import_store.chunk_results(job.import_id)
+    totals = {name: sum(int(getattr(r, name)) for r in results)
+              for name in ("confirmed", "pending", "unchanged", "suppressed", "invalid")}
+    errors = sorted(({"line": int(e.line), "field": e.field, "message": e.message}
+                     for r in results for e in r.errors), key=lambda e: e["line"])
+    return {
+        "import_id": job.import_id,
+        "list_id": job.list_id,
+        "status": "completed" if len(results) >= int(job.total_chunks) else "processing",
+        "rows": int(job.total_rows),
+        "chunks": {"total": int(job.total_chunks), "done": len(results)},
+        "counts": totals,
+        "errors": errors,
+        "created_at": job.created_at.isoformat(),
+    }

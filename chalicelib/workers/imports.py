@@ -1,0 +1,27 @@
+"""The import worker: one CSV import chunk per SQS message (a chunk is ≤ 500 rows)."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from chalice import Blueprint
+
+from chalicelib.config import settings
+from chalicelib.imports import apply_chunk
+from chalicelib.resources import IMPORTS
+
+worker = Blueprint(__name__)
+_processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def import_record(record: SQSRecord) -> None:
+    apply_chunk(json.loads(record.body))
+
+
+@worker.on_sqs_message(queue=settings().resource_name(IMPORTS.logical_name),
+                       batch_size=IMPORTS.batch_size, name="import_worker")
+def import_worker(event: Any) -> dict[str, Any]:
+    return process_partial_response(event=event.to_dict(), record_handler=import_record,
+                                    processor=_processor, context=event.context)

@@ -1,0 +1,166 @@
+"""CSV imports: consent proof decides confirmed vs double opt-in (P03), invalid rows are reported
+by line, suppressed addresses are skipped (P12), re-importing changes nothing, big files go in
+chunks through SQS."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from chalicelib.cli import create_account_with_key
+from chalicelib.domain.suppression import SuppressionReason
+from chalicelib.resources import IMPORTS
+from chalicelib.store.suppressions import suppress
+from chalicelib.workers.imports import import_record
+from tests.conftest import bearer
+from tests.signup_support import deliver, outbox_records, queue_records, sent_mails, stored
+
+CSV = {"Content-Type": "text/csv"}
+HEADER = "email,name,city,consent_given_at,consent_ip,consent_form_url\n"
+
+
+def post_import(client, account, list_id, text, headers=CSV):
+    return client.http.post(f"/v1/lists/{list_id}/imports", headers={**bearer(account["api_key"]), **headers},
+                            body=text.encode("utf-8") if isinstance(text, str) else text)
+
+
+def run_import_worker() -> int:
+    """Apply every queued chunk, as the import worker would; returns how many ran."""
+    records = queue_records(IMPORTS)
+    for record in records:
+        import_record(SQSRecord(record))
+    return len(records)
+
+
+def report(client, account, list_id, import_id):
+    response = client.http.get(f"/v1/lists/{list_id}/imports/{import_id}", headers=bearer(account["api_key"]))
+    assert response.status_code == 200, response.body
+    return json.loads(response.body)
+
+
+def test_p03_rows_with_proof_are_confirmed_and_rows_without_get_a_double_opt_in_mail(
+        client, account, news_list):
+    list_id = news_list["list_id"]
+    text = (HEADER
+            + "proven@example.com,Pat,Iasi,2025-05-01T10:00:00Z,198.51.100.4,https://acme.example/join\n"
+            + "unproven@example.com,Una,,,,\n")
+    accepted = post_import(client, account, list_id, text)
+    assert accepted.status_code == 202, accepted.body
+    job = json.loads(accepted.body)
+    assert job["status"] == "processing" and job["rows"] == 2
+    assert run_import_worker() == 1
+
+    done = report(client, account, list_id, job["import_id"])
+    assert done["status"] == "completed"
+    assert done["counts"] == {"confirmed": 1, "pending": 1, "unchanged": 0, "suppressed": 0, "invalid": 0}
+    proven = stored(list_id, "proven@example.com")
+    assert proven.status == "confirmed" and proven.attributes["city"] == "Iasi"
+    assert proven.consent.source == "import" and proven.consent.ip == "198.51.100.4"
+    assert proven.consent.form_url == "https://acme.example/join"
+    assert stored(list_id, "unproven@example.com").status == "pending"
+    deliver(outbox_records())
+    assert [mail["To"] for mail in sent_mails()] == ["unproven@example.com"]
+
+
+def test_invalid_rows_are_reported_by_line_and_valid_rows_still_go_in(client, account, news_list):
+    list_id = news_list["list_id"]
+    text = ("email,phone,consent_given_at\n"
+            "good@example.com,,2025-01-01T00:00:00Z\n"
+            "not-an-address,,\n"
+            "\n"
+            "bad-phone@example.com,12,\n"
+            "late@example.com,,2099-01-01T00:00:00Z\n"
+            "alsogood@example.com,+40 712 345 678,2025-01-01T00:00:00Z\n")
+    job = json.loads(post_import(client, account, list_id, text).body)
+    run_import_worker()
+    done = report(client, account, list_id, job["import_id"])
+    assert [(e["line"], e["field"]) for e in done["errors"]] == [
+        (3, "email"), (5, "phone"), (6, "consent_given_at")]
+    assert done["counts"]["confirmed"] == 2 and done["counts"]["invalid"] == 3
+    assert stored(list_id, "alsogood@example.com").phone == "+40712345678"
+    assert "not-an-address" not in json.dumps(done), "the report holds no cell values"
+
+
+def test_p12_suppressed_addresses_are_skipped_and_counted(client, account, news_list):
+    list_id = news_list["list_id"]
+    suppress(account["account_id"], "gone@example.com", SuppressionReason.UNSUBSCRIBED)
+    job = json.loads(post_import(client, account, list_id, "email\nGone@Example.com\nnew@example.com\n").body)
+    run_import_worker()
+    assert report(client, account, list_id, job["import_id"])["counts"]["suppressed"] == 1
+    assert stored(list_id, "gone@example.com") is None
+    deliver(outbox_records())
+    assert [mail["To"] for mail in sent_mails()] == ["new@example.com"]
+
+
+def test_reimporting_the_same_file_changes_nothing(client, account, news_list):
+    list_id = news_list["list_id"]
+    text = HEADER + "a@example.com,A,,2025-01-01T00:00:00Z,,\nb@example.com,B,,,,\nb@example.com,B2,,,,\n"
+    first = json.loads(post_import(client, account, list_id, text).body)
+    run_import_worker()
+    deliver(outbox_records())
+    before = {a: stored(list_id, a).to_simple_dict() for a in ("a@example.com", "b@example.com")}
+    assert report(client, account, list_id, first["import_id"])["counts"]["unchanged"] == 1
+
+    second = json.loads(post_import(client, account, list_id, text).body)
+    run_import_worker()
+    again = report(client, account, list_id, second["import_id"])
+    assert again["counts"] == {"confirmed": 0, "pending": 0, "unchanged": 3, "suppressed": 0, "invalid": 0}
+    assert outbox_records() == []
+    assert {a: stored(list_id, a).to_simple_dict() for a in before} == before
+
+
+def test_a_big_file_goes_in_chunks_and_a_redelivered_chunk_counts_once(client, account, news_list):
+    list_id = news_list["list_id"]
+    rows = "".join(f"p{n}@example.com,2025-01-01T00:00:00Z\n" for n in range(1200))
+    job = json.loads(post_import(client, account, list_id, "email,consent_given_at\n" + rows).body)
+    assert job["chunks"]["total"] == 3
+    records = queue_records(IMPORTS)
+    for record in records + records[:1]:  # SQS delivers at least once
+        import_record(SQSRecord(record))
+    done = report(client, account, list_id, job["import_id"])
+    assert done["status"] == "completed"
+    assert done["counts"]["confirmed"] == 1200 and done["counts"]["unchanged"] == 0
+
+
+def test_bad_files_are_refused_naming_the_problem(client, account, news_list):
+    list_id = news_list["list_id"]
+    cases = [
+        ("email,shoe_size\na@example.com,44\n", CSV, 400, "shoe_size"),
+        ("name\nPat\n", CSV, 400, "email"),
+        ("", CSV, 400, "body"),
+        ("email\n", CSV, 400, "body"),
+        ("email\na@example.com\n", {"Content-Type": "application/json"}, 415, "Content-Type"),
+        (b"email\n\xff\xfe@example.com\n", CSV, 400, "body"),
+    ]
+    for text, headers, status, field in cases:
+        response = post_import(client, account, list_id, text, headers)
+        assert response.status_code == status, (text, response.body)
+        assert json.loads(response.body)["error"]["field"] == field
+    assert queue_records(IMPORTS) == []
+
+
+def test_an_oversized_file_is_413(client, account, news_list):
+    from chalicelib.blueprints.api_imports import MAX_IMPORT_BYTES
+
+    text = "email\n" + "x" * MAX_IMPORT_BYTES
+    assert post_import(client, account, news_list["list_id"], text).status_code == 413
+
+
+def test_p28_another_tenant_cannot_import_or_read_an_import(client, account, news_list):
+    list_id = news_list["list_id"]
+    job = json.loads(post_import(client, account, list_id, "email\na@example.com\n").body)
+    other = create_account_with_key("Other", {})
+    assert post_import(client, other, list_id, "email\nb@example.com\n").status_code == 404
+    response = client.http.get(f"/v1/lists/{list_id}/imports/{job['import_id']}",
+                               headers=bearer(other["api_key"]))
+    assert response.status_code == 404
+
+
+def test_a_malformed_chunk_fails_so_sqs_retries_it_then_dead_letters_it(client):
+    bad = {"messageId": "m-0", "body": json.dumps({"type": "something-else"}), "receiptHandle": "r",
+           "eventSource": "aws:sqs", "attributes": {}, "messageAttributes": {}}
+    # One chunk a batch: when it fails, Powertools raises and Lambda leaves it on the queue.
+    with pytest.raises(BatchProcessingError):
+        client.lambda_.invoke("import_worker", {"Records": [bad]})
