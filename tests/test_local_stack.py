@@ -1,12 +1,7 @@
 """The local stack: its scheduler, its outbox, and the whole stack end to end over real HTTP."""
 from __future__ import annotations
 
-import json
-import os
 import re
-import signal
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -24,8 +19,8 @@ from chalicelib.local.outbox import render_page
 from chalicelib.local.scheduler import Scheduler
 from chalicelib.local.schedules import parse_schedule
 from chalicelib.local.sent import parse_raw_email, sent_emails, sent_sms
+from tests.stack_support import get_json, running_stack
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 3, 7, 10, 0, 30, tzinfo=UTC)  # a Saturday
 
 
@@ -189,22 +184,6 @@ def test_outbox_reads_what_moto_recorded_for_ses_and_sns(aws: dict[str, str]) ->
 
 # --- the whole stack, end to end --------------------------------------------------------------
 
-def wait_for_state(state_file: Path, process: subprocess.Popen[bytes], log: Path) -> dict[str, str]:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if state_file.exists():
-            return json.loads(state_file.read_text())
-        if process.poll() is not None:
-            pytest.fail(f"the stack exited with {process.returncode}:\n{log.read_text()}")
-        time.sleep(0.2)
-    pytest.fail(f"the stack did not start within 90 s:\n{log.read_text()}")
-
-
-def get_json(url: str, headers: dict[str, str] | None = None) -> Any:
-    with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=10) as reply:
-        return json.loads(reply.read())
-
-
 @contextmanager
 def aws_endpoint(monkeypatch: pytest.MonkeyPatch, endpoint_url: str) -> Iterator[None]:
     """Point this test process's boto3 clients at the stack's moto, and back afterwards."""
@@ -236,16 +215,8 @@ def test_local_stack_serves_the_api_pumps_the_outbox_and_stops_cleanly(
     from chalicelib.domain.outbox import EmailJob
     from chalicelib.resources import OUTBOX
 
-    state_file, log = tmp_path / "local.json", tmp_path / "stack.log"
-    env = {name: value for name, value in os.environ.items() if name != "AWS_ENDPOINT_URL"}
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "chalicelib.local", "--api-port", "0", "--aws-port", "0",
-             "--state-file", str(state_file)],
-            cwd=PROJECT_DIR, env=env, stdout=output, stderr=subprocess.STDOUT,
-        )
-    try:
-        local = wait_for_state(state_file, process, log)
+    with running_stack(tmp_path) as stack:
+        local = stack.details
         assert set(local) == {"api_url", "aws_endpoint_url", "region", "api_key", "account_id", "list_id",
                               "form_url", "outbox_url", "ses_feedback_topic_arn"}
         assert local["form_url"] == f"{local['api_url']}/f/{local['list_id']}"
@@ -266,7 +237,7 @@ def test_local_stack_serves_the_api_pumps_the_outbox_and_stops_cleanly(
                 break
             time.sleep(0.3)
         else:
-            pytest.fail(f"the job never reached the outbox:\n{log.read_text()}")
+            pytest.fail(f"the job never reached the outbox:\n{stack.log.read_text()}")
         item = next(item for item in emails if item["subject"] == subject)
         headers = {header["name"]: header["value"] for header in item["headers"]}
         assert headers["To"] == "reader@example.com"
@@ -275,11 +246,8 @@ def test_local_stack_serves_the_api_pumps_the_outbox_and_stops_cleanly(
         assert item["links"] == ["https://demo.example/c/abc123"]
         with urllib.request.urlopen(local["outbox_url"], timeout=10) as page:
             assert subject in page.read().decode()
-    finally:
-        process.send_signal(signal.SIGTERM)
-        returncode = process.wait(timeout=30)
 
-    assert returncode == 0, log.read_text()
-    assert "Stopped." in log.read_text()
-    assert not state_file.exists()
-    assert "reader@example.com" not in log.read_text()  # no contact data in the stack's logs
+    assert stack.returncode == 0, stack.log.read_text()
+    assert "Stopped." in stack.log.read_text()
+    assert not (tmp_path / "local.json").exists()
+    assert "reader@example.com" not in stack.log.read_text()  # no contact data in the stack's logs
