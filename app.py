@@ -6,6 +6,7 @@ from chalice import Chalice, ConvertToMiddleware
 
 from chalicelib.blueprints import (
     api_account,
+    api_campaigns,
     api_forms,
     api_imports,
     api_keys,
@@ -17,7 +18,7 @@ from chalicelib.blueprints import (
 from chalicelib.config import settings
 from chalicelib.observability import logger, metrics
 from chalicelib.store.binding import bind_models
-from chalicelib.workers import imports, send
+from chalicelib.workers import imports, send, signups
 
 app = Chalice(app_name="tidings")
 bind_models(settings())
@@ -37,5 +38,7 @@ for blueprint in (api_account.api, api_keys.api, api_lists.api, api_openapi.api,
     app.register_blueprint(blueprint.blueprint)
 app.register_blueprint(send.worker)
 app.register_blueprint(imports.worker)
+app.register_blueprint(signups.worker)
 app.register_blueprint(api_imports.api.blueprint)
 app.register_blueprint(public.public)
+app.register_blueprint(api_campaigns.api.blueprint)

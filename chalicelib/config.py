@@ -31,6 +31,8 @@ class Settings:
     configuration_set: str
     sqs_max_receive_count: int
     signup_limits: SignupLimits
+    # Messages per second all sending Lambdas together may hand to SES (the account's SES quota).
+    ses_max_send_rate: float
 
     def resource_name(self, logical_name: str) -> str:
         """The deployed name of a table, queue or topic: `<prefix>-<logical name>`."""
@@ -66,6 +68,7 @@ def read_settings(env: Mapping[str, str]) -> Settings:
         configuration_set=env.get("TIDINGS_CONFIGURATION_SET", f"{prefix}-feedback"),
         sqs_max_receive_count=int(env.get("TIDINGS_SQS_MAX_RECEIVE_COUNT", "5")),
         signup_limits=_signup_limits(env),
+        ses_max_send_rate=float(env.get("TIDINGS_SES_MAX_SEND_RATE", "14")),
     )
 
 

@@ -30,10 +30,12 @@ OUTBOX = QueueSpec("outbox")
 # SES events arriving through the feedback topic (consumed from the feedback issue on).
 FEEDBACK = QueueSpec("feedback")
 
+# Public signups, validated and counted by the route, applied by the signups worker (P05).
+SIGNUPS = QueueSpec("signups")
 # Chunks of CSV imports, consumed by the import worker (a big file must not time out a Lambda).
 IMPORTS = QueueSpec("imports", visibility_timeout_seconds=180, batch_size=1)
 
-QUEUES: tuple[QueueSpec, ...] = (OUTBOX, FEEDBACK, IMPORTS)
+QUEUES: tuple[QueueSpec, ...] = (OUTBOX, FEEDBACK, SIGNUPS, IMPORTS)
 
 # SES configuration-set events are published here and forwarded to the feedback queue.
 FEEDBACK_TOPIC = "ses-feedback"

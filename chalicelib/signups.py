@@ -17,7 +17,8 @@ from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.clock import now
 from chalicelib.domain.confirmation_mail import confirmation_email, confirmation_message_id
 from chalicelib.domain.outbox import EmailJob
-from chalicelib.domain.signup_limits import WhenExceeded, signup_counters
+from chalicelib.domain.signup_job import ResendJob, SignupJob
+from chalicelib.domain.signup_limits import address_counters, request_counters
 from chalicelib.domain.subscriptions import (
     ConsentEvidence,
     SignupOutcome,
@@ -32,7 +33,7 @@ from chalicelib.domain.subscriptions import (
 from chalicelib.domain.tokens import confirm_token, read_confirm_token
 from chalicelib.errors import Conflict, InvalidInput, NotFound, TooManyRequests
 from chalicelib.observability import logger
-from chalicelib.resources import OUTBOX
+from chalicelib.resources import OUTBOX, SIGNUPS
 from chalicelib.store import subscribers as subscriber_store
 from chalicelib.store.accounts import get_account
 from chalicelib.store.lists import consent_history, find_list
@@ -98,11 +99,12 @@ def current_consent(mailing_list: MailingList) -> tuple[int, str]:
 
 
 def public_signup(mailing_list: MailingList, signup: PublicSignup) -> None:
-    """Validate and record a public signup as pending, and queue the confirmation mail (P01).
+    """Validate a public signup, count it against the abuse limits and queue it (P01).
 
-    Raises InvalidInput for bad input. Otherwise returns the same way whatever the address's
-    state (P05): a filled honeypot, a suppressed address (P12) and an address already on the
-    list write nothing and mail nothing.
+    Raises InvalidInput for bad input and TooManyRequests past the per-IP or per-list limit.
+    Otherwise it does the same three AWS calls whatever the address's state (P05): the signups
+    worker decides, out of sight, whether to write the entry and mail (apply_public_signup).
+    A filled honeypot is accepted and dropped.
     """
     if signup.fields.get(HONEYPOT_FIELD):
         _log_signup(mailing_list, signup.source, "honeypot")
@@ -114,32 +116,48 @@ def public_signup(mailing_list: MailingList, signup: PublicSignup) -> None:
     consent = evidence(now(), signup.source,
                        pick_consent_version(versions, signup.fields.get("consent_version")),
                        ip=signup.ip, user_agent=signup.user_agent, form_url=signup.form_url)
-    # Limits apply alike to every address state, so they reveal nothing either (P05).
-    if not _within_signup_limits(mailing_list, contact.email, signup.ip):
-        _log_signup(mailing_list, signup.source, "rate_limited")
+    _refuse_over_request_limits(mailing_list, signup.ip)
+    enqueue(SIGNUPS, SignupJob(mailing_list.list_id, contact, consent).to_dict())
+    _log_signup(mailing_list, signup.source, "queued")
+
+
+def apply_public_signup(job: SignupJob) -> None:
+    """The signups worker's half: a suppressed address (P12) or one already on the list writes
+    nothing and mails nothing; otherwise the entry is pending and the confirmation mail queued."""
+    mailing_list = find_list(job.list_id)
+    if mailing_list is None:
         return
-    if is_suppressed(mailing_list.account_id, contact.email):
-        _log_signup(mailing_list, signup.source, "suppressed")
+    source = job.consent.source
+    if is_suppressed(mailing_list.account_id, job.contact.email):
+        _log_signup(mailing_list, source, "suppressed")
         return
-    written = subscriber_store.write_signup(mailing_list.account_id, mailing_list.list_id, contact,
-                                            consent, Status.PENDING)
+    if not _within_address_limits(mailing_list, job.contact.email):
+        _log_signup(mailing_list, source, "rate_limited")
+        return
+    written = subscriber_store.write_signup(mailing_list.account_id, mailing_list.list_id, job.contact,
+                                            job.consent, Status.PENDING)
     if written is None:
-        _log_signup(mailing_list, signup.source, "already_on_list")
+        _log_signup(mailing_list, source, "already_on_list")
         return
     send_confirmation(mailing_list, written.address, purpose="signup")
-    _log_signup(mailing_list, signup.source, "pending")
+    _log_signup(mailing_list, source, "pending")
 
 
-def _within_signup_limits(mailing_list: MailingList, address: str, ip: str | None) -> bool:
-    """Consume the signup's abuse-limit counters. False: drop it silently (a per-address limit);
-    TooManyRequests: refuse it (the per-IP or per-list limit, which say nothing about the address)."""
+def _refuse_over_request_limits(mailing_list: MailingList, ip: str | None) -> None:
+    """Count the request against the per-list and per-IP limits; TooManyRequests when one is full
+    (they say nothing about the address, so the refusal reveals nothing either)."""
     config = settings()
-    counters = signup_counters(config.signup_limits, config.suppression_secret, mailing_list.list_id,
-                               address, ip)
-    exceeded = consume(counters, now())
-    if any(counter.when_exceeded is WhenExceeded.REFUSE for counter in exceeded):
+    counters = request_counters(config.signup_limits, config.suppression_secret, mailing_list.list_id, ip)
+    if consume(counters, now()):
         raise TooManyRequests("too many signups from here; please try again later")
-    return not exceeded
+
+
+def _within_address_limits(mailing_list: MailingList, address: str) -> bool:
+    """Count a mail to this address against the per-address limits; False: drop it silently."""
+    config = settings()
+    counters = address_counters(config.signup_limits, config.suppression_secret, mailing_list.list_id,
+                                address)
+    return not consume(counters, now())
 
 
 @dataclass(frozen=True)
@@ -243,22 +261,28 @@ def send_confirmation(mailing_list: MailingList, address: str, purpose: str) -> 
 
 
 def resend_confirmation(list_id: str, email: str, ip: str | None) -> None:
-    """Queue a new confirmation mail when the address has a live pending signup on the list.
-
-    Silent otherwise (P05): the caller may be anyone.
-    """
+    """Queue a request for a new confirmation mail. The same calls whatever the address's state
+    (P05): the signups worker mails only a live pending signup (apply_resend)."""
     address = normalise_email(email)
     mailing_list = _find_public_list(list_id)
     if mailing_list is None:
         return
-    subscriber = subscriber_store.get_subscriber(list_id, address)
+    _refuse_over_request_limits(mailing_list, ip)
+    enqueue(SIGNUPS, ResendJob(list_id=mailing_list.list_id, address=address).to_dict())
+
+
+def apply_resend(job: ResendJob) -> None:
+    mailing_list = find_list(job.list_id)
+    if mailing_list is None:
+        return
+    subscriber = subscriber_store.get_subscriber(job.list_id, job.address)
     if subscriber is None or subscriber.status != Status.PENDING.value:
         return
-    if is_suppressed(mailing_list.account_id, address):
+    if is_suppressed(mailing_list.account_id, job.address):
         return
-    if not _within_signup_limits(mailing_list, address, ip):
+    if not _within_address_limits(mailing_list, job.address):
         return
-    send_confirmation(mailing_list, address, purpose="resend")
+    send_confirmation(mailing_list, job.address, purpose="resend")
     _log_signup(mailing_list, Source(subscriber.consent.source), "resent")
 
 

@@ -137,6 +137,7 @@ def lambda_environment(settings: Settings) -> dict[str, Any]:
         "TIDINGS_DEFAULT_SENDER": {"Ref": "DefaultSender"},
         "TIDINGS_SIGNING_SECRETS": f"{{{{resolve:secretsmanager:{prefix}/signing-secrets}}}}",
         "TIDINGS_SUPPRESSION_SECRET": f"{{{{resolve:secretsmanager:{prefix}/suppression-secret}}}}",
+        "TIDINGS_SES_MAX_SEND_RATE": {"Ref": "SesMaxSendRate"},
     }
 
 
@@ -151,6 +152,12 @@ def _parameters() -> dict[str, Any]:
             "Type": "String",
             "Description": "A verified SES identity that sends confirmation and system mail",
             "AllowedPattern": r"^[^@\s]+@[^@\s]+$",
+        },
+        "SesMaxSendRate": {
+            "Type": "Number",
+            "Description": "The account's SES maximum send rate (messages per second); sending stays under it",
+            "Default": 14,
+            "MinValue": 1,
         },
     }
 
@@ -320,6 +327,13 @@ def _data_access_policy(
                     ]
                 },
             ],
+        },
+        {
+            # Campaigns may only be sent From a verified identity (adapters/ses.is_verified_sender).
+            "Sid": "ReadSenderIdentities",
+            "Effect": "Allow",
+            "Action": ["ses:GetEmailIdentity"],
+            "Resource": {"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"},
         },
     ]
     if consumed:

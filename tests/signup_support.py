@@ -15,17 +15,36 @@ CONSENT = "Yes, send me the Acme newsletter. I can unsubscribe at any time."
 
 def form_signup(client: Any, list_id: str, headers: dict[str, str] | None = None,
                 **fields: str) -> Any:
+    """Post the hosted form, then let the signups worker apply what it queued."""
     data = {"consent": "yes", **fields}
-    return client.http.post(f"/f/{list_id}", headers={**FORM, **(headers or {})},
-                            body=urlencode(data))
+    response = client.http.post(f"/f/{list_id}", headers={**FORM, **(headers or {})},
+                                body=urlencode(data))
+    apply_queued_signups()
+    return response
 
 
 def js_signup(client: Any, list_id: str, body: dict[str, Any], origin: str | None = SHOP) -> Any:
+    """Post to the JS endpoint, then let the signups worker apply what it queued."""
     headers = {"Content-Type": "application/json"}
     if origin:
         headers["Origin"] = origin
-    return client.http.post(f"/public/lists/{list_id}/subscribe", headers=headers,
-                            body=json.dumps(body))
+    response = client.http.post(f"/public/lists/{list_id}/subscribe", headers=headers,
+                                body=json.dumps(body))
+    apply_queued_signups()
+    return response
+
+
+def apply_queued_signups() -> int:
+    """Run the signups worker on every queued public signup, as Lambda would; how many ran."""
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+    from chalicelib.resources import SIGNUPS
+    from chalicelib.workers.signups import signup_record
+
+    records = queue_records(SIGNUPS)
+    for record in records:
+        signup_record(SQSRecord(record))
+    return len(records)
 
 
 def outbox_records() -> list[dict[str, Any]]:

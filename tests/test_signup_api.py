@@ -14,6 +14,7 @@ from chalicelib.store.suppressions import suppress
 from tests.conftest import bearer
 from tests.signup_support import (
     CONSENT,
+    apply_queued_signups,
     deliver,
     outbox_records,
     sent_mails,
@@ -97,6 +98,7 @@ def test_p02_hosted_form_proof_is_shown_by_the_api(client, api, news_list):
     client.http.post(f"/f/{list_id}", headers={"Content-Type": "application/x-www-form-urlencoded",
                                                "User-Agent": "Safari/17"},
                      body=f"email={ANN}&consent=yes")
+    apply_queued_signups()
     consent = json.loads(client.http.get(f"/v1/lists/{list_id}/subscribers/{ANN}", headers=api).body)[
         "consent"]
     assert consent["source"] == "form" and consent["ip"] == "127.0.0.1"

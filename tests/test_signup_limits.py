@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from chalicelib.domain.signup_limits import SignupLimits, WhenExceeded, signup_counters
+from chalicelib.domain.signup_limits import SignupLimits, address_counters, request_counters
 from chalicelib.store.models import RateCounter
 from chalicelib.store.rate_limits import consume
 from tests.signup_support import SHOP, form_signup, js_signup, outbox_records, stored
@@ -13,54 +13,58 @@ AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 SECRET = "test-secret"
 
 
-def counters(address="ann@example.com", ip="198.51.100.7", list_id="lst_1", **limits):
-    return signup_counters(SignupLimits(**limits), SECRET, list_id, address, ip)
+def request(ip="198.51.100.7", list_id="lst_1", **limits):
+    return request_counters(SignupLimits(**limits), SECRET, list_id, ip)
 
 
-def test_counters_refuse_on_ip_and_list_but_drop_on_address():
-    by_kind = {c.key.split(":")[0]: c.when_exceeded for c in counters()}
-    assert by_kind == {"list": WhenExceeded.REFUSE, "ip": WhenExceeded.REFUSE,
-                       "addr": WhenExceeded.DROP, "mail": WhenExceeded.DROP}
+def address(address="ann@example.com", list_id="lst_1", **limits):
+    return address_counters(SignupLimits(**limits), SECRET, list_id, address)
 
 
 def test_p15_counter_keys_hold_no_ip_or_address():
-    for counter in counters():
+    for counter in request() + address():
         assert "198.51.100.7" not in counter.key and "ann@" not in counter.key
 
 
 def test_one_confirmation_mail_per_address_per_list_per_interval(aws):
-    assert consume(counters(), AT) == []
-    [hit] = consume(counters(), AT + timedelta(minutes=5))
+    assert consume(address(), AT) == []
+    [hit] = consume(address(), AT + timedelta(minutes=5))
     assert hit.key.startswith("mail:")
-    assert consume(counters(list_id="lst_2"), AT + timedelta(minutes=5)) == [], "another list is separate"
-    assert consume(counters(), AT + timedelta(minutes=11)) == [], "a new interval allows a new mail"
+    assert consume(address(list_id="lst_2"), AT + timedelta(minutes=5)) == [], "another list is separate"
+    assert consume(address(), AT + timedelta(minutes=11)) == [], "a new interval allows a new mail"
+
+
+def test_per_address_daily_limit_across_lists(aws):
+    for n in range(3):
+        assert consume(address(list_id=f"lst_{n}", per_address_per_day=3), AT) == []
+    [hit] = consume(address(list_id="lst_9", per_address_per_day=3), AT)
+    assert hit.key.startswith("addr:")
 
 
 def test_per_ip_limit_refuses_once_reached(aws):
-    for n in range(3):
-        assert consume(counters(address=f"p{n}@example.com", per_ip_per_hour=3), AT) == []
-    [hit] = consume(counters(address="p9@example.com", per_ip_per_hour=3), AT)
-    assert hit.when_exceeded is WhenExceeded.REFUSE and hit.key.startswith("ip:")
-    assert consume(counters(address="p9@example.com", per_ip_per_hour=3), AT + timedelta(hours=1)) == []
+    for _ in range(3):
+        assert consume(request(per_ip_per_hour=3), AT) == []
+    [hit] = consume(request(per_ip_per_hour=3), AT)
+    assert hit.key.startswith("ip:")
+    assert consume(request(per_ip_per_hour=3), AT + timedelta(hours=1)) == []
 
 
 def test_per_list_daily_cap(aws):
     for n in range(2):
-        attempt = counters(address=f"c{n}@example.com", ip=f"203.0.113.{n}", per_list_per_day=2)
-        assert consume(attempt, AT) == []
-    [hit] = consume(counters(address="c9@example.com", ip="203.0.113.9", per_list_per_day=2), AT)
+        assert consume(request(ip=f"203.0.113.{n}", per_list_per_day=2), AT) == []
+    [hit] = consume(request(ip="203.0.113.9", per_list_per_day=2), AT)
     assert hit.key.startswith("list:")
 
 
 def test_a_refused_attempt_consumes_nothing(aws):
-    consume(counters(), AT)
-    consume(counters(), AT)  # refused by the mail interval: nothing may be counted
-    stored = {c.counter_key.split("#")[0].split(":")[0]: int(c.count) for c in RateCounter.scan()}
-    assert stored == {"list": 1, "ip": 1, "addr": 1, "mail": 1}
+    consume(address(), AT)
+    consume(address(), AT)  # refused by the mail interval: nothing may be counted
+    stored_counts = {c.counter_key.split("#")[0].split(":")[0]: int(c.count) for c in RateCounter.scan()}
+    assert stored_counts == {"addr": 1, "mail": 1}
 
 
 def test_counters_expire_with_their_window(aws):
-    consume(counters(), AT)
+    consume(request() + address(), AT)
     for counter in RateCounter.scan():
         assert AT < counter.expires_at <= AT + timedelta(days=1)
 

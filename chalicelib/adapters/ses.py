@@ -18,3 +18,17 @@ def send_raw_email(raw_message: bytes, recipient: str, tags: dict[str, str]) -> 
         ConfigurationSetName=settings().configuration_set,
     )
     return response["MessageId"]
+
+
+def is_verified_sender(address: str) -> bool:
+    """True when SES lets us send From `address`: the address itself, or its domain, is a
+    verified identity in this account and region."""
+    ses = client("sesv2")
+    for identity in (address, address.rpartition("@")[2]):
+        try:
+            found = ses.get_email_identity(EmailIdentity=identity)
+        except ses.exceptions.NotFoundException:
+            continue
+        if found.get("VerificationStatus") == "SUCCESS":
+            return True
+    return False

@@ -8,6 +8,11 @@ from email.utils import format_datetime, make_msgid
 
 from chalicelib.domain.clock import now
 
+# Headers are written with RFC 5322's hard line limit, not the 78-character default: Python folds
+# a longer word by RFC 2047-encoding it, which would break the long signed URLs in
+# List-Unsubscribe (RFC 2369). Bodies keep the default, so base64/QP lines stay within 76.
+_HEADER_POLICY = SMTP.clone(max_line_length=998)
+
 
 @dataclass(frozen=True)
 class OutgoingEmail:
@@ -37,4 +42,4 @@ def build_mime(mail: OutgoingEmail) -> bytes:
     message.set_content(mail.text)
     if mail.html:
         message.add_alternative(mail.html, subtype="html")
-    return message.as_bytes()
+    return message.as_bytes(policy=_HEADER_POLICY)

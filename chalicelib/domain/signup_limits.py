@@ -1,8 +1,12 @@
 """Abuse limits on public signups (list-bombing): which counters a signup consumes.
 
 Counters are fixed windows kept in DynamoDB (Lambdas share no memory). Their keys hold keyed
-hashes, never an IP or an address (P15). A limit either refuses the request (429: it reveals
-nothing about the address) or silently drops the mail (the response must not differ, P05).
+hashes, never an IP or an address (P15). Two kinds, checked in two places so that neither tells
+anything about an address (P05):
+- request counters (per IP, per list) are checked by the route, which refuses with 429 when one
+  is full; they say nothing about the address;
+- address counters (per address, one confirmation mail per address and list per interval) are
+  checked by the signups worker, which silently drops the signup when one is full.
 """
 from __future__ import annotations
 
@@ -10,12 +14,6 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
-
-
-class WhenExceeded(StrEnum):
-    REFUSE = "refuse"  # answer 429
-    DROP = "drop"  # answer as usual, store nothing, send nothing
 
 
 @dataclass(frozen=True)
@@ -33,7 +31,6 @@ class Counter:
     key: str
     limit: int
     window_seconds: int
-    when_exceeded: WhenExceeded
 
     def window_key(self, at: datetime) -> str:
         """The counter's key for the window `at` falls in."""
@@ -49,17 +46,18 @@ def keyed(secret: str, kind: str, value: str) -> str:
     return hmac.new(secret.encode(), f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def signup_counters(
-    limits: SignupLimits, secret: str, list_id: str, address: str, ip: str | None
-) -> list[Counter]:
-    """Every counter one public signup consumes, the refusing ones first."""
-    counters = [Counter(f"list:{list_id}", limits.per_list_per_day, 86_400, WhenExceeded.REFUSE)]
+def request_counters(limits: SignupLimits, secret: str, list_id: str, ip: str | None) -> list[Counter]:
+    """The counters the route checks: per list per day, and per IP per hour."""
+    counters = [Counter(f"list:{list_id}", limits.per_list_per_day, 86_400)]
     if ip:
-        ip_key = keyed(secret, "ip", ip)
-        counters.append(Counter(f"ip:{ip_key}", limits.per_ip_per_hour, 3_600, WhenExceeded.REFUSE))
-    address_key = keyed(secret, "address", address)
-    counters.append(Counter(f"addr:{address_key}", limits.per_address_per_day, 86_400, WhenExceeded.DROP))
-    counters.append(
-        Counter(f"mail:{list_id}:{address_key}", 1, limits.mail_interval_minutes * 60, WhenExceeded.DROP)
-    )
+        counters.append(Counter(f"ip:{keyed(secret, 'ip', ip)}", limits.per_ip_per_hour, 3_600))
     return counters
+
+
+def address_counters(limits: SignupLimits, secret: str, list_id: str, address: str) -> list[Counter]:
+    """The counters the worker checks: per address per day, and one mail per list per interval."""
+    address_key = keyed(secret, "address", address)
+    return [
+        Counter(f"addr:{address_key}", limits.per_address_per_day, 86_400),
+        Counter(f"mail:{list_id}:{address_key}", 1, limits.mail_interval_minutes * 60),
+    ]

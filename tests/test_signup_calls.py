@@ -1,0 +1,80 @@
+"""P05 by construction: a public signup makes the same AWS calls whatever the address's state,
+so neither its answer nor its timing class tells them apart; the rest happens in the worker."""
+from __future__ import annotations
+
+import json
+from urllib.parse import urlencode
+
+import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+from bench.aws_calls import count_aws_calls
+from chalicelib.domain.suppression import SuppressionReason
+from chalicelib.store.suppressions import suppress
+from tests.signup_support import (
+    FORM,
+    apply_queued_signups,
+    confirm_path,
+    deliver,
+    form_signup,
+    outbox_records,
+    sent_mails,
+)
+
+
+def _calls_of_a_form_post(client, list_id: str, email: str, ip: str):
+    headers = {**FORM, "X-Forwarded-For": ip}
+    with count_aws_calls() as calls:
+        response = client.http.post(f"/f/{list_id}", headers=headers,
+                                    body=urlencode({"email": email, "consent": "yes"}))
+    apply_queued_signups()
+    return response, calls.by_operation
+
+
+def test_p05_every_address_state_costs_the_same_calls(client, account, news_list):
+    list_id = news_list["list_id"]
+    form_signup(client, list_id, email="pending@example.com")
+    form_signup(client, list_id, email="done@example.com")
+    deliver(outbox_records())
+    client.http.post(confirm_path(sent_mails()[-1]), headers=FORM)
+    suppress(account["account_id"], "gone@example.com", SuppressionReason.UNSUBSCRIBED)
+
+    seen = {}
+    for n, email in enumerate(("new@example.com", "pending@example.com", "done@example.com",
+                               "gone@example.com")):
+        response, calls = _calls_of_a_form_post(client, list_id, email, f"198.51.100.{n}")
+        seen[email] = (response.status_code, response.body, calls)
+    assert len({(status, body) for status, body, _ in seen.values()}) == 1
+    assert len({json.dumps(calls, sort_keys=True) for _, _, calls in seen.values()}) == 1, {
+        email: calls for email, (_, _, calls) in seen.items()}
+    calls = next(iter(seen.values()))[2]
+    assert sum(calls.values()) <= 3, calls  # the issue's budget for a public signup
+    assert "dynamodb.Scan" not in calls
+
+
+def test_the_worker_mails_only_the_new_address(client, account, news_list):
+    list_id = news_list["list_id"]
+    suppress(account["account_id"], "gone@example.com", SuppressionReason.COMPLAINED)
+    for email in ("new@example.com", "gone@example.com"):
+        form_signup(client, list_id, email=email)
+    deliver(outbox_records())
+    assert [mail["To"] for mail in sent_mails()] == ["new@example.com"]
+
+
+def test_a_malformed_signup_job_is_left_for_redelivery(client):
+    bad = {"messageId": "m-0", "body": "{}", "receiptHandle": "r", "eventSource": "aws:sqs",
+           "attributes": {}, "messageAttributes": {}}
+    with pytest.raises(BatchProcessingError):
+        client.lambda_.invoke("signup_worker", {"Records": [bad]})
+
+
+def test_p05_a_resend_request_costs_the_same_calls_for_every_address(client, news_list):
+    list_id = news_list["list_id"]
+    form_signup(client, list_id, email="pending@example.com")
+    seen = {}
+    for n, email in enumerate(("pending@example.com", "nobody@example.com")):
+        with count_aws_calls() as calls:
+            response = client.http.post("/c/resend", headers={**FORM, "X-Forwarded-For": f"192.0.2.{n}"},
+                                        body=urlencode({"email": email, "list_id": list_id}))
+        seen[email] = (response.status_code, response.body, json.dumps(calls.by_operation, sort_keys=True))
+    assert len(set(seen.values())) == 1, seen
