@@ -1,0 +1,175 @@
+"""Campaign rules: the status machine, what each channel needs, scheduling and the audience filter.
+
+Pure: the API and the store apply these; nothing here reads a table or calls AWS.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from chalicelib.domain.html_text import html_to_text
+from chalicelib.domain.subscriptions import CONTACT_FIELDS, Contact
+from chalicelib.errors import Conflict, InvalidInput
+
+# An SMS of up to 10 concatenated 160-character segments (what SNS accepts in one Publish).
+MAX_SMS_LENGTH = 1600
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+
+
+class CampaignStatus(StrEnum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    SENT = "sent"
+    CANCELLED = "cancelled"
+
+
+# Sent and cancelled are final. Sending starts from a draft ("send now") or a scheduled campaign.
+TRANSITIONS: dict[CampaignStatus, frozenset[CampaignStatus]] = {
+    CampaignStatus.DRAFT: frozenset({CampaignStatus.SCHEDULED, CampaignStatus.SENDING,
+                                     CampaignStatus.CANCELLED}),
+    CampaignStatus.SCHEDULED: frozenset({CampaignStatus.DRAFT, CampaignStatus.SENDING,
+                                         CampaignStatus.CANCELLED}),
+    CampaignStatus.SENDING: frozenset({CampaignStatus.SENT, CampaignStatus.CANCELLED}),
+    CampaignStatus.SENT: frozenset(),
+    CampaignStatus.CANCELLED: frozenset(),
+}
+# Once sending has begun, recipients may already hold the mail: it can no longer change.
+EDITABLE = frozenset({CampaignStatus.DRAFT, CampaignStatus.SCHEDULED})
+DELETABLE = frozenset({CampaignStatus.DRAFT, CampaignStatus.SCHEDULED, CampaignStatus.CANCELLED})
+STARTABLE = frozenset(status for status, targets in TRANSITIONS.items()
+                      if CampaignStatus.SENDING in targets)
+
+
+def check_transition(current: CampaignStatus, target: CampaignStatus) -> None:
+    """Conflict when a campaign that is `current` may not become `target`."""
+    if current == target or target not in TRANSITIONS[current]:
+        raise Conflict(f"a campaign that is {current.value} cannot become {target.value}",
+                       field="status")
+
+
+def check_editable(current: CampaignStatus) -> None:
+    if current not in EDITABLE:
+        raise Conflict(f"a campaign that is {current.value} can no longer be changed; only drafts "
+                       "and scheduled campaigns can", field="status")
+
+
+def check_deletable(current: CampaignStatus) -> None:
+    if current not in DELETABLE:
+        raise Conflict(f"a campaign that is {current.value} cannot be deleted; only drafts, "
+                       "scheduled and cancelled campaigns can", field="status")
+
+
+# --- content ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CampaignContent:
+    """What a campaign sends and to whom. `text_from_html` marks a text part derived from html."""
+
+    channel: Channel
+    list_ids: frozenset[str]
+    attribute_filter: dict[str, str] = field(default_factory=dict)
+    subject: str | None = None
+    html: str | None = None
+    text: str | None = None
+    text_from_html: bool = False
+    sms_body: str | None = None
+    from_address: str | None = None
+    from_name: str | None = None
+    reply_to: str | None = None
+    advertisement: bool = False
+
+    def template_fields(self) -> dict[str, str]:
+        """The fields that are templates, by name, when set."""
+        fields = {"subject": self.subject, "html": self.html, "text": self.text,
+                  "sms_body": self.sms_body}
+        return {name: source for name, source in fields.items() if source is not None}
+
+
+_EMAIL_ONLY = ("subject", "html", "text", "from_address", "from_name", "reply_to")
+
+
+def with_text_part(content: CampaignContent, own_text: str | None) -> CampaignContent:
+    """The content with its text part: `own_text` when the author wrote one, otherwise derived
+    from the HTML (and marked so, to be derived again when the HTML changes)."""
+    if own_text and own_text.strip():
+        return replace(content, text=own_text, text_from_html=False)
+    if content.html and content.channel is Channel.EMAIL:
+        return replace(content, text=html_to_text(content.html), text_from_html=True)
+    return replace(content, text=None, text_from_html=False)
+
+
+def check_content(content: CampaignContent) -> None:
+    """InvalidInput naming the field when the content does not suit its channel."""
+    if not content.list_ids:
+        raise InvalidInput("a campaign needs at least one list", field="list_ids")
+    if content.channel is Channel.SMS:
+        for name in _EMAIL_ONLY:
+            if getattr(content, name) is not None:
+                raise InvalidInput(f"an sms campaign has no '{name}'; remove it", field=name)
+        if not content.sms_body:
+            raise InvalidInput("an sms campaign needs 'sms_body'", field="sms_body")
+        if len(content.sms_body) > MAX_SMS_LENGTH:
+            raise InvalidInput(f"'sms_body' is longer than {MAX_SMS_LENGTH} characters",
+                               field="sms_body")
+        return
+    if content.sms_body is not None:
+        raise InvalidInput("'sms_body' is for sms campaigns; an email campaign uses html and text",
+                           field="sms_body")
+    if not content.subject:
+        raise InvalidInput("an email campaign needs a 'subject'", field="subject")
+    if not (content.html or content.text):
+        raise InvalidInput("an email campaign needs 'html' or 'text'", field="html")
+    if not content.from_address:
+        raise InvalidInput("an email campaign needs a 'from_address' (or a sender identity in the "
+                           "account profile)", field="from_address")
+
+
+# --- scheduling ---------------------------------------------------------------------------------
+
+def clean_send_at(raw: str, at: datetime) -> datetime:
+    """An ISO 8601 time with a time zone, in the future, as UTC."""
+    try:
+        when = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput("'send_at' is not an ISO 8601 time like 2030-01-31T09:00:00Z",
+                           field="send_at") from None
+    if when.tzinfo is None:
+        raise InvalidInput("'send_at' needs a time zone, e.g. 2030-01-31T09:00:00Z", field="send_at")
+    when = when.astimezone(UTC)
+    if when <= at:
+        raise InvalidInput("'send_at' must be in the future", field="send_at")
+    return when
+
+
+# --- audience filter ----------------------------------------------------------------------------
+
+FILTER_FIELDS = tuple(name for name in CONTACT_FIELDS if name != "email")
+
+
+def clean_filter(raw: Mapping[str, str], declared_attributes: Iterable[str]) -> dict[str, str]:
+    """`{name: required value}` over contact fields and the lists' declared attributes."""
+    allowed = set(FILTER_FIELDS) | set(declared_attributes)
+    cleaned: dict[str, str] = {}
+    for name, value in raw.items():
+        if name not in allowed:
+            raise InvalidInput(f"'{name}' is neither a contact field nor an attribute of the "
+                               "campaign's lists", field=f"filter.{name}")
+        cleaned[name] = value.strip()
+    return cleaned
+
+
+def matches_filter(attribute_filter: Mapping[str, str], contact: Contact) -> bool:
+    """True when every filtered field of `contact` equals the required value (ignoring case and
+    surrounding spaces). An empty filter matches everyone."""
+    for name, required in attribute_filter.items():
+        value = getattr(contact, name) if name in FILTER_FIELDS else contact.attributes.get(name)
+        if (value or "").strip().casefold() != required.strip().casefold():
+            return False
+    return True

@@ -1,0 +1,76 @@
+"""A plain-text rendering of an HTML mail body, for the text/plain part of multipart/alternative.
+
+Small on purpose (stdlib `html.parser`): paragraphs and line breaks survive, lists become
+"- " lines, and every link keeps its URL in brackets after the link text, so a reader of the
+plain part can still follow it. Jinja tags are ordinary text to the parser, so a template can be
+converted before it is rendered.
+"""
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+_BLOCKS = frozenset({
+    "address", "article", "aside", "blockquote", "center", "dd", "div", "dl", "dt", "fieldset",
+    "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "main",
+    "nav", "ol", "p", "pre", "section", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
+})
+_HIDDEN = frozenset({"head", "script", "style", "template", "title"})
+_LINKED_SCHEMES = ("http://", "https://", "mailto:", "{{")
+_SPACES = re.compile(r"[ \t\r\n\f\v]+")
+_BLANK_RUNS = re.compile(r"\n{3,}")
+
+
+class _TextCollector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.hidden_depth = 0
+        self.links: list[tuple[str | None, int]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _HIDDEN:
+            self.hidden_depth += 1
+        elif tag == "br":
+            self.parts.append("\n")
+        elif tag == "hr":
+            self.parts.append("\n\n----\n\n")
+        elif tag == "li":
+            self.parts.append("\n- ")
+        elif tag in _BLOCKS:
+            self.parts.append("\n\n")
+        elif tag == "a":
+            self.links.append((dict(attrs).get("href"), len(self.parts)))
+        elif tag == "img":
+            alt = (dict(attrs).get("alt") or "").strip()
+            if alt:
+                self.parts.append(alt)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _HIDDEN:
+            self.hidden_depth = max(0, self.hidden_depth - 1)
+        elif tag in _BLOCKS:
+            self.parts.append("\n\n")
+        elif tag == "a" and self.links:
+            href, start = self.links.pop()
+            self._append_url(href, "".join(self.parts[start:]))
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden_depth:
+            self.parts.append(_SPACES.sub(" ", data))
+
+    def _append_url(self, href: str | None, link_text: str) -> None:
+        url = (href or "").strip()
+        if not url.startswith(_LINKED_SCHEMES) or url == link_text.strip():
+            return
+        shown = url.removeprefix("mailto:")
+        self.parts.append(f" ({shown})" if link_text.strip() else shown)
+
+
+def html_to_text(html: str) -> str:
+    """The readable text of `html`, with link URLs kept."""
+    collector = _TextCollector()
+    collector.feed(html)
+    collector.close()
+    lines = (line.strip() for line in "".join(collector.parts).split("\n"))
+    return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip()

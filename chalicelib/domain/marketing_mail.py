@@ -1,0 +1,207 @@
+"""One marketing email for one recipient (P10), built from a campaign's templates.
+
+Every message gets, per recipient:
+- signed unsubscribe and preference links, and the RFC 8058 headers
+  `List-Unsubscribe: <https://…/u/{token}>, <mailto:unsubscribe@{sender domain}?subject=unsubscribe-{token}>`
+  and `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (P06);
+- a footer with the account's name, postal address and contact email when the part lacks them
+  (P08), and the unsubscribe and preference links when the part lacks the unsubscribe link;
+- when the campaign is flagged as an advertisement (P09), the label ADVERTISEMENT_LABEL
+  ("Advertisement") as a banner at the top of the HTML part and as the first line of the text
+  part. The subject is left as the author wrote it: a subject prefix is a local convention
+  ("[Ad]", "Publicitate") that an account may write into its subject template;
+- with the list's tracking on (P15), an open pixel and http(s) links rewritten to the
+  click-redirect route, the target inside the signed token; with tracking off, neither.
+  Only the HTML part is tracked: the text part shows readers the real addresses.
+"""
+from __future__ import annotations
+
+import html as html_escaping
+import re
+from dataclasses import dataclass
+from email.headerregistry import Address
+
+from chalicelib.domain.accounts import AccountProfile
+from chalicelib.domain.campaigns import CampaignContent
+from chalicelib.domain.html_text import html_to_text
+from chalicelib.domain.mail_links import (
+    CLICK,
+    FORWARD,
+    OPEN,
+    PREFERENCES,
+    UNSUBSCRIBE,
+    LinkClaim,
+    click_token,
+    link_token,
+    link_url,
+)
+from chalicelib.domain.mime import OutgoingEmail
+from chalicelib.domain.subscriptions import Contact
+from chalicelib.domain.templates import render, template_variables
+
+ADVERTISEMENT_LABEL = "Advertisement"
+
+_TRACKED_LINK = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])(https?://[^"'>]+)\2""", re.IGNORECASE)
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class ListSettings:
+    """What composing needs to know about the list the recipient is on."""
+
+    list_id: str
+    name: str
+    track_opens: bool
+    track_clicks: bool
+
+
+@dataclass(frozen=True)
+class _Links:
+    claim: LinkClaim
+    base: str
+    unsubscribe_token: str
+    unsubscribe: str
+    preferences: str
+    forward: str
+
+
+def compose_marketing_email(*, account_id: str, campaign_id: str, content: CampaignContent,
+                            recipient: Contact, mailing_list: ListSettings, sender: AccountProfile,
+                            public_base_url: str) -> OutgoingEmail:
+    """The message for `recipient`, rendered from a campaign whose templates were validated."""
+    links = _links(LinkClaim(account_id, mailing_list.list_id, recipient.email, campaign_id),
+                   public_base_url)
+    variables = template_variables(recipient, list_name=mailing_list.name, account_name=sender.name,
+                                   unsubscribe_url=links.unsubscribe, preferences_url=links.preferences,
+                                   forward_url=links.forward)
+    html = render(content.html, "html", variables) if content.html else None
+    text = render(content.text, "text", variables) if content.text else html_to_text(html or "")
+    text = _text_part(text, content.advertisement, sender, mailing_list, links)
+    if html is not None:
+        html = _html_part(html, content.advertisement, sender, mailing_list, links)
+    subject = _SPACES.sub(" ", render(content.subject or "", "subject", variables)).strip()
+    from_address = content.from_address or sender.sender_identity or ""
+    return OutgoingEmail(
+        sender=str(Address(display_name=content.from_name or "", addr_spec=from_address)),
+        recipient=recipient.email,
+        subject=subject,
+        text=text,
+        html=html,
+        reply_to=content.reply_to,
+        headers=unsubscribe_headers(links.unsubscribe, links.unsubscribe_token, from_address),
+    )
+
+
+def unsubscribe_headers(unsubscribe_url: str, token: str, from_address: str) -> dict[str, str]:
+    """The RFC 2369 / RFC 8058 headers (P06): one-click POST to the URL, or a mail to the
+    sender's domain whose subject carries the token."""
+    domain = from_address.rpartition("@")[2]
+    return {
+        "List-Unsubscribe": f"<{unsubscribe_url}>, "
+                            f"<mailto:unsubscribe@{domain}?subject=unsubscribe-{token}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+
+
+def _links(claim: LinkClaim, public_base_url: str) -> _Links:
+    base = public_base_url.rstrip("/")
+    unsubscribe_token = link_token(UNSUBSCRIBE, claim)
+    return _Links(
+        claim=claim,
+        base=base,
+        unsubscribe_token=unsubscribe_token,
+        unsubscribe=link_url(base, UNSUBSCRIBE, unsubscribe_token),
+        preferences=link_url(base, PREFERENCES, link_token(PREFERENCES, claim)),
+        forward=link_url(base, FORWARD, link_token(FORWARD, claim)),
+    )
+
+
+# --- HTML part ----------------------------------------------------------------------------------
+
+def _html_part(html: str, advertisement: bool, sender: AccountProfile, mailing_list: ListSettings,
+               links: _Links) -> str:
+    if mailing_list.track_clicks:
+        html = _track_clicks(html, links)
+    footer = _html_footer(html, sender, mailing_list, links)
+    if mailing_list.track_opens:
+        token = link_token(OPEN, links.claim)
+        footer += f'<img src="{link_url(links.base, OPEN, token)}" width="1" height="1" alt="">'
+    if footer:
+        html = _before_body_end(html, footer)
+    if advertisement:
+        html = _after_body_start(
+            html, '<p style="margin:0 0 16px;padding:4px 8px;border:1px solid #999;font-size:12px;'
+                  f'font-weight:bold;text-transform:uppercase">{ADVERTISEMENT_LABEL}</p>')
+    return html
+
+
+def _track_clicks(html: str, links: _Links) -> str:
+    """Point every http(s) link at the click route; the platform's own links stay as they are."""
+    tokens: dict[str, str] = {}
+    own_links = f"{links.base}/"
+
+    def rewrite(match: re.Match[str]) -> str:
+        target = html_escaping.unescape(match.group(3))
+        if target.startswith(own_links):
+            return match.group(0)
+        if target not in tokens:
+            tokens[target] = link_url(links.base, CLICK, click_token(links.claim, target))
+        return f"{match.group(1)}{match.group(2)}{tokens[target]}{match.group(2)}"
+
+    return _TRACKED_LINK.sub(rewrite, html)
+
+
+def _html_footer(html: str, sender: AccountProfile, mailing_list: ListSettings, links: _Links) -> str:
+    escape = html_escaping.escape
+    parts = []
+    if _lacks_identity(html, sender, escaped=True):
+        contact = escape(sender.contact_email or "")
+        parts.append(f"<p>{escape(sender.name)} &middot; {escape(sender.postal_address or '')} &middot; "
+                     f'<a href="mailto:{contact}">{contact}</a></p>')
+    if links.unsubscribe not in html:
+        parts.append(f"<p>You receive this email because you subscribed to "
+                     f"{escape(mailing_list.name)}. "
+                     f'<a href="{links.unsubscribe}">Unsubscribe</a> &middot; '
+                     f'<a href="{links.preferences}">Update your preferences</a></p>')
+    if not parts:
+        return ""
+    return ('<div style="margin-top:32px;font-size:12px;color:#666;line-height:1.5">'
+            + "".join(parts) + "</div>")
+
+
+def _before_body_end(html: str, addition: str) -> str:
+    end = html.lower().rfind("</body")
+    return html + addition if end < 0 else html[:end] + addition + html[end:]
+
+
+def _after_body_start(html: str, addition: str) -> str:
+    match = re.search(r"<body\b[^>]*>", html, re.IGNORECASE)
+    return addition + html if match is None else html[:match.end()] + addition + html[match.end():]
+
+
+# --- text part ----------------------------------------------------------------------------------
+
+def _text_part(text: str, advertisement: bool, sender: AccountProfile, mailing_list: ListSettings,
+               links: _Links) -> str:
+    footer = []
+    if _lacks_identity(text, sender, escaped=False):
+        footer.append(f"{sender.name}, {_one_line(sender.postal_address or '')}, {sender.contact_email}")
+    if links.unsubscribe not in text:
+        footer.append(f"You receive this email because you subscribed to {mailing_list.name}.\n"
+                      f"Unsubscribe: {links.unsubscribe}\nPreferences: {links.preferences}")
+    if footer:
+        text = text.rstrip() + "\n\n-- \n" + "\n".join(footer) + "\n"
+    return f"{ADVERTISEMENT_LABEL}\n\n{text}" if advertisement else text
+
+
+def _lacks_identity(body: str, sender: AccountProfile, *, escaped: bool) -> bool:
+    """True when the part does not show the postal address and the contact email (P08)."""
+    flat = _one_line(body)
+    wanted = [_one_line(sender.postal_address or ""), sender.contact_email or ""]
+    if escaped:
+        wanted = [html_escaping.escape(value, quote=False) for value in wanted]
+    return not all(value and value in flat for value in wanted)
+
+
+def _one_line(value: str) -> str:
+    return _SPACES.sub(" ", value).strip()

@@ -1,0 +1,244 @@
+"""One marketing email per recipient, parsed back from the MIME that build_mime writes."""
+from __future__ import annotations
+
+import email
+import re
+from datetime import UTC, datetime, timedelta
+from email.policy import default as default_policy
+
+import pytest
+import time_machine
+
+from chalicelib.domain.accounts import AccountProfile
+from chalicelib.domain.campaigns import CampaignContent, Channel, with_text_part
+from chalicelib.domain.mail_links import (
+    OPEN,
+    PREFERENCES,
+    UNSUBSCRIBE,
+    LinkClaim,
+    click_token,
+    link_token,
+    read_click_token,
+    read_link_token,
+)
+from chalicelib.domain.marketing_mail import ADVERTISEMENT_LABEL, ListSettings, compose_marketing_email
+from chalicelib.domain.mime import build_mime
+from chalicelib.domain.subscriptions import Contact
+from chalicelib.domain.tokens import TokenExpired, TokenInvalid
+
+BASE = "https://mail.tidings.example"
+SENDER = AccountProfile(name="Acme Ltd", postal_address="1 Main Street, 010101 Bucharest, Romania",
+                        contact_email="contact@acme.example", sender_identity="news@acme.example")
+ANN = Contact(email="ann@example.com", name="Ann", attributes={"plan": "gold"})
+HTML = ('<html><body><h1>Hello {{ name }}</h1><p>Your plan: {{ attributes.plan }}{{ attributes.none }}'
+        '</p><p><a href="https://shop.example/sale?a=1&amp;b=2">Sale</a> '
+        '<a href="mailto:help@acme.example">Help</a></p></body></html>')
+
+
+def _content(**fields) -> CampaignContent:
+    values = {"channel": Channel.EMAIL, "list_ids": frozenset({"lst_1"}), "subject": "News for {{ name }}",
+              "html": HTML, "from_address": "news@acme.example", "from_name": "Acme News", **fields}
+    own_text = values.pop("text", None)
+    return with_text_part(CampaignContent(**values), own_text)
+
+
+def _list(tracking: bool = True) -> ListSettings:
+    return ListSettings(list_id="lst_1", name="Acme News", track_opens=tracking, track_clicks=tracking)
+
+
+def _mail(content: CampaignContent | None = None, recipient: Contact = ANN, tracking: bool = True,
+          sender: AccountProfile = SENDER) -> tuple[bytes, email.message.EmailMessage]:
+    outgoing = compose_marketing_email(account_id="acc_1", campaign_id="cmp_1",
+                                       content=content or _content(), recipient=recipient,
+                                       mailing_list=_list(tracking), sender=sender, public_base_url=BASE)
+    raw = build_mime(outgoing)
+    return raw, email.message_from_bytes(raw, policy=default_policy)
+
+
+def _parts(message: email.message.EmailMessage) -> tuple[str, str]:
+    return (message.get_body(("plain",)).get_content(), message.get_body(("html",)).get_content())
+
+
+def _token(url: str, path: str) -> str:
+    match = re.search(re.escape(f"{BASE}/{path}/") + r"([A-Za-z0-9_.\-]+)", url)
+    assert match, url
+    return match.group(1)
+
+
+# --- P06: unsubscribe -----------------------------------------------------------------------------
+
+def test_p06_list_unsubscribe_headers_carry_the_signed_one_click_link_and_a_mailto():
+    raw, message = _mail()
+    header = message["List-Unsubscribe"]
+    match = re.fullmatch(rf"<{re.escape(BASE)}/u/(\S+)>, <mailto:unsubscribe@acme\.example\?subject="
+                         r"unsubscribe-(\S+)>", str(header))
+    assert match, header
+    assert match.group(1) == match.group(2)
+    assert read_link_token(UNSUBSCRIBE, match.group(1)) == LinkClaim("acc_1", "lst_1", "ann@example.com",
+                                                                     "cmp_1")
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    # On the wire the URLs stay plain text (an RFC 2047 encoded word would break them).
+    wire = next(line for line in raw.decode().split("\r\n") if line.startswith("List-Unsubscribe:"))
+    assert "=?" not in wire and f"{BASE}/u/{match.group(1)}" in wire
+
+
+def test_p06_footer_adds_unsubscribe_and_preference_links_to_both_parts():
+    _, message = _mail()
+    text, html = _parts(message)
+    for part in (text, html):
+        unsubscribe = read_link_token(UNSUBSCRIBE, _token(part, "u"))
+        preferences = read_link_token(PREFERENCES, _token(part, "p"))
+        assert unsubscribe == preferences == LinkClaim("acc_1", "lst_1", "ann@example.com", "cmp_1")
+
+
+def test_p06_an_unsubscribe_link_in_the_template_is_not_repeated():
+    html = ('<p>Hi</p><p>Acme Ltd, 1 Main Street, 010101 Bucharest, Romania, contact@acme.example</p>'
+            '<p><a href="{{ unsubscribe_url }}">Leave</a> <a href="{{ preferences_url }}">Settings</a></p>')
+    _, message = _mail(_content(html=html))
+    text, body = _parts(message)
+    assert body.count(f"{BASE}/u/") == 1 and body.count(f"{BASE}/p/") == 1
+    assert text.count(f"{BASE}/u/") == 1, "the derived text keeps the template's own link"
+    assert "You receive this email" not in body
+
+
+# --- P08: who sends -------------------------------------------------------------------------------
+
+def test_p08_footer_adds_name_postal_address_and_contact_email_when_the_template_lacks_them():
+    _, message = _mail()
+    text, html = _parts(message)
+    for part in (text, html):
+        assert "Acme Ltd" in part
+        assert "1 Main Street, 010101 Bucharest, Romania" in part
+        assert "contact@acme.example" in part
+    assert '<a href="mailto:contact@acme.example">' in html
+
+
+def test_p08_no_second_address_when_the_template_shows_it():
+    html = ("<p>Hello</p><footer>Acme Ltd &middot; 1 Main Street, 010101 Bucharest, Romania &middot; "
+            "contact@acme.example</footer>")
+    _, message = _mail(_content(html=html))
+    text, body = _parts(message)
+    assert body.count("1 Main Street") == 1
+    assert text.count("1 Main Street") == 1
+
+
+def test_p08_address_with_markup_characters_is_escaped_in_html():
+    sender = AccountProfile(name="Smith & <Sons>", postal_address="2 Rue <A> & B",
+                            contact_email="c@s.example", sender_identity="news@s.example")
+    _, message = _mail(sender=sender)
+    text, html = _parts(message)
+    assert "Smith &amp; &lt;Sons&gt;" in html and "2 Rue &lt;A&gt; &amp; B" in html
+    assert "Smith & <Sons>, 2 Rue <A> & B, c@s.example" in text
+
+
+# --- P09: advertisements ----------------------------------------------------------------------------
+
+def test_p09_an_advertisement_is_labelled_in_html_and_text():
+    _, message = _mail(_content(advertisement=True))
+    text, html = _parts(message)
+    assert text.startswith(ADVERTISEMENT_LABEL)
+    body_start = html.index("<body>") + len("<body>")
+    assert html[body_start:].startswith("<p") and ADVERTISEMENT_LABEL in html[body_start:body_start + 300]
+
+
+def test_p09_a_mail_not_flagged_carries_no_label():
+    _, message = _mail()
+    text, html = _parts(message)
+    assert ADVERTISEMENT_LABEL not in text and ADVERTISEMENT_LABEL not in html
+
+
+# --- P10: one recipient ------------------------------------------------------------------------------
+
+def test_p10_each_message_is_addressed_to_its_one_recipient_only():
+    bob = Contact(email="bob@example.com", name="Bob")
+    _, for_ann = _mail()
+    raw_bob, for_bob = _mail(recipient=bob)
+    assert for_ann["To"] == "ann@example.com" and for_bob["To"] == "bob@example.com"
+    for message in (for_ann, for_bob):
+        assert message["Cc"] is None and message["Bcc"] is None
+        assert len(message.get_all("To")) == 1
+    assert b"ann@example.com" not in raw_bob
+    assert read_link_token(UNSUBSCRIBE, _token(str(for_bob["List-Unsubscribe"]), "u")).address == \
+        "bob@example.com"
+
+
+def test_message_is_multipart_alternative_with_rendered_parts():
+    _, message = _mail()
+    assert message.get_content_type() == "multipart/alternative"
+    assert [part.get_content_type() for part in message.iter_parts()] == ["text/plain", "text/html"]
+    assert message["Subject"] == "News for Ann"
+    assert message["From"].addresses[0].display_name == "Acme News"
+    assert message["From"].addresses[0].addr_spec == "news@acme.example"
+    text, html = _parts(message)
+    assert "<h1>Hello Ann</h1>" in html and "Your plan: gold</p>" in html, "missing attribute is empty"
+    assert "Hello Ann" in text and "Sale (https://shop.example/sale?a=1&b=2)" in text
+
+
+def test_html_escapes_subscriber_data_and_text_and_subject_do_not():
+    mallory = Contact(email="m@example.com", name="<b>M&M</b>\r\nBcc: x@evil.example")
+    _, message = _mail(_content(text="Hi {{ name }}"), recipient=mallory)
+    text, html = _parts(message)
+    assert "&lt;b&gt;M&amp;M&lt;/b&gt;" in html and "<b>M&M</b>" not in html
+    assert text.startswith("Hi <b>M&M</b>")
+    assert message["Subject"] == "News for <b>M&M</b> Bcc: x@evil.example", "one line, no header injection"
+    assert message["Bcc"] is None
+
+
+# --- P15: tracking -----------------------------------------------------------------------------------
+
+def test_p15_tracking_on_adds_an_open_pixel_and_signed_click_links():
+    _, message = _mail(tracking=True)
+    text, html = _parts(message)
+    pixel = re.search(rf'<img src="{re.escape(BASE)}/t/o/([^"]+)" width="1" height="1" alt="">', html)
+    assert pixel and read_link_token(OPEN, pixel.group(1)).address == "ann@example.com"
+    claim, url = read_click_token(_token(html, "t/c"))
+    assert url == "https://shop.example/sale?a=1&b=2"
+    assert claim == LinkClaim("acc_1", "lst_1", "ann@example.com", "cmp_1")
+    assert "https://shop.example/sale" not in html, "the original link is replaced"
+    assert 'href="mailto:help@acme.example"' in html, "only http(s) links are tracked"
+    assert read_link_token(UNSUBSCRIBE, _token(html, "u")), "platform links are not wrapped"
+    assert "/t/c/" not in text, "the text part shows real addresses"
+
+
+def test_p15_tracking_off_adds_no_pixel_and_keeps_links():
+    _, message = _mail(tracking=False)
+    _, html = _parts(message)
+    assert "/t/o/" not in html and "/t/c/" not in html and "<img" not in html
+    assert 'href="https://shop.example/sale?a=1&amp;b=2"' in html
+
+
+def test_p15_a_tampered_click_token_is_refused():
+    claim = LinkClaim("acc_1", "lst_1", "ann@example.com", "cmp_1")
+    token = click_token(claim, "https://shop.example/")
+    assert read_click_token(token) == (claim, "https://shop.example/")
+    # itsdangerous tokens are payload.timestamp.signature: put another URL under this signature.
+    _, timestamp, signature = token.rsplit(".", 2)
+    other_payload = click_token(claim, "https://evil.example/").rsplit(".", 2)[0]
+    forged = f"{other_payload}.{timestamp}.{signature}"
+    # One character of the payload changed (the last character of a signature may be padding).
+    flipped = token[:5] + ("A" if token[5] != "A" else "B") + token[6:]
+    for bad in (forged, flipped, token[:-5]):
+        with pytest.raises(TokenInvalid):
+            read_click_token(bad)
+    with pytest.raises(TokenInvalid):
+        read_link_token(UNSUBSCRIBE, token)  # another purpose's token is never accepted
+
+
+# --- P07: unsubscribe links live long enough --------------------------------------------------------
+
+@pytest.mark.parametrize("days", [60, 364])
+def test_p07_unsubscribe_link_still_valid_after(days):
+    claim = LinkClaim("acc_1", "lst_1", "ann@example.com", "cmp_1")
+    sent = datetime(2030, 1, 1, tzinfo=UTC)
+    with time_machine.travel(sent, tick=False):
+        token = link_token(UNSUBSCRIBE, claim)
+    with time_machine.travel(sent + timedelta(days=days), tick=False):
+        assert read_link_token(UNSUBSCRIBE, token) == claim
+
+
+def test_p07_unsubscribe_link_expires_after_a_year():
+    sent = datetime(2030, 1, 1, tzinfo=UTC)
+    with time_machine.travel(sent, tick=False):
+        token = link_token(UNSUBSCRIBE, LinkClaim("acc_1", "lst_1", "ann@example.com"))
+    with time_machine.travel(sent + timedelta(days=366), tick=False), pytest.raises(TokenExpired):
+        read_link_token(UNSUBSCRIBE, token)
