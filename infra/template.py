@@ -155,7 +155,7 @@ def _parameters() -> dict[str, Any]:
         },
         "SesMaxSendRate": {
             "Type": "Number",
-            "Description": "The account's SES maximum send rate (messages per second); sending stays under it",
+            "Description": "The SES maximum send rate (messages per second); sending stays under it",
             "Default": 14,
             "MinValue": 1,
         },
