@@ -13,6 +13,7 @@ from bench.cold_start import import_breakdown, time_import
 from bench.offline import go_offline
 from bench.package_size import DEPLOYMENT_ZIP, MIB, REPO, build_package, runtime_sizes, zip_size
 from bench.route_calls import list_routes
+from bench.signups import print_signup_calls, print_throughput
 
 
 def _positive(text: str) -> int:
@@ -91,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     cold_import(args.runs)
     package_size(args.package)
     aws_calls_per_route()
+    _heading("Signups (issue 3 target: at most 3 AWS calls per public signup and per confirmation, no Scan)")
+    print_signup_calls()
+    print_throughput()
     return 0
 
 
