@@ -56,9 +56,9 @@ def signup_calls() -> list[tuple[str, AwsCalls]]:
         headers = {"Authorization": f"Bearer {account['api_key']}", "Content-Type": "application/json"}
         list_id = _create_list(http, headers)
         body = urlencode({"email": "ann@example.com", "consent": "yes"})
-        for label, ip in (("new address", "198.51.100.1"), ("same address again", "198.51.100.2")):
+        for label in ("new address", "same address again"):
             with count_aws_calls() as calls:
-                http.http.post(f"/f/{list_id}", headers={**FORM, "X-Forwarded-For": ip}, body=body)
+                http.http.post(f"/f/{list_id}", headers=FORM, body=body)
             steps.append((f"POST /f/{{list_id}} ({label})", calls))
             steps.append((f"  signups worker applying it ({label})", _drain(SIGNUPS, signup_record)))
         outbox = aws_client("sqs").receive_message(
@@ -90,6 +90,8 @@ def throughput(signups: int = 300) -> dict[str, float]:
     server.start()
     host, port = server.get_host_and_port()
     os.environ["AWS_ENDPOINT_URL"] = f"http://{host}:{port}"
+    # Every request comes from this machine's one IP: lift the per-IP limit for the measurement.
+    os.environ["TIDINGS_LIMIT_SIGNUPS_PER_IP_PER_HOUR"] = str(10 * signups)
     try:
         from chalice.test import Client
 
@@ -108,8 +110,7 @@ def throughput(signups: int = 300) -> dict[str, float]:
             started = time.perf_counter()
             for n in range(signups):
                 body = urlencode({"email": f"reader{n}@example.com", "consent": "yes"})
-                ip = f"10.0.{n // 250}.{n % 250}"  # under the per-IP limit
-                http.http.post(f"/f/{list_id}", headers={**FORM, "X-Forwarded-For": ip}, body=body)
+                http.http.post(f"/f/{list_id}", headers=FORM, body=body)
             route_seconds = time.perf_counter() - started
             started = time.perf_counter()
             applied = 0
@@ -117,7 +118,7 @@ def throughput(signups: int = 300) -> dict[str, float]:
                 calls = _drain(SIGNUPS, signup_record)
                 if not calls.total:
                     break
-                applied += sum(1 for op in calls.operations if op == "dynamodb.PutItem")
+                applied += calls.by_operation["dynamodb.PutItem"]
             worker_seconds = time.perf_counter() - started
         return {"signups": signups, "route_per_second": signups / route_seconds,
                 "worker_per_second": applied / worker_seconds if worker_seconds else 0.0}

@@ -22,10 +22,9 @@ from tests.signup_support import (
 )
 
 
-def _calls_of_a_form_post(client, list_id: str, email: str, ip: str):
-    headers = {**FORM, "X-Forwarded-For": ip}
+def _calls_of_a_form_post(client, list_id: str, email: str):
     with count_aws_calls() as calls:
-        response = client.http.post(f"/f/{list_id}", headers=headers,
+        response = client.http.post(f"/f/{list_id}", headers=FORM,
                                     body=urlencode({"email": email, "consent": "yes"}))
     apply_queued_signups()
     return response, calls.by_operation
@@ -40,9 +39,8 @@ def test_p05_every_address_state_costs_the_same_calls(client, account, news_list
     suppress(account["account_id"], "gone@example.com", SuppressionReason.UNSUBSCRIBED)
 
     seen = {}
-    for n, email in enumerate(("new@example.com", "pending@example.com", "done@example.com",
-                               "gone@example.com")):
-        response, calls = _calls_of_a_form_post(client, list_id, email, f"198.51.100.{n}")
+    for email in ("new@example.com", "pending@example.com", "done@example.com", "gone@example.com"):
+        response, calls = _calls_of_a_form_post(client, list_id, email)
         seen[email] = (response.status_code, response.body, calls)
     assert len({(status, body) for status, body, _ in seen.values()}) == 1
     assert len({json.dumps(calls, sort_keys=True) for _, _, calls in seen.values()}) == 1, {
@@ -72,9 +70,9 @@ def test_p05_a_resend_request_costs_the_same_calls_for_every_address(client, new
     list_id = news_list["list_id"]
     form_signup(client, list_id, email="pending@example.com")
     seen = {}
-    for n, email in enumerate(("pending@example.com", "nobody@example.com")):
+    for email in ("pending@example.com", "nobody@example.com"):
         with count_aws_calls() as calls:
-            response = client.http.post("/c/resend", headers={**FORM, "X-Forwarded-For": f"192.0.2.{n}"},
+            response = client.http.post("/c/resend", headers=FORM,
                                         body=urlencode({"email": email, "list_id": list_id}))
         seen[email] = (response.status_code, response.body, json.dumps(calls.by_operation, sort_keys=True))
     assert len(set(seen.values())) == 1, seen
