@@ -71,6 +71,7 @@ article {{ border: 1px solid #ccc; border-radius: 6px; padding: 1rem; margin: 1r
 dl {{ display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; }}
 dt {{ font-weight: bold; }} dd {{ margin: 0; }}
 pre {{ white-space: pre-wrap; word-break: break-word; background: #f6f6f6; padding: .5rem; }}
+li a, dd {{ overflow-wrap: anywhere; }}
 iframe {{ width: 100%; height: 24rem; border: 1px solid #ddd; }}
 </style></head><body>
 <h1>Local outbox</h1>
