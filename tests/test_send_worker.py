@@ -96,7 +96,7 @@ def test_a_failed_send_releases_its_claim_so_a_retry_sends(client, monkeypatch):
 
 
 def test_sample_outbox_event_sends_the_good_job_and_reports_the_bad_one(client):
-    event = json.loads((EVENTS / "outbox-batch.json").read_text())
+    event = json.loads((EVENTS / "send_worker.json").read_text())
     result = client.lambda_.invoke("send_worker", event)
     assert result.payload == {"batchItemFailures": [{"itemIdentifier": event["Records"][1]["messageId"]}]}
     assert len(sent_messages()) == 1
