@@ -4,6 +4,13 @@
         [--contact-email ...] [--sender-identity ...]
 
 Creates an account and its first full-access key, and prints them as JSON (the secret only now).
+
+    python -m chalicelib.cli account unsuspend --account-id acc_...
+    python -m chalicelib.cli account health-limits --account-id acc_... [--max-complaint-rate 0.0005]
+        [--max-bounce-rate 0.02]
+
+Lifts a suspension (P26; the rates are judged afresh from now), or gives an account stricter
+bounce/complaint limits than the platform's. Both are audited.
 Uses the same environment as the app (AWS_ENDPOINT_URL for the local stack).
 """
 from __future__ import annotations
@@ -21,6 +28,7 @@ from chalicelib.store import audit
 from chalicelib.store.accounts import create_account
 from chalicelib.store.binding import bind_models
 from chalicelib.store.keys import create_key
+from chalicelib.suspension import set_own_thresholds, unsuspend
 
 
 def create_account_with_key(name: str, profile: dict[str, str]) -> dict[str, Any]:
@@ -44,12 +52,24 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--postal-address")
     create.add_argument("--contact-email")
     create.add_argument("--sender-identity")
+    lift = account_commands.add_parser("unsuspend", help="lift a sending suspension (P26)")
+    lift.add_argument("--account-id", required=True)
+    limits = account_commands.add_parser("health-limits",
+                                         help="stricter bounce/complaint limits for one account")
+    limits.add_argument("--account-id", required=True)
+    limits.add_argument("--max-complaint-rate", type=float)
+    limits.add_argument("--max-bounce-rate", type=float)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    bind_models(settings())
+def _run(args: argparse.Namespace) -> dict[str, Any]:
+    if args.action == "unsuspend":
+        account = unsuspend(args.account_id)
+        return {"account_id": account.account_id, "status": account.status}
+    if args.action == "health-limits":
+        set_own_thresholds(args.account_id, args.max_complaint_rate, args.max_bounce_rate)
+        return {"account_id": args.account_id, "max_complaint_rate": args.max_complaint_rate,
+                "max_bounce_rate": args.max_bounce_rate}
     profile = {
         name: value
         for name, value in {
@@ -59,8 +79,14 @@ def main(argv: list[str] | None = None) -> int:
         }.items()
         if value
     }
+    return create_account_with_key(args.name, profile)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    bind_models(settings())
     try:
-        result = create_account_with_key(args.name, profile)
+        result = _run(args)
     except TidingsError as error:
         print(f"error: {error.message}", file=sys.stderr)
         return 2

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
+from chalicelib.domain.account_health import HealthPolicy
 from chalicelib.domain.signup_limits import SignupLimits
 
 
@@ -33,6 +34,8 @@ class Settings:
     signup_limits: SignupLimits
     # Messages per second all sending Lambdas together may hand to SES (the account's SES quota).
     ses_max_send_rate: float
+    # Bounce and complaint thresholds that suspend an account, and the transient-bounce limit (P26).
+    account_health: HealthPolicy
 
     def resource_name(self, logical_name: str) -> str:
         """The deployed name of a table, queue or topic: `<prefix>-<logical name>`."""
@@ -69,6 +72,7 @@ def read_settings(env: Mapping[str, str]) -> Settings:
         sqs_max_receive_count=int(env.get("TIDINGS_SQS_MAX_RECEIVE_COUNT", "5")),
         signup_limits=_signup_limits(env),
         ses_max_send_rate=float(env.get("TIDINGS_SES_MAX_SEND_RATE", "14")),
+        account_health=_account_health(env),
     )
 
 
@@ -83,4 +87,18 @@ def _signup_limits(env: os._Environ[str] | dict[str, str]) -> SignupLimits:
             env.get("TIDINGS_LIMIT_CONFIRMATION_MAIL_INTERVAL_MINUTES", defaults.mail_interval_minutes)
         ),
         per_list_per_day=int(env.get("TIDINGS_LIMIT_SIGNUPS_PER_LIST_PER_DAY", defaults.per_list_per_day)),
+    )
+
+
+def _account_health(env: Mapping[str, str]) -> HealthPolicy:
+    defaults = HealthPolicy()
+    return HealthPolicy(
+        max_complaint_rate=float(env.get("TIDINGS_MAX_COMPLAINT_RATE", defaults.max_complaint_rate)),
+        max_bounce_rate=float(env.get("TIDINGS_MAX_BOUNCE_RATE", defaults.max_bounce_rate)),
+        min_volume=int(env.get("TIDINGS_HEALTH_MIN_VOLUME", defaults.min_volume)),
+        window_days=int(env.get("TIDINGS_HEALTH_WINDOW_DAYS", defaults.window_days)),
+        soft_bounce_limit=int(env.get("TIDINGS_SOFT_BOUNCE_LIMIT", defaults.soft_bounce_limit)),
+        soft_bounce_window_days=int(
+            env.get("TIDINGS_SOFT_BOUNCE_WINDOW_DAYS", defaults.soft_bounce_window_days)
+        ),
     )

@@ -1,9 +1,15 @@
-"""`/v1/account`: the calling account's profile (P08: who the sender is)."""
+"""`/v1/account`: the calling account's profile (P08: who the sender is).
+
+The contact email changes only through `/v1/account/email-change`, confirmed at the new
+address (P27); PATCH refuses it.
+"""
 from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.account_email import request_email_change
 from chalicelib.domain.accounts import AccountProfile, clean_profile_changes
+from chalicelib.errors import InvalidInput
 from chalicelib.store import audit
 from chalicelib.store.accounts import get_account, update_profile
 from chalicelib.store.models import Account
@@ -19,6 +25,7 @@ PROFILE_PATCH = {
     "properties": {
         "name": {"type": "string", "minLength": 1, "maxLength": 200},
         "postal_address": _TEXT,
+        # Named so the refusal below can point at the route that changes it.
         "contact_email": {"type": "string", "maxLength": 320},
         "sender_identity": {"type": "string", "maxLength": 320},
     },
@@ -54,9 +61,31 @@ def read_account(call: ApiCall) -> dict[str, Any]:
     "/v1/account", "PATCH", "Update the account's profile", write=True, body=PROFILE_PATCH
 )
 def patch_account(call: ApiCall) -> dict[str, Any]:
+    if "contact_email" in call.body:
+        raise InvalidInput("'contact_email' cannot be changed here: POST /v1/account/email-change "
+                           "with {\"new_email\": ...} and confirm from the mail sent to it (P27)",
+                           field="contact_email")
     account = get_account(call.principal.account_id)
     changes = clean_profile_changes(call.body)
     update_profile(account, changes)
     audit.record(account.account_id, call.principal.key_id, "account.profile_updated",
                  ",".join(sorted(changes)))
     return account_view(account)
+
+
+EMAIL_CHANGE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["new_email"],
+    "properties": {"new_email": {"type": "string", "maxLength": 320}},
+}
+
+
+@api.route("/v1/account/email-change", "POST",
+           "Change the contact email: mails a confirmation link to the new address; nothing "
+           "changes until it is used", write=True, body=EMAIL_CHANGE, status=202)
+def post_email_change(call: ApiCall) -> dict[str, Any]:
+    request_email_change(call.principal.account_id, call.principal.key_id, call.body["new_email"])
+    return {"status": "confirmation_sent",
+            "message": "We have mailed a confirmation link to the new address; the contact email "
+                       "changes when it is used (within 2 days)."}

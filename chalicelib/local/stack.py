@@ -24,10 +24,10 @@ from chalice.config import Config
 from chalice.deploy.validate import validate_routes
 from chalice.local import ChaliceRequestHandler, LocalDevServer, create_local_server
 
-from chalicelib.adapters.clients import reset_clients
+from chalicelib.adapters.clients import client, reset_clients
 from chalicelib.adapters.sqs import forget_queue_urls
 from chalicelib.config import settings
-from chalicelib.local import outbox
+from chalicelib.local import outbox, simulator
 from chalicelib.local.demo import create_demo
 from chalicelib.local.invoke import LOCAL_STAGE
 from chalicelib.local.pump import SqsPump
@@ -104,6 +104,8 @@ def start_stack(
         # Links in mail point at this server unless the environment says otherwise.
         os.environ.setdefault("TIDINGS_PUBLIC_BASE_URL", api_url)
         settings.cache_clear()
+        # SES's mailbox simulator and event publishing, on the real feedback path.
+        simulator.install(client("sesv2"), outputs["ses_feedback_topic_arn"])
         demo = create_demo(api_url)
         pump = SqsPump(app, region, retry_delay_seconds=retry_delay_seconds)
         scheduler = Scheduler(app, region)

@@ -4,7 +4,9 @@ from __future__ import annotations
 import secrets
 
 from chalicelib.domain.clock import now
+from chalicelib.errors import InvalidInput
 from chalicelib.store.models import AuditEntry
+from chalicelib.store.paging import decode_cursor, encode_cursor
 
 
 def record(account_id: str, actor: str, action: str, target: str | None = None) -> AuditEntry:
@@ -25,3 +27,13 @@ def record(account_id: str, actor: str, action: str, target: str | None = None) 
 def entries(account_id: str, limit: int = 100) -> list[AuditEntry]:
     """Newest first."""
     return list(AuditEntry.query(account_id, scan_index_forward=False, limit=limit))
+
+
+def entries_page(account_id: str, limit: int, cursor: str | None) -> tuple[list[AuditEntry], str | None]:
+    """One page of the account's entries, newest first, and the cursor of the next page."""
+    start = decode_cursor(cursor)
+    if start is not None and (start.get("account_id") or {}).get("S") != account_id:
+        raise InvalidInput("'cursor' belongs to another listing", field="cursor")
+    result = AuditEntry.query(account_id, scan_index_forward=False, limit=limit, last_evaluated_key=start)
+    items = list(result)
+    return items, encode_cursor(result.last_evaluated_key)

@@ -12,14 +12,19 @@ MESSAGE_RETENTION = timedelta(days=30)
 
 
 def claim(message_id: str, account_id: str, kind: str, campaign_id: str | None = None,
-          list_id: str | None = None) -> bool:
-    """Record that this message is being sent; False when it was already claimed (a duplicate)."""
+          list_id: str | None = None, recipient_hash: str | None = None) -> bool:
+    """Record that this message is being sent; False when it was already claimed (a duplicate).
+
+    `recipient_hash` (a keyed hash, never the address) finds the person's messages for access
+    and erasure requests (P16, P18).
+    """
     record = MessageRecord(
         message_id=message_id,
         account_id=account_id,
         kind=kind,
         campaign_id=campaign_id,
         list_id=list_id,
+        recipient_hash=recipient_hash,
         status="sending",
         expires_at=now() + MESSAGE_RETENTION,
     )

@@ -18,7 +18,7 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 
@@ -40,7 +40,42 @@ def _index_meta(name: str) -> type:
     return Meta
 
 
+def _keys_index_meta(name: str) -> type:
+    """An index that projects keys only: the retention purges read it to delete by key."""
+
+    class Meta:
+        index_name = name
+        projection = KeysOnlyProjection()
+
+    return Meta
+
+
 # --- accounts and keys -----------------------------------------------------------------------
+
+
+class AccountsBySuspension(GlobalSecondaryIndex["Account"]):
+    """Sparse (only accounts with `suspended_at`): the P22 purge finds accounts suspended 30 days."""
+
+    Meta = _index_meta("by_suspension")
+    status = UnicodeAttribute(hash_key=True)
+    suspended_at = UTCDateTimeAttribute(range_key=True)
+
+
+class AccountsByActivity(GlobalSecondaryIndex["Account"]):
+    """Accounts of a status by their last active day (P24: the inactivity warning and deletion)."""
+
+    Meta = _index_meta("by_activity")
+    status = UnicodeAttribute(hash_key=True)
+    last_active_day = UnicodeAttribute(range_key=True)
+
+
+class AccountsByDeletion(GlobalSecondaryIndex["Account"]):
+    """Sparse (only accounts marked for deletion): the P23 purge reads the due ones. A time range
+    rather than day buckets: accounts are few, and a missed run can strand no bucket."""
+
+    Meta = _index_meta("by_deletion")
+    deletion_state = UnicodeAttribute(hash_key=True)
+    deletion_due_at = UTCDateTimeAttribute(range_key=True)
 
 
 class Account(TidingsModel):
@@ -57,6 +92,26 @@ class Account(TidingsModel):
     status = UnicodeAttribute(default="active")
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
+    # Account health (P26, domain/account_health.py): set when the rates suspend sending; an
+    # operator's lift sets `health_since`, from which the rates are judged afresh. The account's
+    # own limits can only be stricter than the platform's.
+    suspended_at = UTCDateTimeAttribute(null=True)
+    suspension_reason = UnicodeAttribute(null=True)
+    health_since = UTCDateTimeAttribute(null=True)
+    max_complaint_rate = NumberAttribute(null=True)
+    max_bounce_rate = NumberAttribute(null=True)
+    # Retention (P22-P24, chalicelib/retention.py). `last_active_day` (ISO date) moves at most
+    # once a day, on authenticated API use; deletion is marked by `deletion_state` "scheduled".
+    last_active_day = UnicodeAttribute(null=True)
+    inactivity_warned_at = UTCDateTimeAttribute(null=True)
+    deletion_nonce = UnicodeAttribute(null=True)
+    deletion_state = UnicodeAttribute(null=True)
+    deletion_requested_at = UTCDateTimeAttribute(null=True)
+    deletion_due_at = UTCDateTimeAttribute(null=True)
+    content_erased_at = UTCDateTimeAttribute(null=True)
+    by_suspension = AccountsBySuspension()
+    by_activity = AccountsByActivity()
+    by_deletion = AccountsByDeletion()
 
 
 class KeysByAccount(GlobalSecondaryIndex["ApiKey"]):
@@ -77,6 +132,8 @@ class ApiKey(TidingsModel):
     name = UnicodeAttribute()
     scope = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
+    # The UTC day the key was last used: the account's activity (P24) is written once a day.
+    last_used_day = UnicodeAttribute(null=True)
     by_account = KeysByAccount()
 
 
@@ -145,6 +202,15 @@ class SubscribersByAccountAddress(GlobalSecondaryIndex["Subscriber"]):
     list_id = UnicodeAttribute(range_key=True)
 
 
+class SubscribersByPurgeDay(GlobalSecondaryIndex["Subscriber"]):
+    """Sparse: only pending entries carry `expires_at` (P01). `purge_bucket` is the expiry's
+    day and a shard (domain/retention.py), so the daily purge queries due days, never scans."""
+
+    Meta = _keys_index_meta("by_purge_day")
+    purge_bucket = UnicodeAttribute(hash_key=True)
+    expires_at = TTLAttribute(range_key=True)
+
+
 class Subscriber(TidingsModel):
     """A person on one list. `address` is the normalised email; pending entries expire (P01)."""
 
@@ -170,8 +236,10 @@ class Subscriber(TidingsModel):
     expires_at = TTLAttribute(null=True)
     list_status = UnicodeAttribute()
     account_address = UnicodeAttribute()
+    purge_bucket = UnicodeAttribute(null=True)
     by_list_status = SubscribersByStatus()
     by_account_address = SubscribersByAccountAddress()
+    by_purge_day = SubscribersByPurgeDay()
 
 
 class Suppression(TidingsModel):
@@ -245,6 +313,22 @@ class MessagesByRecipient(GlobalSecondaryIndex["MessageRecord"]):
     account_id = UnicodeAttribute(range_key=True)
 
 
+class MessagesByPurgeDay(GlobalSecondaryIndex["MessageRecord"]):
+    """Message records by the day (and shard) they expire (P21): the daily purge's query."""
+
+    Meta = _keys_index_meta("by_purge_day")
+    purge_bucket = UnicodeAttribute(hash_key=True)
+    expires_at = TTLAttribute(range_key=True)
+
+
+class MessagesByAccount(GlobalSecondaryIndex["MessageRecord"]):
+    """An account's message records, for deleting the account (P23)."""
+
+    Meta = _keys_index_meta("by_account")
+    account_id = UnicodeAttribute(hash_key=True)
+    message_id = UnicodeAttribute(range_key=True)
+
+
 class MessageRecord(TidingsModel):
     """One sent message; erased 30 days after sending (P21). The id is deterministic per
     recipient so a conditional put makes sending exactly-once."""
@@ -263,7 +347,10 @@ class MessageRecord(TidingsModel):
     expires_at = TTLAttribute()
     # Keyed hash of the recipient (domain/privacy.py), never the address or number itself.
     recipient_hash = UnicodeAttribute(null=True)
+    purge_bucket = UnicodeAttribute(null=True)
     by_recipient = MessagesByRecipient()
+    by_purge_day = MessagesByPurgeDay()
+    by_account = MessagesByAccount()
 
 
 class CampaignStat(TidingsModel):
@@ -371,6 +458,14 @@ class ImportChunk(TidingsModel):
     expires_at = TTLAttribute()
 
 
+class CountersByPurgeDay(GlobalSecondaryIndex["RateCounter"]):
+    """Counters by the day (and shard) their window ends: the daily purge's query."""
+
+    Meta = _keys_index_meta("by_purge_day")
+    purge_bucket = UnicodeAttribute(hash_key=True)
+    expires_at = TTLAttribute(range_key=True)
+
+
 class RateCounter(TidingsModel):
     """A fixed-window counter for abuse limits, shared by every Lambda; expires with its window."""
 
@@ -380,6 +475,8 @@ class RateCounter(TidingsModel):
     counter_key = UnicodeAttribute(hash_key=True)
     count = NumberAttribute(default=0)
     expires_at = TTLAttribute()
+    purge_bucket = UnicodeAttribute(null=True)
+    by_purge_day = CountersByPurgeDay()
 
 
 class SendRateBucket(TidingsModel):
@@ -391,6 +488,35 @@ class SendRateBucket(TidingsModel):
 
     bucket_id = UnicodeAttribute(hash_key=True)
     full_at = NumberAttribute()
+
+
+class FeedbackReceipt(TidingsModel):
+    """One SES event already counted: (SES message id, event kind, keyed hash of the recipient).
+    Written in the same transaction as the counters it adds to, so a repeated event adds nothing
+    (store/feedback.py); expires once SQS could no longer redeliver it."""
+
+    class Meta(TidingsModel.Meta):
+        logical_name = "feedback-receipts"
+
+    receipt_key = UnicodeAttribute(hash_key=True)
+    expires_at = TTLAttribute()
+
+
+class AccountHealthDay(TidingsModel):
+    """One account's mail counters for one UTC day (P26): aggregates only, never contact data.
+    `day` is ISO (`2026-03-07`), so a range query reads a window in order."""
+
+    class Meta(TidingsModel.Meta):
+        logical_name = "account-health"
+
+    account_id = UnicodeAttribute(hash_key=True)
+    day = UnicodeAttribute(range_key=True)
+    sent = NumberAttribute(default=0)
+    delivered = NumberAttribute(default=0)
+    hard_bounces = NumberAttribute(default=0)
+    soft_bounces = NumberAttribute(default=0)
+    complaints = NumberAttribute(default=0)
+    expires_at = TTLAttribute()
 
 
 ALL_MODELS: tuple[type[TidingsModel], ...] = (
@@ -409,4 +535,6 @@ ALL_MODELS: tuple[type[TidingsModel], ...] = (
     SendRateBucket,
     ImportJob,
     ImportChunk,
+    FeedbackReceipt,
+    AccountHealthDay,
 )

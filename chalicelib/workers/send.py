@@ -16,6 +16,7 @@ from chalicelib.adapters.ses import send_raw_email
 from chalicelib.config import settings
 from chalicelib.domain.mime import build_mime
 from chalicelib.domain.outbox import job_from_dict
+from chalicelib.domain.privacy import subject_from_text
 from chalicelib.observability import logger, metrics
 from chalicelib.resources import OUTBOX
 from chalicelib.store import messages
@@ -28,7 +29,8 @@ def send_job(record: SQSRecord) -> None:
     """Send one queued email. Raising marks just this record failed; SQS redelivers it."""
     job = job_from_dict(json.loads(record.body))
     if not messages.claim(job.message_id, job.account_id, job.kind,
-                          campaign_id=job.tags.get("campaign"), list_id=job.tags.get("list")):
+                          campaign_id=job.tags.get("campaign"), list_id=job.tags.get("list"),
+                          recipient_hash=subject_from_text(job.email.recipient).keyed_hash):
         logger.info("duplicate outbox job skipped", extra={"message_id": job.message_id})
         return
     try:

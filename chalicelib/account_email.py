@@ -1,0 +1,71 @@
+"""Changing an account's contact email, confirmed at the new address (P27).
+
+The API asks; the mail to the new address carries the signed link; only the button behind that
+link changes the profile. Both steps are audited, by field name, never with the address.
+"""
+from __future__ import annotations
+
+from chalicelib.adapters.sqs import enqueue
+from chalicelib.config import settings
+from chalicelib.domain.addresses import normalise_email
+from chalicelib.domain.clock import now
+from chalicelib.domain.email_change import (
+    MAIL_KIND,
+    EmailChangeClaim,
+    email_change_email,
+    email_change_message_id,
+    email_change_token,
+    read_email_change_token,
+    replaced_hash,
+)
+from chalicelib.domain.outbox import EmailJob
+from chalicelib.errors import Conflict, InvalidInput
+from chalicelib.resources import OUTBOX
+from chalicelib.store import audit
+from chalicelib.store.accounts import get_account, update_profile
+from chalicelib.store.models import Account
+
+# The audit actor of a change confirmed from the mail: the person at the new address.
+CONFIRMED_BY_MAIL = "email-confirmation"
+
+
+class EmailChangeStale(InvalidInput):
+    """A genuine link, but the contact email has changed since it was sent."""
+
+    code = "email_change_stale"
+
+
+def request_email_change(account_id: str, actor: str, raw_email: str) -> None:
+    """Mail a confirmation link to the new address; the profile is unchanged until it is used."""
+    new_email = normalise_email(raw_email, field="new_email")
+    account = get_account(account_id)
+    if new_email == account.contact_email:
+        raise Conflict("this is already the account's contact email", field="new_email")
+    token = email_change_token(account_id, new_email, account.contact_email)
+    mail = email_change_email(account.name, new_email, token, public_base_url=settings().public_base_url,
+                              default_sender=settings().default_sender)
+    job = EmailJob(message_id=email_change_message_id(account_id, new_email, now()),
+                   account_id=account_id, kind=MAIL_KIND, email=mail)
+    enqueue(OUTBOX, job.to_dict())
+    audit.record(account_id, actor, "account.email_change_requested", "contact_email")
+
+
+def pending_change(token: str) -> tuple[EmailChangeClaim, Account]:
+    """The change a link asks for and its account; raises when the link is bad or stale."""
+    claim = read_email_change_token(token)
+    account = get_account(claim.account_id)
+    if account.contact_email == claim.new_email:
+        return claim, account
+    if replaced_hash(account.contact_email) != claim.replaces:
+        raise EmailChangeStale("the contact email has changed since this link was sent; "
+                               "ask for a new one", field="token")
+    return claim, account
+
+
+def confirm_email_change(token: str) -> Account:
+    """Apply the change the link names. Using the link twice is harmless."""
+    claim, account = pending_change(token)
+    if account.contact_email != claim.new_email:
+        update_profile(account, {"contact_email": claim.new_email})
+        audit.record(account.account_id, CONFIRMED_BY_MAIL, "account.contact_email_changed", "contact_email")
+    return account

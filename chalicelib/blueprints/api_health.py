@@ -1,0 +1,18 @@
+"""`/v1/account/health`: the calling account's bounce and complaint rates against its thresholds
+(P26) — aggregates only (P14)."""
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.store.accounts import get_account
+from chalicelib.suspension import health_view
+from chalicelib.web.routes import ApiBlueprint, ApiCall
+
+api = ApiBlueprint(__name__)
+
+
+@api.route("/v1/account/health", "GET",
+           "Bounce and complaint rates over the current window, the thresholds that suspend sending, "
+           "and the account's status")
+def read_health(call: ApiCall) -> dict[str, Any]:
+    return health_view(get_account(call.principal.account_id))

@@ -1,0 +1,117 @@
+"""Data-subject requests, answered by the system itself (P16-P20).
+
+`submit_request` records a request with its 30-day due date (P19) and completes it within the
+call; the API and the preference centre both go through it, so every action a person takes is
+on record. `export_person` and `erase_person` are the building blocks for callers that hold an
+address or phone. Nothing here logs or audits contact data: request ids and counts only.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from chalicelib.domain.clock import now
+from chalicelib.domain.privacy import (
+    EXPORTING,
+    Person,
+    Rectification,
+    RequestType,
+    Subject,
+    rectification,
+    subject_from_text,
+)
+from chalicelib.domain.suppression import SuppressionReason
+from chalicelib.errors import InvalidInput
+from chalicelib.observability import logger
+from chalicelib.store import audit, person_data, person_subscribers
+from chalicelib.store.models import PrivacyRequest
+from chalicelib.store.privacy_requests import complete_request, create_request, save_export
+
+
+def export_person(account_id: str, who: str) -> dict[str, list[dict[str, Any]]]:
+    """Everything the account holds about an email address or E.164 phone, by section (P16)."""
+    return person_data.export_person(person_subscribers.find_person(account_id, subject_from_text(who)))
+
+
+def erase_person(account_id: str, who: str) -> dict[str, Any]:
+    """Erase an email address or E.164 phone from every table of the account, then suppress
+    its keyed hashes so a later signup is silently refused (P18). Returns the outcome."""
+    return _erase(person_subscribers.find_person(account_id, subject_from_text(who)))
+
+
+def submit_request(account_id: str, actor: str, request_type: RequestType, subject: Subject,
+                   changes: Mapping[str, object] | None = None) -> PrivacyRequest:
+    """Record and complete one request. Bad input raises InvalidInput before anything is recorded.
+
+    `actor` is who asked (an API key id, or the preference centre); it goes to the audit log.
+    """
+    if request_type is RequestType.RECTIFY and not changes:
+        raise InvalidInput("a rectify request needs 'changes'", field="changes")
+    if request_type is not RequestType.RECTIFY and changes is not None:
+        raise InvalidInput("'changes' belongs to rectify requests only", field="changes")
+    person = person_subscribers.find_person(account_id, subject)
+    plan = _plan_rectification(person, changes) if changes else None
+    request = create_request(account_id, request_type, subject, actor)
+    outcome = _complete(request, person, subject, plan)
+    complete_request(request, outcome)
+    audit.record(account_id, actor, f"privacy.{request_type.value}", request.request_id)
+    logger.info("privacy request completed", extra={"request_id": request.request_id,
+                                                    "type": request_type.value})
+    return request
+
+
+def _plan_rectification(person: Person, changes: Mapping[str, object]) -> Rectification:
+    lists = person_subscribers.lists_of(person_subscribers.entries_of(person))
+    declared = {name for mailing_list in lists.values() for name in mailing_list.declared_attributes or ()}
+    return rectification(changes, declared)
+
+
+def _complete(request: PrivacyRequest, person: Person, subject: Subject,
+              plan: Rectification | None) -> dict[str, Any]:
+    request_type = RequestType(request.type)
+    if request_type in EXPORTING:
+        return _export(request, person, subject)
+    if request_type is RequestType.EXISTS:
+        return {"held": person_data.holds_personal_data(person)}
+    if request_type is RequestType.ERASE:
+        return _erase(person)
+    if request_type is RequestType.RESTRICT:
+        entries = person_subscribers.entries_of(person)
+        for entry in entries:
+            person_subscribers.restrict(entry)
+        return {"entries_restricted": len(entries)}
+    if request_type is RequestType.OBJECT:
+        ended = sum(person_subscribers.unsubscribe(e) for e in person_subscribers.entries_of(person))
+        return {"entries_unsubscribed": ended,
+                "identifiers_suppressed": person_data.suppress_person(person, SuppressionReason.UNSUBSCRIBED)}
+    if plan is None:
+        raise InvalidInput("a rectify request needs 'changes'", field="changes")
+    return _rectify(person, plan)
+
+
+def _export(request: PrivacyRequest, person: Person, subject: Subject) -> dict[str, Any]:
+    sections = person_data.export_person(person)
+    export = {
+        "request_id": request.request_id,
+        "type": request.type,
+        "generated_at": now().isoformat(),
+        "subject": {subject.kind.value: subject.value},
+        **sections,
+    }
+    stored = save_export(request, export)
+    return {"sections": {name: len(rows) for name, rows in sections.items()},
+            "export_expires_at": stored.expires_at.isoformat()}
+
+
+def _erase(person: Person) -> dict[str, Any]:
+    removed = person_data.erase_everywhere(person)
+    suppressed = person_data.suppress_person(person, SuppressionReason.ERASED)
+    return {"removed": removed, "identifiers_suppressed": suppressed}
+
+
+def _rectify(person: Person, plan: Rectification) -> dict[str, Any]:
+    entries = person_subscribers.entries_of(person)
+    lists = person_subscribers.lists_of(entries)
+    updated = sum(person_subscribers.rectify(entry, lists[entry.list_id], plan)
+                  for entry in entries if entry.list_id in lists)
+    return {"entries_updated": updated, "fields": plan.field_names}

@@ -1,0 +1,41 @@
+"""A transactional mail that asks its recipient to confirm an action by following one link.
+
+Used for the platform-wide opt-out (P12) and the account email change (P27). The link opens a
+page with a button; only that button's POST acts (mail scanners fetch every link).
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from chalicelib.domain.mime import OutgoingEmail
+from chalicelib.domain.suppression import address_hash
+from chalicelib.templates import render_mail
+
+
+@dataclass(frozen=True)
+class ActionMail:
+    """What the mail says; rendered in the sandbox, autoescaped."""
+
+    subject: str
+    paragraphs: tuple[str, ...]
+    button: str
+    closing: str
+    signature: str
+
+
+def action_email(recipient: str, sender: str, mail: ActionMail, action_url: str,
+                 reply_to: str | None = None) -> OutgoingEmail:
+    text, html = render_mail("action_mail", paragraphs=mail.paragraphs, button=mail.button,
+                             action_url=action_url, closing=mail.closing, signature=mail.signature)
+    return OutgoingEmail(sender=sender, recipient=recipient, subject=mail.subject, text=text, html=html,
+                         reply_to=reply_to)
+
+
+def action_message_id(prefix: str, scope: str, address: str, at: datetime) -> str:
+    """The outbox id: the same for one action, scope and address on one UTC day, so repeated
+    requests mail once a day (and nobody can flood an inbox through the form). Keyed with the
+    address's HMAC, so the id reveals nothing about it."""
+    seed = f"{prefix}|{scope}|{address_hash(address)}|{at.date().isoformat()}"
+    return f"{prefix}_{hashlib.sha256(seed.encode('utf-8')).hexdigest()[:40]}"

@@ -1,0 +1,60 @@
+"""Changing an account's contact email (P27): only the new address's owner can confirm it.
+
+The token names the account, the new address and a keyed hash of the address it replaces: once
+the contact email has changed, older links stop working, so a stale link cannot undo a change.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from chalicelib.domain.action_mail import ActionMail, action_email, action_message_id
+from chalicelib.domain.mime import OutgoingEmail
+from chalicelib.domain.suppression import address_hash
+from chalicelib.domain.tokens import TokenInvalid, sign, verify
+
+PURPOSE = "account-email-change"
+MAIL_KIND = "account_email_change"
+LINK_LIFETIME_SECONDS = 2 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class EmailChangeClaim:
+    account_id: str
+    new_email: str
+    replaces: str  # keyed hash of the contact email at request time ("" when there was none)
+
+
+def replaced_hash(current: str | None) -> str:
+    return address_hash(current) if current else ""
+
+
+def email_change_token(account_id: str, new_email: str, current: str | None) -> str:
+    return sign(PURPOSE, {"acc": account_id, "e": new_email, "was": replaced_hash(current)})
+
+
+def read_email_change_token(token: str) -> EmailChangeClaim:
+    payload = verify(PURPOSE, token, LINK_LIFETIME_SECONDS)
+    values = (payload.get("acc"), payload.get("e"), payload.get("was"))
+    if not all(isinstance(value, str) for value in values):
+        raise TokenInvalid("this link is not valid", field="token")
+    return EmailChangeClaim(*values)
+
+
+def email_change_email(account_name: str, new_email: str, token: str, *, public_base_url: str,
+                       default_sender: str) -> OutgoingEmail:
+    mail = ActionMail(
+        subject=f"Confirm the new contact email of {account_name}",
+        paragraphs=(f"someone asked to make this address the contact email of the account "
+                    f"{account_name}.",),
+        button="Confirm this address",
+        closing="If you did not ask for this, ignore this message: nothing changes. "
+                "The link works for 2 days.",
+        signature="The mailing platform",
+    )
+    url = f"{public_base_url.rstrip('/')}/account/email-change/{token}"
+    return action_email(new_email, default_sender, mail, url)
+
+
+def email_change_message_id(account_id: str, new_email: str, at: datetime) -> str:
+    return action_message_id("ecg", account_id, new_email, at)

@@ -1,0 +1,250 @@
+"""SES feedback, parsed: event publishing (`eventType`) and identity notifications
+(`notificationType`), raw or inside the SNS envelope SQS receives without raw delivery.
+
+Pure: one SQS body in, one `FeedbackEvent` (or `Ignored`) out. SES may add fields at any time, so
+only what Tidings uses is read; a record Tidings cannot read at all is `MalformedFeedback`, which
+fails that record alone (redelivered, then the dead-letter queue).
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from chalicelib.errors import InvalidInput
+
+
+class MalformedFeedback(InvalidInput):
+    """The record is not an SES notification Tidings can read."""
+
+    code = "malformed_feedback"
+
+
+class FeedbackKind(StrEnum):
+    SEND = "Send"
+    DELIVERY = "Delivery"
+    BOUNCE = "Bounce"
+    COMPLAINT = "Complaint"
+    REJECT = "Reject"
+    DELIVERY_DELAY = "DeliveryDelay"
+    OPEN = "Open"
+    CLICK = "Click"
+    RENDERING_FAILURE = "RenderingFailure"
+    SUBSCRIPTION = "Subscription"
+
+
+class BounceType(StrEnum):
+    PERMANENT = "Permanent"
+    TRANSIENT = "Transient"
+    UNDETERMINED = "Undetermined"
+
+
+# Names as they arrive; AWS's own sample spells the rendering failure with a space.
+_KINDS: dict[str, FeedbackKind] = {kind.value: kind for kind in FeedbackKind}
+_KINDS["Rendering Failure"] = FeedbackKind.RENDERING_FAILURE
+# Identity notifications only ever carry these three.
+_NOTIFICATION_KINDS = frozenset({FeedbackKind.BOUNCE, FeedbackKind.COMPLAINT, FeedbackKind.DELIVERY})
+# The event's own object (its timestamp and recipients live there), by kind.
+_DETAIL_KEY = {
+    FeedbackKind.SEND: "send",
+    FeedbackKind.DELIVERY: "delivery",
+    FeedbackKind.BOUNCE: "bounce",
+    FeedbackKind.COMPLAINT: "complaint",
+    FeedbackKind.REJECT: "reject",
+    FeedbackKind.DELIVERY_DELAY: "deliveryDelay",
+    FeedbackKind.OPEN: "open",
+    FeedbackKind.CLICK: "click",
+    FeedbackKind.RENDERING_FAILURE: "failure",
+    FeedbackKind.SUBSCRIPTION: "subscription",
+}
+
+
+@dataclass(frozen=True)
+class Bounce:
+    type: BounceType
+    subtype: str | None
+
+
+@dataclass(frozen=True)
+class Engagement:
+    """What an open or click carries (for the tracking reports; the IP only to derive a country)."""
+
+    user_agent: str | None
+    ip: str | None
+    link: str | None = None
+
+
+@dataclass(frozen=True)
+class FeedbackEvent:
+    """One SES event about one message. `recipients` are the addresses it concerns (contact data:
+    held in memory, never logged); `tags` are the message's SES tags, first value of each."""
+
+    kind: FeedbackKind
+    ses_message_id: str
+    timestamp: datetime
+    recipients: tuple[str, ...]
+    tags: Mapping[str, str] = field(default_factory=dict)
+    bounce: Bounce | None = None
+    complaint_feedback_type: str | None = None
+    engagement: Engagement | None = None
+
+    @property
+    def account_id(self) -> str | None:
+        return self.tags.get("account")
+
+    @property
+    def list_id(self) -> str | None:
+        return self.tags.get("list")
+
+    @property
+    def campaign_id(self) -> str | None:
+        return self.tags.get("campaign")
+
+    @property
+    def mail_kind(self) -> str | None:
+        """The `kind` tag the send worker sets (confirmation, campaign, ...)."""
+        return self.tags.get("kind")
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """A well-formed record Tidings does not act on (logged, then acknowledged)."""
+
+    reason: str
+
+
+def parse_feedback(body: str) -> FeedbackEvent | Ignored:
+    """Read one SQS message body. Raises MalformedFeedback when it is not readable SES feedback."""
+    document = _json_object(body, "the record")
+    if "Type" in document and "Message" in document:
+        if document["Type"] != "Notification":
+            return Ignored(f"SNS message of type {str(document['Type'])[:40]}")
+        message = document["Message"]
+        if not isinstance(message, str):
+            raise MalformedFeedback("the SNS envelope's Message is not a string", field="Message")
+        document = _json_object(message, "the SNS Message")
+    return parse_ses_notification(document)
+
+
+def parse_ses_notification(document: Mapping[str, Any]) -> FeedbackEvent | Ignored:
+    """Read one SES notification (already decoded JSON)."""
+    if "eventType" in document:
+        name, from_notification = document["eventType"], False
+    elif "notificationType" in document:
+        name, from_notification = document["notificationType"], True
+    else:
+        raise MalformedFeedback("neither eventType nor notificationType is present", field="eventType")
+    kind = _KINDS.get(name) if isinstance(name, str) else None
+    if kind is None or (from_notification and kind not in _NOTIFICATION_KINDS):
+        return Ignored(f"unknown SES type {str(name)[:40]}")
+    mail = _object(document, "mail")
+    detail_key = _DETAIL_KEY[kind]
+    detail = _object(document, detail_key) if detail_key in document else {}
+    message_id = mail.get("messageId")
+    if not isinstance(message_id, str) or not message_id:
+        raise MalformedFeedback("mail.messageId is missing", field="mail.messageId")
+    return FeedbackEvent(
+        kind=kind,
+        ses_message_id=message_id,
+        timestamp=_timestamp(detail.get("timestamp") or mail.get("timestamp")),
+        recipients=_recipients(kind, mail, detail),
+        tags=_tags(mail.get("tags")),
+        bounce=_bounce(detail) if kind is FeedbackKind.BOUNCE else None,
+        complaint_feedback_type=_text(detail.get("complaintFeedbackType")),
+        engagement=_engagement(detail) if kind in (FeedbackKind.OPEN, FeedbackKind.CLICK) else None,
+    )
+
+
+def _recipients(kind: FeedbackKind, mail: Mapping[str, Any], detail: Mapping[str, Any]) -> tuple[str, ...]:
+    if kind is FeedbackKind.BOUNCE:
+        found = _addresses(detail.get("bouncedRecipients"), "bounce.bouncedRecipients")
+    elif kind is FeedbackKind.COMPLAINT:
+        found = _addresses(detail.get("complainedRecipients"), "complaint.complainedRecipients")
+    elif kind is FeedbackKind.DELIVERY_DELAY:
+        found = _addresses(detail.get("delayedRecipients"), "deliveryDelay.delayedRecipients")
+    elif kind is FeedbackKind.DELIVERY:
+        found = _strings(detail.get("recipients"), "delivery.recipients")
+    else:
+        found = _strings(mail.get("destination"), "mail.destination")
+    if not found:
+        raise MalformedFeedback(f"a {kind.value} event names no recipient", field="recipients")
+    return found
+
+
+def _addresses(entries: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
+        raise MalformedFeedback(f"{where} is not a list of recipients", field=where)
+    return _strings([entry.get("emailAddress") for entry in entries], where)
+
+
+def _strings(values: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
+        raise MalformedFeedback(f"{where} is not a list of addresses", field=where)
+    return tuple(values)
+
+
+def _bounce(detail: Mapping[str, Any]) -> Bounce:
+    raw_type = detail.get("bounceType")
+    try:
+        bounce_type = BounceType(raw_type)
+    except ValueError:
+        raise MalformedFeedback("bounce.bounceType is not Permanent, Transient or Undetermined",
+                                field="bounce.bounceType") from None
+    return Bounce(bounce_type, _text(detail.get("bounceSubType")))
+
+
+def _engagement(detail: Mapping[str, Any]) -> Engagement:
+    return Engagement(user_agent=_text(detail.get("userAgent")), ip=_text(detail.get("ipAddress")),
+                      link=_text(detail.get("link")))
+
+
+def _tags(raw: Any) -> dict[str, str]:
+    # Event publishing: {name: [values]}. Identity notifications have none.
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise MalformedFeedback("mail.tags is not an object", field="mail.tags")
+    tags = {}
+    for name, values in raw.items():
+        value = values[0] if isinstance(values, list) and values else values
+        if isinstance(value, str):
+            tags[name] = value
+    return tags
+
+
+def _timestamp(raw: Any) -> datetime:
+    if not isinstance(raw, str):
+        raise MalformedFeedback("the event has no timestamp", field="timestamp")
+    try:
+        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise MalformedFeedback("the event's timestamp is not ISO 8601", field="timestamp") from None
+    if parsed.tzinfo is None:
+        raise MalformedFeedback("the event's timestamp has no time zone", field="timestamp")
+    return parsed
+
+
+def _json_object(text: Any, what: str) -> dict[str, Any]:
+    if not isinstance(text, str):
+        raise MalformedFeedback(f"{what} is not text")
+    try:
+        document = json.loads(text)
+    except ValueError:
+        raise MalformedFeedback(f"{what} is not JSON") from None
+    if not isinstance(document, dict):
+        raise MalformedFeedback(f"{what} is not a JSON object")
+    return document
+
+
+def _object(document: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = document.get(key)
+    if not isinstance(value, dict):
+        raise MalformedFeedback(f"'{key}' is missing or not an object", field=key)
+    return value
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None

@@ -1,0 +1,51 @@
+"""The platform-wide opt-out (P12): a person refuses mail from every account on the deployment.
+
+The confirmation mail belongs to no account: it is sent in the platform's name, from the
+default sender, and recorded under `PLATFORM_ACCOUNT`.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from chalicelib.domain.action_mail import ActionMail, action_email, action_message_id
+from chalicelib.domain.mime import OutgoingEmail
+from chalicelib.domain.tokens import TokenInvalid, sign, verify
+
+PURPOSE = "platform-optout"
+# Message records and SES tags need an account reference; no account id looks like this.
+PLATFORM_ACCOUNT = "platform"
+MAIL_KIND = "platform_optout"
+LINK_LIFETIME_SECONDS = 7 * 24 * 3600
+
+_MAIL = ActionMail(
+    subject="Confirm: stop all mail sent through this platform",
+    paragraphs=(
+        "someone, hopefully you, asked that this address receive no more mail from any "
+        "organisation that sends through this platform.",
+    ),
+    button="Stop all mail to this address",
+    closing="If you did not ask for this, ignore this message: nothing changes. "
+            "The link works for 7 days.",
+    signature="The mailing platform",
+)
+
+
+def optout_token(address: str) -> str:
+    return sign(PURPOSE, {"a": address})
+
+
+def read_optout_token(token: str) -> str:
+    """The address a genuine, unexpired opt-out token names; TokenExpired/TokenInvalid otherwise."""
+    address = verify(PURPOSE, token, LINK_LIFETIME_SECONDS).get("a")
+    if not isinstance(address, str):
+        raise TokenInvalid("this link is not valid", field="token")
+    return address
+
+
+def optout_email(address: str, public_base_url: str, default_sender: str) -> OutgoingEmail:
+    url = f"{public_base_url.rstrip('/')}/optout/{optout_token(address)}"
+    return action_email(address, default_sender, _MAIL, url)
+
+
+def optout_message_id(address: str, at: datetime) -> str:
+    return action_message_id("opt", PLATFORM_ACCOUNT, address, at)

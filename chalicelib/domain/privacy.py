@@ -1,0 +1,165 @@
+"""Data-subject requests (P16-P20): their types, who they are about, and their deadlines.
+
+Pure rules; the service (chalicelib/data_rights.py) applies them to the store. A request names its
+person by email or phone, but what is stored about the request is only a keyed hash of it, so the
+request record survives the person's erasure (P18) without holding contact data.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from chalicelib.config import settings
+from chalicelib.domain.addresses import normalise_email
+from chalicelib.domain.subscriptions import clean_changes, normalise_phone
+from chalicelib.domain.suppression import address_hash
+from chalicelib.errors import InvalidInput
+
+# P19: every request is answered within 30 days; one due within 5 days is flagged.
+ANSWER_WITHIN = timedelta(days=30)
+OVERDUE_SOON_WITHIN = timedelta(days=5)
+# An export is a copy of the person's data: it is downloadable only this long.
+EXPORT_LIFETIME = timedelta(days=7)
+
+
+class RequestType(StrEnum):
+    ACCESS = "access"
+    PORTABILITY = "portability"
+    RECTIFY = "rectify"
+    ERASE = "erase"
+    RESTRICT = "restrict"
+    OBJECT = "object"
+    EXISTS = "exists"
+
+
+# Requests whose answer is an export of everything held (P16).
+EXPORTING = frozenset({RequestType.ACCESS, RequestType.PORTABILITY})
+
+
+class RequestStatus(StrEnum):
+    RECEIVED = "received"
+    COMPLETED = "completed"
+
+
+class SubjectKind(StrEnum):
+    EMAIL = "email"
+    PHONE = "phone"
+
+
+def phone_hash(e164: str) -> str:
+    """HMAC-SHA256 (hex) of an E.164 number, keyed like suppressions; `tel:` keeps phone and
+    email hashes apart."""
+    key = settings().suppression_secret.encode("utf-8")
+    return hmac.new(key, f"tel:{e164}".encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class Subject:
+    """The person a request is about: a normalised email or an E.164 phone."""
+
+    kind: SubjectKind
+    value: str
+
+    @property
+    def keyed_hash(self) -> str:
+        """What may be stored about the subject: never the address or number itself."""
+        return address_hash(self.value) if self.kind is SubjectKind.EMAIL else phone_hash(self.value)
+
+
+def subject_of(email: object = None, phone: object = None) -> Subject:
+    """Exactly one of an email or a phone, validated; InvalidInput naming the field otherwise."""
+    if email is not None and phone is not None:
+        raise InvalidInput("give either 'email' or 'phone', not both", field="phone")
+    if email is not None:
+        if not isinstance(email, str):
+            raise InvalidInput("'email' must be an email address", field="email")
+        return Subject(SubjectKind.EMAIL, normalise_email(email))
+    if phone is not None:
+        if not isinstance(phone, str) or not phone.strip():
+            raise InvalidInput("'phone' must be a phone number in international form", field="phone")
+        return Subject(SubjectKind.PHONE, normalise_phone(phone.strip()))
+    raise InvalidInput("give the person's 'email' or 'phone'", field="email")
+
+
+def subject_from_text(who: str) -> Subject:
+    """A subject from one string: an email address when it holds `@`, a phone otherwise."""
+    return subject_of(email=who) if "@" in who else subject_of(phone=who)
+
+
+def due_at(received_at: datetime) -> datetime:
+    return received_at + ANSWER_WITHIN
+
+
+@dataclass(frozen=True)
+class Deadline:
+    overdue: bool
+    overdue_soon: bool
+
+
+def deadline(due: datetime, completed: bool, at: datetime) -> Deadline:
+    """P19 flags: an open request past its due date is overdue; one due within 5 days is
+    overdue soon. A completed request is neither."""
+    if completed:
+        return Deadline(overdue=False, overdue_soon=False)
+    return Deadline(overdue=due <= at, overdue_soon=at < due <= at + OVERDUE_SOON_WITHIN)
+
+
+@dataclass(frozen=True)
+class Person:
+    """Everything that identifies one person in one account: the request's subject and the
+    emails and phones on the subscriber entries it matched (one hop, no further)."""
+
+    account_id: str
+    emails: frozenset[str]
+    phones: frozenset[str]
+
+    @property
+    def keyed_hashes(self) -> frozenset[str]:
+        """The keyed hash of each email and phone, as suppressions and message records hold them."""
+        return frozenset({address_hash(email) for email in self.emails}
+                         | {phone_hash(phone) for phone in self.phones})
+
+
+@dataclass(frozen=True)
+class Rectification:
+    """A validated rectify request (P17): contact fields (None clears one) and attributes."""
+
+    fields: dict[str, object]
+    attributes: dict[str, str]
+    cleared_attributes: frozenset[str]
+
+    def changes_for(self, current: Mapping[str, str], declared: Iterable[str]) -> dict[str, object]:
+        """The patch for one entry: every contact field, and the attributes its list declares
+        merged into the entry's current ones."""
+        changes = dict(self.fields)
+        declared = set(declared)
+        touched = (set(self.attributes) | self.cleared_attributes) & declared
+        if touched:
+            merged = {**current, **{k: v for k, v in self.attributes.items() if k in declared}}
+            changes["attributes"] = {k: v for k, v in merged.items() if k not in self.cleared_attributes}
+        return changes
+
+    @property
+    def field_names(self) -> list[str]:
+        """What was changed, by name only (for the outcome and the audit log)."""
+        names = set(self.fields) | {f"attributes.{n}" for n in (*self.attributes, *self.cleared_attributes)}
+        return sorted(names)
+
+
+def rectification(raw: Mapping[str, object], declared_anywhere: Iterable[str]) -> Rectification:
+    """Validate `changes` like a subscriber PATCH (domain/subscriptions.clean_changes); an
+    attribute must be declared by at least one of the person's lists. Errors name
+    `changes.<field>`."""
+    try:
+        cleaned = clean_changes(raw, declared_anywhere)
+    except InvalidInput as error:
+        raise InvalidInput(error.message, field=f"changes.{error.field}") from None
+    attributes = dict(cleaned.pop("attributes", None) or {})
+    raw_attributes = raw.get("attributes")
+    named = raw_attributes if isinstance(raw_attributes, Mapping) else {}
+    cleared = frozenset(name for name in named if name not in attributes)
+    return Rectification(fields=cleaned, attributes=attributes, cleared_attributes=cleared)

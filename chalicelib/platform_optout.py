@@ -1,0 +1,41 @@
+"""The platform-wide opt-out (P12): ask by address, confirm by mail, then suppressed everywhere.
+
+Asking answers the same way for every address (no enumeration): the mail goes out whether or
+not the address is known or already opted out, at most once a day per address.
+"""
+from __future__ import annotations
+
+from chalicelib.adapters.sqs import enqueue
+from chalicelib.config import settings
+from chalicelib.domain.addresses import normalise_email
+from chalicelib.domain.clock import now
+from chalicelib.domain.optout import (
+    MAIL_KIND,
+    PLATFORM_ACCOUNT,
+    optout_email,
+    optout_message_id,
+    read_optout_token,
+)
+from chalicelib.domain.outbox import EmailJob
+from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason
+from chalicelib.observability import logger
+from chalicelib.resources import OUTBOX
+from chalicelib.store.suppressions import suppress
+
+
+def request_optout(raw_email: str) -> None:
+    """Queue the confirmation mail; InvalidInput(field="email") for a malformed address."""
+    address = normalise_email(raw_email)
+    mail = optout_email(address, settings().public_base_url, settings().default_sender)
+    job = EmailJob(message_id=optout_message_id(address, now()), account_id=PLATFORM_ACCOUNT,
+                   kind=MAIL_KIND, email=mail)
+    enqueue(OUTBOX, job.to_dict())
+    logger.info("platform opt-out asked")
+
+
+def confirm_optout(token: str) -> None:
+    """Suppress the token's address for every account (scope `*`). Idempotent; TokenExpired or
+    TokenInvalid for a bad link."""
+    suppress(PLATFORM_SCOPE, read_optout_token(token), SuppressionReason.PLATFORM_OPT_OUT)
+    logger.info("platform opt-out confirmed")
+

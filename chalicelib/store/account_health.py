@@ -1,0 +1,102 @@
+"""Account health in DynamoDB (P26): the day counters, the transient-bounce counters, and the
+account's suspension state. Aggregates and keyed hashes only, never an address."""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from pynamodb.exceptions import UpdateError
+
+from chalicelib.domain.account_health import ACTIVE, SUSPENDED, DayCounts, HealthPolicy
+from chalicelib.domain.clock import now
+from chalicelib.errors import NotFound
+from chalicelib.store.models import Account, AccountHealthDay, RateCounter
+
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+COUNTERS = ("sent", "delivered", "hard_bounces", "soft_bounces", "complaints")
+
+
+def day_expiry(day: date, policy: HealthPolicy) -> datetime:
+    """A day counter is kept one day past the last window that can read it."""
+    return datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=policy.window_days + 1)
+
+
+def soft_bounce_key(account_id: str, address_hash: str, day: date) -> str:
+    """The key of one address's transient-bounce counter for one day (a keyed hash, P18)."""
+    return f"soft-bounce:{account_id}:{address_hash}:{day.isoformat()}"
+
+
+def soft_bounce_total(account_id: str, address_hash: str, days: list[date]) -> int:
+    """Transient bounces of the address over these days: one BatchGetItem."""
+    keys = [soft_bounce_key(account_id, address_hash, day) for day in days]
+    return sum(int(counter.count or 0) for counter in RateCounter.batch_get(keys))
+
+
+def days_since(account_id: str, since: date) -> list[DayCounts]:
+    """The account's day counters from `since` on: one Query (a window holds at most ~30 items)."""
+    return [
+        DayCounts(date.fromisoformat(item.day), **{name: int(getattr(item, name) or 0) for name in COUNTERS})
+        for item in AccountHealthDay.query(account_id, AccountHealthDay.day >= since.isoformat())
+    ]
+
+
+def suspend(account_id: str, reason: str) -> datetime | None:
+    """Suspend an active account; returns the time, or None when it was not active (another
+    worker suspended it first, or an operator changed its status)."""
+    at = now()
+    try:
+        Account(account_id=account_id).update(
+            actions=[
+                Account.status.set(SUSPENDED),
+                Account.suspended_at.set(at),
+                Account.suspension_reason.set(reason),
+                Account.updated_at.set(at),
+            ],
+            condition=Account.status == ACTIVE,
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == _CONDITION_FAILED:
+            return None
+        raise
+    return at
+
+
+def lift_suspension(account_id: str) -> datetime | None:
+    """Let a suspended account send again, judged afresh from now; None when it was not suspended.
+
+    Today's counter is dropped with it: it holds mail from before the lift, and the window now
+    starts today.
+    """
+    at = now()
+    try:
+        Account(account_id=account_id).update(
+            actions=[
+                Account.status.set(ACTIVE),
+                Account.health_since.set(at),
+                Account.suspended_at.remove(),
+                Account.suspension_reason.remove(),
+                Account.updated_at.set(at),
+            ],
+            condition=Account.status == SUSPENDED,
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == _CONDITION_FAILED:
+            return None
+        raise
+    AccountHealthDay(account_id=account_id, day=at.date().isoformat()).delete()
+    return at
+
+
+def set_own_thresholds(account_id: str, max_complaint_rate: float | None,
+                       max_bounce_rate: float | None) -> None:
+    """Set the account's own (stricter) limits; None leaves a limit as it is."""
+    actions = [Account.updated_at.set(now())]
+    if max_complaint_rate is not None:
+        actions.append(Account.max_complaint_rate.set(max_complaint_rate))
+    if max_bounce_rate is not None:
+        actions.append(Account.max_bounce_rate.set(max_bounce_rate))
+    try:
+        Account(account_id=account_id).update(actions=actions, condition=Account.account_id.exists())
+    except UpdateError as exc:
+        if exc.cause_response_code == _CONDITION_FAILED:
+            raise NotFound("no such account", field="account_id") from None
+        raise

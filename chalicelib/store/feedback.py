@@ -1,0 +1,89 @@
+"""What SES feedback changes in DynamoDB: counters added exactly once, and subscriber entries ended.
+
+SES may repeat an event and SQS delivers at least once, so each counted event leaves a receipt
+(SES message id, event kind, keyed hash of the recipient) written in the same transaction as the
+counters it adds to: a repeat fails the receipt's condition and adds nothing.
+"""
+from __future__ import annotations
+
+from datetime import date, timedelta
+from functools import cache
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.domain.account_health import HealthPolicy
+from chalicelib.domain.clock import now
+from chalicelib.domain.subscriptions import TRANSITIONS, Status
+from chalicelib.store.account_health import COUNTERS, day_expiry, soft_bounce_key
+from chalicelib.store.models import AccountHealthDay, FeedbackReceipt, RateCounter, Subscriber
+from chalicelib.store.subscribers import account_address_key, list_status_key
+
+# SQS keeps a message at most 14 days: no redelivery can come after the receipt expires.
+RECEIPT_LIFETIME = timedelta(days=15)
+
+
+@cache
+def _connection(region: str) -> Connection:
+    return Connection(region=region)
+
+
+def receipt_key(ses_message_id: str, kind: str, recipient_hash: str) -> str:
+    return f"{ses_message_id}#{kind}#{recipient_hash}"
+
+
+def count_once(receipt: str, account_id: str, day: date, counter: str, policy: HealthPolicy,
+               soft_bounce_of: str | None = None) -> bool:
+    """Add one to the account's `counter` for `day` (and to the address's transient-bounce counter
+    when `soft_bounce_of` holds its keyed hash) unless this receipt exists; True when counted."""
+    if counter not in COUNTERS:
+        raise ValueError(f"unknown health counter {counter!r}")
+    expires = day_expiry(day, policy)
+    try:
+        with TransactWrite(connection=_connection(FeedbackReceipt.Meta.region)) as transaction:
+            transaction.save(FeedbackReceipt(receipt_key=receipt, expires_at=now() + RECEIPT_LIFETIME),
+                             condition=FeedbackReceipt.receipt_key.does_not_exist())
+            transaction.update(
+                AccountHealthDay(account_id=account_id, day=day.isoformat()),
+                actions=[getattr(AccountHealthDay, counter).add(1), AccountHealthDay.expires_at.set(expires)],
+            )
+            if soft_bounce_of is not None:
+                transaction.update(
+                    RateCounter(counter_key=soft_bounce_key(account_id, soft_bounce_of, day)),
+                    actions=[RateCounter.count.add(1), RateCounter.expires_at.set(expires)],
+                )
+    except TransactWriteError as error:
+        reasons = error.cancellation_reasons or []
+        if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
+            return False
+        raise
+    return True
+
+
+def end_entry(account_id: str, list_id: str, address: str, status: Status) -> bool:
+    """End the account's entry for this address on this list (bounced, complained, unsubscribed)
+    in one conditional update; False when there is none or it had already ended."""
+    may_end = [current.value for current, targets in TRANSITIONS.items() if current and status in targets]
+    try:
+        Subscriber(list_id=list_id, address=address).update(
+            actions=[
+                Subscriber.status.set(status.value),
+                Subscriber.list_status.set(list_status_key(list_id, status)),
+                Subscriber.expires_at.remove(),
+                Subscriber.updated_at.set(now()),
+            ],
+            condition=Subscriber.status.is_in(*may_end) & (Subscriber.account_id == account_id),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def lists_of_address(account_id: str, address: str) -> list[str]:
+    """The ids of every list of the account the address has an entry on (the `by_account_address`
+    index: no scan)."""
+    return [entry.list_id for entry in
+            Subscriber.by_account_address.query(account_address_key(account_id, address))]

@@ -1,0 +1,244 @@
+"""Where a person's data lives: one exporter and one eraser per table, registered in COVERAGE.
+
+Every model in `ALL_MODELS` must appear in COVERAGE (tests/test_erasure.py fails otherwise), as
+- `PersonalData`: holds a person's data; exported on access (P16), deleted on erasure (P18);
+- `KeyedHashesOnly`: holds keyed hashes, never contact data; kept after erasure on purpose;
+- `NoPersonalData`: holds nothing about the people on the lists, with the reason why.
+A table added later is therefore covered before it can ship.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pynamodb.exceptions import PutError
+
+from chalicelib.domain.clock import now
+from chalicelib.domain.privacy import Person
+from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason, address_hash
+from chalicelib.store import person_subscribers
+from chalicelib.store.lists import consent_history
+from chalicelib.store.models import (
+    Account,
+    AccountHealthDay,
+    ApiKey,
+    AuditEntry,
+    Campaign,
+    CampaignStat,
+    FeedbackReceipt,
+    ImportChunk,
+    ImportJob,
+    MailingList,
+    MessageRecord,
+    PrivacyExport,
+    PrivacyRequest,
+    RateCounter,
+    SendRateBucket,
+    Subscriber,
+    Suppression,
+    TidingsModel,
+)
+
+Exporter = Callable[[Person], list[dict[str, Any]]]
+Eraser = Callable[[Person], int]
+
+
+@dataclass(frozen=True)
+class PersonalData:
+    """A table with a person's data. `export` is None only for copies of other tables' data."""
+
+    erase: Eraser
+    section: str | None = None
+    export: Exporter | None = None
+
+
+@dataclass(frozen=True)
+class KeyedHashesOnly:
+    """A table that holds keyed hashes of addresses or phones, never the contact data itself."""
+
+    reason: str
+    section: str | None = None
+    export: Exporter | None = None
+
+
+@dataclass(frozen=True)
+class NoPersonalData:
+    reason: str
+
+
+Coverage = PersonalData | KeyedHashesOnly | NoPersonalData
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+# --- subscribers ---------------------------------------------------------------------------------
+
+# Engagement the tracking side keeps on an entry, exported when the model has it.
+_ENGAGEMENT = ("last_open_at", "last_click_at")
+
+
+def _subscription(entry: Subscriber, mailing_list: MailingList | None) -> dict[str, Any]:
+    texts = {v.version: v.text for v in consent_history(mailing_list)} if mailing_list else {}
+    consent = entry.consent
+    version = int(consent.consent_text_version) if consent.consent_text_version is not None else None
+    attributes = entry.attributes.as_dict() if hasattr(entry.attributes, "as_dict") else {}
+    return {
+        "list_id": entry.list_id,
+        "list_name": mailing_list.name if mailing_list else None,
+        "status": entry.status,
+        "restricted": bool(entry.restricted),
+        "email": entry.email,
+        "phone": entry.phone,
+        "name": entry.name,
+        "company": entry.company,
+        "website": entry.website,
+        "field_of_activity": entry.field_of_activity,
+        "attributes": attributes,
+        "consent": {
+            "given_at": _iso(consent.given_at),
+            "source": consent.source,
+            "ip": consent.ip,
+            "user_agent": consent.user_agent,
+            "form_url": consent.form_url,
+            "consent_text_version": version,
+            "consent_text": texts.get(version) if version is not None else None,
+            "confirmed_at": _iso(consent.confirmed_at),
+            "confirm_ip": consent.confirm_ip,
+            "confirm_user_agent": consent.confirm_user_agent,
+        },
+        "engagement": {name: _iso(getattr(entry, name, None)) for name in _ENGAGEMENT
+                       if hasattr(Subscriber, name)},
+        "created_at": _iso(entry.created_at),
+        "updated_at": _iso(entry.updated_at),
+        "expires_at": _iso(entry.expires_at),
+    }
+
+
+def export_subscribers(person: Person) -> list[dict[str, Any]]:
+    entries = person_subscribers.entries_of(person)
+    lists = person_subscribers.lists_of(entries)
+    return [_subscription(entry, lists.get(entry.list_id)) for entry in entries]
+
+
+def erase_subscribers(person: Person) -> int:
+    return person_subscribers.delete_entries(person_subscribers.entries_of(person))
+
+
+# --- message records -----------------------------------------------------------------------------
+
+def _messages(person: Person) -> list[MessageRecord]:
+    in_account = MessageRecord.account_id == person.account_id
+    return [record for hashed in sorted(person.keyed_hashes)
+            for record in MessageRecord.by_recipient.query(hashed, in_account)]
+
+
+def export_messages(person: Person) -> list[dict[str, Any]]:
+    """Message records still within retention (P21): expired ones are gone by the rule, even
+    while DynamoDB's TTL has not deleted them yet."""
+    at = now()
+    return [{"message_id": r.message_id, "kind": r.kind, "campaign_id": r.campaign_id,
+             "list_id": r.list_id, "status": r.status, "sent_at": _iso(r.sent_at),
+             "expires_at": _iso(r.expires_at)}
+            for r in _messages(person) if r.expires_at > at]
+
+
+def erase_messages(person: Person) -> int:
+    records = _messages(person)
+    with MessageRecord.batch_write() as batch:
+        for record in records:
+            batch.delete(record)
+    return len(records)
+
+
+# --- suppressions --------------------------------------------------------------------------------
+
+def export_suppressions(person: Person) -> list[dict[str, Any]]:
+    """Whether each of the person's emails and phones is suppressed here or platform-wide."""
+    identifiers = {address_hash(email): "email" for email in person.emails}
+    identifiers.update({h: "phone" for h in person.keyed_hashes if h not in identifiers})
+    keys = [(scope, hashed) for hashed in identifiers for scope in (person.account_id, PLATFORM_SCOPE)]
+    found = Suppression.batch_get(keys) if keys else []
+    return sorted(({"identifier": identifiers[s.address_hash],
+                    "scope": "platform" if s.scope == PLATFORM_SCOPE else "account",
+                    "reason": s.reason, "since": _iso(s.created_at)} for s in found),
+                  key=lambda row: (row["identifier"], row["scope"]))
+
+
+# --- exports of earlier requests -----------------------------------------------------------------
+
+def erase_exports(person: Person) -> int:
+    hashes = sorted(person.keyed_hashes)
+    if not hashes:
+        return 0
+    stored = list(PrivacyExport.query(person.account_id,
+                                      filter_condition=PrivacyExport.subject_hash.is_in(*hashes)))
+    with PrivacyExport.batch_write() as batch:
+        for export in stored:
+            batch.delete(export)
+    return len(stored)
+
+
+COVERAGE: dict[type[TidingsModel], Coverage] = {
+    Subscriber: PersonalData(section="subscriptions", export=export_subscribers, erase=erase_subscribers),
+    MessageRecord: PersonalData(section="messages", export=export_messages, erase=erase_messages),
+    # A copy of the other tables' data: not exported again, but erased with them.
+    PrivacyExport: PersonalData(erase=erase_exports),
+    Suppression: KeyedHashesOnly(
+        "the keyed hash is what keeps an erased person from being re-added (P12, P18)",
+        section="suppressions", export=export_suppressions),
+    PrivacyRequest: KeyedHashesOnly(
+        "the subject's keyed hash only; the record proves the request was answered (P19)"),
+    RateCounter: KeyedHashesOnly(
+        "abuse-limit counters keyed by keyed hashes, expiring with their window (at most a day)"),
+    FeedbackReceipt: KeyedHashesOnly(
+        "SES event receipts keyed by message id and the recipient's keyed hash, expiring in 14 days"),
+    Account: NoPersonalData(
+        "the tenant's own profile, not a list member's data; its contact email changes only by "
+        "confirmed email change (P27) and goes with the account (P23)"),
+    ApiKey: NoPersonalData("hashes of API key secrets"),
+    MailingList: NoPersonalData("list settings and consent texts"),
+    Campaign: NoPersonalData("the tenant's templates and audience filters, never a recipient"),
+    CampaignStat: NoPersonalData("aggregated counters only (P14)"),
+    AuditEntry: NoPersonalData("references only, never contact data (P27)"),
+    SendRateBucket: NoPersonalData("the platform's SES send-rate bucket"),
+    AccountHealthDay: NoPersonalData("an account's daily mail counters (P26), aggregates only"),
+    ImportJob: NoPersonalData("an import's list and row counts"),
+    ImportChunk: NoPersonalData("a chunk's counts and row errors by line and column, never cell values"),
+}
+
+
+def export_person(person: Person) -> dict[str, list[dict[str, Any]]]:
+    """Every exported section, by name: what the account holds about the person (P16)."""
+    return {coverage.section: coverage.export(person) for coverage in COVERAGE.values()
+            if not isinstance(coverage, NoPersonalData) and coverage.section and coverage.export}
+
+
+def holds_personal_data(person: Person) -> bool:
+    """Whether any table with personal data still holds the person (P20): keyed hashes that
+    stay after erasure do not count — the system no longer recognises an erased person."""
+    return any(coverage.export(person) for coverage in COVERAGE.values()
+               if isinstance(coverage, PersonalData) and coverage.export)
+
+
+def erase_everywhere(person: Person) -> dict[str, int]:
+    """Delete the person from every table with personal data; how many items each lost."""
+    return {model.Meta.logical_name: coverage.erase(person) for model, coverage in COVERAGE.items()
+            if isinstance(coverage, PersonalData)}
+
+
+def suppress_person(person: Person, reason: SuppressionReason) -> int:
+    """Suppress each of the person's keyed hashes in the account (emails and phones alike).
+    Idempotent: an existing suppression keeps its first reason and time."""
+    at = now()
+    for hashed in person.keyed_hashes:
+        entry = Suppression(scope=person.account_id, address_hash=hashed, reason=reason.value, created_at=at)
+        try:
+            entry.save(condition=Suppression.address_hash.does_not_exist())
+        except PutError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+    return len(person.keyed_hashes)

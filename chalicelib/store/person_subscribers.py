@@ -1,0 +1,100 @@
+"""One person's subscriber entries across an account's lists, for data-subject requests (P16-P18).
+
+By email, the `by_account_address` index finds them directly. By phone there is no index (the
+phone is not a key): each of the account's lists is queried with a filter — reads grow with the
+lists' sizes, but never a table Scan. Expired pending entries are included on purpose: they are
+still stored, so access shows them and erasure deletes them.
+"""
+from __future__ import annotations
+
+from pynamodb.exceptions import UpdateError
+
+from chalicelib.domain.clock import now
+from chalicelib.domain.privacy import Person, Rectification, Subject, SubjectKind
+from chalicelib.domain.subscriptions import TRANSITIONS, Status
+from chalicelib.store.lists import find_list
+from chalicelib.store.models import MailingList, Subscriber
+from chalicelib.store.subscribers import account_address_key, list_status_key, update_fields
+
+# Statuses an objection may end (P17): the state machine's own allowed moves to unsubscribed.
+_MAY_UNSUBSCRIBE = [status.value for status, targets in TRANSITIONS.items()
+                    if status and Status.UNSUBSCRIBED in targets]
+
+
+def _by_email(account_id: str, email: str) -> list[Subscriber]:
+    return list(Subscriber.by_account_address.query(account_address_key(account_id, email)))
+
+
+def _by_phone(account_id: str, phone: str) -> list[Subscriber]:
+    found: list[Subscriber] = []
+    for mailing_list in MailingList.by_account.query(account_id):
+        found.extend(Subscriber.query(mailing_list.list_id, filter_condition=Subscriber.phone == phone))
+    return found
+
+
+def find_person(account_id: str, subject: Subject) -> Person:
+    """The subject with the emails and phones of the entries it matches in the account."""
+    if subject.kind is SubjectKind.EMAIL:
+        entries = _by_email(account_id, subject.value)
+        return Person(account_id, frozenset({subject.value}),
+                      frozenset(e.phone for e in entries if e.phone))
+    entries = _by_phone(account_id, subject.value)
+    return Person(account_id, frozenset(e.email for e in entries), frozenset({subject.value}))
+
+
+def entries_of(person: Person) -> list[Subscriber]:
+    """Every stored entry of the person's emails in the account, by list."""
+    entries = [entry for email in sorted(person.emails) for entry in _by_email(person.account_id, email)]
+    return sorted(entries, key=lambda e: (e.list_id, e.address))
+
+
+def lists_of(entries: list[Subscriber]) -> dict[str, MailingList]:
+    """The lists these entries are on, read once each."""
+    found = {list_id: find_list(list_id) for list_id in {entry.list_id for entry in entries}}
+    return {list_id: mailing_list for list_id, mailing_list in found.items() if mailing_list}
+
+
+def restrict(entry: Subscriber) -> None:
+    """Keep the entry but stop all mail to it (P17): sending skips restricted entries."""
+    entry.update(actions=[Subscriber.restricted.set(True), Subscriber.updated_at.set(now())],
+                 condition=Subscriber.address.exists())
+
+
+def unsubscribe(entry: Subscriber) -> bool:
+    """End the entry as unsubscribed (objection, P17); False when it had already ended.
+
+    The TTL is dropped: an ended entry is kept like any unsubscribed one.
+    """
+    try:
+        entry.update(
+            actions=[
+                Subscriber.status.set(Status.UNSUBSCRIBED.value),
+                Subscriber.list_status.set(list_status_key(entry.list_id, Status.UNSUBSCRIBED)),
+                Subscriber.expires_at.remove(),
+                Subscriber.updated_at.set(now()),
+            ],
+            condition=Subscriber.status.is_in(*_MAY_UNSUBSCRIBE),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def rectify(entry: Subscriber, mailing_list: MailingList, change: Rectification) -> bool:
+    """Apply the rectification to one entry; False when nothing applies to its list."""
+    current = entry.attributes.as_dict() if hasattr(entry.attributes, "as_dict") else {}
+    changes = change.changes_for(current, mailing_list.declared_attributes or ())
+    if not changes:
+        return False
+    update_fields(entry, changes)
+    return True
+
+
+def delete_entries(entries: list[Subscriber]) -> int:
+    """Delete the entries in batches; returns how many."""
+    with Subscriber.batch_write() as batch:
+        for entry in entries:
+            batch.delete(entry)
+    return len(entries)

@@ -1,0 +1,98 @@
+"""Privacy requests (P19) and the exports they produce (P16).
+
+A request record holds the subject's keyed hash only; the export, a copy of the person's data,
+lives in its own table for 7 days and is removed by erasure like any other personal data.
+"""
+from __future__ import annotations
+
+import json
+import secrets
+import zlib
+from typing import Any
+
+from chalicelib.domain.clock import now
+from chalicelib.domain.privacy import (
+    EXPORT_LIFETIME,
+    RequestStatus,
+    RequestType,
+    Subject,
+    due_at,
+)
+from chalicelib.errors import InvalidInput, NotFound
+from chalicelib.store.models import PrivacyExport, PrivacyRequest
+from chalicelib.store.paging import decode_cursor, encode_cursor
+
+
+def create_request(account_id: str, request_type: RequestType, subject: Subject,
+                   actor: str) -> PrivacyRequest:
+    """Record a received request with its due date. The id sorts by receipt time."""
+    at = now()
+    request = PrivacyRequest(
+        account_id=account_id,
+        request_id=f"prq_{at.strftime('%Y%m%d%H%M%S%f')}{secrets.token_hex(4)}",
+        type=request_type.value,
+        subject_kind=subject.kind.value,
+        subject_hash=subject.keyed_hash,
+        actor=actor,
+        status=RequestStatus.RECEIVED.value,
+        received_at=at,
+        due_at=due_at(at),
+    )
+    request.save(condition=PrivacyRequest.request_id.does_not_exist())
+    return request
+
+
+def complete_request(request: PrivacyRequest, outcome: dict[str, Any]) -> PrivacyRequest:
+    """Mark the request answered, with its outcome (counts and flags, never contact data)."""
+    request.update(actions=[
+        PrivacyRequest.status.set(RequestStatus.COMPLETED.value),
+        PrivacyRequest.completed_at.set(now()),
+        PrivacyRequest.outcome.set(outcome),
+    ])
+    return request
+
+
+def get_request(account_id: str, request_id: str) -> PrivacyRequest:
+    """The account's request; another account's is NotFound (P28)."""
+    if not request_id.isascii() or len(request_id) > 100:
+        raise NotFound("no such privacy request", field="request_id")
+    try:
+        return PrivacyRequest.get(account_id, request_id)
+    except PrivacyRequest.DoesNotExist:
+        raise NotFound("no such privacy request", field="request_id") from None
+
+
+def requests_page(account_id: str, limit: int,
+                  cursor: str | None) -> tuple[list[PrivacyRequest], str | None]:
+    """One page of the account's requests, newest first."""
+    start = decode_cursor(cursor)
+    if start is not None and (start.get("account_id") or {}).get("S") != account_id:
+        raise InvalidInput("'cursor' belongs to another listing", field="cursor")
+    result = PrivacyRequest.query(account_id, scan_index_forward=False, limit=limit,
+                                  last_evaluated_key=start)
+    items = list(result)
+    return items, encode_cursor(result.last_evaluated_key)
+
+
+def save_export(request: PrivacyRequest, export: dict[str, Any]) -> PrivacyExport:
+    """Keep the export for download, compressed (a person with much history must still fit in
+    one item), until EXPORT_LIFETIME has passed."""
+    at = now()
+    payload = zlib.compress(json.dumps(export, separators=(",", ":")).encode("utf-8"))
+    stored = PrivacyExport(account_id=request.account_id, request_id=request.request_id,
+                           subject_hash=request.subject_hash, payload=payload, created_at=at,
+                           expires_at=at + EXPORT_LIFETIME)
+    stored.save()
+    return stored
+
+
+def load_export(account_id: str, request_id: str) -> dict[str, Any] | None:
+    """The export, or None when there is none or it has expired (TTL deletes it up to two days
+    late, so the time is checked here)."""
+    try:
+        stored = PrivacyExport.get(account_id, request_id)
+    except PrivacyExport.DoesNotExist:
+        return None
+    if stored.expires_at <= now():
+        return None
+    return json.loads(zlib.decompress(stored.payload).decode("utf-8"))

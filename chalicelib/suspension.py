@@ -1,0 +1,130 @@
+"""Suspending accounts whose bounce or complaint rate crosses a threshold, and lifting it (P26).
+
+The feedback worker reviews every account a batch touched; an operator lifts a suspension with
+`python -m chalicelib.cli account unsuspend`. Both leave an audit entry without contact data.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from chalicelib.adapters.sqs import enqueue
+from chalicelib.config import settings
+from chalicelib.domain.account_health import (
+    ACTIVE,
+    SUSPENSION_MAIL_KIND,
+    HealthWindow,
+    check_own_threshold,
+    summarise,
+    suspension_message_id,
+    suspension_notice,
+    suspension_reason,
+    thresholds_for,
+    window_start,
+)
+from chalicelib.domain.clock import now
+from chalicelib.domain.outbox import EmailJob
+from chalicelib.errors import Conflict, InvalidInput, NotFound
+from chalicelib.observability import logger
+from chalicelib.resources import OUTBOX
+from chalicelib.store import account_health as health_store
+from chalicelib.store import audit
+from chalicelib.store.accounts import get_account
+from chalicelib.store.models import Account
+
+# The audit actor of a suspension decided from the rates.
+REVIEWER = "feedback-worker"
+
+
+def current_window(account: Account) -> HealthWindow:
+    """The account's sums and rates over its current window (one Query)."""
+    since = window_start(now().date(), settings().account_health, account.health_since)
+    return summarise(since, health_store.days_since(account.account_id, since))
+
+
+def review_accounts(account_ids: Iterable[str]) -> None:
+    """Review each account once; suspends those whose rates crossed a threshold."""
+    for account_id in sorted(set(account_ids)):
+        review_account(account_id)
+
+
+def review_account(account_id: str) -> str | None:
+    """Suspend the account when its rates crossed a threshold; returns the reason, or None."""
+    try:
+        account = get_account(account_id)
+    except NotFound:
+        logger.warning("feedback names an unknown account", extra={"account_id": account_id})
+        return None
+    if account.status != ACTIVE:
+        return None
+    reason = suspension_reason(current_window(account), thresholds_for(settings().account_health, account))
+    if reason is None:
+        return None
+    _suspend(account, reason)
+    return reason
+
+
+def _suspend(account: Account, reason: str) -> None:
+    # The notice is queued first, under an id fixed for this suspension: if the update below is
+    # lost to a crash, the redelivered batch decides again and the send worker drops the
+    # duplicate notice. Queued after, a crash would leave the account suspended and never told.
+    if account.contact_email:
+        mail = suspension_notice(account.contact_email, settings().default_sender, account.name, reason)
+        job = EmailJob(message_id=suspension_message_id(account.account_id, account.health_since),
+                       account_id=account.account_id, kind=SUSPENSION_MAIL_KIND, email=mail)
+        enqueue(OUTBOX, job.to_dict())
+    if health_store.suspend(account.account_id, reason) is None:
+        return  # another worker suspended it first, and recorded it
+    audit.record(account.account_id, REVIEWER, "account.suspended", reason)
+    logger.warning("account suspended", extra={"account_id": account.account_id, "reason": reason})
+
+
+def unsuspend(account_id: str, actor: str = "operator") -> Account:
+    """Lift a suspension: the account may send again and is judged afresh from now."""
+    get_account(account_id)
+    if health_store.lift_suspension(account_id) is None:
+        raise Conflict("the account is not suspended", field="account_id")
+    audit.record(account_id, actor, "account.unsuspended", account_id)
+    return get_account(account_id)
+
+
+def set_own_thresholds(account_id: str, max_complaint_rate: float | None, max_bounce_rate: float | None,
+                       actor: str = "operator") -> None:
+    """Give the account stricter limits than the platform's (looser ones have no effect)."""
+    if max_complaint_rate is None and max_bounce_rate is None:
+        raise InvalidInput("name at least one limit", field="max_complaint_rate")
+    changed = []
+    for name, value in (("max_complaint_rate", max_complaint_rate), ("max_bounce_rate", max_bounce_rate)):
+        if value is not None:
+            check_own_threshold(value, name)
+            changed.append(name)
+    health_store.set_own_thresholds(account_id, max_complaint_rate, max_bounce_rate)
+    audit.record(account_id, actor, "account.health_limits_changed", ",".join(changed))
+
+
+def health_view(account: Account) -> dict[str, Any]:
+    """What `/v1/account/health` shows: aggregates, thresholds and status — never an address."""
+    window = current_window(account)
+    thresholds = thresholds_for(settings().account_health, account)
+    return {
+        "status": account.status,
+        "suspended_at": account.suspended_at.isoformat() if account.suspended_at else None,
+        "suspension_reason": account.suspension_reason,
+        "window": {"since": window.since.isoformat(), "days": (now().date() - window.since).days + 1},
+        "volume": window.volume,
+        "counts": {
+            "sent": window.sent,
+            "delivered": window.delivered,
+            "hard_bounces": window.hard_bounces,
+            "soft_bounces": window.soft_bounces,
+            "complaints": window.complaints,
+        },
+        "rates": {"bounce": window.bounce_rate, "complaint": window.complaint_rate},
+        "thresholds": {
+            "bounce": thresholds.max_bounce_rate,
+            "complaint": thresholds.max_complaint_rate,
+            "min_volume": thresholds.min_volume,
+        },
+        # Below the minimum volume the rates are shown but cannot suspend.
+        "judged": window.volume >= thresholds.min_volume,
+    }

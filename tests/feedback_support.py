@@ -1,0 +1,81 @@
+"""Helpers of the feedback and suspension tests: AWS-shaped SES events in SQS batches, and
+subscribers to aim them at."""
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import bearer
+
+SES_EVENTS = Path(__file__).resolve().parent.parent / "events" / "ses"
+CONSENT = "Yes, send me the Acme newsletter."
+
+
+def ses_event(sample: str, recipient: str, tags: dict[str, str], ses_message_id: str | None = None,
+              at: datetime | None = None, **detail: Any) -> dict[str, Any]:
+    """One of AWS's documented event-publishing samples, aimed at `recipient` with our tags."""
+    document = copy.deepcopy(json.loads((SES_EVENTS / sample).read_text()))
+    mail = document["mail"]
+    mail["messageId"] = ses_message_id or f"0100{uuid.uuid4().hex}-000000"
+    mail["destination"] = [recipient]
+    mail["tags"] = {**mail.get("tags", {}), **{name: [value] for name, value in tags.items()}}
+    stamp = (at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    mail["timestamp"] = stamp
+    kind = document["eventType"]
+    if kind == "Bounce":
+        document["bounce"]["bouncedRecipients"][0]["emailAddress"] = recipient
+        document["bounce"]["timestamp"] = stamp
+    elif kind == "Complaint":
+        document["complaint"]["complainedRecipients"] = [{"emailAddress": recipient}]
+        document["complaint"]["timestamp"] = stamp
+    elif kind == "Delivery":
+        document["delivery"]["recipients"] = [recipient]
+        document["delivery"]["timestamp"] = stamp
+    for key, value in detail.items():
+        document[kind.lower()][key] = value
+    return document
+
+
+def sns_body(document: dict[str, Any]) -> str:
+    """What SQS receives from the feedback topic (no raw message delivery)."""
+    return json.dumps({"Type": "Notification", "MessageId": str(uuid.uuid4()),
+                       "TopicArn": "arn:aws:sns:eu-west-1:123456789012:tidings-ses-feedback",
+                       "Message": json.dumps(document), "Timestamp": "2026-03-07T10:00:00.000Z",
+                       "SignatureVersion": "1", "Signature": "EXAMPLE"})
+
+
+def sqs_event(*bodies: str) -> dict[str, Any]:
+    """An SQS batch with a distinct messageId per record (Chalice's generator repeats one)."""
+    return {"Records": [
+        {"messageId": f"m-{index}", "receiptHandle": f"r-{index}", "body": body,
+         "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {}, "md5OfBody": "x",
+         "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:tidings-feedback",
+         "awsRegion": "eu-west-1"}
+        for index, body in enumerate(bodies)
+    ]}
+
+
+def make_list(client: Any, account: dict[str, Any], name: str = "Acme News") -> str:
+    response = client.http.post("/v1/lists", headers=bearer(account["api_key"]),
+                                body=json.dumps({"name": name, "consent_text": CONSENT}))
+    assert response.status_code == 201, response.body
+    return json.loads(response.body)["list_id"]
+
+
+def confirmed(account_id: str, list_id: str, email: str) -> None:
+    """A confirmed subscriber, written straight to the store."""
+    from chalicelib.domain.subscriptions import Contact, Source, Status, evidence
+    from chalicelib.store.subscribers import write_signup
+
+    proof = evidence(datetime.now(UTC), Source.API, 1, ip=None, user_agent=None, form_url=None)
+    assert write_signup(account_id, list_id, Contact(email=email), proof, Status.CONFIRMED)
+
+
+def status_of(list_id: str, email: str) -> str:
+    from chalicelib.store.models import Subscriber
+
+    return Subscriber.get(list_id, email).status

@@ -1,0 +1,98 @@
+"""Changing the account's contact email needs confirmation at the new address (P27)."""
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import pytest
+import time_machine
+
+from chalicelib.domain.clock import now
+from chalicelib.store.accounts import get_account
+from chalicelib.store.audit import entries
+from tests.conftest import bearer
+from tests.signup_support import deliver, outbox_records, sent_mails
+
+NEW = "owner@acme.example"
+
+
+@pytest.fixture
+def api(account) -> dict[str, str]:
+    return bearer(account["api_key"])
+
+
+def _ask(client, api, new_email: str):
+    return client.http.post("/v1/account/email-change", headers=api,
+                            body=json.dumps({"new_email": new_email}))
+
+
+def _mailed_link(to: str) -> str:
+    deliver(outbox_records())
+    [mail] = [m for m in sent_mails() if m["To"] == to]
+    text = mail.get_body(preferencelist=("plain",)).get_content()
+    return urlsplit(re.search(r"https?://\S+/account/email-change/\S+", text).group(0)).path
+
+
+def _contact(account) -> str | None:
+    return get_account(account["account_id"]).contact_email
+
+
+def test_p27_patch_no_longer_changes_the_contact_email(client, api, account):
+    response = client.http.patch("/v1/account", headers=api, body=json.dumps({"contact_email": NEW}))
+    assert response.status_code == 400
+    error = json.loads(response.body)["error"]
+    assert error["field"] == "contact_email" and "/v1/account/email-change" in error["message"]
+    assert _contact(account) == "contact@acme.example"
+
+
+def test_p27_the_change_is_mailed_to_the_new_address_and_applied_only_by_its_button(client, api, account):
+    response = _ask(client, api, "Owner@ACME.example")
+    assert response.status_code == 202
+    assert _contact(account) == "contact@acme.example", "nothing changes before confirmation"
+    path = _mailed_link(NEW)
+
+    page = client.http.get(path)
+    assert page.status_code == 200 and "<button" in page.body.decode()
+    assert _contact(account) == "contact@acme.example", "a GET (mail scanner) changes nothing"
+
+    assert client.http.post(path).status_code == 200
+    assert _contact(account) == NEW
+    assert client.http.post(path).status_code == 200, "using the link twice is harmless"
+    actions = [(e.actor, e.action, e.target) for e in entries(account["account_id"])]
+    assert ("email-confirmation", "account.contact_email_changed", "contact_email") in actions
+    assert (account["key_id"], "account.email_change_requested", "contact_email") in actions
+    assert all("@" not in (e.target or "") + e.actor for e in entries(account["account_id"]))
+
+
+def test_p27_a_stale_link_cannot_undo_a_later_change(client, api, account):
+    _ask(client, api, "first@acme.example")
+    first = _mailed_link("first@acme.example")
+    _ask(client, api, NEW)
+    client.http.post(_mailed_link(NEW))
+    response = client.http.post(first)
+    assert response.status_code == 400 and "changed since" in response.body.decode()
+    assert _contact(account) == NEW
+
+
+def test_p27_the_link_expires_after_2_days(client, api, account):
+    _ask(client, api, NEW)
+    path = _mailed_link(NEW)
+    with time_machine.travel(now() + timedelta(days=2, minutes=1)):
+        assert client.http.post(path).status_code == 400
+    assert _contact(account) == "contact@acme.example"
+
+
+def test_bad_requests_name_the_field(client, api, account):
+    for body, status, field in (({"new_email": "nope"}, 400, "new_email"), ({}, 400, "new_email"),
+                                ({"new_email": NEW, "x": 1}, 400, "x"),
+                                ({"new_email": "contact@acme.example"}, 409, "new_email")):
+        response = client.http.post("/v1/account/email-change", headers=api, body=json.dumps(body))
+        assert response.status_code == status, body
+        assert json.loads(response.body)["error"]["field"] == field
+    key = client.http.post("/v1/keys", headers=api, body=json.dumps({"name": "ro", "scope": "read"}))
+    read_only = bearer(json.loads(key.body)["secret"])
+    assert _ask(client, read_only, NEW).status_code == 403
+    assert client.http.post("/account/email-change/garbage").status_code == 400
+    assert outbox_records() == []

@@ -1,0 +1,145 @@
+"""Erasure (P18): the person leaves every table; only keyed hashes stay in the suppression list."""
+from __future__ import annotations
+
+import json
+import zlib
+from typing import Any
+
+import pytest
+
+from chalicelib.adapters.clients import client as aws_client
+from chalicelib.cli import create_account_with_key
+from chalicelib.data_rights import erase_person, export_person
+from chalicelib.domain.privacy import phone_hash
+from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason, address_hash
+from chalicelib.store.models import ALL_MODELS, MessageRecord, PrivacyExport, RateCounter, Suppression
+from chalicelib.store.person_data import COVERAGE, NoPersonalData
+from chalicelib.store.suppressions import suppress
+from tests.conftest import bearer
+from tests.privacy_support import PERSON, PERSON_RAW, PHONE, PHONE_RAW, add, completed, new_list
+from tests.signup_support import deliver, form_signup, outbox_records, stored
+
+BOB = "bob@example.com"
+# Every form the person's contact data can take, compared case-insensitively.
+NEEDLES = (PERSON, PERSON_RAW.strip(), PHONE, PHONE_RAW, PHONE.lstrip("+"), "712345678", "712 345 678")
+
+
+@pytest.fixture
+def api(account, verified_sender) -> dict[str, str]:
+    return bearer(account["api_key"])
+
+
+def test_every_model_has_an_eraser_or_says_it_holds_no_personal_data():
+    missing = [model.__name__ for model in ALL_MODELS if model not in COVERAGE]
+    assert missing == [], f"register these tables in store/person_data.py COVERAGE: {missing}"
+    assert set(COVERAGE) <= set(ALL_MODELS)
+    assert all(coverage.reason for coverage in COVERAGE.values() if isinstance(coverage, NoPersonalData))
+
+
+def _as_text(value: Any) -> str:
+    """A scanned item as lower-case text, compressed binary payloads opened."""
+    if isinstance(value, dict):
+        if set(value) == {"B"}:
+            raw = value["B"]
+            try:
+                return zlib.decompress(raw).decode("utf-8").lower()
+            except zlib.error:
+                return raw.decode("utf-8", errors="replace").lower()
+        return " ".join(_as_text(v) for v in value.values())
+    if isinstance(value, list):
+        return " ".join(_as_text(v) for v in value)
+    return str(value).lower()
+
+
+def scan_every_table() -> dict[str, list[str]]:
+    """Each table's items as text (a test may Scan; the app never does)."""
+    dynamodb = aws_client("dynamodb")
+    tables: dict[str, list[str]] = {}
+    for model in ALL_MODELS:
+        pages = dynamodb.get_paginator("scan").paginate(TableName=model.Meta.table_name)
+        tables[model.Meta.logical_name] = [_as_text(item) for page in pages for item in page["Items"]]
+    return tables
+
+
+def _found(tables: dict[str, list[str]], needles: tuple[str, ...]) -> dict[str, list[str]]:
+    return {name: [n for n in needles if any(n.lower() in item for item in items)]
+            for name, items in tables.items() if any(n.lower() in item for n in needles for item in items)}
+
+
+def _provision_everything(client, api, account) -> list[str]:
+    """The person in every table that can hold them, and Bob beside them on each list."""
+    lists = [new_list(client, api, name, attributes=("city",), single_opt_in=False)
+             for name in ("News", "Offers", "Alerts")]
+    # A public signup: a pending entry, the rate counters and a confirmation mail.
+    form_signup(client, lists[0], email=PERSON_RAW, phone=PHONE_RAW, city="Iasi")
+    for list_id in lists[1:]:
+        add(client, api, list_id, proof=False, phone=PHONE_RAW, name="Ann", attributes={"city": "Iasi"})
+    for list_id in lists:
+        add(client, api, list_id, proof=False, email=BOB)
+    deliver(outbox_records())  # message records for every confirmation mail
+    suppress(PLATFORM_SCOPE, PERSON, SuppressionReason.PLATFORM_OPT_OUT)
+    client.http.delete(f"/v1/lists/{lists[2]}/subscribers/{BOB}", headers=api)  # an audit entry
+    access = completed(client, api, type="access", email=PERSON)  # a request and an export
+    client.http.get(f"/v1/privacy/requests/{access['request_id']}/export", headers=api)
+    return lists
+
+
+def test_p18_erasure_leaves_no_trace_but_the_keyed_hash(client, api, account):
+    lists = _provision_everything(client, api, account)
+    before = scan_every_table()
+    holding = _found(before, NEEDLES)
+    assert {"subscribers", "privacy-exports"} <= set(holding), holding
+    assert [m for m in MessageRecord.scan() if m.account_id == account["account_id"]
+            and m.recipient_hash == address_hash(PERSON)], "message records can be found by hash"
+    assert any(c.counter_key.startswith("addr:") for c in RateCounter.scan())
+    assert PrivacyExport.count(account["account_id"]) == 1
+
+    view = completed(client, api, type="erase", email=PERSON_RAW.upper())
+    removed = view["outcome"]["removed"]
+    assert removed["subscribers"] == 3 and removed["messages"] == 3 and removed["privacy-exports"] == 1
+
+    after = scan_every_table()
+    assert _found(after, NEEDLES) == {}, "the person's contact data is still stored"
+    assert _found(after, (BOB,)) == {"subscribers": [BOB]}, "erasure touched someone else"
+    # Only keyed hashes stay: the account now refuses the address and the phone (P12, P18).
+    for hashed in (address_hash(PERSON), phone_hash(PHONE)):
+        assert Suppression.get(account["account_id"], hashed).reason == "erased"
+    assert Suppression.get(PLATFORM_SCOPE, address_hash(PERSON)).reason == "platform_opt_out"
+    assert completed(client, api, type="exists", email=PERSON)["outcome"] == {"held": False}
+
+    form_signup(client, lists[0], email=PERSON, city="Iasi")
+    assert stored(lists[0], PERSON) is None, "a later signup is silently refused"
+    assert outbox_records() == []
+
+
+def test_p18_erasure_by_phone_finds_the_person_on_every_list(client, api, account):
+    lists = [new_list(client, api, name) for name in ("News", "Offers")]
+    for list_id in lists:
+        add(client, api, list_id, phone=PHONE_RAW)
+    view = completed(client, api, type="erase", phone=PHONE_RAW)
+    assert view["outcome"]["removed"]["subscribers"] == 2
+    assert all(stored(list_id, PERSON) is None for list_id in lists)
+    assert completed(client, api, type="exists", email=PERSON)["outcome"] == {"held": False}
+    assert Suppression.get(account["account_id"], address_hash(PERSON)).reason == "erased"
+
+
+def test_erase_and_export_person_are_callable_with_an_address_or_a_phone(client, api, account):
+    list_id = new_list(client, api, "News")
+    add(client, api, list_id, phone=PHONE_RAW)
+    assert [s["list_id"] for s in export_person(account["account_id"], PHONE)["subscriptions"]] == [list_id]
+    outcome = erase_person(account["account_id"], PERSON_RAW)
+    assert outcome["removed"]["subscribers"] == 1 and outcome["identifiers_suppressed"] == 2
+    assert export_person(account["account_id"], PERSON)["subscriptions"] == []
+    assert erase_person(account["account_id"], PERSON)["removed"]["subscribers"] == 0, "idempotent"
+    assert json.dumps(outcome).count("@") == 0
+
+
+def test_p28_erasure_in_one_account_leaves_the_same_person_in_another(client, api, account):
+    other = bearer(create_account_with_key("Other Org", {})["api_key"])
+    ours, theirs = new_list(client, api, "News"), new_list(client, other, "Theirs")
+    add(client, api, ours, phone=PHONE_RAW)
+    add(client, other, theirs, phone=PHONE_RAW)
+    completed(client, api, type="erase", email=PERSON)
+    assert stored(ours, PERSON) is None
+    assert stored(theirs, PERSON) is not None
+    assert completed(client, other, type="exists", phone=PHONE)["outcome"] == {"held": True}

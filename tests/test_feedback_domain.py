@@ -1,0 +1,226 @@
+"""Parsing SES feedback: AWS's documented samples, raw and SNS-wrapped; unknown and malformed."""
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from chalicelib.domain.account_health import (
+    DayCounts,
+    HealthPolicy,
+    Thresholds,
+    counts_for_account,
+    sending_blocked_reason,
+    summarise,
+    suspension_message_id,
+    suspension_reason,
+    thresholds_for,
+    window_start,
+)
+from chalicelib.domain.feedback import (
+    BounceType,
+    FeedbackKind,
+    Ignored,
+    MalformedFeedback,
+    parse_feedback,
+)
+
+SES_EVENTS = Path(__file__).resolve().parent.parent / "events" / "ses"
+SAMPLES = sorted(path.name for path in SES_EVENTS.glob("*.json"))
+
+# What each documented sample must parse to: kind, SES message id's start, recipients.
+EXPECTED = {
+    "event-bounce.json": (FeedbackKind.BOUNCE, ("recipient@example.com",)),
+    "event-click.json": (FeedbackKind.CLICK, ("recipient@example.com",)),
+    "event-complaint.json": (FeedbackKind.COMPLAINT, ("recipient@example.com",)),
+    "event-delivery.json": (FeedbackKind.DELIVERY, ("recipient@example.com",)),
+    "event-deliverydelay.json": (FeedbackKind.DELIVERY_DELAY, ("recipient@example.com",)),
+    "event-open.json": (FeedbackKind.OPEN, ("recipient@example.com",)),
+    "event-reject.json": (FeedbackKind.REJECT, ("sender@example.com",)),
+    "event-rendering-failure.json": (FeedbackKind.RENDERING_FAILURE, ("recipient@example.com",)),
+    "event-send.json": (FeedbackKind.SEND, ("recipient@example.com",)),
+    "event-subscription.json": (FeedbackKind.SUBSCRIPTION, ("recipient@example.com",)),
+    "identity-bounce-with-dsn.json": (FeedbackKind.BOUNCE, ("jane@example.com",)),
+    "identity-bounce-without-dsn.json": (FeedbackKind.BOUNCE, ("jane@example.com", "richard@example.com")),
+    "identity-complaint-with-feedback-report.json": (FeedbackKind.COMPLAINT, ("richard@example.com",)),
+    "identity-complaint-without-feedback-report.json": (FeedbackKind.COMPLAINT, ("richard@example.com",)),
+    "identity-delivery.json": (FeedbackKind.DELIVERY, ("jane@example.com",)),
+}
+
+
+def sample(name: str) -> dict:
+    return json.loads((SES_EVENTS / name).read_text())
+
+
+def sns_wrapped(message: dict | str) -> str:
+    """The body SQS receives from an SNS subscription without raw message delivery."""
+    text = message if isinstance(message, str) else json.dumps(message)
+    return json.dumps({"Type": "Notification", "MessageId": "22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324",
+                       "TopicArn": "arn:aws:sns:eu-west-1:123456789012:tidings-ses-feedback",
+                       "Message": text, "Timestamp": "2017-08-05T00:41:03.012Z",
+                       "SignatureVersion": "1", "Signature": "EXAMPLE"})
+
+
+def test_every_documented_sample_is_covered():
+    assert sorted(EXPECTED) == SAMPLES
+
+
+@pytest.mark.parametrize("name", SAMPLES)
+@pytest.mark.parametrize("wrap", [False, True], ids=["raw", "sns"])
+def test_every_documented_sample_parses_raw_and_sns_wrapped(name, wrap):
+    document = sample(name)
+    body = sns_wrapped(document) if wrap else json.dumps(document)
+    event = parse_feedback(body)
+    kind, recipients = EXPECTED[name]
+    assert event.kind is kind
+    assert event.ses_message_id == document["mail"]["messageId"]
+    assert event.recipients == recipients
+    assert event.timestamp.tzinfo is not None
+
+
+def test_bounce_type_and_subtype_are_read():
+    event = parse_feedback(json.dumps(sample("event-bounce.json")))
+    assert event.bounce.type is BounceType.PERMANENT and event.bounce.subtype == "General"
+    assert event.timestamp == datetime(2017, 8, 5, 0, 41, 2, 669000, tzinfo=UTC)
+
+
+def test_event_publishing_tags_become_first_values():
+    event = parse_feedback(json.dumps(sample("event-send.json")))
+    assert event.tags["myCustomTag1"] == "myCustomTagValue1"
+    assert event.tags["ses:configuration-set"] == "ConfigSet"
+
+
+def test_routing_tags_are_exposed():
+    document = sample("event-delivery.json")
+    document["mail"]["tags"].update(account=["acc_1"], list=["lst_1"], campaign=["cmp_1"], kind=["campaign"])
+    event = parse_feedback(sns_wrapped(document))
+    assert (event.account_id, event.list_id, event.campaign_id, event.mail_kind) == (
+        "acc_1", "lst_1", "cmp_1", "campaign")
+
+
+def test_identity_notifications_have_no_tags():
+    assert parse_feedback(json.dumps(sample("identity-delivery.json"))).tags == {}
+
+
+def test_complaint_feedback_type_and_engagement_are_kept_for_later_use():
+    assert parse_feedback(json.dumps(sample("event-complaint.json"))).complaint_feedback_type == "abuse"
+    click = parse_feedback(json.dumps(sample("event-click.json"))).engagement
+    assert click.link.startswith("http://docs.aws.amazon.com/") and click.ip == "192.0.2.1"
+    opened = parse_feedback(json.dumps(sample("event-open.json"))).engagement
+    assert opened.user_agent.startswith("Mozilla/5.0 (iPhone")
+
+
+def test_transient_bounce_is_read():
+    document = sample("event-bounce.json")
+    document["bounce"].update(bounceType="Transient", bounceSubType="MailboxFull")
+    event = parse_feedback(json.dumps(document))
+    assert event.bounce.type is BounceType.TRANSIENT and event.bounce.subtype == "MailboxFull"
+
+
+@pytest.mark.parametrize("body", [
+    json.dumps({"eventType": "Teleport", "mail": {}}),
+    json.dumps({"notificationType": "AmazonSnsSubscriptionSucceeded", "message": "ok"}),
+    json.dumps({"notificationType": "Open", "mail": {}}),  # identity notifications have no opens
+    json.dumps({"Type": "SubscriptionConfirmation", "Message": "You have chosen to subscribe"}),
+])
+def test_unknown_types_are_ignored_not_failed(body):
+    assert isinstance(parse_feedback(body), Ignored)
+
+
+def _without(path: str, name: str = "event-bounce.json") -> str:
+    document = sample(name)
+    *parents, last = path.split(".")
+    target = document
+    for key in parents:
+        target = target[key]
+    del target[last]
+    return json.dumps(document)
+
+
+@pytest.mark.parametrize("body", [
+    "not json",
+    "[1, 2]",
+    json.dumps({"mail": {"messageId": "x"}}),
+    sns_wrapped("{not json"),
+    json.dumps({"Type": "Notification", "Message": {"eventType": "Send"}}),
+    _without("mail"),
+    _without("mail.messageId"),
+    _without("bounce.bounceType"),
+    _without("bounce.bouncedRecipients"),
+    _without("complaint.complainedRecipients", "event-complaint.json"),
+    _without("delivery.timestamp", "identity-delivery.json").replace('"timestamp"', '"time"'),
+    json.dumps({**sample("event-bounce.json"), "bounce": {**sample("event-bounce.json")["bounce"],
+                                                          "bounceType": "Soft"}}),
+    json.dumps({**sample("event-send.json"), "mail": {**sample("event-send.json")["mail"],
+                                                      "destination": "recipient@example.com"}}),
+])
+def test_malformed_records_raise_a_domain_error(body):
+    with pytest.raises(MalformedFeedback):
+        parse_feedback(body)
+
+
+# --- account health rules (P26) -----------------------------------------------------------------
+
+class FakeAccount:
+    def __init__(self, status="active", reason=None, complaint=None, bounce=None):
+        self.status, self.suspension_reason = status, reason
+        self.max_complaint_rate, self.max_bounce_rate = complaint, bounce
+
+
+THRESHOLDS = Thresholds(max_complaint_rate=0.001, max_bounce_rate=0.05, min_volume=200)
+
+
+def window(sent=0, delivered=0, hard=0, complaints=0):
+    return summarise(date(2026, 3, 1), [DayCounts(date(2026, 3, 1), sent=sent, delivered=delivered,
+                                                  hard_bounces=hard, complaints=complaints)])
+
+
+def test_p26_rates_at_or_above_a_threshold_suspend():
+    assert "complaint rate 0.10%" in suspension_reason(window(sent=1000, complaints=1), THRESHOLDS)
+    assert "bounce rate 5.00%" in suspension_reason(window(sent=1000, hard=50), THRESHOLDS)
+    assert suspension_reason(window(sent=1000, hard=49), THRESHOLDS) is None
+
+
+def test_p26_no_verdict_below_the_minimum_volume():
+    assert suspension_reason(window(sent=1, hard=1), THRESHOLDS) is None
+    assert suspension_reason(window(sent=199, complaints=5), THRESHOLDS) is None
+
+
+def test_volume_counts_deliveries_and_bounces_whose_send_event_is_late():
+    assert window(sent=10, delivered=300, hard=5).volume == 305
+
+
+def test_p26_an_account_may_be_stricter_never_looser():
+    policy = HealthPolicy()
+    assert thresholds_for(policy, FakeAccount(complaint=0.0005)).max_complaint_rate == 0.0005
+    assert thresholds_for(policy, FakeAccount(bounce=0.5)).max_bounce_rate == 0.05
+
+
+def test_the_window_starts_at_the_last_lift_when_that_is_later():
+    policy = HealthPolicy()
+    today = date(2026, 3, 31)
+    assert window_start(today, policy, None) == date(2026, 3, 2)
+    lifted = datetime(2026, 3, 20, 15, tzinfo=UTC)
+    assert window_start(today, policy, lifted) == date(2026, 3, 20)
+
+
+def test_p26_a_suspended_account_may_not_send():
+    assert sending_blocked_reason(FakeAccount()) is None
+    reason = sending_blocked_reason(FakeAccount("suspended", "complaint rate 0.50% over 400 mails"))
+    assert reason.startswith("sending is suspended: complaint rate 0.50%")
+    assert sending_blocked_reason(FakeAccount("cancelled")) == "the account is cancelled and cannot send"
+
+
+def test_platform_mail_to_the_account_does_not_count_toward_its_rates():
+    assert counts_for_account("campaign") and counts_for_account("confirmation") and counts_for_account(None)
+    assert not counts_for_account("account_suspended")
+    assert not counts_for_account("platform_optout")
+
+
+def test_the_suspension_notice_id_is_fixed_per_suspension():
+    lifted = datetime(2026, 3, 20, tzinfo=UTC)
+    assert suspension_message_id("acc_1", None) == suspension_message_id("acc_1", None)
+    assert suspension_message_id("acc_1", None) != suspension_message_id("acc_1", lifted)
+    assert suspension_message_id("acc_1", None) != suspension_message_id("acc_2", None)

@@ -1,0 +1,184 @@
+"""The feedback worker: bounces and complaints change subscribers and suppressions (P12), every
+event counts once toward the account's rates, a malformed record fails alone."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+from chalicelib.domain.clock import now
+from chalicelib.store.models import AccountHealthDay
+from chalicelib.store.suppressions import is_suppressed
+from tests.conftest import bearer
+from tests.feedback_support import confirmed, make_list, ses_event, sns_body, sqs_event, status_of
+
+ANN = "ann@example.com"
+
+
+@pytest.fixture
+def news(client, account):
+    list_id = make_list(client, account)
+    confirmed(account["account_id"], list_id, ANN)
+    return list_id
+
+
+def tags(account, list_id, kind="campaign"):
+    return {"account": account["account_id"], "list": list_id, "kind": kind, "campaign": "cmp_1"}
+
+
+def today_counts(account_id):
+    try:
+        day = AccountHealthDay.get(account_id, now().date().isoformat())
+    except AccountHealthDay.DoesNotExist:
+        return {}
+    return {name: int(getattr(day, name)) for name in
+            ("sent", "delivered", "hard_bounces", "soft_bounces", "complaints") if getattr(day, name)}
+
+
+def bounce(account, list_id, bounce_type="Permanent", subtype="General", recipient=ANN, ses_id=None):
+    return sns_body(ses_event("event-bounce.json", recipient, tags(account, list_id), ses_id,
+                              bounceType=bounce_type, bounceSubType=subtype))
+
+
+def test_p12_permanent_bounce_marks_bounced_suppresses_and_blocks_a_later_signup(client, account, news):
+    result = client.lambda_.invoke("feedback_worker", sqs_event(bounce(account, news)))
+
+    assert result.payload == {"batchItemFailures": []}
+    assert status_of(news, ANN) == "bounced"
+    assert is_suppressed(account["account_id"], ANN)
+    again = client.http.post(f"/v1/lists/{news}/subscribers", headers=bearer(account["api_key"]),
+                             body=json.dumps({"email": ANN}))
+    assert again.status_code == 409
+    assert status_of(news, ANN) == "bounced"
+    assert today_counts(account["account_id"]) == {"hard_bounces": 1}
+
+
+def test_p12_transient_bounces_are_counted_then_suppress_after_the_limit(client, account, news):
+    for attempt in range(2):
+        client.lambda_.invoke("feedback_worker", sqs_event(bounce(account, news, "Transient", "MailboxFull")))
+        assert status_of(news, ANN) == "confirmed", attempt
+        assert not is_suppressed(account["account_id"], ANN)
+
+    client.lambda_.invoke("feedback_worker", sqs_event(bounce(account, news, "Transient", "MailboxFull")))
+
+    assert status_of(news, ANN) == "bounced"
+    assert is_suppressed(account["account_id"], ANN)
+    assert today_counts(account["account_id"]) == {"soft_bounces": 3}
+
+
+def test_transient_bounce_counters_hold_no_address(client, account, news):
+    from chalicelib.store.models import RateCounter
+
+    client.lambda_.invoke("feedback_worker", sqs_event(bounce(account, news, "Transient")))
+    keys = [item.counter_key for item in RateCounter.scan()]
+    assert keys and all("soft-bounce:" in key and "@" not in key and "ann" not in key for key in keys)
+
+
+def test_p12_complaint_ends_every_list_of_the_account_and_suppresses(client, account, news):
+    offers = make_list(client, account, "Acme Offers")
+    confirmed(account["account_id"], offers, ANN)
+    other = make_list(client, account, "Acme Jobs")
+    confirmed(account["account_id"], other, "bo@example.com")
+    complaint = ses_event("event-complaint.json", ANN, tags(account, news))
+
+    result = client.lambda_.invoke("feedback_worker", sqs_event(sns_body(complaint)))
+
+    assert result.payload == {"batchItemFailures": []}
+    assert status_of(news, ANN) == "complained"
+    assert status_of(offers, ANN) == "complained"
+    assert status_of(other, "bo@example.com") == "confirmed"
+    assert is_suppressed(account["account_id"], ANN)
+    assert today_counts(account["account_id"]) == {"complaints": 1}
+
+
+def test_p12_a_complaint_does_not_touch_another_accounts_lists(client, account, news):
+    from chalicelib.cli import create_account_with_key
+
+    neighbour = create_account_with_key("Neighbour", {})
+    theirs = make_list(client, neighbour)
+    confirmed(neighbour["account_id"], theirs, ANN)
+
+    client.lambda_.invoke("feedback_worker",
+                          sqs_event(sns_body(ses_event("event-complaint.json", ANN, tags(account, news)))))
+
+    assert status_of(theirs, ANN) == "confirmed"
+    assert not is_suppressed(neighbour["account_id"], ANN)
+
+
+def test_sends_and_deliveries_count_toward_the_rates(client, account, news):
+    events = [sns_body(ses_event(name, f"p{index}@example.com", tags(account, news)))
+              for index in range(3) for name in ("event-send.json", "event-delivery.json")]
+    client.lambda_.invoke("feedback_worker", sqs_event(*events))
+    assert today_counts(account["account_id"]) == {"sent": 3, "delivered": 3}
+
+
+def test_replayed_events_are_counted_once(client, account, news):
+    ses_id = "0100018e0000replay-000000"
+    send = sns_body(ses_event("event-send.json", ANN, tags(account, news), ses_id))
+    delivery = sns_body(ses_event("event-delivery.json", ANN, tags(account, news), ses_id))
+    soft = bounce(account, news, "Transient", ses_id=ses_id)
+    complaint = sns_body(ses_event("event-complaint.json", ANN, tags(account, news), ses_id))
+
+    # SES repeats within a batch, SQS redelivers the whole batch, SES sends once more later.
+    client.lambda_.invoke("feedback_worker", sqs_event(send, send, delivery, soft, soft))
+    client.lambda_.invoke("feedback_worker", sqs_event(send, delivery, soft))
+    client.lambda_.invoke("feedback_worker", sqs_event(soft, complaint, complaint))
+    client.lambda_.invoke("feedback_worker", sqs_event(complaint))
+
+    assert today_counts(account["account_id"]) == {"sent": 1, "delivered": 1, "soft_bounces": 1,
+                                                   "complaints": 1}
+
+
+def test_one_transient_bounce_repeated_does_not_reach_the_limit(client, account, news):
+    soft = bounce(account, news, "Transient", ses_id="0100018e0000same-000000")
+    for _ in range(3):
+        client.lambda_.invoke("feedback_worker", sqs_event(soft))
+    assert status_of(news, ANN) == "confirmed"
+    assert not is_suppressed(account["account_id"], ANN)
+
+
+def test_a_malformed_record_fails_alone_and_the_others_apply(client, account, news):
+    confirmed(account["account_id"], news, "bo@example.com")
+    batch = sqs_event(bounce(account, news), sns_body({"eventType": "Bounce", "mail": {}}),
+                      bounce(account, news, recipient="bo@example.com"))
+
+    result = client.lambda_.invoke("feedback_worker", batch)
+
+    assert result.payload == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
+    assert status_of(news, ANN) == "bounced"
+    assert status_of(news, "bo@example.com") == "bounced"
+
+
+def test_a_batch_of_only_malformed_records_is_retried_whole(client):
+    # Powertools raises when every record failed, so Lambda retries the batch (then the DLQ).
+    with pytest.raises(BatchProcessingError):
+        client.lambda_.invoke("feedback_worker", sqs_event("{not json", "[]"))
+
+
+def test_unknown_types_and_untagged_notifications_are_acknowledged(client, account, news):
+    untagged = ses_event("event-bounce.json", ANN, {})
+    unknown = {"eventType": "Teleport", "mail": {"messageId": "x"}}
+    result = client.lambda_.invoke("feedback_worker", sqs_event(sns_body(untagged), sns_body(unknown)))
+
+    assert result.payload == {"batchItemFailures": []}
+    assert status_of(news, ANN) == "confirmed"
+    assert not is_suppressed(account["account_id"], ANN)
+
+
+def test_feedback_on_the_platforms_own_mail_to_the_account_changes_nothing(client, account, news):
+    notice = ses_event("event-bounce.json", ANN,
+                       {"account": account["account_id"], "kind": "account_suspended"})
+    client.lambda_.invoke("feedback_worker", sqs_event(sns_body(notice)))
+    assert not is_suppressed(account["account_id"], ANN)
+    assert today_counts(account["account_id"]) == {}
+
+
+def test_sample_feedback_event_applies_the_good_records_and_reports_the_malformed_one(client):
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "events" / "feedback_worker.json"
+    event = json.loads(path.read_text())
+    result = client.lambda_.invoke("feedback_worker", event)
+    assert result.payload == {"batchItemFailures": [{"itemIdentifier": event["Records"][3]["messageId"]}]}
+    assert is_suppressed("acc_sample", "recipient@example.com")

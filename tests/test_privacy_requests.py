@@ -1,0 +1,215 @@
+"""`/v1/privacy/requests`: every request type is recorded with its due date and answered at once
+(P16, P17, P19, P20)."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime, timedelta
+
+import pytest
+import time_machine
+
+from chalicelib.cli import create_account_with_key
+from chalicelib.domain.privacy import RequestType, Subject, SubjectKind
+from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason
+from chalicelib.store.models import Subscriber
+from chalicelib.store.privacy_requests import create_request
+from chalicelib.store.suppressions import is_suppressed, suppress
+from tests.conftest import bearer
+from tests.privacy_support import (
+    PERSON,
+    PERSON_RAW,
+    PHONE,
+    PHONE_RAW,
+    add,
+    completed,
+    export_of,
+    new_list,
+    privacy,
+)
+from tests.signup_support import deliver, outbox_records
+
+
+@pytest.fixture
+def api(account, verified_sender) -> dict[str, str]:
+    return bearer(account["api_key"])
+
+
+def _time(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def test_p19_request_is_recorded_with_a_30_day_due_date_and_completed_at_once(client, api):
+    view = completed(client, api, type="exists", email=PERSON)
+    assert _time(view["due_at"]) - _time(view["received_at"]) == timedelta(days=30)
+    assert view["completed_at"] and not view["overdue"] and not view["overdue_soon"]
+    again = json.loads(client.http.get(f"/v1/privacy/requests/{view['request_id']}", headers=api).body)
+    assert again == view
+    assert PERSON not in json.dumps(view), "the request record holds only a keyed hash"
+
+
+def test_p20_exists_answers_yes_for_a_person_on_a_list_and_no_otherwise(client, api):
+    add(client, api, new_list(client, api, "News"), phone=PHONE_RAW)
+    assert completed(client, api, type="exists", email=PERSON_RAW)["outcome"] == {"held": True}
+    assert completed(client, api, type="exists", phone=PHONE)["outcome"] == {"held": True}
+    assert completed(client, api, type="exists", email="nobody@example.com")["outcome"] == {"held": False}
+
+
+def test_p16_access_export_holds_every_table_with_the_consent_text_agreed_to(client, api, account):
+    first = new_list(client, api, "News", attributes=("city",), consent="Old consent text v1")
+    add(client, api, first, phone=PHONE_RAW, name="Ann", attributes={"city": "Iasi"})
+    # The consent text changes after Ann agreed: her proof must still show the text she saw.
+    client.http.patch(f"/v1/lists/{first}", headers=api, body=json.dumps({"consent_text": "New text v2"}))
+    second = new_list(client, api, "Offers", single_opt_in=False)
+    add(client, api, second, proof=False)
+    deliver(outbox_records())  # the double opt-in mail: a message record for Ann
+    suppress(PLATFORM_SCOPE, PERSON, SuppressionReason.PLATFORM_OPT_OUT)
+
+    view = completed(client, api, type="access", email=PERSON)
+    assert view["outcome"]["sections"] == {"subscriptions": 2, "messages": 1, "suppressions": 1}
+    response = export_of(client, api, view["request_id"])
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    export = json.loads(response.body)
+    by_list = {entry["list_id"]: entry for entry in export["subscriptions"]}
+    news = by_list[first]
+    assert news["email"] == PERSON and news["phone"] == PHONE and news["attributes"] == {"city": "Iasi"}
+    assert news["consent"]["consent_text_version"] == 1
+    assert news["consent"]["consent_text"] == "Old consent text v1"
+    assert news["consent"]["ip"] == "203.0.113.7" and news["status"] == "confirmed"
+    assert by_list[second]["status"] == "pending"
+    [message] = export["messages"]
+    assert message["kind"] == "confirmation" and message["list_id"] == second
+    [suppression] = export["suppressions"]
+    assert (suppression["identifier"], suppression["scope"], suppression["reason"]) == (
+        "email", "platform", "platform_opt_out")
+
+
+def test_p16_portability_offers_a_csv_of_list_memberships(client, api):
+    for name in ("News", "Offers"):
+        add(client, api, new_list(client, api, name, attributes=("city",)), phone=PHONE_RAW,
+            name="=HYPERLINK(\"http://evil.example\")", attributes={"city": "Cluj"})
+    view = completed(client, api, type="portability", email=PERSON)
+    response = export_of(client, api, view["request_id"], "csv")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.body.decode() if isinstance(response.body, bytes)
+                                           else response.body)))
+    assert sorted(row["list_name"] for row in rows) == ["News", "Offers"]
+    assert {row["phone"] for row in rows} == {PHONE}, "a phone number stays machine-readable"
+    assert {row["attributes.city"] for row in rows} == {"Cluj"}
+    assert all(row["name"].startswith("'=") for row in rows), "a formula is not run by a spreadsheet"
+    assert export_of(client, api, view["request_id"], "xml").status_code == 400
+
+
+def test_p16_exports_are_audited_and_gone_after_7_days(client, api, account):
+    from chalicelib.store.audit import entries
+
+    add(client, api, new_list(client, api, "News"))
+    view = completed(client, api, type="access", email=PERSON)
+    assert export_of(client, api, view["request_id"]).status_code == 200
+    downloads = [e for e in entries(account["account_id"]) if e.action == "privacy.export_downloaded"]
+    assert [e.target for e in downloads] == [view["request_id"]]
+    with time_machine.travel(_time(view["received_at"]) + timedelta(days=7, minutes=1)):
+        gone = export_of(client, api, view["request_id"])
+    assert gone.status_code == 410
+    assert json.loads(gone.body)["error"]["code"] == "export_expired"
+    exists = completed(client, api, type="exists", email=PERSON)
+    assert export_of(client, api, exists["request_id"]).status_code == 409, "no export for exists"
+
+
+def test_p17_rectify_applies_the_changes_on_every_list(client, api):
+    with_city = [new_list(client, api, name, attributes=("city",)) for name in ("News", "Offers")]
+    without = new_list(client, api, "Alerts")
+    for list_id in with_city:
+        add(client, api, list_id, name="Ann", attributes={"city": "Iasi"})
+    add(client, api, without, name="Ann")
+    view = completed(client, api, type="rectify", email=PERSON,
+                     changes={"name": "Ann Person", "phone": PHONE_RAW, "attributes": {"city": "Cluj"}})
+    assert view["outcome"] == {"entries_updated": 3, "fields": ["attributes.city", "name", "phone"]}
+    for list_id in [*with_city, without]:
+        entry = Subscriber.get(list_id, PERSON)
+        assert (entry.name, entry.phone) == ("Ann Person", PHONE)
+        expected = {"city": "Cluj"} if list_id != without else {}
+        assert entry.attributes.as_dict() == expected
+
+
+def test_p17_restrict_keeps_the_data_and_flags_every_entry(client, api):
+    lists = [new_list(client, api, name) for name in ("News", "Offers")]
+    for list_id in lists:
+        add(client, api, list_id, name="Ann")
+    view = completed(client, api, type="restrict", email=PERSON)
+    assert view["outcome"] == {"entries_restricted": 2}
+    for list_id in lists:
+        entry = Subscriber.get(list_id, PERSON)
+        assert entry.restricted is True and entry.status == "confirmed" and entry.name == "Ann"
+
+
+def test_p17_object_unsubscribes_from_every_list_and_suppresses(client, api, account):
+    lists = [new_list(client, api, name) for name in ("News", "Offers")]
+    for list_id in lists:
+        add(client, api, list_id)
+    view = completed(client, api, type="object", email=PERSON)
+    assert view["outcome"]["entries_unsubscribed"] == 2
+    assert {Subscriber.get(list_id, PERSON).status for list_id in lists} == {"unsubscribed"}
+    assert is_suppressed(account["account_id"], PERSON)
+    readd = client.http.post(f"/v1/lists/{lists[0]}/subscribers", headers=api,
+                             body=json.dumps({"email": PERSON}))
+    assert readd.status_code == 409
+
+
+def test_p19_listing_flags_overdue_soon_and_overdue_and_pages(client, api, account):
+    subject = Subject(SubjectKind.EMAIL, PERSON)
+    now = datetime.now().astimezone()
+    with time_machine.travel(now - timedelta(days=26)):
+        soon = create_request(account["account_id"], RequestType.ACCESS, subject, "key")
+    with time_machine.travel(now - timedelta(days=31)):
+        late = create_request(account["account_id"], RequestType.ERASE, subject, "key")
+    done = completed(client, api, type="exists", email=PERSON)
+
+    seen, cursor = [], None
+    while True:
+        query = f"?limit=1&cursor={cursor}" if cursor else "?limit=1"
+        page = json.loads(client.http.get(f"/v1/privacy/requests{query}", headers=api).body)
+        seen.extend(page["requests"])
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    flags = {r["request_id"]: (r["overdue_soon"], r["overdue"]) for r in seen}
+    assert [r["request_id"] for r in seen] == [done["request_id"], soon.request_id, late.request_id]
+    assert flags == {done["request_id"]: (False, False), soon.request_id: (True, False),
+                     late.request_id: (False, True)}
+
+
+def test_p28_another_tenants_request_is_not_found(client, api):
+    add(client, api, new_list(client, api, "News"))
+    view = completed(client, api, type="access", email=PERSON)
+    other = bearer(create_account_with_key("Other Org", {})["api_key"])
+    assert client.http.get(f"/v1/privacy/requests/{view['request_id']}", headers=other).status_code == 404
+    assert export_of(client, other, view["request_id"]).status_code == 404
+    listed = json.loads(client.http.get("/v1/privacy/requests", headers=other).body)
+    assert listed["requests"] == []
+    assert completed(client, other, type="exists", email=PERSON)["outcome"] == {"held": False}
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"type": "forget", "email": PERSON}, "type"),
+    ({"email": PERSON}, "type"),
+    ({"type": "access"}, "email"),
+    ({"type": "access", "email": PERSON, "phone": PHONE}, "phone"),
+    ({"type": "access", "phone": "12345"}, "phone"),
+    ({"type": "access", "email": "not-an-address"}, "email"),
+    ({"type": "rectify", "email": PERSON}, "changes"),
+    ({"type": "access", "email": PERSON, "changes": {"name": "X"}}, "changes"),
+    ({"type": "access", "email": PERSON, "nickname": "Annie"}, "nickname"),
+    ({"type": "rectify", "email": PERSON, "changes": {"email": "x@example.com"}}, "changes.email"),
+    ({"type": "rectify", "email": PERSON, "changes": {"attributes": {"shoe": "42"}}},
+     "changes.attributes.shoe"),
+    ({"type": "rectify", "email": PERSON, "changes": {"phone": "12"}}, "changes.phone"),
+])
+def test_bad_requests_are_refused_naming_the_field_and_record_nothing(client, api, body, field):
+    add(client, api, new_list(client, api, "News", attributes=("city",)))
+    response = privacy(client, api, **body)
+    assert response.status_code == 400, response.body
+    assert json.loads(response.body)["error"]["field"] == field
+    assert json.loads(client.http.get("/v1/privacy/requests", headers=api).body)["requests"] == []

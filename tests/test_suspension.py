@@ -1,0 +1,184 @@
+"""Suspension (P26): rolling rates per account, thresholds, the audit entry, the notice mailed once,
+the operator's lift, and the health endpoint (aggregates only, P14)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chalicelib.cli import main as cli
+from chalicelib.domain.account_health import sending_blocked_reason
+from chalicelib.store import audit
+from chalicelib.store.models import Account
+from tests.conftest import bearer
+from tests.feedback_support import confirmed, make_list, ses_event, sns_body, sqs_event
+from tests.signup_support import outbox_records
+
+MIN_VOLUME = 20
+
+
+@pytest.fixture
+def small_volume(monkeypatch):
+    """A minimum volume a test can reach quickly; the thresholds keep their defaults."""
+    from chalicelib.config import settings
+
+    monkeypatch.setenv("TIDINGS_HEALTH_MIN_VOLUME", str(MIN_VOLUME))
+    settings.cache_clear()
+    yield
+    monkeypatch.undo()
+    settings.cache_clear()
+
+
+@pytest.fixture
+def news(client, account):
+    return make_list(client, account)
+
+
+def feed(client, *documents):
+    """Deliver SNS-wrapped events to the worker, ten to a batch as the queue would."""
+    bodies = [sns_body(document) for document in documents]
+    for start in range(0, len(bodies), 10):
+        result = client.lambda_.invoke("feedback_worker", sqs_event(*bodies[start:start + 10]))
+        assert result.payload == {"batchItemFailures": []}
+
+
+def sends(account, list_id, count, prefix="p"):
+    return [ses_event("event-send.json", f"{prefix}{index}@example.com",
+                      {"account": account["account_id"], "list": list_id, "kind": "campaign"})
+            for index in range(count)]
+
+
+def complaint(account, list_id, recipient="p0@example.com"):
+    return ses_event("event-complaint.json", recipient,
+                     {"account": account["account_id"], "list": list_id, "kind": "campaign"})
+
+
+def hard_bounce(account, list_id, recipient):
+    return ses_event("event-bounce.json", recipient,
+                     {"account": account["account_id"], "list": list_id, "kind": "campaign"})
+
+
+def status(account):
+    return Account.get(account["account_id"]).status
+
+
+def actions(account):
+    return [entry.action for entry in audit.entries(account["account_id"])]
+
+
+def suspension_notices():
+    return [job for job in (json.loads(r["body"]) for r in outbox_records())
+            if job["kind"] == "account_suspended"]
+
+
+def test_p26_crossing_the_complaint_threshold_suspends_audits_and_mails_the_contact_once(
+        client, account, news, small_volume):
+    feed(client, *sends(account, news, MIN_VOLUME))
+    assert status(account) == "active"
+
+    feed(client, complaint(account, news))
+
+    stored = Account.get(account["account_id"])
+    assert stored.status == "suspended" and stored.suspended_at is not None
+    assert stored.suspension_reason.startswith("complaint rate 5.00% over 20 mails")
+    assert actions(account).count("account.suspended") == 1
+    entry = next(e for e in audit.entries(account["account_id"]) if e.action == "account.suspended")
+    assert "@" not in (entry.target or "") and entry.actor == "feedback-worker"
+    # More feedback, and the same complaint again, while suspended: no second notice or entry.
+    feed(client, complaint(account, news, "p1@example.com"), *sends(account, news, 3, "q"))
+    [notice] = suspension_notices()
+    assert notice["email"]["recipient"] == "contact@acme.example"
+    assert "complaint rate 5.00%" in notice["email"]["text"]
+    assert actions(account).count("account.suspended") == 1
+
+
+def test_p26_the_notice_is_sent_once_even_when_two_workers_decide_together(client, account, news,
+                                                                            small_volume):
+    from chalicelib import suspension
+
+    feed(client, *sends(account, news, MIN_VOLUME))
+    feed(client, complaint(account, news))
+    stale = Account.get(account["account_id"])
+    stale.status = "active"  # what a second worker read before the first one's update
+    suspension._suspend(stale, stale.suspension_reason)
+
+    jobs = suspension_notices()
+    assert len(jobs) == 2 and jobs[0]["message_id"] == jobs[1]["message_id"]  # the send worker dedupes
+    assert actions(account).count("account.suspended") == 1
+
+
+def test_p26_crossing_the_bounce_threshold_suspends(client, account, news, small_volume):
+    feed(client, *sends(account, news, MIN_VOLUME))
+    feed(client, hard_bounce(account, news, "p0@example.com"))
+    assert status(account) == "suspended"
+    assert Account.get(account["account_id"]).suspension_reason.startswith("bounce rate 5.00%")
+
+
+def test_p26_below_the_minimum_volume_there_is_no_suspension(client, account, news):
+    # Default minimum volume (200): five complaints on five mails are not judged yet.
+    feed(client, *sends(account, news, 5))
+    feed(client, *[complaint(account, news, f"p{index}@example.com") for index in range(5)])
+    assert status(account) == "active"
+    assert suspension_notices() == []
+
+
+def test_p26_a_suspended_account_is_blocked_from_sending(client, account, news, small_volume):
+    assert sending_blocked_reason(Account.get(account["account_id"])) is None
+    feed(client, *sends(account, news, MIN_VOLUME), complaint(account, news))
+    reason = sending_blocked_reason(Account.get(account["account_id"]))
+    assert reason.startswith("sending is suspended: complaint rate 5.00%")
+
+
+def test_p26_an_operator_lifts_the_suspension_and_the_account_is_judged_afresh(
+        client, account, news, small_volume, capsys):
+    feed(client, *sends(account, news, MIN_VOLUME), complaint(account, news))
+    assert status(account) == "suspended"
+
+    assert cli(["account", "unsuspend", "--account-id", account["account_id"]]) == 0
+
+    printed = capsys.readouterr().out  # after the workers' JSON log lines
+    assert printed.rstrip().endswith('"status": "active"\n}')
+    stored = Account.get(account["account_id"])
+    assert stored.status == "active" and stored.suspended_at is None and stored.health_since
+    assert "account.unsuspended" in actions(account)
+    # The old complaint is not held against it: more feedback does not suspend it again at once.
+    feed(client, *sends(account, news, 3, "fresh"))
+    assert status(account) == "active"
+    assert cli(["account", "unsuspend", "--account-id", account["account_id"]]) == 2
+    assert "not suspended" in capsys.readouterr().err
+
+
+def test_p26_an_account_can_be_stricter_than_the_platform(client, account, news, small_volume):
+    assert cli(["account", "health-limits", "--account-id", account["account_id"],
+                "--max-bounce-rate", "0.01"]) == 0
+    feed(client, *sends(account, news, 2 * MIN_VOLUME))
+    feed(client, hard_bounce(account, news, "p0@example.com"))  # 2.5%: under 5%, over the own 1%
+    assert status(account) == "suspended"
+    assert "account.health_limits_changed" in actions(account)
+    assert cli(["account", "health-limits", "--account-id", account["account_id"],
+                "--max-bounce-rate", "5"]) == 2
+
+
+def test_p14_p26_health_endpoint_shows_aggregates_only(client, account, news):
+    confirmed(account["account_id"], news, "ann@example.com")
+    feed(client, *sends(account, news, 4), hard_bounce(account, news, "ann@example.com"),
+         complaint(account, news, "p1@example.com"))
+
+    response = client.http.get("/v1/account/health", headers=bearer(account["api_key"]))
+
+    assert response.status_code == 200
+    body = json.loads(response.body)
+    assert body["status"] == "active"
+    assert body["volume"] == 4
+    assert body["counts"] == {"sent": 4, "delivered": 0, "hard_bounces": 1, "soft_bounces": 0,
+                              "complaints": 1}
+    assert body["rates"] == {"bounce": 0.25, "complaint": 0.25}
+    assert body["thresholds"] == {"bounce": 0.05, "complaint": 0.001, "min_volume": 200}
+    assert body["judged"] is False
+    assert body["window"]["days"] == 30
+    text = response.body.decode() if isinstance(response.body, bytes) else response.body
+    assert "@" not in text and "example.com" not in text
+
+
+def test_health_endpoint_needs_a_key(client):
+    assert client.http.get("/v1/account/health").status_code == 401
