@@ -91,7 +91,6 @@ def test_tables_match_the_models(template: dict[str, Any]) -> None:
             index_keys = [a for a in index.Meta.attributes.values() if a.is_hash_key or a.is_range_key]
             assert deployed["KeySchema"] == _key_schema(index_keys), index.Meta.index_name
             assert deployed["Projection"] == {"ProjectionType": index.Meta.projection.projection_type}
-            assert deployed["Projection"] == {"ProjectionType": "ALL"}
             expected_types.update({a.attr_name: a.attr_type for a in index_keys})
         definitions = table["AttributeDefinitions"]
         assert {a["AttributeName"]: a["AttributeType"] for a in definitions} == expected_types
