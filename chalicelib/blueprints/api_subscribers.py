@@ -11,10 +11,16 @@ from chalicelib.domain.subscriptions import Status, clean_changes
 from chalicelib.errors import InvalidInput, NotFound
 from chalicelib.signups import api_signup
 from chalicelib.store import audit
-from chalicelib.store.lists import consent_history, get_list
+from chalicelib.store.lists import get_list
 from chalicelib.store.models import MailingList, Subscriber
 from chalicelib.store.paging import page_size
-from chalicelib.store.subscribers import delete_subscriber, get_subscriber, subscribers_page, update_fields
+from chalicelib.store.subscribers import (
+    consent_view,
+    delete_subscriber,
+    get_subscriber,
+    subscribers_page,
+    update_fields,
+)
 from chalicelib.web.responses import json_response
 from chalicelib.web.routes import ApiBlueprint, ApiCall
 
@@ -74,9 +80,6 @@ def _plain(attributes: Any) -> dict[str, Any]:
 
 def subscriber_view(subscriber: Subscriber, mailing_list: MailingList) -> dict[str, Any]:
     """The entry as the API shows it, with the consent text the person agreed to (P02)."""
-    texts = {v.version: v.text for v in consent_history(mailing_list)}
-    consent = subscriber.consent
-    version = int(consent.consent_text_version) if consent.consent_text_version is not None else None
     return {
         "email": subscriber.email,
         "status": subscriber.status,
@@ -86,18 +89,7 @@ def subscriber_view(subscriber: Subscriber, mailing_list: MailingList) -> dict[s
         "website": subscriber.website,
         "field_of_activity": subscriber.field_of_activity,
         "attributes": _plain(subscriber.attributes),
-        "consent": {
-            "given_at": _iso(consent.given_at),
-            "source": consent.source,
-            "ip": consent.ip,
-            "user_agent": consent.user_agent,
-            "form_url": consent.form_url,
-            "consent_text_version": version,
-            "consent_text": texts.get(version) if version is not None else None,
-            "confirmed_at": _iso(consent.confirmed_at),
-            "confirm_ip": consent.confirm_ip,
-            "confirm_user_agent": consent.confirm_user_agent,
-        },
+        "consent": consent_view(subscriber, mailing_list),
         "created_at": _iso(subscriber.created_at),
         "updated_at": _iso(subscriber.updated_at),
         "expires_at": _iso(subscriber.expires_at),

@@ -19,7 +19,6 @@ from chalicelib.domain.clock import now
 from chalicelib.domain.privacy import Person
 from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason, address_hash
 from chalicelib.store import person_subscribers
-from chalicelib.store.lists import consent_history
 from chalicelib.store.models import (
     Account,
     AccountHealthDay,
@@ -40,6 +39,7 @@ from chalicelib.store.models import (
     Suppression,
     TidingsModel,
 )
+from chalicelib.store.subscribers import consent_view
 
 Exporter = Callable[[Person], list[dict[str, Any]]]
 Eraser = Callable[[Person], int]
@@ -82,9 +82,6 @@ _ENGAGEMENT = ("last_open_at", "last_click_at")
 
 
 def _subscription(entry: Subscriber, mailing_list: MailingList | None) -> dict[str, Any]:
-    texts = {v.version: v.text for v in consent_history(mailing_list)} if mailing_list else {}
-    consent = entry.consent
-    version = int(consent.consent_text_version) if consent.consent_text_version is not None else None
     attributes = entry.attributes.as_dict() if hasattr(entry.attributes, "as_dict") else {}
     return {
         "list_id": entry.list_id,
@@ -98,18 +95,7 @@ def _subscription(entry: Subscriber, mailing_list: MailingList | None) -> dict[s
         "website": entry.website,
         "field_of_activity": entry.field_of_activity,
         "attributes": attributes,
-        "consent": {
-            "given_at": _iso(consent.given_at),
-            "source": consent.source,
-            "ip": consent.ip,
-            "user_agent": consent.user_agent,
-            "form_url": consent.form_url,
-            "consent_text_version": version,
-            "consent_text": texts.get(version) if version is not None else None,
-            "confirmed_at": _iso(consent.confirmed_at),
-            "confirm_ip": consent.confirm_ip,
-            "confirm_user_agent": consent.confirm_user_agent,
-        },
+        "consent": consent_view(entry, mailing_list),
         "engagement": {name: _iso(getattr(entry, name, None)) for name in _ENGAGEMENT
                        if hasattr(Subscriber, name)},
         "created_at": _iso(entry.created_at),

@@ -12,6 +12,7 @@ from typing import Any
 from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.domain.clock import now
+from chalicelib.domain.retention import purge_bucket
 from chalicelib.domain.subscriptions import (
     SIGNUP_REPLACES,
     ConsentEvidence,
@@ -21,7 +22,8 @@ from chalicelib.domain.subscriptions import (
     pending_expiry,
 )
 from chalicelib.errors import InvalidInput
-from chalicelib.store.models import ConsentProof, Subscriber
+from chalicelib.store.lists import consent_history
+from chalicelib.store.models import ConsentProof, MailingList, Subscriber
 from chalicelib.store.paging import decode_cursor, encode_cursor
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
@@ -93,6 +95,8 @@ def write_signup(account_id: str, list_id: str, contact: Contact, consent: Conse
         list_status=list_status_key(list_id, status),
         account_address=account_address_key(account_id, contact.email),
     )
+    if subscriber.expires_at is not None:  # the P01 purge's index (domain/retention.py)
+        subscriber.purge_bucket = purge_bucket(subscriber.expires_at, f"{list_id}#{contact.email}")
     replaceable = [s.value for s in SIGNUP_REPLACES]
     try:
         subscriber.save(condition=Subscriber.address.does_not_exist()
@@ -179,3 +183,27 @@ def update_fields(subscriber: Subscriber, changes: dict[str, Any]) -> Subscriber
 def delete_subscriber(subscriber: Subscriber) -> None:
     """Remove the entry. Suppressions are separate and stay (P12)."""
     subscriber.delete()
+
+
+def consent_view(entry: Subscriber, mailing_list: MailingList | None) -> dict[str, Any]:
+    """The entry's consent proof as plain data, with the text of the consent version it agreed
+    to (P02): what the API shows and what an export holds."""
+    texts = {v.version: v.text for v in consent_history(mailing_list)} if mailing_list else {}
+    consent = entry.consent
+    version = int(consent.consent_text_version) if consent.consent_text_version is not None else None
+
+    def iso(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "given_at": iso(consent.given_at),
+        "source": consent.source,
+        "ip": consent.ip,
+        "user_agent": consent.user_agent,
+        "form_url": consent.form_url,
+        "consent_text_version": version,
+        "consent_text": texts.get(version) if version is not None else None,
+        "confirmed_at": iso(consent.confirmed_at),
+        "confirm_ip": consent.confirm_ip,
+        "confirm_user_agent": consent.confirm_user_agent,
+    }
