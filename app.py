@@ -6,24 +6,45 @@ from chalice import Chalice, ConvertToMiddleware
 
 from chalicelib.blueprints import (
     api_account,
+    api_account_lifecycle,
     api_audit,
+    api_campaign_sending,
     api_campaigns,
     api_forms,
     api_health,
     api_imports,
     api_keys,
     api_lists,
+    api_messages,
     api_openapi,
     api_privacy,
+    api_reports,
     api_subscribers,
     public,
     public_account,
+    public_account_deletion,
+    public_forward,
     public_optout,
+    public_preferences,
+    public_tracking,
+    public_unsubscribe,
 )
 from chalicelib.config import settings
 from chalicelib.observability import logger, metrics
 from chalicelib.store.binding import bind_models
-from chalicelib.workers import feedback, imports, send, signups
+from chalicelib.workers import (
+    campaign_send,
+    fanout,
+    feedback,
+    imports,
+    inbound_mail,
+    retention,
+    scheduler,
+    send,
+    signups,
+    sms_inbound,
+    tracking,
+)
 
 app = Chalice(app_name="tidings")
 bind_models(settings())
@@ -53,3 +74,17 @@ app.register_blueprint(public_optout.public)
 app.register_blueprint(public_account.public)
 app.register_blueprint(feedback.worker)
 app.register_blueprint(api_health.api.blueprint)
+app.register_blueprint(public_preferences.public)
+app.register_blueprint(api_account_lifecycle.api.blueprint)
+app.register_blueprint(public_account_deletion.public)
+app.register_blueprint(retention.worker)
+app.register_blueprint(api_reports.api.blueprint)
+app.register_blueprint(public_unsubscribe.public)
+app.register_blueprint(public_tracking.public)
+app.register_blueprint(public_forward.public)
+app.register_blueprint(tracking.worker)
+app.register_blueprint(inbound_mail.worker)
+for blueprint in (api_campaign_sending.api, api_messages.api):
+    app.register_blueprint(blueprint.blueprint)
+for worker in (scheduler.worker, fanout.worker, campaign_send.worker, sms_inbound.worker):
+    app.register_blueprint(worker)

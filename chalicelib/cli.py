@@ -11,6 +11,11 @@ Creates an account and its first full-access key, and prints them as JSON (the s
 
 Lifts a suspension (P26; the rates are judged afresh from now), or gives an account stricter
 bounce/complaint limits than the platform's. Both are audited.
+
+    python -m chalicelib.cli purge [--dry-run]
+
+Runs the daily retention purge now (P21-P25), or with --dry-run prints what it would remove:
+counts per kind, never contact data.
 Uses the same environment as the app (AWS_ENDPOINT_URL for the local stack).
 """
 from __future__ import annotations
@@ -24,6 +29,7 @@ from chalicelib.config import settings
 from chalicelib.domain.accounts import clean_profile_changes
 from chalicelib.domain.keys import Scope
 from chalicelib.errors import TidingsError
+from chalicelib.retention import run_purges
 from chalicelib.store import audit
 from chalicelib.store.accounts import create_account
 from chalicelib.store.binding import bind_models
@@ -59,10 +65,15 @@ def _parser() -> argparse.ArgumentParser:
     limits.add_argument("--account-id", required=True)
     limits.add_argument("--max-complaint-rate", type=float)
     limits.add_argument("--max-bounce-rate", type=float)
+    purge = commands.add_parser("purge", help="run the retention purge (P21-P25)")
+    purge.add_argument("--dry-run", action="store_true", help="count what would go; change nothing")
     return parser
 
 
 def _run(args: argparse.Namespace) -> dict[str, Any]:
+    if args.command == "purge":
+        report = run_purges(dry_run=args.dry_run)
+        return {"dry_run": report.dry_run, "counts": report.counts, "complete": report.complete}
     if args.action == "unsuspend":
         account = unsuspend(args.account_id)
         return {"account_id": account.account_id, "status": account.status}

@@ -63,7 +63,8 @@ def _count(event: FeedbackEvent, account_id: str, address: str, counter: str,
            soft_bounce_of: str | None = None) -> bool:
     receipt = feedback_store.receipt_key(event.ses_message_id, event.kind.value, address_hash(address))
     return feedback_store.count_once(receipt, account_id, _day(event), counter,
-                                     settings().account_health, soft_bounce_of=soft_bounce_of)
+                                     settings().account_health, soft_bounce_of=soft_bounce_of,
+                                     campaign_id=event.campaign_id)
 
 
 def _end_on_list(event: FeedbackEvent, account_id: str, address: str, status: Status) -> None:

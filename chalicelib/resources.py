@@ -35,14 +35,33 @@ SIGNUPS = QueueSpec("signups")
 # Chunks of CSV imports, consumed by the import worker (a big file must not time out a Lambda).
 IMPORTS = QueueSpec("imports", visibility_timeout_seconds=180, batch_size=1)
 
-QUEUES: tuple[QueueSpec, ...] = (OUTBOX, FEEDBACK, SIGNUPS, IMPORTS)
+# Open and click events from the tracking routes; the worker aggregates big batches (P13).
+TRACKING = QueueSpec("tracking", batch_size=100)
+# Mail to unsubscribe@<sender domain> that SES receiving publishes to the inbound-mail topic (P07).
+INBOUND_MAIL = QueueSpec("inbound-mail")
+
+# Campaign fan-out: one job reads one page of a list's confirmed subscribers (campaign_fanout.py).
+FANOUT = QueueSpec("fanout", batch_size=1)
+# Recipient batches of a campaign (at most 50 each), sent at the shared SES rate.
+CAMPAIGN_SEND = QueueSpec("campaign-send", batch_size=5)
+# Inbound SMS (replies such as STOP) that SNS publishes to the inbound-SMS topic (P06, P12).
+SMS_INBOUND = QueueSpec("sms-inbound")
+
+QUEUES: tuple[QueueSpec, ...] = (OUTBOX, FEEDBACK, SIGNUPS, IMPORTS, TRACKING, INBOUND_MAIL, FANOUT,
+                                 CAMPAIGN_SEND, SMS_INBOUND)
 
 # SES configuration-set events are published here and forwarded to the feedback queue.
 FEEDBACK_TOPIC = "ses-feedback"
-# The SES events the configuration set publishes to that topic (SES's lowercase names).
+# The SES events the configuration set publishes to that topic (SES's lowercase names). Not open
+# or click: with either, SES adds its own pixel and rewrites links in every mail of the set, also
+# for lists with tracking off (P15); Tidings tracks opens and clicks itself (tracking.py).
 FEEDBACK_EVENT_TYPES: tuple[str, ...] = (
-    "send", "reject", "bounce", "complaint", "delivery", "open", "click", "renderingFailure",
+    "send", "reject", "bounce", "complaint", "delivery", "renderingFailure",
 )
-TOPICS: tuple[str, ...] = (FEEDBACK_TOPIC,)
+# An SES receipt rule's SNS action publishes received unsubscribe mail here (-> INBOUND_MAIL).
+INBOUND_MAIL_TOPIC = "inbound-mail"
+# Two-way SMS: the origination number's inbound messages are published here (-> SMS_INBOUND).
+SMS_INBOUND_TOPIC = "sms-inbound"
+TOPICS: tuple[str, ...] = (FEEDBACK_TOPIC, INBOUND_MAIL_TOPIC, SMS_INBOUND_TOPIC)
 
 TABLES: tuple[type[TidingsModel], ...] = ALL_MODELS

@@ -19,7 +19,11 @@ from chalicelib.resources import (
     FEEDBACK,
     FEEDBACK_EVENT_TYPES,
     FEEDBACK_TOPIC,
+    INBOUND_MAIL,
+    INBOUND_MAIL_TOPIC,
     QUEUES,
+    SMS_INBOUND,
+    SMS_INBOUND_TOPIC,
     TABLES,
     QueueSpec,
 )
@@ -27,6 +31,8 @@ from chalicelib.store.schema import table_definition
 
 DATA_ACCESS_POLICY_ID = "DataAccessPolicy"
 FEEDBACK_TOPIC_ID = to_cfn_resource_name(FEEDBACK_TOPIC) + "Topic"
+INBOUND_MAIL_TOPIC_ID = to_cfn_resource_name(INBOUND_MAIL_TOPIC) + "Topic"
+SMS_INBOUND_TOPIC_ID = to_cfn_resource_name(SMS_INBOUND_TOPIC) + "Topic"
 CONFIGURATION_SET_ID = "FeedbackConfigurationSet"
 ALARM_TOPIC_ID = "AlarmTopic"
 # The longest SQS keeps a message: a dead letter must outlive its first enqueue time, which
@@ -48,6 +54,8 @@ _SQS_CONSUME_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueue
 _SQS_SEND_ACTIONS = ("sqs:GetQueueUrl", "sqs:SendMessage")
 # SES v2 SendEmail with raw content is authorised as ses:SendRawEmail.
 _SES_SEND_ACTIONS = ("ses:SendEmail", "ses:SendRawEmail")
+# SMS to a phone number and the opted-out list: SNS cannot scope these to a resource ARN.
+_SMS_ACTIONS = ("sns:Publish", "sns:ListPhoneNumbersOptedOut")
 
 
 @dataclass(frozen=True)
@@ -98,6 +106,8 @@ def build_merge_template(
     for queue in QUEUES:
         resources.update(_queue_with_dead_letters(queue, settings))
     resources.update(_feedback_path(settings))
+    resources.update(_inbound_mail_path(settings))
+    resources.update(_sms_inbound_path(settings))
     resources[ALARM_TOPIC_ID] = {
         "Type": "AWS::SNS::Topic",
         "Properties": {"TopicName": settings.resource_name("alarms")},
@@ -118,6 +128,8 @@ def build_merge_template(
         "Outputs": {
             "AlarmTopicArn": {"Value": {"Ref": ALARM_TOPIC_ID}},
             "FeedbackTopicArn": {"Value": {"Ref": FEEDBACK_TOPIC_ID}},
+            "InboundMailTopicArn": {"Value": {"Ref": INBOUND_MAIL_TOPIC_ID}},
+            "SmsInboundTopicArn": {"Value": {"Ref": SMS_INBOUND_TOPIC_ID}},
             "ConfigurationSetName": {"Value": {"Ref": CONFIGURATION_SET_ID}},
         },
     }
@@ -295,6 +307,117 @@ def _feedback_path(settings: Settings) -> dict[str, Any]:
     }
 
 
+def _inbound_mail_path(settings: Settings) -> dict[str, Any]:
+    """SNS topic → SQS inbound-mail queue for mailto unsubscribes (P07). SES may publish to the
+    topic; the receipt rule that does (recipient unsubscribe@<sender domain>, SNS action, UTF-8)
+    belongs to the operator's active receipt rule set, which CloudFormation cannot activate."""
+    queue = queue_id(INBOUND_MAIL)
+    return {
+        INBOUND_MAIL_TOPIC_ID: {
+            "Type": "AWS::SNS::Topic",
+            "Properties": {"TopicName": settings.resource_name(INBOUND_MAIL_TOPIC)},
+        },
+        "InboundMailTopicPolicy": {
+            "Type": "AWS::SNS::TopicPolicy",
+            "Properties": {
+                "Topics": [{"Ref": INBOUND_MAIL_TOPIC_ID}],
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [{
+                        "Sid": "SesReceivingPublishes",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "ses.amazonaws.com"},
+                        "Action": "sns:Publish",
+                        "Resource": {"Ref": INBOUND_MAIL_TOPIC_ID},
+                        "Condition": {"StringEquals": {"AWS:SourceAccount": {"Ref": "AWS::AccountId"}}},
+                    }],
+                },
+            },
+        },
+        "InboundMailTopicSubscription": {
+            "Type": "AWS::SNS::Subscription",
+            "Properties": {
+                "Protocol": "sqs",
+                "TopicArn": {"Ref": INBOUND_MAIL_TOPIC_ID},
+                "Endpoint": {"Fn::GetAtt": [queue, "Arn"]},
+                "RawMessageDelivery": False,
+            },
+        },
+        "InboundMailQueuePolicy": {
+            "Type": "AWS::SQS::QueuePolicy",
+            "Properties": {
+                "Queues": [{"Ref": queue}],
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [{
+                        "Sid": "InboundMailTopicSendsHere",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "sns.amazonaws.com"},
+                        "Action": "sqs:SendMessage",
+                        "Resource": {"Fn::GetAtt": [queue, "Arn"]},
+                        "Condition": {"ArnEquals": {"aws:SourceArn": {"Ref": INBOUND_MAIL_TOPIC_ID}}},
+                    }],
+                },
+            },
+        },
+    }
+
+
+def _sms_inbound_path(settings: Settings) -> dict[str, Any]:
+    """SNS topic → SQS sms-inbound queue for replies to our SMS (STOP, P06/P12). The operator
+    points the origination number's two-way SMS at this topic (AWS End User Messaging SMS)."""
+    queue = queue_id(SMS_INBOUND)
+    return {
+        SMS_INBOUND_TOPIC_ID: {
+            "Type": "AWS::SNS::Topic",
+            "Properties": {"TopicName": settings.resource_name(SMS_INBOUND_TOPIC)},
+        },
+        "SmsInboundTopicPolicy": {
+            "Type": "AWS::SNS::TopicPolicy",
+            "Properties": {
+                "Topics": [{"Ref": SMS_INBOUND_TOPIC_ID}],
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [{
+                        "Sid": "TwoWaySmsPublishes",
+                        "Effect": "Allow",
+                        "Principal": {"Service": ["sms-voice.amazonaws.com", "sns.amazonaws.com"]},
+                        "Action": "sns:Publish",
+                        "Resource": {"Ref": SMS_INBOUND_TOPIC_ID},
+                        "Condition": {"StringEquals": {"AWS:SourceAccount": {"Ref": "AWS::AccountId"}}},
+                    }],
+                },
+            },
+        },
+        "SmsInboundTopicSubscription": {
+            "Type": "AWS::SNS::Subscription",
+            "Properties": {
+                "Protocol": "sqs",
+                "TopicArn": {"Ref": SMS_INBOUND_TOPIC_ID},
+                "Endpoint": {"Fn::GetAtt": [queue, "Arn"]},
+                "RawMessageDelivery": False,
+            },
+        },
+        "SmsInboundQueuePolicy": {
+            "Type": "AWS::SQS::QueuePolicy",
+            "Properties": {
+                "Queues": [{"Ref": queue}],
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [{
+                        "Sid": "SmsInboundTopicSendsHere",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "sns.amazonaws.com"},
+                        "Action": "sqs:SendMessage",
+                        "Resource": {"Fn::GetAtt": [queue, "Arn"]},
+                        "Condition": {"ArnEquals": {"aws:SourceArn": {"Ref": SMS_INBOUND_TOPIC_ID}}},
+                    }],
+                },
+            },
+        },
+    }
+
+
 def _data_access_policy(
     settings: Settings, functions: Sequence[LambdaFunction], consumed: set[QueueSpec]
 ) -> dict[str, Any]:
@@ -328,6 +451,7 @@ def _data_access_policy(
                 },
             ],
         },
+        {"Sid": "SendSms", "Effect": "Allow", "Action": list(_SMS_ACTIONS), "Resource": "*"},
         {
             # Campaigns may only be sent From a verified identity (adapters/ses.is_verified_sender).
             "Sid": "ReadSenderIdentities",

@@ -135,3 +135,14 @@ def test_ses_max_send_rate_setting_defaults_to_14_and_reads_the_environment(aws)
     assert read_settings({}).ses_max_send_rate == 14
     assert read_settings({"TIDINGS_SES_MAX_SEND_RATE": "80"}).ses_max_send_rate == 80
     assert send_rate.acquire(5) == 5
+
+
+def test_a_clock_set_back_does_not_stall_sending_for_the_length_of_the_jump(aws):
+    clock = Clock()
+    ahead = SendRateLimiter(rate=10, bucket_id="jump", clock=clock, sleep=clock.sleep)
+    assert ahead.acquire(10) == 10
+    clock.now -= 3600  # this Lambda's clock (or the test's) went back an hour
+    behind = SendRateLimiter(rate=10, bucket_id="jump", clock=clock, sleep=clock.sleep)
+    assert behind.acquire(10, max_wait=1.0) == 10
+    assert ahead.acquire(10, max_wait=1.0) == 10, "a limiter that remembers the future re-reads the bucket"
+    assert float(SendRateBucket.get("jump").full_at) <= clock.now + 2

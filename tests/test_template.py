@@ -14,7 +14,7 @@ import pytest
 from pynamodb.attributes import TTLAttribute
 
 from chalicelib.config import read_settings
-from chalicelib.resources import FEEDBACK, FEEDBACK_TOPIC, QUEUES, TABLES
+from chalicelib.resources import FEEDBACK, FEEDBACK_TOPIC, INBOUND_MAIL, INBOUND_MAIL_TOPIC, QUEUES, TABLES
 from infra.package import build, check_merged
 from infra.template import LambdaFunction, SqsHandler, build_merge_template
 
@@ -170,11 +170,28 @@ def test_feedback_path_runs_from_configuration_set_through_topic_to_queue(templa
     event_destination = destination["Properties"]["EventDestination"]
     assert event_destination["SnsDestination"] == {"TopicARN": {"Ref": topic_id}}
     assert {"bounce", "complaint", "delivery"} <= set(event_destination["MatchingEventTypes"])
-    (subscription,) = _of_type(template, "AWS::SNS::Subscription").values()
-    assert subscription["Properties"]["TopicArn"] == {"Ref": topic_id}
-    assert subscription["Properties"]["Endpoint"] == {"Fn::GetAtt": [feedback_id, "Arn"]}
-    (policy,) = _of_type(template, "AWS::SQS::QueuePolicy").values()
-    assert policy["Properties"]["Queues"] == [{"Ref": feedback_id}]
+    _assert_topic_feeds_queue(template, topic_id, feedback_id)
+
+
+def test_p07_inbound_mail_topic_feeds_the_inbound_mail_queue(template: dict[str, Any]) -> None:
+    (topic_id,) = [
+        name for name, topic in _of_type(template, "AWS::SNS::Topic").items()
+        if topic["Properties"]["TopicName"] == f"{PREFIX}-{INBOUND_MAIL_TOPIC}"
+    ]
+    queue_id, _ = _queue_named(template, f"{PREFIX}-{INBOUND_MAIL.logical_name}")
+    _assert_topic_feeds_queue(template, topic_id, queue_id)
+    (topic_policy,) = [policy for policy in _of_type(template, "AWS::SNS::TopicPolicy").values()
+                       if policy["Properties"]["Topics"] == [{"Ref": topic_id}]]
+    (statement,) = topic_policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "ses.amazonaws.com"}
+
+
+def _assert_topic_feeds_queue(template: dict[str, Any], topic_id: str, queue_id: str) -> None:
+    (subscription,) = [subscription for subscription in _of_type(template, "AWS::SNS::Subscription").values()
+                       if subscription["Properties"]["TopicArn"] == {"Ref": topic_id}]
+    assert subscription["Properties"]["Endpoint"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+    (policy,) = [policy for policy in _of_type(template, "AWS::SQS::QueuePolicy").values()
+                 if policy["Properties"]["Queues"] == [{"Ref": queue_id}]]
     (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Principal"] == {"Service": "sns.amazonaws.com"}
     assert statement["Action"] == "sqs:SendMessage"

@@ -9,10 +9,10 @@ redirect). Links live `LINK_LIFETIME`: an unsubscribe link must work for at leas
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.domain.tokens import TokenInvalid, sign, verify
+from chalicelib.domain.tokens import TokenInvalid, sign, verify, verify_timed
 
 UNSUBSCRIBE = "mail-unsubscribe"
 PREFERENCES = "mail-preferences"
@@ -25,7 +25,7 @@ LINK_LIFETIME = timedelta(days=365)
 _MAX_AGE_SECONDS = int(LINK_LIFETIME.total_seconds())
 
 # Paths of the public routes that read these tokens.
-_PATHS = {UNSUBSCRIBE: "u", PREFERENCES: "p", FORWARD: "fw", OPEN: "t/o", CLICK: "t/c"}
+_PATHS = {UNSUBSCRIBE: "u", PREFERENCES: "p", FORWARD: "fwd", OPEN: "t/o", CLICK: "t/c"}
 
 
 @dataclass(frozen=True)
@@ -75,10 +75,31 @@ def click_token(claim: LinkClaim, url: str) -> str:
 def read_click_token(token: str) -> tuple[LinkClaim, str]:
     """(claim, target URL) of a genuine click token; TokenExpired or TokenInvalid otherwise."""
     payload = verify(CLICK, token, _MAX_AGE_SECONDS)
+    return _claim(payload), _target(payload)
+
+
+def _target(payload: dict[str, Any]) -> str:
     url = payload.get("u")
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise TokenInvalid("this link is not valid", field="token")
-    return _claim(payload), url
+    return url
+
+
+@dataclass(frozen=True)
+class TrackedLink:
+    """An open or click token, read: whom it was made for, the click's target (None for an
+    open) and when it was signed, i.e. when the mail was composed for sending."""
+
+    claim: LinkClaim
+    url: str | None
+    signed_at: datetime
+
+
+def read_tracking_token(purpose: str, token: str) -> TrackedLink:
+    """An OPEN or CLICK token, with its signing time; TokenExpired or TokenInvalid otherwise."""
+    payload, signed_at = verify_timed(purpose, token, _MAX_AGE_SECONDS)
+    url = _target(payload) if purpose == CLICK else None
+    return TrackedLink(_claim(payload), url, signed_at)
 
 
 def link_url(public_base_url: str, purpose: str, token: str) -> str:

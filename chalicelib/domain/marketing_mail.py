@@ -65,7 +65,7 @@ class _Links:
     forward: str
 
 
-def compose_marketing_email(*, account_id: str, campaign_id: str, content: CampaignContent,
+def compose_marketing_email(*, account_id: str, campaign_id: str | None, content: CampaignContent,
                             recipient: Contact, mailing_list: ListSettings, sender: AccountProfile,
                             public_base_url: str) -> OutgoingEmail:
     """The message for `recipient`, rendered from a campaign whose templates were validated."""

@@ -117,7 +117,7 @@ def _sample_variables(declared_attributes: Iterable[str] | None) -> dict[str, An
     base = "https://tidings.example"
     return template_variables(sample, list_name="Sample list", account_name="Sample account",
                               unsubscribe_url=f"{base}/u/sample", preferences_url=f"{base}/p/sample",
-                              forward_url=f"{base}/fw/sample", known_attributes=known)
+                              forward_url=f"{base}/fwd/sample", known_attributes=known)
 
 
 def validate_template(source: str, field: str, declared_attributes: Iterable[str] | None = None) -> None:

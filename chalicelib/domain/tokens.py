@@ -7,6 +7,7 @@ token can never be replayed as another kind of token.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -43,8 +44,15 @@ def sign(purpose: str, payload: dict[str, Any]) -> str:
 
 def verify(purpose: str, token: str, max_age_seconds: int = DEFAULT_MAX_AGE_SECONDS) -> dict[str, Any]:
     """The payload of a genuine, unexpired token; TokenExpired or TokenInvalid otherwise."""
+    return verify_timed(purpose, token, max_age_seconds)[0]
+
+
+def verify_timed(purpose: str, token: str,
+                 max_age_seconds: int = DEFAULT_MAX_AGE_SECONDS) -> tuple[dict[str, Any], datetime]:
+    """(payload, when it was signed, UTC) of a genuine, unexpired token; as `verify` otherwise."""
     try:
-        payload = _serializer(purpose).loads(token, max_age=max_age_seconds)
+        payload, signed_at = _serializer(purpose).loads(token, max_age=max_age_seconds,
+                                                        return_timestamp=True)
     except SignatureExpired:
         raise TokenExpired("this link has expired", field="token") from None
     except BadSignature:
@@ -52,7 +60,7 @@ def verify(purpose: str, token: str, max_age_seconds: int = DEFAULT_MAX_AGE_SECO
                            field="token") from None
     if not isinstance(payload, dict):
         raise TokenInvalid("this link is not valid", field="token")
-    return payload
+    return payload, signed_at
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from chalicelib.domain.clock import now
 from chalicelib.domain.ids import new_id
+from chalicelib.domain.retention import day_of
 from chalicelib.errors import NotFound
 from chalicelib.store.models import Account
 
@@ -10,7 +11,8 @@ from chalicelib.store.models import Account
 def create_account(name: str, **profile: str | None) -> Account:
     at = now()
     account = Account(
-        account_id=new_id("acc"), name=name, created_at=at, updated_at=at, **profile
+        account_id=new_id("acc"), name=name, created_at=at, updated_at=at,
+        last_active_day=day_of(at), **profile
     )
     account.save(condition=Account.account_id.does_not_exist())
     return account

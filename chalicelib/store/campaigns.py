@@ -176,3 +176,35 @@ def start_sending(campaign: Campaign, due_by: datetime | None = None) -> bool:
             return False
         raise
     return True
+
+
+def undo_start(campaign: Campaign, previous: CampaignStatus) -> None:
+    """Put a campaign whose sending could not be queued back to `previous` (draft or scheduled),
+    so a new click, or the scheduler's next run, starts it again."""
+    at = now()
+    actions = [Campaign.status.set(previous.value), Campaign.started_at.remove(), Campaign.updated_at.set(at)]
+    if previous is CampaignStatus.SCHEDULED:
+        actions.append(Campaign.schedule_bucket.set(SCHEDULE_BUCKET))
+    try:
+        campaign.update(actions=actions, condition=Campaign.status == CampaignStatus.SENDING.value)
+    except UpdateError as exc:
+        if exc.cause_response_code != _CONDITION_FAILED:
+            raise
+
+
+def end_sending(account_id: str, campaign_id: str, status: CampaignStatus) -> bool:
+    """Move a sending campaign to sent (every batch done) or cancelled (its account was
+    suspended meanwhile); False when it was not sending any more (someone else ended it)."""
+    check_transition(CampaignStatus.SENDING, status)
+    at = now()
+    try:
+        Campaign(account_id=account_id, campaign_id=campaign_id).update(
+            actions=[Campaign.status.set(status.value), Campaign.finished_at.set(at),
+                     Campaign.updated_at.set(at)],
+            condition=Campaign.status == CampaignStatus.SENDING.value,
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == _CONDITION_FAILED:
+            return False
+        raise
+    return True

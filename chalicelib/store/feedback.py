@@ -15,11 +15,16 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.account_health import HealthPolicy
 from chalicelib.domain.clock import now
+from chalicelib.domain.retention import purge_bucket
 from chalicelib.domain.subscriptions import TRANSITIONS, Status
 from chalicelib.store.account_health import COUNTERS, day_expiry, soft_bounce_key
+from chalicelib.store.campaign_stats import count_campaign_feedback
 from chalicelib.store.models import AccountHealthDay, FeedbackReceipt, RateCounter, Subscriber
 from chalicelib.store.subscribers import account_address_key, list_status_key
 
+# The campaign report's name (store/campaign_stats.py) of each account health counter.
+CAMPAIGN_COUNTERS = {"sent": "sent", "delivered": "delivered", "hard_bounces": "bounces#hard",
+                     "soft_bounces": "bounces#soft", "complaints": "complaints"}
 # SQS keeps a message at most 14 days: no redelivery can come after the receipt expires.
 RECEIPT_LIFETIME = timedelta(days=15)
 
@@ -34,9 +39,10 @@ def receipt_key(ses_message_id: str, kind: str, recipient_hash: str) -> str:
 
 
 def count_once(receipt: str, account_id: str, day: date, counter: str, policy: HealthPolicy,
-               soft_bounce_of: str | None = None) -> bool:
+               soft_bounce_of: str | None = None, campaign_id: str | None = None) -> bool:
     """Add one to the account's `counter` for `day` (and to the address's transient-bounce counter
-    when `soft_bounce_of` holds its keyed hash) unless this receipt exists; True when counted."""
+    when `soft_bounce_of` holds its keyed hash, and to the campaign's report when `campaign_id` is
+    given) unless this receipt exists; True when counted."""
     if counter not in COUNTERS:
         raise ValueError(f"unknown health counter {counter!r}")
     expires = day_expiry(day, policy)
@@ -49,10 +55,15 @@ def count_once(receipt: str, account_id: str, day: date, counter: str, policy: H
                 actions=[getattr(AccountHealthDay, counter).add(1), AccountHealthDay.expires_at.set(expires)],
             )
             if soft_bounce_of is not None:
+                key = soft_bounce_key(account_id, soft_bounce_of, day)
                 transaction.update(
-                    RateCounter(counter_key=soft_bounce_key(account_id, soft_bounce_of, day)),
-                    actions=[RateCounter.count.add(1), RateCounter.expires_at.set(expires)],
+                    RateCounter(counter_key=key),
+                    # purge_bucket: the retention purge finds it on time, not only TTL (P25).
+                    actions=[RateCounter.count.add(1), RateCounter.expires_at.set(expires),
+                             RateCounter.purge_bucket.set(purge_bucket(expires, key))],
                 )
+            if campaign_id:
+                transaction.update(*count_campaign_feedback(campaign_id, CAMPAIGN_COUNTERS[counter]))
     except TransactWriteError as error:
         reasons = error.cancellation_reasons or []
         if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":

@@ -4,6 +4,7 @@ from __future__ import annotations
 from chalicelib.domain.clock import now
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.keys import Scope, hash_secret, new_secret
+from chalicelib.domain.retention import day_of
 from chalicelib.errors import NotFound
 from chalicelib.store.models import ApiKey
 
@@ -19,6 +20,7 @@ def create_key(account_id: str, name: str, scope: Scope) -> tuple[ApiKey, str]:
         name=name,
         scope=scope.value,
         created_at=now(),
+        last_used_day=day_of(now()),
     )
     key.save(condition=ApiKey.key_hash.does_not_exist())
     return key, secret

@@ -13,6 +13,7 @@ from pynamodb.attributes import (
     ListAttribute,
     MapAttribute,
     NumberAttribute,
+    NumberSetAttribute,
     TTLAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
@@ -234,6 +235,9 @@ class Subscriber(TidingsModel):
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     expires_at = TTLAttribute(null=True)
+    # Tracking history for the export (P16), written by the tracking worker (store/tracking.py).
+    last_open_at = UTCDateTimeAttribute(null=True)
+    last_click_at = UTCDateTimeAttribute(null=True)
     list_status = UnicodeAttribute()
     account_address = UnicodeAttribute()
     purge_bucket = UnicodeAttribute(null=True)
@@ -353,6 +357,27 @@ class MessageRecord(TidingsModel):
     by_account = MessagesByAccount()
 
 
+class SendProgress(TidingsModel):
+    """How far a campaign's sending has got (store/send_progress.py). The `total` item counts the
+    lists still being paged and the pages planned and finished; one item per page holds its
+    planned batch count and the indexes of its finished batches, so a redelivered page or batch
+    counts once. Ids and counts only; expires once SQS could no longer redeliver a job."""
+
+    class Meta(TidingsModel.Meta):
+        logical_name = "send-progress"
+
+    campaign_id = UnicodeAttribute(hash_key=True)
+    part = UnicodeAttribute(range_key=True)
+    lists_open = NumberAttribute(null=True)
+    pages_planned = NumberAttribute(null=True)
+    pages_done = NumberAttribute(null=True)
+    batches = NumberAttribute(null=True)
+    last_page = BooleanAttribute(null=True)
+    done_batches = NumberSetAttribute(null=True)
+    counted = BooleanAttribute(null=True)
+    expires_at = TTLAttribute()
+
+
 class CampaignStat(TidingsModel):
     """An aggregated counter of a campaign (P13, P14): never contact data."""
 
@@ -362,6 +387,19 @@ class CampaignStat(TidingsModel):
     campaign_id = UnicodeAttribute(hash_key=True)
     counter = UnicodeAttribute(range_key=True)
     value = NumberAttribute(default=0)
+
+
+class TrackingMarker(TidingsModel):
+    """What the tracking worker already counted (store/tracking.py): a tracking event by its id,
+    or the first open/click of a recipient (keyed hash, never the address) in a campaign.
+    `event_id` names the event that wrote it, so a redelivered event knows it was counted."""
+
+    class Meta(TidingsModel.Meta):
+        logical_name = "tracking-markers"
+
+    marker_key = UnicodeAttribute(hash_key=True)
+    event_id = UnicodeAttribute()
+    expires_at = TTLAttribute()
 
 
 # --- privacy, audit, abuse limits -------------------------------------------------------------
@@ -527,7 +565,9 @@ ALL_MODELS: tuple[type[TidingsModel], ...] = (
     Suppression,
     Campaign,
     MessageRecord,
+    SendProgress,
     CampaignStat,
+    TrackingMarker,
     PrivacyRequest,
     PrivacyExport,
     AuditEntry,

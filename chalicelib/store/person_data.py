@@ -34,10 +34,12 @@ from chalicelib.store.models import (
     PrivacyExport,
     PrivacyRequest,
     RateCounter,
+    SendProgress,
     SendRateBucket,
     Subscriber,
     Suppression,
     TidingsModel,
+    TrackingMarker,
 )
 from chalicelib.store.subscribers import consent_view
 
@@ -81,7 +83,8 @@ def _iso(value: datetime | None) -> str | None:
 _ENGAGEMENT = ("last_open_at", "last_click_at")
 
 
-def _subscription(entry: Subscriber, mailing_list: MailingList | None) -> dict[str, Any]:
+def subscription_view(entry: Subscriber, mailing_list: MailingList | None) -> dict[str, Any]:
+    """One list entry as an export holds it: contact data, consent proof, engagement (P16)."""
     attributes = entry.attributes.as_dict() if hasattr(entry.attributes, "as_dict") else {}
     return {
         "list_id": entry.list_id,
@@ -107,7 +110,7 @@ def _subscription(entry: Subscriber, mailing_list: MailingList | None) -> dict[s
 def export_subscribers(person: Person) -> list[dict[str, Any]]:
     entries = person_subscribers.entries_of(person)
     lists = person_subscribers.lists_of(entries)
-    return [_subscription(entry, lists.get(entry.list_id)) for entry in entries]
+    return [subscription_view(entry, lists.get(entry.list_id)) for entry in entries]
 
 
 def erase_subscribers(person: Person) -> int:
@@ -180,6 +183,9 @@ COVERAGE: dict[type[TidingsModel], Coverage] = {
         "the subject's keyed hash only; the record proves the request was answered (P19)"),
     RateCounter: KeyedHashesOnly(
         "abuse-limit counters keyed by keyed hashes, expiring with their window (at most a day)"),
+    TrackingMarker: KeyedHashesOnly(
+        "first-open/click markers keyed by campaign and the recipient's keyed hash, and event ids; "
+        "they expire with the links"),
     FeedbackReceipt: KeyedHashesOnly(
         "SES event receipts keyed by message id and the recipient's keyed hash, expiring in 14 days"),
     Account: NoPersonalData(
@@ -189,6 +195,7 @@ COVERAGE: dict[type[TidingsModel], Coverage] = {
     MailingList: NoPersonalData("list settings and consent texts"),
     Campaign: NoPersonalData("the tenant's templates and audience filters, never a recipient"),
     CampaignStat: NoPersonalData("aggregated counters only (P14)"),
+    SendProgress: NoPersonalData("a campaign's sending progress: page and batch counts, ids only"),
     AuditEntry: NoPersonalData("references only, never contact data (P27)"),
     SendRateBucket: NoPersonalData("the platform's SES send-rate bucket"),
     AccountHealthDay: NoPersonalData("an account's daily mail counters (P26), aggregates only"),

@@ -8,7 +8,17 @@ import json
 
 from chalicelib.adapters.clients import client
 from chalicelib.config import Settings
-from chalicelib.resources import FEEDBACK, FEEDBACK_EVENT_TYPES, FEEDBACK_TOPIC, QUEUES, TABLES
+from chalicelib.resources import (
+    FEEDBACK,
+    FEEDBACK_EVENT_TYPES,
+    FEEDBACK_TOPIC,
+    INBOUND_MAIL,
+    INBOUND_MAIL_TOPIC,
+    QUEUES,
+    SMS_INBOUND,
+    SMS_INBOUND_TOPIC,
+    TABLES,
+)
 from chalicelib.store.binding import bind_models
 from chalicelib.store.schema import table_definition
 
@@ -18,9 +28,12 @@ def provision(settings: Settings) -> dict[str, str]:
     bind_models(settings)
     _create_tables(settings)
     queue_arns = _create_queues(settings)
-    topic_arn = _create_feedback_path(settings, queue_arns[FEEDBACK.logical_name])
+    topic_arn = _create_topic_to_queue(settings, FEEDBACK_TOPIC, queue_arns[FEEDBACK.logical_name])
+    inbound_arn = _create_topic_to_queue(settings, INBOUND_MAIL_TOPIC, queue_arns[INBOUND_MAIL.logical_name])
+    sms_arn = _create_topic_to_queue(settings, SMS_INBOUND_TOPIC, queue_arns[SMS_INBOUND.logical_name])
     _create_ses_identity(settings, topic_arn)
-    return {"ses_feedback_topic_arn": topic_arn}
+    return {"ses_feedback_topic_arn": topic_arn, "inbound_mail_topic_arn": inbound_arn,
+            "sms_inbound_topic_arn": sms_arn}
 
 
 def _create_tables(settings: Settings) -> None:
@@ -62,12 +75,12 @@ def _create_queues(settings: Settings) -> dict[str, str]:
     return arns
 
 
-def _create_feedback_path(settings: Settings, feedback_queue_arn: str) -> str:
-    topic_arn = client("sns").create_topic(Name=settings.resource_name(FEEDBACK_TOPIC))["TopicArn"]
+def _create_topic_to_queue(settings: Settings, topic: str, queue_arn: str) -> str:
+    topic_arn = client("sns").create_topic(Name=settings.resource_name(topic))["TopicArn"]
     client("sns").subscribe(
         TopicArn=topic_arn,
         Protocol="sqs",
-        Endpoint=feedback_queue_arn,
+        Endpoint=queue_arn,
         Attributes={"RawMessageDelivery": "false"},
     )
     return topic_arn

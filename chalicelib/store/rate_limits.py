@@ -8,6 +8,7 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.domain.retention import purge_bucket
 from chalicelib.domain.signup_limits import Counter
 from chalicelib.store.models import RateCounter
 
@@ -28,11 +29,13 @@ def consume(counters: list[Counter], at: datetime) -> list[Counter]:
     try:
         with TransactWrite(connection=_connection(RateCounter.Meta.region)) as transaction:
             for counter in counters:
+                key, ends = counter.window_key(at), datetime.fromtimestamp(counter.window_end(at), UTC)
                 transaction.update(
-                    RateCounter(counter_key=counter.window_key(at)),
+                    RateCounter(counter_key=key),
                     actions=[
                         RateCounter.count.add(1),
-                        RateCounter.expires_at.set(datetime.fromtimestamp(counter.window_end(at), UTC)),
+                        RateCounter.expires_at.set(ends),
+                        RateCounter.purge_bucket.set(purge_bucket(ends, key)),
                     ],
                     condition=RateCounter.count.does_not_exist() | (RateCounter.count < counter.limit),
                 )

@@ -27,6 +27,11 @@ SES_BUCKET = "ses"
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 # DynamoDB numbers are decimal: keep times to the microsecond, rounding grants against the caller.
 _PLACES = 6
+# `full_at` never runs more than capacity/rate seconds ahead of the clock that set it. A value
+# this far beyond that was set by a clock ahead of ours, or before ours was set back: waiting
+# for it could stop sending for as long as the jump, so the bucket restarts instead. Far above
+# the skew between Lambdas' clocks (milliseconds), so it never grants extra tokens in practice.
+CLOCK_JUMP_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -86,9 +91,10 @@ class SendRateLimiter:
         batch = min(wanted, self.capacity)
         for _ in range(3):
             at = self._clock()
-            if self._seen_full_at is None:
+            if self._seen_full_at is None or self._jumped(self._seen_full_at, at):
                 self._seen_full_at = self._read()
-            free = self._free(self._seen_full_at, at)
+            jumped = self._jumped(self._seen_full_at, at)
+            free = self.capacity if jumped else self._free(self._seen_full_at, at)
             if free < batch:
                 # Wait for a whole batch: one call per batch, not one per token.
                 return Grant(0, at, self._wait(self._seen_full_at, at, batch))
@@ -97,6 +103,9 @@ class SendRateLimiter:
             self._seen_full_at = self._read()
         # Lost the race three times running: let the caller back off briefly.
         return Grant(0, at, batch / self.rate)
+
+    def _jumped(self, full_at: float, at: float) -> bool:
+        return full_at > at + self.capacity / self.rate + CLOCK_JUMP_SECONDS
 
     def _free(self, full_at: float, at: float) -> int:
         ahead = max(0.0, full_at - at)
@@ -110,7 +119,11 @@ class SendRateLimiter:
         step = _up(tokens / self.rate)
         bucket = SendRateBucket(bucket_id=self.bucket_id)
         full_at = SendRateBucket.full_at
-        if self._seen_full_at is not None and self._seen_full_at >= at:
+        if self._seen_full_at is not None and self._jumped(self._seen_full_at, at):
+            # Restart the bucket from our clock, only if nobody moved it since we read it.
+            action = full_at.set(_up(at + step))
+            condition = full_at == self._seen_full_at
+        elif self._seen_full_at is not None and self._seen_full_at >= at:
             # Busy bucket: push full_at later, as long as that stays within one capacity of now.
             limit = _down(at + self.capacity / self.rate - step)
             action = full_at.set(full_at + step)

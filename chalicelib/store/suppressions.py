@@ -38,3 +38,28 @@ def suppressed_among(account_id: str, addresses: Iterable[str]) -> set[str]:
     by_hash = {address_hash(address): address for address in addresses}
     keys = [(scope, hashed) for hashed in by_hash for scope in (account_id, PLATFORM_SCOPE)]
     return {by_hash[entry.address_hash] for entry in Suppression.batch_get(keys)}
+
+
+def suppression_reasons(account_id: str, address: str) -> set[str]:
+    """Why the address is suppressed for the account or platform-wide (empty when it is not):
+    transactional mail goes to an unsubscribed address, never to a bounced one (P11)."""
+    hashed = address_hash(address)
+    return {entry.reason for entry in Suppression.batch_get([(account_id, hashed), (PLATFORM_SCOPE, hashed)])}
+
+
+def suppressed_hashes(account_id: str, hashes: Iterable[str]) -> set[str]:
+    """Those keyed hashes (of addresses or phone numbers) suppressed for the account or
+    platform-wide, in batched reads (one call per 50 hashes)."""
+    keys = [(scope, hashed) for hashed in set(hashes) for scope in (account_id, PLATFORM_SCOPE)]
+    return {entry.address_hash for entry in Suppression.batch_get(keys)}
+
+
+def suppress_hash(scope: str, hashed: str, reason: SuppressionReason) -> None:
+    """Suppress a keyed hash (a phone number's, domain/privacy.phone_hash) for `scope`;
+    idempotent like `suppress`."""
+    entry = Suppression(scope=scope, address_hash=hashed, reason=reason.value, created_at=now())
+    try:
+        entry.save(condition=Suppression.address_hash.does_not_exist())
+    except PutError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise

@@ -8,6 +8,7 @@ from chalice.app import Request
 from chalicelib.domain.keys import Scope, hash_secret
 from chalicelib.errors import Forbidden, Unauthorized
 from chalicelib.store import keys as key_store
+from chalicelib.store.account_lifecycle import record_use
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ def authenticate(request: Request) -> Principal:
     key = key_store.find_by_hash(hash_secret(secret.strip()))
     if key is None:
         raise Unauthorized("the API key is not valid", field="Authorization")
+    record_use(key)  # P24: a used account is not inactive (one write a day at most)
     return Principal(account_id=key.account_id, key_id=key.key_id, scope=Scope(key.scope))
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import (
@@ -12,12 +13,14 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from chalice import Blueprint
 
+from chalicelib.adapters.retries import with_backoff
 from chalicelib.adapters.ses import send_raw_email
 from chalicelib.config import settings
 from chalicelib.domain.mime import build_mime
 from chalicelib.domain.outbox import job_from_dict
 from chalicelib.domain.privacy import subject_from_text
 from chalicelib.observability import logger, metrics
+from chalicelib.rate_tokens import RateTokens
 from chalicelib.resources import OUTBOX
 from chalicelib.store import messages
 
@@ -25,17 +28,25 @@ worker = Blueprint(__name__)
 _processor = BatchProcessor(event_type=EventType.SQS)
 
 
-def send_job(record: SQSRecord) -> None:
-    """Send one queued email. Raising marks just this record failed; SQS redelivers it."""
+class RateExhausted(Exception):
+    """No SES send token came in time: the job goes back to the queue."""
+
+
+def send_job(record: SQSRecord, tokens: RateTokens | None = None) -> None:
+    """Send one queued email, within the shared SES rate (`tokens`: the batch's, else one is
+    taken for this mail). Raising marks just this record failed; SQS redelivers it."""
     job = job_from_dict(json.loads(record.body))
     if not messages.claim(job.message_id, job.account_id, job.kind,
                           campaign_id=job.tags.get("campaign"), list_id=job.tags.get("list"),
                           recipient_hash=subject_from_text(job.email.recipient).keyed_hash):
         logger.info("duplicate outbox job skipped", extra={"message_id": job.message_id})
         return
+    tags = {"account": job.account_id, "kind": job.kind, **job.tags}
     try:
-        ses_id = send_raw_email(build_mime(job.email), job.email.recipient,
-                                {"account": job.account_id, "kind": job.kind, **job.tags})
+        raw = build_mime(job.email)
+        if not (tokens or RateTokens(1)).take():
+            raise RateExhausted("no SES send token in time")
+        ses_id = with_backoff(lambda: send_raw_email(raw, job.email.recipient, tags))
     except Exception:
         messages.release(job.message_id)
         raise
@@ -47,7 +58,9 @@ def send_job(record: SQSRecord) -> None:
 @worker.on_sqs_message(queue=settings().resource_name(OUTBOX.logical_name),
                        batch_size=OUTBOX.batch_size, name="send_worker")
 def send_worker(event: Any) -> dict[str, Any]:
+    # Tokens for the whole batch in one call to the shared bucket, not one call per mail.
+    tokens = RateTokens(len(event.to_dict().get("Records", [])))
     return process_partial_response(
-        event=event.to_dict(), record_handler=send_job, processor=_processor,
+        event=event.to_dict(), record_handler=partial(send_job, tokens=tokens), processor=_processor,
         context=event.context,
     )

@@ -1,0 +1,25 @@
+"""AWS public list prices used by the cost model (bench/tracking.py): the one table to update.
+
+US East (N. Virginia), on-demand, without free tiers, x86 Lambda. Sources (AWS pricing pages):
+  Lambda        https://aws.amazon.com/lambda/pricing/
+  DynamoDB      https://aws.amazon.com/dynamodb/pricing/on-demand/  (after the 1 Nov 2024 cut)
+  SQS           https://aws.amazon.com/sqs/pricing/                  (standard queues)
+  API Gateway   https://aws.amazon.com/api-gateway/pricing/          (REST APIs, first 333M a month)
+  SNS           https://aws.amazon.com/sns/pricing/                  (publishes; SNS→SQS delivery free)
+  SES           https://aws.amazon.com/ses/pricing/                  (outbound email)
+As listed on those pages in November 2024; re-read them (and this date) when the model matters.
+"""
+from __future__ import annotations
+
+PRICES_AS_OF = "2024-11 (us-east-1 list prices)"
+
+USD = {
+    "lambda_request": 0.20 / 1_000_000,
+    "lambda_gb_second": 0.0000166667,
+    "dynamodb_write_request_unit": 0.625 / 1_000_000,
+    "dynamodb_read_request_unit": 0.125 / 1_000_000,
+    "sqs_request": 0.40 / 1_000_000,
+    "api_gateway_rest_request": 3.50 / 1_000_000,
+    "sns_publish": 0.50 / 1_000_000,
+    "ses_email": 0.10 / 1_000,
+}

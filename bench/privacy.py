@@ -1,0 +1,118 @@
+"""Privacy benchmarks (issue 5): erasing one person, and the retention purge of 10,000 records.
+
+Erasure: a person on 10 lists with 1,000 records of mail sent to them. The tracking side's own
+tables hold no per-person rows the erasure reaches yet, so the 1,000 "tracking events" are
+message records (the per-person table tracking reads): each is one item the erasure must find
+by index and delete. AWS calls by operation and wall time.
+
+Purge: 10,000 message records expired a day ago; the daily purge deletes them. AWS calls per
+record (target at most 1/25: BatchWriteItem deletes 25 items per call) and the number of Scans,
+which must be 0. `python -m bench.privacy` prints both.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
+from bench.aws_calls import AwsCalls, count_aws_calls, describe
+
+PERSON = "ann.person@example.com"
+LISTS = 10
+EVENTS = 1_000
+EXPIRED = 10_000
+_START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+@contextmanager
+def _frozen(at: datetime) -> Iterator[None]:
+    import time_machine
+
+    with time_machine.travel(at, tick=False):
+        yield
+
+
+def _messages(account_id: str, count: int, sent_at: datetime, recipient_hash: str) -> None:
+    """`count` sent message records, written in batches as a busy send worker leaves them."""
+    from chalicelib.domain.retention import MESSAGE_RETENTION, purge_bucket
+    from chalicelib.store.models import MessageRecord
+
+    expires = sent_at + MESSAGE_RETENTION
+    with MessageRecord.batch_write() as batch:
+        for n in range(count):
+            message_id = f"msg_{account_id}_{n:06}"
+            batch.save(MessageRecord(message_id=message_id, account_id=account_id, kind="campaign",
+                                     campaign_id="cmp_1", status="sent", sent_at=sent_at, expires_at=expires,
+                                     recipient_hash=recipient_hash,
+                                     purge_bucket=purge_bucket(expires, message_id)))
+
+
+def erasure() -> tuple[AwsCalls, float, dict]:
+    """Erase a person on 10 lists with 1,000 message records: calls, seconds, outcome."""
+    from chalicelib.cli import create_account_with_key
+    from chalicelib.data_rights import erase_person
+    from chalicelib.domain.subscriptions import ConsentEvidence, Contact, Source, Status
+    from chalicelib.domain.suppression import address_hash
+    from chalicelib.store.lists import create_list
+    from chalicelib.store.subscribers import write_signup
+
+    account_id = create_account_with_key("Acme Ltd", {})["account_id"]
+    consent = ConsentEvidence(given_at=_START, source=Source.API, consent_text_version=1)
+    for n in range(LISTS):
+        list_id = create_list(account_id, {"name": f"List {n}"}, []).list_id
+        write_signup(account_id, list_id, Contact(email=PERSON, phone="+40712345678"), consent,
+                     Status.CONFIRMED)
+    _messages(account_id, EVENTS, datetime.now(UTC), address_hash(PERSON))
+    started = time.perf_counter()
+    with count_aws_calls() as calls:
+        outcome = erase_person(account_id, PERSON)
+    return calls, time.perf_counter() - started, outcome
+
+
+def purge() -> tuple[AwsCalls, AwsCalls, float, int]:
+    """The daily purge over 10,000 expired message records: its calls, the calls of the same
+    run with nothing to delete (the fixed cost of querying every due bucket), seconds, and
+    records deleted."""
+    from chalicelib.domain.retention import MESSAGE_RETENTION
+    from chalicelib.retention import run_purges
+
+    run_at = _START + MESSAGE_RETENTION + timedelta(days=1)
+    with _frozen(run_at), count_aws_calls() as empty:
+        run_purges()
+    with _frozen(_START):
+        _messages("acc_bench", EXPIRED, _START, "h" * 64)
+    with _frozen(run_at):
+        started = time.perf_counter()
+        with count_aws_calls() as calls:
+            report = run_purges()
+        seconds = time.perf_counter() - started
+    return calls, empty, seconds, report.counts["messages"]
+
+
+def print_privacy() -> None:
+    from bench.route_calls import _provisioned
+
+    with _provisioned():
+        calls, seconds, outcome = erasure()
+    print(f"erase a person on {LISTS} lists with {EVENTS} message records (standing in for tracking "
+          f"events; no tracking table holds per-person rows yet): {describe(calls)}, {seconds:.2f} s; "
+          f"removed {outcome['removed']}")
+    with _provisioned():
+        calls, empty, seconds, deleted = purge()
+    scans = calls.by_operation["dynamodb.Scan"] + empty.by_operation["dynamodb.Scan"]
+    marginal = calls.total - empty.total
+    print(f"purge {deleted} expired message records: {describe(calls)}, {seconds:.2f} s")
+    print(f"  the same run with nothing due: {describe(empty)} (one Query per due day and shard)")
+    print(f"  {calls.total / deleted:.4f} calls per record in all (1/{deleted / calls.total:.1f}); "
+          f"{marginal / deleted:.4f} per record beyond the fixed queries (1/{deleted / marginal:.1f}); "
+          f"target 1/25 = 0.0400")
+    print(f"  dynamodb.Scan = {scans}")
+    assert scans == 0, "the purge must never Scan"
+
+
+if __name__ == "__main__":
+    from bench.offline import go_offline
+
+    go_offline()
+    print_privacy()

@@ -1,0 +1,195 @@
+"""Sending benchmark (issue 4): a 1,000-recipient campaign through the real path, in-process
+against moto — the send-now route, the fan-out worker on each page job, the campaign send worker
+on each batch job — at a configured SES rate of 100 messages a second.
+
+Printed: SES calls per recipient (target 1), DynamoDB calls per recipient beyond the message-record
+writes (target at most 0.1), CPU milliseconds per recipient for rendering and MIME (target at most
+1 ms, `time.process_time`), and the wall time against the rate (1,000 at 100/s is about 10 s; at
+most 12 s). The workers' own calls are counted; the SQS receives and deletes that Lambda's event
+source mapping would make are not. `python -m bench.sending` prints the figures; bench/__main__.py
+runs it in a fresh interpreter because it sets the rate in the environment.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+RECIPIENTS = 1_000
+RATE = 100.0
+_HTML = ('<html><body><h1>Hello {{ name }}</h1><p>Our spring sale starts today: '
+         '<a href="https://acme.example/sale">see the offers</a> or '
+         '<a href="https://acme.example/shops">find a shop</a>.</p></body></html>')
+
+
+class _Context:
+    """What the campaign send worker reads of the Lambda context: plenty of time left."""
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 900_000
+
+
+def _subscribers(account_id: str, list_id: str, count: int) -> None:
+    """`count` confirmed subscribers, written in BatchWriteItem calls (setup, not measured)."""
+    from chalicelib.domain.subscriptions import Status
+    from chalicelib.store.models import ConsentProof, Subscriber
+    from chalicelib.store.subscribers import account_address_key, list_status_key
+
+    at = datetime.now(UTC)
+    with Subscriber.batch_write() as batch:
+        for n in range(count):
+            address = f"reader{n:05d}@example.com"
+            batch.save(Subscriber(
+                list_id=list_id, address=address, account_id=account_id, status=Status.CONFIRMED.value,
+                email=address, name=f"Reader {n}", attributes={"plan": "gold" if n % 2 else "free"},
+                consent=ConsentProof(given_at=at, source="api", consent_text_version=1, confirmed_at=at),
+                created_at=at, updated_at=at, list_status=list_status_key(list_id, Status.CONFIRMED),
+                account_address=account_address_key(account_id, address)))
+
+
+def _drain(queue_name: str, handle, totals: Counter[str]) -> int:
+    """Run `handle` on every message waiting on a queue; the workers' calls go into `totals`."""
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+    from bench.aws_calls import count_aws_calls
+    from chalicelib.adapters.clients import client
+    from chalicelib.adapters.sqs import queue_url
+    from chalicelib.resources import QUEUES
+
+    (queue,) = [spec for spec in QUEUES if spec.logical_name == queue_name]
+    sqs, url, handled = client("sqs"), queue_url(queue), 0
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in messages:
+            with count_aws_calls() as calls:
+                handle(SQSRecord({"messageId": message["MessageId"], "body": message["Body"]}))
+            totals.update(calls.by_operation)
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            handled += 1
+    return handled
+
+
+def measure(recipients: int = RECIPIENTS) -> dict[str, Any]:
+    """Send one campaign to `recipients` confirmed subscribers; the figures as a dict."""
+    from chalice.test import Client
+
+    from app import app
+    from bench.aws_calls import count_aws_calls
+    from bench.route_calls import _PROFILE, _provisioned
+    from chalicelib.adapters.clients import client as aws_client
+    from chalicelib.cli import create_account_with_key
+    from chalicelib.workers.campaign_send import campaign_batch_record
+    from chalicelib.workers.fanout import fanout_record
+
+    with _provisioned(), Client(app, stage_name="local") as http:
+        aws_client("sesv2").create_email_identity(EmailIdentity="acme.example")
+        account = create_account_with_key("Acme Ltd", _PROFILE)
+        headers = {"Authorization": f"Bearer {account['api_key']}", "Content-Type": "application/json"}
+        body = {"name": "News", "consent_text": "Yes, send me the monthly news.", "attributes": ["plan"]}
+        created = http.http.post("/v1/lists", headers=headers, body=json.dumps(body))
+        list_id = json.loads(created.body)["list_id"]
+        _subscribers(account["account_id"], list_id, recipients)
+        body = {"name": "Spring", "list_ids": [list_id], "subject": "Spring sale, {{ name }}", "html": _HTML}
+        campaign_id = json.loads(http.http.post("/v1/campaigns", headers=headers,
+                                                body=json.dumps(body)).body)["campaign_id"]
+        with count_aws_calls() as start:
+            http.http.post(f"/v1/campaigns/{campaign_id}/send", headers=headers, body="")
+        totals: Counter[str] = Counter()
+        started = time.perf_counter()
+        pages = batches = 0
+        while True:
+            pages += _drain("fanout", fanout_record, totals)
+            handled = _drain("campaign-send", lambda record: campaign_batch_record(record, _Context()),
+                             totals)
+            batches += handled
+            if not handled:
+                break
+        wall = time.perf_counter() - started
+        status = json.loads(http.http.get(f"/v1/campaigns/{campaign_id}", headers=headers).body)["status"]
+        cpu = _render_cpu(account["account_id"], campaign_id, list_id, recipients)
+    return {"recipients": recipients, "rate": RATE, "pages": pages, "batches": batches, "status": status,
+            "start_calls": start.total, "calls": dict(totals), "wall_seconds": wall, "cpu_ms": cpu}
+
+
+def _render_cpu(account_id: str, campaign_id: str, list_id: str, recipients: int) -> float:
+    """CPU milliseconds per recipient to compose one message and build its MIME."""
+    from chalicelib.domain.campaigns import CampaignContent, Channel, with_text_part
+    from chalicelib.domain.marketing_mail import ListSettings, compose_marketing_email
+    from chalicelib.domain.mime import build_mime
+    from chalicelib.domain.subscriptions import Contact
+    from chalicelib.signups import sender_profile
+
+    content = with_text_part(CampaignContent(channel=Channel.EMAIL, list_ids=frozenset({list_id}),
+                                             subject="Spring sale, {{ name }}", html=_HTML,
+                                             from_address="news@acme.example"), None)
+    mailing_list = ListSettings(list_id=list_id, name="News", track_opens=True, track_clicks=True)
+    sender = sender_profile(account_id)
+    contacts = [Contact(email=f"reader{n:05d}@example.com", name=f"Reader {n}") for n in range(recipients)]
+    started = time.process_time()
+    for contact in contacts:
+        build_mime(compose_marketing_email(account_id=account_id, campaign_id=campaign_id, content=content,
+                                           recipient=contact, mailing_list=mailing_list, sender=sender,
+                                           public_base_url="https://tidings.example"))
+    return (time.process_time() - started) * 1000 / recipients
+
+
+def report(figures: dict[str, Any]) -> list[str]:
+    """The printed lines."""
+    n, calls = figures["recipients"], Counter(figures["calls"])
+    dynamodb = {op: count for op, count in calls.items() if op.startswith("dynamodb.")}
+    # Claims (PutItem) and the provider ids (BatchWriteItem) are the message records (P21).
+    records = dynamodb.get("dynamodb.PutItem", 0) + dynamodb.get("dynamodb.BatchWriteItem", 0)
+    others = sum(dynamodb.values()) - records
+    ses = calls.get("sesv2.SendEmail", 0)
+    expected = n / figures["rate"]
+    claims, writes = dynamodb.get("dynamodb.PutItem", 0), dynamodb.get("dynamodb.BatchWriteItem", 0)
+    other_ops = ", ".join(f"{op.split('.')[1]} {count}" for op, count in sorted(dynamodb.items())
+                          if op not in ("dynamodb.PutItem", "dynamodb.BatchWriteItem"))
+    return [
+        f"{n} recipients, {figures['pages']} page jobs, {figures['batches']} batch jobs; "
+        f"campaign {figures['status']}",
+        f"send-now route: {figures['start_calls']} AWS calls (once per campaign)",
+        f"SES calls per recipient: {ses / n:.3f} (target 1)",
+        f"DynamoDB calls per recipient: message records {records / n:.3f} (claim PutItem {claims}, "
+        f"BatchWriteItem {writes}), everything else {others / n:.3f} (target at most 0.1)",
+        f"  everything else: {other_ops}",
+        f"SQS calls per recipient (enqueueing batches and pages): "
+        f"{sum(c for op, c in calls.items() if op.startswith('sqs.')) / n:.3f}",
+        f"CPU per recipient for rendering and MIME: {figures['cpu_ms']:.3f} ms (target at most 1 ms)",
+        f"wall time at {figures['rate']:.0f} msg/s: {figures['wall_seconds']:.1f} s "
+        f"(the rate alone: {expected:.1f} s; target at most {expected * 1.2:.0f} s; "
+        "one process, moto in-process)",
+    ]
+
+
+def print_sending() -> None:
+    """Run `measure` in a fresh interpreter at RATE messages a second and print the report."""
+    env = {**os.environ, "TIDINGS_SES_MAX_SEND_RATE": str(RATE)}
+    result = subprocess.run([sys.executable, "-m", "bench.sending", "--json"], capture_output=True, text=True,
+                            check=False, env=env)
+    if result.returncode != 0:
+        print(f"sending benchmark failed:\n{result.stderr[-2000:]}")
+        return
+    for line in report(json.loads(result.stdout.strip().splitlines()[-1])):
+        print(line)
+
+
+if __name__ == "__main__":
+    from bench.offline import go_offline
+
+    go_offline()
+    if "--json" in sys.argv:
+        import logging
+
+        logging.disable(logging.CRITICAL)
+        os.environ["TIDINGS_SES_MAX_SEND_RATE"] = str(RATE)
+        os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+        os.environ["POWERTOOLS_LOG_LEVEL"] = "CRITICAL"
+        print(json.dumps(measure()))
+    else:
+        print_sending()

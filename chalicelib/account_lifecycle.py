@@ -1,0 +1,156 @@
+"""An account's own end of life, from the API (P22, P23): what it can still take with it, and
+the confirmed, reversible deletion request.
+
+Deletion: the API asks, a mail to the contact email carries the link, and only the button
+behind it marks the account for deletion in 30 days; reactivating within them cancels it; the
+daily purge (chalicelib/retention.py) then deletes everything. Each step is audited.
+"""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Any
+
+from chalicelib.adapters.sqs import enqueue
+from chalicelib.config import settings
+from chalicelib.domain.account_lifecycle import (
+    DELETION_MAIL_KIND,
+    deletion_email,
+    deletion_message_id,
+    deletion_token,
+    read_deletion_token,
+)
+from chalicelib.domain.outbox import EmailJob
+from chalicelib.domain.retention import DELETION_SCHEDULED
+from chalicelib.domain.subscriptions import Status
+from chalicelib.errors import Conflict, InvalidInput
+from chalicelib.resources import OUTBOX
+from chalicelib.store import account_lifecycle as lifecycle
+from chalicelib.store import audit
+from chalicelib.store.accounts import get_account
+from chalicelib.store.models import Account, Campaign, MailingList, Subscriber
+from chalicelib.store.paging import decode_cursor, encode_cursor
+from chalicelib.store.person_data import subscription_view
+from chalicelib.store.subscribers import list_status_key
+
+# The audit actor of a deletion confirmed from the mail: the person at the contact email.
+CONFIRMED_BY_MAIL = "email-confirmation"
+
+
+class DeletionLinkUsed(InvalidInput):
+    """A genuine link, but a newer mail was sent or this one was already used."""
+
+    code = "deletion_link_used"
+
+
+def request_deletion(account_id: str, actor: str) -> None:
+    """Mail the confirmation link to the contact email; nothing changes until it is used."""
+    account = get_account(account_id)
+    if not account.contact_email:
+        raise Conflict("the account has no contact email to confirm the deletion with; set one "
+                       "through POST /v1/account/email-change first", field="contact_email")
+    if account.deletion_state == DELETION_SCHEDULED:
+        raise Conflict("the account is already marked for deletion", field="account")
+    nonce = secrets.token_urlsafe(12)
+    lifecycle.set_deletion_nonce(account_id, nonce)
+    mail = deletion_email(account.contact_email, account.name, deletion_token(account_id, nonce),
+                          public_base_url=settings().public_base_url,
+                          default_sender=settings().default_sender)
+    enqueue(OUTBOX, EmailJob(message_id=deletion_message_id(account_id, nonce), account_id=account_id,
+                             kind=DELETION_MAIL_KIND, email=mail).to_dict())
+    audit.record(account_id, actor, "account.deletion_requested", account_id)
+
+
+def pending_deletion(token: str) -> Account:
+    """The account a deletion link is for; raises when the link is bad, stale or used."""
+    claim = read_deletion_token(token)
+    account = get_account(claim.account_id)
+    if account.deletion_nonce != claim.nonce:
+        raise DeletionLinkUsed("this link was already used, or a newer one was sent", field="token")
+    return account
+
+
+def confirm_deletion(token: str) -> tuple[Account, datetime]:
+    """Mark the account for deletion in 30 days (P23); the account and the due time."""
+    account = pending_deletion(token)
+    due = lifecycle.schedule_deletion(account.account_id, account.deletion_nonce or "")
+    if due is None:
+        raise DeletionLinkUsed("this link was already used, or a newer one was sent", field="token")
+    audit.record(account.account_id, CONFIRMED_BY_MAIL, "account.deletion_confirmed", due.isoformat())
+    return account, due
+
+
+def reactivate(account_id: str, actor: str) -> None:
+    """Cancel a deletion that is not due yet; Conflict when there is none to cancel."""
+    if not lifecycle.cancel_deletion(account_id):
+        raise Conflict("the account is not marked for deletion (or its deletion is already due)",
+                       field="account")
+    audit.record(account_id, actor, "account.reactivated", account_id)
+
+
+# --- what a suspended or leaving account can take with it (P22) -------------------------------
+
+def _lists(account_id: str) -> list[MailingList]:
+    return sorted(MailingList.by_account.query(account_id), key=lambda m: m.list_id)
+
+
+def _entries_page(lists: list[MailingList], status: Status | None, limit: int,
+                  cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    """Up to `limit` entries across the lists, list by list; a cursor names the list and the
+    key to resume from."""
+    start = decode_cursor(cursor) or {}
+    by_id = {m.list_id: m for m in lists}
+    ids = [m.list_id for m in lists]
+    if start and start.get("list") not in by_id:
+        raise InvalidInput("'cursor' belongs to another listing", field="cursor")
+    rows: list[dict[str, Any]] = []
+    position = ids.index(start["list"]) if start else 0
+    last_key = start.get("key")
+    for list_id in ids[position:]:
+        if status is None:
+            result = Subscriber.query(list_id, limit=limit - len(rows), last_evaluated_key=last_key)
+        else:
+            result = Subscriber.by_list_status.query(list_status_key(list_id, status),
+                                                     limit=limit - len(rows), last_evaluated_key=last_key)
+        rows.extend(subscription_view(entry, by_id[list_id]) for entry in result)
+        last_key = None
+        if result.last_evaluated_key:
+            return rows, encode_cursor({"list": list_id, "key": result.last_evaluated_key})
+        if len(rows) >= limit:
+            following = ids[ids.index(list_id) + 1:]
+            return rows, encode_cursor({"list": following[0], "key": None}) if following else None
+    return rows, None
+
+
+def account_export(account: Account, limit: int, cursor: str | None) -> dict[str, Any]:
+    """The account's data (P22): profile, lists with their consent texts and campaigns on the
+    first page, and every list entry with its consent proof, a page at a time."""
+    lists = _lists(account.account_id)
+    entries, next_cursor = _entries_page(lists, None, limit, cursor)
+    export: dict[str, Any] = {"subscribers": entries, "next_cursor": next_cursor}
+    if cursor is None:
+        export["account"] = {"account_id": account.account_id, "name": account.name,
+                             "postal_address": account.postal_address,
+                             "contact_email": account.contact_email,
+                             "sender_identity": account.sender_identity, "status": account.status,
+                             "created_at": account.created_at.isoformat()}
+        export["lists"] = [{"list_id": m.list_id, "name": m.name, "double_opt_in": m.double_opt_in,
+                            "declared_attributes": sorted(m.declared_attributes or ()),
+                            "consent_versions": [{"version": int(v.version), "text": v.text,
+                                                  "created_at": v.created_at.isoformat()}
+                                                 for v in m.consent_versions or []]}
+                           for m in lists]
+        export["campaigns"] = [{"campaign_id": c.campaign_id, "name": c.name, "status": c.status,
+                                "channel": c.channel, "list_ids": sorted(c.list_ids or ()),
+                                "subject": c.subject, "html": c.html, "text": c.text, "sms_body": c.sms_body,
+                                "created_at": c.created_at.isoformat()}
+                               for c in Campaign.query(account.account_id)]
+    return export
+
+
+def unsubscribes(account_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
+    """The unsubscribe requests the account received (P22): who left which list, and when."""
+    rows, next_cursor = _entries_page(_lists(account_id), Status.UNSUBSCRIBED, limit, cursor)
+    return {"unsubscribes": [{"list_id": r["list_id"], "list_name": r["list_name"], "email": r["email"],
+                              "phone": r["phone"], "unsubscribed_at": r["updated_at"]} for r in rows],
+            "next_cursor": next_cursor}

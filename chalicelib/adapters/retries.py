@@ -1,0 +1,40 @@
+"""Retrying AWS calls that were throttled, with exponential backoff and jitter.
+
+botocore already retries a throttled call a few times inside one API call; this adds a slower,
+longer backoff on top for the sending paths, where giving up means handing work back to SQS.
+"""
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from botocore.exceptions import ClientError
+
+T = TypeVar("T")
+
+# What SES v2 (TooManyRequestsException, LimitExceededException), SES v1 and SNS (Throttling)
+# answer when a caller goes too fast or over a quota.
+THROTTLING_CODES = frozenset({"TooManyRequestsException", "LimitExceededException", "Throttling",
+                              "ThrottlingException", "ThrottledException"})
+
+
+def is_throttling(error: BaseException) -> bool:
+    """True for a botocore ClientError that says "slow down"."""
+    return isinstance(error, ClientError) and error.response.get("Error", {}).get("Code") in THROTTLING_CODES
+
+
+def with_backoff(call: Callable[[], T], attempts: int = 4, base_delay: float = 0.2,
+                 sleep: Callable[[float], None] | None = None) -> T:
+    """`call()`, retried while it is throttled: up to `attempts` tries, waiting about
+    base_delay, 2*base_delay, ... between them. Other errors, and the last throttling error,
+    are raised."""
+    for attempt in range(attempts):
+        try:
+            return call()
+        except ClientError as error:
+            if not is_throttling(error) or attempt == attempts - 1:
+                raise
+            (sleep or time.sleep)(base_delay * 2**attempt * random.uniform(0.5, 1.0))
+    raise AssertionError("unreachable")  # the loop returns or raises

@@ -1,0 +1,45 @@
+"""`POST /v1/messages`: one transactional email to one recipient (P11)."""
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.errors import InvalidInput
+from chalicelib.transactional import queue_transactional
+from chalicelib.web.routes import ApiBlueprint, ApiCall
+
+api = ApiBlueprint(__name__)
+
+_MAX_IDEMPOTENCY_KEY = 200
+MESSAGE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["to", "subject"],
+    "properties": {
+        # An array is accepted by the schema only to be refused with a clear reason below.
+        "to": {"type": ["string", "array"], "maxLength": 320},
+        "subject": {"type": "string", "minLength": 1, "maxLength": 500},
+        "html": {"type": ["string", "null"], "maxLength": 200_000},
+        "text": {"type": ["string", "null"], "maxLength": 100_000},
+        "from_address": {"type": ["string", "null"], "maxLength": 320},
+        "from_name": {"type": ["string", "null"], "maxLength": 100, "pattern": "^[^\\r\\n]*$"},
+        "reply_to": {"type": ["string", "null"], "maxLength": 320},
+        "variables": {"type": ["object", "null"], "maxProperties": 50,
+                      "propertyNames": {"pattern": "^[A-Za-z][A-Za-z0-9_]{0,39}$"},
+                      "additionalProperties": {"type": ["string", "number", "boolean", "null"],
+                                               "maxLength": 5000}},
+    },
+}
+
+
+@api.route("/v1/messages", "POST", "Queue one transactional email to one recipient (P11); an "
+           "Idempotency-Key header makes a retried request send once", write=True, body=MESSAGE, status=202)
+def post_message(call: ApiCall) -> dict[str, Any]:
+    if not isinstance(call.body["to"], str):
+        raise InvalidInput("'to' takes exactly one address: transactional mail is never bulk (P11); "
+                           "send one request per recipient", field="to")
+    key = (call.request.headers.get("idempotency-key") or "").strip() or None
+    if key is not None and len(key) > _MAX_IDEMPOTENCY_KEY:
+        raise InvalidInput(f"'Idempotency-Key' is longer than {_MAX_IDEMPOTENCY_KEY} characters",
+                           field="Idempotency-Key")
+    message_id = queue_transactional(call.principal.account_id, call.body, key)
+    return {"message_id": message_id, "status": "queued"}

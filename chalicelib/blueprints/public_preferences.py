@@ -1,0 +1,89 @@
+"""`/p/{token}`: the preference centre linked from every marketing mail (P16-P18).
+
+GET shows what is held and changes nothing (mail scanners fetch links). Each change is a POST
+to its own path, checked again against the token and the page's nonce (chalicelib/preferences.py).
+"""
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qs
+
+from chalice import Blueprint, Response
+
+from chalicelib import preferences as centre
+from chalicelib.blueprints.public_pages import ANY_TYPE, FORM_TYPES, PRIVATE_PAGE, html_errors, message_page
+from chalicelib.config import settings
+from chalicelib.templates import render_page
+from chalicelib.web.requests import raw_body
+from chalicelib.web.responses import html_response
+
+public = Blueprint(__name__)
+# The edit form sends the contact fields and every declared attribute of the person's lists.
+_MAX_FIELDS = 200
+
+
+def _form() -> dict[str, str]:
+    body = raw_body(public.current_request).decode("utf-8", errors="replace")
+    parsed = parse_qs(body, keep_blank_values=True, max_num_fields=_MAX_FIELDS)
+    return {name: values[0] for name, values in parsed.items()}
+
+
+def _page_url(token: str) -> str:
+    return f"{settings().public_base_url}/p/{token}"
+
+
+def _done(token: str, title: str, paragraphs: list[str]) -> Response:
+    html = render_page("message", title=title, paragraphs=paragraphs,
+                       link={"href": _page_url(token), "text": "Back to your preferences"})
+    return html_response(html, 200, PRIVATE_PAGE)
+
+
+@public.route("/p/{token}", methods=["GET"], content_types=ANY_TYPE)
+@html_errors
+def preferences_page(token: str) -> Response:
+    shown = centre.preferences(token)
+    html = render_page("preferences", prefs=shown, current=shown.current, page_url=_page_url(token),
+                       nonce=centre.form_nonce(token), editable=centre.EDITABLE_FIELDS,
+                       attribute_prefix=centre.ATTRIBUTE_PREFIX)
+    return html_response(html, 200, PRIVATE_PAGE)
+
+
+@public.route("/p/{token}/export", methods=["POST"], content_types=FORM_TYPES)
+@html_errors
+def preferences_export(token: str) -> Response:
+    request_id, export = centre.download(token, _form())
+    return Response(body=json.dumps(export, indent=2), status_code=200,
+                    headers={**PRIVATE_PAGE, "Content-Type": "application/json",
+                             "Content-Disposition": f'attachment; filename="{request_id}.json"'})
+
+
+@public.route("/p/{token}/edit", methods=["POST"], content_types=FORM_TYPES)
+@html_errors
+def preferences_edit(token: str) -> Response:
+    changed = centre.edit(token, _form())
+    if not changed:
+        return _done(token, "Nothing to change", ["What you sent is what we already hold."])
+    return _done(token, "Your details are updated", [f"{changed} field(s) changed on every list of "
+                                                     "this sender you are on."])
+
+
+@public.route("/p/{token}/unsubscribe", methods=["POST"], content_types=FORM_TYPES)
+@html_errors
+def preferences_unsubscribe(token: str) -> Response:
+    form = _form()
+    centre.unsubscribe(token, form)
+    if form.get("list_id") == "all":
+        return _done(token, "You are unsubscribed from every list",
+                     ["This sender will not mail you again, and cannot add you back. "
+                      "This took effect at once."])
+    return _done(token, "You are unsubscribed", ["You will get no more mail from this list. "
+                                                  "This took effect at once."])
+
+
+@public.route("/p/{token}/erase", methods=["POST"], content_types=FORM_TYPES)
+@html_errors
+def preferences_erase(token: str) -> Response:
+    centre.erase(token, _form())
+    return message_page(200, "Your data is erased",
+                        ["This sender no longer holds anything about you. Only a keyed fingerprint "
+                         "of your address stays, so that you cannot be added again."])

@@ -1,0 +1,188 @@
+"""Sending one batch of a campaign: each recipient's own message, exactly once, at the SES rate.
+
+Per batch: one read of the campaign and its account (still sending? still allowed, P26?), one
+batched suppression read (an opt-out since the fan-out counts, P07/P12), rate tokens in bulk.
+Per recipient: a conditional put claims the deterministic message id (a redelivered batch or a
+person on two lists is mailed once), then one SES (or SNS) call, then the record gets the
+provider's id — 25 records per BatchWriteItem (P21).
+
+SES throttling is retried with backoff; if it persists the claim is released and the error
+raised, so SQS redelivers the batch: nobody is lost, nobody mailed twice. When the Lambda's
+time or the rate runs short, the unsent rest continues as a new job of the same batch.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from chalicelib.adapters import sns
+from chalicelib.adapters.retries import with_backoff
+from chalicelib.adapters.ses import send_raw_email
+from chalicelib.adapters.sqs import enqueue
+from chalicelib.campaign_sending import profile_of
+from chalicelib.config import settings
+from chalicelib.domain.account_health import sending_blocked_reason
+from chalicelib.domain.campaign_sending import CAMPAIGN_KIND, BatchJob, campaign_message_id
+from chalicelib.domain.campaigns import CampaignContent, CampaignStatus, Channel
+from chalicelib.domain.marketing_mail import compose_marketing_email
+from chalicelib.domain.mime import build_mime
+from chalicelib.domain.privacy import phone_hash
+from chalicelib.domain.sms import compose_sms
+from chalicelib.domain.subscriptions import Contact
+from chalicelib.domain.suppression import address_hash
+from chalicelib.observability import logger, metrics
+from chalicelib.rate_tokens import RateTokens
+from chalicelib.resources import CAMPAIGN_SEND
+from chalicelib.store import audit, messages
+from chalicelib.store.campaigns import campaign_content, end_sending
+from chalicelib.store.models import Account
+from chalicelib.store.send_progress import finish_batch
+from chalicelib.store.sending_state import campaign_and_account
+from chalicelib.store.suppressions import suppressed_hashes
+
+SMS_KIND = "sms"
+# Stop starting new messages this long before the Lambda's timeout.
+SAFETY_SECONDS = 1.5
+# The longest one wait for rate tokens may last.
+MAX_RATE_WAIT_SECONDS = 10.0
+# Records per BatchWriteItem.
+_RECORDS_PER_WRITE = 25
+
+
+@dataclass
+class BatchOutcome:
+    sent: int = 0
+    duplicates: int = 0
+    suppressed: int = 0
+    remaining: list[Contact] = field(default_factory=list)
+
+
+def send_batch(job: BatchJob, time_left: Callable[[], float]) -> BatchOutcome:
+    """Send one batch job. `time_left()` is the Lambda's remaining time in seconds."""
+    campaign, account = campaign_and_account(job.account_id, job.campaign_id)
+    context = {"campaign_id": job.campaign_id, "batch": job.batch_id}
+    if campaign is None or account is None or campaign.status != CampaignStatus.SENDING.value:
+        logger.info("batch of a campaign that is not sending dropped", extra=context)
+        return BatchOutcome()
+    blocked = sending_blocked_reason(account)
+    if blocked:
+        if end_sending(job.account_id, job.campaign_id, CampaignStatus.CANCELLED):
+            audit.record(job.account_id, "campaign-sender", "campaign.cancelled", job.campaign_id)
+            logger.warning("campaign cancelled: the account may not send",
+                           extra={**context, "reason": blocked})
+        return BatchOutcome()
+    content = campaign_content(campaign)
+    sender = _email_batch if content.channel is Channel.EMAIL else _sms_batch
+    outcome = sender(job, account, content, time_left)
+    metrics.add_metric(name="CampaignMessagesSent", unit="Count", value=outcome.sent)
+    logger.info("campaign batch sent", extra={
+        **context, "sent": outcome.sent, "duplicates": outcome.duplicates, "suppressed": outcome.suppressed,
+        "continued": len(outcome.remaining)})
+    if outcome.remaining:
+        enqueue(CAMPAIGN_SEND, replace(job, recipients=outcome.remaining).to_dict())
+    elif finish_batch(job.campaign_id, job.mailing_list.list_id, job.page, job.index):
+        end_sending(job.account_id, job.campaign_id, CampaignStatus.SENT)
+        logger.info("campaign sent", extra={"campaign_id": job.campaign_id})
+    return outcome
+
+
+def _email_batch(job: BatchJob, account: Account, content: CampaignContent,
+                 time_left: Callable[[], float]) -> BatchOutcome:
+    hashes = {contact.email: address_hash(contact.email) for contact in job.recipients}
+    suppressed = suppressed_hashes(job.account_id, hashes.values())
+    queue = [contact for contact in job.recipients if hashes[contact.email] not in suppressed]
+    outcome = BatchOutcome(suppressed=len(job.recipients) - len(queue))
+    tokens = RateTokens(len(queue),
+                        max_wait=lambda: min(MAX_RATE_WAIT_SECONDS, time_left() - SAFETY_SECONDS))
+    profile, base_url = profile_of(account), settings().public_base_url
+    tags = {"account": job.account_id, "kind": CAMPAIGN_KIND, "campaign": job.campaign_id,
+            "list": job.mailing_list.list_id}
+    with _RecordWriter() as records:
+        for position, contact in enumerate(queue):
+            recipient_hash = hashes[contact.email]
+            message_id = campaign_message_id(job.campaign_id, recipient_hash)
+            if time_left() < SAFETY_SECONDS:
+                outcome.remaining = queue[position:]
+                break
+            if not messages.claim(message_id, job.account_id, CAMPAIGN_KIND, job.campaign_id,
+                                  job.mailing_list.list_id, recipient_hash):
+                outcome.duplicates += 1
+                continue
+            if not tokens.take():
+                messages.release(message_id)
+                outcome.remaining = queue[position:]
+                break
+            raw = build_mime(compose_marketing_email(
+                account_id=job.account_id, campaign_id=job.campaign_id, content=content, recipient=contact,
+                mailing_list=job.mailing_list, sender=profile, public_base_url=base_url))
+            try:
+                ses_id = with_backoff(lambda: send_raw_email(raw, contact.email, tags))  # noqa: B023
+            except Exception:
+                messages.release(message_id)
+                raise
+            records.add(messages.SentMessage(message_id, job.account_id, CAMPAIGN_KIND, ses_id,
+                                             recipient_hash, job.campaign_id, job.mailing_list.list_id))
+            outcome.sent += 1
+    return outcome
+
+
+def _sms_batch(job: BatchJob, account: Account, content: CampaignContent,
+               time_left: Callable[[], float]) -> BatchOutcome:
+    phones = {contact.phone or "": phone_hash(contact.phone or "") for contact in job.recipients}
+    emails = {contact.email: address_hash(contact.email) for contact in job.recipients}
+    # A number suppressed here (a STOP reply, an erasure) or an address unsubscribed from the
+    # account: either way the person said no.
+    suppressed = suppressed_hashes(job.account_id, [*phones.values(), *emails.values()])
+    opted_out = sns.opted_out_numbers()
+    queue = [contact for contact in job.recipients
+             if not ({phones[contact.phone or ""], emails[contact.email]} & suppressed)
+             and contact.phone not in opted_out]
+    outcome = BatchOutcome(suppressed=len(job.recipients) - len(queue))
+    with _RecordWriter() as records:
+        for position, contact in enumerate(queue):
+            phone = contact.phone or ""
+            if time_left() < SAFETY_SECONDS:
+                outcome.remaining = queue[position:]
+                break
+            message_id = campaign_message_id(job.campaign_id, phones[phone])
+            if not messages.claim(message_id, job.account_id, SMS_KIND, job.campaign_id,
+                                  job.mailing_list.list_id, phones[phone]):
+                outcome.duplicates += 1
+                continue
+            text = compose_sms(account_id=job.account_id, campaign_id=job.campaign_id, content=content,
+                               recipient=contact, list_id=job.mailing_list.list_id,
+                               list_name=job.mailing_list.name, account_name=account.name,
+                               public_base_url=settings().public_base_url)
+            try:
+                sns_id = with_backoff(lambda: sns.send_sms(phone, text, sns.PROMOTIONAL))  # noqa: B023
+            except Exception:
+                messages.release(message_id)
+                raise
+            records.add(messages.SentMessage(message_id, job.account_id, SMS_KIND, sns_id, phones[phone],
+                                             job.campaign_id, job.mailing_list.list_id))
+            outcome.sent += 1
+    return outcome
+
+
+class _RecordWriter:
+    """Collects sent messages and writes their records in batches; what it holds is written
+    even when sending stops with an error."""
+
+    def __init__(self) -> None:
+        self._pending: list[messages.SentMessage] = []
+
+    def __enter__(self) -> _RecordWriter:
+        return self
+
+    def add(self, message: messages.SentMessage) -> None:
+        self._pending.append(message)
+        if len(self._pending) >= _RECORDS_PER_WRITE:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            messages.mark_sent_many(self._pending)
+            self._pending = []
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.flush()

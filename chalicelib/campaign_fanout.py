@@ -1,0 +1,98 @@
+"""Campaign fan-out: one page job reads one page of a list and queues its recipient batches.
+
+A page is one Query of PAGE_SIZE confirmed entries (pending, unsubscribed, bounced and complained
+entries are never read), so a list of any size is paged by a chain of short jobs instead of one
+Lambda that would time out. Per page: restricted entries (P17) and those outside the filter are
+dropped, and so is a person already reached through an earlier list of the campaign (the
+deterministic message id would make a second mail impossible anyway; dropping it here keeps the
+mail's links on one list). Suppressions are checked later, by the batch, just before sending, so
+an opt-out made while a long campaign runs still takes effect at once (P07, P12).
+"""
+from __future__ import annotations
+
+from chalicelib.adapters.sqs import enqueue, enqueue_many
+from chalicelib.domain.campaign_sending import (
+    BATCH_SIZE,
+    PAGE_SIZE,
+    BatchJob,
+    PageJob,
+    cut_batches,
+    eligible,
+    regroup,
+)
+from chalicelib.domain.campaigns import CampaignContent, CampaignStatus
+from chalicelib.domain.marketing_mail import ListSettings
+from chalicelib.domain.subscriptions import Contact, Status
+from chalicelib.errors import NotFound
+from chalicelib.observability import logger
+from chalicelib.resources import CAMPAIGN_SEND, FANOUT
+from chalicelib.store.audience import confirmed_page, contact_of, entries_on, key_after
+from chalicelib.store.campaigns import campaign_content, end_sending, get_campaign
+from chalicelib.store.lists import get_list
+from chalicelib.store.models import Subscriber
+from chalicelib.store.send_progress import is_complete, plan_page
+
+# Module constants, so a test can page a handful of subscribers.
+page_size = PAGE_SIZE
+batch_size = BATCH_SIZE
+
+
+def fan_out_page(job: PageJob) -> None:
+    """Plan one page (once, however often the job is delivered), queue its batches and the
+    next page's job; a campaign that is no longer sending is left alone."""
+    try:
+        campaign = get_campaign(job.account_id, job.campaign_id)
+    except NotFound:
+        logger.info("fan-out of a deleted campaign dropped", extra={"campaign_id": job.campaign_id})
+        return
+    if campaign.status != CampaignStatus.SENDING.value:
+        logger.info("fan-out of a campaign that is not sending dropped",
+                    extra={"campaign_id": job.campaign_id, "status": campaign.status})
+        return
+    content = campaign_content(campaign)
+    try:
+        mailing_list = get_list(job.account_id, job.list_id)
+    except NotFound:  # deleted since the campaign started: nobody left to mail on it
+        mailing_list, entries, next_start = None, [], None
+    else:
+        entries, next_start = confirmed_page(job.list_id, page_size, job.start)
+    recipients = _recipients(content, job.list_id, entries)
+    batches = cut_batches(recipients, batch_size)
+    plan = plan_page(job.campaign_id, job.list_id, job.page, len(batches), last_page=next_start is None)
+    if not plan.first and plan.batches != len(batches):
+        batches = regroup(recipients, plan.batches)
+    if batches:
+        # Every planned batch is queued, even one left empty: finishing it completes the page.
+        settings_ = ListSettings(list_id=job.list_id, name=mailing_list.name if mailing_list else "",
+                                 track_opens=bool(mailing_list and mailing_list.track_opens),
+                                 track_clicks=bool(mailing_list and mailing_list.track_clicks))
+        enqueue_many(CAMPAIGN_SEND, [
+            BatchJob(job.account_id, job.campaign_id, settings_, job.page, index, batch).to_dict()
+            for index, batch in enumerate(batches)])
+    if not plan.last_page:
+        # The stored plan rules: a redelivery that now reaches the end still continues the chain.
+        start = next_start or (key_after(entries[-1]) if entries else job.start)
+        enqueue(FANOUT, PageJob(job.account_id, job.campaign_id, job.list_id, job.page + 1, start).to_dict())
+    logger.info("fan-out page planned", extra={
+        "campaign_id": job.campaign_id, "list_id": job.list_id, "page": job.page, "read": len(entries),
+        "recipients": len(recipients), "batches": plan.batches, "last_page": plan.last_page,
+        "redelivered": not plan.first})
+    if plan.batches == 0 and is_complete(job.campaign_id):
+        end_sending(job.account_id, job.campaign_id, CampaignStatus.SENT)
+
+
+def _recipients(content: CampaignContent, list_id: str, entries: list[Subscriber]) -> list[Contact]:
+    """The page's entries that receive the campaign, minus people reached through an earlier
+    list of the campaign (a few batched reads, only for campaigns on several lists)."""
+    chosen = [contact for entry in entries
+              if eligible(content.channel, content.attribute_filter, contact := contact_of(entry),
+                          bool(entry.restricted))]
+    earlier = sorted(other for other in content.list_ids if other < list_id)
+    if not chosen or not earlier:
+        return chosen
+    addresses = [contact.email for contact in chosen]
+    reached = {entry.address for other in earlier for entry in entries_on(other, addresses)
+               if entry.status == Status.CONFIRMED.value
+               and eligible(content.channel, content.attribute_filter, contact_of(entry),
+                            bool(entry.restricted))}
+    return [contact for contact in chosen if contact.email not in reached]

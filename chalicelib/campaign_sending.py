@@ -1,0 +1,170 @@
+"""Starting a campaign: "send now", the scheduler at `send_at`, and test sends.
+
+Starting is one conditional update (store.campaigns.start_sending), so a double click or a click
+racing the scheduler starts it once; then the first fan-out page of each list is queued
+(campaign_fanout.py). An account that is suspended (P26), lacks its sender identity (P08) or
+whose From is no longer verified is refused before anything is queued.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+
+from chalicelib.adapters import sns
+from chalicelib.adapters.ses import is_verified_sender
+from chalicelib.adapters.sqs import enqueue, enqueue_many
+from chalicelib.config import settings
+from chalicelib.domain.account_health import sending_blocked_reason
+from chalicelib.domain.accounts import AccountProfile
+from chalicelib.domain.addresses import normalise_email
+from chalicelib.domain.campaign_sending import TEST_KIND, PageJob, check_may_send
+from chalicelib.domain.campaigns import STARTABLE, CampaignContent, CampaignStatus, Channel
+from chalicelib.domain.clock import now
+from chalicelib.domain.ids import new_id
+from chalicelib.domain.marketing_mail import ListSettings, compose_marketing_email
+from chalicelib.domain.outbox import EmailJob
+from chalicelib.domain.sms import compose_sms
+from chalicelib.domain.subscriptions import normalise_phone
+from chalicelib.domain.templates import SAMPLE_CONTACT
+from chalicelib.errors import Conflict, Forbidden, NotFound
+from chalicelib.observability import logger
+from chalicelib.resources import FANOUT, OUTBOX
+from chalicelib.store import audit
+from chalicelib.store.accounts import get_account
+from chalicelib.store.campaigns import (
+    campaign_content,
+    due_campaigns,
+    get_campaign,
+    start_sending,
+    undo_start,
+    update_campaign,
+)
+from chalicelib.store.lists import get_list
+from chalicelib.store.models import Account, Campaign
+from chalicelib.store.send_progress import open_progress
+
+SCHEDULER = "scheduler"
+
+
+def profile_of(account: Account) -> AccountProfile:
+    """The sender a message names (P08)."""
+    return AccountProfile(name=account.name, postal_address=account.postal_address,
+                          contact_email=account.contact_email, sender_identity=account.sender_identity)
+
+
+def check_account_may_send(account: Account, content: CampaignContent) -> None:
+    """Forbidden (suspended, P26) or Conflict (incomplete profile, P08; unverified From)."""
+    from_verified = content.channel is Channel.SMS or is_verified_sender(
+        content.from_address or account.sender_identity or "")
+    check_may_send(sending_blocked_reason(account), profile_of(account), from_verified)
+
+
+def send_now(account_id: str, campaign_id: str, actor: str) -> Campaign:
+    """Start sending a draft or scheduled campaign now; Conflict when it already started."""
+    campaign = get_campaign(account_id, campaign_id)
+    status = CampaignStatus(campaign.status)
+    if status not in STARTABLE:
+        raise Conflict(f"the campaign is {status.value}; only a draft or scheduled campaign can be "
+                       "sent", field="status")
+    check_account_may_send(get_account(account_id), campaign_content(campaign))
+    if not start(campaign, status):
+        raise Conflict("the campaign started sending meanwhile", field="status")
+    audit.record(account_id, actor, "campaign.sending", campaign_id)
+    return campaign
+
+
+def start(campaign: Campaign, previous: CampaignStatus, due_by: datetime | None = None) -> bool:
+    """Move the campaign to sending and queue the first page of each list; False when another
+    caller started it first (or, with `due_by`, it is not due). When queueing fails the
+    campaign goes back to `previous`, so it can be started again."""
+    if not start_sending(campaign, due_by=due_by):
+        return False
+    list_ids = sorted(campaign.list_ids or ())
+    try:
+        open_progress(campaign.campaign_id, len(list_ids))
+        enqueue_many(FANOUT, [PageJob(campaign.account_id, campaign.campaign_id, list_id).to_dict()
+                              for list_id in list_ids])
+    except Exception:
+        undo_start(campaign, previous)
+        raise
+    logger.info("campaign sending", extra={"account_id": campaign.account_id,
+                                           "campaign_id": campaign.campaign_id, "lists": len(list_ids)})
+    return True
+
+
+def start_due_campaigns(more_time: Callable[[], bool]) -> dict[str, int]:
+    """Start every scheduled campaign whose time has come (the scheduler, once a minute).
+
+    A campaign whose account may not send goes back to draft with an audit entry saying why,
+    instead of being retried every minute.
+    """
+    at = now()
+    counts = {"started": 0, "refused": 0, "skipped": 0}
+    for listed in due_campaigns(at):
+        if not more_time():
+            break
+        try:
+            campaign = get_campaign(listed.account_id, listed.campaign_id)
+            check_account_may_send(get_account(campaign.account_id), campaign_content(campaign))
+        except NotFound:
+            counts["skipped"] += 1
+            continue
+        except (Forbidden, Conflict) as refusal:
+            _refuse_scheduled(campaign, refusal.message)
+            counts["refused"] += 1
+            continue
+        started = start(campaign, CampaignStatus.SCHEDULED, due_by=at)
+        counts["started" if started else "skipped"] += 1
+    return counts
+
+
+def _refuse_scheduled(campaign: Campaign, reason: str) -> None:
+    if campaign.status != CampaignStatus.SCHEDULED.value:
+        return
+    try:
+        update_campaign(campaign, {"status": CampaignStatus.DRAFT.value, "send_at": None})
+    except Conflict:
+        return  # changed meanwhile: the next run looks at it again
+    audit.record(campaign.account_id, SCHEDULER, "campaign.start_refused",
+                 f"{campaign.campaign_id}: {reason}")
+    logger.warning("scheduled campaign refused", extra={
+        "account_id": campaign.account_id, "campaign_id": campaign.campaign_id, "reason": reason})
+
+
+# --- test sends ---------------------------------------------------------------------------------
+
+def send_test(account_id: str, campaign_id: str, recipients: list[str]) -> list[str]:
+    """Send the campaign, rendered for a sample subscriber, to these addresses (or numbers, for
+    SMS) only: kind "test", counted in no report, with the unsubscribe parts and footer (P06,
+    P08). Returns the message ids."""
+    campaign = get_campaign(account_id, campaign_id)
+    content = campaign_content(campaign)
+    account = get_account(account_id)
+    check_account_may_send(account, content)
+    list_id = sorted(content.list_ids)[0]
+    mailing_list = get_list(account_id, list_id)
+    sample = replace(SAMPLE_CONTACT, attributes={
+        name: f"sample {name}" for name in sorted(mailing_list.declared_attributes or ())})
+    # Tracking off and no campaign in the links: a test open, click or unsubscribe counts nowhere.
+    settings_ = ListSettings(list_id=list_id, name=mailing_list.name, track_opens=False, track_clicks=False)
+    if content.channel is Channel.SMS:
+        return [_test_sms(account, content, settings_, normalise_phone(number)) for number in recipients]
+    ids = []
+    for address in recipients:
+        recipient = replace(sample, email=normalise_email(address, field="addresses"))
+        mail = compose_marketing_email(account_id=account_id, campaign_id=None, content=content,
+                                       recipient=recipient, mailing_list=settings_,
+                                       sender=profile_of(account), public_base_url=settings().public_base_url)
+        job = EmailJob(new_id("msg"), account_id, TEST_KIND, replace(mail, subject=f"[Test] {mail.subject}"))
+        enqueue(OUTBOX, job.to_dict())
+        ids.append(job.message_id)
+    return ids
+
+
+def _test_sms(account: Account, content: CampaignContent, mailing_list: ListSettings, phone: str) -> str:
+    text = compose_sms(account_id=account.account_id, campaign_id=None, content=content,
+                       recipient=replace(SAMPLE_CONTACT, phone=phone), list_id=mailing_list.list_id,
+                       list_name=mailing_list.name, account_name=account.name,
+                       public_base_url=settings().public_base_url)
+    return sns.send_sms(phone, text, sns.TRANSACTIONAL)

@@ -1,0 +1,80 @@
+"""A campaign's report (P13, P14), from its counters: aggregates only, never contact data.
+
+Counters are named as domain/tracking.py and store/campaign_stats.py write them; unknown names
+are ignored, so a counter added later never breaks an old report.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from chalicelib.domain.engagement import Viewer
+
+# Delivery outcomes counted from SES feedback (store/campaign_stats.FEEDBACK_COUNTERS).
+_DELIVERY = {"sent": "sent", "delivered": "delivered", "bounces#hard": "hard", "bounces#soft": "soft",
+             "complaints": "complaints"}
+_VIEWERS = tuple(viewer.value for viewer in Viewer)
+
+
+def build_report(campaign_id: str, counters: Mapping[str, int]) -> dict[str, Any]:
+    """The report of a campaign whose counters (name → value, summed over shards) are given."""
+    get = counters.get
+    delivery = {label: int(get(name, 0)) for name, label in _DELIVERY.items()}
+    return {
+        "campaign_id": campaign_id,
+        "sent": delivery["sent"],
+        "delivered": delivery["delivered"],
+        "bounced": {"hard": delivery["hard"], "soft": delivery["soft"]},
+        "complaints": delivery["complaints"],
+        "opens": _engagement(counters, "opens", ""),
+        "clicks": {**_engagement(counters, "clicks", None), "links": _links(counters)},
+        "unsubscribes": int(get("unsubscribes", 0)),
+        "forwards": int(get("forwards", 0)),
+        "countries": _countries(counters),
+    }
+
+
+def _engagement(counters: Mapping[str, int], action: str, scope: str | None) -> dict[str, Any]:
+    """Totals and unique counts by viewer; `scope` "" reads the campaign-wide counters, None sums
+    over every link (clicks have no campaign-wide unique count: one per link)."""
+    def total(kind: str, viewer: str) -> int:
+        if scope is not None:
+            return int(counters.get(f"{action}#{kind}#{viewer}{scope}", 0))
+        prefix = f"{action}#{kind}#{viewer}#"
+        return sum(int(value) for name, value in counters.items() if name.startswith(prefix))
+
+    result: dict[str, Any] = {
+        "total": sum(total("total", viewer) for viewer in _VIEWERS),
+        "human": {"total": total("total", "human"), "unique": total("unique", "human")},
+        "machine": {"total": total("total", "machine"), "unique": total("unique", "machine")},
+    }
+    if scope is not None:
+        result["unique"] = total("unique", "any")
+    return result
+
+
+def _links(counters: Mapping[str, int]) -> list[dict[str, Any]]:
+    links: dict[str, dict[str, int]] = {}
+    for name, value in counters.items():
+        parts = name.split("#", 3)
+        if len(parts) == 4 and parts[0] == "clicks":
+            _, kind, viewer, link = parts
+            entry = links.setdefault(link, {"total": 0, "unique": 0, "human": 0, "machine": 0})
+            if kind == "total":
+                entry["total"] += int(value)
+                entry[viewer] = entry.get(viewer, 0) + int(value)
+            elif kind == "unique" and viewer == "any":
+                entry["unique"] += int(value)
+    ranked = sorted(links.items(), key=lambda item: -item[1]["total"])
+    return [{"url": link, **entry} for link, entry in ranked]
+
+
+def _countries(counters: Mapping[str, int]) -> list[dict[str, Any]]:
+    by_country: dict[str, dict[str, int]] = {}
+    for name, value in counters.items():
+        parts = name.split("#")
+        if len(parts) == 3 and parts[0] == "countries":
+            entry = by_country.setdefault(parts[2], {"human": 0, "machine": 0})
+            entry[parts[1]] = entry.get(parts[1], 0) + int(value)
+    return [{"country": country, "opens": entry["human"] + entry["machine"], **entry}
+            for country, entry in sorted(by_country.items(), key=lambda item: -sum(item[1].values()))]

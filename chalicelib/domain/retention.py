@@ -1,0 +1,107 @@
+"""Retention rules (P01, P21-P25): how long each kind of data is kept, and when an account goes.
+
+Pure rules; the store (store/retention.py, store/account_lifecycle.py) and the daily purge
+(chalicelib/retention.py) apply them. Items that expire carry a `purge_bucket`: the UTC day of
+their expiry and a shard, the hash key of a sparse index. The purge queries the buckets of the
+last few days with `expires_at <= now` as the key condition, so it reads only what is due — no
+Scan — and never touches an item still within its period (P25). Shards spread one day's writes
+over several index partitions, so a busy day cannot throttle the index.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from chalicelib.domain.subscriptions import PENDING_LIFETIME
+
+# P21: message records are erased 30 days after sending.
+MESSAGE_RETENTION = timedelta(days=30)
+# P01: an unconfirmed signup expires after 7 days.
+PENDING_RETENTION = PENDING_LIFETIME
+# P22: a suspended (or cancelled) account keeps its content this long, to export it.
+SUSPENDED_CONTENT_GRACE = timedelta(days=30)
+# P23: a confirmed deletion request takes effect after this long, unless reactivated.
+DELETION_GRACE = timedelta(days=30)
+# P24: deleted after a year without use, warned 30 days before.
+INACTIVITY_LIMIT = timedelta(days=365)
+INACTIVITY_NOTICE = timedelta(days=30)
+
+PURGE_SHARDS = 2
+# The daily run also re-reads this many earlier days, so two weeks of missed runs lose nothing;
+# anything older still goes through DynamoDB's TTL (the backstop, within ~2 days of expiry).
+# Each day costs PURGE_SHARDS queries per kind, found or not.
+LOOKBACK_DAYS = 14
+
+DELETION_SCHEDULED = "scheduled"
+CONTENT_ERASED = "content_erased"
+
+
+class PurgeKind(StrEnum):
+    """What the daily purge removes; names appear in its report and audit entries."""
+
+    MESSAGES = "messages"
+    PENDING_SIGNUPS = "pending_signups"
+    RATE_COUNTERS = "rate_counters"
+    SUSPENDED_CONTENT = "suspended_account_content"
+    DELETED_ACCOUNTS = "deleted_accounts"
+    INACTIVITY_WARNINGS = "inactivity_warnings"
+    INACTIVE_ACCOUNTS = "inactive_accounts"
+
+
+def purge_bucket(expires_at: datetime, key: str) -> str:
+    """`YYYY-MM-DD#n`: the expiry's UTC day and a shard chosen by the item's key."""
+    shard = int(hashlib.sha256(key.encode("utf-8")).hexdigest()[:8], 16) % PURGE_SHARDS
+    return f"{expires_at.date().isoformat()}#{shard}"
+
+
+def due_buckets(at: datetime) -> list[str]:
+    """Every bucket that may hold items due by `at`: today's and LOOKBACK_DAYS before, oldest first."""
+    today = at.date()
+    days = [today - timedelta(days=n) for n in range(LOOKBACK_DAYS, -1, -1)]
+    return [f"{day.isoformat()}#{shard}" for day in days for shard in range(PURGE_SHARDS)]
+
+
+def day_of(at: datetime) -> str:
+    """The ISO UTC day, as `last_active_day` and key `last_used_day` hold it."""
+    return at.date().isoformat()
+
+
+@dataclass(frozen=True)
+class Activity:
+    """What the inactivity rule reads of an account."""
+
+    last_active_day: str
+    warned_at: datetime | None
+
+
+def inactivity_warning_cutoff(at: datetime) -> str:
+    """Accounts last active on or before this day get the warning (11 months, P24)."""
+    return (at - (INACTIVITY_LIMIT - INACTIVITY_NOTICE)).date().isoformat()
+
+
+def inactivity_deletion_cutoff(at: datetime) -> str:
+    """Accounts last active on or before this day may be deleted (a year, P24)."""
+    return (at - INACTIVITY_LIMIT).date().isoformat()
+
+
+def needs_inactivity_warning(activity: Activity, at: datetime) -> bool:
+    """Inactive 11 months and not yet warned since it was last used."""
+    return activity.warned_at is None and activity.last_active_day <= inactivity_warning_cutoff(at)
+
+
+def inactive_for_deletion(activity: Activity, at: datetime) -> bool:
+    """Inactive a year, and warned at least 30 days ago (a late warning delays the deletion:
+    the account always gets its 30 days' notice)."""
+    return (activity.warned_at is not None and activity.warned_at <= at - INACTIVITY_NOTICE
+            and activity.last_active_day <= inactivity_deletion_cutoff(at))
+
+
+def deletion_due(confirmed_at: datetime) -> datetime:
+    return confirmed_at + DELETION_GRACE
+
+
+def content_purge_cutoff(at: datetime) -> datetime:
+    """Accounts suspended at or before this time have their content erased (P22)."""
+    return at - SUSPENDED_CONTENT_GRACE

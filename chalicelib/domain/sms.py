@@ -1,0 +1,78 @@
+"""SMS: one campaign text for one subscriber, and reading the replies SNS receives.
+
+Every marketing SMS ends with how to stop (P06): STOP_INSTRUCTION on its own line. A reply whose
+first word is a stop keyword (the carriers' and SNS's own list) suppresses the number (P12).
+The inbound shape is what SNS two-way SMS publishes to the number's topic: `originationNumber`
+(who replied), `destinationNumber` (our number), `messageBody`, `inboundMessageId`, ...
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.domain.campaigns import MAX_SMS_LENGTH, CampaignContent
+from chalicelib.domain.mail_links import FORWARD, PREFERENCES, UNSUBSCRIBE, LinkClaim, link_token, link_url
+from chalicelib.domain.marketing_mail import ADVERTISEMENT_LABEL
+from chalicelib.domain.subscriptions import Contact, normalise_phone
+from chalicelib.domain.templates import render, template_variables
+from chalicelib.errors import InvalidInput
+
+STOP_INSTRUCTION = "Reply STOP to opt out"
+# The opt-out keywords carriers and Amazon SNS honour (case-insensitive, first word).
+STOP_KEYWORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "optout",
+                           "opt-out", "arret", "revoke"})
+_ELLIPSIS = "…"
+
+
+def compose_sms(*, account_id: str, campaign_id: str | None, content: CampaignContent, recipient: Contact,
+                list_id: str, list_name: str, account_name: str, public_base_url: str) -> str:
+    """The text for `recipient`: the rendered body (labelled when an advertisement, P09), cut to
+    fit, then the stop instruction (P06)."""
+    claim = LinkClaim(account_id, list_id, recipient.email, campaign_id)
+    base = public_base_url.rstrip("/")
+    variables = template_variables(
+        recipient, list_name=list_name, account_name=account_name,
+        unsubscribe_url=link_url(base, UNSUBSCRIBE, link_token(UNSUBSCRIBE, claim)),
+        preferences_url=link_url(base, PREFERENCES, link_token(PREFERENCES, claim)),
+        forward_url=link_url(base, FORWARD, link_token(FORWARD, claim)))
+    body = render(content.sms_body or "", "sms_body", variables).strip()
+    if content.advertisement:
+        body = f"{ADVERTISEMENT_LABEL}: {body}"
+    room = MAX_SMS_LENGTH - len(STOP_INSTRUCTION) - 1
+    if len(body) > room:
+        body = body[: room - len(_ELLIPSIS)].rstrip() + _ELLIPSIS
+    return f"{body}\n{STOP_INSTRUCTION}"
+
+
+@dataclass(frozen=True)
+class InboundSms:
+    """A reply to one of our numbers: who sent it (E.164), to which number, and the text."""
+
+    origination: str
+    destination: str
+    body: str
+
+    @property
+    def is_stop(self) -> bool:
+        words = self.body.strip().split(maxsplit=1)
+        return bool(words) and words[0].strip(".!").casefold() in STOP_KEYWORDS
+
+
+def parse_inbound_sms(message: str | Mapping[str, Any]) -> InboundSms:
+    """The inbound SMS in an SNS notification's `Message` (JSON text or parsed);
+    InvalidInput when it is not one."""
+    if isinstance(message, str):
+        try:
+            message = json.loads(message)
+        except json.JSONDecodeError:
+            raise InvalidInput("the inbound SMS is not JSON", field="Message") from None
+    if not isinstance(message, Mapping):
+        raise InvalidInput("the inbound SMS is not an object", field="Message")
+    origination, destination = message.get("originationNumber"), message.get("destinationNumber")
+    body = message.get("messageBody")
+    if not (isinstance(origination, str) and isinstance(destination, str) and isinstance(body, str)):
+        raise InvalidInput("an inbound SMS needs originationNumber, destinationNumber and messageBody",
+                           field="Message")
+    return InboundSms(origination=normalise_phone(origination), destination=destination, body=body)

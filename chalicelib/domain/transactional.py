@@ -1,0 +1,49 @@
+"""Transactional mail (P11): one message to one person, in reply to that person's own action.
+
+The subject, HTML and text are sent as written, or, when the request gives `variables`, rendered
+as templates in the same sandbox as campaigns (HTML autoescaped) with those variables only.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from chalicelib.domain.html_text import html_to_text
+from chalicelib.domain.suppression import SuppressionReason
+from chalicelib.domain.templates import compile_template
+from chalicelib.errors import InvalidInput
+
+KIND = "transactional"
+# A transactional mail may reach an address that unsubscribed from marketing, never one that
+# bounced hard, complained or was erased (P11, P18).
+NEVER_SENT_TO = frozenset({SuppressionReason.BOUNCED.value, SuppressionReason.COMPLAINED.value,
+                           SuppressionReason.ERASED.value})
+
+
+def blocking_reason(reasons: set[str]) -> str | None:
+    """The suppression reason that forbids transactional mail, or None."""
+    blocking = sorted(reasons & NEVER_SENT_TO)
+    return blocking[0] if blocking else None
+
+
+def render_parts(subject: str, html: str | None, text: str | None,
+                 variables: Mapping[str, Any] | None) -> tuple[str, str | None, str]:
+    """(subject, html, text): rendered when `variables` is given; the text part is derived from
+    the HTML when missing. InvalidInput names the part that failed."""
+    if variables is not None:
+        subject = _render(subject, "subject", variables)
+        html = _render(html, "html", variables) if html is not None else None
+        text = _render(text, "text", variables) if text is not None else None
+    if not (html or text):
+        raise InvalidInput("give 'html' or 'text'", field="html")
+    subject = " ".join(subject.split())
+    if not subject:
+        raise InvalidInput("'subject' is empty", field="subject")
+    return subject, html, text if text else html_to_text(html or "")
+
+
+def _render(source: str, field: str, variables: Mapping[str, Any]) -> str:
+    try:
+        return compile_template(source, field).render(dict(variables))
+    except Exception as error:  # a syntax error, an unknown variable, the sandbox refusing a '_' name
+        raise InvalidInput(f"'{field}' cannot be rendered: {error}", field=field) from None

@@ -1,0 +1,160 @@
+"""The preference centre (P16-P18) behind the `/p/{token}` link of every marketing mail.
+
+The link's token (domain/mail_links.py) names the account and the address: it is the person's
+credential, so every action checks it again. What the page shows is what an access request
+would export; every change is recorded as a privacy request completed at once (P19).
+
+Each form also carries a nonce signed with the token and valid for an hour. Not against
+classic CSRF — there is no cookie to ride on, the token in the URL is the credential — but so
+that a change needs a page seen recently: a bare POST from a link scanner that follows forms,
+or a form re-sent from a tab left open for days, is refused and the page asks for a reload.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.data_rights import submit_request
+from chalicelib.domain.mail_links import PREFERENCES, LinkClaim, read_link_token
+from chalicelib.domain.privacy import Person, RequestType, Subject, SubjectKind
+from chalicelib.domain.subscriptions import CONTACT_FIELDS
+from chalicelib.domain.tokens import TokenInvalid, sign, verify
+from chalicelib.errors import InvalidInput
+from chalicelib.observability import logger
+from chalicelib.store import audit, person_data, person_subscribers
+from chalicelib.store.accounts import get_account
+from chalicelib.store.privacy_requests import complete_request, create_request, load_export
+
+ACTOR = "preference-centre"
+_NONCE_PURPOSE = "preferences-form"
+NONCE_SECONDS = 3600
+# Contact fields a person may edit: all but the email, which is the entry's key.
+EDITABLE_FIELDS = CONTACT_FIELDS[1:]
+ATTRIBUTE_PREFIX = "attr."
+
+
+class StalePage(InvalidInput):
+    """The form's nonce is missing, too old, or from another link."""
+
+    code = "stale_page"
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """What the page shows: the account, and what it holds about the person."""
+
+    claim: LinkClaim
+    account_name: str
+    held: dict[str, list[dict[str, Any]]]
+    attributes: list[str]
+
+    @property
+    def current(self) -> dict[str, Any]:
+        """The values the edit form starts from: the entry on the mail's list, else the first."""
+        entries = self.held.get("subscriptions", [])
+        ours = [e for e in entries if e["list_id"] == self.claim.list_id] or entries
+        return ours[0] if ours else {}
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()[:32]
+
+
+def form_nonce(token: str) -> str:
+    """A nonce for the forms of the page shown for `token`."""
+    return sign(_NONCE_PURPOSE, {"t": _token_digest(token)})
+
+
+def _check_nonce(token: str, nonce: str | None) -> None:
+    try:
+        payload = verify(_NONCE_PURPOSE, nonce or "", NONCE_SECONDS)
+    except InvalidInput:
+        raise StalePage("this page is out of date: reload it and try again", field="nonce") from None
+    if payload.get("t") != _token_digest(token):
+        raise StalePage("this page is out of date: reload it and try again", field="nonce")
+
+
+def _claim(token: str) -> tuple[LinkClaim, Person]:
+    claim = read_link_token(PREFERENCES, token)
+    return claim, person_subscribers.find_person(claim.account_id, _subject(claim))
+
+
+def _subject(claim: LinkClaim) -> Subject:
+    return Subject(SubjectKind.EMAIL, claim.address)
+
+
+def preferences(token: str) -> Preferences:
+    """What the page shows; reads only (GET must change nothing)."""
+    claim, person = _claim(token)
+    held = person_data.export_person(person)
+    lists = person_subscribers.lists_of(person_subscribers.entries_of(person))
+    declared = sorted({name for m in lists.values() for name in m.declared_attributes or ()})
+    return Preferences(claim, get_account(claim.account_id).name, held, declared)
+
+
+def _authorised(token: str, form: Mapping[str, str]) -> LinkClaim:
+    claim = read_link_token(PREFERENCES, token)
+    _check_nonce(token, form.get("nonce"))
+    return claim
+
+
+def download(token: str, form: Mapping[str, str]) -> tuple[str, dict[str, Any]]:
+    """A portability request (P16); its id and the export."""
+    claim = _authorised(token, form)
+    request = submit_request(claim.account_id, ACTOR, RequestType.PORTABILITY, _subject(claim))
+    export = load_export(claim.account_id, request.request_id)
+    if export is None:  # just written: only a failed write could lose it
+        raise TokenInvalid("the export could not be prepared; try again", field="token")
+    return request.request_id, export
+
+
+def edit(token: str, form: Mapping[str, str]) -> int:
+    """Apply the edited contact fields and attributes as a rectify request (P17); how many
+    fields changed (0 records nothing)."""
+    claim = _authorised(token, form)
+    shown = preferences(token)
+    current = shown.current
+    changes: dict[str, object] = {name: form[name] for name in EDITABLE_FIELDS
+                                  if name in form and form[name].strip() != (current.get(name) or "")}
+    held_attributes = current.get("attributes") or {}
+    sent = {name: form[f"{ATTRIBUTE_PREFIX}{name}"] for name in shown.attributes
+            if f"{ATTRIBUTE_PREFIX}{name}" in form}
+    attributes = {name: value for name, value in sent.items()
+                  if value.strip() != held_attributes.get(name, "")}
+    if attributes:
+        changes["attributes"] = attributes
+    if not changes:
+        return 0
+    submit_request(claim.account_id, ACTOR, RequestType.RECTIFY, _subject(claim), changes)
+    return len(changes) - bool(attributes) + len(attributes)
+
+
+def unsubscribe(token: str, form: Mapping[str, str]) -> int:
+    """Unsubscribe from the list named in the form, or from every list (`all`: an objection,
+    which also suppresses the address in the account, P12). How many entries ended."""
+    claim = _authorised(token, form)
+    choice = form.get("list_id", "")
+    subject = _subject(claim)
+    if choice == "all":
+        request = submit_request(claim.account_id, ACTOR, RequestType.OBJECT, subject)
+        return int(request.outcome.as_dict().get("entries_unsubscribed", 0))
+    person = person_subscribers.find_person(claim.account_id, subject)
+    entries = [e for e in person_subscribers.entries_of(person) if e.list_id == choice]
+    if not entries:
+        raise InvalidInput("you are not on this list", field="list_id")
+    # An objection limited to one list: the entry's unsubscribed status keeps the address off
+    # that list (P12); the other lists stay as they are.
+    request = create_request(claim.account_id, RequestType.OBJECT, subject, ACTOR)
+    ended = sum(person_subscribers.unsubscribe(entry) for entry in entries)
+    complete_request(request, {"entries_unsubscribed": ended, "list_id": choice})
+    audit.record(claim.account_id, ACTOR, "privacy.object", request.request_id)
+    logger.info("privacy request completed", extra={"request_id": request.request_id, "type": "object"})
+    return ended
+
+
+def erase(token: str, form: Mapping[str, str]) -> None:
+    """An erasure request (P18): the person leaves every table; the keyed hash stays."""
+    claim = _authorised(token, form)
+    submit_request(claim.account_id, ACTOR, RequestType.ERASE, _subject(claim))

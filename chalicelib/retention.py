@@ -1,0 +1,170 @@
+"""The daily purge (P01, P21-P25): everything past its retention period goes, on time.
+
+Run by the retention worker (EventBridge, daily) and `python -m chalicelib.cli purge`. Every
+step reads by index on due dates (no Scan), deletes a page at a time and can stop when the
+Lambda's time runs out: the next run continues where this one stopped (store/retention.py).
+Each step leaves an audit entry with counts and account ids only — never contact data (P25) —
+in the platform's own log (`PLATFORM_AUDIT`), because a deleted account's log goes with it.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from chalicelib.adapters.sqs import enqueue
+from chalicelib.config import settings
+from chalicelib.domain.account_lifecycle import INACTIVITY_MAIL_KIND, inactivity_email, inactivity_message_id
+from chalicelib.domain.clock import now
+from chalicelib.domain.outbox import EmailJob
+from chalicelib.domain.retention import Activity, PurgeKind, inactive_for_deletion, needs_inactivity_warning
+from chalicelib.observability import logger
+from chalicelib.resources import OUTBOX
+from chalicelib.store import account_lifecycle as lifecycle
+from chalicelib.store import audit
+from chalicelib.store.models import Account, MessageRecord, RateCounter, Subscriber
+from chalicelib.store.retention import (
+    PurgeProgress,
+    TimeLeft,
+    count_expired,
+    purge_account,
+    purge_expired,
+    purge_expired_signups,
+)
+
+# The audit log of the platform itself: purges belong to no account.
+PLATFORM_AUDIT = "platform"
+ACTOR = "retention-worker"
+
+
+@dataclass
+class PurgeReport:
+    """Counts per kind (items, or accounts for the account kinds); `complete` is False when time
+    ran out and the next run must continue."""
+
+    dry_run: bool
+    counts: dict[str, int] = field(default_factory=dict)
+    complete: bool = True
+
+
+def _erase_suspended_content(at: datetime, more_time: TimeLeft) -> PurgeProgress:
+    progress = PurgeProgress()
+    for account in lifecycle.suspended_past_grace(at):
+        removed, done = purge_account(account.account_id, content_only=True, more_time=more_time)
+        if not done:
+            return PurgeProgress(progress.count, complete=False)
+        if lifecycle.mark_content_erased(account):
+            audit.record(account.account_id, ACTOR, "account.content_erased", _summary(removed))
+            audit.record(PLATFORM_AUDIT, ACTOR, "account.content_erased", account.account_id)
+            progress.count += 1
+    return progress
+
+
+def _delete_account(account: Account, reason: str, more_time: TimeLeft) -> bool:
+    removed, done = purge_account(account.account_id, content_only=False, more_time=more_time)
+    if done:
+        audit.record(PLATFORM_AUDIT, ACTOR, f"account.deleted.{reason}",
+                     f"{account.account_id} {_summary(removed)}")
+    return done
+
+
+def _delete_requested(at: datetime, more_time: TimeLeft) -> PurgeProgress:
+    progress = PurgeProgress()
+    for account in lifecycle.deletions_due(at):
+        if not lifecycle.still_due_for_deletion(account.account_id, at):
+            continue  # reactivated since the index was read
+        if not _delete_account(account, "requested", more_time):
+            return PurgeProgress(progress.count, complete=False)
+        progress.count += 1
+    return progress
+
+
+def _warn_inactive(at: datetime, more_time: TimeLeft) -> PurgeProgress:
+    progress = PurgeProgress()
+    for account in lifecycle.inactive_since_warning_cutoff(at):
+        activity = Activity(account.last_active_day, account.inactivity_warned_at)
+        if not needs_inactivity_warning(activity, at):
+            continue
+        if account.contact_email:
+            mail = inactivity_email(account.contact_email, account.name,
+                                    public_base_url=settings().public_base_url,
+                                    default_sender=settings().default_sender)
+            message_id = inactivity_message_id(account.account_id, account.last_active_day)
+            enqueue(OUTBOX, EmailJob(message_id=message_id, account_id=account.account_id,
+                                     kind=INACTIVITY_MAIL_KIND, email=mail).to_dict())
+        if lifecycle.mark_warned(account):
+            audit.record(account.account_id, ACTOR, "account.inactivity_warned", account.last_active_day)
+            progress.count += 1
+        if not more_time():
+            return PurgeProgress(progress.count, complete=False)
+    return progress
+
+
+def _delete_inactive(at: datetime, more_time: TimeLeft) -> PurgeProgress:
+    progress = PurgeProgress()
+    for account in lifecycle.inactive_since_warning_cutoff(at):
+        if not inactive_for_deletion(Activity(account.last_active_day, account.inactivity_warned_at), at):
+            continue
+        try:
+            current = Account.get(account.account_id, consistent_read=True)  # used since? (P25)
+        except Account.DoesNotExist:
+            continue
+        if not inactive_for_deletion(Activity(current.last_active_day, current.inactivity_warned_at), at):
+            continue
+        if not _delete_account(current, "inactive", more_time):
+            return PurgeProgress(progress.count, complete=False)
+        progress.count += 1
+    return progress
+
+
+def _summary(removed: dict[str, int]) -> str:
+    return ",".join(f"{table}={count}" for table, count in sorted(removed.items())) or "nothing"
+
+
+Step = Callable[[datetime, TimeLeft], PurgeProgress]
+_STEPS: dict[PurgeKind, Step] = {
+    PurgeKind.MESSAGES: lambda at, more: purge_expired(MessageRecord, at, more),
+    PurgeKind.PENDING_SIGNUPS: purge_expired_signups,
+    PurgeKind.RATE_COUNTERS: lambda at, more: purge_expired(RateCounter, at, more),
+    PurgeKind.SUSPENDED_CONTENT: _erase_suspended_content,
+    PurgeKind.DELETED_ACCOUNTS: _delete_requested,
+    PurgeKind.INACTIVITY_WARNINGS: _warn_inactive,
+    PurgeKind.INACTIVE_ACCOUNTS: _delete_inactive,
+}
+
+
+def _matching(found: Iterable[Account], at: datetime, rule: Callable[[Activity, datetime], bool]) -> int:
+    return sum(1 for a in found if rule(Activity(a.last_active_day, a.inactivity_warned_at), at))
+
+
+def _due_counts(at: datetime) -> dict[PurgeKind, int]:
+    return {
+        PurgeKind.MESSAGES: count_expired(MessageRecord, at),
+        PurgeKind.PENDING_SIGNUPS: count_expired(Subscriber, at),
+        PurgeKind.RATE_COUNTERS: count_expired(RateCounter, at),
+        PurgeKind.SUSPENDED_CONTENT: sum(1 for _ in lifecycle.suspended_past_grace(at)),
+        PurgeKind.DELETED_ACCOUNTS: sum(1 for _ in lifecycle.deletions_due(at)),
+        PurgeKind.INACTIVITY_WARNINGS: _matching(lifecycle.inactive_since_warning_cutoff(at), at,
+                                                 needs_inactivity_warning),
+        PurgeKind.INACTIVE_ACCOUNTS: _matching(lifecycle.inactive_since_warning_cutoff(at), at,
+                                               inactive_for_deletion),
+    }
+
+
+def run_purges(more_time: TimeLeft = lambda: True, dry_run: bool = False) -> PurgeReport:
+    """Run every purge in order, or (dry run) count what each would remove and change nothing.
+    Idempotent: a second run right after finds nothing more to do."""
+    at = now()
+    if dry_run:
+        return PurgeReport(dry_run=True, counts={kind.value: n for kind, n in _due_counts(at).items()})
+    report = PurgeReport(dry_run=False)
+    for kind, step in _STEPS.items():
+        progress = step(at, more_time)
+        report.counts[kind.value] = progress.count
+        if progress.count:
+            audit.record(PLATFORM_AUDIT, ACTOR, f"purge.{kind.value}", str(progress.count))
+        if not progress.complete:
+            report.complete = False
+            break
+    logger.info("retention purge ran", extra={"counts": report.counts, "complete": report.complete})
+    return report

@@ -1,0 +1,32 @@
+"""Replies to our SMS: a STOP suppresses the number for every account that texted it (P06, P12).
+
+Which accounts: those with a message record for the number's keyed hash, i.e. that sent it an
+SMS in the last 30 days (P21). SNS itself also adds a STOP sender to the AWS account's opted-out
+list, which every SMS batch checks, so an older conversation is covered too.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from chalicelib.domain.privacy import phone_hash
+from chalicelib.domain.sms import parse_inbound_sms
+from chalicelib.domain.suppression import SuppressionReason
+from chalicelib.observability import logger, metrics
+from chalicelib.store.messages import accounts_that_messaged
+from chalicelib.store.suppressions import suppress_hash
+
+
+def apply_inbound_sms(message: str | Mapping[str, Any]) -> int:
+    """Apply one inbound SMS; returns how many accounts now suppress the number."""
+    sms = parse_inbound_sms(message)
+    if not sms.is_stop:
+        logger.info("inbound SMS is not an opt-out; ignored")
+        return 0
+    hashed = phone_hash(sms.origination)
+    accounts = sorted(accounts_that_messaged(hashed))
+    for account_id in accounts:
+        suppress_hash(account_id, hashed, SuppressionReason.UNSUBSCRIBED)
+    metrics.add_metric(name="SmsOptOuts", unit="Count", value=1)
+    logger.info("SMS opt-out applied", extra={"accounts": len(accounts)})
+    return len(accounts)

@@ -1,0 +1,107 @@
+"""Where an account's data lives: one finder per table, registered in ACCOUNT_TABLES, for the
+purges that erase an account's content (P22) or the whole account (P23, P24).
+
+Every model in `ALL_MODELS` must appear (tests/test_retention.py fails otherwise), as
+- `AccountItems`: how to find the account's items, by key or index (never a Scan), and whether
+  they are *content* (erased 30 days into a suspension) or go only with the account itself;
+- `NotPerAccount`: items that belong to no one account, with the reason and how they go.
+The order is the deletion order: children before the parents they are found through, the
+account record last, so a purge stopped by a timeout can always find what is left.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from chalicelib.store.campaign_stats import SHARDS, shard_key
+from chalicelib.store.models import (
+    Account,
+    AccountHealthDay,
+    ApiKey,
+    AuditEntry,
+    Campaign,
+    CampaignStat,
+    FeedbackReceipt,
+    ImportChunk,
+    ImportJob,
+    MailingList,
+    MessageRecord,
+    PrivacyExport,
+    PrivacyRequest,
+    RateCounter,
+    SendProgress,
+    SendRateBucket,
+    Subscriber,
+    Suppression,
+    TidingsModel,
+    TrackingMarker,
+)
+
+Finder = Callable[[str], Iterator[TidingsModel]]
+
+
+@dataclass(frozen=True)
+class AccountItems:
+    find: Finder
+    content: bool
+
+
+@dataclass(frozen=True)
+class NotPerAccount:
+    reason: str
+
+
+def _subscribers(account_id: str) -> Iterator[Subscriber]:
+    for mailing_list in MailingList.by_account.query(account_id):
+        yield from Subscriber.query(mailing_list.list_id, attributes_to_get=["list_id", "address"])
+
+
+def _campaign_stats(account_id: str) -> Iterator[CampaignStat]:
+    # Counters are sharded under `{campaign_id}#{shard}` (store/campaign_stats.py).
+    for campaign in Campaign.query(account_id, attributes_to_get=["account_id", "campaign_id"]):
+        for shard in range(SHARDS):
+            yield from CampaignStat.query(shard_key(campaign.campaign_id, shard))
+
+
+def _send_progress(account_id: str) -> Iterator[SendProgress]:
+    for campaign in Campaign.query(account_id, attributes_to_get=["account_id", "campaign_id"]):
+        yield from SendProgress.query(campaign.campaign_id, attributes_to_get=["campaign_id", "part"])
+
+
+def _import_chunks(account_id: str) -> Iterator[ImportChunk]:
+    for job in ImportJob.query(account_id, attributes_to_get=["account_id", "import_id"]):
+        yield from ImportChunk.query(job.import_id, attributes_to_get=["import_id", "chunk"])
+
+
+def _account(account_id: str) -> Iterator[Account]:
+    try:
+        yield Account.get(account_id, consistent_read=True)
+    except Account.DoesNotExist:
+        return
+
+
+ACCOUNT_TABLES: dict[type[TidingsModel], AccountItems | NotPerAccount] = {
+    Subscriber: AccountItems(_subscribers, content=True),
+    MailingList: AccountItems(lambda a: MailingList.by_account.query(a), content=True),
+    CampaignStat: AccountItems(_campaign_stats, content=True),
+    SendProgress: AccountItems(_send_progress, content=True),
+    Campaign: AccountItems(lambda a: Campaign.query(a), content=True),
+    MessageRecord: AccountItems(lambda a: MessageRecord.by_account.query(a), content=True),
+    ImportChunk: AccountItems(_import_chunks, content=True),
+    ImportJob: AccountItems(lambda a: ImportJob.query(a), content=True),
+    PrivacyExport: AccountItems(lambda a: PrivacyExport.query(a), content=True),
+    # Records that requests were answered (P19) and the suppressions that protect people (P12)
+    # stay while the account exists, even with no content: it may be unsuspended.
+    PrivacyRequest: AccountItems(lambda a: PrivacyRequest.query(a), content=False),
+    Suppression: AccountItems(lambda a: Suppression.query(a), content=False),
+    AccountHealthDay: AccountItems(lambda a: AccountHealthDay.query(a), content=False),
+    AuditEntry: AccountItems(lambda a: AuditEntry.query(a), content=False),
+    ApiKey: AccountItems(lambda a: ApiKey.by_account.query(a), content=False),
+    Account: AccountItems(_account, content=False),
+    RateCounter: NotPerAccount("abuse-limit windows keyed by hashes, at most a week long: the daily "
+                               "purge (and TTL) removes them when their window ends"),
+    FeedbackReceipt: NotPerAccount("SES event receipts, expiring (TTL) 14 days after the event"),
+    SendRateBucket: NotPerAccount("the platform's one SES send-rate bucket"),
+    TrackingMarker: NotPerAccount("markers of counted tracking events, keyed by event id or keyed "
+                                  "hash, expiring (TTL) once a redelivery is no longer possible"),
+}

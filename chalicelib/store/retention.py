@@ -1,0 +1,106 @@
+"""The purges' reads and deletes (P01, P21, P22-P25): by index on due dates, a page at a time.
+
+Each page is deleted before the next is read, so the progress of a run is in the table itself:
+a run stopped by its timeout (or a crash) leaves nothing half-done, and the next run's query
+simply no longer finds what was deleted. Deletes go in BatchWriteItem calls of 25 where a
+deleted item can no longer change (message records, ended counter windows, a purged account);
+a pending signup can be renewed by a new signup, so it is deleted under a condition instead.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import islice
+
+from pynamodb.exceptions import DeleteError
+
+from chalicelib.domain.retention import due_buckets
+from chalicelib.domain.subscriptions import Status
+from chalicelib.store.account_data import ACCOUNT_TABLES, AccountItems
+from chalicelib.store.models import MessageRecord, RateCounter, Subscriber, TidingsModel
+
+# Keys read per page; 40 BatchWriteItem calls delete one page.
+PAGE_SIZE = 1000
+TimeLeft = Callable[[], bool]
+
+
+@dataclass
+class PurgeProgress:
+    """How many items a purge deleted (or, in a dry run, found) and whether it finished."""
+
+    count: int = 0
+    complete: bool = True
+
+
+def _pages(items: Iterable[TidingsModel]) -> Iterator[list[TidingsModel]]:
+    iterator = iter(items)
+    while page := list(islice(iterator, PAGE_SIZE)):
+        yield page
+
+
+def _batch_delete(model: type[TidingsModel], page: list[TidingsModel]) -> None:
+    with model.batch_write() as batch:
+        for item in page:
+            batch.delete(item)
+
+
+def _expired(model: type[MessageRecord] | type[RateCounter] | type[Subscriber], bucket: str,
+             at: datetime) -> Iterator[TidingsModel]:
+    return model.by_purge_day.query(bucket, model.expires_at <= at, page_size=PAGE_SIZE)
+
+
+def count_expired(model: type[MessageRecord] | type[RateCounter] | type[Subscriber], at: datetime) -> int:
+    """How many items of the model are past their expiry (dry run), from the keys-only index
+    (RateCounter's `count` attribute hides PynamoDB's Select=COUNT helper)."""
+    return sum(1 for bucket in due_buckets(at) for _ in _expired(model, bucket, at))
+
+
+def purge_expired(model: type[MessageRecord] | type[RateCounter], at: datetime,
+                  more_time: TimeLeft) -> PurgeProgress:
+    """Delete the model's items expired by `at`, in batches; stops early when time runs out."""
+    progress = PurgeProgress()
+    for bucket in due_buckets(at):
+        for page in _pages(_expired(model, bucket, at)):
+            _batch_delete(model, page)
+            progress.count += len(page)
+            if not more_time():
+                progress.complete = False
+                return progress
+    return progress
+
+
+def purge_expired_signups(at: datetime, more_time: TimeLeft) -> PurgeProgress:
+    """Delete pending signups past their 7 days (P01). Each delete is conditional: a signup
+    renewed since the index was read is a new consent with a new expiry, and stays (P25)."""
+    progress = PurgeProgress()
+    still_expired = (Subscriber.status == Status.PENDING.value) & (Subscriber.expires_at <= at)
+    for bucket in due_buckets(at):
+        for page in _pages(_expired(Subscriber, bucket, at)):
+            for entry in page:
+                try:
+                    Subscriber(list_id=entry.list_id, address=entry.address).delete(condition=still_expired)
+                    progress.count += 1
+                except DeleteError as exc:
+                    if exc.cause_response_code != "ConditionalCheckFailedException":
+                        raise
+            if not more_time():
+                progress.complete = False
+                return progress
+    return progress
+
+
+def purge_account(account_id: str, content_only: bool, more_time: TimeLeft) -> tuple[dict[str, int], bool]:
+    """Delete the account's items table by table, in ACCOUNT_TABLES order: only its content
+    (P22), or everything including the account record (P23, P24). Returns counts per table
+    and whether it finished."""
+    counts: dict[str, int] = {}
+    for model, coverage in ACCOUNT_TABLES.items():
+        if not isinstance(coverage, AccountItems) or (content_only and not coverage.content):
+            continue
+        for page in _pages(coverage.find(account_id)):
+            _batch_delete(model, page)
+            counts[model.Meta.logical_name] = counts.get(model.Meta.logical_name, 0) + len(page)
+            if not more_time():
+                return counts, False
+    return counts, True

@@ -1,0 +1,77 @@
+"""Opens and clicks (P13, P15): the route's half queues one event; the worker's half counts a
+batch of them.
+
+The route verifies the token in-process, classifies the viewer, derives the country and drops the
+IP, then makes exactly one AWS call (SQS SendMessage): no DynamoDB on the request path, so a
+pixel answers fast and costs little. The worker aggregates (domain/tracking.plan_batch) and
+writes each chunk in one transaction (store/tracking.py).
+"""
+from __future__ import annotations
+
+import uuid
+
+from chalicelib.adapters.sqs import enqueue
+from chalicelib.config import settings
+from chalicelib.domain.clock import now
+from chalicelib.domain.country import viewer_country
+from chalicelib.domain.engagement import classify
+from chalicelib.domain.mail_links import CLICK, OPEN, read_tracking_token
+from chalicelib.domain.tracking import (
+    Action,
+    TrackingEvent,
+    marker_keys,
+    plan_batch,
+    recipient_key,
+)
+from chalicelib.observability import logger, metrics
+from chalicelib.resources import TRACKING
+from chalicelib.store import tracking as tracking_store
+
+_PURPOSE = {Action.OPEN: OPEN, Action.CLICK: CLICK}
+
+
+def track(action: Action, token: str, user_agent: str | None, country_header: str | None,
+          ip: str | None) -> str | None:
+    """Queue the open or click a token names; returns the click's target (None for an open).
+
+    TokenInvalid/TokenExpired for a token that is not genuine: nothing is queued. A token
+    without a campaign (mail outside any campaign) is not counted but still answered. The IP is
+    used for the country and goes no further than this function (P15).
+    """
+    link = read_tracking_token(_PURPOSE[action], token)
+    claim = link.claim
+    if claim.campaign_id is None:
+        return link.url
+    at = now()
+    event = TrackingEvent(event_id=uuid.uuid4().hex, action=action, at=at,
+                          account_id=claim.account_id, list_id=claim.list_id,
+                          campaign_id=claim.campaign_id, address=claim.address,
+                          viewer=classify(user_agent, at, link.signed_at),
+                          country=viewer_country(country_header, ip), link=link.url)
+    enqueue(TRACKING, event.to_dict())
+    return link.url
+
+
+def count_events(events: list[TrackingEvent]) -> None:
+    """Count a batch: look the markers up (BatchGetItem), write each chunk in one transaction,
+    then keep each subscriber's latest open/click time. Safe to repeat for the same events."""
+    if not events:
+        return
+    secret = settings().suppression_secret
+    recipient_of = {event.event_id: recipient_key(secret, event.campaign_id, event.address)
+                    for event in events}
+    plan = plan_batch(events, tracking_store.existing_markers(marker_keys(events, recipient_of)),
+                      recipient_of)
+    for chunk in plan.chunks:
+        tracking_store.write_chunk(chunk)
+    # Replayed events too: a Lambda that died after the counts may not have got here.
+    latest: dict[tuple[str, str, Action], TrackingEvent] = {}
+    for event in events:
+        key = (event.list_id, event.address, event.action)
+        if key not in latest or latest[key].at < event.at:
+            latest[key] = event
+    for (list_id, address, action), event in latest.items():
+        tracking_store.record_last_seen(list_id, address, action, event.at)
+    metrics.add_metric(name="TrackingEventsCounted", unit="Count", value=plan.fresh)
+    logger.info("tracking batch counted", extra={"events": len(events), "fresh": plan.fresh,
+                                                 "replayed": plan.replayed, "chunks": len(plan.chunks)})

@@ -1,0 +1,52 @@
+"""Queueing a transactional email (P11): one recipient, a verified From, never to an address
+that bounced hard, complained or was erased; sent by the send worker like every other mail."""
+from __future__ import annotations
+
+from email.headerregistry import Address
+from typing import Any
+
+from chalicelib.adapters.ses import is_verified_sender
+from chalicelib.adapters.sqs import enqueue
+from chalicelib.domain.account_health import sending_blocked_reason
+from chalicelib.domain.addresses import normalise_email
+from chalicelib.domain.campaign_sending import transactional_message_id
+from chalicelib.domain.ids import new_id
+from chalicelib.domain.mime import OutgoingEmail
+from chalicelib.domain.outbox import EmailJob
+from chalicelib.domain.transactional import KIND, blocking_reason, render_parts
+from chalicelib.errors import Conflict, Forbidden, InvalidInput
+from chalicelib.observability import logger
+from chalicelib.resources import OUTBOX
+from chalicelib.store.accounts import get_account
+from chalicelib.store.suppressions import suppression_reasons
+
+
+def queue_transactional(account_id: str, request: dict[str, Any], idempotency_key: str | None) -> str:
+    """Check and queue one transactional email; returns its message id. The same
+    `idempotency_key` gives the same id, so a retried request is sent once."""
+    account = get_account(account_id)
+    blocked = sending_blocked_reason(account)
+    if blocked:
+        raise Forbidden(blocked, field="account")
+    to = normalise_email(request["to"], field="to")
+    from_address = request.get("from_address") or account.sender_identity
+    if not from_address:
+        raise InvalidInput("give 'from_address' or set a sender identity in the account profile",
+                           field="from_address")
+    from_address = normalise_email(from_address, field="from_address")
+    if not is_verified_sender(from_address):
+        raise InvalidInput(f"'{from_address}' is not a verified sender identity in SES", field="from_address")
+    reason = blocking_reason(suppression_reasons(account_id, to))
+    if reason:
+        raise Conflict(f"'to' is suppressed for this account ({reason}): transactional mail is never "
+                       "sent to an address that bounced, complained or was erased (P11)", field="to")
+    subject, html, text = render_parts(request["subject"], request.get("html"), request.get("text"),
+                                       request.get("variables"))
+    message_id = transactional_message_id(account_id, idempotency_key) if idempotency_key else new_id("tx")
+    reply_to = normalise_email(request["reply_to"], field="reply_to") if request.get("reply_to") else None
+    sender = Address(display_name=request.get("from_name") or "", addr_spec=from_address)
+    mail = OutgoingEmail(sender=str(sender), recipient=to, subject=subject, text=text, html=html,
+                         reply_to=reply_to)
+    enqueue(OUTBOX, EmailJob(message_id, account_id, KIND, mail).to_dict())
+    logger.info("transactional email queued", extra={"account_id": account_id, "message_id": message_id})
+    return message_id

@@ -1,0 +1,47 @@
+"""Unsubscribing (P07, P12): from the mail's own list or from every list of its sender.
+
+Takes effect at once: the address is suppressed for the account (it can never be re-added to the
+account's lists; sending skips it), the entries end as `unsubscribed` through the subscription
+state machine, and the campaign's report counts one unsubscribe when the entry on the mailed list
+ended now. Idempotent: repeating it (a double click, a one-click POST after the page's, a mailto
+after either) changes and counts nothing more.
+"""
+from __future__ import annotations
+
+from enum import StrEnum
+
+from chalicelib.domain.mail_links import UNSUBSCRIBE, LinkClaim, read_link_token
+from chalicelib.domain.subscriptions import Status
+from chalicelib.domain.suppression import SuppressionReason
+from chalicelib.observability import logger, metrics
+from chalicelib.store import campaign_stats
+from chalicelib.store.feedback import end_entry, lists_of_address
+from chalicelib.store.suppressions import suppress
+
+
+class Scope(StrEnum):
+    LIST = "list"
+    ALL = "all"
+
+
+def read_unsubscribe_token(token: str) -> LinkClaim:
+    """The claim of a genuine unsubscribe token (valid a year, P07); TokenInvalid/TokenExpired."""
+    return read_link_token(UNSUBSCRIBE, token)
+
+
+def unsubscribe(claim: LinkClaim, scope: Scope) -> bool:
+    """Apply an unsubscribe; True when the entry on the mailed list ended now."""
+    suppress(claim.account_id, claim.address, SuppressionReason.UNSUBSCRIBED)
+    ended_here = end_entry(claim.account_id, claim.list_id, claim.address, Status.UNSUBSCRIBED)
+    ended_elsewhere = 0
+    if scope is Scope.ALL:
+        others = set(lists_of_address(claim.account_id, claim.address)) - {claim.list_id}
+        ended_elsewhere = sum(end_entry(claim.account_id, list_id, claim.address, Status.UNSUBSCRIBED)
+                              for list_id in sorted(others))
+    if ended_here and claim.campaign_id:
+        campaign_stats.add_counter(claim.campaign_id, campaign_stats.UNSUBSCRIBES)
+    metrics.add_metric(name="Unsubscribed", unit="Count", value=int(ended_here) + ended_elsewhere)
+    logger.info("unsubscribe applied", extra={"account_id": claim.account_id, "list_id": claim.list_id,
+                                              "campaign_id": claim.campaign_id, "scope": scope.value,
+                                              "ended_here": ended_here, "ended_elsewhere": ended_elsewhere})
+    return ended_here

@@ -1,0 +1,55 @@
+"""Helpers of the retention and timeline tests: a frozen clock, records, and what is stored."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import time_machine
+
+DAY0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+def day(n: float) -> datetime:
+    return DAY0 + timedelta(days=n)
+
+
+@contextmanager
+def on_day(n: float) -> Iterator[None]:
+    """Freeze the clock (app, tokens and boto3's signing alike) at DAY0 + n days."""
+    with time_machine.travel(day(n), tick=False):
+        yield
+
+
+def sent_message(message_id: str, account_id: str, recipient_hash: str = "h" * 64) -> None:
+    """A message record as the send worker leaves it: claimed, then sent."""
+    from chalicelib.store import messages
+
+    assert messages.claim(message_id, account_id, "campaign", campaign_id="cmp_1", list_id="lst_1",
+                          recipient_hash=recipient_hash)
+    messages.mark_sent(message_id, f"ses-{message_id}")
+
+
+def stored_ids(model: Any) -> set[str]:
+    """Hash keys of every stored item of a model, expired or not (a test may Scan)."""
+    from chalicelib.adapters.clients import client
+
+    hash_key = model._hash_key_attribute().attr_name
+    pages = client("dynamodb").get_paginator("scan").paginate(TableName=model.Meta.table_name)
+    return {item[hash_key]["S"] for page in pages for item in page["Items"]}
+
+
+def items_of_account(account_id: str) -> dict[str, int]:
+    """How many items of every table mention the account id (a test may Scan)."""
+    from chalicelib.adapters.clients import client
+    from chalicelib.store.models import ALL_MODELS
+
+    found: dict[str, int] = {}
+    dynamodb = client("dynamodb")
+    for model in ALL_MODELS:
+        pages = dynamodb.get_paginator("scan").paginate(TableName=model.Meta.table_name)
+        count = sum(1 for page in pages for item in page["Items"] if account_id in str(item))
+        if count:
+            found[model.Meta.logical_name] = count
+    return found

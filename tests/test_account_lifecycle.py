@@ -1,0 +1,159 @@
+"""An account's end of life: its export and unsubscribe list while suspended and its content
+erased 30 days later (P22); deletion confirmed by mail, reactivated, deleted at +30 (P23);
+`last_active_day` written at most once a day (P24)."""
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import urlsplit
+
+from bench.aws_calls import count_aws_calls
+from chalicelib.cli import create_account_with_key
+from chalicelib.domain.campaigns import CampaignContent, Channel
+from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason, address_hash
+from chalicelib.retention import PLATFORM_AUDIT, run_purges
+from chalicelib.store import audit
+from chalicelib.store.account_health import suspend
+from chalicelib.store.campaign_stats import SHARDS, campaign_counters, counter_update
+from chalicelib.store.campaigns import content_values, create_campaign
+from chalicelib.store.models import Account, MailingList, Subscriber, Suppression
+from chalicelib.store.suppressions import suppress
+from tests.conftest import bearer
+from tests.privacy_support import PERSON, add, completed, new_list
+from tests.retention_support import day, items_of_account, on_day
+from tests.signup_support import deliver, outbox_records, sent_mails
+
+BOB = "bob@example.com"
+PROFILE = {"postal_address": "1 Main Street, Bucharest", "contact_email": "owner@acme.example",
+           "sender_identity": "news@acme.example"}
+
+
+def add_counter_on(campaign_id: str, shard: int) -> None:
+    item, actions = counter_update(campaign_id, "sent", shard=shard)
+    item.update(actions=actions)
+
+
+def _new_account() -> tuple[str, dict[str, str]]:
+    created = create_account_with_key("Acme Ltd", PROFILE)
+    return created["account_id"], bearer(created["api_key"])
+
+
+def _deletion_link(client, api) -> str:
+    assert client.http.post("/v1/account/deletion", headers=api).status_code == 202
+    deliver(outbox_records())
+    mail = sent_mails()[-1]
+    assert mail["To"] == PROFILE["contact_email"]
+    text = mail.get_body(preferencelist=("plain",)).get_content()
+    return urlsplit(re.search(r"https?://\S+/account/deletion/\S+", text).group(0)).path
+
+
+def test_p23_deletion_is_confirmed_by_mail_reactivated_then_deleted_30_days_after(client):
+    with on_day(0):
+        account_id, api = _new_account()
+        list_id = new_list(client, api, "News")
+        add(client, api, list_id)
+        suppress(account_id, BOB, SuppressionReason.UNSUBSCRIBED)
+        suppress(PLATFORM_SCOPE, BOB, SuppressionReason.PLATFORM_OPT_OUT)
+        campaign = create_campaign(account_id, {"name": "Spring", **content_values(CampaignContent(
+            channel=Channel.EMAIL, list_ids=frozenset({list_id}), subject="Hi", html="<p>Hi</p>"))})
+        for shard in range(SHARDS):  # counters live under keys without the account id
+            add_counter_on(campaign.campaign_id, shard)
+        link = _deletion_link(client, api)
+        page = client.http.get(link)
+        assert page.status_code == 200 and "<button" in page.body.decode()
+        assert Account.get(account_id).deletion_state is None, "a GET (mail scanner) changes nothing"
+        assert client.http.post(link).status_code == 200
+        assert Account.get(account_id).deletion_due_at == day(30)
+        assert client.http.post(link).status_code == 400, "a link confirms once"
+    with on_day(10):
+        assert client.http.post("/v1/account/reactivate", headers=api).status_code == 200
+        assert Account.get(account_id).deletion_state is None
+        assert client.http.post("/v1/account/reactivate", headers=api).status_code == 409
+    with on_day(30.5):
+        assert run_purges().counts["deleted_accounts"] == 0, "reactivated: not deleted"
+    with on_day(31):
+        assert client.http.post(_deletion_link(client, api)).status_code == 200
+    with on_day(60.9):
+        assert run_purges().counts["deleted_accounts"] == 0, "still within its 30 days (P25)"
+        assert Account.get(account_id).deletion_due_at == day(61)
+    with on_day(61.1):
+        assert client.http.post("/v1/account/reactivate", headers=api).status_code == 409, "too late"
+        with count_aws_calls() as calls:
+            assert run_purges().counts["deleted_accounts"] == 1
+        assert calls.by_operation["dynamodb.Scan"] == 0
+        left = items_of_account(account_id)
+        platform_entries = [e for e in audit.entries(PLATFORM_AUDIT) if account_id in (e.target or "")]
+        assert left == {"audit-log": len(platform_entries)}, "only the platform's record of the deletion"
+        assert campaign_counters(campaign.campaign_id) == {}, "sharded campaign counters go too"
+        assert all("@" not in (e.target or "") for e in platform_entries)
+        assert Suppression.get(PLATFORM_SCOPE, address_hash(BOB)), "platform-wide opt-outs stay"
+        assert client.http.get("/v1/account", headers=api).status_code == 401
+        assert run_purges().counts["deleted_accounts"] == 0, "idempotent"
+
+
+def test_p23_deletion_needs_a_contact_email(client):
+    created = create_account_with_key("No Contact", {})
+    response = client.http.post("/v1/account/deletion", headers=bearer(created["api_key"]))
+    assert response.status_code == 409 and json.loads(response.body)["error"]["field"] == "contact_email"
+
+
+def test_p22_a_suspended_account_exports_and_lists_unsubscribes_then_its_content_goes(client):
+    with on_day(0):
+        account_id, api = _new_account()
+        news, offers = new_list(client, api, "News"), new_list(client, api, "Offers")
+        for list_id in (news, offers):
+            add(client, api, list_id)
+            add(client, api, list_id, email=BOB)
+        completed(client, api, type="object", email=BOB)  # Bob leaves both lists
+    with on_day(1):
+        assert suspend(account_id, "complaint_rate") is not None
+    with on_day(20):
+        export = json.loads(client.http.get("/v1/account/export", headers=api).body)
+        assert [m["list_id"] for m in export["lists"]] == sorted([news, offers])
+        assert sorted(s["email"] for s in export["subscribers"]) == sorted([PERSON, PERSON, BOB, BOB])
+        assert all(s["consent"]["given_at"] for s in export["subscribers"])
+        gone = json.loads(client.http.get("/v1/account/unsubscribes", headers=api).body)["unsubscribes"]
+        assert sorted((u["list_id"], u["email"]) for u in gone) == sorted([(news, BOB), (offers, BOB)])
+    with on_day(30.9):
+        assert run_purges().counts["suspended_account_content"] == 0
+    with on_day(31.1):
+        assert run_purges().counts["suspended_account_content"] == 1
+        assert list(MailingList.by_account.query(account_id)) == []
+        assert list(Subscriber.query(news)) == [] and list(Subscriber.query(offers)) == []
+        assert Account.get(account_id).status == "content_erased"
+        assert Suppression.get(account_id, address_hash(BOB)), "suppressions protect people meanwhile"
+        assert "account.content_erased" in {e.action for e in audit.entries(account_id)}
+        assert client.http.get("/v1/account", headers=api).status_code == 200
+        assert run_purges().counts["suspended_account_content"] == 0, "idempotent"
+
+
+def test_p22_export_pages_through_every_list(client):
+    _, api = _new_account()
+    lists = [new_list(client, api, name) for name in ("A", "B")]
+    for list_id in lists:
+        for email in (PERSON, BOB, "cy@example.com"):
+            add(client, api, list_id, email=email)
+    seen, cursor, pages = [], None, 0
+    while True:
+        url = "/v1/account/export?limit=2" + (f"&cursor={cursor}" if cursor else "")
+        page = json.loads(client.http.get(url, headers=api).body)
+        assert ("account" in page) == (pages == 0), "profile, lists and campaigns on the first page"
+        seen += [(s["list_id"], s["email"]) for s in page["subscribers"]]
+        pages += 1
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert len(seen) == 6 == len(set(seen))
+
+
+def test_p24_api_use_marks_the_account_active_once_a_day(client):
+    with on_day(0):
+        account_id, api = _new_account()
+    with on_day(3):
+        with count_aws_calls() as first:
+            client.http.get("/v1/account", headers=api)
+        with count_aws_calls() as second:
+            client.http.get("/v1/account", headers=api)
+    assert first.by_operation["dynamodb.UpdateItem"] == 2, "the account and the key, once"
+    assert second.by_operation["dynamodb.UpdateItem"] == 0, "free for the rest of the day"
+    assert Account.get(account_id).last_active_day == day(3).date().isoformat()

@@ -1,0 +1,459 @@
+"""Sending a campaign: start once, fan out by pages, skip whom the rules skip, send each person
+one message exactly once at the SES rate, survive throttling and redelivery, finish as sent."""
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from botocore.exceptions import ClientError
+
+from chalicelib.adapters.clients import client as aws_client
+from chalicelib.domain.campaign_sending import BatchJob
+from chalicelib.domain.marketing_mail import ListSettings
+from chalicelib.domain.subscriptions import Contact
+from chalicelib.domain.suppression import SuppressionReason
+from chalicelib.store.models import Account, MessageRecord
+from chalicelib.store.suppressions import suppress
+from tests.conftest import bearer
+from tests.sending_support import (
+    campaign_status,
+    create_campaign,
+    parsed,
+    recipients_of_sent,
+    run_queues,
+    sent_raw,
+    sqs_event,
+    subscribe,
+    take,
+)
+
+SCHEDULED_EVENT = {"version": "0", "id": "1", "detail-type": "Scheduled Event", "source": "aws.events",
+                   "account": "123456789012", "time": "2030-01-01T00:00:00Z", "region": "eu-west-1",
+                   "resources": [], "detail": {}}
+
+
+@pytest.fixture
+def headers(account, aws):
+    aws_client("sesv2").create_email_identity(EmailIdentity="acme.example")
+    return bearer(account["api_key"])
+
+
+def _list(client, headers, name: str = "News") -> str:
+    body = {"name": name, "consent_text": "Yes, send me news.", "attributes": ["plan"]}
+    response = client.http.post("/v1/lists", headers=headers, body=json.dumps(body))
+    assert response.status_code == 201, response.body
+    return json.loads(response.body)["list_id"]
+
+
+@pytest.fixture
+def list_id(client, headers):
+    return _list(client, headers)
+
+
+def _send(client, headers, campaign_id: str):
+    return client.http.post(f"/v1/campaigns/{campaign_id}/send", headers=headers, body="")
+
+
+@pytest.fixture
+def ses_calls(aws, monkeypatch):
+    """Every SendEmail call's parameters, passed on to moto."""
+    ses = aws_client("sesv2")
+    real, calls = ses.send_email, []
+
+    def spy(**kwargs):
+        calls.append(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(ses, "send_email", spy)
+    return calls
+
+
+def _throttled(operation: str = "SendEmail") -> ClientError:
+    error = {"Code": "TooManyRequestsException", "Message": "Maximum sending rate exceeded."}
+    return ClientError({"Error": error}, operation)
+
+
+# --- starting -----------------------------------------------------------------------------------
+
+def test_send_now_mails_every_confirmed_subscriber_and_ends_as_sent(client, account, headers, list_id):
+    for name in ("ann", "bob", "cy"):
+        subscribe(account["account_id"], list_id, f"{name}@example.com")
+    campaign = create_campaign(client, headers, [list_id])
+    response = _send(client, headers, campaign["campaign_id"])
+    assert response.status_code == 202, response.body
+    assert json.loads(response.body)["status"] == "sending"
+    assert run_queues(client) == []
+    assert recipients_of_sent() == ["ann@example.com", "bob@example.com", "cy@example.com"]
+    assert campaign_status(client, headers, campaign["campaign_id"]) == "sent"
+
+
+def test_a_second_send_click_is_a_409_and_starts_nothing_more(client, account, headers, list_id):
+    subscribe(account["account_id"], list_id, "ann@example.com")
+    campaign = create_campaign(client, headers, [list_id])
+    assert _send(client, headers, campaign["campaign_id"]).status_code == 202
+    second = _send(client, headers, campaign["campaign_id"])
+    assert second.status_code == 409
+    assert json.loads(second.body)["error"]["field"] == "status"
+    assert len(take("fanout")) == 1, "one fan-out job: the campaign started once"
+
+
+def test_the_scheduler_starts_a_campaign_when_its_time_has_come(client, account, headers, list_id):
+    subscribe(account["account_id"], list_id, "ann@example.com")
+    send_at = datetime.now(UTC) + timedelta(hours=2)
+    campaign = create_campaign(client, headers, [list_id], send_at=send_at.isoformat())
+    assert client.lambda_.invoke("campaign_scheduler", SCHEDULED_EVENT).payload["started"] == 0
+    assert campaign_status(client, headers, campaign["campaign_id"]) == "scheduled"
+    with time_machine.travel(send_at + timedelta(minutes=1)):
+        assert client.lambda_.invoke("campaign_scheduler", SCHEDULED_EVENT).payload["started"] == 1
+        assert client.lambda_.invoke("campaign_scheduler", SCHEDULED_EVENT).payload["started"] == 0
+    run_queues(client)
+    assert recipients_of_sent() == ["ann@example.com"]
+    assert campaign_status(client, headers, campaign["campaign_id"]) == "sent"
+
+
+def test_p26_a_suspended_account_is_refused_and_nothing_is_queued(client, account, headers, list_id):
+    subscribe(account["account_id"], list_id, "ann@example.com")
+    campaign = create_campaign(client, headers, [list_id])
+    Account(account_id=account["account_id"]).update(actions=[
+        Account.status.set("suspended"), Account.suspension_reason.set("complaint rate 0.50%")])
+    response = _send(client, headers, campaign["campaign_id"])
+    assert response.status_code == 403
+    assert "suspended" in json.loads(response.body)["error"]["message"]
+    assert take("fanout") == [] and campaign_status(client, headers, campaign["campaign_id"]) == "draft"
+
+
+def test_p08_an_incomplete_profile_is_refused_and_nothing_is_queued(client, account, headers, list_id):
+    campaign = create_campaign(client, headers, [list_id])
+    Account(account_id=account["account_id"]).update(actions=[Account.postal_address.remove()])
+    response = _send(client, headers, campaign["campaign_id"])
+    assert response.status_code == 409
+    error = json.loads(response.body)["error"]
+    assert error["field"] == "profile" and "postal_address" in error["message"]
+    assert take("fanout") == []
+
+
+def test_p26_the_scheduler_returns_a_suspended_accounts_campaign_to_draft(client, account, headers, list_id):
+    send_at = datetime.now(UTC) + timedelta(hours=1)
+    campaign = create_campaign(client, headers, [list_id], send_at=send_at.isoformat())
+    Account(account_id=account["account_id"]).update(actions=[Account.status.set("suspended")])
+    with time_machine.travel(send_at + timedelta(minutes=1)):
+        assert client.lambda_.invoke("campaign_scheduler", SCHEDULED_EVENT).payload["refused"] == 1
+    assert campaign_status(client, headers, campaign["campaign_id"]) == "draft"
+    assert take("fanout") == []
+
+
+def test_p26_a_suspension_during_sending_cancels_the_rest(client, account, headers, list_id):
+    subscribe(account["account_id"], list_id, "ann@example.com")
+    campaign = create_campaign(client, headers, [list_id])
+    _send(client, headers, campaign["campaign_id"])
+    run_queues(client, ("fanout",))
+    Account(account_id=account["account_id"]).update(actions=[Account.status.set("suspended")])
+    run_queues(client)
+    assert sent_raw() == []
+    assert campaign_status(client, headers, campaign["campaign_id"]) == "cancelled"
+
+
+# --- fan-out and who is skipped -----------------------------------------------------------------
+
+def test_fan_out_pages_a_list_in_several_jobs(client, account, headers, list_id, monkeypatch):
+    monkeypatch.setattr("chalicelib.campaign_fanout.page_size", 3)
+    monkeypatch.setattr("chalicelib.campaign_fanout.batch_size", 2)
+    for n in range(8):
+        subscribe(account["account_id"], list_id, f"reader{n}@example.com")
+    campaign = create_campaign(client, headers, [list_id])
+    _send(client, headers, campaign["campaign_id"])
+    pages = 0
+    while records := take("fanout"):
+        pages += len(records)
+        client.lambda_.invoke("fanout_worker", sqs_event(records))
+    assert pages == 3, "8 subscribers, 3 a page"
+    assert campaign_status(client, headers, campaign["campaign_id"]) == "sending"
+    assert run_queues(client) == []
+    assert recipients_of_sent() == sorted(f"reader{n}@example.com" for n in range(8))
+    assert campaign_status(client, headers, campaign["campaign_id"]) == "sent"
+
+
+def test_p12_p17_only_confirmed_unrestricted_unsuppressed_subscribers_are_mailed(client, account, headers,
+                                                                                 list_id):
+    account_id = account["account_id"]
+    subscribe(account_id, list_id, "ann@example.com")
+    subscribe(account_id, list_id, "pending@example.com", status="pending")
+    for status in ("unsubscribed", "bounced", "complained"):
+        subscribe(account_id, list_id, f"{status}@example.com", status=status)
+    subscribe(account_id, list_id, "restricted@example.com", restricted=True)
+    subscribe(account_id, list_id, "suppressed@example.com")
+    suppress(account_id, "suppressed@example.com", SuppressionReason.UNSUBSCRIBED)
+    subscribe(account_id, list_id, "everywhere@example.com")
+    suppress("*", "everywhere@example.com", SuppressionReason.PLATFORM_OPT_OUT)
+    campaign = create_campaign(client, headers, [list_id])
+    _send(client, headers, campaign["campaign_id"])
+    assert run_queues(client) == []
+    assert recipients_of_sent() == ["ann@example.com"]
+
+
+def test_p07_an_opt_out_after_the_fan_out_still_takes_effect(client, account, headers, list_id):
+    subscribe(account["account_id"], list_id, "ann@example.com")
+    subscribe(account["account_id"], list_id, "bob@example.com")
+    campaign = create_campaign(client, headers, [list_id])
+    _send(client, headers, campaign["campaign_id"])
+    run_queues(client, ("fanout",))
+    suppress(account["account_id"], "bob@example.com", SuppressionReason.UNSUBSCRIBED)
+    run_queues(client)
+    assert recipients_of_sent() == ["ann@example.com"]
+
+
+def test_the_filter_picks_subscribers_by_attribute(client, account, headers, list_id):
+    subscribe(account["account_id"], list_id, "ann@example.com", plan="gold")
+    subscribe(account["account_id"], list_id, "bob@example.com", plan="free")
+    campaign = create_campaign(client, headers, [list_id], filter={"plan": "Gold"})
+    _send(client, headers, campaign["campaign_id"])
+    run_queues(client)
+    assert recipients_of_sent() == ["ann@example.com"]
+
+
+def test_p10_a_person_on_two_of_the_campaigns_lists_gets_one_message(client, account, headers, list_id):
+    other = _list(client, headers, "Offers")
+    for target in (list_id, other):
+        subscribe(account["account_id"], target, "ann@example.com")
+    subscribe(account["account_id"], other, "bob@example.com")
+    campaign = create_campaign(client, headers, [list_id, other])
+    _send(client, headers, campaign["campaign_id"])
+    assert run_queues(client) == []
+    assert recipients_of_sent() == ["ann@example.com", "bob@example.com"]
+    assert campaign_status(client, headers, campaign["campaign_id"]) == "sent"
+
+
+# --- exactly once, throttling, partial failures ------------------------------------------------
+
+def test_a_redelivered_batch_mails_nobody_twice(client, account, headers, list_id):
+    subscribe(account["account_id"], list_id, "ann@example.com")
+    subscribe(account["account_id"], list_id, "bob@example.com")
+    campaign = create_campaign(client, headers, [list_id])
+    _send(client, headers, campaign["campaign_id"])
+    run_queues(client, ("fanout",))
+    [batch] = take("campaign-send")
+    for _ in range(3):
+        assert client.lambda_.invoke("campaign_send_worker", sqs_event([batch])).payload == {
+            "batchItemFailures": []}
+    assert recipients_of_sent() == ["ann@example.com", "bob@example.com"]
+    assert campaign_status(client, headers, campaign["campaign_id"]) == "sent"
+
+
+def test_a_redelivered_page_plans_and_counts_once(client, account, headers, list_id):
+    subscribe(account["account_id"], list_id, "ann@example.com")
+    campaign = create_campaign(client, headers, [list_id])
+    _send(client, headers, campaign["campaign_id"])
+    [page] = take("fanout")
+    client.lambda_.invoke("fanout_worker", sqs_event([page]))
+    client.lambda_.invoke("fanout_worker", sqs_event([page]))
+    batches = take("campaign-send")
+    assert len(batches) == 2, "the redelivered page enqueues its planned batch again"
+    client.lambda_.invoke("campaign_send_worker", sqs_event(batches[:1]))
+    assert campaign_status(client, headers, campaign["campaign_id"]) == "sent"
+    client.lambda_.invoke("campaign_send_worker", sqs_event(batches[1:]))
+    assert recipients_of_sent() == ["ann@example.com"]
+
+
+def test_ses_throttling_is_retried_and_nobody_is_lost(client, account, headers, list_id, monkeypatch):
+    monkeypatch.setattr("chalicelib.adapters.retries.time.sleep", lambda seconds: None)
+    for name in ("ann", "bob"):
+        subscribe(account["account_id"], list_id, f"{name}@example.com")
+    ses = aws_client("sesv2")
+    real, failures = ses.send_email, [_throttled(), _throttled()]
+
+    def flaky(**kwargs):
+        if failures:
+            raise failures.pop()
+        return real(**kwargs)
+
+    monkeypatch.setattr(ses, "send_email", flaky)
+    campaign = create_campaign(client, headers, [list_id])
+    _send(client, headers, campaign["campaign_id"])
+    assert run_queues(client) == []
+    assert recipients_of_sent() == ["ann@example.com", "bob@example.com"]
+
+
+def test_lasting_throttling_gives_the_batch_back_and_the_redelivery_mails_the_rest_once(
+        client, account, headers, list_id, monkeypatch):
+    monkeypatch.setattr("chalicelib.adapters.retries.time.sleep", lambda seconds: None)
+    for name in ("ann", "bob", "cy"):
+        subscribe(account["account_id"], list_id, f"{name}@example.com")
+    ses = aws_client("sesv2")
+    real = ses.send_email
+
+    def throttles_bob(**kwargs):
+        if kwargs["Destination"]["ToAddresses"] == ["bob@example.com"]:
+            raise _throttled()
+        return real(**kwargs)
+
+    monkeypatch.setattr(ses, "send_email", throttles_bob)
+    campaign = create_campaign(client, headers, [list_id])
+    _send(client, headers, campaign["campaign_id"])
+    [failed] = run_queues(client)
+    assert recipients_of_sent() == ["ann@example.com"]
+    assert campaign_status(client, headers, campaign["campaign_id"]) == "sending"
+    monkeypatch.setattr(ses, "send_email", real)
+    redelivered = client.lambda_.invoke("campaign_send_worker", sqs_event([failed]))
+    assert redelivered.payload == {"batchItemFailures": []}
+    assert recipients_of_sent() == ["ann@example.com", "bob@example.com", "cy@example.com"]
+    assert campaign_status(client, headers, campaign["campaign_id"]) == "sent"
+
+
+def test_only_the_failed_batch_is_reported(client, account, headers, list_id, monkeypatch):
+    monkeypatch.setattr("chalicelib.adapters.retries.time.sleep", lambda seconds: None)
+    monkeypatch.setattr("chalicelib.campaign_fanout.batch_size", 1)
+    for name in ("ann", "bob"):
+        subscribe(account["account_id"], list_id, f"{name}@example.com")
+    ses = aws_client("sesv2")
+    real = ses.send_email
+
+    def throttles_bob(**kwargs):
+        if kwargs["Destination"]["ToAddresses"] == ["bob@example.com"]:
+            raise _throttled()
+        return real(**kwargs)
+
+    monkeypatch.setattr(ses, "send_email", throttles_bob)
+    campaign = create_campaign(client, headers, [list_id])
+    _send(client, headers, campaign["campaign_id"])
+    run_queues(client, ("fanout",))
+    batches = take("campaign-send")
+    result = client.lambda_.invoke("campaign_send_worker", sqs_event(batches))
+    bob_batch = next(b for b in batches if "bob@example.com" in b["body"])
+    assert result.payload == {"batchItemFailures": [{"itemIdentifier": bob_batch["messageId"]}]}
+    assert recipients_of_sent() == ["ann@example.com"]
+
+
+def test_a_batch_out_of_time_continues_as_a_new_job_of_the_same_batch(client, account, headers, list_id):
+    from chalicelib.campaign_batches import send_batch
+
+    subscribe(account["account_id"], list_id, "ann@example.com")
+    campaign = create_campaign(client, headers, [list_id])
+    _send(client, headers, campaign["campaign_id"])
+    run_queues(client, ("fanout",))
+    [queued] = take("campaign-send")
+    job = json.loads(queued["body"])
+    settings_ = ListSettings(**job["list"])
+    recipients = [Contact(email="ann@example.com"), Contact(email="bob@example.com")]
+    batch = BatchJob(account["account_id"], campaign["campaign_id"], settings_, job["page"], job["index"],
+                     recipients)
+    # The Lambda's time runs out once the first mail is out.
+    outcome = send_batch(batch, time_left=lambda: 0.0 if sent_raw() else 60.0)
+    assert outcome.sent == 1 and [c.email for c in outcome.remaining] == ["bob@example.com"]
+    assert campaign_status(client, headers, campaign["campaign_id"]) == "sending"
+    [continuation] = take("campaign-send")
+    assert json.loads(continuation["body"])["index"] == job["index"]
+    client.lambda_.invoke("campaign_send_worker", sqs_event([continuation]))
+    assert recipients_of_sent() == ["ann@example.com", "bob@example.com"]
+    assert campaign_status(client, headers, campaign["campaign_id"]) == "sent"
+
+
+# --- the message itself ---------------------------------------------------------------------------
+
+def test_p06_p08_p09_p10_a_sent_message_parsed_back_from_motos_raw_copy(client, account, headers, list_id,
+                                                                        ses_calls):
+    subscribe(account["account_id"], list_id, "ann@example.com")
+    subscribe(account["account_id"], list_id, "bob@example.com")
+    campaign = create_campaign(client, headers, [list_id], advertisement=True)
+    _send(client, headers, campaign["campaign_id"])
+    run_queues(client)
+    messages = [parsed(message) for message in sent_raw()]
+    assert len(messages) == 2
+    for message, raw in zip(messages, sent_raw(), strict=True):
+        assert set(raw.destinations) == {str(message["To"])}
+        assert "," not in str(message["To"]) and message["Cc"] is None and message["Bcc"] is None
+        unsubscribe = str(message["List-Unsubscribe"])
+        assert unsubscribe.startswith("<http://127.0.0.1:8000/u/")
+        assert "<mailto:unsubscribe@acme.example?subject=unsubscribe-" in unsubscribe
+        assert str(message["List-Unsubscribe-Post"]) == "List-Unsubscribe=One-Click"
+        assert message.get_content_type() == "multipart/alternative"
+        text = message.get_body(("plain",)).get_content()
+        html = message.get_body(("html",)).get_content()
+        for part in (text, html):
+            assert "1 Main Street, 010101 Bucharest, Romania" in part and "contact@acme.example" in part
+            assert "Advertisement" in part
+        assert unsubscribe[1:].split(">")[0] in text, "the footer's link is the header's link"
+    links = {str(message["List-Unsubscribe"]) for message in messages}
+    assert len(links) == 2, "each recipient has their own unsubscribe link"
+    call = ses_calls[0]
+    tags = {tag["Name"]: tag["Value"] for tag in call["EmailTags"]}
+    assert tags == {"account": account["account_id"], "kind": "campaign",
+                    "campaign": campaign["campaign_id"], "list": list_id}
+    assert call["ConfigurationSetName"] == "tidings-feedback"
+
+
+def test_p21_message_records_hold_the_ses_id_and_expire_30_days_after_sending(client, account, headers,
+                                                                              list_id):
+    subscribe(account["account_id"], list_id, "ann@example.com")
+    campaign = create_campaign(client, headers, [list_id])
+    _send(client, headers, campaign["campaign_id"])
+    run_queues(client)
+    [record] = list(MessageRecord.by_account.query(account["account_id"]))
+    record = MessageRecord.get(record.message_id)
+    assert record.status == "sent" and record.kind == "campaign"
+    assert record.ses_message_id == sent_raw()[0].id
+    assert record.campaign_id == campaign["campaign_id"] and record.list_id == list_id
+    assert "ann" not in record.recipient_hash
+    assert abs(record.expires_at - record.sent_at - timedelta(days=30)) < timedelta(seconds=1)
+
+
+def test_sending_takes_rate_tokens_from_the_shared_bucket(client, account, headers, list_id, monkeypatch):
+    from chalicelib.store import send_rate
+
+    taken = []
+    real = send_rate.acquire
+    monkeypatch.setattr(send_rate, "acquire", lambda wanted, max_wait=10.0: taken.append(wanted) or real(
+        wanted, max_wait))
+    for n in range(3):
+        subscribe(account["account_id"], list_id, f"reader{n}@example.com")
+    campaign = create_campaign(client, headers, [list_id])
+    _send(client, headers, campaign["campaign_id"])
+    run_queues(client)
+    assert taken == [3], "one call for the batch's three mails"
+
+
+# --- test sends -----------------------------------------------------------------------------------
+
+def test_p06_p08_a_test_send_goes_only_to_the_given_addresses_and_counts_nowhere(client, account, headers,
+                                                                                  list_id):
+    subscribe(account["account_id"], list_id, "ann@example.com")
+    campaign = create_campaign(client, headers, [list_id])
+    response = client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/test", headers=headers,
+                                body=json.dumps({"addresses": ["me@acme.example", "you@acme.example"]}))
+    assert response.status_code == 202, response.body
+    assert len(json.loads(response.body)["message_ids"]) == 2
+    assert take("fanout") == []
+    assert run_queues(client) == []
+    assert recipients_of_sent() == ["me@acme.example", "you@acme.example"]
+    message = parsed(sent_raw()[0])
+    assert str(message["Subject"]) == "[Test] Hi Ann Example"
+    assert str(message["List-Unsubscribe-Post"]) == "List-Unsubscribe=One-Click"
+    assert "1 Main Street" in message.get_body(("plain",)).get_content()
+    assert "/t/o/" not in message.get_body(("html",)).get_content(), "no open pixel in a test"
+    keys = MessageRecord.by_account.query(account["account_id"])
+    assert {MessageRecord.get(key.message_id).kind for key in keys} == {"test"}
+    assert campaign_status(client, headers, campaign["campaign_id"]) == "draft"
+
+
+def test_a_test_send_takes_at_most_five_addresses(client, headers, list_id):
+    campaign = create_campaign(client, headers, [list_id])
+    addresses = [f"t{n}@acme.example" for n in range(6)]
+    response = client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/test", headers=headers,
+                                body=json.dumps({"addresses": addresses}))
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("tracking", [True, False])
+def test_p15_the_lists_tracking_setting_decides_pixel_and_click_links(client, account, headers, list_id,
+                                                                       tracking):
+    patch = {"tracking": {"opens": tracking, "clicks": tracking}}
+    response = client.http.patch(f"/v1/lists/{list_id}", headers=headers, body=json.dumps(patch))
+    assert response.status_code == 200
+    subscribe(account["account_id"], list_id, "ann@example.com")
+    campaign = create_campaign(client, headers, [list_id])
+    _send(client, headers, campaign["campaign_id"])
+    run_queues(client)
+    html = parsed(sent_raw()[0]).get_body(("html",)).get_content()
+    assert ("/t/o/" in html) is tracking and ("/t/c/" in html) is tracking
+    assert ('href="https://acme.example/sale"' in html) is not tracking

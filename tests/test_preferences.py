@@ -1,0 +1,127 @@
+"""The preference centre `/p/{token}` (P16-P18): GET shows what is held and changes nothing;
+every change is a POST checked against the token and a fresh nonce, recorded as a privacy
+request completed at once (P19)."""
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
+
+import pytest
+import time_machine
+
+from chalicelib.domain.mail_links import PREFERENCES, LinkClaim, link_token
+from chalicelib.domain.suppression import address_hash
+from chalicelib.store.models import PrivacyRequest, Suppression
+from tests.conftest import bearer
+from tests.privacy_support import PERSON, add, new_list
+from tests.signup_support import FORM, stored
+
+
+@pytest.fixture
+def api(account) -> dict[str, str]:
+    return bearer(account["api_key"])
+
+
+@pytest.fixture
+def lists(client, api) -> list[str]:
+    news = new_list(client, api, "News", attributes=("city",), consent="Yes, send me the news.")
+    offers = new_list(client, api, "Offers")
+    add(client, api, news, name="Ann", attributes={"city": "Iasi"})
+    add(client, api, offers, name="Ann")
+    return [news, offers]
+
+
+@pytest.fixture
+def token(account, lists) -> str:
+    return link_token(PREFERENCES, LinkClaim(account["account_id"], lists[0], PERSON, "cmp_1"))
+
+
+def _requests(account) -> list[PrivacyRequest]:
+    return list(PrivacyRequest.query(account["account_id"]))
+
+
+def _nonce(client, token: str) -> str:
+    page = client.http.get(f"/p/{token}").body.decode()
+    return re.search(r'name="nonce" value="([^"]+)"', page).group(1)
+
+
+def _post(client, token: str, action: str, **fields: str):
+    return client.http.post(f"/p/{token}/{action}", headers=FORM, body=urlencode(fields))
+
+
+def test_p16_the_page_shows_entries_attributes_and_consent_and_changes_nothing(client, account, lists, token):
+    page = client.http.get(f"/p/{token}")
+    body = page.body.decode()
+    assert page.status_code == 200 and page.headers["Referrer-Policy"] == "no-referrer"
+    assert "News" in body and "Offers" in body and "Iasi" in body
+    assert "Yes, send me the news." in body, "the consent text agreed to"
+    assert _requests(account) == [], "a GET (mail scanner) records and changes nothing"
+    assert stored(lists[0], PERSON).status == "confirmed"
+
+
+def test_p16_download_is_a_post_recorded_as_a_portability_request(client, account, lists, token):
+    response = _post(client, token, "export", nonce=_nonce(client, token))
+    assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
+    export = json.loads(response.body)
+    assert sorted(s["list_id"] for s in export["subscriptions"]) == sorted(lists)
+    assert export["subscriptions"][0]["consent"]["given_at"]
+    [request] = _requests(account)
+    assert (request.type, request.status, request.actor) == ("portability", "completed", "preference-centre")
+
+
+def test_p17_editing_details_is_a_rectify_request_on_every_list(client, account, lists, token):
+    response = _post(client, token, "edit", nonce=_nonce(client, token), name="Ann Person",
+                     company="", phone="", website="", field_of_activity="", **{"attr.city": "Cluj"})
+    assert response.status_code == 200
+    assert [stored(list_id, PERSON).name for list_id in lists] == ["Ann Person", "Ann Person"]
+    assert stored(lists[0], PERSON).attributes.as_dict() == {"city": "Cluj"}
+    [request] = _requests(account)
+    assert request.type == "rectify" and request.outcome.as_dict()["fields"] == ["attributes.city", "name"]
+    unchanged = _post(client, token, "edit", nonce=_nonce(client, token), name="Ann Person")
+    assert unchanged.status_code == 200
+    assert len(_requests(account)) == 1, "nothing to change: nothing recorded"
+
+
+def test_p12_unsubscribe_from_one_list_leaves_the_others(client, account, lists, token):
+    response = _post(client, token, "unsubscribe", nonce=_nonce(client, token), list_id=lists[1])
+    assert response.status_code == 200
+    assert [stored(list_id, PERSON).status for list_id in lists] == ["confirmed", "unsubscribed"]
+    [request] = _requests(account)
+    assert request.type == "object" and request.outcome.as_dict() == {"entries_unsubscribed": 1,
+                                                                      "list_id": lists[1]}
+    assert _post(client, token, "unsubscribe", nonce=_nonce(client, token),
+                 list_id="lst_other").status_code == 400
+
+
+def test_p12_unsubscribe_from_every_list_also_suppresses(client, account, lists, token):
+    assert _post(client, token, "unsubscribe", nonce=_nonce(client, token), list_id="all").status_code == 200
+    assert [stored(list_id, PERSON).status for list_id in lists] == ["unsubscribed", "unsubscribed"]
+    assert Suppression.get(account["account_id"], address_hash(PERSON)).reason == "unsubscribed"
+
+
+def test_p18_erase_from_the_page(client, account, lists, token):
+    assert _post(client, token, "erase", nonce=_nonce(client, token)).status_code == 200
+    assert all(stored(list_id, PERSON) is None for list_id in lists)
+    assert Suppression.get(account["account_id"], address_hash(PERSON)).reason == "erased"
+    assert [r.type for r in _requests(account)] == ["erase"]
+    assert "holds no list entries" in client.http.get(f"/p/{token}").body.decode()
+
+
+def test_a_post_needs_a_fresh_nonce_of_this_link(client, account, lists, token):
+    other = link_token(PREFERENCES, LinkClaim(account["account_id"], lists[1], "bob@example.com"))
+    assert _post(client, token, "erase").status_code == 400, "a bare POST (scanner) is refused"
+    assert _post(client, token, "erase", nonce=_nonce(client, other)).status_code == 400, "another link's"
+    old = _nonce(client, token)
+    with time_machine.travel(datetime.now(UTC) + timedelta(hours=2), tick=False):
+        assert _post(client, token, "erase", nonce=old).status_code == 400, "a page left open too long"
+    assert stored(lists[0], PERSON) is not None and _requests(account) == []
+
+
+def test_a_tampered_token_gets_a_page_not_data(client, account, lists, token):
+    for path in (f"/p/{token[:-2]}xx", f"/p/{token}x"):
+        response = client.http.get(path)
+        assert response.status_code == 400 and "does not work" in response.body.decode()
+    assert _post(client, token[:-2] + "xx", "erase", nonce=_nonce(client, token)).status_code == 400
+    assert stored(lists[0], PERSON) is not None

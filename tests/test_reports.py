@@ -1,0 +1,128 @@
+"""Campaign reports (P13, P14): every figure, as aggregates; never contact data; tenants apart."""
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import time_machine
+
+from chalicelib.cli import create_account_with_key
+from chalicelib.domain.campaign_report import build_report
+from chalicelib.domain.mail_links import FORWARD, UNSUBSCRIBE, link_token
+from tests.feedback_support import make_list, ses_event, sns_body, sqs_event
+from tests.signup_support import FORM
+from tests.tracking_support import (
+    IMAGE_ACCEPT,
+    OPEN_AGENT,
+    campaign_of,
+    claim_for,
+    click_path,
+    open_path,
+    report,
+    report_body,
+    run_tracking_worker,
+    take_tracking_records,
+)
+
+SENT = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+PHONE = "+40712345678"
+READERS = ["ann@example.com", "bob@example.com", "cat@example.com"]
+
+
+def _subscribe(account_id: str, list_id: str, email: str) -> None:
+    from chalicelib.domain.subscriptions import Contact, Source, Status, evidence
+    from chalicelib.store.subscribers import write_signup
+
+    proof = evidence(SENT, Source.API, 1, ip="203.0.113.7", user_agent=OPEN_AGENT, form_url=None)
+    assert write_signup(account_id, list_id, Contact(email=email, name="Ann Reader", phone=PHONE), proof,
+                        Status.CONFIRMED)
+
+
+def _feedback(client: Any, sample: str, recipient: str, tags: dict[str, str], **detail: Any) -> None:
+    event = sqs_event(sns_body(ses_event(sample, recipient, tags, **detail)))
+    assert client.lambda_.invoke("feedback_worker", event).payload == {"batchItemFailures": []}
+
+
+def _campaign_with_activity(client: Any, account: dict[str, Any]) -> tuple[str, str]:
+    account_id = account["account_id"]
+    list_id = make_list(client, account)
+    for email in READERS:
+        _subscribe(account_id, list_id, email)
+    campaign_id = campaign_of(account_id, list_id)
+    tags = {"account": account_id, "list": list_id, "campaign": campaign_id, "kind": "campaign"}
+    for email in READERS:
+        _feedback(client, "event-send.json", email, tags)
+    _feedback(client, "event-delivery.json", READERS[0], tags)
+    _feedback(client, "event-delivery.json", READERS[1], tags)
+    _feedback(client, "event-bounce.json", READERS[2], tags)
+    _feedback(client, "event-complaint.json", READERS[1], tags)
+    ann = claim_for(account_id, list_id, READERS[0], campaign_id)
+    with time_machine.travel(SENT, tick=False):
+        paths = [open_path(ann), click_path(ann, "https://shop.example/spring?who=ann@example.com")]
+        unsubscribe = link_token(UNSUBSCRIBE, ann)
+        forward = link_token(FORWARD, ann)
+    with time_machine.travel(SENT + timedelta(hours=1), tick=False):
+        for path in paths:
+            client.http.get(path, headers={"User-Agent": OPEN_AGENT, "Accept": IMAGE_ACCEPT,
+                                           "CloudFront-Viewer-Country": "RO"})
+        client.http.post(f"/fwd/{forward}", headers=FORM, body=urlencode({"email": "friend@example.org"}))
+        client.http.post(f"/u/{unsubscribe}", headers=FORM, body="List-Unsubscribe=One-Click")
+    run_tracking_worker(take_tracking_records())
+    return list_id, campaign_id
+
+
+def test_p13_report_shows_every_figure(client, account, verified_sender):
+    _, campaign_id = _campaign_with_activity(client, account)
+    body = report_body(client, account, campaign_id)
+    assert body["sent"] == 3 and body["delivered"] == 2
+    assert body["bounced"] == {"hard": 1, "soft": 0} and body["complaints"] == 1
+    assert body["opens"]["unique"] == 1 and body["opens"]["human"] == {"total": 1, "unique": 1}
+    assert body["clicks"]["links"] == [
+        {"url": "https://shop.example/spring", "total": 1, "unique": 1, "human": 1, "machine": 0}]
+    assert body["unsubscribes"] == 1 and body["forwards"] == 1
+    assert body["countries"] == [{"country": "RO", "opens": 1, "human": 1, "machine": 0}]
+
+
+def test_p13_repeated_ses_events_count_once_on_the_report(client, account):
+    list_id = make_list(client, account)
+    campaign_id = campaign_of(account["account_id"], list_id)
+    tags = {"account": account["account_id"], "list": list_id, "campaign": campaign_id, "kind": "campaign"}
+    delivery = sns_body(ses_event("event-delivery.json", READERS[0], tags, ses_message_id="0100-same"))
+    for _ in range(2):
+        client.lambda_.invoke("feedback_worker", sqs_event(delivery))
+    assert report_body(client, account, campaign_id)["delivered"] == 1
+
+
+def test_p14_no_address_phone_or_ip_appears_in_any_report(client, account, verified_sender):
+    _, campaign_id = _campaign_with_activity(client, account)
+    text = report(client, account, campaign_id).body.decode()
+    for secret in [*READERS, "friend@example.org", PHONE, "203.0.113.7", "127.0.0.1", "@"]:
+        assert secret not in text
+
+
+def test_p28_another_tenants_campaign_report_is_404(client, account):
+    list_id = make_list(client, account)
+    campaign_id = campaign_of(account["account_id"], list_id)
+    other = create_account_with_key("Other Ltd", {"postal_address": "2 Side Street",
+                                                  "contact_email": "c@other.example",
+                                                  "sender_identity": "news@other.example"})
+    response = report(client, other, campaign_id)
+    assert response.status_code == 404
+    assert json.loads(response.body)["error"]["code"] == "not_found"
+    assert report(client, account, "cmp_missing").status_code == 404
+
+
+def test_p13_an_untouched_campaign_reports_zeros():
+    body = build_report("cmp_1", {})
+    assert body["sent"] == body["opens"]["total"] == body["clicks"]["total"] == 0
+    assert body["clicks"]["links"] == [] and body["countries"] == []
+
+
+def test_p13_report_adds_up_counters_it_knows_and_ignores_others():
+    body = build_report("cmp_1", {"opens#total#human": 3, "opens#total#machine": 2, "opens#unique#any": 2,
+                                  "opens#unique#human": 2, "clicks#total#machine#https://a.example/": 4,
+                                  "clicks#unique#any#https://a.example/": 1, "some#new#counter": 9})
+    assert body["opens"]["total"] == 5 and body["opens"]["unique"] == 2
+    assert body["clicks"]["total"] == 4 and body["clicks"]["machine"] == {"total": 4, "unique": 0}

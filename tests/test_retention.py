@@ -1,0 +1,141 @@
+"""The daily retention purge (P01, P21, P25): by index on due dates, on time, idempotent,
+resumable, audited without contact data — and never a Scan."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bench.aws_calls import count_aws_calls
+from chalicelib.cli import main as cli
+from chalicelib.domain.signup_limits import Counter
+from chalicelib.domain.subscriptions import ConsentEvidence, Contact, Source, Status
+from chalicelib.retention import PLATFORM_AUDIT, run_purges
+from chalicelib.store import audit
+from chalicelib.store import retention as retention_store
+from chalicelib.store.account_data import ACCOUNT_TABLES, NotPerAccount
+from chalicelib.store.models import ALL_MODELS, Account, MailingList, MessageRecord, RateCounter, Subscriber
+from chalicelib.store.rate_limits import consume
+from chalicelib.store.subscribers import write_signup
+from tests.retention_support import day, on_day, sent_message, stored_ids
+
+ANN = "ann@example.com"
+
+
+def _signup(list_id: str, address: str, status: Status) -> None:
+    consent = ConsentEvidence(given_at=day(0), source=Source.API, consent_text_version=1)
+    assert write_signup("acc_1", list_id, Contact(email=address), consent, status) is not None
+
+
+def test_every_model_is_in_the_account_purge_registry():
+    missing = [model.__name__ for model in ALL_MODELS if model not in ACCOUNT_TABLES]
+    assert missing == [], f"register these tables in store/account_data.py ACCOUNT_TABLES: {missing}"
+    assert all(c.reason for c in ACCOUNT_TABLES.values() if isinstance(c, NotPerAccount))
+    order = [model for model, c in ACCOUNT_TABLES.items() if not isinstance(c, NotPerAccount)]
+    # Children before the parents they are found through; the account record last.
+    assert order.index(Subscriber) < order.index(MailingList) and order[-1] is Account
+
+
+def test_p21_message_records_are_purged_30_days_after_sending_not_before(aws):
+    with on_day(0):
+        sent_message("msg_old", "acc_1")
+    with on_day(10):
+        sent_message("msg_new", "acc_1")
+    with on_day(29.99):
+        assert run_purges().counts["messages"] == 0
+        assert stored_ids(MessageRecord) == {"msg_old", "msg_new"}
+    with on_day(30.01):
+        with count_aws_calls() as calls:
+            report = run_purges()
+        assert report.counts["messages"] == 1 and report.complete
+        assert stored_ids(MessageRecord) == {"msg_new"}, "the newer record is within its period (P25)"
+        assert calls.by_operation["dynamodb.Scan"] == 0
+    with on_day(40.01):
+        assert run_purges().counts["messages"] == 1
+        assert stored_ids(MessageRecord) == set()
+
+
+def test_p01_unconfirmed_signups_go_after_7_days_confirmed_ones_stay(aws):
+    with on_day(0):
+        _signup("lst_1", ANN, Status.PENDING)
+        _signup("lst_1", "bob@example.com", Status.CONFIRMED)
+    with on_day(6.9):
+        assert run_purges().counts["pending_signups"] == 0
+    with on_day(7.01):
+        assert run_purges().counts["pending_signups"] == 1
+        assert [s.address for s in Subscriber.query("lst_1")] == ["bob@example.com"]
+
+
+def test_p25_a_signup_renewed_after_expiry_is_kept(aws):
+    with on_day(0):
+        _signup("lst_1", ANN, Status.PENDING)
+    with on_day(8):
+        _signup("lst_1", ANN, Status.PENDING)  # a new signup: new consent, new 7 days
+        assert run_purges().counts["pending_signups"] == 0
+        assert Subscriber.get("lst_1", ANN).status == "pending"
+
+
+def test_rate_counters_are_purged_when_their_window_ends(aws):
+    with on_day(0):
+        consume([Counter(key="addr:abc", limit=5, window_seconds=3600)], day(0))
+    assert len(stored_ids(RateCounter)) == 1
+    with on_day(0.01):
+        assert run_purges().counts["rate_counters"] == 0
+    with on_day(0.05):
+        assert run_purges().counts["rate_counters"] == 1
+        assert stored_ids(RateCounter) == set()
+
+
+def test_p25_purge_resumes_after_a_timeout_and_is_idempotent(aws, monkeypatch):
+    monkeypatch.setattr(retention_store, "PAGE_SIZE", 10)
+    with on_day(0):
+        for n in range(35):
+            sent_message(f"msg_{n:02}", "acc_1")
+    with on_day(31):
+        first = run_purges(more_time=lambda: False)  # the Lambda's time runs out after one page
+        done = first.counts["messages"]
+        assert list(first.counts) == ["messages"] and 0 < done <= 10 and not first.complete
+        assert len(stored_ids(MessageRecord)) == 35 - done, "the deleted page stays deleted"
+        second = run_purges()
+        assert second.counts["messages"] == 35 - done and second.complete
+        assert run_purges().counts["messages"] == 0, "a second run finds nothing more"
+
+
+def test_p25_purges_are_audited_without_contact_data(aws):
+    with on_day(1):
+        sent_message("msg_1", "acc_1")
+    with on_day(24):
+        _signup("lst_1", ANN, Status.PENDING)
+    with on_day(31.5):
+        run_purges()
+    entries = audit.entries(PLATFORM_AUDIT)
+    assert {(e.action, e.target) for e in entries} == {("purge.messages", "1"),
+                                                        ("purge.pending_signups", "1")}
+    assert all("@" not in f"{e.actor}{e.action}{e.target}" for e in entries)
+
+
+def test_purge_dry_run_counts_per_kind_and_changes_nothing(aws, capsys):
+    with on_day(1):
+        sent_message("msg_1", "acc_1")
+    with on_day(24):
+        _signup("lst_1", ANN, Status.PENDING)
+    with on_day(31.5):
+        assert cli(["purge", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    report = json.loads(out)
+    assert report["dry_run"] is True
+    assert report["counts"]["messages"] == 1 and report["counts"]["pending_signups"] == 1
+    assert "@" not in out
+    assert stored_ids(MessageRecord) == {"msg_1"} and stored_ids(Subscriber) == {"lst_1"}
+    assert audit.entries(PLATFORM_AUDIT) == []
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_no_purge_ever_scans(aws, dry_run):
+    with on_day(0):
+        _signup("lst_1", ANN, Status.PENDING)
+        sent_message("msg_1", "acc_1")
+    with on_day(400), count_aws_calls() as calls:
+        run_purges(dry_run=dry_run)
+    assert calls.by_operation["dynamodb.Scan"] == 0
+    assert calls.by_operation["dynamodb.Query"] > 0

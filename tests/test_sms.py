@@ -1,0 +1,179 @@
+"""SMS campaigns through SNS Publish: confirmed subscribers with a phone, a stop instruction in
+every text (P06), opted-out and suppressed numbers skipped, an inbound STOP suppresses (P12)."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from chalicelib.adapters.clients import client as aws_client
+from chalicelib.domain.privacy import phone_hash
+from chalicelib.domain.sms import STOP_INSTRUCTION, InboundSms, parse_inbound_sms
+from chalicelib.domain.suppression import SuppressionReason
+from chalicelib.store.suppressions import suppress, suppress_hash, suppressed_hashes
+from tests.conftest import bearer
+from tests.sending_support import campaign_status, run_queues, sent_sms, sqs_event, subscribe, take
+
+ANN, BOB = "+40712345678", "+40723456789"
+# In moto's list of numbers that replied STOP to the AWS account.
+OPTED_OUT_AT_SNS = "+447700900149"
+
+
+@pytest.fixture
+def headers(account, aws):
+    aws_client("sesv2").create_email_identity(EmailIdentity="acme.example")
+    return bearer(account["api_key"])
+
+
+@pytest.fixture
+def list_id(client, headers):
+    body = {"name": "Texts", "consent_text": "Yes, text me offers."}
+    return json.loads(client.http.post("/v1/lists", headers=headers, body=json.dumps(body)).body)["list_id"]
+
+
+@pytest.fixture
+def publishes(aws, monkeypatch):
+    """Every SNS Publish call's parameters, passed on to moto."""
+    sns = aws_client("sns")
+    real, calls = sns.publish, []
+
+    def spy(**kwargs):
+        calls.append(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(sns, "publish", spy)
+    return calls
+
+
+def _sms_campaign(client, headers, list_id, **fields) -> dict[str, Any]:
+    body = {"name": "Flash sale", "channel": "sms", "list_ids": [list_id],
+            "sms_body": "Hi {{ name }}, 20% off today at Acme.", **fields}
+    response = client.http.post("/v1/campaigns", headers=headers, body=json.dumps(body))
+    assert response.status_code == 201, response.body
+    return json.loads(response.body)
+
+
+def _send(client, headers, campaign_id: str) -> None:
+    response = client.http.post(f"/v1/campaigns/{campaign_id}/send", headers=headers, body="")
+    assert response.status_code == 202, response.body
+    assert run_queues(client) == []
+
+
+def test_p06_every_sms_goes_to_a_phone_and_ends_with_how_to_stop(client, account, headers, list_id,
+                                                                  publishes):
+    subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
+    subscribe(account["account_id"], list_id, "bob@example.com", phone=BOB)
+    subscribe(account["account_id"], list_id, "nophone@example.com")
+    campaign = _sms_campaign(client, headers, list_id, advertisement=True)
+    _send(client, headers, campaign["campaign_id"])
+    texts = dict(sent_sms())
+    assert sorted(texts) == [ANN, BOB]
+    assert texts[ANN] == f"Advertisement: Hi Ann, 20% off today at Acme.\n{STOP_INSTRUCTION}"
+    assert all(text.endswith(STOP_INSTRUCTION) for text in texts.values())
+    assert {call["MessageAttributes"]["AWS.SNS.SMS.SMSType"]["StringValue"] for call in publishes} == {
+        "Promotional"}
+    assert campaign_status(client, headers, campaign["campaign_id"]) == "sent"
+
+
+def test_p06_numbers_sns_reports_opted_out_are_skipped_with_one_call_per_batch(client, account, headers,
+                                                                              list_id, monkeypatch):
+    sns = aws_client("sns")
+    real, listings = sns.list_phone_numbers_opted_out, []
+    monkeypatch.setattr(sns, "list_phone_numbers_opted_out", lambda **kw: listings.append(kw) or real(**kw))
+    subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
+    subscribe(account["account_id"], list_id, "uk@example.com", phone=OPTED_OUT_AT_SNS)
+    subscribe(account["account_id"], list_id, "bob@example.com", phone=BOB)
+    _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])
+    assert sorted(number for number, _ in sent_sms()) == [ANN, BOB]
+    assert len(listings) == 1
+
+
+def test_p12_p18_a_suppressed_number_or_unsubscribed_person_gets_no_sms(client, account, headers, list_id):
+    subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
+    subscribe(account["account_id"], list_id, "bob@example.com", phone=BOB)
+    subscribe(account["account_id"], list_id, "cy@example.com", phone="+40734567890")
+    suppress_hash(account["account_id"], phone_hash(ANN), SuppressionReason.ERASED)
+    suppress(account["account_id"], "bob@example.com", SuppressionReason.UNSUBSCRIBED)
+    _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])
+    assert [number for number, _ in sent_sms()] == ["+40734567890"]
+
+
+def test_a_redelivered_sms_batch_texts_nobody_twice(client, account, headers, list_id):
+    subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
+    campaign = _sms_campaign(client, headers, list_id)
+    client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/send", headers=headers, body="")
+    run_queues(client, ("fanout",))
+    [batch] = take("campaign-send")
+    for _ in range(2):
+        client.lambda_.invoke("campaign_send_worker", sqs_event([batch]))
+    assert len(sent_sms()) == 1
+
+
+def _inbound(aws, body: str, origination: str = ANN) -> None:
+    """A reply to our number, published as SNS two-way SMS does, then the worker run on it."""
+    message = {"originationNumber": origination, "destinationNumber": "+12125550101",
+               "messageKeyword": "KEYWORD_123456789012", "messageBody": body,
+               "inboundMessageId": "cae173d2-66b9-564c-8309-21f858e9fb84"}
+    aws_client("sns").publish(TopicArn=aws["sms_inbound_topic_arn"], Message=json.dumps(message))
+
+
+def test_p06_p12_an_inbound_stop_suppresses_the_number_for_the_account_that_texted_it(
+        client, aws, account, headers, list_id):
+    from chalicelib.cli import create_account_with_key
+
+    other = create_account_with_key("Other Ltd", {})
+    subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
+    _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])
+    _inbound(aws, "Stop please")
+    records = take("sms-inbound")
+    assert len(records) == 1
+    result = client.lambda_.invoke("sms_inbound_worker", sqs_event(records))
+    assert result.payload == {"batchItemFailures": []}
+    assert suppressed_hashes(account["account_id"], [phone_hash(ANN)]) == {phone_hash(ANN)}
+    assert suppressed_hashes(other["account_id"], [phone_hash(ANN)]) == set()
+    _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])
+    assert len(sent_sms()) == 1, "the second campaign skips the number"
+
+
+def test_a_reply_that_is_not_a_stop_changes_nothing(client, aws, account, headers, list_id):
+    subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
+    _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])
+    _inbound(aws, "Thanks, see you there")
+    client.lambda_.invoke("sms_inbound_worker", sqs_event(take("sms-inbound")))
+    assert suppressed_hashes(account["account_id"], [phone_hash(ANN)]) == set()
+
+
+def test_inbound_sms_parsing_and_stop_keywords():
+    sms = parse_inbound_sms(json.dumps({"originationNumber": "+40 712 345 678", "destinationNumber": "+1212",
+                                        "messageBody": "UNSUBSCRIBE"}))
+    assert sms == InboundSms(ANN, "+1212", "UNSUBSCRIBE") and sms.is_stop
+    assert not InboundSms(ANN, "+1212", "stopping by later?").is_stop
+    assert InboundSms(ANN, "+1212", " stop.").is_stop
+
+
+def test_a_test_sms_goes_to_the_given_number_only(client, account, headers, list_id, publishes):
+    subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
+    campaign = _sms_campaign(client, headers, list_id)
+    response = client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/test", headers=headers,
+                                body=json.dumps({"addresses": [BOB]}))
+    assert response.status_code == 202, response.body
+    assert [number for number, _ in sent_sms()] == [BOB]
+    assert publishes[0]["MessageAttributes"]["AWS.SNS.SMS.SMSType"]["StringValue"] == "Transactional"
+
+
+def test_the_template_lets_the_lambdas_publish_sms_and_feeds_replies_to_their_queue():
+    from chalicelib.config import read_settings
+    from infra.template import LambdaFunction, SqsHandler, build_merge_template
+
+    merge = build_merge_template(read_settings({"TIDINGS_PREFIX": "acme"}),
+                                 [LambdaFunction("SmsInboundWorker", "SmsInboundWorkerRole")],
+                                 [SqsHandler("SmsInboundWorker", "SmsInboundWorkerSqsEventSource",
+                                             "acme-sms-inbound")])
+    resources = merge["Resources"]
+    statements = resources["DataAccessPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    (sms,) = [s for s in statements if "sns:Publish" in s["Action"]]
+    assert "sns:ListPhoneNumbersOptedOut" in sms["Action"]
+    assert resources["SmsInboundTopic"]["Properties"]["TopicName"] == "acme-sms-inbound"
+    subscription = resources["SmsInboundTopicSubscription"]["Properties"]
+    assert subscription["Endpoint"] == {"Fn::GetAtt": ["SmsInboundQueue", "Arn"]}

@@ -1,0 +1,104 @@
+"""The whole retention timeline with a frozen clock, day 0 to day 400 (P01, P21-P25).
+
+The purge runs every day, as EventBridge runs it; what exists is asserted on the days a rule
+turns. Five accounts: one used every two months, one never used again, one suspended on day 50,
+one that asks for deletion, reactivates, asks again, and one used once after its warning.
+"""
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import urlsplit
+
+from chalicelib.cli import create_account_with_key
+from chalicelib.domain.account_lifecycle import INACTIVITY_MAIL_KIND
+from chalicelib.retention import run_purges
+from chalicelib.store.account_health import suspend
+from chalicelib.store.models import Account, MailingList, MessageRecord
+from tests.conftest import bearer
+from tests.privacy_support import PERSON, add, new_list
+from tests.retention_support import on_day, sent_message, stored_ids
+from tests.signup_support import deliver, outbox_records, sent_mails, stored
+
+PROFILE = {"postal_address": "1 Main Street", "contact_email": "owner@acme.example",
+           "sender_identity": "news@acme.example"}
+
+
+def _account(name: str) -> tuple[str, dict[str, str]]:
+    created = create_account_with_key(name, PROFILE)
+    return created["account_id"], bearer(created["api_key"])
+
+
+def _exists(account_id: str) -> bool:
+    try:
+        Account.get(account_id)
+    except Account.DoesNotExist:
+        return False
+    return True
+
+
+def _confirm_deletion(client, api) -> None:
+    assert client.http.post("/v1/account/deletion", headers=api).status_code == 202
+    deliver(outbox_records())
+    text = sent_mails()[-1].get_body(preferencelist=("plain",)).get_content()
+    link = urlsplit(re.search(r"https?://\S+/account/deletion/\S+", text).group(0)).path
+    assert client.http.post(link).status_code == 200
+
+
+def test_p01_p21_p22_p23_p24_p25_the_retention_timeline_day_0_to_400(client):
+    warnings: dict[str, int] = {}
+    with on_day(0):
+        used, used_api = _account("Used")
+        idle, _ = _account("Idle")
+        suspended, suspended_api = _account("Suspended")
+        leaving, leaving_api = _account("Leaving")
+        returning, returning_api = _account("Returning")
+        news = new_list(client, used_api, "News", single_opt_in=False)
+        add(client, used_api, news, proof=False)  # double opt-in: pending until confirmed
+        outbox_records()  # its confirmation mail is not what this test follows
+        sent_message("msg_1", used)
+        new_list(client, suspended_api, "Suspended news")
+
+    for n in range(401):
+        with on_day(n + 0.05):  # the daily run, shortly after the accounts' own time of day
+            if n % 60 == 0:
+                assert client.http.get("/v1/account", headers=used_api).status_code == 200
+            if n == 50:
+                suspend(suspended, "complaint_rate")
+            if n == 100:
+                _confirm_deletion(client, leaving_api)
+            if n == 110:
+                assert client.http.post("/v1/account/reactivate", headers=leaving_api).status_code == 200
+            if n == 120:
+                _confirm_deletion(client, leaving_api)
+            if n == 340:
+                assert client.http.get("/v1/account", headers=returning_api).status_code == 200
+            report = run_purges()
+            assert report.complete
+            for job in outbox_records():
+                body = json.loads(job["body"])
+                if body["kind"] == INACTIVITY_MAIL_KIND:
+                    warnings[body["account_id"]] = n
+
+        # P01: the unconfirmed signup is gone on day 7, not before.
+        if n in (6, 7):
+            assert (stored(news, PERSON) is not None) == (n == 6), n
+        # P21: the message record is gone on day 30, not before.
+        if n in (29, 30):
+            assert ("msg_1" in stored_ids(MessageRecord)) == (n == 29), n
+        # P22: suspended on day 50, its content is erased on day 80.
+        if n in (79, 80):
+            assert bool(list(MailingList.by_account.query(suspended))) == (n == 79), n
+        # P23: the reactivated request (day 100) never deletes; the second one (day 120) does, on day 150.
+        if n in (130, 149, 150):
+            assert _exists(leaving) == (n != 150), n
+        # P24: unused from day 0, warned on day 335, deleted on day 365.
+        if n in (334, 335):
+            assert (idle in warnings) == (n == 335), n
+        if n in (364, 365):
+            assert _exists(idle) == _exists(suspended) == (n == 364), n
+
+    assert warnings == {idle: 335, returning: 335, suspended: 335}, "one warning each, on time"
+    assert _exists(used) and _exists(returning), "used within the year: kept"
+    # The suspended account lost its content on day 80; unused for a year, the rest went on day 365.
+    assert not _exists(idle) and not _exists(leaving) and not _exists(suspended)

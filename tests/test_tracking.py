@@ -1,0 +1,279 @@
+"""Open pixel, click redirect, country, human or machine, and the tracking worker (P13, P15)."""
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import time_machine
+
+from bench.aws_calls import count_aws_calls
+from chalicelib.domain.country import UNKNOWN, viewer_country
+from chalicelib.domain.engagement import PREFETCH_WINDOW, Viewer, classify
+from chalicelib.domain.tracking import Action, TrackingEvent, plan_batch
+from tests.feedback_support import confirmed, make_list
+from tests.tracking_support import (
+    IMAGE_ACCEPT,
+    OPEN_AGENT,
+    campaign_of,
+    claim_for,
+    click_path,
+    every_item_text,
+    open_path,
+    report_body,
+    run_tracking_worker,
+    take_tracking_records,
+)
+
+# In the past: moto hides SQS messages whose send time lies ahead of the real clock.
+SENT = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+LATER = SENT + timedelta(hours=2)
+READER = "reader@example.com"
+
+
+@pytest.fixture
+def mailed(client: Any, account: dict[str, Any]) -> dict[str, str]:
+    """A confirmed reader of a list, and a campaign sent to it."""
+    list_id = make_list(client, account)
+    confirmed(account["account_id"], list_id, READER)
+    return {"list_id": list_id, "campaign_id": campaign_of(account["account_id"], list_id)}
+
+
+def _claim(account: dict[str, Any], mailed: dict[str, str], address: str = READER) -> Any:
+    return claim_for(account["account_id"], mailed["list_id"], address, mailed["campaign_id"])
+
+
+def _signed(path_of: Any, *args: Any) -> str:
+    with time_machine.travel(SENT, tick=False):
+        return path_of(*args)
+
+
+def _get(client: Any, path: str, agent: str = OPEN_AGENT, **headers: str) -> Any:
+    with time_machine.travel(LATER, tick=False):
+        return client.http.get(path, headers={"User-Agent": agent, "Accept": IMAGE_ACCEPT, **headers})
+
+
+# --- the routes ---------------------------------------------------------------------------------
+
+def test_p13_pixel_is_a_43_byte_gif_that_is_never_cached(client, account, mailed):
+    response = _get(client, _signed(open_path, _claim(account, mailed)))
+    assert response.status_code == 200
+    assert response.body[:6] == b"GIF89a" and len(response.body) == 43
+    assert response.headers["Content-Type"] == "image/gif"
+    assert "no-store" in response.headers["Cache-Control"]
+
+
+@pytest.mark.parametrize("accept", [None, "image/webp,image/png"])
+def test_p13_pixel_fetch_without_a_gif_accept_is_counted_and_answered_204(client, account, mailed, accept):
+    path = _signed(open_path, _claim(account, mailed))
+    with time_machine.travel(LATER, tick=False):
+        headers = {"User-Agent": OPEN_AGENT} | ({"Accept": accept} if accept else {})
+        response = client.http.get(path, headers=headers)
+    assert response.status_code == 204 and "no-store" in response.headers["Cache-Control"]
+    assert len(take_tracking_records()) == 1
+
+
+def test_p13_pixel_makes_exactly_one_aws_call_an_sqs_send(client, account, mailed):
+    path = _signed(open_path, _claim(account, mailed))
+    _get(client, path)  # a warm container: the queue URL is looked up once per container
+    with count_aws_calls() as calls:
+        assert _get(client, path).status_code == 200
+    assert calls.by_operation == {"sqs.SendMessage": 1}
+
+
+def test_p13_click_redirects_to_the_signed_target_and_queues_one_event(client, account, mailed):
+    path = _signed(click_path, _claim(account, mailed), "https://shop.example/spring?utm=mail")
+    _get(client, path)
+    take_tracking_records()
+    with count_aws_calls() as calls:
+        response = _get(client, path)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "https://shop.example/spring?utm=mail"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert calls.by_operation == {"sqs.SendMessage": 1}
+    (record,) = take_tracking_records()
+    assert json.loads(record["body"])["action"] == "clicks"
+
+
+@pytest.mark.parametrize("mangle", [
+    lambda token: token[:-2] + ("AA" if not token.endswith("AA") else "BB"),  # signature altered
+    lambda token: "eyJ1IjoiaHR0cHM6Ly9ldmlsLmV4YW1wbGUvIn0",  # unsigned payload
+    lambda token: token.replace(".", "", 1),  # truncated structure
+])
+def test_p13_tampered_or_unsigned_click_is_400_and_never_a_redirect(client, account, mailed, mangle):
+    token = _signed(click_path, _claim(account, mailed), "https://shop.example/").rsplit("/", 1)[1]
+    response = _get(client, f"/t/c/{mangle(token)}")
+    assert response.status_code == 400
+    assert "Location" not in response.headers
+    assert response.headers["Content-Type"].startswith("text/html")
+    assert take_tracking_records() == []
+
+
+def test_p13_an_open_token_is_not_a_click_token(client, account, mailed):
+    token = _signed(open_path, _claim(account, mailed)).rsplit("/", 1)[1]
+    response = _get(client, f"/t/c/{token}")
+    assert response.status_code == 400 and "Location" not in response.headers
+
+
+def test_p13_tampered_pixel_token_is_400_and_counts_nothing(client, account, mailed):
+    path = _signed(open_path, _claim(account, mailed))
+    assert _get(client, path + "x").status_code == 400
+    assert take_tracking_records() == []
+
+
+# --- country (P13) and no IP kept (P15) ---------------------------------------------------------
+
+def test_p13_country_from_the_cloudfront_header(client, account, mailed):
+    _get(client, _signed(open_path, _claim(account, mailed)), **{"CloudFront-Viewer-Country": "RO"})
+    (record,) = take_tracking_records()
+    assert json.loads(record["body"])["country"] == "RO"
+
+
+def test_p13_country_unknown_without_header_and_for_a_private_ip(client, account, mailed):
+    _get(client, _signed(open_path, _claim(account, mailed)))  # the test client's IP is 127.0.0.1
+    (record,) = take_tracking_records()
+    assert json.loads(record["body"])["country"] == UNKNOWN
+
+
+def test_p13_country_rules():
+    assert viewer_country("de", "8.8.8.8") == "DE"  # the header wins
+    assert viewer_country(None, "8.8.8.8") == "US"  # the offline registry data
+    assert viewer_country(None, "2001:4860:4860::8888") == "US"
+    assert viewer_country("XX", None) == UNKNOWN
+    assert viewer_country("not a code", "not an ip") == UNKNOWN
+    assert viewer_country(None, "10.0.0.1") == UNKNOWN
+    assert viewer_country(None, None) == UNKNOWN
+
+
+def test_p15_no_ip_is_queued_or_stored_anywhere(client, account, mailed):
+    _get(client, _signed(open_path, _claim(account, mailed)))
+    _get(client, _signed(click_path, _claim(account, mailed), "https://shop.example/"))
+    records = take_tracking_records()
+    assert records and all("127.0.0.1" not in record["body"] for record in records)
+    assert all("user_agent" not in json.loads(record["body"]) for record in records)
+    assert run_tracking_worker(records) == {"batchItemFailures": []}
+    assert "127.0.0.1" not in every_item_text()
+
+
+# --- human or machine ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("agent", [
+    "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)",
+    "Mozilla/5.0",  # Apple Mail Privacy Protection
+    "YahooMailProxy; https://help.yahoo.com/kb/yahoo-mail-proxy-SLN28749.html",
+    "Mozilla/5.0 (compatible; BingPreview/1.0b)",
+    "Mimecast URL Protect",
+    "python-requests/2.32",
+    "",
+    None,
+])
+def test_p13_proxies_and_scanners_are_machines(agent):
+    assert classify(agent, LATER, SENT) is Viewer.MACHINE
+
+
+def test_p13_a_fetch_right_after_sending_is_a_machine_and_later_a_person():
+    assert classify(OPEN_AGENT, SENT + PREFETCH_WINDOW - timedelta(seconds=1), SENT) is Viewer.MACHINE
+    assert classify(OPEN_AGENT, SENT + PREFETCH_WINDOW, SENT) is Viewer.HUMAN
+    assert classify("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15",
+                    LATER, SENT) is Viewer.HUMAN
+
+
+def test_p13_report_counts_people_and_machines_apart(client, account, mailed):
+    claim = _claim(account, mailed)
+    path = _signed(open_path, claim)
+    with time_machine.travel(SENT + timedelta(seconds=2), tick=False):
+        client.http.get(path, headers={"User-Agent": OPEN_AGENT, "Accept": IMAGE_ACCEPT})  # prefetch
+    _get(client, path, agent="Mozilla/5.0")  # Apple's privacy proxy
+    _get(client, path)  # the reader
+    _get(client, path)  # the reader again
+    run_tracking_worker(take_tracking_records())
+    opens = report_body(client, account, mailed["campaign_id"])["opens"]
+    assert opens == {"total": 4, "unique": 1, "human": {"total": 2, "unique": 1},
+                     "machine": {"total": 2, "unique": 1}}
+
+
+# --- the worker -----------------------------------------------------------------------------------
+
+def _events(client: Any, account: dict[str, Any], mailed: dict[str, str],
+            readers: int) -> list[dict[str, Any]]:
+    for n in range(readers):
+        address = f"reader{n}@example.com"
+        confirmed(account["account_id"], mailed["list_id"], address)
+        path = _signed(open_path, _claim(account, mailed, address))
+        _get(client, path, **{"CloudFront-Viewer-Country": "RO"})
+    return take_tracking_records()
+
+
+def test_p13_worker_aggregates_a_batch_into_one_write_per_counter(client, account, mailed):
+    records = _events(client, account, mailed, readers=10)
+    with count_aws_calls() as calls:
+        assert run_tracking_worker(records) == {"batchItemFailures": []}
+    writes = calls.by_operation
+    # Ten opens add to 4 counters (total, unique any, unique human, country): one transaction
+    # holds them and the 20 first-open markers; then each reader's last open time.
+    assert writes["dynamodb.TransactWriteItems"] == 1
+    assert writes["dynamodb.BatchGetItem"] == 1
+    assert writes["dynamodb.UpdateItem"] == 10
+    body = report_body(client, account, mailed["campaign_id"])
+    assert body["opens"]["unique"] == 10 and body["opens"]["human"]["total"] == 10
+    assert body["countries"] == [{"country": "RO", "opens": 10, "human": 10, "machine": 0}]
+
+
+def test_p13_replayed_events_are_counted_once(client, account, mailed):
+    records = _events(client, account, mailed, readers=3)
+    _get(client, _signed(open_path, _claim(account, mailed, "reader0@example.com")))  # a second open
+    records += take_tracking_records()
+    run_tracking_worker(records)
+    before = report_body(client, account, mailed["campaign_id"])
+    assert before["opens"]["total"] == 4 and before["opens"]["unique"] == 3
+    # SQS redelivers all of them, in another grouping, some twice in one batch.
+    assert run_tracking_worker(records[::-1] + records[:2]) == {"batchItemFailures": []}
+    assert report_body(client, account, mailed["campaign_id"]) == before
+
+
+def test_p16_worker_keeps_the_readers_last_open_and_click(client, account, mailed):
+    from chalicelib.store.models import Subscriber
+
+    _get(client, _signed(open_path, _claim(account, mailed)))
+    _get(client, _signed(click_path, _claim(account, mailed), "https://shop.example/"))
+    run_tracking_worker(take_tracking_records())
+    entry = Subscriber.get(mailed["list_id"], READER)
+    assert entry.last_open_at == LATER and entry.last_click_at == LATER
+
+
+def test_p13_unreadable_record_fails_alone(client, account, mailed):
+    records = _events(client, account, mailed, readers=1)
+    bad = {"messageId": "bad-1", "body": "{\"id\": 1}"}
+    assert run_tracking_worker([*records, bad]) == {"batchItemFailures": [{"itemIdentifier": "bad-1"}]}
+    assert report_body(client, account, mailed["campaign_id"])["opens"]["total"] == 1
+
+
+def test_p13_clicks_are_counted_per_link_without_the_query(client, account, mailed):
+    claim = _claim(account, mailed)
+    _get(client, _signed(click_path, claim, "https://shop.example/spring?u=reader%40example.com"))
+    _get(client, _signed(click_path, claim, "https://shop.example/spring?u=other"))
+    _get(client, _signed(click_path, claim, "https://shop.example/autumn"))
+    run_tracking_worker(take_tracking_records())
+    clicks = report_body(client, account, mailed["campaign_id"])["clicks"]
+    assert clicks["links"] == [
+        {"url": "https://shop.example/spring", "total": 2, "unique": 1, "human": 2, "machine": 0},
+        {"url": "https://shop.example/autumn", "total": 1, "unique": 1, "human": 1, "machine": 0},
+    ]
+
+
+def test_plan_splits_big_batches_into_transactions_of_at_most_100_items():
+    events = [TrackingEvent(event_id=f"e{n}", action=Action.OPEN, at=SENT, account_id="a", list_id="l",
+                            campaign_id="c", address=f"r{n}@example.com", viewer=Viewer.HUMAN, country="RO")
+              for n in range(120)]
+    plan = plan_batch(events, {}, {event.event_id: f"h{n}" for n, event in enumerate(events)})
+    assert plan.fresh == 120 and all(chunk.items <= 100 for chunk in plan.chunks)
+    assert sum(chunk.counters[("c", "opens#total#human")] for chunk in plan.chunks) == 120
+
+
+def test_p15_ses_is_never_asked_to_track_opens_or_clicks():
+    # An event destination with open or click makes SES add its own pixel and rewrite links in
+    # every mail of the configuration set, lists with tracking off included.
+    from chalicelib.resources import FEEDBACK_EVENT_TYPES
+
+    assert not {"open", "click"} & set(FEEDBACK_EVENT_TYPES)

@@ -1,0 +1,104 @@
+"""`POST /v1/messages`: one transactional email to one recipient, never to a bounced, complaining
+or erased address, queued through the outbox like all mail (P11)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chalicelib.adapters.clients import client as aws_client
+from chalicelib.domain.suppression import SuppressionReason
+from chalicelib.store.models import Account, MessageRecord
+from chalicelib.store.suppressions import suppress
+from tests.conftest import bearer
+from tests.sending_support import parsed, recipients_of_sent, run_queues, sent_raw, take
+
+
+@pytest.fixture
+def headers(account, aws):
+    aws_client("sesv2").create_email_identity(EmailIdentity="acme.example")
+    return bearer(account["api_key"])
+
+
+def _post(client, headers, **fields):
+    body = {"to": "ann@example.com", "subject": "Your receipt", "text": "Thanks for your order.", **fields}
+    return client.http.post("/v1/messages", headers=headers, body=json.dumps(body))
+
+
+def _error(response) -> dict:
+    return json.loads(response.body)["error"]
+
+
+def test_p11_a_transactional_mail_goes_to_a_non_subscriber_through_the_outbox(client, account, headers):
+    response = _post(client, headers, html="<p>Thanks for your order.</p>")
+    assert response.status_code == 202, response.body
+    message_id = json.loads(response.body)["message_id"]
+    assert sent_raw() == [], "queued, not sent by the route"
+    assert run_queues(client, ("outbox",)) == []
+    assert recipients_of_sent() == ["ann@example.com"]
+    message = parsed(sent_raw()[0])
+    assert str(message["From"]) == "news@acme.example"
+    assert message.get_body(("plain",)).get_content().strip() == "Thanks for your order."
+    record = MessageRecord.get(message_id)
+    assert record.kind == "transactional" and record.status == "sent" and record.ses_message_id
+
+
+def test_p11_an_array_of_recipients_is_refused(client, headers):
+    response = _post(client, headers, to=["ann@example.com", "bob@example.com"])
+    assert response.status_code == 400
+    assert _error(response)["field"] == "to" and "exactly one" in _error(response)["message"]
+    assert take("outbox") == []
+
+
+@pytest.mark.parametrize("reason", [SuppressionReason.BOUNCED, SuppressionReason.COMPLAINED,
+                                    SuppressionReason.ERASED])
+def test_p11_a_bounced_complaining_or_erased_address_is_never_sent_to(client, account, headers, reason):
+    suppress(account["account_id"], "ann@example.com", reason)
+    response = _post(client, headers)
+    assert response.status_code == 409
+    assert _error(response)["field"] == "to" and reason.value in _error(response)["message"]
+    assert take("outbox") == []
+
+
+def test_p11_an_unsubscribed_address_still_gets_transactional_mail(client, account, headers):
+    suppress(account["account_id"], "ann@example.com", SuppressionReason.UNSUBSCRIBED)
+    assert _post(client, headers).status_code == 202
+    run_queues(client, ("outbox",))
+    assert recipients_of_sent() == ["ann@example.com"]
+
+
+def test_the_from_address_must_be_a_verified_identity(client, headers):
+    response = _post(client, headers, from_address="someone@elsewhere.example")
+    assert response.status_code == 400 and _error(response)["field"] == "from_address"
+
+
+def test_p26_a_suspended_account_cannot_send_transactional_mail(client, account, headers):
+    Account(account_id=account["account_id"]).update(actions=[Account.status.set("suspended")])
+    response = _post(client, headers)
+    assert response.status_code == 403
+    assert take("outbox") == []
+
+
+def test_variables_fill_the_templates_and_are_escaped_in_html(client, headers):
+    response = _post(client, headers, subject="Order {{ order }}", html="<p>Hi {{ name }}</p>", text=None,
+                     variables={"order": "A-17", "name": "<b>Ann</b>"})
+    assert response.status_code == 202, response.body
+    run_queues(client, ("outbox",))
+    message = parsed(sent_raw()[0])
+    assert str(message["Subject"]) == "Order A-17"
+    assert "&lt;b&gt;Ann&lt;/b&gt;" in message.get_body(("html",)).get_content()
+    assert "Hi <b>Ann</b>" in message.get_body(("plain",)).get_content()
+
+
+def test_an_unknown_variable_is_a_400_naming_the_part(client, headers):
+    response = _post(client, headers, subject="Order {{ order }}", variables={"name": "Ann"})
+    assert response.status_code == 400 and _error(response)["field"] == "subject"
+
+
+def test_the_same_idempotency_key_sends_once(client, headers):
+    keyed = {**headers, "Idempotency-Key": "order-17-receipt"}
+    first = json.loads(_post(client, keyed).body)["message_id"]
+    second = json.loads(_post(client, keyed).body)["message_id"]
+    assert first == second
+    run_queues(client, ("outbox",))
+    assert recipients_of_sent() == ["ann@example.com"]

@@ -1,0 +1,183 @@
+"""Unsubscribe (P06, P07, P12): the page, the POST, RFC 8058's one-click POST and the mailto path."""
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import pytest
+import time_machine
+
+from chalicelib.domain.mail_links import UNSUBSCRIBE, link_token
+from tests.conftest import bearer
+from tests.feedback_support import confirmed, make_list, sns_body, sqs_event, status_of
+from tests.signup_support import FORM
+from tests.tracking_support import campaign_of, claim_for, report_body
+
+READER = "reader@example.com"
+SENT = datetime.now(UTC).replace(microsecond=0) - timedelta(days=400)
+# Exactly what Gmail sends (RFC 8058 section 3.2): a form body, no cookies, no credentials.
+ONE_CLICK = {"headers": {"Content-Type": "application/x-www-form-urlencoded"},
+             "body": "List-Unsubscribe=One-Click"}
+
+
+@pytest.fixture
+def mailed(client: Any, account: dict[str, Any]) -> dict[str, str]:
+    list_id = make_list(client, account)
+    confirmed(account["account_id"], list_id, READER)
+    campaign_id = campaign_of(account["account_id"], list_id)
+    with time_machine.travel(SENT, tick=False):
+        token = link_token(UNSUBSCRIBE, claim_for(account["account_id"], list_id, READER, campaign_id))
+    return {"list_id": list_id, "campaign_id": campaign_id, "path": f"/u/{token}", "token": token}
+
+
+def _at(days: int) -> Any:
+    return time_machine.travel(SENT + timedelta(days=days), tick=False)
+
+
+def _suppressed(account_id: str, address: str = READER) -> bool:
+    from chalicelib.store.suppressions import is_suppressed
+
+    return is_suppressed(account_id, address)
+
+
+def test_p07_get_shows_the_choice_and_changes_nothing(client, account, mailed):
+    with _at(1):
+        response = client.http.get(mailed["path"])
+    assert response.status_code == 200
+    page = response.body.decode()
+    assert "Acme News" in page and 'value="all"' in page and 'method="post"' in page
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert status_of(mailed["list_id"], READER) == "confirmed"
+    assert not _suppressed(account["account_id"])
+
+
+def test_p07_post_unsubscribes_at_once_suppresses_and_counts(client, account, mailed):
+    with _at(1):
+        response = client.http.post(mailed["path"], headers=FORM, body=urlencode({"scope": "list"}))
+    assert response.status_code == 200 and "unsubscribed" in response.body.decode()
+    assert status_of(mailed["list_id"], READER) == "unsubscribed"
+    assert _suppressed(account["account_id"])
+    assert report_body(client, account, mailed["campaign_id"])["unsubscribes"] == 1
+
+
+def test_p06_one_click_post_as_gmail_sends_it_is_200_without_page_or_redirect(client, account, mailed):
+    with _at(1):
+        response = client.http.post(mailed["path"], **ONE_CLICK)
+    assert response.status_code == 200
+    assert "Location" not in response.headers and response.body in (b"", "")
+    assert status_of(mailed["list_id"], READER) == "unsubscribed"
+    assert _suppressed(account["account_id"])
+
+
+def test_p07_unsubscribe_is_idempotent(client, account, mailed):
+    with _at(1):
+        client.http.post(mailed["path"], **ONE_CLICK)
+        again = client.http.post(mailed["path"], headers=FORM, body="scope=list")
+        once_more = client.http.post(mailed["path"], **ONE_CLICK)
+    assert again.status_code == once_more.status_code == 200
+    assert report_body(client, account, mailed["campaign_id"])["unsubscribes"] == 1
+
+
+@pytest.mark.parametrize("days", [60, 364])
+def test_p07_unsubscribe_link_valid_60_days(client, account, mailed, days):
+    with _at(days):
+        assert client.http.post(mailed["path"], **ONE_CLICK).status_code == 200
+    assert status_of(mailed["list_id"], READER) == "unsubscribed"
+
+
+def test_p07_expired_link_gets_a_clear_page(client, account, mailed):
+    with _at(366):
+        response = client.http.post(mailed["path"], **ONE_CLICK)
+    assert response.status_code == 400
+    assert "expired" in response.body.decode() and response.headers["Content-Type"].startswith("text/html")
+    assert status_of(mailed["list_id"], READER) == "confirmed"
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_p07_tampered_token_gets_a_400_page_never_a_stack_trace(client, account, mailed, method):
+    token = mailed["token"]
+    tampered = token[:-3] + ("abc" if not token.endswith("abc") else "xyz")
+    with _at(1):
+        response = client.http.request(method, f"/u/{tampered}", **ONE_CLICK)
+    page = response.body.decode()
+    assert response.status_code == 400 and "Traceback" not in page and "<h1>" in page
+    assert status_of(mailed["list_id"], READER) == "confirmed"
+
+
+def test_p12_all_lists_of_the_sender(client, account, mailed):
+    other = make_list(client, account, name="Acme Offers")
+    confirmed(account["account_id"], other, READER)
+    with _at(1):
+        client.http.post(mailed["path"], headers=FORM, body=urlencode({"scope": "all"}))
+    assert status_of(mailed["list_id"], READER) == status_of(other, READER) == "unsubscribed"
+
+
+def test_p12_unsubscribed_address_cannot_be_re_added(client, account, mailed):
+    other = make_list(client, account, name="Acme Offers")
+    with _at(1):
+        client.http.post(mailed["path"], **ONE_CLICK)
+    for list_id in (mailed["list_id"], other):
+        response = client.http.post(f"/v1/lists/{list_id}/subscribers", headers=bearer(account["api_key"]),
+                                    body=json.dumps({"email": READER}))
+        assert response.status_code == 409, response.body
+
+
+def test_p06_links_composed_in_a_mail_unsubscribe(client, account, mailed):
+    from chalicelib.domain.accounts import AccountProfile
+    from chalicelib.domain.campaigns import CampaignContent, Channel
+    from chalicelib.domain.marketing_mail import ListSettings, compose_marketing_email
+    from chalicelib.domain.subscriptions import Contact
+
+    content = CampaignContent(channel=Channel.EMAIL, list_ids=frozenset({mailed["list_id"]}), subject="Hi",
+                              html="<p>Hi</p>", text="Hi", from_address="news@acme.example")
+    mail = compose_marketing_email(
+        account_id=account["account_id"], campaign_id=mailed["campaign_id"], content=content,
+        recipient=Contact(email=READER),
+        mailing_list=ListSettings(mailed["list_id"], "Acme News", True, True),
+        sender=AccountProfile(name="Acme Ltd", postal_address="1 Main Street", contact_email="c@acme.example",
+                              sender_identity="news@acme.example"),
+        public_base_url="https://mail.acme.example")
+    url = mail.headers["List-Unsubscribe"].split(">")[0].lstrip("<")
+    assert client.http.post(urlsplit(url).path, **ONE_CLICK).status_code == 200
+    assert status_of(mailed["list_id"], READER) == "unsubscribed"
+
+
+# --- mailto: SES receiving → SNS → SQS → inbound-mail worker --------------------------------------
+
+def _received(subject: str) -> dict[str, Any]:
+    """An SES receiving notification as AWS documents it (SNS action), for this subject."""
+    return {
+        "notificationType": "Received",
+        "mail": {"timestamp": "2026-03-07T10:00:00.000Z", "source": READER, "messageId": "o3vrnil0e2ic28trm",
+                 "destination": ["unsubscribe@acme.example"], "headersTruncated": False,
+                 "headers": [{"name": "Subject", "value": subject}],
+                 "commonHeaders": {"returnPath": READER, "from": [READER], "to": ["unsubscribe@acme.example"],
+                                   "date": "Sat, 7 Mar 2026 10:00:00 +0000", "subject": subject}},
+        "receipt": {"timestamp": "2026-03-07T10:00:00.000Z", "processingTimeMillis": 222,
+                    "recipients": ["unsubscribe@acme.example"], "spamVerdict": {"status": "PASS"},
+                    "virusVerdict": {"status": "PASS"}, "spfVerdict": {"status": "PASS"},
+                    "dkimVerdict": {"status": "PASS"}, "dmarcVerdict": {"status": "PASS"},
+                    "action": {"type": "SNS", "encoding": "UTF8",
+                               "topicArn": "arn:aws:sns:eu-west-1:123456789012:tidings-inbound-mail"}},
+    }
+
+
+def test_p07_mailto_unsubscribe_through_ses_receiving(client, account, mailed):
+    event = sqs_event(sns_body(_received(f"unsubscribe-{mailed['token']}")),
+                      sns_body(_received("Re: your newsletter")), "not json")
+    with _at(2):
+        result = client.lambda_.invoke("inbound_mail_worker", event)
+    assert result.payload == {"batchItemFailures": [{"itemIdentifier": "m-2"}]}
+    assert status_of(mailed["list_id"], READER) == "unsubscribed"
+    assert _suppressed(account["account_id"])
+
+
+def test_p07_mailto_with_a_forged_token_changes_nothing(client, account, mailed):
+    forged = mailed["token"][:-4] + "AAAA"
+    with _at(2):
+        event = sqs_event(sns_body(_received(f"unsubscribe-{forged}")))
+        result = client.lambda_.invoke("inbound_mail_worker", event)
+    assert result.payload == {"batchItemFailures": []}
+    assert status_of(mailed["list_id"], READER) == "confirmed"

@@ -1,0 +1,74 @@
+"""Helpers of the tracking, unsubscribe, forward and report tests."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+OPEN_AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"
+# What a browser's <img> fetch asks for.
+IMAGE_ACCEPT = "image/avif,image/webp,image/apng,image/*,*/*;q=0.8"
+
+
+def claim_for(account_id: str, list_id: str, address: str, campaign_id: str | None = "cmp_1") -> Any:
+    from chalicelib.domain.mail_links import LinkClaim
+
+    return LinkClaim(account_id, list_id, address, campaign_id)
+
+
+def open_path(claim: Any) -> str:
+    from chalicelib.domain.mail_links import OPEN, link_token
+
+    return f"/t/o/{link_token(OPEN, claim)}"
+
+
+def click_path(claim: Any, url: str) -> str:
+    from chalicelib.domain.mail_links import click_token
+
+    return f"/t/c/{click_token(claim, url)}"
+
+
+def campaign_of(account_id: str, list_id: str) -> str:
+    """A campaign of the account, written straight to the store; its id."""
+    from chalicelib.store.campaigns import create_campaign
+
+    campaign = create_campaign(account_id, {"name": "Spring", "list_ids": {list_id}, "subject": "Spring sale",
+                                            "html": "<p>Hello {{ name }}</p><a href=\"https://shop.example/spring?utm=x\">Shop</a>",
+                                            "text": "Hello", "from_address": "news@acme.example",
+                                            "status": "sent"})
+    return campaign.campaign_id
+
+
+def run_tracking_worker(records: list[dict[str, Any]]) -> dict[str, Any]:
+    from chalicelib.workers.tracking import count_records
+
+    return count_records(records)
+
+
+def take_tracking_records() -> list[dict[str, Any]]:
+    from chalicelib.resources import TRACKING
+    from tests.signup_support import queue_records
+
+    return queue_records(TRACKING)
+
+
+def report(client: Any, account: dict[str, Any], campaign_id: str) -> Any:
+    from tests.conftest import bearer
+
+    return client.http.get(f"/v1/campaigns/{campaign_id}/report", headers=bearer(account["api_key"]))
+
+
+def report_body(client: Any, account: dict[str, Any], campaign_id: str) -> dict[str, Any]:
+    response = report(client, account, campaign_id)
+    assert response.status_code == 200, response.body
+    return json.loads(response.body)
+
+
+def every_item_text() -> str:
+    """Every item of every table, as text (moto; for 'nothing stored' checks only)."""
+    from chalicelib.adapters.clients import client
+
+    dynamodb = client("dynamodb")
+    dumps = []
+    for table in dynamodb.list_tables()["TableNames"]:
+        dumps.append(json.dumps(dynamodb.scan(TableName=table)["Items"]))
+    return "\n".join(dumps)
