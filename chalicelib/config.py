@@ -24,6 +24,8 @@ class Settings:
     resource_prefix: str
     public_base_url: str
     max_body_bytes: int
+    # email-validator's DNS deliverability check; off by default (no egress, flaky resolvers).
+    check_email_dns: bool
     # Newest first: itsdangerous signs with the first and accepts any (key rotation).
     signing_secrets: tuple[str, ...]
     # Keys the HMAC of suppressed addresses (P18: the hash must not be reversible by guessing).
@@ -65,6 +67,7 @@ def read_settings(env: Mapping[str, str]) -> Settings:
         resource_prefix=prefix,
         public_base_url=env.get("TIDINGS_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         max_body_bytes=int(env.get("TIDINGS_MAX_BODY_BYTES", str(256 * 1024))),
+        check_email_dns=env.get("TIDINGS_CHECK_EMAIL_DNS") == "1",
         signing_secrets=_secrets(env.get("TIDINGS_SIGNING_SECRETS")),
         suppression_secret=_secrets(env.get("TIDINGS_SUPPRESSION_SECRET"))[0],
         default_sender=env.get("TIDINGS_DEFAULT_SENDER", "no-reply@tidings.example"),

@@ -1,10 +1,9 @@
 """Email address validation and normalisation, with `email-validator` (no DNS by default)."""
 from __future__ import annotations
 
-import os
-
 from email_validator import EmailNotValidError, validate_email
 
+from chalicelib.config import settings
 from chalicelib.errors import InvalidInput
 
 
@@ -16,9 +15,8 @@ def normalise_email(raw: str, field: str = "email") -> str:
     """
     if not isinstance(raw, str) or not raw.strip():
         raise InvalidInput(f"'{field}' must be an email address", field=field)
-    check_dns = os.environ.get("TIDINGS_CHECK_EMAIL_DNS") == "1"
     try:
-        result = validate_email(raw.strip(), check_deliverability=check_dns)
+        result = validate_email(raw.strip(), check_deliverability=settings().check_email_dns)
     except EmailNotValidError as exc:
         raise InvalidInput(f"'{field}' is not a valid email address: {exc}", field=field) from None
     # Mailbox providers treat the local part case-insensitively; one person must not be on a
