@@ -59,32 +59,26 @@ app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context), "sqs"
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context), "scheduled")
 app.register_middleware(ConvertToMiddleware(metrics.log_metrics), "all")
 
-for blueprint in (api_account.api, api_keys.api, api_lists.api, api_openapi.api, api_subscribers.api,
-                  api_forms.api):
-    app.register_blueprint(blueprint.blueprint)
-app.register_blueprint(send.worker)
-app.register_blueprint(imports.worker)
-app.register_blueprint(signups.worker)
-app.register_blueprint(api_imports.api.blueprint)
-app.register_blueprint(public.public)
-app.register_blueprint(api_campaigns.api.blueprint)
-for blueprint in (api_privacy.api, api_audit.api):
-    app.register_blueprint(blueprint.blueprint)
-app.register_blueprint(public_optout.public)
-app.register_blueprint(public_account.public)
-app.register_blueprint(feedback.worker)
-app.register_blueprint(api_health.api.blueprint)
-app.register_blueprint(public_preferences.public)
-app.register_blueprint(api_account_lifecycle.api.blueprint)
-app.register_blueprint(public_account_deletion.public)
-app.register_blueprint(retention.worker)
-app.register_blueprint(api_reports.api.blueprint)
-app.register_blueprint(public_unsubscribe.public)
-app.register_blueprint(public_tracking.public)
-app.register_blueprint(public_forward.public)
-app.register_blueprint(tracking.worker)
-app.register_blueprint(inbound_mail.worker)
-for blueprint in (api_campaign_sending.api, api_messages.api):
-    app.register_blueprint(blueprint.blueprint)
-for worker in (scheduler.worker, fanout.worker, campaign_send.worker, sms_inbound.worker):
-    app.register_blueprint(worker)
+# The authenticated /v1 REST API (OpenAPI: GET /v1/openapi.json).
+API = (
+    api_account, api_account_lifecycle, api_keys, api_lists, api_forms, api_subscribers, api_imports,
+    api_campaigns, api_campaign_sending, api_reports, api_messages, api_privacy, api_audit, api_health,
+    api_openapi,
+)
+# Pages and links people open: forms, confirmation, unsubscribe, preferences, tracking.
+PUBLIC = (
+    public, public_unsubscribe, public_preferences, public_forward, public_tracking, public_optout,
+    public_account, public_account_deletion,
+)
+# SQS and schedule handlers.
+WORKERS = (
+    signups, imports, send, scheduler, fanout, campaign_send, feedback, tracking, inbound_mail,
+    sms_inbound, retention,
+)
+
+for module in API:
+    app.register_blueprint(module.api.blueprint)
+for module in PUBLIC:
+    app.register_blueprint(module.public)
+for module in WORKERS:
+    app.register_blueprint(module.worker)
