@@ -244,15 +244,22 @@ def send_path(mails: int = 50) -> PathCost:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
     from chalicelib.cli import create_account_with_key
-    from chalicelib.workers.send import send_job
+    from chalicelib.rate_tokens import RateTokens
+    from chalicelib.resources import OUTBOX
+    from chalicelib.workers.send import SentTally, count_tally, send_job
 
     account = create_account_with_key("Bench Ltd", _PROFILE)
     records = [SQSRecord({"messageId": f"s-{n}", "body": json.dumps(job)})
                for n, job in enumerate(_jobs(mails, account["account_id"]))]
     started = time.perf_counter()
     with metered() as meter:
-        for record in records:
-            send_job(record)
+        # As send_worker does: rate tokens fetched and the mails sent counted once per SQS batch.
+        for start in range(0, len(records), OUTBOX.batch_size):
+            batch = records[start:start + OUTBOX.batch_size]
+            tokens, sent = RateTokens(len(batch)), SentTally()
+            for record in batch:
+                send_job(record, tokens=tokens, sent=sent)
+            count_tally(sent)
     ms = 1000 * (time.perf_counter() - started) / mails
     # Outbox: the fan-out's SendMessageBatch (10 a call, assumed), the poller's receive + delete.
     return PathCost("send worker", "mail", meter.write_units() / mails, meter.read_units() / mails,
@@ -260,7 +267,8 @@ def send_path(mails: int = 50) -> PathCost:
 
 
 def feedback_path(mails: int = 50) -> PathCost:
-    """The feedback worker per mail: SES publishes a Send and a Delivery event for each."""
+    """The feedback worker per mail: the Send and Delivery events SES publishes for each, if the
+    configuration set asks for them (resources.FEEDBACK_EVENT_TYPES)."""
     from chalice.test import Client
 
     from app import app
@@ -280,9 +288,10 @@ def feedback_path(mails: int = 50) -> PathCost:
             http.lambda_.invoke("feedback_worker", {"Records": records})
     ms = 1000 * (time.perf_counter() - started) / mails
     events = len(kinds)
-    return PathCost("SES feedback (Send, Delivery)", "mail", meter.write_units() / mails,
-                    meter.read_units() / mails, sqs_requests=events * 0.2, lambda_requests=events * 0.1,
-                    lambda_ms=ms, sns_publishes=events)
+    label = f"SES feedback ({', '.join(kinds) or 'none asked for'})"
+    return PathCost(label, "mail", meter.write_units() / mails, meter.read_units() / mails,
+                    sqs_requests=events * 0.2, lambda_requests=events * 0.1, lambda_ms=ms,
+                    sns_publishes=events)
 
 
 def _ses_event(kind: str, recipient: str, account_id: str) -> dict[str, Any]:
@@ -328,8 +337,9 @@ def main() -> None:
           f"{run.counter_updates} counter ADDs ({run.distinct_counters_per_batch:.1f} distinct counters a "
           f"batch) -> target 'write calls <= distinct counters per batch': "
           f"{'met' if ops['dynamodb.TransactWriteItems'] <= run.counter_updates else 'NOT met'}")
-    print(f"  markers looked up: {ops['dynamodb.BatchGetItem']} BatchGetItem calls; last open/click "
-          f"times: {ops['dynamodb.UpdateItem']} UpdateItem calls (one per reader and action per batch)")
+    print(f"  markers looked up: {ops['dynamodb.BatchGetItem']} BatchGetItem calls; "
+          f"last open/click times: {ops['dynamodb.UpdateItem']} UpdateItem calls "
+          f"(first opens, and first clicks on a link)")
     print(f"  request units per event: {run.meter.write_units() / run.events:.2f} WRU, "
           f"{run.meter.read_units() / run.events:.2f} RRU")
     print(f"pixel route GET /t/o/{{token}} (warm container): {describe(pixel_calls)} "

@@ -4,7 +4,8 @@ Per batch: one read of the campaign and its account (still sending? still allowe
 batched suppression read (an opt-out since the fan-out counts, P07/P12), rate tokens in bulk.
 Per recipient: a conditional put claims the deterministic message id (a redelivered batch or a
 person on two lists is mailed once), then one SES (or SNS) call, then the record gets the
-provider's id — 25 records per BatchWriteItem (P21).
+provider's id — 25 records per BatchWriteItem (P21). Per batch, the mails sent are counted for the
+account's rates and the campaign's report (sent_counting.py).
 
 SES throttling is retried with backoff; if it persists the claim is released and the error
 raised, so SQS redelivers the batch: nobody is lost, nobody mailed twice. When the Lambda's
@@ -33,6 +34,7 @@ from chalicelib.domain.suppression import address_hash
 from chalicelib.observability import logger, metrics
 from chalicelib.rate_tokens import RateTokens
 from chalicelib.resources import CAMPAIGN_SEND
+from chalicelib.sent_counting import count_sent_mail
 from chalicelib.store import audit, messages
 from chalicelib.store.campaigns import campaign_content, end_sending
 from chalicelib.store.models import Account
@@ -92,6 +94,16 @@ def _email_batch(job: BatchJob, account: Account, content: CampaignContent,
     suppressed = suppressed_hashes(job.account_id, hashes.values())
     queue = [contact for contact in job.recipients if hashes[contact.email] not in suppressed]
     outcome = BatchOutcome(suppressed=len(job.recipients) - len(queue))
+    try:
+        _send_emails(job, account, content, queue, hashes, time_left, outcome)
+    finally:
+        # What was sent counts even when sending stops with an error: its claims stay taken.
+        count_sent_mail(job.account_id, CAMPAIGN_KIND, outcome.sent, job.campaign_id)
+    return outcome
+
+
+def _send_emails(job: BatchJob, account: Account, content: CampaignContent, queue: list[Contact],
+                 hashes: dict[str, str], time_left: Callable[[], float], outcome: BatchOutcome) -> None:
     tokens = RateTokens(len(queue),
                         max_wait=lambda: min(MAX_RATE_WAIT_SECONDS, time_left() - SAFETY_SECONDS))
     profile, base_url = profile_of(account), settings().public_base_url
@@ -123,7 +135,6 @@ def _email_batch(job: BatchJob, account: Account, content: CampaignContent,
             records.add(messages.SentMessage(message_id, job.account_id, CAMPAIGN_KIND, ses_id,
                                              recipient_hash, job.campaign_id, job.mailing_list.list_id))
             outcome.sent += 1
-    return outcome
 
 
 def _sms_batch(job: BatchJob, account: Account, content: CampaignContent,

@@ -1,5 +1,7 @@
 """SES feedback applied (P12, P13, P26): bounces and complaints end subscriptions and suppress the
-address; sends, deliveries, bounces and complaints count toward the account's rates.
+address, and count toward the account's rates. Mails sent are counted by the senders themselves
+(SES is not asked for Send or Delivery events); a Send or Delivery that still arrives (an old
+configuration set) needs no action, so nothing is counted twice.
 
 Routing reads the message's SES tags (account, list, kind), set by the send worker: nothing is
 looked up by address or scanned. Every effect is idempotent or counted once (store/feedback.py),
@@ -72,14 +74,6 @@ def _end_on_list(event: FeedbackEvent, account_id: str, address: str, status: St
         feedback_store.end_entry(account_id, event.list_id, address, status)
 
 
-def _on_send(event: FeedbackEvent, account_id: str, address: str) -> None:
-    _count(event, account_id, address, "sent")
-
-
-def _on_delivery(event: FeedbackEvent, account_id: str, address: str) -> None:
-    _count(event, account_id, address, "delivered")
-
-
 def _on_bounce(event: FeedbackEvent, account_id: str, address: str) -> None:
     """Permanent: the entry is bounced and the address suppressed at once. Transient (or
     undetermined): counted; the same happens once the address reaches the limit in the window."""
@@ -107,8 +101,6 @@ def _on_complaint(event: FeedbackEvent, account_id: str, address: str) -> None:
 
 
 _EFFECTS: dict[FeedbackKind, Callable[[FeedbackEvent, str, str], None]] = {
-    FeedbackKind.SEND: _on_send,
-    FeedbackKind.DELIVERY: _on_delivery,
     FeedbackKind.BOUNCE: _on_bounce,
     FeedbackKind.COMPLAINT: _on_complaint,
 }

@@ -54,10 +54,10 @@ QUEUES: tuple[QueueSpec, ...] = (OUTBOX, FEEDBACK, SIGNUPS, IMPORTS, TRACKING, I
 FEEDBACK_TOPIC = "ses-feedback"
 # The SES events the configuration set publishes to that topic (SES's lowercase names). Not open
 # or click: with either, SES adds its own pixel and rewrites links in every mail of the set, also
-# for lists with tracking off (P15); Tidings tracks opens and clicks itself (tracking.py).
-FEEDBACK_EVENT_TYPES: tuple[str, ...] = (
-    "send", "reject", "bounce", "complaint", "delivery", "renderingFailure",
-)
+# for lists with tracking off (P15); Tidings tracks opens and clicks itself (tracking.py). Not send
+# or delivery: two events a mail were most of Tidings' own AWS cost; the senders count what they
+# sent, and a report derives delivered as sent minus bounced.
+FEEDBACK_EVENT_TYPES: tuple[str, ...] = ("reject", "bounce", "complaint", "renderingFailure")
 # An SES receipt rule's SNS action publishes received unsubscribe mail here (-> INBOUND_MAIL).
 INBOUND_MAIL_TOPIC = "inbound-mail"
 # Two-way SMS: the origination number's inbound messages are published here (-> SMS_INBOUND).

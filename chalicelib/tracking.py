@@ -54,7 +54,8 @@ def track(action: Action, token: str, user_agent: str | None, country_header: st
 
 def count_events(events: list[TrackingEvent]) -> None:
     """Count a batch: look the markers up (BatchGetItem), write each chunk in one transaction,
-    then keep each subscriber's latest open/click time. Safe to repeat for the same events."""
+    then set the subscriber's last open/click time on a first open/click of the campaign (the
+    unique marker tells; repeats write nothing there). Safe to repeat for the same events."""
     if not events:
         return
     secret = settings().suppression_secret
@@ -64,9 +65,9 @@ def count_events(events: list[TrackingEvent]) -> None:
                       recipient_of)
     for chunk in plan.chunks:
         tracking_store.write_chunk(chunk)
-    # Replayed events too: a Lambda that died after the counts may not have got here.
+    # Replayed first events too: a Lambda that died after the counts may not have got here.
     latest: dict[tuple[str, str, Action], TrackingEvent] = {}
-    for event in events:
+    for event in plan.firsts:
         key = (event.list_id, event.address, event.action)
         if key not in latest or latest[key].at < event.at:
             latest[key] = event

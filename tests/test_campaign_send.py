@@ -241,6 +241,25 @@ def test_a_redelivered_batch_mails_nobody_twice(client, account, headers, list_i
     assert campaign_status(client, headers, campaign["campaign_id"]) == "sent"
 
 
+def test_p13_p26_a_batch_counts_its_sent_mail_once_however_often_it_is_delivered(
+        client, account, headers, list_id):
+    from chalicelib.domain.clock import now
+    from chalicelib.store.campaign_stats import campaign_counters
+    from chalicelib.store.models import AccountHealthDay
+
+    for name in ("ann", "bob", "cat"):
+        subscribe(account["account_id"], list_id, f"{name}@example.com")
+    campaign = create_campaign(client, headers, [list_id])
+    _send(client, headers, campaign["campaign_id"])
+    run_queues(client, ("fanout",))
+    [batch] = take("campaign-send")
+    for _ in range(2):
+        client.lambda_.invoke("campaign_send_worker", sqs_event([batch]))
+    # SES is asked for no Send events: the batch itself counts, for the rates and the report.
+    assert AccountHealthDay.get(account["account_id"], now().date().isoformat()).sent == 3
+    assert campaign_counters(campaign["campaign_id"])["sent"] == 3
+
+
 def test_a_redelivered_page_plans_and_counts_once(client, account, headers, list_id):
     subscribe(account["account_id"], list_id, "ann@example.com")
     campaign = create_campaign(client, headers, [list_id])

@@ -172,9 +172,9 @@ class FakeAccount:
 THRESHOLDS = Thresholds(max_complaint_rate=0.001, max_bounce_rate=0.05, min_volume=200)
 
 
-def window(sent=0, delivered=0, hard=0, complaints=0):
-    return summarise(date(2026, 3, 1), [DayCounts(date(2026, 3, 1), sent=sent, delivered=delivered,
-                                                  hard_bounces=hard, complaints=complaints)])
+def window(sent=0, hard=0, soft=0, complaints=0):
+    return summarise(date(2026, 3, 1), [DayCounts(date(2026, 3, 1), sent=sent, hard_bounces=hard,
+                                                  soft_bounces=soft, complaints=complaints)])
 
 
 def test_p26_rates_at_or_above_a_threshold_suspend():
@@ -188,8 +188,14 @@ def test_p26_no_verdict_below_the_minimum_volume():
     assert suspension_reason(window(sent=199, complaints=5), THRESHOLDS) is None
 
 
-def test_volume_counts_deliveries_and_bounces_whose_send_event_is_late():
-    assert window(sent=10, delivered=300, hard=5).volume == 305
+def test_delivered_is_sent_minus_bounced_and_never_negative():
+    assert window(sent=10, hard=2, soft=1).delivered == 7
+    assert window(sent=0, hard=2).delivered == 0
+
+
+def test_volume_is_at_least_the_bounces_counted():
+    assert window(sent=10, hard=5).volume == 10
+    assert window(sent=0, hard=3, soft=1).volume == 4
 
 
 def test_p26_an_account_may_be_stricter_never_looser():

@@ -72,6 +72,16 @@ def test_a_redelivered_job_is_not_sent_twice(client):
     assert len(sent_messages()) == 1
 
 
+def test_p26_the_worker_counts_what_it_sent_once_per_account_day(client):
+    from chalicelib.domain.clock import now
+    from chalicelib.store.models import AccountHealthDay
+
+    client.lambda_.invoke("send_worker", sqs_event(job(), job(), job("msg-2", "bob@example.com")))
+    client.lambda_.invoke("send_worker", sqs_event(job()))
+    account_id = json.loads(job())["account_id"]
+    assert AccountHealthDay.get(account_id, now().date().isoformat()).sent == 2
+
+
 def test_only_the_failed_record_is_reported(client):
     batch = sqs_event(job("a"), "{not json", job("b", "bo@example.com"))
     result = client.lambda_.invoke("send_worker", batch)

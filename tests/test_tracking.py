@@ -242,6 +242,37 @@ def test_p16_worker_keeps_the_readers_last_open_and_click(client, account, maile
     assert entry.last_open_at == LATER and entry.last_click_at == LATER
 
 
+def test_p16_only_a_first_open_writes_the_last_open_time(client, account, mailed):
+    records = _events(client, account, mailed, readers=2)
+    run_tracking_worker(records)
+    for n in range(2):  # the same readers open once more
+        _get(client, _signed(open_path, _claim(account, mailed, f"reader{n}@example.com")))
+    again = take_tracking_records()
+    with count_aws_calls() as calls:
+        assert run_tracking_worker(again) == {"batchItemFailures": []}
+    assert calls.by_operation["dynamodb.UpdateItem"] == 0
+    assert report_body(client, account, mailed["campaign_id"])["opens"]["total"] == 4
+
+
+def test_p16_a_batch_that_died_before_the_last_open_time_sets_it_when_redelivered(
+        client, account, mailed, monkeypatch):
+    from chalicelib.store import tracking as tracking_store
+    from chalicelib.store.models import Subscriber
+
+    records = _events(client, account, mailed, readers=1)
+    record_last_seen = tracking_store.record_last_seen
+
+    def dies(*args: Any) -> bool:
+        raise RuntimeError("the Lambda timed out")
+
+    monkeypatch.setattr(tracking_store, "record_last_seen", dies)
+    assert run_tracking_worker(records)["batchItemFailures"]  # counted, then died
+    monkeypatch.setattr(tracking_store, "record_last_seen", record_last_seen)
+    assert run_tracking_worker(records) == {"batchItemFailures": []}
+    assert Subscriber.get(mailed["list_id"], "reader0@example.com").last_open_at == LATER
+    assert report_body(client, account, mailed["campaign_id"])["opens"]["total"] == 1
+
+
 def test_p13_unreadable_record_fails_alone(client, account, mailed):
     records = _events(client, account, mailed, readers=1)
     bad = {"messageId": "bad-1", "body": "{\"id\": 1}"}

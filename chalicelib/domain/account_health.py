@@ -1,7 +1,9 @@
 """Account health (P26): rolling bounce and complaint rates, the thresholds, and when to suspend.
 
-How the rates are kept: every Send, Delivery, Bounce and Complaint adds one to a counter of the
-account's UTC day (store/account_health.py). The rates are the sums over the last `window_days`
+How the rates are kept: the senders add the mails they sent, and every Bounce and Complaint
+adds one, to a counter of the account's UTC day (store/account_health.py). SES is not asked for
+Send or Delivery events (two more events a mail, the larger part of Tidings' own AWS cost):
+"delivered" is derived as sent minus bounced. The rates are the sums over the last `window_days`
 days — or since the day an operator last lifted a suspension, when that is later, so a lifted
 account is judged on its new mail only. SES judges the same way (over a representative recent
 volume), and the suspension must act before SES's own review at 5% bounces / 0.1% complaints.
@@ -84,7 +86,6 @@ class DayCounts:
 
     day: date
     sent: int = 0
-    delivered: int = 0
     hard_bounces: int = 0
     soft_bounces: int = 0
     complaints: int = 0
@@ -96,16 +97,20 @@ class HealthWindow:
 
     since: date
     sent: int
-    delivered: int
     hard_bounces: int
     soft_bounces: int
     complaints: int
 
     @property
+    def delivered(self) -> int:
+        """Sent minus bounced: a soft bounce event comes only once SES gave up retrying."""
+        return max(0, self.sent - self.hard_bounces - self.soft_bounces)
+
+    @property
     def volume(self) -> int:
-        """Mails the rates are computed on. SES may deliver the Bounce or Delivery before the Send
-        event (it reorders), so what was delivered or bounced counts as sent too."""
-        return max(self.sent, self.delivered + self.hard_bounces)
+        """Mails the rates are computed on: the senders count them when sending, before SES can
+        report a bounce; a bounce counted first still makes the volume at least its count."""
+        return max(self.sent, self.hard_bounces + self.soft_bounces)
 
     @property
     def bounce_rate(self) -> float:
@@ -129,7 +134,6 @@ def summarise(since: date, days: list[DayCounts]) -> HealthWindow:
     return HealthWindow(
         since=since,
         sent=sum(d.sent for d in days),
-        delivered=sum(d.delivered for d in days),
         hard_bounces=sum(d.hard_bounces for d in days),
         soft_bounces=sum(d.soft_bounces for d in days),
         complaints=sum(d.complaints for d in days),

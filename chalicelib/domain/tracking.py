@@ -3,7 +3,8 @@
 The route builds a `TrackingEvent` (its id is fresh per request; a redelivered SQS message keeps
 it, which is what makes the worker idempotent) and queues it. It carries the country, never the
 IP; the viewer class, never the user agent. The address is there only so the worker can keep the
-subscriber's last open/click time (P16); counters and markers use a keyed hash of it.
+subscriber's last open/click time (P16: the time of the latest campaign's first open or click, set
+once per recipient and campaign); counters and markers use a keyed hash of it.
 
 Counter names (the sort key of a campaign-stats item):
   opens#total#{viewer}  opens#unique#{viewer}  opens#unique#any
@@ -132,6 +133,10 @@ class BatchPlan:
     chunks: list[WriteChunk]
     fresh: int
     replayed: int
+    # Events that are their recipient's first of their kind in the campaign (first open; first
+    # click on a link): only these move the subscriber's last open/click time (P16), so a
+    # reader's repeated opens cost no write there.
+    firsts: list[TrackingEvent]
 
 
 def marker_keys(events: list[TrackingEvent], recipient_of: dict[str, str]) -> set[str]:
@@ -156,15 +161,22 @@ def plan_batch(events: list[TrackingEvent], existing: dict[str, str], recipient_
     claimed = dict(existing)
     chunks = [WriteChunk({}, {})]
     seen_ids: set[str] = set()
+    firsts: list[TrackingEvent] = []
     fresh = replayed = 0
     for event in sorted(events, key=lambda item: item.at):
         uniques = unique_markers(event, recipient_of[event.event_id])
+        first_key = uniques[f"{event.action.value}#unique#{ANY}{_scope(event)}"]
         if (event.event_id in seen_ids or event_marker(event) in claimed
                 or event.event_id in {claimed.get(key) for key in uniques.values()}):
+            if event.event_id not in seen_ids and claimed.get(first_key) == event.event_id:
+                # Counted before, but the Lambda may have died before the last-seen time.
+                firsts.append(event)
             replayed += 1
             continue
         seen_ids.add(event.event_id)
         fresh += 1
+        if first_key not in claimed:
+            firsts.append(event)
         markers = {key: event.event_id for key in uniques.values() if key not in claimed}
         if not markers:
             markers = {event_marker(event): event.event_id}
@@ -179,4 +191,4 @@ def plan_batch(events: list[TrackingEvent], existing: dict[str, str], recipient_
         for name in names:
             key = (event.campaign_id, name)
             chunk.counters[key] = chunk.counters.get(key, 0) + 1
-    return BatchPlan([chunk for chunk in chunks if chunk.items], fresh, replayed)
+    return BatchPlan([chunk for chunk in chunks if chunk.items], fresh, replayed, firsts)

@@ -13,6 +13,8 @@ topic. From there the mail's feedback travels as in AWS: SNS → SQS → pump �
     suppressionlist@simulator.amazonses.com  Send, Bounce (Permanent, OnAccountSuppressionList)
     any other recipient                      Send, Delivery (moto "delivered" it to the outbox page)
 
+Like SES, it publishes only the event types the configuration set's enabled destinations ask for
+(Tidings' set asks for neither Send nor Delivery: resources.FEEDBACK_EVENT_TYPES).
 A `+label` in the local part is allowed, as in SES (`bounce+test1@simulator.amazonses.com`).
 Local development only: never deployed.
 """
@@ -112,13 +114,31 @@ def _publish(topic_arn: str, params: dict[str, Any], ses_message_id: str, region
     recipients = [address for key in ("ToAddresses", "CcAddresses", "BccAddresses")
                   for address in destination.get(key, [])]
     tags = {tag["Name"]: tag["Value"] for tag in params.get("EmailTags", [])}
-    events = simulated_events(ses_message_id, _source(params), recipients, tags,
-                              params["ConfigurationSetName"], region, now())
+    wanted = published_event_types(params["ConfigurationSetName"])
+    events = [event for event in simulated_events(ses_message_id, _source(params), recipients, tags,
+                                                  params["ConfigurationSetName"], region, now())
+              if _ses_type_name(event["eventType"]) in wanted]
+    if not events:
+        return
     sns = client("sns")
     for event in events:
         sns.publish(TopicArn=topic_arn, Message=json.dumps(event))
     # Kinds and the SES id only: the recipients are contact data.
     log.info("SES simulator published %s for %s", ", ".join(e["eventType"] for e in events), ses_message_id)
+
+
+def published_event_types(configuration_set: str) -> set[str]:
+    """The event types (SES's names: "send", "bounce", ...) the set's enabled destinations match.
+    SES v1's call: moto keeps the event destination there, and both APIs share it."""
+    described = client("ses").describe_configuration_set(
+        ConfigurationSetName=configuration_set, ConfigurationSetAttributeNames=["eventDestinations"])
+    return {kind for destination in described.get("EventDestinations") or [] if destination
+            if destination.get("Enabled", False) for kind in destination.get("MatchingEventTypes", [])}
+
+
+def _ses_type_name(event_type: str) -> str:
+    # The event's "Bounce" is "bounce" among a destination's types, "RenderingFailure" "renderingFailure".
+    return event_type[:1].lower() + event_type[1:]
 
 
 def _source(params: dict[str, Any]) -> str:

@@ -12,12 +12,22 @@ from chalicelib.errors import NotFound
 from chalicelib.store.models import Account, AccountHealthDay, RateCounter
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
-COUNTERS = ("sent", "delivered", "hard_bounces", "soft_bounces", "complaints")
+# "delivered" is not counted: it is derived (HealthWindow.delivered), SES is not asked for Deliveries.
+COUNTERS = ("sent", "hard_bounces", "soft_bounces", "complaints")
 
 
 def day_expiry(day: date, policy: HealthPolicy) -> datetime:
     """A day counter is kept one day past the last window that can read it."""
     return datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=policy.window_days + 1)
+
+
+def count_sent(account_id: str, day: date, amount: int, policy: HealthPolicy) -> None:
+    """Add `amount` mails sent to the account's day counter: one UpdateItem ADD per batch of
+    mails, written by the sender itself (SES is not asked for Send events: they cost more)."""
+    if amount <= 0:
+        return
+    AccountHealthDay(account_id=account_id, day=day.isoformat()).update(
+        actions=[AccountHealthDay.sent.add(amount), AccountHealthDay.expires_at.set(day_expiry(day, policy))])
 
 
 def soft_bounce_key(account_id: str, address_hash: str, day: date) -> str:

@@ -14,8 +14,10 @@ from chalicelib.store.models import CampaignStat
 SHARDS = 8
 UNSUBSCRIBES = "unsubscribes"
 FORWARDS = "forwards"
+# Mails sent, added by the sender once per batch (SES is not asked for Send events).
+SENT = "sent"
 # What the feedback worker counts per campaign (count_campaign_feedback).
-FEEDBACK_COUNTERS = frozenset({"sent", "delivered", "bounces#hard", "bounces#soft", "complaints"})
+FEEDBACK_COUNTERS = frozenset({"bounces#hard", "bounces#soft", "complaints"})
 
 
 def shard_key(campaign_id: str, shard: int | None = None) -> str:

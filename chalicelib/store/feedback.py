@@ -23,8 +23,8 @@ from chalicelib.store.models import AccountHealthDay, FeedbackReceipt, RateCount
 from chalicelib.store.subscribers import account_address_key, list_status_key
 
 # The campaign report's name (store/campaign_stats.py) of each account health counter.
-CAMPAIGN_COUNTERS = {"sent": "sent", "delivered": "delivered", "hard_bounces": "bounces#hard",
-                     "soft_bounces": "bounces#soft", "complaints": "complaints"}
+CAMPAIGN_COUNTERS = {"hard_bounces": "bounces#hard", "soft_bounces": "bounces#soft",
+                     "complaints": "complaints"}
 # SQS keeps a message at most 14 days: no redelivery can come after the receipt expires.
 RECEIPT_LIFETIME = timedelta(days=15)
 

@@ -1,5 +1,5 @@
 """What the tracking worker writes: markers and counters, a chunk per transaction, and each
-subscriber's last open/click time (P16).
+subscriber's last open/click time (P16; only on a first open or click of a campaign).
 
 A chunk's markers (conditional puts) and counter increments (one ADD per distinct counter) go
 in ONE TransactWriteItems call, so a chunk counts whole or not at all: a Lambda that dies after

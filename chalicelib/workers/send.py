@@ -1,7 +1,10 @@
-"""The send worker: outbox queue → SES, exactly once per message id, partial batch failures."""
+"""The send worker: outbox queue → SES, exactly once per message id, partial batch failures.
+
+The mails sent are counted once per SQS batch (sent_counting.py), per account and campaign."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from functools import partial
 from typing import Any
 
@@ -22,6 +25,7 @@ from chalicelib.domain.privacy import subject_from_text
 from chalicelib.observability import logger, metrics
 from chalicelib.rate_tokens import RateTokens
 from chalicelib.resources import OUTBOX
+from chalicelib.sent_counting import count_sent_mail
 from chalicelib.store import messages
 
 worker = Blueprint(__name__)
@@ -32,9 +36,14 @@ class RateExhausted(Exception):
     """No SES send token came in time: the job goes back to the queue."""
 
 
-def send_job(record: SQSRecord, tokens: RateTokens | None = None) -> None:
+# (account id, mail kind, campaign id or "") → mails sent in one batch.
+SentTally = Counter[tuple[str, str, str]]
+
+
+def send_job(record: SQSRecord, tokens: RateTokens | None = None, sent: SentTally | None = None) -> None:
     """Send one queued email, within the shared SES rate (`tokens`: the batch's, else one is
-    taken for this mail). Raising marks just this record failed; SQS redelivers it."""
+    taken for this mail), and add it to the batch's `sent` tally (else it is counted at once).
+    Raising marks just this record failed; SQS redelivers it."""
     job = job_from_dict(json.loads(record.body))
     if not messages.claim(job.message_id, job.account_id, job.kind,
                           campaign_id=job.tags.get("campaign"), list_id=job.tags.get("list"),
@@ -51,6 +60,10 @@ def send_job(record: SQSRecord, tokens: RateTokens | None = None) -> None:
         messages.release(job.message_id)
         raise
     messages.mark_sent(job.message_id, ses_id)
+    tally: SentTally = Counter() if sent is None else sent
+    tally[(job.account_id, job.kind, job.tags.get("campaign", ""))] += 1
+    if sent is None:
+        count_tally(tally)
     metrics.add_metric(name="EmailSent", unit="Count", value=1)
     logger.info("email sent", extra={"message_id": job.message_id, "kind": job.kind})
 
@@ -60,7 +73,17 @@ def send_job(record: SQSRecord, tokens: RateTokens | None = None) -> None:
 def send_worker(event: Any) -> dict[str, Any]:
     # Tokens for the whole batch in one call to the shared bucket, not one call per mail.
     tokens = RateTokens(len(event.to_dict().get("Records", [])))
-    return process_partial_response(
-        event=event.to_dict(), record_handler=partial(send_job, tokens=tokens), processor=_processor,
-        context=event.context,
-    )
+    sent: SentTally = Counter()
+    try:
+        return process_partial_response(
+            event=event.to_dict(), record_handler=partial(send_job, tokens=tokens, sent=sent),
+            processor=_processor, context=event.context,
+        )
+    finally:
+        count_tally(sent)
+
+
+def count_tally(sent: SentTally) -> None:
+    """Count a batch's sent mail: one ADD per account (and campaign) instead of one per mail."""
+    for (account_id, kind, campaign_id), amount in sent.items():
+        count_sent_mail(account_id, kind, amount, campaign_id or None)

@@ -1,0 +1,25 @@
+"""Counting mails sent (P13, P26) where they are sent, once per batch instead of once per mail.
+
+SES is not asked for Send events (they were most of Tidings' own AWS cost), so the senders add
+what they sent: one ADD to the account's day counter (the rates' volume) and one to the
+campaign's `sent` counter. Exactly once: a mail is counted only by the invocation whose
+conditional claim (store/messages.claim) succeeded; a redelivered job finds the claims taken and
+counts nothing again.
+"""
+from __future__ import annotations
+
+from chalicelib.config import settings
+from chalicelib.domain.account_health import counts_for_account
+from chalicelib.domain.clock import now
+from chalicelib.store.account_health import count_sent
+from chalicelib.store.campaign_stats import SENT, add_counter
+
+
+def count_sent_mail(account_id: str, mail_kind: str, amount: int, campaign_id: str | None = None) -> None:
+    """Add `amount` mails of this kind sent for the account (and its campaign, when given) now;
+    the platform's own mail to the account does not count toward its rates."""
+    if amount <= 0 or not counts_for_account(mail_kind):
+        return
+    count_sent(account_id, now().date(), amount, settings().account_health)
+    if campaign_id:
+        add_counter(campaign_id, SENT, amount)
