@@ -252,42 +252,69 @@ def _queue_with_dead_letters(queue: QueueSpec, settings: Settings) -> dict[str, 
     }
 
 
-def _feedback_path(settings: Settings) -> dict[str, Any]:
-    """SES configuration set → SNS topic → SQS feedback queue, as store/provision.py builds locally."""
-    feedback_queue = queue_id(FEEDBACK)
-    return {
-        FEEDBACK_TOPIC_ID: {
-            "Type": "AWS::SNS::Topic",
-            "Properties": {"TopicName": settings.resource_name(FEEDBACK_TOPIC)},
-        },
-        "FeedbackTopicSubscription": {
+def _topic_into_queue(
+    name: str, topic_id: str, topic_name: str, queue: QueueSpec,
+    publisher: tuple[str, list[str]] | None = None,
+) -> dict[str, Any]:
+    """An SNS topic subscribed by an SQS queue (the SNS envelope kept, as the workers expect) and
+    the queue policy letting that topic send to it. `publisher` (a statement id and the AWS
+    services) adds a topic policy letting those services publish from this account only."""
+    queue_ref = queue_id(queue)
+    resources: dict[str, Any] = {
+        topic_id: {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": topic_name}},
+        f"{name}TopicSubscription": {
             "Type": "AWS::SNS::Subscription",
             "Properties": {
                 "Protocol": "sqs",
-                "TopicArn": {"Ref": FEEDBACK_TOPIC_ID},
-                "Endpoint": {"Fn::GetAtt": [feedback_queue, "Arn"]},
+                "TopicArn": {"Ref": topic_id},
+                "Endpoint": {"Fn::GetAtt": [queue_ref, "Arn"]},
                 "RawMessageDelivery": False,
             },
         },
-        "FeedbackQueuePolicy": {
+        f"{name}QueuePolicy": {
             "Type": "AWS::SQS::QueuePolicy",
             "Properties": {
-                "Queues": [{"Ref": feedback_queue}],
+                "Queues": [{"Ref": queue_ref}],
                 "PolicyDocument": {
                     "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "FeedbackTopicSendsHere",
-                            "Effect": "Allow",
-                            "Principal": {"Service": "sns.amazonaws.com"},
-                            "Action": "sqs:SendMessage",
-                            "Resource": {"Fn::GetAtt": [feedback_queue, "Arn"]},
-                            "Condition": {"ArnEquals": {"aws:SourceArn": {"Ref": FEEDBACK_TOPIC_ID}}},
-                        }
-                    ],
+                    "Statement": [{
+                        "Sid": f"{name}TopicSendsHere",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "sns.amazonaws.com"},
+                        "Action": "sqs:SendMessage",
+                        "Resource": {"Fn::GetAtt": [queue_ref, "Arn"]},
+                        "Condition": {"ArnEquals": {"aws:SourceArn": {"Ref": topic_id}}},
+                    }],
                 },
             },
         },
+    }
+    if publisher is not None:
+        sid, services = publisher
+        resources[f"{name}TopicPolicy"] = {
+            "Type": "AWS::SNS::TopicPolicy",
+            "Properties": {
+                "Topics": [{"Ref": topic_id}],
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [{
+                        "Sid": sid,
+                        "Effect": "Allow",
+                        "Principal": {"Service": services[0] if len(services) == 1 else services},
+                        "Action": "sns:Publish",
+                        "Resource": {"Ref": topic_id},
+                        "Condition": {"StringEquals": {"AWS:SourceAccount": {"Ref": "AWS::AccountId"}}},
+                    }],
+                },
+            },
+        }
+    return resources
+
+
+def _feedback_path(settings: Settings) -> dict[str, Any]:
+    """SES configuration set → SNS topic → SQS feedback queue, as store/provision.py builds locally."""
+    return {
+        **_topic_into_queue("Feedback", FEEDBACK_TOPIC_ID, settings.resource_name(FEEDBACK_TOPIC), FEEDBACK),
         CONFIGURATION_SET_ID: {
             "Type": "AWS::SES::ConfigurationSet",
             "Properties": {"Name": settings.configuration_set},
@@ -311,111 +338,16 @@ def _inbound_mail_path(settings: Settings) -> dict[str, Any]:
     """SNS topic → SQS inbound-mail queue for mailto unsubscribes (P07). SES may publish to the
     topic; the receipt rule that does (recipient unsubscribe@<sender domain>, SNS action, UTF-8)
     belongs to the operator's active receipt rule set, which CloudFormation cannot activate."""
-    queue = queue_id(INBOUND_MAIL)
-    return {
-        INBOUND_MAIL_TOPIC_ID: {
-            "Type": "AWS::SNS::Topic",
-            "Properties": {"TopicName": settings.resource_name(INBOUND_MAIL_TOPIC)},
-        },
-        "InboundMailTopicPolicy": {
-            "Type": "AWS::SNS::TopicPolicy",
-            "Properties": {
-                "Topics": [{"Ref": INBOUND_MAIL_TOPIC_ID}],
-                "PolicyDocument": {
-                    "Version": "2012-10-17",
-                    "Statement": [{
-                        "Sid": "SesReceivingPublishes",
-                        "Effect": "Allow",
-                        "Principal": {"Service": "ses.amazonaws.com"},
-                        "Action": "sns:Publish",
-                        "Resource": {"Ref": INBOUND_MAIL_TOPIC_ID},
-                        "Condition": {"StringEquals": {"AWS:SourceAccount": {"Ref": "AWS::AccountId"}}},
-                    }],
-                },
-            },
-        },
-        "InboundMailTopicSubscription": {
-            "Type": "AWS::SNS::Subscription",
-            "Properties": {
-                "Protocol": "sqs",
-                "TopicArn": {"Ref": INBOUND_MAIL_TOPIC_ID},
-                "Endpoint": {"Fn::GetAtt": [queue, "Arn"]},
-                "RawMessageDelivery": False,
-            },
-        },
-        "InboundMailQueuePolicy": {
-            "Type": "AWS::SQS::QueuePolicy",
-            "Properties": {
-                "Queues": [{"Ref": queue}],
-                "PolicyDocument": {
-                    "Version": "2012-10-17",
-                    "Statement": [{
-                        "Sid": "InboundMailTopicSendsHere",
-                        "Effect": "Allow",
-                        "Principal": {"Service": "sns.amazonaws.com"},
-                        "Action": "sqs:SendMessage",
-                        "Resource": {"Fn::GetAtt": [queue, "Arn"]},
-                        "Condition": {"ArnEquals": {"aws:SourceArn": {"Ref": INBOUND_MAIL_TOPIC_ID}}},
-                    }],
-                },
-            },
-        },
-    }
+    return _topic_into_queue("InboundMail", INBOUND_MAIL_TOPIC_ID, settings.resource_name(INBOUND_MAIL_TOPIC),
+                             INBOUND_MAIL, ("SesReceivingPublishes", ["ses.amazonaws.com"]))
 
 
 def _sms_inbound_path(settings: Settings) -> dict[str, Any]:
     """SNS topic → SQS sms-inbound queue for replies to our SMS (STOP, P06/P12). The operator
     points the origination number's two-way SMS at this topic (AWS End User Messaging SMS)."""
-    queue = queue_id(SMS_INBOUND)
-    return {
-        SMS_INBOUND_TOPIC_ID: {
-            "Type": "AWS::SNS::Topic",
-            "Properties": {"TopicName": settings.resource_name(SMS_INBOUND_TOPIC)},
-        },
-        "SmsInboundTopicPolicy": {
-            "Type": "AWS::SNS::TopicPolicy",
-            "Properties": {
-                "Topics": [{"Ref": SMS_INBOUND_TOPIC_ID}],
-                "PolicyDocument": {
-                    "Version": "2012-10-17",
-                    "Statement": [{
-                        "Sid": "TwoWaySmsPublishes",
-                        "Effect": "Allow",
-                        "Principal": {"Service": ["sms-voice.amazonaws.com", "sns.amazonaws.com"]},
-                        "Action": "sns:Publish",
-                        "Resource": {"Ref": SMS_INBOUND_TOPIC_ID},
-                        "Condition": {"StringEquals": {"AWS:SourceAccount": {"Ref": "AWS::AccountId"}}},
-                    }],
-                },
-            },
-        },
-        "SmsInboundTopicSubscription": {
-            "Type": "AWS::SNS::Subscription",
-            "Properties": {
-                "Protocol": "sqs",
-                "TopicArn": {"Ref": SMS_INBOUND_TOPIC_ID},
-                "Endpoint": {"Fn::GetAtt": [queue, "Arn"]},
-                "RawMessageDelivery": False,
-            },
-        },
-        "SmsInboundQueuePolicy": {
-            "Type": "AWS::SQS::QueuePolicy",
-            "Properties": {
-                "Queues": [{"Ref": queue}],
-                "PolicyDocument": {
-                    "Version": "2012-10-17",
-                    "Statement": [{
-                        "Sid": "SmsInboundTopicSendsHere",
-                        "Effect": "Allow",
-                        "Principal": {"Service": "sns.amazonaws.com"},
-                        "Action": "sqs:SendMessage",
-                        "Resource": {"Fn::GetAtt": [queue, "Arn"]},
-                        "Condition": {"ArnEquals": {"aws:SourceArn": {"Ref": SMS_INBOUND_TOPIC_ID}}},
-                    }],
-                },
-            },
-        },
-    }
+    return _topic_into_queue("SmsInbound", SMS_INBOUND_TOPIC_ID, settings.resource_name(SMS_INBOUND_TOPIC),
+                             SMS_INBOUND,
+                             ("TwoWaySmsPublishes", ["sms-voice.amazonaws.com", "sns.amazonaws.com"]))
 
 
 def _data_access_policy(
