@@ -23,7 +23,7 @@ from chalicelib.errors import Conflict, Forbidden, InvalidInput
 # One page of a list per fan-out job: one Query, well inside a Lambda's time at any list size.
 PAGE_SIZE = 500
 # Recipients per batch job: one rate-token call and one suppression read cover a whole batch.
-BATCH_SIZE = 50
+BATCH_SIZE = 100
 # Ten jobs share one SendMessageBatch call, which SQS limits to 256 KiB: a batch whose
 # recipients carry long attribute values is cut smaller.
 MAX_JOB_BYTES = 24_000
