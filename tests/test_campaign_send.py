@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import time_machine
@@ -76,6 +77,20 @@ def _throttled(operation: str = "SendEmail") -> ClientError:
 
 
 # --- starting -----------------------------------------------------------------------------------
+
+def throttle_sends_to(address: str, monkeypatch) -> tuple[Any, Any]:
+    """Make SES throttle every send to `address`; returns the client and its real send_email."""
+    ses = aws_client("sesv2")
+    real = ses.send_email
+
+    def throttled(**kwargs):
+        if kwargs["Destination"]["ToAddresses"] == [address]:
+            raise _throttled()
+        return real(**kwargs)
+
+    monkeypatch.setattr(ses, "send_email", throttled)
+    return ses, real
+
 
 def test_send_now_mails_every_confirmed_subscriber_and_ends_as_sent(client, account, headers, list_id):
     for name in ("ann", "bob", "cy"):
@@ -299,15 +314,7 @@ def test_lasting_throttling_gives_the_batch_back_and_the_redelivery_mails_the_re
     monkeypatch.setattr("chalicelib.adapters.retries.time.sleep", lambda seconds: None)
     for name in ("ann", "bob", "cy"):
         subscribe(account["account_id"], list_id, f"{name}@example.com")
-    ses = aws_client("sesv2")
-    real = ses.send_email
-
-    def throttles_bob(**kwargs):
-        if kwargs["Destination"]["ToAddresses"] == ["bob@example.com"]:
-            raise _throttled()
-        return real(**kwargs)
-
-    monkeypatch.setattr(ses, "send_email", throttles_bob)
+    ses, real = throttle_sends_to("bob@example.com", monkeypatch)
     campaign = create_campaign(client, headers, [list_id])
     _send(client, headers, campaign["campaign_id"])
     [failed] = run_queues(client)
@@ -325,15 +332,7 @@ def test_only_the_failed_batch_is_reported(client, account, headers, list_id, mo
     monkeypatch.setattr("chalicelib.campaign_fanout.batch_size", 1)
     for name in ("ann", "bob"):
         subscribe(account["account_id"], list_id, f"{name}@example.com")
-    ses = aws_client("sesv2")
-    real = ses.send_email
-
-    def throttles_bob(**kwargs):
-        if kwargs["Destination"]["ToAddresses"] == ["bob@example.com"]:
-            raise _throttled()
-        return real(**kwargs)
-
-    monkeypatch.setattr(ses, "send_email", throttles_bob)
+    throttle_sends_to("bob@example.com", monkeypatch)
     campaign = create_campaign(client, headers, [list_id])
     _send(client, headers, campaign["campaign_id"])
     run_queues(client, ("fanout",))
