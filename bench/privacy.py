@@ -34,18 +34,21 @@ def _frozen(at: datetime) -> Iterator[None]:
 
 
 def _messages(account_id: str, count: int, sent_at: datetime, recipient_hash: str) -> None:
-    """`count` sent message records, written in batches as a busy send worker leaves them."""
-    from chalicelib.domain.retention import MESSAGE_RETENTION, purge_bucket
+    """`count` sent message records as campaign batches of 100 leave them: a purge list each
+    batch, then the records (setup, not measured)."""
+    from chalicelib.domain.retention import MESSAGE_RETENTION
+    from chalicelib.store import messages
     from chalicelib.store.models import MessageRecord
 
-    expires = sent_at + MESSAGE_RETENTION
+    ids = [f"msg_{account_id}_{n:06}" for n in range(count)]
+    with _frozen(sent_at):
+        for start in range(0, count, 100):
+            messages.list_for_purge(account_id, dict.fromkeys(ids[start:start + 100], recipient_hash))
     with MessageRecord.batch_write() as batch:
-        for n in range(count):
-            message_id = f"msg_{account_id}_{n:06}"
-            batch.save(MessageRecord(message_id=message_id, account_id=account_id, kind="campaign",
-                                     campaign_id="cmp_1", status="sent", sent_at=sent_at, expires_at=expires,
-                                     recipient_hash=recipient_hash,
-                                     purge_bucket=purge_bucket(expires, message_id)))
+        for message_id in ids:
+            batch.save(MessageRecord(recipient_hash=recipient_hash, message_id=message_id,
+                                     account_id=account_id, kind="campaign", campaign_id="cmp_1",
+                                     sent_at=sent_at, expires_at=sent_at + MESSAGE_RETENTION))
 
 
 def erasure() -> tuple[AwsCalls, float, dict]:

@@ -2,10 +2,10 @@
 
 Per batch: one read of the campaign and its account (still sending? still allowed, P26?), one
 batched suppression read (an opt-out since the fan-out counts, P07/P12), rate tokens in bulk.
-Per recipient: a conditional put claims the deterministic message id (a redelivered batch or a
-person on two lists is mailed once), then one SES (or SNS) call, then the record gets the
-provider's id — 25 records per BatchWriteItem (P21). Per batch, the mails sent are counted for the
-account's rates and the campaign's report (sent_counting.py).
+Per batch, one purge list files the records it may write for the 30-day purge (P21). Per
+recipient: a conditional put claims the deterministic message id and is the message record (a
+redelivered batch or a person on two lists is mailed once), then one SES (or SNS) call. Per batch,
+the mails sent are counted for the account's rates and the campaign's report (sent_counting.py).
 
 SES throttling is retried with backoff; if it persists the claim is released and the error
 raised, so SQS redelivers the batch: nobody is lost, nobody mailed twice. When the Lambda's
@@ -47,8 +47,6 @@ SMS_KIND = "sms"
 SAFETY_SECONDS = 1.5
 # The longest one wait for rate tokens may last.
 MAX_RATE_WAIT_SECONDS = 10.0
-# Records per BatchWriteItem.
-_RECORDS_PER_WRITE = 25
 
 
 @dataclass
@@ -109,32 +107,31 @@ def _send_emails(job: BatchJob, account: Account, content: CampaignContent, queu
     profile, base_url = profile_of(account), settings().public_base_url
     tags = {"account": job.account_id, "kind": CAMPAIGN_KIND, "campaign": job.campaign_id,
             "list": job.mailing_list.list_id}
-    with _RecordWriter() as records:
-        for position, contact in enumerate(queue):
-            recipient_hash = hashes[contact.email]
-            message_id = campaign_message_id(job.campaign_id, recipient_hash)
-            if time_left() < SAFETY_SECONDS:
-                outcome.remaining = queue[position:]
-                break
-            if not messages.claim(message_id, job.account_id, CAMPAIGN_KIND, job.campaign_id,
-                                  job.mailing_list.list_id, recipient_hash):
-                outcome.duplicates += 1
-                continue
-            if not tokens.take():
-                messages.release(message_id)
-                outcome.remaining = queue[position:]
-                break
-            raw = build_mime(compose_marketing_email(
-                account_id=job.account_id, campaign_id=job.campaign_id, content=content, recipient=contact,
-                mailing_list=job.mailing_list, sender=profile, public_base_url=base_url))
-            try:
-                ses_id = with_backoff(lambda: send_raw_email(raw, contact.email, tags))  # noqa: B023
-            except Exception:
-                messages.release(message_id)
-                raise
-            records.add(messages.SentMessage(message_id, job.account_id, CAMPAIGN_KIND, ses_id,
-                                             recipient_hash, job.campaign_id, job.mailing_list.list_id))
-            outcome.sent += 1
+    message_ids = {contact.email: campaign_message_id(job.campaign_id, hashes[contact.email])
+                   for contact in queue}
+    messages.list_for_purge(job.account_id, {message_ids[c.email]: hashes[c.email] for c in queue})
+    for position, contact in enumerate(queue):
+        recipient_hash, message_id = hashes[contact.email], message_ids[contact.email]
+        if time_left() < SAFETY_SECONDS:
+            outcome.remaining = queue[position:]
+            break
+        if not messages.claim(recipient_hash, message_id, job.account_id, CAMPAIGN_KIND, job.campaign_id,
+                              job.mailing_list.list_id):
+            outcome.duplicates += 1
+            continue
+        if not tokens.take():
+            messages.release(recipient_hash, message_id)
+            outcome.remaining = queue[position:]
+            break
+        raw = build_mime(compose_marketing_email(
+            account_id=job.account_id, campaign_id=job.campaign_id, content=content, recipient=contact,
+            mailing_list=job.mailing_list, sender=profile, public_base_url=base_url))
+        try:
+            with_backoff(lambda: send_raw_email(raw, contact.email, tags))  # noqa: B023
+        except Exception:
+            messages.release(recipient_hash, message_id)
+            raise
+        outcome.sent += 1
 
 
 def _sms_batch(job: BatchJob, account: Account, content: CampaignContent,
@@ -149,51 +146,27 @@ def _sms_batch(job: BatchJob, account: Account, content: CampaignContent,
              if not ({phones[contact.phone or ""], emails[contact.email]} & suppressed)
              and contact.phone not in opted_out]
     outcome = BatchOutcome(suppressed=len(job.recipients) - len(queue))
-    with _RecordWriter() as records:
-        for position, contact in enumerate(queue):
-            phone = contact.phone or ""
-            if time_left() < SAFETY_SECONDS:
-                outcome.remaining = queue[position:]
-                break
-            message_id = campaign_message_id(job.campaign_id, phones[phone])
-            if not messages.claim(message_id, job.account_id, SMS_KIND, job.campaign_id,
-                                  job.mailing_list.list_id, phones[phone]):
-                outcome.duplicates += 1
-                continue
-            text = compose_sms(account_id=job.account_id, campaign_id=job.campaign_id, content=content,
-                               recipient=contact, list_id=job.mailing_list.list_id,
-                               list_name=job.mailing_list.name, account_name=account.name,
-                               public_base_url=settings().public_base_url)
-            try:
-                sns_id = with_backoff(lambda: sns.send_sms(phone, text, sns.PROMOTIONAL))  # noqa: B023
-            except Exception:
-                messages.release(message_id)
-                raise
-            records.add(messages.SentMessage(message_id, job.account_id, SMS_KIND, sns_id, phones[phone],
-                                             job.campaign_id, job.mailing_list.list_id))
-            outcome.sent += 1
+    message_ids = {contact.phone or "": campaign_message_id(job.campaign_id, phones[contact.phone or ""])
+                   for contact in queue}
+    messages.list_for_purge(job.account_id, {message_ids[phone]: phones[phone] for phone in message_ids})
+    for position, contact in enumerate(queue):
+        phone = contact.phone or ""
+        if time_left() < SAFETY_SECONDS:
+            outcome.remaining = queue[position:]
+            break
+        if not messages.claim(phones[phone], message_ids[phone], job.account_id, SMS_KIND, job.campaign_id,
+                              job.mailing_list.list_id):
+            outcome.duplicates += 1
+            continue
+        text = compose_sms(account_id=job.account_id, campaign_id=job.campaign_id, content=content,
+                           recipient=contact, list_id=job.mailing_list.list_id,
+                           list_name=job.mailing_list.name, account_name=account.name,
+                           public_base_url=settings().public_base_url)
+        try:
+            with_backoff(lambda: sns.send_sms(phone, text, sns.PROMOTIONAL))  # noqa: B023
+        except Exception:
+            messages.release(phones[phone], message_ids[phone])
+            raise
+        outcome.sent += 1
     return outcome
 
-
-class _RecordWriter:
-    """Collects sent messages and writes their records in batches; what it holds is written
-    even when sending stops with an error."""
-
-    def __init__(self) -> None:
-        self._pending: list[messages.SentMessage] = []
-
-    def __enter__(self) -> _RecordWriter:
-        return self
-
-    def add(self, message: messages.SentMessage) -> None:
-        self._pending.append(message)
-        if len(self._pending) >= _RECORDS_PER_WRITE:
-            self.flush()
-
-    def flush(self) -> None:
-        if self._pending:
-            messages.mark_sent_many(self._pending)
-            self._pending = []
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.flush()

@@ -22,14 +22,16 @@ from chalicelib.observability import logger
 from chalicelib.resources import OUTBOX
 from chalicelib.store import account_lifecycle as lifecycle
 from chalicelib.store import audit
-from chalicelib.store.models import Account, MessageRecord, RateCounter, Subscriber
+from chalicelib.store.models import Account, RateCounter, Subscriber
 from chalicelib.store.retention import (
     PurgeProgress,
     TimeLeft,
+    count_due_messages,
     count_expired,
     purge_account,
     purge_expired,
     purge_expired_signups,
+    purge_messages,
 )
 
 # The audit log of the platform itself: purges belong to no account.
@@ -123,7 +125,7 @@ def _summary(removed: dict[str, int]) -> str:
 
 Step = Callable[[datetime, TimeLeft], PurgeProgress]
 _STEPS: dict[PurgeKind, Step] = {
-    PurgeKind.MESSAGES: lambda at, more: purge_expired(MessageRecord, at, more),
+    PurgeKind.MESSAGES: purge_messages,
     PurgeKind.PENDING_SIGNUPS: purge_expired_signups,
     PurgeKind.RATE_COUNTERS: lambda at, more: purge_expired(RateCounter, at, more),
     PurgeKind.SUSPENDED_CONTENT: _erase_suspended_content,
@@ -139,7 +141,7 @@ def _matching(found: Iterable[Account], at: datetime, rule: Callable[[Activity, 
 
 def _due_counts(at: datetime) -> dict[PurgeKind, int]:
     return {
-        PurgeKind.MESSAGES: count_expired(MessageRecord, at),
+        PurgeKind.MESSAGES: count_due_messages(at),
         PurgeKind.PENDING_SIGNUPS: count_expired(Subscriber, at),
         PurgeKind.RATE_COUNTERS: count_expired(RateCounter, at),
         PurgeKind.SUSPENDED_CONTENT: sum(1 for _ in lifecycle.suspended_past_grace(at)),

@@ -23,12 +23,12 @@ def on_day(n: float) -> Iterator[None]:
 
 
 def sent_message(message_id: str, account_id: str, recipient_hash: str = "h" * 64) -> None:
-    """A message record as the send worker leaves it: claimed, then sent."""
+    """A message record as the send worker leaves it: filed for the purge, then claimed."""
     from chalicelib.store import messages
 
-    assert messages.claim(message_id, account_id, "campaign", campaign_id="cmp_1", list_id="lst_1",
-                          recipient_hash=recipient_hash)
-    messages.mark_sent(message_id, f"ses-{message_id}")
+    messages.list_for_purge(account_id, {message_id: recipient_hash})
+    assert messages.claim(recipient_hash, message_id, account_id, "campaign", campaign_id="cmp_1",
+                          list_id="lst_1")
 
 
 def stored_ids(model: Any) -> set[str]:
@@ -38,6 +38,13 @@ def stored_ids(model: Any) -> set[str]:
     hash_key = model._hash_key_attribute().attr_name
     pages = client("dynamodb").get_paginator("scan").paginate(TableName=model.Meta.table_name)
     return {item[hash_key]["S"] for page in pages for item in page["Items"]}
+
+
+def stored_message_ids() -> set[str]:
+    """Message ids of every stored message record, expired or not (a test may Scan)."""
+    from chalicelib.store.models import MessageRecord
+
+    return {record.message_id for record in MessageRecord.scan()}
 
 
 def items_of_account(account_id: str) -> dict[str, int]:

@@ -14,8 +14,9 @@ from chalicelib.adapters.clients import client as aws_client
 from chalicelib.domain.campaign_sending import BatchJob
 from chalicelib.domain.marketing_mail import ListSettings
 from chalicelib.domain.subscriptions import Contact
-from chalicelib.domain.suppression import SuppressionReason
-from chalicelib.store.models import Account, MessageRecord
+from chalicelib.domain.suppression import SuppressionReason, address_hash
+from chalicelib.store import messages
+from chalicelib.store.models import Account, MessagePurgeList
 from chalicelib.store.suppressions import suppress
 from tests.conftest import bearer
 from tests.sending_support import (
@@ -401,18 +402,19 @@ def test_p06_p08_p09_p10_a_sent_message_parsed_back_from_motos_raw_copy(client, 
     assert call["ConfigurationSetName"] == "tidings-feedback"
 
 
-def test_p21_message_records_hold_the_ses_id_and_expire_30_days_after_sending(client, account, headers,
-                                                                              list_id):
+def test_p21_message_records_are_filed_for_the_purge_and_expire_30_days_after_sending(client, account,
+                                                                                      headers, list_id):
     subscribe(account["account_id"], list_id, "ann@example.com")
     campaign = create_campaign(client, headers, [list_id])
     _send(client, headers, campaign["campaign_id"])
     run_queues(client)
-    [record] = list(MessageRecord.by_account.query(account["account_id"]))
-    record = MessageRecord.get(record.message_id)
-    assert record.status == "sent" and record.kind == "campaign"
-    assert record.ses_message_id == sent_raw()[0].id
+    [record] = list(messages.sent_to(address_hash("ann@example.com"), account["account_id"]))
+    assert record.kind == "campaign"
     assert record.campaign_id == campaign["campaign_id"] and record.list_id == list_id
     assert "ann" not in record.recipient_hash
+    [purge_list] = MessagePurgeList.scan()
+    assert messages.listed(purge_list) == {record.message_id: record.recipient_hash}
+    assert purge_list.account_id == account["account_id"]
     assert abs(record.expires_at - record.sent_at - timedelta(days=30)) < timedelta(seconds=1)
 
 
@@ -449,8 +451,9 @@ def test_p06_p08_a_test_send_goes_only_to_the_given_addresses_and_counts_nowhere
     assert str(message["List-Unsubscribe-Post"]) == "List-Unsubscribe=One-Click"
     assert "1 Main Street" in message.get_body(("plain",)).get_content()
     assert "/t/o/" not in message.get_body(("html",)).get_content(), "no open pixel in a test"
-    keys = MessageRecord.by_account.query(account["account_id"])
-    assert {MessageRecord.get(key.message_id).kind for key in keys} == {"test"}
+    kinds = {record.kind for address in ("me@acme.example", "you@acme.example")
+             for record in messages.sent_to(address_hash(address), account["account_id"])}
+    assert kinds == {"test"}
     assert campaign_status(client, headers, campaign["campaign_id"]) == "draft"
 
 

@@ -1,4 +1,4 @@
-"""The daily retention purge (P01, P21, P25): by index on due dates, on time, idempotent,
+"""The daily retention purge (P01, P21, P25): by due dates, on time, idempotent,
 resumable, audited without contact data — and never a Scan."""
 from __future__ import annotations
 
@@ -11,13 +11,20 @@ from chalicelib.cli import main as cli
 from chalicelib.domain.signup_limits import Counter
 from chalicelib.domain.subscriptions import ConsentEvidence, Contact, Source, Status
 from chalicelib.retention import PLATFORM_AUDIT, run_purges
-from chalicelib.store import audit
+from chalicelib.store import audit, messages
 from chalicelib.store import retention as retention_store
 from chalicelib.store.account_data import ACCOUNT_TABLES, NotPerAccount
-from chalicelib.store.models import ALL_MODELS, Account, MailingList, MessageRecord, RateCounter, Subscriber
+from chalicelib.store.models import (
+    ALL_MODELS,
+    Account,
+    MailingList,
+    MessagePurgeList,
+    RateCounter,
+    Subscriber,
+)
 from chalicelib.store.rate_limits import consume
 from chalicelib.store.subscribers import write_signup
-from tests.retention_support import day, on_day, sent_message, stored_ids
+from tests.retention_support import day, on_day, sent_message, stored_ids, stored_message_ids
 
 ANN = "ann@example.com"
 
@@ -36,6 +43,31 @@ def test_every_model_is_in_the_account_purge_registry():
     assert order.index(Subscriber) < order.index(MailingList) and order[-1] is Account
 
 
+def test_p21_a_batch_is_erased_through_its_purge_list_which_goes_with_it(aws):
+    batch = {f"msg_{n}": f"hash_{n}" for n in range(3)}
+    with on_day(0):
+        messages.list_for_purge("acc_1", batch)
+        messages.list_for_purge("acc_1", batch)  # a redelivered job files the same list again
+        for message_id, hashed in batch.items():
+            if message_id != "msg_2":  # the Lambda stopped before the last one
+                assert messages.claim(hashed, message_id, "acc_1", "campaign")
+        assert not messages.claim("hash_0", "msg_0", "acc_1", "campaign"), "claimed once"
+        assert len(list(MessagePurgeList.scan())) == 1
+    with on_day(30.01):
+        assert run_purges().counts["messages"] == 3, "every listed key, written or not"
+        assert stored_message_ids() == set() and list(MessagePurgeList.scan()) == []
+
+
+def test_p22_an_account_purge_finds_message_records_through_the_purge_lists(aws):
+    with on_day(0):
+        sent_message("msg_1", "acc_1")
+        sent_message("msg_2", "acc_2")
+    with on_day(5):
+        removed, complete = retention_store.purge_account("acc_1", content_only=True, more_time=lambda: True)
+    assert complete and removed["messages"] == 1 and removed["message-purge-lists"] == 1
+    assert stored_message_ids() == {"msg_2"}
+
+
 def test_p21_message_records_are_purged_30_days_after_sending_not_before(aws):
     with on_day(0):
         sent_message("msg_old", "acc_1")
@@ -43,16 +75,16 @@ def test_p21_message_records_are_purged_30_days_after_sending_not_before(aws):
         sent_message("msg_new", "acc_1")
     with on_day(29.99):
         assert run_purges().counts["messages"] == 0
-        assert stored_ids(MessageRecord) == {"msg_old", "msg_new"}
+        assert stored_message_ids() == {"msg_old", "msg_new"}
     with on_day(30.01):
         with count_aws_calls() as calls:
             report = run_purges()
         assert report.counts["messages"] == 1 and report.complete
-        assert stored_ids(MessageRecord) == {"msg_new"}, "the newer record is within its period (P25)"
+        assert stored_message_ids() == {"msg_new"}, "the newer record is within its period (P25)"
         assert calls.by_operation["dynamodb.Scan"] == 0
     with on_day(40.01):
         assert run_purges().counts["messages"] == 1
-        assert stored_ids(MessageRecord) == set()
+        assert stored_message_ids() == set()
 
 
 def test_p01_unconfirmed_signups_go_after_7_days_confirmed_ones_stay(aws):
@@ -95,7 +127,7 @@ def test_p25_purge_resumes_after_a_timeout_and_is_idempotent(aws, monkeypatch):
         first = run_purges(more_time=lambda: False)  # the Lambda's time runs out after one page
         done = first.counts["messages"]
         assert list(first.counts) == ["messages"] and 0 < done <= 10 and not first.complete
-        assert len(stored_ids(MessageRecord)) == 35 - done, "the deleted page stays deleted"
+        assert len(stored_message_ids()) == 35 - done, "the deleted page stays deleted"
         second = run_purges()
         assert second.counts["messages"] == 35 - done and second.complete
         assert run_purges().counts["messages"] == 0, "a second run finds nothing more"
@@ -126,7 +158,7 @@ def test_purge_dry_run_counts_per_kind_and_changes_nothing(aws, capsys):
     assert report["dry_run"] is True
     assert report["counts"]["messages"] == 1 and report["counts"]["pending_signups"] == 1
     assert "@" not in out
-    assert stored_ids(MessageRecord) == {"msg_1"} and stored_ids(Subscriber) == {"lst_1"}
+    assert stored_message_ids() == {"msg_1"} and stored_ids(Subscriber) == {"lst_1"}
     assert audit.entries(PLATFORM_AUDIT) == []
 
 

@@ -14,7 +14,9 @@ from moto.backends import get_backend
 from chalicelib.config import settings
 from chalicelib.domain.mime import OutgoingEmail
 from chalicelib.domain.outbox import EmailJob
-from chalicelib.store.models import MessageRecord
+from chalicelib.domain.privacy import subject_from_text
+from chalicelib.store.messages import listed
+from chalicelib.store.models import MessagePurgeList, MessageRecord
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 
@@ -60,8 +62,11 @@ def test_p10_a_job_becomes_one_raw_mime_mail_to_one_recipient(client):
 
 def test_p21_the_message_record_expires_30_days_after_sending(client):
     client.lambda_.invoke("send_worker", sqs_event(job()))
-    record = MessageRecord.get("msg-1")
-    assert record.status == "sent" and record.ses_message_id
+    recipient = subject_from_text("ann@example.com").keyed_hash
+    record = MessageRecord.get(recipient, "msg-1")
+    assert record.kind == "test" and "ann" not in recipient
+    [purge_list] = MessagePurgeList.scan()
+    assert listed(purge_list) == {"msg-1": recipient}, "filed for the 30-day purge"
     # TTL attributes hold whole seconds.
     assert abs(record.expires_at - record.sent_at - timedelta(days=30)) < timedelta(seconds=1)
 

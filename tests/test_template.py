@@ -90,7 +90,11 @@ def test_tables_match_the_models(template: dict[str, Any]) -> None:
             deployed = indexes[index.Meta.index_name]
             index_keys = [a for a in index.Meta.attributes.values() if a.is_hash_key or a.is_range_key]
             assert deployed["KeySchema"] == _key_schema(index_keys), index.Meta.index_name
-            assert deployed["Projection"] == {"ProjectionType": index.Meta.projection.projection_type}
+            projection = index.Meta.projection
+            expected = {"ProjectionType": projection.projection_type}
+            if projection.non_key_attributes:
+                expected["NonKeyAttributes"] = projection.non_key_attributes
+            assert deployed["Projection"] == expected, index.Meta.index_name
             expected_types.update({a.attr_name: a.attr_type for a in index_keys})
         definitions = table["AttributeDefinitions"]
         assert {a["AttributeName"]: a["AttributeType"] for a in definitions} == expected_types

@@ -14,10 +14,10 @@ from chalicelib.cli import create_account_with_key
 from chalicelib.domain.account_lifecycle import INACTIVITY_MAIL_KIND
 from chalicelib.retention import run_purges
 from chalicelib.store.account_health import suspend
-from chalicelib.store.models import Account, MailingList, MessageRecord
+from chalicelib.store.models import Account, MailingList
 from tests.conftest import bearer
 from tests.privacy_support import PERSON, add, new_list
-from tests.retention_support import on_day, sent_message, stored_ids
+from tests.retention_support import on_day, sent_message, stored_message_ids
 from tests.signup_support import deliver, outbox_records, sent_mails, stored
 
 PROFILE = {"postal_address": "1 Main Street", "contact_email": "owner@acme.example",
@@ -85,7 +85,7 @@ def test_p01_p21_p22_p23_p24_p25_the_retention_timeline_day_0_to_400(client):
             assert (stored(news, PERSON) is not None) == (n == 6), n
         # P21: the message record is gone on day 30, not before.
         if n in (29, 30):
-            assert ("msg_1" in stored_ids(MessageRecord)) == (n == 29), n
+            assert ("msg_1" in stored_message_ids()) == (n == 29), n
         # P22: suspended on day 50, its content is erased on day 80.
         if n in (79, 80):
             assert bool(list(MailingList.by_account.query(suspended))) == (n == 79), n

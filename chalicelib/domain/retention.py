@@ -58,9 +58,14 @@ def purge_bucket(expires_at: datetime, key: str) -> str:
 
 def due_buckets(at: datetime) -> list[str]:
     """Every bucket that may hold items due by `at`: today's and LOOKBACK_DAYS before, oldest first."""
-    today = at.date()
-    days = [today - timedelta(days=n) for n in range(LOOKBACK_DAYS, -1, -1)]
-    return [f"{day.isoformat()}#{shard}" for day in days for shard in range(PURGE_SHARDS)]
+    return buckets_between(at - timedelta(days=LOOKBACK_DAYS), at)
+
+
+def buckets_between(first: datetime, last: datetime) -> list[str]:
+    """Every bucket of the days from `first` through `last`, oldest first."""
+    days = (last.date() - first.date()).days
+    return [f"{(first.date() + timedelta(days=n)).isoformat()}#{shard}"
+            for n in range(days + 1) for shard in range(PURGE_SHARDS)]
 
 
 def day_of(at: datetime) -> str:

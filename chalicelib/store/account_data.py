@@ -12,8 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 
+from chalicelib.domain.clock import now
+from chalicelib.domain.retention import LOOKBACK_DAYS, MESSAGE_RETENTION, buckets_between
 from chalicelib.store.campaign_stats import SHARDS, shard_key
+from chalicelib.store.messages import records_of
 from chalicelib.store.models import (
     Account,
     AccountHealthDay,
@@ -25,6 +29,7 @@ from chalicelib.store.models import (
     ImportChunk,
     ImportJob,
     MailingList,
+    MessagePurgeList,
     MessageRecord,
     PrivacyExport,
     PrivacyRequest,
@@ -73,6 +78,19 @@ def _import_chunks(account_id: str) -> Iterator[ImportChunk]:
         yield from ImportChunk.query(job.import_id, attributes_to_get=["import_id", "chunk"])
 
 
+def _purge_lists(account_id: str) -> Iterator[MessagePurgeList]:
+    """Every purge list of the account still waiting for its day: message records have no index
+    by account (it would cost a write per mail), so they are found through these lists."""
+    at = now()
+    for bucket in buckets_between(at - timedelta(days=LOOKBACK_DAYS), at + MESSAGE_RETENTION):
+        yield from MessagePurgeList.query(bucket, filter_condition=MessagePurgeList.account_id == account_id)
+
+
+def _message_records(account_id: str) -> Iterator[MessageRecord]:
+    for purge_list in _purge_lists(account_id):
+        yield from records_of(purge_list)
+
+
 def _account(account_id: str) -> Iterator[Account]:
     try:
         yield Account.get(account_id, consistent_read=True)
@@ -86,7 +104,9 @@ ACCOUNT_TABLES: dict[type[TidingsModel], AccountItems | NotPerAccount] = {
     CampaignStat: AccountItems(_campaign_stats, content=True),
     SendProgress: AccountItems(_send_progress, content=True),
     Campaign: AccountItems(lambda a: Campaign.query(a), content=True),
-    MessageRecord: AccountItems(lambda a: MessageRecord.by_account.query(a), content=True),
+    # Records before the lists that find them, so a purge stopped midway can find the rest.
+    MessageRecord: AccountItems(_message_records, content=True),
+    MessagePurgeList: AccountItems(_purge_lists, content=True),
     ImportChunk: AccountItems(_import_chunks, content=True),
     ImportJob: AccountItems(lambda a: ImportJob.query(a), content=True),
     PrivacyExport: AccountItems(lambda a: PrivacyExport.query(a), content=True),

@@ -1,33 +1,40 @@
-"""Message records (P21): one per sent message, expiring 30 days after sending."""
+"""Message records (P21): one per sent message, erased 30 days after sending.
+
+A record is keyed by the recipient's keyed hash (never the address or number) and the
+deterministic message id, so one conditional put both claims the message (exactly-once sending)
+and files it where access, erasure and STOP replies look (a Query on the hash, no index).
+It is written once: one write per mail is most of what a mail costs Tidings in DynamoDB.
+
+The daily purge finds due records through purge lists (one item per send batch, listing the
+batch's record keys) instead of an index on the expiry day: an index would add a write to every
+record and another to every delete, where a list adds one write per hundred mails.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import PutError
 
 from chalicelib.domain.clock import now
 from chalicelib.domain.retention import MESSAGE_RETENTION, purge_bucket
-from chalicelib.store.models import MessageRecord
+from chalicelib.store.models import MessagePurgeList, MessageRecord
+
+# A purge list outlives its records by this much, so the purge always finds it first; TTL
+# removes a list the purge never reached (the backstop, like the records' own TTL).
+_LIST_EXTRA_LIFETIME = timedelta(days=2)
 
 
-def claim(message_id: str, account_id: str, kind: str, campaign_id: str | None = None,
-          list_id: str | None = None, recipient_hash: str | None = None) -> bool:
-    """Record that this message is being sent; False when it was already claimed (a duplicate).
-
-    `recipient_hash` (a keyed hash, never the address) finds the person's messages for access
-    and erasure requests (P16, P18).
-    """
-    record = MessageRecord(
-        message_id=message_id,
-        account_id=account_id,
-        kind=kind,
-        campaign_id=campaign_id,
-        list_id=list_id,
-        recipient_hash=recipient_hash,
-        status="sending",
-        expires_at=now() + MESSAGE_RETENTION,
-    )
-    record.purge_bucket = purge_bucket(record.expires_at, message_id)
+def claim(recipient_hash: str, message_id: str, account_id: str, kind: str,
+          campaign_id: str | None = None, list_id: str | None = None) -> bool:
+    """Record that this message is being sent now; False when it was already claimed (a
+    duplicate). A Lambda that dies between the claim and the provider's answer leaves a record of
+    a mail that may not have gone: sending is at most once, never twice."""
+    sent_at = now()
+    record = MessageRecord(recipient_hash=recipient_hash, message_id=message_id, account_id=account_id,
+                           kind=kind, campaign_id=campaign_id, list_id=list_id, sent_at=sent_at,
+                           expires_at=sent_at + MESSAGE_RETENTION)
     try:
         record.save(condition=MessageRecord.message_id.does_not_exist())
     except PutError as exc:
@@ -37,55 +44,52 @@ def claim(message_id: str, account_id: str, kind: str, campaign_id: str | None =
     return True
 
 
-def release(message_id: str) -> None:
+def release(recipient_hash: str, message_id: str) -> None:
     """Undo a claim after a failed send, so the redelivered job can try again."""
-    MessageRecord(message_id=message_id).delete(
-        condition=MessageRecord.status == "sending"
-    )
+    MessageRecord(recipient_hash=recipient_hash, message_id=message_id).delete()
 
 
-def mark_sent(message_id: str, ses_message_id: str) -> None:
-    sent_at = now()
-    MessageRecord(message_id=message_id).update(
-        actions=[
-            MessageRecord.status.set("sent"),
-            MessageRecord.ses_message_id.set(ses_message_id),
-            MessageRecord.sent_at.set(sent_at),
-            MessageRecord.expires_at.set(sent_at + MESSAGE_RETENTION),
-            MessageRecord.purge_bucket.set(purge_bucket(sent_at + MESSAGE_RETENTION, message_id)),
-        ]
-    )
+def list_for_purge(account_id: str, messages: Mapping[str, str]) -> None:
+    """File the records that sending `messages` ({message id: recipient hash}) may write, for the
+    purge 30 days from now. Call it before claiming them; repeating it for the same messages
+    (a redelivered job) rewrites the same list."""
+    if not messages:
+        return
+    at = now()
+    expires_at = at + MESSAGE_RETENTION
+    list_id = hashlib.sha256("|".join(sorted(messages)).encode()).hexdigest()[:32]
+    MessagePurgeList(purge_bucket=purge_bucket(expires_at, list_id),
+                     entry=f"{_sortable(expires_at)}#{list_id}", account_id=account_id,
+                     messages=dict(messages), expires_at=expires_at + _LIST_EXTRA_LIFETIME).save()
 
 
-@dataclass(frozen=True)
-class SentMessage:
-    """A claimed message that SES or SNS accepted, with the provider's message id."""
-
-    message_id: str
-    account_id: str
-    kind: str
-    provider_message_id: str
-    recipient_hash: str
-    campaign_id: str | None = None
-    list_id: str | None = None
+def due_lists(bucket: str, at: datetime) -> Iterator[MessagePurgeList]:
+    """The purge lists of a bucket whose records are due by `at` (entries sort by expiry)."""
+    return MessagePurgeList.query(bucket, MessagePurgeList.entry <= f"{_sortable(at)}#~")
 
 
-def mark_sent_many(sent: list[SentMessage]) -> None:
-    """mark_sent for many claimed messages in BatchWriteItem calls (25 records a call, instead of
-    an UpdateItem each): the sender wrote these records itself when claiming them."""
-    sent_at = now()
-    expires_at = sent_at + MESSAGE_RETENTION
-    with MessageRecord.batch_write() as batch:
-        for message in sent:
-            batch.save(MessageRecord(
-                message_id=message.message_id, account_id=message.account_id, kind=message.kind,
-                campaign_id=message.campaign_id, list_id=message.list_id,
-                recipient_hash=message.recipient_hash, status="sent",
-                ses_message_id=message.provider_message_id, sent_at=sent_at, expires_at=expires_at,
-                purge_bucket=purge_bucket(expires_at, message.message_id)))
+def _sortable(at: datetime) -> str:
+    """A UTC time whose text sorts as the time does (fixed width, always with microseconds)."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def listed(purge_list: MessagePurgeList) -> dict[str, str]:
+    """{message id: recipient hash} of a purge list as read from the table."""
+    return purge_list.messages.as_dict()
+
+
+def records_of(purge_list: MessagePurgeList) -> list[MessageRecord]:
+    """The keys of the records a purge list names (some may never have been written)."""
+    return [MessageRecord(recipient_hash=hashed, message_id=message_id)
+            for message_id, hashed in sorted(listed(purge_list).items())]
+
+
+def sent_to(recipient_hash: str, account_id: str | None = None) -> Iterator[MessageRecord]:
+    """The message records held for this keyed hash, in one account or in all."""
+    condition = MessageRecord.account_id == account_id if account_id else None
+    return MessageRecord.query(recipient_hash, filter_condition=condition)
 
 
 def accounts_that_messaged(recipient_hash: str) -> set[str]:
-    """The accounts holding a message record for this keyed hash (the `by_recipient` index):
-    who sent to this address or number in the last 30 days."""
-    return {record.account_id for record in MessageRecord.by_recipient.query(recipient_hash)}
+    """Who sent to this address or number in the last 30 days."""
+    return {record.account_id for record in sent_to(recipient_hash)}

@@ -19,7 +19,7 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
 
@@ -191,14 +191,34 @@ class ConsentProof(MapAttribute):
     confirm_user_agent = UnicodeAttribute(null=True)
 
 
+# What a subscriber's indexes leave out: the tracking worker's engagement times (P16). Updating
+# an attribute an index projects writes to the index too, so with these projected every first
+# open or click would cost three writes instead of one. Only the export reads them, from the table.
+SUBSCRIBER_ENGAGEMENT = ("last_open_at", "last_click_at")
+# Every other attribute of a subscriber, for the audience and person lookups that read the
+# indexes (tests/test_domain_foundation.py checks this matches the model).
+SUBSCRIBER_INDEXED = ("account_id", "status", "email", "phone", "name", "company", "website",
+                      "field_of_activity", "attributes", "consent", "restricted", "created_at",
+                      "updated_at", "expires_at", "list_status", "account_address", "purge_bucket")
+
+
+def _subscriber_index_meta(name: str, hash_key: str) -> type:
+    class Meta:
+        index_name = name
+        # An index's own key is projected anyway and may not be listed again.
+        projection = IncludeProjection(non_attr_keys=[a for a in SUBSCRIBER_INDEXED if a != hash_key])
+
+    return Meta
+
+
 class SubscribersByStatus(GlobalSecondaryIndex["Subscriber"]):
-    Meta = _index_meta("by_list_status")
+    Meta = _subscriber_index_meta("by_list_status", "list_status")
     list_status = UnicodeAttribute(hash_key=True)
     address = UnicodeAttribute(range_key=True)
 
 
 class SubscribersByAccountAddress(GlobalSecondaryIndex["Subscriber"]):
-    Meta = _index_meta("by_account_address")
+    Meta = _subscriber_index_meta("by_account_address", "account_address")
     account_address = UnicodeAttribute(hash_key=True)
     list_id = UnicodeAttribute(range_key=True)
 
@@ -309,52 +329,38 @@ class Campaign(TidingsModel):
     by_schedule = CampaignsBySchedule()
 
 
-class MessagesByRecipient(GlobalSecondaryIndex["MessageRecord"]):
-    """One person's messages in one account, for access and erasure requests (P16, P18)."""
-
-    Meta = _index_meta("by_recipient")
-    recipient_hash = UnicodeAttribute(hash_key=True)
-    account_id = UnicodeAttribute(range_key=True)
-
-
-class MessagesByPurgeDay(GlobalSecondaryIndex["MessageRecord"]):
-    """Message records by the day (and shard) they expire (P21): the daily purge's query."""
-
-    Meta = _keys_index_meta("by_purge_day")
-    purge_bucket = UnicodeAttribute(hash_key=True)
-    expires_at = TTLAttribute(range_key=True)
-
-
-class MessagesByAccount(GlobalSecondaryIndex["MessageRecord"]):
-    """An account's message records, for deleting the account (P23)."""
-
-    Meta = _keys_index_meta("by_account")
-    account_id = UnicodeAttribute(hash_key=True)
-    message_id = UnicodeAttribute(range_key=True)
-
-
 class MessageRecord(TidingsModel):
-    """One sent message; erased 30 days after sending (P21). The id is deterministic per
-    recipient so a conditional put makes sending exactly-once."""
+    """One sent message; erased 30 days after sending (P21). Keyed by the recipient's keyed hash
+    (never the address or number) and the message id, deterministic per recipient, so a
+    conditional put makes sending exactly-once (store/messages.py)."""
 
     class Meta(TidingsModel.Meta):
         logical_name = "messages"
 
-    message_id = UnicodeAttribute(hash_key=True)
+    recipient_hash = UnicodeAttribute(hash_key=True)
+    message_id = UnicodeAttribute(range_key=True)
     account_id = UnicodeAttribute()
     kind = UnicodeAttribute()
     campaign_id = UnicodeAttribute(null=True)
     list_id = UnicodeAttribute(null=True)
-    ses_message_id = UnicodeAttribute(null=True)
-    status = UnicodeAttribute(default="queued")
-    sent_at = UTCDateTimeAttribute(null=True)
+    sent_at = UTCDateTimeAttribute()
     expires_at = TTLAttribute()
-    # Keyed hash of the recipient (domain/privacy.py), never the address or number itself.
-    recipient_hash = UnicodeAttribute(null=True)
-    purge_bucket = UnicodeAttribute(null=True)
-    by_recipient = MessagesByRecipient()
-    by_purge_day = MessagesByPurgeDay()
-    by_account = MessagesByAccount()
+
+
+class MessagePurgeList(TidingsModel):
+    """The message records one send batch may write, filed under the day (and shard) they are
+    due to be erased (P21): the daily purge reads these instead of an index on the records.
+    `messages` maps message id → recipient keyed hash: keys only, no contact data."""
+
+    class Meta(TidingsModel.Meta):
+        logical_name = "message-purge-lists"
+
+    purge_bucket = UnicodeAttribute(hash_key=True)
+    # `{expiry, sortable}#{list id}`: a range condition finds the lists due by a time.
+    entry = UnicodeAttribute(range_key=True)
+    account_id = UnicodeAttribute()
+    messages = MapAttribute(default=dict)
+    expires_at = TTLAttribute()
 
 
 class SendProgress(TidingsModel):
@@ -565,6 +571,7 @@ ALL_MODELS: tuple[type[TidingsModel], ...] = (
     Suppression,
     Campaign,
     MessageRecord,
+    MessagePurgeList,
     SendProgress,
     CampaignStat,
     TrackingMarker,

@@ -18,7 +18,7 @@ from pynamodb.exceptions import PutError
 from chalicelib.domain.clock import now
 from chalicelib.domain.privacy import Person
 from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason, address_hash
-from chalicelib.store import person_subscribers
+from chalicelib.store import messages, person_subscribers
 from chalicelib.store.models import (
     Account,
     AccountHealthDay,
@@ -30,6 +30,7 @@ from chalicelib.store.models import (
     ImportChunk,
     ImportJob,
     MailingList,
+    MessagePurgeList,
     MessageRecord,
     PrivacyExport,
     PrivacyRequest,
@@ -120,9 +121,8 @@ def erase_subscribers(person: Person) -> int:
 # --- message records -----------------------------------------------------------------------------
 
 def _messages(person: Person) -> list[MessageRecord]:
-    in_account = MessageRecord.account_id == person.account_id
     return [record for hashed in sorted(person.keyed_hashes)
-            for record in MessageRecord.by_recipient.query(hashed, in_account)]
+            for record in messages.sent_to(hashed, person.account_id)]
 
 
 def export_messages(person: Person) -> list[dict[str, Any]]:
@@ -130,7 +130,7 @@ def export_messages(person: Person) -> list[dict[str, Any]]:
     while DynamoDB's TTL has not deleted them yet."""
     at = now()
     return [{"message_id": r.message_id, "kind": r.kind, "campaign_id": r.campaign_id,
-             "list_id": r.list_id, "status": r.status, "sent_at": _iso(r.sent_at),
+             "list_id": r.list_id, "sent_at": _iso(r.sent_at),
              "expires_at": _iso(r.expires_at)}
             for r in _messages(person) if r.expires_at > at]
 
@@ -186,6 +186,9 @@ COVERAGE: dict[type[TidingsModel], Coverage] = {
     TrackingMarker: KeyedHashesOnly(
         "first-open/click markers keyed by campaign and the recipient's keyed hash, and event ids; "
         "they expire with the links"),
+    MessagePurgeList: KeyedHashesOnly(
+        "the message ids and recipients' keyed hashes a send batch may have written, kept until the "
+        "30-day purge deletes those records (P21) and the list with them"),
     FeedbackReceipt: KeyedHashesOnly(
         "SES event receipts keyed by message id and the recipient's keyed hash, expiring in 14 days"),
     Account: NoPersonalData(

@@ -1,4 +1,7 @@
-"""The purges' reads and deletes (P01, P21, P22-P25): by index on due dates, a page at a time.
+"""The purges' reads and deletes (P01, P21, P22-P25): by due dates, a page at a time.
+
+Message records are found through their purge lists (store/messages.py), other expiring items
+through an index on the due day.
 
 Each page is deleted before the next is read, so the progress of a run is in the table itself:
 a run stopped by its timeout (or a crash) leaves nothing half-done, and the next run's query
@@ -18,7 +21,8 @@ from pynamodb.exceptions import DeleteError
 from chalicelib.domain.retention import due_buckets
 from chalicelib.domain.subscriptions import Status
 from chalicelib.store.account_data import ACCOUNT_TABLES, AccountItems
-from chalicelib.store.models import MessageRecord, RateCounter, Subscriber, TidingsModel
+from chalicelib.store.messages import due_lists, listed, records_of
+from chalicelib.store.models import MessagePurgeList, MessageRecord, RateCounter, Subscriber, TidingsModel
 
 # Keys read per page; 40 BatchWriteItem calls delete one page.
 PAGE_SIZE = 1000
@@ -39,24 +43,24 @@ def _pages(items: Iterable[TidingsModel]) -> Iterator[list[TidingsModel]]:
         yield page
 
 
-def _batch_delete(model: type[TidingsModel], page: list[TidingsModel]) -> None:
+def _batch_delete(model: type[TidingsModel], page: Iterable[TidingsModel]) -> None:
     with model.batch_write() as batch:
         for item in page:
             batch.delete(item)
 
 
-def _expired(model: type[MessageRecord] | type[RateCounter] | type[Subscriber], bucket: str,
+def _expired(model: type[RateCounter] | type[Subscriber], bucket: str,
              at: datetime) -> Iterator[TidingsModel]:
     return model.by_purge_day.query(bucket, model.expires_at <= at, page_size=PAGE_SIZE)
 
 
-def count_expired(model: type[MessageRecord] | type[RateCounter] | type[Subscriber], at: datetime) -> int:
+def count_expired(model: type[RateCounter] | type[Subscriber], at: datetime) -> int:
     """How many items of the model are past their expiry (dry run), from the keys-only index
     (RateCounter's `count` attribute hides PynamoDB's Select=COUNT helper)."""
     return sum(1 for bucket in due_buckets(at) for _ in _expired(model, bucket, at))
 
 
-def purge_expired(model: type[MessageRecord] | type[RateCounter], at: datetime,
+def purge_expired(model: type[RateCounter], at: datetime,
                   more_time: TimeLeft) -> PurgeProgress:
     """Delete the model's items expired by `at`, in batches; stops early when time runs out."""
     progress = PurgeProgress()
@@ -67,6 +71,33 @@ def purge_expired(model: type[MessageRecord] | type[RateCounter], at: datetime,
             if not more_time():
                 progress.complete = False
                 return progress
+    return progress
+
+
+def count_due_messages(at: datetime) -> int:
+    """How many message records are due to be erased by `at` (dry run): their lists' length."""
+    return sum(len(listed(purge_list)) for bucket in due_buckets(at)
+               for purge_list in due_lists(bucket, at))
+
+
+def purge_messages(at: datetime, more_time: TimeLeft) -> PurgeProgress:
+    """Erase the message records due by `at` (P21), a purge list at a time: its records first,
+    the emptied lists 25 to a call after them, so a run stopped midway finds again any list
+    whose records it may not have deleted (deleting a record twice is harmless)."""
+    progress = PurgeProgress()
+    emptied: list[MessagePurgeList] = []
+    try:
+        for bucket in due_buckets(at):
+            for purge_list in due_lists(bucket, at):
+                records = records_of(purge_list)
+                _batch_delete(MessageRecord, records)
+                emptied.append(purge_list)
+                progress.count += len(records)
+                if not more_time():
+                    progress.complete = False
+                    return progress
+    finally:
+        _batch_delete(MessagePurgeList, emptied)
     return progress
 
 

@@ -8,7 +8,7 @@ from chalicelib.store.models import TidingsModel
 
 
 def table_definition(model: type[TidingsModel], table_name: str) -> dict[str, Any]:
-    """CreateTable arguments (on-demand billing, indexes projecting all attributes), plus
+    """CreateTable arguments (on-demand billing, indexes with the models' projections), plus
     `TimeToLiveAttribute` when the model has a TTL attribute."""
     schema = model._get_schema()
     definition: dict[str, Any] = {
@@ -21,7 +21,7 @@ def table_definition(model: type[TidingsModel], table_name: str) -> dict[str, An
         {
             "IndexName": index["index_name"],
             "KeySchema": _hash_first(index["key_schema"]),
-            "Projection": {"ProjectionType": index["projection"]["ProjectionType"]},
+            "Projection": index["projection"],
         }
         for index in schema["global_secondary_indexes"]
     ]

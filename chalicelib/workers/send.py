@@ -45,9 +45,10 @@ def send_job(record: SQSRecord, tokens: RateTokens | None = None, sent: SentTall
     taken for this mail), and add it to the batch's `sent` tally (else it is counted at once).
     Raising marks just this record failed; SQS redelivers it."""
     job = job_from_dict(json.loads(record.body))
-    if not messages.claim(job.message_id, job.account_id, job.kind,
-                          campaign_id=job.tags.get("campaign"), list_id=job.tags.get("list"),
-                          recipient_hash=subject_from_text(job.email.recipient).keyed_hash):
+    recipient_hash = subject_from_text(job.email.recipient).keyed_hash
+    messages.list_for_purge(job.account_id, {job.message_id: recipient_hash})
+    if not messages.claim(recipient_hash, job.message_id, job.account_id, job.kind,
+                          campaign_id=job.tags.get("campaign"), list_id=job.tags.get("list")):
         logger.info("duplicate outbox job skipped", extra={"message_id": job.message_id})
         return
     tags = {"account": job.account_id, "kind": job.kind, **job.tags}
@@ -55,11 +56,10 @@ def send_job(record: SQSRecord, tokens: RateTokens | None = None, sent: SentTall
         raw = build_mime(job.email)
         if not (tokens or RateTokens(1)).take():
             raise RateExhausted("no SES send token in time")
-        ses_id = with_backoff(lambda: send_raw_email(raw, job.email.recipient, tags))
+        with_backoff(lambda: send_raw_email(raw, job.email.recipient, tags))
     except Exception:
-        messages.release(job.message_id)
+        messages.release(recipient_hash, job.message_id)
         raise
-    messages.mark_sent(job.message_id, ses_id)
     tally: SentTally = Counter() if sent is None else sent
     tally[(job.account_id, job.kind, job.tags.get("campaign", ""))] += 1
     if sent is None:
