@@ -53,16 +53,17 @@ def track(action: Action, token: str, user_agent: str | None, country_header: st
 
 
 def count_events(events: list[TrackingEvent]) -> None:
-    """Count a batch: look the markers up (BatchGetItem), write each chunk in one transaction,
-    then set the subscriber's last open/click time on a first open/click of the campaign (the
-    unique marker tells; repeats write nothing there). Safe to repeat for the same events."""
+    """Count a batch: read its markers (one per recipient, campaign and scope; BatchGetItem),
+    write each chunk in one transaction, then set the subscriber's last open/click time on a
+    first open/click of the campaign (the marker tells; repeats write nothing there). Safe to
+    repeat for the same events; raises when a marker changed meanwhile (redeliver the batch)."""
     if not events:
         return
     secret = settings().suppression_secret
     recipient_of = {event.event_id: recipient_key(secret, event.campaign_id, event.address)
                     for event in events}
-    plan = plan_batch(events, tracking_store.existing_markers(marker_keys(events, recipient_of)),
-                      recipient_of)
+    stored = tracking_store.existing_markers(marker_keys(events, recipient_of))
+    plan = plan_batch(events, stored, recipient_of, now())
     for chunk in plan.chunks:
         tracking_store.write_chunk(chunk)
     # Replayed first events too: a Lambda that died after the counts may not have got here.
@@ -74,5 +75,8 @@ def count_events(events: list[TrackingEvent]) -> None:
     for (list_id, address, action), event in latest.items():
         tracking_store.record_last_seen(list_id, address, action, event.at)
     metrics.add_metric(name="TrackingEventsCounted", unit="Count", value=plan.fresh)
+    if plan.flooded:
+        logger.warning("tracking events over a marker's limit, not counted",
+                       extra={"flooded": plan.flooded})
     logger.info("tracking batch counted", extra={"events": len(events), "fresh": plan.fresh,
                                                  "replayed": plan.replayed, "chunks": len(plan.chunks)})

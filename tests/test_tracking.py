@@ -211,7 +211,7 @@ def test_p13_worker_aggregates_a_batch_into_one_write_per_counter(client, accoun
         assert run_tracking_worker(records) == {"batchItemFailures": []}
     writes = calls.by_operation
     # Ten opens add to 4 counters (total, unique any, unique human, country): one transaction
-    # holds them and the 20 first-open markers; then each reader's last open time.
+    # holds them and the 10 readers' markers; then each reader's last open time.
     assert writes["dynamodb.TransactWriteItems"] == 1
     assert writes["dynamodb.BatchGetItem"] == 1
     assert writes["dynamodb.UpdateItem"] == 10
@@ -297,7 +297,7 @@ def test_plan_splits_big_batches_into_transactions_of_at_most_100_items():
     events = [TrackingEvent(event_id=f"e{n}", action=Action.OPEN, at=SENT, account_id="a", list_id="l",
                             campaign_id="c", address=f"r{n}@example.com", viewer=Viewer.HUMAN, country="RO")
               for n in range(120)]
-    plan = plan_batch(events, {}, {event.event_id: f"h{n}" for n, event in enumerate(events)})
+    plan = plan_batch(events, {}, {event.event_id: f"h{n}" for n, event in enumerate(events)}, LATER)
     assert plan.fresh == 120 and all(chunk.items <= 100 for chunk in plan.chunks)
     assert sum(chunk.counters[("c", "opens#total#human")] for chunk in plan.chunks) == 120
 

@@ -13,13 +13,19 @@ Counter names (the sort key of a campaign-stats item):
 A unique counter counts recipients: one added per first event of its kind (any viewer, or of that
 viewer) per recipient and campaign (per link for clicks). `{link}` is the target without its query
 string or fragment (`link_label`): a query can carry the reader's own data, never fit for a report.
+
+Markers (what was counted already): ONE per recipient, campaign and scope (opens, or clicks on
+one link), holding the viewer classes its unique counters have counted and short ids of the
+events it counted lately. A batch reads each of its markers once and writes each at most once,
+with every event it gained, conditioned on its version (store/tracking.py).
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -28,6 +34,15 @@ from chalicelib.errors import InvalidInput
 
 ANY = "any"
 _MAX_LINK = 500
+# SQS keeps a message at most 14 days from its sending (the route sends it at the event's time):
+# an event older than this is never delivered again, so its marker may forget it.
+EVENT_ID_LIFETIME = timedelta(days=15)
+# What a marker remembers at most within EVENT_ID_LIFETIME. A reader's few opens stay far below;
+# the cap keeps a client fetching one token in a loop from growing a marker towards DynamoDB's
+# 400 KB item limit, past which every batch holding that recipient would fail. Events over it
+# are a loop, not reading: they are not counted.
+MAX_REMEMBERED_EVENTS = 1000
+_SHORT_ID = 12
 
 
 class Action(StrEnum):
@@ -93,18 +108,23 @@ def _scope(event: TrackingEvent) -> str:
     return f"#{link_label(event.link or '')}" if event.action is Action.CLICK else ""
 
 
-def unique_markers(event: TrackingEvent, recipient: str) -> dict[str, str]:
-    """{counter it unlocks: marker key}: the first event of each key adds one to its counter."""
-    scope = _scope(event)
-    return {
-        f"{event.action.value}#unique#{viewer}{scope}":
-            f"{event.action.value}#{event.campaign_id}#{viewer}#{recipient}{scope}"
-        for viewer in (ANY, event.viewer.value)
-    }
+def marker_key(event: TrackingEvent, recipient: str) -> str:
+    """The key of the one marker of the recipient's opens, or clicks on the event's link, in its
+    campaign. The link enters as a short hash: a label may be 500 characters long."""
+    key = f"{event.action.value}#{event.campaign_id}#{recipient}"
+    if event.action is Action.CLICK:
+        key += "#" + hashlib.sha256(link_label(event.link or "").encode()).hexdigest()[:16]
+    return key
 
 
-def event_marker(event: TrackingEvent) -> str:
-    return f"event#{event.event_id}"
+def short_event_id(event_id: str) -> str:
+    """What a marker remembers of an event: 12 hex characters (48 bits) of a hash of its id.
+
+    Each remembered event costs about 19 bytes, so a reader's marker stays well under 1 KB, the
+    size one write unit pays for (a marker is rewritten whole on each of its batches). 48 bits
+    keep one recipient's events apart: a collision among n events of a marker is about
+    n²/2⁴⁹, nil for the few a marker holds. A hash, not a cut, so ids of any shape work."""
+    return hashlib.sha256(event_id.encode()).hexdigest()[:_SHORT_ID]
 
 
 def total_counters(event: TrackingEvent) -> list[str]:
@@ -115,12 +135,41 @@ def total_counters(event: TrackingEvent) -> list[str]:
     return counters
 
 
+def _unique_counter(event: TrackingEvent, viewer: str) -> str:
+    return f"{event.action.value}#unique#{viewer}{_scope(event)}"
+
+
+@dataclass(frozen=True)
+class Marker:
+    """What one recipient's opens (or clicks on one link) in one campaign have counted. The
+    marker's existence means the unique `any` counter has its one; `viewers` are the viewer
+    classes whose unique counters have theirs."""
+
+    version: int
+    viewers: frozenset[str]
+    # The event that counted `any`: its replay sets the last open/click time again (P16).
+    first_event: str
+    # short_event_id → the event's time (epoch seconds), for events younger than
+    # EVENT_ID_LIFETIME: a redelivered event found here adds nothing.
+    events: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class MarkerWrite:
+    """A marker's new state, to be written only if the marker is still as it was read: absent
+    (`read_version` None) or at `read_version`."""
+
+    key: str
+    read_version: int | None
+    marker: Marker
+
+
 @dataclass
 class WriteChunk:
     """What one DynamoDB transaction writes: the markers of some events and exactly the counter
     increments of those events, so a chunk is counted whole or not at all."""
 
-    markers: dict[str, str]
+    markers: dict[str, MarkerWrite]
     counters: dict[tuple[str, str], int]
 
     @property
@@ -133,62 +182,116 @@ class BatchPlan:
     chunks: list[WriteChunk]
     fresh: int
     replayed: int
+    # Events over a marker's MAX_REMEMBERED_EVENTS: not counted.
+    flooded: int
     # Events that are their recipient's first of their kind in the campaign (first open; first
     # click on a link): only these move the subscriber's last open/click time (P16), so a
     # reader's repeated opens cost no write there.
     firsts: list[TrackingEvent]
 
 
+@dataclass(frozen=True)
+class _Step:
+    """One fresh event: the counters it adds and its marker's state once it is counted."""
+
+    event: TrackingEvent
+    counters: list[str]
+    marker: Marker
+
+
 def marker_keys(events: list[TrackingEvent], recipient_of: dict[str, str]) -> set[str]:
-    """Every marker a batch must look up before deciding what to count."""
-    keys: set[str] = set()
-    for event in events:
-        keys.add(event_marker(event))
-        keys.update(unique_markers(event, recipient_of[event.event_id]).values())
-    return keys
+    """Every marker a batch must look up before deciding what to count: one per recipient,
+    campaign and scope (opens, or clicks on one link)."""
+    return {marker_key(event, recipient_of[event.event_id]) for event in events}
 
 
-def plan_batch(events: list[TrackingEvent], existing: dict[str, str], recipient_of: dict[str, str],
-               max_items: int = 100) -> BatchPlan:
-    """Decide what a batch adds, given the markers already stored (key → event id that wrote it).
+def plan_batch(events: list[TrackingEvent], stored: Mapping[str, Marker], recipient_of: dict[str, str],
+               now: datetime, max_items: int = 100) -> BatchPlan:
+    """Decide what a batch adds, given its markers as read (key → Marker; absent ones missing).
 
-    An event already counted (its own marker exists, or a unique marker names it: SQS
-    redelivered it) adds nothing. Otherwise it adds one to its total counters and to each unique
-    counter whose marker nobody holds yet; it writes those markers, or, unlocking none, its own
-    event marker. Events are aggregated: a counter appears once per chunk however many events
-    add to it. Chunks hold at most `max_items` items (DynamoDB's transaction limit).
+    An event whose short id its marker holds was counted before (SQS redelivered it) and adds
+    nothing. Otherwise it adds one to its total counters, to the unique `any` counter when its
+    marker does not exist yet, and to its viewer's unique counter when the marker has not
+    counted that viewer. Each marker is written once per chunk with every event it gained, and
+    a recipient's events stay in one chunk unless they alone overflow one. Counters are
+    aggregated: one per chunk however many events add to it. Chunks hold at most `max_items`
+    items (DynamoDB's transaction limit).
     """
-    claimed = dict(existing)
-    chunks = [WriteChunk({}, {})]
-    seen_ids: set[str] = set()
-    firsts: list[TrackingEvent] = []
-    fresh = replayed = 0
+    seen: set[str] = set()
+    groups: dict[str, list[TrackingEvent]] = {}
+    replayed = 0
     for event in sorted(events, key=lambda item: item.at):
-        uniques = unique_markers(event, recipient_of[event.event_id])
-        first_key = uniques[f"{event.action.value}#unique#{ANY}{_scope(event)}"]
-        if (event.event_id in seen_ids or event_marker(event) in claimed
-                or event.event_id in {claimed.get(key) for key in uniques.values()}):
-            if event.event_id not in seen_ids and claimed.get(first_key) == event.event_id:
-                # Counted before, but the Lambda may have died before the last-seen time.
-                firsts.append(event)
+        if event.event_id in seen:  # SQS delivered the message twice in one batch
             replayed += 1
             continue
-        seen_ids.add(event.event_id)
-        fresh += 1
-        if first_key not in claimed:
+        seen.add(event.event_id)
+        groups.setdefault(marker_key(event, recipient_of[event.event_id]), []).append(event)
+    chunks = [WriteChunk({}, {})]
+    firsts: list[TrackingEvent] = []
+    fresh = flooded = 0
+    for key, group in groups.items():
+        read = stored.get(key)
+        steps, group_firsts, group_replayed = _count(group, read, now)
+        firsts.extend(group_firsts)
+        replayed += group_replayed
+        flooded += len(group) - len(steps) - group_replayed
+        fresh += len(steps)
+        _pack(chunks, key, None if read is None else read.version, steps, max_items)
+    return BatchPlan([chunk for chunk in chunks if chunk.items], fresh, replayed, flooded, firsts)
+
+
+def _count(events: list[TrackingEvent], read: Marker | None,
+           now: datetime) -> tuple[list[_Step], list[TrackingEvent], int]:
+    """(fresh events' steps, first events, replayed events) of one marker's events, by time."""
+    cutoff = (now - EVENT_ID_LIFETIME).timestamp()
+    marker = None if read is None else replace(
+        read, events={short: at for short, at in read.events.items() if at >= cutoff})
+    steps: list[_Step] = []
+    firsts: list[TrackingEvent] = []
+    replayed = 0
+    for event in events:
+        short = short_event_id(event.event_id)
+        if read is not None and short in read.events:
+            replayed += 1
+            if short == read.first_event:
+                firsts.append(event)  # counted, but that Lambda may have died before P16's write
+            continue
+        if marker is not None and len(marker.events) >= MAX_REMEMBERED_EVENTS:
+            continue
+        counters = total_counters(event)
+        if marker is None:
+            counters.append(_unique_counter(event, ANY))
             firsts.append(event)
-        markers = {key: event.event_id for key in uniques.values() if key not in claimed}
-        if not markers:
-            markers = {event_marker(event): event.event_id}
-        names = [*total_counters(event), *(name for name, key in uniques.items() if key in markers)]
+            marker = Marker(version=0, viewers=frozenset(), first_event=short, events={})
+        if event.viewer.value not in marker.viewers:
+            counters.append(_unique_counter(event, event.viewer.value))
+        marker = replace(marker, viewers=marker.viewers | {event.viewer.value},
+                         events={**marker.events, short: int(event.at.timestamp())})
+        steps.append(_Step(event, counters, marker))
+    return steps, firsts, replayed
+
+
+def _pack(chunks: list[WriteChunk], key: str, read_version: int | None, steps: list[_Step],
+          max_items: int) -> None:
+    """Add one marker's fresh events to the chunks: the marker once, and their counters."""
+    if not steps:
+        return
+    wanted = {(step.event.campaign_id, name) for step in steps for name in step.counters}
+    last = chunks[-1]
+    if last.items and last.items + 1 + len(wanted - last.counters.keys()) > max_items:
+        chunks.append(WriteChunk({}, {}))
+    written = read_version
+    for step in steps:
         chunk = chunks[-1]
-        new_counters = {(event.campaign_id, name) for name in names} - chunk.counters.keys()
-        if chunk.items + len(markers) + len(new_counters) > max_items:
+        new = {(step.event.campaign_id, name) for name in step.counters} - chunk.counters.keys()
+        if chunk.items + (key not in chunk.markers) + len(new) > max_items:
+            # Only a recipient's events that alone overflow a transaction get here: the marker
+            # is written once more in the next chunk, conditioned on this chunk's write.
             chunk = WriteChunk({}, {})
             chunks.append(chunk)
-        chunk.markers.update(markers)
-        claimed.update(markers)
-        for name in names:
-            key = (event.campaign_id, name)
-            chunk.counters[key] = chunk.counters.get(key, 0) + 1
-    return BatchPlan([chunk for chunk in chunks if chunk.items], fresh, replayed, firsts)
+        expected = chunk.markers[key].read_version if key in chunk.markers else written
+        written = (expected or 0) + 1
+        chunk.markers[key] = MarkerWrite(key, expected, replace(step.marker, version=written))
+        for name in step.counters:
+            counter = (step.event.campaign_id, name)
+            chunk.counters[counter] = chunk.counters.get(counter, 0) + 1

@@ -122,6 +122,6 @@ ACCOUNT_TABLES: dict[type[TidingsModel], AccountItems | NotPerAccount] = {
                                "purge (and TTL) removes them when their window ends"),
     FeedbackReceipt: NotPerAccount("SES event receipts, expiring (TTL) 14 days after the event"),
     SendRateBucket: NotPerAccount("the platform's one SES send-rate bucket"),
-    TrackingMarker: NotPerAccount("markers of counted tracking events, keyed by event id or keyed "
-                                  "hash, expiring (TTL) once a redelivery is no longer possible"),
+    TrackingMarker: NotPerAccount("markers of counted opens and clicks, keyed by campaign and keyed "
+                                  "hash, expiring (TTL) a day after the campaign's links"),
 }

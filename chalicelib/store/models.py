@@ -396,15 +396,20 @@ class CampaignStat(TidingsModel):
 
 
 class TrackingMarker(TidingsModel):
-    """What the tracking worker already counted (store/tracking.py): a tracking event by its id,
-    or the first open/click of a recipient (keyed hash, never the address) in a campaign.
-    `event_id` names the event that wrote it, so a redelivered event knows it was counted."""
+    """What the tracking worker already counted for one recipient (keyed hash, never the
+    address) in a campaign: their opens, or their clicks on one link (domain/tracking.Marker).
+    Rewritten whole, conditioned on `version`, by store/tracking.py."""
 
     class Meta(TidingsModel.Meta):
         logical_name = "tracking-markers"
 
     marker_key = UnicodeAttribute(hash_key=True)
-    event_id = UnicodeAttribute()
+    version = NumberAttribute()
+    # Viewer classes counted as unique; `any` is implied by the item's existence.
+    viewers = UnicodeSetAttribute()
+    first_event = UnicodeAttribute()
+    # Short event id → the event's time (epoch seconds), for the events of the last 15 days.
+    events = MapAttribute()
     expires_at = TTLAttribute()
 
 

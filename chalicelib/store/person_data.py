@@ -184,8 +184,8 @@ COVERAGE: dict[type[TidingsModel], Coverage] = {
     RateCounter: KeyedHashesOnly(
         "abuse-limit counters keyed by keyed hashes, expiring with their window (at most a day)"),
     TrackingMarker: KeyedHashesOnly(
-        "first-open/click markers keyed by campaign and the recipient's keyed hash, and event ids; "
-        "they expire with the links"),
+        "first-open/click markers keyed by campaign, the recipient's keyed hash and a link hash, "
+        "holding short hashes of recent event ids; they expire with the links"),
     MessagePurgeList: KeyedHashesOnly(
         "the message ids and recipients' keyed hashes a send batch may have written, kept until the "
         "30-day purge deletes those records (P21) and the list with them"),

@@ -1,10 +1,11 @@
 """What the tracking worker writes: markers and counters, a chunk per transaction, and each
 subscriber's last open/click time (P16; only on a first open or click of a campaign).
 
-A chunk's markers (conditional puts) and counter increments (one ADD per distinct counter) go
-in ONE TransactWriteItems call, so a chunk counts whole or not at all: a Lambda that dies after
-the commit leaves markers that make the redelivered events add nothing (domain/tracking.py). A
-marker another worker claimed meanwhile cancels the transaction; the batch fails and SQS
+A chunk's markers (whole-item puts, each conditioned on the marker being as the batch read it)
+and counter increments (one ADD per distinct counter) go in ONE TransactWriteItems call, so a
+chunk counts whole or not at all: a Lambda that dies after the commit leaves markers that name
+the events counted, so their redelivery adds nothing (domain/tracking.py). A marker another
+worker wrote meanwhile (its version moved on) cancels the transaction; the batch fails and SQS
 redelivers it, to be planned again from the markers as they now are.
 """
 from __future__ import annotations
@@ -19,13 +20,12 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.clock import now
 from chalicelib.domain.mail_links import LINK_LIFETIME
-from chalicelib.domain.tracking import Action, WriteChunk
+from chalicelib.domain.tracking import Action, Marker, WriteChunk
 from chalicelib.store.campaign_stats import SHARDS, counter_update
 from chalicelib.store.models import Subscriber, TrackingMarker
 
-# SQS keeps a message at most 14 days: no redelivery comes after an event marker expires.
-EVENT_MARKER_LIFETIME = timedelta(days=15)
-# A first-open marker must outlive every open/click link of the campaign.
+# A marker must outlive every open/click link of the campaign: it holds the unique counts. Each
+# write pushes its expiry on; the event ids it holds are forgotten sooner (EVENT_ID_LIFETIME).
 UNIQUE_MARKER_LIFETIME = LINK_LIFETIME + timedelta(days=1)
 _LAST_SEEN = {Action.OPEN: Subscriber.last_open_at, Action.CLICK: Subscriber.last_click_at}
 
@@ -35,23 +35,29 @@ def _connection(region: str) -> Connection:
     return Connection(region=region)
 
 
-def existing_markers(keys: set[str]) -> dict[str, str]:
-    """{marker key: id of the event that wrote it} for the keys that exist (BatchGetItem, 100
-    keys a call)."""
-    return {marker.marker_key: marker.event_id for marker in TrackingMarker.batch_get(list(keys))}
+def existing_markers(keys: set[str]) -> dict[str, Marker]:
+    """{marker key: Marker} for the keys that exist (BatchGetItem, 100 keys a call)."""
+    return {item.marker_key: Marker(version=item.version, viewers=frozenset(item.viewers or ()),
+                                    first_event=item.first_event, events=item.events.as_dict())
+            for item in TrackingMarker.batch_get(list(keys))}
 
 
 def write_chunk(chunk: WriteChunk) -> None:
-    """Claim the chunk's markers and add its counters, in one transaction on one random shard.
+    """Write the chunk's markers and add its counters, in one transaction on one random shard.
 
-    Raises TransactWriteError when a marker exists by now (another worker counted that event)."""
-    at = now()
+    Raises TransactWriteError when a marker is no longer as the batch read it (another worker
+    counted events of that recipient meanwhile)."""
+    expires_at = now() + UNIQUE_MARKER_LIFETIME
     shard = random.randrange(SHARDS)
     with TransactWrite(connection=_connection(TrackingMarker.Meta.region)) as transaction:
-        for key, event_id in chunk.markers.items():
-            lifetime = EVENT_MARKER_LIFETIME if key.startswith("event#") else UNIQUE_MARKER_LIFETIME
-            transaction.save(TrackingMarker(marker_key=key, event_id=event_id, expires_at=at + lifetime),
-                             condition=TrackingMarker.marker_key.does_not_exist())
+        for write in chunk.markers.values():
+            marker = write.marker
+            condition = (TrackingMarker.marker_key.does_not_exist() if write.read_version is None
+                         else TrackingMarker.version == write.read_version)
+            transaction.save(TrackingMarker(marker_key=write.key, version=marker.version,
+                                            viewers=set(marker.viewers), first_event=marker.first_event,
+                                            events=dict(marker.events), expires_at=expires_at),
+                             condition=condition)
         for (campaign_id, counter), amount in chunk.counters.items():
             item, actions = counter_update(campaign_id, counter, amount, shard)
             transaction.update(item, actions=actions)
