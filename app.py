@@ -27,6 +27,7 @@ from chalicelib.blueprints import (
     public_optout,
     public_preferences,
     public_tracking,
+    public_tracking_front,
     public_unsubscribe,
 )
 from chalicelib.config import settings
@@ -57,6 +58,12 @@ app.register_middleware(
 )
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context), "sqs")
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context), "scheduled")
+app.register_middleware(
+    ConvertToMiddleware(
+        logger.inject_lambda_context(correlation_id_path=correlation_paths.LAMBDA_FUNCTION_URL)
+    ),
+    "pure_lambda",
+)
 app.register_middleware(ConvertToMiddleware(metrics.log_metrics), "all")
 
 # The authenticated /v1 REST API (OpenAPI: GET /v1/openapi.json).
@@ -65,10 +72,11 @@ API = (
     api_campaigns, api_campaign_sending, api_reports, api_messages, api_privacy, api_audit, api_health,
     api_openapi,
 )
-# Pages and links people open: forms, confirmation, unsubscribe, preferences, tracking.
+# Pages and links people open: forms, confirmation, unsubscribe, preferences, tracking (also
+# behind its own Lambda function URL, public_tracking_front).
 PUBLIC = (
-    public, public_unsubscribe, public_preferences, public_forward, public_tracking, public_optout,
-    public_account, public_account_deletion,
+    public, public_unsubscribe, public_preferences, public_forward, public_tracking, public_tracking_front,
+    public_optout, public_account, public_account_deletion,
 )
 # SQS and schedule handlers.
 WORKERS = (
@@ -82,3 +90,10 @@ for module in PUBLIC:
     app.register_blueprint(module.public)
 for module in WORKERS:
     app.register_blueprint(module.worker)
+
+# Lambda must run every handler through this module: `chalice package` would point it at the
+# blueprint's own module, which binds no table names and skips the middleware above
+# (aws/chalice#1566). So each non-HTTP handler is exported here and its handler string moved.
+for function in (*app.pure_lambda_functions, *app.event_sources):
+    globals()[function.name] = app.handler_map[function.name]
+    function.handler_string = f"{__name__}.{function.name}"

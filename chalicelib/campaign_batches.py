@@ -125,7 +125,8 @@ def _send_emails(job: BatchJob, account: Account, content: CampaignContent, queu
             break
         raw = build_mime(compose_marketing_email(
             account_id=job.account_id, campaign_id=job.campaign_id, content=content, recipient=contact,
-            mailing_list=job.mailing_list, sender=profile, public_base_url=base_url))
+            mailing_list=job.mailing_list, sender=profile, public_base_url=base_url,
+            tracking_base_url=settings().tracking_base_url))
         try:
             with_backoff(lambda: send_raw_email(raw, contact.email, tags))  # noqa: B023
         except Exception:

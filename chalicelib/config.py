@@ -23,6 +23,9 @@ class Settings:
     region: str
     resource_prefix: str
     public_base_url: str
+    # Where the open pixel and click redirect links point: in AWS the tracking function URL (no
+    # API Gateway request per open or click), locally the public routes.
+    tracking_base_url: str
     max_body_bytes: int
     # email-validator's DNS deliverability check; off by default (no egress, flaky resolvers).
     check_email_dns: bool
@@ -61,11 +64,14 @@ def settings() -> Settings:
 def read_settings(env: Mapping[str, str]) -> Settings:
     """Settings from the given variables (the deployment template builds the Lambdas' own)."""
     prefix = env.get("TIDINGS_PREFIX", "tidings")
+    public_base_url = env.get("TIDINGS_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
     return Settings(
         stage=env.get("TIDINGS_STAGE", "local"),
         region=env.get("AWS_DEFAULT_REGION") or env.get("AWS_REGION") or "eu-west-1",
         resource_prefix=prefix,
-        public_base_url=env.get("TIDINGS_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+        public_base_url=public_base_url,
+        # A function URL ends with "/"; links are built as f"{base}/t/o/{token}".
+        tracking_base_url=(env.get("TIDINGS_TRACKING_BASE_URL") or public_base_url).rstrip("/"),
         max_body_bytes=int(env.get("TIDINGS_MAX_BODY_BYTES", str(256 * 1024))),
         check_email_dns=env.get("TIDINGS_CHECK_EMAIL_DNS") == "1",
         signing_secrets=_secrets(env.get("TIDINGS_SIGNING_SECRETS")),

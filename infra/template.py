@@ -14,6 +14,7 @@ from typing import Any
 
 from chalice.utils import to_cfn_resource_name
 
+from chalicelib.blueprints.public_tracking_front import FUNCTION_NAME as TRACKING_FRONT
 from chalicelib.config import Settings
 from chalicelib.resources import (
     FEEDBACK,
@@ -35,6 +36,11 @@ INBOUND_MAIL_TOPIC_ID = to_cfn_resource_name(INBOUND_MAIL_TOPIC) + "Topic"
 SMS_INBOUND_TOPIC_ID = to_cfn_resource_name(SMS_INBOUND_TOPIC) + "Topic"
 CONFIGURATION_SET_ID = "FeedbackConfigurationSet"
 ALARM_TOPIC_ID = "AlarmTopic"
+# The open/click front (Chalice names a function's resource after it) and its function URL.
+TRACKING_FRONT_ID = to_cfn_resource_name(TRACKING_FRONT)
+TRACKING_URL_ID = "TrackingFunctionUrl"
+TRACKING_BASE_URL_VARIABLE = "TIDINGS_TRACKING_BASE_URL"
+_TRACKING_BASE_URL_GIVEN = "TrackingBaseUrlGiven"
 # The longest SQS keeps a message: a dead letter must outlive its first enqueue time, which
 # SQS keeps when it moves the message, and give people time to look at it.
 DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
@@ -96,10 +102,14 @@ def build_merge_template(
 ) -> dict[str, Any]:
     """The merge template for the app's `functions`, which will run with `settings`.
 
+    When the open/click front (TRACKING_FRONT_ID) is among them, it gets a public function URL,
+    and every other function builds open and click links on that URL (TIDINGS_TRACKING_BASE_URL).
+
     Raises ValueError if a handler consumes a queue that resources.QUEUES does not declare
     under this prefix (the deployed mapping would point at a queue nobody creates).
     """
     handled = {handler: _declared_queue(settings, handler) for handler in handlers}
+    serves_tracking = any(function.function_id == TRACKING_FRONT_ID for function in functions)
     resources: dict[str, Any] = {}
     for model in TABLES:
         resources[table_id(model)] = _table(model, settings)
@@ -115,14 +125,16 @@ def build_merge_template(
     resources[DATA_ACCESS_POLICY_ID] = _data_access_policy(settings, functions, set(handled.values()))
     # Merged over the stage's variables in .chalice/config.json: names must match this template.
     for function in functions:
-        resources[function.function_id] = {
-            "Properties": {"Environment": {"Variables": lambda_environment(settings)}}
-        }
+        variables = lambda_environment(settings)
+        # Not the front's own: its URL is made after it (a cycle), and it builds no links.
+        if serves_tracking and function.function_id != TRACKING_FRONT_ID:
+            variables[TRACKING_BASE_URL_VARIABLE] = tracking_base_url()
+        resources[function.function_id] = {"Properties": {"Environment": {"Variables": variables}}}
     for handler, queue in handled.items():
         function = resources.setdefault(handler.function_id, {"Properties": {}})
         function["DependsOn"] = [queue_id(queue), DATA_ACCESS_POLICY_ID]
         function["Properties"]["Events"] = _report_batch_item_failures(handler)
-    return {
+    template: dict[str, Any] = {
         "Parameters": _parameters(),
         "Resources": resources,
         "Outputs": {
@@ -133,6 +145,9 @@ def build_merge_template(
             "ConfigurationSetName": {"Value": {"Ref": CONFIGURATION_SET_ID}},
         },
     }
+    if serves_tracking:
+        _add_tracking_function_url(template)
+    return template
 
 
 def lambda_environment(settings: Settings) -> dict[str, Any]:
@@ -150,6 +165,49 @@ def lambda_environment(settings: Settings) -> dict[str, Any]:
         "TIDINGS_SIGNING_SECRETS": f"{{{{resolve:secretsmanager:{prefix}/signing-secrets}}}}",
         "TIDINGS_SUPPRESSION_SECRET": f"{{{{resolve:secretsmanager:{prefix}/suppression-secret}}}}",
         "TIDINGS_SES_MAX_SEND_RATE": {"Ref": "SesMaxSendRate"},
+    }
+
+
+def tracking_base_url() -> dict[str, Any]:
+    """Where the Lambdas point open and click links: the TrackingBaseUrl parameter if given, else
+    the tracking function URL (it ends with "/", which chalicelib/config.py strips)."""
+    return {"Fn::If": [_TRACKING_BASE_URL_GIVEN, {"Ref": "TrackingBaseUrl"},
+                       {"Fn::GetAtt": [TRACKING_URL_ID, "FunctionUrl"]}]}
+
+
+def _add_tracking_function_url(template: dict[str, Any]) -> None:
+    """A public function URL (AuthType NONE) for the open/click front: an open or a click costs a
+    Lambda invocation, not an API Gateway request. Since October 2025 a new function URL needs
+    both permissions: lambda:InvokeFunctionUrl, and lambda:InvokeFunction limited to calls that
+    come through the URL (so it grants no direct Invoke to anyone). With the URL: its output, and
+    the TrackingBaseUrl parameter for a custom domain (CloudFront) in front of it."""
+    front = TRACKING_FRONT_ID
+    template["Resources"].update({
+        TRACKING_URL_ID: {
+            "Type": "AWS::Lambda::Url",
+            "Properties": {"AuthType": "NONE", "TargetFunctionArn": {"Fn::GetAtt": [front, "Arn"]}},
+        },
+        f"{TRACKING_URL_ID}PublicAccess": {
+            "Type": "AWS::Lambda::Permission",
+            "Properties": {"Action": "lambda:InvokeFunctionUrl", "FunctionName": {"Ref": front},
+                           "Principal": "*", "FunctionUrlAuthType": "NONE"},
+        },
+        f"{TRACKING_URL_ID}PublicInvoke": {
+            "Type": "AWS::Lambda::Permission",
+            "Properties": {"Action": "lambda:InvokeFunction", "FunctionName": {"Ref": front},
+                           "Principal": "*", "InvokedViaFunctionUrl": True},
+        },
+    })
+    template["Outputs"]["TrackingFunctionUrl"] = {"Value": {"Fn::GetAtt": [TRACKING_URL_ID, "FunctionUrl"]}}
+    template["Parameters"]["TrackingBaseUrl"] = {
+        "Type": "String",
+        "Description": "Base URL of open pixel and click links when a custom domain (CloudFront) fronts "
+                       "the tracking function URL, no trailing /; empty: the function URL itself",
+        "Default": "",
+        "AllowedPattern": r"^(https://[^/]+(/.*[^/])?)?$",
+    }
+    template["Conditions"] = {
+        _TRACKING_BASE_URL_GIVEN: {"Fn::Not": [{"Fn::Equals": [{"Ref": "TrackingBaseUrl"}, ""]}]}
     }
 
 

@@ -9,7 +9,9 @@ import pytest
 from app import app
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
-HANDLERS = sorted(source.name for source in app.event_sources)
+# Event sources (SQS, schedules) and plain Lambda functions (the tracking function URL).
+HANDLERS = sorted([source.name for source in app.event_sources]
+                  + [function.name for function in app.pure_lambda_functions])
 
 
 def test_every_non_http_handler_has_a_sample_event():
@@ -27,3 +29,6 @@ def test_each_handler_runs_on_its_sample_event(client, name):
         assert set(result.payload) == {"batchItemFailures"}
         ids = {record["messageId"] for record in event["Records"]}
         assert {item["itemIdentifier"] for item in result.payload["batchItemFailures"]} < ids
+    if event.get("version") == "2.0" and "rawPath" in event:
+        # A function URL request gets a function URL response.
+        assert {"statusCode", "headers", "body", "isBase64Encoded"} <= set(result.payload)

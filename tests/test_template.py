@@ -1,11 +1,14 @@
 """The deployable template: built by `chalice package` with the generated merge template, it must
 pass cfn-lint and hold exactly the tables the models declare, the queues with their dead-letter
-queues and alarms, the SES feedback path, batch-failure reporting, and no local-only routes."""
+queues and alarms, the SES feedback path, batch-failure reporting, the tracking function URL, and
+no local-only routes."""
 from __future__ import annotations
 
 import fcntl
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +19,14 @@ from pynamodb.attributes import TTLAttribute
 from chalicelib.config import read_settings
 from chalicelib.resources import FEEDBACK, FEEDBACK_TOPIC, INBOUND_MAIL, INBOUND_MAIL_TOPIC, QUEUES, TABLES
 from infra.package import build, check_merged
-from infra.template import LambdaFunction, SqsHandler, build_merge_template
+from infra.template import (
+    TRACKING_BASE_URL_VARIABLE,
+    TRACKING_FRONT_ID,
+    LambdaFunction,
+    SqsHandler,
+    build_merge_template,
+    tracking_base_url,
+)
 
 PREFIX = "tidings"
 
@@ -212,6 +222,26 @@ def test_no_local_only_route_is_deployed(template: dict[str, Any]) -> None:
     assert "/_local" not in json.dumps(template)
 
 
+def test_every_lambda_runs_its_handler_through_app_py(template: dict[str, Any]) -> None:
+    """Through app.py, table names are bound and the middleware applies (aws/chalice#1566)."""
+    import app
+
+    handlers = {name: function["Properties"]["Handler"]
+                for name, function in _of_type(template, "AWS::Serverless::Function").items()}
+    assert handlers.pop("APIHandler") == "app.app"
+    assert handlers and all(handler.startswith("app.") for handler in handlers.values()), handlers
+    for handler in handlers.values():
+        assert callable(getattr(app, handler.removeprefix("app.")))
+
+
+def test_a_worker_imported_as_lambda_does_finds_its_tables_bound() -> None:
+    """Lambda imports `app` and takes the handler from it: nothing else runs first."""
+    script = ("import app\nfrom chalicelib.store.models import MessageRecord\n"
+              "assert app.send_worker and MessageRecord.Meta.table_name != 'unbound'\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+
+
 def test_lambdas_run_with_the_template_resource_names(template: dict[str, Any]) -> None:
     functions = _of_type(template, "AWS::Serverless::Function")
     policy = _of_type(template, "AWS::IAM::Policy")
@@ -222,6 +252,44 @@ def test_lambdas_run_with_the_template_resource_names(template: dict[str, Any]) 
         assert variables["TIDINGS_CONFIGURATION_SET"] == read_settings({}).configuration_set, name
         assert variables["TIDINGS_SIGNING_SECRETS"].startswith("{{resolve:secretsmanager:"), name
         assert function["Properties"]["Role"]["Fn::GetAtt"][0] in attached, name
+
+
+def test_p13_opens_and_clicks_are_served_at_a_public_function_url(template: dict[str, Any]) -> None:
+    (url_id, url), = _of_type(template, "AWS::Lambda::Url").items()
+    assert url["Properties"] == {"AuthType": "NONE",
+                                 "TargetFunctionArn": {"Fn::GetAtt": [TRACKING_FRONT_ID, "Arn"]}}
+    front = template["Resources"][TRACKING_FRONT_ID]
+    assert front["Type"] == "AWS::Serverless::Function"
+    assert front["Properties"]["Handler"].endswith(".tracking_front")
+    assert "Events" not in front["Properties"], "no API Gateway in front of it"
+    permissions = _of_type(template, "AWS::Lambda::Permission").values()
+    public = [permission["Properties"] for permission in permissions
+              if permission["Properties"]["Principal"] == "*"]
+    # Both are needed since October 2025; the Invoke one only through the URL, never directly.
+    assert sorted(public, key=lambda p: p["Action"]) == [
+        {"Action": "lambda:InvokeFunction", "FunctionName": {"Ref": TRACKING_FRONT_ID}, "Principal": "*",
+         "InvokedViaFunctionUrl": True},
+        {"Action": "lambda:InvokeFunctionUrl", "FunctionName": {"Ref": TRACKING_FRONT_ID}, "Principal": "*",
+         "FunctionUrlAuthType": "NONE"},
+    ]
+    assert template["Outputs"]["TrackingFunctionUrl"] == {"Value": {"Fn::GetAtt": [url_id, "FunctionUrl"]}}
+
+
+def test_every_lambda_but_the_front_points_tracking_links_at_the_url(template: dict[str, Any]) -> None:
+    functions = _of_type(template, "AWS::Serverless::Function")
+    assert "CampaignSendWorker" in functions, "the worker that composes campaign mail"
+    for name, function in functions.items():
+        variables = function["Properties"]["Environment"]["Variables"]
+        if name == TRACKING_FRONT_ID:
+            # Its URL is created after it: naming the URL here would be a circular dependency.
+            assert TRACKING_BASE_URL_VARIABLE not in variables
+        else:
+            assert variables[TRACKING_BASE_URL_VARIABLE] == tracking_base_url(), name
+    assert tracking_base_url()["Fn::If"][2] == {"Fn::GetAtt": ["TrackingFunctionUrl", "FunctionUrl"]}
+    assert template["Parameters"]["TrackingBaseUrl"]["Default"] == ""
+    # Unchanged: the public pages' links.
+    assert all(function["Properties"]["Environment"]["Variables"]["TIDINGS_PUBLIC_BASE_URL"]
+               == {"Ref": "PublicBaseUrl"} for function in functions.values())
 
 
 # --- the merge template alone (fast, no packaging) ----------------------------------------------
@@ -262,6 +330,23 @@ def test_merge_template_grants_only_the_consumed_queues_to_pollers() -> None:
     (consume,) = [s for s in policy["PolicyDocument"]["Statement"] if s["Sid"] == "ConsumeQueues"]
     assert consume["Resource"] == [{"Fn::GetAtt": ["OutboxQueue", "Arn"]}]
     assert policy["Roles"] == [{"Ref": "ApiHandlerRole"}, {"Ref": "SendWorkerRole"}]
+
+
+def test_merge_template_adds_the_function_url_only_with_the_tracking_front() -> None:
+    settings = read_settings({"TIDINGS_PREFIX": "acme"})
+    functions = [LambdaFunction("APIHandler", "ApiHandlerRole"),
+                 LambdaFunction(TRACKING_FRONT_ID, "TrackingFrontRole")]
+    merged = build_merge_template(settings, functions, [])
+    assert merged["Resources"]["TrackingFunctionUrl"]["Type"] == "AWS::Lambda::Url"
+    assert TRACKING_BASE_URL_VARIABLE in _variables(merged, "APIHandler")
+    assert TRACKING_BASE_URL_VARIABLE not in _variables(merged, TRACKING_FRONT_ID)
+    without = _merge_for("acme")
+    assert "TrackingFunctionUrl" not in without["Resources"] and "Conditions" not in without
+    assert TRACKING_BASE_URL_VARIABLE not in _variables(without, "SendWorker")
+
+
+def _variables(merged: dict[str, Any], function_id: str) -> dict[str, Any]:
+    return merged["Resources"][function_id]["Properties"]["Environment"]["Variables"]
 
 
 def test_merge_template_refuses_a_handler_on_an_undeclared_queue() -> None:

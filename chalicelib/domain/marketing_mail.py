@@ -12,7 +12,9 @@ Every message gets, per recipient:
   ("[Ad]", "Publicitate") that an account may write into its subject template;
 - with the list's tracking on (P15), an open pixel and http(s) links rewritten to the
   click-redirect route, the target inside the signed token; with tracking off, neither.
-  Only the HTML part is tracked: the text part shows readers the real addresses.
+  Only the HTML part is tracked: the text part shows readers the real addresses. Those two kinds
+  of link may point elsewhere than the public pages (`tracking_base_url`: in AWS, a Lambda
+  function URL, which costs no API Gateway request per open or click).
 """
 from __future__ import annotations
 
@@ -59,6 +61,7 @@ class ListSettings:
 class _Links:
     claim: LinkClaim
     base: str
+    tracking_base: str
     unsubscribe_token: str
     unsubscribe: str
     preferences: str
@@ -67,10 +70,14 @@ class _Links:
 
 def compose_marketing_email(*, account_id: str, campaign_id: str | None, content: CampaignContent,
                             recipient: Contact, mailing_list: ListSettings, sender: AccountProfile,
-                            public_base_url: str) -> OutgoingEmail:
-    """The message for `recipient`, rendered from a campaign whose templates were validated."""
+                            public_base_url: str, tracking_base_url: str | None = None) -> OutgoingEmail:
+    """The message for `recipient`, rendered from a campaign whose templates were validated.
+
+    Open pixel and click links start with `tracking_base_url` (default: `public_base_url`);
+    every other link with `public_base_url`.
+    """
     links = _links(LinkClaim(account_id, mailing_list.list_id, recipient.email, campaign_id),
-                   public_base_url)
+                   public_base_url, tracking_base_url or public_base_url)
     variables = template_variables(recipient, list_name=mailing_list.name, account_name=sender.name,
                                    unsubscribe_url=links.unsubscribe, preferences_url=links.preferences,
                                    forward_url=links.forward)
@@ -103,12 +110,13 @@ def unsubscribe_headers(unsubscribe_url: str, token: str, from_address: str) -> 
     }
 
 
-def _links(claim: LinkClaim, public_base_url: str) -> _Links:
+def _links(claim: LinkClaim, public_base_url: str, tracking_base_url: str) -> _Links:
     base = public_base_url.rstrip("/")
     unsubscribe_token = link_token(UNSUBSCRIBE, claim)
     return _Links(
         claim=claim,
         base=base,
+        tracking_base=tracking_base_url.rstrip("/"),
         unsubscribe_token=unsubscribe_token,
         unsubscribe=link_url(base, UNSUBSCRIBE, unsubscribe_token),
         preferences=link_url(base, PREFERENCES, link_token(PREFERENCES, claim)),
@@ -125,7 +133,7 @@ def _html_part(html: str, advertisement: bool, sender: AccountProfile, mailing_l
     footer = _html_footer(html, sender, mailing_list, links)
     if mailing_list.track_opens:
         token = link_token(OPEN, links.claim)
-        footer += f'<img src="{link_url(links.base, OPEN, token)}" width="1" height="1" alt="">'
+        footer += f'<img src="{link_url(links.tracking_base, OPEN, token)}" width="1" height="1" alt="">'
     if footer:
         html = _before_body_end(html, footer)
     if advertisement:
@@ -145,7 +153,7 @@ def _track_clicks(html: str, links: _Links) -> str:
         if target.startswith(own_links):
             return match.group(0)
         if target not in tokens:
-            tokens[target] = link_url(links.base, CLICK, click_token(links.claim, target))
+            tokens[target] = link_url(links.tracking_base, CLICK, click_token(links.claim, target))
         return f"{match.group(1)}{match.group(2)}{tokens[target]}{match.group(2)}"
 
     return _TRACKED_LINK.sub(rewrite, html)
