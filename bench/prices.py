@@ -8,6 +8,7 @@ US East (N. Virginia), on-demand, without free tiers, x86 Lambda. Sources (AWS p
   SNS           https://aws.amazon.com/sns/pricing/                  (publishes; SNS→SQS delivery free)
   SES           https://aws.amazon.com/ses/pricing/                  (outbound email)
 As listed on those pages in November 2024; re-read them (and this date) when the model matters.
+Below the prices, the call latencies the model assumes for Lambda durations (not prices, not measured).
 """
 from __future__ import annotations
 
@@ -23,3 +24,9 @@ USD = {
     "sns_publish": 0.50 / 1_000_000,
     "ses_email": 0.10 / 1_000,
 }
+
+# Assumptions, not measurements: how long a Lambda waits for one AWS API call in its own region,
+# which it is billed for. The benchmarks run against moto in-process, whose own speed says nothing
+# about AWS's, so the Lambda durations priced are the code's own time plus these waits per call.
+AWS_CALL_LATENCY_MS = 10.0  # DynamoDB, SQS, SNS
+SES_CALL_LATENCY_MS = 40.0  # one SES send (SendEmail)

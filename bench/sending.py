@@ -7,7 +7,9 @@ writes (target at most 0.1), CPU milliseconds per recipient for rendering and MI
 1 ms, `time.process_time`), and the wall time against the rate (1,000 at 100/s is about 10 s; at
 most 12 s). The workers' own calls are counted; the SQS receives and deletes that Lambda's event
 source mapping would make are not. `python -m bench.sending` prints the figures; bench/__main__.py
-runs it in a fresh interpreter because it sets the rate in the environment.
+runs it in a fresh interpreter because it sets the rate in the environment. The cost model
+(bench/tracking.py) meters a smaller campaign with the same pieces: `ready_campaign`, `send_now`,
+`run_workers`.
 """
 from __future__ import annotations
 
@@ -17,6 +19,9 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,11 +58,74 @@ def _subscribers(account_id: str, list_id: str, count: int) -> None:
                 account_address=account_address_key(account_id, address)))
 
 
-def _drain(queue_name: str, handle, totals: Counter[str]) -> int:
-    """Run `handle` on every message waiting on a queue; the workers' calls go into `totals`."""
+@dataclass(frozen=True)
+class ReadyCampaign:
+    """A campaign created over HTTP on a list of confirmed subscribers, not sent yet."""
+
+    account_id: str
+    headers: dict[str, str]
+    list_id: str
+    campaign_id: str
+
+
+def ready_campaign(http: Any, recipients: int) -> ReadyCampaign:
+    """An account, a list of `recipients` confirmed subscribers and a campaign on it (setup, not
+    measured), in the provisioned moto account, through the Chalice test client `http`."""
+    from bench.route_calls import _PROFILE
+    from chalicelib.adapters.clients import client as aws_client
+    from chalicelib.cli import create_account_with_key
+
+    aws_client("sesv2").create_email_identity(EmailIdentity="acme.example")
+    account = create_account_with_key("Acme Ltd", _PROFILE)
+    headers = {"Authorization": f"Bearer {account['api_key']}", "Content-Type": "application/json"}
+    body = {"name": "News", "consent_text": "Yes, send me the monthly news.", "attributes": ["plan"]}
+    created = http.http.post("/v1/lists", headers=headers, body=json.dumps(body))
+    list_id = json.loads(created.body)["list_id"]
+    _subscribers(account["account_id"], list_id, recipients)
+    body = {"name": "Spring", "list_ids": [list_id], "subject": "Spring sale, {{ name }}", "html": _HTML}
+    campaign_id = json.loads(http.http.post("/v1/campaigns", headers=headers,
+                                            body=json.dumps(body)).body)["campaign_id"]
+    return ReadyCampaign(account["account_id"], headers, list_id, campaign_id)
+
+
+def send_now(http: Any, campaign: ReadyCampaign) -> None:
+    """POST the campaign's send-now route: its first page job is queued."""
+    http.http.post(f"/v1/campaigns/{campaign.campaign_id}/send", headers=campaign.headers, body="")
+
+
+# What each job is run inside: a context manager counting its calls, say.
+Around = Callable[[], AbstractContextManager[Any]]
+
+
+@dataclass(frozen=True)
+class WorkerJobs:
+    """How many queued jobs the campaign's workers handled."""
+
+    pages: int
+    batches: int
+
+
+def run_workers(each: Around) -> WorkerJobs:
+    """Run the fan-out worker on every page job and the campaign send worker on every batch job
+    until both queues are empty. Each job is handled inside `each()` (to count its AWS calls);
+    the receives and deletes of the queues, which Lambda's event source mapping would make, are
+    outside it."""
+    from chalicelib.workers.campaign_send import campaign_batch_record
+    from chalicelib.workers.fanout import fanout_record
+
+    pages = batches = 0
+    while True:
+        pages += _drain("fanout", fanout_record, each)
+        handled = _drain("campaign-send", lambda record: campaign_batch_record(record, _Context()), each)
+        batches += handled
+        if not handled:
+            return WorkerJobs(pages, batches)
+
+
+def _drain(queue_name: str, handle: Callable[[Any], None], each: Around) -> int:
+    """Run `handle` inside `each()` on every message waiting on a queue; how many there were."""
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-    from bench.aws_calls import count_aws_calls
     from chalicelib.adapters.clients import client
     from chalicelib.adapters.sqs import queue_url
     from chalicelib.resources import QUEUES
@@ -66,9 +134,8 @@ def _drain(queue_name: str, handle, totals: Counter[str]) -> int:
     sqs, url, handled = client("sqs"), queue_url(queue), 0
     while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
         for message in messages:
-            with count_aws_calls() as calls:
+            with each():
                 handle(SQSRecord({"messageId": message["MessageId"], "body": message["Body"]}))
-            totals.update(calls.by_operation)
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
             handled += 1
     return handled
@@ -80,40 +147,29 @@ def measure(recipients: int = RECIPIENTS) -> dict[str, Any]:
 
     from app import app
     from bench.aws_calls import count_aws_calls
-    from bench.route_calls import _PROFILE, _provisioned
-    from chalicelib.adapters.clients import client as aws_client
-    from chalicelib.cli import create_account_with_key
-    from chalicelib.workers.campaign_send import campaign_batch_record
-    from chalicelib.workers.fanout import fanout_record
+    from bench.route_calls import _provisioned
+
+    totals: Counter[str] = Counter()
+
+    @contextmanager
+    def counted() -> Iterator[None]:
+        with count_aws_calls() as calls:
+            yield
+        totals.update(calls.by_operation)
 
     with _provisioned(), Client(app, stage_name="local") as http:
-        aws_client("sesv2").create_email_identity(EmailIdentity="acme.example")
-        account = create_account_with_key("Acme Ltd", _PROFILE)
-        headers = {"Authorization": f"Bearer {account['api_key']}", "Content-Type": "application/json"}
-        body = {"name": "News", "consent_text": "Yes, send me the monthly news.", "attributes": ["plan"]}
-        created = http.http.post("/v1/lists", headers=headers, body=json.dumps(body))
-        list_id = json.loads(created.body)["list_id"]
-        _subscribers(account["account_id"], list_id, recipients)
-        body = {"name": "Spring", "list_ids": [list_id], "subject": "Spring sale, {{ name }}", "html": _HTML}
-        campaign_id = json.loads(http.http.post("/v1/campaigns", headers=headers,
-                                                body=json.dumps(body)).body)["campaign_id"]
+        campaign = ready_campaign(http, recipients)
         with count_aws_calls() as start:
-            http.http.post(f"/v1/campaigns/{campaign_id}/send", headers=headers, body="")
-        totals: Counter[str] = Counter()
+            send_now(http, campaign)
         started = time.perf_counter()
-        pages = batches = 0
-        while True:
-            pages += _drain("fanout", fanout_record, totals)
-            handled = _drain("campaign-send", lambda record: campaign_batch_record(record, _Context()),
-                             totals)
-            batches += handled
-            if not handled:
-                break
+        jobs = run_workers(counted)
         wall = time.perf_counter() - started
-        status = json.loads(http.http.get(f"/v1/campaigns/{campaign_id}", headers=headers).body)["status"]
-        cpu = _render_cpu(account["account_id"], campaign_id, list_id, recipients)
-    return {"recipients": recipients, "rate": RATE, "pages": pages, "batches": batches, "status": status,
-            "start_calls": start.total, "calls": dict(totals), "wall_seconds": wall, "cpu_ms": cpu}
+        status = json.loads(http.http.get(f"/v1/campaigns/{campaign.campaign_id}",
+                                          headers=campaign.headers).body)["status"]
+        cpu = _render_cpu(campaign.account_id, campaign.campaign_id, campaign.list_id, recipients)
+    return {"recipients": recipients, "rate": RATE, "pages": jobs.pages, "batches": jobs.batches,
+            "status": status, "start_calls": start.total, "calls": dict(totals), "wall_seconds": wall,
+            "cpu_ms": cpu}
 
 
 def _render_cpu(account_id: str, campaign_id: str, list_id: str, recipients: int) -> float:
