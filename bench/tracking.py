@@ -425,9 +425,12 @@ def main() -> None:
 
 
 def _print_worker(run: WorkerRun) -> None:
+    from chalicelib.resources import TRACKING
+
     ops = run.meter.labels
     meter = run.meter
-    print(f"{run.events:,} events in {run.batches} batches of up to 100, in-process against moto: "
+    print(f"{run.events:,} events in {run.batches} batches of up to {TRACKING.batch_size:,}, in-process "
+          f"against moto: "
           f"{run.events / meter.wall_seconds:,.0f} events/s with moto's and the meter's time, "
           f"{run.events / (meter.own_ms() / 1000):,.0f} events/s of the worker's own "
           f"({run.ms_per_batch:.0f} ms a batch at the assumed call latencies)")
