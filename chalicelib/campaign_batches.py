@@ -109,7 +109,7 @@ def _send_emails(job: BatchJob, account: Account, content: CampaignContent, queu
             "list": job.mailing_list.list_id}
     message_ids = {contact.email: campaign_message_id(job.campaign_id, hashes[contact.email])
                    for contact in queue}
-    messages.list_for_purge(job.account_id, {message_ids[c.email]: hashes[c.email] for c in queue})
+    messages.list_campaign_for_purge(job.account_id, job.campaign_id, (hashes[c.email] for c in queue))
     for position, contact in enumerate(queue):
         recipient_hash, message_id = hashes[contact.email], message_ids[contact.email]
         if time_left() < SAFETY_SECONDS:
@@ -149,7 +149,7 @@ def _sms_batch(job: BatchJob, account: Account, content: CampaignContent,
     outcome = BatchOutcome(suppressed=len(job.recipients) - len(queue))
     message_ids = {contact.phone or "": campaign_message_id(job.campaign_id, phones[contact.phone or ""])
                    for contact in queue}
-    messages.list_for_purge(job.account_id, {message_ids[phone]: phones[phone] for phone in message_ids})
+    messages.list_campaign_for_purge(job.account_id, job.campaign_id, [phones[p] for p in message_ids])
     for position, contact in enumerate(queue):
         phone = contact.phone or ""
         if time_left() < SAFETY_SECONDS:

@@ -414,6 +414,7 @@ def test_p21_message_records_are_filed_for_the_purge_and_expire_30_days_after_se
     assert "ann" not in record.recipient_hash
     [purge_list] = MessagePurgeList.scan()
     assert messages.listed(purge_list) == {record.message_id: record.recipient_hash}
+    assert purge_list.campaign_id == campaign["campaign_id"] and purge_list.messages is None, "compact"
     assert purge_list.account_id == account["account_id"]
     assert abs(record.expires_at - record.sent_at - timedelta(days=30)) < timedelta(seconds=1)
 

@@ -7,16 +7,19 @@ It is written once: one write per mail is most of what a mail costs Tidings in D
 
 The daily purge finds due records through purge lists (one item per send batch, listing the
 batch's record keys) instead of an index on the expiry day: an index would add a write to every
-record and another to every delete, where a list adds one write per hundred mails.
+record and another to every delete, where a campaign batch's list of 100 costs 4 write units to
+write and 4 to delete.
 """
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pynamodb.exceptions import PutError
 
+from chalicelib.domain.campaign_sending import campaign_message_id
 from chalicelib.domain.clock import now
 from chalicelib.domain.retention import MESSAGE_RETENTION, purge_bucket
 from chalicelib.store.models import MessagePurgeList, MessageRecord
@@ -53,14 +56,25 @@ def list_for_purge(account_id: str, messages: Mapping[str, str]) -> None:
     """File the records that sending `messages` ({message id: recipient hash}) may write, for the
     purge 30 days from now. Call it before claiming them; repeating it for the same messages
     (a redelivered job) rewrites the same list."""
-    if not messages:
+    _save_list(account_id, sorted(messages), messages=dict(messages))
+
+
+def list_campaign_for_purge(account_id: str, campaign_id: str, recipient_hashes: Iterable[str]) -> None:
+    """list_for_purge for a campaign batch, whose message ids follow from the recipients."""
+    hashes = sorted(set(recipient_hashes))
+    _save_list(account_id, [campaign_message_id(campaign_id, hashed) for hashed in hashes],
+               campaign_id=campaign_id, recipients={bytes.fromhex(hashed) for hashed in hashes})
+
+
+def _save_list(account_id: str, message_ids: list[str], **content: Any) -> None:
+    if not message_ids:
         return
     at = now()
     expires_at = at + MESSAGE_RETENTION
-    list_id = hashlib.sha256("|".join(sorted(messages)).encode()).hexdigest()[:32]
+    list_id = hashlib.sha256("|".join(message_ids).encode()).hexdigest()[:32]
     MessagePurgeList(purge_bucket=purge_bucket(expires_at, list_id),
                      entry=f"{_sortable(expires_at)}#{list_id}", account_id=account_id,
-                     messages=dict(messages), expires_at=expires_at + _LIST_EXTRA_LIFETIME).save()
+                     expires_at=expires_at + _LIST_EXTRA_LIFETIME, **content).save()
 
 
 def due_lists(bucket: str, at: datetime) -> Iterator[MessagePurgeList]:
@@ -75,7 +89,10 @@ def _sortable(at: datetime) -> str:
 
 def listed(purge_list: MessagePurgeList) -> dict[str, str]:
     """{message id: recipient hash} of a purge list as read from the table."""
-    return purge_list.messages.as_dict()
+    if purge_list.campaign_id:
+        hashes = (raw.hex() for raw in purge_list.recipients or ())
+        return {campaign_message_id(purge_list.campaign_id, hashed): hashed for hashed in hashes}
+    return purge_list.messages.as_dict() if purge_list.messages else {}
 
 
 def records_of(purge_list: MessagePurgeList) -> list[MessageRecord]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pynamodb.attributes import (
     BinaryAttribute,
+    BinarySetAttribute,
     BooleanAttribute,
     ListAttribute,
     MapAttribute,
@@ -350,7 +351,9 @@ class MessageRecord(TidingsModel):
 class MessagePurgeList(TidingsModel):
     """The message records one send batch may write, filed under the day (and shard) they are
     due to be erased (P21): the daily purge reads these instead of an index on the records.
-    `messages` maps message id → recipient keyed hash: keys only, no contact data."""
+    Keys only, no contact data: a campaign batch's list holds the campaign id and its recipients'
+    keyed hashes as raw bytes (the message ids follow from them; a third of the size of hex ids,
+    so of the write units); any other list maps message id → recipient keyed hash."""
 
     class Meta(TidingsModel.Meta):
         logical_name = "message-purge-lists"
@@ -359,7 +362,9 @@ class MessagePurgeList(TidingsModel):
     # `{expiry, sortable}#{list id}`: a range condition finds the lists due by a time.
     entry = UnicodeAttribute(range_key=True)
     account_id = UnicodeAttribute()
-    messages = MapAttribute(default=dict)
+    campaign_id = UnicodeAttribute(null=True)
+    recipients = BinarySetAttribute(legacy_encoding=False, null=True)
+    messages = MapAttribute(null=True)
     expires_at = TTLAttribute()
 
 
