@@ -98,9 +98,8 @@ def print_privacy() -> None:
 
     with _provisioned():
         calls, seconds, outcome = erasure()
-    print(f"erase a person on {LISTS} lists with {EVENTS} message records (standing in for tracking "
-          f"events; no tracking table holds per-person rows yet): {describe(calls)}, {seconds:.2f} s; "
-          f"removed {outcome['removed']}")
+    print(f"erase a person on {LISTS} lists with {EVENTS} message records: {describe(calls)}, "
+          f"{seconds:.2f} s; removed {outcome['removed']}")
     with _provisioned():
         calls, empty, seconds, deleted = purge()
     scans = calls.by_operation["dynamodb.Scan"] + empty.by_operation["dynamodb.Scan"]

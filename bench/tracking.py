@@ -439,9 +439,8 @@ def _print_worker(run: WorkerRun) -> None:
           f"{run.counter_updates} counter ADDs ({run.distinct_counters_per_batch:.1f} distinct counters a "
           f"batch) -> target 'write calls <= distinct counters per batch': "
           f"{'met' if ops['dynamodb.TransactWriteItems'] <= run.counter_updates else 'NOT met'}")
-    print(f"  markers looked up: {ops['dynamodb.BatchGetItem']} BatchGetItem calls; "
-          f"last open/click times: {ops['dynamodb.UpdateItem']} UpdateItem calls "
-          f"(first opens, and first clicks on a link)")
+    print(f"  markers looked up: {ops['dynamodb.BatchGetItem']} BatchGetItem calls; other writes: "
+          f"{ops['dynamodb.UpdateItem'] + ops['dynamodb.PutItem']} (a marker holds the reader's history)")
     print(f"  request units per event: {meter.table_write_units() / run.events:.2f} WRU on tables + "
           f"{meter.index_write_units() / run.events:.2f} on indexes, "
           f"{meter.read_units() / run.events:.2f} RRU")

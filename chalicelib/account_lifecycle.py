@@ -31,7 +31,7 @@ from chalicelib.store.accounts import get_account
 from chalicelib.store.models import Account, Campaign, MailingList, Subscriber
 from chalicelib.store.paging import decode_cursor, encode_cursor
 from chalicelib.store.person_data import subscription_view
-from chalicelib.store.subscribers import list_status_key, whole_entries
+from chalicelib.store.subscribers import list_status_key
 
 # The audit actor of a deletion confirmed from the mail: the person at the contact email.
 CONFIRMED_BY_MAIL = "email-confirmation"
@@ -112,8 +112,7 @@ def _entries_page(lists: list[MailingList], status: Status | None, limit: int,
         else:
             result = Subscriber.by_list_status.query(list_status_key(list_id, status),
                                                      limit=limit - len(rows), last_evaluated_key=last_key)
-        entries = list(result) if status is None else whole_entries(list(result))
-        rows.extend(subscription_view(entry, by_id[list_id]) for entry in entries)
+        rows.extend(subscription_view(entry, by_id[list_id]) for entry in result)
         last_key = None
         if result.last_evaluated_key:
             return rows, encode_cursor({"list": list_id, "key": result.last_evaluated_key})

@@ -53,10 +53,10 @@ def track(action: Action, token: str, user_agent: str | None, country_header: st
 
 
 def count_events(events: list[TrackingEvent]) -> None:
-    """Count a batch: read its markers (one per recipient, campaign and scope; BatchGetItem),
-    write each chunk in one transaction, then set the subscriber's last open/click time on a
-    first open/click of the campaign (the marker tells; repeats write nothing there). Safe to
-    repeat for the same events; raises when a marker changed meanwhile (redeliver the batch)."""
+    """Count a batch: read its markers (one per recipient, campaign and scope; BatchGetItem) and
+    write each chunk in one transaction. The markers are also each recipient's tracking history
+    (P16), so nothing else is written. Safe to repeat for the same events; raises when a marker
+    changed meanwhile (redeliver the batch)."""
     if not events:
         return
     secret = settings().suppression_secret
@@ -66,14 +66,6 @@ def count_events(events: list[TrackingEvent]) -> None:
     plan = plan_batch(events, stored, recipient_of, now())
     for chunk in plan.chunks:
         tracking_store.write_chunk(chunk)
-    # Replayed first events too: a Lambda that died after the counts may not have got here.
-    latest: dict[tuple[str, str, Action], TrackingEvent] = {}
-    for event in plan.firsts:
-        key = (event.list_id, event.address, event.action)
-        if key not in latest or latest[key].at < event.at:
-            latest[key] = event
-    for (list_id, address, action), event in latest.items():
-        tracking_store.record_last_seen(list_id, address, action, event.at)
     metrics.add_metric(name="TrackingEventsCounted", unit="Count", value=plan.fresh)
     if plan.flooded:
         logger.warning("tracking events over a marker's limit, not counted",

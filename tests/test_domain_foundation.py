@@ -75,12 +75,3 @@ def test_redirects_must_be_absolute_http():
     for bad in ("/thanks", "javascript:alert(1)", "x.example"):
         with pytest.raises(InvalidInput):
             clean_redirect_url(bad, "redirect_after_signup")
-
-
-def test_subscriber_indexes_project_every_attribute_but_the_engagement_times():
-    from chalicelib.store.models import SUBSCRIBER_ENGAGEMENT, SUBSCRIBER_INDEXED, Subscriber
-
-    table_keys = {"list_id", "address"}
-    attributes = {attribute.attr_name for attribute in Subscriber.get_attributes().values()}
-    assert set(SUBSCRIBER_INDEXED) | set(SUBSCRIBER_ENGAGEMENT) | table_keys == attributes
-    assert not set(SUBSCRIBER_INDEXED) & set(SUBSCRIBER_ENGAGEMENT)

@@ -15,9 +15,11 @@ from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason, add
 from chalicelib.store.models import ALL_MODELS, MessageRecord, PrivacyExport, RateCounter, Suppression
 from chalicelib.store.person_data import COVERAGE, NoPersonalData
 from chalicelib.store.suppressions import suppress
+from chalicelib.store.tracking import markers_of
 from tests.conftest import bearer
 from tests.privacy_support import PERSON, PERSON_RAW, PHONE, PHONE_RAW, add, completed, new_list
 from tests.signup_support import deliver, form_signup, outbox_records, stored
+from tests.tracking_support import campaign_of, opened_and_clicked
 
 BOB = "bob@example.com"
 # Every form the person's contact data can take, compared case-insensitively.
@@ -77,6 +79,9 @@ def _provision_everything(client, api, account) -> list[str]:
     for list_id in lists:
         add(client, api, list_id, proof=False, email=BOB)
     deliver(outbox_records())  # message records for every confirmation mail
+    campaign_id = campaign_of(account["account_id"], lists[1])
+    for address in (PERSON, BOB):  # tracking markers: an open and a click each
+        opened_and_clicked(account["account_id"], lists[1], campaign_id, address)
     suppress(PLATFORM_SCOPE, PERSON, SuppressionReason.PLATFORM_OPT_OUT)
     client.http.delete(f"/v1/lists/{lists[2]}/subscribers/{BOB}", headers=api)  # an audit entry
     access = completed(client, api, type="access", email=PERSON)  # a request and an export
@@ -93,14 +98,19 @@ def test_p18_erasure_leaves_no_trace_but_the_keyed_hash(client, api, account):
             and m.recipient_hash == address_hash(PERSON)], "message records can be found by hash"
     assert any(c.counter_key.startswith("addr:") for c in RateCounter.scan())
     assert PrivacyExport.count(account["account_id"]) == 1
+    assert len(markers_of(account["account_id"], [PERSON])) == 2, "found by keyed hash"
 
     view = completed(client, api, type="erase", email=PERSON_RAW.upper())
     removed = view["outcome"]["removed"]
     assert removed["subscribers"] == 3 and removed["messages"] == 3 and removed["privacy-exports"] == 1
+    assert removed["tracking-markers"] == 2
 
     after = scan_every_table()
     assert _found(after, NEEDLES) == {}, "the person's contact data is still stored"
     assert _found(after, (BOB,)) == {"subscribers": [BOB]}, "erasure touched someone else"
+    # Markers hold a keyed hash, not the address: the scan above cannot see them (P18).
+    assert markers_of(account["account_id"], [PERSON]) == []
+    assert len(markers_of(account["account_id"], [BOB])) == 2
     # Only keyed hashes stay: the account now refuses the address and the phone (P12, P18).
     for hashed in (address_hash(PERSON), phone_hash(PHONE)):
         assert Suppression.get(account["account_id"], hashed).reason == "erased"

@@ -71,6 +71,17 @@ def test_p16_download_is_a_post_recorded_as_a_portability_request(client, accoun
     assert (request.type, request.status, request.actor) == ("portability", "completed", "preference-centre")
 
 
+def test_p16_the_page_and_the_download_show_the_opens_and_clicks_held(client, account, lists, token):
+    from tests.tracking_support import campaign_of, opened_and_clicked
+
+    opened_and_clicked(account["account_id"], lists[0], campaign_of(account["account_id"], lists[0]), PERSON)
+    assert "which links you clicked, in 1 campaign(s)" in client.http.get(f"/p/{token}").body.decode()
+    response = _post(client, token, "export", nonce=_nonce(client, token))
+    tracking = json.loads(response.body)["tracking"]
+    assert sorted((row["kind"], row["link"], row["count"]) for row in tracking) == [
+        ("clicks", "https://shop.example/spring", 1), ("opens", None, 1)]
+
+
 def test_p17_editing_details_is_a_rectify_request_on_every_list(client, account, lists, token):
     response = _post(client, token, "edit", nonce=_nonce(client, token), name="Ann Person",
                      company="", phone="", website="", field_of_activity="", **{"attr.city": "Cluj"})

@@ -67,7 +67,8 @@ def test_p16_access_export_holds_every_table_with_the_consent_text_agreed_to(cli
     suppress(PLATFORM_SCOPE, PERSON, SuppressionReason.PLATFORM_OPT_OUT)
 
     view = completed(client, api, type="access", email=PERSON)
-    assert view["outcome"]["sections"] == {"subscriptions": 2, "messages": 1, "suppressions": 1}
+    assert view["outcome"]["sections"] == {"subscriptions": 2, "messages": 1, "tracking": 0,
+                                           "suppressions": 1}
     response = export_of(client, api, view["request_id"])
     assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
     export = json.loads(response.body)

@@ -209,12 +209,9 @@ def test_p13_worker_aggregates_a_batch_into_one_write_per_counter(client, accoun
     records = _events(client, account, mailed, readers=10)
     with count_aws_calls() as calls:
         assert run_tracking_worker(records) == {"batchItemFailures": []}
-    writes = calls.by_operation
     # Ten opens add to 4 counters (total, unique any, unique human, country): one transaction
-    # holds them and the 10 readers' markers; then each reader's last open time.
-    assert writes["dynamodb.TransactWriteItems"] == 1
-    assert writes["dynamodb.BatchGetItem"] == 1
-    assert writes["dynamodb.UpdateItem"] == 10
+    # holds them and the 10 readers' markers, which keep their history too (nothing else).
+    assert calls.by_operation == {"dynamodb.TransactWriteItems": 1, "dynamodb.BatchGetItem": 1}
     body = report_body(client, account, mailed["campaign_id"])
     assert body["opens"]["unique"] == 10 and body["opens"]["human"]["total"] == 10
     assert body["countries"] == [{"country": "RO", "opens": 10, "human": 10, "machine": 0}]
@@ -232,45 +229,58 @@ def test_p13_replayed_events_are_counted_once(client, account, mailed):
     assert report_body(client, account, mailed["campaign_id"]) == before
 
 
-def test_p16_worker_keeps_the_readers_last_open_and_click(client, account, mailed):
+def _raw_subscriber(list_id: str, address: str) -> dict[str, Any]:
+    from chalicelib.adapters.clients import client as aws_client
     from chalicelib.store.models import Subscriber
 
+    return aws_client("dynamodb").get_item(TableName=Subscriber.Meta.table_name, ConsistentRead=True,
+                                           Key={"list_id": {"S": list_id}, "address": {"S": address}})["Item"]
+
+
+def test_p16_counting_first_and_repeated_events_writes_no_subscriber_item(client, account, mailed):
+    before = _raw_subscriber(mailed["list_id"], READER)
     _get(client, _signed(open_path, _claim(account, mailed)))
     _get(client, _signed(click_path, _claim(account, mailed), "https://shop.example/"))
-    run_tracking_worker(take_tracking_records())
-    entry = Subscriber.get(mailed["list_id"], READER)
-    assert entry.last_open_at == LATER and entry.last_click_at == LATER
-
-
-def test_p16_only_a_first_open_writes_the_last_open_time(client, account, mailed):
-    records = _events(client, account, mailed, readers=2)
-    run_tracking_worker(records)
-    for n in range(2):  # the same readers open once more
-        _get(client, _signed(open_path, _claim(account, mailed, f"reader{n}@example.com")))
+    first = take_tracking_records()
+    _get(client, _signed(open_path, _claim(account, mailed)))
     again = take_tracking_records()
-    with count_aws_calls() as calls:
-        assert run_tracking_worker(again) == {"batchItemFailures": []}
-    assert calls.by_operation["dynamodb.UpdateItem"] == 0
-    assert report_body(client, account, mailed["campaign_id"])["opens"]["total"] == 4
+    for records in (first, again):
+        with count_aws_calls() as calls:
+            assert run_tracking_worker(records) == {"batchItemFailures": []}
+        # Markers and counters only, in one transaction: no UpdateItem or PutItem of an entry.
+        assert set(calls.by_operation) == {"dynamodb.BatchGetItem", "dynamodb.TransactWriteItems"}
+    assert _raw_subscriber(mailed["list_id"], READER) == before
+    assert report_body(client, account, mailed["campaign_id"])["opens"]["total"] == 2
 
 
-def test_p16_a_batch_that_died_before_the_last_open_time_sets_it_when_redelivered(
-        client, account, mailed, monkeypatch):
-    from chalicelib.store import tracking as tracking_store
-    from chalicelib.store.models import Subscriber
+def test_p16_the_export_shows_opens_and_clicks_per_campaign_with_first_and_last_times(
+        client, account, mailed):
+    from chalicelib.data_rights import export_person
 
-    records = _events(client, account, mailed, readers=1)
-    record_last_seen = tracking_store.record_last_seen
+    second = campaign_of(account["account_id"], mailed["list_id"])
+    spring = "https://shop.example/spring"
+    _get(client, _signed(open_path, _claim(account, mailed)))
+    _get(client, _signed(click_path, _claim(account, mailed), f"{spring}?u=reader%40example.com"))
+    with time_machine.travel(LATER + timedelta(minutes=30), tick=False):
+        client.http.get(_signed(open_path, _claim(account, mailed)),
+                        headers={"User-Agent": OPEN_AGENT, "Accept": IMAGE_ACCEPT})
+    _get(client, _signed(open_path, claim_for(account["account_id"], mailed["list_id"], READER, second)))
+    _get(client, _signed(open_path, _claim(account, mailed, "other@example.com")))
+    run_tracking_worker(take_tracking_records())
 
-    def dies(*args: Any) -> bool:
-        raise RuntimeError("the Lambda timed out")
-
-    monkeypatch.setattr(tracking_store, "record_last_seen", dies)
-    assert run_tracking_worker(records)["batchItemFailures"]  # counted, then died
-    monkeypatch.setattr(tracking_store, "record_last_seen", record_last_seen)
-    assert run_tracking_worker(records) == {"batchItemFailures": []}
-    assert Subscriber.get(mailed["list_id"], "reader0@example.com").last_open_at == LATER
-    assert report_body(client, account, mailed["campaign_id"])["opens"]["total"] == 1
+    rows = export_person(account["account_id"], READER)["tracking"]
+    at, later = LATER.isoformat(), (LATER + timedelta(minutes=30)).isoformat()
+    expected = [
+        {"campaign_id": mailed["campaign_id"], "kind": "clicks", "link": spring, "first_at": at,
+         "last_at": at, "count": 1},
+        {"campaign_id": mailed["campaign_id"], "kind": "opens", "link": None, "first_at": at,
+         "last_at": later, "count": 2},
+        {"campaign_id": second, "kind": "opens", "link": None, "first_at": at, "last_at": at, "count": 1},
+    ]
+    assert sorted(rows, key=lambda row: (row["campaign_id"], row["kind"])) == sorted(
+        expected, key=lambda row: (row["campaign_id"], row["kind"]))
+    assert "reader%40example.com" not in json.dumps(rows), "never the query string"
+    assert export_person(account["account_id"], "nobody@example.com")["tracking"] == []
 
 
 def test_p13_unreadable_record_fails_alone(client, account, mailed):

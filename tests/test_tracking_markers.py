@@ -1,6 +1,7 @@
 """The tracking worker's markers (P13, P16): one marker per recipient, campaign and scope, written
 at most once per batch, conditioned on the version read; counts stay exact under redelivery
-and races. The planner is pure and tested with plain calls; the worker against moto."""
+and races, and each marker keeps the recipient's history of its scope (first and latest time,
+how many, which link). The planner is pure and tested with plain calls; the worker against moto."""
 from __future__ import annotations
 
 import json
@@ -12,10 +13,12 @@ import pytest
 from chalicelib.domain.engagement import Viewer
 from chalicelib.domain.tracking import (
     EVENT_ID_LIFETIME,
+    MARKER_LINK_LENGTH,
     MAX_REMEMBERED_EVENTS,
     Action,
     BatchPlan,
     Marker,
+    MarkerKey,
     TrackingEvent,
     marker_key,
     plan_batch,
@@ -71,12 +74,13 @@ def test_p13_a_recipients_many_opens_in_one_batch_write_one_marker():
     assert write.read_version is None and write.marker.version == 1
     assert write.marker.viewers == {"human", "machine"}
     assert set(write.marker.events) == {short_event_id(f"e{n}") for n in range(5)}
-    assert write.marker.first_event == short_event_id("e0")
+    assert (write.marker.first_at, write.marker.last_at) == (events[0].at, events[4].at)
+    assert write.marker.counted == 5 and write.marker.link is None
     assert _counters(plan) == {"opens#total#machine": 2, "opens#total#human": 3, "opens#unique#any": 1,
                                "opens#unique#machine": 1, "opens#unique#human": 1,
                                "countries#machine#RO": 2, "countries#human#RO": 3}
     assert chunk.items == 1 + 7
-    assert plan.fresh == 5 and plan.firsts == [events[0]]
+    assert plan.fresh == 5
 
 
 def test_p13_a_redelivered_batch_adds_nothing():
@@ -122,7 +126,6 @@ def test_p13_unique_people_and_machines_are_counted_apart():
     plan = _plan([_event("e2"), _event("e3")], machine_first)
     # The recipient was counted (any) by the proxy's fetch; the person is a first human open.
     assert _counters(plan) == {"opens#total#human": 2, "countries#human#RO": 2, "opens#unique#human": 1}
-    assert plan.firsts == []
     both = _stored_after(plan)
     assert _counters(_plan([_event("e4"), _event("e5", viewer=Viewer.MACHINE)], both)) == {
         "opens#total#human": 1, "countries#human#RO": 1,
@@ -149,33 +152,61 @@ def test_p13_unique_clicks_are_per_link_and_ignore_the_query():
 def test_p13_a_long_link_keeps_the_marker_key_short():
     long_link = "https://shop.example/" + "a" * 490
     key = marker_key(_event("c1", action=Action.CLICK, link=long_link), "h" * 32)
-    assert len(key) < 80 and long_link not in key
+    assert key.recipient == "cmp_1#" + "h" * 32
+    assert key.scope.startswith("clicks#") and len(key.scope) < 30 and "shop" not in key.scope
 
 
-def test_p16_a_replayed_first_event_sets_the_last_time_again_and_others_do_not():
-    events = [_event("e1", at=NOW - timedelta(minutes=9)), _event("e2", at=NOW - timedelta(minutes=8))]
-    stored = _stored_after(_plan(events))
-    assert _plan(events, stored).firsts == [events[0]]
-    assert _plan(events[1:], stored).firsts == []
+def test_p16_a_recipients_markers_in_a_campaign_share_one_hash_key():
+    events = [_event("o1"), _event("c1", action=Action.CLICK, link=SPRING),
+              _event("c2", action=Action.CLICK, link="https://shop.example/autumn"),
+              _event("o2", campaign_id="cmp_2")]
+    keys = [marker_key(event, f"h-{READER}") for event in events]
+    assert {key.recipient for key in keys[:3]} == {f"cmp_1#h-{READER}"}
+    assert keys[0].scope == "opens" and len({key.scope for key in keys[:3]}) == 3
+    assert keys[3] == MarkerKey(f"cmp_2#h-{READER}", "opens")
+
+
+def test_p16_a_marker_keeps_the_first_and_latest_time_and_the_count_across_batches():
+    early, late = NOW - timedelta(hours=3), NOW - timedelta(minutes=1)
+    stored = _stored_after(_plan([_event("e2", at=NOW - timedelta(hours=2))]))
+    # A later batch carries the newest event and one SQS delivered late, older than the first.
+    plan = _plan([_event("e3", at=late), _event("e1", at=early)], stored)
+    (write,) = plan.chunks[0].markers.values()
+    assert (write.marker.first_at, write.marker.last_at, write.marker.counted) == (early, late, 3)
+    # A redelivered event changes nothing.
+    assert _plan([_event("e3", at=late)], _stored_after(plan)).chunks == []
+
+
+def test_p16_a_click_marker_keeps_the_links_label_but_never_its_query():
+    plan = _plan([_event("c1", action=Action.CLICK, link=f"{SPRING}?u=reader%40example.com#top")])
+    (write,) = plan.chunks[0].markers.values()
+    assert write.marker.link == SPRING
+    long_link = "https://shop.example/" + "a" * 490
+    (write,) = _plan([_event("c2", action=Action.CLICK, link=long_link)]).chunks[0].markers.values()
+    assert write.marker.link == long_link[:MARKER_LINK_LENGTH]
 
 
 def test_p13_a_marker_forgets_events_sqs_can_no_longer_redeliver():
     old = NOW - EVENT_ID_LIFETIME - timedelta(hours=1)
     stored = {marker_key(_event("x"), f"h-{READER}"): Marker(
-        version=4, viewers=frozenset({"human"}), first_event=short_event_id("e0"),
-        events={short_event_id("e0"): int(old.timestamp()), short_event_id("e1"): int(NOW.timestamp()) - 60})}
+        version=4, viewers=frozenset({"human"}),
+        events={short_event_id("e0"): int(old.timestamp()), short_event_id("e1"): int(NOW.timestamp()) - 60},
+        first_at=old, last_at=NOW - timedelta(minutes=1), counted=2)}
     plan = _plan([_event("e2")], stored)
     (write,) = plan.chunks[0].markers.values()
     assert set(write.marker.events) == {short_event_id("e1"), short_event_id("e2")}
-    assert write.marker.first_event == short_event_id("e0")  # the unique counts stay
+    # The unique counts stay, and so does the history the forgotten event began (P16).
+    assert write.marker.first_at == old and write.marker.counted == 3
     assert _counters(plan) == {"opens#total#human": 1, "countries#human#RO": 1}
 
 
 def test_p13_a_token_fetched_in_a_loop_stops_counting_at_the_markers_limit():
     recent = int(NOW.timestamp()) - 60
     stored = {marker_key(_event("x"), f"h-{READER}"): Marker(
-        version=9, viewers=frozenset({"machine"}), first_event=short_event_id("l0"),
-        events={short_event_id(f"l{n}"): recent for n in range(MAX_REMEMBERED_EVENTS - 1)})}
+        version=9, viewers=frozenset({"machine"}),
+        events={short_event_id(f"l{n}"): recent for n in range(MAX_REMEMBERED_EVENTS - 1)},
+        first_at=NOW - timedelta(hours=1), last_at=NOW - timedelta(minutes=1),
+        counted=MAX_REMEMBERED_EVENTS - 1)}
     plan = _plan([_event("e1", viewer=Viewer.MACHINE), _event("e2", viewer=Viewer.MACHINE)], stored)
     assert plan.fresh == 1 and plan.flooded == 1
     assert _counters(plan)["opens#total#machine"] == 1
@@ -254,7 +285,7 @@ def test_p13_worker_writes_one_marker_item_for_a_readers_many_opens(client, acco
     assert len(chunk.markers) == 2
     markers = list(TrackingMarker.scan())
     assert sorted(len(item.events.as_dict()) for item in markers) == [1, 6]
-    assert all(item.version == 1 and "reader" not in item.marker_key for item in markers)
+    assert all(item.version == 1 and "reader" not in item.campaign_recipient for item in markers)
     assert _opens(client, account, mailed) == {"total": 7, "unique": 2, "human": {"total": 7, "unique": 2},
                                                "machine": {"total": 0, "unique": 0}}
 
@@ -285,7 +316,6 @@ def test_p13_worker_redelivery_mixed_with_fresh_events_counts_only_the_fresh(cli
 def test_p13_racing_workers_fail_the_batch_and_its_redelivery_counts_once(
         client, account, mailed, monkeypatch):
     from chalicelib.store import tracking as tracking_store
-    from chalicelib.store.models import Subscriber
 
     ours = _records(mailed, [_event("a" * 32, at=NOW - timedelta(minutes=3)),
                              _event("b" * 32, address="other@example.com")])
@@ -307,8 +337,10 @@ def test_p13_racing_workers_fail_the_batch_and_its_redelivery_counts_once(
     assert run_tracking_worker(ours) == {"batchItemFailures": []}  # and once more
     assert _opens(client, account, mailed) == {"total": 3, "unique": 2, "human": {"total": 2, "unique": 2},
                                                "machine": {"total": 1, "unique": 1}}
-    # The machine's fetch came first: it set the reader's last open time, the later open did not.
-    assert Subscriber.get(mailed["list_id"], READER).last_open_at == NOW - timedelta(minutes=4)
+    # The reader's history holds both of their events, the machine's fetch first (P16).
+    ((_, marker),) = tracking_store.markers_of(mailed["account_id"], [READER])
+    assert (marker.first_at, marker.last_at) == (NOW - timedelta(minutes=4), NOW - timedelta(minutes=3))
+    assert marker.counted == 2
 
 
 def test_p13_worker_counts_unique_clicks_per_link_across_batches(client, account, mailed):

@@ -38,6 +38,23 @@ def campaign_of(account_id: str, list_id: str) -> str:
     return campaign.campaign_id
 
 
+def opened_and_clicked(account_id: str, list_id: str, campaign_id: str, address: str,
+                       link: str = "https://shop.example/spring?utm=x") -> None:
+    """The address opened the campaign and clicked `link`, as the tracking worker counts it."""
+    import uuid
+    from datetime import UTC, datetime
+
+    from chalicelib.domain.engagement import Viewer
+    from chalicelib.domain.tracking import Action, TrackingEvent
+    from chalicelib.tracking import count_events
+
+    at = datetime.now(UTC)
+    count_events([TrackingEvent(event_id=uuid.uuid4().hex, action=action, at=at, account_id=account_id,
+                                list_id=list_id, campaign_id=campaign_id, address=address,
+                                viewer=Viewer.HUMAN, country="RO", link=target)
+                  for action, target in ((Action.OPEN, None), (Action.CLICK, link))])
+
+
 def run_tracking_worker(records: list[dict[str, Any]]) -> dict[str, Any]:
     from chalicelib.workers.tracking import count_records
 

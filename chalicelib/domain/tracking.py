@@ -2,9 +2,8 @@
 
 The route builds a `TrackingEvent` (its id is fresh per request; a redelivered SQS message keeps
 it, which is what makes the worker idempotent) and queues it. It carries the country, never the
-IP; the viewer class, never the user agent. The address is there only so the worker can keep the
-subscriber's last open/click time (P16: the time of the latest campaign's first open or click, set
-once per recipient and campaign); counters and markers use a keyed hash of it.
+IP; the viewer class, never the user agent. The address is there only for the worker's keyed hash
+of it (`recipient_key`): counters hold no trace of it, markers only that hash.
 
 Counter names (the sort key of a campaign-stats item):
   opens#total#{viewer}  opens#unique#{viewer}  opens#unique#any
@@ -17,7 +16,10 @@ string or fragment (`link_label`): a query can carry the reader's own data, neve
 Markers (what was counted already): ONE per recipient, campaign and scope (opens, or clicks on
 one link), holding the viewer classes its unique counters have counted and short ids of the
 events it counted lately. A batch reads each of its markers once and writes each at most once,
-with every event it gained, conditioned on its version (store/tracking.py).
+with every event it gained, conditioned on its version (store/tracking.py). A marker is also the
+recipient's tracking history of its scope (P16): the times of its first and latest counted
+events, how many it counted, and for clicks the link's label. Its key, `{campaign}#{recipient
+key}` and the scope, lets one Query find every marker of a person in a campaign (export, erasure).
 """
 from __future__ import annotations
 
@@ -27,13 +29,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from chalicelib.domain.engagement import Viewer
 from chalicelib.errors import InvalidInput
 
 ANY = "any"
 _MAX_LINK = 500
+# What a click marker keeps of its link's label for the export (P16): long enough for any real
+# page, short enough that a marker stays well under the 1 KB one write unit pays for.
+MARKER_LINK_LENGTH = 200
 # SQS keeps a message at most 14 days from its sending (the route sends it at the event's time):
 # an event older than this is never delivered again, so its marker may forget it.
 EVENT_ID_LIFETIME = timedelta(days=15)
@@ -108,13 +113,37 @@ def _scope(event: TrackingEvent) -> str:
     return f"#{link_label(event.link or '')}" if event.action is Action.CLICK else ""
 
 
-def marker_key(event: TrackingEvent, recipient: str) -> str:
+class MarkerKey(NamedTuple):
+    """A marker's key: `recipient` (hash key, `marker_recipient`) and `scope` (range key: `opens`,
+    or `clicks#{hash of the link's label}`)."""
+
+    recipient: str
+    scope: str
+
+
+def marker_recipient(campaign_id: str, recipient: str) -> str:
+    """The hash key of every marker of one recipient (keyed hash) in one campaign."""
+    return f"{campaign_id}#{recipient}"
+
+
+def marker_key(event: TrackingEvent, recipient: str) -> MarkerKey:
     """The key of the one marker of the recipient's opens, or clicks on the event's link, in its
-    campaign. The link enters as a short hash: a label may be 500 characters long."""
-    key = f"{event.action.value}#{event.campaign_id}#{recipient}"
+    campaign. The link enters the scope as a short hash: a label may be 500 characters long."""
+    scope = event.action.value
     if event.action is Action.CLICK:
-        key += "#" + hashlib.sha256(link_label(event.link or "").encode()).hexdigest()[:16]
-    return key
+        scope += "#" + hashlib.sha256(link_label(event.link or "").encode()).hexdigest()[:16]
+    return MarkerKey(marker_recipient(event.campaign_id, recipient), scope)
+
+
+def scope_action(scope: str) -> Action:
+    """Whether a marker's scope is opens or clicks."""
+    return Action(scope.split("#", 1)[0])
+
+
+def marker_link(event: TrackingEvent) -> str | None:
+    """What a marker keeps of the event's link: its label, cut to MARKER_LINK_LENGTH (None for
+    an open). Never the query string, which may carry the reader's own data."""
+    return link_label(event.link or "")[:MARKER_LINK_LENGTH] if event.action is Action.CLICK else None
 
 
 def short_event_id(event_id: str) -> str:
@@ -147,11 +176,16 @@ class Marker:
 
     version: int
     viewers: frozenset[str]
-    # The event that counted `any`: its replay sets the last open/click time again (P16).
-    first_event: str
     # short_event_id → the event's time (epoch seconds), for events younger than
     # EVENT_ID_LIFETIME: a redelivered event found here adds nothing.
     events: Mapping[str, int]
+    # The recipient's history of the scope (P16), kept after `events` forgets: the times of the
+    # first and latest events counted (by event time, whatever order they arrive in), how many
+    # were counted, and the link (marker_link; None for opens).
+    first_at: datetime
+    last_at: datetime
+    counted: int
+    link: str | None = None
 
 
 @dataclass(frozen=True)
@@ -159,7 +193,7 @@ class MarkerWrite:
     """A marker's new state, to be written only if the marker is still as it was read: absent
     (`read_version` None) or at `read_version`."""
 
-    key: str
+    key: MarkerKey
     read_version: int | None
     marker: Marker
 
@@ -169,7 +203,7 @@ class WriteChunk:
     """What one DynamoDB transaction writes: the markers of some events and exactly the counter
     increments of those events, so a chunk is counted whole or not at all."""
 
-    markers: dict[str, MarkerWrite]
+    markers: dict[MarkerKey, MarkerWrite]
     counters: dict[tuple[str, str], int]
 
     @property
@@ -184,10 +218,6 @@ class BatchPlan:
     replayed: int
     # Events over a marker's MAX_REMEMBERED_EVENTS: not counted.
     flooded: int
-    # Events that are their recipient's first of their kind in the campaign (first open; first
-    # click on a link): only these move the subscriber's last open/click time (P16), so a
-    # reader's repeated opens cost no write there.
-    firsts: list[TrackingEvent]
 
 
 @dataclass(frozen=True)
@@ -199,13 +229,13 @@ class _Step:
     marker: Marker
 
 
-def marker_keys(events: list[TrackingEvent], recipient_of: dict[str, str]) -> set[str]:
+def marker_keys(events: list[TrackingEvent], recipient_of: dict[str, str]) -> set[MarkerKey]:
     """Every marker a batch must look up before deciding what to count: one per recipient,
     campaign and scope (opens, or clicks on one link)."""
     return {marker_key(event, recipient_of[event.event_id]) for event in events}
 
 
-def plan_batch(events: list[TrackingEvent], stored: Mapping[str, Marker], recipient_of: dict[str, str],
+def plan_batch(events: list[TrackingEvent], stored: Mapping[MarkerKey, Marker], recipient_of: dict[str, str],
                now: datetime, max_items: int = 100) -> BatchPlan:
     """Decide what a batch adds, given its markers as read (key → Marker; absent ones missing).
 
@@ -218,7 +248,7 @@ def plan_batch(events: list[TrackingEvent], stored: Mapping[str, Marker], recipi
     items (DynamoDB's transaction limit).
     """
     seen: set[str] = set()
-    groups: dict[str, list[TrackingEvent]] = {}
+    groups: dict[MarkerKey, list[TrackingEvent]] = {}
     replayed = 0
     for event in sorted(events, key=lambda item: item.at):
         if event.event_id in seen:  # SQS delivered the message twice in one batch
@@ -227,51 +257,47 @@ def plan_batch(events: list[TrackingEvent], stored: Mapping[str, Marker], recipi
         seen.add(event.event_id)
         groups.setdefault(marker_key(event, recipient_of[event.event_id]), []).append(event)
     chunks = [WriteChunk({}, {})]
-    firsts: list[TrackingEvent] = []
     fresh = flooded = 0
     for key, group in groups.items():
         read = stored.get(key)
-        steps, group_firsts, group_replayed = _count(group, read, now)
-        firsts.extend(group_firsts)
+        steps, group_replayed = _count(group, read, now)
         replayed += group_replayed
         flooded += len(group) - len(steps) - group_replayed
         fresh += len(steps)
         _pack(chunks, key, None if read is None else read.version, steps, max_items)
-    return BatchPlan([chunk for chunk in chunks if chunk.items], fresh, replayed, flooded, firsts)
+    return BatchPlan([chunk for chunk in chunks if chunk.items], fresh, replayed, flooded)
 
 
-def _count(events: list[TrackingEvent], read: Marker | None,
-           now: datetime) -> tuple[list[_Step], list[TrackingEvent], int]:
-    """(fresh events' steps, first events, replayed events) of one marker's events, by time."""
+def _count(events: list[TrackingEvent], read: Marker | None, now: datetime) -> tuple[list[_Step], int]:
+    """(fresh events' steps, replayed events) of one marker's events, by time."""
     cutoff = (now - EVENT_ID_LIFETIME).timestamp()
     marker = None if read is None else replace(
         read, events={short: at for short, at in read.events.items() if at >= cutoff})
     steps: list[_Step] = []
-    firsts: list[TrackingEvent] = []
     replayed = 0
     for event in events:
         short = short_event_id(event.event_id)
         if read is not None and short in read.events:
             replayed += 1
-            if short == read.first_event:
-                firsts.append(event)  # counted, but that Lambda may have died before P16's write
             continue
         if marker is not None and len(marker.events) >= MAX_REMEMBERED_EVENTS:
             continue
         counters = total_counters(event)
         if marker is None:
             counters.append(_unique_counter(event, ANY))
-            firsts.append(event)
-            marker = Marker(version=0, viewers=frozenset(), first_event=short, events={})
+            marker = Marker(version=0, viewers=frozenset(), events={}, first_at=event.at,
+                            last_at=event.at, counted=0, link=marker_link(event))
         if event.viewer.value not in marker.viewers:
             counters.append(_unique_counter(event, event.viewer.value))
         marker = replace(marker, viewers=marker.viewers | {event.viewer.value},
-                         events={**marker.events, short: int(event.at.timestamp())})
+                         events={**marker.events, short: int(event.at.timestamp())},
+                         first_at=min(marker.first_at, event.at), last_at=max(marker.last_at, event.at),
+                         counted=marker.counted + 1)
         steps.append(_Step(event, counters, marker))
-    return steps, firsts, replayed
+    return steps, replayed
 
 
-def _pack(chunks: list[WriteChunk], key: str, read_version: int | None, steps: list[_Step],
+def _pack(chunks: list[WriteChunk], key: MarkerKey, read_version: int | None, steps: list[_Step],
           max_items: int) -> None:
     """Add one marker's fresh events to the chunks: the marker once, and their counters."""
     if not steps:

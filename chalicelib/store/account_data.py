@@ -122,6 +122,9 @@ ACCOUNT_TABLES: dict[type[TidingsModel], AccountItems | NotPerAccount] = {
                                "purge (and TTL) removes them when their window ends"),
     FeedbackReceipt: NotPerAccount("SES event receipts, expiring (TTL) 14 days after the event"),
     SendRateBucket: NotPerAccount("the platform's one SES send-rate bucket"),
-    TrackingMarker: NotPerAccount("markers of counted opens and clicks, keyed by campaign and keyed "
-                                  "hash, expiring (TTL) a day after the campaign's links"),
+    # Found only from an address (store/tracking.markers_of: erasure, P18, deletes a person's);
+    # finding all of an account's would take an index, one more write on every marker write.
+    TrackingMarker: NotPerAccount("each recipient's opens and clicks per campaign, keyed by the campaign "
+                                  "and the recipient's keyed hash (no contact data), expiring (TTL) a "
+                                  "day after the campaign's links"),
 }

@@ -20,7 +20,7 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 
@@ -192,34 +192,14 @@ class ConsentProof(MapAttribute):
     confirm_user_agent = UnicodeAttribute(null=True)
 
 
-# What a subscriber's indexes leave out: the tracking worker's engagement times (P16). Updating
-# an attribute an index projects writes to the index too, so with these projected every first
-# open or click would cost three writes instead of one. Only the export reads them, from the table.
-SUBSCRIBER_ENGAGEMENT = ("last_open_at", "last_click_at")
-# Every other attribute of a subscriber, for the audience and person lookups that read the
-# indexes (tests/test_domain_foundation.py checks this matches the model).
-SUBSCRIBER_INDEXED = ("account_id", "status", "email", "phone", "name", "company", "website",
-                      "field_of_activity", "attributes", "consent", "restricted", "created_at",
-                      "updated_at", "expires_at", "list_status", "account_address", "purge_bucket")
-
-
-def _subscriber_index_meta(name: str, hash_key: str) -> type:
-    class Meta:
-        index_name = name
-        # An index's own key is projected anyway and may not be listed again.
-        projection = IncludeProjection(non_attr_keys=[a for a in SUBSCRIBER_INDEXED if a != hash_key])
-
-    return Meta
-
-
 class SubscribersByStatus(GlobalSecondaryIndex["Subscriber"]):
-    Meta = _subscriber_index_meta("by_list_status", "list_status")
+    Meta = _index_meta("by_list_status")
     list_status = UnicodeAttribute(hash_key=True)
     address = UnicodeAttribute(range_key=True)
 
 
 class SubscribersByAccountAddress(GlobalSecondaryIndex["Subscriber"]):
-    Meta = _subscriber_index_meta("by_account_address", "account_address")
+    Meta = _index_meta("by_account_address")
     account_address = UnicodeAttribute(hash_key=True)
     list_id = UnicodeAttribute(range_key=True)
 
@@ -256,9 +236,6 @@ class Subscriber(TidingsModel):
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     expires_at = TTLAttribute(null=True)
-    # Tracking history for the export (P16), written by the tracking worker (store/tracking.py).
-    last_open_at = UTCDateTimeAttribute(null=True)
-    last_click_at = UTCDateTimeAttribute(null=True)
     list_status = UnicodeAttribute()
     account_address = UnicodeAttribute()
     purge_bucket = UnicodeAttribute(null=True)
@@ -402,19 +379,28 @@ class CampaignStat(TidingsModel):
 
 class TrackingMarker(TidingsModel):
     """What the tracking worker already counted for one recipient (keyed hash, never the
-    address) in a campaign: their opens, or their clicks on one link (domain/tracking.Marker).
-    Rewritten whole, conditioned on `version`, by store/tracking.py."""
+    address) in a campaign: their opens, or their clicks on one link (domain/tracking.Marker),
+    and so the recipient's tracking history there (P16). Rewritten whole, conditioned on
+    `version`, by store/tracking.py; the person's export and erasure find them by key."""
 
     class Meta(TidingsModel.Meta):
         logical_name = "tracking-markers"
 
-    marker_key = UnicodeAttribute(hash_key=True)
+    # `{campaign_id}#{recipient keyed hash}`: one Query reads a recipient's markers in a campaign.
+    campaign_recipient = UnicodeAttribute(hash_key=True)
+    # `opens`, or `clicks#{hash of the link's label}`.
+    scope = UnicodeAttribute(range_key=True)
     version = NumberAttribute()
     # Viewer classes counted as unique; `any` is implied by the item's existence.
     viewers = UnicodeSetAttribute()
-    first_event = UnicodeAttribute()
     # Short event id → the event's time (epoch seconds), for the events of the last 15 days.
     events = MapAttribute()
+    # The times of the first and latest events counted, and how many were counted.
+    first_at = UTCDateTimeAttribute()
+    last_at = UTCDateTimeAttribute()
+    counted = NumberAttribute()
+    # A click marker's link: scheme, host and path, at most 200 characters (no query string).
+    link = UnicodeAttribute(null=True)
     expires_at = TTLAttribute()
 
 

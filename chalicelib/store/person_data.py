@@ -18,7 +18,9 @@ from pynamodb.exceptions import PutError
 from chalicelib.domain.clock import now
 from chalicelib.domain.privacy import Person
 from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason, address_hash
+from chalicelib.domain.tracking import scope_action
 from chalicelib.store import messages, person_subscribers
+from chalicelib.store import tracking as tracking_store
 from chalicelib.store.models import (
     Account,
     AccountHealthDay,
@@ -80,12 +82,8 @@ def _iso(value: datetime | None) -> str | None:
 
 # --- subscribers ---------------------------------------------------------------------------------
 
-# Engagement the tracking side keeps on an entry, exported when the model has it.
-_ENGAGEMENT = ("last_open_at", "last_click_at")
-
-
 def subscription_view(entry: Subscriber, mailing_list: MailingList | None) -> dict[str, Any]:
-    """One list entry as an export holds it: contact data, consent proof, engagement (P16)."""
+    """One list entry as an export holds it: contact data and consent proof (P16)."""
     attributes = entry.attributes.as_dict() if hasattr(entry.attributes, "as_dict") else {}
     return {
         "list_id": entry.list_id,
@@ -100,8 +98,6 @@ def subscription_view(entry: Subscriber, mailing_list: MailingList | None) -> di
         "field_of_activity": entry.field_of_activity,
         "attributes": attributes,
         "consent": consent_view(entry, mailing_list),
-        "engagement": {name: _iso(getattr(entry, name, None)) for name in _ENGAGEMENT
-                       if hasattr(Subscriber, name)},
         "created_at": _iso(entry.created_at),
         "updated_at": _iso(entry.updated_at),
         "expires_at": _iso(entry.expires_at),
@@ -143,6 +139,24 @@ def erase_messages(person: Person) -> int:
     return len(records)
 
 
+# --- tracking markers ----------------------------------------------------------------------------
+
+def export_tracking(person: Person) -> list[dict[str, Any]]:
+    """The person's opens, and clicks per link, in each of the account's campaigns (P13, P16):
+    when the first and the latest happened and how many were counted. Markers are keyed by the
+    campaign and a keyed hash of an email (an SMS's links carry the entry's email too)."""
+    rows = [{"campaign_id": campaign_id, "kind": scope_action(marker.scope).value, "link": marker.link,
+             "first_at": _iso(marker.first_at), "last_at": _iso(marker.last_at),
+             "count": int(marker.counted)}
+            for campaign_id, marker in tracking_store.markers_of(person.account_id, person.emails)]
+    return sorted(rows, key=lambda row: (row["campaign_id"], row["kind"], row["link"] or ""))
+
+
+def erase_tracking(person: Person) -> int:
+    markers = tracking_store.markers_of(person.account_id, person.emails)
+    return tracking_store.delete_markers(marker for _, marker in markers)
+
+
 # --- suppressions --------------------------------------------------------------------------------
 
 def export_suppressions(person: Person) -> list[dict[str, Any]]:
@@ -174,6 +188,7 @@ def erase_exports(person: Person) -> int:
 COVERAGE: dict[type[TidingsModel], Coverage] = {
     Subscriber: PersonalData(section="subscriptions", export=export_subscribers, erase=erase_subscribers),
     MessageRecord: PersonalData(section="messages", export=export_messages, erase=erase_messages),
+    TrackingMarker: PersonalData(section="tracking", export=export_tracking, erase=erase_tracking),
     # A copy of the other tables' data: not exported again, but erased with them.
     PrivacyExport: PersonalData(erase=erase_exports),
     Suppression: KeyedHashesOnly(
@@ -183,9 +198,6 @@ COVERAGE: dict[type[TidingsModel], Coverage] = {
         "the subject's keyed hash only; the record proves the request was answered (P19)"),
     RateCounter: KeyedHashesOnly(
         "abuse-limit counters keyed by keyed hashes, expiring with their window (at most a day)"),
-    TrackingMarker: KeyedHashesOnly(
-        "first-open/click markers keyed by campaign, the recipient's keyed hash and a link hash, "
-        "holding short hashes of recent event ids; they expire with the links"),
     MessagePurgeList: KeyedHashesOnly(
         "the message ids and recipients' keyed hashes a send batch may have written, kept until the "
         "30-day purge deletes those records (P21) and the list with them"),

@@ -14,7 +14,7 @@ from chalicelib.domain.privacy import Person, Rectification, Subject, SubjectKin
 from chalicelib.domain.subscriptions import TRANSITIONS, Status
 from chalicelib.store.lists import find_list
 from chalicelib.store.models import MailingList, Subscriber
-from chalicelib.store.subscribers import account_address_key, list_status_key, update_fields, whole_entries
+from chalicelib.store.subscribers import account_address_key, list_status_key, update_fields
 
 # Statuses an objection may end (P17): the state machine's own allowed moves to unsubscribed.
 _MAY_UNSUBSCRIBE = [status.value for status, targets in TRANSITIONS.items()
@@ -45,7 +45,7 @@ def find_person(account_id: str, subject: Subject) -> Person:
 def entries_of(person: Person) -> list[Subscriber]:
     """Every stored entry of the person's emails in the account, by list."""
     entries = [entry for email in sorted(person.emails) for entry in _by_email(person.account_id, email)]
-    return whole_entries(sorted(entries, key=lambda e: (e.list_id, e.address)))
+    return sorted(entries, key=lambda e: (e.list_id, e.address))
 
 
 def lists_of(entries: list[Subscriber]) -> dict[str, MailingList]:

@@ -39,14 +39,6 @@ def account_address_key(account_id: str, address: str) -> str:
     return f"{account_id}#{address}"
 
 
-def whole_entries(entries: list[Subscriber]) -> list[Subscriber]:
-    """The entries read again from the table, in the same order: an index read leaves out the
-    engagement times (models.SUBSCRIBER_ENGAGEMENT) that exports show. One BatchGetItem per 100."""
-    found = {(entry.list_id, entry.address): entry
-             for entry in Subscriber.batch_get([(e.list_id, e.address) for e in entries])}
-    return [found[key] for key in ((e.list_id, e.address) for e in entries) if key in found]
-
-
 def _live(subscriber: Subscriber | None, at: datetime) -> Subscriber | None:
     if subscriber is None or not is_live(Status(subscriber.status), subscriber.expires_at, at):
         return None
