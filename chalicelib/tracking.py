@@ -16,6 +16,7 @@ from chalicelib.domain.clock import now
 from chalicelib.domain.country import viewer_country
 from chalicelib.domain.engagement import classify
 from chalicelib.domain.mail_links import CLICK, OPEN, read_tracking_token
+from chalicelib.domain.suppression import address_hash
 from chalicelib.domain.tracking import (
     Action,
     TrackingEvent,
@@ -26,6 +27,7 @@ from chalicelib.domain.tracking import (
 from chalicelib.observability import logger, metrics
 from chalicelib.resources import TRACKING
 from chalicelib.store import tracking as tracking_store
+from chalicelib.store.suppressions import erased_hashes
 
 _PURPOSE = {Action.OPEN: OPEN, Action.CLICK: CLICK}
 
@@ -57,6 +59,7 @@ def count_events(events: list[TrackingEvent]) -> None:
     write each chunk in one transaction. The markers are also each recipient's tracking history
     (P16), so nothing else is written. Safe to repeat for the same events; raises when a marker
     changed meanwhile (redeliver the batch)."""
+    events = _of_people_not_erased(events)
     if not events:
         return
     secret = settings().suppression_secret
@@ -72,3 +75,18 @@ def count_events(events: list[TrackingEvent]) -> None:
                        extra={"flooded": plan.flooded})
     logger.info("tracking batch counted", extra={"events": len(events), "fresh": plan.fresh,
                                                  "replayed": plan.replayed, "chunks": len(plan.chunks)})
+
+
+def _of_people_not_erased(events: list[TrackingEvent]) -> list[TrackingEvent]:
+    """Drop the events of people their account erased (P18): an erased person may still open a
+    mail they kept, and counting it would store their history again."""
+    hashes = {(event.account_id, event.address): address_hash(event.address) for event in events}
+    erased: set[tuple[str, str]] = set()
+    for account_id in {event.account_id for event in events}:
+        found = erased_hashes(account_id, [h for (a, _), h in hashes.items() if a == account_id])
+        erased.update((account_id, hashed) for hashed in found)
+    kept = [event for event in events
+            if (event.account_id, hashes[(event.account_id, event.address)]) not in erased]
+    if len(kept) < len(events):
+        logger.info("tracking events of erased people dropped", extra={"dropped": len(events) - len(kept)})
+    return kept

@@ -116,6 +116,13 @@ def test_p18_erasure_leaves_no_trace_but_the_keyed_hash(client, api, account):
         assert Suppression.get(account["account_id"], hashed).reason == "erased"
     assert Suppression.get(PLATFORM_SCOPE, address_hash(PERSON)).reason == "platform_opt_out"
     assert completed(client, api, type="exists", email=PERSON)["outcome"] == {"held": False}
+    # An erased person who opens a mail they kept is not tracked again (P18); others still are.
+    campaign_id = campaign_of(account["account_id"], lists[1])
+    for address in (PERSON, BOB):
+        opened_and_clicked(account["account_id"], lists[1], campaign_id, address)
+    assert markers_of(account["account_id"], [PERSON]) == []
+    assert completed(client, api, type="exists", email=PERSON)["outcome"] == {"held": False}
+    assert len(markers_of(account["account_id"], [BOB])) == 4, "an open and a click in each campaign"
 
     form_signup(client, lists[0], email=PERSON, city="Iasi")
     assert stored(lists[0], PERSON) is None, "a later signup is silently refused"

@@ -211,7 +211,8 @@ def test_p13_worker_aggregates_a_batch_into_one_write_per_counter(client, accoun
         assert run_tracking_worker(records) == {"batchItemFailures": []}
     # Ten opens add to 4 counters (total, unique any, unique human, country): one transaction
     # holds them and the 10 readers' markers, which keep their history too (nothing else).
-    assert calls.by_operation == {"dynamodb.TransactWriteItems": 1, "dynamodb.BatchGetItem": 1}
+    # Two reads: which readers were erased (suppressions), then their markers.
+    assert calls.by_operation == {"dynamodb.TransactWriteItems": 1, "dynamodb.BatchGetItem": 2}
     body = report_body(client, account, mailed["campaign_id"])
     assert body["opens"]["unique"] == 10 and body["opens"]["human"]["total"] == 10
     assert body["countries"] == [{"country": "RO", "opens": 10, "human": 10, "machine": 0}]

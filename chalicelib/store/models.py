@@ -257,6 +257,9 @@ class Suppression(TidingsModel):
     address_hash = UnicodeAttribute(range_key=True)
     reason = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
+    # Set by erasure (P18) whatever the first reason: the tracking worker records nothing more
+    # about an erased person, even when they open a mail they kept.
+    erased = BooleanAttribute(null=True)
 
 
 # --- sending ---------------------------------------------------------------------------------

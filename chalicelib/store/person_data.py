@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import PutError
-
 from chalicelib.domain.clock import now
 from chalicelib.domain.privacy import Person
 from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason, address_hash
@@ -240,13 +238,13 @@ def erase_everywhere(person: Person) -> dict[str, int]:
 
 def suppress_person(person: Person, reason: SuppressionReason) -> int:
     """Suppress each of the person's keyed hashes in the account (emails and phones alike).
-    Idempotent: an existing suppression keeps its first reason and time."""
+    Idempotent: an existing suppression keeps its first reason and time; erasure also flags it
+    `erased` (store/suppressions.erased_hashes)."""
     at = now()
     for hashed in person.keyed_hashes:
-        entry = Suppression(scope=person.account_id, address_hash=hashed, reason=reason.value, created_at=at)
-        try:
-            entry.save(condition=Suppression.address_hash.does_not_exist())
-        except PutError as exc:
-            if exc.cause_response_code != "ConditionalCheckFailedException":
-                raise
+        Suppression(scope=person.account_id, address_hash=hashed).update(actions=[
+            Suppression.reason.set(Suppression.reason | reason.value),
+            Suppression.created_at.set(Suppression.created_at | at),
+            *([Suppression.erased.set(True)] if reason is SuppressionReason.ERASED else []),
+        ])
     return len(person.keyed_hashes)
