@@ -169,6 +169,9 @@ def test_p26_a_suspension_during_sending_cancels_the_rest(client, account, heade
     run_queues(client)
     assert sent_raw() == []
     assert campaign_status(client, headers, campaign["campaign_id"]) == "cancelled"
+    # It started sending, so it stays for its report and its recipients' requests (P16, P18).
+    deleted = client.http.delete(f"/v1/campaigns/{campaign['campaign_id']}", headers=headers)
+    assert deleted.status_code == 409 and json.loads(deleted.body)["error"]["field"] == "status"
 
 
 # --- fan-out and who is skipped -----------------------------------------------------------------

@@ -60,10 +60,16 @@ def check_editable(current: CampaignStatus) -> None:
                        "and scheduled campaigns can", field="status")
 
 
-def check_deletable(current: CampaignStatus) -> None:
+def check_deletable(current: CampaignStatus, started: bool) -> None:
+    """Conflict unless the campaign may be deleted. One that started sending is kept, even when
+    cancelled: its report, and the tracking history its recipients can ask for (P16, P18), are
+    found through it."""
     if current not in DELETABLE:
         raise Conflict(f"a campaign that is {current.value} cannot be deleted; only drafts, "
                        "scheduled and cancelled campaigns can", field="status")
+    if started:
+        raise Conflict("a campaign that started sending cannot be deleted: its report and its "
+                       "recipients' tracking history are kept with it", field="status")
 
 
 # --- content ------------------------------------------------------------------------------------

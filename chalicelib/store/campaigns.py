@@ -129,8 +129,8 @@ def update_campaign(campaign: Campaign, changes: dict[str, Any]) -> Campaign:
 
 
 def delete_campaign(campaign: Campaign) -> None:
-    """Delete a draft, scheduled or cancelled campaign; Conflict otherwise."""
-    check_deletable(CampaignStatus(campaign.status))
+    """Delete a draft, scheduled or cancelled campaign that never started; Conflict otherwise."""
+    check_deletable(CampaignStatus(campaign.status), started=campaign.started_at is not None)
     try:
         campaign.delete(condition=Campaign.status == campaign.status)
     except DeleteError as exc:
