@@ -33,6 +33,9 @@ from bench.prices import AWS_CALL_LATENCY_MS, PRICES_AS_OF, SES_CALL_LATENCY_MS,
 from bench.route_calls import _PROFILE, _provisioned
 
 EVENTS = 10_000
+# Smaller batches, as a slow trickle of opens gives the worker: counters are written per batch.
+SMALLER_BATCHES = (100, 10)
+SMALLER_BATCH_EVENTS = 2_000
 PIXEL_REQUESTS = 200
 MAILS = 1_000
 OPENED, CLICKED = 0.40, 0.05
@@ -80,6 +83,7 @@ def _quiet() -> Iterator[None]:
 @dataclass(frozen=True)
 class WorkerRun:
     events: int
+    batch_size: int
     batches: int
     meter: Meter
     counter_updates: int
@@ -131,14 +135,16 @@ def _moto_transactions_without_snapshots() -> Iterator[None]:
         yield
 
 
-def worker_run(total: int = EVENTS) -> WorkerRun:
-    """`total` events through the tracking worker in batches of the queue's batch size."""
+def worker_run(total: int = EVENTS, batch_size: int | None = None,
+               campaign_id: str = "cmp_bench") -> WorkerRun:
+    """`total` events through the tracking worker in batches of `batch_size` (default: the
+    queue's), for a campaign of their own."""
     from chalicelib.resources import TRACKING
     from chalicelib.workers.tracking import count_records
 
-    events = _events(total, "cmp_bench", "lst_bench", "acc_bench")
+    events = _events(total, campaign_id, "lst_bench", "acc_bench")
     records = [{"messageId": f"m-{n}", "body": json.dumps(event)} for n, event in enumerate(events)]
-    size = TRACKING.batch_size
+    size = batch_size or TRACKING.batch_size
     distinct = []
     with metered() as meter, _moto_transactions_without_snapshots():
         for start in range(0, len(records), size):
@@ -149,7 +155,7 @@ def worker_run(total: int = EVENTS) -> WorkerRun:
             distinct.append(sum(_counter_updates(call.params) for call in meter.calls[before:]
                                 if call.label == "dynamodb.TransactWriteItems"))
     batches = len(distinct)
-    return WorkerRun(total, batches, meter, sum(distinct), sum(distinct) / batches)
+    return WorkerRun(total, size, batches, meter, sum(distinct), sum(distinct) / batches)
 
 
 def _counter_updates(params: dict[str, Any]) -> int:
@@ -386,10 +392,8 @@ def _ses_event(kind: str, recipient: str, account_id: str) -> dict[str, Any]:
 
 def tracking_path(run: WorkerRun, route: Meter, route_requests: int) -> PathCost:
     """One open or click: the route (through API Gateway or a function URL), its Lambda and
-    SendMessage, then its share of a worker batch (measured on the 10,000 events)."""
-    from chalicelib.resources import TRACKING
-
-    share = 1 / TRACKING.batch_size
+    SendMessage, then its share of a worker batch (measured on `run`)."""
+    share = 1 / run.batch_size
     function_url = tracking_route_served_by_function_url()
     label = f"tracking (open or click, {'function URL' if function_url else 'API Gateway'})"
     return PathCost(label, "event", run.meter.table_write_units() / run.events,
@@ -407,6 +411,8 @@ def main() -> None:
     with _quiet():
         with _provisioned():
             run = worker_run()
+            smaller = [worker_run(SMALLER_BATCH_EVENTS, size, f"cmp_bench_{size}")
+                       for size in SMALLER_BATCHES]
             pixel_calls, route = pixel_route()
             send = send_path()
             feedback = feedback_path()
@@ -417,8 +423,14 @@ def main() -> None:
           f"{route.own_ms() / PIXEL_REQUESTS:.1f} ms a request in the test client outside AWS calls")
     _print_campaign(campaign)
     events = MAILS * (OPENED + CLICKED)
-    _print_cost([(campaign_path(campaign), MAILS), (purge_path(campaign), MAILS), (feedback, MAILS),
-                 (tracking_path(run, route, PIXEL_REQUESTS), events)], beside=[(send, MAILS)])
+    fixed = [(campaign_path(campaign), MAILS), (purge_path(campaign), MAILS), (feedback, MAILS)]
+    _print_cost([*fixed, (tracking_path(run, route, PIXEL_REQUESTS), events)], beside=[(send, MAILS)])
+    ses = MAILS * USD["ses_email"]
+    for small in smaller:
+        path = tracking_path(small, route, PIXEL_REQUESTS)
+        total = sum(p.usd() * units for p, units in fixed) + path.usd() * events
+        print(f"  with the worker's batches at {small.batch_size} events (opens arriving slowly; "
+              f"{path.write_units:.2f} WRU an event): total {100 * total / ses:.2f}% of SES")
     unsized = run.meter.unsized + route.unsized + campaign.workers.unsized + campaign.purge.unsized
     if unsized:
         print(f"  NOT in the request units (PartiQL, not sized): {dict(unsized)}")
