@@ -198,7 +198,8 @@ def report(figures: dict[str, Any]) -> list[str]:
     """The printed lines."""
     n, calls = figures["recipients"], Counter(figures["calls"])
     dynamodb = {op: count for op, count in calls.items() if op.startswith("dynamodb.")}
-    # Claims (PutItem) and the provider ids (BatchWriteItem) are the message records (P21).
+    # The claims (PutItem, one a recipient) are the message records (P21), and one purge list a
+    # batch job (PutItem) files them for the 30-day purge.
     records = dynamodb.get("dynamodb.PutItem", 0) + dynamodb.get("dynamodb.BatchWriteItem", 0)
     others = sum(dynamodb.values()) - records
     ses = calls.get("sesv2.SendEmail", 0)
@@ -211,7 +212,7 @@ def report(figures: dict[str, Any]) -> list[str]:
         f"campaign {figures['status']}",
         f"send-now route: {figures['start_calls']} AWS calls (once per campaign)",
         f"SES calls per recipient: {ses / n:.3f} (target 1)",
-        f"DynamoDB calls per recipient: message records {records / n:.3f} (claim PutItem {claims}, "
+        f"DynamoDB calls per recipient: message records and purge lists {records / n:.3f} (PutItem {claims}, "
         f"BatchWriteItem {writes}), everything else {others / n:.3f} (target at most 0.1)",
         f"  everything else: {other_ops}",
         f"SQS calls per recipient (enqueueing batches and pages): "
