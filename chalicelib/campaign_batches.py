@@ -104,7 +104,7 @@ def _send_emails(job: BatchJob, account: Account, content: CampaignContent, queu
                  hashes: dict[str, str], time_left: Callable[[], float], outcome: BatchOutcome) -> None:
     tokens = RateTokens(len(queue),
                         max_wait=lambda: min(MAX_RATE_WAIT_SECONDS, time_left() - SAFETY_SECONDS))
-    profile, base_url = profile_of(account), settings().public_base_url
+    profile, config = profile_of(account), settings()
     tags = {"account": job.account_id, "kind": CAMPAIGN_KIND, "campaign": job.campaign_id,
             "list": job.mailing_list.list_id}
     message_ids = {contact.email: campaign_message_id(job.campaign_id, hashes[contact.email])
@@ -125,8 +125,8 @@ def _send_emails(job: BatchJob, account: Account, content: CampaignContent, queu
             break
         raw = build_mime(compose_marketing_email(
             account_id=job.account_id, campaign_id=job.campaign_id, content=content, recipient=contact,
-            mailing_list=job.mailing_list, sender=profile, public_base_url=base_url,
-            tracking_base_url=settings().tracking_base_url))
+            mailing_list=job.mailing_list, sender=profile, public_base_url=config.public_base_url,
+            tracking_base_url=config.tracking_base_url))
         try:
             with_backoff(lambda: send_raw_email(raw, contact.email, tags))  # noqa: B023
         except Exception:
@@ -149,7 +149,8 @@ def _sms_batch(job: BatchJob, account: Account, content: CampaignContent,
     outcome = BatchOutcome(suppressed=len(job.recipients) - len(queue))
     message_ids = {contact.phone or "": campaign_message_id(job.campaign_id, phones[contact.phone or ""])
                    for contact in queue}
-    messages.list_campaign_for_purge(job.account_id, job.campaign_id, [phones[p] for p in message_ids])
+    messages.list_campaign_for_purge(job.account_id, job.campaign_id,
+                                     [phones[contact.phone or ""] for contact in queue])
     for position, contact in enumerate(queue):
         phone = contact.phone or ""
         if time_left() < SAFETY_SECONDS:

@@ -9,6 +9,7 @@ writes each chunk in one transaction (store/tracking.py).
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 
 from chalicelib.adapters.sqs import enqueue
 from chalicelib.config import settings
@@ -80,13 +81,13 @@ def count_events(events: list[TrackingEvent]) -> None:
 def _of_people_not_erased(events: list[TrackingEvent]) -> list[TrackingEvent]:
     """Drop the events of people their account erased (P18): an erased person may still open a
     mail they kept, and counting it would store their history again."""
-    hashes = {(event.account_id, event.address): address_hash(event.address) for event in events}
-    erased: set[tuple[str, str]] = set()
-    for account_id in {event.account_id for event in events}:
-        found = erased_hashes(account_id, [h for (a, _), h in hashes.items() if a == account_id])
-        erased.update((account_id, hashed) for hashed in found)
-    kept = [event for event in events
-            if (event.account_id, hashes[(event.account_id, event.address)]) not in erased]
+    hash_of = {event.address: address_hash(event.address) for event in events}
+    by_account: dict[str, set[str]] = defaultdict(set)
+    for event in events:
+        by_account[event.account_id].add(hash_of[event.address])
+    erased = {(account_id, hashed) for account_id, hashes in by_account.items()
+              for hashed in erased_hashes(account_id, hashes)}
+    kept = [event for event in events if (event.account_id, hash_of[event.address]) not in erased]
     if len(kept) < len(events):
         logger.info("tracking events of erased people dropped", extra={"dropped": len(events) - len(kept)})
     return kept

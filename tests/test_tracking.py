@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,32 +12,28 @@ from bench.aws_calls import count_aws_calls
 from chalicelib.domain.country import UNKNOWN, viewer_country
 from chalicelib.domain.engagement import PREFETCH_WINDOW, Viewer, classify
 from chalicelib.domain.tracking import Action, TrackingEvent, plan_batch
-from tests.feedback_support import confirmed, make_list
+from tests.feedback_support import confirmed
 from tests.tracking_support import (
     IMAGE_ACCEPT,
+    LATER,
     OPEN_AGENT,
+    READER,
+    SENT,
     campaign_of,
     claim_for,
     click_path,
     every_item_text,
+    mailed_reader,
     open_path,
     report_body,
     run_tracking_worker,
     take_tracking_records,
 )
 
-# In the past: moto hides SQS messages whose send time lies ahead of the real clock.
-SENT = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
-LATER = SENT + timedelta(hours=2)
-READER = "reader@example.com"
-
 
 @pytest.fixture
 def mailed(client: Any, account: dict[str, Any]) -> dict[str, str]:
-    """A confirmed reader of a list, and a campaign sent to it."""
-    list_id = make_list(client, account)
-    confirmed(account["account_id"], list_id, READER)
-    return {"list_id": list_id, "campaign_id": campaign_of(account["account_id"], list_id)}
+    return mailed_reader(client, account)
 
 
 def _claim(account: dict[str, Any], mailed: dict[str, str], address: str = READER) -> Any:

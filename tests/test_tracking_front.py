@@ -6,7 +6,6 @@ import base64
 import importlib
 import json
 import re
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,24 +20,23 @@ from chalicelib.domain.campaigns import CampaignContent, Channel, with_text_part
 from chalicelib.domain.marketing_mail import ListSettings, compose_marketing_email
 from chalicelib.domain.subscriptions import Contact
 from tests.conftest import bearer
-from tests.feedback_support import confirmed, make_list
+from tests.feedback_support import make_list
 from tests.sending_support import create_campaign, parsed, run_queues, sent_raw, subscribe
 from tests.tracking_support import (
     IMAGE_ACCEPT,
+    LATER,
     OPEN_AGENT,
-    campaign_of,
+    READER,
+    SENT,
     claim_for,
     click_path,
     every_item_text,
+    mailed_reader,
     open_path,
     run_tracking_worker,
     take_tracking_records,
 )
 
-# In the past: moto hides SQS messages whose send time lies ahead of the real clock.
-SENT = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
-LATER = SENT + timedelta(hours=2)
-READER = "reader@example.com"
 FUNCTION_URL = "https://abcdefghijklmnopqrstuvwxyz012345.lambda-url.eu-west-1.on.aws/"
 PUBLIC = "https://lists.acme.example"
 # A public address: the offline registry places it in the US.
@@ -48,10 +46,7 @@ SAMPLE_EVENT = Path(__file__).resolve().parent.parent / "events" / "tracking_fro
 
 @pytest.fixture
 def mailed(client: Any, account: dict[str, Any]) -> dict[str, str]:
-    """A confirmed reader of a list, and a campaign sent to it."""
-    list_id = make_list(client, account)
-    confirmed(account["account_id"], list_id, READER)
-    return {"list_id": list_id, "campaign_id": campaign_of(account["account_id"], list_id)}
+    return mailed_reader(client, account)
 
 
 def _signed(path_of: Any, account: dict[str, Any], mailed: dict[str, str], *args: Any) -> str:

@@ -2,11 +2,25 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+# In the past: moto hides SQS messages whose send time lies ahead of the real clock.
+SENT = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+LATER = SENT + timedelta(hours=2)
+READER = "reader@example.com"
 OPEN_AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"
 # What a browser's <img> fetch asks for.
 IMAGE_ACCEPT = "image/avif,image/webp,image/apng,image/*,*/*;q=0.8"
+
+
+def mailed_reader(client: Any, account: dict[str, Any]) -> dict[str, str]:
+    """A confirmed READER of a new list, and a campaign sent to it: their ids."""
+    from tests.feedback_support import confirmed, make_list
+
+    list_id = make_list(client, account)
+    confirmed(account["account_id"], list_id, READER)
+    return {"list_id": list_id, "campaign_id": campaign_of(account["account_id"], list_id)}
 
 
 def claim_for(account_id: str, list_id: str, address: str, campaign_id: str | None = "cmp_1") -> Any:

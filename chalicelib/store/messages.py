@@ -62,16 +62,17 @@ def list_for_purge(account_id: str, messages: Mapping[str, str]) -> None:
 def list_campaign_for_purge(account_id: str, campaign_id: str, recipient_hashes: Iterable[str]) -> None:
     """list_for_purge for a campaign batch, whose message ids follow from the recipients."""
     hashes = sorted(set(recipient_hashes))
-    _save_list(account_id, [campaign_message_id(campaign_id, hashed) for hashed in hashes],
-               campaign_id=campaign_id, recipients={bytes.fromhex(hashed) for hashed in hashes})
+    if hashes:
+        _save_list(account_id, [campaign_id, *hashes], campaign_id=campaign_id,
+                   recipients={bytes.fromhex(hashed) for hashed in hashes})
 
 
-def _save_list(account_id: str, message_ids: list[str], **content: Any) -> None:
-    if not message_ids:
+def _save_list(account_id: str, identity: list[str], **content: Any) -> None:
+    """Save a list whose key follows from `identity` (what it lists), so saving it again rewrites it."""
+    if not identity:
         return
-    at = now()
-    expires_at = at + MESSAGE_RETENTION
-    list_id = hashlib.sha256("|".join(message_ids).encode()).hexdigest()[:32]
+    expires_at = now() + MESSAGE_RETENTION
+    list_id = hashlib.sha256("|".join(identity).encode()).hexdigest()[:32]
     MessagePurgeList(purge_bucket=purge_bucket(expires_at, list_id),
                      entry=f"{_sortable(expires_at)}#{list_id}", account_id=account_id,
                      expires_at=expires_at + _LIST_EXTRA_LIFETIME, **content).save()
