@@ -12,6 +12,12 @@ READER = "reader@example.com"
 OPEN_AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"
 # What a browser's <img> fetch asks for.
 IMAGE_ACCEPT = "image/avif,image/webp,image/apng,image/*,*/*;q=0.8"
+# Ways a click token is tampered with: each must be refused, never followed.
+TAMPERED_TOKENS = [
+    lambda token: token[:-2] + ("AA" if not token.endswith("AA") else "BB"),  # signature altered
+    lambda token: "eyJ1IjoiaHR0cHM6Ly9ldmlsLmV4YW1wbGUvIn0",  # unsigned payload
+    lambda token: token.replace(".", "", 1),  # truncated structure
+]
 
 
 def mailed_reader(client: Any, account: dict[str, Any]) -> dict[str, str]:
