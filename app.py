@@ -8,7 +8,6 @@ from chalicelib.blueprints import (
     api_account,
     api_account_lifecycle,
     api_audit,
-    api_campaign_sending,
     api_campaigns,
     api_forms,
     api_health,
@@ -19,6 +18,7 @@ from chalicelib.blueprints import (
     api_openapi,
     api_privacy,
     api_reports,
+    api_sending,
     api_subscribers,
     public,
     public_account,
@@ -69,7 +69,7 @@ app.register_middleware(ConvertToMiddleware(metrics.log_metrics), "all")
 # The authenticated /v1 REST API (OpenAPI: GET /v1/openapi.json).
 API = (
     api_account, api_account_lifecycle, api_keys, api_lists, api_forms, api_subscribers, api_imports,
-    api_campaigns, api_campaign_sending, api_reports, api_messages, api_privacy, api_audit, api_health,
+    api_campaigns, api_sending, api_reports, api_messages, api_privacy, api_audit, api_health,
     api_openapi,
 )
 # Pages and links people open: forms, confirmation, unsubscribe, preferences, tracking (also

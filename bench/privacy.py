@@ -54,9 +54,9 @@ def _messages(account_id: str, count: int, sent_at: datetime, recipient_hash: st
 def erasure() -> tuple[AwsCalls, float, dict]:
     """Erase a person on 10 lists with 1,000 message records: calls, seconds, outcome."""
     from chalicelib.cli import create_account_with_key
-    from chalicelib.data_rights import erase_person
     from chalicelib.domain.subscriptions import ConsentEvidence, Contact, Source, Status
     from chalicelib.domain.suppression import address_hash
+    from chalicelib.services.privacy import erase_person
     from chalicelib.store.lists import create_list
     from chalicelib.store.subscribers import write_signup
 
@@ -78,7 +78,7 @@ def purge() -> tuple[AwsCalls, AwsCalls, float, int]:
     run with nothing to delete (the fixed cost of querying every due bucket), seconds, and
     records deleted."""
     from chalicelib.domain.retention import MESSAGE_RETENTION
-    from chalicelib.retention import run_purges
+    from chalicelib.services.retention import run_purges
 
     run_at = _START + MESSAGE_RETENTION + timedelta(days=1)
     with _frozen(run_at), count_aws_calls() as empty:

@@ -178,7 +178,7 @@ def _render_cpu(account_id: str, campaign_id: str, list_id: str, recipients: int
     from chalicelib.domain.marketing_mail import ListSettings, compose_marketing_email
     from chalicelib.domain.mime import build_mime
     from chalicelib.domain.subscriptions import Contact
-    from chalicelib.signups import sender_profile
+    from chalicelib.services.signups import sender_profile
 
     content = with_text_part(CampaignContent(channel=Channel.EMAIL, list_ids=frozenset({list_id}),
                                              subject="Spring sale, {{ name }}", html=_HTML,

@@ -234,7 +234,7 @@ def _campaign(recipients: int, workers: Meter, purge: Meter,
 
     from app import app
     from bench.sending import ready_campaign, run_workers, send_now
-    from chalicelib.retention import run_purges
+    from chalicelib.services.retention import run_purges
 
     with _provisioned(), _ses_send_rate(SES_SEND_RATE), Client(app, stage_name="local") as http:
         campaign = ready_campaign(http, recipients)
@@ -341,8 +341,8 @@ def send_path(mails: int = 50) -> PathCost:
 def _send_jobs(records: list[Any]) -> None:
     """The send worker on outbox records, as send_worker does it: rate tokens fetched and the
     mails sent counted once per SQS batch."""
-    from chalicelib.rate_tokens import RateTokens
     from chalicelib.resources import OUTBOX
+    from chalicelib.services.sending.rate_tokens import RateTokens
     from chalicelib.workers.send import SentTally, count_tally, send_job
 
     for start in range(0, len(records), OUTBOX.batch_size):

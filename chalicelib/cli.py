@@ -27,14 +27,14 @@ from typing import Any
 
 from chalicelib.config import settings
 from chalicelib.domain.accounts import clean_profile_changes
+from chalicelib.domain.errors import TidingsError
 from chalicelib.domain.keys import Scope
-from chalicelib.errors import TidingsError
-from chalicelib.retention import run_purges
+from chalicelib.services.health import set_own_thresholds, unsuspend
+from chalicelib.services.retention import run_purges
 from chalicelib.store import audit
 from chalicelib.store.accounts import create_account
 from chalicelib.store.binding import bind_models
 from chalicelib.store.keys import create_key
-from chalicelib.suspension import set_own_thresholds, unsuspend
 
 
 def create_account_with_key(name: str, profile: dict[str, str]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from chalicelib.domain.account_health import HealthPolicy
+from chalicelib.domain.health import HealthPolicy
 from chalicelib.domain.signup_limits import SignupLimits
 
 
@@ -40,7 +40,7 @@ class Settings:
     # Messages per second all sending Lambdas together may hand to SES (the account's SES quota).
     ses_max_send_rate: float
     # Bounce and complaint thresholds that suspend an account, and the transient-bounce limit (P26).
-    account_health: HealthPolicy
+    health: HealthPolicy
 
     def resource_name(self, logical_name: str) -> str:
         """The deployed name of a table, queue or topic: `<prefix>-<logical name>`."""
@@ -81,7 +81,7 @@ def read_settings(env: Mapping[str, str]) -> Settings:
         sqs_max_receive_count=int(env.get("TIDINGS_SQS_MAX_RECEIVE_COUNT", "5")),
         signup_limits=_signup_limits(env),
         ses_max_send_rate=float(env.get("TIDINGS_SES_MAX_SEND_RATE", "14")),
-        account_health=_account_health(env),
+        health=_health(env),
     )
 
 
@@ -99,7 +99,7 @@ def _signup_limits(env: os._Environ[str] | dict[str, str]) -> SignupLimits:
     )
 
 
-def _account_health(env: Mapping[str, str]) -> HealthPolicy:
+def _health(env: Mapping[str, str]) -> HealthPolicy:
     defaults = HealthPolicy()
     return HealthPolicy(
         max_complaint_rate=float(env.get("TIDINGS_MAX_COMPLAINT_RATE", defaults.max_complaint_rate)),

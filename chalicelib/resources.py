@@ -42,7 +42,7 @@ TRACKING = QueueSpec("tracking", batch_size=1000)
 # Mail to unsubscribe@<sender domain> that SES receiving publishes to the inbound-mail topic (P07).
 INBOUND_MAIL = QueueSpec("inbound-mail")
 
-# Campaign fan-out: one job reads one page of a list's confirmed subscribers (campaign_fanout.py).
+# Campaign fan-out: one job reads one page of a list's confirmed subscribers (services/sending/fanout.py).
 FANOUT = QueueSpec("fanout", batch_size=1)
 # Recipient batches of a campaign (at most 100 each), sent at the shared SES rate.
 CAMPAIGN_SEND = QueueSpec("campaign-send", batch_size=5)

@@ -11,11 +11,11 @@ from bench.aws_calls import count_aws_calls
 from chalicelib.cli import create_account_with_key
 from chalicelib.domain.campaigns import CampaignContent, Channel
 from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason, address_hash
-from chalicelib.retention import PLATFORM_AUDIT, run_purges
+from chalicelib.services.retention import PLATFORM_AUDIT, run_purges
 from chalicelib.store import audit
-from chalicelib.store.account_health import suspend
 from chalicelib.store.campaign_stats import SHARDS, campaign_counters, counter_update
 from chalicelib.store.campaigns import content_values, create_campaign
+from chalicelib.store.health import suspend
 from chalicelib.store.models import Account, MailingList, Subscriber, Suppression
 from chalicelib.store.suppressions import suppress
 from tests.conftest import bearer

@@ -11,8 +11,8 @@ import time_machine
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.clients import client as aws_client
-from chalicelib.domain.campaign_sending import BatchJob
 from chalicelib.domain.marketing_mail import ListSettings
+from chalicelib.domain.sending import BatchJob
 from chalicelib.domain.subscriptions import Contact
 from chalicelib.domain.suppression import SuppressionReason, address_hash
 from chalicelib.store import messages
@@ -177,8 +177,8 @@ def test_p26_a_suspension_during_sending_cancels_the_rest(client, account, heade
 # --- fan-out and who is skipped -----------------------------------------------------------------
 
 def test_fan_out_pages_a_list_in_several_jobs(client, account, headers, list_id, monkeypatch):
-    monkeypatch.setattr("chalicelib.campaign_fanout.page_size", 3)
-    monkeypatch.setattr("chalicelib.campaign_fanout.batch_size", 2)
+    monkeypatch.setattr("chalicelib.services.sending.fanout.page_size", 3)
+    monkeypatch.setattr("chalicelib.services.sending.fanout.batch_size", 2)
     for n in range(8):
         subscribe(account["account_id"], list_id, f"reader{n}@example.com")
     campaign = create_campaign(client, headers, [list_id])
@@ -333,7 +333,7 @@ def test_lasting_throttling_gives_the_batch_back_and_the_redelivery_mails_the_re
 
 def test_only_the_failed_batch_is_reported(client, account, headers, list_id, monkeypatch):
     monkeypatch.setattr("chalicelib.adapters.retries.time.sleep", lambda seconds: None)
-    monkeypatch.setattr("chalicelib.campaign_fanout.batch_size", 1)
+    monkeypatch.setattr("chalicelib.services.sending.fanout.batch_size", 1)
     for name in ("ann", "bob"):
         subscribe(account["account_id"], list_id, f"{name}@example.com")
     throttle_sends_to("bob@example.com", monkeypatch)
@@ -348,7 +348,7 @@ def test_only_the_failed_batch_is_reported(client, account, headers, list_id, mo
 
 
 def test_a_batch_out_of_time_continues_as_a_new_job_of_the_same_batch(client, account, headers, list_id):
-    from chalicelib.campaign_batches import send_batch
+    from chalicelib.services.sending.batches import send_batch
 
     subscribe(account["account_id"], list_id, "ann@example.com")
     campaign = create_campaign(client, headers, [list_id])

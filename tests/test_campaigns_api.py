@@ -8,7 +8,7 @@ import pytest
 
 from chalicelib.adapters.clients import client as aws_client
 from chalicelib.cli import create_account_with_key
-from chalicelib.errors import Conflict
+from chalicelib.domain.errors import Conflict
 from chalicelib.store.campaigns import due_campaigns, get_campaign, start_sending, update_campaign
 from chalicelib.store.models import Campaign
 from tests.conftest import bearer

@@ -7,9 +7,9 @@ import pytest
 
 from chalicelib.domain.accounts import AccountProfile, clean_profile_changes
 from chalicelib.domain.addresses import normalise_email
+from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.keys import hash_secret, new_secret
 from chalicelib.domain.lists import clean_origin, clean_redirect_url, next_consent_versions
-from chalicelib.errors import InvalidInput
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

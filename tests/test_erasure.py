@@ -9,9 +9,9 @@ import pytest
 
 from chalicelib.adapters.clients import client as aws_client
 from chalicelib.cli import create_account_with_key
-from chalicelib.data_rights import erase_person, export_person
 from chalicelib.domain.privacy import phone_hash
 from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason, address_hash
+from chalicelib.services.privacy import erase_person, export_person
 from chalicelib.store.models import ALL_MODELS, MessageRecord, PrivacyExport, RateCounter, Suppression
 from chalicelib.store.person_data import COVERAGE, NoPersonalData
 from chalicelib.store.suppressions import suppress

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.domain.account_health import (
+from chalicelib.domain.feedback import (
+    BounceType,
+    FeedbackKind,
+    Ignored,
+    MalformedFeedback,
+    parse_feedback,
+)
+from chalicelib.domain.health import (
     DayCounts,
     HealthPolicy,
     Thresholds,
@@ -18,13 +25,6 @@ from chalicelib.domain.account_health import (
     suspension_reason,
     thresholds_for,
     window_start,
-)
-from chalicelib.domain.feedback import (
-    BounceType,
-    FeedbackKind,
-    Ignored,
-    MalformedFeedback,
-    parse_feedback,
 )
 
 SES_EVENTS = Path(__file__).resolve().parent.parent / "events" / "ses"

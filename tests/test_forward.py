@@ -58,7 +58,7 @@ def test_p14_friend_address_is_not_stored_or_added_to_any_list(client, account, 
 
 
 def test_p14_forwards_per_reader_are_limited(client, account, mailed):
-    from chalicelib.forwarding import FORWARDS_PER_DAY
+    from chalicelib.services.forwarding import FORWARDS_PER_DAY
 
     for n in range(FORWARDS_PER_DAY):
         assert _forward(client, mailed["path"], f"friend{n}@example.org").status_code == 200

@@ -11,7 +11,7 @@ import time_machine
 from chalicelib.cli import create_account_with_key
 from chalicelib.domain.campaign_report import build_report
 from chalicelib.domain.mail_links import FORWARD, UNSUBSCRIBE, link_token
-from chalicelib.sent_counting import count_sent_mail
+from chalicelib.services.sending.counting import count_sent_mail
 from tests.feedback_support import make_list, ses_event, sns_body, sqs_event
 from tests.signup_support import FORM
 from tests.tracking_support import (

@@ -10,7 +10,7 @@ from bench.aws_calls import count_aws_calls
 from chalicelib.cli import main as cli
 from chalicelib.domain.signup_limits import Counter
 from chalicelib.domain.subscriptions import ConsentEvidence, Contact, Source, Status
-from chalicelib.retention import PLATFORM_AUDIT, run_purges
+from chalicelib.services.retention import PLATFORM_AUDIT, run_purges
 from chalicelib.store import audit, messages
 from chalicelib.store import retention as retention_store
 from chalicelib.store.account_data import ACCOUNT_TABLES, NotPerAccount

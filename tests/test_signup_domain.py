@@ -9,6 +9,7 @@ import time_machine
 from chalicelib.domain import tokens
 from chalicelib.domain.accounts import AccountProfile
 from chalicelib.domain.confirmation_mail import confirmation_email, confirmation_message_id
+from chalicelib.domain.errors import Conflict, InvalidInput
 from chalicelib.domain.subscriptions import (
     SIGNUP_REPLACES,
     SignupOutcome,
@@ -23,7 +24,6 @@ from chalicelib.domain.subscriptions import (
     signup_outcome,
 )
 from chalicelib.domain.suppression import address_hash
-from chalicelib.errors import Conflict, InvalidInput
 
 ENDED = (Status.UNSUBSCRIBED, Status.BOUNCED, Status.COMPLAINED)
 ACME = AccountProfile(name="Acme Ltd", postal_address="1 Main Street, Bucharest",

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from chalicelib.cli import main as cli
-from chalicelib.domain.account_health import sending_blocked_reason
+from chalicelib.domain.health import sending_blocked_reason
 from chalicelib.store import audit
 from chalicelib.store.models import Account
 from tests.conftest import bearer
@@ -107,7 +107,7 @@ def test_p26_crossing_the_complaint_threshold_suspends_audits_and_mails_the_cont
 
 def test_p26_the_notice_is_sent_once_even_when_two_workers_decide_together(client, account, news,
                                                                             small_volume):
-    from chalicelib import suspension
+    from chalicelib.services import health as suspension
 
     sends(client, account, news, MIN_VOLUME)
     feed(client, complaint(account, news))

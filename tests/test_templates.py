@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
+from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.html_text import html_to_text
 from chalicelib.domain.subscriptions import Contact
 from chalicelib.domain.templates import render, template_variables, validate_template
-from chalicelib.errors import InvalidInput
 
 
 def _variables(contact: Contact) -> dict:

@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 
 from chalicelib.cli import create_account_with_key
 from chalicelib.domain.account_lifecycle import INACTIVITY_MAIL_KIND
-from chalicelib.retention import run_purges
-from chalicelib.store.account_health import suspend
+from chalicelib.services.retention import run_purges
+from chalicelib.store.health import suspend
 from chalicelib.store.models import Account, MailingList
 from tests.conftest import bearer
 from tests.privacy_support import PERSON, add, new_list

@@ -249,7 +249,7 @@ def test_p16_counting_first_and_repeated_events_writes_no_subscriber_item(client
 
 def test_p16_the_export_shows_opens_and_clicks_per_campaign_with_first_and_last_times(
         client, account, mailed):
-    from chalicelib.data_rights import export_person
+    from chalicelib.services.privacy import export_person
 
     second = campaign_of(account["account_id"], mailed["list_id"])
     spring = "https://shop.example/spring"

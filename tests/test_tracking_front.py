@@ -13,12 +13,12 @@ import pytest
 import time_machine
 
 from bench.aws_calls import count_aws_calls
-from chalicelib.blueprints.tracking_responses import PIXEL
 from chalicelib.config import read_settings
 from chalicelib.domain.accounts import AccountProfile
 from chalicelib.domain.campaigns import CampaignContent, Channel, with_text_part
 from chalicelib.domain.marketing_mail import ListSettings, compose_marketing_email
 from chalicelib.domain.subscriptions import Contact
+from chalicelib.web.tracking_responses import PIXEL
 from tests.conftest import bearer
 from tests.feedback_support import make_list
 from tests.sending_support import create_campaign, parsed, run_queues, sent_raw, subscribe
@@ -192,7 +192,7 @@ def test_function_url_answers_405_to_any_method_but_get_as_the_chalice_route(cli
 
 
 def test_function_url_answers_500_when_queueing_fails_as_the_route(client, account, mailed, monkeypatch):
-    from chalicelib.blueprints import tracking_responses
+    from chalicelib.web import tracking_responses
 
     def unavailable(*args: Any) -> None:
         raise RuntimeError("SQS is unavailable")

@@ -66,7 +66,7 @@ def opened_and_clicked(account_id: str, list_id: str, campaign_id: str, address:
 
     from chalicelib.domain.engagement import Viewer
     from chalicelib.domain.tracking import Action, TrackingEvent
-    from chalicelib.tracking import count_events
+    from chalicelib.services.tracking import count_events
 
     at = datetime.now(UTC)
     count_events([TrackingEvent(event_id=uuid.uuid4().hex, action=action, at=at, account_id=account_id,

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.account_email import request_email_change
 from chalicelib.domain.accounts import AccountProfile, clean_profile_changes
-from chalicelib.errors import InvalidInput
+from chalicelib.domain.errors import InvalidInput
+from chalicelib.services.email_change import request_email_change
 from chalicelib.store import audit
 from chalicelib.store.accounts import get_account, update_profile
 from chalicelib.store.models import Account

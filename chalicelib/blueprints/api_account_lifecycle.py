@@ -6,7 +6,7 @@ from typing import Any
 
 from chalice import Response
 
-from chalicelib.account_lifecycle import account_export, reactivate, request_deletion, unsubscribes
+from chalicelib.services.account_lifecycle import account_export, reactivate, request_deletion, unsubscribes
 from chalicelib.store import audit
 from chalicelib.store.accounts import get_account
 from chalicelib.store.paging import page_size

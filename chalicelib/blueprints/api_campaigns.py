@@ -24,8 +24,8 @@ from chalicelib.domain.campaigns import (
     with_text_part,
 )
 from chalicelib.domain.clock import now
+from chalicelib.domain.errors import InvalidInput, NotFound
 from chalicelib.domain.templates import validate_template
-from chalicelib.errors import InvalidInput, NotFound
 from chalicelib.store import audit
 from chalicelib.store.accounts import get_account
 from chalicelib.store.campaigns import (

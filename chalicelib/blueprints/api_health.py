@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.services.health import health_view
 from chalicelib.store.accounts import get_account
-from chalicelib.suspension import health_view
 from chalicelib.web.routes import ApiBlueprint, ApiCall
 
 api = ApiBlueprint(__name__)

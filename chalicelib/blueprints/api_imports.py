@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.imports import import_report, start_import
+from chalicelib.services.imports import import_report, start_import
 from chalicelib.store import audit
 from chalicelib.store.imports import get_import
 from chalicelib.store.lists import get_list

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.domain.errors import Conflict
 from chalicelib.domain.keys import Scope
-from chalicelib.errors import Conflict
 from chalicelib.store import audit
 from chalicelib.store.keys import create_key, delete_key, keys_of
 from chalicelib.store.models import ApiKey

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.errors import InvalidInput
-from chalicelib.transactional import queue_transactional
+from chalicelib.domain.errors import InvalidInput
+from chalicelib.services.transactional import queue_transactional
 from chalicelib.web.routes import ApiBlueprint, ApiCall
 
 api = ApiBlueprint(__name__)

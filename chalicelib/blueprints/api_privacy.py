@@ -6,11 +6,11 @@ from typing import Any
 from chalice import Response
 
 from chalicelib.blueprints.api_subscribers import SUBSCRIBER_PATCH
-from chalicelib.data_rights import submit_request
 from chalicelib.domain.clock import now
+from chalicelib.domain.errors import Conflict, InvalidInput, TidingsError
 from chalicelib.domain.person_csv import memberships_csv
 from chalicelib.domain.privacy import EXPORTING, RequestType, deadline, subject_of
-from chalicelib.errors import Conflict, InvalidInput, TidingsError
+from chalicelib.services.privacy import submit_request
 from chalicelib.store import audit
 from chalicelib.store.models import PrivacyRequest
 from chalicelib.store.paging import page_size

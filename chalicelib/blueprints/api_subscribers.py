@@ -7,9 +7,9 @@ from urllib.parse import unquote
 from chalice import Response
 
 from chalicelib.domain.addresses import normalise_email
+from chalicelib.domain.errors import InvalidInput, NotFound
 from chalicelib.domain.subscriptions import Status, clean_changes
-from chalicelib.errors import InvalidInput, NotFound
-from chalicelib.signups import api_signup
+from chalicelib.services.signups import api_signup
 from chalicelib.store import audit
 from chalicelib.store.lists import get_list
 from chalicelib.store.models import MailingList, Subscriber

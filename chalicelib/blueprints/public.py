@@ -17,11 +17,11 @@ from chalice.app import Request
 
 from chalicelib.config import settings
 from chalicelib.domain.addresses import normalise_email
+from chalicelib.domain.errors import Forbidden, InvalidInput, NotFound, TidingsError
 from chalicelib.domain.lists import clean_origin
 from chalicelib.domain.subscriptions import CONTACT_FIELDS, Source
 from chalicelib.domain.tokens import TokenExpired, TokenInvalid, confirm_token_list_hint, read_confirm_token
-from chalicelib.errors import Forbidden, InvalidInput, NotFound, TidingsError
-from chalicelib.signups import (
+from chalicelib.services.signups import (
     HONEYPOT_FIELD,
     PublicSignup,
     SignupExpired,

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib.account_email import confirm_email_change, pending_change
-from chalicelib.blueprints.public_pages import ANY_TYPE, confirm_page, html_errors, message_page
+from chalicelib.services.email_change import confirm_email_change, pending_change
+from chalicelib.web.pages import ANY_TYPE, confirm_page, html_errors, message_page
 
 public = Blueprint(__name__)
 

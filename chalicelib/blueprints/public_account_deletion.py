@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib.account_lifecycle import confirm_deletion, pending_deletion
-from chalicelib.blueprints.public_pages import ANY_TYPE, confirm_page, html_errors, message_page
 from chalicelib.domain.retention import DELETION_GRACE
+from chalicelib.services.account_lifecycle import confirm_deletion, pending_deletion
+from chalicelib.web.pages import ANY_TYPE, confirm_page, html_errors, message_page
 
 public = Blueprint(__name__)
 

@@ -3,7 +3,11 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib.blueprints.public_pages import (
+from chalicelib.domain.errors import InvalidInput
+from chalicelib.services.forwarding import forward, read_forward_token
+from chalicelib.services.signups import sender_profile
+from chalicelib.templates import render_page
+from chalicelib.web.pages import (
     ANY_TYPE,
     FORM_TYPES,
     PRIVATE_PAGE,
@@ -11,10 +15,6 @@ from chalicelib.blueprints.public_pages import (
     html_errors,
     message_page,
 )
-from chalicelib.errors import InvalidInput
-from chalicelib.forwarding import forward, read_forward_token
-from chalicelib.signups import sender_profile
-from chalicelib.templates import render_page
 from chalicelib.web.responses import html_response
 
 public = Blueprint(__name__)

@@ -7,7 +7,12 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib.blueprints.public_pages import (
+from chalicelib.config import settings
+from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.optout import read_optout_token
+from chalicelib.services.optout import confirm_optout, request_optout
+from chalicelib.templates import render_page
+from chalicelib.web.pages import (
     ANY_TYPE,
     FORM_TYPES,
     confirm_page,
@@ -15,11 +20,6 @@ from chalicelib.blueprints.public_pages import (
     html_errors,
     message_page,
 )
-from chalicelib.config import settings
-from chalicelib.domain.optout import read_optout_token
-from chalicelib.errors import InvalidInput
-from chalicelib.platform_optout import confirm_optout, request_optout
-from chalicelib.templates import render_page
 from chalicelib.web.responses import html_response
 
 public = Blueprint(__name__)

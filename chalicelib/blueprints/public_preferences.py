@@ -1,7 +1,7 @@
 """`/p/{token}`: the preference centre linked from every marketing mail (P16-P18).
 
 GET shows what is held and changes nothing (mail scanners fetch links). Each change is a POST
-to its own path, checked again against the token and the page's nonce (chalicelib/preferences.py).
+to its own path, checked again against the token and the page's nonce (chalicelib/services/preferences.py).
 """
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from urllib.parse import parse_qs
 
 from chalice import Blueprint, Response
 
-from chalicelib import preferences as centre
-from chalicelib.blueprints.public_pages import ANY_TYPE, FORM_TYPES, PRIVATE_PAGE, html_errors, message_page
 from chalicelib.config import settings
+from chalicelib.services import preferences as centre
 from chalicelib.templates import render_page
+from chalicelib.web.pages import ANY_TYPE, FORM_TYPES, PRIVATE_PAGE, html_errors, message_page
 from chalicelib.web.requests import raw_body
 from chalicelib.web.responses import html_response
 

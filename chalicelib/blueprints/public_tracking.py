@@ -1,16 +1,16 @@
 """`/t/o/{token}` (open pixel) and `/t/c/{token}` (click redirect) as Chalice routes, P13 and P15.
 
 In AWS the mail's tracking links point at the tracking function URL instead
-(public_tracking_front.py), which answers the same (tracking_responses.py) without an API Gateway
+(public_tracking_front.py), which answers the same (web/tracking_responses.py) without an API Gateway
 request; these routes serve the local stack and links already sent.
 """
 from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib.blueprints import tracking_responses
-from chalicelib.blueprints.public_pages import ANY_TYPE
-from chalicelib.blueprints.tracking_responses import Fetch
+from chalicelib.web import tracking_responses
+from chalicelib.web.pages import ANY_TYPE
+from chalicelib.web.tracking_responses import Fetch
 
 public = Blueprint(__name__)
 

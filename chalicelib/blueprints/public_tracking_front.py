@@ -2,7 +2,7 @@
 
 An API Gateway REST request per open and click cost more than the rest of Tidings' AWS bill; a
 function URL (AuthType NONE, infra/template.py) costs the Lambda invocation alone. It answers
-exactly as the Chalice routes do (tracking_responses.py), translating the function URL's request
+exactly as the Chalice routes do (web/tracking_responses.py), translating the function URL's request
 (payload format 2.0) and response formats, and answers 404 for any other path and 405 for any
 method but GET. Mail points here through TIDINGS_TRACKING_BASE_URL.
 """
@@ -16,11 +16,11 @@ from typing import Any
 from chalice import Blueprint, Response
 from chalice.app import error_response as chalice_error_response
 
-from chalicelib.blueprints import tracking_responses
-from chalicelib.blueprints.tracking_responses import Fetch
-from chalicelib.errors import NotFound
+from chalicelib.domain.errors import NotFound
 from chalicelib.observability import logger
+from chalicelib.web import tracking_responses
 from chalicelib.web.responses import error_response
+from chalicelib.web.tracking_responses import Fetch
 
 public = Blueprint(__name__)
 

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib.blueprints.public_pages import (
+from chalicelib.services.signups import sender_profile
+from chalicelib.services.unsubscribe import Scope, read_unsubscribe_token, unsubscribe
+from chalicelib.store.lists import find_list
+from chalicelib.templates import render_page
+from chalicelib.web.pages import (
     ANY_TYPE,
     PRIVATE_PAGE,
     form_fields,
     html_errors,
     message_page,
 )
-from chalicelib.signups import sender_profile
-from chalicelib.store.lists import find_list
-from chalicelib.templates import render_page
-from chalicelib.unsubscribe import Scope, read_unsubscribe_token, unsubscribe
 from chalicelib.web.responses import html_response
 
 public = Blueprint(__name__)

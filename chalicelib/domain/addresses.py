@@ -4,7 +4,7 @@ from __future__ import annotations
 from email_validator import EmailNotValidError, validate_email
 
 from chalicelib.config import settings
-from chalicelib.errors import InvalidInput
+from chalicelib.domain.errors import InvalidInput
 
 
 def normalise_email(raw: str, field: str = "email") -> str:

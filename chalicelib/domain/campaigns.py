@@ -9,9 +9,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from chalicelib.domain.errors import Conflict, InvalidInput
 from chalicelib.domain.html_text import html_to_text
 from chalicelib.domain.subscriptions import CONTACT_FIELDS, Contact
-from chalicelib.errors import Conflict, InvalidInput
 
 # An SMS of up to 10 concatenated 160-character segments (what SNS accepts in one Publish).
 MAX_SMS_LENGTH = 1600

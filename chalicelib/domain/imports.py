@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from chalicelib.domain.clock import now
+from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.subscriptions import (
     CONTACT_FIELDS,
     ConsentEvidence,
@@ -23,7 +24,6 @@ from chalicelib.domain.subscriptions import (
     evidence,
     pick_consent_version,
 )
-from chalicelib.errors import InvalidInput
 
 PROOF_COLUMNS = ("consent_given_at", "consent_ip", "consent_user_agent", "consent_form_url",
                  "consent_text_version")

@@ -10,7 +10,7 @@ import json
 import re
 from typing import Any
 
-from chalicelib.errors import InvalidInput
+from chalicelib.domain.errors import InvalidInput
 
 # Mail clients may prefix the subject (Re:, Fwd:) or fold it. The token is three URL-safe base64
 # parts joined by dots, with a leading dot when itsdangerous compressed the payload.

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.mime import OutgoingEmail
-from chalicelib.errors import InvalidInput
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Data-subject requests (P16-P20): their types, who they are about, and their deadlines.
 
-Pure rules; the service (chalicelib/data_rights.py) applies them to the store. A request names its
+Pure rules; the service (chalicelib/services/privacy.py) applies them to the store. A request names its
 person by email or phone, but what is stored about the request is only a keyed hash of it, so the
 request record survives the person's erasure (P18) without holding contact data.
 """
@@ -15,9 +15,9 @@ from enum import StrEnum
 
 from chalicelib.config import settings
 from chalicelib.domain.addresses import normalise_email
+from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.subscriptions import clean_changes, normalise_phone
 from chalicelib.domain.suppression import address_hash
-from chalicelib.errors import InvalidInput
 
 # P19: every request is answered within 30 days; one due within 5 days is flagged.
 ANSWER_WITHIN = timedelta(days=30)

@@ -1,7 +1,7 @@
 """Retention rules (P01, P21-P25): how long each kind of data is kept, and when an account goes.
 
 Pure rules; the store (store/retention.py, store/account_lifecycle.py) and the daily purge
-(chalicelib/retention.py) apply them. Items that expire carry a `purge_bucket`: the UTC day of
+(chalicelib/services/retention.py) apply them. Items that expire carry a `purge_bucket`: the UTC day of
 their expiry and a shard, the hash key of a sparse index. The purge queries the buckets of the
 last few days with `expires_at <= now` as the key condition, so it reads only what is due — no
 Scan — and never touches an item still within its period (P25). Shards spread one day's writes

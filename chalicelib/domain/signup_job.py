@@ -10,8 +10,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
+from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.subscriptions import ConsentEvidence, Contact, Source
-from chalicelib.errors import InvalidInput
 
 JOB_TYPE = "public_signup"
 RESEND_JOB_TYPE = "resend_confirmation"

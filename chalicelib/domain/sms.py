@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.domain.campaigns import MAX_SMS_LENGTH, CampaignContent
+from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.mail_links import FORWARD, PREFERENCES, UNSUBSCRIBE, LinkClaim, link_token, link_url
 from chalicelib.domain.marketing_mail import ADVERTISEMENT_LABEL
 from chalicelib.domain.subscriptions import Contact, normalise_phone
 from chalicelib.domain.templates import render, template_variables
-from chalicelib.errors import InvalidInput
 
 STOP_INSTRUCTION = "Reply STOP to opt out"
 # The opt-out keywords carriers and Amazon SNS honour (case-insensitive, first word).

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from chalicelib.domain.addresses import normalise_email
-from chalicelib.errors import Conflict, InvalidInput
+from chalicelib.domain.errors import Conflict, InvalidInput
 
 # P01: an unconfirmed signup is forgotten after this long.
 PENDING_LIFETIME = timedelta(days=7)

@@ -18,8 +18,8 @@ from functools import cache, lru_cache
 from types import TracebackType
 from typing import Any
 
+from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.subscriptions import Contact
-from chalicelib.errors import InvalidInput
 
 # Template fields rendered as HTML (autoescaped); subject, text and sms_body are plain text.
 HTML_FIELDS = frozenset({"html"})

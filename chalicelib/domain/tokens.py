@@ -13,7 +13,7 @@ from typing import Any
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from chalicelib.config import settings
-from chalicelib.errors import InvalidInput
+from chalicelib.domain.errors import InvalidInput
 
 CONFIRM = "confirm"
 # P01: a confirmation link lives as long as the pending signup it confirms.

@@ -32,7 +32,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from chalicelib.domain.engagement import Viewer
-from chalicelib.errors import InvalidInput
+from chalicelib.domain.errors import InvalidInput
 
 ANY = "any"
 _MAX_LINK = 500

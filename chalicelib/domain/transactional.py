@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.html_text import html_to_text
 from chalicelib.domain.suppression import SuppressionReason
 from chalicelib.domain.templates import compile_template
-from chalicelib.errors import InvalidInput
 
 KIND = "transactional"
 # A transactional mail may reach an address that unsubscribed from marketing, never one that

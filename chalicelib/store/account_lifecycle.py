@@ -10,8 +10,8 @@ from datetime import datetime
 
 from pynamodb.exceptions import UpdateError
 
-from chalicelib.domain.account_health import SUSPENDED
 from chalicelib.domain.clock import now
+from chalicelib.domain.health import SUSPENDED
 from chalicelib.domain.retention import (
     CONTENT_ERASED,
     DELETION_SCHEDULED,

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from chalicelib.domain.clock import now
+from chalicelib.domain.errors import NotFound
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.retention import day_of
-from chalicelib.errors import NotFound
 from chalicelib.store.models import Account
 
 

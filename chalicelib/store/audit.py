@@ -4,7 +4,7 @@ from __future__ import annotations
 import secrets
 
 from chalicelib.domain.clock import now
-from chalicelib.errors import InvalidInput
+from chalicelib.domain.errors import InvalidInput
 from chalicelib.store.models import AuditEntry
 from chalicelib.store.paging import decode_cursor, encode_cursor
 

@@ -22,8 +22,8 @@ from chalicelib.domain.campaigns import (
     check_transition,
 )
 from chalicelib.domain.clock import now
+from chalicelib.domain.errors import Conflict, InvalidInput, NotFound
 from chalicelib.domain.ids import new_id
-from chalicelib.errors import Conflict, InvalidInput, NotFound
 from chalicelib.store.models import Campaign
 from chalicelib.store.paging import decode_cursor, encode_cursor
 

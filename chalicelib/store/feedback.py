@@ -13,12 +13,12 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.domain.account_health import HealthPolicy
 from chalicelib.domain.clock import now
+from chalicelib.domain.health import HealthPolicy
 from chalicelib.domain.retention import purge_bucket
 from chalicelib.domain.subscriptions import TRANSITIONS, Status
-from chalicelib.store.account_health import COUNTERS, day_expiry, soft_bounce_key
 from chalicelib.store.campaign_stats import count_campaign_feedback
+from chalicelib.store.health import COUNTERS, day_expiry, soft_bounce_key
 from chalicelib.store.models import AccountHealthDay, FeedbackReceipt, RateCounter, Subscriber
 from chalicelib.store.subscribers import account_address_key, list_status_key
 

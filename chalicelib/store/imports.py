@@ -8,8 +8,8 @@ from datetime import timedelta
 from pynamodb.exceptions import PutError
 
 from chalicelib.domain.clock import now
+from chalicelib.domain.errors import NotFound
 from chalicelib.domain.ids import new_id
-from chalicelib.errors import NotFound
 from chalicelib.store.models import ImportChunk, ImportJob, ImportRowError
 
 # An import's report is kept for a month; it holds line numbers and messages, no cell values.

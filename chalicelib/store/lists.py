@@ -4,9 +4,9 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.domain.clock import now
+from chalicelib.domain.errors import NotFound
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.lists import ConsentText
-from chalicelib.errors import NotFound
 from chalicelib.store.models import ConsentTextVersion, MailingList, Subscriber
 from chalicelib.store.paging import decode_cursor, encode_cursor
 

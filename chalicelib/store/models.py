@@ -94,7 +94,7 @@ class Account(TidingsModel):
     status = UnicodeAttribute(default="active")
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
-    # Account health (P26, domain/account_health.py): set when the rates suspend sending; an
+    # Account health (P26, domain/health.py): set when the rates suspend sending; an
     # operator's lift sets `health_since`, from which the rates are judged afresh. The account's
     # own limits can only be stricter than the platform's.
     suspended_at = UTCDateTimeAttribute(null=True)
@@ -102,7 +102,7 @@ class Account(TidingsModel):
     health_since = UTCDateTimeAttribute(null=True)
     max_complaint_rate = NumberAttribute(null=True)
     max_bounce_rate = NumberAttribute(null=True)
-    # Retention (P22-P24, chalicelib/retention.py). `last_active_day` (ISO date) moves at most
+    # Retention (P22-P24, chalicelib/services/retention.py). `last_active_day` (ISO date) moves at most
     # once a day, on authenticated API use; deletion is marked by `deletion_state` "scheduled".
     last_active_day = UnicodeAttribute(null=True)
     inactivity_warned_at = UTCDateTimeAttribute(null=True)

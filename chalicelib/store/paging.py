@@ -6,7 +6,7 @@ from typing import Any
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from chalicelib.config import settings
-from chalicelib.errors import InvalidInput
+from chalicelib.domain.errors import InvalidInput
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200

@@ -11,6 +11,7 @@ import zlib
 from typing import Any
 
 from chalicelib.domain.clock import now
+from chalicelib.domain.errors import InvalidInput, NotFound
 from chalicelib.domain.privacy import (
     EXPORT_LIFETIME,
     RequestStatus,
@@ -18,7 +19,6 @@ from chalicelib.domain.privacy import (
     Subject,
     due_at,
 )
-from chalicelib.errors import InvalidInput, NotFound
 from chalicelib.store.models import PrivacyExport, PrivacyRequest
 from chalicelib.store.paging import decode_cursor, encode_cursor
 

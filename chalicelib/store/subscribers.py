@@ -12,6 +12,7 @@ from typing import Any
 from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.domain.clock import now
+from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.retention import purge_bucket
 from chalicelib.domain.subscriptions import (
     SIGNUP_REPLACES,
@@ -21,7 +22,6 @@ from chalicelib.domain.subscriptions import (
     is_live,
     pending_expiry,
 )
-from chalicelib.errors import InvalidInput
 from chalicelib.store.lists import consent_history
 from chalicelib.store.models import ConsentProof, MailingList, Subscriber
 from chalicelib.store.paging import decode_cursor, encode_cursor

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 
 from chalice.app import Request
 
+from chalicelib.domain.errors import Forbidden, Unauthorized
 from chalicelib.domain.keys import Scope, hash_secret
-from chalicelib.errors import Forbidden, Unauthorized
 from chalicelib.store import keys as key_store
 from chalicelib.store.account_lifecycle import record_use
 

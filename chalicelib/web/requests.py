@@ -9,7 +9,7 @@ from typing import Any
 from chalice.app import Request
 
 from chalicelib.config import settings
-from chalicelib.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from chalicelib.domain.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 
 Schema = dict[str, Any]
 

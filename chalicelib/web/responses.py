@@ -5,7 +5,7 @@ from typing import Any
 
 from chalice import Response
 
-from chalicelib.errors import TidingsError
+from chalicelib.domain.errors import TidingsError
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

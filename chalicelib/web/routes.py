@@ -12,7 +12,7 @@ from typing import Any
 from chalice import Blueprint, Response
 from chalice.app import Request
 
-from chalicelib.errors import TidingsError
+from chalicelib.domain.errors import TidingsError
 from chalicelib.web.auth import Principal, authenticate, require_write
 from chalicelib.web.requests import Schema, csv_body, json_body, raw_body
 from chalicelib.web.responses import error_response, json_response

@@ -1,4 +1,4 @@
-"""The campaign send worker: recipient batches → SES or SNS (campaign_batches.py), reporting
+"""The campaign send worker: recipient batches → SES or SNS (services/sending/batches.py), reporting
 only the failed batches back to SQS."""
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from chalice import Blueprint
 
-from chalicelib.campaign_batches import send_batch
 from chalicelib.config import settings
-from chalicelib.domain.campaign_sending import BatchJob, job_from_dict
-from chalicelib.errors import InvalidInput
+from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.sending import BatchJob, job_from_dict
 from chalicelib.resources import CAMPAIGN_SEND
+from chalicelib.services.sending.batches import send_batch
 
 worker = Blueprint(__name__)
 # Every record failed is reported like any partial failure, not raised: the same redelivery.

@@ -1,4 +1,4 @@
-"""The fan-out worker: one page of a campaign's list per job (campaign_fanout.py)."""
+"""The fan-out worker: one page of a campaign's list per job (services/sending/fanout.py)."""
 from __future__ import annotations
 
 import json
@@ -8,11 +8,11 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from chalice import Blueprint
 
-from chalicelib.campaign_fanout import fan_out_page
 from chalicelib.config import settings
-from chalicelib.domain.campaign_sending import PageJob, job_from_dict
-from chalicelib.errors import InvalidInput
+from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.sending import PageJob, job_from_dict
 from chalicelib.resources import FANOUT
+from chalicelib.services.sending.fanout import fan_out_page
 
 worker = Blueprint(__name__)
 # Every record failed is reported like any partial failure, not raised: the same redelivery.

@@ -13,9 +13,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from chalice import Blueprint
 
 from chalicelib.config import settings
-from chalicelib.feedback import apply_feedback
 from chalicelib.resources import FEEDBACK
-from chalicelib.suspension import review_accounts
+from chalicelib.services.feedback import apply_feedback
+from chalicelib.services.health import review_accounts
 
 worker = Blueprint(__name__)
 _processor = BatchProcessor(event_type=EventType.SQS)

@@ -9,8 +9,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from chalice import Blueprint
 
 from chalicelib.config import settings
-from chalicelib.imports import apply_chunk
 from chalicelib.resources import IMPORTS
+from chalicelib.services.imports import apply_chunk
 
 worker = Blueprint(__name__)
 _processor = BatchProcessor(event_type=EventType.SQS)

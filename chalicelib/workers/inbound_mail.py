@@ -18,7 +18,7 @@ from chalicelib.domain.inbound_mail import unsubscribe_token
 from chalicelib.domain.tokens import TokenExpired, TokenInvalid
 from chalicelib.observability import logger
 from chalicelib.resources import INBOUND_MAIL
-from chalicelib.unsubscribe import Scope, read_unsubscribe_token, unsubscribe
+from chalicelib.services.unsubscribe import Scope, read_unsubscribe_token, unsubscribe
 
 worker = Blueprint(__name__)
 _processor = BatchProcessor(event_type=EventType.SQS)

@@ -1,11 +1,11 @@
-"""The retention worker: EventBridge runs it daily; it runs every purge (chalicelib/retention.py)."""
+"""The retention worker: EventBridge runs it daily; it runs every purge (chalicelib/services/retention.py)."""
 from __future__ import annotations
 
 from typing import Any
 
 from chalice import Blueprint, Rate
 
-from chalicelib.retention import run_purges
+from chalicelib.services.retention import run_purges
 
 worker = Blueprint(__name__)
 # Stop starting new pages this long before the Lambda's timeout; the next run continues.

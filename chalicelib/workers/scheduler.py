@@ -5,7 +5,7 @@ from typing import Any
 
 from chalice import Blueprint, Rate
 
-from chalicelib.campaign_sending import start_due_campaigns
+from chalicelib.services.sending.start import start_due_campaigns
 
 worker = Blueprint(__name__)
 # Leave this long before the Lambda's timeout; campaigns still due start on the next run.

@@ -1,6 +1,6 @@
 """The send worker: outbox queue → SES, exactly once per message id, partial batch failures.
 
-The mails sent are counted once per SQS batch (sent_counting.py), per account and campaign."""
+The mails sent are counted once per SQS batch (services/sending/counting.py), per account and campaign."""
 from __future__ import annotations
 
 import json
@@ -23,9 +23,9 @@ from chalicelib.domain.mime import build_mime
 from chalicelib.domain.outbox import job_from_dict
 from chalicelib.domain.privacy import subject_from_text
 from chalicelib.observability import logger, metrics
-from chalicelib.rate_tokens import RateTokens
 from chalicelib.resources import OUTBOX
-from chalicelib.sent_counting import count_sent_mail
+from chalicelib.services.sending.counting import count_sent_mail
+from chalicelib.services.sending.rate_tokens import RateTokens
 from chalicelib.store import messages
 
 worker = Blueprint(__name__)

@@ -11,7 +11,7 @@ from chalice import Blueprint
 from chalicelib.config import settings
 from chalicelib.domain.signup_job import ResendJob, signup_job_from_dict
 from chalicelib.resources import SIGNUPS
-from chalicelib.signups import apply_public_signup, apply_resend
+from chalicelib.services.signups import apply_public_signup, apply_resend
 
 worker = Blueprint(__name__)
 _processor = BatchProcessor(event_type=EventType.SQS)

@@ -1,4 +1,4 @@
-"""The inbound-SMS worker: replies SNS publishes to the inbound-SMS topic (sms_replies.py)."""
+"""The inbound-SMS worker: replies SNS publishes to the inbound-SMS topic (services/sms_inbound.py)."""
 from __future__ import annotations
 
 import json
@@ -9,9 +9,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from chalice import Blueprint
 
 from chalicelib.config import settings
-from chalicelib.errors import InvalidInput
+from chalicelib.domain.errors import InvalidInput
 from chalicelib.resources import SMS_INBOUND
-from chalicelib.sms_replies import apply_inbound_sms
+from chalicelib.services.sms_inbound import apply_inbound_sms
 
 worker = Blueprint(__name__)
 # Every record failed is reported like any partial failure, not raised: the same redelivery.

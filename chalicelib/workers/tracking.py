@@ -12,11 +12,11 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib.config import settings
+from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.tracking import TrackingEvent, event_from_dict
-from chalicelib.errors import InvalidInput
 from chalicelib.observability import logger
 from chalicelib.resources import TRACKING
-from chalicelib.tracking import count_events
+from chalicelib.services.tracking import count_events
 
 worker = Blueprint(__name__)
 # Lambda waits up to this long to fill a batch: counters are written once per batch, so a

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.domain.clock import now
+from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.privacy import (
     EXPORTING,
     Person,
@@ -21,7 +22,6 @@ from chalicelib.domain.privacy import (
     subject_from_text,
 )
 from chalicelib.domain.suppression import SuppressionReason
-from chalicelib.errors import InvalidInput
 from chalicelib.observability import logger
 from chalicelib.store import audit, person_data, person_subscribers
 from chalicelib.store.models import PrivacyRequest

@@ -16,6 +16,7 @@ from chalicelib.domain.accounts import AccountProfile
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.clock import now
 from chalicelib.domain.confirmation_mail import confirmation_email, confirmation_message_id
+from chalicelib.domain.errors import Conflict, InvalidInput, NotFound, TooManyRequests
 from chalicelib.domain.outbox import EmailJob
 from chalicelib.domain.signup_job import ResendJob, SignupJob
 from chalicelib.domain.signup_limits import address_counters, request_counters
@@ -31,7 +32,6 @@ from chalicelib.domain.subscriptions import (
     signup_outcome,
 )
 from chalicelib.domain.tokens import confirm_token, read_confirm_token
-from chalicelib.errors import Conflict, InvalidInput, NotFound, TooManyRequests
 from chalicelib.observability import logger
 from chalicelib.resources import OUTBOX, SIGNUPS
 from chalicelib.store import subscribers as subscriber_store

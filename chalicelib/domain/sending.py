@@ -16,9 +16,9 @@ from typing import Any
 
 from chalicelib.domain.accounts import AccountProfile
 from chalicelib.domain.campaigns import Channel, matches_filter
+from chalicelib.domain.errors import Conflict, Forbidden, InvalidInput
 from chalicelib.domain.marketing_mail import ListSettings
 from chalicelib.domain.subscriptions import Contact
-from chalicelib.errors import Conflict, Forbidden, InvalidInput
 
 # One page of a list per fan-out job: one Query, well inside a Lambda's time at any list size.
 PAGE_SIZE = 500

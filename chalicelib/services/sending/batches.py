@@ -5,7 +5,7 @@ batched suppression read (an opt-out since the fan-out counts, P07/P12), rate to
 Per batch, one purge list files the records it may write for the 30-day purge (P21). Per
 recipient: a conditional put claims the deterministic message id and is the message record (a
 redelivered batch or a person on two lists is mailed once), then one SES (or SNS) call. Per batch,
-the mails sent are counted for the account's rates and the campaign's report (sent_counting.py).
+the mails sent are counted for the account's rates and the campaign's report (services/sending/counting.py).
 
 SES throttling is retried with backoff; if it persists the claim is released and the error
 raised, so SQS redelivers the batch: nobody is lost, nobody mailed twice. When the Lambda's
@@ -20,21 +20,21 @@ from chalicelib.adapters import sns
 from chalicelib.adapters.retries import with_backoff
 from chalicelib.adapters.ses import send_raw_email
 from chalicelib.adapters.sqs import enqueue
-from chalicelib.campaign_sending import profile_of
 from chalicelib.config import settings
-from chalicelib.domain.account_health import sending_blocked_reason
-from chalicelib.domain.campaign_sending import CAMPAIGN_KIND, BatchJob, campaign_message_id
 from chalicelib.domain.campaigns import CampaignContent, CampaignStatus, Channel
+from chalicelib.domain.health import sending_blocked_reason
 from chalicelib.domain.marketing_mail import compose_marketing_email
 from chalicelib.domain.mime import build_mime
 from chalicelib.domain.privacy import phone_hash
+from chalicelib.domain.sending import CAMPAIGN_KIND, BatchJob, campaign_message_id
 from chalicelib.domain.sms import compose_sms
 from chalicelib.domain.subscriptions import Contact
 from chalicelib.domain.suppression import address_hash
 from chalicelib.observability import logger, metrics
-from chalicelib.rate_tokens import RateTokens
 from chalicelib.resources import CAMPAIGN_SEND
-from chalicelib.sent_counting import count_sent_mail
+from chalicelib.services.sending.counting import count_sent_mail
+from chalicelib.services.sending.rate_tokens import RateTokens
+from chalicelib.services.sending.start import profile_of
 from chalicelib.store import audit, messages
 from chalicelib.store.campaigns import campaign_content, end_sending
 from chalicelib.store.models import Account

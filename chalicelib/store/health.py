@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 
 from pynamodb.exceptions import UpdateError
 
-from chalicelib.domain.account_health import ACTIVE, SUSPENDED, DayCounts, HealthPolicy
 from chalicelib.domain.clock import now
-from chalicelib.errors import NotFound
+from chalicelib.domain.errors import NotFound
+from chalicelib.domain.health import ACTIVE, SUSPENDED, DayCounts, HealthPolicy
 from chalicelib.store.models import Account, AccountHealthDay, RateCounter
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"

@@ -2,7 +2,7 @@
 
 Starting is one conditional update (store.campaigns.start_sending), so a double click or a click
 racing the scheduler starts it once; then the first fan-out page of each list is queued
-(campaign_fanout.py). An account that is suspended (P26), lacks its sender identity (P08) or
+(services/sending/fanout.py). An account that is suspended (P26), lacks its sender identity (P08) or
 whose From is no longer verified is refused before anything is queued.
 """
 from __future__ import annotations
@@ -15,19 +15,19 @@ from chalicelib.adapters import sns
 from chalicelib.adapters.ses import is_verified_sender
 from chalicelib.adapters.sqs import enqueue, enqueue_many
 from chalicelib.config import settings
-from chalicelib.domain.account_health import sending_blocked_reason
 from chalicelib.domain.accounts import AccountProfile
 from chalicelib.domain.addresses import normalise_email
-from chalicelib.domain.campaign_sending import TEST_KIND, PageJob, check_may_send
 from chalicelib.domain.campaigns import STARTABLE, CampaignContent, CampaignStatus, Channel
 from chalicelib.domain.clock import now
+from chalicelib.domain.errors import Conflict, Forbidden, NotFound
+from chalicelib.domain.health import sending_blocked_reason
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.marketing_mail import ListSettings, compose_marketing_email
 from chalicelib.domain.outbox import EmailJob
+from chalicelib.domain.sending import TEST_KIND, PageJob, check_may_send
 from chalicelib.domain.sms import compose_sms
 from chalicelib.domain.subscriptions import normalise_phone
 from chalicelib.domain.templates import SAMPLE_CONTACT
-from chalicelib.errors import Conflict, Forbidden, NotFound
 from chalicelib.observability import logger
 from chalicelib.resources import FANOUT, OUTBOX
 from chalicelib.store import audit

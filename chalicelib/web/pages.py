@@ -10,7 +10,7 @@ from urllib.parse import parse_qs
 from chalice import Response
 from chalice.app import Request
 
-from chalicelib.errors import TidingsError
+from chalicelib.domain.errors import TidingsError
 from chalicelib.templates import render_page
 from chalicelib.web.requests import raw_body
 from chalicelib.web.responses import html_response

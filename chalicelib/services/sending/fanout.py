@@ -11,7 +11,10 @@ an opt-out made while a long campaign runs still takes effect at once (P07, P12)
 from __future__ import annotations
 
 from chalicelib.adapters.sqs import enqueue, enqueue_many
-from chalicelib.domain.campaign_sending import (
+from chalicelib.domain.campaigns import CampaignContent, CampaignStatus
+from chalicelib.domain.errors import NotFound
+from chalicelib.domain.marketing_mail import ListSettings
+from chalicelib.domain.sending import (
     BATCH_SIZE,
     PAGE_SIZE,
     BatchJob,
@@ -20,10 +23,7 @@ from chalicelib.domain.campaign_sending import (
     eligible,
     regroup,
 )
-from chalicelib.domain.campaigns import CampaignContent, CampaignStatus
-from chalicelib.domain.marketing_mail import ListSettings
 from chalicelib.domain.subscriptions import Contact, Status
-from chalicelib.errors import NotFound
 from chalicelib.observability import logger
 from chalicelib.resources import CAMPAIGN_SEND, FANOUT
 from chalicelib.store.audience import confirmed_page, contact_of, entries_on, key_after

@@ -10,7 +10,9 @@ from typing import Any
 
 from chalicelib.adapters.sqs import enqueue
 from chalicelib.config import settings
-from chalicelib.domain.account_health import (
+from chalicelib.domain.clock import now
+from chalicelib.domain.errors import Conflict, InvalidInput, NotFound
+from chalicelib.domain.health import (
     ACTIVE,
     SUSPENSION_MAIL_KIND,
     HealthWindow,
@@ -22,13 +24,11 @@ from chalicelib.domain.account_health import (
     thresholds_for,
     window_start,
 )
-from chalicelib.domain.clock import now
 from chalicelib.domain.outbox import EmailJob
-from chalicelib.errors import Conflict, InvalidInput, NotFound
 from chalicelib.observability import logger
 from chalicelib.resources import OUTBOX
-from chalicelib.store import account_health as health_store
 from chalicelib.store import audit
+from chalicelib.store import health as health_store
 from chalicelib.store.accounts import get_account
 from chalicelib.store.models import Account
 
@@ -38,7 +38,7 @@ REVIEWER = "feedback-worker"
 
 def current_window(account: Account) -> HealthWindow:
     """The account's sums and rates over its current window (one Query)."""
-    since = window_start(now().date(), settings().account_health, account.health_since)
+    since = window_start(now().date(), settings().health, account.health_since)
     return summarise(since, health_store.days_since(account.account_id, since))
 
 
@@ -57,7 +57,7 @@ def review_account(account_id: str) -> str | None:
         return None
     if account.status != ACTIVE:
         return None
-    reason = suspension_reason(current_window(account), thresholds_for(settings().account_health, account))
+    reason = suspension_reason(current_window(account), thresholds_for(settings().health, account))
     if reason is None:
         return None
     _suspend(account, reason)
@@ -105,7 +105,7 @@ def set_own_thresholds(account_id: str, max_complaint_rate: float | None, max_bo
 def health_view(account: Account) -> dict[str, Any]:
     """What `/v1/account/health` shows: aggregates, thresholds and status — never an address."""
     window = current_window(account)
-    thresholds = thresholds_for(settings().account_health, account)
+    thresholds = thresholds_for(settings().health, account)
     return {
         "status": account.status,
         "suspended_at": account.suspended_at.isoformat() if account.suspended_at else None,

@@ -16,13 +16,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.data_rights import submit_request
+from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.mail_links import PREFERENCES, LinkClaim, read_link_token
 from chalicelib.domain.privacy import Person, RequestType, Subject, SubjectKind
 from chalicelib.domain.subscriptions import CONTACT_FIELDS
 from chalicelib.domain.tokens import TokenInvalid, sign, verify
-from chalicelib.errors import InvalidInput
 from chalicelib.observability import logger
+from chalicelib.services.privacy import submit_request
 from chalicelib.store import audit, person_data, person_subscribers
 from chalicelib.store.accounts import get_account
 from chalicelib.store.privacy_requests import complete_request, create_request, load_export

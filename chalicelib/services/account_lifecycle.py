@@ -3,7 +3,7 @@ the confirmed, reversible deletion request.
 
 Deletion: the API asks, a mail to the contact email carries the link, and only the button
 behind it marks the account for deletion in 30 days; reactivating within them cancels it; the
-daily purge (chalicelib/retention.py) then deletes everything. Each step is audited.
+daily purge (chalicelib/services/retention.py) then deletes everything. Each step is audited.
 """
 from __future__ import annotations
 
@@ -20,10 +20,10 @@ from chalicelib.domain.account_lifecycle import (
     deletion_token,
     read_deletion_token,
 )
+from chalicelib.domain.errors import Conflict, InvalidInput
 from chalicelib.domain.outbox import EmailJob
 from chalicelib.domain.retention import DELETION_SCHEDULED
 from chalicelib.domain.subscriptions import Status
-from chalicelib.errors import Conflict, InvalidInput
 from chalicelib.resources import OUTBOX
 from chalicelib.store import account_lifecycle as lifecycle
 from chalicelib.store import audit

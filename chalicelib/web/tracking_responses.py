@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 from chalice import Response
 
-from chalicelib.blueprints.public_pages import html_errors
 from chalicelib.domain.tracking import Action
-from chalicelib.tracking import track
+from chalicelib.services.tracking import track
+from chalicelib.web.pages import html_errors
 
 # A 1x1 transparent GIF89a: 43 bytes.
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==")

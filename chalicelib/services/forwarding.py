@@ -14,15 +14,15 @@ from chalicelib.adapters.sqs import enqueue
 from chalicelib.config import settings
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.clock import now
+from chalicelib.domain.errors import InvalidInput, NotFound, TooManyRequests
 from chalicelib.domain.mail_links import FORWARD, LinkClaim, read_link_token
 from chalicelib.domain.marketing_mail import ListSettings, compose_marketing_email
 from chalicelib.domain.outbox import EmailJob
 from chalicelib.domain.signup_limits import Counter, keyed
 from chalicelib.domain.subscriptions import Contact
-from chalicelib.errors import InvalidInput, NotFound, TooManyRequests
 from chalicelib.observability import logger
 from chalicelib.resources import OUTBOX
-from chalicelib.signups import sender_profile
+from chalicelib.services.signups import sender_profile
 from chalicelib.store import campaign_stats
 from chalicelib.store.campaigns import campaign_content, get_campaign
 from chalicelib.store.lists import find_list

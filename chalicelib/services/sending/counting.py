@@ -9,10 +9,10 @@ counts nothing again.
 from __future__ import annotations
 
 from chalicelib.config import settings
-from chalicelib.domain.account_health import counts_for_account
 from chalicelib.domain.clock import now
-from chalicelib.store.account_health import count_sent
+from chalicelib.domain.health import counts_for_account
 from chalicelib.store.campaign_stats import SENT, add_counter
+from chalicelib.store.health import count_sent
 
 
 def count_sent_mail(account_id: str, mail_kind: str, amount: int, campaign_id: str | None = None) -> None:
@@ -20,6 +20,6 @@ def count_sent_mail(account_id: str, mail_kind: str, amount: int, campaign_id: s
     the platform's own mail to the account does not count toward its rates."""
     if amount <= 0 or not counts_for_account(mail_kind):
         return
-    count_sent(account_id, now().date(), amount, settings().account_health)
+    count_sent(account_id, now().date(), amount, settings().health)
     if campaign_id:
         add_counter(campaign_id, SENT, amount)

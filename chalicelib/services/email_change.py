@@ -18,8 +18,8 @@ from chalicelib.domain.email_change import (
     read_email_change_token,
     replaced_hash,
 )
+from chalicelib.domain.errors import Conflict, InvalidInput
 from chalicelib.domain.outbox import EmailJob
-from chalicelib.errors import Conflict, InvalidInput
 from chalicelib.resources import OUTBOX
 from chalicelib.store import audit
 from chalicelib.store.accounts import get_account, update_profile

@@ -11,12 +11,12 @@ from typing import Any
 from chalicelib.adapters.sqs import enqueue_many
 from chalicelib.domain.accounts import AccountProfile
 from chalicelib.domain.clock import now
+from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.imports import ImportedPerson, ImportRow, chunks, clean_row, parse_csv
 from chalicelib.domain.subscriptions import Source, Status, evidence, pick_consent_version
-from chalicelib.errors import InvalidInput
 from chalicelib.observability import logger
 from chalicelib.resources import IMPORTS, OUTBOX
-from chalicelib.signups import confirmation_job, sender_profile
+from chalicelib.services.signups import confirmation_job, sender_profile
 from chalicelib.store import imports as import_store
 from chalicelib.store import subscribers as subscriber_store
 from chalicelib.store.lists import consent_history, find_list

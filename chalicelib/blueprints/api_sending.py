@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.blueprints.api_campaigns import campaign_view
-from chalicelib.campaign_sending import send_now, send_test
+from chalicelib.services.sending.start import send_now, send_test
 from chalicelib.web.routes import ApiBlueprint, ApiCall
 
 api = ApiBlueprint(__name__)

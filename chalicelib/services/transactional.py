@@ -7,14 +7,14 @@ from typing import Any
 
 from chalicelib.adapters.ses import is_verified_sender
 from chalicelib.adapters.sqs import enqueue
-from chalicelib.domain.account_health import sending_blocked_reason
 from chalicelib.domain.addresses import normalise_email
-from chalicelib.domain.campaign_sending import transactional_message_id
+from chalicelib.domain.errors import Conflict, Forbidden, InvalidInput
+from chalicelib.domain.health import sending_blocked_reason
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.mime import OutgoingEmail
 from chalicelib.domain.outbox import EmailJob
+from chalicelib.domain.sending import transactional_message_id
 from chalicelib.domain.transactional import KIND, blocking_reason, render_parts
-from chalicelib.errors import Conflict, Forbidden, InvalidInput
 from chalicelib.observability import logger
 from chalicelib.resources import OUTBOX
 from chalicelib.store.accounts import get_account

@@ -13,15 +13,15 @@ from collections.abc import Callable
 from datetime import date
 
 from chalicelib.config import settings
-from chalicelib.domain.account_health import counts_for_account, soft_bounce_days
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.clock import now
 from chalicelib.domain.feedback import BounceType, FeedbackEvent, FeedbackKind, Ignored, parse_feedback
+from chalicelib.domain.health import counts_for_account, soft_bounce_days
 from chalicelib.domain.subscriptions import Status
 from chalicelib.domain.suppression import SuppressionReason, address_hash
 from chalicelib.observability import logger, metrics
 from chalicelib.store import feedback as feedback_store
-from chalicelib.store.account_health import soft_bounce_total
+from chalicelib.store.health import soft_bounce_total
 from chalicelib.store.suppressions import suppress
 
 
@@ -65,7 +65,7 @@ def _count(event: FeedbackEvent, account_id: str, address: str, counter: str,
            soft_bounce_of: str | None = None) -> bool:
     receipt = feedback_store.receipt_key(event.ses_message_id, event.kind.value, address_hash(address))
     return feedback_store.count_once(receipt, account_id, _day(event), counter,
-                                     settings().account_health, soft_bounce_of=soft_bounce_of,
+                                     settings().health, soft_bounce_of=soft_bounce_of,
                                      campaign_id=event.campaign_id)
 
 
@@ -82,7 +82,7 @@ def _on_bounce(event: FeedbackEvent, account_id: str, address: str) -> None:
         suppress(account_id, address, SuppressionReason.BOUNCED)
         _count(event, account_id, address, "hard_bounces")
         return
-    policy = settings().account_health
+    policy = settings().health
     hashed = address_hash(address)
     _count(event, account_id, address, "soft_bounces", soft_bounce_of=hashed)
     # Checked even for a repeated event: a crash after counting must not lose the suppression.

@@ -1,7 +1,7 @@
 """Account health (P26): rolling bounce and complaint rates, the thresholds, and when to suspend.
 
 How the rates are kept: the senders add the mails they sent, and every Bounce and Complaint
-adds one, to a counter of the account's UTC day (store/account_health.py). SES is not asked for
+adds one, to a counter of the account's UTC day (store/health.py). SES is not asked for
 Send or Delivery events (two more events a mail, the larger part of Tidings' own AWS cost):
 "delivered" is derived as sent minus bounced. The rates are the sums over the last `window_days`
 days — or since the day an operator last lifted a suspension, when that is later, so a lifted
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
+from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.mime import OutgoingEmail
-from chalicelib.errors import InvalidInput
 
 ACTIVE = "active"
 SUSPENDED = "suspended"

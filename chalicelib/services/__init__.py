@@ -1,0 +1,1 @@
+"""Services: one module per feature, applying the rules across store and adapters."""

@@ -1,0 +1,1 @@
+"""The send path: start, fan-out, batches, the outbox step, rate tokens and sent-counting."""
