@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from bench.aws_calls import AwsCalls, count_aws_calls, describe
+from chalicelib.config import hash_key
 
 PERSON = "ann.person@example.com"
 LISTS = 10
@@ -66,7 +67,7 @@ def erasure() -> tuple[AwsCalls, float, dict]:
         list_id = create_list(account_id, {"name": f"List {n}"}, []).list_id
         write_signup(account_id, list_id, Contact(email=PERSON, phone="+40712345678"), consent,
                      Status.CONFIRMED)
-    _messages(account_id, EVENTS, datetime.now(UTC), address_hash(PERSON))
+    _messages(account_id, EVENTS, datetime.now(UTC), address_hash(PERSON, hash_key()))
     started = time.perf_counter()
     with count_aws_calls() as calls:
         outcome = erase_person(account_id, PERSON)

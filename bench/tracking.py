@@ -31,6 +31,7 @@ from bench.aws_calls import count_aws_calls, describe
 from bench.metering import Meter, metered
 from bench.prices import AWS_CALL_LATENCY_MS, PRICES_AS_OF, SES_CALL_LATENCY_MS, USD
 from bench.route_calls import _PROFILE, _provisioned
+from chalicelib.config import signer
 
 EVENTS = 10_000
 # Smaller batches, as a slow trickle of opens gives the worker: counters are written per batch.
@@ -294,7 +295,7 @@ def pixel_route(requests: int = PIXEL_REQUESTS) -> tuple[Any, Meter]:
     from app import app
     from chalicelib.domain.mail_links import OPEN, LinkClaim, link_token
 
-    token = link_token(OPEN, LinkClaim("acc_bench", "lst_bench", "reader@example.com", "cmp_bench"))
+    token = link_token(signer(), OPEN, LinkClaim("acc_bench", "lst_bench", "reader@example.com", "cmp_bench"))
     headers = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/126.0", "Accept": "image/*,*/*"}
     with Client(app, stage_name="local") as http:
         http.http.get(f"/t/o/{token}", headers=headers)  # warm: the queue URL is cached after this

@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from chalicelib.domain.health import HealthPolicy
 from chalicelib.domain.signup_limits import SignupLimits
+from chalicelib.domain.tokens import Signer
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,16 @@ def _secrets(raw: str | None) -> tuple[str, ...]:
 def settings() -> Settings:
     """The settings for this process, read once from the environment."""
     return read_settings(os.environ)
+
+
+def signer() -> Signer:
+    """Signs and verifies the tokens of public links with the current signing secrets."""
+    return Signer(settings().signing_secrets)
+
+
+def hash_key() -> str:
+    """The key of every keyed hash of an address or phone (suppressions, message records)."""
+    return settings().suppression_secret
 
 
 def read_settings(env: Mapping[str, str]) -> Settings:

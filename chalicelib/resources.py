@@ -1,4 +1,4 @@
-"""Every AWS resource the app needs, declared once.
+"""Every queue and topic the app needs, declared once (tables: store/models.ALL_MODELS).
 
 The local stack provisions from this module (store/provision.py) and the deployment template is
 built from it (infra/), so the two cannot drift apart. Names are logical; `Settings.resource_name`
@@ -7,8 +7,6 @@ adds the deployment prefix.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from chalicelib.store.models import ALL_MODELS, TidingsModel
 
 
 @dataclass(frozen=True)
@@ -65,5 +63,3 @@ INBOUND_MAIL_TOPIC = "inbound-mail"
 # Two-way SMS: the origination number's inbound messages are published here (-> SMS_INBOUND).
 SMS_INBOUND_TOPIC = "sms-inbound"
 TOPICS: tuple[str, ...] = (FEEDBACK_TOPIC, INBOUND_MAIL_TOPIC, SMS_INBOUND_TOPIC)
-
-TABLES: tuple[type[TidingsModel], ...] = ALL_MODELS

@@ -25,9 +25,9 @@ from chalicelib.resources import (
     QUEUES,
     SMS_INBOUND,
     SMS_INBOUND_TOPIC,
-    TABLES,
     QueueSpec,
 )
+from chalicelib.store.models import ALL_MODELS
 from chalicelib.store.schema import table_definition
 
 DATA_ACCESS_POLICY_ID = "DataAccessPolicy"
@@ -111,7 +111,7 @@ def build_merge_template(
     handled = {handler: _declared_queue(settings, handler) for handler in handlers}
     serves_tracking = any(function.function_id == TRACKING_FRONT_ID for function in functions)
     resources: dict[str, Any] = {}
-    for model in TABLES:
+    for model in ALL_MODELS:
         resources[table_id(model)] = _table(model, settings)
     for queue in QUEUES:
         resources.update(_queue_with_dead_letters(queue, settings))
@@ -414,7 +414,7 @@ def _data_access_policy(
     """What the Lambdas call through PynamoDB and boto3, which Chalice's policy generator cannot
     see: exactly this template's tables and queues, and sending through its configuration set."""
     table_arns: list[Any] = []
-    for model in TABLES:
+    for model in ALL_MODELS:
         table_arn = {"Fn::GetAtt": [table_id(model), "Arn"]}
         table_arns.append(table_arn)
         if "GlobalSecondaryIndexes" in table_definition(model, table_id(model)):

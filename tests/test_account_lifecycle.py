@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from bench.aws_calls import count_aws_calls
 from chalicelib.cli import create_account_with_key
+from chalicelib.config import hash_key
 from chalicelib.domain.campaigns import CampaignContent, Channel
 from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason, address_hash
 from chalicelib.services.retention import PLATFORM_AUDIT, run_purges
@@ -86,7 +87,7 @@ def test_p23_deletion_is_confirmed_by_mail_reactivated_then_deleted_30_days_afte
         assert left == {"audit-log": len(platform_entries)}, "only the platform's record of the deletion"
         assert campaign_counters(campaign.campaign_id) == {}, "sharded campaign counters go too"
         assert all("@" not in (e.target or "") for e in platform_entries)
-        assert Suppression.get(PLATFORM_SCOPE, address_hash(BOB)), "platform-wide opt-outs stay"
+        assert Suppression.get(PLATFORM_SCOPE, address_hash(BOB, hash_key())), "platform-wide opt-outs stay"
         assert client.http.get("/v1/account", headers=api).status_code == 401
         assert run_purges().counts["deleted_accounts"] == 0, "idempotent"
 
@@ -121,7 +122,8 @@ def test_p22_a_suspended_account_exports_and_lists_unsubscribes_then_its_content
         assert list(MailingList.by_account.query(account_id)) == []
         assert list(Subscriber.query(news)) == [] and list(Subscriber.query(offers)) == []
         assert Account.get(account_id).status == "content_erased"
-        assert Suppression.get(account_id, address_hash(BOB)), "suppressions protect people meanwhile"
+        assert Suppression.get(account_id, address_hash(BOB, hash_key())), \
+            "suppressions protect people meanwhile"
         assert "account.content_erased" in {e.action for e in audit.entries(account_id)}
         assert client.http.get("/v1/account", headers=api).status_code == 200
         assert run_purges().counts["suspended_account_content"] == 0, "idempotent"

@@ -9,6 +9,7 @@ import pytest
 
 from chalicelib.adapters.clients import client as aws_client
 from chalicelib.cli import create_account_with_key
+from chalicelib.config import hash_key
 from chalicelib.domain.privacy import phone_hash
 from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason, address_hash
 from chalicelib.services.privacy import erase_person, export_person
@@ -95,7 +96,7 @@ def test_p18_erasure_leaves_no_trace_but_the_keyed_hash(client, api, account):
     holding = _found(before, NEEDLES)
     assert {"subscribers", "privacy-exports"} <= set(holding), holding
     assert [m for m in MessageRecord.scan() if m.account_id == account["account_id"]
-            and m.recipient_hash == address_hash(PERSON)], "message records can be found by hash"
+            and m.recipient_hash == address_hash(PERSON, hash_key())], "message records can be found by hash"
     assert any(c.counter_key.startswith("addr:") for c in RateCounter.scan())
     assert PrivacyExport.count(account["account_id"]) == 1
     assert len(markers_of(account["account_id"], [PERSON])) == 2, "found by keyed hash"
@@ -112,9 +113,9 @@ def test_p18_erasure_leaves_no_trace_but_the_keyed_hash(client, api, account):
     assert markers_of(account["account_id"], [PERSON]) == []
     assert len(markers_of(account["account_id"], [BOB])) == 2
     # Only keyed hashes stay: the account now refuses the address and the phone (P12, P18).
-    for hashed in (address_hash(PERSON), phone_hash(PHONE)):
+    for hashed in (address_hash(PERSON, hash_key()), phone_hash(PHONE, hash_key())):
         assert Suppression.get(account["account_id"], hashed).reason == "erased"
-    assert Suppression.get(PLATFORM_SCOPE, address_hash(PERSON)).reason == "platform_opt_out"
+    assert Suppression.get(PLATFORM_SCOPE, address_hash(PERSON, hash_key())).reason == "platform_opt_out"
     assert completed(client, api, type="exists", email=PERSON)["outcome"] == {"held": False}
     # An erased person who opens a mail they kept is not tracked again (P18); others still are.
     campaign_id = campaign_of(account["account_id"], lists[1])
@@ -137,7 +138,7 @@ def test_p18_erasure_by_phone_finds_the_person_on_every_list(client, api, accoun
     assert view["outcome"]["removed"]["subscribers"] == 2
     assert all(stored(list_id, PERSON) is None for list_id in lists)
     assert completed(client, api, type="exists", email=PERSON)["outcome"] == {"held": False}
-    assert Suppression.get(account["account_id"], address_hash(PERSON)).reason == "erased"
+    assert Suppression.get(account["account_id"], address_hash(PERSON, hash_key())).reason == "erased"
 
 
 def test_erase_and_export_person_are_callable_with_an_address_or_a_phone(client, api, account):

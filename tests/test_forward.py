@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from chalicelib.config import signer
 from chalicelib.domain.mail_links import FORWARD, link_token
 from tests.feedback_support import confirmed, make_list
 from tests.signup_support import FORM, deliver, outbox_records, sent_mails
@@ -21,7 +22,7 @@ def mailed(client: Any, account: dict[str, Any], verified_sender: None) -> dict[
     list_id = make_list(client, account)
     confirmed(account["account_id"], list_id, READER)
     campaign_id = campaign_of(account["account_id"], list_id)
-    token = link_token(FORWARD, claim_for(account["account_id"], list_id, READER, campaign_id))
+    token = link_token(signer(), FORWARD, claim_for(account["account_id"], list_id, READER, campaign_id))
     return {"list_id": list_id, "campaign_id": campaign_id, "path": f"/fwd/{token}"}
 
 
@@ -89,5 +90,5 @@ def test_p14_tampered_forward_link_is_a_400_page(client, account, mailed):
 
 
 def test_p14_mail_outside_a_campaign_cannot_be_forwarded(client, account, mailed):
-    token = link_token(FORWARD, claim_for(account["account_id"], mailed["list_id"], READER, None))
+    token = link_token(signer(), FORWARD, claim_for(account["account_id"], mailed["list_id"], READER, None))
     assert client.http.get(f"/fwd/{token}").status_code == 400

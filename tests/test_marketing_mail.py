@@ -9,6 +9,7 @@ from email.policy import default as default_policy
 import pytest
 import time_machine
 
+from chalicelib.config import signer
 from chalicelib.domain.accounts import AccountProfile
 from chalicelib.domain.campaigns import CampaignContent, Channel, with_text_part
 from chalicelib.domain.mail_links import (
@@ -48,7 +49,7 @@ def _list(tracking: bool = True) -> ListSettings:
 
 def _mail(content: CampaignContent | None = None, recipient: Contact = ANN, tracking: bool = True,
           sender: AccountProfile = SENDER) -> tuple[bytes, email.message.EmailMessage]:
-    outgoing = compose_marketing_email(account_id="acc_1", campaign_id="cmp_1",
+    outgoing = compose_marketing_email(signer=signer(), account_id="acc_1", campaign_id="cmp_1",
                                        content=content or _content(), recipient=recipient,
                                        mailing_list=_list(tracking), sender=sender, public_base_url=BASE)
     raw = build_mime(outgoing)
@@ -74,8 +75,8 @@ def test_p06_list_unsubscribe_headers_carry_the_signed_one_click_link_and_a_mail
                          r"unsubscribe-(\S+)>", str(header))
     assert match, header
     assert match.group(1) == match.group(2)
-    assert read_link_token(UNSUBSCRIBE, match.group(1)) == LinkClaim("acc_1", "lst_1", "ann@example.com",
-                                                                     "cmp_1")
+    assert read_link_token(signer(), UNSUBSCRIBE, match.group(1)) == LinkClaim(
+        "acc_1", "lst_1", "ann@example.com", "cmp_1")
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     # On the wire the URLs stay plain text (an RFC 2047 encoded word would break them).
     wire = next(line for line in raw.decode().split("\r\n") if line.startswith("List-Unsubscribe:"))
@@ -86,8 +87,8 @@ def test_p06_footer_adds_unsubscribe_and_preference_links_to_both_parts():
     _, message = _mail()
     text, html = _parts(message)
     for part in (text, html):
-        unsubscribe = read_link_token(UNSUBSCRIBE, _token(part, "u"))
-        preferences = read_link_token(PREFERENCES, _token(part, "p"))
+        unsubscribe = read_link_token(signer(), UNSUBSCRIBE, _token(part, "u"))
+        preferences = read_link_token(signer(), PREFERENCES, _token(part, "p"))
         assert unsubscribe == preferences == LinkClaim("acc_1", "lst_1", "ann@example.com", "cmp_1")
 
 
@@ -158,7 +159,7 @@ def test_p10_each_message_is_addressed_to_its_one_recipient_only():
         assert message["Cc"] is None and message["Bcc"] is None
         assert len(message.get_all("To")) == 1
     assert b"ann@example.com" not in raw_bob
-    assert read_link_token(UNSUBSCRIBE, _token(str(for_bob["List-Unsubscribe"]), "u")).address == \
+    assert read_link_token(signer(), UNSUBSCRIBE, _token(str(for_bob["List-Unsubscribe"]), "u")).address == \
         "bob@example.com"
 
 
@@ -190,13 +191,13 @@ def test_p15_tracking_on_adds_an_open_pixel_and_signed_click_links():
     _, message = _mail(tracking=True)
     text, html = _parts(message)
     pixel = re.search(rf'<img src="{re.escape(BASE)}/t/o/([^"]+)" width="1" height="1" alt="">', html)
-    assert pixel and read_link_token(OPEN, pixel.group(1)).address == "ann@example.com"
-    claim, url = read_click_token(_token(html, "t/c"))
+    assert pixel and read_link_token(signer(), OPEN, pixel.group(1)).address == "ann@example.com"
+    claim, url = read_click_token(signer(), _token(html, "t/c"))
     assert url == "https://shop.example/sale?a=1&b=2"
     assert claim == LinkClaim("acc_1", "lst_1", "ann@example.com", "cmp_1")
     assert "https://shop.example/sale" not in html, "the original link is replaced"
     assert 'href="mailto:help@acme.example"' in html, "only http(s) links are tracked"
-    assert read_link_token(UNSUBSCRIBE, _token(html, "u")), "platform links are not wrapped"
+    assert read_link_token(signer(), UNSUBSCRIBE, _token(html, "u")), "platform links are not wrapped"
     assert "/t/c/" not in text, "the text part shows real addresses"
 
 
@@ -209,19 +210,19 @@ def test_p15_tracking_off_adds_no_pixel_and_keeps_links():
 
 def test_p15_a_tampered_click_token_is_refused():
     claim = LinkClaim("acc_1", "lst_1", "ann@example.com", "cmp_1")
-    token = click_token(claim, "https://shop.example/")
-    assert read_click_token(token) == (claim, "https://shop.example/")
+    token = click_token(signer(), claim, "https://shop.example/")
+    assert read_click_token(signer(), token) == (claim, "https://shop.example/")
     # itsdangerous tokens are payload.timestamp.signature: put another URL under this signature.
     _, timestamp, signature = token.rsplit(".", 2)
-    other_payload = click_token(claim, "https://evil.example/").rsplit(".", 2)[0]
+    other_payload = click_token(signer(), claim, "https://evil.example/").rsplit(".", 2)[0]
     forged = f"{other_payload}.{timestamp}.{signature}"
     # One character of the payload changed (the last character of a signature may be padding).
     flipped = token[:5] + ("A" if token[5] != "A" else "B") + token[6:]
     for bad in (forged, flipped, token[:-5]):
         with pytest.raises(TokenInvalid):
-            read_click_token(bad)
+            read_click_token(signer(), bad)
     with pytest.raises(TokenInvalid):
-        read_link_token(UNSUBSCRIBE, token)  # another purpose's token is never accepted
+        read_link_token(signer(), UNSUBSCRIBE, token)  # another purpose's token is never accepted
 
 
 # --- P07: unsubscribe links live long enough --------------------------------------------------------
@@ -231,14 +232,14 @@ def test_p07_unsubscribe_link_still_valid_after(days):
     claim = LinkClaim("acc_1", "lst_1", "ann@example.com", "cmp_1")
     sent = datetime(2030, 1, 1, tzinfo=UTC)
     with time_machine.travel(sent, tick=False):
-        token = link_token(UNSUBSCRIBE, claim)
+        token = link_token(signer(), UNSUBSCRIBE, claim)
     with time_machine.travel(sent + timedelta(days=days), tick=False):
-        assert read_link_token(UNSUBSCRIBE, token) == claim
+        assert read_link_token(signer(), UNSUBSCRIBE, token) == claim
 
 
 def test_p07_unsubscribe_link_expires_after_a_year():
     sent = datetime(2030, 1, 1, tzinfo=UTC)
     with time_machine.travel(sent, tick=False):
-        token = link_token(UNSUBSCRIBE, LinkClaim("acc_1", "lst_1", "ann@example.com"))
+        token = link_token(signer(), UNSUBSCRIBE, LinkClaim("acc_1", "lst_1", "ann@example.com"))
     with time_machine.travel(sent + timedelta(days=366), tick=False), pytest.raises(TokenExpired):
-        read_link_token(UNSUBSCRIBE, token)
+        read_link_token(signer(), UNSUBSCRIBE, token)

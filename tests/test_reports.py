@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 import time_machine
 
 from chalicelib.cli import create_account_with_key
+from chalicelib.config import signer
 from chalicelib.domain.campaign_report import build_report
 from chalicelib.domain.mail_links import FORWARD, UNSUBSCRIBE, link_token
 from chalicelib.services.sending.counting import count_sent_mail
@@ -60,8 +61,8 @@ def _campaign_with_activity(client: Any, account: dict[str, Any]) -> tuple[str, 
     ann = claim_for(account_id, list_id, READERS[0], campaign_id)
     with time_machine.travel(SENT, tick=False):
         paths = [open_path(ann), click_path(ann, "https://shop.example/spring?who=ann@example.com")]
-        unsubscribe = link_token(UNSUBSCRIBE, ann)
-        forward = link_token(FORWARD, ann)
+        unsubscribe = link_token(signer(), UNSUBSCRIBE, ann)
+        forward = link_token(signer(), FORWARD, ann)
     with time_machine.travel(SENT + timedelta(hours=1), tick=False):
         for path in paths:
             client.http.get(path, headers={"User-Agent": OPEN_AGENT, "Accept": IMAGE_ACCEPT,

@@ -11,7 +11,7 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from moto.backends import get_backend
 
-from chalicelib.config import settings
+from chalicelib.config import hash_key, settings
 from chalicelib.domain.mime import OutgoingEmail
 from chalicelib.domain.outbox import EmailJob
 from chalicelib.domain.privacy import subject_from_text
@@ -62,7 +62,7 @@ def test_p10_a_job_becomes_one_raw_mime_mail_to_one_recipient(client):
 
 def test_p21_the_message_record_expires_30_days_after_sending(client):
     client.lambda_.invoke("send_worker", sqs_event(job()))
-    recipient = subject_from_text("ann@example.com").keyed_hash
+    recipient = subject_from_text("ann@example.com").keyed_hash(hash_key())
     record = MessageRecord.get(recipient, "msg-1")
     assert record.kind == "test" and "ann" not in recipient
     [purge_list] = MessagePurgeList.scan()

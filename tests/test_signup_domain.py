@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
+from chalicelib.config import hash_key, signer
 from chalicelib.domain import tokens
 from chalicelib.domain.accounts import AccountProfile
 from chalicelib.domain.confirmation_mail import confirmation_email, confirmation_message_id
@@ -151,62 +152,62 @@ def test_p02_consent_version_is_the_one_shown_when_it_exists():
 # --- tokens -------------------------------------------------------------------------------------
 
 def test_confirm_token_round_trip():
-    token = tokens.confirm_token("lst_1", "ann@example.com")
-    assert tokens.read_confirm_token(token) == tokens.ConfirmClaim("lst_1", "ann@example.com")
+    token = tokens.confirm_token(signer(), "lst_1", "ann@example.com")
+    assert tokens.read_confirm_token(signer(), token) == tokens.ConfirmClaim("lst_1", "ann@example.com")
 
 
 def test_tampered_token_is_invalid_not_expired():
-    token = tokens.confirm_token("lst_1", "ann@example.com")
+    token = tokens.confirm_token(signer(), "lst_1", "ann@example.com")
     forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
     with pytest.raises(tokens.TokenInvalid) as error:
-        tokens.read_confirm_token(forged)
+        tokens.read_confirm_token(signer(), forged)
     assert error.value.code == "token_invalid"
 
 
 def test_token_of_another_purpose_is_invalid():
-    token = tokens.sign("unsubscribe", {"l": "lst_1", "a": "ann@example.com"})
+    token = signer().sign("unsubscribe", {"l": "lst_1", "a": "ann@example.com"})
     with pytest.raises(tokens.TokenInvalid):
-        tokens.read_confirm_token(token)
+        tokens.read_confirm_token(signer(), token)
 
 
 def test_p01_token_expires_after_7_days():
     start = datetime(2025, 3, 1, 12, tzinfo=UTC)
     with time_machine.travel(start, tick=False):
-        token = tokens.confirm_token("lst_1", "ann@example.com")
+        token = tokens.confirm_token(signer(), "lst_1", "ann@example.com")
     with time_machine.travel(start + timedelta(days=6, hours=23), tick=False):
-        tokens.read_confirm_token(token)
+        tokens.read_confirm_token(signer(), token)
     with time_machine.travel(start + timedelta(days=7, seconds=1), tick=False), \
             pytest.raises(tokens.TokenExpired) as error:
-        tokens.read_confirm_token(token)
+        tokens.read_confirm_token(signer(), token)
     assert error.value.code == "token_expired"
 
 
 def test_key_rotation_old_secret_still_verifies_when_second(settings_env):
     settings_env(TIDINGS_SIGNING_SECRETS="old-secret")
-    token = tokens.confirm_token("lst_1", "ann@example.com")
+    token = tokens.confirm_token(signer(), "lst_1", "ann@example.com")
     settings_env(TIDINGS_SIGNING_SECRETS="new-secret,old-secret")
-    assert tokens.read_confirm_token(token).address == "ann@example.com"
-    fresh = tokens.confirm_token("lst_1", "ann@example.com")
+    assert tokens.read_confirm_token(signer(), token).address == "ann@example.com"
+    fresh = tokens.confirm_token(signer(), "lst_1", "ann@example.com")
     settings_env(TIDINGS_SIGNING_SECRETS="new-secret")
-    assert tokens.read_confirm_token(fresh).list_id == "lst_1"  # signed with the first secret
+    assert tokens.read_confirm_token(signer(), fresh).list_id == "lst_1"  # signed with the first secret
     with pytest.raises(tokens.TokenInvalid):
-        tokens.read_confirm_token(token)  # the old secret was retired
+        tokens.read_confirm_token(signer(), token)  # the old secret was retired
 
 
 def test_list_hint_of_an_unverifiable_token():
-    token = tokens.confirm_token("lst_1", "ann@example.com")
-    assert tokens.confirm_token_list_hint(token[:-3] + "xyz") == "lst_1"
-    assert tokens.confirm_token_list_hint("garbage") is None
+    token = tokens.confirm_token(signer(), "lst_1", "ann@example.com")
+    assert tokens.confirm_token_list_hint(signer(), token[:-3] + "xyz") == "lst_1"
+    assert tokens.confirm_token_list_hint(signer(), "garbage") is None
 
 
 # --- suppression keys ---------------------------------------------------------------------------
 
 def test_p18_suppression_key_is_a_keyed_hash_of_the_normalised_address(settings_env):
-    first = address_hash("Ann@Example.com")
-    assert first == address_hash("ann@example.com")
+    first = address_hash("Ann@Example.com", hash_key())
+    assert first == address_hash("ann@example.com", hash_key())
     assert len(first) == 64 and "ann" not in first
     settings_env(TIDINGS_SUPPRESSION_SECRET="another-secret")
-    assert address_hash("ann@example.com") != first
+    assert address_hash("ann@example.com", hash_key()) != first
 
 
 # --- confirmation mail --------------------------------------------------------------------------
@@ -235,9 +236,11 @@ def test_confirmation_mail_falls_back_to_the_platform_sender():
 
 def test_confirmation_message_id_is_stable_per_day_and_purpose_and_hides_the_address():
     day = datetime(2025, 3, 1, 8, tzinfo=UTC)
-    same = confirmation_message_id("lst_1", "ann@example.com", "signup", day)
-    assert same == confirmation_message_id("lst_1", "ann@example.com", "signup", day + timedelta(hours=15))
-    assert same != confirmation_message_id("lst_1", "ann@example.com", "signup", day + timedelta(days=1))
-    assert same != confirmation_message_id("lst_1", "ann@example.com", "resend", day)
-    assert same != confirmation_message_id("lst_2", "ann@example.com", "signup", day)
+    KEY = hash_key()
+    same = confirmation_message_id(KEY, "lst_1", "ann@example.com", "signup", day)
+    later = day + timedelta(hours=15)
+    assert same == confirmation_message_id(KEY, "lst_1", "ann@example.com", "signup", later)
+    assert same != confirmation_message_id(KEY, "lst_1", "ann@example.com", "signup", day + timedelta(days=1))
+    assert same != confirmation_message_id(KEY, "lst_1", "ann@example.com", "resend", day)
+    assert same != confirmation_message_id(KEY, "lst_2", "ann@example.com", "signup", day)
     assert "ann" not in same and "example" not in same

@@ -17,7 +17,8 @@ import pytest
 from pynamodb.attributes import TTLAttribute
 
 from chalicelib.config import read_settings
-from chalicelib.resources import FEEDBACK, FEEDBACK_TOPIC, INBOUND_MAIL, INBOUND_MAIL_TOPIC, QUEUES, TABLES
+from chalicelib.resources import FEEDBACK, FEEDBACK_TOPIC, INBOUND_MAIL, INBOUND_MAIL_TOPIC, QUEUES
+from chalicelib.store.models import ALL_MODELS
 from infra.package import build, check_merged
 from infra.template import (
     TRACKING_BASE_URL_VARIABLE,
@@ -87,8 +88,8 @@ def test_template_passes_cfn_lint(template_path: Path) -> None:
 
 def test_tables_match_the_models(template: dict[str, Any]) -> None:
     tables = {t["Properties"]["TableName"]: t for t in _of_type(template, "AWS::DynamoDB::Table").values()}
-    assert sorted(tables) == sorted(f"{PREFIX}-{model.Meta.logical_name}" for model in TABLES)
-    for model in TABLES:
+    assert sorted(tables) == sorted(f"{PREFIX}-{model.Meta.logical_name}" for model in ALL_MODELS)
+    for model in ALL_MODELS:
         table = tables[f"{PREFIX}-{model.Meta.logical_name}"]["Properties"]
         attributes = model.get_attributes()
         keys = {name: attr for name, attr in attributes.items() if attr.is_hash_key or attr.is_range_key}
@@ -312,7 +313,7 @@ def test_merge_template_names_every_resource_with_the_prefix() -> None:
         if key in r["Properties"]
     ]
     assert all(name.startswith("acme-") for name in names), names
-    assert {f"acme-{model.Meta.logical_name}" for model in TABLES} <= set(names)
+    assert {f"acme-{model.Meta.logical_name}" for model in ALL_MODELS} <= set(names)
     assert {"acme-outbox", "acme-outbox-dlq", "acme-ses-feedback", "acme-feedback"} <= set(names)
     assert resources["SendWorker"]["Properties"]["Environment"]["Variables"]["TIDINGS_PREFIX"] == "acme"
 

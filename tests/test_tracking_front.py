@@ -13,7 +13,7 @@ import pytest
 import time_machine
 
 from bench.aws_calls import count_aws_calls
-from chalicelib.config import read_settings
+from chalicelib.config import read_settings, signer
 from chalicelib.domain.accounts import AccountProfile
 from chalicelib.domain.campaigns import CampaignContent, Channel, with_text_part
 from chalicelib.domain.marketing_mail import ListSettings, compose_marketing_email
@@ -233,7 +233,8 @@ def _compose(tracking: bool) -> str:
     sender = AccountProfile(name="Acme Ltd", postal_address="1 Main Street, Bucharest",
                             contact_email="contact@acme.example", sender_identity="news@acme.example")
     mail = compose_marketing_email(
-        account_id="acc_1", campaign_id="cmp_1", content=content, recipient=Contact(email="ann@example.com"),
+        signer=signer(), account_id="acc_1", campaign_id="cmp_1", content=content,
+        recipient=Contact(email="ann@example.com"),
         mailing_list=ListSettings("lst_1", "Acme News", track_opens=tracking, track_clicks=tracking),
         sender=sender, public_base_url=PUBLIC, tracking_base_url=FUNCTION_URL)
     return mail.html or ""

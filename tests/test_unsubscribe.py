@@ -9,6 +9,7 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 import time_machine
 
+from chalicelib.config import signer
 from chalicelib.domain.mail_links import UNSUBSCRIBE, link_token
 from tests.conftest import bearer
 from tests.feedback_support import confirmed, make_list, sns_body, sqs_event, status_of
@@ -28,7 +29,8 @@ def mailed(client: Any, account: dict[str, Any]) -> dict[str, str]:
     confirmed(account["account_id"], list_id, READER)
     campaign_id = campaign_of(account["account_id"], list_id)
     with time_machine.travel(SENT, tick=False):
-        token = link_token(UNSUBSCRIBE, claim_for(account["account_id"], list_id, READER, campaign_id))
+        claim = claim_for(account["account_id"], list_id, READER, campaign_id)
+        token = link_token(signer(), UNSUBSCRIBE, claim)
     return {"list_id": list_id, "campaign_id": campaign_id, "path": f"/u/{token}", "token": token}
 
 
@@ -133,7 +135,7 @@ def test_p06_links_composed_in_a_mail_unsubscribe(client, account, mailed):
     content = CampaignContent(channel=Channel.EMAIL, list_ids=frozenset({mailed["list_id"]}), subject="Hi",
                               html="<p>Hi</p>", text="Hi", from_address="news@acme.example")
     mail = compose_marketing_email(
-        account_id=account["account_id"], campaign_id=mailed["campaign_id"], content=content,
+        signer=signer(), account_id=account["account_id"], campaign_id=mailed["campaign_id"], content=content,
         recipient=Contact(email=READER),
         mailing_list=ListSettings(mailed["list_id"], "Acme News", True, True),
         sender=AccountProfile(name="Acme Ltd", postal_address="1 Main Street", contact_email="c@acme.example",

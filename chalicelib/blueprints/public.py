@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 from chalice import Blueprint, Response
 from chalice.app import Request
 
-from chalicelib.config import settings
+from chalicelib.config import settings, signer
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.errors import Forbidden, InvalidInput, NotFound, TidingsError
 from chalicelib.domain.lists import clean_origin
@@ -238,7 +238,7 @@ def _link_problem(token: str, error: TidingsError) -> Response:
     else:
         title = "This confirmation link does not work"
     html = render_page("link_problem", title=title, explanation=error.message,
-                       list_id=confirm_token_list_hint(token), resend_action=_url("/c/resend"),
+                       list_id=confirm_token_list_hint(signer(), token), resend_action=_url("/c/resend"),
                        error=None)
     return html_response(html, 400, _PRIVATE_PAGE)
 
@@ -254,7 +254,7 @@ def _signup_gone(list_id: str, error: SignupExpired) -> Response:
 def confirm_page(token: str) -> Response:
     """Shows the confirm button; changes nothing (link scanners fetch every GET)."""
     try:
-        claim = read_confirm_token(token)
+        claim = read_confirm_token(signer(), token)
     except (TokenExpired, TokenInvalid) as error:
         return _link_problem(token, error)
     mailing_list = public_list(claim.list_id)
@@ -272,7 +272,7 @@ def confirm(token: str) -> Response:
     except (TokenExpired, TokenInvalid) as error:
         return _link_problem(token, error)
     except SignupExpired as error:
-        return _signup_gone(read_confirm_token(token).list_id, error)
+        return _signup_gone(read_confirm_token(signer(), token).list_id, error)
     if mailing_list.redirect_after_confirm:
         return _redirect(mailing_list.redirect_after_confirm, _PRIVATE_PAGE)
     return _message_page(200, "You are subscribed",

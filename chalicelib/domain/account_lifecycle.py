@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from chalicelib.domain.action_mail import ActionMail, action_email
 from chalicelib.domain.mime import OutgoingEmail
 from chalicelib.domain.retention import DELETION_GRACE, INACTIVITY_NOTICE
-from chalicelib.domain.tokens import TokenInvalid, sign, verify
+from chalicelib.domain.tokens import Signer, TokenInvalid
 
 DELETION_PURPOSE = "account-deletion"
 DELETION_MAIL_KIND = "account_deletion_confirm"
@@ -26,13 +26,13 @@ class DeletionClaim:
     nonce: str
 
 
-def deletion_token(account_id: str, nonce: str) -> str:
-    return sign(DELETION_PURPOSE, {"acc": account_id, "n": nonce})
+def deletion_token(signer: Signer, account_id: str, nonce: str) -> str:
+    return signer.sign(DELETION_PURPOSE, {"acc": account_id, "n": nonce})
 
 
-def read_deletion_token(token: str) -> DeletionClaim:
+def read_deletion_token(signer: Signer, token: str) -> DeletionClaim:
     """The claim of a genuine link younger than 2 days; TokenExpired/TokenInvalid otherwise."""
-    payload = verify(DELETION_PURPOSE, token, DELETION_LINK_SECONDS)
+    payload = signer.verify(DELETION_PURPOSE, token, DELETION_LINK_SECONDS)
     account_id, nonce = payload.get("acc"), payload.get("n")
     if not (isinstance(account_id, str) and isinstance(nonce, str)):
         raise TokenInvalid("this link is not valid", field="token")

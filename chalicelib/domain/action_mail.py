@@ -33,9 +33,9 @@ def action_email(recipient: str, sender: str, mail: ActionMail, action_url: str,
                          reply_to=reply_to)
 
 
-def action_message_id(prefix: str, scope: str, address: str, at: datetime) -> str:
+def action_message_id(hash_key: str, prefix: str, scope: str, address: str, at: datetime) -> str:
     """The outbox id: the same for one action, scope and address on one UTC day, so repeated
     requests mail once a day (and nobody can flood an inbox through the form). Keyed with the
     address's HMAC, so the id reveals nothing about it."""
-    seed = f"{prefix}|{scope}|{address_hash(address)}|{at.date().isoformat()}"
+    seed = f"{prefix}|{scope}|{address_hash(address, hash_key)}|{at.date().isoformat()}"
     return f"{prefix}_{hashlib.sha256(seed.encode('utf-8')).hexdigest()[:40]}"

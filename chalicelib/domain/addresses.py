@@ -3,20 +3,20 @@ from __future__ import annotations
 
 from email_validator import EmailNotValidError, validate_email
 
-from chalicelib.config import settings
 from chalicelib.domain.errors import InvalidInput
 
 
-def normalise_email(raw: str, field: str = "email") -> str:
+def normalise_email(raw: str, field: str = "email", *, check_dns: bool = False) -> str:
     """The normalised address (domain lower-cased, IDNA handled), or InvalidInput naming `field`.
 
-    DNS deliverability checks are off unless TIDINGS_CHECK_EMAIL_DNS=1: a Lambda without
-    network egress, or a flaky resolver, must not refuse good signups.
+    `check_dns` asks DNS whether the domain takes mail: only where an address enters a list
+    (TIDINGS_CHECK_EMAIL_DNS=1), since a Lambda without network egress, or a flaky resolver,
+    must not refuse good signups, nor hold up a lookup or a hash of a known address.
     """
     if not isinstance(raw, str) or not raw.strip():
         raise InvalidInput(f"'{field}' must be an email address", field=field)
     try:
-        result = validate_email(raw.strip(), check_deliverability=settings().check_email_dns)
+        result = validate_email(raw.strip(), check_deliverability=check_dns)
     except EmailNotValidError as exc:
         raise InvalidInput(f"'{field}' is not a valid email address: {exc}", field=field) from None
     # Mailbox providers treat the local part case-insensitively; one person must not be on a

@@ -39,9 +39,10 @@ def confirmation_email(recipient: str, list_name: str, sender: AccountProfile, t
     )
 
 
-def confirmation_message_id(list_id: str, address: str, purpose: str, at: datetime) -> str:
+def confirmation_message_id(hash_key: str, list_id: str, address: str, purpose: str,
+                            at: datetime) -> str:
     """The outbox id of a confirmation mail: the same for one list, address and purpose on one
     UTC day, so a double submit (or a redelivered job) mails once. Keyed with the address's
     HMAC, so the id reveals nothing about the address."""
-    seed = f"{list_id}|{address_hash(address)}|{purpose}|{at.date().isoformat()}"
+    seed = f"{list_id}|{address_hash(address, hash_key)}|{purpose}|{at.date().isoformat()}"
     return f"cnf_{hashlib.sha256(seed.encode('utf-8')).hexdigest()[:40]}"

@@ -11,7 +11,7 @@ from datetime import datetime
 from chalicelib.domain.action_mail import ActionMail, action_email, action_message_id
 from chalicelib.domain.mime import OutgoingEmail
 from chalicelib.domain.suppression import address_hash
-from chalicelib.domain.tokens import TokenInvalid, sign, verify
+from chalicelib.domain.tokens import Signer, TokenInvalid
 
 PURPOSE = "account-email-change"
 MAIL_KIND = "account_email_change"
@@ -25,16 +25,17 @@ class EmailChangeClaim:
     replaces: str  # keyed hash of the contact email at request time ("" when there was none)
 
 
-def replaced_hash(current: str | None) -> str:
-    return address_hash(current) if current else ""
+def replaced_hash(hash_key: str, current: str | None) -> str:
+    return address_hash(current, hash_key) if current else ""
 
 
-def email_change_token(account_id: str, new_email: str, current: str | None) -> str:
-    return sign(PURPOSE, {"acc": account_id, "e": new_email, "was": replaced_hash(current)})
+def email_change_token(signer: Signer, hash_key: str, account_id: str, new_email: str,
+                       current: str | None) -> str:
+    return signer.sign(PURPOSE, {"acc": account_id, "e": new_email, "was": replaced_hash(hash_key, current)})
 
 
-def read_email_change_token(token: str) -> EmailChangeClaim:
-    payload = verify(PURPOSE, token, LINK_LIFETIME_SECONDS)
+def read_email_change_token(signer: Signer, token: str) -> EmailChangeClaim:
+    payload = signer.verify(PURPOSE, token, LINK_LIFETIME_SECONDS)
     values = (payload.get("acc"), payload.get("e"), payload.get("was"))
     if not all(isinstance(value, str) for value in values):
         raise TokenInvalid("this link is not valid", field="token")
@@ -56,5 +57,5 @@ def email_change_email(account_name: str, new_email: str, token: str, *, public_
     return action_email(new_email, default_sender, mail, url)
 
 
-def email_change_message_id(account_id: str, new_email: str, at: datetime) -> str:
-    return action_message_id("ecg", account_id, new_email, at)
+def email_change_message_id(hash_key: str, account_id: str, new_email: str, at: datetime) -> str:
+    return action_message_id(hash_key, "ecg", account_id, new_email, at)

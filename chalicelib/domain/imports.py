@@ -110,10 +110,10 @@ class ImportedPerson:
 
 
 def clean_row(values: Mapping[str, str], declared_attributes: Iterable[str],
-              consent_versions: Iterable[int]) -> ImportedPerson:
+              consent_versions: Iterable[int], *, check_dns: bool = False) -> ImportedPerson:
     """Validate one row; InvalidInput names the column at fault."""
     contact_values = {k: v for k, v in values.items() if k not in PROOF_COLUMNS}
-    contact = clean_contact(contact_values, declared_attributes, drop_unknown=True)
+    contact = clean_contact(contact_values, declared_attributes, drop_unknown=True, check_dns=check_dns)
     given_at = values.get("consent_given_at")
     if not given_at:
         if any(values.get(name) for name in PROOF_COLUMNS):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.domain.tokens import TokenInvalid, sign, verify, verify_timed
+from chalicelib.domain.tokens import Signer, TokenInvalid
 
 UNSUBSCRIBE = "mail-unsubscribe"
 PREFERENCES = "mail-preferences"
@@ -56,25 +56,25 @@ def _claim(payload: dict[str, Any]) -> LinkClaim:
     return LinkClaim(account_id=account_id, list_id=list_id, address=address, campaign_id=campaign_id)
 
 
-def link_token(purpose: str, claim: LinkClaim) -> str:
+def link_token(signer: Signer, purpose: str, claim: LinkClaim) -> str:
     """A token for one of UNSUBSCRIBE, PREFERENCES, FORWARD or OPEN."""
-    return sign(purpose, claim.payload())
+    return signer.sign(purpose, claim.payload())
 
 
-def read_link_token(purpose: str, token: str) -> LinkClaim:
+def read_link_token(signer: Signer, purpose: str, token: str) -> LinkClaim:
     """The claim of a genuine token of `purpose` younger than LINK_LIFETIME;
     TokenExpired or TokenInvalid otherwise."""
-    return _claim(verify(purpose, token, _MAX_AGE_SECONDS))
+    return _claim(signer.verify(purpose, token, _MAX_AGE_SECONDS))
 
 
-def click_token(claim: LinkClaim, url: str) -> str:
+def click_token(signer: Signer, claim: LinkClaim, url: str) -> str:
     """A click-redirect token: the claim plus the target URL, both under the signature."""
-    return sign(CLICK, {**claim.payload(), "u": url})
+    return signer.sign(CLICK, {**claim.payload(), "u": url})
 
 
-def read_click_token(token: str) -> tuple[LinkClaim, str]:
+def read_click_token(signer: Signer, token: str) -> tuple[LinkClaim, str]:
     """(claim, target URL) of a genuine click token; TokenExpired or TokenInvalid otherwise."""
-    payload = verify(CLICK, token, _MAX_AGE_SECONDS)
+    payload = signer.verify(CLICK, token, _MAX_AGE_SECONDS)
     return _claim(payload), _target(payload)
 
 
@@ -95,9 +95,9 @@ class TrackedLink:
     signed_at: datetime
 
 
-def read_tracking_token(purpose: str, token: str) -> TrackedLink:
+def read_tracking_token(signer: Signer, purpose: str, token: str) -> TrackedLink:
     """An OPEN or CLICK token, with its signing time; TokenExpired or TokenInvalid otherwise."""
-    payload, signed_at = verify_timed(purpose, token, _MAX_AGE_SECONDS)
+    payload, signed_at = signer.verify_timed(purpose, token, _MAX_AGE_SECONDS)
     url = _target(payload) if purpose == CLICK else None
     return TrackedLink(_claim(payload), url, signed_at)
 

@@ -40,6 +40,7 @@ from chalicelib.domain.mail_links import (
 from chalicelib.domain.mime import OutgoingEmail
 from chalicelib.domain.subscriptions import Contact
 from chalicelib.domain.templates import render, template_variables
+from chalicelib.domain.tokens import Signer
 
 ADVERTISEMENT_LABEL = "Advertisement"
 
@@ -59,6 +60,7 @@ class ListSettings:
 
 @dataclass(frozen=True)
 class _Links:
+    signer: Signer
     claim: LinkClaim
     base: str
     tracking_base: str
@@ -68,15 +70,16 @@ class _Links:
     forward: str
 
 
-def compose_marketing_email(*, account_id: str, campaign_id: str | None, content: CampaignContent,
-                            recipient: Contact, mailing_list: ListSettings, sender: AccountProfile,
-                            public_base_url: str, tracking_base_url: str | None = None) -> OutgoingEmail:
+def compose_marketing_email(*, signer: Signer, account_id: str, campaign_id: str | None,
+                            content: CampaignContent, recipient: Contact, mailing_list: ListSettings,
+                            sender: AccountProfile, public_base_url: str,
+                            tracking_base_url: str | None = None) -> OutgoingEmail:
     """The message for `recipient`, rendered from a campaign whose templates were validated.
 
     Open pixel and click links start with `tracking_base_url` (default: `public_base_url`);
     every other link with `public_base_url`.
     """
-    links = _links(LinkClaim(account_id, mailing_list.list_id, recipient.email, campaign_id),
+    links = _links(signer, LinkClaim(account_id, mailing_list.list_id, recipient.email, campaign_id),
                    public_base_url, tracking_base_url or public_base_url)
     variables = template_variables(recipient, list_name=mailing_list.name, account_name=sender.name,
                                    unsubscribe_url=links.unsubscribe, preferences_url=links.preferences,
@@ -110,17 +113,18 @@ def unsubscribe_headers(unsubscribe_url: str, token: str, from_address: str) -> 
     }
 
 
-def _links(claim: LinkClaim, public_base_url: str, tracking_base_url: str) -> _Links:
+def _links(signer: Signer, claim: LinkClaim, public_base_url: str, tracking_base_url: str) -> _Links:
     base = public_base_url.rstrip("/")
-    unsubscribe_token = link_token(UNSUBSCRIBE, claim)
+    unsubscribe_token = link_token(signer, UNSUBSCRIBE, claim)
     return _Links(
+        signer=signer,
         claim=claim,
         base=base,
         tracking_base=tracking_base_url.rstrip("/"),
         unsubscribe_token=unsubscribe_token,
         unsubscribe=link_url(base, UNSUBSCRIBE, unsubscribe_token),
-        preferences=link_url(base, PREFERENCES, link_token(PREFERENCES, claim)),
-        forward=link_url(base, FORWARD, link_token(FORWARD, claim)),
+        preferences=link_url(base, PREFERENCES, link_token(signer, PREFERENCES, claim)),
+        forward=link_url(base, FORWARD, link_token(signer, FORWARD, claim)),
     )
 
 
@@ -132,7 +136,7 @@ def _html_part(html: str, advertisement: bool, sender: AccountProfile, mailing_l
         html = _track_clicks(html, links)
     footer = _html_footer(html, sender, mailing_list, links)
     if mailing_list.track_opens:
-        token = link_token(OPEN, links.claim)
+        token = link_token(links.signer, OPEN, links.claim)
         footer += f'<img src="{link_url(links.tracking_base, OPEN, token)}" width="1" height="1" alt="">'
     if footer:
         html = _before_body_end(html, footer)
@@ -153,7 +157,8 @@ def _track_clicks(html: str, links: _Links) -> str:
         if target.startswith(own_links):
             return match.group(0)
         if target not in tokens:
-            tokens[target] = link_url(links.tracking_base, CLICK, click_token(links.claim, target))
+            token = click_token(links.signer, links.claim, target)
+            tokens[target] = link_url(links.tracking_base, CLICK, token)
         return f"{match.group(1)}{match.group(2)}{tokens[target]}{match.group(2)}"
 
     return _TRACKED_LINK.sub(rewrite, html)

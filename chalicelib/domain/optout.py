@@ -9,7 +9,7 @@ from datetime import datetime
 
 from chalicelib.domain.action_mail import ActionMail, action_email, action_message_id
 from chalicelib.domain.mime import OutgoingEmail
-from chalicelib.domain.tokens import TokenInvalid, sign, verify
+from chalicelib.domain.tokens import Signer, TokenInvalid
 
 PURPOSE = "platform-optout"
 # Message records and SES tags need an account reference; no account id looks like this.
@@ -30,22 +30,22 @@ _MAIL = ActionMail(
 )
 
 
-def optout_token(address: str) -> str:
-    return sign(PURPOSE, {"a": address})
+def optout_token(signer: Signer, address: str) -> str:
+    return signer.sign(PURPOSE, {"a": address})
 
 
-def read_optout_token(token: str) -> str:
+def read_optout_token(signer: Signer, token: str) -> str:
     """The address a genuine, unexpired opt-out token names; TokenExpired/TokenInvalid otherwise."""
-    address = verify(PURPOSE, token, LINK_LIFETIME_SECONDS).get("a")
+    address = signer.verify(PURPOSE, token, LINK_LIFETIME_SECONDS).get("a")
     if not isinstance(address, str):
         raise TokenInvalid("this link is not valid", field="token")
     return address
 
 
-def optout_email(address: str, public_base_url: str, default_sender: str) -> OutgoingEmail:
-    url = f"{public_base_url.rstrip('/')}/optout/{optout_token(address)}"
+def optout_email(signer: Signer, address: str, public_base_url: str, default_sender: str) -> OutgoingEmail:
+    url = f"{public_base_url.rstrip('/')}/optout/{optout_token(signer, address)}"
     return action_email(address, default_sender, _MAIL, url)
 
 
-def optout_message_id(address: str, at: datetime) -> str:
-    return action_message_id("opt", PLATFORM_ACCOUNT, address, at)
+def optout_message_id(hash_key: str, address: str, at: datetime) -> str:
+    return action_message_id(hash_key, "opt", PLATFORM_ACCOUNT, address, at)

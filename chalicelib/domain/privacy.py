@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from chalicelib.config import settings
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.subscriptions import clean_changes, normalise_phone
@@ -50,11 +49,10 @@ class SubjectKind(StrEnum):
     PHONE = "phone"
 
 
-def phone_hash(e164: str) -> str:
+def phone_hash(e164: str, hash_key: str) -> str:
     """HMAC-SHA256 (hex) of an E.164 number, keyed like suppressions; `tel:` keeps phone and
     email hashes apart."""
-    key = settings().suppression_secret.encode("utf-8")
-    return hmac.new(key, f"tel:{e164}".encode(), hashlib.sha256).hexdigest()
+    return hmac.new(hash_key.encode("utf-8"), f"tel:{e164}".encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -64,10 +62,11 @@ class Subject:
     kind: SubjectKind
     value: str
 
-    @property
-    def keyed_hash(self) -> str:
+    def keyed_hash(self, hash_key: str) -> str:
         """What may be stored about the subject: never the address or number itself."""
-        return address_hash(self.value) if self.kind is SubjectKind.EMAIL else phone_hash(self.value)
+        if self.kind is SubjectKind.EMAIL:
+            return address_hash(self.value, hash_key)
+        return phone_hash(self.value, hash_key)
 
 
 def subject_of(email: object = None, phone: object = None) -> Subject:
@@ -117,11 +116,10 @@ class Person:
     emails: frozenset[str]
     phones: frozenset[str]
 
-    @property
-    def keyed_hashes(self) -> frozenset[str]:
+    def keyed_hashes(self, hash_key: str) -> frozenset[str]:
         """The keyed hash of each email and phone, as suppressions and message records hold them."""
-        return frozenset({address_hash(email) for email in self.emails}
-                         | {phone_hash(phone) for phone in self.phones})
+        return frozenset({address_hash(email, hash_key) for email in self.emails}
+                         | {phone_hash(phone, hash_key) for phone in self.phones})
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from chalicelib.domain.mail_links import FORWARD, PREFERENCES, UNSUBSCRIBE, Link
 from chalicelib.domain.marketing_mail import ADVERTISEMENT_LABEL
 from chalicelib.domain.subscriptions import Contact, normalise_phone
 from chalicelib.domain.templates import render, template_variables
+from chalicelib.domain.tokens import Signer
 
 STOP_INSTRUCTION = "Reply STOP to opt out"
 # The opt-out keywords carriers and Amazon SNS honour (case-insensitive, first word).
@@ -26,17 +27,18 @@ STOP_KEYWORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "q
 _ELLIPSIS = "…"
 
 
-def compose_sms(*, account_id: str, campaign_id: str | None, content: CampaignContent, recipient: Contact,
-                list_id: str, list_name: str, account_name: str, public_base_url: str) -> str:
+def compose_sms(*, signer: Signer, account_id: str, campaign_id: str | None, content: CampaignContent,
+                recipient: Contact, list_id: str, list_name: str, account_name: str,
+                public_base_url: str) -> str:
     """The text for `recipient`: the rendered body (labelled when an advertisement, P09), cut to
     fit, then the stop instruction (P06)."""
     claim = LinkClaim(account_id, list_id, recipient.email, campaign_id)
     base = public_base_url.rstrip("/")
     variables = template_variables(
         recipient, list_name=list_name, account_name=account_name,
-        unsubscribe_url=link_url(base, UNSUBSCRIBE, link_token(UNSUBSCRIBE, claim)),
-        preferences_url=link_url(base, PREFERENCES, link_token(PREFERENCES, claim)),
-        forward_url=link_url(base, FORWARD, link_token(FORWARD, claim)))
+        unsubscribe_url=link_url(base, UNSUBSCRIBE, link_token(signer, UNSUBSCRIBE, claim)),
+        preferences_url=link_url(base, PREFERENCES, link_token(signer, PREFERENCES, claim)),
+        forward_url=link_url(base, FORWARD, link_token(signer, FORWARD, claim)))
     body = render(content.sms_body or "", "sms_body", variables).strip()
     if content.advertisement:
         body = f"{ADVERTISEMENT_LABEL}: {body}"

@@ -120,7 +120,7 @@ class Contact:
 
 
 def clean_contact(raw: Mapping[str, object], declared_attributes: Iterable[str], *,
-                  drop_unknown: bool) -> Contact:
+                  drop_unknown: bool, check_dns: bool = False) -> Contact:
     """Validate contact fields and the list's declared attributes.
 
     Public forms pass `drop_unknown=True`: anything else they send is silently dropped (P04).
@@ -147,7 +147,7 @@ def clean_contact(raw: Mapping[str, object], declared_attributes: Iterable[str],
         if text is not None:
             attributes[name] = text
     return Contact(
-        email=normalise_email(values["email"]),
+        email=normalise_email(values["email"], check_dns=check_dns),
         name=values["name"],
         company=values["company"],
         phone=normalise_phone(values["phone"]) if values["phone"] else None,

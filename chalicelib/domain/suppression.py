@@ -9,7 +9,6 @@ import hashlib
 import hmac
 from enum import StrEnum
 
-from chalicelib.config import settings
 from chalicelib.domain.addresses import normalise_email
 
 # The scope of a platform-wide opt-out: the person refused mail from every account (P12).
@@ -24,8 +23,8 @@ class SuppressionReason(StrEnum):
     PLATFORM_OPT_OUT = "platform_opt_out"
 
 
-def address_hash(address: str) -> str:
-    """HMAC-SHA256 (hex) of the normalised address; the same person always gets the same hash."""
+def address_hash(address: str, hash_key: str) -> str:
+    """HMAC-SHA256 (hex) of the normalised address under the deployment's `hash_key`; the same
+    person always gets the same hash."""
     normalised = normalise_email(address)
-    key = settings().suppression_secret.encode("utf-8")
-    return hmac.new(key, normalised.encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.new(hash_key.encode("utf-8"), normalised.encode("utf-8"), hashlib.sha256).hexdigest()

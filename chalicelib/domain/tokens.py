@@ -12,7 +12,6 @@ from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from chalicelib.config import settings
 from chalicelib.domain.errors import InvalidInput
 
 CONFIRM = "confirm"
@@ -32,35 +31,44 @@ class TokenInvalid(InvalidInput):
     code = "token_invalid"
 
 
-def _serializer(purpose: str) -> URLSafeTimedSerializer:
-    # Settings list the newest secret first; itsdangerous signs with the *last* one.
-    return URLSafeTimedSerializer(list(reversed(settings().signing_secrets)), salt=purpose)
+@dataclass(frozen=True)
+class Signer:
+    """Signs and verifies tokens with the deployment's signing secrets, newest first: it signs
+    with the first and accepts any (key rotation)."""
 
+    secrets: tuple[str, ...]
 
-def sign(purpose: str, payload: dict[str, Any]) -> str:
-    """A URL-safe token holding `payload`, timestamped now."""
-    return _serializer(purpose).dumps(payload)
+    def _serializer(self, purpose: str) -> URLSafeTimedSerializer:
+        # itsdangerous signs with the *last* secret of its list.
+        return URLSafeTimedSerializer(list(reversed(self.secrets)), salt=purpose)
 
+    def sign(self, purpose: str, payload: dict[str, Any]) -> str:
+        """A URL-safe token holding `payload`, timestamped now."""
+        return self._serializer(purpose).dumps(payload)
 
-def verify(purpose: str, token: str, max_age_seconds: int = DEFAULT_MAX_AGE_SECONDS) -> dict[str, Any]:
-    """The payload of a genuine, unexpired token; TokenExpired or TokenInvalid otherwise."""
-    return verify_timed(purpose, token, max_age_seconds)[0]
+    def verify(self, purpose: str, token: str,
+               max_age_seconds: int = DEFAULT_MAX_AGE_SECONDS) -> dict[str, Any]:
+        """The payload of a genuine, unexpired token; TokenExpired or TokenInvalid otherwise."""
+        return self.verify_timed(purpose, token, max_age_seconds)[0]
 
+    def verify_timed(self, purpose: str, token: str,
+                     max_age_seconds: int = DEFAULT_MAX_AGE_SECONDS) -> tuple[dict[str, Any], datetime]:
+        """(payload, when it was signed, UTC) of a genuine, unexpired token; as `verify` otherwise."""
+        try:
+            payload, signed_at = self._serializer(purpose).loads(token, max_age=max_age_seconds,
+                                                                 return_timestamp=True)
+        except SignatureExpired:
+            raise TokenExpired("this link has expired", field="token") from None
+        except BadSignature:
+            raise TokenInvalid("this link is not valid; it may have been cut or altered",
+                               field="token") from None
+        if not isinstance(payload, dict):
+            raise TokenInvalid("this link is not valid", field="token")
+        return payload, signed_at
 
-def verify_timed(purpose: str, token: str,
-                 max_age_seconds: int = DEFAULT_MAX_AGE_SECONDS) -> tuple[dict[str, Any], datetime]:
-    """(payload, when it was signed, UTC) of a genuine, unexpired token; as `verify` otherwise."""
-    try:
-        payload, signed_at = _serializer(purpose).loads(token, max_age=max_age_seconds,
-                                                        return_timestamp=True)
-    except SignatureExpired:
-        raise TokenExpired("this link has expired", field="token") from None
-    except BadSignature:
-        raise TokenInvalid("this link is not valid; it may have been cut or altered",
-                           field="token") from None
-    if not isinstance(payload, dict):
-        raise TokenInvalid("this link is not valid", field="token")
-    return payload, signed_at
+    def unverified_payload(self, purpose: str, token: str) -> Any:
+        """The payload *without* checking the signature or age: only for hints on error pages."""
+        return self._serializer(purpose).loads_unsafe(token)[1]
 
 
 @dataclass(frozen=True)
@@ -71,24 +79,25 @@ class ConfirmClaim:
     address: str
 
 
-def confirm_token(list_id: str, address: str) -> str:
-    return sign(CONFIRM, {"l": list_id, "a": address})
+def confirm_token(signer: Signer, list_id: str, address: str) -> str:
+    return signer.sign(CONFIRM, {"l": list_id, "a": address})
 
 
-def read_confirm_token(token: str, max_age_seconds: int = DEFAULT_MAX_AGE_SECONDS) -> ConfirmClaim:
-    payload = verify(CONFIRM, token, max_age_seconds)
+def read_confirm_token(signer: Signer, token: str,
+                       max_age_seconds: int = DEFAULT_MAX_AGE_SECONDS) -> ConfirmClaim:
+    payload = signer.verify(CONFIRM, token, max_age_seconds)
     list_id, address = payload.get("l"), payload.get("a")
     if not isinstance(list_id, str) or not isinstance(address, str):
         raise TokenInvalid("this link is not valid", field="token")
     return ConfirmClaim(list_id=list_id, address=address)
 
 
-def confirm_token_list_hint(token: str) -> str | None:
+def confirm_token_list_hint(signer: Signer, token: str) -> str | None:
     """The list id inside a confirm token, *without* trusting the signature or age.
 
     Only for pre-filling the "send me a new link" form on the expired/invalid page: the resend
     itself goes through the normal, unenumerable signup checks.
     """
-    _, payload = _serializer(CONFIRM).loads_unsafe(token)
+    payload = signer.unverified_payload(CONFIRM, token)
     list_id = payload.get("l") if isinstance(payload, dict) else None
     return list_id if isinstance(list_id, str) and list_id.isascii() and len(list_id) <= 64 else None

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.adapters.sqs import enqueue
-from chalicelib.config import settings
+from chalicelib.config import settings, signer
 from chalicelib.domain.account_lifecycle import (
     DELETION_MAIL_KIND,
     deletion_email,
@@ -53,7 +53,7 @@ def request_deletion(account_id: str, actor: str) -> None:
         raise Conflict("the account is already marked for deletion", field="account")
     nonce = secrets.token_urlsafe(12)
     lifecycle.set_deletion_nonce(account_id, nonce)
-    mail = deletion_email(account.contact_email, account.name, deletion_token(account_id, nonce),
+    mail = deletion_email(account.contact_email, account.name, deletion_token(signer(), account_id, nonce),
                           public_base_url=settings().public_base_url,
                           default_sender=settings().default_sender)
     enqueue(OUTBOX, EmailJob(message_id=deletion_message_id(account_id, nonce), account_id=account_id,
@@ -63,7 +63,7 @@ def request_deletion(account_id: str, actor: str) -> None:
 
 def pending_deletion(token: str) -> Account:
     """The account a deletion link is for; raises when the link is bad, stale or used."""
-    claim = read_deletion_token(token)
+    claim = read_deletion_token(signer(), token)
     account = get_account(claim.account_id)
     if account.deletion_nonce != claim.nonce:
         raise DeletionLinkUsed("this link was already used, or a newer one was sent", field="token")

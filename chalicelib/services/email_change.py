@@ -6,7 +6,7 @@ link changes the profile. Both steps are audited, by field name, never with the 
 from __future__ import annotations
 
 from chalicelib.adapters.sqs import enqueue
-from chalicelib.config import settings
+from chalicelib.config import hash_key, settings, signer
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.clock import now
 from chalicelib.domain.email_change import (
@@ -41,10 +41,10 @@ def request_email_change(account_id: str, actor: str, raw_email: str) -> None:
     account = get_account(account_id)
     if new_email == account.contact_email:
         raise Conflict("this is already the account's contact email", field="new_email")
-    token = email_change_token(account_id, new_email, account.contact_email)
+    token = email_change_token(signer(), hash_key(), account_id, new_email, account.contact_email)
     mail = email_change_email(account.name, new_email, token, public_base_url=settings().public_base_url,
                               default_sender=settings().default_sender)
-    job = EmailJob(message_id=email_change_message_id(account_id, new_email, now()),
+    job = EmailJob(message_id=email_change_message_id(hash_key(), account_id, new_email, now()),
                    account_id=account_id, kind=MAIL_KIND, email=mail)
     enqueue(OUTBOX, job.to_dict())
     audit.record(account_id, actor, "account.email_change_requested", "contact_email")
@@ -52,11 +52,11 @@ def request_email_change(account_id: str, actor: str, raw_email: str) -> None:
 
 def pending_change(token: str) -> tuple[EmailChangeClaim, Account]:
     """The change a link asks for and its account; raises when the link is bad or stale."""
-    claim = read_email_change_token(token)
+    claim = read_email_change_token(signer(), token)
     account = get_account(claim.account_id)
     if account.contact_email == claim.new_email:
         return claim, account
-    if replaced_hash(account.contact_email) != claim.replaces:
+    if replaced_hash(hash_key(), account.contact_email) != claim.replaces:
         raise EmailChangeStale("the contact email has changed since this link was sent; "
                                "ask for a new one", field="token")
     return claim, account

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from chalicelib.config import settings
+from chalicelib.config import hash_key, settings
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.clock import now
 from chalicelib.domain.feedback import BounceType, FeedbackEvent, FeedbackKind, Ignored, parse_feedback
@@ -63,7 +63,8 @@ def _day(event: FeedbackEvent) -> date:
 
 def _count(event: FeedbackEvent, account_id: str, address: str, counter: str,
            soft_bounce_of: str | None = None) -> bool:
-    receipt = feedback_store.receipt_key(event.ses_message_id, event.kind.value, address_hash(address))
+    receipt = feedback_store.receipt_key(event.ses_message_id, event.kind.value,
+                                         address_hash(address, hash_key()))
     return feedback_store.count_once(receipt, account_id, _day(event), counter,
                                      settings().health, soft_bounce_of=soft_bounce_of,
                                      campaign_id=event.campaign_id)
@@ -83,7 +84,7 @@ def _on_bounce(event: FeedbackEvent, account_id: str, address: str) -> None:
         _count(event, account_id, address, "hard_bounces")
         return
     policy = settings().health
-    hashed = address_hash(address)
+    hashed = address_hash(address, hash_key())
     _count(event, account_id, address, "soft_bounces", soft_bounce_of=hashed)
     # Checked even for a repeated event: a crash after counting must not lose the suppression.
     total = soft_bounce_total(account_id, hashed, soft_bounce_days(_day(event), policy))

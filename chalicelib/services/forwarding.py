@@ -11,7 +11,7 @@ free relay for mail to strangers.
 from __future__ import annotations
 
 from chalicelib.adapters.sqs import enqueue
-from chalicelib.config import settings
+from chalicelib.config import settings, signer
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.clock import now
 from chalicelib.domain.errors import InvalidInput, NotFound, TooManyRequests
@@ -36,7 +36,7 @@ FORWARD_KIND = "forward"
 def read_forward_token(token: str) -> LinkClaim:
     """The claim of a genuine forward link of a campaign; TokenInvalid/TokenExpired, or
     InvalidInput for mail that belongs to no campaign."""
-    claim = read_link_token(FORWARD, token)
+    claim = read_link_token(signer(), FORWARD, token)
     if not claim.campaign_id:
         raise InvalidInput("this mail cannot be forwarded from here", field="token")
     return claim
@@ -61,7 +61,7 @@ def forward(claim: LinkClaim, friend_email: str) -> None:
     # No campaign in the friend's links: the friend's opens, clicks and unsubscribes are not the
     # reader's, and are not counted on the campaign.
     email = compose_marketing_email(
-        account_id=claim.account_id, campaign_id="", content=campaign_content(campaign),
+        signer=signer(), account_id=claim.account_id, campaign_id="", content=campaign_content(campaign),
         recipient=Contact(email=friend),
         mailing_list=ListSettings(mailing_list.list_id, mailing_list.name, track_opens=False,
                                   track_clicks=False),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.adapters.sqs import enqueue_many
+from chalicelib.config import settings
 from chalicelib.domain.accounts import AccountProfile
 from chalicelib.domain.clock import now
 from chalicelib.domain.errors import InvalidInput
@@ -74,7 +75,7 @@ def _import_rows(mailing_list: MailingList, rows: list[ImportRow],
     people: dict[str, ImportedPerson] = {}
     for row in rows:
         try:
-            person = clean_row(row.values, declared, versions)
+            person = clean_row(row.values, declared, versions, check_dns=settings().check_email_dns)
         except InvalidInput as error:
             outcome.errors.append((row.line, error.field, error.message))
             continue

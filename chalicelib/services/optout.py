@@ -6,7 +6,7 @@ not the address is known or already opted out, at most once a day per address.
 from __future__ import annotations
 
 from chalicelib.adapters.sqs import enqueue
-from chalicelib.config import settings
+from chalicelib.config import hash_key, settings, signer
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.clock import now
 from chalicelib.domain.optout import (
@@ -26,8 +26,8 @@ from chalicelib.store.suppressions import suppress
 def request_optout(raw_email: str) -> None:
     """Queue the confirmation mail; InvalidInput(field="email") for a malformed address."""
     address = normalise_email(raw_email)
-    mail = optout_email(address, settings().public_base_url, settings().default_sender)
-    job = EmailJob(message_id=optout_message_id(address, now()), account_id=PLATFORM_ACCOUNT,
+    mail = optout_email(signer(), address, settings().public_base_url, settings().default_sender)
+    job = EmailJob(message_id=optout_message_id(hash_key(), address, now()), account_id=PLATFORM_ACCOUNT,
                    kind=MAIL_KIND, email=mail)
     enqueue(OUTBOX, job.to_dict())
     logger.info("platform opt-out asked")
@@ -36,6 +36,6 @@ def request_optout(raw_email: str) -> None:
 def confirm_optout(token: str) -> None:
     """Suppress the token's address for every account (scope `*`). Idempotent; TokenExpired or
     TokenInvalid for a bad link."""
-    suppress(PLATFORM_SCOPE, read_optout_token(token), SuppressionReason.PLATFORM_OPT_OUT)
+    suppress(PLATFORM_SCOPE, read_optout_token(signer(), token), SuppressionReason.PLATFORM_OPT_OUT)
     logger.info("platform opt-out confirmed")
 

@@ -16,11 +16,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.config import signer
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.mail_links import PREFERENCES, LinkClaim, read_link_token
 from chalicelib.domain.privacy import Person, RequestType, Subject, SubjectKind
 from chalicelib.domain.subscriptions import CONTACT_FIELDS
-from chalicelib.domain.tokens import TokenInvalid, sign, verify
+from chalicelib.domain.tokens import TokenInvalid
 from chalicelib.observability import logger
 from chalicelib.services.privacy import submit_request
 from chalicelib.store import audit, person_data, person_subscribers
@@ -64,12 +65,12 @@ def _token_digest(token: str) -> str:
 
 def form_nonce(token: str) -> str:
     """A nonce for the forms of the page shown for `token`."""
-    return sign(_NONCE_PURPOSE, {"t": _token_digest(token)})
+    return signer().sign(_NONCE_PURPOSE, {"t": _token_digest(token)})
 
 
 def _check_nonce(token: str, nonce: str | None) -> None:
     try:
-        payload = verify(_NONCE_PURPOSE, nonce or "", NONCE_SECONDS)
+        payload = signer().verify(_NONCE_PURPOSE, nonce or "", NONCE_SECONDS)
     except InvalidInput:
         raise StalePage("this page is out of date: reload it and try again", field="nonce") from None
     if payload.get("t") != _token_digest(token):
@@ -77,7 +78,7 @@ def _check_nonce(token: str, nonce: str | None) -> None:
 
 
 def _claim(token: str) -> tuple[LinkClaim, Person]:
-    claim = read_link_token(PREFERENCES, token)
+    claim = read_link_token(signer(), PREFERENCES, token)
     return claim, person_subscribers.find_person(claim.account_id, _subject(claim))
 
 
@@ -95,7 +96,7 @@ def preferences(token: str) -> Preferences:
 
 
 def _authorised(token: str, form: Mapping[str, str]) -> LinkClaim:
-    claim = read_link_token(PREFERENCES, token)
+    claim = read_link_token(signer(), PREFERENCES, token)
     _check_nonce(token, form.get("nonce"))
     return claim
 

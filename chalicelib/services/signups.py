@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from chalicelib.adapters.sqs import enqueue
-from chalicelib.config import settings
+from chalicelib.config import hash_key, settings, signer
 from chalicelib.domain.accounts import AccountProfile
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.clock import now
@@ -109,7 +109,8 @@ def public_signup(mailing_list: MailingList, signup: PublicSignup) -> None:
     if signup.fields.get(HONEYPOT_FIELD):
         _log_signup(mailing_list, signup.source, "honeypot")
         return
-    contact = clean_contact(signup.fields, mailing_list.declared_attributes or (), drop_unknown=True)
+    contact = clean_contact(signup.fields, mailing_list.declared_attributes or (), drop_unknown=True,
+                            check_dns=settings().check_email_dns)
     if not signup.consent_given:
         raise InvalidInput("tick the box to give your consent", field="consent")
     versions = [v.version for v in consent_history(mailing_list)]
@@ -174,7 +175,8 @@ def api_signup(mailing_list: MailingList, raw_contact: Mapping[str, object],
     the entry is confirmed at once. A suppressed or ended address is a Conflict (P12): the
     caller is the tenant and may know its own suppressions. Already confirmed: unchanged.
     """
-    contact = clean_contact(raw_contact, mailing_list.declared_attributes or (), drop_unknown=False)
+    contact = clean_contact(raw_contact, mailing_list.declared_attributes or (), drop_unknown=False,
+                            check_dns=settings().check_email_dns)
     consent = _api_evidence(mailing_list, proof)
     confirm_now = proof is not None and not mailing_list.double_opt_in
     suppressed = is_suppressed(mailing_list.account_id, contact.email)
@@ -242,11 +244,11 @@ def confirmation_job(mailing_list: MailingList, address: str, purpose: str,
     """The outbox job of a double opt-in mail. Its id is stable per list, address, purpose and
     day, so a repeated signup mails once that day."""
     mail = confirmation_email(
-        address, mailing_list.name, sender, confirm_token(mailing_list.list_id, address),
+        address, mailing_list.name, sender, confirm_token(signer(), mailing_list.list_id, address),
         public_base_url=settings().public_base_url, default_sender=settings().default_sender,
     )
     return EmailJob(
-        message_id=confirmation_message_id(mailing_list.list_id, address, purpose, now()),
+        message_id=confirmation_message_id(hash_key(), mailing_list.list_id, address, purpose, now()),
         account_id=mailing_list.account_id,
         kind=CONFIRMATION_KIND,
         email=mail,
@@ -292,7 +294,7 @@ def confirm_signup(token: str, ip: str | None, user_agent: str | None) -> Mailin
     Confirming twice is harmless. TokenExpired/TokenInvalid for a bad token; SignupExpired when
     the signup is gone or can no longer be confirmed (suppressed meanwhile, or ended).
     """
-    claim = read_confirm_token(token)
+    claim = read_confirm_token(signer(), token)
     mailing_list = find_list(claim.list_id)
     gone = SignupExpired("this signup is no longer waiting for confirmation; unconfirmed signups "
                          "are forgotten after 7 days", field="token")

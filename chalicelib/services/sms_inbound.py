@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from chalicelib.config import hash_key
 from chalicelib.domain.privacy import phone_hash
 from chalicelib.domain.sms import parse_inbound_sms
 from chalicelib.domain.suppression import SuppressionReason
@@ -23,7 +24,7 @@ def apply_inbound_sms(message: str | Mapping[str, Any]) -> int:
     if not sms.is_stop:
         logger.info("inbound SMS is not an opt-out; ignored")
         return 0
-    hashed = phone_hash(sms.origination)
+    hashed = phone_hash(sms.origination, hash_key())
     accounts = sorted(accounts_that_messaged(hashed))
     for account_id in accounts:
         suppress_hash(account_id, hashed, SuppressionReason.UNSUBSCRIBED)

@@ -12,7 +12,7 @@ import uuid
 from collections import defaultdict
 
 from chalicelib.adapters.sqs import enqueue
-from chalicelib.config import settings
+from chalicelib.config import hash_key, settings, signer
 from chalicelib.domain.clock import now
 from chalicelib.domain.country import viewer_country
 from chalicelib.domain.engagement import classify
@@ -41,7 +41,7 @@ def track(action: Action, token: str, user_agent: str | None, country_header: st
     without a campaign (mail outside any campaign) is not counted but still answered. The IP is
     used for the country and goes no further than this function (P15).
     """
-    link = read_tracking_token(_PURPOSE[action], token)
+    link = read_tracking_token(signer(), _PURPOSE[action], token)
     claim = link.claim
     if claim.campaign_id is None:
         return link.url
@@ -81,7 +81,7 @@ def count_events(events: list[TrackingEvent]) -> None:
 def _of_people_not_erased(events: list[TrackingEvent]) -> list[TrackingEvent]:
     """Drop the events of people their account erased (P18): an erased person may still open a
     mail they kept, and counting it would store their history again."""
-    hash_of = {event.address: address_hash(event.address) for event in events}
+    hash_of = {event.address: address_hash(event.address, hash_key()) for event in events}
     by_account: dict[str, set[str]] = defaultdict(set)
     for event in events:
         by_account[event.account_id].add(hash_of[event.address])

@@ -7,6 +7,7 @@ from typing import Any
 
 from chalicelib.adapters.ses import is_verified_sender
 from chalicelib.adapters.sqs import enqueue
+from chalicelib.config import settings
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.errors import Conflict, Forbidden, InvalidInput
 from chalicelib.domain.health import sending_blocked_reason
@@ -28,7 +29,7 @@ def queue_transactional(account_id: str, request: dict[str, Any], idempotency_ke
     blocked = sending_blocked_reason(account)
     if blocked:
         raise Forbidden(blocked, field="account")
-    to = normalise_email(request["to"], field="to")
+    to = normalise_email(request["to"], field="to", check_dns=settings().check_email_dns)
     from_address = request.get("from_address") or account.sender_identity
     if not from_address:
         raise InvalidInput("give 'from_address' or set a sender identity in the account profile",

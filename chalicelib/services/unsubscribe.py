@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from chalicelib.config import signer
 from chalicelib.domain.mail_links import UNSUBSCRIBE, LinkClaim, read_link_token
 from chalicelib.domain.subscriptions import Status
 from chalicelib.domain.suppression import SuppressionReason
@@ -26,7 +27,7 @@ class Scope(StrEnum):
 
 def read_unsubscribe_token(token: str) -> LinkClaim:
     """The claim of a genuine unsubscribe token (valid a year, P07); TokenInvalid/TokenExpired."""
-    return read_link_token(UNSUBSCRIBE, token)
+    return read_link_token(signer(), UNSUBSCRIBE, token)
 
 
 def unsubscribe(claim: LinkClaim, scope: Scope) -> bool:

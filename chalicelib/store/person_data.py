@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from chalicelib.config import hash_key
 from chalicelib.domain.clock import now
 from chalicelib.domain.privacy import Person
 from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason, address_hash
@@ -115,7 +116,7 @@ def erase_subscribers(person: Person) -> int:
 # --- message records -----------------------------------------------------------------------------
 
 def _messages(person: Person) -> list[MessageRecord]:
-    return [record for hashed in sorted(person.keyed_hashes)
+    return [record for hashed in sorted(person.keyed_hashes(hash_key()))
             for record in messages.sent_to(hashed, person.account_id)]
 
 
@@ -159,8 +160,8 @@ def erase_tracking(person: Person) -> int:
 
 def export_suppressions(person: Person) -> list[dict[str, Any]]:
     """Whether each of the person's emails and phones is suppressed here or platform-wide."""
-    identifiers = {address_hash(email): "email" for email in person.emails}
-    identifiers.update({h: "phone" for h in person.keyed_hashes if h not in identifiers})
+    identifiers = {address_hash(email, hash_key()): "email" for email in person.emails}
+    identifiers.update({h: "phone" for h in person.keyed_hashes(hash_key()) if h not in identifiers})
     keys = [(scope, hashed) for hashed in identifiers for scope in (person.account_id, PLATFORM_SCOPE)]
     found = Suppression.batch_get(keys) if keys else []
     return sorted(({"identifier": identifiers[s.address_hash],
@@ -172,7 +173,7 @@ def export_suppressions(person: Person) -> list[dict[str, Any]]:
 # --- exports of earlier requests -----------------------------------------------------------------
 
 def erase_exports(person: Person) -> int:
-    hashes = sorted(person.keyed_hashes)
+    hashes = sorted(person.keyed_hashes(hash_key()))
     if not hashes:
         return 0
     stored = list(PrivacyExport.query(person.account_id,
@@ -241,10 +242,10 @@ def suppress_person(person: Person, reason: SuppressionReason) -> int:
     Idempotent: an existing suppression keeps its first reason and time; erasure also flags it
     `erased` (store/suppressions.erased_hashes)."""
     at = now()
-    for hashed in person.keyed_hashes:
+    for hashed in person.keyed_hashes(hash_key()):
         Suppression(scope=person.account_id, address_hash=hashed).update(actions=[
             Suppression.reason.set(Suppression.reason | reason.value),
             Suppression.created_at.set(Suppression.created_at | at),
             *([Suppression.erased.set(True)] if reason is SuppressionReason.ERASED else []),
         ])
-    return len(person.keyed_hashes)
+    return len(person.keyed_hashes(hash_key()))

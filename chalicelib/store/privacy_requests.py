@@ -10,6 +10,7 @@ import secrets
 import zlib
 from typing import Any
 
+from chalicelib.config import hash_key
 from chalicelib.domain.clock import now
 from chalicelib.domain.errors import InvalidInput, NotFound
 from chalicelib.domain.privacy import (
@@ -32,7 +33,7 @@ def create_request(account_id: str, request_type: RequestType, subject: Subject,
         request_id=f"prq_{at.strftime('%Y%m%d%H%M%S%f')}{secrets.token_hex(4)}",
         type=request_type.value,
         subject_kind=subject.kind.value,
-        subject_hash=subject.keyed_hash,
+        subject_hash=subject.keyed_hash(hash_key()),
         actor=actor,
         status=RequestStatus.RECEIVED.value,
         received_at=at,

@@ -17,9 +17,9 @@ from chalicelib.resources import (
     QUEUES,
     SMS_INBOUND,
     SMS_INBOUND_TOPIC,
-    TABLES,
 )
 from chalicelib.store.binding import bind_models
+from chalicelib.store.models import ALL_MODELS
 from chalicelib.store.schema import table_definition
 
 
@@ -40,7 +40,7 @@ def _create_tables(settings: Settings) -> None:
     # One boto3 client for all tables: PynamoDB's create_table builds a client per model.
     dynamodb = client("dynamodb")
     existing = set(dynamodb.list_tables()["TableNames"])
-    for model in TABLES:
+    for model in ALL_MODELS:
         table = table_definition(model, settings.resource_name(model.Meta.logical_name))
         if table["TableName"] in existing:
             continue

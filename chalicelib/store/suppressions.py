@@ -5,6 +5,7 @@ from collections.abc import Iterable
 
 from pynamodb.exceptions import PutError
 
+from chalicelib.config import hash_key
 from chalicelib.domain.clock import now
 from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason, address_hash
 from chalicelib.store.models import Suppression
@@ -15,7 +16,7 @@ def is_suppressed(account_id: str, address: str) -> bool:
 
     One BatchGetItem reads both keys.
     """
-    hashed = address_hash(address)
+    hashed = address_hash(address, hash_key())
     found = Suppression.batch_get([(account_id, hashed), (PLATFORM_SCOPE, hashed)])
     return any(True for _ in found)
 
@@ -29,7 +30,7 @@ def erased_hashes(account_id: str, hashes: Iterable[str]) -> set[str]:
 def suppress(scope: str, address: str, reason: SuppressionReason) -> None:
     """Suppress the address for `scope` (an account id or PLATFORM_SCOPE). Idempotent: the first
     reason and time are kept."""
-    entry = Suppression(scope=scope, address_hash=address_hash(address), reason=reason.value,
+    entry = Suppression(scope=scope, address_hash=address_hash(address, hash_key()), reason=reason.value,
                         created_at=now())
     try:
         entry.save(condition=Suppression.address_hash.does_not_exist())
@@ -41,7 +42,7 @@ def suppress(scope: str, address: str, reason: SuppressionReason) -> None:
 def suppressed_among(account_id: str, addresses: Iterable[str]) -> set[str]:
     """Those of `addresses` suppressed for the account or platform-wide, in batched reads
     (for imports: one call per 50 addresses instead of one each)."""
-    by_hash = {address_hash(address): address for address in addresses}
+    by_hash = {address_hash(address, hash_key()): address for address in addresses}
     keys = [(scope, hashed) for hashed in by_hash for scope in (account_id, PLATFORM_SCOPE)]
     return {by_hash[entry.address_hash] for entry in Suppression.batch_get(keys)}
 
@@ -49,7 +50,7 @@ def suppressed_among(account_id: str, addresses: Iterable[str]) -> set[str]:
 def suppression_reasons(account_id: str, address: str) -> set[str]:
     """Why the address is suppressed for the account or platform-wide (empty when it is not):
     transactional mail goes to an unsubscribed address, never to a bounced one (P11)."""
-    hashed = address_hash(address)
+    hashed = address_hash(address, hash_key())
     return {entry.reason for entry in Suppression.batch_get([(account_id, hashed), (PLATFORM_SCOPE, hashed)])}
 
 

@@ -18,7 +18,7 @@ from chalice import Blueprint
 
 from chalicelib.adapters.retries import with_backoff
 from chalicelib.adapters.ses import send_raw_email
-from chalicelib.config import settings
+from chalicelib.config import hash_key, settings
 from chalicelib.domain.mime import build_mime
 from chalicelib.domain.outbox import job_from_dict
 from chalicelib.domain.privacy import subject_from_text
@@ -45,7 +45,7 @@ def send_job(record: SQSRecord, tokens: RateTokens | None = None, sent: SentTall
     taken for this mail), and add it to the batch's `sent` tally (else it is counted at once).
     Raising marks just this record failed; SQS redelivers it."""
     job = job_from_dict(json.loads(record.body))
-    recipient_hash = subject_from_text(job.email.recipient).keyed_hash
+    recipient_hash = subject_from_text(job.email.recipient).keyed_hash(hash_key())
     messages.list_for_purge(job.account_id, {job.message_id: recipient_hash})
     if not messages.claim(recipient_hash, job.message_id, job.account_id, job.kind,
                           campaign_id=job.tags.get("campaign"), list_id=job.tags.get("list")):

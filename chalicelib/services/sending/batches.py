@@ -20,7 +20,7 @@ from chalicelib.adapters import sns
 from chalicelib.adapters.retries import with_backoff
 from chalicelib.adapters.ses import send_raw_email
 from chalicelib.adapters.sqs import enqueue
-from chalicelib.config import settings
+from chalicelib.config import hash_key, settings, signer
 from chalicelib.domain.campaigns import CampaignContent, CampaignStatus, Channel
 from chalicelib.domain.health import sending_blocked_reason
 from chalicelib.domain.marketing_mail import compose_marketing_email
@@ -88,7 +88,7 @@ def send_batch(job: BatchJob, time_left: Callable[[], float]) -> BatchOutcome:
 
 def _email_batch(job: BatchJob, account: Account, content: CampaignContent,
                  time_left: Callable[[], float]) -> BatchOutcome:
-    hashes = {contact.email: address_hash(contact.email) for contact in job.recipients}
+    hashes = {contact.email: address_hash(contact.email, hash_key()) for contact in job.recipients}
     suppressed = suppressed_hashes(job.account_id, hashes.values())
     queue = [contact for contact in job.recipients if hashes[contact.email] not in suppressed]
     outcome = BatchOutcome(suppressed=len(job.recipients) - len(queue))
@@ -104,7 +104,7 @@ def _send_emails(job: BatchJob, account: Account, content: CampaignContent, queu
                  hashes: dict[str, str], time_left: Callable[[], float], outcome: BatchOutcome) -> None:
     tokens = RateTokens(len(queue),
                         max_wait=lambda: min(MAX_RATE_WAIT_SECONDS, time_left() - SAFETY_SECONDS))
-    profile, config = profile_of(account), settings()
+    profile, config, links = profile_of(account), settings(), signer()
     tags = {"account": job.account_id, "kind": CAMPAIGN_KIND, "campaign": job.campaign_id,
             "list": job.mailing_list.list_id}
     message_ids = {contact.email: campaign_message_id(job.campaign_id, hashes[contact.email])
@@ -124,9 +124,9 @@ def _send_emails(job: BatchJob, account: Account, content: CampaignContent, queu
             outcome.remaining = queue[position:]
             break
         raw = build_mime(compose_marketing_email(
-            account_id=job.account_id, campaign_id=job.campaign_id, content=content, recipient=contact,
-            mailing_list=job.mailing_list, sender=profile, public_base_url=config.public_base_url,
-            tracking_base_url=config.tracking_base_url))
+            signer=links, account_id=job.account_id, campaign_id=job.campaign_id, content=content,
+            recipient=contact, mailing_list=job.mailing_list, sender=profile,
+            public_base_url=config.public_base_url,            tracking_base_url=config.tracking_base_url))
         try:
             with_backoff(lambda: send_raw_email(raw, contact.email, tags))  # noqa: B023
         except Exception:
@@ -137,8 +137,9 @@ def _send_emails(job: BatchJob, account: Account, content: CampaignContent, queu
 
 def _sms_batch(job: BatchJob, account: Account, content: CampaignContent,
                time_left: Callable[[], float]) -> BatchOutcome:
-    phones = {contact.phone or "": phone_hash(contact.phone or "") for contact in job.recipients}
-    emails = {contact.email: address_hash(contact.email) for contact in job.recipients}
+    links = signer()
+    phones = {contact.phone or "": phone_hash(contact.phone or "", hash_key()) for contact in job.recipients}
+    emails = {contact.email: address_hash(contact.email, hash_key()) for contact in job.recipients}
     # A number suppressed here (a STOP reply, an erasure) or an address unsubscribed from the
     # account: either way the person said no.
     suppressed = suppressed_hashes(job.account_id, [*phones.values(), *emails.values()])
@@ -160,7 +161,8 @@ def _sms_batch(job: BatchJob, account: Account, content: CampaignContent,
                               job.mailing_list.list_id):
             outcome.duplicates += 1
             continue
-        text = compose_sms(account_id=job.account_id, campaign_id=job.campaign_id, content=content,
+        text = compose_sms(signer=links, account_id=job.account_id, campaign_id=job.campaign_id,
+                           content=content,
                            recipient=contact, list_id=job.mailing_list.list_id,
                            list_name=job.mailing_list.name, account_name=account.name,
                            public_base_url=settings().public_base_url)

@@ -14,7 +14,7 @@ from datetime import datetime
 from chalicelib.adapters import sns
 from chalicelib.adapters.ses import is_verified_sender
 from chalicelib.adapters.sqs import enqueue, enqueue_many
-from chalicelib.config import settings
+from chalicelib.config import settings, signer
 from chalicelib.domain.accounts import AccountProfile
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.campaigns import STARTABLE, CampaignContent, CampaignStatus, Channel
@@ -153,7 +153,8 @@ def send_test(account_id: str, campaign_id: str, recipients: list[str]) -> list[
     ids = []
     for address in recipients:
         recipient = replace(sample, email=normalise_email(address, field="addresses"))
-        mail = compose_marketing_email(account_id=account_id, campaign_id=None, content=content,
+        mail = compose_marketing_email(signer=signer(), account_id=account_id, campaign_id=None,
+                                       content=content,
                                        recipient=recipient, mailing_list=settings_,
                                        sender=profile_of(account), public_base_url=settings().public_base_url)
         job = EmailJob(new_id("msg"), account_id, TEST_KIND, replace(mail, subject=f"[Test] {mail.subject}"))
@@ -163,7 +164,7 @@ def send_test(account_id: str, campaign_id: str, recipients: list[str]) -> list[
 
 
 def _test_sms(account: Account, content: CampaignContent, mailing_list: ListSettings, phone: str) -> str:
-    text = compose_sms(account_id=account.account_id, campaign_id=None, content=content,
+    text = compose_sms(signer=signer(), account_id=account.account_id, campaign_id=None, content=content,
                        recipient=replace(SAMPLE_CONTACT, phone=phone), list_id=mailing_list.list_id,
                        list_name=mailing_list.name, account_name=account.name,
                        public_base_url=settings().public_base_url)
