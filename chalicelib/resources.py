@@ -1,6 +1,6 @@
 """Every queue and topic the app needs, declared once (tables: store/models.ALL_MODELS).
 
-The local stack provisions from this module (store/provision.py) and the deployment template is
+The local stack provisions from this module (local/provision.py) and the deployment template is
 built from it (infra/), so the two cannot drift apart. Names are logical; `Settings.resource_name`
 adds the deployment prefix.
 """

@@ -370,7 +370,7 @@ def _topic_into_queue(
 
 
 def _feedback_path(settings: Settings) -> dict[str, Any]:
-    """SES configuration set → SNS topic → SQS feedback queue, as store/provision.py builds locally."""
+    """SES configuration set → SNS topic → SQS feedback queue, as local/provision.py builds locally."""
     return {
         **_topic_into_queue("Feedback", FEEDBACK_TOPIC_ID, settings.resource_name(FEEDBACK_TOPIC), FEEDBACK),
         CONFIGURATION_SET_ID: {

@@ -30,7 +30,7 @@ def aws() -> Iterator[dict[str, str]]:
 
     from chalicelib.adapters.sqs import forget_queue_urls
     from chalicelib.config import settings
-    from chalicelib.store.provision import provision
+    from chalicelib.local.provision import provision
 
     # boto3 clients are kept across tests on purpose: moto intercepts at send time, and
     # building clients is most of a test's setup cost.

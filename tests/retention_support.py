@@ -33,7 +33,7 @@ def sent_message(message_id: str, account_id: str, recipient_hash: str = "h" * 6
 
 def stored_ids(model: Any) -> set[str]:
     """Hash keys of every stored item of a model, expired or not (a test may Scan)."""
-    from chalicelib.adapters.clients import client
+    from chalicelib.clients import client
 
     hash_key = model._hash_key_attribute().attr_name
     pages = client("dynamodb").get_paginator("scan").paginate(TableName=model.Meta.table_name)
@@ -49,7 +49,7 @@ def stored_message_ids() -> set[str]:
 
 def items_of_account(account_id: str) -> dict[str, int]:
     """How many items of every table mention the account id (a test may Scan)."""
-    from chalicelib.adapters.clients import client
+    from chalicelib.clients import client
     from chalicelib.store.models import ALL_MODELS
 
     found: dict[str, int] = {}

@@ -41,8 +41,8 @@ def sqs_event(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 def take(queue_name: str, limit: int = 10) -> list[dict[str, Any]]:
     """Receive (and delete) up to `limit` messages of a declared queue."""
-    from chalicelib.adapters.clients import client
     from chalicelib.adapters.sqs import queue_url
+    from chalicelib.clients import client
     from chalicelib.resources import QUEUES
 
     (queue,) = [spec for spec in QUEUES if spec.logical_name == queue_name]

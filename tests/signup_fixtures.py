@@ -14,7 +14,7 @@ from tests.signup_support import CONSENT, SHOP
 @pytest.fixture
 def verified_sender(aws: dict[str, str]) -> None:
     """The account fixture's sender identity (news@acme.example), verified in moto's SES."""
-    from chalicelib.adapters.clients import client
+    from chalicelib.clients import client
 
     client("sesv2").create_email_identity(EmailIdentity="acme.example")
 

@@ -56,8 +56,8 @@ def outbox_records() -> list[dict[str, Any]]:
 
 def queue_records(queue: Any) -> list[dict[str, Any]]:
     """Take every message waiting on a declared queue, as SQS event records."""
-    from chalicelib.adapters.clients import client
     from chalicelib.adapters.sqs import queue_url
+    from chalicelib.clients import client
 
     sqs, url = client("sqs"), queue_url(queue)
     records: list[dict[str, Any]] = []

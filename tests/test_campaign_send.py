@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from botocore.exceptions import ClientError
 
-from chalicelib.adapters.clients import client as aws_client
+from chalicelib.clients import client as aws_client
 from chalicelib.config import hash_key
 from chalicelib.domain.marketing_mail import ListSettings
 from chalicelib.domain.sending import BatchJob

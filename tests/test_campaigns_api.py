@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib.adapters.clients import client as aws_client
 from chalicelib.cli import create_account_with_key
+from chalicelib.clients import client as aws_client
 from chalicelib.domain.errors import Conflict
 from chalicelib.store.campaigns import due_campaigns, get_campaign, start_sending, update_campaign
 from chalicelib.store.models import Campaign

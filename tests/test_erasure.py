@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib.adapters.clients import client as aws_client
 from chalicelib.cli import create_account_with_key
+from chalicelib.clients import client as aws_client
 from chalicelib.config import hash_key
 from chalicelib.domain.privacy import phone_hash
 from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason, address_hash

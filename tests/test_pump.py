@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from chalice import Chalice
 
-from chalicelib.adapters.clients import client
+from chalicelib.clients import client
 from chalicelib.local.pump import SqsPump, failed_message_ids
 
 REGION = "eu-west-1"

@@ -61,7 +61,7 @@ def test_simulated_events_parse_with_the_message_id_and_tags():
 @pytest.fixture
 def simulator(aws: dict[str, str]) -> Iterator[None]:
     """The simulator hooked into the SES v2 client the send worker uses, as the local stack does."""
-    from chalicelib.adapters.clients import client
+    from chalicelib.clients import client
 
     uninstall = install(client("sesv2"), aws["ses_feedback_topic_arn"])
     yield

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.adapters.clients import client as aws_client
+from chalicelib.clients import client as aws_client
 from chalicelib.config import hash_key
 from chalicelib.domain.privacy import phone_hash
 from chalicelib.domain.sms import STOP_INSTRUCTION, InboundSms, parse_inbound_sms

@@ -224,7 +224,7 @@ def test_p13_replayed_events_are_counted_once(client, account, mailed):
 
 
 def _raw_subscriber(list_id: str, address: str) -> dict[str, Any]:
-    from chalicelib.adapters.clients import client as aws_client
+    from chalicelib.clients import client as aws_client
     from chalicelib.store.models import Subscriber
 
     return aws_client("dynamodb").get_item(TableName=Subscriber.Meta.table_name, ConsistentRead=True,

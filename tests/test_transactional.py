@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from chalicelib.adapters.clients import client as aws_client
+from chalicelib.clients import client as aws_client
 from chalicelib.config import hash_key
 from chalicelib.domain.privacy import subject_from_text
 from chalicelib.domain.suppression import SuppressionReason

@@ -104,7 +104,7 @@ def report_body(client: Any, account: dict[str, Any], campaign_id: str) -> dict[
 
 def every_item_text() -> str:
     """Every item of every table, as text (moto; for 'nothing stored' checks only)."""
-    from chalicelib.adapters.clients import client
+    from chalicelib.clients import client
 
     dynamodb = client("dynamodb")
     dumps = []

@@ -9,7 +9,7 @@ from chalice import Response
 from chalicelib.services.account_lifecycle import account_export, reactivate, request_deletion, unsubscribes
 from chalicelib.store import audit
 from chalicelib.store.accounts import get_account
-from chalicelib.store.paging import page_size
+from chalicelib.web.requests import page_size
 from chalicelib.web.responses import json_response
 from chalicelib.web.routes import ApiBlueprint, ApiCall
 

@@ -39,7 +39,7 @@ from chalicelib.store.campaigns import (
 )
 from chalicelib.store.lists import get_list
 from chalicelib.store.models import Campaign
-from chalicelib.store.paging import page_size
+from chalicelib.web.requests import page_size
 from chalicelib.web.routes import ApiBlueprint, ApiCall
 
 api = ApiBlueprint(__name__)

@@ -13,8 +13,8 @@ from chalicelib.domain.privacy import EXPORTING, RequestType, deadline, subject_
 from chalicelib.services.privacy import submit_request
 from chalicelib.store import audit
 from chalicelib.store.models import PrivacyRequest
-from chalicelib.store.paging import page_size
 from chalicelib.store.privacy_requests import get_request, load_export, requests_page
+from chalicelib.web.requests import page_size
 from chalicelib.web.responses import json_response
 from chalicelib.web.routes import ApiBlueprint, ApiCall
 

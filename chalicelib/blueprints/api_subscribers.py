@@ -13,7 +13,6 @@ from chalicelib.services.signups import api_signup
 from chalicelib.store import audit
 from chalicelib.store.lists import get_list
 from chalicelib.store.models import MailingList, Subscriber
-from chalicelib.store.paging import page_size
 from chalicelib.store.subscribers import (
     consent_view,
     delete_subscriber,
@@ -21,6 +20,7 @@ from chalicelib.store.subscribers import (
     subscribers_page,
     update_fields,
 )
+from chalicelib.web.requests import page_size
 from chalicelib.web.responses import json_response
 from chalicelib.web.routes import ApiBlueprint, ApiCall
 

@@ -19,7 +19,7 @@ from typing import Any
 from chalice import Chalice
 from chalice.app import SQSEventConfig
 
-from chalicelib.adapters.clients import client
+from chalicelib.clients import client
 from chalicelib.local.invoke import invoke_handler
 
 log = logging.getLogger("local_stack.pump")

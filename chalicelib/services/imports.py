@@ -17,7 +17,8 @@ from chalicelib.domain.imports import ImportedPerson, ImportRow, chunks, clean_r
 from chalicelib.domain.subscriptions import Source, Status, evidence, pick_consent_version
 from chalicelib.observability import logger
 from chalicelib.resources import IMPORTS, OUTBOX
-from chalicelib.services.signups import confirmation_job, sender_profile
+from chalicelib.services.accounts import sender_profile
+from chalicelib.services.signups import confirmation_job
 from chalicelib.store import imports as import_store
 from chalicelib.store import subscribers as subscriber_store
 from chalicelib.store.lists import consent_history, find_list

@@ -34,8 +34,8 @@ from chalicelib.observability import logger, metrics
 from chalicelib.resources import CAMPAIGN_SEND
 from chalicelib.services.sending.counting import count_sent_mail
 from chalicelib.services.sending.rate_tokens import RateTokens
-from chalicelib.services.sending.start import profile_of
 from chalicelib.store import audit, messages
+from chalicelib.store.accounts import profile_of
 from chalicelib.store.campaigns import campaign_content, end_sending
 from chalicelib.store.models import Account
 from chalicelib.store.send_progress import finish_batch

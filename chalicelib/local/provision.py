@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from chalicelib.adapters.clients import client
+from chalicelib.clients import client
 from chalicelib.config import Settings
 from chalicelib.resources import (
     FEEDBACK,
