@@ -46,7 +46,7 @@ def signup_calls() -> list[tuple[str, AwsCalls]]:
     from chalicelib.cli import create_account_with_key
     from chalicelib.clients import client as aws_client
     from chalicelib.resources import OUTBOX, SIGNUPS
-    from chalicelib.workers.send import send_job
+    from chalicelib.services.sending.outbox import send_outbox_job
     from chalicelib.workers.signups import signup_record
 
     steps: list[tuple[str, AwsCalls]] = []
@@ -64,7 +64,7 @@ def signup_calls() -> list[tuple[str, AwsCalls]]:
         outbox = aws_client("sqs").receive_message(
             QueueUrl=aws_client("sqs").get_queue_url(QueueName=f"tidings-{OUTBOX.logical_name}")["QueueUrl"])
         token_path = _confirm_path(outbox["Messages"][0]["Body"])
-        _drain(OUTBOX, send_job)
+        _drain(OUTBOX, lambda record: send_outbox_job(record.body))
         for method in ("GET", "POST"):
             with count_aws_calls() as calls:
                 http.http.request(method, token_path, headers=FORM, body=b"")

@@ -343,14 +343,14 @@ def _send_jobs(records: list[Any]) -> None:
     """The send worker on outbox records, as send_worker does it: rate tokens fetched and the
     mails sent counted once per SQS batch."""
     from chalicelib.resources import OUTBOX
+    from chalicelib.services.sending.outbox import SentTally, count_tally, send_outbox_job
     from chalicelib.services.sending.rate_tokens import RateTokens
-    from chalicelib.workers.send import SentTally, count_tally, send_job
 
     for start in range(0, len(records), OUTBOX.batch_size):
         batch = records[start:start + OUTBOX.batch_size]
         tokens, sent = RateTokens(len(batch)), SentTally()
         for record in batch:
-            send_job(record, tokens=tokens, sent=sent)
+            send_outbox_job(record.body, tokens=tokens, sent=sent)
         count_tally(sent)
 
 

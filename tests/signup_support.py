@@ -73,12 +73,10 @@ def queue_records(queue: Any) -> list[dict[str, Any]]:
 
 def deliver(records: list[dict[str, Any]]) -> None:
     """Run the send worker on queued jobs, as Lambda would."""
-    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
-    from chalicelib.workers.send import send_job
+    from chalicelib.services.sending.outbox import send_outbox_job
 
     for record in records:
-        send_job(SQSRecord(record))
+        send_outbox_job(record["body"])
 
 
 def sent_mails() -> list[EmailMessage]:

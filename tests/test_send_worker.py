@@ -96,12 +96,12 @@ def test_only_the_failed_record_is_reported(client):
 
 
 def test_a_failed_send_releases_its_claim_so_a_retry_sends(client, monkeypatch):
-    from chalicelib.workers import send
+    from chalicelib.services.sending import outbox
 
     def refuse(*args, **kwargs):
         raise RuntimeError("SES throttled")
 
-    monkeypatch.setattr(send, "send_raw_email", refuse)
+    monkeypatch.setattr(outbox, "send_raw_email", refuse)
     # When every record fails, Powertools raises so Lambda retries the whole batch.
     with pytest.raises(BatchProcessingError):
         client.lambda_.invoke("send_worker", sqs_event(job()))
