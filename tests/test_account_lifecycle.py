@@ -18,10 +18,13 @@ from chalicelib.store.campaigns import content_values, create_campaign
 from chalicelib.store.health import suspend
 from chalicelib.store.models import Account, MailingList, Subscriber, Suppression
 from chalicelib.store.suppressions import suppress
-from tests.conftest import bearer
-from tests.privacy_support import PERSON, add, completed, new_list
-from tests.retention_support import day, items_of_account, on_day
-from tests.signup_support import deliver, outbox_records, sent_mails
+from tests.support.api import bearer
+from tests.support.lists import new_list
+from tests.support.mail import sent_mails
+from tests.support.privacy import PERSON, add, completed
+from tests.support.queues import deliver, outbox_records
+from tests.support.retention import day, on_day
+from tests.support.tables import items_of_account
 
 BOB = "bob@example.com"
 PROFILE = {"postal_address": "1 Main Street, Bucharest", "contact_email": "owner@acme.example",

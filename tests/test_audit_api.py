@@ -6,8 +6,9 @@ import json
 import pytest
 
 from chalicelib.cli import create_account_with_key
-from tests.conftest import bearer
-from tests.privacy_support import PERSON, PHONE, PHONE_RAW, add, completed, export_of, new_list
+from tests.support.api import bearer
+from tests.support.lists import new_list
+from tests.support.privacy import PERSON, PHONE, PHONE_RAW, add, completed, export_of
 
 
 @pytest.fixture

@@ -18,18 +18,11 @@ from chalicelib.domain.suppression import SuppressionReason, address_hash
 from chalicelib.store import messages
 from chalicelib.store.models import Account, MessagePurgeList
 from chalicelib.store.suppressions import suppress
-from tests.conftest import bearer
-from tests.sending_support import (
-    campaign_status,
-    create_campaign,
-    parsed,
-    recipients_of_sent,
-    run_queues,
-    sent_raw,
-    sqs_event,
-    subscribe,
-    take,
-)
+from tests.support.api import bearer
+from tests.support.campaigns import campaign_status, create_campaign
+from tests.support.lists import subscribe
+from tests.support.mail import parsed, recipients_of_sent, sent_raw
+from tests.support.queues import run_queues, sqs_event, take
 
 SCHEDULED_EVENT = {"version": "0", "id": "1", "detail-type": "Scheduled Event", "source": "aws.events",
                    "account": "123456789012", "time": "2030-01-01T00:00:00Z", "region": "eu-west-1",

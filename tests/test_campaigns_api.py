@@ -11,7 +11,7 @@ from chalicelib.cli import create_account_with_key
 from chalicelib.domain.errors import Conflict
 from chalicelib.store.campaigns import due_campaigns, get_campaign, start_sending, update_campaign
 from chalicelib.store.models import Campaign
-from tests.conftest import bearer
+from tests.support.api import bearer
 
 HTML = '<h1>Hello {{ name }}</h1><p>Read <a href="https://acme.example/sale">the sale</a>.</p>'
 

@@ -11,17 +11,11 @@ from chalicelib.config import settings
 from chalicelib.domain.suppression import SuppressionReason
 from chalicelib.domain.tokens import confirm_token
 from chalicelib.store.suppressions import suppress
-from tests.conftest import bearer
-from tests.signup_support import (
-    FORM,
-    apply_queued_signups,
-    confirm_path,
-    deliver,
-    form_signup,
-    outbox_records,
-    sent_mails,
-    stored,
-)
+from tests.support.api import FORM, bearer
+from tests.support.lists import stored
+from tests.support.mail import confirm_path, sent_mails
+from tests.support.queues import apply_queued_signups, deliver, outbox_records
+from tests.support.signups import form_signup
 
 AFTER_MAIL_INTERVAL = timedelta(minutes=settings().signup_limits.mail_interval_minutes + 1)
 

@@ -12,8 +12,9 @@ import time_machine
 from chalicelib.domain.clock import now
 from chalicelib.store.accounts import get_account
 from chalicelib.store.audit import entries
-from tests.conftest import bearer
-from tests.signup_support import deliver, outbox_records, sent_mails
+from tests.support.api import bearer
+from tests.support.mail import sent_mails
+from tests.support.queues import deliver, outbox_records
 
 NEW = "owner@acme.example"
 

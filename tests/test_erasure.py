@@ -16,10 +16,13 @@ from chalicelib.store.models import ALL_MODELS, MessageRecord, PrivacyExport, Ra
 from chalicelib.store.person_data import COVERAGE, NoPersonalData
 from chalicelib.store.suppressions import suppress
 from chalicelib.store.tracking import markers_of
-from tests.conftest import bearer
-from tests.privacy_support import PERSON, PERSON_RAW, PHONE, PHONE_RAW, add, completed, new_list
-from tests.signup_support import deliver, form_signup, outbox_records, stored
-from tests.tracking_support import campaign_of, opened_and_clicked
+from tests.support.api import bearer
+from tests.support.campaigns import campaign_of
+from tests.support.lists import new_list, stored
+from tests.support.privacy import PERSON, PERSON_RAW, PHONE, PHONE_RAW, add, completed
+from tests.support.queues import deliver, outbox_records
+from tests.support.signups import form_signup
+from tests.support.tracking import opened_and_clicked
 
 BOB = "bob@example.com"
 # Every form the person's contact data can take, compared case-insensitively.

@@ -10,8 +10,9 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from chalicelib.domain.clock import now
 from chalicelib.store.models import AccountHealthDay
 from chalicelib.store.suppressions import is_suppressed
-from tests.conftest import bearer
-from tests.feedback_support import confirmed, make_list, ses_event, sns_body, sqs_event, status_of
+from tests.support.api import bearer
+from tests.support.events import ses_event, sns_body, sqs_event
+from tests.support.lists import confirmed, make_list, status_of
 
 ANN = "ann@example.com"
 

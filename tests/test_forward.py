@@ -8,9 +8,13 @@ from urllib.parse import urlencode
 import pytest
 
 from chalicelib.domain.mail_links import FORWARD, link_token
-from tests.feedback_support import confirmed, make_list
-from tests.signup_support import FORM, deliver, outbox_records, sent_mails
-from tests.tracking_support import campaign_of, claim_for, every_item_text, report_body
+from tests.support.api import FORM
+from tests.support.campaigns import campaign_of, report_body
+from tests.support.lists import confirmed, make_list
+from tests.support.mail import sent_mails
+from tests.support.queues import deliver, outbox_records
+from tests.support.tables import every_item_text
+from tests.support.tracking import claim_for
 
 READER = "reader@example.com"
 FRIEND = "friend@example.org"

@@ -14,8 +14,10 @@ from chalicelib.domain.suppression import SuppressionReason
 from chalicelib.resources import IMPORTS
 from chalicelib.store.suppressions import suppress
 from chalicelib.workers.imports import import_record
-from tests.conftest import bearer
-from tests.signup_support import deliver, outbox_records, queue_records, sent_mails, stored
+from tests.support.api import bearer
+from tests.support.lists import stored
+from tests.support.mail import sent_mails
+from tests.support.queues import deliver, outbox_records, queue_records
 
 CSV = {"Content-Type": "text/csv"}
 HEADER = "email,name,city,consent_given_at,consent_ip,consent_form_url\n"

@@ -10,8 +10,11 @@ from chalicelib.domain.optout import optout_token
 from chalicelib.domain.suppression import PLATFORM_SCOPE, address_hash
 from chalicelib.store.models import Suppression
 from chalicelib.store.suppressions import is_suppressed
-from tests.conftest import bearer
-from tests.signup_support import FORM, deliver, form_signup, outbox_records, sent_mails, stored
+from tests.support.api import FORM, bearer
+from tests.support.lists import stored
+from tests.support.mail import sent_mails
+from tests.support.queues import deliver, outbox_records
+from tests.support.signups import form_signup
 
 ANN = "ann@example.com"
 

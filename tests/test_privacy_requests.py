@@ -16,19 +16,10 @@ from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason
 from chalicelib.store.models import Subscriber
 from chalicelib.store.privacy_requests import create_request
 from chalicelib.store.suppressions import is_suppressed, suppress
-from tests.conftest import bearer
-from tests.privacy_support import (
-    PERSON,
-    PERSON_RAW,
-    PHONE,
-    PHONE_RAW,
-    add,
-    completed,
-    export_of,
-    new_list,
-    privacy,
-)
-from tests.signup_support import deliver, outbox_records
+from tests.support.api import bearer
+from tests.support.lists import new_list
+from tests.support.privacy import PERSON, PERSON_RAW, PHONE, PHONE_RAW, add, completed, export_of, privacy
+from tests.support.queues import deliver, outbox_records
 
 
 @pytest.fixture

@@ -12,20 +12,12 @@ from chalicelib.cli import create_account_with_key
 from chalicelib.domain.campaign_report import build_report
 from chalicelib.domain.mail_links import FORWARD, UNSUBSCRIBE, link_token
 from chalicelib.services.sending.counting import count_sent_mail
-from tests.feedback_support import make_list, ses_event, sns_body, sqs_event
-from tests.signup_support import FORM
-from tests.tracking_support import (
-    IMAGE_ACCEPT,
-    OPEN_AGENT,
-    campaign_of,
-    claim_for,
-    click_path,
-    open_path,
-    report,
-    report_body,
-    run_tracking_worker,
-    take_tracking_records,
-)
+from tests.support.api import FORM
+from tests.support.campaigns import campaign_of, report, report_body
+from tests.support.events import ses_event, sns_body, sqs_event
+from tests.support.lists import make_list
+from tests.support.queues import run_tracking_worker, take_tracking_records
+from tests.support.tracking import IMAGE_ACCEPT, OPEN_AGENT, claim_for, click_path, open_path
 
 SENT = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
 PHONE = "+40712345678"

@@ -12,8 +12,9 @@ from chalicelib.domain.feedback import BounceType, FeedbackKind, parse_feedback
 from chalicelib.local.simulator import install, outcome, simulated_events
 from chalicelib.resources import FEEDBACK
 from chalicelib.store.suppressions import is_suppressed
-from tests.feedback_support import confirmed, make_list, sqs_event, status_of
-from tests.signup_support import queue_records
+from tests.support.events import sqs_event
+from tests.support.lists import confirmed, make_list, status_of
+from tests.support.queues import queue_records
 
 AT = datetime(2026, 3, 7, 10, 0, tzinfo=UTC)
 TAGS = {"account": "acc_1", "kind": "campaign", "list": "lst_1", "campaign": "cmp_1"}
@@ -139,7 +140,7 @@ def test_p12_local_stack_bounce_travels_from_signup_to_a_bounced_subscriber(tmp_
     import time
     import urllib.request
 
-    from tests.stack_support import get_json, running_stack
+    from tests.support.stack import get_json, running_stack
 
     bouncer = "bounce@simulator.amazonses.com"
     with running_stack(tmp_path) as stack:

@@ -11,15 +11,11 @@ from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason
 from chalicelib.store import audit
 from chalicelib.store.models import Subscriber
 from chalicelib.store.suppressions import suppress
-from tests.conftest import bearer
-from tests.signup_support import (
-    CONSENT,
-    apply_queued_signups,
-    deliver,
-    outbox_records,
-    sent_mails,
-    stored,
-)
+from tests.support.api import bearer
+from tests.support.lists import stored
+from tests.support.mail import sent_mails
+from tests.support.queues import apply_queued_signups, deliver, outbox_records
+from tests.support.signups import CONSENT
 
 ANN = "ann@example.com"
 PROOF = {"given_at": "2025-01-31T09:30:00Z", "ip": "203.0.113.7", "user_agent": "Firefox/128",

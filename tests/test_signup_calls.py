@@ -11,15 +11,10 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from bench.aws_calls import count_aws_calls
 from chalicelib.domain.suppression import SuppressionReason
 from chalicelib.store.suppressions import suppress
-from tests.signup_support import (
-    FORM,
-    apply_queued_signups,
-    confirm_path,
-    deliver,
-    form_signup,
-    outbox_records,
-    sent_mails,
-)
+from tests.support.api import FORM
+from tests.support.mail import confirm_path, sent_mails
+from tests.support.queues import apply_queued_signups, deliver, outbox_records
+from tests.support.signups import form_signup
 
 
 def _calls_of_a_form_post(client, list_id: str, email: str):

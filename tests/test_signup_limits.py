@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 from chalicelib.domain.signup_limits import SignupLimits, address_counters, request_counters
 from chalicelib.store.models import RateCounter
 from chalicelib.store.rate_limits import consume
-from tests.signup_support import SHOP, form_signup, js_signup, outbox_records, stored
+from tests.support.lists import stored
+from tests.support.queues import outbox_records
+from tests.support.signups import SHOP, form_signup, js_signup
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 SECRET = "test-secret"

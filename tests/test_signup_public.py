@@ -10,19 +10,11 @@ import pytest
 
 from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason
 from chalicelib.store.suppressions import suppress
-from tests.conftest import bearer
-from tests.signup_support import (
-    CONSENT,
-    FORM,
-    SHOP,
-    confirm_path,
-    deliver,
-    form_signup,
-    js_signup,
-    outbox_records,
-    sent_mails,
-    stored,
-)
+from tests.support.api import FORM, bearer
+from tests.support.lists import stored
+from tests.support.mail import confirm_path, sent_mails
+from tests.support.queues import deliver, outbox_records
+from tests.support.signups import CONSENT, SHOP, form_signup, js_signup
 
 ANN = "ann@example.com"
 

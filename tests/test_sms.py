@@ -12,8 +12,11 @@ from chalicelib.domain.privacy import phone_hash
 from chalicelib.domain.sms import STOP_INSTRUCTION, InboundSms, parse_inbound_sms
 from chalicelib.domain.suppression import SuppressionReason
 from chalicelib.store.suppressions import suppress, suppress_hash, suppressed_hashes
-from tests.conftest import bearer
-from tests.sending_support import campaign_status, run_queues, sent_sms, sqs_event, subscribe, take
+from tests.support.api import bearer
+from tests.support.campaigns import campaign_status
+from tests.support.lists import subscribe
+from tests.support.mail import sent_sms
+from tests.support.queues import run_queues, sqs_event, take
 
 ANN, BOB = "+40712345678", "+40723456789"
 # In moto's list of numbers that replied STOP to the AWS account.

@@ -11,9 +11,10 @@ from chalicelib.cli import main as cli
 from chalicelib.domain.health import sending_blocked_reason
 from chalicelib.store import audit
 from chalicelib.store.models import Account
-from tests.conftest import bearer
-from tests.feedback_support import confirmed, make_list, ses_event, sns_body, sqs_event
-from tests.signup_support import outbox_records
+from tests.support.api import bearer
+from tests.support.events import ses_event, sns_body, sqs_event
+from tests.support.lists import confirmed, make_list
+from tests.support.queues import outbox_records
 
 MIN_VOLUME = 20
 

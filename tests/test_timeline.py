@@ -15,10 +15,13 @@ from chalicelib.domain.account_lifecycle import INACTIVITY_MAIL_KIND
 from chalicelib.services.retention import run_purges
 from chalicelib.store.health import suspend
 from chalicelib.store.models import Account, MailingList
-from tests.conftest import bearer
-from tests.privacy_support import PERSON, add, new_list
-from tests.retention_support import on_day, sent_message, stored_message_ids
-from tests.signup_support import deliver, outbox_records, sent_mails, stored
+from tests.support.api import bearer
+from tests.support.lists import new_list, stored
+from tests.support.mail import sent_mails
+from tests.support.privacy import PERSON, add
+from tests.support.queues import deliver, outbox_records
+from tests.support.retention import on_day, sent_message
+from tests.support.tables import stored_message_ids
 
 PROFILE = {"postal_address": "1 Main Street", "contact_email": "owner@acme.example",
            "sender_identity": "news@acme.example"}

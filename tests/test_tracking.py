@@ -12,23 +12,21 @@ from bench.aws_calls import count_aws_calls
 from chalicelib.domain.country import UNKNOWN, viewer_country
 from chalicelib.domain.engagement import PREFETCH_WINDOW, Viewer, classify
 from chalicelib.domain.tracking import Action, TrackingEvent, plan_batch
-from tests.feedback_support import confirmed
-from tests.tracking_support import (
+from tests.support.campaigns import campaign_of, report_body
+from tests.support.lists import confirmed
+from tests.support.queues import run_tracking_worker, take_tracking_records
+from tests.support.tables import every_item_text
+from tests.support.tracking import (
     IMAGE_ACCEPT,
     LATER,
     OPEN_AGENT,
     READER,
     SENT,
     TAMPERED_TOKENS,
-    campaign_of,
     claim_for,
     click_path,
-    every_item_text,
     mailed_reader,
     open_path,
-    report_body,
-    run_tracking_worker,
-    take_tracking_records,
 )
 
 

@@ -19,10 +19,13 @@ from chalicelib.domain.campaigns import CampaignContent, Channel, with_text_part
 from chalicelib.domain.marketing_mail import ListSettings, compose_marketing_email
 from chalicelib.domain.subscriptions import Contact
 from chalicelib.web.tracking_responses import PIXEL
-from tests.conftest import bearer
-from tests.feedback_support import make_list
-from tests.sending_support import create_campaign, parsed, run_queues, sent_raw, subscribe
-from tests.tracking_support import (
+from tests.support.api import bearer
+from tests.support.campaigns import create_campaign
+from tests.support.lists import make_list, subscribe
+from tests.support.mail import parsed, sent_raw
+from tests.support.queues import run_queues, run_tracking_worker, take_tracking_records
+from tests.support.tables import every_item_text
+from tests.support.tracking import (
     IMAGE_ACCEPT,
     LATER,
     OPEN_AGENT,
@@ -31,11 +34,8 @@ from tests.tracking_support import (
     TAMPERED_TOKENS,
     claim_for,
     click_path,
-    every_item_text,
     mailed_reader,
     open_path,
-    run_tracking_worker,
-    take_tracking_records,
 )
 
 FUNCTION_URL = "https://abcdefghijklmnopqrstuvwxyz012345.lambda-url.eu-west-1.on.aws/"

@@ -24,8 +24,9 @@ from chalicelib.domain.tracking import (
     plan_batch,
     short_event_id,
 )
-from tests.feedback_support import confirmed, make_list
-from tests.tracking_support import campaign_of, report_body, run_tracking_worker
+from tests.support.campaigns import campaign_of, report_body
+from tests.support.lists import confirmed, make_list
+from tests.support.queues import run_tracking_worker
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 READER = "reader@example.com"

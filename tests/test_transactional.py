@@ -11,8 +11,9 @@ from chalicelib.domain.privacy import subject_from_text
 from chalicelib.domain.suppression import SuppressionReason
 from chalicelib.store.models import Account, MessageRecord
 from chalicelib.store.suppressions import suppress
-from tests.conftest import bearer
-from tests.sending_support import parsed, recipients_of_sent, run_queues, sent_raw, take
+from tests.support.api import bearer
+from tests.support.mail import parsed, recipients_of_sent, sent_raw
+from tests.support.queues import run_queues, take
 
 
 @pytest.fixture

@@ -10,10 +10,11 @@ import pytest
 import time_machine
 
 from chalicelib.domain.mail_links import UNSUBSCRIBE, link_token
-from tests.conftest import bearer
-from tests.feedback_support import confirmed, make_list, sns_body, sqs_event, status_of
-from tests.signup_support import FORM
-from tests.tracking_support import campaign_of, claim_for, report_body
+from tests.support.api import FORM, bearer
+from tests.support.campaigns import campaign_of, report_body
+from tests.support.events import sns_body, sqs_event
+from tests.support.lists import confirmed, make_list, status_of
+from tests.support.tracking import claim_for
 
 READER = "reader@example.com"
 SENT = datetime.now(UTC).replace(microsecond=0) - timedelta(days=400)

@@ -1,5 +1,4 @@
-"""Helpers of the feedback and suspension tests: AWS-shaped SES events in SQS batches, and
-subscribers to aim them at."""
+"""AWS-shaped events for the workers: SES event publishing, the SNS envelope around it, SQS batches."""
 from __future__ import annotations
 
 import copy
@@ -9,10 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import bearer
-
-SES_EVENTS = Path(__file__).resolve().parent.parent / "events" / "ses"
-CONSENT = "Yes, send me the Acme newsletter."
+SES_EVENTS = Path(__file__).resolve().parents[2] / "events" / "ses"
 
 
 def ses_event(sample: str, recipient: str, tags: dict[str, str], ses_message_id: str | None = None,
@@ -57,25 +53,3 @@ def sqs_event(*bodies: str) -> dict[str, Any]:
          "awsRegion": "eu-west-1"}
         for index, body in enumerate(bodies)
     ]}
-
-
-def make_list(client: Any, account: dict[str, Any], name: str = "Acme News") -> str:
-    response = client.http.post("/v1/lists", headers=bearer(account["api_key"]),
-                                body=json.dumps({"name": name, "consent_text": CONSENT}))
-    assert response.status_code == 201, response.body
-    return json.loads(response.body)["list_id"]
-
-
-def confirmed(account_id: str, list_id: str, email: str) -> None:
-    """A confirmed subscriber, written straight to the store."""
-    from chalicelib.domain.subscriptions import Contact, Source, Status, evidence
-    from chalicelib.store.subscribers import write_signup
-
-    proof = evidence(datetime.now(UTC), Source.API, 1, ip=None, user_agent=None, form_url=None)
-    assert write_signup(account_id, list_id, Contact(email=email), proof, Status.CONFIRMED)
-
-
-def status_of(list_id: str, email: str) -> str:
-    from chalicelib.store.models import Subscriber
-
-    return Subscriber.get(list_id, email).status

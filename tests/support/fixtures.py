@@ -1,4 +1,4 @@
-"""Fixtures of the signup and confirmation tests, loaded with `pytest_plugins`."""
+"""Fixtures beyond conftest.py's, loaded as a plugin (conftest.py's `pytest_plugins`)."""
 from __future__ import annotations
 
 import json
@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import bearer
-from tests.signup_support import CONSENT, SHOP
+from tests.support.api import bearer
+from tests.support.signups import CONSENT, SHOP
 
 
 @pytest.fixture

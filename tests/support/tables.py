@@ -1,34 +1,8 @@
-"""Helpers of the retention and timeline tests: a frozen clock, records, and what is stored."""
+"""What the tables hold, read the way only a test may (Scan; the app never does)."""
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+import json
 from typing import Any
-
-import time_machine
-
-DAY0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-
-
-def day(n: float) -> datetime:
-    return DAY0 + timedelta(days=n)
-
-
-@contextmanager
-def on_day(n: float) -> Iterator[None]:
-    """Freeze the clock (app, tokens and boto3's signing alike) at DAY0 + n days."""
-    with time_machine.travel(day(n), tick=False):
-        yield
-
-
-def sent_message(message_id: str, account_id: str, recipient_hash: str = "h" * 64) -> None:
-    """A message record as the send worker leaves it: filed for the purge, then claimed."""
-    from chalicelib.store import messages
-
-    messages.list_for_purge(account_id, {message_id: recipient_hash})
-    assert messages.claim(recipient_hash, message_id, account_id, "campaign", campaign_id="cmp_1",
-                          list_id="lst_1")
 
 
 def stored_ids(model: Any) -> set[str]:
@@ -60,3 +34,14 @@ def items_of_account(account_id: str) -> dict[str, int]:
         if count:
             found[model.Meta.logical_name] = count
     return found
+
+
+def every_item_text() -> str:
+    """Every item of every table, as text (moto; for 'nothing stored' checks only)."""
+    from chalicelib.adapters.clients import client
+
+    dynamodb = client("dynamodb")
+    dumps = []
+    for table in dynamodb.list_tables()["TableNames"]:
+        dumps.append(json.dumps(dynamodb.scan(TableName=table)["Items"]))
+    return "\n".join(dumps)
