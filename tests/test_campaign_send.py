@@ -20,9 +20,10 @@ from chalicelib.store.models import Account, MessagePurgeList
 from chalicelib.store.suppressions import suppress
 from tests.support.api import bearer
 from tests.support.campaigns import campaign_status, create_campaign
+from tests.support.events import sqs_event
 from tests.support.lists import subscribe
 from tests.support.mail import parsed, recipients_of_sent, sent_raw
-from tests.support.queues import run_queues, sqs_event, take
+from tests.support.queues import run_queues, take
 
 SCHEDULED_EVENT = {"version": "0", "id": "1", "detail-type": "Scheduled Event", "source": "aws.events",
                    "account": "123456789012", "time": "2030-01-01T00:00:00Z", "region": "eu-west-1",
@@ -179,7 +180,7 @@ def test_fan_out_pages_a_list_in_several_jobs(client, account, headers, list_id,
     pages = 0
     while records := take("fanout"):
         pages += len(records)
-        client.lambda_.invoke("fanout_worker", sqs_event(records))
+        client.lambda_.invoke("fanout_worker", sqs_event(*records))
     assert pages == 3, "8 subscribers, 3 a page"
     assert campaign_status(client, headers, campaign["campaign_id"]) == "sending"
     assert run_queues(client) == []
@@ -247,7 +248,7 @@ def test_a_redelivered_batch_mails_nobody_twice(client, account, headers, list_i
     run_queues(client, ("fanout",))
     [batch] = take("campaign-send")
     for _ in range(3):
-        assert client.lambda_.invoke("campaign_send_worker", sqs_event([batch])).payload == {
+        assert client.lambda_.invoke("campaign_send_worker", sqs_event(batch)).payload == {
             "batchItemFailures": []}
     assert recipients_of_sent() == ["ann@example.com", "bob@example.com"]
     assert campaign_status(client, headers, campaign["campaign_id"]) == "sent"
@@ -266,7 +267,7 @@ def test_p13_p26_a_batch_counts_its_sent_mail_once_however_often_it_is_delivered
     run_queues(client, ("fanout",))
     [batch] = take("campaign-send")
     for _ in range(2):
-        client.lambda_.invoke("campaign_send_worker", sqs_event([batch]))
+        client.lambda_.invoke("campaign_send_worker", sqs_event(batch))
     # SES is asked for no Send events: the batch itself counts, for the rates and the report.
     assert AccountHealthDay.get(account["account_id"], now().date().isoformat()).sent == 3
     assert campaign_counters(campaign["campaign_id"])["sent"] == 3
@@ -277,13 +278,13 @@ def test_a_redelivered_page_plans_and_counts_once(client, account, headers, list
     campaign = create_campaign(client, headers, [list_id])
     _send(client, headers, campaign["campaign_id"])
     [page] = take("fanout")
-    client.lambda_.invoke("fanout_worker", sqs_event([page]))
-    client.lambda_.invoke("fanout_worker", sqs_event([page]))
+    client.lambda_.invoke("fanout_worker", sqs_event(page))
+    client.lambda_.invoke("fanout_worker", sqs_event(page))
     batches = take("campaign-send")
     assert len(batches) == 2, "the redelivered page enqueues its planned batch again"
-    client.lambda_.invoke("campaign_send_worker", sqs_event(batches[:1]))
+    client.lambda_.invoke("campaign_send_worker", sqs_event(*batches[:1]))
     assert campaign_status(client, headers, campaign["campaign_id"]) == "sent"
-    client.lambda_.invoke("campaign_send_worker", sqs_event(batches[1:]))
+    client.lambda_.invoke("campaign_send_worker", sqs_event(*batches[1:]))
     assert recipients_of_sent() == ["ann@example.com"]
 
 
@@ -318,7 +319,7 @@ def test_lasting_throttling_gives_the_batch_back_and_the_redelivery_mails_the_re
     assert recipients_of_sent() == ["ann@example.com"]
     assert campaign_status(client, headers, campaign["campaign_id"]) == "sending"
     monkeypatch.setattr(ses, "send_email", real)
-    redelivered = client.lambda_.invoke("campaign_send_worker", sqs_event([failed]))
+    redelivered = client.lambda_.invoke("campaign_send_worker", sqs_event(failed))
     assert redelivered.payload == {"batchItemFailures": []}
     assert recipients_of_sent() == ["ann@example.com", "bob@example.com", "cy@example.com"]
     assert campaign_status(client, headers, campaign["campaign_id"]) == "sent"
@@ -334,7 +335,7 @@ def test_only_the_failed_batch_is_reported(client, account, headers, list_id, mo
     _send(client, headers, campaign["campaign_id"])
     run_queues(client, ("fanout",))
     batches = take("campaign-send")
-    result = client.lambda_.invoke("campaign_send_worker", sqs_event(batches))
+    result = client.lambda_.invoke("campaign_send_worker", sqs_event(*batches))
     bob_batch = next(b for b in batches if "bob@example.com" in b["body"])
     assert result.payload == {"batchItemFailures": [{"itemIdentifier": bob_batch["messageId"]}]}
     assert recipients_of_sent() == ["ann@example.com"]
@@ -359,7 +360,7 @@ def test_a_batch_out_of_time_continues_as_a_new_job_of_the_same_batch(client, ac
     assert campaign_status(client, headers, campaign["campaign_id"]) == "sending"
     [continuation] = take("campaign-send")
     assert json.loads(continuation["body"])["index"] == job["index"]
-    client.lambda_.invoke("campaign_send_worker", sqs_event([continuation]))
+    client.lambda_.invoke("campaign_send_worker", sqs_event(continuation))
     assert recipients_of_sent() == ["ann@example.com", "bob@example.com"]
     assert campaign_status(client, headers, campaign["campaign_id"]) == "sent"
 

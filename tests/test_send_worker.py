@@ -17,23 +17,13 @@ from chalicelib.domain.outbox import EmailJob
 from chalicelib.domain.privacy import subject_from_text
 from chalicelib.store.messages import listed
 from chalicelib.store.models import MessagePurgeList, MessageRecord
+from tests.support.events import sqs_event
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 
 
 def sent_messages() -> list:
     return get_backend("ses")["123456789012"][settings().region].sent_messages
-
-
-def sqs_event(*bodies: str) -> dict:
-    """An SQS batch with a distinct messageId per record (Chalice's generator repeats one)."""
-    return {"Records": [
-        {"messageId": f"m-{index}", "receiptHandle": f"r-{index}", "body": body,
-         "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {}, "md5OfBody": "x",
-         "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:tidings-outbox",
-         "awsRegion": "eu-west-1"}
-        for index, body in enumerate(bodies)
-    ]}
 
 
 def parse(sent) -> email.message.EmailMessage:

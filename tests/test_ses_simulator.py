@@ -84,7 +84,7 @@ def send_to(client, account_id: str, list_id: str, recipient: str) -> None:
 def run_feedback(client) -> list[str]:
     """Deliver what reached the feedback queue to the feedback worker; the SES event types seen."""
     records = queue_records(FEEDBACK)
-    result = client.lambda_.invoke("feedback_worker", sqs_event(*[r["body"] for r in records]))
+    result = client.lambda_.invoke("feedback_worker", sqs_event(*records))
     assert result.payload == {"batchItemFailures": []}
     return [json.loads(json.loads(r["body"])["Message"])["eventType"] for r in records]
 

@@ -14,9 +14,10 @@ from chalicelib.domain.suppression import SuppressionReason
 from chalicelib.store.suppressions import suppress, suppress_hash, suppressed_hashes
 from tests.support.api import bearer
 from tests.support.campaigns import campaign_status
+from tests.support.events import sqs_event
 from tests.support.lists import subscribe
 from tests.support.mail import sent_sms
-from tests.support.queues import run_queues, sqs_event, take
+from tests.support.queues import run_queues, take
 
 ANN, BOB = "+40712345678", "+40723456789"
 # In moto's list of numbers that replied STOP to the AWS account.
@@ -109,7 +110,7 @@ def test_a_redelivered_sms_batch_texts_nobody_twice(client, account, headers, li
     run_queues(client, ("fanout",))
     [batch] = take("campaign-send")
     for _ in range(2):
-        client.lambda_.invoke("campaign_send_worker", sqs_event([batch]))
+        client.lambda_.invoke("campaign_send_worker", sqs_event(batch))
     assert len(sent_sms()) == 1
 
 
@@ -131,7 +132,7 @@ def test_p06_p12_an_inbound_stop_suppresses_the_number_for_the_account_that_text
     _inbound(aws, "Stop please")
     records = take("sms-inbound")
     assert len(records) == 1
-    result = client.lambda_.invoke("sms_inbound_worker", sqs_event(records))
+    result = client.lambda_.invoke("sms_inbound_worker", sqs_event(*records))
     assert result.payload == {"batchItemFailures": []}
     assert suppressed_hashes(account["account_id"], [phone_hash(ANN)]) == {phone_hash(ANN)}
     assert suppressed_hashes(other["account_id"], [phone_hash(ANN)]) == set()
@@ -143,7 +144,7 @@ def test_a_reply_that_is_not_a_stop_changes_nothing(client, aws, account, header
     subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
     _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])
     _inbound(aws, "Thanks, see you there")
-    client.lambda_.invoke("sms_inbound_worker", sqs_event(take("sms-inbound")))
+    client.lambda_.invoke("sms_inbound_worker", sqs_event(*take("sms-inbound")))
     assert suppressed_hashes(account["account_id"], [phone_hash(ANN)]) == set()
 
 

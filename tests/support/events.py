@@ -44,12 +44,18 @@ def sns_body(document: dict[str, Any]) -> str:
                        "SignatureVersion": "1", "Signature": "EXAMPLE"})
 
 
-def sqs_event(*bodies: str) -> dict[str, Any]:
-    """An SQS batch with a distinct messageId per record (Chalice's generator repeats one)."""
-    return {"Records": [
-        {"messageId": f"m-{index}", "receiptHandle": f"r-{index}", "body": body,
-         "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {}, "md5OfBody": "x",
-         "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:tidings-feedback",
-         "awsRegion": "eu-west-1"}
-        for index, body in enumerate(bodies)
-    ]}
+def sqs_event(*messages: str | dict[str, Any]) -> dict[str, Any]:
+    """An SQS batch as Lambda delivers it, a record a message: a body, or a record taken from a
+    queue (tests.support.queues.take), which keeps its messageId and receipt handle. Every record
+    has its own messageId (Chalice's generate_sqs_event repeats one), as partial batch failures
+    and idempotency keys need."""
+    records = []
+    for index, message in enumerate(messages):
+        taken = {"body": message} if isinstance(message, str) else message
+        records.append({
+            "messageId": taken.get("messageId", f"m-{index}"),
+            "receiptHandle": taken.get("receiptHandle", f"r-{index}"), "body": taken["body"],
+            "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {}, "md5OfBody": "x",
+            "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:tidings-test",
+            "awsRegion": "eu-west-1"})
+    return {"Records": records}

@@ -3,18 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.support.events import sqs_event
+
 # Handler of each queue the sending path uses, by the queue's logical name.
 WORKERS = {"fanout": "fanout_worker", "campaign-send": "campaign_send_worker", "outbox": "send_worker"}
-
-
-def sqs_event(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """An SQS event of these records, each with its own messageId (as Lambda delivers them)."""
-    return {"Records": [
-        {"messageId": record["messageId"], "receiptHandle": record["receiptHandle"], "body": record["body"],
-         "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {}, "md5OfBody": "x",
-         "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:q",
-         "awsRegion": "eu-west-1"}
-        for record in records]}
 
 
 def take(queue_name: str, limit: int = 10) -> list[dict[str, Any]]:
@@ -74,7 +66,7 @@ def run_queues(client: Any, queues: tuple[str, ...] = ("fanout", "campaign-send"
             if not records:
                 continue
             busy = True
-            result = client.lambda_.invoke(WORKERS[name], sqs_event(records))
+            result = client.lambda_.invoke(WORKERS[name], sqs_event(*records))
             ids = {item["itemIdentifier"] for item in result.payload["batchItemFailures"]}
             failed += [record for record in records if record["messageId"] in ids]
         if not busy:
