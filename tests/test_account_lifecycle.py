@@ -22,7 +22,7 @@ from tests.support.api import bearer
 from tests.support.lists import new_list
 from tests.support.mail import sent_mails
 from tests.support.privacy import PERSON, add, completed
-from tests.support.queues import deliver, outbox_records
+from tests.support.queues import deliver, take
 from tests.support.retention import day, on_day
 from tests.support.tables import items_of_account
 
@@ -43,7 +43,7 @@ def _new_account() -> tuple[str, dict[str, str]]:
 
 def _deletion_link(client, api) -> str:
     assert client.http.post("/v1/account/deletion", headers=api).status_code == 202
-    deliver(outbox_records())
+    deliver(take("outbox"))
     mail = sent_mails()[-1]
     assert mail["To"] == PROFILE["contact_email"]
     text = mail.get_body(preferencelist=("plain",)).get_content()

@@ -20,7 +20,7 @@ from tests.support.api import bearer
 from tests.support.campaigns import campaign_of
 from tests.support.lists import new_list, stored
 from tests.support.privacy import PERSON, PERSON_RAW, PHONE, PHONE_RAW, add, completed
-from tests.support.queues import deliver, outbox_records
+from tests.support.queues import deliver, take
 from tests.support.signups import form_signup
 from tests.support.tracking import opened_and_clicked
 
@@ -81,7 +81,7 @@ def _provision_everything(client, api, account) -> list[str]:
         add(client, api, list_id, proof=False, phone=PHONE_RAW, name="Ann", attributes={"city": "Iasi"})
     for list_id in lists:
         add(client, api, list_id, proof=False, email=BOB)
-    deliver(outbox_records())  # message records for every confirmation mail
+    deliver(take("outbox"))  # message records for every confirmation mail
     campaign_id = campaign_of(account["account_id"], lists[1])
     for address in (PERSON, BOB):  # tracking markers: an open and a click each
         opened_and_clicked(account["account_id"], lists[1], campaign_id, address)
@@ -129,7 +129,7 @@ def test_p18_erasure_leaves_no_trace_but_the_keyed_hash(client, api, account):
 
     form_signup(client, lists[0], email=PERSON, city="Iasi")
     assert stored(lists[0], PERSON) is None, "a later signup is silently refused"
-    assert outbox_records() == []
+    assert take("outbox") == []
 
 
 def test_p18_erasure_by_phone_finds_the_person_on_every_list(client, api, account):

@@ -12,7 +12,7 @@ from tests.support.api import FORM
 from tests.support.campaigns import campaign_of, report_body
 from tests.support.lists import confirmed, make_list
 from tests.support.mail import sent_mails
-from tests.support.queues import deliver, outbox_records
+from tests.support.queues import deliver, take
 from tests.support.tables import every_item_text
 from tests.support.tracking import claim_for
 
@@ -36,13 +36,13 @@ def _forward(client: Any, path: str, email: str = FRIEND) -> Any:
 def test_p14_get_shows_the_form_and_sends_nothing(client, account, mailed):
     response = client.http.get(mailed["path"])
     assert response.status_code == 200 and 'name="email"' in response.body.decode()
-    assert outbox_records() == []
+    assert take("outbox") == []
 
 
 def test_p14_forward_sends_one_message_to_the_friend_and_counts_it(client, account, mailed):
     response = _forward(client, mailed["path"])
     assert response.status_code == 200
-    (job,) = outbox_records()
+    (job,) = take("outbox")
     email = json.loads(job["body"])["email"]
     assert email["recipient"] == FRIEND
     assert "Hello" in email["html"]
@@ -56,7 +56,7 @@ def test_p14_forward_sends_one_message_to_the_friend_and_counts_it(client, accou
 
 def test_p14_friend_address_is_not_stored_or_added_to_any_list(client, account, mailed):
     _forward(client, mailed["path"])
-    deliver(outbox_records())
+    deliver(take("outbox"))
     assert FRIEND not in every_item_text()
     assert "friend" not in every_item_text()
 
@@ -74,7 +74,7 @@ def test_p14_forwards_per_reader_are_limited(client, account, mailed):
 def test_p14_bad_friend_address_shows_the_form_again(client, account, mailed):
     response = _forward(client, mailed["path"], "not an address")
     assert response.status_code == 400 and 'role="alert"' in response.body.decode()
-    assert outbox_records() == []
+    assert take("outbox") == []
 
 
 def test_p12_suppressed_friend_gets_nothing_and_the_answer_does_not_tell(client, account, mailed):
@@ -84,7 +84,7 @@ def test_p12_suppressed_friend_gets_nothing_and_the_answer_does_not_tell(client,
     suppress(account["account_id"], FRIEND, SuppressionReason.UNSUBSCRIBED)
     response = _forward(client, mailed["path"])
     assert response.status_code == 200
-    assert outbox_records() == []
+    assert take("outbox") == []
 
 
 def test_p14_tampered_forward_link_is_a_400_page(client, account, mailed):

@@ -19,7 +19,7 @@ from chalicelib.store.suppressions import is_suppressed, suppress
 from tests.support.api import bearer
 from tests.support.lists import new_list
 from tests.support.privacy import PERSON, PERSON_RAW, PHONE, PHONE_RAW, add, completed, export_of, privacy
-from tests.support.queues import deliver, outbox_records
+from tests.support.queues import deliver, take
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def test_p16_access_export_holds_every_table_with_the_consent_text_agreed_to(cli
     client.http.patch(f"/v1/lists/{first}", headers=api, body=json.dumps({"consent_text": "New text v2"}))
     second = new_list(client, api, "Offers", single_opt_in=False)
     add(client, api, second, proof=False)
-    deliver(outbox_records())  # the double opt-in mail: a message record for Ann
+    deliver(take("outbox"))  # the double opt-in mail: a message record for Ann
     suppress(PLATFORM_SCOPE, PERSON, SuppressionReason.PLATFORM_OPT_OUT)
 
     view = completed(client, api, type="access", email=PERSON)

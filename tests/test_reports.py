@@ -16,7 +16,7 @@ from tests.support.api import FORM
 from tests.support.campaigns import campaign_of, report, report_body
 from tests.support.events import ses_event, sns_body, sqs_event
 from tests.support.lists import make_list
-from tests.support.queues import run_tracking_worker, take_tracking_records
+from tests.support.queues import run_tracking_worker, take
 from tests.support.tracking import IMAGE_ACCEPT, OPEN_AGENT, claim_for, click_path, open_path
 
 SENT = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
@@ -60,7 +60,7 @@ def _campaign_with_activity(client: Any, account: dict[str, Any]) -> tuple[str, 
                                            "CloudFront-Viewer-Country": "RO"})
         client.http.post(f"/fwd/{forward}", headers=FORM, body=urlencode({"email": "friend@example.org"}))
         client.http.post(f"/u/{unsubscribe}", headers=FORM, body="List-Unsubscribe=One-Click")
-    run_tracking_worker(take_tracking_records())
+    run_tracking_worker(take("tracking"))
     return list_id, campaign_id
 
 

@@ -10,11 +10,10 @@ import pytest
 
 from chalicelib.domain.feedback import BounceType, FeedbackKind, parse_feedback
 from chalicelib.local.simulator import install, outcome, simulated_events
-from chalicelib.resources import FEEDBACK
 from chalicelib.store.suppressions import is_suppressed
 from tests.support.events import sqs_event
 from tests.support.lists import confirmed, make_list, status_of
-from tests.support.queues import queue_records
+from tests.support.queues import take
 
 AT = datetime(2026, 3, 7, 10, 0, tzinfo=UTC)
 TAGS = {"account": "acc_1", "kind": "campaign", "list": "lst_1", "campaign": "cmp_1"}
@@ -83,7 +82,7 @@ def send_to(client, account_id: str, list_id: str, recipient: str) -> None:
 
 def run_feedback(client) -> list[str]:
     """Deliver what reached the feedback queue to the feedback worker; the SES event types seen."""
-    records = queue_records(FEEDBACK)
+    records = take("feedback")
     result = client.lambda_.invoke("feedback_worker", sqs_event(*records))
     assert result.payload == {"batchItemFailures": []}
     return [json.loads(json.loads(r["body"])["Message"])["eventType"] for r in records]
@@ -121,7 +120,7 @@ def test_success_at_the_simulator_is_counted_by_the_sender_and_publishes_nothing
 
     list_id = make_list(client, account)
     send_to(client, account["account_id"], list_id, "success@simulator.amazonses.com")
-    assert not queue_records(FEEDBACK), "Send and Delivery are not among the set's event types"
+    assert not take("feedback"), "Send and Delivery are not among the set's event types"
     day = AccountHealthDay.get(account["account_id"], now().date().isoformat())
     assert day.sent == 1
 

@@ -14,7 +14,7 @@ from chalicelib.store.suppressions import suppress
 from tests.support.api import bearer
 from tests.support.lists import stored
 from tests.support.mail import sent_mails
-from tests.support.queues import apply_queued_signups, deliver, outbox_records
+from tests.support.queues import apply_queued_signups, deliver, take
 from tests.support.signups import CONSENT
 
 ANN = "ann@example.com"
@@ -45,7 +45,7 @@ def test_p01_api_signup_is_double_opt_in_by_default_even_with_proof(client, api,
     assert view["status"] == "pending"
     assert view["email"] == ANN
     assert view["consent"]["source"] == "api"
-    records = outbox_records()
+    records = take("outbox")
     assert len(records) == 1
     deliver(records)
     assert sent_mails()[0]["To"] == ANN
@@ -56,7 +56,7 @@ def test_p01_list_without_double_opt_in_still_needs_proof_to_confirm_at_once(cli
     _single_opt_in(client, api, list_id)
     without_proof = _post(client, api, list_id, {"email": "bob@example.com"})
     assert json.loads(without_proof.body)["status"] == "pending"
-    assert len(outbox_records()) == 1
+    assert len(take("outbox")) == 1
 
     with_proof = _post(client, api, list_id, {"email": ANN, "consent": PROOF})
     assert with_proof.status_code == 201
@@ -64,7 +64,7 @@ def test_p01_list_without_double_opt_in_still_needs_proof_to_confirm_at_once(cli
     assert view["status"] == "confirmed"
     assert view["expires_at"] is None
     assert view["consent"]["confirmed_at"] is not None
-    assert outbox_records() == []  # no confirmation mail for a confirmed entry
+    assert take("outbox") == []  # no confirmation mail for a confirmed entry
 
 
 def test_p02_consent_proof_is_stored_and_shown_with_the_text_of_its_version(client, api, news_list):
@@ -109,7 +109,7 @@ def test_p12_suppressed_address_is_refused_with_409(client, api, account, news_l
     error = json.loads(response.body)["error"]
     assert error["field"] == "email" and "suppressed" in error["message"]
     assert stored(news_list["list_id"], ANN) is None
-    assert outbox_records() == []
+    assert take("outbox") == []
 
 
 def test_p12_unsubscribed_entry_cannot_be_re_added(client, api, news_list):

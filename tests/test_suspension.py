@@ -14,7 +14,7 @@ from chalicelib.store.models import Account
 from tests.support.api import bearer
 from tests.support.events import ses_event, sns_body, sqs_event
 from tests.support.lists import confirmed, make_list
-from tests.support.queues import outbox_records
+from tests.support.queues import take
 
 MIN_VOLUME = 20
 
@@ -80,7 +80,7 @@ def actions(account):
 
 
 def suspension_notices():
-    return [job for job in (json.loads(r["body"]) for r in outbox_records())
+    return [job for job in (json.loads(r["body"]) for r in take("outbox"))
             if job["kind"] == "account_suspended"]
 
 

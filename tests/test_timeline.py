@@ -19,7 +19,7 @@ from tests.support.api import bearer
 from tests.support.lists import new_list, stored
 from tests.support.mail import sent_mails
 from tests.support.privacy import PERSON, add
-from tests.support.queues import deliver, outbox_records
+from tests.support.queues import deliver, take
 from tests.support.retention import on_day, sent_message
 from tests.support.tables import stored_message_ids
 
@@ -42,7 +42,7 @@ def _exists(account_id: str) -> bool:
 
 def _confirm_deletion(client, api) -> None:
     assert client.http.post("/v1/account/deletion", headers=api).status_code == 202
-    deliver(outbox_records())
+    deliver(take("outbox"))
     text = sent_mails()[-1].get_body(preferencelist=("plain",)).get_content()
     link = urlsplit(re.search(r"https?://\S+/account/deletion/\S+", text).group(0)).path
     assert client.http.post(link).status_code == 200
@@ -58,7 +58,7 @@ def test_p01_p21_p22_p23_p24_p25_the_retention_timeline_day_0_to_400(client):
         returning, returning_api = _account("Returning")
         news = new_list(client, used_api, "News", single_opt_in=False)
         add(client, used_api, news, proof=False)  # double opt-in: pending until confirmed
-        outbox_records()  # its confirmation mail is not what this test follows
+        take("outbox")  # its confirmation mail is not what this test follows
         sent_message("msg_1", used)
         new_list(client, suspended_api, "Suspended news")
 
@@ -78,7 +78,7 @@ def test_p01_p21_p22_p23_p24_p25_the_retention_timeline_day_0_to_400(client):
                 assert client.http.get("/v1/account", headers=returning_api).status_code == 200
             report = run_purges()
             assert report.complete
-            for job in outbox_records():
+            for job in take("outbox"):
                 body = json.loads(job["body"])
                 if body["kind"] == INACTIVITY_MAIL_KIND:
                     warnings[body["account_id"]] = n

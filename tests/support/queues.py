@@ -9,49 +9,24 @@ from tests.support.events import sqs_event
 WORKERS = {"fanout": "fanout_worker", "campaign-send": "campaign_send_worker", "outbox": "send_worker"}
 
 
-def take(queue_name: str, limit: int = 10) -> list[dict[str, Any]]:
-    """Receive (and delete) up to `limit` messages of a declared queue."""
+def take(queue_name: str, limit: int | None = None) -> list[dict[str, Any]]:
+    """Receive and delete the messages waiting on a declared queue, as SQS event records: all of
+    them, or one receive of at most `limit` (a Lambda batch)."""
     from chalicelib.adapters.clients import client
     from chalicelib.adapters.sqs import queue_url
     from chalicelib.resources import QUEUES
 
     (queue,) = [spec for spec in QUEUES if spec.logical_name == queue_name]
     sqs, url = client("sqs"), queue_url(queue)
-    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=limit).get("Messages", [])
-    for message in messages:
-        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    return [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"]}
-            for m in messages]
-
-
-def queue_records(queue: Any) -> list[dict[str, Any]]:
-    """Take every message waiting on a declared queue, as SQS event records."""
-    from chalicelib.adapters.clients import client
-    from chalicelib.adapters.sqs import queue_url
-
-    sqs, url = client("sqs"), queue_url(queue)
     records: list[dict[str, Any]] = []
     while True:
-        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-        if not batch:
-            return records
+        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=limit or 10).get("Messages", [])
         for message in batch:
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
             records.append({"messageId": message["MessageId"], "body": message["Body"],
                             "receiptHandle": message["ReceiptHandle"], "eventSource": "aws:sqs"})
-
-
-def outbox_records() -> list[dict[str, Any]]:
-    """Take every job waiting on the outbox queue, as SQS event records."""
-    from chalicelib.resources import OUTBOX
-
-    return queue_records(OUTBOX)
-
-
-def take_tracking_records() -> list[dict[str, Any]]:
-    from chalicelib.resources import TRACKING
-
-    return queue_records(TRACKING)
+        if not batch or limit is not None:
+            return records
 
 
 def run_queues(client: Any, queues: tuple[str, ...] = ("fanout", "campaign-send", "outbox"),
@@ -88,10 +63,9 @@ def apply_queued_signups() -> int:
     """Run the signups worker on every queued public signup, as Lambda would; how many ran."""
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-    from chalicelib.resources import SIGNUPS
     from chalicelib.workers.signups import signup_record
 
-    records = queue_records(SIGNUPS)
+    records = take("signups")
     for record in records:
         signup_record(SQSRecord(record))
     return len(records)
