@@ -53,7 +53,7 @@ def _deletion_link(client, api) -> str:
 def test_p23_deletion_is_confirmed_by_mail_reactivated_then_deleted_30_days_after(client):
     with on_day(0):
         account_id, api = _new_account()
-        list_id = new_list(client, api, "News")
+        list_id = new_list(client, api, "News", double_opt_in=False)
         add(client, api, list_id)
         suppress(account_id, BOB, SuppressionReason.UNSUBSCRIBED)
         suppress(PLATFORM_SCOPE, BOB, SuppressionReason.PLATFORM_OPT_OUT)
@@ -103,7 +103,7 @@ def test_p23_deletion_needs_a_contact_email(client):
 def test_p22_a_suspended_account_exports_and_lists_unsubscribes_then_its_content_goes(client):
     with on_day(0):
         account_id, api = _new_account()
-        news, offers = new_list(client, api, "News"), new_list(client, api, "Offers")
+        news, offers = (new_list(client, api, name, double_opt_in=False) for name in ("News", "Offers"))
         for list_id in (news, offers):
             add(client, api, list_id)
             add(client, api, list_id, email=BOB)
@@ -132,7 +132,7 @@ def test_p22_a_suspended_account_exports_and_lists_unsubscribes_then_its_content
 
 def test_p22_export_pages_through_every_list(client):
     _, api = _new_account()
-    lists = [new_list(client, api, name) for name in ("A", "B")]
+    lists = [new_list(client, api, name, double_opt_in=False) for name in ("A", "B")]
     for list_id in lists:
         for email in (PERSON, BOB, "cy@example.com"):
             add(client, api, list_id, email=email)

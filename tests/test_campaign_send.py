@@ -21,7 +21,7 @@ from chalicelib.store.suppressions import suppress
 from tests.support.api import bearer
 from tests.support.campaigns import campaign_status, create_campaign
 from tests.support.events import sqs_event
-from tests.support.lists import subscribe
+from tests.support.lists import new_list, subscribe
 from tests.support.mail import parsed, recipients_of_sent, sent_raw
 from tests.support.queues import run_queues, take
 
@@ -36,16 +36,9 @@ def headers(account, aws):
     return bearer(account["api_key"])
 
 
-def _list(client, headers, name: str = "News") -> str:
-    body = {"name": name, "consent_text": "Yes, send me news.", "attributes": ["plan"]}
-    response = client.http.post("/v1/lists", headers=headers, body=json.dumps(body))
-    assert response.status_code == 201, response.body
-    return json.loads(response.body)["list_id"]
-
-
 @pytest.fixture
 def list_id(client, headers):
-    return _list(client, headers)
+    return new_list(client, headers, "News", attributes=("plan",))
 
 
 def _send(client, headers, campaign_id: str):
@@ -227,7 +220,7 @@ def test_the_filter_picks_subscribers_by_attribute(client, account, headers, lis
 
 
 def test_p10_a_person_on_two_of_the_campaigns_lists_gets_one_message(client, account, headers, list_id):
-    other = _list(client, headers, "Offers")
+    other = new_list(client, headers, "Offers", attributes=("plan",))
     for target in (list_id, other):
         subscribe(account["account_id"], target, "ann@example.com")
     subscribe(account["account_id"], other, "bob@example.com")

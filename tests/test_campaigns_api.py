@@ -12,6 +12,7 @@ from chalicelib.domain.errors import Conflict
 from chalicelib.store.campaigns import due_campaigns, get_campaign, start_sending, update_campaign
 from chalicelib.store.models import Campaign
 from tests.support.api import bearer
+from tests.support.lists import new_list
 
 HTML = '<h1>Hello {{ name }}</h1><p>Read <a href="https://acme.example/sale">the sale</a>.</p>'
 
@@ -29,10 +30,7 @@ def headers(account, verified):
 
 @pytest.fixture
 def list_id(client, headers):
-    body = {"name": "News", "consent_text": "Yes, send me news.", "attributes": ["plan"]}
-    response = client.http.post("/v1/lists", headers=headers, body=json.dumps(body))
-    assert response.status_code == 201, response.body
-    return json.loads(response.body)["list_id"]
+    return new_list(client, headers, "News", attributes=("plan",))
 
 
 def _future(hours: int = 2) -> str:

@@ -73,7 +73,7 @@ def _found(tables: dict[str, list[str]], needles: tuple[str, ...]) -> dict[str, 
 
 def _provision_everything(client, api, account) -> list[str]:
     """The person in every table that can hold them, and Bob beside them on each list."""
-    lists = [new_list(client, api, name, attributes=("city",), single_opt_in=False)
+    lists = [new_list(client, api, name, attributes=("city",))
              for name in ("News", "Offers", "Alerts")]
     # A public signup: a pending entry, the rate counters and a confirmation mail.
     form_signup(client, lists[0], email=PERSON_RAW, phone=PHONE_RAW, city="Iasi")
@@ -133,7 +133,7 @@ def test_p18_erasure_leaves_no_trace_but_the_keyed_hash(client, api, account):
 
 
 def test_p18_erasure_by_phone_finds_the_person_on_every_list(client, api, account):
-    lists = [new_list(client, api, name) for name in ("News", "Offers")]
+    lists = [new_list(client, api, name, double_opt_in=False) for name in ("News", "Offers")]
     for list_id in lists:
         add(client, api, list_id, phone=PHONE_RAW)
     view = completed(client, api, type="erase", phone=PHONE_RAW)
@@ -144,7 +144,7 @@ def test_p18_erasure_by_phone_finds_the_person_on_every_list(client, api, accoun
 
 
 def test_erase_and_export_person_are_callable_with_an_address_or_a_phone(client, api, account):
-    list_id = new_list(client, api, "News")
+    list_id = new_list(client, api, "News", double_opt_in=False)
     add(client, api, list_id, phone=PHONE_RAW)
     assert [s["list_id"] for s in export_person(account["account_id"], PHONE)["subscriptions"]] == [list_id]
     outcome = erase_person(account["account_id"], PERSON_RAW)
@@ -156,7 +156,8 @@ def test_erase_and_export_person_are_callable_with_an_address_or_a_phone(client,
 
 def test_p28_erasure_in_one_account_leaves_the_same_person_in_another(client, api, account):
     other = bearer(create_account_with_key("Other Org", {})["api_key"])
-    ours, theirs = new_list(client, api, "News"), new_list(client, other, "Theirs")
+    ours = new_list(client, api, "News", double_opt_in=False)
+    theirs = new_list(client, other, "Theirs", double_opt_in=False)
     add(client, api, ours, phone=PHONE_RAW)
     add(client, other, theirs, phone=PHONE_RAW)
     completed(client, api, type="erase", email=PERSON)

@@ -12,14 +12,14 @@ from chalicelib.store.models import AccountHealthDay
 from chalicelib.store.suppressions import is_suppressed
 from tests.support.api import bearer
 from tests.support.events import ses_event, sns_body, sqs_event
-from tests.support.lists import confirmed, make_list, status_of
+from tests.support.lists import confirmed, new_list, status_of
 
 ANN = "ann@example.com"
 
 
 @pytest.fixture
 def news(client, account):
-    list_id = make_list(client, account)
+    list_id = new_list(client, bearer(account["api_key"]))
     confirmed(account["account_id"], list_id, ANN)
     return list_id
 
@@ -77,9 +77,9 @@ def test_transient_bounce_counters_hold_no_address(client, account, news):
 
 
 def test_p12_complaint_ends_every_list_of_the_account_and_suppresses(client, account, news):
-    offers = make_list(client, account, "Acme Offers")
+    offers = new_list(client, bearer(account["api_key"]), "Acme Offers")
     confirmed(account["account_id"], offers, ANN)
-    other = make_list(client, account, "Acme Jobs")
+    other = new_list(client, bearer(account["api_key"]), "Acme Jobs")
     confirmed(account["account_id"], other, "bo@example.com")
     complaint = ses_event("event-complaint.json", ANN, tags(account, news))
 
@@ -97,7 +97,7 @@ def test_p12_a_complaint_does_not_touch_another_accounts_lists(client, account, 
     from chalicelib.cli import create_account_with_key
 
     neighbour = create_account_with_key("Neighbour", {})
-    theirs = make_list(client, neighbour)
+    theirs = new_list(client, bearer(neighbour["api_key"]))
     confirmed(neighbour["account_id"], theirs, ANN)
 
     client.lambda_.invoke("feedback_worker",

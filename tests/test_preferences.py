@@ -26,8 +26,9 @@ def api(account) -> dict[str, str]:
 
 @pytest.fixture
 def lists(client, api) -> list[str]:
-    news = new_list(client, api, "News", attributes=("city",), consent="Yes, send me the news.")
-    offers = new_list(client, api, "Offers")
+    news = new_list(client, api, "News", double_opt_in=False, attributes=("city",),
+                    consent="Yes, send me the news.")
+    offers = new_list(client, api, "Offers", double_opt_in=False)
     add(client, api, news, name="Ann", attributes={"city": "Iasi"})
     add(client, api, offers, name="Ann")
     return [news, offers]

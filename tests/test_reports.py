@@ -12,10 +12,10 @@ from chalicelib.cli import create_account_with_key
 from chalicelib.domain.campaign_report import build_report
 from chalicelib.domain.mail_links import FORWARD, UNSUBSCRIBE, link_token
 from chalicelib.services.sending.counting import count_sent_mail
-from tests.support.api import FORM
+from tests.support.api import FORM, bearer
 from tests.support.campaigns import campaign_of, report, report_body
 from tests.support.events import ses_event, sns_body, sqs_event
-from tests.support.lists import make_list
+from tests.support.lists import new_list
 from tests.support.queues import run_tracking_worker, take
 from tests.support.tracking import IMAGE_ACCEPT, OPEN_AGENT, claim_for, click_path, open_path
 
@@ -40,7 +40,7 @@ def _feedback(client: Any, sample: str, recipient: str, tags: dict[str, str], **
 
 def _campaign_with_activity(client: Any, account: dict[str, Any]) -> tuple[str, str]:
     account_id = account["account_id"]
-    list_id = make_list(client, account)
+    list_id = new_list(client, bearer(account["api_key"]))
     for email in READERS:
         _subscribe(account_id, list_id, email)
     campaign_id = campaign_of(account_id, list_id)
@@ -77,7 +77,7 @@ def test_p13_report_shows_every_figure(client, account, verified_sender):
 
 
 def test_p13_repeated_ses_events_count_once_on_the_report(client, account):
-    list_id = make_list(client, account)
+    list_id = new_list(client, bearer(account["api_key"]))
     campaign_id = campaign_of(account["account_id"], list_id)
     tags = {"account": account["account_id"], "list": list_id, "campaign": campaign_id, "kind": "campaign"}
     count_sent_mail(account["account_id"], "campaign", 2, campaign_id)
@@ -98,7 +98,7 @@ def test_p14_no_address_phone_or_ip_appears_in_any_report(client, account, verif
 
 
 def test_p28_another_tenants_campaign_report_is_404(client, account):
-    list_id = make_list(client, account)
+    list_id = new_list(client, bearer(account["api_key"]))
     campaign_id = campaign_of(account["account_id"], list_id)
     other = create_account_with_key("Other Ltd", {"postal_address": "2 Side Street",
                                                   "contact_email": "c@other.example",

@@ -11,8 +11,9 @@ import pytest
 from chalicelib.domain.feedback import BounceType, FeedbackKind, parse_feedback
 from chalicelib.local.simulator import install, outcome, simulated_events
 from chalicelib.store.suppressions import is_suppressed
+from tests.support.api import bearer
 from tests.support.events import sqs_event
-from tests.support.lists import confirmed, make_list, status_of
+from tests.support.lists import confirmed, new_list, status_of
 from tests.support.queues import take
 
 AT = datetime(2026, 3, 7, 10, 0, tzinfo=UTC)
@@ -90,7 +91,7 @@ def run_feedback(client) -> list[str]:
 
 def test_p12_bounce_at_the_simulator_travels_to_a_bounced_subscriber(client, account, simulator):
     bouncer = "bounce@simulator.amazonses.com"
-    list_id = make_list(client, account)
+    list_id = new_list(client, bearer(account["api_key"]))
     confirmed(account["account_id"], list_id, bouncer)
 
     send_to(client, account["account_id"], list_id, bouncer)
@@ -103,7 +104,7 @@ def test_p12_bounce_at_the_simulator_travels_to_a_bounced_subscriber(client, acc
 
 def test_p12_complaint_at_the_simulator_travels_to_a_complained_subscriber(client, account, simulator):
     complainer = "complaint@simulator.amazonses.com"
-    list_id = make_list(client, account)
+    list_id = new_list(client, bearer(account["api_key"]))
     confirmed(account["account_id"], list_id, complainer)
 
     send_to(client, account["account_id"], list_id, complainer)
@@ -118,7 +119,7 @@ def test_success_at_the_simulator_is_counted_by_the_sender_and_publishes_nothing
     from chalicelib.domain.clock import now
     from chalicelib.store.models import AccountHealthDay
 
-    list_id = make_list(client, account)
+    list_id = new_list(client, bearer(account["api_key"]))
     send_to(client, account["account_id"], list_id, "success@simulator.amazonses.com")
     assert not take("feedback"), "Send and Delivery are not among the set's event types"
     day = AccountHealthDay.get(account["account_id"], now().date().isoformat())

@@ -12,10 +12,9 @@ from chalicelib.store import audit
 from chalicelib.store.models import Subscriber
 from chalicelib.store.suppressions import suppress
 from tests.support.api import bearer
-from tests.support.lists import stored
+from tests.support.lists import CONSENT, stored
 from tests.support.mail import sent_mails
 from tests.support.queues import apply_queued_signups, deliver, take
-from tests.support.signups import CONSENT
 
 ANN = "ann@example.com"
 PROOF = {"given_at": "2025-01-31T09:30:00Z", "ip": "203.0.113.7", "user_agent": "Firefox/128",

@@ -11,10 +11,10 @@ import pytest
 from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason
 from chalicelib.store.suppressions import suppress
 from tests.support.api import FORM, bearer
-from tests.support.lists import stored
+from tests.support.lists import CONSENT, stored
 from tests.support.mail import confirm_path, sent_mails
 from tests.support.queues import deliver, take
-from tests.support.signups import CONSENT, SHOP, form_signup, js_signup
+from tests.support.signups import SHOP, form_signup, js_signup
 
 ANN = "ann@example.com"
 

@@ -15,7 +15,7 @@ from chalicelib.store.suppressions import suppress, suppress_hash, suppressed_ha
 from tests.support.api import bearer
 from tests.support.campaigns import campaign_status
 from tests.support.events import sqs_event
-from tests.support.lists import subscribe
+from tests.support.lists import new_list, subscribe
 from tests.support.mail import sent_sms
 from tests.support.queues import run_queues, take
 
@@ -32,8 +32,7 @@ def headers(account, aws):
 
 @pytest.fixture
 def list_id(client, headers):
-    body = {"name": "Texts", "consent_text": "Yes, text me offers."}
-    return json.loads(client.http.post("/v1/lists", headers=headers, body=json.dumps(body)).body)["list_id"]
+    return new_list(client, headers, "Texts", consent="Yes, text me offers.")
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from chalicelib.store import audit
 from chalicelib.store.models import Account
 from tests.support.api import bearer
 from tests.support.events import ses_event, sns_body, sqs_event
-from tests.support.lists import confirmed, make_list
+from tests.support.lists import confirmed, new_list
 from tests.support.queues import take
 
 MIN_VOLUME = 20
@@ -33,7 +33,7 @@ def small_volume(monkeypatch):
 
 @pytest.fixture
 def news(client, account):
-    return make_list(client, account)
+    return new_list(client, bearer(account["api_key"]))
 
 
 def feed(client, *documents):

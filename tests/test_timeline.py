@@ -56,11 +56,11 @@ def test_p01_p21_p22_p23_p24_p25_the_retention_timeline_day_0_to_400(client):
         suspended, suspended_api = _account("Suspended")
         leaving, leaving_api = _account("Leaving")
         returning, returning_api = _account("Returning")
-        news = new_list(client, used_api, "News", single_opt_in=False)
+        news = new_list(client, used_api, "News")
         add(client, used_api, news, proof=False)  # double opt-in: pending until confirmed
         take("outbox")  # its confirmation mail is not what this test follows
         sent_message("msg_1", used)
-        new_list(client, suspended_api, "Suspended news")
+        new_list(client, suspended_api, "Suspended news", double_opt_in=False)
 
     for n in range(401):
         with on_day(n + 0.05):  # the daily run, shortly after the accounts' own time of day

@@ -21,7 +21,7 @@ from chalicelib.domain.subscriptions import Contact
 from chalicelib.web.tracking_responses import PIXEL
 from tests.support.api import bearer
 from tests.support.campaigns import create_campaign
-from tests.support.lists import make_list, subscribe
+from tests.support.lists import new_list, subscribe
 from tests.support.mail import parsed, sent_raw
 from tests.support.queues import run_queues, run_tracking_worker, take
 from tests.support.tables import every_item_text
@@ -259,7 +259,7 @@ def test_p13_campaign_mail_points_its_pixel_at_the_function_url_and_the_pixel_is
         client, account, verified_sender, settings_env):
     settings_env(TIDINGS_PUBLIC_BASE_URL=PUBLIC, TIDINGS_TRACKING_BASE_URL=FUNCTION_URL)
     headers = bearer(account["api_key"])
-    list_id = make_list(client, account)
+    list_id = new_list(client, bearer(account["api_key"]))
     subscribe(account["account_id"], list_id, "ann@example.com")
     campaign = create_campaign(client, headers, [list_id])
     assert client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/send", headers=headers,

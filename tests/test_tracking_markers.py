@@ -24,8 +24,9 @@ from chalicelib.domain.tracking import (
     plan_batch,
     short_event_id,
 )
+from tests.support.api import bearer
 from tests.support.campaigns import campaign_of, report_body
-from tests.support.lists import confirmed, make_list
+from tests.support.lists import confirmed, new_list
 from tests.support.queues import run_tracking_worker
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -240,7 +241,7 @@ def test_plan_chains_the_versions_of_a_marker_too_big_for_one_transaction():
 
 @pytest.fixture
 def mailed(client: Any, account: dict[str, Any]) -> dict[str, str]:
-    list_id = make_list(client, account)
+    list_id = new_list(client, bearer(account["api_key"]))
     for address in (READER, "other@example.com"):
         confirmed(account["account_id"], list_id, address)
     return {"account_id": account["account_id"], "list_id": list_id,

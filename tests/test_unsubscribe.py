@@ -13,7 +13,7 @@ from chalicelib.domain.mail_links import UNSUBSCRIBE, link_token
 from tests.support.api import FORM, bearer
 from tests.support.campaigns import campaign_of, report_body
 from tests.support.events import sns_body, sqs_event
-from tests.support.lists import confirmed, make_list, status_of
+from tests.support.lists import confirmed, new_list, status_of
 from tests.support.tracking import claim_for
 
 READER = "reader@example.com"
@@ -25,7 +25,7 @@ ONE_CLICK = {"headers": {"Content-Type": "application/x-www-form-urlencoded"},
 
 @pytest.fixture
 def mailed(client: Any, account: dict[str, Any]) -> dict[str, str]:
-    list_id = make_list(client, account)
+    list_id = new_list(client, bearer(account["api_key"]))
     confirmed(account["account_id"], list_id, READER)
     campaign_id = campaign_of(account["account_id"], list_id)
     with time_machine.travel(SENT, tick=False):
@@ -108,7 +108,7 @@ def test_p07_tampered_token_gets_a_400_page_never_a_stack_trace(client, account,
 
 
 def test_p12_all_lists_of_the_sender(client, account, mailed):
-    other = make_list(client, account, name="Acme Offers")
+    other = new_list(client, bearer(account["api_key"]), "Acme Offers")
     confirmed(account["account_id"], other, READER)
     with _at(1):
         client.http.post(mailed["path"], headers=FORM, body=urlencode({"scope": "all"}))
@@ -116,7 +116,7 @@ def test_p12_all_lists_of_the_sender(client, account, mailed):
 
 
 def test_p12_unsubscribed_address_cannot_be_re_added(client, account, mailed):
-    other = make_list(client, account, name="Acme Offers")
+    other = new_list(client, bearer(account["api_key"]), "Acme Offers")
     with _at(1):
         client.http.post(mailed["path"], **ONE_CLICK)
     for list_id in (mailed["list_id"], other):

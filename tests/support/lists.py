@@ -5,26 +5,19 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.support.api import bearer
+CONSENT = "Yes, send me the Acme newsletter. I can unsubscribe at any time."
 
 
-def make_list(client: Any, account: dict[str, Any], name: str = "Acme News") -> str:
-    response = client.http.post("/v1/lists", headers=bearer(account["api_key"]),
-                                body=json.dumps({"name": name,
-                                                 "consent_text": "Yes, send me the Acme newsletter."}))
-    assert response.status_code == 201, response.body
-    return json.loads(response.body)["list_id"]
-
-
-def new_list(client: Any, api: dict[str, str], name: str, *, attributes: tuple[str, ...] = (),
-             consent: str = "Yes, send me news.", single_opt_in: bool = True) -> str:
-    """A list of the account; single opt-in so that an API signup with proof is confirmed."""
-    body = {"name": name, "consent_text": consent, "attributes": list(attributes)}
-    response = client.http.post("/v1/lists", headers=api, body=json.dumps(body))
+def new_list(client: Any, headers: dict[str, str], name: str = "Acme News", *, double_opt_in: bool = True,
+             consent: str = CONSENT, attributes: tuple[str, ...] = (), **fields: Any) -> str:
+    """A list of the account the headers authenticate, created through the API; its id. Single
+    opt-in (`double_opt_in=False`) confirms an API signup with consent proof at once."""
+    body = {"name": name, "consent_text": consent, "attributes": list(attributes), **fields}
+    response = client.http.post("/v1/lists", headers=headers, body=json.dumps(body))
     assert response.status_code == 201, response.body
     list_id = json.loads(response.body)["list_id"]
-    if single_opt_in:
-        patched = client.http.patch(f"/v1/lists/{list_id}", headers=api,
+    if not double_opt_in:
+        patched = client.http.patch(f"/v1/lists/{list_id}", headers=headers,
                                     body=json.dumps({"double_opt_in": False}))
         assert patched.status_code == 200, patched.body
     return list_id

@@ -9,7 +9,6 @@ from tests.support.api import FORM
 from tests.support.queues import apply_queued_signups
 
 SHOP = "https://shop.acme.example"
-CONSENT = "Yes, send me the Acme newsletter. I can unsubscribe at any time."
 
 
 def form_signup(client: Any, list_id: str, headers: dict[str, str] | None = None,
