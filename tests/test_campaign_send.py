@@ -31,8 +31,7 @@ SCHEDULED_EVENT = {"version": "0", "id": "1", "detail-type": "Scheduled Event", 
 
 
 @pytest.fixture
-def headers(account, aws):
-    aws_client("sesv2").create_email_identity(EmailIdentity="acme.example")
+def headers(account, verified_sender):
     return bearer(account["api_key"])
 
 

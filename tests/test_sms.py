@@ -25,8 +25,7 @@ OPTED_OUT_AT_SNS = "+447700900149"
 
 
 @pytest.fixture
-def headers(account, aws):
-    aws_client("sesv2").create_email_identity(EmailIdentity="acme.example")
+def headers(account, verified_sender):
     return bearer(account["api_key"])
 
 

@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from chalicelib.adapters.clients import client as aws_client
 from chalicelib.domain.privacy import subject_from_text
 from chalicelib.domain.suppression import SuppressionReason
 from chalicelib.store.models import Account, MessageRecord
@@ -17,8 +16,7 @@ from tests.support.queues import run_queues, take
 
 
 @pytest.fixture
-def headers(account, aws):
-    aws_client("sesv2").create_email_identity(EmailIdentity="acme.example")
+def headers(account, verified_sender):
     return bearer(account["api_key"])
 
 
