@@ -10,7 +10,7 @@ import pytest
 from chalicelib.domain.mail_links import FORWARD, link_token
 from tests.support.api import FORM, bearer
 from tests.support.campaigns import campaign_of, report_body
-from tests.support.lists import confirmed, new_list
+from tests.support.lists import new_list, subscribe
 from tests.support.mail import sent_mails
 from tests.support.queues import deliver, take
 from tests.support.tables import every_item_text
@@ -23,7 +23,7 @@ FRIEND = "friend@example.org"
 @pytest.fixture
 def mailed(client: Any, account: dict[str, Any], verified_sender: None) -> dict[str, str]:
     list_id = new_list(client, bearer(account["api_key"]))
-    confirmed(account["account_id"], list_id, READER)
+    subscribe(account["account_id"], list_id, READER)
     campaign_id = campaign_of(account["account_id"], list_id)
     token = link_token(FORWARD, claim_for(account["account_id"], list_id, READER, campaign_id))
     return {"list_id": list_id, "campaign_id": campaign_id, "path": f"/fwd/{token}"}

@@ -15,22 +15,13 @@ from chalicelib.services.sending.counting import count_sent_mail
 from tests.support.api import FORM, bearer
 from tests.support.campaigns import campaign_of, report, report_body
 from tests.support.events import ses_event, sns_body, sqs_event
-from tests.support.lists import new_list
+from tests.support.lists import new_list, subscribe
 from tests.support.queues import run_tracking_worker, take
 from tests.support.tracking import IMAGE_ACCEPT, OPEN_AGENT, claim_for, click_path, open_path
 
 SENT = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
 PHONE = "+40712345678"
 READERS = ["ann@example.com", "bob@example.com", "cat@example.com"]
-
-
-def _subscribe(account_id: str, list_id: str, email: str) -> None:
-    from chalicelib.domain.subscriptions import Contact, Source, Status, evidence
-    from chalicelib.store.subscribers import write_signup
-
-    proof = evidence(SENT, Source.API, 1, ip="203.0.113.7", user_agent=OPEN_AGENT, form_url=None)
-    assert write_signup(account_id, list_id, Contact(email=email, name="Ann Reader", phone=PHONE), proof,
-                        Status.CONFIRMED)
 
 
 def _feedback(client: Any, sample: str, recipient: str, tags: dict[str, str], **detail: Any) -> None:
@@ -42,7 +33,8 @@ def _campaign_with_activity(client: Any, account: dict[str, Any]) -> tuple[str, 
     account_id = account["account_id"]
     list_id = new_list(client, bearer(account["api_key"]))
     for email in READERS:
-        _subscribe(account_id, list_id, email)
+        subscribe(account_id, list_id, email, name="Ann Reader", phone=PHONE, given_at=SENT, ip="203.0.113.7",
+                  user_agent=OPEN_AGENT)
     campaign_id = campaign_of(account_id, list_id)
     tags = {"account": account_id, "list": list_id, "campaign": campaign_id, "kind": "campaign"}
     # The sender counts what it sent (SES is asked for no Send or Delivery events).

@@ -13,7 +13,7 @@ from chalicelib.local.simulator import install, outcome, simulated_events
 from chalicelib.store.suppressions import is_suppressed
 from tests.support.api import bearer
 from tests.support.events import sqs_event
-from tests.support.lists import confirmed, new_list, status_of
+from tests.support.lists import new_list, status_of, subscribe
 from tests.support.queues import take
 
 AT = datetime(2026, 3, 7, 10, 0, tzinfo=UTC)
@@ -92,7 +92,7 @@ def run_feedback(client) -> list[str]:
 def test_p12_bounce_at_the_simulator_travels_to_a_bounced_subscriber(client, account, simulator):
     bouncer = "bounce@simulator.amazonses.com"
     list_id = new_list(client, bearer(account["api_key"]))
-    confirmed(account["account_id"], list_id, bouncer)
+    subscribe(account["account_id"], list_id, bouncer)
 
     send_to(client, account["account_id"], list_id, bouncer)
     seen = run_feedback(client)
@@ -105,7 +105,7 @@ def test_p12_bounce_at_the_simulator_travels_to_a_bounced_subscriber(client, acc
 def test_p12_complaint_at_the_simulator_travels_to_a_complained_subscriber(client, account, simulator):
     complainer = "complaint@simulator.amazonses.com"
     list_id = new_list(client, bearer(account["api_key"]))
-    confirmed(account["account_id"], list_id, complainer)
+    subscribe(account["account_id"], list_id, complainer)
 
     send_to(client, account["account_id"], list_id, complainer)
     seen = run_feedback(client)

@@ -13,7 +13,7 @@ from chalicelib.store import audit
 from chalicelib.store.models import Account
 from tests.support.api import bearer
 from tests.support.events import ses_event, sns_body, sqs_event
-from tests.support.lists import confirmed, new_list
+from tests.support.lists import new_list, subscribe
 from tests.support.queues import take
 
 MIN_VOLUME = 20
@@ -177,7 +177,7 @@ def test_p26_an_account_can_be_stricter_than_the_platform(client, account, news,
 
 
 def test_p14_p26_health_endpoint_shows_aggregates_only(client, account, news):
-    confirmed(account["account_id"], news, "ann@example.com")
+    subscribe(account["account_id"], news, "ann@example.com")
     sends(client, account, news, 4)
     feed(client, hard_bounce(account, news, "ann@example.com"), complaint(account, news, "p1@example.com"))
 

@@ -13,7 +13,7 @@ from chalicelib.domain.country import UNKNOWN, viewer_country
 from chalicelib.domain.engagement import PREFETCH_WINDOW, Viewer, classify
 from chalicelib.domain.tracking import Action, TrackingEvent, plan_batch
 from tests.support.campaigns import campaign_of, report_body
-from tests.support.lists import confirmed
+from tests.support.lists import subscribe
 from tests.support.queues import run_tracking_worker, take
 from tests.support.tables import every_item_text
 from tests.support.tracking import (
@@ -190,7 +190,7 @@ def _events(client: Any, account: dict[str, Any], mailed: dict[str, str],
             readers: int) -> list[dict[str, Any]]:
     for n in range(readers):
         address = f"reader{n}@example.com"
-        confirmed(account["account_id"], mailed["list_id"], address)
+        subscribe(account["account_id"], mailed["list_id"], address)
         path = _signed(open_path, _claim(account, mailed, address))
         _get(client, path, **{"CloudFront-Viewer-Country": "RO"})
     return take("tracking")

@@ -26,7 +26,7 @@ from chalicelib.domain.tracking import (
 )
 from tests.support.api import bearer
 from tests.support.campaigns import campaign_of, report_body
-from tests.support.lists import confirmed, new_list
+from tests.support.lists import new_list, subscribe
 from tests.support.queues import run_tracking_worker
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -243,7 +243,7 @@ def test_plan_chains_the_versions_of_a_marker_too_big_for_one_transaction():
 def mailed(client: Any, account: dict[str, Any]) -> dict[str, str]:
     list_id = new_list(client, bearer(account["api_key"]))
     for address in (READER, "other@example.com"):
-        confirmed(account["account_id"], list_id, address)
+        subscribe(account["account_id"], list_id, address)
     return {"account_id": account["account_id"], "list_id": list_id,
             "campaign_id": campaign_of(account["account_id"], list_id)}
 

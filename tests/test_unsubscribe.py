@@ -13,7 +13,7 @@ from chalicelib.domain.mail_links import UNSUBSCRIBE, link_token
 from tests.support.api import FORM, bearer
 from tests.support.campaigns import campaign_of, report_body
 from tests.support.events import sns_body, sqs_event
-from tests.support.lists import confirmed, new_list, status_of
+from tests.support.lists import new_list, status_of, subscribe
 from tests.support.tracking import claim_for
 
 READER = "reader@example.com"
@@ -26,7 +26,7 @@ ONE_CLICK = {"headers": {"Content-Type": "application/x-www-form-urlencoded"},
 @pytest.fixture
 def mailed(client: Any, account: dict[str, Any]) -> dict[str, str]:
     list_id = new_list(client, bearer(account["api_key"]))
-    confirmed(account["account_id"], list_id, READER)
+    subscribe(account["account_id"], list_id, READER)
     campaign_id = campaign_of(account["account_id"], list_id)
     with time_machine.travel(SENT, tick=False):
         token = link_token(UNSUBSCRIBE, claim_for(account["account_id"], list_id, READER, campaign_id))
@@ -109,7 +109,7 @@ def test_p07_tampered_token_gets_a_400_page_never_a_stack_trace(client, account,
 
 def test_p12_all_lists_of_the_sender(client, account, mailed):
     other = new_list(client, bearer(account["api_key"]), "Acme Offers")
-    confirmed(account["account_id"], other, READER)
+    subscribe(account["account_id"], other, READER)
     with _at(1):
         client.http.post(mailed["path"], headers=FORM, body=urlencode({"scope": "all"}))
     assert status_of(mailed["list_id"], READER) == status_of(other, READER) == "unsubscribed"

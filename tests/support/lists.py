@@ -23,25 +23,22 @@ def new_list(client: Any, headers: dict[str, str], name: str = "Acme News", *, d
     return list_id
 
 
-def confirmed(account_id: str, list_id: str, email: str) -> None:
-    """A confirmed subscriber, written straight to the store."""
-    from chalicelib.domain.subscriptions import Contact, Source, Status, evidence
-    from chalicelib.store.subscribers import write_signup
-
-    proof = evidence(datetime.now(UTC), Source.API, 1, ip=None, user_agent=None, form_url=None)
-    assert write_signup(account_id, list_id, Contact(email=email), proof, Status.CONFIRMED)
-
-
 def subscribe(account_id: str, list_id: str, email: str, *, status: str = "confirmed",
-              phone: str | None = None, restricted: bool = False, **attributes: str) -> None:
-    """A subscriber entry with consent proof, written straight to the store."""
-    from chalicelib.domain.subscriptions import ConsentEvidence, Contact, Source, Status
+              name: str | None = None, phone: str | None = None, restricted: bool = False,
+              given_at: datetime | None = None, ip: str | None = None, user_agent: str | None = None,
+              **attributes: str) -> None:
+    """A subscriber with consent proof given through the API, written straight to the store:
+    confirmed, then moved to `status` or restricted where asked. Named after the address (Ann for
+    ann@example.com) unless `name` is given."""
+    from chalicelib.domain.subscriptions import Contact, Source, Status, evidence
     from chalicelib.store.models import Subscriber
     from chalicelib.store.subscribers import list_status_key, write_signup
 
-    contact = Contact(email=email, name=email.split("@")[0].title(), phone=phone, attributes=attributes)
-    evidence = ConsentEvidence(given_at=datetime.now(UTC), source=Source.API, consent_text_version=1)
-    write_signup(account_id, list_id, contact, evidence, Status.CONFIRMED)
+    contact = Contact(email=email, name=name or email.split("@")[0].title(), phone=phone,
+                      attributes=attributes)
+    proof = evidence(given_at or datetime.now(UTC), Source.API, 1, ip=ip, user_agent=user_agent,
+                     form_url=None)
+    assert write_signup(account_id, list_id, contact, proof, Status.CONFIRMED)
     if status != "confirmed" or restricted:
         Subscriber(list_id=list_id, address=email).update(actions=[
             Subscriber.status.set(status), Subscriber.restricted.set(restricted),

@@ -7,7 +7,7 @@ from typing import Any
 
 from tests.support.api import bearer
 from tests.support.campaigns import campaign_of
-from tests.support.lists import confirmed, new_list
+from tests.support.lists import new_list, subscribe
 
 # In the past: moto hides SQS messages whose send time lies ahead of the real clock.
 SENT = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
@@ -27,7 +27,7 @@ TAMPERED_TOKENS = [
 def mailed_reader(client: Any, account: dict[str, Any]) -> dict[str, str]:
     """A confirmed READER of a new list, and a campaign sent to it: their ids."""
     list_id = new_list(client, bearer(account["api_key"]))
-    confirmed(account["account_id"], list_id, READER)
+    subscribe(account["account_id"], list_id, READER)
     return {"list_id": list_id, "campaign_id": campaign_of(account["account_id"], list_id)}
 
 
