@@ -8,25 +8,22 @@ from urllib.parse import urlencode
 import pytest
 
 from chalicelib.domain.mail_links import FORWARD, link_token
-from tests.support.api import FORM, bearer
-from tests.support.campaigns import campaign_of, report_body
-from tests.support.lists import new_list, subscribe
+from tests.support.api import FORM
+from tests.support.campaigns import report_body
 from tests.support.mail import sent_mails
 from tests.support.queues import deliver, take
 from tests.support.tables import every_item_text
-from tests.support.tracking import claim_for
+from tests.support.tracking import READER, claim_for, mailed_reader
 
-READER = "reader@example.com"
 FRIEND = "friend@example.org"
 
 
 @pytest.fixture
 def mailed(client: Any, account: dict[str, Any], verified_sender: None) -> dict[str, str]:
-    list_id = new_list(client, bearer(account["api_key"]))
-    subscribe(account["account_id"], list_id, READER)
-    campaign_id = campaign_of(account["account_id"], list_id)
-    token = link_token(FORWARD, claim_for(account["account_id"], list_id, READER, campaign_id))
-    return {"list_id": list_id, "campaign_id": campaign_id, "path": f"/fwd/{token}"}
+    mailed = mailed_reader(client, account)
+    claim = claim_for(account["account_id"], mailed["list_id"], READER, mailed["campaign_id"])
+    token = link_token(FORWARD, claim)
+    return {**mailed, "path": f"/fwd/{token}"}
 
 
 def _forward(client: Any, path: str, email: str = FRIEND) -> Any:

@@ -11,12 +11,11 @@ import time_machine
 
 from chalicelib.domain.mail_links import UNSUBSCRIBE, link_token
 from tests.support.api import FORM, bearer
-from tests.support.campaigns import campaign_of, report_body
+from tests.support.campaigns import report_body
 from tests.support.events import sns_body, sqs_event
 from tests.support.lists import new_list, status_of, subscribe
-from tests.support.tracking import claim_for
+from tests.support.tracking import READER, claim_for, mailed_reader
 
-READER = "reader@example.com"
 SENT = datetime.now(UTC).replace(microsecond=0) - timedelta(days=400)
 # Exactly what Gmail sends (RFC 8058 section 3.2): a form body, no cookies, no credentials.
 ONE_CLICK = {"headers": {"Content-Type": "application/x-www-form-urlencoded"},
@@ -25,12 +24,11 @@ ONE_CLICK = {"headers": {"Content-Type": "application/x-www-form-urlencoded"},
 
 @pytest.fixture
 def mailed(client: Any, account: dict[str, Any]) -> dict[str, str]:
-    list_id = new_list(client, bearer(account["api_key"]))
-    subscribe(account["account_id"], list_id, READER)
-    campaign_id = campaign_of(account["account_id"], list_id)
+    mailed = mailed_reader(client, account)
+    claim = claim_for(account["account_id"], mailed["list_id"], READER, mailed["campaign_id"])
     with time_machine.travel(SENT, tick=False):
-        token = link_token(UNSUBSCRIBE, claim_for(account["account_id"], list_id, READER, campaign_id))
-    return {"list_id": list_id, "campaign_id": campaign_id, "path": f"/u/{token}", "token": token}
+        token = link_token(UNSUBSCRIBE, claim)
+    return {**mailed, "path": f"/u/{token}", "token": token}
 
 
 def _at(days: int) -> Any:
