@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from email import message_from_bytes, message_from_string, policy
+from email import message_from_string, policy
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,6 +19,7 @@ def sent_raw() -> list[Any]:
 
 
 def parsed(message: Any) -> EmailMessage:
+    """One of sent_raw()'s messages, parsed (moto keeps the raw MIME verbatim, as text)."""
     return message_from_string(message.raw_data, policy=policy.default)
 
 
@@ -28,14 +29,7 @@ def recipients_of_sent() -> list[str]:
 
 def sent_mails() -> list[EmailMessage]:
     """Every message moto's SES accepted, parsed from the raw MIME it kept verbatim."""
-    from moto.backends import get_backend
-    from moto.core import DEFAULT_ACCOUNT_ID
-
-    from chalicelib.config import settings
-
-    backend = get_backend("ses")[DEFAULT_ACCOUNT_ID][settings().region]
-    return [message_from_bytes(m.raw_data.encode("utf-8"), policy=policy.default)
-            for m in backend.sent_messages]
+    return [parsed(message) for message in sent_raw()]
 
 
 def confirm_path(mail: EmailMessage) -> str:
