@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from chalicelib.adapters.clients import client as aws_client
 from chalicelib.cli import create_account_with_key
 from chalicelib.domain.privacy import phone_hash
 from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason, address_hash
@@ -22,6 +21,7 @@ from tests.support.lists import new_list, stored
 from tests.support.privacy import PERSON, PERSON_RAW, PHONE, PHONE_RAW, add, completed
 from tests.support.queues import deliver, take
 from tests.support.signups import form_signup
+from tests.support.tables import scanned
 from tests.support.tracking import opened_and_clicked
 
 BOB = "bob@example.com"
@@ -58,12 +58,7 @@ def _as_text(value: Any) -> str:
 
 def scan_every_table() -> dict[str, list[str]]:
     """Each table's items as text (a test may Scan; the app never does)."""
-    dynamodb = aws_client("dynamodb")
-    tables: dict[str, list[str]] = {}
-    for model in ALL_MODELS:
-        pages = dynamodb.get_paginator("scan").paginate(TableName=model.Meta.table_name)
-        tables[model.Meta.logical_name] = [_as_text(item) for page in pages for item in page["Items"]]
-    return tables
+    return {model.Meta.logical_name: [_as_text(item) for item in scanned(model)] for model in ALL_MODELS}
 
 
 def _found(tables: dict[str, list[str]], needles: tuple[str, ...]) -> dict[str, list[str]]:
