@@ -1,7 +1,6 @@
 """AWS-shaped events for the workers: SES event publishing, the SNS envelope around it, SQS batches."""
 from __future__ import annotations
 
-import copy
 import json
 import uuid
 from datetime import UTC, datetime
@@ -11,10 +10,15 @@ from typing import Any
 SES_EVENTS = Path(__file__).resolve().parents[2] / "events" / "ses"
 
 
+def ses_sample(name: str) -> dict[str, Any]:
+    """One of AWS's documented SES event samples in events/ses/, as published."""
+    return json.loads((SES_EVENTS / name).read_text())
+
+
 def ses_event(sample: str, recipient: str, tags: dict[str, str], ses_message_id: str | None = None,
               at: datetime | None = None, **detail: Any) -> dict[str, Any]:
     """One of AWS's documented event-publishing samples, aimed at `recipient` with our tags."""
-    document = copy.deepcopy(json.loads((SES_EVENTS / sample).read_text()))
+    document = ses_sample(sample)
     mail = document["mail"]
     mail["messageId"] = ses_message_id or f"0100{uuid.uuid4().hex}-000000"
     mail["destination"] = [recipient]
@@ -36,11 +40,13 @@ def ses_event(sample: str, recipient: str, tags: dict[str, str], ses_message_id:
     return document
 
 
-def sns_body(document: dict[str, Any]) -> str:
-    """What SQS receives from the feedback topic (no raw message delivery)."""
+def sns_body(message: dict[str, Any] | str) -> str:
+    """What SQS receives from the feedback topic (no raw message delivery): the message, a document
+    or text as it stands, in SNS's envelope."""
+    text = message if isinstance(message, str) else json.dumps(message)
     return json.dumps({"Type": "Notification", "MessageId": str(uuid.uuid4()),
                        "TopicArn": "arn:aws:sns:eu-west-1:123456789012:tidings-ses-feedback",
-                       "Message": json.dumps(document), "Timestamp": "2026-03-07T10:00:00.000Z",
+                       "Message": text, "Timestamp": "2026-03-07T10:00:00.000Z",
                        "SignatureVersion": "1", "Signature": "EXAMPLE"})
 
 
