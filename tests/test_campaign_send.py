@@ -22,7 +22,7 @@ from tests.support.api import bearer
 from tests.support.campaigns import campaign_status, create_campaign
 from tests.support.events import sqs_event
 from tests.support.lists import new_list, subscribe
-from tests.support.mail import parsed, recipients_of_sent, sent_raw
+from tests.support.mail import parsed, recipients_of_sent, recorded_calls, sent_raw
 from tests.support.queues import run_queues, take
 
 SCHEDULED_EVENT = {"version": "0", "id": "1", "detail-type": "Scheduled Event", "source": "aws.events",
@@ -47,15 +47,7 @@ def _send(client, headers, campaign_id: str):
 @pytest.fixture
 def ses_calls(aws, monkeypatch):
     """Every SendEmail call's parameters, passed on to moto."""
-    ses = aws_client("sesv2")
-    real, calls = ses.send_email, []
-
-    def spy(**kwargs):
-        calls.append(kwargs)
-        return real(**kwargs)
-
-    monkeypatch.setattr(ses, "send_email", spy)
-    return calls
+    return recorded_calls(monkeypatch, "sesv2", "send_email")
 
 
 def _throttled(operation: str = "SendEmail") -> ClientError:

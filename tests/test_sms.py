@@ -16,7 +16,7 @@ from tests.support.api import bearer
 from tests.support.campaigns import campaign_status
 from tests.support.events import sqs_event
 from tests.support.lists import new_list, subscribe
-from tests.support.mail import sent_sms
+from tests.support.mail import recorded_calls, sent_sms
 from tests.support.queues import run_queues, take
 
 ANN, BOB = "+40712345678", "+40723456789"
@@ -37,15 +37,7 @@ def list_id(client, headers):
 @pytest.fixture
 def publishes(aws, monkeypatch):
     """Every SNS Publish call's parameters, passed on to moto."""
-    sns = aws_client("sns")
-    real, calls = sns.publish, []
-
-    def spy(**kwargs):
-        calls.append(kwargs)
-        return real(**kwargs)
-
-    monkeypatch.setattr(sns, "publish", spy)
-    return calls
+    return recorded_calls(monkeypatch, "sns", "publish")
 
 
 def _sms_campaign(client, headers, list_id, **fields) -> dict[str, Any]:

@@ -47,3 +47,19 @@ def sent_sms() -> list[tuple[str, str]]:
     from chalicelib.config import settings
 
     return list(get_backend("sns")[DEFAULT_ACCOUNT_ID][settings().region].sms_messages.values())
+
+
+def recorded_calls(monkeypatch: Any, service: str, operation: str) -> list[dict[str, Any]]:
+    """The keyword parameters of every later call to `operation` (send_email, publish) on the app's
+    client of `service`, each call passed on to moto."""
+    from chalicelib.adapters.clients import client
+
+    aws = client(service)
+    real, calls = getattr(aws, operation), []
+
+    def spy(**kwargs: Any) -> Any:
+        calls.append(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(aws, operation, spy)
+    return calls
