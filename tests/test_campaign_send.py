@@ -18,7 +18,6 @@ from chalicelib.domain.suppression import SuppressionReason, address_hash
 from chalicelib.store import messages
 from chalicelib.store.models import Account, MessagePurgeList
 from chalicelib.store.suppressions import suppress
-from tests.support.api import bearer
 from tests.support.campaigns import campaign_status, create_campaign
 from tests.support.events import sqs_event
 from tests.support.lists import new_list, subscribe
@@ -28,11 +27,6 @@ from tests.support.queues import run_queues, take
 SCHEDULED_EVENT = {"version": "0", "id": "1", "detail-type": "Scheduled Event", "source": "aws.events",
                    "account": "123456789012", "time": "2030-01-01T00:00:00Z", "region": "eu-west-1",
                    "resources": [], "detail": {}}
-
-
-@pytest.fixture
-def headers(account, verified_sender):
-    return bearer(account["api_key"])
 
 
 @pytest.fixture

@@ -18,11 +18,6 @@ HTML = '<h1>Hello {{ name }}</h1><p>Read <a href="https://acme.example/sale">the
 
 
 @pytest.fixture
-def headers(account, verified_sender):
-    return bearer(account["api_key"])
-
-
-@pytest.fixture
 def list_id(client, headers):
     return new_list(client, headers, "News", attributes=("plan",))
 

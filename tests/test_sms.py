@@ -12,7 +12,6 @@ from chalicelib.domain.privacy import phone_hash
 from chalicelib.domain.sms import STOP_INSTRUCTION, InboundSms, parse_inbound_sms
 from chalicelib.domain.suppression import SuppressionReason
 from chalicelib.store.suppressions import suppress, suppress_hash, suppressed_hashes
-from tests.support.api import bearer
 from tests.support.campaigns import campaign_status
 from tests.support.events import sqs_event
 from tests.support.lists import new_list, subscribe
@@ -22,11 +21,6 @@ from tests.support.queues import run_queues, take
 ANN, BOB = "+40712345678", "+40723456789"
 # In moto's list of numbers that replied STOP to the AWS account.
 OPTED_OUT_AT_SNS = "+447700900149"
-
-
-@pytest.fixture
-def headers(account, verified_sender):
-    return bearer(account["api_key"])
 
 
 @pytest.fixture

@@ -10,14 +10,8 @@ from chalicelib.domain.privacy import subject_from_text
 from chalicelib.domain.suppression import SuppressionReason
 from chalicelib.store.models import Account, MessageRecord
 from chalicelib.store.suppressions import suppress
-from tests.support.api import bearer
 from tests.support.mail import parsed, recipients_of_sent, sent_raw
 from tests.support.queues import run_queues, take
-
-
-@pytest.fixture
-def headers(account, verified_sender):
-    return bearer(account["api_key"])
 
 
 def _post(client, headers, **fields):

@@ -20,6 +20,12 @@ def verified_sender(aws: dict[str, str]) -> None:
 
 
 @pytest.fixture
+def headers(account: dict[str, Any], verified_sender: None) -> dict[str, str]:
+    """The account's API request headers, its sender verified: what a campaign or message needs."""
+    return bearer(account["api_key"])
+
+
+@pytest.fixture
 def news_list(client: Any, account: dict[str, Any], verified_sender: None) -> dict[str, Any]:
     """A double opt-in list of the account, with one allowed origin and one declared attribute: its
     id under "list_id", as the API's view of a list has it."""
