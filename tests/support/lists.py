@@ -45,12 +45,6 @@ def subscribe(account_id: str, list_id: str, email: str, *, status: str = "confi
             Subscriber.list_status.set(list_status_key(list_id, Status(status)))])
 
 
-def status_of(list_id: str, email: str) -> str:
-    from chalicelib.store.models import Subscriber
-
-    return Subscriber.get(list_id, email).status
-
-
 def stored(list_id: str, address: str) -> Any:
     """The raw stored entry (expired or not), or None."""
     from chalicelib.store.models import Subscriber
@@ -59,3 +53,8 @@ def stored(list_id: str, address: str) -> Any:
         return Subscriber.get(list_id, address)
     except Subscriber.DoesNotExist:
         return None
+
+
+def status_of(list_id: str, address: str) -> str:
+    """The stored entry's status (the entry must exist)."""
+    return stored(list_id, address).status
