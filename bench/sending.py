@@ -8,7 +8,7 @@ writes (target at most 0.1), CPU milliseconds per recipient for rendering and MI
 most 12 s). The workers' own calls are counted; the SQS receives and deletes that Lambda's event
 source mapping would make are not. `python -m bench.sending` prints the figures; bench/__main__.py
 runs it in a fresh interpreter because it sets the rate in the environment. The cost model
-(bench/tracking.py) meters a smaller campaign with the same pieces: `ready_campaign`, `send_now`,
+(bench/cost.py) meters a smaller campaign with the same pieces: `ready_campaign`, `send_now`,
 `run_workers`.
 """
 from __future__ import annotations

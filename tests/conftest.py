@@ -20,7 +20,7 @@ os.environ.update(
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
-pytest_plugins = ["tests.signup_fixtures"]
+pytest_plugins = ["tests.support.fixtures"]
 
 
 @pytest.fixture
@@ -62,7 +62,3 @@ def account(aws: dict[str, str]) -> dict[str, Any]:
             "sender_identity": "news@acme.example",
         },
     )
-
-
-def bearer(secret: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}

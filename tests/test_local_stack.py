@@ -19,7 +19,7 @@ from chalicelib.local.outbox import render_page
 from chalicelib.local.scheduler import Scheduler
 from chalicelib.local.schedules import parse_schedule
 from chalicelib.local.sent import parse_raw_email, sent_emails, sent_sms
-from tests.stack_support import get_json, running_stack
+from tests.support.stack import get_json, running_stack
 
 T0 = datetime(2026, 3, 7, 10, 0, 30, tzinfo=UTC)  # a Saturday
 

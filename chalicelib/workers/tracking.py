@@ -20,7 +20,7 @@ from chalicelib.services.tracking import count_events
 
 worker = Blueprint(__name__)
 # Lambda waits up to this long to fill a batch: counters are written once per batch, so a
-# trickle of opens costs several times more per event in small batches (bench.tracking prints
+# trickle of opens costs several times more per event in small batches (bench.cost prints
 # it). Reports lag by at most this much, which a report read minutes after sending never sees.
 BATCHING_WINDOW_SECONDS = 60
 
