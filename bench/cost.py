@@ -1,144 +1,181 @@
-"""The cost model (issue 6): what a campaign mail costs Tidings in AWS charges, line by line, per
-1,000 mails of a campaign (40% opened, 5% clicked), and that total as a share of what SES charges
-for the same mails (the target: at most 3%).
+"""The cost model (issue 15): what Tidings' own AWS usage costs per 1,000 campaign mails, line by
+line, as a share of what SES charges for them (target: at most 3% in the sober scenario), and
+what an idle deployment costs a month.
 
-A mail's line items are the paths it takes: the campaign workers that send it (fan-out and
-campaign send, bench/sending.py's campaign, smaller), its share of the daily purge that erases its
-message record 30 days later (P21), the SES events it causes, and its opens and clicks (the
-tracking route and worker, measured by bench/tracking.py). The transactional send worker is
-priced beside them, for comparison.
+How each figure is made:
+- Usage is measured: every handler runs against moto through the real code (bench/paths.py),
+  each invocation metered for its AWS calls, DynamoDB request units (sized from the items,
+  bench/request_units.py), CPU time and log bytes (bench/metering.py).
+- Traffic is modelled (bench/traffic.py): each scenario (bench/scenarios.py) draws a campaign's
+  opens, clicks, bounces and complaints over 48 hours; the SQS triggers' pollers and batching
+  windows cut them into the batches that are then run through the real workers; execution
+  environments and cold starts follow from when the invocations happen.
+- Lambda time is the measured CPU time stretched to the declared memory's share of a vCPU, plus
+  an assumed wait per AWS call, at the declared architecture's price (bench/functions.py,
+  bench/prices.py). Cold starts are billed (INIT, since August 2025) at the measured cold import
+  of the function's handler module, stretched the same way.
+- What nothing here can measure is assumed, and printed as such.
 
-Everything runs in-process against moto (no network). Call counts are exact; DynamoDB request
-units are computed per call from the items before and after it (bench/metering.py,
-bench/request_units.py). Lambda durations are the code's own time outside AWS calls plus an
-assumed wait per call (bench/prices.py): this machine's speed stands in for Lambda's, moto's does
-not stand in for AWS's. Prices come from bench/prices.py. `python -m bench.cost` prints it all;
-bench/__main__.py calls `main`.
+`python -m bench.cost` prints it all; bench/__main__.py calls `main`.
 """
 from __future__ import annotations
 
-import json
+import math
 import os
-import uuid
-from collections.abc import Iterator
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bench.metering import Meter, metered
-from bench.offline import quiet
-from bench.prices import AWS_CALL_LATENCY_MS, PRICES_AS_OF, SES_CALL_LATENCY_MS, USD
-from bench.route_calls import _PROFILE, _provisioned
-from bench.tracking import PIXEL_REQUESTS, WorkerRun, pixel_route, print_pixel_route, print_worker, worker_run
+from bench.functions import FunctionConfig, function_config, sqs_functions, trigger
+from bench.metering import Meter
+from bench.prices import (
+    AWS_CALL_LATENCY_MS,
+    ESM_IDLE_POLL_SECONDS,
+    ESM_POLLERS,
+    KEEP_WARM_SECONDS,
+    PRICES_AS_OF,
+    SES_CALL_LATENCY_MS,
+    USD,
+    VCPU_MEMORY_MB,
+)
+from bench.scenarios import SCENARIOS, Scenario
+from bench.traffic import HOUR, Batch, Event, Kind, campaign_events, environments, sqs_batches
 
 MAILS = 1_000
-OPENED, CLICKED = 0.40, 0.05
-# The campaign metered for the send path, after a small one run first to warm the code up (the
-# first imports and template builds are a cold start's, which a busy sender rarely pays).
-CAMPAIGN_RECIPIENTS = 200
-WARM_UP_RECIPIENTS = 5
-# The SES rate the send paths run at: high enough that no batch waits for send tokens (waiting on
-# an account's SES quota is not what a mail costs, and sleeping would count as Lambda time here).
-SES_SEND_RATE = 1_000.0
-# The message-record purge runs this long after the campaign: past the 30 days of P21.
-PURGE_AFTER = timedelta(days=31)
-# Chalice's prod stage (.chalice/config.json).
-LAMBDA_GB = 256 / 1024
-# The issue's target: Tidings' own AWS cost at most 3% of what SES charges for the same mails.
 TARGET_SHARE_OF_SES = 0.03
-# The tracking worker priced again in smaller batches, as a slow trickle of opens gives it:
-# counters are written per batch.
-SMALLER_BATCHES = (100, 10)
-SMALLER_BATCH_EVENTS = 2_000
+# The campaign whose sending is metered, after a small one that warms the code up.
+REFERENCE_RECIPIENTS = 1_000
+WARM_UP_RECIPIENTS = 5
+FRONT_REQUESTS = 100
+METERED_SIGNUPS = 10
+METERED_UNSUBSCRIBES = 10
+# A person who confirms does so this long after signing up (an assumption): the confirmation
+# page and its POST run after the form's Lambda environment may have gone cold.
+CONFIRM_AFTER_SECONDS = 600
+MONTH_SECONDS = 30 * 24 * HOUR
+HOURS_PER_MONTH = 730
 
 
-# --- the paths a mail takes ------------------------------------------------------------------------
+# --- usage and its price --------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class PathCost:
-    """What one unit (a mail, an event) costs on one path, before prices."""
+@dataclass
+class Usage:
+    """AWS usage before prices (SES's own sends excluded: they are the yardstick)."""
 
-    label: str
-    per: str
-    write_units: float
-    index_write_units: float
-    read_units: float
-    sqs_requests: float
-    lambda_requests: float
-    lambda_ms: float
-    api_requests: float = 0.0
+    write_units: float = 0.0
+    read_units: float = 0.0
+    sqs_requests: float = 0.0
     sns_publishes: float = 0.0
+    api_requests: float = 0.0
+    lambda_requests: float = 0.0
+    lambda_usd: float = 0.0  # GB-seconds already priced: x86 and arm64 differ
+    lambda_gb_seconds: float = 0.0
+    log_bytes: float = 0.0
+    metric_hours: float = 0.0
+    stored_gb_months: float = 0.0
 
     def usd(self) -> float:
-        return ((self.write_units + self.index_write_units) * USD["dynamodb_write_request_unit"]
+        return (self.write_units * USD["dynamodb_write_request_unit"]
                 + self.read_units * USD["dynamodb_read_request_unit"]
                 + self.sqs_requests * USD["sqs_request"]
-                + self.lambda_requests * USD["lambda_request"]
-                + self.lambda_ms / 1000 * LAMBDA_GB * USD["lambda_gb_second"]
+                + self.sns_publishes * USD["sns_publish"]
                 + self.api_requests * USD["api_gateway_rest_request"]
-                + self.sns_publishes * USD["sns_publish"])
+                + self.lambda_requests * USD["lambda_request"]
+                + self.lambda_usd
+                + self.log_bytes / 1024**3 * USD["logs_ingested_gb"]
+                + self.metric_hours / HOURS_PER_MONTH * USD["custom_metric_month"]
+                + self.stored_gb_months * (USD["dynamodb_stored_gb_month"] + USD["dynamodb_pitr_gb_month"]))
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
+
+    def __mul__(self, factor: float) -> Usage:
+        return Usage(**{f.name: getattr(self, f.name) * factor for f in fields(self)})
+
+    def describe(self) -> str:
+        parts = [(self.write_units, "WRU"), (self.read_units, "RRU"), (self.sqs_requests, "SQS"),
+                 (self.sns_publishes, "SNS"), (self.api_requests, "API"),
+                 (self.lambda_requests, "invocations"),
+                 (self.lambda_gb_seconds, "GB-s"), (self.log_bytes / 1024, "KiB logs"),
+                 (self.metric_hours, "metric-hours"), (self.stored_gb_months * 1024, "MiB-months stored")]
+        return ", ".join(f"{value:,.{2 if value < 100 else 0}f} {unit}" for value, unit in parts if value)
 
 
-def _path(label: str, per: str, meter: Meter, units: float, baseline: Meter | None = None,
-          **requests: float) -> PathCost:
-    """A path's cost per unit from what `meter` recorded for `units` of them, less what `baseline`
-    recorded (the same work with none of the units: its fixed cost)."""
-    base = baseline or Meter()
-    return PathCost(label, per, (meter.table_write_units() - base.table_write_units()) / units,
-                    (meter.index_write_units() - base.index_write_units()) / units,
-                    (meter.read_units() - base.read_units()) / units,
-                    lambda_ms=max(0.0, meter.lambda_ms() - base.lambda_ms()) / units, **requests)
+def aws_usage(meters: Iterable[Meter]) -> Usage:
+    """The DynamoDB, SQS, SNS usage the meters recorded."""
+    usage = Usage()
+    for meter in meters:
+        usage.write_units += meter.write_units()
+        usage.read_units += meter.read_units()
+        usage.sqs_requests += meter.count("sqs")
+        usage.sns_publishes += sum(1 for call in meter.calls if call.label == "sns.Publish")
+    return usage
+
+
+def lambda_usage(config: FunctionConfig, meters: Sequence[Meter], extra_billed_ms: float = 0.0) -> Usage:
+    """Invocations of one function, one meter each: requests, billed GB-seconds, logs, plus the
+    AWS usage the code made."""
+    billed_ms = sum(invocation_ms(config, meter) for meter in meters) + extra_billed_ms
+    gb_seconds = billed_ms / 1000 * config.gb
+    usage = aws_usage(meters)
+    usage.lambda_requests = len(meters)
+    usage.lambda_gb_seconds = gb_seconds
+    usage.lambda_usd = gb_seconds * config.gb_second_usd
+    usage.log_bytes = sum(meter.log_bytes + config.platform_log_bytes for meter in meters)
+    return usage
+
+
+def invocation_ms(config: FunctionConfig, meter: Meter) -> int:
+    """Billed milliseconds of one metered invocation."""
+    return config.billed_ms(meter.own_ms(), meter.waited_ms())
+
+
+def init_usage(config: FunctionConfig, cold_starts: float, init_ms: float) -> Usage:
+    """Billed INIT time of `cold_starts` cold starts whose init takes `init_ms` on one vCPU here."""
+    gb_seconds = cold_starts * config.billed_ms(init_ms, 0.0) / 1000 * config.gb
+    return Usage(lambda_gb_seconds=gb_seconds, lambda_usd=gb_seconds * config.gb_second_usd)
 
 
 @dataclass(frozen=True)
-class Campaign:
-    """The metered campaign: its workers' calls, the daily purge 31 days later (and that purge
-    run again at once, with nothing left to erase: its fixed cost), and what they did."""
-
-    recipients: int
-    pages: int
-    batches: int
-    workers: Meter
-    purge: Meter
-    idle_purge: Meter
-    purged: dict[str, int]
+class LineItem:
+    label: str
+    usage: Usage  # for MAILS campaign mails
+    note: str = ""
 
 
-def campaign_run(recipients: int = CAMPAIGN_RECIPIENTS) -> Campaign:
-    """A campaign to `recipients` confirmed subscribers through the real workers (bench/sending.py),
-    every worker call metered, then the daily purge 31 days later, metered; after a small campaign
-    run the same way, unmetered, to warm the code up."""
-    _campaign(WARM_UP_RECIPIENTS, Meter(), Meter(), Meter())
-    workers, purge, idle_purge = Meter(), Meter(), Meter()
-    pages, batches, purged = _campaign(recipients, workers, purge, idle_purge)
-    return Campaign(recipients, pages, batches, workers, purge, idle_purge, purged)
+# --- measuring ----------------------------------------------------------------------------------
+
+@dataclass
+class ScenarioRun:
+    scenario: Scenario
+    events: list[Event]
+    tracking_batches: list[Batch]
+    tracking: list[Meter]
+    feedback_batches: list[Batch]
+    feedback: list[Meter]
 
 
-def _campaign(recipients: int, workers: Meter, purge: Meter,
-              idle_purge: Meter) -> tuple[int, int, dict[str, int]]:
-    """(page jobs, batch jobs, counts the purge erased) of one campaign in a fresh moto account."""
-    import time_machine
-    from chalice.test import Client
+@dataclass
+class Measured:
+    """Everything metered once, and each scenario's own runs."""
 
-    from app import app
-    from bench.sending import ready_campaign, run_workers, send_now
-    from chalicelib.services.retention import run_purges
-
-    with _provisioned(), _ses_send_rate(SES_SEND_RATE), Client(app, stage_name="local") as http:
-        campaign = ready_campaign(http, recipients)
-        send_now(http, campaign)
-        jobs = run_workers(workers.recording)
-        with time_machine.travel(datetime.now(UTC) + PURGE_AFTER):
-            with purge.recording():
-                report = run_purges()
-            with idle_purge.recording():
-                run_purges()
-    return jobs.pages, jobs.batches, report.counts
+    campaign: Any  # bench.paths.CampaignRun
+    front: list[Meter]
+    signup: Any  # bench.paths.SignupRun
+    signups_metered: int
+    unsubscribe: Meter
+    scheduler: Meter
+    retention: Meter
+    subscriber_bytes: int
+    init_ms: float
+    scenarios: list[ScenarioRun] = field(default_factory=list)
 
 
 @contextmanager
-def _ses_send_rate(rate: float) -> Iterator[None]:
+def ses_send_rate(rate: float) -> Iterator[None]:
     """The SES send rate the settings give, for the length of the block."""
     from chalicelib.config import settings
 
@@ -155,208 +192,390 @@ def _ses_send_rate(rate: float) -> Iterator[None]:
         settings.cache_clear()
 
 
-def campaign_path(run: Campaign) -> PathCost:
-    """The campaign workers per mail sent (SES's own price excluded: it is the yardstick). Lambda's
-    event source mapping receives and deletes each invocation's messages: two SQS requests an
-    invocation, a page job an invocation, up to the queue's batch size of batch jobs in one."""
-    from chalicelib.resources import CAMPAIGN_SEND, FANOUT
-
-    invocations = run.pages / FANOUT.batch_size + run.batches / CAMPAIGN_SEND.batch_size
-    return _path("campaign send (fan-out, send)", "mail", run.workers, run.recipients,
-                 sqs_requests=(run.workers.count("sqs") + 2 * invocations) / run.recipients,
-                 lambda_requests=invocations / run.recipients)
-
-
-def purge_path(run: Campaign) -> PathCost:
-    """The daily purge per mail: erasing the campaign's message records 30 days on (P21). The
-    purge runs daily whatever was sent, so neither its invocation nor what an idle run does (its
-    queries of empty due days) is counted: only what the mails added to it."""
-    sqs = run.purge.count("sqs") - run.idle_purge.count("sqs")
-    return _path("message-record purge", "mail", run.purge, run.recipients, baseline=run.idle_purge,
-                 sqs_requests=sqs / run.recipients, lambda_requests=0.0)
-
-
-def _jobs(mails: int, account_id: str) -> list[dict[str, Any]]:
-    from chalicelib.config import settings
-    from chalicelib.domain.mime import OutgoingEmail
-    from chalicelib.domain.outbox import EmailJob
-
-    return [EmailJob(message_id=f"bench-{n}", account_id=account_id, kind="campaign",
-                     email=OutgoingEmail(sender=settings().default_sender, recipient=f"r{n}@example.com",
-                                         subject="Spring", text="Hello", html="<p>Hello</p>"),
-                     tags={"campaign": "cmp_bench", "list": "lst_bench"}).to_dict()
-            for n in range(mails)]
-
-
-def send_path(mails: int = 50) -> PathCost:
-    """The transactional send worker per mail (SES's own price excluded), for comparison: the
-    outbox's jobs, not a campaign's."""
-    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
-    from chalicelib.cli import create_account_with_key
-    from chalicelib.resources import OUTBOX
-
-    account = create_account_with_key("Bench Ltd", _PROFILE)
-    records = [SQSRecord({"messageId": f"s-{n}", "body": json.dumps(job)})
-               for n, job in enumerate(_jobs(WARM_UP_RECIPIENTS + mails, account["account_id"]))]
-    with _ses_send_rate(SES_SEND_RATE):
-        _send_jobs(records[:WARM_UP_RECIPIENTS])  # warm the code up, unmetered
-        with metered() as meter:
-            _send_jobs(records[WARM_UP_RECIPIENTS:])
-    # Outbox: the enqueuer's SendMessageBatch (10 a call, assumed), the poller's receive + delete.
-    return _path("transactional send worker", "mail", meter, mails, sqs_requests=0.1 + 0.2,
-                 lambda_requests=1 / OUTBOX.batch_size)
-
-
-def _send_jobs(records: list[Any]) -> None:
-    """The send worker on outbox records, as send_worker does it: rate tokens fetched and the
-    mails sent counted once per SQS batch."""
-    from chalicelib.resources import OUTBOX
-    from chalicelib.services.sending.outbox import SentTally, count_tally, send_outbox_job
-    from chalicelib.services.sending.rate_tokens import RateTokens
-
-    for start in range(0, len(records), OUTBOX.batch_size):
-        batch = records[start:start + OUTBOX.batch_size]
-        tokens, sent = RateTokens(len(batch)), SentTally()
-        for record in batch:
-            send_outbox_job(record.body, tokens=tokens, sent=sent)
-        count_tally(sent)
-
-
-def feedback_path(mails: int = 50) -> PathCost:
-    """The feedback worker per mail: the Send and Delivery events SES publishes for each, if the
-    configuration set asks for them (resources.FEEDBACK_EVENT_TYPES)."""
+def measure(scenarios: Sequence[Scenario] = SCENARIOS) -> Measured:
+    """Run every path once (and each scenario's tracking and feedback) against one moto account."""
     from chalice.test import Client
 
     from app import app
-    from chalicelib.cli import create_account_with_key
-    from chalicelib.resources import FEEDBACK_EVENT_TYPES
+    from bench import paths
+    from bench.cold_start import cold_init_ms
+    from bench.offline import quiet
+    from bench.route_calls import _provisioned
 
-    account = create_account_with_key("Bench Feedback Ltd", _PROFILE)
-    kinds = [kind for kind in ("Send", "Delivery") if kind.lower() in FEEDBACK_EVENT_TYPES]
-    bodies = [json.dumps(_ses_event(kind, f"r{n}@example.com", account["account_id"]))
-              for n in range(mails) for kind in kinds]
-    with metered() as meter, Client(app, stage_name="local") as http:
-        for start in range(0, len(bodies), 10):
-            records = [{"messageId": f"f-{start + n}", "receiptHandle": "r", "body": body,
-                        "eventSource": "aws:sqs", "attributes": {}, "messageAttributes": {}}
-                       for n, body in enumerate(bodies[start:start + 10])]
-            http.lambda_.invoke("feedback_worker", {"Records": records})
-    events = len(kinds)
-    label = f"SES feedback ({', '.join(kinds) or 'none asked for'})"
-    return _path(label, "mail", meter, mails, sqs_requests=events * 0.2, lambda_requests=events * 0.1,
-                 sns_publishes=events)
-
-
-def _ses_event(kind: str, recipient: str, account_id: str) -> dict[str, Any]:
-    """The shape SES's event publishing gives Send and Delivery events (documented samples)."""
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    mail = {"timestamp": now, "source": "news@acme.example", "messageId": f"0100{uuid.uuid4().hex}-000000",
-            "destination": [recipient],
-            "tags": {"account": [account_id], "list": ["lst_bench"], "campaign": ["cmp_bench"],
-                     "kind": ["campaign"]}}
-    detail = {"timestamp": now, "recipients": [recipient], "processingTimeMillis": 500,
-              "smtpResponse": "250 ok", "reportingMTA": "a8-70.smtp-out.amazonses.com"}
-    return {"eventType": kind, "mail": mail, kind.lower(): {} if kind == "Send" else detail}
+    init_ms = cold_init_ms("app")
+    # An SES rate no batch waits for: what waiting costs is modelled (bench/sending_model.py).
+    with quiet(), _provisioned(), ses_send_rate(1e6), paths.fast_moto_transactions(), \
+            Client(app, stage_name="local") as http:
+        paths.send_campaign(http, WARM_UP_RECIPIENTS)
+        campaign = paths.send_campaign(http, REFERENCE_RECIPIENTS)
+        reader = paths.audience(http, 1)
+        _, front = paths.tracking_front(FRONT_REQUESTS, reader)
+        scheduler, retention = paths.idle_schedules()
+        signup, signups_metered = paths.signups(http, reader, METERED_SIGNUPS)
+        unsubscribe = paths.unsubscribes(http, paths.audience(http, METERED_UNSUBSCRIBES + 1),
+                                         METERED_UNSUBSCRIBES)
+        measured = Measured(campaign, front, signup, signups_metered, unsubscribe, scheduler, retention,
+                            _subscriber_bytes(), init_ms)
+        for scenario in scenarios:
+            measured.scenarios.append(_scenario_run(http, scenario))
+    return measured
 
 
-def tracking_route_served_by_function_url() -> bool:
-    """Whether GET /t/o/* and /t/c/* reach their Lambda through a function URL (priced as Lambda
-    only) instead of API Gateway (an API request as well): so when the app has the tracking front,
-    which infra/template.py then gives a public function URL."""
-    from app import app
-    from chalicelib.blueprints.public_tracking_front import FUNCTION_NAME
+def _scenario_run(http: Any, scenario: Scenario) -> ScenarioRun:
+    """The scenario's campaign: its opens and clicks through the tracking worker and its bounces
+    and complaints through the feedback worker, in the batches their triggers would make."""
+    from bench import paths
 
-    return any(function.name == FUNCTION_NAME for function in app.pure_lambda_functions)
-
-
-def tracking_path(run: WorkerRun, route: Meter, route_requests: int) -> PathCost:
-    """One open or click: the route (through API Gateway or a function URL), its Lambda and
-    SendMessage, then its share of a worker batch (measured on `run`)."""
-    share = 1 / run.batch_size
-    function_url = tracking_route_served_by_function_url()
-    label = f"tracking (open or click, {'function URL' if function_url else 'API Gateway'})"
-    return PathCost(label, "event", run.meter.table_write_units() / run.events,
-                    run.meter.index_write_units() / run.events, run.meter.read_units() / run.events,
-                    sqs_requests=route.count("sqs") / route_requests + 2 * share,
-                    lambda_requests=1 + share,
-                    lambda_ms=route.lambda_ms() / route_requests + run.ms_per_batch * share,
-                    api_requests=0.0 if function_url else 1.0)
+    target = paths.audience(http, scenario.list_size)
+    events = campaign_events(scenario.list_size, scenario.ses_rate, scenario.engagement)
+    start = datetime.now(UTC) - timedelta(hours=scenario.engagement.horizon_hours + 2)
+    tracked = [event for event in events if event.kind in (Kind.OPEN, Kind.CLICK)]
+    fed_back = [event for event in events if event.kind in (Kind.BOUNCE, Kind.COMPLAINT)]
+    tracking_batches = sqs_batches([event.at for event in tracked], trigger("tracking_worker"))
+    feedback_batches = sqs_batches([event.at for event in fed_back], trigger("feedback_worker"))
+    tracking_bodies = paths.tracking_bodies(tracked, target, start)
+    feedback_bodies = paths.feedback_bodies(fed_back, target, start)
+    tracking = paths.run_batches("tracking_worker", [[tracking_bodies[i] for i in batch.messages]
+                                                     for batch in tracking_batches])
+    feedback = paths.run_batches("feedback_worker", [[feedback_bodies[i] for i in batch.messages]
+                                                     for batch in feedback_batches])
+    return ScenarioRun(scenario, events, tracking_batches, tracking, feedback_batches, feedback)
 
 
-# --- printing -------------------------------------------------------------------------------------
+def _subscriber_bytes() -> int:
+    """Bytes one confirmed subscriber takes in its table and indexes (a benchmark subscriber),
+    with the 100 bytes of overhead DynamoDB adds to an item in a table and in each index."""
+    from bench.metering import MotoTables
+    from bench.request_units import item_size
+    from chalicelib.config import settings
+    from chalicelib.store.models import Subscriber
+
+    tables = MotoTables(settings().region)
+    name = Subscriber.Meta.table_name
+    stored = tables.any_item(name)
+    key = tables.table_key(name)
+    total = item_size(stored) + 100
+    for index in tables.indexes(name):
+        if index.holds(stored):
+            total += item_size(index.projected(stored, key)) + 100
+    return total
+
+
+# --- the sending model (until issue 15's no-wait sending: see bench/sending_model.py) ------------
+
+def sending_usage(measured: Measured, scenario: Scenario) -> tuple[Usage, list[tuple[float, float]], str]:
+    """The campaign workers per MAILS mails at the scenario's SES rate: measured usage per mail,
+    plus the time Lambdas are billed while the rate makes them wait. Returns the usage, the
+    campaign-send invocations (start, seconds) for the cold-start model, and a note."""
+    from bench.sending_model import send_timeline
+
+    run = measured.campaign
+    fanout, send = function_config("fanout_worker"), function_config("campaign_send_worker")
+    per_mail = (lambda_usage(fanout, run.fanout) + lambda_usage(send, run.send)) * (1 / run.recipients)
+    # The event source mappings: a ReceiveMessage and a DeleteMessageBatch an invocation.
+    per_mail.sqs_requests += 2 * (len(run.fanout) + len(run.send)) / run.recipients
+    timeline = send_timeline(scenario.list_size, scenario.ses_rate, send, run)
+    waiting = timeline.waiting_gb_seconds / scenario.list_size
+    per_mail.lambda_gb_seconds += waiting
+    per_mail.lambda_usd += waiting * send.gb_second_usd
+    per_mail.sqs_requests += timeline.extra_sqs_requests / scenario.list_size
+    per_mail.lambda_requests += timeline.extra_invocations / scenario.list_size
+    note = (f"{run.recipients:,} mails metered; at {scenario.ses_rate:g}/s the {scenario.list_size:,} mails "
+            f"take "
+            f"{timeline.seconds:,.0f} s on {timeline.concurrency} concurrent invocations: "
+            f"{timeline.waiting_gb_seconds:,.1f} GB-s billed waiting for send tokens")
+    return per_mail * MAILS, timeline.invocations, note
+
+
+# --- the line items -------------------------------------------------------------------------------
+
+def line_items(measured: Measured, run: ScenarioRun) -> tuple[list[LineItem], dict[str, Any]]:
+    """The variable cost of MAILS mails in one scenario, line by line."""
+    from app import app  # noqa: F401  (function configs read the app's triggers)
+
+    scenario = run.scenario
+    mails = scenario.list_size
+    per = MAILS / mails
+    items: list[LineItem] = []
+    facts: dict[str, Any] = {}
+    invocations: dict[str, list[tuple[float, float]]] = {}
+
+    usage, invocations["campaign_send_worker"], note = sending_usage(measured, scenario)
+    items.append(LineItem("campaign send (fan-out, batches)", usage, note))
+
+    campaign = measured.campaign
+    purge = aws_usage([campaign.purge]) + aws_usage([campaign.idle_purge]) * -1
+    items.append(LineItem("message-record purge (P21, 30 days on)", purge * (MAILS / campaign.recipients),
+                          f"{campaign.purged.get('messages', 0):,} records erased by the daily purge"))
+
+    feedback_config = function_config("feedback_worker")
+    feedback = lambda_usage(feedback_config, run.feedback)
+    feedback.sns_publishes += sum(len(batch.messages) for batch in run.feedback_batches)
+    feedback.sqs_requests += sum(batch.receives + batch.deletes for batch in run.feedback_batches)
+    invocations["feedback_worker"] = _timed(run.feedback_batches, run.feedback, feedback_config)
+    items.append(LineItem("SES feedback (bounces, complaints)", feedback * per,
+                          f"{len(_of(run.events, Kind.BOUNCE, Kind.COMPLAINT))} events in "
+                          f"{len(run.feedback_batches)} batches"))
+
+    tracked = _of(run.events, Kind.OPEN, Kind.CLICK)
+    front_config = function_config("tracking_front")
+    front = lambda_usage(front_config, measured.front) * (len(tracked) / len(measured.front))
+    front_ms = sum(invocation_ms(front_config, meter) for meter in measured.front) / len(measured.front)
+    invocations["tracking_front"] = [(event.at, front_ms / 1000) for event in tracked]
+    items.append(LineItem("tracking front (function URL, a request an event)", front * per,
+                          f"{len(tracked):,} opens and clicks; {front_ms:.0f} ms billed a request"))
+
+    worker_config = function_config("tracking_worker")
+    worker = lambda_usage(worker_config, run.tracking)
+    worker.sqs_requests += sum(batch.receives + batch.deletes for batch in run.tracking_batches)
+    invocations["tracking_worker"] = _timed(run.tracking_batches, run.tracking, worker_config)
+    sizes = sorted(len(batch.messages) for batch in run.tracking_batches)
+    facts["tracking_batches"] = sizes
+    facts["tracking_wru_per_event"] = sum(meter.write_units() for meter in run.tracking) / len(tracked)
+    trig = trigger("tracking_worker")
+    items.append(LineItem("tracking worker (markers, counters)", worker * per,
+                          f"{len(sizes):,} batches (window {trig.window_seconds:g} s, "
+                          f"{trig.pollers} pollers): "
+                          f"median {sizes[len(sizes) // 2]}, mean {sum(sizes) / len(sizes):.1f} events; "
+                          f"{facts['tracking_wru_per_event']:.2f} WRU an event"))
+
+    cold = Usage()
+    cold_notes = []
+    for function, timed in sorted(invocations.items()):
+        envs = environments(timed, KEEP_WARM_SECONDS)
+        facts[f"environments:{function}"] = envs
+        cold += init_usage(function_config(function), envs.cold_starts, measured.init_ms) * per
+        cold_notes.append(f"{function} {envs.cold_starts}")
+    items.append(LineItem("cold starts of the above (INIT billed)", cold,
+                          f"{measured.init_ms:.0f} ms init on one vCPU here; cold starts a campaign: "
+                          + ", ".join(cold_notes)))
+
+    items.append(_signups_item(measured, scenario))
+    items.append(_unsubscribes_item(measured, scenario))
+    items.append(_metrics_item(measured, run, invocations))
+    subscriber_months = MAILS / scenario.campaigns_per_month
+    storage = Usage(stored_gb_months=subscriber_months * measured.subscriber_bytes / 1024**3)
+    items.append(LineItem("subscriber storage (table, indexes, PITR)", storage,
+                          f"{measured.subscriber_bytes} bytes a subscriber; {subscriber_months:,.0f} "
+                          "subscriber-months per 1,000 mails"))
+    return items, facts
+
+
+def _of(events: Sequence[Event], *kinds: Kind) -> list[Event]:
+    return [event for event in events if event.kind in kinds]
+
+
+def _timed(batches: Sequence[Batch], meters: Sequence[Meter],
+           config: FunctionConfig) -> list[tuple[float, float]]:
+    return [(batch.invoked_at, invocation_ms(config, meter) / 1000)
+            for batch, meter in zip(batches, meters, strict=True)]
+
+
+def _signups_item(measured: Measured, scenario: Scenario) -> LineItem:
+    """Signups and confirmations per MAILS mails: a month's signups spread over the month."""
+    signup, n = measured.signup, measured.signups_metered
+    per_signup = (lambda_usage(function_config("api_handler"), [signup.form]) * (1 / n)
+                  + lambda_usage(function_config("signup_worker"), [signup.worker]) * (1 / n)
+                  + lambda_usage(function_config("send_worker"), [signup.confirmation_mail]) * (1 / n))
+    per_signup.api_requests += 1
+    per_confirmation = (lambda_usage(function_config("api_handler"), [signup.page, signup.confirm]) * (1 / n))
+    per_confirmation.api_requests += 2
+    expiry = aws_usage([signup.expiry]) + aws_usage([signup.idle_expiry]) * -1
+    # Form, worker and mail invocations are single metered blocks above: count them an invocation each.
+    per_signup.lambda_requests = 3
+    per_confirmation.lambda_requests = 2
+    # SQS: the form's SendMessage (metered), the trigger's receive and delete, the outbox's too.
+    per_signup.sqs_requests += 4
+    signups = scenario.list_size * scenario.signups_per_month
+    confirmed = signups * (1 - scenario.unconfirmed_share)
+    monthly = per_signup * signups + per_confirmation * confirmed + expiry * (1 / n) * (signups - confirmed)
+    # Cold starts: signups arrive evenly over the month; each confirms CONFIRM_AFTER_SECONDS later.
+    interval = MONTH_SECONDS / max(signups, 1)
+    api, worker, mail = [], [], []
+    for k in range(int(signups)):
+        at = k * interval
+        api.append((at, 0.05))
+        worker.append((at + 1, 0.05))
+        mail.append((at + 2, 0.1))
+        if k < confirmed:
+            api += [(at + CONFIRM_AFTER_SECONDS, 0.05), (at + CONFIRM_AFTER_SECONDS + 5, 0.05)]
+    cold_starts = {name: environments(timed, KEEP_WARM_SECONDS).cold_starts
+                   for name, timed in (("api_handler", api), ("signup_worker", worker),
+                                       ("send_worker", mail))}
+    for name, count in cold_starts.items():
+        monthly += init_usage(function_config(name), count, measured.init_ms)
+    mails_per_month = scenario.mails_per_month
+    ses_extra = signups * USD["ses_email"] / mails_per_month * MAILS
+    note = (f"{signups:,.0f} signups a month, {confirmed:,.0f} confirmed; cold starts a month: "
+            + ", ".join(f"{name} {count}" for name, count in cold_starts.items())
+            + f"; their confirmation mails add ${ses_extra:.5f} to the SES bill (SES's price, not overhead)")
+    return LineItem("signups and confirmations (amortised)", monthly * (MAILS / mails_per_month), note)
+
+
+def _unsubscribes_item(measured: Measured, scenario: Scenario) -> LineItem:
+    usage = lambda_usage(function_config("api_handler"), [measured.unsubscribe]) * (1 / METERED_UNSUBSCRIBES)
+    usage.lambda_requests = 1
+    usage.api_requests = 1
+    count = MAILS * scenario.unsubscribe_rate
+    return LineItem("unsubscribes (one-click POST)", usage * count, f"{count:g} per 1,000 mails")
+
+
+def _metrics_item(measured: Measured, run: ScenarioRun,
+                  invocations: dict[str, list[tuple[float, float]]]) -> LineItem:
+    """Custom metrics are billed by the hour they are sent in: the hours of each campaign in
+    which each metric the workers emit was sent."""
+    hours: dict[str, set[int]] = defaultdict(set)
+    emitted = [(batch.invoked_at, meter)
+               for batch, meter in zip(run.tracking_batches, run.tracking, strict=True)]
+    emitted += [(batch.invoked_at, meter)
+                for batch, meter in zip(run.feedback_batches, run.feedback, strict=True)]
+    for at, meter in emitted:
+        for name in meter.metrics:
+            hours[name].add(int(at // HOUR))
+    sending_hours = {int(at // HOUR) for at, _ in invocations.get("campaign_send_worker", [(0.0, 0.0)])}
+    for meter in measured.campaign.send:
+        for name in meter.metrics:
+            hours[name] |= sending_hours
+    metric_hours = sum(len(seen) for seen in hours.values())
+    per = MAILS / run.scenario.list_size
+    return LineItem("custom metrics (the hours they are sent in)", Usage(metric_hours=metric_hours * per),
+                    f"{len(hours)} metrics over {metric_hours} metric-hours a campaign")
+
+
+# --- the fixed cost of a deployment --------------------------------------------------------------------
+
+def fixed_monthly(measured: Measured) -> list[LineItem]:
+    """What a deployment costs a month with nothing sent: its schedules, its queues' pollers, its
+    alarms and secrets."""
+    minutes = int(MONTH_SECONDS / 60)
+    scheduler = lambda_usage(function_config("campaign_scheduler"), [measured.scheduler]) * minutes
+    retention = lambda_usage(function_config("retention_worker"), [measured.retention]) * 30
+    triggers = sqs_functions()
+    polls = len(triggers) * ESM_POLLERS * MONTH_SECONDS / ESM_IDLE_POLL_SECONDS
+    alarms, secrets = _template_counts()
+    idle_metrics = measured.scheduler.metrics | measured.retention.metrics
+    return [
+        LineItem("every-minute campaign scheduler", scheduler, f"{minutes:,} runs"),
+        LineItem("daily purge with nothing due", retention, "30 runs"),
+        LineItem("SQS triggers polling empty queues", Usage(sqs_requests=polls),
+                 f"{len(triggers)} triggers x {ESM_POLLERS} pollers, a receive every "
+                 f"{ESM_IDLE_POLL_SECONDS} s"),
+        LineItem("CloudWatch alarms", Usage(lambda_usd=alarms * USD["alarm_month"]),
+                 f"{alarms} in the template"),
+        LineItem("Secrets Manager secrets", Usage(lambda_usd=secrets * USD["secret_month"]),
+                 f"{secrets} in the template"),
+        LineItem("custom metrics sent while idle", Usage(metric_hours=len(idle_metrics) * HOURS_PER_MONTH),
+                 ", ".join(sorted(idle_metrics)) or "none"),
+    ]
+
+
+def _template_counts() -> tuple[int, int]:
+    """(alarms, secrets) of the deployment template built from the app (infra/template.py)."""
+    import json
+    import re
+
+    from chalicelib.config import read_settings
+    from infra.package import app_functions
+    from infra.template import build_merge_template
+
+    functions, handlers = app_functions()
+    template = build_merge_template(read_settings({"TIDINGS_PREFIX": "tidings", "TIDINGS_STAGE": "prod"}),
+                                    functions, handlers)
+    resources = template["Resources"].values()
+    alarms = sum(1 for resource in resources if resource.get("Type") == "AWS::CloudWatch::Alarm")
+    secrets = {match for match in re.findall(r"resolve:secretsmanager:([^}:]+)", json.dumps(template))}
+    secrets |= {name for name, resource in template["Resources"].items()
+                if resource.get("Type") == "AWS::SecretsManager::Secret"}
+    return alarms, len(secrets)
+
+
+# --- printing -----------------------------------------------------------------------------------------
+
+def _money(usd: float) -> str:
+    return f"${usd:.5f}" if usd < 1 else f"${usd:,.2f}"
+
+
+def print_scenario(measured: Measured, run: ScenarioRun) -> float:
+    """Print one scenario's line items; returns its total as a share of SES."""
+    scenario = run.scenario
+    items, _ = line_items(measured, run)
+    ses = MAILS * USD["ses_email"]
+    print(f"\n-- {scenario.name} scenario: variable cost per {MAILS:,} campaign mails")
+    for line in scenario.assumptions():
+        print(f"   assumed: {line}")
+    total = 0.0
+    for item in items:
+        usd = item.usage.usd()
+        total += usd
+        print(f"   {item.label:<48} {_money(usd):>10} {100 * usd / ses:5.2f}%  ({item.usage.describe()})")
+        if item.note:
+            print(f"   {'':<48} {'':>10}         {item.note}")
+    share = total / ses
+    distance = 100 * (share - TARGET_SHARE_OF_SES)
+    verdict = "met" if share <= TARGET_SHARE_OF_SES else f"NOT met (by {distance:.2f} points)"
+    print(f"   total {_money(total)} = {100 * share:.2f}% of SES's ${ses:.2f} -> target "
+          f"<= {TARGET_SHARE_OF_SES:.0%}"
+          f"{' (sober scenario)' if scenario.name == 'sober' else ''}: {verdict}")
+    return share
+
+
+def print_assumptions() -> None:
+    print(f"prices {PRICES_AS_OF} (bench/prices.py). Assumed, not measured:")
+    print(f"   an AWS call keeps a Lambda waiting {AWS_CALL_LATENCY_MS:.0f} ms (DynamoDB, SQS, SNS), "
+          f"an SES send "
+          f"{SES_CALL_LATENCY_MS:.0f} ms")
+    print(f"   Lambda runs code at memory/{VCPU_MEMORY_MB} MB of a vCPU, one vCPU being one core of this "
+          f"machine; INIT at the same share")
+    print(f"   an idle environment stays warm {KEEP_WARM_SECONDS // 60} minutes; SQS triggers start with "
+          f"{ESM_POLLERS} pollers, each message reaching one of them at random; Lambda logs "
+          f"START/END/REPORT ({function_config('tracking_front').platform_log_bytes} bytes) an invocation")
+    configs = Counter((c.memory_mb, c.architecture, c.timeout_seconds)
+                      for c in (function_config(name) for name in _FUNCTIONS))
+    print("   deployed functions (memory, architecture, timeout): "
+          + "; ".join(f"{count} at {memory} MB {arch} {timeout} s"
+                      for (memory, arch, timeout), count in configs.items()))
+
+
+_FUNCTIONS = ("api_handler", "tracking_front", "tracking_worker", "feedback_worker", "fanout_worker",
+              "campaign_send_worker", "send_worker", "signup_worker", "campaign_scheduler",
+              "retention_worker")
+
+
+def print_fixed(measured: Measured) -> None:
+    items = fixed_monthly(measured)
+    print("\n-- fixed cost a month of an idle deployment (nothing sent)")
+    total = 0.0
+    for item in items:
+        usd = item.usage.usd()
+        total += usd
+        print(f"   {item.label:<48} {_money(usd):>10}  ({item.note})")
+    per_mail = TARGET_SHARE_OF_SES * USD["ses_email"]
+    volume = total / per_mail
+    print(f"   total {_money(total)} a month: under {TARGET_SHARE_OF_SES:.0%} of SES from "
+          f"{math.ceil(volume / 1000) * 1000:,} mails a month "
+          f"(SES bill then ${volume * USD['ses_email']:,.2f})")
+    for scenario in SCENARIOS:
+        bill = scenario.mails_per_month * USD["ses_email"]
+        print(f"   the {scenario.name} sender ({scenario.mails_per_month:,} mails a month, SES ${bill:.2f}): "
+              f"fixed cost {100 * total / bill:.0f}% of its SES bill")
+
+
+def print_measured(measured: Measured) -> None:
+    campaign = measured.campaign
+    print(f"measured once: a campaign to {campaign.recipients:,} ({len(campaign.fanout)} fan-out and "
+          f"{len(campaign.send)} campaign-send invocations), {len(measured.front)} tracking-front requests, "
+          f"{measured.signups_metered} signups, {METERED_UNSUBSCRIBES} unsubscribes, the idle schedules; "
+          f"cold init of `app` {measured.init_ms:.0f} ms")
+
 
 def main() -> None:
-    """Measure every path a mail takes and print what each costs, then the total against SES's."""
-    with quiet():
-        with _provisioned():
-            run = worker_run()
-            smaller = [worker_run(SMALLER_BATCH_EVENTS, size, f"cmp_bench_{size}")
-                       for size in SMALLER_BATCHES]
-            pixel_calls, route = pixel_route()
-            send = send_path()
-            feedback = feedback_path()
-        campaign = campaign_run()
-    print_worker(run)
-    print_pixel_route(pixel_calls, route)
-    _print_campaign(campaign)
-    events = MAILS * (OPENED + CLICKED)
-    fixed = [(campaign_path(campaign), MAILS), (purge_path(campaign), MAILS), (feedback, MAILS)]
-    _print_cost([*fixed, (tracking_path(run, route, PIXEL_REQUESTS), events)], beside=[(send, MAILS)])
-    ses = MAILS * USD["ses_email"]
-    for small in smaller:
-        path = tracking_path(small, route, PIXEL_REQUESTS)
-        total = sum(p.usd() * units for p, units in fixed) + path.usd() * events
-        print(f"  with the worker's batches at {small.batch_size} events (opens arriving slowly; "
-              f"{path.write_units:.2f} WRU an event): total {100 * total / ses:.2f}% of SES")
-    unsized = run.meter.unsized + route.unsized + campaign.workers.unsized + campaign.purge.unsized
-    if unsized:
-        print(f"  NOT in the request units (PartiQL, not sized): {dict(unsized)}")
-
-
-def _print_campaign(run: Campaign) -> None:
-    workers, purge = run.workers, run.purge
-    print(f"campaign to {run.recipients} recipients ({run.pages} page jobs, {run.batches} batch jobs, "
-          f"SES at {SES_SEND_RATE:,.0f} msg/s): {len(workers.calls)} worker calls "
-          f"({_by_label(workers)})")
-    print(f"  request units per mail: {workers.table_write_units() / run.recipients:.2f} WRU on tables + "
-          f"{workers.index_write_units() / run.recipients:.2f} on indexes, "
-          f"{workers.read_units() / run.recipients:.2f} RRU")
-    purged = ", ".join(f"{kind} {count}" for kind, count in run.purged.items() if count) or "nothing"
-    idle = run.idle_purge
-    print(f"  purge {PURGE_AFTER.days} days later: {purged} erased in {len(purge.calls)} calls "
-          f"({_by_label(purge)}); {purge.write_units():.0f} WRU, {purge.read_units():.1f} RRU; "
-          f"less an idle run's (nothing to erase, not per mail): {len(idle.calls)} calls, "
-          f"{idle.write_units():.0f} WRU, {idle.read_units():.1f} RRU")
-
-
-def _by_label(meter: Meter) -> str:
-    return ", ".join(f"{label} {count}" for label, count in sorted(meter.labels.items())) or "no calls"
-
-
-def _print_cost(paths: list[tuple[PathCost, float]], beside: list[tuple[PathCost, float]]) -> None:
-    ses = MAILS * USD["ses_email"]
-    print(f"Cost per {MAILS:,} campaign mails sent, {OPENED:.0%} opened and {CLICKED:.0%} clicked "
-          f"(prices {PRICES_AS_OF}, bench/prices.py; Lambda at {LAMBDA_GB * 1024:.0f} MB):")
-    print(f"  Lambda ms = the code's own time outside AWS calls + an ASSUMED wait per call of "
-          f"{AWS_CALL_LATENCY_MS:.0f} ms (DynamoDB, SQS, SNS) or {SES_CALL_LATENCY_MS:.0f} ms (an SES send); "
-          f"assumptions, not measurements")
-    total = sum(_print_path(path, units) for path, units in paths)
-    verdict = "met" if total <= TARGET_SHARE_OF_SES * ses else "NOT met"
-    print(f"  total ${total:.5f} = {100 * total / ses:.2f}% of SES's ${ses:.2f} "
-          f"-> target <= {TARGET_SHARE_OF_SES:.0%}: {verdict}")
-    for path, units in beside:
-        print("  for comparison, not in the total:")
-        _print_path(path, units)
-
-
-def _print_path(path: PathCost, units: float) -> float:
-    usd = path.usd() * units
-    print(f"  {path.label:<45} {units:5.0f} {path.per}s x ({path.write_units:.2f} WRU + "
-          f"{path.index_write_units:.2f} GSI WRU, {path.read_units:.2f} RRU, {path.sqs_requests:.2f} SQS, "
-          f"{path.lambda_requests:.3f} Lambda + {path.lambda_ms:.1f} ms, {path.api_requests:.0f} API, "
-          f"{path.sns_publishes:.0f} SNS) = ${usd:.5f}")
-    return usd
+    """Measure and print every scenario and the fixed cost."""
+    measured = measure()
+    print_assumptions()
+    print_measured(measured)
+    for run in measured.scenarios:
+        print_scenario(measured, run)
+    print_fixed(measured)
 
 
 if __name__ == "__main__":

@@ -13,15 +13,20 @@ moto holds them; for each read, the items read by key as stored (DynamoDB charge
 whatever a ProjectionExpression keeps), and the items a Query or Scan returned, as stored in the
 table or index. Nothing here knows Tidings' tables: it needs moto (`mock_aws`) to be running.
 
-Lambda time is the time spent outside AWS calls in the recorded blocks plus an assumed wait for
-each call (bench/prices.py): moto answers in-process, at its own speed, which is not AWS's.
+Lambda time is the CPU time this thread spent outside AWS calls in the recorded blocks (not wall
+time: another process busy on the machine does not inflate it) plus an assumed wait for each call
+(bench/prices.py): moto answers in-process, at its own speed, which is not AWS's. What the
+recorded code writes to its logs (Powertools' JSON lines and metric sets) is counted in bytes.
 """
 from __future__ import annotations
 
+import io
+import json
+import logging
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,7 +64,14 @@ class Meter:
     calls: list[MeteredCall] = field(default_factory=list)
     aws_seconds: float = 0.0
     wall_seconds: float = 0.0
+    # The same in this thread's CPU time (time.thread_time): moto and the meter run in-process.
+    aws_cpu_seconds: float = 0.0
+    cpu_seconds: float = 0.0
     unsized: Counter[str] = field(default_factory=Counter)
+    # Bytes the recorded code logged (log lines and metric sets), when recorded with logs=True,
+    # and the custom metrics it sent.
+    log_bytes: int = 0
+    metrics: set[str] = field(default_factory=set)
 
     @property
     def labels(self) -> Counter[str]:
@@ -81,7 +93,11 @@ class Meter:
         return sum(call.read for call in self.calls)
 
     def own_ms(self) -> float:
-        """Milliseconds spent in the recorded blocks outside AWS calls (and outside this meter)."""
+        """CPU milliseconds spent in the recorded blocks outside AWS calls (and this meter)."""
+        return 1000 * max(0.0, self.cpu_seconds - self.aws_cpu_seconds)
+
+    def own_wall_ms(self) -> float:
+        """Wall-clock milliseconds spent in the recorded blocks outside AWS calls."""
         return 1000 * (self.wall_seconds - self.aws_seconds)
 
     def waited_ms(self) -> float:
@@ -93,12 +109,14 @@ class Meter:
         return self.own_ms() + self.waited_ms()
 
     @contextmanager
-    def recording(self) -> Iterator[Meter]:
-        """Record every AWS call made by any botocore client in the block. May be entered often."""
+    def recording(self, logs: bool = False) -> Iterator[Meter]:
+        """Record every AWS call made by any botocore client in the block. May be entered often.
+        With `logs`, what the block logs at INFO and above (and the metric sets it prints) is
+        counted in `log_bytes` instead of being written anywhere."""
         original = BaseClient._make_api_call
 
         def metering(client: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.thread_time()
             try:
                 service = client.meta.service_model.service_name
                 if service != "dynamodb":
@@ -107,13 +125,21 @@ class Meter:
                 return self._dynamodb_call(client, operation_name, api_params, original)
             finally:
                 self.aws_seconds += time.perf_counter() - started
+                self.aws_cpu_seconds += time.thread_time() - cpu
 
         BaseClient._make_api_call = metering  # type: ignore[method-assign]
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         try:
-            yield self
+            if logs:
+                with counted_logs() as sink:
+                    yield self
+                self.log_bytes += sink.bytes
+                self.metrics |= sink.metrics
+            else:
+                yield self
         finally:
             self.wall_seconds += time.perf_counter() - started
+            self.cpu_seconds += time.thread_time() - cpu
             BaseClient._make_api_call = original  # type: ignore[method-assign]
 
     def _dynamodb_call(self, client: BaseClient, operation: str, params: dict[str, Any], call: Any) -> Any:
@@ -141,11 +167,51 @@ class Meter:
 
 
 @contextmanager
-def metered() -> Iterator[Meter]:
-    """A new Meter recording every AWS call made in the block."""
+def metered(logs: bool = False) -> Iterator[Meter]:
+    """A new Meter recording every AWS call made in the block (and its log bytes, with `logs`)."""
     meter = Meter()
-    with meter.recording():
+    with meter.recording(logs):
         yield meter
+
+
+class _ByteSink(io.TextIOBase):
+    """A text stream that keeps only the number of UTF-8 bytes written to it, and the names of
+    the metrics in the metric sets (CloudWatch EMF documents) printed to it."""
+
+    def __init__(self) -> None:
+        self.bytes = 0
+        self.metrics: set[str] = set()
+
+    def write(self, text: str) -> int:
+        self.bytes += len(text.encode())
+        if text.startswith('{"_aws"'):
+            document = json.loads(text)
+            for directive in document["_aws"].get("CloudWatchMetrics", []):
+                self.metrics.update(metric["Name"] for metric in directive.get("Metrics", []))
+        return len(text)
+
+
+@contextmanager
+def counted_logs() -> Iterator[_ByteSink]:
+    """Count what the app logs in the block, as Lambda would ship it to CloudWatch Logs: the
+    Powertools logger's lines at INFO and above (its handler's stream is swapped for the block)
+    and whatever is printed (Powertools prints metric sets, EMF, to standard output)."""
+    from chalicelib.observability import logger
+
+    sink = _ByteSink()
+    handlers = [handler for handler in logger._logger.handlers if isinstance(handler, logging.StreamHandler)]
+    streams = [handler.setStream(sink) for handler in handlers]
+    level, disabled = logger._logger.level, logging.root.manager.disable
+    logger._logger.setLevel(logging.INFO)
+    logging.disable(logging.NOTSET)
+    try:
+        with redirect_stdout(sink):
+            yield sink
+    finally:
+        logging.disable(disabled)
+        logger._logger.setLevel(level)
+        for handler, stream in zip(handlers, streams, strict=True):
+            handler.setStream(stream)
 
 
 # --- moto's tables, read directly ------------------------------------------------------------------
@@ -176,6 +242,15 @@ class MotoTables:
 
     def key_of(self, name: str, item: Item) -> dict[str, Any]:
         return {attribute: item[attribute] for attribute in self.table_key(name)}
+
+    def any_item(self, name: str) -> dict[str, Any]:
+        """A copy of one stored item of the table, in DynamoDB's JSON (KeyError when empty)."""
+        table = self._table(name)
+        for stored in table.items.values():
+            found = next(iter(stored.values()), None) if table.range_key_attr is not None else stored
+            if found is not None:
+                return {attribute: value.to_regular_json() for attribute, value in found.attrs.items()}
+        raise KeyError(f"{name} is empty")
 
     def item(self, name: str, key: Item) -> dict[str, Any] | None:
         """A copy of the stored item with this key, in DynamoDB's JSON; None when there is none."""

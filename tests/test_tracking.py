@@ -11,7 +11,6 @@ import time_machine
 from bench.aws_calls import count_aws_calls
 from chalicelib.domain.country import UNKNOWN, viewer_country
 from chalicelib.domain.engagement import PREFETCH_WINDOW, Viewer, classify
-from chalicelib.domain.tracking import Action, TrackingEvent, plan_batch
 from tests.support.campaigns import campaign_of, report_body
 from tests.support.lists import subscribe
 from tests.support.queues import run_tracking_worker, take
@@ -196,14 +195,15 @@ def _events(client: Any, account: dict[str, Any], mailed: dict[str, str],
     return take("tracking")
 
 
-def test_p13_worker_aggregates_a_batch_into_one_write_per_counter(client, account, mailed):
+def test_p13_worker_writes_each_marker_once_and_the_batchs_counters_in_one_delta(client, account, mailed):
     records = _events(client, account, mailed, readers=10)
     with count_aws_calls() as calls:
         assert run_tracking_worker(records) == {"batchItemFailures": []}
-    # Ten opens add to 4 counters (total, unique any, unique human, country): one transaction
-    # holds them and the 10 readers' markers, which keep their history too (nothing else).
-    # Two reads: which readers were erased (suppressions), then their markers.
-    assert calls.by_operation == {"dynamodb.TransactWriteItems": 1, "dynamodb.BatchGetItem": 2}
+    # Ten opens add to 4 counters (total, unique any, unique human, country): one delta item
+    # holds them; the 10 readers' markers keep their history too (nothing else), a put each.
+    # Two reads: which readers were erased (suppressions), then their markers (none yet, so no
+    # delta of an earlier write to look up).
+    assert calls.by_operation == {"dynamodb.PutItem": 10 + 1, "dynamodb.BatchGetItem": 2}
     body = report_body(client, account, mailed["campaign_id"])
     assert body["opens"]["unique"] == 10 and body["opens"]["human"]["total"] == 10
     assert body["countries"] == [{"country": "RO", "opens": 10, "human": 10, "machine": 0}]
@@ -239,8 +239,8 @@ def test_p16_counting_first_and_repeated_events_writes_no_subscriber_item(client
     for records in (first, again):
         with count_aws_calls() as calls:
             assert run_tracking_worker(records) == {"batchItemFailures": []}
-        # Markers and counters only, in one transaction: no UpdateItem or PutItem of an entry.
-        assert set(calls.by_operation) == {"dynamodb.BatchGetItem", "dynamodb.TransactWriteItems"}
+        # Markers and the delta only: no UpdateItem of an entry, no write but puts.
+        assert set(calls.by_operation) == {"dynamodb.BatchGetItem", "dynamodb.PutItem"}
     assert _raw_subscriber(mailed["list_id"], READER) == before
     assert report_body(client, account, mailed["campaign_id"])["opens"]["total"] == 2
 
@@ -293,15 +293,6 @@ def test_p13_clicks_are_counted_per_link_without_the_query(client, account, mail
         {"url": "https://shop.example/spring", "total": 2, "unique": 1, "human": 2, "machine": 0},
         {"url": "https://shop.example/autumn", "total": 1, "unique": 1, "human": 1, "machine": 0},
     ]
-
-
-def test_plan_splits_big_batches_into_transactions_of_at_most_100_items():
-    events = [TrackingEvent(event_id=f"e{n}", action=Action.OPEN, at=SENT, account_id="a", list_id="l",
-                            campaign_id="c", address=f"r{n}@example.com", viewer=Viewer.HUMAN, country="RO")
-              for n in range(120)]
-    plan = plan_batch(events, {}, {event.event_id: f"h{n}" for n, event in enumerate(events)}, LATER)
-    assert plan.fresh == 120 and all(chunk.items <= 100 for chunk in plan.chunks)
-    assert sum(chunk.counters[("c", "opens#total#human")] for chunk in plan.chunks) == 120
 
 
 def test_p15_ses_is_never_asked_to_track_opens_or_clicks():

@@ -1,7 +1,8 @@
 """The tracking worker's markers (P13, P16): one marker per recipient, campaign and scope, written
-at most once per batch, conditioned on the version read; counts stay exact under redelivery
-and races, and each marker keeps the recipient's history of its scope (first and latest time,
-how many, which link). The planner is pure and tested with plain calls; the worker against moto."""
+at most once per batch, conditioned on the version read, then one delta of counters per campaign;
+counts stay exact under redelivery, races and a Lambda dying between its markers and its delta,
+and each marker keeps the recipient's history of its scope (first and latest time, how many,
+which link). The planner is pure and tested with plain calls; the worker against moto."""
 from __future__ import annotations
 
 import json
@@ -15,11 +16,13 @@ from chalicelib.domain.tracking import (
     EVENT_ID_LIFETIME,
     MARKER_LINK_LENGTH,
     MAX_REMEMBERED_EVENTS,
+    SETTLE,
     Action,
     BatchPlan,
     Marker,
     MarkerKey,
     TrackingEvent,
+    delta_ref,
     marker_key,
     plan_batch,
     short_event_id,
@@ -46,21 +49,22 @@ def _recipients(events: list[TrackingEvent]) -> dict[str, str]:
     return {event.event_id: f"h-{event.address}" for event in events}
 
 
-def _plan(events: list[TrackingEvent], stored: dict[str, Marker] | None = None, **kwargs: Any) -> BatchPlan:
-    return plan_batch(events, stored or {}, _recipients(events), NOW, **kwargs)
+def _plan(events: list[TrackingEvent], stored: dict[MarkerKey, Marker] | None = None,
+          **kwargs: Any) -> BatchPlan:
+    return plan_batch(events, stored or {}, _recipients(events), kwargs.pop("now", NOW), **kwargs)
 
 
 def _counters(plan: BatchPlan) -> dict[str, int]:
     totals: dict[str, int] = {}
-    for chunk in plan.chunks:
-        for (_, name), amount in chunk.counters.items():
+    for counts in plan.counters().values():
+        for name, amount in counts.items():
             totals[name] = totals.get(name, 0) + amount
     return totals
 
 
-def _stored_after(plan: BatchPlan) -> dict[str, Marker]:
+def _stored_after(plan: BatchPlan) -> dict[MarkerKey, Marker]:
     """The markers as the plan leaves them once written: what the next batch reads."""
-    return {key: write.marker for chunk in plan.chunks for key, write in chunk.markers.items()}
+    return {write.key: write.marker for write in plan.writes}
 
 
 # --- the plan (pure) ------------------------------------------------------------------------------
@@ -68,9 +72,8 @@ def _stored_after(plan: BatchPlan) -> dict[str, Marker]:
 def test_p13_a_recipients_many_opens_in_one_batch_write_one_marker():
     events = [_event(f"e{n}", viewer=Viewer.MACHINE if n < 2 else Viewer.HUMAN,
                      at=NOW - timedelta(minutes=10 - n)) for n in range(5)]
-    plan = _plan(events)
-    (chunk,) = plan.chunks
-    (write,) = chunk.markers.values()
+    plan = _plan(events, batch_id="b1")
+    (write,) = plan.writes
     assert write.key == marker_key(events[0], f"h-{READER}")
     assert write.read_version is None and write.marker.version == 1
     assert write.marker.viewers == {"human", "machine"}
@@ -80,7 +83,9 @@ def test_p13_a_recipients_many_opens_in_one_batch_write_one_marker():
     assert _counters(plan) == {"opens#total#machine": 2, "opens#total#human": 3, "opens#unique#any": 1,
                                "opens#unique#machine": 1, "opens#unique#human": 1,
                                "countries#machine#RO": 2, "countries#human#RO": 3}
-    assert chunk.items == 1 + 7
+    # The marker names its batch and carries what it adds: the one campaign's delta.
+    assert (write.marker.by, write.marker.by_at) == ("b1", NOW)
+    assert plan.counters() == {"cmp_1": dict(write.marker.by_counts)}
     assert plan.fresh == 5
 
 
@@ -88,7 +93,7 @@ def test_p13_a_redelivered_batch_adds_nothing():
     events = [_event(f"e{n}", address=f"r{n % 3}@example.com") for n in range(6)]
     first = _plan(events)
     again = _plan(events[::-1], _stored_after(first))
-    assert again.chunks == [] and again.fresh == 0 and again.replayed == 6
+    assert again.writes == [] and again.fresh == 0 and again.replayed == 6
 
 
 def test_p13_an_event_twice_in_one_batch_counts_once():
@@ -105,7 +110,7 @@ def test_p13_a_redelivered_batch_mixed_with_fresh_events_counts_only_the_fresh()
     assert plan.fresh == 2 and plan.replayed == 2
     assert _counters(plan) == {"opens#total#human": 2, "countries#human#RO": 2,
                                "opens#unique#any": 1, "opens#unique#human": 1}
-    (reader,) = [write for write in plan.chunks[0].markers.values() if write.read_version is not None]
+    (reader,) = [write for write in plan.writes if write.read_version is not None]
     assert set(reader.marker.events) == {short_event_id(f"e{n}") for n in (1, 2, 3)}
 
 
@@ -115,7 +120,7 @@ def test_p13_each_marker_write_is_conditioned_on_the_version_read():
     (marker,) = stored.values()
     assert marker.version == 2
     plan = _plan([_event("e3"), _event("e4", address="new@example.com")], stored)
-    writes = {write.key: write for write in plan.chunks[0].markers.values()}
+    writes = {write.key: write for write in plan.writes}
     reader = writes.pop(next(iter(stored)))
     (newcomer,) = writes.values()
     assert (reader.read_version, reader.marker.version) == (2, 3)
@@ -139,7 +144,7 @@ def test_p13_unique_clicks_are_per_link_and_ignore_the_query():
               _event("c3", action=Action.CLICK, link="https://shop.example/autumn"),
               _event("o1")]
     plan = _plan(events)
-    assert len(plan.chunks[0].markers) == 3  # spring clicks, autumn clicks, opens
+    assert len(plan.writes) == 3  # spring clicks, autumn clicks, opens
     counters = _counters(plan)
     assert counters[f"clicks#total#human#{SPRING}"] == 2
     assert counters[f"clicks#unique#any#{SPRING}"] == 1
@@ -172,18 +177,18 @@ def test_p16_a_marker_keeps_the_first_and_latest_time_and_the_count_across_batch
     stored = _stored_after(_plan([_event("e2", at=NOW - timedelta(hours=2))]))
     # A later batch carries the newest event and one SQS delivered late, older than the first.
     plan = _plan([_event("e3", at=late), _event("e1", at=early)], stored)
-    (write,) = plan.chunks[0].markers.values()
+    (write,) = plan.writes
     assert (write.marker.first_at, write.marker.last_at, write.marker.counted) == (early, late, 3)
     # A redelivered event changes nothing.
-    assert _plan([_event("e3", at=late)], _stored_after(plan)).chunks == []
+    assert _plan([_event("e3", at=late)], _stored_after(plan)).writes == []
 
 
 def test_p16_a_click_marker_keeps_the_links_label_but_never_its_query():
     plan = _plan([_event("c1", action=Action.CLICK, link=f"{SPRING}?u=reader%40example.com#top")])
-    (write,) = plan.chunks[0].markers.values()
+    (write,) = plan.writes
     assert write.marker.link == SPRING
     long_link = "https://shop.example/" + "a" * 490
-    (write,) = _plan([_event("c2", action=Action.CLICK, link=long_link)]).chunks[0].markers.values()
+    (write,) = _plan([_event("c2", action=Action.CLICK, link=long_link)]).writes
     assert write.marker.link == long_link[:MARKER_LINK_LENGTH]
 
 
@@ -194,7 +199,7 @@ def test_p13_a_marker_forgets_events_sqs_can_no_longer_redeliver():
         events={short_event_id("e0"): int(old.timestamp()), short_event_id("e1"): int(NOW.timestamp()) - 60},
         first_at=old, last_at=NOW - timedelta(minutes=1), counted=2)}
     plan = _plan([_event("e2")], stored)
-    (write,) = plan.chunks[0].markers.values()
+    (write,) = plan.writes
     assert set(write.marker.events) == {short_event_id("e1"), short_event_id("e2")}
     # The unique counts stay, and so does the history the forgotten event began (P16).
     assert write.marker.first_at == old and write.marker.counted == 3
@@ -213,27 +218,56 @@ def test_p13_a_token_fetched_in_a_loop_stops_counting_at_the_markers_limit():
     assert _counters(plan)["opens#total#machine"] == 1
 
 
-def test_plan_keeps_a_recipients_events_in_one_chunk_and_chunks_at_most_max_items():
-    events = [_event(f"e{n}", address=f"r{n}@example.com", country=f"C{n}") for n in range(4)]
-    events += [_event(f"f{n}", address="r3@example.com", country="RO") for n in range(3)]
-    plan = _plan(events, max_items=8)
-    assert all(chunk.items <= 8 for chunk in plan.chunks)
-    keys = [key for chunk in plan.chunks for key in chunk.markers]
-    assert len(keys) == len(set(keys)) == 4
-    assert sum(_counters(plan).values()) == 7 * 2 + 4 * 2  # totals and countries; any and human
+def test_p13_a_big_batch_writes_each_marker_once_and_one_delta_a_campaign():
+    events = [_event(f"e{n}", address=f"r{n % 120}@example.com", campaign_id=f"cmp_{n // 120}")
+              for n in range(240)]
+    plan = _plan(events)
+    assert len(plan.writes) == len({write.key for write in plan.writes}) == 120 + 120
+    deltas = plan.counters()
+    assert set(deltas) == {"cmp_0", "cmp_1"}
+    assert deltas["cmp_0"]["opens#total#human"] == deltas["cmp_1"]["opens#total#human"] == 120
 
 
-def test_plan_chains_the_versions_of_a_marker_too_big_for_one_transaction():
-    # One marker, a total, two uniques and six countries: more than 6 items, so the marker is
-    # written in two chunks, the second write conditioned on the first.
-    events = [_event(f"e{n}", country=f"C{n}", at=NOW - timedelta(minutes=10 - n)) for n in range(6)]
-    plan = _plan(events, max_items=6)
-    writes = [write for chunk in plan.chunks for write in chunk.markers.values()]
-    assert len(writes) == 2 and all(chunk.items <= 6 for chunk in plan.chunks)
-    assert writes[0].read_version is None
-    first, second = writes
-    assert second.read_version == first.marker.version == 1 and second.marker.version == 2
-    assert len(writes[-1].marker.events) == 6 and _counters(plan)["opens#total#human"] == 6
+def _died_after_markers() -> tuple[dict[MarkerKey, Marker], BatchPlan]:
+    """Markers a batch wrote before its Lambda died (no delta), and that batch's plan."""
+    dead = _plan([_event("e1"), _event("e2", viewer=Viewer.MACHINE)], batch_id="dead")
+    return _stored_after(dead), dead
+
+
+def test_p13_a_batch_that_died_before_its_delta_is_adopted_once_settled():
+    stored, dead = _died_after_markers()
+    (key,) = stored
+    # SQS redelivers the dead batch's events: replays, yet the dead batch's counts come back.
+    later = NOW + SETTLE + timedelta(seconds=1)
+    plan = _plan([_event("e1"), _event("e2", viewer=Viewer.MACHINE)], stored, now=later,
+                 batch_id="next", orphaned={key})
+    assert plan.fresh == 0 and plan.replayed == 2 and plan.adopted == 1
+    (write,) = plan.writes
+    assert write.read_version == 1 and write.marker.by == "next"
+    assert plan.counters() == dead.counters()
+    # The adopting write is itself adoptable, should it die too; a fresh event adds to it.
+    plan = _plan([_event("e3")], stored, now=later, batch_id="next", orphaned={key})
+    assert _counters(plan) == {name: amount + (name in ("opens#total#human", "countries#human#RO"))
+                               for name, amount in _counters(dead).items()}
+
+
+def test_p13_events_of_a_marker_whose_batch_may_still_be_writing_are_deferred():
+    stored, _ = _died_after_markers()
+    (key,) = stored
+    plan = _plan([_event("e3"), _event("e4", address="new@example.com")], stored, unsettled={key})
+    assert plan.deferred == ("e3",)
+    (write,) = plan.writes
+    assert write.key != key and write.event_ids == ("e4",)
+
+
+def test_p13_only_recent_writes_that_added_something_need_their_delta_checked():
+    stored, _ = _died_after_markers()
+    ((key, marker),) = stored.items()
+    ref = delta_ref(key, marker, NOW)
+    assert ref is not None and (ref.campaign_id, ref.at, ref.batch_id) == ("cmp_1", NOW, "dead")
+    assert delta_ref(key, marker, NOW + EVENT_ID_LIFETIME + timedelta(seconds=1)) is None
+    assert delta_ref(key, Marker(version=1, viewers=frozenset(), events={}, first_at=NOW, last_at=NOW,
+                                 counted=1), NOW) is None
 
 
 # --- the worker (moto) ----------------------------------------------------------------------------
@@ -257,18 +291,24 @@ def _records(mailed: dict[str, str], events: list[TrackingEvent]) -> list[dict[s
 
 @pytest.fixture
 def written(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """Every chunk the worker writes, as it goes."""
+    """Every marker write and delta the worker makes, as it goes."""
+    from chalicelib.store import campaign_stats
     from chalicelib.store import tracking as tracking_store
 
-    chunks: list[Any] = []
-    write_chunk = tracking_store.write_chunk
+    writes: list[Any] = []
+    write_marker, save_delta = tracking_store.write_marker, campaign_stats.save_delta
 
-    def spying(chunk: Any) -> None:
-        chunks.append(chunk)
-        write_chunk(chunk)
+    def marker_spy(write: Any) -> bool:
+        writes.append(write)
+        return write_marker(write)
 
-    monkeypatch.setattr(tracking_store, "write_chunk", spying)
-    return chunks
+    def delta_spy(ref: Any, counts: Any) -> None:
+        writes.append((ref, dict(counts)))
+        save_delta(ref, counts)
+
+    monkeypatch.setattr(tracking_store, "write_marker", marker_spy)
+    monkeypatch.setattr(campaign_stats, "save_delta", delta_spy)
+    return writes
 
 
 def _opens(client: Any, account: dict[str, Any], mailed: dict[str, str]) -> dict[str, Any]:
@@ -280,8 +320,9 @@ def test_p13_worker_writes_one_marker_item_for_a_readers_many_opens(client, acco
 
     events = [_event(f"{n:032x}") for n in range(6)] + [_event("f" * 32, address="other@example.com")]
     assert run_tracking_worker(_records(mailed, events)) == {"batchItemFailures": []}
-    (chunk,) = written
-    assert len(chunk.markers) == 2
+    *markers_written, (ref, delta) = written
+    assert len(markers_written) == 2 and ref.campaign_id == mailed["campaign_id"]
+    assert delta["opens#total#human"] == 7
     markers = list(TrackingMarker.scan())
     assert sorted(len(item.events.as_dict()) for item in markers) == [1, 6]
     assert all(item.version == 1 and "reader" not in item.campaign_recipient for item in markers)
@@ -298,8 +339,8 @@ def test_p13_worker_redelivered_batch_adds_and_writes_nothing(client, account, m
     before = report_body(client, account, mailed["campaign_id"])
     with count_aws_calls() as calls:
         assert run_tracking_worker(records[::-1] + records[:1]) == {"batchItemFailures": []}
-    assert "dynamodb.TransactWriteItems" not in calls.by_operation
-    assert len(written) == 1
+    assert "dynamodb.PutItem" not in calls.by_operation
+    assert len(written) == 2  # the first run's marker and delta
     assert report_body(client, account, mailed["campaign_id"]) == before
 
 
@@ -312,7 +353,7 @@ def test_p13_worker_redelivery_mixed_with_fresh_events_counts_only_the_fresh(cli
                                                "machine": {"total": 1, "unique": 1}}
 
 
-def test_p13_racing_workers_fail_the_batch_and_its_redelivery_counts_once(
+def test_p13_racing_workers_retry_only_the_contested_markers_events_and_count_once(
         client, account, mailed, monkeypatch):
     from chalicelib.store import tracking as tracking_store
 
@@ -330,8 +371,8 @@ def test_p13_racing_workers_fail_the_batch_and_its_redelivery_counts_once(
 
     monkeypatch.setattr(tracking_store, "existing_markers", read_then_lose_the_race)
     failed = run_tracking_worker(ours)["batchItemFailures"]
-    assert sorted(item["itemIdentifier"] for item in failed) == sorted(r["messageId"] for r in ours)
-    assert _opens(client, account, mailed)["total"] == 1  # theirs only: our transaction was cancelled
+    assert [item["itemIdentifier"] for item in failed] == [ours[0]["messageId"]]
+    assert _opens(client, account, mailed)["total"] == 2  # theirs, and our other reader's
     assert run_tracking_worker(ours) == {"batchItemFailures": []}  # SQS redelivers
     assert run_tracking_worker(ours) == {"batchItemFailures": []}  # and once more
     assert _opens(client, account, mailed) == {"total": 3, "unique": 2, "human": {"total": 2, "unique": 2},
@@ -340,6 +381,87 @@ def test_p13_racing_workers_fail_the_batch_and_its_redelivery_counts_once(
     ((_, marker),) = tracking_store.markers_of(mailed["account_id"], [READER])
     assert (marker.first_at, marker.last_at) == (NOW - timedelta(minutes=4), NOW - timedelta(minutes=3))
     assert marker.counted == 2
+
+
+def _dying_before_the_delta(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next delta write kills the Lambda: its markers are written, its delta never is."""
+    from chalicelib.store import campaign_stats
+
+    save_delta = campaign_stats.save_delta
+
+    def die(ref: Any, counts: Any) -> None:
+        monkeypatch.setattr(campaign_stats, "save_delta", save_delta)
+        raise TimeoutError("Task timed out")
+
+    monkeypatch.setattr(campaign_stats, "save_delta", die)
+
+
+def test_p13_worker_that_dies_before_its_delta_is_counted_once_by_the_redelivery(
+        client, account, mailed, monkeypatch):
+    import time_machine
+
+    records = _records(mailed, [_event("a" * 32), _event("b" * 32, address="other@example.com",
+                                                         viewer=Viewer.MACHINE)])
+    _dying_before_the_delta(monkeypatch)
+    failed = run_tracking_worker(records)["batchItemFailures"]
+    assert len(failed) == 2 and _opens(client, account, mailed)["total"] == 0
+    # Redelivered at once, the dead batch might still be running: the events wait.
+    assert len(run_tracking_worker(records)["batchItemFailures"]) == 2
+    assert _opens(client, account, mailed)["total"] == 0
+    with time_machine.travel(datetime.now(UTC) + SETTLE + timedelta(seconds=5), tick=False):
+        assert run_tracking_worker(records) == {"batchItemFailures": []}
+        assert run_tracking_worker(records) == {"batchItemFailures": []}  # once more: nothing
+        assert _opens(client, account, mailed) == {
+            "total": 2, "unique": 2, "human": {"total": 1, "unique": 1}, "machine": {"total": 1, "unique": 1}}
+
+
+def test_p13_a_fresh_event_adopts_a_dead_batchs_counts_before_its_redelivery(
+        client, account, mailed, monkeypatch):
+    import time_machine
+
+    dead = _records(mailed, [_event("a" * 32)])
+    _dying_before_the_delta(monkeypatch)
+    assert len(run_tracking_worker(dead)["batchItemFailures"]) == 1
+    with time_machine.travel(datetime.now(UTC) + SETTLE + timedelta(seconds=5), tick=False):
+        assert run_tracking_worker(_records(mailed, [_event("c" * 32)])) == {"batchItemFailures": []}
+        assert _opens(client, account, mailed)["total"] == 2
+        assert run_tracking_worker(dead) == {"batchItemFailures": []}  # SQS's redelivery: a replay
+        assert _opens(client, account, mailed) == {
+            "total": 2, "unique": 1, "human": {"total": 2, "unique": 1}, "machine": {"total": 0, "unique": 0}}
+
+
+def test_p13_a_report_folds_settled_deltas_into_one_snapshot_and_counts_them_once(
+        client, account, mailed, monkeypatch):
+    import time_machine
+
+    from chalicelib.store import campaign_stats
+    from chalicelib.store.models import CampaignStat
+
+    monkeypatch.setattr(campaign_stats, "FOLD_AFTER", 3)
+    start = datetime.now(UTC)
+    for n in range(5):
+        with time_machine.travel(start + timedelta(seconds=n), tick=False):
+            run_tracking_worker(_records(mailed, [_event(f"{n:032x}", address=f"r{n}@example.com")]))
+    key = campaign_stats.tracking_key(mailed["campaign_id"])
+    expected = {"total": 5, "unique": 5, "human": {"total": 5, "unique": 5},
+                "machine": {"total": 0, "unique": 0}}
+    assert _opens(client, account, mailed) == expected  # nothing settled yet: nothing folded
+    assert [item.counter for item in CampaignStat.query(key)][-1] != campaign_stats.SNAPSHOT
+    with time_machine.travel(start + SETTLE + timedelta(seconds=3), tick=False):
+        assert _opens(client, account, mailed) == expected  # folds the four settled deltas
+        snapshot = CampaignStat.get(key, campaign_stats.SNAPSHOT)
+        assert int(snapshot.counts.as_dict()["opens#total#human"]) == 4
+        assert _opens(client, account, mailed) == expected  # read again: nothing counted twice
+        run_tracking_worker(_records(mailed, [_event("f" * 32, address="late@example.com")]))
+        assert _opens(client, account, mailed)["total"] == 6
+
+
+def test_p13_settle_outlasts_the_tracking_workers_timeout():
+    from bench.functions import function_config
+
+    # A batch can write its delta until its Lambda times out: a missing delta is only taken for
+    # a dead batch's well after that.
+    assert SETTLE.total_seconds() >= function_config("tracking_worker").timeout_seconds + 60
 
 
 def test_p13_worker_counts_unique_clicks_per_link_across_batches(client, account, mailed):

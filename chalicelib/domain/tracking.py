@@ -20,13 +20,24 @@ with every event it gained, conditioned on its version (store/tracking.py). A ma
 recipient's tracking history of its scope (P16): the times of its first and latest counted
 events, how many it counted, and for clicks the link's label. Its key, `{campaign}#{recipient
 key}` and the scope, lets one Query find every marker of a person in a campaign (export, erasure).
+
+Counters without transactions (issue 15): a marker write is a plain conditional put (one write
+unit), and a batch adds to the counters with ONE delta item per campaign (store/campaign_stats.py),
+written after its markers: a trickle of opens in batches of one or two events costs about one
+write unit an event and one a batch, instead of twice every marker and counter in a transaction.
+Exactly once still holds: each marker write names its batch (`by`, `by_at`) and carries what it
+added to the counters (`by_counts`). A batch whose Lambda died after writing markers but before
+its delta leaves markers whose delta is missing; the next batch that reads such a marker, once
+SETTLE has passed (the dead batch can no longer write), adopts those counts into its own delta
+(`plan_batch`'s `orphaned`). Before SETTLE, the batch may still be running: events of that marker
+are deferred (SQS redelivers them later) rather than risk counting twice.
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Set
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, NamedTuple
@@ -42,6 +53,10 @@ MARKER_LINK_LENGTH = 200
 # SQS keeps a message at most 14 days from its sending (the route sends it at the event's time):
 # an event older than this is never delivered again, so its marker may forget it.
 EVENT_ID_LIFETIME = timedelta(days=15)
+# How long a batch can take between choosing its time (`by_at`, its delta's time) and writing its
+# delta: far above the tracking function's timeout (tests check the declared one), so a marker
+# whose batch's delta is missing after this long belongs to a batch that died.
+SETTLE = timedelta(minutes=2)
 # What a marker remembers at most within EVENT_ID_LIFETIME. A reader's few opens stay far below;
 # the cap keeps a client fetching one token in a loop from growing a marker towards DynamoDB's
 # 400 KB item limit, past which every batch holding that recipient would fail. Events over it
@@ -186,38 +201,66 @@ class Marker:
     last_at: datetime
     counted: int
     link: str | None = None
+    # The batch that wrote the marker last, the time it wrote it (its delta's), and what that write
+    # added to the campaign's counters: enough to adopt the counts if its delta never came.
+    by: str | None = None
+    by_at: datetime | None = None
+    by_counts: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DeltaRef:
+    """The delta item one batch wrote (or should have) for one campaign."""
+
+    campaign_id: str
+    at: datetime
+    batch_id: str
+
+
+def delta_ref(key: MarkerKey, marker: Marker, now: datetime) -> DeltaRef | None:
+    """The delta the marker's last write belongs to, when it needs checking: a write that added
+    something, recent enough that SQS may still redeliver its events (older ones are taken as
+    counted)."""
+    if marker.by is None or marker.by_at is None or not marker.by_counts:
+        return None
+    if marker.by_at < now - EVENT_ID_LIFETIME:
+        return None
+    return DeltaRef(key.recipient.split("#", 1)[0], marker.by_at, marker.by)
 
 
 @dataclass(frozen=True)
 class MarkerWrite:
     """A marker's new state, to be written only if the marker is still as it was read: absent
-    (`read_version` None) or at `read_version`."""
+    (`read_version` None) or at `read_version`. `event_ids`: the batch's events of this marker,
+    which fail (and come back) if the write does."""
 
     key: MarkerKey
     read_version: int | None
     marker: Marker
-
-
-@dataclass
-class WriteChunk:
-    """What one DynamoDB transaction writes: the markers of some events and exactly the counter
-    increments of those events, so a chunk is counted whole or not at all."""
-
-    markers: dict[MarkerKey, MarkerWrite]
-    counters: dict[tuple[str, str], int]
-
-    @property
-    def items(self) -> int:
-        return len(self.markers) + len(self.counters)
+    campaign_id: str
+    event_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class BatchPlan:
-    chunks: list[WriteChunk]
+    writes: list[MarkerWrite]
     fresh: int
     replayed: int
     # Events over a marker's MAX_REMEMBERED_EVENTS: not counted.
     flooded: int
+    # Events whose marker's last batch may still be writing its delta: not counted now (retry).
+    deferred: tuple[str, ...] = ()
+    # Markers whose dead batch's counts this batch takes over.
+    adopted: int = 0
+
+    def counters(self, written: list[MarkerWrite] | None = None) -> dict[str, dict[str, int]]:
+        """{campaign: {counter: amount}} of the writes made (all of them by default): the deltas."""
+        totals: dict[str, dict[str, int]] = {}
+        for write in self.writes if written is None else written:
+            campaign = totals.setdefault(write.campaign_id, {})
+            for name, amount in write.marker.by_counts.items():
+                campaign[name] = campaign.get(name, 0) + amount
+        return totals
 
 
 @dataclass(frozen=True)
@@ -236,16 +279,18 @@ def marker_keys(events: list[TrackingEvent], recipient_of: dict[str, str]) -> se
 
 
 def plan_batch(events: list[TrackingEvent], stored: Mapping[MarkerKey, Marker], recipient_of: dict[str, str],
-               now: datetime, max_items: int = 100) -> BatchPlan:
-    """Decide what a batch adds, given its markers as read (key → Marker; absent ones missing).
+               now: datetime, batch_id: str = "", orphaned: Set[MarkerKey] = frozenset(),
+               unsettled: Set[MarkerKey] = frozenset()) -> BatchPlan:
+    """Decide what a batch (`batch_id`, at `now`) adds, given its markers as read (key → Marker;
+    absent ones missing), the markers whose last batch died without its delta (`orphaned`: their
+    counts are adopted) and those whose last batch may still be writing it (`unsettled`: their
+    events are deferred).
 
     An event whose short id its marker holds was counted before (SQS redelivered it) and adds
     nothing. Otherwise it adds one to its total counters, to the unique `any` counter when its
     marker does not exist yet, and to its viewer's unique counter when the marker has not
-    counted that viewer. Each marker is written once per chunk with every event it gained, and
-    a recipient's events stay in one chunk unless they alone overflow one. Counters are
-    aggregated: one per chunk however many events add to it. Chunks hold at most `max_items`
-    items (DynamoDB's transaction limit).
+    counted that viewer. Each marker is written once, with every event it gained and what they
+    (and an adopted write) add to the counters.
     """
     seen: set[str] = set()
     groups: dict[MarkerKey, list[TrackingEvent]] = {}
@@ -256,23 +301,48 @@ def plan_batch(events: list[TrackingEvent], stored: Mapping[MarkerKey, Marker], 
             continue
         seen.add(event.event_id)
         groups.setdefault(marker_key(event, recipient_of[event.event_id]), []).append(event)
-    chunks = [WriteChunk({}, {})]
-    fresh = flooded = 0
+    writes: list[MarkerWrite] = []
+    deferred: list[str] = []
+    fresh = flooded = adopted = 0
     for key, group in groups.items():
+        ids = tuple(event.event_id for event in group)
+        if key in unsettled:
+            deferred.extend(ids)
+            continue
         read = stored.get(key)
         steps, group_replayed = _count(group, read, now)
         replayed += group_replayed
         flooded += len(group) - len(steps) - group_replayed
         fresh += len(steps)
-        _pack(chunks, key, None if read is None else read.version, steps, max_items)
-    return BatchPlan([chunk for chunk in chunks if chunk.items], fresh, replayed, flooded)
+        counts: dict[str, int] = dict(read.by_counts) if read is not None and key in orphaned else {}
+        adopted += bool(counts)
+        if not steps and not counts:
+            continue
+        for step in steps:
+            for name in step.counters:
+                counts[name] = counts.get(name, 0) + 1
+        if steps:
+            marker = steps[-1].marker
+        elif read is not None:
+            marker = _pruned(read, now)
+        else:
+            continue
+        marker = replace(marker, version=(read.version if read else 0) + 1, by=batch_id, by_at=now,
+                         by_counts=counts)
+        read_version = None if read is None else read.version
+        writes.append(MarkerWrite(key, read_version, marker, group[0].campaign_id, ids))
+    return BatchPlan(writes, fresh, replayed, flooded, tuple(deferred), adopted)
+
+
+def _pruned(read: Marker, now: datetime) -> Marker:
+    """The marker as read, without the event ids SQS can no longer redeliver."""
+    cutoff = (now - EVENT_ID_LIFETIME).timestamp()
+    return replace(read, events={short: at for short, at in read.events.items() if at >= cutoff})
 
 
 def _count(events: list[TrackingEvent], read: Marker | None, now: datetime) -> tuple[list[_Step], int]:
     """(fresh events' steps, replayed events) of one marker's events, by time."""
-    cutoff = (now - EVENT_ID_LIFETIME).timestamp()
-    marker = None if read is None else replace(
-        read, events={short: at for short, at in read.events.items() if at >= cutoff})
+    marker = None if read is None else _pruned(read, now)
     steps: list[_Step] = []
     replayed = 0
     for event in events:
@@ -295,29 +365,3 @@ def _count(events: list[TrackingEvent], read: Marker | None, now: datetime) -> t
                          counted=marker.counted + 1)
         steps.append(_Step(event, counters, marker))
     return steps, replayed
-
-
-def _pack(chunks: list[WriteChunk], key: MarkerKey, read_version: int | None, steps: list[_Step],
-          max_items: int) -> None:
-    """Add one marker's fresh events to the chunks: the marker once, and their counters."""
-    if not steps:
-        return
-    wanted = {(step.event.campaign_id, name) for step in steps for name in step.counters}
-    last = chunks[-1]
-    if last.items and last.items + 1 + len(wanted - last.counters.keys()) > max_items:
-        chunks.append(WriteChunk({}, {}))
-    written = read_version
-    for step in steps:
-        chunk = chunks[-1]
-        new = {(step.event.campaign_id, name) for name in step.counters} - chunk.counters.keys()
-        if chunk.items + (key not in chunk.markers) + len(new) > max_items:
-            # Only a recipient's events that alone overflow a transaction get here: the marker
-            # is written once more in the next chunk, conditioned on this chunk's write.
-            chunk = WriteChunk({}, {})
-            chunks.append(chunk)
-        expected = chunk.markers[key].read_version if key in chunk.markers else written
-        written = (expected or 0) + 1
-        chunk.markers[key] = MarkerWrite(key, expected, replace(step.marker, version=written))
-        for name in step.counters:
-            counter = (step.event.campaign_id, name)
-            chunk.counters[counter] = chunk.counters.get(counter, 0) + 1

@@ -3,13 +3,16 @@ batch of them.
 
 The route verifies the token in-process, classifies the viewer, derives the country and drops the
 IP, then makes exactly one AWS call (SQS SendMessage): no DynamoDB on the request path, so a
-pixel answers fast and costs little. The worker aggregates (domain/tracking.plan_batch) and
-writes each chunk in one transaction (store/tracking.py).
+pixel answers fast and costs little. The worker aggregates (domain/tracking.plan_batch), writes
+each marker with one conditional put and each campaign's counters with one delta
+(store/tracking.py, store/campaign_stats.py).
 """
 from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from datetime import datetime
+from typing import Any
 
 from chalicelib.adapters.sqs import enqueue
 from chalicelib.config import hash_key, settings, signer
@@ -19,14 +22,19 @@ from chalicelib.domain.engagement import classify
 from chalicelib.domain.mail_links import CLICK, OPEN, read_tracking_token
 from chalicelib.domain.suppression import address_hash
 from chalicelib.domain.tracking import (
+    SETTLE,
     Action,
+    DeltaRef,
+    MarkerKey,
     TrackingEvent,
+    delta_ref,
     marker_keys,
     plan_batch,
     recipient_key,
 )
-from chalicelib.observability import logger, metrics
+from chalicelib.observability import logger
 from chalicelib.resources import TRACKING
+from chalicelib.store import campaign_stats
 from chalicelib.store import tracking as tracking_store
 from chalicelib.store.suppressions import erased_hashes
 
@@ -55,27 +63,52 @@ def track(action: Action, token: str, user_agent: str | None, country_header: st
     return link.url
 
 
-def count_events(events: list[TrackingEvent]) -> None:
+def count_events(events: list[TrackingEvent]) -> set[str]:
     """Count a batch: read its markers (one per recipient, campaign and scope; BatchGetItem) and
-    write each chunk in one transaction. The markers are also each recipient's tracking history
-    (P16), so nothing else is written. Safe to repeat for the same events; raises when a marker
-    changed meanwhile (redeliver the batch)."""
+    the deltas of their last writes, put each changed marker, then one delta per campaign with
+    what the markers written add. The markers are also each recipient's tracking history (P16),
+    so nothing else is written. Safe to repeat for the same events.
+
+    Returns the ids of the events to retry: those of a marker another worker changed meanwhile,
+    or whose last batch may still be writing its delta. Raises when a write fails otherwise (the
+    whole batch is redelivered)."""
     events = _of_people_not_erased(events)
     if not events:
-        return
+        return set()
+    at, batch_id = now(), uuid.uuid4().hex[:16]
     secret = settings().suppression_secret
     recipient_of = {event.event_id: recipient_key(secret, event.campaign_id, event.address)
                     for event in events}
     stored = tracking_store.existing_markers(marker_keys(events, recipient_of))
-    plan = plan_batch(events, stored, recipient_of, now())
-    for chunk in plan.chunks:
-        tracking_store.write_chunk(chunk)
-    metrics.add_metric(name="TrackingEventsCounted", unit="Count", value=plan.fresh)
+    orphaned, unsettled = _missing_deltas(stored, at)
+    plan = plan_batch(events, stored, recipient_of, at, batch_id, orphaned, unsettled)
+    failed = set(plan.deferred)
+    written = []
+    for write in plan.writes:
+        if tracking_store.write_marker(write):
+            written.append(write)
+        else:
+            failed.update(write.event_ids)
+    for campaign_id, counts in plan.counters(written).items():
+        if counts:
+            campaign_stats.save_delta(DeltaRef(campaign_id, at, batch_id), counts)
     if plan.flooded:
         logger.warning("tracking events over a marker's limit, not counted",
                        extra={"flooded": plan.flooded})
-    logger.info("tracking batch counted", extra={"events": len(events), "fresh": plan.fresh,
-                                                 "replayed": plan.replayed, "chunks": len(plan.chunks)})
+    logger.info("tracking batch counted", extra={
+        "events": len(events), "fresh": plan.fresh, "replayed": plan.replayed, "markers": len(written),
+        "retried": len(failed), "adopted": plan.adopted})
+    return failed
+
+
+def _missing_deltas(stored: dict[MarkerKey, Any], at: datetime) -> tuple[set[MarkerKey], set[MarkerKey]]:
+    """(orphaned, unsettled): markers whose last batch's delta is missing, and has been for longer
+    than SETTLE (that batch died: adopt its counts) or not yet (it may still be writing)."""
+    refs = {key: ref for key, marker in stored.items() if (ref := delta_ref(key, marker, at)) is not None}
+    found = campaign_stats.deltas_found(set(refs.values()))
+    missing = {key: ref for key, ref in refs.items() if ref not in found}
+    orphaned = {key for key, ref in missing.items() if ref.at <= at - SETTLE}
+    return orphaned, set(missing) - orphaned
 
 
 def _of_people_not_erased(events: list[TrackingEvent]) -> list[TrackingEvent]:

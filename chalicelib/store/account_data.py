@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from chalicelib.domain.clock import now
 from chalicelib.domain.retention import LOOKBACK_DAYS, MESSAGE_RETENTION, buckets_between
-from chalicelib.store.campaign_stats import SHARDS, shard_key
+from chalicelib.store.campaign_stats import partition_keys
 from chalicelib.store.messages import records_of
 from chalicelib.store.models import (
     Account,
@@ -62,10 +62,11 @@ def _subscribers(account_id: str) -> Iterator[Subscriber]:
 
 
 def _campaign_stats(account_id: str) -> Iterator[CampaignStat]:
-    # Counters are sharded under `{campaign_id}#{shard}` (store/campaign_stats.py).
+    # Counters are sharded under `{campaign_id}#{shard}`, opens and clicks under their own
+    # partition (store/campaign_stats.py).
     for campaign in Campaign.query(account_id, attributes_to_get=["account_id", "campaign_id"]):
-        for shard in range(SHARDS):
-            yield from CampaignStat.query(shard_key(campaign.campaign_id, shard))
+        for partition in partition_keys(campaign.campaign_id):
+            yield from CampaignStat.query(partition)
 
 
 def _send_progress(account_id: str) -> Iterator[SendProgress]:

@@ -3,12 +3,22 @@
 Every counter of a campaign lives under `{campaign_id}#{shard}`; a writer picks a shard at random,
 so a viral campaign's opens fall on SHARDS partitions instead of one, and a report adds the
 shards up (one Query each). Counter names are domain/tracking.py's, plus the ones below.
+
+Opens and clicks are counted apart, under `{campaign_id}#t`: each tracking batch puts one delta
+item (its counters in one map, sorted by time), and a report adds the deltas to a snapshot. Once
+enough deltas are SETTLEd (no batch can still write one before them), a report folds them into the
+snapshot, conditioned on the snapshot it read, so a report never reads more than a few dozen.
 """
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
+from pynamodb.exceptions import PutError
+
+from chalicelib.domain.tracking import SETTLE, DeltaRef
 from chalicelib.store.models import CampaignStat
 
 SHARDS = 8
@@ -18,6 +28,14 @@ FORWARDS = "forwards"
 SENT = "sent"
 # What the feedback worker counts per campaign (count_campaign_feedback).
 FEEDBACK_COUNTERS = frozenset({"bounces#hard", "bounces#soft", "complaints"})
+
+
+# The tracking partition of a campaign, its snapshot's sort key, and its deltas' prefix.
+TRACKING_PARTITION = "t"
+SNAPSHOT = "snapshot"
+DELTA = "delta#"
+# A report folds the settled deltas into the snapshot once there are this many.
+FOLD_AFTER = 50
 
 
 def shard_key(campaign_id: str, shard: int | None = None) -> str:
@@ -47,11 +65,95 @@ def count_campaign_feedback(campaign_id: str, counter: str) -> tuple[CampaignSta
     return counter_update(campaign_id, counter)
 
 
-def campaign_counters(campaign_id: str) -> dict[str, int]:
-    """Every counter of the campaign, summed over its shards (SHARDS Queries)."""
+def partition_keys(campaign_id: str) -> list[str]:
+    """Every partition key under which the campaign's counters live."""
+    return [*(shard_key(campaign_id, shard) for shard in range(SHARDS)), tracking_key(campaign_id)]
+
+
+def campaign_counters(campaign_id: str, now: datetime | None = None) -> dict[str, int]:
+    """Every counter of the campaign: its shards' (SHARDS Queries) and its opens and clicks."""
     totals: dict[str, int] = {}
     for shard in range(SHARDS):
         for item in CampaignStat.query(shard_key(campaign_id, shard)):
             totals[item.counter] = totals.get(item.counter, 0) + int(item.value or 0)
+    _add(totals, tracking_counters(campaign_id, now or datetime.now(UTC)))
     return totals
+
+
+# --- opens and clicks: deltas and their snapshot ---------------------------------------------------
+
+def tracking_key(campaign_id: str) -> str:
+    return f"{campaign_id}#{TRACKING_PARTITION}"
+
+
+def _sortable(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def delta_key(ref: DeltaRef) -> str:
+    """A delta's sort key: its batch's time, then the batch (deltas sort by time)."""
+    return f"{DELTA}{_sortable(ref.at)}#{ref.batch_id}"
+
+
+def save_delta(ref: DeltaRef, counts: Mapping[str, int]) -> None:
+    """Put one batch's counters for one campaign (a repeat rewrites the same item)."""
+    CampaignStat(campaign_id=tracking_key(ref.campaign_id), counter=delta_key(ref),
+                 counts=dict(counts)).save()
+
+
+def deltas_found(refs: Iterable[DeltaRef]) -> set[DeltaRef]:
+    """The deltas of `refs` that exist (BatchGetItem, 100 keys a call)."""
+    by_key = {(tracking_key(ref.campaign_id), delta_key(ref)): ref for ref in refs}
+    if not by_key:
+        return set()
+    found = CampaignStat.batch_get(list(by_key), attributes_to_get=["campaign_id", "counter"])
+    return {by_key[(item.campaign_id, item.counter)] for item in found}
+
+
+def tracking_counters(campaign_id: str, now: datetime) -> dict[str, int]:
+    """The campaign's open and click counters: its snapshot plus every delta after it; folds
+    the settled deltas into the snapshot once there are FOLD_AFTER of them."""
+    key = tracking_key(campaign_id)
+    try:
+        snapshot = CampaignStat.get(key, SNAPSHOT, consistent_read=True)
+    except CampaignStat.DoesNotExist:
+        snapshot = None
+    after = snapshot.folded_through if snapshot is not None and snapshot.folded_through else DELTA
+    totals = _numbers(snapshot.counts) if snapshot is not None and snapshot.counts else {}
+    settled_through = f"{DELTA}{_sortable(now - SETTLE)}~"
+    folded = dict(totals)
+    last_settled, settled = None, 0
+    for item in CampaignStat.query(key, CampaignStat.counter > after, consistent_read=True):
+        if not item.counter.startswith(DELTA):
+            continue
+        counts = _numbers(item.counts)
+        _add(totals, counts)
+        if item.counter <= settled_through:
+            _add(folded, counts)
+            last_settled, settled = item.counter, settled + 1
+    if settled >= FOLD_AFTER and last_settled is not None:
+        _fold(key, snapshot, folded, last_settled)
+    return totals
+
+
+def _fold(key: str, snapshot: CampaignStat | None, counts: dict[str, int], through: str) -> None:
+    """Save the snapshot with the deltas up to `through` added, unless another report did first."""
+    condition = (CampaignStat.counter.does_not_exist() if snapshot is None
+                 else CampaignStat.folded_through == snapshot.folded_through)
+    try:
+        CampaignStat(campaign_id=key, counter=SNAPSHOT, counts=counts, folded_through=through).save(
+            condition=condition)
+    except PutError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+
+
+def _numbers(counts: Any) -> dict[str, int]:
+    raw = counts.as_dict() if hasattr(counts, "as_dict") else dict(counts or {})
+    return {name: int(value) for name, value in raw.items()}
+
+
+def _add(totals: dict[str, int], counts: Mapping[str, int]) -> None:
+    for name, value in counts.items():
+        totals[name] = totals.get(name, 0) + value
 

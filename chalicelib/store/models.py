@@ -370,7 +370,9 @@ class SendProgress(TidingsModel):
 
 
 class CampaignStat(TidingsModel):
-    """An aggregated counter of a campaign (P13, P14): never contact data."""
+    """An aggregated counter of a campaign (P13, P14): never contact data. Under the campaign's
+    tracking partition (store/campaign_stats.py) the items are the tracking worker's deltas (one
+    a batch) and their folded snapshot, each holding many counters in `counts`."""
 
     class Meta(TidingsModel.Meta):
         logical_name = "campaign-stats"
@@ -378,6 +380,10 @@ class CampaignStat(TidingsModel):
     campaign_id = UnicodeAttribute(hash_key=True)
     counter = UnicodeAttribute(range_key=True)
     value = NumberAttribute(default=0)
+    # A delta or snapshot: counter name → amount.
+    counts = MapAttribute(null=True)
+    # A snapshot: the sort key of the last delta it folded in.
+    folded_through = UnicodeAttribute(null=True)
 
 
 class TrackingMarker(TidingsModel):
@@ -404,6 +410,11 @@ class TrackingMarker(TidingsModel):
     counted = NumberAttribute()
     # A click marker's link: scheme, host and path, at most 200 characters (no query string).
     link = UnicodeAttribute(null=True)
+    # The batch that wrote it last, when, and what that write added to the campaign's counters
+    # (domain/tracking.py: a batch that died before its delta is adopted from these).
+    by = UnicodeAttribute(null=True)
+    by_at = UTCDateTimeAttribute(null=True)
+    by_counts = MapAttribute(null=True)
     expires_at = TTLAttribute()
 
 

@@ -1,8 +1,9 @@
 """The tracking worker: batches of open/click events → aggregated campaign counters.
 
 Not Powertools' per-record BatchProcessor: the point is to count the batch as a whole. A record
-that is not an event fails alone (after its receives it lands in the DLQ); when counting fails,
-every readable record fails and SQS redelivers them, which counts nothing twice (markers).
+that is not an event fails alone (after its receives it lands in the DLQ); so do the events the
+count gives back (their marker changed meanwhile); when counting fails, every readable record
+fails and SQS redelivers them, which counts nothing twice (markers).
 """
 from __future__ import annotations
 
@@ -28,20 +29,23 @@ BATCHING_WINDOW_SECONDS = 60
 def count_records(records: list[dict[str, Any]]) -> dict[str, Any]:
     """Count a batch of SQS records; the response ReportBatchItemFailures expects."""
     events: list[TrackingEvent] = []
-    readable: list[str] = []
+    message_of: dict[str, list[str]] = {}
     failed: list[str] = []
     for record in records:
         try:
-            events.append(event_from_dict(json.loads(record["body"])))
-            readable.append(record["messageId"])
+            event = event_from_dict(json.loads(record["body"]))
         except (InvalidInput, ValueError):
             logger.warning("unreadable tracking event", extra={"message_id": record["messageId"]})
             failed.append(record["messageId"])
+            continue
+        events.append(event)
+        message_of.setdefault(event.event_id, []).append(record["messageId"])
     try:
-        count_events(events)
+        retry = count_events(events)
     except Exception:
         logger.exception("tracking batch failed; SQS will redeliver it")
-        failed.extend(readable)
+        retry = set(message_of)
+    failed += [message_id for event_id in sorted(retry) for message_id in message_of.get(event_id, [])]
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
 
 
