@@ -8,6 +8,8 @@ from email.message import EmailMessage
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from chalicelib.local.invoke import running_as
+
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 SHOP = "https://shop.acme.example"
 CONSENT = "Yes, send me the Acme newsletter. I can unsubscribe at any time."
@@ -42,8 +44,9 @@ def apply_queued_signups() -> int:
     from chalicelib.workers.signups import signup_record
 
     records = queue_records(SIGNUPS)
-    for record in records:
-        signup_record(SQSRecord(record))
+    with running_as("signup_worker"):
+        for record in records:
+            signup_record(SQSRecord(record))
     return len(records)
 
 
@@ -77,8 +80,9 @@ def deliver(records: list[dict[str, Any]]) -> None:
 
     from chalicelib.workers.send import send_job
 
-    for record in records:
-        send_job(SQSRecord(record))
+    with running_as("send_worker"):
+        for record in records:
+            send_job(SQSRecord(record))
 
 
 def sent_mails() -> list[EmailMessage]:

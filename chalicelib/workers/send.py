@@ -22,8 +22,8 @@ from chalicelib.config import hash_key, settings
 from chalicelib.domain.mime import build_mime
 from chalicelib.domain.outbox import job_from_dict
 from chalicelib.domain.privacy import subject_from_text
+from chalicelib.functions import sqs_handler_options
 from chalicelib.observability import logger, metrics
-from chalicelib.resources import OUTBOX
 from chalicelib.services.sending.counting import count_sent_mail
 from chalicelib.services.sending.rate_tokens import RateTokens
 from chalicelib.store import messages
@@ -68,8 +68,7 @@ def send_job(record: SQSRecord, tokens: RateTokens | None = None, sent: SentTall
     logger.info("email sent", extra={"message_id": job.message_id, "kind": job.kind})
 
 
-@worker.on_sqs_message(queue=settings().resource_name(OUTBOX.logical_name),
-                       batch_size=OUTBOX.batch_size, name="send_worker")
+@worker.on_sqs_message(**sqs_handler_options("send_worker", settings().resource_name))
 def send_worker(event: Any) -> dict[str, Any]:
     # Tokens for the whole batch in one call to the shared bucket, not one call per mail.
     tokens = RateTokens(len(event.to_dict().get("Records", [])))
