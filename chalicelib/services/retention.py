@@ -173,18 +173,20 @@ def run_purges(time_left_ms: TimeLeftMillis | None = None, dry_run: bool = False
         return PurgeReport(dry_run=True, counts={kind.value: n for kind, n in _due_counts(at).items()})
     report = PurgeReport(dry_run=False, counts={kind.value: 0 for kind in _STEPS})
     pending = list(_STEPS.items())
-    while pending:
+    rounds = 0
+    # Every step runs in the first round; time the finished ones left unused goes to further
+    # rounds of the unfinished ones, while more than the reserve is left.
+    while pending and (rounds == 0 or _time_remains(time_left_ms)):
         unfinished = []
         for index, (kind, step) in enumerate(pending):
+            if rounds and not _time_remains(time_left_ms):
+                unfinished.append((kind, step))
+                continue
             progress = step(at, _share(time_left_ms, steps_left=len(pending) - index))
             report.counts[kind.value] += progress.count
             if not progress.complete:
                 unfinished.append((kind, step))
-        # Time the finished steps left unused goes to another round of the unfinished ones.
-        if time_left_ms is None or time_left_ms() <= RESERVE_MILLIS:
-            pending = unfinished
-            break
-        pending = unfinished
+        pending, rounds = unfinished, rounds + 1
     for kind, count in report.counts.items():
         if count:
             audit.record(PLATFORM_AUDIT, ACTOR, f"purge.{kind}", str(count))
@@ -195,6 +197,10 @@ def run_purges(time_left_ms: TimeLeftMillis | None = None, dry_run: bool = False
     logger.info("retention purge ran", extra={"counts": report.counts, "complete": report.complete,
                                               "unfinished": report.unfinished})
     return report
+
+
+def _time_remains(time_left_ms: TimeLeftMillis | None) -> bool:
+    return time_left_ms is None or time_left_ms() > RESERVE_MILLIS
 
 
 def _share(time_left_ms: TimeLeftMillis | None, steps_left: int) -> TimeLeft:
