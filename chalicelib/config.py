@@ -108,7 +108,9 @@ def _secret(logical_name: str, as_json: bool) -> Any:
     try:
         return parameters.get_secret(name, max_age=SECRET_MAX_AGE_SECONDS,
                                      transform="json" if as_json else None)
-    except (parameters.exceptions.GetParameterError, parameters.exceptions.TransformParameterError) as error:
+    except parameters.exceptions.TransformParameterError as error:
+        raise MissingSecret(f"secret {name!r} is not valid JSON") from error
+    except parameters.exceptions.GetParameterError as error:
         if settings().stage in LOCAL_STAGES:
             fallback = local_secret_values()[logical_name]
             return json.loads(fallback) if as_json else fallback

@@ -88,7 +88,7 @@ def invoke_handler(
     context = DeployedContext(spec, region, clock, app.app_name)
     with running_as(spec.name):
         result = app.handler_map[spec.name](event, context)
-    if context.get_remaining_time_in_millis() < 0:
+    if context.elapsed_millis() > context.timeout_millis:
         raise FunctionTimedOut(
             f"{spec.name} ran {context.elapsed_millis() / 1000:.1f} s, past its timeout of "
             f"{context.timeout_millis // 1000} s"
