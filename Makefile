@@ -29,14 +29,16 @@ browser:
 	  $$sudo apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
-## Lint, then the test suite on both cores (it packages the template once and scans it with
-## cfn-lint, its serverless rules and checkov).
+## Lint, the import contracts (the layer rule), then the test suite on both cores (it packages
+## the template once and scans it with cfn-lint, its serverless rules and checkov).
 test: $(STAMP) $(CHECKOV_STAMP) browser
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -n 2 -q
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports
 
 ## Benchmarks: print figures (never timed unit tests).
 bench: $(STAMP)

@@ -10,13 +10,13 @@ import sys
 
 from bench.aws_calls import describe
 from bench.cold_start import import_breakdown, time_import
+from bench.cost import main as tracking_and_cost
 from bench.offline import go_offline
 from bench.package_size import DEPLOYMENT_ZIP, MIB, REPO, build_package, runtime_sizes, zip_size
 from bench.privacy import print_privacy
 from bench.route_calls import list_routes
 from bench.sending import RATE, RECIPIENTS, print_sending
 from bench.signups import print_signup_calls, print_throughput
-from bench.tracking import main as tracking_benchmark
 
 
 def _positive(text: str) -> int:
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     print_privacy()
     _heading("Tracking and cost (issue 6 targets: pixel 1 AWS call, counter write calls <= distinct "
              "counters per batch, own AWS cost <= 3% of SES's)")
-    tracking_benchmark()
+    tracking_and_cost()
     _heading(f"Sending (issue 4 targets: 1 SES call and at most 0.1 other DynamoDB calls per recipient, "
              f"at most 1 ms CPU to render; {RECIPIENTS} recipients at {RATE:.0f} msg/s in about 10 s)")
     print_sending()

@@ -1,4 +1,4 @@
-"""Metering AWS calls for the cost model (bench/tracking.py): every call made, the DynamoDB request
+"""Metering AWS calls for the cost model (bench/cost.py): every call made, the DynamoDB request
 units it took, and how long a Lambda would have waited for it.
 
     meter = Meter()

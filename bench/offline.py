@@ -1,10 +1,15 @@
 """The environment every benchmark runs the app in: dummy AWS credentials, a region, no endpoint.
 
-With these set, nothing can reach a real AWS account or the instance metadata service.
+With these set, nothing can reach a real AWS account or the instance metadata service. `quiet`
+keeps the app's own output out of a benchmark's printout.
 """
 from __future__ import annotations
 
+import io
+import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
 
 OFFLINE_AWS_ENV = {
     "AWS_DEFAULT_REGION": "eu-west-1",
@@ -32,3 +37,17 @@ def go_offline() -> None:
     for name in [name for name in os.environ if name.startswith("AWS_")]:
         del os.environ[name]
     os.environ.update(OFFLINE_AWS_ENV)
+
+
+@contextmanager
+def quiet() -> Iterator[None]:
+    """No metrics JSON and no log lines in the printout while the benchmark runs. Powertools prints
+    a metric set when a metric reaches 100 values even with POWERTOOLS_METRICS_DISABLED, so the
+    block's standard output is dropped (errors still raise)."""
+    previous = logging.root.manager.disable
+    logging.disable(logging.WARNING)
+    try:
+        with redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        logging.disable(previous)

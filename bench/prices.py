@@ -1,4 +1,4 @@
-"""AWS public list prices used by the cost model (bench/tracking.py): the one table to update.
+"""AWS public list prices used by the cost model (bench/cost.py): the one table to update.
 
 US East (N. Virginia), on-demand, without free tiers, x86 Lambda. Sources (AWS pricing pages):
   Lambda        https://aws.amazon.com/lambda/pricing/

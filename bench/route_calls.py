@@ -38,7 +38,7 @@ def _provisioned() -> Iterator[None]:
     from moto import mock_aws
 
     from chalicelib.config import settings
-    from chalicelib.store.provision import provision
+    from chalicelib.local.provision import provision
 
     with mock_aws(), warnings.catch_warnings():
         # Metrics warns when a request published none; these requests are not meant to.

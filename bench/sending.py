@@ -8,7 +8,7 @@ writes (target at most 0.1), CPU milliseconds per recipient for rendering and MI
 most 12 s). The workers' own calls are counted; the SQS receives and deletes that Lambda's event
 source mapping would make are not. `python -m bench.sending` prints the figures; bench/__main__.py
 runs it in a fresh interpreter because it sets the rate in the environment. The cost model
-(bench/tracking.py) meters a smaller campaign with the same pieces: `ready_campaign`, `send_now`,
+(bench/cost.py) meters a smaller campaign with the same pieces: `ready_campaign`, `send_now`,
 `run_workers`.
 """
 from __future__ import annotations
@@ -74,8 +74,8 @@ def ready_campaign(http: Any, recipients: int) -> ReadyCampaign:
     """An account, a list of `recipients` confirmed subscribers and a campaign on it (setup, not
     measured), in the provisioned moto account, through the Chalice test client `http`."""
     from bench.route_calls import _PROFILE
-    from chalicelib.adapters.clients import client as aws_client
     from chalicelib.cli import create_account_with_key
+    from chalicelib.clients import client as aws_client
 
     aws_client("sesv2").create_email_identity(EmailIdentity="acme.example")
     account = create_account_with_key("Acme Ltd", _PROFILE)
@@ -128,8 +128,8 @@ def _drain(queue_name: str, handle: Callable[[Any], None], each: Around) -> int:
     """Run `handle` inside `each()` on every message waiting on a queue; how many there were."""
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-    from chalicelib.adapters.clients import client
     from chalicelib.adapters.sqs import queue_url
+    from chalicelib.clients import client
     from chalicelib.resources import QUEUES
 
     (queue,) = [spec for spec in QUEUES if spec.logical_name == queue_name]
@@ -180,7 +180,7 @@ def _render_cpu(account_id: str, campaign_id: str, list_id: str, recipients: int
     from chalicelib.domain.marketing_mail import ListSettings, compose_marketing_email
     from chalicelib.domain.mime import build_mime
     from chalicelib.domain.subscriptions import Contact
-    from chalicelib.services.signups import sender_profile
+    from chalicelib.services.accounts import sender_profile
 
     content = with_text_part(CampaignContent(channel=Channel.EMAIL, list_ids=frozenset({list_id}),
                                              subject="Spring sale, {{ name }}", html=_HTML,

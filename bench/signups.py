@@ -24,8 +24,8 @@ def _drain(queue_name: str, handler) -> AwsCalls:
     """Run `handler` on every message of a declared queue, as the pump would; the handler's calls."""
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-    from chalicelib.adapters.clients import client
     from chalicelib.adapters.sqs import queue_url
+    from chalicelib.clients import client
 
     sqs, url = client("sqs"), queue_url(queue_name)
     messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
@@ -43,10 +43,10 @@ def signup_calls() -> list[tuple[str, AwsCalls]]:
     from chalice.test import Client
 
     from app import app
-    from chalicelib.adapters.clients import client as aws_client
     from chalicelib.cli import create_account_with_key
+    from chalicelib.clients import client as aws_client
     from chalicelib.resources import OUTBOX, SIGNUPS
-    from chalicelib.workers.send import send_job
+    from chalicelib.services.sending.outbox import send_outbox_job
     from chalicelib.workers.signups import signup_record
 
     steps: list[tuple[str, AwsCalls]] = []
@@ -64,7 +64,7 @@ def signup_calls() -> list[tuple[str, AwsCalls]]:
         outbox = aws_client("sqs").receive_message(
             QueueUrl=aws_client("sqs").get_queue_url(QueueName=f"tidings-{OUTBOX.logical_name}")["QueueUrl"])
         token_path = _confirm_path(outbox["Messages"][0]["Body"])
-        _drain(OUTBOX, send_job)
+        _drain(OUTBOX, lambda record: send_outbox_job(record.body))
         for method in ("GET", "POST"):
             with count_aws_calls() as calls:
                 http.http.request(method, token_path, headers=FORM, body=b"")
@@ -98,8 +98,8 @@ def throughput(signups: int = 300) -> dict[str, float]:
         from app import app
         from chalicelib.cli import create_account_with_key
         from chalicelib.config import settings
+        from chalicelib.local.provision import provision
         from chalicelib.resources import SIGNUPS
-        from chalicelib.store.provision import provision
         from chalicelib.workers.signups import signup_record
 
         provision(settings())

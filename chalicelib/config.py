@@ -4,7 +4,7 @@
 Secrets are not settings: `signer()` and `hash_key()` read them from Secrets Manager at run time
 through Powertools Parameters, cached for SECRET_MAX_AGE_SECONDS, so a rotated key list is picked
 up without a redeploy and nothing secret sits in a function's environment. The local stack and
-the tests provision the same secrets into moto (store/provision.py) and read them the same way.
+the tests provision the same secrets into moto (local/provision.py) and read them the same way.
 """
 from __future__ import annotations
 

@@ -183,7 +183,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     # Big batches (P13): counters are written once per batch, so the bigger the batch, the fewer
     # writes per event (Lambda allows up to 10,000 a batch with a batching window; 1,000 events
     # are well under its 6 MB payload). Lambda waits up to 60 s to fill one: a trickle of opens
-    # costs several times more per event in small batches (bench.tracking prints it), and
+    # costs several times more per event in small batches (bench.cost prints it), and
     # reports lag by at most that, which a report read minutes after sending never sees.
     FunctionSpec("tracking_worker", 60, Touches(
         tables=reads("suppressions") + writes("campaign-stats", "tracking-markers"), secrets=_HASH_ONLY),

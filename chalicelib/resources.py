@@ -1,7 +1,7 @@
 """Every queue, topic and secret the app needs, declared once (tables: store/models.ALL_MODELS;
 functions: functions.py).
 
-The local stack provisions from this module (store/provision.py) and the deployment template is
+The local stack provisions from this module (local/provision.py) and the deployment template is
 built from it (infra/), so the two cannot drift apart. Names are logical; `Settings.resource_name`
 adds the deployment prefix.
 """

@@ -608,7 +608,7 @@ def _topic_into_queue(
 
 
 def _feedback_path(settings: Settings) -> dict[str, Any]:
-    """SES configuration set → SNS topic → SQS feedback queue, as store/provision.py builds locally.
+    """SES configuration set → SNS topic → SQS feedback queue, as local/provision.py builds locally.
     SES may publish to the topic only for this account's configuration set."""
     configuration_set_arn = {"Fn::Sub": ("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:"
                                          f"configuration-set/{settings.configuration_set}")}

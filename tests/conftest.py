@@ -20,11 +20,11 @@ os.environ.update(
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
-pytest_plugins = ["tests.signup_fixtures"]
+pytest_plugins = ["tests.support.fixtures"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    from tests.aws_permissions import install
+    from tests.support.permissions import install
 
     install()
 
@@ -32,8 +32,8 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(autouse=True)
 def _aws_calls_within_each_functions_policy() -> Iterator[None]:
     """Fails a test in which a handler made an AWS call its function's IAM policy (generated
-    from chalicelib/functions.py, as deployed) would refuse (tests/aws_permissions.py)."""
-    from tests.aws_permissions import DENIALS
+    from chalicelib/functions.py, as deployed) would refuse (tests/support/permissions.py)."""
+    from tests.support.permissions import DENIALS
 
     DENIALS.take()
     yield
@@ -50,7 +50,7 @@ def aws() -> Iterator[dict[str, str]]:
 
     from chalicelib.adapters.sqs import forget_queue_urls
     from chalicelib.config import settings
-    from chalicelib.store.provision import provision
+    from chalicelib.local.provision import provision
 
     # boto3 clients are kept across tests on purpose: moto intercepts at send time, and
     # building clients is most of a test's setup cost.
@@ -62,7 +62,7 @@ def aws() -> Iterator[dict[str, str]]:
 @pytest.fixture
 def client(aws: dict[str, str]) -> Iterator[Any]:
     from app import app
-    from tests.lambda_support import DeployedClient
+    from tests.support.lambdas import DeployedClient
 
     with DeployedClient(app, stage_name="local") as test_client:
         yield test_client
@@ -89,7 +89,7 @@ def put_secret(aws: dict[str, str]) -> Iterator[Any]:
     at once (as after config.SECRET_MAX_AGE_SECONDS in a warm Lambda)."""
     from aws_lambda_powertools.utilities import parameters
 
-    from chalicelib.adapters.clients import client
+    from chalicelib.clients import client
     from chalicelib.config import settings
 
     def put(logical_name: str, value: str) -> None:
@@ -99,7 +99,3 @@ def put_secret(aws: dict[str, str]) -> Iterator[Any]:
 
     yield put
     parameters.clear_caches()
-
-
-def bearer(secret: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}

@@ -19,10 +19,13 @@ from chalicelib.store.campaigns import content_values, create_campaign
 from chalicelib.store.health import suspend
 from chalicelib.store.models import Account, MailingList, Subscriber, Suppression
 from chalicelib.store.suppressions import suppress
-from tests.conftest import bearer
-from tests.privacy_support import PERSON, add, completed, new_list
-from tests.retention_support import day, items_of_account, on_day
-from tests.signup_support import deliver, outbox_records, sent_mails
+from tests.support.api import bearer
+from tests.support.lists import new_list
+from tests.support.mail import sent_mails
+from tests.support.privacy import PERSON, add, completed
+from tests.support.queues import deliver, take
+from tests.support.retention import day, on_day
+from tests.support.tables import items_of_account
 
 BOB = "bob@example.com"
 PROFILE = {"postal_address": "1 Main Street, Bucharest", "contact_email": "owner@acme.example",
@@ -41,7 +44,7 @@ def _new_account() -> tuple[str, dict[str, str]]:
 
 def _deletion_link(client, api) -> str:
     assert client.http.post("/v1/account/deletion", headers=api).status_code == 202
-    deliver(outbox_records())
+    deliver(take("outbox"))
     mail = sent_mails()[-1]
     assert mail["To"] == PROFILE["contact_email"]
     text = mail.get_body(preferencelist=("plain",)).get_content()
@@ -51,7 +54,7 @@ def _deletion_link(client, api) -> str:
 def test_p23_deletion_is_confirmed_by_mail_reactivated_then_deleted_30_days_after(client):
     with on_day(0):
         account_id, api = _new_account()
-        list_id = new_list(client, api, "News")
+        list_id = new_list(client, api, "News", double_opt_in=False)
         add(client, api, list_id)
         suppress(account_id, BOB, SuppressionReason.UNSUBSCRIBED)
         suppress(PLATFORM_SCOPE, BOB, SuppressionReason.PLATFORM_OPT_OUT)
@@ -101,7 +104,7 @@ def test_p23_deletion_needs_a_contact_email(client):
 def test_p22_a_suspended_account_exports_and_lists_unsubscribes_then_its_content_goes(client):
     with on_day(0):
         account_id, api = _new_account()
-        news, offers = new_list(client, api, "News"), new_list(client, api, "Offers")
+        news, offers = (new_list(client, api, name, double_opt_in=False) for name in ("News", "Offers"))
         for list_id in (news, offers):
             add(client, api, list_id)
             add(client, api, list_id, email=BOB)
@@ -131,7 +134,7 @@ def test_p22_a_suspended_account_exports_and_lists_unsubscribes_then_its_content
 
 def test_p22_export_pages_through_every_list(client):
     _, api = _new_account()
-    lists = [new_list(client, api, name) for name in ("A", "B")]
+    lists = [new_list(client, api, name, double_opt_in=False) for name in ("A", "B")]
     for list_id in lists:
         for email in (PERSON, BOB, "cy@example.com"):
             add(client, api, list_id, email=email)

@@ -5,7 +5,7 @@ import json
 
 from chalicelib.cli import create_account_with_key
 from chalicelib.store.audit import entries
-from tests.conftest import bearer
+from tests.support.api import bearer
 
 
 def test_p08_profile_reports_what_sending_still_needs(client, aws):

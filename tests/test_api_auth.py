@@ -7,7 +7,7 @@ import pytest
 
 from chalicelib.cli import create_account_with_key
 from chalicelib.store.models import ApiKey
-from tests.conftest import bearer
+from tests.support.api import bearer
 
 NEW_LIST = json.dumps({"name": "News", "consent_text": "Yes, send me news."})
 

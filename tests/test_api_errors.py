@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from tests.conftest import bearer
+from tests.support.api import bearer
 
 
 def _error(response) -> dict:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import bearer
+from tests.support.api import bearer
 
 
 def _create(client, headers, **fields):

@@ -6,8 +6,9 @@ import json
 import pytest
 
 from chalicelib.cli import create_account_with_key
-from tests.conftest import bearer
-from tests.privacy_support import PERSON, PHONE, PHONE_RAW, add, completed, export_of, new_list
+from tests.support.api import bearer
+from tests.support.lists import new_list
+from tests.support.privacy import PERSON, PHONE, PHONE_RAW, add, completed, export_of
 
 
 @pytest.fixture
@@ -32,7 +33,7 @@ def _all_entries(client, api, limit: int) -> list[dict]:
 def test_p27_key_changes_exports_and_erasures_are_listed_newest_first_without_contact_data(client, api):
     created = json.loads(client.http.post("/v1/keys", headers=api, body=json.dumps({"name": "ci"})).body)
     client.http.delete(f"/v1/keys/{created['key_id']}", headers=api)
-    add(client, api, new_list(client, api, "News"), phone=PHONE_RAW, name="Ann")
+    add(client, api, new_list(client, api, "News", double_opt_in=False), phone=PHONE_RAW, name="Ann")
     access = completed(client, api, type="access", email=PERSON)
     export_of(client, api, access["request_id"])
     erase = completed(client, api, type="erase", phone=PHONE)

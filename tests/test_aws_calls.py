@@ -9,7 +9,7 @@ import pytest
 from botocore.client import BaseClient
 
 from bench.aws_calls import count_aws_calls, describe
-from chalicelib.adapters.clients import client
+from chalicelib.clients import client
 from chalicelib.config import settings
 from chalicelib.store.models import Account
 

@@ -1,12 +1,12 @@
 """P28 least privilege, checked: every AWS call a handler makes in the tests is held against its
-function's generated IAM policy (tests/aws_permissions.py, autouse in conftest.py)."""
+function's generated IAM policy (tests/support/permissions.py, autouse in conftest.py)."""
 from __future__ import annotations
 
-from chalicelib.adapters.clients import client
+from chalicelib.clients import client
 from chalicelib.config import settings
 from chalicelib.local.invoke import LOCAL_ACCOUNT_ID, running_as
 from infra.iam import Request, allows, request_of
-from tests.aws_permissions import DENIALS, check
+from tests.support.permissions import DENIALS, check
 
 REGION = "eu-west-1"
 TABLE = f"arn:aws:dynamodb:{REGION}:{LOCAL_ACCOUNT_ID}:table"

@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from botocore.exceptions import ClientError
 
-from chalicelib.adapters.clients import client as aws_client
+from chalicelib.clients import client as aws_client
 from chalicelib.config import hash_key
 from chalicelib.domain.marketing_mail import ListSettings
 from chalicelib.domain.sending import BatchJob
@@ -19,18 +19,11 @@ from chalicelib.domain.suppression import SuppressionReason, address_hash
 from chalicelib.store import messages
 from chalicelib.store.models import Account, MessagePurgeList
 from chalicelib.store.suppressions import suppress
-from tests.conftest import bearer
-from tests.sending_support import (
-    campaign_status,
-    create_campaign,
-    parsed,
-    recipients_of_sent,
-    run_queues,
-    sent_raw,
-    sqs_event,
-    subscribe,
-    take,
-)
+from tests.support.campaigns import campaign_status, create_campaign
+from tests.support.events import sqs_event
+from tests.support.lists import new_list, subscribe
+from tests.support.mail import parsed, recipients_of_sent, recorded_calls, sent_raw
+from tests.support.queues import run_queues, take
 
 SCHEDULED_EVENT = {"version": "0", "id": "1", "detail-type": "Scheduled Event", "source": "aws.events",
                    "account": "123456789012", "time": "2030-01-01T00:00:00Z", "region": "eu-west-1",
@@ -38,21 +31,8 @@ SCHEDULED_EVENT = {"version": "0", "id": "1", "detail-type": "Scheduled Event", 
 
 
 @pytest.fixture
-def headers(account, aws):
-    aws_client("sesv2").create_email_identity(EmailIdentity="acme.example")
-    return bearer(account["api_key"])
-
-
-def _list(client, headers, name: str = "News") -> str:
-    body = {"name": name, "consent_text": "Yes, send me news.", "attributes": ["plan"]}
-    response = client.http.post("/v1/lists", headers=headers, body=json.dumps(body))
-    assert response.status_code == 201, response.body
-    return json.loads(response.body)["list_id"]
-
-
-@pytest.fixture
 def list_id(client, headers):
-    return _list(client, headers)
+    return new_list(client, headers, "News", attributes=("plan",))
 
 
 def _send(client, headers, campaign_id: str):
@@ -62,15 +42,7 @@ def _send(client, headers, campaign_id: str):
 @pytest.fixture
 def ses_calls(aws, monkeypatch):
     """Every SendEmail call's parameters, passed on to moto."""
-    ses = aws_client("sesv2")
-    real, calls = ses.send_email, []
-
-    def spy(**kwargs):
-        calls.append(kwargs)
-        return real(**kwargs)
-
-    monkeypatch.setattr(ses, "send_email", spy)
-    return calls
+    return recorded_calls(monkeypatch, "sesv2", "send_email")
 
 
 def _throttled(operation: str = "SendEmail") -> ClientError:
@@ -187,7 +159,7 @@ def test_fan_out_pages_a_list_in_several_jobs(client, account, headers, list_id,
     pages = 0
     while records := take("fanout"):
         pages += len(records)
-        client.lambda_.invoke("fanout_worker", sqs_event(records))
+        client.lambda_.invoke("fanout_worker", sqs_event(*records))
     assert pages == 3, "8 subscribers, 3 a page"
     assert campaign_status(client, headers, campaign["campaign_id"]) == "sending"
     assert run_queues(client) == []
@@ -234,7 +206,7 @@ def test_the_filter_picks_subscribers_by_attribute(client, account, headers, lis
 
 
 def test_p10_a_person_on_two_of_the_campaigns_lists_gets_one_message(client, account, headers, list_id):
-    other = _list(client, headers, "Offers")
+    other = new_list(client, headers, "Offers", attributes=("plan",))
     for target in (list_id, other):
         subscribe(account["account_id"], target, "ann@example.com")
     subscribe(account["account_id"], other, "bob@example.com")
@@ -255,7 +227,7 @@ def test_a_redelivered_batch_mails_nobody_twice(client, account, headers, list_i
     run_queues(client, ("fanout",))
     [batch] = take("campaign-send")
     for _ in range(3):
-        assert client.lambda_.invoke("campaign_send_worker", sqs_event([batch])).payload == {
+        assert client.lambda_.invoke("campaign_send_worker", sqs_event(batch)).payload == {
             "batchItemFailures": []}
     assert recipients_of_sent() == ["ann@example.com", "bob@example.com"]
     assert campaign_status(client, headers, campaign["campaign_id"]) == "sent"
@@ -274,7 +246,7 @@ def test_p13_p26_a_batch_counts_its_sent_mail_once_however_often_it_is_delivered
     run_queues(client, ("fanout",))
     [batch] = take("campaign-send")
     for _ in range(2):
-        client.lambda_.invoke("campaign_send_worker", sqs_event([batch]))
+        client.lambda_.invoke("campaign_send_worker", sqs_event(batch))
     # SES is asked for no Send events: the batch itself counts, for the rates and the report.
     assert AccountHealthDay.get(account["account_id"], now().date().isoformat()).sent == 3
     assert campaign_counters(campaign["campaign_id"])["sent"] == 3
@@ -285,13 +257,13 @@ def test_a_redelivered_page_plans_and_counts_once(client, account, headers, list
     campaign = create_campaign(client, headers, [list_id])
     _send(client, headers, campaign["campaign_id"])
     [page] = take("fanout")
-    client.lambda_.invoke("fanout_worker", sqs_event([page]))
-    client.lambda_.invoke("fanout_worker", sqs_event([page]))
+    client.lambda_.invoke("fanout_worker", sqs_event(page))
+    client.lambda_.invoke("fanout_worker", sqs_event(page))
     batches = take("campaign-send")
     assert len(batches) == 2, "the redelivered page enqueues its planned batch again"
-    client.lambda_.invoke("campaign_send_worker", sqs_event(batches[:1]))
+    client.lambda_.invoke("campaign_send_worker", sqs_event(*batches[:1]))
     assert campaign_status(client, headers, campaign["campaign_id"]) == "sent"
-    client.lambda_.invoke("campaign_send_worker", sqs_event(batches[1:]))
+    client.lambda_.invoke("campaign_send_worker", sqs_event(*batches[1:]))
     assert recipients_of_sent() == ["ann@example.com"]
 
 
@@ -326,7 +298,7 @@ def test_lasting_throttling_gives_the_batch_back_and_the_redelivery_mails_the_re
     assert recipients_of_sent() == ["ann@example.com"]
     assert campaign_status(client, headers, campaign["campaign_id"]) == "sending"
     monkeypatch.setattr(ses, "send_email", real)
-    redelivered = client.lambda_.invoke("campaign_send_worker", sqs_event([failed]))
+    redelivered = client.lambda_.invoke("campaign_send_worker", sqs_event(failed))
     assert redelivered.payload == {"batchItemFailures": []}
     assert recipients_of_sent() == ["ann@example.com", "bob@example.com", "cy@example.com"]
     assert campaign_status(client, headers, campaign["campaign_id"]) == "sent"
@@ -342,7 +314,7 @@ def test_only_the_failed_batch_is_reported(client, account, headers, list_id, mo
     _send(client, headers, campaign["campaign_id"])
     run_queues(client, ("fanout",))
     batches = take("campaign-send")
-    result = client.lambda_.invoke("campaign_send_worker", sqs_event(batches))
+    result = client.lambda_.invoke("campaign_send_worker", sqs_event(*batches))
     bob_batch = next(b for b in batches if "bob@example.com" in b["body"])
     assert result.payload == {"batchItemFailures": [{"itemIdentifier": bob_batch["messageId"]}]}
     assert recipients_of_sent() == ["ann@example.com"]
@@ -367,7 +339,7 @@ def test_a_batch_out_of_time_continues_as_a_new_job_of_the_same_batch(client, ac
     assert campaign_status(client, headers, campaign["campaign_id"]) == "sending"
     [continuation] = take("campaign-send")
     assert json.loads(continuation["body"])["index"] == job["index"]
-    client.lambda_.invoke("campaign_send_worker", sqs_event([continuation]))
+    client.lambda_.invoke("campaign_send_worker", sqs_event(continuation))
     assert recipients_of_sent() == ["ann@example.com", "bob@example.com"]
     assert campaign_status(client, headers, campaign["campaign_id"]) == "sent"
 

@@ -6,33 +6,20 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib.adapters.clients import client as aws_client
 from chalicelib.cli import create_account_with_key
+from chalicelib.clients import client as aws_client
 from chalicelib.domain.errors import Conflict
 from chalicelib.store.campaigns import due_campaigns, get_campaign, start_sending, update_campaign
 from chalicelib.store.models import Campaign
-from tests.conftest import bearer
+from tests.support.api import bearer
+from tests.support.lists import new_list
 
 HTML = '<h1>Hello {{ name }}</h1><p>Read <a href="https://acme.example/sale">the sale</a>.</p>'
 
 
 @pytest.fixture
-def verified(aws):
-    """acme.example is a verified SES domain: any address on it may send."""
-    aws_client("sesv2").create_email_identity(EmailIdentity="acme.example")
-
-
-@pytest.fixture
-def headers(account, verified):
-    return bearer(account["api_key"])
-
-
-@pytest.fixture
 def list_id(client, headers):
-    body = {"name": "News", "consent_text": "Yes, send me news.", "attributes": ["plan"]}
-    response = client.http.post("/v1/lists", headers=headers, body=json.dumps(body))
-    assert response.status_code == 201, response.body
-    return json.loads(response.body)["list_id"]
+    return new_list(client, headers, "News", attributes=("plan",))
 
 
 def _future(hours: int = 2) -> str:
@@ -152,7 +139,7 @@ def test_p08_an_unverified_from_address_is_refused(client, headers, list_id):
     assert _post(client, headers, list_id, from_address="news@unverified.example").status_code == 201
 
 
-def test_p08_an_email_campaign_without_any_sender_is_refused(client, verified, list_id):
+def test_p08_an_email_campaign_without_any_sender_is_refused(client, verified_sender, list_id):
     bare = create_account_with_key("Bare Ltd", {})
     body = {"name": "News", "consent_text": "Yes"}
     own_list = json.loads(client.http.post("/v1/lists", headers=bearer(bare["api_key"]),

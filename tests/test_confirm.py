@@ -12,17 +12,11 @@ from chalicelib.domain.suppression import SuppressionReason
 from chalicelib.domain.tokens import confirm_token
 from chalicelib.resources import SIGNING_KEYS_SECRET
 from chalicelib.store.suppressions import suppress
-from tests.conftest import bearer
-from tests.signup_support import (
-    FORM,
-    apply_queued_signups,
-    confirm_path,
-    deliver,
-    form_signup,
-    outbox_records,
-    sent_mails,
-    stored,
-)
+from tests.support.api import FORM, bearer
+from tests.support.lists import stored
+from tests.support.mail import confirm_path, sent_mails
+from tests.support.queues import apply_queued_signups, deliver, take
+from tests.support.signups import form_signup
 
 AFTER_MAIL_INTERVAL = timedelta(minutes=settings().signup_limits.mail_interval_minutes + 1)
 
@@ -33,7 +27,7 @@ BROWSER = {**FORM, "User-Agent": "Mozilla/5.0 (confirming)"}
 
 def _signup_and_mail(client, list_id: str, email: str = ANN):
     form_signup(client, list_id, email=email)
-    deliver(outbox_records())
+    deliver(take("outbox"))
     return [m for m in sent_mails() if m["To"] == email][-1]
 
 
@@ -208,12 +202,12 @@ def test_resend_for_a_pending_signup_queues_a_new_mail(client, news_list):
     # A resend inside the mail interval is dropped (one confirmation mail per N minutes).
     client.http.post("/c/resend", headers=FORM, body=f"email={ANN}&list_id={list_id}")
     apply_queued_signups()
-    assert outbox_records() == []
+    assert take("outbox") == []
     with time_machine.travel(datetime.now(UTC) + AFTER_MAIL_INTERVAL):
         response = client.http.post("/c/resend", headers=FORM, body=f"email={ANN}&list_id={list_id}")
         assert response.status_code == 200
         apply_queued_signups()
-        records = outbox_records()
+        records = take("outbox")
         assert len(records) == 1
         deliver(records)
         assert client.http.post(confirm_path(sent_mails()[-1]), headers=BROWSER).status_code == 200
@@ -224,7 +218,7 @@ def test_p05_resend_answers_identically_and_mails_only_a_pending_signup(client, 
     client.http.post(confirm_path(_signup_and_mail(client, list_id, "done@example.com")),
                      headers=BROWSER)
     form_signup(client, list_id, email=ANN)
-    outbox_records()
+    take("outbox")
     with time_machine.travel(datetime.now(UTC) + AFTER_MAIL_INTERVAL):
         answers = [client.http.post("/c/resend", headers=FORM, body=f"email={email}&list_id={lid}")
                    for email, lid in ((ANN, list_id), ("nobody@example.com", list_id),
@@ -232,7 +226,7 @@ def test_p05_resend_answers_identically_and_mails_only_a_pending_signup(client, 
                                       (ANN, "x" * 3000))]
         assert len({(a.status_code, a.body) for a in answers}) == 1
         apply_queued_signups()
-        assert len(outbox_records()) == 1  # only the pending signup got a new link
+        assert len(take("outbox")) == 1  # only the pending signup got a new link
 
 
 def test_resend_with_a_bad_email_is_a_400_page(client, news_list):

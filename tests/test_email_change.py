@@ -12,8 +12,9 @@ import time_machine
 from chalicelib.domain.clock import now
 from chalicelib.store.accounts import get_account
 from chalicelib.store.audit import entries
-from tests.conftest import bearer
-from tests.signup_support import deliver, outbox_records, sent_mails
+from tests.support.api import bearer
+from tests.support.mail import sent_mails
+from tests.support.queues import deliver, take
 
 NEW = "owner@acme.example"
 
@@ -29,7 +30,7 @@ def _ask(client, api, new_email: str):
 
 
 def _mailed_link(to: str) -> str:
-    deliver(outbox_records())
+    deliver(take("outbox"))
     [mail] = [m for m in sent_mails() if m["To"] == to]
     text = mail.get_body(preferencelist=("plain",)).get_content()
     return urlsplit(re.search(r"https?://\S+/account/email-change/\S+", text).group(0)).path
@@ -95,4 +96,4 @@ def test_bad_requests_name_the_field(client, api, account):
     read_only = bearer(json.loads(key.body)["secret"])
     assert _ask(client, read_only, NEW).status_code == 403
     assert client.http.post("/account/email-change/garbage").status_code == 400
-    assert outbox_records() == []
+    assert take("outbox") == []

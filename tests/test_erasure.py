@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from chalicelib.adapters.clients import client as aws_client
 from chalicelib.cli import create_account_with_key
 from chalicelib.config import hash_key
 from chalicelib.domain.privacy import phone_hash
@@ -17,10 +16,14 @@ from chalicelib.store.models import ALL_MODELS, MessageRecord, PrivacyExport, Ra
 from chalicelib.store.person_data import COVERAGE, NoPersonalData
 from chalicelib.store.suppressions import suppress
 from chalicelib.store.tracking import markers_of
-from tests.conftest import bearer
-from tests.privacy_support import PERSON, PERSON_RAW, PHONE, PHONE_RAW, add, completed, new_list
-from tests.signup_support import deliver, form_signup, outbox_records, stored
-from tests.tracking_support import campaign_of, opened_and_clicked
+from tests.support.api import bearer
+from tests.support.campaigns import campaign_of
+from tests.support.lists import new_list, stored
+from tests.support.privacy import PERSON, PERSON_RAW, PHONE, PHONE_RAW, add, completed
+from tests.support.queues import deliver, take
+from tests.support.signups import form_signup
+from tests.support.tables import scanned
+from tests.support.tracking import opened_and_clicked
 
 BOB = "bob@example.com"
 # Every form the person's contact data can take, compared case-insensitively.
@@ -56,12 +59,7 @@ def _as_text(value: Any) -> str:
 
 def scan_every_table() -> dict[str, list[str]]:
     """Each table's items as text (a test may Scan; the app never does)."""
-    dynamodb = aws_client("dynamodb")
-    tables: dict[str, list[str]] = {}
-    for model in ALL_MODELS:
-        pages = dynamodb.get_paginator("scan").paginate(TableName=model.Meta.table_name)
-        tables[model.Meta.logical_name] = [_as_text(item) for page in pages for item in page["Items"]]
-    return tables
+    return {model.Meta.logical_name: [_as_text(item) for item in scanned(model)] for model in ALL_MODELS}
 
 
 def _found(tables: dict[str, list[str]], needles: tuple[str, ...]) -> dict[str, list[str]]:
@@ -71,7 +69,7 @@ def _found(tables: dict[str, list[str]], needles: tuple[str, ...]) -> dict[str, 
 
 def _provision_everything(client, api, account) -> list[str]:
     """The person in every table that can hold them, and Bob beside them on each list."""
-    lists = [new_list(client, api, name, attributes=("city",), single_opt_in=False)
+    lists = [new_list(client, api, name, attributes=("city",))
              for name in ("News", "Offers", "Alerts")]
     # A public signup: a pending entry, the rate counters and a confirmation mail.
     form_signup(client, lists[0], email=PERSON_RAW, phone=PHONE_RAW, city="Iasi")
@@ -79,7 +77,7 @@ def _provision_everything(client, api, account) -> list[str]:
         add(client, api, list_id, proof=False, phone=PHONE_RAW, name="Ann", attributes={"city": "Iasi"})
     for list_id in lists:
         add(client, api, list_id, proof=False, email=BOB)
-    deliver(outbox_records())  # message records for every confirmation mail
+    deliver(take("outbox"))  # message records for every confirmation mail
     campaign_id = campaign_of(account["account_id"], lists[1])
     for address in (PERSON, BOB):  # tracking markers: an open and a click each
         opened_and_clicked(account["account_id"], lists[1], campaign_id, address)
@@ -127,11 +125,11 @@ def test_p18_erasure_leaves_no_trace_but_the_keyed_hash(client, api, account):
 
     form_signup(client, lists[0], email=PERSON, city="Iasi")
     assert stored(lists[0], PERSON) is None, "a later signup is silently refused"
-    assert outbox_records() == []
+    assert take("outbox") == []
 
 
 def test_p18_erasure_by_phone_finds_the_person_on_every_list(client, api, account):
-    lists = [new_list(client, api, name) for name in ("News", "Offers")]
+    lists = [new_list(client, api, name, double_opt_in=False) for name in ("News", "Offers")]
     for list_id in lists:
         add(client, api, list_id, phone=PHONE_RAW)
     view = completed(client, api, type="erase", phone=PHONE_RAW)
@@ -142,7 +140,7 @@ def test_p18_erasure_by_phone_finds_the_person_on_every_list(client, api, accoun
 
 
 def test_erase_and_export_person_are_callable_with_an_address_or_a_phone(client, api, account):
-    list_id = new_list(client, api, "News")
+    list_id = new_list(client, api, "News", double_opt_in=False)
     add(client, api, list_id, phone=PHONE_RAW)
     assert [s["list_id"] for s in export_person(account["account_id"], PHONE)["subscriptions"]] == [list_id]
     outcome = erase_person(account["account_id"], PERSON_RAW)
@@ -154,7 +152,8 @@ def test_erase_and_export_person_are_callable_with_an_address_or_a_phone(client,
 
 def test_p28_erasure_in_one_account_leaves_the_same_person_in_another(client, api, account):
     other = bearer(create_account_with_key("Other Org", {})["api_key"])
-    ours, theirs = new_list(client, api, "News"), new_list(client, other, "Theirs")
+    ours = new_list(client, api, "News", double_opt_in=False)
+    theirs = new_list(client, other, "Theirs", double_opt_in=False)
     add(client, api, ours, phone=PHONE_RAW)
     add(client, other, theirs, phone=PHONE_RAW)
     completed(client, api, type="erase", email=PERSON)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
 
@@ -26,8 +25,8 @@ from chalicelib.domain.health import (
     thresholds_for,
     window_start,
 )
+from tests.support.events import SES_EVENTS, ses_sample, sns_body
 
-SES_EVENTS = Path(__file__).resolve().parent.parent / "events" / "ses"
 SAMPLES = sorted(path.name for path in SES_EVENTS.glob("*.json"))
 
 # What each documented sample must parse to: kind, SES message id's start, recipients.
@@ -50,19 +49,6 @@ EXPECTED = {
 }
 
 
-def sample(name: str) -> dict:
-    return json.loads((SES_EVENTS / name).read_text())
-
-
-def sns_wrapped(message: dict | str) -> str:
-    """The body SQS receives from an SNS subscription without raw message delivery."""
-    text = message if isinstance(message, str) else json.dumps(message)
-    return json.dumps({"Type": "Notification", "MessageId": "22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324",
-                       "TopicArn": "arn:aws:sns:eu-west-1:123456789012:tidings-ses-feedback",
-                       "Message": text, "Timestamp": "2017-08-05T00:41:03.012Z",
-                       "SignatureVersion": "1", "Signature": "EXAMPLE"})
-
-
 def test_every_documented_sample_is_covered():
     assert sorted(EXPECTED) == SAMPLES
 
@@ -70,8 +56,8 @@ def test_every_documented_sample_is_covered():
 @pytest.mark.parametrize("name", SAMPLES)
 @pytest.mark.parametrize("wrap", [False, True], ids=["raw", "sns"])
 def test_every_documented_sample_parses_raw_and_sns_wrapped(name, wrap):
-    document = sample(name)
-    body = sns_wrapped(document) if wrap else json.dumps(document)
+    document = ses_sample(name)
+    body = sns_body(document) if wrap else json.dumps(document)
     event = parse_feedback(body)
     kind, recipients = EXPECTED[name]
     assert event.kind is kind
@@ -81,39 +67,39 @@ def test_every_documented_sample_parses_raw_and_sns_wrapped(name, wrap):
 
 
 def test_bounce_type_and_subtype_are_read():
-    event = parse_feedback(json.dumps(sample("event-bounce.json")))
+    event = parse_feedback(json.dumps(ses_sample("event-bounce.json")))
     assert event.bounce.type is BounceType.PERMANENT and event.bounce.subtype == "General"
     assert event.timestamp == datetime(2017, 8, 5, 0, 41, 2, 669000, tzinfo=UTC)
 
 
 def test_event_publishing_tags_become_first_values():
-    event = parse_feedback(json.dumps(sample("event-send.json")))
+    event = parse_feedback(json.dumps(ses_sample("event-send.json")))
     assert event.tags["myCustomTag1"] == "myCustomTagValue1"
     assert event.tags["ses:configuration-set"] == "ConfigSet"
 
 
 def test_routing_tags_are_exposed():
-    document = sample("event-delivery.json")
+    document = ses_sample("event-delivery.json")
     document["mail"]["tags"].update(account=["acc_1"], list=["lst_1"], campaign=["cmp_1"], kind=["campaign"])
-    event = parse_feedback(sns_wrapped(document))
+    event = parse_feedback(sns_body(document))
     assert (event.account_id, event.list_id, event.campaign_id, event.mail_kind) == (
         "acc_1", "lst_1", "cmp_1", "campaign")
 
 
 def test_identity_notifications_have_no_tags():
-    assert parse_feedback(json.dumps(sample("identity-delivery.json"))).tags == {}
+    assert parse_feedback(json.dumps(ses_sample("identity-delivery.json"))).tags == {}
 
 
 def test_complaint_feedback_type_and_engagement_are_kept_for_later_use():
-    assert parse_feedback(json.dumps(sample("event-complaint.json"))).complaint_feedback_type == "abuse"
-    click = parse_feedback(json.dumps(sample("event-click.json"))).engagement
+    assert parse_feedback(json.dumps(ses_sample("event-complaint.json"))).complaint_feedback_type == "abuse"
+    click = parse_feedback(json.dumps(ses_sample("event-click.json"))).engagement
     assert click.link.startswith("http://docs.aws.amazon.com/") and click.ip == "192.0.2.1"
-    opened = parse_feedback(json.dumps(sample("event-open.json"))).engagement
+    opened = parse_feedback(json.dumps(ses_sample("event-open.json"))).engagement
     assert opened.user_agent.startswith("Mozilla/5.0 (iPhone")
 
 
 def test_transient_bounce_is_read():
-    document = sample("event-bounce.json")
+    document = ses_sample("event-bounce.json")
     document["bounce"].update(bounceType="Transient", bounceSubType="MailboxFull")
     event = parse_feedback(json.dumps(document))
     assert event.bounce.type is BounceType.TRANSIENT and event.bounce.subtype == "MailboxFull"
@@ -130,7 +116,7 @@ def test_unknown_types_are_ignored_not_failed(body):
 
 
 def _without(path: str, name: str = "event-bounce.json") -> str:
-    document = sample(name)
+    document = ses_sample(name)
     *parents, last = path.split(".")
     target = document
     for key in parents:
@@ -143,7 +129,7 @@ def _without(path: str, name: str = "event-bounce.json") -> str:
     "not json",
     "[1, 2]",
     json.dumps({"mail": {"messageId": "x"}}),
-    sns_wrapped("{not json"),
+    sns_body("{not json"),
     json.dumps({"Type": "Notification", "Message": {"eventType": "Send"}}),
     _without("mail"),
     _without("mail.messageId"),
@@ -151,9 +137,9 @@ def _without(path: str, name: str = "event-bounce.json") -> str:
     _without("bounce.bouncedRecipients"),
     _without("complaint.complainedRecipients", "event-complaint.json"),
     _without("delivery.timestamp", "identity-delivery.json").replace('"timestamp"', '"time"'),
-    json.dumps({**sample("event-bounce.json"), "bounce": {**sample("event-bounce.json")["bounce"],
+    json.dumps({**ses_sample("event-bounce.json"), "bounce": {**ses_sample("event-bounce.json")["bounce"],
                                                           "bounceType": "Soft"}}),
-    json.dumps({**sample("event-send.json"), "mail": {**sample("event-send.json")["mail"],
+    json.dumps({**ses_sample("event-send.json"), "mail": {**ses_sample("event-send.json")["mail"],
                                                       "destination": "recipient@example.com"}}),
 ])
 def test_malformed_records_raise_a_domain_error(body):

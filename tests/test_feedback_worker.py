@@ -10,16 +10,17 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from chalicelib.domain.clock import now
 from chalicelib.store.models import AccountHealthDay
 from chalicelib.store.suppressions import is_suppressed
-from tests.conftest import bearer
-from tests.feedback_support import confirmed, make_list, ses_event, sns_body, sqs_event, status_of
+from tests.support.api import bearer
+from tests.support.events import ses_event, sns_body, sqs_event
+from tests.support.lists import new_list, status_of, subscribe
 
 ANN = "ann@example.com"
 
 
 @pytest.fixture
 def news(client, account):
-    list_id = make_list(client, account)
-    confirmed(account["account_id"], list_id, ANN)
+    list_id = new_list(client, bearer(account["api_key"]))
+    subscribe(account["account_id"], list_id, ANN)
     return list_id
 
 
@@ -76,10 +77,10 @@ def test_transient_bounce_counters_hold_no_address(client, account, news):
 
 
 def test_p12_complaint_ends_every_list_of_the_account_and_suppresses(client, account, news):
-    offers = make_list(client, account, "Acme Offers")
-    confirmed(account["account_id"], offers, ANN)
-    other = make_list(client, account, "Acme Jobs")
-    confirmed(account["account_id"], other, "bo@example.com")
+    offers = new_list(client, bearer(account["api_key"]), "Acme Offers")
+    subscribe(account["account_id"], offers, ANN)
+    other = new_list(client, bearer(account["api_key"]), "Acme Jobs")
+    subscribe(account["account_id"], other, "bo@example.com")
     complaint = ses_event("event-complaint.json", ANN, tags(account, news))
 
     result = client.lambda_.invoke("feedback_worker", sqs_event(sns_body(complaint)))
@@ -96,8 +97,8 @@ def test_p12_a_complaint_does_not_touch_another_accounts_lists(client, account, 
     from chalicelib.cli import create_account_with_key
 
     neighbour = create_account_with_key("Neighbour", {})
-    theirs = make_list(client, neighbour)
-    confirmed(neighbour["account_id"], theirs, ANN)
+    theirs = new_list(client, bearer(neighbour["api_key"]))
+    subscribe(neighbour["account_id"], theirs, ANN)
 
     client.lambda_.invoke("feedback_worker",
                           sqs_event(sns_body(ses_event("event-complaint.json", ANN, tags(account, news)))))
@@ -139,7 +140,7 @@ def test_one_transient_bounce_repeated_does_not_reach_the_limit(client, account,
 
 
 def test_a_malformed_record_fails_alone_and_the_others_apply(client, account, news):
-    confirmed(account["account_id"], news, "bo@example.com")
+    subscribe(account["account_id"], news, "bo@example.com")
     batch = sqs_event(bounce(account, news), sns_body({"eventType": "Bounce", "mail": {}}),
                       bounce(account, news, recipient="bo@example.com"))
 

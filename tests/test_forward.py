@@ -9,21 +9,22 @@ import pytest
 
 from chalicelib.config import signer
 from chalicelib.domain.mail_links import FORWARD, link_token
-from tests.feedback_support import confirmed, make_list
-from tests.signup_support import FORM, deliver, outbox_records, sent_mails
-from tests.tracking_support import campaign_of, claim_for, every_item_text, report_body
+from tests.support.api import FORM
+from tests.support.campaigns import report_body
+from tests.support.mail import sent_mails
+from tests.support.queues import deliver, take
+from tests.support.tables import every_item_text
+from tests.support.tracking import READER, claim_for, mailed_reader
 
-READER = "reader@example.com"
 FRIEND = "friend@example.org"
 
 
 @pytest.fixture
 def mailed(client: Any, account: dict[str, Any], verified_sender: None) -> dict[str, str]:
-    list_id = make_list(client, account)
-    confirmed(account["account_id"], list_id, READER)
-    campaign_id = campaign_of(account["account_id"], list_id)
-    token = link_token(signer(), FORWARD, claim_for(account["account_id"], list_id, READER, campaign_id))
-    return {"list_id": list_id, "campaign_id": campaign_id, "path": f"/fwd/{token}"}
+    mailed = mailed_reader(client, account)
+    claim = claim_for(account["account_id"], mailed["list_id"], READER, mailed["campaign_id"])
+    token = link_token(signer(), FORWARD, claim)
+    return {**mailed, "path": f"/fwd/{token}"}
 
 
 def _forward(client: Any, path: str, email: str = FRIEND) -> Any:
@@ -33,13 +34,13 @@ def _forward(client: Any, path: str, email: str = FRIEND) -> Any:
 def test_p14_get_shows_the_form_and_sends_nothing(client, account, mailed):
     response = client.http.get(mailed["path"])
     assert response.status_code == 200 and 'name="email"' in response.body.decode()
-    assert outbox_records() == []
+    assert take("outbox") == []
 
 
 def test_p14_forward_sends_one_message_to_the_friend_and_counts_it(client, account, mailed):
     response = _forward(client, mailed["path"])
     assert response.status_code == 200
-    (job,) = outbox_records()
+    (job,) = take("outbox")
     email = json.loads(job["body"])["email"]
     assert email["recipient"] == FRIEND
     assert "Hello" in email["html"]
@@ -53,7 +54,7 @@ def test_p14_forward_sends_one_message_to_the_friend_and_counts_it(client, accou
 
 def test_p14_friend_address_is_not_stored_or_added_to_any_list(client, account, mailed):
     _forward(client, mailed["path"])
-    deliver(outbox_records())
+    deliver(take("outbox"))
     assert FRIEND not in every_item_text()
     assert "friend" not in every_item_text()
 
@@ -71,7 +72,7 @@ def test_p14_forwards_per_reader_are_limited(client, account, mailed):
 def test_p14_bad_friend_address_shows_the_form_again(client, account, mailed):
     response = _forward(client, mailed["path"], "not an address")
     assert response.status_code == 400 and 'role="alert"' in response.body.decode()
-    assert outbox_records() == []
+    assert take("outbox") == []
 
 
 def test_p12_suppressed_friend_gets_nothing_and_the_answer_does_not_tell(client, account, mailed):
@@ -81,7 +82,7 @@ def test_p12_suppressed_friend_gets_nothing_and_the_answer_does_not_tell(client,
     suppress(account["account_id"], FRIEND, SuppressionReason.UNSUBSCRIBED)
     response = _forward(client, mailed["path"])
     assert response.status_code == 200
-    assert outbox_records() == []
+    assert take("outbox") == []
 
 
 def test_p14_tampered_forward_link_is_a_400_page(client, account, mailed):

@@ -11,7 +11,7 @@ from chalice import Chalice
 from chalice.app import ScheduledEventConfig, SQSEventConfig
 
 from app import app
-from chalicelib.adapters.clients import client
+from chalicelib.clients import client
 from chalicelib.config import settings
 from chalicelib.functions import (
     ACCOUNT_DATA_TABLES,

@@ -11,11 +11,12 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib.cli import create_account_with_key
 from chalicelib.domain.suppression import SuppressionReason
-from chalicelib.resources import IMPORTS
 from chalicelib.store.suppressions import suppress
 from chalicelib.workers.imports import import_record
-from tests.conftest import bearer
-from tests.signup_support import deliver, outbox_records, queue_records, sent_mails, stored
+from tests.support.api import bearer
+from tests.support.lists import stored
+from tests.support.mail import sent_mails
+from tests.support.queues import deliver, take
 
 CSV = {"Content-Type": "text/csv"}
 HEADER = "email,name,city,consent_given_at,consent_ip,consent_form_url\n"
@@ -28,7 +29,7 @@ def post_import(client, account, list_id, text, headers=CSV):
 
 def run_import_worker() -> int:
     """Apply every queued chunk, as the import worker would; returns how many ran."""
-    records = queue_records(IMPORTS)
+    records = take("imports")
     for record in records:
         import_record(SQSRecord(record))
     return len(records)
@@ -60,7 +61,7 @@ def test_p03_rows_with_proof_are_confirmed_and_rows_without_get_a_double_opt_in_
     assert proven.consent.source == "import" and proven.consent.ip == "198.51.100.4"
     assert proven.consent.form_url == "https://acme.example/join"
     assert stored(list_id, "unproven@example.com").status == "pending"
-    deliver(outbox_records())
+    deliver(take("outbox"))
     assert [mail["To"] for mail in sent_mails()] == ["unproven@example.com"]
 
 
@@ -90,7 +91,7 @@ def test_p12_suppressed_addresses_are_skipped_and_counted(client, account, news_
     run_import_worker()
     assert report(client, account, list_id, job["import_id"])["counts"]["suppressed"] == 1
     assert stored(list_id, "gone@example.com") is None
-    deliver(outbox_records())
+    deliver(take("outbox"))
     assert [mail["To"] for mail in sent_mails()] == ["new@example.com"]
 
 
@@ -99,7 +100,7 @@ def test_reimporting_the_same_file_changes_nothing(client, account, news_list):
     text = HEADER + "a@example.com,A,,2025-01-01T00:00:00Z,,\nb@example.com,B,,,,\nb@example.com,B2,,,,\n"
     first = json.loads(post_import(client, account, list_id, text).body)
     run_import_worker()
-    deliver(outbox_records())
+    deliver(take("outbox"))
     before = {a: stored(list_id, a).to_simple_dict() for a in ("a@example.com", "b@example.com")}
     assert report(client, account, list_id, first["import_id"])["counts"]["unchanged"] == 1
 
@@ -107,7 +108,7 @@ def test_reimporting_the_same_file_changes_nothing(client, account, news_list):
     run_import_worker()
     again = report(client, account, list_id, second["import_id"])
     assert again["counts"] == {"confirmed": 0, "pending": 0, "unchanged": 3, "suppressed": 0, "invalid": 0}
-    assert outbox_records() == []
+    assert take("outbox") == []
     assert {a: stored(list_id, a).to_simple_dict() for a in before} == before
 
 
@@ -116,7 +117,7 @@ def test_a_big_file_goes_in_chunks_and_a_redelivered_chunk_counts_once(client, a
     rows = "".join(f"p{n}@example.com,2025-01-01T00:00:00Z\n" for n in range(1200))
     job = json.loads(post_import(client, account, list_id, "email,consent_given_at\n" + rows).body)
     assert job["chunks"]["total"] == 3
-    records = queue_records(IMPORTS)
+    records = take("imports")
     for record in records + records[:1]:  # SQS delivers at least once
         import_record(SQSRecord(record))
     done = report(client, account, list_id, job["import_id"])
@@ -138,7 +139,7 @@ def test_bad_files_are_refused_naming_the_problem(client, account, news_list):
         response = post_import(client, account, list_id, text, headers)
         assert response.status_code == status, (text, response.body)
         assert json.loads(response.body)["error"]["field"] == field
-    assert queue_records(IMPORTS) == []
+    assert take("imports") == []
 
 
 def test_an_oversized_file_is_413(client, account, news_list):

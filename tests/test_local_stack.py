@@ -19,8 +19,8 @@ from chalicelib.local.outbox import render_page
 from chalicelib.local.scheduler import Scheduler
 from chalicelib.local.schedules import parse_schedule
 from chalicelib.local.sent import parse_raw_email, sent_emails, sent_sms
-from tests.lambda_support import test_function
-from tests.stack_support import get_json, running_stack
+from tests.support.lambdas import test_function
+from tests.support.stack import get_json, running_stack
 
 T0 = datetime(2026, 3, 7, 10, 0, 30, tzinfo=UTC)  # a Saturday
 
@@ -171,8 +171,8 @@ def test_outbox_page_escapes_everything_and_sandboxes_the_html_body() -> None:
 
 
 def test_outbox_reads_what_moto_recorded_for_ses_and_sns(aws: dict[str, str]) -> None:
-    from chalicelib.adapters.clients import client
     from chalicelib.adapters.ses import send_raw_email
+    from chalicelib.clients import client
     from chalicelib.config import settings
 
     mail = demo_mail(sender=settings().default_sender, subject="Recorded by moto")
@@ -188,8 +188,8 @@ def test_outbox_reads_what_moto_recorded_for_ses_and_sns(aws: dict[str, str]) ->
 @contextmanager
 def aws_endpoint(monkeypatch: pytest.MonkeyPatch, endpoint_url: str) -> Iterator[None]:
     """Point this test process's boto3 clients at the stack's moto, and back afterwards."""
-    from chalicelib.adapters.clients import reset_clients
     from chalicelib.adapters.sqs import forget_queue_urls
+    from chalicelib.clients import reset_clients
     from chalicelib.config import settings
 
     def forget() -> None:

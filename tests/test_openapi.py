@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import bearer
+from tests.support.api import bearer
 
 
 def test_openapi_describes_every_v1_route(client, account):

@@ -11,8 +11,11 @@ from chalicelib.domain.optout import optout_token
 from chalicelib.domain.suppression import PLATFORM_SCOPE, address_hash
 from chalicelib.store.models import Suppression
 from chalicelib.store.suppressions import is_suppressed
-from tests.conftest import bearer
-from tests.signup_support import FORM, deliver, form_signup, outbox_records, sent_mails, stored
+from tests.support.api import FORM, bearer
+from tests.support.lists import stored
+from tests.support.mail import sent_mails
+from tests.support.queues import deliver, take
+from tests.support.signups import form_signup
 
 ANN = "ann@example.com"
 
@@ -36,7 +39,7 @@ def test_p12_asking_answers_the_same_for_everybody_and_mails_once_a_day(client, 
     known = _ask(client, "Ann@Example.com").body
     assert _ask(client, "stranger@example.org").body == known, "no enumeration"
     _ask(client, ANN)
-    jobs = [json.loads(r["body"]) for r in outbox_records()]
+    jobs = [json.loads(r["body"]) for r in take("outbox")]
     assert len(jobs) == 3 and len({job["message_id"] for job in jobs}) == 2, "deterministic ids"
     deliver([{"messageId": str(n), "body": json.dumps(job), "receiptHandle": "r", "eventSource": "aws:sqs"}
              for n, job in enumerate(jobs)])
@@ -49,7 +52,7 @@ def test_p12_the_link_shows_a_button_and_only_the_post_suppresses_for_every_acco
                                                                                   verified_sender, news_list):
     other = create_account_with_key("Other Org", {})
     _ask(client, ANN)
-    deliver(outbox_records())
+    deliver(take("outbox"))
     path = _link_path(sent_mails()[0])
 
     page = client.http.get(path)
@@ -74,7 +77,7 @@ def test_a_bad_address_gets_the_form_back_with_the_error_escaped(client):
     body = response.body.decode()
     assert response.status_code == 400 and 'role="alert"' in body
     assert "<script>" not in body and "&lt;script&gt;" in body
-    assert outbox_records() == []
+    assert take("outbox") == []
 
 
 def test_tampered_or_foreign_tokens_are_refused_with_a_page(client, account):

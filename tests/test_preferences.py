@@ -15,9 +15,9 @@ from chalicelib.config import hash_key, signer
 from chalicelib.domain.mail_links import PREFERENCES, LinkClaim, link_token
 from chalicelib.domain.suppression import address_hash
 from chalicelib.store.models import PrivacyRequest, Suppression
-from tests.conftest import bearer
-from tests.privacy_support import PERSON, add, new_list
-from tests.signup_support import FORM, stored
+from tests.support.api import FORM, bearer
+from tests.support.lists import new_list, stored
+from tests.support.privacy import PERSON, add
 
 
 @pytest.fixture
@@ -27,8 +27,9 @@ def api(account) -> dict[str, str]:
 
 @pytest.fixture
 def lists(client, api) -> list[str]:
-    news = new_list(client, api, "News", attributes=("city",), consent="Yes, send me the news.")
-    offers = new_list(client, api, "Offers")
+    news = new_list(client, api, "News", double_opt_in=False, attributes=("city",),
+                    consent="Yes, send me the news.")
+    offers = new_list(client, api, "Offers", double_opt_in=False)
     add(client, api, news, name="Ann", attributes={"city": "Iasi"})
     add(client, api, offers, name="Ann")
     return [news, offers]
@@ -73,7 +74,8 @@ def test_p16_download_is_a_post_recorded_as_a_portability_request(client, accoun
 
 
 def test_p16_the_page_and_the_download_show_the_opens_and_clicks_held(client, account, lists, token):
-    from tests.tracking_support import campaign_of, opened_and_clicked
+    from tests.support.campaigns import campaign_of
+    from tests.support.tracking import opened_and_clicked
 
     opened_and_clicked(account["account_id"], lists[0], campaign_of(account["account_id"], lists[0]), PERSON)
     assert "which links you clicked, in 1 campaign(s)" in client.http.get(f"/p/{token}").body.decode()

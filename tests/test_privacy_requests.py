@@ -16,19 +16,10 @@ from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason
 from chalicelib.store.models import Subscriber
 from chalicelib.store.privacy_requests import create_request
 from chalicelib.store.suppressions import is_suppressed, suppress
-from tests.conftest import bearer
-from tests.privacy_support import (
-    PERSON,
-    PERSON_RAW,
-    PHONE,
-    PHONE_RAW,
-    add,
-    completed,
-    export_of,
-    new_list,
-    privacy,
-)
-from tests.signup_support import deliver, outbox_records
+from tests.support.api import bearer
+from tests.support.lists import new_list
+from tests.support.privacy import PERSON, PERSON_RAW, PHONE, PHONE_RAW, add, completed, export_of, privacy
+from tests.support.queues import deliver, take
 
 
 @pytest.fixture
@@ -50,20 +41,21 @@ def test_p19_request_is_recorded_with_a_30_day_due_date_and_completed_at_once(cl
 
 
 def test_p20_exists_answers_yes_for_a_person_on_a_list_and_no_otherwise(client, api):
-    add(client, api, new_list(client, api, "News"), phone=PHONE_RAW)
+    add(client, api, new_list(client, api, "News", double_opt_in=False), phone=PHONE_RAW)
     assert completed(client, api, type="exists", email=PERSON_RAW)["outcome"] == {"held": True}
     assert completed(client, api, type="exists", phone=PHONE)["outcome"] == {"held": True}
     assert completed(client, api, type="exists", email="nobody@example.com")["outcome"] == {"held": False}
 
 
 def test_p16_access_export_holds_every_table_with_the_consent_text_agreed_to(client, api, account):
-    first = new_list(client, api, "News", attributes=("city",), consent="Old consent text v1")
+    first = new_list(client, api, "News", double_opt_in=False, attributes=("city",),
+                     consent="Old consent text v1")
     add(client, api, first, phone=PHONE_RAW, name="Ann", attributes={"city": "Iasi"})
     # The consent text changes after Ann agreed: her proof must still show the text she saw.
     client.http.patch(f"/v1/lists/{first}", headers=api, body=json.dumps({"consent_text": "New text v2"}))
-    second = new_list(client, api, "Offers", single_opt_in=False)
+    second = new_list(client, api, "Offers")
     add(client, api, second, proof=False)
-    deliver(outbox_records())  # the double opt-in mail: a message record for Ann
+    deliver(take("outbox"))  # the double opt-in mail: a message record for Ann
     suppress(PLATFORM_SCOPE, PERSON, SuppressionReason.PLATFORM_OPT_OUT)
 
     view = completed(client, api, type="access", email=PERSON)
@@ -88,8 +80,9 @@ def test_p16_access_export_holds_every_table_with_the_consent_text_agreed_to(cli
 
 def test_p16_portability_offers_a_csv_of_list_memberships(client, api):
     for name in ("News", "Offers"):
-        add(client, api, new_list(client, api, name, attributes=("city",)), phone=PHONE_RAW,
-            name="=HYPERLINK(\"http://evil.example\")", attributes={"city": "Cluj"})
+        list_id = new_list(client, api, name, double_opt_in=False, attributes=("city",))
+        add(client, api, list_id, phone=PHONE_RAW, name="=HYPERLINK(\"http://evil.example\")",
+            attributes={"city": "Cluj"})
     view = completed(client, api, type="portability", email=PERSON)
     response = export_of(client, api, view["request_id"], "csv")
     assert response.status_code == 200
@@ -106,7 +99,7 @@ def test_p16_portability_offers_a_csv_of_list_memberships(client, api):
 def test_p16_exports_are_audited_and_gone_after_7_days(client, api, account):
     from chalicelib.store.audit import entries
 
-    add(client, api, new_list(client, api, "News"))
+    add(client, api, new_list(client, api, "News", double_opt_in=False))
     view = completed(client, api, type="access", email=PERSON)
     assert export_of(client, api, view["request_id"]).status_code == 200
     downloads = [e for e in entries(account["account_id"]) if e.action == "privacy.export_downloaded"]
@@ -120,8 +113,9 @@ def test_p16_exports_are_audited_and_gone_after_7_days(client, api, account):
 
 
 def test_p17_rectify_applies_the_changes_on_every_list(client, api):
-    with_city = [new_list(client, api, name, attributes=("city",)) for name in ("News", "Offers")]
-    without = new_list(client, api, "Alerts")
+    with_city = [new_list(client, api, name, double_opt_in=False, attributes=("city",))
+                 for name in ("News", "Offers")]
+    without = new_list(client, api, "Alerts", double_opt_in=False)
     for list_id in with_city:
         add(client, api, list_id, name="Ann", attributes={"city": "Iasi"})
     add(client, api, without, name="Ann")
@@ -136,7 +130,7 @@ def test_p17_rectify_applies_the_changes_on_every_list(client, api):
 
 
 def test_p17_restrict_keeps_the_data_and_flags_every_entry(client, api):
-    lists = [new_list(client, api, name) for name in ("News", "Offers")]
+    lists = [new_list(client, api, name, double_opt_in=False) for name in ("News", "Offers")]
     for list_id in lists:
         add(client, api, list_id, name="Ann")
     view = completed(client, api, type="restrict", email=PERSON)
@@ -147,7 +141,7 @@ def test_p17_restrict_keeps_the_data_and_flags_every_entry(client, api):
 
 
 def test_p17_object_unsubscribes_from_every_list_and_suppresses(client, api, account):
-    lists = [new_list(client, api, name) for name in ("News", "Offers")]
+    lists = [new_list(client, api, name, double_opt_in=False) for name in ("News", "Offers")]
     for list_id in lists:
         add(client, api, list_id)
     view = completed(client, api, type="object", email=PERSON)
@@ -183,7 +177,7 @@ def test_p19_listing_flags_overdue_soon_and_overdue_and_pages(client, api, accou
 
 
 def test_p28_another_tenants_request_is_not_found(client, api):
-    add(client, api, new_list(client, api, "News"))
+    add(client, api, new_list(client, api, "News", double_opt_in=False))
     view = completed(client, api, type="access", email=PERSON)
     other = bearer(create_account_with_key("Other Org", {})["api_key"])
     assert client.http.get(f"/v1/privacy/requests/{view['request_id']}", headers=other).status_code == 404
@@ -209,7 +203,7 @@ def test_p28_another_tenants_request_is_not_found(client, api):
     ({"type": "rectify", "email": PERSON, "changes": {"phone": "12"}}, "changes.phone"),
 ])
 def test_bad_requests_are_refused_naming_the_field_and_record_nothing(client, api, body, field):
-    add(client, api, new_list(client, api, "News", attributes=("city",)))
+    add(client, api, new_list(client, api, "News", attributes=("city",), double_opt_in=False))
     response = privacy(client, api, **body)
     assert response.status_code == 400, response.body
     assert json.loads(response.body)["error"]["field"] == field

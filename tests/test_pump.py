@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from chalice import Chalice
 
-from chalicelib.adapters.clients import client
+from chalicelib.clients import client
 from chalicelib.local.pump import SqsPump, failed_message_ids
-from tests.lambda_support import test_function
+from tests.support.lambdas import test_function
 
 REGION = "eu-west-1"
 MAX_RECEIVES = 3

@@ -13,33 +13,16 @@ from chalicelib.config import signer
 from chalicelib.domain.campaign_report import build_report
 from chalicelib.domain.mail_links import FORWARD, UNSUBSCRIBE, link_token
 from chalicelib.services.sending.counting import count_sent_mail
-from tests.feedback_support import make_list, ses_event, sns_body, sqs_event
-from tests.signup_support import FORM
-from tests.tracking_support import (
-    IMAGE_ACCEPT,
-    OPEN_AGENT,
-    campaign_of,
-    claim_for,
-    click_path,
-    open_path,
-    report,
-    report_body,
-    run_tracking_worker,
-    take_tracking_records,
-)
+from tests.support.api import FORM, bearer
+from tests.support.campaigns import campaign_of, report, report_body
+from tests.support.events import ses_event, sns_body, sqs_event
+from tests.support.lists import new_list, subscribe
+from tests.support.queues import run_tracking_worker, take
+from tests.support.tracking import IMAGE_ACCEPT, OPEN_AGENT, claim_for, click_path, open_path
 
 SENT = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
 PHONE = "+40712345678"
 READERS = ["ann@example.com", "bob@example.com", "cat@example.com"]
-
-
-def _subscribe(account_id: str, list_id: str, email: str) -> None:
-    from chalicelib.domain.subscriptions import Contact, Source, Status, evidence
-    from chalicelib.store.subscribers import write_signup
-
-    proof = evidence(SENT, Source.API, 1, ip="203.0.113.7", user_agent=OPEN_AGENT, form_url=None)
-    assert write_signup(account_id, list_id, Contact(email=email, name="Ann Reader", phone=PHONE), proof,
-                        Status.CONFIRMED)
 
 
 def _feedback(client: Any, sample: str, recipient: str, tags: dict[str, str], **detail: Any) -> None:
@@ -49,9 +32,10 @@ def _feedback(client: Any, sample: str, recipient: str, tags: dict[str, str], **
 
 def _campaign_with_activity(client: Any, account: dict[str, Any]) -> tuple[str, str]:
     account_id = account["account_id"]
-    list_id = make_list(client, account)
+    list_id = new_list(client, bearer(account["api_key"]))
     for email in READERS:
-        _subscribe(account_id, list_id, email)
+        subscribe(account_id, list_id, email, name="Ann Reader", phone=PHONE, given_at=SENT, ip="203.0.113.7",
+                  user_agent=OPEN_AGENT)
     campaign_id = campaign_of(account_id, list_id)
     tags = {"account": account_id, "list": list_id, "campaign": campaign_id, "kind": "campaign"}
     # The sender counts what it sent (SES is asked for no Send or Delivery events).
@@ -69,7 +53,7 @@ def _campaign_with_activity(client: Any, account: dict[str, Any]) -> tuple[str, 
                                            "CloudFront-Viewer-Country": "RO"})
         client.http.post(f"/fwd/{forward}", headers=FORM, body=urlencode({"email": "friend@example.org"}))
         client.http.post(f"/u/{unsubscribe}", headers=FORM, body="List-Unsubscribe=One-Click")
-    run_tracking_worker(take_tracking_records())
+    run_tracking_worker(take("tracking"))
     return list_id, campaign_id
 
 
@@ -86,7 +70,7 @@ def test_p13_report_shows_every_figure(client, account, verified_sender):
 
 
 def test_p13_repeated_ses_events_count_once_on_the_report(client, account):
-    list_id = make_list(client, account)
+    list_id = new_list(client, bearer(account["api_key"]))
     campaign_id = campaign_of(account["account_id"], list_id)
     tags = {"account": account["account_id"], "list": list_id, "campaign": campaign_id, "kind": "campaign"}
     count_sent_mail(account["account_id"], "campaign", 2, campaign_id)
@@ -107,7 +91,7 @@ def test_p14_no_address_phone_or_ip_appears_in_any_report(client, account, verif
 
 
 def test_p28_another_tenants_campaign_report_is_404(client, account):
-    list_id = make_list(client, account)
+    list_id = new_list(client, bearer(account["api_key"]))
     campaign_id = campaign_of(account["account_id"], list_id)
     other = create_account_with_key("Other Ltd", {"postal_address": "2 Side Street",
                                                   "contact_email": "c@other.example",

@@ -24,7 +24,8 @@ from chalicelib.store.models import (
 )
 from chalicelib.store.rate_limits import consume
 from chalicelib.store.subscribers import write_signup
-from tests.retention_support import day, on_day, sent_message, stored_ids, stored_message_ids
+from tests.support.retention import day, on_day, sent_message
+from tests.support.tables import stored_ids, stored_message_ids
 
 ANN = "ann@example.com"
 

@@ -28,7 +28,8 @@ from chalicelib.store.health import suspend
 from chalicelib.store.lists import create_list
 from chalicelib.store.models import Account, MessageRecord, Subscriber
 from chalicelib.store.subscribers import write_signup
-from tests.retention_support import day, items_of_account, on_day, sent_message, stored_ids
+from tests.support.retention import day, on_day, sent_message
+from tests.support.tables import items_of_account, stored_ids
 
 SECONDS_PER_CALL = 0.2  # AWS's ~10 ms, scaled by 20
 PAGE_SIZE = 50  # the purge's 1,000, scaled by 20

@@ -12,7 +12,7 @@ import time_machine
 from aws_lambda_powertools.utilities import parameters
 
 from bench.aws_calls import count_aws_calls
-from chalicelib.adapters.clients import client
+from chalicelib.clients import client
 from chalicelib.config import (
     LOCAL_ONLY_SECRET,
     SECRET_MAX_AGE_SECONDS,

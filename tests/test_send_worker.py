@@ -1,15 +1,12 @@
 """The send worker: outbox job → SES raw MIME, once per message id, partial batch failures."""
 from __future__ import annotations
 
-import email
 import json
 from datetime import timedelta
-from email.policy import default as default_policy
 from pathlib import Path
 
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
-from moto.backends import get_backend
 
 from chalicelib.config import hash_key, settings
 from chalicelib.domain.mime import OutgoingEmail
@@ -17,28 +14,10 @@ from chalicelib.domain.outbox import EmailJob
 from chalicelib.domain.privacy import subject_from_text
 from chalicelib.store.messages import listed
 from chalicelib.store.models import MessagePurgeList, MessageRecord
+from tests.support.events import sqs_event
+from tests.support.mail import parsed, sent_mails, sent_raw
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
-
-
-def sent_messages() -> list:
-    return get_backend("ses")["123456789012"][settings().region].sent_messages
-
-
-def sqs_event(*bodies: str) -> dict:
-    """An SQS batch with a distinct messageId per record (Chalice's generator repeats one)."""
-    return {"Records": [
-        {"messageId": f"m-{index}", "receiptHandle": f"r-{index}", "body": body,
-         "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {}, "md5OfBody": "x",
-         "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:tidings-outbox",
-         "awsRegion": "eu-west-1"}
-        for index, body in enumerate(bodies)
-    ]}
-
-
-def parse(sent) -> email.message.EmailMessage:
-    """moto keeps the raw MIME verbatim, as text."""
-    return email.message_from_string(sent.raw_data, policy=default_policy)
 
 
 def job(message_id: str = "msg-1", recipient: str = "ann@example.com") -> str:
@@ -51,8 +30,7 @@ def job(message_id: str = "msg-1", recipient: str = "ann@example.com") -> str:
 def test_p10_a_job_becomes_one_raw_mime_mail_to_one_recipient(client):
     result = client.lambda_.invoke("send_worker", sqs_event(job()))
     assert result.payload == {"batchItemFailures": []}
-    [sent] = sent_messages()
-    parsed = parse(sent)
+    [parsed] = sent_mails()
     assert parsed["To"] == "ann@example.com"
     assert parsed["X-Tidings-Kind"] == "test"
     assert parsed.get_content_type() == "multipart/alternative"
@@ -74,7 +52,7 @@ def test_p21_the_message_record_expires_30_days_after_sending(client):
 def test_a_redelivered_job_is_not_sent_twice(client):
     client.lambda_.invoke("send_worker", sqs_event(job(), job()))
     client.lambda_.invoke("send_worker", sqs_event(job()))
-    assert len(sent_messages()) == 1
+    assert len(sent_raw()) == 1
 
 
 def test_p26_the_worker_counts_what_it_sent_once_per_account_day(client):
@@ -91,27 +69,27 @@ def test_only_the_failed_record_is_reported(client):
     batch = sqs_event(job("a"), "{not json", job("b", "bo@example.com"))
     result = client.lambda_.invoke("send_worker", batch)
     assert result.payload == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
-    assert sorted(parse(m)["To"] for m in sent_messages()) == [
+    assert sorted(parsed(m)["To"] for m in sent_raw()) == [
         "ann@example.com", "bo@example.com"]
 
 
 def test_a_failed_send_releases_its_claim_so_a_retry_sends(client, monkeypatch):
-    from chalicelib.workers import send
+    from chalicelib.services.sending import outbox
 
     def refuse(*args, **kwargs):
         raise RuntimeError("SES throttled")
 
-    monkeypatch.setattr(send, "send_raw_email", refuse)
+    monkeypatch.setattr(outbox, "send_raw_email", refuse)
     # When every record fails, Powertools raises so Lambda retries the whole batch.
     with pytest.raises(BatchProcessingError):
         client.lambda_.invoke("send_worker", sqs_event(job()))
     monkeypatch.undo()
     assert client.lambda_.invoke("send_worker", sqs_event(job())).payload == {"batchItemFailures": []}
-    assert len(sent_messages()) == 1
+    assert len(sent_raw()) == 1
 
 
 def test_sample_outbox_event_sends_the_good_job_and_reports_the_bad_one(client):
     event = json.loads((EVENTS / "send_worker.json").read_text())
     result = client.lambda_.invoke("send_worker", event)
     assert result.payload == {"batchItemFailures": [{"itemIdentifier": event["Records"][1]["messageId"]}]}
-    assert len(sent_messages()) == 1
+    assert len(sent_raw()) == 1

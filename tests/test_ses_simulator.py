@@ -10,10 +10,11 @@ import pytest
 
 from chalicelib.domain.feedback import BounceType, FeedbackKind, parse_feedback
 from chalicelib.local.simulator import install, outcome, simulated_events
-from chalicelib.resources import FEEDBACK
 from chalicelib.store.suppressions import is_suppressed
-from tests.feedback_support import confirmed, make_list, sqs_event, status_of
-from tests.signup_support import queue_records
+from tests.support.api import bearer
+from tests.support.events import sqs_event
+from tests.support.lists import new_list, status_of, subscribe
+from tests.support.queues import take
 
 AT = datetime(2026, 3, 7, 10, 0, tzinfo=UTC)
 TAGS = {"account": "acc_1", "kind": "campaign", "list": "lst_1", "campaign": "cmp_1"}
@@ -61,7 +62,7 @@ def test_simulated_events_parse_with_the_message_id_and_tags():
 @pytest.fixture
 def simulator(aws: dict[str, str]) -> Iterator[None]:
     """The simulator hooked into the SES v2 client the send worker uses, as the local stack does."""
-    from chalicelib.adapters.clients import client
+    from chalicelib.clients import client
 
     uninstall = install(client("sesv2"), aws["ses_feedback_topic_arn"])
     yield
@@ -82,16 +83,16 @@ def send_to(client, account_id: str, list_id: str, recipient: str) -> None:
 
 def run_feedback(client) -> list[str]:
     """Deliver what reached the feedback queue to the feedback worker; the SES event types seen."""
-    records = queue_records(FEEDBACK)
-    result = client.lambda_.invoke("feedback_worker", sqs_event(*[r["body"] for r in records]))
+    records = take("feedback")
+    result = client.lambda_.invoke("feedback_worker", sqs_event(*records))
     assert result.payload == {"batchItemFailures": []}
     return [json.loads(json.loads(r["body"])["Message"])["eventType"] for r in records]
 
 
 def test_p12_bounce_at_the_simulator_travels_to_a_bounced_subscriber(client, account, simulator):
     bouncer = "bounce@simulator.amazonses.com"
-    list_id = make_list(client, account)
-    confirmed(account["account_id"], list_id, bouncer)
+    list_id = new_list(client, bearer(account["api_key"]))
+    subscribe(account["account_id"], list_id, bouncer)
 
     send_to(client, account["account_id"], list_id, bouncer)
     seen = run_feedback(client)
@@ -103,8 +104,8 @@ def test_p12_bounce_at_the_simulator_travels_to_a_bounced_subscriber(client, acc
 
 def test_p12_complaint_at_the_simulator_travels_to_a_complained_subscriber(client, account, simulator):
     complainer = "complaint@simulator.amazonses.com"
-    list_id = make_list(client, account)
-    confirmed(account["account_id"], list_id, complainer)
+    list_id = new_list(client, bearer(account["api_key"]))
+    subscribe(account["account_id"], list_id, complainer)
 
     send_to(client, account["account_id"], list_id, complainer)
     seen = run_feedback(client)
@@ -118,9 +119,9 @@ def test_success_at_the_simulator_is_counted_by_the_sender_and_publishes_nothing
     from chalicelib.domain.clock import now
     from chalicelib.store.models import AccountHealthDay
 
-    list_id = make_list(client, account)
+    list_id = new_list(client, bearer(account["api_key"]))
     send_to(client, account["account_id"], list_id, "success@simulator.amazonses.com")
-    assert not queue_records(FEEDBACK), "Send and Delivery are not among the set's event types"
+    assert not take("feedback"), "Send and Delivery are not among the set's event types"
     day = AccountHealthDay.get(account["account_id"], now().date().isoformat())
     assert day.sent == 1
 
@@ -139,7 +140,7 @@ def test_p12_local_stack_bounce_travels_from_signup_to_a_bounced_subscriber(tmp_
     import time
     import urllib.request
 
-    from tests.stack_support import get_json, running_stack
+    from tests.support.stack import get_json, running_stack
 
     bouncer = "bounce@simulator.amazonses.com"
     with running_stack(tmp_path) as stack:

@@ -11,15 +11,10 @@ from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason
 from chalicelib.store import audit
 from chalicelib.store.models import Subscriber
 from chalicelib.store.suppressions import suppress
-from tests.conftest import bearer
-from tests.signup_support import (
-    CONSENT,
-    apply_queued_signups,
-    deliver,
-    outbox_records,
-    sent_mails,
-    stored,
-)
+from tests.support.api import bearer
+from tests.support.lists import CONSENT, stored
+from tests.support.mail import sent_mails
+from tests.support.queues import apply_queued_signups, deliver, take
 
 ANN = "ann@example.com"
 PROOF = {"given_at": "2025-01-31T09:30:00Z", "ip": "203.0.113.7", "user_agent": "Firefox/128",
@@ -49,7 +44,7 @@ def test_p01_api_signup_is_double_opt_in_by_default_even_with_proof(client, api,
     assert view["status"] == "pending"
     assert view["email"] == ANN
     assert view["consent"]["source"] == "api"
-    records = outbox_records()
+    records = take("outbox")
     assert len(records) == 1
     deliver(records)
     assert sent_mails()[0]["To"] == ANN
@@ -60,7 +55,7 @@ def test_p01_list_without_double_opt_in_still_needs_proof_to_confirm_at_once(cli
     _single_opt_in(client, api, list_id)
     without_proof = _post(client, api, list_id, {"email": "bob@example.com"})
     assert json.loads(without_proof.body)["status"] == "pending"
-    assert len(outbox_records()) == 1
+    assert len(take("outbox")) == 1
 
     with_proof = _post(client, api, list_id, {"email": ANN, "consent": PROOF})
     assert with_proof.status_code == 201
@@ -68,7 +63,7 @@ def test_p01_list_without_double_opt_in_still_needs_proof_to_confirm_at_once(cli
     assert view["status"] == "confirmed"
     assert view["expires_at"] is None
     assert view["consent"]["confirmed_at"] is not None
-    assert outbox_records() == []  # no confirmation mail for a confirmed entry
+    assert take("outbox") == []  # no confirmation mail for a confirmed entry
 
 
 def test_p02_consent_proof_is_stored_and_shown_with_the_text_of_its_version(client, api, news_list):
@@ -113,7 +108,7 @@ def test_p12_suppressed_address_is_refused_with_409(client, api, account, news_l
     error = json.loads(response.body)["error"]
     assert error["field"] == "email" and "suppressed" in error["message"]
     assert stored(news_list["list_id"], ANN) is None
-    assert outbox_records() == []
+    assert take("outbox") == []
 
 
 def test_p12_unsubscribed_entry_cannot_be_re_added(client, api, news_list):

@@ -11,15 +11,10 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from bench.aws_calls import count_aws_calls
 from chalicelib.domain.suppression import SuppressionReason
 from chalicelib.store.suppressions import suppress
-from tests.signup_support import (
-    FORM,
-    apply_queued_signups,
-    confirm_path,
-    deliver,
-    form_signup,
-    outbox_records,
-    sent_mails,
-)
+from tests.support.api import FORM
+from tests.support.mail import confirm_path, sent_mails
+from tests.support.queues import apply_queued_signups, deliver, take
+from tests.support.signups import form_signup
 
 
 def _calls_of_a_form_post(client, list_id: str, email: str):
@@ -34,7 +29,7 @@ def test_p05_every_address_state_costs_the_same_calls(client, account, news_list
     list_id = news_list["list_id"]
     form_signup(client, list_id, email="pending@example.com")
     form_signup(client, list_id, email="done@example.com")
-    deliver(outbox_records())
+    deliver(take("outbox"))
     client.http.post(confirm_path(sent_mails()[-1]), headers=FORM)
     suppress(account["account_id"], "gone@example.com", SuppressionReason.UNSUBSCRIBED)
 
@@ -55,7 +50,7 @@ def test_the_worker_mails_only_the_new_address(client, account, news_list):
     suppress(account["account_id"], "gone@example.com", SuppressionReason.COMPLAINED)
     for email in ("new@example.com", "gone@example.com"):
         form_signup(client, list_id, email=email)
-    deliver(outbox_records())
+    deliver(take("outbox"))
     assert [mail["To"] for mail in sent_mails()] == ["new@example.com"]
 
 

@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 from chalicelib.domain.signup_limits import SignupLimits, address_counters, request_counters
 from chalicelib.store.models import RateCounter
 from chalicelib.store.rate_limits import consume
-from tests.signup_support import SHOP, form_signup, js_signup, outbox_records, stored
+from tests.support.lists import stored
+from tests.support.queues import take
+from tests.support.signups import SHOP, form_signup, js_signup
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 SECRET = "test-secret"
@@ -73,10 +75,10 @@ def test_counters_expire_with_their_window(aws):
 
 def test_p05_a_rate_limited_address_gets_the_same_answer_and_no_mail(client, news_list):
     first = form_signup(client, news_list["list_id"], email="ann@example.com")
-    outbox_records()
+    take("outbox")
     again = form_signup(client, news_list["list_id"], email="ann@example.com")
     assert (again.status_code, again.body) == (first.status_code, first.body)
-    assert outbox_records() == []
+    assert take("outbox") == []
 
 
 def test_per_ip_limit_answers_429_on_the_form_and_the_js_endpoint(client, news_list, settings_env):

@@ -10,19 +10,11 @@ import pytest
 
 from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason
 from chalicelib.store.suppressions import suppress
-from tests.conftest import bearer
-from tests.signup_support import (
-    CONSENT,
-    FORM,
-    SHOP,
-    confirm_path,
-    deliver,
-    form_signup,
-    js_signup,
-    outbox_records,
-    sent_mails,
-    stored,
-)
+from tests.support.api import FORM, bearer
+from tests.support.lists import CONSENT, stored
+from tests.support.mail import confirm_path, sent_mails
+from tests.support.queues import deliver, take
+from tests.support.signups import SHOP, form_signup, js_signup
 
 ANN = "ann@example.com"
 
@@ -73,7 +65,7 @@ def test_p01_form_signup_is_pending_with_a_queued_confirmation_mail(client, news
     assert entry.status == "pending"
     assert entry.consent.confirmed_at is None
     assert entry.expires_at is not None
-    jobs = [json.loads(r["body"]) for r in outbox_records()]
+    jobs = [json.loads(r["body"]) for r in take("outbox")]
     assert len(jobs) == 1
     assert jobs[0]["kind"] == "confirmation"
     assert jobs[0]["email"]["recipient"] == ANN
@@ -118,7 +110,7 @@ def test_honeypot_filled_gets_the_same_thanks_and_nothing_is_stored(client, news
     bot = form_signup(client, list_id, email=ANN, website_url="http://spam.example")
     assert (bot.status_code, bot.body) == (human.status_code, human.body)
     assert stored(list_id, ANN) is None
-    assert len(outbox_records()) == 1  # only the human's mail
+    assert len(take("outbox")) == 1  # only the human's mail
 
 
 def test_redirect_after_signup(client, account, news_list):
@@ -133,7 +125,7 @@ def _prepare_states(client, list_id):
     """One address of each kind: pending, confirmed, suppressed (account and platform-wide)."""
     form_signup(client, list_id, email="pending@example.com")
     form_signup(client, list_id, email="confirmed@example.com")
-    deliver(outbox_records())
+    deliver(take("outbox"))
     confirmed_mail = next(m for m in sent_mails() if m["To"] == "confirmed@example.com")
     assert client.http.post(confirm_path(confirmed_mail), headers=FORM).status_code == 200
     account_id = stored(list_id, "pending@example.com").account_id
@@ -169,7 +161,7 @@ def test_p05_p12_suppressed_and_confirmed_addresses_get_no_mail_and_no_change(cl
     for email in STATES[2:]:
         form_signup(client, list_id, email=email)
         js_signup(client, list_id, {"email": email, "consent": True})
-    assert outbox_records() == []
+    assert take("outbox") == []
     assert stored(list_id, "suppressed@example.com") is None
     assert stored(list_id, "everywhere@example.com") is None
     assert stored(list_id, "confirmed@example.com").to_simple_dict() == confirmed_before
@@ -181,19 +173,19 @@ def test_p12_suppressed_address_is_never_re_added_in_any_case(client, news_list)
     form_signup(client, list_id, email="ANN@example.com")
     js_signup(client, list_id, {"email": "Ann@EXAMPLE.com", "consent": True})
     assert stored(list_id, ANN) is None
-    assert outbox_records() == []
+    assert take("outbox") == []
 
 
 def stored_account(client, news_list) -> str:
     form_signup(client, news_list["list_id"], email="probe@example.com")
-    outbox_records()
+    take("outbox")
     return stored(news_list["list_id"], "probe@example.com").account_id
 
 
 def test_double_submit_sends_one_mail(client, news_list):
     for _ in range(2):
         form_signup(client, news_list["list_id"], email=ANN)
-    records = outbox_records()
+    records = take("outbox")
     assert len(records) == 1, "the mail interval drops the second confirmation mail"
     deliver(records + records)  # and a redelivered job is still sent once
     assert [m["To"] for m in sent_mails()] == [ANN]
@@ -212,7 +204,7 @@ def test_bad_form_input_is_a_400_page_naming_the_field(client, news_list, fields
     page = response.body.decode()
     assert words in page
     assert re.search(rf'id="tid-{field}"[^>]*aria-invalid="true"', page, re.S) or field == "phone"
-    assert outbox_records() == []
+    assert take("outbox") == []
 
 
 def test_missing_consent_checkbox_is_a_400_page(client, news_list):
@@ -325,7 +317,7 @@ def test_no_contact_data_in_log_lines(client, news_list, log_lines):
     form_signup(client, list_id, email=ANN, phone="+40 712 345 678", name="Ann Example")
     js_signup(client, list_id, {"email": "bob@example.com", "consent": True})
     form_signup(client, list_id, email="bot@example.com", website_url="x")
-    deliver(outbox_records())
+    deliver(take("outbox"))
     mail = next(m for m in sent_mails() if m["To"] == ANN)
     client.http.post(confirm_path(mail), headers=FORM)
     logged = log_lines.getvalue()

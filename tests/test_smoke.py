@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from chalicelib.adapters.clients import client
 from chalicelib.cli import main as cli
+from chalicelib.clients import client
 from chalicelib.config import settings
 from chalicelib.domain.clock import now
 from chalicelib.local import simulator

@@ -7,14 +7,17 @@ from typing import Any
 
 import pytest
 
-from chalicelib.adapters.clients import client as aws_client
+from chalicelib.clients import client as aws_client
 from chalicelib.config import hash_key
 from chalicelib.domain.privacy import phone_hash
 from chalicelib.domain.sms import STOP_INSTRUCTION, InboundSms, parse_inbound_sms
 from chalicelib.domain.suppression import SuppressionReason
 from chalicelib.store.suppressions import suppress, suppress_hash, suppressed_hashes
-from tests.conftest import bearer
-from tests.sending_support import campaign_status, run_queues, sent_sms, sqs_event, subscribe, take
+from tests.support.campaigns import campaign_status
+from tests.support.events import sqs_event
+from tests.support.lists import new_list, subscribe
+from tests.support.mail import recorded_calls, sent_sms
+from tests.support.queues import run_queues, take
 
 ANN, BOB = "+40712345678", "+40723456789"
 # In moto's list of numbers that replied STOP to the AWS account.
@@ -22,29 +25,14 @@ OPTED_OUT_AT_SNS = "+447700900149"
 
 
 @pytest.fixture
-def headers(account, aws):
-    aws_client("sesv2").create_email_identity(EmailIdentity="acme.example")
-    return bearer(account["api_key"])
-
-
-@pytest.fixture
 def list_id(client, headers):
-    body = {"name": "Texts", "consent_text": "Yes, text me offers."}
-    return json.loads(client.http.post("/v1/lists", headers=headers, body=json.dumps(body)).body)["list_id"]
+    return new_list(client, headers, "Texts", consent="Yes, text me offers.")
 
 
 @pytest.fixture
 def publishes(aws, monkeypatch):
     """Every SNS Publish call's parameters, passed on to moto."""
-    sns = aws_client("sns")
-    real, calls = sns.publish, []
-
-    def spy(**kwargs):
-        calls.append(kwargs)
-        return real(**kwargs)
-
-    monkeypatch.setattr(sns, "publish", spy)
-    return calls
+    return recorded_calls(monkeypatch, "sns", "publish")
 
 
 def _sms_campaign(client, headers, list_id, **fields) -> dict[str, Any]:
@@ -107,7 +95,7 @@ def test_a_redelivered_sms_batch_texts_nobody_twice(client, account, headers, li
     run_queues(client, ("fanout",))
     [batch] = take("campaign-send")
     for _ in range(2):
-        client.lambda_.invoke("campaign_send_worker", sqs_event([batch]))
+        client.lambda_.invoke("campaign_send_worker", sqs_event(batch))
     assert len(sent_sms()) == 1
 
 
@@ -129,7 +117,7 @@ def test_p06_p12_an_inbound_stop_suppresses_the_number_for_the_account_that_text
     _inbound(aws, "Stop please")
     records = take("sms-inbound")
     assert len(records) == 1
-    result = client.lambda_.invoke("sms_inbound_worker", sqs_event(records))
+    result = client.lambda_.invoke("sms_inbound_worker", sqs_event(*records))
     assert result.payload == {"batchItemFailures": []}
     ann = phone_hash(ANN, hash_key())
     assert suppressed_hashes(account["account_id"], [ann]) == {ann}
@@ -142,7 +130,7 @@ def test_a_reply_that_is_not_a_stop_changes_nothing(client, aws, account, header
     subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
     _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])
     _inbound(aws, "Thanks, see you there")
-    client.lambda_.invoke("sms_inbound_worker", sqs_event(take("sms-inbound")))
+    client.lambda_.invoke("sms_inbound_worker", sqs_event(*take("sms-inbound")))
     assert suppressed_hashes(account["account_id"], [phone_hash(ANN, hash_key())]) == set()
 
 

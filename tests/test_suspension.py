@@ -11,9 +11,10 @@ from chalicelib.cli import main as cli
 from chalicelib.domain.health import sending_blocked_reason
 from chalicelib.store import audit
 from chalicelib.store.models import Account
-from tests.conftest import bearer
-from tests.feedback_support import confirmed, make_list, ses_event, sns_body, sqs_event
-from tests.signup_support import outbox_records
+from tests.support.api import bearer
+from tests.support.events import ses_event, sns_body, sqs_event
+from tests.support.lists import new_list, subscribe
+from tests.support.queues import take
 
 MIN_VOLUME = 20
 
@@ -32,7 +33,7 @@ def small_volume(monkeypatch):
 
 @pytest.fixture
 def news(client, account):
-    return make_list(client, account)
+    return new_list(client, bearer(account["api_key"]))
 
 
 def feed(client, *documents):
@@ -79,7 +80,7 @@ def actions(account):
 
 
 def suspension_notices():
-    return [job for job in (json.loads(r["body"]) for r in outbox_records())
+    return [job for job in (json.loads(r["body"]) for r in take("outbox"))
             if job["kind"] == "account_suspended"]
 
 
@@ -176,7 +177,7 @@ def test_p26_an_account_can_be_stricter_than_the_platform(client, account, news,
 
 
 def test_p14_p26_health_endpoint_shows_aggregates_only(client, account, news):
-    confirmed(account["account_id"], news, "ann@example.com")
+    subscribe(account["account_id"], news, "ann@example.com")
     sends(client, account, news, 4)
     feed(client, hard_bounce(account, news, "ann@example.com"), complaint(account, news, "p1@example.com"))
 

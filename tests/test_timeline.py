@@ -15,10 +15,13 @@ from chalicelib.domain.account_lifecycle import INACTIVITY_MAIL_KIND
 from chalicelib.services.retention import run_purges
 from chalicelib.store.health import suspend
 from chalicelib.store.models import Account, MailingList
-from tests.conftest import bearer
-from tests.privacy_support import PERSON, add, new_list
-from tests.retention_support import on_day, sent_message, stored_message_ids
-from tests.signup_support import deliver, outbox_records, sent_mails, stored
+from tests.support.api import bearer
+from tests.support.lists import new_list, stored
+from tests.support.mail import sent_mails
+from tests.support.privacy import PERSON, add
+from tests.support.queues import deliver, take
+from tests.support.retention import on_day, sent_message
+from tests.support.tables import stored_message_ids
 
 PROFILE = {"postal_address": "1 Main Street", "contact_email": "owner@acme.example",
            "sender_identity": "news@acme.example"}
@@ -39,7 +42,7 @@ def _exists(account_id: str) -> bool:
 
 def _confirm_deletion(client, api) -> None:
     assert client.http.post("/v1/account/deletion", headers=api).status_code == 202
-    deliver(outbox_records())
+    deliver(take("outbox"))
     text = sent_mails()[-1].get_body(preferencelist=("plain",)).get_content()
     link = urlsplit(re.search(r"https?://\S+/account/deletion/\S+", text).group(0)).path
     assert client.http.post(link).status_code == 200
@@ -53,11 +56,11 @@ def test_p01_p21_p22_p23_p24_p25_the_retention_timeline_day_0_to_400(client):
         suspended, suspended_api = _account("Suspended")
         leaving, leaving_api = _account("Leaving")
         returning, returning_api = _account("Returning")
-        news = new_list(client, used_api, "News", single_opt_in=False)
+        news = new_list(client, used_api, "News")
         add(client, used_api, news, proof=False)  # double opt-in: pending until confirmed
-        outbox_records()  # its confirmation mail is not what this test follows
+        take("outbox")  # its confirmation mail is not what this test follows
         sent_message("msg_1", used)
-        new_list(client, suspended_api, "Suspended news")
+        new_list(client, suspended_api, "Suspended news", double_opt_in=False)
 
     for n in range(401):
         with on_day(n + 0.05):  # the daily run, shortly after the accounts' own time of day
@@ -75,7 +78,7 @@ def test_p01_p21_p22_p23_p24_p25_the_retention_timeline_day_0_to_400(client):
                 assert client.http.get("/v1/account", headers=returning_api).status_code == 200
             report = run_purges()
             assert report.complete
-            for job in outbox_records():
+            for job in take("outbox"):
                 body = json.loads(job["body"])
                 if body["kind"] == INACTIVITY_MAIL_KIND:
                     warnings[body["account_id"]] = n

@@ -12,23 +12,21 @@ from bench.aws_calls import count_aws_calls
 from chalicelib.domain.country import UNKNOWN, viewer_country
 from chalicelib.domain.engagement import PREFETCH_WINDOW, Viewer, classify
 from chalicelib.domain.tracking import Action, TrackingEvent, plan_batch
-from tests.feedback_support import confirmed
-from tests.tracking_support import (
+from tests.support.campaigns import campaign_of, report_body
+from tests.support.lists import subscribe
+from tests.support.queues import run_tracking_worker, take
+from tests.support.tables import every_item_text
+from tests.support.tracking import (
     IMAGE_ACCEPT,
     LATER,
     OPEN_AGENT,
     READER,
     SENT,
     TAMPERED_TOKENS,
-    campaign_of,
     claim_for,
     click_path,
-    every_item_text,
     mailed_reader,
     open_path,
-    report_body,
-    run_tracking_worker,
-    take_tracking_records,
 )
 
 
@@ -68,7 +66,7 @@ def test_p13_pixel_fetch_without_a_gif_accept_is_counted_and_answered_204(client
         headers = {"User-Agent": OPEN_AGENT} | ({"Accept": accept} if accept else {})
         response = client.http.get(path, headers=headers)
     assert response.status_code == 204 and "no-store" in response.headers["Cache-Control"]
-    assert len(take_tracking_records()) == 1
+    assert len(take("tracking")) == 1
 
 
 def test_p13_pixel_makes_exactly_one_aws_call_an_sqs_send(client, account, mailed):
@@ -82,14 +80,14 @@ def test_p13_pixel_makes_exactly_one_aws_call_an_sqs_send(client, account, maile
 def test_p13_click_redirects_to_the_signed_target_and_queues_one_event(client, account, mailed):
     path = _signed(click_path, _claim(account, mailed), "https://shop.example/spring?utm=mail")
     _get(client, path)
-    take_tracking_records()
+    take("tracking")
     with count_aws_calls() as calls:
         response = _get(client, path)
     assert response.status_code == 302
     assert response.headers["Location"] == "https://shop.example/spring?utm=mail"
     assert response.headers["Referrer-Policy"] == "no-referrer"
     assert calls.by_operation == {"sqs.SendMessage": 1}
-    (record,) = take_tracking_records()
+    (record,) = take("tracking")
     assert json.loads(record["body"])["action"] == "clicks"
 
 
@@ -100,7 +98,7 @@ def test_p13_tampered_or_unsigned_click_is_400_and_never_a_redirect(client, acco
     assert response.status_code == 400
     assert "Location" not in response.headers
     assert response.headers["Content-Type"].startswith("text/html")
-    assert take_tracking_records() == []
+    assert take("tracking") == []
 
 
 def test_p13_an_open_token_is_not_a_click_token(client, account, mailed):
@@ -112,20 +110,20 @@ def test_p13_an_open_token_is_not_a_click_token(client, account, mailed):
 def test_p13_tampered_pixel_token_is_400_and_counts_nothing(client, account, mailed):
     path = _signed(open_path, _claim(account, mailed))
     assert _get(client, path + "x").status_code == 400
-    assert take_tracking_records() == []
+    assert take("tracking") == []
 
 
 # --- country (P13) and no IP kept (P15) ---------------------------------------------------------
 
 def test_p13_country_from_the_cloudfront_header(client, account, mailed):
     _get(client, _signed(open_path, _claim(account, mailed)), **{"CloudFront-Viewer-Country": "RO"})
-    (record,) = take_tracking_records()
+    (record,) = take("tracking")
     assert json.loads(record["body"])["country"] == "RO"
 
 
 def test_p13_country_unknown_without_header_and_for_a_private_ip(client, account, mailed):
     _get(client, _signed(open_path, _claim(account, mailed)))  # the test client's IP is 127.0.0.1
-    (record,) = take_tracking_records()
+    (record,) = take("tracking")
     assert json.loads(record["body"])["country"] == UNKNOWN
 
 
@@ -142,7 +140,7 @@ def test_p13_country_rules():
 def test_p15_no_ip_is_queued_or_stored_anywhere(client, account, mailed):
     _get(client, _signed(open_path, _claim(account, mailed)))
     _get(client, _signed(click_path, _claim(account, mailed), "https://shop.example/"))
-    records = take_tracking_records()
+    records = take("tracking")
     assert records and all("127.0.0.1" not in record["body"] for record in records)
     assert all("user_agent" not in json.loads(record["body"]) for record in records)
     assert run_tracking_worker(records) == {"batchItemFailures": []}
@@ -180,7 +178,7 @@ def test_p13_report_counts_people_and_machines_apart(client, account, mailed):
     _get(client, path, agent="Mozilla/5.0")  # Apple's privacy proxy
     _get(client, path)  # the reader
     _get(client, path)  # the reader again
-    run_tracking_worker(take_tracking_records())
+    run_tracking_worker(take("tracking"))
     opens = report_body(client, account, mailed["campaign_id"])["opens"]
     assert opens == {"total": 4, "unique": 1, "human": {"total": 2, "unique": 1},
                      "machine": {"total": 2, "unique": 1}}
@@ -192,10 +190,10 @@ def _events(client: Any, account: dict[str, Any], mailed: dict[str, str],
             readers: int) -> list[dict[str, Any]]:
     for n in range(readers):
         address = f"reader{n}@example.com"
-        confirmed(account["account_id"], mailed["list_id"], address)
+        subscribe(account["account_id"], mailed["list_id"], address)
         path = _signed(open_path, _claim(account, mailed, address))
         _get(client, path, **{"CloudFront-Viewer-Country": "RO"})
-    return take_tracking_records()
+    return take("tracking")
 
 
 def test_p13_worker_aggregates_a_batch_into_one_write_per_counter(client, account, mailed):
@@ -214,7 +212,7 @@ def test_p13_worker_aggregates_a_batch_into_one_write_per_counter(client, accoun
 def test_p13_replayed_events_are_counted_once(client, account, mailed):
     records = _events(client, account, mailed, readers=3)
     _get(client, _signed(open_path, _claim(account, mailed, "reader0@example.com")))  # a second open
-    records += take_tracking_records()
+    records += take("tracking")
     run_tracking_worker(records)
     before = report_body(client, account, mailed["campaign_id"])
     assert before["opens"]["total"] == 4 and before["opens"]["unique"] == 3
@@ -224,7 +222,7 @@ def test_p13_replayed_events_are_counted_once(client, account, mailed):
 
 
 def _raw_subscriber(list_id: str, address: str) -> dict[str, Any]:
-    from chalicelib.adapters.clients import client as aws_client
+    from chalicelib.clients import client as aws_client
     from chalicelib.store.models import Subscriber
 
     return aws_client("dynamodb").get_item(TableName=Subscriber.Meta.table_name, ConsistentRead=True,
@@ -235,9 +233,9 @@ def test_p16_counting_first_and_repeated_events_writes_no_subscriber_item(client
     before = _raw_subscriber(mailed["list_id"], READER)
     _get(client, _signed(open_path, _claim(account, mailed)))
     _get(client, _signed(click_path, _claim(account, mailed), "https://shop.example/"))
-    first = take_tracking_records()
+    first = take("tracking")
     _get(client, _signed(open_path, _claim(account, mailed)))
-    again = take_tracking_records()
+    again = take("tracking")
     for records in (first, again):
         with count_aws_calls() as calls:
             assert run_tracking_worker(records) == {"batchItemFailures": []}
@@ -260,7 +258,7 @@ def test_p16_the_export_shows_opens_and_clicks_per_campaign_with_first_and_last_
                         headers={"User-Agent": OPEN_AGENT, "Accept": IMAGE_ACCEPT})
     _get(client, _signed(open_path, claim_for(account["account_id"], mailed["list_id"], READER, second)))
     _get(client, _signed(open_path, _claim(account, mailed, "other@example.com")))
-    run_tracking_worker(take_tracking_records())
+    run_tracking_worker(take("tracking"))
 
     rows = export_person(account["account_id"], READER)["tracking"]
     at, later = LATER.isoformat(), (LATER + timedelta(minutes=30)).isoformat()
@@ -289,7 +287,7 @@ def test_p13_clicks_are_counted_per_link_without_the_query(client, account, mail
     _get(client, _signed(click_path, claim, "https://shop.example/spring?u=reader%40example.com"))
     _get(client, _signed(click_path, claim, "https://shop.example/spring?u=other"))
     _get(client, _signed(click_path, claim, "https://shop.example/autumn"))
-    run_tracking_worker(take_tracking_records())
+    run_tracking_worker(take("tracking"))
     clicks = report_body(client, account, mailed["campaign_id"])["clicks"]
     assert clicks["links"] == [
         {"url": "https://shop.example/spring", "total": 2, "unique": 1, "human": 2, "machine": 0},

@@ -19,10 +19,13 @@ from chalicelib.domain.campaigns import CampaignContent, Channel, with_text_part
 from chalicelib.domain.marketing_mail import ListSettings, compose_marketing_email
 from chalicelib.domain.subscriptions import Contact
 from chalicelib.web.tracking_responses import PIXEL
-from tests.conftest import bearer
-from tests.feedback_support import make_list
-from tests.sending_support import create_campaign, parsed, run_queues, sent_raw, subscribe
-from tests.tracking_support import (
+from tests.support.api import bearer
+from tests.support.campaigns import create_campaign
+from tests.support.lists import new_list, subscribe
+from tests.support.mail import parsed, sent_raw
+from tests.support.queues import run_queues, run_tracking_worker, take
+from tests.support.tables import every_item_text
+from tests.support.tracking import (
     IMAGE_ACCEPT,
     LATER,
     OPEN_AGENT,
@@ -31,11 +34,8 @@ from tests.tracking_support import (
     TAMPERED_TOKENS,
     claim_for,
     click_path,
-    every_item_text,
     mailed_reader,
     open_path,
-    run_tracking_worker,
-    take_tracking_records,
 )
 
 FUNCTION_URL = "https://abcdefghijklmnopqrstuvwxyz012345.lambda-url.eu-west-1.on.aws/"
@@ -83,7 +83,7 @@ def _body(response: dict[str, Any]) -> bytes:
 def test_p13_function_url_pixel_queues_one_event_in_one_aws_call_and_is_the_gif(client, account, mailed):
     path = _signed(open_path, account, mailed)
     _invoke(client, path)  # a warm container: the queue URL is looked up once per container
-    take_tracking_records()
+    take("tracking")
     with count_aws_calls() as calls:
         response = _invoke(client, path)
     assert calls.by_operation == {"sqs.SendMessage": 1}
@@ -91,7 +91,7 @@ def test_p13_function_url_pixel_queues_one_event_in_one_aws_call_and_is_the_gif(
     assert _body(response) == PIXEL and PIXEL[:6] == b"GIF89a" and len(PIXEL) == 43
     assert response["headers"]["Content-Type"] == "image/gif"
     assert "no-store" in response["headers"]["Cache-Control"]
-    (record,) = take_tracking_records()
+    (record,) = take("tracking")
     assert json.loads(record["body"])["action"] == "opens"
 
 
@@ -103,7 +103,7 @@ def test_p13_function_url_click_redirects_to_the_signed_target(client, account, 
     assert response["headers"]["Location"] == "https://shop.example/spring?utm=mail"
     assert response["headers"]["Referrer-Policy"] == "no-referrer"
     assert calls.by_operation["sqs.SendMessage"] == 1
-    (record,) = take_tracking_records()
+    (record,) = take("tracking")
     assert json.loads(record["body"])["action"] == "clicks"
 
 
@@ -116,24 +116,24 @@ def test_p13_function_url_tampered_click_is_400_and_never_a_redirect(client, acc
     # The page a person sees for a broken link, as the Chalice route answers it.
     assert response["headers"]["Content-Type"].startswith("text/html")
     assert "This link does not work" in response["body"]
-    assert take_tracking_records() == []
+    assert take("tracking") == []
 
 
 def test_p13_function_url_tampered_pixel_is_400_and_counts_nothing(client, account, mailed):
     assert _invoke(client, _signed(open_path, account, mailed) + "x")["statusCode"] == 400
-    assert take_tracking_records() == []
+    assert take("tracking") == []
 
 
 def test_p13_function_url_country_from_the_cloudfront_header(client, account, mailed):
     _invoke(client, _signed(open_path, account, mailed), CloudFront_Viewer_Country="RO")
-    (record,) = take_tracking_records()
+    (record,) = take("tracking")
     assert json.loads(record["body"])["country"] == "RO"
 
 
 def test_p15_function_url_source_ip_gives_the_country_and_is_never_queued_or_stored(client, account, mailed):
     _invoke(client, _signed(open_path, account, mailed))
     _invoke(client, _signed(click_path, account, mailed, "https://shop.example/"))
-    records = take_tracking_records()
+    records = take("tracking")
     assert len(records) == 2
     assert all(json.loads(record["body"])["country"] == "US" for record in records)
     assert all(READER_IP not in record["body"] for record in records)
@@ -155,7 +155,7 @@ def test_p13_the_handler_lambda_imports_answers_a_function_url_request(client, a
     with time_machine.travel(LATER, tick=False):
         response = handler(_event(_signed(open_path, account, mailed)), LambdaContext("tracking_front", 256))
     assert response["statusCode"] == 200 and base64.b64decode(response["body"]) == PIXEL
-    assert len(take_tracking_records()) == 1
+    assert len(take("tracking")) == 1
 
 
 # --- the same answers as the Chalice routes -----------------------------------------------------
@@ -188,7 +188,7 @@ def test_function_url_answers_405_to_any_method_but_get_as_the_chalice_route(cli
         assert front["statusCode"] == route.status_code == 405
         assert front["headers"]["Allow"] == route.headers["Allow"] == "GET"
         assert json.loads(front["body"])["Code"] == "MethodNotAllowedError"
-    assert take_tracking_records() == []
+    assert take("tracking") == []
 
 
 def test_function_url_answers_500_when_queueing_fails_as_the_route(client, account, mailed, monkeypatch):
@@ -211,7 +211,7 @@ def test_function_url_answers_404_to_any_other_path(client, path):
     assert response["statusCode"] == 404
     assert response["headers"]["Content-Type"] == "application/json"
     assert json.loads(response["body"])["error"]["field"] == "path"
-    assert take_tracking_records() == []
+    assert take("tracking") == []
 
 
 # --- where mail points its tracking links -------------------------------------------------------
@@ -260,7 +260,7 @@ def test_p13_campaign_mail_points_its_pixel_at_the_function_url_and_the_pixel_is
         client, account, verified_sender, settings_env):
     settings_env(TIDINGS_PUBLIC_BASE_URL=PUBLIC, TIDINGS_TRACKING_BASE_URL=FUNCTION_URL)
     headers = bearer(account["api_key"])
-    list_id = make_list(client, account)
+    list_id = new_list(client, bearer(account["api_key"]))
     subscribe(account["account_id"], list_id, "ann@example.com")
     campaign = create_campaign(client, headers, [list_id])
     assert client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/send", headers=headers,
@@ -271,8 +271,8 @@ def test_p13_campaign_mail_points_its_pixel_at_the_function_url_and_the_pixel_is
     assert pixel, html
     assert f'href="{FUNCTION_URL}t/c/' in html
     assert f"{PUBLIC}/u/" in html and f"{FUNCTION_URL}u/" not in html
-    take_tracking_records()
+    take("tracking")
     response = client.lambda_.invoke("tracking_front", _event("/" + pixel.group(1))).payload
     assert response["statusCode"] == 200
-    (record,) = take_tracking_records()
+    (record,) = take("tracking")
     assert json.loads(record["body"])["campaign"] == campaign["campaign_id"]

@@ -24,11 +24,12 @@ from chalicelib.domain.tracking import (
     plan_batch,
     short_event_id,
 )
-from tests.feedback_support import confirmed, make_list
-from tests.tracking_support import campaign_of, report_body, run_tracking_worker
+from tests.support.campaigns import report_body
+from tests.support.lists import subscribe
+from tests.support.queues import run_tracking_worker
+from tests.support.tracking import READER, mailed_reader
 
 NOW = datetime.now(UTC).replace(microsecond=0)
-READER = "reader@example.com"
 SPRING = "https://shop.example/spring"
 
 
@@ -239,11 +240,9 @@ def test_plan_chains_the_versions_of_a_marker_too_big_for_one_transaction():
 
 @pytest.fixture
 def mailed(client: Any, account: dict[str, Any]) -> dict[str, str]:
-    list_id = make_list(client, account)
-    for address in (READER, "other@example.com"):
-        confirmed(account["account_id"], list_id, address)
-    return {"account_id": account["account_id"], "list_id": list_id,
-            "campaign_id": campaign_of(account["account_id"], list_id)}
+    mailed = mailed_reader(client, account)
+    subscribe(account["account_id"], mailed["list_id"], "other@example.com")
+    return {"account_id": account["account_id"], **mailed}
 
 
 def _records(mailed: dict[str, str], events: list[TrackingEvent]) -> list[dict[str, Any]]:

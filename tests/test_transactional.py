@@ -6,20 +6,13 @@ import json
 
 import pytest
 
-from chalicelib.adapters.clients import client as aws_client
 from chalicelib.config import hash_key
 from chalicelib.domain.privacy import subject_from_text
 from chalicelib.domain.suppression import SuppressionReason
 from chalicelib.store.models import Account, MessageRecord
 from chalicelib.store.suppressions import suppress
-from tests.conftest import bearer
-from tests.sending_support import parsed, recipients_of_sent, run_queues, sent_raw, take
-
-
-@pytest.fixture
-def headers(account, aws):
-    aws_client("sesv2").create_email_identity(EmailIdentity="acme.example")
-    return bearer(account["api_key"])
+from tests.support.mail import parsed, recipients_of_sent, sent_raw
+from tests.support.queues import run_queues, take
 
 
 def _post(client, headers, **fields):

@@ -11,12 +11,12 @@ import time_machine
 
 from chalicelib.config import signer
 from chalicelib.domain.mail_links import UNSUBSCRIBE, link_token
-from tests.conftest import bearer
-from tests.feedback_support import confirmed, make_list, sns_body, sqs_event, status_of
-from tests.signup_support import FORM
-from tests.tracking_support import campaign_of, claim_for, report_body
+from tests.support.api import FORM, bearer
+from tests.support.campaigns import report_body
+from tests.support.events import sns_body, sqs_event
+from tests.support.lists import new_list, status_of, subscribe
+from tests.support.tracking import READER, claim_for, mailed_reader
 
-READER = "reader@example.com"
 SENT = datetime.now(UTC).replace(microsecond=0) - timedelta(days=400)
 # Exactly what Gmail sends (RFC 8058 section 3.2): a form body, no cookies, no credentials.
 ONE_CLICK = {"headers": {"Content-Type": "application/x-www-form-urlencoded"},
@@ -25,13 +25,11 @@ ONE_CLICK = {"headers": {"Content-Type": "application/x-www-form-urlencoded"},
 
 @pytest.fixture
 def mailed(client: Any, account: dict[str, Any]) -> dict[str, str]:
-    list_id = make_list(client, account)
-    confirmed(account["account_id"], list_id, READER)
-    campaign_id = campaign_of(account["account_id"], list_id)
+    mailed = mailed_reader(client, account)
+    claim = claim_for(account["account_id"], mailed["list_id"], READER, mailed["campaign_id"])
     with time_machine.travel(SENT, tick=False):
-        claim = claim_for(account["account_id"], list_id, READER, campaign_id)
         token = link_token(signer(), UNSUBSCRIBE, claim)
-    return {"list_id": list_id, "campaign_id": campaign_id, "path": f"/u/{token}", "token": token}
+    return {**mailed, "path": f"/u/{token}", "token": token}
 
 
 def _at(days: int) -> Any:
@@ -109,15 +107,15 @@ def test_p07_tampered_token_gets_a_400_page_never_a_stack_trace(client, account,
 
 
 def test_p12_all_lists_of_the_sender(client, account, mailed):
-    other = make_list(client, account, name="Acme Offers")
-    confirmed(account["account_id"], other, READER)
+    other = new_list(client, bearer(account["api_key"]), "Acme Offers")
+    subscribe(account["account_id"], other, READER)
     with _at(1):
         client.http.post(mailed["path"], headers=FORM, body=urlencode({"scope": "all"}))
     assert status_of(mailed["list_id"], READER) == status_of(other, READER) == "unsubscribed"
 
 
 def test_p12_unsubscribed_address_cannot_be_re_added(client, account, mailed):
-    other = make_list(client, account, name="Acme Offers")
+    other = new_list(client, bearer(account["api_key"]), "Acme Offers")
     with _at(1):
         client.http.post(mailed["path"], **ONE_CLICK)
     for list_id in (mailed["list_id"], other):

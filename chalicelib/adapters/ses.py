@@ -1,7 +1,7 @@
 """Sending raw MIME through SES v2 (moto keeps `Content.Raw` verbatim, so tests can parse it)."""
 from __future__ import annotations
 
-from chalicelib.adapters.clients import client
+from chalicelib.clients import client
 from chalicelib.config import settings
 
 

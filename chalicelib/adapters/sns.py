@@ -1,7 +1,7 @@
 """SMS through SNS `Publish` to a phone number, and the account-wide opted-out list."""
 from __future__ import annotations
 
-from chalicelib.adapters.clients import client
+from chalicelib.clients import client
 
 PROMOTIONAL = "Promotional"
 TRANSACTIONAL = "Transactional"

@@ -5,7 +5,7 @@ import json
 from functools import cache
 from typing import Any
 
-from chalicelib.adapters.clients import client
+from chalicelib.clients import client
 from chalicelib.config import settings
 from chalicelib.resources import QueueSpec
 

@@ -5,15 +5,14 @@ address (P27); PATCH refuses it.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.accounts import AccountProfile, clean_profile_changes
-from chalicelib.domain.errors import InvalidInput
+from chalicelib.services.accounts import change_profile, get_account, profile_of
 from chalicelib.services.email_change import request_email_change
-from chalicelib.store import audit
-from chalicelib.store.accounts import get_account, update_profile
-from chalicelib.store.models import Account
 from chalicelib.web.routes import ApiBlueprint, ApiCall
+
+if TYPE_CHECKING:
+    from chalicelib.store.models import Account
 
 api = ApiBlueprint(__name__)
 
@@ -33,12 +32,6 @@ PROFILE_PATCH = {
 
 
 def account_view(account: Account) -> dict[str, Any]:
-    profile = AccountProfile(
-        name=account.name,
-        postal_address=account.postal_address,
-        contact_email=account.contact_email,
-        sender_identity=account.sender_identity,
-    )
     return {
         "account_id": account.account_id,
         "name": account.name,
@@ -46,7 +39,7 @@ def account_view(account: Account) -> dict[str, Any]:
         "contact_email": account.contact_email,
         "sender_identity": account.sender_identity,
         "status": account.status,
-        "missing_for_sending": profile.missing_for_sending(),
+        "missing_for_sending": profile_of(account).missing_for_sending(),
         "created_at": account.created_at.isoformat(),
         "updated_at": account.updated_at.isoformat(),
     }
@@ -61,16 +54,7 @@ def read_account(call: ApiCall) -> dict[str, Any]:
     "/v1/account", "PATCH", "Update the account's profile", write=True, body=PROFILE_PATCH
 )
 def patch_account(call: ApiCall) -> dict[str, Any]:
-    if "contact_email" in call.body:
-        raise InvalidInput("'contact_email' cannot be changed here: POST /v1/account/email-change "
-                           "with {\"new_email\": ...} and confirm from the mail sent to it (P27)",
-                           field="contact_email")
-    account = get_account(call.principal.account_id)
-    changes = clean_profile_changes(call.body)
-    update_profile(account, changes)
-    audit.record(account.account_id, call.principal.key_id, "account.profile_updated",
-                 ",".join(sorted(changes)))
-    return account_view(account)
+    return account_view(change_profile(call.principal.account_id, call.principal.key_id, call.body))
 
 
 EMAIL_CHANGE = {

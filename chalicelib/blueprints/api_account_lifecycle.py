@@ -7,9 +7,7 @@ from typing import Any
 from chalice import Response
 
 from chalicelib.services.account_lifecycle import account_export, reactivate, request_deletion, unsubscribes
-from chalicelib.store import audit
-from chalicelib.store.accounts import get_account
-from chalicelib.store.paging import page_size
+from chalicelib.web.requests import page_size
 from chalicelib.web.responses import json_response
 from chalicelib.web.routes import ApiBlueprint, ApiCall
 
@@ -22,9 +20,8 @@ _NO_STORE = {"Cache-Control": "no-store"}
            "Export the account's data: profile, lists, campaigns, and every list entry with its "
            "consent proof, a page at a time (also while suspended, P22)", query=("limit", "cursor"))
 def get_account_export(call: ApiCall) -> Response:
-    account = get_account(call.principal.account_id)
-    export = account_export(account, page_size(call.query.get("limit")), call.query.get("cursor"))
-    audit.record(account.account_id, call.principal.key_id, "account.exported", account.account_id)
+    export = account_export(call.principal.account_id, call.principal.key_id,
+                            page_size(call.query.get("limit")), call.query.get("cursor"))
     return json_response(export, 200, _NO_STORE)
 
 

@@ -1,12 +1,14 @@
 """`/v1/audit`: the account's audit log (P27): who did what, when — references, never contact data."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalicelib.store.audit import entries_page
-from chalicelib.store.models import AuditEntry
-from chalicelib.store.paging import page_size
+from chalicelib.services.audit import entries_page
+from chalicelib.web.requests import page_size
 from chalicelib.web.routes import ApiBlueprint, ApiCall
+
+if TYPE_CHECKING:
+    from chalicelib.store.models import AuditEntry
 
 api = ApiBlueprint(__name__)
 

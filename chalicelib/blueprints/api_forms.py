@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.blueprints.public import signup_form_for
 from chalicelib.config import settings
-from chalicelib.store.lists import get_list
+from chalicelib.services.lists import get_list
 from chalicelib.templates import render_page
+from chalicelib.web.forms import signup_form_for
 from chalicelib.web.routes import ApiBlueprint, ApiCall
 
 api = ApiBlueprint(__name__)

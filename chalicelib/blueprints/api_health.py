@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.services.health import health_view
-from chalicelib.store.accounts import get_account
 from chalicelib.web.routes import ApiBlueprint, ApiCall
 
 api = ApiBlueprint(__name__)
@@ -15,4 +14,4 @@ api = ApiBlueprint(__name__)
            "Bounce and complaint rates over the current window, the thresholds that suspend sending, "
            "and the account's status")
 def read_health(call: ApiCall) -> dict[str, Any]:
-    return health_view(get_account(call.principal.account_id))
+    return health_view(call.principal.account_id)

@@ -1,14 +1,14 @@
 """`/v1/keys`: the account's API keys. The secret is returned once, at creation (P27)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.errors import Conflict
 from chalicelib.domain.keys import Scope
-from chalicelib.store import audit
-from chalicelib.store.keys import create_key, delete_key, keys_of
-from chalicelib.store.models import ApiKey
+from chalicelib.services.keys import create_key, keys_of, revoke_key
 from chalicelib.web.routes import ApiBlueprint, ApiCall
+
+if TYPE_CHECKING:
+    from chalicelib.store.models import ApiKey
 
 api = ApiBlueprint(__name__)
 
@@ -36,8 +36,8 @@ def key_view(key: ApiKey) -> dict[str, Any]:
            write=True, body=NEW_KEY, status=201)
 def post_key(call: ApiCall) -> dict[str, Any]:
     scope = Scope(call.body.get("scope", Scope.FULL.value))
-    key, secret = create_key(call.principal.account_id, call.body["name"].strip(), scope)
-    audit.record(call.principal.account_id, call.principal.key_id, "key.created", key.key_id)
+    key, secret = create_key(call.principal.account_id, call.principal.key_id, call.body["name"].strip(),
+                             scope)
     return {**key_view(key), "secret": secret}
 
 
@@ -48,7 +48,4 @@ def get_keys(call: ApiCall) -> dict[str, Any]:
 
 @api.route("/v1/keys/{key_id}", "DELETE", "Revoke an API key", write=True, status=204)
 def remove_key(call: ApiCall, key_id: str) -> None:
-    if key_id == call.principal.key_id:
-        raise Conflict("a key cannot revoke itself; use another full-access key", field="key_id")
-    delete_key(call.principal.account_id, key_id)
-    audit.record(call.principal.account_id, call.principal.key_id, "key.revoked", key_id)
+    revoke_key(call.principal.account_id, call.principal.key_id, key_id)

@@ -1,22 +1,21 @@
 """`/v1/lists`: the account's distribution lists and their settings."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.clock import now
-from chalicelib.domain.lists import clean_origin, clean_redirect_url, next_consent_versions
-from chalicelib.store import audit
-from chalicelib.store.lists import (
+from chalicelib.services.lists import (
+    change_list,
     consent_history,
     create_list,
     delete_list,
     get_list,
     lists_page,
-    update_list,
 )
-from chalicelib.store.models import MailingList
-from chalicelib.store.paging import page_size
+from chalicelib.web.requests import page_size
 from chalicelib.web.routes import ApiBlueprint, ApiCall
+
+if TYPE_CHECKING:
+    from chalicelib.store.models import MailingList
 
 api = ApiBlueprint(__name__)
 
@@ -76,37 +75,9 @@ def list_view(mailing_list: MailingList) -> dict[str, Any]:
     }
 
 
-def _model_changes(body: dict[str, Any]) -> dict[str, Any]:
-    """Map validated API fields onto model attributes (consent text is handled apart)."""
-    changes: dict[str, Any] = {}
-    if "name" in body:
-        changes["name"] = body["name"].strip()
-    if "double_opt_in" in body:
-        changes["double_opt_in"] = body["double_opt_in"]
-    tracking = body.get("tracking", {})
-    if "opens" in tracking:
-        changes["track_opens"] = tracking["opens"]
-    if "clicks" in tracking:
-        changes["track_clicks"] = tracking["clicks"]
-    if "allowed_origins" in body:
-        changes["allowed_origins"] = {clean_origin(o) for o in body["allowed_origins"]} or None
-    if "attributes" in body:
-        changes["declared_attributes"] = set(body["attributes"]) or None
-    for name in ("redirect_after_signup", "redirect_after_confirm"):
-        if name in body:
-            value = body[name]
-            changes[name] = clean_redirect_url(value, name) if value else None
-    return changes
-
-
 @api.route("/v1/lists", "POST", "Create a list", write=True, body=NEW_LIST, status=201)
 def post_list(call: ApiCall) -> dict[str, Any]:
-    changes = _model_changes(call.body)
-    consent = next_consent_versions([], call.body["consent_text"], now())
-    mailing_list = create_list(call.principal.account_id, changes, consent)
-    audit.record(call.principal.account_id, call.principal.key_id, "list.created",
-                 mailing_list.list_id)
-    return list_view(mailing_list)
+    return list_view(create_list(call.principal.account_id, call.principal.key_id, call.body))
 
 
 @api.route("/v1/lists", "GET", "List the account's lists, a page at a time",
@@ -126,18 +97,10 @@ def get_one_list(call: ApiCall, list_id: str) -> dict[str, Any]:
 @api.route("/v1/lists/{list_id}", "PATCH", "Change a list's settings; a new consent text "
            "becomes a new version", write=True, body=LIST_PATCH)
 def patch_list(call: ApiCall, list_id: str) -> dict[str, Any]:
-    mailing_list = get_list(call.principal.account_id, list_id)
-    consent = None
-    if "consent_text" in call.body:
-        consent = next_consent_versions(
-            consent_history(mailing_list), call.body["consent_text"], now()
-        )
-    update_list(mailing_list, _model_changes(call.body), consent)
-    return list_view(mailing_list)
+    return list_view(change_list(call.principal.account_id, list_id, call.body))
 
 
 @api.route("/v1/lists/{list_id}", "DELETE", "Delete a list and its subscriber entries",
            write=True, status=204)
 def remove_list(call: ApiCall, list_id: str) -> None:
-    delete_list(get_list(call.principal.account_id, list_id))
-    audit.record(call.principal.account_id, call.principal.key_id, "list.deleted", list_id)
+    delete_list(call.principal.account_id, call.principal.key_id, list_id)

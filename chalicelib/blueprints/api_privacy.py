@@ -1,22 +1,22 @@
 """`/v1/privacy/requests`: data-subject requests, recorded and answered at once (P16-P20)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Response
 
-from chalicelib.blueprints.api_subscribers import SUBSCRIBER_PATCH
 from chalicelib.domain.clock import now
-from chalicelib.domain.errors import Conflict, InvalidInput, TidingsError
+from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.person_csv import memberships_csv
-from chalicelib.domain.privacy import EXPORTING, RequestType, deadline, subject_of
-from chalicelib.services.privacy import submit_request
-from chalicelib.store import audit
-from chalicelib.store.models import PrivacyRequest
-from chalicelib.store.paging import page_size
-from chalicelib.store.privacy_requests import get_request, load_export, requests_page
+from chalicelib.domain.privacy import RequestType, deadline, subject_of
+from chalicelib.services.privacy import download_export, get_request, requests_page, submit_request
+from chalicelib.web.requests import page_size
 from chalicelib.web.responses import json_response
 from chalicelib.web.routes import ApiBlueprint, ApiCall
+from chalicelib.web.schemas import SUBSCRIBER_PATCH
+
+if TYPE_CHECKING:
+    from chalicelib.store.models import PrivacyRequest
 
 api = ApiBlueprint(__name__)
 
@@ -33,13 +33,6 @@ NEW_REQUEST = {
 }
 # An export is a copy of a person's data: never cached on the way.
 _NO_STORE = {"Cache-Control": "no-store"}
-
-
-class ExportGone(TidingsError):
-    """The export existed but is past its 7 days (or was erased with the person)."""
-
-    status = 410
-    code = "export_expired"
 
 
 def request_view(request: PrivacyRequest) -> dict[str, Any]:
@@ -87,18 +80,10 @@ def get_one_request(call: ApiCall, request_id: str) -> dict[str, Any]:
            "Download an access or portability export: JSON, or the list memberships as CSV "
            "(format=csv); available for 7 days", query=("format",))
 def get_export(call: ApiCall, request_id: str) -> Response:
-    request = get_request(call.principal.account_id, request_id)
     export_format = call.query.get("format", "json")
     if export_format not in ("json", "csv"):
         raise InvalidInput("'format' must be json or csv", field="format")
-    if RequestType(request.type) not in EXPORTING:
-        raise Conflict(f"a {request.type} request has no export", field="request_id")
-    export = load_export(request.account_id, request.request_id)
-    if export is None:
-        raise ExportGone("this export is no longer available (exports are kept 7 days); "
-                         "make a new request", field="request_id")
-    audit.record(call.principal.account_id, call.principal.key_id, "privacy.export_downloaded",
-                 request.request_id)
+    export = download_export(call.principal.account_id, call.principal.key_id, request_id)
     if export_format == "csv":
         return Response(body=memberships_csv(export.get("subscriptions", [])), status_code=200,
                         headers={"Content-Type": "text/csv; charset=utf-8", **_NO_STORE,

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.domain.campaign_report import build_report
-from chalicelib.store.campaign_stats import campaign_counters
-from chalicelib.store.campaigns import get_campaign
+from chalicelib.services.campaigns import campaign_report
 from chalicelib.web.routes import ApiBlueprint, ApiCall
 
 api = ApiBlueprint(__name__)
@@ -19,6 +17,4 @@ api = ApiBlueprint(__name__)
            "A campaign's report: delivery, opens and clicks (human and machine), unsubscribes, "
            "forwards and countries, as aggregates")
 def get_report(call: ApiCall, campaign_id: str) -> dict[str, Any]:
-    campaign = get_campaign(call.principal.account_id, campaign_id)
-    return {**build_report(campaign.campaign_id, campaign_counters(campaign.campaign_id)),
-            "status": campaign.status}
+    return campaign_report(call.principal.account_id, campaign_id)

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.blueprints.api_campaigns import campaign_view
 from chalicelib.services.sending.start import send_now, send_test
 from chalicelib.web.routes import ApiBlueprint, ApiCall
+from chalicelib.web.views import campaign_view
 
 api = ApiBlueprint(__name__)
 

@@ -8,132 +8,75 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
-from urllib.parse import parse_qs
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 from chalice.app import Request
 
-from chalicelib.config import settings, signer
+from chalicelib.config import settings
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.errors import Forbidden, InvalidInput, NotFound, TidingsError
 from chalicelib.domain.lists import clean_origin
-from chalicelib.domain.subscriptions import CONTACT_FIELDS, Source
-from chalicelib.domain.tokens import TokenExpired, TokenInvalid, confirm_token_list_hint, read_confirm_token
+from chalicelib.domain.subscriptions import Source
+from chalicelib.domain.tokens import TokenExpired, TokenInvalid
+from chalicelib.services.accounts import sender_profile
 from chalicelib.services.signups import (
-    HONEYPOT_FIELD,
     PublicSignup,
     SignupExpired,
+    confirm_link_list_hint,
     confirm_signup,
-    current_consent,
+    find_public_list,
     public_list,
     public_signup,
+    read_confirm_link,
     resend_confirmation,
-    sender_profile,
 )
-from chalicelib.store.lists import find_list
-from chalicelib.store.models import MailingList
 from chalicelib.templates import render_page
-from chalicelib.web.requests import json_body, raw_body
+from chalicelib.web.forms import signup_form_for
+from chalicelib.web.pages import ANY_TYPE, FORM_TYPES, PRIVATE_PAGE, form_fields, message_page, redirect
+from chalicelib.web.requests import client_ip, json_body
 from chalicelib.web.responses import html_response, json_response
 from chalicelib.web.routes import guarded
 
+if TYPE_CHECKING:
+    from chalicelib.store.models import MailingList
+
 public = Blueprint(__name__)
 
-_FORM_TYPES = ["application/x-www-form-urlencoded"]
-# GETs carry no body; a scanner sending an odd Content-Type must still get the page.
-_ANY = ["*/*"]
-# Confirmation pages carry the token in their URL: never leak it in a Referer, never cache it.
-_PRIVATE_PAGE = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store",
-                 "X-Robots-Tag": "noindex"}
 _RECEIVED = "Thank you. Please check your inbox: we have sent you a link to confirm your subscription."
 _JS_SIGNUP = {"type": "object", "maxProperties": 60}
-# Form fields that steer the signup rather than hold contact data; never stored as attributes.
-_CONTROL_FIELDS = frozenset({"consent", "consent_version", HONEYPOT_FIELD})
+# A hosted form carries the contact fields and every attribute its list declares.
+_MAX_FORM_FIELDS = 100
 
-
-# --- helpers ------------------------------------------------------------------------------------
 
 def _request() -> Request:
     return public.current_request
-
-
-def _client_ip(request: Request) -> str | None:
-    # API Gateway's view of the caller; X-Forwarded-For is whatever the client wrote.
-    return (request.context.get("identity") or {}).get("sourceIp")
-
-
-def _form_fields(request: Request) -> dict[str, str]:
-    body = raw_body(request).decode("utf-8", errors="replace")
-    parsed = parse_qs(body, keep_blank_values=True, max_num_fields=100)
-    return {name: values[0] for name, values in parsed.items()}
 
 
 def _url(path: str) -> str:
     return f"{settings().public_base_url}{path}"
 
 
-def _redirect(location: str, headers: dict[str, str] | None = None) -> Response:
-    return Response(body="", status_code=303, headers={"Location": location, **(headers or {})})
-
-
-def _message_page(status: int, title: str, paragraphs: list[str], *, link: dict[str, str] | None = None,
-                  headers: dict[str, str] | None = None) -> Response:
-    html = render_page("message", title=title, paragraphs=paragraphs, link=link)
-    return html_response(html, status, headers)
-
-
-def _html_errors(view: Callable[..., Response]) -> Callable[..., Response]:
-    """Domain errors on a page route become a readable page, never a stack trace or JSON."""
+def _form_errors(view: Callable[..., Response]) -> Callable[..., Response]:
+    """Domain errors on a form route become a readable page, never a stack trace or JSON."""
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Response:
         try:
             return view(*args, **kwargs)
         except NotFound:
-            return _message_page(404, "Not found", ["This signup form does not exist (any more)."])
+            return message_page(404, "Not found", ["This signup form does not exist (any more)."],
+                                headers=None)
         except TidingsError as error:
-            return _message_page(error.status, "Something is not right", [error.message])
+            return message_page(error.status, "Something is not right", [error.message], headers=None)
 
     return wrapper
 
 
-@dataclass(frozen=True)
-class _Field:
-    name: str
-    label: str
-    input_type: str = "text"
-    required: bool = False
-    autocomplete: str | None = None
-
-
-@dataclass(frozen=True)
-class SignupForm:
-    list_name: str
-    action: str
-    consent_text: str
-    consent_version: int
-    fields: tuple[_Field, ...]
-    honeypot: str = HONEYPOT_FIELD
-
-
-def signup_form_for(mailing_list: MailingList, action: str) -> SignupForm:
-    """What the hosted form and the embeddable snippet show for a list."""
-    version, text = current_consent(mailing_list)
-    declared = sorted(set(mailing_list.declared_attributes or ()) - set(CONTACT_FIELDS) - _CONTROL_FIELDS)
-    fields = (
-        _Field("email", "Email address", "email", required=True, autocomplete="email"),
-        _Field("name", "Name", autocomplete="name"),
-        *(_Field(name, name.replace("_", " ").capitalize()) for name in declared),
-    )
-    return SignupForm(mailing_list.name, action, text, version, fields)
-
-
 # --- hosted form --------------------------------------------------------------------------------
 
-@public.route("/f/{list_id}", methods=["GET"], content_types=_ANY)
-@_html_errors
+@public.route("/f/{list_id}", methods=["GET"], content_types=ANY_TYPE)
+@_form_errors
 def signup_form(list_id: str) -> Response:
     mailing_list = public_list(list_id)
     return _form_page(mailing_list, {}, None, 200)
@@ -149,17 +92,17 @@ def _form_page(mailing_list: MailingList, values: dict[str, str], error: Invalid
     return html_response(html, status)
 
 
-@public.route("/f/{list_id}", methods=["POST"], content_types=_FORM_TYPES)
-@_html_errors
+@public.route("/f/{list_id}", methods=["POST"], content_types=FORM_TYPES)
+@_form_errors
 def submit_form(list_id: str) -> Response:
     request = _request()
     mailing_list = public_list(list_id)
-    values = _form_fields(request)
+    values = form_fields(request, _MAX_FORM_FIELDS)
     signup = PublicSignup(
         fields={k: v for k, v in values.items() if k != "consent"},
         consent_given=bool(values.get("consent")),
         source=Source.FORM,
-        ip=_client_ip(request),
+        ip=client_ip(request),
         user_agent=request.headers.get("user-agent"),
         form_url=request.headers.get("referer") or _url(f"/f/{list_id}"),
     )
@@ -168,8 +111,8 @@ def submit_form(list_id: str) -> Response:
     except InvalidInput as error:
         return _form_page(mailing_list, values, error, 400)
     if mailing_list.redirect_after_signup:
-        return _redirect(mailing_list.redirect_after_signup)
-    return _message_page(200, "Almost done", [_RECEIVED])
+        return redirect(mailing_list.redirect_after_signup)
+    return message_page(200, "Almost done", [_RECEIVED], headers=None)
 
 
 # --- JS signup with per-list CORS ---------------------------------------------------------------
@@ -191,7 +134,7 @@ def _cors_headers(origin: str) -> dict[str, str]:
     return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
 
 
-@public.route("/public/lists/{list_id}/subscribe", methods=["OPTIONS"], content_types=_ANY)
+@public.route("/public/lists/{list_id}/subscribe", methods=["OPTIONS"], content_types=ANY_TYPE)
 @guarded
 def js_preflight(list_id: str) -> Response:
     origin = _allowed_origin(_request(), public_list(list_id))
@@ -203,7 +146,7 @@ def js_preflight(list_id: str) -> Response:
     })
 
 
-@public.route("/public/lists/{list_id}/subscribe", methods=["POST"], content_types=_ANY)
+@public.route("/public/lists/{list_id}/subscribe", methods=["POST"], content_types=ANY_TYPE)
 @guarded
 def js_subscribe(list_id: str) -> Response:
     request = _request()
@@ -222,7 +165,7 @@ def _js_signup(request: Request, mailing_list: MailingList) -> Response:
         fields={k: v for k, v in body.items() if k != "consent"},
         consent_given=body.get("consent") is True,
         source=Source.JS,
-        ip=_client_ip(request),
+        ip=client_ip(request),
         user_agent=request.headers.get("user-agent"),
         form_url=request.headers.get("referer") or request.headers.get("origin"),
     )
@@ -238,54 +181,52 @@ def _link_problem(token: str, error: TidingsError) -> Response:
     else:
         title = "This confirmation link does not work"
     html = render_page("link_problem", title=title, explanation=error.message,
-                       list_id=confirm_token_list_hint(signer(), token), resend_action=_url("/c/resend"),
+                       list_id=confirm_link_list_hint(token), resend_action=_url("/c/resend"),
                        error=None)
-    return html_response(html, 400, _PRIVATE_PAGE)
+    return html_response(html, 400, PRIVATE_PAGE)
 
 
 def _signup_gone(list_id: str, error: SignupExpired) -> Response:
-    link = {"href": _url(f"/f/{list_id}"), "text": "Sign up again"} if find_list(list_id) else None
-    return _message_page(400, "This signup cannot be confirmed", [error.message], link=link,
-                         headers=_PRIVATE_PAGE)
+    link = {"href": _url(f"/f/{list_id}"), "text": "Sign up again"} if find_public_list(list_id) else None
+    return message_page(400, "This signup cannot be confirmed", [error.message], link=link)
 
 
-@public.route("/c/{token}", methods=["GET"], content_types=_ANY)
-@_html_errors
+@public.route("/c/{token}", methods=["GET"], content_types=ANY_TYPE)
+@_form_errors
 def confirm_page(token: str) -> Response:
     """Shows the confirm button; changes nothing (link scanners fetch every GET)."""
     try:
-        claim = read_confirm_token(signer(), token)
+        claim = read_confirm_link(token)
     except (TokenExpired, TokenInvalid) as error:
         return _link_problem(token, error)
     mailing_list = public_list(claim.list_id)
     html = render_page("confirm", list_name=mailing_list.name,
                        sender=sender_profile(mailing_list.account_id))
-    return html_response(html, 200, _PRIVATE_PAGE)
+    return html_response(html, 200, PRIVATE_PAGE)
 
 
-@public.route("/c/{token}", methods=["POST"], content_types=_ANY)
-@_html_errors
+@public.route("/c/{token}", methods=["POST"], content_types=ANY_TYPE)
+@_form_errors
 def confirm(token: str) -> Response:
     request = _request()
     try:
-        mailing_list = confirm_signup(token, _client_ip(request), request.headers.get("user-agent"))
+        mailing_list = confirm_signup(token, client_ip(request), request.headers.get("user-agent"))
     except (TokenExpired, TokenInvalid) as error:
         return _link_problem(token, error)
     except SignupExpired as error:
-        return _signup_gone(read_confirm_token(signer(), token).list_id, error)
+        return _signup_gone(read_confirm_link(token).list_id, error)
     if mailing_list.redirect_after_confirm:
-        return _redirect(mailing_list.redirect_after_confirm, _PRIVATE_PAGE)
-    return _message_page(200, "You are subscribed",
-                         [f"Thank you: your subscription to {mailing_list.name} is confirmed."],
-                         headers=_PRIVATE_PAGE)
+        return redirect(mailing_list.redirect_after_confirm, PRIVATE_PAGE)
+    return message_page(200, "You are subscribed",
+                        [f"Thank you: your subscription to {mailing_list.name} is confirmed."])
 
 
-@public.route("/c/resend", methods=["POST"], content_types=_FORM_TYPES)
-@_html_errors
+@public.route("/c/resend", methods=["POST"], content_types=FORM_TYPES)
+@_form_errors
 def resend() -> Response:
     """Ask for a new confirmation mail. The answer never tells whether one was sent (P05)."""
     request = _request()
-    values = _form_fields(request)
+    values = form_fields(request, _MAX_FORM_FIELDS)
     list_id = values.get("list_id", "").strip()
     try:
         normalise_email(values.get("email", ""))
@@ -293,9 +234,9 @@ def resend() -> Response:
         html = render_page("link_problem", title="Ask for a new confirmation link",
                            explanation="", list_id=list_id or None, resend_action=_url("/c/resend"),
                            error=error.message)
-        return html_response(html, 400, _PRIVATE_PAGE)
-    resend_confirmation(list_id, values["email"], _client_ip(request))
-    return _message_page(200, "Check your inbox", [
+        return html_response(html, 400, PRIVATE_PAGE)
+    resend_confirmation(list_id, values["email"], client_ip(request))
+    return message_page(200, "Check your inbox", [
         "If a signup for this address is waiting for confirmation, we have sent you a new link.",
         "If it has expired, please sign up again.",
-    ], headers=_PRIVATE_PAGE)
+    ])

@@ -4,8 +4,8 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.domain.errors import InvalidInput
+from chalicelib.services.accounts import sender_profile
 from chalicelib.services.forwarding import forward, read_forward_token
-from chalicelib.services.signups import sender_profile
 from chalicelib.templates import render_page
 from chalicelib.web.pages import (
     ANY_TYPE,

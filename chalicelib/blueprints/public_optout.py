@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib.config import settings, signer
+from chalicelib.config import settings
 from chalicelib.domain.errors import InvalidInput
-from chalicelib.domain.optout import read_optout_token
-from chalicelib.services.optout import confirm_optout, request_optout
+from chalicelib.services.optout import confirm_optout, read_optout_link, request_optout
 from chalicelib.templates import render_page
 from chalicelib.web.pages import (
     ANY_TYPE,
@@ -55,7 +54,7 @@ def ask_optout() -> Response:
 @public.route("/optout/{token}", methods=["GET"], content_types=ANY_TYPE)
 @html_errors
 def optout_confirm_page(token: str) -> Response:
-    read_optout_token(signer(), token)
+    read_optout_link(token)
     return confirm_page("Stop all mail to your address",
                         ["Press the button and no organisation using this platform will be able "
                          "to send mail to your address any more."],

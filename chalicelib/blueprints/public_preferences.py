@@ -6,15 +6,13 @@ to its own path, checked again against the token and the page's nonce (chaliceli
 from __future__ import annotations
 
 import json
-from urllib.parse import parse_qs
 
 from chalice import Blueprint, Response
 
 from chalicelib.config import settings
 from chalicelib.services import preferences as centre
 from chalicelib.templates import render_page
-from chalicelib.web.pages import ANY_TYPE, FORM_TYPES, PRIVATE_PAGE, html_errors, message_page
-from chalicelib.web.requests import raw_body
+from chalicelib.web.pages import ANY_TYPE, FORM_TYPES, PRIVATE_PAGE, form_fields, html_errors, message_page
 from chalicelib.web.responses import html_response
 
 public = Blueprint(__name__)
@@ -23,9 +21,7 @@ _MAX_FIELDS = 200
 
 
 def _form() -> dict[str, str]:
-    body = raw_body(public.current_request).decode("utf-8", errors="replace")
-    parsed = parse_qs(body, keep_blank_values=True, max_num_fields=_MAX_FIELDS)
-    return {name: values[0] for name, values in parsed.items()}
+    return form_fields(public.current_request, _MAX_FIELDS)
 
 
 def _page_url(token: str) -> str:

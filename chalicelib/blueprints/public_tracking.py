@@ -10,6 +10,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.web import tracking_responses
 from chalicelib.web.pages import ANY_TYPE
+from chalicelib.web.requests import client_ip
 from chalicelib.web.tracking_responses import Fetch
 
 public = Blueprint(__name__)
@@ -19,8 +20,8 @@ def _fetch() -> Fetch:
     request = public.current_request
     return Fetch(user_agent=request.headers.get("user-agent"),
                  country_header=request.headers.get("cloudfront-viewer-country"),
-                 # API Gateway's view of the caller; dropped once the country is known (P15).
-                 ip=(request.context.get("identity") or {}).get("sourceIp"),
+                 # Dropped once the country is known (P15).
+                 ip=client_ip(request),
                  accept=request.headers.get("accept"))
 
 

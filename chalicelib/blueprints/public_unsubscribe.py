@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib.services.signups import sender_profile
+from chalicelib.services.accounts import sender_profile
+from chalicelib.services.lists import find_list
 from chalicelib.services.unsubscribe import Scope, read_unsubscribe_token, unsubscribe
-from chalicelib.store.lists import find_list
 from chalicelib.templates import render_page
 from chalicelib.web.pages import (
     ANY_TYPE,

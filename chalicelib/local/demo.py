@@ -4,8 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from chalicelib.adapters.clients import client
 from chalicelib.cli import create_account_with_key
+from chalicelib.clients import client
 from chalicelib.domain.clock import now
 from chalicelib.domain.lists import clean_origin, next_consent_versions
 from chalicelib.store import audit

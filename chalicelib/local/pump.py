@@ -22,7 +22,7 @@ from typing import Any
 from chalice import Chalice
 from chalice.app import SQSEventConfig
 
-from chalicelib.adapters.clients import client
+from chalicelib.clients import client
 from chalicelib.functions import FunctionSpec, function_spec
 from chalicelib.local.invoke import invoke_handler
 

@@ -29,7 +29,7 @@ from email.parser import BytesHeaderParser
 from email.utils import parseaddr
 from typing import Any
 
-from chalicelib.adapters.clients import client
+from chalicelib.clients import client
 from chalicelib.domain.clock import now
 from chalicelib.local.invoke import LOCAL_ACCOUNT_ID, running_as
 

@@ -24,15 +24,15 @@ from chalice.config import Config
 from chalice.deploy.validate import validate_routes
 from chalice.local import ChaliceRequestHandler, LocalDevServer, create_local_server
 
-from chalicelib.adapters.clients import client, reset_clients
 from chalicelib.adapters.sqs import forget_queue_urls
+from chalicelib.clients import client, reset_clients
 from chalicelib.config import settings
 from chalicelib.local import outbox, simulator
 from chalicelib.local.demo import create_demo
 from chalicelib.local.invoke import LOCAL_STAGE
+from chalicelib.local.provision import provision
 from chalicelib.local.pump import SqsPump
 from chalicelib.local.scheduler import Scheduler
-from chalicelib.store.provision import provision
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 DEFAULT_STATE_FILE = PROJECT_DIR / ".tidings" / "local.json"

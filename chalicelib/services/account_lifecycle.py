@@ -122,9 +122,10 @@ def _entries_page(lists: list[MailingList], status: Status | None, limit: int,
     return rows, None
 
 
-def account_export(account: Account, limit: int, cursor: str | None) -> dict[str, Any]:
+def account_export(account_id: str, actor: str, limit: int, cursor: str | None) -> dict[str, Any]:
     """The account's data (P22): profile, lists with their consent texts and campaigns on the
-    first page, and every list entry with its consent proof, a page at a time."""
+    first page, and every list entry with its consent proof, a page at a time. Audited."""
+    account = get_account(account_id)
     lists = _lists(account.account_id)
     entries, next_cursor = _entries_page(lists, None, limit, cursor)
     export: dict[str, Any] = {"subscribers": entries, "next_cursor": next_cursor}
@@ -145,6 +146,7 @@ def account_export(account: Account, limit: int, cursor: str | None) -> dict[str
                                 "subject": c.subject, "html": c.html, "text": c.text, "sms_body": c.sms_body,
                                 "created_at": c.created_at.isoformat()}
                                for c in Campaign.query(account.account_id)]
+    audit.record(account_id, actor, "account.exported", account_id)
     return export
 
 

@@ -22,7 +22,7 @@ from chalicelib.domain.signup_limits import Counter, keyed
 from chalicelib.domain.subscriptions import Contact
 from chalicelib.observability import logger
 from chalicelib.resources import OUTBOX
-from chalicelib.services.signups import sender_profile
+from chalicelib.services.accounts import sender_profile
 from chalicelib.store import campaign_stats
 from chalicelib.store.campaigns import campaign_content, get_campaign
 from chalicelib.store.lists import find_list

@@ -102,8 +102,9 @@ def set_own_thresholds(account_id: str, max_complaint_rate: float | None, max_bo
     audit.record(account_id, actor, "account.health_limits_changed", ",".join(changed))
 
 
-def health_view(account: Account) -> dict[str, Any]:
+def health_view(account_id: str) -> dict[str, Any]:
     """What `/v1/account/health` shows: aggregates, thresholds and status — never an address."""
+    account = get_account(account_id)
     window = current_window(account)
     thresholds = thresholds_for(settings().health, account)
     return {

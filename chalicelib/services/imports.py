@@ -17,18 +17,21 @@ from chalicelib.domain.imports import ImportedPerson, ImportRow, chunks, clean_r
 from chalicelib.domain.subscriptions import Source, Status, evidence, pick_consent_version
 from chalicelib.observability import logger
 from chalicelib.resources import IMPORTS, OUTBOX
-from chalicelib.services.signups import confirmation_job, sender_profile
+from chalicelib.services.accounts import sender_profile
+from chalicelib.services.signups import confirmation_job
+from chalicelib.store import audit
 from chalicelib.store import imports as import_store
 from chalicelib.store import subscribers as subscriber_store
-from chalicelib.store.lists import consent_history, find_list
+from chalicelib.store.lists import consent_history, find_list, get_list
 from chalicelib.store.models import ImportJob, MailingList
 from chalicelib.store.suppressions import suppressed_among
 
 CHUNK_JOB = "import_chunk"
 
 
-def start_import(mailing_list: MailingList, csv_text: str) -> ImportJob:
+def start_import(account_id: str, actor: str, list_id: str, csv_text: str) -> ImportJob:
     """Check the file's columns, record the import and queue its rows in chunks."""
+    mailing_list = get_list(account_id, list_id)
     parsed = parse_csv(csv_text, mailing_list.declared_attributes or ())
     if not parsed.rows:
         raise InvalidInput("the file has a header but no rows", field="body")
@@ -43,7 +46,14 @@ def start_import(mailing_list: MailingList, csv_text: str) -> ImportJob:
     ])
     logger.info("import queued", extra={"list_id": job.list_id, "import_id": job.import_id,
                                         "rows": job.total_rows, "chunks": job.total_chunks})
+    audit.record(account_id, actor, "list.import_started", job.import_id)
     return job
+
+
+def import_of(account_id: str, list_id: str, import_id: str) -> ImportJob:
+    """One import of the account's list; NotFound for another account's list or import."""
+    get_list(account_id, list_id)
+    return import_store.get_import(account_id, list_id, import_id)
 
 
 def apply_chunk(job: dict[str, Any]) -> None:

@@ -36,6 +36,10 @@ def request_optout(raw_email: str) -> None:
 def confirm_optout(token: str) -> None:
     """Suppress the token's address for every account (scope `*`). Idempotent; TokenExpired or
     TokenInvalid for a bad link."""
-    suppress(PLATFORM_SCOPE, read_optout_token(signer(), token), SuppressionReason.PLATFORM_OPT_OUT)
+    suppress(PLATFORM_SCOPE, read_optout_link(token), SuppressionReason.PLATFORM_OPT_OUT)
     logger.info("platform opt-out confirmed")
 
+
+def read_optout_link(token: str) -> str:
+    """The address a genuine, unexpired opt-out link names; TokenExpired/TokenInvalid otherwise."""
+    return read_optout_token(signer(), token)

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.domain.clock import now
-from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.errors import Conflict, InvalidInput, TidingsError
 from chalicelib.domain.privacy import (
     EXPORTING,
     Person,
@@ -25,7 +25,30 @@ from chalicelib.domain.suppression import SuppressionReason
 from chalicelib.observability import logger
 from chalicelib.store import audit, person_data, person_subscribers
 from chalicelib.store.models import PrivacyRequest
-from chalicelib.store.privacy_requests import complete_request, create_request, save_export
+from chalicelib.store.privacy_requests import complete_request, create_request, load_export, save_export
+from chalicelib.store.privacy_requests import get_request as get_request
+from chalicelib.store.privacy_requests import requests_page as requests_page
+
+
+class ExportGone(TidingsError):
+    """The export existed but is past its 7 days (or was erased with the person)."""
+
+    status = 410
+    code = "export_expired"
+
+
+def download_export(account_id: str, actor: str, request_id: str) -> dict[str, Any]:
+    """The request's export, audited as downloaded; Conflict when the request type has none,
+    ExportGone once it expired."""
+    request = get_request(account_id, request_id)
+    if RequestType(request.type) not in EXPORTING:
+        raise Conflict(f"a {request.type} request has no export", field="request_id")
+    export = load_export(request.account_id, request.request_id)
+    if export is None:
+        raise ExportGone("this export is no longer available (exports are kept 7 days); "
+                         "make a new request", field="request_id")
+    audit.record(account_id, actor, "privacy.export_downloaded", request.request_id)
+    return export
 
 
 def export_person(account_id: str, who: str) -> dict[str, list[dict[str, Any]]]:

@@ -31,11 +31,11 @@ from chalicelib.domain.subscriptions import (
     pick_consent_version,
     signup_outcome,
 )
-from chalicelib.domain.tokens import confirm_token, read_confirm_token
+from chalicelib.domain.tokens import ConfirmClaim, confirm_token, confirm_token_list_hint, read_confirm_token
 from chalicelib.observability import logger
 from chalicelib.resources import OUTBOX, SIGNUPS
+from chalicelib.services.accounts import sender_profile
 from chalicelib.store import subscribers as subscriber_store
-from chalicelib.store.accounts import get_account
 from chalicelib.store.lists import consent_history, find_list
 from chalicelib.store.models import MailingList, Subscriber
 from chalicelib.store.rate_limits import consume
@@ -68,7 +68,8 @@ class PublicSignup:
     form_url: str | None
 
 
-def _find_public_list(list_id: str) -> MailingList | None:
+def find_public_list(list_id: str) -> MailingList | None:
+    """The list a public route names, or None (also for an id no list could have)."""
     # Anyone can type a list id: an over-long one is "not found", not a DynamoDB error.
     if not list_id or len(list_id.encode("utf-8")) > _MAX_LIST_ID_BYTES:
         return None
@@ -77,17 +78,10 @@ def _find_public_list(list_id: str) -> MailingList | None:
 
 def public_list(list_id: str) -> MailingList:
     """The list a public route names, or NotFound."""
-    mailing_list = _find_public_list(list_id)
+    mailing_list = find_public_list(list_id)
     if mailing_list is None:
         raise NotFound("no such list", field="list_id")
     return mailing_list
-
-
-def sender_profile(account_id: str) -> AccountProfile:
-    account = get_account(account_id)
-    return AccountProfile(name=account.name, postal_address=account.postal_address,
-                          contact_email=account.contact_email,
-                          sender_identity=account.sender_identity)
 
 
 def current_consent(mailing_list: MailingList) -> tuple[int, str]:
@@ -266,7 +260,7 @@ def resend_confirmation(list_id: str, email: str, ip: str | None) -> None:
     """Queue a request for a new confirmation mail. The same calls whatever the address's state
     (P05): the signups worker mails only a live pending signup (apply_resend)."""
     address = normalise_email(email)
-    mailing_list = _find_public_list(list_id)
+    mailing_list = find_public_list(list_id)
     if mailing_list is None:
         return
     _refuse_over_request_limits(mailing_list, ip)
@@ -315,3 +309,13 @@ def _log_signup(mailing_list: MailingList, source: Source, outcome: str) -> None
     # References only: never the address, phone or IP.
     logger.info("signup handled", extra={"list_id": mailing_list.list_id,
                                          "source": source.value, "outcome": outcome})
+
+
+def read_confirm_link(token: str) -> ConfirmClaim:
+    """What a genuine, unexpired confirm link says; TokenExpired/TokenInvalid otherwise."""
+    return read_confirm_token(signer(), token)
+
+
+def confirm_link_list_hint(token: str) -> str | None:
+    """The list id of a confirm link that no longer verifies, to pre-fill the resend form."""
+    return confirm_token_list_hint(signer(), token)

@@ -1,6 +1,7 @@
 """Accounts: create, read, update the profile."""
 from __future__ import annotations
 
+from chalicelib.domain.accounts import AccountProfile
 from chalicelib.domain.clock import now
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.ids import new_id
@@ -29,3 +30,9 @@ def update_profile(account: Account, changes: dict[str, str]) -> Account:
     actions = [getattr(Account, name).set(value) for name, value in changes.items()]
     account.update(actions=[*actions, Account.updated_at.set(now())])
     return account
+
+
+def profile_of(account: Account) -> AccountProfile:
+    """The sender a message names (P08), as the domain rules take it."""
+    return AccountProfile(name=account.name, postal_address=account.postal_address,
+                          contact_email=account.contact_email, sender_identity=account.sender_identity)

@@ -8,9 +8,6 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from chalicelib.config import signing_keys
 from chalicelib.domain.errors import InvalidInput
 
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 200
-
 
 def _serializer() -> URLSafeSerializer:
     return URLSafeSerializer(list(signing_keys()), salt="page-cursor")
@@ -27,11 +24,3 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
         return _serializer().loads(cursor)
     except BadSignature:
         raise InvalidInput("'cursor' is not a cursor this API gave out", field="cursor") from None
-
-
-def page_size(raw: str | None) -> int:
-    if raw is None:
-        return DEFAULT_PAGE_SIZE
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
-        raise InvalidInput(f"'limit' must be a whole number from 1 to {MAX_PAGE_SIZE}", field="limit")
-    return int(raw)

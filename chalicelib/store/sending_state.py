@@ -3,7 +3,7 @@ content) and its account (still allowed to send? its profile) — one BatchGetIt
 tables instead of two GetItems, because it is paid once per batch of a 100,000-recipient send."""
 from __future__ import annotations
 
-from chalicelib.adapters.clients import client
+from chalicelib.clients import client
 from chalicelib.store.models import Account, Campaign
 
 

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from chalice.app import Request
 
 from chalicelib.domain.errors import Forbidden, Unauthorized
-from chalicelib.domain.keys import Scope, hash_secret
-from chalicelib.store import keys as key_store
-from chalicelib.store.account_lifecycle import record_use
+from chalicelib.domain.keys import Scope
+from chalicelib.services.keys import key_for_secret
 
 
 @dataclass(frozen=True)
@@ -26,10 +25,9 @@ def authenticate(request: Request) -> Principal:
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthorized("send 'Authorization: Bearer <api key>'", field="Authorization")
-    key = key_store.find_by_hash(hash_secret(secret.strip()))
+    key = key_for_secret(secret.strip())
     if key is None:
         raise Unauthorized("the API key is not valid", field="Authorization")
-    record_use(key)  # P24: a used account is not inactive (one write a day at most)
     return Principal(account_id=key.account_id, key_id=key.key_id, scope=Scope(key.scope))
 
 

@@ -1,4 +1,4 @@
-"""What the opt-out and account-confirmation pages share: form parsing, message pages, and
+"""What the public pages share: form parsing, message and confirm pages, redirects, and
 turning domain errors into a readable page instead of JSON or a stack trace."""
 from __future__ import annotations
 
@@ -22,16 +22,23 @@ ANY_TYPE = ["*/*"]
 PRIVATE_PAGE = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
 
 
-def form_fields(request: Request) -> dict[str, str]:
+def form_fields(request: Request, max_fields: int = 20) -> dict[str, str]:
     """The first value of each field of a url-encoded form body (size-limited)."""
     body = raw_body(request).decode("utf-8", errors="replace")
-    parsed = parse_qs(body, keep_blank_values=True, max_num_fields=20)
+    parsed = parse_qs(body, keep_blank_values=True, max_num_fields=max_fields)
     return {name: values[0] for name, values in parsed.items()}
 
 
-def message_page(status: int, title: str, paragraphs: list[str]) -> Response:
-    return html_response(render_page("message", title=title, paragraphs=paragraphs, link=None), status,
-                         PRIVATE_PAGE)
+def message_page(status: int, title: str, paragraphs: list[str], *, link: dict[str, str] | None = None,
+                 headers: dict[str, str] | None = PRIVATE_PAGE) -> Response:
+    """A page of a title and paragraphs, with an optional link (`href`, `text`)."""
+    return html_response(render_page("message", title=title, paragraphs=paragraphs, link=link), status,
+                         headers)
+
+
+def redirect(location: str, headers: dict[str, str] | None = None) -> Response:
+    """303 See Other: a form's POST answered by a GET of `location`."""
+    return Response(body="", status_code=303, headers={"Location": location, **(headers or {})})
 
 
 def confirm_page(title: str, paragraphs: list[str], button: str) -> Response:

@@ -13,6 +13,9 @@ from chalicelib.domain.errors import InvalidInput, PayloadTooLarge, UnsupportedM
 
 Schema = dict[str, Any]
 
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+
 
 def raw_body(request: Request, limit: int | None = None) -> bytes:
     """The body, refused with 413 when over `limit` (default: the configured limit)."""
@@ -21,6 +24,11 @@ def raw_body(request: Request, limit: int | None = None) -> bytes:
     if len(body) > limit:
         raise PayloadTooLarge(f"request body is over {limit} bytes")
     return body
+
+
+def client_ip(request: Request) -> str | None:
+    """The caller's IP as API Gateway saw it; X-Forwarded-For is whatever the client wrote."""
+    return (request.context.get("identity") or {}).get("sourceIp")
 
 
 def _media_type(request: Request, default: str) -> str:
@@ -87,3 +95,12 @@ def _describe(exc: Any) -> str:
     if exc.rule == "required":
         return f"'{field}' is required"
     return exc.message.replace("data.", "").replace("data ", "body ")
+
+
+def page_size(raw: str | None) -> int:
+    """The `limit` query parameter: 1 to MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE when absent."""
+    if raw is None:
+        return DEFAULT_PAGE_SIZE
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+        raise InvalidInput(f"'limit' must be a whole number from 1 to {MAX_PAGE_SIZE}", field="limit")
+    return int(raw)

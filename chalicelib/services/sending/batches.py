@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from chalicelib.adapters import sns
-from chalicelib.adapters.retries import with_backoff
 from chalicelib.adapters.ses import send_raw_email
 from chalicelib.adapters.sqs import enqueue
 from chalicelib.config import hash_key, settings, signer
@@ -34,8 +33,9 @@ from chalicelib.observability import logger, metrics
 from chalicelib.resources import CAMPAIGN_SEND
 from chalicelib.services.sending.counting import count_sent_mail
 from chalicelib.services.sending.rate_tokens import RateTokens
-from chalicelib.services.sending.start import profile_of
+from chalicelib.services.sending.step import Message, StepResult, send_message
 from chalicelib.store import audit, messages
+from chalicelib.store.accounts import profile_of
 from chalicelib.store.campaigns import campaign_content, end_sending
 from chalicelib.store.models import Account
 from chalicelib.store.send_progress import finish_batch
@@ -92,54 +92,37 @@ def _email_batch(job: BatchJob, account: Account, content: CampaignContent,
     suppressed = suppressed_hashes(job.account_id, hashes.values())
     queue = [contact for contact in job.recipients if hashes[contact.email] not in suppressed]
     outcome = BatchOutcome(suppressed=len(job.recipients) - len(queue))
+    messages.list_campaign_for_purge(job.account_id, job.campaign_id, (hashes[c.email] for c in queue))
+    profile, config, links = profile_of(account), settings(), signer()
+    tags = {"account": job.account_id, "kind": CAMPAIGN_KIND, "campaign": job.campaign_id,
+            "list": job.mailing_list.list_id}
+
+    def message(contact: Contact) -> Message:
+        def build() -> bytes:
+            return build_mime(compose_marketing_email(
+                signer=links, account_id=job.account_id, campaign_id=job.campaign_id, content=content,
+                recipient=contact, mailing_list=job.mailing_list, sender=profile,
+                public_base_url=config.public_base_url, tracking_base_url=config.tracking_base_url))
+
+        recipient_hash = hashes[contact.email]
+        return Message(recipient_hash, campaign_message_id(job.campaign_id, recipient_hash), job.account_id,
+                       CAMPAIGN_KIND, build, lambda raw: send_raw_email(raw, contact.email, tags),
+                       job.campaign_id, job.mailing_list.list_id)
+
+    tokens = RateTokens(len(queue), max_wait=lambda: min(MAX_RATE_WAIT_SECONDS, time_left() - SAFETY_SECONDS))
     try:
-        _send_emails(job, account, content, queue, hashes, time_left, outcome)
+        _send_each(queue, message, tokens, time_left, outcome)
     finally:
         # What was sent counts even when sending stops with an error: its claims stay taken.
         count_sent_mail(job.account_id, CAMPAIGN_KIND, outcome.sent, job.campaign_id)
     return outcome
 
 
-def _send_emails(job: BatchJob, account: Account, content: CampaignContent, queue: list[Contact],
-                 hashes: dict[str, str], time_left: Callable[[], float], outcome: BatchOutcome) -> None:
-    tokens = RateTokens(len(queue),
-                        max_wait=lambda: min(MAX_RATE_WAIT_SECONDS, time_left() - SAFETY_SECONDS))
-    profile, config, links = profile_of(account), settings(), signer()
-    tags = {"account": job.account_id, "kind": CAMPAIGN_KIND, "campaign": job.campaign_id,
-            "list": job.mailing_list.list_id}
-    message_ids = {contact.email: campaign_message_id(job.campaign_id, hashes[contact.email])
-                   for contact in queue}
-    messages.list_campaign_for_purge(job.account_id, job.campaign_id, (hashes[c.email] for c in queue))
-    for position, contact in enumerate(queue):
-        recipient_hash, message_id = hashes[contact.email], message_ids[contact.email]
-        if time_left() < SAFETY_SECONDS:
-            outcome.remaining = queue[position:]
-            break
-        if not messages.claim(recipient_hash, message_id, job.account_id, CAMPAIGN_KIND, job.campaign_id,
-                              job.mailing_list.list_id):
-            outcome.duplicates += 1
-            continue
-        if not tokens.take():
-            messages.release(recipient_hash, message_id)
-            outcome.remaining = queue[position:]
-            break
-        raw = build_mime(compose_marketing_email(
-            signer=links, account_id=job.account_id, campaign_id=job.campaign_id, content=content,
-            recipient=contact, mailing_list=job.mailing_list, sender=profile,
-            public_base_url=config.public_base_url,            tracking_base_url=config.tracking_base_url))
-        try:
-            with_backoff(lambda: send_raw_email(raw, contact.email, tags))  # noqa: B023
-        except Exception:
-            messages.release(recipient_hash, message_id)
-            raise
-        outcome.sent += 1
-
-
 def _sms_batch(job: BatchJob, account: Account, content: CampaignContent,
                time_left: Callable[[], float]) -> BatchOutcome:
-    links = signer()
-    phones = {contact.phone or "": phone_hash(contact.phone or "", hash_key()) for contact in job.recipients}
-    emails = {contact.email: address_hash(contact.email, hash_key()) for contact in job.recipients}
+    key, links = hash_key(), signer()
+    phones = {contact.phone or "": phone_hash(contact.phone or "", key) for contact in job.recipients}
+    emails = {contact.email: address_hash(contact.email, key) for contact in job.recipients}
     # A number suppressed here (a STOP reply, an erasure) or an address unsubscribed from the
     # account: either way the person said no.
     suppressed = suppressed_hashes(job.account_id, [*phones.values(), *emails.values()])
@@ -148,29 +131,40 @@ def _sms_batch(job: BatchJob, account: Account, content: CampaignContent,
              if not ({phones[contact.phone or ""], emails[contact.email]} & suppressed)
              and contact.phone not in opted_out]
     outcome = BatchOutcome(suppressed=len(job.recipients) - len(queue))
-    message_ids = {contact.phone or "": campaign_message_id(job.campaign_id, phones[contact.phone or ""])
-                   for contact in queue}
     messages.list_campaign_for_purge(job.account_id, job.campaign_id,
                                      [phones[contact.phone or ""] for contact in queue])
-    for position, contact in enumerate(queue):
+
+    def message(contact: Contact) -> Message:
         phone = contact.phone or ""
-        if time_left() < SAFETY_SECONDS:
-            outcome.remaining = queue[position:]
-            break
-        if not messages.claim(phones[phone], message_ids[phone], job.account_id, SMS_KIND, job.campaign_id,
-                              job.mailing_list.list_id):
-            outcome.duplicates += 1
-            continue
-        text = compose_sms(signer=links, account_id=job.account_id, campaign_id=job.campaign_id,
-                           content=content,
-                           recipient=contact, list_id=job.mailing_list.list_id,
-                           list_name=job.mailing_list.name, account_name=account.name,
-                           public_base_url=settings().public_base_url)
-        try:
-            with_backoff(lambda: sns.send_sms(phone, text, sns.PROMOTIONAL))  # noqa: B023
-        except Exception:
-            messages.release(phones[phone], message_ids[phone])
-            raise
-        outcome.sent += 1
+
+        def build() -> str:
+            return compose_sms(signer=links, account_id=job.account_id, campaign_id=job.campaign_id,
+                               content=content, recipient=contact, list_id=job.mailing_list.list_id,
+                               list_name=job.mailing_list.name, account_name=account.name,
+                               public_base_url=settings().public_base_url)
+
+        return Message(phones[phone], campaign_message_id(job.campaign_id, phones[phone]), job.account_id,
+                       SMS_KIND, build, lambda text: sns.send_sms(phone, text, sns.PROMOTIONAL),
+                       job.campaign_id, job.mailing_list.list_id)
+
+    # SNS keeps its own rate: no SES tokens for SMS.
+    _send_each(queue, message, None, time_left, outcome)
     return outcome
 
+
+def _send_each(queue: list[Contact], message: Callable[[Contact], Message], tokens: RateTokens | None,
+               time_left: Callable[[], float], outcome: BatchOutcome) -> None:
+    """The send step for each recipient in turn; the rest is left in `outcome.remaining` when the
+    Lambda's time or the rate runs short."""
+    for position, contact in enumerate(queue):
+        if time_left() < SAFETY_SECONDS:
+            outcome.remaining = queue[position:]
+            return
+        result = send_message(message(contact), tokens)
+        if result is StepResult.NO_TOKEN:
+            outcome.remaining = queue[position:]
+            return
+        if result is StepResult.DUPLICATE:
+            outcome.duplicates += 1
+        else:
+            outcome.sent += 1

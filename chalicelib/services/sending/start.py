@@ -15,7 +15,6 @@ from chalicelib.adapters import sns
 from chalicelib.adapters.ses import is_verified_sender
 from chalicelib.adapters.sqs import enqueue, enqueue_many
 from chalicelib.config import settings, signer
-from chalicelib.domain.accounts import AccountProfile
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.campaigns import STARTABLE, CampaignContent, CampaignStatus, Channel
 from chalicelib.domain.clock import now
@@ -31,7 +30,7 @@ from chalicelib.domain.templates import SAMPLE_CONTACT
 from chalicelib.observability import logger
 from chalicelib.resources import FANOUT, OUTBOX
 from chalicelib.store import audit
-from chalicelib.store.accounts import get_account
+from chalicelib.store.accounts import get_account, profile_of
 from chalicelib.store.campaigns import (
     campaign_content,
     due_campaigns,
@@ -45,12 +44,6 @@ from chalicelib.store.models import Account, Campaign
 from chalicelib.store.send_progress import open_progress
 
 SCHEDULER = "scheduler"
-
-
-def profile_of(account: Account) -> AccountProfile:
-    """The sender a message names (P08)."""
-    return AccountProfile(name=account.name, postal_address=account.postal_address,
-                          contact_email=account.contact_email, sender_identity=account.sender_identity)
 
 
 def check_account_may_send(account: Account, content: CampaignContent) -> None:

@@ -3,7 +3,7 @@
 `install()` wraps botocore's `BaseClient._make_api_call` for the whole test session (boto3's
 clients, PynamoDB's and Powertools' all go through it; see bench/aws_calls.py for why not botocore
 events). A call made while a handler runs (chalicelib/local/invoke.running_as: the pump, the
-scheduler and tests/lambda_support.py set it) is turned into what IAM authorises (infra/iam.py)
+scheduler and tests/support/lambdas.py set it) is turned into what IAM authorises (infra/iam.py)
 and checked against the policy infra/template.py deploys for that function, resolved for moto's
 account. Calls made by the test itself (setup, assertions) belong to no function and are not
 checked. `TIDINGS_AWS_CALLS_LOG=<file>` also appends every attributed request there as JSON lines.

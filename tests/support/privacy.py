@@ -1,4 +1,4 @@
-"""Helpers of the data-subject-rights tests: lists, people on them, and privacy requests."""
+"""A person's data on lists, and the data-subject requests about it."""
 from __future__ import annotations
 
 import json
@@ -10,20 +10,6 @@ PHONE_RAW = "+40 712 345 678"
 PHONE = "+40712345678"
 PROOF = {"given_at": "2025-01-31T09:30:00Z", "ip": "203.0.113.7", "user_agent": "Firefox/128",
          "form_url": "https://shop.acme.example/join"}
-
-
-def new_list(client: Any, api: dict[str, str], name: str, *, attributes: tuple[str, ...] = (),
-             consent: str = "Yes, send me news.", single_opt_in: bool = True) -> str:
-    """A list of the account; single opt-in so that an API signup with proof is confirmed."""
-    body = {"name": name, "consent_text": consent, "attributes": list(attributes)}
-    response = client.http.post("/v1/lists", headers=api, body=json.dumps(body))
-    assert response.status_code == 201, response.body
-    list_id = json.loads(response.body)["list_id"]
-    if single_opt_in:
-        patched = client.http.patch(f"/v1/lists/{list_id}", headers=api,
-                                    body=json.dumps({"double_opt_in": False}))
-        assert patched.status_code == 200, patched.body
-    return list_id
 
 
 def add(client: Any, api: dict[str, str], list_id: str, *, proof: bool = True, **fields: Any) -> dict:

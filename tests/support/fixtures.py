@@ -1,32 +1,36 @@
-"""Fixtures of the signup and confirmation tests, loaded with `pytest_plugins`."""
+"""Fixtures beyond conftest.py's, loaded as a plugin (conftest.py's `pytest_plugins`)."""
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.conftest import bearer
-from tests.signup_support import CONSENT, SHOP
+from tests.support.api import bearer
+from tests.support.lists import new_list
+from tests.support.signups import SHOP
 
 
 @pytest.fixture
 def verified_sender(aws: dict[str, str]) -> None:
     """The account fixture's sender identity (news@acme.example), verified in moto's SES."""
-    from chalicelib.adapters.clients import client
+    from chalicelib.clients import client
 
     client("sesv2").create_email_identity(EmailIdentity="acme.example")
 
 
 @pytest.fixture
+def headers(account: dict[str, Any], verified_sender: None) -> dict[str, str]:
+    """The account's API request headers, its sender verified: what a campaign or message needs."""
+    return bearer(account["api_key"])
+
+
+@pytest.fixture
 def news_list(client: Any, account: dict[str, Any], verified_sender: None) -> dict[str, Any]:
-    """A double opt-in list of the account, with one allowed origin and one declared attribute."""
-    body = {"name": "Acme News", "consent_text": CONSENT, "allowed_origins": [SHOP],
-            "attributes": ["city"]}
-    response = client.http.post("/v1/lists", headers=bearer(account["api_key"]), body=json.dumps(body))
-    assert response.status_code == 201, response.body
-    return json.loads(response.body)
+    """A double opt-in list of the account, with one allowed origin and one declared attribute: its
+    id under "list_id", as the API's view of a list has it."""
+    return {"list_id": new_list(client, bearer(account["api_key"]), attributes=("city",),
+                                allowed_origins=[SHOP])}
 
 
 @pytest.fixture

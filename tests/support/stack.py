@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
 @dataclass

@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 
-from chalicelib.adapters.clients import client
+from chalicelib.clients import client
 from chalicelib.config import Settings, local_secret_values
 from chalicelib.resources import (
     FEEDBACK,

@@ -1,0 +1,65 @@
+"""Distribution lists: their settings, and consent texts kept as numbered versions (P02).
+
+A changed consent text becomes a new version; the old ones stay, because each subscriber's
+proof names the version it agreed to.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.domain.clock import now
+from chalicelib.domain.lists import clean_origin, clean_redirect_url, next_consent_versions
+from chalicelib.store import audit
+from chalicelib.store import lists as list_store
+from chalicelib.store.lists import consent_history as consent_history
+from chalicelib.store.lists import find_list as find_list
+from chalicelib.store.lists import get_list as get_list
+from chalicelib.store.lists import lists_page as lists_page
+from chalicelib.store.models import MailingList
+
+
+def _model_changes(body: dict[str, Any]) -> dict[str, Any]:
+    """Map validated API fields onto model attributes (consent text is handled apart)."""
+    changes: dict[str, Any] = {}
+    if "name" in body:
+        changes["name"] = body["name"].strip()
+    if "double_opt_in" in body:
+        changes["double_opt_in"] = body["double_opt_in"]
+    tracking = body.get("tracking", {})
+    if "opens" in tracking:
+        changes["track_opens"] = tracking["opens"]
+    if "clicks" in tracking:
+        changes["track_clicks"] = tracking["clicks"]
+    if "allowed_origins" in body:
+        changes["allowed_origins"] = {clean_origin(o) for o in body["allowed_origins"]} or None
+    if "attributes" in body:
+        changes["declared_attributes"] = set(body["attributes"]) or None
+    for name in ("redirect_after_signup", "redirect_after_confirm"):
+        if name in body:
+            value = body[name]
+            changes[name] = clean_redirect_url(value, name) if value else None
+    return changes
+
+
+def create_list(account_id: str, actor: str, body: dict[str, Any]) -> MailingList:
+    """A new list with its first consent text (version 1)."""
+    consent = next_consent_versions([], body["consent_text"], now())
+    mailing_list = list_store.create_list(account_id, _model_changes(body), consent)
+    audit.record(account_id, actor, "list.created", mailing_list.list_id)
+    return mailing_list
+
+
+def change_list(account_id: str, list_id: str, body: dict[str, Any]) -> MailingList:
+    """Apply a settings patch; a new consent text becomes the next version."""
+    mailing_list = get_list(account_id, list_id)
+    consent = None
+    if "consent_text" in body:
+        consent = next_consent_versions(consent_history(mailing_list), body["consent_text"], now())
+    list_store.update_list(mailing_list, _model_changes(body), consent)
+    return mailing_list
+
+
+def delete_list(account_id: str, actor: str, list_id: str) -> None:
+    """Delete one of the account's lists and its entries (another account's is NotFound)."""
+    list_store.delete_list(get_list(account_id, list_id))
+    audit.record(account_id, actor, "list.deleted", list_id)

@@ -1,0 +1,47 @@
+"""A list's subscribers as the account manages them through the API (P02, P17, P28).
+
+Adding one is a signup (services/signups.api_signup): double opt-in and suppressions apply.
+Every lookup goes through the account's own list, so another account's list is NotFound.
+"""
+from __future__ import annotations
+
+from chalicelib.domain.addresses import normalise_email
+from chalicelib.domain.errors import NotFound
+from chalicelib.domain.subscriptions import Status, clean_changes
+from chalicelib.store import audit
+from chalicelib.store import subscribers as subscriber_store
+from chalicelib.store.lists import get_list
+from chalicelib.store.models import MailingList, Subscriber
+from chalicelib.store.subscribers import consent_view as consent_view
+
+
+def entry_of(account_id: str, list_id: str, email: str) -> tuple[MailingList, Subscriber]:
+    """The account's list and the entry of `email` on it; NotFound naming the missing one."""
+    mailing_list = get_list(account_id, list_id)
+    subscriber = subscriber_store.get_subscriber(list_id, normalise_email(email, field="email"))
+    if subscriber is None:
+        raise NotFound("no such subscriber on this list", field="email")
+    return mailing_list, subscriber
+
+
+def entries_page(account_id: str, list_id: str, status: Status | None, limit: int,
+                 cursor: str | None) -> tuple[MailingList, list[Subscriber], str | None]:
+    """The list, one page of its entries (of one status, when given) and the next cursor."""
+    mailing_list = get_list(account_id, list_id)
+    items, next_cursor = subscriber_store.subscribers_page(list_id, status, limit, cursor)
+    return mailing_list, items, next_cursor
+
+
+def correct_entry(account_id: str, list_id: str, email: str,
+                  body: dict[str, object]) -> tuple[MailingList, Subscriber]:
+    """Apply validated contact-data corrections (the email is the key and cannot change)."""
+    mailing_list, subscriber = entry_of(account_id, list_id, email)
+    subscriber_store.update_fields(subscriber, clean_changes(body, mailing_list.declared_attributes or ()))
+    return mailing_list, subscriber
+
+
+def remove_entry(account_id: str, actor: str, list_id: str, email: str) -> None:
+    """Delete the entry; its suppressions stay. The audit names the list, never the address."""
+    _, subscriber = entry_of(account_id, list_id, email)
+    subscriber_store.delete_subscriber(subscriber)
+    audit.record(account_id, actor, "subscriber.deleted", list_id)

@@ -1,0 +1,46 @@
+"""What a list's signup form shows: the hosted form (/f/{list_id}) and the embeddable snippet
+(GET /v1/lists/{list_id}/form-snippet) are built from the same description."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from chalicelib.domain.subscriptions import CONTACT_FIELDS
+from chalicelib.services.signups import HONEYPOT_FIELD, current_consent
+
+if TYPE_CHECKING:
+    from chalicelib.store.models import MailingList
+
+# Form fields that steer the signup rather than hold contact data; never stored as attributes.
+CONTROL_FIELDS = frozenset({"consent", "consent_version", HONEYPOT_FIELD})
+
+
+@dataclass(frozen=True)
+class FormField:
+    name: str
+    label: str
+    input_type: str = "text"
+    required: bool = False
+    autocomplete: str | None = None
+
+
+@dataclass(frozen=True)
+class SignupForm:
+    list_name: str
+    action: str
+    consent_text: str
+    consent_version: int
+    fields: tuple[FormField, ...]
+    honeypot: str = HONEYPOT_FIELD
+
+
+def signup_form_for(mailing_list: MailingList, action: str) -> SignupForm:
+    """What the hosted form and the embeddable snippet show for a list."""
+    version, text = current_consent(mailing_list)
+    declared = sorted(set(mailing_list.declared_attributes or ()) - set(CONTACT_FIELDS) - CONTROL_FIELDS)
+    fields = (
+        FormField("email", "Email address", "email", required=True, autocomplete="email"),
+        FormField("name", "Name", autocomplete="name"),
+        *(FormField(name, name.replace("_", " ").capitalize()) for name in declared),
+    )
+    return SignupForm(mailing_list.name, action, text, version, fields)

@@ -1,0 +1,60 @@
+"""Lists, and people written straight onto them."""
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+CONSENT = "Yes, send me the Acme newsletter. I can unsubscribe at any time."
+
+
+def new_list(client: Any, headers: dict[str, str], name: str = "Acme News", *, double_opt_in: bool = True,
+             consent: str = CONSENT, attributes: tuple[str, ...] = (), **fields: Any) -> str:
+    """A list of the account the headers authenticate, created through the API; its id. Single
+    opt-in (`double_opt_in=False`) confirms an API signup with consent proof at once."""
+    body = {"name": name, "consent_text": consent, "attributes": list(attributes), **fields}
+    response = client.http.post("/v1/lists", headers=headers, body=json.dumps(body))
+    assert response.status_code == 201, response.body
+    list_id = json.loads(response.body)["list_id"]
+    if not double_opt_in:
+        patched = client.http.patch(f"/v1/lists/{list_id}", headers=headers,
+                                    body=json.dumps({"double_opt_in": False}))
+        assert patched.status_code == 200, patched.body
+    return list_id
+
+
+def subscribe(account_id: str, list_id: str, email: str, *, status: str = "confirmed",
+              name: str | None = None, phone: str | None = None, restricted: bool = False,
+              given_at: datetime | None = None, ip: str | None = None, user_agent: str | None = None,
+              **attributes: str) -> None:
+    """A subscriber with consent proof given through the API, written straight to the store:
+    confirmed, then moved to `status` or restricted where asked. Named after the address (Ann for
+    ann@example.com) unless `name` is given."""
+    from chalicelib.domain.subscriptions import Contact, Source, Status, evidence
+    from chalicelib.store.models import Subscriber
+    from chalicelib.store.subscribers import list_status_key, write_signup
+
+    contact = Contact(email=email, name=name or email.split("@")[0].title(), phone=phone,
+                      attributes=attributes)
+    proof = evidence(given_at or datetime.now(UTC), Source.API, 1, ip=ip, user_agent=user_agent,
+                     form_url=None)
+    assert write_signup(account_id, list_id, contact, proof, Status.CONFIRMED)
+    if status != "confirmed" or restricted:
+        Subscriber(list_id=list_id, address=email).update(actions=[
+            Subscriber.status.set(status), Subscriber.restricted.set(restricted),
+            Subscriber.list_status.set(list_status_key(list_id, Status(status)))])
+
+
+def stored(list_id: str, address: str) -> Any:
+    """The raw stored entry (expired or not), or None."""
+    from chalicelib.store.models import Subscriber
+
+    try:
+        return Subscriber.get(list_id, address)
+    except Subscriber.DoesNotExist:
+        return None
+
+
+def status_of(list_id: str, address: str) -> str:
+    """The stored entry's status (the entry must exist)."""
+    return stored(list_id, address).status

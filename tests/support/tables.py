@@ -1,0 +1,47 @@
+"""What the tables hold, read the way only a test may (Scan; the app never does)."""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+
+def scanned(model: Any) -> Iterator[dict[str, Any]]:
+    """Every stored item of a model's table, expired or not, as DynamoDB returns it."""
+    from chalicelib.clients import client
+
+    pages = client("dynamodb").get_paginator("scan").paginate(TableName=model.Meta.table_name)
+    for page in pages:
+        yield from page["Items"]
+
+
+def stored_ids(model: Any) -> set[str]:
+    """Hash keys of every stored item of a model, expired or not."""
+    hash_key = model._hash_key_attribute().attr_name
+    return {item[hash_key]["S"] for item in scanned(model)}
+
+
+def stored_message_ids() -> set[str]:
+    """Message ids of every stored message record, expired or not."""
+    from chalicelib.store.models import MessageRecord
+
+    return {record.message_id for record in MessageRecord.scan()}
+
+
+def items_of_account(account_id: str) -> dict[str, int]:
+    """How many items of every table mention the account id, by table."""
+    from chalicelib.store.models import ALL_MODELS
+
+    found: dict[str, int] = {}
+    for model in ALL_MODELS:
+        count = sum(1 for item in scanned(model) if account_id in str(item))
+        if count:
+            found[model.Meta.logical_name] = count
+    return found
+
+
+def every_item_text() -> str:
+    """Every item of every table, as text (for 'nothing stored' checks only)."""
+    from chalicelib.store.models import ALL_MODELS
+
+    return "\n".join(json.dumps(list(scanned(model))) for model in ALL_MODELS)
