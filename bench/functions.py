@@ -1,21 +1,15 @@
 """How each Lambda function is deployed, as far as its bill goes: memory, architecture, timeout,
-and the SQS trigger that batches its messages. Read from the deployment's own declarations, so
-the cost model prices what would be deployed.
+and the SQS trigger that batches its messages. Read from the declarations the deployment is built
+from (chalicelib/functions.py), so the cost model prices what would be deployed.
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
-from typing import Any
 
-from bench.prices import PLATFORM_LOG_BYTES, USD, VCPU_MEMORY_MB
+from bench.prices import ESM_POLLERS, PLATFORM_LOG_BYTES, USD, VCPU_MEMORY_MB
 from bench.traffic import Trigger
-
-_CHALICE_CONFIG = Path(__file__).resolve().parent.parent / ".chalice" / "config.json"
-_STAGE = "prod"
 
 
 @dataclass(frozen=True)
@@ -47,42 +41,31 @@ class FunctionConfig:
         return max(1, math.ceil(cpu_ms / self.vcpu_share + waited_ms))
 
 
-def _stage() -> dict[str, Any]:
-    return json.loads(_CHALICE_CONFIG.read_text())["stages"][_STAGE]
-
-
 @cache
 def function_config(name: str) -> FunctionConfig:
-    """The deployed configuration of one function (Chalice's prod stage and its per-function
-    overrides; Chalice deploys x86_64)."""
-    stage = _stage()
-    own = stage.get("lambda_functions", {}).get(name, {})
-    return FunctionConfig(
-        name=name,
-        memory_mb=int(own.get("lambda_memory_size", stage.get("lambda_memory_size", 128))),
-        architecture="x86_64",
-        timeout_seconds=int(own.get("lambda_timeout", stage.get("lambda_timeout", 60))),
-    )
+    """The deployed configuration of one function, from its declaration."""
+    from chalicelib.functions import function_spec
+
+    spec = function_spec(name)
+    return FunctionConfig(name=name, memory_mb=spec.memory_mb, architecture=spec.architecture,
+                          timeout_seconds=spec.timeout_seconds)
 
 
 @cache
 def trigger(function: str) -> Trigger:
-    """The SQS event source mapping of a worker, as the app declares it."""
-    from chalice.app import SQSEventConfig
+    """The SQS event source mapping of a worker, as declared: batch size and window; its pollers
+    are Lambda's (ESM_POLLERS, assumed), whatever its maximum concurrency."""
+    from chalicelib.functions import function_spec
 
-    from app import app
-
-    for source in app.event_sources:
-        if isinstance(source, SQSEventConfig) and source.name == function:
-            return Trigger(batch_size=source.batch_size,
-                           window_seconds=float(source.maximum_batching_window_in_seconds or 0))
-    raise KeyError(f"{function} has no SQS trigger")
+    declared = function_spec(function).trigger
+    if declared is None:
+        raise KeyError(f"{function} has no SQS trigger")
+    return Trigger(batch_size=declared.batch_size, window_seconds=float(declared.batching_window_seconds),
+                   pollers=ESM_POLLERS)
 
 
 def sqs_functions() -> list[str]:
     """Every function an SQS trigger invokes."""
-    from chalice.app import SQSEventConfig
+    from chalicelib.functions import FUNCTIONS
 
-    from app import app
-
-    return [source.name for source in app.event_sources if isinstance(source, SQSEventConfig)]
+    return [spec.name for spec in FUNCTIONS if spec.trigger is not None]

@@ -457,11 +457,11 @@ def test_p13_a_report_folds_settled_deltas_into_one_snapshot_and_counts_them_onc
 
 
 def test_p13_settle_outlasts_the_tracking_workers_timeout():
-    from bench.functions import function_config
+    from chalicelib.functions import function_spec
 
     # A batch can write its delta until its Lambda times out: a missing delta is only taken for
     # a dead batch's well after that.
-    assert SETTLE.total_seconds() >= function_config("tracking_worker").timeout_seconds + 60
+    assert SETTLE.total_seconds() >= function_spec("tracking_worker").timeout_seconds + 60
 
 
 def test_p13_worker_counts_unique_clicks_per_link_across_batches(client, account, mailed):

@@ -56,7 +56,7 @@ EVENT_ID_LIFETIME = timedelta(days=15)
 # How long a batch can take between choosing its time (`by_at`, its delta's time) and writing its
 # delta: far above the tracking function's timeout (tests check the declared one), so a marker
 # whose batch's delta is missing after this long belongs to a batch that died.
-SETTLE = timedelta(minutes=2)
+SETTLE = timedelta(minutes=3)
 # What a marker remembers at most within EVENT_ID_LIFETIME. A reader's few opens stay far below;
 # the cap keeps a client fetching one token in a loop from growing a marker towards DynamoDB's
 # 400 KB item limit, past which every batch holding that recipient would fail. Events over it

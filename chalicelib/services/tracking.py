@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.adapters.sqs import enqueue
-from chalicelib.config import hash_key, settings, signer
+from chalicelib.config import hash_key, signer
 from chalicelib.domain.clock import now
 from chalicelib.domain.country import viewer_country
 from chalicelib.domain.engagement import classify
@@ -76,7 +76,7 @@ def count_events(events: list[TrackingEvent]) -> set[str]:
     if not events:
         return set()
     at, batch_id = now(), uuid.uuid4().hex[:16]
-    secret = settings().suppression_secret
+    secret = hash_key()
     recipient_of = {event.event_id: recipient_key(secret, event.campaign_id, event.address)
                     for event in events}
     stored = tracking_store.existing_markers(marker_keys(events, recipient_of))
