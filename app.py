@@ -31,7 +31,7 @@ from chalicelib.blueprints import (
     public_unsubscribe,
 )
 from chalicelib.config import settings
-from chalicelib.observability import logger, metrics
+from chalicelib.observability import logger
 from chalicelib.store.binding import bind_models
 from chalicelib.workers import (
     campaign_send,
@@ -64,7 +64,6 @@ app.register_middleware(
     ),
     "pure_lambda",
 )
-app.register_middleware(ConvertToMiddleware(metrics.log_metrics), "all")
 
 # The authenticated /v1 REST API (OpenAPI: GET /v1/openapi.json).
 API = (

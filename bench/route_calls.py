@@ -7,7 +7,6 @@ imported inside the functions, so that `python -m bench` has set the offline env
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -40,9 +39,7 @@ def _provisioned() -> Iterator[None]:
     from chalicelib.config import settings
     from chalicelib.local.provision import provision
 
-    with mock_aws(), warnings.catch_warnings():
-        # Metrics warns when a request published none; these requests are not meant to.
-        warnings.filterwarnings("ignore", message="No application metrics to publish")
+    with mock_aws():
         provision(settings())
         yield
 

@@ -12,8 +12,9 @@ queues and topics those of resources.py, so this module imports no layer below i
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
@@ -41,6 +42,12 @@ ARCHITECTURE = "arm64"
 VISIBILITY_TIMEOUT_FACTOR = 6
 # Lambda's lowest allowed maximum concurrency of an SQS event source mapping.
 MIN_MAXIMUM_CONCURRENCY = 2
+# The SES rate (messages a second) the configuration defaults to (config.py) and a template is
+# packaged for unless told otherwise (infra/package.py --ses-rate).
+DEFAULT_SES_RATE = 14.0
+# How long one campaign sender takes per mail at its declared memory: the SES call (~40 ms), the
+# message record's put (~10 ms), composing and building the MIME (bench/sending.py measures it).
+SECONDS_PER_CAMPAIGN_MAIL = 0.06
 
 
 class Access(Enum):
@@ -117,6 +124,19 @@ class FunctionSpec:
         return VISIBILITY_TIMEOUT_FACTOR * self.timeout_seconds + self.trigger.batching_window_seconds
 
 
+def campaign_send_trigger(ses_rate: float) -> QueueTrigger:
+    """The campaign sender's trigger for an SES rate. Each batch sends at its reserved send times
+    and hands back what must wait (services/sending/batches.py), so no sender sleeps for the rate:
+    the rate sets how many senders are needed to keep up with it (one sends about
+    1/SECONDS_PER_CAMPAIGN_MAIL mails a second; half as many again in hand, for batches coming
+    back from a wait) and how many batches one invocation takes (more than one only when one
+    sender is faster than the rate, so a batch never waits behind another in one invocation)."""
+    senders = math.ceil(1.5 * ses_rate * SECONDS_PER_CAMPAIGN_MAIL)
+    batches = math.floor(1 / (ses_rate * SECONDS_PER_CAMPAIGN_MAIL))
+    return QueueTrigger(CAMPAIGN_SEND, batch_size=max(1, min(10, batches)),
+                        maximum_concurrency=max(MIN_MAXIMUM_CONCURRENCY, senders))
+
+
 _BOTH_SECRETS = (SIGNING_KEYS_SECRET, HASH_KEY_SECRET)
 _HASH_ONLY = (HASH_KEY_SECRET,)
 
@@ -155,9 +175,10 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         + writes("imports", "import-chunks", "subscribers", "suppressions", "audit-log"),
         secrets=_HASH_ONLY),
         trigger=QueueTrigger(IMPORTS, 1)),
+    # A job without an SES token goes back to its queue, delayed (services/sending/outbox.py).
     FunctionSpec("send_worker", 30, Touches(
         tables=writes("messages", "message-purge-lists", "send-rate", "campaign-stats", "account-health"),
-        sends_mail=True, secrets=_HASH_ONLY),
+        enqueues=(OUTBOX,), sends_mail=True, secrets=_HASH_ONLY),
         trigger=QueueTrigger(OUTBOX, 10)),
     FunctionSpec("campaign_scheduler", 30, Touches(
         tables=reads("accounts", "lists") + writes("campaigns", "send-progress", "audit-log"),
@@ -166,14 +187,15 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         tables=reads("lists", "subscribers", "suppressions") + writes("send-progress", "campaigns"),
         enqueues=(FANOUT, CAMPAIGN_SEND), secrets=_HASH_ONLY),
         trigger=QueueTrigger(FANOUT, 1)),
-    # A batch of up to 5 x 100 recipients at the shared SES rate; it hands back what is left
-    # when its time runs short (services/sending/batches.py).
+    # Batches of up to 100 recipients at their reserved send times; it hands back what is left
+    # when its time runs short or the rest must wait (services/sending/batches.py). Its trigger
+    # follows the SES rate (campaign_send_trigger; function_spec's `ses_rate`).
     FunctionSpec("campaign_send_worker", 60, Touches(
         tables=reads("accounts", "suppressions", "lists", "subscribers")
         + writes("campaigns", "campaign-stats", "messages", "message-purge-lists", "send-progress",
                  "send-rate", "account-health", "audit-log"),
         enqueues=(CAMPAIGN_SEND,), sends_mail=True, sends_sms=True, secrets=_BOTH_SECRETS),
-        trigger=QueueTrigger(CAMPAIGN_SEND, 5)),
+        trigger=campaign_send_trigger(DEFAULT_SES_RATE)),
     FunctionSpec("feedback_worker", 30, Touches(
         tables=reads("messages")
         + writes("accounts", "account-health", "audit-log", "campaign-stats", "feedback-receipts",
@@ -203,10 +225,13 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
 """One entry per Chalice function (tests/test_functions.py checks it matches app.py)."""
 
 
-def function_spec(name: str) -> FunctionSpec:
-    """The declaration of the function `name`; KeyError names the declared ones."""
+def function_spec(name: str, ses_rate: float | None = None) -> FunctionSpec:
+    """The declaration of the function `name` (with `ses_rate`, the campaign sender's trigger for
+    that rate instead of the default's); KeyError names the declared ones."""
     for spec in FUNCTIONS:
         if spec.name == name:
+            if ses_rate is not None and spec.trigger is not None and spec.trigger.queue == CAMPAIGN_SEND:
+                return replace(spec, trigger=campaign_send_trigger(ses_rate))
             return spec
     raise KeyError(f"no FunctionSpec for {name!r} in chalicelib/functions.py "
                    f"(declared: {', '.join(spec.name for spec in FUNCTIONS)})")
@@ -220,10 +245,12 @@ def consumer_of(queue: QueueSpec) -> FunctionSpec:
     return found[0]
 
 
-def sqs_handler_options(name: str, queue_prefix_name: Callable[[str], str]) -> dict[str, Any]:
+def sqs_handler_options(name: str, queue_prefix_name: Callable[[str], str],
+                        ses_rate: float | None = None) -> dict[str, Any]:
     """`@worker.on_sqs_message(**...)` for the function `name`: its queue (named by
-    `queue_prefix_name`, i.e. Settings.resource_name), batch size, window and concurrency."""
-    spec = function_spec(name)
+    `queue_prefix_name`, i.e. Settings.resource_name), batch size, window and concurrency (for
+    `ses_rate`, the campaign sender's)."""
+    spec = function_spec(name, ses_rate)
     if spec.trigger is None:
         raise ValueError(f"{name} has no queue trigger in chalicelib/functions.py")
     return {

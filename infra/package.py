@@ -19,7 +19,7 @@ from chalice.app import ScheduledEventConfig, SQSEventConfig
 from chalice.utils import to_cfn_resource_name
 
 from chalicelib.config import Settings, read_settings
-from chalicelib.functions import ARCHITECTURE
+from chalicelib.functions import ARCHITECTURE, DEFAULT_SES_RATE
 from infra.template import (
     LambdaFunction,
     SqsHandler,
@@ -32,22 +32,27 @@ TEMPLATE_NAME = "sam.json"
 MERGE_TEMPLATE_NAME = "merge-template.json"
 
 
-def build(stage: str = "prod", out: Path | str = "build", prefix: str = "tidings") -> Path:
-    """Package the app's `stage` with every resource named `<prefix>-<logical name>`.
+def build(stage: str = "prod", out: Path | str = "build", prefix: str = "tidings",
+          ses_rate: float = DEFAULT_SES_RATE) -> Path:
+    """Package the app's `stage` with every resource named `<prefix>-<logical name>`, for an SES
+    maximum send rate of `ses_rate` messages a second (the campaign sender's trigger follows it:
+    chalicelib/functions.campaign_send_trigger).
 
     Returns the path of the packaged template; the merge template is left beside it so a
     reviewer can see what was added to Chalice's output. Raises CalledProcessError if
     `chalice package` fails, RuntimeError if the merge and Chalice's output do not line up.
     """
-    deployed = read_settings({"TIDINGS_PREFIX": prefix, "TIDINGS_STAGE": stage})
+    deployed = read_settings({"TIDINGS_PREFIX": prefix, "TIDINGS_STAGE": stage,
+                              "TIDINGS_SES_MAX_SEND_RATE": f"{ses_rate:g}"})
     out_dir = Path(out).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     merge_path = out_dir / MERGE_TEMPLATE_NAME
     functions, handlers = app_functions()
     merge = build_merge_template(deployed, functions, handlers)
     merge_path.write_text(json.dumps(merge, indent=2) + "\n")
-    # Chalice imports app.py, which names the queues its handlers consume from TIDINGS_PREFIX.
-    env = {**os.environ, "TIDINGS_PREFIX": prefix}
+    # Chalice imports app.py, which names the queues its handlers consume from TIDINGS_PREFIX and
+    # sizes the campaign sender's trigger from the SES rate.
+    env = {**os.environ, "TIDINGS_PREFIX": prefix, "TIDINGS_SES_MAX_SEND_RATE": f"{ses_rate:g}"}
     # Chalice insists on a region; the template itself only uses ${AWS::Region}.
     env.setdefault("AWS_DEFAULT_REGION", deployed.region)
     subprocess.run(
@@ -123,10 +128,15 @@ def main(argv: list[str] | None = None) -> int:
     build_command.add_argument("--stage", default="prod", help="Chalice stage (default: prod)")
     build_command.add_argument("--out", default="build", help="output directory (default: build)")
     build_command.add_argument("--prefix", default="tidings", help="resource name prefix (default: tidings)")
+    build_command.add_argument("--ses-rate", type=float, default=DEFAULT_SES_RATE,
+                               help="your account's SES maximum send rate, messages a second (default: "
+                                    f"{DEFAULT_SES_RATE:g}); sending stays under it")
     args = parser.parse_args(argv)
-    # Before the app is imported, so its handlers name the queues of this prefix.
+    # Before the app is imported, so its handlers name the queues of this prefix and size the
+    # campaign sender's trigger for this rate.
     os.environ["TIDINGS_PREFIX"] = args.prefix
-    template_path = build(stage=args.stage, out=args.out, prefix=args.prefix)
+    os.environ["TIDINGS_SES_MAX_SEND_RATE"] = f"{args.ses_rate:g}"
+    template_path = build(stage=args.stage, out=args.out, prefix=args.prefix, ses_rate=args.ses_rate)
     zip_path = template_path.with_name("deployment.zip")
     print(f"{template_path} ({template_path.stat().st_size} bytes), "
           f"{zip_path} ({zip_path.stat().st_size} bytes)")

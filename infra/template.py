@@ -196,7 +196,8 @@ def lambda_environment(settings: Settings) -> dict[str, Any]:
         "TIDINGS_CONFIGURATION_SET": settings.configuration_set,
         "TIDINGS_PUBLIC_BASE_URL": {"Ref": "PublicBaseUrl"},
         "TIDINGS_DEFAULT_SENDER": {"Ref": "DefaultSender"},
-        "TIDINGS_SES_MAX_SEND_RATE": {"Ref": "SesMaxSendRate"},
+        # Packaged in (infra/package.py --ses-rate): the campaign sender's trigger follows it.
+        "TIDINGS_SES_MAX_SEND_RATE": f"{settings.ses_max_send_rate:g}",
     }
 
 
@@ -410,12 +411,6 @@ def _parameters(functions: Sequence[LambdaFunction]) -> dict[str, Any]:
             "Type": "String",
             "Description": "Who is told when an alarm sounds (SNS asks this address to confirm first)",
             "AllowedPattern": r"^[^@\s]+@[^@\s]+$",
-        },
-        "SesMaxSendRate": {
-            "Type": "Number",
-            "Description": "The SES maximum send rate (messages per second); sending stays under it",
-            "Default": 14,
-            "MinValue": 1,
         },
         "LogRetentionDays": {
             "Type": "Number",

@@ -15,8 +15,11 @@ os.environ.update(
     AWS_SECRET_ACCESS_KEY="testing",
     AWS_SECURITY_TOKEN="testing",
     AWS_SESSION_TOKEN="testing",
-    POWERTOOLS_METRICS_NAMESPACE="Tidings",
     TIDINGS_STAGE="test",
+    # Tests send their mail in bursts, which an account at SES's default 14 a second would spread
+    # over seconds of delayed messages; the tests of the rate itself set their own
+    # (tests/test_send_rate.py, tests/test_send_pacing.py).
+    TIDINGS_SES_MAX_SEND_RATE="1000",
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
@@ -51,11 +54,14 @@ def aws() -> Iterator[dict[str, str]]:
     from chalicelib.adapters.sqs import forget_queue_urls
     from chalicelib.config import settings
     from chalicelib.local.provision import provision
+    from chalicelib.store import send_rate
 
     # boto3 clients are kept across tests on purpose: moto intercepts at send time, and
-    # building clients is most of a test's setup cost.
+    # building clients is most of a test's setup cost. The send-rate limiters are not: each
+    # remembers its bucket, which a fresh moto account empties.
     with mock_aws():
         forget_queue_urls()
+        send_rate.forget_limiters()
         yield provision(settings())
 
 

@@ -395,13 +395,12 @@ def test_p21_message_records_are_filed_for_the_purge_and_expire_30_days_after_se
     assert abs(record.expires_at - record.sent_at - timedelta(days=30)) < timedelta(seconds=1)
 
 
-def test_sending_takes_rate_tokens_from_the_shared_bucket(client, account, headers, list_id, monkeypatch):
+def test_sending_reserves_a_batchs_send_times_in_one_call(client, account, headers, list_id, monkeypatch):
     from chalicelib.store import send_rate
 
     taken = []
-    real = send_rate.acquire
-    monkeypatch.setattr(send_rate, "acquire", lambda wanted, max_wait=10.0: taken.append(wanted) or real(
-        wanted, max_wait))
+    real = send_rate.reserve_campaign_sends
+    monkeypatch.setattr(send_rate, "reserve_campaign_sends", lambda count: taken.append(count) or real(count))
     for n in range(3):
         subscribe(account["account_id"], list_id, f"reader{n}@example.com")
     campaign = create_campaign(client, headers, [list_id])

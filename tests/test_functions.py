@@ -41,7 +41,7 @@ def test_every_function_of_the_app_is_declared_once_and_nothing_else():
 
 def test_queue_handlers_are_registered_with_their_declared_trigger():
     for source in app.event_sources:
-        spec = function_spec(source.name)
+        spec = function_spec(source.name, settings().ses_max_send_rate)
         if isinstance(source, SQSEventConfig):
             assert spec.trigger is not None, source.name
             assert source.queue == settings().resource_name(spec.trigger.queue.logical_name)

@@ -20,9 +20,16 @@ def queue_url(queue: QueueSpec) -> str:
     return _queue_url(settings().resource_name(queue.logical_name))
 
 
-def enqueue(queue: QueueSpec, job: dict[str, Any]) -> str:
-    """Send one JSON job; returns the SQS message id."""
-    response = client("sqs").send_message(QueueUrl=queue_url(queue), MessageBody=json.dumps(job))
+# The longest SQS holds a new message back (DelaySeconds).
+MAX_DELAY_SECONDS = 900
+
+
+def enqueue(queue: QueueSpec, job: dict[str, Any], delay_seconds: int = 0) -> str:
+    """Send one JSON job, hidden for `delay_seconds` (at most MAX_DELAY_SECONDS); returns the SQS
+    message id."""
+    delay = max(0, min(MAX_DELAY_SECONDS, int(delay_seconds)))
+    response = client("sqs").send_message(QueueUrl=queue_url(queue), MessageBody=json.dumps(job),
+                                          DelaySeconds=delay)
     return response["MessageId"]
 
 

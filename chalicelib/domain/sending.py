@@ -28,6 +28,19 @@ BATCH_SIZE = 100
 # recipients carry long attribute values is cut smaller.
 MAX_JOB_BYTES = 24_000
 
+# The SES rate is shared by two lanes, each its own bucket (store/send_rate.py): campaigns reserve
+# their batches' send times ahead, which can fill hours of the rate; transactional and system mail
+# (a confirmation link, a test send) takes what the outbox lane holds and never waits behind a
+# campaign. The outbox gets this share of the rate, at least OUTBOX_MIN_RATE (half the rate at most).
+OUTBOX_SHARE = 0.05
+OUTBOX_MIN_RATE = 1.0
+# The outbox lane's burst: a test send's five addresses, or a few signups at once, go together
+# (a second may then hold this many more mails than the rate: SES's throttling is retried).
+OUTBOX_BURST = 5
+# A sender waits this long at most for its next send time; beyond, it hands the rest of its batch
+# back to the queue, delayed until then (a Lambda is billed while it sleeps).
+MAX_SEND_WAIT_SECONDS = 0.005
+
 PAGE_JOB = "campaign_page"
 BATCH_JOB = "campaign_batch"
 CAMPAIGN_KIND = "campaign"
@@ -56,6 +69,28 @@ def eligible(channel: Channel, attribute_filter: Mapping[str, str], contact: Con
     if restricted or not matches_filter(attribute_filter, contact):
         return False
     return channel is not Channel.SMS or bool(contact.phone)
+
+
+def sending_lanes(ses_rate: float) -> tuple[float, float]:
+    """(campaign rate, outbox rate), messages a second: together `ses_rate`."""
+    outbox = min(ses_rate / 2, max(OUTBOX_MIN_RATE, ses_rate * OUTBOX_SHARE))
+    return ses_rate - outbox, outbox
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """Send times reserved for a batch's recipients, in order: the k-th may go at `first` +
+    k * `interval` (epoch seconds), not before."""
+
+    first: float
+    interval: float
+
+    def slot(self, position: int) -> float:
+        return self.first + position * self.interval
+
+    def after(self, sent: int) -> Reservation:
+        """The reservation of what is left once the first `sent` have gone."""
+        return Reservation(self.slot(sent), self.interval)
 
 
 def campaign_message_id(campaign_id: str, recipient_hash: str) -> str:
@@ -90,7 +125,8 @@ class PageJob:
 
 @dataclass(frozen=True)
 class BatchJob:
-    """Send the campaign to `recipients`, batch `index` of page `page` of the list."""
+    """Send the campaign to `recipients`, batch `index` of page `page` of the list; at the send
+    times of `reservation` once the batch has reserved them (None: not yet)."""
 
     account_id: str
     campaign_id: str
@@ -98,15 +134,19 @@ class BatchJob:
     page: int
     index: int
     recipients: list[Contact] = field(default_factory=list)
+    reservation: Reservation | None = None
 
     @property
     def batch_id(self) -> str:
         return f"{self.mailing_list.list_id}#{self.page}#{self.index}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": BATCH_JOB, "account_id": self.account_id, "campaign_id": self.campaign_id,
-                "list": asdict(self.mailing_list), "page": self.page, "index": self.index,
-                "recipients": [_contact_dict(contact) for contact in self.recipients]}
+        job = {"type": BATCH_JOB, "account_id": self.account_id, "campaign_id": self.campaign_id,
+               "list": asdict(self.mailing_list), "page": self.page, "index": self.index,
+               "recipients": [_contact_dict(contact) for contact in self.recipients]}
+        if self.reservation is not None:
+            job["reservation"] = asdict(self.reservation)
+        return job
 
 
 def _contact_dict(contact: Contact) -> dict[str, Any]:
@@ -120,10 +160,13 @@ def job_from_dict(data: Mapping[str, Any]) -> PageJob | BatchJob:
             return PageJob(account_id=data["account_id"], campaign_id=data["campaign_id"],
                            list_id=data["list_id"], page=int(data["page"]), start=data.get("start"))
         if data.get("type") == BATCH_JOB:
+            reserved = data.get("reservation")
             return BatchJob(account_id=data["account_id"], campaign_id=data["campaign_id"],
                             mailing_list=ListSettings(**data["list"]), page=int(data["page"]),
                             index=int(data["index"]),
-                            recipients=[Contact(**item) for item in data["recipients"]])
+                            recipients=[Contact(**item) for item in data["recipients"]],
+                            reservation=None if reserved is None else Reservation(
+                                float(reserved["first"]), float(reserved["interval"])))
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidInput(f"malformed campaign job: {exc}", field="job") from None
     raise InvalidInput(f"unknown campaign job type {data.get('type')!r}", field="type")

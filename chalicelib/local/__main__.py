@@ -6,7 +6,6 @@ import logging
 import signal
 import sys
 import threading
-import warnings
 from pathlib import Path
 
 from chalicelib.local.stack import DEFAULT_STATE_FILE, LocalStack, start_stack
@@ -46,8 +45,6 @@ def main(argv: list[str] | None = None) -> int:
     # any logger whose name contains its service name, "tidings": hence "local_stack".)
     logging.basicConfig(stream=sys.stdout, level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
     logging.getLogger("local_stack").setLevel(logging.INFO)
-    # Powertools warns on every request that publishes no metric; that is normal locally.
-    warnings.filterwarnings("ignore", message="No application metrics to publish")
     stop = threading.Event()
     # Set before starting, so a signal during start-up still stops cleanly afterwards.
     signal.signal(signal.SIGINT, lambda *_: stop.set())

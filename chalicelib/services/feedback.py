@@ -19,7 +19,7 @@ from chalicelib.domain.feedback import BounceType, FeedbackEvent, FeedbackKind, 
 from chalicelib.domain.health import counts_for_account, soft_bounce_days
 from chalicelib.domain.subscriptions import Status
 from chalicelib.domain.suppression import SuppressionReason, address_hash
-from chalicelib.observability import logger, metrics
+from chalicelib.observability import logger
 from chalicelib.store import feedback as feedback_store
 from chalicelib.store.health import soft_bounce_total
 from chalicelib.store.suppressions import suppress
@@ -51,7 +51,6 @@ def apply_feedback(body: str) -> str | None:
         return None
     for recipient in event.recipients:
         effect(event, event.account_id, normalise_email(recipient, field="recipient"))
-    metrics.add_metric(name=f"Feedback{event.kind.value}", unit="Count", value=len(event.recipients))
     logger.info("feedback applied", extra={**context, "recipients": len(event.recipients)})
     return event.account_id
 

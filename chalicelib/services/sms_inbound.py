@@ -13,7 +13,7 @@ from chalicelib.config import hash_key
 from chalicelib.domain.privacy import phone_hash
 from chalicelib.domain.sms import parse_inbound_sms
 from chalicelib.domain.suppression import SuppressionReason
-from chalicelib.observability import logger, metrics
+from chalicelib.observability import logger
 from chalicelib.store.messages import accounts_that_messaged
 from chalicelib.store.suppressions import suppress_hash
 
@@ -28,6 +28,5 @@ def apply_inbound_sms(message: str | Mapping[str, Any]) -> int:
     accounts = sorted(accounts_that_messaged(hashed))
     for account_id in accounts:
         suppress_hash(account_id, hashed, SuppressionReason.UNSUBSCRIBED)
-    metrics.add_metric(name="SmsOptOuts", unit="Count", value=1)
     logger.info("SMS opt-out applied", extra={"accounts": len(accounts)})
     return len(accounts)

@@ -14,7 +14,7 @@ from chalicelib.config import signer
 from chalicelib.domain.mail_links import UNSUBSCRIBE, LinkClaim, read_link_token
 from chalicelib.domain.subscriptions import Status
 from chalicelib.domain.suppression import SuppressionReason
-from chalicelib.observability import logger, metrics
+from chalicelib.observability import logger
 from chalicelib.store import campaign_stats
 from chalicelib.store.feedback import end_entry, lists_of_address
 from chalicelib.store.suppressions import suppress
@@ -41,7 +41,6 @@ def unsubscribe(claim: LinkClaim, scope: Scope) -> bool:
                               for list_id in sorted(others))
     if ended_here and claim.campaign_id:
         campaign_stats.add_counter(claim.campaign_id, campaign_stats.UNSUBSCRIBES)
-    metrics.add_metric(name="Unsubscribed", unit="Count", value=int(ended_here) + ended_elsewhere)
     logger.info("unsubscribe applied", extra={"account_id": claim.account_id, "list_id": claim.list_id,
                                               "campaign_id": claim.campaign_id, "scope": scope.value,
                                               "ended_here": ended_here, "ended_elsewhere": ended_elsewhere})

@@ -28,7 +28,8 @@ def campaign_batch_record(record: SQSRecord, lambda_context: Any) -> None:
     send_batch(job, time_left=lambda: lambda_context.get_remaining_time_in_millis() / 1000)
 
 
-@worker.on_sqs_message(**sqs_handler_options("campaign_send_worker", settings().resource_name))
+@worker.on_sqs_message(**sqs_handler_options("campaign_send_worker", settings().resource_name,
+                                             settings().ses_max_send_rate))
 def campaign_send_worker(event: Any) -> dict[str, Any]:
     return process_partial_response(event=event.to_dict(), record_handler=campaign_batch_record,
                                     processor=_processor, context=event.context)

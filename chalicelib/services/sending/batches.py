@@ -1,7 +1,8 @@
 """Sending one batch of a campaign: each recipient's own message, exactly once, at the SES rate.
 
 Per batch: one read of the campaign and its account (still sending? still allowed, P26?), one
-batched suppression read (an opt-out since the fan-out counts, P07/P12), rate tokens in bulk.
+batched suppression read (an opt-out since the fan-out counts, P07/P12), and one reservation of
+its recipients' send times in the campaign lane of the SES rate (store/send_rate.reserve).
 Per batch, one purge list files the records it may write for the 30-day purge (P21). Per
 recipient: a conditional put claims the deterministic message id and is the message record (a
 redelivered batch or a person on two lists is mailed once), then one SES (or SNS) call. Per batch,
@@ -9,10 +10,14 @@ the mails sent are counted for the account's rates and the campaign's report (se
 
 SES throttling is retried with backoff; if it persists the claim is released and the error
 raised, so SQS redelivers the batch: nobody is lost, nobody mailed twice. When the Lambda's
-time or the rate runs short, the unsent rest continues as a new job of the same batch.
+time runs short, or the next send time is more than MAX_SEND_WAIT_SECONDS away, the unsent rest
+continues as a new job of the same batch, with its reservation, delayed until its next send time:
+no Lambda is billed for waiting on the rate. A continuation that arrives late sends at once.
 """
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -25,16 +30,21 @@ from chalicelib.domain.health import sending_blocked_reason
 from chalicelib.domain.marketing_mail import compose_marketing_email
 from chalicelib.domain.mime import build_mime
 from chalicelib.domain.privacy import phone_hash
-from chalicelib.domain.sending import CAMPAIGN_KIND, BatchJob, campaign_message_id
+from chalicelib.domain.sending import (
+    CAMPAIGN_KIND,
+    MAX_SEND_WAIT_SECONDS,
+    BatchJob,
+    Reservation,
+    campaign_message_id,
+)
 from chalicelib.domain.sms import compose_sms
 from chalicelib.domain.subscriptions import Contact
 from chalicelib.domain.suppression import address_hash
-from chalicelib.observability import logger, metrics
+from chalicelib.observability import logger
 from chalicelib.resources import CAMPAIGN_SEND
 from chalicelib.services.sending.counting import count_sent_mail
-from chalicelib.services.sending.rate_tokens import RateTokens
 from chalicelib.services.sending.step import Message, StepResult, send_message
-from chalicelib.store import audit, messages
+from chalicelib.store import audit, messages, send_rate
 from chalicelib.store.accounts import profile_of
 from chalicelib.store.campaigns import campaign_content, end_sending
 from chalicelib.store.models import Account
@@ -45,8 +55,6 @@ from chalicelib.store.suppressions import suppressed_hashes
 SMS_KIND = "sms"
 # Stop starting new messages this long before the Lambda's timeout.
 SAFETY_SECONDS = 1.5
-# The longest one wait for rate tokens may last.
-MAX_RATE_WAIT_SECONDS = 10.0
 
 
 @dataclass
@@ -55,6 +63,16 @@ class BatchOutcome:
     duplicates: int = 0
     suppressed: int = 0
     remaining: list[Contact] = field(default_factory=list)
+    # What is left continues with the rest of the reservation, after this many seconds.
+    reservation: Reservation | None = None
+    delay_seconds: int = 0
+
+    def hand_back(self, queue: list[Contact], position: int, reservation: Reservation | None,
+                  delay_seconds: float) -> None:
+        """Leave `queue[position:]` for a continuation, `delay_seconds` from now."""
+        self.remaining = queue[position:]
+        self.reservation = None if reservation is None else reservation.after(position)
+        self.delay_seconds = max(0, math.ceil(delay_seconds))
 
 
 def send_batch(job: BatchJob, time_left: Callable[[], float]) -> BatchOutcome:
@@ -74,12 +92,12 @@ def send_batch(job: BatchJob, time_left: Callable[[], float]) -> BatchOutcome:
     content = campaign_content(campaign)
     sender = _email_batch if content.channel is Channel.EMAIL else _sms_batch
     outcome = sender(job, account, content, time_left)
-    metrics.add_metric(name="CampaignMessagesSent", unit="Count", value=outcome.sent)
     logger.info("campaign batch sent", extra={
         **context, "sent": outcome.sent, "duplicates": outcome.duplicates, "suppressed": outcome.suppressed,
         "continued": len(outcome.remaining)})
     if outcome.remaining:
-        enqueue(CAMPAIGN_SEND, replace(job, recipients=outcome.remaining).to_dict())
+        continuation = replace(job, recipients=outcome.remaining, reservation=outcome.reservation)
+        enqueue(CAMPAIGN_SEND, continuation.to_dict(), delay_seconds=outcome.delay_seconds)
     elif finish_batch(job.campaign_id, job.mailing_list.list_id, job.page, job.index):
         end_sending(job.account_id, job.campaign_id, CampaignStatus.SENT)
         logger.info("campaign sent", extra={"campaign_id": job.campaign_id})
@@ -109,9 +127,9 @@ def _email_batch(job: BatchJob, account: Account, content: CampaignContent,
                        CAMPAIGN_KIND, build, lambda raw: send_raw_email(raw, contact.email, tags),
                        job.campaign_id, job.mailing_list.list_id)
 
-    tokens = RateTokens(len(queue), max_wait=lambda: min(MAX_RATE_WAIT_SECONDS, time_left() - SAFETY_SECONDS))
+    reservation = job.reservation or (send_rate.reserve_campaign_sends(len(queue)) if queue else None)
     try:
-        _send_each(queue, message, tokens, time_left, outcome)
+        _send_each(queue, message, time_left, outcome, reservation)
     finally:
         # What was sent counts even when sending stops with an error: its claims stay taken.
         count_sent_mail(job.account_id, CAMPAIGN_KIND, outcome.sent, job.campaign_id)
@@ -147,23 +165,28 @@ def _sms_batch(job: BatchJob, account: Account, content: CampaignContent,
                        SMS_KIND, build, lambda text: sns.send_sms(phone, text, sns.PROMOTIONAL),
                        job.campaign_id, job.mailing_list.list_id)
 
-    # SNS keeps its own rate: no SES tokens for SMS.
-    _send_each(queue, message, None, time_left, outcome)
+    # SNS keeps its own rate: no SES send times for SMS.
+    _send_each(queue, message, time_left, outcome)
     return outcome
 
 
-def _send_each(queue: list[Contact], message: Callable[[Contact], Message], tokens: RateTokens | None,
-               time_left: Callable[[], float], outcome: BatchOutcome) -> None:
-    """The send step for each recipient in turn; the rest is left in `outcome.remaining` when the
-    Lambda's time or the rate runs short."""
+def _send_each(queue: list[Contact], message: Callable[[Contact], Message], time_left: Callable[[], float],
+               outcome: BatchOutcome, reservation: Reservation | None = None) -> None:
+    """The send step for each recipient in turn, each at its reserved send time (if any); the
+    rest is handed back when the Lambda's time runs short or the next send time is further away
+    than a few milliseconds."""
     for position, contact in enumerate(queue):
         if time_left() < SAFETY_SECONDS:
-            outcome.remaining = queue[position:]
+            outcome.hand_back(queue, position, reservation, 0)
             return
-        result = send_message(message(contact), tokens)
-        if result is StepResult.NO_TOKEN:
-            outcome.remaining = queue[position:]
-            return
+        if reservation is not None:
+            wait = reservation.slot(position) - time.time()
+            if wait > MAX_SEND_WAIT_SECONDS:
+                outcome.hand_back(queue, position, reservation, wait)
+                return
+            if wait > 0:
+                time.sleep(wait)
+        result = send_message(message(contact), None)
         if result is StepResult.DUPLICATE:
             outcome.duplicates += 1
         else:

@@ -1,35 +1,38 @@
 """The outbox step: one queued email (transactional, test, confirmation and system mail) through
 the send step, and the batch's sent mail counted once per account and campaign
-(services/sending/counting.py) instead of once per mail."""
+(services/sending/counting.py) instead of once per mail.
+
+When the outbox lane has no SES token for a mail, the job goes back to the queue delayed until
+one should be free: the Lambda does not sleep for it (it is billed while it sleeps), and the job
+does not fail (a failure would count towards its dead-letter limit)."""
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 
 from chalicelib.adapters.ses import send_raw_email
+from chalicelib.adapters.sqs import enqueue
 from chalicelib.config import hash_key
 from chalicelib.domain.mime import build_mime
 from chalicelib.domain.outbox import job_from_dict
 from chalicelib.domain.privacy import subject_from_text
-from chalicelib.observability import logger, metrics
+from chalicelib.observability import logger
+from chalicelib.resources import OUTBOX
 from chalicelib.services.sending.counting import count_sent_mail
 from chalicelib.services.sending.rate_tokens import RateTokens
 from chalicelib.services.sending.step import Message, StepResult, send_message
 from chalicelib.store import messages
-
-
-class RateExhausted(Exception):
-    """No SES send token came in time: the job goes back to the queue."""
-
 
 # (account id, mail kind, campaign id or "") → mails sent in one batch.
 SentTally = Counter[tuple[str, str, str]]
 
 
 def send_outbox_job(body: str, tokens: RateTokens | None = None, sent: SentTally | None = None) -> None:
-    """Send one queued email (an SQS message body), within the shared SES rate (`tokens`: the
-    batch's, else one is taken for this mail), and add it to the batch's `sent` tally (else it
-    is counted at once). Raising marks just this record failed; SQS redelivers it."""
+    """Send one queued email (an SQS message body), within the outbox lane of the SES rate
+    (`tokens`: the batch's, else one is taken for this mail), and add it to the batch's `sent`
+    tally (else it is counted at once). Without a token, the job is queued again, delayed until
+    one should be free. Raising marks just this record failed; SQS redelivers it."""
     job = job_from_dict(json.loads(body))
     recipient_hash = subject_from_text(job.email.recipient).keyed_hash(hash_key())
     messages.list_for_purge(job.account_id, {job.message_id: recipient_hash})
@@ -38,17 +41,21 @@ def send_outbox_job(body: str, tokens: RateTokens | None = None, sent: SentTally
                       build=lambda: build_mime(job.email),
                       deliver=lambda raw: send_raw_email(raw, job.email.recipient, tags),
                       campaign_id=job.tags.get("campaign"), list_id=job.tags.get("list"))
-    result = send_message(message, tokens or RateTokens(1))
+    tokens = tokens or RateTokens(1)
+    result = send_message(message, tokens)
     if result is StepResult.DUPLICATE:
         logger.info("duplicate outbox job skipped", extra={"message_id": job.message_id})
         return
     if result is StepResult.NO_TOKEN:
-        raise RateExhausted("no SES send token in time")
+        delay = max(1, math.ceil(tokens.retry_after))
+        enqueue(OUTBOX, json.loads(body), delay_seconds=delay)
+        logger.info("email queued again for the send rate", extra={"message_id": job.message_id,
+                                                                    "delay_seconds": delay})
+        return
     tally: SentTally = Counter() if sent is None else sent
     tally[(job.account_id, job.kind, job.tags.get("campaign", ""))] += 1
     if sent is None:
         count_tally(tally)
-    metrics.add_metric(name="EmailSent", unit="Count", value=1)
     logger.info("email sent", extra={"message_id": job.message_id, "kind": job.kind})
 
 
