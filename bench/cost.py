@@ -261,30 +261,67 @@ def _subscriber_bytes() -> int:
     return total
 
 
-# --- the sending model (until issue 15's no-wait sending: see bench/sending_model.py) ------------
+# --- the campaign's sending (bench/sending_model.py) ---------------------------------------------------
+
+def _per_mail(call: Any) -> bool:
+    """A call every mail makes (its message record's claim, its SES send); the rest are a batch's."""
+    claim = call.label == "dynamodb.PutItem" and call.params.get("TableName", "").endswith("-messages")
+    return claim or call.label == "sesv2.SendEmail"
+
+
+def _split(meters: Sequence[Meter]) -> tuple[Meter, Meter]:
+    """The metered campaign-send invocations' calls and CPU split into (per mail, per batch)."""
+    mail, batch = Meter(), Meter()
+    for meter in meters:
+        for call in meter.calls:
+            (mail if _per_mail(call) else batch).calls.append(call)
+    cpu = sum(meter.cpu_seconds - meter.aws_cpu_seconds for meter in meters)
+    # The CPU is mostly each mail's (composing, MIME); the batch's reads and counting are calls.
+    mail.cpu_seconds = cpu
+    batch.log_bytes = sum(meter.log_bytes for meter in meters)
+    return mail, batch
+
+
+def send_costs(run: Any, config: FunctionConfig) -> Any:
+    """Seconds the real code keeps a campaign sender busy: per mail, per batch, per page job."""
+    from bench.sending_model import SendCosts
+
+    mail, batch = _split(run.send)
+    per_mail = (mail.own_ms() / config.vcpu_share + mail.waited_ms()) / run.recipients / 1000
+    per_batch = batch.waited_ms() / len(run.send) / 1000
+    fanout = function_config("fanout_worker")
+    per_page = sum(invocation_ms(fanout, meter) for meter in run.fanout) / len(run.fanout) / 1000
+    return SendCosts(per_mail, per_batch, per_page, config.timeout_seconds)
+
 
 def sending_usage(measured: Measured, scenario: Scenario) -> tuple[Usage, list[tuple[float, float]], str]:
-    """The campaign workers per MAILS mails at the scenario's SES rate: measured usage per mail,
-    plus the time Lambdas are billed while the rate makes them wait. Returns the usage, the
-    campaign-send invocations (start, seconds) for the cold-start model, and a note."""
-    from bench.sending_model import send_timeline
+    """The campaign workers per MAILS mails at the scenario's SES rate: the fan-out as metered;
+    the senders' invocations, continuations and billed time from the sending model around the
+    metered cost of each mail and each batch. Returns the usage, the campaign-send invocations
+    (start, seconds) for the cold-start model, and a note."""
+    from bench.sending_model import simulate
 
     run = measured.campaign
     fanout, send = function_config("fanout_worker"), function_config("campaign_send_worker")
-    per_mail = (lambda_usage(fanout, run.fanout) + lambda_usage(send, run.send)) * (1 / run.recipients)
-    # The event source mappings: a ReceiveMessage and a DeleteMessageBatch an invocation.
-    per_mail.sqs_requests += 2 * (len(run.fanout) + len(run.send)) / run.recipients
-    timeline = send_timeline(scenario.list_size, scenario.ses_rate, send, run)
-    waiting = timeline.waiting_gb_seconds / scenario.list_size
-    per_mail.lambda_gb_seconds += waiting
-    per_mail.lambda_usd += waiting * send.gb_second_usd
-    per_mail.sqs_requests += timeline.extra_sqs_requests / scenario.list_size
-    per_mail.lambda_requests += timeline.extra_invocations / scenario.list_size
-    note = (f"{run.recipients:,} mails metered; at {scenario.ses_rate:g}/s the {scenario.list_size:,} mails "
-            f"take "
-            f"{timeline.seconds:,.0f} s on {timeline.concurrency} concurrent invocations: "
-            f"{timeline.waiting_gb_seconds:,.1f} GB-s billed waiting for send tokens")
-    return per_mail * MAILS, timeline.invocations, note
+    timeline = simulate(scenario.list_size, scenario.ses_rate, send_costs(run, send))
+    mail, batch = _split(run.send)
+    invocations = timeline.invocations / scenario.list_size  # per mail
+    usage = lambda_usage(fanout, run.fanout) * (1 / run.recipients)
+    usage += aws_usage([mail]) * (1 / run.recipients) + aws_usage([batch]) * (invocations / len(run.send))
+    usage.lambda_requests += invocations
+    gb_seconds = timeline.billed_seconds * send.gb / scenario.list_size
+    usage.lambda_gb_seconds += gb_seconds
+    usage.lambda_usd += gb_seconds * send.gb_second_usd
+    usage.log_bytes += (batch.log_bytes / len(run.send) + send.platform_log_bytes) * invocations
+    # The trigger receives and deletes each invocation's message; a continuation is sent again.
+    usage.sqs_requests += 2 * (len(run.fanout) / run.recipients + invocations)
+    usage.sqs_requests += timeline.handed_back / scenario.list_size
+    note = (f"{run.recipients:,} mails metered; the sending model at {scenario.ses_rate:g}/s: "
+            f"{scenario.list_size:,} mails in {timeline.last_send:,.0f} s (the rate alone "
+            f"{timeline.seconds_at_rate:,.0f} s), {timeline.invocations:,} sender invocations of which "
+            f"{timeline.handed_back:,} continuations, at most {timeline.peak_senders} at once; "
+            f"{timeline.waited_seconds:,.1f} s billed waiting for send times")
+    return usage * MAILS, timeline.starts, note
 
 
 # --- the line items -------------------------------------------------------------------------------
@@ -463,30 +500,26 @@ def fixed_monthly(measured: Measured) -> list[LineItem]:
         LineItem("CloudWatch alarms", Usage(lambda_usd=alarms * USD["alarm_month"]),
                  f"{alarms} in the template"),
         LineItem("Secrets Manager secrets", Usage(lambda_usd=secrets * USD["secret_month"]),
-                 f"{secrets} in the template"),
+                 f"{secrets} read at run time"),
         LineItem("custom metrics sent while idle", Usage(metric_hours=len(idle_metrics) * HOURS_PER_MONTH),
                  ", ".join(sorted(idle_metrics)) or "none"),
     ]
 
 
 def _template_counts() -> tuple[int, int]:
-    """(alarms, secrets) of the deployment template built from the app (infra/template.py)."""
-    import json
-    import re
-
+    """(alarms in the deployment template built from the app (infra/template.py), Secrets
+    Manager secrets the functions read (resources.SECRETS, created once by the operator))."""
     from chalicelib.config import read_settings
+    from chalicelib.resources import SECRETS
     from infra.package import app_functions
     from infra.template import build_merge_template
 
     functions, handlers = app_functions()
     template = build_merge_template(read_settings({"TIDINGS_PREFIX": "tidings", "TIDINGS_STAGE": "prod"}),
                                     functions, handlers)
-    resources = template["Resources"].values()
-    alarms = sum(1 for resource in resources if resource.get("Type") == "AWS::CloudWatch::Alarm")
-    secrets = {match for match in re.findall(r"resolve:secretsmanager:([^}:]+)", json.dumps(template))}
-    secrets |= {name for name, resource in template["Resources"].items()
-                if resource.get("Type") == "AWS::SecretsManager::Secret"}
-    return alarms, len(secrets)
+    alarms = sum(1 for resource in template["Resources"].values()
+                 if resource.get("Type") == "AWS::CloudWatch::Alarm")
+    return alarms, len(SECRETS)
 
 
 # --- printing -----------------------------------------------------------------------------------------

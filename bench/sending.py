@@ -1,6 +1,7 @@
-"""Sending benchmark (issue 4): a 1,000-recipient campaign through the real path, in-process
-against moto — the send-now route, the fan-out worker on each page job, the campaign send worker
-on each batch job — at a configured SES rate of 100 messages a second.
+"""Sending benchmark (issues 4 and 15): a 1,000-recipient campaign through the real path,
+in-process against moto — the send-now route, the fan-out worker on each page job, the campaign
+send worker on each batch job, and each continuation a batch hands back (SQS delays it until its
+reserved send time; the benchmark waits for it, no worker does) — at an SES rate of 100 a second.
 
 Printed: SES calls per recipient (target 1), DynamoDB calls per recipient beyond the message-record
 writes (target at most 0.1), CPU milliseconds per recipient for rendering and MIME (target at most
@@ -26,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.config import signer
+from chalicelib.domain.sending import sending_lanes
 
 RECIPIENTS = 1_000
 RATE = 100.0
@@ -107,21 +109,25 @@ class WorkerJobs:
     batches: int
 
 
-def run_workers(each: Around) -> WorkerJobs:
+def run_workers(each: Around, done: Callable[[], bool] = lambda: True, patience: float = 120.0) -> WorkerJobs:
     """Run the fan-out worker on every page job and the campaign send worker on every batch job
-    until both queues are empty. Each job is handled inside `each()` (to count its AWS calls);
-    the receives and deletes of the queues, which Lambda's event source mapping would make, are
-    outside it."""
+    until both queues are empty and `done()` (jobs handed back wait in the queue, delayed: the
+    loop waits for them up to `patience` seconds in all). Each job is handled inside `each()` (to
+    count its AWS calls); the receives and deletes of the queues, which Lambda's event source
+    mapping would make, are outside it."""
     from chalicelib.workers.campaign_send import campaign_batch_record
     from chalicelib.workers.fanout import fanout_record
 
     pages = batches = 0
+    deadline = time.monotonic() + patience
     while True:
         pages += _drain("fanout", fanout_record, each)
         handled = _drain("campaign-send", lambda record: campaign_batch_record(record, _Context()), each)
         batches += handled
         if not handled:
-            return WorkerJobs(pages, batches)
+            if done() or time.monotonic() > deadline:
+                return WorkerJobs(pages, batches)
+            time.sleep(0.05)
 
 
 def _drain(queue_name: str, handle: Callable[[Any], None], each: Around) -> int:
@@ -163,14 +169,18 @@ def measure(recipients: int = RECIPIENTS) -> dict[str, Any]:
         campaign = ready_campaign(http, recipients)
         with count_aws_calls() as start:
             send_now(http, campaign)
+
+        def status() -> str:
+            return json.loads(http.http.get(f"/v1/campaigns/{campaign.campaign_id}",
+                                            headers=campaign.headers).body)["status"]
+
         started = time.perf_counter()
-        jobs = run_workers(counted)
+        jobs = run_workers(counted, done=lambda: status() == "sent")
         wall = time.perf_counter() - started
-        status = json.loads(http.http.get(f"/v1/campaigns/{campaign.campaign_id}",
-                                          headers=campaign.headers).body)["status"]
+        final = status()
         cpu = _render_cpu(campaign.account_id, campaign.campaign_id, campaign.list_id, recipients)
     return {"recipients": recipients, "rate": RATE, "pages": jobs.pages, "batches": jobs.batches,
-            "status": status, "start_calls": start.total, "calls": dict(totals), "wall_seconds": wall,
+            "status": final, "start_calls": start.total, "calls": dict(totals), "wall_seconds": wall,
             "cpu_ms": cpu}
 
 
@@ -207,6 +217,8 @@ def report(figures: dict[str, Any]) -> list[str]:
     others = sum(dynamodb.values()) - records
     ses = calls.get("sesv2.SendEmail", 0)
     expected = n / figures["rate"]
+    # The campaign lane's share of the rate (the outbox keeps the rest: domain/sending.sending_lanes).
+    campaign_rate, _ = sending_lanes(figures["rate"])
     claims, writes = dynamodb.get("dynamodb.PutItem", 0), dynamodb.get("dynamodb.BatchWriteItem", 0)
     other_ops = ", ".join(f"{op.split('.')[1]} {count}" for op, count in sorted(dynamodb.items())
                           if op not in ("dynamodb.PutItem", "dynamodb.BatchWriteItem"))
@@ -222,8 +234,10 @@ def report(figures: dict[str, Any]) -> list[str]:
         f"{sum(c for op, c in calls.items() if op.startswith('sqs.')) / n:.3f}",
         f"CPU per recipient for rendering and MIME: {figures['cpu_ms']:.3f} ms (target at most 1 ms)",
         f"wall time at {figures['rate']:.0f} msg/s: {figures['wall_seconds']:.1f} s "
-        f"(the rate alone: {expected:.1f} s; target at most {expected * 1.2:.0f} s; "
-        "one process, moto in-process)",
+        f"(the rate alone: {expected:.1f} s; target within 20%: at most {expected * 1.2:.1f} s -> "
+        f"{'met' if figures['wall_seconds'] <= expected * 1.2 else 'NOT met'}; the campaign lane's "
+        f"{campaign_rate:g}/s alone: {n / campaign_rate:.1f} s; {figures['batches']} batch invocations, "
+        "continuations included; one process, moto in-process, delays honoured by moto)",
     ]
 
 

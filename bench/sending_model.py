@@ -1,54 +1,119 @@
-"""How long a campaign takes to send at an SES rate, on how many concurrent Lambdas, and what they
-are billed for waiting: a model of the campaign-send trigger around the measured cost of each mail.
+"""How a campaign goes out at an SES rate: the fan-out's page jobs, the campaign sender's
+invocations at their reserved send times, the continuations they hand back, how many senders run
+at once, and what Lambda bills for it. A discrete-event model of services/sending/ (fan-out.py,
+batches.py) around the time the real code takes, measured (bench/paths.py's metered campaign).
 
-Today's send worker waits for rate tokens inside the Lambda (store/send_rate.SendRateLimiter
-sleeps, up to MAX_RATE_WAIT_SECONDS a wait, until the invocation's time runs short and the rest is
-re-queued): every concurrent invocation is billed for the whole time the campaign takes at the
-rate, sending or sleeping. The trigger's pollers (ESM_POLLERS, assumed) each take a batch of jobs,
-so that many invocations run at once while jobs wait in the queue.
+What it follows from the code: a page job reads PAGE_SIZE subscribers and queues their batch
+jobs of BATCH_SIZE, then the next page job; a batch reserves its recipients' send times in the
+campaign lane (the burst of an idle bucket at once, then one every 1/rate seconds), sends each
+mail at or after its time, waits MAX_SEND_WAIT_SECONDS at most, else hands the rest back delayed
+by whole seconds (SQS's DelaySeconds), and hands back with no delay when its Lambda's time runs
+short. The trigger runs at most its maximum concurrency of senders, each taking its batch size
+of jobs. Assumed: a message is picked up as soon as it is visible and a sender is free (Lambda's
+pollers add their own latency, not modelled).
 """
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass, field
-from typing import Any
 
-from bench.functions import FunctionConfig, trigger
-from bench.prices import ESM_POLLERS
+from chalicelib.domain.sending import BATCH_SIZE, MAX_SEND_WAIT_SECONDS, PAGE_SIZE, sending_lanes
+from chalicelib.functions import campaign_send_trigger
 
 
 @dataclass(frozen=True)
+class SendCosts:
+    """What the real code takes, measured: seconds a Lambda is busy per mail (claim, build, SES
+    call), per batch invocation besides its mails (reads, reservation, counting, hand-back), and
+    per page job of the fan-out."""
+
+    per_mail: float
+    per_batch: float
+    per_page: float
+    timeout: float = 60.0
+    safety: float = 1.5
+
+
+@dataclass
 class SendTimeline:
-    seconds: float  # from the first send to the last
-    concurrency: int
-    waiting_gb_seconds: float  # billed while no mail was being sent
-    extra_invocations: float  # invocations beyond one a trigger batch of jobs (continuations)
-    extra_sqs_requests: float
-    invocations: list[tuple[float, float]] = field(default_factory=list)  # (start, seconds)
+    recipients: int
+    rate: float
+    fanout_seconds: float = 0.0  # until the last page job is done
+    last_send: float = 0.0  # the last mail, from the send-now request
+    invocations: int = 0  # campaign-send invocations, continuations included
+    handed_back: int = 0  # continuations queued again
+    billed_seconds: float = 0.0  # campaign-send Lambdas, busy or waiting
+    waited_seconds: float = 0.0  # of which sleeping for a send time (at most 5 ms each)
+    peak_senders: int = 0
+    starts: list[tuple[float, float]] = field(default_factory=list)  # (start, seconds) per invocation
+
+    @property
+    def seconds_at_rate(self) -> float:
+        return self.recipients / self.rate
 
 
-def send_timeline(recipients: int, rate: float, config: FunctionConfig, run: Any) -> SendTimeline:
-    """The campaign-send invocations of a campaign to `recipients` at `rate` mails a second,
-    given the metered run of a campaign (bench/paths.CampaignRun) for the time each mail keeps a
-    Lambda busy."""
-    from bench.cost import invocation_ms
-    from chalicelib.domain.sending import BATCH_SIZE
+def simulate(recipients: int, ses_rate: float, costs: SendCosts) -> SendTimeline:
+    """The sending of a campaign to `recipients` at `ses_rate` (the campaign lane's share of it)."""
+    lane, _ = sending_lanes(ses_rate)
+    burst = max(1, math.floor(lane))
+    trigger = campaign_send_trigger(ses_rate)
+    timeline = SendTimeline(recipients, ses_rate)
+    # Jobs become visible as the fan-out queues them: one page after another.
+    visible: list[tuple[float, int, int, float | None]] = []  # (time, id, mails left, first slot)
+    pages = math.ceil(recipients / PAGE_SIZE)
+    left, job_id, at = recipients, 0, 0.0
+    for _ in range(pages):
+        at += costs.per_page
+        for _ in range(math.ceil(min(PAGE_SIZE, left) / BATCH_SIZE)):
+            size = min(BATCH_SIZE, left)
+            left -= size
+            heapq.heappush(visible, (at, job_id, size, None))
+            job_id += 1
+    timeline.fanout_seconds = at
+    full_at = 0.0  # the campaign lane's bucket
+    senders: list[float] = [0.0] * trigger.maximum_concurrency  # when each is free again
+    while visible:
+        free = min(range(len(senders)), key=senders.__getitem__)
+        start = max(senders[free], visible[0][0])
+        taken = []
+        while visible and visible[0][0] <= start and len(taken) < trigger.batch_size:
+            taken.append(heapq.heappop(visible))
+        now = start + costs.per_batch
+        for _, ident, mails, first in taken:
+            if first is None:
+                base = max(full_at, now)
+                full_at = base + mails / lane
+                first = base + (1 - burst) / lane
+            sent = 0
+            while sent < mails:
+                if now - start > costs.timeout - costs.safety:
+                    heapq.heappush(visible, (now, ident, mails - sent, first + sent / lane))
+                    timeline.handed_back += 1
+                    break
+                wait = first + sent / lane - now
+                if wait > MAX_SEND_WAIT_SECONDS:
+                    heapq.heappush(visible, (now + math.ceil(wait), ident, mails - sent, first + sent / lane))
+                    timeline.handed_back += 1
+                    break
+                if wait > 0:
+                    timeline.waited_seconds += wait
+                    now += wait
+                now += costs.per_mail
+                sent += 1
+            timeline.last_send = max(timeline.last_send, now) if sent else timeline.last_send
+        senders[free] = now
+        timeline.invocations += 1
+        timeline.billed_seconds += now - start
+        timeline.starts.append((start, now - start))
+    timeline.peak_senders = _peak(timeline.starts)
+    return timeline
 
-    busy_ms_per_mail = sum(invocation_ms(config, meter) for meter in run.send) / run.recipients
-    jobs = math.ceil(recipients / BATCH_SIZE)
-    per_invocation = trigger("campaign_send_worker").batch_size
-    concurrency = max(1, min(ESM_POLLERS, math.ceil(jobs / per_invocation)))
-    # Each invocation sends one mail after another: at most this many a second.
-    own_rate = 1000 / busy_ms_per_mail
-    seconds = recipients / min(rate, concurrency * own_rate)
-    billed = concurrency * seconds
-    busy = recipients * busy_ms_per_mail / 1000
-    waiting = max(0.0, billed - busy)
-    # An invocation stops starting mails 1.5 s before its timeout and re-queues the rest.
-    lasts = config.timeout_seconds - 1.5
-    invocations_needed = concurrency * math.ceil(seconds / lasts)
-    extra = max(0.0, invocations_needed - jobs / per_invocation)
-    timeline = [(n * lasts, min(lasts, seconds - n * lasts))
-                for n in range(math.ceil(seconds / lasts)) for _ in range(concurrency)]
-    # A continuation: a SendMessage of the rest, and the trigger's receive and delete.
-    return SendTimeline(seconds, concurrency, waiting * config.gb, extra, 3 * extra, timeline)
+
+def _peak(starts: list[tuple[float, float]]) -> int:
+    edges = sorted([(start, 1) for start, _ in starts] + [(start + seconds, -1) for start, seconds in starts])
+    running = peak = 0
+    for _, change in edges:
+        running += change
+        peak = max(peak, running)
+    return peak

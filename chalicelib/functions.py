@@ -183,8 +183,10 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("campaign_scheduler", 30, Touches(
         tables=reads("accounts", "lists") + writes("campaigns", "send-progress", "audit-log"),
         enqueues=(FANOUT, OUTBOX), reads_sender_identities=True, sends_sms=True, secrets=_BOTH_SECRETS)),
+    # An email page reserves its recipients' send times (store/send_rate.py).
     FunctionSpec("fanout_worker", 60, Touches(
-        tables=reads("lists", "subscribers", "suppressions") + writes("send-progress", "campaigns"),
+        tables=reads("lists", "subscribers", "suppressions")
+        + writes("send-progress", "campaigns", "send-rate"),
         enqueues=(FANOUT, CAMPAIGN_SEND), secrets=_HASH_ONLY),
         trigger=QueueTrigger(FANOUT, 1)),
     # Batches of up to 100 recipients at their reserved send times; it hands back what is left

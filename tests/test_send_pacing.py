@@ -156,13 +156,14 @@ def test_a_campaign_batch_never_sleeps_for_its_send_times_but_hands_the_rest_bac
                         lambda count: reserved.append(count) or real_reserve(count))
     handed, slept = _handed_back(monkeypatch), _sleeps(monkeypatch)
     client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/send", headers=headers, body="")
-    client.lambda_.invoke("fanout_worker", sqs_event(*take("fanout")))
-    result = client.lambda_.invoke("campaign_send_worker", sqs_event(*take("campaign-send")))
+    # Time stands still: what the burst allows is what is due, however slow this machine is.
+    with time_machine.travel(datetime.now(UTC), tick=False):
+        client.lambda_.invoke("fanout_worker", sqs_event(*take("fanout")))
+        result = client.lambda_.invoke("campaign_send_worker", sqs_event(*take("campaign-send")))
     assert result.payload == {"batchItemFailures": []}
     assert len(recipients_of_sent()) == 2, "the campaign lane's burst goes at once"
     ((job, delay),) = handed
     assert len(job["recipients"]) == 4 and job["reservation"] and delay >= 1
-    assert take("campaign-send") == [], "the rest waits in the queue, delayed, not in a Lambda"
     # Each continuation arrives at its time and sends what is due, with the batch's reservation.
     for _ in range(10):
         if not handed:
@@ -175,8 +176,37 @@ def test_a_campaign_batch_never_sleeps_for_its_send_times_but_hands_the_rest_bac
         assert result.payload == {"batchItemFailures": []}
     assert sorted(recipients_of_sent()) == [f"reader{n}@example.com" for n in range(6)]
     assert reserved == [6], "reserved once, the continuations keep the reservation"
+    from chalicelib.store.messages import listed
+    from chalicelib.store.models import MessagePurgeList
+
+    [purge_list] = MessagePurgeList.scan()
+    assert len(listed(purge_list)) == 6, "filed for the purge once, by the batch's first delivery"
     assert all(seconds <= MAX_SEND_WAIT_SECONDS for seconds in slept), slept
     assert campaign_status(client, headers, campaign["campaign_id"]) == "sent"
+
+
+def test_the_fan_out_queues_each_batch_delayed_until_its_first_send_time(
+        client, account, headers, slow_rate, monkeypatch):
+    from chalicelib.services.sending import fanout
+
+    monkeypatch.setattr(fanout, "batch_size", 2)
+    queued: list[tuple[list[dict[str, Any]], list[int] | None]] = []
+    real = fanout.enqueue_many
+    monkeypatch.setattr(fanout, "enqueue_many", lambda queue, jobs, delays=None: queued.append((jobs, delays))
+                        or real(queue, jobs, delays))
+    list_id = new_list(client, headers, "News")
+    for n in range(6):
+        subscribe(account["account_id"], list_id, f"reader{n}@example.com")
+    campaign = create_campaign(client, headers, [list_id])
+    client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/send", headers=headers, body="")
+    with time_machine.travel(datetime.now(UTC), tick=False):
+        client.lambda_.invoke("fanout_worker", sqs_event(*take("fanout")))
+    ((jobs, delays),) = queued
+    # The campaign lane sends 2 a second with a burst of 2: batches of 2 start 0, 1 and 2 s on.
+    assert delays == [0, 1, 2]
+    firsts = [job_from_dict(job).reservation.first for job in jobs]
+    assert firsts[1] - firsts[0] == pytest.approx(1.0) and firsts[2] - firsts[1] == pytest.approx(1.0)
+    assert len(take("campaign-send")) == 1, "the later batches wait in the queue"
 
 
 def test_a_continuation_arriving_before_its_time_goes_back_without_sending(

@@ -33,11 +33,13 @@ def enqueue(queue: QueueSpec, job: dict[str, Any], delay_seconds: int = 0) -> st
     return response["MessageId"]
 
 
-def enqueue_many(queue: QueueSpec, jobs: list[dict[str, Any]]) -> None:
-    """Send jobs in batches of ten (SQS's limit); raises if any entry failed."""
+def enqueue_many(queue: QueueSpec, jobs: list[dict[str, Any]], delays: list[int] | None = None) -> None:
+    """Send jobs in batches of ten (SQS's limit), each hidden for its delay (seconds, at most
+    MAX_DELAY_SECONDS; none by default); raises if any entry failed."""
+    held = [max(0, min(MAX_DELAY_SECONDS, int(delay))) for delay in delays or [0] * len(jobs)]
     for start in range(0, len(jobs), 10):
         entries = [
-            {"Id": str(index), "MessageBody": json.dumps(job)}
+            {"Id": str(index), "MessageBody": json.dumps(job), "DelaySeconds": held[start + index]}
             for index, job in enumerate(jobs[start : start + 10])
         ]
         response = client("sqs").send_message_batch(QueueUrl=queue_url(queue), Entries=entries)

@@ -92,6 +92,14 @@ class Reservation:
         """The reservation of what is left once the first `sent` have gone."""
         return Reservation(self.slot(sent), self.interval)
 
+    def split(self, sizes: Iterable[int]) -> list[Reservation]:
+        """The reservation cut into consecutive parts of these sizes (one a batch)."""
+        parts, offset = [], 0
+        for size in sizes:
+            parts.append(self.after(offset))
+            offset += size
+        return parts
+
 
 def campaign_message_id(campaign_id: str, recipient_hash: str) -> str:
     """The one message id of this campaign for this person (keyed hash of the address or phone),
@@ -135,6 +143,8 @@ class BatchJob:
     index: int
     recipients: list[Contact] = field(default_factory=list)
     reservation: Reservation | None = None
+    # A continuation: what an earlier delivery of the batch left (already filed for the purge).
+    continued: bool = False
 
     @property
     def batch_id(self) -> str:
@@ -146,6 +156,8 @@ class BatchJob:
                "recipients": [_contact_dict(contact) for contact in self.recipients]}
         if self.reservation is not None:
             job["reservation"] = asdict(self.reservation)
+        if self.continued:
+            job["continued"] = True
         return job
 
 
@@ -166,7 +178,8 @@ def job_from_dict(data: Mapping[str, Any]) -> PageJob | BatchJob:
                             index=int(data["index"]),
                             recipients=[Contact(**item) for item in data["recipients"]],
                             reservation=None if reserved is None else Reservation(
-                                float(reserved["first"]), float(reserved["interval"])))
+                                float(reserved["first"]), float(reserved["interval"])),
+                            continued=bool(data.get("continued", False)))
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidInput(f"malformed campaign job: {exc}", field="job") from None
     raise InvalidInput(f"unknown campaign job type {data.get('type')!r}", field="type")

@@ -96,7 +96,8 @@ def send_batch(job: BatchJob, time_left: Callable[[], float]) -> BatchOutcome:
         **context, "sent": outcome.sent, "duplicates": outcome.duplicates, "suppressed": outcome.suppressed,
         "continued": len(outcome.remaining)})
     if outcome.remaining:
-        continuation = replace(job, recipients=outcome.remaining, reservation=outcome.reservation)
+        continuation = replace(job, recipients=outcome.remaining, reservation=outcome.reservation,
+                               continued=True)
         enqueue(CAMPAIGN_SEND, continuation.to_dict(), delay_seconds=outcome.delay_seconds)
     elif finish_batch(job.campaign_id, job.mailing_list.list_id, job.page, job.index):
         end_sending(job.account_id, job.campaign_id, CampaignStatus.SENT)
@@ -110,7 +111,8 @@ def _email_batch(job: BatchJob, account: Account, content: CampaignContent,
     suppressed = suppressed_hashes(job.account_id, hashes.values())
     queue = [contact for contact in job.recipients if hashes[contact.email] not in suppressed]
     outcome = BatchOutcome(suppressed=len(job.recipients) - len(queue))
-    messages.list_campaign_for_purge(job.account_id, job.campaign_id, (hashes[c.email] for c in queue))
+    if not job.continued:  # a continuation's recipients were filed by the batch's first delivery
+        messages.list_campaign_for_purge(job.account_id, job.campaign_id, (hashes[c.email] for c in queue))
     profile, config, links = profile_of(account), settings(), signer()
     tags = {"account": job.account_id, "kind": CAMPAIGN_KIND, "campaign": job.campaign_id,
             "list": job.mailing_list.list_id}

@@ -7,11 +7,19 @@ dropped, and so is a person already reached through an earlier list of the campa
 deterministic message id would make a second mail impossible anyway; dropping it here keeps the
 mail's links on one list). Suppressions are checked later, by the batch, just before sending, so
 an opt-out made while a long campaign runs still takes effect at once (P07, P12).
+
+An email page reserves its recipients' send times in the campaign lane of the SES rate (one
+UpdateItem, store/send_rate.py) and queues each batch delayed until its first send time, so a
+batch reaches a Lambda when it may send (services/sending/batches.py), never to wait there.
 """
 from __future__ import annotations
 
+import math
+import time
+from dataclasses import replace
+
 from chalicelib.adapters.sqs import enqueue, enqueue_many
-from chalicelib.domain.campaigns import CampaignContent, CampaignStatus
+from chalicelib.domain.campaigns import CampaignContent, CampaignStatus, Channel
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.marketing_mail import ListSettings
 from chalicelib.domain.sending import (
@@ -26,6 +34,7 @@ from chalicelib.domain.sending import (
 from chalicelib.domain.subscriptions import Contact, Status
 from chalicelib.observability import logger
 from chalicelib.resources import CAMPAIGN_SEND, FANOUT
+from chalicelib.store import send_rate
 from chalicelib.store.audience import confirmed_page, contact_of, entries_on, key_after
 from chalicelib.store.campaigns import campaign_content, end_sending, get_campaign
 from chalicelib.store.lists import get_list
@@ -66,9 +75,17 @@ def fan_out_page(job: PageJob) -> None:
         settings_ = ListSettings(list_id=job.list_id, name=mailing_list.name if mailing_list else "",
                                  track_opens=bool(mailing_list and mailing_list.track_opens),
                                  track_clicks=bool(mailing_list and mailing_list.track_clicks))
-        enqueue_many(CAMPAIGN_SEND, [
-            BatchJob(job.account_id, job.campaign_id, settings_, job.page, index, batch).to_dict()
-            for index, batch in enumerate(batches)])
+        jobs = [BatchJob(job.account_id, job.campaign_id, settings_, job.page, index, batch)
+                for index, batch in enumerate(batches)]
+        delays = None
+        if content.channel is Channel.EMAIL and recipients:
+            reservation = send_rate.reserve_campaign_sends(len(recipients))
+            reserved = reservation.split(len(batch) for batch in batches)
+            jobs = [replace(batch_job, reservation=part)
+                    for batch_job, part in zip(jobs, reserved, strict=True)]
+            now = time.time()
+            delays = [max(0, math.ceil(part.first - now)) for part in reserved]
+        enqueue_many(CAMPAIGN_SEND, [batch_job.to_dict() for batch_job in jobs], delays)
     if not plan.last_page:
         # The stored plan rules: a redelivery that now reaches the end still continues the chain.
         start = next_start or (key_after(entries[-1]) if entries else job.start)
