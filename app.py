@@ -18,6 +18,7 @@ from chalicelib.blueprints import (
     api_openapi,
     api_privacy,
     api_reports,
+    api_senders,
     api_sending,
     api_subscribers,
     public,
@@ -68,8 +69,8 @@ app.register_middleware(ConvertToMiddleware(metrics.log_metrics), "all")
 
 # The authenticated /v1 REST API (OpenAPI: GET /v1/openapi.json).
 API = (
-    api_account, api_account_lifecycle, api_keys, api_lists, api_forms, api_subscribers, api_imports,
-    api_campaigns, api_sending, api_reports, api_messages, api_privacy, api_audit, api_health,
+    api_account, api_account_lifecycle, api_keys, api_senders, api_lists, api_forms, api_subscribers,
+    api_imports, api_campaigns, api_sending, api_reports, api_messages, api_privacy, api_audit, api_health,
     api_openapi,
 )
 # Pages and links people open: forms, confirmation, unsubscribe, preferences, tracking (also

@@ -31,6 +31,7 @@ from chalicelib.domain.errors import TidingsError
 from chalicelib.domain.keys import Scope
 from chalicelib.services.health import set_own_thresholds, unsuspend
 from chalicelib.services.retention import run_purges
+from chalicelib.services.senders import register_operator_sender
 from chalicelib.store import audit
 from chalicelib.store.accounts import create_account
 from chalicelib.store.binding import bind_models
@@ -39,9 +40,12 @@ from chalicelib.store.keys import create_key
 
 def create_account_with_key(name: str, profile: dict[str, str]) -> dict[str, Any]:
     """Create an account and its first full-access key; returns ids and the key's secret."""
-    if not name.strip():
-        raise TidingsError("--name must not be empty", field="name")
-    account = create_account(name.strip(), **clean_profile_changes(profile))
+    cleaned = clean_profile_changes({"name": name, **profile})
+    account = create_account(cleaned.pop("name"), **cleaned)
+    if cleaned.get("sender_identity"):
+        # The operator vouches for the account's first From: it becomes the account's sender
+        # identity (P35), created in SES, whose own verification still applies.
+        register_operator_sender(account.account_id, cleaned["sender_identity"])
     key, secret = create_key(account.account_id, "first key", Scope.FULL)
     audit.record(account.account_id, "operator", "account.created", account.account_id)
     audit.record(account.account_id, "operator", "key.created", key.key_id)

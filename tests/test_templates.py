@@ -55,10 +55,24 @@ def test_sandbox_escapes_are_refused_at_save_time(source):
     assert error.value.field == "html"
 
 
-@pytest.mark.parametrize("source", ["{{ 'x' * 100000000 }}", "{{ 9 ** 99999999 }}"])
-def test_memory_bombs_are_refused(source):
-    with pytest.raises(InvalidInput, match="not allowed"):
+@pytest.mark.parametrize(("source", "limit"), [
+    ("{{ 'x' * 100000000 }}", "value_chars"),
+    ("{{ 9 ** 99999999 }}", "int_bits"),
+    # The probes (#12): each saved with 201, the last one took 12 s.
+    ("{{ 'x'|center(10000000) }}", "value_chars"),
+    ("{{ '%10000000s' % 'x' }}", "value_chars"),
+    ("{{ (['x'*10000]*1000)|join }}", "value_chars"),
+    ("{{ ((10**100)**100)**100 }}", "int_bits"),
+    ("{{ 'x'.center(10000000) }}", "value_chars"),
+    ("{{ '{:>999999999999}'.format('x') }}", "value_chars"),
+    ("{{ ('x'*100000)|replace('x', 'xy') }}", "value_chars"),
+    ("{% set a = 'x'*10000 %}{% set b = a~a~a~a~a~a~a~a~a~a~a %}{{ b }}", "value_chars"),
+    ("{{ 'a'*99999 + 'bb' }}", "value_chars"),
+])
+def test_memory_bombs_are_refused(source, limit):
+    with pytest.raises(InvalidInput) as error:
         validate_template(source, "text")
+    assert error.value.field == "text" and f"limit '{limit}'" in error.value.message
 
 
 def test_syntax_error_names_the_field_and_line():

@@ -107,6 +107,7 @@ def health_view(account_id: str) -> dict[str, Any]:
     account = get_account(account_id)
     window = current_window(account)
     thresholds = thresholds_for(settings().health, account)
+    failed, latest_failure = health_store.failures_since(account_id, window.since)
     return {
         "status": account.status,
         "suspended_at": account.suspended_at.isoformat() if account.suspended_at else None,
@@ -128,4 +129,7 @@ def health_view(account_id: str) -> dict[str, Any]:
         },
         # Below the minimum volume the rates are shown but cannot suspend.
         "judged": window.volume >= thresholds.min_volume,
+        # The account's own mails (transactional, confirmation, test) that could not be built or
+        # sent in the window; campaigns show theirs on the campaign.
+        "failures": {"count": failed, "latest": latest_failure},
     }

@@ -7,7 +7,7 @@ apart: new, pending, confirmed and suppressed addresses all end the same way (P0
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from chalicelib.adapters.sqs import enqueue
@@ -16,7 +16,8 @@ from chalicelib.domain.accounts import AccountProfile
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.clock import now
 from chalicelib.domain.confirmation_mail import confirmation_email, confirmation_message_id
-from chalicelib.domain.errors import Conflict, InvalidInput, NotFound, TooManyRequests
+from chalicelib.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests
+from chalicelib.domain.health import sending_blocked_reason
 from chalicelib.domain.outbox import EmailJob
 from chalicelib.domain.signup_job import ResendJob, SignupJob
 from chalicelib.domain.signup_limits import address_counters, request_counters
@@ -34,8 +35,9 @@ from chalicelib.domain.subscriptions import (
 from chalicelib.domain.tokens import ConfirmClaim, confirm_token, confirm_token_list_hint, read_confirm_token
 from chalicelib.observability import logger
 from chalicelib.resources import OUTBOX, SIGNUPS
-from chalicelib.services.accounts import sender_profile
+from chalicelib.services.senders import may_send_as
 from chalicelib.store import subscribers as subscriber_store
+from chalicelib.store.accounts import get_account, profile_of
 from chalicelib.store.lists import consent_history, find_list
 from chalicelib.store.models import MailingList, Subscriber
 from chalicelib.store.rate_limits import consume
@@ -173,6 +175,11 @@ def api_signup(mailing_list: MailingList, raw_contact: Mapping[str, object],
                             check_dns=settings().check_email_dns)
     consent = _api_evidence(mailing_list, proof)
     confirm_now = proof is not None and not mailing_list.double_opt_in
+    if not confirm_now:
+        # A pending entry is a confirmation mail: a suspended account sends none (P26).
+        blocked = sending_blocked_reason(get_account(mailing_list.account_id))
+        if blocked:
+            raise Forbidden(blocked, field="account")
     suppressed = is_suppressed(mailing_list.account_id, contact.email)
     target = Status.CONFIRMED if confirm_now else Status.PENDING
     written = None
@@ -250,9 +257,27 @@ def confirmation_job(mailing_list: MailingList, address: str, purpose: str,
     )
 
 
+def confirmation_sender(account_id: str) -> AccountProfile | None:
+    """Who a confirmation mail comes from: the account's profile, From its sender identity while
+    the account may send as it (P35), else From the platform's own sender; None while the
+    account may not send at all (suspended, P26): its forms then mail nobody."""
+    account = get_account(account_id)
+    if sending_blocked_reason(account):
+        return None
+    profile = profile_of(account)
+    if profile.sender_identity and not may_send_as(account_id, profile.sender_identity):
+        return replace(profile, sender_identity=None)
+    return profile
+
+
 def send_confirmation(mailing_list: MailingList, address: str, purpose: str) -> None:
-    """Queue the double opt-in mail (see confirmation_job)."""
-    job = confirmation_job(mailing_list, address, purpose, sender_profile(mailing_list.account_id))
+    """Queue the double opt-in mail (see confirmation_job), unless the account is suspended."""
+    sender = confirmation_sender(mailing_list.account_id)
+    if sender is None:
+        logger.info("confirmation mail not sent: the account may not send",
+                    extra={"list_id": mailing_list.list_id, "purpose": purpose})
+        return
+    job = confirmation_job(mailing_list, address, purpose, sender)
     enqueue(OUTBOX, job.to_dict())
 
 

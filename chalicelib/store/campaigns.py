@@ -192,6 +192,28 @@ def undo_start(campaign: Campaign, previous: CampaignStatus) -> None:
             raise
 
 
+def record_failures(account_id: str, campaign_id: str, failed: int, reason: str) -> None:
+    """Add `failed` mails that could not be built or sent; the first reason is kept."""
+    if failed <= 0:
+        return
+    Campaign(account_id=account_id, campaign_id=campaign_id).update(actions=[
+        Campaign.failed.add(failed),
+        Campaign.failure_reason.set(Campaign.failure_reason | reason[:500]),
+    ])
+
+
+def end_completed(account_id: str, campaign_id: str) -> CampaignStatus | None:
+    """End a campaign whose every batch finished: `failed` when any mail failed, else `sent`;
+    None when it was not sending any more. Batches record their failures before they count as
+    finished, so the last one's consistent read sees them all."""
+    try:
+        campaign = Campaign.get(account_id, campaign_id, consistent_read=True)
+    except Campaign.DoesNotExist:
+        return None
+    status = CampaignStatus.FAILED if campaign.failed else CampaignStatus.SENT
+    return status if end_sending(account_id, campaign_id, status) else None
+
+
 def end_sending(account_id: str, campaign_id: str, status: CampaignStatus) -> bool:
     """Move a sending campaign to sent (every batch done) or cancelled (its account was
     suspended meanwhile); False when it was not sending any more (someone else ended it)."""

@@ -30,6 +30,22 @@ def count_sent(account_id: str, day: date, amount: int, policy: HealthPolicy) ->
         actions=[AccountHealthDay.sent.add(amount), AccountHealthDay.expires_at.set(day_expiry(day, policy))])
 
 
+def count_failure(account_id: str, day: date, description: str, policy: HealthPolicy) -> None:
+    """Add one mail of the account that could not be built or sent, with its description."""
+    AccountHealthDay(account_id=account_id, day=day.isoformat()).update(actions=[
+        AccountHealthDay.failed.add(1), AccountHealthDay.last_failure.set(description[:500]),
+        AccountHealthDay.expires_at.set(day_expiry(day, policy))])
+
+
+def failures_since(account_id: str, since: date) -> tuple[int, str | None]:
+    """How many of the account's own mails failed from `since` on, and the latest description."""
+    count, latest = 0, None
+    for item in AccountHealthDay.query(account_id, AccountHealthDay.day >= since.isoformat()):
+        count += int(item.failed or 0)
+        latest = item.last_failure or latest
+    return count, latest
+
+
 def soft_bounce_key(account_id: str, address_hash: str, day: date) -> str:
     """The key of one address's transient-bounce counter for one day (a keyed hash, P18)."""
     return f"soft-bounce:{account_id}:{address_hash}:{day.isoformat()}"

@@ -36,6 +36,7 @@ from chalicelib.store.models import (
     PrivacyExport,
     PrivacyRequest,
     RateCounter,
+    SenderIdentity,
     SendProgress,
     SendRateBucket,
     Subscriber,
@@ -206,6 +207,8 @@ COVERAGE: dict[type[TidingsModel], Coverage] = {
         "the tenant's own profile, not a list member's data; its contact email changes only by "
         "confirmed email change (P27) and goes with the account (P23)"),
     ApiKey: NoPersonalData("hashes of API key secrets"),
+    SenderIdentity: NoPersonalData("the tenant's own From addresses and domains (P35), not a list "
+                                   "member's data; they go with the account"),
     MailingList: NoPersonalData("list settings and consent texts"),
     Campaign: NoPersonalData("the tenant's templates and audience filters, never a recipient"),
     CampaignStat: NoPersonalData("aggregated counters only (P14)"),
