@@ -34,6 +34,7 @@ from chalicelib.blueprints import (
 from chalicelib.config import settings
 from chalicelib.observability import logger, metrics
 from chalicelib.store.binding import bind_models
+from chalicelib.web.security import security_headers
 from chalicelib.workers import (
     campaign_send,
     fanout,
@@ -57,6 +58,8 @@ app.register_middleware(
     ),
     "http",
 )
+# nosniff, CSP, frame and referrer rules, Retry-After: on every answer, from one place.
+app.register_middleware(security_headers, "http")
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context), "sqs")
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context), "scheduled")
 app.register_middleware(

@@ -145,8 +145,11 @@ def _refuse_over_request_limits(mailing_list: MailingList, ip: str | None) -> No
     (they say nothing about the address, so the refusal reveals nothing either)."""
     config = settings()
     counters = request_counters(config.signup_limits, config.suppression_secret, mailing_list.list_id, ip)
-    if consume(counters, now()):
-        raise TooManyRequests("too many signups from here; please try again later")
+    at = now()
+    full = consume(counters, at)
+    if full:
+        raise TooManyRequests("too many signups from here; please try again later",
+                              retry_after=max(c.window_end(at) for c in full) - int(at.timestamp()))
 
 
 def _within_address_limits(mailing_list: MailingList, address: str) -> bool:

@@ -13,7 +13,7 @@ from chalice.app import Request
 from chalicelib.domain.errors import TidingsError
 from chalicelib.templates import render_page
 from chalicelib.web.requests import raw_body
-from chalicelib.web.responses import html_response
+from chalicelib.web.responses import html_response, retry_after
 
 FORM_TYPES = ["application/x-www-form-urlencoded"]
 # GETs carry no body; a scanner sending an odd Content-Type must still get the page.
@@ -55,6 +55,7 @@ def html_errors(view: Callable[..., Response]) -> Callable[..., Response]:
         try:
             return view(*args, **kwargs)
         except TidingsError as error:
-            return message_page(error.status, "This link does not work", [error.message])
+            return message_page(error.status, "This link does not work", [error.message],
+                                headers={**PRIVATE_PAGE, **retry_after(error)})
 
     return wrapper
