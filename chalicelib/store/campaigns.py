@@ -96,12 +96,12 @@ def get_campaign(account_id: str, campaign_id: str) -> Campaign:
 
 def campaigns_page(account_id: str, limit: int, cursor: str | None) -> tuple[list[Campaign], str | None]:
     """One page of the account's campaigns (in id order) and the cursor of the next page."""
-    start = decode_cursor(cursor)
+    start = decode_cursor(cursor, f"campaigns:{account_id}")
     if start is not None and (start.get("account_id") or {}).get("S") != account_id:
         raise InvalidInput("'cursor' belongs to another listing", field="cursor")
     result = Campaign.query(account_id, limit=limit, last_evaluated_key=start)
     items = list(result)
-    return items, encode_cursor(result.last_evaluated_key)
+    return items, encode_cursor(result.last_evaluated_key, f"campaigns:{account_id}")
 
 
 def update_campaign(campaign: Campaign, changes: dict[str, Any]) -> Campaign:
