@@ -115,8 +115,11 @@ def _email_batch(job: BatchJob, account: Account, content: CampaignContent,
                 public_base_url=config.public_base_url, tracking_base_url=config.tracking_base_url))
 
         recipient_hash = hashes[contact.email]
-        return Message(recipient_hash, campaign_message_id(job.campaign_id, recipient_hash), job.account_id,
-                       CAMPAIGN_KIND, build, lambda raw: send_raw_email(raw, contact.email, tags),
+        message_id = campaign_message_id(job.campaign_id, recipient_hash)
+        # The message id comes back in SES's feedback, which counts only for a mail sent here.
+        mail_tags = {**tags, "message": message_id}
+        return Message(recipient_hash, message_id, job.account_id, CAMPAIGN_KIND, build,
+                       lambda raw: send_raw_email(raw, contact.email, mail_tags),
                        job.campaign_id, job.mailing_list.list_id)
 
     tokens = RateTokens(len(queue), max_wait=lambda: min(MAX_RATE_WAIT_SECONDS, time_left() - SAFETY_SECONDS))

@@ -38,7 +38,9 @@ def send_outbox_job(body: str, tokens: RateTokens | None = None, sent: SentTally
     job = job_from_dict(json.loads(body))
     recipient_hash = subject_from_text(job.email.recipient).keyed_hash(hash_key())
     messages.list_for_purge(job.account_id, {job.message_id: recipient_hash})
-    tags = {"account": job.account_id, "kind": job.kind, **job.tags}
+    # The message id travels back in SES's feedback: a bounce or complaint counts only when it
+    # names a message this deployment sent (services/feedback.py).
+    tags = {"account": job.account_id, "kind": job.kind, **job.tags, "message": job.message_id}
     message = Message(recipient_hash, job.message_id, job.account_id, job.kind,
                       build=lambda: build_mime(job.email),
                       deliver=lambda raw: send_raw_email(raw, job.email.recipient, tags),
