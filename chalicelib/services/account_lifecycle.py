@@ -151,9 +151,11 @@ def account_export(account_id: str, actor: str, limit: int, cursor: str | None) 
     return export
 
 
-def unsubscribes(account_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
-    """The unsubscribe requests the account received (P22): who left which list, and when."""
+def unsubscribes(account_id: str, actor: str, limit: int, cursor: str | None) -> dict[str, Any]:
+    """The unsubscribe requests the account received (P22): who left which list, and when.
+    It holds addresses and phones: every page read is audited (P27)."""
     rows, next_cursor = _entries_page(_lists(account_id), Status.UNSUBSCRIBED, limit, cursor)
+    audit.record(account_id, actor, "account.unsubscribes_exported", account_id)
     return {"unsubscribes": [{"list_id": r["list_id"], "list_name": r["list_name"], "email": r["email"],
                               "phone": r["phone"], "unsubscribed_at": r["updated_at"]} for r in rows],
             "next_cursor": next_cursor}

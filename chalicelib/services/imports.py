@@ -95,7 +95,7 @@ def _import_rows(mailing_list: MailingList, rows: list[ImportRow],
     # Without proof, only the import itself is known; the person proves consent by confirming (P03).
     unproven = evidence(now(), Source.IMPORT, pick_consent_version(versions, None),
                         ip=None, user_agent=None, form_url=None)
-    suppressed = suppressed_among(mailing_list.account_id, people)
+    suppressed = suppressed_among(mailing_list.account_id, people, mailing_list.list_id)
     live = subscriber_store.live_addresses(mailing_list.list_id, set(people) - suppressed)
     senders: list[AccountProfile | None] = []  # read once, when the first mail is due
     mails: list[dict[str, Any]] = []

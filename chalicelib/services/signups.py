@@ -125,7 +125,7 @@ def apply_public_signup(job: SignupJob) -> None:
     if mailing_list is None:
         return
     source = job.consent.source
-    if is_suppressed(mailing_list.account_id, job.contact.email):
+    if is_suppressed(mailing_list.account_id, job.contact.email, mailing_list.list_id):
         _log_signup(mailing_list, source, "suppressed")
         return
     if not _within_address_limits(mailing_list, job.contact.email):
@@ -155,7 +155,8 @@ def _refuse_over_request_limits(mailing_list: MailingList, ip: str | None) -> No
 def _within_address_limits(mailing_list: MailingList, address: str) -> bool:
     """Count a mail to this address against the per-address limits; False: drop it silently."""
     config = settings()
-    counters = address_counters(config.signup_limits, config.suppression_secret, mailing_list.list_id,
+    counters = address_counters(config.signup_limits, config.suppression_secret, mailing_list.account_id,
+                                mailing_list.list_id,
                                 address)
     return not consume(counters, now())
 
@@ -183,7 +184,7 @@ def api_signup(mailing_list: MailingList, raw_contact: Mapping[str, object],
         blocked = sending_blocked_reason(get_account(mailing_list.account_id))
         if blocked:
             raise Forbidden(blocked, field="account")
-    suppressed = is_suppressed(mailing_list.account_id, contact.email)
+    suppressed = is_suppressed(mailing_list.account_id, contact.email, mailing_list.list_id)
     target = Status.CONFIRMED if confirm_now else Status.PENDING
     written = None
     if not suppressed:
@@ -200,8 +201,8 @@ def api_signup(mailing_list: MailingList, raw_contact: Mapping[str, object],
     if outcome is SignupOutcome.ALREADY_CONFIRMED and current is not None:
         return ApiSignupResult(current, created=False)
     if suppressed:
-        raise Conflict("this address is suppressed for this account (it unsubscribed, complained "
-                       "or bounced) and cannot be added again", field="email")
+        raise Conflict("this address is suppressed for this account or list (it unsubscribed, "
+                       "complained or bounced) and cannot be added again", field="email")
     status = current.status if current else "changing"
     raise Conflict(f"this address is {status} on this list and cannot be added again", field="email")
 
@@ -302,7 +303,7 @@ def apply_resend(job: ResendJob) -> None:
     subscriber = subscriber_store.get_subscriber(job.list_id, job.address)
     if subscriber is None or subscriber.status != Status.PENDING.value:
         return
-    if is_suppressed(mailing_list.account_id, job.address):
+    if is_suppressed(mailing_list.account_id, job.address, mailing_list.list_id):
         return
     if not _within_address_limits(mailing_list, job.address):
         return
@@ -320,7 +321,7 @@ def confirm_signup(token: str, ip: str | None, user_agent: str | None) -> Mailin
     mailing_list = find_list(claim.list_id)
     gone = SignupExpired("this signup is no longer waiting for confirmation; unconfirmed signups "
                          "are forgotten after 7 days", field="token")
-    if mailing_list is None or is_suppressed(mailing_list.account_id, claim.address):
+    if mailing_list is None or is_suppressed(mailing_list.account_id, claim.address, mailing_list.list_id):
         raise gone
     confirmed = subscriber_store.confirm(claim.list_id, claim.address, clean_ip(ip),
                                          (user_agent or "")[:1000] or None)

@@ -277,8 +277,13 @@ class Suppression(TidingsModel):
         logical_name = "suppressions"
 
     scope = UnicodeAttribute(hash_key=True)
+    # The keyed hash; `{hash}#{list id}` for an unsubscribe from one list only (P12: the address
+    # cannot be re-added to that list), kept under the account so the account's purges find it.
     address_hash = UnicodeAttribute(range_key=True)
+    # The first reason, and every reason since (a later bounce or erasure must not be hidden by
+    # an earlier unsubscribe: transactional mail depends on it, P11).
     reason = UnicodeAttribute()
+    reasons = UnicodeSetAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     # Set by erasure (P18) whatever the first reason: the tracking worker records nothing more
     # about an erased person, even when they open a mail they kept.

@@ -167,7 +167,8 @@ def export_suppressions(person: Person) -> list[dict[str, Any]]:
     found = Suppression.batch_get(keys) if keys else []
     return sorted(({"identifier": identifiers[s.address_hash],
                     "scope": "platform" if s.scope == PLATFORM_SCOPE else "account",
-                    "reason": s.reason, "since": _iso(s.created_at)} for s in found),
+                    "reason": s.reason, "reasons": sorted({s.reason, *(s.reasons or ())}),
+                    "since": _iso(s.created_at)} for s in found),
                   key=lambda row: (row["identifier"], row["scope"]))
 
 
@@ -249,6 +250,7 @@ def suppress_person(person: Person, reason: SuppressionReason) -> int:
         Suppression(scope=person.account_id, address_hash=hashed).update(actions=[
             Suppression.reason.set(Suppression.reason | reason.value),
             Suppression.created_at.set(Suppression.created_at | at),
+            Suppression.reasons.add({reason.value}),
             *([Suppression.erased.set(True)] if reason is SuppressionReason.ERASED else []),
         ])
     return len(person.keyed_hashes(hash_key()))
