@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chalicelib.config import settings, signer
+from chalicelib.config import hash_key, settings, signer
 from chalicelib.domain.campaigns import CampaignStatus
 from chalicelib.domain.clock import now
 from chalicelib.domain.errors import InvalidInput, NotFound, TidingsError, TooManyRequests
@@ -98,7 +98,7 @@ def share(token: str) -> tuple[LinkClaim, str]:
     """Count one share by the reader of a live forward link; the link's claim and the link to
     pass on. TooManyRequests past the reader's daily limit."""
     claim = reader_link(token)
-    reader = keyed(settings().suppression_secret, "forward", f"{claim.campaign_id}:{claim.address}")
+    reader = keyed(hash_key(), "forward", f"{claim.campaign_id}:{claim.address}")
     at = now()
     full = consume([Counter(f"fwd:{reader}", FORWARDS_PER_DAY, 86_400)], at)
     if full:

@@ -12,7 +12,7 @@ import uuid
 from collections import defaultdict
 
 from chalicelib.adapters.sqs import enqueue
-from chalicelib.config import hash_key, settings, signer
+from chalicelib.config import hash_key, signer
 from chalicelib.domain.clock import now
 from chalicelib.domain.country import viewer_country
 from chalicelib.domain.engagement import classify
@@ -63,7 +63,7 @@ def count_events(events: list[TrackingEvent]) -> None:
     events = _of_people_not_erased(events)
     if not events:
         return
-    secret = settings().suppression_secret
+    secret = hash_key()
     recipient_of = {event.event_id: recipient_key(secret, event.campaign_id, event.address)
                     for event in events}
     stored = tracking_store.existing_markers(marker_keys(events, recipient_of))

@@ -7,12 +7,12 @@ from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from chalicelib.config import settings
+from chalicelib.config import signing_keys
 from chalicelib.domain.errors import InvalidInput
 
 
 def _serializer(listing: str) -> URLSafeSerializer:
-    return URLSafeSerializer(list(settings().signing_secrets), salt=f"page-cursor:{listing}")
+    return URLSafeSerializer(list(signing_keys()), salt=f"page-cursor:{listing}")
 
 
 def encode_cursor(last_evaluated_key: dict[str, Any] | None, listing: str) -> str | None:

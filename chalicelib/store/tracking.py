@@ -21,7 +21,7 @@ from functools import cache
 from pynamodb.connection import Connection
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.config import settings
+from chalicelib.config import hash_key
 from chalicelib.domain.clock import now
 from chalicelib.domain.mail_links import LINK_LIFETIME
 from chalicelib.domain.tracking import Marker, MarkerKey, WriteChunk, marker_recipient, recipient_key
@@ -73,13 +73,13 @@ def write_chunk(chunk: WriteChunk) -> None:
 def markers_of(account_id: str, addresses: Iterable[str]) -> list[tuple[str, TrackingMarker]]:
     """(campaign id, marker) for every marker of these addresses in the account's campaigns, by
     campaign: one Query per campaign and address (P16, P18). Reads only."""
-    secret = settings().suppression_secret
+    secret = hash_key()
     found: list[tuple[str, TrackingMarker]] = []
     for campaign in Campaign.query(account_id, attributes_to_get=["account_id", "campaign_id"]):
         campaign_id = campaign.campaign_id
         for address in sorted(set(addresses)):
-            hash_key = marker_recipient(campaign_id, recipient_key(secret, campaign_id, address))
-            found.extend((campaign_id, marker) for marker in TrackingMarker.query(hash_key))
+            recipient = marker_recipient(campaign_id, recipient_key(secret, campaign_id, address))
+            found.extend((campaign_id, marker) for marker in TrackingMarker.query(recipient))
     return found
 
 
