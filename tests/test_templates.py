@@ -115,3 +115,29 @@ def test_html_to_text_keeps_structure_and_link_urls():
         "https://x.example Help (help@acme.example) Top Acme logo\n\n"
         "Café & {{ name }} Leave ({{ unsubscribe_url }})"
     )
+
+
+def test_a_render_stops_at_its_time_budget():
+    """A slow template holds a Lambda (or the local stack's one process) for at most its budget:
+    the render checks the clock while it loops and calls (issue #12: a 12 s save stalled another
+    tenant's request for 9 s)."""
+    import time
+
+    from chalicelib.domain.templates import TemplateLimitExceeded, TemplateLimits, render_bounded
+
+    slow = "{% for i in range(19000) %}{{ ('x' * 50000)|length }}{% endfor %}"
+    started = time.monotonic()
+    with pytest.raises(TemplateLimitExceeded, match="limit 'seconds'"):
+        render_bounded(slow, "text", {}, TemplateLimits(seconds=0.05))
+    assert time.monotonic() - started < 1.0
+
+
+def test_limits_just_below_and_at_the_threshold():
+    from chalicelib.domain.templates import LIMITS
+
+    validate_template(f"{{{{ 'x' * {LIMITS.value_chars} }}}}", "text")
+    with pytest.raises(InvalidInput, match="value_chars"):
+        validate_template(f"{{{{ 'x' * {LIMITS.value_chars + 1} }}}}", "text")
+    validate_template(f"{{% for i in range({LIMITS.steps - 10}) %}}{{% endfor %}}", "text")
+    with pytest.raises(InvalidInput, match="'steps'"):
+        validate_template(f"{{% for i in range({LIMITS.steps + 1}) %}}{{% endfor %}}", "text")
