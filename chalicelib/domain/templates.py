@@ -122,10 +122,10 @@ _BUDGET: ContextVar[_Budget | None] = ContextVar("template_budget", default=None
 
 def _budget() -> _Budget:
     budget = _BUDGET.get()
-    if budget is None:  # a render outside render_bounded (a test calling .render directly)
-        budget = _Budget(LIMITS)
-        _BUDGET.set(budget)
-    return budget
+    # A render outside render_bounded (Template.render called directly) keeps the value limits but
+    # has no running budget: a fresh one each time, so nothing accumulates across renders. Every
+    # render Tidings does goes through render_bounded.
+    return budget if budget is not None else _Budget(LIMITS)
 
 
 def _too_long(what: str) -> TemplateLimitExceeded:
