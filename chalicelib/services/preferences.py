@@ -21,12 +21,14 @@ from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.mail_links import PREFERENCES, LinkClaim, read_link_token
 from chalicelib.domain.privacy import Person, RequestType, Subject, SubjectKind
 from chalicelib.domain.subscriptions import CONTACT_FIELDS
+from chalicelib.domain.suppression import SuppressionReason
 from chalicelib.domain.tokens import TokenInvalid
 from chalicelib.observability import logger
 from chalicelib.services.privacy import submit_request
 from chalicelib.store import audit, person_data, person_subscribers
 from chalicelib.store.accounts import get_account
 from chalicelib.store.privacy_requests import complete_request, create_request, load_export
+from chalicelib.store.suppressions import suppress
 
 ACTOR = "preference-centre"
 _NONCE_PURPOSE = "preferences-form"
@@ -145,9 +147,11 @@ def unsubscribe(token: str, form: Mapping[str, str]) -> int:
     entries = [e for e in person_subscribers.entries_of(person) if e.list_id == choice]
     if not entries:
         raise InvalidInput("you are not on this list", field="list_id")
-    # An objection limited to one list: the entry's unsubscribed status keeps the address off
-    # that list (P12); the other lists stay as they are.
+    # An objection limited to one list: a suppression for that list keeps the address off it
+    # (P12), even if the account deletes the entry and adds the address again; the other lists
+    # stay as they are.
     request = create_request(claim.account_id, RequestType.OBJECT, subject, ACTOR)
+    suppress(claim.account_id, claim.address, SuppressionReason.UNSUBSCRIBED, list_id=choice)
     ended = sum(person_subscribers.unsubscribe(entry) for entry in entries)
     complete_request(request, {"entries_unsubscribed": ended, "list_id": choice})
     audit.record(claim.account_id, ACTOR, "privacy.object", request.request_id)

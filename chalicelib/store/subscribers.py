@@ -143,7 +143,7 @@ def subscribers_page(list_id: str, status: Status | None, limit: int,
     A page may hold fewer than `limit` entries when expired pending ones were filtered out;
     `next_cursor` is None only at the end.
     """
-    start = decode_cursor(cursor)
+    start = decode_cursor(cursor, f"subscribers:{list_id}:{status}")
     _check_cursor_belongs(start, list_id, status)
     at = now()
     live = Subscriber.expires_at.does_not_exist() | (Subscriber.expires_at > at)
@@ -155,7 +155,7 @@ def subscribers_page(list_id: str, status: Status | None, limit: int,
                                                  filter_condition=live, limit=limit,
                                                  last_evaluated_key=start)
     items = list(result)
-    return items, encode_cursor(result.last_evaluated_key)
+    return items, encode_cursor(result.last_evaluated_key, f"subscribers:{list_id}:{status}")
 
 
 def _check_cursor_belongs(start: dict[str, Any] | None, list_id: str, status: Status | None) -> None:

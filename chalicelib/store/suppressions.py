@@ -3,21 +3,28 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from pynamodb.exceptions import PutError
-
 from chalicelib.config import hash_key
 from chalicelib.domain.clock import now
 from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason, address_hash
 from chalicelib.store.models import Suppression
 
 
-def is_suppressed(account_id: str, address: str) -> bool:
-    """True when the address is suppressed for this account or opted out of the whole platform.
+def list_key(hashed: str, list_id: str) -> str:
+    """The range key of a suppression that holds for one list of the account only."""
+    return f"{hashed}#{list_id}"
 
-    One BatchGetItem reads both keys.
+
+def _keys(account_id: str, hashed: str, list_id: str | None) -> list[tuple[str, str]]:
+    keys = [(account_id, hashed), (PLATFORM_SCOPE, hashed)]
+    return [*keys, (account_id, list_key(hashed, list_id))] if list_id else keys
+
+
+def is_suppressed(account_id: str, address: str, list_id: str | None = None) -> bool:
+    """True when the address is suppressed for this account, opted out of the whole platform, or
+    (with `list_id`) unsubscribed from that list. One BatchGetItem reads every key.
     """
     hashed = address_hash(address, hash_key())
-    found = Suppression.batch_get([(account_id, hashed), (PLATFORM_SCOPE, hashed)])
+    found = Suppression.batch_get(_keys(account_id, hashed, list_id))
     return any(True for _ in found)
 
 
@@ -27,31 +34,34 @@ def erased_hashes(account_id: str, hashes: Iterable[str]) -> set[str]:
     return {entry.address_hash for entry in Suppression.batch_get(keys) if entry.erased}
 
 
-def suppress(scope: str, address: str, reason: SuppressionReason) -> None:
-    """Suppress the address for `scope` (an account id or PLATFORM_SCOPE). Idempotent: the first
-    reason and time are kept."""
-    entry = Suppression(scope=scope, address_hash=address_hash(address, hash_key()), reason=reason.value,
-                        created_at=now())
-    try:
-        entry.save(condition=Suppression.address_hash.does_not_exist())
-    except PutError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
+def suppress(scope: str, address: str, reason: SuppressionReason, list_id: str | None = None) -> None:
+    """Suppress the address for `scope` (an account id or PLATFORM_SCOPE), or with `list_id` for
+    that list of the account only. Idempotent: the first reason and time stay, and every reason is
+    added to `reasons`."""
+    hashed = address_hash(address, hash_key())
+    suppress_hash(scope, list_key(hashed, list_id) if list_id else hashed, reason)
 
 
-def suppressed_among(account_id: str, addresses: Iterable[str]) -> set[str]:
-    """Those of `addresses` suppressed for the account or platform-wide, in batched reads
-    (for imports: one call per 50 addresses instead of one each)."""
-    by_hash = {address_hash(address, hash_key()): address for address in addresses}
-    keys = [(scope, hashed) for hashed in by_hash for scope in (account_id, PLATFORM_SCOPE)]
-    return {by_hash[entry.address_hash] for entry in Suppression.batch_get(keys)}
+def suppressed_among(account_id: str, addresses: Iterable[str], list_id: str | None = None) -> set[str]:
+    """Those of `addresses` suppressed for the account, platform-wide or (with `list_id`) for that
+    list, in batched reads (for imports: one call per 33 addresses instead of one each)."""
+    by_key: dict[str, str] = {}
+    for address in addresses:
+        hashed = address_hash(address, hash_key())
+        by_key[hashed] = address
+        if list_id:
+            by_key[list_key(hashed, list_id)] = address
+    keys = [(scope, key) for key in by_key for scope in (account_id, PLATFORM_SCOPE)
+            if scope == account_id or "#" not in key]
+    return {by_key[entry.address_hash] for entry in Suppression.batch_get(keys)}
 
 
 def suppression_reasons(account_id: str, address: str) -> set[str]:
-    """Why the address is suppressed for the account or platform-wide (empty when it is not):
-    transactional mail goes to an unsubscribed address, never to a bounced one (P11)."""
+    """Every reason the address is suppressed for the account or platform-wide (empty when it is
+    not): transactional mail goes to an unsubscribed address, never to a bounced one (P11)."""
     hashed = address_hash(address, hash_key())
-    return {entry.reason for entry in Suppression.batch_get([(account_id, hashed), (PLATFORM_SCOPE, hashed)])}
+    found = Suppression.batch_get([(account_id, hashed), (PLATFORM_SCOPE, hashed)])
+    return {reason for entry in found for reason in {entry.reason, *(entry.reasons or ())}}
 
 
 def suppressed_hashes(account_id: str, hashes: Iterable[str]) -> set[str]:
@@ -63,10 +73,9 @@ def suppressed_hashes(account_id: str, hashes: Iterable[str]) -> set[str]:
 
 def suppress_hash(scope: str, hashed: str, reason: SuppressionReason) -> None:
     """Suppress a keyed hash (a phone number's, domain/privacy.phone_hash) for `scope`;
-    idempotent like `suppress`."""
-    entry = Suppression(scope=scope, address_hash=hashed, reason=reason.value, created_at=now())
-    try:
-        entry.save(condition=Suppression.address_hash.does_not_exist())
-    except PutError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
+    idempotent like `suppress`: one update keeps the first reason and time and adds this one."""
+    Suppression(scope=scope, address_hash=hashed).update(actions=[
+        Suppression.reason.set(Suppression.reason | reason.value),
+        Suppression.created_at.set(Suppression.created_at | now()),
+        Suppression.reasons.add({reason.value}),
+    ])

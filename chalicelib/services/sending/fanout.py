@@ -36,7 +36,7 @@ from chalicelib.observability import logger
 from chalicelib.resources import CAMPAIGN_SEND, FANOUT
 from chalicelib.store import send_rate
 from chalicelib.store.audience import confirmed_page, contact_of, entries_on, key_after
-from chalicelib.store.campaigns import campaign_content, end_sending, get_campaign
+from chalicelib.store.campaigns import campaign_content, end_completed, get_campaign
 from chalicelib.store.lists import get_list
 from chalicelib.store.models import Subscriber
 from chalicelib.store.send_progress import is_complete, plan_page
@@ -95,7 +95,7 @@ def fan_out_page(job: PageJob) -> None:
         "recipients": len(recipients), "batches": plan.batches, "last_page": plan.last_page,
         "redelivered": not plan.first})
     if plan.batches == 0 and is_complete(job.campaign_id):
-        end_sending(job.account_id, job.campaign_id, CampaignStatus.SENT)
+        end_completed(job.account_id, job.campaign_id)
 
 
 def _recipients(content: CampaignContent, list_id: str, entries: list[Subscriber]) -> list[Contact]:
