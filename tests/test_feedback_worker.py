@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from chalicelib.domain.clock import now
+from chalicelib.queue_batches import BatchFailed
 from chalicelib.store.models import AccountHealthDay
 from chalicelib.store.suppressions import is_suppressed
 from tests.support.api import bearer
@@ -153,7 +153,7 @@ def test_a_malformed_record_fails_alone_and_the_others_apply(client, account, ne
 
 def test_a_batch_of_only_malformed_records_is_retried_whole(client):
     # Powertools raises when every record failed, so Lambda retries the batch (then the DLQ).
-    with pytest.raises(BatchProcessingError):
+    with pytest.raises(BatchFailed):
         client.lambda_.invoke("feedback_worker", sqs_event("{not json", "[]"))
 
 

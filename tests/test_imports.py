@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib.cli import create_account_with_key
 from chalicelib.domain.suppression import SuppressionReason
+from chalicelib.queue_batches import BatchFailed
 from chalicelib.store.suppressions import suppress
 from chalicelib.workers.imports import import_record
 from tests.support.api import bearer
@@ -163,5 +163,5 @@ def test_a_malformed_chunk_fails_so_sqs_retries_it_then_dead_letters_it(client):
     bad = {"messageId": "m-0", "body": json.dumps({"type": "something-else"}), "receiptHandle": "r",
            "eventSource": "aws:sqs", "attributes": {}, "messageAttributes": {}}
     # One chunk a batch: when it fails, Powertools raises and Lambda leaves it on the queue.
-    with pytest.raises(BatchProcessingError):
+    with pytest.raises(BatchFailed):
         client.lambda_.invoke("import_worker", {"Records": [bad]})

@@ -6,12 +6,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from chalicelib.config import hash_key, settings
 from chalicelib.domain.mime import OutgoingEmail
 from chalicelib.domain.outbox import EmailJob
 from chalicelib.domain.privacy import subject_from_text
+from chalicelib.queue_batches import BatchFailed
 from chalicelib.store.messages import listed
 from chalicelib.store.models import MessagePurgeList, MessageRecord
 from tests.support.events import sqs_event
@@ -81,7 +81,7 @@ def test_a_failed_send_releases_its_claim_so_a_retry_sends(client, monkeypatch):
 
     monkeypatch.setattr(outbox, "send_raw_email", refuse)
     # When every record fails, Powertools raises so Lambda retries the whole batch.
-    with pytest.raises(BatchProcessingError):
+    with pytest.raises(BatchFailed):
         client.lambda_.invoke("send_worker", sqs_event(job()))
     monkeypatch.undo()
     assert client.lambda_.invoke("send_worker", sqs_event(job())).payload == {"batchItemFailures": []}

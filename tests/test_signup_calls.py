@@ -6,10 +6,10 @@ import json
 from urllib.parse import urlencode
 
 import pytest
-from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from bench.aws_calls import count_aws_calls
 from chalicelib.domain.suppression import SuppressionReason
+from chalicelib.queue_batches import BatchFailed
 from chalicelib.store.suppressions import suppress
 from tests.support.api import FORM
 from tests.support.mail import confirm_path, sent_mails
@@ -57,7 +57,7 @@ def test_the_worker_mails_only_the_new_address(client, account, news_list):
 def test_a_malformed_signup_job_is_left_for_redelivery(client):
     bad = {"messageId": "m-0", "body": "{}", "receiptHandle": "r", "eventSource": "aws:sqs",
            "attributes": {}, "messageAttributes": {}}
-    with pytest.raises(BatchProcessingError):
+    with pytest.raises(BatchFailed):
         client.lambda_.invoke("signup_worker", {"Records": [bad]})
 
 

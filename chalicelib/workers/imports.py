@@ -4,23 +4,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from chalice import Blueprint
 
 from chalicelib.config import settings
 from chalicelib.functions import sqs_handler_options
+from chalicelib.queue_batches import QueuedRecord, process_batch
 from chalicelib.services.imports import apply_chunk
 
 worker = Blueprint(__name__)
-_processor = BatchProcessor(event_type=EventType.SQS)
 
 
-def import_record(record: SQSRecord) -> None:
+def import_record(record: QueuedRecord) -> None:
     apply_chunk(json.loads(record.body))
 
 
 @worker.on_sqs_message(**sqs_handler_options("import_worker", settings().resource_name))
 def import_worker(event: Any) -> dict[str, Any]:
-    return process_partial_response(event=event.to_dict(), record_handler=import_record,
-                                    processor=_processor, context=event.context)
+    return process_batch(event.to_dict(), import_record)

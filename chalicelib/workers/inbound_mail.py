@@ -5,12 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from chalice import Blueprint
 
 from chalicelib.config import settings
@@ -18,13 +12,13 @@ from chalicelib.domain.inbound_mail import unsubscribe_token
 from chalicelib.domain.tokens import TokenExpired, TokenInvalid
 from chalicelib.functions import sqs_handler_options
 from chalicelib.observability import logger
+from chalicelib.queue_batches import QueuedRecord, process_batch
 from chalicelib.services.unsubscribe import Scope, read_unsubscribe_token, unsubscribe
 
 worker = Blueprint(__name__)
-_processor = BatchProcessor(event_type=EventType.SQS)
 
 
-def inbound_mail_record(record: SQSRecord) -> None:
+def inbound_mail_record(record: QueuedRecord) -> None:
     """Honour one received mail's unsubscribe token; MalformedInbound fails the record."""
     token = unsubscribe_token(record.body)
     if token is None:
@@ -41,5 +35,4 @@ def inbound_mail_record(record: SQSRecord) -> None:
 
 @worker.on_sqs_message(**sqs_handler_options("inbound_mail_worker", settings().resource_name))
 def inbound_mail_worker(event: Any) -> dict[str, Any]:
-    return process_partial_response(event=event.to_dict(), record_handler=inbound_mail_record,
-                                    processor=_processor, context=event.context)
+    return process_batch(event.to_dict(), inbound_mail_record)
