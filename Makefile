@@ -11,6 +11,9 @@ $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip<26.3"  # chalice 1.34 requires pip<26.3
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	# phonenumberslite installs the same module as phonenumbers, which an older venv still holds.
+	$(PY) -m pip show --quiet phonenumbers >/dev/null 2>&1 && $(PY) -m pip uninstall --quiet --yes phonenumbers \
+	  && $(PY) -m pip install --quiet --force-reinstall --no-deps -r requirements.txt || true
 	touch $(STAMP)
 
 $(CHECKOV_STAMP): requirements-checkov.txt $(STAMP)

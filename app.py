@@ -1,40 +1,16 @@
-"""The Chalice app: a table of contents. Routes and handlers live in chalicelib/."""
+"""The Chalice app: a table of contents. Routes and handlers live in chalicelib/.
+
+The whole app is what `chalice package` turns into the template and what the local stack and the
+tests run. Deployed, each function runs its own entry instead (chalicelib/lambdas/<name>.py), which
+imports only its own handlers (chalicelib/lambda_entry.py): a cold start of the open pixel does not
+load the REST API, nor a worker the others.
+"""
 from __future__ import annotations
 
-from aws_lambda_powertools.logging import correlation_paths
-from chalice import Chalice, ConvertToMiddleware
+from chalice import Chalice
 
-from chalicelib.blueprints import (
-    api_account,
-    api_account_lifecycle,
-    api_audit,
-    api_campaigns,
-    api_forms,
-    api_health,
-    api_imports,
-    api_keys,
-    api_lists,
-    api_messages,
-    api_openapi,
-    api_privacy,
-    api_reports,
-    api_senders,
-    api_sending,
-    api_subscribers,
-    public,
-    public_account,
-    public_account_deletion,
-    public_forward,
-    public_optout,
-    public_preferences,
-    public_tracking,
-    public_tracking_front,
-    public_unsubscribe,
-)
-from chalicelib.config import settings
-from chalicelib.observability import logger
-from chalicelib.store.binding import bind_models
-from chalicelib.web.security import security_headers
+from chalicelib.lambda_entry import APP_NAME, bind_tables, register_middleware
+from chalicelib.lambdas import http
 from chalicelib.workers import (
     campaign_send,
     fanout,
@@ -49,54 +25,23 @@ from chalicelib.workers import (
     tracking,
 )
 
-app = Chalice(app_name="tidings")
-bind_models(settings())
+app = Chalice(app_name=APP_NAME)
+bind_tables()
+register_middleware(app)
 
-app.register_middleware(
-    ConvertToMiddleware(
-        logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-    ),
-    "http",
-)
-# nosniff, CSP, frame and referrer rules, Retry-After: on every answer, from one place.
-app.register_middleware(security_headers, "http")
-app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context), "sqs")
-app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context), "scheduled")
-app.register_middleware(
-    ConvertToMiddleware(
-        logger.inject_lambda_context(correlation_id_path=correlation_paths.LAMBDA_FUNCTION_URL)
-    ),
-    "pure_lambda",
-)
-
-# The authenticated /v1 REST API (OpenAPI: GET /v1/openapi.json).
-API = (
-    api_account, api_account_lifecycle, api_keys, api_senders, api_lists, api_forms, api_subscribers,
-    api_imports, api_campaigns, api_sending, api_reports, api_messages, api_privacy, api_audit, api_health,
-    api_openapi,
-)
-# Pages and links people open: forms, confirmation, unsubscribe, preferences, tracking (also
-# behind its own Lambda function URL, public_tracking_front).
-PUBLIC = (
-    public, public_unsubscribe, public_preferences, public_forward, public_tracking, public_tracking_front,
-    public_optout, public_account, public_account_deletion,
-)
 # SQS and schedule handlers.
 WORKERS = (
     signups, imports, send, scheduler, fanout, campaign_send, feedback, tracking, inbound_mail,
     sms_inbound, retention,
 )
 
-for module in API:
-    app.register_blueprint(module.api.blueprint)
-for module in PUBLIC:
-    app.register_blueprint(module.public)
+for blueprint in http.blueprints():
+    app.register_blueprint(blueprint)
 for module in WORKERS:
     app.register_blueprint(module.worker)
 
-# Lambda must run every handler through this module: `chalice package` would point it at the
-# blueprint's own module, which binds no table names and skips the middleware above
-# (aws/chalice#1566). So each non-HTTP handler is exported here and its handler string moved.
+# Each non-HTTP function's handler is its own entry module (`chalice package` would otherwise point
+# Lambda at the blueprint's module, which binds no tables and skips the middleware,
+# aws/chalice#1566); the REST API's is set by infra/template.py (chalicelib/lambdas/api_handler.py).
 for function in (*app.pure_lambda_functions, *app.event_sources):
-    globals()[function.name] = app.handler_map[function.name]
-    function.handler_string = f"{__name__}.{function.name}"
+    function.handler_string = f"chalicelib.lambdas.{function.name}.handler"

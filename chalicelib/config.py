@@ -13,12 +13,14 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.health import HealthPolicy
 from chalicelib.domain.signup_limits import SignupLimits
-from chalicelib.domain.tokens import Signer
 from chalicelib.resources import HASH_KEY_SECRET, SIGNING_KEYS_SECRET
+
+if TYPE_CHECKING:
+    from chalicelib.domain.tokens import Signer
 
 # How long a secret read from Secrets Manager is used before it is read again: a rotated signing
 # key list reaches every warm Lambda within this time.
@@ -73,6 +75,8 @@ def settings() -> Settings:
 def signer() -> Signer:
     """Signs and verifies the tokens of public links with the current signing keys. Raises
     MissingSecret."""
+    from chalicelib.domain.tokens import Signer  # lazily: only functions that sign load itsdangerous
+
     return Signer(signing_keys())
 
 

@@ -20,6 +20,7 @@ from chalice.utils import to_cfn_resource_name
 
 from chalicelib.config import Settings, read_settings
 from chalicelib.functions import ARCHITECTURE, DEFAULT_SES_RATE
+from infra.lambda_zip import finish_zip
 from infra.template import (
     LambdaFunction,
     SqsHandler,
@@ -29,6 +30,7 @@ from infra.template import (
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 TEMPLATE_NAME = "sam.json"
+ZIP_NAME = "deployment.zip"
 MERGE_TEMPLATE_NAME = "merge-template.json"
 
 
@@ -62,6 +64,7 @@ def build(stage: str = "prod", out: Path | str = "build", prefix: str = "tidings
     )
     template_path = out_dir / TEMPLATE_NAME
     check_merged(json.loads(template_path.read_text()), deployed)
+    finish_zip(out_dir / ZIP_NAME)
     return template_path
 
 
@@ -137,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["TIDINGS_PREFIX"] = args.prefix
     os.environ["TIDINGS_SES_MAX_SEND_RATE"] = f"{args.ses_rate:g}"
     template_path = build(stage=args.stage, out=args.out, prefix=args.prefix, ses_rate=args.ses_rate)
-    zip_path = template_path.with_name("deployment.zip")
+    zip_path = template_path.with_name(ZIP_NAME)
     print(f"{template_path} ({template_path.stat().st_size} bytes), "
           f"{zip_path} ({zip_path.stat().st_size} bytes)")
     return 0

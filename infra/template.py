@@ -146,6 +146,9 @@ def build_merge_template(
         }
         if spec.reserved_concurrency is not None:
             properties["ReservedConcurrentExecutions"] = {"Ref": _reserved_concurrency_parameter(spec)}
+        if function.function_id == API_HANDLER_ID:
+            # Chalice points it at app.py; its own entry loads the routes without the workers.
+            properties["Handler"] = API_HANDLER_ENTRY
         resources[function.function_id] = {"Properties": properties, "Metadata": _function_skips(function),
                                            "DependsOn": [function.log_group_id]}
         resources[function.log_group_id] = _log_group(settings, function)
@@ -180,6 +183,7 @@ def build_merge_template(
 
 
 API_HANDLER_ID = "APIHandler"
+API_HANDLER_ENTRY = "chalicelib.lambdas.api_handler.app"
 # Chalice's logical id of the REST API (an AWS::Serverless::Api).
 REST_API_ID = "RestAPI"
 

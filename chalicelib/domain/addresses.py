@@ -1,8 +1,6 @@
 """Email address validation and normalisation, with `email-validator` (no DNS by default)."""
 from __future__ import annotations
 
-from email_validator import EmailNotValidError, validate_email
-
 from chalicelib.domain.errors import InvalidInput
 
 
@@ -13,6 +11,9 @@ def normalise_email(raw: str, field: str = "email", *, check_dns: bool = False) 
     (TIDINGS_CHECK_EMAIL_DNS=1), since a Lambda without network egress, or a flaky resolver,
     must not refuse good signups, nor hold up a lookup or a hash of a known address.
     """
+    # Lazily: a Lambda that never reads an address does not load the validator at its cold start.
+    from email_validator import EmailNotValidError, validate_email
+
     if not isinstance(raw, str) or not raw.strip():
         raise InvalidInput(f"'{field}' must be an email address", field=field)
     try:

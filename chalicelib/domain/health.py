@@ -15,10 +15,12 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from chalicelib.domain.errors import InvalidInput
-from chalicelib.domain.mime import OutgoingEmail
+
+if TYPE_CHECKING:
+    from chalicelib.domain.mime import OutgoingEmail
 
 ACTIVE = "active"
 SUSPENDED = "suspended"
@@ -192,6 +194,8 @@ def suspension_notice(recipient: str, sender: str, account_name: str, reason: st
         "Your lists, subscribers and reports stay available while sending is suspended.\n\n"
         "The mailing platform\n"
     )
+    from chalicelib.domain.mime import OutgoingEmail  # lazily: the email package is heavy to import
+
     return OutgoingEmail(sender=sender, recipient=recipient,
                          subject=f"Sending suspended for {account_name}", text=text)
 
@@ -209,6 +213,8 @@ def operator_action_notice(recipient: str, sender: str, account_name: str, actio
         f"for a breach of the acceptable-use rules.\n\nThe reason given: {reason}\n\n{ending}"
         "Reply to this message if you believe this is a mistake.\n\nThe mailing platform\n"
     )
+    from chalicelib.domain.mime import OutgoingEmail  # lazily: the email package is heavy to import
+
     return OutgoingEmail(sender=sender, recipient=recipient,
                          subject=f"Your account {account_name} has been {action}", text=text)
 

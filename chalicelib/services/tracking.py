@@ -34,9 +34,6 @@ from chalicelib.domain.tracking import (
 )
 from chalicelib.observability import logger
 from chalicelib.resources import TRACKING
-from chalicelib.store import campaign_stats
-from chalicelib.store import tracking as tracking_store
-from chalicelib.store.suppressions import erased_hashes
 
 _PURPOSE = {Action.OPEN: OPEN, Action.CLICK: CLICK}
 
@@ -72,6 +69,10 @@ def count_events(events: list[TrackingEvent]) -> set[str]:
     Returns the ids of the events to retry: those of a marker another worker changed meanwhile,
     or whose last batch may still be writing its delta. Raises when a write fails otherwise (the
     whole batch is redelivered)."""
+    # The store lazily: the open pixel's Lambda (the route half above) touches no table.
+    from chalicelib.store import campaign_stats
+    from chalicelib.store import tracking as tracking_store
+
     events = _of_people_not_erased(events)
     if not events:
         return set()
@@ -104,6 +105,8 @@ def count_events(events: list[TrackingEvent]) -> set[str]:
 def _missing_deltas(stored: dict[MarkerKey, Any], at: datetime) -> tuple[set[MarkerKey], set[MarkerKey]]:
     """(orphaned, unsettled): markers whose last batch's delta is missing, and has been for longer
     than SETTLE (that batch died: adopt its counts) or not yet (it may still be writing)."""
+    from chalicelib.store import campaign_stats
+
     refs = {key: ref for key, marker in stored.items() if (ref := delta_ref(key, marker, at)) is not None}
     found = campaign_stats.deltas_found(set(refs.values()))
     missing = {key: ref for key, ref in refs.items() if ref not in found}
@@ -114,6 +117,8 @@ def _missing_deltas(stored: dict[MarkerKey, Any], at: datetime) -> tuple[set[Mar
 def _of_people_not_erased(events: list[TrackingEvent]) -> list[TrackingEvent]:
     """Drop the events of people their account erased (P18): an erased person may still open a
     mail they kept, and counting it would store their history again."""
+    from chalicelib.store.suppressions import erased_hashes
+
     hash_of = {event.address: address_hash(event.address, hash_key()) for event in events}
     by_account: dict[str, set[str]] = defaultdict(set)
     for event in events:

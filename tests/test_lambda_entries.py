@@ -1,0 +1,84 @@
+"""Each deployed function's own entry (chalicelib/lambdas/, issue 15): it exists for every declared
+function, imports only its own handlers (a cold start pays for nothing else), and handles its
+events as the whole app does."""
+from __future__ import annotations
+
+import importlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chalicelib.functions import FUNCTIONS
+from chalicelib.local.invoke import DeployedContext
+
+EVENTS = Path(__file__).resolve().parent.parent / "events"
+# A worker's entry loads its own worker module; the REST API's, every HTTP blueprint.
+OWN = {"signup_worker": "signups", "import_worker": "imports", "send_worker": "send",
+       "campaign_scheduler": "scheduler", "fanout_worker": "fanout", "campaign_send_worker": "campaign_send",
+       "feedback_worker": "feedback", "tracking_worker": "tracking", "inbound_mail_worker": "inbound_mail",
+       "sms_inbound_worker": "sms_inbound", "retention_worker": "retention"}
+
+
+def _entry_handler(name: str) -> Any:
+    """A worker's or the pixel's handler, imported here. Not the API's: Chalice registers a
+    blueprint's routes into one app a process, and app.py holds them in the tests (in Lambda a
+    process holds the one entry alone); its entry is imported in a subprocess below."""
+    return importlib.import_module(f"chalicelib.lambdas.{name}").handler
+
+
+def test_every_declared_function_has_its_own_entry():
+    for spec in FUNCTIONS:
+        if spec.name == "api_handler":
+            assert "chalicelib.lambdas.api_handler" in _loaded_after_import("api_handler")
+        else:
+            assert callable(_entry_handler(spec.name)), spec.name
+
+
+_WATCHED = "('chalicelib.', 'pynamodb', 'jinja2')"
+
+
+def _loaded_after_import(name: str) -> set[str]:
+    """The modules a fresh interpreter holds once it imported the entry (as a cold start does)."""
+    script = (f"import sys, chalicelib.lambdas.{name}\n"
+              f"print('\\n'.join(m for m in sys.modules if m.startswith({_WATCHED})))")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return set(result.stdout.split())
+
+
+@pytest.mark.parametrize("name", sorted(OWN))
+def test_a_workers_entry_imports_no_other_worker_and_no_route(name):
+    loaded = _loaded_after_import(name)
+    workers = {module.rsplit(".", 1)[1] for module in loaded if module.startswith("chalicelib.workers.")}
+    assert workers == {OWN[name]}, workers
+    routes = ("chalicelib.blueprints", "chalicelib.lambdas.http")
+    assert not [module for module in loaded if module.startswith(routes)]
+
+
+def test_the_open_pixels_entry_loads_no_table_model_and_no_other_page():
+    loaded = _loaded_after_import("tracking_front")
+    assert "chalicelib.blueprints.public_tracking_front" in loaded
+    assert not {"pynamodb", "chalicelib.store.models", "jinja2"} & loaded
+    assert [module for module in loaded if module.startswith("chalicelib.blueprints.")] == [
+        "chalicelib.blueprints.public_tracking_front"]
+    assert not [module for module in loaded if module.startswith("chalicelib.workers.")]
+
+
+def test_the_apis_entry_loads_every_route_and_no_worker():
+    loaded = _loaded_after_import("api_handler")
+    assert not [module for module in loaded if module.startswith("chalicelib.workers.")]
+    assert "chalicelib.blueprints.api_campaigns" in loaded and "chalicelib.blueprints.public" in loaded
+
+
+def test_an_entry_handles_its_event_as_the_app_does(client):
+    from app import app
+
+    event = json.loads((EVENTS / "tracking_front.json").read_text())
+    spec = next(spec for spec in FUNCTIONS if spec.name == "tracking_front")
+    from_entry = _entry_handler("tracking_front")(event, DeployedContext(spec, "eu-west-1"))
+    from_app = app.handler_map["tracking_front"](event, DeployedContext(spec, "eu-west-1"))
+    assert from_entry == from_app and from_entry["statusCode"] == 400
