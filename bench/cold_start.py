@@ -120,3 +120,82 @@ def cold_init_ms(module: str, runs: int = 3, bytecode_cache: bool = False) -> fl
     bytecode outside the standard library unless the package ships it. The median of `runs`."""
     timing = time_import(module, runs, bytecode_cache=bytecode_cache)
     return interpreter_startup_ms(runs) + timing.median_cpu_ms
+
+
+# --- per function ------------------------------------------------------------------------------
+
+# What a function's first call loads lazily, after its entry's import: the AWS clients it creates
+# and the libraries it imports on first use. Read from its declaration (chalicelib/functions.py):
+# every secret read goes through Powertools Parameters and a Secrets Manager client.
+_FIRST_CALL = """
+import importlib, sys, time
+importlib.import_module(sys.argv[1])
+wanted = sys.argv[2].split(",") if sys.argv[2] else []
+start = time.process_time()
+import boto3
+for service in [w for w in wanted if w.startswith("client:")]:
+    boto3.client(service.split(":", 1)[1], region_name="eu-west-1")
+for module in [w for w in wanted if not w.startswith("client:")]:
+    importlib.import_module(module)
+print(time.process_time() - start)
+"""
+
+
+def first_call_needs(name: str) -> list[str]:
+    """The clients and modules the first invocation of `name` creates and imports lazily."""
+    from chalicelib.functions import function_spec
+    from chalicelib.resources import SIGNING_KEYS_SECRET
+
+    touches = function_spec(name).touches
+    needs: list[str] = []
+    if touches.tables:
+        needs.append("client:dynamodb")
+    if touches.enqueues:
+        needs.append("client:sqs")
+    if touches.sends_mail:
+        needs += ["client:sesv2", "jinja2", "jinja2.sandbox", "email.message"]
+    if touches.sends_sms:
+        needs.append("client:sns")
+    if touches.secrets:
+        needs += ["client:secretsmanager", "aws_lambda_powertools.utilities.parameters"]
+    if SIGNING_KEYS_SECRET in touches.secrets:
+        needs.append("itsdangerous")
+    if name not in ("tracking_front", "campaign_scheduler", "retention_worker"):
+        needs.append("email_validator")  # every other function reads an address
+    return needs
+
+
+@dataclass(frozen=True)
+class ColdStart:
+    """CPU milliseconds, on one core here, of a function's cold start: the interpreter's
+    start-up and its entry's import (INIT), and what its first call loads lazily."""
+
+    function: str
+    startup_ms: float
+    import_ms: float
+    first_call_ms: float
+
+    @property
+    def init_ms(self) -> float:
+        return self.startup_ms + self.import_ms
+
+    @property
+    def total_ms(self) -> float:
+        return self.init_ms + self.first_call_ms
+
+
+def entry_module(name: str) -> str:
+    return f"chalicelib.lambdas.{name}"
+
+
+def cold_starts(names: list[str], runs: int = 3) -> dict[str, ColdStart]:
+    """Each function's cold start, with the bytecode cache (the zip ships .pyc): medians of `runs`."""
+    startup = interpreter_startup_ms(runs)
+    found = {}
+    for name in names:
+        imported = time_import(entry_module(name), runs, bytecode_cache=True).median_cpu_ms
+        needs = ",".join(first_call_needs(name))
+        first = statistics.median(float(_run(["-c", _FIRST_CALL, entry_module(name), needs]).stdout) * 1000
+                                  for _ in range(runs))
+        found[name] = ColdStart(name, startup, imported, first)
+    return found
