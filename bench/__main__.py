@@ -17,6 +17,7 @@ from bench.offline import go_offline
 from bench.package_size import DEPLOYMENT_ZIP, MIB, REPO, build_package, runtime_sizes, zip_size
 from bench.privacy import print_privacy
 from bench.route_calls import list_routes
+from bench.scale import main as scale_model
 from bench.sending import RATE, RECIPIENTS, print_sending
 from bench.signups import print_signup_calls, print_throughput
 from bench.tracking import main as tracking_worker
@@ -131,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     tracking_worker()
     _heading("Cost under modelled traffic (issue 15 target: variable cost <= 3% of SES, sober scenario)")
     cost_model()
+    _heading("Scale model: a campaign to 1,000,000 recipients at SES rates of 14, 200 and 1,000 a second")
+    scale_model()
     _heading(f"Sending (issue 4 targets: 1 SES call and at most 0.1 other DynamoDB calls per recipient, "
              f"at most 1 ms CPU to render; {RECIPIENTS} recipients at {RATE:.0f} msg/s in about 10 s)")
     print_sending()

@@ -72,6 +72,9 @@ class ReadyCampaign:
     campaign_id: str
 
 
+_accounts: list[int] = []
+
+
 def ready_campaign(http: Any, recipients: int) -> ReadyCampaign:
     """An account, a list of `recipients` confirmed subscribers and a campaign on it (setup, not
     measured), in the provisioned moto account, through the Chalice test client `http`."""
@@ -79,8 +82,12 @@ def ready_campaign(http: Any, recipients: int) -> ReadyCampaign:
     from chalicelib.cli import create_account_with_key
     from chalicelib.clients import client as aws_client
 
-    aws_client("sesv2").create_email_identity(EmailIdentity="acme.example")
-    account = create_account_with_key("Acme Ltd", _PROFILE)
+    # Each account sends as a domain of its own (P35: no two accounts share a sender identity).
+    _accounts.append(len(_accounts))
+    domain = f"acme{_accounts[-1]}.example"
+    aws_client("sesv2").create_email_identity(EmailIdentity=domain)
+    account = create_account_with_key("Acme Ltd", {**_PROFILE, "sender_identity": f"news@{domain}",
+                                                   "contact_email": f"contact@{domain}"})
     headers = {"Authorization": f"Bearer {account['api_key']}", "Content-Type": "application/json"}
     body = {"name": "News", "consent_text": "Yes, send me the monthly news.", "attributes": ["plan"]}
     created = http.http.post("/v1/lists", headers=headers, body=json.dumps(body))

@@ -3,14 +3,15 @@ invocations at their reserved send times, the continuations they hand back, how 
 at once, and what Lambda bills for it. A discrete-event model of services/sending/ (fan-out.py,
 batches.py) around the time the real code takes, measured (bench/paths.py's metered campaign).
 
-What it follows from the code: a page job reads PAGE_SIZE subscribers and queues their batch
-jobs of BATCH_SIZE, then the next page job; a batch reserves its recipients' send times in the
-campaign lane (the burst of an idle bucket at once, then one every 1/rate seconds), sends each
-mail at or after its time, waits MAX_SEND_WAIT_SECONDS at most, else hands the rest back delayed
-by whole seconds (SQS's DelaySeconds), and hands back with no delay when its Lambda's time runs
-short. The trigger runs at most its maximum concurrency of senders, each taking its batch size
-of jobs. Assumed: a message is picked up as soon as it is visible and a sender is free (Lambda's
-pollers add their own latency, not modelled).
+What it follows from the code: a page job reads PAGE_SIZE subscribers, reserves their send times
+in the campaign lane (the burst of an idle bucket at once, then one every 1/rate seconds) and
+queues their batch jobs of BATCH_SIZE, each delayed until its first send time (whole seconds),
+then the next page job; a batch sends each mail at or after its time, waits
+MAX_SEND_WAIT_SECONDS at most, else hands the rest back delayed by whole seconds (SQS's
+DelaySeconds), and hands back with no delay when its Lambda's time runs short. The trigger runs
+at most its maximum concurrency of senders, each taking its batch size of jobs. Assumed: a
+message is picked up as soon as it is visible and a sender is free (Lambda's pollers add their
+own latency, not modelled).
 """
 from __future__ import annotations
 
@@ -59,19 +60,25 @@ def simulate(recipients: int, ses_rate: float, costs: SendCosts) -> SendTimeline
     burst = max(1, math.floor(lane))
     trigger = campaign_send_trigger(ses_rate)
     timeline = SendTimeline(recipients, ses_rate)
-    # Jobs become visible as the fan-out queues them: one page after another.
+    # Jobs become visible as the fan-out queues them, one page after another, each delayed until
+    # its first reserved send time.
     visible: list[tuple[float, int, int, float | None]] = []  # (time, id, mails left, first slot)
     pages = math.ceil(recipients / PAGE_SIZE)
     left, job_id, at = recipients, 0, 0.0
+    full_at = 0.0  # the campaign lane's bucket
     for _ in range(pages):
         at += costs.per_page
-        for _ in range(math.ceil(min(PAGE_SIZE, left) / BATCH_SIZE)):
-            size = min(BATCH_SIZE, left)
-            left -= size
-            heapq.heappush(visible, (at, job_id, size, None))
+        page = min(PAGE_SIZE, left)
+        base = max(full_at, at)
+        full_at = base + page / lane
+        first = base + (1 - burst) / lane
+        for offset in range(0, page, BATCH_SIZE):
+            size = min(BATCH_SIZE, page - offset)
+            slot = first + offset / lane
+            heapq.heappush(visible, (at + max(0, math.ceil(slot - at)), job_id, size, slot))
             job_id += 1
+        left -= page
     timeline.fanout_seconds = at
-    full_at = 0.0  # the campaign lane's bucket
     senders: list[float] = [0.0] * trigger.maximum_concurrency  # when each is free again
     while visible:
         free = min(range(len(senders)), key=senders.__getitem__)
