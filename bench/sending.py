@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -31,6 +32,8 @@ from chalicelib.domain.sending import sending_lanes
 
 RECIPIENTS = 1_000
 RATE = 100.0
+# Runs of the rendering measurement (each over every recipient): their median is the figure.
+CPU_RUNS = 7
 _HTML = ('<html><body><h1>Hello {{ name }}</h1><p>Our spring sale starts today: '
          '<a href="https://acme.example/sale">see the offers</a> or '
          '<a href="https://acme.example/shops">find a shop</a>.</p></body></html>')
@@ -185,7 +188,9 @@ def measure(recipients: int = RECIPIENTS) -> dict[str, Any]:
         jobs = run_workers(counted, done=lambda: status() == "sent")
         wall = time.perf_counter() - started
         final = status()
-        cpu = _render_cpu(campaign.account_id, campaign.campaign_id, campaign.list_id, recipients)
+        _render_cpu(campaign.account_id, campaign.campaign_id, campaign.list_id, 50)  # warm: templates built
+        cpu = [_render_cpu(campaign.account_id, campaign.campaign_id, campaign.list_id, recipients)
+               for _ in range(CPU_RUNS)]
     return {"recipients": recipients, "rate": RATE, "pages": jobs.pages, "batches": jobs.batches,
             "status": final, "start_calls": start.total, "calls": dict(totals), "wall_seconds": wall,
             "cpu_ms": cpu}
@@ -205,9 +210,10 @@ def _render_cpu(account_id: str, campaign_id: str, list_id: str, recipients: int
     mailing_list = ListSettings(list_id=list_id, name="News", track_opens=True, track_clicks=True)
     sender = sender_profile(account_id)
     contacts = [Contact(email=f"reader{n:05d}@example.com", name=f"Reader {n}") for n in range(recipients)]
+    links = signer()  # once a batch, as services/sending/batches.py takes it
     started = time.process_time()
     for contact in contacts:
-        build_mime(compose_marketing_email(signer=signer(), account_id=account_id, campaign_id=campaign_id,
+        build_mime(compose_marketing_email(signer=links, account_id=account_id, campaign_id=campaign_id,
                                            content=content,
                                            recipient=contact, mailing_list=mailing_list, sender=sender,
                                            public_base_url="https://tidings.example"))
@@ -239,7 +245,10 @@ def report(figures: dict[str, Any]) -> list[str]:
         f"  everything else: {other_ops}",
         f"SQS calls per recipient (enqueueing batches and pages): "
         f"{sum(c for op, c in calls.items() if op.startswith('sqs.')) / n:.3f}",
-        f"CPU per recipient for rendering and MIME: {figures['cpu_ms']:.3f} ms (target at most 1 ms)",
+        f"CPU per recipient to compose and build a campaign mail (time.process_time, one core here): median "
+        f"{statistics.median(figures['cpu_ms']):.3f} ms of {len(figures['cpu_ms'])} runs of {n:,} "
+        f"(min {min(figures['cpu_ms']):.3f}, max {max(figures['cpu_ms']):.3f}) -> target at most 1 ms: "
+        f"{'met' if statistics.median(figures['cpu_ms']) <= 1 else 'NOT met'}",
         f"wall time at {figures['rate']:.0f} msg/s: {figures['wall_seconds']:.1f} s "
         f"(the rate alone: {expected:.1f} s; target within 20%: at most {expected * 1.2:.1f} s -> "
         f"{'met' if figures['wall_seconds'] <= expected * 1.2 else 'NOT met'}; the campaign lane's "
