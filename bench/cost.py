@@ -54,6 +54,8 @@ TARGET_SHARE_OF_SES = 0.03
 REFERENCE_RECIPIENTS = 1_000
 WARM_UP_RECIPIENTS = 5
 FRONT_REQUESTS = 100
+# A campaign sent (records kept) for SES's bounces and complaints to be about.
+FEEDBACK_RECIPIENTS = 600
 METERED_SIGNUPS = 10
 METERED_UNSUBSCRIBES = 10
 # A person who confirms does so this long after signing up (an assumption): the confirmation
@@ -223,14 +225,16 @@ def measure(scenarios: Sequence[Scenario] = SCENARIOS) -> Measured:
                                          METERED_UNSUBSCRIBES)
         measured = Measured(campaign, front, signup, signups_metered, unsubscribe, scheduler, retention,
                             _subscriber_bytes(), cold)
+        bounced = paths.send_campaign(http, FEEDBACK_RECIPIENTS, purge=False)
         for scenario in scenarios:
-            measured.scenarios.append(_scenario_run(http, scenario))
+            measured.scenarios.append(_scenario_run(http, scenario, bounced))
     return measured
 
 
-def _scenario_run(http: Any, scenario: Scenario) -> ScenarioRun:
+def _scenario_run(http: Any, scenario: Scenario, sent: Any) -> ScenarioRun:
     """The scenario's campaign: its opens and clicks through the tracking worker and its bounces
-    and complaints through the feedback worker, in the batches their triggers would make."""
+    and complaints through the feedback worker (on the mails of the campaign `sent`, which SES
+    would have sent them about), in the batches their triggers would make."""
     from bench import paths
 
     target = paths.audience(http, scenario.list_size)
@@ -241,7 +245,7 @@ def _scenario_run(http: Any, scenario: Scenario) -> ScenarioRun:
     tracking_batches = sqs_batches([event.at for event in tracked], trigger("tracking_worker"))
     feedback_batches = sqs_batches([event.at for event in fed_back], trigger("feedback_worker"))
     tracking_bodies = paths.tracking_bodies(tracked, target, start)
-    feedback_bodies = paths.feedback_bodies(fed_back, target, start)
+    feedback_bodies = paths.feedback_bodies(fed_back, sent.audience, start, sent.recipients)
     tracking = paths.run_batches("tracking_worker", [[tracking_bodies[i] for i in batch.messages]
                                                      for batch in tracking_batches])
     feedback = paths.run_batches("feedback_worker", [[feedback_bodies[i] for i in batch.messages]

@@ -83,6 +83,7 @@ class CampaignRun:
     """A campaign sent through the real workers: one meter per invocation of each."""
 
     recipients: int
+    audience: Audience | None = None
     fanout: list[Meter] = field(default_factory=list)
     send: list[Meter] = field(default_factory=list)
     # The daily purge 31 days on, and the same purge at once again (nothing left: its fixed part).
@@ -91,11 +92,12 @@ class CampaignRun:
     purged: dict[str, int] = field(default_factory=dict)
 
 
-def send_campaign(http: Any, recipients: int) -> CampaignRun:
+def send_campaign(http: Any, recipients: int, purge: bool = True) -> CampaignRun:
     """Send a campaign to `recipients` confirmed subscribers: the send-now route (not metered),
     then the fan-out and campaign-send handlers on their queues' messages, an invocation per
     batch as their triggers would make them, until both queues are empty; then the purge 31 days
-    later. The SES rate must be high enough that no batch waits (bench/cost.py sets it)."""
+    later (unless not `purge`: its message records stay, for SES feedback on them). The SES rate
+    must be high enough that no batch waits (bench/cost.py sets it)."""
     import time_machine
 
     from bench.sending import send_now
@@ -103,13 +105,15 @@ def send_campaign(http: Any, recipients: int) -> CampaignRun:
     from chalicelib.services.retention import run_purges
 
     ready = audience(http, recipients)
-    run = CampaignRun(recipients)
+    run = CampaignRun(recipients, ready)
     send_now(http, _ready(ready))
     while True:
         fanned = _drain(FANOUT, "fanout_worker", run.fanout)
         sent = _drain(CAMPAIGN_SEND, "campaign_send_worker", run.send)
         if not fanned and not sent:
             break
+    if not purge:
+        return run
     with time_machine.travel(datetime.now(UTC) + timedelta(days=31)):
         with run.purge.recording(logs=True):
             run.purged = run_purges().counts
@@ -232,14 +236,16 @@ def fast_moto_transactions() -> Iterator[None]:
 
 # --- SES feedback -------------------------------------------------------------------------------------
 
-def feedback_bodies(events: Sequence[Event], audience_: Audience, start: datetime) -> list[str]:
+def feedback_bodies(events: Sequence[Event], audience_: Audience, start: datetime, sent: int) -> list[str]:
     """The SQS bodies of the feedback queue for these bounces and complaints: SES's documented
-    event samples, tagged as the send worker tags a campaign mail, in SNS's envelope."""
+    event samples, tagged as the send worker tags a campaign mail, in SNS's envelope. They name
+    recipients the audience's campaign was sent to (the first `sent`), as SES's do: feedback on
+    a message this deployment did not send counts for nobody."""
     bodies = []
     for event in events:
         sample = "event-bounce.json" if event.kind is Kind.BOUNCE else "event-complaint.json"
         document = json.loads((_EVENTS / "ses" / sample).read_text())
-        recipient = audience_.address(event.recipient)
+        recipient = audience_.address(event.recipient % sent)
         stamp = (start + timedelta(seconds=event.at)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
         mail = document["mail"]
         mail.update(messageId=f"0100{uuid.uuid4().hex}-000000", destination=[recipient], timestamp=stamp,
