@@ -19,9 +19,10 @@ OPEN_AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrom
 IMAGE_ACCEPT = "image/avif,image/webp,image/apng,image/*,*/*;q=0.8"
 # Ways a click token is tampered with: each must be refused, never followed.
 TAMPERED_TOKENS = [
-    lambda token: token[:-2] + ("AA" if not token.endswith("AA") else "BB"),  # signature altered
-    lambda token: "eyJ1IjoiaHR0cHM6Ly9ldmlsLmV4YW1wbGUvIn0",  # unsigned payload
-    lambda token: token.replace(".", "", 1),  # truncated structure
+    lambda token: token[:-2] + ("AA" if not token.endswith("AA") else "BB"),  # tag altered
+    lambda token: "eyJ1IjoiaHR0cHM6Ly9ldmlsLmV4YW1wbGUvIn0",  # a bare, unencrypted payload
+    lambda token: token[:40],  # truncated
+    lambda token: token[:30] + ("A" if token[30] != "A" else "B") + token[31:],  # ciphertext altered
 ]
 
 
