@@ -36,8 +36,9 @@ class Source(StrEnum):
 
 # `None` is "no entry" (never signed up, deleted, or an expired pending entry).
 # Unsubscribed, bounced and complained are final for the entry (P12): nothing leads back to
-# pending or confirmed; only deleting the entry (erasure) ends them.
-_ENDED = frozenset({Status.UNSUBSCRIBED, Status.BOUNCED, Status.COMPLAINED})
+# pending or confirmed; only deleting the entry (erasure, or the P29 purge 30 days on) ends them.
+ENDED = frozenset({Status.UNSUBSCRIBED, Status.BOUNCED, Status.COMPLAINED})
+_ENDED = ENDED
 TRANSITIONS: dict[Status | None, frozenset[Status]] = {
     None: frozenset({Status.PENDING, Status.CONFIRMED}),
     Status.PENDING: frozenset({Status.PENDING, Status.CONFIRMED, *_ENDED}),
@@ -93,9 +94,10 @@ def pending_expiry(at: datetime) -> datetime:
 
 
 def is_live(status: Status, expires_at: datetime | None, at: datetime) -> bool:
-    """False for a pending entry past its expiry: DynamoDB's TTL deletes it up to two days late,
-    so readers must treat it as gone (DESIGN.md)."""
-    return not (status is Status.PENDING and expires_at is not None and expires_at <= at)
+    """False for an entry past its expiry (a pending one after 7 days, P01; an ended one once
+    its personal data is due for deletion, P29): DynamoDB's TTL deletes it up to two days late,
+    so readers must treat it as gone (DESIGN.md). Confirmed entries never expire."""
+    return status is Status.CONFIRMED or expires_at is None or expires_at > at
 
 
 # --- contact data (P04) -------------------------------------------------------------------------

@@ -205,8 +205,9 @@ class SubscribersByAccountAddress(GlobalSecondaryIndex["Subscriber"]):
 
 
 class SubscribersByPurgeDay(GlobalSecondaryIndex["Subscriber"]):
-    """Sparse: only pending entries carry `expires_at` (P01). `purge_bucket` is the expiry's
-    day and a shard (domain/retention.py), so the daily purge queries due days, never scans."""
+    """Sparse: only pending entries (P01) and ended ones (P29) carry `expires_at`. `purge_bucket`
+    is the expiry's day and a shard (domain/retention.py; ended entries in buckets of their own),
+    so the daily purge queries due days, never scans."""
 
     Meta = _keys_index_meta("by_purge_day")
     purge_bucket = UnicodeAttribute(hash_key=True)
@@ -214,7 +215,8 @@ class SubscribersByPurgeDay(GlobalSecondaryIndex["Subscriber"]):
 
 
 class Subscriber(TidingsModel):
-    """A person on one list. `address` is the normalised email; pending entries expire (P01)."""
+    """A person on one list. `address` is the normalised email; pending entries expire (P01),
+    ended ones are deleted 30 days after they ended (P29)."""
 
     class Meta(TidingsModel.Meta):
         logical_name = "subscribers"
@@ -235,6 +237,8 @@ class Subscriber(TidingsModel):
     restricted = BooleanAttribute(default=False)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
+    # When the entry was unsubscribed, bounced or complained: its personal data goes 30 days on (P29).
+    ended_at = UTCDateTimeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
     list_status = UnicodeAttribute()
     account_address = UnicodeAttribute()

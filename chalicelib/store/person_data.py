@@ -99,6 +99,9 @@ def subscription_view(entry: Subscriber, mailing_list: MailingList | None) -> di
         "consent": consent_view(entry, mailing_list),
         "created_at": _iso(entry.created_at),
         "updated_at": _iso(entry.updated_at),
+        "ended_at": _iso(entry.ended_at),
+        # When this entry and its data are deleted: 7 days after a signup nobody confirmed (P01),
+        # or the ended retention after it ended (P29); never for a confirmed entry.
         "expires_at": _iso(entry.expires_at),
     }
 

@@ -1,7 +1,8 @@
 """Subscribers: one entry per list and normalised address, with its consent proof (P02).
 
-Pending entries carry a TTL (P01). DynamoDB deletes expired items up to two days late, so every
-read here treats an expired pending entry as absent.
+Pending entries carry a TTL (P01), and so do ended ones, whose personal data goes 30 days after
+they ended (P29). DynamoDB deletes expired items up to two days late, so every read here treats
+an expired entry as absent; the daily purge deletes them on time (store/retention.py).
 """
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from typing import Any
 
 from pynamodb.exceptions import PutError, UpdateError
 
+from chalicelib.config import settings
 from chalicelib.domain.clock import now
 from chalicelib.domain.errors import InvalidInput
-from chalicelib.domain.retention import purge_bucket
+from chalicelib.domain.retention import ENDED_BUCKETS, purge_bucket
 from chalicelib.domain.subscriptions import (
     SIGNUP_REPLACES,
     ConsentEvidence,
@@ -64,8 +66,9 @@ def write_signup(account_id: str, list_id: str, contact: Contact, consent: Conse
                  status: Status) -> Subscriber | None:
     """Write a new pending or confirmed entry in one conditional put.
 
-    It may replace only nothing or a pending entry (expired or not: a new signup is new
-    consent). Returns None, writing nothing, when a confirmed or ended entry is in the way.
+    It may replace only nothing, a pending entry (expired or not: a new signup is new
+    consent) or an ended one past its deletion date (P29). Returns None, writing nothing, when a
+    confirmed or ended entry is in the way.
     """
     at = now()
     subscriber = Subscriber(
@@ -100,7 +103,7 @@ def write_signup(account_id: str, list_id: str, contact: Contact, consent: Conse
     replaceable = [s.value for s in SIGNUP_REPLACES]
     try:
         subscriber.save(condition=Subscriber.address.does_not_exist()
-                        | Subscriber.status.is_in(*replaceable))
+                        | Subscriber.status.is_in(*replaceable) | (Subscriber.expires_at <= at))
     except PutError as exc:
         if exc.cause_response_code == _CONDITION_FAILED:
             return None
@@ -134,6 +137,22 @@ def confirm(list_id: str, address: str, ip: str | None, user_agent: str | None) 
             return None
         raise
     return entry
+
+
+def ending_actions(list_id: str, address: str, status: Status) -> list[Any]:
+    """The update actions that end an entry as `status` now (unsubscribed, bounced, complained)
+    and date the deletion of its personal data (P29): the deployment's ended retention from now,
+    in the purge index's ended buckets, with DynamoDB's TTL as the backstop."""
+    at = now()
+    expires_at = at + settings().ended_retention
+    return [
+        Subscriber.status.set(status.value),
+        Subscriber.list_status.set(list_status_key(list_id, status)),
+        Subscriber.ended_at.set(at),
+        Subscriber.expires_at.set(expires_at),
+        Subscriber.purge_bucket.set(purge_bucket(expires_at, f"{list_id}#{address}", ENDED_BUCKETS)),
+        Subscriber.updated_at.set(at),
+    ]
 
 
 def subscribers_page(list_id: str, status: Status | None, limit: int,
