@@ -18,14 +18,17 @@ from chalicelib.services.retention import run_purges
 from chalicelib.store.health import suspend
 from chalicelib.store.models import Account, MailingList, Suppression
 from tests.support.api import bearer
+from tests.support.campaigns import campaign_of
 from tests.support.lists import new_list, stored, subscribe
 from tests.support.mail import sent_mails
 from tests.support.privacy import PERSON, add
 from tests.support.queues import deliver, take
 from tests.support.retention import day, on_day, sent_message
 from tests.support.tables import stored_message_ids
+from tests.support.tracking import opened_and_clicked
 
 LEAVER = "leaver@example.com"
+READER = "reader@example.com"
 PROFILE = {"postal_address": "1 Main Street", "contact_email": "owner@acme.example",
            "sender_identity": "news@acme.example"}
 
@@ -78,6 +81,8 @@ def test_p01_p21_p22_p23_p24_p25_p29_the_retention_timeline_day_0_to_400(client)
         sent_message("msg_1", used)
         new_list(client, suspended_api, "Suspended news", double_opt_in=False)
         subscribe(used, news, LEAVER)
+        subscribe(used, news, READER)
+        spring = campaign_of(used, news)
 
     for n in range(401):
         with on_day(n + 0.05):  # the daily run, shortly after the accounts' own time of day
@@ -95,8 +100,14 @@ def test_p01_p21_p22_p23_p24_p25_p29_the_retention_timeline_day_0_to_400(client)
                 assert client.http.get("/v1/account", headers=returning_api).status_code == 200
             if n == 200:
                 _unsubscribe(used, news, LEAVER)
+            if n == 1:  # the reader opens and clicks the campaign mailed on day 0
+                opened_and_clicked(used, news, spring, READER, sent_at=day(0))
             report = run_purges()
             assert report.complete
+            # P21: the reader's open and click history goes within 30 days of the mail: it
+            # expires on day 28, and DynamoDB's TTL deletes it within about two days.
+            if n in (1, 27, 28):
+                assert bool(_export(used, READER)["tracking"]) == (n != 28), n
             for job in take("outbox"):
                 body = json.loads(job["body"])
                 if body["kind"] == INACTIVITY_MAIL_KIND:

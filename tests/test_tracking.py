@@ -262,12 +262,14 @@ def test_p16_the_export_shows_opens_and_clicks_per_campaign_with_first_and_last_
 
     rows = export_person(account["account_id"], READER)["tracking"]
     at, later = LATER.isoformat(), (LATER + timedelta(minutes=30)).isoformat()
+    goes = (SENT + timedelta(days=28)).isoformat()  # the history goes within 30 days of the mail (P21)
     expected = [
         {"campaign_id": mailed["campaign_id"], "kind": "clicks", "link": spring, "first_at": at,
-         "last_at": at, "count": 1},
+         "last_at": at, "count": 1, "expires_at": goes},
         {"campaign_id": mailed["campaign_id"], "kind": "opens", "link": None, "first_at": at,
-         "last_at": later, "count": 2},
-        {"campaign_id": second, "kind": "opens", "link": None, "first_at": at, "last_at": at, "count": 1},
+         "last_at": later, "count": 2, "expires_at": goes},
+        {"campaign_id": second, "kind": "opens", "link": None, "first_at": at, "last_at": at, "count": 1,
+         "expires_at": goes},
     ]
     assert sorted(rows, key=lambda row: (row["campaign_id"], row["kind"])) == sorted(
         expected, key=lambda row: (row["campaign_id"], row["kind"]))

@@ -12,7 +12,7 @@ import uuid
 from collections import defaultdict
 
 from chalicelib.adapters.sqs import enqueue
-from chalicelib.config import hash_key, settings, signer
+from chalicelib.config import hash_key, signer
 from chalicelib.domain.clock import now
 from chalicelib.domain.country import viewer_country
 from chalicelib.domain.engagement import classify
@@ -50,7 +50,8 @@ def track(action: Action, token: str, user_agent: str | None, country_header: st
                           account_id=claim.account_id, list_id=claim.list_id,
                           campaign_id=claim.campaign_id, address=claim.address,
                           viewer=classify(user_agent, at, link.signed_at),
-                          country=viewer_country(country_header, ip), link=link.url)
+                          country=viewer_country(country_header, ip), link=link.url,
+                          sent_at=link.signed_at)
     enqueue(TRACKING, event.to_dict())
     return link.url
 
@@ -63,8 +64,9 @@ def count_events(events: list[TrackingEvent]) -> None:
     events = _of_people_not_erased(events)
     if not events:
         return
-    secret = settings().suppression_secret
-    recipient_of = {event.event_id: recipient_key(secret, event.campaign_id, event.address)
+    secret = hash_key()
+    recipient_of = {event.event_id: recipient_key(secret, event.campaign_id,
+                                                  address_hash(event.address, secret))
                     for event in events}
     stored = tracking_store.existing_markers(marker_keys(events, recipient_of))
     plan = plan_batch(events, stored, recipient_of, now())
@@ -75,7 +77,8 @@ def count_events(events: list[TrackingEvent]) -> None:
         logger.warning("tracking events over a marker's limit, not counted",
                        extra={"flooded": plan.flooded})
     logger.info("tracking batch counted", extra={"events": len(events), "fresh": plan.fresh,
-                                                 "replayed": plan.replayed, "chunks": len(plan.chunks)})
+                                                 "replayed": plan.replayed, "late": plan.late,
+                                                 "chunks": len(plan.chunks)})
 
 
 def _of_people_not_erased(events: list[TrackingEvent]) -> list[TrackingEvent]:

@@ -145,12 +145,14 @@ def erase_messages(person: Person) -> int:
 
 def export_tracking(person: Person) -> list[dict[str, Any]]:
     """The person's opens, and clicks per link, in each of the account's campaigns (P13, P16):
-    when the first and the latest happened and how many were counted. Markers are keyed by the
+    when the first and the latest happened, how many were counted, and when that history goes
+    (within 30 days of the mail, P21). Markers are keyed by the
     campaign and a keyed hash of an email (an SMS's links carry the entry's email too)."""
     rows = [{"campaign_id": campaign_id, "kind": scope_action(marker.scope).value, "link": marker.link,
              "first_at": _iso(marker.first_at), "last_at": _iso(marker.last_at),
-             "count": int(marker.counted)}
-            for campaign_id, marker in tracking_store.markers_of(person.account_id, person.emails)]
+             "count": int(marker.counted), "expires_at": _iso(marker.expires_at)}
+            for campaign_id, marker in tracking_store.markers_of(person.account_id, person.emails,
+                                                                 expired=False)]
     return sorted(rows, key=lambda row: (row["campaign_id"], row["kind"], row["link"] or ""))
 
 

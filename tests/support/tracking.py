@@ -52,8 +52,10 @@ def click_path(claim: Any, url: str) -> str:
 
 
 def opened_and_clicked(account_id: str, list_id: str, campaign_id: str, address: str,
-                       link: str = "https://shop.example/spring?utm=x") -> None:
-    """The address opened the campaign and clicked `link`, as the tracking worker counts it."""
+                       link: str = "https://shop.example/spring?utm=x",
+                       sent_at: datetime | None = None) -> None:
+    """The address opened the campaign (mailed at `sent_at`, default now) and clicked `link`, as
+    the tracking worker counts it."""
     from chalicelib.domain.engagement import Viewer
     from chalicelib.domain.tracking import Action, TrackingEvent
     from chalicelib.services.tracking import count_events
@@ -61,5 +63,5 @@ def opened_and_clicked(account_id: str, list_id: str, campaign_id: str, address:
     at = datetime.now(UTC)
     count_events([TrackingEvent(event_id=uuid.uuid4().hex, action=action, at=at, account_id=account_id,
                                 list_id=list_id, campaign_id=campaign_id, address=address,
-                                viewer=Viewer.HUMAN, country="RO", link=target)
+                                viewer=Viewer.HUMAN, country="RO", link=target, sent_at=sent_at or at)
                   for action, target in ((Action.OPEN, None), (Action.CLICK, link))])
