@@ -2,6 +2,8 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# checkov in its own environment: it pins boto3 and packaging below what Tidings uses.
+CHECKOV_STAMP := $(VENV)/checkov/.installed
 
 .PHONY: run test lint bench package clean browser
 
@@ -10,6 +12,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --upgrade "pip<26.3"  # chalice 1.34 requires pip<26.3
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
+
+$(CHECKOV_STAMP): requirements-checkov.txt $(STAMP)
+	test -x $(VENV)/checkov/bin/python || python3 -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/python -m pip install --quiet -r requirements-checkov.txt
+	touch $(CHECKOV_STAMP)
 
 ## The whole local stack: moto as AWS, the API, the SQS pump, the scheduler, the outbox.
 run: $(STAMP)
@@ -22,8 +29,9 @@ browser:
 	  $$sudo apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
-## Lint, the import contracts (the layer rule), then the test suite on both cores.
-test: $(STAMP) browser
+## Lint, the import contracts (the layer rule), then the test suite on both cores (it packages
+## the template once and scans it with cfn-lint, its serverless rules and checkov).
+test: $(STAMP) $(CHECKOV_STAMP) browser
 	$(PY) -m ruff check .
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -n 2 -q

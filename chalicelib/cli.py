@@ -16,6 +16,12 @@ bounce/complaint limits than the platform's. Both are audited.
 
 Runs the daily retention purge now (P21-P25), or with --dry-run prints what it would remove:
 counts per kind, never contact data.
+
+    python -m chalicelib.cli smoke [--account-id acc_...] [--timeout 300]
+
+After a deployment: sends to SES's mailbox simulator (bounce and complaint), waits for both to come
+back through SNS, SQS and the feedback worker, checks the purge's last run, and prints what it
+found (exit status 1 when a check failed). Without --account-id it creates a smoke account.
 Uses the same environment as the app (AWS_ENDPOINT_URL for the local stack).
 """
 from __future__ import annotations
@@ -31,6 +37,7 @@ from chalicelib.domain.errors import TidingsError
 from chalicelib.domain.keys import Scope
 from chalicelib.services.health import set_own_thresholds, unsuspend
 from chalicelib.services.retention import run_purges
+from chalicelib.services.smoke import run_smoke
 from chalicelib.store import audit
 from chalicelib.store.accounts import create_account
 from chalicelib.store.binding import bind_models
@@ -67,10 +74,16 @@ def _parser() -> argparse.ArgumentParser:
     limits.add_argument("--max-bounce-rate", type=float)
     purge = commands.add_parser("purge", help="run the retention purge (P21-P25)")
     purge.add_argument("--dry-run", action="store_true", help="count what would go; change nothing")
+    smoke = commands.add_parser("smoke", help="check a deployment end to end (SES simulator, purge)")
+    smoke.add_argument("--account-id", help="the account to send as (default: a new smoke account)")
+    smoke.add_argument("--timeout", type=float, default=300, help="seconds to wait for the feedback")
+    smoke.add_argument("--poll-seconds", type=float, default=5, help="seconds between checks")
     return parser
 
 
 def _run(args: argparse.Namespace) -> dict[str, Any]:
+    if args.command == "smoke":
+        return run_smoke(args.account_id, args.timeout, args.poll_seconds).to_dict()
     if args.command == "purge":
         report = run_purges(dry_run=args.dry_run)
         return {"dry_run": report.dry_run, "counts": report.counts, "complete": report.complete}
@@ -102,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error.message}", file=sys.stderr)
         return 2
     print(json.dumps(result, indent=2))
-    return 0
+    return 1 if result.get("ok") is False else 0
 
 
 if __name__ == "__main__":

@@ -1,21 +1,37 @@
 """Configuration, read from the environment in this one place.
 
 `settings()` caches what it read; tests that change the environment call `settings.cache_clear()`.
-In AWS, secrets arrive as environment variables filled from SSM by the deployment; locally the
-stack sets them.
+Secrets are not settings: `signer()` and `hash_key()` read them from Secrets Manager at run time
+through Powertools Parameters, cached for SECRET_MAX_AGE_SECONDS, so a rotated key list is picked
+up without a redeploy and nothing secret sits in a function's environment. The local stack and
+the tests provision the same secrets into moto (local/provision.py) and read them the same way.
 """
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
+from typing import Any
 
 from chalicelib.domain.health import HealthPolicy
 from chalicelib.domain.retention import MAX_ENDED_RETENTION, ended_retention
 from chalicelib.domain.signup_limits import SignupLimits
 from chalicelib.domain.tokens import Signer
+from chalicelib.resources import HASH_KEY_SECRET, SIGNING_KEYS_SECRET
+
+# How long a secret read from Secrets Manager is used before it is read again: a rotated signing
+# key list reaches every warm Lambda within this time.
+SECRET_MAX_AGE_SECONDS = 300
+# The stages where an unreadable secret falls back to LOCAL_ONLY_SECRET (`make run`, the tests).
+LOCAL_STAGES = ("local", "test")
+LOCAL_ONLY_SECRET = "local-only-secret-never-use-in-aws"
+
+
+class MissingSecret(RuntimeError):
+    """A secret could not be read outside the local stack: the function must not run without it."""
 
 
 @dataclass(frozen=True)
@@ -32,10 +48,6 @@ class Settings:
     max_body_bytes: int
     # email-validator's DNS deliverability check; off by default (no egress, flaky resolvers).
     check_email_dns: bool
-    # Newest first: itsdangerous signs with the first and accepts any (key rotation).
-    signing_secrets: tuple[str, ...]
-    # Keys the HMAC of suppressed addresses (P18: the hash must not be reversible by guessing).
-    suppression_secret: str
     default_sender: str
     configuration_set: str
     sqs_max_receive_count: int
@@ -51,13 +63,9 @@ class Settings:
         """The deployed name of a table, queue or topic: `<prefix>-<logical name>`."""
         return f"{self.resource_prefix}-{logical_name}"
 
-
-_INSECURE_LOCAL_SECRET = "local-only-secret-never-use-in-aws"
-
-
-def _secrets(raw: str | None) -> tuple[str, ...]:
-    values = tuple(part.strip() for part in (raw or "").split(",") if part.strip())
-    return values or (_INSECURE_LOCAL_SECRET,)
+    def secret_name(self, logical_name: str) -> str:
+        """The name of a Secrets Manager secret: `<prefix>/<logical name>`."""
+        return f"{self.resource_prefix}/{logical_name}"
 
 
 @lru_cache(maxsize=1)
@@ -67,13 +75,51 @@ def settings() -> Settings:
 
 
 def signer() -> Signer:
-    """Signs and verifies the tokens of public links with the current signing secrets."""
-    return Signer(settings().signing_secrets)
+    """Signs and verifies the tokens of public links with the current signing keys. Raises
+    MissingSecret."""
+    return Signer(signing_keys())
+
+
+def signing_keys() -> tuple[str, ...]:
+    """The signing keys, newest first (the secret is a JSON list: the first signs, any
+    verifies). Raises MissingSecret."""
+    value = _secret(SIGNING_KEYS_SECRET, as_json=True)
+    keys = tuple(key for key in value if isinstance(key, str) and key) if isinstance(value, list) else ()
+    if not keys or len(keys) != len(value):
+        raise MissingSecret(f"secret {settings().secret_name(SIGNING_KEYS_SECRET)!r} must be a JSON list "
+                            "of non-empty strings, newest first")
+    return keys
 
 
 def hash_key() -> str:
-    """The key of every keyed hash of an address or phone (suppressions, message records)."""
-    return settings().suppression_secret
+    """The key of every keyed hash of an address or phone (suppressions, message records).
+    Raises MissingSecret."""
+    value = _secret(HASH_KEY_SECRET, as_json=False)
+    if not isinstance(value, str) or not value:
+        raise MissingSecret(f"secret {settings().secret_name(HASH_KEY_SECRET)!r} must be a non-empty string")
+    return value
+
+
+def local_secret_values() -> dict[str, str]:
+    """What the local stack and the tests store in moto's Secrets Manager, by logical name."""
+    return {SIGNING_KEYS_SECRET: json.dumps([LOCAL_ONLY_SECRET]), HASH_KEY_SECRET: LOCAL_ONLY_SECRET}
+
+
+def _secret(logical_name: str, as_json: bool) -> Any:
+    from aws_lambda_powertools.utilities import parameters  # lazily: only what needs a secret pays
+
+    name = settings().secret_name(logical_name)
+    try:
+        return parameters.get_secret(name, max_age=SECRET_MAX_AGE_SECONDS,
+                                     transform="json" if as_json else None)
+    except parameters.exceptions.TransformParameterError as error:
+        raise MissingSecret(f"secret {name!r} is not valid JSON") from error
+    except parameters.exceptions.GetParameterError as error:
+        if settings().stage in LOCAL_STAGES:
+            fallback = local_secret_values()[logical_name]
+            return json.loads(fallback) if as_json else fallback
+        raise MissingSecret(f"secret {name!r} could not be read from Secrets Manager "
+                            f"({type(error).__name__}); create it as infra/README.md describes") from error
 
 
 def read_settings(env: Mapping[str, str]) -> Settings:
@@ -89,8 +135,6 @@ def read_settings(env: Mapping[str, str]) -> Settings:
         tracking_base_url=(env.get("TIDINGS_TRACKING_BASE_URL") or public_base_url).rstrip("/"),
         max_body_bytes=int(env.get("TIDINGS_MAX_BODY_BYTES", str(256 * 1024))),
         check_email_dns=env.get("TIDINGS_CHECK_EMAIL_DNS") == "1",
-        signing_secrets=_secrets(env.get("TIDINGS_SIGNING_SECRETS")),
-        suppression_secret=_secrets(env.get("TIDINGS_SUPPRESSION_SECRET"))[0],
         default_sender=env.get("TIDINGS_DEFAULT_SENDER", "no-reply@tidings.example"),
         configuration_set=env.get("TIDINGS_CONFIGURATION_SET", f"{prefix}-feedback"),
         sqs_max_receive_count=int(env.get("TIDINGS_SQS_MAX_RECEIVE_COUNT", "5")),

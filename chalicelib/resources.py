@@ -1,4 +1,5 @@
-"""Every queue and topic the app needs, declared once (tables: store/models.ALL_MODELS).
+"""Every queue, topic and secret the app needs, declared once (tables: store/models.ALL_MODELS;
+functions: functions.py).
 
 The local stack provisions from this module (local/provision.py) and the deployment template is
 built from it (infra/), so the two cannot drift apart. Names are logical; `Settings.resource_name`
@@ -11,16 +12,31 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class QueueSpec:
-    """An SQS queue consumed by one `@app.on_sqs_message` handler, with its dead-letter queue."""
+    """An SQS queue consumed by one `@app.on_sqs_message` handler, with its dead-letter queue.
+    How it is consumed (batch size, window, concurrency) is its consumer's declaration in
+    functions.py, and so is its visibility timeout, which follows that function's timeout."""
 
     logical_name: str
-    # Longer than the handler's timeout, so a message is not redelivered while still in work.
-    visibility_timeout_seconds: int = 60
-    batch_size: int = 10
 
     @property
     def dead_letter_name(self) -> str:
         return f"{self.logical_name}-dlq"
+
+    @property
+    def visibility_timeout_seconds(self) -> int:
+        """6 x its consumer's timeout + batching window (AWS's advice for Lambda triggers)."""
+        from chalicelib.functions import consumer_of  # functions.py imports this module
+
+        return consumer_of(self).queue_visibility_timeout_seconds
+
+    @property
+    def batch_size(self) -> int:
+        """How many messages its consumer takes per invocation."""
+        from chalicelib.functions import consumer_of
+
+        trigger = consumer_of(self).trigger
+        assert trigger is not None
+        return trigger.batch_size
 
 
 # Outgoing mail and SMS jobs, consumed by the send worker.
@@ -31,19 +47,17 @@ FEEDBACK = QueueSpec("feedback")
 # Public signups, validated and counted by the route, applied by the signups worker (P05).
 SIGNUPS = QueueSpec("signups")
 # Chunks of CSV imports, consumed by the import worker (a big file must not time out a Lambda).
-IMPORTS = QueueSpec("imports", visibility_timeout_seconds=180, batch_size=1)
+IMPORTS = QueueSpec("imports")
 
-# Open and click events from the tracking routes; the worker aggregates big batches (P13): the
-# bigger the batch, the fewer counter writes per event (Lambda allows up to 10,000 a batch for a
-# standard queue with a batching window; 1,000 events are well under its 6 MB payload).
-TRACKING = QueueSpec("tracking", batch_size=1000)
+# Open and click events from the tracking routes; the worker aggregates big batches (P13).
+TRACKING = QueueSpec("tracking")
 # Mail to unsubscribe@<sender domain> that SES receiving publishes to the inbound-mail topic (P07).
 INBOUND_MAIL = QueueSpec("inbound-mail")
 
 # Campaign fan-out: one job reads one page of a list's confirmed subscribers (services/sending/fanout.py).
-FANOUT = QueueSpec("fanout", batch_size=1)
+FANOUT = QueueSpec("fanout")
 # Recipient batches of a campaign (at most 100 each), sent at the shared SES rate.
-CAMPAIGN_SEND = QueueSpec("campaign-send", batch_size=5)
+CAMPAIGN_SEND = QueueSpec("campaign-send")
 # Inbound SMS (replies such as STOP) that SNS publishes to the inbound-SMS topic (P06, P12).
 SMS_INBOUND = QueueSpec("sms-inbound")
 
@@ -63,3 +77,12 @@ INBOUND_MAIL_TOPIC = "inbound-mail"
 # Two-way SMS: the origination number's inbound messages are published here (-> SMS_INBOUND).
 SMS_INBOUND_TOPIC = "sms-inbound"
 TOPICS: tuple[str, ...] = (FEEDBACK_TOPIC, INBOUND_MAIL_TOPIC, SMS_INBOUND_TOPIC)
+
+# Secrets Manager secrets, read at run time (config.py) and never put in an environment variable;
+# deployed as `<prefix>/<name>` (Settings.secret_name).
+# A JSON list of link-signing keys, newest first: the first signs, any verifies (rotation).
+SIGNING_KEYS_SECRET = "signing-secrets"
+# The key of every keyed hash of an address or phone (suppressions, P18): never rotated, since
+# suppressions are found by it.
+HASH_KEY_SECRET = "suppression-secret"
+SECRETS: tuple[str, ...] = (SIGNING_KEYS_SECRET, HASH_KEY_SECRET)

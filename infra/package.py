@@ -15,12 +15,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from chalice.app import SQSEventConfig
+from chalice.app import ScheduledEventConfig, SQSEventConfig
 from chalice.utils import to_cfn_resource_name
 
 from chalicelib.config import Settings, read_settings
+from chalicelib.functions import ARCHITECTURE
 from infra.template import (
-    DATA_ACCESS_POLICY_ID,
     LambdaFunction,
     SqsHandler,
     build_merge_template,
@@ -69,8 +69,11 @@ def app_functions() -> tuple[list[LambdaFunction], list[SqsHandler]]:
     names += [source.name for source in app.event_sources]
     if app.routes:
         names.append("api_handler")
+    scheduled = {source.name for source in app.event_sources if isinstance(source, ScheduledEventConfig)}
     functions = [
-        LambdaFunction(chalice_function_id(name), to_cfn_resource_name(f"{name}_role")) for name in names
+        LambdaFunction(chalice_function_id(name), to_cfn_resource_name(f"{name}_role"), name,
+                       scheduled=name in scheduled)
+        for name in names
     ]
     handlers = [
         SqsHandler(
@@ -92,11 +95,10 @@ def chalice_function_id(name: str) -> str:
 def check_merged(template: dict[str, Any], deployed: Settings) -> None:
     """Raise RuntimeError unless the merge lined up with Chalice's output: no merged resource or
     event without a Type (it named something Chalice did not generate), every function has the
-    deployed environment, and every role has the data access policy."""
+    deployed environment, and the Lambda zip Chalice built is for the declared architecture."""
     resources = template["Resources"]
     problems = [f"{name} has no Type" for name, resource in resources.items() if "Type" not in resource]
     expected = lambda_environment(deployed)
-    roles = {role["Ref"] for role in resources[DATA_ACCESS_POLICY_ID]["Properties"]["Roles"]}
     for name, resource in resources.items():
         properties = resource.get("Properties", {})
         problems += [
@@ -108,8 +110,8 @@ def check_merged(template: dict[str, Any], deployed: Settings) -> None:
             variables = properties.get("Environment", {}).get("Variables", {})
             if any(variables.get(key) != value for key, value in expected.items()):
                 problems.append(f"{name} lacks the deployed environment")
-        if resource.get("Type") == "AWS::IAM::Role" and name not in roles:
-            problems.append(f"{name} lacks {DATA_ACCESS_POLICY_ID}")
+            if properties.get("Architectures") != [ARCHITECTURE]:
+                problems.append(f"{name} is not built for {ARCHITECTURE}")
     if problems:
         raise RuntimeError("the merge template and Chalice's output do not line up: " + "; ".join(problems))
 

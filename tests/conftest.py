@@ -23,6 +23,26 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 pytest_plugins = ["tests.support.fixtures"]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    from tests.support.permissions import install
+
+    install()
+
+
+@pytest.fixture(autouse=True)
+def _aws_calls_within_each_functions_policy() -> Iterator[None]:
+    """Fails a test in which a handler made an AWS call its function's IAM policy (generated
+    from chalicelib/functions.py, as deployed) would refuse (tests/support/permissions.py)."""
+    from tests.support.permissions import DENIALS
+
+    DENIALS.take()
+    yield
+    denied = DENIALS.take()
+    if denied:
+        pytest.fail("AWS calls outside the function's policy (declare them in chalicelib/functions.py):\n"
+                    + "\n".join(sorted(set(denied))))
+
+
 @pytest.fixture
 def aws() -> Iterator[dict[str, str]]:
     """A fresh moto account with every table, queue, topic and identity provisioned."""
@@ -41,11 +61,10 @@ def aws() -> Iterator[dict[str, str]]:
 
 @pytest.fixture
 def client(aws: dict[str, str]) -> Iterator[Any]:
-    from chalice.test import Client
-
     from app import app
+    from tests.support.lambdas import DeployedClient
 
-    with Client(app, stage_name="local") as test_client:
+    with DeployedClient(app, stage_name="local") as test_client:
         yield test_client
 
 
@@ -62,3 +81,21 @@ def account(aws: dict[str, str]) -> dict[str, Any]:
             "sender_identity": "news@acme.example",
         },
     )
+
+
+@pytest.fixture
+def put_secret(aws: dict[str, str]) -> Iterator[Any]:
+    """`put_secret(logical_name, value)`: a new value of a secret in moto's Secrets Manager, seen
+    at once (as after config.SECRET_MAX_AGE_SECONDS in a warm Lambda)."""
+    from aws_lambda_powertools.utilities import parameters
+
+    from chalicelib.clients import client
+    from chalicelib.config import settings
+
+    def put(logical_name: str, value: str) -> None:
+        client("secretsmanager").put_secret_value(SecretId=settings().secret_name(logical_name),
+                                                  SecretString=value)
+        parameters.clear_caches()
+
+    yield put
+    parameters.clear_caches()

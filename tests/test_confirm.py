@@ -10,6 +10,7 @@ import time_machine
 from chalicelib.config import settings, signer
 from chalicelib.domain.suppression import SuppressionReason
 from chalicelib.domain.tokens import confirm_token
+from chalicelib.resources import SIGNING_KEYS_SECRET
 from chalicelib.store.suppressions import suppress
 from tests.support.api import FORM, bearer
 from tests.support.lists import stored
@@ -187,11 +188,11 @@ def test_p12_address_suppressed_after_signup_cannot_confirm(client, news_list):
     assert stored(list_id, ANN).status == "pending"
 
 
-def test_key_rotation_link_signed_with_the_old_secret_still_confirms(client, news_list, settings_env):
+def test_key_rotation_link_signed_with_the_old_secret_still_confirms(client, news_list, put_secret):
     list_id = news_list["list_id"]
-    settings_env(TIDINGS_SIGNING_SECRETS="old-secret")
+    put_secret(SIGNING_KEYS_SECRET, '["old-secret"]')
     path = confirm_path(_signup_and_mail(client, list_id))
-    settings_env(TIDINGS_SIGNING_SECRETS="new-secret,old-secret")
+    put_secret(SIGNING_KEYS_SECRET, '["new-secret", "old-secret"]')
     assert client.http.post(path, headers=BROWSER).status_code == 200
     assert stored(list_id, ANN).status == "confirmed"
 

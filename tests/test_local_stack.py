@@ -19,6 +19,7 @@ from chalicelib.local.outbox import render_page
 from chalicelib.local.scheduler import Scheduler
 from chalicelib.local.schedules import parse_schedule
 from chalicelib.local.sent import parse_raw_email, sent_emails, sent_sms
+from tests.support.lambdas import test_function
 from tests.support.stack import get_json, running_stack
 
 T0 = datetime(2026, 3, 7, 10, 0, 30, tzinfo=UTC)  # a Saturday
@@ -90,7 +91,7 @@ def scheduled_app() -> tuple[Chalice, list[tuple[str, dict[str, Any]]]]:
 def test_scheduler_runs_each_handler_when_its_expression_fires() -> None:
     app, calls = scheduled_app()
     clock = FakeClock(T0)
-    scheduler = Scheduler(app, "eu-west-1", clock=clock)
+    scheduler = Scheduler(app, "eu-west-1", clock=clock, spec_of=test_function)
 
     ran = []
     for minutes in (0, 4, 5, 6, 10, 60):

@@ -11,6 +11,7 @@ from chalice import Chalice
 
 from chalicelib.clients import client
 from chalicelib.local.pump import SqsPump, failed_message_ids
+from tests.support.lambdas import test_function
 
 REGION = "eu-west-1"
 MAX_RECEIVES = 3
@@ -52,7 +53,7 @@ def pump_for(behaviour: Callable[[Records], Any]) -> tuple[SqsPump, list[Records
         return behaviour(records)
 
     # retry delay 0: a record left on the queue is visible again at once.
-    return SqsPump(app, REGION, retry_delay_seconds=0), batches
+    return SqsPump(app, REGION, retry_delay_seconds=0, spec_of=test_function), batches
 
 
 def send(queue: dict[str, str], *bodies: str) -> list[str]:

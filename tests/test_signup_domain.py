@@ -25,6 +25,7 @@ from chalicelib.domain.subscriptions import (
     signup_outcome,
 )
 from chalicelib.domain.suppression import address_hash
+from chalicelib.resources import HASH_KEY_SECRET, SIGNING_KEYS_SECRET
 
 ENDED = (Status.UNSUBSCRIBED, Status.BOUNCED, Status.COMPLAINED)
 ACME = AccountProfile(name="Acme Ltd", postal_address="1 Main Street, Bucharest",
@@ -182,13 +183,13 @@ def test_p01_token_expires_after_7_days():
     assert error.value.code == "token_expired"
 
 
-def test_key_rotation_old_secret_still_verifies_when_second(settings_env):
-    settings_env(TIDINGS_SIGNING_SECRETS="old-secret")
+def test_key_rotation_old_secret_still_verifies_when_second(put_secret):
+    put_secret(SIGNING_KEYS_SECRET, '["old-secret"]')
     token = tokens.confirm_token(signer(), "lst_1", "ann@example.com")
-    settings_env(TIDINGS_SIGNING_SECRETS="new-secret,old-secret")
+    put_secret(SIGNING_KEYS_SECRET, '["new-secret", "old-secret"]')
     assert tokens.read_confirm_token(signer(), token).address == "ann@example.com"
     fresh = tokens.confirm_token(signer(), "lst_1", "ann@example.com")
-    settings_env(TIDINGS_SIGNING_SECRETS="new-secret")
+    put_secret(SIGNING_KEYS_SECRET, '["new-secret"]')
     assert tokens.read_confirm_token(signer(), fresh).list_id == "lst_1"  # signed with the first secret
     with pytest.raises(tokens.TokenInvalid):
         tokens.read_confirm_token(signer(), token)  # the old secret was retired
@@ -207,11 +208,11 @@ def test_list_hint_of_an_expired_token_but_never_of_an_altered_one():
 
 # --- suppression keys ---------------------------------------------------------------------------
 
-def test_p18_suppression_key_is_a_keyed_hash_of_the_normalised_address(settings_env):
+def test_p18_suppression_key_is_a_keyed_hash_of_the_normalised_address(put_secret):
     first = address_hash("Ann@Example.com", hash_key())
     assert first == address_hash("ann@example.com", hash_key())
     assert len(first) == 64 and "ann" not in first
-    settings_env(TIDINGS_SUPPRESSION_SECRET="another-secret")
+    put_secret(HASH_KEY_SECRET, "another-secret")
     assert address_hash("ann@example.com", hash_key()) != first
 
 

@@ -157,12 +157,15 @@ def test_the_template_lets_the_lambdas_publish_sms_and_feeds_replies_to_their_qu
     from infra.template import LambdaFunction, SqsHandler, build_merge_template
 
     merge = build_merge_template(read_settings({"TIDINGS_PREFIX": "acme"}),
-                                 [LambdaFunction("SmsInboundWorker", "SmsInboundWorkerRole")],
+                                 [LambdaFunction("SmsInboundWorker", "SmsInboundWorkerRole",
+                                                 "sms_inbound_worker"),
+                                  LambdaFunction("CampaignSendWorker", "CampaignSendWorkerRole",
+                                                 "campaign_send_worker")],
                                  [SqsHandler("SmsInboundWorker", "SmsInboundWorkerSqsEventSource",
                                              "acme-sms-inbound")])
     resources = merge["Resources"]
-    statements = resources["DataAccessPolicy"]["Properties"]["PolicyDocument"]["Statement"]
-    (sms,) = [s for s in statements if "sns:Publish" in s["Action"]]
+    (policy,) = resources["CampaignSendWorkerRole"]["Properties"]["Policies"]
+    (sms,) = [s for s in policy["PolicyDocument"]["Statement"] if "sns:Publish" in s["Action"]]
     assert "sns:ListPhoneNumbersOptedOut" in sms["Action"]
     assert resources["SmsInboundTopic"]["Properties"]["TopicName"] == "acme-sms-inbound"
     subscription = resources["SmsInboundTopicSubscription"]["Properties"]

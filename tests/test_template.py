@@ -1,7 +1,9 @@
 """The deployable template: built by `chalice package` with the generated merge template, it must
-pass cfn-lint and hold exactly the tables the models declare, the queues with their dead-letter
-queues and alarms, the SES feedback path, batch-failure reporting, the tracking function URL, and
-no local-only routes."""
+pass cfn-lint (with the serverless rules) and checkov, and hold exactly the tables the models
+declare, the queues with their dead-letter queues and alarms, the SES feedback path, batch-failure
+reporting, the tracking function URL, each function as chalicelib/functions.py declares it with its
+own generated role, a policy for every AWS service that publishes to it, and no local-only routes
+and no secret."""
 from __future__ import annotations
 
 import fcntl
@@ -14,13 +16,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from chalice.utils import to_cfn_resource_name
 from pynamodb.attributes import TTLAttribute
 
 from chalicelib.config import read_settings
+from chalicelib.functions import FUNCTIONS
 from chalicelib.resources import FEEDBACK, FEEDBACK_TOPIC, INBOUND_MAIL, INBOUND_MAIL_TOPIC, QUEUES
 from chalicelib.store.models import ALL_MODELS
+from infra.iam import for_template, policy_statements
 from infra.package import build, check_merged
 from infra.template import (
+    FEEDBACK_TOPIC_ID,
+    INBOUND_MAIL_TOPIC_ID,
+    SMS_INBOUND_TOPIC_ID,
     TRACKING_BASE_URL_VARIABLE,
     TRACKING_FRONT_ID,
     LambdaFunction,
@@ -78,12 +86,30 @@ def _sqs_events(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any],
                 yield name, function, event["Properties"]
 
 
-def test_template_passes_cfn_lint(template_path: Path) -> None:
-    from cfnlint.api import lint_file
+def test_template_passes_cfn_lint_with_the_serverless_rules(template_path: Path) -> None:
+    from cfnlint.api import ManualArgs, lint_file
 
-    # No rule is ignored: errors, warnings and informational findings all fail the test.
-    matches = lint_file(template_path)
+    # No rule is ignored globally: errors, warnings and informational findings all fail the test,
+    # but a resource's Metadata may skip one with its reason (infra/template.py _skips).
+    matches = lint_file(template_path, config=ManualArgs(append_rules=["cfn_lint_serverless.rules"]))
     assert [f"{m.rule.id} {m.message} (line {m.linenumber})" for m in matches] == []
+
+
+def test_template_passes_checkov(template_path: Path) -> None:
+    """Every finding is fixed, or skipped in the resource's Metadata with a one-line reason."""
+    checkov = Path(__file__).resolve().parent.parent / ".venv" / "checkov" / "bin" / "checkov"
+    assert checkov.exists(), "checkov has its own environment: `make .venv/checkov/.installed`"
+    result = subprocess.run(
+        [str(checkov), "-f", str(template_path), "--framework", "cloudformation", "--compact",
+         "--skip-download", "-o", "json"],
+        capture_output=True, text=True, timeout=300,
+    )
+    report = json.loads(result.stdout)
+    failed = [f"{c['check_id']} {c['resource']}" for c in report["results"]["failed_checks"]]
+    assert failed == [] and result.returncode == 0, failed or result.stderr[-2000:]
+    skipped = report["results"]["skipped_checks"]
+    assert skipped and all(check["check_result"].get("suppress_comment", "").strip()
+                           for check in skipped), "every skip says why"
 
 
 def test_tables_match_the_models(template: dict[str, Any]) -> None:
@@ -118,6 +144,7 @@ def test_tables_match_the_models(template: dict[str, Any]) -> None:
         assert table["BillingMode"] == "PAY_PER_REQUEST"
         assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
         assert table["SSESpecification"] == {"SSEEnabled": True}
+        assert table["DeletionProtectionEnabled"] is True
 
 
 def _key_schema(key_attributes: Any) -> list[dict[str, str]]:
@@ -141,8 +168,10 @@ def test_every_sqs_event_source_consumes_a_queue_of_the_template(template: dict[
     for name, function, properties in _sqs_events(template):
         queue_name = properties["Queue"]["Fn::Sub"].rsplit(":", 1)[1]
         queue_id, queue = _queue_named(template, queue_name)
-        # Lambda refuses a mapping whose queue would let a message reappear mid-invocation.
-        assert queue["Properties"]["VisibilityTimeout"] >= function["Properties"]["Timeout"], name
+        # AWS asks for six times the function's timeout, plus the batching window.
+        window = properties.get("MaximumBatchingWindowInSeconds", 0)
+        timeout = function["Properties"]["Timeout"]
+        assert queue["Properties"]["VisibilityTimeout"] >= 6 * timeout + window, name
         # The queue is named by an ARN string, so only DependsOn orders the two.
         assert queue_id in function["DependsOn"], name
 
@@ -243,16 +272,150 @@ def test_a_worker_imported_as_lambda_does_finds_its_tables_bound() -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_lambdas_run_with_the_template_resource_names(template: dict[str, Any]) -> None:
+def test_lambdas_run_with_the_template_resource_names_and_no_secret(template: dict[str, Any]) -> None:
     functions = _of_type(template, "AWS::Serverless::Function")
-    policy = _of_type(template, "AWS::IAM::Policy")
-    attached = {role["Ref"] for p in policy.values() for role in p["Properties"]["Roles"]}
     for name, function in functions.items():
         variables = function["Properties"]["Environment"]["Variables"]
         assert variables["TIDINGS_PREFIX"] == PREFIX, name
         assert variables["TIDINGS_CONFIGURATION_SET"] == read_settings({}).configuration_set, name
-        assert variables["TIDINGS_SIGNING_SECRETS"].startswith("{{resolve:secretsmanager:"), name
-        assert function["Properties"]["Role"]["Fn::GetAtt"][0] in attached, name
+        assert not [key for key in variables if "SECRET" in key], name
+    # Secrets are read at run time (chalicelib/config.py), never resolved into the template.
+    assert "resolve:secretsmanager" not in json.dumps(template)
+
+
+def test_p28_each_function_runs_as_declared_with_its_own_role(template: dict[str, Any]) -> None:
+    """Timeout, memory, architecture, reserve and queue trigger as chalicelib/functions.py says;
+    one role per function, whose only policy is the one generated from what it touches."""
+    functions = _of_type(template, "AWS::Serverless::Function")
+    assert sorted(functions) == sorted(to_cfn_resource_name(spec.name) if spec.name != "api_handler"
+                                       else "APIHandler" for spec in FUNCTIONS)
+    roles = [function["Properties"]["Role"]["Fn::GetAtt"][0] for function in functions.values()]
+    assert len(set(roles)) == len(roles), "no two functions share a role"
+    assert _of_type(template, "AWS::IAM::Policy") == {}, "no policy shared between roles"
+    for spec in FUNCTIONS:
+        function_id = "APIHandler" if spec.name == "api_handler" else to_cfn_resource_name(spec.name)
+        properties = functions[function_id]["Properties"]
+        assert properties["Timeout"] == spec.timeout_seconds, spec.name
+        assert properties["MemorySize"] == spec.memory_mb, spec.name
+        assert properties["Architectures"] == [spec.architecture] == ["arm64"], spec.name
+        if spec.reserved_concurrency is None:
+            assert "ReservedConcurrentExecutions" not in properties, spec.name
+        else:
+            parameter = properties["ReservedConcurrentExecutions"]["Ref"]
+            assert template["Parameters"][parameter]["Default"] == spec.reserved_concurrency
+        events = [event["Properties"] for event in properties.get("Events", {}).values()
+                  if event["Type"] == "SQS"]
+        if spec.trigger is None:
+            assert events == [], spec.name
+        else:
+            (event,) = events
+            assert event["BatchSize"] == spec.trigger.batch_size, spec.name
+            assert event["MaximumBatchingWindowInSeconds"] == spec.trigger.batching_window_seconds, spec.name
+            assert event["ScalingConfig"]["MaximumConcurrency"] == spec.trigger.maximum_concurrency, spec.name
+            _, queue = _queue_named(template, f"{PREFIX}-{spec.trigger.queue.logical_name}")
+            assert queue["Properties"]["VisibilityTimeout"] == spec.queue_visibility_timeout_seconds
+        role = template["Resources"][properties["Role"]["Fn::GetAtt"][0]]["Properties"]
+        (policy,) = role["Policies"]
+        statements = policy["PolicyDocument"]["Statement"]
+        assert statements[0]["Sid"] == "WriteOwnLogs"
+        deployed = read_settings({"TIDINGS_PREFIX": PREFIX})
+        assert statements[1:] == for_template(policy_statements(spec, deployed)), spec.name
+
+
+def test_p28_no_grant_on_every_resource_but_sms_and_only_to_the_sms_senders(template: dict[str, Any]) -> None:
+    sms_senders = set()
+    for role_id, role in _of_type(template, "AWS::IAM::Role").items():
+        for policy in role["Properties"]["Policies"]:
+            for statement in policy["PolicyDocument"]["Statement"]:
+                resources = statement["Resource"] if isinstance(statement["Resource"], list) \
+                    else [statement["Resource"]]
+                if "*" in resources:
+                    assert set(statement["Action"]) <= {"sns:Publish", "sns:ListPhoneNumbersOptedOut",
+                                                        "sns:CheckIfPhoneNumberIsOptedOut"}, role_id
+                    sms_senders.add(role_id)
+                assert not any(isinstance(r, str) and r.startswith("arn:*") for r in resources), role_id
+    assert sms_senders == {"ApiHandlerRole", "CampaignSchedulerRole", "CampaignSendWorkerRole"}
+
+
+def test_p28_the_tracking_front_may_only_queue_events(template: dict[str, Any]) -> None:
+    role = template["Resources"]["TrackingFrontRole"]["Properties"]
+    (policy,) = role["Policies"]
+    grants = {(action, json.dumps(resource)) for statement in policy["PolicyDocument"]["Statement"]
+              for action in statement["Action"] for resource in statement["Resource"]}
+    assert {action for action, _ in grants} == {"logs:CreateLogStream", "logs:PutLogEvents",
+                                                "sqs:GetQueueUrl", "sqs:SendMessage",
+                                                "secretsmanager:GetSecretValue"}
+    queue_grants = {resource for action, resource in grants if action.startswith("sqs:")}
+    assert len(queue_grants) == 1 and f":{PREFIX}-tracking" in queue_grants.pop()
+
+
+def test_every_function_has_a_log_group_with_retention_and_alarms(template: dict[str, Any]) -> None:
+    groups = {group["Properties"]["LogGroupName"]: group["Properties"]
+              for group in _of_type(template, "AWS::Logs::LogGroup").values()}
+    alarms = [alarm["Properties"] for alarm in _of_type(template, "AWS::CloudWatch::Alarm").values()]
+    watched = {(a["MetricName"], json.dumps(a["Dimensions"])) for a in alarms}
+    for function_id, function in _of_type(template, "AWS::Serverless::Function").items():
+        name = function["Properties"]["FunctionName"]
+        assert groups[f"/aws/lambda/{name}"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+        dimensions = json.dumps([{"Name": "FunctionName", "Value": {"Ref": function_id}}])
+        assert {("Errors", dimensions), ("Throttles", dimensions)} <= watched, function_id
+    assert template["Parameters"]["LogRetentionDays"]["Default"] == 30
+    for queue in ("outbox", "fanout", "campaign-send"):
+        queue_id, _ = _queue_named(template, f"{PREFIX}-{queue}")
+        dimensions = json.dumps([{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}])
+        assert ("ApproximateAgeOfOldestMessage", dimensions) in watched, queue
+    assert {("Reputation.BounceRate", "[]"), ("Reputation.ComplaintRate", "[]")} <= watched
+    assert all(alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}] for alarm in alarms)
+    (subscription,) = [s["Properties"] for s in _of_type(template, "AWS::SNS::Subscription").values()
+                       if s["Properties"]["Protocol"] == "email"]
+    assert subscription == {"Protocol": "email", "TopicArn": {"Ref": "AlarmTopic"},
+                            "Endpoint": {"Ref": "AlarmEmail"}}
+
+
+def test_api_stage_is_throttled_by_parameters(template: dict[str, Any]) -> None:
+    (api,) = _of_type(template, "AWS::Serverless::Api").values()
+    (setting,) = api["Properties"]["MethodSettings"]
+    assert setting["ResourcePath"] == "/*" and setting["HttpMethod"] == "*"
+    assert setting["ThrottlingRateLimit"] == {"Ref": "ApiThrottlingRateLimit"}
+    assert setting["ThrottlingBurstLimit"] == {"Ref": "ApiThrottlingBurstLimit"}
+    assert template["Parameters"]["ApiThrottlingRateLimit"]["Default"] > 0
+
+
+def _publishers(template: dict[str, Any]) -> dict[str, set[str]]:
+    """Every topic an AWS service publishes to, by what the template wires to it: SES event
+    destinations, CloudWatch alarm actions, and the topics SES receiving and two-way SMS feed."""
+    found: dict[str, set[str]] = {}
+    for destination in _of_type(template, "AWS::SES::ConfigurationSetEventDestination").values():
+        topic = destination["Properties"]["EventDestination"]["SnsDestination"]["TopicARN"]["Ref"]
+        found.setdefault(topic, set()).add("ses.amazonaws.com")
+    for alarm in _of_type(template, "AWS::CloudWatch::Alarm").values():
+        for action in alarm["Properties"]["AlarmActions"]:
+            found.setdefault(action["Ref"], set()).add("cloudwatch.amazonaws.com")
+    found.setdefault(INBOUND_MAIL_TOPIC_ID, set()).add("ses.amazonaws.com")
+    found.setdefault(SMS_INBOUND_TOPIC_ID, set()).add("sms-voice.amazonaws.com")
+    return found
+
+
+def test_every_aws_service_publisher_has_a_policy_scoped_to_this_account(template: dict[str, Any]) -> None:
+    policies = {policy["Properties"]["Topics"][0]["Ref"]: policy["Properties"]["PolicyDocument"]["Statement"]
+                for policy in _of_type(template, "AWS::SNS::TopicPolicy").values()}
+    publishers = _publishers(template)
+    assert set(publishers) == set(_of_type(template, "AWS::SNS::Topic")), "every topic has its publisher"
+    for topic, services in publishers.items():
+        (statement,) = policies[topic]
+        principals = statement["Principal"]["Service"]
+        assert services <= set(principals if isinstance(principals, list) else [principals]), topic
+        assert statement["Action"] == "sns:Publish" and statement["Resource"] == {"Ref": topic}
+        assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    # SES may publish feedback only for this stack's configuration set.
+    (feedback,) = policies[FEEDBACK_TOPIC_ID]
+    arn = feedback["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::Sub"]
+    assert arn.endswith(f":configuration-set/{read_settings({}).configuration_set}")
+    # SNS may send to each queue only from the topic subscribed to it.
+    for subscription in _of_type(template, "AWS::SNS::Subscription").values():
+        if subscription["Properties"]["Protocol"] == "sqs":
+            queue_id = subscription["Properties"]["Endpoint"]["Fn::GetAtt"][0]
+            _assert_topic_feeds_queue(template, subscription["Properties"]["TopicArn"]["Ref"], queue_id)
 
 
 def test_p13_opens_and_clicks_are_served_at_a_public_function_url(template: dict[str, Any]) -> None:
@@ -299,7 +462,8 @@ def test_every_lambda_but_the_front_points_tracking_links_at_the_url(template: d
 def _merge_for(prefix: str) -> dict[str, Any]:
     return build_merge_template(
         read_settings({"TIDINGS_PREFIX": prefix}),
-        [LambdaFunction("APIHandler", "ApiHandlerRole"), LambdaFunction("SendWorker", "SendWorkerRole")],
+        [LambdaFunction("APIHandler", "ApiHandlerRole", "api_handler"),
+         LambdaFunction("SendWorker", "SendWorkerRole", "send_worker")],
         [SqsHandler("SendWorker", "SendWorkerSqsEventSource", f"{prefix}-outbox")],
     )
 
@@ -309,7 +473,7 @@ def test_merge_template_names_every_resource_with_the_prefix() -> None:
     names = [
         r["Properties"].get(key)
         for r in resources.values() if "Type" in r
-        for key in ("TableName", "QueueName", "TopicName", "Name", "AlarmName", "PolicyName")
+        for key in ("TableName", "QueueName", "TopicName", "Name", "AlarmName")
         if key in r["Properties"]
     ]
     assert all(name.startswith("acme-") for name in names), names
@@ -323,20 +487,25 @@ def test_merge_template_adds_batch_failure_reporting_to_the_chalice_event() -> N
     assert "Type" not in send_worker  # merged into Chalice's function, not a new resource
     event = send_worker["Properties"]["Events"]["SendWorkerSqsEventSource"]
     assert event == {"Properties": {"FunctionResponseTypes": ["ReportBatchItemFailures"]}}
-    assert send_worker["DependsOn"] == ["OutboxQueue", "DataAccessPolicy"]
+    assert send_worker["DependsOn"] == ["OutboxQueue", "SendWorkerLogGroup"]
 
 
-def test_merge_template_grants_only_the_consumed_queues_to_pollers() -> None:
-    policy = _merge_for("acme")["Resources"]["DataAccessPolicy"]["Properties"]
-    (consume,) = [s for s in policy["PolicyDocument"]["Statement"] if s["Sid"] == "ConsumeQueues"]
-    assert consume["Resource"] == [{"Fn::GetAtt": ["OutboxQueue", "Arn"]}]
-    assert policy["Roles"] == [{"Ref": "ApiHandlerRole"}, {"Ref": "SendWorkerRole"}]
+def test_merge_template_grants_each_poller_only_its_own_queue() -> None:
+    resources = _merge_for("acme")["Resources"]
+    for role in ("SendWorkerRole", "ApiHandlerRole"):
+        (policy,) = resources[role]["Properties"]["Policies"]
+        consume = [s for s in policy["PolicyDocument"]["Statement"] if s["Sid"] == "ConsumeQueue"]
+        if role == "SendWorkerRole":
+            assert [s["Resource"] for s in consume] == [[{"Fn::Sub": (
+                "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:acme-outbox")}]]
+        else:
+            assert consume == []
 
 
 def test_merge_template_adds_the_function_url_only_with_the_tracking_front() -> None:
     settings = read_settings({"TIDINGS_PREFIX": "acme"})
-    functions = [LambdaFunction("APIHandler", "ApiHandlerRole"),
-                 LambdaFunction(TRACKING_FRONT_ID, "TrackingFrontRole")]
+    functions = [LambdaFunction("APIHandler", "ApiHandlerRole", "api_handler"),
+                 LambdaFunction(TRACKING_FRONT_ID, "TrackingFrontRole", "tracking_front")]
     merged = build_merge_template(settings, functions, [])
     assert merged["Resources"]["TrackingFunctionUrl"]["Type"] == "AWS::Lambda::Url"
     assert TRACKING_BASE_URL_VARIABLE in _variables(merged, "APIHandler")
@@ -354,7 +523,7 @@ def test_merge_template_refuses_a_handler_on_an_undeclared_queue() -> None:
     with pytest.raises(ValueError, match=r"'tidings-outbox'.*prefix 'acme'"):
         build_merge_template(
             read_settings({"TIDINGS_PREFIX": "acme"}),
-            [LambdaFunction("SendWorker", "SendWorkerRole")],
+            [LambdaFunction("SendWorker", "SendWorkerRole", "send_worker")],
             [SqsHandler("SendWorker", "SendWorkerSqsEventSource", "tidings-outbox")],
         )
 

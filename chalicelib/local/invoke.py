@@ -1,24 +1,96 @@
-"""Calling a Chalice event handler the way Lambda does: by function name, with a Lambda context."""
+"""Calling a Chalice handler the way Lambda does: by function name, under its deployed configuration.
+
+The context's `get_remaining_time_in_millis()` counts down from the function's declared timeout
+(chalicelib/functions.py) on the wall clock, and a handler that runs past it fails as it would in
+AWS (`FunctionTimedOut`, the result discarded: the pump leaves the whole batch for redelivery).
+Python cannot stop a running thread, so the handler's work up to its return has happened; a
+Lambda that overruns is also cut off after doing part of its work, so callers must cope alike.
+
+`current_function()` names the function whose handler is running in this thread (or context), so
+the tests can hold every AWS call against that function's generated policy.
+"""
 from __future__ import annotations
 
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from chalice import Chalice
-from chalice.local import LambdaContext
+
+from chalicelib.functions import FunctionSpec, function_spec
 
 # moto's default account: every ARN the local stack hands out belongs to it.
 LOCAL_ACCOUNT_ID = "123456789012"
 LOCAL_STAGE = "local"
 
+_RUNNING: ContextVar[str | None] = ContextVar("tidings_running_function", default=None)
+
+
+class FunctionTimedOut(Exception):
+    """The handler ran past its declared timeout: in AWS, Lambda would have stopped it."""
+
+
+class DeployedContext:
+    """A Lambda context for `spec`: the attributes Lambda's has, and a remaining time that counts
+    down from the declared timeout on `clock` (seconds; the monotonic wall clock unless a test
+    gives its own)."""
+
+    def __init__(self, spec: FunctionSpec, region: str, clock: Callable[[], float] = time.monotonic,
+                 app_name: str = "tidings") -> None:
+        self._clock = clock
+        self._started = clock()
+        self.timeout_millis = spec.timeout_seconds * 1000
+        self.function_name = spec.name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = (
+            f"arn:aws:lambda:{region}:{LOCAL_ACCOUNT_ID}:function:{app_name}-{LOCAL_STAGE}-{spec.name}"
+        )
+        self.memory_limit_in_mb = spec.memory_mb
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{app_name}-{LOCAL_STAGE}-{spec.name}"
+        self.log_stream_name = self.aws_request_id
+
+    def elapsed_millis(self) -> float:
+        return (self._clock() - self._started) * 1000
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Milliseconds left before the declared timeout (negative once past it)."""
+        return int(self.timeout_millis - self.elapsed_millis())
+
+
+def current_function() -> str | None:
+    """The function whose handler is running here, if any."""
+    return _RUNNING.get()
+
+
+@contextmanager
+def running_as(function_name: str | None) -> Iterator[None]:
+    """Attribute what runs inside the block to `function_name` (AWS calls are checked against
+    its policy in the tests); None: to AWS itself (the SES simulator publishing, say)."""
+    token = _RUNNING.set(function_name)
+    try:
+        yield
+    finally:
+        _RUNNING.reset(token)
+
 
 def invoke_handler(
-    app: Chalice, function_name: str, event: dict[str, Any], region: str, timeout_seconds: int
+    app: Chalice, spec: FunctionSpec | str, event: dict[str, Any], region: str,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Any:
-    """Run `app.handler_map[function_name]` (middleware included) on `event`; returns its result."""
-    context = LambdaContext(function_name, memory_size=128, max_runtime_ms=timeout_seconds * 1000)
-    # Chalice leaves the ARN empty; Powertools' injected log keys read it.
-    context.invoked_function_arn = (
-        f"arn:aws:lambda:{region}:{LOCAL_ACCOUNT_ID}:function:"
-        f"{app.app_name}-{LOCAL_STAGE}-{function_name}"
-    )
-    return app.handler_map[function_name](event, context)
+    """Run the handler of `spec` (a declaration, or a name in chalicelib/functions.py) with its
+    middleware on `event`, under its declared configuration; returns its result. Raises
+    FunctionTimedOut when it overran its timeout."""
+    spec = function_spec(spec) if isinstance(spec, str) else spec
+    context = DeployedContext(spec, region, clock, app.app_name)
+    with running_as(spec.name):
+        result = app.handler_map[spec.name](event, context)
+    if context.elapsed_millis() > context.timeout_millis:
+        raise FunctionTimedOut(
+            f"{spec.name} ran {context.elapsed_millis() / 1000:.1f} s, past its timeout of "
+            f"{context.timeout_millis // 1000} s"
+        )
+    return result

@@ -1,13 +1,14 @@
-"""Creates every declared table, queue, topic and SES identity (the local stack and tests).
+"""Creates every declared table, queue, topic, secret and SES identity (the local stack and tests).
 
 In AWS the deployment template creates the same resources from the same declarations.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 
 from chalicelib.clients import client
-from chalicelib.config import Settings
+from chalicelib.config import Settings, local_secret_values
 from chalicelib.resources import (
     FEEDBACK,
     FEEDBACK_EVENT_TYPES,
@@ -32,6 +33,7 @@ def provision(settings: Settings) -> dict[str, str]:
     inbound_arn = _create_topic_to_queue(settings, INBOUND_MAIL_TOPIC, queue_arns[INBOUND_MAIL.logical_name])
     sms_arn = _create_topic_to_queue(settings, SMS_INBOUND_TOPIC, queue_arns[SMS_INBOUND.logical_name])
     _create_ses_identity(settings, topic_arn)
+    _create_secrets(settings)
     return {"ses_feedback_topic_arn": topic_arn, "inbound_mail_topic_arn": inbound_arn,
             "sms_inbound_topic_arn": sms_arn}
 
@@ -104,3 +106,11 @@ def _create_ses_identity(settings: Settings, topic_arn: str) -> None:
                 "SNSDestination": {"TopicARN": topic_arn},
             },
         )
+
+
+def _create_secrets(settings: Settings) -> None:
+    # The local-only values, read through Secrets Manager as in AWS (config.signer, config.hash_key).
+    secrets = client("secretsmanager")
+    for logical_name, value in local_secret_values().items():
+        with contextlib.suppress(secrets.exceptions.ResourceExistsException):
+            secrets.create_secret(Name=settings.secret_name(logical_name), SecretString=value)

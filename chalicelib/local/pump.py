@@ -1,18 +1,21 @@
 """The SQS pump: delivers each queue's messages to its `@app.on_sqs_message` handler as Lambda does.
 
 Lambda's event source mapping (with `ReportBatchItemFailures`, which the deployment sets) receives
-up to `batch_size` messages, invokes the handler with one event, deletes the records that
-succeeded and leaves the others on the queue: those in `batchItemFailures`, or every record when
-the handler raised or answered with an unknown record id. A record left on the queue comes back
-after its visibility timeout; locally the pump shortens that to `retry_delay_seconds` so a
-redelivery is seen at once. After `maxReceiveCount` receives SQS itself moves the message to the
-dead-letter queue on the next receive (moto honours the queue's RedrivePolicy the same way).
+up to `batch_size` messages, invokes the handler with one event under the function's declared
+configuration (chalicelib/functions.py: a handler that overruns its timeout fails its batch),
+deletes the records that succeeded and leaves the others on the queue: those in
+`batchItemFailures`, or every record when the handler raised or answered with an unknown record
+id. A record left on the queue comes back after its visibility timeout; locally the pump shortens
+that to `retry_delay_seconds` so a redelivery is seen at once. After `maxReceiveCount` receives
+SQS itself moves the message to the dead-letter queue on the next receive (moto honours the
+queue's RedrivePolicy the same way).
 """
 from __future__ import annotations
 
 import base64
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +23,7 @@ from chalice import Chalice
 from chalice.app import SQSEventConfig
 
 from chalicelib.clients import client
+from chalicelib.functions import FunctionSpec, function_spec
 from chalicelib.local.invoke import invoke_handler
 
 log = logging.getLogger("local_stack.pump")
@@ -80,13 +84,13 @@ class SqsPump:
         region: str,
         retry_delay_seconds: int = 2,
         poll_interval_seconds: float = 0.5,
-        timeout_seconds: int = 60,
+        spec_of: Callable[[str], FunctionSpec] = function_spec,
     ) -> None:
         self._app = app
         self._region = region
         self._retry_delay = retry_delay_seconds
         self._poll_interval = poll_interval_seconds
-        self._timeout = timeout_seconds
+        self._spec_of = spec_of
         self.subscriptions = subscriptions(app)
 
     def run(self, stop: threading.Event) -> None:
@@ -134,9 +138,7 @@ class SqsPump:
         event = {"Records": [sqs_record(m, subscription.queue_arn, self._region) for m in messages]}
         error = None
         try:
-            result = invoke_handler(
-                self._app, subscription.function_name, event, self._region, self._timeout
-            )
+            result = invoke_handler(self._app, self._spec_of(subscription.function_name), event, self._region)
             failed_ids = failed_message_ids(result, {m["MessageId"] for m in messages})
         except Exception as exc:
             error = type(exc).__name__

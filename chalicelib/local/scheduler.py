@@ -1,7 +1,8 @@
 """The scheduler: runs every `@app.schedule` handler when its rate or cron expression fires.
 
 It builds the event EventBridge sends ("Scheduled Event" from aws.events) and invokes the handler
-through its middleware, as Lambda would. A handler that raises is logged (its exception type only)
+through its middleware under its declared configuration (chalicelib/functions.py), as Lambda
+would. A handler that raises is logged (its exception type only)
 and runs again at its next time. A machine that slept past several firings runs a handler once.
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from chalice import Chalice
 from chalice.app import ScheduledEventConfig, ScheduleExpression
 
+from chalicelib.functions import FunctionSpec, function_spec
 from chalicelib.local.invoke import LOCAL_ACCOUNT_ID, LOCAL_STAGE, invoke_handler
 from chalicelib.local.schedules import Schedule, parse_schedule
 
@@ -57,12 +59,12 @@ class Scheduler:
         app: Chalice,
         region: str,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        timeout_seconds: int = 300,
+        spec_of: Callable[[str], FunctionSpec] = function_spec,
     ) -> None:
         self._app = app
         self._region = region
         self._clock = clock
-        self._timeout = timeout_seconds
+        self._spec_of = spec_of
         self.jobs = scheduled_jobs(app, clock())
 
     def run(self, stop: threading.Event, tick_seconds: float = 1.0) -> None:
@@ -86,9 +88,8 @@ class Scheduler:
     def _invoke(self, job: ScheduledJob, due: datetime) -> None:
         try:
             invoke_handler(
-                self._app, job.function_name, scheduled_event(self._app, job.function_name, due,
-                                                              self._region),
-                self._region, self._timeout,
+                self._app, self._spec_of(job.function_name),
+                scheduled_event(self._app, job.function_name, due, self._region), self._region,
             )
         except Exception as exc:
             log.warning("%s (%s) raised %s", job.function_name, job.expression, type(exc).__name__)

@@ -31,7 +31,7 @@ from typing import Any
 
 from chalicelib.clients import client
 from chalicelib.domain.clock import now
-from chalicelib.local.invoke import LOCAL_ACCOUNT_ID
+from chalicelib.local.invoke import LOCAL_ACCOUNT_ID, running_as
 
 log = logging.getLogger("local_stack.ses_simulator")
 
@@ -93,7 +93,8 @@ def install(sesv2: Any, topic_arn: str) -> Callable[[], None]:
         if not params or http_response.status_code >= 300 or not params.get("ConfigurationSetName"):
             return
         try:
-            _publish(topic_arn, params, parsed["MessageId"], sesv2.meta.region_name)
+            with running_as(None):  # SES publishes, not the function that sent
+                _publish(topic_arn, params, parsed["MessageId"], sesv2.meta.region_name)
         except Exception as exc:  # the simulator must never make a send fail
             log.warning("SES simulator could not publish: %s", type(exc).__name__)
 

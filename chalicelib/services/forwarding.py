@@ -11,7 +11,7 @@ free relay for mail to strangers.
 from __future__ import annotations
 
 from chalicelib.adapters.sqs import enqueue
-from chalicelib.config import settings, signer
+from chalicelib.config import hash_key, settings, signer
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.clock import now
 from chalicelib.domain.errors import InvalidInput, NotFound, TooManyRequests
@@ -51,7 +51,7 @@ def forward(claim: LinkClaim, friend_email: str) -> None:
     mailing_list = find_list(claim.list_id)
     if mailing_list is None or mailing_list.account_id != claim.account_id:
         raise NotFound("this list no longer exists", field="token")
-    secret = settings().suppression_secret
+    secret = hash_key()
     reader = keyed(secret, "forward", f"{campaign_id}:{claim.address}")
     if consume([Counter(f"fwd:{reader}", FORWARDS_PER_DAY, 86_400)], now()):
         raise TooManyRequests(f"this mail was already forwarded {FORWARDS_PER_DAY} times today")

@@ -1,8 +1,11 @@
 """The daily purge (P01, P21-P25, P29): everything past its retention period goes, on time.
 
 Run by the retention worker (EventBridge, daily) and `python -m chalicelib.cli purge`. Every
-step reads by index on due dates (no Scan), deletes a page at a time and can stop when the
-Lambda's time runs out: the next run continues where this one stopped (store/retention.py).
+step reads by index on due dates (no Scan), deletes a page at a time and can stop when its share
+of the Lambda's time runs out: the next run continues where this one stopped (store/retention.py).
+Each step gets an equal share of what is left when it starts (time a step leaves unused goes to
+the ones after it), does at least one page every run, and a step that could not finish does not
+hold back the steps after it: a backlog in one purge never stops another (P22-P24 run every day).
 Each step leaves an audit entry with counts and account ids only — never contact data (P25) —
 in the platform's own log (`PLATFORM_AUDIT`), because a deleted account's log goes with it.
 """
@@ -44,16 +47,24 @@ from chalicelib.store.retention import (
 # The audit log of the platform itself: purges belong to no account.
 PLATFORM_AUDIT = "platform"
 ACTOR = "retention-worker"
+# Each run's outcome, in the platform's audit log: "complete", or "unfinished:<kinds>".
+RUN_ACTION = "purge.run"
+# Kept back from the steps' shares: a step checks its time after each page, so the last page
+# may run over (1,000 conditional deletes at ~10 ms), then the run writes its audit entries.
+RESERVE_MILLIS = 30_000
+# Milliseconds left before the Lambda's timeout (its context's get_remaining_time_in_millis).
+TimeLeftMillis = Callable[[], float]
 
 
 @dataclass
 class PurgeReport:
-    """Counts per kind (items, or accounts for the account kinds); `complete` is False when time
-    ran out and the next run must continue."""
+    """Counts per kind (items, or accounts for the account kinds); `complete` is False when a
+    step's time ran out and the next run must continue it (`unfinished` names those steps)."""
 
     dry_run: bool
     counts: dict[str, int] = field(default_factory=dict)
     complete: bool = True
+    unfinished: list[str] = field(default_factory=list)
 
 
 def _erase_suspended_content(at: datetime, more_time: TimeLeft) -> PurgeProgress:
@@ -162,20 +173,64 @@ def _due_counts(at: datetime) -> dict[PurgeKind, int]:
     }
 
 
-def run_purges(more_time: TimeLeft = lambda: True, dry_run: bool = False) -> PurgeReport:
-    """Run every purge in order, or (dry run) count what each would remove and change nothing.
-    Idempotent: a second run right after finds nothing more to do."""
+def run_purges(time_left_ms: TimeLeftMillis | None = None, dry_run: bool = False) -> PurgeReport:
+    """Run every purge, each within its share of `time_left_ms` (None: no limit), or (dry run)
+    count what each would remove and change nothing. Idempotent: a second run right after finds
+    nothing more to do. The run's outcome is audited (RUN_ACTION) for `last_run`."""
     at = now()
     if dry_run:
         return PurgeReport(dry_run=True, counts={kind.value: n for kind, n in _due_counts(at).items()})
-    report = PurgeReport(dry_run=False)
-    for kind, step in _STEPS.items():
-        progress = step(at, more_time)
-        report.counts[kind.value] = progress.count
-        if progress.count:
-            audit.record(PLATFORM_AUDIT, ACTOR, f"purge.{kind.value}", str(progress.count))
-        if not progress.complete:
-            report.complete = False
-            break
-    logger.info("retention purge ran", extra={"counts": report.counts, "complete": report.complete})
+    report = PurgeReport(dry_run=False, counts={kind.value: 0 for kind in _STEPS})
+    pending = list(_STEPS.items())
+    rounds = 0
+    # Every step runs in the first round; time the finished ones left unused goes to further
+    # rounds of the unfinished ones, while more than the reserve is left.
+    while pending and (rounds == 0 or _time_remains(time_left_ms)):
+        unfinished = []
+        for index, (kind, step) in enumerate(pending):
+            if rounds and not _time_remains(time_left_ms):
+                unfinished.append((kind, step))
+                continue
+            progress = step(at, _share(time_left_ms, steps_left=len(pending) - index))
+            report.counts[kind.value] += progress.count
+            if not progress.complete:
+                unfinished.append((kind, step))
+        pending, rounds = unfinished, rounds + 1
+    for kind, count in report.counts.items():
+        if count:
+            audit.record(PLATFORM_AUDIT, ACTOR, f"purge.{kind}", str(count))
+    report.unfinished = [kind.value for kind, _ in pending]
+    report.complete = not pending
+    audit.record(PLATFORM_AUDIT, ACTOR, RUN_ACTION,
+                 "complete" if report.complete else "unfinished:" + ",".join(report.unfinished))
+    logger.info("retention purge ran", extra={"counts": report.counts, "complete": report.complete,
+                                              "unfinished": report.unfinished})
     return report
+
+
+def _time_remains(time_left_ms: TimeLeftMillis | None) -> bool:
+    return time_left_ms is None or time_left_ms() > RESERVE_MILLIS
+
+
+def _share(time_left_ms: TimeLeftMillis | None, steps_left: int) -> TimeLeft:
+    """`more_time` for the next step: true until it has used its equal share of what is left
+    (less RESERVE_MILLIS) among the `steps_left` steps still to run."""
+    if time_left_ms is None:
+        return lambda: True
+    left = time_left_ms()
+    stop_below = left - max(0.0, left - RESERVE_MILLIS) / steps_left
+    return lambda: time_left_ms() > stop_below
+
+
+@dataclass(frozen=True)
+class LastRun:
+    at: datetime
+    outcome: str  # "complete" or "unfinished:<kinds>"
+
+
+def last_run() -> LastRun | None:
+    """When the purge last ran and how it ended (from the platform's audit log), if ever."""
+    for entry in audit.entries(PLATFORM_AUDIT, limit=100):
+        if entry.action == RUN_ACTION:
+            return LastRun(entry.at, entry.target or "")
+    return None

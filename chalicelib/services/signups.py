@@ -142,7 +142,7 @@ def _refuse_over_request_limits(mailing_list: MailingList, ip: str | None) -> No
     """Count the request against the per-list and per-IP limits; TooManyRequests when one is full
     (they say nothing about the address, so the refusal reveals nothing either)."""
     config = settings()
-    counters = request_counters(config.signup_limits, config.suppression_secret, mailing_list.list_id, ip)
+    counters = request_counters(config.signup_limits, hash_key(), mailing_list.list_id, ip)
     if consume(counters, now()):
         raise TooManyRequests("too many signups from here; please try again later")
 
@@ -150,7 +150,7 @@ def _refuse_over_request_limits(mailing_list: MailingList, ip: str | None) -> No
 def _within_address_limits(mailing_list: MailingList, address: str) -> bool:
     """Count a mail to this address against the per-address limits; False: drop it silently."""
     config = settings()
-    counters = address_counters(config.signup_limits, config.suppression_secret, mailing_list.list_id,
+    counters = address_counters(config.signup_limits, hash_key(), mailing_list.list_id,
                                 address)
     return not consume(counters, now())
 

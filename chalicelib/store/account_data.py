@@ -91,7 +91,13 @@ def _tracking_markers(account_id: str) -> Iterator[TrackingMarker]:
     """The tracking history of the account's recipients (P21): a marker lives at most 30 days
     from its mail, whose campaign batch's purge list names the recipient, so the purge lists
     lead to every marker (a Query per recipient; markers have no index, which would cost a
-    write on every marker write)."""
+    write on every marker write). An account without a campaign started within the purge
+    lists' reach has none: one Query answers that."""
+    since = now() - MESSAGE_RETENTION - timedelta(days=LOOKBACK_DAYS)
+    recent = Campaign.query(account_id, filter_condition=Campaign.started_at >= since,
+                            attributes_to_get=["account_id", "campaign_id"])
+    if not any(True for _ in recent):
+        return
     for purge_list in _purge_lists(account_id):
         yield from markers_listed(purge_list)
 
@@ -113,10 +119,10 @@ ACCOUNT_TABLES: dict[type[TidingsModel], AccountItems | NotPerAccount] = {
     MailingList: AccountItems(lambda a: MailingList.by_account.query(a), content=True),
     CampaignStat: AccountItems(_campaign_stats, content=True),
     SendProgress: AccountItems(_send_progress, content=True),
-    Campaign: AccountItems(lambda a: Campaign.query(a), content=True),
-    # Markers and records before the lists that find them, so a purge stopped midway can find
-    # the rest.
+    # Markers before the campaigns and lists that find them, records before their lists, so a
+    # purge stopped midway can find the rest.
     TrackingMarker: AccountItems(_tracking_markers, content=True),
+    Campaign: AccountItems(lambda a: Campaign.query(a), content=True),
     MessageRecord: AccountItems(_message_records, content=True),
     MessagePurgeList: AccountItems(_purge_lists, content=True),
     ImportChunk: AccountItems(_import_chunks, content=True),

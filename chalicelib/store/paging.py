@@ -5,12 +5,12 @@ from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from chalicelib.config import settings
+from chalicelib.config import signing_keys
 from chalicelib.domain.errors import InvalidInput
 
 
 def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(list(settings().signing_secrets), salt="page-cursor")
+    return URLSafeSerializer(list(signing_keys()), salt="page-cursor")
 
 
 def encode_cursor(last_evaluated_key: dict[str, Any] | None) -> str | None:

@@ -141,9 +141,13 @@ def purge_account(account_id: str, content_only: bool, more_time: TimeLeft) -> t
     (P22), or everything including the account record (P23, P24). Returns counts per table
     and whether it finished."""
     counts: dict[str, int] = {}
+    started = False
     for model, coverage in ACCOUNT_TABLES.items():
         if not isinstance(coverage, AccountItems) or (content_only and not coverage.content):
             continue
+        if started and not more_time():  # finding a table's items costs calls too
+            return counts, False
+        started = True
         for page in _pages(coverage.find(account_id)):
             _batch_delete(model, page)
             counts[model.Meta.logical_name] = counts.get(model.Meta.logical_name, 0) + len(page)

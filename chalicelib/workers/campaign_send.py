@@ -12,7 +12,7 @@ from chalice import Blueprint
 from chalicelib.config import settings
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.sending import BatchJob, job_from_dict
-from chalicelib.resources import CAMPAIGN_SEND
+from chalicelib.functions import sqs_handler_options
 from chalicelib.services.sending.batches import send_batch
 
 worker = Blueprint(__name__)
@@ -28,8 +28,7 @@ def campaign_batch_record(record: SQSRecord, lambda_context: Any) -> None:
     send_batch(job, time_left=lambda: lambda_context.get_remaining_time_in_millis() / 1000)
 
 
-@worker.on_sqs_message(queue=settings().resource_name(CAMPAIGN_SEND.logical_name),
-                       batch_size=CAMPAIGN_SEND.batch_size, name="campaign_send_worker")
+@worker.on_sqs_message(**sqs_handler_options("campaign_send_worker", settings().resource_name))
 def campaign_send_worker(event: Any) -> dict[str, Any]:
     return process_partial_response(event=event.to_dict(), record_handler=campaign_batch_record,
                                     processor=_processor, context=event.context)

@@ -11,7 +11,7 @@ from chalice import Blueprint
 from chalicelib.config import settings
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.sending import PageJob, job_from_dict
-from chalicelib.resources import FANOUT
+from chalicelib.functions import sqs_handler_options
 from chalicelib.services.sending.fanout import fan_out_page
 
 worker = Blueprint(__name__)
@@ -27,8 +27,7 @@ def fanout_record(record: SQSRecord) -> None:
     fan_out_page(job)
 
 
-@worker.on_sqs_message(queue=settings().resource_name(FANOUT.logical_name),
-                       batch_size=FANOUT.batch_size, name="fanout_worker")
+@worker.on_sqs_message(**sqs_handler_options("fanout_worker", settings().resource_name))
 def fanout_worker(event: Any) -> dict[str, Any]:
     return process_partial_response(event=event.to_dict(), record_handler=fanout_record,
                                     processor=_processor, context=event.context)

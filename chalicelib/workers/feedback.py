@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from chalice import Blueprint
 
 from chalicelib.config import settings
-from chalicelib.resources import FEEDBACK
+from chalicelib.functions import sqs_handler_options
 from chalicelib.services.feedback import apply_feedback
 from chalicelib.services.health import review_accounts
 
@@ -21,8 +21,7 @@ worker = Blueprint(__name__)
 _processor = BatchProcessor(event_type=EventType.SQS)
 
 
-@worker.on_sqs_message(queue=settings().resource_name(FEEDBACK.logical_name),
-                       batch_size=FEEDBACK.batch_size, name="feedback_worker")
+@worker.on_sqs_message(**sqs_handler_options("feedback_worker", settings().resource_name))
 def feedback_worker(event: Any) -> dict[str, Any]:
     touched: set[str] = set()
 

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from chalice import Blueprint
 
 from chalicelib.config import settings
-from chalicelib.resources import IMPORTS
+from chalicelib.functions import sqs_handler_options
 from chalicelib.services.imports import apply_chunk
 
 worker = Blueprint(__name__)
@@ -20,8 +20,7 @@ def import_record(record: SQSRecord) -> None:
     apply_chunk(json.loads(record.body))
 
 
-@worker.on_sqs_message(queue=settings().resource_name(IMPORTS.logical_name),
-                       batch_size=IMPORTS.batch_size, name="import_worker")
+@worker.on_sqs_message(**sqs_handler_options("import_worker", settings().resource_name))
 def import_worker(event: Any) -> dict[str, Any]:
     return process_partial_response(event=event.to_dict(), record_handler=import_record,
                                     processor=_processor, context=event.context)

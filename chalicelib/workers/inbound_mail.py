@@ -16,8 +16,8 @@ from chalice import Blueprint
 from chalicelib.config import settings
 from chalicelib.domain.inbound_mail import unsubscribe_token
 from chalicelib.domain.tokens import TokenExpired, TokenInvalid
+from chalicelib.functions import sqs_handler_options
 from chalicelib.observability import logger
-from chalicelib.resources import INBOUND_MAIL
 from chalicelib.services.unsubscribe import Scope, read_unsubscribe_token, unsubscribe
 
 worker = Blueprint(__name__)
@@ -39,8 +39,7 @@ def inbound_mail_record(record: SQSRecord) -> None:
     unsubscribe(claim, Scope.LIST)
 
 
-@worker.on_sqs_message(queue=settings().resource_name(INBOUND_MAIL.logical_name),
-                       batch_size=INBOUND_MAIL.batch_size, name="inbound_mail_worker")
+@worker.on_sqs_message(**sqs_handler_options("inbound_mail_worker", settings().resource_name))
 def inbound_mail_worker(event: Any) -> dict[str, Any]:
     return process_partial_response(event=event.to_dict(), record_handler=inbound_mail_record,
                                     processor=_processor, context=event.context)

@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from chalice import Blueprint
 
 from chalicelib.config import settings
-from chalicelib.resources import OUTBOX
+from chalicelib.functions import sqs_handler_options
 from chalicelib.services.sending.outbox import SentTally, count_tally, send_outbox_job
 from chalicelib.services.sending.rate_tokens import RateTokens
 
@@ -24,8 +24,7 @@ worker = Blueprint(__name__)
 _processor = BatchProcessor(event_type=EventType.SQS)
 
 
-@worker.on_sqs_message(queue=settings().resource_name(OUTBOX.logical_name),
-                       batch_size=OUTBOX.batch_size, name="send_worker")
+@worker.on_sqs_message(**sqs_handler_options("send_worker", settings().resource_name))
 def send_worker(event: Any) -> dict[str, Any]:
     # Tokens for the whole batch in one call to the shared bucket, not one call per mail.
     tokens = RateTokens(len(event.to_dict().get("Records", [])))

@@ -10,7 +10,7 @@ from chalice import Blueprint
 
 from chalicelib.config import settings
 from chalicelib.domain.signup_job import ResendJob, signup_job_from_dict
-from chalicelib.resources import SIGNUPS
+from chalicelib.functions import sqs_handler_options
 from chalicelib.services.signups import apply_public_signup, apply_resend
 
 worker = Blueprint(__name__)
@@ -25,8 +25,7 @@ def signup_record(record: SQSRecord) -> None:
         apply_public_signup(job)
 
 
-@worker.on_sqs_message(queue=settings().resource_name(SIGNUPS.logical_name),
-                       batch_size=SIGNUPS.batch_size, name="signup_worker")
+@worker.on_sqs_message(**sqs_handler_options("signup_worker", settings().resource_name))
 def signup_worker(event: Any) -> dict[str, Any]:
     return process_partial_response(event=event.to_dict(), record_handler=signup_record,
                                     processor=_processor, context=event.context)

@@ -10,7 +10,7 @@ from chalice import Blueprint
 
 from chalicelib.config import settings
 from chalicelib.domain.errors import InvalidInput
-from chalicelib.resources import SMS_INBOUND
+from chalicelib.functions import sqs_handler_options
 from chalicelib.services.sms_inbound import apply_inbound_sms
 
 worker = Blueprint(__name__)
@@ -29,8 +29,7 @@ def sms_inbound_record(record: SQSRecord) -> None:
     apply_inbound_sms(notification["Message"])
 
 
-@worker.on_sqs_message(queue=settings().resource_name(SMS_INBOUND.logical_name),
-                       batch_size=SMS_INBOUND.batch_size, name="sms_inbound_worker")
+@worker.on_sqs_message(**sqs_handler_options("sms_inbound_worker", settings().resource_name))
 def sms_inbound_worker(event: Any) -> dict[str, Any]:
     return process_partial_response(event=event.to_dict(), record_handler=sms_inbound_record,
                                     processor=_processor, context=event.context)

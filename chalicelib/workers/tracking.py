@@ -14,15 +14,11 @@ from chalice import Blueprint
 from chalicelib.config import settings
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.tracking import TrackingEvent, event_from_dict
+from chalicelib.functions import sqs_handler_options
 from chalicelib.observability import logger
-from chalicelib.resources import TRACKING
 from chalicelib.services.tracking import count_events
 
 worker = Blueprint(__name__)
-# Lambda waits up to this long to fill a batch: counters are written once per batch, so a
-# trickle of opens costs several times more per event in small batches (bench.cost prints
-# it). Reports lag by at most this much, which a report read minutes after sending never sees.
-BATCHING_WINDOW_SECONDS = 60
 
 
 def count_records(records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -45,8 +41,6 @@ def count_records(records: list[dict[str, Any]]) -> dict[str, Any]:
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
 
 
-@worker.on_sqs_message(queue=settings().resource_name(TRACKING.logical_name),
-                       batch_size=TRACKING.batch_size, name="tracking_worker",
-                       maximum_batching_window_in_seconds=BATCHING_WINDOW_SECONDS)
+@worker.on_sqs_message(**sqs_handler_options("tracking_worker", settings().resource_name))
 def tracking_worker(event: Any) -> dict[str, Any]:
     return count_records(event.to_dict()["Records"])

@@ -51,25 +51,31 @@ def run_queues(client: Any, queues: tuple[str, ...] = ("fanout", "campaign-send"
 
 def deliver(records: list[dict[str, Any]]) -> None:
     """Run the send worker on queued jobs, as Lambda would."""
+    from chalicelib.local.invoke import running_as
     from chalicelib.services.sending.outbox import send_outbox_job
 
-    for record in records:
-        send_outbox_job(record["body"])
+    with running_as("send_worker"):
+        for record in records:
+            send_outbox_job(record["body"])
 
 
 def apply_queued_signups() -> int:
     """Run the signups worker on every queued public signup, as Lambda would; how many ran."""
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+    from chalicelib.local.invoke import running_as
     from chalicelib.workers.signups import signup_record
 
     records = take("signups")
-    for record in records:
-        signup_record(SQSRecord(record))
+    with running_as("signup_worker"):
+        for record in records:
+            signup_record(SQSRecord(record))
     return len(records)
 
 
 def run_tracking_worker(records: list[dict[str, Any]]) -> dict[str, Any]:
+    from chalicelib.local.invoke import running_as
     from chalicelib.workers.tracking import count_records
 
-    return count_records(records)
+    with running_as("tracking_worker"):
+        return count_records(records)

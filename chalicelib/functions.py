@@ -1,0 +1,235 @@
+"""Every Lambda function's deployed configuration and what it touches in AWS, declared once.
+
+The deployment template is built from these declarations (infra/template.py: timeout, memory,
+architecture, the queue trigger's batch, window and maximum concurrency, reserved concurrency,
+the queue's visibility timeout, and one IAM role per function generated from `touches`). The
+local pump and scheduler and the tests invoke every handler under the same declaration
+(chalicelib/local/invoke.py: the Lambda context counts down from `timeout_seconds`), and the
+tests hold every AWS call a handler makes against the policy generated from its `touches`.
+
+Names are Chalice's function names; tables are the models' logical names (store/models.py),
+queues and topics those of resources.py, so this module imports no layer below it.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from chalicelib.resources import (
+    CAMPAIGN_SEND,
+    FANOUT,
+    FEEDBACK,
+    HASH_KEY_SECRET,
+    IMPORTS,
+    INBOUND_MAIL,
+    OUTBOX,
+    SIGNING_KEYS_SECRET,
+    SIGNUPS,
+    SMS_INBOUND,
+    TRACKING,
+    QueueSpec,
+)
+
+# Every dependency ships a wheel for Graviton (iptocc's aarch64 wheel, markupsafe's pure fallback);
+# arm64 costs 20% less per GB-second than x86_64. Chalice builds one zip for all functions, so
+# every function has the same architecture (infra/package.py checks the stage agrees).
+ARCHITECTURE = "arm64"
+# What AWS asks of a queue that triggers a Lambda: a visibility timeout of at least six times the
+# function's timeout (plus the batching window), so a retried batch is not redelivered mid-work.
+VISIBILITY_TIMEOUT_FACTOR = 6
+# Lambda's lowest allowed maximum concurrency of an SQS event source mapping.
+MIN_MAXIMUM_CONCURRENCY = 2
+
+
+class Access(Enum):
+    """How a function uses a table: READ (get, query) or WRITE (also put, update, delete)."""
+
+    READ = "read"
+    WRITE = "write"
+
+
+@dataclass(frozen=True)
+class TableAccess:
+    table: str  # the model's logical name
+    access: Access
+
+
+def reads(*tables: str) -> tuple[TableAccess, ...]:
+    return tuple(TableAccess(table, Access.READ) for table in tables)
+
+
+def writes(*tables: str) -> tuple[TableAccess, ...]:
+    return tuple(TableAccess(table, Access.WRITE) for table in tables)
+
+
+@dataclass(frozen=True)
+class Touches:
+    """The AWS resources a function's handlers use; its IAM policy is generated from this alone."""
+
+    tables: tuple[TableAccess, ...] = ()
+    # Queues it sends jobs to.
+    enqueues: tuple[QueueSpec, ...] = ()
+    # SES: send mail through the configuration set, as any identity of this account.
+    sends_mail: bool = False
+    # SES: read whether a sender identity is verified (P35).
+    reads_sender_identities: bool = False
+    # SNS SMS: publish to phone numbers and read the opted-out list (AWS scopes these to "*").
+    sends_sms: bool = False
+    # Secrets Manager secrets (resources.SECRETS) it reads at run time.
+    secrets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class QueueTrigger:
+    """An SQS event source: the queue the function consumes and how Lambda polls it."""
+
+    queue: QueueSpec
+    batch_size: int
+    batching_window_seconds: int = 0
+    # Lambda runs at most this many copies for this queue, so one busy queue cannot take the
+    # account's concurrency from the others (sending above all).
+    maximum_concurrency: int = 5
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One Lambda function as deployed."""
+
+    name: str
+    timeout_seconds: int
+    touches: Touches
+    memory_mb: int = 256
+    architecture: str = ARCHITECTURE
+    trigger: QueueTrigger | None = None
+    # Concurrency kept for (and capped at) this function: the public tracking front must not
+    # take the account's whole concurrency in a pixel flood. None: the account's shared pool.
+    reserved_concurrency: int | None = None
+    # When the tracking front's reserve is a template parameter, its name.
+    description: str = field(default="", compare=False)
+
+    @property
+    def queue_visibility_timeout_seconds(self) -> int:
+        """The visibility timeout its queue needs: 6 x timeout + batching window."""
+        if self.trigger is None:
+            raise ValueError(f"{self.name} consumes no queue")
+        return VISIBILITY_TIMEOUT_FACTOR * self.timeout_seconds + self.trigger.batching_window_seconds
+
+
+_BOTH_SECRETS = (SIGNING_KEYS_SECRET, HASH_KEY_SECRET)
+_HASH_ONLY = (HASH_KEY_SECRET,)
+
+# Every table that holds an account's own items (store/account_data.ACCOUNT_TABLES): what an
+# account purge deletes (tests/test_functions.py keeps the two in step).
+ACCOUNT_DATA_TABLES = ("subscribers", "lists", "campaign-stats", "send-progress", "tracking-markers",
+                       "campaigns", "messages", "message-purge-lists", "import-chunks", "imports",
+                       "privacy-exports", "privacy-requests", "suppressions", "account-health", "audit-log",
+                       "api-keys", "accounts")
+
+FUNCTIONS: tuple[FunctionSpec, ...] = (
+    # The REST API and the public pages: every account's data, through the routes. It queues
+    # work (never sends mail itself, but sends a transactional SMS), and reads the platform's
+    # own counters only to enforce the signup and forwarding limits.
+    FunctionSpec("api_handler", 29, Touches(
+        tables=writes("accounts", "api-keys", "audit-log", "campaign-stats", "campaigns", "imports",
+                      "import-chunks", "lists", "messages", "privacy-exports", "privacy-requests",
+                      "rate-counters", "send-progress", "subscribers", "suppressions", "tracking-markers",
+                      "account-health")
+        + reads("message-purge-lists"),
+        enqueues=(OUTBOX, SIGNUPS, IMPORTS, TRACKING, FANOUT),
+        reads_sender_identities=True, sends_sms=True, secrets=_BOTH_SECRETS)),
+    # The public open pixel and click redirect (a function URL): it reads the link's signed
+    # token and queues the event, nothing else. Its reserve caps a pixel flood (template
+    # parameter TrackingReservedConcurrency, this the default).
+    FunctionSpec("tracking_front", 10, Touches(enqueues=(TRACKING,), secrets=(SIGNING_KEYS_SECRET,)),
+                 memory_mb=256, reserved_concurrency=50),
+    FunctionSpec("signup_worker", 30, Touches(
+        tables=reads("accounts", "lists")
+        + writes("subscribers", "suppressions", "rate-counters", "audit-log"),
+        enqueues=(OUTBOX,), secrets=_BOTH_SECRETS),
+        trigger=QueueTrigger(SIGNUPS, 10)),
+    # A chunk is at most 500 rows; a minute leaves room for a slow DynamoDB.
+    FunctionSpec("import_worker", 60, Touches(
+        tables=reads("lists")
+        + writes("imports", "import-chunks", "subscribers", "suppressions", "audit-log"),
+        secrets=_HASH_ONLY),
+        trigger=QueueTrigger(IMPORTS, 1)),
+    FunctionSpec("send_worker", 30, Touches(
+        tables=writes("messages", "message-purge-lists", "send-rate", "campaign-stats", "account-health"),
+        sends_mail=True, secrets=_HASH_ONLY),
+        trigger=QueueTrigger(OUTBOX, 10)),
+    FunctionSpec("campaign_scheduler", 30, Touches(
+        tables=reads("accounts", "lists") + writes("campaigns", "send-progress", "audit-log"),
+        enqueues=(FANOUT, OUTBOX), reads_sender_identities=True, sends_sms=True, secrets=_BOTH_SECRETS)),
+    FunctionSpec("fanout_worker", 60, Touches(
+        tables=reads("lists", "subscribers", "suppressions") + writes("send-progress", "campaigns"),
+        enqueues=(FANOUT, CAMPAIGN_SEND), secrets=_HASH_ONLY),
+        trigger=QueueTrigger(FANOUT, 1)),
+    # A batch of up to 5 x 100 recipients at the shared SES rate; it hands back what is left
+    # when its time runs short (services/sending/batches.py).
+    FunctionSpec("campaign_send_worker", 60, Touches(
+        tables=reads("accounts", "suppressions", "lists", "subscribers")
+        + writes("campaigns", "campaign-stats", "messages", "message-purge-lists", "send-progress",
+                 "send-rate", "account-health", "audit-log"),
+        enqueues=(CAMPAIGN_SEND,), sends_mail=True, sends_sms=True, secrets=_BOTH_SECRETS),
+        trigger=QueueTrigger(CAMPAIGN_SEND, 5)),
+    FunctionSpec("feedback_worker", 30, Touches(
+        tables=reads("messages")
+        + writes("accounts", "account-health", "audit-log", "campaign-stats", "feedback-receipts",
+                 "rate-counters", "subscribers", "suppressions"),
+        enqueues=(OUTBOX,), secrets=_HASH_ONLY),
+        trigger=QueueTrigger(FEEDBACK, 10)),
+    # Big batches (P13): counters are written once per batch, so the bigger the batch, the fewer
+    # writes per event (Lambda allows up to 10,000 a batch with a batching window; 1,000 events
+    # are well under its 6 MB payload). Lambda waits up to 60 s to fill one: a trickle of opens
+    # costs several times more per event in small batches (bench.cost prints it), and
+    # reports lag by at most that, which a report read minutes after sending never sees.
+    FunctionSpec("tracking_worker", 60, Touches(
+        tables=reads("suppressions") + writes("campaign-stats", "tracking-markers"), secrets=_HASH_ONLY),
+        trigger=QueueTrigger(TRACKING, 1000, 60, 2)),
+    FunctionSpec("inbound_mail_worker", 30, Touches(
+        tables=reads("lists") + writes("subscribers", "suppressions", "campaign-stats", "audit-log"),
+        secrets=_BOTH_SECRETS),
+        trigger=QueueTrigger(INBOUND_MAIL, 10, 0, 2)),
+    FunctionSpec("sms_inbound_worker", 30, Touches(
+        tables=reads("messages") + writes("suppressions", "subscribers", "audit-log"), secrets=_HASH_ONLY),
+        trigger=QueueTrigger(SMS_INBOUND, 10, 0, 2)),
+    # The daily purge: every step gets its share of five minutes each run (services/retention.py)
+    # and deletes an account's items in every table that holds them.
+    FunctionSpec("retention_worker", 300, Touches(
+        tables=writes(*ACCOUNT_DATA_TABLES, "rate-counters"), enqueues=(OUTBOX,))),
+)
+"""One entry per Chalice function (tests/test_functions.py checks it matches app.py)."""
+
+
+def function_spec(name: str) -> FunctionSpec:
+    """The declaration of the function `name`; KeyError names the declared ones."""
+    for spec in FUNCTIONS:
+        if spec.name == name:
+            return spec
+    raise KeyError(f"no FunctionSpec for {name!r} in chalicelib/functions.py "
+                   f"(declared: {', '.join(spec.name for spec in FUNCTIONS)})")
+
+
+def consumer_of(queue: QueueSpec) -> FunctionSpec:
+    """The function whose trigger is `queue` (each declared queue has exactly one)."""
+    found = [spec for spec in FUNCTIONS if spec.trigger is not None and spec.trigger.queue == queue]
+    if len(found) != 1:
+        raise ValueError(f"queue {queue.logical_name!r} has {len(found)} consumers; it needs one")
+    return found[0]
+
+
+def sqs_handler_options(name: str, queue_prefix_name: Callable[[str], str]) -> dict[str, Any]:
+    """`@worker.on_sqs_message(**...)` for the function `name`: its queue (named by
+    `queue_prefix_name`, i.e. Settings.resource_name), batch size, window and concurrency."""
+    spec = function_spec(name)
+    if spec.trigger is None:
+        raise ValueError(f"{name} has no queue trigger in chalicelib/functions.py")
+    return {
+        "name": spec.name,
+        "queue": queue_prefix_name(spec.trigger.queue.logical_name),
+        "batch_size": spec.trigger.batch_size,
+        "maximum_batching_window_in_seconds": spec.trigger.batching_window_seconds,
+        "maximum_concurrency": spec.trigger.maximum_concurrency,
+    }

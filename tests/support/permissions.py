@@ -1,0 +1,89 @@
+"""Every AWS call a handler makes in a test, held against its function's generated IAM policy.
+
+`install()` wraps botocore's `BaseClient._make_api_call` for the whole test session (boto3's
+clients, PynamoDB's and Powertools' all go through it; see bench/aws_calls.py for why not botocore
+events). A call made while a handler runs (chalicelib/local/invoke.running_as: the pump, the
+scheduler and tests/support/lambdas.py set it) is turned into what IAM authorises (infra/iam.py)
+and checked against the policy infra/template.py deploys for that function, resolved for moto's
+account. Calls made by the test itself (setup, assertions) belong to no function and are not
+checked. `TIDINGS_AWS_CALLS_LOG=<file>` also appends every attributed request there as JSON lines.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from botocore.client import BaseClient
+
+from chalicelib.config import settings
+from chalicelib.functions import FUNCTIONS, function_spec
+from chalicelib.local.invoke import LOCAL_ACCOUNT_ID, current_function
+from infra.iam import Request, allows, policy_statements, request_of, resolved
+
+
+@dataclass
+class Denials:
+    """Calls a function's policy would have refused, since the last `take()`."""
+
+    found: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, line: str) -> None:
+        with self.lock:
+            self.found.append(line)
+
+    def take(self) -> list[str]:
+        with self.lock:
+            found, self.found = self.found, []
+        return found
+
+
+DENIALS = Denials()
+_DECLARED = {spec.name for spec in FUNCTIONS}
+
+
+@cache
+def policy_of(function_name: str, region: str) -> list[dict[str, Any]]:
+    """The function's deployed policy statements, resolved for moto's account."""
+    return resolved(policy_statements(function_spec(function_name), settings()), region, LOCAL_ACCOUNT_ID)
+
+
+def check(function_name: str, requests: list[Request]) -> list[Request]:
+    """The requests the function's policy does not allow."""
+    statements = policy_of(function_name, settings().region)
+    return [request for request in requests if not allows(statements, request)]
+
+
+def install() -> None:
+    """Wrap botocore's call method once per process."""
+    if getattr(BaseClient._make_api_call, "_tidings_permissions", False):
+        return
+    original = BaseClient._make_api_call
+    log_path = os.environ.get("TIDINGS_AWS_CALLS_LOG")
+
+    def checked(client: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
+        function_name = current_function()
+        if function_name not in _DECLARED:
+            return original(client, operation_name, api_params)
+        response = None
+        try:
+            response = original(client, operation_name, api_params)
+            return response
+        finally:
+            service = client.meta.service_model.service_name
+            requests = request_of(service, operation_name, api_params, response,
+                                  client.meta.region_name, LOCAL_ACCOUNT_ID)
+            for request in check(function_name, requests):
+                DENIALS.add(f"{function_name}: {request}")
+            if log_path:
+                with open(log_path, "a") as log:
+                    for request in requests:
+                        log.write(json.dumps({"function": function_name, "action": request.action,
+                                              "resource": request.resource}) + "\n")
+
+    checked._tidings_permissions = True  # type: ignore[attr-defined]
+    BaseClient._make_api_call = checked  # type: ignore[method-assign]
