@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 # checkov in its own environment: it pins boto3 and packaging below what Tidings uses.
 CHECKOV_STAMP := $(VENV)/checkov/.installed
 
-.PHONY: run test lint bench package clean browser
+.PHONY: run test lint bench package clean browser data-map
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -39,6 +39,10 @@ test: $(STAMP) $(CHECKOV_STAMP) browser
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(VENV)/bin/lint-imports
+
+## docs/DATA_MAP.md from the code (P34); tests/test_data_map.py fails when it is out of date.
+data-map: $(STAMP)
+	AWS_DEFAULT_REGION=eu-west-1 TIDINGS_PREFIX=tidings $(PY) -m chalicelib.cli data-map > docs/DATA_MAP.md
 
 ## Benchmarks: print figures (never timed unit tests).
 bench: $(STAMP)

@@ -4,6 +4,8 @@ Every model in `ALL_MODELS` must appear in COVERAGE (tests/test_erasure.py fails
 - `PersonalData`: holds a person's data; exported on access (P16), deleted on erasure (P18);
 - `KeyedHashesOnly`: holds keyed hashes, never contact data; kept after erasure on purpose;
 - `NoPersonalData`: holds nothing about the people on the lists, with the reason why.
+Each also says how long its items are kept, and the first two which fields hold the person's
+data: the data map (store/data_map.py, P34) is built from this registry, so it cannot drift.
 A table added later is therefore covered before it can ship.
 """
 from __future__ import annotations
@@ -51,9 +53,12 @@ Eraser = Callable[[Person], int]
 
 @dataclass(frozen=True)
 class PersonalData:
-    """A table with a person's data. `export` is None only for copies of other tables' data."""
+    """A table with a person's data. `export` is None only for copies of other tables' data.
+    `fields`: the attributes that hold it; `retention`: how long an item is kept."""
 
     erase: Eraser
+    fields: tuple[str, ...]
+    retention: str
     section: str | None = None
     export: Exporter | None = None
 
@@ -63,6 +68,8 @@ class KeyedHashesOnly:
     """A table that holds keyed hashes of addresses or phones, never the contact data itself."""
 
     reason: str
+    fields: tuple[str, ...]
+    retention: str
     section: str | None = None
     export: Exporter | None = None
 
@@ -70,6 +77,7 @@ class KeyedHashesOnly:
 @dataclass(frozen=True)
 class NoPersonalData:
     reason: str
+    retention: str
 
 
 Coverage = PersonalData | KeyedHashesOnly | NoPersonalData
@@ -189,37 +197,62 @@ def erase_exports(person: Person) -> int:
     return len(stored)
 
 
+_ACCOUNT = "while the account exists"
 COVERAGE: dict[type[TidingsModel], Coverage] = {
-    Subscriber: PersonalData(section="subscriptions", export=export_subscribers, erase=erase_subscribers),
-    MessageRecord: PersonalData(section="messages", export=export_messages, erase=erase_messages),
-    TrackingMarker: PersonalData(section="tracking", export=export_tracking, erase=erase_tracking),
+    Subscriber: PersonalData(
+        section="subscriptions", export=export_subscribers, erase=erase_subscribers,
+        fields=("address", "email", "phone", "name", "company", "website", "field_of_activity",
+                "attributes", "consent", "account_address"),
+        retention="confirmed: while subscribed; unconfirmed: 7 days (P01); ended (unsubscribed, "
+                  "bounced, complained): 30 days after it ended, or fewer as deployed (P29)"),
+    MessageRecord: PersonalData(
+        section="messages", export=export_messages, erase=erase_messages, fields=("recipient_hash",),
+        retention="30 days after sending (P21)"),
+    TrackingMarker: PersonalData(
+        section="tracking", export=export_tracking, erase=erase_tracking,
+        fields=("campaign_recipient", "events", "first_at", "last_at", "counted", "link"),
+        retention="28 days after the mail was sent, so TTL has deleted it by day 30 (P21)"),
     # A copy of the other tables' data: not exported again, but erased with them.
-    PrivacyExport: PersonalData(erase=erase_exports),
+    PrivacyExport: PersonalData(erase=erase_exports, fields=("payload", "subject_hash"),
+                                retention="7 days, to be downloaded (P16)"),
     Suppression: KeyedHashesOnly(
         "the keyed hash is what keeps an erased person from being re-added (P12, P18)",
-        section="suppressions", export=export_suppressions),
+        section="suppressions", export=export_suppressions, fields=("address_hash",),
+        retention=f"{_ACCOUNT}: it keeps the person from being re-added (P12, P18, P29); the "
+                  "platform-wide opt-outs while the platform runs"),
     PrivacyRequest: KeyedHashesOnly(
-        "the subject's keyed hash only; the record proves the request was answered (P19)"),
+        "the subject's keyed hash only; the record proves the request was answered (P19)",
+        fields=("subject_hash",), retention=_ACCOUNT),
     RateCounter: KeyedHashesOnly(
-        "abuse-limit counters keyed by keyed hashes, expiring with their window (at most a day)"),
+        "abuse-limit counters keyed by keyed hashes, expiring with their window (at most a day)",
+        fields=("counter_key",), retention="until its window ends (at most a week)"),
     MessagePurgeList: KeyedHashesOnly(
         "the message ids and recipients' keyed hashes a send batch may have written, kept until the "
-        "30-day purge deletes those records (P21) and the list with them"),
+        "30-day purge deletes those records (P21) and the list with them", fields=("recipients", "messages"),
+        retention="30 days after sending, with its records (P21)"),
     FeedbackReceipt: KeyedHashesOnly(
-        "SES event receipts keyed by message id and the recipient's keyed hash, expiring in 14 days"),
+        "SES event receipts keyed by message id and the recipient's keyed hash, expiring in 14 days",
+        fields=("receipt_key",), retention="15 days, while SQS could redeliver the event"),
     Account: NoPersonalData(
         "the tenant's own profile, not a list member's data; its contact email changes only by "
-        "confirmed email change (P27) and goes with the account (P23)"),
-    ApiKey: NoPersonalData("hashes of API key secrets"),
-    MailingList: NoPersonalData("list settings and consent texts"),
-    Campaign: NoPersonalData("the tenant's templates and audience filters, never a recipient"),
-    CampaignStat: NoPersonalData("aggregated counters only (P14)"),
-    SendProgress: NoPersonalData("a campaign's sending progress: page and batch counts, ids only"),
-    AuditEntry: NoPersonalData("references only, never contact data (P27)"),
-    SendRateBucket: NoPersonalData("the platform's SES send-rate bucket"),
-    AccountHealthDay: NoPersonalData("an account's daily mail counters (P26), aggregates only"),
-    ImportJob: NoPersonalData("an import's list and row counts"),
-    ImportChunk: NoPersonalData("a chunk's counts and row errors by line and column, never cell values"),
+        "confirmed email change (P27) and goes with the account (P23)",
+        retention=f"{_ACCOUNT}: deleted 30 days after a confirmed deletion request (P23), 30 days "
+                  "into a cancellation or suspension its content goes (P22), after a year unused (P24)"),
+    ApiKey: NoPersonalData("hashes of API key secrets", retention=f"until revoked, or {_ACCOUNT}"),
+    MailingList: NoPersonalData("list settings and consent texts", retention=f"until deleted, or {_ACCOUNT}"),
+    Campaign: NoPersonalData("the tenant's templates and audience filters, never a recipient",
+                             retention=f"until deleted, or {_ACCOUNT}"),
+    CampaignStat: NoPersonalData("aggregated counters only (P14)", retention="with its campaign"),
+    SendProgress: NoPersonalData("a campaign's sending progress: page and batch counts, ids only",
+                                 retention="15 days, while SQS could redeliver a job"),
+    AuditEntry: NoPersonalData("references only, never contact data (P27)", retention=_ACCOUNT),
+    SendRateBucket: NoPersonalData("the platform's SES send-rate bucket",
+                                   retention="while the platform runs"),
+    AccountHealthDay: NoPersonalData("an account's daily mail counters (P26), aggregates only",
+                                     retention="the health window (30 days) and a day"),
+    ImportJob: NoPersonalData("an import's list and row counts", retention="30 days"),
+    ImportChunk: NoPersonalData("a chunk's counts and row errors by line and column, never cell values",
+                                retention="30 days"),
 }
 
 
