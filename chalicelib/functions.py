@@ -186,7 +186,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     # costs several times more per event in small batches (bench.cost prints it), and
     # reports lag by at most that, which a report read minutes after sending never sees.
     FunctionSpec("tracking_worker", 60, Touches(
-        tables=reads("suppressions") + writes("campaign-stats", "tracking-markers"), secrets=_HASH_ONLY),
+        tables=reads("subscribers", "lists") + writes("campaign-stats", "tracking-markers"),
+        secrets=_HASH_ONLY),
         trigger=QueueTrigger(TRACKING, 1000, 60, 2)),
     FunctionSpec("inbound_mail_worker", 30, Touches(
         tables=reads("lists") + writes("subscribers", "suppressions", "campaign-stats", "audit-log"),

@@ -202,8 +202,9 @@ def test_p13_worker_aggregates_a_batch_into_one_write_per_counter(client, accoun
         assert run_tracking_worker(records) == {"batchItemFailures": []}
     # Ten opens add to 4 counters (total, unique any, unique human, country): one transaction
     # holds them and the 10 readers' markers, which keep their history too (nothing else).
-    # Two reads: which readers were erased (suppressions), then their markers.
-    assert calls.by_operation == {"dynamodb.TransactWriteItems": 1, "dynamodb.BatchGetItem": 2}
+    # Three reads: the readers' entries and their list (may they still be tracked? P18, P29,
+    # P30), then their markers.
+    assert calls.by_operation == {"dynamodb.TransactWriteItems": 1, "dynamodb.BatchGetItem": 3}
     body = report_body(client, account, mailed["campaign_id"])
     assert body["opens"]["unique"] == 10 and body["opens"]["human"]["total"] == 10
     assert body["countries"] == [{"country": "RO", "opens": 10, "human": 10, "machine": 0}]

@@ -99,8 +99,9 @@ def submit_form(list_id: str) -> Response:
     mailing_list = public_list(list_id)
     values = form_fields(request, _MAX_FORM_FIELDS)
     signup = PublicSignup(
-        fields={k: v for k, v in values.items() if k != "consent"},
+        fields={k: v for k, v in values.items() if k not in ("consent", "tracking")},
         consent_given=bool(values.get("consent")),
+        tracking_given=bool(values.get("tracking")),
         source=Source.FORM,
         ip=client_ip(request),
         user_agent=request.headers.get("user-agent"),
@@ -162,8 +163,9 @@ def js_subscribe(list_id: str) -> Response:
 def _js_signup(request: Request, mailing_list: MailingList) -> Response:
     body = json_body(request, _JS_SIGNUP)
     signup = PublicSignup(
-        fields={k: v for k, v in body.items() if k != "consent"},
+        fields={k: v for k, v in body.items() if k not in ("consent", "tracking")},
         consent_given=body.get("consent") is True,
+        tracking_given=body.get("tracking") is True,
         source=Source.JS,
         ip=client_ip(request),
         user_agent=request.headers.get("user-agent"),

@@ -76,6 +76,16 @@ def preferences_unsubscribe(token: str) -> Response:
                                                   "This took effect at once."])
 
 
+@public.route("/p/{token}/tracking", methods=["POST"], content_types=FORM_TYPES)
+@html_errors
+def preferences_tracking(token: str) -> Response:
+    if centre.set_tracking(token, _form()):
+        return _done(token, "Thank you", ["This list may now see when you open its mail and which "
+                                          "links you click. You can withdraw this here at any time."])
+    return _done(token, "Tracking is off", ["This list no longer sees when you open its mail or which "
+                                            "links you click, and what it had counted about you is deleted."])
+
+
 @public.route("/p/{token}/erase", methods=["POST"], content_types=FORM_TYPES)
 @html_errors
 def preferences_erase(token: str) -> Response:

@@ -10,8 +10,9 @@ Every message gets, per recipient:
   ("Advertisement") as a banner at the top of the HTML part and as the first line of the text
   part. The subject is left as the author wrote it: a subject prefix is a local convention
   ("[Ad]", "Publicitate") that an account may write into its subject template;
-- with the list's tracking on (P15), an open pixel and http(s) links rewritten to the
-  click-redirect route, the target inside the signed token; with tracking off, neither.
+- with the list's tracking on (P15), and for a recipient who consented where the list asks (P30),
+  an open pixel and http(s) links rewritten to the click-redirect route, the target inside the
+  token; otherwise neither.
   Only the HTML part is tracked: the text part shows readers the real addresses. Those two kinds
   of link may point elsewhere than the public pages (`tracking_base_url`: in AWS, a Lambda
   function URL, which costs no API Gateway request per open or click).
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import html as html_escaping
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.headerregistry import Address
 
 from chalicelib.domain.accounts import AccountProfile
@@ -73,12 +74,16 @@ class _Links:
 def compose_marketing_email(*, signer: Signer, account_id: str, campaign_id: str | None,
                             content: CampaignContent, recipient: Contact, mailing_list: ListSettings,
                             sender: AccountProfile, public_base_url: str,
-                            tracking_base_url: str | None = None) -> OutgoingEmail:
+                            tracking_base_url: str | None = None, trackable: bool = True) -> OutgoingEmail:
     """The message for `recipient`, rendered from a campaign whose templates were validated.
 
+    The pixel and tracked links go only into the mail of a `trackable` recipient (P30: the list
+    asks no tracking consent, or they gave it), and only as the list's tracking allows (P15).
     Open pixel and click links start with `tracking_base_url` (default: `public_base_url`);
     every other link with `public_base_url`.
     """
+    if not trackable:
+        mailing_list = replace(mailing_list, track_opens=False, track_clicks=False)
     links = _links(signer, LinkClaim(account_id, mailing_list.list_id, recipient.email, campaign_id),
                    public_base_url, tracking_base_url or public_base_url)
     variables = template_variables(recipient, list_name=mailing_list.name, account_name=sender.name,

@@ -32,6 +32,8 @@ class Source(StrEnum):
     JS = "js"
     API = "api"
     IMPORT = "import"
+    # The person's own choice in the preference centre (tracking consent, P30).
+    PREFERENCES = "preferences"
 
 
 # `None` is "no entry" (never signed up, deleted, or an expired pending entry).
@@ -216,6 +218,8 @@ class ConsentEvidence:
     ip: str | None = None
     user_agent: str | None = None
     form_url: str | None = None
+    # Where consent was first given, as an import's file says (e.g. "shop checkout"), P02.
+    original_source: str | None = None
 
 
 _MAX_USER_AGENT = 1000
@@ -233,7 +237,8 @@ def clean_ip(raw: str | None, field_name: str = "ip") -> str | None:
 
 
 def evidence(given_at: datetime, source: Source, consent_text_version: int, *, ip: str | None,
-             user_agent: str | None, form_url: str | None) -> ConsentEvidence:
+             user_agent: str | None, form_url: str | None,
+             original_source: str | None = None) -> ConsentEvidence:
     """Consent evidence with request-supplied text trimmed to sane lengths (a header can be huge)."""
     return ConsentEvidence(
         given_at=given_at,
@@ -242,7 +247,38 @@ def evidence(given_at: datetime, source: Source, consent_text_version: int, *, i
         ip=clean_ip(ip),
         user_agent=(user_agent or "")[:_MAX_USER_AGENT] or None,
         form_url=(form_url or "")[:_MAX_URL] or None,
+        original_source=original_source or None,
     )
+
+
+@dataclass(frozen=True)
+class TrackingState:
+    """What an entry records about tracking consent (P30): when it was given (with its proof),
+    confirmed (by the person's own confirmation or action), and withdrawn."""
+
+    given: bool = False
+    confirmed: bool = False
+    withdrawn: bool = False
+
+
+def may_track(consent_required: bool, status: Status | None, state: TrackingState) -> bool:
+    """Whether opens and clicks of this entry's mail may be tracked (P15, P30): only for a
+    confirmed entry; where the list asks for tracking consent, only with that consent given and
+    confirmed; and never once the person withdrew it (also on a list that does not ask)."""
+    if status is not Status.CONFIRMED or state.withdrawn:
+        return False
+    return not consent_required or (state.given and state.confirmed)
+
+
+def may_track_event(consent_required: bool, status: Status, state: TrackingState, at: datetime,
+                    ended_at: datetime | None, withdrawn_at: datetime | None) -> bool:
+    """may_track as things stood when an open or click happened at `at`: an entry that ended, or
+    a consent withdrawn, after the event still counts it (the worker sees events late)."""
+    if status in ENDED and ended_at is not None and ended_at >= at:
+        status = Status.CONFIRMED
+    if state.withdrawn and withdrawn_at is not None and withdrawn_at >= at:
+        state = TrackingState(given=state.given, confirmed=state.confirmed)
+    return may_track(consent_required, status, state)
 
 
 def pick_consent_version(versions: Iterable[int], claimed: object) -> int:

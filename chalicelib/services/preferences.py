@@ -17,15 +17,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.config import signer
+from chalicelib.domain.clock import now
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.mail_links import PREFERENCES, LinkClaim, read_link_token
 from chalicelib.domain.privacy import Person, RequestType, Subject, SubjectKind
-from chalicelib.domain.subscriptions import CONTACT_FIELDS
+from chalicelib.domain.subscriptions import CONTACT_FIELDS, Source, evidence
 from chalicelib.domain.tokens import TokenInvalid
 from chalicelib.observability import logger
 from chalicelib.services.privacy import submit_request
 from chalicelib.store import audit, person_data, person_subscribers
+from chalicelib.store import subscribers as subscriber_store
+from chalicelib.store import tracking as tracking_store
 from chalicelib.store.accounts import get_account
+from chalicelib.store.lists import tracking_history
 from chalicelib.store.privacy_requests import complete_request, create_request, load_export
 
 ACTOR = "preference-centre"
@@ -153,6 +157,36 @@ def unsubscribe(token: str, form: Mapping[str, str]) -> int:
     audit.record(claim.account_id, ACTOR, "privacy.object", request.request_id)
     logger.info("privacy request completed", extra={"request_id": request.request_id, "type": "object"})
     return ended
+
+
+def set_tracking(token: str, form: Mapping[str, str]) -> bool:
+    """Give (`choice=give`) or withdraw the tracking consent of one list (P30); True when the
+    person now lets that list count their opens and clicks. Withdrawing also deletes what was
+    counted about them in that list's campaigns, and the tracking worker counts nothing more
+    of their mail, even an old one; giving it is their own action, so it counts as confirmed."""
+    claim = _authorised(token, form)
+    list_id, give = form.get("list_id", ""), form.get("choice") == "give"
+    person = person_subscribers.find_person(claim.account_id, _subject(claim))
+    entries = [e for e in person_subscribers.entries_of(person) if e.list_id == list_id]
+    if not entries:
+        raise InvalidInput("you are not on this list", field="list_id")
+    mailing_list = person_subscribers.lists_of(entries).get(list_id)
+    if give:
+        # The text they agreed to is the current one (0: a list that asks none; giving then only
+        # lifts their earlier refusal).
+        history = tracking_history(mailing_list) if mailing_list else []
+        proof = evidence(now(), Source.PREFERENCES, history[-1].version if history else 0,
+                         ip=None, user_agent=None, form_url=None)
+        for entry in entries:
+            subscriber_store.give_tracking(entry, proof)
+    else:
+        for entry in entries:
+            subscriber_store.withdraw_tracking(entry)
+        tracking_store.delete_markers(marker for _, marker in tracking_store.markers_of(
+            claim.account_id, person.emails, list_id=list_id))
+    action = "subscriber.tracking_given" if give else "subscriber.tracking_withdrawn"
+    audit.record(claim.account_id, ACTOR, action, list_id)
+    return give
 
 
 def erase(token: str, form: Mapping[str, str]) -> None:

@@ -169,6 +169,10 @@ class MailingList(TidingsModel):
     track_opens = BooleanAttribute(default=True)
     track_clicks = BooleanAttribute(default=True)
     consent_versions = ListAttribute(of=ConsentTextVersion, default=list)
+    # P30: "required" (new lists) or "not_required"; None for a list stored before it existed,
+    # which reads as not required. The tracking box's text has versions of its own.
+    tracking_consent = UnicodeAttribute(null=True, default_for_new="required")
+    tracking_consent_versions = ListAttribute(of=ConsentTextVersion, default=list)
     allowed_origins = UnicodeSetAttribute(null=True)
     declared_attributes = UnicodeSetAttribute(null=True)
     redirect_after_signup = UnicodeAttribute(null=True)
@@ -187,9 +191,26 @@ class ConsentProof(MapAttribute):
     user_agent = UnicodeAttribute(null=True)
     form_url = UnicodeAttribute(null=True)
     consent_text_version = NumberAttribute(null=True)
+    # Where consent was first given, as an import's file names it (P02, P03).
+    original_source = UnicodeAttribute(null=True)
     confirmed_at = UTCDateTimeAttribute(null=True)
     confirm_ip = UnicodeAttribute(null=True)
     confirm_user_agent = UnicodeAttribute(null=True)
+
+
+class TrackingConsentProof(MapAttribute):
+    """Proof of the separate consent to tracking (P30), like the mailing consent's (P02): when,
+    how, from where and which text; when it was confirmed; and when the person withdrew it (a
+    withdrawal alone, on a list that does not ask for consent, has only `withdrawn_at`)."""
+
+    given_at = UTCDateTimeAttribute(null=True)
+    source = UnicodeAttribute(null=True)
+    ip = UnicodeAttribute(null=True)
+    user_agent = UnicodeAttribute(null=True)
+    form_url = UnicodeAttribute(null=True)
+    consent_text_version = NumberAttribute(null=True)
+    confirmed_at = UTCDateTimeAttribute(null=True)
+    withdrawn_at = UTCDateTimeAttribute(null=True)
 
 
 class SubscribersByStatus(GlobalSecondaryIndex["Subscriber"]):
@@ -233,6 +254,8 @@ class Subscriber(TidingsModel):
     field_of_activity = UnicodeAttribute(null=True)
     attributes = MapAttribute(default=dict)
     consent = ConsentProof()
+    # P30: the separate consent to open and click tracking, when the person gave (or withdrew) it.
+    tracking = TrackingConsentProof(null=True)
     # P17 restriction of processing: the entry is kept but sending skips it (every campaign).
     restricted = BooleanAttribute(default=False)
     created_at = UTCDateTimeAttribute()

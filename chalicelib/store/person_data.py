@@ -45,7 +45,7 @@ from chalicelib.store.models import (
     TidingsModel,
     TrackingMarker,
 )
-from chalicelib.store.subscribers import consent_view
+from chalicelib.store.subscribers import consent_view, tracking_view
 
 Exporter = Callable[[Person], list[dict[str, Any]]]
 Eraser = Callable[[Person], int]
@@ -105,6 +105,8 @@ def subscription_view(entry: Subscriber, mailing_list: MailingList | None) -> di
         "field_of_activity": entry.field_of_activity,
         "attributes": attributes,
         "consent": consent_view(entry, mailing_list),
+        "tracking_consent": tracking_view(entry, mailing_list),
+        "tracking_asked": bool(mailing_list and mailing_list.tracking_consent == "required"),
         "created_at": _iso(entry.created_at),
         "updated_at": _iso(entry.updated_at),
         "ended_at": _iso(entry.ended_at),

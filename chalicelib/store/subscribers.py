@@ -21,11 +21,12 @@ from chalicelib.domain.subscriptions import (
     ConsentEvidence,
     Contact,
     Status,
+    TrackingState,
     is_live,
     pending_expiry,
 )
-from chalicelib.store.lists import consent_history
-from chalicelib.store.models import ConsentProof, MailingList, Subscriber
+from chalicelib.store.lists import consent_history, tracking_history
+from chalicelib.store.models import ConsentProof, MailingList, Subscriber, TrackingConsentProof
 from chalicelib.store.paging import decode_cursor, encode_cursor
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
@@ -62,8 +63,22 @@ def live_addresses(list_id: str, addresses: Iterable[str]) -> set[str]:
     return {entry.address for entry in Subscriber.batch_get(keys) if _live(entry, at)}
 
 
+def _tracking_proof(evidence: ConsentEvidence, confirmed_at: datetime | None) -> TrackingConsentProof:
+    return TrackingConsentProof(given_at=evidence.given_at, source=evidence.source.value, ip=evidence.ip,
+                                user_agent=evidence.user_agent, form_url=evidence.form_url,
+                                consent_text_version=evidence.consent_text_version,
+                                confirmed_at=confirmed_at)
+
+
+def entries(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Subscriber]:
+    """The live entries of these (list id, address) keys, in batched reads."""
+    at = now()
+    return {(entry.list_id, entry.address): entry for entry in Subscriber.batch_get(list(set(keys)))
+            if _live(entry, at)}
+
+
 def write_signup(account_id: str, list_id: str, contact: Contact, consent: ConsentEvidence,
-                 status: Status) -> Subscriber | None:
+                 status: Status, tracking: ConsentEvidence | None = None) -> Subscriber | None:
     """Write a new pending or confirmed entry in one conditional put.
 
     It may replace only nothing, a pending entry (expired or not: a new signup is new
@@ -90,8 +105,11 @@ def write_signup(account_id: str, list_id: str, contact: Contact, consent: Conse
             user_agent=consent.user_agent,
             form_url=consent.form_url,
             consent_text_version=consent.consent_text_version,
+            original_source=consent.original_source,
             confirmed_at=at if status is Status.CONFIRMED else None,
         ),
+        # P30: the separate tracking consent, confirmed with the entry.
+        tracking=_tracking_proof(tracking, at if status is Status.CONFIRMED else None) if tracking else None,
         created_at=at,
         updated_at=at,
         expires_at=pending_expiry(at) if status is Status.PENDING else None,
@@ -137,6 +155,60 @@ def confirm(list_id: str, address: str, ip: str | None, user_agent: str | None) 
             return None
         raise
     return entry
+
+
+def tracking_state(entry: Subscriber) -> TrackingState:
+    """What the entry records about tracking consent (P30)."""
+    proof = entry.tracking
+    if proof is None:
+        return TrackingState()
+    return TrackingState(given=proof.given_at is not None, confirmed=proof.confirmed_at is not None,
+                         withdrawn=proof.withdrawn_at is not None)
+
+
+def confirm_tracking(entry: Subscriber) -> None:
+    """Record that the person's confirmation also confirmed the tracking consent they gave with
+    their signup (P30); nothing when they gave none."""
+    if entry.tracking is None or entry.tracking.given_at is None or entry.tracking.confirmed_at:
+        return
+    entry.update(actions=[Subscriber.tracking.confirmed_at.set(entry.consent.confirmed_at or now())],
+                 condition=Subscriber.tracking.given_at.exists())
+
+
+def give_tracking(entry: Subscriber, evidence: ConsentEvidence) -> None:
+    """The person gave tracking consent themselves (the preference centre): given and confirmed
+    at once, replacing an earlier withdrawal (P30)."""
+    entry.update(actions=[Subscriber.tracking.set(_tracking_proof(evidence, evidence.given_at)),
+                          Subscriber.updated_at.set(now())],
+                 condition=Subscriber.address.exists())
+
+
+def withdraw_tracking(entry: Subscriber) -> None:
+    """The person withdrew tracking consent (or, on a list that asks none, refused tracking):
+    the proof of when it was given stays, with the time it was withdrawn (P30)."""
+    at = now()
+    proof = entry.tracking or TrackingConsentProof()
+    proof.withdrawn_at = at
+    entry.update(actions=[Subscriber.tracking.set(proof), Subscriber.updated_at.set(at)],
+                 condition=Subscriber.address.exists())
+
+
+def tracking_view(entry: Subscriber, mailing_list: MailingList | None) -> dict[str, Any] | None:
+    """The entry's tracking consent as plain data, with the text it agreed to (P30); None when
+    the person never gave or withdrew it."""
+    proof = entry.tracking
+    if proof is None:
+        return None
+    texts = {v.version: v.text for v in tracking_history(mailing_list)} if mailing_list else {}
+    version = int(proof.consent_text_version) if proof.consent_text_version is not None else None
+
+    def iso(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {"given_at": iso(proof.given_at), "source": proof.source, "ip": proof.ip,
+            "user_agent": proof.user_agent, "form_url": proof.form_url, "consent_text_version": version,
+            "consent_text": texts.get(version) if version is not None else None,
+            "confirmed_at": iso(proof.confirmed_at), "withdrawn_at": iso(proof.withdrawn_at)}
 
 
 def ending_actions(list_id: str, address: str, status: Status) -> list[Any]:
@@ -222,6 +294,7 @@ def consent_view(entry: Subscriber, mailing_list: MailingList | None) -> dict[st
         "form_url": consent.form_url,
         "consent_text_version": version,
         "consent_text": texts.get(version) if version is not None else None,
+        "original_source": consent.original_source,
         "confirmed_at": iso(consent.confirmed_at),
         "confirm_ip": consent.confirm_ip,
         "confirm_user_agent": consent.confirm_user_agent,

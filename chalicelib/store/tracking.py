@@ -76,17 +76,20 @@ def write_chunk(chunk: WriteChunk) -> None:
             transaction.update(item, actions=actions)
 
 
-def markers_of(account_id: str, addresses: Iterable[str],
-               expired: bool = True) -> list[tuple[str, TrackingMarker]]:
+def markers_of(account_id: str, addresses: Iterable[str], expired: bool = True,
+               list_id: str | None = None) -> list[tuple[str, TrackingMarker]]:
     """(campaign id, marker) for every marker of these addresses in the account's campaigns, by
     campaign: one Query per campaign and address (P16, P18). Reads only. `expired=False` leaves
-    out the markers past their expiry that TTL has not deleted yet (what an export shows)."""
+    out the markers past their expiry that TTL has not deleted yet (what an export shows);
+    `list_id` keeps to the campaigns sent to that list."""
     key = hash_key()
     hashes = sorted({address_hash(address, key) for address in addresses})
     condition = None if expired else TrackingMarker.expires_at > now()
     found: list[tuple[str, TrackingMarker]] = []
-    for campaign in Campaign.query(account_id, attributes_to_get=["account_id", "campaign_id"]):
+    for campaign in Campaign.query(account_id, attributes_to_get=["account_id", "campaign_id", "list_ids"]):
         campaign_id = campaign.campaign_id
+        if list_id is not None and list_id not in (campaign.list_ids or ()):
+            continue
         for hashed in hashes:
             recipient = marker_recipient(campaign_id, recipient_key(key, campaign_id, hashed))
             found.extend((campaign_id, marker)

@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from chalicelib.domain.subscriptions import CONTACT_FIELDS
-from chalicelib.services.signups import HONEYPOT_FIELD, current_consent
+from chalicelib.services.signups import HONEYPOT_FIELD, current_consent, current_tracking_consent
 
 if TYPE_CHECKING:
     from chalicelib.store.models import MailingList
 
 # Form fields that steer the signup rather than hold contact data; never stored as attributes.
-CONTROL_FIELDS = frozenset({"consent", "consent_version", HONEYPOT_FIELD})
+CONTROL_FIELDS = frozenset({"consent", "consent_version", "tracking", "tracking_version", HONEYPOT_FIELD})
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,9 @@ class SignupForm:
     consent_version: int
     fields: tuple[FormField, ...]
     honeypot: str = HONEYPOT_FIELD
+    # P30: the separate, unticked tracking box, when the list asks for it (None otherwise).
+    tracking_text: str | None = None
+    tracking_version: int | None = None
 
 
 def signup_form_for(mailing_list: MailingList, action: str) -> SignupForm:
@@ -43,4 +46,7 @@ def signup_form_for(mailing_list: MailingList, action: str) -> SignupForm:
         FormField("name", "Name", autocomplete="name"),
         *(FormField(name, name.replace("_", " ").capitalize()) for name in declared),
     )
-    return SignupForm(mailing_list.name, action, text, version, fields)
+    tracking = current_tracking_consent(mailing_list)
+    return SignupForm(mailing_list.name, action, text, version, fields,
+                      tracking_text=tracking[1] if tracking else None,
+                      tracking_version=tracking[0] if tracking else None)

@@ -52,6 +52,8 @@ MAX_RATE_WAIT_SECONDS = 10.0
 @dataclass
 class BatchOutcome:
     sent: int = 0
+    # Of those sent, the mails with a pixel or tracked links (P30: the report's base for opens).
+    trackable: int = 0
     duplicates: int = 0
     suppressed: int = 0
     remaining: list[Contact] = field(default_factory=list)
@@ -102,7 +104,8 @@ def _email_batch(job: BatchJob, account: Account, content: CampaignContent,
             return build_mime(compose_marketing_email(
                 signer=links, account_id=job.account_id, campaign_id=job.campaign_id, content=content,
                 recipient=contact, mailing_list=job.mailing_list, sender=profile,
-                public_base_url=config.public_base_url, tracking_base_url=config.tracking_base_url))
+                public_base_url=config.public_base_url, tracking_base_url=config.tracking_base_url,
+                trackable=contact.email in job.trackable))
 
         recipient_hash = hashes[contact.email]
         return Message(recipient_hash, campaign_message_id(job.campaign_id, recipient_hash), job.account_id,
@@ -110,11 +113,13 @@ def _email_batch(job: BatchJob, account: Account, content: CampaignContent,
                        job.campaign_id, job.mailing_list.list_id)
 
     tokens = RateTokens(len(queue), max_wait=lambda: min(MAX_RATE_WAIT_SECONDS, time_left() - SAFETY_SECONDS))
+    tracks = job.mailing_list.track_opens or job.mailing_list.track_clicks
     try:
-        _send_each(queue, message, tokens, time_left, outcome)
+        _send_each(queue, message, tokens, time_left, outcome,
+                   trackable=lambda contact: tracks and contact.email in job.trackable)
     finally:
         # What was sent counts even when sending stops with an error: its claims stay taken.
-        count_sent_mail(job.account_id, CAMPAIGN_KIND, outcome.sent, job.campaign_id)
+        count_sent_mail(job.account_id, CAMPAIGN_KIND, outcome.sent, job.campaign_id, outcome.trackable)
     return outcome
 
 
@@ -153,7 +158,8 @@ def _sms_batch(job: BatchJob, account: Account, content: CampaignContent,
 
 
 def _send_each(queue: list[Contact], message: Callable[[Contact], Message], tokens: RateTokens | None,
-               time_left: Callable[[], float], outcome: BatchOutcome) -> None:
+               time_left: Callable[[], float], outcome: BatchOutcome,
+               trackable: Callable[[Contact], bool] = lambda contact: False) -> None:
     """The send step for each recipient in turn; the rest is left in `outcome.remaining` when the
     Lambda's time or the rate runs short."""
     for position, contact in enumerate(queue):
@@ -168,3 +174,4 @@ def _send_each(queue: list[Contact], message: Callable[[Contact], Message], toke
             outcome.duplicates += 1
         else:
             outcome.sent += 1
+            outcome.trackable += trackable(contact)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from chalicelib.adapters.sqs import enqueue, enqueue_many
 from chalicelib.domain.campaigns import CampaignContent, CampaignStatus
 from chalicelib.domain.errors import NotFound
+from chalicelib.domain.lists import TrackingConsent, tracking_consent_of
 from chalicelib.domain.marketing_mail import ListSettings
 from chalicelib.domain.sending import (
     BATCH_SIZE,
@@ -23,14 +24,15 @@ from chalicelib.domain.sending import (
     eligible,
     regroup,
 )
-from chalicelib.domain.subscriptions import Contact, Status
+from chalicelib.domain.subscriptions import Contact, Status, may_track
 from chalicelib.observability import logger
 from chalicelib.resources import CAMPAIGN_SEND, FANOUT
 from chalicelib.store.audience import confirmed_page, contact_of, entries_on, key_after
 from chalicelib.store.campaigns import campaign_content, end_sending, get_campaign
 from chalicelib.store.lists import get_list
-from chalicelib.store.models import Subscriber
+from chalicelib.store.models import MailingList, Subscriber
 from chalicelib.store.send_progress import is_complete, plan_page
+from chalicelib.store.subscribers import tracking_state
 
 # Module constants, so a test can page a handful of subscribers.
 page_size = PAGE_SIZE
@@ -57,6 +59,7 @@ def fan_out_page(job: PageJob) -> None:
     else:
         entries, next_start = confirmed_page(job.list_id, page_size, job.start)
     recipients = _recipients(content, job.list_id, entries)
+    trackable = _trackable(mailing_list, entries)
     batches = cut_batches(recipients, batch_size)
     plan = plan_page(job.campaign_id, job.list_id, job.page, len(batches), last_page=next_start is None)
     if not plan.first and plan.batches != len(batches):
@@ -67,7 +70,8 @@ def fan_out_page(job: PageJob) -> None:
                                  track_opens=bool(mailing_list and mailing_list.track_opens),
                                  track_clicks=bool(mailing_list and mailing_list.track_clicks))
         enqueue_many(CAMPAIGN_SEND, [
-            BatchJob(job.account_id, job.campaign_id, settings_, job.page, index, batch).to_dict()
+            BatchJob(job.account_id, job.campaign_id, settings_, job.page, index, batch,
+                     frozenset(contact.email for contact in batch) & trackable).to_dict()
             for index, batch in enumerate(batches)])
     if not plan.last_page:
         # The stored plan rules: a redelivery that now reaches the end still continues the chain.
@@ -79,6 +83,15 @@ def fan_out_page(job: PageJob) -> None:
         "redelivered": not plan.first})
     if plan.batches == 0 and is_complete(job.campaign_id):
         end_sending(job.account_id, job.campaign_id, CampaignStatus.SENT)
+
+
+def _trackable(mailing_list: MailingList | None, entries: list[Subscriber]) -> frozenset[str]:
+    """The page's people whose mail may carry a pixel and tracked links (P30)."""
+    if mailing_list is None:
+        return frozenset()
+    required = tracking_consent_of(mailing_list.tracking_consent) is TrackingConsent.REQUIRED
+    return frozenset(entry.email for entry in entries
+                     if may_track(required, Status(entry.status), tracking_state(entry)))
 
 
 def _recipients(content: CampaignContent, list_id: str, entries: list[Subscriber]) -> list[Contact]:
