@@ -54,6 +54,10 @@ TRANSITIONS: dict[Status | None, frozenset[Status]] = {
 SIGNUP_REPLACES = frozenset(
     status for status, targets in TRANSITIONS.items() if status and Status.PENDING in targets
 )
+# P12: the one way back. The person's own signup (hosted form or JS, double opt-in) may reopen
+# an entry they unsubscribed; no import, API call or feedback ever does, and a bounced or
+# complained entry stays ended.
+OWN_SIGNUP_REOPENS = frozenset({Status.UNSUBSCRIBED})
 
 
 def may_transition(current: Status | None, target: Status) -> bool:

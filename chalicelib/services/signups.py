@@ -36,11 +36,12 @@ from chalicelib.domain.tokens import ConfirmClaim, confirm_token, confirm_token_
 from chalicelib.observability import logger
 from chalicelib.resources import OUTBOX, SIGNUPS
 from chalicelib.services.accounts import sender_profile
+from chalicelib.store import audit
 from chalicelib.store import subscribers as subscriber_store
 from chalicelib.store.lists import consent_history, find_list, tracking_history
 from chalicelib.store.models import MailingList, Subscriber
 from chalicelib.store.rate_limits import consume
-from chalicelib.store.suppressions import is_suppressed
+from chalicelib.store.suppressions import is_suppressed, lift_for_list, own_signup_allowed
 
 # Bots fill every input; people never see this one (the form hides it). Not "website": that is
 # a real contact field (P04).
@@ -152,14 +153,17 @@ def apply_public_signup(job: SignupJob) -> None:
     if mailing_list is None:
         return
     source = job.consent.source
-    if is_suppressed(mailing_list.account_id, job.contact.email):
+    # P12: a person who only unsubscribed may come back by signing up and confirming themselves;
+    # anyone else suppressed is dropped, unseen (P05).
+    if not own_signup_allowed(mailing_list.account_id, job.contact.email):
         _log_signup(mailing_list, source, "suppressed")
         return
     if not _within_address_limits(mailing_list, job.contact.email):
         _log_signup(mailing_list, source, "rate_limited")
         return
     written = subscriber_store.write_signup(mailing_list.account_id, mailing_list.list_id, job.contact,
-                                            job.consent, Status.PENDING, tracking=job.tracking)
+                                            job.consent, Status.PENDING, tracking=job.tracking,
+                                            replace_unsubscribed=True)
     if written is None:
         _log_signup(mailing_list, source, "already_on_list")
         return
@@ -342,12 +346,13 @@ def confirm_signup(token: str, ip: str | None, user_agent: str | None) -> Mailin
     mailing_list = find_list(claim.list_id)
     gone = SignupExpired("this signup is no longer waiting for confirmation; unconfirmed signups "
                          "are forgotten after 7 days", field="token")
-    if mailing_list is None or is_suppressed(mailing_list.account_id, claim.address):
+    if mailing_list is None or not own_signup_allowed(mailing_list.account_id, claim.address):
         raise gone
     confirmed = subscriber_store.confirm(claim.list_id, claim.address, clean_ip(ip),
                                          (user_agent or "")[:1000] or None)
     if confirmed is not None:  # the same confirmation confirms the tracking box (P30)
         subscriber_store.confirm_tracking(confirmed)
+        _lift_if_resubscribed(mailing_list, claim.address)
     if confirmed is None:
         current = subscriber_store.get_subscriber(claim.list_id, claim.address)
         if current is None or current.status != Status.CONFIRMED.value:
@@ -355,6 +360,16 @@ def confirm_signup(token: str, ip: str | None, user_agent: str | None) -> Mailin
     logger.info("subscription confirmed", extra={"list_id": mailing_list.list_id,
                                                  "first_time": confirmed is not None})
     return mailing_list
+
+
+def _lift_if_resubscribed(mailing_list: MailingList, address: str) -> None:
+    """P12: the person who had unsubscribed confirmed a signup of their own: the account's
+    suppression of them no longer holds for this list (imports and the API still cannot add
+    them anywhere, and it holds again the moment they unsubscribe or complain); audited."""
+    if is_suppressed(mailing_list.account_id, address) and lift_for_list(
+            mailing_list.account_id, address, mailing_list.list_id):
+        audit.record(mailing_list.account_id, "subscriber", "subscriber.resubscribed", mailing_list.list_id)
+        logger.info("suppression lifted by the person's own signup", extra={"list_id": mailing_list.list_id})
 
 
 def _log_signup(mailing_list: MailingList, source: Source, outcome: str) -> None:

@@ -32,7 +32,8 @@ def read_unsubscribe_token(token: str) -> LinkClaim:
 
 def unsubscribe(claim: LinkClaim, scope: Scope) -> bool:
     """Apply an unsubscribe; True when the entry on the mailed list ended now."""
-    suppress(claim.account_id, claim.address, SuppressionReason.UNSUBSCRIBED)
+    suppress(claim.account_id, claim.address, SuppressionReason.UNSUBSCRIBED,
+             claim.list_id if scope is Scope.LIST else None)
     ended_here = end_entry(claim.account_id, claim.list_id, claim.address, Status.UNSUBSCRIBED)
     ended_elsewhere = 0
     if scope is Scope.ALL:

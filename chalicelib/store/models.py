@@ -287,6 +287,9 @@ class Suppression(TidingsModel):
     # Set by erasure (P18) whatever the first reason: the tracking worker records nothing more
     # about an erased person, even when they open a mail they kept.
     erased = BooleanAttribute(null=True)
+    # P12: the lists the person signed up to again themselves (double opt-in, confirmed) after
+    # unsubscribing: the suppression no longer holds for them. Any later suppression empties it.
+    lifted_for = UnicodeSetAttribute(null=True)
 
 
 # --- sending ---------------------------------------------------------------------------------

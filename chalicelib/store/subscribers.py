@@ -17,6 +17,7 @@ from chalicelib.domain.clock import now
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.retention import ENDED_BUCKETS, purge_bucket
 from chalicelib.domain.subscriptions import (
+    OWN_SIGNUP_REOPENS,
     SIGNUP_REPLACES,
     ConsentEvidence,
     Contact,
@@ -78,12 +79,14 @@ def entries(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Subscriber
 
 
 def write_signup(account_id: str, list_id: str, contact: Contact, consent: ConsentEvidence,
-                 status: Status, tracking: ConsentEvidence | None = None) -> Subscriber | None:
+                 status: Status, tracking: ConsentEvidence | None = None,
+                 replace_unsubscribed: bool = False) -> Subscriber | None:
     """Write a new pending or confirmed entry in one conditional put.
 
     It may replace only nothing, a pending entry (expired or not: a new signup is new
     consent) or an ended one past its deletion date (P29). Returns None, writing nothing, when a
-    confirmed or ended entry is in the way.
+    confirmed or ended entry is in the way. `replace_unsubscribed` lets the person's own new
+    signup replace the entry they unsubscribed (P12); never a bounced or complained one.
     """
     at = now()
     subscriber = Subscriber(
@@ -119,6 +122,8 @@ def write_signup(account_id: str, list_id: str, contact: Contact, consent: Conse
     if subscriber.expires_at is not None:  # the P01 purge's index (domain/retention.py)
         subscriber.purge_bucket = purge_bucket(subscriber.expires_at, f"{list_id}#{contact.email}")
     replaceable = [s.value for s in SIGNUP_REPLACES]
+    if replace_unsubscribed:
+        replaceable += [s.value for s in OWN_SIGNUP_REOPENS]
     try:
         subscriber.save(condition=Subscriber.address.does_not_exist()
                         | Subscriber.status.is_in(*replaceable) | (Subscriber.expires_at <= at))

@@ -91,7 +91,7 @@ def send_batch(job: BatchJob, time_left: Callable[[], float]) -> BatchOutcome:
 def _email_batch(job: BatchJob, account: Account, content: CampaignContent,
                  time_left: Callable[[], float]) -> BatchOutcome:
     hashes = {contact.email: address_hash(contact.email, hash_key()) for contact in job.recipients}
-    suppressed = suppressed_hashes(job.account_id, hashes.values())
+    suppressed = suppressed_hashes(job.account_id, hashes.values(), job.mailing_list.list_id)
     queue = [contact for contact in job.recipients if hashes[contact.email] not in suppressed]
     outcome = BatchOutcome(suppressed=len(job.recipients) - len(queue))
     messages.list_campaign_for_purge(job.account_id, job.campaign_id, (hashes[c.email] for c in queue))
@@ -130,7 +130,8 @@ def _sms_batch(job: BatchJob, account: Account, content: CampaignContent,
     emails = {contact.email: address_hash(contact.email, key) for contact in job.recipients}
     # A number suppressed here (a STOP reply, an erasure) or an address unsubscribed from the
     # account: either way the person said no.
-    suppressed = suppressed_hashes(job.account_id, [*phones.values(), *emails.values()])
+    suppressed = suppressed_hashes(job.account_id, [*phones.values(), *emails.values()],
+                                   job.mailing_list.list_id)
     opted_out = sns.opted_out_numbers()
     queue = [contact for contact in job.recipients
              if not ({phones[contact.phone or ""], emails[contact.email]} & suppressed)
