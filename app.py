@@ -18,6 +18,7 @@ from chalicelib.blueprints import (
     api_openapi,
     api_privacy,
     api_reports,
+    api_senders,
     api_sending,
     api_subscribers,
     public,
@@ -33,6 +34,7 @@ from chalicelib.blueprints import (
 from chalicelib.config import settings
 from chalicelib.observability import logger, metrics
 from chalicelib.store.binding import bind_models
+from chalicelib.web.security import security_headers
 from chalicelib.workers import (
     campaign_send,
     fanout,
@@ -56,6 +58,8 @@ app.register_middleware(
     ),
     "http",
 )
+# nosniff, CSP, frame and referrer rules, Retry-After: on every answer, from one place.
+app.register_middleware(security_headers, "http")
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context), "sqs")
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context), "scheduled")
 app.register_middleware(
@@ -68,8 +72,8 @@ app.register_middleware(ConvertToMiddleware(metrics.log_metrics), "all")
 
 # The authenticated /v1 REST API (OpenAPI: GET /v1/openapi.json).
 API = (
-    api_account, api_account_lifecycle, api_keys, api_lists, api_forms, api_subscribers, api_imports,
-    api_campaigns, api_sending, api_reports, api_messages, api_privacy, api_audit, api_health,
+    api_account, api_account_lifecycle, api_keys, api_senders, api_lists, api_forms, api_subscribers,
+    api_imports, api_campaigns, api_sending, api_reports, api_messages, api_privacy, api_audit, api_health,
     api_openapi,
 )
 # Pages and links people open: forms, confirmation, unsubscribe, preferences, tracking (also

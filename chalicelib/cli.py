@@ -5,6 +5,12 @@
 
 Creates an account and its first full-access key, and prints them as JSON (the secret only now).
 
+    python -m chalicelib.cli account suspend --account-id acc_... --reason "..."
+    python -m chalicelib.cli account cancel --account-id acc_... --reason "..."
+
+Suspends sending, or cancels the account (it may export its data for 30 days, then it is deleted),
+for a breach of the acceptable-use rules (P33): the reason is mailed to the account and audited.
+
     python -m chalicelib.cli account unsuspend --account-id acc_...
     python -m chalicelib.cli account health-limits --account-id acc_... [--max-complaint-rate 0.0005]
         [--max-bounce-rate 0.02]
@@ -35,8 +41,9 @@ from chalicelib.config import settings
 from chalicelib.domain.accounts import clean_profile_changes
 from chalicelib.domain.errors import TidingsError
 from chalicelib.domain.keys import Scope
-from chalicelib.services.health import set_own_thresholds, unsuspend
+from chalicelib.services.health import cancel_by_operator, set_own_thresholds, suspend_by_operator, unsuspend
 from chalicelib.services.retention import run_purges
+from chalicelib.services.senders import adopt_sender, register_operator_sender
 from chalicelib.services.smoke import run_smoke
 from chalicelib.store import audit
 from chalicelib.store.accounts import create_account
@@ -46,9 +53,12 @@ from chalicelib.store.keys import create_key
 
 def create_account_with_key(name: str, profile: dict[str, str]) -> dict[str, Any]:
     """Create an account and its first full-access key; returns ids and the key's secret."""
-    if not name.strip():
-        raise TidingsError("--name must not be empty", field="name")
-    account = create_account(name.strip(), **clean_profile_changes(profile))
+    cleaned = clean_profile_changes({"name": name, **profile})
+    account = create_account(cleaned.pop("name"), **cleaned)
+    if cleaned.get("sender_identity"):
+        # The operator vouches for the account's first From: it becomes the account's sender
+        # identity (P35), created in SES, whose own verification still applies.
+        register_operator_sender(account.account_id, cleaned["sender_identity"])
     key, secret = create_key(account.account_id, "first key", Scope.FULL)
     audit.record(account.account_id, "operator", "account.created", account.account_id)
     audit.record(account.account_id, "operator", "key.created", key.key_id)
@@ -65,6 +75,19 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--postal-address")
     create.add_argument("--contact-email")
     create.add_argument("--sender-identity")
+    for action, text in (("suspend", "suspend sending for a breach of the acceptable-use rules (P33)"),
+                         ("cancel", "cancel the account for a breach of the acceptable-use rules: "
+                                    "it can export its data for 30 days, then it is deleted (P33)")):
+        command = account_commands.add_parser(action, help=text)
+        command.add_argument("--account-id", required=True)
+        command.add_argument("--reason", required=True,
+                             help="why, in one line; mailed to the account and kept in its audit log "
+                                  "(name the rule broken, never a person's contact data)")
+    adopt = account_commands.add_parser(
+        "adopt-sender", help="give an account an identity SES already has, keeping its verification "
+                             "(stacks deployed before identities were owned per account, P35)")
+    adopt.add_argument("--account-id", required=True)
+    adopt.add_argument("--identity", required=True, help="an address or a domain")
     lift = account_commands.add_parser("unsuspend", help="lift a sending suspension (P26)")
     lift.add_argument("--account-id", required=True)
     limits = account_commands.add_parser("health-limits",
@@ -88,6 +111,13 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     if args.command == "purge":
         report = run_purges(dry_run=args.dry_run)
         return {"dry_run": report.dry_run, "counts": report.counts, "complete": report.complete}
+    if args.action in ("suspend", "cancel"):
+        act = suspend_by_operator if args.action == "suspend" else cancel_by_operator
+        account = act(args.account_id, args.reason)
+        return {"account_id": account.account_id, "status": account.status,
+                "deletion_due_at": account.deletion_due_at.isoformat() if account.deletion_due_at else None}
+    if args.action == "adopt-sender":
+        return adopt_sender(args.account_id, args.identity)
     if args.action == "unsuspend":
         account = unsuspend(args.account_id)
         return {"account_id": account.account_id, "status": account.status}

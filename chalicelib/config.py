@@ -153,6 +153,8 @@ def _signup_limits(env: os._Environ[str] | dict[str, str]) -> SignupLimits:
         per_address_per_day=int(
             env.get("TIDINGS_LIMIT_SIGNUPS_PER_ADDRESS_PER_DAY", defaults.per_address_per_day)
         ),
+        per_address_per_list_per_day=int(env.get("TIDINGS_LIMIT_SIGNUPS_PER_ADDRESS_PER_LIST_PER_DAY",
+                                                 defaults.per_address_per_list_per_day)),
         mail_interval_minutes=int(
             env.get("TIDINGS_LIMIT_CONFIRMATION_MAIL_INTERVAL_MINUTES", defaults.mail_interval_minutes)
         ),

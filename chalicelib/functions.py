@@ -75,6 +75,8 @@ class Touches:
     sends_mail: bool = False
     # SES: read whether a sender identity is verified (P35).
     reads_sender_identities: bool = False
+    # SES: create and delete the identities accounts add and remove (/v1/senders, P35).
+    manages_sender_identities: bool = False
     # SNS SMS: publish to phone numbers and read the opted-out list (AWS scopes these to "*").
     sends_sms: bool = False
     # Secrets Manager secrets (resources.SECRETS) it reads at run time.
@@ -125,7 +127,7 @@ _HASH_ONLY = (HASH_KEY_SECRET,)
 ACCOUNT_DATA_TABLES = ("subscribers", "lists", "campaign-stats", "send-progress", "tracking-markers",
                        "campaigns", "messages", "message-purge-lists", "import-chunks", "imports",
                        "privacy-exports", "privacy-requests", "suppressions", "account-health", "audit-log",
-                       "api-keys", "accounts")
+                       "api-keys", "sender-identities", "accounts")
 
 FUNCTIONS: tuple[FunctionSpec, ...] = (
     # The REST API and the public pages: every account's data, through the routes. It queues
@@ -135,32 +137,35 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         tables=writes("accounts", "api-keys", "audit-log", "campaign-stats", "campaigns", "imports",
                       "import-chunks", "lists", "messages", "privacy-exports", "privacy-requests",
                       "rate-counters", "send-progress", "subscribers", "suppressions", "tracking-markers",
-                      "account-health")
+                      "account-health", "sender-identities")
         + reads("message-purge-lists"),
         enqueues=(OUTBOX, SIGNUPS, IMPORTS, TRACKING, FANOUT),
-        reads_sender_identities=True, sends_sms=True, secrets=_BOTH_SECRETS)),
+        reads_sender_identities=True, manages_sender_identities=True, sends_sms=True,
+        secrets=_BOTH_SECRETS)),
     # The public open pixel and click redirect (a function URL): it reads the link's signed
     # token and queues the event, nothing else. Its reserve caps a pixel flood (template
     # parameter TrackingReservedConcurrency, this the default).
     FunctionSpec("tracking_front", 10, Touches(enqueues=(TRACKING,), secrets=(SIGNING_KEYS_SECRET,)),
                  memory_mb=256, reserved_concurrency=50),
+    # A confirmation mail comes from the account's identity while it may send as it (P35).
     FunctionSpec("signup_worker", 30, Touches(
-        tables=reads("accounts", "lists")
+        tables=reads("accounts", "lists", "sender-identities")
         + writes("subscribers", "suppressions", "rate-counters", "audit-log"),
-        enqueues=(OUTBOX,), secrets=_BOTH_SECRETS),
+        enqueues=(OUTBOX,), reads_sender_identities=True, secrets=_BOTH_SECRETS),
         trigger=QueueTrigger(SIGNUPS, 10)),
     # A chunk is at most 500 rows; a minute leaves room for a slow DynamoDB.
     FunctionSpec("import_worker", 60, Touches(
-        tables=reads("lists")
+        tables=reads("lists", "accounts", "sender-identities")
         + writes("imports", "import-chunks", "subscribers", "suppressions", "audit-log"),
-        secrets=_HASH_ONLY),
+        enqueues=(OUTBOX,), reads_sender_identities=True, secrets=_BOTH_SECRETS),
         trigger=QueueTrigger(IMPORTS, 1)),
     FunctionSpec("send_worker", 30, Touches(
         tables=writes("messages", "message-purge-lists", "send-rate", "campaign-stats", "account-health"),
         sends_mail=True, secrets=_HASH_ONLY),
         trigger=QueueTrigger(OUTBOX, 10)),
     FunctionSpec("campaign_scheduler", 30, Touches(
-        tables=reads("accounts", "lists") + writes("campaigns", "send-progress", "audit-log"),
+        tables=reads("accounts", "lists", "sender-identities")
+        + writes("campaigns", "send-progress", "audit-log"),
         enqueues=(FANOUT, OUTBOX), reads_sender_identities=True, sends_sms=True, secrets=_BOTH_SECRETS)),
     FunctionSpec("fanout_worker", 60, Touches(
         tables=reads("lists", "subscribers", "suppressions") + writes("send-progress", "campaigns"),

@@ -81,6 +81,9 @@ def policy_statements(spec: FunctionSpec, settings: Settings) -> list[dict[str, 
         statements.append(_allow("SendMail", _SES_SEND, [identity_arns(), configuration_set_arn(settings)]))
     if touches.reads_sender_identities:
         statements.append(_allow("ReadSenderIdentities", ("ses:GetEmailIdentity",), [identity_arns()]))
+    if touches.manages_sender_identities:
+        actions = ("ses:CreateEmailIdentity", "ses:DeleteEmailIdentity")
+        statements.append(_allow("ManageSenderIdentities", actions, [identity_arns()]))
     if touches.sends_sms:
         statements.append(_allow("SendSms", _SMS, ["*"]))
     if touches.secrets:
@@ -164,8 +167,8 @@ def request_of(service: str, operation: str, params: Mapping[str, Any], response
             configuration_set = arn("ses", f"configuration-set/{params['ConfigurationSetName']}")
             requests.append(Request("ses:SendEmail", configuration_set))
         return requests
-    if service == "sesv2" and operation == "GetEmailIdentity":
-        return [Request("ses:GetEmailIdentity", arn("ses", f"identity/{params['EmailIdentity']}"))]
+    if service == "sesv2" and operation in ("GetEmailIdentity", "CreateEmailIdentity", "DeleteEmailIdentity"):
+        return [Request(f"ses:{operation}", arn("ses", f"identity/{params['EmailIdentity']}"))]
     if service == "secretsmanager":
         secret = (response or {}).get("ARN") or arn("secretsmanager", f"secret:{params.get('SecretId')}")
         return [Request(f"secretsmanager:{operation}", secret)]

@@ -13,6 +13,9 @@ def test_p08_profile_reports_what_sending_still_needs(client, aws):
     profile = json.loads(client.http.get("/v1/account", headers=bearer(bare["api_key"])).body)
     assert profile["missing_for_sending"] == ["postal_address", "contact_email", "sender_identity"]
 
+    added = client.http.post("/v1/senders", headers=bearer(bare["api_key"]),
+                             body=json.dumps({"identity": "bare.example"}))
+    assert added.status_code == 201, added.body
     patch = {"postal_address": "2 High St, Tallinn", "sender_identity": "News@Bare.Example"}
     response = client.http.patch("/v1/account", headers=bearer(bare["api_key"]), body=json.dumps(patch))
     assert response.status_code == 200
@@ -33,7 +36,7 @@ def test_invalid_profile_values_are_refused_by_field(client, account):
     assert unchanged["contact_email"] == "contact@acme.example"
 
 
-def test_p27_profile_changes_are_audited_without_contact_data(client, account):
+def test_p27_profile_changes_are_audited_without_contact_data(client, account, verified_sender):
     headers = bearer(account["api_key"])
     client.http.patch("/v1/account", headers=headers,
                       body=json.dumps({"sender_identity": "hello@acme.example"}))

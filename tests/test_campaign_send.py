@@ -373,8 +373,11 @@ def test_p06_p08_p09_p10_a_sent_message_parsed_back_from_motos_raw_copy(client, 
     assert len(links) == 2, "each recipient has their own unsubscribe link"
     call = ses_calls[0]
     tags = {tag["Name"]: tag["Value"] for tag in call["EmailTags"]}
+    message_id = tags.pop("message")
     assert tags == {"account": account["account_id"], "kind": "campaign",
                     "campaign": campaign["campaign_id"], "list": list_id}
+    # The message record's id, so SES's feedback on it can be matched to it (issue #12).
+    assert message_id.startswith("cm_")
     assert call["ConfigurationSetName"] == "tidings-feedback"
 
 

@@ -130,12 +130,17 @@ def test_sms_campaigns_need_a_short_body_and_no_html(client, headers, list_id):
 
 # --- sender (P08) ------------------------------------------------------------------------------------
 
-def test_p08_an_unverified_from_address_is_refused(client, headers, list_id):
+def test_p35_a_from_address_the_account_does_not_own_is_refused(client, headers, list_id):
     response = _post(client, headers, list_id, from_address="news@unverified.example")
-    assert response.status_code == 400
+    assert response.status_code == 403
     assert _error(response)["field"] == "from_address"
-    assert "not a verified sender" in _error(response)["message"]
+    assert "POST /v1/senders" in _error(response)["message"]
+    # Verified in SES by someone else (the deployment is shared) is not enough.
     aws_client("sesv2").create_email_identity(EmailIdentity="news@unverified.example")
+    assert _post(client, headers, list_id, from_address="news@unverified.example").status_code == 403
+    added = client.http.post("/v1/senders", headers=headers,
+                             body=json.dumps({"identity": "news@unverified.example"}))
+    assert added.status_code == 201, added.body
     assert _post(client, headers, list_id, from_address="news@unverified.example").status_code == 201
 
 
@@ -151,7 +156,7 @@ def test_p08_an_email_campaign_without_any_sender_is_refused(client, verified_se
 # --- tenancy (P28) -----------------------------------------------------------------------------------
 
 def test_p28_another_accounts_list_is_not_found(client, headers, list_id):
-    other = create_account_with_key("Other Ltd", {"sender_identity": "other@acme.example"})
+    other = create_account_with_key("Other Ltd", {"sender_identity": "other@other.example"})
     response = _post(client, bearer(other["api_key"]), list_id)
     assert response.status_code == 404 and _error(response)["field"] == "list_ids"
     missing = _post(client, headers, "lst_missing")
@@ -254,7 +259,7 @@ def test_status_machine_allows_only_forward_moves():
 
     allowed = {(S.DRAFT, S.SCHEDULED), (S.DRAFT, S.SENDING), (S.DRAFT, S.CANCELLED),
                (S.SCHEDULED, S.DRAFT), (S.SCHEDULED, S.SENDING), (S.SCHEDULED, S.CANCELLED),
-               (S.SENDING, S.SENT), (S.SENDING, S.CANCELLED)}
+               (S.SENDING, S.SENT), (S.SENDING, S.FAILED), (S.SENDING, S.CANCELLED)}
     for current in S:
         for target in S:
             if (current, target) in allowed:

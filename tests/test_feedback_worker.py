@@ -178,8 +178,57 @@ def test_feedback_on_the_platforms_own_mail_to_the_account_changes_nothing(clien
 def test_sample_feedback_event_applies_the_good_records_and_reports_the_malformed_one(client):
     from pathlib import Path
 
+    from chalicelib.config import hash_key
+    from chalicelib.domain.sending import campaign_message_id
+    from chalicelib.domain.suppression import address_hash
+    from chalicelib.store.messages import claim
+
     path = Path(__file__).resolve().parent.parent / "events" / "feedback_worker.json"
     event = json.loads(path.read_text())
+    # The sample's bounce is about a campaign mail this deployment sent: its record exists.
+    hashed = address_hash("recipient@example.com", hash_key())
+    claim(hashed, campaign_message_id("cmp_sample", hashed), "acc_sample", "campaign", "cmp_sample",
+          "lst_sample")
     result = client.lambda_.invoke("feedback_worker", event)
     assert result.payload == {"batchItemFailures": [{"itemIdentifier": event["Records"][3]["messageId"]}]}
     assert is_suppressed("acc_sample", "recipient@example.com")
+
+
+# --- authenticity (issue #12) ---------------------------------------------------------------------
+
+def test_p26_a_bounce_for_a_message_never_sent_here_counts_for_nobody(client, account, news):
+    forged = sns_body(ses_event("event-bounce.json", ANN, tags(account, news), sent=False,
+                                bounceType="Permanent", bounceSubType="General"))
+    result = client.lambda_.invoke("feedback_worker", sqs_event(forged))
+    assert result.payload == {"batchItemFailures": []}  # acknowledged, and dropped
+    assert status_of(news, ANN) == "confirmed"
+    assert not is_suppressed(account["account_id"], ANN)
+    assert today_counts(account["account_id"]) == {}
+
+
+def test_p26_a_real_message_id_under_another_account_counts_for_nobody(client, account, news):
+    from chalicelib.cli import create_account_with_key
+
+    other = create_account_with_key("Other Ltd", {})
+    # Ann's record exists, but for the account fixture: a complaint naming the other account and
+    # the same message id is not about a message the other account sent.
+    genuine = tags(account, news)
+    sent = ses_event("event-complaint.json", ANN, genuine)
+    message_id = sent["mail"]["tags"]["message"][0]
+    forged = ses_event("event-complaint.json", ANN, {**genuine, "account": other["account_id"],
+                                                     "message": message_id}, sent=False)
+    client.lambda_.invoke("feedback_worker", sqs_event(sns_body(forged)))
+    assert today_counts(other["account_id"]) == {}
+    assert status_of(news, ANN) == "confirmed"
+
+
+def test_p26_a_thousand_made_up_bounces_do_not_suspend_an_account(client, account, news, settings_env):
+    settings_env(TIDINGS_HEALTH_MIN_VOLUME="1")
+    bodies = [sns_body(ses_event("event-bounce.json", f"p{n}@example.com", tags(account, news), sent=False,
+                                 bounceType="Permanent", bounceSubType="General")) for n in range(1000)]
+    for start in range(0, len(bodies), 10):
+        client.lambda_.invoke("feedback_worker", sqs_event(*bodies[start:start + 10]))
+    from chalicelib.store.models import Account
+
+    assert Account.get(account["account_id"]).status == "active"
+    assert today_counts(account["account_id"]) == {}

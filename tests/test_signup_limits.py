@@ -19,8 +19,8 @@ def request(ip="198.51.100.7", list_id="lst_1", **limits):
     return request_counters(SignupLimits(**limits), SECRET, list_id, ip)
 
 
-def address(address="ann@example.com", list_id="lst_1", **limits):
-    return address_counters(SignupLimits(**limits), SECRET, list_id, address)
+def address(address="ann@example.com", list_id="lst_1", account_id="acc_1", **limits):
+    return address_counters(SignupLimits(**limits), SECRET, account_id, list_id, address)
 
 
 def test_p15_counter_keys_hold_no_ip_or_address():
@@ -36,11 +36,21 @@ def test_one_confirmation_mail_per_address_per_list_per_interval(aws):
     assert consume(address(), AT + timedelta(minutes=11)) == [], "a new interval allows a new mail"
 
 
-def test_per_address_daily_limit_across_lists(aws):
+def test_per_address_daily_limit_across_one_accounts_lists(aws):
     for n in range(3):
         assert consume(address(list_id=f"lst_{n}", per_address_per_day=3), AT) == []
     [hit] = consume(address(list_id="lst_9", per_address_per_day=3), AT)
-    assert hit.key.startswith("addr:")
+    assert hit.key.startswith("addr:acc_1:")
+    # Another account's lists count apart: the address's owner can still subscribe there.
+    assert consume(address(list_id="lst_x", account_id="acc_2", per_address_per_day=3), AT) == []
+
+
+def test_per_address_daily_limit_on_one_list(aws):
+    for minutes in (0, 11, 22):
+        assert consume(address(), AT + timedelta(minutes=minutes)) == []
+    [hit] = consume(address(), AT + timedelta(minutes=33))
+    assert hit.key.startswith("addr-list:")
+    assert consume(address(list_id="lst_2"), AT + timedelta(minutes=33)) == []
 
 
 def test_per_ip_limit_refuses_once_reached(aws):
@@ -62,7 +72,7 @@ def test_a_refused_attempt_consumes_nothing(aws):
     consume(address(), AT)
     consume(address(), AT)  # refused by the mail interval: nothing may be counted
     stored_counts = {c.counter_key.split("#")[0].split(":")[0]: int(c.count) for c in RateCounter.scan()}
-    assert stored_counts == {"addr": 1, "mail": 1}
+    assert stored_counts == {"addr": 1, "addr-list": 1, "mail": 1}
 
 
 def test_counters_expire_with_their_window(aws):
@@ -108,3 +118,28 @@ def test_honeypot_is_accepted_silently_and_counts_nothing(client, news_list):
     assert answer.status_code == 200
     assert stored(news_list["list_id"], "bot@example.com") is None
     assert list(RateCounter.scan()) == []
+
+
+def test_a_bombed_address_can_still_subscribe_elsewhere(client, account, verified_sender):
+    """Issue #12: someone signs a stranger's address up to 11 lists; the owner's own signup to
+    a 12th list (of the same account, or of another) still gets its confirmation mail."""
+    from chalicelib.cli import create_account_with_key
+    from tests.support.api import bearer
+    from tests.support.lists import new_list
+    from tests.support.mail import sent_mails
+    from tests.support.queues import deliver
+
+    headers = bearer(account["api_key"])
+    bombed = [new_list(client, headers, f"List {n}") for n in range(11)]
+    for list_id in bombed:
+        form_signup(client, list_id, email="victim@example.com")
+    own = new_list(client, headers, "The one I want")
+    other = create_account_with_key("Other Ltd", {"sender_identity": "news@other.example"})
+    elsewhere = new_list(client, bearer(other["api_key"]), "Elsewhere")
+    deliver(take("outbox"))
+    before = len(sent_mails())
+    for list_id in (own, elsewhere):
+        form_signup(client, list_id, email="victim@example.com")
+    deliver(take("outbox"))
+    assert len(sent_mails()) == before + 2
+    assert stored(own, "victim@example.com").status == "pending"

@@ -55,10 +55,24 @@ def test_sandbox_escapes_are_refused_at_save_time(source):
     assert error.value.field == "html"
 
 
-@pytest.mark.parametrize("source", ["{{ 'x' * 100000000 }}", "{{ 9 ** 99999999 }}"])
-def test_memory_bombs_are_refused(source):
-    with pytest.raises(InvalidInput, match="not allowed"):
+@pytest.mark.parametrize(("source", "limit"), [
+    ("{{ 'x' * 100000000 }}", "value_chars"),
+    ("{{ 9 ** 99999999 }}", "int_bits"),
+    # The issue's probes (#12): each saved with 201, the last one took 12 s.
+    ("{{ 'x'|center(10000000) }}", "value_chars"),
+    ("{{ '%10000000s' % 'x' }}", "value_chars"),
+    ("{{ (['x'*10000]*1000)|join }}", "value_chars"),
+    ("{{ ((10**100)**100)**100 }}", "int_bits"),
+    ("{{ 'x'.center(10000000) }}", "value_chars"),
+    ("{{ '{:>999999999999}'.format('x') }}", "value_chars"),
+    ("{{ ('x'*100000)|replace('x', 'xy') }}", "value_chars"),
+    ("{% set a = 'x'*10000 %}{% set b = a~a~a~a~a~a~a~a~a~a~a %}{{ b }}", "value_chars"),
+    ("{{ 'a'*99999 + 'bb' }}", "value_chars"),
+])
+def test_memory_bombs_are_refused(source, limit):
+    with pytest.raises(InvalidInput) as error:
         validate_template(source, "text")
+    assert error.value.field == "text" and f"limit '{limit}'" in error.value.message
 
 
 def test_syntax_error_names_the_field_and_line():
@@ -101,3 +115,29 @@ def test_html_to_text_keeps_structure_and_link_urls():
         "https://x.example Help (help@acme.example) Top Acme logo\n\n"
         "Café & {{ name }} Leave ({{ unsubscribe_url }})"
     )
+
+
+def test_a_render_stops_at_its_time_budget():
+    """A slow template holds a Lambda (or the local stack's one process) for at most its budget:
+    the render checks the clock while it loops and calls (issue #12: a 12 s save stalled another
+    tenant's request for 9 s)."""
+    import time
+
+    from chalicelib.domain.templates import TemplateLimitExceeded, TemplateLimits, render_bounded
+
+    slow = "{% for i in range(99000) %}{% for j in range(99000) %}{% endfor %}{% endfor %}"
+    started = time.monotonic()
+    with pytest.raises(TemplateLimitExceeded, match="limit 'seconds'"):
+        render_bounded(slow, "text", {}, TemplateLimits(seconds=0.05, steps=10**9))
+    assert time.monotonic() - started < 1.0
+
+
+def test_limits_just_below_and_at_the_threshold():
+    from chalicelib.domain.templates import LIMITS
+
+    validate_template(f"{{{{ 'x' * {LIMITS.value_chars} }}}}", "text")
+    with pytest.raises(InvalidInput, match="value_chars"):
+        validate_template(f"{{{{ 'x' * {LIMITS.value_chars + 1} }}}}", "text")
+    validate_template(f"{{% for i in range({LIMITS.steps - 10}) %}}{{% endfor %}}", "text")
+    with pytest.raises(InvalidInput, match="'steps'"):
+        validate_template(f"{{% for i in range({LIMITS.steps + 1}) %}}{{% endfor %}}", "text")

@@ -34,7 +34,9 @@ PROFILE = {"postal_address": "1 Main Street", "contact_email": "owner@acme.examp
 
 
 def _account(name: str) -> tuple[str, dict[str, str]]:
-    created = create_account_with_key(name, PROFILE)
+    # Each account its own From (P35: an identity belongs to one account).
+    domain = "".join(character for character in name.lower() if character.isalnum())
+    created = create_account_with_key(name, {**PROFILE, "sender_identity": f"news@{domain}.example"})
     return created["account_id"], bearer(created["api_key"])
 
 

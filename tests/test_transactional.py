@@ -62,9 +62,9 @@ def test_p11_an_unsubscribed_address_still_gets_transactional_mail(client, accou
     assert recipients_of_sent() == ["ann@example.com"]
 
 
-def test_the_from_address_must_be_a_verified_identity(client, headers):
+def test_p35_the_from_address_must_be_an_identity_the_account_owns(client, headers):
     response = _post(client, headers, from_address="someone@elsewhere.example")
-    assert response.status_code == 400 and _error(response)["field"] == "from_address"
+    assert response.status_code == 403 and _error(response)["field"] == "from_address"
 
 
 def test_p26_a_suspended_account_cannot_send_transactional_mail(client, account, headers):

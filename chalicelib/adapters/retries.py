@@ -20,6 +20,24 @@ THROTTLING_CODES = frozenset({"TooManyRequestsException", "LimitExceededExceptio
                               "ThrottlingException", "ThrottledException"})
 
 
+# What SES answers for a mail it will never take, however often it is asked: the From is not (or
+# no longer) verified, the message is malformed, or the account may not send at all.
+REFUSAL_CODES = frozenset({"MessageRejected", "MailFromDomainNotVerifiedException",
+                           "MailFromDomainNotVerified", "BadRequestException", "InvalidParameterValue",
+                           "AccountSuspendedException", "SendingPausedException",
+                           "AccountSendingPausedException", "ConfigurationSetSendingPausedException"})
+
+
+def error_code(error: BaseException) -> str | None:
+    """The AWS error code of a botocore ClientError, else None."""
+    return error.response.get("Error", {}).get("Code") if isinstance(error, ClientError) else None
+
+
+def is_refusal(error: BaseException) -> bool:
+    """True for an error no retry can cure (REFUSAL_CODES)."""
+    return error_code(error) in REFUSAL_CODES
+
+
 def is_throttling(error: BaseException) -> bool:
     """True for a botocore ClientError that says "slow down"."""
     return isinstance(error, ClientError) and error.response.get("Error", {}).get("Code") in THROTTLING_CODES

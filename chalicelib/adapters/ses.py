@@ -1,5 +1,9 @@
-"""Sending raw MIME through SES v2 (moto keeps `Content.Raw` verbatim, so tests can parse it)."""
+"""SES v2: sending raw MIME (moto keeps `Content.Raw` verbatim, so tests can parse it), and the
+sender identities (addresses and domains) accounts send as (P35)."""
 from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
 
 from chalicelib.clients import client
 from chalicelib.config import settings
@@ -20,15 +24,49 @@ def send_raw_email(raw_message: bytes, recipient: str, tags: dict[str, str]) -> 
     return response["MessageId"]
 
 
-def is_verified_sender(address: str) -> bool:
-    """True when SES lets us send From `address`: the address itself, or its domain, is a
-    verified identity in this account and region."""
+
+
+@dataclass(frozen=True)
+class IdentityState:
+    """What SES says about one identity: its verification status (PENDING, SUCCESS, FAILED,
+    TEMPORARY_FAILURE, NOT_STARTED), and for a domain its Easy DKIM status and tokens (each
+    token is published as a CNAME `{token}._domainkey.{domain}` → `{token}.dkim.amazonses.com`)."""
+
+    verification_status: str
+    dkim_status: str | None
+    dkim_tokens: tuple[str, ...]
+
+    @property
+    def verified(self) -> bool:
+        return self.verification_status == "SUCCESS"
+
+
+def _state(answer: dict) -> IdentityState:
+    dkim = answer.get("DkimAttributes") or {}
+    return IdentityState(verification_status=answer.get("VerificationStatus") or "PENDING",
+                         dkim_status=dkim.get("Status"), dkim_tokens=tuple(dkim.get("Tokens") or ()))
+
+
+def create_identity(identity: str) -> IdentityState:
+    """Create the SES identity (an address: SES mails it a verification link; a domain: Easy DKIM,
+    the SES default) unless it exists; what SES says about it now."""
     ses = client("sesv2")
-    for identity in (address, address.rpartition("@")[2]):
-        try:
-            found = ses.get_email_identity(EmailIdentity=identity)
-        except ses.exceptions.NotFoundException:
-            continue
-        if found.get("VerificationStatus") == "SUCCESS":
-            return True
-    return False
+    with contextlib.suppress(ses.exceptions.AlreadyExistsException):
+        ses.create_email_identity(EmailIdentity=identity)
+    return identity_state(identity) or IdentityState("PENDING", None, ())
+
+
+def identity_state(identity: str) -> IdentityState | None:
+    """What SES says about the identity, or None when SES does not have it."""
+    ses = client("sesv2")
+    try:
+        return _state(ses.get_email_identity(EmailIdentity=identity))
+    except ses.exceptions.NotFoundException:
+        return None
+
+
+def delete_identity(identity: str) -> None:
+    """Delete the SES identity (gone already is fine): nothing can be sent as it any more."""
+    ses = client("sesv2")
+    with contextlib.suppress(ses.exceptions.NotFoundException):
+        ses.delete_email_identity(EmailIdentity=identity)

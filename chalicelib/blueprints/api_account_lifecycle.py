@@ -29,8 +29,8 @@ def get_account_export(call: ApiCall) -> Response:
            "The unsubscribe requests the account received, list by list (also while suspended, P22)",
            query=("limit", "cursor"))
 def get_unsubscribes(call: ApiCall) -> Response:
-    found = unsubscribes(call.principal.account_id, page_size(call.query.get("limit")),
-                         call.query.get("cursor"))
+    found = unsubscribes(call.principal.account_id, call.principal.key_id,
+                         page_size(call.query.get("limit")), call.query.get("cursor"))
     return json_response(found, 200, _NO_STORE)
 
 

@@ -35,7 +35,7 @@ from chalicelib.templates import render_page
 from chalicelib.web.forms import signup_form_for
 from chalicelib.web.pages import ANY_TYPE, FORM_TYPES, PRIVATE_PAGE, form_fields, message_page, redirect
 from chalicelib.web.requests import client_ip, json_body
-from chalicelib.web.responses import html_response, json_response
+from chalicelib.web.responses import html_response, json_response, retry_after
 from chalicelib.web.routes import guarded
 
 if TYPE_CHECKING:
@@ -68,7 +68,8 @@ def _form_errors(view: Callable[..., Response]) -> Callable[..., Response]:
             return message_page(404, "Not found", ["This signup form does not exist (any more)."],
                                 headers=None)
         except TidingsError as error:
-            return message_page(error.status, "Something is not right", [error.message], headers=None)
+            return message_page(error.status, "Something is not right", [error.message],
+                                headers=retry_after(error))
 
     return wrapper
 

@@ -1,46 +1,45 @@
-"""`/fwd/{token}`: forward a campaign to a friend (P14). GET shows the form; POST sends."""
+"""`/fwd/{token}`: share a campaign (P14). GET shows the button; POST counts the share and shows
+the link to the web view, `/v/{token}`, which anyone with the link may open. Nothing is mailed."""
 from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib.domain.errors import InvalidInput
 from chalicelib.services.accounts import sender_profile
-from chalicelib.services.forwarding import forward, read_forward_token
+from chalicelib.services.forwarding import reader_link, share, shared_view
 from chalicelib.templates import render_page
-from chalicelib.web.pages import (
-    ANY_TYPE,
-    FORM_TYPES,
-    PRIVATE_PAGE,
-    form_fields,
-    html_errors,
-    message_page,
-)
+from chalicelib.web.pages import ANY_TYPE, FORM_TYPES, PRIVATE_PAGE, html_errors
 from chalicelib.web.responses import html_response
 
 public = Blueprint(__name__)
 
+# The web view shows the account's own HTML: in a sandbox (no script, an origin of its own), so
+# nothing in it can act on this site's other pages.
+_VIEW_HEADERS = {**PRIVATE_PAGE, "Content-Security-Policy": (
+    "sandbox allow-popups allow-popups-to-escape-sandbox; default-src 'none'; img-src https: data:; "
+    "style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'")}
 
-def _form(account_id: str, email: str, error: InvalidInput | None, status: int) -> Response:
-    html = render_page("forward", email=email, error=error.message if error else None,
-                       sender=sender_profile(account_id))
-    return html_response(html, status, PRIVATE_PAGE)
+
+def _page(account_id: str, link: str | None, subject: str = "") -> Response:
+    html = render_page("forward", link=link, subject=subject, sender=sender_profile(account_id))
+    return html_response(html, 200, PRIVATE_PAGE)
 
 
 @public.route("/fwd/{token}", methods=["GET"], content_types=ANY_TYPE)
 @html_errors
 def forward_form(token: str) -> Response:
-    return _form(read_forward_token(token).account_id, "", None, 200)
+    return _page(reader_link(token).account_id, None)
 
 
 @public.route("/fwd/{token}", methods=["POST"], content_types=FORM_TYPES)
 @html_errors
 def forward_now(token: str) -> Response:
-    claim = read_forward_token(token)
-    email = form_fields(public.current_request).get("email", "")
-    try:
-        forward(claim, email)
-    except InvalidInput as error:
-        if error.field != "email":
-            raise
-        return _form(claim.account_id, email, error, 400)
-    return message_page(200, "Sent", ["Thank you: we have sent your friend a copy of this mail."])
+    claim, link = share(token)
+    return _page(claim.account_id, link)
+
+
+@public.route("/v/{token}", methods=["GET"], content_types=ANY_TYPE)
+@html_errors
+def web_view(token: str) -> Response:
+    view = shared_view(token)
+    html = view.html or render_page("message", title=view.subject, paragraphs=[view.text or ""], link=None)
+    return html_response(html, 200, _VIEW_HEADERS)

@@ -13,6 +13,7 @@ from chalicelib.config import settings
 from chalicelib.services import preferences as centre
 from chalicelib.templates import render_page
 from chalicelib.web.pages import ANY_TYPE, FORM_TYPES, PRIVATE_PAGE, form_fields, html_errors, message_page
+from chalicelib.web.requests import client_ip
 from chalicelib.web.responses import html_response
 
 public = Blueprint(__name__)
@@ -84,6 +85,25 @@ def preferences_tracking(token: str) -> Response:
                                           "links you click. You can withdraw this here at any time."])
     return _done(token, "Tracking is off", ["This list no longer sees when you open its mail or which "
                                             "links you click, and what it had counted about you is deleted."])
+
+
+@public.route("/p/{token}/phone/code", methods=["POST"], content_types=FORM_TYPES)
+@html_errors
+def preferences_phone_code(token: str) -> Response:
+    form = _form()
+    centre.send_phone_code(token, form)
+    html = render_page("phone_code", page_url=_page_url(token), nonce=centre.form_nonce(token),
+                       list_id=form.get("list_id", ""), error=None)
+    return html_response(html, 200, PRIVATE_PAGE)
+
+
+@public.route("/p/{token}/phone/confirm", methods=["POST"], content_types=FORM_TYPES)
+@html_errors
+def preferences_phone_confirm(token: str) -> Response:
+    request = public.current_request
+    centre.confirm_phone_code(token, _form(), client_ip(request), request.headers.get("user-agent"))
+    return _done(token, "Your number is confirmed", ["This list may now send you SMS. Reply STOP to "
+                                                     "any of them to stop."])
 
 
 @public.route("/p/{token}/erase", methods=["POST"], content_types=FORM_TYPES)

@@ -20,6 +20,7 @@ from chalicelib.domain.errors import NotFound
 from chalicelib.observability import logger
 from chalicelib.web import tracking_responses
 from chalicelib.web.responses import error_response
+from chalicelib.web.security import add_security_headers
 from chalicelib.web.tracking_responses import Fetch
 
 public = Blueprint(__name__)
@@ -40,7 +41,7 @@ def tracking_front(event: dict[str, Any], context: Any) -> dict[str, Any]:
         logger.exception("tracking request failed")
         response = chalice_error_response(message="An internal server error occurred.",
                                           error_code="InternalServerError", http_status_code=500)
-    return _function_url_response(response)
+    return _function_url_response(add_security_headers(response))
 
 
 def _answer(event: dict[str, Any]) -> Response:

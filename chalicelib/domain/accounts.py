@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chalicelib.domain.addresses import normalise_email
+from chalicelib.domain.header_text import header_text
 
 PROFILE_FIELDS = ("name", "postal_address", "contact_email", "sender_identity")
 
@@ -23,6 +24,9 @@ class AccountProfile:
 def clean_profile_changes(changes: dict[str, str]) -> dict[str, str]:
     """Validate and normalise a profile patch (schema already checked types and lengths)."""
     cleaned = {name: value.strip() for name, value in changes.items()}
+    if "name" in cleaned:
+        # The account's name is a display name in mail headers and pages: one line.
+        cleaned["name"] = header_text(changes["name"], "name")
     for name in ("contact_email", "sender_identity"):
         if name in cleaned:
             cleaned[name] = normalise_email(cleaned[name], field=name)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from chalicelib.domain.errors import Conflict, InvalidInput
+from chalicelib.domain.header_text import check_header_text
 from chalicelib.domain.html_text import html_to_text
 from chalicelib.domain.subscriptions import CONTACT_FIELDS, Contact
 
@@ -27,17 +28,21 @@ class CampaignStatus(StrEnum):
     SCHEDULED = "scheduled"
     SENDING = "sending"
     SENT = "sent"
+    # Sending ended, but some mails could not be built or sent (the campaign says how many, why).
+    FAILED = "failed"
     CANCELLED = "cancelled"
 
 
-# Sent and cancelled are final. Sending starts from a draft ("send now") or a scheduled campaign.
+# Sent, failed and cancelled are final. Sending starts from a draft ("send now") or a scheduled campaign.
 TRANSITIONS: dict[CampaignStatus, frozenset[CampaignStatus]] = {
     CampaignStatus.DRAFT: frozenset({CampaignStatus.SCHEDULED, CampaignStatus.SENDING,
                                      CampaignStatus.CANCELLED}),
     CampaignStatus.SCHEDULED: frozenset({CampaignStatus.DRAFT, CampaignStatus.SENDING,
                                          CampaignStatus.CANCELLED}),
-    CampaignStatus.SENDING: frozenset({CampaignStatus.SENT, CampaignStatus.CANCELLED}),
+    CampaignStatus.SENDING: frozenset({CampaignStatus.SENT, CampaignStatus.FAILED,
+                                       CampaignStatus.CANCELLED}),
     CampaignStatus.SENT: frozenset(),
+    CampaignStatus.FAILED: frozenset(),
     CampaignStatus.CANCELLED: frozenset(),
 }
 # Once sending has begun, recipients may already hold the mail: it can no longer change.
@@ -115,6 +120,10 @@ def check_content(content: CampaignContent) -> None:
     """InvalidInput naming the field when the content does not suit its channel."""
     if not content.list_ids:
         raise InvalidInput("a campaign needs at least one list", field="list_ids")
+    # Header-bound: one line each, whatever the channel (the subject is a template whose source
+    # is checked here; what it renders is made one line when each mail is built).
+    for name in ("subject", "from_name"):
+        check_header_text(getattr(content, name), name)
     if content.channel is Channel.SMS:
         for name in _EMAIL_ONLY:
             if getattr(content, name) is not None:

@@ -52,3 +52,8 @@ class UnsupportedMediaType(TidingsError):
 class TooManyRequests(TidingsError):
     status = 429
     code = "too_many_requests"
+
+    def __init__(self, message: str, field: str | None = None, retry_after: int | None = None) -> None:
+        super().__init__(message, field)
+        # Seconds until the limit that was full lets the caller in again (Retry-After).
+        self.retry_after = retry_after

@@ -104,6 +104,12 @@ class FeedbackEvent:
         return self.tags.get("campaign")
 
     @property
+    def message_id(self) -> str | None:
+        """Tidings' own id of the message (the `message` tag the senders set): with the
+        recipient's keyed hash, the key of its message record."""
+        return self.tags.get("message")
+
+    @property
     def mail_kind(self) -> str | None:
         """The `kind` tag the send worker sets (confirmation, campaign, ...)."""
         return self.tags.get("kind")

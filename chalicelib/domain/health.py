@@ -25,6 +25,10 @@ SUSPENDED = "suspended"
 # The outbox kind of the notice; the platform's own mail to an account is never counted in the
 # account's rates (see `counts_for_account`).
 SUSPENSION_MAIL_KIND = "account_suspended"
+# An operator ended the account for a breach of the acceptable-use rules (P33): it can export
+# its data for 30 days (P22), then it is deleted.
+CANCELLED = "cancelled"
+OPERATOR_ACTION_MAIL_KIND = "account_operator_action"
 # Mail kinds the platform sends to an account or about the platform itself (suspension notices,
 # contact-email changes, platform-wide opt-out) start with these.
 _PLATFORM_KIND_PREFIXES = ("account_", "platform_")
@@ -190,6 +194,28 @@ def suspension_notice(recipient: str, sender: str, account_name: str, reason: st
     )
     return OutgoingEmail(sender=sender, recipient=recipient,
                          subject=f"Sending suspended for {account_name}", text=text)
+
+
+def operator_action_notice(recipient: str, sender: str, account_name: str, action: str, reason: str,
+                           deletion_due: str | None = None) -> OutgoingEmail:
+    """The mail that tells the account an operator suspended or cancelled it, and why (P33)."""
+    ending = (f"The account can still sign in to the API until {deletion_due} to export its data "
+              "(GET /v1/account/export) and the unsubscribe requests it received "
+              "(GET /v1/account/unsubscribes); then it is deleted.\n\n" if deletion_due else
+              "Your lists, subscribers and reports stay available while sending is suspended. If the "
+              "suspension lasts 30 days, the account's content is erased.\n\n")
+    text = (
+        f"Hello,\n\nan operator of the mailing platform has {action} the account {account_name} "
+        f"for a breach of the acceptable-use rules.\n\nThe reason given: {reason}\n\n{ending}"
+        "Reply to this message if you believe this is a mistake.\n\nThe mailing platform\n"
+    )
+    return OutgoingEmail(sender=sender, recipient=recipient,
+                         subject=f"Your account {account_name} has been {action}", text=text)
+
+
+def operator_action_message_id(account_id: str, action: str, at: datetime) -> str:
+    seed = f"operator|{account_id}|{action}|{at.isoformat()}"
+    return f"opr_{hashlib.sha256(seed.encode('utf-8')).hexdigest()[:40]}"
 
 
 def suspension_message_id(account_id: str, health_since: datetime | None) -> str:

@@ -1,6 +1,7 @@
 """List settings: consent-text versions, allowed origins, redirect URLs."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -48,16 +49,28 @@ def next_consent_versions(
     return [*versions, ConsentText(version=number, text=text, created_at=at)]
 
 
+_HOST = re.compile(r"[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?|[0-9a-f:.]{2,45}")
+
+
 def clean_origin(origin: str, field: str = "allowed_origins") -> str:
-    """A web origin `scheme://host[:port]`, as browsers send it in the Origin header."""
-    parts = urlsplit(origin.strip())
+    """A web origin `scheme://host[:port]`, as browsers send it in the Origin header; anything
+    else (a bad port, an unclosed IPv6 bracket, a path) is InvalidInput naming `field`."""
+    not_an_origin = InvalidInput(f"'{origin[:200]}' is not an origin like https://example.com", field=field)
+    try:
+        parts = urlsplit(origin.strip())
+        port = parts.port  # raises for a port that is not a number from 0 to 65535
+    except ValueError:
+        raise not_an_origin from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidInput(f"'{origin}' is not an origin like https://example.com", field=field)
+        raise not_an_origin
     if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
-        raise InvalidInput(f"'{origin}' must have no path, query or credentials", field=field)
+        raise InvalidInput(f"'{origin[:200]}' must have no path, query or credentials", field=field)
     host = parts.hostname.lower()
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}"
+    # Browsers send hosts in ASCII (IDNA); anything else can never match an Origin header.
+    if not _HOST.fullmatch(host):
+        raise not_an_origin
+    host = f"[{host}]" if ":" in host else host  # an IPv6 address keeps its brackets
+    return f"{parts.scheme}://{host}{f':{port}' if port else ''}"
 
 
 def clean_redirect_url(url: str, field: str) -> str:

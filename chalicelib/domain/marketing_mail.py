@@ -26,6 +26,7 @@ from email.headerregistry import Address
 
 from chalicelib.domain.accounts import AccountProfile
 from chalicelib.domain.campaigns import CampaignContent
+from chalicelib.domain.header_text import one_line
 from chalicelib.domain.html_text import html_to_text
 from chalicelib.domain.mail_links import (
     CLICK,
@@ -94,7 +95,7 @@ def compose_marketing_email(*, signer: Signer, account_id: str, campaign_id: str
     text = _text_part(text, content.advertisement, sender, mailing_list, links)
     if html is not None:
         html = _html_part(html, content.advertisement, sender, mailing_list, links)
-    subject = _SPACES.sub(" ", render(content.subject or "", "subject", variables)).strip()
+    subject = one_line(render(content.subject or "", "subject", variables))
     from_address = content.from_address or sender.sender_identity or ""
     return OutgoingEmail(
         sender=str(Address(display_name=content.from_name or "", addr_spec=from_address)),

@@ -34,28 +34,25 @@ CAMPAIGN_KIND = "campaign"
 TEST_KIND = "test"
 
 
-def check_may_send(blocked_reason: str | None, profile: AccountProfile, from_verified: bool) -> None:
+def check_may_send(blocked_reason: str | None, profile: AccountProfile) -> None:
     """Raise when the account may not send this campaign now: Forbidden when it is suspended
-    (P26), Conflict when its profile lacks what identifies the sender (P08) or the From identity
-    is no longer verified in SES."""
+    (P26), Conflict when its profile lacks what identifies the sender (P08). The From identity is
+    checked by services/senders.check_sender (P35)."""
     if blocked_reason:
         raise Forbidden(blocked_reason, field="account")
     missing = profile.missing_for_sending()
     if missing:
         raise Conflict("the account profile is incomplete; add " + ", ".join(missing) + " with "
                        "PATCH /v1/account before sending (P08)", field="profile")
-    if not from_verified:
-        raise Conflict("the From address is not a verified sender identity in SES; verify it "
-                       "(or its domain) before sending", field="from_address")
 
 
 def eligible(channel: Channel, attribute_filter: Mapping[str, str], contact: Contact,
-             restricted: bool) -> bool:
+             restricted: bool, phone_confirmed: bool = False) -> bool:
     """Whether a confirmed subscriber receives the campaign: not restricted (P17), matching the
-    filter, and with a phone for SMS."""
+    filter, and for SMS with a phone number its person confirmed (P01)."""
     if restricted or not matches_filter(attribute_filter, contact):
         return False
-    return channel is not Channel.SMS or bool(contact.phone)
+    return channel is not Channel.SMS or (bool(contact.phone) and phone_confirmed)
 
 
 def campaign_message_id(campaign_id: str, recipient_hash: str) -> str:

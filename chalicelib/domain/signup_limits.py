@@ -5,8 +5,12 @@ hashes, never an IP or an address (P15). Two kinds, checked in two places so tha
 anything about an address (P05):
 - request counters (per IP, per list) are checked by the route, which refuses with 429 when one
   is full; they say nothing about the address;
-- address counters (per address, one confirmation mail per address and list per interval) are
-  checked by the signups worker, which silently drops the signup when one is full.
+- address counters are checked by the signups worker, which silently drops the signup when one
+  is full. They count per list and per account, never across the platform: someone who signs a
+  stranger's address up to many lists fills only those lists' and that account's counters, so
+  the address's owner can still subscribe anywhere else (issue #12). Per address: one
+  confirmation mail per list per interval, `per_address_per_list_per_day` per list and
+  `per_address_per_day` per account.
 """
 from __future__ import annotations
 
@@ -21,7 +25,9 @@ class SignupLimits:
     """Defaults an operator may tighten through the environment (see config.py)."""
 
     per_ip_per_hour: int = 30
-    per_address_per_day: int = 10
+    # Per account: confirmation mails one address may get from one account's lists in a day.
+    per_address_per_day: int = 20
+    per_address_per_list_per_day: int = 3
     mail_interval_minutes: int = 10
     per_list_per_day: int = 10_000
 
@@ -54,10 +60,13 @@ def request_counters(limits: SignupLimits, secret: str, list_id: str, ip: str | 
     return counters
 
 
-def address_counters(limits: SignupLimits, secret: str, list_id: str, address: str) -> list[Counter]:
-    """The counters the worker checks: per address per day, and one mail per list per interval."""
+def address_counters(limits: SignupLimits, secret: str, account_id: str, list_id: str,
+                     address: str) -> list[Counter]:
+    """The counters the worker checks, all about one address in one account: per account per
+    day, per list per day, and one mail per list per interval."""
     address_key = keyed(secret, "address", address)
     return [
-        Counter(f"addr:{address_key}", limits.per_address_per_day, 86_400),
+        Counter(f"addr:{account_id}:{address_key}", limits.per_address_per_day, 86_400),
+        Counter(f"addr-list:{list_id}:{address_key}", limits.per_address_per_list_per_day, 86_400),
         Counter(f"mail:{list_id}:{address_key}", 1, limits.mail_interval_minutes * 60),
     ]

@@ -9,9 +9,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.header_text import one_line
 from chalicelib.domain.html_text import html_to_text
 from chalicelib.domain.suppression import SuppressionReason
-from chalicelib.domain.templates import compile_template
+from chalicelib.domain.templates import TemplateLimitExceeded, render_bounded
 
 KIND = "transactional"
 # A transactional mail may reach an address that unsubscribed from marketing, never one that
@@ -36,7 +37,7 @@ def render_parts(subject: str, html: str | None, text: str | None,
         text = _render(text, "text", variables) if text is not None else None
     if not (html or text):
         raise InvalidInput("give 'html' or 'text'", field="html")
-    subject = " ".join(subject.split())
+    subject = one_line(subject)
     if not subject:
         raise InvalidInput("'subject' is empty", field="subject")
     return subject, html, text if text else html_to_text(html or "")
@@ -44,6 +45,9 @@ def render_parts(subject: str, html: str | None, text: str | None,
 
 def _render(source: str, field: str, variables: Mapping[str, Any]) -> str:
     try:
-        return compile_template(source, field).render(dict(variables))
+        return render_bounded(source, field, dict(variables))
+    except TemplateLimitExceeded as error:
+        raise TemplateLimitExceeded(f"'{field}' is over a template limit: {error.message}",
+                                    field=field) from None
     except Exception as error:  # a syntax error, an unknown variable, the sandbox refusing a '_' name
         raise InvalidInput(f"'{field}' cannot be rendered: {error}", field=field) from None

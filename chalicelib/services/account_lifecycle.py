@@ -98,7 +98,8 @@ def _entries_page(lists: list[MailingList], status: Status | None, limit: int,
                   cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
     """Up to `limit` entries across the lists, list by list; a cursor names the list and the
     key to resume from."""
-    start = decode_cursor(cursor) or {}
+    listing = f"account-entries:{status.value if status else 'all'}"
+    start = decode_cursor(cursor, listing) or {}
     by_id = {m.list_id: m for m in lists}
     ids = [m.list_id for m in lists]
     if start and start.get("list") not in by_id:
@@ -115,10 +116,10 @@ def _entries_page(lists: list[MailingList], status: Status | None, limit: int,
         rows.extend(subscription_view(entry, by_id[list_id]) for entry in result)
         last_key = None
         if result.last_evaluated_key:
-            return rows, encode_cursor({"list": list_id, "key": result.last_evaluated_key})
+            return rows, encode_cursor({"list": list_id, "key": result.last_evaluated_key}, listing)
         if len(rows) >= limit:
             following = ids[ids.index(list_id) + 1:]
-            return rows, encode_cursor({"list": following[0], "key": None}) if following else None
+            return rows, encode_cursor({"list": following[0], "key": None}, listing) if following else None
     return rows, None
 
 
@@ -150,9 +151,11 @@ def account_export(account_id: str, actor: str, limit: int, cursor: str | None) 
     return export
 
 
-def unsubscribes(account_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
-    """The unsubscribe requests the account received (P22): who left which list, and when."""
+def unsubscribes(account_id: str, actor: str, limit: int, cursor: str | None) -> dict[str, Any]:
+    """The unsubscribe requests the account received (P22): who left which list, and when.
+    It holds addresses and phones: every page read is audited (P27)."""
     rows, next_cursor = _entries_page(_lists(account_id), Status.UNSUBSCRIBED, limit, cursor)
+    audit.record(account_id, actor, "account.unsubscribes_exported", account_id)
     return {"unsubscribes": [{"list_id": r["list_id"], "list_name": r["list_name"], "email": r["email"],
                               "phone": r["phone"], "unsubscribed_at": r["updated_at"]} for r in rows],
             "next_cursor": next_cursor}

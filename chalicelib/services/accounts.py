@@ -9,6 +9,7 @@ from typing import Any
 
 from chalicelib.domain.accounts import AccountProfile, clean_profile_changes
 from chalicelib.domain.errors import InvalidInput
+from chalicelib.services.senders import check_sender
 from chalicelib.store import audit
 from chalicelib.store.accounts import get_account as get_account
 from chalicelib.store.accounts import profile_of as profile_of
@@ -29,6 +30,9 @@ def change_profile(account_id: str, actor: str, body: dict[str, Any]) -> Account
                            field="contact_email")
     account = get_account(account_id)
     changes = clean_profile_changes(body)
+    if changes.get("sender_identity"):
+        # The profile's From sends campaigns and confirmation mails: an identity it owns (P35).
+        check_sender(account_id, changes["sender_identity"], field="sender_identity")
     update_profile(account, changes)
     audit.record(account_id, actor, "account.profile_updated", ",".join(sorted(changes)))
     return account

@@ -2,7 +2,8 @@
 
 A campaign is checked whole on every save that touches its content: the channel's rules, the
 lists (the account's own), the filter, every template (compiled and test-rendered: an error is a
-400 at save time, never a failure mid-send) and, for email, a From identity verified in SES (P08).
+400 at save time, never a failure mid-send) and, for email, a From identity the account owns and
+SES verified (P08, P35: services/senders.py).
 Sending starts in services/sending/start.py.
 """
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from chalicelib.adapters.ses import is_verified_sender
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.campaign_report import build_report
 from chalicelib.domain.campaigns import (
@@ -24,8 +24,9 @@ from chalicelib.domain.campaigns import (
     with_text_part,
 )
 from chalicelib.domain.clock import now
-from chalicelib.domain.errors import InvalidInput, NotFound
+from chalicelib.domain.errors import NotFound
 from chalicelib.domain.templates import validate_template
+from chalicelib.services.senders import check_sender
 from chalicelib.store import audit
 from chalicelib.store import campaigns as campaign_store
 from chalicelib.store.accounts import get_account
@@ -78,9 +79,8 @@ def _checked(account_id: str, content: CampaignContent) -> CampaignContent:
         # A derived text part comes from the html: its errors are the html's.
         validate_template(source, "html" if field == "text" and content.text_from_html else field,
                           declared)
-    if content.channel is Channel.EMAIL and not is_verified_sender(content.from_address or ""):
-        raise InvalidInput(f"'{content.from_address}' is not a verified sender identity in SES; "
-                           "verify the address or its domain first", field="from_address")
+    if content.channel is Channel.EMAIL:
+        check_sender(account_id, content.from_address or "")
     return content
 
 
@@ -138,4 +138,5 @@ def campaign_report(account_id: str, campaign_id: str) -> dict[str, Any]:
     """The campaign's aggregates (P13, P14): counters only, so no contact data can appear."""
     campaign = get_campaign(account_id, campaign_id)
     return {**build_report(campaign.campaign_id, campaign_counters(campaign.campaign_id)),
-            "status": campaign.status}
+            "status": campaign.status, "failed": int(campaign.failed or 0),
+            "failure_reason": campaign.failure_reason}

@@ -17,10 +17,12 @@ from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.clock import now
 from chalicelib.domain.feedback import BounceType, FeedbackEvent, FeedbackKind, Ignored, parse_feedback
 from chalicelib.domain.health import counts_for_account, soft_bounce_days
+from chalicelib.domain.sending import campaign_message_id
 from chalicelib.domain.subscriptions import Status
 from chalicelib.domain.suppression import SuppressionReason, address_hash
 from chalicelib.observability import logger, metrics
 from chalicelib.store import feedback as feedback_store
+from chalicelib.store import messages
 from chalicelib.store.health import soft_bounce_total
 from chalicelib.store.suppressions import suppress
 
@@ -49,11 +51,34 @@ def apply_feedback(body: str) -> str | None:
     if effect is None:
         logger.info("feedback needs no action here", extra=context)
         return None
+    applied = unmatched = 0
     for recipient in event.recipients:
-        effect(event, event.account_id, normalise_email(recipient, field="recipient"))
-    metrics.add_metric(name=f"Feedback{event.kind.value}", unit="Count", value=len(event.recipients))
-    logger.info("feedback applied", extra={**context, "recipients": len(event.recipients)})
+        address = normalise_email(recipient, field="recipient")
+        if not _sent_here(event, event.account_id, address):
+            unmatched += 1
+            continue
+        effect(event, event.account_id, address)
+        applied += 1
+    if unmatched:
+        # Counts only: a forged or foreign event names addresses nobody here mailed.
+        metrics.add_metric(name="FeedbackUnmatched", unit="Count", value=unmatched)
+        logger.warning("feedback for a message this deployment did not send dropped",
+                       extra={**context, "unmatched": unmatched})
+    if not applied:
+        return None
+    metrics.add_metric(name=f"Feedback{event.kind.value}", unit="Count", value=applied)
+    logger.info("feedback applied", extra={**context, "recipients": applied})
     return event.account_id
+
+
+def _sent_here(event: FeedbackEvent, account_id: str, address: str) -> bool:
+    """Whether the event matches a message record this deployment wrote: its message id (the
+    `message` tag, or for a campaign mail the id that follows from the campaign and recipient),
+    the recipient's keyed hash and the account. Anything else counts for nobody."""
+    recipient_hash = address_hash(address, hash_key())
+    message_id = event.message_id or (campaign_message_id(event.campaign_id, recipient_hash)
+                                      if event.campaign_id else None)
+    return bool(message_id) and messages.was_sent(recipient_hash, message_id or "", account_id)
 
 
 def _day(event: FeedbackEvent) -> date:

@@ -1,75 +1,126 @@
-"""Forward to a friend (P14): the campaign, sent once to an address the reader types in.
+"""Forward to a friend (P14) as a shareable web view: no reader's action sends a mail.
 
-The friend's address is used for this one message and kept nowhere: not in a table, not on a
-list, not in a log or a counter; only the campaign's `forwards` count grows. The friend's copy
-is composed for the friend, with no tracking and without the reader's links (the friend can never
-unsubscribe the reader); its own unsubscribe link suppresses just the friend. A suppressed
-friend gets nothing, and the answer does not tell (P05). Each reader may forward a campaign at
-most FORWARDS_PER_DAY times a day (the shared abuse counters): otherwise the page would be a
-free relay for mail to strangers.
+A mailed copy to any address a reader types in would put strangers on the sender's reputation:
+five "forwards" to complaint addresses once pushed an account over its complaint limit, and
+SES judges the whole deployment by such figures. So the reader's forward link (`/fwd/{token}`)
+shows a button that gives them a link to the campaign's web view (`/v/{token}`) to pass on
+themselves, from their own mailbox or anywhere. Nothing is mailed, no friend's address is ever
+asked for or kept, nothing can bounce or complain; each share is counted on the campaign.
+
+The share link names the campaign only (no reader, no address, P31): the web view renders the
+campaign for an anonymous viewer, without tracking and without anyone's unsubscribe link. A
+reader's forward link ends when the reader does: unsubscribed, suppressed, erased, or no longer
+confirmed on the list; and every forward and share link ends while the account is suspended or
+cancelled (P26, P33). A reader may share a campaign at most FORWARDS_PER_DAY times a day.
 """
 from __future__ import annotations
 
-from chalicelib.adapters.sqs import enqueue
+from dataclasses import dataclass
+
 from chalicelib.config import hash_key, settings, signer
-from chalicelib.domain.addresses import normalise_email
+from chalicelib.domain.campaigns import CampaignStatus
 from chalicelib.domain.clock import now
-from chalicelib.domain.errors import InvalidInput, NotFound, TooManyRequests
+from chalicelib.domain.errors import InvalidInput, NotFound, TidingsError, TooManyRequests
+from chalicelib.domain.health import sending_blocked_reason
 from chalicelib.domain.mail_links import FORWARD, LinkClaim, read_link_token
-from chalicelib.domain.marketing_mail import ListSettings, compose_marketing_email
-from chalicelib.domain.outbox import EmailJob
 from chalicelib.domain.signup_limits import Counter, keyed
-from chalicelib.domain.subscriptions import Contact
+from chalicelib.domain.subscriptions import Contact, Status
+from chalicelib.domain.templates import render, template_variables
 from chalicelib.observability import logger
-from chalicelib.resources import OUTBOX
-from chalicelib.services.accounts import sender_profile
 from chalicelib.store import campaign_stats
+from chalicelib.store.accounts import get_account
 from chalicelib.store.campaigns import campaign_content, get_campaign
 from chalicelib.store.lists import find_list
+from chalicelib.store.models import Campaign
 from chalicelib.store.rate_limits import consume
+from chalicelib.store.subscribers import get_subscriber
 from chalicelib.store.suppressions import is_suppressed
 
 FORWARDS_PER_DAY = 5
-FORWARD_KIND = "forward"
+SHARE = "campaign-share"
+# A shared link works this long: long enough to be passed on, not forever.
+SHARE_LIFETIME_SECONDS = 90 * 86_400
+# Campaigns whose mail went out: a draft is never shown.
+_SHOWN = frozenset({CampaignStatus.SENDING.value, CampaignStatus.SENT.value, CampaignStatus.FAILED.value})
 
 
-def read_forward_token(token: str) -> LinkClaim:
-    """The claim of a genuine forward link of a campaign; TokenInvalid/TokenExpired, or
-    InvalidInput for mail that belongs to no campaign."""
+class LinkEnded(TidingsError):
+    """A genuine link that no longer works: its reader left, or the account may not send."""
+
+    status = 410
+    code = "link_ended"
+
+
+@dataclass(frozen=True)
+class SharedView:
+    """What the web view shows: the campaign's HTML for an anonymous viewer, or its text."""
+
+    subject: str
+    html: str | None
+    text: str | None
+
+
+def _live_account(account_id: str) -> None:
+    if sending_blocked_reason(get_account(account_id)):
+        raise LinkEnded("this mail can no longer be shared", field="token")
+
+
+def _shown_campaign(account_id: str, campaign_id: str) -> Campaign:
+    campaign = get_campaign(account_id, campaign_id)
+    if campaign.status not in _SHOWN:
+        raise NotFound("this mail does not exist", field="token")
+    return campaign
+
+
+def reader_link(token: str) -> LinkClaim:
+    """The claim of a forward link that still works: genuine, of a campaign, its reader still
+    confirmed on the list and not suppressed, the account allowed to send. LinkEnded (410)
+    otherwise, TokenInvalid/TokenExpired for a bad link."""
     claim = read_link_token(signer(), FORWARD, token)
     if not claim.campaign_id:
         raise InvalidInput("this mail cannot be forwarded from here", field="token")
+    _live_account(claim.account_id)
+    entry = get_subscriber(claim.list_id, claim.address)
+    if (entry is None or entry.account_id != claim.account_id or entry.status != Status.CONFIRMED.value
+            or is_suppressed(claim.account_id, claim.address, claim.list_id)):
+        raise LinkEnded("this forward link no longer works", field="token")
+    _shown_campaign(claim.account_id, claim.campaign_id)
     return claim
 
 
-def forward(claim: LinkClaim, friend_email: str) -> None:
-    """Queue the campaign to the friend (one outbox job) and count it; InvalidInput for a bad
-    address, TooManyRequests past the reader's daily limit, NotFound when the campaign is gone."""
-    friend = normalise_email(friend_email)
-    campaign_id = claim.campaign_id or ""
-    campaign = get_campaign(claim.account_id, campaign_id)
-    mailing_list = find_list(claim.list_id)
-    if mailing_list is None or mailing_list.account_id != claim.account_id:
-        raise NotFound("this list no longer exists", field="token")
-    secret = hash_key()
-    reader = keyed(secret, "forward", f"{campaign_id}:{claim.address}")
-    if consume([Counter(f"fwd:{reader}", FORWARDS_PER_DAY, 86_400)], now()):
-        raise TooManyRequests(f"this mail was already forwarded {FORWARDS_PER_DAY} times today")
-    if is_suppressed(claim.account_id, friend):
-        logger.info("forward to a suppressed address dropped", extra={"campaign_id": campaign_id})
-        return
-    # No campaign in the friend's links: the friend's opens, clicks and unsubscribes are not the
-    # reader's, and are not counted on the campaign.
-    email = compose_marketing_email(
-        signer=signer(), account_id=claim.account_id, campaign_id="", content=campaign_content(campaign),
-        recipient=Contact(email=friend),
-        mailing_list=ListSettings(mailing_list.list_id, mailing_list.name, track_opens=False,
-                                  track_clicks=False),
-        sender=sender_profile(claim.account_id), public_base_url=settings().public_base_url)
-    # The same friend twice is one message (the send worker claims the id), and the id is a keyed
-    # hash: it names nobody.
-    message_id = f"fwd-{keyed(secret, 'forward-to', f'{campaign_id}:{claim.address}:{friend}')}"
-    enqueue(OUTBOX, EmailJob(message_id=message_id, account_id=claim.account_id, kind=FORWARD_KIND,
-                             email=email, tags={"list": mailing_list.list_id}).to_dict())
-    campaign_stats.add_counter(campaign_id, campaign_stats.FORWARDS)
-    logger.info("campaign forwarded", extra={"campaign_id": campaign_id})
+def share_url(claim: LinkClaim) -> str:
+    """The web view's link for the campaign of `claim`: the campaign's ids, no reader."""
+    token = signer().sign(SHARE, {"a": claim.account_id, "c": claim.campaign_id, "l": claim.list_id})
+    return f"{settings().public_base_url.rstrip('/')}/v/{token}"
+
+
+def share(token: str) -> tuple[LinkClaim, str]:
+    """Count one share by the reader of a live forward link; the link's claim and the link to
+    pass on. TooManyRequests past the reader's daily limit."""
+    claim = reader_link(token)
+    reader = keyed(hash_key(), "forward", f"{claim.campaign_id}:{claim.address}")
+    at = now()
+    full = consume([Counter(f"fwd:{reader}", FORWARDS_PER_DAY, 86_400)], at)
+    if full:
+        raise TooManyRequests(f"this mail was already shared {FORWARDS_PER_DAY} times today",
+                              retry_after=full[0].window_end(at) - int(at.timestamp()))
+    campaign_stats.add_counter(claim.campaign_id or "", campaign_stats.FORWARDS)
+    logger.info("campaign shared", extra={"campaign_id": claim.campaign_id})
+    return claim, share_url(claim)
+
+
+def shared_view(token: str) -> SharedView:
+    """The campaign a share link names, rendered for nobody in particular (no tracking, no
+    reader's links); LinkEnded while the account may not send."""
+    payload = signer().verify(SHARE, token, SHARE_LIFETIME_SECONDS)
+    account_id, campaign_id, list_id = (str(payload.get(key, "")) for key in ("a", "c", "l"))
+    _live_account(account_id)
+    content = campaign_content(_shown_campaign(account_id, campaign_id))
+    mailing_list = find_list(list_id)
+    link = f"{settings().public_base_url.rstrip('/')}/v/{token}"
+    variables = template_variables(Contact(email=""), list_name=mailing_list.name if mailing_list else "",
+                                   account_name=get_account(account_id).name, unsubscribe_url="",
+                                   preferences_url="", forward_url=link)
+    return SharedView(subject=render(content.subject or "", "subject", variables),
+                      html=render(content.html, "html", variables) if content.html else None,
+                      text=render(content.text, "text", variables) if content.text else None)

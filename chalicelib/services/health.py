@@ -12,11 +12,15 @@ from chalicelib.adapters.sqs import enqueue
 from chalicelib.config import settings
 from chalicelib.domain.clock import now
 from chalicelib.domain.errors import Conflict, InvalidInput, NotFound
+from chalicelib.domain.header_text import header_text
 from chalicelib.domain.health import (
     ACTIVE,
+    OPERATOR_ACTION_MAIL_KIND,
     SUSPENSION_MAIL_KIND,
     HealthWindow,
     check_own_threshold,
+    operator_action_message_id,
+    operator_action_notice,
     summarise,
     suspension_message_id,
     suspension_notice,
@@ -25,6 +29,7 @@ from chalicelib.domain.health import (
     window_start,
 )
 from chalicelib.domain.outbox import EmailJob
+from chalicelib.domain.retention import deletion_due
 from chalicelib.observability import logger
 from chalicelib.resources import OUTBOX
 from chalicelib.store import audit
@@ -79,6 +84,59 @@ def _suspend(account: Account, reason: str) -> None:
     logger.warning("account suspended", extra={"account_id": account.account_id, "reason": reason})
 
 
+def _notify(account: Account, action: str, reason: str, deletion_due: str | None = None) -> bool:
+    """Mail the account why an operator acted (P33): to its contact email, else its sender
+    identity; False when it has neither (the audit entry says so)."""
+    recipient = account.contact_email or account.sender_identity
+    if not recipient:
+        return False
+    at = now()
+    mail = operator_action_notice(recipient, settings().default_sender, account.name, action, reason,
+                                  deletion_due)
+    enqueue(OUTBOX, EmailJob(message_id=operator_action_message_id(account.account_id, action, at),
+                             account_id=account.account_id, kind=OPERATOR_ACTION_MAIL_KIND,
+                             email=mail).to_dict())
+    return True
+
+
+def _operator_reason(reason: str) -> str:
+    cleaned = header_text(reason or "", "reason")
+    if len(cleaned) > 500:
+        raise InvalidInput("the reason is longer than 500 characters", field="reason")
+    return cleaned
+
+
+def suspend_by_operator(account_id: str, reason: str, actor: str = "operator") -> Account:
+    """Suspend an account for a breach of the acceptable-use rules (P33): it may not send until
+    an operator lifts it; it is told why by mail, and the action is audited with the reason."""
+    reason = _operator_reason(reason)
+    account = get_account(account_id)
+    if health_store.suspend(account_id, f"suspended by the operator: {reason}") is None:
+        raise Conflict(f"the account is {account.status}, not active", field="account_id")
+    mailed = _notify(account, "suspended", reason)
+    audit.record(account_id, actor, "account.suspended_by_operator",
+                 f"{reason}{'' if mailed else ' (not mailed: no contact email)'}")
+    logger.warning("account suspended by the operator", extra={"account_id": account_id})
+    return get_account(account_id)
+
+
+def cancel_by_operator(account_id: str, reason: str, actor: str = "operator") -> Account:
+    """Cancel an account for a breach of the acceptable-use rules (P33): it may not send; it
+    can export its data for 30 days (P22), then the daily purge deletes it (P23). Mailed and
+    audited like a suspension."""
+    reason = _operator_reason(reason)
+    account = get_account(account_id)
+    due = deletion_due(now())
+    if health_store.cancel(account_id, f"cancelled by the operator: {reason}", due) is None:
+        raise Conflict(f"the account is {account.status}; only an active or suspended account can be "
+                       "cancelled", field="account_id")
+    mailed = _notify(account, "cancelled", reason, deletion_due=due.date().isoformat())
+    audit.record(account_id, actor, "account.cancelled_by_operator",
+                 f"{reason}{'' if mailed else ' (not mailed: no contact email)'}")
+    logger.warning("account cancelled by the operator", extra={"account_id": account_id})
+    return get_account(account_id)
+
+
 def unsuspend(account_id: str, actor: str = "operator") -> Account:
     """Lift a suspension: the account may send again and is judged afresh from now."""
     get_account(account_id)
@@ -107,6 +165,7 @@ def health_view(account_id: str) -> dict[str, Any]:
     account = get_account(account_id)
     window = current_window(account)
     thresholds = thresholds_for(settings().health, account)
+    failed, latest_failure = health_store.failures_since(account_id, window.since)
     return {
         "status": account.status,
         "suspended_at": account.suspended_at.isoformat() if account.suspended_at else None,
@@ -128,4 +187,7 @@ def health_view(account_id: str) -> dict[str, Any]:
         },
         # Below the minimum volume the rates are shown but cannot suspend.
         "judged": window.volume >= thresholds.min_volume,
+        # The account's own mails (transactional, confirmation, test) that could not be built or
+        # sent in the window; campaigns show theirs on the campaign.
+        "failures": {"count": failed, "latest": latest_failure},
     }

@@ -17,8 +17,7 @@ from chalicelib.domain.imports import ImportedPerson, ImportRow, chunks, clean_r
 from chalicelib.domain.subscriptions import Source, Status, evidence, pick_consent_version
 from chalicelib.observability import logger
 from chalicelib.resources import IMPORTS, OUTBOX
-from chalicelib.services.accounts import sender_profile
-from chalicelib.services.signups import asks_tracking_consent, confirmation_job
+from chalicelib.services.signups import asks_tracking_consent, confirmation_job, confirmation_sender
 from chalicelib.store import audit
 from chalicelib.store import imports as import_store
 from chalicelib.store import subscribers as subscriber_store
@@ -99,9 +98,9 @@ def _import_rows(mailing_list: MailingList, rows: list[ImportRow],
     # Without proof, only the import itself is known; the person proves consent by confirming (P03).
     unproven = evidence(now(), Source.IMPORT, pick_consent_version(versions, None),
                         ip=None, user_agent=None, form_url=None)
-    suppressed = suppressed_among(mailing_list.account_id, people)
+    suppressed = suppressed_among(mailing_list.account_id, people, mailing_list.list_id)
     live = subscriber_store.live_addresses(mailing_list.list_id, set(people) - suppressed)
-    sender: AccountProfile | None = None
+    senders: list[AccountProfile | None] = []  # read once, when the first mail is due
     mails: list[dict[str, Any]] = []
     for address, person in people.items():
         if address in suppressed:
@@ -122,8 +121,9 @@ def _import_rows(mailing_list: MailingList, rows: list[ImportRow],
             outcome.confirmed += 1
         else:
             outcome.pending += 1
-            sender = sender or sender_profile(mailing_list.account_id)
-            mails.append(confirmation_job(mailing_list, address, "import", sender).to_dict())
+            senders = senders or [confirmation_sender(mailing_list.account_id)]
+            if senders[0] is not None:  # None: the account was suspended meanwhile (P26)
+                mails.append(confirmation_job(mailing_list, address, "import", senders[0]).to_dict())
     enqueue_many(OUTBOX, mails)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.domain.clock import now
+from chalicelib.domain.header_text import header_text
 from chalicelib.domain.lists import (
     DEFAULT_TRACKING_TEXT,
     TrackingConsent,
@@ -30,7 +31,8 @@ def _model_changes(body: dict[str, Any]) -> dict[str, Any]:
     """Map validated API fields onto model attributes (consent text is handled apart)."""
     changes: dict[str, Any] = {}
     if "name" in body:
-        changes["name"] = body["name"].strip()
+        # The list's name is in the confirmation mail's Subject: one line (no silent loss).
+        changes["name"] = header_text(body["name"], "name")
     if "double_opt_in" in body:
         changes["double_opt_in"] = body["double_opt_in"]
     tracking = body.get("tracking", {})

@@ -105,13 +105,18 @@ def _warn_inactive(at: datetime, more_time: TimeLeft) -> PurgeProgress:
         activity = Activity(account.last_active_day, account.inactivity_warned_at)
         if not needs_inactivity_warning(activity, at):
             continue
-        if account.contact_email:
-            mail = inactivity_email(account.contact_email, account.name,
-                                    public_base_url=settings().public_base_url,
-                                    default_sender=settings().default_sender)
-            message_id = inactivity_message_id(account.account_id, account.last_active_day)
-            enqueue(OUTBOX, EmailJob(message_id=message_id, account_id=account.account_id,
-                                     kind=INACTIVITY_MAIL_KIND, email=mail).to_dict())
+        # P24: the deletion follows a warning mail; an account no mail can reach is not warned,
+        # so it is never deleted for inactivity (the log tells the operator, daily).
+        recipient = account.contact_email or account.sender_identity
+        if not recipient:
+            logger.warning("inactive account has no address to warn; not marked for deletion",
+                           extra={"account_id": account.account_id})
+            continue
+        mail = inactivity_email(recipient, account.name, public_base_url=settings().public_base_url,
+                                default_sender=settings().default_sender)
+        message_id = inactivity_message_id(account.account_id, account.last_active_day)
+        enqueue(OUTBOX, EmailJob(message_id=message_id, account_id=account.account_id,
+                                 kind=INACTIVITY_MAIL_KIND, email=mail).to_dict())
         if lifecycle.mark_warned(account):
             audit.record(account.account_id, ACTOR, "account.inactivity_warned", account.last_active_day)
             progress.count += 1

@@ -7,7 +7,7 @@ apart: new, pending, confirmed and suppressed addresses all end the same way (P0
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from chalicelib.adapters.sqs import enqueue
@@ -16,7 +16,8 @@ from chalicelib.domain.accounts import AccountProfile
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.clock import now
 from chalicelib.domain.confirmation_mail import confirmation_email, confirmation_message_id
-from chalicelib.domain.errors import Conflict, InvalidInput, NotFound, TooManyRequests
+from chalicelib.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests
+from chalicelib.domain.health import sending_blocked_reason
 from chalicelib.domain.lists import TrackingConsent, tracking_consent_of
 from chalicelib.domain.outbox import EmailJob
 from chalicelib.domain.signup_job import ResendJob, SignupJob
@@ -35,9 +36,10 @@ from chalicelib.domain.subscriptions import (
 from chalicelib.domain.tokens import ConfirmClaim, confirm_token, confirm_token_list_hint, read_confirm_token
 from chalicelib.observability import logger
 from chalicelib.resources import OUTBOX, SIGNUPS
-from chalicelib.services.accounts import sender_profile
+from chalicelib.services.senders import may_send_as
 from chalicelib.store import audit
 from chalicelib.store import subscribers as subscriber_store
+from chalicelib.store.accounts import get_account, profile_of
 from chalicelib.store.lists import consent_history, find_list, tracking_history
 from chalicelib.store.models import MailingList, Subscriber
 from chalicelib.store.rate_limits import consume
@@ -155,7 +157,7 @@ def apply_public_signup(job: SignupJob) -> None:
     source = job.consent.source
     # P12: a person who only unsubscribed may come back by signing up and confirming themselves;
     # anyone else suppressed is dropped, unseen (P05).
-    if not own_signup_allowed(mailing_list.account_id, job.contact.email):
+    if not own_signup_allowed(mailing_list.account_id, job.contact.email, mailing_list.list_id):
         _log_signup(mailing_list, source, "suppressed")
         return
     if not _within_address_limits(mailing_list, job.contact.email):
@@ -176,14 +178,18 @@ def _refuse_over_request_limits(mailing_list: MailingList, ip: str | None) -> No
     (they say nothing about the address, so the refusal reveals nothing either)."""
     config = settings()
     counters = request_counters(config.signup_limits, hash_key(), mailing_list.list_id, ip)
-    if consume(counters, now()):
-        raise TooManyRequests("too many signups from here; please try again later")
+    at = now()
+    full = consume(counters, at)
+    if full:
+        raise TooManyRequests("too many signups from here; please try again later",
+                              retry_after=max(c.window_end(at) for c in full) - int(at.timestamp()))
 
 
 def _within_address_limits(mailing_list: MailingList, address: str) -> bool:
     """Count a mail to this address against the per-address limits; False: drop it silently."""
     config = settings()
-    counters = address_counters(config.signup_limits, hash_key(), mailing_list.list_id,
+    counters = address_counters(config.signup_limits, hash_key(), mailing_list.account_id,
+                                mailing_list.list_id,
                                 address)
     return not consume(counters, now())
 
@@ -208,7 +214,12 @@ def api_signup(mailing_list: MailingList, raw_contact: Mapping[str, object],
     consent = _api_evidence(mailing_list, proof)
     tracking = _api_tracking_evidence(mailing_list, tracking_proof)
     confirm_now = proof is not None and not mailing_list.double_opt_in
-    suppressed = is_suppressed(mailing_list.account_id, contact.email)
+    if not confirm_now:
+        # A pending entry is a confirmation mail: a suspended account sends none (P26).
+        blocked = sending_blocked_reason(get_account(mailing_list.account_id))
+        if blocked:
+            raise Forbidden(blocked, field="account")
+    suppressed = is_suppressed(mailing_list.account_id, contact.email, mailing_list.list_id)
     target = Status.CONFIRMED if confirm_now else Status.PENDING
     written = None
     if not suppressed:
@@ -225,8 +236,8 @@ def api_signup(mailing_list: MailingList, raw_contact: Mapping[str, object],
     if outcome is SignupOutcome.ALREADY_CONFIRMED and current is not None:
         return ApiSignupResult(current, created=False)
     if suppressed:
-        raise Conflict("this address is suppressed for this account (it unsubscribed, complained "
-                       "or bounced) and cannot be added again", field="email")
+        raise Conflict("this address is suppressed for this account or list (it unsubscribed, "
+                       "complained or bounced) and cannot be added again", field="email")
     status = current.status if current else "changing"
     raise Conflict(f"this address is {status} on this list and cannot be added again", field="email")
 
@@ -304,9 +315,27 @@ def confirmation_job(mailing_list: MailingList, address: str, purpose: str,
     )
 
 
+def confirmation_sender(account_id: str) -> AccountProfile | None:
+    """Who a confirmation mail comes from: the account's profile, From its sender identity while
+    the account may send as it (P35), else From the platform's own sender; None while the
+    account may not send at all (suspended, P26): its forms then mail nobody."""
+    account = get_account(account_id)
+    if sending_blocked_reason(account):
+        return None
+    profile = profile_of(account)
+    if profile.sender_identity and not may_send_as(account_id, profile.sender_identity):
+        return replace(profile, sender_identity=None)
+    return profile
+
+
 def send_confirmation(mailing_list: MailingList, address: str, purpose: str) -> None:
-    """Queue the double opt-in mail (see confirmation_job)."""
-    job = confirmation_job(mailing_list, address, purpose, sender_profile(mailing_list.account_id))
+    """Queue the double opt-in mail (see confirmation_job), unless the account is suspended."""
+    sender = confirmation_sender(mailing_list.account_id)
+    if sender is None:
+        logger.info("confirmation mail not sent: the account may not send",
+                    extra={"list_id": mailing_list.list_id, "purpose": purpose})
+        return
+    job = confirmation_job(mailing_list, address, purpose, sender)
     enqueue(OUTBOX, job.to_dict())
 
 
@@ -328,7 +357,7 @@ def apply_resend(job: ResendJob) -> None:
     subscriber = subscriber_store.get_subscriber(job.list_id, job.address)
     if subscriber is None or subscriber.status != Status.PENDING.value:
         return
-    if is_suppressed(mailing_list.account_id, job.address):
+    if is_suppressed(mailing_list.account_id, job.address, mailing_list.list_id):
         return
     if not _within_address_limits(mailing_list, job.address):
         return
@@ -346,7 +375,8 @@ def confirm_signup(token: str, ip: str | None, user_agent: str | None) -> Mailin
     mailing_list = find_list(claim.list_id)
     gone = SignupExpired("this signup is no longer waiting for confirmation; unconfirmed signups "
                          "are forgotten after 7 days", field="token")
-    if mailing_list is None or not own_signup_allowed(mailing_list.account_id, claim.address):
+    if mailing_list is None or not own_signup_allowed(mailing_list.account_id, claim.address,
+                                                      mailing_list.list_id):
         raise gone
     confirmed = subscriber_store.confirm(claim.list_id, claim.address, clean_ip(ip),
                                          (user_agent or "")[:1000] or None)

@@ -1,15 +1,16 @@
-"""Queueing a transactional email (P11): one recipient, a verified From, never to an address
+"""Queueing a transactional email (P11): one recipient, a From the account owns and SES verified
+(P35), never to an address
 that bounced hard, complained or was erased; sent by the send worker like every other mail."""
 from __future__ import annotations
 
 from email.headerregistry import Address
 from typing import Any
 
-from chalicelib.adapters.ses import is_verified_sender
 from chalicelib.adapters.sqs import enqueue
 from chalicelib.config import settings
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.errors import Conflict, Forbidden, InvalidInput
+from chalicelib.domain.header_text import check_header_text
 from chalicelib.domain.health import sending_blocked_reason
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.mime import OutgoingEmail
@@ -18,6 +19,7 @@ from chalicelib.domain.sending import transactional_message_id
 from chalicelib.domain.transactional import KIND, blocking_reason, render_parts
 from chalicelib.observability import logger
 from chalicelib.resources import OUTBOX
+from chalicelib.services.senders import check_sender
 from chalicelib.store.accounts import get_account
 from chalicelib.store.suppressions import suppression_reasons
 
@@ -25,6 +27,8 @@ from chalicelib.store.suppressions import suppression_reasons
 def queue_transactional(account_id: str, request: dict[str, Any], idempotency_key: str | None) -> str:
     """Check and queue one transactional email; returns its message id. The same
     `idempotency_key` gives the same id, so a retried request is sent once."""
+    for name in ("subject", "from_name"):
+        check_header_text(request.get(name), name)
     account = get_account(account_id)
     blocked = sending_blocked_reason(account)
     if blocked:
@@ -35,8 +39,7 @@ def queue_transactional(account_id: str, request: dict[str, Any], idempotency_ke
         raise InvalidInput("give 'from_address' or set a sender identity in the account profile",
                            field="from_address")
     from_address = normalise_email(from_address, field="from_address")
-    if not is_verified_sender(from_address):
-        raise InvalidInput(f"'{from_address}' is not a verified sender identity in SES", field="from_address")
+    check_sender(account_id, from_address)
     reason = blocking_reason(suppression_reasons(account_id, to))
     if reason:
         raise Conflict(f"'to' is suppressed for this account ({reason}): transactional mail is never "

@@ -11,7 +11,7 @@ from datetime import datetime
 from pynamodb.exceptions import UpdateError
 
 from chalicelib.domain.clock import now
-from chalicelib.domain.health import SUSPENDED
+from chalicelib.domain.health import CANCELLED, SUSPENDED
 from chalicelib.domain.retention import (
     CONTENT_ERASED,
     DELETION_SCHEDULED,
@@ -24,7 +24,7 @@ from chalicelib.store.models import Account, ApiKey
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 # Statuses the inactivity rule reads (P24): every status an existing account can have.
-_LIVING_STATUSES = ("active", SUSPENDED, CONTENT_ERASED)
+_LIVING_STATUSES = ("active", SUSPENDED, CONTENT_ERASED, CANCELLED)
 
 
 def _conditional(account: Account, actions: list, condition: object) -> bool:
@@ -80,7 +80,9 @@ def cancel_deletion(account_id: str) -> bool:
     return _conditional(Account(account_id=account_id),
                         [Account.deletion_state.remove(), Account.deletion_requested_at.remove(),
                          Account.deletion_due_at.remove()],
-                        (Account.deletion_state == DELETION_SCHEDULED) & (Account.deletion_due_at > now()))
+                        (Account.deletion_state == DELETION_SCHEDULED) & (Account.deletion_due_at > now())
+                        # An operator's cancellation (P33) is not the account's to undo.
+                        & (Account.status != CANCELLED))
 
 
 def mark_warned(account: Account) -> bool:

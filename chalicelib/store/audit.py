@@ -31,9 +31,9 @@ def entries(account_id: str, limit: int = 100) -> list[AuditEntry]:
 
 def entries_page(account_id: str, limit: int, cursor: str | None) -> tuple[list[AuditEntry], str | None]:
     """One page of the account's entries, newest first, and the cursor of the next page."""
-    start = decode_cursor(cursor)
+    start = decode_cursor(cursor, f"audit:{account_id}")
     if start is not None and (start.get("account_id") or {}).get("S") != account_id:
         raise InvalidInput("'cursor' belongs to another listing", field="cursor")
     result = AuditEntry.query(account_id, scan_index_forward=False, limit=limit, last_evaluated_key=start)
     items = list(result)
-    return items, encode_cursor(result.last_evaluated_key)
+    return items, encode_cursor(result.last_evaluated_key, f"audit:{account_id}")

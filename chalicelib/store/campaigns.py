@@ -96,12 +96,12 @@ def get_campaign(account_id: str, campaign_id: str) -> Campaign:
 
 def campaigns_page(account_id: str, limit: int, cursor: str | None) -> tuple[list[Campaign], str | None]:
     """One page of the account's campaigns (in id order) and the cursor of the next page."""
-    start = decode_cursor(cursor)
+    start = decode_cursor(cursor, f"campaigns:{account_id}")
     if start is not None and (start.get("account_id") or {}).get("S") != account_id:
         raise InvalidInput("'cursor' belongs to another listing", field="cursor")
     result = Campaign.query(account_id, limit=limit, last_evaluated_key=start)
     items = list(result)
-    return items, encode_cursor(result.last_evaluated_key)
+    return items, encode_cursor(result.last_evaluated_key, f"campaigns:{account_id}")
 
 
 def update_campaign(campaign: Campaign, changes: dict[str, Any]) -> Campaign:
@@ -190,6 +190,28 @@ def undo_start(campaign: Campaign, previous: CampaignStatus) -> None:
     except UpdateError as exc:
         if exc.cause_response_code != _CONDITION_FAILED:
             raise
+
+
+def record_failures(account_id: str, campaign_id: str, failed: int, reason: str) -> None:
+    """Add `failed` mails that could not be built or sent; the first reason is kept."""
+    if failed <= 0:
+        return
+    Campaign(account_id=account_id, campaign_id=campaign_id).update(actions=[
+        Campaign.failed.add(failed),
+        Campaign.failure_reason.set(Campaign.failure_reason | reason[:500]),
+    ])
+
+
+def end_completed(account_id: str, campaign_id: str) -> CampaignStatus | None:
+    """End a campaign whose every batch finished: `failed` when any mail failed, else `sent`;
+    None when it was not sending any more. Batches record their failures before they count as
+    finished, so the last one's consistent read sees them all."""
+    try:
+        campaign = Campaign.get(account_id, campaign_id, consistent_read=True)
+    except Campaign.DoesNotExist:
+        return None
+    status = CampaignStatus.FAILED if campaign.failed else CampaignStatus.SENT
+    return status if end_sending(account_id, campaign_id, status) else None
 
 
 def end_sending(account_id: str, campaign_id: str, status: CampaignStatus) -> bool:

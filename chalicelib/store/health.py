@@ -8,7 +8,8 @@ from pynamodb.exceptions import UpdateError
 
 from chalicelib.domain.clock import now
 from chalicelib.domain.errors import NotFound
-from chalicelib.domain.health import ACTIVE, SUSPENDED, DayCounts, HealthPolicy
+from chalicelib.domain.health import ACTIVE, CANCELLED, SUSPENDED, DayCounts, HealthPolicy
+from chalicelib.domain.retention import DELETION_SCHEDULED
 from chalicelib.store.models import Account, AccountHealthDay, RateCounter
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
@@ -30,6 +31,22 @@ def count_sent(account_id: str, day: date, amount: int, policy: HealthPolicy) ->
         actions=[AccountHealthDay.sent.add(amount), AccountHealthDay.expires_at.set(day_expiry(day, policy))])
 
 
+def count_failure(account_id: str, day: date, description: str, policy: HealthPolicy) -> None:
+    """Add one mail of the account that could not be built or sent, with its description."""
+    AccountHealthDay(account_id=account_id, day=day.isoformat()).update(actions=[
+        AccountHealthDay.failed.add(1), AccountHealthDay.last_failure.set(description[:500]),
+        AccountHealthDay.expires_at.set(day_expiry(day, policy))])
+
+
+def failures_since(account_id: str, since: date) -> tuple[int, str | None]:
+    """How many of the account's own mails failed from `since` on, and the latest description."""
+    count, latest = 0, None
+    for item in AccountHealthDay.query(account_id, AccountHealthDay.day >= since.isoformat()):
+        count += int(item.failed or 0)
+        latest = item.last_failure or latest
+    return count, latest
+
+
 def soft_bounce_key(account_id: str, address_hash: str, day: date) -> str:
     """The key of one address's transient-bounce counter for one day (a keyed hash, P18)."""
     return f"soft-bounce:{account_id}:{address_hash}:{day.isoformat()}"
@@ -47,6 +64,31 @@ def days_since(account_id: str, since: date) -> list[DayCounts]:
         DayCounts(date.fromisoformat(item.day), **{name: int(getattr(item, name) or 0) for name in COUNTERS})
         for item in AccountHealthDay.query(account_id, AccountHealthDay.day >= since.isoformat())
     ]
+
+
+def cancel(account_id: str, reason: str, deletion_due: datetime) -> datetime | None:
+    """Cancel an active or suspended account (P33): it may no longer send, and it is marked for
+    deletion at `deletion_due` (the P23 purge deletes it then; it cannot reactivate itself). The
+    time, or None when it was not active or suspended."""
+    at = now()
+    try:
+        Account(account_id=account_id).update(
+            actions=[
+                Account.status.set(CANCELLED),
+                Account.suspension_reason.set(reason),
+                Account.suspended_at.remove(),
+                Account.deletion_state.set(DELETION_SCHEDULED),
+                Account.deletion_requested_at.set(at),
+                Account.deletion_due_at.set(deletion_due),
+                Account.updated_at.set(at),
+            ],
+            condition=Account.status.is_in(ACTIVE, SUSPENDED),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == _CONDITION_FAILED:
+            return None
+        raise
+    return at
 
 
 def suspend(account_id: str, reason: str) -> datetime | None:

@@ -75,10 +75,10 @@ def lists_page(
     account_id: str, limit: int, cursor: str | None
 ) -> tuple[list[MailingList], str | None]:
     result = MailingList.by_account.query(
-        account_id, limit=limit, last_evaluated_key=decode_cursor(cursor)
+        account_id, limit=limit, last_evaluated_key=decode_cursor(cursor, f"lists:{account_id}")
     )
     items = list(result)
-    return items, encode_cursor(result.last_evaluated_key)
+    return items, encode_cursor(result.last_evaluated_key, f"lists:{account_id}")
 
 
 def update_list(

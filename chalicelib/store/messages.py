@@ -102,6 +102,16 @@ def records_of(purge_list: MessagePurgeList) -> list[MessageRecord]:
             for message_id, hashed in sorted(listed(purge_list).items())]
 
 
+def was_sent(recipient_hash: str, message_id: str, account_id: str) -> bool:
+    """Whether this deployment wrote the record of this message, to this recipient, for this
+    account: one consistent GetItem (feedback authenticity, services/feedback.py)."""
+    try:
+        record = MessageRecord.get(recipient_hash, message_id, consistent_read=True)
+    except MessageRecord.DoesNotExist:
+        return False
+    return record.account_id == account_id
+
+
 def sent_to(recipient_hash: str, account_id: str | None = None) -> Iterator[MessageRecord]:
     """The message records held for this keyed hash, in one account or in all."""
     condition = MessageRecord.account_id == account_id if account_id else None

@@ -139,6 +139,29 @@ class ApiKey(TidingsModel):
     by_account = KeysByAccount()
 
 
+class SendersByAccount(GlobalSecondaryIndex["SenderIdentity"]):
+    Meta = _index_meta("by_account")
+    account_id = UnicodeAttribute(hash_key=True)
+    identity = UnicodeAttribute(range_key=True)
+
+
+class SenderIdentity(TidingsModel):
+    """A From identity, an address or a whole domain, that exactly one account owns (P35): the
+    account may send as it once SES has verified it. Keyed by the domain, so one Query finds every
+    identity at a domain (an address's and its domain's, whoever owns them)."""
+
+    class Meta(TidingsModel.Meta):
+        logical_name = "sender-identities"
+
+    domain = UnicodeAttribute(hash_key=True)
+    # The domain itself, or an address at it (normalised).
+    identity = UnicodeAttribute(range_key=True)
+    account_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    by_account = SendersByAccount()
+
+
 # --- lists and subscribers -------------------------------------------------------------------
 
 
@@ -213,6 +236,20 @@ class TrackingConsentProof(MapAttribute):
     withdrawn_at = UTCDateTimeAttribute(null=True)
 
 
+class PhoneConsentProof(MapAttribute):
+    """The confirmation of an entry's phone number by its person (a code sent by SMS): which
+    number, when, from where; and the pending code's keyed hash, time and tries (domain/
+    phone_consent.py). Marketing SMS go only to a confirmed number."""
+
+    phone = UnicodeAttribute(null=True)
+    confirmed_at = UTCDateTimeAttribute(null=True)
+    confirm_ip = UnicodeAttribute(null=True)
+    confirm_user_agent = UnicodeAttribute(null=True)
+    code_hash = UnicodeAttribute(null=True)
+    code_sent_at = UTCDateTimeAttribute(null=True)
+    attempts = NumberAttribute(null=True)
+
+
 class SubscribersByStatus(GlobalSecondaryIndex["Subscriber"]):
     Meta = _index_meta("by_list_status")
     list_status = UnicodeAttribute(hash_key=True)
@@ -256,6 +293,8 @@ class Subscriber(TidingsModel):
     consent = ConsentProof()
     # P30: the separate consent to open and click tracking, when the person gave (or withdrew) it.
     tracking = TrackingConsentProof(null=True)
+    # P01-P03 for SMS: the person's confirmation of their phone number.
+    phone_consent = PhoneConsentProof(null=True)
     # P17 restriction of processing: the entry is kept but sending skips it (every campaign).
     restricted = BooleanAttribute(default=False)
     created_at = UTCDateTimeAttribute()
@@ -281,8 +320,13 @@ class Suppression(TidingsModel):
         logical_name = "suppressions"
 
     scope = UnicodeAttribute(hash_key=True)
+    # The keyed hash; `{hash}#{list id}` for an unsubscribe from one list only (P12: the address
+    # cannot be re-added to that list), kept under the account so the account's purges find it.
     address_hash = UnicodeAttribute(range_key=True)
+    # The first reason, and every reason since (a later bounce or erasure must not be hidden by
+    # an earlier unsubscribe: transactional mail depends on it, P11).
     reason = UnicodeAttribute()
+    reasons = UnicodeSetAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     # Set by erasure (P18) whatever the first reason: the tracking worker records nothing more
     # about an erased person, even when they open a mail they kept.
@@ -337,6 +381,10 @@ class Campaign(TidingsModel):
     updated_at = UTCDateTimeAttribute()
     started_at = UTCDateTimeAttribute(null=True)
     finished_at = UTCDateTimeAttribute(null=True)
+    # Mails that could not be built or sent (services/sending/step.MessageFailed), and the first
+    # reason: a campaign with any ends `failed`, never `sent`.
+    failed = NumberAttribute(null=True)
+    failure_reason = UnicodeAttribute(null=True)
     by_schedule = CampaignsBySchedule()
 
 
@@ -589,12 +637,17 @@ class AccountHealthDay(TidingsModel):
     hard_bounces = NumberAttribute(default=0)
     soft_bounces = NumberAttribute(default=0)
     complaints = NumberAttribute(default=0)
+    # The account's own mails that could not be built or sent (transactional, confirmation, test:
+    # services/sending/outbox.py), and the latest reason (kind, message id, why; no contact data).
+    failed = NumberAttribute(null=True)
+    last_failure = UnicodeAttribute(null=True)
     expires_at = TTLAttribute()
 
 
 ALL_MODELS: tuple[type[TidingsModel], ...] = (
     Account,
     ApiKey,
+    SenderIdentity,
     MailingList,
     Subscriber,
     Suppression,

@@ -38,6 +38,7 @@ from chalicelib.store.models import (
     PrivacyExport,
     PrivacyRequest,
     RateCounter,
+    SenderIdentity,
     SendProgress,
     SendRateBucket,
     Subscriber,
@@ -107,6 +108,9 @@ def subscription_view(entry: Subscriber, mailing_list: MailingList | None) -> di
         "consent": consent_view(entry, mailing_list),
         "tracking_consent": tracking_view(entry, mailing_list),
         "tracking_asked": bool(mailing_list and mailing_list.tracking_consent == "required"),
+        # P01 for SMS: whether the person confirmed this number, and when.
+        "phone_confirmed_at": _iso(entry.phone_consent.confirmed_at)
+        if entry.phone_consent and entry.phone_consent.phone == entry.phone else None,
         "created_at": _iso(entry.created_at),
         "updated_at": _iso(entry.updated_at),
         "ended_at": _iso(entry.ended_at),
@@ -174,15 +178,26 @@ def erase_tracking(person: Person) -> int:
 # --- suppressions --------------------------------------------------------------------------------
 
 def export_suppressions(person: Person) -> list[dict[str, Any]]:
-    """Whether each of the person's emails and phones is suppressed here or platform-wide."""
+    """Whether each of the person's emails and phones is suppressed here, platform-wide, or for
+    one list of the account (a Query per identifier finds those)."""
     identifiers = {address_hash(email, hash_key()): "email" for email in person.emails}
     identifiers.update({h: "phone" for h in person.keyed_hashes(hash_key()) if h not in identifiers})
     keys = [(scope, hashed) for hashed in identifiers for scope in (person.account_id, PLATFORM_SCOPE)]
-    found = Suppression.batch_get(keys) if keys else []
-    return sorted(({"identifier": identifiers[s.address_hash],
-                    "scope": "platform" if s.scope == PLATFORM_SCOPE else "account",
-                    "reason": s.reason, "since": _iso(s.created_at)} for s in found),
-                  key=lambda row: (row["identifier"], row["scope"]))
+    found = list(Suppression.batch_get(keys)) if keys else []
+    rows = [_suppression_row(s, identifiers[s.address_hash]) for s in found]
+    for hashed, kind in identifiers.items():
+        per_list = Suppression.query(person.account_id, Suppression.address_hash.startswith(f"{hashed}#"))
+        rows.extend(_suppression_row(s, kind) for s in per_list)
+    return sorted(rows, key=lambda row: (row["identifier"], row["scope"], row.get("list_id") or ""))
+
+
+def _suppression_row(entry: Suppression, identifier: str) -> dict[str, Any]:
+    row = {"identifier": identifier, "reason": entry.reason,
+           "reasons": sorted({entry.reason, *(entry.reasons or ())}), "since": _iso(entry.created_at)}
+    if entry.scope == PLATFORM_SCOPE:
+        return {**row, "scope": "platform"}
+    _, _, list_id = entry.address_hash.partition("#")
+    return {**row, "scope": "list", "list_id": list_id} if list_id else {**row, "scope": "account"}
 
 
 # --- exports of earlier requests -----------------------------------------------------------------
@@ -241,6 +256,9 @@ COVERAGE: dict[type[TidingsModel], Coverage] = {
         retention=f"{_ACCOUNT}: deleted 30 days after a confirmed deletion request (P23), 30 days "
                   "into a cancellation or suspension its content goes (P22), after a year unused (P24)"),
     ApiKey: NoPersonalData("hashes of API key secrets", retention=f"until revoked, or {_ACCOUNT}"),
+    SenderIdentity: NoPersonalData("the tenant's own From addresses and domains (P35), not a list "
+                                   "member's data; they go with the account",
+                                   retention=f"until removed, or {_ACCOUNT}"),
     MailingList: NoPersonalData("list settings and consent texts", retention=f"until deleted, or {_ACCOUNT}"),
     Campaign: NoPersonalData("the tenant's templates and audience filters, never a recipient",
                              retention=f"until deleted, or {_ACCOUNT}"),
@@ -286,6 +304,7 @@ def suppress_person(person: Person, reason: SuppressionReason) -> int:
         Suppression(scope=person.account_id, address_hash=hashed).update(actions=[
             Suppression.reason.set(Suppression.reason | reason.value),
             Suppression.created_at.set(Suppression.created_at | at),
+            Suppression.reasons.add({reason.value}),
             *([Suppression.erased.set(True)] if reason is SuppressionReason.ERASED else []),
         ])
     return len(person.keyed_hashes(hash_key()))

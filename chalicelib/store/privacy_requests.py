@@ -66,13 +66,13 @@ def get_request(account_id: str, request_id: str) -> PrivacyRequest:
 def requests_page(account_id: str, limit: int,
                   cursor: str | None) -> tuple[list[PrivacyRequest], str | None]:
     """One page of the account's requests, newest first."""
-    start = decode_cursor(cursor)
+    start = decode_cursor(cursor, f"privacy-requests:{account_id}")
     if start is not None and (start.get("account_id") or {}).get("S") != account_id:
         raise InvalidInput("'cursor' belongs to another listing", field="cursor")
     result = PrivacyRequest.query(account_id, scan_index_forward=False, limit=limit,
                                   last_evaluated_key=start)
     items = list(result)
-    return items, encode_cursor(result.last_evaluated_key)
+    return items, encode_cursor(result.last_evaluated_key, f"privacy-requests:{account_id}")
 
 
 def save_export(request: PrivacyRequest, export: dict[str, Any]) -> PrivacyExport:

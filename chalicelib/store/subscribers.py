@@ -15,6 +15,7 @@ from pynamodb.exceptions import PutError, UpdateError
 from chalicelib.config import settings
 from chalicelib.domain.clock import now
 from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.phone_consent import phone_confirmed
 from chalicelib.domain.retention import ENDED_BUCKETS, purge_bucket
 from chalicelib.domain.subscriptions import (
     OWN_SIGNUP_REOPENS,
@@ -27,7 +28,13 @@ from chalicelib.domain.subscriptions import (
     pending_expiry,
 )
 from chalicelib.store.lists import consent_history, tracking_history
-from chalicelib.store.models import ConsentProof, MailingList, Subscriber, TrackingConsentProof
+from chalicelib.store.models import (
+    ConsentProof,
+    MailingList,
+    PhoneConsentProof,
+    Subscriber,
+    TrackingConsentProof,
+)
 from chalicelib.store.paging import decode_cursor, encode_cursor
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
@@ -216,6 +223,30 @@ def tracking_view(entry: Subscriber, mailing_list: MailingList | None) -> dict[s
             "confirmed_at": iso(proof.confirmed_at), "withdrawn_at": iso(proof.withdrawn_at)}
 
 
+def phone_is_confirmed(entry: Subscriber) -> bool:
+    """Whether the entry's current phone number is the one its person confirmed."""
+    proof = entry.phone_consent
+    return phone_confirmed(entry.phone, proof.phone if proof else None, proof.confirmed_at if proof else None)
+
+
+def save_phone_code(entry: Subscriber, hashed: str) -> None:
+    """A new code was sent to the entry's number: keep its keyed hash, time and no tries yet."""
+    proof = PhoneConsentProof(phone=entry.phone, code_hash=hashed, code_sent_at=now(), attempts=0)
+    entry.update(actions=[Subscriber.phone_consent.set(proof)], condition=Subscriber.address.exists())
+
+
+def count_code_attempt(entry: Subscriber) -> None:
+    entry.update(actions=[Subscriber.phone_consent.attempts.add(1)],
+                 condition=Subscriber.phone_consent.code_hash.exists())
+
+
+def confirm_phone(entry: Subscriber, ip: str | None, user_agent: str | None) -> None:
+    """The person typed the right code: their number is confirmed, recorded like email consent."""
+    proof = PhoneConsentProof(phone=entry.phone, confirmed_at=now(), confirm_ip=ip,
+                              confirm_user_agent=user_agent)
+    entry.update(actions=[Subscriber.phone_consent.set(proof)], condition=Subscriber.address.exists())
+
+
 def ending_actions(list_id: str, address: str, status: Status) -> list[Any]:
     """The update actions that end an entry as `status` now (unsubscribed, bounced, complained)
     and date the deletion of its personal data (P29): the deployment's ended retention from now,
@@ -239,7 +270,7 @@ def subscribers_page(list_id: str, status: Status | None, limit: int,
     A page may hold fewer than `limit` entries when expired pending ones were filtered out;
     `next_cursor` is None only at the end.
     """
-    start = decode_cursor(cursor)
+    start = decode_cursor(cursor, f"subscribers:{list_id}:{status}")
     _check_cursor_belongs(start, list_id, status)
     at = now()
     live = Subscriber.expires_at.does_not_exist() | (Subscriber.expires_at > at)
@@ -251,7 +282,7 @@ def subscribers_page(list_id: str, status: Status | None, limit: int,
                                                  filter_condition=live, limit=limit,
                                                  last_evaluated_key=start)
     items = list(result)
-    return items, encode_cursor(result.last_evaluated_key)
+    return items, encode_cursor(result.last_evaluated_key, f"subscribers:{list_id}:{status}")
 
 
 def _check_cursor_belongs(start: dict[str, Any] | None, list_id: str, status: Status | None) -> None:

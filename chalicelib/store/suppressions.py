@@ -3,27 +3,30 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import UpdateError
 
 from chalicelib.config import hash_key
 from chalicelib.domain.clock import now
-from chalicelib.domain.suppression import (
-    PLATFORM_SCOPE,
-    RESUBSCRIBABLE,
-    SuppressionReason,
-    address_hash,
-    may_resubscribe,
-)
+from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason, address_hash, may_resubscribe
 from chalicelib.store.models import Suppression
 
 
-def is_suppressed(account_id: str, address: str) -> bool:
-    """True when the address is suppressed for this account or opted out of the whole platform.
+def list_key(hashed: str, list_id: str) -> str:
+    """The range key of a suppression that holds for one list of the account only."""
+    return f"{hashed}#{list_id}"
 
-    One BatchGetItem reads both keys.
+
+def _keys(account_id: str, hashed: str, list_id: str | None) -> list[tuple[str, str]]:
+    keys = [(account_id, hashed), (PLATFORM_SCOPE, hashed)]
+    return [*keys, (account_id, list_key(hashed, list_id))] if list_id else keys
+
+
+def is_suppressed(account_id: str, address: str, list_id: str | None = None) -> bool:
+    """True when the address is suppressed for this account, opted out of the whole platform, or
+    (with `list_id`) unsubscribed from that list. One BatchGetItem reads every key.
     """
     hashed = address_hash(address, hash_key())
-    found = Suppression.batch_get([(account_id, hashed), (PLATFORM_SCOPE, hashed)])
+    found = Suppression.batch_get(_keys(account_id, hashed, list_id))
     return any(True for _ in found)
 
 
@@ -34,85 +37,92 @@ def erased_hashes(account_id: str, hashes: Iterable[str]) -> set[str]:
 
 
 def suppress(scope: str, address: str, reason: SuppressionReason, list_id: str | None = None) -> None:
-    """Suppress the address for `scope` (an account id or PLATFORM_SCOPE). Idempotent: the first
-    reason and time are kept. A suppression a person's own signup had lifted for some lists
-    (P12) holds again: for `list_id` when they unsubscribe from that list only, for every list
-    otherwise."""
-    entry = Suppression(scope=scope, address_hash=address_hash(address, hash_key()), reason=reason.value,
-                        created_at=now())
-    try:
-        entry.save(condition=Suppression.address_hash.does_not_exist())
-    except PutError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
-        _restore(entry, list_id if reason is SuppressionReason.UNSUBSCRIBED else None)
-
-
-def _restore(entry: Suppression, list_id: str | None) -> None:
-    """End the lifts of an existing suppression: of one list, or all of them."""
-    action = Suppression.lifted_for.delete({list_id}) if list_id else Suppression.lifted_for.remove()
-    entry.update(actions=[action], condition=Suppression.address_hash.exists())
-
-
-def lift_for_list(account_id: str, address: str, list_id: str) -> bool:
-    """The person signed up to this list again and confirmed it themselves (P12): the account's
-    suppression of them no longer holds for this list, if its reasons allow it (domain/
-    suppression.may_resubscribe); False (nothing changed) otherwise or when there is none."""
+    """Suppress the address for `scope` (an account id or PLATFORM_SCOPE), or with `list_id` for
+    that list of the account only. Idempotent: the first reason and time stay, and every reason is
+    added to `reasons`."""
     hashed = address_hash(address, hash_key())
-    try:
-        Suppression(scope=account_id, address_hash=hashed).update(
-            actions=[Suppression.lifted_for.add({list_id})],
-            condition=Suppression.reason.is_in(*RESUBSCRIBABLE) & Suppression.erased.does_not_exist())
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    suppress_hash(scope, list_key(hashed, list_id) if list_id else hashed, reason)
 
 
-def own_signup_allowed(account_id: str, address: str) -> bool:
-    """Whether the person's own signup may go ahead (P12): not suppressed at all, or suppressed
-    in the account only because they unsubscribed (never platform-wide, never erased)."""
-    hashed = address_hash(address, hash_key())
-    found = list(Suppression.batch_get([(account_id, hashed), (PLATFORM_SCOPE, hashed)]))
-    if not found:
-        return True
-    if any(entry.scope == PLATFORM_SCOPE or entry.erased for entry in found):
-        return False
-    return may_resubscribe({entry.reason for entry in found})
-
-
-def suppressed_among(account_id: str, addresses: Iterable[str]) -> set[str]:
-    """Those of `addresses` suppressed for the account or platform-wide, in batched reads
-    (for imports: one call per 50 addresses instead of one each)."""
-    by_hash = {address_hash(address, hash_key()): address for address in addresses}
-    keys = [(scope, hashed) for hashed in by_hash for scope in (account_id, PLATFORM_SCOPE)]
-    return {by_hash[entry.address_hash] for entry in Suppression.batch_get(keys)}
+def suppressed_among(account_id: str, addresses: Iterable[str], list_id: str | None = None) -> set[str]:
+    """Those of `addresses` suppressed for the account, platform-wide or (with `list_id`) for that
+    list, in batched reads (for imports: one call per 33 addresses instead of one each)."""
+    by_key: dict[str, str] = {}
+    for address in addresses:
+        hashed = address_hash(address, hash_key())
+        by_key[hashed] = address
+        if list_id:
+            by_key[list_key(hashed, list_id)] = address
+    keys = [(scope, key) for key in by_key for scope in (account_id, PLATFORM_SCOPE)
+            if scope == account_id or "#" not in key]
+    return {by_key[entry.address_hash] for entry in Suppression.batch_get(keys)}
 
 
 def suppression_reasons(account_id: str, address: str) -> set[str]:
-    """Why the address is suppressed for the account or platform-wide (empty when it is not):
-    transactional mail goes to an unsubscribed address, never to a bounced one (P11)."""
+    """Every reason the address is suppressed for the account or platform-wide (empty when it is
+    not): transactional mail goes to an unsubscribed address, never to a bounced one (P11)."""
     hashed = address_hash(address, hash_key())
-    return {entry.reason for entry in Suppression.batch_get([(account_id, hashed), (PLATFORM_SCOPE, hashed)])}
+    found = Suppression.batch_get([(account_id, hashed), (PLATFORM_SCOPE, hashed)])
+    return {reason for entry in found for reason in {entry.reason, *(entry.reasons or ())}}
+
+
+def _reasons(entry: Suppression) -> set[str]:
+    return {entry.reason, *(entry.reasons or ())}
 
 
 def suppressed_hashes(account_id: str, hashes: Iterable[str], list_id: str | None = None) -> set[str]:
     """Those keyed hashes (of addresses or phone numbers) suppressed for the account or
     platform-wide, in batched reads (one call per 50 hashes); with `list_id`, not those whose
-    person signed up to that list again themselves (P12)."""
+    person only unsubscribed and then signed up to that list again themselves (P12)."""
     keys = [(scope, hashed) for hashed in set(hashes) for scope in (account_id, PLATFORM_SCOPE)]
-    # A lift holds only on the account's own suppression: a platform-wide one still suppresses.
+    # A lift holds only on the account's own suppression, and only while its every reason is
+    # that they unsubscribed: a complaint or bounce since, or a platform-wide opt-out, suppresses.
     return {entry.address_hash for entry in Suppression.batch_get(keys)
-            if not (list_id and entry.scope == account_id and list_id in (entry.lifted_for or ()))}
+            if not (list_id and entry.scope == account_id and list_id in (entry.lifted_for or ())
+                    and may_resubscribe(_reasons(entry)))}
+
+
+def own_signup_allowed(account_id: str, address: str, list_id: str) -> bool:
+    """Whether the person's own signup to this list may go ahead (P12): not suppressed at all, or
+    suppressed in the account (or for this list) only because they unsubscribed; never after a
+    complaint, a bounce, an erasure or a platform-wide opt-out."""
+    hashed = address_hash(address, hash_key())
+    found = list(Suppression.batch_get(_keys(account_id, hashed, list_id)))
+    return all(entry.scope != PLATFORM_SCOPE and not entry.erased and may_resubscribe(_reasons(entry))
+               for entry in found)
+
+
+def lift_for_list(account_id: str, address: str, list_id: str) -> bool:
+    """The person signed up to this list again and confirmed it themselves (P12): the account's
+    suppressions of them (account-wide and for this list) no longer hold for this list. False,
+    changing nothing, when there is none to lift or a reason forbids it."""
+    hashed = address_hash(address, hash_key())
+    found = [entry for entry in Suppression.batch_get(_keys(account_id, hashed, list_id))
+             if entry.scope == account_id]
+    if not found or not all(not entry.erased and may_resubscribe(_reasons(entry)) for entry in found):
+        return False
+    for entry in found:
+        entry.update(actions=[Suppression.lifted_for.add({list_id})])
+    return True
+
+
+def end_lifts(account_id: str, address: str, list_id: str | None) -> None:
+    """They unsubscribed again: the account's suppression holds again for `list_id` (or, None,
+    for every list it had been lifted for)."""
+    entry = Suppression(scope=account_id, address_hash=address_hash(address, hash_key()))
+    action = Suppression.lifted_for.delete({list_id}) if list_id else Suppression.lifted_for.remove()
+    try:
+        entry.update(actions=[action], condition=Suppression.address_hash.exists())
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
 
 
 def suppress_hash(scope: str, hashed: str, reason: SuppressionReason) -> None:
     """Suppress a keyed hash (a phone number's, domain/privacy.phone_hash) for `scope`;
-    idempotent like `suppress`."""
-    entry = Suppression(scope=scope, address_hash=hashed, reason=reason.value, created_at=now())
-    try:
-        entry.save(condition=Suppression.address_hash.does_not_exist())
-    except PutError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
+    idempotent like `suppress`: one update keeps the first reason and time and adds this one."""
+    Suppression(scope=scope, address_hash=hashed).update(actions=[
+        Suppression.reason.set(Suppression.reason | reason.value),
+        Suppression.created_at.set(Suppression.created_at | now()),
+        Suppression.reasons.add({reason.value}),
+    ])

@@ -10,10 +10,10 @@ from urllib.parse import parse_qs
 from chalice import Response
 from chalice.app import Request
 
-from chalicelib.domain.errors import TidingsError
+from chalicelib.domain.errors import InvalidInput, TidingsError
 from chalicelib.templates import render_page
 from chalicelib.web.requests import raw_body
-from chalicelib.web.responses import html_response
+from chalicelib.web.responses import html_response, retry_after
 
 FORM_TYPES = ["application/x-www-form-urlencoded"]
 # GETs carry no body; a scanner sending an odd Content-Type must still get the page.
@@ -25,7 +25,10 @@ PRIVATE_PAGE = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store", "
 def form_fields(request: Request, max_fields: int = 20) -> dict[str, str]:
     """The first value of each field of a url-encoded form body (size-limited)."""
     body = raw_body(request).decode("utf-8", errors="replace")
-    parsed = parse_qs(body, keep_blank_values=True, max_num_fields=max_fields)
+    try:
+        parsed = parse_qs(body, keep_blank_values=True, max_num_fields=max_fields)
+    except ValueError:  # more than max_fields fields
+        raise InvalidInput(f"the form has more than {max_fields} fields", field="body") from None
     return {name: values[0] for name, values in parsed.items()}
 
 
@@ -55,6 +58,7 @@ def html_errors(view: Callable[..., Response]) -> Callable[..., Response]:
         try:
             return view(*args, **kwargs)
         except TidingsError as error:
-            return message_page(error.status, "This link does not work", [error.message])
+            return message_page(error.status, "This link does not work", [error.message],
+                                headers={**PRIVATE_PAGE, **retry_after(error)})
 
     return wrapper

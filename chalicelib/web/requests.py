@@ -15,6 +15,8 @@ Schema = dict[str, Any]
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
+# No request body needs more; Python's JSON parser would raise RecursionError near 1,000.
+MAX_JSON_DEPTH = 32
 
 
 def raw_body(request: Request, limit: int | None = None) -> bytes:
@@ -55,8 +57,40 @@ def json_body(request: Request, schema: Schema) -> dict[str, Any]:
         data = json.loads(body.decode("utf-8") or "null")
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidInput(f"malformed JSON: {exc}", field="body") from None
+    except RecursionError:
+        raise InvalidInput(f"the JSON is nested more than {MAX_JSON_DEPTH} levels deep",
+                           field="body") from None
+    check_json_values(data)
     _validator(json.dumps(schema, sort_keys=True))(data)
     return data
+
+
+def check_json_values(data: Any) -> None:
+    """InvalidInput naming the field for JSON nested deeper than MAX_JSON_DEPTH, or holding a lone
+    surrogate (`"\\ud800"` parses, but no UTF-8 store or mail can hold it)."""
+    stack: list[tuple[Any, str, int]] = [(data, "body", 0)]
+    while stack:
+        value, where, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise InvalidInput(f"the JSON is nested more than {MAX_JSON_DEPTH} levels deep", field=where)
+        if isinstance(value, dict):
+            for key, item in value.items():
+                name = key if where == "body" else f"{where}.{key}"
+                _check_text(key, name)
+                stack.append((item, name, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((item, where, depth + 1) for item in value)
+        elif isinstance(value, str):
+            _check_text(value, where)
+
+
+def _check_text(text: str, where: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        field = where[:100].encode("utf-8", "replace").decode("utf-8")  # a key may be the culprit
+        raise InvalidInput(f"'{field}' holds a lone surrogate (\\ud800-\\udfff): not text",
+                           field=field) from None
 
 
 @cache

@@ -19,7 +19,14 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 def error_response(error: TidingsError, headers: dict[str, str] | None = None) -> Response:
     """`{"error": {"code", "message", "field"}}` with the error's status."""
     body = {"error": {"code": error.code, "message": error.message, "field": error.field}}
-    return json_response(body, error.status, headers)
+    return json_response(body, error.status, {**retry_after(error), **(headers or {})})
+
+
+def retry_after(error: TidingsError) -> dict[str, str]:
+    """`Retry-After` for a rate-limit error that knows when its window ends (else none here:
+    web/security.py adds a default to every 429)."""
+    seconds = getattr(error, "retry_after", None)
+    return {"Retry-After": str(max(1, int(seconds)))} if seconds else {}
 
 
 def html_response(html: str, status: int = 200, headers: dict[str, str] | None = None) -> Response:

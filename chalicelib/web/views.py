@@ -36,4 +36,7 @@ def campaign_view(campaign: Campaign) -> dict[str, Any]:
         "updated_at": _iso(campaign.updated_at),
         "started_at": _iso(campaign.started_at),
         "finished_at": _iso(campaign.finished_at),
+        # Mails that could not be built or sent, and why (the campaign is then `failed`).
+        "failure": ({"failed": int(campaign.failed), "reason": campaign.failure_reason}
+                    if campaign.failed else None),
     }

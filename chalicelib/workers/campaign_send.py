@@ -14,6 +14,7 @@ from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.sending import BatchJob, job_from_dict
 from chalicelib.functions import sqs_handler_options
 from chalicelib.services.sending.batches import send_batch
+from chalicelib.services.sending.step import is_last_attempt
 
 worker = Blueprint(__name__)
 # Every record failed is reported like any partial failure, not raised: the same redelivery.
@@ -25,7 +26,8 @@ def campaign_batch_record(record: SQSRecord, lambda_context: Any) -> None:
     job = job_from_dict(json.loads(record.body))
     if not isinstance(job, BatchJob):
         raise InvalidInput("the campaign-send queue takes batch jobs only", field="type")
-    send_batch(job, time_left=lambda: lambda_context.get_remaining_time_in_millis() / 1000)
+    send_batch(job, time_left=lambda: lambda_context.get_remaining_time_in_millis() / 1000,
+               last_attempt=is_last_attempt(record))
 
 
 @worker.on_sqs_message(**sqs_handler_options("campaign_send_worker", settings().resource_name))

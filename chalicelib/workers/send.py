@@ -19,6 +19,7 @@ from chalicelib.config import settings
 from chalicelib.functions import sqs_handler_options
 from chalicelib.services.sending.outbox import SentTally, count_tally, send_outbox_job
 from chalicelib.services.sending.rate_tokens import RateTokens
+from chalicelib.services.sending.step import is_last_attempt
 
 worker = Blueprint(__name__)
 _processor = BatchProcessor(event_type=EventType.SQS)
@@ -31,7 +32,7 @@ def send_worker(event: Any) -> dict[str, Any]:
     sent: SentTally = Counter()
 
     def send(record: SQSRecord) -> None:
-        send_outbox_job(record.body, tokens, sent)
+        send_outbox_job(record.body, tokens, sent, last_attempt=is_last_attempt(record))
 
     try:
         return process_partial_response(event=event.to_dict(), record_handler=send, processor=_processor,

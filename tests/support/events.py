@@ -16,8 +16,14 @@ def ses_sample(name: str) -> dict[str, Any]:
 
 
 def ses_event(sample: str, recipient: str, tags: dict[str, str], ses_message_id: str | None = None,
-              at: datetime | None = None, **detail: Any) -> dict[str, Any]:
-    """One of AWS's documented event-publishing samples, aimed at `recipient` with our tags."""
+              at: datetime | None = None, sent: bool = True, **detail: Any) -> dict[str, Any]:
+    """One of AWS's documented event-publishing samples, aimed at `recipient` with our tags.
+
+    `sent` (the default) also writes the message record the senders would have written, so the
+    feedback worker takes the event as about a mail this deployment sent; `sent=False` makes a
+    forged or foreign event, which must count for nobody."""
+    if sent and "account" in tags:
+        tags = _record_sent(recipient, tags)
     document = ses_sample(sample)
     mail = document["mail"]
     mail["messageId"] = ses_message_id or f"0100{uuid.uuid4().hex}-000000"
@@ -38,6 +44,21 @@ def ses_event(sample: str, recipient: str, tags: dict[str, str], ses_message_id:
     for key, value in detail.items():
         document[kind.lower()][key] = value
     return document
+
+
+def _record_sent(recipient: str, tags: dict[str, str]) -> dict[str, str]:
+    """The tags with a `message` id, its message record written as a send would write it."""
+    from chalicelib.config import hash_key
+    from chalicelib.domain.sending import campaign_message_id
+    from chalicelib.domain.suppression import address_hash
+    from chalicelib.store import messages
+
+    recipient_hash = address_hash(recipient, hash_key())
+    message_id = tags.get("message") or (campaign_message_id(tags["campaign"], recipient_hash)
+                                         if "campaign" in tags else f"tx_{uuid.uuid4().hex[:40]}")
+    messages.claim(recipient_hash, message_id, tags["account"], tags.get("kind", "campaign"),
+                   campaign_id=tags.get("campaign"), list_id=tags.get("list"))
+    return {**tags, "message": message_id}
 
 
 def sns_body(message: dict[str, Any] | str) -> str:

@@ -33,10 +33,10 @@ from chalicelib.observability import logger, metrics
 from chalicelib.resources import CAMPAIGN_SEND
 from chalicelib.services.sending.counting import count_sent_mail
 from chalicelib.services.sending.rate_tokens import RateTokens
-from chalicelib.services.sending.step import Message, StepResult, send_message
+from chalicelib.services.sending.step import Message, MessageFailed, StepResult, send_message
 from chalicelib.store import audit, messages
 from chalicelib.store.accounts import profile_of
-from chalicelib.store.campaigns import campaign_content, end_sending
+from chalicelib.store.campaigns import campaign_content, end_completed, end_sending, record_failures
 from chalicelib.store.models import Account
 from chalicelib.store.send_progress import finish_batch
 from chalicelib.store.sending_state import campaign_and_account
@@ -56,11 +56,15 @@ class BatchOutcome:
     trackable: int = 0
     duplicates: int = 0
     suppressed: int = 0
+    failed: int = 0
+    failure_reason: str | None = None
     remaining: list[Contact] = field(default_factory=list)
 
 
-def send_batch(job: BatchJob, time_left: Callable[[], float]) -> BatchOutcome:
-    """Send one batch job. `time_left()` is the Lambda's remaining time in seconds."""
+def send_batch(job: BatchJob, time_left: Callable[[], float], last_attempt: bool = False) -> BatchOutcome:
+    """Send one batch job. `time_left()` is the Lambda's remaining time in seconds; on the job's
+    `last_attempt` (SQS dead-letters it next) a mail that still fails counts as failed instead of
+    sending the job back, so the campaign ends `failed` with counts, never stuck or `sent`."""
     campaign, account = campaign_and_account(job.account_id, job.campaign_id)
     context = {"campaign_id": job.campaign_id, "batch": job.batch_id}
     if campaign is None or account is None or campaign.status != CampaignStatus.SENDING.value:
@@ -75,25 +79,31 @@ def send_batch(job: BatchJob, time_left: Callable[[], float]) -> BatchOutcome:
         return BatchOutcome()
     content = campaign_content(campaign)
     sender = _email_batch if content.channel is Channel.EMAIL else _sms_batch
-    outcome = sender(job, account, content, time_left)
+    outcome = BatchOutcome()
+    try:
+        sender(job, account, content, time_left, outcome, last_attempt)
+    finally:
+        # Failures are on record before the batch can count as finished (end_completed).
+        record_failures(job.account_id, job.campaign_id, outcome.failed, outcome.failure_reason or "")
     metrics.add_metric(name="CampaignMessagesSent", unit="Count", value=outcome.sent)
     logger.info("campaign batch sent", extra={
         **context, "sent": outcome.sent, "duplicates": outcome.duplicates, "suppressed": outcome.suppressed,
-        "continued": len(outcome.remaining)})
+        "failed": outcome.failed, "continued": len(outcome.remaining)})
     if outcome.remaining:
         enqueue(CAMPAIGN_SEND, replace(job, recipients=outcome.remaining).to_dict())
     elif finish_batch(job.campaign_id, job.mailing_list.list_id, job.page, job.index):
-        end_sending(job.account_id, job.campaign_id, CampaignStatus.SENT)
-        logger.info("campaign sent", extra={"campaign_id": job.campaign_id})
+        ended = end_completed(job.account_id, job.campaign_id)
+        logger.info("campaign ended", extra={"campaign_id": job.campaign_id,
+                                             "status": ended.value if ended else None})
     return outcome
 
 
 def _email_batch(job: BatchJob, account: Account, content: CampaignContent,
-                 time_left: Callable[[], float]) -> BatchOutcome:
+                 time_left: Callable[[], float], outcome: BatchOutcome, last_attempt: bool) -> None:
     hashes = {contact.email: address_hash(contact.email, hash_key()) for contact in job.recipients}
     suppressed = suppressed_hashes(job.account_id, hashes.values(), job.mailing_list.list_id)
     queue = [contact for contact in job.recipients if hashes[contact.email] not in suppressed]
-    outcome = BatchOutcome(suppressed=len(job.recipients) - len(queue))
+    outcome.suppressed = len(job.recipients) - len(queue)
     messages.list_campaign_for_purge(job.account_id, job.campaign_id, (hashes[c.email] for c in queue))
     profile, config, links = profile_of(account), settings(), signer()
     tags = {"account": job.account_id, "kind": CAMPAIGN_KIND, "campaign": job.campaign_id,
@@ -108,23 +118,25 @@ def _email_batch(job: BatchJob, account: Account, content: CampaignContent,
                 trackable=contact.email in job.trackable))
 
         recipient_hash = hashes[contact.email]
-        return Message(recipient_hash, campaign_message_id(job.campaign_id, recipient_hash), job.account_id,
-                       CAMPAIGN_KIND, build, lambda raw: send_raw_email(raw, contact.email, tags),
+        message_id = campaign_message_id(job.campaign_id, recipient_hash)
+        # The message id comes back in SES's feedback, which counts only for a mail sent here.
+        mail_tags = {**tags, "message": message_id}
+        return Message(recipient_hash, message_id, job.account_id, CAMPAIGN_KIND, build,
+                       lambda raw: send_raw_email(raw, contact.email, mail_tags),
                        job.campaign_id, job.mailing_list.list_id)
 
     tokens = RateTokens(len(queue), max_wait=lambda: min(MAX_RATE_WAIT_SECONDS, time_left() - SAFETY_SECONDS))
     tracks = job.mailing_list.track_opens or job.mailing_list.track_clicks
     try:
-        _send_each(queue, message, tokens, time_left, outcome,
+        _send_each(queue, message, tokens, time_left, outcome, last_attempt,
                    trackable=lambda contact: tracks and contact.email in job.trackable)
     finally:
         # What was sent counts even when sending stops with an error: its claims stay taken.
         count_sent_mail(job.account_id, CAMPAIGN_KIND, outcome.sent, job.campaign_id, outcome.trackable)
-    return outcome
 
 
 def _sms_batch(job: BatchJob, account: Account, content: CampaignContent,
-               time_left: Callable[[], float]) -> BatchOutcome:
+               time_left: Callable[[], float], outcome: BatchOutcome, last_attempt: bool) -> None:
     key, links = hash_key(), signer()
     phones = {contact.phone or "": phone_hash(contact.phone or "", key) for contact in job.recipients}
     emails = {contact.email: address_hash(contact.email, key) for contact in job.recipients}
@@ -136,7 +148,7 @@ def _sms_batch(job: BatchJob, account: Account, content: CampaignContent,
     queue = [contact for contact in job.recipients
              if not ({phones[contact.phone or ""], emails[contact.email]} & suppressed)
              and contact.phone not in opted_out]
-    outcome = BatchOutcome(suppressed=len(job.recipients) - len(queue))
+    outcome.suppressed = len(job.recipients) - len(queue)
     messages.list_campaign_for_purge(job.account_id, job.campaign_id,
                                      [phones[contact.phone or ""] for contact in queue])
 
@@ -154,12 +166,11 @@ def _sms_batch(job: BatchJob, account: Account, content: CampaignContent,
                        job.campaign_id, job.mailing_list.list_id)
 
     # SNS keeps its own rate: no SES tokens for SMS.
-    _send_each(queue, message, None, time_left, outcome)
-    return outcome
+    _send_each(queue, message, None, time_left, outcome, last_attempt)
 
 
 def _send_each(queue: list[Contact], message: Callable[[Contact], Message], tokens: RateTokens | None,
-               time_left: Callable[[], float], outcome: BatchOutcome,
+               time_left: Callable[[], float], outcome: BatchOutcome, last_attempt: bool,
                trackable: Callable[[Contact], bool] = lambda contact: False) -> None:
     """The send step for each recipient in turn; the rest is left in `outcome.remaining` when the
     Lambda's time or the rate runs short."""
@@ -167,7 +178,13 @@ def _send_each(queue: list[Contact], message: Callable[[Contact], Message], toke
         if time_left() < SAFETY_SECONDS:
             outcome.remaining = queue[position:]
             return
-        result = send_message(message(contact), tokens)
+        try:
+            result = send_message(message(contact), tokens, last_attempt=last_attempt)
+        except MessageFailed as failure:
+            outcome.failed += 1
+            outcome.failure_reason = outcome.failure_reason or failure.reason
+            logger.warning("campaign mail failed", extra={"reason": failure.reason})
+            continue
         if result is StepResult.NO_TOKEN:
             outcome.remaining = queue[position:]
             return

@@ -28,11 +28,11 @@ from chalicelib.domain.subscriptions import Contact, Status, may_track
 from chalicelib.observability import logger
 from chalicelib.resources import CAMPAIGN_SEND, FANOUT
 from chalicelib.store.audience import confirmed_page, contact_of, entries_on, key_after
-from chalicelib.store.campaigns import campaign_content, end_sending, get_campaign
+from chalicelib.store.campaigns import campaign_content, end_completed, get_campaign
 from chalicelib.store.lists import get_list
 from chalicelib.store.models import MailingList, Subscriber
 from chalicelib.store.send_progress import is_complete, plan_page
-from chalicelib.store.subscribers import tracking_state
+from chalicelib.store.subscribers import phone_is_confirmed, tracking_state
 
 # Module constants, so a test can page a handful of subscribers.
 page_size = PAGE_SIZE
@@ -82,7 +82,7 @@ def fan_out_page(job: PageJob) -> None:
         "recipients": len(recipients), "batches": plan.batches, "last_page": plan.last_page,
         "redelivered": not plan.first})
     if plan.batches == 0 and is_complete(job.campaign_id):
-        end_sending(job.account_id, job.campaign_id, CampaignStatus.SENT)
+        end_completed(job.account_id, job.campaign_id)
 
 
 def _trackable(mailing_list: MailingList | None, entries: list[Subscriber]) -> frozenset[str]:
@@ -99,7 +99,7 @@ def _recipients(content: CampaignContent, list_id: str, entries: list[Subscriber
     list of the campaign (a few batched reads, only for campaigns on several lists)."""
     chosen = [contact for entry in entries
               if eligible(content.channel, content.attribute_filter, contact := contact_of(entry),
-                          bool(entry.restricted))]
+                          bool(entry.restricted), phone_is_confirmed(entry))]
     earlier = sorted(other for other in content.list_ids if other < list_id)
     if not chosen or not earlier:
         return chosen
@@ -107,5 +107,5 @@ def _recipients(content: CampaignContent, list_id: str, entries: list[Subscriber
     reached = {entry.address for other in earlier for entry in entries_on(other, addresses)
                if entry.status == Status.CONFIRMED.value
                and eligible(content.channel, content.attribute_filter, contact_of(entry),
-                            bool(entry.restricted))}
+                            bool(entry.restricted), phone_is_confirmed(entry))}
     return [contact for contact in chosen if contact.email not in reached]

@@ -3,7 +3,7 @@
 Starting is one conditional update (store.campaigns.start_sending), so a double click or a click
 racing the scheduler starts it once; then the first fan-out page of each list is queued
 (services/sending/fanout.py). An account that is suspended (P26), lacks its sender identity (P08) or
-whose From is no longer verified is refused before anything is queued.
+whose From is not a verified identity it owns (P35) is refused before anything is queued.
 """
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from dataclasses import replace
 from datetime import datetime
 
 from chalicelib.adapters import sns
-from chalicelib.adapters.ses import is_verified_sender
 from chalicelib.adapters.sqs import enqueue, enqueue_many
 from chalicelib.config import settings, signer
 from chalicelib.domain.addresses import normalise_email
@@ -29,6 +28,7 @@ from chalicelib.domain.subscriptions import normalise_phone
 from chalicelib.domain.templates import SAMPLE_CONTACT
 from chalicelib.observability import logger
 from chalicelib.resources import FANOUT, OUTBOX
+from chalicelib.services.senders import check_sender
 from chalicelib.store import audit
 from chalicelib.store.accounts import get_account, profile_of
 from chalicelib.store.campaigns import (
@@ -40,17 +40,31 @@ from chalicelib.store.campaigns import (
     update_campaign,
 )
 from chalicelib.store.lists import get_list
-from chalicelib.store.models import Account, Campaign
+from chalicelib.store.models import Account, Campaign, MailingList
 from chalicelib.store.send_progress import open_progress
 
 SCHEDULER = "scheduler"
 
 
-def check_account_may_send(account: Account, content: CampaignContent) -> None:
-    """Forbidden (suspended, P26) or Conflict (incomplete profile, P08; unverified From)."""
-    from_verified = content.channel is Channel.SMS or is_verified_sender(
-        content.from_address or account.sender_identity or "")
-    check_may_send(sending_blocked_reason(account), profile_of(account), from_verified)
+def check_account_may_send(account: Account, content: CampaignContent) -> MailingList:
+    """Forbidden (suspended, P26) or Conflict (incomplete profile, P08; unverified From; no list
+    of the campaign exists any more). Returns the first of the campaign's lists that exists."""
+    check_may_send(sending_blocked_reason(account), profile_of(account))
+    if content.channel is Channel.EMAIL:
+        check_sender(account.account_id, content.from_address or account.sender_identity or "")
+    return first_live_list(account.account_id, content)
+
+
+def first_live_list(account_id: str, content: CampaignContent) -> MailingList:
+    """The first of the campaign's lists that still exists; Conflict naming `list_ids` when none
+    does: "sending" to nobody would look like a sent campaign (no silent loss)."""
+    for list_id in sorted(content.list_ids):
+        try:
+            return get_list(account_id, list_id)
+        except NotFound:
+            continue
+    raise Conflict("none of the campaign's lists exists any more; give it a list before sending",
+                   field="list_ids")
 
 
 def send_now(account_id: str, campaign_id: str, actor: str) -> Campaign:
@@ -134,9 +148,8 @@ def send_test(account_id: str, campaign_id: str, recipients: list[str]) -> list[
     campaign = get_campaign(account_id, campaign_id)
     content = campaign_content(campaign)
     account = get_account(account_id)
-    check_account_may_send(account, content)
-    list_id = sorted(content.list_ids)[0]
-    mailing_list = get_list(account_id, list_id)
+    mailing_list = check_account_may_send(account, content)
+    list_id = mailing_list.list_id
     sample = replace(SAMPLE_CONTACT, attributes={
         name: f"sample {name}" for name in sorted(mailing_list.declared_attributes or ())})
     # Tracking off and no campaign in the links: a test open, click or unsubscribe counts nowhere.

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from chalicelib.adapters.retries import with_backoff
+from chalicelib.adapters.retries import error_code, is_refusal, with_backoff
+from chalicelib.config import settings
 from chalicelib.services.sending.rate_tokens import RateTokens
 from chalicelib.store import messages
 
@@ -24,6 +25,26 @@ class StepResult(Enum):
     DUPLICATE = "duplicate"
     # No send token came in time: nothing was sent, the claim is released.
     NO_TOKEN = "no_token"
+
+
+def is_last_attempt(record: Any) -> bool:
+    """Whether this SQS record (a Powertools SQSRecord) is on its last receive: failing it again
+    would move it to the dead-letter queue, where nobody would learn of it."""
+    try:
+        received = int(record.attributes.approximate_receive_count)
+    except (TypeError, ValueError, KeyError):
+        return False
+    return received >= settings().sqs_max_receive_count
+
+
+class MessageFailed(Exception):
+    """The message cannot be built, or SES refused it for good (or, on the job's last attempt,
+    kept failing): no retry can help. Its claim stays taken, so a redelivered job neither sends
+    nor counts it again; the caller records the failure where the account can see it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -41,18 +62,33 @@ class Message:
     list_id: str | None = None
 
 
-def send_message(message: Message, tokens: RateTokens | None) -> StepResult:
-    """Send `message` once; `tokens` is the shared SES rate (None: the provider has its own)."""
+def send_message(message: Message, tokens: RateTokens | None, *, last_attempt: bool = False) -> StepResult:
+    """Send `message` once; `tokens` is the shared SES rate (None: the provider has its own).
+
+    MessageFailed when the message cannot be built or the provider refuses it for good, and, on
+    the job's `last_attempt` (SQS would dead-letter it next), for any error: never a silent loss.
+    Any other error releases the claim and is raised, so the redelivered job tries again.
+    """
     if not messages.claim(message.recipient_hash, message.message_id, message.account_id, message.kind,
                           campaign_id=message.campaign_id, list_id=message.list_id):
         return StepResult.DUPLICATE
     try:
         built = message.build()
+    except Exception as error:
+        # The same content builds the same way every time: retrying cannot help. The type
+        # only: a message could name the recipient's data.
+        raise MessageFailed(f"the mail could not be built ({type(error).__name__})") from error
+    try:
         if tokens is not None and not tokens.take():
             messages.release(message.recipient_hash, message.message_id)
             return StepResult.NO_TOKEN
         with_backoff(lambda: message.deliver(built))
-    except Exception:
+    except Exception as error:
+        if is_refusal(error):
+            raise MessageFailed(f"the provider refused the mail ({error_code(error)})") from error
+        if last_attempt:
+            raise MessageFailed(f"sending kept failing until the last attempt "
+                                f"({error_code(error) or type(error).__name__})") from error
         messages.release(message.recipient_hash, message.message_id)
         raise
     return StepResult.SENT

@@ -1,0 +1,85 @@
+"""Sender identities (P35): what an account may add, and who may send as what.
+
+An identity is an email address or a whole domain. Exactly one account owns it; an account sends
+only From an address it owns, or an address at a domain it owns, once SES has verified that
+identity itself (an address verified through another tenant's domain does not count). A domain
+and an address at it cannot belong to two accounts: the domain's owner could otherwise be
+impersonated by whoever added one of its addresses first, and the reverse.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from chalicelib.domain.addresses import normalise_email
+from chalicelib.domain.errors import Conflict, InvalidInput
+
+# SES Easy DKIM: each token is published as a CNAME at `{token}._domainkey.{domain}`.
+DKIM_TARGET = "dkim.amazonses.com"
+
+
+class SenderKind(StrEnum):
+    ADDRESS = "address"
+    DOMAIN = "domain"
+
+
+@dataclass(frozen=True)
+class SenderName:
+    """A normalised identity: `identity` is the address or the domain; `domain` is where it lives."""
+
+    identity: str
+    domain: str
+    kind: SenderKind
+
+
+def sender_name(raw: str, field: str = "identity") -> SenderName:
+    """An email address or a domain, normalised (case, IDNA); InvalidInput naming `field`."""
+    text = raw.strip() if isinstance(raw, str) else ""
+    if "@" in text:
+        address = normalise_email(text, field=field)
+        return SenderName(address, address.rpartition("@")[2], SenderKind.ADDRESS)
+    try:
+        # email-validator checks the domain part as it checks an address's (IDNA, labels, a dot).
+        domain = normalise_email(f"postmaster@{text}", field=field).rpartition("@")[2]
+    except InvalidInput:
+        raise InvalidInput(f"'{field}' must be an email address or a domain like example.com",
+                           field=field) from None
+    return SenderName(domain, domain, SenderKind.DOMAIN)
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Who owns one identity at a domain."""
+
+    identity: str
+    account_id: str
+
+
+def check_may_claim(name: SenderName, account_id: str, existing: Iterable[Owner]) -> None:
+    """Conflict naming `identity` when the account may not add `name`, given every identity
+    already at its domain: it exists already (this account's or another's), another account owns
+    the domain (for an address), or another account owns an address at it (for a domain)."""
+    for owner in existing:
+        if owner.identity == name.identity:
+            whose = "this account's" if owner.account_id == account_id else "another account's"
+            raise Conflict(f"'{name.identity}' is already {whose} sender identity", field="identity")
+        if owner.account_id == account_id:
+            continue
+        if owner.identity == name.domain or name.kind is SenderKind.DOMAIN:
+            raise Conflict(f"'{name.domain}' has sender identities of another account: an identity "
+                           "belongs to exactly one account", field="identity")
+
+
+def owned_identities_for(address: str, account_id: str, existing: Iterable[Owner]) -> list[str]:
+    """The identities of `account_id` that may cover From `address`: the address itself and its
+    domain, in that order."""
+    domain = address.rpartition("@")[2]
+    mine = {owner.identity for owner in existing if owner.account_id == account_id}
+    return [identity for identity in (address, domain) if identity in mine]
+
+
+def dns_records(domain: str, dkim_tokens: Iterable[str]) -> list[dict[str, str]]:
+    """The CNAME records that verify a domain with Easy DKIM."""
+    return [{"type": "CNAME", "name": f"{token}._domainkey.{domain}", "value": f"{token}.{DKIM_TARGET}"}
+            for token in dkim_tokens]

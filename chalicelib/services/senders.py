@@ -1,0 +1,161 @@
+"""Sender identities (P35): an account adds the addresses and domains it sends as, and every From
+it uses — profile, campaign, test, transactional, the confirmation mail sent on its behalf — must
+be one of them, verified by SES.
+
+Adding one claims it for the account (exactly one owner, domain/senders.check_may_claim) and
+creates the SES identity: for an address SES mails a verification link to it; for a domain SES
+uses Easy DKIM and the answer lists the CNAME records to publish. The status is always read from
+SES, never cached, so a verification that lapses stops sending at once.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.adapters import ses
+from chalicelib.config import settings
+from chalicelib.domain.errors import Conflict, Forbidden, NotFound
+from chalicelib.domain.senders import (
+    Owner,
+    SenderKind,
+    SenderName,
+    check_may_claim,
+    dns_records,
+    owned_identities_for,
+    sender_name,
+)
+from chalicelib.observability import logger
+from chalicelib.store import audit
+from chalicelib.store import senders as sender_store
+from chalicelib.store.accounts import get_account
+from chalicelib.store.models import SenderIdentity
+
+
+def _owners(domain: str) -> list[Owner]:
+    return [Owner(item.identity, item.account_id) for item in sender_store.identities_at(domain)]
+
+
+def sender_view(item: SenderIdentity, state: ses.IdentityState | None) -> dict[str, Any]:
+    """What the API shows of one identity: its SES status now, and what to do to verify it."""
+    status = state.verification_status if state else "NOT_FOUND_IN_SES"
+    view: dict[str, Any] = {
+        "identity": item.identity,
+        "kind": item.kind,
+        "verification_status": status,
+        "verified": bool(state and state.verified),
+        "created_at": item.created_at.isoformat(),
+    }
+    if item.kind == SenderKind.DOMAIN.value:
+        view["dkim_status"] = state.dkim_status if state else None
+        view["dns_records"] = dns_records(item.domain, state.dkim_tokens if state else ())
+    else:
+        view["dns_records"] = []
+    if not view["verified"]:
+        view["next_step"] = ("publish the DNS records above; SES verifies the domain once it sees them"
+                             if item.kind == SenderKind.DOMAIN.value else
+                             "open the verification link SES mailed to the address")
+    return view
+
+
+def add_sender(account_id: str, actor: str, raw_identity: str) -> dict[str, Any]:
+    """Claim an address or domain for the account and create its SES identity; its view."""
+    name = sender_name(raw_identity)
+    platform = sender_name(settings().default_sender)
+    if name.domain == platform.domain:
+        raise Forbidden("the platform's own sender domain cannot be an account's identity",
+                        field="identity")
+    check_may_claim(name, account_id, _owners(name.domain))
+    item = sender_store.claim_identity(account_id, name.domain, name.identity, name.kind)
+    try:
+        # An identity SES has already (left by a deleted account, or made by hand) is made again,
+        # so its verification starts afresh: the claimant must prove control of it themselves.
+        if ses.identity_state(name.identity) is not None:
+            ses.delete_identity(name.identity)
+        state = ses.create_identity(name.identity)
+    except Exception:
+        sender_store.release_identity(item)  # the claim must not outlive a failed creation
+        raise
+    audit.record(account_id, actor, "sender.added", name.kind.value)
+    logger.info("sender identity added", extra={"account_id": account_id, "kind": name.kind.value})
+    return sender_view(item, state)
+
+
+def list_senders(account_id: str) -> list[dict[str, Any]]:
+    """The account's identities with their SES status (one SES read each: an account has few)."""
+    return [sender_view(item, ses.identity_state(item.identity))
+            for item in sender_store.account_identities(account_id)]
+
+
+def _own(account_id: str, raw_identity: str) -> tuple[SenderName, SenderIdentity]:
+    name = sender_name(raw_identity)
+    return name, sender_store.get_identity(account_id, name.domain, name.identity)
+
+
+def get_sender(account_id: str, raw_identity: str) -> dict[str, Any]:
+    """One of the account's identities (NotFound for another account's)."""
+    _, item = _own(account_id, raw_identity)
+    return sender_view(item, ses.identity_state(item.identity))
+
+
+def delete_sender(account_id: str, actor: str, raw_identity: str) -> None:
+    """Remove an identity and its SES identity; Conflict while the profile's sender identity
+    needs it (change `sender_identity` first)."""
+    name, item = _own(account_id, raw_identity)
+    profile_sender = get_account(account_id).sender_identity
+    if profile_sender and name.identity in (profile_sender, profile_sender.rpartition("@")[2]):
+        others = [identity for identity in owned_identities_for(
+            profile_sender, account_id, _owners(name.domain)) if identity != name.identity]
+        if not others:
+            raise Conflict("the account profile sends as this identity; set another sender_identity "
+                           "with PATCH /v1/account first", field="identity")
+    ses.delete_identity(item.identity)
+    sender_store.release_identity(item)
+    audit.record(account_id, actor, "sender.deleted", name.kind.value)
+
+
+def check_sender(account_id: str, address: str, field: str = "from_address") -> None:
+    """Forbidden naming `field` unless the account owns `address` or its domain; Conflict when it
+    does but SES has not verified that identity (yet, or any more). `address` is normalised."""
+    owned = owned_identities_for(address, account_id, _owners(address.rpartition("@")[2]))
+    if not owned:
+        raise Forbidden(f"'{address}' is not a sender identity of this account: add the address or "
+                        "its domain with POST /v1/senders and verify it (P35)", field=field)
+    for identity in owned:
+        state = ses.identity_state(identity)
+        if state is not None and state.verified:
+            return
+    raise Conflict(f"'{address}' is not verified by SES yet: see GET /v1/senders for what to do",
+                   field=field)
+
+
+def may_send_as(account_id: str, address: str | None) -> bool:
+    """check_sender as a yes or no (for mail the platform sends on the account's behalf, which
+    falls back to the platform's own sender instead of failing)."""
+    if not address:
+        return False
+    try:
+        check_sender(account_id, address)
+    except (Forbidden, Conflict):
+        return False
+    return True
+
+
+def adopt_sender(account_id: str, raw_identity: str) -> dict[str, Any]:
+    """The operator vouches that an identity SES already has belongs to this account (stacks
+    deployed before identities were owned, P35): it is claimed as add_sender would, but the SES
+    identity is kept as it is, so its verification and DKIM records stay valid. NotFound when SES
+    does not have it (add it with add_sender instead)."""
+    name = sender_name(raw_identity)
+    check_may_claim(name, account_id, _owners(name.domain))
+    state = ses.identity_state(name.identity)
+    if state is None:
+        raise NotFound(f"SES has no identity '{name.identity}': add it with POST /v1/senders",
+                       field="identity")
+    item = sender_store.claim_identity(account_id, name.domain, name.identity, name.kind)
+    audit.record(account_id, "operator", "sender.adopted", name.kind.value)
+    return sender_view(item, state)
+
+
+def register_operator_sender(account_id: str, raw_identity: str) -> None:
+    """The operator's CLI gives a new account its sender identity: claimed and created in SES
+    like add_sender (verification still follows SES's own rules)."""
+    add_sender(account_id, "operator", raw_identity)

@@ -1,0 +1,54 @@
+"""Sender identities (P35): which account owns which From address or domain.
+
+One item per identity, under its domain: a Query on the domain reads every identity there, so
+deciding whether an account may send as `news@acme.example` is one read whatever owns what.
+"""
+from __future__ import annotations
+
+from pynamodb.exceptions import PutError
+
+from chalicelib.domain.clock import now
+from chalicelib.domain.errors import Conflict, NotFound
+from chalicelib.domain.senders import SenderKind
+from chalicelib.store.models import SenderIdentity
+
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+
+
+def identities_at(domain: str) -> list[SenderIdentity]:
+    """Every identity at the domain (the domain's own and its addresses'), any account's."""
+    return list(SenderIdentity.query(domain, consistent_read=True))
+
+
+def account_identities(account_id: str) -> list[SenderIdentity]:
+    """The account's identities, by name (the `by_account` index)."""
+    return sorted(SenderIdentity.by_account.query(account_id), key=lambda item: item.identity)
+
+
+def get_identity(account_id: str, domain: str, identity: str) -> SenderIdentity:
+    """The account's identity; NotFound when there is none, or another account owns it."""
+    try:
+        found = SenderIdentity.get(domain, identity, consistent_read=True)
+    except SenderIdentity.DoesNotExist:
+        found = None
+    if found is None or found.account_id != account_id:
+        raise NotFound("no such sender identity in this account", field="identity")
+    return found
+
+
+def claim_identity(account_id: str, domain: str, identity: str, kind: SenderKind) -> SenderIdentity:
+    """Record that the account owns the identity; Conflict when any account has it already (one
+    conditional put: two accounts racing for one identity cannot both win)."""
+    item = SenderIdentity(domain=domain, identity=identity, account_id=account_id, kind=kind.value,
+                          created_at=now())
+    try:
+        item.save(condition=SenderIdentity.identity.does_not_exist())
+    except PutError as exc:
+        if exc.cause_response_code == _CONDITION_FAILED:
+            raise Conflict(f"'{identity}' is already a sender identity", field="identity") from None
+        raise
+    return item
+
+
+def release_identity(item: SenderIdentity) -> None:
+    item.delete()

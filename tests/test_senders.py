@@ -1,0 +1,237 @@
+"""Sender identities owned per account (P35): `/v1/senders`, and every From checked against them."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from chalicelib.cli import create_account_with_key
+from chalicelib.clients import client as aws_client
+from tests.support.api import bearer
+from tests.support.campaigns import create_campaign
+from tests.support.lists import new_list, subscribe
+
+
+@pytest.fixture
+def other(aws: dict[str, str]) -> dict[str, Any]:
+    """A second tenant with a complete profile, sending as its own domain."""
+    tenant = create_account_with_key("Other Ltd", {
+        "postal_address": "2 Side Street, Tallinn", "contact_email": "contact@other.example",
+        "sender_identity": "hello@other.example"})
+    return {**tenant, "headers": bearer(tenant["api_key"])}
+
+
+@pytest.fixture
+def list_id(client: Any, headers: dict[str, str]) -> str:
+    return new_list(client, headers, "News")
+
+
+def _add(client: Any, headers: dict[str, str], identity: str) -> Any:
+    return client.http.post("/v1/senders", headers=headers, body=json.dumps({"identity": identity}))
+
+
+def _error(response: Any) -> dict[str, Any]:
+    return json.loads(response.body)["error"]
+
+
+def _ses_status(identity: str, status: str) -> None:
+    """Set what moto's SES says about an identity (moto verifies every identity at once)."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    ses_backends[DEFAULT_ACCOUNT_ID]["eu-west-1"].email_identities[identity].verification_status = status
+
+
+def test_p35_add_a_domain_returns_its_status_and_dns_records(client, headers):
+    response = _add(client, headers, "Mail.Shop.Example")
+    assert response.status_code == 201, response.body
+    body = json.loads(response.body)
+    assert body["identity"] == "mail.shop.example" and body["kind"] == "domain"
+    # moto verifies at once and sends no DKIM tokens; real SES answers PENDING and three tokens.
+    assert body["verification_status"] == "SUCCESS" and body["verified"] is True
+    assert isinstance(body["dns_records"], list)
+    listed = json.loads(client.http.get("/v1/senders", headers=headers).body)["senders"]
+    assert "mail.shop.example" in [item["identity"] for item in listed]
+
+
+def test_p35_dns_records_follow_ses_easy_dkim_tokens():
+    from chalicelib.domain.senders import dns_records
+
+    assert dns_records("shop.example", ["abc"]) == [
+        {"type": "CNAME", "name": "abc._domainkey.shop.example", "value": "abc.dkim.amazonses.com"}]
+
+
+def test_p35_another_tenant_cannot_claim_or_send_as_an_owned_identity(client, headers, account, other):
+    # acme.example belongs to the account fixture (verified_sender): the other tenant cannot add
+    # it, nor an address at it, nor use it as From anywhere.
+    for identity in ("acme.example", "news@acme.example", "boss@acme.example"):
+        response = client.http.post("/v1/senders", headers=other["headers"],
+                                    body=json.dumps({"identity": identity}))
+        assert response.status_code == 409, (identity, response.body)
+        assert _error(response)["field"] == "identity"
+    mine = new_list(client, other["headers"], "Other news")
+    campaign = client.http.post("/v1/campaigns", headers=other["headers"], body=json.dumps({
+        "name": "x", "list_ids": [mine], "subject": "Hi", "html": "<p>Hi</p>",
+        "from_address": "news@acme.example"}))
+    assert campaign.status_code == 403 and _error(campaign)["field"] == "from_address"
+    message = client.http.post("/v1/messages", headers=other["headers"], body=json.dumps({
+        "to": "ann@example.com", "subject": "Hi", "text": "Hi", "from_address": "news@acme.example"}))
+    assert message.status_code == 403 and _error(message)["field"] == "from_address"
+    profile = client.http.patch("/v1/account", headers=other["headers"],
+                                body=json.dumps({"sender_identity": "news@acme.example"}))
+    assert profile.status_code == 403 and _error(profile)["field"] == "sender_identity"
+
+
+def test_p35_a_domain_is_refused_while_another_account_owns_an_address_at_it(client, headers, other):
+    # The other tenant owns hello@other.example (its CLI sender identity).
+    response = _add(client, headers, "other.example")
+    assert response.status_code == 409 and _error(response)["field"] == "identity"
+    # An address at a shared mail domain is fine: two tenants may each own one at it.
+    assert client.http.post("/v1/senders", headers=headers,
+                            body=json.dumps({"identity": "acme@other-mail.example"})).status_code == 201
+    assert client.http.post("/v1/senders", headers=other["headers"],
+                            body=json.dumps({"identity": "otr@other-mail.example"})).status_code == 201
+
+
+def test_p35_the_platform_sender_domain_is_reserved(client, headers):
+    from chalicelib.config import settings
+
+    for identity in (settings().default_sender, settings().default_sender.rpartition("@")[2]):
+        response = client.http.post("/v1/senders", headers=headers, body=json.dumps({"identity": identity}))
+        assert response.status_code == 403, response.body
+
+
+def test_p35_an_identity_already_in_ses_is_verified_afresh_by_the_claimant(client, headers):
+    ses = aws_client("sesv2")
+    ses.create_email_identity(EmailIdentity="left.example")
+    before = ses.get_email_identity(EmailIdentity="left.example")
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    identities = ses_backends[DEFAULT_ACCOUNT_ID]["eu-west-1"].email_identities
+    old = identities["left.example"]
+    assert before["VerificationStatus"] == "SUCCESS"
+    assert client.http.post("/v1/senders", headers=headers,
+                            body=json.dumps({"identity": "left.example"})).status_code == 201
+    assert identities["left.example"] is not old  # deleted and made again: verification restarts
+
+
+def test_p35_an_unverified_identity_is_409_until_ses_verifies_it(client, headers, list_id):
+    assert client.http.post("/v1/senders", headers=headers,
+                            body=json.dumps({"identity": "news@pending.example"})).status_code == 201
+    _ses_status("news@pending.example", "PENDING")
+    shown = json.loads(client.http.get("/v1/senders/news@pending.example", headers=headers).body)
+    assert shown["verified"] is False and shown["verification_status"] == "PENDING"
+    assert "next_step" in shown
+    body = {"name": "x", "list_ids": [list_id], "subject": "Hi", "html": "<p>Hi</p>",
+            "from_address": "news@pending.example"}
+    refused = client.http.post("/v1/campaigns", headers=headers, body=json.dumps(body))
+    assert refused.status_code == 409 and _error(refused)["field"] == "from_address"
+    _ses_status("news@pending.example", "SUCCESS")
+    assert client.http.post("/v1/campaigns", headers=headers, body=json.dumps(body)).status_code == 201
+
+
+def test_p35_a_campaign_whose_identity_lapsed_cannot_start_or_test(client, headers, account, list_id):
+    campaign = create_campaign(client, headers, [list_id], from_address="offers@acme.example")
+    _ses_status("acme.example", "FAILED")
+    started = client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/send", headers=headers)
+    assert started.status_code == 409 and _error(started)["field"] == "from_address"
+    tested = client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/test", headers=headers,
+                              body=json.dumps({"addresses": ["qa@acme.example"]}))
+    assert tested.status_code == 409 and _error(tested)["field"] == "from_address"
+
+
+def test_p35_senders_are_per_account_and_deletion_is_guarded(client, headers, account, other):
+    theirs = client.http.get("/v1/senders/hello@other.example", headers=headers)
+    assert theirs.status_code == 404
+    assert client.http.delete("/v1/senders/hello@other.example", headers=headers).status_code == 404
+    assert "hello@other.example" not in client.http.get("/v1/senders", headers=headers).body.decode()
+    # The profile sends as news@acme.example, owned twice over (the address and its domain):
+    # either may go, not both.
+    assert client.http.delete("/v1/senders/acme.example", headers=headers).status_code == 204
+    last = client.http.delete("/v1/senders/news@acme.example", headers=headers)
+    assert last.status_code == 409 and _error(last)["field"] == "identity"
+    with pytest.raises(Exception, match="NotFound"):
+        aws_client("sesv2").get_email_identity(EmailIdentity="acme.example")
+
+
+def test_p35_confirmation_mail_falls_back_to_the_platform_sender(client, account, news_list):
+    from chalicelib.config import settings
+    from tests.support.mail import sent_mails
+    from tests.support.queues import deliver, take
+    from tests.support.signups import form_signup
+
+    _ses_status("news@acme.example", "FAILED")
+    _ses_status("acme.example", "FAILED")
+    form_signup(client, news_list["list_id"], email="ann@example.com")
+    deliver(take("outbox"))
+    assert settings().default_sender in sent_mails()[-1]["From"]
+
+
+def test_p35_the_cli_gives_a_new_account_its_sender_identity(aws):
+    created = create_account_with_key("New Ltd", {"sender_identity": "news@new.example"})
+    from chalicelib.services.senders import list_senders
+
+    assert [item["identity"] for item in list_senders(created["account_id"])] == ["news@new.example"]
+
+
+def test_p35_senders_routes_refuse_a_read_only_key_and_bad_input(client, headers, account):
+    from chalicelib.domain.keys import Scope
+    from chalicelib.store.keys import create_key
+
+    _, secret = create_key(account["account_id"], "reader", Scope.READ)
+    refused = _add(client, bearer(secret), "x.example")
+    assert refused.status_code == 403
+    for bad in ("", "not a domain", "a@", "\u2028.example", "x" * 300):
+        response = client.http.post("/v1/senders", headers=headers, body=json.dumps({"identity": bad}))
+        assert response.status_code == 400 and _error(response)["field"] == "identity", (bad, response.body)
+
+
+def test_p35_a_subscriber_of_another_tenant_is_not_mailed_as_us(client, headers, account, other):
+    # Sanity: the other tenant still sends as its own identity.
+    mine = new_list(client, other["headers"], "Other news", double_opt_in=False)
+    subscribe(other["account_id"], mine, "ann@example.com")
+    campaign = create_campaign(client, other["headers"], [mine])
+    assert campaign["from_address"] == "hello@other.example"
+
+
+# --- stacks deployed before identities were owned: the operator adopts what SES already has ----
+
+def _legacy_account() -> dict[str, Any]:
+    """An account made before P35: its sender domain is in SES, but no account owns it."""
+    aws_client("sesv2").create_email_identity(EmailIdentity="legacy.example")
+    return create_account_with_key("Legacy Ltd", {"postal_address": "3 Old Road, Chisinau",
+                                                  "contact_email": "contact@legacy.example"})
+
+
+def test_p35_the_operator_adopts_an_identity_ses_has_without_making_it_again(aws, monkeypatch, capsys):
+    from chalicelib import cli
+    from chalicelib.adapters import ses
+    from chalicelib.domain.errors import Forbidden
+    from chalicelib.services.senders import check_sender
+
+    legacy = _legacy_account()
+    with pytest.raises(Forbidden):
+        check_sender(legacy["account_id"], "news@legacy.example")
+
+    def remade(identity: str) -> None:
+        raise AssertionError(f"{identity} made again: its DKIM records and verification would be lost")
+
+    monkeypatch.setattr(ses, "delete_identity", remade)
+    monkeypatch.setattr(ses, "create_identity", remade)
+    assert cli.main(["account", "adopt-sender", "--account-id", legacy["account_id"],
+                     "--identity", "Legacy.Example"]) == 0
+    assert json.loads(capsys.readouterr().out)["identity"] == "legacy.example"
+    check_sender(legacy["account_id"], "news@legacy.example")  # now its own, and verified
+
+
+def test_p35_the_operator_cannot_adopt_another_accounts_identity_or_one_ses_lacks(aws, other, capsys):
+    from chalicelib import cli
+
+    legacy = _legacy_account()
+    adopt = ["account", "adopt-sender", "--account-id", legacy["account_id"], "--identity"]
+    assert cli.main([*adopt, "other.example"]) == 2
+    assert "another account" in capsys.readouterr().err
+    assert cli.main([*adopt, "nowhere.example"]) == 2
+    assert "SES has no identity" in capsys.readouterr().err
