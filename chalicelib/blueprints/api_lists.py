@@ -12,6 +12,7 @@ from chalicelib.services.lists import (
     lists_page,
     tracking_history,
 )
+from chalicelib.templates import DEFAULT_LANGUAGE, LANGUAGES
 from chalicelib.web.requests import page_size
 from chalicelib.web.routes import ApiBlueprint, ApiCall
 
@@ -41,6 +42,9 @@ _SETTINGS = {
         "items": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,39}$"},
     },
     "redirect_after_signup": {"type": ["string", "null"], "maxLength": 2000},
+    # P32: linked from the form and the confirmation mail; the language of the list's pages and mails.
+    "privacy_policy_url": {"type": ["string", "null"], "maxLength": 2000},
+    "language": {"enum": list(LANGUAGES)},
     "redirect_after_confirm": {"type": ["string", "null"], "maxLength": 2000},
 }
 NEW_LIST = {
@@ -78,6 +82,8 @@ def list_view(mailing_list: MailingList) -> dict[str, Any]:
         "tracking_consent_versions": _versions(tracking),
         "allowed_origins": sorted(mailing_list.allowed_origins or []),
         "attributes": sorted(mailing_list.declared_attributes or []),
+        "privacy_policy_url": mailing_list.privacy_policy_url,
+        "language": mailing_list.language or DEFAULT_LANGUAGE,
         "redirect_after_signup": mailing_list.redirect_after_signup,
         "redirect_after_confirm": mailing_list.redirect_after_confirm,
         "created_at": mailing_list.created_at.isoformat(),

@@ -46,7 +46,9 @@ def _model_changes(body: dict[str, Any]) -> dict[str, Any]:
         changes["tracking_consent"] = TrackingConsent(body["tracking_consent"]).value
     if "attributes" in body:
         changes["declared_attributes"] = set(body["attributes"]) or None
-    for name in ("redirect_after_signup", "redirect_after_confirm"):
+    if "language" in body:
+        changes["language"] = body["language"]
+    for name in ("redirect_after_signup", "redirect_after_confirm", "privacy_policy_url"):
         if name in body:
             value = body[name]
             changes[name] = clean_redirect_url(value, name) if value else None

@@ -44,6 +44,7 @@ from chalicelib.store.lists import consent_history, find_list, tracking_history
 from chalicelib.store.models import MailingList, Subscriber
 from chalicelib.store.rate_limits import consume
 from chalicelib.store.suppressions import is_suppressed, lift_for_list, own_signup_allowed
+from chalicelib.templates import DEFAULT_LANGUAGE, LANGUAGES, N_
 
 # Bots fill every input; people never see this one (the form hides it). Not "website": that is
 # a real contact field (P04).
@@ -98,6 +99,12 @@ def current_consent(mailing_list: MailingList) -> tuple[int, str]:
     return history[-1].version, history[-1].text
 
 
+def list_language(mailing_list: MailingList | None) -> str:
+    """The language of the list's public pages and system mails (P32)."""
+    language = mailing_list.language if mailing_list else None
+    return language if language in LANGUAGES else DEFAULT_LANGUAGE
+
+
 def asks_tracking_consent(mailing_list: MailingList) -> bool:
     """Whether the list tracks at all and asks for the person's own consent to it (P15, P30)."""
     tracks = bool(mailing_list.track_opens or mailing_list.track_clicks)
@@ -136,7 +143,7 @@ def public_signup(mailing_list: MailingList, signup: PublicSignup) -> None:
     contact = clean_contact(signup.fields, mailing_list.declared_attributes or (), drop_unknown=True,
                             check_dns=settings().check_email_dns)
     if not signup.consent_given:
-        raise InvalidInput("tick the box to give your consent", field="consent")
+        raise InvalidInput(N_("tick the box to give your consent"), field="consent")
     versions = [v.version for v in consent_history(mailing_list)]
     consent = evidence(now(), signup.source,
                        pick_consent_version(versions, signup.fields.get("consent_version")),
@@ -305,6 +312,7 @@ def confirmation_job(mailing_list: MailingList, address: str, purpose: str,
     mail = confirmation_email(
         address, mailing_list.name, sender, confirm_token(signer(), mailing_list.list_id, address),
         public_base_url=settings().public_base_url, default_sender=settings().default_sender,
+        language=list_language(mailing_list), privacy_policy_url=mailing_list.privacy_policy_url,
     )
     return EmailJob(
         message_id=confirmation_message_id(hash_key(), mailing_list.list_id, address, purpose, now()),

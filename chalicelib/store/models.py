@@ -196,6 +196,10 @@ class MailingList(TidingsModel):
     # which reads as not required. The tracking box's text has versions of its own.
     tracking_consent = UnicodeAttribute(null=True, default_for_new="required")
     tracking_consent_versions = ListAttribute(of=ConsentTextVersion, default=list)
+    # P32: the controller's privacy policy, linked from the form and the confirmation mail; the
+    # language of the list's public pages and system mails ("en" when not set).
+    privacy_policy_url = UnicodeAttribute(null=True)
+    language = UnicodeAttribute(null=True)
     allowed_origins = UnicodeSetAttribute(null=True)
     declared_attributes = UnicodeSetAttribute(null=True)
     redirect_after_signup = UnicodeAttribute(null=True)
