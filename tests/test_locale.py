@@ -82,3 +82,20 @@ def test_p32_a_list_takes_only_a_known_language_and_an_absolute_privacy_policy_u
         assert response.status_code == 400 and json.loads(response.body)["error"]["field"] == field
     view = json.loads(client.http.get(f"/v1/lists/{list_id}", headers=headers).body)
     assert view["language"] == "en" and view["privacy_policy_url"] is None
+
+
+def test_p32_the_preference_centre_of_a_romanian_list_is_in_romanian(client, account, headers):
+    from chalicelib.config import signer
+    from chalicelib.domain.mail_links import PREFERENCES, LinkClaim, link_token
+    from tests.support.lists import subscribe
+
+    list_id = new_list(client, headers, "Știri", language="ro")
+    subscribe(account["account_id"], list_id, "ann@example.com")
+    claim = LinkClaim(account["account_id"], list_id, "ann@example.com", None)
+    token = link_token(signer(), PREFERENCES, claim)
+    page = client.http.get(f"/p/{token}").body.decode()
+    assert '<html lang="ro">' in page and "Ce păstrează Acme Ltd despre tine" in page
+    assert "Stare: confirmat" in page and "Șterge-mi datele" in page
+    nonce = re.search(r'name="nonce" value="([^"]+)"', page).group(1)
+    done = client.http.post(f"/p/{token}/unsubscribe", headers=FORM, body=f"nonce={nonce}&list_id={list_id}")
+    assert "Te-ai dezabonat" in done.body.decode() and "Înapoi la preferințele tale" in done.body.decode()

@@ -28,20 +28,26 @@ from chalicelib.domain.suppression import SuppressionReason
 from chalicelib.domain.tokens import TokenInvalid
 from chalicelib.observability import logger
 from chalicelib.services.privacy import submit_request
+from chalicelib.services.signups import list_language
 from chalicelib.store import audit, person_data, person_subscribers
 from chalicelib.store import subscribers as subscriber_store
 from chalicelib.store import tracking as tracking_store
 from chalicelib.store.accounts import get_account
-from chalicelib.store.lists import tracking_history
+from chalicelib.store.lists import find_list, tracking_history
 from chalicelib.store.models import Subscriber
 from chalicelib.store.privacy_requests import complete_request, create_request, load_export
 from chalicelib.store.suppressions import end_lifts, suppress
+from chalicelib.templates import N_
 
 ACTOR = "preference-centre"
 _NONCE_PURPOSE = "preferences-form"
 NONCE_SECONDS = 3600
 # Contact fields a person may edit: all but the email, which is the entry's key.
 EDITABLE_FIELDS = CONTACT_FIELDS[1:]
+# How the page names them and the statuses (message ids: the template translates them, P32).
+FIELD_LABELS = {"name": N_("Name"), "company": N_("Company"), "phone": N_("Phone"), "website": N_("Website"),
+                "field_of_activity": N_("Field of activity")}
+STATUS_LABELS = (N_("pending"), N_("confirmed"), N_("unsubscribed"), N_("bounced"), N_("complained"))
 ATTRIBUTE_PREFIX = "attr."
 
 
@@ -70,6 +76,12 @@ class Preferences:
 
 def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()[:32]
+
+
+def language_of(token: str) -> str:
+    """The language of the page a preference link opens: its list's (P32)."""
+    claim = read_link_token(signer(), PREFERENCES, token)
+    return list_language(find_list(claim.list_id))
 
 
 def form_nonce(token: str) -> str:
