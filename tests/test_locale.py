@@ -99,3 +99,21 @@ def test_p32_the_preference_centre_of_a_romanian_list_is_in_romanian(client, acc
     nonce = re.search(r'name="nonce" value="([^"]+)"', page).group(1)
     done = client.http.post(f"/p/{token}/unsubscribe", headers=FORM, body=f"nonce={nonce}&list_id={list_id}")
     assert "Te-ai dezabonat" in done.body.decode() and "Înapoi la preferințele tale" in done.body.decode()
+
+
+def test_p32_the_footer_and_label_the_platform_adds_to_a_campaign_are_in_the_lists_language(
+        client, account, headers):
+    from tests.support.campaigns import create_campaign
+    from tests.support.lists import subscribe
+    from tests.support.queues import run_queues
+
+    list_id = new_list(client, headers, "Știri", language="ro")
+    subscribe(account["account_id"], list_id, "ann@example.com")
+    campaign = create_campaign(client, headers, [list_id], advertisement=True)
+    client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/send", headers=headers)
+    run_queues(client)
+    (mail,) = sent_mails()
+    text, html = mail.get_body(("plain",)).get_content(), mail.get_body(("html",)).get_content()
+    assert text.startswith("Publicitate") and "Primești acest email pentru că te-ai abonat la Știri." in text
+    assert "Dezabonare:" in text and "Preferințe:" in text
+    assert ">Publicitate<" in html and ">Actualizează-ți preferințele<" in html

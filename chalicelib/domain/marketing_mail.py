@@ -43,8 +43,9 @@ from chalicelib.domain.mime import OutgoingEmail
 from chalicelib.domain.subscriptions import Contact
 from chalicelib.domain.templates import render, template_variables
 from chalicelib.domain.tokens import Signer
+from chalicelib.templates import DEFAULT_LANGUAGE, N_, gettext_for
 
-ADVERTISEMENT_LABEL = "Advertisement"
+ADVERTISEMENT_LABEL = N_("Advertisement")
 
 _TRACKED_LINK = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])(https?://[^"'>]+)\2""", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
@@ -58,6 +59,8 @@ class ListSettings:
     name: str
     track_opens: bool
     track_clicks: bool
+    # The language of the footer and label the platform adds (P32).
+    language: str = DEFAULT_LANGUAGE
 
 
 @dataclass(frozen=True)
@@ -149,7 +152,8 @@ def _html_part(html: str, advertisement: bool, sender: AccountProfile, mailing_l
     if advertisement:
         html = _after_body_start(
             html, '<p style="margin:0 0 16px;padding:4px 8px;border:1px solid #999;font-size:12px;'
-                  f'font-weight:bold;text-transform:uppercase">{ADVERTISEMENT_LABEL}</p>')
+                  f'font-weight:bold;text-transform:uppercase">'
+                  f'{gettext_for(mailing_list.language)(ADVERTISEMENT_LABEL)}</p>')
     return html
 
 
@@ -178,10 +182,13 @@ def _html_footer(html: str, sender: AccountProfile, mailing_list: ListSettings, 
         parts.append(f"<p>{escape(sender.name)} &middot; {escape(sender.postal_address or '')} &middot; "
                      f'<a href="mailto:{contact}">{contact}</a></p>')
     if links.unsubscribe not in html:
-        parts.append(f"<p>You receive this email because you subscribed to "
-                     f"{escape(mailing_list.name)}. "
-                     f'<a href="{links.unsubscribe}">Unsubscribe</a> &middot; '
-                     f'<a href="{links.preferences}">Update your preferences</a></p>')
+        _ = gettext_for(mailing_list.language)
+        why = _("You receive this email because you subscribed to %(list)s.") % {
+            "list": escape(mailing_list.name)}
+        unsubscribe, preferences = _("Unsubscribe"), _("Update your preferences")
+        parts.append(f"<p>{why} "
+                     f'<a href="{links.unsubscribe}">{unsubscribe}</a> &middot; '
+                     f'<a href="{links.preferences}">{preferences}</a></p>')
     if not parts:
         return ""
     return ('<div style="margin-top:32px;font-size:12px;color:#666;line-height:1.5">'
@@ -205,12 +212,14 @@ def _text_part(text: str, advertisement: bool, sender: AccountProfile, mailing_l
     footer = []
     if _lacks_identity(text, sender, escaped=False):
         footer.append(f"{sender.name}, {_one_line(sender.postal_address or '')}, {sender.contact_email}")
+    _ = gettext_for(mailing_list.language)
     if links.unsubscribe not in text:
-        footer.append(f"You receive this email because you subscribed to {mailing_list.name}.\n"
-                      f"Unsubscribe: {links.unsubscribe}\nPreferences: {links.preferences}")
+        why = _("You receive this email because you subscribed to %(list)s.") % {"list": mailing_list.name}
+        unsubscribe, preferences = _("Unsubscribe:"), _("Preferences:")
+        footer.append(f"{why}\n{unsubscribe} {links.unsubscribe}\n{preferences} {links.preferences}")
     if footer:
         text = text.rstrip() + "\n\n-- \n" + "\n".join(footer) + "\n"
-    return f"{ADVERTISEMENT_LABEL}\n\n{text}" if advertisement else text
+    return f"{_(ADVERTISEMENT_LABEL)}\n\n{text}" if advertisement else text
 
 
 def _lacks_identity(body: str, sender: AccountProfile, *, escaped: bool) -> bool:

@@ -137,4 +137,11 @@ RO: dict[str, str] = {
     "confirmed": "confirmat",
     "pending": "în așteptare",
     "unsubscribed": "dezabonat",
+    # The footer and label the platform adds to marketing mail (P08, P09).
+    "Advertisement": "Publicitate",
+    "Preferences:": "Preferințe:",
+    "Unsubscribe:": "Dezabonare:",
+    "Update your preferences": "Actualizează-ți preferințele",
+    "You receive this email because you subscribed to %(list)s.":
+        "Primești acest email pentru că te-ai abonat la %(list)s.",
 }

@@ -27,6 +27,7 @@ from chalicelib.domain.sending import (
 from chalicelib.domain.subscriptions import Contact, Status, may_track
 from chalicelib.observability import logger
 from chalicelib.resources import CAMPAIGN_SEND, FANOUT
+from chalicelib.services.signups import list_language
 from chalicelib.store.audience import confirmed_page, contact_of, entries_on, key_after
 from chalicelib.store.campaigns import campaign_content, end_completed, get_campaign
 from chalicelib.store.lists import get_list
@@ -68,7 +69,8 @@ def fan_out_page(job: PageJob) -> None:
         # Every planned batch is queued, even one left empty: finishing it completes the page.
         settings_ = ListSettings(list_id=job.list_id, name=mailing_list.name if mailing_list else "",
                                  track_opens=bool(mailing_list and mailing_list.track_opens),
-                                 track_clicks=bool(mailing_list and mailing_list.track_clicks))
+                                 track_clicks=bool(mailing_list and mailing_list.track_clicks),
+                                 language=list_language(mailing_list))
         enqueue_many(CAMPAIGN_SEND, [
             BatchJob(job.account_id, job.campaign_id, settings_, job.page, index, batch,
                      frozenset(contact.email for contact in batch) & trackable).to_dict()
