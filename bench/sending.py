@@ -92,7 +92,9 @@ def ready_campaign(http: Any, recipients: int) -> ReadyCampaign:
     account = create_account_with_key("Acme Ltd", {**_PROFILE, "sender_identity": f"news@{domain}",
                                                    "contact_email": f"contact@{domain}"})
     headers = {"Authorization": f"Bearer {account['api_key']}", "Content-Type": "application/json"}
-    body = {"name": "News", "consent_text": "Yes, send me the monthly news.", "attributes": ["plan"]}
+    # A list that does not ask for tracking consent (P30): every open and click is counted.
+    body = {"name": "News", "consent_text": "Yes, send me the monthly news.", "attributes": ["plan"],
+            "tracking_consent": "not_required"}
     created = http.http.post("/v1/lists", headers=headers, body=json.dumps(body))
     list_id = json.loads(created.body)["list_id"]
     _subscribers(account["account_id"], list_id, recipients)

@@ -39,7 +39,11 @@ class WorkerRun:
         return self.meter.write_units() / self.events
 
 
-def _events(total: int, campaign_id: str) -> list[dict[str, Any]]:
+READERS = 4_000
+
+
+def _events(total: int, audience: Any) -> list[dict[str, Any]]:
+    """Events of a campaign of READERS confirmed subscribers (bench/paths.audience)."""
     rng = random.Random(6)
     sent = datetime.now(UTC) - timedelta(hours=6)
     links = ["https://shop.example/spring", "https://shop.example/autumn", "https://blog.example/news"]
@@ -48,8 +52,9 @@ def _events(total: int, campaign_id: str) -> list[dict[str, Any]]:
         click = rng.random() < 0.2
         events.append({
             "id": uuid.UUID(int=rng.getrandbits(128)).hex, "action": "clicks" if click else "opens",
-            "at": (sent + timedelta(seconds=n)).isoformat(), "account": "acc_bench", "list": "lst_bench",
-            "campaign": campaign_id, "address": f"reader{rng.randrange(4000)}@example.com",
+            "at": (sent + timedelta(seconds=n)).isoformat(), "account": audience.account_id,
+            "list": audience.list_id, "campaign": audience.campaign_id,
+            "address": audience.address(rng.randrange(READERS)),
             "viewer": "machine" if rng.random() < 0.25 else "human",
             "country": rng.choice(["RO", "MD", "EE", "DE", "US", "unknown"]),
             "link": rng.choice(links) if click else None,
@@ -57,11 +62,12 @@ def _events(total: int, campaign_id: str) -> list[dict[str, Any]]:
     return events
 
 
-def worker_run(total: int, batch_size: int, campaign_id: str) -> WorkerRun:
-    """`total` events through the tracking worker's handler in batches of `batch_size`."""
+def worker_run(total: int, batch_size: int, audience: Any) -> WorkerRun:
+    """`total` events of the audience's campaign through the tracking worker's handler in
+    batches of `batch_size`."""
     from bench.paths import invoke, sqs_event
 
-    bodies = [json.dumps(event) for event in _events(total, campaign_id)]
+    bodies = [json.dumps(event) for event in _events(total, audience)]
     meter = Meter()
     batches = 0
     for start in range(0, total, batch_size):
@@ -113,12 +119,15 @@ def print_pixel_route(calls: Any, route: Meter) -> None:
 
 def main() -> None:
     """Run the worker at each batch size and the pixel route; print their figures."""
-    from bench.paths import fast_moto_transactions
+    from chalice.test import Client
+
+    from app import app
+    from bench.paths import audience
     from bench.route_calls import _provisioned
 
-    with quiet(), _provisioned(), fast_moto_transactions():
-        worker_run(50, 10, "cmp_warm")
-        runs = [worker_run(EVENTS, size, f"cmp_bench_{size}") for size in BATCH_SIZES]
+    with quiet(), _provisioned(), Client(app, stage_name="local") as http:
+        worker_run(50, 10, audience(http, READERS))
+        runs = [worker_run(EVENTS, size, audience(http, READERS)) for size in BATCH_SIZES]
         calls, route = pixel_route()
     print_worker(runs)
     print_pixel_route(calls, route)

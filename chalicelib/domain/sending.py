@@ -60,12 +60,12 @@ def check_may_send(blocked_reason: str | None, profile: AccountProfile) -> None:
 
 
 def eligible(channel: Channel, attribute_filter: Mapping[str, str], contact: Contact,
-             restricted: bool) -> bool:
+             restricted: bool, phone_confirmed: bool = False) -> bool:
     """Whether a confirmed subscriber receives the campaign: not restricted (P17), matching the
-    filter, and with a phone for SMS."""
+    filter, and for SMS with a phone number its person confirmed (P01)."""
     if restricted or not matches_filter(attribute_filter, contact):
         return False
-    return channel is not Channel.SMS or bool(contact.phone)
+    return channel is not Channel.SMS or (bool(contact.phone) and phone_confirmed)
 
 
 def sending_lanes(ses_rate: float) -> tuple[float, float]:
@@ -131,7 +131,9 @@ class PageJob:
 @dataclass(frozen=True)
 class BatchJob:
     """Send the campaign to `recipients`, batch `index` of page `page` of the list; at the send
-    times of `reservation` once the batch has reserved them (None: not yet)."""
+    times of `reservation` once the batch has reserved them (None: not yet). `trackable` names
+    the recipients whose mail may carry an open pixel and tracked links (P30): the list tracks
+    and, where it asks, they consented."""
 
     account_id: str
     campaign_id: str
@@ -139,6 +141,7 @@ class BatchJob:
     page: int
     index: int
     recipients: list[Contact] = field(default_factory=list)
+    trackable: frozenset[str] = frozenset()
     reservation: Reservation | None = None
     # A continuation: what an earlier delivery of the batch left (already filed for the purge).
     continued: bool = False
@@ -150,7 +153,8 @@ class BatchJob:
     def to_dict(self) -> dict[str, Any]:
         job = {"type": BATCH_JOB, "account_id": self.account_id, "campaign_id": self.campaign_id,
                "list": asdict(self.mailing_list), "page": self.page, "index": self.index,
-               "recipients": [_contact_dict(contact) for contact in self.recipients]}
+               "recipients": [_contact_dict(contact, contact.email in self.trackable)
+                              for contact in self.recipients]}
         if self.reservation is not None:
             job["reservation"] = asdict(self.reservation)
         if self.continued:
@@ -158,8 +162,15 @@ class BatchJob:
         return job
 
 
-def _contact_dict(contact: Contact) -> dict[str, Any]:
-    return {name: value for name, value in asdict(contact).items() if value not in (None, {})}
+# The key that marks a trackable recipient in a queued batch (it is no contact field).
+_TRACKABLE = "trackable"
+
+
+def _contact_dict(contact: Contact, trackable: bool = False) -> dict[str, Any]:
+    data = {name: value for name, value in asdict(contact).items() if value not in (None, {})}
+    if trackable:
+        data[_TRACKABLE] = True
+    return data
 
 
 def job_from_dict(data: Mapping[str, Any]) -> PageJob | BatchJob:
@@ -169,11 +180,13 @@ def job_from_dict(data: Mapping[str, Any]) -> PageJob | BatchJob:
             return PageJob(account_id=data["account_id"], campaign_id=data["campaign_id"],
                            list_id=data["list_id"], page=int(data["page"]), start=data.get("start"))
         if data.get("type") == BATCH_JOB:
+            items = [dict(item) for item in data["recipients"]]
+            trackable = frozenset(item["email"] for item in items if item.pop(_TRACKABLE, False))
             reserved = data.get("reservation")
             return BatchJob(account_id=data["account_id"], campaign_id=data["campaign_id"],
                             mailing_list=ListSettings(**data["list"]), page=int(data["page"]),
                             index=int(data["index"]),
-                            recipients=[Contact(**item) for item in data["recipients"]],
+                            recipients=[Contact(**item) for item in items], trackable=trackable,
                             reservation=None if reserved is None else Reservation(
                                 float(reserved["first"]), float(reserved["interval"])),
                             continued=bool(data.get("continued", False)))
@@ -191,7 +204,7 @@ def cut_batches(recipients: Iterable[Contact], max_count: int = BATCH_SIZE,
     current: list[Contact] = []
     size = 0
     for contact in recipients:
-        weight = len(json.dumps(_contact_dict(contact)))
+        weight = len(json.dumps(_contact_dict(contact, True)))
         if current and (len(current) >= max_count or size + weight > max_bytes):
             batches.append(current)
             current, size = [], 0

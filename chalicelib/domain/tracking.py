@@ -21,6 +21,12 @@ recipient's tracking history of its scope (P16): the times of its first and late
 events, how many it counted, and for clicks the link's label. Its key, `{campaign}#{recipient
 key}` and the scope, lets one Query find every marker of a person in a campaign (export, erasure).
 
+That history is data about a sent message, kept no longer than the message record (P21): a
+marker expires HISTORY_LIFETIME after its mail was sent (the token's time), two days short of
+30, so DynamoDB's TTL (typically within two days, free) has deleted it by day 30; readers treat
+it as gone from its expiry. An open or click of an older mail still adds to the campaign's
+totals (aggregates stay, P14) but to no marker and no unique count: nobody's history grows again.
+
 Counters without transactions (issue 15): a marker write is a plain conditional put (one write
 unit), and a batch adds to the counters with ONE delta item per campaign (store/campaign_stats.py),
 written after its markers: a trickle of opens in batches of one or two events costs about one
@@ -63,6 +69,10 @@ SETTLE = timedelta(minutes=3)
 # are a loop, not reading: they are not counted.
 MAX_REMEMBERED_EVENTS = 1000
 _SHORT_ID = 12
+# P21: per-person history goes within 30 days of sending; TTL's usual lag is the two days less.
+MESSAGE_DATA_LIFETIME = timedelta(days=30)
+TTL_LAG = timedelta(days=2)
+HISTORY_LIFETIME = MESSAGE_DATA_LIFETIME - TTL_LAG
 
 
 class Action(StrEnum):
@@ -84,27 +94,37 @@ class TrackingEvent:
     viewer: Viewer
     country: str
     link: str | None = None
+    # When the mail was sent (its token's time); None for events queued before it was carried.
+    sent_at: datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.event_id, "action": self.action.value, "at": self.at.isoformat(),
                 "account": self.account_id, "list": self.list_id, "campaign": self.campaign_id,
                 "address": self.address, "viewer": self.viewer.value, "country": self.country,
-                "link": self.link}
+                "link": self.link, "sent": self.sent_at.isoformat() if self.sent_at else None}
+
+    @property
+    def history_until(self) -> datetime:
+        """When the recipient's history of this mail must be gone (P21)."""
+        return (self.sent_at or self.at) + HISTORY_LIFETIME
 
 
 def event_from_dict(data: Any) -> TrackingEvent:
     """Parse a queued event; InvalidInput when it is not one (that record goes to the DLQ)."""
     try:
         at = datetime.fromisoformat(data["at"])
+        sent = data.get("sent")
         event = TrackingEvent(event_id=data["id"], action=Action(data["action"]), at=at,
                               account_id=data["account"], list_id=data["list"],
                               campaign_id=data["campaign"], address=data["address"],
                               viewer=Viewer(data["viewer"]), country=data["country"],
-                              link=data.get("link"))
+                              link=data.get("link"), sent_at=datetime.fromisoformat(sent) if sent else None)
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidInput(f"malformed tracking event: {exc!r}", field="event") from None
     texts = (event.event_id, event.account_id, event.list_id, event.campaign_id, event.address,
              event.country)
+    if event.sent_at is not None and event.sent_at.tzinfo is None:
+        raise InvalidInput("malformed tracking event", field="event")
     if not all(isinstance(value, str) and value for value in texts) or at.tzinfo is None or (
             event.action is Action.CLICK and not isinstance(event.link, str)):
         raise InvalidInput("malformed tracking event", field="event")
@@ -117,10 +137,12 @@ def link_label(url: str) -> str:
     return bare[:_MAX_LINK]
 
 
-def recipient_key(secret: str, campaign_id: str, address: str) -> str:
-    """A keyed hash of the recipient, salted with the campaign: markers hold no contact data and
-    cannot be joined across campaigns."""
-    message = f"{campaign_id}:{address}".encode()
+def recipient_key(secret: str, campaign_id: str, address_hash: str) -> str:
+    """A keyed hash of the recipient (of their address's keyed hash, domain/suppression.py),
+    salted with the campaign: markers hold no contact data and cannot be joined across
+    campaigns, and a campaign's purge lists, which hold the recipients' keyed hashes, lead to
+    their markers when the account goes (store/account_data.py)."""
+    message = f"{campaign_id}:{address_hash}".encode()
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]
 
 
@@ -201,6 +223,8 @@ class Marker:
     last_at: datetime
     counted: int
     link: str | None = None
+    # When the marker, the recipient's history, goes (P21): HISTORY_LIFETIME after sending.
+    expires_at: datetime | None = None
     # The batch that wrote the marker last, the time it wrote it (its delta's), and what that write
     # added to the campaign's counters: enough to adopt the counts if its delta never came.
     by: str | None = None
@@ -252,10 +276,15 @@ class BatchPlan:
     deferred: tuple[str, ...] = ()
     # Markers whose dead batch's counts this batch takes over.
     adopted: int = 0
+    # Events of mails older than HISTORY_LIFETIME: in the totals only, never in a marker (P21).
+    late: int = 0
+    # What those add: {campaign: {counter: amount}}.
+    late_counts: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
 
     def counters(self, written: list[MarkerWrite] | None = None) -> dict[str, dict[str, int]]:
-        """{campaign: {counter: amount}} of the writes made (all of them by default): the deltas."""
-        totals: dict[str, dict[str, int]] = {}
+        """{campaign: {counter: amount}} of the writes made (all of them by default) and of the
+        late events: the deltas."""
+        totals = {campaign: dict(counts) for campaign, counts in self.late_counts.items()}
         for write in self.writes if written is None else written:
             campaign = totals.setdefault(write.campaign_id, {})
             for name, amount in write.marker.by_counts.items():
@@ -286,6 +315,8 @@ def plan_batch(events: list[TrackingEvent], stored: Mapping[MarkerKey, Marker], 
     counts are adopted) and those whose last batch may still be writing it (`unsettled`: their
     events are deferred).
 
+    An event of a mail sent HISTORY_LIFETIME ago or more adds to its total counters only: no
+    marker keeps it (P21), so SQS redelivering it could count it twice; rare, and in totals only.
     An event whose short id its marker holds was counted before (SQS redelivered it) and adds
     nothing. Otherwise it adds one to its total counters, to the unique `any` counter when its
     marker does not exist yet, and to its viewer's unique counter when the marker has not
@@ -294,12 +325,19 @@ def plan_batch(events: list[TrackingEvent], stored: Mapping[MarkerKey, Marker], 
     """
     seen: set[str] = set()
     groups: dict[MarkerKey, list[TrackingEvent]] = {}
-    replayed = 0
+    late: dict[str, dict[str, int]] = {}
+    replayed = late_events = 0
     for event in sorted(events, key=lambda item: item.at):
         if event.event_id in seen:  # SQS delivered the message twice in one batch
             replayed += 1
             continue
         seen.add(event.event_id)
+        if event.history_until <= now:
+            counts = late.setdefault(event.campaign_id, {})
+            for name in total_counters(event):
+                counts[name] = counts.get(name, 0) + 1
+            late_events += 1
+            continue
         groups.setdefault(marker_key(event, recipient_of[event.event_id]), []).append(event)
     writes: list[MarkerWrite] = []
     deferred: list[str] = []
@@ -331,7 +369,8 @@ def plan_batch(events: list[TrackingEvent], stored: Mapping[MarkerKey, Marker], 
                          by_counts=counts)
         read_version = None if read is None else read.version
         writes.append(MarkerWrite(key, read_version, marker, group[0].campaign_id, ids))
-    return BatchPlan(writes, fresh, replayed, flooded, tuple(deferred), adopted)
+    return BatchPlan(writes, fresh + late_events, replayed, flooded, tuple(deferred), adopted, late_events,
+                     late)
 
 
 def _pruned(read: Marker, now: datetime) -> Marker:
@@ -356,7 +395,8 @@ def _count(events: list[TrackingEvent], read: Marker | None, now: datetime) -> t
         if marker is None:
             counters.append(_unique_counter(event, ANY))
             marker = Marker(version=0, viewers=frozenset(), events={}, first_at=event.at,
-                            last_at=event.at, counted=0, link=marker_link(event))
+                            last_at=event.at, counted=0, link=marker_link(event),
+                            expires_at=event.history_until)
         if event.viewer.value not in marker.viewers:
             counters.append(_unique_counter(event, event.viewer.value))
         marker = replace(marker, viewers=marker.viewers | {event.viewer.value},

@@ -10,7 +10,6 @@ each marker with one conditional put and each campaign's counters with one delta
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +18,9 @@ from chalicelib.config import hash_key, signer
 from chalicelib.domain.clock import now
 from chalicelib.domain.country import viewer_country
 from chalicelib.domain.engagement import classify
+from chalicelib.domain.lists import TrackingConsent, tracking_consent_of
 from chalicelib.domain.mail_links import CLICK, OPEN, read_tracking_token
+from chalicelib.domain.subscriptions import Status, may_track_event
 from chalicelib.domain.suppression import address_hash
 from chalicelib.domain.tracking import (
     SETTLE,
@@ -55,7 +56,8 @@ def track(action: Action, token: str, user_agent: str | None, country_header: st
                           account_id=claim.account_id, list_id=claim.list_id,
                           campaign_id=claim.campaign_id, address=claim.address,
                           viewer=classify(user_agent, at, link.signed_at),
-                          country=viewer_country(country_header, ip), link=link.url)
+                          country=viewer_country(country_header, ip), link=link.url,
+                          sent_at=link.signed_at)
     enqueue(TRACKING, event.to_dict())
     return link.url
 
@@ -73,12 +75,13 @@ def count_events(events: list[TrackingEvent]) -> set[str]:
     from chalicelib.store import campaign_stats
     from chalicelib.store import tracking as tracking_store
 
-    events = _of_people_not_erased(events)
+    events = _of_people_tracked(events)
     if not events:
         return set()
     at, batch_id = now(), uuid.uuid4().hex[:16]
     secret = hash_key()
-    recipient_of = {event.event_id: recipient_key(secret, event.campaign_id, event.address)
+    recipient_of = {event.event_id: recipient_key(secret, event.campaign_id,
+                                                  address_hash(event.address, secret))
                     for event in events}
     stored = tracking_store.existing_markers(marker_keys(events, recipient_of))
     orphaned, unsettled = _missing_deltas(stored, at)
@@ -97,8 +100,8 @@ def count_events(events: list[TrackingEvent]) -> set[str]:
         logger.warning("tracking events over a marker's limit, not counted",
                        extra={"flooded": plan.flooded})
     logger.info("tracking batch counted", extra={
-        "events": len(events), "fresh": plan.fresh, "replayed": plan.replayed, "markers": len(written),
-        "retried": len(failed), "adopted": plan.adopted})
+        "events": len(events), "fresh": plan.fresh, "replayed": plan.replayed, "late": plan.late,
+        "markers": len(written), "retried": len(failed), "adopted": plan.adopted})
     return failed
 
 
@@ -114,18 +117,29 @@ def _missing_deltas(stored: dict[MarkerKey, Any], at: datetime) -> tuple[set[Mar
     return orphaned, set(missing) - orphaned
 
 
-def _of_people_not_erased(events: list[TrackingEvent]) -> list[TrackingEvent]:
-    """Drop the events of people their account erased (P18): an erased person may still open a
-    mail they kept, and counting it would store their history again."""
-    from chalicelib.store.suppressions import erased_hashes
+def _of_people_tracked(events: list[TrackingEvent]) -> list[TrackingEvent]:
+    """Drop the events of people who may not be tracked (P15, P18, P29, P30): their entry is
+    gone (erased, deleted, its data purged after they left), or had ended, or they had withdrawn
+    tracking consent, when the event happened; or the list now asks for a consent they never gave. A mail they
+    kept still fetches its pixel; counting it would process their data without a ground.
+    One batched read of the entries and one of their lists per batch."""
+    from chalicelib.store import lists as list_store
+    from chalicelib.store import subscribers as subscriber_store
 
-    hash_of = {event.address: address_hash(event.address, hash_key()) for event in events}
-    by_account: dict[str, set[str]] = defaultdict(set)
-    for event in events:
-        by_account[event.account_id].add(hash_of[event.address])
-    erased = {(account_id, hashed) for account_id, hashes in by_account.items()
-              for hashed in erased_hashes(account_id, hashes)}
-    kept = [event for event in events if (event.account_id, hash_of[event.address]) not in erased]
+    entries = subscriber_store.entries({(event.list_id, event.address) for event in events})
+    lists = list_store.lists_by_id({event.list_id for event in events})
+
+    def tracked(event: TrackingEvent) -> bool:
+        entry, mailing_list = entries.get((event.list_id, event.address)), lists.get(event.list_id)
+        if entry is None or mailing_list is None or entry.account_id != event.account_id:
+            return False
+        required = tracking_consent_of(mailing_list.tracking_consent) is TrackingConsent.REQUIRED
+        withdrawn_at = entry.tracking.withdrawn_at if entry.tracking else None
+        return may_track_event(required, Status(entry.status), subscriber_store.tracking_state(entry),
+                               event.at, entry.ended_at, withdrawn_at)
+
+    kept = [event for event in events if tracked(event)]
     if len(kept) < len(events):
-        logger.info("tracking events of erased people dropped", extra={"dropped": len(events) - len(kept)})
+        logger.info("tracking events of people no longer tracked dropped",
+                    extra={"dropped": len(events) - len(kept)})
     return kept

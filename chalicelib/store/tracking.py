@@ -9,34 +9,41 @@ planned again from the marker as it now is.
 
 A person's markers are found without a Scan: for each campaign of the account (a Query) and each
 of their addresses, the keyed hash gives the hash key of all their markers in it (a Query).
+A marker expires HISTORY_LIFETIME after its mail was sent (domain/tracking.py, P21): DynamoDB's
+TTL deletes it, and every read here treats it as gone from then.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import timedelta
+from collections.abc import Iterable, Iterator
 
 from pynamodb.exceptions import PutError
 
 from chalicelib.config import hash_key
 from chalicelib.domain.clock import now
-from chalicelib.domain.mail_links import LINK_LIFETIME
-from chalicelib.domain.tracking import Marker, MarkerKey, MarkerWrite, marker_recipient, recipient_key
-from chalicelib.store.models import Campaign, TrackingMarker
-
-# A marker must outlive every open/click link of the campaign: it holds the unique counts. Each
-# write pushes its expiry on; the event ids it holds are forgotten sooner (EVENT_ID_LIFETIME).
-UNIQUE_MARKER_LIFETIME = LINK_LIFETIME + timedelta(days=1)
+from chalicelib.domain.suppression import address_hash
+from chalicelib.domain.tracking import (
+    HISTORY_LIFETIME,
+    Marker,
+    MarkerKey,
+    MarkerWrite,
+    marker_recipient,
+    recipient_key,
+)
+from chalicelib.store.models import Campaign, MessagePurgeList, TrackingMarker
 
 
 def existing_markers(keys: set[MarkerKey]) -> dict[MarkerKey, Marker]:
-    """{marker key: Marker} for the keys that exist (BatchGetItem, 100 keys a call)."""
+    """{marker key: Marker} for the keys that exist and have not expired (BatchGetItem, 100 keys
+    a call)."""
+    at = now()
     return {MarkerKey(item.campaign_recipient, item.scope): Marker(
                 version=int(item.version), viewers=frozenset(item.viewers or ()),
                 events=item.events.as_dict(), first_at=item.first_at, last_at=item.last_at,
-                counted=int(item.counted), link=item.link, by=item.by, by_at=item.by_at,
+                counted=int(item.counted), link=item.link, expires_at=item.expires_at,
+                by=item.by, by_at=item.by_at,
                 by_counts={name: int(value) for name, value in (item.by_counts.as_dict()
                                                                 if item.by_counts else {}).items()})
-            for item in TrackingMarker.batch_get(list(keys))}
+            for item in TrackingMarker.batch_get(list(keys)) if item.expires_at > at}
 
 
 def write_marker(write: MarkerWrite) -> bool:
@@ -50,7 +57,7 @@ def write_marker(write: MarkerWrite) -> bool:
                           first_at=marker.first_at, last_at=marker.last_at, counted=marker.counted,
                           link=marker.link, by=marker.by, by_at=marker.by_at,
                           by_counts=dict(marker.by_counts),
-                          expires_at=now() + UNIQUE_MARKER_LIFETIME)
+                          expires_at=marker.expires_at or now() + HISTORY_LIFETIME)
     try:
         item.save(condition=condition)
     except PutError as exc:
@@ -60,17 +67,37 @@ def write_marker(write: MarkerWrite) -> bool:
     return True
 
 
-def markers_of(account_id: str, addresses: Iterable[str]) -> list[tuple[str, TrackingMarker]]:
+def markers_of(account_id: str, addresses: Iterable[str], expired: bool = True,
+               list_id: str | None = None) -> list[tuple[str, TrackingMarker]]:
     """(campaign id, marker) for every marker of these addresses in the account's campaigns, by
-    campaign: one Query per campaign and address (P16, P18). Reads only."""
-    secret = hash_key()
+    campaign: one Query per campaign and address (P16, P18). Reads only. `expired=False` leaves
+    out the markers past their expiry that TTL has not deleted yet (what an export shows);
+    `list_id` keeps to the campaigns sent to that list."""
+    key = hash_key()
+    hashes = sorted({address_hash(address, key) for address in addresses})
+    condition = None if expired else TrackingMarker.expires_at > now()
     found: list[tuple[str, TrackingMarker]] = []
-    for campaign in Campaign.query(account_id, attributes_to_get=["account_id", "campaign_id"]):
+    for campaign in Campaign.query(account_id, attributes_to_get=["account_id", "campaign_id", "list_ids"]):
         campaign_id = campaign.campaign_id
-        for address in sorted(set(addresses)):
-            recipient = marker_recipient(campaign_id, recipient_key(secret, campaign_id, address))
-            found.extend((campaign_id, marker) for marker in TrackingMarker.query(recipient))
+        if list_id is not None and list_id not in (campaign.list_ids or ()):
+            continue
+        for hashed in hashes:
+            recipient = marker_recipient(campaign_id, recipient_key(key, campaign_id, hashed))
+            found.extend((campaign_id, marker)
+                         for marker in TrackingMarker.query(recipient, filter_condition=condition))
     return found
+
+
+def markers_listed(purge_list: MessagePurgeList) -> Iterator[TrackingMarker]:
+    """The markers of the recipients a campaign batch's purge list names (one Query each): how
+    the markers go with their account (store/account_data.py), being keyed by nothing else."""
+    if not purge_list.campaign_id:
+        return
+    key = hash_key()
+    for raw in sorted(purge_list.recipients or ()):
+        recipient = marker_recipient(purge_list.campaign_id,
+                                     recipient_key(key, purge_list.campaign_id, raw.hex()))
+        yield from TrackingMarker.query(recipient, attributes_to_get=["campaign_recipient", "scope"])
 
 
 def delete_markers(markers: Iterable[TrackingMarker]) -> int:

@@ -60,6 +60,8 @@ SAFETY_SECONDS = 1.5
 @dataclass
 class BatchOutcome:
     sent: int = 0
+    # Of those sent, the mails with a pixel or tracked links (P30: the report's base for opens).
+    trackable: int = 0
     duplicates: int = 0
     suppressed: int = 0
     failed: int = 0
@@ -118,7 +120,7 @@ def send_batch(job: BatchJob, time_left: Callable[[], float], last_attempt: bool
 def _email_batch(job: BatchJob, account: Account, content: CampaignContent,
                  time_left: Callable[[], float], outcome: BatchOutcome, last_attempt: bool) -> None:
     hashes = {contact.email: address_hash(contact.email, hash_key()) for contact in job.recipients}
-    suppressed = suppressed_hashes(job.account_id, hashes.values())
+    suppressed = suppressed_hashes(job.account_id, hashes.values(), job.mailing_list.list_id)
     queue = [contact for contact in job.recipients if hashes[contact.email] not in suppressed]
     outcome.suppressed = len(job.recipients) - len(queue)
     if not job.continued:  # a continuation's recipients were filed by the batch's first delivery
@@ -132,7 +134,8 @@ def _email_batch(job: BatchJob, account: Account, content: CampaignContent,
             return build_mime(compose_marketing_email(
                 signer=links, account_id=job.account_id, campaign_id=job.campaign_id, content=content,
                 recipient=contact, mailing_list=job.mailing_list, sender=profile,
-                public_base_url=config.public_base_url, tracking_base_url=config.tracking_base_url))
+                public_base_url=config.public_base_url, tracking_base_url=config.tracking_base_url,
+                trackable=contact.email in job.trackable))
 
         recipient_hash = hashes[contact.email]
         message_id = campaign_message_id(job.campaign_id, recipient_hash)
@@ -143,11 +146,13 @@ def _email_batch(job: BatchJob, account: Account, content: CampaignContent,
                        job.campaign_id, job.mailing_list.list_id)
 
     reservation = job.reservation or (send_rate.reserve_campaign_sends(len(queue)) if queue else None)
+    tracks = job.mailing_list.track_opens or job.mailing_list.track_clicks
     try:
-        _send_each(queue, message, time_left, outcome, last_attempt, reservation)
+        _send_each(queue, message, time_left, outcome, last_attempt, reservation,
+                   trackable=lambda contact: tracks and contact.email in job.trackable)
     finally:
         # What was sent counts even when sending stops with an error: its claims stay taken.
-        count_sent_mail(job.account_id, CAMPAIGN_KIND, outcome.sent, job.campaign_id)
+        count_sent_mail(job.account_id, CAMPAIGN_KIND, outcome.sent, job.campaign_id, outcome.trackable)
 
 
 def _sms_batch(job: BatchJob, account: Account, content: CampaignContent,
@@ -157,7 +162,8 @@ def _sms_batch(job: BatchJob, account: Account, content: CampaignContent,
     emails = {contact.email: address_hash(contact.email, key) for contact in job.recipients}
     # A number suppressed here (a STOP reply, an erasure) or an address unsubscribed from the
     # account: either way the person said no.
-    suppressed = suppressed_hashes(job.account_id, [*phones.values(), *emails.values()])
+    suppressed = suppressed_hashes(job.account_id, [*phones.values(), *emails.values()],
+                                   job.mailing_list.list_id)
     opted_out = sns.opted_out_numbers()
     queue = [contact for contact in job.recipients
              if not ({phones[contact.phone or ""], emails[contact.email]} & suppressed)
@@ -185,7 +191,8 @@ def _sms_batch(job: BatchJob, account: Account, content: CampaignContent,
 
 
 def _send_each(queue: list[Contact], message: Callable[[Contact], Message], time_left: Callable[[], float],
-               outcome: BatchOutcome, last_attempt: bool, reservation: Reservation | None = None) -> None:
+               outcome: BatchOutcome, last_attempt: bool, reservation: Reservation | None = None,
+               trackable: Callable[[Contact], bool] = lambda contact: False) -> None:
     """The send step for each recipient in turn, each at its reserved send time (if any); the
     rest is handed back when the Lambda's time runs short or the next send time is further away
     than a few milliseconds. A mail that fails for good counts as failed (MessageFailed)."""
@@ -211,3 +218,4 @@ def _send_each(queue: list[Contact], message: Callable[[Contact], Message], time
             outcome.duplicates += 1
         else:
             outcome.sent += 1
+            outcome.trackable += trackable(contact)
