@@ -11,7 +11,14 @@ import statistics
 import sys
 
 from bench.aws_calls import describe
-from bench.cold_start import cold_starts, first_call_needs, import_breakdown, time_import
+from bench.cold_start import (
+    POWERTOOLS_BATCH,
+    batch_utility_cost,
+    cold_starts,
+    first_call_needs,
+    import_breakdown,
+    time_import,
+)
 from bench.cost import main as cost_model
 from bench.offline import go_offline
 from bench.package_size import DEPLOYMENT_ZIP, MIB, REPO, build_package, runtime_sizes, zip_size
@@ -23,6 +30,10 @@ from bench.signups import print_signup_calls, print_throughput
 from bench.tracking import main as tracking_worker
 
 COLD_TARGET = 1.5
+# The workers whose handlers report SQS partial batch failures through chalicelib/queue_batches.py.
+QUEUE_BATCH_FUNCTIONS = ("signup_worker", "import_worker", "send_worker", "fanout_worker",
+                         "campaign_send_worker", "feedback_worker", "inbound_mail_worker",
+                         "sms_inbound_worker")
 ZIP_TARGET_MIB = 15
 
 
@@ -68,6 +79,12 @@ def cold_import(runs: int) -> None:
               f"{'met' if ratio <= COLD_TARGET else 'NOT met'}; its first call loads "
               f"{start.first_call_ms:5.1f} ms more ({', '.join(first_call_needs(name))})")
     print(f"  {met} of {len(starts)} functions within {COLD_TARGET}x")
+    batch_users = [name for name in starts if name in QUEUE_BATCH_FUNCTIONS]
+    print("Powertools' BatchProcessor instead of chalicelib/queue_batches.py (the same entry, plus "
+          f"{', '.join(POWERTOOLS_BATCH)}), CPU ms, median of {runs}:")
+    for name, (alone, powertools) in batch_utility_cost(batch_users, runs).items():
+        print(f"  {name:<22} {alone:6.1f} -> {powertools:6.1f} ms (+{powertools - alone:4.1f}) = "
+              f"{alone / baseline:4.2f}x -> {powertools / baseline:4.2f}x boto3")
     print("where the whole app's import spends its time (one run, -X importtime, ms by top-level package):")
     breakdown = import_breakdown("app")
     print(f"  total {sum(breakdown.values()):.1f} ms: " + ", ".join(

@@ -21,7 +21,8 @@ from bench.offline import offline_environ
 
 REPO = Path(__file__).resolve().parent.parent
 
-# Runs inside the subprocess: argv[1] is the module, argv[2] "cache" or "nocache".
+# Runs inside the subprocess: argv[1] the module (or several, comma-separated), argv[2] "cache" or
+# "nocache".
 _TIMED_IMPORT = """
 import importlib, importlib.machinery, sys, sysconfig, time
 if sys.argv[2] == "nocache":
@@ -34,7 +35,8 @@ if sys.argv[2] == "nocache":
         return path_stats(loader, path)
     importlib.machinery.SourceFileLoader.path_stats = no_cache_outside_stdlib
 start, cpu = time.perf_counter(), time.process_time()
-importlib.import_module(sys.argv[1])
+for name in sys.argv[1].split(","):
+    importlib.import_module(name)
 print(time.perf_counter() - start, time.process_time() - cpu)
 """
 
@@ -57,9 +59,14 @@ class ImportTiming:
         return statistics.median(self.cpu_runs_ms)
 
 
-def _run(args: list[str]) -> subprocess.CompletedProcess[str]:
+def _run(args: list[str], write_bytecode: bool = False) -> subprocess.CompletedProcess[str]:
+    env = offline_environ()
+    if write_bytecode:
+        # A shell with PYTHONDONTWRITEBYTECODE set would leave the app without .pyc, and every timed
+        # run would compile it from source: not what the zip, which ships bytecode, does.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
     return subprocess.run(
-        [sys.executable, *args], cwd=REPO, env=offline_environ(),
+        [sys.executable, *args], cwd=REPO, env=env,
         capture_output=True, text=True, check=True, timeout=120,
     )
 
@@ -67,7 +74,8 @@ def _run(args: list[str]) -> subprocess.CompletedProcess[str]:
 def time_import(module: str, runs: int, *, bytecode_cache: bool) -> ImportTiming:
     """Import `module` in `runs` fresh interpreters and return each run's time."""
     mode = "cache" if bytecode_cache else "nocache"
-    _run(["-c", _TIMED_IMPORT, module, "cache"])  # warm-up: writes any missing .pyc, fills the OS cache
+    # Warm-up: writes any missing .pyc, fills the OS cache.
+    _run(["-c", _TIMED_IMPORT, module, "cache"], write_bytecode=True)
     wall, cpu = [], []
     for _ in range(runs):
         seconds, cpu_seconds = _run(["-c", _TIMED_IMPORT, module, mode]).stdout.split()
@@ -159,7 +167,8 @@ def first_call_needs(name: str) -> list[str]:
     if touches.secrets:
         needs += ["client:secretsmanager", "aws_lambda_powertools.utilities.parameters"]
     if SIGNING_KEYS_SECRET in touches.secrets:
-        needs.append("itsdangerous")
+        # Link tokens are AES-GCM (domain/tokens.py); itsdangerous only reads links made before.
+        needs += ["cryptography.hazmat.primitives.ciphers.aead", "cryptography.hazmat.primitives.kdf.hkdf"]
     if name not in ("tracking_front", "campaign_scheduler", "retention_worker"):
         needs.append("email_validator")  # every other function reads an address
     return needs
@@ -198,4 +207,27 @@ def cold_starts(names: list[str], runs: int = 3) -> dict[str, ColdStart]:
         first = statistics.median(float(_run(["-c", _FIRST_CALL, entry_module(name), needs]).stdout) * 1000
                                   for _ in range(runs))
         found[name] = ColdStart(name, startup, imported, first)
+    return found
+
+
+# What a worker would import to use Powertools' BatchProcessor and its SQSRecord instead of
+# chalicelib/queue_batches.py.
+POWERTOOLS_BATCH = ("aws_lambda_powertools.utilities.batch",
+                    "aws_lambda_powertools.utilities.data_classes.sqs_event")
+
+
+def batch_utility_cost(names: list[str], runs: int = 3) -> dict[str, tuple[float, float]]:
+    """{function: (its entry's import, the same with Powertools' batch utility)}, CPU ms medians
+    of `runs` fresh interpreters each, with bytecode, the two alternating."""
+    found = {}
+    for name in names:
+        alone = entry_module(name)
+        with_batch = ",".join((alone, *POWERTOOLS_BATCH))
+        for modules in (alone, with_batch):  # warm-up: writes any missing .pyc
+            _run(["-c", _TIMED_IMPORT, modules, "cache"], write_bytecode=True)
+        plain, powertools = [], []
+        for _ in range(runs):
+            for modules, found_ms in ((alone, plain), (with_batch, powertools)):
+                found_ms.append(float(_run(["-c", _TIMED_IMPORT, modules, "cache"]).stdout.split()[1]) * 1000)
+        found[name] = (statistics.median(plain), statistics.median(powertools))
     return found

@@ -43,6 +43,7 @@ from bench.prices import (
 )
 from bench.scenarios import SCENARIOS, Scenario
 from bench.traffic import HOUR, Batch, Event, Kind, campaign_events, environments, sqs_batches
+from chalicelib.domain.retention import MESSAGE_RECORD_TTL, MESSAGE_RETENTION, TTL_LAG
 from chalicelib.domain.sending import PAGE_SIZE
 
 MAILS = 1_000
@@ -357,7 +358,8 @@ def line_items(measured: Measured, run: ScenarioRun) -> tuple[list[LineItem], di
     campaign = measured.campaign
     purge = aws_usage([campaign.purge]) + aws_usage([campaign.idle_purge]) * -1
     items.append(LineItem("message-record purge (P21, 30 days on)", purge * (MAILS / campaign.recipients),
-                          f"{campaign.purged.get('messages', 0):,} records erased by the daily purge"))
+                          f"{campaign.ttl_deleted:,} records and markers deleted by TTL (free), "
+                          f"{campaign.purged.get('messages', 0):,} records by the daily purge"))
 
     feedback_config = function_config("feedback_worker")
     feedback = lambda_usage(feedback_config, run.feedback)
@@ -577,6 +579,9 @@ def print_assumptions() -> None:
     print(f"   an idle environment stays warm {KEEP_WARM_SECONDS // 60} minutes; SQS triggers start with "
           f"{ESM_POLLERS} pollers, each message reaching one of them at random; Lambda logs "
           f"START/END/REPORT ({function_config('tracking_front').platform_log_bytes} bytes) an invocation")
+    print(f"   DynamoDB's TTL deletes an expired item (free) within {TTL_LAG.days} days: message records "
+          f"and tracking markers expire {MESSAGE_RECORD_TTL.days} days after sending, so the purge on day "
+          f"{MESSAGE_RETENTION.days} finds them gone (it reads each listed key, and deletes what is left)")
     configs = Counter((c.memory_mb, c.architecture, c.timeout_seconds)
                       for c in (function_config(name) for name in _FUNCTIONS))
     print("   deployed functions (memory, architecture, timeout): "

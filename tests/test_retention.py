@@ -3,6 +3,7 @@ resumable, audited without contact data — and never a Scan."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 
@@ -59,8 +60,28 @@ def test_p21_a_batch_is_erased_through_its_purge_list_which_goes_with_it(aws):
         assert not messages.claim("hash_0", "msg_0", "acc_1", "campaign"), "claimed once"
         assert len(list(MessagePurgeList.scan())) == 1
     with on_day(30.01):
-        assert run_purges().counts["messages"] == 3, "every listed key, written or not"
+        assert run_purges().counts["messages"] == 2, "the records written; the missing key is only read"
         assert stored_message_ids() == set() and list(MessagePurgeList.scan()) == []
+
+
+def test_p21_a_record_expires_two_days_early_so_ttl_erases_it_free_and_the_purge_takes_what_is_left(aws):
+    from chalicelib.store.models import MessageRecord
+
+    batch = {f"msg_{n}": f"hash_{n}" for n in range(4)}
+    with on_day(0):
+        messages.list_for_purge("acc_1", batch)
+        for message_id, hashed in batch.items():
+            assert messages.claim(hashed, message_id, "acc_1", "campaign")
+    record = MessageRecord.get("hash_0", "msg_0")
+    assert record.expires_at == record.sent_at + timedelta(days=28), "TTL's two days of lag before day 30"
+    for hashed, message_id in [("hash_0", "msg_0"), ("hash_1", "msg_1"), ("hash_2", "msg_2")]:
+        MessageRecord(recipient_hash=hashed, message_id=message_id).delete()  # TTL got to them
+    with on_day(30.01), count_aws_calls() as calls:
+        report = run_purges()
+    assert report.counts["messages"] == 1 and stored_message_ids() == set()
+    # One read of the list's four keys; one BatchWriteItem for the record left and one for the list.
+    assert calls.by_operation["dynamodb.BatchGetItem"] == 1
+    assert calls.by_operation["dynamodb.BatchWriteItem"] == 2
 
 
 def test_p22_an_account_purge_finds_message_records_through_the_purge_lists(aws):

@@ -28,8 +28,6 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-
 from chalicelib.domain.clock import now
 from chalicelib.domain.errors import InvalidInput
 
@@ -86,7 +84,11 @@ class Signer:
 
     secrets: tuple[str, ...]
 
-    def _legacy(self, purpose: str) -> URLSafeTimedSerializer:
+    def _legacy(self, purpose: str) -> Any:
+        """itsdangerous's serializer of the tokens made before encryption; imported here, as
+        only an old link needs it (cold start, issue 15)."""
+        from itsdangerous import URLSafeTimedSerializer
+
         # itsdangerous signs with the *last* secret of its list.
         return URLSafeTimedSerializer(list(reversed(self.secrets)), salt=purpose)
 
@@ -145,6 +147,8 @@ class Signer:
     def _verify_legacy(self, purpose: str, token: str,
                        max_age_seconds: int) -> tuple[dict[str, Any], datetime]:
         """An itsdangerous token from before tokens were encrypted (read only, never made)."""
+        from itsdangerous import BadSignature, SignatureExpired
+
         try:
             payload, signed_at = self._legacy(purpose).loads(token, max_age=max_age_seconds,
                                                              return_timestamp=True)

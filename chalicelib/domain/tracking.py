@@ -50,6 +50,7 @@ from typing import Any, NamedTuple
 
 from chalicelib.domain.engagement import Viewer
 from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.retention import MESSAGE_RECORD_TTL
 
 ANY = "any"
 _MAX_LINK = 500
@@ -70,9 +71,7 @@ SETTLE = timedelta(minutes=3)
 MAX_REMEMBERED_EVENTS = 1000
 _SHORT_ID = 12
 # P21: per-person history goes within 30 days of sending; TTL's usual lag is the two days less.
-MESSAGE_DATA_LIFETIME = timedelta(days=30)
-TTL_LAG = timedelta(days=2)
-HISTORY_LIFETIME = MESSAGE_DATA_LIFETIME - TTL_LAG
+HISTORY_LIFETIME = MESSAGE_RECORD_TTL
 
 
 class Action(StrEnum):

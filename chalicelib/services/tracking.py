@@ -16,10 +16,7 @@ from typing import Any
 from chalicelib.adapters.sqs import enqueue
 from chalicelib.config import hash_key, signer
 from chalicelib.domain.clock import now
-from chalicelib.domain.country import viewer_country
-from chalicelib.domain.engagement import classify
 from chalicelib.domain.lists import TrackingConsent, tracking_consent_of
-from chalicelib.domain.mail_links import CLICK, OPEN, read_tracking_token
 from chalicelib.domain.subscriptions import Status, may_track_event
 from chalicelib.domain.suppression import address_hash
 from chalicelib.domain.tracking import (
@@ -36,8 +33,6 @@ from chalicelib.domain.tracking import (
 from chalicelib.observability import logger
 from chalicelib.resources import TRACKING
 
-_PURPOSE = {Action.OPEN: OPEN, Action.CLICK: CLICK}
-
 
 def track(action: Action, token: str, user_agent: str | None, country_header: str | None,
           ip: str | None) -> str | None:
@@ -47,7 +42,12 @@ def track(action: Action, token: str, user_agent: str | None, country_header: st
     without a campaign (mail outside any campaign) is not counted but still answered. The IP is
     used for the country and goes no further than this function (P15).
     """
-    link = read_tracking_token(signer(), _PURPOSE[action], token)
+    # The route's half, imported here: the worker's Lambda reads no link (cold start, issue 15).
+    from chalicelib.domain.country import viewer_country
+    from chalicelib.domain.engagement import classify
+    from chalicelib.domain.mail_links import CLICK, OPEN, read_tracking_token
+
+    link = read_tracking_token(signer(), CLICK if action is Action.CLICK else OPEN, token)
     claim = link.claim
     if claim.campaign_id is None:
         return link.url

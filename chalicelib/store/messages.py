@@ -8,7 +8,8 @@ It is written once: one write per mail is most of what a mail costs Tidings in D
 The daily purge finds due records through purge lists (one item per send batch, listing the
 batch's record keys) instead of an index on the expiry day: an index would add a write to every
 record and another to every delete, where a campaign batch's list of 100 costs 4 write units to
-write and 4 to delete.
+write and 4 to delete. A record's TTL is set two days early (MESSAGE_RECORD_TTL), so DynamoDB has
+usually deleted it, free, by the time its list is due; the purge then deletes only what is left.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from typing import Any
 from pynamodb.exceptions import PutError
 
 from chalicelib.domain.clock import now
-from chalicelib.domain.retention import MESSAGE_RETENTION, purge_bucket
+from chalicelib.domain.retention import MESSAGE_RECORD_TTL, MESSAGE_RETENTION, purge_bucket
 from chalicelib.domain.sending import campaign_message_id
 from chalicelib.store.models import MessagePurgeList, MessageRecord
 
@@ -37,7 +38,7 @@ def claim(recipient_hash: str, message_id: str, account_id: str, kind: str,
     sent_at = now()
     record = MessageRecord(recipient_hash=recipient_hash, message_id=message_id, account_id=account_id,
                            kind=kind, campaign_id=campaign_id, list_id=list_id, sent_at=sent_at,
-                           expires_at=sent_at + MESSAGE_RETENTION)
+                           expires_at=sent_at + MESSAGE_RECORD_TTL)
     try:
         record.save(condition=MessageRecord.message_id.does_not_exist())
     except PutError as exc:
@@ -100,6 +101,13 @@ def records_of(purge_list: MessagePurgeList) -> list[MessageRecord]:
     """The keys of the records a purge list names (some may never have been written)."""
     return [MessageRecord(recipient_hash=hashed, message_id=message_id)
             for message_id, hashed in sorted(listed(purge_list).items())]
+
+
+def still_held(records: list[MessageRecord]) -> list[MessageRecord]:
+    """Those of these records that are still in the table, TTL not having deleted them yet: keys
+    only, BatchGetItem of 100 (half a read unit each, found or not)."""
+    keys = [(record.recipient_hash, record.message_id) for record in records]
+    return list(MessageRecord.batch_get(keys, attributes_to_get=["recipient_hash", "message_id"]))
 
 
 def was_sent(recipient_hash: str, message_id: str, account_id: str) -> bool:

@@ -23,7 +23,7 @@ from pynamodb.exceptions import DeleteError
 from chalicelib.domain.retention import ENDED_BUCKETS, due_buckets
 from chalicelib.domain.subscriptions import ENDED, Status
 from chalicelib.store.account_data import ACCOUNT_TABLES, AccountItems
-from chalicelib.store.messages import due_lists, listed, records_of
+from chalicelib.store.messages import due_lists, listed, records_of, still_held
 from chalicelib.store.models import MessagePurgeList, MessageRecord, RateCounter, Subscriber, TidingsModel
 
 # Keys read per page; 40 BatchWriteItem calls delete one page.
@@ -83,15 +83,16 @@ def count_due_messages(at: datetime) -> int:
 
 
 def purge_messages(at: datetime, more_time: TimeLeft) -> PurgeProgress:
-    """Erase the message records due by `at` (P21), a purge list at a time: its records first,
-    the emptied lists 25 to a call after them, so a run stopped midway finds again any list
-    whose records it may not have deleted (deleting a record twice is harmless)."""
+    """Erase the message records due by `at` (P21), a purge list at a time: the records TTL has
+    not deleted yet first, the emptied lists 25 to a call after them, so a run stopped midway
+    finds again any list whose records it may not have deleted (deleting a record twice is
+    harmless). Counts the records this run deleted."""
     progress = PurgeProgress()
     emptied: list[MessagePurgeList] = []
     try:
         for bucket in due_buckets(at):
             for purge_list in due_lists(bucket, at):
-                records = records_of(purge_list)
+                records = still_held(records_of(purge_list))
                 _batch_delete(MessageRecord, records)
                 emptied.append(purge_list)
                 progress.count += len(records)
