@@ -242,3 +242,20 @@ def test_p07_unsubscribe_link_expires_after_a_year():
         token = link_token(signer(), UNSUBSCRIBE, LinkClaim("acc_1", "lst_1", "ann@example.com"))
     with time_machine.travel(sent + timedelta(days=366), tick=False), pytest.raises(TokenExpired):
         read_link_token(signer(), UNSUBSCRIBE, token)
+
+
+def test_each_mail_has_its_own_unguessable_multipart_boundary_that_no_part_contains():
+    from chalicelib.domain.mime import OutgoingEmail
+
+    html = "<p>==tidings_ and ===============0000000000000000000== in the text</p>"
+    mail = OutgoingEmail(sender="news@acme.example", recipient="ann@example.com", subject="Hi",
+                         text="==tidings_ in the text", html=html)
+    boundaries = set()
+    for _ in range(3):
+        parsed = email.message_from_bytes(build_mime(mail), policy=default_policy)
+        boundary = parsed.get_boundary()
+        assert re.fullmatch(r"==tidings_[0-9a-f]{32}==", boundary)
+        parts = [part.get_content().strip() for part in parsed.iter_parts()]
+        assert parts == ["==tidings_ in the text", html]
+        boundaries.add(boundary)
+    assert len(boundaries) == 3, "128 random bits a mail"

@@ -1,6 +1,7 @@
 """Building one email as raw MIME with the stdlib `email` package."""
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage
@@ -60,7 +61,15 @@ def build_mime(mail: OutgoingEmail) -> bytes:
     message.set_content(mail.text)
     if mail.html:
         message.add_alternative(mail.html, subtype="html")
+        message.set_boundary(_boundary())
     return message.as_bytes(policy=_HEADER_POLICY)
+
+
+def _boundary() -> str:
+    """A multipart boundary of 128 random bits: it cannot turn up in a part by chance, and no
+    sender can guess it. The stdlib would make a weaker one and compile a regular expression per
+    message to search the parts for it, about a sixth of building a campaign mail (issue 15)."""
+    return f"==tidings_{secrets.token_hex(16)}=="
 
 
 def _set_header(message: EmailMessage, name: str, value: str) -> None:
