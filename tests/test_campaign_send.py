@@ -381,7 +381,7 @@ def test_p06_p08_p09_p10_a_sent_message_parsed_back_from_motos_raw_copy(client, 
     assert call["ConfigurationSetName"] == "tidings-feedback"
 
 
-def test_p21_message_records_are_filed_for_the_purge_and_expire_30_days_after_sending(client, account,
+def test_p21_message_records_are_filed_for_the_purge_due_30_days_after_sending(client, account,
                                                                                       headers, list_id):
     subscribe(account["account_id"], list_id, "ann@example.com")
     campaign = create_campaign(client, headers, [list_id])
@@ -395,7 +395,10 @@ def test_p21_message_records_are_filed_for_the_purge_and_expire_30_days_after_se
     assert messages.listed(purge_list) == {record.message_id: record.recipient_hash}
     assert purge_list.campaign_id == campaign["campaign_id"] and purge_list.messages is None, "compact"
     assert purge_list.account_id == account["account_id"]
-    assert abs(record.expires_at - record.sent_at - timedelta(days=30)) < timedelta(seconds=1)
+    # TTL (free) is set two days early, so it has usually erased the record by day 30; the purge
+    # list falls due on day 30 for whatever TTL left (tests/test_retention.py).
+    assert abs(record.expires_at - record.sent_at - timedelta(days=28)) < timedelta(seconds=1)
+    assert purge_list.entry.startswith((record.sent_at + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M"))
 
 
 def test_sending_reserves_a_batchs_send_times_in_one_call(client, account, headers, list_id, monkeypatch):

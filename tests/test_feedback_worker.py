@@ -179,7 +179,7 @@ def test_sample_feedback_event_applies_the_good_records_and_reports_the_malforme
     from pathlib import Path
 
     from chalicelib.config import hash_key
-    from chalicelib.domain.sending import campaign_message_id
+    from chalicelib.domain.message_ids import campaign_message_id
     from chalicelib.domain.suppression import address_hash
     from chalicelib.store.messages import claim
 

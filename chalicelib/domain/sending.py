@@ -18,6 +18,7 @@ from chalicelib.domain.accounts import AccountProfile
 from chalicelib.domain.campaigns import Channel, matches_filter
 from chalicelib.domain.errors import Conflict, Forbidden, InvalidInput
 from chalicelib.domain.marketing_mail import ListSettings
+from chalicelib.domain.message_ids import campaign_message_id as campaign_message_id
 from chalicelib.domain.subscriptions import Contact
 
 # One page of a list per fan-out job: one Query, well inside a Lambda's time at any list size.
@@ -96,13 +97,6 @@ class Reservation:
             parts.append(self.after(offset))
             offset += size
         return parts
-
-
-def campaign_message_id(campaign_id: str, recipient_hash: str) -> str:
-    """The one message id of this campaign for this person (keyed hash of the address or phone),
-    the same on every list and every redelivery: claiming it makes sending exactly-once."""
-    digest = hashlib.sha256(f"{campaign_id}|{recipient_hash}".encode()).hexdigest()[:40]
-    return f"cm_{digest}"
 
 
 def transactional_message_id(account_id: str, idempotency_key: str) -> str:

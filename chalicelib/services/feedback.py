@@ -17,7 +17,7 @@ from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.clock import now
 from chalicelib.domain.feedback import BounceType, FeedbackEvent, FeedbackKind, Ignored, parse_feedback
 from chalicelib.domain.health import counts_for_account, soft_bounce_days
-from chalicelib.domain.sending import campaign_message_id
+from chalicelib.domain.message_ids import campaign_message_id
 from chalicelib.domain.subscriptions import Status
 from chalicelib.domain.suppression import SuppressionReason, address_hash
 from chalicelib.observability import logger

@@ -21,8 +21,8 @@ from typing import Any
 from pynamodb.exceptions import PutError
 
 from chalicelib.domain.clock import now
+from chalicelib.domain.message_ids import campaign_message_id
 from chalicelib.domain.retention import MESSAGE_RECORD_TTL, MESSAGE_RETENTION, purge_bucket
-from chalicelib.domain.sending import campaign_message_id
 from chalicelib.store.models import MessagePurgeList, MessageRecord
 
 # A purge list outlives its records by this much, so the purge always finds it first; TTL

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from itsdangerous import BadSignature, URLSafeSerializer
-
 from chalicelib.config import signing_keys
 from chalicelib.domain.errors import InvalidInput
 
 
-def _serializer(listing: str) -> URLSafeSerializer:
+def _serializer(listing: str) -> Any:
+    # Imported here: only a listing's handlers page (cold start, issue 15).
+    from itsdangerous import URLSafeSerializer
+
     return URLSafeSerializer(list(signing_keys()), salt=f"page-cursor:{listing}")
 
 
@@ -24,6 +25,8 @@ def decode_cursor(cursor: str | None, listing: str) -> dict[str, Any] | None:
     """The key a cursor of `listing` resumes after; InvalidInput for any other string."""
     if not cursor:
         return None
+    from itsdangerous import BadSignature
+
     try:
         key = _serializer(listing).loads(cursor)
     except BadSignature:

@@ -49,7 +49,7 @@ def ses_event(sample: str, recipient: str, tags: dict[str, str], ses_message_id:
 def _record_sent(recipient: str, tags: dict[str, str]) -> dict[str, str]:
     """The tags with a `message` id, its message record written as a send would write it."""
     from chalicelib.config import hash_key
-    from chalicelib.domain.sending import campaign_message_id
+    from chalicelib.domain.message_ids import campaign_message_id
     from chalicelib.domain.suppression import address_hash
     from chalicelib.store import messages
 
