@@ -58,13 +58,14 @@ def finish_zip(path: Path) -> None:
     with tempfile.NamedTemporaryFile(suffix=".zip", dir=path.parent, delete=False) as out_file:
         finished = Path(out_file.name)
     with zipfile.ZipFile(path) as source, zipfile.ZipFile(finished, "w", zipfile.ZIP_DEFLATED) as target:
-        names = {info.filename for info in source.infolist()}
         for info in source.infolist():
+            # Bytecode the build copied (a developer's time-stamped .pyc) is dropped: every module
+            # gets its hash-based one below.
             if _botocore_model_unused(info.filename) or "/__pycache__/" in f"/{info.filename}":
                 continue
             data = source.read(info)
             target.writestr(info, data)
-            if info.filename.endswith(".py") and cached_path(info.filename) not in names:
+            if info.filename.endswith(".py"):
                 compiled = zipfile.ZipInfo(cached_path(info.filename), date_time=info.date_time)
                 compiled.external_attr = info.external_attr
                 target.writestr(compiled, pyc(data, info.filename), zipfile.ZIP_DEFLATED)

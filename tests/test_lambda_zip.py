@@ -72,8 +72,11 @@ def test_finishing_a_zip_drops_unused_models_and_adds_bytecode(tmp_path):
         archive.writestr("botocore/data/sqs/2012-11-05/service-2.json.gz", b"kept")
         archive.writestr("botocore/data/ec2/2016-11-15/service-2.json.gz", b"dropped")
         archive.writestr("botocore/data/endpoints.json", b"{}")
+        # A time-stamped .pyc a developer's checkout held, which the build copied: replaced.
+        archive.writestr("__pycache__/app.cpython-311.pyc", b"stale")
     finish_zip(built)
     with zipfile.ZipFile(built) as archive:
         assert sorted(archive.namelist()) == sorted([
             "app.py", "__pycache__/app.cpython-311.pyc", "botocore/data/sqs/2012-11-05/service-2.json.gz",
             "botocore/data/endpoints.json"])
+        assert archive.read("__pycache__/app.cpython-311.pyc") == pyc(b"x = 1\n", "app.py")

@@ -28,6 +28,8 @@ from chalicelib.store.models import MessagePurgeList, MessageRecord, RateCounter
 
 # Keys read per page; 40 BatchWriteItem calls delete one page.
 PAGE_SIZE = 1000
+# Message records looked up together (BatchGetItem takes 100 keys a call).
+RECORDS_CHECKED = 100
 TimeLeft = Callable[[], bool]
 
 
@@ -83,25 +85,43 @@ def count_due_messages(at: datetime) -> int:
 
 
 def purge_messages(at: datetime, more_time: TimeLeft) -> PurgeProgress:
-    """Erase the message records due by `at` (P21), a purge list at a time: the records TTL has
-    not deleted yet first, the emptied lists 25 to a call after them, so a run stopped midway
-    finds again any list whose records it may not have deleted (deleting a record twice is
-    harmless). Counts the records this run deleted."""
+    """Erase the message records due by `at` (P21), purge lists a group at a time: the group's
+    records that TTL has not deleted yet first (one BatchGetItem finds them among up to
+    RECORDS_CHECKED keys: a transactional mail's list holds one), the emptied lists 25 to a call
+    after them, so a run stopped midway finds again any list whose records it may not have
+    deleted (deleting a record twice is harmless). Counts the records this run deleted."""
     progress = PurgeProgress()
     emptied: list[MessagePurgeList] = []
     try:
         for bucket in due_buckets(at):
+            group: list[MessagePurgeList] = []
+            records: list[MessageRecord] = []
             for purge_list in due_lists(bucket, at):
-                records = still_held(records_of(purge_list))
-                _batch_delete(MessageRecord, records)
-                emptied.append(purge_list)
-                progress.count += len(records)
+                group.append(purge_list)
+                records += records_of(purge_list)
+                if len(records) >= min(RECORDS_CHECKED, PAGE_SIZE):
+                    progress.count += _erase_held(records)
+                    emptied += group
+                    group, records = [], []
+                    if not more_time():
+                        progress.complete = False
+                        return progress
+            if group:
+                progress.count += _erase_held(records)
+                emptied += group
                 if not more_time():
                     progress.complete = False
                     return progress
     finally:
         _batch_delete(MessagePurgeList, emptied)
     return progress
+
+
+def _erase_held(records: list[MessageRecord]) -> int:
+    """Delete those of `records` still in the table; how many that was."""
+    held = still_held(records)
+    _batch_delete(MessageRecord, held)
+    return len(held)
 
 
 def purge_expired_signups(at: datetime, more_time: TimeLeft) -> PurgeProgress:
