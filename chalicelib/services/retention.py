@@ -29,6 +29,7 @@ from chalicelib.domain.retention import (
 )
 from chalicelib.observability import logger
 from chalicelib.resources import OUTBOX
+from chalicelib.services.accounts import account_language
 from chalicelib.store import account_lifecycle as lifecycle
 from chalicelib.store import audit
 from chalicelib.store.models import Account, RateCounter, Subscriber
@@ -130,7 +131,7 @@ def _warn_inactive(at: datetime, more_time: TimeLeft) -> PurgeProgress:
                            extra={"account_id": account.account_id})
             continue
         mail = inactivity_email(recipient, account.name, public_base_url=settings().public_base_url,
-                                default_sender=settings().default_sender)
+                                default_sender=settings().default_sender, language=account_language(account))
         message_id = inactivity_message_id(account.account_id, account.last_active_day)
         enqueue(OUTBOX, EmailJob(message_id=message_id, account_id=account.account_id,
                                  kind=INACTIVITY_MAIL_KIND, email=mail).to_dict())
