@@ -3,10 +3,11 @@ handler, and only the records that failed reported back, so SQS redelivers just 
 
 What Powertools' BatchProcessor and process_partial_response do for SQS, in a few lines. The
 project prefers Powertools for a solved problem, but only where the cost is justified: importing
-its batch utility and SQSRecord adds 19-37 ms of CPU to each worker's cold import (0.12-0.23x
+its batch utility and SQSRecord adds 9-38 ms of CPU to each worker's cold import (0.05-0.21x
 `import boto3`; `make bench` measures it on every run, bench/cold_start.batch_utility_cost), which
-takes the workers from 1.26-1.62x to 1.69-1.92x boto3 against issue 15's 1.5x target. What it adds
-that these workers do not use: async processing, FIFO ordering, Kinesis and DynamoDB streams.
+in the run of README's table took five of the eight workers from 1.31-1.49x to 1.52-1.64x boto3,
+over issue 15's 1.5x target. What it adds that these workers do not use: async processing, FIFO
+ordering, Kinesis and DynamoDB streams.
 """
 from __future__ import annotations
 
