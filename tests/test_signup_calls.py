@@ -71,3 +71,15 @@ def test_p05_a_resend_request_costs_the_same_calls_for_every_address(client, new
                                         body=urlencode({"email": email, "list_id": list_id}))
         seen[email] = (response.status_code, response.body, json.dumps(calls.by_operation, sort_keys=True))
     assert len(set(seen.values())) == 1, seen
+
+
+def test_a_confirmation_reads_the_suppressions_once(client, account, news_list):
+    """Issue 3's budget of 3 AWS calls per confirmation: the one suppression read both allows the
+    signup and tells whether it lifts an earlier unsubscribe (P12)."""
+    form_signup(client, news_list["list_id"], email="new@example.com")
+    deliver(take("outbox"))
+    with count_aws_calls() as calls:
+        response = client.http.post(confirm_path(sent_mails()[-1]), headers=FORM)
+    assert response.status_code in (200, 302, 303), response.body
+    assert calls.by_operation.get("dynamodb.BatchGetItem") == 1, calls.by_operation
+    assert sum(calls.by_operation.values()) <= 3, calls.by_operation

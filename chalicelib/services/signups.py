@@ -43,7 +43,7 @@ from chalicelib.store.accounts import get_account, profile_of
 from chalicelib.store.lists import consent_history, find_list, tracking_history
 from chalicelib.store.models import MailingList, Subscriber
 from chalicelib.store.rate_limits import consume
-from chalicelib.store.suppressions import is_suppressed, lift_for_list, own_signup_allowed
+from chalicelib.store.suppressions import OwnSignup, is_suppressed, lift_for_list, own_signup
 from chalicelib.templates import DEFAULT_LANGUAGE, LANGUAGES, N_
 
 # Bots fill every input; people never see this one (the form hides it). Not "website": that is
@@ -164,7 +164,7 @@ def apply_public_signup(job: SignupJob) -> None:
     source = job.consent.source
     # P12: a person who only unsubscribed may come back by signing up and confirming themselves;
     # anyone else suppressed is dropped, unseen (P05).
-    if not own_signup_allowed(mailing_list.account_id, job.contact.email, mailing_list.list_id):
+    if own_signup(mailing_list.account_id, job.contact.email, mailing_list.list_id) is OwnSignup.BLOCKED:
         _log_signup(mailing_list, source, "suppressed")
         return
     if not _within_address_limits(mailing_list, job.contact.email):
@@ -383,14 +383,17 @@ def confirm_signup(token: str, ip: str | None, user_agent: str | None) -> Mailin
     mailing_list = find_list(claim.list_id)
     gone = SignupExpired(N_("this signup is no longer waiting for confirmation; unconfirmed signups "
                             "are forgotten after 7 days"), field="token")
-    if mailing_list is None or not own_signup_allowed(mailing_list.account_id, claim.address,
-                                                      mailing_list.list_id):
+    if mailing_list is None:
+        raise gone
+    standing = own_signup(mailing_list.account_id, claim.address, mailing_list.list_id)
+    if standing is OwnSignup.BLOCKED:
         raise gone
     confirmed = subscriber_store.confirm(claim.list_id, claim.address, clean_ip(ip),
                                          (user_agent or "")[:1000] or None)
     if confirmed is not None:  # the same confirmation confirms the tracking box (P30)
         subscriber_store.confirm_tracking(confirmed)
-        _lift_if_resubscribed(mailing_list, claim.address)
+        if standing is OwnSignup.RETURNING:
+            _lift_suppression(mailing_list, claim.address)
     if confirmed is None:
         current = subscriber_store.get_subscriber(claim.list_id, claim.address)
         if current is None or current.status != Status.CONFIRMED.value:
@@ -400,12 +403,11 @@ def confirm_signup(token: str, ip: str | None, user_agent: str | None) -> Mailin
     return mailing_list
 
 
-def _lift_if_resubscribed(mailing_list: MailingList, address: str) -> None:
+def _lift_suppression(mailing_list: MailingList, address: str) -> None:
     """P12: the person who had unsubscribed confirmed a signup of their own: the account's
     suppression of them no longer holds for this list (imports and the API still cannot add
     them anywhere, and it holds again the moment they unsubscribe or complain); audited."""
-    if is_suppressed(mailing_list.account_id, address) and lift_for_list(
-            mailing_list.account_id, address, mailing_list.list_id):
+    if lift_for_list(mailing_list.account_id, address, mailing_list.list_id):
         audit.record(mailing_list.account_id, "subscriber", "subscriber.resubscribed", mailing_list.list_id)
         logger.info("suppression lifted by the person's own signup", extra={"list_id": mailing_list.list_id})
 

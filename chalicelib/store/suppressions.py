@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from enum import Enum
 
 from pynamodb.exceptions import UpdateError
 
@@ -82,14 +83,25 @@ def suppressed_hashes(account_id: str, hashes: Iterable[str], list_id: str | Non
                     and may_resubscribe(_reasons(entry)))}
 
 
-def own_signup_allowed(account_id: str, address: str, list_id: str) -> bool:
+class OwnSignup(Enum):
+    """How the suppressions stand towards a person's own signup to a list (P12)."""
+    CLEAR = "clear"          # not suppressed in the account or the platform
+    RETURNING = "returning"  # suppressed in the account only because they unsubscribed: their
+    #                          own confirmation lifts it for this list (lift_for_list)
+    BLOCKED = "blocked"      # a complaint, a bounce, an erasure or a platform-wide opt-out
+
+
+def own_signup(account_id: str, address: str, list_id: str) -> OwnSignup:
     """Whether the person's own signup to this list may go ahead (P12): not suppressed at all, or
-    suppressed in the account (or for this list) only because they unsubscribed; never after a
-    complaint, a bounce, an erasure or a platform-wide opt-out."""
+    suppressed in the account (or for this list) only because they unsubscribed. One
+    BatchGetItem, so the confirmation knows whether to lift without reading again."""
     hashed = address_hash(address, hash_key())
     found = list(Suppression.batch_get(_keys(account_id, hashed, list_id)))
-    return all(entry.scope != PLATFORM_SCOPE and not entry.erased and may_resubscribe(_reasons(entry))
-               for entry in found)
+    if not all(entry.scope != PLATFORM_SCOPE and not entry.erased and may_resubscribe(_reasons(entry))
+               for entry in found):
+        return OwnSignup.BLOCKED
+    account_wide = any(entry.address_hash == hashed for entry in found)
+    return OwnSignup.RETURNING if account_wide else OwnSignup.CLEAR
 
 
 def lift_for_list(account_id: str, address: str, list_id: str) -> bool:
