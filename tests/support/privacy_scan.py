@@ -96,3 +96,44 @@ def found_in_tables(tables: dict[str, list[str]], forms: ContactForms) -> dict[s
         if hits:
             found[name] = hits
     return found
+
+
+class CapturedLogs:
+    """Every line the Powertools logger wrote, formatted as CloudWatch would receive it."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+def capture_logs() -> Any:
+    """A context manager giving a CapturedLogs of everything the app's logger writes meanwhile
+    (its own handler is bound to the stdout of import time, which capsys cannot see)."""
+    import contextlib
+    import logging
+
+    from chalicelib.observability import logger
+
+    @contextlib.contextmanager
+    def capturing() -> Any:
+        captured = CapturedLogs()
+
+        class Collect(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                captured.lines.append(self.format(record))
+
+        handler = Collect(level=logging.DEBUG)
+        handler.setFormatter(logger.registered_formatter)
+        previous = logger._logger.level
+        logger._logger.addHandler(handler)
+        logger._logger.setLevel(logging.DEBUG)
+        try:
+            yield captured
+        finally:
+            logger._logger.removeHandler(handler)
+            logger._logger.setLevel(previous)
+
+    return capturing()
