@@ -6,7 +6,8 @@ phone number written another way. `contact_forms` lists them all: the address as
 and upper case, its local part, URL-encoded and base64-encoded; the unkeyed SHA-256, SHA-1 and MD5
 of each (a dictionary reverses those in seconds, so they count as the address itself; only a keyed
 hash may be stored); the phone in E.164, without the plus, in its national forms and grouped; and
-the name (as a whole word, so "Ann" is not found in "channel").
+the local part and the name as whole words (so "Ann" is not found in "channel", nor "cat" in
+"location").
 """
 from __future__ import annotations
 
@@ -46,22 +47,25 @@ def _encodings(value: str) -> list[str]:
             base64.urlsafe_b64encode(data).decode().rstrip("=")]
 
 
-def contact_forms(emails: Iterable[str] = (), *, phones: Iterable[str] = (),
-                  names: Iterable[str] = ()) -> ContactForms:
-    """Every form of these addresses, phone numbers (E.164) and names, as a scan looks for them."""
-    substrings: list[str] = []
+def contact_forms(emails: Iterable[str] = (), *, phones: Iterable[str] = (), names: Iterable[str] = (),
+                  ips: Iterable[str] = ()) -> ContactForms:
+    """Every form of these addresses, phone numbers (E.164), names and IP addresses, as a scan
+    looks for them."""
+    substrings: list[str] = [form for ip in ips for form in (ip, *_digests(ip))]
+    local_parts: list[str] = []
     for address in emails:
         given = address.strip()
         normalised = given.lower()
         local = normalised.partition("@")[0]
-        substrings += [given, normalised, given.upper(), local, *_encodings(normalised),
+        substrings += [given, normalised, given.upper(), *_encodings(normalised),
                        *_digests(normalised), *_digests(given)]
+        local_parts.append(local)
     for phone in phones:
         digits = phone.lstrip("+")
         national = digits[2:]  # the tests' numbers are +40 (Romania): two country digits
         grouped = " ".join([national[:3], national[3:6], national[6:]])
         substrings += [phone, digits, national, "0" + national, grouped, *_digests(phone), *_digests(digits)]
-    words = [part for name in names for part in [name, *name.split()] if len(part) >= 3]
+    words = [*local_parts, *(part for name in names for part in [name, *name.split()] if len(part) >= 3)]
     return ContactForms(tuple(dict.fromkeys(substrings)), tuple(dict.fromkeys(words)))
 
 
