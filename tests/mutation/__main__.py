@@ -7,19 +7,25 @@ mutmut (pinned in requirements-dev.txt) copies chalicelib/ and the tests to muta
 mutant of the modules in tests/mutation/scope.toml into that copy behind a trampoline, runs the
 test suite once to learn which tests reach which function, then runs each mutant in a forked
 process against the tests that reached its function, fastest first, stopping at the first
-failure. This driver is mutmut's `run` with three changes that keep it within 30 minutes on two
-cores: only the functions scope.toml names are run, the mutants declared in equivalent.toml are
-not run at all, and each mutant gets the fastest of its tests up to `test_seconds_per_mutant` of
-their measured time (the first stats run already proved the suite passes, so mutmut's second,
-"clean" run of the whole suite is skipped).
+failure. This driver is mutmut's `run` with changes that keep it within 30 minutes on two cores:
+the stats run uses both cores (pytest-xdist with tests/mutation/stats_plugin.py) and already
+proves the suite passes, so mutmut's second, "clean" run of the whole suite is skipped; only the
+functions scope.toml names are run; the mutants declared in equivalent.toml are not run at all;
+and each mutant gets the fastest of its tests up to `test_seconds_per_mutant` of their measured
+time.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import json
 import os
 import shutil
+import subprocess
 import sys
 import time
+from collections.abc import Callable
 from math import ceil
 from pathlib import Path
 
@@ -39,6 +45,62 @@ def _capped(tests: set[str], durations: dict[str, float], budget: float) -> list
         chosen.append(test)
         spent += durations.get(test, 0.0)
     return chosen
+
+
+# Run in this process before the mutants are forked from it, so each fork starts with the app, moto
+# and the test modules imported (mutmut's own stats run, which this driver replaces, did that).
+WARM_UP = ["tests/test_rule_substance.py"]
+
+
+def _quietly(run: Callable[[], int]) -> tuple[int, str]:
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+        return run(), output.getvalue()
+
+
+def _parallel_stats(processes: int) -> None:
+    """mutmut's stats run (which tests reach which mutated function, how long each test takes) on
+    `processes` cores with pytest-xdist and tests/mutation/stats_plugin.py, merged into mutmut's
+    stats file; SystemExit when a test fails under the trampolines."""
+    from mutmut.configuration import config
+    from mutmut.state import state
+    from mutmut.stats import save_stats
+
+    for old in Path("mutants").glob("mutmut-stats-*.json"):
+        old.unlink()
+    env = {**os.environ, "MUTANT_UNDER_TEST": "stats", "PY_IGNORE_IMPORTMISMATCH": "1",
+           "MUTMUT_DEPENDENCY_DEPTH": "-1"}
+    command = [sys.executable, "-m", "pytest", "--rootdir=.", "-q", "-x", "-p", "no:cacheprovider",
+               "-p", "tests.mutation.stats_plugin", "-n", str(processes), *config().pytest_add_cli_args,
+               *config().pytest_add_cli_args_test_selection]
+    result = subprocess.run(command, cwd="mutants", env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        print(result.stdout[-6000:], result.stderr[-3000:])
+        raise SystemExit("the stats run failed: the suite must pass under mutmut's trampolines")
+    print("    " + result.stdout.strip().splitlines()[-1])
+    for part in Path("mutants").glob("mutmut-stats-*.json"):
+        data = json.loads(part.read_text("utf-8"))
+        for test, functions in data["reached"].items():
+            for function in functions:
+                state().tests_by_mangled_function_name[function].add(test)
+        state().duration_by_test.update(data["seconds"])
+    save_stats()
+
+
+def _warm_up() -> None:
+    import pytest
+    from mutmut.configuration import config
+    from mutmut.mutation.trampoline import set_mutant_under_test
+    from mutmut.utils.file_utils import change_cwd
+
+    set_mutant_under_test("")
+    os.environ["PY_IGNORE_IMPORTMISMATCH"] = "1"
+    with change_cwd("mutants"):
+        code, output = _quietly(lambda: int(pytest.main(
+            ["--rootdir=.", "-q", "-p", "no:cacheprovider", *config().pytest_add_cli_args, *WARM_UP])))
+    if code != 0:
+        print(output[-6000:])
+        raise SystemExit("the warm-up tests failed")
 
 
 def run(max_children: int) -> None:
@@ -70,10 +132,12 @@ def run(max_children: int) -> None:
         generated = mutmut_main.create_mutants(max_children)
     print(f"    mutants written for {generated.mutated} modules in {time.monotonic() - started:.0f}s")
 
-    runner = get_mutant_runner(max_children)
     stats_started = time.monotonic()
-    mutmut_main.collect_or_load_stats(runner, apply_config_invalidation=True)
-    print(f"    stats (the suite once, under the trampolines): {time.monotonic() - stats_started:.0f}s")
+    _parallel_stats(max_children)
+    print(f"    stats (the suite once, under the trampolines, on {max_children} processes): "
+          f"{time.monotonic() - stats_started:.0f}s", flush=True)
+    _warm_up()
+    runner = get_mutant_runner(max_children)
     mutants, data_by_path = mutmut_main.collect_source_file_mutation_data(mutant_names=())
     mutmut_main._check_test_to_mutant_associations(data_by_path)
     mutmut_main.run_forced_fail_test(runner)

@@ -71,7 +71,8 @@ def main() -> int:
                 continue
             counts["run"] += 1
             counts["killed" if status in DETECTED else "survived"] += 1
-            counts[status] += 1
+            if status not in ("killed", "survived"):
+                counts[status] += 1
             if status not in DETECTED:
                 survivors.append((name, status, _changed_line(name, module.path)))
         for family in module.families:

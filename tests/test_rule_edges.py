@@ -1,0 +1,193 @@
+"""The edges of the rule code that mutation testing found untested (`make mutants`): each test
+asserts what a rule needs from a pure function, at the values where a small bug would show."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import time_machine
+
+from chalicelib.domain.errors import Conflict, InvalidInput
+from chalicelib.domain.tokens import Signer, TokenExpired, TokenInvalid
+
+SIGNER = Signer(("a-secret-for-the-edge-tests",))
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+# --- P12: a refused transition names the field and both states -----------------------------------
+
+@pytest.mark.parametrize(("current", "target", "was"), [
+    (None, "unsubscribed", "absent"), ("unsubscribed", "confirmed", "unsubscribed"),
+    ("bounced", "pending", "bounced")])
+def test_p12_a_refused_transition_names_the_status_field_and_both_states(current, target, was):
+    from chalicelib.domain.subscriptions import Status, check_transition
+
+    with pytest.raises(Conflict) as refused:
+        check_transition(Status(current) if current else None, Status(target))
+    assert refused.value.field == "status"
+    assert refused.value.message == f"a subscriber that is {was} cannot become {target}"
+
+
+# --- P16: the portability CSV ----------------------------------------------------------------------
+
+ENTRY = {
+    "list_id": "lst_1", "list_name": "News", "status": "confirmed", "restricted": False,
+    "email": "ann@example.com", "phone": "+40712345678", "name": "=HYPERLINK(\"x\")", "company": None,
+    "website": None, "field_of_activity": "-minus", "attributes": {"city": "Cluj", "size": "@big"},
+    "consent": {"given_at": "2025-01-31T09:30:00+00:00", "source": "form", "consent_text_version": 2,
+                "consent_text": "Yes, send me news.", "confirmed_at": "2025-01-31T09:35:00+00:00"},
+    "created_at": "2025-01-31T09:30:00+00:00", "updated_at": None,
+}
+
+
+def test_p16_the_csv_has_one_row_per_list_with_contact_data_consent_proof_and_attributes():
+    from chalicelib.domain.person_csv import COLUMNS, memberships_csv
+
+    text = memberships_csv([ENTRY, {**ENTRY, "list_id": "lst_2", "attributes": {}, "consent": None}])
+    assert text.startswith(",".join(COLUMNS) + ",attributes.city,attributes.size\r\n")
+    assert text.endswith("\r\n") and "\r\n\r\n" not in text
+    first, second = list(csv.DictReader(io.StringIO(text)))
+    assert (first["consent_given_at"], first["consent_source"], first["consent_text_version"],
+            first["consent_text"], first["confirmed_at"]) == (
+        "2025-01-31T09:30:00+00:00", "form", "2", "Yes, send me news.", "2025-01-31T09:35:00+00:00")
+    assert first["email"] == "ann@example.com" and first["status"] == "confirmed"
+    assert first["attributes.city"] == "Cluj"
+    assert first["company"] == "" and first["updated_at"] == "", "a missing value is an empty cell"
+    assert second["list_id"] == "lst_2" and second["consent_text"] == "" and second["attributes.city"] == ""
+
+
+def test_p16_csv_cells_a_spreadsheet_would_run_are_defused_but_numbers_stay_numbers():
+    from chalicelib.domain.person_csv import memberships_csv
+
+    [row] = list(csv.DictReader(io.StringIO(memberships_csv([ENTRY]))))
+    assert row["name"] == "'=HYPERLINK(\"x\")"
+    assert row["field_of_activity"] == "'-minus"
+    assert row["attributes.size"] == "'@big"
+    assert row["phone"] == "+40712345678", "an E.164 number stays machine-readable"
+    tab = memberships_csv([{**ENTRY, "name": "\tTab", "phone": "-12 5"}])
+    [tabbed] = list(csv.DictReader(io.StringIO(tab)))
+    assert tabbed["name"] == "'\tTab" and tabbed["phone"] == "-12 5"
+
+
+# --- P07 and P31: mail links live a year, and only their own kind --------------------------------
+
+def _claim():
+    from chalicelib.domain.mail_links import LinkClaim
+
+    return LinkClaim("acc_1", "lst_1", "ann@example.com", "cmp_1")
+
+
+@pytest.mark.parametrize("age", [timedelta(days=365) - timedelta(seconds=1), timedelta(days=365, seconds=2)])
+def test_p07_mail_links_and_click_links_work_for_a_year_and_no_longer(age):
+    from chalicelib.domain.mail_links import (
+        CLICK,
+        UNSUBSCRIBE,
+        click_token,
+        link_token,
+        read_click_token,
+        read_link_token,
+        read_tracking_token,
+    )
+
+    with time_machine.travel(T0, tick=False):
+        link = link_token(SIGNER, UNSUBSCRIBE, _claim())
+        click = click_token(SIGNER, _claim(), "https://shop.example/sale")
+    with time_machine.travel(T0 + age, tick=False):
+        if age < timedelta(days=365):
+            assert read_link_token(SIGNER, UNSUBSCRIBE, link) == _claim()
+            assert read_click_token(SIGNER, click) == (_claim(), "https://shop.example/sale")
+            assert read_tracking_token(SIGNER, CLICK, click).url == "https://shop.example/sale"
+        else:
+            for read in (lambda: read_link_token(SIGNER, UNSUBSCRIBE, link),
+                         lambda: read_click_token(SIGNER, click),
+                         lambda: read_tracking_token(SIGNER, CLICK, click)):
+                with pytest.raises(TokenExpired):
+                    read()
+
+
+def test_p31_a_link_token_is_refused_for_another_purpose_and_when_its_claim_is_incomplete():
+    from chalicelib.domain.mail_links import (
+        CLICK,
+        FORWARD,
+        OPEN,
+        UNSUBSCRIBE,
+        link_token,
+        read_click_token,
+        read_link_token,
+        read_tracking_token,
+    )
+
+    token = link_token(SIGNER, UNSUBSCRIBE, _claim())
+    with pytest.raises(TokenInvalid):
+        read_link_token(SIGNER, FORWARD, token)
+    with pytest.raises(TokenInvalid):
+        read_click_token(SIGNER, token)
+    for payload in ({"a": "acc_1", "l": "lst_1"}, {"a": "acc_1", "l": "", "e": "x@example.com"},
+                    {"a": "acc_1", "l": "lst_1", "e": 5},
+                    {"a": "acc_1", "l": "lst_1", "e": "x@example.com", "c": 7}):
+        with pytest.raises(TokenInvalid) as refused:
+            read_link_token(SIGNER, OPEN, SIGNER.sign(OPEN, payload))
+        assert refused.value.field == "token"
+    no_campaign = read_link_token(SIGNER, OPEN, SIGNER.sign(OPEN, {"a": "a", "l": "l", "e": "e@x.example"}))
+    assert no_campaign.campaign_id is None
+    for target in ("javascript:alert(1)", "ftp://x.example/", None, 5, "//evil.example/"):
+        forged = SIGNER.sign(CLICK, {**_claim().payload(), "u": target})
+        with pytest.raises(TokenInvalid):
+            read_click_token(SIGNER, forged)
+        with pytest.raises(TokenInvalid):
+            read_tracking_token(SIGNER, CLICK, forged)
+    assert read_tracking_token(SIGNER, OPEN, link_token(SIGNER, OPEN, _claim())).url is None
+
+
+# --- P01 and P31: the confirm link's list hint, read without trusting the token ---------------------
+
+@pytest.mark.parametrize(("list_id", "hint"), [
+    ("l" * 64, "l" * 64), ("l" * 65, None), ("lst_ü", None), (7, None), (None, None)])
+def test_p31_the_confirm_link_hint_is_only_a_short_ascii_list_id(list_id, hint):
+    from chalicelib.domain.tokens import CONFIRM, confirm_token_list_hint
+
+    token = SIGNER.sign(CONFIRM, {"l": list_id, "a": "ann@example.com"})
+    assert confirm_token_list_hint(SIGNER, token) == hint
+    assert confirm_token_list_hint(Signer(("another-secret",)), token) == hint, "read without the signature"
+    assert confirm_token_list_hint(SIGNER, "not-a-token") is None
+
+
+def test_p01_a_confirm_link_lives_7_days():
+    from chalicelib.domain.tokens import confirm_token, read_confirm_token
+
+    with time_machine.travel(T0, tick=False):
+        token = confirm_token(SIGNER, "lst_1", "ann@example.com")
+    with time_machine.travel(T0 + timedelta(days=7) - timedelta(seconds=1), tick=False):
+        assert read_confirm_token(SIGNER, token).address == "ann@example.com"
+    with time_machine.travel(T0 + timedelta(days=7, seconds=2), tick=False), pytest.raises(TokenExpired):
+        read_confirm_token(SIGNER, token)
+
+
+# --- P26: an account's own limits, the soft-bounce window ---------------------------------------------
+
+@pytest.mark.parametrize(("value", "accepted"), [(0, False), (0.0005, True), (0.999, True), (1, False),
+                                                  (1.5, False), (-0.1, False)])
+def test_p26_an_accounts_own_limit_is_a_rate_strictly_between_0_and_1(value, accepted):
+    from chalicelib.domain.health import check_own_threshold
+
+    if accepted:
+        assert check_own_threshold(value, "max_bounce_rate") == value
+    else:
+        with pytest.raises(InvalidInput) as refused:
+            check_own_threshold(value, "max_bounce_rate")
+        assert refused.value.field == "max_bounce_rate"
+
+
+def test_p26_transient_bounces_are_summed_over_the_last_7_days_today_included():
+    from chalicelib.domain.health import HealthPolicy, soft_bounce_days
+
+    today = date(2026, 3, 10)
+    assert soft_bounce_days(today, HealthPolicy()) == [today - timedelta(days=n) for n in range(7)]
+
+
+def test_p23_a_confirmed_deletion_is_due_30_days_after_the_confirmation():
+    from chalicelib.domain.retention import deletion_due
+
+    assert deletion_due(T0) == T0 + timedelta(days=30)
