@@ -43,7 +43,7 @@ from chalicelib.domain.errors import TidingsError
 from chalicelib.domain.keys import Scope
 from chalicelib.services.health import cancel_by_operator, set_own_thresholds, suspend_by_operator, unsuspend
 from chalicelib.services.retention import run_purges
-from chalicelib.services.senders import register_operator_sender
+from chalicelib.services.senders import adopt_sender, register_operator_sender
 from chalicelib.services.smoke import run_smoke
 from chalicelib.store import audit
 from chalicelib.store.accounts import create_account
@@ -83,6 +83,11 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--reason", required=True,
                              help="why, in one line; mailed to the account and kept in its audit log "
                                   "(name the rule broken, never a person's contact data)")
+    adopt = account_commands.add_parser(
+        "adopt-sender", help="give an account an identity SES already has, keeping its verification "
+                             "(stacks deployed before identities were owned per account, P35)")
+    adopt.add_argument("--account-id", required=True)
+    adopt.add_argument("--identity", required=True, help="an address or a domain")
     lift = account_commands.add_parser("unsuspend", help="lift a sending suspension (P26)")
     lift.add_argument("--account-id", required=True)
     limits = account_commands.add_parser("health-limits",
@@ -110,6 +115,8 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         account = act(args.account_id, args.reason)
         return {"account_id": account.account_id, "status": account.status,
                 "deletion_due_at": account.deletion_due_at.isoformat() if account.deletion_due_at else None}
+    if args.action == "adopt-sender":
+        return adopt_sender(args.account_id, args.identity)
     if args.action == "unsuspend":
         account = unsuspend(args.account_id)
         return {"account_id": account.account_id, "status": account.status}

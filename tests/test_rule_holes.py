@@ -71,6 +71,13 @@ def test_p12_a_preference_centre_unsubscribe_from_one_list_blocks_re_adding_to_i
                              body=json.dumps({"email": ANN}))
     assert again.status_code == 409 and json.loads(again.body)["error"]["field"] == "email"
     assert take("outbox") == []
+    # The person's access export says so (P16): which list, why and since when.
+    export = client.http.post("/v1/privacy/requests", headers=headers,
+                              body=json.dumps({"type": "access", "email": ANN}))
+    request_id = json.loads(export.body)["request_id"]
+    held = json.loads(client.http.get(f"/v1/privacy/requests/{request_id}/export", headers=headers).body)
+    assert [(s["scope"], s.get("list_id"), s["reason"]) for s in held["suppressions"]] == [
+        ("list", news, "unsubscribed")]
     # The other list stays as it was, and the address may still join a third.
     assert stored(offers, ANN).status == "confirmed"
     third = new_list(client, headers, "Third")

@@ -194,3 +194,44 @@ def test_p35_a_subscriber_of_another_tenant_is_not_mailed_as_us(client, headers,
     subscribe(other["account_id"], mine, "ann@example.com")
     campaign = create_campaign(client, other["headers"], [mine])
     assert campaign["from_address"] == "hello@other.example"
+
+
+# --- stacks deployed before identities were owned: the operator adopts what SES already has ----
+
+def _legacy_account() -> dict[str, Any]:
+    """An account made before P35: its sender domain is in SES, but no account owns it."""
+    aws_client("sesv2").create_email_identity(EmailIdentity="legacy.example")
+    return create_account_with_key("Legacy Ltd", {"postal_address": "3 Old Road, Chisinau",
+                                                  "contact_email": "contact@legacy.example"})
+
+
+def test_p35_the_operator_adopts_an_identity_ses_has_without_making_it_again(aws, monkeypatch, capsys):
+    from chalicelib import cli
+    from chalicelib.adapters import ses
+    from chalicelib.domain.errors import Forbidden
+    from chalicelib.services.senders import check_sender
+
+    legacy = _legacy_account()
+    with pytest.raises(Forbidden):
+        check_sender(legacy["account_id"], "news@legacy.example")
+
+    def remade(identity: str) -> None:
+        raise AssertionError(f"{identity} made again: its DKIM records and verification would be lost")
+
+    monkeypatch.setattr(ses, "delete_identity", remade)
+    monkeypatch.setattr(ses, "create_identity", remade)
+    assert cli.main(["account", "adopt-sender", "--account-id", legacy["account_id"],
+                     "--identity", "Legacy.Example"]) == 0
+    assert json.loads(capsys.readouterr().out)["identity"] == "legacy.example"
+    check_sender(legacy["account_id"], "news@legacy.example")  # now its own, and verified
+
+
+def test_p35_the_operator_cannot_adopt_another_accounts_identity_or_one_ses_lacks(aws, other, capsys):
+    from chalicelib import cli
+
+    legacy = _legacy_account()
+    adopt = ["account", "adopt-sender", "--account-id", legacy["account_id"], "--identity"]
+    assert cli.main([*adopt, "other.example"]) == 2
+    assert "another account" in capsys.readouterr().err
+    assert cli.main([*adopt, "nowhere.example"]) == 2
+    assert "SES has no identity" in capsys.readouterr().err

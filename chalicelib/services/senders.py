@@ -13,7 +13,7 @@ from typing import Any
 
 from chalicelib.adapters import ses
 from chalicelib.config import settings
-from chalicelib.domain.errors import Conflict, Forbidden
+from chalicelib.domain.errors import Conflict, Forbidden, NotFound
 from chalicelib.domain.senders import (
     Owner,
     SenderKind,
@@ -137,6 +137,22 @@ def may_send_as(account_id: str, address: str | None) -> bool:
     except (Forbidden, Conflict):
         return False
     return True
+
+
+def adopt_sender(account_id: str, raw_identity: str) -> dict[str, Any]:
+    """The operator vouches that an identity SES already has belongs to this account (stacks
+    deployed before identities were owned, P35): it is claimed as add_sender would, but the SES
+    identity is kept as it is, so its verification and DKIM records stay valid. NotFound when SES
+    does not have it (add it with add_sender instead)."""
+    name = sender_name(raw_identity)
+    check_may_claim(name, account_id, _owners(name.domain))
+    state = ses.identity_state(name.identity)
+    if state is None:
+        raise NotFound(f"SES has no identity '{name.identity}': add it with POST /v1/senders",
+                       field="identity")
+    item = sender_store.claim_identity(account_id, name.domain, name.identity, name.kind)
+    audit.record(account_id, "operator", "sender.adopted", name.kind.value)
+    return sender_view(item, state)
 
 
 def register_operator_sender(account_id: str, raw_identity: str) -> None:

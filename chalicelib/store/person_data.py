@@ -160,16 +160,26 @@ def erase_tracking(person: Person) -> int:
 # --- suppressions --------------------------------------------------------------------------------
 
 def export_suppressions(person: Person) -> list[dict[str, Any]]:
-    """Whether each of the person's emails and phones is suppressed here or platform-wide."""
+    """Whether each of the person's emails and phones is suppressed here, platform-wide, or for
+    one list of the account (a Query per identifier finds those)."""
     identifiers = {address_hash(email, hash_key()): "email" for email in person.emails}
     identifiers.update({h: "phone" for h in person.keyed_hashes(hash_key()) if h not in identifiers})
     keys = [(scope, hashed) for hashed in identifiers for scope in (person.account_id, PLATFORM_SCOPE)]
-    found = Suppression.batch_get(keys) if keys else []
-    return sorted(({"identifier": identifiers[s.address_hash],
-                    "scope": "platform" if s.scope == PLATFORM_SCOPE else "account",
-                    "reason": s.reason, "reasons": sorted({s.reason, *(s.reasons or ())}),
-                    "since": _iso(s.created_at)} for s in found),
-                  key=lambda row: (row["identifier"], row["scope"]))
+    found = list(Suppression.batch_get(keys)) if keys else []
+    rows = [_suppression_row(s, identifiers[s.address_hash]) for s in found]
+    for hashed, kind in identifiers.items():
+        per_list = Suppression.query(person.account_id, Suppression.address_hash.startswith(f"{hashed}#"))
+        rows.extend(_suppression_row(s, kind) for s in per_list)
+    return sorted(rows, key=lambda row: (row["identifier"], row["scope"], row.get("list_id") or ""))
+
+
+def _suppression_row(entry: Suppression, identifier: str) -> dict[str, Any]:
+    row = {"identifier": identifier, "reason": entry.reason,
+           "reasons": sorted({entry.reason, *(entry.reasons or ())}), "since": _iso(entry.created_at)}
+    if entry.scope == PLATFORM_SCOPE:
+        return {**row, "scope": "platform"}
+    _, _, list_id = entry.address_hash.partition("#")
+    return {**row, "scope": "list", "list_id": list_id} if list_id else {**row, "scope": "account"}
 
 
 # --- exports of earlier requests -----------------------------------------------------------------
