@@ -191,3 +191,44 @@ def test_p23_a_confirmed_deletion_is_due_30_days_after_the_confirmation():
     from chalicelib.domain.retention import deletion_due
 
     assert deletion_due(T0) == T0 + timedelta(days=30)
+
+
+# --- P02, P03, P04: one imported row --------------------------------------------------------------
+
+def _row(**values: str):
+    from chalicelib.domain.imports import clean_row
+
+    return clean_row({"email": "Ann@Example.com", **values}, ["city"], [1, 2])
+
+
+def test_p03_a_row_without_consent_proof_gets_double_opt_in_and_one_with_it_is_proven():
+    assert _row().proof is None
+    proven = _row(consent_given_at="2025-05-01T10:00:00Z", consent_ip="198.51.100.4",
+                  consent_user_agent="Firefox/128", consent_form_url="https://acme.example/join")
+    assert proven.contact.email == "ann@example.com"
+    proof = proven.proof
+    assert (proof.source.value, proof.ip, proof.user_agent, proof.form_url, proof.consent_text_version) == (
+        "import", "198.51.100.4", "Firefox/128", "https://acme.example/join", 2)
+    assert proof.given_at == datetime(2025, 5, 1, 10, 0, tzinfo=UTC)
+    older = _row(consent_given_at="2025-05-01T10:00:00Z", consent_text_version="1")
+    assert older.proof.consent_text_version == 1
+
+
+@pytest.mark.parametrize(("values", "field"), [
+    ({"consent_ip": "198.51.100.4"}, "consent_given_at"),
+    ({"consent_user_agent": "Firefox/128"}, "consent_given_at"),
+    ({"consent_given_at": "2025-05-01T10:00:00Z", "consent_ip": "not-an-ip"}, "consent_ip"),
+    ({"consent_given_at": "2025-05-01T10:00:00Z", "consent_text_version": "3"}, "consent_text_version"),
+    ({"consent_given_at": "2025-05-01T10:00:00Z", "consent_text_version": "v1"}, "consent_text_version"),
+    ({"consent_given_at": "yesterday"}, "consent_given_at"),
+    ({"consent_given_at": "2025-05-01T10:00:00"}, "consent_given_at"),
+])
+def test_p02_proof_columns_without_a_time_or_with_a_bad_value_are_refused_naming_the_column(values, field):
+    with pytest.raises(InvalidInput) as refused:
+        _row(**values)
+    assert refused.value.field == field
+
+
+def test_p04_a_row_keeps_contact_fields_and_declared_attributes_only():
+    person = _row(name="Ann", city="Cluj", consent_given_at="2025-05-01T10:00:00Z")
+    assert person.contact.name == "Ann" and person.contact.attributes == {"city": "Cluj"}

@@ -276,3 +276,61 @@ def test_p27_the_account_export_is_audited_on_every_page(client, account):
     assert response.status_code == 200, response.body
     actions = [entry.action for entry in entries(account["account_id"])]
     assert actions.count("account.exported") == 1
+
+
+# --- P12, P14: a reader's forward link ends with the reader --------------------------------------
+
+@pytest.fixture
+def forward_claim(client, account, verified_sender):
+    from tests.support.tracking import READER, claim_for, mailed_reader
+
+    mailed = mailed_reader(client, account)
+    return claim_for(account["account_id"], mailed["list_id"], READER, mailed["campaign_id"])
+
+
+def _forward_refused(claim) -> Any:
+    from chalicelib.config import signer
+    from chalicelib.domain.mail_links import FORWARD, link_token
+    from chalicelib.services.forwarding import LinkEnded, reader_link
+
+    with pytest.raises(LinkEnded) as ended:
+        reader_link(link_token(signer(), FORWARD, claim))
+    assert ended.value.field == "token" and ended.value.status == 410
+    return ended.value
+
+
+def test_p12_p14_a_forward_link_ends_when_its_reader_is_suppressed_even_while_still_confirmed(
+        forward_claim):
+    from chalicelib.config import signer
+    from chalicelib.domain.mail_links import FORWARD, link_token
+    from chalicelib.domain.suppression import SuppressionReason
+    from chalicelib.services.forwarding import reader_link
+    from chalicelib.store.suppressions import suppress
+
+    assert reader_link(link_token(signer(), FORWARD, forward_claim)) == forward_claim
+    suppress(forward_claim.account_id, forward_claim.address, SuppressionReason.UNSUBSCRIBED,
+             list_id=forward_claim.list_id)
+    assert stored(forward_claim.list_id, forward_claim.address).status == "confirmed"
+    _forward_refused(forward_claim)
+
+
+def test_p12_p14_a_forward_link_ends_on_a_platform_opt_out(forward_claim):
+    from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason
+    from chalicelib.store.suppressions import suppress
+
+    suppress(PLATFORM_SCOPE, forward_claim.address, SuppressionReason.PLATFORM_OPT_OUT)
+    _forward_refused(forward_claim)
+
+
+def test_p14_p28_a_forward_link_ends_when_the_entry_is_not_confirmed_or_not_of_the_links_account(
+        forward_claim):
+    from dataclasses import replace
+
+    from chalicelib.cli import create_account_with_key
+    from chalicelib.store.models import Subscriber
+
+    other = create_account_with_key("Other Ltd", {})
+    _forward_refused(replace(forward_claim, account_id=other["account_id"]))
+    Subscriber(list_id=forward_claim.list_id, address=forward_claim.address).update(
+        actions=[Subscriber.status.set("unsubscribed")])
+    _forward_refused(forward_claim)
