@@ -232,3 +232,68 @@ def test_p02_proof_columns_without_a_time_or_with_a_bad_value_are_refused_naming
 def test_p04_a_row_keeps_contact_fields_and_declared_attributes_only():
     person = _row(name="Ann", city="Cluj", consent_given_at="2025-05-01T10:00:00Z")
     assert person.contact.name == "Ann" and person.contact.attributes == {"city": "Cluj"}
+
+
+# --- P17: rectification sets and clears attributes where a list declares them --------------------
+
+def test_p17_a_rectification_sets_and_clears_attributes_only_where_a_list_declares_them():
+    from chalicelib.domain.privacy import rectification
+
+    change = rectification({"name": "Ann B", "attributes": {"city": "Iasi", "plan": None}}, ["city", "plan"])
+    assert change.fields == {"name": "Ann B"}
+    assert change.attributes == {"city": "Iasi"} and change.cleared_attributes == frozenset({"plan"})
+    assert change.field_names == ["attributes.city", "attributes.plan", "name"]
+    assert change.changes_for({"city": "Cluj", "plan": "gold", "size": "L"}, ["city", "plan", "size"]) == {
+        "name": "Ann B", "attributes": {"city": "Iasi", "size": "L"}}
+    assert change.changes_for({"size": "L"}, ["size"]) == {"name": "Ann B"}, "no attribute of this list"
+    name_only = rectification({"name": "Ann C"}, ["city"])
+    assert name_only.cleared_attributes == frozenset()
+    assert name_only.changes_for({"city": "Cluj"}, ["city"]) == {"name": "Ann C"}
+
+
+@pytest.mark.parametrize(("changes", "field"), [
+    ({"attributes": {"shoe": "42"}}, "changes.attributes.shoe"), ({"phone": "12"}, "changes.phone"),
+    ({"attributes": "gold"}, "changes.attributes")])
+def test_p17_a_rectification_error_names_the_change_at_fault(changes, field):
+    from chalicelib.domain.privacy import rectification
+
+    with pytest.raises(InvalidInput) as refused:
+        rectification(changes, ["city"])
+    assert refused.value.field == field
+
+
+# --- P21-P25: the purge reads the buckets of the days that may hold due items --------------------
+
+def test_p25_an_item_is_filed_under_its_expiry_day_and_a_shard_of_its_key():
+    from chalicelib.domain.retention import PURGE_SHARDS, purge_bucket
+
+    expiry = datetime(2026, 3, 10, 23, 59, tzinfo=UTC)
+    buckets = {purge_bucket(expiry, f"key-{n}") for n in range(40)}
+    assert buckets == {f"2026-03-10#{shard}" for shard in range(PURGE_SHARDS)} and PURGE_SHARDS == 2
+    assert purge_bucket(expiry, "key-1") == purge_bucket(expiry + timedelta(seconds=30), "key-1")
+
+
+def test_p25_the_daily_purge_reads_today_and_the_14_days_before_oldest_first():
+    from chalicelib.domain.retention import buckets_between, due_buckets
+
+    at = datetime(2026, 3, 15, 3, 0, tzinfo=UTC)
+    buckets = due_buckets(at)
+    assert len(buckets) == 15 * 2
+    assert buckets[:2] == ["2026-03-01#0", "2026-03-01#1"]
+    assert buckets[-2:] == ["2026-03-15#0", "2026-03-15#1"]
+    assert buckets_between(at, at) == ["2026-03-15#0", "2026-03-15#1"]
+    assert buckets_between(at, at - timedelta(days=1)) == []
+
+
+def test_p22_content_goes_30_days_after_the_suspension():
+    from chalicelib.domain.retention import content_purge_cutoff
+
+    assert content_purge_cutoff(T0) == T0 - timedelta(days=30)
+
+
+def test_p24_the_cutoffs_are_11_months_and_a_year_back_as_iso_days():
+    from chalicelib.domain.retention import inactivity_deletion_cutoff, inactivity_warning_cutoff
+
+    at = datetime(2027, 6, 1, 3, 0, tzinfo=UTC)
+    assert inactivity_warning_cutoff(at) == "2026-07-01"  # 335 days back
+    assert inactivity_deletion_cutoff(at) == "2026-06-01"
