@@ -297,3 +297,67 @@ def test_p24_the_cutoffs_are_11_months_and_a_year_back_as_iso_days():
     at = datetime(2027, 6, 1, 3, 0, tzinfo=UTC)
     assert inactivity_warning_cutoff(at) == "2026-07-01"  # 335 days back
     assert inactivity_deletion_cutoff(at) == "2026-06-01"
+
+
+def test_p04_an_imported_rows_address_is_checked_with_dns_when_the_deployment_asks(monkeypatch):
+    from chalicelib.domain import subscriptions
+    from chalicelib.domain.imports import clean_row
+
+    asked = []
+    monkeypatch.setattr(subscriptions, "normalise_email",
+                        lambda address, check_dns=False: asked.append(check_dns) or address.lower())
+    clean_row({"email": "ann@example.com"}, [], [1], check_dns=True)
+    clean_row({"email": "ann@example.com"}, [], [1], check_dns=False)
+    assert asked == [True, False]
+
+
+# --- P26: the verdict at exactly the minimum volume and thresholds -----------------------------------
+
+@pytest.mark.parametrize(("sent", "hard", "complaints", "suspended"), [
+    (199, 199, 0, False), (200, 10, 0, True), (200, 9, 0, False), (1000, 0, 1, True), (1001, 0, 1, False),
+    (0, 0, 0, False)])
+def test_p26_the_verdict_from_200_mails_at_0_1_percent_complaints_or_5_percent_bounces(
+        sent, hard, complaints, suspended):
+    from chalicelib.domain.health import DayCounts, HealthPolicy, summarise, suspension_reason, thresholds_for
+
+    class Active:
+        status, suspension_reason, max_complaint_rate, max_bounce_rate = "active", None, None, None
+
+    window = summarise(date(2026, 3, 1), [DayCounts(date(2026, 3, 1), sent=sent, hard_bounces=hard,
+                                                    complaints=complaints)])
+    reason = suspension_reason(window, thresholds_for(HealthPolicy(), Active()))
+    assert (reason is not None) is suspended, reason
+
+
+# --- P23: the deletion link is the account's own, for 2 days ----------------------------------------
+
+def test_p23_a_deletion_link_lives_2_days_and_holds_both_the_account_and_its_nonce():
+    from chalicelib.domain.account_lifecycle import DELETION_PURPOSE, deletion_token, read_deletion_token
+
+    with time_machine.travel(T0, tick=False):
+        token = deletion_token(SIGNER, "acc_1", "nonce-1")
+    with time_machine.travel(T0 + timedelta(days=2) - timedelta(seconds=1), tick=False):
+        claim = read_deletion_token(SIGNER, token)
+        assert (claim.account_id, claim.nonce) == ("acc_1", "nonce-1")
+    with time_machine.travel(T0 + timedelta(days=2, seconds=2), tick=False), pytest.raises(TokenExpired):
+        read_deletion_token(SIGNER, token)
+    for payload in ({"acc": "acc_1"}, {"n": "nonce-1"}, {"acc": 1, "n": "nonce-1"}, {"acc": "acc_1", "n": 2}):
+        with pytest.raises(TokenInvalid):
+            read_deletion_token(SIGNER, SIGNER.sign(DELETION_PURPOSE, payload))
+
+
+# --- P07, P31: links go to the platform's pages and to web targets only ----------------------------
+
+def test_p07_a_mail_link_joins_the_public_base_and_the_purpose_path_with_one_slash():
+    from chalicelib.domain.mail_links import FORWARD, PREFERENCES, UNSUBSCRIBE, link_url
+
+    assert link_url("https://t.example/", UNSUBSCRIBE, "tok") == "https://t.example/u/tok"
+    assert link_url("https://t.example", PREFERENCES, "tok") == "https://t.example/p/tok"
+    assert link_url("https://t.example//", FORWARD, "tok") == "https://t.example/fwd/tok"
+
+
+@pytest.mark.parametrize("target", ["http://shop.example/a", "https://shop.example/a"])
+def test_p13_a_click_link_may_lead_to_an_http_or_https_page(target):
+    from chalicelib.domain.mail_links import click_token, read_click_token
+
+    assert read_click_token(SIGNER, click_token(SIGNER, _claim(), target))[1] == target

@@ -1,0 +1,106 @@
+"""The store functions that apply retention and data-subject rules, called directly against moto
+(faster than through the API, so `make mutants` can afford them): what each deletes, counts,
+exports and keeps, at the edges where a small bug would show."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from chalicelib.domain.subscriptions import ConsentEvidence, Contact, Source, Status
+from chalicelib.store import retention as retention_store
+from chalicelib.store.models import Subscriber
+from chalicelib.store.subscribers import write_signup
+from tests.support.retention import day, on_day, sent_message
+from tests.support.tables import stored_message_ids
+
+PEOPLE = ["ann@example.com", "bob@example.com", "cat@example.com"]
+
+
+def _pending(address: str) -> None:
+    consent = ConsentEvidence(given_at=day(0), source=Source.API, consent_text_version=1)
+    assert write_signup("acc_1", "lst_1", Contact(email=address), consent, Status.PENDING) is not None
+
+
+def _left() -> list[str]:
+    return sorted(entry.address for entry in Subscriber.query("lst_1"))
+
+
+# --- P01, P25: expired signups -------------------------------------------------------------------
+
+def test_p01_p25_a_pending_signup_is_deleted_at_its_expiry_and_not_a_second_before(aws):
+    with on_day(0):
+        _pending(PEOPLE[0])
+    expiry = Subscriber.get("lst_1", PEOPLE[0]).expires_at
+    assert expiry == day(7)
+    before = retention_store.purge_expired_signups(expiry - timedelta(seconds=1), lambda: True)
+    assert (before.count, _left()) == (0, [PEOPLE[0]])
+    at_expiry = retention_store.purge_expired_signups(expiry, lambda: True)
+    assert (at_expiry.count, at_expiry.complete, _left()) == (1, True, [])
+
+
+def test_p25_the_signup_purge_counts_what_it_deleted_and_stops_when_time_is_up(aws):
+    with on_day(0):
+        for address in PEOPLE:
+            _pending(address)
+    stopped = retention_store.purge_expired_signups(day(8), lambda: False)
+    assert not stopped.complete and 0 < stopped.count == 3 - len(_left())
+    rest = retention_store.purge_expired_signups(day(8), lambda: True)
+    assert rest.complete and stopped.count + rest.count == 3 and _left() == []
+
+
+# --- P21: message records --------------------------------------------------------------------------
+
+def test_p21_the_message_purge_counts_every_record_and_stops_when_time_is_up(aws):
+    with on_day(0):
+        for n in range(3):
+            sent_message(f"msg_{n}", "acc_1", recipient_hash=f"h{n}" + "0" * 62)
+    assert retention_store.count_due_messages(day(30) - timedelta(seconds=1)) == 0
+    assert retention_store.count_due_messages(day(30)) == 3
+    stopped = retention_store.purge_messages(day(31), lambda: False)
+    assert not stopped.complete and stopped.count == 3 - len(stored_message_ids()) > 0
+    rest = retention_store.purge_messages(day(31), lambda: True)
+    assert rest.complete and stopped.count + rest.count == 3 and stored_message_ids() == set()
+
+
+# --- P16, P18, P21: a person's message records and suppressions ------------------------------------
+
+@pytest.fixture
+def person(aws):
+    from chalicelib.config import hash_key
+    from chalicelib.domain.privacy import Person
+    from chalicelib.domain.suppression import address_hash
+    from chalicelib.store.messages import claim
+
+    with on_day(0):
+        assert claim(address_hash(PEOPLE[0], hash_key()), "msg_1", "acc_1", "campaign", campaign_id="cmp_1",
+                     list_id="lst_1")
+    return Person(account_id="acc_1", emails=frozenset({PEOPLE[0]}), phones=frozenset())
+
+
+def test_p16_p21_the_export_shows_each_message_record_until_the_moment_it_expires(person):
+    from chalicelib.store.person_data import export_messages
+
+    with on_day(1):
+        assert export_messages(person) == [{
+            "message_id": "msg_1", "kind": "campaign", "campaign_id": "cmp_1", "list_id": "lst_1",
+            "sent_at": day(0).isoformat(), "expires_at": day(30).isoformat()}]
+    with on_day(30):
+        assert export_messages(person) == [], "expired at this very moment: gone by the rule"
+
+
+@pytest.mark.parametrize("reason", ["unsubscribed", "erased"])
+def test_p18_only_an_erasure_marks_the_suppression_erased_and_the_first_time_stays(person, reason):
+    from chalicelib.config import hash_key
+    from chalicelib.domain.suppression import SuppressionReason, address_hash
+    from chalicelib.store.models import Suppression
+    from chalicelib.store.person_data import suppress_person
+
+    with on_day(2):
+        assert suppress_person(person, SuppressionReason(reason)) == 1
+    with on_day(3):
+        suppress_person(person, SuppressionReason.COMPLAINED)
+    stored = Suppression.get("acc_1", address_hash(PEOPLE[0], hash_key()))
+    assert stored.created_at == day(2) and stored.reason == reason
+    assert set(stored.reasons) == {reason, "complained"}
+    assert bool(stored.erased) is (reason == "erased")
