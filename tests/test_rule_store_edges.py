@@ -104,3 +104,35 @@ def test_p18_only_an_erasure_marks_the_suppression_erased_and_the_first_time_sta
     assert stored.created_at == day(2) and stored.reason == reason
     assert set(stored.reasons) == {reason, "complained"}
     assert bool(stored.erased) is (reason == "erased")
+
+
+# --- P08, P26: who may send --------------------------------------------------------------------------
+
+def test_p26_a_blocked_account_is_refused_naming_the_account():
+    from chalicelib.domain.accounts import AccountProfile
+    from chalicelib.domain.errors import Conflict, Forbidden
+    from chalicelib.domain.sending import check_may_send
+
+    complete = AccountProfile(name="Acme", postal_address="1 Main St", contact_email="c@acme.example",
+                              sender_identity="news@acme.example")
+    with pytest.raises(Forbidden) as refused:
+        check_may_send("sending is suspended", complete)
+    assert refused.value.field == "account" and refused.value.message == "sending is suspended"
+    with pytest.raises(Conflict) as incomplete:
+        check_may_send(None, AccountProfile(name="Acme", postal_address=None, contact_email=None,
+                                            sender_identity=None))
+    assert incomplete.value.field == "profile"
+    check_may_send(None, complete)
+
+
+def test_p08_p35_a_campaign_without_its_own_from_address_sends_as_the_profiles_identity(
+        client, account, headers):
+    from chalicelib.domain.campaigns import CampaignContent, Channel
+    from chalicelib.services.sending.start import check_account_may_send
+    from chalicelib.store.accounts import get_account
+    from tests.support.lists import new_list
+
+    list_id = new_list(client, headers)
+    content = CampaignContent(channel=Channel.EMAIL, list_ids=frozenset({list_id}), subject="Hi",
+                              html="<p>Hi</p>", from_address=None)
+    assert check_account_may_send(get_account(account["account_id"]), content).list_id == list_id

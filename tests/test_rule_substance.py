@@ -149,6 +149,7 @@ def test_p13_delivered_counts_neither_hard_nor_soft_bounces():
     from chalicelib.domain.campaign_report import build_report
 
     report = build_report("cmp_1", {"sent": 100, "bounces#hard": 3, "bounces#soft": 2, "complaints": 1})
+    assert report["campaign_id"] == "cmp_1" and report["sent"] == 100
     assert report["delivered"] == 95
     assert report["bounced"] == {"hard": 3, "soft": 2} and report["complaints"] == 1
     assert build_report("cmp_1", {"sent": 1, "bounces#soft": 5})["delivered"] == 0, "never below zero"
