@@ -361,3 +361,59 @@ def test_p13_a_click_link_may_lead_to_an_http_or_https_page(target):
     from chalicelib.domain.mail_links import click_token, read_click_token
 
     assert read_click_token(SIGNER, click_token(SIGNER, _claim(), target))[1] == target
+
+
+# --- P13: a report of a campaign nothing happened to ------------------------------------------------
+
+def test_p13_a_report_without_counters_is_all_zeros():
+    from chalicelib.domain.campaign_report import build_report
+
+    report = build_report("cmp_1", {})
+    zero = {"total": 0, "human": {"total": 0, "unique": 0}, "machine": {"total": 0, "unique": 0}}
+    assert report == {
+        "campaign_id": "cmp_1", "sent": 0, "delivered": 0, "bounced": {"hard": 0, "soft": 0}, "complaints": 0,
+        "opens": {**zero, "unique": 0}, "clicks": {**zero, "links": []}, "unsubscribes": 0, "forwards": 0,
+        "countries": []}
+
+
+# --- P18, P20: a subject found by phone is hashed as a phone -----------------------------------------
+
+def test_p18_a_phone_subject_is_hashed_like_the_phone_in_suppressions_and_message_records():
+    from chalicelib.domain.privacy import phone_hash, subject_of
+    from chalicelib.domain.suppression import address_hash
+
+    by_phone = subject_of(phone="+40 712 345 678")
+    assert by_phone.keyed_hash("k") == phone_hash("+40712345678", "k") != phone_hash("+40712345678", "k2")
+    assert subject_of(email="Ann@Example.com").keyed_hash("k") == address_hash("ann@example.com", "k")
+
+
+# --- P26: an account's own, stricter limits ------------------------------------------------------------
+
+def test_p26_an_accounts_own_limits_tighten_the_platforms_and_never_loosen_them():
+    from chalicelib.domain.health import HealthPolicy, thresholds_for
+
+    class Own:
+        status, suspension_reason = "active", None
+
+        def __init__(self, complaints, bounces):
+            self.max_complaint_rate, self.max_bounce_rate = complaints, bounces
+
+    stricter = thresholds_for(HealthPolicy(), Own(0.0005, 0.01))
+    assert (stricter.max_complaint_rate, stricter.max_bounce_rate) == (0.0005, 0.01)
+    assert stricter.min_volume == 200
+    looser = thresholds_for(HealthPolicy(), Own(0.5, 0.5))
+    assert (looser.max_complaint_rate, looser.max_bounce_rate) == (0.001, 0.05)
+    default = thresholds_for(HealthPolicy(), Own(None, None))
+    assert (default.max_complaint_rate, default.max_bounce_rate) == (0.001, 0.05)
+
+
+# --- P01: a confirmation link names a list and an address ----------------------------------------------
+
+@pytest.mark.parametrize("payload", [
+    {"l": "lst_1"}, {"a": "ann@example.com"}, {"l": 1, "a": "ann@example.com"},
+    {"l": "lst_1", "a": ["ann@example.com"]}])
+def test_p01_a_confirmation_link_without_a_list_and_an_address_is_invalid(payload):
+    from chalicelib.domain.tokens import CONFIRM, read_confirm_token
+
+    with pytest.raises(TokenInvalid):
+        read_confirm_token(SIGNER, SIGNER.sign(CONFIRM, payload))

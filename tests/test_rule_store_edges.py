@@ -136,3 +136,73 @@ def test_p08_p35_a_campaign_without_its_own_from_address_sends_as_the_profiles_i
     content = CampaignContent(channel=Channel.EMAIL, list_ids=frozenset({list_id}), subject="Hi",
                               html="<p>Hi</p>", from_address=None)
     assert check_account_may_send(get_account(account["account_id"]), content).list_id == list_id
+
+
+# --- P12: a suppression holds where it was given -----------------------------------------------------
+
+def test_p12_a_list_unsubscribe_suppresses_for_that_list_only_and_keeps_its_first_reason(aws):
+    from chalicelib.config import hash_key
+    from chalicelib.domain.suppression import SuppressionReason, address_hash
+    from chalicelib.store.models import Suppression
+    from chalicelib.store.suppressions import is_suppressed, list_key, suppress, suppressed_among
+
+    with on_day(1):
+        suppress("acc_1", PEOPLE[0], SuppressionReason.UNSUBSCRIBED, list_id="lst_1")
+    assert is_suppressed("acc_1", PEOPLE[0], "lst_1")
+    assert not is_suppressed("acc_1", PEOPLE[0], "lst_2") and not is_suppressed("acc_1", PEOPLE[0])
+    assert suppressed_among("acc_1", PEOPLE, "lst_1") == {PEOPLE[0]}
+    assert suppressed_among("acc_1", PEOPLE, "lst_2") == set()
+    with on_day(2):
+        suppress("acc_1", PEOPLE[1], SuppressionReason.BOUNCED)
+        suppress("acc_1", PEOPLE[1], SuppressionReason.COMPLAINED)
+    stored = Suppression.get("acc_1", address_hash(PEOPLE[1], hash_key()))
+    assert (stored.reason, stored.created_at) == ("bounced", day(2))
+    assert set(stored.reasons) == {"bounced", "complained"}
+    listed = Suppression.get("acc_1", list_key(address_hash(PEOPLE[0], hash_key()), "lst_1"))
+    assert (listed.reason, listed.created_at) == ("unsubscribed", day(1))
+
+
+# --- P25: a counter still within its window is never purged ------------------------------------------
+
+def test_p25_a_rate_counter_is_purged_after_its_window_and_not_within_it(aws):
+    from chalicelib.domain.signup_limits import Counter
+    from chalicelib.store.models import RateCounter
+    from chalicelib.store.rate_limits import consume
+    from tests.support.tables import stored_ids
+
+    with on_day(0):
+        consume([Counter(key="short", limit=5, window_seconds=3600),
+                 Counter(key="long", limit=5, window_seconds=6 * 3600)], day(0))
+    before = len(stored_ids(RateCounter))
+    progress = retention_store.purge_expired(RateCounter, day(0) + timedelta(hours=2), lambda: True)
+    assert progress.count == 1 and progress.complete
+    assert len(stored_ids(RateCounter)) == before - 1
+
+
+# --- P12, P17: a campaign on several lists ------------------------------------------------------------
+
+def test_p12_p17_a_campaign_on_two_lists_mails_each_person_once_and_no_restricted_entry(aws):
+    from chalicelib.domain.campaigns import CampaignContent, Channel
+    from chalicelib.services.sending.fanout import _recipients
+    from tests.support.lists import subscribe
+
+    for list_id, address, restricted in [
+            ("lst_a", "ann@example.com", False), ("lst_b", "ann@example.com", False),
+            ("lst_b", "bob@example.com", False), ("lst_b", "cat@example.com", True),
+            ("lst_a", "dan@example.com", True), ("lst_b", "dan@example.com", False)]:
+        subscribe("acc_1", list_id, address, restricted=restricted)
+    content = CampaignContent(channel=Channel.EMAIL, list_ids=frozenset({"lst_a", "lst_b"}),
+                              subject="Hi", html="<p>Hi</p>")
+
+    def recipients(list_id):
+        entries = list(Subscriber.query(list_id))
+        return sorted(contact.email for contact in _recipients(content, list_id, entries))
+
+    assert recipients("lst_a") == ["ann@example.com"]
+    # Ann was reached through lst_a; Dan was not (restricted there), so lst_b mails him.
+    assert recipients("lst_b") == ["bob@example.com", "dan@example.com"]
+    alone = CampaignContent(channel=Channel.EMAIL, list_ids=frozenset({"lst_b"}), subject="Hi",
+                            html="<p>Hi</p>")
+    entries = list(Subscriber.query("lst_b"))
+    assert sorted(c.email for c in _recipients(alone, "lst_b", entries)) == [
+        "ann@example.com", "bob@example.com", "dan@example.com"]
