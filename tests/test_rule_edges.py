@@ -417,3 +417,50 @@ def test_p01_a_confirmation_link_without_a_list_and_an_address_is_invalid(payloa
 
     with pytest.raises(TokenInvalid):
         read_confirm_token(SIGNER, SIGNER.sign(CONFIRM, payload))
+
+
+# --- P12, P17: who receives a campaign ------------------------------------------------------------
+
+def test_p17_a_restricted_entry_or_one_outside_the_filter_receives_nothing():
+    from chalicelib.domain.campaigns import Channel
+    from chalicelib.domain.sending import eligible
+    from chalicelib.domain.subscriptions import Contact
+
+    gold = Contact(email="ann@example.com", attributes={"plan": "gold"})
+    assert eligible(Channel.EMAIL, {"plan": "gold"}, gold, restricted=False)
+    assert not eligible(Channel.EMAIL, {"plan": "gold"}, gold, restricted=True)
+    assert not eligible(Channel.EMAIL, {}, gold, restricted=True)
+    assert not eligible(Channel.EMAIL, {"plan": "silver"}, gold, restricted=False)
+    assert not eligible(Channel.SMS, {}, gold, restricted=False), "no phone, no SMS"
+    assert eligible(Channel.SMS, {}, Contact(email="b@example.com", phone="+40712345678"), restricted=False)
+
+
+# --- P12, P18: the keyed hash that suppressions keep ------------------------------------------------
+
+def test_p18_the_suppression_hash_is_keyed_tells_addresses_apart_and_ignores_case():
+    import hashlib
+
+    from chalicelib.domain.suppression import address_hash
+
+    ann = address_hash("ann@example.com", "k")
+    assert ann == address_hash(" Ann@Example.COM ", "k")
+    assert ann != address_hash("bob@example.com", "k") and ann != address_hash("ann@example.com", "k2")
+    assert ann != hashlib.sha256(b"ann@example.com").hexdigest() and len(ann) == 64
+
+
+# --- P26: what a suspended account is told ---------------------------------------------------------------
+
+def test_p26_a_blocked_account_is_told_why():
+    from chalicelib.domain.health import sending_blocked_reason
+
+    class Account:
+        def __init__(self, status, reason=None):
+            self.status, self.suspension_reason = status, reason
+            self.max_complaint_rate = self.max_bounce_rate = None
+
+    assert sending_blocked_reason(Account("active", "old reason")) is None
+    assert sending_blocked_reason(Account("suspended", "complaint rate 0.10%")) == (
+        "sending is suspended: complaint rate 0.10%. Contact the operator to lift the suspension.")
+    assert sending_blocked_reason(Account("suspended")) == (
+        "sending is suspended. Contact the operator to lift the suspension.")
+    assert sending_blocked_reason(Account("cancelled")) == "the account is cancelled and cannot send"

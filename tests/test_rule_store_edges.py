@@ -206,3 +206,22 @@ def test_p12_p17_a_campaign_on_two_lists_mails_each_person_once_and_no_restricte
     entries = list(Subscriber.query("lst_b"))
     assert sorted(c.email for c in _recipients(alone, "lst_b", entries)) == [
         "ann@example.com", "bob@example.com", "dan@example.com"]
+
+
+# --- P18: erasure removes the person's earlier exports, and only theirs --------------------------
+
+def test_p18_erasure_deletes_the_persons_exports_and_no_one_elses(aws):
+    from chalicelib.config import hash_key
+    from chalicelib.domain.privacy import Person
+    from chalicelib.domain.suppression import address_hash
+    from chalicelib.store.models import PrivacyExport
+    from chalicelib.store.person_data import erase_exports
+
+    for request_id, address in [("req_1", PEOPLE[0]), ("req_2", PEOPLE[0]), ("req_3", PEOPLE[1])]:
+        PrivacyExport(account_id="acc_1", request_id=request_id,
+                      subject_hash=address_hash(address, hash_key()), payload=b"{}", created_at=day(0),
+                      expires_at=day(7)).save()
+    ann = Person(account_id="acc_1", emails=frozenset({PEOPLE[0]}), phones=frozenset())
+    assert erase_exports(ann) == 2
+    assert [export.request_id for export in PrivacyExport.query("acc_1")] == ["req_3"]
+    assert erase_exports(Person(account_id="acc_1", emails=frozenset(), phones=frozenset())) == 0
