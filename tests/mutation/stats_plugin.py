@@ -1,5 +1,5 @@
 """pytest plugin for the stats run of `make mutants` under pytest-xdist: which mutated functions
-each test reached, and how long each test took.
+each test reached, and how long each test took (setup and teardown included).
 
 mutmut learns this in its own process, on one core; `make mutants` runs the suite on two
 (`-n 2 -p tests.mutation.stats_plugin`) and each process writes what its tests reached to
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -26,15 +26,13 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     from mutmut.state import state
 
     state()._stats.clear()
-    _seconds.setdefault(item.nodeid, 0.0)
+    started = time.perf_counter()
     yield
+    # The whole test: its fixtures' setup and teardown cost a mutant's run as much as its body
+    # (mutmut counts the body only, which makes a test behind a moto fixture look free).
+    _seconds[item.nodeid] = time.perf_counter() - started
     _reached[item.nodeid] = sorted(state()._stats)
     state()._stats.clear()
-
-
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> None:
-    if call.when == "call":
-        _seconds[item.nodeid] = _seconds.get(item.nodeid, 0.0) + call.duration
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
