@@ -464,3 +464,57 @@ def test_p26_a_blocked_account_is_told_why():
     assert sending_blocked_reason(Account("suspended")) == (
         "sending is suspended. Contact the operator to lift the suspension.")
     assert sending_blocked_reason(Account("cancelled")) == "the account is cancelled and cannot send"
+
+
+# --- P06, P08: the footer a marketing mail gets, exactly -------------------------------------------
+
+TOKEN = r"[A-Za-z0-9_.\-]+"
+
+
+def test_p06_p08_a_bare_template_gets_the_identity_then_the_links_in_both_parts():
+    import re
+
+    from tests.support.mail import composed
+
+    text, html = composed("<html><body><p>Hello</p></body></html>")
+    identity = "Acme Ltd, 1 Main Street, 010101 Bucharest, Romania"
+    assert re.fullmatch(
+        r'<html><body><p>Hello</p>'
+        r'<div style="margin-top:32px;font-size:12px;color:#666;line-height:1\.5">'
+        r'<p>Acme Ltd &middot; 1 Main Street, 010101 Bucharest, Romania &middot; '
+        r'<a href="mailto:contact@acme\.example">contact@acme\.example</a></p>'
+        r'<p>You receive this email because you subscribed to News\. '
+        rf'<a href="https://t\.example/u/{TOKEN}">Unsubscribe</a> &middot; '
+        rf'<a href="https://t\.example/p/{TOKEN}">Update your preferences</a></p>'
+        r'</div></body></html>\s*', html), html
+    assert re.fullmatch(
+        rf"Hello\r?\n\r?\n-- \r?\n{re.escape(identity)}, contact@acme\.example\r?\n"
+        r"You receive this email because you subscribed to News\.\r?\n"
+        rf"Unsubscribe: https://t\.example/u/{TOKEN}\r?\n"
+        rf"Preferences: https://t\.example/p/{TOKEN}\r?\n", text), text
+
+
+def test_p06_p08_a_template_showing_the_identity_and_both_links_gets_no_footer_at_all():
+    import re
+
+    from tests.support.mail import composed
+
+    identity = "<p>Acme Ltd, 1 Main Street, 010101 Bucharest, Romania, contact@acme.example</p>"
+    text, html = composed(f'<p>Hi</p>{identity}<p><a href="{{{{ unsubscribe_url }}}}">Leave</a> '
+                          '<a href="{{ preferences_url }}">Settings</a></p>')
+    assert re.fullmatch(rf"<p>Hi</p>{re.escape(identity)}"
+                        rf'<p><a href="https://t\.example/u/{TOKEN}">Leave</a> '
+                        rf'<a href="https://t\.example/p/{TOKEN}">Settings</a></p>\s*', html), html
+    assert "-- " not in text and text.count("1 Main Street") == 1
+
+
+def test_p08_an_identity_with_markup_characters_shown_by_the_template_is_not_added_twice():
+    from chalicelib.domain.accounts import AccountProfile
+    from tests.support.mail import composed
+
+    sender = AccountProfile(name="Smith & Sons", postal_address="2 Rue <A> & B", contact_email="c@s.example",
+                            sender_identity="news@s.example")
+    text, html = composed("<p>Hi</p><p>Smith &amp; Sons, 2 Rue &lt;A&gt; &amp; B, c@s.example</p>",
+                          text="Hi\n\nSmith & Sons, 2 Rue <A> & B, c@s.example\n", sender=sender)
+    assert html.count("2 Rue &lt;A&gt; &amp; B") == 1 and "mailto:" not in html
+    assert text.count("2 Rue <A> & B") == 1

@@ -89,33 +89,11 @@ def test_p08_p35_at_send_time_the_campaigns_own_from_address_is_checked_not_the_
     assert take("fanout") == []
 
 
-def _footer_mail(html: str) -> tuple[str, str]:
-    import email
-    from email.policy import default as default_policy
-
-    from chalicelib.config import signer
-    from chalicelib.domain.accounts import AccountProfile
-    from chalicelib.domain.campaigns import CampaignContent, Channel, with_text_part
-    from chalicelib.domain.marketing_mail import ListSettings, compose_marketing_email
-    from chalicelib.domain.mime import build_mime
-    from chalicelib.domain.subscriptions import Contact
-
-    sender = AccountProfile(name="Acme Ltd", postal_address="1 Main Street, 010101 Bucharest, Romania",
-                            contact_email="contact@acme.example", sender_identity="news@acme.example")
-    content = with_text_part(CampaignContent(
-        channel=Channel.EMAIL, list_ids=frozenset({"lst_1"}), subject="News", html=html,
-        from_address="news@acme.example", from_name="Acme"), None)
-    mail = compose_marketing_email(
-        signer=signer(), account_id="acc_1", campaign_id="cmp_1", content=content,
-        recipient=Contact(email=ANN, name="Ann"), sender=sender, public_base_url="https://t.example",
-        mailing_list=ListSettings(list_id="lst_1", name="News", track_opens=False, track_clicks=False))
-    message = email.message_from_bytes(build_mime(mail), policy=default_policy)
-    return message.get_body(("plain",)).get_content(), message.get_body(("html",)).get_content()
-
-
 @pytest.mark.parametrize("shown", ["contact@acme.example", "1 Main Street, 010101 Bucharest, Romania"])
-def test_p08_a_template_showing_only_part_of_the_identity_still_gets_the_whole_footer(aws, shown):
-    text, html = _footer_mail(f"<p>Hello</p><footer>Acme Ltd, {shown}</footer>")
+def test_p08_a_template_showing_only_part_of_the_identity_still_gets_the_whole_footer(shown):
+    from tests.support.mail import composed
+
+    text, html = composed(f"<p>Hello</p><footer>Acme Ltd, {shown}</footer>")
     for part in (text, html):
         assert "1 Main Street, 010101 Bucharest, Romania" in part
         assert "contact@acme.example" in part
