@@ -313,3 +313,24 @@ def test_p14_p28_a_forward_link_ends_when_the_entry_is_not_confirmed_or_not_of_t
     Subscriber(list_id=forward_claim.list_id, address=forward_claim.address).update(
         actions=[Subscriber.status.set("unsubscribed")])
     _forward_refused(forward_claim)
+
+
+# --- P08/P35 save checks: the lists' attributes and the derived text ----------------------------
+
+def test_p08_a_campaign_on_two_lists_may_use_the_attributes_either_list_declares(client, headers):
+    from tests.support.campaigns import create_campaign
+
+    first = new_list(client, headers, "A", attributes=("city",))
+    second = new_list(client, headers, "B", attributes=("plan",))
+    lists = sorted([first, second])
+    created = create_campaign(client, headers, lists, filter={"city": "Cluj", "plan": "gold"},
+                              html="<p>{{ attributes.city }} {{ attributes.plan }}</p>")
+    assert created["filter"] == {"city": "Cluj", "plan": "gold"}
+
+
+def test_p08_an_error_in_the_text_derived_from_the_html_names_the_html(client, headers):
+    list_id = new_list(client, headers)
+    body = {"name": "x", "list_ids": [list_id], "subject": "Hi", "html": "<p>&#123;&#123; oops</p>"}
+    refused = client.http.post("/v1/campaigns", headers=headers, body=json.dumps(body))
+    assert refused.status_code == 400, refused.body
+    assert json.loads(refused.body)["error"]["field"] == "html"
