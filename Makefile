@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 # checkov in its own environment: it pins boto3 and packaging below what Tidings uses.
 CHECKOV_STAMP := $(VENV)/checkov/.installed
 
-.PHONY: run test lint bench package clean browser mutants handmade-mutants
+.PHONY: run test lint bench package clean browser data-map locale mutants handmade-mutants
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -49,6 +49,17 @@ mutants: $(STAMP)
 ## repository: each must fail a test named for its rule.
 handmade-mutants: $(STAMP)
 	$(PY) -m tests.mutation.handmade
+
+## The gettext catalogs (P32): extract the strings, write the translations in
+## chalicelib/locale/<language>.py into .po files and compile the .mo files the Lambda reads.
+## The compiled files are committed, so `make run`, `make test` and `make package` always have
+## them; tests/test_locale.py fails when they are stale or a message is untranslated.
+locale: $(STAMP)
+	$(PY) -m chalicelib.locale.build
+
+## docs/DATA_MAP.md from the code (P34); tests/test_data_map.py fails when it is out of date.
+data-map: $(STAMP)
+	AWS_DEFAULT_REGION=eu-west-1 TIDINGS_PREFIX=tidings $(PY) -m chalicelib.cli data-map > docs/DATA_MAP.md
 
 ## Benchmarks: print figures (never timed unit tests).
 bench: $(STAMP)

@@ -101,6 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     smoke.add_argument("--account-id", help="the account to send as (default: a new smoke account)")
     smoke.add_argument("--timeout", type=float, default=300, help="seconds to wait for the feedback")
     smoke.add_argument("--poll-seconds", type=float, default=5, help="seconds between checks")
+    commands.add_parser("data-map", help="what is held, where and for how long, as Markdown (P34)")
     return parser
 
 
@@ -138,6 +139,11 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "data-map":  # from the code alone: no AWS call
+        from chalicelib.store.data_map import render_markdown
+
+        print(render_markdown(settings().region, settings().resource_prefix), end="")
+        return 0
     bind_models(settings())
     try:
         result = _run(args)

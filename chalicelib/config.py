@@ -12,10 +12,12 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
 from chalicelib.domain.health import HealthPolicy
+from chalicelib.domain.retention import MAX_ENDED_RETENTION, ended_retention
 from chalicelib.domain.signup_limits import SignupLimits
 from chalicelib.domain.tokens import Signer
 from chalicelib.resources import HASH_KEY_SECRET, SIGNING_KEYS_SECRET
@@ -54,6 +56,8 @@ class Settings:
     ses_max_send_rate: float
     # Bounce and complaint thresholds that suspend an account, and the transient-bounce limit (P26).
     health: HealthPolicy
+    # P29: how long an ended entry keeps its personal data before the daily purge deletes it.
+    ended_retention: timedelta
 
     def resource_name(self, logical_name: str) -> str:
         """The deployed name of a table, queue or topic: `<prefix>-<logical name>`."""
@@ -137,6 +141,8 @@ def read_settings(env: Mapping[str, str]) -> Settings:
         signup_limits=_signup_limits(env),
         ses_max_send_rate=float(env.get("TIDINGS_SES_MAX_SEND_RATE", "14")),
         health=_health(env),
+        ended_retention=ended_retention(int(env.get("TIDINGS_ENDED_RETENTION_DAYS",
+                                                    str(MAX_ENDED_RETENTION.days)))),
     )
 
 

@@ -124,10 +124,10 @@ _HASH_ONLY = (HASH_KEY_SECRET,)
 
 # Every table that holds an account's own items (store/account_data.ACCOUNT_TABLES): what an
 # account purge deletes (tests/test_functions.py keeps the two in step).
-ACCOUNT_DATA_TABLES = ("subscribers", "lists", "campaign-stats", "send-progress", "campaigns", "messages",
-                       "message-purge-lists", "import-chunks", "imports", "privacy-exports",
-                       "privacy-requests", "suppressions", "account-health", "audit-log", "api-keys",
-                       "sender-identities", "accounts")
+ACCOUNT_DATA_TABLES = ("subscribers", "lists", "campaign-stats", "send-progress", "tracking-markers",
+                       "campaigns", "messages", "message-purge-lists", "import-chunks", "imports",
+                       "privacy-exports", "privacy-requests", "suppressions", "account-health", "audit-log",
+                       "api-keys", "sender-identities", "accounts")
 
 FUNCTIONS: tuple[FunctionSpec, ...] = (
     # The REST API and the public pages: every account's data, through the routes. It queues
@@ -191,7 +191,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     # costs several times more per event in small batches (bench.cost prints it), and
     # reports lag by at most that, which a report read minutes after sending never sees.
     FunctionSpec("tracking_worker", 60, Touches(
-        tables=reads("suppressions") + writes("campaign-stats", "tracking-markers"), secrets=_HASH_ONLY),
+        tables=reads("subscribers", "lists") + writes("campaign-stats", "tracking-markers"),
+        secrets=_HASH_ONLY),
         trigger=QueueTrigger(TRACKING, 1000, 60, 2)),
     FunctionSpec("inbound_mail_worker", 30, Touches(
         tables=reads("lists") + writes("subscribers", "suppressions", "campaign-stats", "audit-log"),

@@ -18,7 +18,7 @@ from chalicelib.store.suppressions import suppress
 from chalicelib.store.tracking import markers_of
 from tests.support.api import bearer
 from tests.support.campaigns import campaign_of
-from tests.support.lists import new_list, stored
+from tests.support.lists import confirm_with_tracking, new_list, stored
 from tests.support.privacy import PERSON, PERSON_RAW, PHONE, PHONE_RAW, PROOF, add, completed
 from tests.support.privacy_scan import contact_forms, found_in_tables
 from tests.support.privacy_scan import scan_every_table as every_table
@@ -80,6 +80,8 @@ def _provision_everything(client, api, account) -> list[str]:
     for list_id in lists:
         add(client, api, list_id, proof=False, email=BOB)
     deliver(take("outbox"))  # message records for every confirmation mail
+    for address in (PERSON, BOB):  # they confirm one list and let it count opens and clicks (P30)
+        confirm_with_tracking(lists[1], address)
     campaign_id = campaign_of(account["account_id"], lists[1])
     for address in (PERSON, BOB):  # tracking markers: an open and a click each
         opened_and_clicked(account["account_id"], lists[1], campaign_id, address)

@@ -19,7 +19,7 @@ from tests.support.mail import sent_mails
 from tests.support.queues import deliver, take
 
 CSV = {"Content-Type": "text/csv"}
-HEADER = "email,name,city,consent_given_at,consent_ip,consent_form_url\n"
+HEADER = "email,name,city,consent_given_at,consent_ip,consent_form_url,consent_source,consent_text_version\n"
 
 
 def post_import(client, account, list_id, text, headers=CSV):
@@ -45,8 +45,9 @@ def test_p03_rows_with_proof_are_confirmed_and_rows_without_get_a_double_opt_in_
         client, account, news_list):
     list_id = news_list["list_id"]
     text = (HEADER
-            + "proven@example.com,Pat,Iasi,2025-05-01T10:00:00Z,198.51.100.4,https://acme.example/join\n"
-            + "unproven@example.com,Una,,,,\n")
+            + "proven@example.com,Pat,Iasi,2025-05-01T10:00:00Z,198.51.100.4,https://acme.example/join,"
+              "shop signup form,1\n"
+            + "unproven@example.com,Una,,,,,,\n")
     accepted = post_import(client, account, list_id, text)
     assert accepted.status_code == 202, accepted.body
     job = json.loads(accepted.body)
@@ -60,13 +61,20 @@ def test_p03_rows_with_proof_are_confirmed_and_rows_without_get_a_double_opt_in_
     assert proven.status == "confirmed" and proven.attributes["city"] == "Iasi"
     assert proven.consent.source == "import" and proven.consent.ip == "198.51.100.4"
     assert proven.consent.form_url == "https://acme.example/join"
+    assert proven.consent.original_source == "shop signup form"
     assert stored(list_id, "unproven@example.com").status == "pending"
     deliver(take("outbox"))
     assert [mail["To"] for mail in sent_mails()] == ["unproven@example.com"]
 
 
+def _single_opt_in(client, account) -> str:
+    from tests.support.lists import new_list
+
+    return new_list(client, bearer(account["api_key"]), "Members", double_opt_in=False)
+
+
 def test_invalid_rows_are_reported_by_line_and_valid_rows_still_go_in(client, account, news_list):
-    list_id = news_list["list_id"]
+    list_id = _single_opt_in(client, account)
     text = ("email,phone,consent_given_at\n"
             "good@example.com,,2025-01-01T00:00:00Z\n"
             "not-an-address,,\n"
@@ -97,7 +105,8 @@ def test_p12_suppressed_addresses_are_skipped_and_counted(client, account, news_
 
 def test_reimporting_the_same_file_changes_nothing(client, account, news_list):
     list_id = news_list["list_id"]
-    text = HEADER + "a@example.com,A,,2025-01-01T00:00:00Z,,\nb@example.com,B,,,,\nb@example.com,B2,,,,\n"
+    text = (HEADER + "a@example.com,A,,2025-01-01T00:00:00Z,,https://acme.example/join,fair,1\n"
+            "b@example.com,B,,,,,,\nb@example.com,B2,,,,,,\n")
     first = json.loads(post_import(client, account, list_id, text).body)
     run_import_worker()
     deliver(take("outbox"))
@@ -113,7 +122,7 @@ def test_reimporting_the_same_file_changes_nothing(client, account, news_list):
 
 
 def test_a_big_file_goes_in_chunks_and_a_redelivered_chunk_counts_once(client, account, news_list):
-    list_id = news_list["list_id"]
+    list_id = _single_opt_in(client, account)
     rows = "".join(f"p{n}@example.com,2025-01-01T00:00:00Z\n" for n in range(1200))
     job = json.loads(post_import(client, account, list_id, "email,consent_given_at\n" + rows).body)
     assert job["chunks"]["total"] == 3
@@ -165,3 +174,54 @@ def test_a_malformed_chunk_fails_so_sqs_retries_it_then_dead_letters_it(client):
     # One chunk a batch: when it fails, Powertools raises and Lambda leaves it on the queue.
     with pytest.raises(BatchProcessingError):
         client.lambda_.invoke("import_worker", {"Records": [bad]})
+
+
+# --- P01-P03: double opt-in without a bypass ------------------------------------------------------
+
+INCOMPLETE = [
+    ("consent_given_at", "2025-05-01T10:00:00Z"),  # time only: the old bypass
+    ("consent_given_at,consent_ip,consent_text_version", "2025-05-01T10:00:00Z,198.51.100.4,1"),  # no source
+    ("consent_given_at,consent_source,consent_text_version", "2025-05-01T10:00:00Z,fair,1"),  # no IP or URL
+    ("consent_given_at,consent_source,consent_ip", "2025-05-01T10:00:00Z,fair,198.51.100.4"),  # no version
+]
+
+
+@pytest.mark.parametrize(("columns", "cells"), INCOMPLETE)
+def test_p01_p03_an_incomplete_proof_on_a_double_opt_in_list_gets_the_confirmation_mail(
+        client, account, news_list, columns, cells):
+    list_id = news_list["list_id"]
+    text = f"email,{columns}\nrow@example.com,{cells}\n"
+    job = json.loads(post_import(client, account, list_id, text).body)
+    run_import_worker()
+    assert report(client, account, list_id, job["import_id"])["counts"]["pending"] == 1
+    entry = stored(list_id, "row@example.com")
+    assert entry.status == "pending" and entry.consent.given_at.year == 2025, "what it proves is kept"
+    deliver(take("outbox"))
+    assert [mail["To"] for mail in sent_mails()] == ["row@example.com"]
+
+
+@pytest.mark.parametrize("original", ["consent_ip,198.51.100.4", "consent_form_url,https://acme.example/join"])
+def test_p01_p02_a_complete_proof_confirms_a_row_on_a_double_opt_in_list(client, account, news_list,
+                                                                          original):
+    list_id = news_list["list_id"]
+    column, value = original.split(",")
+    text = (f"email,consent_given_at,consent_source,consent_text_version,{column}\n"
+            f"row@example.com,2025-05-01T10:00:00Z,shop checkout,1,{value}\n")
+    job = json.loads(post_import(client, account, list_id, text).body)
+    run_import_worker()
+    assert report(client, account, list_id, job["import_id"])["counts"]["confirmed"] == 1
+    assert take("outbox") == []
+
+
+def test_p30_an_import_carries_tracking_consent_like_mailing_consent(client, account, news_list):
+    list_id = news_list["list_id"]
+    text = ("email,consent_given_at,consent_source,consent_text_version,consent_ip,tracking_consent_given_at,"
+            "tracking_consent_text_version\n"
+            "row@example.com,2025-05-01T10:00:00Z,shop,1,198.51.100.4,2025-05-01T10:00:00Z,1\n"
+            "bad@example.com,2025-05-01T10:00:00Z,shop,1,198.51.100.4,2025-05-01T10:00:00Z,9\n")
+    job = json.loads(post_import(client, account, list_id, text).body)
+    run_import_worker()
+    done = report(client, account, list_id, job["import_id"])
+    assert [(e["line"], e["field"]) for e in done["errors"]] == [(3, "tracking_consent_text_version")]
+    tracking = stored(list_id, "row@example.com").tracking
+    assert tracking.given_at.year == 2025 and tracking.consent_text_version == 1 and tracking.confirmed_at

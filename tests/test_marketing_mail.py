@@ -212,12 +212,11 @@ def test_p15_a_tampered_click_token_is_refused():
     claim = LinkClaim("acc_1", "lst_1", "ann@example.com", "cmp_1")
     token = click_token(signer(), claim, "https://shop.example/")
     assert read_click_token(signer(), token) == (claim, "https://shop.example/")
-    # itsdangerous tokens are payload.timestamp.signature: put another URL under this signature.
-    _, timestamp, signature = token.rsplit(".", 2)
-    other_payload = click_token(signer(), claim, "https://evil.example/").rsplit(".", 2)[0]
-    forged = f"{other_payload}.{timestamp}.{signature}"
-    # One character of the payload changed (the last character of a signature may be padding).
-    flipped = token[:5] + ("A" if token[5] != "A" else "B") + token[6:]
+    # Another URL's ciphertext spliced under this token's nonce, or the nonce swapped.
+    other = click_token(signer(), claim, "https://evil.example/")
+    forged = token[:20] + other[20:]
+    # One character of the payload changed (the last character may be padding).
+    flipped = token[:30] + ("A" if token[30] != "A" else "B") + token[31:]
     for bad in (forged, flipped, token[:-5]):
         with pytest.raises(TokenInvalid):
             read_click_token(signer(), bad)

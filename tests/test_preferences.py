@@ -17,7 +17,7 @@ from chalicelib.domain.suppression import address_hash
 from chalicelib.store.models import PrivacyRequest, Suppression
 from tests.support.api import FORM, bearer
 from tests.support.lists import new_list, stored
-from tests.support.privacy import PERSON, add
+from tests.support.privacy import PERSON, PROOF, add
 
 
 @pytest.fixture
@@ -30,7 +30,8 @@ def lists(client, api) -> list[str]:
     news = new_list(client, api, "News", double_opt_in=False, attributes=("city",),
                     consent="Yes, send me the news.")
     offers = new_list(client, api, "Offers", double_opt_in=False)
-    add(client, api, news, name="Ann", attributes={"city": "Iasi"})
+    # Ann let News count her opens and clicks (P30), not Offers.
+    add(client, api, news, name="Ann", attributes={"city": "Iasi"}, tracking_consent=PROOF)
     add(client, api, offers, name="Ann")
     return [news, offers]
 

@@ -8,8 +8,10 @@ import pytest
 
 from bench.aws_calls import count_aws_calls
 from chalicelib.cli import main as cli
+from chalicelib.config import hash_key
 from chalicelib.domain.signup_limits import Counter
 from chalicelib.domain.subscriptions import ConsentEvidence, Contact, Source, Status
+from chalicelib.domain.suppression import SuppressionReason, address_hash
 from chalicelib.services.retention import PLATFORM_AUDIT, run_purges
 from chalicelib.store import audit, messages
 from chalicelib.store import retention as retention_store
@@ -21,11 +23,13 @@ from chalicelib.store.models import (
     MessagePurgeList,
     RateCounter,
     Subscriber,
+    Suppression,
 )
 from chalicelib.store.rate_limits import consume
 from chalicelib.store.subscribers import write_signup
+from chalicelib.store.suppressions import is_suppressed
 from tests.support.retention import day, on_day, sent_message
-from tests.support.tables import stored_ids, stored_message_ids
+from tests.support.tables import scanned, stored_ids, stored_message_ids
 
 ANN = "ann@example.com"
 
@@ -173,3 +177,77 @@ def test_no_purge_ever_scans(aws, dry_run):
         run_purges(dry_run=dry_run)
     assert calls.by_operation["dynamodb.Scan"] == 0
     assert calls.by_operation["dynamodb.Query"] > 0
+
+
+# --- P29: unsubscribing ends processing ------------------------------------------------------------
+
+def _end(list_id: str, address: str, how: str) -> None:
+    """End the entry the way a person or a mailbox provider would."""
+    from chalicelib.domain.mail_links import LinkClaim
+    from chalicelib.services.unsubscribe import Scope, unsubscribe
+    from chalicelib.store.feedback import end_entry
+    from chalicelib.store.suppressions import suppress
+
+    if how == "unsubscribed":
+        unsubscribe(LinkClaim("acc_1", list_id, address, "cmp_1"), Scope.LIST)
+    else:  # what the feedback worker does for a hard bounce or a complaint
+        assert end_entry("acc_1", list_id, address, Status(how))
+        suppress("acc_1", address, SuppressionReason(how))
+
+
+@pytest.mark.parametrize("how", ["unsubscribed", "bounced", "complained"])
+def test_p29_an_ended_entry_loses_its_personal_data_30_days_after_it_ended(aws, how):
+    with on_day(0):
+        _signup("lst_1", ANN, Status.CONFIRMED)
+        _signup("lst_1", "bob@example.com", Status.CONFIRMED)
+    with on_day(3):
+        _end("lst_1", ANN, how)
+        entry = Subscriber.get("lst_1", ANN)
+        assert entry.ended_at == day(3) and entry.expires_at == day(33)
+    with on_day(32.99):
+        assert run_purges().counts["ended_entries"] == 0
+        assert Subscriber.get("lst_1", ANN).email == ANN, "still within its 30 days (P25)"
+    with on_day(33.01):
+        with count_aws_calls() as calls:
+            assert run_purges().counts["ended_entries"] == 1
+        assert calls.by_operation["dynamodb.Scan"] == 0
+        assert [s.address for s in Subscriber.query("lst_1")] == ["bob@example.com"]
+        assert ANN not in json.dumps(list(scanned(Subscriber)))
+        # Only the keyed hash stays, with why and since when: the address is never re-added.
+        kept = Suppression.get("acc_1", address_hash(ANN, hash_key()))
+        assert kept.reason == how and kept.created_at == day(3)
+        assert is_suppressed("acc_1", ANN)
+        assert run_purges().counts["ended_entries"] == 0, "idempotent"
+    assert ("purge.ended_entries", "1") in {(e.action, e.target) for e in audit.entries(PLATFORM_AUDIT)}
+
+
+def test_p29_the_deployment_may_keep_ended_entries_fewer_days_never_more(aws, settings_env):
+    settings_env(TIDINGS_ENDED_RETENTION_DAYS="10")
+    with on_day(0):
+        _signup("lst_1", ANN, Status.CONFIRMED)
+        _end("lst_1", ANN, "unsubscribed")
+    with on_day(9.99):
+        assert run_purges().counts["ended_entries"] == 0
+    with on_day(10.01):
+        assert run_purges().counts["ended_entries"] == 1
+    for days in ("31", "0", "365"):
+        settings_env(TIDINGS_ENDED_RETENTION_DAYS=days)
+        with pytest.raises(ValueError, match="P29"):
+            settings_env_read()
+
+
+def settings_env_read() -> None:
+    from chalicelib.config import settings
+
+    settings()
+
+
+def test_p29_an_ended_entry_past_its_date_is_gone_for_readers_before_the_purge_runs(aws):
+    from chalicelib.store.subscribers import get_subscriber, live_addresses
+
+    with on_day(0):
+        _signup("lst_1", ANN, Status.CONFIRMED)
+        _end("lst_1", ANN, "unsubscribed")
+    with on_day(30.5):  # DynamoDB's TTL may be two days late; the purge has not run yet today
+        assert Subscriber.get("lst_1", ANN) is not None
+        assert get_subscriber("lst_1", ANN) is None and live_addresses("lst_1", [ANN]) == set()

@@ -81,6 +81,7 @@ def test_p02_consent_proof_is_stored_and_shown_with_the_text_of_its_version(clie
         "form_url": "https://shop.acme.example/join",
         "consent_text_version": 1,
         "consent_text": CONSENT,
+        "original_source": None,
         "confirmed_at": None,
         "confirm_ip": None,
         "confirm_user_agent": None,

@@ -195,9 +195,14 @@ def test_key_rotation_old_secret_still_verifies_when_second(put_secret):
         tokens.read_confirm_token(signer(), token)  # the old secret was retired
 
 
-def test_list_hint_of_an_unverifiable_token():
-    token = tokens.confirm_token(signer(), "lst_1", "ann@example.com")
-    assert tokens.confirm_token_list_hint(signer(), token[:-3] + "xyz") == "lst_1"
+def test_list_hint_of_an_expired_token_but_never_of_an_altered_one():
+    start = datetime(2025, 3, 1, 12, tzinfo=UTC)
+    with time_machine.travel(start, tick=False):
+        token = tokens.confirm_token(signer(), "lst_1", "ann@example.com")
+    with time_machine.travel(start + timedelta(days=30), tick=False):
+        assert tokens.confirm_token_list_hint(signer(), token) == "lst_1"
+    # An encrypted token cannot be read once altered: not even the list (P31).
+    assert tokens.confirm_token_list_hint(signer(), token[:-3] + "xyz") is None
     assert tokens.confirm_token_list_hint(signer(), "garbage") is None
 
 

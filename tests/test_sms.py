@@ -170,3 +170,75 @@ def test_the_template_lets_the_lambdas_publish_sms_and_feeds_replies_to_their_qu
     assert resources["SmsInboundTopic"]["Properties"]["TopicName"] == "acme-sms-inbound"
     subscription = resources["SmsInboundTopicSubscription"]["Properties"]
     assert subscription["Endpoint"] == {"Fn::GetAtt": ["SmsInboundQueue", "Arn"]}
+
+
+# --- P01-P03 for SMS: only numbers their person confirmed --------------------------------------------
+
+def _prefs_token(account: dict[str, Any], list_id: str, address: str) -> str:
+    from chalicelib.config import signer
+    from chalicelib.domain.mail_links import PREFERENCES, LinkClaim, link_token
+
+    return link_token(signer(), PREFERENCES, LinkClaim(account["account_id"], list_id, address, None))
+
+
+def _form_post(client, token: str, path: str, **fields: str) -> Any:
+    import re
+    from urllib.parse import urlencode
+
+    page = client.http.get(f"/p/{token}").body.decode()
+    nonce = re.search(r'name="nonce" value="([^"]+)"', page).group(1)
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    return client.http.post(f"/p/{token}/{path}", headers=form, body=urlencode({"nonce": nonce, **fields}))
+
+
+def test_p01_p03_marketing_sms_go_only_to_numbers_their_person_confirmed(client, account, headers, list_id):
+    subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
+    subscribe(account["account_id"], list_id, "bob@example.com", phone=BOB, phone_confirmed=False)
+    _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])
+    assert [number for number, _ in sent_sms()] == [ANN], "Bob's number was typed, never confirmed"
+
+
+def test_p01_p02_a_number_is_confirmed_with_a_code_sent_to_it_and_recorded_like_email_consent(
+        client, account, headers, list_id):
+    from tests.support.lists import stored
+
+    subscribe(account["account_id"], list_id, "bob@example.com", phone=BOB, phone_confirmed=False)
+    token = _prefs_token(account, list_id, "bob@example.com")
+    assert "Text me a code to confirm my number" in client.http.get(f"/p/{token}").body.decode()
+    assert _form_post(client, token, "phone/code", list_id=list_id).status_code == 200
+    (number, text), = sent_sms()
+    code = text.split()[0]
+    assert number == BOB and len(code) == 6 and code.isdigit()
+    assert code not in json.dumps(stored(list_id, "bob@example.com").phone_consent.as_dict(), default=str)
+    # Too soon for another code; a wrong code is refused and counted.
+    assert _form_post(client, token, "phone/code", list_id=list_id).status_code == 429
+    wrong = "000000" if code != "000000" else "111111"
+    assert _form_post(client, token, "phone/confirm", list_id=list_id, code=wrong).status_code == 400
+    confirmed = _form_post(client, token, "phone/confirm", list_id=list_id, code=code)
+    assert confirmed.status_code == 200
+    proof = stored(list_id, "bob@example.com").phone_consent
+    assert proof.phone == BOB and proof.confirmed_at is not None and proof.code_hash is None
+    _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])
+    assert [number for number, _ in sent_sms()][-1] == BOB
+
+
+def test_p01_a_code_stops_working_after_five_wrong_tries(client, account, list_id):
+    from chalicelib.domain.phone_consent import MAX_ATTEMPTS
+
+    subscribe(account["account_id"], list_id, "bob@example.com", phone=BOB, phone_confirmed=False)
+    token = _prefs_token(account, list_id, "bob@example.com")
+    _form_post(client, token, "phone/code", list_id=list_id)
+    code = sent_sms()[-1][1].split()[0]
+    wrong = "000000" if code != "000000" else "111111"
+    for _ in range(MAX_ATTEMPTS):
+        assert _form_post(client, token, "phone/confirm", list_id=list_id, code=wrong).status_code == 400
+    assert _form_post(client, token, "phone/confirm", list_id=list_id, code=code).status_code == 400
+
+
+def test_p01_a_changed_number_needs_confirming_again(client, account, headers, list_id):
+    subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
+    patched = client.http.patch(f"/v1/lists/{list_id}/subscribers/ann%40example.com", headers=headers,
+                                body=json.dumps({"phone": BOB}))
+    assert patched.status_code == 200, patched.body
+    _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])
+    assert sent_sms() == []

@@ -1,4 +1,4 @@
-"""The whole retention timeline with a frozen clock, day 0 to day 400 (P01, P21-P25).
+"""The whole retention timeline with a frozen clock, day 0 to day 400 (P01, P21-P25, P29).
 
 The purge runs every day, as EventBridge runs it; what exists is asserted on the days a rule
 turns. Five accounts: one used every two months, one never used again, one suspended on day 50,
@@ -11,18 +11,24 @@ import re
 from urllib.parse import urlsplit
 
 from chalicelib.cli import create_account_with_key
+from chalicelib.config import hash_key
 from chalicelib.domain.account_lifecycle import INACTIVITY_MAIL_KIND
+from chalicelib.domain.suppression import address_hash
 from chalicelib.services.retention import run_purges
 from chalicelib.store.health import suspend
-from chalicelib.store.models import Account, MailingList
+from chalicelib.store.models import Account, MailingList, Suppression
 from tests.support.api import bearer
-from tests.support.lists import new_list, stored
+from tests.support.campaigns import campaign_of
+from tests.support.lists import new_list, stored, subscribe
 from tests.support.mail import sent_mails
 from tests.support.privacy import PERSON, add
 from tests.support.queues import deliver, take
-from tests.support.retention import on_day, sent_message
+from tests.support.retention import day, on_day, sent_message
 from tests.support.tables import stored_message_ids
+from tests.support.tracking import opened_and_clicked
 
+LEAVER = "leaver@example.com"
+READER = "reader@example.com"
 PROFILE = {"postal_address": "1 Main Street", "contact_email": "owner@acme.example",
            "sender_identity": "news@acme.example"}
 
@@ -50,7 +56,20 @@ def _confirm_deletion(client, api) -> None:
     assert client.http.post(link).status_code == 200
 
 
-def test_p01_p21_p22_p23_p24_p25_the_retention_timeline_day_0_to_400(client):
+def _unsubscribe(account_id: str, list_id: str, address: str) -> None:
+    from chalicelib.domain.mail_links import LinkClaim
+    from chalicelib.services.unsubscribe import Scope, unsubscribe
+
+    assert unsubscribe(LinkClaim(account_id, list_id, address, None), Scope.LIST)
+
+
+def _export(account_id: str, address: str) -> dict:
+    from chalicelib.services.privacy import export_person
+
+    return export_person(account_id, address)
+
+
+def test_p01_p21_p22_p23_p24_p25_p29_the_retention_timeline_day_0_to_400(client):
     warnings: dict[str, int] = {}
     with on_day(0):
         used, used_api = _account("Used")
@@ -63,6 +82,9 @@ def test_p01_p21_p22_p23_p24_p25_the_retention_timeline_day_0_to_400(client):
         take("outbox")  # its confirmation mail is not what this test follows
         sent_message("msg_1", used)
         new_list(client, suspended_api, "Suspended news", double_opt_in=False)
+        subscribe(used, news, LEAVER)
+        subscribe(used, news, READER)
+        spring = campaign_of(used, news)
 
     for n in range(401):
         with on_day(n + 0.05):  # the daily run, shortly after the accounts' own time of day
@@ -78,8 +100,16 @@ def test_p01_p21_p22_p23_p24_p25_the_retention_timeline_day_0_to_400(client):
                 _confirm_deletion(client, leaving_api)
             if n == 340:
                 assert client.http.get("/v1/account", headers=returning_api).status_code == 200
+            if n == 200:
+                _unsubscribe(used, news, LEAVER)
+            if n == 1:  # the reader opens and clicks the campaign mailed on day 0
+                opened_and_clicked(used, news, spring, READER, sent_at=day(0))
             report = run_purges()
             assert report.complete
+            # P21: the reader's open and click history goes within 30 days of the mail: it
+            # expires on day 28, and DynamoDB's TTL deletes it within about two days.
+            if n in (1, 27, 28):
+                assert bool(_export(used, READER)["tracking"]) == (n != 28), n
             for job in take("outbox"):
                 body = json.loads(job["body"])
                 if body["kind"] == INACTIVITY_MAIL_KIND:
@@ -97,6 +127,13 @@ def test_p01_p21_p22_p23_p24_p25_the_retention_timeline_day_0_to_400(client):
         # P23: the reactivated request (day 100) never deletes; the second one (day 120) does, on day 150.
         if n in (130, 149, 150):
             assert _exists(leaving) == (n != 150), n
+        # P29: unsubscribed on day 200, the entry and its data go on day 230; the export says so.
+        if n in (201, 229, 230):
+            held = _export(used, LEAVER)["subscriptions"]
+            assert (stored(news, LEAVER) is not None) == (n != 230) == bool(held), n
+            if held:
+                assert held[0]["expires_at"] == day(230.05).isoformat()
+            assert Suppression.get(used, address_hash(LEAVER, hash_key())).reason == "unsubscribed"
         # P24: unused from day 0, warned on day 335, deleted on day 365.
         if n in (334, 335):
             assert (idle in warnings) == (n == 335), n

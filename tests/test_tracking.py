@@ -202,8 +202,9 @@ def test_p13_worker_aggregates_a_batch_into_one_write_per_counter(client, accoun
         assert run_tracking_worker(records) == {"batchItemFailures": []}
     # Ten opens add to 4 counters (total, unique any, unique human, country): one transaction
     # holds them and the 10 readers' markers, which keep their history too (nothing else).
-    # Two reads: which readers were erased (suppressions), then their markers.
-    assert calls.by_operation == {"dynamodb.TransactWriteItems": 1, "dynamodb.BatchGetItem": 2}
+    # Three reads: the readers' entries and their list (may they still be tracked? P18, P29,
+    # P30), then their markers.
+    assert calls.by_operation == {"dynamodb.TransactWriteItems": 1, "dynamodb.BatchGetItem": 3}
     body = report_body(client, account, mailed["campaign_id"])
     assert body["opens"]["unique"] == 10 and body["opens"]["human"]["total"] == 10
     assert body["countries"] == [{"country": "RO", "opens": 10, "human": 10, "machine": 0}]
@@ -262,12 +263,14 @@ def test_p16_the_export_shows_opens_and_clicks_per_campaign_with_first_and_last_
 
     rows = export_person(account["account_id"], READER)["tracking"]
     at, later = LATER.isoformat(), (LATER + timedelta(minutes=30)).isoformat()
+    goes = (SENT + timedelta(days=28)).isoformat()  # the history goes within 30 days of the mail (P21)
     expected = [
         {"campaign_id": mailed["campaign_id"], "kind": "clicks", "link": spring, "first_at": at,
-         "last_at": at, "count": 1},
+         "last_at": at, "count": 1, "expires_at": goes},
         {"campaign_id": mailed["campaign_id"], "kind": "opens", "link": None, "first_at": at,
-         "last_at": later, "count": 2},
-        {"campaign_id": second, "kind": "opens", "link": None, "first_at": at, "last_at": at, "count": 1},
+         "last_at": later, "count": 2, "expires_at": goes},
+        {"campaign_id": second, "kind": "opens", "link": None, "first_at": at, "last_at": at, "count": 1,
+         "expires_at": goes},
     ]
     assert sorted(rows, key=lambda row: (row["campaign_id"], row["kind"])) == sorted(
         expected, key=lambda row: (row["campaign_id"], row["kind"]))

@@ -5,6 +5,7 @@ how many, which link). The planner is pure and tested with plain calls; the work
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from chalicelib.domain.engagement import Viewer
 from chalicelib.domain.tracking import (
     EVENT_ID_LIFETIME,
+    HISTORY_LIFETIME,
     MARKER_LINK_LENGTH,
     MAX_REMEMBERED_EVENTS,
     Action,
@@ -353,3 +355,78 @@ def test_p13_worker_counts_unique_clicks_per_link_across_batches(client, account
         {"url": "https://shop.example/autumn", "total": 1, "unique": 1, "human": 1, "machine": 0},
         {"url": SPRING, "total": 3, "unique": 1, "human": 2, "machine": 1},
     ]
+
+
+# --- P21: a reader's history goes within 30 days of the mail --------------------------------------
+
+def test_p21_a_marker_expires_28_days_after_its_mail_so_ttl_has_it_gone_by_day_30():
+    sent = NOW - timedelta(days=3)
+    plan = _plan([replace(_event("e1"), sent_at=sent)])
+    (write,) = plan.chunks[0].markers.values()
+    assert write.marker.expires_at == sent + HISTORY_LIFETIME == sent + timedelta(days=28)
+
+
+def test_p21_an_open_of_a_mail_older_than_the_history_adds_to_totals_only():
+    old = replace(_event("e1"), sent_at=NOW - HISTORY_LIFETIME)
+    recent = replace(_event("e2", address="other@example.com"),
+                     sent_at=NOW - HISTORY_LIFETIME + timedelta(hours=1))
+    plan = _plan([old, recent])
+    assert plan.late == 1 and plan.fresh == 2
+    assert [write.key for chunk in plan.chunks for write in chunk.markers.values()] == [
+        marker_key(recent, "h-other@example.com")], "no history for the old mail's reader"
+    assert _counters(plan) == {"opens#total#human": 2, "countries#human#RO": 2,
+                               "opens#unique#any": 1, "opens#unique#human": 1}
+
+
+def test_p21_a_readers_history_goes_within_30_days_and_later_opens_only_add_to_totals(client, account):
+    from chalicelib.services.privacy import export_person
+    from chalicelib.store.models import TrackingMarker
+    from tests.support.retention import day, on_day
+    from tests.support.tracking import opened_and_clicked
+
+    with on_day(0):
+        mailed = mailed_reader(client, account)
+    with on_day(1):
+        opened_and_clicked(account["account_id"], mailed["list_id"], mailed["campaign_id"], READER,
+                           sent_at=day(0))
+        assert {m.expires_at for m in TrackingMarker.scan()} == {day(28)}
+    with on_day(27.9):
+        assert len(export_person(account["account_id"], READER)["tracking"]) == 2
+    with on_day(28.1):  # expired; DynamoDB's TTL deletes it within about two days
+        assert export_person(account["account_id"], READER)["tracking"] == []
+        opened_and_clicked(account["account_id"], mailed["list_id"], mailed["campaign_id"], READER,
+                           sent_at=day(0))
+        assert export_person(account["account_id"], READER)["tracking"] == [], "no history grows again"
+        assert len(list(TrackingMarker.scan())) == 2, "no marker written for the late events"
+        opens = _opens(client, account, mailed)
+    assert opens["total"] == 2 and opens["unique"] == 1, "the aggregate stays and counts the late open"
+
+
+def test_p21_p22_a_readers_history_goes_with_the_account(client, account, headers):
+    from chalicelib.services.retention import run_purges
+    from chalicelib.store import retention as retention_store
+    from chalicelib.store.models import TrackingMarker
+    from tests.support.campaigns import create_campaign
+    from tests.support.lists import new_list
+    from tests.support.mail import sent_mails
+    from tests.support.queues import run_queues, take
+    from tests.support.tables import items_of_account
+
+    list_id = new_list(client, headers)
+    for address in (READER, "other@example.com"):
+        subscribe(account["account_id"], list_id, address)
+    campaign = create_campaign(client, headers, [list_id])
+    client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/send", headers=headers)
+    run_queues(client)
+    for mail in sent_mails():  # both readers open their own mail: the pixel's path, as sent
+        html = mail.get_body(("html",)).get_content()
+        client.http.get("/t/o/" + html.split("/t/o/")[1].split('"')[0],
+                        headers={"User-Agent": "Mozilla/5.0 Firefox/128.0", "Accept": "image/*"})
+    run_tracking_worker(take("tracking"))
+    assert len(list(TrackingMarker.scan())) == 2
+    removed, complete = retention_store.purge_account(account["account_id"], content_only=True,
+                                                      more_time=lambda: True)
+    assert complete and removed["tracking-markers"] == 2
+    assert list(TrackingMarker.scan()) == []
+    assert "tracking-markers" not in items_of_account(account["account_id"])
+    assert run_purges().complete

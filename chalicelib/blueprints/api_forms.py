@@ -8,7 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.config import settings
+from chalicelib.services.accounts import sender_profile
 from chalicelib.services.lists import get_list
+from chalicelib.services.signups import list_language
 from chalicelib.templates import render_page
 from chalicelib.web.forms import signup_form_for
 from chalicelib.web.routes import ApiBlueprint, ApiCall
@@ -23,7 +25,8 @@ def get_form_snippet(call: ApiCall, list_id: str) -> dict[str, Any]:
     base = settings().public_base_url
     hosted = f"{base}/f/{list_id}"
     return {
-        "html": render_page("snippet", form=signup_form_for(mailing_list, hosted)),
+        "html": render_page("snippet", list_language(mailing_list), form=signup_form_for(
+            mailing_list, hosted, controller=sender_profile(mailing_list.account_id).name)),
         "hosted_form_url": hosted,
         "js_endpoint": f"{base}/public/lists/{list_id}/subscribe",
     }

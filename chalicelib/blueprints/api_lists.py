@@ -10,7 +10,9 @@ from chalicelib.services.lists import (
     delete_list,
     get_list,
     lists_page,
+    tracking_history,
 )
+from chalicelib.templates import DEFAULT_LANGUAGE, LANGUAGES
 from chalicelib.web.requests import page_size
 from chalicelib.web.routes import ApiBlueprint, ApiCall
 
@@ -29,6 +31,10 @@ _SETTINGS = {
         "properties": {"opens": {"type": "boolean"}, "clicks": {"type": "boolean"}},
     },
     "consent_text": {"type": "string", "minLength": 1, "maxLength": 5000},
+    # P30: whether opens and clicks need the person's own consent (new lists: required), and the
+    # text of that separate box.
+    "tracking_consent": {"enum": ["required", "not_required"]},
+    "tracking_consent_text": {"type": "string", "minLength": 1, "maxLength": 5000},
     "allowed_origins": {"type": "array", "maxItems": 20, "items": _URL},
     "attributes": {
         "type": "array",
@@ -36,6 +42,9 @@ _SETTINGS = {
         "items": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,39}$"},
     },
     "redirect_after_signup": {"type": ["string", "null"], "maxLength": 2000},
+    # P32: linked from the form and the confirmation mail; the language of the list's pages and mails.
+    "privacy_policy_url": {"type": ["string", "null"], "maxLength": 2000},
+    "language": {"enum": list(LANGUAGES)},
     "redirect_after_confirm": {"type": ["string", "null"], "maxLength": 2000},
 }
 NEW_LIST = {
@@ -52,9 +61,14 @@ LIST_PATCH = {
 }
 
 
+def _versions(history: list) -> list[dict[str, Any]]:
+    return [{"version": v.version, "text": v.text, "created_at": v.created_at.isoformat()} for v in history]
+
+
 def list_view(mailing_list: MailingList) -> dict[str, Any]:
     history = consent_history(mailing_list)
     current = history[-1] if history else None
+    tracking = tracking_history(mailing_list)
     return {
         "list_id": mailing_list.list_id,
         "name": mailing_list.name,
@@ -62,12 +76,14 @@ def list_view(mailing_list: MailingList) -> dict[str, Any]:
         "tracking": {"opens": mailing_list.track_opens, "clicks": mailing_list.track_clicks},
         "consent_text": current.text if current else None,
         "consent_version": current.version if current else None,
-        "consent_versions": [
-            {"version": v.version, "text": v.text, "created_at": v.created_at.isoformat()}
-            for v in history
-        ],
+        "consent_versions": _versions(history),
+        "tracking_consent": mailing_list.tracking_consent or "not_required",
+        "tracking_consent_text": tracking[-1].text if tracking else None,
+        "tracking_consent_versions": _versions(tracking),
         "allowed_origins": sorted(mailing_list.allowed_origins or []),
         "attributes": sorted(mailing_list.declared_attributes or []),
+        "privacy_policy_url": mailing_list.privacy_policy_url,
+        "language": mailing_list.language or DEFAULT_LANGUAGE,
         "redirect_after_signup": mailing_list.redirect_after_signup,
         "redirect_after_confirm": mailing_list.redirect_after_confirm,
         "created_at": mailing_list.created_at.isoformat(),

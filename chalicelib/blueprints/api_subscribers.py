@@ -10,7 +10,14 @@ from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.subscriptions import Status
 from chalicelib.services.lists import get_list
 from chalicelib.services.signups import api_signup
-from chalicelib.services.subscribers import consent_view, correct_entry, entries_page, entry_of, remove_entry
+from chalicelib.services.subscribers import (
+    consent_view,
+    correct_entry,
+    entries_page,
+    entry_of,
+    remove_entry,
+    tracking_view,
+)
 from chalicelib.web.requests import page_size
 from chalicelib.web.responses import json_response
 from chalicelib.web.routes import ApiBlueprint, ApiCall
@@ -27,7 +34,7 @@ NEW_SUBSCRIBER = {
     "additionalProperties": False,
     "required": ["email"],
     "properties": {"email": {"type": "string", "maxLength": 320}, **CONTACT,
-                   "consent": CONSENT_PROOF},
+                   "consent": CONSENT_PROOF, "tracking_consent": CONSENT_PROOF},
 }
 def _iso(value: Any) -> str | None:
     return value.isoformat() if value else None
@@ -49,6 +56,7 @@ def subscriber_view(subscriber: Subscriber, mailing_list: MailingList) -> dict[s
         "field_of_activity": subscriber.field_of_activity,
         "attributes": _plain(subscriber.attributes),
         "consent": consent_view(subscriber, mailing_list),
+        "tracking_consent": tracking_view(subscriber, mailing_list),
         "created_at": _iso(subscriber.created_at),
         "updated_at": _iso(subscriber.updated_at),
         "expires_at": _iso(subscriber.expires_at),
@@ -66,8 +74,9 @@ def _email(raw: str) -> str:
            write=True, body=NEW_SUBSCRIBER, status=201)
 def post_subscriber(call: ApiCall, list_id: str) -> Any:
     mailing_list = get_list(call.principal.account_id, list_id)
-    contact = {name: value for name, value in call.body.items() if name != "consent"}
-    result = api_signup(mailing_list, contact, call.body.get("consent"))
+    proofs = ("consent", "tracking_consent")
+    contact = {name: value for name, value in call.body.items() if name not in proofs}
+    result = api_signup(mailing_list, contact, call.body.get("consent"), call.body.get("tracking_consent"))
     view = subscriber_view(result.subscriber, mailing_list)
     return view if result.created else json_response(view, 200)
 

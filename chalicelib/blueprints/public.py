@@ -26,12 +26,13 @@ from chalicelib.services.signups import (
     confirm_link_list_hint,
     confirm_signup,
     find_public_list,
+    list_language,
     public_list,
     public_signup,
     read_confirm_link,
     resend_confirmation,
 )
-from chalicelib.templates import render_page
+from chalicelib.templates import N_, gettext_for, render_page
 from chalicelib.web.forms import signup_form_for
 from chalicelib.web.pages import ANY_TYPE, FORM_TYPES, PRIVATE_PAGE, form_fields, message_page, redirect
 from chalicelib.web.requests import client_ip, json_body
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
 
 public = Blueprint(__name__)
 
-_RECEIVED = "Thank you. Please check your inbox: we have sent you a link to confirm your subscription."
+_RECEIVED = N_("Thank you. Please check your inbox: we have sent you a link to confirm your subscription.")
 _JS_SIGNUP = {"type": "object", "maxProperties": 60}
 # A hosted form carries the contact fields and every attribute its list declares.
 _MAX_FORM_FIELDS = 100
@@ -85,11 +86,14 @@ def signup_form(list_id: str) -> Response:
 
 def _form_page(mailing_list: MailingList, values: dict[str, str], error: InvalidInput | None,
                status: int) -> Response:
-    form = signup_form_for(mailing_list, "")
+    sender = sender_profile(mailing_list.account_id)
+    form = signup_form_for(mailing_list, "", controller=sender.name)
     shown = {f.name: values.get(f.name, "") for f in form.fields}
-    html = render_page("form", form=form, values=shown, error=error.message if error else None,
-                       error_field=error.field if error else None,
-                       sender=sender_profile(mailing_list.account_id))
+    language = list_language(mailing_list)
+    html = render_page("form", language, form=form, values=shown,
+                       error=gettext_for(language)(error.message) if error else None,
+                       error_field=error.field if error else None, sender=sender,
+                       privacy_policy_url=mailing_list.privacy_policy_url)
     return html_response(html, status)
 
 
@@ -100,8 +104,9 @@ def submit_form(list_id: str) -> Response:
     mailing_list = public_list(list_id)
     values = form_fields(request, _MAX_FORM_FIELDS)
     signup = PublicSignup(
-        fields={k: v for k, v in values.items() if k != "consent"},
+        fields={k: v for k, v in values.items() if k not in ("consent", "tracking")},
         consent_given=bool(values.get("consent")),
+        tracking_given=bool(values.get("tracking")),
         source=Source.FORM,
         ip=client_ip(request),
         user_agent=request.headers.get("user-agent"),
@@ -113,7 +118,9 @@ def submit_form(list_id: str) -> Response:
         return _form_page(mailing_list, values, error, 400)
     if mailing_list.redirect_after_signup:
         return redirect(mailing_list.redirect_after_signup)
-    return message_page(200, "Almost done", [_RECEIVED], headers=None)
+    language = list_language(mailing_list)
+    _ = gettext_for(language)
+    return message_page(200, _("Almost done"), [_(_RECEIVED)], headers=None, language=language)
 
 
 # --- JS signup with per-list CORS ---------------------------------------------------------------
@@ -163,8 +170,9 @@ def js_subscribe(list_id: str) -> Response:
 def _js_signup(request: Request, mailing_list: MailingList) -> Response:
     body = json_body(request, _JS_SIGNUP)
     signup = PublicSignup(
-        fields={k: v for k, v in body.items() if k != "consent"},
+        fields={k: v for k, v in body.items() if k not in ("consent", "tracking")},
         consent_given=body.get("consent") is True,
+        tracking_given=body.get("tracking") is True,
         source=Source.JS,
         ip=client_ip(request),
         user_agent=request.headers.get("user-agent"),
@@ -201,8 +209,9 @@ def confirm_page(token: str) -> Response:
     except (TokenExpired, TokenInvalid) as error:
         return _link_problem(token, error)
     mailing_list = public_list(claim.list_id)
-    html = render_page("confirm", list_name=mailing_list.name,
-                       sender=sender_profile(mailing_list.account_id))
+    html = render_page("confirm", list_language(mailing_list), list_name=mailing_list.name,
+                       sender=sender_profile(mailing_list.account_id),
+                       privacy_policy_url=mailing_list.privacy_policy_url)
     return html_response(html, 200, PRIVATE_PAGE)
 
 
@@ -218,8 +227,10 @@ def confirm(token: str) -> Response:
         return _signup_gone(read_confirm_link(token).list_id, error)
     if mailing_list.redirect_after_confirm:
         return redirect(mailing_list.redirect_after_confirm, PRIVATE_PAGE)
-    return message_page(200, "You are subscribed",
-                        [f"Thank you: your subscription to {mailing_list.name} is confirmed."])
+    language = list_language(mailing_list)
+    _ = gettext_for(language)
+    thanks = _("Thank you: your subscription to %(list)s is confirmed.") % {"list": mailing_list.name}
+    return message_page(200, _("You are subscribed"), [thanks], language=language)
 
 
 @public.route("/c/resend", methods=["POST"], content_types=FORM_TYPES)

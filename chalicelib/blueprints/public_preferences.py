@@ -11,8 +11,9 @@ from chalice import Blueprint, Response
 
 from chalicelib.config import settings
 from chalicelib.services import preferences as centre
-from chalicelib.templates import render_page
+from chalicelib.templates import N_, gettext_for, render_page
 from chalicelib.web.pages import ANY_TYPE, FORM_TYPES, PRIVATE_PAGE, form_fields, html_errors, message_page
+from chalicelib.web.requests import client_ip
 from chalicelib.web.responses import html_response
 
 public = Blueprint(__name__)
@@ -29,8 +30,11 @@ def _page_url(token: str) -> str:
 
 
 def _done(token: str, title: str, paragraphs: list[str]) -> Response:
-    html = render_page("message", title=title, paragraphs=paragraphs,
-                       link={"href": _page_url(token), "text": "Back to your preferences"})
+    """A result page in the list's language; `title` and `paragraphs` are message ids."""
+    language = centre.language_of(token)
+    _ = gettext_for(language)
+    html = render_page("message", language, title=_(title), paragraphs=[_(p) for p in paragraphs],
+                       link={"href": _page_url(token), "text": _("Back to your preferences")})
     return html_response(html, 200, PRIVATE_PAGE)
 
 
@@ -38,8 +42,9 @@ def _done(token: str, title: str, paragraphs: list[str]) -> Response:
 @html_errors
 def preferences_page(token: str) -> Response:
     shown = centre.preferences(token)
-    html = render_page("preferences", prefs=shown, current=shown.current, page_url=_page_url(token),
-                       nonce=centre.form_nonce(token), editable=centre.EDITABLE_FIELDS,
+    html = render_page("preferences", centre.language_of(token), prefs=shown, current=shown.current,
+                       page_url=_page_url(token), nonce=centre.form_nonce(token),
+                       editable=centre.EDITABLE_FIELDS, labels=centre.FIELD_LABELS,
                        attribute_prefix=centre.ATTRIBUTE_PREFIX)
     return html_response(html, 200, PRIVATE_PAGE)
 
@@ -58,9 +63,9 @@ def preferences_export(token: str) -> Response:
 def preferences_edit(token: str) -> Response:
     changed = centre.edit(token, _form())
     if not changed:
-        return _done(token, "Nothing to change", ["What you sent is what we already hold."])
-    return _done(token, "Your details are updated", [f"{changed} field(s) changed on every list of "
-                                                     "this sender you are on."])
+        return _done(token, N_("Nothing to change"), [N_("What you sent is what we already hold.")])
+    return _done(token, N_("Your details are updated"),
+                 [N_("Your details are changed on every list of this sender you are on.")])
 
 
 @public.route("/p/{token}/unsubscribe", methods=["POST"], content_types=FORM_TYPES)
@@ -69,17 +74,49 @@ def preferences_unsubscribe(token: str) -> Response:
     form = _form()
     centre.unsubscribe(token, form)
     if form.get("list_id") == "all":
-        return _done(token, "You are unsubscribed from every list",
-                     ["This sender will not mail you again, and cannot add you back. "
-                      "This took effect at once."])
-    return _done(token, "You are unsubscribed", ["You will get no more mail from this list. "
-                                                  "This took effect at once."])
+        return _done(token, N_("You are unsubscribed from every list"),
+                     [N_("This sender will not mail you again, and cannot add you back. "
+                         "This took effect at once.")])
+    return _done(token, N_("You are unsubscribed"),
+                 [N_("You will get no more mail from this list. This took effect at once.")])
+
+
+@public.route("/p/{token}/tracking", methods=["POST"], content_types=FORM_TYPES)
+@html_errors
+def preferences_tracking(token: str) -> Response:
+    if centre.set_tracking(token, _form()):
+        return _done(token, N_("Thank you"), [N_("This list may now see when you open its mail and which "
+                                                 "links you click. You can withdraw this here at any time.")])
+    return _done(token, N_("Tracking is off"), [N_("This list no longer sees when you open its mail or "
+                                                   "which links you click, and what it had counted "
+                                                   "about you is deleted.")])
+
+
+@public.route("/p/{token}/phone/code", methods=["POST"], content_types=FORM_TYPES)
+@html_errors
+def preferences_phone_code(token: str) -> Response:
+    form = _form()
+    centre.send_phone_code(token, form)
+    html = render_page("phone_code", centre.language_of(token), page_url=_page_url(token),
+                       nonce=centre.form_nonce(token), list_id=form.get("list_id", ""), error=None)
+    return html_response(html, 200, PRIVATE_PAGE)
+
+
+@public.route("/p/{token}/phone/confirm", methods=["POST"], content_types=FORM_TYPES)
+@html_errors
+def preferences_phone_confirm(token: str) -> Response:
+    request = public.current_request
+    centre.confirm_phone_code(token, _form(), client_ip(request), request.headers.get("user-agent"))
+    return _done(token, N_("Your number is confirmed"),
+                 [N_("This list may now send you SMS. Reply STOP to any of them to stop.")])
 
 
 @public.route("/p/{token}/erase", methods=["POST"], content_types=FORM_TYPES)
 @html_errors
 def preferences_erase(token: str) -> Response:
+    language = centre.language_of(token)
     centre.erase(token, _form())
-    return message_page(200, "Your data is erased",
-                        ["This sender no longer holds anything about you. Only a keyed fingerprint "
-                         "of your address stays, so that you cannot be added again."])
+    _ = gettext_for(language)
+    return message_page(200, _("Your data is erased"),
+                        [_("This sender no longer holds anything about you. Only a keyed fingerprint "
+                           "of your address stays, so that you cannot be added again.")], language=language)

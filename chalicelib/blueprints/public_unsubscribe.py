@@ -11,8 +11,9 @@ from chalice import Blueprint, Response
 
 from chalicelib.services.accounts import sender_profile
 from chalicelib.services.lists import find_list
+from chalicelib.services.signups import list_language
 from chalicelib.services.unsubscribe import Scope, read_unsubscribe_token, unsubscribe
-from chalicelib.templates import render_page
+from chalicelib.templates import gettext_for, render_page
 from chalicelib.web.pages import (
     ANY_TYPE,
     PRIVATE_PAGE,
@@ -32,8 +33,10 @@ ONE_CLICK = "One-Click"
 def unsubscribe_page(token: str) -> Response:
     claim = read_unsubscribe_token(token)
     mailing_list = find_list(claim.list_id)
-    list_name = mailing_list.name if mailing_list else "this list"
-    html = render_page("unsubscribe", list_name=list_name, sender=sender_profile(claim.account_id))
+    language = list_language(mailing_list)
+    _ = gettext_for(language)
+    list_name = mailing_list.name if mailing_list else _("this list")
+    html = render_page("unsubscribe", language, list_name=list_name, sender=sender_profile(claim.account_id))
     return html_response(html, 200, PRIVATE_PAGE)
 
 
@@ -48,6 +51,9 @@ def unsubscribe_now(token: str) -> Response:
         return Response(body="", status_code=200, headers={"Cache-Control": "no-store"})
     scope = Scope.ALL if fields.get("scope") == Scope.ALL.value else Scope.LIST
     unsubscribe(claim, scope)
-    done = ("You will receive no more mail from any list of this sender." if scope is Scope.ALL
-            else "You will receive no more mail from this list.")
-    return message_page(200, "You are unsubscribed", [done, "This took effect at once."])
+    language = list_language(find_list(claim.list_id))
+    _ = gettext_for(language)
+    done = (_("You will receive no more mail from any list of this sender.") if scope is Scope.ALL
+            else _("You will receive no more mail from this list."))
+    return message_page(200, _("You are unsubscribed"), [done, _("This took effect at once.")],
+                        language=language)

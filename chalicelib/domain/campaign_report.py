@@ -28,6 +28,8 @@ def build_report(campaign_id: str, counters: Mapping[str, int]) -> dict[str, Any
         "campaign_id": campaign_id,
         "sent": delivery["sent"],
         "delivered": max(0, delivery["sent"] - delivery["hard"] - delivery["soft"]),
+        # Sent with a pixel or tracked links (P30): the people who let opens and clicks be counted.
+        "trackable": int(get("trackable", 0)),
         "bounced": {"hard": delivery["hard"], "soft": delivery["soft"]},
         "complaints": delivery["complaints"],
         "opens": _engagement(counters, "opens", ""),

@@ -1,6 +1,7 @@
 """The double opt-in mail (P01): a transactional message with the signed confirm link.
 
-It names the list and identifies the sender with the account's name and postal address (P08).
+It names the list and identifies the sender with the account's name and postal address (P08),
+names the controller and links its privacy policy (P32), in the list's language.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from chalicelib.domain.accounts import AccountProfile
 from chalicelib.domain.mime import OutgoingEmail
 from chalicelib.domain.suppression import address_hash
 from chalicelib.domain.tokens import DEFAULT_MAX_AGE_SECONDS
-from chalicelib.templates import render_mail
+from chalicelib.templates import DEFAULT_LANGUAGE, gettext_for, render_mail
 
 
 def confirm_url(public_base_url: str, token: str) -> str:
@@ -19,20 +20,25 @@ def confirm_url(public_base_url: str, token: str) -> str:
 
 
 def confirmation_email(recipient: str, list_name: str, sender: AccountProfile, token: str, *,
-                       public_base_url: str, default_sender: str) -> OutgoingEmail:
-    """The message to `recipient`: From the account's verified identity, or the platform's."""
+                       public_base_url: str, default_sender: str, language: str = DEFAULT_LANGUAGE,
+                       privacy_policy_url: str | None = None) -> OutgoingEmail:
+    """The message to `recipient`, in the list's `language`: From the account's verified
+    identity, or the platform's; naming the controller and linking its privacy policy (P32)."""
     url = confirm_url(public_base_url, token)
     text, html = render_mail(
         "confirmation_mail",
+        language=language,
         list_name=list_name,
         sender=sender,
         confirm_url=url,
         valid_days=DEFAULT_MAX_AGE_SECONDS // 86400,
+        privacy_policy_url=privacy_policy_url,
     )
+    _ = gettext_for(language)
     return OutgoingEmail(
         sender=sender.sender_identity or default_sender,
         recipient=recipient,
-        subject=f"Please confirm your subscription to {list_name}",
+        subject=_("Please confirm your subscription to %(list)s") % {"list": list_name},
         text=text,
         html=html,
         reply_to=sender.contact_email,

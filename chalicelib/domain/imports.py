@@ -1,8 +1,12 @@
 """CSV imports: reading the file, checking its columns, cutting it into queue-sized chunks,
 and turning one row into contact data and (when the file proves it) consent evidence.
 
-Rows with consent proof (`consent_given_at`) are imported as confirmed; rows without get a double
-opt-in mail instead of campaign mail (P03).
+Rows with consent proof are imported as confirmed; rows without get a double opt-in mail instead
+of campaign mail (P03). On a double opt-in list the proof must be complete (P01, P02): when
+(`consent_given_at`), where (`consent_source`), which text (`consent_text_version`) and the
+original IP or form URL (`consent_ip`, `consent_form_url`); a row with less is recorded with what it
+has and gets the confirmation mail. `tracking_consent_given_at` (and `tracking_consent_text_version`)
+carry the separate tracking consent (P30).
 """
 from __future__ import annotations
 
@@ -26,7 +30,9 @@ from chalicelib.domain.subscriptions import (
 )
 
 PROOF_COLUMNS = ("consent_given_at", "consent_ip", "consent_user_agent", "consent_form_url",
-                 "consent_text_version")
+                 "consent_text_version", "consent_source")
+TRACKING_COLUMNS = ("tracking_consent_given_at", "tracking_consent_text_version")
+_MAX_SOURCE = 200
 # SQS takes 256 KiB a message; leave room for the job's envelope and JSON escaping.
 CHUNK_MAX_ROWS = 500
 CHUNK_MAX_BYTES = 150_000
@@ -59,7 +65,7 @@ def parse_csv(text: str, declared_attributes: Iterable[str]) -> ParsedFile:
     except csv.Error as exc:
         raise InvalidInput(f"line 1 is not valid CSV: {exc}", field="body") from None
     columns = tuple(name.strip().lower() for name in header)
-    allowed = set(CONTACT_FIELDS) | set(declared_attributes) | set(PROOF_COLUMNS)
+    allowed = set(CONTACT_FIELDS) | set(declared_attributes) | set(PROOF_COLUMNS) | set(TRACKING_COLUMNS)
     for name in columns:
         if name not in allowed:
             raise InvalidInput(f"unknown column '{name}'; allowed: {', '.join(sorted(allowed))}",
@@ -107,39 +113,74 @@ class ImportedPerson:
     contact: Contact
     # None: the file holds no proof for this row, so it gets a double opt-in mail (P03).
     proof: ConsentEvidence | None
+    # The proof names when, where, which text and the original IP or form URL (P01, P02): only
+    # such a row is confirmed at once on a double opt-in list.
+    complete: bool = False
+    # P30: the separate tracking consent, when the file proves it.
+    tracking: ConsentEvidence | None = None
+
+    def confirmed_at_once(self, double_opt_in: bool) -> bool:
+        """Whether the row is imported confirmed (P01, P03) rather than sent a confirmation mail."""
+        return self.proof is not None and (self.complete or not double_opt_in)
 
 
 def clean_row(values: Mapping[str, str], declared_attributes: Iterable[str],
-              consent_versions: Iterable[int], *, check_dns: bool = False) -> ImportedPerson:
+              consent_versions: Iterable[int], *, check_dns: bool = False,
+              tracking_versions: Iterable[int] = ()) -> ImportedPerson:
     """Validate one row; InvalidInput names the column at fault."""
-    contact_values = {k: v for k, v in values.items() if k not in PROOF_COLUMNS}
+    proof_columns = set(PROOF_COLUMNS) | set(TRACKING_COLUMNS)
+    contact_values = {k: v for k, v in values.items() if k not in proof_columns}
     contact = clean_contact(contact_values, declared_attributes, drop_unknown=True, check_dns=check_dns)
+    tracking = _tracking(values, list(tracking_versions))
     given_at = values.get("consent_given_at")
     if not given_at:
         if any(values.get(name) for name in PROOF_COLUMNS):
             raise InvalidInput("consent proof needs 'consent_given_at'", field="consent_given_at")
-        return ImportedPerson(contact, None)
+        return ImportedPerson(contact, None, tracking=tracking)
     versions = list(consent_versions)
     claimed = values.get("consent_text_version")
     if claimed and (not claimed.isdigit() or int(claimed) not in versions):
         raise InvalidInput(f"this list has no consent text version {claimed}", field="consent_text_version")
-    proof = evidence(_parse_time(given_at), Source.IMPORT, pick_consent_version(versions, claimed),
+    source = values.get("consent_source")
+    if source and len(source) > _MAX_SOURCE:
+        raise InvalidInput(f"'consent_source' is longer than {_MAX_SOURCE} characters",
+                           field="consent_source")
+    proof = evidence(_parse_time(given_at, "consent_given_at"), Source.IMPORT,
+                     pick_consent_version(versions, claimed),
                      ip=clean_ip(values.get("consent_ip"), "consent_ip"),
-                     user_agent=values.get("consent_user_agent"), form_url=values.get("consent_form_url"))
-    return ImportedPerson(contact, proof)
+                     user_agent=values.get("consent_user_agent"), form_url=values.get("consent_form_url"),
+                     original_source=source)
+    complete = bool(source and claimed and (proof.ip or proof.form_url))
+    return ImportedPerson(contact, proof, complete, tracking)
 
 
-def _parse_time(raw: str) -> datetime:
+def _tracking(values: Mapping[str, str], versions: list[int]) -> ConsentEvidence | None:
+    given_at = values.get("tracking_consent_given_at")
+    claimed = values.get("tracking_consent_text_version")
+    if not given_at:
+        if claimed:
+            raise InvalidInput("tracking consent needs 'tracking_consent_given_at'",
+                               field="tracking_consent_given_at")
+        return None
+    if not versions:
+        raise InvalidInput("this list asks no tracking consent", field="tracking_consent_given_at")
+    if claimed and (not claimed.isdigit() or int(claimed) not in versions):
+        raise InvalidInput(f"this list has no tracking consent text version {claimed}",
+                           field="tracking_consent_text_version")
+    return evidence(_parse_time(given_at, "tracking_consent_given_at"), Source.IMPORT,
+                    pick_consent_version(versions, claimed), ip=None, user_agent=None, form_url=None)
+
+
+def _parse_time(raw: str, field: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
-        raise InvalidInput("'consent_given_at' must be an ISO 8601 time, e.g. 2025-01-31T09:30:00Z",
-                           field="consent_given_at") from None
+        raise InvalidInput(f"'{field}' must be an ISO 8601 time, e.g. 2025-01-31T09:30:00Z",
+                           field=field) from None
     if parsed.tzinfo is None:
-        raise InvalidInput("'consent_given_at' needs a time zone, e.g. a trailing Z",
-                           field="consent_given_at")
+        raise InvalidInput(f"'{field}' needs a time zone, e.g. a trailing Z", field=field)
     if parsed > now() + _CLOCK_SKEW:
-        raise InvalidInput("'consent_given_at' is in the future", field="consent_given_at")
+        raise InvalidInput(f"'{field}' is in the future", field=field)
     return parsed
 
 

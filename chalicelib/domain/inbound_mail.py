@@ -12,9 +12,10 @@ from typing import Any
 
 from chalicelib.domain.errors import InvalidInput
 
-# Mail clients may prefix the subject (Re:, Fwd:) or fold it. The token is three URL-safe base64
-# parts joined by dots, with a leading dot when itsdangerous compressed the payload.
-_TOKEN = re.compile(r"unsubscribe-(\.?[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+){2})")
+# Mail clients may prefix the subject (Re:, Fwd:) or fold it. The token is URL-safe base64 (an
+# encrypted token), or three such parts joined by dots, with a leading dot when itsdangerous
+# compressed the payload (a token of a mail sent before tokens were encrypted).
+_TOKEN = re.compile(r"unsubscribe-(\.?[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+){2}|[A-Za-z0-9_\-]+)")
 
 
 class MalformedInbound(InvalidInput):

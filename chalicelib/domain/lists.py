@@ -4,9 +4,29 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from urllib.parse import urlsplit
 
 from chalicelib.domain.errors import InvalidInput
+
+
+class TrackingConsent(StrEnum):
+    """Whether a list asks for its own consent before opens and clicks are tracked (P30).
+
+    New lists ask (REQUIRED); a list stored before the setting existed reads as NOT_REQUIRED,
+    as it behaved then. Either way a person can refuse tracking in the preference centre."""
+
+    REQUIRED = "required"
+    NOT_REQUIRED = "not_required"
+
+
+# The tracking box's text when the list gives none: it says what is tracked, why, and how to stop.
+DEFAULT_TRACKING_TEXT = ("You may also see when I open these emails and which links I click in them, "
+                         "to make them better. I can withdraw this at any time in my preferences.")
+
+
+def tracking_consent_of(stored: str | None) -> TrackingConsent:
+    return TrackingConsent(stored) if stored else TrackingConsent.NOT_REQUIRED
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
-"""The signed links in every marketing mail: unsubscribe, preferences, forward, open pixel, click.
+"""The links in every marketing mail: unsubscribe, preferences, forward, open pixel, click.
 
-Each kind has its own purpose (salt), so one kind of token can never be replayed as another. The
-payload names the account, list, address and campaign with one-letter keys: the token is in every
-link of every mail, so it is kept short. A click token also holds the target URL, so the click
+Each kind has its own purpose (its own key), so one kind of token can never be replayed as
+another. The payload names the account, list, address and campaign with one-letter keys, and
+the token encrypts it (domain/tokens.py, P31): the token is in every link of every mail, so it is
+kept short. A click token also holds the target URL, so the click
 route redirects only where the mail's author pointed, never where a visitor asks (no open
 redirect). Links live `LINK_LIFETIME`: an unsubscribe link must work for at least 60 days (P07).
 """

@@ -10,8 +10,9 @@ Every message gets, per recipient:
   ("Advertisement") as a banner at the top of the HTML part and as the first line of the text
   part. The subject is left as the author wrote it: a subject prefix is a local convention
   ("[Ad]", "Publicitate") that an account may write into its subject template;
-- with the list's tracking on (P15), an open pixel and http(s) links rewritten to the
-  click-redirect route, the target inside the signed token; with tracking off, neither.
+- with the list's tracking on (P15), and for a recipient who consented where the list asks (P30),
+  an open pixel and http(s) links rewritten to the click-redirect route, the target inside the
+  token; otherwise neither.
   Only the HTML part is tracked: the text part shows readers the real addresses. Those two kinds
   of link may point elsewhere than the public pages (`tracking_base_url`: in AWS, a Lambda
   function URL, which costs no API Gateway request per open or click).
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import html as html_escaping
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.headerregistry import Address
 
 from chalicelib.domain.accounts import AccountProfile
@@ -42,8 +43,9 @@ from chalicelib.domain.mime import OutgoingEmail
 from chalicelib.domain.subscriptions import Contact
 from chalicelib.domain.templates import render, template_variables
 from chalicelib.domain.tokens import Signer
+from chalicelib.templates import DEFAULT_LANGUAGE, N_, gettext_for
 
-ADVERTISEMENT_LABEL = "Advertisement"
+ADVERTISEMENT_LABEL = N_("Advertisement")
 
 _TRACKED_LINK = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])(https?://[^"'>]+)\2""", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
@@ -57,6 +59,8 @@ class ListSettings:
     name: str
     track_opens: bool
     track_clicks: bool
+    # The language of the footer and label the platform adds (P32).
+    language: str = DEFAULT_LANGUAGE
 
 
 @dataclass(frozen=True)
@@ -74,12 +78,16 @@ class _Links:
 def compose_marketing_email(*, signer: Signer, account_id: str, campaign_id: str | None,
                             content: CampaignContent, recipient: Contact, mailing_list: ListSettings,
                             sender: AccountProfile, public_base_url: str,
-                            tracking_base_url: str | None = None) -> OutgoingEmail:
+                            tracking_base_url: str | None = None, trackable: bool = True) -> OutgoingEmail:
     """The message for `recipient`, rendered from a campaign whose templates were validated.
 
+    The pixel and tracked links go only into the mail of a `trackable` recipient (P30: the list
+    asks no tracking consent, or they gave it), and only as the list's tracking allows (P15).
     Open pixel and click links start with `tracking_base_url` (default: `public_base_url`);
     every other link with `public_base_url`.
     """
+    if not trackable:
+        mailing_list = replace(mailing_list, track_opens=False, track_clicks=False)
     links = _links(signer, LinkClaim(account_id, mailing_list.list_id, recipient.email, campaign_id),
                    public_base_url, tracking_base_url or public_base_url)
     variables = template_variables(recipient, list_name=mailing_list.name, account_name=sender.name,
@@ -144,7 +152,8 @@ def _html_part(html: str, advertisement: bool, sender: AccountProfile, mailing_l
     if advertisement:
         html = _after_body_start(
             html, '<p style="margin:0 0 16px;padding:4px 8px;border:1px solid #999;font-size:12px;'
-                  f'font-weight:bold;text-transform:uppercase">{ADVERTISEMENT_LABEL}</p>')
+                  f'font-weight:bold;text-transform:uppercase">'
+                  f'{gettext_for(mailing_list.language)(ADVERTISEMENT_LABEL)}</p>')
     return html
 
 
@@ -173,10 +182,13 @@ def _html_footer(html: str, sender: AccountProfile, mailing_list: ListSettings, 
         parts.append(f"<p>{escape(sender.name)} &middot; {escape(sender.postal_address or '')} &middot; "
                      f'<a href="mailto:{contact}">{contact}</a></p>')
     if links.unsubscribe not in html:
-        parts.append(f"<p>You receive this email because you subscribed to "
-                     f"{escape(mailing_list.name)}. "
-                     f'<a href="{links.unsubscribe}">Unsubscribe</a> &middot; '
-                     f'<a href="{links.preferences}">Update your preferences</a></p>')
+        _ = gettext_for(mailing_list.language)
+        why = _("You receive this email because you subscribed to %(list)s.") % {
+            "list": escape(mailing_list.name)}
+        unsubscribe, preferences = _("Unsubscribe"), _("Update your preferences")
+        parts.append(f"<p>{why} "
+                     f'<a href="{links.unsubscribe}">{unsubscribe}</a> &middot; '
+                     f'<a href="{links.preferences}">{preferences}</a></p>')
     if not parts:
         return ""
     return ('<div style="margin-top:32px;font-size:12px;color:#666;line-height:1.5">'
@@ -200,12 +212,14 @@ def _text_part(text: str, advertisement: bool, sender: AccountProfile, mailing_l
     footer = []
     if _lacks_identity(text, sender, escaped=False):
         footer.append(f"{sender.name}, {_one_line(sender.postal_address or '')}, {sender.contact_email}")
+    _ = gettext_for(mailing_list.language)
     if links.unsubscribe not in text:
-        footer.append(f"You receive this email because you subscribed to {mailing_list.name}.\n"
-                      f"Unsubscribe: {links.unsubscribe}\nPreferences: {links.preferences}")
+        why = _("You receive this email because you subscribed to %(list)s.") % {"list": mailing_list.name}
+        unsubscribe, preferences = _("Unsubscribe:"), _("Preferences:")
+        footer.append(f"{why}\n{unsubscribe} {links.unsubscribe}\n{preferences} {links.preferences}")
     if footer:
         text = text.rstrip() + "\n\n-- \n" + "\n".join(footer) + "\n"
-    return f"{ADVERTISEMENT_LABEL}\n\n{text}" if advertisement else text
+    return f"{_(ADVERTISEMENT_LABEL)}\n\n{text}" if advertisement else text
 
 
 def _lacks_identity(body: str, sender: AccountProfile, *, escaped: bool) -> bool:

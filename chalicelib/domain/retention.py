@@ -1,4 +1,4 @@
-"""Retention rules (P01, P21-P25): how long each kind of data is kept, and when an account goes.
+"""Retention rules (P01, P21-P25, P29): how long each kind of data is kept, and when an account goes.
 
 Pure rules; the store (store/retention.py, store/account_lifecycle.py) and the daily purge
 (chalicelib/services/retention.py) apply them. Items that expire carry a `purge_bucket`: the UTC day of
@@ -18,6 +18,9 @@ from chalicelib.domain.subscriptions import PENDING_LIFETIME
 
 # P21: message records are erased 30 days after sending.
 MESSAGE_RETENTION = timedelta(days=30)
+# P29: an ended entry (unsubscribed, bounced, complained) keeps its personal data at most this
+# long; a deployment may set fewer days (TIDINGS_ENDED_RETENTION_DAYS), never more.
+MAX_ENDED_RETENTION = timedelta(days=30)
 # P01: an unconfirmed signup expires after 7 days.
 PENDING_RETENTION = PENDING_LIFETIME
 # P22: a suspended (or cancelled) account keeps its content this long, to export it.
@@ -29,6 +32,9 @@ INACTIVITY_LIMIT = timedelta(days=365)
 INACTIVITY_NOTICE = timedelta(days=30)
 
 PURGE_SHARDS = 2
+# Ended entries share the subscribers' purge index with pending ones under buckets of their own
+# (`YYYY-MM-DD#e0`), so each purge reads only its kind.
+ENDED_BUCKETS = "e"
 # The daily run also re-reads this many earlier days, so two weeks of missed runs lose nothing;
 # anything older still goes through DynamoDB's TTL (the backstop, within ~2 days of expiry).
 # Each day costs PURGE_SHARDS queries per kind, found or not.
@@ -43,6 +49,7 @@ class PurgeKind(StrEnum):
 
     MESSAGES = "messages"
     PENDING_SIGNUPS = "pending_signups"
+    ENDED_ENTRIES = "ended_entries"
     RATE_COUNTERS = "rate_counters"
     SUSPENDED_CONTENT = "suspended_account_content"
     DELETED_ACCOUNTS = "deleted_accounts"
@@ -50,22 +57,31 @@ class PurgeKind(StrEnum):
     INACTIVE_ACCOUNTS = "inactive_accounts"
 
 
-def purge_bucket(expires_at: datetime, key: str) -> str:
-    """`YYYY-MM-DD#n`: the expiry's UTC day and a shard chosen by the item's key."""
+def purge_bucket(expires_at: datetime, key: str, kind: str = "") -> str:
+    """`YYYY-MM-DD#n`: the expiry's UTC day and a shard chosen by the item's key (after `kind`,
+    e.g. ENDED_BUCKETS, when one index holds several kinds)."""
     shard = int(hashlib.sha256(key.encode("utf-8")).hexdigest()[:8], 16) % PURGE_SHARDS
-    return f"{expires_at.date().isoformat()}#{shard}"
+    return f"{expires_at.date().isoformat()}#{kind}{shard}"
 
 
-def due_buckets(at: datetime) -> list[str]:
+def due_buckets(at: datetime, kind: str = "") -> list[str]:
     """Every bucket that may hold items due by `at`: today's and LOOKBACK_DAYS before, oldest first."""
-    return buckets_between(at - timedelta(days=LOOKBACK_DAYS), at)
+    return buckets_between(at - timedelta(days=LOOKBACK_DAYS), at, kind)
 
 
-def buckets_between(first: datetime, last: datetime) -> list[str]:
+def buckets_between(first: datetime, last: datetime, kind: str = "") -> list[str]:
     """Every bucket of the days from `first` through `last`, oldest first."""
     days = (last.date() - first.date()).days
-    return [f"{(first.date() + timedelta(days=n)).isoformat()}#{shard}"
+    return [f"{(first.date() + timedelta(days=n)).isoformat()}#{kind}{shard}"
             for n in range(days + 1) for shard in range(PURGE_SHARDS)]
+
+
+def ended_retention(days: int) -> timedelta:
+    """How long an ended entry keeps its personal data (P29): 1 to 30 days, never longer."""
+    if not 1 <= days <= MAX_ENDED_RETENTION.days:
+        raise ValueError(f"an ended entry's data is kept 1 to {MAX_ENDED_RETENTION.days} days (P29), "
+                         f"not {days}")
+    return timedelta(days=days)
 
 
 def day_of(at: datetime) -> str:

@@ -47,12 +47,12 @@ def check_may_send(blocked_reason: str | None, profile: AccountProfile) -> None:
 
 
 def eligible(channel: Channel, attribute_filter: Mapping[str, str], contact: Contact,
-             restricted: bool) -> bool:
+             restricted: bool, phone_confirmed: bool = False) -> bool:
     """Whether a confirmed subscriber receives the campaign: not restricted (P17), matching the
-    filter, and with a phone for SMS."""
+    filter, and for SMS with a phone number its person confirmed (P01)."""
     if restricted or not matches_filter(attribute_filter, contact):
         return False
-    return channel is not Channel.SMS or bool(contact.phone)
+    return channel is not Channel.SMS or (bool(contact.phone) and phone_confirmed)
 
 
 def campaign_message_id(campaign_id: str, recipient_hash: str) -> str:
@@ -87,7 +87,9 @@ class PageJob:
 
 @dataclass(frozen=True)
 class BatchJob:
-    """Send the campaign to `recipients`, batch `index` of page `page` of the list."""
+    """Send the campaign to `recipients`, batch `index` of page `page` of the list. `trackable`
+    names the recipients whose mail may carry an open pixel and tracked links (P30): the list
+    tracks and, where it asks, they consented."""
 
     account_id: str
     campaign_id: str
@@ -95,6 +97,7 @@ class BatchJob:
     page: int
     index: int
     recipients: list[Contact] = field(default_factory=list)
+    trackable: frozenset[str] = frozenset()
 
     @property
     def batch_id(self) -> str:
@@ -103,11 +106,19 @@ class BatchJob:
     def to_dict(self) -> dict[str, Any]:
         return {"type": BATCH_JOB, "account_id": self.account_id, "campaign_id": self.campaign_id,
                 "list": asdict(self.mailing_list), "page": self.page, "index": self.index,
-                "recipients": [_contact_dict(contact) for contact in self.recipients]}
+                "recipients": [_contact_dict(contact, contact.email in self.trackable)
+                               for contact in self.recipients]}
 
 
-def _contact_dict(contact: Contact) -> dict[str, Any]:
-    return {name: value for name, value in asdict(contact).items() if value not in (None, {})}
+# The key that marks a trackable recipient in a queued batch (it is no contact field).
+_TRACKABLE = "trackable"
+
+
+def _contact_dict(contact: Contact, trackable: bool = False) -> dict[str, Any]:
+    data = {name: value for name, value in asdict(contact).items() if value not in (None, {})}
+    if trackable:
+        data[_TRACKABLE] = True
+    return data
 
 
 def job_from_dict(data: Mapping[str, Any]) -> PageJob | BatchJob:
@@ -117,10 +128,12 @@ def job_from_dict(data: Mapping[str, Any]) -> PageJob | BatchJob:
             return PageJob(account_id=data["account_id"], campaign_id=data["campaign_id"],
                            list_id=data["list_id"], page=int(data["page"]), start=data.get("start"))
         if data.get("type") == BATCH_JOB:
+            items = [dict(item) for item in data["recipients"]]
+            trackable = frozenset(item["email"] for item in items if item.pop(_TRACKABLE, False))
             return BatchJob(account_id=data["account_id"], campaign_id=data["campaign_id"],
                             mailing_list=ListSettings(**data["list"]), page=int(data["page"]),
                             index=int(data["index"]),
-                            recipients=[Contact(**item) for item in data["recipients"]])
+                            recipients=[Contact(**item) for item in items], trackable=trackable)
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidInput(f"malformed campaign job: {exc}", field="job") from None
     raise InvalidInput(f"unknown campaign job type {data.get('type')!r}", field="type")
@@ -135,7 +148,7 @@ def cut_batches(recipients: Iterable[Contact], max_count: int = BATCH_SIZE,
     current: list[Contact] = []
     size = 0
     for contact in recipients:
-        weight = len(json.dumps(_contact_dict(contact)))
+        weight = len(json.dumps(_contact_dict(contact, True)))
         if current and (len(current) >= max_count or size + weight > max_bytes):
             batches.append(current)
             current, size = [], 0

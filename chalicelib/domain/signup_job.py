@@ -17,18 +17,34 @@ JOB_TYPE = "public_signup"
 RESEND_JOB_TYPE = "resend_confirmation"
 
 
+def _evidence_dict(evidence: ConsentEvidence) -> dict[str, Any]:
+    data = asdict(evidence)
+    data["given_at"] = evidence.given_at.isoformat()
+    data["source"] = evidence.source.value
+    return data
+
+
+def _evidence(data: dict[str, Any]) -> ConsentEvidence:
+    data = dict(data)
+    data["given_at"] = datetime.fromisoformat(data["given_at"])
+    data["source"] = Source(data["source"])
+    return ConsentEvidence(**data)
+
+
 @dataclass(frozen=True)
 class SignupJob:
     list_id: str
     contact: Contact
     consent: ConsentEvidence
+    # P30: the separate tracking consent, when the box was ticked.
+    tracking: ConsentEvidence | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        consent = asdict(self.consent)
-        consent["given_at"] = self.consent.given_at.isoformat()
-        consent["source"] = self.consent.source.value
-        return {"type": JOB_TYPE, "list_id": self.list_id, "contact": asdict(self.contact),
-                "consent": consent}
+        job = {"type": JOB_TYPE, "list_id": self.list_id, "contact": asdict(self.contact),
+               "consent": _evidence_dict(self.consent)}
+        if self.tracking is not None:
+            job["tracking"] = _evidence_dict(self.tracking)
+        return job
 
 
 @dataclass(frozen=True)
@@ -50,10 +66,9 @@ def signup_job_from_dict(data: dict[str, Any]) -> SignupJob | ResendJob:
     if data.get("type") != JOB_TYPE:
         raise InvalidInput(f"unknown signup job type {data.get('type')!r}", field="type")
     try:
-        consent = dict(data["consent"])
-        consent["given_at"] = datetime.fromisoformat(consent["given_at"])
-        consent["source"] = Source(consent["source"])
+        tracking = data.get("tracking")
         return SignupJob(list_id=data["list_id"], contact=Contact(**data["contact"]),
-                         consent=ConsentEvidence(**consent))
+                         consent=_evidence(data["consent"]),
+                         tracking=_evidence(tracking) if tracking is not None else None)
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidInput(f"malformed signup job: {exc}", field="job") from None

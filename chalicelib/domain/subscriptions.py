@@ -32,12 +32,15 @@ class Source(StrEnum):
     JS = "js"
     API = "api"
     IMPORT = "import"
+    # The person's own choice in the preference centre (tracking consent, P30).
+    PREFERENCES = "preferences"
 
 
 # `None` is "no entry" (never signed up, deleted, or an expired pending entry).
 # Unsubscribed, bounced and complained are final for the entry (P12): nothing leads back to
-# pending or confirmed; only deleting the entry (erasure) ends them.
-_ENDED = frozenset({Status.UNSUBSCRIBED, Status.BOUNCED, Status.COMPLAINED})
+# pending or confirmed; only deleting the entry (erasure, or the P29 purge 30 days on) ends them.
+ENDED = frozenset({Status.UNSUBSCRIBED, Status.BOUNCED, Status.COMPLAINED})
+_ENDED = ENDED
 TRANSITIONS: dict[Status | None, frozenset[Status]] = {
     None: frozenset({Status.PENDING, Status.CONFIRMED}),
     Status.PENDING: frozenset({Status.PENDING, Status.CONFIRMED, *_ENDED}),
@@ -51,6 +54,10 @@ TRANSITIONS: dict[Status | None, frozenset[Status]] = {
 SIGNUP_REPLACES = frozenset(
     status for status, targets in TRANSITIONS.items() if status and Status.PENDING in targets
 )
+# P12: the one way back. The person's own signup (hosted form or JS, double opt-in) may reopen
+# an entry they unsubscribed; no import, API call or feedback ever does, and a bounced or
+# complained entry stays ended.
+OWN_SIGNUP_REOPENS = frozenset({Status.UNSUBSCRIBED})
 
 
 def may_transition(current: Status | None, target: Status) -> bool:
@@ -93,9 +100,10 @@ def pending_expiry(at: datetime) -> datetime:
 
 
 def is_live(status: Status, expires_at: datetime | None, at: datetime) -> bool:
-    """False for a pending entry past its expiry: DynamoDB's TTL deletes it up to two days late,
-    so readers must treat it as gone (DESIGN.md)."""
-    return not (status is Status.PENDING and expires_at is not None and expires_at <= at)
+    """False for an entry past its expiry (a pending one after 7 days, P01; an ended one once
+    its personal data is due for deletion, P29): DynamoDB's TTL deletes it up to two days late,
+    so readers must treat it as gone (DESIGN.md). Confirmed entries never expire."""
+    return status is Status.CONFIRMED or expires_at is None or expires_at > at
 
 
 # --- contact data (P04) -------------------------------------------------------------------------
@@ -214,6 +222,8 @@ class ConsentEvidence:
     ip: str | None = None
     user_agent: str | None = None
     form_url: str | None = None
+    # Where consent was first given, as an import's file says (e.g. "shop checkout"), P02.
+    original_source: str | None = None
 
 
 _MAX_USER_AGENT = 1000
@@ -231,7 +241,8 @@ def clean_ip(raw: str | None, field_name: str = "ip") -> str | None:
 
 
 def evidence(given_at: datetime, source: Source, consent_text_version: int, *, ip: str | None,
-             user_agent: str | None, form_url: str | None) -> ConsentEvidence:
+             user_agent: str | None, form_url: str | None,
+             original_source: str | None = None) -> ConsentEvidence:
     """Consent evidence with request-supplied text trimmed to sane lengths (a header can be huge)."""
     return ConsentEvidence(
         given_at=given_at,
@@ -240,7 +251,38 @@ def evidence(given_at: datetime, source: Source, consent_text_version: int, *, i
         ip=clean_ip(ip),
         user_agent=(user_agent or "")[:_MAX_USER_AGENT] or None,
         form_url=(form_url or "")[:_MAX_URL] or None,
+        original_source=original_source or None,
     )
+
+
+@dataclass(frozen=True)
+class TrackingState:
+    """What an entry records about tracking consent (P30): when it was given (with its proof),
+    confirmed (by the person's own confirmation or action), and withdrawn."""
+
+    given: bool = False
+    confirmed: bool = False
+    withdrawn: bool = False
+
+
+def may_track(consent_required: bool, status: Status | None, state: TrackingState) -> bool:
+    """Whether opens and clicks of this entry's mail may be tracked (P15, P30): only for a
+    confirmed entry; where the list asks for tracking consent, only with that consent given and
+    confirmed; and never once the person withdrew it (also on a list that does not ask)."""
+    if status is not Status.CONFIRMED or state.withdrawn:
+        return False
+    return not consent_required or (state.given and state.confirmed)
+
+
+def may_track_event(consent_required: bool, status: Status, state: TrackingState, at: datetime,
+                    ended_at: datetime | None, withdrawn_at: datetime | None) -> bool:
+    """may_track as things stood when an open or click happened at `at`: an entry that ended, or
+    a consent withdrawn, after the event still counts it (the worker sees events late)."""
+    if status in ENDED and ended_at is not None and ended_at >= at:
+        status = Status.CONFIRMED
+    if state.withdrawn and withdrawn_at is not None and withdrawn_at >= at:
+        state = TrackingState(given=state.given, confirmed=state.confirmed)
+    return may_track(consent_required, status, state)
 
 
 def pick_consent_version(versions: Iterable[int], claimed: object) -> int:

@@ -23,6 +23,17 @@ class SuppressionReason(StrEnum):
     PLATFORM_OPT_OUT = "platform_opt_out"
 
 
+# P12: the one reason a person's own, confirmed signup may lift for the list they sign up to. An
+# address that complained, bounced, was erased or opted out of the platform stays refused.
+RESUBSCRIBABLE = frozenset({SuppressionReason.UNSUBSCRIBED.value})
+
+
+def may_resubscribe(reasons: set[str]) -> bool:
+    """Whether a person suppressed for `reasons` may sign up again themselves (P12): only when
+    every reason is that they unsubscribed. Imports, the API and feedback never re-add anyone."""
+    return bool(reasons) and reasons <= RESUBSCRIBABLE
+
+
 def address_hash(address: str, hash_key: str) -> str:
     """HMAC-SHA256 (hex) of the normalised address under the deployment's `hash_key`; the same
     person always gets the same hash."""

@@ -1,50 +1,102 @@
-"""Signed, expiring tokens for public links (confirm now; unsubscribe and others later).
+"""Encrypted, expiring tokens for public links: confirm, unsubscribe, preferences, tracking, ...
 
-`itsdangerous` signs with the newest secret and accepts any configured one, so secrets can be
-rotated without breaking links already in inboxes. Each purpose has its own salt: a confirm
-token can never be replayed as another kind of token.
+A link travels through mail-gateway scanners, proxies, access logs, browser histories and
+Referer headers, so its token must carry nothing personal in any reversible form (P31). A token
+is authenticated encryption (AES-256-GCM) of a timestamp and the JSON payload:
+
+    base64url( version 0x02 | nonce (12 bytes) | ciphertext of (signed-at, 4 bytes) + payload | tag (16) )
+
+33 bytes of overhead, so ~44 characters more than the payload's own JSON: the token is in
+every link of every mail, which rules out Fernet (its 16-byte IV, 32-byte HMAC and block padding
+add about twice as much). The key of each purpose is derived with HKDF from each signing
+secret (newest first): a token is made with the newest and read with any (key rotation), and a
+token of one purpose can never be read as another (the purpose is both in the key and the
+associated data).
+
+Links sent before tokens were encrypted are itsdangerous signatures (`payload.timestamp.sig`,
+always with a dot; an encrypted token has none): they are still read, with the same secrets and
+expiry, until the last of them expires. Nothing makes them any more.
 """
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+import os
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from chalicelib.domain.clock import now
 from chalicelib.domain.errors import InvalidInput
 
 CONFIRM = "confirm"
 # P01: a confirmation link lives as long as the pending signup it confirms.
 DEFAULT_MAX_AGE_SECONDS = 7 * 24 * 3600
 
+_VERSION = b"\x02"
+_NONCE_BYTES = 12
+_TAG_BYTES = 16
+_TIME_BYTES = 4
+_MIN_BYTES = len(_VERSION) + _NONCE_BYTES + _TIME_BYTES + _TAG_BYTES
+# A public link's token is at most a few hundred characters; anything far longer is not ours.
+_MAX_TOKEN_CHARACTERS = 8000
+
 
 class TokenExpired(InvalidInput):
-    """The signature is good but the token is too old."""
+    """The token is genuine but too old."""
 
     code = "token_expired"
 
 
 class TokenInvalid(InvalidInput):
-    """The token was altered, truncated, signed with an unknown secret, or is for another purpose."""
+    """The token was altered, truncated, made with an unknown secret, or is for another purpose."""
 
     code = "token_invalid"
 
 
+def _invalid() -> TokenInvalid:
+    return TokenInvalid("this link is not valid; it may have been cut or altered", field="token")
+
+
+@cache
+def _key(secret: str, purpose: str) -> Any:
+    """The AES-GCM cipher of one purpose under one secret (HKDF-SHA256). Imported on first use:
+    functions that make or read no token do not pay for `cryptography` at cold start."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"tidings-link-token-v2",
+                   info=purpose.encode("utf-8")).derive(secret.encode("utf-8"))
+    return AESGCM(derived)
+
+
+def _b64decode(token: str) -> bytes:
+    return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+
+
 @dataclass(frozen=True)
 class Signer:
-    """Signs and verifies tokens with the deployment's signing secrets, newest first: it signs
-    with the first and accepts any (key rotation)."""
+    """Makes and reads link tokens with the deployment's signing secrets, newest first: it
+    encrypts with the first and reads with any (key rotation)."""
 
     secrets: tuple[str, ...]
 
-    def _serializer(self, purpose: str) -> URLSafeTimedSerializer:
+    def _legacy(self, purpose: str) -> URLSafeTimedSerializer:
         # itsdangerous signs with the *last* secret of its list.
         return URLSafeTimedSerializer(list(reversed(self.secrets)), salt=purpose)
 
     def sign(self, purpose: str, payload: dict[str, Any]) -> str:
-        """A URL-safe token holding `payload`, timestamped now."""
-        return self._serializer(purpose).dumps(payload)
+        """A URL-safe token holding `payload` encrypted, timestamped now."""
+        signed_at = int(now().timestamp()).to_bytes(_TIME_BYTES, "big")
+        plain = signed_at + json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        nonce = os.urandom(_NONCE_BYTES)
+        sealed = _key(self.secrets[0], purpose).encrypt(nonce, plain, purpose.encode("utf-8"))
+        return base64.urlsafe_b64encode(_VERSION + nonce + sealed).rstrip(b"=").decode("ascii")
 
     def verify(self, purpose: str, token: str,
                max_age_seconds: int = DEFAULT_MAX_AGE_SECONDS) -> dict[str, Any]:
@@ -53,22 +105,66 @@ class Signer:
 
     def verify_timed(self, purpose: str, token: str,
                      max_age_seconds: int = DEFAULT_MAX_AGE_SECONDS) -> tuple[dict[str, Any], datetime]:
-        """(payload, when it was signed, UTC) of a genuine, unexpired token; as `verify` otherwise."""
+        """(payload, when it was made, UTC) of a genuine, unexpired token; as `verify` otherwise."""
+        if "." in token:
+            return self._verify_legacy(purpose, token, max_age_seconds)
+        payload, signed_at = self._open(purpose, token)
+        age = (now() - signed_at).total_seconds()
+        if age > max_age_seconds or age < -60:
+            raise TokenExpired("this link has expired", field="token")
+        return payload, signed_at
+
+    def _open(self, purpose: str, token: str) -> tuple[dict[str, Any], datetime]:
+        """Decrypt with each secret in turn; TokenInvalid when none opens it."""
+        from cryptography.exceptions import InvalidTag
+
+        if not token or len(token) > _MAX_TOKEN_CHARACTERS:
+            raise _invalid()
         try:
-            payload, signed_at = self._serializer(purpose).loads(token, max_age=max_age_seconds,
-                                                                 return_timestamp=True)
+            raw = _b64decode(token)
+        except (binascii.Error, ValueError):
+            raise _invalid() from None
+        if len(raw) < _MIN_BYTES or raw[:1] != _VERSION:
+            raise _invalid()
+        nonce, sealed = raw[1:1 + _NONCE_BYTES], raw[1 + _NONCE_BYTES:]
+        for secret in self.secrets:
+            try:
+                plain = _key(secret, purpose).decrypt(nonce, sealed, purpose.encode("utf-8"))
+            except InvalidTag:
+                continue
+            try:
+                payload = json.loads(plain[_TIME_BYTES:].decode("utf-8"))
+            except (UnicodeDecodeError, ValueError):
+                raise _invalid() from None
+            if not isinstance(payload, dict):
+                raise _invalid()
+            signed_at = datetime.fromtimestamp(int.from_bytes(plain[:_TIME_BYTES], "big"), UTC)
+            return payload, signed_at
+        raise _invalid()
+
+    def _verify_legacy(self, purpose: str, token: str,
+                       max_age_seconds: int) -> tuple[dict[str, Any], datetime]:
+        """An itsdangerous token from before tokens were encrypted (read only, never made)."""
+        try:
+            payload, signed_at = self._legacy(purpose).loads(token, max_age=max_age_seconds,
+                                                             return_timestamp=True)
         except SignatureExpired:
             raise TokenExpired("this link has expired", field="token") from None
         except BadSignature:
-            raise TokenInvalid("this link is not valid; it may have been cut or altered",
-                               field="token") from None
+            raise _invalid() from None
         if not isinstance(payload, dict):
             raise TokenInvalid("this link is not valid", field="token")
         return payload, signed_at
 
     def unverified_payload(self, purpose: str, token: str) -> Any:
-        """The payload *without* checking the signature or age: only for hints on error pages."""
-        return self._serializer(purpose).loads_unsafe(token)[1]
+        """The payload whatever its age (a genuine token only; None otherwise): only for hints
+        on error pages, such as the list of an expired confirmation link."""
+        if "." in token:
+            return self._legacy(purpose).loads_unsafe(token)[1]
+        try:
+            return self._open(purpose, token)[0]
+        except TokenInvalid:
+            return None
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,12 @@ with every event it gained, conditioned on its version (store/tracking.py). A ma
 recipient's tracking history of its scope (P16): the times of its first and latest counted
 events, how many it counted, and for clicks the link's label. Its key, `{campaign}#{recipient
 key}` and the scope, lets one Query find every marker of a person in a campaign (export, erasure).
+
+That history is data about a sent message, kept no longer than the message record (P21): a
+marker expires HISTORY_LIFETIME after its mail was sent (the token's time), two days short of
+30, so DynamoDB's TTL (typically within two days, free) has deleted it by day 30; readers treat
+it as gone from its expiry. An open or click of an older mail still adds to the campaign's
+totals (aggregates stay, P14) but to no marker and no unique count: nobody's history grows again.
 """
 from __future__ import annotations
 
@@ -48,6 +54,10 @@ EVENT_ID_LIFETIME = timedelta(days=15)
 # are a loop, not reading: they are not counted.
 MAX_REMEMBERED_EVENTS = 1000
 _SHORT_ID = 12
+# P21: per-person history goes within 30 days of sending; TTL's usual lag is the two days less.
+MESSAGE_DATA_LIFETIME = timedelta(days=30)
+TTL_LAG = timedelta(days=2)
+HISTORY_LIFETIME = MESSAGE_DATA_LIFETIME - TTL_LAG
 
 
 class Action(StrEnum):
@@ -69,27 +79,37 @@ class TrackingEvent:
     viewer: Viewer
     country: str
     link: str | None = None
+    # When the mail was sent (its token's time); None for events queued before it was carried.
+    sent_at: datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.event_id, "action": self.action.value, "at": self.at.isoformat(),
                 "account": self.account_id, "list": self.list_id, "campaign": self.campaign_id,
                 "address": self.address, "viewer": self.viewer.value, "country": self.country,
-                "link": self.link}
+                "link": self.link, "sent": self.sent_at.isoformat() if self.sent_at else None}
+
+    @property
+    def history_until(self) -> datetime:
+        """When the recipient's history of this mail must be gone (P21)."""
+        return (self.sent_at or self.at) + HISTORY_LIFETIME
 
 
 def event_from_dict(data: Any) -> TrackingEvent:
     """Parse a queued event; InvalidInput when it is not one (that record goes to the DLQ)."""
     try:
         at = datetime.fromisoformat(data["at"])
+        sent = data.get("sent")
         event = TrackingEvent(event_id=data["id"], action=Action(data["action"]), at=at,
                               account_id=data["account"], list_id=data["list"],
                               campaign_id=data["campaign"], address=data["address"],
                               viewer=Viewer(data["viewer"]), country=data["country"],
-                              link=data.get("link"))
+                              link=data.get("link"), sent_at=datetime.fromisoformat(sent) if sent else None)
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidInput(f"malformed tracking event: {exc!r}", field="event") from None
     texts = (event.event_id, event.account_id, event.list_id, event.campaign_id, event.address,
              event.country)
+    if event.sent_at is not None and event.sent_at.tzinfo is None:
+        raise InvalidInput("malformed tracking event", field="event")
     if not all(isinstance(value, str) and value for value in texts) or at.tzinfo is None or (
             event.action is Action.CLICK and not isinstance(event.link, str)):
         raise InvalidInput("malformed tracking event", field="event")
@@ -102,10 +122,12 @@ def link_label(url: str) -> str:
     return bare[:_MAX_LINK]
 
 
-def recipient_key(secret: str, campaign_id: str, address: str) -> str:
-    """A keyed hash of the recipient, salted with the campaign: markers hold no contact data and
-    cannot be joined across campaigns."""
-    message = f"{campaign_id}:{address}".encode()
+def recipient_key(secret: str, campaign_id: str, address_hash: str) -> str:
+    """A keyed hash of the recipient (of their address's keyed hash, domain/suppression.py),
+    salted with the campaign: markers hold no contact data and cannot be joined across
+    campaigns, and a campaign's purge lists, which hold the recipients' keyed hashes, lead to
+    their markers when the account goes (store/account_data.py)."""
+    message = f"{campaign_id}:{address_hash}".encode()
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]
 
 
@@ -186,6 +208,8 @@ class Marker:
     last_at: datetime
     counted: int
     link: str | None = None
+    # When the marker, the recipient's history, goes (P21): HISTORY_LIFETIME after sending.
+    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -218,6 +242,8 @@ class BatchPlan:
     replayed: int
     # Events over a marker's MAX_REMEMBERED_EVENTS: not counted.
     flooded: int
+    # Events of mails older than HISTORY_LIFETIME: in the totals only, never in a marker (P21).
+    late: int = 0
 
 
 @dataclass(frozen=True)
@@ -239,6 +265,8 @@ def plan_batch(events: list[TrackingEvent], stored: Mapping[MarkerKey, Marker], 
                now: datetime, max_items: int = 100) -> BatchPlan:
     """Decide what a batch adds, given its markers as read (key → Marker; absent ones missing).
 
+    An event of a mail sent HISTORY_LIFETIME ago or more adds to its total counters only: no
+    marker keeps it (P21), so SQS redelivering it could count it twice; rare, and in totals only.
     An event whose short id its marker holds was counted before (SQS redelivered it) and adds
     nothing. Otherwise it adds one to its total counters, to the unique `any` counter when its
     marker does not exist yet, and to its viewer's unique counter when the marker has not
@@ -249,15 +277,21 @@ def plan_batch(events: list[TrackingEvent], stored: Mapping[MarkerKey, Marker], 
     """
     seen: set[str] = set()
     groups: dict[MarkerKey, list[TrackingEvent]] = {}
+    late: list[TrackingEvent] = []
     replayed = 0
     for event in sorted(events, key=lambda item: item.at):
         if event.event_id in seen:  # SQS delivered the message twice in one batch
             replayed += 1
             continue
         seen.add(event.event_id)
+        if event.history_until <= now:
+            late.append(event)
+            continue
         groups.setdefault(marker_key(event, recipient_of[event.event_id]), []).append(event)
     chunks = [WriteChunk({}, {})]
     fresh = flooded = 0
+    for event in late:
+        _pack_totals(chunks, event, max_items)
     for key, group in groups.items():
         read = stored.get(key)
         steps, group_replayed = _count(group, read, now)
@@ -265,7 +299,17 @@ def plan_batch(events: list[TrackingEvent], stored: Mapping[MarkerKey, Marker], 
         flooded += len(group) - len(steps) - group_replayed
         fresh += len(steps)
         _pack(chunks, key, None if read is None else read.version, steps, max_items)
-    return BatchPlan([chunk for chunk in chunks if chunk.items], fresh, replayed, flooded)
+    return BatchPlan([chunk for chunk in chunks if chunk.items], fresh + len(late), replayed, flooded,
+                     len(late))
+
+
+def _pack_totals(chunks: list[WriteChunk], event: TrackingEvent, max_items: int) -> None:
+    """Add a late event's total counters to the chunks (no marker, no unique count)."""
+    counters = [(event.campaign_id, name) for name in total_counters(event)]
+    if chunks[-1].items + len(set(counters) - chunks[-1].counters.keys()) > max_items:
+        chunks.append(WriteChunk({}, {}))
+    for counter in counters:
+        chunks[-1].counters[counter] = chunks[-1].counters.get(counter, 0) + 1
 
 
 def _count(events: list[TrackingEvent], read: Marker | None, now: datetime) -> tuple[list[_Step], int]:
@@ -286,7 +330,8 @@ def _count(events: list[TrackingEvent], read: Marker | None, now: datetime) -> t
         if marker is None:
             counters.append(_unique_counter(event, ANY))
             marker = Marker(version=0, viewers=frozenset(), events={}, first_at=event.at,
-                            last_at=event.at, counted=0, link=marker_link(event))
+                            last_at=event.at, counted=0, link=marker_link(event),
+                            expires_at=event.history_until)
         if event.viewer.value not in marker.viewers:
             counters.append(_unique_counter(event, event.viewer.value))
         marker = replace(marker, viewers=marker.viewers | {event.viewer.value},

@@ -17,11 +17,11 @@ from chalicelib.domain.imports import ImportedPerson, ImportRow, chunks, clean_r
 from chalicelib.domain.subscriptions import Source, Status, evidence, pick_consent_version
 from chalicelib.observability import logger
 from chalicelib.resources import IMPORTS, OUTBOX
-from chalicelib.services.signups import confirmation_job, confirmation_sender
+from chalicelib.services.signups import asks_tracking_consent, confirmation_job, confirmation_sender
 from chalicelib.store import audit
 from chalicelib.store import imports as import_store
 from chalicelib.store import subscribers as subscriber_store
-from chalicelib.store.lists import consent_history, find_list, get_list
+from chalicelib.store.lists import consent_history, find_list, get_list, tracking_history
 from chalicelib.store.models import ImportJob, MailingList
 from chalicelib.store.suppressions import suppressed_among
 
@@ -81,10 +81,13 @@ def _import_rows(mailing_list: MailingList, rows: list[ImportRow],
                  outcome: import_store.ChunkOutcome) -> None:
     declared = mailing_list.declared_attributes or ()
     versions = [version.version for version in consent_history(mailing_list)]
+    tracking_versions = ([version.version for version in tracking_history(mailing_list)]
+                         if asks_tracking_consent(mailing_list) else [])
     people: dict[str, ImportedPerson] = {}
     for row in rows:
         try:
-            person = clean_row(row.values, declared, versions, check_dns=settings().check_email_dns)
+            person = clean_row(row.values, declared, versions, check_dns=settings().check_email_dns,
+                               tracking_versions=tracking_versions)
         except InvalidInput as error:
             outcome.errors.append((row.line, error.field, error.message))
             continue
@@ -106,10 +109,12 @@ def _import_rows(mailing_list: MailingList, rows: list[ImportRow],
         if address in live:
             outcome.unchanged += 1
             continue
-        status = Status.PENDING if person.proof is None else Status.CONFIRMED
+        # P01, P03: confirmed at once only with proof, and on a double opt-in list only with
+        # complete proof; anyone else is recorded pending and gets the confirmation mail.
+        status = Status.CONFIRMED if person.confirmed_at_once(mailing_list.double_opt_in) else Status.PENDING
         proof = person.proof or unproven
         written = subscriber_store.write_signup(mailing_list.account_id, mailing_list.list_id,
-                                                person.contact, proof, status)
+                                                person.contact, proof, status, tracking=person.tracking)
         if written is None:
             outcome.unchanged += 1
         elif status is Status.CONFIRMED:

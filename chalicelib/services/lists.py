@@ -9,13 +9,21 @@ from typing import Any
 
 from chalicelib.domain.clock import now
 from chalicelib.domain.header_text import header_text
-from chalicelib.domain.lists import clean_origin, clean_redirect_url, next_consent_versions
+from chalicelib.domain.lists import (
+    DEFAULT_TRACKING_TEXT,
+    TrackingConsent,
+    clean_origin,
+    clean_redirect_url,
+    next_consent_versions,
+    tracking_consent_of,
+)
 from chalicelib.store import audit
 from chalicelib.store import lists as list_store
 from chalicelib.store.lists import consent_history as consent_history
 from chalicelib.store.lists import find_list as find_list
 from chalicelib.store.lists import get_list as get_list
 from chalicelib.store.lists import lists_page as lists_page
+from chalicelib.store.lists import tracking_history as tracking_history
 from chalicelib.store.models import MailingList
 
 
@@ -34,19 +42,38 @@ def _model_changes(body: dict[str, Any]) -> dict[str, Any]:
         changes["track_clicks"] = tracking["clicks"]
     if "allowed_origins" in body:
         changes["allowed_origins"] = {clean_origin(o) for o in body["allowed_origins"]} or None
+    if "tracking_consent" in body:
+        changes["tracking_consent"] = TrackingConsent(body["tracking_consent"]).value
     if "attributes" in body:
         changes["declared_attributes"] = set(body["attributes"]) or None
-    for name in ("redirect_after_signup", "redirect_after_confirm"):
+    if "language" in body:
+        changes["language"] = body["language"]
+    for name in ("redirect_after_signup", "redirect_after_confirm", "privacy_policy_url"):
         if name in body:
             value = body[name]
             changes[name] = clean_redirect_url(value, name) if value else None
     return changes
 
 
+def _tracking_versions(mailing_list: MailingList | None, body: dict[str, Any]) -> list | None:
+    """The tracking text's versions after this change (P30): a new text becomes the next
+    version; a list that asks for tracking consent and has no text gets the default one."""
+    history = tracking_history(mailing_list) if mailing_list else []
+    asks = tracking_consent_of(body.get("tracking_consent") or (
+        mailing_list.tracking_consent if mailing_list else TrackingConsent.REQUIRED.value))
+    if "tracking_consent_text" in body:
+        return next_consent_versions(history, body["tracking_consent_text"], now())
+    if asks is TrackingConsent.REQUIRED and not history:
+        return next_consent_versions(history, DEFAULT_TRACKING_TEXT, now())
+    return None
+
+
 def create_list(account_id: str, actor: str, body: dict[str, Any]) -> MailingList:
-    """A new list with its first consent text (version 1)."""
+    """A new list with its first consent text (version 1) and, unless it does not ask for
+    tracking consent, its first tracking-consent text (P30)."""
     consent = next_consent_versions([], body["consent_text"], now())
-    mailing_list = list_store.create_list(account_id, _model_changes(body), consent)
+    mailing_list = list_store.create_list(account_id, _model_changes(body), consent,
+                                          _tracking_versions(None, body))
     audit.record(account_id, actor, "list.created", mailing_list.list_id)
     return mailing_list
 
@@ -57,7 +84,8 @@ def change_list(account_id: str, list_id: str, body: dict[str, Any]) -> MailingL
     consent = None
     if "consent_text" in body:
         consent = next_consent_versions(consent_history(mailing_list), body["consent_text"], now())
-    list_store.update_list(mailing_list, _model_changes(body), consent)
+    list_store.update_list(mailing_list, _model_changes(body), consent,
+                           _tracking_versions(mailing_list, body))
     return mailing_list
 
 

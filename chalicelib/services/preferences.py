@@ -16,25 +16,38 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.config import signer
-from chalicelib.domain.errors import InvalidInput
+from chalicelib.adapters import sns
+from chalicelib.config import hash_key, signer
+from chalicelib.domain import phone_consent
+from chalicelib.domain.clock import now
+from chalicelib.domain.errors import InvalidInput, TooManyRequests
 from chalicelib.domain.mail_links import PREFERENCES, LinkClaim, read_link_token
 from chalicelib.domain.privacy import Person, RequestType, Subject, SubjectKind
-from chalicelib.domain.subscriptions import CONTACT_FIELDS
+from chalicelib.domain.subscriptions import CONTACT_FIELDS, Source, clean_ip, evidence
 from chalicelib.domain.suppression import SuppressionReason
 from chalicelib.domain.tokens import TokenInvalid
 from chalicelib.observability import logger
 from chalicelib.services.privacy import submit_request
+from chalicelib.services.signups import list_language
 from chalicelib.store import audit, person_data, person_subscribers
+from chalicelib.store import subscribers as subscriber_store
+from chalicelib.store import tracking as tracking_store
 from chalicelib.store.accounts import get_account
+from chalicelib.store.lists import find_list, tracking_history
+from chalicelib.store.models import Subscriber
 from chalicelib.store.privacy_requests import complete_request, create_request, load_export
-from chalicelib.store.suppressions import suppress
+from chalicelib.store.suppressions import end_lifts, suppress
+from chalicelib.templates import N_
 
 ACTOR = "preference-centre"
 _NONCE_PURPOSE = "preferences-form"
 NONCE_SECONDS = 3600
 # Contact fields a person may edit: all but the email, which is the entry's key.
 EDITABLE_FIELDS = CONTACT_FIELDS[1:]
+# How the page names them and the statuses (message ids: the template translates them, P32).
+FIELD_LABELS = {"name": N_("Name"), "company": N_("Company"), "phone": N_("Phone"), "website": N_("Website"),
+                "field_of_activity": N_("Field of activity")}
+STATUS_LABELS = (N_("pending"), N_("confirmed"), N_("unsubscribed"), N_("bounced"), N_("complained"))
 ATTRIBUTE_PREFIX = "attr."
 
 
@@ -63,6 +76,12 @@ class Preferences:
 
 def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()[:32]
+
+
+def language_of(token: str) -> str:
+    """The language of the page a preference link opens: its list's (P32)."""
+    claim = read_link_token(signer(), PREFERENCES, token)
+    return list_language(find_list(claim.list_id))
 
 
 def form_nonce(token: str) -> str:
@@ -152,11 +171,85 @@ def unsubscribe(token: str, form: Mapping[str, str]) -> int:
     # stay as they are.
     request = create_request(claim.account_id, RequestType.OBJECT, subject, ACTOR)
     suppress(claim.account_id, claim.address, SuppressionReason.UNSUBSCRIBED, list_id=choice)
+    end_lifts(claim.account_id, claim.address, choice)  # a way back they had taken closes (P12)
     ended = sum(person_subscribers.unsubscribe(entry) for entry in entries)
     complete_request(request, {"entries_unsubscribed": ended, "list_id": choice})
     audit.record(claim.account_id, ACTOR, "privacy.object", request.request_id)
     logger.info("privacy request completed", extra={"request_id": request.request_id, "type": "object"})
     return ended
+
+
+def set_tracking(token: str, form: Mapping[str, str]) -> bool:
+    """Give (`choice=give`) or withdraw the tracking consent of one list (P30); True when the
+    person now lets that list count their opens and clicks. Withdrawing also deletes what was
+    counted about them in that list's campaigns, and the tracking worker counts nothing more
+    of their mail, even an old one; giving it is their own action, so it counts as confirmed."""
+    claim = _authorised(token, form)
+    list_id, give = form.get("list_id", ""), form.get("choice") == "give"
+    person = person_subscribers.find_person(claim.account_id, _subject(claim))
+    entries = [e for e in person_subscribers.entries_of(person) if e.list_id == list_id]
+    if not entries:
+        raise InvalidInput("you are not on this list", field="list_id")
+    mailing_list = person_subscribers.lists_of(entries).get(list_id)
+    if give:
+        # The text they agreed to is the current one (0: a list that asks none; giving then only
+        # lifts their earlier refusal).
+        history = tracking_history(mailing_list) if mailing_list else []
+        proof = evidence(now(), Source.PREFERENCES, history[-1].version if history else 0,
+                         ip=None, user_agent=None, form_url=None)
+        for entry in entries:
+            subscriber_store.give_tracking(entry, proof)
+    else:
+        for entry in entries:
+            subscriber_store.withdraw_tracking(entry)
+        tracking_store.delete_markers(marker for _, marker in tracking_store.markers_of(
+            claim.account_id, person.emails, list_id=list_id))
+    action = "subscriber.tracking_given" if give else "subscriber.tracking_withdrawn"
+    audit.record(claim.account_id, ACTOR, action, list_id)
+    return give
+
+
+def _entry_with_phone(claim: LinkClaim, list_id: str) -> Subscriber:
+    person = person_subscribers.find_person(claim.account_id, _subject(claim))
+    entries = [e for e in person_subscribers.entries_of(person) if e.list_id == list_id and e.phone]
+    if not entries:
+        raise InvalidInput("no phone number is held for you on this list", field="list_id")
+    return entries[0]
+
+
+def send_phone_code(token: str, form: Mapping[str, str]) -> None:
+    """Text a one-time code to the number held on one list, for the person to type here (P01 for
+    SMS). At most one every RESEND_INTERVAL; the code is stored only as a keyed hash."""
+    claim = _authorised(token, form)
+    entry = _entry_with_phone(claim, form.get("list_id", ""))
+    proof = entry.phone_consent
+    if not phone_consent.may_send_code(proof.code_sent_at if proof else None, now()):
+        raise TooManyRequests("a code was sent a moment ago; wait two minutes before asking again")
+    code = phone_consent.new_code()
+    subscriber_store.save_phone_code(entry, phone_consent.code_hash(hash_key(), entry.list_id, entry.address,
+                                                                    entry.phone, code))
+    mailing_list = person_subscribers.lists_of([entry]).get(entry.list_id)
+    sns.send_sms(entry.phone, phone_consent.code_text(get_account(claim.account_id).name,
+                                                      mailing_list.name if mailing_list else "",
+                                                      code), sns.TRANSACTIONAL)
+    logger.info("phone confirmation code sent", extra={"list_id": entry.list_id})
+
+
+def confirm_phone_code(token: str, form: Mapping[str, str], ip: str | None, user_agent: str | None) -> None:
+    """Confirm the number with the code it received (P01 for SMS): recorded with the time, IP and
+    browser, like the email consent. InvalidInput for a wrong, old or over-tried code."""
+    claim = _authorised(token, form)
+    entry = _entry_with_phone(claim, form.get("list_id", ""))
+    proof = entry.phone_consent
+    offered = phone_consent.code_hash(hash_key(), entry.list_id, entry.address, entry.phone,
+                                      form.get("code", ""))
+    if proof is None or proof.phone != entry.phone or not phone_consent.code_matches(
+            proof.code_hash, proof.code_sent_at, int(proof.attempts or 0), offered, now()):
+        if proof is not None and proof.code_hash:
+            subscriber_store.count_code_attempt(entry)
+        raise InvalidInput("this code is not right, or too old: ask for a new one", field="code")
+    subscriber_store.confirm_phone(entry, clean_ip(ip), (user_agent or "")[:1000] or None)
+    audit.record(claim.account_id, ACTOR, "subscriber.phone_confirmed", entry.list_id)
 
 
 def erase(token: str, form: Mapping[str, str]) -> None:

@@ -1,4 +1,4 @@
-"""The daily purge (P01, P21-P25): everything past its retention period goes, on time.
+"""The daily purge (P01, P21-P25, P29): everything past its retention period goes, on time.
 
 Run by the retention worker (EventBridge, daily) and `python -m chalicelib.cli purge`. Every
 step reads by index on due dates (no Scan), deletes a page at a time and can stop when its share
@@ -20,7 +20,13 @@ from chalicelib.config import settings
 from chalicelib.domain.account_lifecycle import INACTIVITY_MAIL_KIND, inactivity_email, inactivity_message_id
 from chalicelib.domain.clock import now
 from chalicelib.domain.outbox import EmailJob
-from chalicelib.domain.retention import Activity, PurgeKind, inactive_for_deletion, needs_inactivity_warning
+from chalicelib.domain.retention import (
+    ENDED_BUCKETS,
+    Activity,
+    PurgeKind,
+    inactive_for_deletion,
+    needs_inactivity_warning,
+)
 from chalicelib.observability import logger
 from chalicelib.resources import OUTBOX
 from chalicelib.store import account_lifecycle as lifecycle
@@ -32,6 +38,7 @@ from chalicelib.store.retention import (
     count_due_messages,
     count_expired,
     purge_account,
+    purge_ended_entries,
     purge_expired,
     purge_expired_signups,
     purge_messages,
@@ -143,6 +150,7 @@ Step = Callable[[datetime, TimeLeft], PurgeProgress]
 _STEPS: dict[PurgeKind, Step] = {
     PurgeKind.MESSAGES: purge_messages,
     PurgeKind.PENDING_SIGNUPS: purge_expired_signups,
+    PurgeKind.ENDED_ENTRIES: purge_ended_entries,
     PurgeKind.RATE_COUNTERS: lambda at, more: purge_expired(RateCounter, at, more),
     PurgeKind.SUSPENDED_CONTENT: _erase_suspended_content,
     PurgeKind.DELETED_ACCOUNTS: _delete_requested,
@@ -159,6 +167,7 @@ def _due_counts(at: datetime) -> dict[PurgeKind, int]:
     return {
         PurgeKind.MESSAGES: count_due_messages(at),
         PurgeKind.PENDING_SIGNUPS: count_expired(Subscriber, at),
+        PurgeKind.ENDED_ENTRIES: count_expired(Subscriber, at, ENDED_BUCKETS),
         PurgeKind.RATE_COUNTERS: count_expired(RateCounter, at),
         PurgeKind.SUSPENDED_CONTENT: sum(1 for _ in lifecycle.suspended_past_grace(at)),
         PurgeKind.DELETED_ACCOUNTS: sum(1 for _ in lifecycle.deletions_due(at)),

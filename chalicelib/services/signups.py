@@ -18,6 +18,7 @@ from chalicelib.domain.clock import now
 from chalicelib.domain.confirmation_mail import confirmation_email, confirmation_message_id
 from chalicelib.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests
 from chalicelib.domain.health import sending_blocked_reason
+from chalicelib.domain.lists import TrackingConsent, tracking_consent_of
 from chalicelib.domain.outbox import EmailJob
 from chalicelib.domain.signup_job import ResendJob, SignupJob
 from chalicelib.domain.signup_limits import address_counters, request_counters
@@ -36,12 +37,14 @@ from chalicelib.domain.tokens import ConfirmClaim, confirm_token, confirm_token_
 from chalicelib.observability import logger
 from chalicelib.resources import OUTBOX, SIGNUPS
 from chalicelib.services.senders import may_send_as
+from chalicelib.store import audit
 from chalicelib.store import subscribers as subscriber_store
 from chalicelib.store.accounts import get_account, profile_of
-from chalicelib.store.lists import consent_history, find_list
+from chalicelib.store.lists import consent_history, find_list, tracking_history
 from chalicelib.store.models import MailingList, Subscriber
 from chalicelib.store.rate_limits import consume
-from chalicelib.store.suppressions import is_suppressed
+from chalicelib.store.suppressions import is_suppressed, lift_for_list, own_signup_allowed
+from chalicelib.templates import DEFAULT_LANGUAGE, LANGUAGES, N_
 
 # Bots fill every input; people never see this one (the form hides it). Not "website": that is
 # a real contact field (P04).
@@ -68,6 +71,8 @@ class PublicSignup:
     ip: str | None
     user_agent: str | None
     form_url: str | None
+    # P30: the separate tracking box was ticked.
+    tracking_given: bool = False
 
 
 def find_public_list(list_id: str) -> MailingList | None:
@@ -94,6 +99,36 @@ def current_consent(mailing_list: MailingList) -> tuple[int, str]:
     return history[-1].version, history[-1].text
 
 
+def list_language(mailing_list: MailingList | None) -> str:
+    """The language of the list's public pages and system mails (P32)."""
+    language = mailing_list.language if mailing_list else None
+    return language if language in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def asks_tracking_consent(mailing_list: MailingList) -> bool:
+    """Whether the list tracks at all and asks for the person's own consent to it (P15, P30)."""
+    tracks = bool(mailing_list.track_opens or mailing_list.track_clicks)
+    return tracks and tracking_consent_of(mailing_list.tracking_consent) is TrackingConsent.REQUIRED
+
+
+def current_tracking_consent(mailing_list: MailingList) -> tuple[int, str] | None:
+    """(version, text) of the tracking box forms show now, or None when the list asks none."""
+    history = tracking_history(mailing_list)
+    if not asks_tracking_consent(mailing_list) or not history:
+        return None
+    return history[-1].version, history[-1].text
+
+
+def _tracking_evidence(mailing_list: MailingList, claimed: object,
+                       consent: ConsentEvidence) -> ConsentEvidence | None:
+    """Evidence of the tracking consent given with a signup, when the list asks for it (P30)."""
+    versions = [v.version for v in tracking_history(mailing_list)]
+    if not asks_tracking_consent(mailing_list) or not versions:
+        return None
+    return evidence(consent.given_at, consent.source, pick_consent_version(versions, claimed),
+                    ip=consent.ip, user_agent=consent.user_agent, form_url=consent.form_url)
+
+
 def public_signup(mailing_list: MailingList, signup: PublicSignup) -> None:
     """Validate a public signup, count it against the abuse limits and queue it (P01).
 
@@ -108,13 +143,15 @@ def public_signup(mailing_list: MailingList, signup: PublicSignup) -> None:
     contact = clean_contact(signup.fields, mailing_list.declared_attributes or (), drop_unknown=True,
                             check_dns=settings().check_email_dns)
     if not signup.consent_given:
-        raise InvalidInput("tick the box to give your consent", field="consent")
+        raise InvalidInput(N_("tick the box to give your consent"), field="consent")
     versions = [v.version for v in consent_history(mailing_list)]
     consent = evidence(now(), signup.source,
                        pick_consent_version(versions, signup.fields.get("consent_version")),
                        ip=signup.ip, user_agent=signup.user_agent, form_url=signup.form_url)
+    tracking = (_tracking_evidence(mailing_list, signup.fields.get("tracking_version"), consent)
+                if signup.tracking_given else None)
     _refuse_over_request_limits(mailing_list, signup.ip)
-    enqueue(SIGNUPS, SignupJob(mailing_list.list_id, contact, consent).to_dict())
+    enqueue(SIGNUPS, SignupJob(mailing_list.list_id, contact, consent, tracking).to_dict())
     _log_signup(mailing_list, signup.source, "queued")
 
 
@@ -125,14 +162,17 @@ def apply_public_signup(job: SignupJob) -> None:
     if mailing_list is None:
         return
     source = job.consent.source
-    if is_suppressed(mailing_list.account_id, job.contact.email, mailing_list.list_id):
+    # P12: a person who only unsubscribed may come back by signing up and confirming themselves;
+    # anyone else suppressed is dropped, unseen (P05).
+    if not own_signup_allowed(mailing_list.account_id, job.contact.email, mailing_list.list_id):
         _log_signup(mailing_list, source, "suppressed")
         return
     if not _within_address_limits(mailing_list, job.contact.email):
         _log_signup(mailing_list, source, "rate_limited")
         return
     written = subscriber_store.write_signup(mailing_list.account_id, mailing_list.list_id, job.contact,
-                                            job.consent, Status.PENDING)
+                                            job.consent, Status.PENDING, tracking=job.tracking,
+                                            replace_unsubscribed=True)
     if written is None:
         _log_signup(mailing_list, source, "already_on_list")
         return
@@ -168,7 +208,8 @@ class ApiSignupResult:
 
 
 def api_signup(mailing_list: MailingList, raw_contact: Mapping[str, object],
-               proof: Mapping[str, object] | None) -> ApiSignupResult:
+               proof: Mapping[str, object] | None,
+               tracking_proof: Mapping[str, object] | None = None) -> ApiSignupResult:
     """Add someone through the authenticated API.
 
     Double opt-in, unless the list turned it off *and* the caller proved consent, in which case
@@ -178,6 +219,7 @@ def api_signup(mailing_list: MailingList, raw_contact: Mapping[str, object],
     contact = clean_contact(raw_contact, mailing_list.declared_attributes or (), drop_unknown=False,
                             check_dns=settings().check_email_dns)
     consent = _api_evidence(mailing_list, proof)
+    tracking = _api_tracking_evidence(mailing_list, tracking_proof)
     confirm_now = proof is not None and not mailing_list.double_opt_in
     if not confirm_now:
         # A pending entry is a confirmation mail: a suspended account sends none (P26).
@@ -189,7 +231,7 @@ def api_signup(mailing_list: MailingList, raw_contact: Mapping[str, object],
     written = None
     if not suppressed:
         written = subscriber_store.write_signup(mailing_list.account_id, mailing_list.list_id,
-                                                contact, consent, target)
+                                                contact, consent, target, tracking=tracking)
     if written is not None:
         if target is Status.PENDING:
             send_confirmation(mailing_list, written.address, purpose="signup")
@@ -224,19 +266,38 @@ def _api_evidence(mailing_list: MailingList, proof: Mapping[str, object] | None)
                     form_url=_optional_text(proof.get("form_url")))
 
 
-def _given_at(raw: object) -> datetime:
-    field = "consent.given_at"
+def _api_tracking_evidence(mailing_list: MailingList,
+                           proof: Mapping[str, object] | None) -> ConsentEvidence | None:
+    """Proof of the tracking consent the caller collected (P30), checked like the mailing
+    consent's; None without it, or when the list asks no tracking consent."""
+    if proof is None:
+        return None
+    versions = [v.version for v in tracking_history(mailing_list)]
+    if not asks_tracking_consent(mailing_list) or not versions:
+        raise InvalidInput("this list asks no tracking consent", field="tracking_consent")
+    claimed = proof.get("consent_text_version")
+    if claimed is not None and claimed not in versions:
+        raise InvalidInput(f"this list has no tracking consent text version {claimed}",
+                           field="tracking_consent.consent_text_version")
+    return evidence(_given_at(proof.get("given_at"), "tracking_consent.given_at"), Source.API,
+                    pick_consent_version(versions, claimed),
+                    ip=clean_ip(_optional_text(proof.get("ip")), "tracking_consent.ip"),
+                    user_agent=_optional_text(proof.get("user_agent")),
+                    form_url=_optional_text(proof.get("form_url")))
+
+
+def _given_at(raw: object, field: str = "consent.given_at") -> datetime:
     if not isinstance(raw, str):
-        raise InvalidInput("'consent.given_at' is required", field=field)
+        raise InvalidInput(f"'{field}' is required", field=field)
     try:
         given_at = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
-        raise InvalidInput("'consent.given_at' must be an ISO 8601 time, e.g. 2025-01-31T09:30:00Z",
+        raise InvalidInput(f"'{field}' must be an ISO 8601 time, e.g. 2025-01-31T09:30:00Z",
                            field=field) from None
     if given_at.tzinfo is None:
-        raise InvalidInput("'consent.given_at' needs a time zone, e.g. a trailing Z", field=field)
+        raise InvalidInput(f"'{field}' needs a time zone, e.g. a trailing Z", field=field)
     if given_at > now() + _FUTURE_TOLERANCE:
-        raise InvalidInput("'consent.given_at' is in the future", field=field)
+        raise InvalidInput(f"'{field}' is in the future", field=field)
     return given_at
 
 
@@ -251,6 +312,7 @@ def confirmation_job(mailing_list: MailingList, address: str, purpose: str,
     mail = confirmation_email(
         address, mailing_list.name, sender, confirm_token(signer(), mailing_list.list_id, address),
         public_base_url=settings().public_base_url, default_sender=settings().default_sender,
+        language=list_language(mailing_list), privacy_policy_url=mailing_list.privacy_policy_url,
     )
     return EmailJob(
         message_id=confirmation_message_id(hash_key(), mailing_list.list_id, address, purpose, now()),
@@ -321,10 +383,14 @@ def confirm_signup(token: str, ip: str | None, user_agent: str | None) -> Mailin
     mailing_list = find_list(claim.list_id)
     gone = SignupExpired("this signup is no longer waiting for confirmation; unconfirmed signups "
                          "are forgotten after 7 days", field="token")
-    if mailing_list is None or is_suppressed(mailing_list.account_id, claim.address, mailing_list.list_id):
+    if mailing_list is None or not own_signup_allowed(mailing_list.account_id, claim.address,
+                                                      mailing_list.list_id):
         raise gone
     confirmed = subscriber_store.confirm(claim.list_id, claim.address, clean_ip(ip),
                                          (user_agent or "")[:1000] or None)
+    if confirmed is not None:  # the same confirmation confirms the tracking box (P30)
+        subscriber_store.confirm_tracking(confirmed)
+        _lift_if_resubscribed(mailing_list, claim.address)
     if confirmed is None:
         current = subscriber_store.get_subscriber(claim.list_id, claim.address)
         if current is None or current.status != Status.CONFIRMED.value:
@@ -332,6 +398,16 @@ def confirm_signup(token: str, ip: str | None, user_agent: str | None) -> Mailin
     logger.info("subscription confirmed", extra={"list_id": mailing_list.list_id,
                                                  "first_time": confirmed is not None})
     return mailing_list
+
+
+def _lift_if_resubscribed(mailing_list: MailingList, address: str) -> None:
+    """P12: the person who had unsubscribed confirmed a signup of their own: the account's
+    suppression of them no longer holds for this list (imports and the API still cannot add
+    them anywhere, and it holds again the moment they unsubscribe or complain); audited."""
+    if is_suppressed(mailing_list.account_id, address) and lift_for_list(
+            mailing_list.account_id, address, mailing_list.list_id):
+        audit.record(mailing_list.account_id, "subscriber", "subscriber.resubscribed", mailing_list.list_id)
+        logger.info("suppression lifted by the person's own signup", extra={"list_id": mailing_list.list_id})
 
 
 def _log_signup(mailing_list: MailingList, source: Source, outcome: str) -> None:

@@ -13,6 +13,7 @@ from chalicelib.store import subscribers as subscriber_store
 from chalicelib.store.lists import get_list
 from chalicelib.store.models import MailingList, Subscriber
 from chalicelib.store.subscribers import consent_view as consent_view
+from chalicelib.store.subscribers import tracking_view as tracking_view
 
 
 def entry_of(account_id: str, list_id: str, email: str) -> tuple[MailingList, Subscriber]:

@@ -9,14 +9,15 @@ writes each chunk in one transaction (store/tracking.py).
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 
 from chalicelib.adapters.sqs import enqueue
 from chalicelib.config import hash_key, signer
 from chalicelib.domain.clock import now
 from chalicelib.domain.country import viewer_country
 from chalicelib.domain.engagement import classify
+from chalicelib.domain.lists import TrackingConsent, tracking_consent_of
 from chalicelib.domain.mail_links import CLICK, OPEN, read_tracking_token
+from chalicelib.domain.subscriptions import Status, may_track_event
 from chalicelib.domain.suppression import address_hash
 from chalicelib.domain.tracking import (
     Action,
@@ -27,8 +28,9 @@ from chalicelib.domain.tracking import (
 )
 from chalicelib.observability import logger, metrics
 from chalicelib.resources import TRACKING
+from chalicelib.store import lists as list_store
+from chalicelib.store import subscribers as subscriber_store
 from chalicelib.store import tracking as tracking_store
-from chalicelib.store.suppressions import erased_hashes
 
 _PURPOSE = {Action.OPEN: OPEN, Action.CLICK: CLICK}
 
@@ -50,7 +52,8 @@ def track(action: Action, token: str, user_agent: str | None, country_header: st
                           account_id=claim.account_id, list_id=claim.list_id,
                           campaign_id=claim.campaign_id, address=claim.address,
                           viewer=classify(user_agent, at, link.signed_at),
-                          country=viewer_country(country_header, ip), link=link.url)
+                          country=viewer_country(country_header, ip), link=link.url,
+                          sent_at=link.signed_at)
     enqueue(TRACKING, event.to_dict())
     return link.url
 
@@ -60,11 +63,12 @@ def count_events(events: list[TrackingEvent]) -> None:
     write each chunk in one transaction. The markers are also each recipient's tracking history
     (P16), so nothing else is written. Safe to repeat for the same events; raises when a marker
     changed meanwhile (redeliver the batch)."""
-    events = _of_people_not_erased(events)
+    events = _of_people_tracked(events)
     if not events:
         return
     secret = hash_key()
-    recipient_of = {event.event_id: recipient_key(secret, event.campaign_id, event.address)
+    recipient_of = {event.event_id: recipient_key(secret, event.campaign_id,
+                                                  address_hash(event.address, secret))
                     for event in events}
     stored = tracking_store.existing_markers(marker_keys(events, recipient_of))
     plan = plan_batch(events, stored, recipient_of, now())
@@ -75,19 +79,30 @@ def count_events(events: list[TrackingEvent]) -> None:
         logger.warning("tracking events over a marker's limit, not counted",
                        extra={"flooded": plan.flooded})
     logger.info("tracking batch counted", extra={"events": len(events), "fresh": plan.fresh,
-                                                 "replayed": plan.replayed, "chunks": len(plan.chunks)})
+                                                 "replayed": plan.replayed, "late": plan.late,
+                                                 "chunks": len(plan.chunks)})
 
 
-def _of_people_not_erased(events: list[TrackingEvent]) -> list[TrackingEvent]:
-    """Drop the events of people their account erased (P18): an erased person may still open a
-    mail they kept, and counting it would store their history again."""
-    hash_of = {event.address: address_hash(event.address, hash_key()) for event in events}
-    by_account: dict[str, set[str]] = defaultdict(set)
-    for event in events:
-        by_account[event.account_id].add(hash_of[event.address])
-    erased = {(account_id, hashed) for account_id, hashes in by_account.items()
-              for hashed in erased_hashes(account_id, hashes)}
-    kept = [event for event in events if (event.account_id, hash_of[event.address]) not in erased]
+def _of_people_tracked(events: list[TrackingEvent]) -> list[TrackingEvent]:
+    """Drop the events of people who may not be tracked (P15, P18, P29, P30): their entry is
+    gone (erased, deleted, its data purged after they left), or had ended, or they had withdrawn
+    tracking consent, when the event happened; or the list now asks for a consent they never gave. A mail they
+    kept still fetches its pixel; counting it would process their data without a ground.
+    One batched read of the entries and one of their lists per batch."""
+    entries = subscriber_store.entries({(event.list_id, event.address) for event in events})
+    lists = list_store.lists_by_id({event.list_id for event in events})
+
+    def tracked(event: TrackingEvent) -> bool:
+        entry, mailing_list = entries.get((event.list_id, event.address)), lists.get(event.list_id)
+        if entry is None or mailing_list is None or entry.account_id != event.account_id:
+            return False
+        required = tracking_consent_of(mailing_list.tracking_consent) is TrackingConsent.REQUIRED
+        withdrawn_at = entry.tracking.withdrawn_at if entry.tracking else None
+        return may_track_event(required, Status(entry.status), subscriber_store.tracking_state(entry),
+                               event.at, entry.ended_at, withdrawn_at)
+
+    kept = [event for event in events if tracked(event)]
     if len(kept) < len(events):
-        logger.info("tracking events of erased people dropped", extra={"dropped": len(events) - len(kept)})
+        logger.info("tracking events of people no longer tracked dropped",
+                    extra={"dropped": len(events) - len(kept)})
     return kept

@@ -17,7 +17,7 @@ from chalicelib.domain.suppression import SuppressionReason
 from chalicelib.observability import logger, metrics
 from chalicelib.store import campaign_stats
 from chalicelib.store.feedback import end_entry, lists_of_address
-from chalicelib.store.suppressions import suppress
+from chalicelib.store.suppressions import end_lifts, suppress
 
 
 class Scope(StrEnum):
@@ -33,6 +33,8 @@ def read_unsubscribe_token(token: str) -> LinkClaim:
 def unsubscribe(claim: LinkClaim, scope: Scope) -> bool:
     """Apply an unsubscribe; True when the entry on the mailed list ended now."""
     suppress(claim.account_id, claim.address, SuppressionReason.UNSUBSCRIBED)
+    # A way back they had taken (P12) closes again: for this list, or for all.
+    end_lifts(claim.account_id, claim.address, claim.list_id if scope is Scope.LIST else None)
     ended_here = end_entry(claim.account_id, claim.list_id, claim.address, Status.UNSUBSCRIBED)
     ended_elsewhere = 0
     if scope is Scope.ALL:

@@ -42,6 +42,7 @@ from chalicelib.store.models import (
     TidingsModel,
     TrackingMarker,
 )
+from chalicelib.store.tracking import markers_listed
 
 Finder = Callable[[str], Iterator[TidingsModel]]
 
@@ -87,6 +88,21 @@ def _purge_lists(account_id: str) -> Iterator[MessagePurgeList]:
         yield from MessagePurgeList.query(bucket, filter_condition=MessagePurgeList.account_id == account_id)
 
 
+def _tracking_markers(account_id: str) -> Iterator[TrackingMarker]:
+    """The tracking history of the account's recipients (P21): a marker lives at most 30 days
+    from its mail, whose campaign batch's purge list names the recipient, so the purge lists
+    lead to every marker (a Query per recipient; markers have no index, which would cost a
+    write on every marker write). An account without a campaign started within the purge
+    lists' reach has none: one Query answers that."""
+    since = now() - MESSAGE_RETENTION - timedelta(days=LOOKBACK_DAYS)
+    recent = Campaign.query(account_id, filter_condition=Campaign.started_at >= since,
+                            attributes_to_get=["account_id", "campaign_id"])
+    if not any(True for _ in recent):
+        return
+    for purge_list in _purge_lists(account_id):
+        yield from markers_listed(purge_list)
+
+
 def _message_records(account_id: str) -> Iterator[MessageRecord]:
     for purge_list in _purge_lists(account_id):
         yield from records_of(purge_list)
@@ -104,8 +120,10 @@ ACCOUNT_TABLES: dict[type[TidingsModel], AccountItems | NotPerAccount] = {
     MailingList: AccountItems(lambda a: MailingList.by_account.query(a), content=True),
     CampaignStat: AccountItems(_campaign_stats, content=True),
     SendProgress: AccountItems(_send_progress, content=True),
+    # Markers before the campaigns and lists that find them, records before their lists, so a
+    # purge stopped midway can find the rest.
+    TrackingMarker: AccountItems(_tracking_markers, content=True),
     Campaign: AccountItems(lambda a: Campaign.query(a), content=True),
-    # Records before the lists that find them, so a purge stopped midway can find the rest.
     MessageRecord: AccountItems(_message_records, content=True),
     MessagePurgeList: AccountItems(_purge_lists, content=True),
     ImportChunk: AccountItems(_import_chunks, content=True),
@@ -126,9 +144,4 @@ ACCOUNT_TABLES: dict[type[TidingsModel], AccountItems | NotPerAccount] = {
                                "purge (and TTL) removes them when their window ends"),
     FeedbackReceipt: NotPerAccount("SES event receipts, expiring (TTL) 14 days after the event"),
     SendRateBucket: NotPerAccount("the platform's one SES send-rate bucket"),
-    # Found only from an address (store/tracking.markers_of: erasure, P18, deletes a person's);
-    # finding all of an account's would take an index, one more write on every marker write.
-    TrackingMarker: NotPerAccount("each recipient's opens and clicks per campaign, keyed by the campaign "
-                                  "and the recipient's keyed hash (no contact data), expiring (TTL) a "
-                                  "day after the campaign's links"),
 }

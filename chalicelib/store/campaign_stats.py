@@ -16,6 +16,8 @@ UNSUBSCRIBES = "unsubscribes"
 FORWARDS = "forwards"
 # Mails sent, added by the sender once per batch (SES is not asked for Send events).
 SENT = "sent"
+# Of those, the mails with an open pixel or tracked links (P30): what opens and clicks count among.
+TRACKABLE = "trackable"
 # What the feedback worker counts per campaign (count_campaign_feedback).
 FEEDBACK_COUNTERS = frozenset({"bounces#hard", "bounces#soft", "complaints"})
 

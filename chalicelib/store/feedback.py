@@ -20,7 +20,7 @@ from chalicelib.domain.subscriptions import TRANSITIONS, Status
 from chalicelib.store.campaign_stats import count_campaign_feedback
 from chalicelib.store.health import COUNTERS, day_expiry, soft_bounce_key
 from chalicelib.store.models import AccountHealthDay, FeedbackReceipt, RateCounter, Subscriber
-from chalicelib.store.subscribers import account_address_key, list_status_key
+from chalicelib.store.subscribers import account_address_key, ending_actions
 
 # The campaign report's name (store/campaign_stats.py) of each account health counter.
 CAMPAIGN_COUNTERS = {"hard_bounces": "bounces#hard", "soft_bounces": "bounces#soft",
@@ -74,16 +74,12 @@ def count_once(receipt: str, account_id: str, day: date, counter: str, policy: H
 
 def end_entry(account_id: str, list_id: str, address: str, status: Status) -> bool:
     """End the account's entry for this address on this list (bounced, complained, unsubscribed)
-    in one conditional update; False when there is none or it had already ended."""
+    in one conditional update, its personal data due for deletion (P29); False when there is
+    none or it had already ended."""
     may_end = [current.value for current, targets in TRANSITIONS.items() if current and status in targets]
     try:
         Subscriber(list_id=list_id, address=address).update(
-            actions=[
-                Subscriber.status.set(status.value),
-                Subscriber.list_status.set(list_status_key(list_id, status)),
-                Subscriber.expires_at.remove(),
-                Subscriber.updated_at.set(now()),
-            ],
+            actions=ending_actions(list_id, address, status),
             condition=Subscriber.status.is_in(*may_end) & (Subscriber.account_id == account_id),
         )
     except UpdateError as exc:

@@ -1,6 +1,7 @@
 """Lists: keyed by list id (public forms find them directly), listed per account by index."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from chalicelib.domain.clock import now
@@ -18,6 +19,14 @@ def consent_history(mailing_list: MailingList) -> list[ConsentText]:
     ]
 
 
+def tracking_history(mailing_list: MailingList) -> list[ConsentText]:
+    """The versions of the list's tracking-consent text (P30), oldest first."""
+    return [
+        ConsentText(version=int(v.version), text=v.text, created_at=v.created_at)
+        for v in mailing_list.tracking_consent_versions or []
+    ]
+
+
 def _stored_versions(versions: list[ConsentText]) -> list[ConsentTextVersion]:
     return [
         ConsentTextVersion(version=v.version, text=v.text, created_at=v.created_at)
@@ -25,12 +34,14 @@ def _stored_versions(versions: list[ConsentText]) -> list[ConsentTextVersion]:
     ]
 
 
-def create_list(account_id: str, settings: dict[str, Any], consent: list[ConsentText]) -> MailingList:
+def create_list(account_id: str, settings: dict[str, Any], consent: list[ConsentText],
+                tracking: list[ConsentText] | None = None) -> MailingList:
     at = now()
     mailing_list = MailingList(
         list_id=new_id("lst"),
         account_id=account_id,
         consent_versions=_stored_versions(consent),
+        tracking_consent_versions=_stored_versions(tracking or []),
         created_at=at,
         updated_at=at,
         **settings,
@@ -45,6 +56,11 @@ def find_list(list_id: str) -> MailingList | None:
         return MailingList.get(list_id)
     except MailingList.DoesNotExist:
         return None
+
+
+def lists_by_id(list_ids: Iterable[str]) -> dict[str, MailingList]:
+    """The lists of these ids that exist, in batched reads."""
+    return {found.list_id: found for found in MailingList.batch_get(list(set(list_ids)))}
 
 
 def get_list(account_id: str, list_id: str) -> MailingList:
@@ -66,12 +82,15 @@ def lists_page(
 
 
 def update_list(
-    mailing_list: MailingList, changes: dict[str, Any], consent: list[ConsentText] | None
+    mailing_list: MailingList, changes: dict[str, Any], consent: list[ConsentText] | None,
+    tracking: list[ConsentText] | None = None,
 ) -> MailingList:
     for name, value in changes.items():
         setattr(mailing_list, name, value)
     if consent is not None:
         mailing_list.consent_versions = _stored_versions(consent)
+    if tracking is not None:
+        mailing_list.tracking_consent_versions = _stored_versions(tracking)
     mailing_list.updated_at = now()
     mailing_list.save(condition=MailingList.account_id == mailing_list.account_id)
     return mailing_list

@@ -192,6 +192,14 @@ class MailingList(TidingsModel):
     track_opens = BooleanAttribute(default=True)
     track_clicks = BooleanAttribute(default=True)
     consent_versions = ListAttribute(of=ConsentTextVersion, default=list)
+    # P30: "required" (new lists) or "not_required"; None for a list stored before it existed,
+    # which reads as not required. The tracking box's text has versions of its own.
+    tracking_consent = UnicodeAttribute(null=True, default_for_new="required")
+    tracking_consent_versions = ListAttribute(of=ConsentTextVersion, default=list)
+    # P32: the controller's privacy policy, linked from the form and the confirmation mail; the
+    # language of the list's public pages and system mails ("en" when not set).
+    privacy_policy_url = UnicodeAttribute(null=True)
+    language = UnicodeAttribute(null=True)
     allowed_origins = UnicodeSetAttribute(null=True)
     declared_attributes = UnicodeSetAttribute(null=True)
     redirect_after_signup = UnicodeAttribute(null=True)
@@ -210,9 +218,40 @@ class ConsentProof(MapAttribute):
     user_agent = UnicodeAttribute(null=True)
     form_url = UnicodeAttribute(null=True)
     consent_text_version = NumberAttribute(null=True)
+    # Where consent was first given, as an import's file names it (P02, P03).
+    original_source = UnicodeAttribute(null=True)
     confirmed_at = UTCDateTimeAttribute(null=True)
     confirm_ip = UnicodeAttribute(null=True)
     confirm_user_agent = UnicodeAttribute(null=True)
+
+
+class TrackingConsentProof(MapAttribute):
+    """Proof of the separate consent to tracking (P30), like the mailing consent's (P02): when,
+    how, from where and which text; when it was confirmed; and when the person withdrew it (a
+    withdrawal alone, on a list that does not ask for consent, has only `withdrawn_at`)."""
+
+    given_at = UTCDateTimeAttribute(null=True)
+    source = UnicodeAttribute(null=True)
+    ip = UnicodeAttribute(null=True)
+    user_agent = UnicodeAttribute(null=True)
+    form_url = UnicodeAttribute(null=True)
+    consent_text_version = NumberAttribute(null=True)
+    confirmed_at = UTCDateTimeAttribute(null=True)
+    withdrawn_at = UTCDateTimeAttribute(null=True)
+
+
+class PhoneConsentProof(MapAttribute):
+    """The confirmation of an entry's phone number by its person (a code sent by SMS): which
+    number, when, from where; and the pending code's keyed hash, time and tries (domain/
+    phone_consent.py). Marketing SMS go only to a confirmed number."""
+
+    phone = UnicodeAttribute(null=True)
+    confirmed_at = UTCDateTimeAttribute(null=True)
+    confirm_ip = UnicodeAttribute(null=True)
+    confirm_user_agent = UnicodeAttribute(null=True)
+    code_hash = UnicodeAttribute(null=True)
+    code_sent_at = UTCDateTimeAttribute(null=True)
+    attempts = NumberAttribute(null=True)
 
 
 class SubscribersByStatus(GlobalSecondaryIndex["Subscriber"]):
@@ -228,8 +267,9 @@ class SubscribersByAccountAddress(GlobalSecondaryIndex["Subscriber"]):
 
 
 class SubscribersByPurgeDay(GlobalSecondaryIndex["Subscriber"]):
-    """Sparse: only pending entries carry `expires_at` (P01). `purge_bucket` is the expiry's
-    day and a shard (domain/retention.py), so the daily purge queries due days, never scans."""
+    """Sparse: only pending entries (P01) and ended ones (P29) carry `expires_at`. `purge_bucket`
+    is the expiry's day and a shard (domain/retention.py; ended entries in buckets of their own),
+    so the daily purge queries due days, never scans."""
 
     Meta = _keys_index_meta("by_purge_day")
     purge_bucket = UnicodeAttribute(hash_key=True)
@@ -237,7 +277,8 @@ class SubscribersByPurgeDay(GlobalSecondaryIndex["Subscriber"]):
 
 
 class Subscriber(TidingsModel):
-    """A person on one list. `address` is the normalised email; pending entries expire (P01)."""
+    """A person on one list. `address` is the normalised email; pending entries expire (P01),
+    ended ones are deleted 30 days after they ended (P29)."""
 
     class Meta(TidingsModel.Meta):
         logical_name = "subscribers"
@@ -254,10 +295,16 @@ class Subscriber(TidingsModel):
     field_of_activity = UnicodeAttribute(null=True)
     attributes = MapAttribute(default=dict)
     consent = ConsentProof()
+    # P30: the separate consent to open and click tracking, when the person gave (or withdrew) it.
+    tracking = TrackingConsentProof(null=True)
+    # P01-P03 for SMS: the person's confirmation of their phone number.
+    phone_consent = PhoneConsentProof(null=True)
     # P17 restriction of processing: the entry is kept but sending skips it (every campaign).
     restricted = BooleanAttribute(default=False)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
+    # When the entry was unsubscribed, bounced or complained: its personal data goes 30 days on (P29).
+    ended_at = UTCDateTimeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
     list_status = UnicodeAttribute()
     account_address = UnicodeAttribute()
@@ -288,6 +335,9 @@ class Suppression(TidingsModel):
     # Set by erasure (P18) whatever the first reason: the tracking worker records nothing more
     # about an erased person, even when they open a mail they kept.
     erased = BooleanAttribute(null=True)
+    # P12: the lists the person signed up to again themselves (double opt-in, confirmed) after
+    # unsubscribing: the suppression no longer holds for them. Any later suppression empties it.
+    lifted_for = UnicodeSetAttribute(null=True)
 
 
 # --- sending ---------------------------------------------------------------------------------

@@ -4,6 +4,8 @@ Every model in `ALL_MODELS` must appear in COVERAGE (tests/test_erasure.py fails
 - `PersonalData`: holds a person's data; exported on access (P16), deleted on erasure (P18);
 - `KeyedHashesOnly`: holds keyed hashes, never contact data; kept after erasure on purpose;
 - `NoPersonalData`: holds nothing about the people on the lists, with the reason why.
+Each also says how long its items are kept, and the first two which fields hold the person's
+data: the data map (store/data_map.py, P34) is built from this registry, so it cannot drift.
 A table added later is therefore covered before it can ship.
 """
 from __future__ import annotations
@@ -44,7 +46,7 @@ from chalicelib.store.models import (
     TidingsModel,
     TrackingMarker,
 )
-from chalicelib.store.subscribers import consent_view
+from chalicelib.store.subscribers import consent_view, tracking_view
 
 Exporter = Callable[[Person], list[dict[str, Any]]]
 Eraser = Callable[[Person], int]
@@ -52,9 +54,12 @@ Eraser = Callable[[Person], int]
 
 @dataclass(frozen=True)
 class PersonalData:
-    """A table with a person's data. `export` is None only for copies of other tables' data."""
+    """A table with a person's data. `export` is None only for copies of other tables' data.
+    `fields`: the attributes that hold it; `retention`: how long an item is kept."""
 
     erase: Eraser
+    fields: tuple[str, ...]
+    retention: str
     section: str | None = None
     export: Exporter | None = None
 
@@ -64,6 +69,8 @@ class KeyedHashesOnly:
     """A table that holds keyed hashes of addresses or phones, never the contact data itself."""
 
     reason: str
+    fields: tuple[str, ...]
+    retention: str
     section: str | None = None
     export: Exporter | None = None
 
@@ -71,6 +78,7 @@ class KeyedHashesOnly:
 @dataclass(frozen=True)
 class NoPersonalData:
     reason: str
+    retention: str
 
 
 Coverage = PersonalData | KeyedHashesOnly | NoPersonalData
@@ -98,8 +106,16 @@ def subscription_view(entry: Subscriber, mailing_list: MailingList | None) -> di
         "field_of_activity": entry.field_of_activity,
         "attributes": attributes,
         "consent": consent_view(entry, mailing_list),
+        "tracking_consent": tracking_view(entry, mailing_list),
+        "tracking_asked": bool(mailing_list and mailing_list.tracking_consent == "required"),
+        # P01 for SMS: whether the person confirmed this number, and when.
+        "phone_confirmed_at": _iso(entry.phone_consent.confirmed_at)
+        if entry.phone_consent and entry.phone_consent.phone == entry.phone else None,
         "created_at": _iso(entry.created_at),
         "updated_at": _iso(entry.updated_at),
+        "ended_at": _iso(entry.ended_at),
+        # When this entry and its data are deleted: 7 days after a signup nobody confirmed (P01),
+        # or the ended retention after it ended (P29); never for a confirmed entry.
         "expires_at": _iso(entry.expires_at),
     }
 
@@ -143,12 +159,14 @@ def erase_messages(person: Person) -> int:
 
 def export_tracking(person: Person) -> list[dict[str, Any]]:
     """The person's opens, and clicks per link, in each of the account's campaigns (P13, P16):
-    when the first and the latest happened and how many were counted. Markers are keyed by the
+    when the first and the latest happened, how many were counted, and when that history goes
+    (within 30 days of the mail, P21). Markers are keyed by the
     campaign and a keyed hash of an email (an SMS's links carry the entry's email too)."""
     rows = [{"campaign_id": campaign_id, "kind": scope_action(marker.scope).value, "link": marker.link,
              "first_at": _iso(marker.first_at), "last_at": _iso(marker.last_at),
-             "count": int(marker.counted)}
-            for campaign_id, marker in tracking_store.markers_of(person.account_id, person.emails)]
+             "count": int(marker.counted), "expires_at": _iso(marker.expires_at)}
+            for campaign_id, marker in tracking_store.markers_of(person.account_id, person.emails,
+                                                                 expired=False)]
     return sorted(rows, key=lambda row: (row["campaign_id"], row["kind"], row["link"] or ""))
 
 
@@ -196,39 +214,65 @@ def erase_exports(person: Person) -> int:
     return len(stored)
 
 
+_ACCOUNT = "while the account exists"
 COVERAGE: dict[type[TidingsModel], Coverage] = {
-    Subscriber: PersonalData(section="subscriptions", export=export_subscribers, erase=erase_subscribers),
-    MessageRecord: PersonalData(section="messages", export=export_messages, erase=erase_messages),
-    TrackingMarker: PersonalData(section="tracking", export=export_tracking, erase=erase_tracking),
+    Subscriber: PersonalData(
+        section="subscriptions", export=export_subscribers, erase=erase_subscribers,
+        fields=("address", "email", "phone", "name", "company", "website", "field_of_activity",
+                "attributes", "consent", "account_address"),
+        retention="confirmed: while subscribed; unconfirmed: 7 days (P01); ended (unsubscribed, "
+                  "bounced, complained): 30 days after it ended, or fewer as deployed (P29)"),
+    MessageRecord: PersonalData(
+        section="messages", export=export_messages, erase=erase_messages, fields=("recipient_hash",),
+        retention="30 days after sending (P21)"),
+    TrackingMarker: PersonalData(
+        section="tracking", export=export_tracking, erase=erase_tracking,
+        fields=("campaign_recipient", "events", "first_at", "last_at", "counted", "link"),
+        retention="28 days after the mail was sent, so TTL has deleted it by day 30 (P21)"),
     # A copy of the other tables' data: not exported again, but erased with them.
-    PrivacyExport: PersonalData(erase=erase_exports),
+    PrivacyExport: PersonalData(erase=erase_exports, fields=("payload", "subject_hash"),
+                                retention="7 days, to be downloaded (P16)"),
     Suppression: KeyedHashesOnly(
         "the keyed hash is what keeps an erased person from being re-added (P12, P18)",
-        section="suppressions", export=export_suppressions),
+        section="suppressions", export=export_suppressions, fields=("address_hash",),
+        retention=f"{_ACCOUNT}: it keeps the person from being re-added (P12, P18, P29); the "
+                  "platform-wide opt-outs while the platform runs"),
     PrivacyRequest: KeyedHashesOnly(
-        "the subject's keyed hash only; the record proves the request was answered (P19)"),
+        "the subject's keyed hash only; the record proves the request was answered (P19)",
+        fields=("subject_hash",), retention=_ACCOUNT),
     RateCounter: KeyedHashesOnly(
-        "abuse-limit counters keyed by keyed hashes, expiring with their window (at most a day)"),
+        "abuse-limit counters keyed by keyed hashes, expiring with their window (at most a day)",
+        fields=("counter_key",), retention="until its window ends (at most a week)"),
     MessagePurgeList: KeyedHashesOnly(
         "the message ids and recipients' keyed hashes a send batch may have written, kept until the "
-        "30-day purge deletes those records (P21) and the list with them"),
+        "30-day purge deletes those records (P21) and the list with them", fields=("recipients", "messages"),
+        retention="30 days after sending, with its records (P21)"),
     FeedbackReceipt: KeyedHashesOnly(
-        "SES event receipts keyed by message id and the recipient's keyed hash, expiring in 14 days"),
+        "SES event receipts keyed by message id and the recipient's keyed hash, expiring in 14 days",
+        fields=("receipt_key",), retention="15 days, while SQS could redeliver the event"),
     Account: NoPersonalData(
         "the tenant's own profile, not a list member's data; its contact email changes only by "
-        "confirmed email change (P27) and goes with the account (P23)"),
-    ApiKey: NoPersonalData("hashes of API key secrets"),
+        "confirmed email change (P27) and goes with the account (P23)",
+        retention=f"{_ACCOUNT}: deleted 30 days after a confirmed deletion request (P23), 30 days "
+                  "into a cancellation or suspension its content goes (P22), after a year unused (P24)"),
+    ApiKey: NoPersonalData("hashes of API key secrets", retention=f"until revoked, or {_ACCOUNT}"),
     SenderIdentity: NoPersonalData("the tenant's own From addresses and domains (P35), not a list "
-                                   "member's data; they go with the account"),
-    MailingList: NoPersonalData("list settings and consent texts"),
-    Campaign: NoPersonalData("the tenant's templates and audience filters, never a recipient"),
-    CampaignStat: NoPersonalData("aggregated counters only (P14)"),
-    SendProgress: NoPersonalData("a campaign's sending progress: page and batch counts, ids only"),
-    AuditEntry: NoPersonalData("references only, never contact data (P27)"),
-    SendRateBucket: NoPersonalData("the platform's SES send-rate bucket"),
-    AccountHealthDay: NoPersonalData("an account's daily mail counters (P26), aggregates only"),
-    ImportJob: NoPersonalData("an import's list and row counts"),
-    ImportChunk: NoPersonalData("a chunk's counts and row errors by line and column, never cell values"),
+                                   "member's data; they go with the account",
+                                   retention=f"until removed, or {_ACCOUNT}"),
+    MailingList: NoPersonalData("list settings and consent texts", retention=f"until deleted, or {_ACCOUNT}"),
+    Campaign: NoPersonalData("the tenant's templates and audience filters, never a recipient",
+                             retention=f"until deleted, or {_ACCOUNT}"),
+    CampaignStat: NoPersonalData("aggregated counters only (P14)", retention="with its campaign"),
+    SendProgress: NoPersonalData("a campaign's sending progress: page and batch counts, ids only",
+                                 retention="15 days, while SQS could redeliver a job"),
+    AuditEntry: NoPersonalData("references only, never contact data (P27)", retention=_ACCOUNT),
+    SendRateBucket: NoPersonalData("the platform's SES send-rate bucket",
+                                   retention="while the platform runs"),
+    AccountHealthDay: NoPersonalData("an account's daily mail counters (P26), aggregates only",
+                                     retention="the health window (30 days) and a day"),
+    ImportJob: NoPersonalData("an import's list and row counts", retention="30 days"),
+    ImportChunk: NoPersonalData("a chunk's counts and row errors by line and column, never cell values",
+                                retention="30 days"),
 }
 
 

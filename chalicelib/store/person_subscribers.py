@@ -14,7 +14,7 @@ from chalicelib.domain.privacy import Person, Rectification, Subject, SubjectKin
 from chalicelib.domain.subscriptions import TRANSITIONS, Status
 from chalicelib.store.lists import find_list
 from chalicelib.store.models import MailingList, Subscriber
-from chalicelib.store.subscribers import account_address_key, list_status_key, update_fields
+from chalicelib.store.subscribers import account_address_key, ending_actions, update_fields
 
 # Statuses an objection may end (P17): the state machine's own allowed moves to unsubscribed.
 _MAY_UNSUBSCRIBE = [status.value for status, targets in TRANSITIONS.items()
@@ -63,16 +63,11 @@ def restrict(entry: Subscriber) -> None:
 def unsubscribe(entry: Subscriber) -> bool:
     """End the entry as unsubscribed (objection, P17); False when it had already ended.
 
-    The TTL is dropped: an ended entry is kept like any unsubscribed one.
+    Like every ended entry, its personal data is deleted 30 days on (P29).
     """
     try:
         entry.update(
-            actions=[
-                Subscriber.status.set(Status.UNSUBSCRIBED.value),
-                Subscriber.list_status.set(list_status_key(entry.list_id, Status.UNSUBSCRIBED)),
-                Subscriber.expires_at.remove(),
-                Subscriber.updated_at.set(now()),
-            ],
+            actions=ending_actions(entry.list_id, entry.address, Status.UNSUBSCRIBED),
             condition=Subscriber.status.is_in(*_MAY_UNSUBSCRIBE),
         )
     except UpdateError as exc:

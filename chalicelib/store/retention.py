@@ -1,4 +1,4 @@
-"""The purges' reads and deletes (P01, P21, P22-P25): by due dates, a page at a time.
+"""The purges' reads and deletes (P01, P21, P22-P25, P29): by due dates, a page at a time.
 
 Message records are found through their purge lists (store/messages.py), other expiring items
 through an index on the due day.
@@ -7,7 +7,8 @@ Each page is deleted before the next is read, so the progress of a run is in the
 a run stopped by its timeout (or a crash) leaves nothing half-done, and the next run's query
 simply no longer finds what was deleted. Deletes go in BatchWriteItem calls of 25 where a
 deleted item can no longer change (message records, ended counter windows, a purged account);
-a pending signup can be renewed by a new signup, so it is deleted under a condition instead.
+a pending signup can be renewed by a new signup, and an ended entry replaced by its person's own
+new signup, so those are deleted under a condition instead.
 """
 from __future__ import annotations
 
@@ -15,11 +16,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
+from typing import Any
 
 from pynamodb.exceptions import DeleteError
 
-from chalicelib.domain.retention import due_buckets
-from chalicelib.domain.subscriptions import Status
+from chalicelib.domain.retention import ENDED_BUCKETS, due_buckets
+from chalicelib.domain.subscriptions import ENDED, Status
 from chalicelib.store.account_data import ACCOUNT_TABLES, AccountItems
 from chalicelib.store.messages import due_lists, listed, records_of
 from chalicelib.store.models import MessagePurgeList, MessageRecord, RateCounter, Subscriber, TidingsModel
@@ -54,10 +56,10 @@ def _expired(model: type[RateCounter] | type[Subscriber], bucket: str,
     return model.by_purge_day.query(bucket, model.expires_at <= at, page_size=PAGE_SIZE)
 
 
-def count_expired(model: type[RateCounter] | type[Subscriber], at: datetime) -> int:
-    """How many items of the model are past their expiry (dry run), from the keys-only index
-    (RateCounter's `count` attribute hides PynamoDB's Select=COUNT helper)."""
-    return sum(1 for bucket in due_buckets(at) for _ in _expired(model, bucket, at))
+def count_expired(model: type[RateCounter] | type[Subscriber], at: datetime, kind: str = "") -> int:
+    """How many items of the model (of one kind of bucket) are past their expiry (dry run), from
+    the keys-only index (RateCounter's `count` attribute hides PynamoDB's Select=COUNT helper)."""
+    return sum(1 for bucket in due_buckets(at, kind) for _ in _expired(model, bucket, at))
 
 
 def purge_expired(model: type[RateCounter], at: datetime,
@@ -104,13 +106,26 @@ def purge_messages(at: datetime, more_time: TimeLeft) -> PurgeProgress:
 def purge_expired_signups(at: datetime, more_time: TimeLeft) -> PurgeProgress:
     """Delete pending signups past their 7 days (P01). Each delete is conditional: a signup
     renewed since the index was read is a new consent with a new expiry, and stays (P25)."""
-    progress = PurgeProgress()
     still_expired = (Subscriber.status == Status.PENDING.value) & (Subscriber.expires_at <= at)
-    for bucket in due_buckets(at):
+    return _delete_entries(due_buckets(at), still_expired, at, more_time)
+
+
+def purge_ended_entries(at: datetime, more_time: TimeLeft) -> PurgeProgress:
+    """Delete the entries that ended (unsubscribed, bounced, complained) their retention ago,
+    with all their personal data (P29); the suppression's keyed hash, reason and date stay in
+    the suppressions table. Conditional: an entry its person signed up to again since the index
+    was read is a new consent, and stays (P25)."""
+    still_ended = Subscriber.status.is_in(*(status.value for status in ENDED)) & (Subscriber.expires_at <= at)
+    return _delete_entries(due_buckets(at, ENDED_BUCKETS), still_ended, at, more_time)
+
+
+def _delete_entries(buckets: list[str], condition: Any, at: datetime, more_time: TimeLeft) -> PurgeProgress:
+    progress = PurgeProgress()
+    for bucket in buckets:
         for page in _pages(_expired(Subscriber, bucket, at)):
             for entry in page:
                 try:
-                    Subscriber(list_id=entry.list_id, address=entry.address).delete(condition=still_expired)
+                    Subscriber(list_id=entry.list_id, address=entry.address).delete(condition=condition)
                     progress.count += 1
                 except DeleteError as exc:
                     if exc.cause_response_code != "ConditionalCheckFailedException":

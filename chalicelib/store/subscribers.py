@@ -1,7 +1,8 @@
 """Subscribers: one entry per list and normalised address, with its consent proof (P02).
 
-Pending entries carry a TTL (P01). DynamoDB deletes expired items up to two days late, so every
-read here treats an expired pending entry as absent.
+Pending entries carry a TTL (P01), and so do ended ones, whose personal data goes 30 days after
+they ended (P29). DynamoDB deletes expired items up to two days late, so every read here treats
+an expired entry as absent; the daily purge deletes them on time (store/retention.py).
 """
 from __future__ import annotations
 
@@ -11,19 +12,29 @@ from typing import Any
 
 from pynamodb.exceptions import PutError, UpdateError
 
+from chalicelib.config import settings
 from chalicelib.domain.clock import now
 from chalicelib.domain.errors import InvalidInput
-from chalicelib.domain.retention import purge_bucket
+from chalicelib.domain.phone_consent import phone_confirmed
+from chalicelib.domain.retention import ENDED_BUCKETS, purge_bucket
 from chalicelib.domain.subscriptions import (
+    OWN_SIGNUP_REOPENS,
     SIGNUP_REPLACES,
     ConsentEvidence,
     Contact,
     Status,
+    TrackingState,
     is_live,
     pending_expiry,
 )
-from chalicelib.store.lists import consent_history
-from chalicelib.store.models import ConsentProof, MailingList, Subscriber
+from chalicelib.store.lists import consent_history, tracking_history
+from chalicelib.store.models import (
+    ConsentProof,
+    MailingList,
+    PhoneConsentProof,
+    Subscriber,
+    TrackingConsentProof,
+)
 from chalicelib.store.paging import decode_cursor, encode_cursor
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
@@ -60,12 +71,29 @@ def live_addresses(list_id: str, addresses: Iterable[str]) -> set[str]:
     return {entry.address for entry in Subscriber.batch_get(keys) if _live(entry, at)}
 
 
+def _tracking_proof(evidence: ConsentEvidence, confirmed_at: datetime | None) -> TrackingConsentProof:
+    return TrackingConsentProof(given_at=evidence.given_at, source=evidence.source.value, ip=evidence.ip,
+                                user_agent=evidence.user_agent, form_url=evidence.form_url,
+                                consent_text_version=evidence.consent_text_version,
+                                confirmed_at=confirmed_at)
+
+
+def entries(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Subscriber]:
+    """The live entries of these (list id, address) keys, in batched reads."""
+    at = now()
+    return {(entry.list_id, entry.address): entry for entry in Subscriber.batch_get(list(set(keys)))
+            if _live(entry, at)}
+
+
 def write_signup(account_id: str, list_id: str, contact: Contact, consent: ConsentEvidence,
-                 status: Status) -> Subscriber | None:
+                 status: Status, tracking: ConsentEvidence | None = None,
+                 replace_unsubscribed: bool = False) -> Subscriber | None:
     """Write a new pending or confirmed entry in one conditional put.
 
-    It may replace only nothing or a pending entry (expired or not: a new signup is new
-    consent). Returns None, writing nothing, when a confirmed or ended entry is in the way.
+    It may replace only nothing, a pending entry (expired or not: a new signup is new
+    consent) or an ended one past its deletion date (P29). Returns None, writing nothing, when a
+    confirmed or ended entry is in the way. `replace_unsubscribed` lets the person's own new
+    signup replace the entry they unsubscribed (P12); never a bounced or complained one.
     """
     at = now()
     subscriber = Subscriber(
@@ -87,8 +115,11 @@ def write_signup(account_id: str, list_id: str, contact: Contact, consent: Conse
             user_agent=consent.user_agent,
             form_url=consent.form_url,
             consent_text_version=consent.consent_text_version,
+            original_source=consent.original_source,
             confirmed_at=at if status is Status.CONFIRMED else None,
         ),
+        # P30: the separate tracking consent, confirmed with the entry.
+        tracking=_tracking_proof(tracking, at if status is Status.CONFIRMED else None) if tracking else None,
         created_at=at,
         updated_at=at,
         expires_at=pending_expiry(at) if status is Status.PENDING else None,
@@ -98,9 +129,11 @@ def write_signup(account_id: str, list_id: str, contact: Contact, consent: Conse
     if subscriber.expires_at is not None:  # the P01 purge's index (domain/retention.py)
         subscriber.purge_bucket = purge_bucket(subscriber.expires_at, f"{list_id}#{contact.email}")
     replaceable = [s.value for s in SIGNUP_REPLACES]
+    if replace_unsubscribed:
+        replaceable += [s.value for s in OWN_SIGNUP_REOPENS]
     try:
         subscriber.save(condition=Subscriber.address.does_not_exist()
-                        | Subscriber.status.is_in(*replaceable))
+                        | Subscriber.status.is_in(*replaceable) | (Subscriber.expires_at <= at))
     except PutError as exc:
         if exc.cause_response_code == _CONDITION_FAILED:
             return None
@@ -134,6 +167,100 @@ def confirm(list_id: str, address: str, ip: str | None, user_agent: str | None) 
             return None
         raise
     return entry
+
+
+def tracking_state(entry: Subscriber) -> TrackingState:
+    """What the entry records about tracking consent (P30)."""
+    proof = entry.tracking
+    if proof is None:
+        return TrackingState()
+    return TrackingState(given=proof.given_at is not None, confirmed=proof.confirmed_at is not None,
+                         withdrawn=proof.withdrawn_at is not None)
+
+
+def confirm_tracking(entry: Subscriber) -> None:
+    """Record that the person's confirmation also confirmed the tracking consent they gave with
+    their signup (P30); nothing when they gave none."""
+    if entry.tracking is None or entry.tracking.given_at is None or entry.tracking.confirmed_at:
+        return
+    entry.update(actions=[Subscriber.tracking.confirmed_at.set(entry.consent.confirmed_at or now())],
+                 condition=Subscriber.tracking.given_at.exists())
+
+
+def give_tracking(entry: Subscriber, evidence: ConsentEvidence) -> None:
+    """The person gave tracking consent themselves (the preference centre): given and confirmed
+    at once, replacing an earlier withdrawal (P30)."""
+    entry.update(actions=[Subscriber.tracking.set(_tracking_proof(evidence, evidence.given_at)),
+                          Subscriber.updated_at.set(now())],
+                 condition=Subscriber.address.exists())
+
+
+def withdraw_tracking(entry: Subscriber) -> None:
+    """The person withdrew tracking consent (or, on a list that asks none, refused tracking):
+    the proof of when it was given stays, with the time it was withdrawn (P30)."""
+    at = now()
+    proof = entry.tracking or TrackingConsentProof()
+    proof.withdrawn_at = at
+    entry.update(actions=[Subscriber.tracking.set(proof), Subscriber.updated_at.set(at)],
+                 condition=Subscriber.address.exists())
+
+
+def tracking_view(entry: Subscriber, mailing_list: MailingList | None) -> dict[str, Any] | None:
+    """The entry's tracking consent as plain data, with the text it agreed to (P30); None when
+    the person never gave or withdrew it."""
+    proof = entry.tracking
+    if proof is None:
+        return None
+    texts = {v.version: v.text for v in tracking_history(mailing_list)} if mailing_list else {}
+    version = int(proof.consent_text_version) if proof.consent_text_version is not None else None
+
+    def iso(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {"given_at": iso(proof.given_at), "source": proof.source, "ip": proof.ip,
+            "user_agent": proof.user_agent, "form_url": proof.form_url, "consent_text_version": version,
+            "consent_text": texts.get(version) if version is not None else None,
+            "confirmed_at": iso(proof.confirmed_at), "withdrawn_at": iso(proof.withdrawn_at)}
+
+
+def phone_is_confirmed(entry: Subscriber) -> bool:
+    """Whether the entry's current phone number is the one its person confirmed."""
+    proof = entry.phone_consent
+    return phone_confirmed(entry.phone, proof.phone if proof else None, proof.confirmed_at if proof else None)
+
+
+def save_phone_code(entry: Subscriber, hashed: str) -> None:
+    """A new code was sent to the entry's number: keep its keyed hash, time and no tries yet."""
+    proof = PhoneConsentProof(phone=entry.phone, code_hash=hashed, code_sent_at=now(), attempts=0)
+    entry.update(actions=[Subscriber.phone_consent.set(proof)], condition=Subscriber.address.exists())
+
+
+def count_code_attempt(entry: Subscriber) -> None:
+    entry.update(actions=[Subscriber.phone_consent.attempts.add(1)],
+                 condition=Subscriber.phone_consent.code_hash.exists())
+
+
+def confirm_phone(entry: Subscriber, ip: str | None, user_agent: str | None) -> None:
+    """The person typed the right code: their number is confirmed, recorded like email consent."""
+    proof = PhoneConsentProof(phone=entry.phone, confirmed_at=now(), confirm_ip=ip,
+                              confirm_user_agent=user_agent)
+    entry.update(actions=[Subscriber.phone_consent.set(proof)], condition=Subscriber.address.exists())
+
+
+def ending_actions(list_id: str, address: str, status: Status) -> list[Any]:
+    """The update actions that end an entry as `status` now (unsubscribed, bounced, complained)
+    and date the deletion of its personal data (P29): the deployment's ended retention from now,
+    in the purge index's ended buckets, with DynamoDB's TTL as the backstop."""
+    at = now()
+    expires_at = at + settings().ended_retention
+    return [
+        Subscriber.status.set(status.value),
+        Subscriber.list_status.set(list_status_key(list_id, status)),
+        Subscriber.ended_at.set(at),
+        Subscriber.expires_at.set(expires_at),
+        Subscriber.purge_bucket.set(purge_bucket(expires_at, f"{list_id}#{address}", ENDED_BUCKETS)),
+        Subscriber.updated_at.set(at),
+    ]
 
 
 def subscribers_page(list_id: str, status: Status | None, limit: int,
@@ -203,6 +330,7 @@ def consent_view(entry: Subscriber, mailing_list: MailingList | None) -> dict[st
         "form_url": consent.form_url,
         "consent_text_version": version,
         "consent_text": texts.get(version) if version is not None else None,
+        "original_source": consent.original_source,
         "confirmed_at": iso(consent.confirmed_at),
         "confirm_ip": consent.confirm_ip,
         "confirm_user_agent": consent.confirm_user_agent,

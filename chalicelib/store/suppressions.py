@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from pynamodb.exceptions import UpdateError
+
 from chalicelib.config import hash_key
 from chalicelib.domain.clock import now
-from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason, address_hash
+from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason, address_hash, may_resubscribe
 from chalicelib.store.models import Suppression
 
 
@@ -64,11 +66,56 @@ def suppression_reasons(account_id: str, address: str) -> set[str]:
     return {reason for entry in found for reason in {entry.reason, *(entry.reasons or ())}}
 
 
-def suppressed_hashes(account_id: str, hashes: Iterable[str]) -> set[str]:
+def _reasons(entry: Suppression) -> set[str]:
+    return {entry.reason, *(entry.reasons or ())}
+
+
+def suppressed_hashes(account_id: str, hashes: Iterable[str], list_id: str | None = None) -> set[str]:
     """Those keyed hashes (of addresses or phone numbers) suppressed for the account or
-    platform-wide, in batched reads (one call per 50 hashes)."""
+    platform-wide, in batched reads (one call per 50 hashes); with `list_id`, not those whose
+    person only unsubscribed and then signed up to that list again themselves (P12)."""
     keys = [(scope, hashed) for hashed in set(hashes) for scope in (account_id, PLATFORM_SCOPE)]
-    return {entry.address_hash for entry in Suppression.batch_get(keys)}
+    # A lift holds only on the account's own suppression, and only while its every reason is
+    # that they unsubscribed: a complaint or bounce since, or a platform-wide opt-out, suppresses.
+    return {entry.address_hash for entry in Suppression.batch_get(keys)
+            if not (list_id and entry.scope == account_id and list_id in (entry.lifted_for or ())
+                    and may_resubscribe(_reasons(entry)))}
+
+
+def own_signup_allowed(account_id: str, address: str, list_id: str) -> bool:
+    """Whether the person's own signup to this list may go ahead (P12): not suppressed at all, or
+    suppressed in the account (or for this list) only because they unsubscribed; never after a
+    complaint, a bounce, an erasure or a platform-wide opt-out."""
+    hashed = address_hash(address, hash_key())
+    found = list(Suppression.batch_get(_keys(account_id, hashed, list_id)))
+    return all(entry.scope != PLATFORM_SCOPE and not entry.erased and may_resubscribe(_reasons(entry))
+               for entry in found)
+
+
+def lift_for_list(account_id: str, address: str, list_id: str) -> bool:
+    """The person signed up to this list again and confirmed it themselves (P12): the account's
+    suppressions of them (account-wide and for this list) no longer hold for this list. False,
+    changing nothing, when there is none to lift or a reason forbids it."""
+    hashed = address_hash(address, hash_key())
+    found = [entry for entry in Suppression.batch_get(_keys(account_id, hashed, list_id))
+             if entry.scope == account_id]
+    if not found or not all(not entry.erased and may_resubscribe(_reasons(entry)) for entry in found):
+        return False
+    for entry in found:
+        entry.update(actions=[Suppression.lifted_for.add({list_id})])
+    return True
+
+
+def end_lifts(account_id: str, address: str, list_id: str | None) -> None:
+    """They unsubscribed again: the account's suppression holds again for `list_id` (or, None,
+    for every list it had been lifted for)."""
+    entry = Suppression(scope=account_id, address_hash=address_hash(address, hash_key()))
+    action = Suppression.lifted_for.delete({list_id}) if list_id else Suppression.lifted_for.remove()
+    try:
+        entry.update(actions=[action], condition=Suppression.address_hash.exists())
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
 
 
 def suppress_hash(scope: str, hashed: str, reason: SuppressionReason) -> None:

@@ -10,12 +10,13 @@ redelivers it, to be planned again from the markers as they now are.
 
 A person's markers are found without a Scan: for each campaign of the account (a Query) and each
 of their addresses, the keyed hash gives the hash key of all their markers in it (a Query).
+A marker expires HISTORY_LIFETIME after its mail was sent (domain/tracking.py, P21): DynamoDB's
+TTL deletes it, and every read here treats it as gone from then.
 """
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
-from datetime import timedelta
+from collections.abc import Iterable, Iterator
 from functools import cache
 
 from pynamodb.connection import Connection
@@ -23,14 +24,17 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.config import hash_key
 from chalicelib.domain.clock import now
-from chalicelib.domain.mail_links import LINK_LIFETIME
-from chalicelib.domain.tracking import Marker, MarkerKey, WriteChunk, marker_recipient, recipient_key
+from chalicelib.domain.suppression import address_hash
+from chalicelib.domain.tracking import (
+    HISTORY_LIFETIME,
+    Marker,
+    MarkerKey,
+    WriteChunk,
+    marker_recipient,
+    recipient_key,
+)
 from chalicelib.store.campaign_stats import SHARDS, counter_update
-from chalicelib.store.models import Campaign, TrackingMarker
-
-# A marker must outlive every open/click link of the campaign: it holds the unique counts. Each
-# write pushes its expiry on; the event ids it holds are forgotten sooner (EVENT_ID_LIFETIME).
-UNIQUE_MARKER_LIFETIME = LINK_LIFETIME + timedelta(days=1)
+from chalicelib.store.models import Campaign, MessagePurgeList, TrackingMarker
 
 
 @cache
@@ -39,12 +43,14 @@ def _connection(region: str) -> Connection:
 
 
 def existing_markers(keys: set[MarkerKey]) -> dict[MarkerKey, Marker]:
-    """{marker key: Marker} for the keys that exist (BatchGetItem, 100 keys a call)."""
+    """{marker key: Marker} for the keys that exist and have not expired (BatchGetItem, 100 keys
+    a call)."""
+    at = now()
     return {MarkerKey(item.campaign_recipient, item.scope): Marker(
                 version=int(item.version), viewers=frozenset(item.viewers or ()),
                 events=item.events.as_dict(), first_at=item.first_at, last_at=item.last_at,
-                counted=int(item.counted), link=item.link)
-            for item in TrackingMarker.batch_get(list(keys))}
+                counted=int(item.counted), link=item.link, expires_at=item.expires_at)
+            for item in TrackingMarker.batch_get(list(keys)) if item.expires_at > at}
 
 
 def write_chunk(chunk: WriteChunk) -> None:
@@ -52,7 +58,6 @@ def write_chunk(chunk: WriteChunk) -> None:
 
     Raises TransactWriteError when a marker is no longer as the batch read it (another worker
     counted events of that recipient meanwhile)."""
-    expires_at = now() + UNIQUE_MARKER_LIFETIME
     shard = random.randrange(SHARDS)
     with TransactWrite(connection=_connection(TrackingMarker.Meta.region)) as transaction:
         for write in chunk.markers.values():
@@ -63,24 +68,45 @@ def write_chunk(chunk: WriteChunk) -> None:
                                             version=marker.version, viewers=set(marker.viewers),
                                             events=dict(marker.events), first_at=marker.first_at,
                                             last_at=marker.last_at, counted=marker.counted,
-                                            link=marker.link, expires_at=expires_at),
+                                            link=marker.link,
+                                            expires_at=marker.expires_at or now() + HISTORY_LIFETIME),
                              condition=condition)
         for (campaign_id, counter), amount in chunk.counters.items():
             item, actions = counter_update(campaign_id, counter, amount, shard)
             transaction.update(item, actions=actions)
 
 
-def markers_of(account_id: str, addresses: Iterable[str]) -> list[tuple[str, TrackingMarker]]:
+def markers_of(account_id: str, addresses: Iterable[str], expired: bool = True,
+               list_id: str | None = None) -> list[tuple[str, TrackingMarker]]:
     """(campaign id, marker) for every marker of these addresses in the account's campaigns, by
-    campaign: one Query per campaign and address (P16, P18). Reads only."""
-    secret = hash_key()
+    campaign: one Query per campaign and address (P16, P18). Reads only. `expired=False` leaves
+    out the markers past their expiry that TTL has not deleted yet (what an export shows);
+    `list_id` keeps to the campaigns sent to that list."""
+    key = hash_key()
+    hashes = sorted({address_hash(address, key) for address in addresses})
+    condition = None if expired else TrackingMarker.expires_at > now()
     found: list[tuple[str, TrackingMarker]] = []
-    for campaign in Campaign.query(account_id, attributes_to_get=["account_id", "campaign_id"]):
+    for campaign in Campaign.query(account_id, attributes_to_get=["account_id", "campaign_id", "list_ids"]):
         campaign_id = campaign.campaign_id
-        for address in sorted(set(addresses)):
-            recipient = marker_recipient(campaign_id, recipient_key(secret, campaign_id, address))
-            found.extend((campaign_id, marker) for marker in TrackingMarker.query(recipient))
+        if list_id is not None and list_id not in (campaign.list_ids or ()):
+            continue
+        for hashed in hashes:
+            recipient = marker_recipient(campaign_id, recipient_key(key, campaign_id, hashed))
+            found.extend((campaign_id, marker)
+                         for marker in TrackingMarker.query(recipient, filter_condition=condition))
     return found
+
+
+def markers_listed(purge_list: MessagePurgeList) -> Iterator[TrackingMarker]:
+    """The markers of the recipients a campaign batch's purge list names (one Query each): how
+    the markers go with their account (store/account_data.py), being keyed by nothing else."""
+    if not purge_list.campaign_id:
+        return
+    key = hash_key()
+    for raw in sorted(purge_list.recipients or ()):
+        recipient = marker_recipient(purge_list.campaign_id,
+                                     recipient_key(key, purge_list.campaign_id, raw.hex()))
+        yield from TrackingMarker.query(recipient, attributes_to_get=["campaign_recipient", "scope"])
 
 
 def delete_markers(markers: Iterable[TrackingMarker]) -> int:

@@ -11,7 +11,7 @@ from chalice import Response
 from chalice.app import Request
 
 from chalicelib.domain.errors import InvalidInput, TidingsError
-from chalicelib.templates import render_page
+from chalicelib.templates import DEFAULT_LANGUAGE, render_page
 from chalicelib.web.requests import raw_body
 from chalicelib.web.responses import html_response, retry_after
 
@@ -33,10 +33,10 @@ def form_fields(request: Request, max_fields: int = 20) -> dict[str, str]:
 
 
 def message_page(status: int, title: str, paragraphs: list[str], *, link: dict[str, str] | None = None,
-                 headers: dict[str, str] | None = PRIVATE_PAGE) -> Response:
-    """A page of a title and paragraphs, with an optional link (`href`, `text`)."""
-    return html_response(render_page("message", title=title, paragraphs=paragraphs, link=link), status,
-                         headers)
+                 headers: dict[str, str] | None = PRIVATE_PAGE, language: str = DEFAULT_LANGUAGE) -> Response:
+    """A page of a title and paragraphs (already in `language`), with an optional link (`href`, `text`)."""
+    return html_response(render_page("message", language, title=title, paragraphs=paragraphs, link=link),
+                         status, headers)
 
 
 def redirect(location: str, headers: dict[str, str] | None = None) -> Response:

@@ -26,10 +26,13 @@ def new_list(client: Any, headers: dict[str, str], name: str = "Acme News", *, d
 def subscribe(account_id: str, list_id: str, email: str, *, status: str = "confirmed",
               name: str | None = None, phone: str | None = None, restricted: bool = False,
               given_at: datetime | None = None, ip: str | None = None, user_agent: str | None = None,
-              **attributes: str) -> None:
+              tracking: bool = True, phone_confirmed: bool = True, **attributes: str) -> None:
     """A subscriber with consent proof given through the API, written straight to the store:
     confirmed, then moved to `status` or restricted where asked. Named after the address (Ann for
-    ann@example.com) unless `name` is given."""
+    ann@example.com) unless `name` is given. With `tracking`, they also gave the list's separate
+    tracking consent (P30), so their mail carries a pixel and tracked links where the list tracks;
+    with a `phone` and `phone_confirmed`, they confirmed that number (marketing SMS go only to
+    confirmed numbers)."""
     from chalicelib.domain.subscriptions import Contact, Source, Status, evidence
     from chalicelib.store.models import Subscriber
     from chalicelib.store.subscribers import list_status_key, write_signup
@@ -38,11 +41,27 @@ def subscribe(account_id: str, list_id: str, email: str, *, status: str = "confi
                       attributes=attributes)
     proof = evidence(given_at or datetime.now(UTC), Source.API, 1, ip=ip, user_agent=user_agent,
                      form_url=None)
-    assert write_signup(account_id, list_id, contact, proof, Status.CONFIRMED)
+    assert write_signup(account_id, list_id, contact, proof, Status.CONFIRMED,
+                        tracking=proof if tracking else None)
+    if phone and phone_confirmed:
+        from chalicelib.store.subscribers import confirm_phone
+
+        confirm_phone(Subscriber.get(list_id, email), None, None)
     if status != "confirmed" or restricted:
         Subscriber(list_id=list_id, address=email).update(actions=[
             Subscriber.status.set(status), Subscriber.restricted.set(restricted),
             Subscriber.list_status.set(list_status_key(list_id, Status(status)))])
+
+
+def confirm_with_tracking(list_id: str, address: str) -> None:
+    """A pending entry confirmed by its person, who also gave the list's tracking consent (P30)."""
+    from chalicelib.domain.subscriptions import Source, evidence
+    from chalicelib.store.subscribers import confirm, give_tracking
+
+    entry = confirm(list_id, address, None, None)
+    assert entry is not None
+    give_tracking(entry, evidence(datetime.now(UTC), Source.PREFERENCES, 1, ip=None, user_agent=None,
+                                  form_url=None))
 
 
 def stored(list_id: str, address: str) -> Any:

@@ -19,9 +19,10 @@ OPEN_AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrom
 IMAGE_ACCEPT = "image/avif,image/webp,image/apng,image/*,*/*;q=0.8"
 # Ways a click token is tampered with: each must be refused, never followed.
 TAMPERED_TOKENS = [
-    lambda token: token[:-2] + ("AA" if not token.endswith("AA") else "BB"),  # signature altered
-    lambda token: "eyJ1IjoiaHR0cHM6Ly9ldmlsLmV4YW1wbGUvIn0",  # unsigned payload
-    lambda token: token.replace(".", "", 1),  # truncated structure
+    lambda token: token[:-2] + ("AA" if not token.endswith("AA") else "BB"),  # tag altered
+    lambda token: "eyJ1IjoiaHR0cHM6Ly9ldmlsLmV4YW1wbGUvIn0",  # a bare, unencrypted payload
+    lambda token: token[:40],  # truncated
+    lambda token: token[:30] + ("A" if token[30] != "A" else "B") + token[31:],  # ciphertext altered
 ]
 
 
@@ -51,8 +52,10 @@ def click_path(claim: Any, url: str) -> str:
 
 
 def opened_and_clicked(account_id: str, list_id: str, campaign_id: str, address: str,
-                       link: str = "https://shop.example/spring?utm=x") -> None:
-    """The address opened the campaign and clicked `link`, as the tracking worker counts it."""
+                       link: str = "https://shop.example/spring?utm=x",
+                       sent_at: datetime | None = None) -> None:
+    """The address opened the campaign (mailed at `sent_at`, default now) and clicked `link`, as
+    the tracking worker counts it."""
     from chalicelib.domain.engagement import Viewer
     from chalicelib.domain.tracking import Action, TrackingEvent
     from chalicelib.services.tracking import count_events
@@ -60,5 +63,5 @@ def opened_and_clicked(account_id: str, list_id: str, campaign_id: str, address:
     at = datetime.now(UTC)
     count_events([TrackingEvent(event_id=uuid.uuid4().hex, action=action, at=at, account_id=account_id,
                                 list_id=list_id, campaign_id=campaign_id, address=address,
-                                viewer=Viewer.HUMAN, country="RO", link=target)
+                                viewer=Viewer.HUMAN, country="RO", link=target, sent_at=sent_at or at)
                   for action, target in ((Action.OPEN, None), (Action.CLICK, link))])

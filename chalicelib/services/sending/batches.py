@@ -52,6 +52,8 @@ MAX_RATE_WAIT_SECONDS = 10.0
 @dataclass
 class BatchOutcome:
     sent: int = 0
+    # Of those sent, the mails with a pixel or tracked links (P30: the report's base for opens).
+    trackable: int = 0
     duplicates: int = 0
     suppressed: int = 0
     failed: int = 0
@@ -99,7 +101,7 @@ def send_batch(job: BatchJob, time_left: Callable[[], float], last_attempt: bool
 def _email_batch(job: BatchJob, account: Account, content: CampaignContent,
                  time_left: Callable[[], float], outcome: BatchOutcome, last_attempt: bool) -> None:
     hashes = {contact.email: address_hash(contact.email, hash_key()) for contact in job.recipients}
-    suppressed = suppressed_hashes(job.account_id, hashes.values())
+    suppressed = suppressed_hashes(job.account_id, hashes.values(), job.mailing_list.list_id)
     queue = [contact for contact in job.recipients if hashes[contact.email] not in suppressed]
     outcome.suppressed = len(job.recipients) - len(queue)
     messages.list_campaign_for_purge(job.account_id, job.campaign_id, (hashes[c.email] for c in queue))
@@ -112,7 +114,8 @@ def _email_batch(job: BatchJob, account: Account, content: CampaignContent,
             return build_mime(compose_marketing_email(
                 signer=links, account_id=job.account_id, campaign_id=job.campaign_id, content=content,
                 recipient=contact, mailing_list=job.mailing_list, sender=profile,
-                public_base_url=config.public_base_url, tracking_base_url=config.tracking_base_url))
+                public_base_url=config.public_base_url, tracking_base_url=config.tracking_base_url,
+                trackable=contact.email in job.trackable))
 
         recipient_hash = hashes[contact.email]
         message_id = campaign_message_id(job.campaign_id, recipient_hash)
@@ -123,11 +126,13 @@ def _email_batch(job: BatchJob, account: Account, content: CampaignContent,
                        job.campaign_id, job.mailing_list.list_id)
 
     tokens = RateTokens(len(queue), max_wait=lambda: min(MAX_RATE_WAIT_SECONDS, time_left() - SAFETY_SECONDS))
+    tracks = job.mailing_list.track_opens or job.mailing_list.track_clicks
     try:
-        _send_each(queue, message, tokens, time_left, outcome, last_attempt)
+        _send_each(queue, message, tokens, time_left, outcome, last_attempt,
+                   trackable=lambda contact: tracks and contact.email in job.trackable)
     finally:
         # What was sent counts even when sending stops with an error: its claims stay taken.
-        count_sent_mail(job.account_id, CAMPAIGN_KIND, outcome.sent, job.campaign_id)
+        count_sent_mail(job.account_id, CAMPAIGN_KIND, outcome.sent, job.campaign_id, outcome.trackable)
 
 
 def _sms_batch(job: BatchJob, account: Account, content: CampaignContent,
@@ -137,7 +142,8 @@ def _sms_batch(job: BatchJob, account: Account, content: CampaignContent,
     emails = {contact.email: address_hash(contact.email, key) for contact in job.recipients}
     # A number suppressed here (a STOP reply, an erasure) or an address unsubscribed from the
     # account: either way the person said no.
-    suppressed = suppressed_hashes(job.account_id, [*phones.values(), *emails.values()])
+    suppressed = suppressed_hashes(job.account_id, [*phones.values(), *emails.values()],
+                                   job.mailing_list.list_id)
     opted_out = sns.opted_out_numbers()
     queue = [contact for contact in job.recipients
              if not ({phones[contact.phone or ""], emails[contact.email]} & suppressed)
@@ -164,7 +170,8 @@ def _sms_batch(job: BatchJob, account: Account, content: CampaignContent,
 
 
 def _send_each(queue: list[Contact], message: Callable[[Contact], Message], tokens: RateTokens | None,
-               time_left: Callable[[], float], outcome: BatchOutcome, last_attempt: bool) -> None:
+               time_left: Callable[[], float], outcome: BatchOutcome, last_attempt: bool,
+               trackable: Callable[[Contact], bool] = lambda contact: False) -> None:
     """The send step for each recipient in turn; the rest is left in `outcome.remaining` when the
     Lambda's time or the rate runs short."""
     for position, contact in enumerate(queue):
@@ -185,3 +192,4 @@ def _send_each(queue: list[Contact], message: Callable[[Contact], Message], toke
             outcome.duplicates += 1
         else:
             outcome.sent += 1
+            outcome.trackable += trackable(contact)

@@ -11,15 +11,19 @@ from __future__ import annotations
 from chalicelib.config import settings
 from chalicelib.domain.clock import now
 from chalicelib.domain.health import counts_for_account
-from chalicelib.store.campaign_stats import SENT, add_counter
+from chalicelib.store.campaign_stats import SENT, TRACKABLE, add_counter
 from chalicelib.store.health import count_sent
 
 
-def count_sent_mail(account_id: str, mail_kind: str, amount: int, campaign_id: str | None = None) -> None:
-    """Add `amount` mails of this kind sent for the account (and its campaign, when given) now;
-    the platform's own mail to the account does not count toward its rates."""
+def count_sent_mail(account_id: str, mail_kind: str, amount: int, campaign_id: str | None = None,
+                    trackable: int = 0) -> None:
+    """Add `amount` mails of this kind sent for the account (and its campaign, when given) now,
+    `trackable` of them with a pixel or tracked links (P30); the platform's own mail to the
+    account does not count toward its rates."""
     if amount <= 0 or not counts_for_account(mail_kind):
         return
     count_sent(account_id, now().date(), amount, settings().health)
     if campaign_id:
         add_counter(campaign_id, SENT, amount)
+        if trackable:
+            add_counter(campaign_id, TRACKABLE, trackable)

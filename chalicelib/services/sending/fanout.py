@@ -13,6 +13,7 @@ from __future__ import annotations
 from chalicelib.adapters.sqs import enqueue, enqueue_many
 from chalicelib.domain.campaigns import CampaignContent, CampaignStatus
 from chalicelib.domain.errors import NotFound
+from chalicelib.domain.lists import TrackingConsent, tracking_consent_of
 from chalicelib.domain.marketing_mail import ListSettings
 from chalicelib.domain.sending import (
     BATCH_SIZE,
@@ -23,14 +24,16 @@ from chalicelib.domain.sending import (
     eligible,
     regroup,
 )
-from chalicelib.domain.subscriptions import Contact, Status
+from chalicelib.domain.subscriptions import Contact, Status, may_track
 from chalicelib.observability import logger
 from chalicelib.resources import CAMPAIGN_SEND, FANOUT
+from chalicelib.services.signups import list_language
 from chalicelib.store.audience import confirmed_page, contact_of, entries_on, key_after
 from chalicelib.store.campaigns import campaign_content, end_completed, get_campaign
 from chalicelib.store.lists import get_list
-from chalicelib.store.models import Subscriber
+from chalicelib.store.models import MailingList, Subscriber
 from chalicelib.store.send_progress import is_complete, plan_page
+from chalicelib.store.subscribers import phone_is_confirmed, tracking_state
 
 # Module constants, so a test can page a handful of subscribers.
 page_size = PAGE_SIZE
@@ -57,6 +60,7 @@ def fan_out_page(job: PageJob) -> None:
     else:
         entries, next_start = confirmed_page(job.list_id, page_size, job.start)
     recipients = _recipients(content, job.list_id, entries)
+    trackable = _trackable(mailing_list, entries)
     batches = cut_batches(recipients, batch_size)
     plan = plan_page(job.campaign_id, job.list_id, job.page, len(batches), last_page=next_start is None)
     if not plan.first and plan.batches != len(batches):
@@ -65,9 +69,11 @@ def fan_out_page(job: PageJob) -> None:
         # Every planned batch is queued, even one left empty: finishing it completes the page.
         settings_ = ListSettings(list_id=job.list_id, name=mailing_list.name if mailing_list else "",
                                  track_opens=bool(mailing_list and mailing_list.track_opens),
-                                 track_clicks=bool(mailing_list and mailing_list.track_clicks))
+                                 track_clicks=bool(mailing_list and mailing_list.track_clicks),
+                                 language=list_language(mailing_list))
         enqueue_many(CAMPAIGN_SEND, [
-            BatchJob(job.account_id, job.campaign_id, settings_, job.page, index, batch).to_dict()
+            BatchJob(job.account_id, job.campaign_id, settings_, job.page, index, batch,
+                     frozenset(contact.email for contact in batch) & trackable).to_dict()
             for index, batch in enumerate(batches)])
     if not plan.last_page:
         # The stored plan rules: a redelivery that now reaches the end still continues the chain.
@@ -81,12 +87,21 @@ def fan_out_page(job: PageJob) -> None:
         end_completed(job.account_id, job.campaign_id)
 
 
+def _trackable(mailing_list: MailingList | None, entries: list[Subscriber]) -> frozenset[str]:
+    """The page's people whose mail may carry a pixel and tracked links (P30)."""
+    if mailing_list is None:
+        return frozenset()
+    required = tracking_consent_of(mailing_list.tracking_consent) is TrackingConsent.REQUIRED
+    return frozenset(entry.email for entry in entries
+                     if may_track(required, Status(entry.status), tracking_state(entry)))
+
+
 def _recipients(content: CampaignContent, list_id: str, entries: list[Subscriber]) -> list[Contact]:
     """The page's entries that receive the campaign, minus people reached through an earlier
     list of the campaign (a few batched reads, only for campaigns on several lists)."""
     chosen = [contact for entry in entries
               if eligible(content.channel, content.attribute_filter, contact := contact_of(entry),
-                          bool(entry.restricted))]
+                          bool(entry.restricted), phone_is_confirmed(entry))]
     earlier = sorted(other for other in content.list_ids if other < list_id)
     if not chosen or not earlier:
         return chosen
@@ -94,5 +109,5 @@ def _recipients(content: CampaignContent, list_id: str, entries: list[Subscriber
     reached = {entry.address for other in earlier for entry in entries_on(other, addresses)
                if entry.status == Status.CONFIRMED.value
                and eligible(content.channel, content.attribute_filter, contact_of(entry),
-                            bool(entry.restricted))}
+                            bool(entry.restricted), phone_is_confirmed(entry))}
     return [contact for contact in chosen if contact.email not in reached]

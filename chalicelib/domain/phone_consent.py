@@ -1,0 +1,57 @@
+"""Marketing SMS only to numbers their person confirmed (P01-P03 for SMS).
+
+An address is confirmed by the double opt-in link; a phone number given with it is not: anyone
+can type anyone's number. The person confirms it with a one-time code sent to it by SMS and
+typed into the preference centre, and the confirmation is recorded like the email consent:
+which number, when, from which IP and browser. A changed number needs confirming again.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta
+
+# A code lives this long, allows this many tries, and a new one may be asked for this often.
+CODE_LIFETIME = timedelta(minutes=15)
+MAX_ATTEMPTS = 5
+RESEND_INTERVAL = timedelta(minutes=2)
+CODE_DIGITS = 6
+
+
+def new_code() -> str:
+    """A random six-digit code."""
+    return f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
+
+
+def code_hash(hash_key: str, list_id: str, address: str, phone: str, code: str) -> str:
+    """What is stored of a code: a keyed hash bound to the entry and the number, never the code."""
+    message = f"{list_id}|{address}|{phone}|{code.strip()}".encode()
+    return hmac.new(hash_key.encode(), message, hashlib.sha256).hexdigest()
+
+
+def phone_confirmed(phone: str | None, confirmed_phone: str | None, confirmed_at: datetime | None) -> bool:
+    """Whether the entry's current number is the one its person confirmed."""
+    return bool(phone) and phone == confirmed_phone and confirmed_at is not None
+
+
+def may_send_code(sent_at: datetime | None, at: datetime) -> bool:
+    return sent_at is None or at - sent_at >= RESEND_INTERVAL
+
+
+def code_matches(stored_hash: str | None, sent_at: datetime | None, attempts: int, offered_hash: str,
+                 at: datetime) -> bool:
+    """The code offered is the live one: not expired, within its tries, and equal."""
+    if not stored_hash or sent_at is None or attempts >= MAX_ATTEMPTS or at - sent_at > CODE_LIFETIME:
+        return False
+    return hmac.compare_digest(stored_hash, offered_hash)
+
+
+def masked(phone: str) -> str:
+    """The number as a page shows it: its prefix and last three digits only."""
+    return f"{phone[:3]}•••{phone[-3:]}" if len(phone) > 6 else "•••"
+
+
+def code_text(account_name: str, list_name: str, code: str) -> str:
+    return (f"{code} is your code to receive SMS from {account_name} ({list_name}). "
+            "If you did not ask for it, ignore this message.")

@@ -1,0 +1,178 @@
+"""Tracking needs its own consent where the list asks for it (P30): a separate unticked box with its
+own versioned text, confirmed like the mailing consent; pixels and tracked links only for people
+who gave it; withdrawn in the preference centre; reports say how many mails were trackable."""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from chalicelib.config import signer
+from chalicelib.domain.lists import DEFAULT_TRACKING_TEXT
+from chalicelib.domain.mail_links import PREFERENCES, LinkClaim, link_token
+from chalicelib.store.models import MailingList, TrackingMarker
+from tests.support.campaigns import create_campaign, report_body
+from tests.support.lists import new_list, stored, subscribe
+from tests.support.mail import confirm_path, sent_mails
+from tests.support.privacy import PROOF
+from tests.support.queues import deliver, run_queues, run_tracking_worker, take
+from tests.support.signups import SHOP, form_signup, js_signup
+
+ANN, BOB = "ann@example.com", "bob@example.com"
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+BROWSER = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0", "Accept": "image/avif,image/*"}
+
+
+def _list(client: Any, headers: dict[str, str], **fields: Any) -> dict[str, Any]:
+    list_id = new_list(client, headers, **fields)
+    return json.loads(client.http.get(f"/v1/lists/{list_id}", headers=headers).body)
+
+
+def _signed_up_and_confirmed(client: Any, list_id: str, address: str, **form: str) -> None:
+    form_signup(client, list_id, email=address, **form)
+    deliver(take("outbox"))
+    (mail,) = [mail for mail in sent_mails() if str(mail["To"]) == address]
+    assert client.http.post(confirm_path(mail)).status_code == 200
+
+
+def _send(client: Any, headers: dict[str, str], list_id: str) -> str:
+    campaign = create_campaign(client, headers, [list_id])
+    sent = client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/send", headers=headers)
+    assert sent.status_code == 202
+    run_queues(client)
+    return campaign["campaign_id"]
+
+
+def _html_to(address: str) -> list[str]:
+    return [mail.get_body(("html",)).get_content() for mail in sent_mails()
+            if str(mail["To"]) == address and mail["List-Unsubscribe"]]
+
+
+def _prefs(account: dict[str, Any], list_id: str, address: str) -> str:
+    return link_token(signer(), PREFERENCES, LinkClaim(account["account_id"], list_id, address, None))
+
+
+def _set_tracking(client: Any, token: str, list_id: str, choice: str) -> Any:
+    page = client.http.get(f"/p/{token}").body.decode()
+    nonce = re.search(r'name="nonce" value="([^"]+)"', page).group(1)
+    return client.http.post(f"/p/{token}/tracking", headers=FORM,
+                            body=f"nonce={nonce}&list_id={list_id}&choice={choice}")
+
+
+def test_p30_a_new_list_asks_for_tracking_consent_with_its_own_versioned_text(client, headers):
+    view = _list(client, headers)
+    assert view["tracking_consent"] == "required"
+    assert view["tracking_consent_text"] == DEFAULT_TRACKING_TEXT
+    patched = json.loads(client.http.patch(f"/v1/lists/{view['list_id']}", headers=headers, body=json.dumps(
+        {"tracking_consent_text": "Count my opens."})).body)
+    assert [v["version"] for v in patched["tracking_consent_versions"]] == [1, 2]
+    off = client.http.patch(f"/v1/lists/{view['list_id']}", headers=headers,
+                            body=json.dumps({"tracking_consent": "not_required"}))
+    assert json.loads(off.body)["tracking_consent"] == "not_required"
+    bad = client.http.patch(f"/v1/lists/{view['list_id']}", headers=headers,
+                            body=json.dumps({"tracking_consent": "maybe"}))
+    assert bad.status_code == 400 and json.loads(bad.body)["error"]["field"] == "tracking_consent"
+    # A list stored before the setting existed reads as not asking, as it behaved then.
+    legacy = MailingList.get(view["list_id"])
+    legacy.tracking_consent = None
+    legacy.save()
+    assert json.loads(client.http.get(f"/v1/lists/{view['list_id']}", headers=headers).body)[
+        "tracking_consent"] == "not_required"
+
+
+def test_p30_the_form_shows_a_separate_unticked_optional_box_with_its_own_text(client, headers):
+    view = _list(client, headers)
+    page = client.http.get(f"/f/{view['list_id']}").body.decode()
+    box = re.search(r'<input id="tid-tracking"[^>]*>', page).group(0)
+    assert "checked" not in box and "required" not in box
+    assert re.search(r'<input id="tid-consent"[^>]*required', page), "the mailing consent stays required"
+    assert DEFAULT_TRACKING_TEXT in page and 'name="tracking_version" value="1"' in page
+    snippet = json.loads(client.http.get(f"/v1/lists/{view['list_id']}/form-snippet", headers=headers).body)
+    assert 'name="tracking"' in snippet["html"]
+    client.http.patch(f"/v1/lists/{view['list_id']}", headers=headers,
+                      body=json.dumps({"tracking_consent": "not_required"}))
+    assert 'name="tracking"' not in client.http.get(f"/f/{view['list_id']}").body.decode()
+
+
+def test_p30_only_people_who_gave_it_get_a_pixel_and_tracked_links_and_the_report_counts_them(
+        client, account, headers):
+    list_id = new_list(client, headers)
+    _signed_up_and_confirmed(client, list_id, ANN, tracking="yes", tracking_version="1")
+    _signed_up_and_confirmed(client, list_id, BOB)
+    ann = stored(list_id, ANN).tracking
+    assert ann.given_at and ann.confirmed_at and ann.consent_text_version == 1 and ann.source == "form"
+    assert ann.ip == stored(list_id, ANN).consent.ip, "recorded like the mailing consent"
+    assert stored(list_id, BOB).tracking is None
+    campaign_id = _send(client, headers, list_id)
+    (ann_html,), (bob_html,) = _html_to(ANN), _html_to(BOB)
+    assert "/t/o/" in ann_html and "/t/c/" in ann_html
+    assert "/t/o/" not in bob_html and "/t/c/" not in bob_html and "https://acme.example/sale" in bob_html
+    report = report_body(client, account, campaign_id)
+    assert report["sent"] == 2 and report["trackable"] == 1
+    # The export shows the tracking consent with its text, as the mailing consent's (P02, P16).
+    from chalicelib.services.privacy import export_person
+
+    (entry,) = export_person(account["account_id"], ANN)["subscriptions"]
+    assert entry["tracking_consent"]["consent_text"] == DEFAULT_TRACKING_TEXT
+
+
+def test_p30_a_box_ticked_on_a_list_that_asks_none_records_nothing(client, headers):
+    list_id = new_list(client, headers, tracking_consent="not_required")
+    form_signup(client, list_id, email=ANN, tracking="yes")
+    assert stored(list_id, ANN).tracking is None
+
+
+def test_p30_the_js_endpoint_and_the_api_carry_tracking_consent(client, headers):
+    list_id = new_list(client, headers, allowed_origins=[SHOP])
+    assert js_signup(client, list_id, {"email": ANN, "consent": True, "tracking": True}).status_code == 202
+    assert stored(list_id, ANN).tracking.given_at is not None
+    single = new_list(client, headers, "Members", double_opt_in=False)
+    created = client.http.post(f"/v1/lists/{single}/subscribers", headers=headers, body=json.dumps(
+        {"email": BOB, "consent": PROOF, "tracking_consent": PROOF}))
+    assert created.status_code == 201, created.body
+    assert json.loads(created.body)["tracking_consent"]["confirmed_at"] is not None
+    untracked = new_list(client, headers, "Quiet", tracking_consent="not_required")
+    refused = client.http.post(f"/v1/lists/{untracked}/subscribers", headers=headers, body=json.dumps(
+        {"email": BOB, "consent": PROOF, "tracking_consent": PROOF}))
+    assert refused.status_code == 400 and json.loads(refused.body)["error"]["field"] == "tracking_consent"
+
+
+def test_p30_withdrawn_in_the_preference_centre_it_stops_every_pixel_and_given_again_it_resumes(
+        client, account, headers):
+    list_id = new_list(client, headers)
+    subscribe(account["account_id"], list_id, ANN)  # gave tracking consent
+    first = _send(client, headers, list_id)
+    (html,) = _html_to(ANN)
+    pixel = "/t/o/" + html.split("/t/o/")[1].split('"')[0]
+    client.http.get(pixel, headers=BROWSER)
+    run_tracking_worker(take("tracking"))
+    assert len(list(TrackingMarker.scan())) == 1
+
+    token = _prefs(account, list_id, ANN)
+    assert "Stop tracking my opens and clicks" in client.http.get(f"/p/{token}").body.decode()
+    assert _set_tracking(client, token, list_id, "withdraw").status_code == 200
+    assert stored(list_id, ANN).tracking.withdrawn_at is not None
+    assert list(TrackingMarker.scan()) == [], "what was counted about her is deleted"
+    # The mail she kept still fetches its pixel: nothing is counted any more.
+    client.http.get(pixel, headers=BROWSER)
+    run_tracking_worker(take("tracking"))
+    assert list(TrackingMarker.scan()) == [] and report_body(client, account, first)["opens"]["total"] == 1
+    _send(client, headers, list_id)
+    assert "/t/o/" not in _html_to(ANN)[-1]
+
+    assert "Let this list count my opens and clicks" in client.http.get(f"/p/{token}").body.decode()
+    assert _set_tracking(client, token, list_id, "give").status_code == 200
+    tracking = stored(list_id, ANN).tracking
+    assert tracking.withdrawn_at is None and tracking.confirmed_at and tracking.source == "preferences"
+    _send(client, headers, list_id)
+    assert "/t/o/" in _html_to(ANN)[-1]
+
+
+def test_p15_p30_a_list_that_asks_none_tracks_its_people_until_one_refuses(client, account, headers):
+    list_id = new_list(client, headers, tracking_consent="not_required")
+    subscribe(account["account_id"], list_id, ANN, tracking=False)
+    _send(client, headers, list_id)
+    assert "/t/o/" in _html_to(ANN)[-1]
+    assert _set_tracking(client, _prefs(account, list_id, ANN), list_id, "withdraw").status_code == 200
+    _send(client, headers, list_id)
+    assert "/t/o/" not in _html_to(ANN)[-1]
