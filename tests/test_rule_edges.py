@@ -150,7 +150,7 @@ def test_p31_the_confirm_link_hint_is_only_a_short_ascii_list_id(list_id, hint):
 
     token = SIGNER.sign(CONFIRM, {"l": list_id, "a": "ann@example.com"})
     assert confirm_token_list_hint(SIGNER, token) == hint
-    assert confirm_token_list_hint(Signer(("another-secret",)), token) == hint, "read without the signature"
+    assert confirm_token_list_hint(Signer(("another-secret",)), token) is None, "encrypted: no key, no hint"
     assert confirm_token_list_hint(SIGNER, "not-a-token") is None
 
 
@@ -373,7 +373,7 @@ def test_p13_a_report_without_counters_is_all_zeros():
     assert report == {
         "campaign_id": "cmp_1", "sent": 0, "delivered": 0, "bounced": {"hard": 0, "soft": 0}, "complaints": 0,
         "opens": {**zero, "unique": 0}, "clicks": {**zero, "links": []}, "unsubscribes": 0, "forwards": 0,
-        "countries": []}
+        "countries": [], "trackable": 0}
 
 
 # --- P18, P20: a subject found by phone is hashed as a phone -----------------------------------------
@@ -431,8 +431,11 @@ def test_p17_a_restricted_entry_or_one_outside_the_filter_receives_nothing():
     assert not eligible(Channel.EMAIL, {"plan": "gold"}, gold, restricted=True)
     assert not eligible(Channel.EMAIL, {}, gold, restricted=True)
     assert not eligible(Channel.EMAIL, {"plan": "silver"}, gold, restricted=False)
-    assert not eligible(Channel.SMS, {}, gold, restricted=False), "no phone, no SMS"
-    assert eligible(Channel.SMS, {}, Contact(email="b@example.com", phone="+40712345678"), restricted=False)
+    assert not eligible(Channel.SMS, {}, gold, restricted=False, phone_confirmed=True), "no phone, no SMS"
+    bob = Contact(email="b@example.com", phone="+40712345678")
+    assert eligible(Channel.SMS, {}, bob, restricted=False, phone_confirmed=True)
+    assert not eligible(Channel.SMS, {}, bob, restricted=False), "a phone its person did not confirm (P01)"
+    assert not eligible(Channel.SMS, {}, bob, restricted=True, phone_confirmed=True)
 
 
 # --- P12, P18: the keyed hash that suppressions keep ------------------------------------------------

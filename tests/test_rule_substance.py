@@ -39,10 +39,13 @@ def test_p02_an_import_stores_and_shows_each_rows_user_agent_and_consent_text_ve
     assert client.http.patch(f"/v1/lists/{list_id}", headers=headers,
                              body=json.dumps({"consent_text": later})).status_code == 200
     done = _import(client, headers, list_id,
-                   "email,consent_given_at,consent_ip,consent_user_agent,consent_form_url,consent_text_version\n"
-                   "ann@example.com,2025-05-01T10:00:00Z,198.51.100.4,Firefox/128,https://acme.example/join,1\n"
-                   "bob@example.com,2025-05-02T10:00:00Z,,Safari/17,,\n")
-    assert done["counts"]["confirmed"] == 2, done
+                   "email,consent_given_at,consent_source,consent_ip,consent_user_agent,consent_form_url,"
+                   "consent_text_version\n"
+                   "ann@example.com,2025-05-01T10:00:00Z,shop signup,198.51.100.4,Firefox/128,"
+                   "https://acme.example/join,1\n"
+                   "bob@example.com,2025-05-02T10:00:00Z,,,Safari/17,,\n")
+    # Ann's proof is complete: confirmed. Bob's is not: recorded as far as it goes, and mailed.
+    assert (done["counts"]["confirmed"], done["counts"]["pending"]) == (1, 1), done
     shown = client.http.get(f"/v1/lists/{list_id}/subscribers/{ANN}", headers=headers)
     ann = json.loads(shown.body)["consent"]
     assert ann["source"] == "import" and ann["ip"] == "198.51.100.4"
@@ -50,9 +53,9 @@ def test_p02_an_import_stores_and_shows_each_rows_user_agent_and_consent_text_ve
     assert ann["form_url"] == "https://acme.example/join"
     # The row names the version the person agreed to: the older text, not the list's current one.
     assert ann["consent_text_version"] == 1 and ann["consent_text"] == CONSENT
-    bob = stored(list_id, "bob@example.com").consent
-    assert bob.user_agent == "Safari/17"
-    assert int(bob.consent_text_version) == 2, "a row without a version agreed to the current text"
+    bob = stored(list_id, "bob@example.com")
+    assert bob.status == "pending" and bob.consent.user_agent == "Safari/17"
+    assert int(bob.consent.consent_text_version) == 2, "a row without a version agreed to the current text"
 
 
 def test_p02_an_imported_row_naming_a_version_the_list_never_had_is_refused(client, headers):
