@@ -521,3 +521,46 @@ def test_p08_an_identity_with_markup_characters_shown_by_the_template_is_not_add
                           text="Hi\n\nSmith & Sons, 2 Rue <A> & B, c@s.example\n", sender=sender)
     assert html.count("2 Rue &lt;A&gt; &amp; B") == 1 and "mailto:" not in html
     assert text.count("2 Rue <A> & B") == 1
+
+
+# --- P01: marketing SMS only to a number its person confirmed with a code ---------------------------
+
+def test_p01_a_number_counts_as_confirmed_only_as_confirmed_and_while_unchanged():
+    from chalicelib.domain.phone_consent import phone_confirmed
+
+    assert phone_confirmed("+40712345678", "+40712345678", T0)
+    assert not phone_confirmed("+40712345679", "+40712345678", T0), "a changed number needs confirming"
+    assert not phone_confirmed("+40712345678", "+40712345678", None)
+    assert not phone_confirmed(None, None, T0) and not phone_confirmed("", "", T0)
+
+
+def test_p01_a_code_is_bound_to_the_entry_and_number_lives_15_minutes_and_5_tries():
+    from chalicelib.domain.phone_consent import CODE_DIGITS, code_hash, code_matches, may_send_code, new_code
+
+    code = new_code()
+    assert len(code) == CODE_DIGITS == 6 and code.isdigit()
+    stored = code_hash("k", "lst_1", "ann@example.com", "+40712345678", code)
+    assert stored == code_hash("k", "lst_1", "ann@example.com", "+40712345678", f" {code} ")
+    entry = ("k", "lst_1", "ann@example.com", "+40712345678")
+    for position, changed in enumerate(("k2", "lst_2", "bob@example.com", "+40712345679")):
+        other = list(entry)
+        other[position] = changed
+        assert code_hash(*other, code) != stored
+    assert code_matches(stored, T0, 4, stored, T0 + timedelta(minutes=15))
+    assert not code_matches(stored, T0, 4, stored, T0 + timedelta(minutes=15, seconds=1)), "expired"
+    assert not code_matches(stored, T0, 5, stored, T0), "out of tries"
+    wrong = code_hash(*entry, "000000" if code != "000000" else "111111")
+    assert not code_matches(stored, T0, 0, wrong, T0)
+    assert not code_matches(None, T0, 0, stored, T0) and not code_matches(stored, None, 0, stored, T0)
+    assert may_send_code(None, T0)
+    assert may_send_code(T0, T0 + timedelta(minutes=2))
+    assert not may_send_code(T0, T0 + timedelta(minutes=2) - timedelta(seconds=1))
+
+
+def test_p01_a_page_shows_only_a_numbers_prefix_and_last_three_digits():
+    from chalicelib.domain.phone_consent import code_text, masked
+
+    assert masked("+40712345678") == "+40•••678"
+    assert masked("+401234") == "+40•••234" and masked("+40123") == "•••"
+    text = code_text("Acme Ltd", "News", "123456")
+    assert text.startswith("123456 is your code") and "Acme Ltd (News)" in text
