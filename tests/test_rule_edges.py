@@ -214,6 +214,42 @@ def test_p03_a_row_without_consent_proof_gets_double_opt_in_and_one_with_it_is_p
     assert older.proof.consent_text_version == 1
 
 
+@pytest.mark.parametrize(("values", "complete"), [
+    ({"consent_source": "Shop checkout", "consent_text_version": "1", "consent_ip": "198.51.100.4"}, True),
+    ({"consent_source": "Shop checkout", "consent_text_version": "1",
+      "consent_form_url": "https://acme.example/join"}, True),
+    ({"consent_source": "Shop checkout", "consent_text_version": "1"}, False),
+    ({"consent_source": "Shop checkout", "consent_ip": "198.51.100.4"}, False),
+    ({"consent_text_version": "1", "consent_ip": "198.51.100.4"}, False),
+])
+def test_p01_p02_an_imported_proof_is_complete_with_when_where_which_text_and_an_ip_or_form_url(
+        values, complete):
+    """Only a complete proof confirms a row at once on a double opt-in list (P01); the original
+    source is kept with the proof (P02)."""
+    row = _row(consent_given_at="2025-05-01T10:00:00Z", **values)
+    assert row.complete is complete
+    assert row.confirmed_at_once(double_opt_in=True) is complete
+    assert row.proof.original_source == values.get("consent_source")
+    assert row.tracking is None
+
+
+def test_p02_p30_an_imported_rows_source_is_at_most_200_characters_and_its_tracking_consent_is_kept():
+    from chalicelib.domain.imports import clean_row
+
+    given = {"consent_given_at": "2025-05-01T10:00:00Z"}
+    assert _row(**given, consent_source="s" * 200).proof.original_source == "s" * 200
+    with pytest.raises(InvalidInput) as refused:
+        _row(**given, consent_source="s" * 201)
+    assert refused.value.field == "consent_source"
+    tracking = {"tracking_consent_given_at": "2025-05-02T10:00:00Z", "tracking_consent_text_version": "1"}
+    for row in (clean_row({"email": "ann@example.com", **tracking}, ["city"], [1], tracking_versions=[1]),
+                clean_row({"email": "ann@example.com", **given, **tracking}, ["city"], [1],
+                          tracking_versions=[1])):
+        assert row.tracking.given_at == datetime(2025, 5, 2, 10, 0, tzinfo=UTC)
+        assert row.tracking.consent_text_version == 1
+        assert row.contact.attributes == {}
+
+
 @pytest.mark.parametrize(("values", "field"), [
     ({"consent_ip": "198.51.100.4"}, "consent_given_at"),
     ({"consent_user_agent": "Firefox/128"}, "consent_given_at"),
@@ -564,3 +600,78 @@ def test_p01_a_page_shows_only_a_numbers_prefix_and_last_three_digits():
     assert masked("+401234") == "+40•••234" and masked("+40123") == "•••"
     text = code_text("Acme Ltd", "News", "123456")
     assert text.startswith("123456 is your code") and "Acme Ltd (News)" in text
+
+
+# --- P31: what a link token is made of, to the byte and the second -----------------------------------
+
+def test_p31_a_link_sent_before_encryption_is_read_with_its_purpose_and_expiry():
+    """A signed (itsdangerous) token of an older mail: read with the same secrets, for its own
+    purpose only, until its age runs out; its hint reads whatever its age."""
+    from itsdangerous import URLSafeTimedSerializer
+
+    with time_machine.travel(T0, tick=False):
+        legacy = URLSafeTimedSerializer(list(SIGNER.secrets), salt="unsubscribe").dumps({"l": "lst_1"})
+    assert "." in legacy
+    with time_machine.travel(T0 + timedelta(seconds=100), tick=False):
+        assert SIGNER.verify_timed("unsubscribe", legacy, 100) == ({"l": "lst_1"}, T0)
+        with pytest.raises(TokenInvalid):
+            SIGNER.verify("confirm", legacy, 100)
+        with pytest.raises(TokenInvalid):
+            SIGNER.verify("unsubscribe", legacy[:-2] + ("A" if legacy[-2] != "A" else "B") + legacy[-1], 100)
+    with time_machine.travel(T0 + timedelta(seconds=102), tick=False):
+        with pytest.raises(TokenExpired):
+            SIGNER.verify("unsubscribe", legacy, 100)
+        assert SIGNER.unverified_payload("unsubscribe", legacy) == {"l": "lst_1"}
+
+
+def test_p31_a_token_lives_to_the_second_of_its_age_and_a_minute_of_clock_skew():
+    with time_machine.travel(T0, tick=False):
+        token = SIGNER.sign("unsubscribe", {"l": "lst_1"})
+    for moment, valid in [(T0 + timedelta(seconds=100), True), (T0 + timedelta(seconds=101), False),
+                          (T0 - timedelta(seconds=60), True), (T0 - timedelta(seconds=61), False)]:
+        with time_machine.travel(moment, tick=False):
+            if valid:
+                assert SIGNER.verify_timed("unsubscribe", token, 100) == ({"l": "lst_1"}, T0)
+            else:
+                with pytest.raises(TokenExpired):
+                    SIGNER.verify("unsubscribe", token, 100)
+
+
+def test_p31_a_token_is_33_bytes_more_than_its_compact_payload_and_at_most_8000_characters():
+    """Version, nonce, time and tag around the payload's compact UTF-8 JSON: a link stays short.
+    A genuine token of 8000 characters is read; a longer one is refused unread, as is one whose
+    version byte was changed, with an error naming the token."""
+    import base64
+    import json
+
+    payload = {"l": "lst_1", "a": "acc_1", "n": "Zoë"}
+    compact = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    token = SIGNER.sign("unsubscribe", payload)
+    assert len(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))) == 33 + len(compact)
+    by_length = {len(SIGNER.sign("unsubscribe", {"x": "x" * size})): size for size in range(5950, 5965)}
+    assert SIGNER.verify("unsubscribe", SIGNER.sign("unsubscribe", {"x": "x" * by_length[8000]}))
+    too_long = SIGNER.sign("unsubscribe", {"x": "x" * by_length[8002]})
+    with pytest.raises(TokenInvalid) as refused:
+        SIGNER.verify("unsubscribe", too_long)
+    assert refused.value.field == "token"
+    assert str(refused.value) == "this link is not valid; it may have been cut or altered"
+    raw = bytearray(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    raw[0] = 3
+    with pytest.raises(TokenInvalid):
+        SIGNER.verify("unsubscribe", base64.urlsafe_b64encode(bytes(raw)).rstrip(b"=").decode())
+
+
+def test_p31_every_token_reads_back_and_one_made_with_a_retired_secret_under_a_rotated_list():
+    """Base64 without padding: whatever character a token ends with, it reads back. After a key
+    rotation (new secret first) a token made with the older secret is still read."""
+    tokens = [SIGNER.sign("unsubscribe", {"i": index}) for index in range(1000)]
+    assert [SIGNER.verify("unsubscribe", token)["i"] for token in tokens] == list(range(1000))
+    rotated = Signer(("a-newer-secret", *SIGNER.secrets))
+    assert rotated.verify("unsubscribe", tokens[0]) == {"i": 0}
+
+
+def test_p27_a_key_secret_has_32_random_bytes():
+    from chalicelib.domain.keys import new_secret
+
+    secret = new_secret("key_1")
+    assert secret.startswith("tid_key_1_") and len(secret.removeprefix("tid_key_1_")) == 43
