@@ -117,3 +117,132 @@ def test_p32_the_footer_and_label_the_platform_adds_to_a_campaign_are_in_the_lis
     assert text.startswith("Publicitate") and "Primești acest email pentru că te-ai abonat la Știri." in text
     assert "Dezabonare:" in text and "Preferințe:" in text
     assert ">Publicitate<" in html and ">Actualizează-ți preferințele<" in html
+
+
+# --- pages and mails that belong to no list, or to an account (P32) --------------------------------
+
+def _english_left(text: str, language: str = "ro") -> list[str]:
+    """Catalog strings (of a few words or more) whose English shows in `text` rendered in `language`."""
+    from chalicelib.templates import gettext_for
+
+    translate = gettext_for(language)
+    return [m for m in message_ids() if len(m.split()) >= 3 and "%(" not in m and m in text
+            and translate(m) != m]
+
+
+def test_p32_no_english_escapes_the_romanian_pages_and_mails_tidings_adds():
+    from chalicelib.domain.account_lifecycle import deletion_email, inactivity_email
+    from chalicelib.domain.email_change import email_change_email
+    from chalicelib.domain.health import operator_action_notice, suspension_notice
+    from chalicelib.domain.optout import optout_email
+    from chalicelib.domain.phone_consent import code_text
+    from chalicelib.domain.tokens import Signer
+    from chalicelib.templates import render_page
+
+    signer = Signer(["k" * 32])
+    pages = [render_page("link_problem", "ro", title="t", explanation="", list_id=None, resend_action="/r",
+                         error=None),
+             render_page("forward", "ro", link=None, subject="", sender=None),
+             render_page("forward", "ro", link="https://x.example/v/t", subject="s", sender=None),
+             render_page("optout_form", "ro", action="/optout", email="", error=None),
+             render_page("action_confirm", "ro", title="t", paragraphs=[], button="b")]
+    base = {"public_base_url": "https://x.example", "default_sender": "no-reply@x.example", "language": "ro"}
+    mails = [optout_email(signer, "ann@example.com", base["public_base_url"], base["default_sender"], "ro"),
+             email_change_email("Acme", "new@example.com", "tok", **base),
+             deletion_email("owner@example.com", "Acme", "tok", **base),
+             inactivity_email("owner@example.com", "Acme", **base),
+             suspension_notice("owner@example.com", "no-reply@x.example", "Acme", "rate", "ro"),
+             operator_action_notice("owner@example.com", "no-reply@x.example", "Acme", "suspended", "spam",
+                                    language="ro"),
+             operator_action_notice("owner@example.com", "no-reply@x.example", "Acme", "cancelled", "spam",
+                                    "2026-02-01", language="ro")]
+    for page in pages:
+        assert '<html lang="ro">' in page and _english_left(page) == [], page
+    for mail in mails:
+        text = f"{mail.subject}\n{mail.text}\n{mail.html or ''}"
+        assert _english_left(text) == [] and "Hello," not in text and "Bună ziua," in text, mail.subject
+    assert "Hello," in optout_email(signer, "ann@example.com", "https://x.example", "n@x.example", "en").text
+    assert code_text("Acme", "Știri", "123456", "ro").startswith("123456 este codul tau")
+
+
+def test_p32_accept_language_picks_the_language_of_pages_without_a_list():
+    from chalicelib.templates import pick_language
+
+    assert pick_language("ro-RO,ro;q=0.9,en;q=0.8") == "ro"
+    assert pick_language("en-GB,en;q=0.9,ro;q=0.8") == "en"
+    assert pick_language("fr-FR, ro;q=0.5") == "ro"
+    assert pick_language("en;q=0.2, ro;q=0.9") == "ro"
+    for hostile in (None, "", "fr", "ro;q=0", "ro;q=abc", "ro;q=2", "\u2028ro", ",,,;;;" * 1000,
+                    "de" + ",ro" * 5000):
+        assert pick_language(hostile) in ("en", "ro")
+    assert pick_language("ro;q=0") == "en" and pick_language("fr") == "en"
+
+
+def test_p32_the_optout_pages_and_mail_speak_the_browsers_language(client):
+    romanian = {**FORM, "Accept-Language": "ro-RO,ro;q=0.9,en;q=0.5"}
+    page = client.http.get("/optout", headers={"Accept-Language": "ro"}).body.decode()
+    assert '<html lang="ro">' in page and "Oprește toate mesajele trimise prin această platformă" in page
+    refused = client.http.post("/optout", headers=romanian, body="email=not-an-address")
+    assert refused.status_code == 400 and "nu este o adresă de email validă" in refused.body.decode()
+    asked = client.http.post("/optout", headers=romanian, body="email=ann%40example.com")
+    assert "Verifică-ți căsuța de email" in asked.body.decode()
+    deliver(take("outbox"))
+    (mail,) = sent_mails()
+    assert str(mail["Subject"]) == "Confirmă: oprește toate mesajele trimise prin această platformă"
+    path = re.search(r"https?://[^/\s]+(/optout/\S+)", mail.get_body(("plain",)).get_content()).group(1)
+    assert "Oprește toate mesajele către adresa ta" in client.http.get(path, headers=romanian).body.decode()
+    english = client.http.get(path).body.decode()
+    assert '<html lang="en">' in english and "Stop all mail to your address" in english
+
+
+def test_p32_link_problems_resend_and_form_errors_speak_the_lists_language(client, headers):
+    list_id = new_list(client, headers, "Știri", language="ro")
+    bad = client.http.get("/c/not-a-token").body.decode()
+    assert '<html lang="en">' in bad and "This confirmation link does not work" in bad
+    romanian = client.http.get("/c/x", headers={"Accept-Language": "ro"}).body.decode()
+    assert "Acest link de confirmare" in romanian
+    resent = client.http.post("/c/resend", headers=FORM, body=f"list_id={list_id}&email=nope")
+    assert resent.status_code == 400 and "nu este o adresă de email validă" in resent.body.decode()
+    assert "Trimite-mi un link nou" in resent.body.decode()
+    ok = client.http.post("/c/resend", headers=FORM, body=f"list_id={list_id}&email=ann%40example.com")
+    assert "Dacă o abonare pentru această adresă" in ok.body.decode()
+    long_name = "x" * 5000
+    refused = client.http.post(f"/f/{list_id}", headers=FORM,
+                               body=f"email=ann%40example.com&consent=1&name={long_name}")
+    assert refused.status_code == 400 and "„name” are mai mult de" in refused.body.decode()
+    gone = client.http.get("/f/lst_nope", headers={"Accept-Language": "ro"}).body.decode()
+    assert "Acest formular de abonare nu există" in gone
+
+
+def test_p32_the_json_signup_answers_in_the_lists_language(client, headers):
+    list_id = new_list(client, headers, "Știri", language="ro")
+    client.http.patch(f"/v1/lists/{list_id}", headers=headers,
+                      body=json.dumps({"allowed_origins": ["https://acme.example"]}))
+    js = {"Content-Type": "application/json", "Origin": "https://acme.example"}
+    refused = client.http.post(f"/public/lists/{list_id}/subscribe", headers=js,
+                               body=json.dumps({"email": "ann@example.com"}))
+    assert refused.status_code == 400
+    assert json.loads(refused.body)["error"] == {"code": "invalid_input", "field": "consent",
+                                                 "message": "bifează căsuța pentru a-ți da consimțământul"}
+    received = client.http.post(f"/public/lists/{list_id}/subscribe", headers=js,
+                                body=json.dumps({"email": "ann@example.com", "consent": True}))
+    assert received.status_code == 202 and "Verifică-ți căsuța" in json.loads(received.body)["message"]
+
+
+def test_p32_an_account_gets_its_mail_in_its_own_language(client, headers):
+    for body in ({"language": "fr"}, {"language": ["ro"]}):
+        response = client.http.patch("/v1/account", headers=headers, body=json.dumps(body))
+        assert response.status_code == 400 and json.loads(response.body)["error"]["field"] == "language"
+    assert json.loads(client.http.get("/v1/account", headers=headers).body)["language"] == "en"
+    patched = client.http.patch("/v1/account", headers=headers, body=json.dumps({"language": "ro"}))
+    view = json.loads(patched.body)
+    assert view["language"] == "ro"
+    client.http.post("/v1/account/email-change", headers=headers,
+                     body=json.dumps({"new_email": "new@acme.example"}))
+    deliver(take("outbox"))
+    (mail,) = sent_mails()
+    assert str(mail["Subject"]).startswith("Confirmă noul email de contact al")
+    text = mail.get_body(("plain",)).get_content()
+    path = re.search(r"https?://[^/\s]+(/account/email-change/\S+)", text).group(1)
+    page = client.http.get(path).body.decode()
+    assert '<html lang="ro">' in page and "Confirm această adresă" in page

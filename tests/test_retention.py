@@ -148,6 +148,7 @@ def test_p25_purges_are_audited_without_contact_data(aws):
     entries = audit.entries(PLATFORM_AUDIT)
     assert {(e.action, e.target) for e in entries} == {("purge.messages", "1"),
                                                         ("purge.pending_signups", "1"),
+                                                        ("purge.ended_entries_dated", None),
                                                         ("purge.run", "complete")}
     assert all("@" not in f"{e.actor}{e.action}{e.target}" for e in entries)
 
@@ -251,3 +252,69 @@ def test_p29_an_ended_entry_past_its_date_is_gone_for_readers_before_the_purge_r
     with on_day(30.5):  # DynamoDB's TTL may be two days late; the purge has not run yet today
         assert Subscriber.get("lst_1", ANN) is not None
         assert get_subscriber("lst_1", ANN) is None and live_addresses("lst_1", [ANN]) == set()
+
+
+def _ended_before_dating(account_id: str, list_id: str, address: str) -> None:
+    """An entry as the code before P29 ended it: status and updated_at, no deletion date."""
+    from chalicelib.domain.mail_links import LinkClaim
+    from chalicelib.services.unsubscribe import Scope, unsubscribe
+
+    unsubscribe(LinkClaim(account_id, list_id, address, "cmp_1"), Scope.LIST)
+    entry = Subscriber.get(list_id, address)
+    entry.ended_at = entry.expires_at = entry.purge_bucket = None
+    entry.save()
+
+
+def test_p29_backfill_an_entry_ended_before_endings_were_dated_goes_30_days_after_it_ended(aws, monkeypatch):
+    from chalicelib.cli import create_account_with_key
+    from chalicelib.domain.lists import ConsentText
+    from chalicelib.store.lists import create_list
+
+    with on_day(-500):
+        account_id = create_account_with_key("Acme", {"contact_email": "owner@acme.example"})["account_id"]
+        list_id = create_list(account_id, {"name": "News"}, [ConsentText(1, "Yes.", day(-500))]).list_id
+        consent = ConsentEvidence(given_at=day(-500), source=Source.API, consent_text_version=1)
+        for address in (ANN, "bob@example.com", "old@example.com"):
+            write_signup(account_id, list_id, Contact(email=address), consent, Status.CONFIRMED)
+        _ended_before_dating(account_id, list_id, "old@example.com")  # long past its 30 days
+    with on_day(3):
+        _ended_before_dating(account_id, list_id, ANN)
+        assert Subscriber.get(list_id, ANN).expires_at is None, "not in the purge index"
+    with on_day(32.99):
+        assert run_purges().counts["ended_entries"] == 1, "the one that ended 500 days ago"
+        entry = Subscriber.get(list_id, ANN)
+        assert entry.email == ANN, "still within its 30 days (P25)"
+        assert entry.ended_at == day(3) and entry.expires_at == day(33)
+    # The backfill walked every list once; later runs only read that it did.
+    monkeypatch.setattr(retention_store, "every_account", None)
+    with on_day(33.01), count_aws_calls() as calls:
+        assert run_purges().counts["ended_entries"] == 1
+    assert calls.by_operation["dynamodb.Scan"] == 0
+    assert [s.address for s in Subscriber.query(list_id)] == ["bob@example.com"]
+    assert is_suppressed(account_id, ANN) and is_suppressed(account_id, "old@example.com")
+    assert Suppression.get(account_id, address_hash(ANN, hash_key())).created_at == day(3)
+
+
+def test_p29_backfill_is_walked_again_until_it_completes(aws):
+    from chalicelib.cli import create_account_with_key
+    from chalicelib.domain.lists import ConsentText
+    from chalicelib.services.retention import ENDINGS_DATED
+    from chalicelib.store.lists import create_list
+
+    with on_day(0):
+        account_id = create_account_with_key("Acme", {"contact_email": "owner@acme.example"})["account_id"]
+        lists = [create_list(account_id, {"name": f"L{n}"}, [ConsentText(1, "Yes.", day(0))]).list_id
+                 for n in range(3)]
+        consent = ConsentEvidence(given_at=day(0), source=Source.API, consent_text_version=1)
+        for list_id in lists:
+            write_signup(account_id, list_id, Contact(email=ANN), consent, Status.CONFIRMED)
+            _ended_before_dating(account_id, list_id, ANN)
+    with on_day(40):
+        first = run_purges(time_left_ms=lambda: 0)  # the Lambda's time runs out after one list
+        assert "ended_entries" in first.unfinished and not audit.reached(PLATFORM_AUDIT, ENDINGS_DATED)
+        assert len([e for e in scanned(Subscriber) if "ended_at" in e]) == 1, "one list walked"
+        assert run_purges().counts["ended_entries"] == 3
+        assert audit.reached(PLATFORM_AUDIT, ENDINGS_DATED)
+        assert not set(lists) & stored_ids(Subscriber)
+        dated = [e.target for e in audit.entries(PLATFORM_AUDIT) if e.action == ENDINGS_DATED]
+        assert dated == ["2", "1", None], "counted per run; the milestone sorts as the oldest entry"

@@ -35,6 +35,7 @@ SECONDS_PER_CALL = 0.2  # AWS's ~10 ms, scaled by 20
 PAGE_SIZE = 50  # the purge's 1,000, scaled by 20
 MESSAGES = 1600  # ~1 call each: more than a whole run's ~1,475 calls on its own
 PENDING_SIGNUPS = 300  # one call each
+UNDATED_ENDED = 60  # ended before endings were dated (P29 backfill): two calls each
 # Every step with a backlog makes progress on the first run; all are done by this run.
 RUNS_TO_CATCH_UP = 3
 
@@ -86,7 +87,15 @@ def _backlog() -> dict[str, str]:
         for n in range(PENDING_SIGNUPS):  # unconfirmed for 7 days (P01)
             write_signup("acc_sender", "lst_pending", Contact(email=f"pending{n}@example.com"), consent,
                          Status.PENDING)
-    return {"to_warn": to_warn, "to_delete": to_delete, "suspended": suspended, "leaving": leaving}
+    with on_day(300):
+        # Ended before endings were dated, so not in the purge index: the backfill dates them.
+        before = _account_with_content("Before", subscribers=UNDATED_ENDED)
+        for entry in Subscriber.scan():
+            if entry.account_id == before:
+                entry.status, entry.list_status = "unsubscribed", f"{entry.list_id}#unsubscribed"
+                entry.save()
+    return {"to_warn": to_warn, "to_delete": to_delete, "suspended": suspended, "leaving": leaving,
+            "before": before}
 
 
 def test_p21_p25_the_daily_purge_catches_up_on_a_backlog_within_its_deployed_timeout(aws, monkeypatch):
@@ -110,6 +119,7 @@ def test_p21_p25_the_daily_purge_catches_up_on_a_backlog_within_its_deployed_tim
     total = {kind: sum(report["counts"][kind] for report in reports) for kind in first["counts"]}
     assert total["messages"] == MESSAGES and total["pending_signups"] == PENDING_SIGNUPS
     assert total["suspended_account_content"] == total["deleted_accounts"] == total["inactive_accounts"] == 1
+    assert total["ended_entries"] == UNDATED_ENDED
 
     assert list(MessageRecord.scan()) == []
     assert "lst_pending" not in stored_ids(Subscriber)
@@ -119,6 +129,7 @@ def test_p21_p25_the_daily_purge_catches_up_on_a_backlog_within_its_deployed_tim
         assert not any(True for _ in Account.query(deleted))
     assert Account.get(accounts["suspended"]).status == "content_erased"
     assert not {"lists", "subscribers"} & set(items_of_account(accounts["suspended"])), "its content"
+    assert "subscribers" not in items_of_account(accounts["before"]), "P29, backfilled"
     assert Account.get(accounts["to_warn"]).inactivity_warned_at is not None
     with on_day(404):
         assert last_run().outcome == "complete"

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.services.accounts import change_profile, get_account, profile_of
+from chalicelib.services.accounts import account_language, change_profile, get_account, profile_of
 from chalicelib.services.email_change import request_email_change
+from chalicelib.templates import LANGUAGES
 from chalicelib.web.routes import ApiBlueprint, ApiCall
 
 if TYPE_CHECKING:
@@ -27,6 +28,8 @@ PROFILE_PATCH = {
         # Named so the refusal below can point at the route that changes it.
         "contact_email": {"type": "string", "maxLength": 320},
         "sender_identity": {"type": "string", "maxLength": 320},
+        # P32: the language of the mails the platform sends the account.
+        "language": {"enum": list(LANGUAGES)},
     },
 }
 
@@ -38,6 +41,7 @@ def account_view(account: Account) -> dict[str, Any]:
         "postal_address": account.postal_address,
         "contact_email": account.contact_email,
         "sender_identity": account.sender_identity,
+        "language": account_language(account),
         "status": account.status,
         "missing_for_sending": profile_of(account).missing_for_sending(),
         "created_at": account.created_at.isoformat(),

@@ -34,9 +34,18 @@ from chalicelib.services.signups import (
 )
 from chalicelib.templates import N_, gettext_for, render_page
 from chalicelib.web.forms import signup_form_for
-from chalicelib.web.pages import ANY_TYPE, FORM_TYPES, PRIVATE_PAGE, form_fields, message_page, redirect
+from chalicelib.web.pages import (
+    ANY_TYPE,
+    FORM_TYPES,
+    PRIVATE_PAGE,
+    form_fields,
+    localized,
+    message_page,
+    redirect,
+    request_language,
+)
 from chalicelib.web.requests import client_ip, json_body
-from chalicelib.web.responses import html_response, json_response, retry_after
+from chalicelib.web.responses import error_response, html_response, json_response, retry_after
 from chalicelib.web.routes import guarded
 
 if TYPE_CHECKING:
@@ -58,19 +67,29 @@ def _url(path: str) -> str:
     return f"{settings().public_base_url}{path}"
 
 
+def _language(list_id: str | None) -> str:
+    """The list's language when the id names one (P32), else the browser's."""
+    mailing_list = find_public_list(list_id) if list_id else None
+    return list_language(mailing_list) if mailing_list else request_language(_request())
+
+
 def _form_errors(view: Callable[..., Response]) -> Callable[..., Response]:
-    """Domain errors on a form route become a readable page, never a stack trace or JSON."""
+    """Domain errors on a form route become a readable page, never a stack trace or JSON, in
+    the language of the list the route names (by id or confirm link), else the browser's."""
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Response:
         try:
             return view(*args, **kwargs)
-        except NotFound:
-            return message_page(404, "Not found", ["This signup form does not exist (any more)."],
-                                headers=None)
         except TidingsError as error:
-            return message_page(error.status, "Something is not right", [error.message],
-                                headers=retry_after(error))
+            token = kwargs.get("token")
+            language = _language(kwargs.get("list_id") or (confirm_link_list_hint(token) if token else None))
+            _ = gettext_for(language)
+            if isinstance(error, NotFound):
+                return message_page(404, _("Not found"), [_("This signup form does not exist (any more).")],
+                                    headers=None, language=language)
+            return message_page(error.status, _("Something is not right"), [localized(error, language)],
+                                headers=retry_after(error), language=language)
 
     return wrapper
 
@@ -91,7 +110,7 @@ def _form_page(mailing_list: MailingList, values: dict[str, str], error: Invalid
     shown = {f.name: values.get(f.name, "") for f in form.fields}
     language = list_language(mailing_list)
     html = render_page("form", language, form=form, values=shown,
-                       error=gettext_for(language)(error.message) if error else None,
+                       error=localized(error, language) if error else None,
                        error_field=error.field if error else None, sender=sender,
                        privacy_policy_url=mailing_list.privacy_policy_url)
     return html_response(html, status)
@@ -178,26 +197,35 @@ def _js_signup(request: Request, mailing_list: MailingList) -> Response:
         user_agent=request.headers.get("user-agent"),
         form_url=request.headers.get("referer") or request.headers.get("origin"),
     )
-    public_signup(mailing_list, signup)
-    return json_response({"status": "received", "message": _RECEIVED}, 202)
+    language = list_language(mailing_list)
+    try:
+        public_signup(mailing_list, signup)
+    except TidingsError as error:  # the page's script shows the message to the person
+        return error_response(error, message=localized(error, language))
+    return json_response({"status": "received", "message": gettext_for(language)(_RECEIVED)}, 202)
 
 
 # --- confirmation -------------------------------------------------------------------------------
 
 def _link_problem(token: str, error: TidingsError) -> Response:
+    list_id = confirm_link_list_hint(token)
+    language = _language(list_id)
+    _ = gettext_for(language)
     if isinstance(error, TokenExpired):
-        title = "This confirmation link has expired"
+        title = _("This confirmation link has expired")
     else:
-        title = "This confirmation link does not work"
-    html = render_page("link_problem", title=title, explanation=error.message,
-                       list_id=confirm_link_list_hint(token), resend_action=_url("/c/resend"),
-                       error=None)
+        title = _("This confirmation link does not work")
+    html = render_page("link_problem", language, title=title, explanation=localized(error, language),
+                       list_id=list_id, resend_action=_url("/c/resend"), error=None)
     return html_response(html, 400, PRIVATE_PAGE)
 
 
 def _signup_gone(list_id: str, error: SignupExpired) -> Response:
-    link = {"href": _url(f"/f/{list_id}"), "text": "Sign up again"} if find_public_list(list_id) else None
-    return message_page(400, "This signup cannot be confirmed", [error.message], link=link)
+    language = _language(list_id)
+    _ = gettext_for(language)
+    link = {"href": _url(f"/f/{list_id}"), "text": _("Sign up again")} if find_public_list(list_id) else None
+    return message_page(400, _("This signup cannot be confirmed"), [localized(error, language)], link=link,
+                        language=language)
 
 
 @public.route("/c/{token}", methods=["GET"], content_types=ANY_TYPE)
@@ -240,15 +268,17 @@ def resend() -> Response:
     request = _request()
     values = form_fields(request, _MAX_FORM_FIELDS)
     list_id = values.get("list_id", "").strip()
+    language = _language(list_id)
+    _ = gettext_for(language)
     try:
         normalise_email(values.get("email", ""))
     except InvalidInput as error:
-        html = render_page("link_problem", title="Ask for a new confirmation link",
+        html = render_page("link_problem", language, title=_("Ask for a new confirmation link"),
                            explanation="", list_id=list_id or None, resend_action=_url("/c/resend"),
-                           error=error.message)
+                           error=localized(error, language))
         return html_response(html, 400, PRIVATE_PAGE)
     resend_confirmation(list_id, values["email"], client_ip(request))
-    return message_page(200, "Check your inbox", [
-        "If a signup for this address is waiting for confirmation, we have sent you a new link.",
-        "If it has expired, please sign up again.",
-    ])
+    return message_page(200, _("Check your inbox"), [
+        _("If a signup for this address is waiting for confirmation, we have sent you a new link."),
+        _("If it has expired, please sign up again."),
+    ], language=language)

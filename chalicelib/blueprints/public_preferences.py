@@ -39,7 +39,7 @@ def _done(token: str, title: str, paragraphs: list[str]) -> Response:
 
 
 @public.route("/p/{token}", methods=["GET"], content_types=ANY_TYPE)
-@html_errors
+@html_errors(public, centre.language_of)
 def preferences_page(token: str) -> Response:
     shown = centre.preferences(token)
     html = render_page("preferences", centre.language_of(token), prefs=shown, current=shown.current,
@@ -50,7 +50,7 @@ def preferences_page(token: str) -> Response:
 
 
 @public.route("/p/{token}/export", methods=["POST"], content_types=FORM_TYPES)
-@html_errors
+@html_errors(public, centre.language_of)
 def preferences_export(token: str) -> Response:
     request_id, export = centre.download(token, _form())
     return Response(body=json.dumps(export, indent=2), status_code=200,
@@ -59,7 +59,7 @@ def preferences_export(token: str) -> Response:
 
 
 @public.route("/p/{token}/edit", methods=["POST"], content_types=FORM_TYPES)
-@html_errors
+@html_errors(public, centre.language_of)
 def preferences_edit(token: str) -> Response:
     changed = centre.edit(token, _form())
     if not changed:
@@ -69,7 +69,7 @@ def preferences_edit(token: str) -> Response:
 
 
 @public.route("/p/{token}/unsubscribe", methods=["POST"], content_types=FORM_TYPES)
-@html_errors
+@html_errors(public, centre.language_of)
 def preferences_unsubscribe(token: str) -> Response:
     form = _form()
     centre.unsubscribe(token, form)
@@ -82,7 +82,7 @@ def preferences_unsubscribe(token: str) -> Response:
 
 
 @public.route("/p/{token}/tracking", methods=["POST"], content_types=FORM_TYPES)
-@html_errors
+@html_errors(public, centre.language_of)
 def preferences_tracking(token: str) -> Response:
     if centre.set_tracking(token, _form()):
         return _done(token, N_("Thank you"), [N_("This list may now see when you open its mail and which "
@@ -93,7 +93,7 @@ def preferences_tracking(token: str) -> Response:
 
 
 @public.route("/p/{token}/phone/code", methods=["POST"], content_types=FORM_TYPES)
-@html_errors
+@html_errors(public, centre.language_of)
 def preferences_phone_code(token: str) -> Response:
     form = _form()
     centre.send_phone_code(token, form)
@@ -103,7 +103,7 @@ def preferences_phone_code(token: str) -> Response:
 
 
 @public.route("/p/{token}/phone/confirm", methods=["POST"], content_types=FORM_TYPES)
-@html_errors
+@html_errors(public, centre.language_of)
 def preferences_phone_confirm(token: str) -> Response:
     request = public.current_request
     centre.confirm_phone_code(token, _form(), client_ip(request), request.headers.get("user-agent"))
@@ -112,7 +112,7 @@ def preferences_phone_confirm(token: str) -> Response:
 
 
 @public.route("/p/{token}/erase", methods=["POST"], content_types=FORM_TYPES)
-@html_errors
+@html_errors(public, centre.language_of)
 def preferences_erase(token: str) -> Response:
     language = centre.language_of(token)
     centre.erase(token, _form())

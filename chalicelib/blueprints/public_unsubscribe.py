@@ -29,7 +29,7 @@ ONE_CLICK = "One-Click"
 
 
 @public.route("/u/{token}", methods=["GET"], content_types=ANY_TYPE)
-@html_errors
+@html_errors(public)
 def unsubscribe_page(token: str) -> Response:
     claim = read_unsubscribe_token(token)
     mailing_list = find_list(claim.list_id)
@@ -42,7 +42,7 @@ def unsubscribe_page(token: str) -> Response:
 
 # Any type: mail clients send the one-click POST form-encoded, and some send none at all.
 @public.route("/u/{token}", methods=["POST"], content_types=ANY_TYPE)
-@html_errors
+@html_errors(public)
 def unsubscribe_now(token: str) -> Response:
     claim = read_unsubscribe_token(token)
     fields = form_fields(public.current_request)

@@ -13,6 +13,7 @@ from chalicelib.domain.action_mail import ActionMail, action_email
 from chalicelib.domain.mime import OutgoingEmail
 from chalicelib.domain.retention import DELETION_GRACE, INACTIVITY_NOTICE
 from chalicelib.domain.tokens import Signer, TokenInvalid
+from chalicelib.templates import DEFAULT_LANGUAGE, N_
 
 DELETION_PURPOSE = "account-deletion"
 DELETION_MAIL_KIND = "account_deletion_confirm"
@@ -35,25 +36,26 @@ def read_deletion_token(signer: Signer, token: str) -> DeletionClaim:
     payload = signer.verify(DELETION_PURPOSE, token, DELETION_LINK_SECONDS)
     account_id, nonce = payload.get("acc"), payload.get("n")
     if not (isinstance(account_id, str) and isinstance(nonce, str)):
-        raise TokenInvalid("this link is not valid", field="token")
+        raise TokenInvalid(N_("this link is not valid"), field="token")
     return DeletionClaim(account_id, nonce)
 
 
 def deletion_email(contact: str, account_name: str, token: str, *, public_base_url: str,
-                   default_sender: str) -> OutgoingEmail:
+                   default_sender: str, language: str = DEFAULT_LANGUAGE) -> OutgoingEmail:
+    """The confirmation mail, in the account's language (P32)."""
     mail = ActionMail(
-        subject=f"Confirm the deletion of the account {account_name}",
-        paragraphs=(f"someone with an API key of the account {account_name} asked to delete it.",
-                    f"Once you confirm, the account and all its data will be deleted in "
-                    f"{DELETION_GRACE.days} days. Until then you can export its data, and cancel "
-                    f"the deletion with POST /v1/account/reactivate."),
-        button="Delete this account",
-        closing="If you did not ask for this, ignore this message: nothing changes. "
-                "The link works for 2 days.",
-        signature="The mailing platform",
+        subject=N_("Confirm the deletion of the account %(account)s"),
+        paragraphs=(N_("someone with an API key of the account %(account)s asked to delete it."),
+                    N_("Once you confirm, the account and all its data will be deleted in %(days)s days. "
+                       "Until then you can export its data, and cancel the deletion with "
+                       "POST /v1/account/reactivate.")),
+        button=N_("Delete this account"),
+        closing=N_("If you did not ask for this, ignore this message: nothing changes. "
+                   "The link works for 2 days."),
+        params={"account": account_name, "days": DELETION_GRACE.days},
     )
     return action_email(contact, default_sender, mail,
-                        f"{public_base_url.rstrip('/')}/account/deletion/{token}")
+                        f"{public_base_url.rstrip('/')}/account/deletion/{token}", language=language)
 
 
 def deletion_message_id(account_id: str, nonce: str) -> str:
@@ -61,19 +63,21 @@ def deletion_message_id(account_id: str, nonce: str) -> str:
 
 
 def inactivity_email(contact: str, account_name: str, *, public_base_url: str,
-                     default_sender: str) -> OutgoingEmail:
-    """The P24 warning; any authenticated API call keeps the account (the link shows how)."""
+                     default_sender: str, language: str = DEFAULT_LANGUAGE) -> OutgoingEmail:
+    """The P24 warning, in the account's language (P32); any authenticated API call keeps the
+    account (the link shows how)."""
     mail = ActionMail(
-        subject=f"The account {account_name} will be deleted in {INACTIVITY_NOTICE.days} days",
-        paragraphs=(f"the account {account_name} has not been used for 11 months. Accounts unused "
-                    f"for a year are deleted with all their data.",
-                    "To keep it, make any API call with one of its keys, for example "
-                    "GET /v1/account, within 30 days."),
-        button="Open the API",
-        closing="If you no longer need the account, ignore this message.",
-        signature="The mailing platform",
+        subject=N_("The account %(account)s will be deleted in %(days)s days"),
+        paragraphs=(N_("the account %(account)s has not been used for 11 months. Accounts unused "
+                       "for a year are deleted with all their data."),
+                    N_("To keep it, make any API call with one of its keys, for example "
+                       "GET /v1/account, within %(days)s days.")),
+        button=N_("Open the API"),
+        closing=N_("If you no longer need the account, ignore this message."),
+        params={"account": account_name, "days": INACTIVITY_NOTICE.days},
     )
-    return action_email(contact, default_sender, mail, f"{public_base_url.rstrip('/')}/v1/account")
+    return action_email(contact, default_sender, mail, f"{public_base_url.rstrip('/')}/v1/account",
+                        language=language)
 
 
 def inactivity_message_id(account_id: str, last_active_day: str) -> str:

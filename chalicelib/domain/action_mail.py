@@ -6,30 +6,42 @@ page with a button; only that button's POST acts (mail scanners fetch every link
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from chalicelib.domain.mime import OutgoingEmail
 from chalicelib.domain.suppression import address_hash
-from chalicelib.templates import render_mail
+from chalicelib.templates import DEFAULT_LANGUAGE, N_, gettext_for, render_mail
+
+SIGNATURE = N_("The mailing platform")
 
 
 @dataclass(frozen=True)
 class ActionMail:
-    """What the mail says; rendered in the sandbox, autoescaped."""
+    """What the mail says, as message ids (P32) whose `%(name)s` placeholders `params` fill;
+    rendered in the sandbox, autoescaped."""
 
     subject: str
     paragraphs: tuple[str, ...]
     button: str
     closing: str
-    signature: str
+    signature: str = SIGNATURE
+    params: Mapping[str, object] = field(default_factory=dict)
 
 
 def action_email(recipient: str, sender: str, mail: ActionMail, action_url: str,
-                 reply_to: str | None = None) -> OutgoingEmail:
-    text, html = render_mail("action_mail", paragraphs=mail.paragraphs, button=mail.button,
-                             action_url=action_url, closing=mail.closing, signature=mail.signature)
-    return OutgoingEmail(sender=sender, recipient=recipient, subject=mail.subject, text=text, html=html,
+                 reply_to: str | None = None, language: str = DEFAULT_LANGUAGE) -> OutgoingEmail:
+    """The mail in `language` (the account's, or the asking browser's for the opt-out)."""
+    gettext = gettext_for(language)
+
+    def _(message: str) -> str:
+        return gettext(message) % mail.params if mail.params else gettext(message)
+
+    text, html = render_mail("action_mail", language, paragraphs=[_(p) for p in mail.paragraphs],
+                             button=_(mail.button), action_url=action_url, closing=_(mail.closing),
+                             signature=_(mail.signature))
+    return OutgoingEmail(sender=sender, recipient=recipient, subject=_(mail.subject), text=text, html=html,
                          reply_to=reply_to)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from email_validator import EmailNotValidError, validate_email
 
 from chalicelib.domain.errors import InvalidInput
+from chalicelib.templates import N_
 
 
 def normalise_email(raw: str, field: str = "email", *, check_dns: bool = False) -> str:
@@ -14,11 +15,12 @@ def normalise_email(raw: str, field: str = "email", *, check_dns: bool = False) 
     must not refuse good signups, nor hold up a lookup or a hash of a known address.
     """
     if not isinstance(raw, str) or not raw.strip():
-        raise InvalidInput(f"'{field}' must be an email address", field=field)
+        raise InvalidInput(N_("'%(field)s' must be an email address"), field=field, params={"field": field})
     try:
         result = validate_email(raw.strip(), check_deliverability=check_dns)
     except EmailNotValidError as exc:
-        raise InvalidInput(f"'{field}' is not a valid email address: {exc}", field=field) from None
+        raise InvalidInput(N_("'%(field)s' is not a valid email address"), field=field,
+                           params={"field": field}, detail=str(exc)) from None
     # Mailbox providers treat the local part case-insensitively; one person must not be on a
     # list twice, nor escape a suppression, by changing case.
     local, _, domain = result.normalized.rpartition("@")

@@ -12,6 +12,7 @@ from chalicelib.domain.action_mail import ActionMail, action_email, action_messa
 from chalicelib.domain.mime import OutgoingEmail
 from chalicelib.domain.suppression import address_hash
 from chalicelib.domain.tokens import Signer, TokenInvalid
+from chalicelib.templates import DEFAULT_LANGUAGE, N_
 
 PURPOSE = "account-email-change"
 MAIL_KIND = "account_email_change"
@@ -38,23 +39,24 @@ def read_email_change_token(signer: Signer, token: str) -> EmailChangeClaim:
     payload = signer.verify(PURPOSE, token, LINK_LIFETIME_SECONDS)
     values = (payload.get("acc"), payload.get("e"), payload.get("was"))
     if not all(isinstance(value, str) for value in values):
-        raise TokenInvalid("this link is not valid", field="token")
+        raise TokenInvalid(N_("this link is not valid"), field="token")
     return EmailChangeClaim(*values)
 
 
 def email_change_email(account_name: str, new_email: str, token: str, *, public_base_url: str,
-                       default_sender: str) -> OutgoingEmail:
+                       default_sender: str, language: str = DEFAULT_LANGUAGE) -> OutgoingEmail:
+    """The confirmation mail, in the account's language (P32)."""
     mail = ActionMail(
-        subject=f"Confirm the new contact email of {account_name}",
-        paragraphs=(f"someone asked to make this address the contact email of the account "
-                    f"{account_name}.",),
-        button="Confirm this address",
-        closing="If you did not ask for this, ignore this message: nothing changes. "
-                "The link works for 2 days.",
-        signature="The mailing platform",
+        subject=N_("Confirm the new contact email of %(account)s"),
+        paragraphs=(N_("someone asked to make this address the contact email of the account "
+                       "%(account)s."),),
+        button=N_("Confirm this address"),
+        closing=N_("If you did not ask for this, ignore this message: nothing changes. "
+                   "The link works for 2 days."),
+        params={"account": account_name},
     )
     url = f"{public_base_url.rstrip('/')}/account/email-change/{token}"
-    return action_email(new_email, default_sender, mail, url)
+    return action_email(new_email, default_sender, mail, url, language=language)
 
 
 def email_change_message_id(hash_key: str, account_id: str, new_email: str, at: datetime) -> str:

@@ -1,6 +1,8 @@
 """Domain errors. Logic raises these; the web layer turns them into the JSON error shape."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 class TidingsError(Exception):
     """Base of every error a caller may see. `status` is the HTTP status it maps to."""
@@ -8,9 +10,19 @@ class TidingsError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, field: str | None = None, *, params: Mapping[str, object] | None = None,
+                 detail: str | None = None) -> None:
+        """`message` is also the error's message id in the catalogs (chalicelib/locale): a
+        message a person may see on a public page is marked `N_(...)`, with its variable parts
+        as `%(name)s` placeholders filled from `params`; public pages show it translated
+        (web/pages.py `localized`). `detail` adds an English explanation for API callers only
+        (a library's own words, which no catalog holds)."""
+        text = message % params if params else message
+        text = f"{text}: {detail}" if detail else text
+        super().__init__(text)
+        self.message = text
+        self.message_id = message
+        self.params: Mapping[str, object] = params or {}
         self.field = field
 
 
@@ -53,7 +65,8 @@ class TooManyRequests(TidingsError):
     status = 429
     code = "too_many_requests"
 
-    def __init__(self, message: str, field: str | None = None, retry_after: int | None = None) -> None:
-        super().__init__(message, field)
+    def __init__(self, message: str, field: str | None = None, retry_after: int | None = None, *,
+                 params: Mapping[str, object] | None = None) -> None:
+        super().__init__(message, field, params=params)
         # Seconds until the limit that was full lets the caller in again (Retry-After).
         self.retry_after = retry_after

@@ -19,6 +19,7 @@ from typing import Protocol
 
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.mime import OutgoingEmail
+from chalicelib.templates import DEFAULT_LANGUAGE, gettext_for
 
 ACTIVE = "active"
 SUSPENDED = "suspended"
@@ -179,38 +180,52 @@ def counts_for_account(mail_kind: str | None) -> bool:
     return not (mail_kind or "").startswith(_PLATFORM_KIND_PREFIXES)
 
 
-def suspension_notice(recipient: str, sender: str, account_name: str, reason: str) -> OutgoingEmail:
-    """The mail that tells the account's contact that sending was suspended, and why."""
-    text = (
-        f"Hello,\n\n"
-        f"sending for the account {account_name} has been suspended: {reason}.\n\n"
-        "Mailbox providers and Amazon SES treat high bounce and complaint rates as a sign of "
-        "unwanted mail, and they would block sending for everyone on this platform. Please check "
-        "where the addresses on your lists came from (only people who confirmed their signup "
-        "belong there), remove addresses that bounce, and reply to this message so an operator can "
-        "review the account and lift the suspension.\n\n"
-        "Your lists, subscribers and reports stay available while sending is suspended.\n\n"
-        "The mailing platform\n"
-    )
+def suspension_notice(recipient: str, sender: str, account_name: str, reason: str,
+                      language: str = DEFAULT_LANGUAGE) -> OutgoingEmail:
+    """The mail that tells the account's contact that sending was suspended, and why, in the
+    account's language (P32; the measured reason stays as measured)."""
+    _ = gettext_for(language)
+    text = "\n\n".join([
+        _("Hello,"),
+        _("sending for the account %(account)s has been suspended: %(reason)s.")
+        % {"account": account_name, "reason": reason},
+        _("Mailbox providers and Amazon SES treat high bounce and complaint rates as a sign of "
+          "unwanted mail, and they would block sending for everyone on this platform. Please check "
+          "where the addresses on your lists came from (only people who confirmed their signup "
+          "belong there), remove addresses that bounce, and reply to this message so an operator can "
+          "review the account and lift the suspension."),
+        _("Your lists, subscribers and reports stay available while sending is suspended."),
+        _("The mailing platform"),
+    ]) + "\n"
     return OutgoingEmail(sender=sender, recipient=recipient,
-                         subject=f"Sending suspended for {account_name}", text=text)
+                         subject=_("Sending suspended for %(account)s") % {"account": account_name},
+                         text=text)
 
 
 def operator_action_notice(recipient: str, sender: str, account_name: str, action: str, reason: str,
-                           deletion_due: str | None = None) -> OutgoingEmail:
-    """The mail that tells the account an operator suspended or cancelled it, and why (P33)."""
-    ending = (f"The account can still sign in to the API until {deletion_due} to export its data "
-              "(GET /v1/account/export) and the unsubscribe requests it received "
-              "(GET /v1/account/unsubscribes); then it is deleted.\n\n" if deletion_due else
-              "Your lists, subscribers and reports stay available while sending is suspended. If the "
-              "suspension lasts 30 days, the account's content is erased.\n\n")
-    text = (
-        f"Hello,\n\nan operator of the mailing platform has {action} the account {account_name} "
-        f"for a breach of the acceptable-use rules.\n\nThe reason given: {reason}\n\n{ending}"
-        "Reply to this message if you believe this is a mistake.\n\nThe mailing platform\n"
-    )
-    return OutgoingEmail(sender=sender, recipient=recipient,
-                         subject=f"Your account {account_name} has been {action}", text=text)
+                           deletion_due: str | None = None,
+                           language: str = DEFAULT_LANGUAGE) -> OutgoingEmail:
+    """The mail that tells the account an operator suspended or cancelled it, and why (P33), in
+    the account's language (P32; the operator's reason in the operator's words)."""
+    _ = gettext_for(language)
+    cancelled = action == "cancelled"
+    values = {"account": account_name, "reason": reason, "date": deletion_due}
+    ending = (_("The account can still sign in to the API until %(date)s to export its data "
+                "(GET /v1/account/export) and the unsubscribe requests it received "
+                "(GET /v1/account/unsubscribes); then it is deleted.") if deletion_due else
+              _("Your lists, subscribers and reports stay available while sending is suspended. If the "
+                "suspension lasts 30 days, the account's content is erased."))
+    what = (_("an operator of the mailing platform has cancelled the account %(account)s for a breach "
+              "of the acceptable-use rules.") if cancelled else
+            _("an operator of the mailing platform has suspended the account %(account)s for a breach "
+              "of the acceptable-use rules."))
+    text = "\n\n".join([
+        _("Hello,"), what % values, _("The reason given: %(reason)s") % values, ending % values,
+        _("Reply to this message if you believe this is a mistake."), _("The mailing platform"),
+    ]) + "\n"
+    subject = (_("Your account %(account)s has been cancelled") if cancelled
+               else _("Your account %(account)s has been suspended"))
+    return OutgoingEmail(sender=sender, recipient=recipient, subject=subject % values, text=text)
 
 
 def operator_action_message_id(account_id: str, action: str, at: datetime) -> str:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.tokens import Signer, TokenInvalid
+from chalicelib.templates import N_
 
 UNSUBSCRIBE = "mail-unsubscribe"
 PREFERENCES = "mail-preferences"
@@ -53,7 +54,7 @@ def _claim(payload: dict[str, Any]) -> LinkClaim:
     if not all(isinstance(value, str) and value for value in fields) or not (
         campaign_id is None or isinstance(campaign_id, str)
     ):
-        raise TokenInvalid("this link is not valid", field="token")
+        raise TokenInvalid(N_("this link is not valid"), field="token")
     return LinkClaim(account_id=account_id, list_id=list_id, address=address, campaign_id=campaign_id)
 
 
@@ -82,7 +83,7 @@ def read_click_token(signer: Signer, token: str) -> tuple[LinkClaim, str]:
 def _target(payload: dict[str, Any]) -> str:
     url = payload.get("u")
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        raise TokenInvalid("this link is not valid", field="token")
+        raise TokenInvalid(N_("this link is not valid"), field="token")
     return url
 
 

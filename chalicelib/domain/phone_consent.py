@@ -12,6 +12,8 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
+from chalicelib.templates import DEFAULT_LANGUAGE, N_, gettext_for
+
 # A code lives this long, allows this many tries, and a new one may be asked for this often.
 CODE_LIFETIME = timedelta(minutes=15)
 MAX_ATTEMPTS = 5
@@ -52,6 +54,8 @@ def masked(phone: str) -> str:
     return f"{phone[:3]}•••{phone[-3:]}" if len(phone) > 6 else "•••"
 
 
-def code_text(account_name: str, list_name: str, code: str) -> str:
-    return (f"{code} is your code to receive SMS from {account_name} ({list_name}). "
-            "If you did not ask for it, ignore this message.")
+def code_text(account_name: str, list_name: str, code: str, language: str = DEFAULT_LANGUAGE) -> str:
+    """The code SMS, in the list's language (P32)."""
+    return gettext_for(language)(N_("%(code)s is your code to receive SMS from %(account)s (%(list)s). "
+                                    "If you did not ask for it, ignore this message.")) % {
+        "code": code, "account": account_name, "list": list_name}

@@ -84,6 +84,24 @@ def ended_retention(days: int) -> timedelta:
     return timedelta(days=days)
 
 
+@dataclass(frozen=True)
+class Ending:
+    """When an ended entry ended, when its personal data goes, and its purge bucket."""
+
+    ended_at: datetime
+    expires_at: datetime
+    purge_bucket: str
+
+
+def undated_ending(last_write: datetime, at: datetime, retention: timedelta, key: str) -> Ending:
+    """The ending of an entry that ended before endings were dated (P29 backfill): it ended at
+    its last write, and goes `retention` after it. Its bucket is the day it is due, or today
+    when that day is past, so the ended-entries purge (which reads LOOKBACK_DAYS back) finds it
+    on this run rather than never."""
+    expires_at = last_write + retention
+    return Ending(last_write, expires_at, purge_bucket(max(expires_at, at), key, ENDED_BUCKETS))
+
+
 def day_of(at: datetime) -> str:
     """The ISO UTC day, as `last_active_day` and key `last_used_day` hold it."""
     return at.date().isoformat()

@@ -19,8 +19,10 @@ from chalicelib.domain.marketing_mail import ADVERTISEMENT_LABEL
 from chalicelib.domain.subscriptions import Contact, normalise_phone
 from chalicelib.domain.templates import render, template_variables
 from chalicelib.domain.tokens import Signer
+from chalicelib.templates import DEFAULT_LANGUAGE, N_, gettext_for
 
-STOP_INSTRUCTION = "Reply STOP to opt out"
+# A message id (P32): in the list's language, the keyword itself always STOP.
+STOP_INSTRUCTION = N_("Reply STOP to opt out")
 # The opt-out keywords carriers and Amazon SNS honour (case-insensitive, first word).
 STOP_KEYWORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "optout",
                            "opt-out", "arret", "revoke"})
@@ -29,9 +31,11 @@ _ELLIPSIS = "…"
 
 def compose_sms(*, signer: Signer, account_id: str, campaign_id: str | None, content: CampaignContent,
                 recipient: Contact, list_id: str, list_name: str, account_name: str,
-                public_base_url: str) -> str:
+                public_base_url: str, language: str = DEFAULT_LANGUAGE) -> str:
     """The text for `recipient`: the rendered body (labelled when an advertisement, P09), cut to
-    fit, then the stop instruction (P06)."""
+    fit, then the stop instruction (P06); what Tidings adds is in the list's `language` (P32)."""
+    _ = gettext_for(language)
+    stop = _(STOP_INSTRUCTION)
     claim = LinkClaim(account_id, list_id, recipient.email, campaign_id)
     base = public_base_url.rstrip("/")
     variables = template_variables(
@@ -41,11 +45,11 @@ def compose_sms(*, signer: Signer, account_id: str, campaign_id: str | None, con
         forward_url=link_url(base, FORWARD, link_token(signer, FORWARD, claim)))
     body = render(content.sms_body or "", "sms_body", variables).strip()
     if content.advertisement:
-        body = f"{ADVERTISEMENT_LABEL}: {body}"
-    room = MAX_SMS_LENGTH - len(STOP_INSTRUCTION) - 1
+        body = f"{_(ADVERTISEMENT_LABEL)}: {body}"
+    room = MAX_SMS_LENGTH - len(stop) - 1
     if len(body) > room:
         body = body[: room - len(_ELLIPSIS)].rstrip() + _ELLIPSIS
-    return f"{body}\n{STOP_INSTRUCTION}"
+    return f"{body}\n{stop}"
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.errors import Conflict, InvalidInput
+from chalicelib.templates import N_
 
 # P01: an unconfirmed signup is forgotten after this long.
 PENDING_LIFETIME = timedelta(days=7)
@@ -139,7 +140,7 @@ def clean_contact(raw: Mapping[str, object], declared_attributes: Iterable[str],
     declared = set(declared_attributes) - set(CONTACT_FIELDS)
     values = {name: _text(raw.get(name), name, _MAX_LENGTH[name]) for name in CONTACT_FIELDS}
     if values["email"] is None:
-        raise InvalidInput("'email' is required", field="email")
+        raise InvalidInput(N_("'email' is required"), field="email")
     nested = raw.get("attributes")
     if nested is not None and not isinstance(nested, Mapping):
         raise InvalidInput("'attributes' must be an object of text values", field="attributes")
@@ -186,10 +187,11 @@ def _text(value: object, name: str, max_length: int) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise InvalidInput(f"'{name}' must be text", field=name)
+        raise InvalidInput(N_("'%(name)s' must be text"), field=name, params={"name": name})
     text = value.strip()
     if len(text) > max_length:
-        raise InvalidInput(f"'{name}' is longer than {max_length} characters", field=name)
+        raise InvalidInput(N_("'%(name)s' is longer than %(max)s characters"), field=name,
+                           params={"name": name, "max": max_length})
     return text or None
 
 
@@ -205,8 +207,8 @@ def normalise_phone(raw: str, default_region: str | None = None) -> str:
     except phonenumbers.NumberParseException:
         number = None
     if number is None or not phonenumbers.is_valid_number(number):
-        raise InvalidInput("'phone' is not a valid phone number; use the international form, "
-                           "e.g. +40 712 345 678", field="phone")
+        raise InvalidInput(N_("'phone' is not a valid phone number; use the international form, "
+                              "e.g. +40 712 345 678"), field="phone")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

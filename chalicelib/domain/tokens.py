@@ -32,6 +32,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from chalicelib.domain.clock import now
 from chalicelib.domain.errors import InvalidInput
+from chalicelib.templates import N_
 
 CONFIRM = "confirm"
 # P01: a confirmation link lives as long as the pending signup it confirms.
@@ -59,7 +60,7 @@ class TokenInvalid(InvalidInput):
 
 
 def _invalid() -> TokenInvalid:
-    return TokenInvalid("this link is not valid; it may have been cut or altered", field="token")
+    return TokenInvalid(N_("this link is not valid; it may have been cut or altered"), field="token")
 
 
 @cache
@@ -111,7 +112,7 @@ class Signer:
         payload, signed_at = self._open(purpose, token)
         age = (now() - signed_at).total_seconds()
         if age > max_age_seconds or age < -60:
-            raise TokenExpired("this link has expired", field="token")
+            raise TokenExpired(N_("this link has expired"), field="token")
         return payload, signed_at
 
     def _open(self, purpose: str, token: str) -> tuple[dict[str, Any], datetime]:
@@ -149,11 +150,11 @@ class Signer:
             payload, signed_at = self._legacy(purpose).loads(token, max_age=max_age_seconds,
                                                              return_timestamp=True)
         except SignatureExpired:
-            raise TokenExpired("this link has expired", field="token") from None
+            raise TokenExpired(N_("this link has expired"), field="token") from None
         except BadSignature:
             raise _invalid() from None
         if not isinstance(payload, dict):
-            raise TokenInvalid("this link is not valid", field="token")
+            raise TokenInvalid(N_("this link is not valid"), field="token")
         return payload, signed_at
 
     def unverified_payload(self, purpose: str, token: str) -> Any:
@@ -184,7 +185,7 @@ def read_confirm_token(signer: Signer, token: str,
     payload = signer.verify(CONFIRM, token, max_age_seconds)
     list_id, address = payload.get("l"), payload.get("a")
     if not isinstance(list_id, str) or not isinstance(address, str):
-        raise TokenInvalid("this link is not valid", field="token")
+        raise TokenInvalid(N_("this link is not valid"), field="token")
     return ConfirmClaim(list_id=list_id, address=address)
 
 

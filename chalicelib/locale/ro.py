@@ -144,4 +144,184 @@ RO: dict[str, str] = {
     "Update your preferences": "Actualizează-ți preferințele",
     "You receive this email because you subscribed to %(list)s.":
         "Primești acest email pentru că te-ai abonat la %(list)s.",
+    # Pages and mails that belong to no list or to an account (P32): link problems, resend,
+    # forward and web view, the platform opt-out, public errors, SMS texts, account mails.
+    "%(code)s is your code to receive SMS from %(account)s (%(list)s). If you did not ask for it, "
+    "ignore this message.":
+        "%(code)s este codul tau pentru a primi SMS de la %(account)s (%(list)s). Daca nu l-ai cerut, ignora "
+        "acest mesaj.",
+    "'%(field)s' is not a valid email address": "„%(field)s” nu este o adresă de email validă",
+    "'%(field)s' must be an email address": "„%(field)s” trebuie să fie o adresă de email",
+    "'%(name)s' is longer than %(max)s characters": "„%(name)s” are mai mult de %(max)s caractere",
+    "'%(name)s' must be text": "„%(name)s” trebuie să fie text",
+    "'email' is required": "Adresa de email este obligatorie",
+    "'phone' is not a valid phone number; use the international form, e.g. +40 712 345 678":
+        "Numărul de telefon nu este valid; folosește forma internațională, de exemplu +40 712 345 678",
+    "(the part after /f/ in the signup page's address)": "(partea de după /f/ din adresa paginii de abonare)",
+    "Ask for a new confirmation link": "Cere un nou link de confirmare",
+    "Check your inbox": "Verifică-ți căsuța de email",
+    "Confirm the deletion of the account %(account)s": "Confirmă ștergerea contului %(account)s",
+    "Confirm the new contact email of %(account)s": "Confirmă noul email de contact al %(account)s",
+    "Confirm this address": "Confirm această adresă",
+    "Confirm your new contact email": "Confirmă noul email de contact",
+    "Confirm: stop all mail sent through this platform":
+        "Confirmă: oprește toate mesajele trimise prin această platformă",
+    "Contact email changed": "Emailul de contact a fost schimbat",
+    "Delete the account %(account)s": "Șterge contul %(account)s",
+    "Delete this account": "Șterge acest cont",
+    "Deletion confirmed": "Ștergere confirmată",
+    "Done": "Gata",
+    "Enter your email address and we will send you a new confirmation link.":
+        "Introdu adresa de email și îți vom trimite un nou link de confirmare.",
+    "Enter your email address. We will send you a link to confirm; once you confirm, no organisation using "
+    "this platform can send you mail here any more.":
+        "Introdu adresa de email. Îți vom trimite un link de confirmare; după ce confirmi, nicio organizație "
+        "care folosește această platformă nu îți mai poate trimite mesaje la această adresă.",
+    "Get a link to share": "Obține un link de distribuit",
+    "Here is a link to this mail's web version. Pass it on as you like: from your own mailbox, a message or "
+    "a chat. It shows the mail without your name and without your own links.":
+        "Iată un link către versiunea web a acestui mesaj. Trimite-l mai departe cum vrei: din căsuța ta de "
+        "email, într-un mesaj sau într-o conversație. Arată mesajul fără numele tău și fără linkurile tale.",
+    "If a signup for this address is waiting for confirmation, we have sent you a new link.":
+        "Dacă o abonare pentru această adresă așteaptă confirmarea, ți-am trimis un link nou.",
+    "If it has expired, please sign up again.": "Dacă a expirat, te rugăm să te abonezi din nou.",
+    "If this is a valid address, we have sent it a link. Open it and press the button to confirm: until then "
+    "nothing changes.":
+        "Dacă adresa este validă, i-am trimis un link. Deschide-l și apasă butonul pentru a confirma: până "
+        "atunci nu se schimbă nimic.",
+    "If you did not ask for this, ignore this message: nothing changes. The link works for 2 days.":
+        "Dacă nu ai cerut asta, ignoră acest mesaj: nu se schimbă nimic. Linkul funcționează 2 zile.",
+    "If you did not ask for this, ignore this message: nothing changes. The link works for 7 days.":
+        "Dacă nu ai cerut asta, ignoră acest mesaj: nu se schimbă nimic. Linkul funcționează 7 zile.",
+    "If you no longer need the account, ignore this message.":
+        "Dacă nu mai ai nevoie de cont, ignoră acest mesaj.",
+    "List code": "Codul listei",
+    "Mailbox providers and Amazon SES treat high bounce and complaint rates as a sign of unwanted mail, and "
+    "they would block sending for everyone on this platform. Please check where the addresses on your lists "
+    "came from (only people who confirmed their signup belong there), remove addresses that bounce, and "
+    "reply to this message so an operator can review the account and lift the suspension.":
+        "Furnizorii de email și Amazon SES consideră ratele mari de respingeri și reclamații un semn de "
+        "mesaje nedorite și ar bloca trimiterea pentru toți utilizatorii acestei platforme. Verifică de "
+        "unde provin adresele de pe listele tale (doar persoanele care și-au confirmat abonarea au ce "
+        "căuta acolo), elimină adresele respinse și răspunde la acest mesaj, ca un operator să poată "
+        "verifica contul și ridica suspendarea.",
+    "No organisation using this platform will send mail to your address any more. This took effect at once.":
+        "Nicio organizație care folosește această platformă nu îți va mai trimite mesaje la această adresă. "
+        "Schimbarea a avut efect imediat.",
+    "Not found": "Nu a fost găsit",
+    "Nothing happens until you press the button.": "Nu se întâmplă nimic până nu apeși butonul.",
+    "Once you confirm, the account and all its data will be deleted in %(days)s days. Until then you can "
+    "export its data, and cancel the deletion with POST /v1/account/reactivate.":
+        "După ce confirmi, contul și toate datele lui vor fi șterse în %(days)s zile. Până atunci îi poți "
+        "exporta datele și poți anula ștergerea cu POST /v1/account/reactivate.",
+    "Open the API": "Deschide API-ul",
+    "Press the button and no organisation using this platform will be able to send mail to your address any "
+    "more.":
+        "Apasă butonul și nicio organizație care folosește această platformă nu îți va mai putea trimite "
+        "mesaje la această adresă.",
+    "Press the button and the account and all its data will be deleted in %(days)s days. Until then it can "
+    "export its data and cancel the deletion (POST /v1/account/reactivate).":
+        "Apasă butonul și contul, cu toate datele lui, va fi șters în %(days)s zile. Până atunci își poate "
+        "exporta datele și poate anula ștergerea (POST /v1/account/reactivate).",
+    "Press the button to make this address the contact email of %(account)s.":
+        "Apasă butonul pentru ca această adresă să devină emailul de contact al %(account)s.",
+    # SMS: without diacritics, which would halve what fits in one message (GSM 7-bit).
+    "Reply STOP to opt out": "Raspunde STOP pentru dezabonare",
+    "Reply to this message if you believe this is a mistake.":
+        "Răspunde la acest mesaj dacă crezi că este o greșeală.",
+    "Send me a new link": "Trimite-mi un link nou",
+    "Send me the confirmation link": "Trimite-mi linkul de confirmare",
+    "Sending suspended for %(account)s": "Trimiterea a fost suspendată pentru %(account)s",
+    "Share this mail": "Distribuie acest mesaj",
+    "Sign up again": "Abonează-te din nou",
+    "Something is not right": "Ceva nu este în regulă",
+    "Stop all mail": "Oprește toate mesajele",
+    "Stop all mail from this platform": "Oprește toate mesajele de pe această platformă",
+    "Stop all mail sent through this platform": "Oprește toate mesajele trimise prin această platformă",
+    "Stop all mail to this address": "Oprește toate mesajele către această adresă",
+    "Stop all mail to your address": "Oprește toate mesajele către adresa ta",
+    "The account %(account)s will be deleted in %(days)s days":
+        "Contul %(account)s va fi șters în %(days)s zile",
+    "The account %(account)s will be deleted on %(date)s, with all its data.":
+        "Contul %(account)s va fi șters pe %(date)s, cu toate datele lui.",
+    "The account can still sign in to the API until %(date)s to export its data (GET /v1/account/export) and "
+    "the unsubscribe requests it received (GET /v1/account/unsubscribes); then it is deleted.":
+        "Contul mai poate folosi API-ul până pe %(date)s pentru a-și exporta datele (GET /v1/account/export) "
+        "și cererile de dezabonare primite (GET /v1/account/unsubscribes); apoi este șters.",
+    "The mailing platform": "Platforma de email",
+    "The reason given: %(reason)s": "Motivul dat: %(reason)s",
+    "This address is now the contact email of %(account)s.":
+        "Această adresă este acum emailul de contact al %(account)s.",
+    "This confirmation link does not work": "Acest link de confirmare nu funcționează",
+    "This confirmation link has expired": "Acest link de confirmare a expirat",
+    "This link does not work": "Acest link nu funcționează",
+    "This signup cannot be confirmed": "Această abonare nu poate fi confirmată",
+    "This signup form does not exist (any more).": "Acest formular de abonare nu există (sau nu mai există).",
+    "To go ahead, open this link and press the button:":
+        "Pentru a continua, deschide acest link și apasă butonul:",
+    "To keep it, make any API call with one of its keys, for example GET /v1/account, within %(days)s days.":
+        "Pentru a-l păstra, fă orice apel API cu una dintre cheile lui, de exemplu GET /v1/account, în "
+        "%(days)s zile.",
+    "Until then, POST /v1/account/reactivate cancels it.":
+        "Până atunci, POST /v1/account/reactivate o anulează.",
+    "We do not send mail for you: you get a link to this mail's web version and pass it on yourself. "
+    "Nobody's address is asked for or kept.":
+        "Nu trimitem mesaje în numele tău: primești un link către versiunea web a acestui mesaj și îl "
+        "trimiți tu mai departe. Nu cerem și nu păstrăm adresa nimănui.",
+    "We send at most one such link a day to an address.":
+        "Trimitem cel mult un astfel de link pe zi la o adresă.",
+    "Write an email with this link": "Scrie un email cu acest link",
+    "Your account %(account)s has been cancelled": "Contul tău %(account)s a fost închis",
+    "Your account %(account)s has been suspended": "Contul tău %(account)s a fost suspendat",
+    "Your lists, subscribers and reports stay available while sending is suspended.":
+        "Listele, abonații și rapoartele tale rămân disponibile cât timp trimiterea este suspendată.",
+    "Your lists, subscribers and reports stay available while sending is suspended. If the suspension lasts "
+    "30 days, the account's content is erased.":
+        "Listele, abonații și rapoartele tale rămân disponibile cât timp trimiterea este suspendată. Dacă "
+        "suspendarea durează 30 de zile, conținutul contului este șters.",
+    "a code was sent a moment ago; wait two minutes before asking again":
+        "un cod a fost trimis adineauri; așteaptă două minute înainte să ceri altul",
+    "an operator of the mailing platform has cancelled the account %(account)s for a breach of the "
+    "acceptable-use rules.":
+        "un operator al platformei de email a închis contul %(account)s pentru încălcarea regulilor de "
+        "utilizare acceptabilă.",
+    "an operator of the mailing platform has suspended the account %(account)s for a breach of the "
+    "acceptable-use rules.":
+        "un operator al platformei de email a suspendat contul %(account)s pentru încălcarea regulilor de "
+        "utilizare acceptabilă.",
+    "no phone number is held for you on this list": "nu avem niciun număr de telefon al tău pe această listă",
+    "sending for the account %(account)s has been suspended: %(reason)s.":
+        "trimiterea pentru contul %(account)s a fost suspendată: %(reason)s.",
+    "someone asked to make this address the contact email of the account %(account)s.":
+        "cineva a cerut ca această adresă să devină emailul de contact al contului %(account)s.",
+    "someone with an API key of the account %(account)s asked to delete it.":
+        "cineva cu o cheie API a contului %(account)s a cerut ștergerea lui.",
+    "someone, hopefully you, asked that this address receive no more mail from any organisation that sends "
+    "through this platform.":
+        "cineva, sperăm că tu, a cerut ca această adresă să nu mai primească mesaje de la nicio organizație "
+        "care trimite prin această platformă.",
+    "the account %(account)s has not been used for 11 months. Accounts unused for a year are deleted with "
+    "all their data.":
+        "contul %(account)s nu a fost folosit de 11 luni. Conturile nefolosite timp de un an sunt șterse cu "
+        "toate datele lor.",
+    "the export could not be prepared; try again": "exportul nu a putut fi pregătit; încearcă din nou",
+    "this code is not right, or too old: ask for a new one":
+        "acest cod nu este corect sau a expirat: cere unul nou",
+    "this forward link no longer works": "acest link de redirecționare nu mai funcționează",
+    "this link has expired": "acest link a expirat",
+    "this link is not valid": "acest link nu este valid",
+    "this link is not valid; it may have been cut or altered":
+        "acest link nu este valid; poate a fost tăiat sau modificat",
+    "this mail can no longer be shared": "acest mesaj nu mai poate fi distribuit",
+    "this mail cannot be forwarded from here": "acest mesaj nu poate fi redirecționat de aici",
+    "this mail does not exist": "acest mesaj nu există",
+    "this mail was already shared %(count)s times today":
+        "acest mesaj a fost deja distribuit de %(count)s ori azi",
+    "this page is out of date: reload it and try again":
+        "această pagină nu mai este actuală: reîncarc-o și încearcă din nou",
+    "this signup is no longer waiting for confirmation; unconfirmed signups are forgotten after 7 days":
+        "această abonare nu mai așteaptă confirmarea; abonările neconfirmate sunt uitate după 7 zile",
+    "too many signups from here; please try again later":
+        "prea multe abonări de aici; încearcă din nou mai târziu",
+    "you are not on this list": "nu ești pe această listă",
 }

@@ -25,6 +25,7 @@ from chalicelib.domain.outbox import EmailJob
 from chalicelib.domain.retention import DELETION_SCHEDULED
 from chalicelib.domain.subscriptions import Status
 from chalicelib.resources import OUTBOX
+from chalicelib.services.accounts import account_language
 from chalicelib.store import account_lifecycle as lifecycle
 from chalicelib.store import audit
 from chalicelib.store.accounts import get_account
@@ -55,7 +56,7 @@ def request_deletion(account_id: str, actor: str) -> None:
     lifecycle.set_deletion_nonce(account_id, nonce)
     mail = deletion_email(account.contact_email, account.name, deletion_token(signer(), account_id, nonce),
                           public_base_url=settings().public_base_url,
-                          default_sender=settings().default_sender)
+                          default_sender=settings().default_sender, language=account_language(account))
     enqueue(OUTBOX, EmailJob(message_id=deletion_message_id(account_id, nonce), account_id=account_id,
                              kind=DELETION_MAIL_KIND, email=mail).to_dict())
     audit.record(account_id, actor, "account.deletion_requested", account_id)

@@ -15,11 +15,17 @@ from chalicelib.store.accounts import get_account as get_account
 from chalicelib.store.accounts import profile_of as profile_of
 from chalicelib.store.accounts import update_profile
 from chalicelib.store.models import Account
+from chalicelib.templates import DEFAULT_LANGUAGE, LANGUAGES
 
 
 def sender_profile(account_id: str) -> AccountProfile:
     """The account's sender profile: who its mail and pages name (P08)."""
     return profile_of(get_account(account_id))
+
+
+def account_language(account: Account) -> str:
+    """The language of the mails the platform sends the account (P32): its setting, or English."""
+    return account.language if account.language in LANGUAGES else DEFAULT_LANGUAGE
 
 
 def change_profile(account_id: str, actor: str, body: dict[str, Any]) -> Account:

@@ -21,6 +21,7 @@ from chalicelib.domain.email_change import (
 from chalicelib.domain.errors import Conflict, InvalidInput
 from chalicelib.domain.outbox import EmailJob
 from chalicelib.resources import OUTBOX
+from chalicelib.services.accounts import account_language
 from chalicelib.store import audit
 from chalicelib.store.accounts import get_account, update_profile
 from chalicelib.store.models import Account
@@ -43,7 +44,7 @@ def request_email_change(account_id: str, actor: str, raw_email: str) -> None:
         raise Conflict("this is already the account's contact email", field="new_email")
     token = email_change_token(signer(), hash_key(), account_id, new_email, account.contact_email)
     mail = email_change_email(account.name, new_email, token, public_base_url=settings().public_base_url,
-                              default_sender=settings().default_sender)
+                              default_sender=settings().default_sender, language=account_language(account))
     job = EmailJob(message_id=email_change_message_id(hash_key(), account_id, new_email, now()),
                    account_id=account_id, kind=MAIL_KIND, email=mail)
     enqueue(OUTBOX, job.to_dict())

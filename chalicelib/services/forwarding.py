@@ -27,6 +27,7 @@ from chalicelib.domain.signup_limits import Counter, keyed
 from chalicelib.domain.subscriptions import Contact, Status
 from chalicelib.domain.templates import render, template_variables
 from chalicelib.observability import logger
+from chalicelib.services.signups import list_language
 from chalicelib.store import campaign_stats
 from chalicelib.store.accounts import get_account
 from chalicelib.store.campaigns import campaign_content, get_campaign
@@ -35,6 +36,7 @@ from chalicelib.store.models import Campaign
 from chalicelib.store.rate_limits import consume
 from chalicelib.store.subscribers import get_subscriber
 from chalicelib.store.suppressions import is_suppressed
+from chalicelib.templates import DEFAULT_LANGUAGE, N_
 
 FORWARDS_PER_DAY = 5
 SHARE = "campaign-share"
@@ -58,17 +60,19 @@ class SharedView:
     subject: str
     html: str | None
     text: str | None
+    # The list's language (P32), for the page around a text-only campaign.
+    language: str = DEFAULT_LANGUAGE
 
 
 def _live_account(account_id: str) -> None:
     if sending_blocked_reason(get_account(account_id)):
-        raise LinkEnded("this mail can no longer be shared", field="token")
+        raise LinkEnded(N_("this mail can no longer be shared"), field="token")
 
 
 def _shown_campaign(account_id: str, campaign_id: str) -> Campaign:
     campaign = get_campaign(account_id, campaign_id)
     if campaign.status not in _SHOWN:
-        raise NotFound("this mail does not exist", field="token")
+        raise NotFound(N_("this mail does not exist"), field="token")
     return campaign
 
 
@@ -78,12 +82,12 @@ def reader_link(token: str) -> LinkClaim:
     otherwise, TokenInvalid/TokenExpired for a bad link."""
     claim = read_link_token(signer(), FORWARD, token)
     if not claim.campaign_id:
-        raise InvalidInput("this mail cannot be forwarded from here", field="token")
+        raise InvalidInput(N_("this mail cannot be forwarded from here"), field="token")
     _live_account(claim.account_id)
     entry = get_subscriber(claim.list_id, claim.address)
     if (entry is None or entry.account_id != claim.account_id or entry.status != Status.CONFIRMED.value
             or is_suppressed(claim.account_id, claim.address, claim.list_id)):
-        raise LinkEnded("this forward link no longer works", field="token")
+        raise LinkEnded(N_("this forward link no longer works"), field="token")
     _shown_campaign(claim.account_id, claim.campaign_id)
     return claim
 
@@ -102,7 +106,8 @@ def share(token: str) -> tuple[LinkClaim, str]:
     at = now()
     full = consume([Counter(f"fwd:{reader}", FORWARDS_PER_DAY, 86_400)], at)
     if full:
-        raise TooManyRequests(f"this mail was already shared {FORWARDS_PER_DAY} times today",
+        raise TooManyRequests(N_("this mail was already shared %(count)s times today"),
+                              params={"count": FORWARDS_PER_DAY},
                               retry_after=full[0].window_end(at) - int(at.timestamp()))
     campaign_stats.add_counter(claim.campaign_id or "", campaign_stats.FORWARDS)
     logger.info("campaign shared", extra={"campaign_id": claim.campaign_id})
@@ -123,4 +128,10 @@ def shared_view(token: str) -> SharedView:
                                    preferences_url="", forward_url=link)
     return SharedView(subject=render(content.subject or "", "subject", variables),
                       html=render(content.html, "html", variables) if content.html else None,
-                      text=render(content.text, "text", variables) if content.text else None)
+                      text=render(content.text, "text", variables) if content.text else None,
+                      language=list_language(mailing_list))
+
+
+def language_of(token: str) -> str:
+    """The language of the page a forward link opens: its list's (P32)."""
+    return list_language(find_list(read_link_token(signer(), FORWARD, token).list_id))

@@ -32,6 +32,7 @@ from chalicelib.domain.outbox import EmailJob
 from chalicelib.domain.retention import deletion_due
 from chalicelib.observability import logger
 from chalicelib.resources import OUTBOX
+from chalicelib.services.accounts import account_language
 from chalicelib.store import audit
 from chalicelib.store import health as health_store
 from chalicelib.store.accounts import get_account
@@ -74,7 +75,8 @@ def _suspend(account: Account, reason: str) -> None:
     # lost to a crash, the redelivered batch decides again and the send worker drops the
     # duplicate notice. Queued after, a crash would leave the account suspended and never told.
     if account.contact_email:
-        mail = suspension_notice(account.contact_email, settings().default_sender, account.name, reason)
+        mail = suspension_notice(account.contact_email, settings().default_sender, account.name, reason,
+                                 account_language(account))
         job = EmailJob(message_id=suspension_message_id(account.account_id, account.health_since),
                        account_id=account.account_id, kind=SUSPENSION_MAIL_KIND, email=mail)
         enqueue(OUTBOX, job.to_dict())
@@ -92,7 +94,7 @@ def _notify(account: Account, action: str, reason: str, deletion_due: str | None
         return False
     at = now()
     mail = operator_action_notice(recipient, settings().default_sender, account.name, action, reason,
-                                  deletion_due)
+                                  deletion_due, account_language(account))
     enqueue(OUTBOX, EmailJob(message_id=operator_action_message_id(account.account_id, action, at),
                              account_id=account.account_id, kind=OPERATOR_ACTION_MAIL_KIND,
                              email=mail).to_dict())

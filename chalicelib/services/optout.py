@@ -23,10 +23,10 @@ from chalicelib.resources import OUTBOX
 from chalicelib.store.suppressions import suppress
 
 
-def request_optout(raw_email: str) -> None:
-    """Queue the confirmation mail; InvalidInput(field="email") for a malformed address."""
+def request_optout(raw_email: str, language: str) -> None:
+    """Queue the confirmation mail in `language`; InvalidInput(field="email") for a malformed address."""
     address = normalise_email(raw_email)
-    mail = optout_email(signer(), address, settings().public_base_url, settings().default_sender)
+    mail = optout_email(signer(), address, settings().public_base_url, settings().default_sender, language)
     job = EmailJob(message_id=optout_message_id(hash_key(), address, now()), account_id=PLATFORM_ACCOUNT,
                    kind=MAIL_KIND, email=mail)
     enqueue(OUTBOX, job.to_dict())

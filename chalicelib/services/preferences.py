@@ -93,9 +93,9 @@ def _check_nonce(token: str, nonce: str | None) -> None:
     try:
         payload = signer().verify(_NONCE_PURPOSE, nonce or "", NONCE_SECONDS)
     except InvalidInput:
-        raise StalePage("this page is out of date: reload it and try again", field="nonce") from None
+        raise StalePage(N_("this page is out of date: reload it and try again"), field="nonce") from None
     if payload.get("t") != _token_digest(token):
-        raise StalePage("this page is out of date: reload it and try again", field="nonce")
+        raise StalePage(N_("this page is out of date: reload it and try again"), field="nonce")
 
 
 def _claim(token: str) -> tuple[LinkClaim, Person]:
@@ -128,7 +128,7 @@ def download(token: str, form: Mapping[str, str]) -> tuple[str, dict[str, Any]]:
     request = submit_request(claim.account_id, ACTOR, RequestType.PORTABILITY, _subject(claim))
     export = load_export(claim.account_id, request.request_id)
     if export is None:  # just written: only a failed write could lose it
-        raise TokenInvalid("the export could not be prepared; try again", field="token")
+        raise TokenInvalid(N_("the export could not be prepared; try again"), field="token")
     return request.request_id, export
 
 
@@ -165,7 +165,7 @@ def unsubscribe(token: str, form: Mapping[str, str]) -> int:
     person = person_subscribers.find_person(claim.account_id, subject)
     entries = [e for e in person_subscribers.entries_of(person) if e.list_id == choice]
     if not entries:
-        raise InvalidInput("you are not on this list", field="list_id")
+        raise InvalidInput(N_("you are not on this list"), field="list_id")
     # An objection limited to one list: a suppression for that list keeps the address off it
     # (P12), even if the account deletes the entry and adds the address again; the other lists
     # stay as they are.
@@ -189,7 +189,7 @@ def set_tracking(token: str, form: Mapping[str, str]) -> bool:
     person = person_subscribers.find_person(claim.account_id, _subject(claim))
     entries = [e for e in person_subscribers.entries_of(person) if e.list_id == list_id]
     if not entries:
-        raise InvalidInput("you are not on this list", field="list_id")
+        raise InvalidInput(N_("you are not on this list"), field="list_id")
     mailing_list = person_subscribers.lists_of(entries).get(list_id)
     if give:
         # The text they agreed to is the current one (0: a list that asks none; giving then only
@@ -213,7 +213,7 @@ def _entry_with_phone(claim: LinkClaim, list_id: str) -> Subscriber:
     person = person_subscribers.find_person(claim.account_id, _subject(claim))
     entries = [e for e in person_subscribers.entries_of(person) if e.list_id == list_id and e.phone]
     if not entries:
-        raise InvalidInput("no phone number is held for you on this list", field="list_id")
+        raise InvalidInput(N_("no phone number is held for you on this list"), field="list_id")
     return entries[0]
 
 
@@ -224,14 +224,14 @@ def send_phone_code(token: str, form: Mapping[str, str]) -> None:
     entry = _entry_with_phone(claim, form.get("list_id", ""))
     proof = entry.phone_consent
     if not phone_consent.may_send_code(proof.code_sent_at if proof else None, now()):
-        raise TooManyRequests("a code was sent a moment ago; wait two minutes before asking again")
+        raise TooManyRequests(N_("a code was sent a moment ago; wait two minutes before asking again"))
     code = phone_consent.new_code()
     subscriber_store.save_phone_code(entry, phone_consent.code_hash(hash_key(), entry.list_id, entry.address,
                                                                     entry.phone, code))
     mailing_list = person_subscribers.lists_of([entry]).get(entry.list_id)
     sns.send_sms(entry.phone, phone_consent.code_text(get_account(claim.account_id).name,
                                                       mailing_list.name if mailing_list else "",
-                                                      code), sns.TRANSACTIONAL)
+                                                      code, list_language(mailing_list)), sns.TRANSACTIONAL)
     logger.info("phone confirmation code sent", extra={"list_id": entry.list_id})
 
 
@@ -247,7 +247,7 @@ def confirm_phone_code(token: str, form: Mapping[str, str], ip: str | None, user
             proof.code_hash, proof.code_sent_at, int(proof.attempts or 0), offered, now()):
         if proof is not None and proof.code_hash:
             subscriber_store.count_code_attempt(entry)
-        raise InvalidInput("this code is not right, or too old: ask for a new one", field="code")
+        raise InvalidInput(N_("this code is not right, or too old: ask for a new one"), field="code")
     subscriber_store.confirm_phone(entry, clean_ip(ip), (user_agent or "")[:1000] or None)
     audit.record(claim.account_id, ACTOR, "subscriber.phone_confirmed", entry.list_id)
 

@@ -29,6 +29,7 @@ from chalicelib.domain.retention import (
 )
 from chalicelib.observability import logger
 from chalicelib.resources import OUTBOX
+from chalicelib.services.accounts import account_language
 from chalicelib.store import account_lifecycle as lifecycle
 from chalicelib.store import audit
 from chalicelib.store.models import Account, RateCounter, Subscriber
@@ -37,6 +38,7 @@ from chalicelib.store.retention import (
     TimeLeft,
     count_due_messages,
     count_expired,
+    date_undated_ended_entries,
     purge_account,
     purge_ended_entries,
     purge_expired,
@@ -49,6 +51,8 @@ PLATFORM_AUDIT = "platform"
 ACTOR = "retention-worker"
 # Each run's outcome, in the platform's audit log: "complete", or "unfinished:<kinds>".
 RUN_ACTION = "purge.run"
+# The P29 backfill: ended entries written before endings were dated got their deletion date.
+ENDINGS_DATED = "purge.ended_entries_dated"
 # Kept back from the steps' shares: a step checks its time after each page, so the last page
 # may run over (1,000 conditional deletes at ~10 ms), then the run writes its audit entries.
 RESERVE_MILLIS = 30_000
@@ -65,6 +69,20 @@ class PurgeReport:
     counts: dict[str, int] = field(default_factory=dict)
     complete: bool = True
     unfinished: list[str] = field(default_factory=list)
+
+
+def _purge_ended_entries(at: datetime, more_time: TimeLeft) -> PurgeProgress:
+    """P29, with its backfill: until every list has been walked once, the step first dates the
+    ended entries written before endings were dated (they are not in the purge index), then
+    deletes what is due, the backfilled ones included."""
+    if not audit.reached(PLATFORM_AUDIT, ENDINGS_DATED):
+        dated = date_undated_ended_entries(at, settings().ended_retention, more_time)
+        if dated.count:
+            audit.record(PLATFORM_AUDIT, ACTOR, ENDINGS_DATED, str(dated.count))
+        if not dated.complete:
+            return PurgeProgress(0, complete=False)
+        audit.record_milestone(PLATFORM_AUDIT, ACTOR, ENDINGS_DATED)
+    return purge_ended_entries(at, more_time)
 
 
 def _erase_suspended_content(at: datetime, more_time: TimeLeft) -> PurgeProgress:
@@ -113,7 +131,7 @@ def _warn_inactive(at: datetime, more_time: TimeLeft) -> PurgeProgress:
                            extra={"account_id": account.account_id})
             continue
         mail = inactivity_email(recipient, account.name, public_base_url=settings().public_base_url,
-                                default_sender=settings().default_sender)
+                                default_sender=settings().default_sender, language=account_language(account))
         message_id = inactivity_message_id(account.account_id, account.last_active_day)
         enqueue(OUTBOX, EmailJob(message_id=message_id, account_id=account.account_id,
                                  kind=INACTIVITY_MAIL_KIND, email=mail).to_dict())
@@ -150,7 +168,7 @@ Step = Callable[[datetime, TimeLeft], PurgeProgress]
 _STEPS: dict[PurgeKind, Step] = {
     PurgeKind.MESSAGES: purge_messages,
     PurgeKind.PENDING_SIGNUPS: purge_expired_signups,
-    PurgeKind.ENDED_ENTRIES: purge_ended_entries,
+    PurgeKind.ENDED_ENTRIES: _purge_ended_entries,
     PurgeKind.RATE_COUNTERS: lambda at, more: purge_expired(RateCounter, at, more),
     PurgeKind.SUSPENDED_CONTENT: _erase_suspended_content,
     PurgeKind.DELETED_ACCOUNTS: _delete_requested,

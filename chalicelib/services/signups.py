@@ -188,7 +188,7 @@ def _refuse_over_request_limits(mailing_list: MailingList, ip: str | None) -> No
     at = now()
     full = consume(counters, at)
     if full:
-        raise TooManyRequests("too many signups from here; please try again later",
+        raise TooManyRequests(N_("too many signups from here; please try again later"),
                               retry_after=max(c.window_end(at) for c in full) - int(at.timestamp()))
 
 
@@ -381,8 +381,8 @@ def confirm_signup(token: str, ip: str | None, user_agent: str | None) -> Mailin
     """
     claim = read_confirm_token(signer(), token)
     mailing_list = find_list(claim.list_id)
-    gone = SignupExpired("this signup is no longer waiting for confirmation; unconfirmed signups "
-                         "are forgotten after 7 days", field="token")
+    gone = SignupExpired(N_("this signup is no longer waiting for confirmation; unconfirmed signups "
+                            "are forgotten after 7 days"), field="token")
     if mailing_list is None or not own_signup_allowed(mailing_list.account_id, claim.address,
                                                       mailing_list.list_id):
         raise gone

@@ -115,6 +115,12 @@ def inactive_since_warning_cutoff(at: datetime) -> Iterator[Account]:
         yield from Account.by_activity.query(status, Account.last_active_day <= cutoff)
 
 
+def every_account() -> Iterator[Account]:
+    """Every existing account, from the activity index (every account has a last active day)."""
+    for status in _LIVING_STATUSES:
+        yield from Account.by_activity.query(status)
+
+
 def still_due_for_deletion(account_id: str, at: datetime) -> bool:
     """Re-read (strongly) before deleting: the account was not reactivated meanwhile (P25)."""
     try:

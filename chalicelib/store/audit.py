@@ -37,3 +37,22 @@ def entries_page(account_id: str, limit: int, cursor: str | None) -> tuple[list[
     result = AuditEntry.query(account_id, scan_index_forward=False, limit=limit, last_evaluated_key=start)
     items = list(result)
     return items, encode_cursor(result.last_evaluated_key, f"audit:{account_id}")
+
+
+# Milestones sort before every time-ordered entry id, so they never show as the newest entry.
+_MILESTONE = "0#"
+
+
+def record_milestone(account_id: str, actor: str, action: str) -> None:
+    """Record that a one-off task `action` is done, under a fixed key `reached` reads."""
+    AuditEntry(account_id=account_id, entry_id=f"{_MILESTONE}{action}", at=now(), actor=actor,
+               action=action).save()
+
+
+def reached(account_id: str, action: str) -> bool:
+    """Whether `record_milestone` recorded `action` (one read)."""
+    try:
+        AuditEntry.get(account_id, f"{_MILESTONE}{action}")
+    except AuditEntry.DoesNotExist:
+        return False
+    return True

@@ -91,6 +91,8 @@ class Account(TidingsModel):
     postal_address = UnicodeAttribute(null=True)
     contact_email = UnicodeAttribute(null=True)
     sender_identity = UnicodeAttribute(null=True)
+    # P32: the language of the mails the platform sends the account (en, ro; absent: en).
+    language = UnicodeAttribute(null=True)
     status = UnicodeAttribute(default="active")
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()

@@ -14,17 +14,26 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import islice
 from typing import Any
 
-from pynamodb.exceptions import DeleteError
+from pynamodb.exceptions import DeleteError, UpdateError
 
-from chalicelib.domain.retention import ENDED_BUCKETS, due_buckets
+from chalicelib.domain.retention import ENDED_BUCKETS, due_buckets, undated_ending
 from chalicelib.domain.subscriptions import ENDED, Status
 from chalicelib.store.account_data import ACCOUNT_TABLES, AccountItems
+from chalicelib.store.account_lifecycle import every_account
 from chalicelib.store.messages import due_lists, listed, records_of
-from chalicelib.store.models import MessagePurgeList, MessageRecord, RateCounter, Subscriber, TidingsModel
+from chalicelib.store.models import (
+    MailingList,
+    MessagePurgeList,
+    MessageRecord,
+    RateCounter,
+    Subscriber,
+    TidingsModel,
+)
+from chalicelib.store.subscribers import list_status_key
 
 # Keys read per page; 40 BatchWriteItem calls delete one page.
 PAGE_SIZE = 1000
@@ -117,6 +126,43 @@ def purge_ended_entries(at: datetime, more_time: TimeLeft) -> PurgeProgress:
     was read is a new consent, and stays (P25)."""
     still_ended = Subscriber.status.is_in(*(status.value for status in ENDED)) & (Subscriber.expires_at <= at)
     return _delete_entries(due_buckets(at, ENDED_BUCKETS), still_ended, at, more_time)
+
+
+def date_undated_ended_entries(at: datetime, retention: timedelta, more_time: TimeLeft) -> PurgeProgress:
+    """Give a deletion date to the ended entries written before endings were dated (P29
+    backfill): their `updated_at` is when they ended (the ending was their last write), so they
+    go `retention` after it, in a purge bucket the ended-entries purge reads today or later.
+
+    Walks every account's lists by index (accounts by activity, lists by account, entries by
+    list and status), never a Scan; an entry dated on an earlier run no longer matches the
+    filter, so a run stopped by its time share costs the next one only the index reads. The
+    update is conditional: an entry written since it was read (signed up to again) is left
+    alone (P25)."""
+    progress = PurgeProgress()
+    undated = Subscriber.ended_at.does_not_exist()
+    for account in every_account():
+        for mailing_list in MailingList.by_account.query(account.account_id):
+            for status in ENDED:
+                key = list_status_key(mailing_list.list_id, status)
+                for entry in Subscriber.by_list_status.query(key, filter_condition=undated):
+                    _date_ending(entry, at, retention)
+                    progress.count += 1
+            if not more_time():
+                return PurgeProgress(progress.count, complete=False)
+    return progress
+
+
+def _date_ending(entry: Subscriber, at: datetime, retention: timedelta) -> None:
+    ending = undated_ending(entry.updated_at, at, retention, f"{entry.list_id}#{entry.address}")
+    try:
+        entry.update(actions=[Subscriber.ended_at.set(ending.ended_at),
+                              Subscriber.expires_at.set(ending.expires_at),
+                              Subscriber.purge_bucket.set(ending.purge_bucket)],
+                     condition=(Subscriber.updated_at == entry.updated_at)
+                     & Subscriber.status.is_in(*(status.value for status in ENDED)))
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
 
 
 def _delete_entries(buckets: list[str], condition: Any, at: datetime, more_time: TimeLeft) -> PurgeProgress:

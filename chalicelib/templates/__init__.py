@@ -26,6 +26,25 @@ LANGUAGES = ("en", "ro")
 DEFAULT_LANGUAGE = LANGUAGES[0]
 
 
+def pick_language(accept_language: str | None) -> str:
+    """The language of a page that belongs to no list (P32): the first of LANGUAGES that an
+    Accept-Language header (RFC 9110 12.5.4) prefers, by q-value then order; English otherwise."""
+    ranked: list[tuple[float, int, str]] = []
+    for order, part in enumerate((accept_language or "")[:500].split(",")[:20]):
+        tag, _, parameters = part.strip().partition(";")
+        quality = 1.0
+        name, _, value = parameters.strip().partition("=")
+        if name.strip().lower() == "q":
+            try:
+                quality = float(value)
+            except ValueError:
+                continue
+        primary = tag.strip().split("-")[0].lower()
+        if primary in LANGUAGES and 0 < quality <= 1:
+            ranked.append((-quality, order, primary))
+    return min(ranked)[2] if ranked else DEFAULT_LANGUAGE
+
+
 @cache
 def translations(language: str) -> gettext.NullTranslations:
     """The catalog of `language` (English, the source, for any other)."""

@@ -11,7 +11,8 @@ from chalice import Response
 from chalice.app import Request
 
 from chalicelib.domain.errors import InvalidInput, TidingsError
-from chalicelib.templates import DEFAULT_LANGUAGE, render_page
+from chalicelib.domain.tokens import TokenExpired, TokenInvalid
+from chalicelib.templates import DEFAULT_LANGUAGE, gettext_for, pick_language, render_page
 from chalicelib.web.requests import raw_body
 from chalicelib.web.responses import html_response, retry_after
 
@@ -32,6 +33,17 @@ def form_fields(request: Request, max_fields: int = 20) -> dict[str, str]:
     return {name: values[0] for name, values in parsed.items()}
 
 
+def request_language(request: Request) -> str:
+    """The language of a page that belongs to no list: the browser's (Accept-Language), en/ro."""
+    return pick_language(request.headers.get("accept-language"))
+
+
+def localized(error: TidingsError, language: str) -> str:
+    """The error's message as a person reads it on a public page, in `language` (P32)."""
+    translated = gettext_for(language)(error.message_id)
+    return translated % error.params if error.params else translated
+
+
 def message_page(status: int, title: str, paragraphs: list[str], *, link: dict[str, str] | None = None,
                  headers: dict[str, str] | None = PRIVATE_PAGE, language: str = DEFAULT_LANGUAGE) -> Response:
     """A page of a title and paragraphs (already in `language`), with an optional link (`href`, `text`)."""
@@ -44,21 +56,42 @@ def redirect(location: str, headers: dict[str, str] | None = None) -> Response:
     return Response(body="", status_code=303, headers={"Location": location, **(headers or {})})
 
 
-def confirm_page(title: str, paragraphs: list[str], button: str) -> Response:
+def confirm_page(title: str, paragraphs: list[str], button: str,
+                 language: str = DEFAULT_LANGUAGE) -> Response:
     """A page whose button POSTs back to its own URL; showing it changes nothing."""
-    html = render_page("action_confirm", title=title, paragraphs=paragraphs, button=button)
+    html = render_page("action_confirm", language, title=title, paragraphs=paragraphs, button=button)
     return html_response(html, 200, PRIVATE_PAGE)
 
 
-def html_errors(view: Callable[..., Response]) -> Callable[..., Response]:
-    """Domain errors (bad or expired links included) become a page with the error's status."""
+def html_errors(blueprint: Any = None, language_of: Callable[[str], str] | None = None,
+                ) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+    """Domain errors (bad or expired links included) become a page with the error's status, in
+    the language of the link's list (`language_of(token)`) when it can tell, else in the one
+    the browser asks for through `blueprint`'s request (without one, as for the tracking
+    answers that both front ends share: English)."""
 
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Response:
+    def decorate(view: Callable[..., Response]) -> Callable[..., Response]:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Response:
+            try:
+                return view(*args, **kwargs)
+            except TidingsError as error:
+                language = _error_language(blueprint, language_of, kwargs.get("token"))
+                _ = gettext_for(language)
+                title = (_("This link does not work") if isinstance(error, TokenExpired | TokenInvalid)
+                         else _("Something is not right"))
+                return message_page(error.status, title, [localized(error, language)],
+                                    headers={**PRIVATE_PAGE, **retry_after(error)}, language=language)
+
+        return wrapper
+
+    return decorate
+
+
+def _error_language(blueprint: Any, language_of: Callable[[str], str] | None, token: str | None) -> str:
+    if language_of is not None and token:
         try:
-            return view(*args, **kwargs)
-        except TidingsError as error:
-            return message_page(error.status, "This link does not work", [error.message],
-                                headers={**PRIVATE_PAGE, **retry_after(error)})
-
-    return wrapper
+            return language_of(token)
+        except TidingsError:
+            pass  # a link that does not verify names no list
+    return request_language(blueprint.current_request) if blueprint is not None else DEFAULT_LANGUAGE

@@ -16,9 +16,11 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     )
 
 
-def error_response(error: TidingsError, headers: dict[str, str] | None = None) -> Response:
-    """`{"error": {"code", "message", "field"}}` with the error's status."""
-    body = {"error": {"code": error.code, "message": error.message, "field": error.field}}
+def error_response(error: TidingsError, headers: dict[str, str] | None = None, *,
+                   message: str | None = None) -> Response:
+    """`{"error": {"code", "message", "field"}}` with the error's status (`message`: the
+    error's own, or one in a public page's language)."""
+    body = {"error": {"code": error.code, "message": message or error.message, "field": error.field}}
     return json_response(body, error.status, {**retry_after(error), **(headers or {})})
 
 

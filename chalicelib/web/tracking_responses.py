@@ -44,7 +44,7 @@ def _takes_a_gif(accept: str | None) -> bool:
     return "*/*" in parts or "image/gif" in parts
 
 
-@html_errors
+@html_errors()
 def open_pixel(token: str, fetch: Fetch) -> Response:
     """Queue the open; the pixel (200), or 204 for a fetcher that does not take a GIF."""
     track(Action.OPEN, token, fetch.user_agent, fetch.country_header, fetch.ip)
@@ -54,7 +54,7 @@ def open_pixel(token: str, fetch: Fetch) -> Response:
     return Response(body=PIXEL, status_code=200, headers={"Content-Type": "image/gif", **_NO_STORE})
 
 
-@html_errors
+@html_errors()
 def click(token: str, fetch: Fetch) -> Response:
     """Queue the click; a 302 to the target the token signs."""
     target = track(Action.CLICK, token, fetch.user_agent, fetch.country_header, fetch.ip)

@@ -159,7 +159,8 @@ def _sms_batch(job: BatchJob, account: Account, content: CampaignContent,
             return compose_sms(signer=links, account_id=job.account_id, campaign_id=job.campaign_id,
                                content=content, recipient=contact, list_id=job.mailing_list.list_id,
                                list_name=job.mailing_list.name, account_name=account.name,
-                               public_base_url=settings().public_base_url)
+                               public_base_url=settings().public_base_url,
+                               language=job.mailing_list.language)
 
         return Message(phones[phone], campaign_message_id(job.campaign_id, phones[phone]), job.account_id,
                        SMS_KIND, build, lambda text: sns.send_sms(phone, text, sns.PROMOTIONAL),

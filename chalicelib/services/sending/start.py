@@ -173,5 +173,5 @@ def _test_sms(account: Account, content: CampaignContent, mailing_list: ListSett
     text = compose_sms(signer=signer(), account_id=account.account_id, campaign_id=None, content=content,
                        recipient=replace(SAMPLE_CONTACT, phone=phone), list_id=mailing_list.list_id,
                        list_name=mailing_list.name, account_name=account.name,
-                       public_base_url=settings().public_base_url)
+                       public_base_url=settings().public_base_url, language=mailing_list.language)
     return sns.send_sms(phone, text, sns.TRANSACTIONAL)
