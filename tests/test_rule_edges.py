@@ -675,3 +675,28 @@ def test_p27_a_key_secret_has_32_random_bytes():
 
     secret = new_secret("key_1")
     assert secret.startswith("tid_key_1_") and len(secret.removeprefix("tid_key_1_")) == 43
+
+
+# --- P35: who may claim a sender identity ------------------------------------------------------------
+
+def test_p35_an_identity_belongs_to_one_account_and_a_domain_and_its_addresses_to_the_same_one():
+    from chalicelib.domain.senders import Owner, check_may_claim, owned_identities_for, sender_name
+
+    news, domain = sender_name("news@acme.example"), sender_name("acme.example")
+    mine, theirs = Owner("news@acme.example", "acc_1"), Owner("news@acme.example", "acc_2")
+    for owner, whose in ((mine, "this account's"), (theirs, "another account's")):
+        with pytest.raises(Conflict) as refused:
+            check_may_claim(news, "acc_1", [owner])
+        assert str(refused.value) == f"'news@acme.example' is already {whose} sender identity"
+        assert refused.value.field == "identity"
+    # Another account's address at the domain, seen after this account's own: the domain is refused.
+    with pytest.raises(Conflict):
+        check_may_claim(domain, "acc_1", [Owner("info@acme.example", "acc_1"), theirs])
+    # An address at a domain another account owns is refused; at a domain where another account
+    # owns only a different address, it may be claimed.
+    with pytest.raises(Conflict):
+        check_may_claim(news, "acc_1", [Owner("acme.example", "acc_2")])
+    check_may_claim(news, "acc_1", [Owner("info@acme.example", "acc_2")])
+    check_may_claim(domain, "acc_1", [Owner("info@acme.example", "acc_1")])
+    assert owned_identities_for("news@acme.example", "acc_1", [Owner("acme.example", "acc_1"), mine]) == [
+        "news@acme.example", "acme.example"]
