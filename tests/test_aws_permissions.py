@@ -12,7 +12,7 @@ REGION = "eu-west-1"
 TABLE = f"arn:aws:dynamodb:{REGION}:{LOCAL_ACCOUNT_ID}:table"
 
 
-def test_p28_a_call_outside_the_functions_policy_is_caught(aws):
+def test_a_call_outside_the_functions_policy_is_caught(aws):
     """The tracking front may only queue events: a table write made as it is a denial."""
     table = settings().resource_name("subscribers")
     with running_as("tracking_front"):
@@ -21,7 +21,7 @@ def test_p28_a_call_outside_the_functions_policy_is_caught(aws):
     assert DENIALS.take() == [f"tracking_front: dynamodb:PutItem on {TABLE}/{table}"]
 
 
-def test_p28_calls_made_by_the_test_itself_are_not_held_against_any_function(aws):
+def test_calls_made_by_the_test_itself_are_not_held_against_any_function(aws):
     client("dynamodb").list_tables()
     assert DENIALS.take() == []
 

@@ -19,7 +19,9 @@ from chalicelib.store.tracking import markers_of
 from tests.support.api import bearer
 from tests.support.campaigns import campaign_of
 from tests.support.lists import confirm_with_tracking, new_list, stored
-from tests.support.privacy import PERSON, PERSON_RAW, PHONE, PHONE_RAW, add, completed
+from tests.support.privacy import PERSON, PERSON_RAW, PHONE, PHONE_RAW, PROOF, add, completed
+from tests.support.privacy_scan import contact_forms, found_in_tables
+from tests.support.privacy_scan import scan_every_table as every_table
 from tests.support.queues import deliver, take
 from tests.support.signups import form_signup
 from tests.support.tables import scanned
@@ -90,7 +92,7 @@ def _provision_everything(client, api, account) -> list[str]:
     return lists
 
 
-def test_p18_erasure_leaves_no_trace_but_the_keyed_hash(client, api, account):
+def test_p18_erasure_leaves_no_trace_but_the_keyed_hash(client, api, account, logs):
     lists = _provision_everything(client, api, account)
     before = scan_every_table()
     holding = _found(before, NEEDLES)
@@ -108,6 +110,10 @@ def test_p18_erasure_leaves_no_trace_but_the_keyed_hash(client, api, account):
 
     after = scan_every_table()
     assert _found(after, NEEDLES) == {}, "the person's contact data is still stored"
+    # Every form: case, local part, unkeyed hashes, encodings, the name, the consent IP.
+    forms = contact_forms([PERSON_RAW], phones=[PHONE], names=["Ann"], ips=[PROOF["ip"]])
+    assert found_in_tables(every_table(), forms) == {}
+    assert forms.found_in(logs.text) == [], "contact data was logged"
     assert _found(after, (BOB,)) == {"subscribers": [BOB]}, "erasure touched someone else"
     # Markers hold a keyed hash, not the address: the scan above cannot see them (P18).
     assert markers_of(account["account_id"], [PERSON]) == []

@@ -40,7 +40,7 @@ def _put(logical_name: str, value: str) -> None:
     secrets.put_secret_value(SecretId=settings().secret_name(logical_name), SecretString=value)
 
 
-def test_p27_the_local_stack_and_tests_read_secrets_from_secrets_manager(fresh_cache):
+def test_the_local_stack_and_tests_read_secrets_from_secrets_manager(fresh_cache):
     with count_aws_calls() as calls:
         assert signing_keys() == (LOCAL_ONLY_SECRET,)
         assert hash_key() == LOCAL_ONLY_SECRET

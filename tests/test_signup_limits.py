@@ -8,6 +8,7 @@ from chalicelib.domain.signup_limits import SignupLimits, address_counters, requ
 from chalicelib.store.models import RateCounter
 from chalicelib.store.rate_limits import consume
 from tests.support.lists import stored
+from tests.support.privacy_scan import contact_forms
 from tests.support.queues import take
 from tests.support.signups import SHOP, form_signup, js_signup
 
@@ -24,8 +25,22 @@ def address(address="ann@example.com", list_id="lst_1", account_id="acc_1", **li
 
 
 def test_p15_counter_keys_hold_no_ip_or_address():
+    forms = contact_forms(["ann@example.com"], ips=["198.51.100.7"])
     for counter in request() + address():
-        assert "198.51.100.7" not in counter.key and "ann@" not in counter.key
+        assert forms.found_in(counter.key) == [], counter.key
+
+
+def test_p15_a_public_signup_leaves_no_ip_or_address_in_any_table_but_its_entry_nor_in_the_logs(
+        client, news_list, logs):
+    from tests.support.privacy_scan import found_in_tables, scan_every_table
+
+    form_signup(client, news_list["list_id"], email="Zoe.Quill@Example.com")
+    forms = contact_forms(["Zoe.Quill@Example.com"], ips=["127.0.0.1"])
+    tables = scan_every_table()
+    assert any(row for row in tables["rate-counters"]), "the signup was counted"
+    held = found_in_tables(tables, forms)
+    assert set(held) <= {"subscribers"}, held  # the entry itself holds the address and consent IP
+    assert forms.found_in(logs.text) == []
 
 
 def test_one_confirmation_mail_per_address_per_list_per_interval(aws):

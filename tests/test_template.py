@@ -289,7 +289,7 @@ def test_lambdas_run_with_the_template_resource_names_and_no_secret(template: di
     assert "resolve:secretsmanager" not in json.dumps(template)
 
 
-def test_p28_each_function_runs_as_declared_with_its_own_role(template: dict[str, Any]) -> None:
+def test_each_function_runs_as_declared_with_its_own_role(template: dict[str, Any]) -> None:
     """Timeout, memory, architecture, reserve and queue trigger as chalicelib/functions.py says;
     one role per function, whose only policy is the one generated from what it touches."""
     functions = _of_type(template, "AWS::Serverless::Function")
@@ -328,7 +328,7 @@ def test_p28_each_function_runs_as_declared_with_its_own_role(template: dict[str
         assert statements[1:] == for_template(policy_statements(spec, deployed)), spec.name
 
 
-def test_p28_no_grant_on_every_resource_but_sms_and_only_to_the_sms_senders(template: dict[str, Any]) -> None:
+def test_no_grant_on_every_resource_but_sms_and_only_to_the_sms_senders(template: dict[str, Any]) -> None:
     sms_senders = set()
     for role_id, role in _of_type(template, "AWS::IAM::Role").items():
         for policy in role["Properties"]["Policies"]:
@@ -343,7 +343,7 @@ def test_p28_no_grant_on_every_resource_but_sms_and_only_to_the_sms_senders(temp
     assert sms_senders == {"ApiHandlerRole", "CampaignSchedulerRole", "CampaignSendWorkerRole"}
 
 
-def test_p28_the_tracking_front_may_only_queue_events(template: dict[str, Any]) -> None:
+def test_the_tracking_front_may_only_queue_events(template: dict[str, Any]) -> None:
     role = template["Resources"]["TrackingFrontRole"]["Properties"]
     (policy,) = role["Policies"]
     grants = {(action, json.dumps(resource)) for statement in policy["PolicyDocument"]["Statement"]
@@ -424,7 +424,7 @@ def test_every_aws_service_publisher_has_a_policy_scoped_to_this_account(templat
             _assert_topic_feeds_queue(template, subscription["Properties"]["TopicArn"]["Ref"], queue_id)
 
 
-def test_p13_opens_and_clicks_are_served_at_a_public_function_url(template: dict[str, Any]) -> None:
+def test_opens_and_clicks_are_served_at_a_public_function_url(template: dict[str, Any]) -> None:
     (url_id, url), = _of_type(template, "AWS::Lambda::Url").items()
     assert url["Properties"] == {"AuthType": "NONE",
                                  "TargetFunctionArn": {"Fn::GetAtt": [TRACKING_FRONT_ID, "Arn"]}}

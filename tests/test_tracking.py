@@ -68,7 +68,7 @@ def test_p13_pixel_fetch_without_a_gif_accept_is_counted_and_answered_204(client
     assert len(take("tracking")) == 1
 
 
-def test_p13_pixel_makes_exactly_one_aws_call_an_sqs_send(client, account, mailed):
+def test_pixel_makes_exactly_one_aws_call_an_sqs_send(client, account, mailed):
     path = _signed(open_path, _claim(account, mailed))
     _get(client, path)  # a warm container: the queue URL is looked up once per container
     with count_aws_calls() as calls:

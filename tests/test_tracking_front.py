@@ -142,7 +142,7 @@ def test_p15_function_url_source_ip_gives_the_country_and_is_never_queued_or_sto
     assert READER_IP not in every_item_text()
 
 
-def test_p13_the_handler_lambda_imports_answers_a_function_url_request(client, account, mailed):
+def test_the_handler_lambda_imports_answers_a_function_url_request(client, account, mailed):
     # `chalice package` points a blueprint's function at its module (aws/chalice#1566), so Lambda
     # imports that module's attribute, not app.py's.
     from chalice.local import LambdaContext

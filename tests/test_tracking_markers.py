@@ -157,7 +157,7 @@ def test_p13_unique_clicks_are_per_link_and_ignore_the_query():
     assert _counters(later) == {"clicks#total#human#https://shop.example/autumn": 1}
 
 
-def test_p13_a_long_link_keeps_the_marker_key_short():
+def test_a_long_link_keeps_the_marker_key_short():
     long_link = "https://shop.example/" + "a" * 490
     key = marker_key(_event("c1", action=Action.CLICK, link=long_link), "h" * 32)
     assert key.recipient == "cmp_1#" + "h" * 32

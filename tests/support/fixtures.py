@@ -47,3 +47,12 @@ def settings_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     yield set_env
     monkeypatch.undo()
     settings.cache_clear()
+
+
+@pytest.fixture
+def logs() -> Iterator[Any]:
+    """Everything the app logs during the test (tests/support/privacy_scan.CapturedLogs)."""
+    from tests.support.privacy_scan import capture_logs
+
+    with capture_logs() as captured:
+        yield captured

@@ -63,3 +63,31 @@ def recorded_calls(monkeypatch: Any, service: str, operation: str) -> list[dict[
 
     monkeypatch.setattr(aws, operation, spy)
     return calls
+
+
+def composed(html: str, text: str | None = None, sender: Any = None,
+             base_url: str = "https://t.example", tracking: bool = False) -> tuple[str, str]:
+    """(text part, HTML part) of a marketing mail composed for Ann from this template, as sent
+    (MIME built and parsed back); the sender is Acme's complete profile unless given. Pure: the
+    links are signed with a test key."""
+    import email
+
+    from chalicelib.domain.accounts import AccountProfile
+    from chalicelib.domain.campaigns import CampaignContent, Channel, with_text_part
+    from chalicelib.domain.marketing_mail import ListSettings, compose_marketing_email
+    from chalicelib.domain.mime import build_mime
+    from chalicelib.domain.subscriptions import Contact
+    from chalicelib.domain.tokens import Signer
+
+    sender = sender or AccountProfile(
+        name="Acme Ltd", postal_address="1 Main Street, 010101 Bucharest, Romania",
+        contact_email="contact@acme.example", sender_identity="news@acme.example")
+    content = with_text_part(CampaignContent(
+        channel=Channel.EMAIL, list_ids=frozenset({"lst_1"}), subject="News", html=html,
+        from_address="news@acme.example", from_name="Acme"), text)
+    mail = compose_marketing_email(
+        signer=Signer(("a-test-key",)), account_id="acc_1", campaign_id="cmp_1", content=content,
+        recipient=Contact(email="ann@example.com", name="Ann"), sender=sender, public_base_url=base_url,
+        mailing_list=ListSettings(list_id="lst_1", name="News", track_opens=tracking, track_clicks=tracking))
+    message = email.message_from_bytes(build_mime(mail), policy=policy.default)
+    return message.get_body(("plain",)).get_content(), message.get_body(("html",)).get_content()
