@@ -1,4 +1,5 @@
-"""Cold import time of `app` against `import boto3`, each in fresh interpreters.
+"""Cold import time of `app` against `import boto3`, each in fresh interpreters, with botocore's
+service models as the Lambda zip ships them.
 
 Each import runs in a new subprocess (so nothing is already in sys.modules) with the offline AWS
 environment, timed with perf_counter around the import alone (interpreter start-up excluded).
@@ -10,11 +11,17 @@ Two conditions:
 """
 from __future__ import annotations
 
+import atexit
+import compileall
+import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 from collections import Counter
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from bench.offline import offline_environ
@@ -59,8 +66,33 @@ class ImportTiming:
         return statistics.median(self.cpu_runs_ms)
 
 
+@cache
+def _zip_botocore() -> Path:
+    """A folder holding botocore as the Lambda zip ships it (infra/lambda_zip.py: only the models
+    of the services the functions call), compiled; put first on the timed interpreters' path. A
+    client's creation lists the services botocore holds, so with all 400-odd of the development
+    environment's it would cost more than it does in Lambda."""
+    import botocore
+
+    from infra.lambda_zip import BOTOCORE_SERVICES
+
+    source = Path(botocore.__file__).parent
+    folder = Path(tempfile.mkdtemp(prefix="tidings-zip-botocore-"))
+    atexit.register(shutil.rmtree, folder, True)
+
+    def unused_models(directory: str, names: list[str]) -> set[str]:
+        if Path(directory) != source / "data":
+            return set()
+        return {name for name in names if (source / "data" / name).is_dir() and name not in BOTOCORE_SERVICES}
+
+    shutil.copytree(source, folder / "botocore", ignore=unused_models)
+    compileall.compile_dir(folder, quiet=1)
+    return folder
+
+
 def _run(args: list[str], write_bytecode: bool = False) -> subprocess.CompletedProcess[str]:
     env = offline_environ()
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(_zip_botocore()), env.get("PYTHONPATH"))))
     if write_bytecode:
         # A shell with PYTHONDONTWRITEBYTECODE set would leave the app without .pyc, and every timed
         # run would compile it from source: not what the zip, which ships bytecode, does.

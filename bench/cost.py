@@ -36,15 +36,27 @@ from bench.prices import (
     ESM_IDLE_POLL_SECONDS,
     ESM_POLLERS,
     KEEP_WARM_SECONDS,
+    PLATFORM_LOG_BYTES,
     PRICES_AS_OF,
     SES_CALL_LATENCY_MS,
     USD,
     VCPU_MEMORY_MB,
 )
 from bench.scenarios import SCENARIOS, Scenario
-from bench.traffic import HOUR, Batch, Event, Kind, campaign_events, environments, sqs_batches
+from bench.traffic import (
+    HOUR,
+    Batch,
+    Environments,
+    Event,
+    Kind,
+    campaign_events,
+    environments,
+    sqs_batches,
+)
+from chalicelib.config import SECRET_MAX_AGE_SECONDS
 from chalicelib.domain.retention import MESSAGE_RECORD_TTL, MESSAGE_RETENTION, TTL_LAG
 from chalicelib.domain.sending import PAGE_SIZE
+from chalicelib.functions import SYSTEM_LOG_LEVEL
 
 MAILS = 1_000
 # The functions whose cold starts the model prices.
@@ -83,6 +95,7 @@ class Usage:
     log_bytes: float = 0.0
     metric_hours: float = 0.0
     stored_gb_months: float = 0.0
+    secret_reads: float = 0.0
 
     def usd(self) -> float:
         return (self.write_units * USD["dynamodb_write_request_unit"]
@@ -94,6 +107,7 @@ class Usage:
                 + self.lambda_usd
                 + self.log_bytes / 1024**3 * USD["logs_ingested_gb"]
                 + self.metric_hours / HOURS_PER_MONTH * USD["custom_metric_month"]
+                + self.secret_reads * USD["secrets_api_call"]
                 + self.stored_gb_months * (USD["dynamodb_stored_gb_month"] + USD["dynamodb_pitr_gb_month"]))
 
     def __add__(self, other: Usage) -> Usage:
@@ -107,7 +121,8 @@ class Usage:
                  (self.sns_publishes, "SNS"), (self.api_requests, "API"),
                  (self.lambda_requests, "invocations"),
                  (self.lambda_gb_seconds, "GB-s"), (self.log_bytes / 1024, "KiB logs"),
-                 (self.metric_hours, "metric-hours"), (self.stored_gb_months * 1024, "MiB-months stored")]
+                 (self.metric_hours, "metric-hours"), (self.stored_gb_months * 1024, "MiB-months stored"),
+                 (self.secret_reads, "secret reads")]
         return ", ".join(f"{value:,.{2 if value < 100 else 0}f} {unit}" for value, unit in parts if value)
 
 
@@ -147,6 +162,15 @@ def init_usage(config: FunctionConfig, cold_starts: float, cold: Any) -> Usage:
     billed = config.billed_ms(cold.init_ms, 0.0) + config.billed_ms(cold.first_call_ms, 0.0)
     gb_seconds = cold_starts * billed / 1000 * config.gb
     return Usage(lambda_gb_seconds=gb_seconds, lambda_usd=gb_seconds * config.gb_second_usd)
+
+
+def secret_usage(config: FunctionConfig, envs: Environments) -> Usage:
+    """The Secrets Manager reads of a function's environments: each of its secrets whenever an
+    environment fills its cache, and the wait for each read."""
+    reads = envs.cache_fills * config.secrets
+    gb_seconds = config.billed_ms(0.0, reads * AWS_CALL_LATENCY_MS) / 1000 * config.gb if reads else 0.0
+    return Usage(secret_reads=reads, lambda_gb_seconds=gb_seconds,
+                 lambda_usd=gb_seconds * config.gb_second_usd)
 
 
 @dataclass(frozen=True)
@@ -276,31 +300,45 @@ def _subscriber_bytes() -> int:
 # --- the campaign's sending (bench/sending_model.py) ---------------------------------------------------
 
 def _per_mail(call: Any) -> bool:
-    """A call every mail makes (its message record's claim, its SES send); the rest are a batch's."""
+    """A call every mail makes (its message record's claim, its SES send)."""
     claim = call.label == "dynamodb.PutItem" and call.params.get("TableName", "").endswith("-messages")
     return claim or call.label == "sesv2.SendEmail"
 
 
-def _split(meters: Sequence[Meter]) -> tuple[Meter, Meter]:
-    """The metered campaign-send invocations' calls and CPU split into (per mail, per batch)."""
-    mail, batch = Meter(), Meter()
+def _per_recipient_read(call: Any) -> bool:
+    """The batch's read of its recipients' suppressions: its units grow with the recipients it
+    carries (a continuation reads only those it still has)."""
+    return call.label == "dynamodb.BatchGetItem" and any(
+        table.endswith("-suppressions") for table in call.params.get("RequestItems", {}))
+
+
+def _split(meters: Sequence[Meter]) -> tuple[Meter, Meter, Meter]:
+    """The metered campaign-send invocations' calls and CPU split into (per mail, per recipient
+    read, per batch)."""
+    mail, reads, batch = Meter(), Meter(), Meter()
     for meter in meters:
         for call in meter.calls:
-            (mail if _per_mail(call) else batch).calls.append(call)
+            if _per_mail(call):
+                mail.calls.append(call)
+            elif _per_recipient_read(call):
+                reads.calls.append(call)
+            else:
+                batch.calls.append(call)
     cpu = sum(meter.cpu_seconds - meter.aws_cpu_seconds for meter in meters)
     # The CPU is mostly each mail's (composing, MIME); the batch's reads and counting are calls.
     mail.cpu_seconds = cpu
     batch.log_bytes = sum(meter.log_bytes for meter in meters)
-    return mail, batch
+    return mail, reads, batch
 
 
 def send_costs(run: Any, config: FunctionConfig) -> Any:
     """Seconds the real code keeps a campaign sender busy: per mail, per batch, per page job."""
     from bench.sending_model import SendCosts
 
-    mail, batch = _split(run.send)
+    mail, reads, batch = _split(run.send)
     per_mail = (mail.own_ms() / config.vcpu_share + mail.waited_ms()) / run.recipients / 1000
-    per_batch = batch.waited_ms() / len(run.send) / 1000
+    # The suppression read waits as one call a batch, whatever the recipients.
+    per_batch = (batch.waited_ms() + reads.waited_ms()) / len(run.send) / 1000
     fanout = function_config("fanout_worker")
     per_page = sum(invocation_ms(fanout, meter) for meter in run.fanout) / len(run.fanout) / 1000
     return SendCosts(per_mail, per_batch, per_page, config.timeout_seconds)
@@ -316,10 +354,12 @@ def sending_usage(measured: Measured, scenario: Scenario) -> tuple[Usage, list[t
     run = measured.campaign
     fanout, send = function_config("fanout_worker"), function_config("campaign_send_worker")
     timeline = simulate(scenario.list_size, scenario.ses_rate, send_costs(run, send))
-    mail, batch = _split(run.send)
+    mail, reads, batch = _split(run.send)
     invocations = timeline.invocations / scenario.list_size  # per mail
     usage = lambda_usage(fanout, run.fanout) * (1 / run.recipients)
     usage += aws_usage([mail]) * (1 / run.recipients) + aws_usage([batch]) * (invocations / len(run.send))
+    # The metered run read each recipient's suppressions once; continuations read theirs again.
+    usage += aws_usage([reads]) * (timeline.recipients_read / scenario.list_size / run.recipients)
     usage.lambda_requests += invocations
     gb_seconds = timeline.billed_seconds * send.gb / scenario.list_size
     usage.lambda_gb_seconds += gb_seconds
@@ -392,17 +432,23 @@ def line_items(measured: Measured, run: ScenarioRun) -> tuple[list[LineItem], di
                           f"median {sizes[len(sizes) // 2]}, mean {sum(sizes) / len(sizes):.1f} events; "
                           f"{facts['tracking_wru_per_event']:.2f} WRU an event"))
 
-    cold = Usage()
-    cold_notes = []
+    cold, secrets = Usage(), Usage()
+    cold_notes, secret_notes = [], []
     for function, timed in sorted(invocations.items()):
-        envs = environments(timed, KEEP_WARM_SECONDS)
+        envs = environments(timed, KEEP_WARM_SECONDS, SECRET_MAX_AGE_SECONDS)
         facts[f"environments:{function}"] = envs
-        cold += init_usage(function_config(function), envs.cold_starts, measured.cold[function]) * per
+        config = function_config(function)
+        cold += init_usage(config, envs.cold_starts, measured.cold[function]) * per
+        secrets += secret_usage(config, envs) * per
         start = measured.cold[function]
         cold_notes.append(f"{function} {envs.cold_starts} ({start.init_ms:.0f} + {start.first_call_ms:.0f})")
+        secret_notes.append(f"{function} {envs.cache_fills} x {config.secrets}")
     items.append(LineItem("cold starts of the above (INIT billed)", cold,
                           "cold starts a campaign (CPU ms each: init + first call): "
                           + ", ".join(cold_notes)))
+    items.append(LineItem("secret reads of the above (Secrets Manager)", secrets,
+                          "cache fills x secrets a campaign (each environment's first call, then every "
+                          f"{SECRET_MAX_AGE_SECONDS // 60} minutes): " + ", ".join(secret_notes)))
 
     items.append(_signups_item(measured, scenario))
     items.append(_unsubscribes_item(measured, scenario))
@@ -453,15 +499,17 @@ def _signups_item(measured: Measured, scenario: Scenario) -> LineItem:
         mail.append((at + 2, 0.1))
         if k < confirmed:
             api += [(at + CONFIRM_AFTER_SECONDS, 0.05), (at + CONFIRM_AFTER_SECONDS + 5, 0.05)]
-    cold_starts = {name: environments(timed, KEEP_WARM_SECONDS).cold_starts
-                   for name, timed in (("api_handler", api), ("signup_worker", worker),
-                                       ("send_worker", mail))}
-    for name, count in cold_starts.items():
-        monthly += init_usage(function_config(name), count, measured.cold[name])
+    envs = {name: environments(timed, KEEP_WARM_SECONDS, SECRET_MAX_AGE_SECONDS)
+            for name, timed in (("api_handler", api), ("signup_worker", worker), ("send_worker", mail))}
+    cold_starts = {name: found.cold_starts for name, found in envs.items()}
+    for name, found in envs.items():
+        monthly += init_usage(function_config(name), found.cold_starts, measured.cold[name])
+        monthly += secret_usage(function_config(name), found)
     mails_per_month = scenario.mails_per_month
     ses_extra = signups * USD["ses_email"] / mails_per_month * MAILS
     note = (f"{signups:,.0f} signups a month, {confirmed:,.0f} confirmed; cold starts a month: "
             + ", ".join(f"{name} {count}" for name, count in cold_starts.items())
+            + " (each reads its function's secrets)"
             + f"; their confirmation mails add ${ses_extra:.5f} to the SES bill (SES's price, not overhead)")
     return LineItem("signups and confirmations (amortised)", monthly * (MAILS / mails_per_month), note)
 
@@ -503,13 +551,17 @@ def fixed_monthly(measured: Measured) -> list[LineItem]:
     alarms and secrets."""
     minutes = int(MONTH_SECONDS / 60)
     scheduler = lambda_usage(function_config("campaign_scheduler"), [measured.scheduler]) * minutes
+    # Its one environment stays warm (a run a minute) and fills its cache when it has aged out.
+    idle_reads = measured.scheduler.count("secretsmanager")
+    scheduler.secret_reads = idle_reads * MONTH_SECONDS / SECRET_MAX_AGE_SECONDS
     retention = lambda_usage(function_config("retention_worker"), [measured.retention]) * 30
     triggers = sqs_functions()
     polls = len(triggers) * ESM_POLLERS * MONTH_SECONDS / ESM_IDLE_POLL_SECONDS
     alarms, secrets = _template_counts()
     idle_metrics = measured.scheduler.metrics | measured.retention.metrics
     return [
-        LineItem("every-minute campaign scheduler", scheduler, f"{minutes:,} runs"),
+        LineItem("every-minute campaign scheduler", scheduler,
+                 f"{minutes:,} runs; an idle run reads {idle_reads} secrets"),
         LineItem("daily purge with nothing due", retention, "30 runs"),
         LineItem("SQS triggers polling empty queues", Usage(sqs_requests=polls),
                  f"{len(triggers)} triggers x {ESM_POLLERS} pollers, a receive every "
@@ -577,8 +629,11 @@ def print_assumptions() -> None:
     print(f"   Lambda runs code at memory/{VCPU_MEMORY_MB} MB of a vCPU, one vCPU being one core of this "
           f"machine; INIT at the same share")
     print(f"   an idle environment stays warm {KEEP_WARM_SECONDS // 60} minutes; SQS triggers start with "
-          f"{ESM_POLLERS} pollers, each message reaching one of them at random; Lambda logs "
-          f"START/END/REPORT ({function_config('tracking_front').platform_log_bytes} bytes) an invocation")
+          f"{ESM_POLLERS} pollers, each message reaching one of them at random; Lambda's START/END/REPORT "
+          f"lines take {PLATFORM_LOG_BYTES} bytes an invocation; at the deployed system log level "
+          f"({SYSTEM_LOG_LEVEL}) {function_config('tracking_front').platform_log_bytes} bytes are logged")
+    print(f"   each environment reads every secret its function may read (GetSecretValue) at its first call "
+          f"and again once its cache is {SECRET_MAX_AGE_SECONDS // 60} minutes old")
     print(f"   DynamoDB's TTL deletes an expired item (free) within {TTL_LAG.days} days: message records "
           f"and tracking markers expire {MESSAGE_RECORD_TTL.days} days after sending, so the purge on day "
           f"{MESSAGE_RETENTION.days} finds them gone (it reads each listed key, and deletes what is left)")

@@ -20,6 +20,9 @@ class FunctionConfig:
     timeout_seconds: int
     # Bytes Lambda itself logs per invocation (START, END, REPORT), unless a log level drops them.
     platform_log_bytes: int = PLATFORM_LOG_BYTES
+    # Secrets Manager secrets its role may read: assumed read by each environment (and again
+    # once its cache has aged out, chalicelib/config.SECRET_MAX_AGE_SECONDS).
+    secrets: int = 0
 
     @property
     def vcpu_share(self) -> float:
@@ -44,11 +47,12 @@ class FunctionConfig:
 @cache
 def function_config(name: str) -> FunctionConfig:
     """The deployed configuration of one function, from its declaration."""
-    from chalicelib.functions import function_spec
+    from chalicelib.functions import SYSTEM_LOG_LEVEL, function_spec
 
     spec = function_spec(name)
     return FunctionConfig(name=name, memory_mb=spec.memory_mb, architecture=spec.architecture,
-                          timeout_seconds=spec.timeout_seconds)
+                          timeout_seconds=spec.timeout_seconds, secrets=len(spec.touches.secrets),
+                          platform_log_bytes=PLATFORM_LOG_BYTES if SYSTEM_LOG_LEVEL != "WARN" else 0)
 
 
 @cache

@@ -31,6 +31,7 @@ USD = {
     "custom_metric_month": 0.30,  # first 10,000 metrics; prorated by the hour a metric is sent
     "alarm_month": 0.10,  # standard resolution, one metric
     "secret_month": 0.40,
+    "secrets_api_call": 0.05 / 10_000,  # GetSecretValue: each environment's reads of a secret
     "dynamodb_stored_gb_month": 0.25,
     "dynamodb_pitr_gb_month": 0.20,
 }

@@ -44,6 +44,7 @@ class SendTimeline:
     last_send: float = 0.0  # the last mail, from the send-now request
     invocations: int = 0  # campaign-send invocations, continuations included
     handed_back: int = 0  # continuations queued again
+    recipients_read: int = 0  # recipients whose suppressions a batch read, again in a continuation
     billed_seconds: float = 0.0  # campaign-send Lambdas, busy or waiting
     waited_seconds: float = 0.0  # of which sleeping for a send time (at most 5 ms each)
     peak_senders: int = 0
@@ -88,6 +89,7 @@ def simulate(recipients: int, ses_rate: float, costs: SendCosts) -> SendTimeline
             taken.append(heapq.heappop(visible))
         now = start + costs.per_batch
         for _, ident, mails, first in taken:
+            timeline.recipients_read += mails
             if first is None:
                 base = max(full_at, now)
                 full_at = base + mails / lane

@@ -213,28 +213,40 @@ def sqs_batches(times: list[float], trigger: Trigger, seed: int = 15) -> list[Ba
 
 @dataclass(frozen=True)
 class Environments:
-    """What a function's invocations needed: cold starts and the most environments at once."""
+    """What a function's invocations needed: cold starts, the most environments at once, and how
+    often an environment filled its cache of secrets (at its first invocation, and again at the
+    first invocation after the cache's age ran out)."""
 
     invocations: int
     cold_starts: int
     peak: int
+    cache_fills: int = 0
 
 
-def environments(invocations: list[tuple[float, float]], keep_warm_seconds: float) -> Environments:
+def environments(invocations: list[tuple[float, float]], keep_warm_seconds: float,
+                 cache_seconds: float = math.inf) -> Environments:
     """Environments for invocations given as (start, seconds busy), reusing an idle one that has
-    been idle at most `keep_warm_seconds`, else starting a new one (a cold start)."""
+    been idle at most `keep_warm_seconds`, else starting a new one (a cold start); each keeps what
+    it read for `cache_seconds`."""
     free_at: list[float] = []  # when each live environment finished its last invocation
-    cold = peak = 0
+    filled_at: list[float] = []  # when each one last filled its cache
+    cold = peak = fills = 0
     for start, seconds in sorted(invocations):
         # Environments idle for longer than the keep-warm time are gone.
-        free_at = [done for done in free_at if start <= done + keep_warm_seconds]
+        live = [n for n, done in enumerate(free_at) if start <= done + keep_warm_seconds]
+        free_at, filled_at = [free_at[n] for n in live], [filled_at[n] for n in live]
         warm = [n for n, done in enumerate(free_at) if done <= start]
         if warm:
             chosen = max(warm, key=lambda n: free_at[n])  # the most recently used
+            if start >= filled_at[chosen] + cache_seconds:
+                filled_at[chosen] = start
+                fills += 1
         else:
             cold += 1
+            fills += 1
             free_at.append(start)
+            filled_at.append(start)
             chosen = len(free_at) - 1
         free_at[chosen] = start + seconds
         peak = max(peak, sum(1 for done in free_at if done > start))
-    return Environments(len(invocations), cold, peak)
+    return Environments(len(invocations), cold, peak, fills)

@@ -25,8 +25,11 @@ if TYPE_CHECKING:
     from chalicelib.domain.tokens import Signer
 
 # How long a secret read from Secrets Manager is used before it is read again: a rotated signing
-# key list reaches every warm Lambda within this time.
-SECRET_MAX_AGE_SECONDS = 300
+# key list reaches every warm Lambda within this time. An hour, as AWS's own caching client: each
+# read is billed, and with five minutes the re-reads of warm tracking Lambdas cost about a third
+# of a percent of the SES bill (issue 15, `python -m bench.cost`). Rotation takes two steps an
+# hour apart (infra/README.md), so no Lambda meets a key it does not know yet.
+SECRET_MAX_AGE_SECONDS = 3600
 # The stages where an unreadable secret falls back to LOCAL_ONLY_SECRET (`make run`, the tests).
 LOCAL_STAGES = ("local", "test")
 LOCAL_ONLY_SECRET = "local-only-secret-never-use-in-aws"

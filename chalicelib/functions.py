@@ -37,6 +37,12 @@ from chalicelib.resources import (
 # arm64 costs 20% less per GB-second than x86_64. Chalice builds one zip for all functions, so
 # every function has the same architecture (infra/package.py checks the stage agrees).
 ARCHITECTURE = "arm64"
+# Lambda's own log lines (START, END, REPORT: some 380 bytes an invocation) are most of what a
+# tracking request logs, and CloudWatch bills every byte: at WARN (JSON log format) Lambda drops
+# them. Durations, errors and timeouts stay in the functions' metrics and alarms, and the code's
+# own INFO lines stay. A stack parameter (infra/template.py) lets an operator set INFO or DEBUG.
+SYSTEM_LOG_LEVEL = "WARN"
+APPLICATION_LOG_LEVEL = "INFO"
 # What AWS asks of a queue that triggers a Lambda: a visibility timeout of at least six times the
 # function's timeout (plus the batching window), so a retried batch is not redelivered mid-work.
 VISIBILITY_TIMEOUT_FACTOR = 6

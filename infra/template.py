@@ -16,7 +16,7 @@ from chalice.utils import to_cfn_resource_name
 
 from chalicelib.blueprints.public_tracking_front import FUNCTION_NAME as TRACKING_FRONT
 from chalicelib.config import Settings
-from chalicelib.functions import FunctionSpec, function_spec
+from chalicelib.functions import APPLICATION_LOG_LEVEL, SYSTEM_LOG_LEVEL, FunctionSpec, function_spec
 from chalicelib.resources import (
     CAMPAIGN_SEND,
     FANOUT,
@@ -143,6 +143,8 @@ def build_merge_template(
             "Timeout": spec.timeout_seconds,
             "MemorySize": spec.memory_mb,
             "Architectures": [spec.architecture],
+            "LoggingConfig": {"LogFormat": "JSON", "ApplicationLogLevel": APPLICATION_LOG_LEVEL,
+                              "SystemLogLevel": {"Ref": SYSTEM_LOG_LEVEL_PARAMETER}},
         }
         if spec.reserved_concurrency is not None:
             properties["ReservedConcurrentExecutions"] = {"Ref": _reserved_concurrency_parameter(spec)}
@@ -182,6 +184,7 @@ def build_merge_template(
     return template
 
 
+SYSTEM_LOG_LEVEL_PARAMETER = "LambdaSystemLogLevel"
 API_HANDLER_ID = "APIHandler"
 API_HANDLER_ENTRY = "chalicelib.lambdas.api_handler.app"
 # Chalice's logical id of the REST API (an AWS::Serverless::Api).
@@ -415,6 +418,12 @@ def _parameters(functions: Sequence[LambdaFunction]) -> dict[str, Any]:
             "Type": "String",
             "Description": "Who is told when an alarm sounds (SNS asks this address to confirm first)",
             "AllowedPattern": r"^[^@\s]+@[^@\s]+$",
+        },
+        SYSTEM_LOG_LEVEL_PARAMETER: {
+            "Type": "String",
+            "Description": "Lambda's own log lines (START/END/REPORT at INFO) kept in every function's logs",
+            "Default": SYSTEM_LOG_LEVEL,
+            "AllowedValues": ["DEBUG", "INFO", "WARN"],
         },
         "LogRetentionDays": {
             "Type": "Number",

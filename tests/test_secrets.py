@@ -23,6 +23,7 @@ from chalicelib.config import (
     signing_keys,
 )
 from chalicelib.domain import tokens
+from chalicelib.domain.tokens import Signer
 from chalicelib.resources import HASH_KEY_SECRET, SIGNING_KEYS_SECRET
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -49,17 +50,26 @@ def test_the_local_stack_and_tests_read_secrets_from_secrets_manager(fresh_cache
 
 
 def test_p27_a_rotated_key_list_is_used_once_the_cache_expires_without_a_redeploy(fresh_cache):
+    """The two steps of infra/README.md: the new key is added second (read, not yet signing),
+    and put first once every cache has read it; the old one is dropped last."""
     with time_machine.travel(T0, tick=False):
         _put(SIGNING_KEYS_SECRET, '["old-key"]')
         old_token = tokens.confirm_token(signer(), "lst_1", "ann@example.com")
-        _put(SIGNING_KEYS_SECRET, '["new-key", "old-key"]')  # rotation: the new key first
+        _put(SIGNING_KEYS_SECRET, '["old-key", "new-key"]')  # step 1: the new key read, not used
         assert signing_keys() == ("old-key",), "cached until the cache expires"
+    with time_machine.travel(T0 + timedelta(seconds=SECRET_MAX_AGE_SECONDS - 1), tick=False):
+        assert signing_keys() == ("old-key",), "still cached just before its age"
     with time_machine.travel(T0 + timedelta(seconds=SECRET_MAX_AGE_SECONDS + 1), tick=False):
-        assert signing_keys() == ("new-key", "old-key")
+        assert signing_keys() == ("old-key", "new-key")
+        signed_elsewhere = tokens.confirm_token(Signer(("new-key", "old-key")), "lst_1", "ann@example.com")
+        assert tokens.read_confirm_token(signer(), signed_elsewhere).list_id == "lst_1", \
+            "a Lambda that has read step 1 reads a link another signed after step 2"
+        _put(SIGNING_KEYS_SECRET, '["new-key", "old-key"]')  # step 2: the new key signs
+    with time_machine.travel(T0 + timedelta(seconds=2 * SECRET_MAX_AGE_SECONDS + 2), tick=False):
         assert tokens.read_confirm_token(signer(), old_token).list_id == "lst_1", "old links still work"
         new_token = tokens.confirm_token(signer(), "lst_1", "ann@example.com")
         _put(SIGNING_KEYS_SECRET, '["new-key"]')
-    with time_machine.travel(T0 + timedelta(seconds=2 * SECRET_MAX_AGE_SECONDS + 2), tick=False):
+    with time_machine.travel(T0 + timedelta(seconds=3 * SECRET_MAX_AGE_SECONDS + 3), tick=False):
         assert tokens.read_confirm_token(signer(), new_token).list_id == "lst_1", "signed with the newest"
         with pytest.raises(tokens.TokenInvalid):
             tokens.read_confirm_token(signer(), old_token)

@@ -378,6 +378,20 @@ def test_every_function_has_a_log_group_with_retention_and_alarms(template: dict
                             "Endpoint": {"Ref": "AlarmEmail"}}
 
 
+def test_every_function_logs_json_without_lambdas_own_lines_unless_the_operator_asks(
+        template: dict[str, Any]) -> None:
+    """Lambda's START/END/REPORT lines are dropped at the WARN system level (issue 15: they were
+    most of what a tracking request logs); the code's INFO lines stay, and a stack parameter
+    brings Lambda's own back."""
+    for function_id, function in _of_type(template, "AWS::Serverless::Function").items():
+        assert function["Properties"]["LoggingConfig"] == {
+            "LogFormat": "JSON", "ApplicationLogLevel": "INFO",
+            "SystemLogLevel": {"Ref": "LambdaSystemLogLevel"}}, function_id
+    parameter = template["Parameters"]["LambdaSystemLogLevel"]
+    assert parameter["Default"] == "WARN"
+    assert parameter["AllowedValues"] == ["DEBUG", "INFO", "WARN"]
+
+
 def test_api_stage_is_throttled_by_parameters(template: dict[str, Any]) -> None:
     (api,) = _of_type(template, "AWS::Serverless::Api").values()
     (setting,) = api["Properties"]["MethodSettings"]
