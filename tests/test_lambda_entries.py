@@ -74,6 +74,34 @@ def test_the_apis_entry_loads_every_route_and_no_worker():
     assert "chalicelib.blueprints.api_campaigns" in loaded and "chalicelib.blueprints.public" in loaded
 
 
+# What only some routes use (issue 15: a cold start of the API serves one route): each route
+# imports these when it runs, so a signup or an unsubscribe does not load them.
+ROUTE_SPECIFIC = (
+    *(f"chalicelib.services.{name}" for name in (
+        "account_lifecycle", "campaigns", "email_change", "forwarding", "health", "imports", "optout",
+        "preferences", "privacy", "sending.start", "transactional", "unsubscribe")),
+    "chalicelib.web.views", "chalicelib.domain.person_csv", "chalicelib.domain.marketing_mail",
+    "chalicelib.domain.imports", "jinja2",
+)
+
+
+def test_the_apis_entry_leaves_route_specific_services_to_their_routes():
+    loaded = _loaded_after_import("api_handler")
+    assert not set(ROUTE_SPECIFIC) & loaded, sorted(set(ROUTE_SPECIFIC) & loaded)
+    # The signup pages' own service is the one every public form needs.
+    assert "chalicelib.services.signups" in loaded
+
+
+def test_the_tracking_workers_entry_loads_the_tracking_service_alone():
+    loaded = _loaded_after_import("tracking_worker")
+    services = {module for module in loaded if module.startswith("chalicelib.services.")}
+    assert services == {"chalicelib.services.tracking"}, services
+    assert not [module for module in loaded if module.startswith(("chalicelib.adapters.ses", "jinja2"))]
+    # No HTTP plumbing but the security headers the shared middleware registers.
+    web = {module for module in loaded if module.startswith("chalicelib.web.")}
+    assert web == {"chalicelib.web.security"}, web
+
+
 def test_an_entry_handles_its_event_as_the_app_does(client):
     from app import app
 

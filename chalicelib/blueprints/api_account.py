@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.services.accounts import account_language, change_profile, get_account, profile_of
-from chalicelib.services.email_change import request_email_change
 from chalicelib.templates import LANGUAGES
 from chalicelib.web.routes import ApiBlueprint, ApiCall
 
@@ -35,6 +33,7 @@ PROFILE_PATCH = {
 
 
 def account_view(account: Account) -> dict[str, Any]:
+    from chalicelib.services.accounts import account_language, profile_of
     return {
         "account_id": account.account_id,
         "name": account.name,
@@ -51,6 +50,7 @@ def account_view(account: Account) -> dict[str, Any]:
 
 @api.route("/v1/account", "GET", "Read the calling account's profile")
 def read_account(call: ApiCall) -> dict[str, Any]:
+    from chalicelib.services.accounts import get_account
     return account_view(get_account(call.principal.account_id))
 
 
@@ -58,6 +58,7 @@ def read_account(call: ApiCall) -> dict[str, Any]:
     "/v1/account", "PATCH", "Update the account's profile", write=True, body=PROFILE_PATCH
 )
 def patch_account(call: ApiCall) -> dict[str, Any]:
+    from chalicelib.services.accounts import change_profile
     return account_view(change_profile(call.principal.account_id, call.principal.key_id, call.body))
 
 
@@ -73,6 +74,7 @@ EMAIL_CHANGE = {
            "Change the contact email: mails a confirmation link to the new address; nothing "
            "changes until it is used", write=True, body=EMAIL_CHANGE, status=202)
 def post_email_change(call: ApiCall) -> dict[str, Any]:
+    from chalicelib.services.email_change import request_email_change
     request_email_change(call.principal.account_id, call.principal.key_id, call.body["new_email"])
     return {"status": "confirmation_sent",
             "message": "We have mailed a confirmation link to the new address; the contact email "

@@ -6,16 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.domain.campaigns import MAX_SMS_LENGTH, CampaignStatus, Channel
-from chalicelib.services.campaigns import (
-    campaigns_page,
-    change_campaign,
-    create_campaign,
-    delete_campaign,
-    get_campaign,
-)
 from chalicelib.web.requests import page_size
 from chalicelib.web.routes import ApiBlueprint, ApiCall
-from chalicelib.web.views import campaign_view
 
 api = ApiBlueprint(__name__)
 
@@ -59,12 +51,16 @@ CAMPAIGN_PATCH = {
 @api.route("/v1/campaigns", "POST", "Create a campaign (scheduled when send_at is given)",
            write=True, body=NEW_CAMPAIGN, status=201)
 def post_campaign(call: ApiCall) -> dict[str, Any]:
+    from chalicelib.services.campaigns import create_campaign
+    from chalicelib.web.views import campaign_view
     return campaign_view(create_campaign(call.principal.account_id, call.principal.key_id, call.body))
 
 
 @api.route("/v1/campaigns", "GET", "List the account's campaigns, a page at a time",
            query=("limit", "cursor"))
 def get_campaigns(call: ApiCall) -> dict[str, Any]:
+    from chalicelib.services.campaigns import campaigns_page
+    from chalicelib.web.views import campaign_view
     items, cursor = campaigns_page(call.principal.account_id, page_size(call.query.get("limit")),
                                    call.query.get("cursor"))
     return {"campaigns": [campaign_view(item) for item in items], "next_cursor": cursor}
@@ -72,6 +68,8 @@ def get_campaigns(call: ApiCall) -> dict[str, Any]:
 
 @api.route("/v1/campaigns/{campaign_id}", "GET", "Read a campaign")
 def get_one_campaign(call: ApiCall, campaign_id: str) -> dict[str, Any]:
+    from chalicelib.services.campaigns import get_campaign
+    from chalicelib.web.views import campaign_view
     return campaign_view(get_campaign(call.principal.account_id, campaign_id))
 
 
@@ -79,6 +77,8 @@ def get_one_campaign(call: ApiCall, campaign_id: str) -> dict[str, Any]:
            "send_at schedules it, send_at null makes it a draft, status cancelled cancels it",
            write=True, body=CAMPAIGN_PATCH)
 def patch_campaign(call: ApiCall, campaign_id: str) -> dict[str, Any]:
+    from chalicelib.services.campaigns import change_campaign
+    from chalicelib.web.views import campaign_view
     return campaign_view(change_campaign(call.principal.account_id, call.principal.key_id, campaign_id,
                                          call.body))
 
@@ -86,4 +86,5 @@ def patch_campaign(call: ApiCall, campaign_id: str) -> dict[str, Any]:
 @api.route("/v1/campaigns/{campaign_id}", "DELETE", "Delete a draft, scheduled or cancelled campaign",
            write=True, status=204)
 def remove_campaign(call: ApiCall, campaign_id: str) -> None:
+    from chalicelib.services.campaigns import delete_campaign
     delete_campaign(call.principal.account_id, call.principal.key_id, campaign_id)

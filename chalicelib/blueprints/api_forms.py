@@ -8,11 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.config import settings
-from chalicelib.services.accounts import sender_profile
-from chalicelib.services.lists import get_list
-from chalicelib.services.signups import list_language
 from chalicelib.templates import render_page
-from chalicelib.web.forms import signup_form_for
 from chalicelib.web.routes import ApiBlueprint, ApiCall
 
 api = ApiBlueprint(__name__)
@@ -21,6 +17,10 @@ api = ApiBlueprint(__name__)
 @api.route("/v1/lists/{list_id}/form-snippet", "GET",
            "An embeddable HTML signup form, and the URLs of the hosted form and the JS endpoint")
 def get_form_snippet(call: ApiCall, list_id: str) -> dict[str, Any]:
+    from chalicelib.services.accounts import sender_profile
+    from chalicelib.services.lists import get_list
+    from chalicelib.services.signups import list_language
+    from chalicelib.web.forms import signup_form_for
     mailing_list = get_list(call.principal.account_id, list_id)
     base = settings().public_base_url
     hosted = f"{base}/f/{list_id}"

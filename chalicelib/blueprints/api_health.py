@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.services.health import health_view
 from chalicelib.web.routes import ApiBlueprint, ApiCall
 
 api = ApiBlueprint(__name__)
@@ -14,4 +13,5 @@ api = ApiBlueprint(__name__)
            "Bounce and complaint rates over the current window, the thresholds that suspend sending, "
            "and the account's status")
 def read_health(call: ApiCall) -> dict[str, Any]:
+    from chalicelib.services.health import health_view
     return health_view(call.principal.account_id)

@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.domain.errors import InvalidInput
-from chalicelib.services.transactional import queue_transactional
 from chalicelib.web.routes import ApiBlueprint, ApiCall
 
 api = ApiBlueprint(__name__)
@@ -34,6 +33,7 @@ MESSAGE = {
 @api.route("/v1/messages", "POST", "Queue one transactional email to one recipient (P11); an "
            "Idempotency-Key header makes a retried request send once", write=True, body=MESSAGE, status=202)
 def post_message(call: ApiCall) -> dict[str, Any]:
+    from chalicelib.services.transactional import queue_transactional
     if not isinstance(call.body["to"], str):
         raise InvalidInput("'to' takes exactly one address: transactional mail is never bulk (P11); "
                            "send one request per recipient", field="to")

@@ -7,9 +7,7 @@ from chalice import Response
 
 from chalicelib.domain.clock import now
 from chalicelib.domain.errors import InvalidInput
-from chalicelib.domain.person_csv import memberships_csv
-from chalicelib.domain.privacy import RequestType, deadline, subject_of
-from chalicelib.services.privacy import download_export, get_request, requests_page, submit_request
+from chalicelib.domain.privacy import RequestType
 from chalicelib.web.requests import page_size
 from chalicelib.web.responses import json_response
 from chalicelib.web.routes import ApiBlueprint, ApiCall
@@ -37,6 +35,7 @@ _NO_STORE = {"Cache-Control": "no-store"}
 
 def request_view(request: PrivacyRequest) -> dict[str, Any]:
     """The request as the API shows it, with the P19 deadline flags as of now."""
+    from chalicelib.domain.privacy import deadline
     flags = deadline(request.due_at, request.completed_at is not None, now())
     return {
         "request_id": request.request_id,
@@ -56,6 +55,8 @@ def request_view(request: PrivacyRequest) -> dict[str, Any]:
            "Record a data-subject request about an email or phone and complete it at once",
            write=True, body=NEW_REQUEST, status=201)
 def post_request(call: ApiCall) -> dict[str, Any]:
+    from chalicelib.domain.privacy import subject_of
+    from chalicelib.services.privacy import submit_request
     subject = subject_of(email=call.body.get("email"), phone=call.body.get("phone"))
     request = submit_request(call.principal.account_id, call.principal.key_id,
                              RequestType(call.body["type"]), subject, call.body.get("changes"))
@@ -66,6 +67,7 @@ def post_request(call: ApiCall) -> dict[str, Any]:
            "List the account's privacy requests, newest first, with overdue flags",
            query=("limit", "cursor"))
 def get_requests(call: ApiCall) -> dict[str, Any]:
+    from chalicelib.services.privacy import requests_page
     items, cursor = requests_page(call.principal.account_id, page_size(call.query.get("limit")),
                                   call.query.get("cursor"))
     return {"requests": [request_view(item) for item in items], "next_cursor": cursor}
@@ -73,6 +75,7 @@ def get_requests(call: ApiCall) -> dict[str, Any]:
 
 @api.route("/v1/privacy/requests/{request_id}", "GET", "Read one privacy request and its outcome")
 def get_one_request(call: ApiCall, request_id: str) -> dict[str, Any]:
+    from chalicelib.services.privacy import get_request
     return request_view(get_request(call.principal.account_id, request_id))
 
 
@@ -80,6 +83,8 @@ def get_one_request(call: ApiCall, request_id: str) -> dict[str, Any]:
            "Download an access or portability export: JSON, or the list memberships as CSV "
            "(format=csv); available for 7 days", query=("format",))
 def get_export(call: ApiCall, request_id: str) -> Response:
+    from chalicelib.domain.person_csv import memberships_csv
+    from chalicelib.services.privacy import download_export
     export_format = call.query.get("format", "json")
     if export_format not in ("json", "csv"):
         raise InvalidInput("'format' must be json or csv", field="format")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.services.campaigns import campaign_report
 from chalicelib.web.routes import ApiBlueprint, ApiCall
 
 api = ApiBlueprint(__name__)
@@ -17,4 +16,5 @@ api = ApiBlueprint(__name__)
            "A campaign's report: delivery, opens and clicks (human and machine), unsubscribes, "
            "forwards and countries, as aggregates")
 def get_report(call: ApiCall, campaign_id: str) -> dict[str, Any]:
+    from chalicelib.services.campaigns import campaign_report
     return campaign_report(call.principal.account_id, campaign_id)

@@ -3,9 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.services.sending.start import send_now, send_test
 from chalicelib.web.routes import ApiBlueprint, ApiCall
-from chalicelib.web.views import campaign_view
 
 api = ApiBlueprint(__name__)
 
@@ -25,6 +23,8 @@ TEST_SEND = {
 @api.route("/v1/campaigns/{campaign_id}/send", "POST", "Start sending a draft or scheduled campaign now; "
            "409 when it already started, 403 when the account is suspended", write=True, status=202)
 def post_send(call: ApiCall, campaign_id: str) -> dict[str, Any]:
+    from chalicelib.services.sending.start import send_now
+    from chalicelib.web.views import campaign_view
     return campaign_view(send_now(call.principal.account_id, campaign_id, call.principal.key_id))
 
 
@@ -32,5 +32,6 @@ def post_send(call: ApiCall, campaign_id: str) -> dict[str, Any]:
            "subscriber, to up to 5 test addresses (phone numbers for SMS)", write=True, body=TEST_SEND,
            status=202)
 def post_test(call: ApiCall, campaign_id: str) -> dict[str, Any]:
+    from chalicelib.services.sending.start import send_test
     ids = send_test(call.principal.account_id, campaign_id, call.body["addresses"])
     return {"message_ids": ids}

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib.services.accounts import account_language
-from chalicelib.services.email_change import confirm_email_change, pending_change
 from chalicelib.templates import gettext_for
 from chalicelib.web.pages import ANY_TYPE, confirm_page, html_errors, message_page
 
@@ -18,6 +16,8 @@ public = Blueprint(__name__)
 @public.route("/account/email-change/{token}", methods=["GET"], content_types=ANY_TYPE)
 @html_errors(public)
 def email_change_page(token: str) -> Response:
+    from chalicelib.services.accounts import account_language
+    from chalicelib.services.email_change import pending_change
     _claim, account = pending_change(token)
     language = account_language(account)
     _ = gettext_for(language)
@@ -30,6 +30,8 @@ def email_change_page(token: str) -> Response:
 @public.route("/account/email-change/{token}", methods=["POST"], content_types=ANY_TYPE)
 @html_errors(public)
 def email_change_confirm(token: str) -> Response:
+    from chalicelib.services.accounts import account_language
+    from chalicelib.services.email_change import confirm_email_change
     account = confirm_email_change(token)
     language = account_language(account)
     _ = gettext_for(language)

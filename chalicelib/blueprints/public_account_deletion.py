@@ -8,8 +8,6 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.domain.retention import DELETION_GRACE
-from chalicelib.services.account_lifecycle import confirm_deletion, pending_deletion
-from chalicelib.services.accounts import account_language
 from chalicelib.templates import gettext_for
 from chalicelib.web.pages import ANY_TYPE, confirm_page, html_errors, message_page
 
@@ -19,6 +17,8 @@ public = Blueprint(__name__)
 @public.route("/account/deletion/{token}", methods=["GET"], content_types=ANY_TYPE)
 @html_errors(public)
 def deletion_page(token: str) -> Response:
+    from chalicelib.services.account_lifecycle import pending_deletion
+    from chalicelib.services.accounts import account_language
     account = pending_deletion(token)
     language = account_language(account)
     _ = gettext_for(language)
@@ -33,6 +33,8 @@ def deletion_page(token: str) -> Response:
 @public.route("/account/deletion/{token}", methods=["POST"], content_types=ANY_TYPE)
 @html_errors(public)
 def deletion_confirm(token: str) -> Response:
+    from chalicelib.services.account_lifecycle import confirm_deletion
+    from chalicelib.services.accounts import account_language
     account, due = confirm_deletion(token)
     language = account_language(account)
     _ = gettext_for(language)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib.services.accounts import sender_profile
-from chalicelib.services.forwarding import language_of, reader_link, share, shared_view
 from chalicelib.templates import render_page
 from chalicelib.web.pages import ANY_TYPE, FORM_TYPES, PRIVATE_PAGE, html_errors
 from chalicelib.web.responses import html_response
@@ -19,21 +17,31 @@ _VIEW_HEADERS = {**PRIVATE_PAGE, "Content-Security-Policy": (
     "style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'")}
 
 
+def _language_of(token: str) -> str:
+    """The language of the shared campaign's list (P32)."""
+    from chalicelib.services.forwarding import language_of
+
+    return language_of(token)
+
+
 def _page(token: str, account_id: str, link: str | None, subject: str = "") -> Response:
-    html = render_page("forward", language_of(token), link=link, subject=subject,
+    from chalicelib.services.accounts import sender_profile
+    html = render_page("forward", _language_of(token), link=link, subject=subject,
                        sender=sender_profile(account_id))
     return html_response(html, 200, PRIVATE_PAGE)
 
 
 @public.route("/fwd/{token}", methods=["GET"], content_types=ANY_TYPE)
-@html_errors(public, language_of)
+@html_errors(public, _language_of)
 def forward_form(token: str) -> Response:
+    from chalicelib.services.forwarding import reader_link
     return _page(token, reader_link(token).account_id, None)
 
 
 @public.route("/fwd/{token}", methods=["POST"], content_types=FORM_TYPES)
-@html_errors(public, language_of)
+@html_errors(public, _language_of)
 def forward_now(token: str) -> Response:
+    from chalicelib.services.forwarding import share
     claim, link = share(token)
     return _page(token, claim.account_id, link)
 
@@ -41,6 +49,7 @@ def forward_now(token: str) -> Response:
 @public.route("/v/{token}", methods=["GET"], content_types=ANY_TYPE)
 @html_errors(public)
 def web_view(token: str) -> Response:
+    from chalicelib.services.forwarding import shared_view
     view = shared_view(token)
     html = view.html or render_page("message", view.language, title=view.subject,
                                     paragraphs=[view.text or ""], link=None)

@@ -9,7 +9,6 @@ from chalice import Blueprint, Response
 
 from chalicelib.config import settings
 from chalicelib.domain.errors import InvalidInput
-from chalicelib.services.optout import confirm_optout, read_optout_link, request_optout
 from chalicelib.templates import N_, gettext_for, render_page
 from chalicelib.web.pages import (
     ANY_TYPE,
@@ -52,6 +51,7 @@ def optout_form() -> Response:
 @public.route("/optout", methods=["POST"], content_types=FORM_TYPES)
 @html_errors(public)
 def ask_optout() -> Response:
+    from chalicelib.services.optout import request_optout
     email = form_fields(public.current_request).get("email", "")
     language = _language()
     try:
@@ -65,6 +65,7 @@ def ask_optout() -> Response:
 @public.route("/optout/{token}", methods=["GET"], content_types=ANY_TYPE)
 @html_errors(public)
 def optout_confirm_page(token: str) -> Response:
+    from chalicelib.services.optout import read_optout_link
     read_optout_link(token)
     _ = gettext_for(_language())
     return confirm_page(_("Stop all mail to your address"),
@@ -76,6 +77,7 @@ def optout_confirm_page(token: str) -> Response:
 @public.route("/optout/{token}", methods=["POST"], content_types=ANY_TYPE)
 @html_errors(public)
 def optout_confirm(token: str) -> Response:
+    from chalicelib.services.optout import confirm_optout
     confirm_optout(token)
     _ = gettext_for(_language())
     return message_page(200, _("Done"), [_("No organisation using this platform will send mail to your "

@@ -10,7 +10,6 @@ import json
 from chalice import Blueprint, Response
 
 from chalicelib.config import settings
-from chalicelib.services import preferences as centre
 from chalicelib.templates import N_, gettext_for, render_page
 from chalicelib.web.pages import ANY_TYPE, FORM_TYPES, PRIVATE_PAGE, form_fields, html_errors, message_page
 from chalicelib.web.requests import client_ip
@@ -19,6 +18,13 @@ from chalicelib.web.responses import html_response
 public = Blueprint(__name__)
 # The edit form sends the contact fields and every declared attribute of the person's lists.
 _MAX_FIELDS = 200
+
+
+def _language_of(token: str) -> str:
+    """The language of the token's list (P32)."""
+    from chalicelib.services import preferences as centre
+
+    return centre.language_of(token)
 
 
 def _form() -> dict[str, str]:
@@ -31,7 +37,7 @@ def _page_url(token: str) -> str:
 
 def _done(token: str, title: str, paragraphs: list[str]) -> Response:
     """A result page in the list's language; `title` and `paragraphs` are message ids."""
-    language = centre.language_of(token)
+    language = _language_of(token)
     _ = gettext_for(language)
     html = render_page("message", language, title=_(title), paragraphs=[_(p) for p in paragraphs],
                        link={"href": _page_url(token), "text": _("Back to your preferences")})
@@ -39,8 +45,9 @@ def _done(token: str, title: str, paragraphs: list[str]) -> Response:
 
 
 @public.route("/p/{token}", methods=["GET"], content_types=ANY_TYPE)
-@html_errors(public, centre.language_of)
+@html_errors(public, _language_of)
 def preferences_page(token: str) -> Response:
+    from chalicelib.services import preferences as centre
     shown = centre.preferences(token)
     html = render_page("preferences", centre.language_of(token), prefs=shown, current=shown.current,
                        page_url=_page_url(token), nonce=centre.form_nonce(token),
@@ -50,8 +57,9 @@ def preferences_page(token: str) -> Response:
 
 
 @public.route("/p/{token}/export", methods=["POST"], content_types=FORM_TYPES)
-@html_errors(public, centre.language_of)
+@html_errors(public, _language_of)
 def preferences_export(token: str) -> Response:
+    from chalicelib.services import preferences as centre
     request_id, export = centre.download(token, _form())
     return Response(body=json.dumps(export, indent=2), status_code=200,
                     headers={**PRIVATE_PAGE, "Content-Type": "application/json",
@@ -59,8 +67,9 @@ def preferences_export(token: str) -> Response:
 
 
 @public.route("/p/{token}/edit", methods=["POST"], content_types=FORM_TYPES)
-@html_errors(public, centre.language_of)
+@html_errors(public, _language_of)
 def preferences_edit(token: str) -> Response:
+    from chalicelib.services import preferences as centre
     changed = centre.edit(token, _form())
     if not changed:
         return _done(token, N_("Nothing to change"), [N_("What you sent is what we already hold.")])
@@ -69,8 +78,9 @@ def preferences_edit(token: str) -> Response:
 
 
 @public.route("/p/{token}/unsubscribe", methods=["POST"], content_types=FORM_TYPES)
-@html_errors(public, centre.language_of)
+@html_errors(public, _language_of)
 def preferences_unsubscribe(token: str) -> Response:
+    from chalicelib.services import preferences as centre
     form = _form()
     centre.unsubscribe(token, form)
     if form.get("list_id") == "all":
@@ -82,8 +92,9 @@ def preferences_unsubscribe(token: str) -> Response:
 
 
 @public.route("/p/{token}/tracking", methods=["POST"], content_types=FORM_TYPES)
-@html_errors(public, centre.language_of)
+@html_errors(public, _language_of)
 def preferences_tracking(token: str) -> Response:
+    from chalicelib.services import preferences as centre
     if centre.set_tracking(token, _form()):
         return _done(token, N_("Thank you"), [N_("This list may now see when you open its mail and which "
                                                  "links you click. You can withdraw this here at any time.")])
@@ -93,8 +104,9 @@ def preferences_tracking(token: str) -> Response:
 
 
 @public.route("/p/{token}/phone/code", methods=["POST"], content_types=FORM_TYPES)
-@html_errors(public, centre.language_of)
+@html_errors(public, _language_of)
 def preferences_phone_code(token: str) -> Response:
+    from chalicelib.services import preferences as centre
     form = _form()
     centre.send_phone_code(token, form)
     html = render_page("phone_code", centre.language_of(token), page_url=_page_url(token),
@@ -103,8 +115,9 @@ def preferences_phone_code(token: str) -> Response:
 
 
 @public.route("/p/{token}/phone/confirm", methods=["POST"], content_types=FORM_TYPES)
-@html_errors(public, centre.language_of)
+@html_errors(public, _language_of)
 def preferences_phone_confirm(token: str) -> Response:
+    from chalicelib.services import preferences as centre
     request = public.current_request
     centre.confirm_phone_code(token, _form(), client_ip(request), request.headers.get("user-agent"))
     return _done(token, N_("Your number is confirmed"),
@@ -112,8 +125,9 @@ def preferences_phone_confirm(token: str) -> Response:
 
 
 @public.route("/p/{token}/erase", methods=["POST"], content_types=FORM_TYPES)
-@html_errors(public, centre.language_of)
+@html_errors(public, _language_of)
 def preferences_erase(token: str) -> Response:
+    from chalicelib.services import preferences as centre
     language = centre.language_of(token)
     centre.erase(token, _form())
     _ = gettext_for(language)

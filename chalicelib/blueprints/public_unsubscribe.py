@@ -9,10 +9,6 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib.services.accounts import sender_profile
-from chalicelib.services.lists import find_list
-from chalicelib.services.signups import list_language
-from chalicelib.services.unsubscribe import Scope, read_unsubscribe_token, unsubscribe
 from chalicelib.templates import gettext_for, render_page
 from chalicelib.web.pages import (
     ANY_TYPE,
@@ -31,6 +27,10 @@ ONE_CLICK = "One-Click"
 @public.route("/u/{token}", methods=["GET"], content_types=ANY_TYPE)
 @html_errors(public)
 def unsubscribe_page(token: str) -> Response:
+    from chalicelib.services.accounts import sender_profile
+    from chalicelib.services.lists import find_list
+    from chalicelib.services.signups import list_language
+    from chalicelib.services.unsubscribe import read_unsubscribe_token
     claim = read_unsubscribe_token(token)
     mailing_list = find_list(claim.list_id)
     language = list_language(mailing_list)
@@ -44,6 +44,9 @@ def unsubscribe_page(token: str) -> Response:
 @public.route("/u/{token}", methods=["POST"], content_types=ANY_TYPE)
 @html_errors(public)
 def unsubscribe_now(token: str) -> Response:
+    from chalicelib.services.lists import find_list
+    from chalicelib.services.signups import list_language
+    from chalicelib.services.unsubscribe import Scope, read_unsubscribe_token, unsubscribe
     claim = read_unsubscribe_token(token)
     fields = form_fields(public.current_request)
     if fields.get("List-Unsubscribe") == ONE_CLICK:
