@@ -41,11 +41,20 @@ if sys.argv[2] == "nocache":
             raise OSError("bytecode cache disabled")
         return path_stats(loader, path)
     importlib.machinery.SourceFileLoader.path_stats = no_cache_outside_stdlib
-start, cpu = time.perf_counter(), time.process_time()
-for name in sys.argv[1].split(","):
-    importlib.import_module(name)
-print(time.perf_counter() - start, time.process_time() - cpu)
+def import_at_depth(frames):
+    if frames:
+        return import_at_depth(frames - 1)
+    start, cpu = time.perf_counter(), time.process_time()
+    for name in sys.argv[1].split(","):
+        importlib.import_module(name)
+    return time.perf_counter() - start, time.process_time() - cpu
+print(*import_at_depth(int(sys.argv[3]) if len(sys.argv) > 3 else 0))
 """
+# CPython 3.11 keeps frames in 16 KiB chunks and frees one as soon as the stack drops below it: an
+# import whose hot loops run just at a chunk's edge allocates and frees thousands of them, and
+# costs up to a sixth more, by nothing but the depth it starts at (Lambda's bootstrap has its
+# own). Each timed run starts one frame deeper than the last, so a median is not one depth's luck.
+STACK_DEPTHS = 8
 
 
 @dataclass(frozen=True)
@@ -104,16 +113,27 @@ def _run(args: list[str], write_bytecode: bool = False) -> subprocess.CompletedP
 
 
 def time_import(module: str, runs: int, *, bytecode_cache: bool) -> ImportTiming:
-    """Import `module` in `runs` fresh interpreters and return each run's time."""
+    """Import `module` in `runs` fresh interpreters, each at another stack depth, and return
+    each run's time."""
+    return time_imports((module,), runs, bytecode_cache=bytecode_cache)[0]
+
+
+def time_imports(modules: tuple[str, ...], runs: int, *, bytecode_cache: bool) -> list[ImportTiming]:
+    """Each of `modules` imported in `runs` fresh interpreters, the modules taking turns run by
+    run (so a change in the machine's load weighs on each alike), each run at another stack
+    depth."""
     mode = "cache" if bytecode_cache else "nocache"
-    # Warm-up: writes any missing .pyc, fills the OS cache.
-    _run(["-c", _TIMED_IMPORT, module, "cache"], write_bytecode=True)
-    wall, cpu = [], []
-    for _ in range(runs):
-        seconds, cpu_seconds = _run(["-c", _TIMED_IMPORT, module, mode]).stdout.split()
-        wall.append(float(seconds) * 1000)
-        cpu.append(float(cpu_seconds) * 1000)
-    return ImportTiming(module, tuple(wall), tuple(cpu))
+    for module in modules:  # warm-up: writes any missing .pyc, fills the OS cache
+        _run(["-c", _TIMED_IMPORT, module, "cache"], write_bytecode=True)
+    wall: dict[str, list[float]] = {module: [] for module in modules}
+    cpu: dict[str, list[float]] = {module: [] for module in modules}
+    for run in range(runs):
+        depth = str(run % STACK_DEPTHS)
+        for module in modules:
+            seconds, cpu_seconds = _run(["-c", _TIMED_IMPORT, module, mode, depth]).stdout.split()
+            wall[module].append(float(seconds) * 1000)
+            cpu[module].append(float(cpu_seconds) * 1000)
+    return [ImportTiming(module, tuple(wall[module]), tuple(cpu[module])) for module in modules]
 
 
 def import_breakdown(module: str) -> Counter[str]:
@@ -215,6 +235,8 @@ class ColdStart:
     startup_ms: float
     import_ms: float
     first_call_ms: float
+    # `import boto3`, timed in turn with the entry's import: the yardstick of issue 15's target.
+    boto3_ms: float = 0.0
 
     @property
     def init_ms(self) -> float:
@@ -234,11 +256,11 @@ def cold_starts(names: list[str], runs: int = 3) -> dict[str, ColdStart]:
     startup = interpreter_startup_ms(runs)
     found = {}
     for name in names:
-        imported = time_import(entry_module(name), runs, bytecode_cache=True).median_cpu_ms
+        imported, boto3 = time_imports((entry_module(name), "boto3"), runs, bytecode_cache=True)
         needs = ",".join(first_call_needs(name))
         first = statistics.median(float(_run(["-c", _FIRST_CALL, entry_module(name), needs]).stdout) * 1000
                                   for _ in range(runs))
-        found[name] = ColdStart(name, startup, imported, first)
+        found[name] = ColdStart(name, startup, imported.median_cpu_ms, first, boto3.median_cpu_ms)
     return found
 
 
@@ -258,8 +280,10 @@ def batch_utility_cost(names: list[str], runs: int = 3) -> dict[str, tuple[float
         for modules in (alone, with_batch):  # warm-up: writes any missing .pyc
             _run(["-c", _TIMED_IMPORT, modules, "cache"], write_bytecode=True)
         plain, powertools = [], []
-        for _ in range(runs):
+        for run in range(runs):
+            depth = str(run % STACK_DEPTHS)
             for modules, found_ms in ((alone, plain), (with_batch, powertools)):
-                found_ms.append(float(_run(["-c", _TIMED_IMPORT, modules, "cache"]).stdout.split()[1]) * 1000)
+                timed = _run(["-c", _TIMED_IMPORT, modules, "cache", depth]).stdout.split()
+                found_ms.append(float(timed[1]) * 1000)
         found[name] = (statistics.median(plain), statistics.median(powertools))
     return found

@@ -618,7 +618,30 @@ def print_scenario(measured: Measured, run: ScenarioRun) -> float:
     print(f"   total {_money(total)} = {100 * share:.2f}% of SES's ${ses:.2f} -> target "
           f"<= {TARGET_SHARE_OF_SES:.0%}"
           f"{' (sober scenario)' if scenario.name == 'sober' else ''}: {verdict}")
+    print_floor(measured, run)
     return share
+
+
+def print_floor(measured: Measured, run: ScenarioRun) -> None:
+    """What no tuning of this design goes below in the scenario: the calls each tracking event and
+    each mail cannot do without, priced; the rest of the total is what batching, cold starts,
+    signups and storage add on top."""
+    ses = MAILS * USD["ses_email"]
+    front = function_config("tracking_front")
+    front_ms = sum(invocation_ms(front, meter) for meter in measured.front) / len(measured.front)
+    # The front's invocation and its SendMessage, the trigger's ReceiveMessage, the marker's put.
+    per_event = (USD["lambda_request"] + front_ms / 1000 * front.gb * front.gb_second_usd
+                 + 2 * USD["sqs_request"] + USD["dynamodb_write_request_unit"])
+    sender = function_config("campaign_send_worker")
+    # The message record that claims the mail, and the sender's wait for SES's answer.
+    per_mail = (USD["dynamodb_write_request_unit"]
+                + SES_CALL_LATENCY_MS / 1000 * sender.gb * sender.gb_second_usd)
+    events = len(_of(run.events, Kind.OPEN, Kind.CLICK)) / run.scenario.list_size
+    floor = MAILS * (per_mail + events * per_event)
+    print(f"   floor of this design: {events:.3f} tracking events a mail at ${per_event * 1e6:.2f} a million "
+          "(the front's invocation, its SendMessage, the trigger's ReceiveMessage, one marker put), "
+          f"and each mail's ${per_mail * 1e6:.2f} a million (its message record, the wait for SES): "
+          f"{100 * floor / ses:.2f}% of SES before any batch, cold start, secret read, signup or storage")
 
 
 def print_assumptions() -> None:
