@@ -9,6 +9,8 @@ into one app only (it consumes their options on the first registration).
 """
 from __future__ import annotations
 
+import gc
+
 from aws_lambda_powertools.logging import correlation_paths
 from chalice import Blueprint, Chalice, ConvertToMiddleware
 
@@ -57,7 +59,16 @@ def function_app(name: str, *blueprints: Blueprint) -> Chalice:
     register_middleware(app)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
+    _resume_collection()
     return app
+
+
+def _resume_collection() -> None:
+    """Resume the garbage collector that importing an entry paused (chalicelib/lambdas), with
+    what the import made set aside, so later collections do not walk it again."""
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
 
 
 def function_handler(name: str, blueprint: Blueprint) -> object:

@@ -110,3 +110,21 @@ def test_an_entry_handles_its_event_as_the_app_does(client):
     from_entry = _entry_handler("tracking_front")(event, DeployedContext(spec, "eu-west-1"))
     from_app = app.handler_map["tracking_front"](event, DeployedContext(spec, "eu-west-1"))
     assert from_entry == from_app and from_entry["statusCode"] == 400
+
+
+@pytest.mark.parametrize("name", ["api_handler", "tracking_front", "tracking_worker"])
+def test_an_entry_imports_with_the_collector_paused_and_resumes_it_with_the_import_set_aside(name):
+    """Collecting during an entry's import frees nothing (issue 15): the import runs with the
+    collector paused, and leaves it running with what the import made frozen out of its sight."""
+    script = ("import gc, sys\n"
+              "importing = True\n"
+              "def watch(phase, info):\n"
+              "    paused = hasattr(sys.modules.get('chalicelib.lambdas'), 'gc')\n"
+              "    if phase == 'start' and importing and paused: print('collected during the import')\n"
+              "gc.callbacks.append(watch)\n"
+              f"import chalicelib.lambdas.{name}\n"
+              "importing = False\n"
+              "print(gc.isenabled(), gc.get_freeze_count() > 10_000)")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:-1] == ["True True"], result.stdout
