@@ -3,11 +3,11 @@ handler, and only the records that failed reported back, so SQS redelivers just 
 
 What Powertools' BatchProcessor and process_partial_response do for SQS, in a few lines. The
 project prefers Powertools for a solved problem, but only where the cost is justified: importing
-its batch utility and SQSRecord adds 9-38 ms of CPU to each worker's cold import (0.05-0.21x
+its batch utility and SQSRecord adds 17-30 ms of CPU to each worker's cold import (0.1-0.2x
 `import boto3`; `make bench` measures it on every run, bench/cold_start.batch_utility_cost), which
-in the run of README's table took five of the eight workers from 1.31-1.49x to 1.52-1.64x boto3,
-over issue 15's 1.5x target. What it adds that these workers do not use: async processing, FIFO
-ordering, Kinesis and DynamoDB streams.
+in the run of README's table would have taken four of the eight workers over issue 15's 1.5x
+target, and is billed at every cold start (INIT). What it adds that these workers do not use:
+async processing, FIFO ordering, Kinesis and DynamoDB streams.
 """
 from __future__ import annotations
 
