@@ -27,6 +27,7 @@ FORWARDS = "forwards"
 # Mails sent, added by the sender once per batch (SES is not asked for Send events).
 SENT = "sent"
 # Of those, the mails with an open pixel or tracked links (P30): what opens and clicks count among.
+# Kept on the `sent` counter's items (add_sent); items of this name are from before.
 TRACKABLE = "trackable"
 # What the feedback worker counts per campaign (count_campaign_feedback).
 FEEDBACK_COUNTERS = frozenset({"bounces#hard", "bounces#soft", "complaints"})
@@ -58,6 +59,15 @@ def add_counter(campaign_id: str, counter: str, amount: int = 1) -> None:
     item.update(actions=actions)
 
 
+def add_sent(campaign_id: str, sent: int, trackable: int) -> None:
+    """Add mails sent, `trackable` of them with a pixel or tracked links: one UpdateItem ADD on a
+    random shard's `sent` counter."""
+    item, actions = counter_update(campaign_id, SENT, sent)
+    if trackable:
+        actions.append(CampaignStat.trackable.add(trackable))
+    item.update(actions=actions)
+
+
 def count_campaign_feedback(campaign_id: str, counter: str) -> tuple[CampaignStat, list[Any]]:
     """The feedback worker's hook: the update adding one SES outcome (one of FEEDBACK_COUNTERS) to
     the campaign's report, to be written in the same transaction as the event's receipt, so a
@@ -78,6 +88,8 @@ def campaign_counters(campaign_id: str, now: datetime | None = None) -> dict[str
     for shard in range(SHARDS):
         for item in CampaignStat.query(shard_key(campaign_id, shard)):
             totals[item.counter] = totals.get(item.counter, 0) + int(item.value or 0)
+            if item.trackable:
+                totals[TRACKABLE] = totals.get(TRACKABLE, 0) + int(item.trackable)
     _add(totals, tracking_counters(campaign_id, now or datetime.now(UTC)))
     return totals
 

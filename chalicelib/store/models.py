@@ -464,6 +464,9 @@ class CampaignStat(TidingsModel):
     campaign_id = UnicodeAttribute(hash_key=True)
     counter = UnicodeAttribute(range_key=True)
     value = NumberAttribute(default=0)
+    # The `sent` counter's: how many of the mails sent could be tracked (P30), added in the same
+    # write as they are.
+    trackable = NumberAttribute(null=True)
     # A delta or snapshot: counter name → amount.
     counts = MapAttribute(null=True)
     # A snapshot: the sort key of the last delta it folded in.

@@ -2,16 +2,16 @@
 
 SES is not asked for Send events (they were most of Tidings' own AWS cost), so the senders add
 what they sent: one ADD to the account's day counter (the rates' volume) and one to the
-campaign's `sent` counter. Exactly once: a mail is counted only by the invocation whose
-conditional claim (store/messages.claim) succeeded; a redelivered job finds the claims taken and
-counts nothing again.
+campaign's `sent` counter, which also adds how many of them were trackable. Exactly once: a mail
+is counted only by the invocation whose conditional claim (store/messages.claim) succeeded; a
+redelivered job finds the claims taken and counts nothing again.
 """
 from __future__ import annotations
 
 from chalicelib.config import settings
 from chalicelib.domain.clock import now
 from chalicelib.domain.health import counts_for_account
-from chalicelib.store.campaign_stats import SENT, TRACKABLE, add_counter
+from chalicelib.store.campaign_stats import add_sent
 from chalicelib.store.health import count_sent
 
 
@@ -24,6 +24,4 @@ def count_sent_mail(account_id: str, mail_kind: str, amount: int, campaign_id: s
         return
     count_sent(account_id, now().date(), amount, settings().health)
     if campaign_id:
-        add_counter(campaign_id, SENT, amount)
-        if trackable:
-            add_counter(campaign_id, TRACKABLE, trackable)
+        add_sent(campaign_id, amount, trackable)
