@@ -1,0 +1,101 @@
+"""Rule tests that bite where `make mutants` (run on 0cf0a21) found none did: consent, sending,
+suppression and links (P01-P12, P31, P35). Each is fast and asserts, at the value where a small
+bug would show, what its rule needs; tests/test_bites_suppressions.py holds the store's side."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.tokens import Signer
+
+SIGNER = Signer(("a-secret-for-the-bite-tests",))
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+# --- P01, P02, P04: what a signup keeps --------------------------------------------------------
+
+def test_p04_every_allowed_contact_field_is_kept_as_given():
+    from chalicelib.domain.subscriptions import clean_contact
+
+    contact = clean_contact({"email": "ann@example.com", "name": " Ann ", "company": "Acme Ltd",
+                             "phone": "+40 712 345 678", "website": "https://acme.example",
+                             "field_of_activity": "Retail"}, (), drop_unknown=True)
+    assert (contact.name, contact.company, contact.phone, contact.website, contact.field_of_activity) == (
+        "Ann", "Acme Ltd", "+40712345678", "https://acme.example", "Retail")
+
+
+def test_p04_an_undeclared_attribute_is_refused_from_the_api_and_dropped_from_a_form():
+    from chalicelib.domain.subscriptions import clean_contact
+
+    raw = {"email": "ann@example.com", "attributes": {"plan": "gold", "shoe_size": "42"}}
+    with pytest.raises(InvalidInput) as refused:
+        clean_contact(raw, ["plan"], drop_unknown=False)
+    assert refused.value.field == "attributes.shoe_size"
+    assert clean_contact(raw, ["plan"], drop_unknown=True).attributes == {"plan": "gold"}
+
+
+@pytest.mark.parametrize(("raw", "field"), [
+    ({"company": "x" * 201}, "company"), ({"website": 42}, "website"), ({"name": ["Ann"]}, "name"),
+    ({"attributes": {"plan": 5}}, "plan"), ({"attributes": {"plan": "x" * 501}}, "plan")])
+def test_p04_a_contact_field_or_attribute_out_of_bounds_is_refused_naming_it(raw, field):
+    from chalicelib.domain.subscriptions import clean_contact
+
+    with pytest.raises(InvalidInput) as refused:
+        clean_contact({"email": "ann@example.com", **raw}, ["plan"], drop_unknown=False)
+    assert refused.value.field == field
+
+
+def test_p02_the_user_agent_is_kept_trimmed_and_a_missing_one_stays_missing():
+    from chalicelib.domain.subscriptions import Source, evidence
+
+    def kept(user_agent):
+        return evidence(T0, Source.FORM, 1, ip=None, user_agent=user_agent, form_url=None).user_agent
+
+    assert kept("Mozilla/5.0 (X11)") == "Mozilla/5.0 (X11)"
+    assert kept("M" * 1001) == "M" * 1000
+    assert kept(None) is None and kept("") is None
+
+
+def test_p01_a_confirmed_entry_never_expires_and_a_pending_one_lives_until_its_expiry():
+    from chalicelib.domain.subscriptions import Status, is_live
+
+    assert is_live(Status.CONFIRMED, T0 - timedelta(days=30), T0)
+    assert is_live(Status.PENDING, None, T0)
+    assert is_live(Status.PENDING, T0 + timedelta(seconds=1), T0)
+    assert not is_live(Status.PENDING, T0, T0)
+
+
+def test_p01_a_signup_is_confirmed_at_once_only_when_the_caller_says_consent_is_proven():
+    from chalicelib.domain.subscriptions import SignupOutcome, Status, signup_outcome
+
+    assert signup_outcome(None, False, True) is SignupOutcome.CREATE_CONFIRMED
+    assert signup_outcome(Status.PENDING, False, True) is SignupOutcome.CREATE_CONFIRMED
+    assert signup_outcome(None, False, False) is SignupOutcome.CREATE_PENDING
+
+
+# --- P01: the SMS code -------------------------------------------------------------------------
+
+def test_p01_a_phone_code_is_drawn_from_all_million_six_digit_codes(monkeypatch):
+    from chalicelib.domain import phone_consent
+
+    bounds = []
+
+    def highest(bound: int) -> int:
+        bounds.append(bound)
+        return bound - 1
+
+    monkeypatch.setattr(phone_consent.secrets, "randbelow", highest)
+    assert phone_consent.new_code() == "999999" and bounds == [10 ** 6]
+
+
+def test_p01_the_code_sms_is_written_in_the_lists_language():
+    from chalicelib.domain.phone_consent import code_text
+
+    assert code_text("Acme", "Știri", "123456", "ro") == (
+        "123456 este codul tau pentru a primi SMS de la Acme (Știri). Daca nu l-ai cerut, "
+        "ignora acest mesaj.")
+    assert code_text("Acme", "News", "123456", "en") == (
+        "123456 is your code to receive SMS from Acme (News). If you did not ask for it, "
+        "ignore this message.")
