@@ -99,3 +99,73 @@ def test_p01_the_code_sms_is_written_in_the_lists_language():
     assert code_text("Acme", "News", "123456", "en") == (
         "123456 is your code to receive SMS from Acme (News). If you did not ask for it, "
         "ignore this message.")
+
+
+# --- P02, P03: an import row -------------------------------------------------------------------
+
+def test_p02_an_import_rows_proof_columns_are_proof_never_contact_attributes():
+    """A list may declare an attribute named like a proof column: the import still reads that
+    column as consent proof only, so the IP and browser never become contact data."""
+    from chalicelib.domain.imports import clean_row
+
+    person = clean_row({"email": "ann@example.com", "consent_given_at": "2026-01-05T10:00:00Z",
+                        "consent_ip": "192.0.2.7", "tracking_consent_given_at": "2026-01-05T10:00:00Z",
+                        "plan": "gold"},
+                       ["plan", "consent_ip", "tracking_consent_given_at"], [1], tracking_versions=[1])
+    assert person.contact.attributes == {"plan": "gold"}
+    assert person.proof.ip == "192.0.2.7" and person.tracking is not None
+
+
+def test_p03_an_import_row_asks_dns_about_the_address_when_the_deployment_does(monkeypatch):
+    import email_validator
+
+    from chalicelib.domain.imports import clean_row
+
+    def no_mail_domain(address, check_deliverability=False, **_):
+        if check_deliverability:
+            raise email_validator.EmailUndeliverableError("example.com does not accept email")
+        return real(address, check_deliverability=False)
+
+    real = email_validator.validate_email
+    monkeypatch.setattr(email_validator, "validate_email", no_mail_domain)
+    assert clean_row({"email": "ann@example.com"}, [], [1]).contact.email == "ann@example.com"
+    with pytest.raises(InvalidInput) as refused:
+        clean_row({"email": "ann@example.com"}, [], [1], check_dns=True)
+    assert refused.value.field == "email"
+
+
+# --- P01, P17: who receives a campaign ---------------------------------------------------------
+
+def test_p01_an_sms_goes_only_to_an_entry_with_a_number_its_person_confirmed():
+    from chalicelib.domain.campaigns import Channel
+    from chalicelib.domain.sending import eligible
+    from chalicelib.domain.subscriptions import Contact
+
+    ann, bob = Contact(email="ann@example.com", phone="+40712345678"), Contact(email="bob@example.com")
+    assert eligible(Channel.SMS, {}, ann, False, True)
+    assert not eligible(Channel.SMS, {}, ann, False), "a number is unconfirmed unless said otherwise"
+    assert not eligible(Channel.SMS, {}, ann, False, False)
+    assert not eligible(Channel.SMS, {}, bob, False, True), "no number, nothing to send to"
+    assert eligible(Channel.EMAIL, {}, bob, False)
+
+
+def test_p17_a_filter_is_matched_against_the_entrys_own_contact_data():
+    from chalicelib.domain.campaigns import Channel
+    from chalicelib.domain.sending import eligible
+    from chalicelib.domain.subscriptions import Contact
+
+    ann = Contact(email="ann@example.com", company="Acme", attributes={"plan": "gold"})
+    assert eligible(Channel.EMAIL, {"company": "acme ", "plan": "Gold"}, ann, False)
+    assert not eligible(Channel.EMAIL, {"plan": "silver"}, ann, False)
+    assert not eligible(Channel.EMAIL, {"company": "Acme"}, ann, True), "restricted (P17)"
+
+
+# --- P12: the one way back ---------------------------------------------------------------------
+
+def test_p12_only_a_person_who_did_nothing_but_unsubscribe_may_sign_up_again():
+    from chalicelib.domain.suppression import may_resubscribe
+
+    assert may_resubscribe({"unsubscribed"})
+    assert not may_resubscribe(set())
+    for other in ("complained", "bounced", "erased", "platform_opt_out"):
+        assert not may_resubscribe({other}) and not may_resubscribe({"unsubscribed", other})
