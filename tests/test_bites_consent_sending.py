@@ -169,3 +169,69 @@ def test_p12_only_a_person_who_did_nothing_but_unsubscribe_may_sign_up_again():
     assert not may_resubscribe(set())
     for other in ("complained", "bounced", "erased", "platform_opt_out"):
         assert not may_resubscribe({other}) and not may_resubscribe({"unsubscribed", other})
+
+
+# --- P06, P08, P09: what the platform adds to a marketing mail ---------------------------------
+
+def _compose(*, html: str | None, text: str | None = None, language: str = "en",
+             advertisement: bool = False, postal_address: str = "1 Main Street, Bucharest"):
+    from chalicelib.domain.accounts import AccountProfile
+    from chalicelib.domain.campaigns import CampaignContent, Channel, with_text_part
+    from chalicelib.domain.marketing_mail import ListSettings, compose_marketing_email
+    from chalicelib.domain.subscriptions import Contact
+
+    content = with_text_part(CampaignContent(
+        channel=Channel.EMAIL, list_ids=frozenset({"lst_1"}), subject="News", html=html,
+        from_address="news@acme.example", advertisement=advertisement), text)
+    return compose_marketing_email(
+        signer=SIGNER, account_id="acc_1", campaign_id="cmp_1", content=content,
+        recipient=Contact(email="ann@example.com"),
+        mailing_list=ListSettings(list_id="lst_1", name="Știri", track_opens=False, track_clicks=False,
+                                  language=language),
+        sender=AccountProfile(name="Acme", postal_address=postal_address,
+                              contact_email="contact@acme.example", sender_identity="news@acme.example"),
+        public_base_url="https://mail.tidings.example")
+
+
+def test_p06_p09_the_footer_and_label_the_platform_adds_are_in_the_lists_language():
+    mail = _compose(html="<html><body><p>Salut</p></body></html>", text="Salut", language="ro",
+                    advertisement=True)
+    assert "Primești acest email pentru că te-ai abonat la Știri." in mail.html
+    assert ">Dezabonare</a>" in mail.html and ">Publicitate</p>" in mail.html
+    assert mail.text.startswith("Publicitate\n\nSalut\n\n-- \n")
+    assert "\nDezabonare: https://mail.tidings.example/u/" in mail.text and "\nPreferințe: " in mail.text
+    assert "Unsubscribe" not in mail.html + mail.text
+
+
+def test_p08_the_identity_footer_follows_the_authors_text_as_written():
+    mail = _compose(html=None, text="    Indented, as the author wrote it.\n\n\n")
+    assert mail.text.startswith("    Indented, as the author wrote it.\n\n-- \n"
+                                "Acme, 1 Main Street, Bucharest, contact@acme.example\n")
+
+
+def test_p08_an_identity_the_author_wrote_with_an_apostrophe_is_not_added_again():
+    address = "12 O'Connell Street, Dublin"
+    html = (f"<html><body><p>Hi</p><p>Acme, {address}, contact@acme.example</p>"
+            '<p><a href="{{ unsubscribe_url }}">Unsubscribe</a></p></body></html>')
+    mail = _compose(html=html, postal_address=address)
+    assert mail.html.count("O'Connell") == 1 and "O&#x27;Connell" not in mail.html
+    assert "&middot;" not in mail.html, "no second identity footer"
+
+
+# --- P31, P01: the confirmation link -----------------------------------------------------------
+
+def test_p31_p01_a_confirm_link_holds_its_list_and_address_only_encrypted_and_reads_them_back():
+    import base64
+
+    from chalicelib.domain.tokens import (
+        ConfirmClaim,
+        confirm_token,
+        confirm_token_list_hint,
+        read_confirm_token,
+    )
+
+    token = confirm_token(SIGNER, "lst_1", "ann@example.com")
+    assert read_confirm_token(SIGNER, token) == ConfirmClaim(list_id="lst_1", address="ann@example.com")
+    assert confirm_token_list_hint(SIGNER, token) == "lst_1"
+    opened = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    assert b"ann" not in opened and b"example" not in opened and "ann" not in token
