@@ -235,3 +235,62 @@ def test_p31_p01_a_confirm_link_holds_its_list_and_address_only_encrypted_and_re
     assert confirm_token_list_hint(SIGNER, token) == "lst_1"
     opened = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
     assert b"ann" not in opened and b"example" not in opened and "ann" not in token
+
+
+# --- P01: who receives an SMS campaign, page by page (store: moto) -----------------------------
+
+def test_p01_an_sms_page_texts_confirmed_numbers_and_a_number_unconfirmed_on_an_earlier_list_is_no_reach(aws):
+    from chalicelib.domain.campaigns import CampaignContent, Channel
+    from chalicelib.services.sending.fanout import _recipients
+    from chalicelib.store.models import Subscriber
+    from tests.support.lists import subscribe
+
+    phone = "+40712345678"
+    for list_id, name, confirmed in [("lst_a", "ann", True), ("lst_a", "bob", False), ("lst_a", "dan", False),
+                                     ("lst_b", "ann", True), ("lst_b", "dan", True)]:
+        subscribe("acc_1", list_id, f"{name}@example.com", phone=phone, phone_confirmed=confirmed)
+    subscribe("acc_1", "lst_a", "cleo@example.com")  # no number
+    content = CampaignContent(channel=Channel.SMS, list_ids=frozenset({"lst_a", "lst_b"}), sms_body="Sale")
+
+    def texted(list_id: str) -> list[str]:
+        entries = [entry for entry in Subscriber.query(list_id)]
+        return sorted(contact.email for contact in _recipients(content, list_id, entries))
+
+    assert texted("lst_a") == ["ann@example.com"]
+    assert texted("lst_b") == ["dan@example.com"], "Ann was texted through lst_a, Dan was not"
+
+
+# --- P04, P08: what a campaign may be saved with (store: moto) ---------------------------------
+
+@pytest.mark.parametrize(("fields", "field"), [
+    ({"channel": "sms", "sms_body": "Sale", "filter": {"shoe_size": "42"}}, "filter.shoe_size"),
+    ({"channel": "sms", "sms_body": "Sale for {{ attributes.shoe_size }}"}, "sms_body"),
+    ({"subject": "News", "html": "<p>{{ attributes.shoe_size }}</p>"}, "html")])
+def test_p04_a_campaign_filters_and_personalises_only_by_attributes_its_lists_declare(account, fields, field):
+    from chalicelib.services.campaigns import create_campaign
+    from chalicelib.services.lists import create_list
+
+    list_id = create_list(account["account_id"], "key", {"name": "News", "consent_text": "Yes, mail me.",
+                                                          "attributes": ["plan"]}).list_id
+    create_campaign(account["account_id"], "key", {"name": "Ok", "list_ids": [list_id], "channel": "sms",
+                                                   "sms_body": "{{ attributes.plan }}",
+                                                   "filter": {"plan": "gold"}})
+    with pytest.raises(InvalidInput) as refused:
+        create_campaign(account["account_id"], "key", {"name": "Spring", "list_ids": [list_id], **fields})
+    assert refused.value.field == field
+
+
+@pytest.mark.parametrize("fields", [
+    {"channel": "sms", "sms_body": "{{ broken"},
+    {"subject": "{{ broken", "html": "<p>Hello</p>"},
+    {"subject": "News", "html": "<p>Hello</p>", "text": "{{ broken"}])
+def test_p08_a_template_error_names_the_field_it_is_in(account, fields):
+    from chalicelib.services.campaigns import create_campaign
+    from chalicelib.services.lists import create_list
+
+    body = {"name": "News", "consent_text": "Yes, mail me."}
+    list_id = create_list(account["account_id"], "key", body).list_id
+    with pytest.raises(InvalidInput) as refused:
+        create_campaign(account["account_id"], "key", {"name": "Spring", "list_ids": [list_id], **fields})
+    broken = [name for name, value in fields.items() if value == "{{ broken"]
+    assert refused.value.field == broken[0]
