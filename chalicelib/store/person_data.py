@@ -298,7 +298,7 @@ def erase_everywhere(person: Person) -> dict[str, int]:
 def suppress_person(person: Person, reason: SuppressionReason) -> int:
     """Suppress each of the person's keyed hashes in the account (emails and phones alike).
     Idempotent: an existing suppression keeps its first reason and time; erasure also flags it
-    `erased` (store/suppressions.erased_hashes)."""
+    `erased`, which keeps the person's own signup from lifting it (store/suppressions.own_signup)."""
     at = now()
     for hashed in person.keyed_hashes(hash_key()):
         Suppression(scope=person.account_id, address_hash=hashed).update(actions=[

@@ -31,12 +31,6 @@ def is_suppressed(account_id: str, address: str, list_id: str | None = None) -> 
     return any(True for _ in found)
 
 
-def erased_hashes(account_id: str, hashes: Iterable[str]) -> set[str]:
-    """Those keyed hashes whose person the account erased (P18), in one BatchGetItem per 100."""
-    keys = [(account_id, hashed) for hashed in set(hashes)]
-    return {entry.address_hash for entry in Suppression.batch_get(keys) if entry.erased}
-
-
 def suppress(scope: str, address: str, reason: SuppressionReason, list_id: str | None = None) -> None:
     """Suppress the address for `scope` (an account id or PLATFORM_SCOPE), or with `list_id` for
     that list of the account only. Idempotent: the first reason and time stay, and every reason is
