@@ -3,9 +3,9 @@ handler, and only the records that failed reported back, so SQS redelivers just 
 
 What Powertools' BatchProcessor and process_partial_response do for SQS, in a few lines. The
 project prefers Powertools for a solved problem, but only where the cost is justified: importing
-its batch utility and SQSRecord adds 17-30 ms of CPU to each worker's cold import (0.1-0.2x
+its batch utility and SQSRecord adds 26-33 ms of CPU to each worker's cold import (0.15-0.2x
 `import boto3`; `make bench` measures it on every run, bench/cold_start.batch_utility_cost), which
-in the run of README's table would have taken four of the eight workers over issue 15's 1.5x
+in the run of README's table would have taken seven of the eight workers over issue 15's 1.5x
 target, and is billed at every cold start (INIT). What it adds that these workers do not use:
 async processing, FIFO ordering, Kinesis and DynamoDB streams.
 """
