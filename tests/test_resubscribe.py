@@ -4,11 +4,13 @@ the API and complaints or bounces still cannot re-add anyone."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 
-from chalicelib.config import hash_key
-from chalicelib.domain.mail_links import LinkClaim
+from chalicelib.config import hash_key, settings, signer
+from chalicelib.domain.mail_links import FORWARD, LinkClaim, link_token
 from chalicelib.domain.suppression import SuppressionReason, address_hash
 from chalicelib.services.unsubscribe import Scope, unsubscribe
 from chalicelib.store import audit
@@ -17,7 +19,7 @@ from chalicelib.store.suppressions import suppress
 from tests.support.campaigns import create_campaign
 from tests.support.lists import new_list, stored, subscribe
 from tests.support.mail import confirm_path, recipients_of_sent, sent_mails
-from tests.support.queues import deliver, run_queues, take
+from tests.support.queues import apply_queued_signups, deliver, run_queues, take
 from tests.support.signups import form_signup
 
 ANN = "ann@example.com"
@@ -60,6 +62,41 @@ def test_p12_a_person_who_unsubscribed_comes_back_by_signing_up_and_confirming(c
     # The lift is for the list they came back to: the one they left with it stays silent.
     assert stored(offers, ANN).status == "unsubscribed"
     assert not _campaign_reaches(client, headers, offers)
+
+
+def test_p12_a_person_on_the_way_back_may_ask_for_a_new_confirmation_link(client, account, headers):
+    """Their signup went ahead because only an unsubscribe stood in its way; a resend is the same
+    signup's mail, so the same rule lets it go (not the plain suppression read, which the lift
+    at confirmation has not changed yet)."""
+    news = new_list(client, headers, "News")
+    _left(account, news)
+    form_signup(client, news, email=ANN)
+    deliver(take("outbox"))
+    assert stored(news, ANN).status == "pending"
+    later = datetime.now(UTC) + timedelta(minutes=settings().signup_limits.mail_interval_minutes + 1)
+    with time_machine.travel(later):
+        answer = client.http.post("/c/resend", headers={"Content-Type": "application/x-www-form-urlencoded"},
+                                  body=f"list_id={news}&email={ANN}")
+        assert answer.status_code == 200
+        apply_queued_signups()
+        resent = take("outbox")
+        assert len(resent) == 1
+        deliver(resent)
+        assert client.http.post(confirm_path(sent_mails()[-1])).status_code == 200
+    assert stored(news, ANN).status == "confirmed"
+
+
+def test_p12_p14_a_person_back_on_the_list_can_forward_the_campaigns_they_get(client, account, headers):
+    """Campaigns reach them again, so their forward link works as anyone's (not the plain
+    suppression read, which their way back does not change)."""
+    news = new_list(client, headers, "News")
+    _left(account, news)
+    _signs_up_and_confirms(client, news)
+    campaign = create_campaign(client, headers, [news])
+    client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/send", headers=headers)
+    run_queues(client)
+    claim = LinkClaim(account["account_id"], news, ANN, campaign["campaign_id"])
+    assert client.http.get(f"/fwd/{link_token(signer(), FORWARD, claim)}").status_code == 200
 
 
 def test_p12_unsubscribing_again_restores_the_suppression_for_that_list(client, account, headers):

@@ -35,7 +35,7 @@ from chalicelib.store.lists import find_list
 from chalicelib.store.models import Campaign
 from chalicelib.store.rate_limits import consume
 from chalicelib.store.subscribers import get_subscriber
-from chalicelib.store.suppressions import is_suppressed
+from chalicelib.store.suppressions import is_suppressed_for_list
 from chalicelib.templates import DEFAULT_LANGUAGE, N_
 
 FORWARDS_PER_DAY = 5
@@ -86,7 +86,7 @@ def reader_link(token: str) -> LinkClaim:
     _live_account(claim.account_id)
     entry = get_subscriber(claim.list_id, claim.address)
     if (entry is None or entry.account_id != claim.account_id or entry.status != Status.CONFIRMED.value
-            or is_suppressed(claim.account_id, claim.address, claim.list_id)):
+            or is_suppressed_for_list(claim.account_id, claim.address, claim.list_id)):
         raise LinkEnded(N_("this forward link no longer works"), field="token")
     _shown_campaign(claim.account_id, claim.campaign_id)
     return claim

@@ -365,7 +365,9 @@ def apply_resend(job: ResendJob) -> None:
     subscriber = subscriber_store.get_subscriber(job.list_id, job.address)
     if subscriber is None or subscriber.status != Status.PENDING.value:
         return
-    if is_suppressed(mailing_list.account_id, job.address, mailing_list.list_id):
+    # The rule the signup itself went ahead by (P12): a person coming back after unsubscribing
+    # gets their link again; a complaint, bounce, erasure or platform opt-out sends nothing.
+    if own_signup(mailing_list.account_id, job.address, mailing_list.list_id) is OwnSignup.BLOCKED:
         return
     if not _within_address_limits(mailing_list, job.address):
         return

@@ -77,6 +77,13 @@ def suppressed_hashes(account_id: str, hashes: Iterable[str], list_id: str | Non
                     and may_resubscribe(_reasons(entry)))}
 
 
+def is_suppressed_for_list(account_id: str, address: str, list_id: str) -> bool:
+    """Whether the address is suppressed for mail of this list as a campaign to it sees it
+    (suppressed_hashes): a person's own way back to the list (P12) lifts their unsubscribe."""
+    hashed = address_hash(address, hash_key())
+    return hashed in suppressed_hashes(account_id, [hashed], list_id)
+
+
 class OwnSignup(Enum):
     """How the suppressions stand towards a person's own signup to a list (P12)."""
     CLEAR = "clear"          # not suppressed in the account or the platform
