@@ -70,18 +70,23 @@ def suppressed_hashes(account_id: str, hashes: Iterable[str], list_id: str | Non
     platform-wide, in batched reads (one call per 50 hashes); with `list_id`, not those whose
     person only unsubscribed and then signed up to that list again themselves (P12)."""
     keys = [(scope, hashed) for hashed in set(hashes) for scope in (account_id, PLATFORM_SCOPE)]
-    # A lift holds only on the account's own suppression, and only while its every reason is
-    # that they unsubscribed: a complaint or bounce since, or a platform-wide opt-out, suppresses.
     return {entry.address_hash for entry in Suppression.batch_get(keys)
-            if not (list_id and entry.scope == account_id and list_id in (entry.lifted_for or ())
-                    and may_resubscribe(_reasons(entry)))}
+            if not (list_id and _lifted(entry, account_id, list_id))}
 
 
 def is_suppressed_for_list(account_id: str, address: str, list_id: str) -> bool:
-    """Whether the address is suppressed for mail of this list as a campaign to it sees it
-    (suppressed_hashes): a person's own way back to the list (P12) lifts their unsubscribe."""
+    """Whether the address is suppressed for mail of this list: in the account, platform-wide or
+    for this list, unless their own way back to the list (P12) lifted it. One BatchGetItem."""
     hashed = address_hash(address, hash_key())
-    return hashed in suppressed_hashes(account_id, [hashed], list_id)
+    return any(not _lifted(entry, account_id, list_id)
+               for entry in Suppression.batch_get(_keys(account_id, hashed, list_id)))
+
+
+def _lifted(entry: Suppression, account_id: str, list_id: str) -> bool:
+    """A lift holds only on the account's own suppressions, and only while their every reason is
+    that they unsubscribed: a complaint or bounce since, or a platform-wide opt-out, suppresses."""
+    return (entry.scope == account_id and list_id in (entry.lifted_for or ())
+            and may_resubscribe(_reasons(entry)))
 
 
 class OwnSignup(Enum):
