@@ -6,9 +6,9 @@ rules, so these are named for P13 (tracking.py), P13/P14 (campaign_report.py) an
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from chalicelib.domain.campaign_report import build_report
-from chalicelib.domain.engagement import Viewer
 from chalicelib.domain.health import SUSPENSION_MAIL_KIND, counts_for_account
 from chalicelib.domain.optout import MAIL_KIND as OPTOUT_MAIL_KIND
 from chalicelib.domain.sending import CAMPAIGN_KIND, TEST_KIND
@@ -23,30 +23,26 @@ from chalicelib.domain.tracking import (
     MarkerKey,
     TrackingEvent,
     marker_key,
-    plan_batch,
     short_event_id,
 )
+from tests.support.tracking import planned, recipient_of, tracking_event
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 SPRING = "https://shop.example/spring"
 
 
 def _event(event_id: str, address: str = "ann@example.com", *, minutes_ago: float = 5,
-           action: Action = Action.OPEN, viewer: Viewer = Viewer.HUMAN, link: str | None = None,
-           sent_at: datetime | None = None) -> TrackingEvent:
-    return TrackingEvent(event_id=event_id, action=action, at=NOW - timedelta(minutes=minutes_ago),
-                         account_id="acc_1", list_id="lst_1", campaign_id="cmp_1", address=address,
-                         viewer=viewer, country="RO", link=link, sent_at=sent_at)
+           **fields: Any) -> TrackingEvent:
+    return tracking_event(event_id, at=NOW - timedelta(minutes=minutes_ago), address=address, **fields)
 
 
 def _plan(events: list[TrackingEvent], stored: dict[MarkerKey, Marker] | None = None, *, now: datetime = NOW,
           orphaned: frozenset[MarkerKey] = frozenset(), batch_id: str = "b1") -> BatchPlan:
-    recipients = {event.event_id: f"h-{event.address}" for event in events}
-    return plan_batch(events, stored or {}, recipients, now, batch_id, orphaned)
+    return planned(events, stored, now=now, batch_id=batch_id, orphaned=orphaned)
 
 
 def _key(event: TrackingEvent) -> MarkerKey:
-    return marker_key(event, f"h-{event.address}")
+    return marker_key(event, recipient_of(event))
 
 
 # --- P13, P21: opens of mails older than the history -----------------------------------------------

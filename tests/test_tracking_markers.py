@@ -26,34 +26,24 @@ from chalicelib.domain.tracking import (
     TrackingEvent,
     delta_ref,
     marker_key,
-    plan_batch,
     short_event_id,
 )
 from tests.support.campaigns import report_body
 from tests.support.lists import subscribe
 from tests.support.queues import run_tracking_worker
-from tests.support.tracking import READER, mailed_reader
+from tests.support.tracking import READER, mailed_reader, planned, tracking_event
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 SPRING = "https://shop.example/spring"
 
 
-def _event(event_id: str, *, address: str = READER, action: Action = Action.OPEN,
-           viewer: Viewer = Viewer.HUMAN, link: str | None = None, country: str = "RO",
-           at: datetime | None = None, campaign_id: str = "cmp_1", list_id: str = "lst_1") -> TrackingEvent:
-    return TrackingEvent(event_id=event_id, action=action, at=at or NOW - timedelta(minutes=5),
-                         account_id="acc_1", list_id=list_id, campaign_id=campaign_id, address=address,
-                         viewer=viewer, country=country, link=link)
-
-
-def _recipients(events: list[TrackingEvent]) -> dict[str, str]:
-    """A stand-in for the keyed hash: the address itself (the planner never looks inside)."""
-    return {event.event_id: f"h-{event.address}" for event in events}
+def _event(event_id: str, *, at: datetime | None = None, **fields: Any) -> TrackingEvent:
+    return tracking_event(event_id, at=at or NOW - timedelta(minutes=5), **fields)
 
 
 def _plan(events: list[TrackingEvent], stored: dict[MarkerKey, Marker] | None = None,
           **kwargs: Any) -> BatchPlan:
-    return plan_batch(events, stored or {}, _recipients(events), kwargs.pop("now", NOW), **kwargs)
+    return planned(events, stored, now=kwargs.pop("now", NOW), **kwargs)
 
 
 def _counters(plan: BatchPlan) -> dict[str, int]:

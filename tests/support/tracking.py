@@ -65,3 +65,31 @@ def opened_and_clicked(account_id: str, list_id: str, campaign_id: str, address:
                                 list_id=list_id, campaign_id=campaign_id, address=address,
                                 viewer=Viewer.HUMAN, country="RO", link=target, sent_at=sent_at or at)
                   for action, target in ((Action.OPEN, None), (Action.CLICK, link))])
+
+
+# --- the tracking worker's planner, without AWS (domain/tracking.plan_batch) ------------------------
+
+def tracking_event(event_id: str, *, at: datetime, address: str = READER, action: Any = None,
+                   viewer: Any = None, link: str | None = None, country: str = "RO",
+                   sent_at: datetime | None = None, campaign_id: str = "cmp_1",
+                   list_id: str = "lst_1") -> Any:
+    """An open (or, with `action`, a click) of one reader, as the route queues it."""
+    from chalicelib.domain.engagement import Viewer
+    from chalicelib.domain.tracking import Action, TrackingEvent
+
+    return TrackingEvent(event_id=event_id, action=action or Action.OPEN, at=at, account_id="acc_1",
+                         list_id=list_id, campaign_id=campaign_id, address=address,
+                         viewer=viewer or Viewer.HUMAN, country=country, link=link, sent_at=sent_at)
+
+
+def recipient_of(event: Any) -> str:
+    """A stand-in for the keyed hash of the event's reader (the planner never looks inside)."""
+    return f"h-{event.address}"
+
+
+def planned(events: list[Any], stored: dict[Any, Any] | None = None, *, now: datetime, **kwargs: Any) -> Any:
+    """The worker's plan for a batch of `events` over the markers `stored`, at `now`."""
+    from chalicelib.domain.tracking import plan_batch
+
+    recipients = {event.event_id: recipient_of(event) for event in events}
+    return plan_batch(events, stored or {}, recipients, now, **kwargs)
