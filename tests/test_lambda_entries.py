@@ -38,7 +38,7 @@ def test_every_declared_function_has_its_own_entry():
             assert callable(_entry_handler(spec.name)), spec.name
 
 
-_WATCHED = "('chalicelib.', 'pynamodb', 'jinja2')"
+_WATCHED = "('chalicelib.', 'pynamodb', 'jinja2', 'email.headerregistry')"
 
 
 def _loaded_after_import(name: str) -> set[str]:
@@ -100,6 +100,20 @@ def test_the_tracking_workers_entry_loads_the_tracking_service_alone():
     # No HTTP plumbing but the security headers the shared middleware registers.
     web = {module for module in loaded if module.startswith("chalicelib.web.")}
     assert web == {"chalicelib.web.security"}, web
+
+
+# Only what builds raw mail loads the MIME builder and the stdlib's header registry; only what
+# counts, reports, exports or purges opens and clicks loads the tracking rules.
+BUILDS_MAIL = {"send_worker", "campaign_send_worker"}
+TRACKING_RULES = {"tracking_front", "tracking_worker", "api_handler", "retention_worker"}
+
+
+@pytest.mark.parametrize("name", sorted(spec.name for spec in FUNCTIONS))
+def test_an_entry_loads_the_mail_builder_and_the_tracking_rules_only_if_it_uses_them(name):
+    loaded = _loaded_after_import(name)
+    builder = {"chalicelib.domain.mime", "email.headerregistry"} & loaded
+    assert bool(builder) == (name in BUILDS_MAIL), builder
+    assert ("chalicelib.domain.tracking" in loaded) == (name in TRACKING_RULES)
 
 
 def test_an_entry_handles_its_event_as_the_app_does(client):

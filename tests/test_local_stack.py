@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from chalice import Chalice, Cron, Rate
 
-from chalicelib.domain.mime import OutgoingEmail, build_mime
+from chalicelib.domain.mime import build_mime
+from chalicelib.domain.outgoing import OutgoingEmail
 from chalicelib.local.outbox import render_page
 from chalicelib.local.scheduler import Scheduler
 from chalicelib.local.schedules import parse_schedule

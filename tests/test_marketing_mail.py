@@ -245,7 +245,7 @@ def test_p07_unsubscribe_link_expires_after_a_year():
 
 
 def test_each_mail_has_its_own_unguessable_multipart_boundary_that_no_part_contains():
-    from chalicelib.domain.mime import OutgoingEmail
+    from chalicelib.domain.outgoing import OutgoingEmail
 
     html = "<p>==tidings_ and ===============0000000000000000000== in the text</p>"
     mail = OutgoingEmail(sender="news@acme.example", recipient="ann@example.com", subject="Hi",

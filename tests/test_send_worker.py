@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from chalicelib.config import hash_key, settings
-from chalicelib.domain.mime import OutgoingEmail
 from chalicelib.domain.outbox import EmailJob
+from chalicelib.domain.outgoing import OutgoingEmail
 from chalicelib.domain.privacy import subject_from_text
 from chalicelib.queue_batches import BatchFailed
 from chalicelib.store.messages import listed

@@ -71,8 +71,8 @@ def simulator(aws: dict[str, str]) -> Iterator[None]:
 
 def send_to(client, account_id: str, list_id: str, recipient: str) -> None:
     from chalicelib.config import settings
-    from chalicelib.domain.mime import OutgoingEmail
     from chalicelib.domain.outbox import EmailJob
+    from chalicelib.domain.outgoing import OutgoingEmail
 
     mail = OutgoingEmail(sender=settings().default_sender, recipient=recipient, subject="News",
                          text="Hello")

@@ -48,8 +48,8 @@ def sends(client, account, list_id, count, prefix="p"):
     """Mail `count` people through the send worker, ten to a batch: the sender counts what it sent
     (SES is asked for no Send events)."""
     from chalicelib.config import settings
-    from chalicelib.domain.mime import OutgoingEmail
     from chalicelib.domain.outbox import EmailJob
+    from chalicelib.domain.outgoing import OutgoingEmail
 
     bodies = [json.dumps(EmailJob(f"msg-{uuid.uuid4().hex}", account["account_id"], "campaign",
                                   OutgoingEmail(sender=settings().default_sender,

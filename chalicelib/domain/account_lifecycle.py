@@ -10,7 +10,7 @@ import hashlib
 from dataclasses import dataclass
 
 from chalicelib.domain.action_mail import ActionMail, action_email
-from chalicelib.domain.mime import OutgoingEmail
+from chalicelib.domain.outgoing import OutgoingEmail
 from chalicelib.domain.retention import DELETION_GRACE, INACTIVITY_NOTICE
 from chalicelib.domain.tokens import Signer, TokenInvalid
 from chalicelib.templates import DEFAULT_LANGUAGE, N_

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from chalicelib.domain.mime import OutgoingEmail
+from chalicelib.domain.outgoing import OutgoingEmail
 from chalicelib.domain.suppression import address_hash
 from chalicelib.templates import DEFAULT_LANGUAGE, N_, gettext_for, render_mail
 

@@ -9,7 +9,7 @@ import hashlib
 from datetime import datetime
 
 from chalicelib.domain.accounts import AccountProfile
-from chalicelib.domain.mime import OutgoingEmail
+from chalicelib.domain.outgoing import OutgoingEmail
 from chalicelib.domain.suppression import address_hash
 from chalicelib.domain.tokens import DEFAULT_MAX_AGE_SECONDS
 from chalicelib.templates import DEFAULT_LANGUAGE, gettext_for, render_mail

@@ -15,13 +15,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.outgoing import OutgoingEmail
 from chalicelib.templates import DEFAULT_LANGUAGE, gettext_for
-
-if TYPE_CHECKING:
-    from chalicelib.domain.mime import OutgoingEmail
 
 ACTIVE = "active"
 SUSPENDED = "suspended"
@@ -199,7 +197,6 @@ def suspension_notice(recipient: str, sender: str, account_name: str, reason: st
         _("Your lists, subscribers and reports stay available while sending is suspended."),
         _("The mailing platform"),
     ]) + "\n"
-    from chalicelib.domain.mime import OutgoingEmail  # lazily: the email package is heavy to import
 
     return OutgoingEmail(sender=sender, recipient=recipient,
                          subject=_("Sending suspended for %(account)s") % {"account": account_name},
@@ -229,7 +226,6 @@ def operator_action_notice(recipient: str, sender: str, account_name: str, actio
     ]) + "\n"
     subject = (_("Your account %(account)s has been cancelled") if cancelled
                else _("Your account %(account)s has been suspended"))
-    from chalicelib.domain.mime import OutgoingEmail  # lazily: the email package is heavy to import
 
     return OutgoingEmail(sender=sender, recipient=recipient, subject=subject % values, text=text)
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import html as html_escaping
 import re
 from dataclasses import dataclass, replace
-from email.headerregistry import Address
 
 from chalicelib.domain.accounts import AccountProfile
 from chalicelib.domain.campaigns import CampaignContent
@@ -39,7 +38,7 @@ from chalicelib.domain.mail_links import (
     link_token,
     link_url,
 )
-from chalicelib.domain.mime import OutgoingEmail
+from chalicelib.domain.outgoing import OutgoingEmail
 from chalicelib.domain.subscriptions import Contact
 from chalicelib.domain.templates import render, template_variables
 from chalicelib.domain.tokens import Signer
@@ -100,6 +99,10 @@ def compose_marketing_email(*, signer: Signer, account_id: str, campaign_id: str
         html = _html_part(html, content.advertisement, sender, mailing_list, links)
     subject = one_line(render(content.subject or "", "subject", variables))
     from_address = content.from_address or sender.sender_identity or ""
+    # Here, not at the top: the fan-out, the scheduler and SMS import this module for its list
+    # settings and label, and compose no mail (cold start, issue 15).
+    from email.headerregistry import Address
+
     return OutgoingEmail(
         sender=str(Address(display_name=content.from_name or "", addr_spec=from_address)),
         recipient=recipient.email,

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
 from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 
 from chalicelib.domain.clock import now
+from chalicelib.domain.outgoing import OutgoingEmail
 
 
 class _HeaderClasses(HeaderRegistry):
@@ -31,19 +31,6 @@ _POLICY = SMTP.clone(header_factory=_HeaderClasses())
 # a longer word by RFC 2047-encoding it, which would break the long signed URLs in
 # List-Unsubscribe (RFC 2369). Bodies keep the default, so base64/QP lines stay within 76.
 _HEADER_POLICY = _POLICY.clone(max_line_length=998)
-
-
-@dataclass(frozen=True)
-class OutgoingEmail:
-    """One message to one recipient (P10). `headers` are extra headers such as List-Unsubscribe."""
-
-    sender: str
-    recipient: str
-    subject: str
-    text: str
-    html: str | None = None
-    reply_to: str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 def build_mime(mail: OutgoingEmail) -> bytes:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from chalicelib.domain.action_mail import ActionMail, action_email, action_message_id
-from chalicelib.domain.mime import OutgoingEmail
+from chalicelib.domain.outgoing import OutgoingEmail
 from chalicelib.domain.tokens import Signer, TokenInvalid
 from chalicelib.templates import DEFAULT_LANGUAGE, N_
 

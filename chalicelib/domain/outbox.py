@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from chalicelib.domain.errors import InvalidInput
-from chalicelib.domain.mime import OutgoingEmail
+from chalicelib.domain.outgoing import OutgoingEmail
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ from typing import Any
 from chalicelib.adapters.sqs import enqueue
 from chalicelib.config import settings
 from chalicelib.domain.clock import now
-from chalicelib.domain.mime import OutgoingEmail
 from chalicelib.domain.outbox import EmailJob
+from chalicelib.domain.outgoing import OutgoingEmail
 from chalicelib.resources import OUTBOX
 from chalicelib.services.retention import last_run
 from chalicelib.store.accounts import create_account

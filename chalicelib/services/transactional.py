@@ -13,8 +13,8 @@ from chalicelib.domain.errors import Conflict, Forbidden, InvalidInput
 from chalicelib.domain.header_text import check_header_text
 from chalicelib.domain.health import sending_blocked_reason
 from chalicelib.domain.ids import new_id
-from chalicelib.domain.mime import OutgoingEmail
 from chalicelib.domain.outbox import EmailJob
+from chalicelib.domain.outgoing import OutgoingEmail
 from chalicelib.domain.sending import transactional_message_id
 from chalicelib.domain.transactional import KIND, blocking_reason, render_parts
 from chalicelib.observability import logger

@@ -14,12 +14,14 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import PutError
 
-from chalicelib.domain.tracking import SETTLE, DeltaRef
 from chalicelib.store.models import CampaignStat
+
+if TYPE_CHECKING:
+    from chalicelib.domain.tracking import DeltaRef
 
 SHARDS = 8
 UNSUBSCRIBES = "unsubscribes"
@@ -127,6 +129,10 @@ def deltas_found(refs: Iterable[DeltaRef]) -> set[DeltaRef]:
 def tracking_counters(campaign_id: str, now: datetime) -> dict[str, int]:
     """The campaign's open and click counters: its snapshot plus every delta after it; folds
     the settled deltas into the snapshot once there are FOLD_AFTER of them."""
+    # Here, not at the top: the senders and the feedback worker count through this module and
+    # load no tracking rules (cold start, issue 15).
+    from chalicelib.domain.tracking import SETTLE
+
     key = tracking_key(campaign_id)
     try:
         snapshot = CampaignStat.get(key, SNAPSHOT, consistent_read=True)
