@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from chalice import Chalice
 
+from chalicelib.blueprints import public_tracking_front
 from chalicelib.lambda_entry import APP_NAME, bind_tables, register_middleware
 from chalicelib.lambdas import http
 from chalicelib.workers import (
@@ -37,6 +38,8 @@ WORKERS = (
 
 for blueprint in http.blueprints():
     app.register_blueprint(blueprint)
+# The open pixel and click redirect behind their own function URL: a function of their own.
+app.register_blueprint(public_tracking_front.public)
 for module in WORKERS:
     app.register_blueprint(module.worker)
 

@@ -6,17 +6,24 @@ request; these routes serve the local stack and links already sent.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice import Blueprint, Response
 
-from chalicelib.web import tracking_responses
 from chalicelib.web.pages import ANY_TYPE
 from chalicelib.web.requests import client_ip
-from chalicelib.web.tracking_responses import Fetch
+
+if TYPE_CHECKING:
+    from chalicelib.web.tracking_responses import Fetch
 
 public = Blueprint(__name__)
 
 
 def _fetch() -> Fetch:
+    # Here, not at the top, as the tracking service the answers call: a cold start of the API
+    # serves one route, and a signup loads no tracking rules (issue 15).
+    from chalicelib.web.tracking_responses import Fetch
+
     request = public.current_request
     return Fetch(user_agent=request.headers.get("user-agent"),
                  country_header=request.headers.get("cloudfront-viewer-country"),
@@ -27,9 +34,13 @@ def _fetch() -> Fetch:
 
 @public.route("/t/o/{token}", methods=["GET"], content_types=ANY_TYPE)
 def open_pixel(token: str) -> Response:
+    from chalicelib.web import tracking_responses
+
     return tracking_responses.open_pixel(token, _fetch())
 
 
 @public.route("/t/c/{token}", methods=["GET"], content_types=ANY_TYPE)
 def click(token: str) -> Response:
+    from chalicelib.web import tracking_responses
+
     return tracking_responses.click(token, _fetch())

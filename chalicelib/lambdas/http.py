@@ -28,7 +28,6 @@ from chalicelib.blueprints import (
     public_optout,
     public_preferences,
     public_tracking,
-    public_tracking_front,
     public_unsubscribe,
 )
 
@@ -38,11 +37,11 @@ API = (
     api_imports, api_campaigns, api_sending, api_reports, api_messages, api_privacy, api_audit, api_health,
     api_openapi,
 )
-# Pages and links people open: forms, confirmation, unsubscribe, preferences, tracking (also
-# behind its own Lambda function URL, public_tracking_front).
+# Pages and links people open: forms, confirmation, unsubscribe, preferences, tracking (which
+# also has its own function behind a Lambda function URL: public_tracking_front, not the API's).
 PUBLIC = (
-    public, public_unsubscribe, public_preferences, public_forward, public_tracking, public_tracking_front,
-    public_optout, public_account, public_account_deletion,
+    public, public_unsubscribe, public_preferences, public_forward, public_tracking, public_optout,
+    public_account, public_account_deletion,
 )
 
 
