@@ -13,6 +13,7 @@ import sys
 from bench.aws_calls import describe
 from bench.cold_start import (
     POWERTOOLS_BATCH,
+    STACK_DEPTHS,
     batch_utility_cost,
     cold_starts,
     first_call_needs,
@@ -45,7 +46,12 @@ def _positive(text: str) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--runs", type=_positive, default=5, help="fresh interpreters per import timing")
+    # One run at each stack depth: an import's cost depends on the depth it starts at (see
+    # bench/cold_start.py), and Lambda's bootstrap starts it at one depth nothing here knows.
+    parser.add_argument(
+        "--runs", type=_positive, default=STACK_DEPTHS,
+        help=f"fresh interpreters per import timing (default {STACK_DEPTHS}: one at each stack depth)",
+    )
     parser.add_argument(
         "--package", action="store_true",
         help="build build/deployment.zip first (make package; downloads wheels)",
