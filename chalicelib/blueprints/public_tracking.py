@@ -20,8 +20,8 @@ public = Blueprint(__name__)
 
 
 def _fetch() -> Fetch:
-    # Here, not at the top, as the tracking service the answers call: a cold start of the API
-    # serves one route, and a signup loads no tracking rules (issue 15).
+    # Here and in the routes, not at the top: a cold start of the API serves one route, and a
+    # signup's should load no tracking rules (issue 15).
     from chalicelib.web.tracking_responses import Fetch
 
     request = public.current_request
