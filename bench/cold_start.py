@@ -206,11 +206,12 @@ def first_call_needs(name: str) -> list[str]:
     from chalicelib.functions import function_spec
     from chalicelib.resources import SIGNING_KEYS_SECRET
 
-    touches = function_spec(name).touches
+    spec = function_spec(name)
+    touches = spec.touches
     needs: list[str] = []
     if touches.tables:
         needs.append("client:dynamodb")
-    if touches.enqueues:
+    if touches.enqueues or spec.drain:
         needs.append("client:sqs")
     if touches.sends_mail:
         needs += ["client:sesv2", "jinja2", "jinja2.sandbox", "email.message"]

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bench.functions import FunctionConfig, function_config, sqs_functions, trigger
+from bench.functions import FunctionConfig, batches, batching, drain, function_config, sqs_functions
 from bench.metering import Meter
 from bench.prices import (
     AWS_CALL_LATENCY_MS,
@@ -51,8 +51,8 @@ from bench.traffic import (
     Kind,
     campaign_events,
     environments,
-    sqs_batches,
 )
+from chalicelib.adapters.sqs import SQS_MAX_BATCH
 from chalicelib.config import SECRET_MAX_AGE_SECONDS
 from chalicelib.domain.retention import MESSAGE_RECORD_TTL, MESSAGE_RETENTION, TTL_LAG
 from chalicelib.domain.sending import PAGE_SIZE
@@ -203,6 +203,7 @@ class Measured:
     unsubscribe: Meter
     scheduler: Meter
     retention: Meter
+    drain: Meter  # an idle run of the tracking worker's every-minute drain
     subscriber_bytes: int
     cold: dict[str, Any]  # function → bench.cold_start.ColdStart
     scenarios: list[ScenarioRun] = field(default_factory=list)
@@ -244,12 +245,12 @@ def measure(scenarios: Sequence[Scenario] = SCENARIOS) -> Measured:
         campaign = paths.send_campaign(http, REFERENCE_RECIPIENTS)
         reader = paths.audience(http, 1)
         _, front = paths.tracking_front(FRONT_REQUESTS, reader)
-        scheduler, retention = paths.idle_schedules()
+        scheduler, retention, drain = paths.idle_schedules()
         signup, signups_metered = paths.signups(http, reader, METERED_SIGNUPS)
         unsubscribe = paths.unsubscribes(http, paths.audience(http, METERED_UNSUBSCRIBES + 1),
                                          METERED_UNSUBSCRIBES)
         measured = Measured(campaign, front, signup, signups_metered, unsubscribe, scheduler, retention,
-                            _subscriber_bytes(), cold)
+                            drain, _subscriber_bytes(), cold)
         bounced = paths.send_campaign(http, FEEDBACK_RECIPIENTS, purge=False)
         for scenario in scenarios:
             measured.scenarios.append(_scenario_run(http, scenario, bounced))
@@ -267,8 +268,8 @@ def _scenario_run(http: Any, scenario: Scenario, sent: Any) -> ScenarioRun:
     start = datetime.now(UTC) - timedelta(hours=scenario.engagement.horizon_hours + 2)
     tracked = [event for event in events if event.kind in (Kind.OPEN, Kind.CLICK)]
     fed_back = [event for event in events if event.kind in (Kind.BOUNCE, Kind.COMPLAINT)]
-    tracking_batches = sqs_batches([event.at for event in tracked], trigger("tracking_worker"))
-    feedback_batches = sqs_batches([event.at for event in fed_back], trigger("feedback_worker"))
+    tracking_batches = batches("tracking_worker", [event.at for event in tracked])
+    feedback_batches = batches("feedback_worker", [event.at for event in fed_back])
     tracking_bodies = paths.tracking_bodies(tracked, target, start)
     feedback_bodies = paths.feedback_bodies(fed_back, sent.audience, start, sent.recipients)
     tracking = paths.run_batches("tracking_worker", [[tracking_bodies[i] for i in batch.messages]
@@ -404,7 +405,7 @@ def line_items(measured: Measured, run: ScenarioRun) -> tuple[list[LineItem], di
     feedback_config = function_config("feedback_worker")
     feedback = lambda_usage(feedback_config, run.feedback)
     feedback.sns_publishes += sum(len(batch.messages) for batch in run.feedback_batches)
-    feedback.sqs_requests += sum(batch.receives + batch.deletes for batch in run.feedback_batches)
+    feedback.sqs_requests += _trigger_requests("feedback_worker", run.feedback_batches)
     invocations["feedback_worker"] = _timed(run.feedback_batches, run.feedback, feedback_config)
     items.append(LineItem("SES feedback (bounces, complaints)", feedback * per,
                           f"{len(_of(run.events, Kind.BOUNCE, Kind.COMPLAINT))} events in "
@@ -421,23 +422,21 @@ def line_items(measured: Measured, run: ScenarioRun) -> tuple[list[LineItem], di
 
     worker_config = function_config("tracking_worker")
     worker = lambda_usage(worker_config, run.tracking)
-    worker.sqs_requests += sum(batch.receives + batch.deletes for batch in run.tracking_batches)
+    worker.sqs_requests += _trigger_requests("tracking_worker", run.tracking_batches)
     invocations["tracking_worker"] = _timed(run.tracking_batches, run.tracking, worker_config)
     sizes = sorted(len(batch.messages) for batch in run.tracking_batches)
     facts["tracking_batches"] = sizes
     facts["tracking_wru_per_event"] = sum(meter.write_units() for meter in run.tracking) / len(tracked)
     facts["usage:tracking_worker"] = worker * per
-    trig = trigger("tracking_worker")
     items.append(LineItem("tracking worker (markers, counters)", worker * per,
-                          f"{len(sizes):,} batches (window {trig.window_seconds:g} s, "
-                          f"{trig.pollers} pollers): "
+                          f"{len(sizes):,} batches ({batching('tracking_worker')}): "
                           f"median {sizes[len(sizes) // 2]}, mean {sum(sizes) / len(sizes):.1f} events; "
                           f"{facts['tracking_wru_per_event']:.2f} WRU an event"))
 
     cold, secrets = Usage(), Usage()
     cold_notes, secret_notes = [], []
     for function, timed in sorted(invocations.items()):
-        envs = environments(timed, KEEP_WARM_SECONDS, SECRET_MAX_AGE_SECONDS)
+        envs = environments(timed, _kept_warm(function), SECRET_MAX_AGE_SECONDS)
         facts[f"environments:{function}"] = envs
         config = function_config(function)
         facts[f"cold:{function}"] = init_usage(config, envs.cold_starts, measured.cold[function]) * per
@@ -463,6 +462,18 @@ def line_items(measured: Measured, run: ScenarioRun) -> tuple[list[LineItem], di
                           f"{measured.subscriber_bytes} bytes a subscriber; {subscriber_months:,.0f} "
                           "subscriber-months per 1,000 mails"))
     return items, facts
+
+
+def _trigger_requests(function: str, batches: Sequence[Batch]) -> float:
+    """The ReceiveMessage and DeleteMessageBatch requests a trigger's pollers make for its batches
+    (none for a drain: its run makes them, and they are in its meters)."""
+    return 0 if drain(function) else sum(batch.receives + batch.deletes for batch in batches)
+
+
+def _kept_warm(function: str) -> float:
+    """How long an idle environment of the function stays warm: for ever when it drains a queue
+    every minute (its idle runs keep it, and are in the fixed cost)."""
+    return math.inf if drain(function) else KEEP_WARM_SECONDS
 
 
 def _of(events: Sequence[Event], *kinds: Kind) -> list[Event]:
@@ -559,14 +570,18 @@ def fixed_monthly(measured: Measured) -> list[LineItem]:
     idle_reads = measured.scheduler.count("secretsmanager")
     scheduler.secret_reads = idle_reads * MONTH_SECONDS / SECRET_MAX_AGE_SECONDS
     retention = lambda_usage(function_config("retention_worker"), [measured.retention]) * 30
+    tracking_drain = lambda_usage(function_config("tracking_worker"), [measured.drain]) * minutes
     triggers = sqs_functions()
     polls = len(triggers) * ESM_POLLERS * MONTH_SECONDS / ESM_IDLE_POLL_SECONDS
     alarms, secrets = _template_counts()
-    idle_metrics = measured.scheduler.metrics | measured.retention.metrics
+    idle_metrics = measured.scheduler.metrics | measured.retention.metrics | measured.drain.metrics
     return [
         LineItem("every-minute campaign scheduler", scheduler,
                  f"{minutes:,} runs; an idle run reads {idle_reads} secrets"),
         LineItem("daily purge with nothing due", retention, "30 runs"),
+        LineItem("every-minute tracking drain, queue empty", tracking_drain,
+                 f"{minutes:,} runs; an idle run makes {measured.drain.count('sqs')} SQS call and reads "
+                 f"{measured.drain.count('secretsmanager')} secrets"),
         LineItem("SQS triggers polling empty queues", Usage(sqs_requests=polls),
                  f"{len(triggers)} triggers x {ESM_POLLERS} pollers, a receive every "
                  f"{ESM_IDLE_POLL_SECONDS} s"),
@@ -634,9 +649,10 @@ def print_floor(measured: Measured, run: ScenarioRun) -> None:
     ses = MAILS * USD["ses_email"]
     front = function_config("tracking_front")
     front_ms = sum(invocation_ms(front, meter) for meter in measured.front) / len(measured.front)
-    # The front's invocation and its SendMessage, the trigger's ReceiveMessage, the marker's put.
+    # The front's invocation and its SendMessage, the drain's ReceiveMessage and DeleteMessageBatch
+    # (ten events each), the marker's put.
     per_event = (USD["lambda_request"] + front_ms / 1000 * front.gb * front.gb_second_usd
-                 + 2 * USD["sqs_request"] + USD["dynamodb_write_request_unit"])
+                 + (1 + 2 / SQS_MAX_BATCH) * USD["sqs_request"] + USD["dynamodb_write_request_unit"])
     sender = function_config("campaign_send_worker")
     # The message record that claims the mail, and the sender's wait for SES's answer.
     per_mail = (USD["dynamodb_write_request_unit"]
@@ -644,7 +660,8 @@ def print_floor(measured: Measured, run: ScenarioRun) -> None:
     events = len(_of(run.events, Kind.OPEN, Kind.CLICK)) / run.scenario.list_size
     floor = MAILS * (per_mail + events * per_event)
     print(f"   floor of this design: {events:.3f} tracking events a mail at ${per_event * 1e6:.2f} a million "
-          "(the front's invocation, its SendMessage, the trigger's ReceiveMessage, one marker put), "
+          "(the front's invocation, its SendMessage, a tenth of the drain's ReceiveMessage and "
+          "DeleteMessageBatch, one marker put), "
           f"and each mail's ${per_mail * 1e6:.2f} a million (its message record, the wait for SES): "
           f"{100 * floor / ses:.2f}% of SES before any batch, cold start, secret read, signup or storage")
 
@@ -698,6 +715,11 @@ def print_assumptions() -> None:
           f"({SYSTEM_LOG_LEVEL}) {function_config('tracking_front').platform_log_bytes} bytes are logged")
     print(f"   each environment reads every secret its function may read (GetSecretValue) at its first call "
           f"and again once its cache is {SECRET_MAX_AGE_SECONDS // 60} minutes old")
+    drained = [name for name in _FUNCTIONS if drain(name)]
+    print(f"   {', '.join(drained)} drains its queue on its schedule whether or not anything waits, so its "
+          "environment stays warm: a campaign adds the runs that find events (their receives and deletes "
+          "metered with them), one cold start, and a secret read an hour while events come; the idle runs "
+          "are in the fixed cost")
     print(f"   DynamoDB's TTL deletes an expired item (free) within {TTL_LAG.days} days: message records "
           f"and tracking markers expire {MESSAGE_RECORD_TTL.days} days after sending, so the purge on day "
           f"{MESSAGE_RETENTION.days} finds them gone (it reads each listed key, and deletes what is left)")

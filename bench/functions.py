@@ -1,6 +1,7 @@
 """How each Lambda function is deployed, as far as its bill goes: memory, architecture, timeout,
-and the SQS trigger that batches its messages. Read from the declarations the deployment is built
-from (chalicelib/functions.py), so the cost model prices what would be deployed.
+and the SQS trigger that batches its messages (or the schedule on which it drains its queue).
+Read from the declarations the deployment is built from (chalicelib/functions.py), so the cost
+model prices what would be deployed.
 """
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from bench.prices import ESM_POLLERS, PLATFORM_LOG_BYTES, USD, VCPU_MEMORY_MB
-from bench.traffic import Trigger
+from bench.traffic import Batch, Drain, Trigger, drained_batches, sqs_batches
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,31 @@ def trigger(function: str) -> Trigger:
         raise KeyError(f"{function} has no SQS trigger")
     return Trigger(batch_size=declared.batch_size, window_seconds=float(declared.batching_window_seconds),
                    pollers=ESM_POLLERS)
+
+
+@cache
+def drain(function: str) -> Drain | None:
+    """The queue a function drains on its schedule, as declared; None for any other."""
+    from chalicelib.functions import function_spec
+
+    declared = function_spec(function).drain
+    return Drain(declared.batch_size, declared.every_minutes * 60.0) if declared else None
+
+
+def batches(function: str, times: list[float]) -> list[Batch]:
+    """The invocations that take messages sent at `times` off the function's queue: its
+    trigger's batches, or its drain's runs."""
+    drained = drain(function)
+    return drained_batches(times, drained) if drained else sqs_batches(times, trigger(function))
+
+
+def batching(function: str) -> str:
+    """How its messages are batched, in words."""
+    drained = drain(function)
+    if drained:
+        return f"drained every {drained.period_seconds:g} s"
+    declared = trigger(function)
+    return f"window {declared.window_seconds:g} s, {declared.pollers} pollers"
 
 
 def sqs_functions() -> list[str]:

@@ -7,7 +7,8 @@ limit of 1,000 write units a second per partition, and the SQS messages in fligh
 How, since a million recipients through moto would take hours:
 - Sampled through the real code: a campaign to SAMPLE recipients through the real fan-out and
   campaign-send handlers against moto (bench/paths.py), every DynamoDB write metered with the
-  partition key it lands on; and the tracking worker on full batches of opens of one campaign.
+  partition key it lands on; and the tracking worker's drain on full batches of opens of one
+  campaign (its receives and deletes included).
   What each partition key takes per recipient (or per batch) is measured there.
 - Timed by the sending model (bench/sending_model.py) around the measured cost of a page job, a
   batch and a mail: fan-out time, last send, senders at once, continuations.
@@ -157,10 +158,11 @@ def _tracking_sample(http: Any) -> tuple[dict[str, float], int, float]:
 
     from bench import paths
     from bench.cost import invocation_ms
-    from bench.functions import function_config, trigger
+    from bench.functions import function_config
     from bench.traffic import Event, Kind
+    from chalicelib.functions import queue_drain
 
-    size = trigger("tracking_worker").batch_size
+    size = queue_drain("tracking_worker").batch_size
     target = paths.audience(http, 1)
     start = datetime.now(UTC) - timedelta(hours=1)
     meters = []
@@ -186,10 +188,23 @@ class RateFigures:
     concurrency: dict[str, int]
 
 
+def tracking_capacity(sample: Sample) -> float:
+    """Events a second the tracking worker counts at most: one run a period, each starting
+    batches until BATCH_MILLIS before its timeout (services/queue_drain.py), at the sampled
+    time a batch."""
+    from chalicelib.functions import function_spec
+    from chalicelib.services.queue_drain import BATCH_MILLIS
+
+    spec = function_spec("tracking_worker")
+    assert spec.drain is not None
+    busy = min(1.0, (spec.timeout_seconds - BATCH_MILLIS / 1000) / (spec.drain.every_minutes * 60))
+    return busy * sample.tracking_batch_events / (sample.tracking_ms_per_batch / 1000)
+
+
 def at_rate(sample: Sample, rate: float) -> RateFigures:
     from bench.sending_model import simulate
     from chalicelib.domain.sending import PAGE_SIZE
-    from chalicelib.functions import campaign_send_trigger, function_spec
+    from chalicelib.functions import campaign_send_trigger
 
     timeline = simulate(RECIPIENTS, rate, sample.costs)
     # The fan-out's keys are written at its pace, the senders' at the send rate (the sample does
@@ -199,18 +214,14 @@ def at_rate(sample: Sample, rate: float) -> RateFigures:
     busiest = max(writes.items(), key=lambda item: item[1])
     # Opens at the peak: ENGAGED of the mails delivered each second fetch the pixel within the minute.
     events = rate * ENGAGED
-    tracking_spec = function_spec("tracking_worker")
-    assert tracking_spec.trigger is not None
-    capacity = tracking_spec.trigger.maximum_concurrency * sample.tracking_batch_events / (
-        sample.tracking_ms_per_batch / 1000)
+    capacity = tracking_capacity(sample)
     batches = min(events, capacity) / sample.tracking_batch_events
     tracking = max(((name, units * batches) for name, units in sample.tracking.items()),
                    key=lambda item: item[1])
     trigger = campaign_send_trigger(rate)
-    in_flight = max(trigger.maximum_concurrency * trigger.batch_size,
-                    tracking_spec.trigger.maximum_concurrency * sample.tracking_batch_events)
-    concurrency = {"campaign senders": timeline.peak_senders, "fan-out": 1,
-                   "tracking worker": tracking_spec.trigger.maximum_concurrency,
+    # The drain holds one batch at a time.
+    in_flight = max(trigger.maximum_concurrency * trigger.batch_size, sample.tracking_batch_events)
+    concurrency = {"campaign senders": timeline.peak_senders, "fan-out": 1, "tracking worker": 1,
                    "tracking front": math.ceil(events * 0.013)}
     return RateFigures(rate, timeline.fanout_seconds, timeline.last_send, timeline.peak_senders,
                        timeline.handed_back, busiest, tracking, events > capacity, in_flight, concurrency)
@@ -234,6 +245,9 @@ def main() -> None:
     fanout_ceiling = PAGE_SIZE / costs.per_page
     print(f"  ceiling: the fan-out is one chain of page jobs, {fanout_ceiling:,.0f} recipients a second at "
           "most: above that rate sending waits for it")
+    print(f"  tracking: the every-minute drain counts {tracking_capacity(sample):,.0f} opens and clicks a "
+          f"second at most ({ENGAGED:.0%} of mails fetched within a minute of delivery: "
+          f"{tracking_capacity(sample) / ENGAGED:,.0f} mails a second); above that, counts lag and catch up")
     for rate in RATES:
         figures = at_rate(sample, rate)
         name, wcu = figures.busiest

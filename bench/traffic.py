@@ -7,6 +7,8 @@ cuts it into invocations. Pure and seeded: no AWS, no app code.
 - `sqs_batches`: how an SQS event source mapping's pollers cut a stream of messages into batches
   (its batch size and batching window; each message reaches one of the pollers at random), and
   the ReceiveMessage and DeleteMessageBatch requests they make for them.
+- `drained_batches`: the runs of a function that drains its queue on a schedule instead
+  (chalicelib/functions.QueueDrain): each run takes everything sent since the one before.
 - `environments`: how many execution environments a function's invocations need, and so its
   cold starts, given how long an idle environment stays warm.
 
@@ -207,6 +209,27 @@ def sqs_batches(times: list[float], trigger: Trigger, seed: int = 15) -> list[Ba
             batches.append(current)
     batches.sort(key=lambda batch: batch.invoked_at)
     return batches
+
+
+@dataclass(frozen=True)
+class Drain:
+    """A queue drained by a scheduled function: a run every `period_seconds`, taking every message
+    waiting, `batch_size` at most a batch."""
+
+    batch_size: int
+    period_seconds: float
+
+
+def drained_batches(times: list[float], drain: Drain) -> list[Batch]:
+    """The runs with something to take, one Batch each (a run takes its batches in one
+    invocation), for messages sent at `times`: a message waits for the first run after it."""
+    by_run: dict[int, list[int]] = {}
+    for index in sorted(range(len(times)), key=lambda i: times[i]):
+        by_run.setdefault(math.floor(times[index] / drain.period_seconds) + 1, []).append(index)
+    # Its receives (ten messages each, and the empty one that ends the run) are the run's own calls.
+    return [Batch(invoked_at=run * drain.period_seconds, messages=indexes,
+                  receives=math.ceil(len(indexes) / 10) + 1)
+            for run, indexes in sorted(by_run.items())]
 
 
 # --- execution environments -----------------------------------------------------------------------

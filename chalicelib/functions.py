@@ -1,11 +1,12 @@
 """Every Lambda function's deployed configuration and what it touches in AWS, declared once.
 
 The deployment template is built from these declarations (infra/template.py: timeout, memory,
-architecture, the queue trigger's batch, window and maximum concurrency, reserved concurrency,
-the queue's visibility timeout, and one IAM role per function generated from `touches`). The
-local pump and scheduler and the tests invoke every handler under the same declaration
-(chalicelib/local/invoke.py: the Lambda context counts down from `timeout_seconds`), and the
-tests hold every AWS call a handler makes against the policy generated from its `touches`.
+architecture, the queue trigger's batch, window and maximum concurrency (or the queue a scheduled
+function drains), reserved concurrency, the queue's visibility timeout, and one IAM role per
+function generated from `touches`). The local pump and scheduler and the tests invoke every
+handler under the same declaration (chalicelib/local/invoke.py: the Lambda context counts down
+from `timeout_seconds`), and the tests hold every AWS call a handler makes against the policy
+generated from its `touches`.
 
 Names are Chalice's function names; tables are the models' logical names (store/models.py),
 queues and topics those of resources.py, so this module imports no layer below it.
@@ -109,6 +110,20 @@ class QueueTrigger:
 
 
 @dataclass(frozen=True)
+class QueueDrain:
+    """A queue a scheduled function empties itself, with no event source mapping: each run
+    receives batches of up to `batch_size` until the queue is empty or its time runs short.
+
+    For a trickle: a trigger's five pollers split a few messages a minute into batches of one or
+    two, each an invocation, a cold start after every quiet spell and a write of its own; a run
+    every minute takes them all at once and stays warm."""
+
+    queue: QueueSpec
+    batch_size: int
+    every_minutes: int = 1
+
+
+@dataclass(frozen=True)
 class FunctionSpec:
     """One Lambda function as deployed."""
 
@@ -118,6 +133,7 @@ class FunctionSpec:
     memory_mb: int = 256
     architecture: str = ARCHITECTURE
     trigger: QueueTrigger | None = None
+    drain: QueueDrain | None = None
     # Concurrency kept for (and capped at) this function: the public tracking front must not
     # take the account's whole concurrency in a pixel flood. None: the account's shared pool.
     reserved_concurrency: int | None = None
@@ -125,11 +141,27 @@ class FunctionSpec:
     description: str = field(default="", compare=False)
 
     @property
-    def queue_visibility_timeout_seconds(self) -> int:
-        """The visibility timeout its queue needs: 6 x timeout + batching window."""
-        if self.trigger is None:
+    def consumes(self) -> QueueSpec | None:
+        """The queue it takes its work from: its trigger's, or the one it drains."""
+        source = self.trigger or self.drain
+        return source.queue if source else None
+
+    @property
+    def batch_size(self) -> int:
+        """The most messages it handles at once (one invocation's, or one drained batch's)."""
+        source = self.trigger or self.drain
+        if source is None:
             raise ValueError(f"{self.name} consumes no queue")
-        return VISIBILITY_TIMEOUT_FACTOR * self.timeout_seconds + self.trigger.batching_window_seconds
+        return source.batch_size
+
+    @property
+    def queue_visibility_timeout_seconds(self) -> int:
+        """The visibility timeout its queue needs: 6 x timeout + batching window (a drain holds
+        its messages no longer than its run)."""
+        if self.consumes is None:
+            raise ValueError(f"{self.name} consumes no queue")
+        window = self.trigger.batching_window_seconds if self.trigger else 0
+        return VISIBILITY_TIMEOUT_FACTOR * self.timeout_seconds + window
 
 
 def campaign_send_trigger(ses_rate: float) -> QueueTrigger:
@@ -216,14 +248,14 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         enqueues=(OUTBOX,), secrets=_HASH_ONLY),
         trigger=QueueTrigger(FEEDBACK, 10)),
     # Big batches (P13): a batch writes a marker per reader and one delta of counters per
-    # campaign, so a bigger batch saves the delta's write unit (Lambda allows up to 10,000 a
-    # batch with a batching window; 1,000 events are well under its 6 MB payload). Lambda waits
-    # up to 60 s to fill one; reports lag by at most that. Its timeout stays under
+    # campaign. Opens trickle in over two days, so it drains its queue every minute (reports lag
+    # by about that) rather than letting a trigger's pollers cut one or two events a batch; a run
+    # that ends with events left leaves them to the next. Its timeout stays under
     # domain/tracking.SETTLE (tests/test_tracking_markers.py).
     FunctionSpec("tracking_worker", 60, Touches(
         tables=reads("subscribers", "lists") + writes("campaign-stats", "tracking-markers"),
         secrets=_HASH_ONLY),
-        trigger=QueueTrigger(TRACKING, 1000, 60, 2)),
+        drain=QueueDrain(TRACKING, 1000)),
     FunctionSpec("inbound_mail_worker", 30, Touches(
         tables=reads("lists") + writes("subscribers", "suppressions", "campaign-stats", "audit-log"),
         secrets=_BOTH_SECRETS),
@@ -252,11 +284,20 @@ def function_spec(name: str, ses_rate: float | None = None) -> FunctionSpec:
 
 
 def consumer_of(queue: QueueSpec) -> FunctionSpec:
-    """The function whose trigger is `queue` (each declared queue has exactly one)."""
-    found = [spec for spec in FUNCTIONS if spec.trigger is not None and spec.trigger.queue == queue]
+    """The function that takes `queue`'s messages, by trigger or drain (each declared queue has
+    exactly one)."""
+    found = [spec for spec in FUNCTIONS if spec.consumes == queue]
     if len(found) != 1:
         raise ValueError(f"queue {queue.logical_name!r} has {len(found)} consumers; it needs one")
     return found[0]
+
+
+def queue_drain(name: str) -> QueueDrain:
+    """The queue the function `name` drains on its schedule, and how."""
+    drain = function_spec(name).drain
+    if drain is None:
+        raise ValueError(f"{name} drains no queue in chalicelib/functions.py")
+    return drain
 
 
 def sqs_handler_options(name: str, queue_prefix_name: Callable[[str], str],

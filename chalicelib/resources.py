@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class QueueSpec:
-    """An SQS queue consumed by one `@app.on_sqs_message` handler, with its dead-letter queue.
-    How it is consumed (batch size, window, concurrency) is its consumer's declaration in
-    functions.py, and so is its visibility timeout, which follows that function's timeout."""
+    """An SQS queue consumed by one handler (an `@app.on_sqs_message` trigger, or a scheduled
+    drain), with its dead-letter queue. How it is consumed (batch size, window, concurrency) is its
+    consumer's declaration in functions.py, and so is its visibility timeout, which follows that
+    function's timeout."""
 
     logical_name: str
 
@@ -31,12 +32,10 @@ class QueueSpec:
 
     @property
     def batch_size(self) -> int:
-        """How many messages its consumer takes per invocation."""
+        """How many messages its consumer takes at once."""
         from chalicelib.functions import consumer_of
 
-        trigger = consumer_of(self).trigger
-        assert trigger is not None
-        return trigger.batch_size
+        return consumer_of(self).batch_size
 
 
 # Outgoing mail and SMS jobs, consumed by the send worker.
@@ -49,7 +48,8 @@ SIGNUPS = QueueSpec("signups")
 # Chunks of CSV imports, consumed by the import worker (a big file must not time out a Lambda).
 IMPORTS = QueueSpec("imports")
 
-# Open and click events from the tracking routes; the worker aggregates big batches (P13).
+# Open and click events from the tracking routes; the worker drains it every minute and counts
+# what it finds in big batches (P13).
 TRACKING = QueueSpec("tracking")
 # Mail to unsubscribe@<sender domain> that SES receiving publishes to the inbound-mail topic (P07).
 INBOUND_MAIL = QueueSpec("inbound-mail")

@@ -32,6 +32,8 @@ _DYNAMODB_WRITE = ("dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:P
 SQS_CONSUME_ACTIONS = ("sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
                        "sqs:ReceiveMessage")
 _SQS_SEND = ("sqs:GetQueueUrl", "sqs:SendMessage")
+# A scheduled drain finds its queue, receives and deletes (DeleteMessageBatch is sqs:DeleteMessage).
+_SQS_DRAIN = ("sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage")
 # SES v2 SendEmail is authorised as ses:SendEmail (raw content included); v1's raw call as
 # ses:SendRawEmail. Both need the From identity and the configuration set.
 _SES_SEND = ("ses:SendEmail", "ses:SendRawEmail")
@@ -74,6 +76,8 @@ def policy_statements(spec: FunctionSpec, settings: Settings) -> list[dict[str, 
     if spec.trigger is not None:
         consumed = [queue_arn(settings, spec.trigger.queue)]
         statements.append(_allow("ConsumeQueue", SQS_CONSUME_ACTIONS, consumed))
+    if spec.drain is not None:
+        statements.append(_allow("DrainQueue", _SQS_DRAIN, [queue_arn(settings, spec.drain.queue)]))
     if touches.enqueues:
         arns = sorted(queue_arn(settings, queue) for queue in touches.enqueues)
         statements.append(_allow("EnqueueJobs", _SQS_SEND, arns))

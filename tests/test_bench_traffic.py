@@ -1,8 +1,11 @@
 """The cost model's execution environments (bench/traffic.environments): cold starts after the
-keep-warm time, and the secret reads of each environment's cache (issue 15)."""
+keep-warm time, and the secret reads of each environment's cache; and the runs of a scheduled
+drain (bench/traffic.drained_batches) (issue 15)."""
 from __future__ import annotations
 
-from bench.traffic import environments
+import math
+
+from bench.traffic import Drain, drained_batches, environments
 
 KEEP_WARM = 300.0
 CACHE = 300.0
@@ -30,3 +33,19 @@ def test_concurrent_invocations_each_start_an_environment_that_reads_for_itself(
 
 def test_without_a_cache_age_an_environment_reads_once() -> None:
     assert environments([(100.0 * n, 0.5) for n in range(11)], KEEP_WARM).cache_fills == 1
+
+
+def test_a_drain_run_takes_everything_sent_since_the_run_before() -> None:
+    runs = drained_batches([200.0, 0.5, 30.0, 59.9, 61.0], Drain(batch_size=1000, period_seconds=60.0))
+    assert [(run.invoked_at, sorted(run.messages)) for run in runs] == [(60.0, [1, 2, 3]), (120.0, [4]),
+                                                                        (240.0, [0])]
+    # Ten messages a receive, and the empty receive that ends the run.
+    assert [run.receives for run in runs] == [2, 2, 2]
+    assert drained_batches([float(n) / 100 for n in range(25)], Drain(1000, 60.0))[0].receives == 4
+
+
+def test_a_drained_function_kept_warm_starts_once_and_reads_its_secrets_hourly() -> None:
+    sent = [n * 90.0 for n in range(100)]
+    runs = [(run.invoked_at, 0.5) for run in drained_batches(sent, Drain(1000, 60.0))]
+    found = environments(runs, math.inf, 3600.0)
+    assert (found.cold_starts, found.cache_fills) == (1, 3)  # 100 events over 2.5 hours

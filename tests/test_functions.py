@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from chalice import Chalice
+from chalice import Chalice, Rate
 from chalice.app import ScheduledEventConfig, SQSEventConfig
 
 from app import app
@@ -52,13 +52,26 @@ def test_queue_handlers_are_registered_with_their_declared_trigger():
             assert isinstance(source, ScheduledEventConfig) and spec.trigger is None, source.name
 
 
+def test_a_drained_queue_is_drained_by_a_handler_on_the_declared_schedule():
+    drains = {spec.name: spec.drain for spec in FUNCTIONS if spec.drain is not None}
+    assert set(drains) == {"tracking_worker"}
+    for source in app.event_sources:
+        if source.name in drains:
+            assert isinstance(source, ScheduledEventConfig)
+            expected = Rate(drains[source.name].every_minutes, unit=Rate.MINUTES).to_string()
+            assert source.schedule_expression.to_string() == expected
+    assert not any(spec.trigger and spec.drain for spec in FUNCTIONS)
+
+
 def test_every_queue_has_one_consumer_and_a_visibility_timeout_of_six_timeouts_plus_window():
     for queue in QUEUES:
         spec = consumer_of(queue)
-        assert spec.trigger is not None
-        expected = VISIBILITY_TIMEOUT_FACTOR * spec.timeout_seconds + spec.trigger.batching_window_seconds
+        source = spec.trigger or spec.drain
+        assert source is not None and source.queue == queue == spec.consumes
+        window = spec.trigger.batching_window_seconds if spec.trigger else 0
+        expected = VISIBILITY_TIMEOUT_FACTOR * spec.timeout_seconds + window
         assert queue.visibility_timeout_seconds == expected == spec.queue_visibility_timeout_seconds
-        assert queue.batch_size == spec.trigger.batch_size
+        assert queue.batch_size == source.batch_size == spec.batch_size
     with pytest.raises(ValueError, match="'nobody' has 0 consumers"):
         consumer_of(QueueSpec("nobody"))
 

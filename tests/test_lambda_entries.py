@@ -96,7 +96,7 @@ def test_the_apis_entry_leaves_route_specific_services_to_their_routes():
 def test_the_tracking_workers_entry_loads_the_tracking_service_alone():
     loaded = _loaded_after_import("tracking_worker")
     services = {module for module in loaded if module.startswith("chalicelib.services.")}
-    assert services == {"chalicelib.services.tracking"}, services
+    assert services == {"chalicelib.services.tracking", "chalicelib.services.queue_drain"}, services
     assert not [module for module in loaded if module.startswith(("chalicelib.adapters.ses", "jinja2"))]
     # No HTTP plumbing but the security headers the shared middleware registers.
     web = {module for module in loaded if module.startswith("chalicelib.web.")}

@@ -1,4 +1,5 @@
-"""Enqueueing jobs on the app's SQS queues."""
+"""Enqueueing jobs on the app's SQS queues, and taking them off a queue that a scheduled function
+drains itself (functions.QueueDrain)."""
 from __future__ import annotations
 
 import json
@@ -45,6 +46,31 @@ def enqueue_many(queue: QueueSpec, jobs: list[dict[str, Any]], delays: list[int]
         response = client("sqs").send_message_batch(QueueUrl=queue_url(queue), Entries=entries)
         if response.get("Failed"):
             raise RuntimeError(f"SQS refused {len(response['Failed'])} of {len(entries)} jobs")
+
+
+# SQS's most messages in one ReceiveMessage or DeleteMessageBatch.
+SQS_MAX_BATCH = 10
+
+
+def receive(queue: QueueSpec, most: int) -> list[dict[str, Any]]:
+    """Up to `most` (at most SQS_MAX_BATCH) waiting messages, hidden from other receivers for the
+    queue's visibility timeout. A short poll: an empty queue answers at once, and a run billed by
+    the millisecond does not wait; SQS may then miss a message, which the next run takes."""
+    response = client("sqs").receive_message(QueueUrl=queue_url(queue), WaitTimeSeconds=0,
+                                             MaxNumberOfMessages=max(1, min(SQS_MAX_BATCH, most)))
+    return response.get("Messages", [])
+
+
+def delete(queue: QueueSpec, receipt_handles: list[str]) -> int:
+    """Delete received messages, ten a call; returns how many SQS did not delete (they come back
+    after the visibility timeout, to be handled again)."""
+    refused = 0
+    for start in range(0, len(receipt_handles), SQS_MAX_BATCH):
+        entries = [{"Id": str(index), "ReceiptHandle": handle}
+                   for index, handle in enumerate(receipt_handles[start : start + SQS_MAX_BATCH])]
+        response = client("sqs").delete_message_batch(QueueUrl=queue_url(queue), Entries=entries)
+        refused += len(response.get("Failed", []))
+    return refused
 
 
 def forget_queue_urls() -> None:
