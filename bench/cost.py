@@ -758,8 +758,9 @@ def print_measured(measured: Measured) -> None:
     campaign = measured.campaign
     print(f"measured once: a campaign to {campaign.recipients:,} ({len(campaign.fanout)} fan-out and "
           f"{len(campaign.send)} campaign-send invocations), {len(measured.front)} tracking-front requests, "
-          f"{measured.signups_metered} signups, {METERED_UNSUBSCRIBES} unsubscribes, the idle schedules; "
-          "; each function's cold start measured apart (bench/cold_start.py)")
+          f"{measured.signups_metered} signups, {METERED_UNSUBSCRIBES} unsubscribes, the idle schedules "
+          "(the tracking drain's among them); each function's cold start measured apart "
+          "(bench/cold_start.py)")
 
 
 def main() -> None:
