@@ -74,8 +74,18 @@ def _key(secret: str, purpose: str) -> Any:
     return AESGCM(derived)
 
 
+def _b64encode(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
 def _b64decode(token: str) -> bytes:
-    return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    """The bytes of a token in its one spelling. The decoder alone drops characters outside the
+    alphabet and ignores the unused low bits of the last character, so several strings would
+    open as one token: an altered link must never still work."""
+    raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    if _b64encode(raw) != token:
+        raise ValueError("not the canonical spelling of its bytes")
+    return raw
 
 
 @dataclass(frozen=True)
@@ -99,7 +109,7 @@ class Signer:
         plain = signed_at + json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         nonce = os.urandom(_NONCE_BYTES)
         sealed = _key(self.secrets[0], purpose).encrypt(nonce, plain, purpose.encode("utf-8"))
-        return base64.urlsafe_b64encode(_VERSION + nonce + sealed).rstrip(b"=").decode("ascii")
+        return _b64encode(_VERSION + nonce + sealed)
 
     def verify(self, purpose: str, token: str,
                max_age_seconds: int = DEFAULT_MAX_AGE_SECONDS) -> dict[str, Any]:
@@ -151,11 +161,12 @@ class Signer:
         from itsdangerous import BadSignature, SignatureExpired
 
         try:
+            _b64decode(token.rpartition(".")[2])  # its signature, too, has one spelling
             payload, signed_at = self._legacy(purpose).loads(token, max_age=max_age_seconds,
                                                              return_timestamp=True)
         except SignatureExpired:
             raise TokenExpired(N_("this link has expired"), field="token") from None
-        except BadSignature:
+        except (BadSignature, ValueError):
             raise _invalid() from None
         if not isinstance(payload, dict):
             raise TokenInvalid(N_("this link is not valid"), field="token")

@@ -9,6 +9,7 @@
 - signups: the public signup form and JS endpoint
 - campaigns: campaigns and their reports
 - tracking: signed tracking links and counted opens and clicks
+- tokens: link tokens altered as an attacker would
 - privacy: a person's data and data-subject requests
 - retention: a frozen clock, and message records as the send worker leaves them
 - tables: what the tables hold, read the way only a test may (Scan)
