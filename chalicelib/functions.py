@@ -141,18 +141,20 @@ class FunctionSpec:
     description: str = field(default="", compare=False)
 
     @property
+    def _source(self) -> QueueTrigger | QueueDrain | None:
+        return self.trigger or self.drain
+
+    @property
     def consumes(self) -> QueueSpec | None:
         """The queue it takes its work from: its trigger's, or the one it drains."""
-        source = self.trigger or self.drain
-        return source.queue if source else None
+        return self._source.queue if self._source else None
 
     @property
     def batch_size(self) -> int:
         """The most messages it handles at once (one invocation's, or one drained batch's)."""
-        source = self.trigger or self.drain
-        if source is None:
+        if self._source is None:
             raise ValueError(f"{self.name} consumes no queue")
-        return source.batch_size
+        return self._source.batch_size
 
     @property
     def queue_visibility_timeout_seconds(self) -> int:
