@@ -24,6 +24,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 HOUR = 3600.0
+# SQS returns, and deletes, at most ten messages a call (the app's adapters/sqs.SQS_MAX_BATCH;
+# this module imports no app code).
+SQS_MESSAGES_A_CALL = 10
 
 
 class Kind(StrEnum):
@@ -174,7 +177,7 @@ class Batch:
     @property
     def deletes(self) -> int:
         """DeleteMessageBatch calls (ten messages each) once the batch succeeds."""
-        return math.ceil(len(self.messages) / 10)
+        return math.ceil(len(self.messages) / SQS_MESSAGES_A_CALL)
 
 
 def sqs_batches(times: list[float], trigger: Trigger, seed: int = 15) -> list[Batch]:
@@ -197,7 +200,8 @@ def sqs_batches(times: list[float], trigger: Trigger, seed: int = 15) -> list[Ba
             if current is None:
                 opened, in_receive = at, 0
                 current = Batch(invoked_at=at + trigger.window_seconds)
-            if in_receive == 0 or in_receive >= 10 or at - last > trigger.receive_gap_seconds:
+            if (in_receive == 0 or in_receive >= SQS_MESSAGES_A_CALL
+                    or at - last > trigger.receive_gap_seconds):
                 current.receives += 1
                 in_receive = 0
             current.messages.append(index)
@@ -228,7 +232,7 @@ def drained_batches(times: list[float], drain: Drain) -> list[Batch]:
         by_run.setdefault(math.floor(times[index] / drain.period_seconds) + 1, []).append(index)
     # Its receives (ten messages each, and the empty one that ends the run) are the run's own calls.
     return [Batch(invoked_at=run * drain.period_seconds, messages=indexes,
-                  receives=math.ceil(len(indexes) / 10) + 1)
+                  receives=math.ceil(len(indexes) / SQS_MESSAGES_A_CALL) + 1)
             for run, indexes in sorted(by_run.items())]
 
 
