@@ -230,9 +230,10 @@ def drained_batches(times: list[float], drain: Drain) -> list[Batch]:
     by_run: dict[int, list[int]] = {}
     for index in sorted(range(len(times)), key=lambda i: times[i]):
         by_run.setdefault(math.floor(times[index] / drain.period_seconds) + 1, []).append(index)
-    # Its receives (ten messages each, and the empty one that ends the run) are the run's own calls.
+    # Its receives are the run's own calls: ten messages each, until one brings fewer (an empty
+    # one only when the last brought exactly ten).
     return [Batch(invoked_at=run * drain.period_seconds, messages=indexes,
-                  receives=math.ceil(len(indexes) / SQS_MESSAGES_A_CALL) + 1)
+                  receives=len(indexes) // SQS_MESSAGES_A_CALL + 1)
             for run, indexes in sorted(by_run.items())]
 
 

@@ -39,9 +39,10 @@ def test_a_drain_run_takes_everything_sent_since_the_run_before() -> None:
     runs = drained_batches([200.0, 0.5, 30.0, 59.9, 61.0], Drain(batch_size=1000, period_seconds=60.0))
     assert [(run.invoked_at, sorted(run.messages)) for run in runs] == [(60.0, [1, 2, 3]), (120.0, [4]),
                                                                         (240.0, [0])]
-    # Ten messages a receive, and the empty receive that ends the run.
-    assert [run.receives for run in runs] == [2, 2, 2]
-    assert drained_batches([float(n) / 100 for n in range(25)], Drain(1000, 60.0))[0].receives == 4
+    # Ten messages a receive, until one brings fewer: an empty receive only after exactly ten.
+    assert [run.receives for run in runs] == [1, 1, 1]
+    assert [drained_batches([float(n) / 100 for n in range(count)], Drain(1000, 60.0))[0].receives
+            for count in (9, 10, 11, 25)] == [1, 2, 2, 3]
 
 
 def test_a_drained_function_kept_warm_starts_once_and_reads_its_secrets_hourly() -> None:

@@ -148,3 +148,17 @@ def test_a_drain_starts_no_batch_without_the_time_to_finish_it(aws):
     assert batches == [] and report.messages == 0 and _on_queue() == (1, 0)
     report, batches = _drain(batch_size=10, time_left=BATCH_MILLIS + 1)
     assert batches == [["waiting"]] and _on_queue() == (0, 0)
+
+
+@pytest.mark.parametrize(("waiting", "receives"), [(0, 1), (3, 1), (9, 1), (10, 2), (13, 2)])
+def test_a_drain_asks_sqs_again_only_after_a_full_receive(aws, waiting, receives):
+    """A receive bringing fewer than asked ends the run: the cost model (issue 15) counts a run
+    with a few events as one receive and one delete, not also an empty receive."""
+    from bench.aws_calls import count_aws_calls
+
+    _enqueue(*(f"m{n}" for n in range(waiting)))
+    with count_aws_calls() as calls:
+        report, _ = _drain(batch_size=1000)
+    assert calls.by_operation["sqs.ReceiveMessage"] == receives
+    assert calls.by_operation["sqs.DeleteMessageBatch"] == -(-waiting // 10)
+    assert report.messages == waiting and _on_queue() == (0, 0)
