@@ -6,6 +6,9 @@ import json
 import pytest
 
 from tests.support.api import bearer
+from tests.support.campaigns import create_campaign
+from tests.support.lists import new_list
+from tests.support.signups import form_signup
 
 
 def _error(response) -> dict:
@@ -68,3 +71,71 @@ def test_bad_input_changes_nothing(client, account):
     client.http.post("/v1/lists", headers=headers, body=b'{"name": ')
     client.http.post("/v1/lists", headers=headers, body=json.dumps({"name": "N", "bogus": 1}))
     assert json.loads(client.http.get("/v1/lists", headers=headers).body)["lists"] == []
+
+
+# --- values the JSON parser, a number or a time cannot hold: a 400 naming the field, never a 500 --
+
+def test_an_integer_of_more_than_4300_digits_is_400_naming_the_body(client, account):
+    # json.loads refuses it with a plain ValueError, not a JSONDecodeError.
+    for digits in (4300, 4301, 5000):
+        body = '{"name": "News", "consent_text": "Yes", "double_opt_in": ' + "1" * digits + "}"
+        response = client.http.post("/v1/lists", headers=bearer(account["api_key"]), body=body)
+        assert response.status_code == 400, response.body
+        assert _error(response)["field"] == ("double_opt_in" if digits <= 4300 else "body")
+
+
+@pytest.mark.parametrize("limit", ["%C2%B2", "%D9%A3", "0", "201", "1" * 5000, "-1", "1.0", "%201"])
+def test_a_limit_that_is_not_1_to_200_in_ascii_digits_is_400(client, account, limit):
+    response = client.http.get(f"/v1/lists?limit={limit}", headers=bearer(account["api_key"]))
+    assert response.status_code == 400, response.body
+    assert _error(response)["field"] == "limit"
+    assert client.http.get("/v1/lists?limit=200", headers=bearer(account["api_key"])).status_code == 200
+
+
+@pytest.mark.parametrize("send_at", ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59"])
+def test_a_send_at_with_no_utc_form_is_400_naming_it(client, headers, send_at):
+    list_id = new_list(client, headers)
+    body = {"name": "Spring", "list_ids": [list_id], "subject": "Hi", "text": "Hello", "send_at": send_at}
+    created = client.http.post("/v1/campaigns", headers=headers, body=json.dumps(body))
+    assert created.status_code == 400 and _error(created)["field"] == "send_at"
+    campaign_id = create_campaign(client, headers, [list_id])["campaign_id"]
+    patched = client.http.patch(f"/v1/campaigns/{campaign_id}", headers=headers,
+                                body=json.dumps({"send_at": send_at}))
+    assert patched.status_code == 400 and _error(patched)["field"] == "send_at"
+
+
+@pytest.mark.parametrize("proof", ["consent", "tracking_consent"])
+def test_p02_a_consent_time_with_no_utc_form_is_400_naming_it(client, headers, proof):
+    list_id = new_list(client, headers, double_opt_in=False)
+    body = {"email": "ann@example.com", "consent": {"given_at": "2025-01-01T00:00:00Z"},
+            proof: {"given_at": "0001-01-01T00:00:00+23:59"}}
+    response = client.http.post(f"/v1/lists/{list_id}/subscribers", headers=headers, body=json.dumps(body))
+    assert response.status_code == 400, response.body
+    assert _error(response)["field"] == f"{proof}.given_at"
+
+
+@pytest.mark.parametrize("name", ["redirect_after_signup", "redirect_after_confirm", "privacy_policy_url"])
+@pytest.mark.parametrize("url", ["http://[x", "https://shop.example/thanks\r\nSet-Cookie: sid=evil",
+                                 "https://shop.example/\u2028next", "https://shop.example:70000/"])
+def test_a_list_url_that_cannot_go_into_a_header_or_page_as_written_is_400(client, headers, name, url):
+    list_id = new_list(client, headers)
+    created = client.http.post("/v1/lists", headers=headers,
+                               body=json.dumps({"name": "News", "consent_text": "Yes", name: url}))
+    patched = client.http.patch(f"/v1/lists/{list_id}", headers=headers, body=json.dumps({name: url}))
+    for response in (created, patched):
+        assert response.status_code == 400, response.body
+        assert _error(response)["field"] == name
+
+
+def test_a_refused_redirect_leaves_the_hosted_form_working(client, headers):
+    list_id = new_list(client, headers)
+    client.http.patch(f"/v1/lists/{list_id}", headers=headers, body=json.dumps(
+        {"redirect_after_signup": "https://shop.example/thanks\r\nSet-Cookie: sid=evil"}))
+    assert form_signup(client, list_id, email="ann@example.com").status_code == 200
+
+
+def test_p30_a_blank_tracking_consent_text_is_refused_by_its_own_name(client, headers):
+    list_id = new_list(client, headers)
+    response = client.http.patch(f"/v1/lists/{list_id}", headers=headers,
+                                 body=json.dumps({"tracking_consent_text": "   "}))
+    assert response.status_code == 400 and _error(response)["field"] == "tracking_consent_text"

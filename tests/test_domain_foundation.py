@@ -72,6 +72,12 @@ def test_bad_origins_are_refused(raw):
 
 def test_redirects_must_be_absolute_http():
     assert clean_redirect_url("https://x.example/thanks", "r") == "https://x.example/thanks"
-    for bad in ("/thanks", "javascript:alert(1)", "x.example"):
-        with pytest.raises(InvalidInput):
+    for bad in ("/thanks", "javascript:alert(1)", "x.example", "http://[x", "http://[::1", "https://x.example:99999/",
+                "https://x.example/thanks\r\nSet-Cookie: sid=evil", "https://x.example/a b",
+                "https://x.example/\u2028a", "https://x.example/\x00a", "https://ex\u00e4mple.com/"):
+        with pytest.raises(InvalidInput) as refused:
             clean_redirect_url(bad, "redirect_after_signup")
+        assert refused.value.field == "redirect_after_signup"
+    # Printable ASCII and %-escapes pass as written, IPv6 hosts and ports too.
+    for good in ("https://x.example/a%20b?q=1#top", "http://[::1]:8080/ok", "https://xn--exmple-cua.com/"):
+        assert clean_redirect_url(f"  {good} ", "r") == good

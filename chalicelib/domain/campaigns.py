@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
+from chalicelib.domain.clock import parse_utc_time
 from chalicelib.domain.errors import Conflict, InvalidInput
 from chalicelib.domain.header_text import check_header_text
 from chalicelib.domain.html_text import html_to_text
@@ -150,14 +151,7 @@ def check_content(content: CampaignContent) -> None:
 
 def clean_send_at(raw: str, at: datetime) -> datetime:
     """An ISO 8601 time with a time zone, in the future, as UTC."""
-    try:
-        when = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput("'send_at' is not an ISO 8601 time like 2030-01-31T09:00:00Z",
-                           field="send_at") from None
-    if when.tzinfo is None:
-        raise InvalidInput("'send_at' needs a time zone, e.g. 2030-01-31T09:00:00Z", field="send_at")
-    when = when.astimezone(UTC)
+    when = parse_utc_time(raw, "send_at")
     if when <= at:
         raise InvalidInput("'send_at' must be in the future", field="send_at")
     return when

@@ -14,6 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from chalicelib.domain.clock import parse_utc_time
 from chalicelib.domain.errors import InvalidInput
 
 
@@ -225,12 +226,9 @@ def _timestamp(raw: Any) -> datetime:
     if not isinstance(raw, str):
         raise MalformedFeedback("the event has no timestamp", field="timestamp")
     try:
-        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise MalformedFeedback("the event's timestamp is not ISO 8601", field="timestamp") from None
-    if parsed.tzinfo is None:
-        raise MalformedFeedback("the event's timestamp has no time zone", field="timestamp")
-    return parsed
+        return parse_utc_time(raw, "timestamp")
+    except InvalidInput as exc:
+        raise MalformedFeedback(exc.message, field="timestamp") from None
 
 
 def _json_object(text: Any, what: str) -> dict[str, Any]:

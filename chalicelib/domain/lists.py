@@ -37,12 +37,13 @@ class ConsentText:
 
 
 def next_consent_versions(
-    versions: list[ConsentText], new_text: str, at: datetime
+    versions: list[ConsentText], new_text: str, at: datetime, field: str = "consent_text"
 ) -> list[ConsentText]:
-    """Append a version when the text changed; old versions stay for consent proof (P02)."""
+    """Append a version when the text changed; old versions stay for consent proof (P02).
+    `field` names the text in an error: the signup consent's, or the tracking consent's (P30)."""
     text = new_text.strip()
     if not text:
-        raise InvalidInput("'consent_text' must not be empty", field="consent_text")
+        raise InvalidInput(f"'{field}' must not be empty", field=field)
     if versions and versions[-1].text == text:
         return versions
     number = versions[-1].version + 1 if versions else 1
@@ -73,9 +74,26 @@ def clean_origin(origin: str, field: str = "allowed_origins") -> str:
     return f"{parts.scheme}://{host}{f':{port}' if port else ''}"
 
 
+# Printable ASCII without the space: what a URL in a Location header or an href may hold as is.
+_URL_CHARACTERS = re.compile(r"[!-~]+")
+
+
 def clean_redirect_url(url: str, field: str) -> str:
-    """An absolute http(s) URL to send the person to after signup or confirmation."""
-    parts = urlsplit(url.strip())
+    """An absolute http(s) URL to send the person to after signup or confirmation, or to link.
+
+    It goes into a Location header and into pages and mails as written, so a line break, a
+    control character or a space (which `urlsplit` silently drops) is refused, as is anything
+    not ASCII: such a URL is given in its ASCII form (punycode host, %-escaped path)."""
+    url = url.strip()
+    not_a_url = InvalidInput(f"'{field}' must be an absolute http(s) URL", field=field)
+    if not _URL_CHARACTERS.fullmatch(url):
+        raise InvalidInput(f"'{field}' may hold only printable ASCII: no spaces, line breaks or "
+                           "other characters (%-escape them, and give a punycode host)", field=field)
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises for a port that is not a number from 0 to 65535
+    except ValueError:  # that, or an unclosed IPv6 bracket
+        raise not_a_url from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidInput(f"'{field}' must be an absolute http(s) URL", field=field)
-    return url.strip()
+        raise not_a_url
+    return url

@@ -72,7 +72,7 @@ def parse_inbound_sms(message: str | Mapping[str, Any]) -> InboundSms:
     if isinstance(message, str):
         try:
             message = json.loads(message)
-        except json.JSONDecodeError:
+        except ValueError:  # JSON's errors, and a number of 4,300 digits
             raise InvalidInput("the inbound SMS is not JSON", field="Message") from None
     if not isinstance(message, Mapping):
         raise InvalidInput("the inbound SMS is not an object", field="Message")

@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.errors import Conflict, InvalidInput
+from chalicelib.domain.numbers import whole_number
 from chalicelib.templates import N_
 
 # P01: an unconfirmed signup is forgotten after this long.
@@ -293,8 +294,8 @@ def pick_consent_version(versions: Iterable[int], claimed: object) -> int:
     known = sorted(versions)
     if not known:
         raise InvalidInput("this list has no consent text", field="consent_text")
-    if isinstance(claimed, str) and claimed.isdigit():
-        claimed = int(claimed)
+    if isinstance(claimed, str):
+        claimed = whole_number(claimed)
     if isinstance(claimed, int) and not isinstance(claimed, bool) and claimed in known:
         return claimed
     return known[-1]

@@ -62,7 +62,7 @@ def _tracking_versions(mailing_list: MailingList | None, body: dict[str, Any]) -
     asks = tracking_consent_of(body.get("tracking_consent") or (
         mailing_list.tracking_consent if mailing_list else TrackingConsent.REQUIRED.value))
     if "tracking_consent_text" in body:
-        return next_consent_versions(history, body["tracking_consent_text"], now())
+        return next_consent_versions(history, body["tracking_consent_text"], now(), "tracking_consent_text")
     if asks is TrackingConsent.REQUIRED and not history:
         return next_consent_versions(history, DEFAULT_TRACKING_TEXT, now())
     return None

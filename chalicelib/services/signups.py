@@ -14,7 +14,7 @@ from chalicelib.adapters.sqs import enqueue
 from chalicelib.config import hash_key, settings, signer
 from chalicelib.domain.accounts import AccountProfile
 from chalicelib.domain.addresses import normalise_email
-from chalicelib.domain.clock import now
+from chalicelib.domain.clock import now, parse_utc_time
 from chalicelib.domain.confirmation_mail import confirmation_email, confirmation_message_id
 from chalicelib.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests
 from chalicelib.domain.health import sending_blocked_reason
@@ -289,13 +289,7 @@ def _api_tracking_evidence(mailing_list: MailingList,
 def _given_at(raw: object, field: str = "consent.given_at") -> datetime:
     if not isinstance(raw, str):
         raise InvalidInput(f"'{field}' is required", field=field)
-    try:
-        given_at = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput(f"'{field}' must be an ISO 8601 time, e.g. 2025-01-31T09:30:00Z",
-                           field=field) from None
-    if given_at.tzinfo is None:
-        raise InvalidInput(f"'{field}' needs a time zone, e.g. a trailing Z", field=field)
+    given_at = parse_utc_time(raw, field)
     if given_at > now() + _FUTURE_TOLERANCE:
         raise InvalidInput(f"'{field}' is in the future", field=field)
     return given_at

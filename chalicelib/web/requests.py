@@ -10,6 +10,7 @@ from chalice.app import Request
 
 from chalicelib.config import settings
 from chalicelib.domain.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from chalicelib.domain.numbers import whole_number
 
 Schema = dict[str, Any]
 
@@ -55,7 +56,7 @@ def json_body(request: Request, schema: Schema) -> dict[str, Any]:
         raise UnsupportedMediaType("send the body as application/json", field="Content-Type")
     try:
         data = json.loads(body.decode("utf-8") or "null")
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, ValueError) as exc:  # ValueError: JSON's errors, and 4,300 digits
         raise InvalidInput(f"malformed JSON: {exc}", field="body") from None
     except RecursionError:
         raise InvalidInput(f"the JSON is nested more than {MAX_JSON_DEPTH} levels deep",
@@ -135,6 +136,7 @@ def page_size(raw: str | None) -> int:
     """The `limit` query parameter: 1 to MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE when absent."""
     if raw is None:
         return DEFAULT_PAGE_SIZE
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+    size = whole_number(raw)
+    if size is None or not 1 <= size <= MAX_PAGE_SIZE:
         raise InvalidInput(f"'limit' must be a whole number from 1 to {MAX_PAGE_SIZE}", field="limit")
-    return int(raw)
+    return size
