@@ -5,6 +5,7 @@ import io
 import json
 import logging
 import re
+from urllib.parse import urlencode
 
 import pytest
 
@@ -13,7 +14,7 @@ from chalicelib.store.suppressions import suppress
 from tests.support.api import FORM, bearer
 from tests.support.lists import CONSENT, stored
 from tests.support.mail import confirm_path, sent_mails
-from tests.support.queues import deliver, take
+from tests.support.queues import apply_queued_signups, deliver, take
 from tests.support.signups import SHOP, form_signup, js_signup
 
 ANN = "ann@example.com"
@@ -219,6 +220,58 @@ def test_missing_consent_checkbox_is_a_400_page(client, news_list):
     assert stored(news_list["list_id"], ANN) is None
 
 
+@pytest.mark.parametrize("said", ["no", "false", "0", "off", "", " "])
+def test_p01_a_consent_field_that_says_no_is_no_consent(client, news_list, said):
+    response = client.http.post(f"/f/{news_list['list_id']}", headers=FORM,
+                                body=urlencode({"email": ANN, "consent": said}))
+    apply_queued_signups()
+    assert response.status_code == 400 and stored(news_list["list_id"], ANN) is None
+    assert take("outbox") == []
+
+
+@pytest.mark.parametrize("said", ["yes", "on", "true", "1", "YES"])
+def test_p01_a_ticked_checkbox_is_consent_whatever_value_it_sends(client, news_list, said):
+    response = client.http.post(f"/f/{news_list['list_id']}", headers=FORM,
+                                body=urlencode({"email": ANN, "consent": said}))
+    apply_queued_signups()
+    assert response.status_code == 200 and stored(news_list["list_id"], ANN).status == "pending"
+
+
+@pytest.mark.parametrize("body", [
+    b"email=ann%40example.com&name=Jos%E9&consent=yes",  # windows-1252, %-escaped
+    b"email=ann%40example.com&name=Jos\xe9&consent=yes",  # windows-1252, raw
+    b"email=ann%40example.com&na%E9me=x&consent=yes",    # in a field's name
+])
+def test_p04_a_form_that_is_not_utf8_is_a_400_and_stores_nothing(client, news_list, body):
+    response = client.http.post(f"/f/{news_list['list_id']}", headers=FORM, body=body)
+    apply_queued_signups()
+    assert response.status_code == 400 and "not UTF-8" in response.body.decode()
+    assert stored(news_list["list_id"], ANN) is None
+    # The same name in UTF-8 is stored as typed.
+    ok = client.http.post(f"/f/{news_list['list_id']}", headers=FORM,
+                          body="email=ann%40example.com&name=Jos%C3%A9&consent=yes")
+    apply_queued_signups()
+    assert ok.status_code == 200 and stored(news_list["list_id"], ANN).name == "Jos\u00e9"
+
+
+@pytest.mark.parametrize("version", ["\u00b2", "\u0663", "9" * 5000, "-1", "1.5"])
+def test_p02_a_consent_version_that_is_no_known_version_takes_the_current_text(client, news_list, version):
+    list_id = news_list["list_id"]
+    form = client.http.post(f"/f/{list_id}", headers=FORM, body=urlencode(
+        {"email": ANN, "consent": "yes", "consent_version": version}))
+    js = js_signup(client, list_id, {"email": "bob@example.com", "consent": True, "consent_version": version})
+    apply_queued_signups()
+    assert (form.status_code, js.status_code) == (200, 202)
+    assert stored(list_id, ANN).consent.consent_text_version == 1
+
+
+def test_a_js_signup_with_an_integer_of_5000_digits_is_a_400(client, news_list):
+    body = '{"email": "ann@example.com", "consent": true, "consent_version": ' + "9" * 5000 + "}"
+    response = client.http.post(f"/public/lists/{news_list['list_id']}/subscribe",
+                                headers={"Origin": SHOP, "Content-Type": "application/json"}, body=body)
+    assert response.status_code == 400 and json.loads(response.body)["error"]["field"] == "body"
+
+
 @pytest.mark.parametrize(("body", "field"), [
     ({"email": "nope", "consent": True}, "email"),
     ({"email": ANN, "phone": "+40 12", "consent": True}, "phone"),
@@ -287,6 +340,8 @@ def test_form_snippet_posts_to_the_hosted_form(client, account, news_list):
     snippet = json.loads(response.body)
     assert f'action="http://127.0.0.1:8000/f/{list_id}"' in snippet["html"]
     assert CONSENT in snippet["html"] and 'name="website_url"' in snippet["html"]
+    # On a windows-1252 page a browser would post the page's charset, which the form refuses.
+    assert 'accept-charset="UTF-8"' in snippet["html"]
     assert snippet["js_endpoint"].endswith(f"/public/lists/{list_id}/subscribe")
 
 

@@ -43,6 +43,7 @@ from chalicelib.web.pages import (
     message_page,
     redirect,
     request_language,
+    ticked,
 )
 from chalicelib.web.requests import client_ip, json_body
 from chalicelib.web.responses import error_response, html_response, json_response, retry_after
@@ -124,8 +125,8 @@ def submit_form(list_id: str) -> Response:
     values = form_fields(request, _MAX_FORM_FIELDS)
     signup = PublicSignup(
         fields={k: v for k, v in values.items() if k not in ("consent", "tracking")},
-        consent_given=bool(values.get("consent")),
-        tracking_given=bool(values.get("tracking")),
+        consent_given=ticked(values.get("consent")),
+        tracking_given=ticked(values.get("tracking")),
         source=Source.FORM,
         ip=client_ip(request),
         user_agent=request.headers.get("user-agent"),

@@ -24,13 +24,39 @@ PRIVATE_PAGE = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store", "
 
 
 def form_fields(request: Request, max_fields: int = 20) -> dict[str, str]:
-    """The first value of each field of a url-encoded form body (size-limited)."""
-    body = raw_body(request).decode("utf-8", errors="replace")
+    """The first value of each field of a url-encoded form body (size-limited). A value that is
+    not UTF-8 (a form on a windows-1252 page without accept-charset) is InvalidInput naming its
+    field: replacing its bytes with U+FFFD would store a name nobody typed."""
+    # surrogateescape keeps each byte that is not UTF-8 as a lone surrogate, to find it below.
+    body = raw_body(request).decode("utf-8", errors="surrogateescape")
     try:
-        parsed = parse_qs(body, keep_blank_values=True, max_num_fields=max_fields)
+        parsed = parse_qs(body, keep_blank_values=True, max_num_fields=max_fields, errors="surrogateescape")
     except ValueError:  # more than max_fields fields
         raise InvalidInput(f"the form has more than {max_fields} fields", field="body") from None
+    for name, values in parsed.items():
+        if not _is_utf8(name):
+            raise InvalidInput("the form is not UTF-8 text", field="body")
+        if not all(_is_utf8(value) for value in values):
+            raise InvalidInput("the form is not UTF-8 text", field=name)
     return {name: values[0] for name, values in parsed.items()}
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+# What a ticked checkbox sends: its value ("yes" in Tidings' forms), or "on" when it has none;
+# hand-written forms send "true" or "1". "no", "false", "0", "off" or nothing is not a yes.
+_TICKED = frozenset({"yes", "on", "true", "1"})
+
+
+def ticked(value: str | None) -> bool:
+    """Whether a form's checkbox field says yes."""
+    return (value or "").strip().lower() in _TICKED
 
 
 def request_language(request: Request) -> str:
