@@ -225,3 +225,66 @@ def test_p30_an_import_carries_tracking_consent_like_mailing_consent(client, acc
     assert [(e["line"], e["field"]) for e in done["errors"]] == [(3, "tracking_consent_text_version")]
     tracking = stored(list_id, "row@example.com").tracking
     assert tracking.given_at.year == 2025 and tracking.consent_text_version == 1 and tracking.confirmed_at
+
+
+# --- a cell no parser expected is one invalid row, never a crashed chunk --------------------------
+
+ODD_CELLS = [
+    ("consent_text_version", "\u00b2"),  # str.isdigit() passes it, int() refuses it
+    ("consent_text_version", "\u0661"),  # an Arabic-Indic one: int() reads it as 1
+    ("consent_text_version", "1" * 4301),  # one digit more than int() reads
+    ("consent_given_at", "0001-01-01T00:00:00+23:59"),  # no UTC form: storing it overflows
+    ("tracking_consent_text_version", "\u00b2"),
+    ("tracking_consent_given_at", "0001-01-01T00:00:00+23:59"),
+]
+
+
+@pytest.mark.parametrize(("column", "cell"), ODD_CELLS)
+def test_an_odd_consent_cell_is_one_invalid_row_and_the_rest_of_the_chunk_goes_in(
+        client, account, news_list, column, cell):
+    list_id = news_list["list_id"]
+    good = {"consent_given_at": "2025-05-01T10:00:00Z", "consent_text_version": "1",
+            "tracking_consent_given_at": "2025-05-01T10:00:00Z", "tracking_consent_text_version": "1"}
+    odd = {**good, column: cell}
+    text = (f"email,{','.join(good)}\n"
+            f"good@example.com,{','.join(good.values())}\nodd@example.com,{','.join(odd.values())}\n")
+    job = json.loads(post_import(client, account, list_id, text).body)
+    run_import_worker()  # before: it raised, so SQS retried the chunk until it was dead-lettered
+    done = report(client, account, list_id, job["import_id"])
+    assert done["status"] == "completed"
+    assert done["counts"]["pending"] == 1 and done["counts"]["invalid"] == 1
+    assert [(e["line"], e["field"]) for e in done["errors"]] == [(3, column)]
+    assert stored(list_id, "odd@example.com") is None
+
+
+@pytest.mark.parametrize(("given_at", "valid"), [
+    ("0001-01-01T00:01:00+00:01", True),  # the calendar's first moment, in UTC
+    ("0001-01-01T00:00:59+00:01", False),  # one second before it
+])
+def test_a_consent_time_is_refused_only_before_the_calendars_first_moment_in_utc(given_at, valid):
+    from chalicelib.domain.errors import InvalidInput
+    from chalicelib.domain.imports import clean_row
+
+    row = {"email": "ann@example.com", "consent_given_at": given_at}
+    if valid:
+        assert clean_row(row, [], [1]).proof.given_at.year == 1
+    else:
+        with pytest.raises(InvalidInput) as refused:
+            clean_row(row, [], [1])
+        assert refused.value.field == "consent_given_at"
+
+
+@pytest.mark.parametrize(("cell", "version"), [
+    ("2", 2), ("02", 2), ("\u00b2", None), ("\u0662", None), ("2" * 4300, None), ("2" * 4301, None)])
+def test_a_consent_text_version_is_ascii_digits_naming_one_of_the_lists_versions(cell, version):
+    from chalicelib.domain.errors import InvalidInput
+    from chalicelib.domain.imports import clean_row
+
+    row = {"email": "ann@example.com", "consent_given_at": "2025-05-01T10:00:00Z",
+           "consent_text_version": cell}
+    if version:
+        assert clean_row(row, [], [1, 2]).proof.consent_text_version == version
+    else:
+        with pytest.raises(InvalidInput) as refused:
+            clean_row(row, [], [1, 2])
+        assert refused.value.field == "consent_text_version"

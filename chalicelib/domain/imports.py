@@ -14,7 +14,7 @@ import csv
 import io
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from chalicelib.domain.clock import now
 from chalicelib.domain.errors import InvalidInput
@@ -139,14 +139,15 @@ def clean_row(values: Mapping[str, str], declared_attributes: Iterable[str],
         return ImportedPerson(contact, None, tracking=tracking)
     versions = list(consent_versions)
     claimed = values.get("consent_text_version")
-    if claimed and (not claimed.isdigit() or int(claimed) not in versions):
+    version = _named_version(claimed, versions)
+    if claimed and version is None:
         raise InvalidInput(f"this list has no consent text version {claimed}", field="consent_text_version")
     source = values.get("consent_source")
     if source and len(source) > _MAX_SOURCE:
         raise InvalidInput(f"'consent_source' is longer than {_MAX_SOURCE} characters",
                            field="consent_source")
     proof = evidence(_parse_time(given_at, "consent_given_at"), Source.IMPORT,
-                     pick_consent_version(versions, claimed),
+                     pick_consent_version(versions, version),
                      ip=clean_ip(values.get("consent_ip"), "consent_ip"),
                      user_agent=values.get("consent_user_agent"), form_url=values.get("consent_form_url"),
                      original_source=source)
@@ -164,11 +165,20 @@ def _tracking(values: Mapping[str, str], versions: list[int]) -> ConsentEvidence
         return None
     if not versions:
         raise InvalidInput("this list asks no tracking consent", field="tracking_consent_given_at")
-    if claimed and (not claimed.isdigit() or int(claimed) not in versions):
+    version = _named_version(claimed, versions)
+    if claimed and version is None:
         raise InvalidInput(f"this list has no tracking consent text version {claimed}",
                            field="tracking_consent_text_version")
     return evidence(_parse_time(given_at, "tracking_consent_given_at"), Source.IMPORT,
-                    pick_consent_version(versions, claimed), ip=None, user_agent=None, form_url=None)
+                    pick_consent_version(versions, version), ip=None, user_agent=None, form_url=None)
+
+
+def _named_version(claimed: str | None, versions: list[int]) -> int | None:
+    """The one of `versions` the cell names, else None. Compared as text, never through int():
+    str.isdigit() also passes '²', which int() refuses, and int() refuses over 4,300 digits."""
+    if not claimed or not (claimed.isascii() and claimed.isdigit()):
+        return None
+    return {str(version): version for version in versions}.get(claimed.lstrip("0") or "0")
 
 
 def _parse_time(raw: str, field: str) -> datetime:
@@ -179,6 +189,11 @@ def _parse_time(raw: str, field: str) -> datetime:
                            field=field) from None
     if parsed.tzinfo is None:
         raise InvalidInput(f"'{field}' needs a time zone, e.g. a trailing Z", field=field)
+    try:
+        # Stored in UTC: a time at the edge of the calendar (year 1 east of UTC) has no UTC form.
+        parsed = parsed.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput(f"'{field}' is outside the calendar's range", field=field) from None
     if parsed > now() + _CLOCK_SKEW:
         raise InvalidInput(f"'{field}' is in the future", field=field)
     return parsed
