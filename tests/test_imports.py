@@ -176,6 +176,19 @@ def test_a_malformed_chunk_fails_so_sqs_retries_it_then_dead_letters_it(client):
         client.lambda_.invoke("import_worker", {"Records": [bad]})
 
 
+def test_p26_a_suspended_account_cannot_import_as_it_cannot_add_a_subscriber(client, account, news_list):
+    from chalicelib.services.health import suspend_by_operator
+
+    list_id = news_list["list_id"]
+    suspend_by_operator(account["account_id"], "spam complaints")
+    one = client.http.post(f"/v1/lists/{list_id}/subscribers", headers=bearer(account["api_key"]),
+                           body=json.dumps({"email": "one@example.com"}))
+    imported = post_import(client, account, list_id, "email\ntwo@example.com\n")
+    assert imported.status_code == one.status_code == 403
+    assert json.loads(imported.body) == json.loads(one.body), "the same error, naming the account"
+    assert take("imports") == []
+
+
 # --- P01-P03: double opt-in without a bypass ------------------------------------------------------
 
 INCOMPLETE = [

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
-from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.errors import Forbidden, InvalidInput
 from chalicelib.domain.outgoing import OutgoingEmail
 from chalicelib.templates import DEFAULT_LANGUAGE, gettext_for
 
@@ -172,6 +172,15 @@ def sending_blocked_reason(account: HealthSubject) -> str | None:
         detail = f": {account.suspension_reason}" if account.suspension_reason else ""
         return f"sending is suspended{detail}. Contact the operator to lift the suspension."
     return f"the account is {account.status} and cannot send"
+
+
+def refuse_while_blocked(account: HealthSubject) -> None:
+    """Forbidden naming `account` while the account may not send (P26): a request that would
+    mail its audience (a confirmation, a transactional message, an import) is refused before
+    anything is written or queued."""
+    blocked = sending_blocked_reason(account)
+    if blocked:
+        raise Forbidden(blocked, field="account")
 
 
 def counts_for_account(mail_kind: str | None) -> bool:

@@ -13,6 +13,7 @@ from chalicelib.config import settings
 from chalicelib.domain.accounts import AccountProfile
 from chalicelib.domain.clock import now
 from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.health import refuse_while_blocked
 from chalicelib.domain.imports import ImportedPerson, ImportRow, chunks, clean_row, parse_csv
 from chalicelib.domain.subscriptions import Source, Status, evidence, pick_consent_version
 from chalicelib.observability import logger
@@ -21,6 +22,7 @@ from chalicelib.services.signups import asks_tracking_consent, confirmation_job,
 from chalicelib.store import audit
 from chalicelib.store import imports as import_store
 from chalicelib.store import subscribers as subscriber_store
+from chalicelib.store.accounts import get_account
 from chalicelib.store.lists import consent_history, find_list, get_list, tracking_history
 from chalicelib.store.models import ImportJob, MailingList
 from chalicelib.store.suppressions import suppressed_among
@@ -29,8 +31,11 @@ CHUNK_JOB = "import_chunk"
 
 
 def start_import(account_id: str, actor: str, list_id: str, csv_text: str) -> ImportJob:
-    """Check the file's columns, record the import and queue its rows in chunks."""
+    """Check the file's columns, record the import and queue its rows in chunks. Forbidden while
+    the account may not send (P26): its rows without proof would wait for a confirmation mail that
+    never comes."""
     mailing_list = get_list(account_id, list_id)
+    refuse_while_blocked(get_account(account_id))
     parsed = parse_csv(csv_text, mailing_list.declared_attributes or ())
     if not parsed.rows:
         raise InvalidInput("the file has a header but no rows", field="body")
