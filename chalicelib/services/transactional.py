@@ -9,9 +9,9 @@ from typing import Any
 from chalicelib.adapters.sqs import enqueue
 from chalicelib.config import settings
 from chalicelib.domain.addresses import normalise_email
-from chalicelib.domain.errors import Conflict, Forbidden, InvalidInput
+from chalicelib.domain.errors import Conflict, InvalidInput
 from chalicelib.domain.header_text import check_header_text
-from chalicelib.domain.health import sending_blocked_reason
+from chalicelib.domain.health import refuse_while_blocked
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.outbox import EmailJob
 from chalicelib.domain.outgoing import OutgoingEmail
@@ -30,9 +30,7 @@ def queue_transactional(account_id: str, request: dict[str, Any], idempotency_ke
     for name in ("subject", "from_name"):
         check_header_text(request.get(name), name)
     account = get_account(account_id)
-    blocked = sending_blocked_reason(account)
-    if blocked:
-        raise Forbidden(blocked, field="account")
+    refuse_while_blocked(account)
     to = normalise_email(request["to"], field="to", check_dns=settings().check_email_dns)
     from_address = request.get("from_address") or account.sender_identity
     if not from_address:
