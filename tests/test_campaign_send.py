@@ -15,7 +15,7 @@ from chalicelib.config import hash_key
 from chalicelib.domain.marketing_mail import ListSettings
 from chalicelib.domain.sending import BatchJob
 from chalicelib.domain.subscriptions import Contact
-from chalicelib.domain.suppression import SuppressionReason, address_hash
+from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason, address_hash
 from chalicelib.store import messages
 from chalicelib.store.models import Account, MessagePurgeList
 from chalicelib.store.suppressions import suppress
@@ -437,6 +437,21 @@ def test_p06_p08_a_test_send_goes_only_to_the_given_addresses_and_counts_nowhere
              for record in messages.sent_to(address_hash(address, hash_key()), account["account_id"])}
     assert kinds == {"test"}
     assert campaign_status(client, headers, campaign["campaign_id"]) == "draft"
+
+
+@pytest.mark.parametrize(("scope", "reason"), [
+    ("account", SuppressionReason.COMPLAINED), ("account", SuppressionReason.BOUNCED),
+    ("account", SuppressionReason.UNSUBSCRIBED), (PLATFORM_SCOPE, SuppressionReason.PLATFORM_OPT_OUT)])
+def test_p12_a_test_send_to_a_suppressed_address_is_refused_whole(client, account, headers, list_id,
+                                                                 scope, reason):
+    campaign = create_campaign(client, headers, [list_id])
+    suppress(account["account_id"] if scope == "account" else scope, "gone@example.com", reason)
+    response = client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/test", headers=headers,
+                                body=json.dumps({"addresses": ["me@acme.example", "Gone@Example.com"]}))
+    assert response.status_code == 409, response.body
+    error = json.loads(response.body)["error"]
+    assert error["field"] == "addresses" and error["message"].startswith("addresses[1] is suppressed")
+    assert take("outbox") == [] and sent_raw() == [], "not even the address that is not suppressed"
 
 
 def test_a_test_send_takes_at_most_five_addresses(client, headers, list_id):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -20,6 +20,8 @@ from chalicelib.domain.errors import Conflict, Forbidden, InvalidInput
 from chalicelib.domain.marketing_mail import ListSettings
 from chalicelib.domain.message_ids import campaign_message_id as campaign_message_id
 from chalicelib.domain.subscriptions import Contact
+from chalicelib.domain.transactional import KIND as TRANSACTIONAL_KIND
+from chalicelib.domain.transactional import blocking_reason as transactional_blocking_reason
 
 # One page of a list per fan-out job: one Query, well inside a Lambda's time at any list size.
 PAGE_SIZE = 500
@@ -58,6 +60,28 @@ def check_may_send(blocked_reason: str | None, profile: AccountProfile) -> None:
     if missing:
         raise Conflict("the account profile is incomplete; add " + ", ".join(missing) + " with "
                        "PATCH /v1/account before sending (P08)", field="profile")
+
+
+# Outbox mail whose recipient's suppressions decide it, when it is requested and again when it is
+# sent (a complaint can land in between): a test send is campaign content, so every reason
+# forbids it (P12); transactional mail may still reach an address that only unsubscribed (P11).
+# A confirmation link and the platform's own notices are checked where they are requested.
+_SUPPRESSION_RULES: dict[str, Callable[[set[str]], str | None]] = {
+    TEST_KIND: lambda reasons: min(reasons, default=None),
+    TRANSACTIONAL_KIND: transactional_blocking_reason,
+}
+
+
+def checks_suppressions(kind: str) -> bool:
+    """Whether an outbox mail of `kind` is refused to a suppressed recipient (see above)."""
+    return kind in _SUPPRESSION_RULES
+
+
+def blocking_suppression(kind: str, reasons: set[str]) -> str | None:
+    """The suppression reason that forbids an outbox mail of `kind` to a recipient suppressed
+    for `reasons`, or None when it may go."""
+    rule = _SUPPRESSION_RULES.get(kind)
+    return rule(reasons) if rule else None
 
 
 def eligible(channel: Channel, attribute_filter: Mapping[str, str], contact: Contact,

@@ -22,7 +22,7 @@ from chalicelib.domain.health import sending_blocked_reason
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.marketing_mail import ListSettings, compose_marketing_email
 from chalicelib.domain.outbox import EmailJob
-from chalicelib.domain.sending import TEST_KIND, PageJob, check_may_send
+from chalicelib.domain.sending import TEST_KIND, PageJob, blocking_suppression, check_may_send
 from chalicelib.domain.sms import compose_sms
 from chalicelib.domain.subscriptions import normalise_phone
 from chalicelib.domain.templates import SAMPLE_CONTACT
@@ -42,6 +42,7 @@ from chalicelib.store.campaigns import (
 from chalicelib.store.lists import get_list
 from chalicelib.store.models import Account, Campaign, MailingList
 from chalicelib.store.send_progress import open_progress
+from chalicelib.store.suppressions import suppression_reasons
 
 SCHEDULER = "scheduler"
 
@@ -144,7 +145,8 @@ def _refuse_scheduled(campaign: Campaign, reason: str) -> None:
 def send_test(account_id: str, campaign_id: str, recipients: list[str]) -> list[str]:
     """Send the campaign, rendered for a sample subscriber, to these addresses (or numbers, for
     SMS) only: kind "test", counted in no report, with the unsubscribe parts and footer (P06,
-    P08). Returns the message ids."""
+    P08). Returns the message ids. Conflict naming `addresses`, with nothing queued, when one of
+    them is suppressed (P12)."""
     campaign = get_campaign(account_id, campaign_id)
     content = campaign_content(campaign)
     account = get_account(account_id)
@@ -156,9 +158,11 @@ def send_test(account_id: str, campaign_id: str, recipients: list[str]) -> list[
     settings_ = ListSettings(list_id=list_id, name=mailing_list.name, track_opens=False, track_clicks=False)
     if content.channel is Channel.SMS:
         return [_test_sms(account, content, settings_, normalise_phone(number)) for number in recipients]
+    addresses = [normalise_email(address, field="addresses") for address in recipients]
+    _refuse_suppressed(account_id, addresses)
     ids = []
-    for address in recipients:
-        recipient = replace(sample, email=normalise_email(address, field="addresses"))
+    for address in addresses:
+        recipient = replace(sample, email=address)
         mail = compose_marketing_email(signer=signer(), account_id=account_id, campaign_id=None,
                                        content=content,
                                        recipient=recipient, mailing_list=settings_,
@@ -167,6 +171,16 @@ def send_test(account_id: str, campaign_id: str, recipients: list[str]) -> list[
         enqueue(OUTBOX, job.to_dict())
         ids.append(job.message_id)
     return ids
+
+
+def _refuse_suppressed(account_id: str, addresses: list[str]) -> None:
+    # The whole test is refused, as /v1/messages refuses its one address: a test that reached
+    # some of its addresses would look like it reached them all. The send worker checks again.
+    for index, address in enumerate(addresses):
+        reason = blocking_suppression(TEST_KIND, suppression_reasons(account_id, address))
+        if reason:
+            raise Conflict(f"addresses[{index}] is suppressed ({reason}): a test is campaign mail, "
+                           "never sent to a suppressed address (P12)", field="addresses")
 
 
 def _test_sms(account: Account, content: CampaignContent, mailing_list: ListSettings, phone: str) -> str:
