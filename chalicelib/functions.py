@@ -221,7 +221,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         trigger=QueueTrigger(IMPORTS, 1)),
     # A job without an SES token goes back to its queue, delayed (services/sending/outbox.py).
     FunctionSpec("send_worker", 30, Touches(
-        tables=writes("messages", "message-purge-lists", "send-rate", "campaign-stats", "account-health"),
+        tables=reads("suppressions")
+        + writes("messages", "message-purge-lists", "send-rate", "campaign-stats", "account-health"),
         enqueues=(OUTBOX,), sends_mail=True, secrets=_HASH_ONLY),
         trigger=QueueTrigger(OUTBOX, 10)),
     FunctionSpec("campaign_scheduler", 30, Touches(

@@ -454,6 +454,17 @@ def test_p12_a_test_send_to_a_suppressed_address_is_refused_whole(client, accoun
     assert take("outbox") == [] and sent_raw() == [], "not even the address that is not suppressed"
 
 
+def test_p12_a_suppression_landing_after_a_test_send_was_accepted_stops_it_at_send_time(
+        client, account, headers, list_id):
+    campaign = create_campaign(client, headers, [list_id])
+    response = client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/test", headers=headers,
+                                body=json.dumps({"addresses": ["gone@example.com"]}))
+    assert response.status_code == 202, response.body
+    suppress(account["account_id"], "gone@example.com", SuppressionReason.COMPLAINED)
+    assert run_queues(client, ("outbox",)) == []
+    assert sent_raw() == []
+
+
 def test_a_test_send_takes_at_most_five_addresses(client, headers, list_id):
     campaign = create_campaign(client, headers, [list_id])
     addresses = [f"t{n}@acme.example" for n in range(6)]

@@ -55,6 +55,16 @@ def test_p11_a_bounced_complaining_or_erased_address_is_never_sent_to(client, ac
     assert take("outbox") == []
 
 
+@pytest.mark.parametrize(("reason", "sent"), [(SuppressionReason.BOUNCED, []),
+                                              (SuppressionReason.UNSUBSCRIBED, ["ann@example.com"])])
+def test_p11_a_suppression_landing_after_the_request_is_checked_again_at_send_time(
+        client, account, headers, reason, sent):
+    assert _post(client, headers).status_code == 202
+    suppress(account["account_id"], "ann@example.com", reason)
+    assert run_queues(client, ("outbox",)) == []
+    assert recipients_of_sent() == sent
+
+
 def test_p11_an_unsubscribed_address_still_gets_transactional_mail(client, account, headers):
     suppress(account["account_id"], "ann@example.com", SuppressionReason.UNSUBSCRIBED)
     assert _post(client, headers).status_code == 202

@@ -1,6 +1,7 @@
 """The outbox step: one queued email (transactional, test, confirmation and system mail) through
 the send step, and the batch's sent mail counted once per account and campaign
-(services/sending/counting.py) instead of once per mail.
+(services/sending/counting.py) instead of once per mail. A test or transactional mail whose
+recipient was suppressed after it was queued is not sent (P11, P12).
 
 When the outbox lane has no SES token for a mail, the job goes back to the queue delayed until
 one should be free: the Lambda does not sleep for it (it is billed while it sleeps), and the job
@@ -18,6 +19,7 @@ from chalicelib.domain.clock import now
 from chalicelib.domain.mime import build_mime
 from chalicelib.domain.outbox import job_from_dict
 from chalicelib.domain.privacy import subject_from_text
+from chalicelib.domain.sending import blocking_suppression, checks_suppressions
 from chalicelib.observability import logger
 from chalicelib.resources import OUTBOX
 from chalicelib.services.sending.counting import count_sent_mail
@@ -25,6 +27,7 @@ from chalicelib.services.sending.rate_tokens import RateTokens
 from chalicelib.services.sending.step import Message, MessageFailed, StepResult, send_message
 from chalicelib.store import messages
 from chalicelib.store.health import count_failure
+from chalicelib.store.suppressions import suppression_reasons
 
 # (account id, mail kind, campaign id or "") → mails sent in one batch.
 SentTally = Counter[tuple[str, str, str]]
@@ -39,6 +42,10 @@ def send_outbox_job(body: str, tokens: RateTokens | None = None, sent: SentTally
     cannot be built or sent (MessageFailed) is acknowledged and counted as failed on the
     account's health (GET /v1/account/health), never lost without a word."""
     job = job_from_dict(json.loads(body))
+    if _suppressed_since_queued(job.account_id, job.kind, job.email.recipient):
+        logger.info("email not sent: its recipient is suppressed",
+                    extra={"message_id": job.message_id, "kind": job.kind})
+        return
     recipient_hash = subject_from_text(job.email.recipient).keyed_hash(hash_key())
     messages.list_for_purge(job.account_id, {job.message_id: recipient_hash})
     # The message id travels back in SES's feedback: a bounce or complaint counts only when it
@@ -71,6 +78,13 @@ def send_outbox_job(body: str, tokens: RateTokens | None = None, sent: SentTally
     if sent is None:
         count_tally(tally)
     logger.info("email sent", extra={"message_id": job.message_id, "kind": job.kind})
+
+
+def _suppressed_since_queued(account_id: str, kind: str, recipient: str) -> bool:
+    """Whether a suppression that forbids this kind of mail (a test, a transactional message)
+    holds for the recipient now: it may have landed after the request was checked (P11, P12)."""
+    return checks_suppressions(kind) and blocking_suppression(
+        kind, suppression_reasons(account_id, recipient)) is not None
 
 
 def count_tally(sent: SentTally) -> None:
