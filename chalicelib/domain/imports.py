@@ -14,9 +14,7 @@ import csv
 import io
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
-from chalicelib.domain.clock import now
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.subscriptions import (
     CONTACT_FIELDS,
@@ -26,7 +24,9 @@ from chalicelib.domain.subscriptions import (
     clean_contact,
     clean_ip,
     evidence,
+    named_version,
     pick_consent_version,
+    supplied_consent_time,
 )
 
 PROOF_COLUMNS = ("consent_given_at", "consent_ip", "consent_user_agent", "consent_form_url",
@@ -36,7 +36,6 @@ _MAX_SOURCE = 200
 # SQS takes 256 KiB a message; leave room for the job's envelope and JSON escaping.
 CHUNK_MAX_ROWS = 500
 CHUNK_MAX_BYTES = 150_000
-_CLOCK_SKEW = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -139,14 +138,14 @@ def clean_row(values: Mapping[str, str], declared_attributes: Iterable[str],
         return ImportedPerson(contact, None, tracking=tracking)
     versions = list(consent_versions)
     claimed = values.get("consent_text_version")
-    version = _named_version(claimed, versions)
+    version = named_version(versions, claimed)
     if claimed and version is None:
         raise InvalidInput(f"this list has no consent text version {claimed}", field="consent_text_version")
     source = values.get("consent_source")
     if source and len(source) > _MAX_SOURCE:
         raise InvalidInput(f"'consent_source' is longer than {_MAX_SOURCE} characters",
                            field="consent_source")
-    proof = evidence(_parse_time(given_at, "consent_given_at"), Source.IMPORT,
+    proof = evidence(supplied_consent_time(given_at, "consent_given_at"), Source.IMPORT,
                      pick_consent_version(versions, version),
                      ip=clean_ip(values.get("consent_ip"), "consent_ip"),
                      user_agent=values.get("consent_user_agent"), form_url=values.get("consent_form_url"),
@@ -165,37 +164,9 @@ def _tracking(values: Mapping[str, str], versions: list[int]) -> ConsentEvidence
         return None
     if not versions:
         raise InvalidInput("this list asks no tracking consent", field="tracking_consent_given_at")
-    version = _named_version(claimed, versions)
+    version = named_version(versions, claimed)
     if claimed and version is None:
         raise InvalidInput(f"this list has no tracking consent text version {claimed}",
                            field="tracking_consent_text_version")
-    return evidence(_parse_time(given_at, "tracking_consent_given_at"), Source.IMPORT,
+    return evidence(supplied_consent_time(given_at, "tracking_consent_given_at"), Source.IMPORT,
                     pick_consent_version(versions, version), ip=None, user_agent=None, form_url=None)
-
-
-def _named_version(claimed: str | None, versions: list[int]) -> int | None:
-    """The one of `versions` the cell names, else None. Compared as text, never through int():
-    str.isdigit() also passes '²', which int() refuses, and int() refuses over 4,300 digits."""
-    if not claimed or not (claimed.isascii() and claimed.isdigit()):
-        return None
-    return {str(version): version for version in versions}.get(claimed.lstrip("0") or "0")
-
-
-def _parse_time(raw: str, field: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput(f"'{field}' must be an ISO 8601 time, e.g. 2025-01-31T09:30:00Z",
-                           field=field) from None
-    if parsed.tzinfo is None:
-        raise InvalidInput(f"'{field}' needs a time zone, e.g. a trailing Z", field=field)
-    try:
-        # Stored in UTC: a time at the edge of the calendar (year 1 east of UTC) has no UTC form.
-        parsed = parsed.astimezone(UTC)
-    except OverflowError:
-        raise InvalidInput(f"'{field}' is outside the calendar's range", field=field) from None
-    if parsed > now() + _CLOCK_SKEW:
-        raise InvalidInput(f"'{field}' is in the future", field=field)
-    return parsed
-
-

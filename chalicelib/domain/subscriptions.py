@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from chalicelib.domain.addresses import normalise_email
+from chalicelib.domain.clock import now, parse_utc_time
 from chalicelib.domain.errors import Conflict, InvalidInput
 from chalicelib.domain.numbers import whole_number
 from chalicelib.templates import N_
@@ -243,6 +244,19 @@ def clean_ip(raw: str | None, field_name: str = "ip") -> str | None:
         raise InvalidInput(f"'{field_name}' is not an IP address", field=field_name) from None
 
 
+# Clock skew allowed for a consent time an API caller or an import supplies.
+_CONSENT_TIME_SKEW = timedelta(minutes=5)
+
+
+def supplied_consent_time(raw: str, field: str) -> datetime:
+    """When consent was given, as an API caller or an import file says (P02): an ISO 8601 time
+    with a time zone, as UTC, and not in the future; InvalidInput naming `field` otherwise."""
+    given_at = parse_utc_time(raw, field)
+    if given_at > now() + _CONSENT_TIME_SKEW:
+        raise InvalidInput(f"'{field}' is in the future", field=field)
+    return given_at
+
+
 def evidence(given_at: datetime, source: Source, consent_text_version: int, *, ip: str | None,
              user_agent: str | None, form_url: str | None,
              original_source: str | None = None) -> ConsentEvidence:
@@ -294,8 +308,14 @@ def pick_consent_version(versions: Iterable[int], claimed: object) -> int:
     known = sorted(versions)
     if not known:
         raise InvalidInput("this list has no consent text", field="consent_text")
+    named = named_version(known, claimed)
+    return known[-1] if named is None else named
+
+
+def named_version(versions: Iterable[int], claimed: object) -> int | None:
+    """The one of `versions` that `claimed` names (a number, or its digits as text), else None."""
     if isinstance(claimed, str):
         claimed = whole_number(claimed)
-    if isinstance(claimed, int) and not isinstance(claimed, bool) and claimed in known:
+    if isinstance(claimed, int) and not isinstance(claimed, bool) and claimed in versions:
         return claimed
-    return known[-1]
+    return None

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from chalicelib.adapters.sqs import enqueue
 from chalicelib.config import hash_key, settings, signer
 from chalicelib.domain.accounts import AccountProfile
 from chalicelib.domain.addresses import normalise_email
-from chalicelib.domain.clock import now, parse_utc_time
+from chalicelib.domain.clock import now
 from chalicelib.domain.confirmation_mail import confirmation_email, confirmation_message_id
-from chalicelib.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests
-from chalicelib.domain.health import sending_blocked_reason
+from chalicelib.domain.errors import Conflict, InvalidInput, NotFound, TooManyRequests
+from chalicelib.domain.health import refuse_while_blocked, sending_blocked_reason
 from chalicelib.domain.lists import TrackingConsent, tracking_consent_of
 from chalicelib.domain.outbox import EmailJob
 from chalicelib.domain.signup_job import ResendJob, SignupJob
@@ -32,6 +32,7 @@ from chalicelib.domain.subscriptions import (
     evidence,
     pick_consent_version,
     signup_outcome,
+    supplied_consent_time,
 )
 from chalicelib.domain.tokens import ConfirmClaim, confirm_token, confirm_token_list_hint, read_confirm_token
 from chalicelib.observability import logger
@@ -50,8 +51,6 @@ from chalicelib.templates import DEFAULT_LANGUAGE, LANGUAGES, N_
 # a real contact field (P04).
 HONEYPOT_FIELD = "website_url"
 CONFIRMATION_KIND = "confirmation"
-# Clock skew allowed for a consent time the API caller supplies.
-_FUTURE_TOLERANCE = timedelta(minutes=5)
 _MAX_LIST_ID_BYTES = 100
 
 
@@ -223,9 +222,7 @@ def api_signup(mailing_list: MailingList, raw_contact: Mapping[str, object],
     confirm_now = proof is not None and not mailing_list.double_opt_in
     if not confirm_now:
         # A pending entry is a confirmation mail: a suspended account sends none (P26).
-        blocked = sending_blocked_reason(get_account(mailing_list.account_id))
-        if blocked:
-            raise Forbidden(blocked, field="account")
+        refuse_while_blocked(get_account(mailing_list.account_id))
     suppressed = is_suppressed(mailing_list.account_id, contact.email, mailing_list.list_id)
     target = Status.CONFIRMED if confirm_now else Status.PENDING
     written = None
@@ -289,10 +286,7 @@ def _api_tracking_evidence(mailing_list: MailingList,
 def _given_at(raw: object, field: str = "consent.given_at") -> datetime:
     if not isinstance(raw, str):
         raise InvalidInput(f"'{field}' is required", field=field)
-    given_at = parse_utc_time(raw, field)
-    if given_at > now() + _FUTURE_TOLERANCE:
-        raise InvalidInput(f"'{field}' is in the future", field=field)
-    return given_at
+    return supplied_consent_time(raw, field)
 
 
 def _optional_text(value: object) -> str | None:
