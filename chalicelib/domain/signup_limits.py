@@ -4,7 +4,8 @@ Counters are fixed windows kept in DynamoDB (Lambdas share no memory). Their key
 hashes, never an IP or an address (P15). Two kinds, checked in two places so that neither tells
 anything about an address (P05):
 - request counters (per IP, per list) are checked by the route, which refuses with 429 when one
-  is full; they say nothing about the address;
+  is full; they say nothing about the address. A platform opt-out request mails an address too,
+  so it spends the same per-IP budget (services/request_limits.py);
 - address counters are checked by the signups worker, which silently drops the signup when one
   is full. They count per list and per account, never across the platform: someone who signs a
   stranger's address up to many lists fills only those lists' and that account's counters, so
@@ -52,9 +53,11 @@ def keyed(secret: str, kind: str, value: str) -> str:
     return hmac.new(secret.encode(), f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def request_counters(limits: SignupLimits, secret: str, list_id: str, ip: str | None) -> list[Counter]:
-    """The counters the route checks: per list per day, and per IP per hour."""
-    counters = [Counter(f"list:{list_id}", limits.per_list_per_day, 86_400)]
+def request_counters(limits: SignupLimits, secret: str, list_id: str | None,
+                     ip: str | None) -> list[Counter]:
+    """The counters the route checks: per list per day (when the request names a list, as a
+    platform opt-out request does not), and per IP per hour."""
+    counters = [Counter(f"list:{list_id}", limits.per_list_per_day, 86_400)] if list_id else []
     if ip:
         counters.append(Counter(f"ip:{keyed(secret, 'ip', ip)}", limits.per_ip_per_hour, 3_600))
     return counters
