@@ -93,3 +93,17 @@ def test_tampered_or_foreign_tokens_are_refused_with_a_page(client, account):
     assert client.http.post(f"/optout/{confirm_token(signer(), 'lst_x', ANN)}").status_code == 400, \
         "a confirm token is not an opt-out token"
     assert not is_suppressed(account["account_id"], ANN)
+
+
+def test_p12_asking_is_limited_per_ip_like_signups_and_the_refusal_names_no_address(client, news_list,
+                                                                                  settings_env):
+    """Each ask mails an address someone typed: one IP gets the same hourly budget as for signups
+    and resends (one budget for all three), then a 429 that is the same for every address."""
+    settings_env(TIDINGS_LIMIT_SIGNUPS_PER_IP_PER_HOUR="2")
+    assert [_ask(client, f"p{n}@example.org").status_code for n in range(2)] == [200, 200]
+    assert len(take("outbox")) == 2, "up to the limit, every ask is mailed"
+    over = [_ask(client, email) for email in (ANN, "stranger@example.org")]
+    assert [response.status_code for response in over] == [429, 429]
+    assert over[0].body == over[1].body and over[0].headers["Retry-After"]
+    assert take("outbox") == [], "past the limit, nothing is mailed"
+    assert form_signup(client, news_list["list_id"], email="p3@example.org").status_code == 429

@@ -20,6 +20,7 @@ from chalicelib.web.pages import (
     message_page,
     request_language,
 )
+from chalicelib.web.requests import client_ip
 from chalicelib.web.responses import html_response
 
 public = Blueprint(__name__)
@@ -55,7 +56,7 @@ def ask_optout() -> Response:
     email = form_fields(public.current_request).get("email", "")
     language = _language()
     try:
-        request_optout(email, language)
+        request_optout(email, language, client_ip(public.current_request))
     except InvalidInput as error:
         return _form(email, error, 400)
     _ = gettext_for(language)

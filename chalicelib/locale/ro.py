@@ -321,6 +321,8 @@ RO: dict[str, str] = {
         "această pagină nu mai este actuală: reîncarc-o și încearcă din nou",
     "this signup is no longer waiting for confirmation; unconfirmed signups are forgotten after 7 days":
         "această abonare nu mai așteaptă confirmarea; abonările neconfirmate sunt uitate după 7 zile",
+    "too many requests from here; please try again later":
+        "prea multe cereri de aici; încearcă din nou mai târziu",
     "too many signups from here; please try again later":
         "prea multe abonări de aici; încearcă din nou mai târziu",
     "you are not on this list": "nu ești pe această listă",

@@ -1,7 +1,8 @@
 """The platform-wide opt-out (P12): ask by address, confirm by mail, then suppressed everywhere.
 
 Asking answers the same way for every address (no enumeration): the mail goes out whether or
-not the address is known or already opted out, at most once a day per address.
+not the address is known or already opted out, at most once a day per address, and each IP may
+ask only as often as it may sign up (P05).
 """
 from __future__ import annotations
 
@@ -20,12 +21,17 @@ from chalicelib.domain.outbox import EmailJob
 from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason
 from chalicelib.observability import logger
 from chalicelib.resources import OUTBOX
+from chalicelib.services.request_limits import refuse_over_request_limits
 from chalicelib.store.suppressions import suppress
+from chalicelib.templates import N_
 
 
-def request_optout(raw_email: str, language: str) -> None:
-    """Queue the confirmation mail in `language`; InvalidInput(field="email") for a malformed address."""
+def request_optout(raw_email: str, language: str, ip: str | None) -> None:
+    """Queue the confirmation mail in `language`; InvalidInput(field="email") for a malformed address,
+    TooManyRequests past the per-IP limit that signups and resends count too."""
     address = normalise_email(raw_email)
+    # Each ask mails an address the caller typed: unlimited, anyone could mail any number of them.
+    refuse_over_request_limits(ip, N_("too many requests from here; please try again later"))
     mail = optout_email(signer(), address, settings().public_base_url, settings().default_sender, language)
     job = EmailJob(message_id=optout_message_id(hash_key(), address, now()), account_id=PLATFORM_ACCOUNT,
                    kind=MAIL_KIND, email=mail)
