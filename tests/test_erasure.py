@@ -69,6 +69,14 @@ def _found(tables: dict[str, list[str]], needles: tuple[str, ...]) -> dict[str, 
             for name, items in tables.items() if any(n.lower() in item for n in needles for item in items)}
 
 
+def _confirms_her_number(list_id: str) -> None:
+    """The person typed the code texted to her number (P01 for SMS): the number is proven hers."""
+    from chalicelib.store.models import Subscriber
+    from chalicelib.store.subscribers import confirm_phone
+
+    confirm_phone(Subscriber.get(list_id, PERSON), None, None)
+
+
 def _provision_everything(client, api, account) -> list[str]:
     """The person in every table that can hold them, and Bob beside them on each list."""
     lists = [new_list(client, api, name, attributes=("city",))
@@ -82,6 +90,7 @@ def _provision_everything(client, api, account) -> list[str]:
     deliver(take("outbox"))  # message records for every confirmation mail
     for address in (PERSON, BOB):  # they confirm one list and let it count opens and clicks (P30)
         confirm_with_tracking(lists[1], address)
+    _confirms_her_number(lists[1])
     campaign_id = campaign_of(account["account_id"], lists[1])
     for address in (PERSON, BOB):  # tracking markers: an open and a click each
         opened_and_clicked(account["account_id"], lists[1], campaign_id, address)
@@ -152,7 +161,8 @@ def test_erase_and_export_person_are_callable_with_an_address_or_a_phone(client,
     add(client, api, list_id, phone=PHONE_RAW)
     assert [s["list_id"] for s in export_person(account["account_id"], PHONE)["subscriptions"]] == [list_id]
     outcome = erase_person(account["account_id"], PERSON_RAW)
-    assert outcome["removed"]["subscribers"] == 1 and outcome["identifiers_suppressed"] == 2
+    # Her number was never confirmed: only the address is known to be hers, so only it is suppressed.
+    assert outcome["removed"]["subscribers"] == 1 and outcome["identifiers_suppressed"] == 1
     assert export_person(account["account_id"], PERSON)["subscriptions"] == []
     assert erase_person(account["account_id"], PERSON)["removed"]["subscribers"] == 0, "idempotent"
     assert json.dumps(outcome).count("@") == 0

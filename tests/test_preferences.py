@@ -125,6 +125,71 @@ def test_p18_erase_from_the_page(client, account, lists, token):
     assert "holds no list entries" in client.http.get(f"/p/{token}").body.decode()
 
 
+# --- a phone typed on a form is nobody's until confirmed (P01 for SMS) ------------------------------
+
+VICTIM, MALLORY, VICTIM_PHONE = "victim@example.com", "mallory@example.com", "+40712345678"
+
+
+def _signed_up_with_victims_phone(client, account, list_id: str) -> str:
+    """Mallory's preference link, after she signed up with her own address and Victim's number
+    (a form takes any number, unconfirmed) and confirmed her address."""
+    from chalicelib.domain.tokens import confirm_token
+    from tests.support.signups import form_signup
+
+    assert form_signup(client, list_id, email=MALLORY, phone=VICTIM_PHONE).status_code == 200
+    assert client.http.post(f"/c/{confirm_token(signer(), list_id, MALLORY)}").status_code == 200
+    return link_token(signer(), PREFERENCES, LinkClaim(account["account_id"], list_id, MALLORY, "cmp_1"))
+
+
+@pytest.mark.parametrize("action, fields", [("erase", {}), ("unsubscribe", {"list_id": "all"})])
+def test_p18_erasing_or_objecting_from_the_page_spares_a_phone_the_person_never_confirmed(
+        client, account, news_list, action, fields):
+    """Victim confirmed her number for SMS. Mallory's erasure or objection acts on Mallory: her
+    entry goes (with the number on it), but Victim's number is not suppressed in the account
+    and Victim's SMS records under its keyed hash stay."""
+    from chalicelib.domain.privacy import phone_hash
+    from chalicelib.store.messages import claim
+    from chalicelib.store.models import MessageRecord
+    from chalicelib.store.suppressions import suppressed_hashes
+    from tests.support.lists import subscribe
+
+    list_id, account_id = news_list["list_id"], account["account_id"]
+    subscribe(account_id, list_id, VICTIM, phone=VICTIM_PHONE)
+    victims_phone = phone_hash(VICTIM_PHONE, hash_key())
+    claim(victims_phone, "sms_to_victim", account_id, "sms", campaign_id="cmp_1", list_id=list_id)
+    mallory = _signed_up_with_victims_phone(client, account, list_id)
+
+    assert _post(client, mallory, action, nonce=_nonce(client, mallory), **fields).status_code == 200
+    assert suppressed_hashes(account_id, [address_hash(MALLORY, hash_key())]), "Mallory herself is"
+    assert suppressed_hashes(account_id, [victims_phone], list_id) == set(), "Victim still gets SMS"
+    assert [r.message_id for r in MessageRecord.query(victims_phone)] == ["sms_to_victim"]
+    assert stored(list_id, VICTIM).status == "confirmed"
+    if action == "erase":
+        assert stored(list_id, MALLORY) is None, "her own entry goes whole, the number on it too"
+
+
+def test_p16_the_page_shows_the_suppression_of_a_confirmed_phone_only(client, account, news_list):
+    """Victim replied STOP to an SMS: the account suppressed her number. Victim's own export
+    shows it; Mallory's, whose entry only carries the number unconfirmed, does not."""
+    from chalicelib.domain.privacy import phone_hash
+    from chalicelib.domain.suppression import SuppressionReason
+    from chalicelib.store.suppressions import suppress_hash
+    from tests.support.lists import subscribe
+
+    list_id, account_id = news_list["list_id"], account["account_id"]
+    subscribe(account_id, list_id, VICTIM, phone=VICTIM_PHONE)
+    suppress_hash(account_id, phone_hash(VICTIM_PHONE, hash_key()), SuppressionReason.UNSUBSCRIBED)
+    victim = link_token(signer(), PREFERENCES, LinkClaim(account_id, list_id, VICTIM, "cmp_1"))
+    mallory = _signed_up_with_victims_phone(client, account, list_id)
+
+    def phone_rows(token: str) -> list[dict]:
+        export = json.loads(_post(client, token, "export", nonce=_nonce(client, token)).body)
+        return [row for row in export["suppressions"] if row["identifier"] == "phone"]
+
+    assert [row["reason"] for row in phone_rows(victim)] == ["unsubscribed"]
+    assert phone_rows(mallory) == []
+
+
 def test_a_post_needs_a_fresh_nonce_of_this_link(client, account, lists, token):
     other = link_token(signer(), PREFERENCES, LinkClaim(account["account_id"], lists[1], "bob@example.com"))
     assert _post(client, token, "erase").status_code == 400, "a bare POST (scanner) is refused"

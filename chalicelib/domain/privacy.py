@@ -109,15 +109,18 @@ def deadline(due: datetime, completed: bool, at: datetime) -> Deadline:
 
 @dataclass(frozen=True)
 class Person:
-    """Everything that identifies one person in one account: the request's subject and the
-    emails and phones on the subscriber entries it matched (one hop, no further)."""
+    """Everything that identifies one person in one account: the request's subject and what is
+    proven to be theirs too (one hop, no further). A form takes any address with any number, so
+    an entry ties its email and its phone together only once its person confirmed the number by
+    code (domain/phone_consent.py); until then the number is nobody's proof of anything."""
 
     account_id: str
     emails: frozenset[str]
     phones: frozenset[str]
 
     def keyed_hashes(self, hash_key: str) -> frozenset[str]:
-        """The keyed hash of each email and phone, as suppressions and message records hold them."""
+        """The keyed hash of each proven email and phone, as suppressions and message records
+        hold them: what the person's requests may suppress, delete and show."""
         return frozenset({address_hash(email, hash_key) for email in self.emails}
                          | {phone_hash(phone, hash_key) for phone in self.phones})
 

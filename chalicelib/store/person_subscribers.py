@@ -14,7 +14,12 @@ from chalicelib.domain.privacy import Person, Rectification, Subject, SubjectKin
 from chalicelib.domain.subscriptions import TRANSITIONS, Status
 from chalicelib.store.lists import find_list
 from chalicelib.store.models import MailingList, Subscriber
-from chalicelib.store.subscribers import account_address_key, ending_actions, update_fields
+from chalicelib.store.subscribers import (
+    account_address_key,
+    ending_actions,
+    phone_is_confirmed,
+    update_fields,
+)
 
 # Statuses an objection may end (P17): the state machine's own allowed moves to unsubscribed.
 _MAY_UNSUBSCRIBE = [status.value for status, targets in TRANSITIONS.items()
@@ -33,11 +38,12 @@ def _by_phone(account_id: str, phone: str) -> list[Subscriber]:
 
 
 def find_person(account_id: str, subject: Subject) -> Person:
-    """The subject with the emails and phones of the entries it matches in the account."""
+    """The subject with the emails and phones of the entries it matches in the account; by email,
+    only the phones their person confirmed by code: anyone can type anyone's number on a form."""
     if subject.kind is SubjectKind.EMAIL:
         entries = _by_email(account_id, subject.value)
         return Person(account_id, frozenset({subject.value}),
-                      frozenset(e.phone for e in entries if e.phone))
+                      frozenset(e.phone for e in entries if phone_is_confirmed(e)))
     entries = _by_phone(account_id, subject.value)
     return Person(account_id, frozenset(e.email for e in entries), frozenset({subject.value}))
 
