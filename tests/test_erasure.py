@@ -14,7 +14,7 @@ from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason, add
 from chalicelib.services.privacy import erase_person, export_person
 from chalicelib.store.models import ALL_MODELS, MessageRecord, PrivacyExport, RateCounter, Suppression
 from chalicelib.store.person_data import COVERAGE, NoPersonalData
-from chalicelib.store.suppressions import suppress
+from chalicelib.store.suppressions import is_suppressed, suppress
 from chalicelib.store.tracking import markers_of
 from tests.support.api import bearer
 from tests.support.campaigns import campaign_of
@@ -149,11 +149,40 @@ def test_p18_erasure_by_phone_finds_the_person_on_every_list(client, api, accoun
     lists = [new_list(client, api, name, double_opt_in=False) for name in ("News", "Offers")]
     for list_id in lists:
         add(client, api, list_id, phone=PHONE_RAW)
+    _confirms_her_number(lists[0])  # on one list: the number and the address are one person
     view = completed(client, api, type="erase", phone=PHONE_RAW)
     assert view["outcome"]["removed"]["subscribers"] == 2
     assert all(stored(list_id, PERSON) is None for list_id in lists)
     assert completed(client, api, type="exists", email=PERSON)["outcome"] == {"held": False}
     assert Suppression.get(account["account_id"], address_hash(PERSON, hash_key())).reason == "erased"
+
+
+def test_p18_a_request_by_phone_reaches_no_address_on_an_entry_that_never_confirmed_the_number(
+        client, api, account):
+    """A form takes any address with any number. Mallory signs Victim's address up with her own
+    number (pending, nothing confirmed), then asks the account, as the number's holder, for its
+    data and its erasure: she gets none of Victim's data, Victim keeps her entries and may still
+    sign up, and only Mallory's number leaves the entry she made (it is hers)."""
+    from tests.support.lists import subscribe
+
+    victim, mallory = "victim@example.com", PHONE
+    news, offers = new_list(client, api, "News"), new_list(client, api, "Offers")
+    subscribe(account["account_id"], news, victim, name="Victim", city="Cluj")
+    assert form_signup(client, offers, email=victim, phone=PHONE_RAW, name="Victim").status_code == 200
+
+    access = completed(client, api, type="access", phone=mallory)
+    export = client.http.get(f"/v1/privacy/requests/{access['request_id']}/export", headers=api).body.decode()
+    assert victim not in export and "Victim" not in export and "Cluj" not in export, export
+    rows = json.loads(export)["subscriptions"]
+    assert [(row["list_id"], row["phone"]) for row in rows] == [(offers, mallory)], "her number, on Offers"
+
+    completed(client, api, type="erase", phone=mallory)
+    assert stored(news, victim).status == "confirmed" and stored(news, victim).name == "Victim"
+    pending = stored(offers, victim)
+    assert pending.status == "pending" and pending.phone is None and pending.phone_consent is None
+    assert not is_suppressed(account["account_id"], victim)
+    assert Suppression.get(account["account_id"], phone_hash(mallory, hash_key())).reason == "erased"
+    assert completed(client, api, type="exists", phone=mallory)["outcome"] == {"held": False}
 
 
 def test_erase_and_export_person_are_callable_with_an_address_or_a_phone(client, api, account):

@@ -112,11 +112,15 @@ class Person:
     """Everything that identifies one person in one account: the request's subject and what is
     proven to be theirs too (one hop, no further). A form takes any address with any number, so
     an entry ties its email and its phone together only once its person confirmed the number by
-    code (domain/phone_consent.py); until then the number is nobody's proof of anything."""
+    code (domain/phone_consent.py); until then the number is nobody's proof of anything.
+
+    `phone_only_entries`: other people's entries (list id, address) that carry the subject's
+    number unconfirmed. The number there is this person's data; the rest of the entry is not."""
 
     account_id: str
     emails: frozenset[str]
     phones: frozenset[str]
+    phone_only_entries: frozenset[tuple[str, str]] = frozenset()
 
     def keyed_hashes(self, hash_key: str) -> frozenset[str]:
         """The keyed hash of each proven email and phone, as suppressions and message records

@@ -120,14 +120,27 @@ def subscription_view(entry: Subscriber, mailing_list: MailingList | None) -> di
     }
 
 
+def phone_only_view(entry: Subscriber, mailing_list: MailingList | None) -> dict[str, Any]:
+    """Someone else's entry that carries the person's number unconfirmed: the list and the number
+    are the person's data there; whose entry it is, and the rest of it, are not theirs to see."""
+    return {"list_id": entry.list_id, "list_name": mailing_list.name if mailing_list else None,
+            "phone": entry.phone, "phone_confirmed_at": None}
+
+
 def export_subscribers(person: Person) -> list[dict[str, Any]]:
     entries = person_subscribers.entries_of(person)
-    lists = person_subscribers.lists_of(entries)
-    return [subscription_view(entry, lists.get(entry.list_id)) for entry in entries]
+    phone_only = person_subscribers.phone_only_entries_of(person)
+    lists = person_subscribers.lists_of(entries + phone_only)
+    return ([subscription_view(entry, lists.get(entry.list_id)) for entry in entries]
+            + [phone_only_view(entry, lists.get(entry.list_id)) for entry in phone_only])
 
 
 def erase_subscribers(person: Person) -> int:
-    return person_subscribers.delete_entries(person_subscribers.entries_of(person))
+    """The person's entries deleted, and their number taken off other people's entries."""
+    phone_only = person_subscribers.phone_only_entries_of(person)
+    for entry in phone_only:
+        person_subscribers.remove_phone(entry)
+    return person_subscribers.delete_entries(person_subscribers.entries_of(person)) + len(phone_only)
 
 
 # --- message records -----------------------------------------------------------------------------

@@ -4,6 +4,10 @@ By email, the `by_account_address` index finds them directly. By phone there is 
 phone is not a key): each of the account's lists is queried with a filter — reads grow with the
 lists' sizes, but never a table Scan. Expired pending entries are included on purpose: they are
 still stored, so access shows them and erasure deletes them.
+
+An email and a phone are one person only where that entry's person confirmed the number by code:
+otherwise anyone could type someone else's number (or address) on a form and then, through their
+own request, suppress, delete or see what the account holds under the other's.
 """
 from __future__ import annotations
 
@@ -38,20 +42,35 @@ def _by_phone(account_id: str, phone: str) -> list[Subscriber]:
 
 
 def find_person(account_id: str, subject: Subject) -> Person:
-    """The subject with the emails and phones of the entries it matches in the account; by email,
-    only the phones their person confirmed by code: anyone can type anyone's number on a form."""
+    """The subject with the emails and phones its entries in the account prove are theirs: only
+    an entry whose number its person confirmed ties that number to that email. A number typed
+    unconfirmed on someone else's entry is kept apart, as `phone_only_entries`."""
     if subject.kind is SubjectKind.EMAIL:
         entries = _by_email(account_id, subject.value)
         return Person(account_id, frozenset({subject.value}),
                       frozenset(e.phone for e in entries if phone_is_confirmed(e)))
     entries = _by_phone(account_id, subject.value)
-    return Person(account_id, frozenset(e.email for e in entries), frozenset({subject.value}))
+    emails = frozenset(e.email for e in entries if phone_is_confirmed(e))
+    return Person(account_id, emails, frozenset({subject.value}),
+                  frozenset((e.list_id, e.address) for e in entries if e.email not in emails))
 
 
 def entries_of(person: Person) -> list[Subscriber]:
     """Every stored entry of the person's emails in the account, by list."""
     entries = [entry for email in sorted(person.emails) for entry in _by_email(person.account_id, email)]
     return sorted(entries, key=lambda e: (e.list_id, e.address))
+
+
+def phone_only_entries_of(person: Person) -> list[Subscriber]:
+    """The other people's entries that carry the person's number unconfirmed, by list."""
+    keys = sorted(person.phone_only_entries)
+    return sorted(Subscriber.batch_get(keys), key=lambda e: (e.list_id, e.address)) if keys else []
+
+
+def remove_phone(entry: Subscriber) -> None:
+    """Take the number (and any code sent to it) off an entry that is not its holder's: the
+    holder erased it (P18); the entry and the rest of it stay its own person's."""
+    update_fields(entry, {"phone": None, "phone_consent": None})
 
 
 def lists_of(entries: list[Subscriber]) -> dict[str, MailingList]:
