@@ -16,12 +16,12 @@ from chalicelib.domain.accounts import AccountProfile
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.clock import now
 from chalicelib.domain.confirmation_mail import confirmation_email, confirmation_message_id
-from chalicelib.domain.errors import Conflict, InvalidInput, NotFound, TooManyRequests
+from chalicelib.domain.errors import Conflict, InvalidInput, NotFound
 from chalicelib.domain.health import refuse_while_blocked, sending_blocked_reason
 from chalicelib.domain.lists import TrackingConsent, tracking_consent_of
 from chalicelib.domain.outbox import EmailJob
 from chalicelib.domain.signup_job import ResendJob, SignupJob
-from chalicelib.domain.signup_limits import address_counters, request_counters
+from chalicelib.domain.signup_limits import address_counters
 from chalicelib.domain.subscriptions import (
     ConsentEvidence,
     SignupOutcome,
@@ -37,6 +37,7 @@ from chalicelib.domain.subscriptions import (
 from chalicelib.domain.tokens import ConfirmClaim, confirm_token, confirm_token_list_hint, read_confirm_token
 from chalicelib.observability import logger
 from chalicelib.resources import OUTBOX, SIGNUPS
+from chalicelib.services.request_limits import refuse_over_request_limits
 from chalicelib.services.senders import may_send_as
 from chalicelib.store import audit
 from chalicelib.store import subscribers as subscriber_store
@@ -51,6 +52,7 @@ from chalicelib.templates import DEFAULT_LANGUAGE, LANGUAGES, N_
 # a real contact field (P04).
 HONEYPOT_FIELD = "website_url"
 CONFIRMATION_KIND = "confirmation"
+_TOO_MANY_SIGNUPS = N_("too many signups from here; please try again later")
 _MAX_LIST_ID_BYTES = 100
 
 
@@ -149,7 +151,7 @@ def public_signup(mailing_list: MailingList, signup: PublicSignup) -> None:
                        ip=signup.ip, user_agent=signup.user_agent, form_url=signup.form_url)
     tracking = (_tracking_evidence(mailing_list, signup.fields.get("tracking_version"), consent)
                 if signup.tracking_given else None)
-    _refuse_over_request_limits(mailing_list, signup.ip)
+    refuse_over_request_limits(signup.ip, _TOO_MANY_SIGNUPS, mailing_list.list_id)
     enqueue(SIGNUPS, SignupJob(mailing_list.list_id, contact, consent, tracking).to_dict())
     _log_signup(mailing_list, signup.source, "queued")
 
@@ -177,18 +179,6 @@ def apply_public_signup(job: SignupJob) -> None:
         return
     send_confirmation(mailing_list, written.address, purpose="signup")
     _log_signup(mailing_list, source, "pending")
-
-
-def _refuse_over_request_limits(mailing_list: MailingList, ip: str | None) -> None:
-    """Count the request against the per-list and per-IP limits; TooManyRequests when one is full
-    (they say nothing about the address, so the refusal reveals nothing either)."""
-    config = settings()
-    counters = request_counters(config.signup_limits, hash_key(), mailing_list.list_id, ip)
-    at = now()
-    full = consume(counters, at)
-    if full:
-        raise TooManyRequests(N_("too many signups from here; please try again later"),
-                              retry_after=max(c.window_end(at) for c in full) - int(at.timestamp()))
 
 
 def _within_address_limits(mailing_list: MailingList, address: str) -> bool:
@@ -342,7 +332,7 @@ def resend_confirmation(list_id: str, email: str, ip: str | None) -> None:
     mailing_list = find_public_list(list_id)
     if mailing_list is None:
         return
-    _refuse_over_request_limits(mailing_list, ip)
+    refuse_over_request_limits(ip, _TOO_MANY_SIGNUPS, mailing_list.list_id)
     enqueue(SIGNUPS, ResendJob(list_id=mailing_list.list_id, address=address).to_dict())
 
 
