@@ -13,6 +13,7 @@ from chalicelib.config import signer
 from chalicelib.domain.accounts import AccountProfile
 from chalicelib.domain.campaigns import CampaignContent, Channel, with_text_part
 from chalicelib.domain.mail_links import (
+    CLICK,
     OPEN,
     PREFERENCES,
     UNSUBSCRIBE,
@@ -21,6 +22,7 @@ from chalicelib.domain.mail_links import (
     link_token,
     read_click_token,
     read_link_token,
+    read_tracking_token,
 )
 from chalicelib.domain.marketing_mail import ADVERTISEMENT_LABEL, ListSettings, compose_marketing_email
 from chalicelib.domain.mime import build_mime
@@ -200,6 +202,15 @@ def test_p15_tracking_on_adds_an_open_pixel_and_signed_click_links():
     assert 'href="mailto:help@acme.example"' in html, "only http(s) links are tracked"
     assert read_link_token(signer(), UNSUBSCRIBE, _token(html, "u")), "platform links are not wrapped"
     assert "/t/c/" not in text, "the text part shows real addresses"
+
+
+def test_p31_a_link_written_without_merge_tags_adds_a_few_characters_to_its_click_token():
+    claim = LinkClaim("acc_1", "lst_1", "ann@example.com", "cmp_1")
+    url = "https://shop.example/spring/collection?utm_source=mail"
+    before_labels = signer().sign(CLICK, {**claim.payload(), "u": url})
+    labelled = click_token(signer(), claim, url, "https://shop.example/spring/collection")
+    assert len(labelled) - len(before_labels) <= 10
+    assert read_tracking_token(signer(), CLICK, labelled).label == "https://shop.example/spring/collection"
 
 
 def test_p15_tracking_off_adds_no_pixel_and_keeps_links():

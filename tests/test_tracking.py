@@ -11,7 +11,7 @@ import time_machine
 from bench.aws_calls import count_aws_calls
 from chalicelib.domain.country import UNKNOWN, viewer_country
 from chalicelib.domain.engagement import PREFETCH_WINDOW, Viewer, classify
-from tests.support.campaigns import campaign_of, report_body
+from tests.support.campaigns import campaign_of, report, report_body
 from tests.support.lists import subscribe
 from tests.support.queues import run_tracking_worker, take
 from tests.support.tables import every_item_text
@@ -24,6 +24,7 @@ from tests.support.tracking import (
     TAMPERED_TOKENS,
     claim_for,
     click_path,
+    click_path_before_labels,
     mailed_reader,
     open_path,
 )
@@ -298,6 +299,18 @@ def test_p13_clicks_are_counted_per_link_without_the_query(client, account, mail
         {"url": "https://shop.example/spring", "total": 2, "unique": 1, "human": 2, "machine": 0},
         {"url": "https://shop.example/autumn", "total": 1, "unique": 1, "human": 1, "machine": 0},
     ]
+
+
+def test_p14_a_click_link_sent_before_labels_still_leads_home_and_counts_under_its_origin(
+        client, account, mailed):
+    target = f"https://shop.example/account/{READER}?page=1"
+    response = _get(client, _signed(click_path_before_labels, _claim(account, mailed), target))
+    assert (response.status_code, response.headers["Location"]) == (302, target)
+    run_tracking_worker(take("tracking"))
+    report_text = report(client, account, mailed["campaign_id"]).body.decode()
+    assert json.loads(report_text)["clicks"]["links"] == [
+        {"url": "https://shop.example", "total": 1, "unique": 1, "human": 1, "machine": 0}]
+    assert READER not in report_text
 
 
 def test_p15_ses_is_never_asked_to_track_opens_or_clicks():

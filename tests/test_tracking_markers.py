@@ -471,6 +471,16 @@ def test_p13_worker_counts_unique_clicks_per_link_across_batches(client, account
     ]
 
 
+def test_p14_a_click_queued_before_labels_counts_under_its_targets_origin(client, account, mailed):
+    (record,) = _records(mailed, [_event("a" * 32, action=Action.CLICK, link=SPRING)])
+    body = json.loads(record["body"])
+    del body["label"]
+    body["link"] = f"https://shop.example/account/{READER}?page=1"  # the rendered target, as queued then
+    assert run_tracking_worker([record | {"body": json.dumps(body)}]) == {"batchItemFailures": []}
+    assert report_body(client, account, mailed["campaign_id"])["clicks"]["links"] == [
+        {"url": "https://shop.example", "total": 1, "unique": 1, "human": 1, "machine": 0}]
+
+
 # --- P21: a reader's history goes within 30 days of the mail --------------------------------------
 
 def test_p21_a_marker_expires_28_days_after_its_mail_so_ttl_has_it_gone_by_day_30():

@@ -3,9 +3,10 @@
 Each kind has its own purpose (its own key), so one kind of token can never be replayed as
 another. The payload names the account, list, address and campaign with one-letter keys, and
 the token encrypts it (domain/tokens.py, P31): the token is in every link of every mail, so it is
-kept short. A click token also holds the target URL, so the click
-route redirects only where the mail's author pointed, never where a visitor asks (no open
-redirect). Links live `LINK_LIFETIME`: an unsubscribe link must work for at least 60 days (P07).
+kept short. A click token also holds the target URL, so the click route redirects only where
+the mail's author pointed, never where a visitor asks (no open redirect), and the link's label:
+how reports name it, as written, never as rendered (domain/link_labels.py, P14). Links live
+`LINK_LIFETIME`: an unsubscribe link must work for at least 60 days (P07).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from chalicelib.domain.link_labels import link_label, origin_label
 from chalicelib.domain.tokens import Signer, TokenInvalid
 from chalicelib.templates import N_
 
@@ -69,9 +71,16 @@ def read_link_token(signer: Signer, purpose: str, token: str) -> LinkClaim:
     return _claim(signer.verify(purpose, token, _MAX_AGE_SECONDS))
 
 
-def click_token(signer: Signer, claim: LinkClaim, url: str) -> str:
-    """A click-redirect token: the claim plus the target URL, both under the signature."""
-    return signer.sign(CLICK, {**claim.payload(), "u": url})
+def click_token(signer: Signer, claim: LinkClaim, url: str, label: str | None = None) -> str:
+    """A click-redirect token: the claim, the target URL and the link's label (the link as the
+    campaign's author wrote it), all under the signature. Without a label (a link that comes
+    from no written one) the click is reported under the target's origin only."""
+    payload = {**claim.payload(), "u": url}
+    if label is not None:
+        # Most links have no merge tag before their query: "" (the target's own label) costs
+        # 7 bytes of every such link's token, not its path a second time.
+        payload["w"] = "" if label == link_label(url) else label
+    return signer.sign(CLICK, payload)
 
 
 def read_click_token(signer: Signer, token: str) -> tuple[LinkClaim, str]:
@@ -87,21 +96,33 @@ def _target(payload: dict[str, Any]) -> str:
     return url
 
 
+def _label(payload: dict[str, Any], url: str) -> str:
+    """How reports name the click's link: its label as written, "" standing for the target's own."""
+    written = payload.get("w")
+    if written is None:  # a token made before labels: its target's path may be the reader's own
+        return origin_label(url)
+    if not isinstance(written, str):
+        raise TokenInvalid(N_("this link is not valid"), field="token")
+    return written or link_label(url)
+
+
 @dataclass(frozen=True)
 class TrackedLink:
-    """An open or click token, read: whom it was made for, the click's target (None for an
-    open) and when it was signed, i.e. when the mail was composed for sending."""
+    """An open or click token, read: whom it was made for, the click's target and label (None
+    for an open) and when it was signed, i.e. when the mail was composed for sending."""
 
     claim: LinkClaim
     url: str | None
     signed_at: datetime
+    label: str | None
 
 
 def read_tracking_token(signer: Signer, purpose: str, token: str) -> TrackedLink:
     """An OPEN or CLICK token, with its signing time; TokenExpired or TokenInvalid otherwise."""
     payload, signed_at = signer.verify_timed(purpose, token, _MAX_AGE_SECONDS)
     url = _target(payload) if purpose == CLICK else None
-    return TrackedLink(_claim(payload), url, signed_at)
+    label = _label(payload, url) if url is not None else None
+    return TrackedLink(_claim(payload), url, signed_at, label)
 
 
 def link_url(public_base_url: str, purpose: str, token: str) -> str:

@@ -10,8 +10,9 @@ Counter names (the sort key of a campaign-stats item):
   clicks#total#{viewer}#{link}  clicks#unique#{viewer}#{link}  clicks#unique#any#{link}
   countries#{viewer}#{CC}
 A unique counter counts recipients: one added per first event of its kind (any viewer, or of that
-viewer) per recipient and campaign (per link for clicks). `{link}` is the target without its query
-string or fragment (`link_label`): a query can carry the reader's own data, never fit for a report.
+viewer) per recipient and campaign (per link for clicks). `{link}` is the clicked link's label: the
+link as the campaign's author wrote it, without query string or fragment, never as rendered for
+the reader, whose own data it may carry (domain/link_labels.py, P14).
 
 Markers (what was counted already): ONE per recipient, campaign and scope (opens, or clicks on
 one link), holding the viewer classes its unique counters have counted and short ids of the
@@ -50,10 +51,10 @@ from typing import Any, NamedTuple
 
 from chalicelib.domain.engagement import Viewer
 from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.link_labels import link_label, origin_label
 from chalicelib.domain.retention import MESSAGE_RECORD_TTL
 
 ANY = "any"
-_MAX_LINK = 500
 # What a click marker keeps of its link's label for the export (P16): long enough for any real
 # page, short enough that a marker stays well under the 1 KB one write unit pays for.
 MARKER_LINK_LENGTH = 200
@@ -92,6 +93,7 @@ class TrackingEvent:
     address: str
     viewer: Viewer
     country: str
+    # The clicked link's label (the click token's); None for an open.
     link: str | None = None
     # When the mail was sent (its token's time); None for events queued before it was carried.
     sent_at: datetime | None = None
@@ -100,7 +102,7 @@ class TrackingEvent:
         return {"id": self.event_id, "action": self.action.value, "at": self.at.isoformat(),
                 "account": self.account_id, "list": self.list_id, "campaign": self.campaign_id,
                 "address": self.address, "viewer": self.viewer.value, "country": self.country,
-                "link": self.link, "sent": self.sent_at.isoformat() if self.sent_at else None}
+                "label": self.link, "sent": self.sent_at.isoformat() if self.sent_at else None}
 
     @property
     def history_until(self) -> datetime:
@@ -117,7 +119,7 @@ def event_from_dict(data: Any) -> TrackingEvent:
                               account_id=data["account"], list_id=data["list"],
                               campaign_id=data["campaign"], address=data["address"],
                               viewer=Viewer(data["viewer"]), country=data["country"],
-                              link=data.get("link"), sent_at=datetime.fromisoformat(sent) if sent else None)
+                              link=_queued_link(data), sent_at=datetime.fromisoformat(sent) if sent else None)
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidInput(f"malformed tracking event: {exc!r}", field="event") from None
     texts = (event.event_id, event.account_id, event.list_id, event.campaign_id, event.address,
@@ -130,10 +132,13 @@ def event_from_dict(data: Any) -> TrackingEvent:
     return event
 
 
-def link_label(url: str) -> str:
-    """How a click target is counted and reported: scheme, host and path only."""
-    bare = url.split("#", 1)[0].split("?", 1)[0]
-    return bare[:_MAX_LINK]
+def _queued_link(data: Any) -> Any:
+    """The event's link label. An event queued before labels holds the rendered target, whose
+    path may be the reader's own: only its origin is kept."""
+    if "label" in data:
+        return data["label"]
+    link = data.get("link")
+    return origin_label(link) if isinstance(link, str) else link
 
 
 def recipient_key(secret: str, campaign_id: str, address_hash: str) -> str:

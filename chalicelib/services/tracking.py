@@ -56,7 +56,7 @@ def track(action: Action, token: str, user_agent: str | None, country_header: st
                           account_id=claim.account_id, list_id=claim.list_id,
                           campaign_id=claim.campaign_id, address=claim.address,
                           viewer=classify(user_agent, at, link.signed_at),
-                          country=viewer_country(country_header, ip), link=link.url,
+                          country=viewer_country(country_header, ip), link=link.label,
                           sent_at=link.signed_at)
     enqueue(TRACKING, event.to_dict())
     return link.url

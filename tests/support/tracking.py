@@ -47,9 +47,19 @@ def open_path(claim: Any) -> str:
 
 
 def click_path(claim: Any, url: str) -> str:
+    """A click link as composing makes it for a link written with no merge tag: labelled as its
+    target, without query string or fragment."""
+    from chalicelib.domain.link_labels import link_label
     from chalicelib.domain.mail_links import click_token
 
-    return f"/t/c/{click_token(signer(), claim, url)}"
+    return f"/t/c/{click_token(signer(), claim, url, link_label(url))}"
+
+
+def click_path_before_labels(claim: Any, url: str) -> str:
+    """A click link as composing made it before labels: the rendered target alone."""
+    from chalicelib.domain.mail_links import CLICK
+
+    return f"/t/c/{signer().sign(CLICK, {**claim.payload(), 'u': url})}"
 
 
 def opened_and_clicked(account_id: str, list_id: str, campaign_id: str, address: str,
