@@ -204,6 +204,23 @@ def test_p15_tracking_on_adds_an_open_pixel_and_signed_click_links():
     assert "/t/c/" not in text, "the text part shows real addresses"
 
 
+def test_p14_each_click_token_labels_its_link_as_written_in_a_loop_or_a_branch():
+    html = ('<p>{% for item in ["a", "b"] %}<a href="https://shop.example/item/{{ item }}?r={{ email }}">'
+            "{{ item }}</a>{% endfor %}{% if name %}<a href='https://shop.example/hi/{{ name }}'>Hi</a>"
+            '{% endif %}<a href="https://shop.example/sale?a=1&amp;b=2">Sale</a> '
+            '<a href="mailto:help@acme.example">Help</a></p>')
+    text, html_part = _parts(_mail(_content(html=html, text="Hello {{ name }}"))[1])
+    tokens = re.findall(rf"{re.escape(BASE)}/t/c/([A-Za-z0-9_\-]+)", html_part)
+    clicks = [read_tracking_token(signer(), CLICK, token) for token in tokens]
+    assert [(click.url, click.label) for click in clicks] == [
+        ("https://shop.example/item/a?r=ann@example.com", "https://shop.example/item/{{ item }}"),
+        ("https://shop.example/item/b?r=ann@example.com", "https://shop.example/item/{{ item }}"),
+        ("https://shop.example/hi/Ann", "https://shop.example/hi/{{ name }}"),
+        ("https://shop.example/sale?a=1&b=2", "https://shop.example/sale")]
+    assert 'href="mailto:help@acme.example"' in html_part
+    assert "\x1f" not in html_part + text and "/t/c/" not in text, "no mark; the text part is not tracked"
+
+
 def test_p31_a_link_written_without_merge_tags_adds_a_few_characters_to_its_click_token():
     claim = LinkClaim("acc_1", "lst_1", "ann@example.com", "cmp_1")
     url = "https://shop.example/spring/collection?utm_source=mail"

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import time_machine
 
@@ -14,10 +15,12 @@ from chalicelib.domain.campaign_report import build_report
 from chalicelib.domain.mail_links import FORWARD, UNSUBSCRIBE, link_token
 from chalicelib.services.sending.counting import count_sent_mail
 from tests.support.api import FORM, bearer
-from tests.support.campaigns import campaign_of, report, report_body
+from tests.support.campaigns import campaign_of, create_campaign, report, report_body
 from tests.support.events import ses_event, sns_body, sqs_event
 from tests.support.lists import new_list, subscribe
-from tests.support.queues import run_tracking_worker, take
+from tests.support.mail import sent_mails
+from tests.support.queues import run_queues, run_tracking_worker, take
+from tests.support.tables import scanned
 from tests.support.tracking import IMAGE_ACCEPT, OPEN_AGENT, claim_for, click_path, open_path
 
 SENT = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
@@ -96,6 +99,89 @@ def test_p14_no_address_phone_or_ip_appears_in_any_report(client, account, verif
                           ips=["203.0.113.7"])
     assert forms.found_in(text) == []
     assert forms.found_in(logs.text) == []
+
+
+# --- P14: a clicked link is named as the campaign's author wrote it, never as rendered ------------
+
+def _sent(client: Any, account: dict[str, Any], headers: dict[str, str], html: str,
+          readers: dict[str, str]) -> tuple[str, dict[str, list[str]]]:
+    """A campaign of `html` sent at SENT to `readers` (address → name) of a new list: its id, and
+    the paths of each reader's tracked links, in the order of their mail."""
+    list_id = new_list(client, headers)
+    for address, name in readers.items():
+        subscribe(account["account_id"], list_id, address, name=name)
+    campaign_id = create_campaign(client, headers, [list_id], html=html)["campaign_id"]
+    with time_machine.travel(SENT):
+        sent = client.http.post(f"/v1/campaigns/{campaign_id}/send", headers=headers, body="")
+        assert sent.status_code == 202 and run_queues(client) == []
+    links: dict[str, list[str]] = {}
+    for mail in sent_mails():
+        html_part = mail.get_body(preferencelist=("html",)).get_content()
+        assert "\x1f" not in html_part, "no mark of the written links is left in the mail"
+        found = re.findall(r'href="([^"]+/t/c/[^"]+)"', html_part)
+        links[str(mail["To"])] = [urlsplit(url).path for url in found]
+    return campaign_id, links
+
+
+def _click(client: Any, path: str) -> str:
+    """Follow a tracked link as a reader's browser does, an hour after SENT; where it leads."""
+    with time_machine.travel(SENT + timedelta(hours=1), tick=False):
+        response = client.http.get(path, headers={"User-Agent": OPEN_AGENT, "Accept": "text/html"})
+    assert response.status_code == 302, response.body
+    return response.headers["Location"]
+
+
+def _stats_text() -> str:
+    from chalicelib.store.models import CampaignStat
+
+    return json.dumps(list(scanned(CampaignStat)))
+
+
+def _row(url: str, readers: int) -> dict[str, Any]:
+    """A report's row of a link that `readers` people clicked once each."""
+    return {"url": url, "total": readers, "unique": readers, "human": readers, "machine": 0}
+
+
+ANN_AND_BOB = {"ann@example.com": "Ann", "bob@example.com": "Bob"}
+
+
+def test_p14_a_personalised_path_is_reported_as_written_once_for_every_reader(client, account, headers):
+    html = '<p>Hi</p><a href="https://shop.example/account/{{ email }}">Your account</a>'
+    campaign_id, links = _sent(client, account, headers, html, ANN_AND_BOB)
+    for address, (path,) in links.items():
+        assert _click(client, path) == f"https://shop.example/account/{address}", "their own page"
+    run_tracking_worker(take("tracking"))
+    report_text = report(client, account, campaign_id).body.decode()
+    assert json.loads(report_text)["clicks"]["links"] == [_row("https://shop.example/account/{{ email }}", 2)]
+    for secret in ("ann@", "bob@", "@example.com"):
+        assert secret not in report_text and secret not in _stats_text()
+
+
+def test_p14_a_personalised_query_and_fragment_go_no_further_than_the_redirect(client, account, headers):
+    html = '<a href="https://shop.example/spring?who={{ email }}&amp;n={{ name }}#hi-{{ name }}">Spring</a>'
+    campaign_id, links = _sent(client, account, headers, html, {"ann@example.com": "Zelda"})
+    (path,) = links["ann@example.com"]
+    assert _click(client, path) == "https://shop.example/spring?who=ann@example.com&n=Zelda#hi-Zelda"
+    records = take("tracking")
+    # The queued click carries the link's label, so not the name, which nothing else queues.
+    assert [json.loads(record["body"])["label"] for record in records] == ["https://shop.example/spring"]
+    assert not [record for record in records if "Zelda" in record["body"]]
+    run_tracking_worker(records)
+    assert report_body(client, account, campaign_id)["clicks"]["links"] == [
+        _row("https://shop.example/spring", 1)]
+    assert "Zelda" not in _stats_text() and "ann@" not in _stats_text()
+
+
+def test_p14_two_written_links_of_one_host_stay_two_rows(client, account, headers):
+    html = ('<a href="https://shop.example/account/{{ email }}">Account</a>'
+            '<a href="https://shop.example/orders/{{ email }}?page=1">Orders</a>')
+    campaign_id, links = _sent(client, account, headers, html, ANN_AND_BOB)
+    for path in [*links["ann@example.com"], links["bob@example.com"][0]]:
+        _click(client, path)
+    run_tracking_worker(take("tracking"))
+    assert report_body(client, account, campaign_id)["clicks"]["links"] == [
+        _row("https://shop.example/account/{{ email }}", 2),
+        _row("https://shop.example/orders/{{ email }}", 1)]
 
 
 def test_p28_another_tenants_campaign_report_is_404(client, account):

@@ -12,7 +12,8 @@ Every message gets, per recipient:
   ("[Ad]", "Publicitate") that an account may write into its subject template;
 - with the list's tracking on (P15), and for a recipient who consented where the list asks (P30),
   an open pixel and http(s) links rewritten to the click-redirect route, the target inside the
-  token; otherwise neither.
+  token with the link's label: the link as the author wrote it in the template, so that reports
+  never name it as rendered for one recipient (domain/link_labels.py, P14); otherwise neither.
   Only the HTML part is tracked: the text part shows readers the real addresses. Those two kinds
   of link may point elsewhere than the public pages (`tracking_base_url`: in AWS, a Lambda
   function URL, which costs no API Gateway request per open or click).
@@ -27,6 +28,7 @@ from chalicelib.domain.accounts import AccountProfile
 from chalicelib.domain.campaigns import CampaignContent
 from chalicelib.domain.header_text import one_line
 from chalicelib.domain.html_text import html_to_text
+from chalicelib.domain.link_labels import WrittenLinks, mark_written_links, without_marks
 from chalicelib.domain.mail_links import (
     CLICK,
     FORWARD,
@@ -46,7 +48,8 @@ from chalicelib.templates import DEFAULT_LANGUAGE, N_, gettext_for
 
 ADVERTISEMENT_LABEL = N_("Advertisement")
 
-_TRACKED_LINK = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])(https?://[^"'>]+)\2""", re.IGNORECASE)
+_LINK = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])([^"'>]+)\2""", re.IGNORECASE)
+_TRACKED_TARGET = re.compile(r"https?://.", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
 
 
@@ -92,11 +95,13 @@ def compose_marketing_email(*, signer: Signer, account_id: str, campaign_id: str
     variables = template_variables(recipient, list_name=mailing_list.name, account_name=sender.name,
                                    unsubscribe_url=links.unsubscribe, preferences_url=links.preferences,
                                    forward_url=links.forward)
-    html = render(content.html, "html", variables) if content.html else None
-    text = render(content.text, "text", variables) if content.text else html_to_text(html or "")
+    written = _written_links(content.html or "", mailing_list)
+    html = render(written.source, "html", variables) if written.source else None
+    text = (render(content.text, "text", variables) if content.text
+            else html_to_text(without_marks(html or "")))
     text = _text_part(text, content.advertisement, sender, mailing_list, links)
     if html is not None:
-        html = _html_part(html, content.advertisement, sender, mailing_list, links)
+        html = _html_part(html, content.advertisement, sender, mailing_list, links, written)
     subject = one_line(render(content.subject or "", "subject", variables))
     from_address = content.from_address or sender.sender_identity or ""
     # Here, not at the top: the fan-out, the scheduler and SMS import this module for its list
@@ -142,10 +147,16 @@ def _links(signer: Signer, claim: LinkClaim, public_base_url: str, tracking_base
 
 # --- HTML part ----------------------------------------------------------------------------------
 
+def _written_links(html: str, mailing_list: ListSettings) -> WrittenLinks:
+    """The HTML template to render: with clicks tracked, its links marked by their place, so each
+    rendered link's click is labelled as written."""
+    return mark_written_links(html) if html and mailing_list.track_clicks else WrittenLinks(html)
+
+
 def _html_part(html: str, advertisement: bool, sender: AccountProfile, mailing_list: ListSettings,
-               links: _Links) -> str:
+               links: _Links, written: WrittenLinks) -> str:
     if mailing_list.track_clicks:
-        html = _track_clicks(html, links)
+        html = _track_clicks(html, links, written)
     footer = _html_footer(html, sender, mailing_list, links)
     if mailing_list.track_opens:
         token = link_token(links.signer, OPEN, links.claim)
@@ -160,21 +171,23 @@ def _html_part(html: str, advertisement: bool, sender: AccountProfile, mailing_l
     return html
 
 
-def _track_clicks(html: str, links: _Links) -> str:
-    """Point every http(s) link at the click route; the platform's own links stay as they are."""
-    tokens: dict[str, str] = {}
+def _track_clicks(html: str, links: _Links, written: WrittenLinks) -> str:
+    """Point every http(s) link at the click route, its token labelling it as written; the
+    platform's own links stay as they are. No mark of `written` is left."""
+    tokens: dict[tuple[str, str | None], str] = {}
     own_links = f"{links.base}/"
 
     def rewrite(match: re.Match[str]) -> str:
-        target = html_escaping.unescape(match.group(3))
-        if target.startswith(own_links):
-            return match.group(0)
-        if target not in tokens:
-            token = click_token(links.signer, links.claim, target)
-            tokens[target] = link_url(links.tracking_base, CLICK, token)
-        return f"{match.group(1)}{match.group(2)}{tokens[target]}{match.group(2)}"
+        label, href = written.label_of(match.group(3))
+        target = html_escaping.unescape(href)
+        if _TRACKED_TARGET.match(target) and not target.startswith(own_links):
+            if (target, label) not in tokens:
+                token = click_token(links.signer, links.claim, target, label)
+                tokens[target, label] = link_url(links.tracking_base, CLICK, token)
+            href = tokens[target, label]
+        return f"{match.group(1)}{match.group(2)}{href}{match.group(2)}"
 
-    return _TRACKED_LINK.sub(rewrite, html)
+    return without_marks(_LINK.sub(rewrite, html))
 
 
 def _html_footer(html: str, sender: AccountProfile, mailing_list: ListSettings, links: _Links) -> str:
