@@ -142,6 +142,14 @@ def test_inbound_sms_parsing_and_stop_keywords():
     assert InboundSms(ANN, "+1212", " stop.").is_stop
 
 
+@pytest.mark.parametrize("reply", ["ARRET", "CANCEL", "END", "OPT-OUT", "OPTOUT", "QUIT", "REMOVE", "STOP",
+                                   "TD", "UNSUBSCRIBE", "remove me", "Td."])
+def test_p12_every_opt_out_keyword_amazon_sns_honours_is_a_stop(reply):
+    # SNS opts a number out on these; a reply Tidings did not take as one would leave the
+    # number unsuppressed here while SNS itself refuses to text it.
+    assert InboundSms(ANN, "+1212", reply).is_stop
+
+
 def test_a_test_sms_goes_to_the_given_number_only(client, account, headers, list_id, publishes):
     subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
     campaign = _sms_campaign(client, headers, list_id)

@@ -25,7 +25,7 @@ from chalicelib.templates import DEFAULT_LANGUAGE, N_, gettext_for
 STOP_INSTRUCTION = N_("Reply STOP to opt out")
 # The opt-out keywords carriers and Amazon SNS honour (case-insensitive, first word).
 STOP_KEYWORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "optout",
-                           "opt-out", "arret", "revoke"})
+                           "opt-out", "arret", "revoke", "remove", "td"})
 _ELLIPSIS = "…"
 
 
