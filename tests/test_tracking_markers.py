@@ -554,3 +554,24 @@ def test_p21_p22_a_readers_history_goes_with_the_account(client, account, header
     assert list(TrackingMarker.scan()) == []
     assert "tracking-markers" not in items_of_account(account["account_id"])
     assert run_purges().complete
+
+
+@pytest.mark.parametrize(("field", "value"), [("sent", "9999-12-31T00:00:00+00:00"),
+                                              ("at", "9999-12-31T23:00:00+00:00"),
+                                              ("at", "0001-01-01T00:00:00+23:59"), ("sent", "yesterday")])
+def test_p13_an_event_whose_time_cannot_be_used_fails_alone(client, account, mailed, field, value):
+    """A queued event whose time has no end of history (P21) or no UTC form once failed the whole
+    batch: the good events of it came back with it on every run until the dead-letter queue."""
+    good, bad = _records(mailed, [_event("a" * 32), _event("b" * 32, address="other@example.com")])
+    bad["body"] = json.dumps(json.loads(bad["body"]) | {field: value})
+    assert run_tracking_worker([good, bad]) == {"batchItemFailures": [{"itemIdentifier": bad["messageId"]}]}
+    assert _opens(client, account, mailed)["total"] == 1
+
+
+def test_p13_an_event_sent_at_the_latest_time_with_an_end_of_history_is_counted(client, account, mailed):
+    from chalicelib.domain.tracking import HISTORY_LIFETIME
+
+    latest = datetime.max.replace(tzinfo=UTC) - HISTORY_LIFETIME
+    record = _records(mailed, [_event("c" * 32)])[0]
+    record["body"] = json.dumps(json.loads(record["body"]) | {"sent": latest.isoformat()})
+    assert run_tracking_worker([record]) == {"batchItemFailures": []}

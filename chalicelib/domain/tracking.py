@@ -45,10 +45,11 @@ import hashlib
 import hmac
 from collections.abc import Mapping, Set
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, NamedTuple
 
+from chalicelib.domain.clock import parse_utc_time
 from chalicelib.domain.engagement import Viewer
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.link_labels import link_label, origin_label
@@ -113,23 +114,39 @@ class TrackingEvent:
 def event_from_dict(data: Any) -> TrackingEvent:
     """Parse a queued event; InvalidInput when it is not one (that record goes to the DLQ)."""
     try:
-        at = datetime.fromisoformat(data["at"])
         sent = data.get("sent")
-        event = TrackingEvent(event_id=data["id"], action=Action(data["action"]), at=at,
+        event = TrackingEvent(event_id=data["id"], action=Action(data["action"]), at=_event_time(data["at"]),
                               account_id=data["account"], list_id=data["list"],
                               campaign_id=data["campaign"], address=data["address"],
                               viewer=Viewer(data["viewer"]), country=data["country"],
-                              link=_queued_link(data), sent_at=datetime.fromisoformat(sent) if sent else None)
+                              link=_queued_link(data), sent_at=_event_time(sent) if sent else None)
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidInput(f"malformed tracking event: {exc!r}", field="event") from None
     texts = (event.event_id, event.account_id, event.list_id, event.campaign_id, event.address,
              event.country)
-    if event.sent_at is not None and event.sent_at.tzinfo is None:
-        raise InvalidInput("malformed tracking event", field="event")
-    if not all(isinstance(value, str) and value for value in texts) or at.tzinfo is None or (
+    if not all(isinstance(value, str) and value for value in texts) or (
             event.action is Action.CLICK and not isinstance(event.link, str)):
         raise InvalidInput("malformed tracking event", field="event")
     return event
+
+
+# The latest time whose history has an end (P21) that Python can hold.
+_LATEST_EVENT_TIME = datetime.max.replace(tzinfo=UTC) - HISTORY_LIFETIME
+
+
+def _event_time(raw: Any) -> datetime:
+    """A queued event's time, in UTC; ValueError for one that is not a time with a zone, or so
+    late that the end of its history could not be worked out (one such event would otherwise
+    fail its whole batch)."""
+    if not isinstance(raw, str):
+        raise ValueError("an event's time is text")
+    try:
+        when = parse_utc_time(raw, "at")
+    except InvalidInput as exc:
+        raise ValueError(exc.message) from None
+    if when > _LATEST_EVENT_TIME:
+        raise ValueError("an event's time is out of range")
+    return when
 
 
 def _queued_link(data: Any) -> Any:
