@@ -158,3 +158,14 @@ def test_a_bombed_address_can_still_subscribe_elsewhere(client, account, verifie
     deliver(take("outbox"))
     assert len(sent_mails()) == before + 2
     assert stored(own, "victim@example.com").status == "pending"
+
+
+# --- a redelivered job counts once --------------------------------------------------------------
+
+def test_a_job_counts_once_however_often_it_is_delivered(aws):
+    assert consume(address(), AT, job_id="m-1") == []
+    assert consume(address(), AT + timedelta(minutes=1), job_id="m-1") == [], "the same job again"
+    counts = {c.counter_key.split(":")[0]: int(c.count) for c in RateCounter.scan() if c.count}
+    assert counts == {"addr": 1, "addr-list": 1, "mail": 1}
+    [hit] = consume(address(), AT + timedelta(minutes=2), job_id="m-2")
+    assert hit.key.startswith("mail:"), "another job is a second mail"

@@ -6,6 +6,7 @@ from functools import cache
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.retention import purge_bucket
@@ -18,11 +19,13 @@ def _connection(region: str) -> Connection:
     return Connection(region=region)
 
 
-def consume(counters: list[Counter], at: datetime) -> list[Counter]:
+def consume(counters: list[Counter], at: datetime, job_id: str | None = None) -> list[Counter]:
     """Add one to every counter unless one is at its limit; returns the counters at their limit.
 
     All or nothing: when any counter is full, none is incremented (the attempt did not happen).
-    Each counter expires with its window (TTL), so the table never grows.
+    With `job_id`, a job counts once: the same transaction writes a marker of the job, and a job
+    whose marker is there already (a redelivered SQS message) is within the limits again without
+    counting twice. Counters and markers expire with their window (TTL), so the table never grows.
     """
     if not counters:
         return []
@@ -32,21 +35,26 @@ def consume(counters: list[Counter], at: datetime) -> list[Counter]:
                 key, ends = counter.window_key(at), datetime.fromtimestamp(counter.window_end(at), UTC)
                 transaction.update(
                     RateCounter(counter_key=key),
-                    actions=[
-                        RateCounter.count.add(1),
-                        RateCounter.expires_at.set(ends),
-                        RateCounter.purge_bucket.set(purge_bucket(ends, key)),
-                    ],
+                    actions=[*_expiry(key, ends), RateCounter.count.add(1)],
                     condition=RateCounter.count.does_not_exist() | (RateCounter.count < counter.limit),
                 )
+            if job_id is not None:
+                # An update, not a put: PynamoDB sends puts first, and reasons are read by position.
+                key = f"job:{job_id}"
+                ends = datetime.fromtimestamp(max(counter.window_end(at) for counter in counters), UTC)
+                transaction.update(RateCounter(counter_key=key), actions=_expiry(key, ends),
+                                   condition=RateCounter.counter_key.does_not_exist())
     except TransactWriteError as error:
         cancelled = error.cause_response_code == "TransactionCanceledException"
         reasons = error.cancellation_reasons if cancelled else None
         if not reasons:
             raise
-        return [
-            counter
-            for counter, reason in zip(counters, reasons, strict=True)
-            if reason is not None and reason.code == "ConditionalCheckFailed"
-        ]
+        failed = [reason is not None and reason.code == "ConditionalCheckFailed" for reason in reasons]
+        if job_id is not None and failed.pop():
+            return []  # this job counted before
+        return [counter for counter, full in zip(counters, failed, strict=True) if full]
     return []
+
+
+def _expiry(key: str, ends: datetime) -> list[Action]:
+    return [RateCounter.expires_at.set(ends), RateCounter.purge_bucket.set(purge_bucket(ends, key))]
