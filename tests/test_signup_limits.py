@@ -3,10 +3,18 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
+
+import pytest
+import time_machine
 
 from chalicelib.domain.signup_limits import SignupLimits, address_counters, request_counters
+from chalicelib.queue_batches import BatchFailed
 from chalicelib.store.models import RateCounter
 from chalicelib.store.rate_limits import consume
+from tests.support.api import FORM
+from tests.support.events import sqs_event
+from tests.support.faults import FailsOnce
 from tests.support.lists import stored
 from tests.support.privacy_scan import contact_forms
 from tests.support.queues import take
@@ -169,3 +177,68 @@ def test_a_job_counts_once_however_often_it_is_delivered(aws):
     assert counts == {"addr": 1, "addr-list": 1, "mail": 1}
     [hit] = consume(address(), AT + timedelta(minutes=2), job_id="m-2")
     assert hit.key.startswith("mail:"), "another job is a second mail"
+
+
+def _window_start() -> datetime:
+    """The start of the next mail interval (the counters' windows are fixed, epoch-aligned)."""
+    interval = SignupLimits().mail_interval_minutes * 60
+    return datetime.fromtimestamp((int(datetime.now(UTC).timestamp()) // interval + 1) * interval, UTC)
+
+
+def _queued_recipients() -> list[str]:
+    return [json.loads(record["body"])["email"]["recipient"] for record in take("outbox")]
+
+
+def _redeliver_after_a_failure(client, records) -> None:
+    """Run the signups worker on `records` while queueing the mail fails once, then again."""
+    with pytest.raises(BatchFailed):  # the record failed: SQS keeps it
+        client.lambda_.invoke("signup_worker", sqs_event(*records))
+    assert client.lambda_.invoke("signup_worker", sqs_event(*records)).payload == {"batchItemFailures": []}
+
+
+def test_p01_a_signup_redelivered_after_its_mail_failed_to_queue_is_mailed_once(client, news_list,
+                                                                               monkeypatch):
+    """The first delivery counts the address's one mail per interval, then queueing the mail
+    fails and SQS redelivers the job: the redelivery must still mail, and only once."""
+    import chalicelib.services.signups as signups
+    from tests.support.mail import sent_mails
+    from tests.support.queues import deliver
+
+    client.http.post(f"/f/{news_list['list_id']}", headers=FORM,
+                     body=urlencode({"consent": "yes", "email": "ann@example.com"}))
+    records = take("signups")
+    monkeypatch.setattr(signups, "enqueue", FailsOnce(signups.enqueue))
+    _redeliver_after_a_failure(client, records)
+    client.lambda_.invoke("signup_worker", sqs_event(*records))  # and once more: SQS is at least once
+    deliver(take("outbox"))
+    assert [mail["To"] for mail in sent_mails()] == ["ann@example.com"]
+    assert stored(news_list["list_id"], "ann@example.com").status == "pending"
+
+
+def test_p05_a_second_signup_gets_no_mail_until_the_mail_interval_ends(client, news_list):
+    list_id, start = news_list["list_id"], _window_start()
+    with time_machine.travel(start, tick=False):
+        form_signup(client, list_id, email="ann@example.com")
+    assert _queued_recipients() == ["ann@example.com"]
+    with time_machine.travel(start + timedelta(minutes=10, seconds=-1), tick=False):
+        form_signup(client, list_id, email="ann@example.com")
+    assert _queued_recipients() == [], "a second signup inside the interval mails nothing"
+    with time_machine.travel(start + timedelta(minutes=10), tick=False):
+        form_signup(client, list_id, email="ann@example.com")
+    assert _queued_recipients() == ["ann@example.com"], "the next interval mails again"
+
+
+def test_p01_a_resend_redelivered_after_its_mail_failed_to_queue_is_mailed(client, news_list, monkeypatch):
+    import chalicelib.services.signups as signups
+
+    list_id, start = news_list["list_id"], _window_start()
+    with time_machine.travel(start, tick=False):
+        form_signup(client, list_id, email="ann@example.com")
+    take("outbox")
+    with time_machine.travel(start + timedelta(minutes=10), tick=False):
+        client.http.post("/c/resend", headers=FORM,
+                         body=urlencode({"email": "ann@example.com", "list_id": list_id}))
+        records = take("signups")
+        monkeypatch.setattr(signups, "enqueue", FailsOnce(signups.enqueue))
+        _redeliver_after_a_failure(client, records)
+    assert _queued_recipients() == ["ann@example.com"]

@@ -156,9 +156,10 @@ def public_signup(mailing_list: MailingList, signup: PublicSignup) -> None:
     _log_signup(mailing_list, signup.source, "queued")
 
 
-def apply_public_signup(job: SignupJob) -> None:
+def apply_public_signup(job: SignupJob, job_id: str) -> None:
     """The signups worker's half: a suppressed address (P12) or one already on the list writes
-    nothing and mails nothing; otherwise the entry is pending and the confirmation mail queued."""
+    nothing and mails nothing; otherwise the entry is pending and the confirmation mail queued.
+    `job_id` (the SQS message's) makes a redelivered job count against the limits once."""
     mailing_list = find_list(job.list_id)
     if mailing_list is None:
         return
@@ -168,7 +169,7 @@ def apply_public_signup(job: SignupJob) -> None:
     if own_signup(mailing_list.account_id, job.contact.email, mailing_list.list_id) is OwnSignup.BLOCKED:
         _log_signup(mailing_list, source, "suppressed")
         return
-    if not _within_address_limits(mailing_list, job.contact.email):
+    if not _within_address_limits(mailing_list, job.contact.email, job_id):
         _log_signup(mailing_list, source, "rate_limited")
         return
     written = subscriber_store.write_signup(mailing_list.account_id, mailing_list.list_id, job.contact,
@@ -181,13 +182,15 @@ def apply_public_signup(job: SignupJob) -> None:
     _log_signup(mailing_list, source, "pending")
 
 
-def _within_address_limits(mailing_list: MailingList, address: str) -> bool:
-    """Count a mail to this address against the per-address limits; False: drop it silently."""
+def _within_address_limits(mailing_list: MailingList, address: str, job_id: str) -> bool:
+    """Count a mail to this address against the per-address limits, once per job (a redelivery
+    whose first delivery counted but failed to queue the mail must still mail); False: drop it
+    silently."""
     config = settings()
     counters = address_counters(config.signup_limits, hash_key(), mailing_list.account_id,
                                 mailing_list.list_id,
                                 address)
-    return not consume(counters, now())
+    return not consume(counters, now(), job_id)
 
 
 @dataclass(frozen=True)
@@ -336,7 +339,9 @@ def resend_confirmation(list_id: str, email: str, ip: str | None) -> None:
     enqueue(SIGNUPS, ResendJob(list_id=mailing_list.list_id, address=address).to_dict())
 
 
-def apply_resend(job: ResendJob) -> None:
+def apply_resend(job: ResendJob, job_id: str) -> None:
+    """Mail a live pending signup its link again, within the per-address limits (counted once
+    per `job_id`, as apply_public_signup does)."""
     mailing_list = find_list(job.list_id)
     if mailing_list is None:
         return
@@ -347,7 +352,7 @@ def apply_resend(job: ResendJob) -> None:
     # gets their link again; a complaint, bounce, erasure or platform opt-out sends nothing.
     if own_signup(mailing_list.account_id, job.address, mailing_list.list_id) is OwnSignup.BLOCKED:
         return
-    if not _within_address_limits(mailing_list, job.address):
+    if not _within_address_limits(mailing_list, job.address, job_id):
         return
     send_confirmation(mailing_list, job.address, purpose="resend")
     _log_signup(mailing_list, Source(subscriber.consent.source), "resent")

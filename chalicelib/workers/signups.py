@@ -18,9 +18,9 @@ worker = Blueprint(__name__)
 def signup_record(record: QueuedRecord) -> None:
     job = signup_job_from_dict(json.loads(record.body))
     if isinstance(job, ResendJob):
-        apply_resend(job)
+        apply_resend(job, record.message_id)
     else:
-        apply_public_signup(job)
+        apply_public_signup(job, record.message_id)
 
 
 @worker.on_sqs_message(**sqs_handler_options("signup_worker", settings().resource_name))
