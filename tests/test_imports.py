@@ -14,6 +14,8 @@ from chalicelib.queue_batches import BatchFailed
 from chalicelib.store.suppressions import suppress
 from chalicelib.workers.imports import import_record
 from tests.support.api import bearer
+from tests.support.events import sqs_event
+from tests.support.faults import FailsOnce
 from tests.support.lists import stored
 from tests.support.mail import sent_mails
 from tests.support.queues import deliver, take
@@ -132,6 +134,45 @@ def test_a_big_file_goes_in_chunks_and_a_redelivered_chunk_counts_once(client, a
     done = report(client, account, list_id, job["import_id"])
     assert done["status"] == "completed"
     assert done["counts"]["confirmed"] == 1200 and done["counts"]["unchanged"] == 0
+
+
+def _apply_failing_once_then_again(client, monkeypatch) -> None:
+    """Run the import worker on the queued chunks while queueing their mails fails once (an SQS
+    blip), then on their redelivery."""
+    import chalicelib.services.imports as imports
+
+    records = take("imports")
+    monkeypatch.setattr(imports, "enqueue_many", FailsOnce(imports.enqueue_many))
+    with pytest.raises(BatchFailed):  # the chunk failed: SQS keeps it
+        client.lambda_.invoke("import_worker", sqs_event(*records))
+    for _ in range(2):  # redelivered, then once more (SQS is at least once)
+        redelivered = client.lambda_.invoke("import_worker", sqs_event(*records))
+        assert redelivered.payload == {"batchItemFailures": []}
+
+
+def test_p01_p03_a_chunk_redelivered_after_its_mails_failed_to_queue_mails_its_pending_rows_once(
+        client, account, news_list, monkeypatch):
+    list_id = news_list["list_id"]
+    text = (HEADER + "proven@example.com,Pat,,2025-05-01T10:00:00Z,198.51.100.4,,shop signup form,1\n"
+            "una@example.com,Una,,,,,,\n")
+    job = json.loads(post_import(client, account, list_id, text).body)
+    _apply_failing_once_then_again(client, monkeypatch)
+    done = report(client, account, list_id, job["import_id"])
+    assert done["counts"] == {"confirmed": 1, "pending": 1, "unchanged": 0, "suppressed": 0, "invalid": 0}
+    deliver(take("outbox"))
+    assert [mail["To"] for mail in sent_mails()] == ["una@example.com"]
+
+
+def test_a_redelivered_chunk_does_not_mail_again_what_an_earlier_import_left_pending(
+        client, account, news_list, monkeypatch):
+    list_id = news_list["list_id"]
+    post_import(client, account, list_id, "email\nuna@example.com\n")
+    run_import_worker()
+    deliver(take("outbox"))
+    again = json.loads(post_import(client, account, list_id, "email\nuna@example.com\n").body)
+    _apply_failing_once_then_again(client, monkeypatch)
+    assert report(client, account, list_id, again["import_id"])["counts"]["unchanged"] == 1
+    assert take("outbox") == []
 
 
 def test_bad_files_are_refused_naming_the_problem(client, account, news_list):

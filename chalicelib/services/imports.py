@@ -2,10 +2,12 @@
 
 Re-importing the same file changes nothing: rows whose address is already live on the list are
 counted as unchanged, suppressed addresses are skipped and counted (P12), and rows without consent
-proof get a double opt-in mail, not campaign mail (P03).
+proof get a double opt-in mail, not campaign mail (P03). A chunk notes the rows it sets out to
+write before writing them, so that its redelivery counts and mails those rows as its own.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.adapters.sqs import enqueue_many
@@ -61,12 +63,14 @@ def import_of(account_id: str, list_id: str, import_id: str) -> ImportJob:
 
 
 def apply_chunk(job: dict[str, Any]) -> None:
-    """Import one chunk. Safe to repeat: rows already on the list are unchanged, the mail ids are
-    stable, and the chunk's outcome is stored once."""
+    """Import one chunk. Safe to repeat: rows already on the list are unchanged unless an earlier
+    delivery of this chunk wrote them (then they count, and are mailed, as that delivery meant
+    to), the mail ids are stable, and the chunk's outcome is stored once."""
     if job.get("type") != CHUNK_JOB:
         raise InvalidInput(f"unknown import job type {job.get('type')!r}", field="type")
     import_id, chunk = job["import_id"], int(job["chunk"])
-    if import_store.chunk_done(import_id, chunk):
+    planned = import_store.chunk_plan(import_id, chunk)
+    if planned is None:
         return
     mailing_list = find_list(job["list_id"])
     rows = [ImportRow(line=int(line), values=dict(values)) for line, values in job["rows"]]
@@ -74,7 +78,7 @@ def apply_chunk(job: dict[str, Any]) -> None:
     if mailing_list is None or mailing_list.account_id != job["account_id"]:
         outcome.errors = [(row.line, None, "the list was deleted during the import") for row in rows]
     else:
-        _import_rows(mailing_list, rows, outcome)
+        _import_rows(mailing_list, rows, outcome, ChunkPlan(import_id, chunk, planned))
     import_store.record_chunk(import_id, chunk, outcome)
     logger.info("import chunk applied", extra={
         "import_id": import_id, "chunk": chunk, "confirmed": outcome.confirmed,
@@ -82,13 +86,67 @@ def apply_chunk(job: dict[str, Any]) -> None:
         "suppressed": outcome.suppressed, "invalid": len(outcome.errors)})
 
 
-def _import_rows(mailing_list: MailingList, rows: list[ImportRow],
-                 outcome: import_store.ChunkOutcome) -> None:
-    declared = mailing_list.declared_attributes or ()
+@dataclass(frozen=True)
+class ChunkPlan:
+    """Which chunk is being applied, and the lines its earlier deliveries set out to write."""
+
+    import_id: str
+    chunk: int
+    planned: set[int]
+
+
+def _import_rows(mailing_list: MailingList, rows: list[ImportRow], outcome: import_store.ChunkOutcome,
+                 plan: ChunkPlan) -> None:
     versions = [version.version for version in consent_history(mailing_list)]
+    people, lines = _people(mailing_list, rows, versions, outcome)
+    # Without proof, only the import itself is known; the person proves consent by confirming (P03).
+    unproven = evidence(now(), Source.IMPORT, pick_consent_version(versions, None),
+                        ip=None, user_agent=None, form_url=None)
+    suppressed = suppressed_among(mailing_list.account_id, people, mailing_list.list_id)
+    live = {address: entry for (_, address), entry in subscriber_store.entries(
+        (mailing_list.list_id, address) for address in set(people) - suppressed).items()}
+    new_lines = {lines[address] for address in people if address not in suppressed | live.keys()}
+    if new_lines - plan.planned:
+        import_store.plan_chunk(plan.import_id, plan.chunk, new_lines)
+    senders: list[AccountProfile | None] = []  # read once, when the first mail is due
+    mails: list[dict[str, Any]] = []
+    for address, person in people.items():
+        if address in suppressed:
+            outcome.suppressed += 1
+            continue
+        # P01, P03: confirmed at once only with proof, and on a double opt-in list only with
+        # complete proof; anyone else is recorded pending and gets the confirmation mail.
+        status = Status.CONFIRMED if person.confirmed_at_once(mailing_list.double_opt_in) else Status.PENDING
+        entry = live.get(address)
+        if entry is None:
+            written = subscriber_store.write_signup(mailing_list.account_id, mailing_list.list_id,
+                                                    person.contact, person.proof or unproven, status,
+                                                    tracking=person.tracking)
+        elif lines[address] in plan.planned and entry.status == status.value:
+            written = entry  # an earlier delivery of this chunk wrote it, and may not have mailed it
+        else:
+            written = None  # already on the list
+        if written is None:
+            outcome.unchanged += 1
+        elif status is Status.CONFIRMED:
+            outcome.confirmed += 1
+        else:
+            outcome.pending += 1
+            senders = senders or [confirmation_sender(mailing_list.account_id)]
+            if senders[0] is not None:  # None: the account was suspended meanwhile (P26)
+                mails.append(confirmation_job(mailing_list, address, "import", senders[0]).to_dict())
+    enqueue_many(OUTBOX, mails)
+
+
+def _people(mailing_list: MailingList, rows: list[ImportRow], versions: list[int],
+            outcome: import_store.ChunkOutcome) -> tuple[dict[str, ImportedPerson], dict[str, int]]:
+    """The chunk's valid rows by address, and each address's line; invalid rows and repeated
+    addresses are counted in `outcome`."""
+    declared = mailing_list.declared_attributes or ()
     tracking_versions = ([version.version for version in tracking_history(mailing_list)]
                          if asks_tracking_consent(mailing_list) else [])
     people: dict[str, ImportedPerson] = {}
+    lines: dict[str, int] = {}
     for row in rows:
         try:
             person = clean_row(row.values, declared, versions, check_dns=settings().check_email_dns,
@@ -100,36 +158,8 @@ def _import_rows(mailing_list: MailingList, rows: list[ImportRow],
             outcome.unchanged += 1  # the same address twice in one file: the first row counts
             continue
         people[person.contact.email] = person
-    # Without proof, only the import itself is known; the person proves consent by confirming (P03).
-    unproven = evidence(now(), Source.IMPORT, pick_consent_version(versions, None),
-                        ip=None, user_agent=None, form_url=None)
-    suppressed = suppressed_among(mailing_list.account_id, people, mailing_list.list_id)
-    live = subscriber_store.live_addresses(mailing_list.list_id, set(people) - suppressed)
-    senders: list[AccountProfile | None] = []  # read once, when the first mail is due
-    mails: list[dict[str, Any]] = []
-    for address, person in people.items():
-        if address in suppressed:
-            outcome.suppressed += 1
-            continue
-        if address in live:
-            outcome.unchanged += 1
-            continue
-        # P01, P03: confirmed at once only with proof, and on a double opt-in list only with
-        # complete proof; anyone else is recorded pending and gets the confirmation mail.
-        status = Status.CONFIRMED if person.confirmed_at_once(mailing_list.double_opt_in) else Status.PENDING
-        proof = person.proof or unproven
-        written = subscriber_store.write_signup(mailing_list.account_id, mailing_list.list_id,
-                                                person.contact, proof, status, tracking=person.tracking)
-        if written is None:
-            outcome.unchanged += 1
-        elif status is Status.CONFIRMED:
-            outcome.confirmed += 1
-        else:
-            outcome.pending += 1
-            senders = senders or [confirmation_sender(mailing_list.account_id)]
-            if senders[0] is not None:  # None: the account was suspended meanwhile (P26)
-                mails.append(confirmation_job(mailing_list, address, "import", senders[0]).to_dict())
-    enqueue_many(OUTBOX, mails)
+        lines[person.contact.email] = row.line
+    return people, lines
 
 
 def import_report(job: ImportJob) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """Imports: the job record, and one result item per chunk (written once, so redelivery of a
-chunk cannot count it twice)."""
+chunk cannot count it twice), which notes the lines the chunk set out to write before it is done."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -49,12 +49,21 @@ def get_import(account_id: str, list_id: str, import_id: str) -> ImportJob:
     return job
 
 
-def chunk_done(import_id: str, chunk: int) -> bool:
+def chunk_plan(import_id: str, chunk: int) -> set[int] | None:
+    """The lines an earlier delivery of the chunk set out to write (none at the first delivery);
+    None when the chunk is done."""
     try:
-        ImportChunk.get(import_id, chunk)
+        item = ImportChunk.get(import_id, chunk)
     except ImportChunk.DoesNotExist:
-        return False
-    return True
+        return set()
+    return None if item.finished_at is not None else set(item.planned or ())
+
+
+def plan_chunk(import_id: str, chunk: int, lines: set[int]) -> None:
+    """Note the lines the chunk is about to write, before writing them (added to any earlier
+    delivery's), so that a redelivery knows the entries it finds there as its own."""
+    ImportChunk(import_id=import_id, chunk=chunk).update(actions=[
+        ImportChunk.planned.add(lines), ImportChunk.expires_at.set(now() + IMPORT_RETENTION)])
 
 
 def record_chunk(import_id: str, chunk: int, outcome: ChunkOutcome) -> bool:
@@ -68,7 +77,7 @@ def record_chunk(import_id: str, chunk: int, outcome: ChunkOutcome) -> bool:
         finished_at=at, expires_at=at + IMPORT_RETENTION,
     )
     try:
-        item.save(condition=ImportChunk.chunk.does_not_exist())
+        item.save(condition=ImportChunk.finished_at.does_not_exist())
     except PutError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
             return False
@@ -77,4 +86,5 @@ def record_chunk(import_id: str, chunk: int, outcome: ChunkOutcome) -> bool:
 
 
 def chunk_results(import_id: str) -> list[ImportChunk]:
-    return list(ImportChunk.query(import_id))
+    """The outcomes of the import's chunks that are done."""
+    return [item for item in ImportChunk.query(import_id) if item.finished_at is not None]

@@ -582,7 +582,8 @@ class ImportRowError(MapAttribute):
 
 
 class ImportChunk(TidingsModel):
-    """The outcome of one chunk of an import, written once (so a redelivered chunk counts once)."""
+    """The outcome of one chunk of an import, written once (so a redelivered chunk counts once).
+    Before it is done, the item holds only `planned`."""
 
     class Meta(TidingsModel.Meta):
         logical_name = "import-chunks"
@@ -595,7 +596,10 @@ class ImportChunk(TidingsModel):
     suppressed = NumberAttribute(default=0)
     invalid = NumberAttribute(default=0)
     errors = ListAttribute(of=ImportRowError, default=list)
-    finished_at = UTCDateTimeAttribute()
+    # The lines (row numbers, never cell values) the chunk set out to write, noted before writing
+    # them: a redelivered chunk takes the entries it finds there as its own.
+    planned = NumberSetAttribute(null=True)
+    finished_at = UTCDateTimeAttribute(null=True)
     expires_at = TTLAttribute()
 
 

@@ -284,8 +284,8 @@ COVERAGE: dict[type[TidingsModel], Coverage] = {
     AccountHealthDay: NoPersonalData("an account's daily mail counters (P26), aggregates only",
                                      retention="the health window (30 days) and a day"),
     ImportJob: NoPersonalData("an import's list and row counts", retention="30 days"),
-    ImportChunk: NoPersonalData("a chunk's counts and row errors by line and column, never cell values",
-                                retention="30 days"),
+    ImportChunk: NoPersonalData("a chunk's counts, row errors by line and column, and the lines it "
+                                "set out to write; never cell values", retention="30 days"),
 }
 
 

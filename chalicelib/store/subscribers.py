@@ -64,13 +64,6 @@ def get_subscriber(list_id: str, address: str) -> Subscriber | None:
         return None
 
 
-def live_addresses(list_id: str, addresses: Iterable[str]) -> set[str]:
-    """Those of `addresses` with a live entry on the list, in batched reads."""
-    at = now()
-    keys = [(list_id, address) for address in set(addresses)]
-    return {entry.address for entry in Subscriber.batch_get(keys) if _live(entry, at)}
-
-
 def _tracking_proof(evidence: ConsentEvidence, confirmed_at: datetime | None) -> TrackingConsentProof:
     return TrackingConsentProof(given_at=evidence.given_at, source=evidence.source.value, ip=evidence.ip,
                                 user_agent=evidence.user_agent, form_url=evidence.form_url,
