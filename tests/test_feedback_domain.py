@@ -78,12 +78,11 @@ def test_event_publishing_tags_become_first_values():
     assert event.tags["ses:configuration-set"] == "ConfigSet"
 
 
-def test_routing_tags_are_exposed():
+def test_the_tags_that_find_the_message_record_are_exposed():
     document = ses_sample("event-delivery.json")
-    document["mail"]["tags"].update(account=["acc_1"], list=["lst_1"], campaign=["cmp_1"], kind=["campaign"])
+    document["mail"]["tags"].update(account=["acc_1"], campaign=["cmp_1"], message=["cm_1"])
     event = parse_feedback(sns_body(document))
-    assert (event.account_id, event.list_id, event.campaign_id, event.mail_kind) == (
-        "acc_1", "lst_1", "cmp_1", "campaign")
+    assert (event.message_id, event.campaign_id, event.tags["account"]) == ("cm_1", "cmp_1", "acc_1")
 
 
 def test_identity_notifications_have_no_tags():

@@ -206,12 +206,12 @@ def test_p26_a_bounce_for_a_message_never_sent_here_counts_for_nobody(client, ac
     assert today_counts(account["account_id"]) == {}
 
 
-def test_p26_a_real_message_id_under_another_account_counts_for_nobody(client, account, news):
+def test_p28_a_real_message_id_under_another_accounts_tag_counts_only_for_its_sender(client, account, news):
     from chalicelib.cli import create_account_with_key
 
     other = create_account_with_key("Other Ltd", {})
-    # Ann's record exists, but for the account fixture: a complaint naming the other account and
-    # the same message id is not about a message the other account sent.
+    # Ann's record exists, for the account fixture: a complaint naming the other account and the
+    # same message id is about the fixture's mail, and counts for it alone.
     genuine = tags(account, news)
     sent = ses_event("event-complaint.json", ANN, genuine)
     message_id = sent["mail"]["tags"]["message"][0]
@@ -219,7 +219,8 @@ def test_p26_a_real_message_id_under_another_account_counts_for_nobody(client, a
                                                      "message": message_id}, sent=False)
     client.lambda_.invoke("feedback_worker", sqs_event(sns_body(forged)))
     assert today_counts(other["account_id"]) == {}
-    assert status_of(news, ANN) == "confirmed"
+    assert today_counts(account["account_id"]) == {"complaints": 1}
+    assert status_of(news, ANN) == "complained"
 
 
 def test_p26_a_thousand_made_up_bounces_do_not_suspend_an_account(client, account, news, settings_env):
@@ -232,3 +233,96 @@ def test_p26_a_thousand_made_up_bounces_do_not_suspend_an_account(client, accoun
 
     assert Account.get(account["account_id"]).status == "active"
     assert today_counts(account["account_id"]) == {}
+
+
+# --- the message record, not the tags, says whose mail it was (P28) -------------------------------
+
+def mailed(account_id, kind, campaign_id=None, list_id=None, recipient=ANN):
+    """Write the message record a send of this kind writes (store/messages.claim); its message id."""
+    import uuid
+
+    from chalicelib.config import hash_key
+    from chalicelib.domain.message_ids import campaign_message_id
+    from chalicelib.domain.suppression import address_hash
+    from chalicelib.store import messages
+
+    hashed = address_hash(recipient, hash_key())
+    message_id = campaign_message_id(campaign_id, hashed) if campaign_id else f"tx_{uuid.uuid4().hex}"
+    assert messages.claim(hashed, message_id, account_id, kind, campaign_id=campaign_id, list_id=list_id)
+    return message_id
+
+
+def bounce_to(claimed, bounce_type="Permanent", subtype="General", recipient=ANN):
+    """A Bounce carrying exactly these tags; its message record is written by the test."""
+    return sns_body(ses_event("event-bounce.json", recipient, claimed, sent=False,
+                              bounceType=bounce_type, bounceSubType=subtype))
+
+
+@pytest.fixture
+def neighbour(client):
+    """Another account, with a campaign of its own."""
+    from chalicelib.cli import create_account_with_key
+    from tests.support.campaigns import campaign_of
+
+    created = create_account_with_key("Neighbour", {})
+    theirs = new_list(client, bearer(created["api_key"]))
+    return {**created, "list_id": theirs, "campaign_id": campaign_of(created["account_id"], theirs)}
+
+
+@pytest.mark.parametrize("kind", ["campaign", "transactional", "confirmation", "test"])
+def test_p28_a_complaint_counts_in_the_campaign_its_record_names_never_the_campaign_tag(
+        client, account, news, neighbour, kind, logs):
+    from chalicelib.store.campaign_stats import campaign_counters
+    from tests.support.campaigns import campaign_of
+
+    # What each sender records: a campaign mail its campaign and list, a confirmation its list,
+    # a transactional or test mail neither.
+    ours = campaign_of(account["account_id"], news) if kind == "campaign" else None
+    listed = news if kind in ("campaign", "confirmation") else None
+    message_id = mailed(account["account_id"], kind, ours, listed)
+    claimed = {"account": account["account_id"], "kind": kind, "list": news,
+               "campaign": neighbour["campaign_id"], "message": message_id}
+
+    result = client.lambda_.invoke("feedback_worker", sqs_event(sns_body(
+        ses_event("event-complaint.json", ANN, claimed, sent=False))))
+
+    assert result.payload == {"batchItemFailures": []}
+    assert campaign_counters(neighbour["campaign_id"]).get("complaints", 0) == 0
+    if ours:
+        assert campaign_counters(ours).get("complaints", 0) == 1
+    assert today_counts(account["account_id"]) == {"complaints": 1}
+    assert status_of(news, ANN) == "complained" and is_suppressed(account["account_id"], ANN)
+    assert '"tags":["campaign"' in logs.text.replace(" ", "")
+    assert ANN not in logs.text
+
+
+def test_p28_a_bounce_ends_the_entry_on_the_list_its_record_names_never_the_list_tag(
+        client, account, news, neighbour):
+    offers = new_list(client, bearer(account["api_key"]), "Acme Offers")
+    subscribe(account["account_id"], offers, ANN)
+    subscribe(neighbour["account_id"], neighbour["list_id"], ANN)
+    message_id = mailed(account["account_id"], "confirmation", list_id=news)
+
+    for wrong_list in (offers, neighbour["list_id"]):
+        claimed = {"account": account["account_id"], "kind": "confirmation", "list": wrong_list,
+                   "message": message_id}
+        client.lambda_.invoke("feedback_worker", sqs_event(bounce_to(claimed)))
+
+    assert status_of(news, ANN) == "bounced"
+    assert status_of(offers, ANN) == "confirmed"
+    assert status_of(neighbour["list_id"], ANN) == "confirmed"
+
+
+@pytest.mark.parametrize(("recorded", "claimed", "counted"), [
+    ("campaign", "account_suspended", {"hard_bounces": 1}),
+    ("account_suspended", "campaign", {}),
+])
+def test_p28_the_records_mail_kind_decides_whether_feedback_counts(client, account, news, recorded,
+                                                                   claimed, counted):
+    message_id = mailed(account["account_id"], recorded, list_id=news)
+    tagged = {"account": account["account_id"], "kind": claimed, "list": news, "message": message_id}
+
+    client.lambda_.invoke("feedback_worker", sqs_event(bounce_to(tagged)))
+
+    assert today_counts(account["account_id"]) == counted
+    assert is_suppressed(account["account_id"], ANN) == bool(counted)

@@ -55,7 +55,7 @@ def test_simulated_events_parse_with_the_message_id_and_tags():
     assert [event.kind for event in parsed] == [FeedbackKind.SEND, FeedbackKind.DELIVERY,
                                                 FeedbackKind.COMPLAINT]
     assert {event.ses_message_id for event in parsed} == {"ses-42"}
-    assert all(event.tags["account"] == "acc_1" and event.list_id == "lst_1" for event in parsed)
+    assert all(event.tags["account"] == "acc_1" and event.tags["list"] == "lst_1" for event in parsed)
     assert parsed[-1].complaint_feedback_type == "abuse"
 
 

@@ -81,7 +81,8 @@ class Engagement:
 @dataclass(frozen=True)
 class FeedbackEvent:
     """One SES event about one message. `recipients` are the addresses it concerns (contact data:
-    held in memory, never logged); `tags` are the message's SES tags, first value of each."""
+    held in memory, never logged); `tags` are the message's SES tags, first value of each: claims
+    the notification carries, which nothing verifies on the way."""
 
     kind: FeedbackKind
     ses_message_id: str
@@ -92,18 +93,7 @@ class FeedbackEvent:
     complaint_feedback_type: str | None = None
     engagement: Engagement | None = None
 
-    @property
-    def account_id(self) -> str | None:
-        return self.tags.get("account")
-
-    @property
-    def list_id(self) -> str | None:
-        return self.tags.get("list")
-
-    @property
-    def campaign_id(self) -> str | None:
-        return self.tags.get("campaign")
-
+    # The tags only find the message record (SentMessage); what the event touches comes from it.
     @property
     def message_id(self) -> str | None:
         """Tidings' own id of the message (the `message` tag the senders set): with the
@@ -111,9 +101,30 @@ class FeedbackEvent:
         return self.tags.get("message")
 
     @property
-    def mail_kind(self) -> str | None:
-        """The `kind` tag the send worker sets (confirmation, campaign, ...)."""
-        return self.tags.get("kind")
+    def campaign_id(self) -> str | None:
+        """The `campaign` tag: a campaign mail's id follows from it and the recipient."""
+        return self.tags.get("campaign")
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """What Tidings' own message record (store/messages.py) says of the mail an event was matched
+    to. It, not the event's tags, decides whose rates, report and list the event touches (P28):
+    the tags travel inside the notification and are only what the event claims."""
+
+    message_id: str
+    recipient_hash: str
+    account_id: str
+    kind: str
+    campaign_id: str | None = None
+    list_id: str | None = None
+
+    def disagreeing_tags(self, tags: Mapping[str, str]) -> list[str]:
+        """The names of the routing tags the event carries with another value than the record's
+        (a tag the event lacks is no disagreement)."""
+        held = {"account": self.account_id, "kind": self.kind, "campaign": self.campaign_id,
+                "list": self.list_id}
+        return sorted(name for name, value in held.items() if name in tags and tags[name] != value)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from typing import Any
 from pynamodb.exceptions import PutError
 
 from chalicelib.domain.clock import now
+from chalicelib.domain.feedback import SentMessage
 from chalicelib.domain.message_ids import campaign_message_id
 from chalicelib.domain.retention import MESSAGE_RECORD_TTL, MESSAGE_RETENTION, purge_bucket
 from chalicelib.store.models import MessagePurgeList, MessageRecord
@@ -110,14 +111,15 @@ def still_held(records: list[MessageRecord]) -> list[MessageRecord]:
     return list(MessageRecord.batch_get(keys, attributes_to_get=["recipient_hash", "message_id"]))
 
 
-def was_sent(recipient_hash: str, message_id: str, account_id: str) -> bool:
-    """Whether this deployment wrote the record of this message, to this recipient, for this
-    account: one consistent GetItem (feedback authenticity, services/feedback.py)."""
+def sent_message(recipient_hash: str, message_id: str) -> SentMessage | None:
+    """What the record of this message to this recipient holds, or None when this deployment
+    wrote none: one consistent GetItem (feedback authenticity and routing, services/feedback.py)."""
     try:
         record = MessageRecord.get(recipient_hash, message_id, consistent_read=True)
     except MessageRecord.DoesNotExist:
-        return False
-    return record.account_id == account_id
+        return None
+    return SentMessage(message_id=message_id, recipient_hash=recipient_hash, account_id=record.account_id,
+                       kind=record.kind, campaign_id=record.campaign_id, list_id=record.list_id)
 
 
 def sent_to(recipient_hash: str, account_id: str | None = None) -> Iterator[MessageRecord]:

@@ -20,9 +20,7 @@ def feedback_worker(event: Any) -> dict[str, Any]:
     touched: set[str] = set()
 
     def handle(record: QueuedRecord) -> None:
-        account_id = apply_feedback(record.body)
-        if account_id:
-            touched.add(account_id)
+        touched.update(apply_feedback(record.body))
 
     response = process_batch(event.to_dict(), handle)
     # Once per account per batch, after the counts. Should this raise, Lambda redelivers the
