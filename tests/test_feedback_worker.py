@@ -24,8 +24,8 @@ def news(client, account):
     return list_id
 
 
-def tags(account, list_id, kind="campaign"):
-    return {"account": account["account_id"], "list": list_id, "kind": kind, "campaign": "cmp_1"}
+def tags(account, list_id, kind="campaign", campaign="cmp_1"):
+    return {"account": account["account_id"], "list": list_id, "kind": kind, "campaign": campaign}
 
 
 def today_counts(account_id):
@@ -37,9 +37,10 @@ def today_counts(account_id):
             ("sent", "hard_bounces", "soft_bounces", "complaints") if getattr(day, name)}
 
 
-def bounce(account, list_id, bounce_type="Permanent", subtype="General", recipient=ANN, ses_id=None):
-    return sns_body(ses_event("event-bounce.json", recipient, tags(account, list_id), ses_id,
-                              bounceType=bounce_type, bounceSubType=subtype))
+def bounce(account, list_id, bounce_type="Permanent", subtype="General", recipient=ANN, ses_id=None,
+           campaign="cmp_1"):
+    return sns_body(ses_event("event-bounce.json", recipient, tags(account, list_id, campaign=campaign),
+                              ses_id, bounceType=bounce_type, bounceSubType=subtype))
 
 
 def test_p12_permanent_bounce_marks_bounced_suppresses_and_blocks_a_later_signup(client, account, news):
@@ -56,12 +57,15 @@ def test_p12_permanent_bounce_marks_bounced_suppresses_and_blocks_a_later_signup
 
 
 def test_p12_transient_bounces_are_counted_then_suppress_after_the_limit(client, account, news):
+    # Three mails (three campaigns) bounce: each mail's transient bounce counts once.
     for attempt in range(2):
-        client.lambda_.invoke("feedback_worker", sqs_event(bounce(account, news, "Transient", "MailboxFull")))
+        client.lambda_.invoke("feedback_worker", sqs_event(
+            bounce(account, news, "Transient", "MailboxFull", campaign=f"cmp_{attempt}")))
         assert status_of(news, ANN) == "confirmed", attempt
         assert not is_suppressed(account["account_id"], ANN)
 
-    client.lambda_.invoke("feedback_worker", sqs_event(bounce(account, news, "Transient", "MailboxFull")))
+    client.lambda_.invoke("feedback_worker", sqs_event(bounce(account, news, "Transient", "MailboxFull",
+                                                              campaign="cmp_2")))
 
     assert status_of(news, ANN) == "bounced"
     assert is_suppressed(account["account_id"], ANN)
@@ -137,6 +141,29 @@ def test_one_transient_bounce_repeated_does_not_reach_the_limit(client, account,
         client.lambda_.invoke("feedback_worker", sqs_event(soft))
     assert status_of(news, ANN) == "confirmed"
     assert not is_suppressed(account["account_id"], ANN)
+
+
+def test_p26_one_mails_transient_bounce_replayed_under_new_ses_ids_does_not_reach_the_limit(
+        client, account, news):
+    # The limit is 3: three copies of one mail's bounce, each under a new SES message id.
+    copies = [bounce(account, news, "Transient") for _ in range(3)]
+    client.lambda_.invoke("feedback_worker", sqs_event(*copies))
+
+    assert today_counts(account["account_id"]) == {"soft_bounces": 1}
+    assert status_of(news, ANN) == "confirmed"
+    assert not is_suppressed(account["account_id"], ANN)
+
+
+def test_p26_a_transient_then_a_permanent_bounce_of_one_mail_count_once_each_however_replayed(
+        client, account, news):
+    soft = [bounce(account, news, "Transient") for _ in range(2)]
+    hard = [bounce(account, news, "Permanent") for _ in range(2)]
+
+    client.lambda_.invoke("feedback_worker", sqs_event(*soft))
+    client.lambda_.invoke("feedback_worker", sqs_event(*hard))
+
+    assert today_counts(account["account_id"]) == {"soft_bounces": 1, "hard_bounces": 1}
+    assert status_of(news, ANN) == "bounced"
 
 
 def test_a_malformed_record_fails_alone_and_the_others_apply(client, account, news):

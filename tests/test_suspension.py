@@ -200,3 +200,31 @@ def test_p14_p26_health_endpoint_shows_aggregates_only(client, account, news):
 
 def test_health_endpoint_needs_a_key(client):
     assert client.http.get("/v1/account/health").status_code == 401
+
+
+# --- one mail's complaint counts once, however it is replayed (P26) -------------------------------
+
+def replayed(document, copies):
+    """`copies` of an SES event, each under a new SES message id (the id the event carries
+    unverified), all about the same mail."""
+    return [{**document, "mail": {**document["mail"], "messageId": f"0100replay{copy:04d}-000000"}}
+            for copy in range(copies)]
+
+
+@pytest.mark.parametrize(("sent", "verdict"), [(1001, "active"), (1000, "suspended")])
+def test_p26_a_complaint_replayed_under_new_ses_message_ids_counts_once(client, account, news, sent, verdict):
+    from chalicelib.config import settings
+    from chalicelib.domain.clock import now
+    from chalicelib.store.health import count_sent
+    from chalicelib.store.models import AccountHealthDay
+
+    count_sent(account["account_id"], now().date(), sent, settings().health)
+    one_mail = ses_event("event-complaint.json", "p0@example.com",
+                         {"account": account["account_id"], "list": news, "kind": "transactional"})
+
+    feed(client, *replayed(one_mail, 4))
+
+    day = AccountHealthDay.get(account["account_id"], now().date().isoformat())
+    assert int(day.complaints) == 1
+    # 1 in 1,001 is just under 0.1%; 1 in 1,000 reaches it (four counted would be 0.4% either way).
+    assert status(account) == verdict

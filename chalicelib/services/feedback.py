@@ -109,7 +109,8 @@ def _day(event: FeedbackEvent) -> date:
 
 
 def _count(event: FeedbackEvent, sent: SentMessage, counter: str, soft_bounce_of: str | None = None) -> bool:
-    receipt = feedback_store.receipt_key(event.ses_message_id, event.kind.value, sent.recipient_hash)
+    # Keyed on the mail the event was matched to, not on SES's message id (unverified, P26).
+    receipt = feedback_store.receipt_key(sent.message_id, counter, sent.recipient_hash)
     return feedback_store.count_once(receipt, sent.account_id, _day(event), counter,
                                      settings().health, soft_bounce_of=soft_bounce_of,
                                      campaign_id=sent.campaign_id)

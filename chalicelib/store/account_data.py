@@ -143,6 +143,6 @@ ACCOUNT_TABLES: dict[type[TidingsModel], AccountItems | NotPerAccount] = {
     Account: AccountItems(_account, content=False),
     RateCounter: NotPerAccount("abuse-limit windows keyed by hashes, at most a week long: the daily "
                                "purge (and TTL) removes them when their window ends"),
-    FeedbackReceipt: NotPerAccount("SES event receipts, expiring (TTL) 14 days after the event"),
+    FeedbackReceipt: NotPerAccount("SES event receipts, expiring (TTL) 30 days after the event"),
     SendRateBucket: NotPerAccount("the platform's one SES send-rate bucket"),
 }

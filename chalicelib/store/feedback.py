@@ -1,12 +1,13 @@
 """What SES feedback changes in DynamoDB: counters added exactly once, and subscriber entries ended.
 
 SES may repeat an event and SQS delivers at least once, so each counted event leaves a receipt
-(SES message id, event kind, keyed hash of the recipient) written in the same transaction as the
-counters it adds to: a repeat fails the receipt's condition and adds nothing.
+(Tidings' message id, counter, keyed hash of the recipient) written in the same transaction as the
+counters it adds to: a repeat fails the receipt's condition and adds nothing. SES's own message id
+is not part of it: the event carries it unverified, and a replay under a new one is the same mail.
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from functools import cache
 
 from pynamodb.connection import Connection
@@ -15,7 +16,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.clock import now
 from chalicelib.domain.health import HealthPolicy
-from chalicelib.domain.retention import purge_bucket
+from chalicelib.domain.retention import MESSAGE_RETENTION, purge_bucket
 from chalicelib.domain.subscriptions import TRANSITIONS, Status
 from chalicelib.store.campaign_stats import count_campaign_feedback
 from chalicelib.store.health import COUNTERS, day_expiry, soft_bounce_key
@@ -25,8 +26,9 @@ from chalicelib.store.subscribers import account_address_key, ending_actions
 # The campaign report's name (store/campaign_stats.py) of each account health counter.
 CAMPAIGN_COUNTERS = {"hard_bounces": "bounces#hard", "soft_bounces": "bounces#soft",
                      "complaints": "complaints"}
-# SQS keeps a message at most 14 days: no redelivery can come after the receipt expires.
-RECEIPT_LIFETIME = timedelta(days=15)
+# An event counts only while its message record lives (at most 30 days after sending, P21), and
+# the receipt is written after sending: a replay cannot outlive it.
+RECEIPT_LIFETIME = MESSAGE_RETENTION
 
 
 @cache
@@ -34,8 +36,11 @@ def _connection(region: str) -> Connection:
     return Connection(region=region)
 
 
-def receipt_key(ses_message_id: str, kind: str, recipient_hash: str) -> str:
-    return f"{ses_message_id}#{kind}#{recipient_hash}"
+def receipt_key(message_id: str, counter: str, recipient_hash: str) -> str:
+    """The receipt of one mail's (Tidings' `message_id`) one outcome (`counter`) for one recipient:
+    a mail's complaint counts once however often it is replayed, and its transient bounce and a
+    later permanent one stay two outcomes."""
+    return f"{message_id}#{counter}#{recipient_hash}"
 
 
 def count_once(receipt: str, account_id: str, day: date, counter: str, policy: HealthPolicy,

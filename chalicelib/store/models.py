@@ -636,9 +636,9 @@ class SendRateBucket(TidingsModel):
 
 
 class FeedbackReceipt(TidingsModel):
-    """One SES event already counted: (SES message id, event kind, keyed hash of the recipient).
-    Written in the same transaction as the counters it adds to, so a repeated event adds nothing
-    (store/feedback.py); expires once SQS could no longer redeliver it."""
+    """One mail's outcome already counted: (Tidings' message id, counter, keyed hash of the
+    recipient). Written in the same transaction as the counters it adds to, so a repeated or
+    replayed event adds nothing (store/feedback.py); expires once the mail's record has gone."""
 
     class Meta(TidingsModel.Meta):
         logical_name = "feedback-receipts"

@@ -261,8 +261,8 @@ COVERAGE: dict[type[TidingsModel], Coverage] = {
         "30-day purge deletes those records (P21) and the list with them", fields=("recipients", "messages"),
         retention="30 days after sending, with its records (P21)"),
     FeedbackReceipt: KeyedHashesOnly(
-        "SES event receipts keyed by message id and the recipient's keyed hash, expiring in 14 days",
-        fields=("receipt_key",), retention="15 days, while SQS could redeliver the event"),
+        "SES event receipts keyed by message id and the recipient's keyed hash, expiring in 30 days",
+        fields=("receipt_key",), retention="30 days, while the mail's record could match a replay"),
     Account: NoPersonalData(
         "the tenant's own profile, not a list member's data; its contact email changes only by "
         "confirmed email change (P27) and goes with the account (P23)",
