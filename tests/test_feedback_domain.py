@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from chalicelib.domain.feedback import (
+    Bounce,
     BounceType,
     FeedbackKind,
     Ignored,
@@ -70,6 +71,12 @@ def test_bounce_type_and_subtype_are_read():
     event = parse_feedback(json.dumps(ses_sample("event-bounce.json")))
     assert event.bounce.type is BounceType.PERMANENT and event.bounce.subtype == "General"
     assert event.timestamp == datetime(2017, 8, 5, 0, 41, 2, 669000, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("subtype", "counts"), [
+    ("OnAccountSuppressionList", False), ("Suppressed", True), ("General", True), (None, True)])
+def test_p26_only_a_bounce_off_the_shared_account_suppression_list_stays_out_of_the_rates(subtype, counts):
+    assert Bounce(BounceType.PERMANENT, subtype).counts_toward_rates is counts
 
 
 def test_event_publishing_tags_become_first_values():

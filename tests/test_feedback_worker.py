@@ -353,3 +353,29 @@ def test_p28_the_records_mail_kind_decides_whether_feedback_counts(client, accou
 
     assert today_counts(account["account_id"]) == counted
     assert is_suppressed(account["account_id"], ANN) == bool(counted)
+
+
+# --- SES's suppression lists (P26, P28) -----------------------------------------------------------
+
+@pytest.mark.parametrize(("subtype", "counted"), [
+    # The account-level list is shared by every tenant, and SES does not count it either.
+    ("OnAccountSuppressionList", {}),
+    # The global list: the address recently bounced as invalid; SES counts it, so does Tidings.
+    ("Suppressed", {"hard_bounces": 1}),
+])
+def test_p26_p28_a_bounce_off_an_ses_suppression_list_ends_and_suppresses_and_counts_as_ses_counts(
+        client, account, news, subtype, counted):
+    from chalicelib.store.campaign_stats import campaign_counters
+    from tests.support.campaigns import campaign_of
+
+    campaign_id = campaign_of(account["account_id"], news)
+    result = client.lambda_.invoke("feedback_worker", sqs_event(
+        bounce(account, news, "Permanent", subtype, campaign=campaign_id)))
+
+    assert result.payload == {"batchItemFailures": []}
+    assert today_counts(account["account_id"]) == counted
+    # SES will not deliver there again: never mailed again, and the entry shows why.
+    assert is_suppressed(account["account_id"], ANN)
+    assert status_of(news, ANN) == "bounced"
+    # The campaign's report still tells the mail was not delivered.
+    assert campaign_counters(campaign_id).get("bounces#hard", 0) == 1

@@ -228,3 +228,28 @@ def test_p26_a_complaint_replayed_under_new_ses_message_ids_counts_once(client, 
     assert int(day.complaints) == 1
     # 1 in 1,001 is just under 0.1%; 1 in 1,000 reaches it (four counted would be 0.4% either way).
     assert status(account) == verdict
+
+
+# --- SES's account-level suppression list is every tenant's, not this account's bounce (P26, P28) --
+
+@pytest.mark.parametrize(("own_bounces", "verdict"), [(9, "active"), (10, "suspended")])
+def test_p26_p28_bounces_off_the_ses_account_suppression_list_stay_out_of_the_bounce_rate(
+        client, account, news, own_bounces, verdict):
+    from chalicelib.config import settings
+    from chalicelib.domain.clock import now
+    from chalicelib.store.health import count_sent
+    from chalicelib.store.models import AccountHealthDay
+
+    count_sent(account["account_id"], now().date(), 200, settings().health)
+    tags = {"account": account["account_id"], "list": news, "kind": "campaign"}
+    own = [ses_event("event-bounce.json", f"gone{n}@example.com", tags, bounceType="Permanent",
+                     bounceSubType="General") for n in range(own_bounces)]
+    elsewhere = [ses_event("event-bounce.json", f"elsewhere{n}@example.com", tags, bounceType="Permanent",
+                           bounceSubType="OnAccountSuppressionList") for n in range(10)]
+
+    feed(client, *elsewhere, *own)
+
+    day = AccountHealthDay.get(account["account_id"], now().date().isoformat())
+    assert int(day.hard_bounces) == own_bounces
+    # 9 in 200 is 4.5%, under 5%; 10 reach it. Counting the other ten would be 9.5% or 10%.
+    assert status(account) == verdict

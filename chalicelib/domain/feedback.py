@@ -62,11 +62,22 @@ _DETAIL_KEY = {
     FeedbackKind.SUBSCRIPTION: "subscription",
 }
 
+# SES's account-level suppression list is shared by every tenant (one SES account): an address
+# lands there through any tenant's bounce or complaint, and SES does not count these bounces
+# toward the bounce rate. `Suppressed` (SES's global list: an address that recently bounced as
+# invalid for any sender) SES does count, so Tidings counts it too.
+ON_ACCOUNT_SUPPRESSION_LIST = "OnAccountSuppressionList"
+
 
 @dataclass(frozen=True)
 class Bounce:
     type: BounceType
     subtype: str | None
+
+    @property
+    def counts_toward_rates(self) -> bool:
+        """Whether this bounce says something about the account's own sending (P26)."""
+        return self.subtype != ON_ACCOUNT_SUPPRESSION_LIST
 
 
 @dataclass(frozen=True)

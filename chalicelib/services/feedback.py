@@ -108,12 +108,13 @@ def _day(event: FeedbackEvent) -> date:
     return min(event.timestamp.date(), now().date())
 
 
-def _count(event: FeedbackEvent, sent: SentMessage, counter: str, soft_bounce_of: str | None = None) -> bool:
+def _count(event: FeedbackEvent, sent: SentMessage, counter: str, soft_bounce_of: str | None = None,
+           toward_rates: bool = True) -> bool:
     # Keyed on the mail the event was matched to, not on SES's message id (unverified, P26).
     receipt = feedback_store.receipt_key(sent.message_id, counter, sent.recipient_hash)
     return feedback_store.count_once(receipt, sent.account_id, _day(event), counter,
                                      settings().health, soft_bounce_of=soft_bounce_of,
-                                     campaign_id=sent.campaign_id)
+                                     campaign_id=sent.campaign_id, toward_rates=toward_rates)
 
 
 def _end_on_list(sent: SentMessage, address: str, status: Status) -> None:
@@ -123,11 +124,16 @@ def _end_on_list(sent: SentMessage, address: str, status: Status) -> None:
 
 def _on_bounce(event: FeedbackEvent, sent: SentMessage, address: str) -> None:
     """Permanent: the entry is bounced and the address suppressed at once. Transient (or
-    undetermined): counted; the same happens once the address reaches the limit in the window."""
-    if event.bounce is not None and event.bounce.type is BounceType.PERMANENT:
+    undetermined): counted; the same happens once the address reaches the limit in the window.
+
+    A bounce off SES's account-level suppression list (shared by every tenant) ends and
+    suppresses the same way, as SES will never deliver there, and shows in the campaign's report,
+    but is not the account's bounce: it stays out of the rates, as SES keeps it out of its own."""
+    bounce = event.bounce
+    if bounce is not None and bounce.type is BounceType.PERMANENT:
         _end_on_list(sent, address, Status.BOUNCED)
         suppress(sent.account_id, address, SuppressionReason.BOUNCED)
-        _count(event, sent, "hard_bounces")
+        _count(event, sent, "hard_bounces", toward_rates=bounce.counts_toward_rates)
         return
     policy = settings().health
     _count(event, sent, "soft_bounces", soft_bounce_of=sent.recipient_hash)

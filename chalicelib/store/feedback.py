@@ -44,10 +44,12 @@ def receipt_key(message_id: str, counter: str, recipient_hash: str) -> str:
 
 
 def count_once(receipt: str, account_id: str, day: date, counter: str, policy: HealthPolicy,
-               soft_bounce_of: str | None = None, campaign_id: str | None = None) -> bool:
+               soft_bounce_of: str | None = None, campaign_id: str | None = None,
+               toward_rates: bool = True) -> bool:
     """Add one to the account's `counter` for `day` (and to the address's transient-bounce counter
     when `soft_bounce_of` holds its keyed hash, and to the campaign's report when `campaign_id` is
-    given) unless this receipt exists; True when counted."""
+    given) unless this receipt exists; True when counted. `toward_rates` False leaves the account's
+    day alone: an outcome for the campaign's report only."""
     if counter not in COUNTERS:
         raise ValueError(f"unknown health counter {counter!r}")
     expires = day_expiry(day, policy)
@@ -55,10 +57,10 @@ def count_once(receipt: str, account_id: str, day: date, counter: str, policy: H
         with TransactWrite(connection=_connection(FeedbackReceipt.Meta.region)) as transaction:
             transaction.save(FeedbackReceipt(receipt_key=receipt, expires_at=now() + RECEIPT_LIFETIME),
                              condition=FeedbackReceipt.receipt_key.does_not_exist())
-            transaction.update(
-                AccountHealthDay(account_id=account_id, day=day.isoformat()),
-                actions=[getattr(AccountHealthDay, counter).add(1), AccountHealthDay.expires_at.set(expires)],
-            )
+            if toward_rates:
+                transaction.update(AccountHealthDay(account_id=account_id, day=day.isoformat()),
+                                   actions=[getattr(AccountHealthDay, counter).add(1),
+                                            AccountHealthDay.expires_at.set(expires)])
             if soft_bounce_of is not None:
                 key = soft_bounce_key(account_id, soft_bounce_of, day)
                 transaction.update(
