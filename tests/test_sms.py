@@ -250,3 +250,23 @@ def test_p01_a_changed_number_needs_confirming_again(client, account, headers, l
     assert patched.status_code == 200, patched.body
     _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])
     assert sent_sms() == []
+
+
+def test_p13_an_sms_campaigns_report_counts_the_texts_it_sent_and_not_the_email_rates(
+        client, account, headers, list_id):
+    """Texts sent count in the campaign's report (P13); not in the volume the account's SES bounce
+    and complaint rates are computed over (P26): SES never bounces a text, so they would dilute them."""
+    from chalicelib.domain.clock import now
+    from chalicelib.store.models import AccountHealthDay
+    from tests.support.campaigns import report_body
+
+    subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
+    subscribe(account["account_id"], list_id, "bob@example.com", phone=BOB)
+    campaign_id = _sms_campaign(client, headers, list_id)["campaign_id"]
+    _send(client, headers, campaign_id)
+    assert len(sent_sms()) == 2
+
+    report = report_body(client, account, campaign_id)
+    assert (report["status"], report["sent"], report["delivered"]) == ("sent", 2, 2), report
+    days = AccountHealthDay.query(account["account_id"], AccountHealthDay.day == now().date().isoformat())
+    assert sum(int(day.sent or 0) for day in days) == 0

@@ -17,6 +17,7 @@ from typing import Any
 from chalicelib.domain.accounts import AccountProfile
 from chalicelib.domain.campaigns import Channel, matches_filter
 from chalicelib.domain.errors import Conflict, Forbidden, InvalidInput
+from chalicelib.domain.health import counts_for_account
 from chalicelib.domain.marketing_mail import ListSettings
 from chalicelib.domain.message_ids import campaign_message_id as campaign_message_id
 from chalicelib.domain.subscriptions import Contact
@@ -48,6 +49,7 @@ PAGE_JOB = "campaign_page"
 BATCH_JOB = "campaign_batch"
 CAMPAIGN_KIND = "campaign"
 TEST_KIND = "test"
+SMS_KIND = "sms"
 
 
 def check_may_send(blocked_reason: str | None, profile: AccountProfile) -> None:
@@ -60,6 +62,13 @@ def check_may_send(blocked_reason: str | None, profile: AccountProfile) -> None:
     if missing:
         raise Conflict("the account profile is incomplete; add " + ", ".join(missing) + " with "
                        "PATCH /v1/account before sending (P08)", field="profile")
+
+
+def counts_toward_rates(kind: str) -> bool:
+    """Whether a sent message of `kind` adds to the volume the account's bounce and complaint
+    rates are computed over (P26): the account's own mail, not a text. SES never bounces a text
+    nor hears a complaint about it, so counted in, texts would only dilute the rates."""
+    return kind != SMS_KIND and counts_for_account(kind)
 
 
 # Outbox mail whose recipient's suppressions decide it, when it is requested and again when it is

@@ -6,7 +6,8 @@ its recipients' send times in the campaign lane of the SES rate (store/send_rate
 Per batch, one purge list files the records it may write for the 30-day purge (P21). Per
 recipient: a conditional put claims the deterministic message id and is the message record (a
 redelivered batch or a person on two lists is mailed once), then one SES (or SNS) call. Per batch,
-the mails sent are counted for the account's rates and the campaign's report (services/sending/counting.py).
+the mails sent are counted for the account's rates and the campaign's report, texts for the
+report only (services/sending/counting.py).
 
 SES throttling is retried with backoff; if it persists the claim is released and the error
 raised, so SQS redelivers the batch: nobody is lost, nobody mailed twice. When the Lambda's
@@ -33,6 +34,7 @@ from chalicelib.domain.privacy import phone_hash
 from chalicelib.domain.sending import (
     CAMPAIGN_KIND,
     MAX_SEND_WAIT_SECONDS,
+    SMS_KIND,
     BatchJob,
     Reservation,
     campaign_message_id,
@@ -52,7 +54,6 @@ from chalicelib.store.send_progress import finish_batch
 from chalicelib.store.sending_state import campaign_and_account
 from chalicelib.store.suppressions import suppressed_hashes
 
-SMS_KIND = "sms"
 # Stop starting new messages this long before the Lambda's timeout.
 SAFETY_SECONDS = 1.5
 
@@ -187,8 +188,12 @@ def _sms_batch(job: BatchJob, account: Account, content: CampaignContent,
                        SMS_KIND, build, lambda text: sns.send_sms(phone, text, sns.PROMOTIONAL),
                        job.campaign_id, job.mailing_list.list_id)
 
-    # SNS keeps its own rate: no SES send times for SMS.
-    _send_each(queue, message, time_left, outcome, last_attempt)
+    try:
+        # SNS keeps its own rate: no SES send times for SMS.
+        _send_each(queue, message, time_left, outcome, last_attempt)
+    finally:
+        # The report counts texts as it counts mails (P13); texts stay out of the email rates.
+        count_sent_mail(job.account_id, SMS_KIND, outcome.sent, job.campaign_id)
 
 
 def _send_each(queue: list[Contact], message: Callable[[Contact], Message], time_left: Callable[[], float],

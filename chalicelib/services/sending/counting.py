@@ -11,6 +11,7 @@ from __future__ import annotations
 from chalicelib.config import settings
 from chalicelib.domain.clock import now
 from chalicelib.domain.health import counts_for_account
+from chalicelib.domain.sending import counts_toward_rates
 from chalicelib.store.campaign_stats import add_sent
 from chalicelib.store.health import count_sent
 
@@ -19,9 +20,10 @@ def count_sent_mail(account_id: str, mail_kind: str, amount: int, campaign_id: s
                     trackable: int = 0) -> None:
     """Add `amount` mails of this kind sent for the account (and its campaign, when given) now,
     `trackable` of them with a pixel or tracked links (P30); the platform's own mail to the
-    account does not count toward its rates."""
+    account counts nowhere, a campaign's texts in its report only."""
     if amount <= 0 or not counts_for_account(mail_kind):
         return
-    count_sent(account_id, now().date(), amount, settings().health)
+    if counts_toward_rates(mail_kind):
+        count_sent(account_id, now().date(), amount, settings().health)
     if campaign_id:
         add_sent(campaign_id, amount, trackable)
