@@ -181,3 +181,38 @@ def test_p07_mailto_with_a_forged_token_changes_nothing(client, account, mailed)
         result = client.lambda_.invoke("inbound_mail_worker", event)
     assert result.payload == {"batchItemFailures": []}
     assert status_of(mailed["list_id"], READER) == "confirmed"
+
+
+def test_p13_a_mailto_unsubscribe_redelivered_after_a_failed_count_still_counts_once(
+        client, account, mailed, monkeypatch):
+    """The campaign's unsubscribe counter fails to be written once (throttled); SQS redelivers the
+    mail, and again: the report counts the unsubscribe exactly once."""
+    from chalicelib.queue_batches import BatchFailed
+    from chalicelib.store.models import CampaignStat
+    from tests.support.faults import fail_first_write_to
+
+    event = sqs_event(sns_body(_received(f"unsubscribe-{mailed['token']}")))
+    failed = fail_first_write_to(monkeypatch, CampaignStat)
+    with _at(2):
+        with pytest.raises(BatchFailed):  # the record failed: SQS keeps it
+            client.lambda_.invoke("inbound_mail_worker", event)
+        assert failed
+        for _ in range(2):
+            assert client.lambda_.invoke("inbound_mail_worker", event).payload == {"batchItemFailures": []}
+    assert status_of(mailed["list_id"], READER) == "unsubscribed"
+    assert report_body(client, account, mailed["campaign_id"])["unsubscribes"] == 1
+
+
+def test_p13_a_one_click_unsubscribe_retried_after_a_failed_count_still_counts_once(
+        client, account, mailed, monkeypatch):
+    """The link and one-click paths share the mailto's code: a retry after a failed count counts once."""
+    from chalicelib.store.models import CampaignStat
+    from tests.support.faults import fail_first_write_to
+
+    fail_first_write_to(monkeypatch, CampaignStat)
+    with _at(1):
+        assert client.http.post(mailed["path"], **ONE_CLICK).status_code == 500
+        assert client.http.post(mailed["path"], **ONE_CLICK).status_code == 200
+        assert client.http.post(mailed["path"], headers=FORM, body="scope=list").status_code == 200
+    assert status_of(mailed["list_id"], READER) == "unsubscribed"
+    assert report_body(client, account, mailed["campaign_id"])["unsubscribes"] == 1

@@ -3,8 +3,8 @@
 Takes effect at once: the address is suppressed for the account (it can never be re-added to the
 account's lists; sending skips it), the entries end as `unsubscribed` through the subscription
 state machine, and the campaign's report counts one unsubscribe when the entry on the mailed list
-ended now. Idempotent: repeating it (a double click, a one-click POST after the page's, a mailto
-after either) changes and counts nothing more.
+ended now, in the same write. Idempotent: repeating it (a double click, a one-click POST after the
+page's, a mailto after either, a retry after a failure) changes and counts nothing more.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from chalicelib.domain.suppression import SuppressionReason
 from chalicelib.observability import logger
 from chalicelib.store import campaign_stats
 from chalicelib.store.feedback import end_entry, lists_of_address
+from chalicelib.store.subscribers import end_entry_counted
 from chalicelib.store.suppressions import end_lifts, suppress
 
 
@@ -35,15 +36,23 @@ def unsubscribe(claim: LinkClaim, scope: Scope) -> bool:
     suppress(claim.account_id, claim.address, SuppressionReason.UNSUBSCRIBED)
     # A way back they had taken (P12) closes again: for this list, or for all.
     end_lifts(claim.account_id, claim.address, claim.list_id if scope is Scope.LIST else None)
-    ended_here = end_entry(claim.account_id, claim.list_id, claim.address, Status.UNSUBSCRIBED)
+    ended_here = _end_mailed_entry(claim)
     ended_elsewhere = 0
     if scope is Scope.ALL:
         others = set(lists_of_address(claim.account_id, claim.address)) - {claim.list_id}
         ended_elsewhere = sum(end_entry(claim.account_id, list_id, claim.address, Status.UNSUBSCRIBED)
                               for list_id in sorted(others))
-    if ended_here and claim.campaign_id:
-        campaign_stats.add_counter(claim.campaign_id, campaign_stats.UNSUBSCRIBES)
     logger.info("unsubscribe applied", extra={"account_id": claim.account_id, "list_id": claim.list_id,
                                               "campaign_id": claim.campaign_id, "scope": scope.value,
                                               "ended_here": ended_here, "ended_elsewhere": ended_elsewhere})
     return ended_here
+
+
+def _end_mailed_entry(claim: LinkClaim) -> bool:
+    """End the entry on the mailed list; a campaign's unsubscribe is counted in the same
+    transaction: counted after the end, a failed count would be lost, as the retry finds the entry
+    ended and counts nothing (P13)."""
+    if not claim.campaign_id:
+        return end_entry(claim.account_id, claim.list_id, claim.address, Status.UNSUBSCRIBED)
+    return end_entry_counted(claim.account_id, claim.list_id, claim.address, Status.UNSUBSCRIBED,
+                             campaign_stats.counter_update(claim.campaign_id, campaign_stats.UNSUBSCRIBES))

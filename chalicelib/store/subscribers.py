@@ -8,9 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
 
 from chalicelib.config import settings
 from chalicelib.domain.clock import now
@@ -20,6 +25,7 @@ from chalicelib.domain.retention import ENDED_BUCKETS, purge_bucket
 from chalicelib.domain.subscriptions import (
     OWN_SIGNUP_REOPENS,
     SIGNUP_REPLACES,
+    TRANSITIONS,
     ConsentEvidence,
     Contact,
     Status,
@@ -254,6 +260,38 @@ def ending_actions(list_id: str, address: str, status: Status) -> list[Any]:
         Subscriber.purge_bucket.set(purge_bucket(expires_at, f"{list_id}#{address}", ENDED_BUCKETS)),
         Subscriber.updated_at.set(at),
     ]
+
+
+def ending_condition(account_id: str, status: Status) -> Condition:
+    """The condition under which the account's entry may end as `status` now (the subscription
+    state machine's transitions): it fails when there is no entry or it had already ended."""
+    may_end = [current.value for current, targets in TRANSITIONS.items() if current and status in targets]
+    return Subscriber.status.is_in(*may_end) & (Subscriber.account_id == account_id)
+
+
+@cache
+def _connection(region: str) -> Connection:
+    return Connection(region=region)
+
+
+def end_entry_counted(account_id: str, list_id: str, address: str, status: Status,
+                      count: tuple[Model, list[Any]]) -> bool:
+    """End the account's entry as `status` and apply `count` (an item and its update actions: a
+    campaign counter) in one transaction, so the count lands exactly when the entry ends: a retry
+    after a failure neither loses it nor repeats it. False when there is no entry or it had
+    already ended (nothing is counted)."""
+    try:
+        with TransactWrite(connection=_connection(Subscriber.Meta.region)) as transaction:
+            transaction.update(Subscriber(list_id=list_id, address=address),
+                               actions=ending_actions(list_id, address, status),
+                               condition=ending_condition(account_id, status))
+            transaction.update(*count)
+    except TransactWriteError as error:
+        reasons = error.cancellation_reasons or []
+        if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
+            return False
+        raise
+    return True
 
 
 def subscribers_page(list_id: str, status: Status | None, limit: int,
