@@ -222,7 +222,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     # A job without an SES token goes back to its queue, delayed (services/sending/outbox.py).
     FunctionSpec("send_worker", 30, Touches(
         tables=reads("suppressions")
-        + writes("messages", "message-purge-lists", "send-rate", "campaign-stats", "account-health"),
+        + writes("messages", "message-purge-lists", "send-rate", "campaign-stats", "account-health",
+                 "sent-count-receipts"),
         enqueues=(OUTBOX,), sends_mail=True, secrets=_HASH_ONLY),
         trigger=QueueTrigger(OUTBOX, 10)),
     FunctionSpec("campaign_scheduler", 30, Touches(
@@ -241,7 +242,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("campaign_send_worker", 60, Touches(
         tables=reads("accounts", "suppressions", "lists", "subscribers")
         + writes("campaigns", "campaign-stats", "messages", "message-purge-lists", "send-progress",
-                 "send-rate", "account-health", "audit-log"),
+                 "send-rate", "account-health", "audit-log", "sent-count-receipts"),
         enqueues=(CAMPAIGN_SEND,), sends_mail=True, sends_sms=True, secrets=_BOTH_SECRETS),
         trigger=campaign_send_trigger(DEFAULT_SES_RATE)),
     FunctionSpec("feedback_worker", 30, Touches(

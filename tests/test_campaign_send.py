@@ -486,3 +486,68 @@ def test_p15_the_lists_tracking_setting_decides_pixel_and_click_links(client, ac
     html = parsed(sent_raw()[0]).get_body(("html",)).get_content()
     assert ("/t/o/" in html) is tracking and ("/t/c/" in html) is tracking
     assert ('href="https://acme.example/sale"' in html) is not tracking
+
+
+def _account_sent(account_id: str) -> int:
+    from chalicelib.domain.clock import now
+    from chalicelib.store.models import AccountHealthDay
+
+    days = AccountHealthDay.query(account_id, AccountHealthDay.day == now().date().isoformat())
+    return sum(int(day.sent or 0) for day in days)
+
+
+def test_p13_p26_a_batch_whose_count_failed_once_counts_its_mail_once_on_redelivery(
+        client, account, headers, list_id, monkeypatch):
+    """The batch's mails go out, then adding them to the campaign's report fails (a throttled
+    write); SQS redelivers the batch, twice. Each mail counts once in the report (P13) and in the
+    account's volume (P26)."""
+    from chalicelib.store.campaign_stats import campaign_counters
+    from chalicelib.store.models import CampaignStat
+    from tests.support.faults import fail_first_write_to
+
+    for name in ("ann", "bob", "cat"):
+        subscribe(account["account_id"], list_id, f"{name}@example.com")
+    campaign = create_campaign(client, headers, [list_id])
+    _send(client, headers, campaign["campaign_id"])
+    run_queues(client, ("fanout",))
+    [batch] = take("campaign-send")
+    failed = fail_first_write_to(monkeypatch, CampaignStat)
+    first = client.lambda_.invoke("campaign_send_worker", sqs_event(batch))
+    assert failed and first.payload["batchItemFailures"], "the batch goes back to SQS"
+    for _ in range(2):
+        assert client.lambda_.invoke("campaign_send_worker", sqs_event(batch)).payload == {
+            "batchItemFailures": []}
+    assert recipients_of_sent() == ["ann@example.com", "bob@example.com", "cat@example.com"]
+    assert campaign_counters(campaign["campaign_id"])["sent"] == 3
+    assert _account_sent(account["account_id"]) == 3
+
+
+def test_p13_p26_a_mail_refused_for_good_is_not_counted_as_sent_when_the_count_is_redone(
+        client, account, headers, list_id, monkeypatch):
+    """SES refuses Bob's mail for good (it stays claimed, counted as failed) and the batch's count
+    fails: the redelivery counts the two mails that went, not Bob's."""
+    from chalicelib.store.campaign_stats import campaign_counters
+    from chalicelib.store.models import CampaignStat
+    from tests.support.faults import fail_first_write_to
+
+    for name in ("ann", "bob", "cat"):
+        subscribe(account["account_id"], list_id, f"{name}@example.com")
+    ses = aws_client("sesv2")
+    real = ses.send_email
+
+    def refusing_bob(**kwargs):
+        if kwargs["Destination"]["ToAddresses"] == ["bob@example.com"]:
+            raise ClientError({"Error": {"Code": "MessageRejected", "Message": "refused"}}, "SendEmail")
+        return real(**kwargs)
+
+    monkeypatch.setattr(ses, "send_email", refusing_bob)
+    campaign = create_campaign(client, headers, [list_id])
+    _send(client, headers, campaign["campaign_id"])
+    run_queues(client, ("fanout",))
+    [batch] = take("campaign-send")
+    fail_first_write_to(monkeypatch, CampaignStat)
+    assert client.lambda_.invoke("campaign_send_worker", sqs_event(batch)).payload["batchItemFailures"]
+    client.lambda_.invoke("campaign_send_worker", sqs_event(batch))
+    assert recipients_of_sent() == ["ann@example.com", "cat@example.com"]
+    assert campaign_counters(campaign["campaign_id"])["sent"] == 2
+    assert _account_sent(account["account_id"]) == 2

@@ -94,3 +94,24 @@ def test_sample_outbox_event_sends_the_good_job_and_reports_the_bad_one(client):
     result = client.lambda_.invoke("send_worker", event)
     assert result.payload == {"batchItemFailures": [{"itemIdentifier": event["Records"][1]["messageId"]}]}
     assert len(sent_raw()) == 1
+
+
+def test_p26_mail_sent_in_a_batch_whose_count_failed_once_is_counted_once_on_redelivery(client, monkeypatch):
+    """The batch's mails go out, then counting them fails (a throttled write): the invocation
+    fails and SQS redelivers its records, here apart and then together. Each mail SES accepted
+    counts once in the volume the account's rates are computed over (P26)."""
+    from pynamodb.exceptions import PynamoDBException
+
+    from chalicelib.domain.clock import now
+    from chalicelib.store.models import AccountHealthDay
+    from tests.support.faults import fail_first_write_to
+
+    ann, bob = job("msg-1"), job("msg-2", "bob@example.com")
+    failed = fail_first_write_to(monkeypatch, AccountHealthDay)
+    with pytest.raises(PynamoDBException):
+        client.lambda_.invoke("send_worker", sqs_event(ann, bob))
+    assert failed and len(sent_raw()) == 2
+    for redelivered in (sqs_event(ann), sqs_event(bob), sqs_event(ann, bob)):
+        assert client.lambda_.invoke("send_worker", redelivered).payload == {"batchItemFailures": []}
+    assert len(sent_raw()) == 2
+    assert AccountHealthDay.get("acc_1", now().date().isoformat()).sent == 2

@@ -37,6 +37,7 @@ from chalicelib.store.models import (
     SenderIdentity,
     SendProgress,
     SendRateBucket,
+    SentCountReceipt,
     Subscriber,
     Suppression,
     TidingsModel,
@@ -144,5 +145,6 @@ ACCOUNT_TABLES: dict[type[TidingsModel], AccountItems | NotPerAccount] = {
     RateCounter: NotPerAccount("abuse-limit windows keyed by hashes, at most a week long: the daily "
                                "purge (and TTL) removes them when their window ends"),
     FeedbackReceipt: NotPerAccount("SES event receipts, expiring (TTL) 30 days after the event"),
+    SentCountReceipt: NotPerAccount("counted send invocations, expiring (TTL) 15 days after counting"),
     SendRateBucket: NotPerAccount("the platform's one SES send-rate bucket"),
 }

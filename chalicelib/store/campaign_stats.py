@@ -64,10 +64,16 @@ def add_counter(campaign_id: str, counter: str, amount: int = 1) -> None:
 def add_sent(campaign_id: str, sent: int, trackable: int) -> None:
     """Add mails sent, `trackable` of them with a pixel or tracked links: one UpdateItem ADD on a
     random shard's `sent` counter."""
+    item, actions = sent_update(campaign_id, sent, trackable)
+    item.update(actions=actions)
+
+
+def sent_update(campaign_id: str, sent: int, trackable: int) -> tuple[CampaignStat, list[Any]]:
+    """(item, actions) of add_sent: for `update()` or a transaction's update."""
     item, actions = counter_update(campaign_id, SENT, sent)
     if trackable:
         actions.append(CampaignStat.trackable.add(trackable))
-    item.update(actions=actions)
+    return item, actions
 
 
 def count_campaign_feedback(campaign_id: str, counter: str) -> tuple[CampaignStat, list[Any]]:

@@ -3,6 +3,7 @@ account's suspension state. Aggregates and keyed hashes only, never an address."
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
@@ -27,8 +28,15 @@ def count_sent(account_id: str, day: date, amount: int, policy: HealthPolicy) ->
     mails, written by the sender itself (SES is not asked for Send events: they cost more)."""
     if amount <= 0:
         return
-    AccountHealthDay(account_id=account_id, day=day.isoformat()).update(
-        actions=[AccountHealthDay.sent.add(amount), AccountHealthDay.expires_at.set(day_expiry(day, policy))])
+    item, actions = sent_update(account_id, day, amount, policy)
+    item.update(actions=actions)
+
+
+def sent_update(account_id: str, day: date, amount: int,
+                policy: HealthPolicy) -> tuple[AccountHealthDay, list[Any]]:
+    """(item, actions) adding `amount` mails sent: for `update()` or a transaction's update."""
+    return (AccountHealthDay(account_id=account_id, day=day.isoformat()),
+            [AccountHealthDay.sent.add(amount), AccountHealthDay.expires_at.set(day_expiry(day, policy))])
 
 
 def count_failure(account_id: str, day: date, description: str, policy: HealthPolicy) -> None:

@@ -32,14 +32,15 @@ _LIST_EXTRA_LIFETIME = timedelta(days=2)
 
 
 def claim(recipient_hash: str, message_id: str, account_id: str, kind: str,
-          campaign_id: str | None = None, list_id: str | None = None) -> bool:
-    """Record that this message is being sent now; False when it was already claimed (a
-    duplicate). A Lambda that dies between the claim and the provider's answer leaves a record of
-    a mail that may not have gone: sending is at most once, never twice."""
+          campaign_id: str | None = None, list_id: str | None = None, count_batch: str | None = None) -> bool:
+    """Record that this message is being sent now, to be counted by `count_batch`
+    (store/sent_counts.py); False when it was already claimed (a duplicate). A Lambda that dies
+    between the claim and the provider's answer leaves a record of a mail that may not have gone:
+    sending is at most once, never twice."""
     sent_at = now()
     record = MessageRecord(recipient_hash=recipient_hash, message_id=message_id, account_id=account_id,
                            kind=kind, campaign_id=campaign_id, list_id=list_id, sent_at=sent_at,
-                           expires_at=sent_at + MESSAGE_RECORD_TTL)
+                           expires_at=sent_at + MESSAGE_RECORD_TTL, count_batch=count_batch)
     try:
         record.save(condition=MessageRecord.message_id.does_not_exist())
     except PutError as exc:
@@ -52,6 +53,21 @@ def claim(recipient_hash: str, message_id: str, account_id: str, kind: str,
 def release(recipient_hash: str, message_id: str) -> None:
     """Undo a claim after a failed send, so the redelivered job can try again."""
     MessageRecord(recipient_hash=recipient_hash, message_id=message_id).delete()
+
+
+def claim_of(recipient_hash: str, message_id: str) -> MessageRecord | None:
+    """The record of a claimed message (one consistent GetItem), or None when it is gone."""
+    try:
+        return MessageRecord.get(recipient_hash, message_id, consistent_read=True)
+    except MessageRecord.DoesNotExist:
+        return None
+
+
+def mark_failed(recipient_hash: str, message_id: str) -> None:
+    """A claimed message failed for good: no count batch may count it as sent."""
+    MessageRecord(recipient_hash=recipient_hash, message_id=message_id).update(
+        actions=[MessageRecord.count_batch.remove()],
+        condition=MessageRecord.message_id.exists())
 
 
 def list_for_purge(account_id: str, messages: Mapping[str, str]) -> None:

@@ -410,6 +410,9 @@ class MessageRecord(TidingsModel):
     list_id = UnicodeAttribute(null=True)
     sent_at = UTCDateTimeAttribute()
     expires_at = TTLAttribute()
+    # The sender invocation that counts it as sent (store/sent_counts.py); removed once a later
+    # delivery counted it instead, or when it failed for good (nothing to count).
+    count_batch = UnicodeAttribute(null=True)
 
 
 class MessagePurgeList(TidingsModel):
@@ -647,6 +650,19 @@ class FeedbackReceipt(TidingsModel):
     expires_at = TTLAttribute()
 
 
+class SentCountReceipt(TidingsModel):
+    """One sender invocation's sent mail already counted (its count batch id; no contact data).
+    Written in the same transaction as the counters it adds to (store/sent_counts.py), so a
+    redelivered job knows which of its claims were counted; expires once SQS could no longer
+    redeliver the job."""
+
+    class Meta(TidingsModel.Meta):
+        logical_name = "sent-count-receipts"
+
+    receipt_key = UnicodeAttribute(hash_key=True)
+    expires_at = TTLAttribute()
+
+
 class AccountHealthDay(TidingsModel):
     """One account's mail counters for one UTC day (P26): aggregates only, never contact data.
     `day` is ISO (`2026-03-07`), so a range query reads a window in order."""
@@ -689,5 +705,6 @@ ALL_MODELS: tuple[type[TidingsModel], ...] = (
     ImportJob,
     ImportChunk,
     FeedbackReceipt,
+    SentCountReceipt,
     AccountHealthDay,
 )

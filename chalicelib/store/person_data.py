@@ -41,6 +41,7 @@ from chalicelib.store.models import (
     SenderIdentity,
     SendProgress,
     SendRateBucket,
+    SentCountReceipt,
     Subscriber,
     Suppression,
     TidingsModel,
@@ -263,6 +264,8 @@ COVERAGE: dict[type[TidingsModel], Coverage] = {
     FeedbackReceipt: KeyedHashesOnly(
         "SES event receipts keyed by message id and the recipient's keyed hash, expiring in 30 days",
         fields=("receipt_key",), retention="30 days, while the mail's record could match a replay"),
+    SentCountReceipt: NoPersonalData("the ids of sender invocations whose sent mail was counted",
+                                      retention="15 days, while SQS could redeliver the job"),
     Account: NoPersonalData(
         "the tenant's own profile, not a list member's data; its contact email changes only by "
         "confirmed email change (P27) and goes with the account (P23)",

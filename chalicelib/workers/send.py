@@ -1,10 +1,9 @@
 """The send worker: outbox queue → SES, exactly once per message id, partial batch failures.
 
 Each record goes through the outbox step (services/sending/outbox.py); the batch's sent mail is
-counted once per account and campaign."""
+counted once per account and campaign, exactly once even when counting fails (counting.py)."""
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 from chalice import Blueprint
@@ -12,7 +11,7 @@ from chalice import Blueprint
 from chalicelib.config import settings
 from chalicelib.functions import sqs_handler_options
 from chalicelib.queue_batches import QueuedRecord, process_batch
-from chalicelib.services.sending.outbox import SentTally, count_tally, send_outbox_job
+from chalicelib.services.sending.outbox import outbox_count, send_outbox_job
 from chalicelib.services.sending.rate_tokens import RateTokens
 from chalicelib.services.sending.step import is_last_attempt
 
@@ -23,12 +22,12 @@ worker = Blueprint(__name__)
 def send_worker(event: Any) -> dict[str, Any]:
     # Tokens for the whole batch in one call to the shared bucket, not one call per mail.
     tokens = RateTokens(len(event.to_dict().get("Records", [])))
-    sent: SentTally = Counter()
+    count = outbox_count()
 
     def send(record: QueuedRecord) -> None:
-        send_outbox_job(record.body, tokens, sent, last_attempt=is_last_attempt(record))
+        send_outbox_job(record.body, tokens, count, last_attempt=is_last_attempt(record))
 
     try:
         return process_batch(event.to_dict(), send)
     finally:
-        count_tally(sent)
+        count.count()

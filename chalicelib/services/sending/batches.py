@@ -7,7 +7,8 @@ Per batch, one purge list files the records it may write for the 30-day purge (P
 recipient: a conditional put claims the deterministic message id and is the message record (a
 redelivered batch or a person on two lists is mailed once), then one SES (or SNS) call. Per batch,
 the mails sent are counted for the account's rates and the campaign's report, texts for the
-report only (services/sending/counting.py).
+report only, exactly once even when a count fails and the batch is redelivered
+(services/sending/counting.py).
 
 SES throttling is retried with backoff; if it persists the claim is released and the error
 raised, so SQS redelivers the batch: nobody is lost, nobody mailed twice. When the Lambda's
@@ -44,7 +45,7 @@ from chalicelib.domain.subscriptions import Contact
 from chalicelib.domain.suppression import address_hash
 from chalicelib.observability import logger
 from chalicelib.resources import CAMPAIGN_SEND
-from chalicelib.services.sending.counting import count_sent_mail
+from chalicelib.services.sending.counting import SentCount
 from chalicelib.services.sending.step import Message, MessageFailed, StepResult, send_message
 from chalicelib.store import audit, messages, send_rate
 from chalicelib.store.accounts import profile_of
@@ -61,8 +62,6 @@ SAFETY_SECONDS = 1.5
 @dataclass
 class BatchOutcome:
     sent: int = 0
-    # Of those sent, the mails with a pixel or tracked links (P30: the report's base for opens).
-    trackable: int = 0
     duplicates: int = 0
     suppressed: int = 0
     failed: int = 0
@@ -127,6 +126,7 @@ def _email_batch(job: BatchJob, account: Account, content: CampaignContent,
     if not job.continued:  # a continuation's recipients were filed by the batch's first delivery
         messages.list_campaign_for_purge(job.account_id, job.campaign_id, (hashes[c.email] for c in queue))
     profile, config, links = profile_of(account), settings(), signer()
+    count = SentCount(job.batch_id)
     tags = {"account": job.account_id, "kind": CAMPAIGN_KIND, "campaign": job.campaign_id,
             "list": job.mailing_list.list_id}
 
@@ -144,16 +144,16 @@ def _email_batch(job: BatchJob, account: Account, content: CampaignContent,
         mail_tags = {**tags, "message": message_id}
         return Message(recipient_hash, message_id, job.account_id, CAMPAIGN_KIND, build,
                        lambda raw: send_raw_email(raw, contact.email, mail_tags),
-                       job.campaign_id, job.mailing_list.list_id)
+                       job.campaign_id, job.mailing_list.list_id, count.batch_id)
 
     reservation = job.reservation or (send_rate.reserve_campaign_sends(len(queue)) if queue else None)
     tracks = job.mailing_list.track_opens or job.mailing_list.track_clicks
     try:
-        _send_each(queue, message, time_left, outcome, last_attempt, reservation,
+        _send_each(queue, message, time_left, outcome, last_attempt, count, reservation,
                    trackable=lambda contact: tracks and contact.email in job.trackable)
     finally:
         # What was sent counts even when sending stops with an error: its claims stay taken.
-        count_sent_mail(job.account_id, CAMPAIGN_KIND, outcome.sent, job.campaign_id, outcome.trackable)
+        count.count()
 
 
 def _sms_batch(job: BatchJob, account: Account, content: CampaignContent,
@@ -173,6 +173,7 @@ def _sms_batch(job: BatchJob, account: Account, content: CampaignContent,
     if not job.continued:
         messages.list_campaign_for_purge(job.account_id, job.campaign_id,
                                          [phones[contact.phone or ""] for contact in queue])
+    count = SentCount(job.batch_id)
 
     def message(contact: Contact) -> Message:
         phone = contact.phone or ""
@@ -186,22 +187,24 @@ def _sms_batch(job: BatchJob, account: Account, content: CampaignContent,
 
         return Message(phones[phone], campaign_message_id(job.campaign_id, phones[phone]), job.account_id,
                        SMS_KIND, build, lambda text: sns.send_sms(phone, text, sns.PROMOTIONAL),
-                       job.campaign_id, job.mailing_list.list_id)
+                       job.campaign_id, job.mailing_list.list_id, count.batch_id)
 
     try:
         # SNS keeps its own rate: no SES send times for SMS.
-        _send_each(queue, message, time_left, outcome, last_attempt)
+        _send_each(queue, message, time_left, outcome, last_attempt, count)
     finally:
         # The report counts texts as it counts mails (P13); texts stay out of the email rates.
-        count_sent_mail(job.account_id, SMS_KIND, outcome.sent, job.campaign_id)
+        count.count()
 
 
 def _send_each(queue: list[Contact], message: Callable[[Contact], Message], time_left: Callable[[], float],
-               outcome: BatchOutcome, last_attempt: bool, reservation: Reservation | None = None,
+               outcome: BatchOutcome, last_attempt: bool, count: SentCount,
+               reservation: Reservation | None = None,
                trackable: Callable[[Contact], bool] = lambda contact: False) -> None:
     """The send step for each recipient in turn, each at its reserved send time (if any); the
     rest is handed back when the Lambda's time runs short or the next send time is further away
-    than a few milliseconds. A mail that fails for good counts as failed (MessageFailed)."""
+    than a few milliseconds. A mail that fails for good counts as failed (MessageFailed); what
+    is sent, or found sent by an earlier delivery, goes to `count`."""
     for position, contact in enumerate(queue):
         if time_left() < SAFETY_SECONDS:
             outcome.hand_back(queue, position, reservation, 0)
@@ -213,8 +216,9 @@ def _send_each(queue: list[Contact], message: Callable[[Contact], Message], time
                 return
             if wait > 0:
                 time.sleep(wait)
+        mail = message(contact)
         try:
-            result = send_message(message(contact), None, last_attempt=last_attempt)
+            result = send_message(mail, None, last_attempt=last_attempt)
         except MessageFailed as failure:
             outcome.failed += 1
             outcome.failure_reason = outcome.failure_reason or failure.reason
@@ -222,6 +226,9 @@ def _send_each(queue: list[Contact], message: Callable[[Contact], Message], time
             continue
         if result is StepResult.DUPLICATE:
             outcome.duplicates += 1
+            # Mailed by an earlier delivery of this batch (whose count may have failed) or
+            # through another list (counted there).
+            count.duplicate(mail.recipient_hash, mail.message_id, trackable(contact))
         else:
             outcome.sent += 1
-            outcome.trackable += trackable(contact)
+            count.sent((mail.account_id, mail.kind, mail.campaign_id or ""), trackable(contact))

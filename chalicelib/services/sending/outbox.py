@@ -1,7 +1,7 @@
 """The outbox step: one queued email (transactional, test, confirmation and system mail) through
-the send step, and the batch's sent mail counted once per account and campaign
-(services/sending/counting.py) instead of once per mail. A test or transactional mail whose
-recipient was suppressed after it was queued is not sent (P11, P12).
+the send step, and the batch's sent mail counted once per account and campaign instead of once
+per mail, exactly once across redeliveries (services/sending/counting.py). A test or
+transactional mail whose recipient was suppressed after it was queued is not sent (P11, P12).
 
 When the outbox lane has no SES token for a mail, the job goes back to the queue delayed until
 one should be free: the Lambda does not sleep for it (it is billed while it sleeps), and the job
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections import Counter
 
 from chalicelib.adapters.ses import send_raw_email
 from chalicelib.adapters.sqs import enqueue
@@ -22,22 +21,27 @@ from chalicelib.domain.privacy import subject_from_text
 from chalicelib.domain.sending import blocking_suppression, checks_suppressions
 from chalicelib.observability import logger
 from chalicelib.resources import OUTBOX
-from chalicelib.services.sending.counting import count_sent_mail
+from chalicelib.services.sending.counting import SentCount
 from chalicelib.services.sending.rate_tokens import RateTokens
 from chalicelib.services.sending.step import Message, MessageFailed, StepResult, send_message
 from chalicelib.store import messages
 from chalicelib.store.health import count_failure
 from chalicelib.store.suppressions import suppression_reasons
 
-# (account id, mail kind, campaign id or "") → mails sent in one batch.
-SentTally = Counter[tuple[str, str, str]]
+# Outbox message ids are one a job: any claim found taken is this job's, from an earlier delivery.
+OUTBOX_JOBS = "outbox"
 
 
-def send_outbox_job(body: str, tokens: RateTokens | None = None, sent: SentTally | None = None,
+def outbox_count() -> SentCount:
+    """What one send worker invocation counts."""
+    return SentCount(OUTBOX_JOBS)
+
+
+def send_outbox_job(body: str, tokens: RateTokens | None = None, count: SentCount | None = None,
                     last_attempt: bool = False) -> None:
     """Send one queued email (an SQS message body), within the outbox lane of the SES rate
-    (`tokens`: the batch's, else one is taken for this mail), and add it to the batch's `sent`
-    tally (else it is counted at once). Without a token, the job is queued again, delayed until
+    (`tokens`: the batch's, else one is taken for this mail), and add it to the batch's `count`
+    (else it is counted at once). Without a token, the job is queued again, delayed until
     one should be free. Raising marks just this record failed; SQS redelivers it. A mail that
     cannot be built or sent (MessageFailed) is acknowledged and counted as failed on the
     account's health (GET /v1/account/health), never lost without a word."""
@@ -51,10 +55,12 @@ def send_outbox_job(body: str, tokens: RateTokens | None = None, sent: SentTally
     # The message id travels back in SES's feedback: a bounce or complaint counts only when it
     # names a message this deployment sent (services/feedback.py).
     tags = {"account": job.account_id, "kind": job.kind, **job.tags, "message": job.message_id}
+    batch = count or outbox_count()
     message = Message(recipient_hash, job.message_id, job.account_id, job.kind,
                       build=lambda: build_mime(job.email),
                       deliver=lambda raw: send_raw_email(raw, job.email.recipient, tags),
-                      campaign_id=job.tags.get("campaign"), list_id=job.tags.get("list"))
+                      campaign_id=job.tags.get("campaign"), list_id=job.tags.get("list"),
+                      count_batch=batch.batch_for(job.kind))
     tokens = tokens or RateTokens(1)
     try:
         result = send_message(message, tokens, last_attempt=last_attempt)
@@ -65,19 +71,19 @@ def send_outbox_job(body: str, tokens: RateTokens | None = None, sent: SentTally
                                               "reason": failure.reason})
         return
     if result is StepResult.DUPLICATE:
+        if message.count_batch:  # sent by an earlier delivery, whose count may have failed
+            batch.duplicate(recipient_hash, job.message_id)
         logger.info("duplicate outbox job skipped", extra={"message_id": job.message_id})
-        return
-    if result is StepResult.NO_TOKEN:
+    elif result is StepResult.NO_TOKEN:
         delay = max(1, math.ceil(tokens.retry_after))
         enqueue(OUTBOX, json.loads(body), delay_seconds=delay)
         logger.info("email queued again for the send rate", extra={"message_id": job.message_id,
                                                                     "delay_seconds": delay})
-        return
-    tally: SentTally = Counter() if sent is None else sent
-    tally[(job.account_id, job.kind, job.tags.get("campaign", ""))] += 1
-    if sent is None:
-        count_tally(tally)
-    logger.info("email sent", extra={"message_id": job.message_id, "kind": job.kind})
+    else:
+        batch.sent((job.account_id, job.kind, job.tags.get("campaign", "")))
+        logger.info("email sent", extra={"message_id": job.message_id, "kind": job.kind})
+    if count is None:
+        batch.count()
 
 
 def _suppressed_since_queued(account_id: str, kind: str, recipient: str) -> bool:
@@ -86,8 +92,3 @@ def _suppressed_since_queued(account_id: str, kind: str, recipient: str) -> bool
     return checks_suppressions(kind) and blocking_suppression(
         kind, suppression_reasons(account_id, recipient)) is not None
 
-
-def count_tally(sent: SentTally) -> None:
-    """Count a batch's sent mail: one ADD per account (and campaign) instead of one per mail."""
-    for (account_id, kind, campaign_id), amount in sent.items():
-        count_sent_mail(account_id, kind, amount, campaign_id or None)

@@ -60,6 +60,8 @@ class Message:
     deliver: Callable[[Any], object]
     campaign_id: str | None = None
     list_id: str | None = None
+    # The sender invocation that counts it once sent (services/sending/counting.py).
+    count_batch: str | None = None
 
 
 def send_message(message: Message, tokens: RateTokens | None, *, last_attempt: bool = False) -> StepResult:
@@ -70,14 +72,15 @@ def send_message(message: Message, tokens: RateTokens | None, *, last_attempt: b
     Any other error releases the claim and is raised, so the redelivered job tries again.
     """
     if not messages.claim(message.recipient_hash, message.message_id, message.account_id, message.kind,
-                          campaign_id=message.campaign_id, list_id=message.list_id):
+                          campaign_id=message.campaign_id, list_id=message.list_id,
+                          count_batch=message.count_batch):
         return StepResult.DUPLICATE
     try:
         built = message.build()
     except Exception as error:
         # The same content builds the same way every time: retrying cannot help. The type
         # only: a message could name the recipient's data.
-        raise MessageFailed(f"the mail could not be built ({type(error).__name__})") from error
+        raise _failed(message, f"the mail could not be built ({type(error).__name__})") from error
     try:
         if tokens is not None and not tokens.take():
             messages.release(message.recipient_hash, message.message_id)
@@ -85,10 +88,18 @@ def send_message(message: Message, tokens: RateTokens | None, *, last_attempt: b
         with_backoff(lambda: message.deliver(built))
     except Exception as error:
         if is_refusal(error):
-            raise MessageFailed(f"the provider refused the mail ({error_code(error)})") from error
+            raise _failed(message, f"the provider refused the mail ({error_code(error)})") from error
         if last_attempt:
-            raise MessageFailed(f"sending kept failing until the last attempt "
-                                f"({error_code(error) or type(error).__name__})") from error
+            raise _failed(message, f"sending kept failing until the last attempt "
+                                   f"({error_code(error) or type(error).__name__})") from error
         messages.release(message.recipient_hash, message.message_id)
         raise
     return StepResult.SENT
+
+
+def _failed(message: Message, reason: str) -> MessageFailed:
+    """The failure of a message whose claim stays taken; the claim no longer names a count batch,
+    so a redelivery never counts it as sent (one write, for a failed mail only)."""
+    if message.count_batch is not None:
+        messages.mark_failed(message.recipient_hash, message.message_id)
+    return MessageFailed(reason)
