@@ -17,11 +17,11 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.domain.clock import now
 from chalicelib.domain.health import HealthPolicy
 from chalicelib.domain.retention import MESSAGE_RETENTION, purge_bucket
-from chalicelib.domain.subscriptions import TRANSITIONS, Status
+from chalicelib.domain.subscriptions import Status
 from chalicelib.store.campaign_stats import count_campaign_feedback
 from chalicelib.store.health import COUNTERS, day_expiry, soft_bounce_key
 from chalicelib.store.models import AccountHealthDay, FeedbackReceipt, RateCounter, Subscriber
-from chalicelib.store.subscribers import account_address_key, ending_actions
+from chalicelib.store.subscribers import account_address_key, ending_actions, ending_condition
 
 # The campaign report's name (store/campaign_stats.py) of each account health counter.
 CAMPAIGN_COUNTERS = {"hard_bounces": "bounces#hard", "soft_bounces": "bounces#soft",
@@ -83,11 +83,10 @@ def end_entry(account_id: str, list_id: str, address: str, status: Status) -> bo
     """End the account's entry for this address on this list (bounced, complained, unsubscribed)
     in one conditional update, its personal data due for deletion (P29); False when there is
     none or it had already ended."""
-    may_end = [current.value for current, targets in TRANSITIONS.items() if current and status in targets]
     try:
         Subscriber(list_id=list_id, address=address).update(
             actions=ending_actions(list_id, address, status),
-            condition=Subscriber.status.is_in(*may_end) & (Subscriber.account_id == account_id),
+            condition=ending_condition(account_id, status),
         )
     except UpdateError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
