@@ -8,11 +8,8 @@ is not part of it: the event carries it unverified, and a replay under a new one
 from __future__ import annotations
 
 from datetime import date
-from functools import cache
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.clock import now
 from chalicelib.domain.health import HealthPolicy
@@ -22,6 +19,7 @@ from chalicelib.store.campaign_stats import count_campaign_feedback
 from chalicelib.store.health import COUNTERS, day_expiry, soft_bounce_key
 from chalicelib.store.models import AccountHealthDay, FeedbackReceipt, RateCounter, Subscriber
 from chalicelib.store.subscribers import account_address_key, ending_actions, ending_condition
+from chalicelib.store.transactions import first_condition_failed, write_transaction
 
 # The campaign report's name (store/campaign_stats.py) of each account health counter.
 CAMPAIGN_COUNTERS = {"hard_bounces": "bounces#hard", "soft_bounces": "bounces#soft",
@@ -30,10 +28,6 @@ CAMPAIGN_COUNTERS = {"hard_bounces": "bounces#hard", "soft_bounces": "bounces#so
 # the receipt is written after sending: a replay cannot outlive it.
 RECEIPT_LIFETIME = MESSAGE_RETENTION
 
-
-@cache
-def _connection(region: str) -> Connection:
-    return Connection(region=region)
 
 
 def receipt_key(message_id: str, counter: str, recipient_hash: str) -> str:
@@ -54,7 +48,7 @@ def count_once(receipt: str, account_id: str, day: date, counter: str, policy: H
         raise ValueError(f"unknown health counter {counter!r}")
     expires = day_expiry(day, policy)
     try:
-        with TransactWrite(connection=_connection(FeedbackReceipt.Meta.region)) as transaction:
+        with write_transaction(FeedbackReceipt) as transaction:
             transaction.save(FeedbackReceipt(receipt_key=receipt, expires_at=now() + RECEIPT_LIFETIME),
                              condition=FeedbackReceipt.receipt_key.does_not_exist())
             if toward_rates:
@@ -72,8 +66,7 @@ def count_once(receipt: str, account_id: str, day: date, counter: str, policy: H
             if campaign_id:
                 transaction.update(*count_campaign_feedback(campaign_id, CAMPAIGN_COUNTERS[counter]))
     except TransactWriteError as error:
-        reasons = error.cancellation_reasons or []
-        if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
+        if first_condition_failed(error):
             return False
         raise
     return True

@@ -2,21 +2,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from functools import cache
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.update import Action
-from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.retention import purge_bucket
 from chalicelib.domain.signup_limits import Counter
 from chalicelib.store.models import RateCounter
-
-
-@cache
-def _connection(region: str) -> Connection:
-    return Connection(region=region)
+from chalicelib.store.transactions import write_transaction
 
 
 def consume(counters: list[Counter], at: datetime, job_id: str | None = None) -> list[Counter]:
@@ -30,7 +23,7 @@ def consume(counters: list[Counter], at: datetime, job_id: str | None = None) ->
     if not counters:
         return []
     try:
-        with TransactWrite(connection=_connection(RateCounter.Meta.region)) as transaction:
+        with write_transaction(RateCounter) as transaction:
             for counter in counters:
                 key, ends = counter.window_key(at), datetime.fromtimestamp(counter.window_end(at), UTC)
                 transaction.update(

@@ -15,24 +15,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import cache
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError, TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.clock import now
 from chalicelib.store.models import SendProgress
+from chalicelib.store.transactions import first_condition_failed, write_transaction
 
 TOTAL = "total"
 # SQS keeps a message at most 14 days: no job can come back for a campaign after that.
 PROGRESS_LIFETIME = timedelta(days=15)
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 
-
-@cache
-def _connection(region: str) -> Connection:
-    return Connection(region=region)
 
 
 def _page_part(list_id: str, page: int) -> str:
@@ -68,7 +62,7 @@ def plan_page(campaign_id: str, list_id: str, page: int, batches: int, last_page
                         last_page=last_page, counted=empty, expires_at=now() + PROGRESS_LIFETIME)
     total = SendProgress(campaign_id=campaign_id, part=TOTAL)
     try:
-        with TransactWrite(connection=_connection(SendProgress.Meta.region)) as transaction:
+        with write_transaction(SendProgress) as transaction:
             transaction.save(item, condition=SendProgress.part.does_not_exist())
             transaction.update(total, actions=[
                 SendProgress.pages_planned.add(1),
@@ -76,8 +70,7 @@ def plan_page(campaign_id: str, list_id: str, page: int, batches: int, last_page
                 SendProgress.lists_open.add(-1 if last_page else 0),
             ], condition=SendProgress.part.exists())
     except TransactWriteError as error:
-        reasons = error.cancellation_reasons or []
-        if not (reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed"):
+        if not first_condition_failed(error):
             raise
         stored = SendProgress.get(campaign_id, _page_part(list_id, page), consistent_read=True)
         return PagePlan(int(stored.batches or 0), bool(stored.last_page), first=False)
@@ -102,15 +95,14 @@ def finish_batch(campaign_id: str, list_id: str, page: int, index: int) -> bool:
 
 def _count_page(item: SendProgress) -> None:
     try:
-        with TransactWrite(connection=_connection(SendProgress.Meta.region)) as transaction:
+        with write_transaction(SendProgress) as transaction:
             transaction.update(item, actions=[SendProgress.counted.set(True)],
                                condition=SendProgress.counted.does_not_exist()
                                | (SendProgress.counted == False))  # noqa: E712 (a condition)
             transaction.update(SendProgress(campaign_id=item.campaign_id, part=TOTAL),
                                actions=[SendProgress.pages_done.add(1)])
     except TransactWriteError as error:
-        reasons = error.cancellation_reasons or []
-        if not (reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed"):
+        if not first_condition_failed(error):
             raise
 
 

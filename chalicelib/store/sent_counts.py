@@ -11,15 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import timedelta
-from functools import cache
 from typing import Any
 
-from pynamodb.connection import Connection
 from pynamodb.models import Model
-from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.clock import now
 from chalicelib.store.models import MessageRecord, SentCountReceipt
+from chalicelib.store.transactions import write_transaction
 
 # SQS keeps a message at most 14 days: no redelivery can come after the receipt expires.
 RECEIPT_LIFETIME = timedelta(days=15)
@@ -28,10 +26,6 @@ MAX_TRANSACTION_ITEMS = 100
 
 CounterUpdate = tuple[Model, list[Any]]
 
-
-@cache
-def _connection(region: str) -> Connection:
-    return Connection(region=region)
 
 
 def counted(batch_ids: Iterable[str]) -> set[str]:
@@ -45,7 +39,7 @@ def counted(batch_ids: Iterable[str]) -> set[str]:
 def count_batch(batch_id: str, counters: list[CounterUpdate]) -> None:
     """Add a batch's sent mail (`counters`) and its receipt in one transaction; the receipt's
     condition fails it when the batch has counted before."""
-    with TransactWrite(connection=_connection(SentCountReceipt.Meta.region)) as transaction:
+    with write_transaction(SentCountReceipt) as transaction:
         transaction.save(SentCountReceipt(receipt_key=batch_id, expires_at=now() + RECEIPT_LIFETIME),
                          condition=SentCountReceipt.receipt_key.does_not_exist())
         for item, actions in counters:
@@ -56,7 +50,7 @@ def count_uncounted(claims: list[MessageRecord], counters: list[CounterUpdate]) 
     """Add the mails of `claims`, sent by a batch that never counted, to `counters`, and take
     their batch off them in the same transaction, so nothing counts them again. Together at most
     MAX_TRANSACTION_ITEMS."""
-    with TransactWrite(connection=_connection(MessageRecord.Meta.region)) as transaction:
+    with write_transaction(MessageRecord) as transaction:
         for claim in claims:
             key = MessageRecord(recipient_hash=claim.recipient_hash, message_id=claim.message_id)
             transaction.update(key, actions=[MessageRecord.count_batch.remove()],

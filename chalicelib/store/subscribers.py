@@ -8,14 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from functools import cache
 from typing import Any
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
-from pynamodb.transactions import TransactWrite
 
 from chalicelib.config import settings
 from chalicelib.domain.clock import now
@@ -42,6 +39,7 @@ from chalicelib.store.models import (
     TrackingConsentProof,
 )
 from chalicelib.store.paging import decode_cursor, encode_cursor
+from chalicelib.store.transactions import first_condition_failed, write_transaction
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 
@@ -269,10 +267,6 @@ def ending_condition(account_id: str, status: Status) -> Condition:
     return Subscriber.status.is_in(*may_end) & (Subscriber.account_id == account_id)
 
 
-@cache
-def _connection(region: str) -> Connection:
-    return Connection(region=region)
-
 
 def end_entry_counted(account_id: str, list_id: str, address: str, status: Status,
                       count: tuple[Model, list[Any]]) -> bool:
@@ -281,14 +275,13 @@ def end_entry_counted(account_id: str, list_id: str, address: str, status: Statu
     after a failure neither loses it nor repeats it. False when there is no entry or it had
     already ended (nothing is counted)."""
     try:
-        with TransactWrite(connection=_connection(Subscriber.Meta.region)) as transaction:
+        with write_transaction(Subscriber) as transaction:
             transaction.update(Subscriber(list_id=list_id, address=address),
                                actions=ending_actions(list_id, address, status),
                                condition=ending_condition(account_id, status))
             transaction.update(*count)
     except TransactWriteError as error:
-        reasons = error.cancellation_reasons or []
-        if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
+        if first_condition_failed(error):
             return False
         raise
     return True

@@ -1,0 +1,27 @@
+"""DynamoDB transactions (TransactWriteItems) over PynamoDB: one connection a region, and how to
+read a cancellation."""
+from __future__ import annotations
+
+from functools import cache
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+
+@cache
+def _connection(region: str) -> Connection:
+    return Connection(region=region)
+
+
+def write_transaction(model: type[Model]) -> TransactWrite:
+    """A transaction in `model`'s region (its tables' items may be from any of the app's models)."""
+    return TransactWrite(connection=_connection(model.Meta.region))
+
+
+def first_condition_failed(error: TransactWriteError) -> bool:
+    """Whether the transaction was cancelled because its first item's condition failed (the
+    item that decides whether the rest may happen); False for any other failure."""
+    reasons = error.cancellation_reasons or []
+    return bool(reasons) and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed"
