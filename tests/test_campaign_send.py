@@ -39,6 +39,18 @@ def _send(client, headers, campaign_id: str):
     return client.http.post(f"/v1/campaigns/{campaign_id}/send", headers=headers, body="")
 
 
+def _one_batch_to_three(client, account, headers, list_id) -> tuple[str, str]:
+    """Ann, Bob and Cat on the list, a campaign sent to them and fanned out: (its id, its one
+    campaign-send batch, not yet delivered)."""
+    for name in ("ann", "bob", "cat"):
+        subscribe(account["account_id"], list_id, f"{name}@example.com")
+    campaign = create_campaign(client, headers, [list_id])
+    _send(client, headers, campaign["campaign_id"])
+    run_queues(client, ("fanout",))
+    [batch] = take("campaign-send")
+    return campaign["campaign_id"], batch
+
+
 @pytest.fixture
 def ses_calls(aws, monkeypatch):
     """Every SendEmail call's parameters, passed on to moto."""
@@ -239,17 +251,12 @@ def test_p13_p26_a_batch_counts_its_sent_mail_once_however_often_it_is_delivered
     from chalicelib.store.campaign_stats import campaign_counters
     from chalicelib.store.models import AccountHealthDay
 
-    for name in ("ann", "bob", "cat"):
-        subscribe(account["account_id"], list_id, f"{name}@example.com")
-    campaign = create_campaign(client, headers, [list_id])
-    _send(client, headers, campaign["campaign_id"])
-    run_queues(client, ("fanout",))
-    [batch] = take("campaign-send")
+    campaign_id, batch = _one_batch_to_three(client, account, headers, list_id)
     for _ in range(2):
         client.lambda_.invoke("campaign_send_worker", sqs_event(batch))
     # SES is asked for no Send events: the batch itself counts, for the rates and the report.
     assert AccountHealthDay.get(account["account_id"], now().date().isoformat()).sent == 3
-    assert campaign_counters(campaign["campaign_id"])["sent"] == 3
+    assert campaign_counters(campaign_id)["sent"] == 3
 
 
 def test_a_redelivered_page_plans_and_counts_once(client, account, headers, list_id):
@@ -505,12 +512,7 @@ def test_p13_p26_a_batch_whose_count_failed_once_counts_its_mail_once_on_redeliv
     from chalicelib.store.models import CampaignStat
     from tests.support.faults import fail_first_write_to
 
-    for name in ("ann", "bob", "cat"):
-        subscribe(account["account_id"], list_id, f"{name}@example.com")
-    campaign = create_campaign(client, headers, [list_id])
-    _send(client, headers, campaign["campaign_id"])
-    run_queues(client, ("fanout",))
-    [batch] = take("campaign-send")
+    campaign_id, batch = _one_batch_to_three(client, account, headers, list_id)
     failed = fail_first_write_to(monkeypatch, CampaignStat)
     first = client.lambda_.invoke("campaign_send_worker", sqs_event(batch))
     assert failed and first.payload["batchItemFailures"], "the batch goes back to SQS"
@@ -518,7 +520,7 @@ def test_p13_p26_a_batch_whose_count_failed_once_counts_its_mail_once_on_redeliv
         assert client.lambda_.invoke("campaign_send_worker", sqs_event(batch)).payload == {
             "batchItemFailures": []}
     assert recipients_of_sent() == ["ann@example.com", "bob@example.com", "cat@example.com"]
-    assert campaign_counters(campaign["campaign_id"])["sent"] == 3
+    assert campaign_counters(campaign_id)["sent"] == 3
     assert _account_sent(account["account_id"]) == 3
 
 
@@ -530,8 +532,6 @@ def test_p13_p26_a_mail_refused_for_good_is_not_counted_as_sent_when_the_count_i
     from chalicelib.store.models import CampaignStat
     from tests.support.faults import fail_first_write_to
 
-    for name in ("ann", "bob", "cat"):
-        subscribe(account["account_id"], list_id, f"{name}@example.com")
     ses = aws_client("sesv2")
     real = ses.send_email
 
@@ -541,13 +541,10 @@ def test_p13_p26_a_mail_refused_for_good_is_not_counted_as_sent_when_the_count_i
         return real(**kwargs)
 
     monkeypatch.setattr(ses, "send_email", refusing_bob)
-    campaign = create_campaign(client, headers, [list_id])
-    _send(client, headers, campaign["campaign_id"])
-    run_queues(client, ("fanout",))
-    [batch] = take("campaign-send")
+    campaign_id, batch = _one_batch_to_three(client, account, headers, list_id)
     fail_first_write_to(monkeypatch, CampaignStat)
     assert client.lambda_.invoke("campaign_send_worker", sqs_event(batch)).payload["batchItemFailures"]
     client.lambda_.invoke("campaign_send_worker", sqs_event(batch))
     assert recipients_of_sent() == ["ann@example.com", "cat@example.com"]
-    assert campaign_counters(campaign["campaign_id"])["sent"] == 2
+    assert campaign_counters(campaign_id)["sent"] == 2
     assert _account_sent(account["account_id"]) == 2
