@@ -160,6 +160,29 @@ def test_a_test_sms_goes_to_the_given_number_only(client, account, headers, list
     assert publishes[0]["MessageAttributes"]["AWS.SNS.SMS.SMSType"]["StringValue"] == "Transactional"
 
 
+@pytest.mark.parametrize("scope", ["account", "platform"])
+def test_p12_a_test_sms_to_a_number_that_opted_out_is_refused_whole(client, account, headers, list_id,
+                                                                    publishes, scope):
+    from chalicelib.config import hash_key
+    from chalicelib.domain.privacy import phone_hash
+    from chalicelib.domain.suppression import PLATFORM_SCOPE
+    from chalicelib.store.suppressions import suppress_hash
+
+    campaign = _sms_campaign(client, headers, list_id)
+    # As a STOP reply (or an erasure) leaves it.
+    suppress_hash(account["account_id"] if scope == "account" else PLATFORM_SCOPE,
+                  phone_hash(ANN, hash_key()), SuppressionReason.UNSUBSCRIBED)
+    response = client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/test", headers=headers,
+                                body=json.dumps({"addresses": [BOB, ANN]}))
+    assert response.status_code == 409, response.body
+    assert json.loads(response.body)["error"]["field"] == "addresses"
+    assert "addresses[1]" in json.loads(response.body)["error"]["message"] and sent_sms() == []
+    # The number that never opted out alone: sent.
+    response = client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/test", headers=headers,
+                                body=json.dumps({"addresses": [BOB]}))
+    assert response.status_code == 202 and [number for number, _ in sent_sms()] == [BOB]
+
+
 def test_the_template_lets_the_lambdas_publish_sms_and_feeds_replies_to_their_queue():
     from chalicelib.config import read_settings
     from infra.template import LambdaFunction, SqsHandler, build_merge_template

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from chalicelib.adapters import sns
 from chalicelib.adapters.sqs import enqueue, enqueue_many
-from chalicelib.config import settings, signer
+from chalicelib.config import hash_key, settings, signer
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.campaigns import STARTABLE, CampaignContent, CampaignStatus, Channel
 from chalicelib.domain.clock import now
@@ -22,6 +22,7 @@ from chalicelib.domain.health import sending_blocked_reason
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.marketing_mail import ListSettings, compose_marketing_email
 from chalicelib.domain.outbox import EmailJob
+from chalicelib.domain.privacy import phone_hash
 from chalicelib.domain.sending import TEST_KIND, PageJob, blocking_suppression, check_may_send
 from chalicelib.domain.sms import compose_sms
 from chalicelib.domain.subscriptions import normalise_phone
@@ -42,7 +43,7 @@ from chalicelib.store.campaigns import (
 from chalicelib.store.lists import get_list
 from chalicelib.store.models import Account, Campaign, MailingList
 from chalicelib.store.send_progress import open_progress
-from chalicelib.store.suppressions import suppression_reasons
+from chalicelib.store.suppressions import suppressed_hashes, suppression_reasons
 
 SCHEDULER = "scheduler"
 
@@ -157,7 +158,9 @@ def send_test(account_id: str, campaign_id: str, recipients: list[str]) -> list[
     # Tracking off and no campaign in the links: a test open, click or unsubscribe counts nowhere.
     settings_ = ListSettings(list_id=list_id, name=mailing_list.name, track_opens=False, track_clicks=False)
     if content.channel is Channel.SMS:
-        return [_test_sms(account, content, settings_, normalise_phone(number)) for number in recipients]
+        numbers = [normalise_phone(number) for number in recipients]
+        _refuse_suppressed_numbers(account_id, numbers)
+        return [_test_sms(account, content, settings_, number) for number in numbers]
     addresses = [normalise_email(address, field="addresses") for address in recipients]
     _refuse_suppressed(account_id, addresses)
     ids = []
@@ -181,6 +184,18 @@ def _refuse_suppressed(account_id: str, addresses: list[str]) -> None:
         if reason:
             raise Conflict(f"addresses[{index}] is suppressed ({reason}): a test is campaign mail, "
                            "never sent to a suppressed address (P12)", field="addresses")
+
+
+def _refuse_suppressed_numbers(account_id: str, numbers: list[str]) -> None:
+    # A number that replied STOP, or was erased, in the account or platform-wide: as for an
+    # address, the whole test is refused (P12).
+    key = hash_key()
+    hashes = [phone_hash(number, key) for number in numbers]
+    suppressed = suppressed_hashes(account_id, hashes)
+    for index, hashed in enumerate(hashes):
+        if hashed in suppressed:
+            raise Conflict(f"addresses[{index}] is suppressed: a test is campaign mail, never sent to a "
+                           "number that opted out (P12)", field="addresses")
 
 
 def _test_sms(account: Account, content: CampaignContent, mailing_list: ListSettings, phone: str) -> str:
