@@ -16,6 +16,7 @@ from typing import Any
 
 from chalicelib.domain.clock import parse_utc_time
 from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.ids import is_id
 
 
 class MalformedFeedback(InvalidInput):
@@ -136,6 +137,25 @@ class SentMessage:
         held = {"account": self.account_id, "kind": self.kind, "campaign": self.campaign_id,
                 "list": self.list_id}
         return sorted(name for name, value in held.items() if name in tags and tags[name] != value)
+
+
+@dataclass(frozen=True)
+class TaggedMail:
+    """What an event's tags say of a mail no message record matches (its record expired): who
+    sent it and from which list. Unconfirmed, so enough to stop mail, never to count (P26)."""
+
+    account_id: str
+    kind: str | None
+    list_id: str | None
+
+
+def tagged_mail(tags: Mapping[str, str]) -> TaggedMail | None:
+    """The account, kind and list the tags name, or None when the `account` tag is missing or not
+    an account id; a `list` tag that is not a list id is left out."""
+    account_id, list_id = tags.get("account"), tags.get("list")
+    if account_id is None or not is_id(account_id, "acc"):
+        return None
+    return TaggedMail(account_id, tags.get("kind"), list_id if list_id and is_id(list_id, "lst") else None)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,15 @@ def get_account(account_id: str) -> Account:
         raise NotFound("no such account") from None
 
 
+def account_exists(account_id: str) -> bool:
+    """Whether the account is held (one GetItem of its key only)."""
+    try:
+        Account.get(account_id, attributes_to_get=["account_id"])
+    except Account.DoesNotExist:
+        return False
+    return True
+
+
 def update_profile(account: Account, changes: dict[str, str]) -> Account:
     actions = [getattr(Account, name).set(value) for name, value in changes.items()]
     account.update(actions=[*actions, Account.updated_at.set(now())])
