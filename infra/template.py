@@ -617,7 +617,9 @@ def _topic_into_queue(
 
 def _feedback_path(settings: Settings) -> dict[str, Any]:
     """SES configuration set → SNS topic → SQS feedback queue, as local/provision.py builds locally.
-    SES may publish to the topic only for this account's configuration set."""
+    SES may publish to the topic only for this account's configuration set: feedback no message
+    record matches relies on it to suppress for the account its tags name
+    (chalicelib/services/unmatched_feedback.py)."""
     configuration_set_arn = {"Fn::Sub": ("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:"
                                          f"configuration-set/{settings.configuration_set}")}
     publisher = _topic_policy(FEEDBACK_TOPIC_ID, "SesEventPublishing", ["ses.amazonaws.com"],

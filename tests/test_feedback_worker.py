@@ -227,9 +227,8 @@ def test_p26_a_bounce_for_a_message_never_sent_here_counts_for_nobody(client, ac
     forged = sns_body(ses_event("event-bounce.json", ANN, tags(account, news), sent=False,
                                 bounceType="Permanent", bounceSubType="General"))
     result = client.lambda_.invoke("feedback_worker", sqs_event(forged))
-    assert result.payload == {"batchItemFailures": []}  # acknowledged, and dropped
-    assert status_of(news, ANN) == "confirmed"
-    assert not is_suppressed(account["account_id"], ANN)
+    # Acknowledged and counted nowhere (it still protects Ann: the no-record tests below).
+    assert result.payload == {"batchItemFailures": []}
     assert today_counts(account["account_id"]) == {}
 
 
@@ -379,3 +378,130 @@ def test_p26_p28_a_bounce_off_an_ses_suppression_list_ends_and_suppresses_and_co
     assert status_of(news, ANN) == "bounced"
     # The campaign's report still tells the mail was not delivered.
     assert campaign_counters(campaign_id).get("bounces#hard", 0) == 1
+
+
+# --- no message record (it expires 28 days after sending): protect the person, count nowhere -------
+
+BO = "bo@example.com"
+
+
+def health_days(account_id):
+    """Every day of the account's rates that holds a count."""
+    return list(AccountHealthDay.query(account_id))
+
+
+def expire_message_records():
+    """What DynamoDB's TTL does (usually within two days) to message records past their expiry."""
+    from datetime import UTC, datetime
+
+    from chalicelib.store.models import MessageRecord
+
+    for record in MessageRecord.scan():
+        if record.expires_at <= datetime.now(UTC):
+            record.delete()
+
+
+def test_p12_a_complaint_29_days_after_sending_suppresses_and_ends_the_entry_but_counts_nowhere(
+        client, account, news, logs):
+    from datetime import timedelta
+
+    import time_machine
+
+    from chalicelib.store.campaign_stats import campaign_counters
+    from tests.support.campaigns import campaign_of
+
+    campaign_id = campaign_of(account["account_id"], news)
+    with time_machine.travel(now() - timedelta(days=29), tick=False):
+        complaint = ses_event("event-complaint.json", ANN, tags(account, news, campaign=campaign_id))
+    expire_message_records()
+    complaint["complaint"]["timestamp"] = now().strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+    for _ in range(2):  # SES or SQS repeating it changes nothing more
+        result = client.lambda_.invoke("feedback_worker", sqs_event(sns_body(complaint)))
+        assert result.payload == {"batchItemFailures": []}
+
+    assert is_suppressed(account["account_id"], ANN)
+    assert status_of(news, ANN) == "complained"
+    assert health_days(account["account_id"]) == []
+    assert campaign_counters(campaign_id).get("complaints", 0) == 0
+    assert ANN not in logs.text
+
+
+def test_p12_a_permanent_bounce_without_a_record_suppresses_and_ends_the_entry_but_counts_nowhere(
+        client, account, news):
+    from chalicelib.store.campaign_stats import campaign_counters
+    from tests.support.campaigns import campaign_of
+
+    campaign_id = campaign_of(account["account_id"], news)
+    hard = bounce_to(tags(account, news, campaign=campaign_id))
+
+    for _ in range(2):
+        result = client.lambda_.invoke("feedback_worker", sqs_event(hard))
+        assert result.payload == {"batchItemFailures": []}
+
+    assert is_suppressed(account["account_id"], ANN)
+    assert status_of(news, ANN) == "bounced"
+    assert health_days(account["account_id"]) == []
+    assert campaign_counters(campaign_id).get("bounces#hard", 0) == 0
+
+
+def test_p12_a_transient_bounce_without_a_record_changes_nothing(client, account, news):
+    from chalicelib.store.models import RateCounter
+
+    subscribe(account["account_id"], news, BO)
+    # Three mails' transient bounces (the limit), beside a permanent bounce that does protect.
+    soft = [bounce_to(tags(account, news, campaign=f"cmp_{n}"), "Transient", "MailboxFull") for n in range(3)]
+    hard = bounce_to(tags(account, news), recipient=BO)
+
+    result = client.lambda_.invoke("feedback_worker", sqs_event(*soft, hard))
+
+    assert result.payload == {"batchItemFailures": []}
+    assert status_of(news, ANN) == "confirmed"
+    assert not is_suppressed(account["account_id"], ANN)
+    assert list(RateCounter.scan()) == []
+    assert status_of(news, BO) == "bounced"
+    assert health_days(account["account_id"]) == []
+
+
+@pytest.mark.parametrize("tagged", ["ours", "neighbours"])
+def test_p12_without_a_record_tags_naming_another_accounts_list_leave_its_entry_alone(
+        client, account, news, neighbour, tagged):
+    subscribe(neighbour["account_id"], neighbour["list_id"], ANN)
+    accounts = {"ours": account["account_id"], "neighbours": neighbour["account_id"]}
+    lists = {"ours": news, "neighbours": neighbour["list_id"]}
+    other = "neighbours" if tagged == "ours" else "ours"
+    claimed = {"account": accounts[tagged], "kind": "campaign", "list": lists[other], "campaign": "cmp_1"}
+
+    result = client.lambda_.invoke("feedback_worker", sqs_event(sns_body(
+        ses_event("event-complaint.json", ANN, claimed, sent=False))))
+
+    assert result.payload == {"batchItemFailures": []}
+    assert is_suppressed(accounts[tagged], ANN)
+    assert not is_suppressed(accounts[other], ANN)
+    # The tagged list's entry is the other account's; the tagged account's is on no tagged list.
+    assert status_of(news, ANN) == "confirmed"
+    assert status_of(neighbour["list_id"], ANN) == "confirmed"
+
+
+@pytest.mark.parametrize("claimed", [
+    {"account": "acc_" + "0" * 20},
+    {"account": None},
+    {"account": ""},
+    {"account": "x" * 3000},
+    {"account": "acc_0000#lst_0000"},
+    {"kind": "account_suspended"},
+], ids=["missing account", "no account tag", "empty", "too long", "not an id", "the platform's own mail"])
+def test_p12_without_a_record_tags_naming_no_account_here_change_nothing(client, account, news, claimed):
+    from chalicelib.store.models import Suppression
+
+    subscribe(account["account_id"], news, BO)
+    odd = {name: value for name, value in {**tags(account, news), **claimed}.items() if value is not None}
+    batch = sqs_event(sns_body(ses_event("event-complaint.json", ANN, odd, sent=False)),
+                      sns_body(ses_event("event-complaint.json", BO, tags(account, news), sent=False)))
+
+    result = client.lambda_.invoke("feedback_worker", batch)
+
+    assert result.payload == {"batchItemFailures": []}
+    assert status_of(news, ANN) == "confirmed"
+    assert [item.scope for item in Suppression.scan()] == [account["account_id"]]  # Bo's alone
+    assert status_of(news, BO) == "complained"

@@ -6,9 +6,11 @@ configuration set) needs no action, so nothing is counted twice.
 The tags SES returns with an event (set by the senders) only find the message record: its
 `message` tag, or for a campaign mail the id that follows from its `campaign` tag and the recipient,
 with the recipient's keyed hash, is the record's key. The account, kind, campaign and list the
-event touches are the record's (P28): tags travel in the notification unverified. Nothing is
-looked up by address or scanned. Every effect is idempotent or counted once (store/feedback.py),
-because SES repeats, reorders and splits events and SQS delivers at least once.
+event touches are the record's (P28): tags travel in the notification unverified. A complaint or
+permanent bounce no record matches (its record expired) only suppresses, counted nowhere
+(services/unmatched_feedback.py). Nothing is looked up by address or scanned. Every effect is
+idempotent or counted once (store/feedback.py), because SES repeats, reorders and splits events
+and SQS delivers at least once.
 """
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ from chalicelib.domain.message_ids import campaign_message_id
 from chalicelib.domain.subscriptions import Status
 from chalicelib.domain.suppression import SuppressionReason, address_hash
 from chalicelib.observability import logger
+from chalicelib.services.unmatched_feedback import protect_unmatched
 from chalicelib.store import feedback as feedback_store
 from chalicelib.store import messages
 from chalicelib.store.health import soft_bounce_total
@@ -58,12 +61,15 @@ def apply_feedback(body: str) -> set[str]:
         logger.info("feedback without a message tag acknowledged", extra=context)
         return set()
     touched: set[str] = set()
-    applied = unmatched = platform = 0
+    applied = unmatched = protected = platform = 0
     for recipient in event.recipients:
         address = normalise_email(recipient, field="recipient")
         sent = _sent_message(event, address)
         if sent is None:
-            unmatched += 1
+            if protect_unmatched(event, address):
+                protected += 1
+            else:
+                unmatched += 1
             continue
         _note_disagreeing_tags(event, sent, context)
         if not counts_for_account(sent.kind):
@@ -73,9 +79,13 @@ def apply_feedback(body: str) -> set[str]:
         touched.add(sent.account_id)
         applied += 1
     if unmatched:
-        # Counts only: a forged or foreign event names addresses nobody here mailed.
+        # Counts only: no record, and nothing to protect (a transient bounce, or tags naming no
+        # account here); a forged or foreign event names addresses nobody here mailed.
         logger.warning("feedback for a message this deployment did not send dropped",
                        extra={**context, "unmatched": unmatched})
+    if protected:
+        logger.info("feedback without a message record applied as a suppression only, counted nowhere",
+                    extra={**context, "recipients": protected})
     if platform:
         logger.info("feedback on the platform's own mail acknowledged",
                     extra={**context, "recipients": platform})

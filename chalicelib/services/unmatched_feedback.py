@@ -1,0 +1,45 @@
+"""SES feedback that no message record matches (P11, P12): a record lives 28 days
+(store/messages.py) and feedback loops report late, so a complaint or permanent bounce about an
+older mail still stops mail to the person, for the account the event's tags name.
+
+Trusting the tags that far is safe: the feedback topic accepts only SES's notifications for this
+deployment's configuration set (infra/template.py, `_feedback_path`), whose tags are the ones our
+senders set, and a suppression can only stop mail, never send it. Nothing is counted: without a
+record the event's volume is unverified (P26), so it adds to no rate and no campaign report. Both
+effects are idempotent, so a replay needs no receipt.
+"""
+from __future__ import annotations
+
+from chalicelib.domain.feedback import BounceType, FeedbackEvent, FeedbackKind, tagged_mail
+from chalicelib.domain.health import counts_for_account
+from chalicelib.domain.subscriptions import Status
+from chalicelib.domain.suppression import SuppressionReason
+from chalicelib.store import feedback as feedback_store
+from chalicelib.store.accounts import account_exists
+from chalicelib.store.suppressions import suppress
+
+
+def protect_unmatched(event: FeedbackEvent, address: str) -> bool:
+    """For a complaint or a permanent bounce, end the address's entry on the tagged list (when it
+    is the tagged account's) and suppress the address for the tagged account; True when done.
+    False, and nothing changed, for a transient bounce, tags naming no account held here, or the
+    platform's own mail (whose feedback never touches an account's audience)."""
+    ending = _ending(event)
+    tagged = tagged_mail(event.tags)
+    if ending is None or tagged is None or not counts_for_account(tagged.kind):
+        return False
+    if not account_exists(tagged.account_id):
+        return False
+    status, reason = ending
+    if tagged.list_id:
+        feedback_store.end_entry(tagged.account_id, tagged.list_id, address, status)
+    suppress(tagged.account_id, address, reason)
+    return True
+
+
+def _ending(event: FeedbackEvent) -> tuple[Status, SuppressionReason] | None:
+    if event.kind is FeedbackKind.COMPLAINT:
+        return Status.COMPLAINED, SuppressionReason.COMPLAINED
+    if event.bounce is not None and event.bounce.type is BounceType.PERMANENT:
+        return Status.BOUNCED, SuppressionReason.BOUNCED
+    return None
