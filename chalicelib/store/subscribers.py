@@ -68,7 +68,16 @@ def get_subscriber(list_id: str, address: str) -> Subscriber | None:
         return None
 
 
-def _tracking_proof(evidence: ConsentEvidence, confirmed_at: datetime | None) -> TrackingConsentProof:
+def consent_proof(evidence: ConsentEvidence, confirmed_at: datetime | None) -> ConsentProof:
+    """The stored proof of a signup's consent (P02)."""
+    return ConsentProof(given_at=evidence.given_at, source=evidence.source.value, ip=evidence.ip,
+                        user_agent=evidence.user_agent, form_url=evidence.form_url,
+                        consent_text_version=evidence.consent_text_version,
+                        original_source=evidence.original_source, confirmed_at=confirmed_at)
+
+
+def tracking_proof(evidence: ConsentEvidence, confirmed_at: datetime | None) -> TrackingConsentProof:
+    """The stored proof of a signup's tracking consent (P30)."""
     return TrackingConsentProof(given_at=evidence.given_at, source=evidence.source.value, ip=evidence.ip,
                                 user_agent=evidence.user_agent, form_url=evidence.form_url,
                                 consent_text_version=evidence.consent_text_version,
@@ -82,18 +91,10 @@ def entries(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Subscriber
             if _live(entry, at)}
 
 
-def write_signup(account_id: str, list_id: str, contact: Contact, consent: ConsentEvidence,
-                 status: Status, tracking: ConsentEvidence | None = None,
-                 replace_unsubscribed: bool = False) -> Subscriber | None:
-    """Write a new pending or confirmed entry in one conditional put.
-
-    It may replace only nothing, a pending entry (expired or not: a new signup is new
-    consent) or an ended one past its deletion date (P29). Returns None, writing nothing, when a
-    confirmed or ended entry is in the way. `replace_unsubscribed` lets the person's own new
-    signup replace the entry they unsubscribed (P12); never a bounced or complained one.
-    """
-    at = now()
-    subscriber = Subscriber(
+def new_entry(account_id: str, list_id: str, contact: Contact, status: Status, consent: ConsentProof,
+              tracking: TrackingConsentProof | None, at: datetime) -> Subscriber:
+    """A whole new entry, as a signup writes it (pending entries with their P01 expiry)."""
+    entry = Subscriber(
         list_id=list_id,
         address=contact.email,
         account_id=account_id,
@@ -105,26 +106,34 @@ def write_signup(account_id: str, list_id: str, contact: Contact, consent: Conse
         website=contact.website,
         field_of_activity=contact.field_of_activity,
         attributes=dict(contact.attributes),
-        consent=ConsentProof(
-            given_at=consent.given_at,
-            source=consent.source.value,
-            ip=consent.ip,
-            user_agent=consent.user_agent,
-            form_url=consent.form_url,
-            consent_text_version=consent.consent_text_version,
-            original_source=consent.original_source,
-            confirmed_at=at if status is Status.CONFIRMED else None,
-        ),
+        consent=consent,
         # P30: the separate tracking consent, confirmed with the entry.
-        tracking=_tracking_proof(tracking, at if status is Status.CONFIRMED else None) if tracking else None,
+        tracking=tracking,
         created_at=at,
         updated_at=at,
         expires_at=pending_expiry(at) if status is Status.PENDING else None,
         list_status=list_status_key(list_id, status),
         account_address=account_address_key(account_id, contact.email),
     )
-    if subscriber.expires_at is not None:  # the P01 purge's index (domain/retention.py)
-        subscriber.purge_bucket = purge_bucket(subscriber.expires_at, f"{list_id}#{contact.email}")
+    if entry.expires_at is not None:  # the P01 purge's index (domain/retention.py)
+        entry.purge_bucket = purge_bucket(entry.expires_at, f"{list_id}#{contact.email}")
+    return entry
+
+
+def write_signup(account_id: str, list_id: str, contact: Contact, consent: ConsentEvidence,
+                 status: Status, tracking: ConsentEvidence | None = None,
+                 replace_unsubscribed: bool = False) -> Subscriber | None:
+    """Write a new pending or confirmed entry in one conditional put.
+
+    It may replace only nothing, a pending entry (expired or not: a new signup is new
+    consent) or an ended one past its deletion date (P29). Returns None, writing nothing, when a
+    confirmed or ended entry is in the way. `replace_unsubscribed` lets the person's own new
+    signup replace the entry they unsubscribed (P12); never a bounced or complained one.
+    """
+    at = now()
+    confirmed_at = at if status is Status.CONFIRMED else None
+    subscriber = new_entry(account_id, list_id, contact, status, consent_proof(consent, confirmed_at),
+                           tracking_proof(tracking, confirmed_at) if tracking else None, at)
     replaceable = [s.value for s in SIGNUP_REPLACES]
     if replace_unsubscribed:
         replaceable += [s.value for s in OWN_SIGNUP_REOPENS]
@@ -187,7 +196,7 @@ def confirm_tracking(entry: Subscriber) -> None:
 def give_tracking(entry: Subscriber, evidence: ConsentEvidence) -> None:
     """The person gave tracking consent themselves (the preference centre): given and confirmed
     at once, replacing an earlier withdrawal (P30)."""
-    entry.update(actions=[Subscriber.tracking.set(_tracking_proof(evidence, evidence.given_at)),
+    entry.update(actions=[Subscriber.tracking.set(tracking_proof(evidence, evidence.given_at)),
                           Subscriber.updated_at.set(now())],
                  condition=Subscriber.address.exists())
 
