@@ -72,7 +72,7 @@ def test_p12_a_person_on_the_way_back_may_ask_for_a_new_confirmation_link(client
     _left(account, news)
     form_signup(client, news, email=ANN)
     deliver(take("outbox"))
-    assert stored(news, ANN).status == "pending"
+    assert stored(news, ANN).status == "unsubscribed" and stored(news, ANN).returning is not None
     later = datetime.now(UTC) + timedelta(minutes=settings().signup_limits.mail_interval_minutes + 1)
     with time_machine.travel(later):
         answer = client.http.post("/c/resend", headers={"Content-Type": "application/x-www-form-urlencoded"},
@@ -143,3 +143,137 @@ def test_p12_imports_and_the_api_still_cannot_re_add_someone_who_unsubscribed(cl
                                             headers=headers).body)["counts"]
         assert counts["suppressed"] == 1, list_id
     assert stored(news, ANN).status == "unsubscribed" and stored(other, ANN) is None
+
+
+# --- until they confirm, their unsubscribe stands (P12, P22, P01) -------------------------------
+
+def _as_it_ended(list_id: str) -> dict:
+    """The stored entry, all but the signup back waiting beside it."""
+    item = stored(list_id, ANN).serialize()
+    item.pop("returning", None)
+    return item
+
+
+def _unsubscribes(client, headers) -> list[str]:
+    rows = json.loads(client.http.get("/v1/account/unsubscribes", headers=headers).body)["unsubscribes"]
+    return [row["email"] for row in rows]
+
+
+def _left_as_ann(client, account: dict, headers) -> str:
+    news = new_list(client, headers, "News")
+    subscribe(account["account_id"], news, ANN, name="Ann")
+    unsubscribe(LinkClaim(account["account_id"], news, ANN, None), Scope.LIST)
+    return news
+
+
+def test_p22_p12_anyones_signup_with_their_address_leaves_the_unsubscribe_and_their_data_standing(
+        client, account, headers):
+    news = _left_as_ann(client, account, headers)
+    before = _as_it_ended(news)
+    stranger = form_signup(client, news, email=ANN, name="Not Ann", company="Other")
+    newcomer = form_signup(client, news, email="new@example.com", name="New")
+    assert (stranger.status_code, stranger.body) == (newcomer.status_code, newcomer.body)  # P05
+    deliver(take("outbox"))
+    assert [str(mail["To"]) for mail in sent_mails()] == [ANN, "new@example.com"]
+    assert _as_it_ended(news) == before
+    assert _unsubscribes(client, headers) == [ANN]
+    assert not _campaign_reaches(client, headers, news)
+
+
+def test_p12_the_person_confirming_their_signup_back_comes_back_with_its_data(client, account, headers):
+    news = _left_as_ann(client, account, headers)
+    form_signup(client, news, email=ANN, name="Ann Again", company="Other")
+    deliver(take("outbox"))
+    assert client.http.post(confirm_path(sent_mails()[-1])).status_code == 200
+    entry = stored(news, ANN)
+    assert (entry.status, entry.name, entry.company) == ("confirmed", "Ann Again", "Other")
+    assert entry.consent.confirmed_at and entry.consent.source == "form"
+    assert (entry.ended_at, entry.expires_at, entry.purge_bucket, entry.returning) == (None, None, None, None)
+    assert _unsubscribes(client, headers) == []
+    assert _campaign_reaches(client, headers, news)
+
+
+def test_p12_opening_the_confirm_link_of_a_signup_back_changes_nothing(client, account, headers):
+    """Link scanners fetch every GET: only the person's POST confirms."""
+    news = _left_as_ann(client, account, headers)
+    before = _as_it_ended(news)
+    form_signup(client, news, email=ANN, name="Ann Again")
+    deliver(take("outbox"))
+    assert client.http.get(confirm_path(sent_mails()[-1])).status_code == 200
+    assert _as_it_ended(news) == before and stored(news, ANN).returning.name == "Ann Again"
+    assert not Suppression.get(account["account_id"], address_hash(ANN, hash_key())).lifted_for
+
+
+def test_p01_a_signup_back_never_confirmed_expires_and_leaves_the_entry_as_it_ended(client, account, headers):
+    from chalicelib.services.privacy import export_person
+
+    news = _left_as_ann(client, account, headers)
+    before = _as_it_ended(news)
+    form_signup(client, news, email=ANN, name="Ann Again")
+    deliver(take("outbox"))
+    with time_machine.travel(datetime.now(UTC) + timedelta(days=7, minutes=1)):
+        assert client.http.post(confirm_path(sent_mails()[-1])).status_code == 400
+        assert export_person(account["account_id"], ANN)["subscriptions"][0]["returning"] is None
+        client.http.post("/c/resend", headers={"Content-Type": "application/x-www-form-urlencoded"},
+                         body=f"list_id={news}&email={ANN}")
+        apply_queued_signups()
+        assert take("outbox") == []
+    assert _as_it_ended(news) == before
+    assert _unsubscribes(client, headers) == [ANN]
+
+
+def test_p12_a_second_signup_back_replaces_the_first(client, account, headers):
+    news = _left_as_ann(client, account, headers)
+    form_signup(client, news, email=ANN, name="First")
+    later = datetime.now(UTC) + timedelta(minutes=settings().signup_limits.mail_interval_minutes + 1)
+    with time_machine.travel(later):
+        form_signup(client, news, email=ANN, name="Second")
+        assert (stored(news, ANN).name, stored(news, ANN).returning.name) == ("Ann", "Second")
+        deliver(take("outbox"))
+        assert client.http.post(confirm_path(sent_mails()[-1])).status_code == 200
+    assert (stored(news, ANN).status, stored(news, ANN).name) == ("confirmed", "Second")
+
+
+def test_p16_the_export_shows_a_signup_back_waiting_for_confirmation(client, account, headers):
+    from chalicelib.services.privacy import export_person
+
+    news = _left_as_ann(client, account, headers)
+    form_signup(client, news, email=ANN, name="Ann Again")
+    [row] = export_person(account["account_id"], ANN)["subscriptions"]
+    assert (row["status"], row["name"]) == ("unsubscribed", "Ann")
+    assert row["returning"]["name"] == "Ann Again" and row["returning"]["consent"]["source"] == "form"
+    assert row["returning"]["consent"]["confirmed_at"] is None and row["returning"]["expires_at"]
+
+
+def test_p01_p12_a_signup_back_waits_seven_days_and_only_while_the_unsubscribed_entry_stands():
+    from chalicelib.domain.subscriptions import Status, return_is_waiting
+
+    at = datetime(2025, 3, 1, tzinfo=UTC)
+    expires, entry_goes = at + timedelta(days=7), at + timedelta(days=20)
+    assert return_is_waiting(Status.UNSUBSCRIBED, entry_goes, expires, at)
+    assert return_is_waiting(Status.UNSUBSCRIBED, None, expires, at)  # an ending not dated yet
+    assert not return_is_waiting(Status.UNSUBSCRIBED, entry_goes, expires, expires)
+    assert not return_is_waiting(Status.UNSUBSCRIBED, at, expires, at)  # its data is due for deletion
+    assert not return_is_waiting(Status.UNSUBSCRIBED, entry_goes, None, at)
+    for other in (Status.BOUNCED, Status.COMPLAINED, Status.CONFIRMED, Status.PENDING):
+        assert not return_is_waiting(other, entry_goes, expires, at), other
+
+
+def test_p18_erasure_takes_a_signup_back_with_the_entry(client, account, headers):
+    from chalicelib.services.privacy import erase_person
+
+    news = _left_as_ann(client, account, headers)
+    form_signup(client, news, email=ANN, name="Ann Again")
+    assert stored(news, ANN).returning is not None
+    erase_person(account["account_id"], ANN)
+    assert stored(news, ANN) is None
+
+
+def test_p29_the_ended_entries_purge_takes_a_signup_back_with_the_entry(client, account, headers):
+    from chalicelib.store.retention import purge_ended_entries
+
+    news = _left_as_ann(client, account, headers)
+    form_signup(client, news, email=ANN, name="Ann Again")
+    assert stored(news, ANN).returning is not None
+    purge_ended_entries(stored(news, ANN).expires_at, lambda: True)
+    assert stored(news, ANN) is None

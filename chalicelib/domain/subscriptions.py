@@ -41,7 +41,8 @@ class Source(StrEnum):
 
 # `None` is "no entry" (never signed up, deleted, or an expired pending entry).
 # Unsubscribed, bounced and complained are final for the entry (P12): nothing leads back to
-# pending or confirmed; only deleting the entry (erasure, or the P29 purge 30 days on) ends them.
+# pending or confirmed, but the person's own confirmed signup back (OWN_SIGNUP_REOPENS); only
+# deleting the entry (erasure, or the P29 purge 30 days on) ends them.
 ENDED = frozenset({Status.UNSUBSCRIBED, Status.BOUNCED, Status.COMPLAINED})
 _ENDED = ENDED
 TRANSITIONS: dict[Status | None, frozenset[Status]] = {
@@ -58,8 +59,8 @@ SIGNUP_REPLACES = frozenset(
     status for status, targets in TRANSITIONS.items() if status and Status.PENDING in targets
 )
 # P12: the one way back. The person's own signup (hosted form or JS, double opt-in) may reopen
-# an entry they unsubscribed; no import, API call or feedback ever does, and a bounced or
-# complained entry stays ended.
+# an entry they unsubscribed, once they confirm it (until then the entry stays as it ended);
+# no import, API call or feedback ever does, and a bounced or complained entry stays ended.
 OWN_SIGNUP_REOPENS = frozenset({Status.UNSUBSCRIBED})
 
 
@@ -100,6 +101,15 @@ def signup_outcome(current: Status | None, suppressed: bool, confirm_now: bool) 
 
 def pending_expiry(at: datetime) -> datetime:
     return at + PENDING_LIFETIME
+
+
+def return_is_waiting(status: Status, entry_expires_at: datetime | None,
+                      return_expires_at: datetime | None, at: datetime) -> bool:
+    """Whether a person's own signup back to an entry they ended (P12) still waits for their
+    confirmation: for 7 days (P01), and only while the ended entry itself stands (its deletion,
+    P29, takes the signup along). Until then the entry stays as it ended (P22)."""
+    return (status in OWN_SIGNUP_REOPENS and is_live(status, entry_expires_at, at)
+            and return_expires_at is not None and return_expires_at > at)
 
 
 def is_live(status: Status, expires_at: datetime | None, at: datetime) -> bool:

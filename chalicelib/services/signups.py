@@ -40,6 +40,7 @@ from chalicelib.resources import OUTBOX, SIGNUPS
 from chalicelib.services.request_limits import refuse_over_request_limits
 from chalicelib.services.senders import may_send_as
 from chalicelib.store import audit
+from chalicelib.store import returning as returns
 from chalicelib.store import subscribers as subscriber_store
 from chalicelib.store.accounts import get_account, profile_of
 from chalicelib.store.lists import consent_history, find_list, tracking_history
@@ -158,7 +159,9 @@ def public_signup(mailing_list: MailingList, signup: PublicSignup) -> None:
 
 def apply_public_signup(job: SignupJob, job_id: str) -> None:
     """The signups worker's half: a suppressed address (P12) or one already on the list writes
-    nothing and mails nothing; otherwise the entry is pending and the confirmation mail queued.
+    nothing and mails nothing; otherwise the entry is pending, or, back to an entry its person
+    unsubscribed, the signup waits beside it (store/returning.py), and the confirmation mail is
+    queued.
     `job_id` (the SQS message's) makes a redelivered job count against the limits once."""
     mailing_list = find_list(job.list_id)
     if mailing_list is None:
@@ -173,13 +176,15 @@ def apply_public_signup(job: SignupJob, job_id: str) -> None:
         _log_signup(mailing_list, source, "rate_limited")
         return
     written = subscriber_store.write_signup(mailing_list.account_id, mailing_list.list_id, job.contact,
-                                            job.consent, Status.PENDING, tracking=job.tracking,
-                                            replace_unsubscribed=True)
-    if written is None:
+                                            job.consent, Status.PENDING, tracking=job.tracking)
+    # P12, P22: back to an entry they unsubscribed, the signup waits beside it until confirmed.
+    returning = written is None and returns.write_return(mailing_list.account_id, job.contact,
+                                                         mailing_list.list_id, job.consent, job.tracking)
+    if written is None and not returning:
         _log_signup(mailing_list, source, "already_on_list")
         return
-    send_confirmation(mailing_list, written.address, purpose="signup")
-    _log_signup(mailing_list, source, "pending")
+    send_confirmation(mailing_list, job.contact.email, purpose="signup")
+    _log_signup(mailing_list, source, "returning" if returning else "pending")
 
 
 def _within_address_limits(mailing_list: MailingList, address: str, job_id: str) -> bool:
@@ -346,7 +351,10 @@ def apply_resend(job: ResendJob, job_id: str) -> None:
     if mailing_list is None:
         return
     subscriber = subscriber_store.get_subscriber(job.list_id, job.address)
-    if subscriber is None or subscriber.status != Status.PENDING.value:
+    if subscriber is None:
+        return
+    waiting = subscriber if subscriber.status == Status.PENDING.value else returns.waiting_return(subscriber)
+    if waiting is None:
         return
     # The rule the signup itself went ahead by (P12): a person coming back after unsubscribing
     # gets their link again; a complaint, bounce, erasure or platform opt-out sends nothing.
@@ -355,7 +363,7 @@ def apply_resend(job: ResendJob, job_id: str) -> None:
     if not _within_address_limits(mailing_list, job.address, job_id):
         return
     send_confirmation(mailing_list, job.address, purpose="resend")
-    _log_signup(mailing_list, Source(subscriber.consent.source), "resent")
+    _log_signup(mailing_list, Source(waiting.consent.source), "resent")
 
 
 def confirm_signup(token: str, ip: str | None, user_agent: str | None) -> MailingList:
@@ -373,16 +381,18 @@ def confirm_signup(token: str, ip: str | None, user_agent: str | None) -> Mailin
     standing = own_signup(mailing_list.account_id, claim.address, mailing_list.list_id)
     if standing is OwnSignup.BLOCKED:
         raise gone
-    confirmed = subscriber_store.confirm(claim.list_id, claim.address, clean_ip(ip),
-                                         (user_agent or "")[:1000] or None)
+    ip, user_agent = clean_ip(ip), (user_agent or "")[:1000] or None
+    confirmed = subscriber_store.confirm(claim.list_id, claim.address, ip, user_agent)
     if confirmed is not None:  # the same confirmation confirms the tracking box (P30)
         subscriber_store.confirm_tracking(confirmed)
-        if standing is OwnSignup.RETURNING:
-            _lift_suppression(mailing_list, claim.address)
-    if confirmed is None:
+    else:
         current = subscriber_store.get_subscriber(claim.list_id, claim.address)
-        if current is None or current.status != Status.CONFIRMED.value:
+        if current is not None and returns.waiting_return(current):  # their signup back (P12)
+            confirmed = returns.confirm_return(current, ip, user_agent)
+        if confirmed is None and (current is None or current.status != Status.CONFIRMED.value):
             raise gone
+    if confirmed is not None and standing is OwnSignup.RETURNING:
+        _lift_suppression(mailing_list, claim.address)
     logger.info("subscription confirmed", extra={"list_id": mailing_list.list_id,
                                                  "first_time": confirmed is not None})
     return mailing_list

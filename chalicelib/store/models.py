@@ -256,6 +256,22 @@ class PhoneConsentProof(MapAttribute):
     attempts = NumberAttribute(null=True)
 
 
+class ReturningSignup(MapAttribute):
+    """A person's own signup back to the entry they unsubscribed (P12), waiting for their
+    confirmation beside the entry, which stays as it ended until then (P22): the new contact
+    data and consent proofs, and when the signup expires unconfirmed (P01)."""
+
+    phone = UnicodeAttribute(null=True)
+    name = UnicodeAttribute(null=True)
+    company = UnicodeAttribute(null=True)
+    website = UnicodeAttribute(null=True)
+    field_of_activity = UnicodeAttribute(null=True)
+    attributes = MapAttribute(default=dict)
+    consent = ConsentProof()
+    tracking = TrackingConsentProof(null=True)
+    expires_at = UTCDateTimeAttribute()
+
+
 class SubscribersByStatus(GlobalSecondaryIndex["Subscriber"]):
     Meta = _index_meta("by_list_status")
     list_status = UnicodeAttribute(hash_key=True)
@@ -301,6 +317,8 @@ class Subscriber(TidingsModel):
     tracking = TrackingConsentProof(null=True)
     # P01-P03 for SMS: the person's confirmation of their phone number.
     phone_consent = PhoneConsentProof(null=True)
+    # P12: on an unsubscribed entry, the person's own signup back, until they confirm it.
+    returning = ReturningSignup(null=True)
     # P17 restriction of processing: the entry is kept but sending skips it (every campaign).
     restricted = BooleanAttribute(default=False)
     created_at = UTCDateTimeAttribute()

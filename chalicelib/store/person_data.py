@@ -47,6 +47,7 @@ from chalicelib.store.models import (
     TidingsModel,
     TrackingMarker,
 )
+from chalicelib.store.returning import returning_view
 from chalicelib.store.subscribers import consent_view, tracking_view
 
 Exporter = Callable[[Person], list[dict[str, Any]]]
@@ -108,6 +109,8 @@ def subscription_view(entry: Subscriber, mailing_list: MailingList | None) -> di
         "attributes": attributes,
         "consent": consent_view(entry, mailing_list),
         "tracking_consent": tracking_view(entry, mailing_list),
+        # P12: their signup back to an entry they unsubscribed, until confirmed or expired.
+        "returning": returning_view(entry, mailing_list),
         "tracking_asked": bool(mailing_list and mailing_list.tracking_consent == "required"),
         # P01 for SMS: whether the person confirmed this number, and when.
         "phone_confirmed_at": _iso(entry.phone_consent.confirmed_at)
@@ -233,9 +236,11 @@ COVERAGE: dict[type[TidingsModel], Coverage] = {
     Subscriber: PersonalData(
         section="subscriptions", export=export_subscribers, erase=erase_subscribers,
         fields=("address", "email", "phone", "name", "company", "website", "field_of_activity",
-                "attributes", "consent", "account_address"),
+                "attributes", "consent", "account_address", "returning"),
         retention="confirmed: while subscribed; unconfirmed: 7 days (P01); ended (unsubscribed, "
-                  "bounced, complained): 30 days after it ended, or fewer as deployed (P29)"),
+                  "bounced, complained): 30 days after it ended, or fewer as deployed (P29); a "
+                  "signup back to an unsubscribed entry (`returning`): read as gone after 7 days "
+                  "(P01), deleted with the entry"),
     MessageRecord: PersonalData(
         section="messages", export=export_messages, erase=erase_messages, fields=("recipient_hash",),
         retention="30 days after sending (P21)"),

@@ -20,7 +20,6 @@ from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.phone_consent import phone_confirmed
 from chalicelib.domain.retention import ENDED_BUCKETS, purge_bucket
 from chalicelib.domain.subscriptions import (
-    OWN_SIGNUP_REOPENS,
     SIGNUP_REPLACES,
     TRANSITIONS,
     ConsentEvidence,
@@ -35,6 +34,7 @@ from chalicelib.store.models import (
     ConsentProof,
     MailingList,
     PhoneConsentProof,
+    ReturningSignup,
     Subscriber,
     TrackingConsentProof,
 )
@@ -121,25 +121,22 @@ def new_entry(account_id: str, list_id: str, contact: Contact, status: Status, c
 
 
 def write_signup(account_id: str, list_id: str, contact: Contact, consent: ConsentEvidence,
-                 status: Status, tracking: ConsentEvidence | None = None,
-                 replace_unsubscribed: bool = False) -> Subscriber | None:
+                 status: Status, tracking: ConsentEvidence | None = None) -> Subscriber | None:
     """Write a new pending or confirmed entry in one conditional put.
 
     It may replace only nothing, a pending entry (expired or not: a new signup is new
     consent) or an ended one past its deletion date (P29). Returns None, writing nothing, when a
-    confirmed or ended entry is in the way. `replace_unsubscribed` lets the person's own new
-    signup replace the entry they unsubscribed (P12); never a bounced or complained one.
+    confirmed or ended entry is in the way (the person's own signup back to an entry they
+    unsubscribed waits beside it instead: store/returning.py).
     """
     at = now()
     confirmed_at = at if status is Status.CONFIRMED else None
     subscriber = new_entry(account_id, list_id, contact, status, consent_proof(consent, confirmed_at),
                            tracking_proof(tracking, confirmed_at) if tracking else None, at)
-    replaceable = [s.value for s in SIGNUP_REPLACES]
-    if replace_unsubscribed:
-        replaceable += [s.value for s in OWN_SIGNUP_REOPENS]
     try:
         subscriber.save(condition=Subscriber.address.does_not_exist()
-                        | Subscriber.status.is_in(*replaceable) | (Subscriber.expires_at <= at))
+                        | Subscriber.status.is_in(*(s.value for s in SIGNUP_REPLACES))
+                        | (Subscriber.expires_at <= at))
     except PutError as exc:
         if exc.cause_response_code == _CONDITION_FAILED:
             return None
@@ -211,9 +208,10 @@ def withdraw_tracking(entry: Subscriber) -> None:
                  condition=Subscriber.address.exists())
 
 
-def tracking_view(entry: Subscriber, mailing_list: MailingList | None) -> dict[str, Any] | None:
-    """The entry's tracking consent as plain data, with the text it agreed to (P30); None when
-    the person never gave or withdrew it."""
+def tracking_view(entry: Subscriber | ReturningSignup,
+                  mailing_list: MailingList | None) -> dict[str, Any] | None:
+    """The entry's (or a signup back's) tracking consent as plain data, with the text it agreed
+    to (P30); None when the person never gave or withdrew it."""
     proof = entry.tracking
     if proof is None:
         return None
@@ -345,9 +343,9 @@ def delete_subscriber(subscriber: Subscriber) -> None:
     subscriber.delete()
 
 
-def consent_view(entry: Subscriber, mailing_list: MailingList | None) -> dict[str, Any]:
-    """The entry's consent proof as plain data, with the text of the consent version it agreed
-    to (P02): what the API shows and what an export holds."""
+def consent_view(entry: Subscriber | ReturningSignup, mailing_list: MailingList | None) -> dict[str, Any]:
+    """The entry's (or a signup back's) consent proof as plain data, with the text of the consent
+    version it agreed to (P02): what the API shows and what an export holds."""
     texts = {v.version: v.text for v in consent_history(mailing_list)} if mailing_list else {}
     consent = entry.consent
     version = int(consent.consent_text_version) if consent.consent_text_version is not None else None
