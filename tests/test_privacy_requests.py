@@ -208,3 +208,16 @@ def test_bad_requests_are_refused_naming_the_field_and_record_nothing(client, ap
     assert response.status_code == 400, response.body
     assert json.loads(response.body)["error"]["field"] == field
     assert json.loads(client.http.get("/v1/privacy/requests", headers=api).body)["requests"] == []
+
+
+def test_p16_export_holds_the_ip_and_user_agent_of_the_phone_confirmation(client, api, account):
+    from chalicelib.services.privacy import export_person
+    from chalicelib.store.subscribers import confirm_phone
+
+    list_id = new_list(client, api, "News", double_opt_in=False)
+    add(client, api, list_id, phone=PHONE_RAW)
+    confirm_phone(Subscriber.get(list_id, PERSON), "198.51.100.23", "PhoneConfirmUA/9")
+    (row,) = export_person(account["account_id"], PERSON)["subscriptions"]
+    assert (row["phone_confirm_ip"], row["phone_confirm_user_agent"]) == ("198.51.100.23", "PhoneConfirmUA/9")
+    assert row["phone_confirmed_at"] is not None
+

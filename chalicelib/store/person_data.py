@@ -112,9 +112,8 @@ def subscription_view(entry: Subscriber, mailing_list: MailingList | None) -> di
         # P12: their signup back to an entry they unsubscribed, until confirmed or expired.
         "returning": returning_view(entry, mailing_list),
         "tracking_asked": bool(mailing_list and mailing_list.tracking_consent == "required"),
-        # P01 for SMS: whether the person confirmed this number, and when.
-        "phone_confirmed_at": _iso(entry.phone_consent.confirmed_at)
-        if entry.phone_consent and entry.phone_consent.phone == entry.phone else None,
+        # P01 for SMS: whether the person confirmed this number, when and from where.
+        **phone_confirmation_view(entry),
         "created_at": _iso(entry.created_at),
         "updated_at": _iso(entry.updated_at),
         "ended_at": _iso(entry.ended_at),
@@ -122,6 +121,16 @@ def subscription_view(entry: Subscriber, mailing_list: MailingList | None) -> di
         # or the ended retention after it ended (P29); never for a confirmed entry.
         "expires_at": _iso(entry.expires_at),
     }
+
+
+def phone_confirmation_view(entry: Subscriber) -> dict[str, Any]:
+    """The confirmation of the entry's current number, shaped like the consent proof's (P16);
+    all None when that number was never confirmed."""
+    proof = entry.phone_consent
+    if proof is None or proof.phone != entry.phone:  # a proof for a number since replaced
+        return {"phone_confirmed_at": None, "phone_confirm_ip": None, "phone_confirm_user_agent": None}
+    return {"phone_confirmed_at": _iso(proof.confirmed_at), "phone_confirm_ip": proof.confirm_ip,
+            "phone_confirm_user_agent": proof.confirm_user_agent}
 
 
 def phone_only_view(entry: Subscriber, mailing_list: MailingList | None) -> dict[str, Any]:
