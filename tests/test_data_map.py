@@ -13,7 +13,7 @@ from chalicelib.store.data_map import (
     render_markdown,
     table_entries,
 )
-from chalicelib.store.models import ALL_MODELS
+from chalicelib.store.models import ALL_MODELS, Subscriber
 from chalicelib.store.person_data import COVERAGE, KeyedHashesOnly, PersonalData
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "DATA_MAP.md"
@@ -54,3 +54,12 @@ def test_p34_the_cli_prints_the_map_without_any_aws_call(capsys):
     out = capsys.readouterr().out
     assert out.startswith("# Data map (P34)") and "tidings-tracking-markers" in out
     assert "Amazon SES" in out and "eu-west-1" in out
+
+
+def test_p34_data_map_lists_tracking_and_phone_consent_as_personal_fields():
+    """Both proofs hold the IP and user agent the person gave or confirmed from (P30, P01 for SMS)."""
+    fields = COVERAGE[Subscriber].fields
+    assert [name for name in ("tracking", "phone_consent") if name not in fields] == []
+    no_person = {"list_id", "account_id", "status", "restricted", "created_at", "updated_at", "ended_at",
+                 "expires_at", "list_status", "purge_bucket"}
+    assert set(Subscriber.get_attributes()) - no_person == set(fields), "every other attribute is theirs"

@@ -245,7 +245,7 @@ COVERAGE: dict[type[TidingsModel], Coverage] = {
     Subscriber: PersonalData(
         section="subscriptions", export=export_subscribers, erase=erase_subscribers,
         fields=("address", "email", "phone", "name", "company", "website", "field_of_activity",
-                "attributes", "consent", "account_address", "returning"),
+                "attributes", "consent", "tracking", "phone_consent", "account_address", "returning"),
         retention="confirmed: while subscribed; unconfirmed: 7 days (P01); ended (unsubscribed, "
                   "bounced, complained): 30 days after it ended, or fewer as deployed (P29); a "
                   "signup back to an unsubscribed entry (`returning`): read as gone after 7 days "
