@@ -207,3 +207,24 @@ def test_p28_erasure_in_one_account_leaves_the_same_person_in_another(client, ap
     assert stored(ours, PERSON) is None
     assert stored(theirs, PERSON) is not None
     assert completed(client, other, type="exists", phone=PHONE)["outcome"] == {"held": True}
+
+
+def test_p18_erasure_by_email_leaves_her_confirmed_number_on_another_entry(client, api, account):
+    """Ann proved +40712345678 hers on News; someone typed it on Bob's Offers entry. A request by
+    her email reaches that copy as a request by the number does: the export shows only the list
+    and the number there, and erasure takes the number off Bob's entry, the rest of it his."""
+    news = new_list(client, api, "News", double_opt_in=False)
+    offers = new_list(client, api, "Offers", double_opt_in=False)
+    add(client, api, news, phone=PHONE_RAW)
+    _confirms_her_number(news)
+    add(client, api, offers, email=BOB, phone=PHONE_RAW, name="Bob")
+    by_phone = export_person(account["account_id"], PHONE)["subscriptions"]
+    by_email = export_person(account["account_id"], PERSON)["subscriptions"]
+    assert by_email == by_phone and [row["list_id"] for row in by_email] == [news, offers]
+    assert by_email[1] == {"list_id": offers, "list_name": "Offers", "phone": PHONE,
+                           "phone_confirmed_at": None}
+
+    erase_person(account["account_id"], PERSON)
+    bob = stored(offers, BOB)
+    assert bob.phone is None and bob.phone_consent is None, "her number is still on Bob's entry"
+    assert (bob.status, bob.name, bob.email) == ("confirmed", "Bob", BOB), "Bob's own data stays"

@@ -47,12 +47,23 @@ def find_person(account_id: str, subject: Subject) -> Person:
     unconfirmed on someone else's entry is kept apart, as `phone_only_entries`."""
     if subject.kind is SubjectKind.EMAIL:
         entries = _by_email(account_id, subject.value)
-        return Person(account_id, frozenset({subject.value}),
-                      frozenset(e.phone for e in entries if phone_is_confirmed(e)))
+        phones = frozenset(e.phone for e in entries if phone_is_confirmed(e))
+        # A number she proved is hers wherever it is typed: a request by it would reach those copies.
+        copies = frozenset().union(*(_phone_only(_by_phone(account_id, phone)) for phone in sorted(phones)))
+        return Person(account_id, frozenset({subject.value}), phones, copies)
     entries = _by_phone(account_id, subject.value)
-    emails = frozenset(e.email for e in entries if phone_is_confirmed(e))
-    return Person(account_id, emails, frozenset({subject.value}),
-                  frozenset((e.list_id, e.address) for e in entries if e.email not in emails))
+    return Person(account_id, _proven_emails(entries), frozenset({subject.value}), _phone_only(entries))
+
+
+def _proven_emails(entries: list[Subscriber]) -> frozenset[str]:
+    """The emails whose entries confirmed the number these entries carry."""
+    return frozenset(e.email for e in entries if phone_is_confirmed(e))
+
+
+def _phone_only(entries: list[Subscriber]) -> frozenset[tuple[str, str]]:
+    """The keys of the entries (all carrying one number) whose person never proved it theirs."""
+    emails = _proven_emails(entries)
+    return frozenset((e.list_id, e.address) for e in entries if e.email not in emails)
 
 
 def entries_of(person: Person) -> list[Subscriber]:
