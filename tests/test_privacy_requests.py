@@ -221,3 +221,38 @@ def test_p16_export_holds_the_ip_and_user_agent_of_the_phone_confirmation(client
     assert (row["phone_confirm_ip"], row["phone_confirm_user_agent"]) == ("198.51.100.23", "PhoneConfirmUA/9")
     assert row["phone_confirmed_at"] is not None
 
+
+def _message_sent_on_day_0(account_id: str) -> None:
+    from chalicelib.config import hash_key
+    from chalicelib.domain.suppression import address_hash
+    from tests.support.retention import on_day, sent_message
+
+    with on_day(0):
+        sent_message("msg_1", account_id, address_hash(PERSON, hash_key()))
+
+
+def test_p16_p20_a_message_record_still_held_on_day_29_is_exported(client, api, account):
+    """Its TTL (day 28) is set two days early: until TTL or the day-30 purge deletes it, it is held."""
+    from chalicelib.services.privacy import export_person
+    from chalicelib.services.retention import run_purges
+    from tests.support.retention import on_day
+
+    _message_sent_on_day_0(account["account_id"])
+    with on_day(29):
+        held = export_person(account["account_id"], PERSON)["messages"]
+        assert [m["message_id"] for m in held] == ["msg_1"]
+    with on_day(30.01):
+        run_purges()
+        assert export_person(account["account_id"], PERSON)["messages"] == [], "the purge deleted it"
+
+
+def test_p20_exists_answers_held_for_a_message_record_on_day_29(client, api, account):
+    from chalicelib.services.retention import run_purges
+    from tests.support.retention import on_day
+
+    _message_sent_on_day_0(account["account_id"])
+    with on_day(29):
+        assert completed(client, api, type="exists", email=PERSON)["outcome"] == {"held": True}
+    with on_day(30.01):
+        run_purges()
+        assert completed(client, api, type="exists", email=PERSON)["outcome"] == {"held": False}

@@ -164,13 +164,12 @@ def _messages(person: Person) -> list[MessageRecord]:
 
 
 def export_messages(person: Person) -> list[dict[str, Any]]:
-    """Message records still within retention (P21): expired ones are gone by the rule, even
-    while DynamoDB's TTL has not deleted them yet."""
-    at = now()
+    """Every message record still stored (P16, P20): its TTL is set two days early, so one past
+    it is held until TTL or the day-30 purge deletes it."""
     return [{"message_id": r.message_id, "kind": r.kind, "campaign_id": r.campaign_id,
              "list_id": r.list_id, "sent_at": _iso(r.sent_at),
              "expires_at": _iso(r.expires_at)}
-            for r in _messages(person) if r.expires_at > at]
+            for r in _messages(person)]
 
 
 def erase_messages(person: Person) -> int:
@@ -186,13 +185,13 @@ def erase_messages(person: Person) -> int:
 def export_tracking(person: Person) -> list[dict[str, Any]]:
     """The person's opens, and clicks per link, in each of the account's campaigns (P13, P16):
     when the first and the latest happened, how many were counted, and when that history goes
-    (within 30 days of the mail, P21). Markers are keyed by the
+    (within 30 days of the mail, P21); a marker past it is still shown until TTL deletes it,
+    being still held (P16, P20). Markers are keyed by the
     campaign and a keyed hash of an email (an SMS's links carry the entry's email too)."""
     rows = [{"campaign_id": campaign_id, "kind": scope_action(marker.scope).value, "link": marker.link,
              "first_at": _iso(marker.first_at), "last_at": _iso(marker.last_at),
              "count": int(marker.counted), "expires_at": _iso(marker.expires_at)}
-            for campaign_id, marker in tracking_store.markers_of(person.account_id, person.emails,
-                                                                 expired=False)]
+            for campaign_id, marker in tracking_store.markers_of(person.account_id, person.emails)]
     return sorted(rows, key=lambda row: (row["campaign_id"], row["kind"], row["link"] or ""))
 
 

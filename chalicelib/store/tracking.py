@@ -10,7 +10,8 @@ planned again from the marker as it now is.
 A person's markers are found without a Scan: for each campaign of the account (a Query) and each
 of their addresses, the keyed hash gives the hash key of all their markers in it (a Query).
 A marker expires HISTORY_LIFETIME after its mail was sent (domain/tracking.py, P21): DynamoDB's
-TTL deletes it, and every read here treats it as gone from then.
+TTL deletes it, and the worker's reads treat it as gone from then; a person's export still
+shows it while it is stored (P16, P20).
 """
 from __future__ import annotations
 
@@ -67,15 +68,14 @@ def write_marker(write: MarkerWrite) -> bool:
     return True
 
 
-def markers_of(account_id: str, addresses: Iterable[str], expired: bool = True,
+def markers_of(account_id: str, addresses: Iterable[str],
                list_id: str | None = None) -> list[tuple[str, TrackingMarker]]:
-    """(campaign id, marker) for every marker of these addresses in the account's campaigns, by
-    campaign: one Query per campaign and address (P16, P18). Reads only. `expired=False` leaves
-    out the markers past their expiry that TTL has not deleted yet (what an export shows);
+    """(campaign id, marker) for every stored marker of these addresses in the account's
+    campaigns, by campaign: one Query per campaign and address (P16, P18). Reads only. Markers
+    past their expiry that TTL has not deleted yet are included: they are still held (P20).
     `list_id` keeps to the campaigns sent to that list."""
     key = hash_key()
     hashes = sorted({address_hash(address, key) for address in addresses})
-    condition = None if expired else TrackingMarker.expires_at > now()
     found: list[tuple[str, TrackingMarker]] = []
     for campaign in Campaign.query(account_id, attributes_to_get=["account_id", "campaign_id", "list_ids"]):
         campaign_id = campaign.campaign_id
@@ -84,7 +84,7 @@ def markers_of(account_id: str, addresses: Iterable[str], expired: bool = True,
         for hashed in hashes:
             recipient = marker_recipient(campaign_id, recipient_key(key, campaign_id, hashed))
             found.extend((campaign_id, marker)
-                         for marker in TrackingMarker.query(recipient, filter_condition=condition))
+                         for marker in TrackingMarker.query(recipient))
     return found
 
 
