@@ -139,3 +139,30 @@ def test_p30_a_blank_tracking_consent_text_is_refused_by_its_own_name(client, he
     response = client.http.patch(f"/v1/lists/{list_id}", headers=headers,
                                  body=json.dumps({"tracking_consent_text": "   "}))
     assert response.status_code == 400 and _error(response)["field"] == "tracking_consent_text"
+
+
+@pytest.mark.parametrize("name", ["   ", "Spring\u2028sale", "Spring\x00", "Spring\u0085"])
+def test_a_campaign_or_key_name_that_is_blank_or_not_one_line_is_400_naming_it(client, headers, name):
+    list_id = new_list(client, headers)
+    body = {"name": name, "list_ids": [list_id], "subject": "Hi", "text": "Hello"}
+    created = client.http.post("/v1/campaigns", headers=headers, body=json.dumps(body))
+    campaign_id = create_campaign(client, headers, [list_id])["campaign_id"]
+    patched = client.http.patch(f"/v1/campaigns/{campaign_id}", headers=headers,
+                                body=json.dumps({"name": name}))
+    key = client.http.post("/v1/keys", headers=headers, body=json.dumps({"name": name, "scope": "full"}))
+    for response in (created, patched, key):
+        assert response.status_code == 400, response.body
+        assert _error(response)["field"] == "name"
+
+
+@pytest.mark.parametrize("address", ["   ", "1 Main St\x00", "\n \n"])
+def test_p08_a_postal_address_that_is_blank_or_holds_a_control_character_is_400(client, headers, address):
+    response = client.http.patch("/v1/account", headers=headers, body=json.dumps({"postal_address": address}))
+    assert response.status_code == 400 and _error(response)["field"] == "postal_address"
+
+
+def test_p08_a_postal_address_keeps_its_lines_and_any_line_break_becomes_one(client, headers):
+    response = client.http.patch("/v1/account", headers=headers, body=json.dumps(
+        {"postal_address": " 1 Main Street\r\n010101 Bucharest\u2028Romania "}))
+    assert response.status_code == 200, response.body
+    assert json.loads(response.body)["postal_address"] == "1 Main Street\n010101 Bucharest\nRomania"

@@ -36,7 +36,7 @@ def key_view(key: ApiKey) -> dict[str, Any]:
            write=True, body=NEW_KEY, status=201)
 def post_key(call: ApiCall) -> dict[str, Any]:
     scope = Scope(call.body.get("scope", Scope.FULL.value))
-    key, secret = create_key(call.principal.account_id, call.principal.key_id, call.body["name"].strip(),
+    key, secret = create_key(call.principal.account_id, call.principal.key_id, call.body["name"],
                              scope)
     return {**key_view(key), "secret": secret}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chalicelib.domain.addresses import normalise_email
+from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.header_text import header_text
 
 PROFILE_FIELDS = ("name", "postal_address", "contact_email", "sender_identity")
@@ -27,7 +28,19 @@ def clean_profile_changes(changes: dict[str, str]) -> dict[str, str]:
     if "name" in cleaned:
         # The account's name is a display name in mail headers and pages: one line.
         cleaned["name"] = header_text(changes["name"], "name")
+    if "postal_address" in cleaned:
+        cleaned["postal_address"] = _postal_address(changes["postal_address"])
     for name in ("contact_email", "sender_identity"):
         if name in cleaned:
             cleaned[name] = normalise_email(cleaned[name], field=name)
     return cleaned
+
+
+def _postal_address(value: str) -> str:
+    """The address every marketing mail's footer shows (P08): lines of text (any line break
+    becomes a newline), no other control character, and not blank."""
+    lines = [header_text(line, "postal_address", required=False) for line in value.splitlines()]
+    address = "\n".join(line for line in lines if line)
+    if not address:
+        raise InvalidInput("'postal_address' must not be empty", field="postal_address")
+    return address

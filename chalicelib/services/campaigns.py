@@ -25,6 +25,7 @@ from chalicelib.domain.campaigns import (
 )
 from chalicelib.domain.clock import now
 from chalicelib.domain.errors import NotFound
+from chalicelib.domain.header_text import header_text
 from chalicelib.domain.templates import validate_template
 from chalicelib.services.senders import check_sender
 from chalicelib.store import audit
@@ -99,7 +100,8 @@ def create_campaign(account_id: str, actor: str, body: dict[str, Any]) -> Campai
     if channel is Channel.EMAIL and not changes.get("from_address"):
         changes["from_address"] = get_account(account_id).sender_identity
     content = _checked(account_id, with_text_part(CampaignContent(**changes), body.get("text")))
-    values = {"name": body["name"].strip(), **content_values(content), **_schedule(body.get("send_at"))}
+    values = {"name": header_text(body["name"], "name"), **content_values(content),
+              **_schedule(body.get("send_at"))}
     campaign = campaign_store.create_campaign(account_id, values)
     audit.record(account_id, actor, "campaign.created", campaign.campaign_id)
     return campaign
@@ -117,7 +119,7 @@ def change_campaign(account_id: str, actor: str, campaign_id: str, body: dict[st
         own_text = body.get("text", None if campaign.text_from_html else campaign.text)
         changes.update(content_values(_checked(account_id, with_text_part(merged, own_text))))
     if "name" in body:
-        changes["name"] = body["name"].strip()
+        changes["name"] = header_text(body["name"], "name")
     if "status" in body:
         changes["status"] = body["status"]
     elif "send_at" in body:

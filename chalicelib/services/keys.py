@@ -3,6 +3,7 @@ the hash of a caller's secret."""
 from __future__ import annotations
 
 from chalicelib.domain.errors import Conflict
+from chalicelib.domain.header_text import header_text
 from chalicelib.domain.keys import Scope, hash_secret
 from chalicelib.store import audit
 from chalicelib.store import keys as key_store
@@ -21,7 +22,7 @@ def key_for_secret(secret: str) -> ApiKey | None:
 
 def create_key(account_id: str, actor: str, name: str, scope: Scope) -> tuple[ApiKey, str]:
     """A new key and its secret; the secret exists only in this return value."""
-    key, secret = key_store.create_key(account_id, name, scope)
+    key, secret = key_store.create_key(account_id, header_text(name, "name"), scope)
     audit.record(account_id, actor, "key.created", key.key_id)
     return key, secret
 
