@@ -213,7 +213,9 @@ def test_p01_a_signup_back_never_confirmed_expires_and_leaves_the_entry_as_it_en
     deliver(take("outbox"))
     with time_machine.travel(datetime.now(UTC) + timedelta(days=7, minutes=1)):
         assert client.http.post(confirm_path(sent_mails()[-1])).status_code == 400
-        assert export_person(account["account_id"], ANN)["subscriptions"][0]["returning"] is None
+        # Still stored until the ended entry's data goes (P29), so still exported (P16).
+        returning = export_person(account["account_id"], ANN)["subscriptions"][0]["returning"]
+        assert (returning["waiting"], returning["name"]) == (False, "Ann Again")
         client.http.post("/c/resend", headers={"Content-Type": "application/x-www-form-urlencoded"},
                          body=f"list_id={news}&email={ANN}")
         apply_queued_signups()
@@ -242,6 +244,7 @@ def test_p16_the_export_shows_a_signup_back_waiting_for_confirmation(client, acc
     [row] = export_person(account["account_id"], ANN)["subscriptions"]
     assert (row["status"], row["name"]) == ("unsubscribed", "Ann")
     assert row["returning"]["name"] == "Ann Again" and row["returning"]["consent"]["source"] == "form"
+    assert row["returning"]["waiting"] is True
     assert row["returning"]["consent"]["confirmed_at"] is None and row["returning"]["expires_at"]
 
 

@@ -95,11 +95,14 @@ def confirm_return(entry: Subscriber, ip: str | None, user_agent: str | None) ->
 
 
 def returning_view(entry: Subscriber, mailing_list: MailingList | None) -> dict[str, Any] | None:
-    """The signup back waiting beside the entry, as an export holds it (P16); None when none waits."""
-    signup = waiting_return(entry)
+    """The signup back stored beside the entry, as an export holds it (P16): one that expired
+    unconfirmed is still held until the entry's data goes (P29), so it is shown, marked as no
+    longer waiting. None when there is none."""
+    signup = entry.returning
     if signup is None:
         return None
-    return {"phone": signup.phone, "name": signup.name, "company": signup.company, "website": signup.website,
+    return {"waiting": waiting_return(entry) is not None,
+            "phone": signup.phone, "name": signup.name, "company": signup.company, "website": signup.website,
             "field_of_activity": signup.field_of_activity, "attributes": _plain(signup.attributes),
             "consent": consent_view(signup, mailing_list),
             "tracking_consent": tracking_view(signup, mailing_list),
