@@ -4,7 +4,8 @@ written before the two shared one item included."""
 from __future__ import annotations
 
 from bench.aws_calls import count_aws_calls
-from chalicelib.store.campaign_stats import TRACKABLE, add_counter, add_sent, campaign_counters
+from chalicelib.store.campaign_stats import TRACKABLE, add_counter, campaign_counters
+from tests.support.counters import add_sent
 
 CAMPAIGN = "cmp_counters"
 

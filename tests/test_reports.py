@@ -13,9 +13,9 @@ from chalicelib.cli import create_account_with_key
 from chalicelib.config import signer
 from chalicelib.domain.campaign_report import build_report
 from chalicelib.domain.mail_links import FORWARD, UNSUBSCRIBE, link_token
-from chalicelib.store.campaign_stats import add_sent
 from tests.support.api import FORM, bearer
 from tests.support.campaigns import campaign_of, create_campaign, report, report_body
+from tests.support.counters import add_sent
 from tests.support.events import ses_event, sns_body, sqs_event
 from tests.support.lists import new_list, subscribe
 from tests.support.mail import sent_mails

@@ -33,11 +33,11 @@ def _mailed(client, account, list_id: str, people: int, total: int) -> None:
     """`people` mails through the send worker (so their feedback matches a message record), and
     more mails counted the same day until `total` were sent."""
     from chalicelib.domain.clock import now
-    from chalicelib.store.health import count_sent
+    from tests.support.counters import count_sent
     from tests.test_suspension import sends
 
     sends(client, account, list_id, people)
-    count_sent(account["account_id"], now().date(), total - people, settings().health)
+    count_sent(account["account_id"], now().date(), total - people)
 
 
 def _status(account) -> str:

@@ -213,12 +213,11 @@ def replayed(document, copies):
 
 @pytest.mark.parametrize(("sent", "verdict"), [(1001, "active"), (1000, "suspended")])
 def test_p26_a_complaint_replayed_under_new_ses_message_ids_counts_once(client, account, news, sent, verdict):
-    from chalicelib.config import settings
     from chalicelib.domain.clock import now
-    from chalicelib.store.health import count_sent
     from chalicelib.store.models import AccountHealthDay
+    from tests.support.counters import count_sent
 
-    count_sent(account["account_id"], now().date(), sent, settings().health)
+    count_sent(account["account_id"], now().date(), sent)
     one_mail = ses_event("event-complaint.json", "p0@example.com",
                          {"account": account["account_id"], "list": news, "kind": "transactional"})
 
@@ -235,12 +234,11 @@ def test_p26_a_complaint_replayed_under_new_ses_message_ids_counts_once(client, 
 @pytest.mark.parametrize(("own_bounces", "verdict"), [(9, "active"), (10, "suspended")])
 def test_p26_p28_bounces_off_the_ses_account_suppression_list_stay_out_of_the_bounce_rate(
         client, account, news, own_bounces, verdict):
-    from chalicelib.config import settings
     from chalicelib.domain.clock import now
-    from chalicelib.store.health import count_sent
     from chalicelib.store.models import AccountHealthDay
+    from tests.support.counters import count_sent
 
-    count_sent(account["account_id"], now().date(), 200, settings().health)
+    count_sent(account["account_id"], now().date(), 200)
     tags = {"account": account["account_id"], "list": news, "kind": "campaign"}
     own = [ses_event("event-bounce.json", f"gone{n}@example.com", tags, bounceType="Permanent",
                      bounceSubType="General") for n in range(own_bounces)]

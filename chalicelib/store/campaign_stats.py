@@ -29,7 +29,7 @@ FORWARDS = "forwards"
 # Mails sent, added by the sender once per batch (SES is not asked for Send events).
 SENT = "sent"
 # Of those, the mails with an open pixel or tracked links (P30): what opens and clicks count among.
-# Kept on the `sent` counter's items (add_sent); items of this name are from before.
+# Kept on the `sent` counter's items (sent_update); items of this name are from before.
 TRACKABLE = "trackable"
 # What the feedback worker counts per campaign (count_campaign_feedback).
 FEEDBACK_COUNTERS = frozenset({"bounces#hard", "bounces#soft", "complaints"})
@@ -61,15 +61,9 @@ def add_counter(campaign_id: str, counter: str, amount: int = 1) -> None:
     item.update(actions=actions)
 
 
-def add_sent(campaign_id: str, sent: int, trackable: int) -> None:
-    """Add mails sent, `trackable` of them with a pixel or tracked links: one UpdateItem ADD on a
-    random shard's `sent` counter."""
-    item, actions = sent_update(campaign_id, sent, trackable)
-    item.update(actions=actions)
-
-
 def sent_update(campaign_id: str, sent: int, trackable: int) -> tuple[CampaignStat, list[Any]]:
-    """(item, actions) of add_sent: for `update()` or a transaction's update."""
+    """(item, actions) adding mails sent, `trackable` of them with a pixel or tracked links (P30:
+    the report's base for opens), on a random shard's `sent` counter: for a transaction's update."""
     item, actions = counter_update(campaign_id, SENT, sent)
     if trackable:
         actions.append(CampaignStat.trackable.add(trackable))

@@ -29,7 +29,6 @@ CAMPAIGN_COUNTERS = {"hard_bounces": "bounces#hard", "soft_bounces": "bounces#so
 RECEIPT_LIFETIME = MESSAGE_RETENTION
 
 
-
 def receipt_key(message_id: str, counter: str, recipient_hash: str) -> str:
     """The receipt of one mail's (Tidings' `message_id`) one outcome (`counter`) for one recipient:
     a mail's complaint counts once however often it is replayed, and its transient bounce and a

@@ -23,15 +23,6 @@ def day_expiry(day: date, policy: HealthPolicy) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=policy.window_days + 1)
 
 
-def count_sent(account_id: str, day: date, amount: int, policy: HealthPolicy) -> None:
-    """Add `amount` mails sent to the account's day counter: one UpdateItem ADD per batch of
-    mails, written by the sender itself (SES is not asked for Send events: they cost more)."""
-    if amount <= 0:
-        return
-    item, actions = sent_update(account_id, day, amount, policy)
-    item.update(actions=actions)
-
-
 def sent_update(account_id: str, day: date, amount: int,
                 policy: HealthPolicy) -> tuple[AccountHealthDay, list[Any]]:
     """(item, actions) adding `amount` mails sent: for `update()` or a transaction's update."""

@@ -130,9 +130,8 @@ def still_held(records: list[MessageRecord]) -> list[MessageRecord]:
 def sent_message(recipient_hash: str, message_id: str) -> SentMessage | None:
     """What the record of this message to this recipient holds, or None when this deployment
     wrote none: one consistent GetItem (feedback authenticity and routing, services/feedback.py)."""
-    try:
-        record = MessageRecord.get(recipient_hash, message_id, consistent_read=True)
-    except MessageRecord.DoesNotExist:
+    record = claim_of(recipient_hash, message_id)
+    if record is None:
         return None
     return SentMessage(message_id=message_id, recipient_hash=recipient_hash, account_id=record.account_id,
                        kind=record.kind, campaign_id=record.campaign_id, list_id=record.list_id)

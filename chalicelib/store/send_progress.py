@@ -28,7 +28,6 @@ PROGRESS_LIFETIME = timedelta(days=15)
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
-
 def _page_part(list_id: str, page: int) -> str:
     return f"page#{list_id}#{page}"
 

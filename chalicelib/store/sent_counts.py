@@ -27,7 +27,6 @@ MAX_TRANSACTION_ITEMS = 100
 CounterUpdate = tuple[Model, list[Any]]
 
 
-
 def counted(batch_ids: Iterable[str]) -> set[str]:
     """Those of these count batches that have counted (BatchGetItem of their receipts)."""
     keys = sorted(set(batch_ids))

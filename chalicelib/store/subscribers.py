@@ -274,7 +274,6 @@ def ending_condition(account_id: str, status: Status) -> Condition:
     return Subscriber.status.is_in(*may_end) & (Subscriber.account_id == account_id)
 
 
-
 def end_entry_counted(account_id: str, list_id: str, address: str, status: Status,
                       count: tuple[Model, list[Any]]) -> bool:
     """End the account's entry as `status` and apply `count` (an item and its update actions: a
