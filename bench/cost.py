@@ -307,8 +307,8 @@ def _per_mail(call: Any) -> bool:
 
 
 def _per_recipient_read(call: Any) -> bool:
-    """The batch's read of its recipients' suppressions: its units grow with the recipients it
-    carries (a continuation reads only those it still has)."""
+    """A batch's read of its recipients' suppressions as they come due: its units grow with the
+    recipients it reads (services/sending/due_suppressions.py)."""
     return call.label == "dynamodb.BatchGetItem" and any(
         table.endswith("-suppressions") for table in call.params.get("RequestItems", {}))
 
@@ -338,11 +338,12 @@ def send_costs(run: Any, config: FunctionConfig) -> Any:
 
     mail, reads, batch = _split(run.send)
     per_mail = (mail.own_ms() / config.vcpu_share + mail.waited_ms()) / run.recipients / 1000
-    # The suppression read waits as one call a batch, whatever the recipients.
-    per_batch = (batch.waited_ms() + reads.waited_ms()) / len(run.send) / 1000
+    per_batch = batch.waited_ms() / len(run.send) / 1000
+    # A suppression read waits as one call, whatever the recipients it reads.
+    per_read = reads.waited_ms() / len(reads.calls) / 1000
     fanout = function_config("fanout_worker")
     per_page = sum(invocation_ms(fanout, meter) for meter in run.fanout) / len(run.fanout) / 1000
-    return SendCosts(per_mail, per_batch, per_page, config.timeout_seconds)
+    return SendCosts(per_mail, per_batch, per_read, per_page, config.timeout_seconds)
 
 
 def sending_usage(measured: Measured, scenario: Scenario) -> tuple[Usage, list[tuple[float, float]], str]:
@@ -359,7 +360,8 @@ def sending_usage(measured: Measured, scenario: Scenario) -> tuple[Usage, list[t
     invocations = timeline.invocations / scenario.list_size  # per mail
     usage = lambda_usage(fanout, run.fanout) * (1 / run.recipients)
     usage += aws_usage([mail]) * (1 / run.recipients) + aws_usage([batch]) * (invocations / len(run.send))
-    # The metered run read each recipient's suppressions once; continuations read theirs again.
+    # The metered run read each recipient's suppressions once; the model says how many reads a
+    # campaign at this rate makes (a batch out of time hands back recipients it had read).
     usage += aws_usage([reads]) * (timeline.recipients_read / scenario.list_size / run.recipients)
     usage.lambda_requests += invocations
     gb_seconds = timeline.billed_seconds * send.gb / scenario.list_size

@@ -8,7 +8,9 @@ in the campaign lane (the burst of an idle bucket at once, then one every 1/rate
 queues their batch jobs of BATCH_SIZE, each delayed until its first send time (whole seconds),
 then the next page job; a batch sends each mail at or after its time, waits
 MAX_SEND_WAIT_SECONDS at most, else hands the rest back delayed by whole seconds (SQS's
-DelaySeconds), and hands back with no delay when its Lambda's time runs short. The trigger runs
+DelaySeconds), and hands back with no delay when its Lambda's time runs short. Before a mail it
+has not read, it reads the suppressions of those due within LOOKAHEAD_SECONDS (at least that
+one, at most READ_CHUNK: services/sending/due_suppressions.py). The trigger runs
 at most its maximum concurrency of senders, each taking its batch size of jobs. Assumed: a
 message is picked up as soon as it is visible and a sender is free (Lambda's pollers add their
 own latency, not modelled).
@@ -21,16 +23,18 @@ from dataclasses import dataclass, field
 
 from chalicelib.domain.sending import BATCH_SIZE, MAX_SEND_WAIT_SECONDS, PAGE_SIZE, sending_lanes
 from chalicelib.functions import campaign_send_trigger
+from chalicelib.services.sending.due_suppressions import LOOKAHEAD_SECONDS, READ_CHUNK
 
 
 @dataclass(frozen=True)
 class SendCosts:
     """What the real code takes, measured: seconds a Lambda is busy per mail (claim, build, SES
-    call), per batch invocation besides its mails (reads, reservation, counting, hand-back), and
-    per page job of the fan-out."""
+    call), per batch invocation besides its mails (reads, reservation, counting, hand-back), per
+    suppression read, and per page job of the fan-out."""
 
     per_mail: float
     per_batch: float
+    per_read: float
     per_page: float
     timeout: float = 60.0
     safety: float = 1.5
@@ -44,7 +48,8 @@ class SendTimeline:
     last_send: float = 0.0  # the last mail, from the send-now request
     invocations: int = 0  # campaign-send invocations, continuations included
     handed_back: int = 0  # continuations queued again
-    recipients_read: int = 0  # recipients whose suppressions a batch read, again in a continuation
+    recipients_read: int = 0  # recipients whose suppressions a batch read (again if not sent)
+    suppression_reads: int = 0  # the reads (BatchGetItem calls)
     billed_seconds: float = 0.0  # campaign-send Lambdas, busy or waiting
     waited_seconds: float = 0.0  # of which sleeping for a send time (at most 5 ms each)
     peak_senders: int = 0
@@ -89,7 +94,7 @@ def simulate(recipients: int, ses_rate: float, costs: SendCosts) -> SendTimeline
             taken.append(heapq.heappop(visible))
         now = start + costs.per_batch
         for _, ident, mails, first in taken:
-            timeline.recipients_read += mails
+            read_to = 0
             if first is None:
                 base = max(full_at, now)
                 full_at = base + mails / lane
@@ -108,6 +113,14 @@ def simulate(recipients: int, ses_rate: float, costs: SendCosts) -> SendTimeline
                 if wait > 0:
                     timeline.waited_seconds += wait
                     now += wait
+                if sent >= read_to:
+                    last = min(mails, sent + READ_CHUNK)
+                    read_to = sent + 1
+                    while read_to < last and first + read_to / lane <= now + LOOKAHEAD_SECONDS:
+                        read_to += 1
+                    timeline.recipients_read += read_to - sent
+                    timeline.suppression_reads += 1
+                    now += costs.per_read
                 now += costs.per_mail
                 sent += 1
             timeline.last_send = max(timeline.last_send, now) if sent else timeline.last_send

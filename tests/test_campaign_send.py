@@ -16,6 +16,7 @@ from chalicelib.domain.marketing_mail import ListSettings
 from chalicelib.domain.sending import BatchJob
 from chalicelib.domain.subscriptions import Contact
 from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason, address_hash
+from chalicelib.local.invoke import running_as
 from chalicelib.store import messages
 from chalicelib.store.models import Account, MessagePurgeList
 from chalicelib.store.suppressions import suppress
@@ -206,6 +207,28 @@ def test_p07_an_opt_out_after_the_fan_out_still_takes_effect(client, account, he
     suppress(account["account_id"], "bob@example.com", SuppressionReason.UNSUBSCRIBED)
     run_queues(client)
     assert recipients_of_sent() == ["ann@example.com"]
+
+
+def test_p07_an_opt_out_while_a_batch_sends_stops_the_mails_it_has_not_reached(
+        client, account, headers, list_id, monkeypatch):
+    from chalicelib.services.sending import batches, due_suppressions
+
+    campaign_id, batch = _one_batch_to_three(client, account, headers, list_id)
+    *_, last = [recipient["email"] for recipient in json.loads(batch["body"])["recipients"]]
+    # All three are due at once here: reading two at a time, the first read misses the opt-out.
+    monkeypatch.setattr(due_suppressions, "READ_CHUNK", 2)
+    real = batches.send_raw_email
+
+    def opting_out_during_the_first_send(raw: bytes, recipient: str, tags: dict[str, str]) -> str:
+        with running_as("api_handler"):  # the person's one-click unsubscribe, meanwhile
+            suppress(account["account_id"], last, SuppressionReason.UNSUBSCRIBED)
+        return real(raw, recipient, tags)
+
+    monkeypatch.setattr(batches, "send_raw_email", opting_out_during_the_first_send)
+    result = client.lambda_.invoke("campaign_send_worker", sqs_event(batch))
+    assert result.payload == {"batchItemFailures": []}
+    assert last not in recipients_of_sent() and len(recipients_of_sent()) == 2
+    assert campaign_status(client, headers, campaign_id) == "sent"
 
 
 def test_the_filter_picks_subscribers_by_attribute(client, account, headers, list_id):

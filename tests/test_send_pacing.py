@@ -9,13 +9,14 @@ import json
 import math
 import random
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import time_machine
 
-from chalicelib.config import settings
+from chalicelib.config import hash_key, settings
 from chalicelib.domain.sending import (
     MAX_SEND_WAIT_SECONDS,
     OUTBOX_BURST,
@@ -23,6 +24,7 @@ from chalicelib.domain.sending import (
     job_from_dict,
     sending_lanes,
 )
+from chalicelib.domain.suppression import address_hash
 from chalicelib.functions import (
     MIN_MAXIMUM_CONCURRENCY,
     SECONDS_PER_CAMPAIGN_MAIL,
@@ -34,7 +36,7 @@ from tests.support.campaigns import campaign_status, create_campaign
 from tests.support.events import sqs_event
 from tests.support.lists import new_list, subscribe
 from tests.support.mail import recipients_of_sent
-from tests.support.queues import take
+from tests.support.queues import run_queues, take
 from tests.test_send_rate import Clock, assert_never_over_rate
 
 START = 1_900_000_000.0
@@ -233,6 +235,41 @@ def test_a_continuation_arriving_before_its_time_goes_back_without_sending(
     # the call): it comes back then and waits again.
     assert delay >= 1999
     assert job_from_dict(body).reservation == later
+
+
+def test_a_batch_reads_each_recipients_suppressions_once_as_they_come_due(
+        client, account, headers, slow_rate, monkeypatch):
+    from chalicelib.services.sending import due_suppressions
+    from chalicelib.services.sending.batches import send_batch
+
+    list_id = new_list(client, headers, "News")
+    for person in ("ann@example.com", "bob@example.com", "cat@example.com"):
+        subscribe(account["account_id"], list_id, person)
+    campaign = create_campaign(client, headers, [list_id])
+    client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/send", headers=headers, body="")
+    run_queues(client, ("fanout",))
+    [batch] = take("campaign-send")
+    # The first is due, the second and third 10 and 20 seconds on: each invocation sends one.
+    job = replace(job_from_dict(json.loads(batch["body"])),
+                  reservation=Reservation(first=time.time() - 1, interval=10.0))
+    people = [contact.email for contact in job.recipients]
+    read: list[list[str]] = []
+    real = due_suppressions.suppressed_hashes
+    monkeypatch.setattr(due_suppressions, "suppressed_hashes",
+                        lambda account_id, hashes, list_id: read.append(list(hashes))
+                        or real(account_id, hashes, list_id))
+    handed = _handed_back(monkeypatch)
+    outcomes = [send_batch(job, time_left=lambda: 60.0)]
+    while handed:
+        (body, _), handed[:] = handed[0], []
+        job = job_from_dict(body)
+        with time_machine.travel(datetime.fromtimestamp(job.reservation.slot(0), UTC), tick=True):
+            outcomes.append(send_batch(job, time_left=lambda: 60.0))
+    assert [outcome.sent for outcome in outcomes] == [1, 1, 1]
+    hashes = [address_hash(person, hash_key()) for person in people]
+    assert read == [[hashed] for hashed in hashes], "each read once, when due; none read ahead of time"
+    assert sorted(recipients_of_sent()) == sorted(people)
+    assert campaign_status(client, headers, campaign["campaign_id"]) == "sent"
 
 
 # --- the outbox goes back to its queue without failing -------------------------------------------------

@@ -1,8 +1,9 @@
 """Sending one batch of a campaign: each recipient's own message, exactly once, at the SES rate.
 
 Per batch: one read of the campaign and its account (still sending? still allowed, P26?), one
-batched suppression read (an opt-out since the fan-out counts, P07/P12), and one reservation of
-its recipients' send times in the campaign lane of the SES rate (store/send_rate.reserve).
+reservation of its recipients' send times in the campaign lane of the SES rate
+(store/send_rate.reserve), and batched suppression reads as its recipients come due (an opt-out
+since the fan-out counts, P07/P12; services/sending/due_suppressions.py).
 Per batch, one purge list files the records it may write for the 30-day purge (P21). Per
 recipient: a conditional put claims the deterministic message id and is the message record (a
 redelivered batch or a person on two lists is mailed once), then one SES (or SNS) call. Per batch,
@@ -46,6 +47,7 @@ from chalicelib.domain.suppression import address_hash
 from chalicelib.observability import logger
 from chalicelib.resources import CAMPAIGN_SEND
 from chalicelib.services.sending.counting import SentCount
+from chalicelib.services.sending.due_suppressions import DueSuppressions
 from chalicelib.services.sending.step import Message, MessageFailed, StepResult, send_message
 from chalicelib.store import audit, messages, send_rate
 from chalicelib.store.accounts import profile_of
@@ -119,12 +121,10 @@ def send_batch(job: BatchJob, time_left: Callable[[], float], last_attempt: bool
 
 def _email_batch(job: BatchJob, account: Account, content: CampaignContent,
                  time_left: Callable[[], float], outcome: BatchOutcome, last_attempt: bool) -> None:
-    hashes = {contact.email: address_hash(contact.email, hash_key()) for contact in job.recipients}
-    suppressed = suppressed_hashes(job.account_id, hashes.values(), job.mailing_list.list_id)
-    queue = [contact for contact in job.recipients if hashes[contact.email] not in suppressed]
-    outcome.suppressed = len(job.recipients) - len(queue)
+    queue = job.recipients
+    hashes = {contact.email: address_hash(contact.email, hash_key()) for contact in queue}
     if not job.continued:  # a continuation's recipients were filed by the batch's first delivery
-        messages.list_campaign_for_purge(job.account_id, job.campaign_id, (hashes[c.email] for c in queue))
+        messages.list_campaign_for_purge(job.account_id, job.campaign_id, hashes.values())
     profile, config, links = profile_of(account), settings(), signer()
     count = SentCount(job.batch_id)
     tags = {"account": job.account_id, "kind": CAMPAIGN_KIND, "campaign": job.campaign_id,
@@ -147,10 +147,13 @@ def _email_batch(job: BatchJob, account: Account, content: CampaignContent,
                        job.campaign_id, job.mailing_list.list_id, count.batch_id)
 
     reservation = job.reservation or (send_rate.reserve_campaign_sends(len(queue)) if queue else None)
+    check = DueSuppressions(job.account_id, job.mailing_list.list_id,
+                            [hashes[contact.email] for contact in queue], reservation)
     tracks = job.mailing_list.track_opens or job.mailing_list.track_clicks
     try:
         _send_each(queue, message, time_left, outcome, last_attempt, count, reservation,
-                   trackable=lambda contact: tracks and contact.email in job.trackable)
+                   trackable=lambda contact: tracks and contact.email in job.trackable,
+                   suppressed=check.suppressed)
     finally:
         # What was sent counts even when sending stops with an error: its claims stay taken.
         count.count()
@@ -200,11 +203,13 @@ def _sms_batch(job: BatchJob, account: Account, content: CampaignContent,
 def _send_each(queue: list[Contact], message: Callable[[Contact], Message], time_left: Callable[[], float],
                outcome: BatchOutcome, last_attempt: bool, count: SentCount,
                reservation: Reservation | None = None,
-               trackable: Callable[[Contact], bool] = lambda contact: False) -> None:
+               trackable: Callable[[Contact], bool] = lambda contact: False,
+               suppressed: Callable[[int], bool] = lambda position: False) -> None:
     """The send step for each recipient in turn, each at its reserved send time (if any); the
     rest is handed back when the Lambda's time runs short or the next send time is further away
-    than a few milliseconds. A mail that fails for good counts as failed (MessageFailed); what
-    is sent, or found sent by an earlier delivery, goes to `count`."""
+    than a few milliseconds. A recipient `suppressed` by the time it is due is skipped. A mail
+    that fails for good counts as failed (MessageFailed); what is sent, or found sent by an
+    earlier delivery, goes to `count`."""
     for position, contact in enumerate(queue):
         if time_left() < SAFETY_SECONDS:
             outcome.hand_back(queue, position, reservation, 0)
@@ -216,6 +221,9 @@ def _send_each(queue: list[Contact], message: Callable[[Contact], Message], time
                 return
             if wait > 0:
                 time.sleep(wait)
+        if suppressed(position):
+            outcome.suppressed += 1
+            continue
         mail = message(contact)
         try:
             result = send_message(mail, None, last_attempt=last_attempt)
