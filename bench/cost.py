@@ -203,9 +203,10 @@ class Measured:
     unsubscribe: Meter
     scheduler: Meter
     retention: Meter
-    drain: Meter  # an idle run of the tracking worker's every-minute drain
+    drain: Meter  # an idle run of the tracking worker's drain
     subscriber_bytes: int
     cold: dict[str, Any]  # function → bench.cold_start.ColdStart
+    warm_ups: dict[str, Meter]  # function → a warm run of its scheduled warm-up
     scenarios: list[ScenarioRun] = field(default_factory=list)
 
 
@@ -249,8 +250,9 @@ def measure(scenarios: Sequence[Scenario] = SCENARIOS) -> Measured:
         signup, signups_metered = paths.signups(http, reader, METERED_SIGNUPS)
         unsubscribe = paths.unsubscribes(http, paths.audience(http, METERED_UNSUBSCRIBES + 1),
                                          METERED_UNSUBSCRIBES)
+        warm_ups = {function: paths.warm_up(function) for function in _warmed_up()}
         measured = Measured(campaign, front, signup, signups_metered, unsubscribe, scheduler, retention,
-                            drain, _subscriber_bytes(), cold)
+                            drain, _subscriber_bytes(), cold, warm_ups)
         bounced = paths.send_campaign(http, FEEDBACK_RECIPIENTS, purge=False)
         for scenario in scenarios:
             measured.scenarios.append(_scenario_run(http, scenario, bounced))
@@ -438,7 +440,7 @@ def line_items(measured: Measured, run: ScenarioRun) -> tuple[list[LineItem], di
     cold, secrets = Usage(), Usage()
     cold_notes, secret_notes = [], []
     for function, timed in sorted(invocations.items()):
-        envs = environments(timed, _kept_warm(function), SECRET_MAX_AGE_SECONDS)
+        envs = _added_environments(measured, function, timed)
         facts[f"environments:{function}"] = envs
         config = function_config(function)
         facts[f"cold:{function}"] = init_usage(config, envs.cold_starts, measured.cold[function]) * per
@@ -474,8 +476,45 @@ def _trigger_requests(function: str, batches: Sequence[Batch]) -> float:
 
 def _kept_warm(function: str) -> float:
     """How long an idle environment of the function stays warm: for ever when it drains a queue
-    every minute (its idle runs keep it, and are in the fixed cost)."""
-    return math.inf if drain(function) else KEEP_WARM_SECONDS
+    more often than an idle environment is reclaimed (its idle runs keep it, and are in the fixed
+    cost)."""
+    drained = drain(function)
+    return math.inf if drained and drained.period_seconds < KEEP_WARM_SECONDS else KEEP_WARM_SECONDS
+
+
+def _warmed_up() -> list[str]:
+    """The functions a schedule warms up (functions.FunctionSpec.warm_every_minutes)."""
+    from chalicelib.functions import FUNCTIONS
+
+    return [spec.name for spec in FUNCTIONS if spec.warm_every_minutes is not None]
+
+
+def _warm_up_runs(measured: Measured, function: str, start: float, end: float) -> list[tuple[float, float]]:
+    """(start, seconds) of the function's scheduled warm-ups from a period before `start` to one
+    after `end`; none for a function without."""
+    from chalicelib.functions import function_spec
+
+    minutes = function_spec(function).warm_every_minutes
+    if minutes is None:
+        return []
+    period = minutes * 60.0
+    seconds = invocation_ms(function_config(function), measured.warm_ups[function]) / 1000
+    first = math.floor(start / period) * period - period
+    return [(first + n * period, seconds) for n in range(math.ceil((end - first) / period) + 2)]
+
+
+def _added_environments(measured: Measured, function: str, timed: list[tuple[float, float]]) -> Environments:
+    """The cold starts and cache fills a campaign's invocations of the function need: for a
+    function with a warm-up, beyond what its warm-ups need anyway (those are in the fixed cost);
+    the warm environment serves an invocation unless another holds it."""
+    warm_ups = _warm_up_runs(measured, function, min(start for start, _ in timed),
+                             max(start + seconds for start, seconds in timed))
+    both = environments(timed + warm_ups, _kept_warm(function), SECRET_MAX_AGE_SECONDS)
+    if not warm_ups:
+        return both
+    alone = environments(warm_ups, _kept_warm(function), SECRET_MAX_AGE_SECONDS)
+    return Environments(len(timed), both.cold_starts - alone.cold_starts, both.peak,
+                        both.cache_fills - alone.cache_fills)
 
 
 def _of(events: Sequence[Event], *kinds: Kind) -> list[Event]:
@@ -572,18 +611,25 @@ def fixed_monthly(measured: Measured) -> list[LineItem]:
     idle_reads = measured.scheduler.count("secretsmanager")
     scheduler.secret_reads = idle_reads * MONTH_SECONDS / SECRET_MAX_AGE_SECONDS
     retention = lambda_usage(function_config("retention_worker"), [measured.retention]) * 30
-    tracking_drain = lambda_usage(function_config("tracking_worker"), [measured.drain]) * minutes
+    tracking_period = drain("tracking_worker")
+    assert tracking_period is not None
+    drains = int(MONTH_SECONDS / tracking_period.period_seconds)
+    tracking_drain = lambda_usage(function_config("tracking_worker"), [measured.drain]) * drains
     triggers = sqs_functions()
     polls = len(triggers) * ESM_POLLERS * MONTH_SECONDS / ESM_IDLE_POLL_SECONDS
     alarms, secrets = _template_counts()
     idle_metrics = measured.scheduler.metrics | measured.retention.metrics | measured.drain.metrics
+    for meter in measured.warm_ups.values():
+        idle_metrics |= meter.metrics
     return [
         LineItem("every-minute campaign scheduler", scheduler,
                  f"{minutes:,} runs; an idle run reads {idle_reads} secrets"),
         LineItem("daily purge with nothing due", retention, "30 runs"),
-        LineItem("every-minute tracking drain, queue empty", tracking_drain,
-                 f"{minutes:,} runs; an idle run makes {measured.drain.count('sqs')} SQS call and reads "
+        LineItem(f"tracking drain every {tracking_period.period_seconds / 60:g} min, queue empty",
+                 tracking_drain,
+                 f"{drains:,} runs; an idle run makes {measured.drain.count('sqs')} SQS call and reads "
                  f"{measured.drain.count('secretsmanager')} secrets"),
+        *(_warm_up_item(measured, function) for function in _warmed_up()),
         LineItem("SQS triggers polling empty queues", Usage(sqs_requests=polls),
                  f"{len(triggers)} triggers x {ESM_POLLERS} pollers, a receive every "
                  f"{ESM_IDLE_POLL_SECONDS} s"),
@@ -594,6 +640,21 @@ def fixed_monthly(measured: Measured) -> list[LineItem]:
         LineItem("custom metrics sent while idle", Usage(metric_hours=len(idle_metrics) * HOURS_PER_MONTH),
                  ", ".join(sorted(idle_metrics)) or "none"),
     ]
+
+
+def _warm_up_item(measured: Measured, function: str) -> LineItem:
+    """A function's scheduled warm-ups a month: their runs, and the secret reads of the one
+    environment they keep warm, once its cache has aged out."""
+    from chalicelib.functions import function_spec
+
+    config, minutes = function_config(function), function_spec(function).warm_every_minutes
+    assert minutes is not None
+    runs = int(MONTH_SECONDS / (minutes * 60))
+    usage = lambda_usage(config, [measured.warm_ups[function]]) * runs
+    usage += secret_usage(config, Environments(runs, 0, 1, int(MONTH_SECONDS / SECRET_MAX_AGE_SECONDS)))
+    return LineItem(f"{function} warm-up every {minutes} min", usage,
+                    f"{runs:,} runs; its warm environment reads {config.secrets} secret(s) every "
+                    f"{SECRET_MAX_AGE_SECONDS // 60} minutes")
 
 
 def _template_counts() -> tuple[int, int]:
@@ -718,10 +779,14 @@ def print_assumptions() -> None:
     print(f"   each environment reads every secret its function may read (GetSecretValue) at its first call "
           f"and again once its cache is {SECRET_MAX_AGE_SECONDS // 60} minutes old")
     drained = [name for name in _FUNCTIONS if drain(name)]
-    print(f"   {', '.join(drained)} drains its queue on its schedule whether or not anything waits, so its "
-          "environment stays warm: a campaign adds the runs that find events (their receives and deletes "
-          "metered with them), one cold start, and a secret read an hour while events come; the idle runs "
-          "are in the fixed cost")
+    print(f"   {', '.join(drained)} drains its queue on its schedule whether or not anything waits, more "
+          "often than an idle environment is reclaimed, so its environment stays warm: a campaign adds the "
+          "runs that find events (their receives and deletes metered with them), one cold start, and a "
+          "secret read an hour while events come; the idle runs are in the fixed cost")
+    for function in _warmed_up():
+        print(f"   {function} is warmed up on a schedule (a run that loads and reads what its first request "
+              "needs): a campaign adds the cold starts and secret reads of the environments its requests "
+              "start beside the warm one; the warm-ups are in the fixed cost")
     print(f"   DynamoDB's TTL deletes an expired item (free) within {TTL_LAG.days} days: message records "
           f"and tracking markers expire {MESSAGE_RECORD_TTL.days} days after sending, so the purge on day "
           f"{MESSAGE_RETENTION.days} finds them gone (it reads each listed key, and deletes what is left)")

@@ -210,6 +210,15 @@ def tracking_front(requests: int, audience_: Audience) -> tuple[Meter, list[Mete
     return warm, meters
 
 
+def warm_up(function: str) -> Meter:
+    """A scheduled warm-up of a function that has one (functions.FunctionSpec.warm_every_minutes),
+    in an environment its earlier warm-ups left warm: its meter."""
+    invoke(function, SCHEDULED_EVENT, Meter())
+    meter = Meter()
+    invoke(function, SCHEDULED_EVENT, meter)
+    return meter
+
+
 def tracking_bodies(events: Sequence[Event], audience_: Audience, start: datetime) -> list[str]:
     """The SQS bodies the tracking route queues for these opens and clicks (scenario times from
     `start`), as services/tracking.track builds them."""
@@ -426,7 +435,7 @@ def unsubscribes(http: Any, audience_: Audience, count: int) -> Meter:
 # --- the scheduled handlers of an idle deployment --------------------------------------------------------
 
 def idle_schedules() -> tuple[Meter, Meter, Meter]:
-    """The every-minute scheduler, the daily purge and the every-minute tracking drain with
+    """The every-minute scheduler, the daily purge and the tracking drain with
     nothing to do: their meters."""
     schedules = ("campaign_scheduler", "retention_worker", "tracking_worker")
     for function in schedules:

@@ -233,6 +233,7 @@ def _duration(seconds: float) -> str:
 
 def main() -> None:
     from chalicelib.domain.sending import PAGE_SIZE
+    from chalicelib.functions import queue_drain
 
     sample = measure()
     costs = sample.costs
@@ -245,8 +246,9 @@ def main() -> None:
     fanout_ceiling = PAGE_SIZE / costs.per_page
     print(f"  ceiling: the fan-out is one chain of page jobs, {fanout_ceiling:,.0f} recipients a second at "
           "most: above that rate sending waits for it")
-    print(f"  tracking: the every-minute drain counts {tracking_capacity(sample):,.0f} opens and clicks a "
-          f"second at most ({ENGAGED:.0%} of mails fetched within a minute of delivery: "
+    period = queue_drain("tracking_worker").every_minutes
+    print(f"  tracking: the drain every {period} min counts {tracking_capacity(sample):,.0f} opens and "
+          f"clicks a second at most ({ENGAGED:.0%} of mails fetched within a minute of delivery: "
           f"{tracking_capacity(sample) / ENGAGED:,.0f} mails a second); above that, counts lag and catch up")
     for rate in RATES:
         figures = at_rate(sample, rate)

@@ -3,7 +3,7 @@ batch sizes from a trickle (one event a batch) to the queue's largest, and the A
 pixel route.
 
 Everything runs in-process against moto (no network), through the tracking worker's handler (a
-run of its every-minute drain per batch: its receives and deletes are among the calls).
+run of its drain per batch: its receives and deletes are among the calls).
 Request units are computed per call from the items before and after it (bench/metering.py,
 bench/request_units.py), every index write counted. The events are a campaign's: 4,000 readers,
 80% opens (many repeated), 20% clicks on 3 links, a quarter from proxies and scanners, six

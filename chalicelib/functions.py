@@ -109,6 +109,12 @@ class QueueTrigger:
     maximum_concurrency: int = 5
 
 
+# A function that runs at least this often keeps its execution environment: under the 5 minutes
+# an idle one is assumed to last (bench/prices.KEEP_WARM_SECONDS, the low end of what others
+# measured; AWS publishes no figure).
+KEEP_WARM_MINUTES = 4
+
+
 @dataclass(frozen=True)
 class QueueDrain:
     """A queue a scheduled function empties itself, with no event source mapping: each run
@@ -116,7 +122,7 @@ class QueueDrain:
 
     For a trickle: a trigger's five pollers split a few messages a minute into batches of one or
     two, each an invocation, a cold start after every quiet spell and a write of its own; a run
-    every minute takes them all at once and stays warm."""
+    every few minutes takes them all at once and stays warm."""
 
     queue: QueueSpec
     batch_size: int
@@ -137,6 +143,10 @@ class FunctionSpec:
     # Concurrency kept for (and capped at) this function: the public tracking front must not
     # take the account's whole concurrency in a pixel flood. None: the account's shared pool.
     reserved_concurrency: int | None = None
+    # Invoked by a schedule this often to load and read ahead what its first request needs
+    # (the public tracking front: a reader's click waits for no cold start, and the front reads
+    # its secret about once an hour instead of at each cold start). None: no warm-up.
+    warm_every_minutes: int | None = None
     # When the tracking front's reserve is a template parameter, its name.
     description: str = field(default="", compare=False)
 
@@ -204,9 +214,11 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         secrets=_BOTH_SECRETS)),
     # The public open pixel and click redirect (a function URL): it reads the link's signed
     # token and queues the event, nothing else. Its reserve caps a pixel flood (template
-    # parameter TrackingReservedConcurrency, this the default).
+    # parameter TrackingReservedConcurrency, this the default). Opens trickle in for days, a
+    # few an hour on a small list: without its warm-up nearly every one was a cold start and a
+    # secret read (issue 15).
     FunctionSpec("tracking_front", 10, Touches(enqueues=(TRACKING,), secrets=(SIGNING_KEYS_SECRET,)),
-                 memory_mb=256, reserved_concurrency=50),
+                 memory_mb=256, reserved_concurrency=50, warm_every_minutes=KEEP_WARM_MINUTES),
     # A confirmation mail comes from the account's identity while it may send as it (P35).
     FunctionSpec("signup_worker", 30, Touches(
         tables=reads("accounts", "lists", "sender-identities")
@@ -252,14 +264,16 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         enqueues=(OUTBOX,), secrets=_HASH_ONLY),
         trigger=QueueTrigger(FEEDBACK, 10)),
     # Big batches (P13): a batch writes a marker per reader and one delta of counters per
-    # campaign. Opens trickle in over two days, so it drains its queue every minute (reports lag
-    # by about that) rather than letting a trigger's pollers cut one or two events a batch; a run
-    # that ends with events left leaves them to the next. Its timeout stays under
+    # campaign. Opens trickle in over two days, so it drains its queue every KEEP_WARM_MINUTES
+    # (reports lag by up to that) rather than letting a trigger's pollers cut one or two events a
+    # batch: each run with events costs its receives, deletes and delta, so fewer runs cost less
+    # (issue 15), and its environment stays warm. A run that ends with events left leaves them to
+    # the next; its timeout lets a backlog drain half of each period and stays under
     # domain/tracking.SETTLE (tests/test_tracking_markers.py).
-    FunctionSpec("tracking_worker", 60, Touches(
+    FunctionSpec("tracking_worker", 120, Touches(
         tables=reads("subscribers", "lists") + writes("campaign-stats", "tracking-markers"),
         secrets=_HASH_ONLY),
-        drain=QueueDrain(TRACKING, 1000)),
+        drain=QueueDrain(TRACKING, 1000, every_minutes=KEEP_WARM_MINUTES)),
     FunctionSpec("inbound_mail_worker", 30, Touches(
         tables=reads("lists") + writes("subscribers", "suppressions", "campaign-stats", "audit-log"),
         secrets=_BOTH_SECRETS),

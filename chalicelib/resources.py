@@ -48,7 +48,7 @@ SIGNUPS = QueueSpec("signups")
 # Chunks of CSV imports, consumed by the import worker (a big file must not time out a Lambda).
 IMPORTS = QueueSpec("imports")
 
-# Open and click events from the tracking routes; the worker drains it every minute and counts
+# Open and click events from the tracking routes; the worker drains it every 4 minutes and counts
 # what it finds in big batches (P13).
 TRACKING = QueueSpec("tracking")
 # Mail to unsubscribe@<sender domain> that SES receiving publishes to the inbound-mail topic (P07).

@@ -151,6 +151,8 @@ def build_merge_template(
         if function.function_id == API_HANDLER_ID:
             # Chalice points it at app.py; its own entry loads the routes without the workers.
             properties["Handler"] = API_HANDLER_ENTRY
+        if spec.warm_every_minutes is not None:
+            properties["Events"] = _warm_up_schedule(function)
         resources[function.function_id] = {"Properties": properties, "Metadata": _function_skips(function),
                                            "DependsOn": [function.log_group_id]}
         resources[function.log_group_id] = _log_group(settings, function)
@@ -218,10 +220,23 @@ def _function_skips(function: LambdaFunction) -> dict[str, Any]:
         checkov["CKV_AWS_115"] = ("capped by its queue trigger's MaximumConcurrency (or the API's throttling "
                                   "and its schedule); a reserve would take from the shared pool")
     cfn_lint = {"WS1000": "X-Ray traces cost per invocation; Powertools logs and metrics cover each call"}
-    if function.scheduled:
+    if function.scheduled or function.spec.warm_every_minutes is not None:
         reason = "a failed scheduled run is retried twice by Lambda, alarmed on, and redone by the next run"
         cfn_lint.update({"ES1007": reason, "ES4000": reason})
+    if function.spec.warm_every_minutes is not None:
+        cfn_lint["WS1002"] = ("its warm-up schedule (EventBridge) invokes it besides its function URL; the "
+                              "handler tells the two apart")
     return _skips(checkov, cfn_lint)
+
+
+def _warm_up_schedule(function: LambdaFunction) -> dict[str, Any]:
+    """An EventBridge schedule that invokes the function with its Scheduled Event (the handler
+    tells it from a request, public_tracking_front._is_warm_up); SAM adds the rule and the
+    permission for EventBridge to invoke it."""
+    minutes = function.spec.warm_every_minutes
+    unit = "minute" if minutes == 1 else "minutes"
+    return {function.function_id + "WarmUp": {
+        "Type": "Schedule", "Properties": {"Schedule": f"rate({minutes} {unit})"}}}
 
 
 def _reserved_concurrency_parameter(spec: FunctionSpec) -> str:

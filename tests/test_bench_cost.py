@@ -33,3 +33,37 @@ def test_the_bound_keeps_the_front_without_its_sends_and_adds_a_read_a_write_and
                  + AWS_CALL_LATENCY_MS / 1000 * front.gb * front.gb_second_usd)
     kept = 0.001 + facts["cold:tracking_front"].usd() + facts["secrets:tracking_front"].usd()
     assert bound == pytest.approx(kept + events * per_event)
+
+
+# --- the tracking front's warm-up (bench/cost._added_environments) --------------------------------
+
+def _warm_ups_measured() -> SimpleNamespace:
+    from bench.metering import Meter
+
+    return SimpleNamespace(warm_ups={"tracking_front": Meter()})
+
+
+def test_requests_the_warm_environment_serves_add_no_cold_start_and_no_secret_read() -> None:
+    from bench.cost import _added_environments
+
+    # An open every 10 minutes for two days: each finds the environment the warm-ups keep.
+    sparse = [(600.0 * n + 7, 0.012) for n in range(288)]
+    added = _added_environments(_warm_ups_measured(), "tracking_front", sparse)
+    assert (added.invocations, added.cold_starts, added.cache_fills) == (288, 0, 0)
+
+
+def test_requests_beside_a_busy_warm_environment_start_their_own() -> None:
+    from bench.cost import _added_environments
+
+    # Three at once: the warm environment takes one, two start cold and read the secret.
+    burst = [(1_000.0, 0.012), (1_000.001, 0.012), (1_000.002, 0.012)]
+    added = _added_environments(_warm_ups_measured(), "tracking_front", burst)
+    assert (added.cold_starts, added.cache_fills) == (2, 2)
+
+
+def test_without_a_warm_up_every_request_after_a_quiet_spell_starts_cold() -> None:
+    from bench.cost import _added_environments
+
+    sparse = [(600.0 * n, 0.012) for n in range(10)]
+    added = _added_environments(SimpleNamespace(warm_ups={}), "feedback_worker", sparse)
+    assert (added.cold_starts, added.cache_fills) == (10, 10)

@@ -50,3 +50,13 @@ def test_a_drained_function_kept_warm_starts_once_and_reads_its_secrets_hourly()
     runs = [(run.invoked_at, 0.5) for run in drained_batches(sent, Drain(1000, 60.0))]
     found = environments(runs, math.inf, 3600.0)
     assert (found.cold_starts, found.cache_fills) == (1, 3)  # 100 events over 2.5 hours
+
+
+def test_the_tracking_drain_runs_often_enough_to_stay_warm_and_never_overlaps_itself() -> None:
+    from bench.prices import KEEP_WARM_SECONDS
+    from chalicelib.functions import function_spec, queue_drain
+
+    period = queue_drain("tracking_worker").every_minutes * 60
+    # The cost model counts one cold start a campaign for it (bench/cost._kept_warm).
+    assert period < KEEP_WARM_SECONDS
+    assert function_spec("tracking_worker").timeout_seconds <= period / 2

@@ -20,7 +20,7 @@ from chalice.utils import to_cfn_resource_name
 from pynamodb.attributes import TTLAttribute
 
 from chalicelib.config import read_settings
-from chalicelib.functions import FUNCTIONS
+from chalicelib.functions import FUNCTIONS, KEEP_WARM_MINUTES
 from chalicelib.resources import FEEDBACK, FEEDBACK_TOPIC, INBOUND_MAIL, INBOUND_MAIL_TOPIC, QUEUES
 from chalicelib.store.models import ALL_MODELS
 from infra.iam import for_template, policy_statements
@@ -445,7 +445,9 @@ def test_opens_and_clicks_are_served_at_a_public_function_url(template: dict[str
     front = template["Resources"][TRACKING_FRONT_ID]
     assert front["Type"] == "AWS::Serverless::Function"
     assert front["Properties"]["Handler"] == "chalicelib.lambdas.tracking_front.handler"
-    assert "Events" not in front["Properties"], "no API Gateway in front of it"
+    # Its warm-up's schedule alone: no API Gateway in front of it.
+    assert front["Properties"]["Events"] == {TRACKING_FRONT_ID + "WarmUp": {
+        "Type": "Schedule", "Properties": {"Schedule": f"rate({KEEP_WARM_MINUTES} minutes)"}}}
     permissions = _of_type(template, "AWS::Lambda::Permission").values()
     public = [permission["Properties"] for permission in permissions
               if permission["Properties"]["Principal"] == "*"]

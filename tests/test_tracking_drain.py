@@ -1,4 +1,4 @@
-"""The tracking worker drains its queue every minute (functions.QueueDrain, services/queue_drain.py):
+"""The tracking worker drains its queue every few minutes (functions.QueueDrain, services/queue_drain.py):
 a run counts what waits in batches, deletes what it counted, leaves on the queue what it could not
 count (to come back after the visibility timeout, and reach the DLQ after its receives), and starts
 no batch it may not have time to finish."""

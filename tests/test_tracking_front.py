@@ -214,6 +214,40 @@ def test_function_url_answers_404_to_any_other_path(client, path):
     assert take("tracking") == []
 
 
+# --- the scheduled warm-up (functions.FunctionSpec.warm_every_minutes) -----------------------------
+
+def _scheduled_event() -> dict[str, Any]:
+    return json.loads((Path(__file__).parent.parent / "events" / "tracking_worker.json").read_text())
+
+
+def test_the_warm_up_reads_the_key_and_the_queue_address_so_the_next_open_makes_one_call(client, account,
+                                                                                          mailed):
+    from aws_lambda_powertools.utilities.parameters import clear_caches
+
+    from chalicelib.adapters.sqs import forget_queue_urls
+
+    path = _signed(open_path, account, mailed)
+    clear_caches()
+    forget_queue_urls()
+    with count_aws_calls() as calls:
+        result = client.lambda_.invoke("tracking_front", _scheduled_event()).payload
+    assert result == {"warmed": True}
+    assert calls.by_operation == {"secretsmanager.GetSecretValue": 1, "sqs.GetQueueUrl": 1}
+    assert take("tracking") == [], "a warm-up is no open"
+    with count_aws_calls() as calls:
+        response = _invoke(client, path)
+    assert response["statusCode"] == 200 and calls.by_operation == {"sqs.SendMessage": 1}
+
+
+def test_a_function_url_request_never_passes_for_the_warm_up(client, account, mailed):
+    # Lambda wraps every function URL request in its requestContext; even with the scheduled
+    # event's fields beside it, it is answered as a request.
+    request = {**_scheduled_event(), **_event(_signed(open_path, account, mailed))}
+    response = client.lambda_.invoke("tracking_front", request).payload
+    assert response["statusCode"] == 200 and _body(response) == PIXEL
+    assert len(take("tracking")) == 1
+
+
 # --- where mail points its tracking links -------------------------------------------------------
 
 def test_tracking_base_url_defaults_to_the_public_base_url_and_drops_the_trailing_slash():

@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from chalicelib.adapters.sqs import enqueue
+from chalicelib.adapters.sqs import enqueue, queue_url
 from chalicelib.config import hash_key, signer
 from chalicelib.domain.clock import now
 from chalicelib.domain.lists import TrackingConsent, tracking_consent_of
@@ -60,6 +60,18 @@ def track(action: Action, token: str, user_agent: str | None, country_header: st
                           sent_at=link.signed_at)
     enqueue(TRACKING, event.to_dict())
     return link.url
+
+
+def warm_up() -> None:
+    """Load and read ahead what the route's half needs for its first open or click: the signing
+    keys (a cached secret read), the token, viewer and country rules, the queue's address. Queues
+    nothing. The front's scheduled warm-up (functions.FunctionSpec.warm_every_minutes) runs it,
+    so a reader's click waits for no cold start and the front reads its secret once an hour."""
+    from chalicelib.domain import country, engagement  # noqa: F401  (imported by the first fetch)
+    from chalicelib.domain.mail_links import CLICK, OPEN
+
+    signer().prepare(OPEN, CLICK)
+    queue_url(TRACKING)
 
 
 def count_events(events: list[TrackingEvent]) -> set[str]:

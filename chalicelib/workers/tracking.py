@@ -1,4 +1,4 @@
-"""The tracking worker: every minute it drains the tracking queue, batches of open/click events →
+"""The tracking worker: every 4 minutes it drains the tracking queue, batches of open/click events →
 aggregated campaign counters.
 
 A drain, not a queue trigger (functions.QueueDrain): opens trickle in over two days, and a
