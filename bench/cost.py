@@ -509,10 +509,10 @@ def _added_environments(measured: Measured, function: str, timed: list[tuple[flo
     the warm environment serves an invocation unless another holds it."""
     warm_ups = _warm_up_runs(measured, function, min(start for start, _ in timed),
                              max(start + seconds for start, seconds in timed))
-    both = environments(timed + warm_ups, _kept_warm(function), SECRET_MAX_AGE_SECONDS)
+    both = environments(timed, _kept_warm(function), SECRET_MAX_AGE_SECONDS, warm_ups)
     if not warm_ups:
         return both
-    alone = environments(warm_ups, _kept_warm(function), SECRET_MAX_AGE_SECONDS)
+    alone = environments([], _kept_warm(function), SECRET_MAX_AGE_SECONDS, warm_ups)
     return Environments(len(timed), both.cold_starts - alone.cold_starts, both.peak,
                         both.cache_fills - alone.cache_fills)
 
@@ -643,18 +643,19 @@ def fixed_monthly(measured: Measured) -> list[LineItem]:
 
 
 def _warm_up_item(measured: Measured, function: str) -> LineItem:
-    """A function's scheduled warm-ups a month: their runs, and the secret reads of the one
-    environment they keep warm, once its cache has aged out."""
+    """A function's scheduled warm-ups a month: their runs (the first in an environment reads its
+    secrets; the model keeps one environment all month)."""
     from chalicelib.functions import function_spec
 
     config, minutes = function_config(function), function_spec(function).warm_every_minutes
     assert minutes is not None
     runs = int(MONTH_SECONDS / (minutes * 60))
     usage = lambda_usage(config, [measured.warm_ups[function]]) * runs
-    usage += secret_usage(config, Environments(runs, 0, 1, int(MONTH_SECONDS / SECRET_MAX_AGE_SECONDS)))
+    usage += secret_usage(config, Environments(runs, 1, 1, 1))
     return LineItem(f"{function} warm-up every {minutes} min", usage,
-                    f"{runs:,} runs; its warm environment reads {config.secrets} secret(s) every "
-                    f"{SECRET_MAX_AGE_SECONDS // 60} minutes")
+                    f"{runs:,} runs; an environment's first reads {config.secrets} secret(s), the rest "
+                    f"make {len(measured.warm_ups[function].calls)} AWS calls: a request reads "
+                    "the key again once its cache has aged")
 
 
 def _template_counts() -> tuple[int, int]:
@@ -784,9 +785,10 @@ def print_assumptions() -> None:
           "runs that find events (their receives and deletes metered with them), one cold start, and a "
           "secret read an hour while events come; the idle runs are in the fixed cost")
     for function in _warmed_up():
-        print(f"   {function} is warmed up on a schedule (a run that loads and reads what its first request "
-              "needs): a campaign adds the cold starts and secret reads of the environments its requests "
-              "start beside the warm one; the warm-ups are in the fixed cost")
+        print(f"   {function} is warmed up on a schedule (an environment's first warm-up loads and reads "
+              "what its first request needs; later ones only keep it): a campaign adds the cold starts of "
+              "the environments its requests start beside the warm one, and the secret reads of its "
+              "requests once a cache has aged; the warm-ups are in the fixed cost")
     print(f"   DynamoDB's TTL deletes an expired item (free) within {TTL_LAG.days} days: message records "
           f"and tracking markers expire {MESSAGE_RECORD_TTL.days} days after sending, so the purge on day "
           f"{MESSAGE_RETENTION.days} finds them gone (it reads each listed key, and deletes what is left)")

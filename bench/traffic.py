@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -252,21 +253,25 @@ class Environments:
 
 
 def environments(invocations: list[tuple[float, float]], keep_warm_seconds: float,
-                 cache_seconds: float = math.inf) -> Environments:
+                 cache_seconds: float = math.inf,
+                 warm_ups: Sequence[tuple[float, float]] = ()) -> Environments:
     """Environments for invocations given as (start, seconds busy), reusing an idle one that has
     been idle at most `keep_warm_seconds`, else starting a new one (a cold start); each keeps what
-    it read for `cache_seconds`."""
+    it read for `cache_seconds`. `warm_ups` (a schedule's, services/tracking.warm_up) keep
+    environments warm and fill a new one's cache, but leave an aged cache to the next invocation."""
     free_at: list[float] = []  # when each live environment finished its last invocation
     filled_at: list[float] = []  # when each one last filled its cache
     cold = peak = fills = 0
-    for start, seconds in sorted(invocations):
+    runs = sorted([(start, seconds, False) for start, seconds in invocations]
+                  + [(start, seconds, True) for start, seconds in warm_ups])
+    for start, seconds, warm_up in runs:
         # Environments idle for longer than the keep-warm time are gone.
         live = [n for n, done in enumerate(free_at) if start <= done + keep_warm_seconds]
         free_at, filled_at = [free_at[n] for n in live], [filled_at[n] for n in live]
         warm = [n for n, done in enumerate(free_at) if done <= start]
         if warm:
             chosen = max(warm, key=lambda n: free_at[n])  # the most recently used
-            if start >= filled_at[chosen] + cache_seconds:
+            if not warm_up and start >= filled_at[chosen] + cache_seconds:
                 filled_at[chosen] = start
                 fills += 1
         else:

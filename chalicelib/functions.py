@@ -143,9 +143,10 @@ class FunctionSpec:
     # Concurrency kept for (and capped at) this function: the public tracking front must not
     # take the account's whole concurrency in a pixel flood. None: the account's shared pool.
     reserved_concurrency: int | None = None
-    # Invoked by a schedule this often to load and read ahead what its first request needs
-    # (the public tracking front: a reader's click waits for no cold start, and the front reads
-    # its secret about once an hour instead of at each cold start). None: no warm-up.
+    # Invoked by a schedule this often to keep an environment that has loaded and read what its
+    # first request needs (the public tracking front: a reader's click waits for no cold start,
+    # and the front reads its secret at most hourly while requests come instead of at each cold
+    # start). None: no warm-up.
     warm_every_minutes: int | None = None
     # When the tracking front's reserve is a template parameter, its name.
     description: str = field(default="", compare=False)

@@ -60,3 +60,13 @@ def test_the_tracking_drain_runs_often_enough_to_stay_warm_and_never_overlaps_it
     # The cost model counts one cold start a campaign for it (bench/cost._kept_warm).
     assert period < KEEP_WARM_SECONDS
     assert function_spec("tracking_worker").timeout_seconds <= period / 2
+
+
+def test_warm_ups_keep_an_environment_and_fill_a_new_cache_but_leave_an_aged_one_to_a_request() -> None:
+    pings = [(240.0 * n, 0.001) for n in range(30)]  # two hours
+    alone = environments([], KEEP_WARM, 3600.0, warm_ups=pings)
+    assert (alone.invocations, alone.cold_starts, alone.cache_fills) == (0, 1, 1)
+    with_requests = environments([(100.0, 0.01), (3_700.0, 0.01), (3_800.0, 0.01)], KEEP_WARM, 3600.0,
+                                 warm_ups=pings)
+    # Warm all along; the request at 3,700 s finds the cache aged and fills it, once.
+    assert (with_requests.cold_starts, with_requests.cache_fills) == (1, 2)

@@ -225,10 +225,12 @@ def test_the_warm_up_reads_the_key_and_the_queue_address_so_the_next_open_makes_
     from aws_lambda_powertools.utilities.parameters import clear_caches
 
     from chalicelib.adapters.sqs import forget_queue_urls
+    from chalicelib.services import tracking
 
     path = _signed(open_path, account, mailed)
     clear_caches()
     forget_queue_urls()
+    tracking.warm_up.cache_clear()  # a new environment
     with count_aws_calls() as calls:
         result = client.lambda_.invoke("tracking_front", _scheduled_event()).payload
     assert result == {"warmed": True}
@@ -237,6 +239,23 @@ def test_the_warm_up_reads_the_key_and_the_queue_address_so_the_next_open_makes_
     with count_aws_calls() as calls:
         response = _invoke(client, path)
     assert response["statusCode"] == 200 and calls.by_operation == {"sqs.SendMessage": 1}
+
+
+def test_later_warm_ups_read_nothing_and_a_request_reads_the_aged_key(client, account, mailed):
+    from aws_lambda_powertools.utilities.parameters import clear_caches
+
+    from chalicelib.services import tracking
+
+    path = _signed(open_path, account, mailed)
+    tracking.warm_up.cache_clear()  # a new environment
+    client.lambda_.invoke("tracking_front", _scheduled_event())
+    clear_caches()  # the key's cache has aged
+    with count_aws_calls() as calls:
+        client.lambda_.invoke("tracking_front", _scheduled_event())
+    assert calls.by_operation == {}, "a quiet front reads no secret"
+    with count_aws_calls() as calls:
+        assert _invoke(client, path)["statusCode"] == 200
+    assert calls.by_operation == {"secretsmanager.GetSecretValue": 1, "sqs.SendMessage": 1}
 
 
 def test_a_function_url_request_never_passes_for_the_warm_up(client, account, mailed):

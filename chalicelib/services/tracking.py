@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from chalicelib.adapters.sqs import enqueue, queue_url
@@ -62,11 +63,14 @@ def track(action: Action, token: str, user_agent: str | None, country_header: st
     return link.url
 
 
+@cache
 def warm_up() -> None:
-    """Load and read ahead what the route's half needs for its first open or click: the signing
-    keys (a cached secret read), the token, viewer and country rules, the queue's address. Queues
-    nothing. The front's scheduled warm-up (functions.FunctionSpec.warm_every_minutes) runs it,
-    so a reader's click waits for no cold start and the front reads its secret once an hour."""
+    """Load and read ahead, once per environment, what the route's half needs for its first open
+    or click: the signing keys (a secret read), the token, viewer and country rules, the queue's
+    address. Queues nothing. The front's scheduled warm-up (functions.FunctionSpec.
+    warm_every_minutes) runs it, so a reader's click waits for no cold start. Later warm-ups
+    only keep the environment: the key is read again by a request once its cache has aged
+    (config.SECRET_MAX_AGE_SECONDS), so a quiet front reads no secret."""
     from chalicelib.domain import country, engagement  # noqa: F401  (imported by the first fetch)
     from chalicelib.domain.mail_links import CLICK, OPEN
 
