@@ -11,7 +11,8 @@ import time_machine
 from botocore.exceptions import ClientError
 
 from chalicelib.clients import client as aws_client
-from chalicelib.config import hash_key
+from chalicelib.config import hash_key, signer
+from chalicelib.domain.mail_links import PREFERENCES, LinkClaim, link_token
 from chalicelib.domain.marketing_mail import ListSettings
 from chalicelib.domain.sending import BatchJob
 from chalicelib.domain.subscriptions import Contact
@@ -22,8 +23,9 @@ from chalicelib.store.models import Account, MessagePurgeList
 from chalicelib.store.suppressions import suppress
 from tests.support.campaigns import campaign_status, create_campaign
 from tests.support.events import sqs_event
-from tests.support.lists import new_list, subscribe
+from tests.support.lists import new_list, status_of, subscribe
 from tests.support.mail import parsed, recipients_of_sent, recorded_calls, sent_raw
+from tests.support.preferences import nonce_of, post_preferences
 from tests.support.queues import run_queues, take
 
 SCHEDULED_EVENT = {"version": "0", "id": "1", "detail-type": "Scheduled Event", "source": "aws.events",
@@ -229,6 +231,41 @@ def test_p07_an_opt_out_while_a_batch_sends_stops_the_mails_it_has_not_reached(
     assert result.payload == {"batchItemFailures": []}
     assert last not in recipients_of_sent() and len(recipients_of_sent()) == 2
     assert campaign_status(client, headers, campaign_id) == "sent"
+
+
+def test_p07_p12_a_list_only_opt_out_after_the_fan_out_stops_the_batch_mail(client, account, headers,
+                                                                           list_id):
+    """The preference centre's opt-out from one list suppresses `<hash>#<list id>` only: the
+    batch that already holds the person must read that key too."""
+    subscribe(account["account_id"], list_id, "ann@example.com")
+    subscribe(account["account_id"], list_id, "bob@example.com")
+    campaign = create_campaign(client, headers, [list_id])
+    _send(client, headers, campaign["campaign_id"])
+    run_queues(client, ("fanout",))
+    token = link_token(signer(), PREFERENCES, LinkClaim(account["account_id"], list_id, "bob@example.com",
+                                                        campaign["campaign_id"]))
+    response = post_preferences(client, token, "unsubscribe", nonce=nonce_of(client, token), list_id=list_id)
+    assert response.status_code == 200
+    assert status_of(list_id, "bob@example.com") == "unsubscribed"
+    run_queues(client)
+    assert recipients_of_sent() == ["ann@example.com"]
+    assert campaign_status(client, headers, campaign["campaign_id"]) == "sent"
+
+
+def test_p18_p21_a_batch_files_for_the_purge_only_those_it_may_mail(client, account, headers, list_id):
+    """Someone erased after the fan-out is written to no table again: the purge lists hold the
+    keyed hashes of the batch's other recipients only."""
+    from chalicelib.store.messages import listed
+
+    for name in ("ann", "bob", "cat"):
+        subscribe(account["account_id"], list_id, f"{name}@example.com")
+    campaign = create_campaign(client, headers, [list_id])
+    _send(client, headers, campaign["campaign_id"])
+    run_queues(client, ("fanout",))
+    suppress(account["account_id"], "bob@example.com", SuppressionReason.ERASED)
+    run_queues(client)
+    filed = {hashed for purge_list in MessagePurgeList.scan() for hashed in listed(purge_list).values()}
+    assert filed == {address_hash(f"{name}@example.com", hash_key()) for name in ("ann", "cat")}
 
 
 def test_the_filter_picks_subscribers_by_attribute(client, account, headers, list_id):

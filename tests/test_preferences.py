@@ -4,9 +4,7 @@ request completed at once (P19)."""
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlencode
 
 import pytest
 import time_machine
@@ -15,8 +13,10 @@ from chalicelib.config import hash_key, signer
 from chalicelib.domain.mail_links import PREFERENCES, LinkClaim, link_token
 from chalicelib.domain.suppression import address_hash
 from chalicelib.store.models import PrivacyRequest, Suppression
-from tests.support.api import FORM, bearer
+from tests.support.api import bearer
 from tests.support.lists import new_list, stored
+from tests.support.preferences import nonce_of as _nonce
+from tests.support.preferences import post_preferences as _post
 from tests.support.privacy import PERSON, PROOF, add
 from tests.support.tokens import altered
 
@@ -44,15 +44,6 @@ def token(account, lists) -> str:
 
 def _requests(account) -> list[PrivacyRequest]:
     return list(PrivacyRequest.query(account["account_id"]))
-
-
-def _nonce(client, token: str) -> str:
-    page = client.http.get(f"/p/{token}").body.decode()
-    return re.search(r'name="nonce" value="([^"]+)"', page).group(1)
-
-
-def _post(client, token: str, action: str, **fields: str):
-    return client.http.post(f"/p/{token}/{action}", headers=FORM, body=urlencode(fields))
 
 
 def test_p16_the_page_shows_entries_attributes_and_consent_and_changes_nothing(client, account, lists, token):

@@ -67,10 +67,15 @@ def _reasons(entry: Suppression) -> set[str]:
 
 def suppressed_hashes(account_id: str, hashes: Iterable[str], list_id: str | None = None) -> set[str]:
     """Those keyed hashes (of addresses or phone numbers) suppressed for the account or
-    platform-wide, in batched reads (one call per 50 hashes); with `list_id`, not those whose
-    person only unsubscribed and then signed up to that list again themselves (P12)."""
-    keys = [(scope, hashed) for hashed in set(hashes) for scope in (account_id, PLATFORM_SCOPE)]
-    return {entry.address_hash for entry in Suppression.batch_get(keys)
+    platform-wide, in batched reads (one call per 50 hashes); with `list_id`, also those
+    unsubscribed from that list only (one call per 33), and not those whose person only
+    unsubscribed and then signed up to that list again themselves (P12)."""
+    unique = set(hashes)
+    keys = [(scope, hashed) for hashed in unique for scope in (account_id, PLATFORM_SCOPE)]
+    if list_id:
+        keys += [(account_id, list_key(hashed, list_id)) for hashed in unique]
+    # A list's own suppression is keyed `<hash>#<list id>`: it suppresses the hash before the #.
+    return {entry.address_hash.partition("#")[0] for entry in Suppression.batch_get(keys)
             if not (list_id and _lifted(entry, account_id, list_id))}
 
 

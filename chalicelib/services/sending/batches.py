@@ -3,8 +3,8 @@
 Per batch: one read of the campaign and its account (still sending? still allowed, P26?), one
 reservation of its recipients' send times in the campaign lane of the SES rate
 (store/send_rate.reserve), and batched suppression reads as its recipients come due (an opt-out
-since the fan-out counts, P07/P12; services/sending/due_suppressions.py).
-Per batch, one purge list files the records it may write for the 30-day purge (P21). Per
+since the fan-out counts, P07/P12; services/sending/due_suppressions.py), each followed by one
+purge list filing the records it may then write for the 30-day purge (P21). Per
 recipient: a conditional put claims the deterministic message id and is the message record (a
 redelivered batch or a person on two lists is mailed once), then one SES (or SNS) call. Per batch,
 the mails sent are counted for the account's rates and the campaign's report, texts for the
@@ -123,8 +123,6 @@ def _email_batch(job: BatchJob, account: Account, content: CampaignContent,
                  time_left: Callable[[], float], outcome: BatchOutcome, last_attempt: bool) -> None:
     queue = job.recipients
     hashes = {contact.email: address_hash(contact.email, hash_key()) for contact in queue}
-    if not job.continued:  # a continuation's recipients were filed by the batch's first delivery
-        messages.list_campaign_for_purge(job.account_id, job.campaign_id, hashes.values())
     profile, config, links = profile_of(account), settings(), signer()
     count = SentCount(job.batch_id)
     tags = {"account": job.account_id, "kind": CAMPAIGN_KIND, "campaign": job.campaign_id,
@@ -148,7 +146,9 @@ def _email_batch(job: BatchJob, account: Account, content: CampaignContent,
 
     reservation = job.reservation or (send_rate.reserve_campaign_sends(len(queue)) if queue else None)
     check = DueSuppressions(job.account_id, job.mailing_list.list_id,
-                            [hashes[contact.email] for contact in queue], reservation)
+                            [hashes[contact.email] for contact in queue], reservation,
+                            cleared=lambda chunk: messages.list_campaign_for_purge(
+                                job.account_id, job.campaign_id, chunk))
     tracks = job.mailing_list.track_opens or job.mailing_list.track_clicks
     try:
         _send_each(queue, message, time_left, outcome, last_attempt, count, reservation,

@@ -3,23 +3,30 @@ effect at once; issue 15: each recipient read about once).
 
 A batch reads the suppressions of the recipients whose reserved send times fall within
 LOOKAHEAD_SECONDS (at least the next one, at most READ_CHUNK: one BatchGetItem), and the next
-ones when it reaches them. So a recipient is checked just before it is mailed rather than when
-the batch started, and a batch that hands its rest back to wait for the SES rate has read little
-more than it sent: its continuation reads the rest. A longer lookahead makes fewer calls but
-reads more recipients twice (those read, then handed back): a fifth of a second costs the least
-at SES's default 14 a second (bench/sending_model.py).
+ones when it reaches them. A batch on time reads each recipient a fifth of a second before it is
+due; one running behind (a continuation arrives up to a second late: SQS delays are whole seconds)
+reads every recipient already due, up to READ_CHUNK, and mails them over the next few seconds.
+Either way a recipient is checked shortly before it is mailed rather than when the batch started,
+and a batch that hands its rest back to wait for the SES rate has read little more than it sent:
+its continuation reads the rest. A longer lookahead makes fewer calls but reads more recipients
+twice (those read, then handed back): a fifth of a second costs the least at SES's default 14 a
+second (bench/sending_model.py).
+
+Right after each read, the batch files the recipients it may now mail for the 30-day purge
+(`cleared`, P21), before mailing any of them: no one suppressed or erased since the fan-out is
+written to another table (P18).
 """
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from chalicelib.domain.sending import Reservation
 from chalicelib.store.suppressions import suppressed_hashes
 
 LOOKAHEAD_SECONDS = 0.2
-# Two keys a recipient (the account's and the platform's): one BatchGetItem holds 100.
-READ_CHUNK = 50
+# Three keys a recipient (the account's, the platform's, the list's own): one BatchGetItem holds 100.
+READ_CHUNK = 33
 
 
 class DueSuppressions:
@@ -27,11 +34,12 @@ class DueSuppressions:
     the list, read chunk by chunk as their send times come."""
 
     def __init__(self, account_id: str, list_id: str, hashes: Sequence[str],
-                 reservation: Reservation | None) -> None:
+                 reservation: Reservation | None, cleared: Callable[[list[str]], None]) -> None:
         self._account_id = account_id
         self._list_id = list_id
         self._hashes = hashes
         self._reservation = reservation
+        self._cleared = cleared
         self._read_to = 0
         self._suppressed: set[str] = set()
 
@@ -40,7 +48,10 @@ class DueSuppressions:
         it) unless an earlier read of this batch covered it."""
         if position >= self._read_to:
             end = self._due_end(position)
-            self._suppressed |= suppressed_hashes(self._account_id, self._hashes[position:end], self._list_id)
+            chunk = self._hashes[position:end]
+            found = suppressed_hashes(self._account_id, chunk, self._list_id)
+            self._cleared([hashed for hashed in chunk if hashed not in found])
+            self._suppressed |= found
             self._read_to = end
         return self._hashes[position] in self._suppressed
 
