@@ -490,8 +490,10 @@ def _warmed_up() -> list[str]:
 
 
 def _warm_up_runs(measured: Measured, function: str, start: float, end: float) -> list[tuple[float, float]]:
-    """(start, seconds) of the function's scheduled warm-ups from a period before `start` to one
-    after `end`; none for a function without."""
+    """(start, seconds) of the function's scheduled warm-ups from before `start` to a period after
+    `end`; none for a function without. They begin a cache's age before `start`: the warm
+    environment read its secret long ago (later warm-ups read none), so a campaign's first request
+    finds the cache aged."""
     from chalicelib.functions import function_spec
 
     minutes = function_spec(function).warm_every_minutes
@@ -499,7 +501,7 @@ def _warm_up_runs(measured: Measured, function: str, start: float, end: float) -
         return []
     period = minutes * 60.0
     seconds = invocation_ms(function_config(function), measured.warm_ups[function]) / 1000
-    first = math.floor(start / period) * period - period
+    first = math.floor((start - SECRET_MAX_AGE_SECONDS) / period) * period - period
     return [(first + n * period, seconds) for n in range(math.ceil((end - first) / period) + 2)]
 
 
@@ -507,6 +509,8 @@ def _added_environments(measured: Measured, function: str, timed: list[tuple[flo
     """The cold starts and cache fills a campaign's invocations of the function need: for a
     function with a warm-up, beyond what its warm-ups need anyway (those are in the fixed cost);
     the warm environment serves an invocation unless another holds it."""
+    if not timed:
+        return Environments(0, 0, 0)
     warm_ups = _warm_up_runs(measured, function, min(start for start, _ in timed),
                              max(start + seconds for start, seconds in timed))
     both = environments(timed, _kept_warm(function), SECRET_MAX_AGE_SECONDS, warm_ups)
@@ -788,7 +792,9 @@ def print_assumptions() -> None:
         print(f"   {function} is warmed up on a schedule (an environment's first warm-up loads and reads "
               "what its first request needs; later ones only keep it): a campaign adds the cold starts of "
               "the environments its requests start beside the warm one, and the secret reads of its "
-              "requests once a cache has aged; the warm-ups are in the fixed cost")
+              "requests once a cache has aged; the warm-ups are in the fixed cost, and their environment "
+              "is assumed to live all month (each time AWS replaces it: a cold start and a secret read "
+              "more, not counted)")
     print(f"   DynamoDB's TTL deletes an expired item (free) within {TTL_LAG.days} days: message records "
           f"and tracking markers expire {MESSAGE_RECORD_TTL.days} days after sending, so the purge on day "
           f"{MESSAGE_RETENTION.days} finds them gone (it reads each listed key, and deletes what is left)")

@@ -47,20 +47,28 @@ def test_requests_the_warm_environment_serves_add_no_cold_start_and_read_the_key
     from bench.cost import _added_environments
 
     # An open every 10 minutes for two days: each finds the environment the warm-ups keep, and
-    # the one after each hour of its cache reads the key again (47 in 48 hours: the first
-    # warm-up read it).
+    # the first one and the one after each hour of its cache read the key again (48 in 48 hours).
     sparse = [(600.0 * n + 7, 0.012) for n in range(288)]
     added = _added_environments(_warm_ups_measured(), "tracking_front", sparse)
-    assert (added.invocations, added.cold_starts, added.cache_fills) == (288, 0, 47)
+    assert (added.invocations, added.cold_starts, added.cache_fills) == (288, 0, 48)
+
+
+def test_the_first_open_after_a_quiet_hour_reads_the_key_in_the_warm_environment() -> None:
+    from bench.cost import _added_environments
+
+    # Later warm-ups read nothing (services/tracking.warm_up): the warm environment's key aged.
+    added = _added_environments(_warm_ups_measured(), "tracking_front", [(10_000.0, 0.012)])
+    assert (added.cold_starts, added.cache_fills) == (0, 1)
 
 
 def test_requests_beside_a_busy_warm_environment_start_their_own() -> None:
     from bench.cost import _added_environments
 
-    # Three at once: the warm environment takes one, two start cold and read the secret.
+    # Three at once: the warm environment takes one (and reads its aged key), two start cold and
+    # read the key.
     burst = [(1_000.0, 0.012), (1_000.001, 0.012), (1_000.002, 0.012)]
     added = _added_environments(_warm_ups_measured(), "tracking_front", burst)
-    assert (added.cold_starts, added.cache_fills) == (2, 2)
+    assert (added.cold_starts, added.cache_fills) == (2, 3)
 
 
 def test_without_a_warm_up_every_request_after_a_quiet_spell_starts_cold() -> None:
