@@ -39,7 +39,8 @@ from typing import Any
 
 from chalicelib.config import settings
 from chalicelib.domain.accounts import clean_profile_changes
-from chalicelib.domain.errors import TidingsError
+from chalicelib.domain.errors import InvalidInput, TidingsError
+from chalicelib.domain.ids import is_id
 from chalicelib.domain.keys import Scope
 from chalicelib.services.health import cancel_by_operator, set_own_thresholds, suspend_by_operator, unsuspend
 from chalicelib.services.retention import run_purges
@@ -105,7 +106,17 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_account_id(args: argparse.Namespace) -> None:
+    """InvalidInput unless `--account-id`, where a command takes one, has the shape of an
+    account id: an empty or malformed one would reach DynamoDB as a bad key (a traceback) or,
+    as a non-key value, be recorded as an owner (adopt-sender)."""
+    account_id = getattr(args, "account_id", None)
+    if account_id is not None and not is_id(account_id, "acc"):
+        raise InvalidInput("'--account-id' must be an account id: acc_ and 20 hex digits", field="account_id")
+
+
 def _run(args: argparse.Namespace) -> dict[str, Any]:
+    _check_account_id(args)
     if args.command == "smoke":
         return run_smoke(args.account_id, args.timeout, args.poll_seconds).to_dict()
     if args.command == "purge":

@@ -202,3 +202,17 @@ def test_p33_the_operator_cancels_an_account_which_is_deleted_after_30_days(clie
 
 def test_p33_a_reason_must_be_one_line(account, capsys):
     assert main(["account", "suspend", "--account-id", account["account_id"], "--reason", "a\u2028b"]) == 2
+
+
+@pytest.mark.parametrize("argv", [
+    ["account", "suspend", "--account-id", "", "--reason", "spam"],
+    ["account", "cancel", "--account-id", "", "--reason", "spam"],
+    ["account", "unsuspend", "--account-id", ""],
+    ["account", "adopt-sender", "--account-id", "", "--identity", "news.example"],
+])
+def test_p33_the_cli_refuses_an_empty_account_id_with_a_clear_message(aws, capsys, argv):
+    """P33 via the CLI: an unknown account must give a clear message and exit non-zero. An empty
+    `--account-id` reaches DynamoDB as an empty key and the command dies with a PynamoDB
+    GetError traceback (ValidationException) instead of `error: no such account`."""
+    assert main(argv) == 2
+    assert "account" in capsys.readouterr().err
