@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from chalicelib.cli import create_account_with_key
+from chalicelib.cli import create_account_with_key, main
 from chalicelib.store.audit import entries
 from tests.support.api import bearer
 
@@ -46,10 +46,18 @@ def test_p27_profile_changes_are_audited_without_contact_data(client, account, v
 
 
 def test_cli_refuses_a_bad_profile_with_a_clear_message(aws, capsys):
-    from chalicelib.cli import main
-
     assert main(["account", "create", "--name", "X", "--contact-email", "nope"]) == 2
     assert "contact_email" in capsys.readouterr().err
     assert main(["account", "create", "--name", "Good", "--contact-email", "ok@good.example"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["api_key"].startswith("tid_")
+
+
+def test_p33_the_cli_refuses_an_oversized_account_name_with_a_clear_message(aws, capsys):
+    """Hostile CLI input: `account create --name` has no length limit (the API allows 200
+    characters). A 500,000-character name dies with a PutError traceback (DynamoDB's 400 KB
+    item limit); a 5,000-character one is silently accepted and then goes into every mail's
+    headers. Either must be a clear `error:` naming the field and exit 2."""
+    for size in (500_000, 5_000):
+        assert main(["account", "create", "--name", "x" * size]) == 2, size
+        assert "name" in capsys.readouterr().err

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.domain.accounts import PROFILE_MAX_LENGTH
 from chalicelib.templates import LANGUAGES
 from chalicelib.web.routes import ApiBlueprint, ApiCall
 
@@ -15,17 +16,17 @@ if TYPE_CHECKING:
 
 api = ApiBlueprint(__name__)
 
-_TEXT = {"type": "string", "minLength": 1, "maxLength": 500}
 PROFILE_PATCH = {
     "type": "object",
     "additionalProperties": False,
     "minProperties": 1,
     "properties": {
-        "name": {"type": "string", "minLength": 1, "maxLength": 200},
-        "postal_address": _TEXT,
+        "name": {"type": "string", "minLength": 1, "maxLength": PROFILE_MAX_LENGTH["name"]},
+        "postal_address": {"type": "string", "minLength": 1,
+                           "maxLength": PROFILE_MAX_LENGTH["postal_address"]},
         # Named so the refusal below can point at the route that changes it.
-        "contact_email": {"type": "string", "maxLength": 320},
-        "sender_identity": {"type": "string", "maxLength": 320},
+        "contact_email": {"type": "string", "maxLength": PROFILE_MAX_LENGTH["contact_email"]},
+        "sender_identity": {"type": "string", "maxLength": PROFILE_MAX_LENGTH["sender_identity"]},
         # P32: the language of the mails the platform sends the account.
         "language": {"enum": list(LANGUAGES)},
     },

@@ -8,6 +8,9 @@ from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.header_text import header_text
 
 PROFILE_FIELDS = ("name", "postal_address", "contact_email", "sender_identity")
+# The longest value of each profile field, for the API's schema and the CLI alike: an over-long
+# name would otherwise go into every mail's headers, or past DynamoDB's item limit.
+PROFILE_MAX_LENGTH = {"name": 200, "postal_address": 500, "contact_email": 320, "sender_identity": 320}
 
 
 @dataclass(frozen=True)
@@ -23,7 +26,11 @@ class AccountProfile:
 
 
 def clean_profile_changes(changes: dict[str, str]) -> dict[str, str]:
-    """Validate and normalise a profile patch (schema already checked types and lengths)."""
+    """Validate and normalise a profile patch (the API's schema already checked the types)."""
+    for name, value in changes.items():
+        limit = PROFILE_MAX_LENGTH.get(name)
+        if limit is not None and len(value) > limit:
+            raise InvalidInput(f"'{name}' is longer than {limit} characters", field=name)
     cleaned = {name: value.strip() for name, value in changes.items()}
     if "name" in cleaned:
         # The account's name is a display name in mail headers and pages: one line.
