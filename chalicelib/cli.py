@@ -10,6 +10,8 @@ Creates an account and its first full-access key, and prints them as JSON (the s
 
 Suspends sending, or cancels the account (it may export its data for 30 days, then it is deleted),
 for a breach of the acceptable-use rules (P33): the reason is mailed to the account and audited.
+An account with no address to mail is not told: the output says `"notified": false`, with a
+warning on stderr, and the exit status is still 0 (the action was done).
 
     python -m chalicelib.cli account unsuspend --account-id acc_...
     python -m chalicelib.cli account health-limits --account-id acc_... [--max-complaint-rate 0.0005]
@@ -124,9 +126,10 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         return {"dry_run": report.dry_run, "counts": report.counts, "complete": report.complete}
     if args.action in ("suspend", "cancel"):
         act = suspend_by_operator if args.action == "suspend" else cancel_by_operator
-        account = act(args.account_id, args.reason)
+        account, notified = act(args.account_id, args.reason)
         return {"account_id": account.account_id, "status": account.status,
-                "deletion_due_at": account.deletion_due_at.isoformat() if account.deletion_due_at else None}
+                "deletion_due_at": account.deletion_due_at.isoformat() if account.deletion_due_at else None,
+                "notified": notified}
     if args.action == "adopt-sender":
         return adopt_sender(args.account_id, args.identity)
     if args.action == "unsuspend":
@@ -162,6 +165,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error.message}", file=sys.stderr)
         return 2
     print(json.dumps(result, indent=2))
+    if result.get("notified") is False:
+        # The action stands (exit 0: repeating it would be refused), but P33 wants the account
+        # told why, so the operator must do it another way.
+        print("warning: the account was not told why: it has no contact email or sender identity "
+              "to mail (P33); tell it another way", file=sys.stderr)
     return 1 if result.get("ok") is False else 0
 
 

@@ -167,7 +167,8 @@ def test_p28_an_export_and_an_erasure_touch_only_the_accounts_own_message_record
 def test_p33_the_operator_suspends_an_account_with_a_reason_mailed_and_audited(client, account, capsys):
     reason = "bought lists (acceptable-use rule 1)"
     assert main(["account", "suspend", "--account-id", account["account_id"], "--reason", reason]) == 0
-    assert json.loads(capsys.readouterr().out)["status"] == "suspended"
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["status"] == "suspended" and printed["notified"] is True
     deliver(take("outbox"))
     (notice,) = [mail for mail in sent_mails() if mail["To"] == "contact@acme.example"]
     assert "suspended" in str(notice["Subject"]) and reason in notice.get_content()
@@ -198,6 +199,17 @@ def test_p33_the_operator_cancels_an_account_which_is_deleted_after_30_days(clie
         run_purges(dry_run=False)
     with pytest.raises(Account.DoesNotExist):
         Account.get(account["account_id"])
+
+
+def test_p33_the_cli_tells_the_operator_when_the_account_could_not_be_told(aws, capsys):
+    """P33: the account is told why it was suspended. An account with neither a contact email
+    nor a sender identity cannot be; the audit entry notes it, but the CLI prints the same
+    success as when the mail went out and exits 0, so the operator believes it was told."""
+    bare = create_account_with_key("Bare Ltd", {})
+    assert main(["account", "suspend", "--account-id", bare["account_id"], "--reason", "spam (AUP 1)"]) == 0
+    printed = capsys.readouterr()
+    assert json.loads(printed.out)["notified"] is False
+    assert "not told" in printed.err
 
 
 def test_p33_a_reason_must_be_one_line(account, capsys):

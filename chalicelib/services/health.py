@@ -6,7 +6,7 @@ The feedback worker reviews every account a batch touched; an operator lifts a s
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from chalicelib.adapters.sqs import enqueue
 from chalicelib.config import settings
@@ -86,6 +86,14 @@ def _suspend(account: Account, reason: str) -> None:
     logger.warning("account suspended", extra={"account_id": account.account_id, "reason": reason})
 
 
+class OperatorAction(NamedTuple):
+    """An operator's suspension or cancellation, done: the account as it is now, and whether a
+    notice telling it why was queued (False: it has no address to mail, P33)."""
+
+    account: Account
+    notified: bool
+
+
 def _notify(account: Account, action: str, reason: str, deletion_due: str | None = None) -> bool:
     """Mail the account why an operator acted (P33): to its contact email, else its sender
     identity; False when it has neither (the audit entry says so)."""
@@ -108,7 +116,7 @@ def _operator_reason(reason: str) -> str:
     return cleaned
 
 
-def suspend_by_operator(account_id: str, reason: str, actor: str = "operator") -> Account:
+def suspend_by_operator(account_id: str, reason: str, actor: str = "operator") -> OperatorAction:
     """Suspend an account for a breach of the acceptable-use rules (P33): it may not send until
     an operator lifts it; it is told why by mail, and the action is audited with the reason."""
     reason = _operator_reason(reason)
@@ -119,10 +127,10 @@ def suspend_by_operator(account_id: str, reason: str, actor: str = "operator") -
     audit.record(account_id, actor, "account.suspended_by_operator",
                  f"{reason}{'' if mailed else ' (not mailed: no contact email)'}")
     logger.warning("account suspended by the operator", extra={"account_id": account_id})
-    return get_account(account_id)
+    return OperatorAction(get_account(account_id), mailed)
 
 
-def cancel_by_operator(account_id: str, reason: str, actor: str = "operator") -> Account:
+def cancel_by_operator(account_id: str, reason: str, actor: str = "operator") -> OperatorAction:
     """Cancel an account for a breach of the acceptable-use rules (P33): it may not send; it
     can export its data for 30 days (P22), then the daily purge deletes it (P23). Mailed and
     audited like a suspension."""
@@ -136,7 +144,7 @@ def cancel_by_operator(account_id: str, reason: str, actor: str = "operator") ->
     audit.record(account_id, actor, "account.cancelled_by_operator",
                  f"{reason}{'' if mailed else ' (not mailed: no contact email)'}")
     logger.warning("account cancelled by the operator", extra={"account_id": account_id})
-    return get_account(account_id)
+    return OperatorAction(get_account(account_id), mailed)
 
 
 def unsuspend(account_id: str, actor: str = "operator") -> Account:
