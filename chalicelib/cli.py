@@ -85,7 +85,7 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--account-id", required=True)
         command.add_argument("--reason", required=True,
                              help="why, in one line; mailed to the account and kept in its audit log "
-                                  "(name the rule broken, never a person's contact data)")
+                                  "(name the rule broken: an email address or a phone number is refused)")
     adopt = account_commands.add_parser(
         "adopt-sender", help="give an account an identity SES already has, keeping its verification "
                              "(stacks deployed before identities were owned per account, P35)")

@@ -228,3 +228,16 @@ def test_p33_the_cli_refuses_an_empty_account_id_with_a_clear_message(aws, capsy
     GetError traceback (ValidationException) instead of `error: no such account`."""
     assert main(argv) == 2
     assert "account" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("reason", [f"complaint from {ANN}", f"complaint from <{ANN.upper()}>, twice",
+                                    "complaint from +40 712 345 678"])
+def test_p27_an_operator_reason_with_contact_data_stays_out_of_the_audit_log(account, capsys, reason):
+    """DESIGN: contact data never appears in the audit log (P25/P27 audit entries hold ids and
+    counts). The CLI's `--reason` is stored verbatim in the account's audit log, so a reason
+    naming the complainant ("complaint from ann@example.com") puts an address there; the CLI
+    only asks the operator, in its help, not to. It should refuse (exit 2) or redact it."""
+    assert main(["account", "suspend", "--account-id", account["account_id"], "--reason", reason]) == 2
+    assert "reason" in capsys.readouterr().err
+    assert Account.get(account["account_id"]).status == "active", "refused before anything changed"
+    assert not any(e.action == "account.suspended_by_operator" for e in entries(account["account_id"]))

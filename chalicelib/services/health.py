@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 from chalicelib.adapters.sqs import enqueue
 from chalicelib.config import settings
 from chalicelib.domain.clock import now
+from chalicelib.domain.contact_text import contact_data_in
 from chalicelib.domain.errors import Conflict, InvalidInput, NotFound
 from chalicelib.domain.header_text import header_text
 from chalicelib.domain.health import (
@@ -113,6 +114,12 @@ def _operator_reason(reason: str) -> str:
     cleaned = header_text(reason or "", "reason")
     if len(cleaned) > 500:
         raise InvalidInput("the reason is longer than 500 characters", field="reason")
+    # The reason is kept in the audit log and on the account, where contact data never goes
+    # (P27): refused before anything changes, and not repeated in the error.
+    found = contact_data_in(cleaned)
+    if found:
+        raise InvalidInput(f"the reason holds {found}: name the rule broken, never a person's contact data",
+                           field="reason")
     return cleaned
 
 

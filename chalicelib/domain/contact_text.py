@@ -1,0 +1,35 @@
+"""Whether free text holds contact data: an email address or a phone number.
+
+For text kept where contact data never goes, such as an operator's reason in the audit log
+(P27). It asks the libraries that read addresses and numbers everywhere else, so it finds what
+they would accept: an address `email-validator` takes, and a number in international form
+(`+40 712 345 678`; phones are kept in E.164, so no national form is ever read as one).
+"""
+from __future__ import annotations
+
+from chalicelib.domain.addresses import normalise_email
+from chalicelib.domain.errors import InvalidInput
+
+# What commonly wraps an address in prose: `<ann@example.com>`, `(ann@…)`, `mailto:ann@…`, `ann@….`
+_AROUND_ADDRESSES = str.maketrans({character: " " for character in "<>()[]{},;:\"'"})
+
+
+def contact_data_in(text: str) -> str | None:
+    """What contact data `text` holds: "an email address", "a phone number", or None. Never the
+    value itself, so an error can say what it found without repeating it."""
+    for word in text.translate(_AROUND_ADDRESSES).split():
+        if "@" in word and _is_email(word.rstrip(".")):
+            return "an email address"
+    import phonenumbers  # lazily: its metadata is large, and only operator commands ask
+
+    if phonenumbers.PhoneNumberMatcher(text, None).has_next():
+        return "a phone number"
+    return None
+
+
+def _is_email(word: str) -> bool:
+    try:
+        normalise_email(word)
+    except InvalidInput:
+        return False
+    return True
