@@ -77,6 +77,23 @@ def test_p27_a_stale_link_cannot_undo_a_later_change(client, api, account):
     assert _contact(account) == NEW
 
 
+def test_p27_an_email_change_link_cannot_be_replayed_after_the_change_was_undone(client, api, account):
+    """P27: a change of the account's email needs confirmation by email. The token only binds a
+    hash of the address it replaces, so after A -> B -> A (the owner undoing a hijack within the
+    link's 2 days) the first link is valid again and whoever holds B takes the contact email
+    back without any new confirmation. A used confirmation link must never work a second time;
+    with the contact email the attacker can then confirm the account's deletion (P23)."""
+    _ask(client, api, "attacker@evil.example")
+    hijack = _mailed_link("attacker@evil.example")
+    assert client.http.post(hijack).status_code == 200
+    # The owner notices and changes it back, confirmed at their own address.
+    _ask(client, api, "contact@acme.example")
+    assert client.http.post(_mailed_link("contact@acme.example")).status_code == 200
+    with time_machine.travel(now() + timedelta(days=1)):  # replayed, still within its 2 days
+        assert client.http.post(hijack).status_code == 400
+    assert _contact(account) == "contact@acme.example", "a used link changed the contact email again"
+
+
 def test_p27_the_link_expires_after_2_days(client, api, account):
     _ask(client, api, NEW)
     path = _mailed_link(NEW)

@@ -52,7 +52,7 @@ def _every_token() -> dict[str, str]:
     made["confirm"] = tokens.confirm_token(signer(), CLAIM.list_id, ADDRESS)
     made["optout"] = optout.optout_token(signer(), ADDRESS)
     made["email-change"] = email_change.email_change_token(signer(), hash_key(), "acc_1", ADDRESS,
-                                                           "owner@acme.example")
+                                                           "owner@acme.example", "nonce")
     made["account-deletion"] = account_lifecycle.deletion_token(signer(), "acc_1", "nonce")
     return made
 

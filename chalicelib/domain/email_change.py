@@ -1,7 +1,9 @@
 """Changing an account's contact email (P27): only the new address's owner can confirm it.
 
-The token names the account, the new address and a keyed hash of the address it replaces: once
-the contact email has changed, older links stop working, so a stale link cannot undo a change.
+The token names the account, the new address, a keyed hash of the address it replaces and a
+nonce stored on the account when the mail was sent: only the latest request's link confirms, and
+only once, so a used link cannot redo a change its owner has since undone; once the contact email
+has changed, older links stop working, so a stale link cannot undo a change.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ class EmailChangeClaim:
     account_id: str
     new_email: str
     replaces: str  # keyed hash of the contact email at request time ("" when there was none)
+    nonce: str  # the account's `email_change_nonce` when the mail was sent
 
 
 def replaced_hash(hash_key: str, current: str | None) -> str:
@@ -31,13 +34,14 @@ def replaced_hash(hash_key: str, current: str | None) -> str:
 
 
 def email_change_token(signer: Signer, hash_key: str, account_id: str, new_email: str,
-                       current: str | None) -> str:
-    return signer.sign(PURPOSE, {"acc": account_id, "e": new_email, "was": replaced_hash(hash_key, current)})
+                       current: str | None, nonce: str) -> str:
+    return signer.sign(PURPOSE, {"acc": account_id, "e": new_email, "was": replaced_hash(hash_key, current),
+                                 "n": nonce})
 
 
 def read_email_change_token(signer: Signer, token: str) -> EmailChangeClaim:
     payload = signer.verify(PURPOSE, token, LINK_LIFETIME_SECONDS)
-    values = (payload.get("acc"), payload.get("e"), payload.get("was"))
+    values = (payload.get("acc"), payload.get("e"), payload.get("was"), payload.get("n"))
     if not all(isinstance(value, str) for value in values):
         raise TokenInvalid(N_("this link is not valid"), field="token")
     return EmailChangeClaim(*values)

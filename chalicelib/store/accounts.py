@@ -1,12 +1,16 @@
 """Accounts: create, read, update the profile."""
 from __future__ import annotations
 
+from pynamodb.exceptions import UpdateError
+
 from chalicelib.domain.accounts import AccountProfile
 from chalicelib.domain.clock import now
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.retention import day_of
 from chalicelib.store.models import Account
+
+_CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
 def create_account(name: str, **profile: str | None) -> Account:
@@ -39,6 +43,27 @@ def update_profile(account: Account, changes: dict[str, str]) -> Account:
     actions = [getattr(Account, name).set(value) for name, value in changes.items()]
     account.update(actions=[*actions, Account.updated_at.set(now())])
     return account
+
+
+def set_email_change_nonce(account_id: str, nonce: str) -> None:
+    """Remember the nonce of the latest email-change mail: only its link may confirm (P27)."""
+    Account(account_id=account_id).update(actions=[Account.email_change_nonce.set(nonce)],
+                                          condition=Account.account_id.exists())
+
+
+def change_contact_email(account_id: str, new_email: str, nonce: str) -> bool:
+    """Make `new_email` the contact email and void the link's nonce, in one conditional update;
+    False when the nonce is not the latest one (a newer mail was sent, or the link was used)."""
+    try:
+        Account(account_id=account_id).update(
+            actions=[Account.contact_email.set(new_email), Account.email_change_nonce.remove(),
+                     Account.updated_at.set(now())],
+            condition=Account.email_change_nonce == nonce)
+    except UpdateError as exc:
+        if exc.cause_response_code == _CONDITION_FAILED:
+            return False
+        raise
+    return True
 
 
 def profile_of(account: Account) -> AccountProfile:

@@ -90,6 +90,8 @@ class Account(TidingsModel):
     name = UnicodeAttribute()
     postal_address = UnicodeAttribute(null=True)
     contact_email = UnicodeAttribute(null=True)
+    # P27: the nonce of the latest email-change mail; only its link may confirm, and only once.
+    email_change_nonce = UnicodeAttribute(null=True)
     sender_identity = UnicodeAttribute(null=True)
     # P32: the language of the mails the platform sends the account (en, ro; absent: en).
     language = UnicodeAttribute(null=True)
