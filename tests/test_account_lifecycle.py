@@ -132,6 +132,39 @@ def test_p22_a_suspended_account_exports_and_lists_unsubscribes_then_its_content
         assert run_purges().counts["suspended_account_content"] == 0, "idempotent"
 
 
+def test_p25_content_erasure_rereads_the_suspension_before_erasing(client, monkeypatch):
+    """P25: a purge never touches data still within its period; P22 erases content only of an
+    account *still* suspended for 30 days. The content purge erases every account of the index
+    page it read, without re-reading it (the deletion purges do, with a consistent read): an
+    account whose suspension the operator lifts while the purge is busy with another one (or
+    that a lagging index still lists) loses its lists and subscribers while active - and, since
+    the mark then fails, without any audit entry."""
+    from chalicelib.services import retention
+    from chalicelib.services.health import unsuspend
+
+    with on_day(0):
+        first = create_account_with_key("First Ltd", {})["account_id"]
+        second, api = _new_account()
+        list_id = new_list(client, api, "News", double_opt_in=False)
+        add(client, api, list_id)
+        suspend(first, "complaint rate")
+    with on_day(0.5):
+        suspend(second, "complaint rate")
+    real_purge = retention.purge_account
+
+    def purge_while_operator_lifts(account_id, content_only, more_time):
+        if account_id == first:
+            unsuspend(second)  # meanwhile, from the CLI
+        return real_purge(account_id, content_only=content_only, more_time=more_time)
+
+    monkeypatch.setattr(retention, "purge_account", purge_while_operator_lifts)
+    with on_day(31):
+        assert run_purges().counts["suspended_account_content"] == 1
+        assert Account.get(second).status == "active"
+        assert MailingList.count(list_id) == 1, "an active account's content was erased"
+        assert "account.content_erased" in {e.action for e in audit.entries(first)}
+
+
 def test_p22_export_pages_through_every_list(client):
     _, api = _new_account()
     lists = [new_list(client, api, name, double_opt_in=False) for name in ("A", "B")]

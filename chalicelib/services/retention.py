@@ -87,7 +87,10 @@ def _purge_ended_entries(at: datetime, more_time: TimeLeft) -> PurgeProgress:
 
 def _erase_suspended_content(at: datetime, more_time: TimeLeft) -> PurgeProgress:
     progress = PurgeProgress()
-    for account in lifecycle.suspended_past_grace(at):
+    for listed in lifecycle.suspended_past_grace(at):
+        account = lifecycle.still_suspended_past_grace(listed.account_id, at)
+        if account is None:
+            continue  # lifted (or gone) since the index was read
         removed, done = purge_account(account.account_id, content_only=True, more_time=more_time)
         if not done:
             return PurgeProgress(progress.count, complete=False)

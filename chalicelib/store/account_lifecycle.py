@@ -103,6 +103,19 @@ def suspended_past_grace(at: datetime) -> Iterator[Account]:
     return Account.by_suspension.query(SUSPENDED, Account.suspended_at <= content_purge_cutoff(at))
 
 
+def still_suspended_past_grace(account_id: str, at: datetime) -> Account | None:
+    """Re-read (strongly) before erasing: the account, if it is still suspended at least 30 days
+    (P22) — an operator may have lifted the suspension since the index was read (P25)."""
+    try:
+        account = Account.get(account_id, consistent_read=True)
+    except Account.DoesNotExist:
+        return None
+    if (account.status == SUSPENDED and account.suspended_at is not None
+            and account.suspended_at <= content_purge_cutoff(at)):
+        return account
+    return None
+
+
 def deletions_due(at: datetime) -> Iterator[Account]:
     """Accounts whose deletion date has come (P23)."""
     return Account.by_deletion.query(DELETION_SCHEDULED, Account.deletion_due_at <= at)
