@@ -8,6 +8,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 
 from chalicelib.config import settings
 from chalicelib.domain.health import HealthPolicy
@@ -150,9 +151,9 @@ def test_p24_the_warning_goes_30_days_before_the_year_and_not_earlier(inactive_d
 
 
 @pytest.mark.parametrize(("inactive_days", "warned_days_ago", "deleted"), [
-    (365, 30, True),            # a year inactive, warned 30 days ago
-    (364, 30, False),           # a day short of the year
-    (365, 30 - 1 / 86_400, False),  # warned a second less than 30 days ago
+    (366, 30, True),            # a full year inactive, however late that day it was used; warned 30 days ago
+    (365, 30, False),           # used on this day a year ago: maybe later in the day than now
+    (366, 30 - 1 / 86_400, False),  # warned a second less than 30 days ago
     (400, 29, False),           # long inactive but warned late: the 30 days' notice still holds
     (400, None, False),         # never warned: never deleted
 ])
@@ -163,8 +164,6 @@ def test_p24_deletion_needs_a_year_inactive_and_a_warning_at_least_30_days_old(
     assert inactive_for_deletion(_activity(inactive_days, warned_days_ago), AT) is deleted
 
 
-# --- P22 and P23: 30 days of grace -------------------------------------------------------------------
-
 def _account_kept(account_id: str) -> bool:
     try:
         Account.get(account_id)
@@ -172,6 +171,28 @@ def _account_kept(account_id: str) -> bool:
         return False
     return True
 
+
+def test_p24_an_account_used_late_in_the_day_is_not_deleted_before_a_full_year(client, account):
+    """P24: an account inactive for 1 year is deleted; P25: never before its period ends. The
+    activity is kept as a UTC day and the cutoff compares days with `<=`, so an account last
+    used at 23:50 is deleted by a run 364 days and ~12 hours later (the daily schedule runs at
+    any hour). The cutoff must guarantee a full year (e.g. `last_active_day <` the cutoff day)."""
+    from chalicelib.services.retention import run_purges
+
+    last_use = datetime(2026, 1, 5, 23, 50, tzinfo=UTC)
+    with time_machine.travel(last_use, tick=False):
+        assert client.http.get("/v1/account", headers=bearer(account["api_key"])).status_code == 200
+    with time_machine.travel(datetime(2026, 12, 6, 12, 0, tzinfo=UTC), tick=False):
+        assert run_purges().counts["inactivity_warnings"] == 1
+    at = datetime(2027, 1, 5, 12, 0, tzinfo=UTC)
+    assert at - last_use < timedelta(days=365)
+    with time_machine.travel(at, tick=False):
+        run_purges()
+        assert _account_kept(account["account_id"]), \
+            f"deleted after {at - last_use} of inactivity, less than a year"
+
+
+# --- P22 and P23: 30 days of grace -------------------------------------------------------------------
 
 def test_p22_a_suspended_accounts_content_is_kept_30_days_and_erased_just_after(client, account):
     from chalicelib.services.retention import run_purges

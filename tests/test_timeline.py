@@ -135,13 +135,14 @@ def test_p01_p21_p22_p23_p24_p25_p29_the_retention_timeline_day_0_to_400(client)
             if held:
                 assert held[0]["expires_at"] == day(230.05).isoformat()
             assert Suppression.get(used, address_hash(LEAVER, hash_key())).reason == "unsubscribed"
-        # P24: unused from day 0, warned on day 335, deleted on day 365.
+        # P24: unused from day 0, warned on day 335, deleted on day 366: activity is kept as a
+        # day, and only from then on has a full year passed whatever time of day 0 it was used.
         if n in (334, 335):
             assert (idle in warnings) == (n == 335), n
-        if n in (364, 365):
-            assert _exists(idle) == _exists(suspended) == (n == 364), n
+        if n in (365, 366):
+            assert _exists(idle) == _exists(suspended) == (n == 365), n
 
     assert warnings == {idle: 335, returning: 335, suspended: 335}, "one warning each, on time"
     assert _exists(used) and _exists(returning), "used within the year: kept"
-    # The suspended account lost its content on day 80; unused for a year, the rest went on day 365.
+    # The suspended account lost its content on day 80; unused for a year, the rest went on day 366.
     assert not _exists(idle) and not _exists(leaving) and not _exists(suspended)

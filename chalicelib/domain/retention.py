@@ -127,20 +127,23 @@ def inactivity_warning_cutoff(at: datetime) -> str:
 
 
 def inactivity_deletion_cutoff(at: datetime) -> str:
-    """Accounts last active on or before this day may be deleted (a year, P24)."""
+    """Accounts last active before this day have been inactive a full year (P24). An account
+    active on this day itself may have been used less than a year ago: the day keeps no time."""
     return (at - INACTIVITY_LIMIT).date().isoformat()
 
 
 def needs_inactivity_warning(activity: Activity, at: datetime) -> bool:
-    """Inactive 11 months and not yet warned since it was last used."""
+    """Inactive 11 months and not yet warned since it was last used. On the cutoff day itself it
+    may be up to a day early, which only lengthens the notice: the deletion still waits for the
+    full year and for 30 days after the warning."""
     return activity.warned_at is None and activity.last_active_day <= inactivity_warning_cutoff(at)
 
 
 def inactive_for_deletion(activity: Activity, at: datetime) -> bool:
-    """Inactive a year, and warned at least 30 days ago (a late warning delays the deletion:
+    """Inactive a full year, and warned at least 30 days ago (a late warning delays the deletion:
     the account always gets its 30 days' notice)."""
     return (activity.warned_at is not None and activity.warned_at <= at - INACTIVITY_NOTICE
-            and activity.last_active_day <= inactivity_deletion_cutoff(at))
+            and activity.last_active_day < inactivity_deletion_cutoff(at))
 
 
 def deletion_due(confirmed_at: datetime) -> datetime:
