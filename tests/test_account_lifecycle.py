@@ -8,7 +8,7 @@ import re
 from urllib.parse import urlsplit
 
 from bench.aws_calls import count_aws_calls
-from chalicelib.cli import create_account_with_key
+from chalicelib.cli import create_account_with_key, main
 from chalicelib.config import hash_key
 from chalicelib.domain.campaigns import CampaignContent, Channel
 from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason, address_hash
@@ -40,6 +40,14 @@ def add_counter_on(campaign_id: str, shard: int) -> None:
 def _new_account() -> tuple[str, dict[str, str]]:
     created = create_account_with_key("Acme Ltd", PROFILE)
     return created["account_id"], bearer(created["api_key"])
+
+
+def _exists(account_id: str) -> bool:
+    try:
+        Account.get(account_id, consistent_read=True)
+    except Account.DoesNotExist:
+        return False
+    return True
 
 
 def _deletion_link(client, api) -> str:
@@ -93,6 +101,21 @@ def test_p23_deletion_is_confirmed_by_mail_reactivated_then_deleted_30_days_afte
         assert Suppression.get(PLATFORM_SCOPE, address_hash(BOB, hash_key())), "platform-wide opt-outs stay"
         assert client.http.get("/v1/account", headers=api).status_code == 401
         assert run_purges().counts["deleted_accounts"] == 0, "idempotent"
+
+
+def test_p23_an_operator_cancellation_does_not_postpone_a_confirmed_deletion(client):
+    """P23: once confirmed, the account is deleted for good 30 days later. Cancelling it from the
+    CLI on day 25 overwrites its due date with day 55, so the data of an account that asked to be
+    deleted is kept 25 days longer than it was promised (P25: nothing kept past its period)."""
+    with on_day(0):
+        account_id, api = _new_account()
+        assert client.http.post(_deletion_link(client, api)).status_code == 200
+    with on_day(25):
+        assert main(["account", "cancel", "--account-id", account_id, "--reason", "phishing"]) == 0
+        assert Account.get(account_id).deletion_due_at == day(30)
+    with on_day(30.1):
+        run_purges()
+        assert not _exists(account_id), "the confirmed deletion was postponed by the cancellation"
 
 
 def test_p23_deletion_needs_a_contact_email(client):

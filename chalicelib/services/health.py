@@ -139,12 +139,12 @@ def suspend_by_operator(account_id: str, reason: str, actor: str = "operator") -
 
 def cancel_by_operator(account_id: str, reason: str, actor: str = "operator") -> OperatorAction:
     """Cancel an account for a breach of the acceptable-use rules (P33): it may not send; it
-    can export its data for 30 days (P22), then the daily purge deletes it (P23). Mailed and
-    audited like a suspension."""
+    can export its data for 30 days (P22), or until a deletion it had confirmed is due if that
+    comes sooner, then the daily purge deletes it (P23). Mailed and audited like a suspension."""
     reason = _operator_reason(reason)
     account = get_account(account_id)
-    due = deletion_due(now())
-    if health_store.cancel(account_id, f"cancelled by the operator: {reason}", due) is None:
+    due = health_store.cancel(account_id, f"cancelled by the operator: {reason}", deletion_due(now()))
+    if due is None:
         raise Conflict(f"the account is {account.status}; only an active or suspended account can be "
                        "cancelled", field="account_id")
     mailed = _notify(account, "cancelled", reason, deletion_due=due.date().isoformat())

@@ -67,27 +67,31 @@ def days_since(account_id: str, since: date) -> list[DayCounts]:
 
 def cancel(account_id: str, reason: str, deletion_due: datetime) -> datetime | None:
     """Cancel an active or suspended account (P33): it may no longer send, and it is marked for
-    deletion at `deletion_due` (the P23 purge deletes it then; it cannot reactivate itself). The
-    time, or None when it was not active or suspended."""
+    deletion at `deletion_due` (the P23 purge deletes it then; it cannot reactivate itself). A
+    deletion the account confirmed itself keeps its earlier date: cancelling never postpones it.
+    The deletion's due time, or None when the account was not active or suspended."""
     at = now()
+    account = Account(account_id=account_id)
+    cancelled = [Account.status.set(CANCELLED), Account.suspension_reason.set(reason),
+                 Account.suspended_at.remove(), Account.updated_at.set(at)]
+    cancellable = Account.status.is_in(ACTIVE, SUSPENDED)
+    due_sooner = (Account.deletion_state == DELETION_SCHEDULED) & (Account.deletion_due_at <= deletion_due)
+    if _updated(account, cancelled, cancellable & due_sooner):
+        return account.deletion_due_at
+    scheduled = [Account.deletion_state.set(DELETION_SCHEDULED), Account.deletion_requested_at.set(at),
+                 Account.deletion_due_at.set(deletion_due)]
+    return deletion_due if _updated(account, [*cancelled, *scheduled], cancellable) else None
+
+
+def _updated(account: Account, actions: list[Any], condition: Any) -> bool:
+    """Apply the update; False when its condition did not hold."""
     try:
-        Account(account_id=account_id).update(
-            actions=[
-                Account.status.set(CANCELLED),
-                Account.suspension_reason.set(reason),
-                Account.suspended_at.remove(),
-                Account.deletion_state.set(DELETION_SCHEDULED),
-                Account.deletion_requested_at.set(at),
-                Account.deletion_due_at.set(deletion_due),
-                Account.updated_at.set(at),
-            ],
-            condition=Account.status.is_in(ACTIVE, SUSPENDED),
-        )
+        account.update(actions=actions, condition=condition)
     except UpdateError as exc:
         if exc.cause_response_code == _CONDITION_FAILED:
-            return None
+            return False
         raise
-    return at
+    return True
 
 
 def suspend(account_id: str, reason: str) -> datetime | None:
