@@ -118,6 +118,24 @@ def test_p23_an_operator_cancellation_does_not_postpone_a_confirmed_deletion(cli
         assert not _exists(account_id), "the confirmed deletion was postponed by the cancellation"
 
 
+def test_p22_an_old_deletion_link_does_not_postpone_an_operator_cancellation(client):
+    """P22: a cancelled account's content goes once it has been cancelled for 30 days; P33: the
+    account cannot undo the operator's decision. A deletion link mailed before the cancellation
+    still confirms afterwards (the nonce is not voided) and moves the deletion date later (and
+    its page promises that `POST /v1/account/reactivate` can cancel it, which it cannot)."""
+    with on_day(0):
+        account_id, api = _new_account()
+        link = _deletion_link(client, api)
+        assert main(["account", "cancel", "--account-id", account_id, "--reason", "phishing"]) == 0
+        due = Account.get(account_id).deletion_due_at
+    with on_day(1.9):
+        assert client.http.post(link).status_code == 400
+        assert Account.get(account_id).deletion_due_at == due, "the cancellation's date was moved"
+    with on_day(30.5):
+        run_purges()
+        assert not _exists(account_id), "cancelled 30.5 days ago and not deleted"
+
+
 def test_p23_deletion_needs_a_contact_email(client):
     created = create_account_with_key("No Contact", {})
     response = client.http.post("/v1/account/deletion", headers=bearer(created["api_key"]))

@@ -64,14 +64,15 @@ def set_deletion_nonce(account_id: str, nonce: str) -> None:
 
 def schedule_deletion(account_id: str, nonce: str) -> datetime | None:
     """Mark the account for deletion in 30 days (P23); the due time, or None when the nonce is
-    not the latest one (an older mail, or one already used)."""
+    not the latest one (an older mail, or one already used) or an operator cancelled the
+    account (its deletion date is the operator's, P33)."""
     at = now()
     due = deletion_due(at)
     done = _conditional(Account(account_id=account_id),
                         [Account.deletion_state.set(DELETION_SCHEDULED),
                          Account.deletion_requested_at.set(at), Account.deletion_due_at.set(due),
                          Account.deletion_nonce.remove()],
-                        Account.deletion_nonce == nonce)
+                        (Account.deletion_nonce == nonce) & (Account.status != CANCELLED))
     return due if done else None
 
 

@@ -72,8 +72,9 @@ def cancel(account_id: str, reason: str, deletion_due: datetime) -> datetime | N
     The deletion's due time, or None when the account was not active or suspended."""
     at = now()
     account = Account(account_id=account_id)
+    # Dropping the nonce voids a pending deletion link: the account cannot move the date (P33).
     cancelled = [Account.status.set(CANCELLED), Account.suspension_reason.set(reason),
-                 Account.suspended_at.remove(), Account.updated_at.set(at)]
+                 Account.suspended_at.remove(), Account.deletion_nonce.remove(), Account.updated_at.set(at)]
     cancellable = Account.status.is_in(ACTIVE, SUSPENDED)
     due_sooner = (Account.deletion_state == DELETION_SCHEDULED) & (Account.deletion_due_at <= deletion_due)
     if _updated(account, cancelled, cancellable & due_sooner):
