@@ -136,6 +136,24 @@ def test_p22_an_old_deletion_link_does_not_postpone_an_operator_cancellation(cli
         assert not _exists(account_id), "cancelled 30.5 days ago and not deleted"
 
 
+def test_p33_the_platform_log_does_not_record_an_operator_cancellation_as_requested(client):
+    """P33: the operator's cancellation is in the audit log. When the account is deleted its own
+    log (with `account.cancelled_by_operator` and the reason) goes with it, and the only trace
+    left, in the platform's log, is `account.deleted.requested`: it says the account asked for
+    the deletion, which it never did."""
+    with on_day(0):
+        account_id, _ = _new_account()
+        assert main(["account", "cancel", "--account-id", account_id, "--reason", "phishing"]) == 0
+    with on_day(30.5):
+        run_purges()
+        assert not _exists(account_id)
+        traces = [e for e in audit.entries(PLATFORM_AUDIT) if account_id in (e.target or "")]
+        actions = [e.action for e in traces]
+        assert "account.deleted.cancelled" in actions and "account.deleted.requested" not in actions, actions
+        assert "account.cancelled_by_operator" in actions
+        assert all("@" not in (e.target or "") and "phishing" not in (e.target or "") for e in traces)
+
+
 def test_p23_deletion_needs_a_contact_email(client):
     created = create_account_with_key("No Contact", {})
     response = client.http.post("/v1/account/deletion", headers=bearer(created["api_key"]))

@@ -150,6 +150,9 @@ def cancel_by_operator(account_id: str, reason: str, actor: str = "operator") ->
     mailed = _notify(account, "cancelled", reason, deletion_due=due.date().isoformat())
     audit.record(account_id, actor, "account.cancelled_by_operator",
                  f"{reason}{'' if mailed else ' (not mailed: no contact email)'}")
+    # The account's own log goes with it when it is deleted; the platform's keeps the fact (P33),
+    # by id only: the operator's reason is free text.
+    audit.record(audit.PLATFORM_AUDIT, actor, "account.cancelled_by_operator", account_id)
     logger.warning("account cancelled by the operator", extra={"account_id": account_id})
     return OperatorAction(get_account(account_id), mailed)
 

@@ -19,6 +19,7 @@ from chalicelib.adapters.sqs import enqueue
 from chalicelib.config import settings
 from chalicelib.domain.account_lifecycle import INACTIVITY_MAIL_KIND, inactivity_email, inactivity_message_id
 from chalicelib.domain.clock import now
+from chalicelib.domain.health import CANCELLED
 from chalicelib.domain.outbox import EmailJob
 from chalicelib.domain.retention import (
     ENDED_BUCKETS,
@@ -32,6 +33,7 @@ from chalicelib.resources import OUTBOX
 from chalicelib.services.accounts import account_language
 from chalicelib.store import account_lifecycle as lifecycle
 from chalicelib.store import audit
+from chalicelib.store.audit import PLATFORM_AUDIT
 from chalicelib.store.models import Account, RateCounter, Subscriber
 from chalicelib.store.retention import (
     PurgeProgress,
@@ -46,8 +48,6 @@ from chalicelib.store.retention import (
     purge_messages,
 )
 
-# The audit log of the platform itself: purges belong to no account.
-PLATFORM_AUDIT = "platform"
 ACTOR = "retention-worker"
 # Each run's outcome, in the platform's audit log: "complete", or "unfinished:<kinds>".
 RUN_ACTION = "purge.run"
@@ -111,10 +111,13 @@ def _delete_account(account: Account, reason: str, more_time: TimeLeft) -> bool:
 
 def _delete_requested(at: datetime, more_time: TimeLeft) -> PurgeProgress:
     progress = PurgeProgress()
-    for account in lifecycle.deletions_due(at):
-        if not lifecycle.still_due_for_deletion(account.account_id, at):
+    for listed in lifecycle.deletions_due(at):
+        account = lifecycle.still_due_for_deletion(listed.account_id, at)
+        if account is None:
             continue  # reactivated since the index was read
-        if not _delete_account(account, "requested", more_time):
+        # The platform's log is the only trace left: it says who ended the account (P33).
+        reason = "cancelled" if account.status == CANCELLED else "requested"
+        if not _delete_account(account, reason, more_time):
             return PurgeProgress(progress.count, complete=False)
         progress.count += 1
     return progress

@@ -135,11 +135,13 @@ def every_account() -> Iterator[Account]:
         yield from Account.by_activity.query(status)
 
 
-def still_due_for_deletion(account_id: str, at: datetime) -> bool:
-    """Re-read (strongly) before deleting: the account was not reactivated meanwhile (P25)."""
+def still_due_for_deletion(account_id: str, at: datetime) -> Account | None:
+    """Re-read (strongly) before deleting: the account, unless it was reactivated meanwhile (P25)."""
     try:
         account = Account.get(account_id, consistent_read=True)
     except Account.DoesNotExist:
-        return False
-    return (account.deletion_state == DELETION_SCHEDULED and account.deletion_due_at is not None
-            and account.deletion_due_at <= at)
+        return None
+    if (account.deletion_state == DELETION_SCHEDULED and account.deletion_due_at is not None
+            and account.deletion_due_at <= at):
+        return account
+    return None

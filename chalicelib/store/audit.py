@@ -8,6 +8,10 @@ from chalicelib.domain.errors import InvalidInput
 from chalicelib.store.models import AuditEntry
 from chalicelib.store.paging import decode_cursor, encode_cursor
 
+# The audit log of the platform itself: purges belong to no account, and what it records about
+# an account (its cancellation, its deletion) outlives the account's own log. Ids, never contact data.
+PLATFORM_AUDIT = "platform"
+
 
 def record(account_id: str, actor: str, action: str, target: str | None = None) -> AuditEntry:
     """Append an entry; `entry_id` sorts by time, the random tail keeps it unique."""
