@@ -106,6 +106,19 @@ def test_p26_crossing_the_complaint_threshold_suspends_audits_and_mails_the_cont
     assert actions(account).count("account.suspended") == 1
 
 
+def test_p22_the_suspension_notice_warns_that_content_is_erased_after_30_days(client, account, news,
+                                                                             small_volume):
+    """P22: within the 30 days after a suspension the account can export its data; then it is
+    erased - for a rate suspension (P26) as for an operator's. The P26 notice says "Your lists,
+    subscribers and reports stay available while sending is suspended" and never mentions the
+    30 days, the export or the erasure, so an account trusting it loses everything on day 30."""
+    sends(client, account, news, MIN_VOLUME)
+    feed(client, complaint(account, news))
+    [notice] = suspension_notices()
+    text = notice["email"]["text"]
+    assert "30 days" in text and "GET /v1/account/export" in text, text
+
+
 def test_p26_the_notice_is_sent_once_even_when_two_workers_decide_together(client, account, news,
                                                                             small_volume):
     from chalicelib.services import health as suspension

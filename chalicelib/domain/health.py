@@ -13,6 +13,7 @@ Pure rules; no AWS calls.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
@@ -203,13 +204,24 @@ def suspension_notice(recipient: str, sender: str, account_name: str, reason: st
           "where the addresses on your lists came from (only people who confirmed their signup "
           "belong there), remove addresses that bounce, and reply to this message so an operator can "
           "review the account and lift the suspension."),
-        _("Your lists, subscribers and reports stay available while sending is suspended."),
+        _suspended_content(_),
         _("The mailing platform"),
     ]) + "\n"
 
     return OutgoingEmail(sender=sender, recipient=recipient,
                          subject=_("Sending suspended for %(account)s") % {"account": account_name},
                          text=text)
+
+
+def _suspended_content(_: Callable[[str], str]) -> str:
+    """What a suspended account keeps, for how long, and how to take it (P22): the same words in
+    the rate suspension's notice and the operator's."""
+    return " ".join([
+        _("Your lists, subscribers and reports stay available while sending is suspended. If the "
+          "suspension lasts 30 days, the account's content is erased."),
+        _("Until then, the account can export its data (GET /v1/account/export) and the unsubscribe "
+          "requests it received (GET /v1/account/unsubscribes)."),
+    ])
 
 
 def operator_action_notice(recipient: str, sender: str, account_name: str, action: str, reason: str,
@@ -223,8 +235,7 @@ def operator_action_notice(recipient: str, sender: str, account_name: str, actio
     ending = (_("The account can still sign in to the API until %(date)s to export its data "
                 "(GET /v1/account/export) and the unsubscribe requests it received "
                 "(GET /v1/account/unsubscribes); then it is deleted.") if deletion_due else
-              _("Your lists, subscribers and reports stay available while sending is suspended. If the "
-                "suspension lasts 30 days, the account's content is erased."))
+              _suspended_content(_))
     what = (_("an operator of the mailing platform has cancelled the account %(account)s for a breach "
               "of the acceptable-use rules.") if cancelled else
             _("an operator of the mailing platform has suspended the account %(account)s for a breach "

@@ -264,6 +264,10 @@ RO: dict[str, str] = {
         "%(days)s zile.",
     "Until then, POST /v1/account/reactivate cancels it.":
         "Până atunci, POST /v1/account/reactivate o anulează.",
+    "Until then, the account can export its data (GET /v1/account/export) and the unsubscribe requests it "
+    "received (GET /v1/account/unsubscribes).":
+        "Până atunci, contul își poate exporta datele (GET /v1/account/export) și cererile de dezabonare "
+        "primite (GET /v1/account/unsubscribes).",
     "We do not send mail for you: you get a link to this mail's web version and pass it on yourself. "
     "Nobody's address is asked for or kept.":
         "Nu trimitem mesaje în numele tău: primești un link către versiunea web a acestui mesaj și îl "
@@ -273,8 +277,6 @@ RO: dict[str, str] = {
     "Write an email with this link": "Scrie un email cu acest link",
     "Your account %(account)s has been cancelled": "Contul tău %(account)s a fost închis",
     "Your account %(account)s has been suspended": "Contul tău %(account)s a fost suspendat",
-    "Your lists, subscribers and reports stay available while sending is suspended.":
-        "Listele, abonații și rapoartele tale rămân disponibile cât timp trimiterea este suspendată.",
     "Your lists, subscribers and reports stay available while sending is suspended. If the suspension lasts "
     "30 days, the account's content is erased.":
         "Listele, abonații și rapoartele tale rămân disponibile cât timp trimiterea este suspendată. Dacă "
