@@ -29,11 +29,12 @@ def _ask(client, api, new_email: str):
                             body=json.dumps({"new_email": new_email}))
 
 
-def _mailed_link(to: str) -> str:
+def _mailed_link(to: str, path: str = "account/email-change") -> str:
     deliver(take("outbox"))
-    [mail] = [m for m in sent_mails() if m["To"] == to]
+    [mail] = [m for m in sent_mails() if m["To"] == to and path in m.get_body(preferencelist=("plain",))
+              .get_content()]
     text = mail.get_body(preferencelist=("plain",)).get_content()
-    return urlsplit(re.search(r"https?://\S+/account/email-change/\S+", text).group(0)).path
+    return urlsplit(re.search(rf"https?://\S+/{path}/\S+", text).group(0)).path
 
 
 def _contact(account) -> str | None:
@@ -92,6 +93,17 @@ def test_p27_an_email_change_link_cannot_be_replayed_after_the_change_was_undone
     with time_machine.travel(now() + timedelta(days=1)):  # replayed, still within its 2 days
         assert client.http.post(hijack).status_code == 400
     assert _contact(account) == "contact@acme.example", "a used link changed the contact email again"
+
+
+def test_p23_p27_a_deletion_link_mailed_to_the_old_address_no_longer_confirms(client, api, account):
+    """Deletion is confirmed by the account's email (P23): once the contact email has changed,
+    a deletion link the old mailbox still holds must not delete the account."""
+    assert client.http.post("/v1/account/deletion", headers=api).status_code == 202
+    deletion = _mailed_link("contact@acme.example", "account/deletion")
+    _ask(client, api, NEW)
+    assert client.http.post(_mailed_link(NEW)).status_code == 200
+    assert client.http.post(deletion).status_code == 400
+    assert get_account(account["account_id"]).deletion_due_at is None
 
 
 def test_p27_the_link_expires_after_2_days(client, api, account):

@@ -53,11 +53,13 @@ def set_email_change_nonce(account_id: str, nonce: str) -> None:
 
 def change_contact_email(account_id: str, new_email: str, nonce: str) -> bool:
     """Make `new_email` the contact email and void the link's nonce, in one conditional update;
-    False when the nonce is not the latest one (a newer mail was sent, or the link was used)."""
+    False when the nonce is not the latest one (a newer mail was sent, or the link was used).
+    A deletion link mailed to the old address is voided too: deletion is confirmed by the
+    account's email (P23), which is no longer that one."""
     try:
         Account(account_id=account_id).update(
             actions=[Account.contact_email.set(new_email), Account.email_change_nonce.remove(),
-                     Account.updated_at.set(now())],
+                     Account.deletion_nonce.remove(), Account.updated_at.set(now())],
             condition=Account.email_change_nonce == nonce)
     except UpdateError as exc:
         if exc.cause_response_code == _CONDITION_FAILED:
