@@ -235,3 +235,14 @@ def test_p35_the_operator_cannot_adopt_another_accounts_identity_or_one_ses_lack
     assert "another account" in capsys.readouterr().err
     assert cli.main([*adopt, "nowhere.example"]) == 2
     assert "SES has no identity" in capsys.readouterr().err
+
+
+def test_p35_the_operator_cannot_adopt_an_identity_for_an_account_nobody_holds(aws, capsys):
+    from chalicelib import cli
+    from chalicelib.store.models import SenderIdentity
+
+    _legacy_account()
+    unknown = "acc_" + "0" * 20
+    assert cli.main(["account", "adopt-sender", "--account-id", unknown, "--identity", "legacy.example"]) == 2
+    assert "no such account" in capsys.readouterr().err
+    assert list(SenderIdentity.scan()) == [], "claimed for no one"

@@ -143,8 +143,10 @@ def adopt_sender(account_id: str, raw_identity: str) -> dict[str, Any]:
     """The operator vouches that an identity SES already has belongs to this account (stacks
     deployed before identities were owned, P35): it is claimed as add_sender would, but the SES
     identity is kept as it is, so its verification and DKIM records stay valid. NotFound when SES
-    does not have it (add it with add_sender instead)."""
+    does not have it (add it with add_sender instead), or when there is no such account: an
+    identity claimed for an account nobody holds could be sent as by none, and claimed by none."""
     name = sender_name(raw_identity)
+    get_account(account_id)
     check_may_claim(name, account_id, _owners(name.domain))
     state = ses.identity_state(name.identity)
     if state is None:
