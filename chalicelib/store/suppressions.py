@@ -70,10 +70,7 @@ def suppressed_hashes(account_id: str, hashes: Iterable[str], list_id: str | Non
     platform-wide, in batched reads (one call per 50 hashes); with `list_id`, also those
     unsubscribed from that list only (one call per 33), and not those whose person only
     unsubscribed and then signed up to that list again themselves (P12)."""
-    unique = set(hashes)
-    keys = [(scope, hashed) for hashed in unique for scope in (account_id, PLATFORM_SCOPE)]
-    if list_id:
-        keys += [(account_id, list_key(hashed, list_id)) for hashed in unique]
+    keys = [key for hashed in set(hashes) for key in _keys(account_id, hashed, list_id)]
     # A list's own suppression is keyed `<hash>#<list id>`: it suppresses the hash before the #.
     return {entry.address_hash.partition("#")[0] for entry in Suppression.batch_get(keys)
             if not (list_id and _lifted(entry, account_id, list_id))}
