@@ -99,6 +99,30 @@ def test_a_redelivered_sms_batch_texts_nobody_twice(client, account, headers, li
     assert len(sent_sms()) == 1
 
 
+
+def test_p12_an_sms_batch_whose_opt_outs_cannot_be_read_texts_nobody_and_ends_failed_on_its_last_receive(
+        client, account, headers, list_id, monkeypatch):
+    from pynamodb.exceptions import GetError
+
+    from chalicelib.services.sending import batches
+
+    subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
+    campaign = _sms_campaign(client, headers, list_id)
+    client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/send", headers=headers, body="")
+    run_queues(client, ("fanout",))
+
+    def unreadable(*args: Any, **kwargs: Any) -> set[str]:
+        raise GetError("Failed to batch get items")
+
+    monkeypatch.setattr(batches, "suppressed_hashes", unreadable)
+    [batch] = take("campaign-send")
+    event = sqs_event(batch)
+    assert client.lambda_.invoke("campaign_send_worker", event).payload["batchItemFailures"]
+    event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "5"
+    assert client.lambda_.invoke("campaign_send_worker", event).payload == {"batchItemFailures": []}
+    assert sent_sms() == []
+    assert campaign_status(client, headers, campaign["campaign_id"]) == "failed"
+
 def _inbound(aws, body: str, origination: str = ANN) -> None:
     """A reply to our number, published as SNS two-way SMS does, then the worker run on it."""
     message = {"originationNumber": origination, "destinationNumber": "+12125550101",
