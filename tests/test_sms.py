@@ -100,6 +100,27 @@ def test_a_redelivered_sms_batch_texts_nobody_twice(client, account, headers, li
 
 
 
+
+def test_p13_a_text_whose_count_failed_still_counts_when_its_number_opted_out_before_the_redelivery(
+        client, account, headers, list_id, monkeypatch):
+    from chalicelib.store.campaign_stats import campaign_counters
+    from chalicelib.store.models import CampaignStat
+    from tests.support.faults import fail_first_write_to
+
+    subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
+    subscribe(account["account_id"], list_id, "bob@example.com", phone=BOB)
+    campaign = _sms_campaign(client, headers, list_id)
+    client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/send", headers=headers, body="")
+    run_queues(client, ("fanout",))
+    [batch] = take("campaign-send")
+    fail_first_write_to(monkeypatch, CampaignStat)
+    assert client.lambda_.invoke("campaign_send_worker", sqs_event(batch)).payload["batchItemFailures"]
+    suppress_hash(account["account_id"], phone_hash(ANN, hash_key()), SuppressionReason.UNSUBSCRIBED)
+    redelivered = client.lambda_.invoke("campaign_send_worker", sqs_event(batch))
+    assert redelivered.payload == {"batchItemFailures": []}
+    assert sorted(number for number, _ in sent_sms()) == [ANN, BOB]
+    assert campaign_counters(campaign["campaign_id"])["sent"] == 2
+
 def test_p12_an_sms_batch_whose_opt_outs_cannot_be_read_texts_nobody_and_ends_failed_on_its_last_receive(
         client, account, headers, list_id, monkeypatch):
     from pynamodb.exceptions import GetError

@@ -174,18 +174,18 @@ def _sms_batch(job: BatchJob, account: Account, content: CampaignContent,
         suppressed = suppressed_hashes(job.account_id, [*phones.values(), *emails.values()],
                                        job.mailing_list.list_id)
         opted_out = sns.opted_out_numbers()
-        queue = [contact for contact in job.recipients
-                 if not ({phones[contact.phone or ""], emails[contact.email]} & suppressed)
-                 and contact.phone not in opted_out]
+        skipped = {position for position, contact in enumerate(job.recipients)
+                   if {phones[contact.phone or ""], emails[contact.email]} & suppressed
+                   or contact.phone in opted_out}
         if not job.continued:
-            messages.list_campaign_for_purge(job.account_id, job.campaign_id,
-                                             [phones[contact.phone or ""] for contact in queue])
+            messages.list_campaign_for_purge(job.account_id, job.campaign_id, [
+                phones[contact.phone or ""] for position, contact in enumerate(job.recipients)
+                if position not in skipped])
     except Exception as error:
         if not last_attempt:
             raise
         _fail_unchecked(outcome, len(job.recipients), error)
         return
-    outcome.suppressed = len(job.recipients) - len(queue)
     count = SentCount(job.batch_id)
 
     def message(contact: Contact) -> Message:
@@ -204,7 +204,8 @@ def _sms_batch(job: BatchJob, account: Account, content: CampaignContent,
 
     try:
         # SNS keeps its own rate: no SES send times for SMS.
-        _send_each(queue, message, time_left, outcome, last_attempt, count)
+        _send_each(job.recipients, message, time_left, outcome, last_attempt, count,
+                   suppressed=skipped.__contains__)
     finally:
         # The report counts texts as it counts mails (P13); texts stay out of the email rates.
         count.count()
@@ -238,10 +239,14 @@ def _send_each(queue: list[Contact], message: Callable[[Contact], Message], time
                 raise
             _fail_unchecked(outcome, len(queue) - position, error)
             return
+        mail = message(contact)
         if skip:
             outcome.suppressed += 1
+            # An earlier delivery of this job may have mailed them before they opted out, and
+            # failed to count it: that mail still counts, once (P13; a read, for the rare
+            # recipient suppressed since the fan-out).
+            count.duplicate(mail.recipient_hash, mail.message_id, trackable(contact))
             continue
-        mail = message(contact)
         try:
             result = send_message(mail, None, last_attempt=last_attempt)
         except MessageFailed as failure:
