@@ -99,8 +99,6 @@ def test_a_redelivered_sms_batch_texts_nobody_twice(client, account, headers, li
     assert len(sent_sms()) == 1
 
 
-
-
 def test_p13_a_text_whose_count_failed_still_counts_when_its_number_opted_out_before_the_redelivery(
         client, account, headers, list_id, monkeypatch):
     from chalicelib.store.campaign_stats import campaign_counters
@@ -120,6 +118,7 @@ def test_p13_a_text_whose_count_failed_still_counts_when_its_number_opted_out_be
     assert redelivered.payload == {"batchItemFailures": []}
     assert sorted(number for number, _ in sent_sms()) == [ANN, BOB]
     assert campaign_counters(campaign["campaign_id"])["sent"] == 2
+
 
 def test_p12_an_sms_batch_whose_opt_outs_cannot_be_read_texts_nobody_and_ends_failed_on_its_last_receive(
         client, account, headers, list_id, monkeypatch):
@@ -143,6 +142,7 @@ def test_p12_an_sms_batch_whose_opt_outs_cannot_be_read_texts_nobody_and_ends_fa
     assert client.lambda_.invoke("campaign_send_worker", event).payload == {"batchItemFailures": []}
     assert sent_sms() == []
     assert campaign_status(client, headers, campaign["campaign_id"]) == "failed"
+
 
 def _inbound(aws, body: str, origination: str = ANN) -> None:
     """A reply to our number, published as SNS two-way SMS does, then the worker run on it."""
