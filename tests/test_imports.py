@@ -94,6 +94,35 @@ def test_invalid_rows_are_reported_by_line_and_valid_rows_still_go_in(client, ac
     assert "not-an-address" not in json.dumps(done), "the report holds no cell values"
 
 
+def test_p18_an_import_report_quotes_no_part_of_a_refused_address_or_cell(client, account, news_list,
+                                                                          monkeypatch):
+    """email-validator's own words quote the address (its characters, with DNS checks its domain):
+    kept in the import's report for 30 days, they would outlive the person's erasure (P18)."""
+    import email_validator
+
+    real = email_validator.validate_email
+
+    def naming_the_domain(address, **kwargs):
+        if address.endswith("@smith-family.example"):
+            raise email_validator.EmailNotValidError("The domain name smith-family.example does not exist.")
+        return real(address, **kwargs)
+
+    monkeypatch.setattr(email_validator, "validate_email", naming_the_domain)
+    list_id = _single_opt_in(client, account)
+    text = ("email,consent_given_at,consent_text_version\n"
+            "ann@exa_mple.com,,\n"
+            "john@smith-family.example,,\n"
+            "cat@example.com,2025-01-01T00:00:00Z,bob@example.com\n")
+    job = json.loads(post_import(client, account, list_id, text).body)
+    run_import_worker()
+    done = report(client, account, list_id, job["import_id"])
+    assert [(e["line"], e["field"]) for e in done["errors"]] == [
+        (2, "email"), (3, "email"), (4, "consent_text_version")]
+    shown = json.dumps(done)
+    for quoted in ("'_'", "smith-family", "bob@"):
+        assert quoted not in shown, quoted
+
+
 def test_p12_suppressed_addresses_are_skipped_and_counted(client, account, news_list):
     list_id = news_list["list_id"]
     suppress(account["account_id"], "gone@example.com", SuppressionReason.UNSUBSCRIBED)

@@ -147,7 +147,8 @@ def clean_row(values: Mapping[str, str], declared_attributes: Iterable[str],
     claimed = values.get("consent_text_version")
     version = named_version(versions, claimed)
     if claimed and version is None:
-        raise InvalidInput(f"this list has no consent text version {claimed}", field="consent_text_version")
+        raise InvalidInput("'consent_text_version' names none of this list's consent text versions",
+                           field="consent_text_version")
     source = values.get("consent_source")
     if source and len(source) > _MAX_SOURCE:
         raise InvalidInput(f"'consent_source' is longer than {_MAX_SOURCE} characters",
@@ -173,7 +174,8 @@ def _tracking(values: Mapping[str, str], versions: list[int]) -> ConsentEvidence
         raise InvalidInput("this list asks no tracking consent", field="tracking_consent_given_at")
     version = named_version(versions, claimed)
     if claimed and version is None:
-        raise InvalidInput(f"this list has no tracking consent text version {claimed}",
+        raise InvalidInput("'tracking_consent_text_version' names none of this list's tracking consent "
+                           "text versions",
                            field="tracking_consent_text_version")
     return evidence(supplied_consent_time(given_at, "tracking_consent_given_at"), Source.IMPORT,
                     pick_consent_version(versions, version), ip=None, user_agent=None, form_url=None)

@@ -152,7 +152,8 @@ def _people(mailing_list: MailingList, rows: list[ImportRow], versions: list[int
             person = clean_row(row.values, declared, versions, check_dns=settings().check_email_dns,
                                tracking_versions=tracking_versions)
         except InvalidInput as error:
-            outcome.errors.append((row.line, error.field, error.message))
+            # Stored for the import's report: never the cell's value (it may be the address).
+            outcome.errors.append((row.line, error.field, error.summary))
             continue
         if person.contact.email in people:
             outcome.unchanged += 1  # the same address twice in one file: the first row counts
