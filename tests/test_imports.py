@@ -94,6 +94,21 @@ def test_invalid_rows_are_reported_by_line_and_valid_rows_still_go_in(client, ac
     assert "not-an-address" not in json.dumps(done), "the report holds no cell values"
 
 
+
+def test_p02_p08_a_row_with_a_control_character_in_a_contact_or_proof_cell_is_an_invalid_row(
+        client, account, news_list):
+    list_id = _single_opt_in(client, account)
+    text = ("email,name,consent_given_at,consent_source\n"
+            "ann@example.com,Ann\x00,,\n"
+            "bob@example.com,Bob,2025-01-01T00:00:00Z,shop\u2028form\n"
+            "cat@example.com,Cat,2025-01-01T00:00:00Z,shop form\n")
+    job = json.loads(post_import(client, account, list_id, text).body)
+    run_import_worker()
+    done = report(client, account, list_id, job["import_id"])
+    assert [(e["line"], e["field"]) for e in done["errors"]] == [(2, "name"), (3, "consent_source")]
+    assert stored(list_id, "ann@example.com") is None and stored(list_id, "bob@example.com") is None
+    assert stored(list_id, "cat@example.com").consent.original_source == "shop form"
+
 def test_p18_an_import_report_quotes_no_part_of_a_refused_address_or_cell(client, account, news_list,
                                                                           monkeypatch):
     """email-validator's own words quote the address (its characters, with DNS checks its domain):

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.header_text import check_header_text
 from chalicelib.domain.subscriptions import (
     CONTACT_FIELDS,
     ConsentEvidence,
@@ -135,6 +136,9 @@ def clean_row(values: Mapping[str, str], declared_attributes: Iterable[str],
               tracking_versions: Iterable[int] = ()) -> ImportedPerson:
     """Validate one row; InvalidInput names the column at fault."""
     proof_columns = set(PROOF_COLUMNS) | set(TRACKING_COLUMNS)
+    for name in PROOF_COLUMNS + TRACKING_COLUMNS:
+        # Stored as the proof and shown in exports: one line, like the contact fields.
+        check_header_text(values.get(name), name)
     contact_values = {k: v for k, v in values.items() if k not in proof_columns}
     contact = clean_contact(contact_values, declared_attributes, drop_unknown=True, check_dns=check_dns)
     tracking = _tracking(values, list(tracking_versions))
