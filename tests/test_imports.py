@@ -251,6 +251,17 @@ def test_p02_a_row_with_more_values_than_columns_refuses_the_file_naming_its_lin
     assert take("imports") == [] and stored(news_list["list_id"], "ok@example.com") is None
 
 
+
+def test_a_file_with_cr_only_line_ends_imports_and_reports_lines_like_any_other(client, account, news_list):
+    # Excel for old Macs ends lines with CR alone.
+    text = "email,name\rann@example.com,Ann\rnot-an-address,Bob\rcat@example.com,Cat\r"
+    response = post_import(client, account, news_list["list_id"], text)
+    assert response.status_code == 202, response.body
+    run_import_worker()
+    done = report(client, account, news_list["list_id"], json.loads(response.body)["import_id"])
+    assert [(e["line"], e["field"]) for e in done["errors"]] == [(3, "email")]
+    assert stored(news_list["list_id"], "cat@example.com").name == "Cat"
+
 def test_trailing_empty_cells_and_short_rows_still_import(client, account, news_list):
     text = "email,name,city\nann@example.com,Ann,Iasi,,\nbob@example.com\n"
     response = post_import(client, account, news_list["list_id"], text)

@@ -57,7 +57,8 @@ def parse_csv(text: str, declared_attributes: Iterable[str]) -> ParsedFile:
     """Read the header and rows. Unknown or repeated columns, a missing `email` column, an
     empty file or a row with more values than columns are InvalidInput naming the column or
     line; row contents are checked later, per row."""
-    reader = csv.reader(io.StringIO(text))
+    # newline="": the csv module reads CR-only (old Mac Excel), LF and CRLF line ends alike.
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)
     except StopIteration:
