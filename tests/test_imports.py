@@ -308,6 +308,26 @@ def test_p26_a_suspended_account_cannot_import_as_it_cannot_add_a_subscriber(cli
     assert take("imports") == []
 
 
+
+def test_p26_an_import_stops_adding_subscribers_when_the_account_is_suspended_during_it(
+        client, account, news_list, monkeypatch):
+    from chalicelib.domain import imports as import_rules
+    from chalicelib.services.health import suspend_by_operator
+
+    monkeypatch.setattr(import_rules, "CHUNK_MAX_ROWS", 2)
+    list_id = _single_opt_in(client, account)
+    text = "email\n" + "".join(f"p{n}@example.com\n" for n in range(4))
+    response = post_import(client, account, list_id, text)
+    assert response.status_code == 202, response.body
+    first, second = take("imports")
+    import_record(SQSRecord(first))
+    suspend_by_operator(account["account_id"], "spam complaints")
+    import_record(SQSRecord(second))
+    done = report(client, account, list_id, json.loads(response.body)["import_id"])
+    assert done["status"] == "completed" and done["counts"]["pending"] == 2
+    assert [e["line"] for e in done["errors"]] == [4, 5] and "suspended" in done["errors"][0]["message"]
+    assert stored(list_id, "p2@example.com") is None and stored(list_id, "p3@example.com") is None
+
 # --- P01-P03: double opt-in without a bypass ------------------------------------------------------
 
 INCOMPLETE = [
