@@ -184,3 +184,18 @@ def test_p08_a_contact_field_with_a_line_break_or_control_character_is_400_namin
     listed = json.loads(client.http.get(f"/v1/lists/{list_id}/subscribers", headers=headers).body)
     assert listed["subscribers"] == []
 
+
+@pytest.mark.parametrize(("detail", "value"), [("form_url", "n/a"), ("form_url", "www.shop.example/join"),
+                                               ("form_url", "https://shop.example/\u2028x"),
+                                               ("user_agent", "Mozilla/5.0\x00"),
+                                               ("user_agent", "Mozilla\u2028Bcc")])
+@pytest.mark.parametrize("proof", ["consent", "tracking_consent"])
+def test_p02_supplied_consent_proof_with_a_placeholder_url_or_a_control_character_is_400_naming_it(
+        client, headers, proof, detail, value):
+    list_id = new_list(client, headers, double_opt_in=False)
+    given = {"given_at": "2025-01-01T00:00:00Z"}
+    body = {"email": "ann@example.com", "consent": given, proof: {**given, detail: value}}
+    response = client.http.post(f"/v1/lists/{list_id}/subscribers", headers=headers, body=json.dumps(body))
+    # New lists ask tracking consent (P30), so both proofs are checked.
+    assert response.status_code == 400 and _error(response)["field"] == f"{proof}.{detail}", response.body
+

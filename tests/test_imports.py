@@ -365,6 +365,20 @@ def test_p01_p02_a_complete_proof_confirms_a_row_on_a_double_opt_in_list(client,
     assert take("outbox") == []
 
 
+
+@pytest.mark.parametrize("form_url", ["n/a", "website", "www.shop.example/join", "ftp://shop.example/join",
+                                      "javascript:alert(1)", "https://", "https://shop example/join"])
+def test_p01_p02_a_placeholder_form_url_is_no_proof_and_the_row_is_refused_naming_it(client, account,
+                                                                                     news_list, form_url):
+    list_id = news_list["list_id"]
+    text = ("email,consent_given_at,consent_source,consent_text_version,consent_form_url\n"
+            f'row@example.com,2025-05-01T10:00:00Z,shop checkout,1,"{form_url}"\n')
+    job = json.loads(post_import(client, account, list_id, text).body)
+    run_import_worker()
+    done = report(client, account, list_id, job["import_id"])
+    assert [(e["line"], e["field"]) for e in done["errors"]] == [(2, "consent_form_url")], form_url
+    assert stored(list_id, "row@example.com") is None
+
 def test_p30_an_import_carries_tracking_consent_like_mailing_consent(client, account, news_list):
     list_id = news_list["list_id"]
     text = ("email,consent_given_at,consent_source,consent_text_version,consent_ip,tracking_consent_given_at,"

@@ -24,6 +24,7 @@ from chalicelib.domain.subscriptions import (
     Source,
     clean_contact,
     clean_ip,
+    clean_proof_url,
     evidence,
     named_version,
     pick_consent_version,
@@ -161,7 +162,8 @@ def clean_row(values: Mapping[str, str], declared_attributes: Iterable[str],
     proof = evidence(supplied_consent_time(given_at, "consent_given_at"), Source.IMPORT,
                      pick_consent_version(versions, version),
                      ip=clean_ip(values.get("consent_ip"), "consent_ip"),
-                     user_agent=values.get("consent_user_agent"), form_url=values.get("consent_form_url"),
+                     user_agent=values.get("consent_user_agent"),
+                     form_url=clean_proof_url(values.get("consent_form_url"), "consent_form_url"),
                      original_source=source)
     complete = bool(source and claimed and (proof.ip or proof.form_url))
     return ImportedPerson(contact, proof, complete, tracking)
