@@ -192,6 +192,29 @@ def test_bad_files_are_refused_naming_the_problem(client, account, news_list):
     assert take("imports") == []
 
 
+
+def test_p02_a_row_with_more_values_than_columns_refuses_the_file_naming_its_line(client, account, news_list):
+    """An unquoted user agent ("KHTML, like Gecko") spills past the last column: importing the row
+    would store a cut user agent as its consent proof."""
+    agent = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0"
+    text = ("email,consent_given_at,consent_ip,consent_source,consent_user_agent\n"
+            "ok@example.com,2025-01-01T00:00:00Z,198.51.100.4,shop form,Firefox\n"
+            f"ua@example.com,2025-01-01T00:00:00Z,198.51.100.4,shop form,{agent}\n")
+    response = post_import(client, account, news_list["list_id"], text)
+    assert response.status_code == 400, response.body
+    error = json.loads(response.body)["error"]
+    assert error["field"] == "body" and "line 3 " in error["message"]
+    assert take("imports") == [] and stored(news_list["list_id"], "ok@example.com") is None
+
+
+def test_trailing_empty_cells_and_short_rows_still_import(client, account, news_list):
+    text = "email,name,city\nann@example.com,Ann,Iasi,,\nbob@example.com\n"
+    response = post_import(client, account, news_list["list_id"], text)
+    assert response.status_code == 202, response.body
+    run_import_worker()
+    assert stored(news_list["list_id"], "ann@example.com").name == "Ann"
+    assert stored(news_list["list_id"], "bob@example.com") is not None
+
 def test_an_oversized_file_is_413(client, account, news_list):
     from chalicelib.blueprints.api_imports import MAX_IMPORT_BYTES
 

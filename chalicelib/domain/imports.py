@@ -53,8 +53,9 @@ class ParsedFile:
 
 
 def parse_csv(text: str, declared_attributes: Iterable[str]) -> ParsedFile:
-    """Read the header and rows. Unknown or repeated columns, a missing `email` column or an
-    empty file are InvalidInput naming the column; row contents are checked later, per row."""
+    """Read the header and rows. Unknown or repeated columns, a missing `email` column, an
+    empty file or a row with more values than columns are InvalidInput naming the column or
+    line; row contents are checked later, per row."""
     reader = csv.reader(io.StringIO(text))
     try:
         header = next(reader)
@@ -86,6 +87,12 @@ def _rows(reader: Iterator[list[str]], columns: tuple[str, ...]) -> Iterator[Imp
             raise InvalidInput(f"line {reader.line_num} is not valid CSV: {exc}", field="body") from None
         if not any(cell.strip() for cell in cells):
             continue
+        if any(cell.strip() for cell in cells[len(columns):]):
+            # An unquoted comma shifts every cell after it: importing the row would store a cut
+            # or misplaced consent proof (P02). Trailing empty cells (spreadsheets add them) pass.
+            raise InvalidInput(f"line {reader.line_num} has {len(cells)} values but the header names "
+                               f"{len(columns)} columns; a value holding a comma must be in double quotes",
+                               field="body")
         values = {name: cell.strip() for name, cell in zip(columns, cells, strict=False) if cell.strip()}
         yield ImportRow(line=reader.line_num, values=values)
 
