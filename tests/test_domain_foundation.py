@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 
 from chalicelib.domain.accounts import AccountProfile, clean_profile_changes
-from chalicelib.domain.addresses import normalise_email
+from chalicelib.domain.addresses import masked_email, normalise_email
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.keys import hash_secret, new_secret
 from chalicelib.domain.lists import clean_origin, clean_redirect_url, next_consent_versions
@@ -28,6 +28,15 @@ def test_bad_addresses_name_the_field(raw):
     with pytest.raises(InvalidInput) as caught:
         normalise_email(raw, field="contact_email")
     assert caught.value.field == "contact_email"
+
+
+@pytest.mark.parametrize(("address", "shown"), [("owner@acme.example", "o•••@acme.example"),
+                                              ("a@b.example", "a•••@b.example"),
+                                              ("ștefan@bücher.example", "ș•••@bücher.example"),
+                                              ('"a@b"@c.example', '"•••@c.example'), ("nobody", "•••")])
+def test_p27_a_masked_address_shows_its_first_character_and_domain_only(address, shown):
+    assert masked_email(address) == shown
+    assert address not in masked_email(address)
 
 
 def test_p27_secrets_are_random_and_only_their_hash_is_kept():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 from chalicelib.locale.build import TRANSLATIONS, catalogs, message_ids
@@ -132,7 +133,7 @@ def _english_left(text: str, language: str = "ro") -> list[str]:
 
 def test_p32_no_english_escapes_the_romanian_pages_and_mails_tidings_adds():
     from chalicelib.domain.account_lifecycle import deletion_email, inactivity_email
-    from chalicelib.domain.email_change import email_change_email
+    from chalicelib.domain.email_change import email_change_email, email_changed_notice
     from chalicelib.domain.health import operator_action_notice, suspension_notice
     from chalicelib.domain.optout import optout_email
     from chalicelib.domain.phone_consent import code_text
@@ -149,6 +150,9 @@ def test_p32_no_english_escapes_the_romanian_pages_and_mails_tidings_adds():
     base = {"public_base_url": "https://x.example", "default_sender": "no-reply@x.example", "language": "ro"}
     mails = [optout_email(signer, "ann@example.com", base["public_base_url"], base["default_sender"], "ro"),
              email_change_email("Acme", "new@example.com", "tok", **base),
+             email_changed_notice("old@example.com", "Acme", "new@example.com",
+                                  datetime(2026, 2, 1, tzinfo=UTC), default_sender=base["default_sender"],
+                                  language="ro"),
              deletion_email("owner@example.com", "Acme", "tok", **base),
              inactivity_email("owner@example.com", "Acme", **base),
              suspension_notice("owner@example.com", "no-reply@x.example", "Acme", "rate", "ro"),

@@ -26,3 +26,10 @@ def normalise_email(raw: str, field: str = "email", *, check_dns: bool = False) 
     # list twice, nor escape a suppression, by changing case.
     local, _, domain = result.normalized.rpartition("@")
     return f"{local.lower()}@{domain}"
+
+
+def masked_email(address: str) -> str:
+    """The address as a notice may show it to someone who may no longer own the account: its
+    first character and its domain (`o•••@acme.example`), enough to recognise it, never all of it."""
+    local, _, domain = address.rpartition("@")
+    return f"{local[:1]}•••@{domain}" if local else "•••"

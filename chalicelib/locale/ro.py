@@ -195,6 +195,12 @@ RO: dict[str, str] = {
         "Dacă nu ai cerut asta, ignoră acest mesaj: nu se schimbă nimic. Linkul funcționează 2 zile.",
     "If you did not ask for this, ignore this message: nothing changes. The link works for 7 days.":
         "Dacă nu ai cerut asta, ignoră acest mesaj: nu se schimbă nimic. Linkul funcționează 7 zile.",
+    "If you did not make this change, someone else may hold an API key of the account: revoke the keys you "
+    "do not know (GET /v1/keys, then DELETE /v1/keys/{key_id}) and change the contact email back "
+    "(POST /v1/account/email-change).":
+        "Dacă nu tu ai făcut această schimbare, se poate ca altcineva să aibă o cheie API a contului: "
+        "revocă cheile pe care nu le recunoști (GET /v1/keys, apoi DELETE /v1/keys/{key_id}) și schimbă "
+        "înapoi emailul de contact (POST /v1/account/email-change).",
     "If you no longer need the account, ignore this message.":
         "Dacă nu mai ai nevoie de cont, ignoră acest mesaj.",
     "List code": "Codul listei",
@@ -250,6 +256,7 @@ RO: dict[str, str] = {
     "the unsubscribe requests it received (GET /v1/account/unsubscribes); then it is deleted.":
         "Contul mai poate folosi API-ul până pe %(date)s pentru a-și exporta datele (GET /v1/account/export) "
         "și cererile de dezabonare primite (GET /v1/account/unsubscribes); apoi este șters.",
+    "The contact email of %(account)s was changed": "Emailul de contact al %(account)s a fost schimbat",
     "The mailing platform": "Platforma de email",
     "The reason given: %(reason)s": "Motivul dat: %(reason)s",
     "This address is now the contact email of %(account)s.":
@@ -308,6 +315,10 @@ RO: dict[str, str] = {
     "all their data.":
         "contul %(account)s nu a fost folosit de 11 luni. Conturile nefolosite timp de un an sunt șterse cu "
         "toate datele lor.",
+    "the contact email of the account %(account)s was changed on %(date)s from this address to "
+    "%(new_email)s. Mail about the account now goes there.":
+        "emailul de contact al contului %(account)s a fost schimbat pe %(date)s, de la această adresă la "
+        "%(new_email)s. Mesajele despre cont merg acum acolo.",
     "the export could not be prepared; try again": "exportul nu a putut fi pregătit; încearcă din nou",
     "this code is not right, or too old: ask for a new one":
         "acest cod nu este corect sau a expirat: cere unul nou",

@@ -1,7 +1,8 @@
 """Changing an account's contact email, confirmed at the new address (P27).
 
 The API asks; the mail to the new address carries the signed link; only the button behind that
-link changes the profile. Both steps are audited, by field name, never with the address.
+link changes the profile, and the address it replaces is then told. Both steps are audited, by
+field name, never with the address.
 """
 from __future__ import annotations
 
@@ -12,11 +13,14 @@ from chalicelib.config import hash_key, settings, signer
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.clock import now
 from chalicelib.domain.email_change import (
+    CHANGED_MAIL_KIND,
     MAIL_KIND,
     EmailChangeClaim,
     email_change_email,
     email_change_message_id,
     email_change_token,
+    email_changed_message_id,
+    email_changed_notice,
     read_email_change_token,
     replaced_hash,
 )
@@ -82,8 +86,23 @@ def confirm_email_change(token: str) -> Account:
     changes the contact email again; pressing it again while its change stands is harmless."""
     claim, account = pending_change(token)
     if account.contact_email != claim.new_email:
+        _tell_replaced_address(account, claim)
         if not change_contact_email(account.account_id, claim.new_email, claim.nonce):
             raise EmailChangeLinkUsed(_LINK_USED, field="token")
         audit.record(account.account_id, CONFIRMED_BY_MAIL, "account.contact_email_changed", "contact_email")
         account.contact_email = claim.new_email
     return account
+
+
+def _tell_replaced_address(account: Account, claim: EmailChangeClaim) -> None:
+    """Queue the notice to the contact email this change replaces (P27). Queued before the change,
+    under an id fixed for this request: a failed write is retried by pressing the button again,
+    which queues the same id (sent once); queued after, a crash between the two would leave the
+    change made and the old address never told, and a second press finds nothing left to do."""
+    if not account.contact_email:
+        return  # an account that had no contact email has no one to tell
+    mail = email_changed_notice(account.contact_email, account.name, claim.new_email, now(),
+                                default_sender=settings().default_sender, language=account_language(account))
+    job = EmailJob(message_id=email_changed_message_id(account.account_id, claim.nonce),
+                   account_id=account.account_id, kind=CHANGED_MAIL_KIND, email=mail)
+    enqueue(OUTBOX, job.to_dict())
