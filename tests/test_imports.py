@@ -43,6 +43,18 @@ def report(client, account, list_id, import_id):
     return json.loads(response.body)
 
 
+def imported(client, account, list_id, text):
+    """Import `text` to the list, apply its chunks, and return the import's report."""
+    response = post_import(client, account, list_id, text)
+    assert response.status_code == 202, response.body
+    run_import_worker()
+    return report(client, account, list_id, json.loads(response.body)["import_id"])
+
+
+def error_lines(done) -> list[tuple[int, str | None]]:
+    return [(error["line"], error["field"]) for error in done["errors"]]
+
+
 def test_p03_rows_with_proof_are_confirmed_and_rows_without_get_a_double_opt_in_mail(
         client, account, news_list):
     list_id = news_list["list_id"]
@@ -102,12 +114,10 @@ def test_p02_p08_a_row_with_a_control_character_in_a_contact_or_proof_cell_is_an
             "ann@example.com,Ann\x00,,\n"
             "bob@example.com,Bob,2025-01-01T00:00:00Z,shop\u2028form\n"
             "cat@example.com,Cat,2025-01-01T00:00:00Z,shop form\n")
-    job = json.loads(post_import(client, account, list_id, text).body)
-    run_import_worker()
-    done = report(client, account, list_id, job["import_id"])
-    assert [(e["line"], e["field"]) for e in done["errors"]] == [(2, "name"), (3, "consent_source")]
+    assert error_lines(imported(client, account, list_id, text)) == [(2, "name"), (3, "consent_source")]
     assert stored(list_id, "ann@example.com") is None and stored(list_id, "bob@example.com") is None
     assert stored(list_id, "cat@example.com").consent.original_source == "shop form"
+
 
 def test_p18_an_import_report_quotes_no_part_of_a_refused_address_or_cell(client, account, news_list,
                                                                           monkeypatch):
@@ -128,11 +138,8 @@ def test_p18_an_import_report_quotes_no_part_of_a_refused_address_or_cell(client
             "ann@exa_mple.com,,\n"
             "john@smith-family.example,,\n"
             "cat@example.com,2025-01-01T00:00:00Z,bob@example.com\n")
-    job = json.loads(post_import(client, account, list_id, text).body)
-    run_import_worker()
-    done = report(client, account, list_id, job["import_id"])
-    assert [(e["line"], e["field"]) for e in done["errors"]] == [
-        (2, "email"), (3, "email"), (4, "consent_text_version")]
+    done = imported(client, account, list_id, text)
+    assert error_lines(done) == [(2, "email"), (3, "email"), (4, "consent_text_version")]
     shown = json.dumps(done)
     for quoted in ("'_'", "smith-family", "bob@"):
         assert quoted not in shown, quoted
@@ -255,12 +262,9 @@ def test_p02_a_row_with_more_values_than_columns_refuses_the_file_naming_its_lin
 def test_a_file_with_cr_only_line_ends_imports_and_reports_lines_like_any_other(client, account, news_list):
     # Excel for old Macs ends lines with CR alone.
     text = "email,name\rann@example.com,Ann\rnot-an-address,Bob\rcat@example.com,Cat\r"
-    response = post_import(client, account, news_list["list_id"], text)
-    assert response.status_code == 202, response.body
-    run_import_worker()
-    done = report(client, account, news_list["list_id"], json.loads(response.body)["import_id"])
-    assert [(e["line"], e["field"]) for e in done["errors"]] == [(3, "email")]
+    assert error_lines(imported(client, account, news_list["list_id"], text)) == [(3, "email")]
     assert stored(news_list["list_id"], "cat@example.com").name == "Cat"
+
 
 def test_trailing_empty_cells_and_short_rows_still_import(client, account, news_list):
     text = "email,name,city\nann@example.com,Ann,Iasi,,\nbob@example.com\n"
@@ -269,6 +273,7 @@ def test_trailing_empty_cells_and_short_rows_still_import(client, account, news_
     run_import_worker()
     assert stored(news_list["list_id"], "ann@example.com").name == "Ann"
     assert stored(news_list["list_id"], "bob@example.com") is not None
+
 
 def test_an_oversized_file_is_413(client, account, news_list):
     from chalicelib.blueprints.api_imports import MAX_IMPORT_BYTES
@@ -373,11 +378,9 @@ def test_p01_p02_a_placeholder_form_url_is_no_proof_and_the_row_is_refused_namin
     list_id = news_list["list_id"]
     text = ("email,consent_given_at,consent_source,consent_text_version,consent_form_url\n"
             f'row@example.com,2025-05-01T10:00:00Z,shop checkout,1,"{form_url}"\n')
-    job = json.loads(post_import(client, account, list_id, text).body)
-    run_import_worker()
-    done = report(client, account, list_id, job["import_id"])
-    assert [(e["line"], e["field"]) for e in done["errors"]] == [(2, "consent_form_url")], form_url
+    assert error_lines(imported(client, account, list_id, text)) == [(2, "consent_form_url")], form_url
     assert stored(list_id, "row@example.com") is None
+
 
 def test_p30_an_import_carries_tracking_consent_like_mailing_consent(client, account, news_list):
     list_id = news_list["list_id"]
