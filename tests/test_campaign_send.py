@@ -584,6 +584,25 @@ def test_p13_p26_a_batch_whose_count_failed_once_counts_its_mail_once_on_redeliv
     assert _account_sent(account["account_id"]) == 3
 
 
+def test_p13_p26_a_mail_whose_count_failed_still_counts_when_its_recipient_opted_out_before_the_redelivery(
+        client, account, headers, list_id, monkeypatch):
+    """The batch mails all three, then its count fails; Bob unsubscribes before SQS redelivers the
+    batch. The redelivery skips Bob (P07) but still counts the mail he was sent (P13, P26)."""
+    from chalicelib.store.campaign_stats import campaign_counters
+    from chalicelib.store.models import CampaignStat
+    from tests.support.faults import fail_first_write_to
+
+    campaign_id, batch = _one_batch_to_three(client, account, headers, list_id)
+    fail_first_write_to(monkeypatch, CampaignStat)
+    assert client.lambda_.invoke("campaign_send_worker", sqs_event(batch)).payload["batchItemFailures"]
+    suppress(account["account_id"], "bob@example.com", SuppressionReason.UNSUBSCRIBED)
+    redelivered = client.lambda_.invoke("campaign_send_worker", sqs_event(batch))
+    assert redelivered.payload == {"batchItemFailures": []}
+    assert recipients_of_sent() == ["ann@example.com", "bob@example.com", "cat@example.com"]
+    assert campaign_counters(campaign_id)["sent"] == 3
+    assert _account_sent(account["account_id"]) == 3
+
+
 def test_p13_p26_a_mail_refused_for_good_is_not_counted_as_sent_when_the_count_is_redone(
         client, account, headers, list_id, monkeypatch):
     """SES refuses Bob's mail for good (it stays claimed, counted as failed) and the batch's count

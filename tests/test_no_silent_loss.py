@@ -115,6 +115,42 @@ def test_a_batch_still_failing_on_its_last_receive_ends_the_campaign_failed(clie
     assert shown["status"] == "failed" and "ServiceUnavailable" in shown["failure"]["reason"]
 
 
+def test_p12_a_batch_whose_opt_outs_cannot_be_read_mails_nobody_and_ends_failed_on_its_last_receive(
+        client, account, headers, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    from chalicelib.services.sending import due_suppressions
+    from tests.support.events import sqs_event
+    from tests.support.mail import sent_mails
+    from tests.support.queues import take
+
+    list_id = new_list(client, headers)
+    for email in ("ann@example.com", "bob@example.com"):
+        subscribe(account["account_id"], list_id, email)
+    campaign = create_campaign(client, headers, [list_id])
+    client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/send", headers=headers)
+    run_queues(client, ("fanout",))
+
+    def unreadable(*args: Any, **kwargs: Any) -> set[str]:
+        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}},
+                          "BatchGetItem")
+
+    monkeypatch.setattr(due_suppressions, "suppressed_hashes", unreadable)
+    (job,) = take("campaign-send")
+    event = sqs_event(job)
+    assert client.lambda_.invoke("campaign_send_worker", event).payload["batchItemFailures"], \
+        "an early attempt goes back to SQS"
+    shown = json.loads(client.http.get(f"/v1/campaigns/{campaign['campaign_id']}", headers=headers).body)
+    assert shown["status"] == "sending"
+    event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "5"
+    assert client.lambda_.invoke("campaign_send_worker", event).payload == {"batchItemFailures": []}
+    assert sent_mails() == [], "nobody is mailed unchecked"
+    shown = json.loads(client.http.get(f"/v1/campaigns/{campaign['campaign_id']}", headers=headers).body)
+    assert shown["status"] == "failed", "never stuck `sending` once the job is dead-lettered"
+    assert shown["failure"]["failed"] == 2
+    assert "ProvisionedThroughputExceededException" in shown["failure"]["reason"]
+
+
 def test_a_transactional_mail_ses_refuses_is_counted_on_the_accounts_health(client, account, headers):
     from chalicelib.clients import client as aws_client
 

@@ -9,10 +9,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from urllib.parse import urlsplit
 
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.clock import now, parse_utc_time
 from chalicelib.domain.errors import Conflict, InvalidInput
+from chalicelib.domain.header_text import check_header_text
 from chalicelib.domain.numbers import whole_number
 from chalicelib.templates import N_
 
@@ -204,6 +206,9 @@ def _text(value: object, name: str, max_length: int) -> str | None:
     if len(text) > max_length:
         raise InvalidInput(N_("'%(name)s' is longer than %(max)s characters"), field=name,
                            params={"name": name, "max": max_length})
+    # A contact field is one line: it goes into greetings, subjects and exports, where a line
+    # break or a control character (NUL, ESC, U+2028) breaks or hides what follows.
+    check_header_text(text, name)
     return text or None
 
 
@@ -252,6 +257,31 @@ def clean_ip(raw: str | None, field_name: str = "ip") -> str | None:
         return str(ipaddress.ip_address(raw.strip()))
     except ValueError:
         raise InvalidInput(f"'{field_name}' is not an IP address", field=field_name) from None
+
+
+def clean_proof_url(raw: str | None, field: str) -> str | None:
+    """The address of the form where consent was given, as an API caller or an import file
+    supplies it (P02): an absolute http(s) URL on one line, or InvalidInput naming `field`. A
+    placeholder ("n/a", "website") is no proof of where consent was given."""
+    if raw is None or not raw.strip():
+        return None
+    url = raw.strip()
+    check_header_text(url, field)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unclosed IPv6 bracket
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or " " in url:
+        raise InvalidInput(f"'{field}' must be the absolute http(s) URL of the form", field=field)
+    return url
+
+
+def supplied_text(raw: str | None, field: str) -> str | None:
+    """A one-line proof detail an API caller or an import file supplies (a user agent), or None."""
+    if raw is None or not raw.strip():
+        return None
+    check_header_text(raw, field)
+    return raw.strip()
 
 
 # Clock skew allowed for a consent time an API caller or an import supplies.

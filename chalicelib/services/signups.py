@@ -29,10 +29,12 @@ from chalicelib.domain.subscriptions import (
     Status,
     clean_contact,
     clean_ip,
+    clean_proof_url,
     evidence,
     pick_consent_version,
     signup_outcome,
     supplied_consent_time,
+    supplied_text,
 )
 from chalicelib.domain.tokens import ConfirmClaim, confirm_token, confirm_token_list_hint, read_confirm_token
 from chalicelib.observability import logger
@@ -254,11 +256,7 @@ def _api_evidence(mailing_list: MailingList, proof: Mapping[str, object] | None)
     if claimed is not None and claimed not in versions:
         raise InvalidInput(f"this list has no consent text version {claimed}",
                            field="consent.consent_text_version")
-    return evidence(_given_at(proof.get("given_at")), Source.API,
-                    pick_consent_version(versions, claimed),
-                    ip=clean_ip(_optional_text(proof.get("ip")), "consent.ip"),
-                    user_agent=_optional_text(proof.get("user_agent")),
-                    form_url=_optional_text(proof.get("form_url")))
+    return _supplied_evidence(proof, "consent", pick_consent_version(versions, claimed))
 
 
 def _api_tracking_evidence(mailing_list: MailingList,
@@ -274,14 +272,19 @@ def _api_tracking_evidence(mailing_list: MailingList,
     if claimed is not None and claimed not in versions:
         raise InvalidInput(f"this list has no tracking consent text version {claimed}",
                            field="tracking_consent.consent_text_version")
-    return evidence(_given_at(proof.get("given_at"), "tracking_consent.given_at"), Source.API,
-                    pick_consent_version(versions, claimed),
-                    ip=clean_ip(_optional_text(proof.get("ip")), "tracking_consent.ip"),
-                    user_agent=_optional_text(proof.get("user_agent")),
-                    form_url=_optional_text(proof.get("form_url")))
+    return _supplied_evidence(proof, "tracking_consent", pick_consent_version(versions, claimed))
 
 
-def _given_at(raw: object, field: str = "consent.given_at") -> datetime:
+def _supplied_evidence(proof: Mapping[str, object], scope: str, version: int) -> ConsentEvidence:
+    """The proof an API caller supplies under `scope` (`consent`, `tracking_consent`), each
+    detail checked and named by its path in the body."""
+    return evidence(_given_at(proof.get("given_at"), f"{scope}.given_at"), Source.API, version,
+                    ip=clean_ip(_optional_text(proof.get("ip")), f"{scope}.ip"),
+                    user_agent=supplied_text(_optional_text(proof.get("user_agent")), f"{scope}.user_agent"),
+                    form_url=clean_proof_url(_optional_text(proof.get("form_url")), f"{scope}.form_url"))
+
+
+def _given_at(raw: object, field: str) -> datetime:
     if not isinstance(raw, str):
         raise InvalidInput(f"'{field}' is required", field=field)
     return supplied_consent_time(raw, field)

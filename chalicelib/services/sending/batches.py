@@ -12,10 +12,13 @@ report only, exactly once even when a count fails and the batch is redelivered
 (services/sending/counting.py).
 
 SES throttling is retried with backoff; if it persists the claim is released and the error
-raised, so SQS redelivers the batch: nobody is lost, nobody mailed twice. When the Lambda's
-time runs short, or the next send time is more than MAX_SEND_WAIT_SECONDS away, the unsent rest
-continues as a new job of the same batch, with its reservation, delayed until its next send time:
-no Lambda is billed for waiting on the rate. A continuation that arrives late sends at once.
+raised, so SQS redelivers the batch: nobody is lost, nobody mailed twice. On the job's last
+attempt, a mail that still fails, and a recipient whose opt-outs still cannot be read (never
+mailed unchecked), count as failed, so the campaign ends `failed` instead of staying `sending`
+behind a dead-lettered job. When the Lambda's time runs short, or the next send time is more
+than MAX_SEND_WAIT_SECONDS away, the unsent rest continues as a new job of the same batch, with
+its reservation, delayed until its next send time: no Lambda is billed for waiting on the rate.
+A continuation that arrives late sends at once.
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from chalicelib.adapters import sns
+from chalicelib.adapters.retries import error_code
 from chalicelib.adapters.ses import send_raw_email
 from chalicelib.adapters.sqs import enqueue
 from chalicelib.config import hash_key, settings, signer
@@ -166,16 +170,22 @@ def _sms_batch(job: BatchJob, account: Account, content: CampaignContent,
     emails = {contact.email: address_hash(contact.email, key) for contact in job.recipients}
     # A number suppressed here (a STOP reply, an erasure) or an address unsubscribed from the
     # account: either way the person said no.
-    suppressed = suppressed_hashes(job.account_id, [*phones.values(), *emails.values()],
-                                   job.mailing_list.list_id)
-    opted_out = sns.opted_out_numbers()
-    queue = [contact for contact in job.recipients
-             if not ({phones[contact.phone or ""], emails[contact.email]} & suppressed)
-             and contact.phone not in opted_out]
-    outcome.suppressed = len(job.recipients) - len(queue)
-    if not job.continued:
-        messages.list_campaign_for_purge(job.account_id, job.campaign_id,
-                                         [phones[contact.phone or ""] for contact in queue])
+    try:
+        suppressed = suppressed_hashes(job.account_id, [*phones.values(), *emails.values()],
+                                       job.mailing_list.list_id)
+        opted_out = sns.opted_out_numbers()
+        skipped = {position for position, contact in enumerate(job.recipients)
+                   if {phones[contact.phone or ""], emails[contact.email]} & suppressed
+                   or contact.phone in opted_out}
+        if not job.continued:
+            messages.list_campaign_for_purge(job.account_id, job.campaign_id, [
+                phones[contact.phone or ""] for position, contact in enumerate(job.recipients)
+                if position not in skipped])
+    except Exception as error:
+        if not last_attempt:
+            raise
+        _fail_unchecked(outcome, len(job.recipients), error)
+        return
     count = SentCount(job.batch_id)
 
     def message(contact: Contact) -> Message:
@@ -194,7 +204,8 @@ def _sms_batch(job: BatchJob, account: Account, content: CampaignContent,
 
     try:
         # SNS keeps its own rate: no SES send times for SMS.
-        _send_each(queue, message, time_left, outcome, last_attempt, count)
+        _send_each(job.recipients, message, time_left, outcome, last_attempt, count,
+                   suppressed=skipped.__contains__)
     finally:
         # The report counts texts as it counts mails (P13); texts stay out of the email rates.
         count.count()
@@ -207,9 +218,9 @@ def _send_each(queue: list[Contact], message: Callable[[Contact], Message], time
                suppressed: Callable[[int], bool] = lambda position: False) -> None:
     """The send step for each recipient in turn, each at its reserved send time (if any); the
     rest is handed back when the Lambda's time runs short or the next send time is further away
-    than a few milliseconds. A recipient `suppressed` by the time it is due is skipped. A mail
-    that fails for good counts as failed (MessageFailed); what is sent, or found sent by an
-    earlier delivery, goes to `count`."""
+    than a few milliseconds. A recipient `suppressed` by the time it is due is skipped; when that
+    read fails on the `last_attempt`, the rest count as failed. A mail that fails for good counts
+    as failed (MessageFailed); what is sent, or found sent by an earlier delivery, goes to `count`."""
     for position, contact in enumerate(queue):
         if time_left() < SAFETY_SECONDS:
             outcome.hand_back(queue, position, reservation, 0)
@@ -221,10 +232,21 @@ def _send_each(queue: list[Contact], message: Callable[[Contact], Message], time
                 return
             if wait > 0:
                 time.sleep(wait)
-        if suppressed(position):
-            outcome.suppressed += 1
-            continue
+        try:
+            skip = suppressed(position)
+        except Exception as error:
+            if not last_attempt:
+                raise
+            _fail_unchecked(outcome, len(queue) - position, error)
+            return
         mail = message(contact)
+        if skip:
+            outcome.suppressed += 1
+            # An earlier delivery of this job may have mailed them before they opted out, and
+            # failed to count it: that mail still counts, once (P13; a read, for the rare
+            # recipient suppressed since the fan-out).
+            count.duplicate(mail.recipient_hash, mail.message_id, trackable(contact))
+            continue
         try:
             result = send_message(mail, None, last_attempt=last_attempt)
         except MessageFailed as failure:
@@ -240,3 +262,15 @@ def _send_each(queue: list[Contact], message: Callable[[Contact], Message], time
         else:
             outcome.sent += 1
             count.sent((mail.account_id, mail.kind, mail.campaign_id or ""), trackable(contact))
+
+
+def _fail_unchecked(outcome: BatchOutcome, recipients: int, error: Exception) -> None:
+    """On the job's last attempt, `recipients` whose suppressions could not be read (or filed for
+    the purge) count as failed: none of them is mailed unchecked (P12), and the campaign ends
+    `failed` with the reason instead of staying `sending` once SQS dead-letters the job."""
+    code = getattr(error, "cause_response_code", None) or error_code(error) or type(error).__name__
+    outcome.failed += recipients
+    outcome.failure_reason = outcome.failure_reason or (
+        f"the recipients could not be checked for opt-outs until the last attempt ({code})")
+    logger.warning("campaign recipients not checked for opt-outs: counted as failed",
+                   extra={"recipients": recipients, "reason": code})
