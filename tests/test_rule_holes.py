@@ -231,7 +231,7 @@ def test_p33_the_cli_refuses_an_empty_account_id_with_a_clear_message(aws, capsy
 
 
 @pytest.mark.parametrize("reason", [f"complaint from {ANN}", f"complaint from <{ANN.upper()}>, twice",
-                                    "complaint from +40 712 345 678"])
+                                    f"was it {ANN}?", "complaint from +40 712 345 678"])
 def test_p27_an_operator_reason_with_contact_data_stays_out_of_the_audit_log(account, capsys, reason):
     """DESIGN: contact data never appears in the audit log (P25/P27 audit entries hold ids and
     counts). The CLI's `--reason` is stored verbatim in the account's audit log, so a reason

@@ -18,7 +18,8 @@ def contact_data_in(text: str) -> str | None:
     """What contact data `text` holds: "an email address", "a phone number", or None. Never the
     value itself, so an error can say what it found without repeating it."""
     for word in text.translate(_AROUND_ADDRESSES).split():
-        if "@" in word and _is_email(word.rstrip(".")):
+        # Sentence punctuation after an address (`ann@….`, `…!`, `…?`, an ellipsis) ends no address.
+        if "@" in word and _is_email(word.rstrip(".!?\u2026")):
             return "an email address"
     import phonenumbers  # lazily: its metadata is large, and only operator commands ask
 

@@ -2,6 +2,7 @@
 
     python -m tests.mutation              # a fresh run, then the report (exit 1 below the bar)
     python -m tests.mutation --report     # the report of the last run only
+    python -m tests.mutation --only chalicelib/domain/tokens.py   # one module (repeatable), its report
 
 mutmut (pinned in requirements-dev.txt) copies chalicelib/ and the tests to mutants/, writes every
 mutant of the modules in tests/mutation/scope.toml into that copy behind a trampoline, runs the
@@ -26,7 +27,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from math import ceil
 from pathlib import Path
 
@@ -117,7 +118,7 @@ def _warm_up() -> None:
         raise SystemExit("the warm-up tests failed")
 
 
-def run(max_children: int) -> None:
+def run(max_children: int, only: Sequence[str] = ()) -> None:
     # mutmut reads its configuration ([tool.mutmut] in pyproject.toml) from the working directory.
     from mutmut import __main__ as mutmut_main
     from mutmut.configuration import config
@@ -130,7 +131,7 @@ def run(max_children: int) -> None:
     # The tests package must come from the copy under mutants/, as pytest will import it there.
     for name in [name for name in sys.modules if name == "tests" or name.startswith("tests.")]:
         del sys.modules[name]
-    scope = modules()
+    scope = modules(only)
     by_path = {module.path: module for module in scope}
     config().only_mutate = sorted(by_path)  # scope.toml is the one list of what is mutated
     excused = equivalents()
@@ -207,14 +208,20 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--report", action="store_true", help="only print the report of the last run")
     parser.add_argument("--max-children", type=int, default=2)
+    parser.add_argument("--only", action="append", default=[], metavar="PATH",
+                        help="mutate and report only this module of scope.toml (repeatable)")
     args = parser.parse_args(argv)
     os.chdir(ROOT)
+    try:
+        modules(args.only)
+    except ValueError as error:
+        parser.error(str(error))
     if not args.report:
         shutil.rmtree("mutants", ignore_errors=True)  # a fresh run: no verdict kept from older code
         started = time.monotonic()
-        run(args.max_children)
+        run(args.max_children, args.only)
         print(f"wall time: {(time.monotonic() - started) / 60:.1f} minutes")
-    return report.main()
+    return report.main(args.only)
 
 
 if __name__ == "__main__":

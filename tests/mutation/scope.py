@@ -3,6 +3,7 @@ the equivalent mutants (tests/mutation/equivalent.toml) and the rule families of
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,11 +62,17 @@ def function_of(mutant: str) -> str:
     return mangled.removeprefix("x_")
 
 
-def modules() -> list[Module]:
+def modules(only: Sequence[str] = ()) -> list[Module]:
+    """The modules of scope.toml; with `only` (paths as scope.toml writes them), just those.
+    ValueError for a path scope.toml does not hold, so a typo cannot run nothing."""
     data = tomllib.loads(SCOPE_FILE.read_text("utf-8"))
-    return [Module(path=entry["path"], rules=tuple(entry["rules"]),
-                   functions=frozenset(entry["functions"]) if "functions" in entry else None)
-            for entry in data["module"]]
+    scope = [Module(path=entry["path"], rules=tuple(entry["rules"]),
+                    functions=frozenset(entry["functions"]) if "functions" in entry else None)
+             for entry in data["module"]]
+    unknown = sorted(set(only) - {module.path for module in scope})
+    if unknown:
+        raise ValueError(f"not in {SCOPE_FILE.name}: {', '.join(unknown)}")
+    return [module for module in scope if not only or module.path in only]
 
 
 def settings() -> dict[str, object]:

@@ -1,0 +1,99 @@
+"""A campaign batch's suppression reads as its recipients come due (P07, P12, P18, P21;
+services/sending/due_suppressions.py): tests that bite where the mutation run of that module
+(`python -m tests.mutation --only chalicelib/services/sending/due_suppressions.py`) found none
+did. Plain calls with a fixed clock and an in-memory suppression list, no AWS: what is read,
+when, and what is filed for the purge."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from chalicelib.domain.sending import Reservation
+from chalicelib.services.sending import due_suppressions
+from chalicelib.services.sending.due_suppressions import LOOKAHEAD_SECONDS, READ_CHUNK, DueSuppressions
+
+T = 1_800_000_000.0
+ACCOUNT, LIST = "acc_due", "lst_due"
+
+
+class Reads:
+    """The suppression list the batch reads (who opted out, changeable mid-batch), the clock, and
+    what the batch read and filed for the purge."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.now = T
+        self.opted_out: set[str] = set()
+        self.read: list[list[str]] = []
+        self.cleared: list[list[str]] = []
+        monkeypatch.setattr(due_suppressions, "time", SimpleNamespace(time=lambda: self.now))
+        monkeypatch.setattr(due_suppressions, "suppressed_hashes", self._suppressed_hashes)
+
+    def _suppressed_hashes(self, account_id: str, hashes: list[str], list_id: str) -> set[str]:
+        assert (account_id, list_id) == (ACCOUNT, LIST)
+        self.read.append(list(hashes))
+        return {hashed for hashed in hashes if hashed in self.opted_out}
+
+    def batch(self, hashes: list[str], reservation: Reservation | None) -> DueSuppressions:
+        return DueSuppressions(ACCOUNT, LIST, hashes, reservation, cleared=self.cleared.append)
+
+
+def _hashes(count: int) -> list[str]:
+    return [f"h{position}" for position in range(count)]
+
+
+@pytest.fixture()
+def reads(monkeypatch: pytest.MonkeyPatch) -> Reads:
+    return Reads(monkeypatch)
+
+
+def test_p07_p21_an_opt_out_after_the_first_mail_stops_the_next_one_not_yet_due(reads):
+    """One a second: each recipient is read when it comes due, not with the first, so an opt-out
+    made while the first is mailed counts for the second; only those it may mail are filed."""
+    batch = reads.batch(_hashes(3), Reservation(first=T, interval=1.0))
+    assert batch.suppressed(0) is False
+    reads.opted_out.add("h1")  # the one-click unsubscribe, while h0 is mailed
+    reads.now = T + 1
+    assert batch.suppressed(1) is True
+    reads.now = T + 2
+    assert batch.suppressed(2) is False
+    assert reads.read == [["h0"], ["h1"], ["h2"]]
+    assert reads.cleared == [["h0"], [], ["h2"]], "the opted-out one is not filed for the purge (P18)"
+
+
+def test_p07_the_lookahead_reads_a_recipient_due_at_its_very_end_and_none_later(reads):
+    at_the_end = reads.batch(_hashes(3), Reservation(first=T, interval=LOOKAHEAD_SECONDS))
+    assert at_the_end.suppressed(0) is False
+    assert reads.read == [["h0", "h1"]], "h1 is due exactly LOOKAHEAD_SECONDS on: read now"
+    reads.read.clear()
+    just_after = reads.batch(_hashes(3), Reservation(first=T, interval=LOOKAHEAD_SECONDS + 0.001))
+    assert just_after.suppressed(0) is False
+    assert reads.read == [["h0"]]
+
+
+def test_p12_a_recipient_asked_about_before_its_send_time_is_read_all_the_same(reads):
+    """The read covers at least the recipient asked about, however early the batch asks."""
+    reads.opted_out.add("h0")
+    alone = reads.batch(_hashes(1), Reservation(first=T + 60, interval=1.0))
+    assert alone.suppressed(0) is True
+    first_of_three = reads.batch(_hashes(3), Reservation(first=T + 60, interval=1.0))
+    assert first_of_three.suppressed(0) is True
+    assert reads.read == [["h0"], ["h0"]] and reads.cleared == [[], []], "the others are not due yet"
+
+
+def test_p12_without_send_times_every_recipient_is_read_a_chunk_at_a_time(reads):
+    reads.opted_out.update({"h0", "h2"})
+    small = reads.batch(_hashes(3), None)
+    assert [small.suppressed(position) for position in range(3)] == [True, False, True]
+    assert reads.read == [["h0", "h1", "h2"]] and reads.cleared == [["h1"]]
+
+
+def test_p12_a_batch_running_behind_reads_what_is_due_a_chunk_at_a_time_and_remembers_it(reads):
+    """Every send time already past: one read of READ_CHUNK (one BatchGetItem), then the rest.
+    An opt-out found by the first read still answers after the second."""
+    reads.opted_out.add("h0")
+    batch = reads.batch(_hashes(READ_CHUNK + 7), Reservation(first=T - 100, interval=1.0))
+    assert batch.suppressed(0) is True
+    assert batch.suppressed(READ_CHUNK) is False
+    assert batch.suppressed(0) is True, "asked again after a later read"
+    assert reads.read == [_hashes(READ_CHUNK), _hashes(READ_CHUNK + 7)[READ_CHUNK:]]
