@@ -16,6 +16,9 @@ from chalicelib.domain.contact_text import contact_data_in
     "complaint from ann@example.com!",
     "was it ann@example.com?",
     "complaint from ann@example.com\u2026",  # the ellipsis a phone's keyboard types for "..."
+    "complaint from ann@example.com\u3002",  # an ideographic full stop
+    "complaint from \u00abann@example.com\u00bb", "complaint from \u201eann@example.com\u201d",
+    "complaint from \uff08ann@example.com\uff09",  # full-width parentheses
 ])
 def test_p27_an_address_ending_a_sentence_is_found_and_named(reason):
     # What kind, never the value: the CLI's error repeats it.
