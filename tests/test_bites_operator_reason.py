@@ -19,10 +19,16 @@ from chalicelib.domain.contact_text import contact_data_in
     "complaint from ann@example.com\u3002",  # an ideographic full stop
     "complaint from \u00abann@example.com\u00bb", "complaint from \u201eann@example.com\u201d",
     "complaint from \uff08ann@example.com\uff09",  # full-width parentheses
+    "complaint from ann@example." + "a" * 63 + "!",  # the punctuation goes, not replaced: a label's most
 ])
 def test_p27_an_address_ending_a_sentence_is_found_and_named(reason):
     # What kind, never the value: the CLI's error repeats it.
     assert contact_data_in(reason) == "an email address"
+
+
+@pytest.mark.parametrize("reason", ["ask @ the desk", "see @!", "@\u3002", "5 @ 3%"])
+def test_p33_a_lone_at_sign_with_or_without_punctuation_is_no_contact_data(reason):
+    assert contact_data_in(reason) is None
 
 
 def test_p27_an_international_number_is_found_and_named():

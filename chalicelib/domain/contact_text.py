@@ -7,20 +7,23 @@ they would accept: an address `email-validator` takes, and a number in internati
 """
 from __future__ import annotations
 
-import unicodedata
+import re
 
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.errors import InvalidInput
 
 # What commonly wraps an address in prose: `<ann@example.com>`, `(ann@…)`, `mailto:ann@…`, `ann@….`
 _AROUND_ADDRESSES = str.maketrans({character: " " for character in "<>()[]{},;:\"'"})
+# What may end a word after an address in prose, in any script: a sentence's end (`.`, `!`, `?`,
+# an ellipsis, an ideographic full stop) or a closing quote. A domain ends in a letter or digit.
+_AFTER_ADDRESS = re.compile(r"[\W_]+$")
 
 
 def contact_data_in(text: str) -> str | None:
     """What contact data `text` holds: "an email address", "a phone number", or None. Never the
     value itself, so an error can say what it found without repeating it."""
     for word in text.translate(_AROUND_ADDRESSES).split():
-        if "@" in word and _is_email(_without_punctuation(word)):
+        if "@" in word and _is_email(_AFTER_ADDRESS.sub("", word)):
             return "an email address"
     import phonenumbers  # lazily: its metadata is large, and only operator commands ask
 
@@ -35,16 +38,4 @@ def _is_email(word: str) -> bool:
     except InvalidInput:
         return False
     return True
-
-
-def _without_punctuation(word: str) -> str:
-    """`word` without the punctuation around it: sentence ends (`.`, `!`, `?`, an ellipsis, an
-    ideographic full stop) and quotes (`«…»`, `„…”`) in any script. An address's domain ends in a
-    letter or digit, and one that starts with punctuation is still one without it."""
-    start, end = 0, len(word)
-    while start < end and unicodedata.category(word[start]).startswith("P"):
-        start += 1
-    while end > start and unicodedata.category(word[end - 1]).startswith("P"):
-        end -= 1
-    return word[start:end]
 
