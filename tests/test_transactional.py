@@ -107,3 +107,59 @@ def test_the_same_idempotency_key_sends_once(client, headers):
     assert first == second
     run_queues(client, ("outbox",))
     assert recipients_of_sent() == ["ann@example.com"]
+
+
+# --- queued size (P11: never a 5xx) -------------------------------------------------------------
+
+def test_p11_a_large_non_latin_message_is_a_413_naming_html_and_nothing_is_queued(client, headers):
+    """120,000 Cyrillic characters: inside the schema's 200,000 and the 256 KiB body, but some
+    1.4 MB queued (each is a 6-byte JSON escape, and the text part is made from the HTML)."""
+    response = client.http.post("/v1/messages", headers=headers, body=json.dumps(
+        {"to": "ann@example.com", "subject": "Receipt", "html": "<p>" + "\u0416" * 120_000 + "</p>"},
+        ensure_ascii=False))
+    assert response.status_code == 413, response.body[:300]
+    assert _error(response)["field"] == "html" and _error(response)["code"] == "payload_too_large"
+    assert take("outbox") == []
+
+
+def test_p11_a_large_non_latin_text_part_is_a_413_naming_text(client, headers):
+    response = client.http.post("/v1/messages", headers=headers, body=json.dumps(
+        {"to": "ann@example.com", "subject": "Receipt", "html": "<p>Thanks</p>", "text": "\u0416" * 50_000},
+        ensure_ascii=False))
+    assert response.status_code == 413 and _error(response)["field"] == "text"
+    assert take("outbox") == []
+
+
+def test_p11_a_message_just_within_the_queues_limit_is_queued_and_a_byte_more_is_refused():
+    from chalicelib.domain.errors import PayloadTooLarge
+    from chalicelib.domain.outbox import EmailJob, refuse_oversized
+    from chalicelib.domain.outgoing import OutgoingEmail
+    from chalicelib.domain.queue_size import QUEUE_MESSAGE_MAX_BYTES, json_bytes
+
+    def job(text: str) -> EmailJob:
+        return EmailJob("tx_1", "acc_1", "transactional",
+                        OutgoingEmail(sender="a@acme.example", recipient="ann@example.com", subject="S",
+                                      text=text, html="<p>S</p>"))
+
+    room = QUEUE_MESSAGE_MAX_BYTES - json_bytes(job("").to_dict())
+    refuse_oversized(job("x" * room))
+    assert json_bytes(job("x" * room).to_dict()) == QUEUE_MESSAGE_MAX_BYTES
+    with pytest.raises(PayloadTooLarge) as refused:
+        refuse_oversized(job("x" * (room + 1)))
+    assert refused.value.field == "text"
+
+
+def test_p11_a_test_send_of_a_campaign_too_big_to_queue_is_a_413_naming_html(client, account, headers):
+    from tests.support.lists import new_list
+
+    list_id = new_list(client, headers, "News")
+    created = client.http.post("/v1/campaigns", headers=headers, body=json.dumps(
+        {"name": "Spring", "list_ids": [list_id], "subject": "Hi",
+         "html": "<p>" + "\u0416" * 60_000 + "</p>"},
+        ensure_ascii=False))
+    assert created.status_code == 201, created.body[:300]
+    campaign = json.loads(created.body)
+    response = client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/test", headers=headers,
+                                body=json.dumps({"addresses": ["me@acme.example", "you@acme.example"]}))
+    assert response.status_code == 413 and _error(response)["field"] == "html", response.body[:300]
+    assert take("outbox") == []

@@ -4,11 +4,15 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.queue_size import QUEUE_MESSAGE_MAX_BYTES
 from chalicelib.web.routes import ApiBlueprint, ApiCall
 
 api = ApiBlueprint(__name__)
 
 _MAX_IDEMPOTENCY_KEY = 200
+_QUEUED_LIMIT = (f"The whole message, queued as JSON (a non-ASCII character counts 6 bytes, 12 outside "
+                 f"the BMP; HTML alone also makes the text part), must fit {QUEUE_MESSAGE_MAX_BYTES} "
+                 f"bytes: some 40,000 non-Latin characters. A larger one is 413 naming `html` or `text`.")
 MESSAGE = {
     "type": "object",
     "additionalProperties": False,
@@ -17,8 +21,8 @@ MESSAGE = {
         # An array is accepted by the schema only to be refused with a clear reason below.
         "to": {"type": ["string", "array"], "maxLength": 320},
         "subject": {"type": "string", "minLength": 1, "maxLength": 500},
-        "html": {"type": ["string", "null"], "maxLength": 200_000},
-        "text": {"type": ["string", "null"], "maxLength": 100_000},
+        "html": {"type": ["string", "null"], "maxLength": 200_000, "description": _QUEUED_LIMIT},
+        "text": {"type": ["string", "null"], "maxLength": 100_000, "description": _QUEUED_LIMIT},
         "from_address": {"type": ["string", "null"], "maxLength": 320},
         "from_name": {"type": ["string", "null"], "maxLength": 100, "pattern": "^[^\\r\\n]*$"},
         "reply_to": {"type": ["string", "null"], "maxLength": 320},

@@ -13,7 +13,7 @@ from chalicelib.domain.errors import Conflict, InvalidInput
 from chalicelib.domain.header_text import check_header_text
 from chalicelib.domain.health import refuse_while_blocked
 from chalicelib.domain.ids import new_id
-from chalicelib.domain.outbox import EmailJob
+from chalicelib.domain.outbox import EmailJob, refuse_oversized
 from chalicelib.domain.outgoing import OutgoingEmail
 from chalicelib.domain.sending import transactional_message_id
 from chalicelib.domain.transactional import KIND, blocking_reason, render_parts
@@ -26,7 +26,8 @@ from chalicelib.store.suppressions import suppression_reasons
 
 def queue_transactional(account_id: str, request: dict[str, Any], idempotency_key: str | None) -> str:
     """Check and queue one transactional email; returns its message id. The same
-    `idempotency_key` gives the same id, so a retried request is sent once."""
+    `idempotency_key` gives the same id, so a retried request is sent once. A message too big to
+    queue is PayloadTooLarge naming `html` or `text`."""
     for name in ("subject", "from_name"):
         check_header_text(request.get(name), name)
     account = get_account(account_id)
@@ -49,6 +50,8 @@ def queue_transactional(account_id: str, request: dict[str, Any], idempotency_ke
     sender = Address(display_name=request.get("from_name") or "", addr_spec=from_address)
     mail = OutgoingEmail(sender=str(sender), recipient=to, subject=subject, text=text, html=html,
                          reply_to=reply_to)
-    enqueue(OUTBOX, EmailJob(message_id, account_id, KIND, mail).to_dict())
+    job = EmailJob(message_id, account_id, KIND, mail)
+    refuse_oversized(job)
+    enqueue(OUTBOX, job.to_dict())
     logger.info("transactional email queued", extra={"account_id": account_id, "message_id": message_id})
     return message_id
