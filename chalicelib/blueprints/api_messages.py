@@ -35,15 +35,20 @@ MESSAGE = {
 
 
 @api.route("/v1/messages", "POST", "Queue one transactional email to one recipient (P11); an "
-           "Idempotency-Key header makes a retried request send once", write=True, body=MESSAGE, status=202)
+           "Idempotency-Key header (printable, at most 200 characters) makes a retried request send "
+           "once; for 24 hours the key is held for its request, and the key with a different request "
+           "is 422", write=True, body=MESSAGE, status=202)
 def post_message(call: ApiCall) -> dict[str, Any]:
     from chalicelib.services.transactional import queue_transactional
     if not isinstance(call.body["to"], str):
         raise InvalidInput("'to' takes exactly one address: transactional mail is never bulk (P11); "
                            "send one request per recipient", field="to")
-    key = (call.request.headers.get("idempotency-key") or "").strip() or None
+    key = (call.request.headers.get("idempotency-key") or "").strip(" \t") or None
     if key is not None and len(key) > _MAX_IDEMPOTENCY_KEY:
         raise InvalidInput(f"'Idempotency-Key' is longer than {_MAX_IDEMPOTENCY_KEY} characters",
+                           field="Idempotency-Key")
+    if key is not None and not key.isprintable():  # control characters, U+2028 and the like
+        raise InvalidInput("'Idempotency-Key' holds a character that is not printable",
                            field="Idempotency-Key")
     message_id = queue_transactional(call.principal.account_id, call.body, key)
     return {"message_id": message_id, "status": "queued"}
