@@ -166,3 +166,21 @@ def test_p08_a_postal_address_keeps_its_lines_and_any_line_break_becomes_one(cli
         {"postal_address": " 1 Main Street\r\n010101 Bucharest\u2028Romania "}))
     assert response.status_code == 200, response.body
     assert json.loads(response.body)["postal_address"] == "1 Main Street\n010101 Bucharest\nRomania"
+
+
+CONTROLS = ["Ann\x00", "Ann\u2028Bcc: x@example.com", "A\x85B", "A\x1b[31mB", "Ann\tSmith", "A\u2029B"]
+
+
+@pytest.mark.parametrize("value", CONTROLS)
+def test_p08_a_contact_field_with_a_line_break_or_control_character_is_400_naming_it(client, headers, value):
+    list_id = new_list(client, headers, double_opt_in=False, attributes=("city",))
+    consent = {"given_at": "2025-01-01T00:00:00Z"}
+    for body, field in (({"email": "ann@example.com", "name": value}, "name"),
+                        ({"email": "ann@example.com", "company": value}, "company"),
+                        ({"email": "ann@example.com", "attributes": {"city": value}}, "city")):
+        response = client.http.post(f"/v1/lists/{list_id}/subscribers", headers=headers,
+                                    body=json.dumps({**body, "consent": consent}))
+        assert response.status_code == 400 and _error(response)["field"] == field, (field, response.body)
+    listed = json.loads(client.http.get(f"/v1/lists/{list_id}/subscribers", headers=headers).body)
+    assert listed["subscribers"] == []
+

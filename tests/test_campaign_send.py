@@ -584,7 +584,6 @@ def test_p13_p26_a_batch_whose_count_failed_once_counts_its_mail_once_on_redeliv
     assert _account_sent(account["account_id"]) == 3
 
 
-
 def test_p13_p26_a_mail_whose_count_failed_still_counts_when_its_recipient_opted_out_before_the_redelivery(
         client, account, headers, list_id, monkeypatch):
     """The batch mails all three, then its count fails; Bob unsubscribes before SQS redelivers the
@@ -602,6 +601,7 @@ def test_p13_p26_a_mail_whose_count_failed_still_counts_when_its_recipient_opted
     assert recipients_of_sent() == ["ann@example.com", "bob@example.com", "cat@example.com"]
     assert campaign_counters(campaign_id)["sent"] == 3
     assert _account_sent(account["account_id"]) == 3
+
 
 def test_p13_p26_a_mail_refused_for_good_is_not_counted_as_sent_when_the_count_is_redone(
         client, account, headers, list_id, monkeypatch):

@@ -96,6 +96,50 @@ def test_invalid_rows_are_reported_by_line_and_valid_rows_still_go_in(client, ac
     assert "not-an-address" not in json.dumps(done), "the report holds no cell values"
 
 
+
+def test_p02_p08_a_row_with_a_control_character_in_a_contact_or_proof_cell_is_an_invalid_row(
+        client, account, news_list):
+    list_id = _single_opt_in(client, account)
+    text = ("email,name,consent_given_at,consent_source\n"
+            "ann@example.com,Ann\x00,,\n"
+            "bob@example.com,Bob,2025-01-01T00:00:00Z,shop\u2028form\n"
+            "cat@example.com,Cat,2025-01-01T00:00:00Z,shop form\n")
+    job = json.loads(post_import(client, account, list_id, text).body)
+    run_import_worker()
+    done = report(client, account, list_id, job["import_id"])
+    assert [(e["line"], e["field"]) for e in done["errors"]] == [(2, "name"), (3, "consent_source")]
+    assert stored(list_id, "ann@example.com") is None and stored(list_id, "bob@example.com") is None
+    assert stored(list_id, "cat@example.com").consent.original_source == "shop form"
+
+def test_p18_an_import_report_quotes_no_part_of_a_refused_address_or_cell(client, account, news_list,
+                                                                          monkeypatch):
+    """email-validator's own words quote the address (its characters, with DNS checks its domain):
+    kept in the import's report for 30 days, they would outlive the person's erasure (P18)."""
+    import email_validator
+
+    real = email_validator.validate_email
+
+    def naming_the_domain(address, **kwargs):
+        if address.endswith("@smith-family.example"):
+            raise email_validator.EmailNotValidError("The domain name smith-family.example does not exist.")
+        return real(address, **kwargs)
+
+    monkeypatch.setattr(email_validator, "validate_email", naming_the_domain)
+    list_id = _single_opt_in(client, account)
+    text = ("email,consent_given_at,consent_text_version\n"
+            "ann@exa_mple.com,,\n"
+            "john@smith-family.example,,\n"
+            "cat@example.com,2025-01-01T00:00:00Z,bob@example.com\n")
+    job = json.loads(post_import(client, account, list_id, text).body)
+    run_import_worker()
+    done = report(client, account, list_id, job["import_id"])
+    assert [(e["line"], e["field"]) for e in done["errors"]] == [
+        (2, "email"), (3, "email"), (4, "consent_text_version")]
+    shown = json.dumps(done)
+    for quoted in ("'_'", "smith-family", "bob@"):
+        assert quoted not in shown, quoted
+
+
 def test_p12_suppressed_addresses_are_skipped_and_counted(client, account, news_list):
     list_id = news_list["list_id"]
     suppress(account["account_id"], "gone@example.com", SuppressionReason.UNSUBSCRIBED)
@@ -194,6 +238,40 @@ def test_bad_files_are_refused_naming_the_problem(client, account, news_list):
     assert take("imports") == []
 
 
+
+def test_p02_a_row_with_more_values_than_columns_refuses_the_file_naming_its_line(client, account, news_list):
+    """An unquoted user agent ("KHTML, like Gecko") spills past the last column: importing the row
+    would store a cut user agent as its consent proof."""
+    agent = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0"
+    text = ("email,consent_given_at,consent_ip,consent_source,consent_user_agent\n"
+            "ok@example.com,2025-01-01T00:00:00Z,198.51.100.4,shop form,Firefox\n"
+            f"ua@example.com,2025-01-01T00:00:00Z,198.51.100.4,shop form,{agent}\n")
+    response = post_import(client, account, news_list["list_id"], text)
+    assert response.status_code == 400, response.body
+    error = json.loads(response.body)["error"]
+    assert error["field"] == "body" and "line 3 " in error["message"]
+    assert take("imports") == [] and stored(news_list["list_id"], "ok@example.com") is None
+
+
+
+def test_a_file_with_cr_only_line_ends_imports_and_reports_lines_like_any_other(client, account, news_list):
+    # Excel for old Macs ends lines with CR alone.
+    text = "email,name\rann@example.com,Ann\rnot-an-address,Bob\rcat@example.com,Cat\r"
+    response = post_import(client, account, news_list["list_id"], text)
+    assert response.status_code == 202, response.body
+    run_import_worker()
+    done = report(client, account, news_list["list_id"], json.loads(response.body)["import_id"])
+    assert [(e["line"], e["field"]) for e in done["errors"]] == [(3, "email")]
+    assert stored(news_list["list_id"], "cat@example.com").name == "Cat"
+
+def test_trailing_empty_cells_and_short_rows_still_import(client, account, news_list):
+    text = "email,name,city\nann@example.com,Ann,Iasi,,\nbob@example.com\n"
+    response = post_import(client, account, news_list["list_id"], text)
+    assert response.status_code == 202, response.body
+    run_import_worker()
+    assert stored(news_list["list_id"], "ann@example.com").name == "Ann"
+    assert stored(news_list["list_id"], "bob@example.com") is not None
+
 def test_an_oversized_file_is_413(client, account, news_list):
     from chalicelib.blueprints.api_imports import MAX_IMPORT_BYTES
 
@@ -231,6 +309,26 @@ def test_p26_a_suspended_account_cannot_import_as_it_cannot_add_a_subscriber(cli
     assert json.loads(imported.body) == json.loads(one.body), "the same error, naming the account"
     assert take("imports") == []
 
+
+
+def test_p26_an_import_stops_adding_subscribers_when_the_account_is_suspended_during_it(
+        client, account, news_list, monkeypatch):
+    from chalicelib.domain import imports as import_rules
+    from chalicelib.services.health import suspend_by_operator
+
+    monkeypatch.setattr(import_rules, "CHUNK_MAX_ROWS", 2)
+    list_id = _single_opt_in(client, account)
+    text = "email\n" + "".join(f"p{n}@example.com\n" for n in range(4))
+    response = post_import(client, account, list_id, text)
+    assert response.status_code == 202, response.body
+    first, second = take("imports")
+    import_record(SQSRecord(first))
+    suspend_by_operator(account["account_id"], "spam complaints")
+    import_record(SQSRecord(second))
+    done = report(client, account, list_id, json.loads(response.body)["import_id"])
+    assert done["status"] == "completed" and done["counts"]["pending"] == 2
+    assert [e["line"] for e in done["errors"]] == [4, 5] and "suspended" in done["errors"][0]["message"]
+    assert stored(list_id, "p2@example.com") is None and stored(list_id, "p3@example.com") is None
 
 # --- P01-P03: double opt-in without a bypass ------------------------------------------------------
 

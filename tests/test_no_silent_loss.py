@@ -115,7 +115,6 @@ def test_a_batch_still_failing_on_its_last_receive_ends_the_campaign_failed(clie
     assert shown["status"] == "failed" and "ServiceUnavailable" in shown["failure"]["reason"]
 
 
-
 def test_p12_a_batch_whose_opt_outs_cannot_be_read_mails_nobody_and_ends_failed_on_its_last_receive(
         client, account, headers, monkeypatch):
     from botocore.exceptions import ClientError
@@ -150,6 +149,7 @@ def test_p12_a_batch_whose_opt_outs_cannot_be_read_mails_nobody_and_ends_failed_
     assert shown["status"] == "failed", "never stuck `sending` once the job is dead-lettered"
     assert shown["failure"]["failed"] == 2
     assert "ProvisionedThroughputExceededException" in shown["failure"]["reason"]
+
 
 def test_a_transactional_mail_ses_refuses_is_counted_on_the_accounts_health(client, account, headers):
     from chalicelib.clients import client as aws_client

@@ -105,6 +105,13 @@ def test_p04_unknown_form_fields_are_dropped(client, news_list):
     assert "secret-religion" not in item and "hunter2" not in item and "religion" not in item
 
 
+
+def test_p08_a_form_name_with_a_line_break_is_a_400_page_and_nothing_is_stored(client, news_list):
+    response = form_signup(client, news_list["list_id"], email=ANN, name="Ann\u2028Bcc: x@example.com")
+    assert response.status_code == 400, response.body
+    assert "U+2028" in response.body.decode()
+    assert stored(news_list["list_id"], ANN) is None and take("outbox") == []
+
 def test_honeypot_filled_gets_the_same_thanks_and_nothing_is_stored(client, news_list):
     list_id = news_list["list_id"]
     human = form_signup(client, list_id, email="human@example.com")

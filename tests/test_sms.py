@@ -99,8 +99,6 @@ def test_a_redelivered_sms_batch_texts_nobody_twice(client, account, headers, li
     assert len(sent_sms()) == 1
 
 
-
-
 def test_p13_a_text_whose_count_failed_still_counts_when_its_number_opted_out_before_the_redelivery(
         client, account, headers, list_id, monkeypatch):
     from chalicelib.store.campaign_stats import campaign_counters
@@ -120,6 +118,7 @@ def test_p13_a_text_whose_count_failed_still_counts_when_its_number_opted_out_be
     assert redelivered.payload == {"batchItemFailures": []}
     assert sorted(number for number, _ in sent_sms()) == [ANN, BOB]
     assert campaign_counters(campaign["campaign_id"])["sent"] == 2
+
 
 def test_p12_an_sms_batch_whose_opt_outs_cannot_be_read_texts_nobody_and_ends_failed_on_its_last_receive(
         client, account, headers, list_id, monkeypatch):
@@ -143,6 +142,7 @@ def test_p12_an_sms_batch_whose_opt_outs_cannot_be_read_texts_nobody_and_ends_fa
     assert client.lambda_.invoke("campaign_send_worker", event).payload == {"batchItemFailures": []}
     assert sent_sms() == []
     assert campaign_status(client, headers, campaign["campaign_id"]) == "failed"
+
 
 def _inbound(aws, body: str, origination: str = ANN) -> None:
     """A reply to our number, published as SNS two-way SMS does, then the worker run on it."""
@@ -193,6 +193,34 @@ def test_p12_every_opt_out_keyword_amazon_sns_honours_is_a_stop(reply):
     # SNS opts a number out on these; a reply Tidings did not take as one would leave the
     # number unsuppressed here while SNS itself refuses to text it.
     assert InboundSms(ANN, "+1212", reply).is_stop
+
+
+@pytest.mark.parametrize("reply", [
+    "Stop, please", "STOP?", "Stop: no more texts", "Opt out", "OPT OUT please", "opt-out!",
+    "\uff33\uff34\uff2f\uff30",  # STOP in full-width letters (a CJK keyboard)
+    "Arr\u00eat", "ARR\u00caT.", "\u00abStop\u00bb", "  stop\u2028thanks"])
+def test_p12_an_unmistakable_stop_reply_is_a_stop_however_it_is_typed(reply):
+    # Other punctuation, full-width letters, an accent or "opt out" in two words: a reply that
+    # means stop and was not taken as one would leave the number texted by every campaign.
+    assert InboundSms(ANN, "+1212", reply).is_stop, repr(reply)
+
+
+@pytest.mark.parametrize("reply", ["stopping by later?", "Don't stop", "Optimal", "opt in", "Option out",
+                                   "Endless thanks", "Removed?", "s-top", "", "   ", "!!!"])
+def test_p12_a_reply_that_only_looks_like_a_stop_is_not_one(reply):
+    assert not InboundSms(ANN, "+1212", reply).is_stop, repr(reply)
+
+
+def test_p06_p12_a_stop_reply_with_a_comma_keeps_the_next_campaign_from_texting_the_number(
+        client, aws, account, headers, list_id):
+    subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
+    _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])
+    _inbound(aws, "Stop, thank you")
+    client.lambda_.invoke("sms_inbound_worker", sqs_event(*take("sms-inbound")))
+    ann = phone_hash(ANN, hash_key())
+    assert suppressed_hashes(account["account_id"], [ann]) == {ann}
+    _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])
+    assert len(sent_sms()) == 1, "the second campaign texted the number that replied STOP"
 
 
 def test_a_test_sms_goes_to_the_given_number_only(client, account, headers, list_id, publishes):

@@ -17,10 +17,13 @@ class TidingsError(Exception):
         as `%(name)s` placeholders filled from `params`; public pages show it translated
         (web/pages.py `localized`). `detail` adds an English explanation for API callers only
         (a library's own words, which no catalog holds)."""
-        text = message % params if params else message
-        text = f"{text}: {detail}" if detail else text
+        summary = message % params if params else message
+        text = f"{summary}: {detail}" if detail else summary
         super().__init__(text)
         self.message = text
+        # Without the detail, which may quote the input (email-validator names the address's
+        # characters and domain): what may be stored beside someone's data.
+        self.summary = summary
         self.message_id = message
         self.params: Mapping[str, object] = params or {}
         self.field = field

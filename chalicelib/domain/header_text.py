@@ -11,6 +11,7 @@ from __future__ import annotations
 import unicodedata
 
 from chalicelib.domain.errors import InvalidInput
+from chalicelib.templates import N_
 
 # Unicode categories a header value may never hold: controls (Cc: C0, DEL, C1 such as U+0085),
 # line separators (Zl) and paragraph separators (Zp), and lone surrogates (Cs), which no mail
@@ -39,8 +40,8 @@ def check_header_text(value: str | None, field: str) -> None:
         return
     refused = first_refused_character(value)
     if refused is not None:
-        raise InvalidInput(f"'{field}' must be one line of text: it contains {describe(refused)}",
-                           field=field)
+        raise InvalidInput(N_("'%(field)s' must be one line of text: it contains %(character)s"),
+                           field=field, params={"field": field, "character": describe(refused)})
 
 
 def one_line(value: str) -> str:

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from chalicelib.domain.errors import InvalidInput, PayloadTooLarge
+from chalicelib.domain.header_text import check_header_text
 from chalicelib.domain.queue_size import QUEUE_MESSAGE_MAX_BYTES, json_bytes
 from chalicelib.domain.subscriptions import (
     CONTACT_FIELDS,
@@ -56,9 +57,11 @@ class ParsedFile:
 
 
 def parse_csv(text: str, declared_attributes: Iterable[str]) -> ParsedFile:
-    """Read the header and rows. Unknown or repeated columns, a missing `email` column or an
-    empty file are InvalidInput naming the column; row contents are checked later, per row."""
-    reader = csv.reader(io.StringIO(text))
+    """Read the header and rows. Unknown or repeated columns, a missing `email` column, an
+    empty file or a row with more values than columns are InvalidInput naming the column or
+    line; row contents are checked later, per row."""
+    # newline="": the csv module reads CR-only (old Mac Excel), LF and CRLF line ends alike.
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)
     except StopIteration:
@@ -89,6 +92,12 @@ def _rows(reader: Iterator[list[str]], columns: tuple[str, ...]) -> Iterator[Imp
             raise InvalidInput(f"line {reader.line_num} is not valid CSV: {exc}", field="body") from None
         if not any(cell.strip() for cell in cells):
             continue
+        if any(cell.strip() for cell in cells[len(columns):]):
+            # An unquoted comma shifts every cell after it: importing the row would store a cut
+            # or misplaced consent proof (P02). Trailing empty cells (spreadsheets add them) pass.
+            raise InvalidInput(f"line {reader.line_num} has {len(cells)} values but the header names "
+                               f"{len(columns)} columns; a value holding a comma must be in double quotes",
+                               field="body")
         values = {name: cell.strip() for name, cell in zip(columns, cells, strict=False) if cell.strip()}
         yield ImportRow(line=reader.line_num, values=values)
 
@@ -138,6 +147,9 @@ def clean_row(values: Mapping[str, str], declared_attributes: Iterable[str],
               tracking_versions: Iterable[int] = ()) -> ImportedPerson:
     """Validate one row; InvalidInput names the column at fault."""
     proof_columns = set(PROOF_COLUMNS) | set(TRACKING_COLUMNS)
+    for name in PROOF_COLUMNS + TRACKING_COLUMNS:
+        # Stored as the proof and shown in exports: one line, like the contact fields.
+        check_header_text(values.get(name), name)
     contact_values = {k: v for k, v in values.items() if k not in proof_columns}
     contact = clean_contact(contact_values, declared_attributes, drop_unknown=True, check_dns=check_dns)
     tracking = _tracking(values, list(tracking_versions))
@@ -150,7 +162,8 @@ def clean_row(values: Mapping[str, str], declared_attributes: Iterable[str],
     claimed = values.get("consent_text_version")
     version = named_version(versions, claimed)
     if claimed and version is None:
-        raise InvalidInput(f"this list has no consent text version {claimed}", field="consent_text_version")
+        raise InvalidInput("'consent_text_version' names none of this list's consent text versions",
+                           field="consent_text_version")
     source = values.get("consent_source")
     if source and len(source) > _MAX_SOURCE:
         raise InvalidInput(f"'consent_source' is longer than {_MAX_SOURCE} characters",
@@ -176,7 +189,8 @@ def _tracking(values: Mapping[str, str], versions: list[int]) -> ConsentEvidence
         raise InvalidInput("this list asks no tracking consent", field="tracking_consent_given_at")
     version = named_version(versions, claimed)
     if claimed and version is None:
-        raise InvalidInput(f"this list has no tracking consent text version {claimed}",
+        raise InvalidInput("'tracking_consent_text_version' names none of this list's tracking consent "
+                           "text versions",
                            field="tracking_consent_text_version")
     return evidence(supplied_consent_time(given_at, "tracking_consent_given_at"), Source.IMPORT,
                     pick_consent_version(versions, version), ip=None, user_agent=None, form_url=None)

@@ -8,6 +8,8 @@ The inbound shape is what SNS two-way SMS publishes to the number's topic: `orig
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +28,10 @@ STOP_INSTRUCTION = N_("Reply STOP to opt out")
 # The opt-out keywords carriers and Amazon SNS honour (case-insensitive, first word).
 STOP_KEYWORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "optout",
                            "opt-out", "arret", "revoke", "remove", "td"})
+# ... and the same as two words (the FCC's list, 47 CFR 64.1200(a)(10), spells it so).
+STOP_PHRASES = frozenset({"opt out", "stop all"})
+# A word: letters and digits, hyphen-joined at most once ("opt-out"); punctuation ends it.
+_WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)?")
 _ELLIPSIS = "…"
 
 
@@ -62,8 +68,17 @@ class InboundSms:
 
     @property
     def is_stop(self) -> bool:
-        words = self.body.strip().split(maxsplit=1)
-        return bool(words) and words[0].strip(".!").casefold() in STOP_KEYWORDS
+        """Whether the reply opts out (P12): its first word a stop keyword, or its first two a
+        stop phrase, however typed ("Stop, please", "STOP?", full-width letters, "Arrêt")."""
+        words = _WORD.findall(_plain(self.body))[:2]
+        return bool(words) and (words[0] in STOP_KEYWORDS or " ".join(words) in STOP_PHRASES)
+
+
+def _plain(text: str) -> str:
+    """`text` case-folded, in compatibility form (full-width letters become ASCII) and without
+    accents, so a keyword matches however a phone's keyboard typed it."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(char for char in decomposed if not unicodedata.combining(char)).casefold()
 
 
 def parse_inbound_sms(message: str | Mapping[str, Any]) -> InboundSms:

@@ -13,6 +13,7 @@ from enum import StrEnum
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.clock import now, parse_utc_time
 from chalicelib.domain.errors import Conflict, InvalidInput
+from chalicelib.domain.header_text import check_header_text
 from chalicelib.domain.numbers import whole_number
 from chalicelib.templates import N_
 
@@ -204,6 +205,9 @@ def _text(value: object, name: str, max_length: int) -> str | None:
     if len(text) > max_length:
         raise InvalidInput(N_("'%(name)s' is longer than %(max)s characters"), field=name,
                            params={"name": name, "max": max_length})
+    # A contact field is one line: it goes into greetings, subjects and exports, where a line
+    # break or a control character (NUL, ESC, U+2028) breaks or hides what follows.
+    check_header_text(text, name)
     return text or None
 
 

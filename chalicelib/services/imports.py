@@ -15,7 +15,7 @@ from chalicelib.config import settings
 from chalicelib.domain.accounts import AccountProfile
 from chalicelib.domain.clock import now
 from chalicelib.domain.errors import InvalidInput
-from chalicelib.domain.health import refuse_while_blocked
+from chalicelib.domain.health import refuse_while_blocked, sending_blocked_reason
 from chalicelib.domain.imports import ImportedPerson, ImportRow, chunks, clean_row, parse_csv
 from chalicelib.domain.subscriptions import Source, Status, evidence, pick_consent_version
 from chalicelib.observability import logger
@@ -82,6 +82,11 @@ def apply_chunk(job: dict[str, Any]) -> None:
     outcome = import_store.ChunkOutcome()
     if mailing_list is None or mailing_list.account_id != job["account_id"]:
         outcome.errors = [(row.line, None, "the list was deleted during the import") for row in rows]
+    elif sending_blocked_reason(get_account(job["account_id"])):
+        # A suspended account adds no subscriber (P26), as its API refuses to: the rest of the
+        # file is reported, not written half-way and left without its confirmation mails.
+        outcome.errors = [(row.line, None, "the account was suspended during the import; import the "
+                                           "rest again once the suspension is lifted") for row in rows]
     else:
         _import_rows(mailing_list, rows, outcome, ChunkPlan(import_id, chunk, planned))
     import_store.record_chunk(import_id, chunk, outcome)
@@ -157,7 +162,8 @@ def _people(mailing_list: MailingList, rows: list[ImportRow], versions: list[int
             person = clean_row(row.values, declared, versions, check_dns=settings().check_email_dns,
                                tracking_versions=tracking_versions)
         except InvalidInput as error:
-            outcome.errors.append((row.line, error.field, error.message))
+            # Stored for the import's report: never the cell's value (it may be the address).
+            outcome.errors.append((row.line, error.field, error.summary))
             continue
         if person.contact.email in people:
             outcome.unchanged += 1  # the same address twice in one file: the first row counts
