@@ -208,7 +208,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         tables=writes("accounts", "api-keys", "audit-log", "campaign-stats", "campaigns", "imports",
                       "import-chunks", "lists", "messages", "privacy-exports", "privacy-requests",
                       "rate-counters", "send-progress", "subscribers", "suppressions", "tracking-markers",
-                      "account-health", "sender-identities")
+                      "account-health", "sender-identities", "idempotency-keys")
         + reads("message-purge-lists"),
         enqueues=(OUTBOX, SIGNUPS, IMPORTS, TRACKING, FANOUT),
         reads_sender_identities=True, manages_sender_identities=True, sends_sms=True,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chalicelib.domain.queue_size import QUEUE_MESSAGE_MAX_BYTES
+
 
 @dataclass(frozen=True)
 class QueueSpec:
@@ -22,6 +24,11 @@ class QueueSpec:
     @property
     def dead_letter_name(self) -> str:
         return f"{self.logical_name}-dlq"
+
+    @property
+    def max_message_bytes(self) -> int:
+        """The queue's MaximumMessageSize, which the code that queues jobs measures against."""
+        return QUEUE_MESSAGE_MAX_BYTES
 
     @property
     def visibility_timeout_seconds(self) -> int:

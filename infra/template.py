@@ -533,6 +533,7 @@ def _queue_with_dead_letters(queue: QueueSpec, settings: Settings) -> dict[str, 
             "Properties": {
                 "QueueName": settings.resource_name(queue.logical_name),
                 "VisibilityTimeout": queue.visibility_timeout_seconds,
+                "MaximumMessageSize": queue.max_message_bytes,
                 "SqsManagedSseEnabled": True,
                 "RedrivePolicy": {
                     "deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]},

@@ -9,8 +9,10 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib.cli import create_account_with_key
+from chalicelib.domain.queue_size import QUEUE_MESSAGE_MAX_BYTES
 from chalicelib.domain.suppression import SuppressionReason
 from chalicelib.queue_batches import BatchFailed
+from chalicelib.store.models import ImportJob
 from chalicelib.store.suppressions import suppress
 from chalicelib.workers.imports import import_record
 from tests.support.api import bearer
@@ -18,7 +20,7 @@ from tests.support.events import sqs_event
 from tests.support.faults import FailsOnce
 from tests.support.lists import stored
 from tests.support.mail import sent_mails
-from tests.support.queues import deliver, take
+from tests.support.queues import deliver, record_send_batches, take
 
 CSV = {"Content-Type": "text/csv"}
 HEADER = "email,name,city,consent_given_at,consent_ip,consent_form_url,consent_source,consent_text_version\n"
@@ -457,3 +459,134 @@ def test_a_consent_text_version_is_ascii_digits_naming_one_of_the_lists_versions
         with pytest.raises(InvalidInput) as refused:
             clean_row(row, [], [1, 2])
         assert refused.value.field == "consent_text_version"
+
+
+# --- queue sizes: a chunk is one SQS message, counted in bytes as SQS counts -----------------------
+
+_UA = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML like Gecko) "
+       "Chrome/124.0 Safari/537.36")
+
+
+def _proven_rows(count: int, name: str = "Person") -> str:
+    """`count` rows with consent proof, some 330 bytes a row (ASCII names)."""
+    return ("email,name,consent_given_at,consent_ip,consent_user_agent,consent_form_url,consent_source\n"
+            + "".join(f"p{n}@example.com,{name} {n},2025-01-01T00:00:00Z,198.51.100.4,{_UA},"
+                      f"https://acme.example/join?from=newsletter-{n},shop signup form\n"
+                      for n in range(count)))
+
+
+def _assert_within_sqs_limits(calls: list[list[int]]) -> None:
+    assert calls, "nothing was queued"
+    for sizes in calls:
+        assert len(sizes) <= 10 and sum(sizes) <= QUEUE_MESSAGE_MAX_BYTES, sizes
+
+
+def test_p02_every_send_message_batch_of_an_import_stays_within_the_queues_256_kib(
+        client, account, monkeypatch):
+    """1,500 proven rows: three chunks of some 165 KB. Ten to a batch they made one 500 KB
+    SendMessageBatch, which AWS refuses (moto takes up to 1 MiB, so the calls are measured)."""
+    list_id = _single_opt_in(client, account)
+    calls = record_send_batches(monkeypatch)
+    accepted = post_import(client, account, list_id, _proven_rows(1500))
+    assert accepted.status_code == 202, accepted.body[:300]
+    _assert_within_sqs_limits(calls)
+    job = json.loads(accepted.body)
+    assert job["chunks"]["total"] == sum(len(sizes) for sizes in calls) == 3
+    run_import_worker()
+    assert report(client, account, list_id, job["import_id"])["counts"]["confirmed"] == 1500
+
+
+def test_p02_the_queues_take_what_aws_takes(client):
+    """The local stack and the tests run on queues with the deployed MaximumMessageSize, so moto
+    refuses a message as big as AWS would."""
+    from chalicelib.adapters.sqs import queue_url
+    from chalicelib.clients import client as aws
+    from chalicelib.resources import IMPORTS, OUTBOX
+
+    for queue in (IMPORTS, OUTBOX):
+        found = aws("sqs").get_queue_attributes(QueueUrl=queue_url(queue),
+                                                AttributeNames=["MaximumMessageSize"])["Attributes"]
+        assert int(found["MaximumMessageSize"]) == QUEUE_MESSAGE_MAX_BYTES == 256 * 1024
+
+
+def test_p02_rows_of_non_latin_names_are_chunked_by_their_queued_bytes(client, account, monkeypatch):
+    """Cyrillic and emoji names: 160 characters, but some 1,300 bytes queued (json.dumps escapes
+    each to 6 or 12 bytes). Counted in characters, a chunk of 500 such rows took 650 KB."""
+    list_id = _single_opt_in(client, account)
+    name = "\u0416\u0430\u043d\u043d\u0430 " * 20 + "\U0001F600" * 40
+    calls = record_send_batches(monkeypatch)
+    accepted = post_import(client, account, list_id, _proven_rows(600, name))
+    assert accepted.status_code == 202, accepted.body[:300]
+    _assert_within_sqs_limits(calls)
+    job = json.loads(accepted.body)
+    run_import_worker()
+    assert report(client, account, list_id, job["import_id"])["counts"]["confirmed"] == 600
+    assert stored(list_id, "p599@example.com").name == f"{name} 599"
+
+
+def test_p02_a_row_too_big_for_a_queue_message_is_a_413_naming_its_column_and_nothing_is_recorded(
+        client, account):
+    """45,000 Cyrillic characters in one cell: 90 KB of the file, 270 KB queued."""
+    list_id = _single_opt_in(client, account)
+    text = ("email,consent_given_at,consent_user_agent\n"
+            "a@example.com,2025-01-01T00:00:00Z,ok\n"
+            "b@example.com,2025-01-01T00:00:00Z," + "\u0416" * 45_000 + "\n")
+    response = post_import(client, account, list_id, text)
+    assert response.status_code == 413, response.body[:300]
+    error = json.loads(response.body)["error"]
+    assert error["field"] == "consent_user_agent" and "line 3" in error["message"]
+    assert take("imports") == [] and list(ImportJob.query(account["account_id"])) == []
+
+
+def test_p02_a_row_just_under_the_chunk_limit_is_queued_and_one_just_over_is_refused():
+    from chalicelib.domain.errors import PayloadTooLarge
+    from chalicelib.domain.imports import CHUNK_MAX_BYTES, ImportRow, chunks
+    from chalicelib.domain.queue_size import json_bytes
+
+    def row_of(size: int) -> ImportRow:
+        bare = json_bytes([2, {"email": "a@example.com", "name": ""}]) + 2
+        return ImportRow(2, {"email": "a@example.com", "name": "x" * (size - bare)})
+
+    assert json_bytes([2, row_of(CHUNK_MAX_BYTES).values]) + 2 == CHUNK_MAX_BYTES
+    assert chunks([row_of(CHUNK_MAX_BYTES)]) == [[row_of(CHUNK_MAX_BYTES)]]
+    with pytest.raises(PayloadTooLarge) as refused:
+        chunks([row_of(CHUNK_MAX_BYTES + 1)])
+    assert refused.value.field == "name"
+    assert [len(piece) for piece in chunks([row_of(CHUNK_MAX_BYTES // 2)] * 3)] == [2, 1]
+
+
+def test_p02_an_import_whose_queueing_fails_midway_is_not_recorded(client, account, monkeypatch):
+    """SQS fails on the second SendMessageBatch: the caller gets an error, and no import is left
+    'processing' for ever (its retry imports the file again; rows already on the list count as
+    unchanged)."""
+    from botocore.client import BaseClient
+
+    list_id = _single_opt_in(client, account)
+    real, seen = BaseClient._make_api_call, []
+
+    def failing_second_batch(self, operation, params):
+        if operation == "SendMessageBatch":
+            seen.append(operation)
+            if len(seen) == 2:
+                raise RuntimeError("SQS is unavailable")
+        return real(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", failing_second_batch)
+    response = post_import(client, account, list_id, _proven_rows(1500))
+    assert response.status_code >= 500 and len(seen) == 2
+    assert list(ImportJob.query(account["account_id"])) == []
+    monkeypatch.setattr(BaseClient, "_make_api_call", real)
+    take("imports")
+    retried = post_import(client, account, list_id, _proven_rows(1500))
+    assert retried.status_code == 202 and len(list(ImportJob.query(account["account_id"]))) == 1
+
+
+def test_p02_the_queue_batches_are_cut_by_entries_and_by_bytes():
+    from chalicelib.domain.queue_size import batches
+
+    limit = QUEUE_MESSAGE_MAX_BYTES
+    assert batches([1] * 25) == [range(0, 10), range(10, 20), range(20, 25)]
+    assert batches([limit // 2, limit // 2, 1]) == [range(0, 2), range(2, 3)]
+    assert batches([limit // 2, limit // 2 + 1]) == [range(0, 1), range(1, 2)]
+    assert batches([limit + 1, 5]) == [range(0, 1), range(1, 2)]
+    assert batches([]) == []

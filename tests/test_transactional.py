@@ -107,3 +107,150 @@ def test_the_same_idempotency_key_sends_once(client, headers):
     assert first == second
     run_queues(client, ("outbox",))
     assert recipients_of_sent() == ["ann@example.com"]
+
+
+# --- queued size (P11: never a 5xx) -------------------------------------------------------------
+
+def test_p11_a_large_non_latin_message_is_a_413_naming_html_and_nothing_is_queued(client, headers):
+    """120,000 Cyrillic characters: inside the schema's 200,000 and the 256 KiB body, but some
+    1.4 MB queued (each is a 6-byte JSON escape, and the text part is made from the HTML)."""
+    response = client.http.post("/v1/messages", headers=headers, body=json.dumps(
+        {"to": "ann@example.com", "subject": "Receipt", "html": "<p>" + "\u0416" * 120_000 + "</p>"},
+        ensure_ascii=False))
+    assert response.status_code == 413, response.body[:300]
+    assert _error(response)["field"] == "html" and _error(response)["code"] == "payload_too_large"
+    assert take("outbox") == []
+
+
+def test_p11_a_large_non_latin_text_part_is_a_413_naming_text(client, headers):
+    response = client.http.post("/v1/messages", headers=headers, body=json.dumps(
+        {"to": "ann@example.com", "subject": "Receipt", "html": "<p>Thanks</p>", "text": "\u0416" * 50_000},
+        ensure_ascii=False))
+    assert response.status_code == 413 and _error(response)["field"] == "text"
+    assert take("outbox") == []
+
+
+def test_p11_a_message_just_within_the_queues_limit_is_queued_and_a_byte_more_is_refused():
+    from chalicelib.domain.errors import PayloadTooLarge
+    from chalicelib.domain.outbox import EmailJob, refuse_oversized
+    from chalicelib.domain.outgoing import OutgoingEmail
+    from chalicelib.domain.queue_size import QUEUE_MESSAGE_MAX_BYTES, json_bytes
+
+    def job(text: str) -> EmailJob:
+        return EmailJob("tx_1", "acc_1", "transactional",
+                        OutgoingEmail(sender="a@acme.example", recipient="ann@example.com", subject="S",
+                                      text=text, html="<p>S</p>"))
+
+    room = QUEUE_MESSAGE_MAX_BYTES - json_bytes(job("").to_dict())
+    refuse_oversized(job("x" * room))
+    assert json_bytes(job("x" * room).to_dict()) == QUEUE_MESSAGE_MAX_BYTES
+    with pytest.raises(PayloadTooLarge) as refused:
+        refuse_oversized(job("x" * (room + 1)))
+    assert refused.value.field == "text"
+
+
+def test_p11_a_test_send_of_a_campaign_too_big_to_queue_is_a_413_naming_html(client, account, headers):
+    from tests.support.lists import new_list
+
+    list_id = new_list(client, headers, "News")
+    created = client.http.post("/v1/campaigns", headers=headers, body=json.dumps(
+        {"name": "Spring", "list_ids": [list_id], "subject": "Hi",
+         "html": "<p>" + "\u0416" * 60_000 + "</p>"},
+        ensure_ascii=False))
+    assert created.status_code == 201, created.body[:300]
+    campaign = json.loads(created.body)
+    response = client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/test", headers=headers,
+                                body=json.dumps({"addresses": ["me@acme.example", "you@acme.example"]}))
+    assert response.status_code == 413 and _error(response)["field"] == "html", response.body[:300]
+    assert take("outbox") == []
+
+
+# --- Idempotency-Key (P11: never a silent success) -------------------------------------------------
+
+def _keyed(headers, key="user-42"):
+    return {**headers, "Idempotency-Key": key}
+
+
+def test_p11_an_idempotency_key_reused_for_another_message_is_a_422_naming_the_key(client, headers):
+    first = _post(client, _keyed(headers), subject="Reset your password", text="Your code is 1234.")
+    assert first.status_code == 202, first.body
+    for change in ({"text": "Your code is 5678."}, {"to": "bob@example.com"},
+                   {"reply_to": "help@acme.example"}, {"variables": {"n": 1}}):
+        fields = {"subject": "Reset your password", "text": "Your code is 1234.", **change}
+        reused = _post(client, _keyed(headers), **fields)
+        assert reused.status_code == 422, (change, reused.body)
+        assert _error(reused)["field"] == "Idempotency-Key" and _error(reused)["code"] == "unprocessable"
+    run_queues(client, ("outbox",))
+    assert [str(parsed(raw)["Subject"]) for raw in sent_raw()] == ["Reset your password"]
+
+
+def test_p11_the_same_request_with_its_key_gets_the_same_answer_and_one_mail(client, headers):
+    answers = [_post(client, _keyed(headers), to=to, subject="Receipt")
+               for to in ("ann@example.com", "Ann@Example.com")]
+    assert [a.status_code for a in answers] == [202, 202]
+    assert json.loads(answers[0].body) == json.loads(answers[1].body)
+    run_queues(client, ("outbox",))
+    assert recipients_of_sent() == ["ann@example.com"]
+
+
+def test_p11_p28_another_accounts_same_key_names_its_own_message(client, account, headers):
+    from chalicelib.cli import create_account_with_key
+    from tests.support.api import bearer
+
+    other = create_account_with_key("Other", {"sender_identity": "news@other.example"})
+    ours = _post(client, _keyed(headers), subject="Ours")
+    theirs = _post(client, _keyed(bearer(other["api_key"])), subject="Theirs")
+    assert (ours.status_code, theirs.status_code) == (202, 202), theirs.body
+    assert json.loads(ours.body)["message_id"] != json.loads(theirs.body)["message_id"]
+
+
+def test_p11_a_key_lapses_after_its_window_and_then_names_a_new_message_that_is_sent(client, headers):
+    from datetime import UTC, datetime
+
+    import time_machine
+
+    from chalicelib.domain.transactional import IDEMPOTENCY_WINDOW
+
+    start = datetime(2031, 3, 1, 9, 0, tzinfo=UTC)
+    with time_machine.travel(start, tick=False):
+        first = _post(client, _keyed(headers), subject="First")
+    with time_machine.travel(start + IDEMPOTENCY_WINDOW - _SECOND, tick=False):
+        assert _post(client, _keyed(headers), subject="Second").status_code == 422
+    with time_machine.travel(start + IDEMPOTENCY_WINDOW, tick=False):
+        second = _post(client, _keyed(headers), subject="Second")
+        again = _post(client, _keyed(headers), subject="First")
+    assert (first.status_code, second.status_code) == (202, 202)
+    assert json.loads(second.body)["message_id"] != json.loads(first.body)["message_id"]
+    assert again.status_code == 422, "the key is held for its new request now"
+    run_queues(client, ("outbox",))
+    assert sorted(str(parsed(raw)["Subject"]) for raw in sent_raw()) == ["First", "Second"]
+
+
+def test_p11_a_refused_request_does_not_take_its_key(client, headers):
+    too_big = client.http.post("/v1/messages", headers=_keyed(headers), body=json.dumps(
+        {"to": "ann@example.com", "subject": "Receipt", "text": "\u0416" * 50_000}, ensure_ascii=False))
+    assert too_big.status_code == 413 and _error(too_big)["field"] == "text"
+    assert _post(client, _keyed(headers), subject="Receipt").status_code == 202
+
+
+@pytest.mark.parametrize("key", ["user\u202842", "user\u000042", "user\u008542", "user\n42", "k" * 201])
+def test_p11_an_unprintable_or_huge_idempotency_key_is_a_400_naming_it(client, headers, key):
+    response = _post(client, _keyed(headers, key))
+    assert response.status_code == 400 and _error(response)["field"] == "Idempotency-Key"
+    assert take("outbox") == []
+
+
+def test_p11_a_key_of_200_printable_characters_is_taken(client, headers):
+    assert _post(client, _keyed(headers, "k" * 199 + "\u00e9")).status_code == 202
+
+
+def test_p11_p31_the_held_key_keeps_no_contact_data_nor_the_key_itself(client, headers):
+    from chalicelib.store.models import IdempotencyKey
+
+    assert _post(client, _keyed(headers, "ann@example.com"), subject="Code 1234").status_code == 202
+    (held,) = list(IdempotencyKey.scan())
+    stored = json.dumps(held.to_simple_dict())
+    assert "ann@example.com" not in stored and "1234" not in stored and "ann" not in stored
+
+
+_SECOND = __import__("datetime").timedelta(seconds=1)

@@ -2,12 +2,13 @@
 drains itself (functions.QueueDrain)."""
 from __future__ import annotations
 
-import json
 from functools import cache
 from typing import Any
 
 from chalicelib.clients import client
 from chalicelib.config import settings
+from chalicelib.domain.errors import PayloadTooLarge
+from chalicelib.domain.queue_size import QUEUE_MESSAGE_MAX_BYTES, batches, body_bytes, job_body
 from chalicelib.resources import QueueSpec
 
 
@@ -27,25 +28,37 @@ MAX_DELAY_SECONDS = 900
 
 def enqueue(queue: QueueSpec, job: dict[str, Any], delay_seconds: int = 0) -> str:
     """Send one JSON job, hidden for `delay_seconds` (at most MAX_DELAY_SECONDS); returns the SQS
-    message id."""
+    message id. A job larger than the queue takes is PayloadTooLarge, and nothing is sent."""
     delay = max(0, min(MAX_DELAY_SECONDS, int(delay_seconds)))
-    response = client("sqs").send_message(QueueUrl=queue_url(queue), MessageBody=json.dumps(job),
-                                          DelaySeconds=delay)
+    body = job_body(job)
+    _check_fits(body_bytes(body))
+    response = client("sqs").send_message(QueueUrl=queue_url(queue), MessageBody=body, DelaySeconds=delay)
     return response["MessageId"]
 
 
 def enqueue_many(queue: QueueSpec, jobs: list[dict[str, Any]], delays: list[int] | None = None) -> None:
-    """Send jobs in batches of ten (SQS's limit), each hidden for its delay (seconds, at most
-    MAX_DELAY_SECONDS; none by default); raises if any entry failed."""
+    """Send jobs in SendMessageBatch calls of at most ten entries and QUEUE_MESSAGE_MAX_BYTES of
+    bodies together (SQS's limits), each hidden for its delay (seconds, at most
+    MAX_DELAY_SECONDS; none by default). A job larger than the queue takes is PayloadTooLarge
+    before any is sent; raises if SQS refused an entry."""
     held = [max(0, min(MAX_DELAY_SECONDS, int(delay))) for delay in delays or [0] * len(jobs)]
-    for start in range(0, len(jobs), 10):
-        entries = [
-            {"Id": str(index), "MessageBody": json.dumps(job), "DelaySeconds": held[start + index]}
-            for index, job in enumerate(jobs[start : start + 10])
-        ]
+    bodies = [job_body(job) for job in jobs]
+    sizes = [body_bytes(body) for body in bodies]
+    for size in sizes:
+        _check_fits(size)
+    for indexes in batches(sizes):
+        entries = [{"Id": str(index), "MessageBody": bodies[index], "DelaySeconds": held[index]}
+                   for index in indexes]
         response = client("sqs").send_message_batch(QueueUrl=queue_url(queue), Entries=entries)
         if response.get("Failed"):
             raise RuntimeError(f"SQS refused {len(response['Failed'])} of {len(entries)} jobs")
+
+
+def _check_fits(size: int) -> None:
+    # The services refuse what a caller sent too big, naming the field; this is the backstop.
+    if size > QUEUE_MESSAGE_MAX_BYTES:
+        raise PayloadTooLarge(f"the job takes {size} bytes queued; a queue takes at most "
+                              f"{QUEUE_MESSAGE_MAX_BYTES}", field="body")
 
 
 # SQS's most messages in one ReceiveMessage or DeleteMessageBatch.

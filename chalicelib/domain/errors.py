@@ -54,6 +54,14 @@ class Conflict(TidingsError):
     code = "conflict"
 
 
+class Unprocessable(TidingsError):
+    """A well-formed request the server will not act on, such as an Idempotency-Key reused for a
+    different request (the IETF Idempotency-Key draft's 422)."""
+
+    status = 422
+    code = "unprocessable"
+
+
 class PayloadTooLarge(TidingsError):
     status = 413
     code = "payload_too_large"

@@ -15,8 +15,9 @@ import io
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.errors import InvalidInput, PayloadTooLarge
 from chalicelib.domain.header_text import check_header_text
+from chalicelib.domain.queue_size import QUEUE_MESSAGE_MAX_BYTES, json_bytes
 from chalicelib.domain.subscriptions import (
     CONTACT_FIELDS,
     ConsentEvidence,
@@ -35,9 +36,11 @@ PROOF_COLUMNS = ("consent_given_at", "consent_ip", "consent_user_agent", "consen
                  "consent_text_version", "consent_source")
 TRACKING_COLUMNS = ("tracking_consent_given_at", "tracking_consent_text_version")
 _MAX_SOURCE = 200
-# SQS takes 256 KiB a message; leave room for the job's envelope and JSON escaping.
+# A chunk is one queue message: its rows, as queued JSON, leave room for the job's envelope (its
+# type and ids, some 200 bytes) under the queue's limit.
 CHUNK_MAX_ROWS = 500
-CHUNK_MAX_BYTES = 150_000
+CHUNK_ENVELOPE_BYTES = 4096
+CHUNK_MAX_BYTES = QUEUE_MESSAGE_MAX_BYTES - CHUNK_ENVELOPE_BYTES
 
 
 @dataclass(frozen=True)
@@ -101,12 +104,19 @@ def _rows(reader: Iterator[list[str]], columns: tuple[str, ...]) -> Iterator[Imp
 
 
 def chunks(rows: list[ImportRow]) -> list[list[ImportRow]]:
-    """Cut rows into chunks a queue message can carry (by count and by size)."""
+    """Cut rows into chunks a queue message can carry: at most CHUNK_MAX_ROWS rows and
+    CHUNK_MAX_BYTES of rows as queued (`[line, values]` in JSON, UTF-8). A row too big for a
+    chunk of its own is PayloadTooLarge naming its line and largest column."""
     result: list[list[ImportRow]] = []
     current: list[ImportRow] = []
     size = 0
     for row in rows:
-        row_size = sum(len(k) + len(v) + 8 for k, v in row.values.items()) + 16
+        row_size = json_bytes([row.line, row.values]) + 2  # and the ", " between rows
+        if row_size > CHUNK_MAX_BYTES:
+            column = max(row.values, key=lambda name: json_bytes(row.values[name]))
+            raise PayloadTooLarge(f"line {row.line} takes {row_size} bytes queued, more than an import "
+                                  f"row may ({CHUNK_MAX_BYTES}); its column '{column}' is the largest",
+                                  field=column)
         if current and (len(current) >= CHUNK_MAX_ROWS or size + row_size > CHUNK_MAX_BYTES):
             result.append(current)
             current, size = [], 0

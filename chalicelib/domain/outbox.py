@@ -8,8 +8,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.errors import InvalidInput, PayloadTooLarge
 from chalicelib.domain.outgoing import OutgoingEmail
+from chalicelib.domain.queue_size import QUEUE_MESSAGE_MAX_BYTES, json_bytes
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,21 @@ class EmailJob:
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": "email", **asdict(self)}
+
+
+def refuse_oversized(job: EmailJob) -> None:
+    """PayloadTooLarge naming the mail's larger part (`html`, or `text`) when the queued job would
+    pass the outbox's limit: the bytes of the job as JSON, where a non-ASCII character takes 6
+    (12 outside the BMP). A caller's content must be checked before it is queued; SQS would refuse
+    it with an error the caller cannot act on."""
+    size = json_bytes(job.to_dict())
+    if size <= QUEUE_MESSAGE_MAX_BYTES:
+        return
+    parts = {"html": job.email.html or "", "text": job.email.text or ""}
+    field = max(parts, key=lambda name: json_bytes(parts[name]))
+    raise PayloadTooLarge(f"the message takes {size} bytes queued, more than the {QUEUE_MESSAGE_MAX_BYTES} "
+                          f"a message may (its parts as JSON: a non-ASCII character counts 6 bytes); "
+                          f"'{field}' is its largest part", field=field)
 
 
 def job_from_dict(data: dict[str, Any]) -> EmailJob:

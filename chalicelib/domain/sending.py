@@ -132,9 +132,12 @@ class Reservation:
         return parts
 
 
-def transactional_message_id(account_id: str, idempotency_key: str) -> str:
-    """The message id for a transactional request repeated with the same Idempotency-Key."""
-    digest = hashlib.sha256(f"{account_id}|{idempotency_key}".encode()).hexdigest()[:40]
+def transactional_message_id(account_id: str, idempotency_key: str, fingerprint: str) -> str:
+    """The message id for a transactional request repeated with the same Idempotency-Key: the
+    same request (`fingerprint`) gets the same id, so it is sent once; another request under the
+    key, once the key is no longer held for the first (domain/transactional.IDEMPOTENCY_WINDOW),
+    gets its own id and is sent."""
+    digest = hashlib.sha256(json.dumps([account_id, idempotency_key, fingerprint]).encode()).hexdigest()[:40]
     return f"tx_{digest}"
 
 

@@ -68,6 +68,7 @@ def _create_queues(settings: Settings) -> dict[str, str]:
             QueueName=settings.resource_name(queue.logical_name),
             Attributes={
                 "VisibilityTimeout": str(queue.visibility_timeout_seconds),
+                "MaximumMessageSize": str(queue.max_message_bytes),
                 "RedrivePolicy": json.dumps(redrive),
             },
         )["QueueUrl"]

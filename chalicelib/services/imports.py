@@ -33,23 +33,28 @@ CHUNK_JOB = "import_chunk"
 
 
 def start_import(account_id: str, actor: str, list_id: str, csv_text: str) -> ImportJob:
-    """Check the file's columns, record the import and queue its rows in chunks. Forbidden while
+    """Check the file's columns, queue its rows in chunks and record the import. Forbidden while
     the account may not send (P26): its rows without proof would wait for a confirmation mail that
-    never comes."""
+    never comes. The import is recorded only once every chunk is queued: a file that cannot be
+    queued leaves no import that never completes (a row too big for a queue message is
+    PayloadTooLarge naming its column, before anything is queued)."""
     mailing_list = get_list(account_id, list_id)
     refuse_while_blocked(get_account(account_id))
     parsed = parse_csv(csv_text, mailing_list.declared_attributes or ())
     if not parsed.rows:
         raise InvalidInput("the file has a header but no rows", field="body")
     pieces = chunks(parsed.rows)
-    job = import_store.create_import(mailing_list.account_id, mailing_list.list_id,
-                                     len(parsed.rows), len(pieces))
+    import_id = import_store.new_import_id()
+    # Chunks queued before a failure are applied, and counted nowhere: the caller's retry imports
+    # the file again, and its rows already on the list count as unchanged.
     enqueue_many(IMPORTS, [
-        {"type": CHUNK_JOB, "account_id": job.account_id, "list_id": job.list_id,
-         "import_id": job.import_id, "chunk": index,
+        {"type": CHUNK_JOB, "account_id": mailing_list.account_id, "list_id": mailing_list.list_id,
+         "import_id": import_id, "chunk": index,
          "rows": [[row.line, row.values] for row in piece]}
         for index, piece in enumerate(pieces)
     ])
+    job = import_store.create_import(mailing_list.account_id, mailing_list.list_id, import_id,
+                                     len(parsed.rows), len(pieces))
     logger.info("import queued", extra={"list_id": job.list_id, "import_id": job.import_id,
                                         "rows": job.total_rows, "chunks": job.total_chunks})
     audit.record(account_id, actor, "list.import_started", job.import_id)

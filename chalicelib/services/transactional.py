@@ -7,26 +7,36 @@ from email.headerregistry import Address
 from typing import Any
 
 from chalicelib.adapters.sqs import enqueue
-from chalicelib.config import settings
+from chalicelib.config import hash_key, settings
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.errors import Conflict, InvalidInput
 from chalicelib.domain.header_text import check_header_text
 from chalicelib.domain.health import refuse_while_blocked
 from chalicelib.domain.ids import new_id
-from chalicelib.domain.outbox import EmailJob
+from chalicelib.domain.outbox import EmailJob, refuse_oversized
 from chalicelib.domain.outgoing import OutgoingEmail
 from chalicelib.domain.sending import transactional_message_id
-from chalicelib.domain.transactional import KIND, blocking_reason, render_parts
+from chalicelib.domain.transactional import (
+    IDEMPOTENCY_WINDOW,
+    KIND,
+    blocking_reason,
+    idempotency_key_id,
+    render_parts,
+    request_fingerprint,
+)
 from chalicelib.observability import logger
 from chalicelib.resources import OUTBOX
 from chalicelib.services.senders import check_sender
 from chalicelib.store.accounts import get_account
+from chalicelib.store.idempotency import hold_key
 from chalicelib.store.suppressions import suppression_reasons
 
 
 def queue_transactional(account_id: str, request: dict[str, Any], idempotency_key: str | None) -> str:
-    """Check and queue one transactional email; returns its message id. The same
-    `idempotency_key` gives the same id, so a retried request is sent once."""
+    """Check and queue one transactional email; returns its message id. The same request with the
+    same `idempotency_key` gives the same id, so a retry is sent once; the key with a different
+    request within IDEMPOTENCY_WINDOW is Unprocessable (nothing queued). A message too big to
+    queue is PayloadTooLarge naming `html` or `text`."""
     for name in ("subject", "from_name"):
         check_header_text(request.get(name), name)
     account = get_account(account_id)
@@ -44,11 +54,17 @@ def queue_transactional(account_id: str, request: dict[str, Any], idempotency_ke
                        "sent to an address that bounced, complained or was erased (P11)", field="to")
     subject, html, text = render_parts(request["subject"], request.get("html"), request.get("text"),
                                        request.get("variables"))
-    message_id = transactional_message_id(account_id, idempotency_key) if idempotency_key else new_id("tx")
     reply_to = normalise_email(request["reply_to"], field="reply_to") if request.get("reply_to") else None
     sender = Address(display_name=request.get("from_name") or "", addr_spec=from_address)
     mail = OutgoingEmail(sender=str(sender), recipient=to, subject=subject, text=text, html=html,
                          reply_to=reply_to)
-    enqueue(OUTBOX, EmailJob(message_id, account_id, KIND, mail).to_dict())
-    logger.info("transactional email queued", extra={"account_id": account_id, "message_id": message_id})
-    return message_id
+    fingerprint = request_fingerprint(hash_key(), request, to) if idempotency_key else None
+    message_id = (transactional_message_id(account_id, idempotency_key, fingerprint)
+                  if idempotency_key and fingerprint else new_id("tx"))
+    job = EmailJob(message_id, account_id, KIND, mail)
+    refuse_oversized(job)
+    if idempotency_key and fingerprint:  # the last check: a refused request does not take the key
+        hold_key(idempotency_key_id(account_id, idempotency_key), fingerprint, IDEMPOTENCY_WINDOW)
+    enqueue(OUTBOX, job.to_dict())
+    logger.info("transactional email queued", extra={"account_id": account_id, "message_id": job.message_id})
+    return job.message_id

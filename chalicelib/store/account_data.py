@@ -26,6 +26,7 @@ from chalicelib.store.models import (
     Campaign,
     CampaignStat,
     FeedbackReceipt,
+    IdempotencyKey,
     ImportChunk,
     ImportJob,
     MailingList,
@@ -145,6 +146,8 @@ ACCOUNT_TABLES: dict[type[TidingsModel], AccountItems | NotPerAccount] = {
     RateCounter: NotPerAccount("abuse-limit windows keyed by hashes, at most a week long: the daily "
                                "purge (and TTL) removes them when their window ends"),
     FeedbackReceipt: NotPerAccount("SES event receipts, expiring (TTL) 30 days after the event"),
+    IdempotencyKey: NotPerAccount("transactional Idempotency-Keys' request hashes, expiring (TTL) a day "
+                                  "after their request"),
     SentCountReceipt: NotPerAccount("counted send invocations, expiring (TTL) 15 days after counting"),
     SendRateBucket: NotPerAccount("the platform's one SES send-rate bucket"),
 }

@@ -29,9 +29,15 @@ class ChunkOutcome:
     errors: list[tuple[int, str | None, str]] = field(default_factory=list)
 
 
-def create_import(account_id: str, list_id: str, total_rows: int, total_chunks: int) -> ImportJob:
+def new_import_id() -> str:
+    return new_id("imp")
+
+
+def create_import(account_id: str, list_id: str, import_id: str, total_rows: int,
+                  total_chunks: int) -> ImportJob:
+    """Record an import whose chunks are all queued (so none is left "processing" for ever)."""
     at = now()
-    job = ImportJob(account_id=account_id, import_id=new_id("imp"), list_id=list_id,
+    job = ImportJob(account_id=account_id, import_id=import_id, list_id=list_id,
                     total_rows=total_rows, total_chunks=total_chunks, created_at=at,
                     expires_at=at + IMPORT_RETENTION)
     job.save(condition=ImportJob.import_id.does_not_exist())

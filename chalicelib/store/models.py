@@ -683,6 +683,19 @@ class SentCountReceipt(TidingsModel):
     expires_at = TTLAttribute()
 
 
+class IdempotencyKey(TidingsModel):
+    """An account's Idempotency-Key for transactional mail, held for the request it was first
+    used with (store/idempotency.py): a digest of the account and key, and a keyed hash of the
+    request (never the recipient or content in clear); expires with the key's window."""
+
+    class Meta(TidingsModel.Meta):
+        logical_name = "idempotency-keys"
+
+    key_id = UnicodeAttribute(hash_key=True)
+    fingerprint = UnicodeAttribute()
+    expires_at = TTLAttribute()
+
+
 class AccountHealthDay(TidingsModel):
     """One account's mail counters for one UTC day (P26): aggregates only, never contact data.
     `day` is ISO (`2026-03-07`), so a range query reads a window in order."""
@@ -726,5 +739,6 @@ ALL_MODELS: tuple[type[TidingsModel], ...] = (
     ImportChunk,
     FeedbackReceipt,
     SentCountReceipt,
+    IdempotencyKey,
     AccountHealthDay,
 )

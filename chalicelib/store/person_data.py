@@ -30,6 +30,7 @@ from chalicelib.store.models import (
     Campaign,
     CampaignStat,
     FeedbackReceipt,
+    IdempotencyKey,
     ImportChunk,
     ImportJob,
     MailingList,
@@ -277,6 +278,10 @@ COVERAGE: dict[type[TidingsModel], Coverage] = {
     FeedbackReceipt: KeyedHashesOnly(
         "SES event receipts keyed by message id and the recipient's keyed hash, expiring in 30 days",
         fields=("receipt_key",), retention="30 days, while the mail's record could match a replay"),
+    IdempotencyKey: KeyedHashesOnly(
+        "a keyed hash of a transactional request (its recipient and content) under a digest of the "
+        "account and its Idempotency-Key, expiring with the key's window", fields=("fingerprint",),
+        retention="24 hours, while the key is honoured; DynamoDB TTL deletes it within days after"),
     SentCountReceipt: NoPersonalData("the ids of sender invocations whose sent mail was counted",
                                       retention="15 days, while SQS could redeliver the job"),
     Account: NoPersonalData(

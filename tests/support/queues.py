@@ -82,3 +82,20 @@ def run_tracking_worker(records: list[dict[str, Any]]) -> dict[str, Any]:
     with running_as("tracking_worker"):
         given_back = count_records(records)
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in given_back]}
+
+
+def record_send_batches(monkeypatch: Any) -> list[list[int]]:
+    """Record every SendMessageBatch call from now on (the test's and the handlers'): the UTF-8
+    bytes of each entry's body, one list per call."""
+    from botocore.client import BaseClient
+
+    calls: list[list[int]] = []
+    real = BaseClient._make_api_call
+
+    def recording(self: Any, operation: str, params: dict[str, Any]) -> Any:
+        if operation == "SendMessageBatch":
+            calls.append([len(entry["MessageBody"].encode("utf-8")) for entry in params["Entries"]])
+        return real(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", recording)
+    return calls

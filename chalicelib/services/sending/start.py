@@ -21,7 +21,7 @@ from chalicelib.domain.errors import Conflict, Forbidden, NotFound
 from chalicelib.domain.health import sending_blocked_reason
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.marketing_mail import ListSettings, compose_marketing_email
-from chalicelib.domain.outbox import EmailJob
+from chalicelib.domain.outbox import EmailJob, refuse_oversized
 from chalicelib.domain.privacy import phone_hash
 from chalicelib.domain.sending import TEST_KIND, PageJob, blocking_suppression, check_may_send
 from chalicelib.domain.sms import compose_sms
@@ -163,7 +163,7 @@ def send_test(account_id: str, campaign_id: str, recipients: list[str]) -> list[
         return [_test_sms(account, content, settings_, number) for number in numbers]
     addresses = [normalise_email(address, field="addresses") for address in recipients]
     _refuse_suppressed(account_id, addresses)
-    ids = []
+    jobs = []
     for address in addresses:
         recipient = replace(sample, email=address)
         mail = compose_marketing_email(signer=signer(), account_id=account_id, campaign_id=None,
@@ -171,9 +171,11 @@ def send_test(account_id: str, campaign_id: str, recipients: list[str]) -> list[
                                        recipient=recipient, mailing_list=settings_,
                                        sender=profile_of(account), public_base_url=settings().public_base_url)
         job = EmailJob(new_id("msg"), account_id, TEST_KIND, replace(mail, subject=f"[Test] {mail.subject}"))
+        refuse_oversized(job)  # campaign content: before any of the test's mails is queued
+        jobs.append(job)
+    for job in jobs:
         enqueue(OUTBOX, job.to_dict())
-        ids.append(job.message_id)
-    return ids
+    return [job.message_id for job in jobs]
 
 
 def _refuse_suppressed(account_id: str, addresses: list[str]) -> None:
