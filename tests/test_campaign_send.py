@@ -411,6 +411,47 @@ def test_a_batch_out_of_time_continues_as_a_new_job_of_the_same_batch(client, ac
     assert campaign_status(client, headers, campaign["campaign_id"]) == "sent"
 
 
+
+def _attributes_of_bytes(names: list[str], target: int) -> dict[str, str]:
+    """Attributes of emoji (a 12-byte JSON escape each) taking about `target` bytes queued."""
+    from chalicelib.domain.queue_size import json_bytes
+
+    per_value = min(500, target // (12 * len(names)) + 1)
+    attributes = {name: "\U0001F600" * per_value for name in names}
+    while json_bytes(attributes) > target:
+        name = max(attributes, key=lambda key: len(attributes[key]))
+        attributes[name] = attributes[name][:-1]
+    return attributes
+
+
+def test_p12_a_contact_whose_attributes_would_not_fit_a_queued_batch_is_refused_and_one_that_fits_is_mailed(
+        client, account, headers):
+    """50 attributes of 500 emoji take 300 KB as queued JSON: a batch holding such a contact
+    could not be queued (256 KiB) and the campaign would never end. Such a contact is refused,
+    naming `attributes`; one just within the limit is mailed like anyone else."""
+    from chalicelib.domain.subscriptions import ATTRIBUTES_MAX_QUEUED_BYTES
+
+    names = [f"a{n}" for n in range(50)]
+    list_id = new_list(client, headers, double_opt_in=False, attributes=tuple(names))
+    consent = {"given_at": "2025-01-01T00:00:00Z"}
+
+    def add(email: str, attributes: dict[str, str]) -> Any:
+        return client.http.post(f"/v1/lists/{list_id}/subscribers", headers=headers, body=json.dumps(
+            {"email": email, "name": "\U0001F600" * 200, "attributes": attributes, "consent": consent},
+            ensure_ascii=False).encode())
+
+    too_big = add("big@example.com", {name: "\U0001F600" * 500 for name in names})
+    assert too_big.status_code == 400 and json.loads(too_big.body)["error"]["field"] == "attributes"
+    just_over = add("over@example.com", _attributes_of_bytes(names, ATTRIBUTES_MAX_QUEUED_BYTES + 12))
+    assert just_over.status_code == 400, just_over.body
+    fits = add("fits@example.com", _attributes_of_bytes(names, ATTRIBUTES_MAX_QUEUED_BYTES))
+    assert fits.status_code == 201, fits.body
+    campaign = create_campaign(client, headers, [list_id])
+    _send(client, headers, campaign["campaign_id"])
+    assert run_queues(client) == []
+    assert recipients_of_sent() == ["fits@example.com"]
+    assert campaign_status(client, headers, campaign["campaign_id"]) == "sent"
+
 # --- the message itself ---------------------------------------------------------------------------
 
 def test_p06_p08_p09_p10_a_sent_message_parsed_back_from_motos_raw_copy(client, account, headers, list_id,

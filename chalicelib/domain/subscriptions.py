@@ -16,6 +16,7 @@ from chalicelib.domain.clock import now, parse_utc_time
 from chalicelib.domain.errors import Conflict, InvalidInput
 from chalicelib.domain.header_text import check_header_text
 from chalicelib.domain.numbers import whole_number
+from chalicelib.domain.queue_size import json_bytes
 from chalicelib.templates import N_
 
 # P01: an unconfirmed signup is forgotten after this long.
@@ -127,6 +128,10 @@ CONTACT_FIELDS = ("email", "name", "company", "phone", "website", "field_of_acti
 _MAX_LENGTH = {"email": 320, "name": 200, "company": 200, "phone": 40, "website": 2000,
                "field_of_activity": 200}
 MAX_ATTRIBUTE_LENGTH = 500
+# A contact travels whole in a campaign batch job, which one SQS message carries (256 KiB): its
+# attributes (up to 50 of 500 characters, each non-Latin one a 6- or 12-byte JSON escape) may
+# take at most this much queued, which leaves room for its other fields and the job's envelope.
+ATTRIBUTES_MAX_QUEUED_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -169,6 +174,10 @@ def clean_contact(raw: Mapping[str, object], declared_attributes: Iterable[str],
         text = _text(value, name, MAX_ATTRIBUTE_LENGTH)
         if text is not None:
             attributes[name] = text
+    if json_bytes(attributes) > ATTRIBUTES_MAX_QUEUED_BYTES:
+        # Accepted, such a contact would make every campaign batch holding it too big to queue.
+        raise InvalidInput(N_("the attributes take too much room together: shorten them, or use plain "
+                              "Latin letters"), field="attributes")
     return Contact(
         email=normalise_email(values["email"], check_dns=check_dns),
         name=values["name"],
