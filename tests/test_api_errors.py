@@ -56,7 +56,7 @@ def test_oversized_body_is_413(client, account):
     body = json.dumps({"name": "News", "consent_text": "x" * 300_000})
     response = client.http.post("/v1/lists", headers=bearer(account["api_key"]), body=body)
     assert response.status_code == 413
-    assert _error(response)["code"] == "payload_too_large"
+    assert _error(response)["code"] == "payload_too_large" and _error(response)["field"] == "body"
 
 
 def test_a_non_json_content_type_is_415(client, account):

@@ -281,7 +281,8 @@ def test_an_oversized_file_is_413(client, account, news_list):
     from chalicelib.blueprints.api_imports import MAX_IMPORT_BYTES
 
     text = "email\n" + "x" * MAX_IMPORT_BYTES
-    assert post_import(client, account, news_list["list_id"], text).status_code == 413
+    response = post_import(client, account, news_list["list_id"], text)
+    assert response.status_code == 413 and json.loads(response.body)["error"]["field"] == "body"
 
 
 def test_p28_another_tenant_cannot_import_or_read_an_import(client, account, news_list):

@@ -25,7 +25,7 @@ def raw_body(request: Request, limit: int | None = None) -> bytes:
     body = request.raw_body or b""
     limit = limit or settings().max_body_bytes
     if len(body) > limit:
-        raise PayloadTooLarge(f"request body is over {limit} bytes")
+        raise PayloadTooLarge(f"request body is over {limit} bytes", field="body")
     return body
 
 
