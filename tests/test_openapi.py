@@ -28,3 +28,9 @@ def test_openapi_carries_request_schemas(client, account):
     assert schema["additionalProperties"] is False
     assert "consent_text" in schema["required"]
     assert {p["name"] for p in document["paths"]["/v1/lists/{list_id}"]["get"]["parameters"]} == {"list_id"}
+
+
+def test_openapi_names_the_headers_an_operation_reads(client, account):
+    document = json.loads(client.http.get("/v1/openapi.json", headers=bearer(account["api_key"])).body)
+    parameters = document["paths"]["/v1/messages"]["post"]["parameters"]
+    assert {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}} in parameters

@@ -37,7 +37,7 @@ MESSAGE = {
 @api.route("/v1/messages", "POST", "Queue one transactional email to one recipient (P11); an "
            "Idempotency-Key header (printable, at most 200 characters) makes a retried request send "
            "once; for 24 hours the key is held for its request, and the key with a different request "
-           "is 422", write=True, body=MESSAGE, status=202)
+           "is 422", write=True, body=MESSAGE, status=202, headers=("Idempotency-Key",))
 def post_message(call: ApiCall) -> dict[str, Any]:
     from chalicelib.services.transactional import queue_transactional
     if not isinstance(call.body["to"], str):

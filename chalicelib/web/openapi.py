@@ -29,7 +29,8 @@ def _operation(op: Operation) -> dict[str, Any]:
             {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
             for name in re.findall(r"{(\w+)}", op.path)
         ]
-        + [{"name": name, "in": "query", "schema": {"type": "string"}} for name in op.query],
+        + [{"name": name, "in": "query", "schema": {"type": "string"}} for name in op.query]
+        + [{"name": name, "in": "header", "schema": {"type": "string"}} for name in op.headers],
         "responses": {
             str(op.status): {"description": "Success"},
             "4XX": {

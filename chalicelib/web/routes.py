@@ -30,6 +30,7 @@ class Operation:
     query: tuple[str, ...]
     status: int
     csv_body_limit: int | None = None
+    headers: tuple[str, ...] = ()
 
 
 OPERATIONS: list[Operation] = []
@@ -76,13 +77,15 @@ class ApiBlueprint:
         query: tuple[str, ...] = (),
         status: int = 200,
         csv_body_limit: int | None = None,
+        headers: tuple[str, ...] = (),
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Register a `/v1` operation. `body` is the JSON Schema of a JSON body; `csv_body_limit`
-        instead makes the body a `text/csv` file of at most that many bytes."""
+        instead makes the body a `text/csv` file of at most that many bytes; `headers` names the
+        optional request headers the operation reads (documented, not required)."""
 
         def register(handler: Callable[..., Any]) -> Callable[..., Any]:
             OPERATIONS.append(
-                Operation(method, path, summary, write, body, query, status, csv_body_limit)
+                Operation(method, path, summary, write, body, query, status, csv_body_limit, headers)
             )
 
             @functools.wraps(handler)
