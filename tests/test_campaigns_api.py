@@ -279,3 +279,40 @@ def test_audience_filter_matches_contact_fields_and_attributes():
     assert not matches_filter({"plan": "silver"}, ann)
     assert not matches_filter({"city": "Cluj"}, ann), "a missing attribute never matches a value"
     assert not matches_filter({"name": "Ann"}, ann)
+
+
+def _utf8_body(client, method, path, headers, body):
+    """A request whose body is UTF-8 JSON as a browser sends it (non-Latin text 2 bytes a letter,
+    not 6 as an ASCII escape), so a campaign near DynamoDB's item limit fits the body limit."""
+    return client.http.request(method, path, headers=headers,
+                               body=json.dumps(body, ensure_ascii=False).encode("utf-8"))
+
+
+def test_a_campaign_too_big_for_its_stored_item_is_a_413_naming_html_or_text(client, headers, list_id):
+    """125,000 Cyrillic letters of html are 250 KB, within the request's 256 KiB; with the text
+    part derived from them, the campaign's item would pass DynamoDB's 400 KB (a 500 before)."""
+    from chalicelib.domain.campaigns import CONTENT_MAX_BYTES
+    from chalicelib.domain.html_text import html_to_text
+
+    def html(letters: int) -> str:
+        return "<p>" + "\u0416" * letters + "</p>"
+
+    def stored(letters: int) -> int:  # the html, its derived text and the subject, in UTF-8
+        return len(html(letters).encode()) + len(html_to_text(html(letters)).encode()) + len("Hi")
+
+    body = {"name": "Big", "list_ids": [list_id], "subject": "Hi", "html": html(125_000)}
+    created = _utf8_body(client, "POST", "/v1/campaigns", headers, body)
+    assert created.status_code == 413 and _error(created)["field"] == "html", created.body
+    most = (CONTENT_MAX_BYTES - stored(0)) // (stored(1) - stored(0))
+    assert stored(most) <= CONTENT_MAX_BYTES < stored(most + 1)
+    fits = _utf8_body(client, "POST", "/v1/campaigns", headers, {**body, "html": html(most)})
+    assert fits.status_code == 201, fits.body[:300]
+    campaign_id = json.loads(fits.body)["campaign_id"]
+    over = _utf8_body(client, "PATCH", f"/v1/campaigns/{campaign_id}", headers, {"html": html(most + 1)})
+    assert over.status_code == 413 and _error(over)["field"] == "html", over.body[:300]
+    # An author's own text part stays when the html changes: the larger of the two is named.
+    own = _utf8_body(client, "PATCH", f"/v1/campaigns/{campaign_id}", headers,
+                     {"html": html(10), "text": "\u0416" * 100_000})
+    assert own.status_code == 200, own.body[:300]
+    grown = _utf8_body(client, "PATCH", f"/v1/campaigns/{campaign_id}", headers, {"html": html(80_000)})
+    assert grown.status_code == 413 and _error(grown)["field"] == "text", grown.body[:300]

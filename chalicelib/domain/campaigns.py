@@ -10,13 +10,16 @@ from datetime import datetime
 from enum import StrEnum
 
 from chalicelib.domain.clock import parse_utc_time
-from chalicelib.domain.errors import Conflict, InvalidInput
+from chalicelib.domain.errors import Conflict, InvalidInput, PayloadTooLarge
 from chalicelib.domain.header_text import check_header_text
 from chalicelib.domain.html_text import html_to_text
 from chalicelib.domain.subscriptions import CONTACT_FIELDS, Contact
 
 # An SMS of up to 10 concatenated 160-character segments (what SNS accepts in one Publish).
 MAX_SMS_LENGTH = 1600
+# A campaign is one DynamoDB item, of 400 KB at most: its content may take this much UTF-8, the
+# rest left for its other attributes (lists, filter, counts, failure reason).
+CONTENT_MAX_BYTES = 350_000
 
 
 class Channel(StrEnum):
@@ -145,6 +148,23 @@ def check_content(content: CampaignContent) -> None:
     if not content.from_address:
         raise InvalidInput("an email campaign needs a 'from_address' (or a sender identity in the "
                            "account profile)", field="from_address")
+    _check_stored_size(content)
+
+
+def _check_stored_size(content: CampaignContent) -> None:
+    """PayloadTooLarge naming `html` or `text` when the content would not fit the campaign's one
+    DynamoDB item: a text part derived from the html is stored too, and counts as the html's."""
+    parts = {"html": _utf8(content.html) + (_utf8(content.text) if content.text_from_html else 0),
+             "text": 0 if content.text_from_html else _utf8(content.text)}
+    if sum(parts.values()) + _utf8(content.subject) > CONTENT_MAX_BYTES:
+        field = max(parts, key=lambda name: parts[name])
+        raise PayloadTooLarge(f"the campaign's content takes more than {CONTENT_MAX_BYTES} bytes stored "
+                              f"(UTF-8, a text part derived from the html included): shorten '{field}'",
+                              field=field)
+
+
+def _utf8(text: str | None) -> int:
+    return len(text.encode("utf-8")) if text else 0
 
 
 # --- scheduling ---------------------------------------------------------------------------------
