@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.support.api import bearer
+from tests.support.lists import new_list
 
 
 def _create(client, headers, **fields):
@@ -113,3 +116,21 @@ def test_deleting_a_list_removes_it(client, account):
     assert client.http.delete(f"/v1/lists/{list_id}", headers=headers).status_code == 204
     assert client.http.get(f"/v1/lists/{list_id}", headers=headers).status_code == 404
     assert client.http.delete(f"/v1/lists/{list_id}", headers=headers).status_code == 404
+
+
+
+@pytest.mark.parametrize("field", ["consent_text", "tracking_consent_text"])
+def test_p02_a_consent_text_that_would_not_fit_beside_the_kept_ones_is_a_409_and_the_list_stays_usable(
+        client, headers, field):
+    """Every version of a list's consent text is kept, as proof (P02), in the list's one item
+    (400 KB): twenty texts of 5,000 emoji passed it and the API answered 500."""
+    from chalicelib.domain.lists import CONSENT_TEXTS_MAX_BYTES
+
+    list_id = new_list(client, headers)
+    texts = [f"{n} " + "\U0001F600" * 4990 for n in range(CONSENT_TEXTS_MAX_BYTES // (4 * 4990) + 2)]
+    answers = [client.http.patch(f"/v1/lists/{list_id}", headers=headers,
+                                 body=json.dumps({field: text}, ensure_ascii=False).encode()).status_code
+               for text in texts]
+    assert set(answers) == {200, 409} and answers == sorted(answers), answers
+    renamed = client.http.patch(f"/v1/lists/{list_id}", headers=headers, body=json.dumps({"name": "Still"}))
+    assert renamed.status_code == 200

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from urllib.parse import urlsplit
 
-from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.errors import Conflict, InvalidInput
 
 
 class TrackingConsent(StrEnum):
@@ -36,6 +36,11 @@ class ConsentText:
     created_at: datetime
 
 
+# A list is one DynamoDB item (400 KB at most) that keeps every version of its consent text and
+# of its tracking-consent text: each kind may take this much UTF-8 in all.
+CONSENT_TEXTS_MAX_BYTES = 150_000
+
+
 def next_consent_versions(
     versions: list[ConsentText], new_text: str, at: datetime, field: str = "consent_text"
 ) -> list[ConsentText]:
@@ -47,7 +52,12 @@ def next_consent_versions(
     if versions and versions[-1].text == text:
         return versions
     number = versions[-1].version + 1 if versions else 1
-    return [*versions, ConsentText(version=number, text=text, created_at=at)]
+    kept = [*versions, ConsentText(version=number, text=text, created_at=at)]
+    if sum(len(version.text.encode("utf-8")) for version in kept) > CONSENT_TEXTS_MAX_BYTES:
+        raise Conflict(f"this list keeps every '{field}' it has shown, as proof of what people agreed "
+                       "to (P02), and one more would not fit: create a new list for the new text",
+                       field=field)
+    return kept
 
 
 _HOST = re.compile(r"[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?|[0-9a-f:.]{2,45}")
