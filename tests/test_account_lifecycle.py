@@ -191,6 +191,26 @@ def test_p22_a_suspended_account_exports_and_lists_unsubscribes_then_its_content
         assert run_purges().counts["suspended_account_content"] == 0, "idempotent"
 
 
+def test_p22_an_account_still_suspended_after_its_content_was_erased_creates_no_new_content(client):
+    """The purge erases a suspended account's content once (`content_erased`) and never looks
+    again: what the account could write afterwards would be kept for as long as the suspension
+    lasts. So it writes nothing new; it still reads its (now empty) data."""
+    with on_day(0):
+        account_id, api = _new_account()
+        assert suspend(account_id, "complaint_rate") is not None
+    with on_day(31):
+        assert run_purges().counts["suspended_account_content"] == 1
+        assert Account.get(account_id).status == "content_erased"
+    with on_day(32):
+        response = client.http.post("/v1/lists", headers=api, body=json.dumps(
+            {"name": "Still here", "consent_text": "Yes, mail me", "double_opt_in": False}))
+        assert response.status_code == 403, response.body
+        assert json.loads(response.body)["error"]["field"] == "account"
+        assert list(MailingList.by_account.query(account_id)) == []
+        export = client.http.get("/v1/account/export", headers=api)
+        assert export.status_code == 200 and json.loads(export.body)["lists"] == []
+
+
 def test_p25_content_erasure_rereads_the_suspension_before_erasing(client, monkeypatch):
     """P25: a purge never touches data still within its period; P22 erases content only of an
     account *still* suspended for 30 days. The content purge erases every account of the index

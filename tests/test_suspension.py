@@ -264,3 +264,111 @@ def test_p26_p28_bounces_off_the_ses_account_suppression_list_stay_out_of_the_bo
     assert int(day.hard_bounces) == own_bounces
     # 9 in 200 is 4.5%, under 5%; 10 reach it. Counting the other ten would be 9.5% or 10%.
     assert status(account) == verdict
+
+
+# --- What a blocked account may still write (P22, P26, P33) -------------------------------------
+# A suspended, cancelled or content-erased account reads, exports and deletes its data and answers
+# people's requests; it creates and changes no content, so nothing it writes outlives the erasure
+# of its content 30 days after the suspension (P22). Every write route is in one of the tables.
+_REFUSED = {
+    ("POST", "/v1/lists"): {"name": "Later", "consent_text": "Yes, mail me"},
+    ("PATCH", "/v1/lists/{list_id}"): {"name": "Renamed"},
+    # With consent proof on a single opt-in list: confirmed at once, no confirmation mail.
+    ("POST", "/v1/lists/{list_id}/subscribers"): {"email": "new@example.com",
+                                                  "consent": {"given_at": "2025-01-01T00:00:00Z"}},
+    ("POST", "/v1/lists/{list_id}/imports"): "email\nnew@example.com\n",
+    ("POST", "/v1/campaigns"): {"name": "Later", "list_ids": ["{list_id}"], "subject": "Hi",
+                                "html": "<p>Hello</p>"},
+    ("PATCH", "/v1/campaigns/{campaign_id}"): {"subject": "Changed"},
+    ("POST", "/v1/campaigns/{campaign_id}/send"): None,
+    ("POST", "/v1/campaigns/{campaign_id}/test"): {"addresses": ["test@acme.example"]},
+    ("POST", "/v1/messages"): {"to": "new@example.com", "subject": "Hi", "text": "Hello"},
+    ("POST", "/v1/senders"): {"identity": "other@acme.example"},
+}
+# Allowed, and why: each removes data, answers a person's rights, or keeps the account reachable
+# and its keys safe; none adds content.
+_ALLOWED = {
+    ("PATCH", "/v1/lists/{list_id}/subscribers/{email}"): "rectification, restriction (P17)",
+    ("DELETE", "/v1/lists/{list_id}/subscribers/{email}"): "removes data",
+    ("DELETE", "/v1/lists/{list_id}"): "removes data",
+    ("DELETE", "/v1/campaigns/{campaign_id}"): "removes data",
+    ("DELETE", "/v1/senders/{identity}"): "removes an identity",
+    ("POST", "/v1/privacy/requests"): "people's rights (P16-P20)",
+    ("POST", "/v1/keys"): "key rotation (P27); a read-only key for the export",
+    ("DELETE", "/v1/keys/{key_id}"): "key revocation (P27)",
+    ("PATCH", "/v1/account"): "the profile the suspension notices go to",
+    ("POST", "/v1/account/email-change"): "the contact email, confirmed by mail (P27)",
+    ("POST", "/v1/account/deletion"): "deletion (P23)",
+    ("POST", "/v1/account/reactivate"): "undoing a deletion request (P23)",
+}
+
+
+def test_p22_p26_every_write_route_is_either_refused_or_allowed_to_a_blocked_account():
+    from chalicelib.web.routes import OPERATIONS
+
+    writes = {(op.method, op.path) for op in OPERATIONS if op.method != "GET"}
+    assert not set(_REFUSED) & set(_ALLOWED)
+    assert writes == set(_REFUSED) | set(_ALLOWED), (
+        f"decide whether a blocked account may use {sorted(writes - set(_REFUSED) - set(_ALLOWED))}")
+
+
+def _blocked_account(client, account, how):
+    """The account's list (single opt-in, one subscriber) and draft campaign, then the account
+    blocked `how`; the ids the routes take."""
+    from chalicelib.services.health import suspend_by_operator
+    from tests.support.campaigns import create_campaign
+
+    api = bearer(account["api_key"])
+    list_id = new_list(client, api, double_opt_in=False)
+    subscribe(account["account_id"], list_id, "ann@example.com")
+    campaign_id = create_campaign(client, api, [list_id])["campaign_id"]
+    if how == "cancelled":
+        Account(account_id=account["account_id"]).update(actions=[Account.status.set("cancelled")])
+    else:
+        suspend_by_operator(account["account_id"], "spam complaints")
+    if how == "content_erased":  # the status only: routes on erased content would be 404s
+        Account(account_id=account["account_id"]).update(actions=[Account.status.set("content_erased")])
+    return {"list_id": list_id, "campaign_id": campaign_id}
+
+
+def _content(account, ids):
+    from chalicelib.store.models import Campaign, MailingList, Subscriber
+
+    return (MailingList.count(), Campaign.count(), Subscriber.count(), MailingList.get(ids["list_id"]).name,
+            Campaign.get(account["account_id"], ids["campaign_id"]).subject)
+
+
+@pytest.mark.parametrize("how", ["suspended", "cancelled", "content_erased"])
+@pytest.mark.parametrize("route", sorted(_REFUSED), ids=" ".join)
+def test_p22_p26_a_blocked_account_creates_and_changes_no_content(client, account, route, how):
+    ids = _blocked_account(client, account, how)
+    take("outbox")
+    method, path = route
+    body = _REFUSED[route]
+    headers = bearer(account["api_key"])
+    if isinstance(body, str):
+        headers = {**headers, "Content-Type": "text/csv"}
+    else:
+        body = json.dumps(body).replace("{list_id}", ids["list_id"]) if body is not None else None
+    before = _content(account, ids)
+    response = client.http.request(method, path.format(**ids), headers=headers, body=body or b"")
+    assert response.status_code == 403, response.body
+    error = json.loads(response.body)["error"]
+    assert error["field"] == "account" and ("suspended" in error["message"] or how in error["message"])
+    after = _content(account, ids)
+    assert after == before and take("outbox") == [] and take("imports") == []
+
+
+def test_p22_p26_a_suspended_account_still_cancels_deletes_and_answers_requests(client, account):
+    ids = _blocked_account(client, account, "suspended")
+    api = bearer(account["api_key"])
+    ann = f"/v1/lists/{ids['list_id']}/subscribers/ann%40example.com"
+    assert client.http.patch(ann, headers=api, body=json.dumps({"name": "Ann E."})).status_code == 200
+    assert client.http.patch(f"/v1/campaigns/{ids['campaign_id']}", headers=api,
+                             body=json.dumps({"status": "cancelled"})).status_code == 200
+    assert client.http.post("/v1/privacy/requests", headers=api, body=json.dumps(
+        {"type": "erase", "email": "ann@example.com"})).status_code == 201
+    assert client.http.post("/v1/keys", headers=api, body=json.dumps(
+        {"name": "export", "scope": "read"})).status_code == 201
+    assert client.http.delete(f"/v1/campaigns/{ids['campaign_id']}", headers=api).status_code == 204
+    assert client.http.delete(f"/v1/lists/{ids['list_id']}", headers=api).status_code == 204

@@ -178,7 +178,10 @@ def sending_blocked_reason(account: HealthSubject) -> str | None:
 def refuse_while_blocked(account: HealthSubject) -> None:
     """Forbidden naming `account` while the account may not send (P26): a request that would
     mail its audience (a confirmation, a transactional message, an import) is refused before
-    anything is written or queued."""
+    anything is written or queued. Writes that create or change content (lists, subscribers,
+    campaigns, sender identities) are refused the same way: a suspended, cancelled or
+    content-erased account may read, export and delete its data, and answer people's requests,
+    but nothing new may outlive the erasure of its content 30 days on (P22)."""
     blocked = sending_blocked_reason(account)
     if blocked:
         raise Forbidden(blocked, field="account")

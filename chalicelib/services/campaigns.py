@@ -26,6 +26,7 @@ from chalicelib.domain.campaigns import (
 from chalicelib.domain.clock import now
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.header_text import header_text
+from chalicelib.domain.health import refuse_while_blocked
 from chalicelib.domain.templates import validate_template
 from chalicelib.services.senders import check_sender
 from chalicelib.store import audit
@@ -94,11 +95,14 @@ def _schedule(raw_send_at: str | None) -> dict[str, Any]:
 
 def create_campaign(account_id: str, actor: str, body: dict[str, Any]) -> Campaign:
     """A new campaign from a validated body: a draft, or scheduled when `send_at` is given. An
-    email campaign without a From sends as the account's sender identity."""
+    email campaign without a From sends as the account's sender identity. Forbidden while the
+    account may not send (P22, P26)."""
+    account = get_account(account_id)
+    refuse_while_blocked(account)
     changes = _content_changes(body)
     channel = changes.setdefault("channel", Channel.EMAIL)
     if channel is Channel.EMAIL and not changes.get("from_address"):
-        changes["from_address"] = get_account(account_id).sender_identity
+        changes["from_address"] = account.sender_identity
     content = _checked(account_id, with_text_part(CampaignContent(**changes), body.get("text")))
     values = {"name": header_text(body["name"], "name"), **content_values(content),
               **_schedule(body.get("send_at"))}
@@ -109,9 +113,12 @@ def create_campaign(account_id: str, actor: str, body: dict[str, Any]) -> Campai
 
 def change_campaign(account_id: str, actor: str, campaign_id: str, body: dict[str, Any]) -> Campaign:
     """Apply a patch to a draft or scheduled campaign: content (checked whole again), name,
-    schedule (`send_at`; null makes it a draft) or `status: cancelled`."""
+    schedule (`send_at`; null makes it a draft) or `status: cancelled`. While the account may not
+    send, only cancelling is allowed (P22, P26): it stops mail, it writes no content."""
     campaign = get_campaign(account_id, campaign_id)
     check_editable(CampaignStatus(campaign.status))
+    if set(body) != {"status"}:
+        refuse_while_blocked(get_account(account_id))
     changes: dict[str, Any] = {}
     if any(name in body for name in CONTENT_FIELDS):
         merged = replace(campaign_content(campaign), **_content_changes(body))

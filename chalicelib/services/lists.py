@@ -9,6 +9,7 @@ from typing import Any
 
 from chalicelib.domain.clock import now
 from chalicelib.domain.header_text import header_text
+from chalicelib.domain.health import refuse_while_blocked
 from chalicelib.domain.lists import (
     DEFAULT_TRACKING_TEXT,
     TrackingConsent,
@@ -19,6 +20,7 @@ from chalicelib.domain.lists import (
 )
 from chalicelib.store import audit
 from chalicelib.store import lists as list_store
+from chalicelib.store.accounts import get_account
 from chalicelib.store.lists import consent_history as consent_history
 from chalicelib.store.lists import find_list as find_list
 from chalicelib.store.lists import get_list as get_list
@@ -70,7 +72,9 @@ def _tracking_versions(mailing_list: MailingList | None, body: dict[str, Any]) -
 
 def create_list(account_id: str, actor: str, body: dict[str, Any]) -> MailingList:
     """A new list with its first consent text (version 1) and, unless it does not ask for
-    tracking consent, its first tracking-consent text (P30)."""
+    tracking consent, its first tracking-consent text (P30). Forbidden while the account may
+    not send (P22, P26)."""
+    refuse_while_blocked(get_account(account_id))
     consent = next_consent_versions([], body["consent_text"], now())
     mailing_list = list_store.create_list(account_id, _model_changes(body), consent,
                                           _tracking_versions(None, body))
@@ -79,8 +83,10 @@ def create_list(account_id: str, actor: str, body: dict[str, Any]) -> MailingLis
 
 
 def change_list(account_id: str, list_id: str, body: dict[str, Any]) -> MailingList:
-    """Apply a settings patch; a new consent text becomes the next version."""
+    """Apply a settings patch; a new consent text becomes the next version. Forbidden while the
+    account may not send (P22, P26)."""
     mailing_list = get_list(account_id, list_id)
+    refuse_while_blocked(get_account(account_id))
     consent = None
     if "consent_text" in body:
         consent = next_consent_versions(consent_history(mailing_list), body["consent_text"], now())

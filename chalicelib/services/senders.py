@@ -14,6 +14,7 @@ from typing import Any
 from chalicelib.adapters import ses
 from chalicelib.config import settings
 from chalicelib.domain.errors import Conflict, Forbidden, NotFound
+from chalicelib.domain.health import refuse_while_blocked
 from chalicelib.domain.senders import (
     Owner,
     SenderKind,
@@ -57,7 +58,9 @@ def sender_view(item: SenderIdentity, state: ses.IdentityState | None) -> dict[s
 
 
 def add_sender(account_id: str, actor: str, raw_identity: str) -> dict[str, Any]:
-    """Claim an address or domain for the account and create its SES identity; its view."""
+    """Claim an address or domain for the account and create its SES identity; its view.
+    Forbidden while the account may not send (P26): it may not prepare to send either."""
+    refuse_while_blocked(get_account(account_id))
     name = sender_name(raw_identity)
     platform = sender_name(settings().default_sender)
     if name.domain == platform.domain:

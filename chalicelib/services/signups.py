@@ -220,9 +220,9 @@ def api_signup(mailing_list: MailingList, raw_contact: Mapping[str, object],
     consent = _api_evidence(mailing_list, proof)
     tracking = _api_tracking_evidence(mailing_list, tracking_proof)
     confirm_now = proof is not None and not mailing_list.double_opt_in
-    if not confirm_now:
-        # A pending entry is a confirmation mail: a suspended account sends none (P26).
-        refuse_while_blocked(get_account(mailing_list.account_id))
+    # A pending entry is a confirmation mail a suspended account sends none of (P26); a confirmed
+    # one is content that would outlive the erasure of the account's content (P22).
+    refuse_while_blocked(get_account(mailing_list.account_id))
     suppressed = is_suppressed(mailing_list.account_id, contact.email, mailing_list.list_id)
     target = Status.CONFIRMED if confirm_now else Status.PENDING
     written = None
