@@ -141,3 +141,130 @@ def test_limits_just_below_and_at_the_threshold():
     validate_template(f"{{% for i in range({LIMITS.steps - 10}) %}}{{% endfor %}}", "text")
     with pytest.raises(InvalidInput, match="'steps'"):
         validate_template(f"{{% for i in range({LIMITS.steps + 1}) %}}{{% endfor %}}", "text")
+
+
+# --- Template limits: a value is refused before it is built --------------------------------------
+# Each would build, in ONE operation (a call, a filter, a format, an output), a value of tens of
+# millions of characters or more: the API Lambda that validates a campaign at save (or the local
+# stack's single process) would run out of memory. Each must be refused before it is built.
+_SET_BIG = "{% set a = 'x' * 99999 %}"
+_BUILT_BEFORE_CHECKED = [
+    pytest.param("{{ ('\t' * 300).expandtabs(100000) }}", id="str.expandtabs"),
+    pytest.param("{{ ('\t' * 300).expandtabs(tabsize=100000) }}", id="str.expandtabs-keyword"),
+    pytest.param("{{ ('y' * 300)|join('x' * 100000) }}", id="join-filter-of-a-text"),
+    pytest.param("{{ ('x' * 100000).join(('y' * 300)|select) }}", id="str.join-of-a-generator"),
+    pytest.param("{{ ('\n' * 300)|indent(' ' * 100000, blank=true) }}", id="indent-with-a-text-width"),
+    pytest.param("{{ '%*s' % (30000000, '') }}", id="percent-star-width"),
+    pytest.param("{{ '{0:{1[0]}}'.format('', [30000000]) }}", id="format-nested-width"),
+    pytest.param("{{ 'x'.center(10**5) * 10**5 }}", id="centered-then-repeated"),
+    pytest.param("{{ (range(10**5)|list) * 10**5 }}", id="range-list-repeated"),
+    pytest.param("{{ ['x' * 99999] * 99999 }}", id="list-of-a-big-text-repeated"),
+    pytest.param("{{ dict(a='x' * 99999).items()|list * 99999 }}", id="dict-items-repeated"),
+    pytest.param("{{ 'a'|replace('a', 'b' * 99999)|replace('b', 'c' * 99999) }}", id="replace-chain"),
+    pytest.param("{{ ('%(a)s' * 1000) % {'a': 'x' * 99999} }}", id="percent-with-a-dict"),
+    pytest.param("{{ ('%99999s' * 1000) % (('',) * 1000) }}", id="percent-many-widths"),
+    pytest.param("{{ ('%99999s' * 1000)|format(*(('',) * 1000)) }}", id="format-filter-many-widths"),
+    pytest.param("{{ ('{0}' * 1000).format('x' * 99999) }}", id="str.format-one-argument-many-times"),
+    pytest.param("{{ ('{a}' * 1000).format_map({'a': 'x' * 99999}) }}", id="str.format_map"),
+    pytest.param(_SET_BIG + "{{ " + " ~ ".join(["a"] * 300) + " }}", id="concatenation-chain"),
+    pytest.param("{{ ('www.a.com ' * 9000)|urlize(target='x' * 99999) }}", id="urlize-target"),
+    pytest.param("{{ ('x ' * 15000)|wordwrap(1, wrapstring='y' * 99999) }}", id="wordwrap-wrapstring"),
+    pytest.param("{{ (range(1000)|list)|tojson(indent=99999) }}", id="tojson-indent"),
+    pytest.param("{{ ('x' * 300)|batch(99999, 'y' * 99999)|list }}", id="batch-fill"),
+]
+# What the sandbox no longer offers at all (each built gigabytes before).
+_NOT_OFFERED = [
+    pytest.param("{{ ('x' * 100000).translate({120: 'y' * 99999}) }}", "translate", id="str.translate"),
+    pytest.param("{% set l = ['x'] %}{% for i in range(40) %}{{ l.extend(l) or '' }}{% endfor %}",
+                 "extend", id="a-list-doubled-every-turn"),
+    pytest.param("{{ lipsum(30, false, 99999, 100000)|length }}", "lipsum", id="lipsum"),
+    pytest.param("{{ [[[range(1000)|list]]]|pprint }}", "pprint", id="pprint"),
+]
+
+# What a render may hold at a time: a few values of at most value_chars characters (a template
+# at the limit peaks under 3 MB, the Jinja compile included: the control case below).
+_PEAK_BYTES = 10_000_000
+
+
+def _peak_of_validation(source: str) -> tuple[int, Exception | None]:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        try:
+            validate_template(source, "text")
+        except Exception as error:  # returned for the caller to judge
+            return tracemalloc.get_traced_memory()[1], error
+        return tracemalloc.get_traced_memory()[1], None
+    finally:
+        tracemalloc.stop()
+
+
+def test_template_limit_control_a_template_at_the_value_limit_stays_under_the_peak():
+    at_the_limit = "{% for i in range(9) %}{{ 'x' * 100000 }}{% endfor %}{{ 'y' * 100000 }}"
+    peak, error = _peak_of_validation(at_the_limit)
+    assert error is None and peak < _PEAK_BYTES
+
+
+@pytest.mark.parametrize("source", _BUILT_BEFORE_CHECKED)
+def test_template_limit_value_chars_refuses_a_value_before_it_is_built(source):
+    from chalicelib.domain.templates import LIMITS
+
+    peak, error = _peak_of_validation(source)
+    assert isinstance(error, InvalidInput) and "value_chars" in error.message, error
+    assert error.field == "text"
+    assert peak < _PEAK_BYTES, (
+        f"the render allocated {peak / 1e6:.0f} MB before refusing a value over "
+        f"{LIMITS.value_chars} characters")
+
+
+@pytest.mark.parametrize(("source", "name"), _NOT_OFFERED)
+def test_template_limit_what_could_grow_unchecked_is_not_offered(source, name):
+    peak, error = _peak_of_validation(source)
+    assert isinstance(error, InvalidInput) and name in error.message, error
+    assert peak < _PEAK_BYTES
+
+
+def test_template_limit_seconds_holds_for_lipsum():
+    """`lipsum(n, html, min, max)` wrote n paragraphs of up to 100,000 words in one step, where
+    the clock is never read: 2 s for 30 paragraphs against the 1 s budget, hours for 100,000."""
+    import time
+
+    from chalicelib.domain.templates import LIMITS
+
+    started = time.monotonic()
+    with pytest.raises(InvalidInput):
+        validate_template("{{ lipsum(30, false, 99999, 100000)|length }}", "subject")
+    assert time.monotonic() - started < LIMITS.seconds + 0.5
+
+
+def test_template_limit_output_counts_a_printed_list_at_its_printed_size():
+    """A list prints as its repr: 10,000 prints of a 90,000-character list are 900 million
+    characters of output, not 10,000."""
+    source = "{% set l = ['x' * 9000] * 10 %}{% for i in range(10000) %}{{ l }}{% endfor %}"
+    peak, error = _peak_of_validation(source)
+    assert isinstance(error, InvalidInput) and "output_chars" in error.message, error
+    assert peak < _PEAK_BYTES
+
+
+@pytest.mark.parametrize(("field", "source", "expected"), [
+    ("html", "{{ name ~ '<b>' ~ ('<i>'|safe) }}", "&lt;Ann&gt;&lt;b&gt;<i>"),
+    ("text", "{{ '{0:>6}|{n:<4}|{1:.2f}'.format('ab', 3.14159, n='x') }} {{ '{}-{}'.format(1, 2) }}",
+     "    ab|x   |3.14 1-2"),
+    ("text", "{{ '%5s|%-3d' % ('ab', 7) }} {{ '%(a)s!' % {'a': 'A'} }} {{ '%d%%'|format(5) }}",
+     "   ab|7   A! 5%"),
+    ("text", "{{ ['a', 'b']|join(', ') }} {{ ', '.join(['c', 'd']) }} {{ 'abc'|join('-') }}",
+     "a, b c, d a-b-c"),
+    ("text", "{{ 'a b c d e f'|wordwrap(3) }}|{{ 'a\tb'.expandtabs(4) }}|{{ 'x\ny'|indent(2, true) }}",
+     "a b\nc d\ne f|a   b|  x\n  y"),
+    ("html", "{{ 'see https://acme.example now'|urlize(target='_blank') }}",
+     'see <a href="https://acme.example" rel="noopener" target="_blank">https://acme.example</a> now'),
+    ("text", "{{ {'a': [1, 2]}|tojson(indent=2) }}", '{\n  "a": [\n    1,\n    2\n  ]\n}'),
+    ("text", "{{ 'abc'.upper().center(7, '*') }} {{ name.replace('n', 'N') }}", "**ABC** ANN"),
+    ("html", "{{ ('<b>%s</b>'|safe) % '<i>' }} {{ ('<b>{}</b>'|safe).format('<i>') }}",
+     "<b>&lt;i&gt;</b> <b>&lt;i&gt;</b>"),
+])
+def test_template_limit_checks_leave_ordinary_templates_as_they_render(field, source, expected):
+    from chalicelib.domain.templates import render_bounded
+
+    assert render_bounded(source, field, {"name": "<Ann>" if field == "html" else "Ann"}) == expected
