@@ -144,6 +144,36 @@ def test_p12_an_sms_batch_whose_opt_outs_cannot_be_read_texts_nobody_and_ends_fa
     assert campaign_status(client, headers, campaign["campaign_id"]) == "failed"
 
 
+def test_p13_texts_an_earlier_delivery_sent_count_sent_when_the_last_receive_cannot_file_for_the_purge(
+        client, account, headers, list_id, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    from chalicelib.services.sending import batches
+    from chalicelib.store.campaign_stats import campaign_counters
+    from chalicelib.store.models import CampaignStat
+    from tests.support.faults import fail_first_write_to
+
+    subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
+    subscribe(account["account_id"], list_id, "bob@example.com", phone=BOB)
+    campaign = _sms_campaign(client, headers, list_id)
+    client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/send", headers=headers, body="")
+    run_queues(client, ("fanout",))
+    [batch] = take("campaign-send")
+    fail_first_write_to(monkeypatch, CampaignStat)
+    assert client.lambda_.invoke("campaign_send_worker", sqs_event(batch)).payload["batchItemFailures"]
+
+    def unfileable(*args: Any, **kwargs: Any) -> None:
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow"}}, "PutItem")
+
+    monkeypatch.setattr(batches.messages, "list_campaign_for_purge", unfileable)
+    event = sqs_event(batch)
+    event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "5"
+    assert client.lambda_.invoke("campaign_send_worker", event).payload == {"batchItemFailures": []}
+    assert sorted(number for number, _ in sent_sms()) == [ANN, BOB]
+    assert campaign_counters(campaign["campaign_id"])["sent"] == 2
+    assert campaign_status(client, headers, campaign["campaign_id"]) == "sent"
+
+
 def _inbound(aws, body: str, origination: str = ANN) -> None:
     """A reply to our number, published as SNS two-way SMS does, then the worker run on it."""
     message = {"originationNumber": origination, "destinationNumber": "+12125550101",
