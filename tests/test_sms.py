@@ -174,6 +174,27 @@ def test_p13_texts_an_earlier_delivery_sent_count_sent_when_the_last_receive_can
     assert campaign_status(client, headers, campaign["campaign_id"]) == "sent"
 
 
+def test_p21_a_continued_sms_batch_files_whom_it_texts_for_the_purge(client, account, headers, list_id):
+    """A continuation texts the rest of its batch: someone its first job skipped (suppressed then,
+    since lifted) is texted now, and must be filed for the 30-day purge like everyone else."""
+    from dataclasses import replace
+
+    from chalicelib.domain.sending import job_from_dict
+    from chalicelib.services.sending.batches import send_batch
+    from chalicelib.store.messages import listed
+    from chalicelib.store.models import MessagePurgeList
+
+    subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
+    campaign = _sms_campaign(client, headers, list_id)
+    client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/send", headers=headers, body="")
+    run_queues(client, ("fanout",))
+    [batch] = take("campaign-send")
+    continuation = replace(job_from_dict(json.loads(batch["body"])), continued=True)
+    assert send_batch(continuation, time_left=lambda: 60.0).sent == 1
+    filed = {hashed for purge_list in MessagePurgeList.scan() for hashed in listed(purge_list).values()}
+    assert filed == {phone_hash(ANN, hash_key())}
+
+
 def _inbound(aws, body: str, origination: str = ANN) -> None:
     """A reply to our number, published as SNS two-way SMS does, then the worker run on it."""
     message = {"originationNumber": origination, "destinationNumber": "+12125550101",

@@ -182,10 +182,10 @@ def _sms_batch(job: BatchJob, account: Account, content: CampaignContent,
             skipped = {index for index, contact in enumerate(job.recipients)
                        if {phones[contact.phone or ""], emails[contact.email]} & suppressed
                        or contact.phone in opted_out}
-            if not job.continued:
-                messages.list_campaign_for_purge(job.account_id, job.campaign_id, [
-                    phones[contact.phone or ""] for index, contact in enumerate(job.recipients)
-                    if index not in skipped])
+            # A continuation files its own: someone skipped before and texted now is listed too.
+            messages.list_campaign_for_purge(job.account_id, job.campaign_id, [
+                phones[contact.phone or ""] for index, contact in enumerate(job.recipients)
+                if index not in skipped])
         return position in skipped
 
     count = SentCount(job.batch_id)
