@@ -259,7 +259,9 @@ def test_p12_an_unmistakable_stop_reply_is_a_stop_however_it_is_typed(reply):
 @pytest.mark.parametrize("reply", ["stopping by later?", "Don't stop", "Optimal", "opt in", "Option out",
                                    "Endless thanks", "Removed?", "s-top", "", "   ", "!!!",
                                    # invisible format characters (copied from a hyphenated page)
-                                   "End\u00adless thanks", "End\u200bless thanks", "End\u2060less"])
+                                   "End\u00adless thanks", "End\u200bless thanks", "End\u2060less",
+                                   # a word joined by any dash, as by the ASCII hyphen
+                                   "Stop-motion", "Stop\u2011motion", "Stop\u2013motion"])
 def test_p12_a_reply_that_only_looks_like_a_stop_is_not_one(reply):
     assert not InboundSms(ANN, "+1212", reply).is_stop, repr(reply)
 
