@@ -8,6 +8,8 @@ the functions call, no others.
   not keep exactly.
 - botocore ships the models of some 450 services, three quarters of the zip. A client loads only
   its own service's model, so the others are dead weight.
+- Powertools ships the Swagger UI (a 420 KiB script) for its own REST event handler's docs page;
+  the API here is Chalice's, which never serves it.
 """
 from __future__ import annotations
 
@@ -23,6 +25,8 @@ from pathlib import Path
 # PynamoDB (DynamoDB), Powertools Parameters (Secrets Manager), and STS, which botocore's
 # credential providers may ask. tests/test_template.py checks the code calls no other.
 BOTOCORE_SERVICES = frozenset({"dynamodb", "sqs", "ses", "sesv2", "sns", "secretsmanager", "sts"})
+# Static files of libraries' features the functions never use.
+UNUSED_ASSETS = ("aws_lambda_powertools/event_handler/openapi/swagger_ui/",)
 # Lambda's runtime (python3.11): bytecode is specific to the interpreter's minor version.
 RUNTIME = (3, 11)
 # PEP 552: hash-based, not checked against the source.
@@ -44,14 +48,16 @@ def cached_path(path: str) -> str:
     return f"{folder + '/' if folder else ''}__pycache__/{stem}.{tag}.pyc"
 
 
-def _botocore_model_unused(path: str) -> bool:
+def _unused(path: str) -> bool:
+    """A botocore model of a service the functions do not call, or an unused library asset."""
     parts = path.split("/")
-    return (len(parts) > 3 and parts[0] == "botocore" and parts[1] == "data"
-            and parts[2] not in BOTOCORE_SERVICES)
+    model_unused = (len(parts) > 3 and parts[0] == "botocore" and parts[1] == "data"
+                    and parts[2] not in BOTOCORE_SERVICES)
+    return model_unused or (path.startswith(UNUSED_ASSETS) and not path.endswith(".py"))
 
 
 def finish_zip(path: Path) -> None:
-    """Rewrite the Lambda zip at `path`: unused botocore models dropped, bytecode added."""
+    """Rewrite the Lambda zip at `path`: unused botocore models and assets dropped, bytecode added."""
     if sys.version_info[:2] != RUNTIME:
         raise RuntimeError(f"bytecode for Lambda's Python {RUNTIME[0]}.{RUNTIME[1]} must be compiled "
                            f"by it, not by {sys.version_info[0]}.{sys.version_info[1]}")
@@ -61,7 +67,7 @@ def finish_zip(path: Path) -> None:
         for info in source.infolist():
             # Bytecode the build copied (a developer's time-stamped .pyc) is dropped: every module
             # gets its hash-based one below.
-            if _botocore_model_unused(info.filename) or "/__pycache__/" in f"/{info.filename}":
+            if _unused(info.filename) or "/__pycache__/" in f"/{info.filename}":
                 continue
             data = source.read(info)
             target.writestr(info, data)

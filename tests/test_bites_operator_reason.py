@@ -20,6 +20,9 @@ from chalicelib.domain.contact_text import contact_data_in
     "complaint from \u00abann@example.com\u00bb", "complaint from \u201eann@example.com\u201d",
     "complaint from \uff08ann@example.com\uff09",  # full-width parentheses
     "complaint from ann@example." + "a" * 63 + "!",  # the punctuation goes, not replaced: a label's most
+    "spam reported by ann@example.com\u2019s recipients",  # the apostrophe word processors type
+    "complaint from ann\uff20example.com",  # the full-width at sign of CJK input methods
+    "complaint from ann@\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45.com",  # a full-width domain
 ])
 def test_p27_an_address_ending_a_sentence_is_found_and_named(reason):
     # What kind, never the value: the CLI's error repeats it.

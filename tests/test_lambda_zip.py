@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.lambda_zip import BOTOCORE_SERVICES, cached_path, finish_zip, pyc
+from infra.lambda_zip import BOTOCORE_SERVICES, UNUSED_ASSETS, cached_path, finish_zip, pyc
 from tests.test_template import template_path  # noqa: F401  (the session's one package)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +40,8 @@ def test_the_zip_holds_botocores_models_of_the_services_used_only(deployment_zip
     assert "botocore/data/endpoints.json" in names, "botocore's own data stays"
     unused_metadata = ("phonenumbers/geodata/", "phonenumbers/carrierdata/", "phonenumbers/tzdata/")
     assert not [name for name in names if name.startswith(unused_metadata)]
+    assets = [name for name in names if name.startswith(UNUSED_ASSETS)]
+    assert assets and all(name.endswith((".py", ".pyc")) for name in assets), "the code stays, not the assets"
 
 
 def test_every_client_the_code_makes_has_its_model_in_the_zip():
@@ -72,6 +74,8 @@ def test_finishing_a_zip_drops_unused_models_and_adds_bytecode(tmp_path):
         archive.writestr("botocore/data/sqs/2012-11-05/service-2.json.gz", b"kept")
         archive.writestr("botocore/data/ec2/2016-11-15/service-2.json.gz", b"dropped")
         archive.writestr("botocore/data/endpoints.json", b"{}")
+        archive.writestr("aws_lambda_powertools/event_handler/openapi/swagger_ui/swagger-ui-bundle.min.js",
+                         b"dropped")
         # A time-stamped .pyc a developer's checkout held, which the build copied: replaced.
         archive.writestr("__pycache__/app.cpython-311.pyc", b"stale")
     finish_zip(built)

@@ -144,6 +144,57 @@ def test_p12_an_sms_batch_whose_opt_outs_cannot_be_read_texts_nobody_and_ends_fa
     assert campaign_status(client, headers, campaign["campaign_id"]) == "failed"
 
 
+def test_p13_texts_an_earlier_delivery_sent_count_sent_when_the_last_receive_cannot_file_for_the_purge(
+        client, account, headers, list_id, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    from chalicelib.services.sending import batches
+    from chalicelib.store.campaign_stats import campaign_counters
+    from chalicelib.store.models import CampaignStat
+    from tests.support.faults import fail_first_write_to
+
+    subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
+    subscribe(account["account_id"], list_id, "bob@example.com", phone=BOB)
+    campaign = _sms_campaign(client, headers, list_id)
+    client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/send", headers=headers, body="")
+    run_queues(client, ("fanout",))
+    [batch] = take("campaign-send")
+    fail_first_write_to(monkeypatch, CampaignStat)
+    assert client.lambda_.invoke("campaign_send_worker", sqs_event(batch)).payload["batchItemFailures"]
+
+    def unfileable(*args: Any, **kwargs: Any) -> None:
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow"}}, "PutItem")
+
+    monkeypatch.setattr(batches.messages, "list_campaign_for_purge", unfileable)
+    event = sqs_event(batch)
+    event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "5"
+    assert client.lambda_.invoke("campaign_send_worker", event).payload == {"batchItemFailures": []}
+    assert sorted(number for number, _ in sent_sms()) == [ANN, BOB]
+    assert campaign_counters(campaign["campaign_id"])["sent"] == 2
+    assert campaign_status(client, headers, campaign["campaign_id"]) == "sent"
+
+
+def test_p21_a_continued_sms_batch_files_whom_it_texts_for_the_purge(client, account, headers, list_id):
+    """A continuation texts the rest of its batch: someone its first job skipped (suppressed then,
+    since lifted) is texted now, and must be filed for the 30-day purge like everyone else."""
+    from dataclasses import replace
+
+    from chalicelib.domain.sending import job_from_dict
+    from chalicelib.services.sending.batches import send_batch
+    from chalicelib.store.messages import listed
+    from chalicelib.store.models import MessagePurgeList
+
+    subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
+    campaign = _sms_campaign(client, headers, list_id)
+    client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/send", headers=headers, body="")
+    run_queues(client, ("fanout",))
+    [batch] = take("campaign-send")
+    continuation = replace(job_from_dict(json.loads(batch["body"])), continued=True)
+    assert send_batch(continuation, time_left=lambda: 60.0).sent == 1
+    filed = {hashed for purge_list in MessagePurgeList.scan() for hashed in listed(purge_list).values()}
+    assert filed == {phone_hash(ANN, hash_key())}
+
+
 def _inbound(aws, body: str, origination: str = ANN) -> None:
     """A reply to our number, published as SNS two-way SMS does, then the worker run on it."""
     message = {"originationNumber": origination, "destinationNumber": "+12125550101",
@@ -206,7 +257,11 @@ def test_p12_an_unmistakable_stop_reply_is_a_stop_however_it_is_typed(reply):
 
 
 @pytest.mark.parametrize("reply", ["stopping by later?", "Don't stop", "Optimal", "opt in", "Option out",
-                                   "Endless thanks", "Removed?", "s-top", "", "   ", "!!!"])
+                                   "Endless thanks", "Removed?", "s-top", "", "   ", "!!!",
+                                   # invisible format characters (copied from a hyphenated page)
+                                   "End\u00adless thanks", "End\u200bless thanks", "End\u2060less",
+                                   # a word joined by any dash, as by the ASCII hyphen
+                                   "Stop-motion", "Stop\u2011motion", "Stop\u2013motion"])
 def test_p12_a_reply_that_only_looks_like_a_stop_is_not_one(reply):
     assert not InboundSms(ANN, "+1212", reply).is_stop, repr(reply)
 

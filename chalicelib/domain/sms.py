@@ -75,10 +75,13 @@ class InboundSms:
 
 
 def _plain(text: str) -> str:
-    """`text` case-folded, in compatibility form (full-width letters become ASCII) and without
-    accents, so a keyword matches however a phone's keyboard typed it."""
+    """`text` case-folded, in compatibility form (full-width letters become ASCII), without
+    accents and without invisible format characters (a soft hyphen or zero-width space inside
+    "End\u00adless" is no word break), so a keyword matches however a phone's keyboard typed it."""
     decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(char for char in decomposed if not unicodedata.combining(char)).casefold()
+    # Any dash joins words as the ASCII hyphen does ("Stop\u2011motion" is "stop-motion").
+    return "".join("-" if unicodedata.category(char) == "Pd" else char for char in decomposed
+                   if not unicodedata.combining(char) and unicodedata.category(char) != "Cf").casefold()
 
 
 def parse_inbound_sms(message: str | Mapping[str, Any]) -> InboundSms:

@@ -168,24 +168,26 @@ def _sms_batch(job: BatchJob, account: Account, content: CampaignContent,
     key, links = hash_key(), signer()
     phones = {contact.phone or "": phone_hash(contact.phone or "", key) for contact in job.recipients}
     emails = {contact.email: address_hash(contact.email, key) for contact in job.recipients}
-    # A number suppressed here (a STOP reply, an erasure) or an address unsubscribed from the
-    # account: either way the person said no.
-    try:
-        suppressed = suppressed_hashes(job.account_id, [*phones.values(), *emails.values()],
-                                       job.mailing_list.list_id)
-        opted_out = sns.opted_out_numbers()
-        skipped = {position for position, contact in enumerate(job.recipients)
-                   if {phones[contact.phone or ""], emails[contact.email]} & suppressed
-                   or contact.phone in opted_out}
-        if not job.continued:
+    skipped: set[int] | None = None
+
+    def is_skipped(position: int) -> bool:
+        """Read once, before the first text: a number suppressed here (a STOP reply, an erasure)
+        or an address unsubscribed from the account (either way the person said no), or a
+        number SNS holds opted out; then file the others for the purge (P21)."""
+        nonlocal skipped
+        if skipped is None:
+            suppressed = suppressed_hashes(job.account_id, [*phones.values(), *emails.values()],
+                                           job.mailing_list.list_id)
+            opted_out = sns.opted_out_numbers()
+            skipped = {index for index, contact in enumerate(job.recipients)
+                       if {phones[contact.phone or ""], emails[contact.email]} & suppressed
+                       or contact.phone in opted_out}
+            # A continuation files its own: someone skipped before and texted now is listed too.
             messages.list_campaign_for_purge(job.account_id, job.campaign_id, [
-                phones[contact.phone or ""] for position, contact in enumerate(job.recipients)
-                if position not in skipped])
-    except Exception as error:
-        if not last_attempt:
-            raise
-        _fail_unchecked(outcome, len(job.recipients), error)
-        return
+                phones[contact.phone or ""] for index, contact in enumerate(job.recipients)
+                if index not in skipped])
+        return position in skipped
+
     count = SentCount(job.batch_id)
 
     def message(contact: Contact) -> Message:
@@ -204,8 +206,7 @@ def _sms_batch(job: BatchJob, account: Account, content: CampaignContent,
 
     try:
         # SNS keeps its own rate: no SES send times for SMS.
-        _send_each(job.recipients, message, time_left, outcome, last_attempt, count,
-                   suppressed=skipped.__contains__)
+        _send_each(job.recipients, message, time_left, outcome, last_attempt, count, suppressed=is_skipped)
     finally:
         # The report counts texts as it counts mails (P13); texts stay out of the email rates.
         count.count()
@@ -237,7 +238,8 @@ def _send_each(queue: list[Contact], message: Callable[[Contact], Message], time
         except Exception as error:
             if not last_attempt:
                 raise
-            _fail_unchecked(outcome, len(queue) - position, error)
+            _fail_unchecked(outcome, [(message(rest), trackable(rest)) for rest in queue[position:]],
+                            count, error)
             return
         mail = message(contact)
         if skip:
@@ -264,13 +266,25 @@ def _send_each(queue: list[Contact], message: Callable[[Contact], Message], time
             count.sent((mail.account_id, mail.kind, mail.campaign_id or ""), trackable(contact))
 
 
-def _fail_unchecked(outcome: BatchOutcome, recipients: int, error: Exception) -> None:
-    """On the job's last attempt, `recipients` whose suppressions could not be read (or filed for
-    the purge) count as failed: none of them is mailed unchecked (P12), and the campaign ends
-    `failed` with the reason instead of staying `sending` once SQS dead-letters the job."""
-    code = getattr(error, "cause_response_code", None) or error_code(error) or type(error).__name__
-    outcome.failed += recipients
-    outcome.failure_reason = outcome.failure_reason or (
-        f"the recipients could not be checked for opt-outs until the last attempt ({code})")
-    logger.warning("campaign recipients not checked for opt-outs: counted as failed",
-                   extra={"recipients": recipients, "reason": code})
+def _fail_unchecked(outcome: BatchOutcome, unchecked: list[tuple[Message, bool]], count: SentCount,
+                    error: Exception) -> None:
+    """On the job's last attempt, the `unchecked` mails (each with whether it is trackable), whose
+    recipients' opt-outs could not be read (or their records filed for the purge): none is sent
+    unchecked (P12). One an earlier delivery of this job sent counts as sent, once (P13); the
+    others count as failed, so the campaign ends `failed` with the reason instead of staying
+    `sending` once SQS dead-letters the job. When the message records cannot be read either, the
+    rest count as failed."""
+    failed = checked = 0
+    try:
+        for mail, trackable in unchecked:
+            failed += not count.duplicate(mail.recipient_hash, mail.message_id, trackable)
+            checked += 1
+    except Exception:  # the records are unreadable too: the unverified rest counts as failed
+        failed += len(unchecked) - checked
+    if failed:
+        code = getattr(error, "cause_response_code", None) or error_code(error) or type(error).__name__
+        outcome.failed += failed
+        outcome.failure_reason = outcome.failure_reason or (
+            f"the recipients could not be checked for opt-outs until the last attempt ({code})")
+        logger.warning("campaign recipients not checked for opt-outs: counted as failed",
+                       extra={"recipients": failed, "reason": code})

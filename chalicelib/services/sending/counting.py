@@ -61,13 +61,14 @@ class SentCount:
         tally.sent += 1
         tally.trackable += trackable
 
-    def duplicate(self, recipient_hash: str, message_id: str, trackable: bool = False) -> None:
-        """A message found claimed (one read): kept when an earlier delivery of this job claimed
-        it, whose count may not have landed."""
+    def duplicate(self, recipient_hash: str, message_id: str, trackable: bool = False) -> bool:
+        """Whether the message is claimed (one read); kept to count when an earlier delivery of
+        this job claimed it, whose count may not have landed."""
         record = claim_of(recipient_hash, message_id)
         batch = record.count_batch if record is not None else None
         if record is not None and batch and batch.startswith(self._job) and batch != self.batch_id:
             self._earlier.append((record, trackable))
+        return record is not None
 
     def count(self) -> None:
         """Add this invocation's mail in one transaction with its receipt, then the earlier
