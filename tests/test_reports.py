@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import pytest
 import time_machine
 
 from chalicelib.cli import create_account_with_key
@@ -84,6 +85,29 @@ def test_p13_repeated_ses_events_count_once_on_the_report(client, account):
     body = report_body(client, account, campaign_id)
     # A Delivery that still arrives adds nothing: delivered is derived, from one source only.
     assert body["bounced"]["hard"] == 1 and body["sent"] == 2 and body["delivered"] == 1
+
+
+@pytest.mark.parametrize("bounces, hard, soft", [
+    pytest.param(("Transient", "Permanent"), 1, 0, id="transient-then-permanent"),
+    pytest.param(("Permanent", "Transient"), 1, 0, id="reordered-permanent-first"),
+    pytest.param(("Transient", "Permanent", "Transient", "Permanent"), 1, 0, id="interleaved-repeats"),
+    pytest.param(("Transient", "Transient"), 0, 1, id="transient-only"),
+])
+def test_p13_one_mail_that_bounced_twice_counts_once_in_its_final_state(client, account, bounces,
+                                                                         hard, soft):
+    # SES may send a transient and then (or, reordered, before) a permanent bounce of one mail;
+    # each record arrives twice (SQS redelivers). Three mails sent, one bounced.
+    list_id = new_list(client, bearer(account["api_key"]))
+    campaign_id = campaign_of(account["account_id"], list_id)
+    tags = {"account": account["account_id"], "list": list_id, "campaign": campaign_id, "kind": "campaign"}
+    add_sent(campaign_id, 3, 0)
+    for bounce_type in bounces:
+        body = sns_body(ses_event("event-bounce.json", READERS[0], tags, bounceType=bounce_type,
+                                  bounceSubType="General"))
+        event = sqs_event(body, body)
+        assert client.lambda_.invoke("feedback_worker", event).payload == {"batchItemFailures": []}
+    body = report_body(client, account, campaign_id)
+    assert (body["delivered"], body["bounced"]) == (2, {"hard": hard, "soft": soft})
 
 
 def test_p14_no_address_phone_or_ip_appears_in_any_report(client, account, verified_sender, logs):

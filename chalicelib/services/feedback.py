@@ -121,8 +121,8 @@ def _day(event: FeedbackEvent) -> date:
 def _count(event: FeedbackEvent, sent: SentMessage, counter: str, soft_bounce_of: str | None = None,
            toward_rates: bool = True) -> bool:
     # Keyed on the mail the event was matched to, not on SES's message id (unverified, P26).
-    receipt = feedback_store.receipt_key(sent.message_id, counter, sent.recipient_hash)
-    return feedback_store.count_once(receipt, sent.account_id, _day(event), counter,
+    return feedback_store.count_once(sent.message_id, sent.recipient_hash, sent.account_id,
+                                     _day(event), counter,
                                      settings().health, soft_bounce_of=soft_bounce_of,
                                      campaign_id=sent.campaign_id, toward_rates=toward_rates)
 

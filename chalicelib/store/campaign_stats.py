@@ -70,13 +70,14 @@ def sent_update(campaign_id: str, sent: int, trackable: int) -> tuple[CampaignSt
     return item, actions
 
 
-def count_campaign_feedback(campaign_id: str, counter: str) -> tuple[CampaignStat, list[Any]]:
+def count_campaign_feedback(campaign_id: str, counter: str,
+                            amount: int = 1) -> tuple[CampaignStat, list[Any]]:
     """The feedback worker's hook: the update adding one SES outcome (one of FEEDBACK_COUNTERS) to
-    the campaign's report, to be written in the same transaction as the event's receipt, so a
-    repeated SES event adds nothing here either."""
+    the campaign's report (-1: a transient bounce its permanent one replaces), to be written in
+    the same transaction as the event's receipt, so a repeated SES event adds nothing here either."""
     if counter not in FEEDBACK_COUNTERS:
         raise ValueError(f"unknown campaign feedback counter {counter!r}")
-    return counter_update(campaign_id, counter)
+    return counter_update(campaign_id, counter, amount)
 
 
 def partition_keys(campaign_id: str) -> list[str]:

@@ -23,5 +23,12 @@ def write_transaction(model: type[Model]) -> TransactWrite:
 def first_condition_failed(error: TransactWriteError) -> bool:
     """Whether the transaction was cancelled because its first item's condition failed (the
     item that decides whether the rest may happen); False for any other failure."""
+    return condition_failed(error, 0)
+
+
+def condition_failed(error: TransactWriteError, position: int) -> bool:
+    """Whether the transaction was cancelled because the condition of its item at `position`
+    failed. PynamoDB sends condition checks first, then deletes, puts and updates."""
     reasons = error.cancellation_reasons or []
-    return bool(reasons) and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed"
+    return (len(reasons) > position and reasons[position] is not None
+            and reasons[position].code == "ConditionalCheckFailed")
