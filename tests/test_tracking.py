@@ -319,3 +319,39 @@ def test_p15_ses_is_never_asked_to_track_opens_or_clicks():
     from chalicelib.resources import FEEDBACK_EVENT_TYPES
 
     assert not {"open", "click"} & set(FEEDBACK_EVENT_TYPES)
+
+
+@pytest.mark.parametrize("opens, clicks", [(False, False), (False, True), (True, False)])
+def test_p15_a_list_that_switched_tracking_off_counts_and_keeps_no_more_of_it(client, account, mailed,
+                                                                               opens, clicks):
+    # The mails already sent still carry the pixel and tracked links: the link still leads home,
+    # but what the list no longer tracks is neither counted nor kept in the reader's history.
+    from chalicelib.store.models import TrackingMarker
+    from tests.support.api import bearer
+
+    response = client.http.patch(f"/v1/lists/{mailed['list_id']}", headers=bearer(account["api_key"]),
+                                 body=json.dumps({"tracking": {"opens": opens, "clicks": clicks}}))
+    assert response.status_code == 200, response.body
+    _get(client, _signed(open_path, _claim(account, mailed)))
+    clicked = _get(client, _signed(click_path, _claim(account, mailed), "https://shop.example/spring"))
+    assert clicked.status_code == 302 and clicked.headers["Location"] == "https://shop.example/spring"
+    with count_aws_calls() as calls:
+        assert run_tracking_worker(take("tracking")) == {"batchItemFailures": []}
+    # The same reads as ever: the entries and their lists (one BatchGetItem each), then markers.
+    assert calls.by_operation["dynamodb.BatchGetItem"] == (2 if not (opens or clicks) else 3)
+    scopes = sorted(marker.scope.split("#", 1)[0] for marker in TrackingMarker.scan())
+    body = report_body(client, account, mailed["campaign_id"])
+    assert (body["opens"]["total"], body["clicks"]["total"]) == (int(opens), int(clicks))
+    assert scopes == [kind for kind, tracked in (("clicks", clicks), ("opens", opens)) if tracked]
+
+
+def test_p15_a_list_that_switches_tracking_on_again_counts_from_then(client, account, mailed):
+    from tests.support.api import bearer
+
+    path = f"/v1/lists/{mailed['list_id']}"
+    for tracking in (False, True):
+        client.http.patch(path, headers=bearer(account["api_key"]),
+                          body=json.dumps({"tracking": {"opens": tracking, "clicks": tracking}}))
+        _get(client, _signed(open_path, _claim(account, mailed)))
+        run_tracking_worker(take("tracking"))
+    assert report_body(client, account, mailed["campaign_id"])["opens"]["total"] == 1

@@ -136,9 +136,11 @@ def _missing_deltas(stored: dict[MarkerKey, Any], at: datetime) -> tuple[set[Mar
 def _of_people_tracked(events: list[TrackingEvent]) -> list[TrackingEvent]:
     """Drop the events of people who may not be tracked (P15, P18, P29, P30): their entry is
     gone (erased, deleted, its data purged after they left), or had ended, or they had withdrawn
-    tracking consent, when the event happened; or the list now asks for a consent they never gave. A mail they
-    kept still fetches its pixel; counting it would process their data without a ground.
-    One batched read of the entries and one of their lists per batch."""
+    tracking consent, when the event happened; or the list now asks for a consent they never gave;
+    and the opens (clicks) of a list that no longer tracks opens (clicks), P15. A mail they
+    kept still fetches its pixel, and its tracked links still redirect; counting them would
+    process their data without a ground. One batched read of the entries and one of their
+    lists per batch."""
     from chalicelib.store import lists as list_store
     from chalicelib.store import subscribers as subscriber_store
 
@@ -148,6 +150,11 @@ def _of_people_tracked(events: list[TrackingEvent]) -> list[TrackingEvent]:
     def tracked(event: TrackingEvent) -> bool:
         entry, mailing_list = entries.get((event.list_id, event.address)), lists.get(event.list_id)
         if entry is None or mailing_list is None or entry.account_id != event.account_id:
+            return False
+        # The list's switch as it is now, not as it was at sending: switching off stops counting
+        # the mails already out (a missing attribute is the model's default, on).
+        switch = mailing_list.track_clicks if event.action is Action.CLICK else mailing_list.track_opens
+        if switch is False:
             return False
         required = tracking_consent_of(mailing_list.tracking_consent) is TrackingConsent.REQUIRED
         withdrawn_at = entry.tracking.withdrawn_at if entry.tracking else None
