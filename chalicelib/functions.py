@@ -265,14 +265,16 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         enqueues=(OUTBOX,), secrets=_HASH_ONLY),
         trigger=QueueTrigger(FEEDBACK, 10)),
     # Big batches (P13): a batch writes a marker per reader and one delta of counters per
-    # campaign. Opens trickle in over two days, so it drains its queue every KEEP_WARM_MINUTES
-    # (reports lag by up to that) rather than letting a trigger's pollers cut one or two events a
-    # batch: each run with events costs its receives, deletes and delta, so fewer runs cost less
-    # (issue 15), and its environment stays warm. A run that ends with events left leaves them to
+    # campaign, and files the markers it creates in a purge list (P21). Opens trickle in over two
+    # days, so it drains its queue every KEEP_WARM_MINUTES (reports lag by up to that) rather
+    # than letting a trigger's pollers cut one or two events a batch: each run with events costs
+    # its receives, deletes and delta, so fewer runs cost less (issue 15), and its environment
+    # stays warm. A run that ends with events left leaves them to
     # the next; its timeout lets a backlog drain half of each period and stays under
     # domain/tracking.SETTLE (tests/test_tracking_markers.py).
     FunctionSpec("tracking_worker", 120, Touches(
-        tables=reads("subscribers", "lists") + writes("campaign-stats", "tracking-markers"),
+        tables=reads("subscribers", "lists")
+        + writes("campaign-stats", "tracking-markers", "message-purge-lists"),
         secrets=_HASH_ONLY),
         drain=QueueDrain(TRACKING, 1000, every_minutes=KEEP_WARM_MINUTES)),
     FunctionSpec("inbound_mail_worker", 30, Touches(

@@ -113,6 +113,177 @@ def test_p21_message_records_are_purged_30_days_after_sending_not_before(aws):
         assert stored_message_ids() == set()
 
 
+# --- P21: a reader's tracking history goes on its mail's day 30, even when TTL is late -------------
+# Markers expire (TTL) on day 28, but DynamoDB's TTL has no deadline (moto runs none here): the
+# tracking batch that creates them files their keys, and the daily purge deletes on day 30 what
+# TTL left, a few calls for many markers (no Query per recipient, no Scan).
+
+def test_p21_the_daily_purge_erases_a_readers_tracking_markers_on_day_30_when_ttl_is_late(client, account):
+    from chalicelib.services.privacy import export_person
+    from tests.support.retention import campaign_mail, marker_lists, stored_markers
+    from tests.support.tracking import READER, mailed_reader, opened_and_clicked
+
+    account_id = account["account_id"]
+    with on_day(0):
+        mailed = mailed_reader(client, account)
+        campaign_mail(account_id, mailed["list_id"], mailed["campaign_id"], READER)
+    with on_day(1):
+        opened_and_clicked(account_id, mailed["list_id"], mailed["campaign_id"], READER, sent_at=day(0))
+        assert len(stored_markers()) == 2 and marker_lists() == [stored_markers()]
+    with on_day(29.99):
+        report = run_purges()
+        assert (report.counts["messages"], report.counts["tracking_markers"]) == (0, 0)
+        assert len(stored_markers()) == 2, "not before day 30 (P25)"
+        assert run_purges(dry_run=True).counts["tracking_markers"] == 0
+    with on_day(30.01):
+        assert run_purges(dry_run=True).counts["tracking_markers"] == 2
+        with count_aws_calls() as calls:
+            report = run_purges()
+        assert (report.counts["messages"], report.counts["tracking_markers"]) == (1, 2)
+        assert stored_markers() == [] and export_person(account_id, READER)["tracking"] == []
+        assert list(MessagePurgeList.scan()) == [], "the lists go with what they name"
+        assert calls.by_operation["dynamodb.Scan"] == 0
+        assert run_purges().counts["tracking_markers"] == 0, "a second run finds nothing more"
+    assert ("purge.tracking_markers", "2") in {(e.action, e.target) for e in audit.entries(PLATFORM_AUDIT)}
+
+
+def test_p21_markers_ttl_deleted_early_cost_the_purge_one_read_and_their_list(client, account):
+    from chalicelib.store.models import TrackingMarker
+    from tests.support.retention import stored_markers
+    from tests.support.tracking import READER, mailed_reader, opened_and_clicked
+
+    with on_day(0):
+        mailed = mailed_reader(client, account)
+    with on_day(1):
+        opened_and_clicked(account["account_id"], mailed["list_id"], mailed["campaign_id"], READER,
+                           sent_at=day(0))
+    for recipient, scope in stored_markers():  # TTL got to them on day 28.5
+        TrackingMarker(campaign_recipient=recipient, scope=scope).delete()
+    with on_day(30.01), count_aws_calls() as calls:
+        assert run_purges().counts["tracking_markers"] == 0
+    assert list(MessagePurgeList.scan()) == []
+    # The list's two keys read in one call; the list deleted in one; no marker delete.
+    assert calls.by_operation["dynamodb.BatchGetItem"] == 1
+    assert calls.by_operation["dynamodb.BatchWriteItem"] == 1
+
+
+def test_p25_the_marker_purge_leaves_markers_still_within_their_period(client, account):
+    # One tracking batch on day 11: the reader's mail of the due campaign (sent on day 0), a later
+    # reader's mail of it sent on day 3 and the reader's mail of a later campaign (day 10). On
+    # day 30.01 only the first's markers go; each of the others on its own day 30.
+    from tests.support.campaigns import campaign_of
+    from tests.support.lists import subscribe
+    from tests.support.retention import marker_lists, stored_markers
+    from tests.support.tracking import READER, mailed_reader, opened_and_clicked
+
+    account_id = account["account_id"]
+    late_reader = "late.reader@example.com"
+    with on_day(0):
+        mailed = mailed_reader(client, account)
+        list_id, due = mailed["list_id"], mailed["campaign_id"]
+        subscribe(account_id, list_id, late_reader)
+    with on_day(10):
+        later = campaign_of(account_id, list_id)
+    with on_day(11):
+        opened_and_clicked(account_id, list_id, due, READER, sent_at=day(0))
+        first = stored_markers()
+        opened_and_clicked(account_id, list_id, due, late_reader, sent_at=day(3))
+        opened_and_clicked(account_id, list_id, later, READER, sent_at=day(10))
+        assert len(stored_markers()) == 6 and len(marker_lists()) == 3
+    with on_day(30.01):
+        assert run_purges().counts["tracking_markers"] == 2
+        left = stored_markers()
+    assert len(left) == 4 and not set(first) & set(left), "only the expired history went"
+    with on_day(33.01):
+        assert run_purges().counts["tracking_markers"] == 2, "the day-3 mail's, on its day 30"
+    with on_day(40.01):
+        assert run_purges().counts["tracking_markers"] == 2, "the later campaign's, on its day 30"
+        assert stored_markers() == [] and marker_lists() == []
+
+
+def test_p25_a_list_naming_a_marker_within_its_period_leaves_that_marker_alone(client, account):
+    # Whatever a list says, the purge reads each marker's own expiry: one due later stays.
+    from chalicelib.domain.tracking import MarkerKey, pack_marker_key
+    from chalicelib.store.messages import file_purge_list
+    from tests.support.retention import stored_markers
+    from tests.support.tracking import READER, mailed_reader, opened_and_clicked
+
+    with on_day(0):
+        mailed = mailed_reader(client, account)
+    with on_day(1):
+        opened_and_clicked(account["account_id"], mailed["list_id"], mailed["campaign_id"], READER,
+                           sent_at=day(1))
+    keys = stored_markers()
+    file_purge_list(account["account_id"], ["early"], day(20),
+                    markers={pack_marker_key(MarkerKey(*key)) for key in keys})
+    with on_day(20.01):
+        assert run_purges().counts["tracking_markers"] == 0
+        assert stored_markers() == keys, "they expire on day 29: within their period"
+    with on_day(30.99):
+        assert run_purges().counts["tracking_markers"] == 0, "their own list is due on day 31"
+    with on_day(31.01):
+        assert run_purges().counts["tracking_markers"] == 2
+        assert stored_markers() == []
+
+
+def test_p18_an_erased_readers_marker_list_keeps_keyed_keys_only_and_goes_on_its_day(client, account):
+    # Like a send batch's purge list, a tracking batch's is keyed hashes only: erasure deletes the
+    # markers, the list stays (it names the campaign and a campaign-salted keyed hash, nothing an
+    # address can be read from) and the day-30 purge finds nothing left and deletes it.
+    from chalicelib.services.privacy import erase_person
+    from tests.support.privacy_scan import contact_forms, found_in_tables, scan_every_table
+    from tests.support.retention import marker_lists, stored_markers
+    from tests.support.tracking import READER, mailed_reader, opened_and_clicked
+
+    account_id = account["account_id"]
+    with on_day(0):
+        mailed = mailed_reader(client, account)
+    with on_day(1):
+        opened_and_clicked(account_id, mailed["list_id"], mailed["campaign_id"], READER, sent_at=day(0))
+    with on_day(5):
+        assert erase_person(account_id, READER)["removed"]["tracking-markers"] == 2
+    assert stored_markers() == [] and len(marker_lists()) == 1
+    assert found_in_tables(scan_every_table(), contact_forms([READER])) == {}
+    with on_day(30.01):
+        assert run_purges().counts["tracking_markers"] == 0
+    assert list(MessagePurgeList.scan()) == []
+
+
+def test_p21_the_marker_purge_takes_a_few_calls_for_many_markers(aws):
+    # 200 markers of 100 readers (an open and a click each) of one tracking batch: one list; the
+    # purge reads their keys 100 a call and deletes them 25 a call, with the list.
+    import hashlib
+
+    from chalicelib.domain.tracking import Action, plan_batch
+    from chalicelib.store import tracking as tracking_store
+    from tests.support.retention import stored_markers
+    from tests.support.tracking import tracking_event
+
+    events = [tracking_event(f"{action.value}-{n}", at=day(1), address=f"reader{n}@example.com",
+                             action=action, link="https://shop.example/" if action is Action.CLICK else None,
+                             sent_at=day(0))
+              for n in range(100) for action in Action]
+    recipients = {event.event_id: hashlib.sha256(event.address.encode()).hexdigest()[:32] for event in events}
+    with on_day(1):
+        plan = plan_batch(events, {}, recipients, day(1), "batch")
+        tracking_store.list_new_markers(plan.writes)
+        assert all(tracking_store.write_marker(write) for write in plan.writes)
+    assert len(stored_markers()) == 200 and len(list(MessagePurgeList.scan())) == 1
+    with on_day(29.99):
+        assert run_purges().counts["tracking_markers"] == 0  # and the run's one-off backfill
+    with on_day(30.01):
+        with count_aws_calls() as calls:
+            assert run_purges().counts["tracking_markers"] == 200
+        with count_aws_calls() as nothing_due:
+            assert run_purges().counts["tracking_markers"] == 0
+    marginal = calls.total - nothing_due.total
+    assert calls.by_operation["dynamodb.BatchGetItem"] == 2
+    assert calls.by_operation["dynamodb.BatchWriteItem"] == 200 // 25 + 1
+    # Beyond the fixed Query per due bucket: 2 reads, 9 deletes and the audit entry of the count.
+    assert marginal == 2 + 9 + 1, f"{marginal} calls for 200 markers"
+    assert stored_markers() == []
+
+
 def test_p01_unconfirmed_signups_go_after_7_days_confirmed_ones_stay(aws):
     with on_day(0):
         _signup("lst_1", ANN, Status.PENDING)

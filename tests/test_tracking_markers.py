@@ -336,6 +336,52 @@ def test_p13_worker_redelivered_batch_adds_and_writes_nothing(client, account, m
     assert report_body(client, account, mailed["campaign_id"]) == before
 
 
+# --- P21: the markers a batch creates are filed for the day-30 purge, one put a batch ---------------
+
+def test_p21_a_tracking_batch_that_creates_markers_makes_exactly_one_extra_put(client, account, mailed):
+    from bench.aws_calls import count_aws_calls
+    from tests.support.retention import marker_lists, stored_markers
+
+    first = [_event(f"{n:032x}") for n in range(6)] + [_event("f" * 32, address="other@example.com")]
+    with count_aws_calls() as calls:
+        assert run_tracking_worker(_records(mailed, first)) == {"batchItemFailures": []}
+    # Two markers, the campaign's delta, and the one purge list naming both markers.
+    assert calls.by_operation["dynamodb.PutItem"] == 2 + 1 + 1
+    assert marker_lists() == [stored_markers()] and len(stored_markers()) == 2
+    again = [_event(f"{n:032x}", at=NOW - timedelta(minutes=1)) for n in range(10, 12)]
+    with count_aws_calls() as calls:
+        assert run_tracking_worker(_records(mailed, again)) == {"batchItemFailures": []}
+    assert calls.by_operation["dynamodb.PutItem"] == 1 + 1, "a marker rewritten keeps its list: no put"
+    assert len(marker_lists()) == 1
+
+
+def test_p21_a_redelivered_tracking_batch_files_the_same_list(client, account, mailed, monkeypatch):
+    from chalicelib.store.models import MessagePurgeList, TrackingMarker
+    from tests.support.faults import fail_first_write_to
+    from tests.support.retention import marker_lists, stored_markers
+
+    records = _records(mailed, [_event("a" * 32), _event("b" * 32, address="other@example.com")])
+    failed = fail_first_write_to(monkeypatch, TrackingMarker)
+    assert len(run_tracking_worker(records)["batchItemFailures"]) == 2 and failed == ["PutItem"]
+    assert stored_markers() == [] and len(marker_lists()) == 1, "filed before the markers"
+    assert run_tracking_worker(records) == {"batchItemFailures": []}
+    assert len(list(MessagePurgeList.scan())) == 1, "the same list, rewritten"
+    assert marker_lists() == [stored_markers()] and len(stored_markers()) == 2
+
+
+def test_p21_no_marker_is_written_when_its_purge_list_cannot_be(client, account, mailed, monkeypatch):
+    from chalicelib.store.models import MessagePurgeList
+    from tests.support.faults import fail_first_write_to
+    from tests.support.retention import marker_lists, stored_markers
+
+    records = _records(mailed, [_event("a" * 32)])
+    fail_first_write_to(monkeypatch, MessagePurgeList)
+    assert len(run_tracking_worker(records)["batchItemFailures"]) == 1
+    assert stored_markers() == [], "no history the purge could miss"
+    assert run_tracking_worker(records) == {"batchItemFailures": []}
+    assert marker_lists() == [stored_markers()] and _opens(client, account, mailed)["total"] == 1
+
+
 def test_p13_worker_redelivery_mixed_with_fresh_events_counts_only_the_fresh(client, account, mailed):
     old = _records(mailed, [_event("a" * 32), _event("b" * 32, address="other@example.com")])
     run_tracking_worker(old)
@@ -490,6 +536,43 @@ def test_p21_a_marker_expires_28_days_after_its_mail_so_ttl_has_it_gone_by_day_3
     assert write.marker.expires_at == sent + HISTORY_LIFETIME == sent + timedelta(days=28)
 
 
+def test_p21_a_batch_files_its_new_markers_per_account_and_day_30_of_their_mail():
+    from chalicelib.domain.tracking import new_marker_lists
+
+    sent = (NOW - timedelta(days=3)).replace(hour=6)  # and an hour later: the same day
+    events = [replace(_event("e1"), sent_at=sent), replace(_event("e2", address="b@example.com"),
+                                                           sent_at=sent + timedelta(hours=1)),
+              replace(_event("e3", address="c@example.com"), sent_at=sent - timedelta(days=1)),
+              replace(_event("e4", address="d@example.com"), sent_at=sent, account_id="acc_2")]
+    plan = _plan(events)
+    lists = new_marker_lists(plan.writes)
+    assert [(filed.account_id, filed.due, len(filed.keys)) for filed in lists] == [
+        ("acc_1", sent - timedelta(days=1) + timedelta(days=30), 1),
+        ("acc_1", sent + timedelta(days=30), 2),  # the earliest of the day: the other is expired by then
+        ("acc_2", sent + timedelta(days=30), 1)]
+    stored = _stored_after(plan)
+    assert new_marker_lists(_plan([replace(_event("e5"), sent_at=sent)], stored).writes) == [], \
+        "a marker rewritten was filed when it was created"
+
+
+def test_p21_a_purge_list_holds_a_markers_key_packed_and_nothing_else():
+    from chalicelib.domain.tracking import pack_marker_key, unpack_marker_key
+
+    opened = marker_key(_event("e1"), "ab" * 16)
+    clicked = marker_key(_event("e2", action=Action.CLICK, link=SPRING + "?utm=x"), "23" * 16)
+    for key in (opened, clicked):
+        packed = pack_marker_key(key)
+        assert unpack_marker_key(packed) == key and b"reader" not in packed
+    assert len(pack_marker_key(opened)) == len("cmp_1#") + 16
+    assert len(pack_marker_key(clicked)) == len("cmp_1#") + 16 + 8
+    for bad in (MarkerKey("cmp_1#xyz", "opens"), MarkerKey("cmp_1#" + "ab" * 16, "clicks"),
+                MarkerKey("cmp_1#" + "ab" * 16, "opens#abcd"), MarkerKey("cmp_1#" + "ab" * 15, "opens")):
+        with pytest.raises(ValueError):
+            pack_marker_key(bad)
+    with pytest.raises(ValueError):
+        unpack_marker_key(b"cmp_1#" + b"\x00" * 20)
+
+
 def test_p21_an_open_of_a_mail_older_than_the_history_adds_to_totals_only():
     old = replace(_event("e1"), sent_at=NOW - HISTORY_LIFETIME)
     recent = replace(_event("e2", address="other@example.com"),
@@ -570,9 +653,10 @@ def test_p13_an_event_whose_time_cannot_be_used_fails_alone(client, account, mai
 
 
 def test_p13_an_event_sent_at_the_latest_time_with_an_end_of_history_is_counted(client, account, mailed):
-    from chalicelib.domain.tracking import HISTORY_LIFETIME
+    from chalicelib.domain.retention import MESSAGE_RETENTION, PURGE_LIST_EXTRA_LIFETIME
 
-    latest = datetime.max.replace(tzinfo=UTC) - HISTORY_LIFETIME
+    # Its history ends (P21), and so does the purge list that files its marker for day 30.
+    latest = datetime.max.replace(tzinfo=UTC) - MESSAGE_RETENTION - PURGE_LIST_EXTRA_LIFETIME
     record = _records(mailed, [_event("c" * 32)])[0]
     record["body"] = json.dumps(json.loads(record["body"]) | {"sent": latest.isoformat()})
     assert run_tracking_worker([record]) == {"batchItemFailures": []}

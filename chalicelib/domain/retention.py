@@ -24,6 +24,9 @@ TTL_LAG = timedelta(days=2)
 # nothing; the daily purge deletes, on day 30, only the records TTL has not reached yet (a delete
 # costs a write unit, ten times the read that finds a record already gone). Issue 15.
 MESSAGE_RECORD_TTL = MESSAGE_RETENTION - TTL_LAG
+# A purge list (store/messages.py) outlives its due time by this much, so the purge always finds
+# it first; TTL removes a list the purge never reached (the backstop, like the records' own TTL).
+PURGE_LIST_EXTRA_LIFETIME = timedelta(days=2)
 # P29: an ended entry (unsubscribed, bounced, complained) keeps its personal data at most this
 # long; a deployment may set fewer days (TIDINGS_ENDED_RETENTION_DAYS), never more.
 MAX_ENDED_RETENTION = timedelta(days=30)

@@ -24,9 +24,12 @@ key}` and the scope, lets one Query find every marker of a person in a campaign 
 
 That history is data about a sent message, kept no longer than the message record (P21): a
 marker expires HISTORY_LIFETIME after its mail was sent (the token's time), two days short of
-30, so DynamoDB's TTL (typically within two days, free) has deleted it by day 30; readers treat
-it as gone from its expiry. An open or click of an older mail still adds to the campaign's
-totals (aggregates stay, P14) but to no marker and no unique count: nobody's history grows again.
+30, so DynamoDB's TTL (typically within two days, free) has usually deleted it by day 30;
+readers treat it as gone from its expiry. TTL has no deadline, so the batch that creates a
+marker first files its key for the daily purge (`new_marker_lists`: one list per account and
+due day, keys only), which deletes on day 30 (`history_deadline`) what TTL left. An open or
+click of an older mail still adds to the campaign's totals (aggregates stay, P14) but to no
+marker and no unique count: nobody's history grows again.
 
 Counters without transactions (issue 15): a marker write is a plain conditional put (one write
 unit), and a batch adds to the counters with ONE delta item per campaign (store/campaign_stats.py),
@@ -53,7 +56,7 @@ from chalicelib.domain.clock import parse_utc_time
 from chalicelib.domain.engagement import Viewer
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.link_labels import link_label, origin_label
-from chalicelib.domain.retention import MESSAGE_RECORD_TTL
+from chalicelib.domain.retention import MESSAGE_RECORD_TTL, MESSAGE_RETENTION, PURGE_LIST_EXTRA_LIFETIME
 
 ANY = "any"
 # What a click marker keeps of its link's label for the export (P16): long enough for any real
@@ -74,6 +77,10 @@ MAX_REMEMBERED_EVENTS = 1000
 _SHORT_ID = 12
 # P21: per-person history goes within 30 days of sending; TTL's usual lag is the two days less.
 HISTORY_LIFETIME = MESSAGE_RECORD_TTL
+# What a marker's own expiry leaves to TTL before the daily purge deletes it: its mail's day 30.
+_PURGE_AFTER_EXPIRY = MESSAGE_RETENTION - HISTORY_LIFETIME
+# A packed marker key (`pack_marker_key`): the recipient key's 16 bytes, and a click scope's 8.
+_RECIPIENT_BYTES, _LINK_BYTES = 16, 8
 
 
 class Action(StrEnum):
@@ -130,8 +137,9 @@ def event_from_dict(data: Any) -> TrackingEvent:
     return event
 
 
-# The latest time whose history has an end (P21) that Python can hold.
-_LATEST_EVENT_TIME = datetime.max.replace(tzinfo=UTC) - HISTORY_LIFETIME
+# The latest time whose history has an end (P21), and the purge list filing it an end of its own
+# (day 30, then PURGE_LIST_EXTRA_LIFETIME), that Python can hold.
+LATEST_EVENT_TIME = datetime.max.replace(tzinfo=UTC) - MESSAGE_RETENTION - PURGE_LIST_EXTRA_LIFETIME
 
 
 def _event_time(raw: Any) -> datetime:
@@ -144,7 +152,7 @@ def _event_time(raw: Any) -> datetime:
         when = parse_utc_time(raw, "at")
     except InvalidInput as exc:
         raise ValueError(exc.message) from None
-    if when > _LATEST_EVENT_TIME:
+    if when > LATEST_EVENT_TIME:
         raise ValueError("an event's time is out of range")
     return when
 
@@ -284,6 +292,64 @@ class MarkerWrite:
     marker: Marker
     campaign_id: str
     event_ids: tuple[str, ...]
+    account_id: str
+
+
+def history_deadline(expires_at: datetime) -> datetime:
+    """When a marker expiring at `expires_at` must be gone (P21): its mail's day 30, when the daily
+    purge deletes it if TTL has not."""
+    return expires_at + _PURGE_AFTER_EXPIRY
+
+
+@dataclass(frozen=True)
+class MarkerList:
+    """Markers a batch creates, filed for the daily purge: one account's, due the same UTC day.
+    `due` is the earliest deadline among them: by then the others, due later that day, have
+    expired too (their expiry is two days before their deadline), so one run takes them all."""
+
+    account_id: str
+    due: datetime
+    keys: tuple[MarkerKey, ...]
+
+
+def new_marker_lists(writes: list[MarkerWrite]) -> list[MarkerList]:
+    """The purge lists of the markers these writes create (those with no earlier version; one
+    rewritten keeps the list its creation filed): one per account and deadline day. An account
+    owns its lists (its purge deletes them, P22), so a batch of one account, the usual one, files
+    one; a marker without an expiry (none is planned so) is left to TTL."""
+    groups: dict[tuple[str, str], list[tuple[datetime, MarkerKey]]] = {}
+    for write in writes:
+        if write.read_version is not None or write.marker.expires_at is None:
+            continue
+        deadline = history_deadline(write.marker.expires_at)
+        groups.setdefault((write.account_id, deadline.date().isoformat()), []).append((deadline, write.key))
+    return [MarkerList(account_id, min(deadline for deadline, _ in filed),
+                       tuple(sorted(key for _, key in filed)))
+            for (account_id, _), filed in sorted(groups.items())]
+
+
+def pack_marker_key(key: MarkerKey) -> bytes:
+    """A marker's key as a purge list holds it: the campaign id, `#`, the recipient key's 16 bytes
+    and, for clicks, the link hash's 8 (about half the text: a list of a big batch is written in
+    fewer write units). Nothing else: no contact data (P18, P31)."""
+    campaign_id, _, recipient = key.recipient.partition("#")
+    action, _, link = key.scope.partition("#")
+    raw_recipient, raw_link = bytes.fromhex(recipient), bytes.fromhex(link)
+    link_bytes = 0 if Action(action) is Action.OPEN else _LINK_BYTES
+    if len(raw_recipient) != _RECIPIENT_BYTES or len(raw_link) != link_bytes:
+        raise ValueError("not a marker key")
+    return campaign_id.encode() + b"#" + raw_recipient + raw_link
+
+
+def unpack_marker_key(packed: bytes) -> MarkerKey:
+    """The marker key `pack_marker_key` packed. A campaign id holds no `#`, so the first one
+    ends it (the bytes after it may hold any)."""
+    campaign_id, _, rest = packed.partition(b"#")
+    if len(rest) not in (_RECIPIENT_BYTES, _RECIPIENT_BYTES + _LINK_BYTES):
+        raise ValueError("not a packed marker key")
+    link = rest[_RECIPIENT_BYTES:]
+    scope = Action.OPEN.value if not link else f"{Action.CLICK.value}#{link.hex()}"
+    return MarkerKey(marker_recipient(campaign_id.decode(), rest[:_RECIPIENT_BYTES].hex()), scope)
 
 
 @dataclass(frozen=True)
@@ -389,7 +455,7 @@ def plan_batch(events: list[TrackingEvent], stored: Mapping[MarkerKey, Marker], 
         marker = replace(marker, version=(read.version if read else 0) + 1, by=batch_id, by_at=now,
                          by_counts=counts)
         read_version = None if read is None else read.version
-        writes.append(MarkerWrite(key, read_version, marker, group[0].campaign_id, ids))
+        writes.append(MarkerWrite(key, read_version, marker, group[0].campaign_id, ids, group[0].account_id))
     return BatchPlan(writes, fresh + late_events, replayed, flooded, tuple(deferred), adopted, late_events,
                      late)
 

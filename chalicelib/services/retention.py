@@ -36,6 +36,7 @@ from chalicelib.store import audit
 from chalicelib.store.audit import PLATFORM_AUDIT
 from chalicelib.store.models import Account, RateCounter, Subscriber
 from chalicelib.store.retention import (
+    MARKERS,
     PurgeProgress,
     TimeLeft,
     count_due_messages,
@@ -187,9 +188,10 @@ def _matching(found: Iterable[Account], at: datetime, rule: Callable[[Activity, 
     return sum(1 for a in found if rule(Activity(a.last_active_day, a.inactivity_warned_at), at))
 
 
-def _due_counts(at: datetime) -> dict[PurgeKind, int]:
-    return {
-        PurgeKind.MESSAGES: count_due_messages(at),
+def _due_counts(at: datetime) -> dict[str, int]:
+    messages = count_due_messages(at)
+    counts = {
+        PurgeKind.MESSAGES: messages.count,
         PurgeKind.PENDING_SIGNUPS: count_expired(Subscriber, at),
         PurgeKind.ENDED_ENTRIES: count_expired(Subscriber, at, ENDED_BUCKETS),
         PurgeKind.RATE_COUNTERS: count_expired(RateCounter, at),
@@ -200,6 +202,7 @@ def _due_counts(at: datetime) -> dict[PurgeKind, int]:
         PurgeKind.INACTIVE_ACCOUNTS: _matching(lifecycle.inactive_since_warning_cutoff(at), at,
                                                inactive_for_deletion),
     }
+    return {kind.value: count for kind, count in counts.items()} | messages.also
 
 
 def run_purges(time_left_ms: TimeLeftMillis | None = None, dry_run: bool = False) -> PurgeReport:
@@ -208,8 +211,9 @@ def run_purges(time_left_ms: TimeLeftMillis | None = None, dry_run: bool = False
     nothing more to do. The run's outcome is audited (RUN_ACTION) for `last_run`."""
     at = now()
     if dry_run:
-        return PurgeReport(dry_run=True, counts={kind.value: n for kind, n in _due_counts(at).items()})
-    report = PurgeReport(dry_run=False, counts={kind.value: 0 for kind in _STEPS})
+        return PurgeReport(dry_run=True, counts=_due_counts(at))
+    # MARKERS: the tracking markers the message step deletes, counted and audited apart (P21).
+    report = PurgeReport(dry_run=False, counts={kind.value: 0 for kind in _STEPS} | {MARKERS: 0})
     pending = list(_STEPS.items())
     rounds = 0
     # Every step runs in the first round; time the finished ones left unused goes to further
@@ -222,6 +226,8 @@ def run_purges(time_left_ms: TimeLeftMillis | None = None, dry_run: bool = False
                 continue
             progress = step(at, _share(time_left_ms, steps_left=len(pending) - index))
             report.counts[kind.value] += progress.count
+            for name, count in progress.also.items():
+                report.counts[name] = report.counts.get(name, 0) + count
             if not progress.complete:
                 unfinished.append((kind, step))
         pending, rounds = unfinished, rounds + 1

@@ -5,7 +5,8 @@ The route verifies the token in-process, classifies the viewer, derives the coun
 IP, then makes exactly one AWS call (SQS SendMessage): no DynamoDB on the request path, so a
 pixel answers fast and costs little. The worker aggregates (domain/tracking.plan_batch), writes
 each marker with one conditional put and each campaign's counters with one delta
-(store/tracking.py, store/campaign_stats.py).
+(store/tracking.py, store/campaign_stats.py); a batch that creates markers also files their keys
+in one purge list, so the daily purge erases them on their mail's day 30 (P21).
 """
 from __future__ import annotations
 
@@ -80,9 +81,10 @@ def warm_up() -> None:
 
 def count_events(events: list[TrackingEvent]) -> set[str]:
     """Count a batch: read its markers (one per recipient, campaign and scope; BatchGetItem) and
-    the deltas of their last writes, put each changed marker, then one delta per campaign with
-    what the markers written add. The markers are also each recipient's tracking history (P16),
-    so nothing else is written. Safe to repeat for the same events.
+    the deltas of their last writes, file the markers it creates for the day-30 purge (one purge
+    list, P21), put each changed marker, then one delta per campaign with what the markers
+    written add. The markers are also each recipient's tracking history (P16), so nothing else
+    is written. Safe to repeat for the same events.
 
     Returns the ids of the events to retry: those of a marker another worker changed meanwhile,
     or whose last batch may still be writing its delta. Raises when a write fails otherwise (the
@@ -103,6 +105,8 @@ def count_events(events: list[TrackingEvent]) -> set[str]:
     orphaned, unsettled = _missing_deltas(stored, at)
     plan = plan_batch(events, stored, recipient_of, at, batch_id, orphaned, unsettled)
     failed = set(plan.deferred)
+    # Filed before the writes (P21): a Lambda dying after them leaves no marker the purge misses.
+    tracking_store.list_new_markers(plan.writes)
     written = []
     for write in plan.writes:
         if tracking_store.write_marker(write):

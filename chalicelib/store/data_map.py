@@ -27,12 +27,13 @@ from chalicelib.store.models import (
     RateCounter,
     Subscriber,
     TidingsModel,
+    TrackingMarker,
 )
 from chalicelib.store.person_data import COVERAGE, KeyedHashesOnly, PersonalData
 
 # The tables each step of the daily purge (services/retention.py) deletes from.
 DAILY_PURGE: dict[PurgeKind, tuple[type[TidingsModel], ...]] = {
-    PurgeKind.MESSAGES: (MessageRecord, MessagePurgeList),
+    PurgeKind.MESSAGES: (MessageRecord, MessagePurgeList, TrackingMarker),
     PurgeKind.PENDING_SIGNUPS: (Subscriber,),
     PurgeKind.ENDED_ENTRIES: (Subscriber,),
     PurgeKind.RATE_COUNTERS: (RateCounter,),

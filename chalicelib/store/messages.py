@@ -10,12 +10,16 @@ batch's record keys) instead of an index on the expiry day: an index would add a
 record and another to every delete, where a campaign batch's list of 100 costs 4 write units to
 write and 4 to delete. A record's TTL is set two days early (MESSAGE_RECORD_TTL), so DynamoDB has
 usually deleted it, free, by the time its list is due; the purge then deletes only what is left.
+
+A tracking batch files the markers it creates (a reader's open and click history, P21) in the
+same table, under their mail's day 30 (store/tracking.py): a marker's TTL is also set two days
+early, and the same daily purge deletes what TTL left of it, found through its list.
 """
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from pynamodb.exceptions import PutError
@@ -23,12 +27,13 @@ from pynamodb.exceptions import PutError
 from chalicelib.domain.clock import now
 from chalicelib.domain.feedback import SentMessage
 from chalicelib.domain.message_ids import campaign_message_id
-from chalicelib.domain.retention import MESSAGE_RECORD_TTL, MESSAGE_RETENTION, purge_bucket
+from chalicelib.domain.retention import (
+    MESSAGE_RECORD_TTL,
+    MESSAGE_RETENTION,
+    PURGE_LIST_EXTRA_LIFETIME,
+    purge_bucket,
+)
 from chalicelib.store.models import MessagePurgeList, MessageRecord
-
-# A purge list outlives its records by this much, so the purge always finds it first; TTL
-# removes a list the purge never reached (the backstop, like the records' own TTL).
-_LIST_EXTRA_LIFETIME = timedelta(days=2)
 
 
 def claim(recipient_hash: str, message_id: str, account_id: str, kind: str,
@@ -85,15 +90,20 @@ def list_campaign_for_purge(account_id: str, campaign_id: str, recipient_hashes:
                    recipients={bytes.fromhex(hashed) for hashed in hashes})
 
 
-def _save_list(account_id: str, identity: list[str], **content: Any) -> None:
-    """Save a list whose key follows from `identity` (what it lists), so saving it again rewrites it."""
+def file_purge_list(account_id: str, identity: list[str], due: datetime, **content: Any) -> None:
+    """Save a purge list due at `due` whose key follows from `identity` (what it lists), so saving
+    it again rewrites it (store/tracking.py files the markers a tracking batch creates so)."""
     if not identity:
         return
-    expires_at = now() + MESSAGE_RETENTION
     list_id = hashlib.sha256("|".join(identity).encode()).hexdigest()[:32]
-    MessagePurgeList(purge_bucket=purge_bucket(expires_at, list_id),
-                     entry=f"{_sortable(expires_at)}#{list_id}", account_id=account_id,
-                     expires_at=expires_at + _LIST_EXTRA_LIFETIME, **content).save()
+    MessagePurgeList(purge_bucket=purge_bucket(due, list_id),
+                     entry=f"{_sortable(due)}#{list_id}", account_id=account_id,
+                     expires_at=due + PURGE_LIST_EXTRA_LIFETIME, **content).save()
+
+
+def _save_list(account_id: str, identity: list[str], **content: Any) -> None:
+    """A send batch's list: its records are due 30 days from now, when it is filed (P21)."""
+    file_purge_list(account_id, identity, now() + MESSAGE_RETENTION, **content)
 
 
 def due_lists(bucket: str, at: datetime) -> Iterator[MessagePurgeList]:

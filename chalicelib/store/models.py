@@ -440,7 +440,9 @@ class MessagePurgeList(TidingsModel):
     due to be erased (P21): the daily purge reads these instead of an index on the records.
     Keys only, no contact data: a campaign batch's list holds the campaign id and its recipients'
     keyed hashes as raw bytes (the message ids follow from them; a third of the size of hex ids,
-    so of the write units); any other list maps message id → recipient keyed hash."""
+    so of the write units); any other list maps message id → recipient keyed hash. A tracking
+    batch's list holds the keys of the markers it created (`markers`, packed by
+    domain/tracking.pack_marker_key), filed under their mail's day 30 the same way."""
 
     class Meta(TidingsModel.Meta):
         logical_name = "message-purge-lists"
@@ -452,6 +454,7 @@ class MessagePurgeList(TidingsModel):
     campaign_id = UnicodeAttribute(null=True)
     recipients = BinarySetAttribute(legacy_encoding=False, null=True)
     messages = MapAttribute(null=True)
+    markers = BinarySetAttribute(legacy_encoding=False, null=True)
     expires_at = TTLAttribute()
 
 

@@ -256,7 +256,9 @@ COVERAGE: dict[type[TidingsModel], Coverage] = {
     TrackingMarker: PersonalData(
         section="tracking", export=export_tracking, erase=erase_tracking,
         fields=("campaign_recipient", "events", "first_at", "last_at", "counted", "link"),
-        retention="28 days after the mail was sent, so TTL has deleted it by day 30 (P21)"),
+        retention="28 days after the mail was sent, so TTL has usually deleted it by day 30, when "
+                  "the daily purge deletes what TTL left, found through the purge list its "
+                  "tracking batch filed (P21)"),
     # A copy of the other tables' data: not exported again, but erased with them.
     PrivacyExport: PersonalData(erase=erase_exports, fields=("payload", "subject_hash"),
                                 retention="7 days, to be downloaded (P16)"),
@@ -272,9 +274,11 @@ COVERAGE: dict[type[TidingsModel], Coverage] = {
         "abuse-limit counters keyed by keyed hashes, expiring with their window (at most a day)",
         fields=("counter_key",), retention="until its window ends (at most a week)"),
     MessagePurgeList: KeyedHashesOnly(
-        "the message ids and recipients' keyed hashes a send batch may have written, kept until the "
-        "30-day purge deletes those records (P21) and the list with them", fields=("recipients", "messages"),
-        retention="30 days after sending, with its records (P21)"),
+        "the message ids and recipients' keyed hashes a send batch may have written, or the keys "
+        "(campaign and the recipient's campaign-salted keyed hash) of the tracking markers a "
+        "tracking batch created, kept until the 30-day purge deletes those records or markers "
+        "(P21) and the list with them", fields=("recipients", "messages", "markers"),
+        retention="30 days after sending, with its records or markers (P21)"),
     FeedbackReceipt: KeyedHashesOnly(
         "SES event receipts keyed by message id and the recipient's keyed hash, expiring in 30 days",
         fields=("receipt_key",), retention="30 days, while the mail's record could match a replay"),

@@ -1,6 +1,7 @@
 """The purges' reads and deletes (P01, P21, P22-P25, P29): by due dates, a page at a time.
 
-Message records are found through their purge lists (store/messages.py), other expiring items
+Message records, and the tracking markers TTL has not deleted by their mail's day 30, are
+found through their purge lists (store/messages.py, store/tracking.py), other expiring items
 through an index on the due day.
 
 Each page is deleted before the next is read, so the progress of a run is in the table itself:
@@ -13,7 +14,7 @@ new signup, so those are deleted under a condition instead.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import islice
 from typing import Any
@@ -22,6 +23,7 @@ from pynamodb.exceptions import DeleteError, UpdateError
 
 from chalicelib.domain.retention import ENDED_BUCKETS, due_buckets, undated_ending
 from chalicelib.domain.subscriptions import ENDED, Status
+from chalicelib.domain.tracking import MarkerKey
 from chalicelib.store.account_data import ACCOUNT_TABLES, AccountItems
 from chalicelib.store.account_lifecycle import every_account
 from chalicelib.store.messages import due_lists, listed, records_of, still_held
@@ -32,22 +34,28 @@ from chalicelib.store.models import (
     RateCounter,
     Subscriber,
     TidingsModel,
+    TrackingMarker,
 )
 from chalicelib.store.subscribers import list_status_key
+from chalicelib.store.tracking import expired_markers, markers_filed
 
+# The message purge's count of the tracking markers it deleted, apart from the records.
+MARKERS = "tracking_markers"
 # Keys read per page; 40 BatchWriteItem calls delete one page.
 PAGE_SIZE = 1000
-# Message records looked up together (BatchGetItem takes 100 keys a call).
+# Message records (and markers) looked up together (BatchGetItem takes 100 keys a call).
 RECORDS_CHECKED = 100
 TimeLeft = Callable[[], bool]
 
 
 @dataclass
 class PurgeProgress:
-    """How many items a purge deleted (or, in a dry run, found) and whether it finished."""
+    """How many items a purge deleted (or, in a dry run, found) and whether it finished; `also`
+    counts, by name, what it deleted beside them (the message purge's MARKERS)."""
 
     count: int = 0
     complete: bool = True
+    also: dict[str, int] = field(default_factory=dict)
 
 
 def _pages(items: Iterable[TidingsModel]) -> Iterator[list[TidingsModel]]:
@@ -87,36 +95,44 @@ def purge_expired(model: type[RateCounter], at: datetime,
     return progress
 
 
-def count_due_messages(at: datetime) -> int:
-    """How many message records are due to be erased by `at` (dry run): their lists' length."""
-    return sum(len(listed(purge_list)) for bucket in due_buckets(at)
-               for purge_list in due_lists(bucket, at))
+def count_due_messages(at: datetime) -> PurgeProgress:
+    """How many message records, and tracking markers (`also`), are due to be erased by `at`
+    (dry run): their lists' length."""
+    progress = PurgeProgress(also={MARKERS: 0})
+    for bucket in due_buckets(at):
+        for purge_list in due_lists(bucket, at):
+            progress.count += len(listed(purge_list))
+            progress.also[MARKERS] += len(purge_list.markers or ())
+    return progress
 
 
 def purge_messages(at: datetime, more_time: TimeLeft) -> PurgeProgress:
-    """Erase the message records due by `at` (P21), purge lists a group at a time: the group's
-    records that TTL has not deleted yet first (one BatchGetItem finds them among up to
-    RECORDS_CHECKED keys: a transactional mail's list holds one), the emptied lists 25 to a call
-    after them, so a run stopped midway finds again any list whose records it may not have
-    deleted (deleting a record twice is harmless). Counts the records this run deleted."""
-    progress = PurgeProgress()
+    """Erase the message records and tracking markers due by `at` (P21), purge lists a group at a
+    time: the group's records and markers that TTL has not deleted yet first (one BatchGetItem a
+    table finds them among up to RECORDS_CHECKED keys: a transactional mail's list holds one),
+    the emptied lists 25 to a call after them, so a run stopped midway finds again any list
+    whose items it may not have deleted (deleting twice is harmless). Counts the records this
+    run deleted, and the markers apart (`also`, MARKERS)."""
+    progress = PurgeProgress(also={MARKERS: 0})
     emptied: list[MessagePurgeList] = []
     try:
         for bucket in due_buckets(at):
             group: list[MessagePurgeList] = []
             records: list[MessageRecord] = []
+            markers: list[MarkerKey] = []
             for purge_list in due_lists(bucket, at):
                 group.append(purge_list)
                 records += records_of(purge_list)
-                if len(records) >= min(RECORDS_CHECKED, PAGE_SIZE):
-                    progress.count += _erase_held(records)
+                markers += markers_filed(purge_list)
+                if len(records) + len(markers) >= min(RECORDS_CHECKED, PAGE_SIZE):
+                    _erase_held(records, markers, at, progress)
                     emptied += group
-                    group, records = [], []
+                    group, records, markers = [], [], []
                     if not more_time():
                         progress.complete = False
                         return progress
             if group:
-                progress.count += _erase_held(records)
+                _erase_held(records, markers, at, progress)
                 emptied += group
                 if not more_time():
                     progress.complete = False
@@ -126,11 +142,18 @@ def purge_messages(at: datetime, more_time: TimeLeft) -> PurgeProgress:
     return progress
 
 
-def _erase_held(records: list[MessageRecord]) -> int:
-    """Delete those of `records` still in the table; how many that was."""
-    held = still_held(records)
+def _erase_held(records: list[MessageRecord], markers: list[MarkerKey], at: datetime,
+                progress: PurgeProgress) -> None:
+    """Delete those of `records` still in the table, and of `markers` those past their own expiry
+    (normally all: a list is due two days after the latest expiry it names; the check keeps P25
+    whatever a list says); count both. A marker's expiry never moves once written, so one read
+    expired is still expired when the unconditional batch delete reaches it."""
+    held = still_held(records) if records else []
     _batch_delete(MessageRecord, held)
-    return len(held)
+    progress.count += len(held)
+    expired = expired_markers(markers, at) if markers else []
+    _batch_delete(TrackingMarker, expired)
+    progress.also[MARKERS] += len(expired)
 
 
 def purge_expired_signups(at: datetime, more_time: TimeLeft) -> PurgeProgress:

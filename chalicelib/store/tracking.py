@@ -10,12 +10,17 @@ planned again from the marker as it now is.
 A person's markers are found without a Scan: for each campaign of the account (a Query) and each
 of their addresses, the keyed hash gives the hash key of all their markers in it (a Query).
 A marker expires HISTORY_LIFETIME after its mail was sent (domain/tracking.py, P21): DynamoDB's
-TTL deletes it, and the worker's reads treat it as gone from then; a person's export still
-shows it while it is stored (P16, P20).
+TTL usually deletes it, and the worker's reads treat it as gone from then; a person's export
+still shows it while it is stored (P16, P20). TTL has no deadline: before writing the markers it
+creates, a batch files their keys in a purge list due on their mail's day 30 (`list_new_markers`,
+one PutItem per account and day, store/messages.py), and on that day the daily purge deletes
+those TTL left (`markers_filed`, `expired_markers`; store/retention.py). A Query per recipient
+would not keep up with a big campaign.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 
 from pynamodb.exceptions import PutError
 
@@ -28,8 +33,12 @@ from chalicelib.domain.tracking import (
     MarkerKey,
     MarkerWrite,
     marker_recipient,
+    new_marker_lists,
+    pack_marker_key,
     recipient_key,
+    unpack_marker_key,
 )
+from chalicelib.store.messages import file_purge_list
 from chalicelib.store.models import Campaign, MessagePurgeList, TrackingMarker
 
 
@@ -45,6 +54,31 @@ def existing_markers(keys: set[MarkerKey]) -> dict[MarkerKey, Marker]:
                 by_counts={name: int(value) for name, value in (item.by_counts.as_dict()
                                                                 if item.by_counts else {}).items()})
             for item in TrackingMarker.batch_get(list(keys)) if item.expires_at > at}
+
+
+def list_new_markers(writes: list[MarkerWrite]) -> None:
+    """File the markers these writes create for the daily purge on their mail's day 30 (P21):
+    one list (a PutItem) per account and due day, usually one a batch; keys only. Call it before
+    writing them, so no marker is ever held that no list names; a redelivered batch creates the
+    same markers and rewrites the same list (its key follows from them)."""
+    for filed in new_marker_lists(writes):
+        packed = sorted(pack_marker_key(key) for key in filed.keys)
+        file_purge_list(filed.account_id, ["markers", *(raw.hex() for raw in packed)], filed.due,
+                        markers=set(packed))
+
+
+def markers_filed(purge_list: MessagePurgeList) -> list[MarkerKey]:
+    """The keys of the markers a tracking batch's purge list names (none for a send batch's)."""
+    return [unpack_marker_key(raw) for raw in sorted(purge_list.markers or ())]
+
+
+def expired_markers(keys: list[MarkerKey], at: datetime) -> list[TrackingMarker]:
+    """Those of these markers still held whose own expiry has passed by `at` (P25: one still within
+    its period is left alone): BatchGetItem of 100, keys and expiry only (half a read unit each,
+    found or not)."""
+    found = TrackingMarker.batch_get([tuple(key) for key in keys],
+                                     attributes_to_get=["campaign_recipient", "scope", "expires_at"])
+    return [marker for marker in found if marker.expires_at <= at]
 
 
 def write_marker(write: MarkerWrite) -> bool:

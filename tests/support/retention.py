@@ -28,3 +28,33 @@ def sent_message(message_id: str, account_id: str, recipient_hash: str = "h" * 6
     messages.list_for_purge(account_id, {message_id: recipient_hash})
     assert messages.claim(recipient_hash, message_id, account_id, "campaign", campaign_id="cmp_1",
                           list_id="lst_1")
+
+
+def campaign_mail(account_id: str, list_id: str, campaign_id: str, address: str) -> None:
+    """A campaign mail to `address` as the campaign sender leaves it: its batch's purge list
+    (naming the recipient's keyed hash), then its record."""
+    from chalicelib.config import hash_key
+    from chalicelib.domain.message_ids import campaign_message_id
+    from chalicelib.domain.suppression import address_hash
+    from chalicelib.store import messages
+
+    hashed = address_hash(address, hash_key())
+    messages.list_campaign_for_purge(account_id, campaign_id, [hashed])
+    assert messages.claim(hashed, campaign_message_id(campaign_id, hashed), account_id, "campaign",
+                          campaign_id=campaign_id, list_id=list_id)
+
+
+def stored_markers() -> list[tuple[str, str]]:
+    """(hash key, scope) of every tracking marker stored, expired or not (TTL never runs in moto)."""
+    from chalicelib.store.models import TrackingMarker
+
+    return sorted((marker.campaign_recipient, marker.scope) for marker in TrackingMarker.scan())
+
+
+def marker_lists() -> list[list[tuple[str, ...]]]:
+    """The marker keys each stored purge list names, for the lists that name markers."""
+    from chalicelib.store.models import MessagePurgeList
+    from chalicelib.store.tracking import markers_filed
+
+    return sorted(sorted(tuple(key) for key in markers_filed(purge_list))
+                  for purge_list in MessagePurgeList.scan() if purge_list.markers)
