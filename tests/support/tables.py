@@ -44,4 +44,7 @@ def every_item_text() -> str:
     """Every item of every table, as text (for 'nothing stored' checks only)."""
     from chalicelib.store.models import ALL_MODELS
 
-    return "\n".join(json.dumps(list(scanned(model))) for model in ALL_MODELS)
+    def as_text(value: object) -> str:  # binary attributes (purge lists' packed keys)
+        return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
+
+    return "\n".join(json.dumps(list(scanned(model)), default=as_text) for model in ALL_MODELS)
