@@ -149,14 +149,9 @@ def test_p21_the_daily_purge_erases_a_readers_tracking_markers_on_day_30_when_tt
 
 def test_p21_markers_ttl_deleted_early_cost_the_purge_one_read_and_their_list(client, account):
     from chalicelib.store.models import TrackingMarker
-    from tests.support.retention import stored_markers
-    from tests.support.tracking import READER, mailed_reader, opened_and_clicked
+    from tests.support.retention import reader_tracked, stored_markers
 
-    with on_day(0):
-        mailed = mailed_reader(client, account)
-    with on_day(1):
-        opened_and_clicked(account["account_id"], mailed["list_id"], mailed["campaign_id"], READER,
-                           sent_at=day(0))
+    reader_tracked(client, account)
     for recipient, scope in stored_markers():  # TTL got to them on day 28.5
         TrackingMarker(campaign_recipient=recipient, scope=scope).delete()
     with on_day(30.01), count_aws_calls() as calls:
@@ -205,14 +200,9 @@ def test_p25_a_list_naming_a_marker_within_its_period_leaves_that_marker_alone(c
     # Whatever a list says, the purge reads each marker's own expiry: one due later stays.
     from chalicelib.domain.tracking import MarkerKey, pack_marker_key
     from chalicelib.store.messages import file_purge_list
-    from tests.support.retention import stored_markers
-    from tests.support.tracking import READER, mailed_reader, opened_and_clicked
+    from tests.support.retention import reader_tracked, stored_markers
 
-    with on_day(0):
-        mailed = mailed_reader(client, account)
-    with on_day(1):
-        opened_and_clicked(account["account_id"], mailed["list_id"], mailed["campaign_id"], READER,
-                           sent_at=day(1))
+    reader_tracked(client, account, sent_day=1)
     keys = stored_markers()
     file_purge_list(account["account_id"], ["early"], day(20),
                     markers={pack_marker_key(MarkerKey(*key)) for key in keys})
@@ -232,14 +222,11 @@ def test_p18_an_erased_readers_marker_list_keeps_keyed_keys_only_and_goes_on_its
     # address can be read from) and the day-30 purge finds nothing left and deletes it.
     from chalicelib.services.privacy import erase_person
     from tests.support.privacy_scan import contact_forms, found_in_tables, scan_every_table
-    from tests.support.retention import marker_lists, stored_markers
-    from tests.support.tracking import READER, mailed_reader, opened_and_clicked
+    from tests.support.retention import marker_lists, reader_tracked, stored_markers
+    from tests.support.tracking import READER
 
     account_id = account["account_id"]
-    with on_day(0):
-        mailed = mailed_reader(client, account)
-    with on_day(1):
-        opened_and_clicked(account_id, mailed["list_id"], mailed["campaign_id"], READER, sent_at=day(0))
+    reader_tracked(client, account)
     with on_day(5):
         assert erase_person(account_id, READER)["removed"]["tracking-markers"] == 2
     assert stored_markers() == [] and len(marker_lists()) == 1

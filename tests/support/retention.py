@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import time_machine
 
@@ -58,3 +59,17 @@ def marker_lists() -> list[list[tuple[str, ...]]]:
 
     return sorted(sorted(tuple(key) for key in markers_filed(purge_list))
                   for purge_list in MessagePurgeList.scan() if purge_list.markers)
+
+
+def reader_tracked(client: Any, account: dict[str, Any], sent_day: float = 0) -> dict[str, str]:
+    """A READER mailed a campaign on day 0 who opened it and clicked on day 1, the mail's token
+    saying it was sent on `sent_day`: the tracking worker created their two markers and filed
+    them. The list and campaign ids."""
+    from tests.support.tracking import READER, mailed_reader, opened_and_clicked
+
+    with on_day(0):
+        mailed = mailed_reader(client, account)
+    with on_day(1):
+        opened_and_clicked(account["account_id"], mailed["list_id"], mailed["campaign_id"], READER,
+                           sent_at=day(sent_day))
+    return mailed
