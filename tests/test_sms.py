@@ -49,6 +49,28 @@ def _send(client, headers, campaign_id: str) -> None:
     assert run_queues(client) == []
 
 
+
+def _fanned_out(client, headers, list_id) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An SMS campaign to the list, sent and fanned out: (the campaign, its one batch, undelivered)."""
+    campaign = _sms_campaign(client, headers, list_id)
+    client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/send", headers=headers, body="")
+    run_queues(client, ("fanout",))
+    [batch] = take("campaign-send")
+    return campaign, batch
+
+
+def _texted_ann_and_bob_but_not_counted(client, account, headers, list_id, monkeypatch):
+    """Ann and Bob texted by a batch whose count then failed (SQS will redeliver it)."""
+    from chalicelib.store.models import CampaignStat
+    from tests.support.faults import fail_first_write_to
+
+    subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
+    subscribe(account["account_id"], list_id, "bob@example.com", phone=BOB)
+    campaign, batch = _fanned_out(client, headers, list_id)
+    fail_first_write_to(monkeypatch, CampaignStat)
+    assert client.lambda_.invoke("campaign_send_worker", sqs_event(batch)).payload["batchItemFailures"]
+    return campaign, batch
+
 def test_p06_every_sms_goes_to_a_phone_and_ends_with_how_to_stop(client, account, headers, list_id,
                                                                   publishes):
     subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
@@ -102,17 +124,8 @@ def test_a_redelivered_sms_batch_texts_nobody_twice(client, account, headers, li
 def test_p13_a_text_whose_count_failed_still_counts_when_its_number_opted_out_before_the_redelivery(
         client, account, headers, list_id, monkeypatch):
     from chalicelib.store.campaign_stats import campaign_counters
-    from chalicelib.store.models import CampaignStat
-    from tests.support.faults import fail_first_write_to
 
-    subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
-    subscribe(account["account_id"], list_id, "bob@example.com", phone=BOB)
-    campaign = _sms_campaign(client, headers, list_id)
-    client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/send", headers=headers, body="")
-    run_queues(client, ("fanout",))
-    [batch] = take("campaign-send")
-    fail_first_write_to(monkeypatch, CampaignStat)
-    assert client.lambda_.invoke("campaign_send_worker", sqs_event(batch)).payload["batchItemFailures"]
+    campaign, batch = _texted_ann_and_bob_but_not_counted(client, account, headers, list_id, monkeypatch)
     suppress_hash(account["account_id"], phone_hash(ANN, hash_key()), SuppressionReason.UNSUBSCRIBED)
     redelivered = client.lambda_.invoke("campaign_send_worker", sqs_event(batch))
     assert redelivered.payload == {"batchItemFailures": []}
@@ -127,15 +140,12 @@ def test_p12_an_sms_batch_whose_opt_outs_cannot_be_read_texts_nobody_and_ends_fa
     from chalicelib.services.sending import batches
 
     subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
-    campaign = _sms_campaign(client, headers, list_id)
-    client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/send", headers=headers, body="")
-    run_queues(client, ("fanout",))
+    campaign, batch = _fanned_out(client, headers, list_id)
 
     def unreadable(*args: Any, **kwargs: Any) -> set[str]:
         raise GetError("Failed to batch get items")
 
     monkeypatch.setattr(batches, "suppressed_hashes", unreadable)
-    [batch] = take("campaign-send")
     event = sqs_event(batch)
     assert client.lambda_.invoke("campaign_send_worker", event).payload["batchItemFailures"]
     event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "5"
@@ -150,17 +160,8 @@ def test_p13_texts_an_earlier_delivery_sent_count_sent_when_the_last_receive_can
 
     from chalicelib.services.sending import batches
     from chalicelib.store.campaign_stats import campaign_counters
-    from chalicelib.store.models import CampaignStat
-    from tests.support.faults import fail_first_write_to
 
-    subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
-    subscribe(account["account_id"], list_id, "bob@example.com", phone=BOB)
-    campaign = _sms_campaign(client, headers, list_id)
-    client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/send", headers=headers, body="")
-    run_queues(client, ("fanout",))
-    [batch] = take("campaign-send")
-    fail_first_write_to(monkeypatch, CampaignStat)
-    assert client.lambda_.invoke("campaign_send_worker", sqs_event(batch)).payload["batchItemFailures"]
+    campaign, batch = _texted_ann_and_bob_but_not_counted(client, account, headers, list_id, monkeypatch)
 
     def unfileable(*args: Any, **kwargs: Any) -> None:
         raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow"}}, "PutItem")
@@ -185,10 +186,7 @@ def test_p21_a_continued_sms_batch_files_whom_it_texts_for_the_purge(client, acc
     from chalicelib.store.models import MessagePurgeList
 
     subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
-    campaign = _sms_campaign(client, headers, list_id)
-    client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/send", headers=headers, body="")
-    run_queues(client, ("fanout",))
-    [batch] = take("campaign-send")
+    _, batch = _fanned_out(client, headers, list_id)
     continuation = replace(job_from_dict(json.loads(batch["body"])), continued=True)
     assert send_batch(continuation, time_left=lambda: 60.0).sent == 1
     filed = {hashed for purge_list in MessagePurgeList.scan() for hashed in listed(purge_list).values()}
