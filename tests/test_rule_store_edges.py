@@ -55,8 +55,8 @@ def test_p21_the_message_purge_counts_every_record_and_stops_when_time_is_up(aws
     with on_day(0):
         for n in range(3):
             sent_message(f"msg_{n}", "acc_1", recipient_hash=f"h{n}" + "0" * 62)
-    assert retention_store.count_due_messages(day(30) - timedelta(seconds=1)) == 0
-    assert retention_store.count_due_messages(day(30)) == 3
+    assert retention_store.count_due_messages(day(30) - timedelta(seconds=1)).count == 0
+    assert retention_store.count_due_messages(day(30)).count == 3
     stopped = retention_store.purge_messages(day(31), lambda: False)
     assert not stopped.complete and stopped.count == 3 - len(stored_message_ids()) > 0
     rest = retention_store.purge_messages(day(31), lambda: True)
