@@ -190,6 +190,12 @@ class ScenarioRun:
     tracking: list[Meter]
     feedback_batches: list[Batch]
     feedback: list[Meter]
+    # The daily purge of the marker lists its tracking batches filed, a run with nothing due,
+    # and how many lists (bench/paths.marker_purge).
+    marker_purge: Meter
+    marker_purge_idle: Meter
+    marker_lists: int
+    markers_left: int  # by TTL, for the purge to delete
 
 
 @dataclass
@@ -278,7 +284,8 @@ def _scenario_run(http: Any, scenario: Scenario, sent: Any) -> ScenarioRun:
                                                      for batch in tracking_batches])
     feedback = paths.run_batches("feedback_worker", [[feedback_bodies[i] for i in batch.messages]
                                                      for batch in feedback_batches])
-    return ScenarioRun(scenario, events, tracking_batches, tracking, feedback_batches, feedback)
+    return ScenarioRun(scenario, events, tracking_batches, tracking, feedback_batches, feedback,
+                       *paths.marker_purge())
 
 
 def _subscriber_bytes() -> int:
@@ -402,9 +409,13 @@ def line_items(measured: Measured, run: ScenarioRun) -> tuple[list[LineItem], di
 
     campaign = measured.campaign
     purge = aws_usage([campaign.purge]) + aws_usage([campaign.idle_purge]) * -1
-    items.append(LineItem("message-record purge (P21, 30 days on)", purge * (MAILS / campaign.recipients),
+    markers = aws_usage([run.marker_purge]) + aws_usage([run.marker_purge_idle]) * -1
+    items.append(LineItem("record and marker purge (P21, 30 days on)",
+                          purge * (MAILS / campaign.recipients) + markers * per,
                           f"{campaign.ttl_deleted:,} records and markers deleted by TTL (free), "
-                          f"{campaign.purged.get('messages', 0):,} records by the daily purge"))
+                          f"{campaign.purged.get('messages', 0):,} records by the daily purge; "
+                          f"{run.marker_lists:,} lists of the markers the campaign's tracking batches "
+                          f"made, {run.markers_left:,} markers by the purge"))
 
     feedback_config = function_config("feedback_worker")
     feedback = lambda_usage(feedback_config, run.feedback)

@@ -136,6 +136,31 @@ def send_campaign(http: Any, recipients: int, purge: bool = True) -> CampaignRun
     return run
 
 
+
+def marker_purge() -> tuple[Meter, Meter, int, int]:
+    """The daily purge of the tracking markers' purge lists a scenario's tracking batches filed
+    (P21): on the day they are due (their mails' day 30), which falls before the feedback
+    campaign's own lists, so the purge meets no other list; TTL (assumed) has deleted the
+    markers by then, so the purge reads each listed key and deletes the lists. Returns the
+    meter of that purge, the meter of a run right after with nothing due (the bucket Queries
+    every run makes, in the fixed cost), how many lists it deleted, and how many markers TTL
+    had left it."""
+    import time_machine
+
+    from chalicelib.domain.clock import now
+    from chalicelib.store.models import MessagePurgeList
+    from chalicelib.store.retention import MARKERS, purge_messages
+
+    lists = sum(1 for item in MessagePurgeList.scan() if item.markers)
+    due, idle = Meter(), Meter()
+    with time_machine.travel(datetime.now(UTC) + timedelta(days=29)):
+        ttl_sweep()
+        with due.recording(logs=True):
+            progress = purge_messages(now(), lambda: True)
+        with idle.recording(logs=True):
+            purge_messages(now(), lambda: True)
+    return due, idle, lists, progress.also[MARKERS]
+
 def ttl_sweep() -> int:
     """What DynamoDB's TTL has deleted by now, free of charge and unmetered: the message records
     and tracking markers expired TTL_LAG ago or more (assumed: TTL deletes within its usual two
