@@ -124,3 +124,18 @@ def test_p16_p28_a_persons_export_holds_the_messages_of_their_account_only(aws):
     sent_message("msg_theirs", "acc_theirs", hashed)
     person = Person("acc_ours", frozenset({"ann@example.com"}), frozenset())
     assert [record["message_id"] for record in export_messages(person)] == ["msg_ours"]
+
+
+# --- P35: a campaign mail goes out only from the account's own verified sender --------------------
+
+def test_p35_an_email_campaign_from_an_address_the_account_does_not_own_may_not_start(account):
+    from chalicelib.domain.campaigns import CampaignContent, Channel
+    from chalicelib.domain.errors import Forbidden
+    from chalicelib.services.sending.start import check_account_may_send
+    from chalicelib.store.accounts import get_account
+
+    content = CampaignContent(channel=Channel.EMAIL, list_ids=frozenset({"lst_gone"}), subject="News",
+                              html="<p>Hi</p>", from_address="ceo@elsewhere.example")
+    with pytest.raises(Forbidden) as refusal:
+        check_account_may_send(get_account(account["account_id"]), content)
+    assert refusal.value.field == "from_address"
