@@ -29,8 +29,18 @@ REFUSAL_CODES = frozenset({"MessageRejected", "MailFromDomainNotVerifiedExceptio
 
 
 def error_code(error: BaseException) -> str | None:
-    """The AWS error code of a botocore ClientError, else None."""
-    return error.response.get("Error", {}).get("Code") if isinstance(error, ClientError) else None
+    """The AWS error code of a botocore ClientError, or of one PynamoDB wrapped (its
+    `cause_response_code`), else None."""
+    if isinstance(error, ClientError):
+        return error.response.get("Error", {}).get("Code")
+    code = getattr(error, "cause_response_code", None)
+    return code if isinstance(code, str) else None
+
+
+def error_name(error: BaseException) -> str:
+    """What a failure's recorded reason may say of `error`: its AWS code, else its type; never its
+    message, which could quote the data that failed."""
+    return error_code(error) or type(error).__name__
 
 
 def is_refusal(error: BaseException) -> bool:

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from chalicelib.adapters import sns
-from chalicelib.adapters.retries import error_code
+from chalicelib.adapters.retries import error_name
 from chalicelib.adapters.ses import send_raw_email
 from chalicelib.adapters.sqs import enqueue
 from chalicelib.config import hash_key, settings, signer
@@ -282,7 +282,7 @@ def _fail_unchecked(outcome: BatchOutcome, unchecked: list[tuple[Message, bool]]
     except Exception:  # the records are unreadable too: the unverified rest counts as failed
         failed += len(unchecked) - checked
     if failed:
-        code = getattr(error, "cause_response_code", None) or error_code(error) or type(error).__name__
+        code = error_name(error)
         outcome.failed += failed
         outcome.failure_reason = outcome.failure_reason or (
             f"the recipients could not be checked for opt-outs until the last attempt ({code})")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from chalicelib.adapters.retries import error_code, is_refusal, with_backoff
+from chalicelib.adapters.retries import error_code, error_name, is_refusal, with_backoff
 from chalicelib.config import settings
 from chalicelib.services.sending.rate_tokens import RateTokens
 from chalicelib.store import messages
@@ -91,7 +91,7 @@ def send_message(message: Message, tokens: RateTokens | None, *, last_attempt: b
             raise _failed(message, f"the provider refused the mail ({error_code(error)})") from error
         if last_attempt:
             raise _failed(message, f"sending kept failing until the last attempt "
-                                   f"({error_code(error) or type(error).__name__})") from error
+                                   f"({error_name(error)})") from error
         messages.release(message.recipient_hash, message.message_id)
         raise
     return StepResult.SENT
