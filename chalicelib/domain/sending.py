@@ -74,7 +74,8 @@ def counts_toward_rates(kind: str) -> bool:
 # Outbox mail whose recipient's suppressions decide it, when it is requested and again when it is
 # sent (a complaint can land in between): a test send is campaign content, so every reason
 # forbids it (P12); transactional mail may still reach an address that only unsubscribed (P11).
-# A confirmation link and the platform's own notices are checked where they are requested.
+# A confirmation link is checked where it is requested; the platform's own mail against its own
+# scope when it is sent (services/sending/outbox.py).
 _SUPPRESSION_RULES: dict[str, Callable[[set[str]], str | None]] = {
     TEST_KIND: lambda reasons: min(reasons, default=None),
     TRANSACTIONAL_KIND: transactional_blocking_reason,
