@@ -47,12 +47,15 @@ def _state(answer: dict) -> IdentityState:
                          dkim_status=dkim.get("Status"), dkim_tokens=tuple(dkim.get("Tokens") or ()))
 
 
-def create_identity(identity: str) -> IdentityState:
+def create_identity(identity: str) -> IdentityState | None:
     """Create the SES identity (an address: SES mails it a verification link; a domain: Easy DKIM,
-    the SES default) unless it exists; what SES says about it now."""
+    the SES default) and say what SES says about it now; None when SES has it already (it is
+    left as it is: someone else's verification and DKIM records stay valid)."""
     ses = client("sesv2")
-    with contextlib.suppress(ses.exceptions.AlreadyExistsException):
+    try:
         ses.create_email_identity(EmailIdentity=identity)
+    except ses.exceptions.AlreadyExistsException:
+        return None
     return identity_state(identity) or IdentityState("PENDING", None, ())
 
 

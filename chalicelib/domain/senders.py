@@ -5,11 +5,16 @@ only From an address it owns, or an address at a domain it owns, once SES has ve
 identity itself (an address verified through another tenant's domain does not count). A domain
 and an address at it cannot belong to two accounts: the domain's owner could otherwise be
 impersonated by whoever added one of its addresses first, and the reverse.
+
+A claim holds an identity against other accounts only while it can still become, or is, SES's
+verified identity: one SES never verified within its verification window lapses, so whoever adds
+a domain they cannot verify does not lock its owner out.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from chalicelib.domain.addresses import normalise_email
@@ -17,6 +22,10 @@ from chalicelib.domain.errors import Conflict, InvalidInput
 
 # SES Easy DKIM: each token is published as a CNAME at `{token}._domainkey.{domain}`.
 DKIM_TARGET = "dkim.amazonses.com"
+
+# SES looks for a domain's DKIM records for 72 hours, then says FAILED (an address's link expires
+# sooner): a claim still unverified after that no longer keeps the identity from another account.
+VERIFICATION_WINDOW = timedelta(hours=72)
 
 
 class SenderKind(StrEnum):
@@ -56,19 +65,38 @@ class Owner:
     account_id: str
 
 
+def claims_in_the_way(name: SenderName, account_id: str, existing: Iterable[Owner]) -> list[Owner]:
+    """Another account's identities that keep the account from adding `name`: the identity
+    itself, its domain (for an address), or any identity at the domain (for a domain)."""
+    return [owner for owner in existing if owner.account_id != account_id and (
+        owner.identity in (name.identity, name.domain) or name.kind is SenderKind.DOMAIN)]
+
+
 def check_may_claim(name: SenderName, account_id: str, existing: Iterable[Owner]) -> None:
     """Conflict naming `identity` when the account may not add `name`, given every identity
     already at its domain: it exists already (this account's or another's), another account owns
     the domain (for an address), or another account owns an address at it (for a domain)."""
-    for owner in existing:
+    existing = list(existing)
+    if Owner(name.identity, account_id) in existing:
+        raise Conflict(f"'{name.identity}' is already this account's sender identity", field="identity")
+    for owner in claims_in_the_way(name, account_id, existing):
         if owner.identity == name.identity:
-            whose = "this account's" if owner.account_id == account_id else "another account's"
-            raise Conflict(f"'{name.identity}' is already {whose} sender identity", field="identity")
-        if owner.account_id == account_id:
-            continue
-        if owner.identity == name.domain or name.kind is SenderKind.DOMAIN:
-            raise Conflict(f"'{name.domain}' has sender identities of another account: an identity "
-                           "belongs to exactly one account", field="identity")
+            raise Conflict(f"'{name.identity}' is already another account's sender identity",
+                           field="identity")
+        raise Conflict(f"'{name.domain}' has sender identities of another account: an identity "
+                       "belongs to exactly one account", field="identity")
+
+
+def claim_lapsed(verification_status: str | None, claimed_at: datetime, at: datetime) -> bool:
+    """Whether a claim no longer keeps its identity from another account: SES has no such
+    identity (None), or says FAILED, or has not verified it within VERIFICATION_WINDOW of the
+    claim. A verified identity holds, and so does one SES cannot check just now
+    (TEMPORARY_FAILURE: SES retries, and says FAILED if it never can)."""
+    if verification_status in (None, "FAILED"):
+        return True
+    if verification_status in ("SUCCESS", "TEMPORARY_FAILURE"):
+        return False
+    return at - claimed_at > VERIFICATION_WINDOW
 
 
 def owned_identities_for(address: str, account_id: str, existing: Iterable[Owner]) -> list[str]:
