@@ -357,6 +357,7 @@ def test_p35_a_lapsed_claim_is_released_once_when_two_accounts_race_for_it(clien
 def test_p35_claim_lapsed_thresholds():
     from chalicelib.domain.senders import VERIFICATION_WINDOW, claim_lapsed
 
+    assert timedelta(hours=72) == VERIFICATION_WINDOW  # SES's window for a domain's DKIM records
     claimed = datetime(2030, 1, 1, tzinfo=UTC)
     edge = claimed + VERIFICATION_WINDOW
     for status in ("PENDING", "NOT_STARTED"):
