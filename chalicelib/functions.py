@@ -91,6 +91,8 @@ class Touches:
     reads_sender_identities: bool = False
     # SES: create and delete the identities accounts add and remove (/v1/senders, P35).
     manages_sender_identities: bool = False
+    # SES: delete the identities of an account being deleted (P22-P24).
+    deletes_sender_identities: bool = False
     # SNS SMS: publish to phone numbers and read the opted-out list (AWS scopes these to "*").
     sends_sms: bool = False
     # Secrets Manager secrets (resources.SECRETS) it reads at run time.
@@ -285,9 +287,10 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         tables=reads("messages") + writes("suppressions", "subscribers", "audit-log"), secrets=_HASH_ONLY),
         trigger=QueueTrigger(SMS_INBOUND, 10, 0, 2)),
     # The daily purge: every step gets its share of five minutes each run (services/retention.py)
-    # and deletes an account's items in every table that holds them.
+    # and deletes an account's items in every table that holds them, and its SES identities.
     FunctionSpec("retention_worker", 300, Touches(
-        tables=writes(*ACCOUNT_DATA_TABLES, "rate-counters"), enqueues=(OUTBOX,))),
+        tables=writes(*ACCOUNT_DATA_TABLES, "rate-counters"), enqueues=(OUTBOX,),
+        deletes_sender_identities=True)),
 )
 """One entry per Chalice function (tests/test_functions.py checks it matches app.py)."""
 

@@ -88,6 +88,8 @@ def policy_statements(spec: FunctionSpec, settings: Settings) -> list[dict[str, 
     if touches.manages_sender_identities:
         actions = ("ses:CreateEmailIdentity", "ses:DeleteEmailIdentity")
         statements.append(_allow("ManageSenderIdentities", actions, [identity_arns()]))
+    elif touches.deletes_sender_identities:
+        statements.append(_allow("DeleteSenderIdentities", ("ses:DeleteEmailIdentity",), [identity_arns()]))
     if touches.sends_sms:
         statements.append(_allow("SendSms", _SMS, ["*"]))
     if touches.secrets:

@@ -67,3 +67,15 @@ def test_every_declared_function_may_read_only_the_secrets_it_declares():
     secret = f"arn:aws:secretsmanager:{REGION}:{LOCAL_ACCOUNT_ID}:secret:tidings/suppression-secret-AbC123"
     assert check("tracking_front", [Request("secretsmanager:GetSecretValue", secret)]) != []
     assert check("tracking_worker", [Request("secretsmanager:GetSecretValue", secret)]) == []
+
+
+def test_p28_only_the_api_creates_sender_identities_and_the_retention_worker_may_only_delete_them():
+    from chalicelib.functions import FUNCTIONS
+
+    identity = f"arn:aws:ses:{REGION}:{LOCAL_ACCOUNT_ID}:identity/acme.example"
+    for action, may in (("ses:CreateEmailIdentity", {"api_handler"}),
+                        ("ses:DeleteEmailIdentity", {"api_handler", "retention_worker"})):
+        allowed = {spec.name for spec in FUNCTIONS if check(spec.name, [Request(action, identity)]) == []}
+        assert allowed == may, action
+    configuration_set = f"arn:aws:ses:{REGION}:{LOCAL_ACCOUNT_ID}:configuration-set/tidings"
+    assert check("retention_worker", [Request("ses:DeleteEmailIdentity", configuration_set)]) != []

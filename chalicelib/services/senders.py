@@ -203,6 +203,18 @@ def adopt_sender(account_id: str, raw_identity: str) -> dict[str, Any]:
     return sender_view(item, state)
 
 
+def delete_account_identities(account_id: str) -> int:
+    """Delete every identity of an account being deleted (P22, P23, P24), in SES and as a claim;
+    how many. SES is a sub-processor: an address identity is someone's mailbox, and it must not
+    outlive the account, nor stay behind where no account may add it (add_sender). Idempotent:
+    gone already is fine, and a run stopped midway leaves the rest for the next."""
+    items = sender_store.account_identities(account_id)
+    for item in items:
+        ses.delete_identity(item.identity)
+        sender_store.release_identity(item)
+    return len(items)
+
+
 def register_operator_sender(account_id: str, raw_identity: str) -> None:
     """The operator's CLI gives a new account its sender identity: adopted when SES has it
     already (the operator made it by hand, infra/README.md, and vouches for it), else claimed and
