@@ -427,3 +427,41 @@ def test_p35_the_operator_cannot_adopt_the_platforms_sender_domain(aws, capsys):
         assert cli.main(["account", "adopt-sender", "--account-id", legacy["account_id"],
                          "--identity", identity]) == 2, identity
         assert "platform" in capsys.readouterr().err
+
+
+# --- internationalised domains: one owner per domain, ASCII (A-labels) at SES and in the DNS ----
+
+def test_p35_an_idn_identity_reaches_ses_in_ascii_and_keeps_one_owner(client, headers, other):
+    for identity in ("Bücher.example", "news@ＢÜＣＨＥＲ.example"):
+        added = _add(client, headers, identity)
+        assert added.status_code == 201, added.body
+        assert json.loads(added.body)["verified"] is True  # found in SES under its ASCII name
+    assert {"xn--bcher-kva.example", "news@xn--bcher-kva.example"} <= set(_ses_identities())
+    assert not [name for name in _ses_identities() if not name.isascii()]
+    assert {"bücher.example", "news@bücher.example"} <= set(_identities(client, {"headers": headers}))
+    for spelling in ("xn--bcher-kva.example", "boss@XN--BCHER-KVA.example", "bücher.example"):
+        refused = _add(client, other["headers"], spelling)
+        assert refused.status_code == 409 and _error(refused)["field"] == "identity", spelling
+    mine = new_list(client, headers, "Bücher news")
+    campaign = client.http.post("/v1/campaigns", headers=headers, body=json.dumps({
+        "name": "x", "list_ids": [mine], "subject": "Hi", "html": "<p>Hi</p>",
+        "from_address": "offers@xn--bcher-kva.example"}))
+    assert campaign.status_code == 201, campaign.body  # the domain's owner, verified in SES
+    assert client.http.delete("/v1/senders/news@xn--bcher-kva.example", headers=headers).status_code == 204
+    assert "news@xn--bcher-kva.example" not in _ses_identities()
+
+
+def test_p35_an_address_identity_needs_ascii_before_the_at(client, headers):
+    for bad in ("nëws@shop.example", "新闻@shop.example", "news\u2028@shop.example"):
+        refused = _add(client, headers, bad)
+        assert refused.status_code == 400 and _error(refused)["field"] == "identity", bad
+    assert not [name for name in _ses_identities() if "shop.example" in name]
+
+
+def test_p35_dns_records_name_an_idn_domain_in_ascii():
+    from chalicelib.domain.senders import dns_records, ses_identity
+
+    assert dns_records("bücher.example", ["abc"]) == [
+        {"type": "CNAME", "name": "abc._domainkey.xn--bcher-kva.example", "value": "abc.dkim.amazonses.com"}]
+    assert ses_identity("news@straße.example") == "news@xn--strae-oqa.example"  # IDNA 2008, not 2003
+    assert ses_identity("news@acme.example") == "news@acme.example"

@@ -1,5 +1,6 @@
 """SES v2: sending raw MIME (moto keeps `Content.Raw` verbatim, so tests can parse it), and the
-sender identities (addresses and domains) accounts send as (P35)."""
+sender identities (addresses and domains) accounts send as (P35), named to SES in ASCII
+(domain/senders.ses_identity) whatever their normalised spelling."""
 from __future__ import annotations
 
 import contextlib
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 
 from chalicelib.clients import client
 from chalicelib.config import settings
+from chalicelib.domain.senders import ses_identity
 
 
 def send_raw_email(raw_message: bytes, recipient: str, tags: dict[str, str]) -> str:
@@ -53,7 +55,7 @@ def create_identity(identity: str) -> IdentityState | None:
     left as it is: someone else's verification and DKIM records stay valid)."""
     ses = client("sesv2")
     try:
-        ses.create_email_identity(EmailIdentity=identity)
+        ses.create_email_identity(EmailIdentity=ses_identity(identity))
     except ses.exceptions.AlreadyExistsException:
         return None
     return identity_state(identity) or IdentityState("PENDING", None, ())
@@ -63,7 +65,7 @@ def identity_state(identity: str) -> IdentityState | None:
     """What SES says about the identity, or None when SES does not have it."""
     ses = client("sesv2")
     try:
-        return _state(ses.get_email_identity(EmailIdentity=identity))
+        return _state(ses.get_email_identity(EmailIdentity=ses_identity(identity)))
     except ses.exceptions.NotFoundException:
         return None
 
@@ -72,4 +74,4 @@ def delete_identity(identity: str) -> None:
     """Delete the SES identity (gone already is fine): nothing can be sent as it any more."""
     ses = client("sesv2")
     with contextlib.suppress(ses.exceptions.NotFoundException):
-        ses.delete_email_identity(EmailIdentity=identity)
+        ses.delete_email_identity(EmailIdentity=ses_identity(identity))

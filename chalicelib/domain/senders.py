@@ -47,7 +47,11 @@ def sender_name(raw: str, field: str = "identity") -> SenderName:
     text = raw.strip() if isinstance(raw, str) else ""
     if "@" in text:
         address = normalise_email(text, field=field)
-        return SenderName(address, address.rpartition("@")[2], SenderKind.ADDRESS)
+        local, _, domain = address.rpartition("@")
+        if not local.isascii():  # SES takes an address only in ASCII before the @ (no SMTPUTF8)
+            raise InvalidInput(f"'{field}' must have only ASCII characters before the @: SES sends "
+                               "from no other address", field=field)
+        return SenderName(address, domain, SenderKind.ADDRESS)
     try:
         # email-validator checks the domain part as it checks an address's (IDNA, labels, a dot).
         domain = normalise_email(f"postmaster@{text}", field=field).rpartition("@")[2]
@@ -107,7 +111,21 @@ def owned_identities_for(address: str, account_id: str, existing: Iterable[Owner
     return [identity for identity in (address, domain) if identity in mine]
 
 
+def ses_identity(identity: str) -> str:
+    """The identity as SES and DNS name it: an internationalised domain in its ASCII form
+    (A-labels, IDNA 2008: `bücher.example` is `xn--bcher-kva.example`), the part before an @ as
+    it is. Ownership keeps the one normalised (Unicode) spelling: both name one identity."""
+    local, at, domain = identity.rpartition("@")
+    if not domain.isascii():
+        # email-validator's own conversion: the one that normalised the identity (lazily loaded).
+        from email_validator import validate_email
+
+        domain = validate_email(f"postmaster@{domain}", check_deliverability=False).ascii_domain
+    return f"{local}{at}{domain}"
+
+
 def dns_records(domain: str, dkim_tokens: Iterable[str]) -> list[dict[str, str]]:
-    """The CNAME records that verify a domain with Easy DKIM."""
-    return [{"type": "CNAME", "name": f"{token}._domainkey.{domain}", "value": f"{token}.{DKIM_TARGET}"}
+    """The CNAME records that verify a domain with Easy DKIM (names in the DNS's ASCII form)."""
+    return [{"type": "CNAME", "name": f"{token}._domainkey.{ses_identity(domain)}",
+             "value": f"{token}.{DKIM_TARGET}"}
             for token in dkim_tokens]
