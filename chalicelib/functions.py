@@ -255,7 +255,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     # when its time runs short or the rest must wait (services/sending/batches.py). Its trigger
     # follows the SES rate (campaign_send_trigger; function_spec's `ses_rate`).
     FunctionSpec("campaign_send_worker", 60, Touches(
-        tables=reads("accounts", "suppressions", "lists", "subscribers")
+        tables=reads("accounts", "suppressions", "lists", "subscribers", "sender-identities")
         + writes("campaigns", "campaign-stats", "messages", "message-purge-lists", "send-progress",
                  "send-rate", "account-health", "audit-log", "sent-count-receipts"),
         enqueues=(CAMPAIGN_SEND,), sends_mail=True, sends_sms=True, secrets=_BOTH_SECRETS),
