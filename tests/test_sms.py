@@ -419,3 +419,75 @@ def test_p13_an_sms_campaigns_report_counts_the_texts_it_sent_and_not_the_email_
     assert (report["status"], report["sent"], report["delivered"]) == ("sent", 2, 2), report
     days = AccountHealthDay.query(account["account_id"], AccountHealthDay.day == now().date().isoformat())
     assert sum(int(day.sent or 0) for day in days) == 0
+
+
+# --- a text's size in its own encoding (review 12, B3 and the 1600 concern) -----------------------------
+
+def _composed(body: str, **fields: Any) -> str:
+    from chalicelib.domain.campaigns import CampaignContent, Channel
+    from chalicelib.domain.sms import compose_sms
+    from chalicelib.domain.subscriptions import Contact
+    from chalicelib.domain.tokens import Signer
+
+    content = CampaignContent(channel=Channel.SMS, list_ids=("l",), sms_body=body, **fields)
+    return compose_sms(signer=Signer(("k",)), account_id="a", campaign_id="c", content=content,
+                       recipient=Contact(email="ann@example.com", phone=ANN), list_id="l", list_name="L",
+                       account_name="Acme", public_base_url="https://x.example")
+
+
+def test_p06_a_cut_sms_stays_in_the_gsm7_alphabet():
+    """A cut marked "…" (U+2026, not in GSM 03.38) would send the whole text as UCS-2, 67
+    characters a part instead of 153: over twice the parts for a cut ASCII campaign."""
+    from chalicelib.domain.sms_encoding import GSM7_BASIC, GSM7_EXTENSION, MAX_GSM7_SEPTETS, septets
+
+    text = _composed("Sale " * 400)
+    assert set(text) <= GSM7_BASIC | GSM7_EXTENSION, sorted(set(text) - GSM7_BASIC - GSM7_EXTENSION)
+    assert text.endswith(f"...\n{STOP_INSTRUCTION}") and septets(text) <= MAX_GSM7_SEPTETS
+
+
+def test_p06_a_gsm7_text_fits_its_1530_septets_exactly_and_is_cut_one_past():
+    from chalicelib.domain.sms_encoding import MAX_GSM7_SEPTETS, septets
+
+    room = MAX_GSM7_SEPTETS - len(STOP_INSTRUCTION) - 1
+    assert _composed("a" * room) == f"{'a' * room}\n{STOP_INSTRUCTION}"
+    cut = _composed("a" * (room + 1))
+    assert cut.endswith(f"...\n{STOP_INSTRUCTION}") and septets(cut) == MAX_GSM7_SEPTETS
+    # An extension character ("€", "[") costs two septets.
+    euros = _composed("€" * (room // 2 + 1))
+    assert euros.endswith(f"...\n{STOP_INSTRUCTION}") and septets(euros) <= MAX_GSM7_SEPTETS
+
+
+def test_p06_a_ucs2_text_is_cut_to_630_units_and_marked_with_an_ellipsis():
+    """A body with a character outside GSM-7 ("ă", an emoji, U+2028) goes as UCS-2: at most 630
+    UTF-16 units, an emoji counting two; the stop line always survives."""
+    from chalicelib.domain.sms_encoding import MAX_UCS2_UNITS, ucs2_units
+
+    room = MAX_UCS2_UNITS - len(STOP_INSTRUCTION) - 1
+    assert _composed("ă" * room) == f"{'ă' * room}\n{STOP_INSTRUCTION}"
+    for body in ("ă" * (room + 1), "\U0001F600" * (room // 2 + 1), "a\u2028" * room):
+        cut = _composed(body)
+        assert cut.endswith(f"…\n{STOP_INSTRUCTION}") and ucs2_units(cut) <= MAX_UCS2_UNITS, body[:3]
+    assert ucs2_units(_composed("ă" * (room + 1))) == MAX_UCS2_UNITS
+
+
+def test_p06_a_body_whose_only_non_gsm7_character_is_cut_off_stays_gsm7():
+    from chalicelib.domain.sms_encoding import is_gsm7
+
+    text = _composed("a" * 1600 + "😀")
+    assert is_gsm7(text) and text.endswith(f"...\n{STOP_INSTRUCTION}")
+
+
+@pytest.mark.parametrize(("body", "fits"), [("a" * 1530, True), ("a" * 1531, False), ("€" * 765, True),
+                                             ("€" * 766, False), ("ă" * 630, True), ("ă" * 631, False),
+                                             ("\U0001F600" * 315, True), ("\U0001F600" * 316, False),
+                                             ("a" * 629 + "ă", True), ("a" * 630 + "ă", False)])
+def test_p06_an_sms_body_is_refused_past_what_one_publish_carries_in_its_encoding(client, headers, list_id,
+                                                                                   body, fits):
+    """AWS End User Messaging SMS refuses a text over 1530 GSM-7 characters or 630 others; SNS's
+    pages say 1,600 characters and 1,600 bytes: the smallest reading, in the encoding's units (one
+    "ă" makes a 1530-character body too long)."""
+    response = client.http.post("/v1/campaigns", headers=headers, body=json.dumps({
+        "name": "Long", "channel": "sms", "list_ids": [list_id], "sms_body": body}))
+    assert response.status_code == (201 if fits else 400), response.body
+    if not fits:
+        assert json.loads(response.body)["error"]["field"] == "sms_body"
