@@ -3,9 +3,11 @@ every text (P06), opted-out and suppressed numbers skipped, an inbound STOP supp
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import time_machine
 
 from chalicelib.clients import client as aws_client
 from chalicelib.config import hash_key
@@ -283,7 +285,6 @@ def test_a_test_sms_goes_to_the_given_number_only(client, account, headers, list
                                 body=json.dumps({"addresses": [BOB]}))
     assert response.status_code == 202, response.body
     assert [number for number, _ in sent_sms()] == [BOB]
-    assert publishes[0]["MessageAttributes"]["AWS.SNS.SMS.SMSType"]["StringValue"] == "Transactional"
 
 
 @pytest.mark.parametrize("scope", ["account", "platform"])
@@ -419,6 +420,124 @@ def test_p13_an_sms_campaigns_report_counts_the_texts_it_sent_and_not_the_email_
     assert (report["status"], report["sent"], report["delivered"]) == ("sent", 2, 2), report
     days = AccountHealthDay.query(account["account_id"], AccountHealthDay.day == now().date().isoformat())
     assert sum(int(day.sent or 0) for day in days) == 0
+
+
+# --- test sends (review 12, B1/B4 and its concerns) ----------------------------------------------------
+
+def _test_send(client, headers, campaign_id: str, numbers: list[str]) -> Any:
+    return client.http.post(f"/v1/campaigns/{campaign_id}/test", headers=headers,
+                            body=json.dumps({"addresses": numbers}))
+
+
+def test_p06_p12_a_stop_reply_to_a_test_sms_keeps_the_next_test_from_texting_the_number(
+        client, aws, account, headers, list_id):
+    """A test SMS ends with "Reply STOP to opt out" (P06): the reply suppresses the number for the
+    account that texted it, and only that account, so the next test is refused (P12)."""
+    from chalicelib.cli import create_account_with_key
+
+    other = create_account_with_key("Other Ltd", {})
+    campaign = _sms_campaign(client, headers, list_id)
+    assert _test_send(client, headers, campaign["campaign_id"], [BOB]).status_code == 202
+    _inbound(aws, "STOP", origination=BOB)
+    result = client.lambda_.invoke("sms_inbound_worker", sqs_event(*take("sms-inbound")))
+    assert result.payload == {"batchItemFailures": []}
+    bob = phone_hash(BOB, hash_key())
+    assert suppressed_hashes(account["account_id"], [bob]) == {bob}, "the STOP suppressed nothing"
+    assert suppressed_hashes(other["account_id"], [bob]) == set(), "another tenant never texted Bob"
+    again = _test_send(client, headers, campaign["campaign_id"], [BOB])
+    assert again.status_code == 409, again.body
+    assert json.loads(again.body)["error"]["field"] == "addresses"
+    assert len(sent_sms()) == 1
+
+
+def test_p21_a_test_sms_is_a_message_record_of_kind_test_filed_for_the_30_day_purge(
+        client, account, headers, list_id):
+    from chalicelib.domain.clock import now
+    from chalicelib.store import messages
+    from chalicelib.store.models import MessagePurgeList
+
+    campaign = _sms_campaign(client, headers, list_id)
+    response = _test_send(client, headers, campaign["campaign_id"], [BOB])
+    (message_id,) = json.loads(response.body)["message_ids"]
+    (record,) = messages.sent_to(phone_hash(BOB, hash_key()))
+    assert (record.message_id, record.account_id, record.kind) == (message_id, account["account_id"], "test")
+    assert record.count_batch is None, "a test counts in no report"
+    assert timedelta(days=27) < record.expires_at - now() <= timedelta(days=30)
+    filed = [messages.listed(purge_list) for purge_list in MessagePurgeList.scan()]
+    assert {message_id: phone_hash(BOB, hash_key())} in filed
+
+
+def test_p12_a_test_sms_to_a_number_sns_holds_opted_out_is_refused_whole(client, account, headers, list_id,
+                                                                         publishes):
+    # moto's CheckIfPhoneNumberIsOptedOut holds every number ending in 99 opted out.
+    opted_out = "+40712345699"
+    campaign = _sms_campaign(client, headers, list_id)
+    response = _test_send(client, headers, campaign["campaign_id"], [BOB, opted_out])
+    assert response.status_code == 409, response.body
+    error = json.loads(response.body)["error"]
+    assert error["field"] == "addresses" and "addresses[1]" in error["message"]
+    assert publishes == []
+
+
+@pytest.mark.parametrize("raw", ["+40 7\u2028123", "+4071234\u00855678", "+40\x00712345678", "call me",
+                                 "+40 12", "+" + "4" * 300])
+def test_parity_a_bad_test_number_is_refused_naming_the_addresses_field(client, headers, list_id, publishes,
+                                                                       raw):
+    """The request's field is `addresses`, never `phone`, a field the caller never sent; the
+    message says which of them."""
+    campaign = _sms_campaign(client, headers, list_id)
+    response = _test_send(client, headers, campaign["campaign_id"], [BOB, raw])
+    assert response.status_code == 400, response.body
+    error = json.loads(response.body)["error"]
+    assert error["field"] == "addresses" and "addresses[1]" in error["message"]
+    assert publishes == []
+
+
+def test_p10_a_test_texts_a_number_once_however_it_was_typed(client, headers, list_id):
+    campaign = _sms_campaign(client, headers, list_id)
+    response = _test_send(client, headers, campaign["campaign_id"],
+                          ["+40 712 345 678", "+40712345678", "+40-712-345-678", BOB])
+    assert response.status_code == 202, response.body
+    assert len(json.loads(response.body)["message_ids"]) == 2
+    assert sorted(number for number, _ in sent_sms()) == [ANN, BOB]
+
+
+def test_p01_test_texts_are_capped_per_account_a_day(client, headers, list_id):
+    """A test texts a number that gave no consent (P01), and each text is paid for: an account
+    sends TEST_TEXTS_PER_DAY a day, counted per number (a test that would pass it sends none);
+    another account's day is its own."""
+    from chalicelib.cli import create_account_with_key
+    from chalicelib.domain.sending import TEST_TEXTS_PER_DAY
+
+    numbers = [f"+407123450{index:02d}" for index in range(TEST_TEXTS_PER_DAY + 1)]
+    campaign_id = _sms_campaign(client, headers, list_id)["campaign_id"]
+    with time_machine.travel(datetime(2027, 3, 1, 9, tzinfo=UTC), tick=False):
+        for start in range(0, TEST_TEXTS_PER_DAY - 2, 3):
+            assert _test_send(client, headers, campaign_id, numbers[start:start + 3]).status_code == 202
+        sent = len(sent_sms())
+        assert sent == TEST_TEXTS_PER_DAY - 2
+        over = _test_send(client, headers, campaign_id, numbers[sent:sent + 3])
+        assert over.status_code == 429, over.body
+        assert json.loads(over.body)["error"]["field"] == "addresses" and len(sent_sms()) == sent
+        # Just up to the cap: sent.
+        assert _test_send(client, headers, campaign_id, numbers[sent:sent + 2]).status_code == 202
+        assert _test_send(client, headers, campaign_id, numbers[-1:]).status_code == 429
+        other = create_account_with_key("Other Ltd", {
+            "postal_address": "2 Side Street, Cluj", "contact_email": "c@other.example",
+            "sender_identity": "news@other.example"})
+        other_headers = {"Authorization": f"Bearer {other['api_key']}", "Content-Type": "application/json"}
+        other_list = new_list(client, other_headers, "Texts", consent="Yes, text me offers.")
+        other_campaign = _sms_campaign(client, other_headers, other_list)["campaign_id"]
+        assert _test_send(client, other_headers, other_campaign, numbers[-1:]).status_code == 202
+    with time_machine.travel(datetime(2027, 3, 2, 0, 0, 1, tzinfo=UTC), tick=False):
+        assert _test_send(client, headers, campaign_id, numbers[-1:]).status_code == 202
+    assert len(sent_sms()) == TEST_TEXTS_PER_DAY + 2
+
+
+def test_p01_a_test_sms_goes_by_the_campaigns_promotional_route(client, headers, list_id, publishes):
+    campaign = _sms_campaign(client, headers, list_id)
+    assert _test_send(client, headers, campaign["campaign_id"], [BOB]).status_code == 202
+    assert publishes[0]["MessageAttributes"]["AWS.SNS.SMS.SMSType"]["StringValue"] == "Promotional"
 
 
 # --- a text's size in its own encoding (review 12, B3 and the 1600 concern) -----------------------------
