@@ -540,6 +540,96 @@ def test_p01_a_test_sms_goes_by_the_campaigns_promotional_route(client, headers,
     assert publishes[0]["MessageAttributes"]["AWS.SNS.SMS.SMSType"]["StringValue"] == "Promotional"
 
 
+# --- phone codes never texted where the number said no (review 12, B2) ---------------------------------
+
+def _stop_from_bob_for_the_account(client, aws, headers, account, list_id) -> None:
+    """Bob's number texted by a campaign of the account, then his STOP reply applied."""
+    subscribe(account["account_id"], list_id, "ann@example.com", phone=BOB)
+    _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])
+    _inbound(aws, "STOP", origination=BOB)
+    client.lambda_.invoke("sms_inbound_worker", sqs_event(*take("sms-inbound")))
+    bob = phone_hash(BOB, hash_key())
+    assert suppressed_hashes(account["account_id"], [bob]) == {bob}
+
+
+def test_p12_a_phone_code_is_never_texted_to_a_number_that_replied_stop(client, aws, account, headers,
+                                                                        list_id):
+    """The number's owner replied STOP to the account; the same number typed on another entry, by
+    whoever holds that entry's link, gets no code. The page answers as it would have had the code
+    gone (P05): 200, and 429 to a second request within the interval."""
+    _stop_from_bob_for_the_account(client, aws, headers, account, list_id)
+    texted = len(sent_sms())
+    subscribe(account["account_id"], list_id, "bob@example.com", phone=BOB, phone_confirmed=False)
+    token = _prefs_token(account, list_id, "bob@example.com")
+    response = _form_post(client, token, "phone/code", list_id=list_id)
+    assert response.status_code == 200
+    assert len(sent_sms()) == texted, "a code was texted to a number that said STOP"
+    assert _form_post(client, token, "phone/code", list_id=list_id).status_code == 429
+
+
+@pytest.mark.parametrize("how", ["platform", "sns"])
+def test_p12_a_phone_code_is_never_texted_to_a_number_opted_out_platform_wide_or_at_sns(
+        client, account, list_id, how):
+    from chalicelib.domain.suppression import PLATFORM_SCOPE
+
+    number = "+40712345699" if how == "sns" else BOB  # moto: a number ending in 99 is opted out
+    if how == "platform":
+        suppress_hash(PLATFORM_SCOPE, phone_hash(BOB, hash_key()), SuppressionReason.UNSUBSCRIBED)
+    subscribe(account["account_id"], list_id, "bob@example.com", phone=number, phone_confirmed=False)
+    token = _prefs_token(account, list_id, "bob@example.com")
+    assert _form_post(client, token, "phone/code", list_id=list_id).status_code == 200
+    assert sent_sms() == []
+
+
+def test_p12_another_accounts_suppression_does_not_keep_a_code_from_a_number(client, account, list_id):
+    from chalicelib.cli import create_account_with_key
+
+    other = create_account_with_key("Other Ltd", {})
+    suppress_hash(other["account_id"], phone_hash(BOB, hash_key()), SuppressionReason.UNSUBSCRIBED)
+    subscribe(account["account_id"], list_id, "bob@example.com", phone=BOB, phone_confirmed=False)
+    assert _form_post(client, _prefs_token(account, list_id, "bob@example.com"), "phone/code",
+                      list_id=list_id).status_code == 200
+    assert [number for number, _ in sent_sms()] == [BOB]
+
+
+def test_p12_an_entry_gets_at_most_its_codes_a_day(client, account, list_id):
+    from chalicelib.domain.phone_consent import CODES_PER_ENTRY_PER_DAY, RESEND_INTERVAL
+
+    start = datetime(2027, 3, 1, 9, tzinfo=UTC)
+    subscribe(account["account_id"], list_id, "bob@example.com", phone=BOB, phone_confirmed=False)
+    token = _prefs_token(account, list_id, "bob@example.com")
+    for index in range(CODES_PER_ENTRY_PER_DAY):
+        with time_machine.travel(start + index * RESEND_INTERVAL, tick=False):
+            assert _form_post(client, token, "phone/code", list_id=list_id).status_code == 200
+    with time_machine.travel(start + CODES_PER_ENTRY_PER_DAY * RESEND_INTERVAL, tick=False):
+        refused = _form_post(client, token, "phone/code", list_id=list_id)
+    assert refused.status_code == 429 and f"{CODES_PER_ENTRY_PER_DAY} codes today" in refused.body.decode()
+    assert len(sent_sms()) == CODES_PER_ENTRY_PER_DAY
+    with time_machine.travel(datetime(2027, 3, 2, 0, 0, 1, tzinfo=UTC), tick=False):
+        assert _form_post(client, token, "phone/code", list_id=list_id).status_code == 200
+    assert len(sent_sms()) == CODES_PER_ENTRY_PER_DAY + 1
+
+
+def test_p12_a_number_is_texted_at_most_its_codes_a_day_whatever_the_entries_it_is_typed_on(
+        client, account, list_id):
+    """Typed on many entries (any account), a number gets CODES_PER_NUMBER_PER_DAY codes a day;
+    past that the page still answers as if it sent one (200), so it tells nothing."""
+    from chalicelib.domain.phone_consent import CODES_PER_NUMBER_PER_DAY
+
+    with time_machine.travel(datetime(2027, 3, 1, 9, tzinfo=UTC), tick=False):
+        for index in range(CODES_PER_NUMBER_PER_DAY + 1):
+            address = f"typed{index}@example.com"
+            subscribe(account["account_id"], list_id, address, phone=BOB, phone_confirmed=False)
+            token = _prefs_token(account, list_id, address)
+            assert _form_post(client, token, "phone/code", list_id=list_id).status_code == 200
+            assert len(sent_sms()) == min(index + 1, CODES_PER_NUMBER_PER_DAY)
+        # Another number is not held back by Bob's.
+        subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN, phone_confirmed=False)
+        assert _form_post(client, _prefs_token(account, list_id, "ann@example.com"), "phone/code",
+                          list_id=list_id).status_code == 200
+    assert [number for number, _ in sent_sms()].count(ANN) == 1
+
+
 # --- a text's size in its own encoding (review 12, B3 and the 1600 concern) -----------------------------
 
 def _composed(body: str, **fields: Any) -> str:
