@@ -204,14 +204,14 @@ ACCOUNT_DATA_TABLES = ("subscribers", "lists", "campaign-stats", "send-progress"
 
 FUNCTIONS: tuple[FunctionSpec, ...] = (
     # The REST API and the public pages: every account's data, through the routes. It queues
-    # work (never sends mail itself, but sends a transactional SMS), and reads the platform's
-    # own counters only to enforce the signup and forwarding limits.
+    # work (never sends mail itself, but texts phone codes and test SMS, a test filed for the
+    # 30-day purge like a campaign's), and reads the platform's own counters only to enforce
+    # the signup and forwarding limits.
     FunctionSpec("api_handler", 29, Touches(
         tables=writes("accounts", "api-keys", "audit-log", "campaign-stats", "campaigns", "imports",
-                      "import-chunks", "lists", "messages", "privacy-exports", "privacy-requests",
-                      "rate-counters", "send-progress", "subscribers", "suppressions", "tracking-markers",
-                      "account-health", "sender-identities", "idempotency-keys")
-        + reads("message-purge-lists"),
+                      "import-chunks", "lists", "messages", "message-purge-lists", "privacy-exports",
+                      "privacy-requests", "rate-counters", "send-progress", "subscribers", "suppressions",
+                      "tracking-markers", "account-health", "sender-identities", "idempotency-keys"),
         enqueues=(OUTBOX, SIGNUPS, IMPORTS, TRACKING, FANOUT),
         reads_sender_identities=True, manages_sender_identities=True, sends_sms=True,
         secrets=_BOTH_SECRETS)),

@@ -343,4 +343,6 @@ RO: dict[str, str] = {
     "too many signups from here; please try again later":
         "prea multe abonări de aici; încearcă din nou mai târziu",
     "you are not on this list": "nu ești pe această listă",
+    "you asked for %(count)s codes today; ask again tomorrow":
+        "ai cerut deja %(count)s coduri azi; cere din nou mâine",
 }
