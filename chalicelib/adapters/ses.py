@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from chalicelib.clients import client
 from chalicelib.config import settings
+from chalicelib.domain.addresses import ascii_address
 from chalicelib.domain.senders import ses_identity
 
 
@@ -18,7 +19,7 @@ def send_raw_email(raw_message: bytes, recipient: str, tags: dict[str, str]) -> 
     they must never hold contact data.
     """
     response = client("sesv2").send_email(
-        Destination={"ToAddresses": [recipient]},
+        Destination={"ToAddresses": [ascii_address(recipient)]},
         Content={"Raw": {"Data": raw_message}},
         EmailTags=[{"Name": name, "Value": value} for name, value in sorted(tags.items())],
         ConfigurationSetName=settings().configuration_set,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from chalicelib.domain.addresses import normalise_email
+from chalicelib.domain.addresses import ascii_address, normalise_email
 from chalicelib.domain.errors import Conflict, InvalidInput
 
 # SES Easy DKIM: each token is published as a CNAME at `{token}._domainkey.{domain}`.
@@ -115,13 +115,7 @@ def ses_identity(identity: str) -> str:
     """The identity as SES and DNS name it: an internationalised domain in its ASCII form
     (A-labels, IDNA 2008: `bücher.example` is `xn--bcher-kva.example`), the part before an @ as
     it is. Ownership keeps the one normalised (Unicode) spelling: both name one identity."""
-    local, at, domain = identity.rpartition("@")
-    if not domain.isascii():
-        # email-validator's own conversion: the one that normalised the identity (lazily loaded).
-        from email_validator import validate_email
-
-        domain = validate_email(f"postmaster@{domain}", check_deliverability=False).ascii_domain
-    return f"{local}{at}{domain}"
+    return ascii_address(identity)
 
 
 def dns_records(domain: str, dkim_tokens: Iterable[str]) -> list[dict[str, str]]:

@@ -51,7 +51,7 @@ class EmailChangeLinkUsed(InvalidInput):
 
 def request_email_change(account_id: str, actor: str, raw_email: str) -> None:
     """Mail a confirmation link to the new address; the profile is unchanged until it is used."""
-    new_email = normalise_email(raw_email, field="new_email")
+    new_email = normalise_email(raw_email, field="new_email", mailable=True)
     account = get_account(account_id)
     if new_email == account.contact_email:
         raise Conflict("this is already the account's contact email", field="new_email")

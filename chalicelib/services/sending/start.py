@@ -172,7 +172,7 @@ def send_test(account_id: str, campaign_id: str, recipients: list[str]) -> list[
         _refuse_suppressed_numbers(account_id, numbers)
         _count_test_texts(account_id, len(numbers))
         return [_test_sms(account, content, settings_, number) for number in numbers]
-    addresses = [normalise_email(address, field="addresses") for address in recipients]
+    addresses = [normalise_email(address, field="addresses", mailable=True) for address in recipients]
     _refuse_suppressed(account_id, addresses)
     jobs = []
     for address in addresses:
