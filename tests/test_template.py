@@ -329,18 +329,26 @@ def test_each_function_runs_as_declared_with_its_own_role(template: dict[str, An
 
 
 def test_no_grant_on_every_resource_but_sms_and_only_to_the_sms_senders(template: dict[str, Any]) -> None:
-    sms_senders = set()
+    """The opted-out list is granted on "*" (SNS cannot scope it); SMS Publish on everything but
+    SNS's ARNs, so on no topic (P28, review 12)."""
+    sms_senders, texters = set(), set()
+    not_a_topic = [{"Fn::Sub": "arn:${AWS::Partition}:sns:*:*:*"}]
     for role_id, role in _of_type(template, "AWS::IAM::Role").items():
         for policy in role["Properties"]["Policies"]:
             for statement in policy["PolicyDocument"]["Statement"]:
+                if "NotResource" in statement:
+                    assert statement == {"Sid": "SendSms", "Effect": "Allow", "Action": ["sns:Publish"],
+                                         "NotResource": not_a_topic}, role_id
+                    texters.add(role_id)
+                    continue
                 resources = statement["Resource"] if isinstance(statement["Resource"], list) \
                     else [statement["Resource"]]
                 if "*" in resources:
-                    assert set(statement["Action"]) <= {"sns:Publish", "sns:ListPhoneNumbersOptedOut",
+                    assert set(statement["Action"]) <= {"sns:ListPhoneNumbersOptedOut",
                                                         "sns:CheckIfPhoneNumberIsOptedOut"}, role_id
                     sms_senders.add(role_id)
                 assert not any(isinstance(r, str) and r.startswith("arn:*") for r in resources), role_id
-    assert sms_senders == {"ApiHandlerRole", "CampaignSchedulerRole", "CampaignSendWorkerRole"}
+    assert sms_senders == texters == {"ApiHandlerRole", "CampaignSendWorkerRole"}
 
 
 def test_the_tracking_front_may_only_queue_events(template: dict[str, Any]) -> None:
