@@ -13,7 +13,7 @@ from chalicelib.clients import client
 from chalicelib.config import settings
 from chalicelib.functions import FUNCTIONS, FunctionSpec, function_spec
 from chalicelib.local.invoke import LOCAL_ACCOUNT_ID, running_as
-from chalicelib.resources import OUTBOX, TOPICS
+from chalicelib.resources import OUTBOX, SIGNING_KEYS_SECRET, TOPICS
 from infra.iam import Request, allows, policy_statements, request_of, resolved
 from tests.support.permissions import DENIALS, check
 
@@ -176,3 +176,62 @@ def test_p28_the_campaign_scheduler_is_granted_only_what_it_uses(client, account
     assert DENIALS.take() == []
     assert declared.touches == needed.touches, "the scheduler's role grants what it never uses"
 
+
+# --- secrets: one cache per function, as in Lambda (review 12, A3) ---------------------------------
+
+def _signing_key_reads(denials: list[str]) -> list[str]:
+    return [line for line in denials if "GetSecretValue" in line and SIGNING_KEYS_SECRET in line]
+
+
+def test_parity_a_secret_read_outside_the_functions_policy_is_caught_even_when_cached(aws):
+    """Powertools caches a secret for an hour per process; in Lambda each function is its own
+    process, but in the tests every function shares one. The tracking worker may not read the
+    link-signing keys: after another function read them, its read must still be a
+    GetSecretValue call held against its own policy (local/invoke.running_as keys the cache by
+    function), not an unseen cache hit."""
+    from aws_lambda_powertools.utilities import parameters
+
+    from chalicelib.config import signer
+
+    parameters.clear_caches()
+    DENIALS.take()
+    with running_as("api_handler"):
+        signer()
+    assert DENIALS.take() == []
+    with running_as("tracking_worker"):
+        signer()
+    assert _signing_key_reads(DENIALS.take()) != [], "a secret outside its policy was read unseen"
+
+
+def test_parity_a_secret_the_test_itself_read_is_not_in_any_functions_cache(aws):
+    """Tests build signed links with `signer()` outside any function: that read must not warm a
+    function's cache either."""
+    from aws_lambda_powertools.utilities import parameters
+
+    from chalicelib.config import signer
+
+    parameters.clear_caches()
+    signer()
+    DENIALS.take()
+    with running_as("campaign_scheduler"):
+        signer()
+    assert _signing_key_reads(DENIALS.take()) != []
+
+
+def test_parity_a_functions_own_secrets_stay_cached_across_its_invocations(aws):
+    """The cache is per function, not per call: a warm Lambda reads its secret once an hour, and
+    so does each function here (the cost model and the tracking front's warm-up rely on it)."""
+    from aws_lambda_powertools.utilities import parameters
+
+    from bench.aws_calls import count_aws_calls
+    from chalicelib.config import hash_key, signer
+
+    parameters.clear_caches()
+    with count_aws_calls() as calls:
+        for _ in range(3):
+            with running_as("api_handler"):
+                signer(), hash_key()
+            with running_as("tracking_front"):
+                signer()
+    assert calls.by_operation == {"secretsmanager.GetSecretValue": 3}, "api_handler two, the front one"
+    assert DENIALS.take() == []
