@@ -91,7 +91,8 @@ class Touches:
     reads_sender_identities: bool = False
     # SES: create and delete the identities accounts add and remove (/v1/senders, P35).
     manages_sender_identities: bool = False
-    # SNS SMS: publish to phone numbers and read the opted-out list (AWS scopes these to "*").
+    # SNS SMS: publish to phone numbers (granted on no SNS topic) and read the opted-out list
+    # (on "*": AWS cannot scope it).
     sends_sms: bool = False
     # Secrets Manager secrets (resources.SECRETS) it reads at run time.
     secrets: tuple[str, ...] = ()
