@@ -229,6 +229,7 @@ def lambda_environment(settings: Settings) -> dict[str, Any]:
         "TIDINGS_CONFIGURATION_SET": settings.configuration_set,
         "TIDINGS_PUBLIC_BASE_URL": {"Ref": "PublicBaseUrl"},
         "TIDINGS_DEFAULT_SENDER": {"Ref": "DefaultSender"},
+        "TIDINGS_OPERATOR_EMAIL": {"Ref": "OperatorEmail"},
         # Packaged in (infra/package.py --ses-rate): the campaign sender's trigger follows it.
         "TIDINGS_SES_MAX_SEND_RATE": f"{settings.ses_max_send_rate:g}",
     }
@@ -458,6 +459,11 @@ def _parameters(functions: Sequence[LambdaFunction]) -> dict[str, Any]:
         "DefaultSender": {
             "Type": "String",
             "Description": "A verified SES identity that sends confirmation and system mail",
+            "AllowedPattern": r"^[^@\s]+@[^@\s]+$",
+        },
+        "OperatorEmail": {
+            "Type": "String",
+            "Description": "An operator's mailbox: the Reply-To of the platform's notices to an account",
             "AllowedPattern": r"^[^@\s]+@[^@\s]+$",
         },
         "AlarmEmail": {
