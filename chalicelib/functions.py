@@ -93,7 +93,8 @@ class Touches:
     manages_sender_identities: bool = False
     # SES: delete the identities of an account being deleted (P22-P24).
     deletes_sender_identities: bool = False
-    # SNS SMS: publish to phone numbers and read the opted-out list (AWS scopes these to "*").
+    # SNS SMS: publish to phone numbers (granted on no SNS topic) and read the opted-out list
+    # (on "*": AWS cannot scope it).
     sends_sms: bool = False
     # Secrets Manager secrets (resources.SECRETS) it reads at run time.
     secrets: tuple[str, ...] = ()
@@ -241,10 +242,12 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
                  "sent-count-receipts"),
         enqueues=(OUTBOX,), sends_mail=True, secrets=_HASH_ONLY),
         trigger=QueueTrigger(OUTBOX, 10)),
+    # Starts due campaigns: checks the sender (P35) and queues the first fan-out page. The pages
+    # and batches that follow send the mail and SMS and read the secrets, not the scheduler.
     FunctionSpec("campaign_scheduler", 30, Touches(
         tables=reads("accounts", "lists", "sender-identities")
         + writes("campaigns", "send-progress", "audit-log"),
-        enqueues=(FANOUT, OUTBOX), reads_sender_identities=True, sends_sms=True, secrets=_BOTH_SECRETS)),
+        enqueues=(FANOUT,), reads_sender_identities=True)),
     # An email page reserves its recipients' send times (store/send_rate.py).
     FunctionSpec("fanout_worker", 60, Touches(
         tables=reads("lists", "subscribers", "suppressions")

@@ -323,8 +323,10 @@ def test_the_template_lets_the_lambdas_publish_sms_and_feeds_replies_to_their_qu
                                              "acme-sms-inbound")])
     resources = merge["Resources"]
     (policy,) = resources["CampaignSendWorkerRole"]["Properties"]["Policies"]
-    (sms,) = [s for s in policy["PolicyDocument"]["Statement"] if "sns:Publish" in s["Action"]]
-    assert "sns:ListPhoneNumbersOptedOut" in sms["Action"]
+    statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+    assert statements["SendSms"]["Action"] == ["sns:Publish"]
+    assert statements["SendSms"]["NotResource"] == [{"Fn::Sub": "arn:${AWS::Partition}:sns:*:*:*"}]
+    assert "sns:ListPhoneNumbersOptedOut" in statements["ReadSmsOptOuts"]["Action"]
     assert resources["SmsInboundTopic"]["Properties"]["TopicName"] == "acme-sms-inbound"
     subscription = resources["SmsInboundTopicSubscription"]["Properties"]
     assert subscription["Endpoint"] == {"Fn::GetAtt": ["SmsInboundQueue", "Arn"]}
