@@ -310,6 +310,33 @@ def test_p12_a_test_sms_to_a_number_that_opted_out_is_refused_whole(client, acco
     assert response.status_code == 202 and [number for number, _ in sent_sms()] == [BOB]
 
 
+@pytest.mark.parametrize("code", ["InvalidParameter", "Throttling"])
+def test_parity_a_test_text_sns_refuses_is_a_422_naming_addresses_and_which_were_sent(
+        client, headers, list_id, monkeypatch, code):
+    from botocore.exceptions import ClientError
+
+    from chalicelib.adapters import sns
+
+    real = sns.send_sms
+
+    def refuse_bob(number, text, sms_type):
+        if number == BOB:
+            raise ClientError({"Error": {"Code": code, "Message": f"refused {number}"}}, "Publish")
+        return real(number, text, sms_type)
+
+    monkeypatch.setattr(sns, "send_sms", refuse_bob)
+    monkeypatch.setattr("chalicelib.adapters.retries.time.sleep", lambda seconds: None)
+    campaign = _sms_campaign(client, headers, list_id)
+    response = client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/test", headers=headers,
+                                body=json.dumps({"addresses": [ANN, BOB]}))
+    assert response.status_code == 422, response.body
+    error = json.loads(response.body)["error"]
+    assert error["field"] == "addresses" and "addresses[1] was not texted" in error["message"]
+    assert code in error["message"] and "addresses[0..0] were" in error["message"]
+    assert BOB not in error["message"], "the number is named by its place, never written back"
+    assert [number for number, _ in sent_sms()] == [ANN]
+
+
 def test_the_template_lets_the_lambdas_publish_sms_and_feeds_replies_to_their_queue():
     from chalicelib.config import read_settings
     from infra.template import LambdaFunction, SqsHandler, build_merge_template

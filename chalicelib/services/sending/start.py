@@ -17,7 +17,14 @@ from chalicelib.config import hash_key, settings, signer
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.campaigns import STARTABLE, CampaignContent, CampaignStatus, Channel
 from chalicelib.domain.clock import now
-from chalicelib.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests
+from chalicelib.domain.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    TooManyRequests,
+    Unprocessable,
+)
 from chalicelib.domain.health import sending_blocked_reason
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.marketing_mail import ListSettings, compose_marketing_email
@@ -37,7 +44,7 @@ from chalicelib.domain.templates import SAMPLE_CONTACT
 from chalicelib.observability import logger
 from chalicelib.resources import FANOUT, OUTBOX
 from chalicelib.services.senders import check_sender
-from chalicelib.services.sending.step import Message, send_message
+from chalicelib.services.sending.step import Message, MessageFailed, send_message
 from chalicelib.store import audit, messages
 from chalicelib.store.accounts import get_account, profile_of
 from chalicelib.store.campaigns import (
@@ -171,7 +178,7 @@ def send_test(account_id: str, campaign_id: str, recipients: list[str]) -> list[
         numbers = _test_numbers(recipients)
         _refuse_suppressed_numbers(account_id, numbers)
         _count_test_texts(account_id, len(numbers))
-        return [_test_sms(account, content, settings_, number) for number in numbers]
+        return [_test_sms(account, content, settings_, number, index) for index, number in enumerate(numbers)]
     addresses = [normalise_email(address, field="addresses", mailable=True) for address in recipients]
     _refuse_suppressed(account_id, addresses)
     jobs = []
@@ -241,17 +248,25 @@ def _count_test_texts(account_id: str, count: int) -> None:
                               retry_after=full[0].window_end(at) - int(at.timestamp()))
 
 
-def _test_sms(account: Account, content: CampaignContent, mailing_list: ListSettings, phone: str) -> str:
+def _test_sms(account: Account, content: CampaignContent, mailing_list: ListSettings, phone: str,
+              index: int) -> str:
     """Text one test and return its message id. It goes by the campaign's route (Promotional:
     it is marketing, and shows what the campaign's recipients will get) and is recorded like a
     campaign text (kind "test", erased after 30 days, P21), so a STOP reply to it suppresses the
-    number for the account (services/sms_inbound.py) and the next test is refused."""
+    number for the account (services/sms_inbound.py) and the next test is refused. Unprocessable
+    naming `addresses` when SNS refuses it or keeps failing: the request is its only attempt."""
     text = compose_sms(signer=signer(), account_id=account.account_id, campaign_id=None, content=content,
                        recipient=replace(SAMPLE_CONTACT, phone=phone), list_id=mailing_list.list_id,
                        list_name=mailing_list.name, account_name=account.name,
                        public_base_url=settings().public_base_url, language=mailing_list.language)
     recipient_hash, message_id = phone_hash(phone, hash_key()), new_id("msg")
     messages.list_for_purge(account.account_id, {message_id: recipient_hash})
-    send_message(Message(recipient_hash, message_id, account.account_id, TEST_KIND, build=lambda: text,
-                         deliver=lambda built: sns.send_sms(phone, built, sns.PROMOTIONAL)), None)
+    try:
+        send_message(Message(recipient_hash, message_id, account.account_id, TEST_KIND, build=lambda: text,
+                             deliver=lambda built: sns.send_sms(phone, built, sns.PROMOTIONAL)), None,
+                     last_attempt=True)
+    except MessageFailed as failure:
+        sent_before = f"; addresses[0..{index - 1}] were" if index else ""
+        raise Unprocessable(f"addresses[{index}] was not texted: {failure.reason}{sent_before}",
+                            field="addresses") from None
     return message_id
