@@ -643,6 +643,34 @@ def test_p01_test_emails_are_capped_per_account_a_day(client, headers, list_id):
         assert test("w@acme.example").status_code == 202
 
 
+def test_p01_a_test_send_refused_as_too_big_does_not_use_up_the_days_tests(client, headers, list_id):
+    """consume() promises "when any counter is full, none is incremented (the attempt did not
+    happen)"; send_test counts the tests before it composes and size-checks them, so a test
+    refused as too big (413, nothing queued) still spends five of the day's fifty."""
+    from chalicelib.domain.campaigns import Channel
+    from chalicelib.domain.sending import TESTS_PER_DAY
+
+    # 160 KB of UTF-8 in the request; its MIME (HTML and text, base64) is over the queue's 256 KB.
+    body = {"name": "Big", "list_ids": [list_id], "subject": "Hi", "html": "<p>" + "ă" * 80_000 + "</p>"}
+    created = client.http.post("/v1/campaigns", headers=headers, body=json.dumps(body, ensure_ascii=False))
+    assert created.status_code == 201, created.body
+    big = json.loads(created.body)
+    small = create_campaign(client, headers, [list_id])
+    five = [f"t{n}@acme.example" for n in range(5)]
+    limit = TESTS_PER_DAY[Channel.EMAIL]
+
+    def test(campaign, addresses):
+        return client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/test", headers=headers,
+                                body=json.dumps({"addresses": addresses}))
+
+    for _ in range(limit // 5):
+        refused = test(big, five)
+        assert refused.status_code == 413, refused.body
+    assert take("outbox") == []
+    response = test(small, five[:1])
+    assert response.status_code == 202, f"no test was sent today, yet: {response.body}"
+
+
 def test_a_test_send_takes_at_most_five_addresses(client, headers, list_id):
     campaign = create_campaign(client, headers, [list_id])
     addresses = [f"t{n}@acme.example" for n in range(6)]

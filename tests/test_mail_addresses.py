@@ -94,3 +94,21 @@ def test_p01_a_subscriber_whose_address_ses_cannot_send_to_is_refused_naming_ema
     taken = client.http.post(f"/v1/lists/{list_id}/subscribers", headers=headers,
                              body=json.dumps({"email": UNICODE}))
     assert taken.status_code in (200, 201), taken.body
+
+
+@pytest.mark.parametrize("hidden", ["Evil\r\nBcc: victim@example.com", "Nul\x00here", "Ștefan"])
+def test_parity_an_idn_sender_changes_nothing_in_the_from_header_but_its_domain(hidden):
+    """A from_name that reads like an RFC 2047 word (the API takes any one line) is written as it
+    was typed whatever the domain: converting the domain never decodes and rebuilds the name."""
+    import base64
+
+    name = "=?utf-8?b?" + base64.b64encode(hidden.encode()).decode() + "?="
+
+    def from_line(domain: str) -> str:
+        sender = str(Address(display_name=name, addr_spec=f"news@{domain}"))
+        (line,) = [line for line in _head(OutgoingEmail(sender=sender, recipient="bo@example.com",
+                                                        subject="Hi", text="x")) if line.startswith("From:")]
+        return line
+
+    ascii_line = from_line("acme.example")
+    assert from_line("bücher.example") == ascii_line.replace("acme.example", "xn--bcher-kva.example")

@@ -10,10 +10,10 @@ from chalicelib.adapters.sqs import enqueue
 from chalicelib.cli import create_account_with_key
 from chalicelib.domain.health import SUSPENSION_MAIL_KIND, suspension_notice
 from chalicelib.domain.outbox import EmailJob
-from chalicelib.domain.suppression import PLATFORM_MAIL_SCOPE
+from chalicelib.domain.suppression import PLATFORM_MAIL_SCOPE, SuppressionReason
 from chalicelib.resources import OUTBOX
 from chalicelib.store.models import Suppression
-from chalicelib.store.suppressions import is_suppressed, refuses_platform_mail
+from chalicelib.store.suppressions import is_suppressed, refuses_platform_mail, suppress
 from tests.support.api import bearer
 from tests.support.events import ses_event, sns_body, sqs_event
 from tests.support.mail import recipients_of_sent, recorded_calls
@@ -136,3 +136,57 @@ def test_p11_p28_the_message_record_not_the_kind_tag_says_whether_it_was_the_pla
                                 {"account": account_id, "kind": SUSPENSION_MAIL_KIND, "message": "tx_1"},
                                 sent=False))
     assert is_suppressed(account_id, OWNER) and not refuses_platform_mail(OWNER)
+
+
+CONTACT = "contact@acme.example"
+
+
+def _refuses_platform_mail(address: str) -> None:
+    """What the feedback worker writes after a hard bounce or a complaint about platform mail."""
+    suppress(PLATFORM_MAIL_SCOPE, address, SuppressionReason.COMPLAINED)
+
+
+def test_p33_an_operator_suspension_whose_notice_cannot_arrive_is_not_reported_as_mailed(client, account):
+    """The contact email drew a complaint about platform mail: the outbox drops the notice
+    (services/sending/outbox.py), yet the operator is told `notified: true` and the audit says
+    nothing of it, so nobody tells the account why (P33)."""
+    from chalicelib.services.health import suspend_by_operator
+    from chalicelib.store.audit import entries
+
+    _refuses_platform_mail(CONTACT)
+    action = suspend_by_operator(account["account_id"], "spam traps hit")
+    assert run_queues(client, ("outbox",)) == []
+    (audited,) = [entry.target for entry in entries(account["account_id"])
+                  if entry.action == "account.suspended_by_operator"]
+    # Its sender identity is the address left that platform mail may reach: told there.
+    assert action.notified and recipients_of_sent() == ["news@acme.example"]
+    assert "not mailed" not in audited
+
+
+def test_p33_p11_an_account_no_platform_mail_may_reach_is_not_told_and_the_audit_says_so(client, account):
+    from chalicelib.services.health import suspend_by_operator
+    from chalicelib.store.audit import entries
+
+    _refuses_platform_mail(CONTACT)
+    _refuses_platform_mail("news@acme.example")
+    action = suspend_by_operator(account["account_id"], "spam traps hit")
+    assert run_queues(client, ("outbox",)) == [] and recipients_of_sent() == []
+    (audited,) = [entry.target for entry in entries(account["account_id"])
+                  if entry.action == "account.suspended_by_operator"]
+    assert not action.notified and "not mailed" in audited
+
+
+def test_p27_an_email_change_to_an_address_refusing_platform_mail_is_a_409_not_a_silent_202(client, account):
+    """The deletion request refuses a contact email the platform's mail may not reach (409 naming
+    contact_email); the email change, whose confirmation is the same kind of mail, answers 202
+    and the outbox then drops the link: the account waits for a mail that never comes."""
+    api = bearer(account["api_key"])
+    new = "new-owner@acme.example"
+    _refuses_platform_mail(new)
+    response = client.http.post("/v1/account/email-change", headers=api, body=json.dumps({"new_email": new}))
+    assert response.status_code == 409
+    assert json.loads(response.body)["error"]["field"] == "new_email"
+    assert run_queues(client, ("outbox",)) == [] and recipients_of_sent() == []
+    other = client.http.post("/v1/account/email-change", headers=api,
+                             body=json.dumps({"new_email": "other@acme.example"}))
+    assert other.status_code == 202, "an address platform mail may reach is taken"

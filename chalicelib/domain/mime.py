@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import secrets
-from email.headerregistry import Address, HeaderRegistry
+from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
@@ -64,16 +64,14 @@ def _boundary() -> str:
 
 
 def _set_address_header(message: EmailMessage, name: str, value: str) -> None:
-    """An address header, an internationalised domain in its ASCII form: SES and most mail
-    servers take no other (a display name beyond ASCII is encoded as usual)."""
+    """An address header (`address` or `name <address>`, as composed), its domain in ASCII: SES
+    and most mail servers take no other. Only the domain changes: the display name is set as it
+    is for any address."""
+    head, at, domain = value.rpartition("@")
+    if at and not domain.isascii():
+        bracket = ">" if domain.endswith(">") else ""
+        value = f"{head}@{ascii_domain(domain.removesuffix('>'))}{bracket}"
     _set_header(message, name, value)
-    if value.isascii():
-        return
-    addresses = message[name].addresses
-    if any(not address.domain.isascii() for address in addresses):
-        del message[name]
-        message[name] = tuple(Address(address.display_name, address.username, ascii_domain(address.domain))
-                              for address in addresses)
 
 
 def _set_header(message: EmailMessage, name: str, value: str) -> None:

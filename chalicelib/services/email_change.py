@@ -31,6 +31,7 @@ from chalicelib.services.accounts import account_language
 from chalicelib.store import audit
 from chalicelib.store.accounts import change_contact_email, get_account, set_email_change_nonce
 from chalicelib.store.models import Account
+from chalicelib.store.suppressions import refuses_platform_mail
 
 # The audit actor of a change confirmed from the mail: the person at the new address.
 CONFIRMED_BY_MAIL = "email-confirmation"
@@ -55,6 +56,10 @@ def request_email_change(account_id: str, actor: str, raw_email: str) -> None:
     account = get_account(account_id)
     if new_email == account.contact_email:
         raise Conflict("this is already the account's contact email", field="new_email")
+    if refuses_platform_mail(new_email):
+        # The account's own typed address: saying so tells it nothing of anyone else's.
+        raise Conflict("the platform's mail to this address bounced or was refused, so the confirmation "
+                       "could not arrive (P11); give another address", field="new_email")
     # A fresh nonce per request voids every earlier link (P27: a link confirms once).
     nonce = secrets.token_urlsafe(12)
     set_email_change_nonce(account_id, nonce)

@@ -38,6 +38,7 @@ from chalicelib.store import audit
 from chalicelib.store import health as health_store
 from chalicelib.store.accounts import get_account
 from chalicelib.store.models import Account
+from chalicelib.store.suppressions import refuses_platform_mail
 
 # The audit actor of a suspension decided from the rates.
 REVIEWER = "feedback-worker"
@@ -71,19 +72,25 @@ def review_account(account_id: str) -> str | None:
     return reason
 
 
+# The audit entry's note when the account could not be told (P33).
+_NOT_MAILED = " (not mailed: no contact email the platform's mail may reach)"
+
+
 def _suspend(account: Account, reason: str) -> None:
     # The notice is queued first, under an id fixed for this suspension: if the update below is
     # lost to a crash, the redelivered batch decides again and the send worker drops the
     # duplicate notice. Queued after, a crash would leave the account suspended and never told.
-    if account.contact_email:
-        mail = suspension_notice(account.contact_email, settings().default_sender, account.name, reason,
+    recipient = _reachable_address(account)
+    if recipient:
+        mail = suspension_notice(recipient, settings().default_sender, account.name, reason,
                                  account_language(account), reply_to=settings().operator_email)
         job = EmailJob(message_id=suspension_message_id(account.account_id, account.health_since),
                        account_id=account.account_id, kind=SUSPENSION_MAIL_KIND, email=mail)
         enqueue(OUTBOX, job.to_dict())
     if health_store.suspend(account.account_id, reason) is None:
         return  # another worker suspended it first, and recorded it
-    audit.record(account.account_id, REVIEWER, "account.suspended", reason)
+    audit.record(account.account_id, REVIEWER, "account.suspended",
+                 f"{reason}{'' if recipient else _NOT_MAILED}")
     logger.warning("account suspended", extra={"account_id": account.account_id, "reason": reason})
 
 
@@ -97,8 +104,9 @@ class OperatorAction(NamedTuple):
 
 def _notify(account: Account, action: str, reason: str, deletion_due: str | None = None) -> bool:
     """Mail the account why an operator acted (P33): to its contact email, else its sender
-    identity; False when it has neither (the audit entry says so)."""
-    recipient = account.contact_email or account.sender_identity
+    identity, whichever the platform's mail may still reach (P11); False when neither (the audit
+    entry says so)."""
+    recipient = _reachable_address(account)
     if not recipient:
         return False
     at = now()
@@ -123,6 +131,13 @@ def _operator_reason(reason: str) -> str:
     return cleaned
 
 
+def _reachable_address(account: Account) -> str | None:
+    """The account's first address the platform's mail may go to: not one it bounced hard from
+    or drew a complaint at (P11), where a notice would be dropped unread."""
+    return next((address for address in (account.contact_email, account.sender_identity)
+                 if address and not refuses_platform_mail(address)), None)
+
+
 def suspend_by_operator(account_id: str, reason: str, actor: str = "operator") -> OperatorAction:
     """Suspend an account for a breach of the acceptable-use rules (P33): it may not send until
     an operator lifts it; it is told why by mail, and the action is audited with the reason."""
@@ -132,7 +147,7 @@ def suspend_by_operator(account_id: str, reason: str, actor: str = "operator") -
         raise Conflict(f"the account is {account.status}, not active", field="account_id")
     mailed = _notify(account, "suspended", reason)
     audit.record(account_id, actor, "account.suspended_by_operator",
-                 f"{reason}{'' if mailed else ' (not mailed: no contact email)'}")
+                 f"{reason}{'' if mailed else _NOT_MAILED}")
     logger.warning("account suspended by the operator", extra={"account_id": account_id})
     return OperatorAction(get_account(account_id), mailed)
 
@@ -149,7 +164,7 @@ def cancel_by_operator(account_id: str, reason: str, actor: str = "operator") ->
                        "cancelled", field="account_id")
     mailed = _notify(account, "cancelled", reason, deletion_due=due.date().isoformat())
     audit.record(account_id, actor, "account.cancelled_by_operator",
-                 f"{reason}{'' if mailed else ' (not mailed: no contact email)'}")
+                 f"{reason}{'' if mailed else _NOT_MAILED}")
     # The account's own log goes with it when it is deleted; the platform's keeps the fact (P33),
     # by id only: the operator's reason is free text.
     audit.record(audit.PLATFORM_AUDIT, actor, "account.cancelled_by_operator", account_id)

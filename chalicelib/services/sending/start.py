@@ -181,7 +181,6 @@ def send_test(account_id: str, campaign_id: str, recipients: list[str]) -> list[
         return [_test_sms(account, content, settings_, number, index) for number, index in numbers.items()]
     addresses = _test_addresses(recipients)
     _refuse_suppressed(account_id, addresses)
-    _count_tests(account_id, Channel.EMAIL, len(addresses))
     jobs = []
     for address in addresses:
         recipient = replace(sample, email=address)
@@ -192,6 +191,7 @@ def send_test(account_id: str, campaign_id: str, recipients: list[str]) -> list[
         job = EmailJob(new_id("msg"), account_id, TEST_KIND, replace(mail, subject=f"[Test] {mail.subject}"))
         refuse_oversized(job)  # campaign content: before any of the test's mails is queued
         jobs.append(job)
+    _count_tests(account_id, Channel.EMAIL, len(jobs))  # a refused test spends none of the day's
     for job in jobs:
         enqueue(OUTBOX, job.to_dict())
     return [job.message_id for job in jobs]
