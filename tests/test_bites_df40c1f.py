@@ -7,14 +7,6 @@ from __future__ import annotations
 from tests.support.retention import day, marker_lists_in_purge_order, stored_markers
 
 
-def _never() -> bool:
-    return False
-
-
-def _always() -> bool:
-    return True
-
-
 def test_p21_p25_a_bucket_of_marker_lists_is_purged_a_group_at_a_time_and_its_rest_at_its_end(aws,
                                                                                               monkeypatch):
     from chalicelib.store import retention as retention_store
@@ -24,11 +16,15 @@ def test_p21_p25_a_bucket_of_marker_lists_is_purged_a_group_at_a_time_and_its_re
     # A group is 100 in the deployment; markers alone fill it (no message records here).
     monkeypatch.setattr(retention_store, "RECORDS_CHECKED", 2)
     marker_lists_in_purge_order([1, 1, 1])
-    stopped = retention_store.purge_messages(day(31), _never)
-    assert (stopped.also[MARKERS], stopped.count, stopped.complete) == (2, 0, False), \
-        "the first two lists' markers make a group; then time was up"
-    assert len(stored_markers()) == 1 and MessagePurgeList.count() == 1
-    # The bucket's last list is less than a group: it is purged at the bucket's end, past its expiry.
-    rest = retention_store.purge_messages(day(31), _always)
-    assert (rest.also[MARKERS], rest.complete) == (1, True)
+    checked: list[int] = []
+
+    def more_time() -> bool:
+        checked.append(len(stored_markers()))
+        return True
+
+    done = retention_store.purge_messages(day(31), more_time)
+    # The first two lists' markers make a group, deleted before the time is checked; the bucket's
+    # last list, less than a group, is purged at the bucket's end, past its markers' expiry.
+    assert checked == [1, 0], "the time is checked after each group of markers and the bucket's rest"
+    assert (done.also[MARKERS], done.count, done.complete) == (3, 0, True)
     assert stored_markers() == [] and MessagePurgeList.count() == 0
