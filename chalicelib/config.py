@@ -54,6 +54,9 @@ class Settings:
     # email-validator's DNS deliverability check; off by default (no egress, flaky resolvers).
     check_email_dns: bool
     default_sender: str
+    # Where replies to the platform's notices go (their Reply-To): the suspension and account
+    # notices ask the account to reply, and the default sender's mailbox is nobody's.
+    operator_email: str
     configuration_set: str
     sqs_max_receive_count: int
     signup_limits: SignupLimits
@@ -143,6 +146,7 @@ def read_settings(env: Mapping[str, str]) -> Settings:
         max_body_bytes=int(env.get("TIDINGS_MAX_BODY_BYTES", str(256 * 1024))),
         check_email_dns=env.get("TIDINGS_CHECK_EMAIL_DNS") == "1",
         default_sender=env.get("TIDINGS_DEFAULT_SENDER", "no-reply@tidings.example"),
+        operator_email=env.get("TIDINGS_OPERATOR_EMAIL", "operator@tidings.example"),
         configuration_set=env.get("TIDINGS_CONFIGURATION_SET", f"{prefix}-feedback"),
         sqs_max_receive_count=int(env.get("TIDINGS_SQS_MAX_RECEIVE_COUNT", "5")),
         signup_limits=_signup_limits(env),

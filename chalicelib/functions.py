@@ -91,7 +91,10 @@ class Touches:
     reads_sender_identities: bool = False
     # SES: create and delete the identities accounts add and remove (/v1/senders, P35).
     manages_sender_identities: bool = False
-    # SNS SMS: publish to phone numbers and read the opted-out list (AWS scopes these to "*").
+    # SES: delete the identities of an account being deleted (P22-P24).
+    deletes_sender_identities: bool = False
+    # SNS SMS: publish to phone numbers (granted on no SNS topic) and read the opted-out list
+    # (on "*": AWS cannot scope it).
     sends_sms: bool = False
     # Secrets Manager secrets (resources.SECRETS) it reads at run time.
     secrets: tuple[str, ...] = ()
@@ -202,14 +205,14 @@ ACCOUNT_DATA_TABLES = ("subscribers", "lists", "campaign-stats", "send-progress"
 
 FUNCTIONS: tuple[FunctionSpec, ...] = (
     # The REST API and the public pages: every account's data, through the routes. It queues
-    # work (never sends mail itself, but sends a transactional SMS), and reads the platform's
-    # own counters only to enforce the signup and forwarding limits.
+    # work (never sends mail itself, but texts phone codes and test SMS, a test filed for the
+    # 30-day purge like a campaign's), and reads the platform's own counters only to enforce
+    # the signup and forwarding limits.
     FunctionSpec("api_handler", 29, Touches(
         tables=writes("accounts", "api-keys", "audit-log", "campaign-stats", "campaigns", "imports",
-                      "import-chunks", "lists", "messages", "privacy-exports", "privacy-requests",
-                      "rate-counters", "send-progress", "subscribers", "suppressions", "tracking-markers",
-                      "account-health", "sender-identities", "idempotency-keys")
-        + reads("message-purge-lists"),
+                      "import-chunks", "lists", "messages", "message-purge-lists", "privacy-exports",
+                      "privacy-requests", "rate-counters", "send-progress", "subscribers", "suppressions",
+                      "tracking-markers", "account-health", "sender-identities", "idempotency-keys"),
         enqueues=(OUTBOX, SIGNUPS, IMPORTS, TRACKING, FANOUT),
         reads_sender_identities=True, manages_sender_identities=True, sends_sms=True,
         secrets=_BOTH_SECRETS)),
@@ -239,10 +242,12 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
                  "sent-count-receipts"),
         enqueues=(OUTBOX,), sends_mail=True, secrets=_HASH_ONLY),
         trigger=QueueTrigger(OUTBOX, 10)),
+    # Starts due campaigns: checks the sender (P35) and queues the first fan-out page. The pages
+    # and batches that follow send the mail and SMS and read the secrets, not the scheduler.
     FunctionSpec("campaign_scheduler", 30, Touches(
         tables=reads("accounts", "lists", "sender-identities")
         + writes("campaigns", "send-progress", "audit-log"),
-        enqueues=(FANOUT, OUTBOX), reads_sender_identities=True, sends_sms=True, secrets=_BOTH_SECRETS)),
+        enqueues=(FANOUT,), reads_sender_identities=True)),
     # An email page reserves its recipients' send times (store/send_rate.py).
     FunctionSpec("fanout_worker", 60, Touches(
         tables=reads("lists", "subscribers", "suppressions")
@@ -253,7 +258,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     # when its time runs short or the rest must wait (services/sending/batches.py). Its trigger
     # follows the SES rate (campaign_send_trigger; function_spec's `ses_rate`).
     FunctionSpec("campaign_send_worker", 60, Touches(
-        tables=reads("accounts", "suppressions", "lists", "subscribers")
+        tables=reads("accounts", "suppressions", "lists", "subscribers", "sender-identities")
         + writes("campaigns", "campaign-stats", "messages", "message-purge-lists", "send-progress",
                  "send-rate", "account-health", "audit-log", "sent-count-receipts"),
         enqueues=(CAMPAIGN_SEND,), sends_mail=True, sends_sms=True, secrets=_BOTH_SECRETS),
@@ -285,9 +290,10 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         tables=reads("messages") + writes("suppressions", "subscribers", "audit-log"), secrets=_HASH_ONLY),
         trigger=QueueTrigger(SMS_INBOUND, 10, 0, 2)),
     # The daily purge: every step gets its share of five minutes each run (services/retention.py)
-    # and deletes an account's items in every table that holds them.
+    # and deletes an account's items in every table that holds them, and its SES identities.
     FunctionSpec("retention_worker", 300, Touches(
-        tables=writes(*ACCOUNT_DATA_TABLES, "rate-counters"), enqueues=(OUTBOX,))),
+        tables=writes(*ACCOUNT_DATA_TABLES, "rate-counters"), enqueues=(OUTBOX,),
+        deletes_sender_identities=True)),
 )
 """One entry per Chalice function (tests/test_functions.py checks it matches app.py)."""
 

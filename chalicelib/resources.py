@@ -31,6 +31,14 @@ class QueueSpec:
         return QUEUE_MESSAGE_MAX_BYTES
 
     @property
+    def retention_seconds(self) -> int:
+        """How long the queue keeps a message nobody took: a week (SQS's default is 4 days), so a
+        consumer that stops over a long weekend loses no opt-out, complaint or STOP reply before
+        its age alarm is answered (infra/template.py), and a message moved to the dead-letter
+        queue late still has a week there of the 14 days it keeps them."""
+        return 7 * 24 * 3600
+
+    @property
     def visibility_timeout_seconds(self) -> int:
         """6 x its consumer's timeout + batching window (AWS's advice for Lambda triggers)."""
         from chalicelib.functions import consumer_of  # functions.py imports this module

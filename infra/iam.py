@@ -4,12 +4,13 @@
 friends), which the template wraps in `Fn::Sub` and the tests resolve for moto's account, so the
 policy deployed and the policy the tests hold every AWS call against are one and the same.
 `request_of` turns one botocore call into what IAM authorises (actions and resource ARNs), and
-`allows` evaluates a policy's Allow statements as IAM does (wildcards `*` and `?`).
+`allows` evaluates a policy's Allow statements as IAM does (wildcards `*` and `?`, `Resource` or
+`NotResource`).
 """
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.utils import parseaddr
@@ -37,8 +38,12 @@ _SQS_DRAIN = ("sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage")
 # SES v2 SendEmail is authorised as ses:SendEmail (raw content included); v1's raw call as
 # ses:SendRawEmail. Both need the From identity and the configuration set.
 _SES_SEND = ("ses:SendEmail", "ses:SendRawEmail")
-# SMS to a phone number and the opted-out list: SNS cannot scope these to a resource ARN.
-_SMS = ("sns:CheckIfPhoneNumberIsOptedOut", "sns:ListPhoneNumbersOptedOut", "sns:Publish")
+# The opted-out list: SNS cannot scope these to a resource ARN.
+_SMS_OPT_OUTS = ("sns:CheckIfPhoneNumberIsOptedOut", "sns:ListPhoneNumbersOptedOut")
+# SMS to a phone number: Publish with no topic, which IAM authorises on "*". Granted on everything
+# but SNS's own ARNs, so it reaches no topic (forged SES feedback, STOP replies, inbound mail,
+# alarms) and no platform endpoint.
+_SMS_PUBLISH_NOT_TO = f"{_ARN}:sns:*:*:*"
 
 
 def table_arn(settings: Settings, table: str) -> str:
@@ -64,7 +69,8 @@ def configuration_set_arn(settings: Settings) -> str:
 
 def policy_statements(spec: FunctionSpec, settings: Settings) -> list[dict[str, Any]]:
     """The Allow statements of `spec`'s role (besides writing its own logs), ARNs as Fn::Sub
-    strings. Nothing is granted on "*" but SMS, which AWS cannot scope."""
+    strings. Nothing is granted on "*" but the opted-out list, which AWS cannot scope, and SMS
+    Publish on everything but SNS's ARNs (no topic)."""
     touches = spec.touches
     statements: list[dict[str, Any]] = []
     for access, actions in ((Access.READ, _DYNAMODB_READ), (Access.WRITE, _DYNAMODB_READ + _DYNAMODB_WRITE)):
@@ -88,8 +94,12 @@ def policy_statements(spec: FunctionSpec, settings: Settings) -> list[dict[str, 
     if touches.manages_sender_identities:
         actions = ("ses:CreateEmailIdentity", "ses:DeleteEmailIdentity")
         statements.append(_allow("ManageSenderIdentities", actions, [identity_arns()]))
+    elif touches.deletes_sender_identities:
+        statements.append(_allow("DeleteSenderIdentities", ("ses:DeleteEmailIdentity",), [identity_arns()]))
     if touches.sends_sms:
-        statements.append(_allow("SendSms", _SMS, ["*"]))
+        statements.append(_allow("ReadSmsOptOuts", _SMS_OPT_OUTS, ["*"]))
+        statements.append({"Sid": "SendSms", "Effect": "Allow", "Action": ["sns:Publish"],
+                           "NotResource": [_SMS_PUBLISH_NOT_TO]})
     if touches.secrets:
         arns = [secret_arn(settings, secret) for secret in sorted(touches.secrets)]
         statements.append(_allow("ReadSecrets", ("secretsmanager:GetSecretValue",), arns))
@@ -100,10 +110,15 @@ def _allow(sid: str, actions: Iterable[str], resources: list[str]) -> dict[str, 
     return {"Sid": sid, "Effect": "Allow", "Action": sorted(actions), "Resource": resources}
 
 
+def _with_arns(statement: dict[str, Any], change: Callable[[str], Any]) -> dict[str, Any]:
+    """The statement with `change` applied to each ARN of its Resource (or NotResource)."""
+    key = "NotResource" if "NotResource" in statement else "Resource"
+    return {**statement, key: [change(arn) for arn in statement[key]]}
+
+
 def for_template(statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The statements with every ARN template wrapped in Fn::Sub."""
-    return [{**statement, "Resource": [arn if "${" not in arn else {"Fn::Sub": arn}
-                                       for arn in statement["Resource"]]}
+    return [_with_arns(statement, lambda arn: arn if "${" not in arn else {"Fn::Sub": arn})
             for statement in statements]
 
 
@@ -111,8 +126,7 @@ def resolved(statements: list[dict[str, Any]], region: str, account: str,
              partition: str = "aws") -> list[dict[str, Any]]:
     """The statements as IAM sees them in one account and region."""
     values = {"AWS::Partition": partition, "AWS::Region": region, "AWS::AccountId": account}
-    return [{**statement, "Resource": [re.sub(r"\$\{([^}]+)\}", lambda m: values[m.group(1)], arn)
-                                       for arn in statement["Resource"]]}
+    return [_with_arns(statement, lambda arn: re.sub(r"\$\{([^}]+)\}", lambda m: values[m.group(1)], arn))
             for statement in statements]
 
 
@@ -128,12 +142,19 @@ class Request:
 
 
 def allows(statements: list[dict[str, Any]], request: Request) -> bool:
-    """Whether an Allow statement (resolved ARNs) covers the request (no Deny statements here)."""
+    """Whether an Allow statement (resolved ARNs) covers the request (no Deny statements here): its
+    action matches, and the resource matches one of its `Resource` or none of its `NotResource`."""
     return any(
         any(fnmatchcase(request.action.lower(), action.lower()) for action in statement["Action"])
-        and any(fnmatchcase(request.resource, resource) for resource in statement["Resource"])
+        and _covers(statement, request.resource)
         for statement in statements if statement["Effect"] == "Allow"
     )
+
+
+def _covers(statement: dict[str, Any], resource: str) -> bool:
+    if "NotResource" in statement:
+        return not any(fnmatchcase(resource, excluded) for excluded in statement["NotResource"])
+    return any(fnmatchcase(resource, pattern) for pattern in statement["Resource"])
 
 
 _BATCHED = {"sqs": {"SendMessageBatch": "SendMessage", "DeleteMessageBatch": "DeleteMessage",

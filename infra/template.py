@@ -16,19 +16,28 @@ from chalice.utils import to_cfn_resource_name
 
 from chalicelib.blueprints.public_tracking_front import FUNCTION_NAME as TRACKING_FRONT
 from chalicelib.config import Settings
-from chalicelib.functions import APPLICATION_LOG_LEVEL, SYSTEM_LOG_LEVEL, FunctionSpec, function_spec
+from chalicelib.functions import (
+    APPLICATION_LOG_LEVEL,
+    SYSTEM_LOG_LEVEL,
+    FunctionSpec,
+    consumer_of,
+    function_spec,
+)
 from chalicelib.resources import (
     CAMPAIGN_SEND,
     FANOUT,
     FEEDBACK,
     FEEDBACK_EVENT_TYPES,
     FEEDBACK_TOPIC,
+    IMPORTS,
     INBOUND_MAIL,
     INBOUND_MAIL_TOPIC,
     OUTBOX,
     QUEUES,
+    SIGNUPS,
     SMS_INBOUND,
     SMS_INBOUND_TOPIC,
+    TRACKING,
     QueueSpec,
 )
 from chalicelib.store.models import ALL_MODELS
@@ -48,10 +57,24 @@ _TRACKING_BASE_URL_GIVEN = "TrackingBaseUrlGiven"
 # The longest SQS keeps a message: a dead letter must outlive its first enqueue time, which
 # SQS keeps when it moves the message, and give people time to look at it.
 DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
-# The queues whose waiting messages are mail and SMS not yet sent: their oldest message's age
-# is how late sending runs.
-SEND_QUEUES = (OUTBOX, FANOUT, CAMPAIGN_SEND)
-SEND_QUEUE_AGE_ALARM_SECONDS = 15 * 60
+# The age of a queue's oldest message at which its alarm sounds. A consumer that stops without
+# failing a message (its event source mapping disabled, a role that fails before the handler
+# runs, the drain's schedule off) sends nothing to the dead-letter queue: only this age shows it.
+# Above what the consumer normally takes: seconds for a trigger, plus a retry's visibility
+# timeout; a run every 4 minutes for the tracking drain, plus the 12 minutes a crashed run's
+# messages stay hidden. Imports queue a file's chunks all at once (a 5 MB file is some 250) for
+# five importers. Far below the retention (QueueSpec.retention_seconds, a week): the alarm leaves
+# days to restart the consumer.
+QUEUE_AGE_ALARM_MINUTES: dict[QueueSpec, int] = {
+    # Mail and SMS not yet sent: how late sending runs.
+    OUTBOX: 15, FANOUT: 15, CAMPAIGN_SEND: 15,
+    # Bounces and complaints (P12, P26), STOP replies (P06, P12), mailto unsubscribes (P07), signups
+    # waiting for their confirmation mail (P01).
+    FEEDBACK: 15, SMS_INBOUND: 15, INBOUND_MAIL: 15, SIGNUPS: 15,
+    IMPORTS: 60,
+    # Opens and clicks not yet counted (P13).
+    TRACKING: 20,
+}
 # SES reviews an account at 5% bounces and 0.1% complaints (pausing it at 10% and 0.5%): the
 # alarms sound before it reviews.
 SES_BOUNCE_RATE_ALARM = 0.04
@@ -129,7 +152,8 @@ def build_merge_template(
     resources.update(_inbound_mail_path(settings))
     resources.update(_sms_inbound_path(settings))
     resources.update(_alarm_topic(settings))
-    resources.update(_send_alarms(settings))
+    resources.update(_queue_age_alarms(settings))
+    resources.update(_ses_alarms(settings))
     for function in functions:
         spec = function.spec
         variables = lambda_environment(settings)
@@ -205,6 +229,7 @@ def lambda_environment(settings: Settings) -> dict[str, Any]:
         "TIDINGS_CONFIGURATION_SET": settings.configuration_set,
         "TIDINGS_PUBLIC_BASE_URL": {"Ref": "PublicBaseUrl"},
         "TIDINGS_DEFAULT_SENDER": {"Ref": "DefaultSender"},
+        "TIDINGS_OPERATOR_EMAIL": {"Ref": "OperatorEmail"},
         # Packaged in (infra/package.py --ses-rate): the campaign sender's trigger follows it.
         "TIDINGS_SES_MAX_SEND_RATE": f"{settings.ses_max_send_rate:g}",
     }
@@ -316,27 +341,34 @@ def _function_alarms(settings: Settings, function: LambdaFunction) -> dict[str, 
     }
 
 
-def _send_alarms(settings: Settings) -> dict[str, Any]:
-    """Sending that runs late (the oldest waiting job), and SES reputation before SES acts."""
-    alarms = {
+def _queue_age_alarms(settings: Settings) -> dict[str, Any]:
+    """For every queue, an alarm when its oldest message has waited too long: its consumer is
+    stopped or behind (QUEUE_AGE_ALARM_MINUTES)."""
+    return {
         to_cfn_resource_name(queue.logical_name) + "AgeAlarm": _alarm(
             settings.resource_name(f"{queue.logical_name}-oldest-message"),
-            f"A job has waited on the {queue.logical_name} queue over {SEND_QUEUE_AGE_ALARM_SECONDS // 60} "
-            "minutes: sending is behind or stuck.",
+            f"A message has waited on the {queue.logical_name} queue over {QUEUE_AGE_ALARM_MINUTES[queue]} "
+            f"minutes: {consumer_of(queue).name} is stopped or behind (its messages are dropped after "
+            f"{queue.retention_seconds // 86400} days).",
             "AWS/SQS", "ApproximateAgeOfOldestMessage",
             [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id(queue), "QueueName"]}}],
-            "Maximum", SEND_QUEUE_AGE_ALARM_SECONDS)
-        for queue in SEND_QUEUES
+            "Maximum", QUEUE_AGE_ALARM_MINUTES[queue] * 60)
+        for queue in QUEUES
     }
-    alarms["SesBounceRateAlarm"] = _alarm(
-        settings.resource_name("ses-bounce-rate"),
-        "The account's SES bounce rate nears 5%, where SES reviews (and at 10% pauses) sending.",
-        "AWS/SES", "Reputation.BounceRate", [], "Maximum", SES_BOUNCE_RATE_ALARM, period=3600)
-    alarms["SesComplaintRateAlarm"] = _alarm(
-        settings.resource_name("ses-complaint-rate"),
-        "The account's SES complaint rate nears 0.1%, where SES reviews (and at 0.5% pauses) sending.",
-        "AWS/SES", "Reputation.ComplaintRate", [], "Maximum", SES_COMPLAINT_RATE_ALARM, period=3600)
-    return alarms
+
+
+def _ses_alarms(settings: Settings) -> dict[str, Any]:
+    """SES reputation, before SES acts."""
+    return {
+        "SesBounceRateAlarm": _alarm(
+            settings.resource_name("ses-bounce-rate"),
+            "The account's SES bounce rate nears 5%, where SES reviews (and at 10% pauses) sending.",
+            "AWS/SES", "Reputation.BounceRate", [], "Maximum", SES_BOUNCE_RATE_ALARM, period=3600),
+        "SesComplaintRateAlarm": _alarm(
+            settings.resource_name("ses-complaint-rate"),
+            "The account's SES complaint rate nears 0.1%, where SES reviews (and at 0.5% pauses) sending.",
+            "AWS/SES", "Reputation.ComplaintRate", [], "Maximum", SES_COMPLAINT_RATE_ALARM, period=3600),
+    }
 
 
 def _alarm_topic(settings: Settings) -> dict[str, Any]:
@@ -427,6 +459,11 @@ def _parameters(functions: Sequence[LambdaFunction]) -> dict[str, Any]:
         "DefaultSender": {
             "Type": "String",
             "Description": "A verified SES identity that sends confirmation and system mail",
+            "AllowedPattern": r"^[^@\s]+@[^@\s]+$",
+        },
+        "OperatorEmail": {
+            "Type": "String",
+            "Description": "An operator's mailbox: the Reply-To of the platform's notices to an account",
             "AllowedPattern": r"^[^@\s]+@[^@\s]+$",
         },
         "AlarmEmail": {
@@ -532,6 +569,7 @@ def _queue_with_dead_letters(queue: QueueSpec, settings: Settings) -> dict[str, 
             "Metadata": _skips(_QUEUE_SKIPS),
             "Properties": {
                 "QueueName": settings.resource_name(queue.logical_name),
+                "MessageRetentionPeriod": queue.retention_seconds,
                 "VisibilityTimeout": queue.visibility_timeout_seconds,
                 "MaximumMessageSize": queue.max_message_bytes,
                 "SqsManagedSseEnabled": True,

@@ -274,3 +274,44 @@ def test_p24_api_use_marks_the_account_active_once_a_day(client):
     assert first.by_operation["dynamodb.UpdateItem"] == 2, "the account and the key, once"
     assert second.by_operation["dynamodb.UpdateItem"] == 0, "free for the rest of the day"
     assert Account.get(account_id).last_active_day == day(3).date().isoformat()
+
+
+def test_p22_p23_a_deleted_accounts_ses_identities_go_with_it(client):
+    """SES holds an account's sender identities (an address one is someone's mailbox): the daily
+    purge that deletes the account deletes them in SES too, under the retention worker's own
+    policy, audited by count only; another account's stay, and a second run finds nothing."""
+    from app import app
+    from chalicelib.clients import client as aws_client
+    from chalicelib.config import settings
+    from chalicelib.local.invoke import invoke_handler
+    from chalicelib.local.scheduler import scheduled_event
+
+    def in_ses() -> set[str]:
+        listed = aws_client("sesv2").list_email_identities()["EmailIdentities"]
+        return {item["IdentityName"] for item in listed}
+
+    def purge(on: float) -> None:
+        event = scheduled_event(app, "retention_worker", day(on), settings().region)
+        invoke_handler(app, "retention_worker", event, settings().region)
+
+    with on_day(0):
+        account_id, api = _new_account()
+        for identity in ("acme.example", "ceo@elsewhere.example"):
+            assert client.http.post("/v1/senders", headers=api,
+                                    body=json.dumps({"identity": identity})).status_code == 201
+        create_account_with_key("Other Ltd", {"sender_identity": "hello@other.example"})
+        aws_client("sesv2").delete_email_identity(EmailIdentity="ceo@elsewhere.example")  # gone: fine
+        assert main(["account", "cancel", "--account-id", account_id, "--reason", "phishing"]) == 0
+    with on_day(29.9):
+        purge(29.9)
+        assert {"news@acme.example", "acme.example"} <= in_ses(), "within its 30 days (P25)"
+    with on_day(30.5):
+        purge(30.5)
+        assert not _exists(account_id)
+        assert not {"news@acme.example", "acme.example", "ceo@elsewhere.example"} & in_ses()
+        assert "hello@other.example" in in_ses()
+        [trace] = [e.target for e in audit.entries(PLATFORM_AUDIT)
+                   if e.action == "account.deleted.cancelled" and account_id in (e.target or "")]
+        assert "ses-identities=3" in trace and "@" not in trace and "acme" not in trace
+        purge(30.6)
+        assert "hello@other.example" in in_ses()

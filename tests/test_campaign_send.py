@@ -162,6 +162,37 @@ def test_p26_a_suspension_during_sending_cancels_the_rest(client, account, heade
     assert deleted.status_code == 409 and json.loads(deleted.body)["error"]["field"] == "status"
 
 
+def test_p35_a_sender_identity_given_up_during_sending_cancels_the_rest(client, account, headers, list_id):
+    """The account owns acme.example (From offers@…) at the start, then deletes it mid-send, and
+    another account adds (and SES verifies) offers@acme.example: no batch after that sends as it."""
+    from chalicelib.cli import create_account_with_key
+
+    subscribe(account["account_id"], list_id, "ann@example.com")
+    campaign = create_campaign(client, headers, [list_id], from_address="offers@acme.example")
+    _send(client, headers, campaign["campaign_id"])
+    run_queues(client, ("fanout",))
+    assert client.http.delete("/v1/senders/acme.example", headers=headers).status_code == 204
+    create_account_with_key("Other Ltd", {"sender_identity": "offers@acme.example"})
+    run_queues(client)
+    assert sent_raw() == []
+    assert campaign_status(client, headers, campaign["campaign_id"]) == "cancelled"
+    audit = json.loads(client.http.get("/v1/audit", headers=headers).body)["entries"]
+    assert ("campaign-sender", "campaign.cancelled", campaign["campaign_id"]) in [
+        (entry["actor"], entry["action"], entry["target"]) for entry in audit]
+
+
+def test_p35_a_campaign_still_owning_its_sender_identity_sends(client, account, headers, list_id):
+    subscribe(account["account_id"], list_id, "ann@example.com")
+    campaign = create_campaign(client, headers, [list_id], from_address="news@acme.example")
+    _send(client, headers, campaign["campaign_id"])
+    run_queues(client, ("fanout",))
+    # The domain goes, the address itself stays the account's: it still sends.
+    assert client.http.delete("/v1/senders/acme.example", headers=headers).status_code == 204
+    run_queues(client)
+    assert len(sent_raw()) == 1
+    assert campaign_status(client, headers, campaign["campaign_id"]) == "sent"
+
+
 # --- fan-out and who is skipped -----------------------------------------------------------------
 
 def test_fan_out_pages_a_list_in_several_jobs(client, account, headers, list_id, monkeypatch):

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 import time_machine
 
+from chalicelib.config import settings
 from chalicelib.domain.clock import now
 from chalicelib.store.accounts import get_account
 from chalicelib.store.audit import entries
@@ -160,6 +161,7 @@ def test_p27_the_old_address_gets_one_notice_when_the_change_is_confirmed(client
     assert "the contact email of the account Acme Ltd was changed on" in text
     assert "o•••@acme.example" in text and "UTC" in text
     assert "DELETE /v1/keys/" in text and "Reply to this message" in text
+    assert notice["Reply-To"] == settings().operator_email, "the reply it asks for reaches an operator"
     assert client.http.post(path).status_code == 200
     assert len(_notices()) == 1, "pressing the button again on a done change mails nobody"
     assert all("@" not in (e.target or "") + e.actor for e in entries(account["account_id"]))
@@ -245,4 +247,4 @@ def test_p27_an_account_name_with_a_line_break_cannot_add_a_header_to_the_notice
     assert notice["Bcc"] is None and "\n" not in str(notice["Subject"])
     assert str(notice["Subject"]) == "The contact email of Acme Bcc: spy@evil.example was changed"
     assert sorted(notice.keys()) == ["Content-Type", "Date", "From", "MIME-Version", "Message-ID",
-                                     "Subject", "To"]
+                                     "Reply-To", "Subject", "To"]

@@ -76,12 +76,14 @@ def test_every_queue_has_one_consumer_and_a_visibility_timeout_of_six_timeouts_p
         consumer_of(QueueSpec("nobody"))
 
 
-def test_the_local_stack_creates_queues_with_the_declared_visibility_timeout(aws):
+def test_the_local_stack_creates_queues_with_the_declared_visibility_timeout_and_retention(aws):
     sqs = client("sqs")
     for queue in QUEUES:
         url = sqs.get_queue_url(QueueName=settings().resource_name(queue.logical_name))["QueueUrl"]
-        found = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])["Attributes"]
+        found = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout",
+                                                                       "MessageRetentionPeriod"])["Attributes"]
         assert int(found["VisibilityTimeout"]) == queue.visibility_timeout_seconds, queue.logical_name
+        assert int(found["MessageRetentionPeriod"]) == queue.retention_seconds, queue.logical_name
 
 
 def test_declared_tables_exist_and_the_purge_may_delete_every_accounts_items():

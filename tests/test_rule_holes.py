@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from chalicelib.cli import create_account_with_key, main
+from chalicelib.config import settings
 from chalicelib.domain.suppression import SuppressionReason
 from chalicelib.store.audit import entries
 from chalicelib.store.models import Account, MessageRecord
@@ -172,6 +173,7 @@ def test_p33_the_operator_suspends_an_account_with_a_reason_mailed_and_audited(c
     deliver(take("outbox"))
     (notice,) = [mail for mail in sent_mails() if mail["To"] == "contact@acme.example"]
     assert "suspended" in str(notice["Subject"]) and reason in notice.get_content()
+    assert notice["Reply-To"] == settings().operator_email, "the reply it asks for reaches an operator"
     audited = [e for e in entries(account["account_id"]) if e.action == "account.suspended_by_operator"]
     assert audited and reason in audited[0].target and audited[0].actor == "operator"
     refused = _message(client, bearer(account["api_key"]))
@@ -189,6 +191,7 @@ def test_p33_the_operator_cancels_an_account_which_is_deleted_after_30_days(clie
     deliver(take("outbox"))
     (notice,) = [mail for mail in sent_mails() if mail["To"] == "contact@acme.example"]
     assert "cancelled" in str(notice["Subject"]) and "phishing" in notice.get_content()
+    assert notice["Reply-To"] == settings().operator_email
     assert any(e.action == "account.cancelled_by_operator" for e in entries(account["account_id"]))
     headers = bearer(account["api_key"])
     assert client.http.get("/v1/account/export", headers=headers).status_code == 200  # P22

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -19,6 +20,22 @@ def other(aws: dict[str, str]) -> dict[str, Any]:
     tenant = create_account_with_key("Other Ltd", {
         "postal_address": "2 Side Street, Tallinn", "contact_email": "contact@other.example",
         "sender_identity": "hello@other.example"})
+    return {**tenant, "headers": bearer(tenant["api_key"])}
+
+
+@pytest.fixture
+def squatter(aws: dict[str, str]) -> dict[str, Any]:
+    """A tenant that adds identities it cannot verify."""
+    tenant = create_account_with_key("Squatter Ltd", {
+        "postal_address": "3 Back Street, Chisinau", "contact_email": "contact@squat.example"})
+    return {**tenant, "headers": bearer(tenant["api_key"])}
+
+
+@pytest.fixture
+def owner(aws: dict[str, str]) -> dict[str, Any]:
+    """The tenant that controls bigbrand.example's DNS and mailboxes."""
+    tenant = create_account_with_key("Big Brand SA", {
+        "postal_address": "1 High Street, Bucharest", "contact_email": "contact@bigbrand.example"})
     return {**tenant, "headers": bearer(tenant["api_key"])}
 
 
@@ -100,21 +117,6 @@ def test_p35_the_platform_sender_domain_is_reserved(client, headers):
     for identity in (settings().default_sender, settings().default_sender.rpartition("@")[2]):
         response = client.http.post("/v1/senders", headers=headers, body=json.dumps({"identity": identity}))
         assert response.status_code == 403, response.body
-
-
-def test_p35_an_identity_already_in_ses_is_verified_afresh_by_the_claimant(client, headers):
-    ses = aws_client("sesv2")
-    ses.create_email_identity(EmailIdentity="left.example")
-    before = ses.get_email_identity(EmailIdentity="left.example")
-    from moto.core import DEFAULT_ACCOUNT_ID
-    from moto.ses.models import ses_backends
-
-    identities = ses_backends[DEFAULT_ACCOUNT_ID]["eu-west-1"].email_identities
-    old = identities["left.example"]
-    assert before["VerificationStatus"] == "SUCCESS"
-    assert client.http.post("/v1/senders", headers=headers,
-                            body=json.dumps({"identity": "left.example"})).status_code == 201
-    assert identities["left.example"] is not old  # deleted and made again: verification restarts
 
 
 def test_p35_an_unverified_identity_is_409_until_ses_verifies_it(client, headers, list_id):
@@ -246,3 +248,220 @@ def test_p35_the_operator_cannot_adopt_an_identity_for_an_account_nobody_holds(a
     assert cli.main(["account", "adopt-sender", "--account-id", unknown, "--identity", "legacy.example"]) == 2
     assert "no such account" in capsys.readouterr().err
     assert list(SenderIdentity.scan()) == [], "claimed for no one"
+
+
+# --- a claim SES never verified lapses; an identity SES has that nobody owns is never made again ---
+
+def _identities(client: Any, tenant: dict[str, Any]) -> list[str]:
+    listed = json.loads(client.http.get("/v1/senders", headers=tenant["headers"]).body)["senders"]
+    return [item["identity"] for item in listed]
+
+
+def _ses_identities() -> dict[str, Any]:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    return ses_backends[DEFAULT_ACCOUNT_ID]["eu-west-1"].email_identities
+
+
+def _audit(client: Any, tenant: dict[str, Any]) -> list[dict[str, Any]]:
+    return json.loads(client.http.get("/v1/audit", headers=tenant["headers"]).body)["entries"]
+
+
+def test_p35_a_claim_its_claimant_never_verified_does_not_lock_the_domains_owner_out(client, squatter, owner):
+    """Tenant B adds bigbrand.example, cannot publish its DNS records, and SES says FAILED: Big
+    Brand, who controls the DNS, gets its own domain. B's claim and B's SES identity go; the
+    identity is made afresh for Big Brand, and B cannot take it back."""
+    assert _add(client, squatter["headers"], "bigbrand.example").status_code == 201
+    _ses_status("bigbrand.example", "FAILED")
+    squatters = _ses_identities()["bigbrand.example"]
+    response = _add(client, owner["headers"], "bigbrand.example")
+    assert response.status_code == 201, response.body
+    assert _identities(client, owner) == ["bigbrand.example"]
+    assert _identities(client, squatter) == []
+    assert _ses_identities()["bigbrand.example"] is not squatters  # verified afresh by its owner
+    lapsed = [entry for entry in _audit(client, squatter) if entry["action"] == "sender.lapsed"]
+    assert [(entry["actor"], entry["target"]) for entry in lapsed] == [("platform", "domain")]
+    assert "bigbrand" not in json.dumps(_audit(client, squatter)) + json.dumps(_audit(client, owner))
+    taken_back = _add(client, squatter["headers"], "bigbrand.example")  # the owner's claim holds
+    assert taken_back.status_code == 409 and _error(taken_back)["field"] == "identity"
+
+
+def test_p35_an_unverified_claim_holds_for_72_hours_and_lapses_after(client, squatter, owner):
+    import time_machine
+
+    from chalicelib.domain.senders import VERIFICATION_WINDOW
+
+    assert _add(client, squatter["headers"], "bigbrand.example").status_code == 201
+    _ses_status("bigbrand.example", "PENDING")
+    claimed = datetime.now(UTC)
+    with time_machine.travel(claimed + VERIFICATION_WINDOW - timedelta(minutes=1), tick=False):
+        held = _add(client, owner["headers"], "bigbrand.example")
+        assert held.status_code == 409 and _error(held)["field"] == "identity"
+    assert _identities(client, squatter) == ["bigbrand.example"]
+    with time_machine.travel(claimed + VERIFICATION_WINDOW + timedelta(minutes=1), tick=False):
+        assert _add(client, owner["headers"], "BigBrand.Example").status_code == 201
+    assert _identities(client, squatter) == [] and _identities(client, owner) == ["bigbrand.example"]
+
+
+@pytest.mark.parametrize("status", ["SUCCESS", "TEMPORARY_FAILURE"])
+def test_p35_a_verified_claim_or_one_ses_cannot_check_just_now_never_lapses(client, squatter, owner, status):
+    import time_machine
+
+    assert _add(client, squatter["headers"], "bigbrand.example").status_code == 201
+    _ses_status("bigbrand.example", status)
+    with time_machine.travel(datetime.now(UTC) + timedelta(days=400), tick=False):
+        for identity in ("bigbrand.example", "ceo@bigbrand.example"):
+            refused = _add(client, owner["headers"], identity)
+            assert refused.status_code == 409 and _error(refused)["field"] == "identity", identity
+    assert _identities(client, squatter) == ["bigbrand.example"]
+    assert "bigbrand.example" in _ses_identities()
+
+
+def test_p35_a_lapsed_address_claim_at_a_domain_gives_way_and_leaves_ses(client, squatter, owner):
+    """An address B added at Big Brand's domain and never verified (SES lost it, or said FAILED)
+    no longer keeps Big Brand from its domain; SES keeps no identity that nobody owns."""
+    for address in ("ceo@bigbrand.example", "pay@bigbrand.example"):
+        assert _add(client, squatter["headers"], address).status_code == 201
+    _ses_status("ceo@bigbrand.example", "FAILED")
+    aws_client("sesv2").delete_email_identity(EmailIdentity="pay@bigbrand.example")
+    assert _add(client, owner["headers"], "bigbrand.example").status_code == 201
+    assert _identities(client, squatter) == []
+    assert "ceo@bigbrand.example" not in _ses_identities()
+    assert len([entry for entry in _audit(client, squatter) if entry["action"] == "sender.lapsed"]) == 2
+
+
+def test_p35_one_claim_that_holds_keeps_the_lapsed_ones_and_the_add_changes_nothing(
+        client, squatter, owner, other):
+    assert _add(client, squatter["headers"], "ceo@bigbrand.example").status_code == 201
+    _ses_status("ceo@bigbrand.example", "FAILED")
+    assert _add(client, other["headers"], "staff@bigbrand.example").status_code == 201  # verified
+    refused = _add(client, owner["headers"], "bigbrand.example")
+    assert refused.status_code == 409 and _error(refused)["field"] == "identity"
+    assert _identities(client, squatter) == ["ceo@bigbrand.example"]
+    assert "ceo@bigbrand.example" in _ses_identities()
+
+
+def test_p35_a_lapsed_claim_is_released_once_when_two_accounts_race_for_it(client, squatter, owner):
+    from chalicelib.store import senders as sender_store
+
+    assert _add(client, squatter["headers"], "bigbrand.example").status_code == 201
+    [stale] = sender_store.identities_at("bigbrand.example")
+    _ses_status("bigbrand.example", "FAILED")
+    assert _add(client, owner["headers"], "bigbrand.example").status_code == 201
+    # The slower of the two read the squatter's claim before the owner took the identity.
+    assert sender_store.release_unchanged_identity(stale) is False
+    assert _identities(client, owner) == ["bigbrand.example"]
+
+
+def test_p35_claim_lapsed_thresholds():
+    from chalicelib.domain.senders import VERIFICATION_WINDOW, claim_lapsed
+
+    assert timedelta(hours=72) == VERIFICATION_WINDOW  # SES's window for a domain's DKIM records
+    claimed = datetime(2030, 1, 1, tzinfo=UTC)
+    edge = claimed + VERIFICATION_WINDOW
+    for status in ("PENDING", "NOT_STARTED"):
+        assert claim_lapsed(status, claimed, edge) is False
+        assert claim_lapsed(status, claimed, edge + timedelta(microseconds=1)) is True
+    for status in ("SUCCESS", "TEMPORARY_FAILURE"):
+        assert claim_lapsed(status, claimed, edge + timedelta(days=3650)) is False
+    for status in (None, "FAILED"):
+        assert claim_lapsed(status, claimed, claimed) is True
+
+
+def test_p35_adding_an_identity_no_account_owns_never_deletes_a_verified_one_in_ses(client, squatter):
+    """An identity verified in SES but owned by no account (made by hand by the operator, or any
+    tenant's from before identities were owned): a tenant's add never deletes or makes it again
+    (its owner's mail would stop), and a clear 409 sends it to the operator."""
+    ses = aws_client("sesv2")
+    ses.create_email_identity(EmailIdentity="legacy.example")
+    deleted: list[str] = []
+    real = ses.delete_email_identity
+
+    def spy(**kwargs: Any) -> Any:
+        deleted.append(kwargs["EmailIdentity"])
+        return real(**kwargs)
+
+    ses.delete_email_identity = spy  # type: ignore[method-assign]
+    try:
+        response = _add(client, squatter["headers"], "legacy.example")
+    finally:
+        del ses.delete_email_identity
+    assert deleted == [], "a verified SES identity no account owned was deleted by a tenant's claim"
+    assert response.status_code == 409, response.body
+    assert _error(response)["field"] == "identity" and "operator" in _error(response)["message"]
+
+
+def test_p35_an_identity_ses_has_is_refused_in_every_spelling_and_the_operator_adopts_it(
+        client, squatter, capsys):
+    from chalicelib import cli
+
+    legacy = _legacy_account()
+    made = _ses_identities()["legacy.example"]
+    for spelling in ("LEGACY.example", " legacy.example ", "legacy.example"):
+        refused = _add(client, squatter["headers"], spelling)
+        assert refused.status_code == 409 and _error(refused)["field"] == "identity", spelling
+    assert _identities(client, squatter) == [] and _ses_identities()["legacy.example"] is made
+    assert cli.main(["account", "adopt-sender", "--account-id", legacy["account_id"],
+                     "--identity", "legacy.example"]) == 0
+    assert _identities(client, {"headers": bearer(legacy["api_key"])}) == ["legacy.example"]
+    assert _ses_identities()["legacy.example"] is made
+
+
+def test_p35_the_cli_gives_a_new_account_an_identity_ses_has_without_making_it_again(aws):
+    from chalicelib.services.senders import list_senders
+
+    aws_client("sesv2").create_email_identity(EmailIdentity="news@handmade.example")
+    made = _ses_identities()["news@handmade.example"]
+    created = create_account_with_key("Handmade Ltd", {"sender_identity": "News@Handmade.example"})
+    assert [item["identity"] for item in list_senders(created["account_id"])] == ["news@handmade.example"]
+    assert _ses_identities()["news@handmade.example"] is made
+
+
+def test_p35_the_operator_cannot_adopt_the_platforms_sender_domain(aws, capsys):
+    from chalicelib import cli
+    from chalicelib.config import settings
+
+    legacy = _legacy_account()
+    for identity in (settings().default_sender, settings().default_sender.rpartition("@")[2]):
+        assert cli.main(["account", "adopt-sender", "--account-id", legacy["account_id"],
+                         "--identity", identity]) == 2, identity
+        assert "platform" in capsys.readouterr().err
+
+
+# --- internationalised domains: one owner per domain, ASCII (A-labels) at SES and in the DNS ----
+
+def test_p35_an_idn_identity_reaches_ses_in_ascii_and_keeps_one_owner(client, headers, other):
+    for identity in ("Bücher.example", "news@ＢÜＣＨＥＲ.example"):
+        added = _add(client, headers, identity)
+        assert added.status_code == 201, added.body
+        assert json.loads(added.body)["verified"] is True  # found in SES under its ASCII name
+    assert {"xn--bcher-kva.example", "news@xn--bcher-kva.example"} <= set(_ses_identities())
+    assert not [name for name in _ses_identities() if not name.isascii()]
+    assert {"bücher.example", "news@bücher.example"} <= set(_identities(client, {"headers": headers}))
+    for spelling in ("xn--bcher-kva.example", "boss@XN--BCHER-KVA.example", "bücher.example"):
+        refused = _add(client, other["headers"], spelling)
+        assert refused.status_code == 409 and _error(refused)["field"] == "identity", spelling
+    mine = new_list(client, headers, "Bücher news")
+    campaign = client.http.post("/v1/campaigns", headers=headers, body=json.dumps({
+        "name": "x", "list_ids": [mine], "subject": "Hi", "html": "<p>Hi</p>",
+        "from_address": "offers@xn--bcher-kva.example"}))
+    assert campaign.status_code == 201, campaign.body  # the domain's owner, verified in SES
+    assert client.http.delete("/v1/senders/news@xn--bcher-kva.example", headers=headers).status_code == 204
+    assert "news@xn--bcher-kva.example" not in _ses_identities()
+
+
+def test_p35_an_address_identity_needs_ascii_before_the_at(client, headers):
+    for bad in ("nëws@shop.example", "新闻@shop.example", "news\u2028@shop.example"):
+        refused = _add(client, headers, bad)
+        assert refused.status_code == 400 and _error(refused)["field"] == "identity", bad
+    assert not [name for name in _ses_identities() if "shop.example" in name]
+
+
+def test_p35_dns_records_name_an_idn_domain_in_ascii():
+    from chalicelib.domain.senders import dns_records, ses_identity
+
+    assert dns_records("bücher.example", ["abc"]) == [
+        {"type": "CNAME", "name": "abc._domainkey.xn--bcher-kva.example", "value": "abc.dkim.amazonses.com"}]
+    assert ses_identity("news@straße.example") == "news@xn--strae-oqa.example"  # IDNA 2008, not 2003
+    assert ses_identity("news@acme.example") == "news@acme.example"

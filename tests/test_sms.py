@@ -3,9 +3,11 @@ every text (P06), opted-out and suppressed numbers skipped, an inbound STOP supp
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import time_machine
 
 from chalicelib.clients import client as aws_client
 from chalicelib.config import hash_key
@@ -283,7 +285,6 @@ def test_a_test_sms_goes_to_the_given_number_only(client, account, headers, list
                                 body=json.dumps({"addresses": [BOB]}))
     assert response.status_code == 202, response.body
     assert [number for number, _ in sent_sms()] == [BOB]
-    assert publishes[0]["MessageAttributes"]["AWS.SNS.SMS.SMSType"]["StringValue"] == "Transactional"
 
 
 @pytest.mark.parametrize("scope", ["account", "platform"])
@@ -309,6 +310,33 @@ def test_p12_a_test_sms_to_a_number_that_opted_out_is_refused_whole(client, acco
     assert response.status_code == 202 and [number for number, _ in sent_sms()] == [BOB]
 
 
+@pytest.mark.parametrize("code", ["InvalidParameter", "Throttling"])
+def test_parity_a_test_text_sns_refuses_is_a_422_naming_addresses_and_which_were_sent(
+        client, headers, list_id, monkeypatch, code):
+    from botocore.exceptions import ClientError
+
+    from chalicelib.adapters import sns
+
+    real = sns.send_sms
+
+    def refuse_bob(number, text, sms_type):
+        if number == BOB:
+            raise ClientError({"Error": {"Code": code, "Message": f"refused {number}"}}, "Publish")
+        return real(number, text, sms_type)
+
+    monkeypatch.setattr(sns, "send_sms", refuse_bob)
+    monkeypatch.setattr("chalicelib.adapters.retries.time.sleep", lambda seconds: None)
+    campaign = _sms_campaign(client, headers, list_id)
+    response = client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/test", headers=headers,
+                                body=json.dumps({"addresses": [ANN, BOB]}))
+    assert response.status_code == 422, response.body
+    error = json.loads(response.body)["error"]
+    assert error["field"] == "addresses" and "addresses[1] was not texted" in error["message"]
+    assert code in error["message"] and "addresses[0..0] were" in error["message"]
+    assert BOB not in error["message"], "the number is named by its place, never written back"
+    assert [number for number, _ in sent_sms()] == [ANN]
+
+
 def test_the_template_lets_the_lambdas_publish_sms_and_feeds_replies_to_their_queue():
     from chalicelib.config import read_settings
     from infra.template import LambdaFunction, SqsHandler, build_merge_template
@@ -322,8 +350,10 @@ def test_the_template_lets_the_lambdas_publish_sms_and_feeds_replies_to_their_qu
                                              "acme-sms-inbound")])
     resources = merge["Resources"]
     (policy,) = resources["CampaignSendWorkerRole"]["Properties"]["Policies"]
-    (sms,) = [s for s in policy["PolicyDocument"]["Statement"] if "sns:Publish" in s["Action"]]
-    assert "sns:ListPhoneNumbersOptedOut" in sms["Action"]
+    statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+    assert statements["SendSms"]["Action"] == ["sns:Publish"]
+    assert statements["SendSms"]["NotResource"] == [{"Fn::Sub": "arn:${AWS::Partition}:sns:*:*:*"}]
+    assert "sns:ListPhoneNumbersOptedOut" in statements["ReadSmsOptOuts"]["Action"]
     assert resources["SmsInboundTopic"]["Properties"]["TopicName"] == "acme-sms-inbound"
     subscription = resources["SmsInboundTopicSubscription"]["Properties"]
     assert subscription["Endpoint"] == {"Fn::GetAtt": ["SmsInboundQueue", "Arn"]}
@@ -419,3 +449,283 @@ def test_p13_an_sms_campaigns_report_counts_the_texts_it_sent_and_not_the_email_
     assert (report["status"], report["sent"], report["delivered"]) == ("sent", 2, 2), report
     days = AccountHealthDay.query(account["account_id"], AccountHealthDay.day == now().date().isoformat())
     assert sum(int(day.sent or 0) for day in days) == 0
+
+
+# --- test sends (review 12, B1/B4 and its concerns) ----------------------------------------------------
+
+def _test_send(client, headers, campaign_id: str, numbers: list[str]) -> Any:
+    return client.http.post(f"/v1/campaigns/{campaign_id}/test", headers=headers,
+                            body=json.dumps({"addresses": numbers}))
+
+
+def test_p06_p12_a_stop_reply_to_a_test_sms_keeps_the_next_test_from_texting_the_number(
+        client, aws, account, headers, list_id):
+    """A test SMS ends with "Reply STOP to opt out" (P06): the reply suppresses the number for the
+    account that texted it, and only that account, so the next test is refused (P12)."""
+    from chalicelib.cli import create_account_with_key
+
+    other = create_account_with_key("Other Ltd", {})
+    campaign = _sms_campaign(client, headers, list_id)
+    assert _test_send(client, headers, campaign["campaign_id"], [BOB]).status_code == 202
+    _inbound(aws, "STOP", origination=BOB)
+    result = client.lambda_.invoke("sms_inbound_worker", sqs_event(*take("sms-inbound")))
+    assert result.payload == {"batchItemFailures": []}
+    bob = phone_hash(BOB, hash_key())
+    assert suppressed_hashes(account["account_id"], [bob]) == {bob}, "the STOP suppressed nothing"
+    assert suppressed_hashes(other["account_id"], [bob]) == set(), "another tenant never texted Bob"
+    again = _test_send(client, headers, campaign["campaign_id"], [BOB])
+    assert again.status_code == 409, again.body
+    assert json.loads(again.body)["error"]["field"] == "addresses"
+    assert len(sent_sms()) == 1
+
+
+def test_p21_a_test_sms_is_a_message_record_of_kind_test_filed_for_the_30_day_purge(
+        client, account, headers, list_id):
+    from chalicelib.domain.clock import now
+    from chalicelib.store import messages
+    from chalicelib.store.models import MessagePurgeList
+
+    campaign = _sms_campaign(client, headers, list_id)
+    response = _test_send(client, headers, campaign["campaign_id"], [BOB])
+    (message_id,) = json.loads(response.body)["message_ids"]
+    (record,) = messages.sent_to(phone_hash(BOB, hash_key()))
+    assert (record.message_id, record.account_id, record.kind) == (message_id, account["account_id"], "test")
+    assert record.count_batch is None, "a test counts in no report"
+    assert timedelta(days=27) < record.expires_at - now() <= timedelta(days=30)
+    filed = [messages.listed(purge_list) for purge_list in MessagePurgeList.scan()]
+    assert {message_id: phone_hash(BOB, hash_key())} in filed
+
+
+def test_p12_a_test_sms_to_a_number_sns_holds_opted_out_is_refused_whole(client, account, headers, list_id,
+                                                                         publishes):
+    # moto's CheckIfPhoneNumberIsOptedOut holds every number ending in 99 opted out.
+    opted_out = "+40712345699"
+    campaign = _sms_campaign(client, headers, list_id)
+    response = _test_send(client, headers, campaign["campaign_id"], [BOB, opted_out])
+    assert response.status_code == 409, response.body
+    error = json.loads(response.body)["error"]
+    assert error["field"] == "addresses" and "addresses[1]" in error["message"]
+    assert publishes == []
+
+
+@pytest.mark.parametrize("raw", ["+40 7\u2028123", "+4071234\u00855678", "+40\x00712345678", "call me",
+                                 "+40 12", "+" + "4" * 300])
+def test_parity_a_bad_test_number_is_refused_naming_the_addresses_field(client, headers, list_id, publishes,
+                                                                       raw):
+    """The request's field is `addresses`, never `phone`, a field the caller never sent; the
+    message says which of them."""
+    campaign = _sms_campaign(client, headers, list_id)
+    response = _test_send(client, headers, campaign["campaign_id"], [BOB, raw])
+    assert response.status_code == 400, response.body
+    error = json.loads(response.body)["error"]
+    assert error["field"] == "addresses" and "addresses[1]" in error["message"]
+    assert publishes == []
+
+
+def test_p10_a_test_texts_a_number_once_however_it_was_typed(client, headers, list_id):
+    campaign = _sms_campaign(client, headers, list_id)
+    response = _test_send(client, headers, campaign["campaign_id"],
+                          ["+40 712 345 678", "+40712345678", "+40-712-345-678", BOB])
+    assert response.status_code == 202, response.body
+    assert len(json.loads(response.body)["message_ids"]) == 2
+    assert sorted(number for number, _ in sent_sms()) == [ANN, BOB]
+
+
+def test_p01_test_texts_are_capped_per_account_a_day(client, headers, list_id):
+    """A test texts a number that gave no consent (P01), and each text is paid for: an account
+    sends TEST_TEXTS_PER_DAY a day, counted per number (a test that would pass it sends none);
+    another account's day is its own."""
+    from chalicelib.cli import create_account_with_key
+    from chalicelib.domain.sending import TEST_TEXTS_PER_DAY
+
+    numbers = [f"+407123450{index:02d}" for index in range(TEST_TEXTS_PER_DAY + 1)]
+    campaign_id = _sms_campaign(client, headers, list_id)["campaign_id"]
+    with time_machine.travel(datetime(2027, 3, 1, 9, tzinfo=UTC), tick=False):
+        for start in range(0, TEST_TEXTS_PER_DAY - 2, 3):
+            assert _test_send(client, headers, campaign_id, numbers[start:start + 3]).status_code == 202
+        sent = len(sent_sms())
+        assert sent == TEST_TEXTS_PER_DAY - 2
+        over = _test_send(client, headers, campaign_id, numbers[sent:sent + 3])
+        assert over.status_code == 429, over.body
+        assert json.loads(over.body)["error"]["field"] == "addresses" and len(sent_sms()) == sent
+        # Just up to the cap: sent.
+        assert _test_send(client, headers, campaign_id, numbers[sent:sent + 2]).status_code == 202
+        assert _test_send(client, headers, campaign_id, numbers[-1:]).status_code == 429
+        other = create_account_with_key("Other Ltd", {
+            "postal_address": "2 Side Street, Cluj", "contact_email": "c@other.example",
+            "sender_identity": "news@other.example"})
+        other_headers = {"Authorization": f"Bearer {other['api_key']}", "Content-Type": "application/json"}
+        other_list = new_list(client, other_headers, "Texts", consent="Yes, text me offers.")
+        other_campaign = _sms_campaign(client, other_headers, other_list)["campaign_id"]
+        assert _test_send(client, other_headers, other_campaign, numbers[-1:]).status_code == 202
+    with time_machine.travel(datetime(2027, 3, 2, 0, 0, 1, tzinfo=UTC), tick=False):
+        assert _test_send(client, headers, campaign_id, numbers[-1:]).status_code == 202
+    assert len(sent_sms()) == TEST_TEXTS_PER_DAY + 2
+
+
+def test_p01_a_test_sms_goes_by_the_campaigns_promotional_route(client, headers, list_id, publishes):
+    campaign = _sms_campaign(client, headers, list_id)
+    assert _test_send(client, headers, campaign["campaign_id"], [BOB]).status_code == 202
+    assert publishes[0]["MessageAttributes"]["AWS.SNS.SMS.SMSType"]["StringValue"] == "Promotional"
+
+
+# --- phone codes never texted where the number said no (review 12, B2) ---------------------------------
+
+def _stop_from_bob_for_the_account(client, aws, headers, account, list_id) -> None:
+    """Bob's number texted by a campaign of the account, then his STOP reply applied."""
+    subscribe(account["account_id"], list_id, "ann@example.com", phone=BOB)
+    _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])
+    _inbound(aws, "STOP", origination=BOB)
+    client.lambda_.invoke("sms_inbound_worker", sqs_event(*take("sms-inbound")))
+    bob = phone_hash(BOB, hash_key())
+    assert suppressed_hashes(account["account_id"], [bob]) == {bob}
+
+
+def test_p12_a_phone_code_is_never_texted_to_a_number_that_replied_stop(client, aws, account, headers,
+                                                                        list_id):
+    """The number's owner replied STOP to the account; the same number typed on another entry, by
+    whoever holds that entry's link, gets no code. The page answers as it would have had the code
+    gone (P05): 200, and 429 to a second request within the interval."""
+    _stop_from_bob_for_the_account(client, aws, headers, account, list_id)
+    texted = len(sent_sms())
+    subscribe(account["account_id"], list_id, "bob@example.com", phone=BOB, phone_confirmed=False)
+    token = _prefs_token(account, list_id, "bob@example.com")
+    response = _form_post(client, token, "phone/code", list_id=list_id)
+    assert response.status_code == 200
+    assert len(sent_sms()) == texted, "a code was texted to a number that said STOP"
+    assert _form_post(client, token, "phone/code", list_id=list_id).status_code == 429
+
+
+@pytest.mark.parametrize("how", ["platform", "sns"])
+def test_p12_a_phone_code_is_never_texted_to_a_number_opted_out_platform_wide_or_at_sns(
+        client, account, list_id, how):
+    from chalicelib.domain.suppression import PLATFORM_SCOPE
+
+    number = "+40712345699" if how == "sns" else BOB  # moto: a number ending in 99 is opted out
+    if how == "platform":
+        suppress_hash(PLATFORM_SCOPE, phone_hash(BOB, hash_key()), SuppressionReason.UNSUBSCRIBED)
+    subscribe(account["account_id"], list_id, "bob@example.com", phone=number, phone_confirmed=False)
+    token = _prefs_token(account, list_id, "bob@example.com")
+    assert _form_post(client, token, "phone/code", list_id=list_id).status_code == 200
+    assert sent_sms() == []
+
+
+def test_p12_another_accounts_suppression_does_not_keep_a_code_from_a_number(client, account, list_id):
+    from chalicelib.cli import create_account_with_key
+
+    other = create_account_with_key("Other Ltd", {})
+    suppress_hash(other["account_id"], phone_hash(BOB, hash_key()), SuppressionReason.UNSUBSCRIBED)
+    subscribe(account["account_id"], list_id, "bob@example.com", phone=BOB, phone_confirmed=False)
+    assert _form_post(client, _prefs_token(account, list_id, "bob@example.com"), "phone/code",
+                      list_id=list_id).status_code == 200
+    assert [number for number, _ in sent_sms()] == [BOB]
+
+
+def test_p12_an_entry_gets_at_most_its_codes_a_day(client, account, list_id):
+    from chalicelib.domain.phone_consent import CODES_PER_ENTRY_PER_DAY, RESEND_INTERVAL
+
+    start = datetime(2027, 3, 1, 9, tzinfo=UTC)
+    subscribe(account["account_id"], list_id, "bob@example.com", phone=BOB, phone_confirmed=False)
+    token = _prefs_token(account, list_id, "bob@example.com")
+    for index in range(CODES_PER_ENTRY_PER_DAY):
+        with time_machine.travel(start + index * RESEND_INTERVAL, tick=False):
+            assert _form_post(client, token, "phone/code", list_id=list_id).status_code == 200
+    with time_machine.travel(start + CODES_PER_ENTRY_PER_DAY * RESEND_INTERVAL, tick=False):
+        refused = _form_post(client, token, "phone/code", list_id=list_id)
+    assert refused.status_code == 429 and f"{CODES_PER_ENTRY_PER_DAY} codes today" in refused.body.decode()
+    assert len(sent_sms()) == CODES_PER_ENTRY_PER_DAY
+    with time_machine.travel(datetime(2027, 3, 2, 0, 0, 1, tzinfo=UTC), tick=False):
+        assert _form_post(client, token, "phone/code", list_id=list_id).status_code == 200
+    assert len(sent_sms()) == CODES_PER_ENTRY_PER_DAY + 1
+
+
+def test_p12_a_number_is_texted_at_most_its_codes_a_day_whatever_the_entries_it_is_typed_on(
+        client, account, list_id):
+    """Typed on many entries (any account), a number gets CODES_PER_NUMBER_PER_DAY codes a day;
+    past that the page still answers as if it sent one (200), so it tells nothing."""
+    from chalicelib.domain.phone_consent import CODES_PER_NUMBER_PER_DAY
+
+    with time_machine.travel(datetime(2027, 3, 1, 9, tzinfo=UTC), tick=False):
+        for index in range(CODES_PER_NUMBER_PER_DAY + 1):
+            address = f"typed{index}@example.com"
+            subscribe(account["account_id"], list_id, address, phone=BOB, phone_confirmed=False)
+            token = _prefs_token(account, list_id, address)
+            assert _form_post(client, token, "phone/code", list_id=list_id).status_code == 200
+            assert len(sent_sms()) == min(index + 1, CODES_PER_NUMBER_PER_DAY)
+        # Another number is not held back by Bob's.
+        subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN, phone_confirmed=False)
+        assert _form_post(client, _prefs_token(account, list_id, "ann@example.com"), "phone/code",
+                          list_id=list_id).status_code == 200
+    assert [number for number, _ in sent_sms()].count(ANN) == 1
+
+
+# --- a text's size in its own encoding (review 12, B3 and the 1600 concern) -----------------------------
+
+def _composed(body: str, **fields: Any) -> str:
+    from chalicelib.domain.campaigns import CampaignContent, Channel
+    from chalicelib.domain.sms import compose_sms
+    from chalicelib.domain.subscriptions import Contact
+    from chalicelib.domain.tokens import Signer
+
+    content = CampaignContent(channel=Channel.SMS, list_ids=("l",), sms_body=body, **fields)
+    return compose_sms(signer=Signer(("k",)), account_id="a", campaign_id="c", content=content,
+                       recipient=Contact(email="ann@example.com", phone=ANN), list_id="l", list_name="L",
+                       account_name="Acme", public_base_url="https://x.example")
+
+
+def test_p06_a_cut_sms_stays_in_the_gsm7_alphabet():
+    """A cut marked "…" (U+2026, not in GSM 03.38) would send the whole text as UCS-2, 67
+    characters a part instead of 153: over twice the parts for a cut ASCII campaign."""
+    from chalicelib.domain.sms_encoding import GSM7_BASIC, GSM7_EXTENSION, MAX_GSM7_SEPTETS, septets
+
+    text = _composed("Sale " * 400)
+    assert set(text) <= GSM7_BASIC | GSM7_EXTENSION, sorted(set(text) - GSM7_BASIC - GSM7_EXTENSION)
+    assert text.endswith(f"...\n{STOP_INSTRUCTION}") and septets(text) <= MAX_GSM7_SEPTETS
+
+
+def test_p06_a_gsm7_text_fits_its_1530_septets_exactly_and_is_cut_one_past():
+    from chalicelib.domain.sms_encoding import MAX_GSM7_SEPTETS, septets
+
+    room = MAX_GSM7_SEPTETS - len(STOP_INSTRUCTION) - 1
+    assert _composed("a" * room) == f"{'a' * room}\n{STOP_INSTRUCTION}"
+    cut = _composed("a" * (room + 1))
+    assert cut.endswith(f"...\n{STOP_INSTRUCTION}") and septets(cut) == MAX_GSM7_SEPTETS
+    # An extension character ("€", "[") costs two septets.
+    euros = _composed("€" * (room // 2 + 1))
+    assert euros.endswith(f"...\n{STOP_INSTRUCTION}") and septets(euros) <= MAX_GSM7_SEPTETS
+
+
+def test_p06_a_ucs2_text_is_cut_to_630_units_and_marked_with_an_ellipsis():
+    """A body with a character outside GSM-7 ("ă", an emoji, U+2028) goes as UCS-2: at most 630
+    UTF-16 units, an emoji counting two; the stop line always survives."""
+    from chalicelib.domain.sms_encoding import MAX_UCS2_UNITS, ucs2_units
+
+    room = MAX_UCS2_UNITS - len(STOP_INSTRUCTION) - 1
+    assert _composed("ă" * room) == f"{'ă' * room}\n{STOP_INSTRUCTION}"
+    for body in ("ă" * (room + 1), "\U0001F600" * (room // 2 + 1), "a\u2028" * room):
+        cut = _composed(body)
+        assert cut.endswith(f"…\n{STOP_INSTRUCTION}") and ucs2_units(cut) <= MAX_UCS2_UNITS, body[:3]
+    assert ucs2_units(_composed("ă" * (room + 1))) == MAX_UCS2_UNITS
+
+
+def test_p06_a_body_whose_only_non_gsm7_character_is_cut_off_stays_gsm7():
+    from chalicelib.domain.sms_encoding import is_gsm7
+
+    text = _composed("a" * 1600 + "😀")
+    assert is_gsm7(text) and text.endswith(f"...\n{STOP_INSTRUCTION}")
+
+
+@pytest.mark.parametrize(("body", "fits"), [("a" * 1530, True), ("a" * 1531, False), ("€" * 765, True),
+                                             ("€" * 766, False), ("ă" * 630, True), ("ă" * 631, False),
+                                             ("\U0001F600" * 315, True), ("\U0001F600" * 316, False),
+                                             ("a" * 629 + "ă", True), ("a" * 630 + "ă", False)])
+def test_p06_an_sms_body_is_refused_past_what_one_publish_carries_in_its_encoding(client, headers, list_id,
+                                                                                   body, fits):
+    """AWS End User Messaging SMS refuses a text over 1530 GSM-7 characters or 630 others; SNS's
+    pages say 1,600 characters and 1,600 bytes: the smallest reading, in the encoding's units (one
+    "ă" makes a 1530-character body too long)."""
+    response = client.http.post("/v1/campaigns", headers=headers, body=json.dumps({
+        "name": "Long", "channel": "sms", "list_ids": [list_id], "sms_body": body}))
+    assert response.status_code == (201 if fits else 400), response.body
+    if not fits:
+        assert json.loads(response.body)["error"]["field"] == "sms_body"

@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from chalicelib.cli import main as cli
+from chalicelib.config import settings
 from chalicelib.domain.health import sending_blocked_reason
 from chalicelib.store import audit
 from chalicelib.store.models import Account
@@ -102,6 +103,7 @@ def test_p26_crossing_the_complaint_threshold_suspends_audits_and_mails_the_cont
     sends(client, account, news, 3, "q")
     [notice] = suspension_notices()
     assert notice["email"]["recipient"] == "contact@acme.example"
+    assert notice["email"]["reply_to"] == settings().operator_email, "it asks for a reply to an operator"
     assert "complaint rate 5.00%" in notice["email"]["text"]
     assert actions(account).count("account.suspended") == 1
 

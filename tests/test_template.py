@@ -20,8 +20,17 @@ from chalice.utils import to_cfn_resource_name
 from pynamodb.attributes import TTLAttribute
 
 from chalicelib.config import read_settings
-from chalicelib.functions import FUNCTIONS, KEEP_WARM_MINUTES
-from chalicelib.resources import FEEDBACK, FEEDBACK_TOPIC, INBOUND_MAIL, INBOUND_MAIL_TOPIC, QUEUES
+from chalicelib.functions import FUNCTIONS, KEEP_WARM_MINUTES, consumer_of
+from chalicelib.resources import (
+    FEEDBACK,
+    FEEDBACK_TOPIC,
+    INBOUND_MAIL,
+    INBOUND_MAIL_TOPIC,
+    QUEUES,
+    SIGNUPS,
+    SMS_INBOUND,
+    QueueSpec,
+)
 from chalicelib.store.models import ALL_MODELS
 from infra.iam import for_template, policy_statements
 from infra.package import build, check_merged
@@ -34,6 +43,7 @@ from infra.template import (
     LambdaFunction,
     SqsHandler,
     build_merge_template,
+    queue_id,
     tracking_base_url,
 )
 
@@ -199,6 +209,56 @@ def test_every_queue_has_a_dead_letter_queue_and_an_alarm_on_it(template: dict[s
         assert watching[0]["AlarmActions"]
 
 
+def _age_alarms(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The ApproximateAgeOfOldestMessage alarms, by the logical id of the queue they watch."""
+    return {alarm["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]: alarm["Properties"]
+            for alarm in _of_type(template, "AWS::CloudWatch::Alarm").values()
+            if alarm["Properties"]["MetricName"] == "ApproximateAgeOfOldestMessage"}
+
+
+def test_p12_every_queue_that_carries_opt_outs_feedback_or_signups_alarms_when_it_stops_draining(
+        template: dict[str, Any]) -> None:
+    """A consumer that stops without failing a message (its event source mapping disabled, a role
+    that fails before the handler runs, the drain's schedule off) sends nothing to the
+    dead-letter queue, so its alarm never sounds: complaints and bounces (feedback), STOP replies
+    (sms-inbound), mailto unsubscribes (inbound-mail), signups waiting for their confirmation
+    mail, imports and tracking counts would wait unseen until SQS drops them. Every queue has an
+    age alarm (review 12, A4)."""
+    alarmed = _age_alarms(template)
+    missing = sorted(queue_id(queue) for queue in QUEUES if queue_id(queue) not in alarmed)
+    assert missing == []
+    for queue in (FEEDBACK, SMS_INBOUND, INBOUND_MAIL, SIGNUPS):
+        assert alarmed[queue_id(queue)]["Threshold"] <= 15 * 60, "an opt-out takes effect at once (P07)"
+    for alarm in alarmed.values():
+        assert (alarm["Statistic"], alarm["ComparisonOperator"]) == ("Maximum", "GreaterThanThreshold")
+        assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
+def _normal_wait_seconds(queue: QueueSpec) -> int:
+    """The longest a message waits while its consumer works: a trigger's batching window and one
+    retry after its visibility timeout; a drain's period and a crashed run's hidden messages."""
+    consumer = consumer_of(queue)
+    if consumer.drain is not None:
+        return consumer.drain.every_minutes * 60 + queue.visibility_timeout_seconds
+    return consumer.trigger.batching_window_seconds + queue.visibility_timeout_seconds
+
+
+@pytest.mark.parametrize("queue", QUEUES, ids=lambda queue: queue.logical_name)
+def test_p12_each_queue_age_alarm_sounds_above_its_consumers_cadence_and_far_below_its_retention(
+        template: dict[str, Any], queue: QueueSpec) -> None:
+    """Not at every normal wait (a drain every 4 minutes, a retried batch), and with days left to
+    restart the consumer before SQS drops its messages: the retention is explicit, a week, and
+    the dead-letter queue keeps a late-moved message longer than its source (AWS's advice)."""
+    threshold = _age_alarms(template)[queue_id(queue)]["Threshold"]
+    _, deployed = _queue_named(template, f"{PREFIX}-{queue.logical_name}")
+    _, dead_letters = _queue_named(template, f"{PREFIX}-{queue.dead_letter_name}")
+    retention = deployed["Properties"]["MessageRetentionPeriod"]
+    assert retention == queue.retention_seconds == 7 * 24 * 3600
+    assert dead_letters["Properties"]["MessageRetentionPeriod"] > retention
+    assert _normal_wait_seconds(queue) < threshold <= 3600
+    assert 100 * threshold < retention
+
+
 def test_feedback_path_runs_from_configuration_set_through_topic_to_queue(template: dict[str, Any]) -> None:
     (topic_id,) = [
         name for name, topic in _of_type(template, "AWS::SNS::Topic").items()
@@ -329,18 +389,26 @@ def test_each_function_runs_as_declared_with_its_own_role(template: dict[str, An
 
 
 def test_no_grant_on_every_resource_but_sms_and_only_to_the_sms_senders(template: dict[str, Any]) -> None:
-    sms_senders = set()
+    """The opted-out list is granted on "*" (SNS cannot scope it); SMS Publish on everything but
+    SNS's ARNs, so on no topic (P28, review 12)."""
+    sms_senders, texters = set(), set()
+    not_a_topic = [{"Fn::Sub": "arn:${AWS::Partition}:sns:*:*:*"}]
     for role_id, role in _of_type(template, "AWS::IAM::Role").items():
         for policy in role["Properties"]["Policies"]:
             for statement in policy["PolicyDocument"]["Statement"]:
+                if "NotResource" in statement:
+                    assert statement == {"Sid": "SendSms", "Effect": "Allow", "Action": ["sns:Publish"],
+                                         "NotResource": not_a_topic}, role_id
+                    texters.add(role_id)
+                    continue
                 resources = statement["Resource"] if isinstance(statement["Resource"], list) \
                     else [statement["Resource"]]
                 if "*" in resources:
-                    assert set(statement["Action"]) <= {"sns:Publish", "sns:ListPhoneNumbersOptedOut",
+                    assert set(statement["Action"]) <= {"sns:ListPhoneNumbersOptedOut",
                                                         "sns:CheckIfPhoneNumberIsOptedOut"}, role_id
                     sms_senders.add(role_id)
                 assert not any(isinstance(r, str) and r.startswith("arn:*") for r in resources), role_id
-    assert sms_senders == {"ApiHandlerRole", "CampaignSchedulerRole", "CampaignSendWorkerRole"}
+    assert sms_senders == texters == {"ApiHandlerRole", "CampaignSendWorkerRole"}
 
 
 def test_the_tracking_front_may_only_queue_events(template: dict[str, Any]) -> None:
@@ -366,8 +434,8 @@ def test_every_function_has_a_log_group_with_retention_and_alarms(template: dict
         dimensions = json.dumps([{"Name": "FunctionName", "Value": {"Ref": function_id}}])
         assert {("Errors", dimensions), ("Throttles", dimensions)} <= watched, function_id
     assert template["Parameters"]["LogRetentionDays"]["Default"] == 30
-    for queue in ("outbox", "fanout", "campaign-send"):
-        queue_id, _ = _queue_named(template, f"{PREFIX}-{queue}")
+    for queue in QUEUES:
+        queue_id, _ = _queue_named(template, f"{PREFIX}-{queue.logical_name}")
         dimensions = json.dumps([{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}])
         assert ("ApproximateAgeOfOldestMessage", dimensions) in watched, queue
     assert {("Reputation.BounceRate", "[]"), ("Reputation.ComplaintRate", "[]")} <= watched

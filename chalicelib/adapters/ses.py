@@ -1,5 +1,6 @@
 """SES v2: sending raw MIME (moto keeps `Content.Raw` verbatim, so tests can parse it), and the
-sender identities (addresses and domains) accounts send as (P35)."""
+sender identities (addresses and domains) accounts send as (P35), named to SES in ASCII
+(domain/senders.ses_identity) whatever their normalised spelling."""
 from __future__ import annotations
 
 import contextlib
@@ -7,6 +8,8 @@ from dataclasses import dataclass
 
 from chalicelib.clients import client
 from chalicelib.config import settings
+from chalicelib.domain.addresses import ascii_address
+from chalicelib.domain.senders import ses_identity
 
 
 def send_raw_email(raw_message: bytes, recipient: str, tags: dict[str, str]) -> str:
@@ -16,7 +19,7 @@ def send_raw_email(raw_message: bytes, recipient: str, tags: dict[str, str]) -> 
     they must never hold contact data.
     """
     response = client("sesv2").send_email(
-        Destination={"ToAddresses": [recipient]},
+        Destination={"ToAddresses": [ascii_address(recipient)]},
         Content={"Raw": {"Data": raw_message}},
         EmailTags=[{"Name": name, "Value": value} for name, value in sorted(tags.items())],
         ConfigurationSetName=settings().configuration_set,
@@ -47,12 +50,15 @@ def _state(answer: dict) -> IdentityState:
                          dkim_status=dkim.get("Status"), dkim_tokens=tuple(dkim.get("Tokens") or ()))
 
 
-def create_identity(identity: str) -> IdentityState:
+def create_identity(identity: str) -> IdentityState | None:
     """Create the SES identity (an address: SES mails it a verification link; a domain: Easy DKIM,
-    the SES default) unless it exists; what SES says about it now."""
+    the SES default) and say what SES says about it now; None when SES has it already (it is
+    left as it is: someone else's verification and DKIM records stay valid)."""
     ses = client("sesv2")
-    with contextlib.suppress(ses.exceptions.AlreadyExistsException):
-        ses.create_email_identity(EmailIdentity=identity)
+    try:
+        ses.create_email_identity(EmailIdentity=ses_identity(identity))
+    except ses.exceptions.AlreadyExistsException:
+        return None
     return identity_state(identity) or IdentityState("PENDING", None, ())
 
 
@@ -60,7 +66,7 @@ def identity_state(identity: str) -> IdentityState | None:
     """What SES says about the identity, or None when SES does not have it."""
     ses = client("sesv2")
     try:
-        return _state(ses.get_email_identity(EmailIdentity=identity))
+        return _state(ses.get_email_identity(EmailIdentity=ses_identity(identity)))
     except ses.exceptions.NotFoundException:
         return None
 
@@ -69,4 +75,4 @@ def delete_identity(identity: str) -> None:
     """Delete the SES identity (gone already is fine): nothing can be sent as it any more."""
     ses = client("sesv2")
     with contextlib.suppress(ses.exceptions.NotFoundException):
-        ses.delete_email_identity(EmailIdentity=identity)
+        ses.delete_email_identity(EmailIdentity=ses_identity(identity))

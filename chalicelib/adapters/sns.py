@@ -33,3 +33,10 @@ def opted_out_numbers() -> frozenset[str]:
         if not token:
             return frozenset(numbers)
         kwargs = {"nextToken": token}
+
+
+def is_opted_out(phone_number: str) -> bool:
+    """Whether this number replied STOP to this AWS account's SMS: one call, for a request that
+    texts a few numbers (a campaign batch reads the whole list once instead)."""
+    response = client("sns").check_if_phone_number_is_opted_out(phoneNumber=phone_number)
+    return bool(response.get("isOptedOut"))

@@ -39,7 +39,7 @@ def clean_profile_changes(changes: dict[str, str]) -> dict[str, str]:
         cleaned["postal_address"] = _postal_address(changes["postal_address"])
     for name in ("contact_email", "sender_identity"):
         if name in cleaned:
-            cleaned[name] = normalise_email(cleaned[name], field=name)
+            cleaned[name] = normalise_email(cleaned[name], field=name, mailable=True)
     return cleaned
 
 

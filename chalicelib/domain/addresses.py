@@ -5,12 +5,18 @@ from chalicelib.domain.errors import InvalidInput
 from chalicelib.templates import N_
 
 
-def normalise_email(raw: str, field: str = "email", *, check_dns: bool = False) -> str:
+def normalise_email(raw: str, field: str = "email", *, check_dns: bool = False,
+                    mailable: bool = False) -> str:
     """The normalised address (domain lower-cased, IDNA handled), or InvalidInput naming `field`.
 
     `check_dns` asks DNS whether the domain takes mail: only where an address enters a list
     (TIDINGS_CHECK_EMAIL_DNS=1), since a Lambda without network egress, or a flaky resolver,
     must not refuse good signups, nor hold up a lookup or a hash of a known address.
+
+    `mailable`, where an address is taken to be mailed or shown in a header: SES sends only to
+    7-bit addresses (no SMTPUTF8), so letters beyond ASCII before the @ are refused (a domain's
+    are fine: it travels in its ASCII form, ascii_address). Lookups of a known address accept
+    any, so nobody held from before is beyond reach.
     """
     # Lazily: a Lambda that never reads an address does not load the validator at its cold start.
     from email_validator import EmailNotValidError, validate_email
@@ -25,7 +31,27 @@ def normalise_email(raw: str, field: str = "email", *, check_dns: bool = False) 
     # Mailbox providers treat the local part case-insensitively; one person must not be on a
     # list twice, nor escape a suppression, by changing case.
     local, _, domain = result.normalized.rpartition("@")
+    if mailable and not local.isascii():
+        raise InvalidInput(N_("'%(field)s' has letters before the @ that email cannot be sent to from "
+                              "here; only ASCII letters work there"), field=field, params={"field": field})
     return f"{local.lower()}@{domain}"
+
+
+def ascii_domain(domain: str) -> str:
+    """The domain as DNS and SES name it: an internationalised one in A-labels (IDNA 2008,
+    `bücher.example` is `xn--bcher-kva.example`), converted by the email-validator that
+    normalised it."""
+    if domain.isascii():
+        return domain
+    from email_validator import validate_email
+
+    return validate_email(f"postmaster@{domain}", check_deliverability=False).ascii_domain
+
+
+def ascii_address(address: str) -> str:
+    """An address (or a bare domain) with its domain in ASCII: SES takes 7-bit addresses only."""
+    local, at, domain = address.rpartition("@")
+    return f"{local}{at}{ascii_domain(domain)}"
 
 
 def masked_email(address: str) -> str:

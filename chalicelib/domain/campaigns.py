@@ -13,10 +13,12 @@ from chalicelib.domain.clock import parse_utc_time
 from chalicelib.domain.errors import Conflict, InvalidInput, PayloadTooLarge
 from chalicelib.domain.header_text import check_header_text
 from chalicelib.domain.html_text import html_to_text
+from chalicelib.domain.sms_encoding import MAX_GSM7_SEPTETS, MAX_UCS2_UNITS, fits
 from chalicelib.domain.subscriptions import CONTACT_FIELDS, Contact
 
-# An SMS of up to 10 concatenated 160-character segments (what SNS accepts in one Publish).
-MAX_SMS_LENGTH = 1600
+# The longest SMS body the API takes: 10 GSM-7 parts of 153 (domain/sms_encoding.py; a body with
+# characters outside GSM-7 may be 630 UTF-16 units).
+MAX_SMS_LENGTH = MAX_GSM7_SEPTETS
 # A campaign is one DynamoDB item, of 400 KB at most: its content may take this much UTF-8, the
 # rest left for its other attributes (lists, filter, counts, failure reason).
 CONTENT_MAX_BYTES = 350_000
@@ -134,8 +136,10 @@ def check_content(content: CampaignContent) -> None:
                 raise InvalidInput(f"an sms campaign has no '{name}'; remove it", field=name)
         if not content.sms_body:
             raise InvalidInput("an sms campaign needs 'sms_body'", field="sms_body")
-        if len(content.sms_body) > MAX_SMS_LENGTH:
-            raise InvalidInput(f"'sms_body' is longer than {MAX_SMS_LENGTH} characters",
+        if not fits(content.sms_body):
+            raise InvalidInput(f"'sms_body' is longer than an SMS may be: {MAX_GSM7_SEPTETS} GSM-7 "
+                               "characters (a few signs, such as [ ] { } €, count two), or "
+                               f"{MAX_UCS2_UNITS} when it has any other character (an emoji counts two)",
                                field="sms_body")
         return
     if content.sms_body is not None:

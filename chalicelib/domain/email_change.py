@@ -74,10 +74,12 @@ def email_change_message_id(hash_key: str, account_id: str, new_email: str, at: 
 
 
 def email_changed_notice(previous: str, account_name: str, new_email: str, changed_at: datetime, *,
-                         default_sender: str, language: str = DEFAULT_LANGUAGE) -> OutgoingEmail:
+                         default_sender: str, reply_to: str | None = None,
+                         language: str = DEFAULT_LANGUAGE) -> OutgoingEmail:
     """The notice to the contact email a confirmed change replaced, in the account's language
     (P27, P32): which account, when, and what to do if its owner did not make the change. The new
-    address is shown masked: the old mailbox may be the one that lost the account."""
+    address is shown masked: the old mailbox may be the one that lost the account. It asks for a
+    reply if the change was not theirs: `reply_to` is the operator's address."""
     mail = ActionMail(
         subject=N_("The contact email of %(account)s was changed"),
         paragraphs=(N_("the contact email of the account %(account)s was changed on %(date)s from this "
@@ -89,7 +91,7 @@ def email_changed_notice(previous: str, account_name: str, new_email: str, chang
         params={"account": account_name, "date": changed_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
                 "new_email": masked_email(new_email)},
     )
-    return action_email(previous, default_sender, mail, None, language=language)
+    return action_email(previous, default_sender, mail, None, reply_to=reply_to, language=language)
 
 
 def email_changed_message_id(account_id: str, nonce: str) -> str:

@@ -194,9 +194,10 @@ def counts_for_account(mail_kind: str | None) -> bool:
 
 
 def suspension_notice(recipient: str, sender: str, account_name: str, reason: str,
-                      language: str = DEFAULT_LANGUAGE) -> OutgoingEmail:
+                      language: str = DEFAULT_LANGUAGE, reply_to: str | None = None) -> OutgoingEmail:
     """The mail that tells the account's contact that sending was suspended, and why, in the
-    account's language (P32; the measured reason stays as measured)."""
+    account's language (P32; the measured reason stays as measured). It asks for a reply: give
+    the operator's address as `reply_to`."""
     _ = gettext_for(language)
     text = "\n\n".join([
         _("Hello,"),
@@ -213,7 +214,7 @@ def suspension_notice(recipient: str, sender: str, account_name: str, reason: st
 
     return OutgoingEmail(sender=sender, recipient=recipient,
                          subject=_("Sending suspended for %(account)s") % {"account": account_name},
-                         text=text)
+                         text=text, reply_to=reply_to)
 
 
 def _suspended_content(_: Callable[[str], str]) -> str:
@@ -229,9 +230,10 @@ def _suspended_content(_: Callable[[str], str]) -> str:
 
 def operator_action_notice(recipient: str, sender: str, account_name: str, action: str, reason: str,
                            deletion_due: str | None = None,
-                           language: str = DEFAULT_LANGUAGE) -> OutgoingEmail:
+                           language: str = DEFAULT_LANGUAGE, reply_to: str | None = None) -> OutgoingEmail:
     """The mail that tells the account an operator suspended or cancelled it, and why (P33), in
-    the account's language (P32; the operator's reason in the operator's words)."""
+    the account's language (P32; the operator's reason in the operator's words). Replies go to
+    `reply_to`, the operator's address."""
     _ = gettext_for(language)
     cancelled = action == "cancelled"
     values = {"account": account_name, "reason": reason, "date": deletion_due}
@@ -250,7 +252,8 @@ def operator_action_notice(recipient: str, sender: str, account_name: str, actio
     subject = (_("Your account %(account)s has been cancelled") if cancelled
                else _("Your account %(account)s has been suspended"))
 
-    return OutgoingEmail(sender=sender, recipient=recipient, subject=subject % values, text=text)
+    return OutgoingEmail(sender=sender, recipient=recipient, subject=subject % values, text=text,
+                         reply_to=reply_to)
 
 
 def operator_action_message_id(account_id: str, action: str, at: datetime) -> str:

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import secrets
-from email.headerregistry import HeaderRegistry
+from email.headerregistry import Address, HeaderRegistry
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 
+from chalicelib.domain.addresses import ascii_domain
 from chalicelib.domain.clock import now
 from chalicelib.domain.outgoing import OutgoingEmail
 
@@ -36,13 +37,16 @@ _HEADER_POLICY = _POLICY.clone(max_line_length=998)
 def build_mime(mail: OutgoingEmail) -> bytes:
     """multipart/alternative (text, then HTML) when there is HTML; plain text otherwise."""
     message = EmailMessage(policy=_POLICY)
-    _set_header(message, "From", mail.sender)
-    _set_header(message, "To", mail.recipient)
+    _set_address_header(message, "From", mail.sender)
+    _set_address_header(message, "To", mail.recipient)
     _set_header(message, "Subject", mail.subject)
     _set_header(message, "Date", format_datetime(now()))
-    _set_header(message, "Message-ID", make_msgid(domain=mail.sender.rpartition("@")[2] or None))
+    # The sender is `address` or `name <address>`: its domain is after the last @ (a display name
+    # holding an @ is quoted before the address).
+    sender_domain = mail.sender.rpartition("@")[2].rstrip(">")
+    _set_header(message, "Message-ID", make_msgid(domain=ascii_domain(sender_domain) or None))
     if mail.reply_to:
-        _set_header(message, "Reply-To", mail.reply_to)
+        _set_address_header(message, "Reply-To", mail.reply_to)
     for name, value in mail.headers.items():
         _set_header(message, name, value)
     message.set_content(mail.text)
@@ -57,6 +61,19 @@ def _boundary() -> str:
     sender can guess it. The stdlib would make a weaker one and compile a regular expression per
     message to search the parts for it, about a sixth of building a campaign mail (issue 15)."""
     return f"==tidings_{secrets.token_hex(16)}=="
+
+
+def _set_address_header(message: EmailMessage, name: str, value: str) -> None:
+    """An address header, an internationalised domain in its ASCII form: SES and most mail
+    servers take no other (a display name beyond ASCII is encoded as usual)."""
+    _set_header(message, name, value)
+    if value.isascii():
+        return
+    addresses = message[name].addresses
+    if any(not address.domain.isascii() for address in addresses):
+        del message[name]
+        message[name] = tuple(Address(address.display_name, address.username, ascii_domain(address.domain))
+                              for address in addresses)
 
 
 def _set_header(message: EmailMessage, name: str, value: str) -> None:

@@ -12,6 +12,7 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
+from chalicelib.domain.signup_limits import Counter, keyed
 from chalicelib.templates import DEFAULT_LANGUAGE, N_, gettext_for
 
 # A code lives this long, allows this many tries, and a new one may be asked for this often.
@@ -19,6 +20,12 @@ CODE_LIFETIME = timedelta(minutes=15)
 MAX_ATTEMPTS = 5
 RESEND_INTERVAL = timedelta(minutes=2)
 CODE_DIGITS = 6
+# Codes a day: one entry may ask for so many (the interval alone allows 720), and one number is
+# texted so many whatever the entries and accounts it is typed on: a number typed by whoever
+# holds an email link is not a free line to text (SMS pumping).
+CODES_PER_ENTRY_PER_DAY = 5
+CODES_PER_NUMBER_PER_DAY = 10
+_DAY = 86_400
 
 
 def new_code() -> str:
@@ -39,6 +46,16 @@ def phone_confirmed(phone: str | None, confirmed_phone: str | None, confirmed_at
 
 def may_send_code(sent_at: datetime | None, at: datetime) -> bool:
     return sent_at is None or at - sent_at >= RESEND_INTERVAL
+
+
+def entry_code_counter(secret: str, list_id: str, address: str) -> Counter:
+    """The codes one entry asked for today (keyed: no address in the counter's key)."""
+    return Counter(f"code-entry:{list_id}:{keyed(secret, 'address', address)}", CODES_PER_ENTRY_PER_DAY, _DAY)
+
+
+def number_code_counter(secret: str, phone: str) -> Counter:
+    """The codes one number was texted today, across every entry and account."""
+    return Counter(f"code-phone:{keyed(secret, 'phone', phone)}", CODES_PER_NUMBER_PER_DAY, _DAY)
 
 
 def code_matches(stored_hash: str | None, sent_at: datetime | None, attempts: int, offered_hash: str,

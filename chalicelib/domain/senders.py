@@ -5,18 +5,27 @@ only From an address it owns, or an address at a domain it owns, once SES has ve
 identity itself (an address verified through another tenant's domain does not count). A domain
 and an address at it cannot belong to two accounts: the domain's owner could otherwise be
 impersonated by whoever added one of its addresses first, and the reverse.
+
+A claim holds an identity against other accounts only while it can still become, or is, SES's
+verified identity: one SES never verified within its verification window lapses, so whoever adds
+a domain they cannot verify does not lock its owner out.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 
-from chalicelib.domain.addresses import normalise_email
+from chalicelib.domain.addresses import ascii_address, normalise_email
 from chalicelib.domain.errors import Conflict, InvalidInput
 
 # SES Easy DKIM: each token is published as a CNAME at `{token}._domainkey.{domain}`.
 DKIM_TARGET = "dkim.amazonses.com"
+
+# SES looks for a domain's DKIM records for 72 hours, then says FAILED (an address's link expires
+# sooner): a claim still unverified after that no longer keeps the identity from another account.
+VERIFICATION_WINDOW = timedelta(hours=72)
 
 
 class SenderKind(StrEnum):
@@ -38,7 +47,11 @@ def sender_name(raw: str, field: str = "identity") -> SenderName:
     text = raw.strip() if isinstance(raw, str) else ""
     if "@" in text:
         address = normalise_email(text, field=field)
-        return SenderName(address, address.rpartition("@")[2], SenderKind.ADDRESS)
+        local, _, domain = address.rpartition("@")
+        if not local.isascii():  # SES takes an address only in ASCII before the @ (no SMTPUTF8)
+            raise InvalidInput(f"'{field}' must have only ASCII characters before the @: SES sends "
+                               "from no other address", field=field)
+        return SenderName(address, domain, SenderKind.ADDRESS)
     try:
         # email-validator checks the domain part as it checks an address's (IDNA, labels, a dot).
         domain = normalise_email(f"postmaster@{text}", field=field).rpartition("@")[2]
@@ -56,19 +69,38 @@ class Owner:
     account_id: str
 
 
+def claims_in_the_way(name: SenderName, account_id: str, existing: Iterable[Owner]) -> list[Owner]:
+    """Another account's identities that keep the account from adding `name`: the identity
+    itself, its domain (for an address), or any identity at the domain (for a domain)."""
+    return [owner for owner in existing if owner.account_id != account_id and (
+        owner.identity in (name.identity, name.domain) or name.kind is SenderKind.DOMAIN)]
+
+
 def check_may_claim(name: SenderName, account_id: str, existing: Iterable[Owner]) -> None:
     """Conflict naming `identity` when the account may not add `name`, given every identity
     already at its domain: it exists already (this account's or another's), another account owns
     the domain (for an address), or another account owns an address at it (for a domain)."""
-    for owner in existing:
+    existing = list(existing)
+    if Owner(name.identity, account_id) in existing:
+        raise Conflict(f"'{name.identity}' is already this account's sender identity", field="identity")
+    for owner in claims_in_the_way(name, account_id, existing):
         if owner.identity == name.identity:
-            whose = "this account's" if owner.account_id == account_id else "another account's"
-            raise Conflict(f"'{name.identity}' is already {whose} sender identity", field="identity")
-        if owner.account_id == account_id:
-            continue
-        if owner.identity == name.domain or name.kind is SenderKind.DOMAIN:
-            raise Conflict(f"'{name.domain}' has sender identities of another account: an identity "
-                           "belongs to exactly one account", field="identity")
+            raise Conflict(f"'{name.identity}' is already another account's sender identity",
+                           field="identity")
+        raise Conflict(f"'{name.domain}' has sender identities of another account: an identity "
+                       "belongs to exactly one account", field="identity")
+
+
+def claim_lapsed(verification_status: str | None, claimed_at: datetime, at: datetime) -> bool:
+    """Whether a claim no longer keeps its identity from another account: SES has no such
+    identity (None), or says FAILED, or has not verified it within VERIFICATION_WINDOW of the
+    claim. A verified identity holds, and so does one SES cannot check just now
+    (TEMPORARY_FAILURE: SES retries, and says FAILED if it never can)."""
+    if verification_status in (None, "FAILED"):
+        return True
+    if verification_status in ("SUCCESS", "TEMPORARY_FAILURE"):
+        return False
+    return at - claimed_at > VERIFICATION_WINDOW
 
 
 def owned_identities_for(address: str, account_id: str, existing: Iterable[Owner]) -> list[str]:
@@ -79,7 +111,15 @@ def owned_identities_for(address: str, account_id: str, existing: Iterable[Owner
     return [identity for identity in (address, domain) if identity in mine]
 
 
+def ses_identity(identity: str) -> str:
+    """The identity as SES and DNS name it: an internationalised domain in its ASCII form
+    (A-labels, IDNA 2008: `bücher.example` is `xn--bcher-kva.example`), the part before an @ as
+    it is. Ownership keeps the one normalised (Unicode) spelling: both name one identity."""
+    return ascii_address(identity)
+
+
 def dns_records(domain: str, dkim_tokens: Iterable[str]) -> list[dict[str, str]]:
-    """The CNAME records that verify a domain with Easy DKIM."""
-    return [{"type": "CNAME", "name": f"{token}._domainkey.{domain}", "value": f"{token}.{DKIM_TARGET}"}
+    """The CNAME records that verify a domain with Easy DKIM (names in the DNS's ASCII form)."""
+    return [{"type": "CNAME", "name": f"{token}._domainkey.{ses_identity(domain)}",
+             "value": f"{token}.{DKIM_TARGET}"}
             for token in dkim_tokens]

@@ -20,6 +20,7 @@ from chalicelib.domain.errors import Conflict, Forbidden, InvalidInput
 from chalicelib.domain.health import counts_for_account
 from chalicelib.domain.marketing_mail import ListSettings
 from chalicelib.domain.message_ids import campaign_message_id as campaign_message_id
+from chalicelib.domain.signup_limits import Counter
 from chalicelib.domain.subscriptions import Contact
 from chalicelib.domain.transactional import KIND as TRANSACTIONAL_KIND
 from chalicelib.domain.transactional import blocking_reason as transactional_blocking_reason
@@ -45,11 +46,20 @@ OUTBOX_BURST = 5
 # back to the queue, delayed until then (a Lambda is billed while it sleeps).
 MAX_SEND_WAIT_SECONDS = 0.005
 
+# Test texts one account may send a day: a test is marketing to a number that gave no consent
+# (P01), and each one is paid for; a day's worth is enough to try a text on a few phones.
+TEST_TEXTS_PER_DAY = 20
+
 PAGE_JOB = "campaign_page"
 BATCH_JOB = "campaign_batch"
 CAMPAIGN_KIND = "campaign"
 TEST_KIND = "test"
 SMS_KIND = "sms"
+
+
+def daily_test_texts(account_id: str) -> Counter:
+    """The test texts the account sent today (TEST_TEXTS_PER_DAY)."""
+    return Counter(f"test-sms:{account_id}", TEST_TEXTS_PER_DAY, 86_400)
 
 
 def check_may_send(blocked_reason: str | None, profile: AccountProfile) -> None:
@@ -74,7 +84,8 @@ def counts_toward_rates(kind: str) -> bool:
 # Outbox mail whose recipient's suppressions decide it, when it is requested and again when it is
 # sent (a complaint can land in between): a test send is campaign content, so every reason
 # forbids it (P12); transactional mail may still reach an address that only unsubscribed (P11).
-# A confirmation link and the platform's own notices are checked where they are requested.
+# A confirmation link is checked where it is requested; the platform's own mail against its own
+# scope when it is sent (services/sending/outbox.py).
 _SUPPRESSION_RULES: dict[str, Callable[[set[str]], str | None]] = {
     TEST_KIND: lambda reasons: min(reasons, default=None),
     TRANSACTIONAL_KIND: transactional_blocking_reason,

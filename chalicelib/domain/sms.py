@@ -14,10 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.domain.campaigns import MAX_SMS_LENGTH, CampaignContent
+from chalicelib.domain.campaigns import CampaignContent
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.mail_links import FORWARD, PREFERENCES, UNSUBSCRIBE, LinkClaim, link_token, link_url
 from chalicelib.domain.marketing_mail import ADVERTISEMENT_LABEL
+from chalicelib.domain.sms_encoding import cut_to_fit
 from chalicelib.domain.subscriptions import Contact, normalise_phone
 from chalicelib.domain.templates import render, template_variables
 from chalicelib.domain.tokens import Signer
@@ -32,14 +33,14 @@ STOP_KEYWORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "q
 STOP_PHRASES = frozenset({"opt out", "stop all"})
 # A word: letters and digits, hyphen-joined at most once ("opt-out"); punctuation ends it.
 _WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)?")
-_ELLIPSIS = "…"
 
 
 def compose_sms(*, signer: Signer, account_id: str, campaign_id: str | None, content: CampaignContent,
                 recipient: Contact, list_id: str, list_name: str, account_name: str,
                 public_base_url: str, language: str = DEFAULT_LANGUAGE) -> str:
     """The text for `recipient`: the rendered body (labelled when an advertisement, P09), cut to
-    fit, then the stop instruction (P06); what Tidings adds is in the list's `language` (P32)."""
+    fit in its encoding (domain/sms_encoding.py), then the stop instruction (P06); what Tidings
+    adds is in the list's `language` (P32)."""
     _ = gettext_for(language)
     stop = _(STOP_INSTRUCTION)
     claim = LinkClaim(account_id, list_id, recipient.email, campaign_id)
@@ -52,10 +53,7 @@ def compose_sms(*, signer: Signer, account_id: str, campaign_id: str | None, con
     body = render(content.sms_body or "", "sms_body", variables).strip()
     if content.advertisement:
         body = f"{_(ADVERTISEMENT_LABEL)}: {body}"
-    room = MAX_SMS_LENGTH - len(stop) - 1
-    if len(body) > room:
-        body = body[: room - len(_ELLIPSIS)].rstrip() + _ELLIPSIS
-    return f"{body}\n{stop}"
+    return cut_to_fit(body, f"\n{stop}")
 
 
 @dataclass(frozen=True)

@@ -179,7 +179,7 @@ def clean_contact(raw: Mapping[str, object], declared_attributes: Iterable[str],
         raise InvalidInput(N_("the attributes take too much room together: shorten them, or use plain "
                               "Latin letters"), field="attributes")
     return Contact(
-        email=normalise_email(values["email"], check_dns=check_dns),
+        email=normalise_email(values["email"], check_dns=check_dns, mailable=True),
         name=values["name"],
         company=values["company"],
         phone=normalise_phone(values["phone"]) if values["phone"] else None,

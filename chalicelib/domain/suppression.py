@@ -13,6 +13,10 @@ from chalicelib.domain.addresses import normalise_email
 
 # The scope of a platform-wide opt-out: the person refused mail from every account (P12).
 PLATFORM_SCOPE = "*"
+# The scope of addresses the platform's own mail (notices to an account's contact, opt-out links)
+# bounced hard from or drew a complaint at: that mail never goes there again (P11). Apart from
+# PLATFORM_SCOPE, which stops every account's mail, and never read for an account's audience.
+PLATFORM_MAIL_SCOPE = "platform-mail"
 
 
 class SuppressionReason(StrEnum):

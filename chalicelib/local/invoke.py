@@ -7,7 +7,11 @@ Python cannot stop a running thread, so the handler's work up to its return has 
 Lambda that overruns is also cut off after doing part of its work, so callers must cope alike.
 
 `current_function()` names the function whose handler is running in this thread (or context), so
-the tests can hold every AWS call against that function's generated policy.
+the tests can hold every AWS call against that function's generated policy. In Lambda each
+function is a process of its own, with its own Powertools secret cache; here every function shares
+one process, so `running_as` keys that cache by function too (`_SecretsPerFunction`): a secret one
+function read is not in another's cache, and the other's read is a GetSecretValue call that its
+policy is held against, while a function's own warm cache behaves as in Lambda.
 """
 from __future__ import annotations
 
@@ -18,6 +22,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
 from chalice import Chalice
 
 from chalicelib.functions import FunctionSpec, function_spec
@@ -69,12 +75,29 @@ def current_function() -> str | None:
 @contextmanager
 def running_as(function_name: str | None) -> Iterator[None]:
     """Attribute what runs inside the block to `function_name` (AWS calls are checked against
-    its policy in the tests); None: to AWS itself (the SES simulator publishing, say)."""
+    its policy in the tests, and its secrets come from its own cache); None: to AWS itself (the
+    SES simulator publishing, say)."""
+    _cache_secrets_per_function()
     token = _RUNNING.set(function_name)
     try:
         yield
     finally:
         _RUNNING.reset(token)
+
+
+class _SecretsPerFunction(SecretsProvider):
+    """Powertools' Secrets Manager provider, its cache keyed by the running function as well."""
+
+    def _build_cache_key(self, name: str, transform: Any = None, is_nested: bool = False) -> tuple[Any, ...]:
+        return (current_function(), *super()._build_cache_key(name, transform, is_nested))
+
+
+def _cache_secrets_per_function() -> None:
+    """Make the provider `parameters.get_secret` uses (config.py reads every secret through it)
+    a `_SecretsPerFunction`, unless it is one. `parameters.clear_caches()` drops it, and with it
+    every function's cache, as an hour's wait would."""
+    if not isinstance(DEFAULT_PROVIDERS.get("secrets"), _SecretsPerFunction):
+        DEFAULT_PROVIDERS["secrets"] = _SecretsPerFunction()
 
 
 def invoke_handler(

@@ -67,6 +67,7 @@ def _create_queues(settings: Settings) -> dict[str, str]:
         url = sqs.create_queue(
             QueueName=settings.resource_name(queue.logical_name),
             Attributes={
+                "MessageRetentionPeriod": str(queue.retention_seconds),
                 "VisibilityTimeout": str(queue.visibility_timeout_seconds),
                 "MaximumMessageSize": str(queue.max_message_bytes),
                 "RedrivePolicy": json.dumps(redrive),

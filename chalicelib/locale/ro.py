@@ -150,6 +150,10 @@ RO: dict[str, str] = {
     "ignore this message.":
         "%(code)s este codul tau pentru a primi SMS de la %(account)s (%(list)s). Daca nu l-ai cerut, ignora "
         "acest mesaj.",
+    "'%(field)s' has letters before the @ that email cannot be sent to from here; only ASCII letters "
+    "work there":
+        "„%(field)s” are înainte de @ litere către care nu se pot trimite mesaje de aici; acolo merg doar "
+        "litere ASCII",
     "'%(field)s' is not a valid email address": "„%(field)s” nu este o adresă de email validă",
     "'%(field)s' must be an email address": "„%(field)s” trebuie să fie o adresă de email",
     "'%(name)s' is longer than %(max)s characters": "„%(name)s” are mai mult de %(max)s caractere",
@@ -343,4 +347,6 @@ RO: dict[str, str] = {
     "too many signups from here; please try again later":
         "prea multe abonări de aici; încearcă din nou mai târziu",
     "you are not on this list": "nu ești pe această listă",
+    "you asked for %(count)s codes today; ask again tomorrow":
+        "ai cerut deja %(count)s coduri azi; cere din nou mâine",
 }

@@ -33,6 +33,7 @@ from chalicelib.store.models import Account, Campaign, MailingList, Subscriber
 from chalicelib.store.paging import decode_cursor, encode_cursor
 from chalicelib.store.person_data import subscription_view
 from chalicelib.store.subscribers import list_status_key
+from chalicelib.store.suppressions import refuses_platform_mail
 
 # The audit actor of a deletion confirmed from the mail: the person at the contact email.
 CONFIRMED_BY_MAIL = "email-confirmation"
@@ -52,6 +53,10 @@ def request_deletion(account_id: str, actor: str) -> None:
                        "through POST /v1/account/email-change first", field="contact_email")
     if account.deletion_state == DELETION_SCHEDULED:
         raise Conflict("the account is already marked for deletion", field="account")
+    if refuses_platform_mail(account.contact_email):
+        raise Conflict("mail to the account's contact email bounced or was marked as spam, so the "
+                       "confirmation could not arrive (P11); change it through POST "
+                       "/v1/account/email-change first", field="contact_email")
     nonce = secrets.token_urlsafe(12)
     lifecycle.set_deletion_nonce(account_id, nonce)
     mail = deletion_email(account.contact_email, account.name, deletion_token(signer(), account_id, nonce),

@@ -59,7 +59,7 @@ def _content_changes(body: dict[str, Any]) -> dict[str, Any]:
         elif name == "filter":
             name, value = "attribute_filter", dict(value or {})
         elif name in ("from_address", "reply_to") and value:
-            value = normalise_email(value, field=name)
+            value = normalise_email(value, field=name, mailable=True)
         elif isinstance(value, str):
             value = value.strip() or None
         changes[name] = value

@@ -51,7 +51,7 @@ class EmailChangeLinkUsed(InvalidInput):
 
 def request_email_change(account_id: str, actor: str, raw_email: str) -> None:
     """Mail a confirmation link to the new address; the profile is unchanged until it is used."""
-    new_email = normalise_email(raw_email, field="new_email")
+    new_email = normalise_email(raw_email, field="new_email", mailable=True)
     account = get_account(account_id)
     if new_email == account.contact_email:
         raise Conflict("this is already the account's contact email", field="new_email")
@@ -102,7 +102,8 @@ def _tell_replaced_address(account: Account, claim: EmailChangeClaim) -> None:
     if not account.contact_email:
         return  # an account that had no contact email has no one to tell
     mail = email_changed_notice(account.contact_email, account.name, claim.new_email, now(),
-                                default_sender=settings().default_sender, language=account_language(account))
+                                default_sender=settings().default_sender, reply_to=settings().operator_email,
+                                language=account_language(account))
     job = EmailJob(message_id=email_changed_message_id(account.account_id, claim.nonce),
                    account_id=account.account_id, kind=CHANGED_MAIL_KIND, email=mail)
     enqueue(OUTBOX, job.to_dict())

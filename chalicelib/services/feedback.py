@@ -33,7 +33,7 @@ from chalicelib.domain.message_ids import campaign_message_id
 from chalicelib.domain.subscriptions import Status
 from chalicelib.domain.suppression import SuppressionReason, address_hash
 from chalicelib.observability import logger
-from chalicelib.services.unmatched_feedback import protect_unmatched
+from chalicelib.services.unmatched_feedback import protect_unmatched, stop_platform_mail
 from chalicelib.store import feedback as feedback_store
 from chalicelib.store import messages
 from chalicelib.store.health import soft_bounce_total
@@ -65,6 +65,11 @@ def apply_feedback(body: str) -> set[str]:
     for recipient in event.recipients:
         address = normalise_email(recipient, field="recipient")
         sent = _sent_message(event, address)
+        if not counts_for_account(sent.kind if sent else event.tags.get("kind")):
+            # The platform's own mail: never again where it bounced hard or drew a complaint (P11).
+            stop_platform_mail(event, address)
+            platform += 1
+            continue
         if sent is None:
             if protect_unmatched(event, address):
                 protected += 1
@@ -72,9 +77,6 @@ def apply_feedback(body: str) -> set[str]:
                 unmatched += 1
             continue
         _note_disagreeing_tags(event, sent, context)
-        if not counts_for_account(sent.kind):
-            platform += 1
-            continue
         effect(event, sent, address)
         touched.add(sent.account_id)
         applied += 1

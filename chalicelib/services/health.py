@@ -77,7 +77,7 @@ def _suspend(account: Account, reason: str) -> None:
     # duplicate notice. Queued after, a crash would leave the account suspended and never told.
     if account.contact_email:
         mail = suspension_notice(account.contact_email, settings().default_sender, account.name, reason,
-                                 account_language(account))
+                                 account_language(account), reply_to=settings().operator_email)
         job = EmailJob(message_id=suspension_message_id(account.account_id, account.health_since),
                        account_id=account.account_id, kind=SUSPENSION_MAIL_KIND, email=mail)
         enqueue(OUTBOX, job.to_dict())
@@ -103,7 +103,7 @@ def _notify(account: Account, action: str, reason: str, deletion_due: str | None
         return False
     at = now()
     mail = operator_action_notice(recipient, settings().default_sender, account.name, action, reason,
-                                  deletion_due, account_language(account))
+                                  deletion_due, account_language(account), reply_to=settings().operator_email)
     enqueue(OUTBOX, EmailJob(message_id=operator_action_message_id(account.account_id, action, at),
                              account_id=account.account_id, kind=OPERATOR_ACTION_MAIL_KIND,
                              email=mail).to_dict())

@@ -29,7 +29,7 @@ from chalicelib.templates import N_
 def request_optout(raw_email: str, language: str, ip: str | None) -> None:
     """Queue the confirmation mail in `language`; InvalidInput(field="email") for a malformed address,
     TooManyRequests past the per-IP limit that signups and resends count too."""
-    address = normalise_email(raw_email)
+    address = normalise_email(raw_email, mailable=True)
     # Each ask mails an address the caller typed: unlimited, anyone could mail any number of them.
     refuse_over_request_limits(ip, N_("too many requests from here; please try again later"))
     mail = optout_email(signer(), address, settings().public_base_url, settings().default_sender, language)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from chalicelib.adapters import sns
@@ -22,7 +23,7 @@ from chalicelib.domain import phone_consent
 from chalicelib.domain.clock import now
 from chalicelib.domain.errors import InvalidInput, TooManyRequests
 from chalicelib.domain.mail_links import PREFERENCES, LinkClaim, read_link_token
-from chalicelib.domain.privacy import Person, RequestType, Subject, SubjectKind
+from chalicelib.domain.privacy import Person, RequestType, Subject, SubjectKind, phone_hash
 from chalicelib.domain.subscriptions import CONTACT_FIELDS, Source, clean_ip, evidence
 from chalicelib.domain.suppression import SuppressionReason
 from chalicelib.domain.tokens import TokenInvalid
@@ -36,7 +37,8 @@ from chalicelib.store.accounts import get_account
 from chalicelib.store.lists import find_list, tracking_history
 from chalicelib.store.models import Subscriber
 from chalicelib.store.privacy_requests import complete_request, create_request, load_export
-from chalicelib.store.suppressions import end_lifts, suppress
+from chalicelib.store.rate_limits import consume
+from chalicelib.store.suppressions import end_lifts, suppress, suppressed_hashes
 from chalicelib.templates import N_
 
 ACTOR = "preference-centre"
@@ -219,20 +221,47 @@ def _entry_with_phone(claim: LinkClaim, list_id: str) -> Subscriber:
 
 def send_phone_code(token: str, form: Mapping[str, str]) -> None:
     """Text a one-time code to the number held on one list, for the person to type here (P01 for
-    SMS). At most one every RESEND_INTERVAL; the code is stored only as a keyed hash."""
+    SMS). At most one every RESEND_INTERVAL and CODES_PER_ENTRY_PER_DAY (TooManyRequests); the
+    code is stored only as a keyed hash.
+
+    A number that is suppressed here (a STOP reply, an erasure), that SNS holds opted out, or
+    that was texted its CODES_PER_NUMBER_PER_DAY, is not texted (P12), and the page answers as if
+    it were: whoever holds the link typed the number, and must not learn that its owner said STOP
+    (P05), nor use the page to text it without end."""
     claim = _authorised(token, form)
     entry = _entry_with_phone(claim, form.get("list_id", ""))
     proof = entry.phone_consent
-    if not phone_consent.may_send_code(proof.code_sent_at if proof else None, now()):
+    at = now()
+    if not phone_consent.may_send_code(proof.code_sent_at if proof else None, at):
         raise TooManyRequests(N_("a code was sent a moment ago; wait two minutes before asking again"))
+    key = hash_key()
+    full = consume([phone_consent.entry_code_counter(key, entry.list_id, entry.address)], at)
+    if full:
+        raise TooManyRequests(N_("you asked for %(count)s codes today; ask again tomorrow"),
+                              params={"count": phone_consent.CODES_PER_ENTRY_PER_DAY},
+                              retry_after=full[0].window_end(at) - int(at.timestamp()))
     code = phone_consent.new_code()
-    subscriber_store.save_phone_code(entry, phone_consent.code_hash(hash_key(), entry.list_id, entry.address,
+    subscriber_store.save_phone_code(entry, phone_consent.code_hash(key, entry.list_id, entry.address,
                                                                     entry.phone, code))
+    if not _may_text_code(claim.account_id, entry, key, at):
+        logger.info("phone confirmation code not texted: the number opted out or had its codes today",
+                    extra={"list_id": entry.list_id})
+        return
     mailing_list = person_subscribers.lists_of([entry]).get(entry.list_id)
     sns.send_sms(entry.phone, phone_consent.code_text(get_account(claim.account_id).name,
                                                       mailing_list.name if mailing_list else "",
                                                       code, list_language(mailing_list)), sns.TRANSACTIONAL)
     logger.info("phone confirmation code sent", extra={"list_id": entry.list_id})
+
+
+def _may_text_code(account_id: str, entry: Subscriber, key: str, at: datetime) -> bool:
+    """Whether the entry's number may get its code: not suppressed for the account, the list or
+    the platform, not opted out at SNS, and within its codes for the day (counted when it may)."""
+    if suppressed_hashes(account_id, [phone_hash(entry.phone, key)], entry.list_id):
+        return False
+    if sns.is_opted_out(entry.phone):
+        return False
+    return not consume([phone_consent.number_code_counter(key, entry.phone)], at)
 
 
 def confirm_phone_code(token: str, form: Mapping[str, str], ip: str | None, user_agent: str | None) -> None:

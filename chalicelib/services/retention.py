@@ -31,6 +31,7 @@ from chalicelib.domain.retention import (
 from chalicelib.observability import logger
 from chalicelib.resources import OUTBOX
 from chalicelib.services.accounts import account_language
+from chalicelib.services.senders import delete_account_identities
 from chalicelib.store import account_lifecycle as lifecycle
 from chalicelib.store import audit
 from chalicelib.store.audit import PLATFORM_AUDIT
@@ -103,7 +104,11 @@ def _erase_suspended_content(at: datetime, more_time: TimeLeft) -> PurgeProgress
 
 
 def _delete_account(account: Account, reason: str, more_time: TimeLeft) -> bool:
+    # Its SES identities first (SES holds them, not DynamoDB), then every item it has.
+    ses_identities = delete_account_identities(account.account_id)
     removed, done = purge_account(account.account_id, content_only=False, more_time=more_time)
+    if ses_identities:
+        removed = {**removed, "ses-identities": ses_identities}
     if done:
         audit.record(PLATFORM_AUDIT, ACTOR, f"account.deleted.{reason}",
                      f"{account.account_id} {_summary(removed)}")

@@ -4,8 +4,11 @@ be one of them, verified by SES.
 
 Adding one claims it for the account (exactly one owner, domain/senders.check_may_claim) and
 creates the SES identity: for an address SES mails a verification link to it; for a domain SES
-uses Easy DKIM and the answer lists the CNAME records to publish. The status is always read from
-SES, never cached, so a verification that lapses stops sending at once.
+uses Easy DKIM and the answer lists the CNAME records to publish. An identity SES has already is
+never made again from the API (only the operator gives it to its owner: adopt_sender), and a
+claim SES never verified lapses (domain/senders.claim_lapsed) rather than lock the owner out.
+The status is always read from SES, never cached, so a verification that lapses stops sending at
+once.
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from typing import Any
 
 from chalicelib.adapters import ses
 from chalicelib.config import settings
+from chalicelib.domain.clock import now
 from chalicelib.domain.errors import Conflict, Forbidden, NotFound
 from chalicelib.domain.health import refuse_while_blocked
 from chalicelib.domain.senders import (
@@ -20,6 +24,8 @@ from chalicelib.domain.senders import (
     SenderKind,
     SenderName,
     check_may_claim,
+    claim_lapsed,
+    claims_in_the_way,
     dns_records,
     owned_identities_for,
     sender_name,
@@ -29,6 +35,10 @@ from chalicelib.store import audit
 from chalicelib.store import senders as sender_store
 from chalicelib.store.accounts import get_account
 from chalicelib.store.models import SenderIdentity
+
+# Who releases a claim SES never verified (in the audit log of the account that loses it; the
+# account that claims the identity next is another tenant's, and is not named there).
+LAPSED = "platform"
 
 
 def _owners(domain: str) -> list[Owner]:
@@ -59,27 +69,59 @@ def sender_view(item: SenderIdentity, state: ses.IdentityState | None) -> dict[s
 
 def add_sender(account_id: str, actor: str, raw_identity: str) -> dict[str, Any]:
     """Claim an address or domain for the account and create its SES identity; its view.
-    Forbidden while the account may not send (P26): it may not prepare to send either."""
+    Forbidden while the account may not send (P26): it may not prepare to send either. Conflict
+    when SES has the identity already and no account owns it: it is someone's verified identity
+    (made by hand, or from before identities were owned), which the operator adopts for its
+    owner; made again here, its owner's DKIM records and verification would be lost."""
     refuse_while_blocked(get_account(account_id))
     name = sender_name(raw_identity)
-    platform = sender_name(settings().default_sender)
-    if name.domain == platform.domain:
-        raise Forbidden("the platform's own sender domain cannot be an account's identity",
-                        field="identity")
+    _refuse_platform_domain(name)
+    _release_lapsed_claims(name, account_id)
     check_may_claim(name, account_id, _owners(name.domain))
     item = sender_store.claim_identity(account_id, name.domain, name.identity, name.kind)
     try:
-        # An identity SES has already (left by a deleted account, or made by hand) is made again,
-        # so its verification starts afresh: the claimant must prove control of it themselves.
-        if ses.identity_state(name.identity) is not None:
-            ses.delete_identity(name.identity)
-        state = ses.create_identity(name.identity)
+        state = None if ses.identity_state(name.identity) is not None else ses.create_identity(name.identity)
+        if state is None:  # SES had it before the claim (or made it meanwhile): never made again
+            raise Conflict(f"SES already has the identity '{name.identity}' and no account owns it: "
+                           "ask the operator to adopt it for the account it belongs to", field="identity")
     except Exception:
         sender_store.release_identity(item)  # the claim must not outlive a failed creation
         raise
     audit.record(account_id, actor, "sender.added", name.kind.value)
     logger.info("sender identity added", extra={"account_id": account_id, "kind": name.kind.value})
     return sender_view(item, state)
+
+
+def _refuse_platform_domain(name: SenderName) -> None:
+    if name.domain == sender_name(settings().default_sender).domain:
+        raise Forbidden("the platform's own sender domain cannot be an account's identity",
+                        field="identity")
+
+
+def _release_lapsed_claims(name: SenderName, account_id: str) -> None:
+    """Release the other accounts' claims that keep the account from adding `name` when every one
+    of them has lapsed (domain/senders.claim_lapsed), deleting their SES identities too, so that
+    no SES identity outlives its claim and the newcomer verifies afresh. A single claim that
+    still holds keeps them all: the add is refused, and nothing changes."""
+    items = sender_store.identities_at(name.domain)
+    in_the_way = claims_in_the_way(name, account_id, [Owner(item.identity, item.account_id)
+                                                      for item in items])
+    blocking = [item for item in items if Owner(item.identity, item.account_id) in in_the_way]
+    at = now()
+    if not blocking or not all(claim_lapsed(_status(item.identity), item.created_at, at)
+                               for item in blocking):
+        return
+    for item in blocking:
+        if sender_store.release_unchanged_identity(item):
+            ses.delete_identity(item.identity)
+            audit.record(item.account_id, LAPSED, "sender.lapsed", item.kind)
+            logger.info("unverified sender claim lapsed", extra={"account_id": item.account_id,
+                                                                 "kind": item.kind})
+
+
+def _status(identity: str) -> str | None:
+    state = ses.identity_state(identity)
+    return state.verification_status if state else None
 
 
 def list_senders(account_id: str) -> list[dict[str, Any]]:
@@ -130,6 +172,13 @@ def check_sender(account_id: str, address: str, field: str = "from_address") -> 
                    field=field)
 
 
+def owns_sender(account_id: str, address: str) -> bool:
+    """Whether the account still owns `address` (normalised) or its domain, verified or not (one
+    DynamoDB read, no SES call: for a campaign's every batch)."""
+    domain = address.rpartition("@")[2]
+    return bool(domain and owned_identities_for(address, account_id, _owners(domain)))
+
+
 def may_send_as(account_id: str, address: str | None) -> bool:
     """check_sender as a yes or no (for mail the platform sends on the account's behalf, which
     falls back to the platform's own sender instead of failing)."""
@@ -150,6 +199,7 @@ def adopt_sender(account_id: str, raw_identity: str) -> dict[str, Any]:
     identity claimed for an account nobody holds could be sent as by none, and claimed by none."""
     name = sender_name(raw_identity)
     get_account(account_id)
+    _refuse_platform_domain(name)
     check_may_claim(name, account_id, _owners(name.domain))
     state = ses.identity_state(name.identity)
     if state is None:
@@ -160,7 +210,23 @@ def adopt_sender(account_id: str, raw_identity: str) -> dict[str, Any]:
     return sender_view(item, state)
 
 
+def delete_account_identities(account_id: str) -> int:
+    """Delete every identity of an account being deleted (P22, P23, P24), in SES and as a claim;
+    how many. SES is a sub-processor: an address identity is someone's mailbox, and it must not
+    outlive the account, nor stay behind where no account may add it (add_sender). Idempotent:
+    gone already is fine, and a run stopped midway leaves the rest for the next."""
+    items = sender_store.account_identities(account_id)
+    for item in items:
+        ses.delete_identity(item.identity)
+        sender_store.release_identity(item)
+    return len(items)
+
+
 def register_operator_sender(account_id: str, raw_identity: str) -> None:
-    """The operator's CLI gives a new account its sender identity: claimed and created in SES
-    like add_sender (verification still follows SES's own rules)."""
-    add_sender(account_id, "operator", raw_identity)
+    """The operator's CLI gives a new account its sender identity: adopted when SES has it
+    already (the operator made it by hand, infra/README.md, and vouches for it), else claimed and
+    created in SES like add_sender (verification still follows SES's own rules)."""
+    if ses.identity_state(sender_name(raw_identity).identity) is not None:
+        adopt_sender(account_id, raw_identity)
+    else:
+        add_sender(account_id, "operator", raw_identity)

@@ -41,12 +41,12 @@ def queue_transactional(account_id: str, request: dict[str, Any], idempotency_ke
         check_header_text(request.get(name), name)
     account = get_account(account_id)
     refuse_while_blocked(account)
-    to = normalise_email(request["to"], field="to", check_dns=settings().check_email_dns)
+    to = normalise_email(request["to"], field="to", check_dns=settings().check_email_dns, mailable=True)
     from_address = request.get("from_address") or account.sender_identity
     if not from_address:
         raise InvalidInput("give 'from_address' or set a sender identity in the account profile",
                            field="from_address")
-    from_address = normalise_email(from_address, field="from_address")
+    from_address = normalise_email(from_address, field="from_address", mailable=True)
     check_sender(account_id, from_address)
     reason = blocking_reason(suppression_reasons(account_id, to))
     if reason:
@@ -54,7 +54,8 @@ def queue_transactional(account_id: str, request: dict[str, Any], idempotency_ke
                        "sent to an address that bounced, complained or was erased (P11)", field="to")
     subject, html, text = render_parts(request["subject"], request.get("html"), request.get("text"),
                                        request.get("variables"))
-    reply_to = normalise_email(request["reply_to"], field="reply_to") if request.get("reply_to") else None
+    reply_to = (normalise_email(request["reply_to"], field="reply_to", mailable=True)
+                if request.get("reply_to") else None)
     sender = Address(display_name=request.get("from_name") or "", addr_spec=from_address)
     mail = OutgoingEmail(sender=str(sender), recipient=to, subject=subject, text=text, html=html,
                          reply_to=reply_to)

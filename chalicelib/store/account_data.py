@@ -139,8 +139,8 @@ ACCOUNT_TABLES: dict[type[TidingsModel], AccountItems | NotPerAccount] = {
     AccountHealthDay: AccountItems(lambda a: AccountHealthDay.query(a), content=False),
     AuditEntry: AccountItems(lambda a: AuditEntry.query(a), content=False),
     ApiKey: AccountItems(lambda a: ApiKey.by_account.query(a), content=False),
-    # Not content: a suspension can be lifted, and the account then sends as them again. An SES
-    # identity left behind is harmless: a new claim starts its verification afresh.
+    # Not content: a suspension can be lifted, and the account then sends as them again. Their SES
+    # identities go with the account (services/retention deletes them before these items).
     SenderIdentity: AccountItems(lambda a: SenderIdentity.by_account.query(a), content=False),
     Account: AccountItems(_account, content=False),
     RateCounter: NotPerAccount("abuse-limit windows keyed by hashes, at most a week long: the daily "

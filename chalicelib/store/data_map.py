@@ -71,7 +71,8 @@ SERVICES: tuple[tuple[str, str], ...] = (
     ("Amazon DynamoDB", "every table below, encrypted at rest, point-in-time recovery (35 days)"),
     ("Amazon SQS", "the queues below: data in transit between functions, encrypted at rest"),
     ("Amazon SNS", "the topics below, and outgoing SMS (the recipient's number and text)"),
-    ("Amazon SES", "outgoing mail (recipient address, content) and received unsubscribe mail"),
+    ("Amazon SES", "outgoing mail (recipient address, content), received unsubscribe mail, and the "
+     "accounts' sender identities (an address or a domain), deleted with the identity or the account"),
     ("AWS Lambda", "runs every function; holds data only while handling a request or message"),
     ("Amazon API Gateway and Lambda function URLs", "HTTP requests: the client IP, used for abuse "
      "limits and the consent proof or the country, never logged or kept otherwise"),

@@ -266,7 +266,8 @@ COVERAGE: dict[type[TidingsModel], Coverage] = {
         "the keyed hash is what keeps an erased person from being re-added (P12, P18)",
         section="suppressions", export=export_suppressions, fields=("address_hash",),
         retention=f"{_ACCOUNT}: it keeps the person from being re-added (P12, P18, P29); the "
-                  "platform-wide opt-outs while the platform runs"),
+                  "platform-wide opt-outs, and the addresses the platform's own mail bounced "
+                  "from or drew a complaint at (P11), while the platform runs"),
     PrivacyRequest: KeyedHashesOnly(
         "the subject's keyed hash only; the record proves the request was answered (P19)",
         fields=("subject_hash",), retention=_ACCOUNT),

@@ -12,8 +12,9 @@ from chalicelib.store.models import RateCounter
 from chalicelib.store.transactions import write_transaction
 
 
-def consume(counters: list[Counter], at: datetime, job_id: str | None = None) -> list[Counter]:
-    """Add one to every counter unless one is at its limit; returns the counters at their limit.
+def consume(counters: list[Counter], at: datetime, job_id: str | None = None,
+            amount: int = 1) -> list[Counter]:
+    """Add `amount` to every counter unless one would pass its limit; returns those counters.
 
     All or nothing: when any counter is full, none is incremented (the attempt did not happen).
     With `job_id`, a job counts once: the same transaction writes a marker of the job, and a job
@@ -22,14 +23,18 @@ def consume(counters: list[Counter], at: datetime, job_id: str | None = None) ->
     """
     if not counters:
         return []
+    over = [counter for counter in counters if amount > counter.limit]
+    if over:
+        return over
     try:
         with write_transaction(RateCounter) as transaction:
             for counter in counters:
                 key, ends = counter.window_key(at), datetime.fromtimestamp(counter.window_end(at), UTC)
                 transaction.update(
                     RateCounter(counter_key=key),
-                    actions=[*_expiry(key, ends), RateCounter.count.add(1)],
-                    condition=RateCounter.count.does_not_exist() | (RateCounter.count < counter.limit),
+                    actions=[*_expiry(key, ends), RateCounter.count.add(amount)],
+                    condition=(RateCounter.count.does_not_exist()
+                               | (RateCounter.count <= counter.limit - amount)),
                 )
             if job_id is not None:
                 # An update, not a put: PynamoDB sends puts first, and reasons are read by position.

@@ -5,7 +5,7 @@ deciding whether an account may send as `news@acme.example` is one read whatever
 """
 from __future__ import annotations
 
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import DeleteError, PutError
 
 from chalicelib.domain.clock import now
 from chalicelib.domain.errors import Conflict, NotFound
@@ -52,3 +52,16 @@ def claim_identity(account_id: str, domain: str, identity: str, kind: SenderKind
 
 def release_identity(item: SenderIdentity) -> None:
     item.delete()
+
+
+def release_unchanged_identity(item: SenderIdentity) -> bool:
+    """Delete the claim as it was read; False when it is gone already or was claimed afresh since
+    (one conditional delete: of two accounts releasing one lapsed claim, one does it)."""
+    try:
+        item.delete(condition=(SenderIdentity.account_id == item.account_id)
+                    & (SenderIdentity.created_at == item.created_at))
+    except DeleteError as exc:
+        if exc.cause_response_code == _CONDITION_FAILED:
+            return False
+        raise
+    return True

@@ -8,7 +8,13 @@ from pynamodb.exceptions import UpdateError
 
 from chalicelib.config import hash_key
 from chalicelib.domain.clock import now
-from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason, address_hash, may_resubscribe
+from chalicelib.domain.suppression import (
+    PLATFORM_MAIL_SCOPE,
+    PLATFORM_SCOPE,
+    SuppressionReason,
+    address_hash,
+    may_resubscribe,
+)
 from chalicelib.store.models import Suppression
 
 
@@ -59,6 +65,13 @@ def suppression_reasons(account_id: str, address: str) -> set[str]:
     hashed = address_hash(address, hash_key())
     found = Suppression.batch_get([(account_id, hashed), (PLATFORM_SCOPE, hashed)])
     return {reason for entry in found for reason in {entry.reason, *(entry.reasons or ())}}
+
+
+def refuses_platform_mail(address: str) -> bool:
+    """Whether the platform's own mail bounced hard from the address or drew a complaint there
+    (P11): one read of PLATFORM_MAIL_SCOPE, which holds nothing else."""
+    hashed = address_hash(address, hash_key())
+    return any(True for _ in Suppression.batch_get([(PLATFORM_MAIL_SCOPE, hashed)]))
 
 
 def _reasons(entry: Suppression) -> set[str]:

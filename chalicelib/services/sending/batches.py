@@ -50,6 +50,7 @@ from chalicelib.domain.subscriptions import Contact
 from chalicelib.domain.suppression import address_hash
 from chalicelib.observability import logger
 from chalicelib.resources import CAMPAIGN_SEND
+from chalicelib.services.senders import owns_sender
 from chalicelib.services.sending.counting import SentCount
 from chalicelib.services.sending.due_suppressions import DueSuppressions
 from chalicelib.services.sending.step import Message, MessageFailed, StepResult, send_message
@@ -96,12 +97,15 @@ def send_batch(job: BatchJob, time_left: Callable[[], float], last_attempt: bool
         return BatchOutcome()
     blocked = sending_blocked_reason(account)
     if blocked:
-        if end_sending(job.account_id, job.campaign_id, CampaignStatus.CANCELLED):
-            audit.record(job.account_id, "campaign-sender", "campaign.cancelled", job.campaign_id)
-            logger.warning("campaign cancelled: the account may not send",
-                           extra={**context, "reason": blocked})
+        _cancel(job, "the account may not send", {**context, "reason": blocked})
         return BatchOutcome()
     content = campaign_content(campaign)
+    # P35 at every batch, not only at the start: an identity the account gave up mid-send may be
+    # another account's since. (Whether SES still verifies it, SES itself decides at each send.)
+    if content.channel is Channel.EMAIL and not owns_sender(
+            job.account_id, content.from_address or account.sender_identity or ""):
+        _cancel(job, "its sender identity is no longer the account's", context)
+        return BatchOutcome()
     sender = _email_batch if content.channel is Channel.EMAIL else _sms_batch
     outcome = BatchOutcome()
     try:
@@ -121,6 +125,12 @@ def send_batch(job: BatchJob, time_left: Callable[[], float], last_attempt: bool
         logger.info("campaign ended", extra={"campaign_id": job.campaign_id,
                                              "status": ended.value if ended else None})
     return outcome
+
+
+def _cancel(job: BatchJob, why: str, context: dict[str, str]) -> None:
+    if end_sending(job.account_id, job.campaign_id, CampaignStatus.CANCELLED):
+        audit.record(job.account_id, "campaign-sender", "campaign.cancelled", job.campaign_id)
+        logger.warning(f"campaign cancelled: {why}", extra=context)
 
 
 def _email_batch(job: BatchJob, account: Account, content: CampaignContent,

@@ -1,7 +1,8 @@
 """The outbox step: one queued email (transactional, test, confirmation and system mail) through
 the send step, and the batch's sent mail counted once per account and campaign instead of once
 per mail, exactly once across redeliveries (services/sending/counting.py). A test or
-transactional mail whose recipient was suppressed after it was queued is not sent (P11, P12).
+transactional mail whose recipient was suppressed after it was queued is not sent (P11, P12), nor
+the platform's own mail where it bounced hard or drew a complaint (P11).
 
 When the outbox lane has no SES token for a mail, the job goes back to the queue delayed until
 one should be free: the Lambda does not sleep for it (it is billed while it sleeps), and the job
@@ -15,6 +16,7 @@ from chalicelib.adapters.ses import send_raw_email
 from chalicelib.adapters.sqs import enqueue
 from chalicelib.config import hash_key, settings
 from chalicelib.domain.clock import now
+from chalicelib.domain.health import counts_for_account
 from chalicelib.domain.mime import build_mime
 from chalicelib.domain.outbox import job_from_dict
 from chalicelib.domain.privacy import subject_from_text
@@ -26,7 +28,7 @@ from chalicelib.services.sending.rate_tokens import RateTokens
 from chalicelib.services.sending.step import Message, MessageFailed, StepResult, send_message
 from chalicelib.store import messages
 from chalicelib.store.health import count_failure
-from chalicelib.store.suppressions import suppression_reasons
+from chalicelib.store.suppressions import refuses_platform_mail, suppression_reasons
 
 # Outbox message ids are one a job: any claim found taken is this job's, from an earlier delivery.
 OUTBOX_JOBS = "outbox"
@@ -88,7 +90,10 @@ def send_outbox_job(body: str, tokens: RateTokens | None = None, count: SentCoun
 
 def _suppressed_since_queued(account_id: str, kind: str, recipient: str) -> bool:
     """Whether a suppression that forbids this kind of mail (a test, a transactional message)
-    holds for the recipient now: it may have landed after the request was checked (P11, P12)."""
+    holds for the recipient now: it may have landed after the request was checked (P11, P12).
+    The platform's own mail is never sent where it bounced hard or drew a complaint (P11)."""
+    if not counts_for_account(kind):
+        return refuses_platform_mail(recipient)
     return checks_suppressions(kind) and blocking_suppression(
         kind, suppression_reasons(account_id, recipient)) is not None
 

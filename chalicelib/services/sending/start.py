@@ -17,20 +17,35 @@ from chalicelib.config import hash_key, settings, signer
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.campaigns import STARTABLE, CampaignContent, CampaignStatus, Channel
 from chalicelib.domain.clock import now
-from chalicelib.domain.errors import Conflict, Forbidden, NotFound
+from chalicelib.domain.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    TooManyRequests,
+    Unprocessable,
+)
 from chalicelib.domain.health import sending_blocked_reason
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.marketing_mail import ListSettings, compose_marketing_email
 from chalicelib.domain.outbox import EmailJob, refuse_oversized
 from chalicelib.domain.privacy import phone_hash
-from chalicelib.domain.sending import TEST_KIND, PageJob, blocking_suppression, check_may_send
+from chalicelib.domain.sending import (
+    TEST_KIND,
+    TEST_TEXTS_PER_DAY,
+    PageJob,
+    blocking_suppression,
+    check_may_send,
+    daily_test_texts,
+)
 from chalicelib.domain.sms import compose_sms
 from chalicelib.domain.subscriptions import normalise_phone
 from chalicelib.domain.templates import SAMPLE_CONTACT
 from chalicelib.observability import logger
 from chalicelib.resources import FANOUT, OUTBOX
 from chalicelib.services.senders import check_sender
-from chalicelib.store import audit
+from chalicelib.services.sending.step import Message, MessageFailed, send_message
+from chalicelib.store import audit, messages
 from chalicelib.store.accounts import get_account, profile_of
 from chalicelib.store.campaigns import (
     campaign_content,
@@ -42,6 +57,7 @@ from chalicelib.store.campaigns import (
 )
 from chalicelib.store.lists import get_list
 from chalicelib.store.models import Account, Campaign, MailingList
+from chalicelib.store.rate_limits import consume
 from chalicelib.store.send_progress import open_progress
 from chalicelib.store.suppressions import suppressed_hashes, suppression_reasons
 
@@ -147,7 +163,8 @@ def send_test(account_id: str, campaign_id: str, recipients: list[str]) -> list[
     """Send the campaign, rendered for a sample subscriber, to these addresses (or numbers, for
     SMS) only: kind "test", counted in no report, with the unsubscribe parts and footer (P06,
     P08). Returns the message ids. Conflict naming `addresses`, with nothing queued, when one of
-    them is suppressed (P12)."""
+    them is suppressed (P12); for SMS, each number once, and TooManyRequests past the account's
+    TEST_TEXTS_PER_DAY."""
     campaign = get_campaign(account_id, campaign_id)
     content = campaign_content(campaign)
     account = get_account(account_id)
@@ -158,10 +175,11 @@ def send_test(account_id: str, campaign_id: str, recipients: list[str]) -> list[
     # Tracking off and no campaign in the links: a test open, click or unsubscribe counts nowhere.
     settings_ = ListSettings(list_id=list_id, name=mailing_list.name, track_opens=False, track_clicks=False)
     if content.channel is Channel.SMS:
-        numbers = [normalise_phone(number) for number in recipients]
+        numbers = _test_numbers(recipients)
         _refuse_suppressed_numbers(account_id, numbers)
-        return [_test_sms(account, content, settings_, number) for number in numbers]
-    addresses = [normalise_email(address, field="addresses") for address in recipients]
+        _count_test_texts(account_id, len(numbers))
+        return [_test_sms(account, content, settings_, number, index) for index, number in enumerate(numbers)]
+    addresses = [normalise_email(address, field="addresses", mailable=True) for address in recipients]
     _refuse_suppressed(account_id, addresses)
     jobs = []
     for address in addresses:
@@ -188,21 +206,67 @@ def _refuse_suppressed(account_id: str, addresses: list[str]) -> None:
                            "never sent to a suppressed address (P12)", field="addresses")
 
 
-def _refuse_suppressed_numbers(account_id: str, numbers: list[str]) -> None:
-    # A number that replied STOP, or was erased, in the account or platform-wide: as for an
-    # address, the whole test is refused (P12).
+def _test_numbers(recipients: list[str]) -> dict[str, int]:
+    """{number in E.164: its index in the request}, each number once however it was typed
+    ("+40 712 345 678" and "+40712345678" are one phone, texted once). InvalidInput naming the
+    request's field, `addresses`, and which of them is not a number."""
+    numbers: dict[str, int] = {}
+    for index, raw in enumerate(recipients):
+        try:
+            numbers.setdefault(normalise_phone(raw), index)
+        except InvalidInput:
+            raise InvalidInput(f"addresses[{index}] is not a valid phone number; use the international "
+                               "form, e.g. +40 712 345 678", field="addresses") from None
+    return numbers
+
+
+def _refuse_suppressed_numbers(account_id: str, numbers: dict[str, int]) -> None:
+    # A number that replied STOP, or was erased, in the account or platform-wide, or that SNS
+    # holds opted out (a STOP to any of this AWS account's texts): as for an address, the whole
+    # test is refused (P12).
     key = hash_key()
-    hashes = [phone_hash(number, key) for number in numbers]
+    hashes = {phone_hash(number, key): index for number, index in numbers.items()}
     suppressed = suppressed_hashes(account_id, hashes)
-    for index, hashed in enumerate(hashes):
+    for hashed, index in hashes.items():
         if hashed in suppressed:
             raise Conflict(f"addresses[{index}] is suppressed: a test is campaign mail, never sent to a "
                            "number that opted out (P12)", field="addresses")
+    for number, index in numbers.items():
+        if sns.is_opted_out(number):
+            raise Conflict(f"addresses[{index}] replied STOP to this platform's texts: a test is campaign "
+                           "mail, never sent to a number that opted out (P12)", field="addresses")
 
 
-def _test_sms(account: Account, content: CampaignContent, mailing_list: ListSettings, phone: str) -> str:
+def _count_test_texts(account_id: str, count: int) -> None:
+    """Count `count` test texts against the account's day; TooManyRequests, nothing texted, when
+    they would pass TEST_TEXTS_PER_DAY."""
+    at = now()
+    full = consume([daily_test_texts(account_id)], at, amount=count)
+    if full:
+        raise TooManyRequests(f"an account may send {TEST_TEXTS_PER_DAY} test texts a day; these {count} "
+                              "would pass it", field="addresses",
+                              retry_after=full[0].window_end(at) - int(at.timestamp()))
+
+
+def _test_sms(account: Account, content: CampaignContent, mailing_list: ListSettings, phone: str,
+              index: int) -> str:
+    """Text one test and return its message id. It goes by the campaign's route (Promotional:
+    it is marketing, and shows what the campaign's recipients will get) and is recorded like a
+    campaign text (kind "test", erased after 30 days, P21), so a STOP reply to it suppresses the
+    number for the account (services/sms_inbound.py) and the next test is refused. Unprocessable
+    naming `addresses` when SNS refuses it or keeps failing: the request is its only attempt."""
     text = compose_sms(signer=signer(), account_id=account.account_id, campaign_id=None, content=content,
                        recipient=replace(SAMPLE_CONTACT, phone=phone), list_id=mailing_list.list_id,
                        list_name=mailing_list.name, account_name=account.name,
                        public_base_url=settings().public_base_url, language=mailing_list.language)
-    return sns.send_sms(phone, text, sns.TRANSACTIONAL)
+    recipient_hash, message_id = phone_hash(phone, hash_key()), new_id("msg")
+    messages.list_for_purge(account.account_id, {message_id: recipient_hash})
+    try:
+        send_message(Message(recipient_hash, message_id, account.account_id, TEST_KIND, build=lambda: text,
+                             deliver=lambda built: sns.send_sms(phone, built, sns.PROMOTIONAL)), None,
+                     last_attempt=True)
+    except MessageFailed as failure:
+        sent_before = f"; addresses[0..{index - 1}] were" if index else ""
+        raise Unprocessable(f"addresses[{index}] was not texted: {failure.reason}{sent_before}",
+                            field="addresses") from None
+    return message_id
