@@ -604,6 +604,45 @@ def test_p12_a_suppression_landing_after_a_test_send_was_accepted_stops_it_at_se
     assert sent_raw() == []
 
 
+def test_p10_a_test_send_mails_each_inbox_once_however_it_was_typed(client, headers, list_id):
+    campaign = create_campaign(client, headers, [list_id])
+    response = client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/test", headers=headers,
+                                body=json.dumps({"addresses": ["Me@Acme.example", "me@acme.example ",
+                                                              "you@acme.example"]}))
+    assert response.status_code == 202, response.body
+    assert len(json.loads(response.body)["message_ids"]) == 2
+    assert run_queues(client, ("outbox",)) == []
+    assert recipients_of_sent() == ["me@acme.example", "you@acme.example"]
+
+
+def test_p01_test_emails_are_capped_per_account_a_day(client, headers, list_id):
+    """A test mails campaign content to people who gave no consent (P01): an account sends at
+    most TESTS_PER_DAY test emails a day (a test that would pass it queues none)."""
+    from chalicelib.domain.campaigns import Channel
+    from chalicelib.domain.sending import TESTS_PER_DAY
+
+    limit = TESTS_PER_DAY[Channel.EMAIL]
+    campaign_id = create_campaign(client, headers, [list_id])["campaign_id"]
+
+    def test(*addresses):
+        return client.http.post(f"/v1/campaigns/{campaign_id}/test", headers=headers,
+                                body=json.dumps({"addresses": list(addresses)}))
+
+    with time_machine.travel(datetime(2027, 3, 1, 9, tzinfo=UTC), tick=False):
+        for start in range(0, limit - 5, 5):
+            assert test(*(f"t{n}@acme.example" for n in range(start, start + 5))).status_code == 202
+        assert len(take("outbox")) == limit - 5
+        assert test(*(f"u{n}@acme.example" for n in range(4))).status_code == 202
+        refused = test("v@acme.example", "w@acme.example")
+        assert refused.status_code == 429, "one over the cap: refused whole"
+        assert json.loads(refused.body)["error"]["field"] == "addresses"
+        assert len(take("outbox")) == 4, "the refused test queued nothing"
+        assert test("v@acme.example").status_code == 202, "just up to the cap"
+        assert test("w@acme.example").status_code == 429
+    with time_machine.travel(datetime(2027, 3, 2, 0, 0, 1, tzinfo=UTC), tick=False):
+        assert test("w@acme.example").status_code == 202
+
+
 def test_a_test_send_takes_at_most_five_addresses(client, headers, list_id):
     campaign = create_campaign(client, headers, [list_id])
     addresses = [f"t{n}@acme.example" for n in range(6)]

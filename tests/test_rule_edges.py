@@ -342,10 +342,11 @@ def test_p04_an_imported_rows_address_is_checked_with_dns_when_the_deployment_as
 
     asked = []
     monkeypatch.setattr(subscriptions, "normalise_email",
-                        lambda address, check_dns=False: asked.append(check_dns) or address.lower())
+                        lambda address, check_dns=False, mailable=False:
+                        asked.append((check_dns, mailable)) or address.lower())
     clean_row({"email": "ann@example.com"}, [], [1], check_dns=True)
     clean_row({"email": "ann@example.com"}, [], [1], check_dns=False)
-    assert asked == [True, False]
+    assert asked == [(True, True), (False, True)], "an imported address is always one SES can mail"
 
 
 # --- P26: the verdict at exactly the minimum volume and thresholds -----------------------------------

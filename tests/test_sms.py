@@ -327,12 +327,13 @@ def test_parity_a_test_text_sns_refuses_is_a_422_naming_addresses_and_which_were
     monkeypatch.setattr(sns, "send_sms", refuse_bob)
     monkeypatch.setattr("chalicelib.adapters.retries.time.sleep", lambda seconds: None)
     campaign = _sms_campaign(client, headers, list_id)
+    # Ann typed twice: the refused number is named by its place in the request as sent.
     response = client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/test", headers=headers,
-                                body=json.dumps({"addresses": [ANN, BOB]}))
+                                body=json.dumps({"addresses": [ANN, "+40 712 345 678", BOB]}))
     assert response.status_code == 422, response.body
     error = json.loads(response.body)["error"]
-    assert error["field"] == "addresses" and "addresses[1] was not texted" in error["message"]
-    assert code in error["message"] and "addresses[0..0] were" in error["message"]
+    assert error["field"] == "addresses" and "addresses[2] was not texted" in error["message"]
+    assert code in error["message"] and "the numbers before it were" in error["message"]
     assert BOB not in error["message"], "the number is named by its place, never written back"
     assert [number for number, _ in sent_sms()] == [ANN]
 
@@ -533,18 +534,21 @@ def test_p10_a_test_texts_a_number_once_however_it_was_typed(client, headers, li
 
 def test_p01_test_texts_are_capped_per_account_a_day(client, headers, list_id):
     """A test texts a number that gave no consent (P01), and each text is paid for: an account
-    sends TEST_TEXTS_PER_DAY a day, counted per number (a test that would pass it sends none);
+    sends TESTS_PER_DAY a day, counted per number (a test that would pass it sends none);
     another account's day is its own."""
     from chalicelib.cli import create_account_with_key
-    from chalicelib.domain.sending import TEST_TEXTS_PER_DAY
+    from chalicelib.domain.campaigns import Channel
+    from chalicelib.domain.sending import TESTS_PER_DAY
 
-    numbers = [f"+407123450{index:02d}" for index in range(TEST_TEXTS_PER_DAY + 1)]
+    limit = TESTS_PER_DAY[Channel.SMS]
+
+    numbers = [f"+407123450{index:02d}" for index in range(limit + 1)]
     campaign_id = _sms_campaign(client, headers, list_id)["campaign_id"]
     with time_machine.travel(datetime(2027, 3, 1, 9, tzinfo=UTC), tick=False):
-        for start in range(0, TEST_TEXTS_PER_DAY - 2, 3):
+        for start in range(0, limit - 2, 3):
             assert _test_send(client, headers, campaign_id, numbers[start:start + 3]).status_code == 202
         sent = len(sent_sms())
-        assert sent == TEST_TEXTS_PER_DAY - 2
+        assert sent == limit - 2
         over = _test_send(client, headers, campaign_id, numbers[sent:sent + 3])
         assert over.status_code == 429, over.body
         assert json.loads(over.body)["error"]["field"] == "addresses" and len(sent_sms()) == sent
@@ -560,7 +564,7 @@ def test_p01_test_texts_are_capped_per_account_a_day(client, headers, list_id):
         assert _test_send(client, other_headers, other_campaign, numbers[-1:]).status_code == 202
     with time_machine.travel(datetime(2027, 3, 2, 0, 0, 1, tzinfo=UTC), tick=False):
         assert _test_send(client, headers, campaign_id, numbers[-1:]).status_code == 202
-    assert len(sent_sms()) == TEST_TEXTS_PER_DAY + 2
+    assert len(sent_sms()) == limit + 2
 
 
 def test_p01_a_test_sms_goes_by_the_campaigns_promotional_route(client, headers, list_id, publishes):

@@ -46,9 +46,10 @@ OUTBOX_BURST = 5
 # back to the queue, delayed until then (a Lambda is billed while it sleeps).
 MAX_SEND_WAIT_SECONDS = 0.005
 
-# Test texts one account may send a day: a test is marketing to a number that gave no consent
-# (P01), and each one is paid for; a day's worth is enough to try a text on a few phones.
-TEST_TEXTS_PER_DAY = 20
+# Tests one account may send a day, per channel: a test is marketing to someone who gave no
+# consent (P01), so the test route must not become a way round a list; a day's worth is enough to
+# try a campaign on a team's inboxes and phones. Texts are also paid for one by one.
+TESTS_PER_DAY = {Channel.EMAIL: 50, Channel.SMS: 20}
 
 PAGE_JOB = "campaign_page"
 BATCH_JOB = "campaign_batch"
@@ -57,9 +58,9 @@ TEST_KIND = "test"
 SMS_KIND = "sms"
 
 
-def daily_test_texts(account_id: str) -> Counter:
-    """The test texts the account sent today (TEST_TEXTS_PER_DAY)."""
-    return Counter(f"test-sms:{account_id}", TEST_TEXTS_PER_DAY, 86_400)
+def daily_tests(account_id: str, channel: Channel) -> Counter:
+    """The tests the account sent today on `channel` (TESTS_PER_DAY)."""
+    return Counter(f"test-{channel.value}:{account_id}", TESTS_PER_DAY[channel], 86_400)
 
 
 def check_may_send(blocked_reason: str | None, profile: AccountProfile) -> None:

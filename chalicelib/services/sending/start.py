@@ -32,11 +32,11 @@ from chalicelib.domain.outbox import EmailJob, refuse_oversized
 from chalicelib.domain.privacy import phone_hash
 from chalicelib.domain.sending import (
     TEST_KIND,
-    TEST_TEXTS_PER_DAY,
+    TESTS_PER_DAY,
     PageJob,
     blocking_suppression,
     check_may_send,
-    daily_test_texts,
+    daily_tests,
 )
 from chalicelib.domain.sms import compose_sms
 from chalicelib.domain.subscriptions import normalise_phone
@@ -177,10 +177,11 @@ def send_test(account_id: str, campaign_id: str, recipients: list[str]) -> list[
     if content.channel is Channel.SMS:
         numbers = _test_numbers(recipients)
         _refuse_suppressed_numbers(account_id, numbers)
-        _count_test_texts(account_id, len(numbers))
-        return [_test_sms(account, content, settings_, number, index) for index, number in enumerate(numbers)]
-    addresses = [normalise_email(address, field="addresses", mailable=True) for address in recipients]
+        _count_tests(account_id, Channel.SMS, len(numbers))
+        return [_test_sms(account, content, settings_, number, index) for number, index in numbers.items()]
+    addresses = _test_addresses(recipients)
     _refuse_suppressed(account_id, addresses)
+    _count_tests(account_id, Channel.EMAIL, len(addresses))
     jobs = []
     for address in addresses:
         recipient = replace(sample, email=address)
@@ -196,10 +197,19 @@ def send_test(account_id: str, campaign_id: str, recipients: list[str]) -> list[
     return [job.message_id for job in jobs]
 
 
-def _refuse_suppressed(account_id: str, addresses: list[str]) -> None:
+def _test_addresses(recipients: list[str]) -> dict[str, int]:
+    """{normalised address: its index in the request}, each address once however it was typed
+    (`Ann@Example.com` and `ann@example.com` are one inbox, mailed once)."""
+    addresses: dict[str, int] = {}
+    for index, raw in enumerate(recipients):
+        addresses.setdefault(normalise_email(raw, field="addresses", mailable=True), index)
+    return addresses
+
+
+def _refuse_suppressed(account_id: str, addresses: dict[str, int]) -> None:
     # The whole test is refused, as /v1/messages refuses its one address: a test that reached
     # some of its addresses would look like it reached them all. The send worker checks again.
-    for index, address in enumerate(addresses):
+    for address, index in addresses.items():
         reason = blocking_suppression(TEST_KIND, suppression_reasons(account_id, address))
         if reason:
             raise Conflict(f"addresses[{index}] is suppressed ({reason}): a test is campaign mail, "
@@ -237,14 +247,15 @@ def _refuse_suppressed_numbers(account_id: str, numbers: dict[str, int]) -> None
                            "mail, never sent to a number that opted out (P12)", field="addresses")
 
 
-def _count_test_texts(account_id: str, count: int) -> None:
-    """Count `count` test texts against the account's day; TooManyRequests, nothing texted, when
-    they would pass TEST_TEXTS_PER_DAY."""
+def _count_tests(account_id: str, channel: Channel, count: int) -> None:
+    """Count `count` tests against the account's day on `channel`; TooManyRequests, nothing
+    sent, when they would pass TESTS_PER_DAY."""
     at = now()
-    full = consume([daily_test_texts(account_id)], at, amount=count)
+    full = consume([daily_tests(account_id, channel)], at, amount=count)
     if full:
-        raise TooManyRequests(f"an account may send {TEST_TEXTS_PER_DAY} test texts a day; these {count} "
-                              "would pass it", field="addresses",
+        what = "texts" if channel is Channel.SMS else "emails"
+        raise TooManyRequests(f"an account may send {TESTS_PER_DAY[channel]} test {what} a day; these "
+                              f"{count} would pass it", field="addresses",
                               retry_after=full[0].window_end(at) - int(at.timestamp()))
 
 
@@ -266,7 +277,7 @@ def _test_sms(account: Account, content: CampaignContent, mailing_list: ListSett
                              deliver=lambda built: sns.send_sms(phone, built, sns.PROMOTIONAL)), None,
                      last_attempt=True)
     except MessageFailed as failure:
-        sent_before = f"; addresses[0..{index - 1}] were" if index else ""
+        sent_before = "; the numbers before it were" if index else ""
         raise Unprocessable(f"addresses[{index}] was not texted: {failure.reason}{sent_before}",
                             field="addresses") from None
     return message_id
