@@ -21,7 +21,7 @@ from chalicelib.domain.retention import (
     ended_retention,
 )
 from chalicelib.domain.subscriptions import Status
-from tests.support.retention import day, on_day, sent_message
+from tests.support.retention import day, marker_lists_in_purge_order, on_day, sent_message
 
 ANN = "ann@example.com"
 
@@ -211,36 +211,6 @@ def test_p17_a_refused_rectification_names_the_field_and_says_why():
 
 # --- P21, P25: tracking markers -------------------------------------------------------------------
 
-def _markers_in_one_bucket(sizes: list[int]) -> None:
-    """Marker purge lists due on day 30 in one purge bucket (the same day and shard), naming
-    `sizes` markers each, of mails sent on day 0 (expired on day 28, TTL late)."""
-    import hashlib
-
-    from chalicelib.domain.retention import purge_bucket
-    from chalicelib.domain.tracking import Action, pack_marker_key, plan_batch
-    from chalicelib.store import tracking as tracking_store
-    from chalicelib.store.messages import file_purge_list
-    from tests.support.tracking import tracking_event
-
-    events = [tracking_event(f"open-{n}", at=day(1), address=f"reader{n}@example.com", action=Action.OPEN,
-                             sent_at=day(0)) for n in range(sum(sizes))]
-    recipients = {event.event_id: hashlib.sha256(event.address.encode()).hexdigest()[:32] for event in events}
-    with on_day(1):
-        writes = plan_batch(events, {}, recipients, day(1), "batch").writes
-        assert all(tracking_store.write_marker(write) for write in writes)
-    keys = sorted(pack_marker_key(write.key) for write in writes)
-    identities = (f"markers-{n}" for n in range(10_000))
-    bucket, start = None, 0
-    for size in sizes:
-        for identity in identities:
-            list_id = hashlib.sha256(identity.encode()).hexdigest()[:32]
-            if bucket in (None, purge_bucket(day(30), list_id)):
-                bucket = purge_bucket(day(30), list_id)
-                file_purge_list("acc_1", [identity], day(30), markers=set(keys[start:start + size]))
-                start += size
-                break
-
-
 def test_p21_p25_the_marker_purge_checks_its_time_after_each_group_of_markers_and_misses_none(aws,
                                                                                               monkeypatch):
     from chalicelib.store import retention as retention_store
@@ -249,7 +219,7 @@ def test_p21_p25_the_marker_purge_checks_its_time_after_each_group_of_markers_an
 
     # A group is 100 in the deployment; 4 here keeps the test among the fastest of its rules.
     monkeypatch.setattr(retention_store, "RECORDS_CHECKED", 4)
-    _markers_in_one_bucket([2, 2, 1])
+    marker_lists_in_purge_order([2, 2, 1])
     assert len(stored_markers()) == 5 and len(set(_purge_lists())) == 1
     stopped = retention_store.purge_messages(day(31), _never)
     assert not stopped.complete and stopped.also[MARKERS] == 4, "two lists' markers, then time was up"
@@ -265,7 +235,7 @@ def test_p21_p25_a_run_that_checks_several_groups_of_markers_deletes_every_list_
     from tests.support.retention import stored_markers
 
     monkeypatch.setattr(retention_store, "RECORDS_CHECKED", 4)
-    _markers_in_one_bucket([2, 2, 2, 2, 1])  # two full groups, then the bucket's rest
+    marker_lists_in_purge_order([2, 2, 2, 2, 1])  # two full groups, then the bucket's rest
     done = retention_store.purge_messages(day(31), _always)
     assert (done.also[MARKERS], done.complete) == (9, True)
     assert stored_markers() == [] and _purge_lists() == []

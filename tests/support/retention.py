@@ -73,3 +73,32 @@ def reader_tracked(client: Any, account: dict[str, Any], sent_day: float = 0) ->
         opened_and_clicked(account["account_id"], mailed["list_id"], mailed["campaign_id"], READER,
                            sent_at=day(sent_day))
     return mailed
+
+
+def marker_lists_in_purge_order(sizes: list[int]) -> None:
+    """Marker purge lists due on day 30 in one purge bucket (the same day and shard), naming
+    `sizes` markers each in the order the purge reads them (a bucket's lists sort by due time,
+    then list id), of mails sent on day 0 (expired on day 28, TTL late)."""
+    import hashlib
+
+    from chalicelib.domain.retention import purge_bucket
+    from chalicelib.domain.tracking import Action, pack_marker_key, plan_batch
+    from chalicelib.store import tracking as tracking_store
+    from chalicelib.store.messages import file_purge_list
+    from tests.support.tracking import tracking_event
+
+    events = [tracking_event(f"open-{n}", at=day(1), address=f"reader{n}@example.com", action=Action.OPEN,
+                             sent_at=day(0)) for n in range(sum(sizes))]
+    recipients = {event.event_id: hashlib.sha256(event.address.encode()).hexdigest()[:32] for event in events}
+    with on_day(1):
+        writes = plan_batch(events, {}, recipients, day(1), "batch").writes
+        assert all(tracking_store.write_marker(write) for write in writes)
+    keys = sorted(pack_marker_key(write.key) for write in writes)
+    # A one-part identity's list id is the sha256 of the identity itself (file_purge_list).
+    ids = {hashlib.sha256(f"markers-{n}".encode()).hexdigest()[:32]: f"markers-{n}" for n in range(1000)}
+    bucket = purge_bucket(day(30), min(ids))
+    in_bucket = sorted(list_id for list_id in ids if purge_bucket(day(30), list_id) == bucket)[:len(sizes)]
+    start = 0
+    for list_id, size in zip(in_bucket, sizes, strict=True):
+        file_purge_list("acc_1", [ids[list_id]], day(30), markers=set(keys[start:start + size]))
+        start += size
