@@ -42,14 +42,12 @@ def protect_unmatched(event: FeedbackEvent, address: str) -> bool:
     return True
 
 
-def stop_platform_mail(event: FeedbackEvent, address: str) -> bool:
+def stop_platform_mail(event: FeedbackEvent, address: str) -> None:
     """For a complaint or a permanent bounce about the platform's own mail, refuse the platform's
-    mail to the address from now on; True when done, False for a transient bounce."""
+    mail to the address from now on (a transient bounce changes nothing)."""
     ending = _ending(event)
-    if ending is None:
-        return False
-    suppress(PLATFORM_MAIL_SCOPE, address, ending[1])
-    return True
+    if ending is not None:
+        suppress(PLATFORM_MAIL_SCOPE, address, ending[1])
 
 
 def _ending(event: FeedbackEvent) -> tuple[Status, SuppressionReason] | None:
