@@ -181,6 +181,43 @@ def test_p35_a_sender_identity_given_up_during_sending_cancels_the_rest(client, 
         (entry["actor"], entry["action"], entry["target"]) for entry in audit]
 
 
+def test_p35_a_batch_rereads_ownership_once_its_environments_finding_is_a_minute_old(client, account, headers,
+                                                                                      list_id, monkeypatch):
+    """One read a minute per sender environment, not one a batch (issue 4: at most 0.1 DynamoDB
+    calls a recipient besides the records): an identity given up mid-send is another account's
+    only once SES verified it for that account, which takes longer than the minute."""
+    from datetime import timedelta
+
+    import time_machine
+
+    from chalicelib.cli import create_account_with_key
+    from chalicelib.domain.clock import now
+    from chalicelib.services.sending import batches
+
+    monkeypatch.setattr(batches, "_owned_at", {})
+    monkeypatch.setattr("chalicelib.services.sending.fanout.batch_size", 1)
+    reads = []
+    real = batches.owns_sender
+    monkeypatch.setattr(batches, "owns_sender", lambda *args: reads.append(args) or real(*args))
+    for name in ("ann", "bo", "cy"):
+        subscribe(account["account_id"], list_id, f"{name}@example.com")
+    campaign = create_campaign(client, headers, [list_id], from_address="offers@acme.example")
+    _send(client, headers, campaign["campaign_id"])
+    run_queues(client, ("fanout",))
+    start = now()
+    first, second, third = take("campaign-send")
+    with time_machine.travel(start, tick=False):
+        client.lambda_.invoke("campaign_send_worker", sqs_event(first))
+        client.lambda_.invoke("campaign_send_worker", sqs_event(second))
+    assert len(reads) == 1 and len(sent_raw()) == 2, "two batches, one read"
+    assert client.http.delete("/v1/senders/acme.example", headers=headers).status_code == 204
+    create_account_with_key("Other Ltd", {"sender_identity": "offers@acme.example"})
+    with time_machine.travel(start + timedelta(seconds=batches.OWNERSHIP_CHECK_SECONDS), tick=False):
+        client.lambda_.invoke("campaign_send_worker", sqs_event(third))
+    assert len(reads) == 2 and len(sent_raw()) == 2, "a minute on, read again: not sent"
+    assert campaign_status(client, headers, campaign["campaign_id"]) == "cancelled"
+
+
 def test_p35_a_campaign_still_owning_its_sender_identity_sends(client, account, headers, list_id):
     subscribe(account["account_id"], list_id, "ann@example.com")
     campaign = create_campaign(client, headers, [list_id], from_address="news@acme.example")
