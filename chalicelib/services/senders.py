@@ -174,7 +174,7 @@ def check_sender(account_id: str, address: str, field: str = "from_address") -> 
 
 def owns_sender(account_id: str, address: str) -> bool:
     """Whether the account still owns `address` (normalised) or its domain, verified or not (one
-    DynamoDB read, no SES call: for a campaign's every batch)."""
+    DynamoDB read, no SES call: a campaign's batches re-check it while it sends)."""
     domain = address.rpartition("@")[2]
     return bool(domain and owned_identities_for(address, account_id, _owners(domain)))
 
