@@ -205,7 +205,11 @@ def test_p13_worker_writes_each_marker_once_and_the_batchs_counters_in_one_delta
     # one purge list files the 10 new markers for their mail's day 30 (P21).
     # Three reads: the readers' entries and their list (may they still be tracked? P18, P29,
     # P30), then their markers (none yet, so no delta of an earlier write to look up).
-    assert calls.by_operation == {"dynamodb.PutItem": 10 + 1 + 1, "dynamodb.BatchGetItem": 3}
+    # DynamoDB only: whether the worker's own key cache is cold here depends on which tests ran
+    # before in this process (a cold one reads the hash key once, as in Lambda).
+    dynamodb = {name: n for name, n in calls.by_operation.items() if name.startswith("dynamodb.")}
+    assert dynamodb == {"dynamodb.PutItem": 10 + 1 + 1, "dynamodb.BatchGetItem": 3}
+    assert calls.by_operation.get("secretsmanager.GetSecretValue", 0) <= 1
     body = report_body(client, account, mailed["campaign_id"])
     assert body["opens"]["unique"] == 10 and body["opens"]["human"]["total"] == 10
     assert body["countries"] == [{"country": "RO", "opens": 10, "human": 10, "machine": 0}]
