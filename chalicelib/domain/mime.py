@@ -41,9 +41,7 @@ def build_mime(mail: OutgoingEmail) -> bytes:
     _set_address_header(message, "To", mail.recipient)
     _set_header(message, "Subject", mail.subject)
     _set_header(message, "Date", format_datetime(now()))
-    # The sender is `address` or `name <address>`: its domain is after the last @ (a display name
-    # holding an @ is quoted before the address).
-    sender_domain = mail.sender.rpartition("@")[2].rstrip(">")
+    sender_domain = _address_parts(mail.sender)[2]
     _set_header(message, "Message-ID", make_msgid(domain=ascii_domain(sender_domain) or None))
     if mail.reply_to:
         _set_address_header(message, "Reply-To", mail.reply_to)
@@ -63,14 +61,21 @@ def _boundary() -> str:
     return f"==tidings_{secrets.token_hex(16)}=="
 
 
+def _address_parts(value: str) -> tuple[str, str, str, str]:
+    """(before the @, the @, the domain, a closing ">" or "") of `address` or `name <address>`: the
+    domain is after the last @ (a display name holding an @ is quoted before the address)."""
+    head, at, domain = value.rpartition("@")
+    bracket = ">" if domain.endswith(">") else ""
+    return head, at, domain.removesuffix(">"), bracket
+
+
 def _set_address_header(message: EmailMessage, name: str, value: str) -> None:
     """An address header (`address` or `name <address>`, as composed), its domain in ASCII: SES
     and most mail servers take no other. Only the domain changes: the display name is set as it
     is for any address."""
-    head, at, domain = value.rpartition("@")
+    head, at, domain, bracket = _address_parts(value)
     if at and not domain.isascii():
-        bracket = ">" if domain.endswith(">") else ""
-        value = f"{head}@{ascii_domain(domain.removesuffix('>'))}{bracket}"
+        value = f"{head}@{ascii_domain(domain)}{bracket}"
     _set_header(message, name, value)
 
 
