@@ -236,8 +236,10 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         enqueues=(OUTBOX,), reads_sender_identities=True, secrets=_BOTH_SECRETS),
         trigger=QueueTrigger(IMPORTS, 1)),
     # A job without an SES token goes back to its queue, delayed (services/sending/outbox.py).
+    # An account's mail is checked again as it goes: may the account still send (P26), does it
+    # still own the identity the mail is From (P35)?
     FunctionSpec("send_worker", 30, Touches(
-        tables=reads("suppressions")
+        tables=reads("accounts", "suppressions", "sender-identities")
         + writes("messages", "message-purge-lists", "send-rate", "campaign-stats", "account-health",
                  "sent-count-receipts"),
         enqueues=(OUTBOX,), sends_mail=True, secrets=_HASH_ONLY),

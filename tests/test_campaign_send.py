@@ -192,13 +192,13 @@ def test_p35_a_batch_rereads_ownership_once_its_environments_finding_is_a_minute
 
     from chalicelib.cli import create_account_with_key
     from chalicelib.domain.clock import now
-    from chalicelib.services.sending import batches
+    from chalicelib.services.sending import sender_ownership
 
-    monkeypatch.setattr(batches, "_owned_at", {})
+    monkeypatch.setattr(sender_ownership, "_owned_at", {})
     monkeypatch.setattr("chalicelib.services.sending.fanout.batch_size", 1)
     reads = []
-    real = batches.owns_sender
-    monkeypatch.setattr(batches, "owns_sender", lambda *args: reads.append(args) or real(*args))
+    real = sender_ownership.owns_sender
+    monkeypatch.setattr(sender_ownership, "owns_sender", lambda *args: reads.append(args) or real(*args))
     for name in ("ann", "bo", "cy"):
         subscribe(account["account_id"], list_id, f"{name}@example.com")
     campaign = create_campaign(client, headers, [list_id], from_address="offers@acme.example")
@@ -212,7 +212,7 @@ def test_p35_a_batch_rereads_ownership_once_its_environments_finding_is_a_minute
     assert len(reads) == 1 and len(sent_raw()) == 2, "two batches, one read"
     assert client.http.delete("/v1/senders/acme.example", headers=headers).status_code == 204
     create_account_with_key("Other Ltd", {"sender_identity": "offers@acme.example"})
-    with time_machine.travel(start + timedelta(seconds=batches.OWNERSHIP_CHECK_SECONDS), tick=False):
+    with time_machine.travel(start + timedelta(seconds=sender_ownership.OWNERSHIP_CHECK_SECONDS), tick=False):
         client.lambda_.invoke("campaign_send_worker", sqs_event(third))
     assert len(reads) == 2 and len(sent_raw()) == 2, "a minute on, read again: not sent"
     assert campaign_status(client, headers, campaign["campaign_id"]) == "cancelled"

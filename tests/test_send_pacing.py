@@ -278,8 +278,9 @@ def test_outbox_mail_without_a_token_goes_back_delayed_and_does_not_fail(client,
     from chalicelib.services.sending import outbox
     from chalicelib.store import send_rate
     from chalicelib.store.send_rate import Grant
-    from tests.test_send_worker import job
+    from tests.test_send_worker import hold_account, job
 
+    hold_account()
     handed: list[int] = []
     real = outbox.enqueue
     monkeypatch.setattr(outbox, "enqueue", lambda queue, body, delay_seconds=0: handed.append(delay_seconds)

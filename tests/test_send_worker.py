@@ -20,6 +20,20 @@ from tests.support.mail import parsed, sent_mails, sent_raw
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 
 
+def hold_account(account_id: str = "acc_1") -> None:
+    """The account the jobs below belong to: its mail is sent only while it is held and may send."""
+    from chalicelib.domain.clock import now
+    from chalicelib.store.models import Account
+
+    Account(account_id=account_id, name="Jobs Ltd", created_at=now(), updated_at=now()).save()
+
+
+@pytest.fixture(autouse=True)
+def _accounts(aws) -> None:
+    hold_account("acc_1")
+    hold_account("acc_sample")  # events/send_worker.json
+
+
 def job(message_id: str = "msg-1", recipient: str = "ann@example.com") -> str:
     mail = OutgoingEmail(sender=settings().default_sender, recipient=recipient, subject="Hello Ann",
                          text="Plain words", html="<p>Rich <b>words</b></p>",

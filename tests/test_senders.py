@@ -171,6 +171,29 @@ def test_p35_confirmation_mail_falls_back_to_the_platform_sender(client, account
     assert settings().default_sender in sent_mails()[-1]["From"]
 
 
+def test_p35_a_queued_confirmation_whose_identity_went_to_another_account_comes_from_the_platform(
+        client, account, headers, news_list):
+    from chalicelib.cli import create_account_with_key
+    from chalicelib.config import settings
+    from tests.support.mail import sent_mails
+    from tests.support.queues import deliver, take
+    from tests.support.signups import form_signup
+
+    form_signup(client, news_list["list_id"], email="ann@example.com")
+    queued = take("outbox")
+    assert client.http.delete("/v1/senders/acme.example", headers=headers).status_code == 204
+    # The profile sends as another identity first: the one it sends as cannot be deleted.
+    assert client.http.post("/v1/senders", headers=headers,
+                            body=json.dumps({"identity": "hello@shop.example"})).status_code == 201
+    assert client.http.patch("/v1/account", headers=headers,
+                             body=json.dumps({"sender_identity": "hello@shop.example"})).status_code == 200
+    assert client.http.delete("/v1/senders/news@acme.example", headers=headers).status_code == 204
+    create_account_with_key("Other Ltd", {"sender_identity": "news@acme.example"})
+    deliver(queued)
+    assert settings().default_sender in sent_mails()[-1]["From"]
+    assert "news@acme.example" not in sent_mails()[-1]["From"]
+
+
 def test_p35_the_cli_gives_a_new_account_its_sender_identity(aws):
     created = create_account_with_key("New Ltd", {"sender_identity": "news@new.example"})
     from chalicelib.services.senders import list_senders

@@ -254,3 +254,50 @@ def test_p11_p31_the_held_key_keeps_no_contact_data_nor_the_key_itself(client, h
 
 
 _SECOND = __import__("datetime").timedelta(seconds=1)
+
+
+# --- checked again when the queued mail is sent ---------------------------------------------------
+
+def _health(client, headers) -> dict:
+    return json.loads(client.http.get("/v1/account/health", headers=headers).body)
+
+
+def test_p26_a_transactional_mail_queued_before_a_suspension_is_not_sent(client, account, headers):
+    assert _post(client, headers).status_code == 202
+    Account(account_id=account["account_id"]).update(actions=[Account.status.set("suspended")])
+    assert run_queues(client, ("outbox",)) == []
+    assert sent_raw() == []
+    failures = _health(client, headers)["failures"]
+    assert failures["count"] == 1 and "suspended" in failures["latest"]
+
+
+def test_p23_a_transactional_mail_queued_before_its_account_was_deleted_is_not_sent(client, account, headers):
+    from chalicelib.store.models import AccountHealthDay
+
+    assert _post(client, headers).status_code == 202
+    Account(account_id=account["account_id"]).delete()
+    assert run_queues(client, ("outbox",)) == []
+    assert sent_raw() == []
+    assert list(AccountHealthDay.query(account["account_id"])) == [], "nothing kept for a deleted account"
+
+
+def test_p35_a_transactional_mail_queued_before_its_identity_went_to_another_account_is_not_sent(
+        client, account, headers):
+    from chalicelib.cli import create_account_with_key
+
+    assert _post(client, headers, from_address="shop@acme.example").status_code == 202
+    assert client.http.delete("/v1/senders/acme.example", headers=headers).status_code == 204
+    create_account_with_key("Other Ltd", {"sender_identity": "shop@acme.example"})
+    assert run_queues(client, ("outbox",)) == []
+    assert sent_raw() == []
+    failures = _health(client, headers)["failures"]
+    assert failures["count"] == 1 and "P35" in failures["latest"]
+
+
+def test_p35_a_queued_transactional_mail_from_an_identity_the_account_still_owns_is_sent(
+        client, account, headers):
+    assert _post(client, headers, from_address="news@acme.example").status_code == 202
+    # The domain goes, the address itself stays the account's.
+    assert client.http.delete("/v1/senders/acme.example", headers=headers).status_code == 204
+    run_queues(client, ("outbox",))
+    assert recipients_of_sent() == ["ann@example.com"]

@@ -12,6 +12,9 @@ from chalicelib.domain.errors import InvalidInput, PayloadTooLarge
 from chalicelib.domain.outgoing import OutgoingEmail
 from chalicelib.domain.queue_size import QUEUE_MESSAGE_MAX_BYTES, json_bytes
 
+# The double opt-in mail's kind: the account's mail, From its identity or else the platform's.
+CONFIRMATION_KIND = "confirmation"
+
 
 @dataclass(frozen=True)
 class EmailJob:

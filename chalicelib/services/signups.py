@@ -19,7 +19,7 @@ from chalicelib.domain.confirmation_mail import confirmation_email, confirmation
 from chalicelib.domain.errors import Conflict, InvalidInput, NotFound
 from chalicelib.domain.health import refuse_while_blocked, sending_blocked_reason
 from chalicelib.domain.lists import TrackingConsent, tracking_consent_of
-from chalicelib.domain.outbox import EmailJob
+from chalicelib.domain.outbox import CONFIRMATION_KIND, EmailJob
 from chalicelib.domain.signup_job import ResendJob, SignupJob
 from chalicelib.domain.signup_limits import address_counters
 from chalicelib.domain.subscriptions import (
@@ -54,7 +54,6 @@ from chalicelib.templates import DEFAULT_LANGUAGE, LANGUAGES, N_
 # Bots fill every input; people never see this one (the form hides it). Not "website": that is
 # a real contact field (P04).
 HONEYPOT_FIELD = "website_url"
-CONFIRMATION_KIND = "confirmation"
 _TOO_MANY_SIGNUPS = N_("too many signups from here; please try again later")
 _MAX_LIST_ID_BYTES = 100
 

@@ -26,7 +26,6 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 
 from chalicelib.adapters import sns
 from chalicelib.adapters.retries import error_name
@@ -34,7 +33,6 @@ from chalicelib.adapters.ses import send_raw_email
 from chalicelib.adapters.sqs import enqueue
 from chalicelib.config import hash_key, settings, signer
 from chalicelib.domain.campaigns import CampaignContent, CampaignStatus, Channel
-from chalicelib.domain.clock import now
 from chalicelib.domain.health import sending_blocked_reason
 from chalicelib.domain.marketing_mail import compose_marketing_email
 from chalicelib.domain.mime import build_mime
@@ -52,9 +50,9 @@ from chalicelib.domain.subscriptions import Contact
 from chalicelib.domain.suppression import address_hash
 from chalicelib.observability import logger
 from chalicelib.resources import CAMPAIGN_SEND
-from chalicelib.services.senders import owns_sender
 from chalicelib.services.sending.counting import SentCount
 from chalicelib.services.sending.due_suppressions import DueSuppressions
+from chalicelib.services.sending.sender_ownership import still_owns_sender
 from chalicelib.services.sending.step import Message, MessageFailed, StepResult, send_message
 from chalicelib.store import audit, messages, send_rate
 from chalicelib.store.accounts import profile_of
@@ -66,12 +64,6 @@ from chalicelib.store.suppressions import suppressed_hashes
 
 # Stop starting new messages this long before the Lambda's timeout.
 SAFETY_SECONDS = 1.5
-# P35 is re-read at most this often per sender environment: an identity given up mid-send can be
-# sent as by another account only once SES has verified it for that account (DNS records, minutes
-# at least), and a read at every batch would pass issue 4's 0.1 DynamoDB calls per recipient.
-OWNERSHIP_CHECK_SECONDS = 60
-# (account id, From address) → when this environment last found the account owning it.
-_owned_at: dict[tuple[str, str], datetime] = {}
 
 
 @dataclass
@@ -110,7 +102,7 @@ def send_batch(job: BatchJob, time_left: Callable[[], float], last_attempt: bool
     content = campaign_content(campaign)
     # P35 at every batch, not only at the start: an identity the account gave up mid-send may be
     # another account's since. (Whether SES still verifies it, SES itself decides at each send.)
-    if content.channel is Channel.EMAIL and not _still_owns_sender(
+    if content.channel is Channel.EMAIL and not still_owns_sender(
             job.account_id, content.from_address or account.sender_identity or ""):
         _cancel(job, "its sender identity is no longer the account's", context)
         return BatchOutcome()
@@ -139,19 +131,6 @@ def _cancel(job: BatchJob, why: str, context: dict[str, str]) -> None:
     if end_sending(job.account_id, job.campaign_id, CampaignStatus.CANCELLED):
         audit.record(job.account_id, "campaign-sender", "campaign.cancelled", job.campaign_id)
         logger.warning(f"campaign cancelled: {why}", extra=context)
-
-
-def _still_owns_sender(account_id: str, address: str) -> bool:
-    """owns_sender, read again once this environment's last finding is OWNERSHIP_CHECK_SECONDS
-    old (only a finding that it does is kept)."""
-    at, key = now(), (account_id, address)
-    checked = _owned_at.get(key)
-    if checked is not None and (at - checked).total_seconds() < OWNERSHIP_CHECK_SECONDS:
-        return True
-    if not owns_sender(account_id, address):
-        return False
-    _owned_at[key] = at
-    return True
 
 
 def _email_batch(job: BatchJob, account: Account, content: CampaignContent,

@@ -2,7 +2,10 @@
 the send step, and the batch's sent mail counted once per account and campaign instead of once
 per mail, exactly once across redeliveries (services/sending/counting.py). A test or
 transactional mail whose recipient was suppressed after it was queued is not sent (P11, P12), nor
-the platform's own mail where it bounced hard or drew a complaint (P11).
+the platform's own mail where it bounced hard or drew a complaint (P11). Nor is an account's mail
+once the account may not send (P26) or no longer owns the identity it was queued From (P35): it
+counts as failed on the account's health. A confirmation mail goes From the platform's own sender
+instead, as it would have had the identity been gone when it was queued.
 
 When the outbox lane has no SES token for a mail, the job goes back to the queue delayed until
 one should be free: the Lambda does not sleep for it (it is billed while it sleeps), and the job
@@ -11,27 +14,33 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
+from email.utils import parseaddr
 
 from chalicelib.adapters.ses import send_raw_email
 from chalicelib.adapters.sqs import enqueue
 from chalicelib.config import hash_key, settings
 from chalicelib.domain.clock import now
-from chalicelib.domain.health import counts_for_account
+from chalicelib.domain.errors import NotFound
+from chalicelib.domain.health import counts_for_account, sending_blocked_reason
 from chalicelib.domain.mime import build_mime
-from chalicelib.domain.outbox import job_from_dict
+from chalicelib.domain.outbox import CONFIRMATION_KIND, EmailJob, job_from_dict
 from chalicelib.domain.privacy import subject_from_text
 from chalicelib.domain.sending import blocking_suppression, checks_suppressions
 from chalicelib.observability import logger
 from chalicelib.resources import OUTBOX
 from chalicelib.services.sending.counting import SentCount
 from chalicelib.services.sending.rate_tokens import RateTokens
+from chalicelib.services.sending.sender_ownership import still_owns_sender
 from chalicelib.services.sending.step import Message, MessageFailed, StepResult, send_message
 from chalicelib.store import messages
+from chalicelib.store.accounts import get_account
 from chalicelib.store.health import count_failure
 from chalicelib.store.suppressions import refuses_platform_mail, suppression_reasons
 
 # Outbox message ids are one a job: any claim found taken is this job's, from an earlier delivery.
 OUTBOX_JOBS = "outbox"
+_ACCOUNT_GONE = "the account is gone"
 
 
 def outbox_count() -> SentCount:
@@ -51,6 +60,14 @@ def send_outbox_job(body: str, tokens: RateTokens | None = None, count: SentCoun
     if _suppressed_since_queued(job.account_id, job.kind, job.email.recipient):
         logger.info("email not sent: its recipient is suppressed",
                     extra={"message_id": job.message_id, "kind": job.kind})
+        return
+    job, refused = _as_sendable_now(job)
+    if refused:
+        if refused != _ACCOUNT_GONE:  # nothing is kept for an account that was deleted (P22, P23)
+            count_failure(job.account_id, now().date(), f"{job.kind} {job.message_id}: {refused}",
+                          settings().health)
+        logger.warning("email not sent", extra={"message_id": job.message_id, "kind": job.kind,
+                                                "reason": refused})
         return
     recipient_hash = subject_from_text(job.email.recipient).keyed_hash(hash_key())
     messages.list_for_purge(job.account_id, {job.message_id: recipient_hash})
@@ -97,3 +114,24 @@ def _suppressed_since_queued(account_id: str, kind: str, recipient: str) -> bool
     return checks_suppressions(kind) and blocking_suppression(
         kind, suppression_reasons(account_id, recipient)) is not None
 
+
+
+def _as_sendable_now(job: EmailJob) -> tuple[EmailJob, str | None]:
+    """The job as it may be sent now, or why the account's mail may not go any more: the account
+    may not send (P26), or the identity it was queued From is no longer the account's (P35)."""
+    if not counts_for_account(job.kind):
+        return job, None
+    try:
+        account = get_account(job.account_id)
+    except NotFound:
+        return job, _ACCOUNT_GONE
+    blocked = sending_blocked_reason(account)
+    if blocked:
+        return job, blocked
+    default_sender = settings().default_sender
+    address = parseaddr(job.email.sender)[1].lower()
+    if address == parseaddr(default_sender)[1].lower() or still_owns_sender(job.account_id, address):
+        return job, None
+    if job.kind == CONFIRMATION_KIND:  # as services/signups.confirmation_sender would now choose
+        return replace(job, email=replace(job.email, sender=default_sender)), None
+    return job, "its sender identity is no longer the account's (P35)"
