@@ -106,6 +106,48 @@ def test_p04_unknown_form_fields_are_dropped(client, news_list):
 
 
 
+def test_p04_a_hosted_form_field_named_attributes_is_dropped_not_refused(client, news_list):
+    """A site's form may carry a field named `attributes`: a flat form's fields are read from
+    the top level, so it is one more unknown field, dropped; the declared `city` is kept."""
+    list_id = news_list["list_id"]
+    answer = client.http.post(f"/f/{list_id}", headers=FORM, body=urlencode(
+        {"email": ANN, "consent": "yes", "attributes": "vip", "city": "Iasi"}))
+    apply_queued_signups()
+    assert answer.status_code == 200, answer.body[:300]
+    entry = stored(list_id, ANN)
+    assert entry.status == "pending" and entry.attributes.as_dict() == {"city": "Iasi"}
+    assert "vip" not in json.dumps(entry.to_simple_dict(), default=str)
+
+
+@pytest.mark.parametrize("attributes", ["vip", "Ia\u2028si\x00", ["city", "Cluj"], 5, None, True])
+def test_p04_a_js_attributes_that_is_not_an_object_is_dropped_and_top_level_attributes_kept(
+        client, news_list, attributes):
+    list_id = news_list["list_id"]
+    answer = js_signup(client, list_id, {"email": ANN, "consent": True, "attributes": attributes,
+                                         "city": "Iasi"})
+    assert answer.status_code == 202, answer.body
+    assert stored(list_id, ANN).attributes.as_dict() == {"city": "Iasi"}
+
+
+def test_p04_a_js_attributes_object_still_holds_the_attributes_and_drops_the_undeclared(client, news_list):
+    list_id = news_list["list_id"]
+    answer = js_signup(client, list_id, {"email": ANN, "consent": True, "city": "Top",
+                                         "attributes": {"city": "Iasi", "religion": "secret"}})
+    assert answer.status_code == 202, answer.body
+    assert stored(list_id, ANN).attributes.as_dict() == {"city": "Iasi"}
+
+
+def test_p04_the_api_still_refuses_an_attributes_that_is_not_an_object(client, account, news_list):
+    """The API is the account's own, strict: a wrong shape is its error to fix (400 naming it)."""
+    from tests.support.privacy import PROOF
+
+    api = bearer(account["api_key"])
+    answer = client.http.post(f"/v1/lists/{news_list['list_id']}/subscribers", headers=api,
+                              body=json.dumps({"email": ANN, "consent": PROOF, "attributes": "vip"}))
+    assert answer.status_code == 400 and json.loads(answer.body)["error"]["field"] == "attributes"
+    assert stored(news_list["list_id"], ANN) is None
+
+
 def test_p08_a_form_name_with_a_line_break_is_a_400_page_and_nothing_is_stored(client, news_list):
     response = form_signup(client, news_list["list_id"], email=ANN, name="Ann\u2028Bcc: x@example.com")
     assert response.status_code == 400, response.body
