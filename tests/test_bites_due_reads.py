@@ -12,30 +12,41 @@ import pytest
 from chalicelib.domain.sending import Reservation
 from chalicelib.services.sending import due_suppressions
 from chalicelib.services.sending.due_suppressions import LOOKAHEAD_SECONDS, READ_CHUNK, DueSuppressions
+from chalicelib.store.models import Subscriber
+from chalicelib.store.sending_state import DueRecipients
 
 T = 1_800_000_000.0
 ACCOUNT, LIST = "acc_due", "lst_due"
 
 
 class Reads:
-    """The suppression list the batch reads (who opted out, changeable mid-batch), the clock, and
-    what the batch read and filed for the purge."""
+    """The suppression list and the list's entries the batch reads (who opted out, who was
+    restricted or removed, changeable mid-batch), the clock, and what the batch read and filed
+    for the purge. Recipient `hN` has the address `aN`."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.now = T
         self.opted_out: set[str] = set()
+        self.restricted: set[str] = set()
+        self.gone: set[str] = set()
         self.read: list[list[str]] = []
         self.cleared: list[list[str]] = []
         monkeypatch.setattr(due_suppressions, "time", SimpleNamespace(time=lambda: self.now))
-        monkeypatch.setattr(due_suppressions, "suppressed_hashes", self._suppressed_hashes)
+        monkeypatch.setattr(due_suppressions, "due_recipients", self._due_recipients)
 
-    def _suppressed_hashes(self, account_id: str, hashes: list[str], list_id: str) -> set[str]:
+    def _due_recipients(self, account_id: str, list_id: str, hashes: list[str],
+                        addresses: list[str]) -> DueRecipients:
         assert (account_id, list_id) == (ACCOUNT, LIST)
+        assert [address.replace("a", "h", 1) for address in addresses] == list(hashes), "read together"
         self.read.append(list(hashes))
-        return {hashed for hashed in hashes if hashed in self.opted_out}
+        entries = {address: Subscriber(LIST, address, account_id=ACCOUNT, status="confirmed",
+                                       restricted=address in self.restricted)
+                   for address in addresses if address not in self.gone}
+        return DueRecipients({hashed for hashed in hashes if hashed in self.opted_out}, entries)
 
     def batch(self, hashes: list[str], reservation: Reservation | None) -> DueSuppressions:
-        return DueSuppressions(ACCOUNT, LIST, hashes, reservation, cleared=self.cleared.append)
+        return DueSuppressions(ACCOUNT, LIST, hashes, [hashed.replace("h", "a", 1) for hashed in hashes],
+                               reservation, cleared=self.cleared.append)
 
 
 def _hashes(count: int) -> list[str]:
