@@ -170,6 +170,42 @@ def test_p30_withdrawn_in_the_preference_centre_it_stops_every_pixel_and_given_a
     assert "/t/o/" in _html_to(ANN)[-1]
 
 
+def test_p30_an_open_queued_before_withdrawal_does_not_rebuild_the_deleted_history(client, account, headers):
+    """Withdrawing deletes every marker of the person; an open fetched just before it and drained
+    after it (the drain runs every few minutes) happened while she consented: it counts in the
+    campaign's totals, but writes no marker, her history (P30, P16), and no unique count. Bob,
+    who did not withdraw, is counted as before in the same batch."""
+    list_id = new_list(client, headers)
+    subscribe(account["account_id"], list_id, ANN)
+    subscribe(account["account_id"], list_id, BOB)
+    campaign_id = _send(client, headers, list_id)
+    for address in (ANN, BOB):
+        (html,) = _html_to(address)
+        pixel = "/t/o/" + html.split("/t/o/")[1].split('"')[0]
+        client.http.get(pixel, headers=BROWSER)  # queued, not counted yet
+    assert _set_tracking(client, _prefs(account, list_id, ANN), list_id, "withdraw").status_code == 200
+    run_tracking_worker(take("tracking"))
+    (marker,) = TrackingMarker.scan()
+    assert marker.events, "Bob's open made his marker"
+    opens = report_body(client, account, campaign_id)["opens"]
+    assert opens["total"] == 2, opens
+    assert opens["unique"] == 1, opens
+
+
+def test_p30_withdrawing_tracking_in_the_preference_centre_needs_this_pages_nonce(client, account, headers):
+    list_id = new_list(client, headers, tracking={"opens": True, "clicks": True})
+    subscribe(account["account_id"], list_id, ANN)
+    subscribe(account["account_id"], list_id, BOB)
+    page = client.http.get(f"/p/{_prefs(account, list_id, BOB)}").body.decode()
+    bobs_nonce = re.search(r'name="nonce" value="([^"]+)"', page).group(1)
+    stolen = client.http.post(f"/p/{_prefs(account, list_id, ANN)}/tracking", headers=FORM,
+                              body=f"nonce={bobs_nonce}&list_id={list_id}&choice=withdraw")
+    assert stolen.status_code == 400 and stored(list_id, ANN).tracking.withdrawn_at is None
+    assert _set_tracking(client, _prefs(account, list_id, ANN), list_id, "withdraw").status_code == 200
+    assert stored(list_id, ANN).tracking.withdrawn_at is not None
+    assert stored(list_id, BOB).tracking.withdrawn_at is None
+
+
 def test_p15_p30_a_list_that_asks_none_tracks_its_people_until_one_refuses(client, account, headers):
     list_id = new_list(client, headers, tracking_consent="not_required")
     subscribe(account["account_id"], list_id, ANN, tracking=False)

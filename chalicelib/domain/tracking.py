@@ -365,7 +365,8 @@ class BatchPlan:
     deferred: tuple[str, ...] = ()
     # Markers whose dead batch's counts this batch takes over.
     adopted: int = 0
-    # Events of mails older than HISTORY_LIFETIME: in the totals only, never in a marker (P21).
+    # Events of mails older than HISTORY_LIFETIME (P21), or of people whose history was deleted
+    # since (P30, `unrecorded`): in the totals only, never in a marker.
     late: int = 0
     # What those add: {campaign: {counter: amount}}.
     late_counts: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
@@ -398,7 +399,7 @@ def marker_keys(events: list[TrackingEvent], recipient_of: dict[str, str]) -> se
 
 def plan_batch(events: list[TrackingEvent], stored: Mapping[MarkerKey, Marker], recipient_of: dict[str, str],
                now: datetime, batch_id: str = "", orphaned: Set[MarkerKey] = frozenset(),
-               unsettled: Set[MarkerKey] = frozenset()) -> BatchPlan:
+               unsettled: Set[MarkerKey] = frozenset(), unrecorded: Set[str] = frozenset()) -> BatchPlan:
     """Decide what a batch (`batch_id`, at `now`) adds, given its markers as read (key → Marker;
     absent ones missing), the markers whose last batch died without its delta (`orphaned`: their
     counts are adopted) and those whose last batch may still be writing it (`unsettled`: their
@@ -406,6 +407,8 @@ def plan_batch(events: list[TrackingEvent], stored: Mapping[MarkerKey, Marker], 
 
     An event of a mail sent HISTORY_LIFETIME ago or more adds to its total counters only: no
     marker keeps it (P21), so SQS redelivering it could count it twice; rare, and in totals only.
+    So does an event whose id is in `unrecorded` (one from before the person withdrew tracking
+    consent, which deleted their history: it may be counted, not remembered, P30).
     An event whose short id its marker holds was counted before (SQS redelivered it) and adds
     nothing. Otherwise it adds one to its total counters, to the unique `any` counter when its
     marker does not exist yet, and to its viewer's unique counter when the marker has not
@@ -421,7 +424,7 @@ def plan_batch(events: list[TrackingEvent], stored: Mapping[MarkerKey, Marker], 
             replayed += 1
             continue
         seen.add(event.event_id)
-        if event.history_until <= now:
+        if event.history_until <= now or event.event_id in unrecorded:
             counts = late.setdefault(event.campaign_id, {})
             for name in total_counters(event):
                 counts[name] = counts.get(name, 0) + 1

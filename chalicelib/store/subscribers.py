@@ -144,14 +144,20 @@ def write_signup(account_id: str, list_id: str, contact: Contact, consent: Conse
     return subscriber
 
 
-def confirm(list_id: str, address: str, ip: str | None, user_agent: str | None) -> Subscriber | None:
-    """Confirm a live pending entry: record when and from where, drop the TTL.
+def confirm(list_id: str, address: str, ip: str | None, user_agent: str | None,
+            signed_up_at: datetime | None = None) -> Subscriber | None:
+    """Confirm a live pending entry: record when and from where, drop the TTL. With
+    `signed_up_at`, only the signup whose consent was given then (the one its link was mailed
+    for): not one that replaced it since (P02, P30).
 
-    One conditional update; None when there is no live pending entry (already confirmed,
-    expired, ended or absent) — the caller decides what that means.
+    One conditional update; None when there is no such live pending entry (already confirmed,
+    expired, ended, replaced or absent) — the caller decides what that means.
     """
     at = now()
     entry = Subscriber(list_id=list_id, address=address)
+    condition = (Subscriber.status == Status.PENDING.value) & (Subscriber.expires_at > at)
+    if signed_up_at is not None:
+        condition &= Subscriber.consent.given_at == signed_up_at
     try:
         entry.update(
             actions=[
@@ -163,7 +169,7 @@ def confirm(list_id: str, address: str, ip: str | None, user_agent: str | None) 
                 Subscriber.expires_at.remove(),
                 Subscriber.updated_at.set(at),
             ],
-            condition=(Subscriber.status == Status.PENDING.value) & (Subscriber.expires_at > at),
+            condition=condition,
         )
     except UpdateError as exc:
         if exc.cause_response_code == _CONDITION_FAILED:

@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from enum import Enum
 
 from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.update import Action
 
 from chalicelib.config import hash_key
 from chalicelib.domain.clock import now
@@ -40,9 +41,13 @@ def is_suppressed(account_id: str, address: str, list_id: str | None = None) -> 
 def suppress(scope: str, address: str, reason: SuppressionReason, list_id: str | None = None) -> None:
     """Suppress the address for `scope` (an account id or PLATFORM_SCOPE), or with `list_id` for
     that list of the account only. Idempotent: the first reason and time stay, and every reason is
-    added to `reasons`."""
+    added to `reasons`. A list's own suppression holds again if their own signup had lifted it
+    (P12): it is only ever lifted for that one list."""
     hashed = address_hash(address, hash_key())
-    suppress_hash(scope, list_key(hashed, list_id) if list_id else hashed, reason)
+    if list_id:
+        _suppress_key(scope, list_key(hashed, list_id), reason, Suppression.lifted_for.remove())
+    else:
+        suppress_hash(scope, hashed, reason)
 
 
 def suppressed_among(account_id: str, addresses: Iterable[str], list_id: str | None = None) -> set[str]:
@@ -119,8 +124,9 @@ def _lifted(entry: Suppression, account_id: str, list_id: str) -> bool:
 class OwnSignup(Enum):
     """How the suppressions stand towards a person's own signup to a list (P12)."""
     CLEAR = "clear"          # not suppressed in the account or the platform
-    RETURNING = "returning"  # suppressed in the account only because they unsubscribed: their
-    #                          own confirmation lifts it for this list (lift_for_list)
+    RETURNING = "returning"  # suppressed in the account or for this list only because they
+    #                          unsubscribed: their own confirmation lifts it for this list
+    #                          (lift_for_list)
     BLOCKED = "blocked"      # a complaint, a bounce, an erasure or a platform-wide opt-out
 
 
@@ -133,8 +139,9 @@ def own_signup(account_id: str, address: str, list_id: str) -> OwnSignup:
     if not all(entry.scope != PLATFORM_SCOPE and not entry.erased and may_resubscribe(_reasons(entry))
                for entry in found):
         return OwnSignup.BLOCKED
-    account_wide = any(entry.address_hash == hashed for entry in found)
-    return OwnSignup.RETURNING if account_wide else OwnSignup.CLEAR
+    # Account-wide or for this list only (the preference centre's one-list unsubscribe): either
+    # way their own confirmation is the way back.
+    return OwnSignup.RETURNING if found else OwnSignup.CLEAR
 
 
 def lift_for_list(account_id: str, address: str, list_id: str) -> bool:
@@ -166,8 +173,13 @@ def end_lifts(account_id: str, address: str, list_id: str | None) -> None:
 def suppress_hash(scope: str, hashed: str, reason: SuppressionReason) -> None:
     """Suppress a keyed hash (a phone number's, domain/privacy.phone_hash) for `scope`;
     idempotent like `suppress`: one update keeps the first reason and time and adds this one."""
-    Suppression(scope=scope, address_hash=hashed).update(actions=[
+    _suppress_key(scope, hashed, reason)
+
+
+def _suppress_key(scope: str, key: str, reason: SuppressionReason, *also: Action) -> None:
+    Suppression(scope=scope, address_hash=key).update(actions=[
         Suppression.reason.set(Suppression.reason | reason.value),
         Suppression.created_at.set(Suppression.created_at | now()),
         Suppression.reasons.add({reason.value}),
+        *also,
     ])
