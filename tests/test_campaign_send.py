@@ -995,3 +995,51 @@ def test_parity_a_new_start_counts_its_own_lists_only_while_no_page_is_planned(a
     open_progress("cmp_b", 3)  # another campaign's total is its own
     assert SendProgress.get("cmp_b", TOTAL).lists_open == 3
     assert SendProgress.get("cmp_a", TOTAL).lists_open == 1
+
+
+@pytest.mark.parametrize("same_instant", [False, True])
+def test_p13_of_a_dead_senders_claims_only_its_latest_counts_as_failed(aws, same_instant):
+    """A dead sender's claims, found by its redelivery: the latest it made (by time; at the same
+    instant, the one seen last, as a batch's claims are made in its order) is the one that may not
+    have gone and counts as failed; the ones before it count as sent. Another job's claims are
+    not this job's to count."""
+    from chalicelib.services.sending.counting import MAY_NOT_HAVE_GONE, SentCount
+    from chalicelib.services.sending.step import Message
+    from chalicelib.store.campaign_stats import campaign_counters
+    from chalicelib.store.campaigns import failure_update
+    from chalicelib.store.models import Campaign
+
+    Campaign(account_id="acc_1", campaign_id="cmp_1", name="c", status="sending", channel="email",
+             list_ids={"lst_1"}, created_at=datetime(2030, 1, 1, tzinfo=UTC),
+             updated_at=datetime(2030, 1, 1, tzinfo=UTC)).save()
+    failed_for: list[str] = []
+
+    def mail(name: str, count_batch: str) -> Message:
+        def failure(reason: str):
+            failed_for.append(name)
+            return failure_update("acc_1", "cmp_1", 1, reason)
+
+        return Message(f"{name}-hash", f"msg-{name}", "acc_1", "campaign", lambda: b"", lambda raw: None,
+                       "cmp_1", "lst_1", count_batch, failure)
+
+    dead, other_job = SentCount("job-1"), SentCount("job-2")
+    start = datetime(2030, 1, 1, 12, tzinfo=UTC)
+    for step, name in enumerate(("ann", "bob", "cat")):
+        with time_machine.travel(start + timedelta(seconds=0 if same_instant else step), tick=False):
+            messages.claim(f"{name}-hash", f"msg-{name}", "acc_1", "campaign", campaign_id="cmp_1",
+                           list_id="lst_1", count_batch=dead.batch_id)
+    messages.claim("dan-hash", "msg-dan", "acc_1", "campaign", campaign_id="cmp_1", list_id="lst_1",
+                   count_batch=other_job.batch_id)
+    redelivery = SentCount("job-1")
+    # Apart in time, seen in another order (an outbox's records come back in any grouping): the
+    # time rules.
+    for name in ("ann", "bob", "cat") if same_instant else ("cat", "bob", "ann"):
+        assert redelivery.duplicate(mail(name, redelivery.batch_id))
+    assert redelivery.duplicate(mail("dan", redelivery.batch_id))
+    redelivery.count()
+    redelivery.count()  # again: nothing more
+    assert failed_for == ["cat"]
+    assert campaign_counters("cmp_1")["sent"] == 2
+    stored = Campaign.get("acc_1", "cmp_1")
+    assert (stored.failed, stored.failure_reason) == (1, MAY_NOT_HAVE_GONE)
+    assert messages.claim_of("dan-hash", "msg-dan").count_batch == other_job.batch_id
