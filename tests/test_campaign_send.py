@@ -162,6 +162,50 @@ def test_p26_a_suspension_during_sending_cancels_the_rest(client, account, heade
     assert deleted.status_code == 409 and json.loads(deleted.body)["error"]["field"] == "status"
 
 
+def test_the_account_stops_a_campaign_while_it_sends(client, account, headers, list_id, monkeypatch):
+    """PATCH status cancelled on a sending campaign: the batches still queued drop themselves."""
+    monkeypatch.setattr("chalicelib.services.sending.fanout.batch_size", 1)
+    for name in ("ann", "bo", "cy"):
+        subscribe(account["account_id"], list_id, f"{name}@example.com")
+    campaign = create_campaign(client, headers, [list_id])
+    campaign_id = campaign["campaign_id"]
+    _send(client, headers, campaign_id)
+    run_queues(client, ("fanout",))
+    first, *rest = take("campaign-send")
+    client.lambda_.invoke("campaign_send_worker", sqs_event(first))
+    stopped = client.http.patch(f"/v1/campaigns/{campaign_id}", headers=headers,
+                                body=json.dumps({"status": "cancelled"}))
+    assert stopped.status_code == 200 and json.loads(stopped.body)["status"] == "cancelled"
+    client.lambda_.invoke("campaign_send_worker", sqs_event(*rest))
+    assert len(sent_raw()) == 1
+    assert campaign_status(client, headers, campaign_id) == "cancelled"
+    audit = json.loads(client.http.get("/v1/audit", headers=headers).body)["entries"]
+    assert ("campaign.cancelled", campaign_id) in [(entry["action"], entry["target"]) for entry in audit]
+    # Once ended it stays ended; a sending campaign's content still cannot change.
+    again = client.http.patch(f"/v1/campaigns/{campaign_id}", headers=headers,
+                              body=json.dumps({"status": "cancelled"}))
+    assert again.status_code == 409 and json.loads(again.body)["error"]["field"] == "status"
+
+
+def test_a_sending_campaign_is_stopped_only_by_its_own_account_and_never_edited(
+        client, account, headers, list_id):
+    from chalicelib.cli import create_account_with_key
+    from tests.support.api import bearer
+
+    other = bearer(create_account_with_key("Other Ltd", {})["api_key"])
+    subscribe(account["account_id"], list_id, "ann@example.com")
+    campaign = create_campaign(client, headers, [list_id])
+    campaign_id = campaign["campaign_id"]
+    _send(client, headers, campaign_id)
+    foreign = client.http.patch(f"/v1/campaigns/{campaign_id}", headers=other,
+                                body=json.dumps({"status": "cancelled"}))
+    assert foreign.status_code == 404
+    edited = client.http.patch(f"/v1/campaigns/{campaign_id}", headers=headers,
+                               body=json.dumps({"status": "cancelled", "name": "Stop"}))
+    assert edited.status_code == 409 and json.loads(edited.body)["error"]["field"] == "status"
+    assert campaign_status(client, headers, campaign_id) == "sending"
+
+
 def test_p35_a_sender_identity_given_up_during_sending_cancels_the_rest(client, account, headers, list_id):
     """The account owns acme.example (From offers@…) at the start, then deletes it mid-send, and
     another account adds (and SES verifies) offers@acme.example: no batch after that sends as it."""

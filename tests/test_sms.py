@@ -423,6 +423,32 @@ def test_p01_a_code_stops_working_after_five_wrong_tries(client, account, list_i
     assert _form_post(client, token, "phone/confirm", list_id=list_id, code=code).status_code == 400
 
 
+@pytest.mark.parametrize(("wrong_guesses", "right_code_answer"), [(4, 200), (5, 400)])
+def test_p01_guesses_sent_in_parallel_share_the_five_tries(client, account, list_id, monkeypatch,
+                                                           wrong_guesses, right_code_answer):
+    """Every request reads the entry before any of them counts its try: they all read the same
+    count. The tries are taken by a conditional write before the code is compared."""
+    import copy
+
+    from chalicelib.domain.phone_consent import MAX_ATTEMPTS
+    from chalicelib.services import preferences
+
+    subscribe(account["account_id"], list_id, "bob@example.com", phone=BOB, phone_confirmed=False)
+    token = _prefs_token(account, list_id, "bob@example.com")
+    _form_post(client, token, "phone/code", list_id=list_id)
+    code = sent_sms()[-1][1].split()[0]
+    wrong = "000000" if code != "000000" else "111111"
+    read_once = preferences._entry_with_phone(
+        preferences.LinkClaim(account["account_id"], list_id, "bob@example.com", None), list_id)
+    # Each request gets the entry as it was read before any try (a write updates the object it used).
+    monkeypatch.setattr(preferences, "_entry_with_phone", lambda claim, chosen: copy.deepcopy(read_once))
+    assert MAX_ATTEMPTS == 5
+    for _ in range(wrong_guesses):
+        assert _form_post(client, token, "phone/confirm", list_id=list_id, code=wrong).status_code == 400
+    right = _form_post(client, token, "phone/confirm", list_id=list_id, code=code)
+    assert right.status_code == right_code_answer
+
+
 def test_p01_a_changed_number_needs_confirming_again(client, account, headers, list_id):
     subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
     patched = client.http.patch(f"/v1/lists/{list_id}/subscribers/ann%40example.com", headers=headers,

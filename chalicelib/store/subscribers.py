@@ -239,9 +239,20 @@ def save_phone_code(entry: Subscriber, hashed: str) -> None:
     entry.update(actions=[Subscriber.phone_consent.set(proof)], condition=Subscriber.address.exists())
 
 
-def count_code_attempt(entry: Subscriber) -> None:
-    entry.update(actions=[Subscriber.phone_consent.attempts.add(1)],
-                 condition=Subscriber.phone_consent.code_hash.exists())
+def take_code_attempt(entry: Subscriber, code_hash: str, max_attempts: int) -> bool:
+    """Use one of the tries of the code whose keyed hash is `code_hash`, before it is compared;
+    False when none is left (or another code was sent meanwhile). One conditional write, so
+    guesses sent in parallel get no more than `max_attempts` tries between them."""
+    try:
+        entry.update(actions=[Subscriber.phone_consent.attempts.add(1)],
+                     condition=(Subscriber.phone_consent.code_hash == code_hash)
+                     & ((Subscriber.phone_consent.attempts < max_attempts)
+                        | Subscriber.phone_consent.attempts.does_not_exist()))
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
 
 
 def confirm_phone(entry: Subscriber, ip: str | None, user_agent: str | None) -> None:
