@@ -956,18 +956,10 @@ def test_p13_parity_a_refused_mail_stays_a_failure_when_recording_it_failed_once
     ends `failed` with the reason, not `sent`. Nobody is mailed twice."""
     from chalicelib.store.models import Campaign
     from tests.support.faults import fail_first_write_to
+    from tests.support.mail import ses_refuses
 
     campaign_id, batch = _one_batch_to_three(client, account, headers, list_id)
-    ses = aws_client("sesv2")
-    real, asked = ses.send_email, []
-
-    def refusing_bob(**kwargs):
-        asked.append(kwargs["Destination"]["ToAddresses"][0])
-        if kwargs["Destination"]["ToAddresses"] == ["bob@example.com"]:
-            raise ClientError({"Error": {"Code": "MessageRejected", "Message": "refused"}}, "SendEmail")
-        return real(**kwargs)
-
-    monkeypatch.setattr(ses, "send_email", refusing_bob)
+    asked = ses_refuses(monkeypatch, "bob@example.com")
     failed = fail_first_write_to(monkeypatch, Campaign)
     first = client.lambda_.invoke("campaign_send_worker", sqs_event(batch))
     assert failed and first.payload["batchItemFailures"], "recording the failure failed: SQS redelivers"

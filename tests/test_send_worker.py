@@ -137,24 +137,13 @@ def test_p13_parity_a_refused_outbox_mail_stays_a_failure_when_recording_it_fail
     and the record goes back to SQS, whose redelivery is refused again and counts the failure
     then. One failure on the account's health, with its reason, never none; Ann's mail, in the
     same batch, goes once."""
-    from botocore.exceptions import ClientError
-
-    from chalicelib.clients import client as aws_client
     from chalicelib.domain.clock import now
     from chalicelib.store.health import failures_since
     from chalicelib.store.models import AccountHealthDay
     from tests.support.faults import fail_first_write_to
+    from tests.support.mail import ses_refuses
 
-    ses = aws_client("sesv2")
-    real, asked = ses.send_email, []
-
-    def refusing_bob(**kwargs):
-        asked.append(kwargs["Destination"]["ToAddresses"][0])
-        if kwargs["Destination"]["ToAddresses"] == ["bob@example.com"]:
-            raise ClientError({"Error": {"Code": "MessageRejected", "Message": "refused"}}, "SendEmail")
-        return real(**kwargs)
-
-    monkeypatch.setattr(ses, "send_email", refusing_bob)
+    asked = ses_refuses(monkeypatch, "bob@example.com")
     ann, bob = job("msg-1"), job("msg-2", "bob@example.com")
     failed = fail_first_write_to(monkeypatch, AccountHealthDay)
     event = sqs_event(ann, bob)
