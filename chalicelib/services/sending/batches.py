@@ -55,16 +55,32 @@ from chalicelib.resources import CAMPAIGN_SEND
 from chalicelib.services.sending.counting import SentCount
 from chalicelib.services.sending.due_suppressions import DueSuppressions
 from chalicelib.services.sending.sender_ownership import still_owns_sender
-from chalicelib.services.sending.step import Message, MessageFailed, StepResult, send_message
+from chalicelib.services.sending.step import (
+    LONGEST_SEND_SECONDS,
+    Message,
+    MessageFailed,
+    StepResult,
+    send_message,
+)
 from chalicelib.store import audit, messages, send_rate
 from chalicelib.store.accounts import profile_of
-from chalicelib.store.campaigns import campaign_content, end_completed, end_sending, record_failures
+from chalicelib.store.campaigns import (
+    campaign_content,
+    end_completed,
+    end_sending,
+    failure_update,
+    record_failures,
+)
 from chalicelib.store.models import Account, MailingList
 from chalicelib.store.send_progress import finish_batch
 from chalicelib.store.sending_state import campaign_account_and_list, due_recipients
+from chalicelib.store.sent_counts import CounterUpdate
 
-# Stop starting new messages this long before the Lambda's timeout.
-SAFETY_SECONDS = 1.5
+# Stop starting new messages this long before the Lambda's timeout: a mail started is finished
+# (its claim, its build, one whole send with its back-off), and so is the batch's count and
+# hand-back after it. A sender killed mid-send would leave a mail that may not have gone
+# (services/sending/counting.py counts it as failed).
+SAFETY_SECONDS = LONGEST_SEND_SECONDS + 2.5
 
 
 @dataclass
@@ -73,6 +89,8 @@ class BatchOutcome:
     duplicates: int = 0
     suppressed: int = 0
     failed: int = 0
+    # Of those failed, the ones counted already, with their claims (step.MessageFailed.recorded).
+    recorded: int = 0
     failure_reason: str | None = None
     remaining: list[Contact] = field(default_factory=list)
     # What is left continues with the rest of the reservation, after this many seconds.
@@ -116,7 +134,8 @@ def send_batch(job: BatchJob, time_left: Callable[[], float], last_attempt: bool
             _sms_batch(job, account, content, time_left, outcome, last_attempt)
     finally:
         # Failures are on record before the batch can count as finished (end_completed).
-        record_failures(job.account_id, job.campaign_id, outcome.failed, outcome.failure_reason or "")
+        record_failures(job.account_id, job.campaign_id, outcome.failed - outcome.recorded,
+                        outcome.failure_reason or "")
     logger.info("campaign batch sent", extra={
         **context, "sent": outcome.sent, "duplicates": outcome.duplicates, "suppressed": outcome.suppressed,
         "failed": outcome.failed, "continued": len(outcome.remaining)})
@@ -158,6 +177,9 @@ def _email_batch(job: BatchJob, mailing_list: MailingList | None, account: Accou
         return (tracks and contact.email in job.trackable
                 and check.still_trackable(hashes[contact.email]))
 
+    def failure(reason: str) -> CounterUpdate:
+        return failure_update(job.account_id, job.campaign_id, 1, reason)
+
     def message(contact: Contact) -> Message:
         def build() -> bytes:
             return build_mime(compose_marketing_email(
@@ -172,7 +194,7 @@ def _email_batch(job: BatchJob, mailing_list: MailingList | None, account: Accou
         mail_tags = {**tags, "message": message_id}
         return Message(recipient_hash, message_id, job.account_id, CAMPAIGN_KIND, build,
                        lambda raw: send_raw_email(raw, contact.email, mail_tags),
-                       job.campaign_id, job.mailing_list.list_id, count.batch_id)
+                       job.campaign_id, job.mailing_list.list_id, count.batch_id, failure)
 
     reservation = job.reservation or (send_rate.reserve_campaign_sends(len(queue)) if queue else None)
     required = bool(mailing_list) and tracking_consent_of(
@@ -232,7 +254,8 @@ def _sms_batch(job: BatchJob, account: Account, content: CampaignContent,
 
         return Message(phones[phone], campaign_message_id(job.campaign_id, phones[phone]), job.account_id,
                        SMS_KIND, build, lambda text: sns.send_sms(phone, text, sns.PROMOTIONAL),
-                       job.campaign_id, job.mailing_list.list_id, count.batch_id)
+                       job.campaign_id, job.mailing_list.list_id, count.batch_id,
+                       lambda reason: failure_update(job.account_id, job.campaign_id, 1, reason))
 
     try:
         # SNS keeps its own rate: no SES send times for SMS.
@@ -277,12 +300,13 @@ def _send_each(queue: list[Contact], message: Callable[[Contact], Message], time
             # An earlier delivery of this job may have mailed them before they opted out, and
             # failed to count it: that mail still counts, once (P13; a read, for the rare
             # recipient suppressed since the fan-out).
-            count.duplicate(mail.recipient_hash, mail.message_id, trackable(contact))
+            count.duplicate(mail, trackable(contact))
             continue
         try:
             result = send_message(mail, None, last_attempt=last_attempt)
         except MessageFailed as failure:
             outcome.failed += 1
+            outcome.recorded += failure.recorded
             outcome.failure_reason = outcome.failure_reason or failure.reason
             logger.warning("campaign mail failed", extra={"reason": failure.reason})
             continue
@@ -290,7 +314,7 @@ def _send_each(queue: list[Contact], message: Callable[[Contact], Message], time
             outcome.duplicates += 1
             # Mailed by an earlier delivery of this batch (whose count may have failed) or
             # through another list (counted there).
-            count.duplicate(mail.recipient_hash, mail.message_id, trackable(contact))
+            count.duplicate(mail, trackable(contact))
         else:
             outcome.sent += 1
             count.sent((mail.account_id, mail.kind, mail.campaign_id or ""), trackable(contact))
@@ -307,7 +331,7 @@ def _fail_unchecked(outcome: BatchOutcome, unchecked: list[tuple[Message, bool]]
     failed = checked = 0
     try:
         for mail, trackable in unchecked:
-            failed += not count.duplicate(mail.recipient_hash, mail.message_id, trackable)
+            failed += not count.duplicate(mail, trackable)
             checked += 1
     except Exception:  # the records are unreadable too: the unverified rest counts as failed
         failed += len(unchecked) - checked
