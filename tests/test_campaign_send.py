@@ -364,6 +364,92 @@ def test_p07_p12_a_list_only_opt_out_after_the_fan_out_stops_the_batch_mail(clie
     assert campaign_status(client, headers, campaign["campaign_id"]) == "sent"
 
 
+def test_p17_an_entry_restricted_after_the_fan_out_is_not_mailed(client, account, headers, list_id):
+    """Restriction of processing means "kept but not mailed" (P17). A restriction writes no
+    suppression, so the batch reads the entries with the suppressions as they come due: someone
+    restricted after the fan-out (hours before their send time, on a big list) is not mailed."""
+    from chalicelib.store.models import Subscriber
+    from tests.support.privacy import completed
+
+    _, batch = _one_batch_to_three(client, account, headers, list_id)
+    completed(client, headers, type="restrict", email="bob@example.com")
+    assert Subscriber.get(list_id, "bob@example.com").restricted
+    assert client.lambda_.invoke("campaign_send_worker", sqs_event(batch)).payload == {
+        "batchItemFailures": []}
+    assert recipients_of_sent() == ["ann@example.com", "cat@example.com"], "a restricted entry was mailed"
+
+
+def test_p17_an_entry_removed_from_the_list_after_the_fan_out_is_not_mailed(client, account, headers,
+                                                                           list_id):
+    """The account deletes Bob's entry while the campaign sends: the batch finds him no longer on
+    the list and does not mail him (his suppressions, if any, stay; none is needed for this)."""
+    campaign_id, batch = _one_batch_to_three(client, account, headers, list_id)
+    removed = client.http.delete(f"/v1/lists/{list_id}/subscribers/bob@example.com", headers=headers)
+    assert removed.status_code in (200, 204), removed.body
+    assert client.lambda_.invoke("campaign_send_worker", sqs_event(batch)).payload == {
+        "batchItemFailures": []}
+    assert recipients_of_sent() == ["ann@example.com", "cat@example.com"]
+    assert campaign_status(client, headers, campaign_id) == "sent"
+
+
+def test_p28_a_batch_job_naming_another_accounts_list_mails_nobody_from_it(client, account, headers,
+                                                                          list_id):
+    """A forged (or corrupted) batch job of this account's campaign that names another tenant's
+    list, whose entry for the recipient is confirmed: neither that list's settings nor its
+    entries count for this account, so nobody is mailed from it."""
+    from dataclasses import replace
+
+    from chalicelib.cli import create_account_with_key
+    from chalicelib.domain.sending import job_from_dict
+    from tests.support.api import bearer
+
+    _, batch = _one_batch_to_three(client, account, headers, list_id)
+    other = create_account_with_key("Other Ltd", {})
+    other_list = new_list(client, bearer(other["api_key"]), "Theirs")
+    for name in ("ann", "bob", "cat"):
+        subscribe(other["account_id"], other_list, f"{name}@example.com")
+    job = job_from_dict(json.loads(batch["body"]))
+    forged = replace(job, mailing_list=replace(job.mailing_list, list_id=other_list))
+    client.lambda_.invoke("campaign_send_worker", sqs_event({"body": json.dumps(forged.to_dict())}))
+    assert recipients_of_sent() == []
+
+
+def test_p17_a_recipient_at_an_idn_domain_is_found_on_the_list_when_due(client, account, headers, list_id):
+    """The entry is read by its Unicode key as the fan-out queued it: a recipient at an
+    internationalised domain is not taken for one no longer on the list."""
+    subscribe(account["account_id"], list_id, "ann@bücher.example")
+    campaign = create_campaign(client, headers, [list_id])
+    _send(client, headers, campaign["campaign_id"])
+    run_queues(client)
+    assert len(recipients_of_sent()) == 1
+    assert campaign_status(client, headers, campaign["campaign_id"]) == "sent"
+
+
+@pytest.mark.parametrize(("recipients", "calls"), [(25, 1), (26, 2)])
+def test_p17_p07_the_due_read_of_suppressions_and_entries_is_one_call_for_up_to_25(
+        aws, monkeypatch, recipients, calls):
+    """Four keys a recipient (three suppressions, the entry) and DynamoDB's 100 keys a
+    BatchGetItem: 25 recipients are one call, 26 two; every one is answered either way."""
+    from chalicelib.domain.subscriptions import Status
+    from chalicelib.services.sending.due_suppressions import READ_CHUNK
+    from chalicelib.store.sending_state import due_recipients
+
+    assert READ_CHUNK == 25, "a chunk is one call"
+    people = [f"p{index}@example.com" for index in range(recipients)]
+    for person in people:
+        subscribe("acc_1", "lst_1", person)
+    suppress("acc_1", people[-1], SuppressionReason.UNSUBSCRIBED)
+    hashes = [address_hash(person, hash_key()) for person in people]
+    made = recorded_calls(monkeypatch, "dynamodb", "batch_get_item")
+    due = due_recipients("acc_1", "lst_1", hashes, people)
+    assert len(made) == calls
+    assert all(sum(len(table["Keys"]) for table in call["RequestItems"].values()) <= 100 for call in made)
+    assert due.suppressed == {hashes[-1]}
+    assert sorted(due.entries) == sorted(people)
+    assert all(entry.status == Status.CONFIRMED.value for entry in due.entries.values())
+    assert due_recipients("acc_2", "lst_1", hashes, people).entries == {}, "another account's entries"
+
+
 def test_p18_p21_a_batch_files_for_the_purge_only_those_it_may_mail(client, account, headers, list_id):
     """Someone erased after the fan-out is written to no table again: the purge lists hold the
     keyed hashes of the batch's other recipients only."""
@@ -507,6 +593,7 @@ def test_a_batch_out_of_time_continues_as_a_new_job_of_the_same_batch(client, ac
     _send(client, headers, campaign["campaign_id"])
     run_queues(client, ("fanout",))
     [queued] = take("campaign-send")
+    subscribe(account["account_id"], list_id, "bob@example.com")  # on the list when due, not paged
     job = json.loads(queued["body"])
     settings_ = ListSettings(**job["list"])
     recipients = [Contact(email="ann@example.com"), Contact(email="bob@example.com")]
@@ -847,3 +934,235 @@ def test_p13_p26_a_mail_refused_for_good_is_not_counted_as_sent_when_the_count_i
     assert recipients_of_sent() == ["ann@example.com", "cat@example.com"]
     assert campaign_counters(campaign_id)["sent"] == 2
     assert _account_sent(account["account_id"]) == 2
+
+
+# --- a sender that dies mid-send, a failure whose recording failed (review 14a) -----------------
+
+class _InvocationKilled(BaseException):
+    """What the Lambda runtime does to an invocation at its timeout (or out of memory): the code
+    after the current line never runs; no `except Exception` nor `finally` can be relied upon."""
+
+
+@pytest.mark.parametrize("dies_at", ["ann@example.com", "bob@example.com", "cat@example.com"])
+def test_p13_parity_a_mail_claimed_by_an_invocation_that_died_is_not_counted_as_sent(
+        client, account, headers, list_id, monkeypatch, dies_at):
+    """The invocation is killed while SES has the mail (no `finally` runs: its count never lands)
+    and SQS redelivers the batch. The mails it sent before count as sent, the one it died on may
+    not have gone and counts as failed (never as sent: P13), the rest are sent by the redelivery;
+    the campaign ends `failed`, with the reason, not `sent`."""
+    from chalicelib.services.sending import batches
+    from chalicelib.services.sending.counting import MAY_NOT_HAVE_GONE, SentCount
+    from chalicelib.store.campaign_stats import campaign_counters
+    from chalicelib.store.models import Campaign
+
+    campaign_id, batch = _one_batch_to_three(client, account, headers, list_id)
+    real = batches.send_raw_email
+
+    def dying(raw: bytes, recipient: str, tags: dict[str, str]) -> str:
+        if recipient == dies_at:
+            raise _InvocationKilled()
+        return real(raw, recipient, tags)
+
+    monkeypatch.setattr(batches, "send_raw_email", dying)
+    real_count = SentCount.count
+    monkeypatch.setattr(SentCount, "count", lambda self: None)
+    with pytest.raises(_InvocationKilled):
+        client.lambda_.invoke("campaign_send_worker", sqs_event(batch))
+    monkeypatch.setattr(SentCount, "count", real_count)
+    monkeypatch.setattr(batches, "send_raw_email", real)
+    for _ in range(2):  # redelivered twice: each outcome counts once
+        assert client.lambda_.invoke("campaign_send_worker", sqs_event(batch)).payload == {
+            "batchItemFailures": []}
+    mailed = recipients_of_sent()
+    assert dies_at not in mailed and len(mailed) == 2
+    assert campaign_counters(campaign_id)["sent"] == 2
+    stored = Campaign.get(account["account_id"], campaign_id)
+    assert (stored.status, stored.failed, stored.failure_reason) == ("failed", 1, MAY_NOT_HAVE_GONE)
+    assert _account_sent(account["account_id"]) == 2
+
+
+def test_p13_a_batch_whose_count_and_its_note_both_failed_reports_one_mail_failed_never_one_sent_too_many(
+        client, account, headers, list_id, monkeypatch):
+    """The batch mails all three, then its count fails and so does its note that SES answered
+    for every claim (store/sent_counts.mark_answered): the redelivery cannot tell it from a sender
+    that died with its last mail at SES, so that one counts as failed ("may not have gone") and
+    the two before it as sent: an error towards a failure the account sees, never a success."""
+    from chalicelib.services.sending import counting
+    from chalicelib.store.campaign_stats import campaign_counters
+    from chalicelib.store.models import Campaign, CampaignStat
+    from tests.support.faults import fail_first_write_to
+
+    def note_fails(batch_id: str) -> None:
+        raise ConnectionError("endpoint not reachable (test)")
+
+    campaign_id, batch = _one_batch_to_three(client, account, headers, list_id)
+    fail_first_write_to(monkeypatch, CampaignStat)
+    monkeypatch.setattr(counting, "mark_answered", note_fails)
+    assert client.lambda_.invoke("campaign_send_worker", sqs_event(batch)).payload["batchItemFailures"]
+    redelivered = client.lambda_.invoke("campaign_send_worker", sqs_event(batch))
+    assert redelivered.payload == {"batchItemFailures": []}
+    assert len(recipients_of_sent()) == 3
+    assert campaign_counters(campaign_id)["sent"] == 2
+    stored = Campaign.get(account["account_id"], campaign_id)
+    assert (stored.status, stored.failed) == ("failed", 1)
+
+
+def test_p13_the_sender_starts_no_mail_it_may_not_finish_before_its_timeout(
+        client, account, headers, list_id):
+    """The SES (and SNS) client waits at most PROVIDER_CONNECT + PROVIDER_READ seconds a call and
+    botocore makes it once (not its default 60 s timeouts and retries); one send with every
+    with_backoff attempt and wait fits in SAFETY_SECONDS. A batch with just less time left than
+    that starts no mail and hands every recipient on; with just more, it sends."""
+    from chalicelib.adapters.retries import ATTEMPTS, longest_backoff
+    from chalicelib.clients import PROVIDER_CALL_SECONDS, PROVIDERS
+    from chalicelib.domain.sending import job_from_dict
+    from chalicelib.services.sending.batches import SAFETY_SECONDS, send_batch
+    from chalicelib.services.sending.step import LONGEST_SEND_SECONDS
+
+    for service in PROVIDERS:
+        config = aws_client(service).meta.config
+        assert (config.connect_timeout, config.read_timeout) == (1.0, 3.0)
+        assert config.retries["total_max_attempts"] == 1
+    assert aws_client("dynamodb").meta.config.read_timeout == 60  # only the providers are bounded
+    assert LONGEST_SEND_SECONDS == longest_backoff(PROVIDER_CALL_SECONDS) == ATTEMPTS * 4.0 + 0.2 + 0.4 + 0.8
+    assert SAFETY_SECONDS > LONGEST_SEND_SECONDS
+    _, batch = _one_batch_to_three(client, account, headers, list_id)
+    job = job_from_dict(json.loads(batch["body"]))
+    outcome = send_batch(job, time_left=lambda: SAFETY_SECONDS - 0.01)
+    assert (outcome.sent, len(outcome.remaining), sent_raw()) == (0, 3, [])
+    [continuation] = take("campaign-send")
+    assert send_batch(job_from_dict(json.loads(continuation["body"])),
+                      time_left=lambda: SAFETY_SECONDS + 0.01).sent == 3
+
+
+def test_p13_parity_a_refused_mail_stays_a_failure_when_recording_it_failed_once(
+        client, account, headers, list_id, monkeypatch):
+    """SES refuses Bob's mail for good; the write that marks his claim failed and counts the
+    failure (one transaction) is throttled once. His claim is released, so the redelivery asks
+    SES again, is refused again, and counts the failure then: once, never lost, and the campaign
+    ends `failed` with the reason, not `sent`. Nobody is mailed twice."""
+    from chalicelib.store.models import Campaign
+    from tests.support.faults import fail_first_write_to
+    from tests.support.mail import ses_refuses
+
+    campaign_id, batch = _one_batch_to_three(client, account, headers, list_id)
+    asked = ses_refuses(monkeypatch, "bob@example.com")
+    failed = fail_first_write_to(monkeypatch, Campaign)
+    first = client.lambda_.invoke("campaign_send_worker", sqs_event(batch))
+    assert failed and first.payload["batchItemFailures"], "recording the failure failed: SQS redelivers"
+    for _ in range(2):
+        assert client.lambda_.invoke("campaign_send_worker", sqs_event(batch)).payload == {
+            "batchItemFailures": []}
+    assert recipients_of_sent() == ["ann@example.com", "cat@example.com"]
+    assert asked.count("bob@example.com") == 2 and asked.count("ann@example.com") == 1
+    stored = Campaign.get(account["account_id"], campaign_id)
+    assert (stored.status, stored.failed) == ("failed", 1)
+    assert stored.failure_reason == "the provider refused the mail (MessageRejected)"
+
+
+# --- a start whose queueing failed, then the campaign edited ------------------------------------
+
+def test_parity_a_list_added_after_a_failed_start_is_mailed_before_the_campaign_ends(
+        client, account, headers, list_id, monkeypatch):
+    """"Send now" opens the campaign's progress and queueing its pages fails: back to draft. The
+    author adds a second list and sends again: the new start counts two lists (not the failed
+    start's one), so the first list finishing does not end the campaign; the second list's page
+    still finds it sending, and its people are mailed before it ends `sent`."""
+    from chalicelib.services.sending import start
+
+    other = new_list(client, headers, "Offers")
+    subscribe(account["account_id"], list_id, "ann@example.com")
+    subscribe(account["account_id"], other, "bob@example.com")
+    campaign_id = create_campaign(client, headers, [list_id])["campaign_id"]
+    real = start.enqueue_many
+
+    def sqs_down(*args, **kwargs):
+        raise RuntimeError("SQS refused 1 of 1 jobs")
+
+    monkeypatch.setattr(start, "enqueue_many", sqs_down)
+    with pytest.raises(RuntimeError):
+        start.send_now(account["account_id"], campaign_id, "test")
+    monkeypatch.setattr(start, "enqueue_many", real)
+    assert campaign_status(client, headers, campaign_id) == "draft"
+    patched = client.http.patch(f"/v1/campaigns/{campaign_id}", headers=headers,
+                                body=json.dumps({"list_ids": [list_id, other]}))
+    assert patched.status_code == 200, patched.body
+    assert _send(client, headers, campaign_id).status_code == 202
+    pages = {json.loads(page["body"])["list_id"]: page for page in take("fanout")}
+    assert set(pages) == {list_id, other}
+    # Lambda runs the two lists' pages concurrently: here the first list's page and batch finish
+    # before the second list's page is read.
+    client.lambda_.invoke("fanout_worker", sqs_event(pages[list_id]))
+    client.lambda_.invoke("campaign_send_worker", sqs_event(*take("campaign-send")))
+    assert campaign_status(client, headers, campaign_id) == "sending"
+    client.lambda_.invoke("fanout_worker", sqs_event(pages[other]))
+    run_queues(client)
+    assert recipients_of_sent() == ["ann@example.com", "bob@example.com"]
+    assert campaign_status(client, headers, campaign_id) == "sent"
+
+
+def test_parity_a_new_start_counts_its_own_lists_only_while_no_page_is_planned(aws):
+    """open_progress: a start's total is replaced by the next start's while no page is planned
+    (pages_planned 0: the failed start queued nothing that ran); once one page is planned (1),
+    the counts stay, as a redelivered page relies on them."""
+    from chalicelib.store.models import SendProgress
+    from chalicelib.store.send_progress import TOTAL, open_progress, plan_page
+
+    open_progress("cmp_a", 1)
+    open_progress("cmp_a", 2)
+    assert SendProgress.get("cmp_a", TOTAL).lists_open == 2
+    plan_page("cmp_a", "lst_1", 0, batches=1, last_page=True)
+    open_progress("cmp_a", 5)
+    stored = SendProgress.get("cmp_a", TOTAL)
+    assert (stored.lists_open, stored.pages_planned) == (1, 1)
+    open_progress("cmp_b", 3)  # another campaign's total is its own
+    assert SendProgress.get("cmp_b", TOTAL).lists_open == 3
+    assert SendProgress.get("cmp_a", TOTAL).lists_open == 1
+
+
+@pytest.mark.parametrize("same_instant", [False, True])
+def test_p13_of_a_dead_senders_claims_only_its_latest_counts_as_failed(aws, same_instant):
+    """A dead sender's claims, found by its redelivery: the latest it made (by time; at the same
+    instant, the one seen last, as a batch's claims are made in its order) is the one that may not
+    have gone and counts as failed; the ones before it count as sent. Another job's claims are
+    not this job's to count."""
+    from chalicelib.services.sending.counting import MAY_NOT_HAVE_GONE, SentCount
+    from chalicelib.services.sending.step import Message
+    from chalicelib.store.campaign_stats import campaign_counters
+    from chalicelib.store.campaigns import failure_update
+    from chalicelib.store.models import Campaign
+
+    Campaign(account_id="acc_1", campaign_id="cmp_1", name="c", status="sending", channel="email",
+             list_ids={"lst_1"}, created_at=datetime(2030, 1, 1, tzinfo=UTC),
+             updated_at=datetime(2030, 1, 1, tzinfo=UTC)).save()
+    failed_for: list[str] = []
+
+    def mail(name: str, count_batch: str) -> Message:
+        def failure(reason: str):
+            failed_for.append(name)
+            return failure_update("acc_1", "cmp_1", 1, reason)
+
+        return Message(f"{name}-hash", f"msg-{name}", "acc_1", "campaign", lambda: b"", lambda raw: None,
+                       "cmp_1", "lst_1", count_batch, failure)
+
+    dead, other_job = SentCount("job-1"), SentCount("job-2")
+    start = datetime(2030, 1, 1, 12, tzinfo=UTC)
+    for step, name in enumerate(("ann", "bob", "cat")):
+        with time_machine.travel(start + timedelta(seconds=0 if same_instant else step), tick=False):
+            messages.claim(f"{name}-hash", f"msg-{name}", "acc_1", "campaign", campaign_id="cmp_1",
+                           list_id="lst_1", count_batch=dead.batch_id)
+    messages.claim("dan-hash", "msg-dan", "acc_1", "campaign", campaign_id="cmp_1", list_id="lst_1",
+                   count_batch=other_job.batch_id)
+    redelivery = SentCount("job-1")
+    # Apart in time, seen in another order (an outbox's records come back in any grouping): the
+    # time rules.
+    for name in ("ann", "bob", "cat") if same_instant else ("cat", "bob", "ann"):
+        assert redelivery.duplicate(mail(name, redelivery.batch_id))
+    assert redelivery.duplicate(mail("dan", redelivery.batch_id))
+    redelivery.count()
+    redelivery.count()  # again: nothing more
+    assert failed_for == ["cat"]
+    assert campaign_counters("cmp_1")["sent"] == 2
+    stored = Campaign.get("acc_1", "cmp_1")
+    assert (stored.failed, stored.failure_reason) == (1, MAY_NOT_HAVE_GONE)
+    assert messages.claim_of("dan-hash", "msg-dan").count_batch == other_job.batch_id

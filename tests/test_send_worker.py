@@ -129,3 +129,30 @@ def test_p26_mail_sent_in_a_batch_whose_count_failed_once_is_counted_once_on_red
         assert client.lambda_.invoke("send_worker", redelivered).payload == {"batchItemFailures": []}
     assert len(sent_raw()) == 2
     assert AccountHealthDay.get("acc_1", now().date().isoformat()).sent == 2
+
+
+def test_p13_parity_a_refused_outbox_mail_stays_a_failure_when_recording_it_failed_once(client, monkeypatch):
+    """SES refuses Bob's mail for good and the write that marks its claim failed and counts the
+    failure on the account's health (one transaction) is throttled once: the claim is released
+    and the record goes back to SQS, whose redelivery is refused again and counts the failure
+    then. One failure on the account's health, with its reason, never none; Ann's mail, in the
+    same batch, goes once."""
+    from chalicelib.domain.clock import now
+    from chalicelib.store.health import failures_since
+    from chalicelib.store.models import AccountHealthDay
+    from tests.support.faults import fail_first_write_to
+    from tests.support.mail import ses_refuses
+
+    asked = ses_refuses(monkeypatch, "bob@example.com")
+    ann, bob = job("msg-1"), job("msg-2", "bob@example.com")
+    failed = fail_first_write_to(monkeypatch, AccountHealthDay)
+    event = sqs_event(ann, bob)
+    first = client.lambda_.invoke("send_worker", event)
+    assert failed and first.payload == {
+        "batchItemFailures": [{"itemIdentifier": event["Records"][1]["messageId"]}]}
+    for _ in range(2):
+        assert client.lambda_.invoke("send_worker", sqs_event(bob)).payload == {"batchItemFailures": []}
+    assert asked == ["ann@example.com", "bob@example.com", "bob@example.com"]
+    count, reason = failures_since("acc_1", now().date())
+    assert (count, reason) == (1, "test msg-2: the provider refused the mail (MessageRejected)")
+    assert AccountHealthDay.get("acc_1", now().date().isoformat()).sent == 1

@@ -135,6 +135,21 @@ def test_p13_a_text_whose_count_failed_still_counts_when_its_number_opted_out_be
     assert campaign_counters(campaign["campaign_id"])["sent"] == 2
 
 
+def test_p17_a_person_restricted_after_the_fan_out_is_not_texted(client, account, headers, list_id):
+    """Restriction (P17) holds for texts as for mails: the batch reads the entries with the
+    suppressions, once, before its first text."""
+    from tests.support.privacy import completed
+
+    subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
+    subscribe(account["account_id"], list_id, "bob@example.com", phone=BOB)
+    campaign, batch = _fanned_out(client, headers, list_id)
+    completed(client, headers, type="restrict", email="bob@example.com")
+    assert client.lambda_.invoke("campaign_send_worker", sqs_event(batch)).payload == {
+        "batchItemFailures": []}
+    assert [number for number, _ in sent_sms()] == [ANN]
+    assert campaign_status(client, headers, campaign["campaign_id"]) == "sent"
+
+
 def test_p12_an_sms_batch_whose_opt_outs_cannot_be_read_texts_nobody_and_ends_failed_on_its_last_receive(
         client, account, headers, list_id, monkeypatch):
     from pynamodb.exceptions import GetError
@@ -147,7 +162,7 @@ def test_p12_an_sms_batch_whose_opt_outs_cannot_be_read_texts_nobody_and_ends_fa
     def unreadable(*args: Any, **kwargs: Any) -> set[str]:
         raise GetError("Failed to batch get items")
 
-    monkeypatch.setattr(batches, "suppressed_hashes", unreadable)
+    monkeypatch.setattr(batches, "due_recipients", unreadable)
     event = sqs_event(batch)
     assert client.lambda_.invoke("campaign_send_worker", event).payload["batchItemFailures"]
     event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "5"

@@ -7,6 +7,8 @@ import json
 import re
 from typing import Any
 
+import pytest
+
 from chalicelib.config import signer
 from chalicelib.domain.lists import DEFAULT_TRACKING_TEXT
 from chalicelib.domain.mail_links import PREFERENCES, LinkClaim, link_token
@@ -212,3 +214,61 @@ def test_p15_p30_a_list_that_asks_none_tracks_its_people_until_one_refuses(clien
     assert _set_tracking(client, _prefs(account, list_id, ANN), list_id, "withdraw").status_code == 200
     _send(client, headers, list_id)
     assert "/t/o/" not in _html_to(ANN)[-1]
+
+
+# --- what a mail carries is decided when it is sent, not when its page was planned (P15, P30) ------
+
+def _fanned_out(client: Any, headers: dict[str, str], list_id: str) -> str:
+    """A campaign to the list, its page planned and its batch queued, not yet sent (a big
+    campaign's batch waits hours for its send time)."""
+    campaign = create_campaign(client, headers, [list_id])
+    sent = client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/send", headers=headers)
+    assert sent.status_code == 202
+    run_queues(client, ("fanout",))
+    return campaign["campaign_id"]
+
+
+@pytest.mark.parametrize("asks", ["required", "not_required"])
+def test_p30_tracking_consent_withdrawn_while_a_campaign_is_being_sent_keeps_the_pixel_out(
+        client, account, headers, asks):
+    """Ann withdraws in the preference centre after the fan-out: her mail carries no pixel and no
+    tracked link, and the report does not count it trackable; Bob's is unchanged."""
+    list_id = new_list(client, headers, tracking_consent=asks)
+    subscribe(account["account_id"], list_id, ANN)  # gave tracking consent
+    subscribe(account["account_id"], list_id, BOB)
+    campaign_id = _fanned_out(client, headers, list_id)
+    assert _set_tracking(client, _prefs(account, list_id, ANN), list_id, "withdraw").status_code == 200
+    run_queues(client)
+    (ann_html,), (bob_html,) = _html_to(ANN), _html_to(BOB)
+    assert "/t/o/" not in ann_html and "/t/c/" not in ann_html and "https://acme.example/sale" in ann_html
+    assert "/t/o/" in bob_html and "/t/c/" in bob_html
+    report = report_body(client, account, campaign_id)
+    assert report["sent"] == 2 and report["trackable"] == 1
+
+
+def test_p15_a_list_that_switched_tracking_off_while_a_campaign_is_being_sent_gets_no_pixel(
+        client, account, headers):
+    list_id = new_list(client, headers)
+    subscribe(account["account_id"], list_id, ANN)
+    campaign_id = _fanned_out(client, headers, list_id)
+    patched = client.http.patch(f"/v1/lists/{list_id}", headers=headers,
+                                body=json.dumps({"tracking": {"opens": False, "clicks": False}}))
+    assert patched.status_code == 200, patched.body
+    run_queues(client)
+    (html,) = _html_to(ANN)
+    assert "/t/o/" not in html and "/t/c/" not in html and "https://acme.example/sale" in html
+    assert report_body(client, account, campaign_id)["trackable"] == 0
+
+
+def test_p15_a_list_that_switched_only_clicks_off_while_a_campaign_is_being_sent_keeps_the_pixel(
+        client, account, headers):
+    """Each switch as it stands when the mail goes: opens still counted, links left as written."""
+    list_id = new_list(client, headers)
+    subscribe(account["account_id"], list_id, ANN)
+    _fanned_out(client, headers, list_id)
+    patched = client.http.patch(f"/v1/lists/{list_id}", headers=headers,
+                                body=json.dumps({"tracking": {"opens": True, "clicks": False}}))
+    assert patched.status_code == 200, patched.body
+    run_queues(client)
+    (html,) = _html_to(ANN)
+    assert "/t/o/" in html and "/t/c/" not in html and "https://acme.example/sale" in html

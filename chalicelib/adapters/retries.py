@@ -1,7 +1,8 @@
 """Retrying AWS calls that were throttled, with exponential backoff and jitter.
 
-botocore already retries a throttled call a few times inside one API call; this adds a slower,
-longer backoff on top for the sending paths, where giving up means handing work back to SQS.
+botocore retries a throttled call a few times inside one API call, except the providers' sending
+calls (chalicelib/clients.PROVIDERS), whose time must be bounded: this is the backoff for the
+sending paths, where giving up means handing work back to SQS.
 """
 from __future__ import annotations
 
@@ -53,7 +54,17 @@ def is_throttling(error: BaseException) -> bool:
     return isinstance(error, ClientError) and error.response.get("Error", {}).get("Code") in THROTTLING_CODES
 
 
-def with_backoff(call: Callable[[], T], attempts: int = 4, base_delay: float = 0.2,
+ATTEMPTS = 4
+BASE_DELAY = 0.2
+
+
+def longest_backoff(call_seconds: float, attempts: int = ATTEMPTS, base_delay: float = BASE_DELAY) -> float:
+    """The longest `with_backoff` can take for a call that takes at most `call_seconds`: every
+    attempt, and the longest wait between each two."""
+    return attempts * call_seconds + sum(base_delay * 2**attempt for attempt in range(attempts - 1))
+
+
+def with_backoff(call: Callable[[], T], attempts: int = ATTEMPTS, base_delay: float = BASE_DELAY,
                  sleep: Callable[[float], None] | None = None) -> T:
     """`call()`, retried while it is throttled: up to `attempts` tries, waiting about
     base_delay, 2*base_delay, ... between them. Other errors, and the last throttling error,

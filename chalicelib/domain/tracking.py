@@ -53,6 +53,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from chalicelib.domain.clock import parse_utc_time
+from chalicelib.domain.country import is_viewer_country
 from chalicelib.domain.engagement import Viewer
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.link_labels import link_label, origin_label
@@ -129,10 +130,11 @@ def event_from_dict(data: Any) -> TrackingEvent:
                               link=_queued_link(data), sent_at=_event_time(sent) if sent else None)
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidInput(f"malformed tracking event: {exc!r}", field="event") from None
-    texts = (event.event_id, event.account_id, event.list_id, event.campaign_id, event.address,
-             event.country)
-    if not all(isinstance(value, str) and value for value in texts) or (
-            event.action is Action.CLICK and not isinstance(event.link, str)):
+    texts = (event.event_id, event.account_id, event.list_id, event.campaign_id, event.address)
+    # The country becomes a counter's name and a report's row (P14): only what the route
+    # queues (domain/country.viewer_country), never free text.
+    if not all(isinstance(value, str) and value for value in texts) or not is_viewer_country(
+            event.country) or (event.action is Action.CLICK and not isinstance(event.link, str)):
         raise InvalidInput("malformed tracking event", field="event")
     return event
 

@@ -16,7 +16,7 @@ from functools import cache
 from typing import Any
 
 from chalicelib.adapters.sqs import enqueue, queue_url
-from chalicelib.config import hash_key, signer
+from chalicelib.config import hash_key, settings, signer
 from chalicelib.domain.clock import now
 from chalicelib.domain.lists import TrackingConsent, tracking_consent_of
 from chalicelib.domain.subscriptions import Status, may_track_event
@@ -58,10 +58,16 @@ def track(action: Action, token: str, user_agent: str | None, country_header: st
                           account_id=claim.account_id, list_id=claim.list_id,
                           campaign_id=claim.campaign_id, address=claim.address,
                           viewer=classify(user_agent, at, link.signed_at),
-                          country=viewer_country(country_header, ip), link=link.label,
+                          country=viewer_country(_believed(country_header), ip), link=link.label,
                           sent_at=link.signed_at)
     enqueue(TRACKING, event.to_dict())
     return link.url
+
+
+def _believed(country_header: str | None) -> str | None:
+    """The CloudFront-Viewer-Country header where the deployment declares CloudFront in front of
+    the tracking links; None elsewhere, where any caller may write it (the source IP decides)."""
+    return country_header if settings().tracking_behind_cloudfront else None
 
 
 @cache

@@ -192,14 +192,20 @@ def undo_start(campaign: Campaign, previous: CampaignStatus) -> None:
             raise
 
 
+def failure_update(account_id: str, campaign_id: str, failed: int, reason: str) -> tuple[Campaign, list[Any]]:
+    """(item, actions) adding `failed` mails that could not be built or sent, keeping the first
+    reason: for `update()` or a transaction's update."""
+    return (Campaign(account_id=account_id, campaign_id=campaign_id),
+            [Campaign.failed.add(failed),
+             Campaign.failure_reason.set(Campaign.failure_reason | reason[:500])])
+
+
 def record_failures(account_id: str, campaign_id: str, failed: int, reason: str) -> None:
     """Add `failed` mails that could not be built or sent; the first reason is kept."""
     if failed <= 0:
         return
-    Campaign(account_id=account_id, campaign_id=campaign_id).update(actions=[
-        Campaign.failed.add(failed),
-        Campaign.failure_reason.set(Campaign.failure_reason | reason[:500]),
-    ])
+    item, actions = failure_update(account_id, campaign_id, failed, reason)
+    item.update(actions=actions)
 
 
 def end_completed(account_id: str, campaign_id: str) -> CampaignStatus | None:

@@ -30,11 +30,19 @@ def sent_update(account_id: str, day: date, amount: int,
             [AccountHealthDay.sent.add(amount), AccountHealthDay.expires_at.set(day_expiry(day, policy))])
 
 
+def failure_update(account_id: str, day: date, description: str,
+                   policy: HealthPolicy) -> tuple[AccountHealthDay, list[Any]]:
+    """(item, actions) adding one mail of the account that could not be built or sent, with its
+    description: for `update()` or a transaction's update."""
+    return (AccountHealthDay(account_id=account_id, day=day.isoformat()),
+            [AccountHealthDay.failed.add(1), AccountHealthDay.last_failure.set(description[:500]),
+             AccountHealthDay.expires_at.set(day_expiry(day, policy))])
+
+
 def count_failure(account_id: str, day: date, description: str, policy: HealthPolicy) -> None:
     """Add one mail of the account that could not be built or sent, with its description."""
-    AccountHealthDay(account_id=account_id, day=day.isoformat()).update(actions=[
-        AccountHealthDay.failed.add(1), AccountHealthDay.last_failure.set(description[:500]),
-        AccountHealthDay.expires_at.set(day_expiry(day, policy))])
+    item, actions = failure_update(account_id, day, description, policy)
+    item.update(actions=actions)
 
 
 def failures_since(account_id: str, since: date) -> tuple[int, str | None]:

@@ -41,7 +41,8 @@ def claim(recipient_hash: str, message_id: str, account_id: str, kind: str,
     """Record that this message is being sent now, to be counted by `count_batch`
     (store/sent_counts.py); False when it was already claimed (a duplicate). A Lambda that dies
     between the claim and the provider's answer leaves a record of a mail that may not have gone:
-    sending is at most once, never twice."""
+    sending is at most once, never twice (services/sending/counting.py counts such a mail as
+    failed)."""
     sent_at = now()
     record = MessageRecord(recipient_hash=recipient_hash, message_id=message_id, account_id=account_id,
                            kind=kind, campaign_id=campaign_id, list_id=list_id, sent_at=sent_at,
@@ -66,13 +67,6 @@ def claim_of(recipient_hash: str, message_id: str) -> MessageRecord | None:
         return MessageRecord.get(recipient_hash, message_id, consistent_read=True)
     except MessageRecord.DoesNotExist:
         return None
-
-
-def mark_failed(recipient_hash: str, message_id: str) -> None:
-    """A claimed message failed for good: no count batch may count it as sent."""
-    MessageRecord(recipient_hash=recipient_hash, message_id=message_id).update(
-        actions=[MessageRecord.count_batch.remove()],
-        condition=MessageRecord.message_id.exists())
 
 
 def list_for_purge(account_id: str, messages: Mapping[str, str]) -> None:

@@ -33,12 +33,13 @@ def _page_part(list_id: str, page: int) -> str:
 
 
 def open_progress(campaign_id: str, list_count: int) -> None:
-    """Start counting a campaign that pages `list_count` lists (idempotent: a second call, from
-    a retried start, keeps the counts)."""
+    """Start counting a campaign that pages `list_count` lists. A start whose queueing failed
+    leaves its total behind, and the campaign may have been edited since (another list): a new
+    start counts its own lists while no page is planned yet; once one is, the counts stay."""
     total = SendProgress(campaign_id=campaign_id, part=TOTAL, lists_open=list_count, pages_planned=0,
                          pages_done=0, expires_at=now() + PROGRESS_LIFETIME)
     try:
-        total.save(condition=SendProgress.part.does_not_exist())
+        total.save(condition=SendProgress.part.does_not_exist() | (SendProgress.pages_planned == 0))
     except PutError as exc:
         if exc.cause_response_code != _CONDITION_FAILED:
             raise

@@ -6,6 +6,10 @@ job is redelivered and finds its mails claimed; the claims that name a batch wit
 were sent and never counted, so the redelivery counts them, removing their batch in the same
 transaction: counted once, whichever delivery gets through. The happy path costs the receipt
 (one item a batch, in the transaction that was two updates), never a write per mail sent.
+
+A mail that failed, or whose outcome is unknown, is counted as failed the same way: its batch is
+taken off its claim in one transaction with the failure's counter (count_failed), so a redelivery
+neither counts it as sent nor loses its failure.
 """
 from __future__ import annotations
 
@@ -13,11 +17,12 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.models import Model
 
 from chalicelib.domain.clock import now
 from chalicelib.store.models import MessageRecord, SentCountReceipt
-from chalicelib.store.transactions import write_transaction
+from chalicelib.store.transactions import first_condition_failed, write_transaction
 
 # SQS keeps a message at most 14 days: no redelivery can come after the receipt expires.
 RECEIPT_LIFETIME = timedelta(days=15)
@@ -27,12 +32,27 @@ MAX_TRANSACTION_ITEMS = 100
 CounterUpdate = tuple[Model, list[Any]]
 
 
-def counted(batch_ids: Iterable[str]) -> set[str]:
-    """Those of these count batches that have counted (BatchGetItem of their receipts)."""
-    keys = sorted(set(batch_ids))
-    if not keys:
-        return set()
-    return {receipt.receipt_key for receipt in SentCountReceipt.batch_get(keys)}
+# The key suffix of a batch's note that the provider answered for every mail it claimed (its
+# count failed): written only then, beside where its receipt would be.
+_ANSWERED = "#answered"
+
+
+def counted(batch_ids: Iterable[str]) -> tuple[set[str], set[str]]:
+    """Those of these count batches that have counted, and those that have not but whose every
+    claim the provider answered (mark_answered): one BatchGetItem of their receipts and notes."""
+    ids = sorted(set(batch_ids))
+    if not ids:
+        return set(), set()
+    found = {receipt.receipt_key for receipt in SentCountReceipt.batch_get(
+        [key for batch_id in ids for key in (batch_id, batch_id + _ANSWERED)])}
+    done = {batch_id for batch_id in ids if batch_id in found}
+    return done, {batch_id for batch_id in ids if batch_id + _ANSWERED in found} - done
+
+
+def mark_answered(batch_id: str) -> None:
+    """Note that the provider answered for every mail `batch_id` claimed, when its count failed:
+    a redelivery then counts them all as sent (services/sending/counting.py)."""
+    SentCountReceipt(receipt_key=batch_id + _ANSWERED, expires_at=now() + RECEIPT_LIFETIME).save()
 
 
 def count_batch(batch_id: str, counters: list[CounterUpdate]) -> None:
@@ -56,3 +76,22 @@ def count_uncounted(claims: list[MessageRecord], counters: list[CounterUpdate]) 
                                condition=MessageRecord.count_batch == claim.count_batch)
         for item, actions in counters:
             transaction.update(item, actions=actions)
+
+
+def count_failed(recipient_hash: str, message_id: str, batch_id: str, counters: list[CounterUpdate]) -> bool:
+    """A mail claimed by count batch `batch_id` failed, or may not have gone: take its batch off
+    its claim, so nothing counts it as sent, and add its failure to `counters`, in one
+    transaction; False (nothing added) when its claim no longer names that batch (counted
+    before, or released)."""
+    try:
+        with write_transaction(MessageRecord) as transaction:
+            transaction.update(MessageRecord(recipient_hash=recipient_hash, message_id=message_id),
+                               actions=[MessageRecord.count_batch.remove()],
+                               condition=MessageRecord.count_batch == batch_id)
+            for item, actions in counters:
+                transaction.update(item, actions=actions)
+    except TransactWriteError as error:
+        if first_condition_failed(error):
+            return False
+        raise
+    return True

@@ -89,8 +89,20 @@ def suppressed_hashes(account_id: str, hashes: Iterable[str], list_id: str | Non
     unsubscribed from that list only (one call per 33), and not those whose person only
     unsubscribed and then signed up to that list again themselves (P12)."""
     keys = [key for hashed in set(hashes) for key in _keys(account_id, hashed, list_id)]
+    return suppressing(Suppression.batch_get(keys), account_id, list_id)
+
+
+def suppression_keys(account_id: str, hashed: str, list_id: str) -> list[tuple[str, str]]:
+    """The (scope, range key) of every suppression that could hold a keyed hash back from mail
+    of the account's list: the account's, the platform's, the list's own."""
+    return _keys(account_id, hashed, list_id)
+
+
+def suppressing(found: Iterable[Suppression], account_id: str, list_id: str | None) -> set[str]:
+    """The keyed hashes that these suppressions, read by `suppression_keys`, hold back from mail
+    of the list: all but those the person's own way back to the list lifted (P12)."""
     # A list's own suppression is keyed `<hash>#<list id>`: it suppresses the hash before the #.
-    return {entry.address_hash.partition("#")[0] for entry in Suppression.batch_get(keys)
+    return {entry.address_hash.partition("#")[0] for entry in found
             if not (list_id and _lifted(entry, account_id, list_id))}
 
 

@@ -65,6 +65,27 @@ def recorded_calls(monkeypatch: Any, service: str, operation: str) -> list[dict[
     return calls
 
 
+def ses_refuses(monkeypatch: Any, address: str) -> list[str]:
+    """SES refuses every later mail to `address` for good (MessageRejected) and takes the rest;
+    the list names the recipient of every SendEmail call, in order."""
+    from botocore.exceptions import ClientError
+
+    from chalicelib.clients import client
+
+    ses = client("sesv2")
+    real, asked = ses.send_email, []
+
+    def refusing(**kwargs: Any) -> Any:
+        [recipient] = kwargs["Destination"]["ToAddresses"]
+        asked.append(recipient)
+        if recipient == address:
+            raise ClientError({"Error": {"Code": "MessageRejected", "Message": "refused"}}, "SendEmail")
+        return real(**kwargs)
+
+    monkeypatch.setattr(ses, "send_email", refusing)
+    return asked
+
+
 def composed(html: str, text: str | None = None, sender: Any = None,
              base_url: str = "https://t.example", tracking: bool = False) -> tuple[str, str]:
     """(text part, HTML part) of a marketing mail composed for Ann from this template, as sent

@@ -35,7 +35,7 @@ from chalicelib.services.sending.sender_ownership import still_owns_sender
 from chalicelib.services.sending.step import Message, MessageFailed, StepResult, send_message
 from chalicelib.store import messages
 from chalicelib.store.accounts import get_account
-from chalicelib.store.health import count_failure
+from chalicelib.store.health import count_failure, failure_update
 from chalicelib.store.suppressions import refuses_platform_mail, suppression_reasons
 
 # Outbox message ids are one a job: any claim found taken is this job's, from an earlier delivery.
@@ -79,19 +79,23 @@ def send_outbox_job(body: str, tokens: RateTokens | None = None, count: SentCoun
                       build=lambda: build_mime(job.email),
                       deliver=lambda raw: send_raw_email(raw, job.email.recipient, tags),
                       campaign_id=job.tags.get("campaign"), list_id=job.tags.get("list"),
-                      count_batch=batch.batch_for(job.kind))
+                      count_batch=batch.batch_for(job.kind),
+                      failure_update=lambda reason: failure_update(
+                          job.account_id, now().date(), f"{job.kind} {job.message_id}: {reason}",
+                          settings().health))
     tokens = tokens or RateTokens(1)
     try:
         result = send_message(message, tokens, last_attempt=last_attempt)
     except MessageFailed as failure:
-        count_failure(job.account_id, now().date(), f"{job.kind} {job.message_id}: {failure.reason}",
-                      settings().health)
+        if not failure.recorded:  # else counted with its claim, once across redeliveries
+            count_failure(job.account_id, now().date(), f"{job.kind} {job.message_id}: {failure.reason}",
+                          settings().health)
         logger.warning("email failed", extra={"message_id": job.message_id, "kind": job.kind,
                                               "reason": failure.reason})
         return
     if result is StepResult.DUPLICATE:
         if message.count_batch:  # sent by an earlier delivery, whose count may have failed
-            batch.duplicate(recipient_hash, job.message_id)
+            batch.duplicate(message)
         logger.info("duplicate outbox job skipped", extra={"message_id": job.message_id})
     elif result is StepResult.NO_TOKEN:
         delay = max(1, math.ceil(tokens.retry_after))

@@ -5,6 +5,11 @@ claim → build → take a rate token → send with back-off; the claim is relea
 after it fails, so the redelivered job sends the message, and sends it once. The claim is a
 conditional write on the message's fixed id (store/messages.claim), which is also the message
 record: a redelivered job or a person on two lists is mailed once.
+
+A message that fails for good keeps its claim, and its failure is counted where it is decided,
+in one transaction with the claim (store/sent_counts.count_failed): a redelivery finds it
+counted, never as sent, never lost. One send, back-off included, takes at most
+LONGEST_SEND_SECONDS: a sender starts none it may not finish before its Lambda's timeout.
 """
 from __future__ import annotations
 
@@ -13,10 +18,15 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from chalicelib.adapters.retries import error_code, error_name, is_refusal, with_backoff
+from chalicelib.adapters.retries import error_code, error_name, is_refusal, longest_backoff, with_backoff
+from chalicelib.clients import PROVIDER_CALL_SECONDS
 from chalicelib.config import settings
 from chalicelib.services.sending.rate_tokens import RateTokens
 from chalicelib.store import messages
+from chalicelib.store.sent_counts import CounterUpdate, count_failed
+
+# The provider's call with with_backoff's every attempt and wait (SES and SNS clients are bounded).
+LONGEST_SEND_SECONDS = longest_backoff(PROVIDER_CALL_SECONDS)
 
 
 class StepResult(Enum):
@@ -40,11 +50,13 @@ def is_last_attempt(record: Any) -> bool:
 class MessageFailed(Exception):
     """The message cannot be built, or SES refused it for good (or, on the job's last attempt,
     kept failing): no retry can help. Its claim stays taken, so a redelivered job neither sends
-    nor counts it again; the caller records the failure where the account can see it."""
+    nor counts it again. `recorded`: its failure is counted already (the message's
+    `failure_update`, with its claim); else the caller records it where the account can see it."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, recorded: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.recorded = recorded
 
 
 @dataclass(frozen=True)
@@ -62,6 +74,8 @@ class Message:
     list_id: str | None = None
     # The sender invocation that counts it once sent (services/sending/counting.py).
     count_batch: str | None = None
+    # Where its failure counts (a reason → a counter update): with its claim, exactly once.
+    failure_update: Callable[[str], CounterUpdate] | None = None
 
 
 def send_message(message: Message, tokens: RateTokens | None, *, last_attempt: bool = False) -> StepResult:
@@ -99,7 +113,15 @@ def send_message(message: Message, tokens: RateTokens | None, *, last_attempt: b
 
 def _failed(message: Message, reason: str) -> MessageFailed:
     """The failure of a message whose claim stays taken; the claim no longer names a count batch,
-    so a redelivery never counts it as sent (one write, for a failed mail only)."""
-    if message.count_batch is not None:
-        messages.mark_failed(message.recipient_hash, message.message_id)
-    return MessageFailed(reason)
+    so a redelivery never counts it as sent, and its failure is counted in the same transaction
+    (one, for a failed mail only). When that write fails the claim is released and the error
+    raised: the redelivered job tries the mail again, and counts its failure then."""
+    if message.count_batch is None:
+        return MessageFailed(reason)
+    counters = [message.failure_update(reason)] if message.failure_update else []
+    try:
+        count_failed(message.recipient_hash, message.message_id, message.count_batch, counters)
+    except Exception:
+        messages.release(message.recipient_hash, message.message_id)
+        raise
+    return MessageFailed(reason, recorded=bool(counters))
