@@ -17,7 +17,7 @@ from chalicelib.domain.clock import now
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.health import refuse_while_blocked, sending_blocked_reason
 from chalicelib.domain.imports import ImportedPerson, ImportRow, chunks, clean_row, parse_csv
-from chalicelib.domain.subscriptions import Source, Status, evidence, pick_consent_version
+from chalicelib.domain.subscriptions import Source, Status, evidence, pending_lifetime, pick_consent_version
 from chalicelib.observability import logger
 from chalicelib.resources import IMPORTS, OUTBOX
 from chalicelib.services.signups import asks_tracking_consent, confirmation_job, confirmation_sender
@@ -118,6 +118,7 @@ def _import_rows(mailing_list: MailingList, rows: list[ImportRow], outcome: impo
     new_lines = {lines[address] for address in people if address not in suppressed | live.keys()}
     if new_lines - plan.planned:
         import_store.plan_chunk(plan.import_id, plan.chunk, new_lines)
+    waits = pending_lifetime(mailing_list.pending_signup_days)  # P01: the list's own days
     senders: list[AccountProfile | None] = []  # read once, when the first mail is due
     mails: list[dict[str, Any]] = []
     for address, person in people.items():
@@ -131,7 +132,7 @@ def _import_rows(mailing_list: MailingList, rows: list[ImportRow], outcome: impo
         if entry is None:
             written = subscriber_store.write_signup(mailing_list.account_id, mailing_list.list_id,
                                                     person.contact, person.proof or unproven, status,
-                                                    tracking=person.tracking)
+                                                    tracking=person.tracking, pending_for=waits)
         elif lines[address] in plan.planned and entry.status == status.value:
             written = entry  # an earlier delivery of this chunk wrote it, and may not have mailed it
         else:

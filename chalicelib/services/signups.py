@@ -31,6 +31,7 @@ from chalicelib.domain.subscriptions import (
     clean_ip,
     clean_proof_url,
     evidence,
+    pending_lifetime,
     pick_consent_version,
     signup_outcome,
     supplied_consent_time,
@@ -176,11 +177,14 @@ def apply_public_signup(job: SignupJob, job_id: str) -> None:
     if not _within_address_limits(mailing_list, job.contact.email, job_id):
         _log_signup(mailing_list, source, "rate_limited")
         return
+    waits = pending_lifetime(mailing_list.pending_signup_days)
     written = subscriber_store.write_signup(mailing_list.account_id, mailing_list.list_id, job.contact,
-                                            job.consent, Status.PENDING, tracking=job.tracking)
+                                            job.consent, Status.PENDING, tracking=job.tracking,
+                                            pending_for=waits)
     # P12, P22: back to an entry they unsubscribed, the signup waits beside it until confirmed.
     returning = written is None and returns.write_return(mailing_list.account_id, job.contact,
-                                                         mailing_list.list_id, job.consent, job.tracking)
+                                                         mailing_list.list_id, job.consent, job.tracking,
+                                                         waits)
     if written is None and not returning:
         _log_signup(mailing_list, source, "already_on_list")
         return
@@ -227,7 +231,8 @@ def api_signup(mailing_list: MailingList, raw_contact: Mapping[str, object],
     written = None
     if not suppressed:
         written = subscriber_store.write_signup(mailing_list.account_id, mailing_list.list_id,
-                                                contact, consent, target, tracking=tracking)
+                                                contact, consent, target, tracking=tracking,
+                                                pending_for=pending_lifetime(mailing_list.pending_signup_days))
     if written is not None:
         if target is Status.PENDING:
             send_confirmation(mailing_list, written.address, purpose="signup")
@@ -301,6 +306,7 @@ def confirmation_job(mailing_list: MailingList, address: str, purpose: str,
         address, mailing_list.name, sender, confirm_token(signer(), mailing_list.list_id, address),
         public_base_url=settings().public_base_url, default_sender=settings().default_sender,
         language=list_language(mailing_list), privacy_policy_url=mailing_list.privacy_policy_url,
+        valid_days=pending_lifetime(mailing_list.pending_signup_days).days,
     )
     return EmailJob(
         message_id=confirmation_message_id(hash_key(), mailing_list.list_id, address, purpose, now()),
