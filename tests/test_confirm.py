@@ -65,7 +65,8 @@ def test_confirmation_mail_from_the_platform_sender_when_the_account_has_none(cl
 
     other = create_account_with_key("No Sender Org", {})
     created = client.http.post("/v1/lists", headers=bearer(other["api_key"]),
-                               body=json.dumps({"name": "Plain", "consent_text": "Yes."}))
+                               body=json.dumps({"name": "Plain", "consent_text": "Yes.",
+                                                "privacy_policy_url": "https://plain.example/privacy"}))
     mail = _signup_and_mail(client, json.loads(created.body)["list_id"])
     assert mail["From"] == "no-reply@tidings.example"
 

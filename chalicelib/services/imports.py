@@ -17,6 +17,7 @@ from chalicelib.domain.clock import now
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.health import refuse_while_blocked, sending_blocked_reason
 from chalicelib.domain.imports import ImportedPerson, ImportRow, chunks, clean_row, parse_csv
+from chalicelib.domain.lists import require_privacy_policy
 from chalicelib.domain.subscriptions import Source, Status, evidence, pending_lifetime, pick_consent_version
 from chalicelib.observability import logger
 from chalicelib.resources import IMPORTS, OUTBOX
@@ -39,6 +40,8 @@ def start_import(account_id: str, actor: str, list_id: str, csv_text: str) -> Im
     queued leaves no import that never completes (a row too big for a queue message is
     PayloadTooLarge naming its column, before anything is queued)."""
     mailing_list = get_list(account_id, list_id)
+    # P32: rows without complete proof are mailed a confirmation, which links the privacy policy.
+    require_privacy_policy(mailing_list.privacy_policy_url)
     refuse_while_blocked(get_account(account_id))
     parsed = parse_csv(csv_text, mailing_list.declared_attributes or ())
     if not parsed.rows:

@@ -18,7 +18,7 @@ from chalicelib.domain.clock import now
 from chalicelib.domain.confirmation_mail import confirmation_email, confirmation_message_id
 from chalicelib.domain.errors import Conflict, InvalidInput, NotFound
 from chalicelib.domain.health import refuse_while_blocked, sending_blocked_reason
-from chalicelib.domain.lists import TrackingConsent, tracking_consent_of
+from chalicelib.domain.lists import TrackingConsent, require_privacy_policy, tracking_consent_of
 from chalicelib.domain.outbox import CONFIRMATION_KIND, EmailJob
 from chalicelib.domain.signup_job import ResendJob, SignupJob
 from chalicelib.domain.signup_limits import address_counters
@@ -141,6 +141,7 @@ def public_signup(mailing_list: MailingList, signup: PublicSignup) -> None:
     worker decides, out of sight, whether to write the entry and mail (apply_public_signup).
     A filled honeypot is accepted and dropped.
     """
+    require_privacy_policy(mailing_list.privacy_policy_url)  # P32: its mail must link one
     if signup.fields.get(HONEYPOT_FIELD):
         _log_signup(mailing_list, signup.source, "honeypot")
         return
@@ -223,6 +224,8 @@ def api_signup(mailing_list: MailingList, raw_contact: Mapping[str, object],
     consent = _api_evidence(mailing_list, proof)
     tracking = _api_tracking_evidence(mailing_list, tracking_proof)
     confirm_now = proof is not None and not mailing_list.double_opt_in
+    if not confirm_now:  # P32: the confirmation mail links the privacy policy
+        require_privacy_policy(mailing_list.privacy_policy_url)
     # A pending entry is a confirmation mail a suspended account sends none of (P26); a confirmed
     # one is content that would outlive the erasure of the account's content (P22).
     refuse_while_blocked(get_account(mailing_list.account_id))
