@@ -50,6 +50,10 @@ class Settings:
     # Where the open pixel and click redirect links point: in AWS the tracking function URL (no
     # API Gateway request per open or click), locally the public routes.
     tracking_base_url: str
+    # True only where the deployment declares that a CloudFront distribution fronts the tracking
+    # links and sets CloudFront-Viewer-Country; elsewhere that header is whatever the caller wrote,
+    # and the viewer's country comes from the source IP (as X-Forwarded-For is never believed).
+    tracking_behind_cloudfront: bool
     max_body_bytes: int
     # email-validator's DNS deliverability check; off by default (no egress, flaky resolvers).
     check_email_dns: bool
@@ -143,6 +147,7 @@ def read_settings(env: Mapping[str, str]) -> Settings:
         public_base_url=public_base_url,
         # A function URL ends with "/"; links are built as f"{base}/t/o/{token}".
         tracking_base_url=(env.get("TIDINGS_TRACKING_BASE_URL") or public_base_url).rstrip("/"),
+        tracking_behind_cloudfront=env.get("TIDINGS_TRACKING_BEHIND_CLOUDFRONT") == "1",
         max_body_bytes=int(env.get("TIDINGS_MAX_BODY_BYTES", str(256 * 1024))),
         check_email_dns=env.get("TIDINGS_CHECK_EMAIL_DNS") == "1",
         default_sender=env.get("TIDINGS_DEFAULT_SENDER", "no-reply@tidings.example"),

@@ -54,6 +54,10 @@ TRACKING_FRONT_ID = to_cfn_resource_name(TRACKING_FRONT)
 TRACKING_URL_ID = "TrackingFunctionUrl"
 TRACKING_BASE_URL_VARIABLE = "TIDINGS_TRACKING_BASE_URL"
 _TRACKING_BASE_URL_GIVEN = "TrackingBaseUrlGiven"
+# The front's own: "1" when the operator declares a CloudFront in front of its URL
+# (chalicelib/config.py believes CloudFront-Viewer-Country only then).
+BEHIND_CLOUDFRONT_VARIABLE = "TIDINGS_TRACKING_BEHIND_CLOUDFRONT"
+_BEHIND_CLOUDFRONT_DECLARED = "TrackingBehindCloudFrontDeclared"
 # The longest SQS keeps a message: a dead letter must outlive its first enqueue time, which
 # SQS keeps when it moves the message, and give people time to look at it.
 DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
@@ -160,6 +164,8 @@ def build_merge_template(
         # Not the front's own: its URL is made after it (a cycle), and it builds no links.
         if serves_tracking and function.function_id != TRACKING_FRONT_ID:
             variables[TRACKING_BASE_URL_VARIABLE] = tracking_base_url()
+        if function.function_id == TRACKING_FRONT_ID:
+            variables[BEHIND_CLOUDFRONT_VARIABLE] = {"Fn::If": [_BEHIND_CLOUDFRONT_DECLARED, "1", "0"]}
         properties: dict[str, Any] = {
             # Named, so its log group (created first, with retention) has a known name.
             "FunctionName": settings.resource_name(function.name),
@@ -444,8 +450,17 @@ def _add_tracking_function_url(template: dict[str, Any]) -> None:
         "Default": "",
         "AllowedPattern": r"^(https://[^/]+(/.*[^/])?)?$",
     }
+    template["Parameters"]["TrackingBehindCloudFront"] = {
+        "Type": "String",
+        "Description": "true only when a CloudFront distribution that sets CloudFront-Viewer-Country fronts "
+                       "the tracking function URL: the front then takes the viewer's country from that "
+                       "header; false: from the caller's IP, as any caller may write the header",
+        "Default": "false",
+        "AllowedValues": ["false", "true"],
+    }
     template["Conditions"] = {
-        _TRACKING_BASE_URL_GIVEN: {"Fn::Not": [{"Fn::Equals": [{"Ref": "TrackingBaseUrl"}, ""]}]}
+        _TRACKING_BASE_URL_GIVEN: {"Fn::Not": [{"Fn::Equals": [{"Ref": "TrackingBaseUrl"}, ""]}]},
+        _BEHIND_CLOUDFRONT_DECLARED: {"Fn::Equals": [{"Ref": "TrackingBehindCloudFront"}, "true"]},
     }
 
 

@@ -5,6 +5,7 @@ did. Plain calls with a fixed clock and an in-memory suppression list, no AWS: w
 when, and what is filed for the purge."""
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
@@ -12,30 +13,48 @@ import pytest
 from chalicelib.domain.sending import Reservation
 from chalicelib.services.sending import due_suppressions
 from chalicelib.services.sending.due_suppressions import LOOKAHEAD_SECONDS, READ_CHUNK, DueSuppressions
+from chalicelib.store.models import Subscriber, TrackingConsentProof
+from chalicelib.store.sending_state import DueRecipients
 
 T = 1_800_000_000.0
 ACCOUNT, LIST = "acc_due", "lst_due"
 
 
 class Reads:
-    """The suppression list the batch reads (who opted out, changeable mid-batch), the clock, and
-    what the batch read and filed for the purge."""
+    """The suppression list and the list's entries the batch reads (who opted out, who was
+    restricted or removed, changeable mid-batch), the clock, and what the batch read and filed
+    for the purge. Recipient `hN` has the address `aN`."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.now = T
         self.opted_out: set[str] = set()
+        self.restricted: set[str] = set()
+        self.gone: set[str] = set()
+        self.consented: set[str] = set()
         self.read: list[list[str]] = []
         self.cleared: list[list[str]] = []
         monkeypatch.setattr(due_suppressions, "time", SimpleNamespace(time=lambda: self.now))
-        monkeypatch.setattr(due_suppressions, "suppressed_hashes", self._suppressed_hashes)
+        monkeypatch.setattr(due_suppressions, "due_recipients", self._due_recipients)
 
-    def _suppressed_hashes(self, account_id: str, hashes: list[str], list_id: str) -> set[str]:
+    def _due_recipients(self, account_id: str, list_id: str, hashes: list[str],
+                        addresses: list[str]) -> DueRecipients:
         assert (account_id, list_id) == (ACCOUNT, LIST)
+        assert [address.replace("a", "h", 1) for address in addresses] == list(hashes), "read together"
         self.read.append(list(hashes))
-        return {hashed for hashed in hashes if hashed in self.opted_out}
+        entries = {address: Subscriber(LIST, address, account_id=ACCOUNT, status="confirmed",
+                                       restricted=address in self.restricted,
+                                       tracking=_consent() if address in self.consented else None)
+                   for address in addresses if address not in self.gone}
+        return DueRecipients({hashed for hashed in hashes if hashed in self.opted_out}, entries)
 
     def batch(self, hashes: list[str], reservation: Reservation | None) -> DueSuppressions:
-        return DueSuppressions(ACCOUNT, LIST, hashes, reservation, cleared=self.cleared.append)
+        return DueSuppressions(ACCOUNT, LIST, hashes, [hashed.replace("h", "a", 1) for hashed in hashes],
+                               reservation, cleared=self.cleared.append)
+
+
+def _consent() -> TrackingConsentProof:
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    return TrackingConsentProof(given_at=at, confirmed_at=at)
 
 
 def _hashes(count: int) -> list[str]:
@@ -97,3 +116,27 @@ def test_p12_a_batch_running_behind_reads_what_is_due_a_chunk_at_a_time_and_reme
     assert batch.suppressed(READ_CHUNK) is False
     assert batch.suppressed(0) is True, "asked again after a later read"
     assert reads.read == [_hashes(READ_CHUNK), _hashes(READ_CHUNK + 7)[READ_CHUNK:]]
+
+
+def test_p17_a_recipient_restricted_or_gone_by_its_read_is_held_back_and_not_filed(reads):
+    """Restricted (P17) or no longer on the list when read: held back like a suppressed one and
+    not filed for the purge; the check is made when each comes due, as for opt-outs."""
+    batch = reads.batch(_hashes(3), Reservation(first=T, interval=1.0))
+    assert batch.suppressed(0) is False
+    reads.restricted.add("a1")
+    reads.gone.add("a2")
+    reads.now = T + 1
+    assert batch.suppressed(1) is True
+    reads.now = T + 2
+    assert batch.suppressed(2) is True
+    assert reads.cleared == [["h0"], [], []]
+
+
+def test_p30_tracking_is_dropped_only_for_one_whose_consent_is_gone_when_read(reads):
+    """Before its read a recipient keeps the fan-out's answer; a read entry without tracking
+    consent (on a list that asks for it) is no longer trackable, one with it still is."""
+    batch = reads.batch(_hashes(2), None)
+    assert batch.still_trackable("h0") and batch.still_trackable("h1"), "nothing read yet"
+    reads.consented.add("a1")
+    assert batch.suppressed(0) is False
+    assert batch.still_trackable("h0") is False and batch.still_trackable("h1") is True

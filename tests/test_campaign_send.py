@@ -162,6 +162,50 @@ def test_p26_a_suspension_during_sending_cancels_the_rest(client, account, heade
     assert deleted.status_code == 409 and json.loads(deleted.body)["error"]["field"] == "status"
 
 
+def test_the_account_stops_a_campaign_while_it_sends(client, account, headers, list_id, monkeypatch):
+    """PATCH status cancelled on a sending campaign: the batches still queued drop themselves."""
+    monkeypatch.setattr("chalicelib.services.sending.fanout.batch_size", 1)
+    for name in ("ann", "bo", "cy"):
+        subscribe(account["account_id"], list_id, f"{name}@example.com")
+    campaign = create_campaign(client, headers, [list_id])
+    campaign_id = campaign["campaign_id"]
+    _send(client, headers, campaign_id)
+    run_queues(client, ("fanout",))
+    first, *rest = take("campaign-send")
+    client.lambda_.invoke("campaign_send_worker", sqs_event(first))
+    stopped = client.http.patch(f"/v1/campaigns/{campaign_id}", headers=headers,
+                                body=json.dumps({"status": "cancelled"}))
+    assert stopped.status_code == 200 and json.loads(stopped.body)["status"] == "cancelled"
+    client.lambda_.invoke("campaign_send_worker", sqs_event(*rest))
+    assert len(sent_raw()) == 1
+    assert campaign_status(client, headers, campaign_id) == "cancelled"
+    audit = json.loads(client.http.get("/v1/audit", headers=headers).body)["entries"]
+    assert ("campaign.cancelled", campaign_id) in [(entry["action"], entry["target"]) for entry in audit]
+    # Once ended it stays ended; a sending campaign's content still cannot change.
+    again = client.http.patch(f"/v1/campaigns/{campaign_id}", headers=headers,
+                              body=json.dumps({"status": "cancelled"}))
+    assert again.status_code == 409 and json.loads(again.body)["error"]["field"] == "status"
+
+
+def test_a_sending_campaign_is_stopped_only_by_its_own_account_and_never_edited(
+        client, account, headers, list_id):
+    from chalicelib.cli import create_account_with_key
+    from tests.support.api import bearer
+
+    other = bearer(create_account_with_key("Other Ltd", {})["api_key"])
+    subscribe(account["account_id"], list_id, "ann@example.com")
+    campaign = create_campaign(client, headers, [list_id])
+    campaign_id = campaign["campaign_id"]
+    _send(client, headers, campaign_id)
+    foreign = client.http.patch(f"/v1/campaigns/{campaign_id}", headers=other,
+                                body=json.dumps({"status": "cancelled"}))
+    assert foreign.status_code == 404
+    edited = client.http.patch(f"/v1/campaigns/{campaign_id}", headers=headers,
+                               body=json.dumps({"status": "cancelled", "name": "Stop"}))
+    assert edited.status_code == 409 and json.loads(edited.body)["error"]["field"] == "status"
+    assert campaign_status(client, headers, campaign_id) == "sending"
+
+
 def test_p35_a_sender_identity_given_up_during_sending_cancels_the_rest(client, account, headers, list_id):
     """The account owns acme.example (From offers@…) at the start, then deletes it mid-send, and
     another account adds (and SES verifies) offers@acme.example: no batch after that sends as it."""
@@ -320,6 +364,92 @@ def test_p07_p12_a_list_only_opt_out_after_the_fan_out_stops_the_batch_mail(clie
     assert campaign_status(client, headers, campaign["campaign_id"]) == "sent"
 
 
+def test_p17_an_entry_restricted_after_the_fan_out_is_not_mailed(client, account, headers, list_id):
+    """Restriction of processing means "kept but not mailed" (P17). A restriction writes no
+    suppression, so the batch reads the entries with the suppressions as they come due: someone
+    restricted after the fan-out (hours before their send time, on a big list) is not mailed."""
+    from chalicelib.store.models import Subscriber
+    from tests.support.privacy import completed
+
+    _, batch = _one_batch_to_three(client, account, headers, list_id)
+    completed(client, headers, type="restrict", email="bob@example.com")
+    assert Subscriber.get(list_id, "bob@example.com").restricted
+    assert client.lambda_.invoke("campaign_send_worker", sqs_event(batch)).payload == {
+        "batchItemFailures": []}
+    assert recipients_of_sent() == ["ann@example.com", "cat@example.com"], "a restricted entry was mailed"
+
+
+def test_p17_an_entry_removed_from_the_list_after_the_fan_out_is_not_mailed(client, account, headers,
+                                                                           list_id):
+    """The account deletes Bob's entry while the campaign sends: the batch finds him no longer on
+    the list and does not mail him (his suppressions, if any, stay; none is needed for this)."""
+    campaign_id, batch = _one_batch_to_three(client, account, headers, list_id)
+    removed = client.http.delete(f"/v1/lists/{list_id}/subscribers/bob@example.com", headers=headers)
+    assert removed.status_code in (200, 204), removed.body
+    assert client.lambda_.invoke("campaign_send_worker", sqs_event(batch)).payload == {
+        "batchItemFailures": []}
+    assert recipients_of_sent() == ["ann@example.com", "cat@example.com"]
+    assert campaign_status(client, headers, campaign_id) == "sent"
+
+
+def test_p28_a_batch_job_naming_another_accounts_list_mails_nobody_from_it(client, account, headers,
+                                                                          list_id):
+    """A forged (or corrupted) batch job of this account's campaign that names another tenant's
+    list, whose entry for the recipient is confirmed: neither that list's settings nor its
+    entries count for this account, so nobody is mailed from it."""
+    from dataclasses import replace
+
+    from chalicelib.cli import create_account_with_key
+    from chalicelib.domain.sending import job_from_dict
+    from tests.support.api import bearer
+
+    _, batch = _one_batch_to_three(client, account, headers, list_id)
+    other = create_account_with_key("Other Ltd", {})
+    other_list = new_list(client, bearer(other["api_key"]), "Theirs")
+    for name in ("ann", "bob", "cat"):
+        subscribe(other["account_id"], other_list, f"{name}@example.com")
+    job = job_from_dict(json.loads(batch["body"]))
+    forged = replace(job, mailing_list=replace(job.mailing_list, list_id=other_list))
+    client.lambda_.invoke("campaign_send_worker", sqs_event({"body": json.dumps(forged.to_dict())}))
+    assert recipients_of_sent() == []
+
+
+def test_p17_a_recipient_at_an_idn_domain_is_found_on_the_list_when_due(client, account, headers, list_id):
+    """The entry is read by its Unicode key as the fan-out queued it: a recipient at an
+    internationalised domain is not taken for one no longer on the list."""
+    subscribe(account["account_id"], list_id, "ann@bücher.example")
+    campaign = create_campaign(client, headers, [list_id])
+    _send(client, headers, campaign["campaign_id"])
+    run_queues(client)
+    assert len(recipients_of_sent()) == 1
+    assert campaign_status(client, headers, campaign["campaign_id"]) == "sent"
+
+
+@pytest.mark.parametrize(("recipients", "calls"), [(25, 1), (26, 2)])
+def test_p17_p07_the_due_read_of_suppressions_and_entries_is_one_call_for_up_to_25(
+        aws, monkeypatch, recipients, calls):
+    """Four keys a recipient (three suppressions, the entry) and DynamoDB's 100 keys a
+    BatchGetItem: 25 recipients are one call, 26 two; every one is answered either way."""
+    from chalicelib.domain.subscriptions import Status
+    from chalicelib.services.sending.due_suppressions import READ_CHUNK
+    from chalicelib.store.sending_state import due_recipients
+
+    assert READ_CHUNK == 25, "a chunk is one call"
+    people = [f"p{index}@example.com" for index in range(recipients)]
+    for person in people:
+        subscribe("acc_1", "lst_1", person)
+    suppress("acc_1", people[-1], SuppressionReason.UNSUBSCRIBED)
+    hashes = [address_hash(person, hash_key()) for person in people]
+    made = recorded_calls(monkeypatch, "dynamodb", "batch_get_item")
+    due = due_recipients("acc_1", "lst_1", hashes, people)
+    assert len(made) == calls
+    assert all(sum(len(table["Keys"]) for table in call["RequestItems"].values()) <= 100 for call in made)
+    assert due.suppressed == {hashes[-1]}
+    assert sorted(due.entries) == sorted(people)
+    assert all(entry.status == Status.CONFIRMED.value for entry in due.entries.values())
+    assert due_recipients("acc_2", "lst_1", hashes, people).entries == {}, "another account's entries"
+
+
 def test_p18_p21_a_batch_files_for_the_purge_only_those_it_may_mail(client, account, headers, list_id):
     """Someone erased after the fan-out is written to no table again: the purge lists hold the
     keyed hashes of the batch's other recipients only."""
@@ -463,6 +593,7 @@ def test_a_batch_out_of_time_continues_as_a_new_job_of_the_same_batch(client, ac
     _send(client, headers, campaign["campaign_id"])
     run_queues(client, ("fanout",))
     [queued] = take("campaign-send")
+    subscribe(account["account_id"], list_id, "bob@example.com")  # on the list when due, not paged
     job = json.loads(queued["body"])
     settings_ = ListSettings(**job["list"])
     recipients = [Contact(email="ann@example.com"), Contact(email="bob@example.com")]

@@ -315,3 +315,178 @@ def test_p01_pending_signup_days_outside_1_to_7_is_a_400_naming_it(client, heade
     assert json.loads(_shorten(client, headers, list_id, None).body)["pending_signup_days"] == 7
     stranger = create_account_with_key("Other Org", {})
     assert _shorten(client, bearer(stranger["api_key"]), list_id, 1).status_code == 404
+# --- a link confirms the signup it was mailed for (P02, P30) --------------------------------------
+
+POLICY = "https://acme.example/privacy"
+STRANGER = {"User-Agent": "MalloryBot/6.6"}
+
+
+def _mails_to(address: str) -> list:
+    return [m for m in sent_mails() if str(m["To"]) == address]
+
+
+def _tracking_list(client, headers) -> str:
+    from tests.support.lists import new_list
+
+    return new_list(client, headers, "News", privacy_policy_url=POLICY,
+                    tracking={"opens": True, "clicks": True})
+
+
+def _replaced_by_a_stranger(client, list_id: str, after: timedelta = AFTER_MAIL_INTERVAL) -> tuple[str, str]:
+    """Ann signs up (no tracking box) and gets her link; `after` that, someone else submits the
+    form with her address, the tracking box ticked, a name and another browser. (Ann's link's
+    path, the path of the link mailed for the stranger's signup, or "" when none was.)"""
+    form_signup(client, list_id, headers={"User-Agent": "AnnBrowser/1.0"}, email=ANN)
+    deliver(take("outbox"))
+    (first,) = _mails_to(ANN)
+    with time_machine.travel(datetime.now(UTC) + after):
+        form_signup(client, list_id, headers=STRANGER, email=ANN, name="Mallory was here", tracking="yes")
+        deliver(take("outbox"))
+    later = _mails_to(ANN)[1:]
+    return confirm_path(first), confirm_path(later[-1]) if later else ""
+
+
+def test_p30_an_old_confirm_link_does_not_confirm_tracking_consent_given_by_a_later_signup(client, headers):
+    """The link mailed for Ann's signup must not confirm the signup a stranger wrote over it,
+    with the tracking box ticked: Ann never ticked it (P30: tracking consent only by the person's
+    own separate choice). The answer is the "no longer waiting" page with the resend form."""
+    news = _tracking_list(client, headers)
+    stale, _ = _replaced_by_a_stranger(client, news)
+    with time_machine.travel(datetime.now(UTC) + 2 * AFTER_MAIL_INTERVAL):
+        answer = client.http.post(stale, headers={**BROWSER, "User-Agent": "AnnBrowser/1.0"})
+    assert answer.status_code == 400 and b"no longer waiting" in answer.body
+    entry = stored(news, ANN)
+    assert entry.status == "pending" and entry.consent.confirmed_at is None
+    assert entry.tracking.confirmed_at is None, "Ann's click confirmed a tracking consent she never gave"
+
+
+def test_p02_the_consent_proof_of_a_confirmed_entry_is_that_of_the_signup_its_link_was_mailed_for(
+        client, headers):
+    """The later signup gets its own mail; its link confirms it, with its own proof. Ann's older
+    link, clicked after, changes nothing (confirming twice is harmless)."""
+    news = _tracking_list(client, headers)
+    stale, own = _replaced_by_a_stranger(client, news)
+    assert own, "the later signup, which replaced the first, got a mail of its own"
+    with time_machine.travel(datetime.now(UTC) + 2 * AFTER_MAIL_INTERVAL):
+        assert client.http.post(stale, headers=BROWSER).status_code == 400
+        assert client.http.post(own, headers=BROWSER).status_code == 200
+        entry = stored(news, ANN)
+        assert entry.status == "confirmed"
+        assert (entry.consent.user_agent, entry.name) == ("MalloryBot/6.6", "Mallory was here")
+        assert entry.tracking.confirmed_at is not None, "the box was ticked in the signup confirmed"
+        assert client.http.post(stale, headers=BROWSER).status_code == 200
+        assert stored(news, ANN).consent.confirmed_at == entry.consent.confirmed_at
+
+
+def test_p02_p05_after_a_stale_link_a_resend_mails_a_link_that_confirms_the_signup_waiting(client, headers):
+    news = _tracking_list(client, headers)
+    stale, _ = _replaced_by_a_stranger(client, news)
+    with time_machine.travel(datetime.now(UTC) + 3 * AFTER_MAIL_INTERVAL):
+        assert client.http.post(stale, headers=BROWSER).status_code == 400
+        answer = client.http.post("/c/resend", headers=FORM, body=f"email={ANN}&list_id={news}")
+        assert answer.status_code == 200
+        apply_queued_signups()
+        deliver(take("outbox"))
+        assert client.http.post(confirm_path(_mails_to(ANN)[-1]), headers=BROWSER).status_code == 200
+    assert stored(news, ANN).status == "confirmed"
+
+
+def test_p02_a_person_who_signs_up_twice_confirms_with_the_newest_link(client, news_list):
+    """Just past the mail interval, a second signup of one's own replaces the first: its own mail
+    comes, and its link confirms; the first link is stale. Just inside the interval the second
+    signup is dropped, no mail comes, and the first link still confirms."""
+    list_id = news_list["list_id"]
+    first = confirm_path(_signup_and_mail(client, list_id))
+    inside = AFTER_MAIL_INTERVAL - timedelta(minutes=2)
+    with time_machine.travel(datetime.now(UTC) + inside):
+        form_signup(client, list_id, email=ANN, city="Cluj")
+        assert take("outbox") == [] and stored(list_id, ANN).attributes.as_dict() == {}
+    with time_machine.travel(datetime.now(UTC) + AFTER_MAIL_INTERVAL):
+        second = confirm_path(_signup_and_mail(client, list_id))
+        assert second != first and len(_mails_to(ANN)) == 2
+        assert client.http.post(first, headers=BROWSER).status_code == 400
+        assert client.http.post(second, headers=BROWSER).status_code == 200
+    assert stored(list_id, ANN).status == "confirmed"
+
+
+def test_p02_p12_a_stale_link_does_not_confirm_a_signup_back_a_stranger_replaced(client, account, headers):
+    """Ann unsubscribed; her signup back waits beside the ended entry, and a stranger's replaces
+    it: her first link confirms nothing, the stranger's mail's link confirms theirs."""
+    from chalicelib.domain.mail_links import LinkClaim
+    from chalicelib.services.unsubscribe import Scope, unsubscribe
+    from tests.support.lists import subscribe
+
+    news = _tracking_list(client, headers)
+    subscribe(account["account_id"], news, ANN)
+    unsubscribe(LinkClaim(account["account_id"], news, ANN, None), Scope.LIST)
+    stale, own = _replaced_by_a_stranger(client, news)
+    assert stored(news, ANN).returning.name == "Mallory was here"
+    with time_machine.travel(datetime.now(UTC) + 2 * AFTER_MAIL_INTERVAL):
+        assert client.http.post(stale, headers=BROWSER).status_code == 400
+        assert stored(news, ANN).status == "unsubscribed"
+        assert client.http.post(own, headers=BROWSER).status_code == 200
+    assert (stored(news, ANN).status, stored(news, ANN).name) == ("confirmed", "Mallory was here")
+
+
+def test_p02_a_link_of_another_signup_time_or_list_or_tenant_confirms_nothing(client, account, news_list):
+    """A genuine token naming this list and address but another signup time (a microsecond
+    either way) confirms nothing; the exact time does. Another tenant's list id: nothing."""
+    list_id = news_list["list_id"]
+    _signup_and_mail(client, list_id)
+    given = stored(list_id, ANN).consent.given_at
+    for other in (given - timedelta(microseconds=1), given + timedelta(microseconds=1)):
+        path = f"/c/{confirm_token(signer(), list_id, ANN, other)}"
+        assert client.http.post(path, headers=BROWSER).status_code == 400
+        assert stored(list_id, ANN).status == "pending"
+    foreign = f"/c/{confirm_token(signer(), 'lst_of_another_tenant', ANN, given)}"
+    assert client.http.post(foreign, headers=BROWSER).status_code == 400
+    assert stored(list_id, ANN).status == "pending"
+    exact = f"/c/{confirm_token(signer(), list_id, ANN, given)}"
+    assert client.http.post(exact, headers=BROWSER).status_code == 200
+    assert stored(list_id, ANN).status == "confirmed"
+
+
+def test_p01_a_link_made_before_links_named_their_signup_still_confirms_until_it_expires(client, news_list):
+    """Links already in inboxes when links were bound to their signup carry no signup time:
+    they confirm the signup waiting, as they did, for the 7 days they live."""
+    list_id = news_list["list_id"]
+    _signup_and_mail(client, list_id)
+    unbound = f"/c/{confirm_token(signer(), list_id, ANN)}"
+    assert client.http.post(unbound, headers=BROWSER).status_code == 200
+    assert stored(list_id, ANN).status == "confirmed"
+
+
+# --- links from before: erased, unsubscribed, another list -----------------------------------------
+
+def test_p01_p18_an_old_confirm_link_does_nothing_after_the_person_is_erased(client, account, news_list):
+    from chalicelib.services.privacy import erase_person
+
+    list_id = news_list["list_id"]
+    path = confirm_path(_signup_and_mail(client, list_id))
+    erase_person(account["account_id"], ANN)
+    answer = client.http.post(path, headers=BROWSER)
+    assert answer.status_code == 400 and stored(list_id, ANN) is None
+
+
+def test_p01_an_old_confirm_link_does_not_bring_back_someone_who_unsubscribed(client, account, news_list):
+    from chalicelib.domain.mail_links import LinkClaim
+    from chalicelib.services.unsubscribe import Scope, unsubscribe
+
+    list_id = news_list["list_id"]
+    path = confirm_path(_signup_and_mail(client, list_id))
+    assert client.http.post(path, headers=BROWSER).status_code == 200
+    unsubscribe(LinkClaim(account["account_id"], list_id, ANN, None), Scope.LIST)
+    answer = client.http.post(path, headers=BROWSER)
+    assert answer.status_code == 400 and stored(list_id, ANN).status == "unsubscribed"
+
+
+def test_p01_a_confirm_link_of_one_list_confirms_nothing_on_another(client, headers, news_list):
+    from tests.support.lists import new_list
+
+    news, offers = news_list["list_id"], new_list(client, headers, "Offers")
+    form_signup(client, offers, email=ANN)
+    take("outbox")
+    news_link = confirm_path(_signup_and_mail(client, news))
+    assert client.http.post(news_link, headers=BROWSER).status_code == 200
+    assert stored(offers, ANN).status == "pending"
+    assert stored(news, ANN).status == "confirmed"

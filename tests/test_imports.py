@@ -19,7 +19,7 @@ from tests.support.api import bearer
 from tests.support.events import sqs_event
 from tests.support.faults import FailsOnce
 from tests.support.lists import stored
-from tests.support.mail import sent_mails
+from tests.support.mail import confirm_path, sent_mails
 from tests.support.queues import deliver, record_send_batches, take
 
 CSV = {"Content-Type": "text/csv"}
@@ -81,6 +81,8 @@ def test_p03_rows_with_proof_are_confirmed_and_rows_without_get_a_double_opt_in_
     assert stored(list_id, "unproven@example.com").status == "pending"
     deliver(take("outbox"))
     assert [mail["To"] for mail in sent_mails()] == ["unproven@example.com"]
+    assert client.http.post(confirm_path(sent_mails()[0])).status_code == 200
+    assert stored(list_id, "unproven@example.com").status == "confirmed"
 
 
 def _single_opt_in(client, account) -> str:
@@ -214,6 +216,9 @@ def test_p01_p03_a_chunk_redelivered_after_its_mails_failed_to_queue_mails_its_p
     assert done["counts"] == {"confirmed": 1, "pending": 1, "unchanged": 0, "suppressed": 0, "invalid": 0}
     deliver(take("outbox"))
     assert [mail["To"] for mail in sent_mails()] == ["una@example.com"]
+    # Mailed by the redelivery, from the entry the first delivery wrote: its link confirms it (P02).
+    assert client.http.post(confirm_path(sent_mails()[0])).status_code == 200
+    assert stored(list_id, "una@example.com").status == "confirmed"
 
 
 def test_a_redelivered_chunk_does_not_mail_again_what_an_earlier_import_left_pending(

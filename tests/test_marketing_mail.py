@@ -105,6 +105,85 @@ def test_p06_an_unsubscribe_link_in_the_template_is_not_repeated():
     assert "You receive this email" not in body
 
 
+def test_p06_list_unsubscribe_of_a_sender_at_an_idn_domain_keeps_its_mailto_uri_in_ascii():
+    """From is written with its domain in A-labels; List-Unsubscribe's mailto must be too, or the
+    email package RFC 2047-encodes the whole header and no mail client reads a `<mailto:...>` URI
+    in it (RFC 2369)."""
+    idn = AccountProfile(name="Acme Ltd", postal_address="1 Main Street, Bucharest",
+                         contact_email="contact@acme.example", sender_identity="news@bücher.example")
+    for from_address, domain in (("news@bücher.example", "xn--bcher-kva.example"),
+                                 ("news@BÜCHER.example", "xn--bcher-kva.example"),
+                                 ("news@acme.example", "acme.example")):
+        raw, message = _mail(_content(from_address=from_address), sender=idn)
+        wire = next(line for line in raw.decode("ascii").split("\r\n")
+                    if line.startswith("List-Unsubscribe:"))
+        assert "=?" not in wire, wire
+        assert f"<mailto:unsubscribe@{domain}?subject=unsubscribe-" in str(message["List-Unsubscribe"])
+
+
+# What a reader never sees: the footer must not count a link or address written there.
+_UNSEEN = {
+    "comment": "<!-- {hidden} -->",
+    "unclosed comment": "<!-- {hidden}",
+    "empty comment first": "<!----><!-- {hidden} -->",
+    # These end at the first ">": only a bare link and address hide in them.
+    "bogus comment": "<!{bare}>",
+    "processing instruction": "<?{bare}?>",
+    "style": "<style>/* {hidden} */</style>",
+    "script": "<script>// {hidden}</script>",
+    "title": "<title>{hidden}</title>",
+    "head": "<head><meta name='x' content='{hidden}'></head>",
+    "template in a template": "<template><template></template>{hidden}</template>",
+}
+
+
+@pytest.mark.parametrize("where", list(_UNSEEN))
+def test_p06_p08_an_unsubscribe_link_and_postal_address_the_reader_cannot_see_still_get_the_footer(where):
+    """The footer is judged on what the HTML part shows: an unsubscribe link and the sender's
+    identity written only in a comment, head, style, script, title or template (however cased or
+    left unclosed) show the reader nothing, so the footer adds both (P06, P08)."""
+    hidden = ('<a href="{{ unsubscribe_url }}">Leave</a> 1 Main Street, 010101 Bucharest, Romania '
+              'contact@acme.example')
+    bare = "{{ unsubscribe_url }} 1 Main Street, 010101 Bucharest, Romania contact@acme.example"
+    unseen = _UNSEEN[where].format(hidden=hidden, bare=bare)
+    for written in (unseen, unseen.upper().replace("{{ UNSUBSCRIBE_URL }}", "{{ unsubscribe_url }}")):
+        _, message = _mail(_content(html=f"<html><body><h1>Buy now</h1>{written}</body></html>"),
+                           tracking=False)
+        shown = re.sub(r"<!--.*?(-->|$)|<(style|script|title|head|template).*</\2>|<[!?][^>]*>", "",
+                       _parts(message)[1],
+                       flags=re.DOTALL | re.IGNORECASE)
+        assert f"{BASE}/u/" in shown, f"no visible unsubscribe link ({where}, P06)"
+        assert "1 Main Street, 010101 Bucharest, Romania" in shown, f"no visible address ({where}, P08)"
+
+
+@pytest.mark.parametrize("html", [
+    "<html><body><p>Hi</p></body></html><!-- </body> -->",
+    "<html><body><p>Hi</p><!-- </body></html>",
+    "<html><body><p>Hi</p><style></body></style></body></html>",
+])
+def test_p06_p08_p09_what_the_platform_adds_is_never_put_inside_a_comment(html):
+    """The footer goes before the last `</body>` the reader's client reads as markup, and the P09
+    label after the first `<body>`: a decoy tag in a comment or style, or an unclosed comment,
+    does not take them out of sight."""
+    decoy = "<!-- <body> -->" + html
+    _, message = _mail(_content(html=decoy, advertisement=True), tracking=False)
+    shown = re.sub(r"<!--.*?(-->|$)|<style>.*?</style>", "", _parts(message)[1], flags=re.DOTALL)
+    assert f"{BASE}/u/" in shown and "1 Main Street" in shown
+    assert "Advertisement" in shown
+
+
+def test_p06_p08_a_footer_written_beside_a_comment_is_not_repeated():
+    """Just on the other side: the same link and identity, visible after a comment and a style,
+    are the footer: nothing is added twice."""
+    html = ('<html><head><style>p{margin:0}</style></head><body><!-- old footer --><p>Hi</p>'
+            '<p>Acme Ltd, 1 Main Street, 010101 Bucharest, Romania, contact@acme.example</p>'
+            '<p><a href="{{ unsubscribe_url }}">Leave</a></p></body></html>')
+    _, message = _mail(_content(html=html), tracking=False)
+    body = _parts(message)[1]
+    assert body.count(f"{BASE}/u/") == 1 and body.count("1 Main Street") == 1
+    assert "You receive this email" not in body
+
+
 # --- P08: who sends -------------------------------------------------------------------------------
 
 def test_p08_footer_adds_name_postal_address_and_contact_email_when_the_template_lacks_them():

@@ -135,7 +135,7 @@ def test_p12_a_batch_whose_opt_outs_cannot_be_read_mails_nobody_and_ends_failed_
         raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}},
                           "BatchGetItem")
 
-    monkeypatch.setattr(due_suppressions, "suppressed_hashes", unreadable)
+    monkeypatch.setattr(due_suppressions, "due_recipients", unreadable)
     (job,) = take("campaign-send")
     event = sqs_event(job)
     assert client.lambda_.invoke("campaign_send_worker", event).payload["batchItemFailures"], \
@@ -175,7 +175,7 @@ def test_p13_p26_mail_an_earlier_delivery_sent_counts_sent_not_failed_when_the_l
     fail_first_write_to(monkeypatch, CampaignStat)
     assert client.lambda_.invoke("campaign_send_worker", sqs_event(batch)).payload["batchItemFailures"]
     assert recipients_of_sent() == ["ann@example.com", "bob@example.com", "cat@example.com"]
-    monkeypatch.setattr(due_suppressions, "suppressed_hashes", _unreadable)
+    monkeypatch.setattr(due_suppressions, "due_recipients", _unreadable)
     event = sqs_event(batch)
     event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "5"
     assert client.lambda_.invoke("campaign_send_worker", event).payload == {"batchItemFailures": []}

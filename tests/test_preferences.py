@@ -191,6 +191,18 @@ def test_a_post_needs_a_fresh_nonce_of_this_link(client, account, lists, token):
     assert stored(lists[0], PERSON) is not None and _requests(account) == []
 
 
+@pytest.mark.parametrize("fields", [
+    {"name": "Ann\u2028Bcc: x"}, {"name": "A\x00nn"}, {"phone": "call me"}, {"attr.city": "Ia\u2029si"},
+    {"name": "n" * 5000}, {"company": "Acme\x85Ltd"}])
+def test_p17_hostile_edits_in_the_preference_centre_are_a_4xx_and_change_nothing(
+        client, account, lists, token, fields):
+    answer = _post(client, token, "edit", nonce=_nonce(client, token), **fields)
+    assert 400 <= answer.status_code < 500, (fields, answer.status_code)
+    entry = stored(lists[0], PERSON)
+    assert entry.name == "Ann" and entry.attributes.as_dict() == {"city": "Iasi"} and entry.company is None
+    assert _requests(account) == []
+
+
 def test_a_tampered_token_gets_a_page_not_data(client, account, lists, token):
     for path in (f"/p/{altered(token)}", f"/p/{token}x"):
         response = client.http.get(path)

@@ -61,7 +61,7 @@ def _campaign_with_activity(client: Any, account: dict[str, Any]) -> tuple[str, 
     return list_id, campaign_id
 
 
-def test_p13_report_shows_every_figure(client, account, verified_sender):
+def test_p13_report_shows_every_figure(client, account, verified_sender, behind_cloudfront):
     _, campaign_id = _campaign_with_activity(client, account)
     body = report_body(client, account, campaign_id)
     assert body["sent"] == 3 and body["delivered"] == 2

@@ -292,3 +292,92 @@ def test_p29_the_ended_entries_purge_takes_a_signup_back_with_the_entry(client, 
     assert stored(news, ANN).returning is not None
     purge_ended_entries(stored(news, ANN).expires_at, lambda: True)
     assert stored(news, ANN) is None
+
+
+# --- the way back after a one-list unsubscribe in the preference centre ---------------------------
+
+def _left_one_list_in_the_preference_centre(client, account: dict, headers) -> tuple[str, str]:
+    """Ann, on News and Offers, unsubscribes from News only in the preference centre: a
+    suppression for News alone (`<hash>#<list>`). (news, offers)"""
+    from chalicelib.domain.mail_links import PREFERENCES
+    from tests.support.preferences import nonce_of, post_preferences
+
+    news, offers = new_list(client, headers, "News"), new_list(client, headers, "Offers")
+    subscribe(account["account_id"], news, ANN)
+    subscribe(account["account_id"], offers, ANN)
+    token = link_token(signer(), PREFERENCES, LinkClaim(account["account_id"], news, ANN, "cmp_1"))
+    left = post_preferences(client, token, "unsubscribe", nonce=nonce_of(client, token), list_id=news)
+    assert left.status_code == 200, left.body
+    assert stored(news, ANN).status == "unsubscribed" and stored(offers, ANN).status == "confirmed"
+    return news, offers
+
+
+def _list_suppression(account: dict, list_id: str) -> Suppression:
+    return Suppression.get(account["account_id"], f"{address_hash(ANN, hash_key())}#{list_id}")
+
+
+def test_p12_parity_a_person_back_after_a_one_list_unsubscribe_in_the_preference_centre_gets_mail(
+        client, account, headers):
+    """Their own confirmed double opt-in is the way back from a list's own suppression as from
+    an account-wide one: the confirmation that says "You are subscribed" lifts it for that list,
+    audited; a campaign then reaches them (no silent success)."""
+    news, offers = _left_one_list_in_the_preference_centre(client, account, headers)
+    assert not _campaign_reaches(client, headers, news)
+    _signs_up_and_confirms(client, news)
+    assert stored(news, ANN).status == "confirmed"
+    assert _list_suppression(account, news).lifted_for == {news}
+    entries = audit.entries(account["account_id"])
+    assert ("subscriber.resubscribed", news) in {(e.action, e.target) for e in entries}
+    assert _campaign_reaches(client, headers, news)
+    assert _campaign_reaches(client, headers, offers), "the list they never left goes on as before"
+
+
+def test_p12_p29_the_way_back_from_a_one_list_unsubscribe_works_after_the_ended_entry_is_purged(
+        client, account, headers):
+    from chalicelib.store.retention import purge_ended_entries
+
+    news, _ = _left_one_list_in_the_preference_centre(client, account, headers)
+    purge_ended_entries(stored(news, ANN).expires_at, lambda: True)
+    assert stored(news, ANN) is None
+    _signs_up_and_confirms(client, news)
+    assert _campaign_reaches(client, headers, news)
+
+
+def test_p12_unsubscribing_again_in_the_preference_centre_restores_that_lists_suppression(
+        client, account, headers):
+    from chalicelib.domain.mail_links import PREFERENCES
+    from tests.support.preferences import nonce_of, post_preferences
+
+    news, offers = _left_one_list_in_the_preference_centre(client, account, headers)
+    _signs_up_and_confirms(client, news)
+    token = link_token(signer(), PREFERENCES, LinkClaim(account["account_id"], news, ANN, "cmp_2"))
+    again = post_preferences(client, token, "unsubscribe", nonce=nonce_of(client, token), list_id=news)
+    assert again.status_code == 200, again.body
+    assert not _list_suppression(account, news).lifted_for
+    assert not _campaign_reaches(client, headers, news)
+    assert _campaign_reaches(client, headers, offers)
+
+
+@pytest.mark.parametrize("reason", [SuppressionReason.COMPLAINED, SuppressionReason.BOUNCED])
+def test_p12_a_complaint_or_bounce_after_the_way_back_from_one_list_holds_again(
+        client, account, headers, reason):
+    news, _ = _left_one_list_in_the_preference_centre(client, account, headers)
+    _signs_up_and_confirms(client, news)
+    suppress(account["account_id"], ANN, reason)
+    assert not _campaign_reaches(client, headers, news)
+
+
+def test_p12_p28_another_accounts_suppression_of_the_list_key_neither_blocks_nor_lifts(
+        client, account, headers):
+    """A suppression another tenant holds under the same key shape is not this account's: a new
+    signup is CLEAR (nothing to lift, no audit of a way back), and the other tenant's stays."""
+    from chalicelib.store.suppressions import OwnSignup, own_signup
+
+    news = new_list(client, headers, "News")
+    suppress("acc_other", ANN, SuppressionReason.UNSUBSCRIBED, list_id=news)
+    assert own_signup(account["account_id"], ANN, news) is OwnSignup.CLEAR
+    _signs_up_and_confirms(client, news)
+    assert _campaign_reaches(client, headers, news)
+    assert not Suppression.get("acc_other", f"{address_hash(ANN, hash_key())}#{news}").lifted_for
+    entries = audit.entries(account["account_id"])
+    assert "subscriber.resubscribed" not in {e.action for e in entries}

@@ -254,10 +254,10 @@ def test_a_batch_reads_each_recipients_suppressions_once_as_they_come_due(
                   reservation=Reservation(first=time.time() - 1, interval=10.0))
     people = [contact.email for contact in job.recipients]
     read: list[list[str]] = []
-    real = due_suppressions.suppressed_hashes
-    monkeypatch.setattr(due_suppressions, "suppressed_hashes",
-                        lambda account_id, hashes, list_id: read.append(list(hashes))
-                        or real(account_id, hashes, list_id))
+    real = due_suppressions.due_recipients
+    monkeypatch.setattr(due_suppressions, "due_recipients",
+                        lambda account_id, list_id, hashes, addresses: read.append(list(hashes))
+                        or real(account_id, list_id, hashes, addresses))
     handed = _handed_back(monkeypatch)
     outcomes = [send_batch(job, time_left=lambda: 60.0)]
     while handed:

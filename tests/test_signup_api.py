@@ -13,7 +13,7 @@ from chalicelib.store.models import Subscriber
 from chalicelib.store.suppressions import suppress
 from tests.support.api import bearer
 from tests.support.lists import CONSENT, stored
-from tests.support.mail import sent_mails
+from tests.support.mail import confirm_path, sent_mails
 from tests.support.queues import apply_queued_signups, deliver, take
 
 ANN = "ann@example.com"
@@ -48,6 +48,9 @@ def test_p01_api_signup_is_double_opt_in_by_default_even_with_proof(client, api,
     assert len(records) == 1
     deliver(records)
     assert sent_mails()[0]["To"] == ANN
+    # The link names the signup the API wrote, proof time and all (P02): it confirms it.
+    assert client.http.post(confirm_path(sent_mails()[0])).status_code == 200
+    assert stored(news_list["list_id"], ANN).status == "confirmed"
 
 
 def test_p01_list_without_double_opt_in_still_needs_proof_to_confirm_at_once(client, api, news_list):

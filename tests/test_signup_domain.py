@@ -170,6 +170,22 @@ def test_confirm_token_round_trip():
     assert tokens.read_confirm_token(signer(), token) == tokens.ConfirmClaim("lst_1", "ann@example.com")
 
 
+@pytest.mark.parametrize("signed_up_at", [
+    datetime(2025, 3, 1, 8, 0, 0, 123456, tzinfo=UTC), datetime(1970, 1, 1, tzinfo=UTC),
+    datetime(2025, 3, 1, 8, tzinfo=UTC) - timedelta(microseconds=1)])
+def test_p02_a_confirm_token_names_its_signup_to_the_microsecond(signed_up_at):
+    token = tokens.confirm_token(signer(), "lst_1", "ann@example.com", signed_up_at)
+    claim = tokens.read_confirm_token(signer(), token)
+    assert claim == tokens.ConfirmClaim("lst_1", "ann@example.com", signed_up_at)
+
+
+@pytest.mark.parametrize("bound", [-1, 1000 * 366 * 24 * 3600 * 1_000_000, 1.5, "1", True, [1], {"g": 1}])
+def test_p02_a_confirm_token_whose_signup_is_not_a_time_is_invalid(bound):
+    made = signer().sign(tokens.CONFIRM, {"l": "lst_1", "a": "ann@example.com", "g": bound})
+    with pytest.raises(tokens.TokenInvalid):
+        tokens.read_confirm_token(signer(), made)
+
+
 def test_tampered_token_is_invalid_not_expired():
     token = tokens.confirm_token(signer(), "lst_1", "ann@example.com")
     forged = altered(token)
@@ -253,13 +269,20 @@ def test_confirmation_mail_falls_back_to_the_platform_sender():
     assert mail.reply_to is None
 
 
-def test_confirmation_message_id_is_stable_per_day_and_purpose_and_hides_the_address():
+def test_p02_confirmation_message_id_is_stable_per_day_purpose_and_signup_and_hides_the_address():
     day = datetime(2025, 3, 1, 8, tzinfo=UTC)
+    signup = day - timedelta(minutes=1)
     KEY = hash_key()
-    same = confirmation_message_id(KEY, "lst_1", "ann@example.com", "signup", day)
-    later = day + timedelta(hours=15)
-    assert same == confirmation_message_id(KEY, "lst_1", "ann@example.com", "signup", later)
-    assert same != confirmation_message_id(KEY, "lst_1", "ann@example.com", "signup", day + timedelta(days=1))
-    assert same != confirmation_message_id(KEY, "lst_1", "ann@example.com", "resend", day)
-    assert same != confirmation_message_id(KEY, "lst_2", "ann@example.com", "signup", day)
+
+    def mail_id(list_id: str = "lst_1", purpose: str = "signup", at: datetime = day,
+                signed_up_at: datetime = signup) -> str:
+        return confirmation_message_id(KEY, list_id, "ann@example.com", purpose, at, signed_up_at)
+
+    same = mail_id()
+    assert same == mail_id(at=day + timedelta(hours=15)), "a redelivered job mails once"
+    assert same != mail_id(at=day + timedelta(days=1))
+    assert same != mail_id(purpose="resend")
+    assert same != mail_id(list_id="lst_2")
+    # A new signup (it replaces the one waiting) gets its own mail, with its own link (P02, P30).
+    assert same != mail_id(signed_up_at=signup + timedelta(microseconds=1))
     assert "ann" not in same and "example" not in same

@@ -108,6 +108,48 @@ def test_p04_unknown_form_fields_are_dropped(client, news_list):
 
 
 
+def test_p04_a_hosted_form_field_named_attributes_is_dropped_not_refused(client, news_list):
+    """A site's form may carry a field named `attributes`: a flat form's fields are read from
+    the top level, so it is one more unknown field, dropped; the declared `city` is kept."""
+    list_id = news_list["list_id"]
+    answer = client.http.post(f"/f/{list_id}", headers=FORM, body=urlencode(
+        {"email": ANN, "consent": "yes", "attributes": "vip", "city": "Iasi"}))
+    apply_queued_signups()
+    assert answer.status_code == 200, answer.body[:300]
+    entry = stored(list_id, ANN)
+    assert entry.status == "pending" and entry.attributes.as_dict() == {"city": "Iasi"}
+    assert "vip" not in json.dumps(entry.to_simple_dict(), default=str)
+
+
+@pytest.mark.parametrize("attributes", ["vip", "Ia\u2028si\x00", ["city", "Cluj"], 5, None, True])
+def test_p04_a_js_attributes_that_is_not_an_object_is_dropped_and_top_level_attributes_kept(
+        client, news_list, attributes):
+    list_id = news_list["list_id"]
+    answer = js_signup(client, list_id, {"email": ANN, "consent": True, "attributes": attributes,
+                                         "city": "Iasi"})
+    assert answer.status_code == 202, answer.body
+    assert stored(list_id, ANN).attributes.as_dict() == {"city": "Iasi"}
+
+
+def test_p04_a_js_attributes_object_still_holds_the_attributes_and_drops_the_undeclared(client, news_list):
+    list_id = news_list["list_id"]
+    answer = js_signup(client, list_id, {"email": ANN, "consent": True, "city": "Top",
+                                         "attributes": {"city": "Iasi", "religion": "secret"}})
+    assert answer.status_code == 202, answer.body
+    assert stored(list_id, ANN).attributes.as_dict() == {"city": "Iasi"}
+
+
+def test_p04_the_api_still_refuses_an_attributes_that_is_not_an_object(client, account, news_list):
+    """The API is the account's own, strict: a wrong shape is its error to fix (400 naming it)."""
+    from tests.support.privacy import PROOF
+
+    api = bearer(account["api_key"])
+    answer = client.http.post(f"/v1/lists/{news_list['list_id']}/subscribers", headers=api,
+                              body=json.dumps({"email": ANN, "consent": PROOF, "attributes": "vip"}))
+    assert answer.status_code == 400 and json.loads(answer.body)["error"]["field"] == "attributes"
+    assert stored(news_list["list_id"], ANN) is None
+
+
 def test_p08_a_form_name_with_a_line_break_is_a_400_page_and_nothing_is_stored(client, news_list):
     response = form_signup(client, news_list["list_id"], email=ANN, name="Ann\u2028Bcc: x@example.com")
     assert response.status_code == 400, response.body
@@ -391,3 +433,104 @@ def test_no_contact_data_in_log_lines(client, news_list, log_lines):
     assert "signup handled" in logged and "email sent" in logged and list_id in logged
     for secret in ("ann@", "bob@", "bot@", "example.com", "+40712345678", "Ann Example", "127.0.0.1"):
         assert secret not in logged, secret
+
+
+# --- P05 parity across every state an address can be in, on every public signup route ------------
+
+_EVERY_STATE = ("new", "pending", "confirmed", "unsubscribed", "complained", "erased", "optedout")
+_VOLATILE = {"date", "x-amzn-requestid", "x-amz-apigw-id", "x-amzn-trace-id"}
+
+
+def _in_state(state: str) -> str:
+    return f"{state}@example.com"
+
+
+def _prepare_every_state(client, account, list_id: str) -> None:
+    from chalicelib.domain.mail_links import LinkClaim
+    from chalicelib.services.privacy import erase_person
+    from chalicelib.services.unsubscribe import Scope, unsubscribe
+    from tests.support.lists import subscribe
+
+    form_signup(client, list_id, email=_in_state("pending"))
+    for state in ("confirmed", "unsubscribed", "complained", "erased"):
+        subscribe(account["account_id"], list_id, _in_state(state))
+    unsubscribe(LinkClaim(account["account_id"], list_id, _in_state("unsubscribed"), None), Scope.LIST)
+    suppress(account["account_id"], _in_state("complained"), SuppressionReason.COMPLAINED)
+    erase_person(account["account_id"], _in_state("erased"))
+    suppress(PLATFORM_SCOPE, _in_state("optedout"), SuppressionReason.PLATFORM_OPT_OUT)
+    take("outbox")
+
+
+def _shape(response) -> tuple:
+    headers = tuple(sorted((k.lower(), v) for k, v in response.headers.items() if k.lower() not in _VOLATILE))
+    return response.status_code, headers, response.body
+
+
+def test_parity_p05_form_js_and_resend_answer_alike_for_every_state(client, account, news_list):
+    """New, pending, confirmed, unsubscribed, complained, erased and platform-opted-out addresses:
+    the same status, headers and body from the hosted form, the JS endpoint and the resend form.
+    Only the new address and the one that merely unsubscribed (its own way back, P12) are mailed;
+    nothing pending is written for the complained, erased or opted-out ones."""
+    list_id = news_list["list_id"]
+    _prepare_every_state(client, account, list_id)
+    for route in ("form", "js", "resend"):
+        seen = {}
+        for state in _EVERY_STATE:
+            if route == "form":
+                response = client.http.post(f"/f/{list_id}", headers=FORM,
+                                            body=urlencode({"email": _in_state(state), "consent": "yes"}))
+            elif route == "js":
+                response = client.http.post(f"/public/lists/{list_id}/subscribe",
+                                            headers={"Content-Type": "application/json", "Origin": SHOP},
+                                            body=json.dumps({"email": _in_state(state), "consent": True}))
+            else:
+                response = client.http.post("/c/resend", headers=FORM,
+                                            body=urlencode({"list_id": list_id, "email": _in_state(state)}))
+            seen[state] = _shape(response)
+        assert len(set(seen.values())) == 1, (route, {s: v[:2] for s, v in seen.items()})
+    apply_queued_signups()
+    deliver(take("outbox"))
+    assert sorted({str(m["To"]) for m in sent_mails()}) == [_in_state("new"), _in_state("unsubscribed")]
+    for state in ("complained", "erased", "optedout"):
+        entry = stored(list_id, _in_state(state))
+        assert entry is None or entry.status != "pending", state
+
+
+def test_p04_js_extra_fields_nested_huge_and_unicode_named_are_dropped(client, news_list):
+    list_id = news_list["list_id"]
+    body = {"email": ANN, "consent": True, "city": "Cluj",
+            "ţară": "RO", "x" * 300: "y", "nested": {"a": {"b": {"c": [1, 2, {"d": "e"}]}}},
+            "big": "z" * 50_000, "attributes_extra": ["a"] * 100}
+    answer = js_signup(client, list_id, body)
+    assert answer.status_code == 202, answer.body
+    entry = stored(list_id, ANN)
+    assert entry.attributes.as_dict() == {"city": "Cluj"}
+    held = json.dumps(entry.to_simple_dict(), default=str, ensure_ascii=False)
+    assert "ţară" not in held and "nested" not in held and "zzzz" not in held
+
+
+def test_p04_hostile_input_on_signup_routes_is_a_4xx_naming_the_field_and_stores_nothing(client, news_list):
+    list_id = news_list["list_id"]
+    js = {"Content-Type": "application/json", "Origin": SHOP}
+    cases = [
+        (f"/f/{list_id}", FORM, urlencode({"email": ANN, "consent": "yes", "name": "Ann\u2028Evil"}), "name"),
+        (f"/f/{list_id}", FORM, urlencode({"email": ANN, "consent": "yes", "name": "Ann\x1b[31m"}), "name"),
+        (f"/f/{list_id}", FORM, urlencode({"email": "ann\u0085@example.com", "consent": "yes"}), "email"),
+        (f"/f/{list_id}", FORM, "a=" + "x" * 2_000_000, None),
+        (f"/f/{list_id}", {"Content-Type": "application/json"}, json.dumps({"email": ANN}), None),
+        (f"/public/lists/{list_id}/subscribe", js, "[" * 5000 + "]" * 5000, "body"),
+        (f"/public/lists/{list_id}/subscribe", js, json.dumps({"email": ANN, "consent": True,
+                                                               "city": {"deep": [[[["x"]]]]}}), "city"),
+        (f"/public/lists/{list_id}/subscribe", {**js, "Content-Type": "application/x-www-form-urlencoded"},
+         urlencode({"email": ANN, "consent": "true"}), "Content-Type"),
+        ("/c/resend", FORM, urlencode({"list_id": "x" * 5000, "email": ANN}), None),
+        ("/c/resend", FORM, urlencode({"list_id": list_id, "email": "a\u2029@example.com"}), None),
+    ]
+    for path, headers, body, field in cases:
+        answer = client.http.post(path, headers=headers, body=body)
+        assert 400 <= answer.status_code < 500 or (path == "/c/resend" and answer.status_code == 200), \
+            (path, body[:60], answer.status_code, answer.body[:200])
+        if field and answer.headers.get("Content-Type", "").startswith("application/json"):
+            assert json.loads(answer.body)["error"]["field"] == field, (body[:60], answer.body[:200])
+    apply_queued_signups()
+    assert stored(list_id, ANN) is None

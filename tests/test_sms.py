@@ -135,6 +135,21 @@ def test_p13_a_text_whose_count_failed_still_counts_when_its_number_opted_out_be
     assert campaign_counters(campaign["campaign_id"])["sent"] == 2
 
 
+def test_p17_a_person_restricted_after_the_fan_out_is_not_texted(client, account, headers, list_id):
+    """Restriction (P17) holds for texts as for mails: the batch reads the entries with the
+    suppressions, once, before its first text."""
+    from tests.support.privacy import completed
+
+    subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
+    subscribe(account["account_id"], list_id, "bob@example.com", phone=BOB)
+    campaign, batch = _fanned_out(client, headers, list_id)
+    completed(client, headers, type="restrict", email="bob@example.com")
+    assert client.lambda_.invoke("campaign_send_worker", sqs_event(batch)).payload == {
+        "batchItemFailures": []}
+    assert [number for number, _ in sent_sms()] == [ANN]
+    assert campaign_status(client, headers, campaign["campaign_id"]) == "sent"
+
+
 def test_p12_an_sms_batch_whose_opt_outs_cannot_be_read_texts_nobody_and_ends_failed_on_its_last_receive(
         client, account, headers, list_id, monkeypatch):
     from pynamodb.exceptions import GetError
@@ -147,7 +162,7 @@ def test_p12_an_sms_batch_whose_opt_outs_cannot_be_read_texts_nobody_and_ends_fa
     def unreadable(*args: Any, **kwargs: Any) -> set[str]:
         raise GetError("Failed to batch get items")
 
-    monkeypatch.setattr(batches, "suppressed_hashes", unreadable)
+    monkeypatch.setattr(batches, "due_recipients", unreadable)
     event = sqs_event(batch)
     assert client.lambda_.invoke("campaign_send_worker", event).payload["batchItemFailures"]
     event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "5"
@@ -421,6 +436,32 @@ def test_p01_a_code_stops_working_after_five_wrong_tries(client, account, list_i
     for _ in range(MAX_ATTEMPTS):
         assert _form_post(client, token, "phone/confirm", list_id=list_id, code=wrong).status_code == 400
     assert _form_post(client, token, "phone/confirm", list_id=list_id, code=code).status_code == 400
+
+
+@pytest.mark.parametrize(("wrong_guesses", "right_code_answer"), [(4, 200), (5, 400)])
+def test_p01_guesses_sent_in_parallel_share_the_five_tries(client, account, list_id, monkeypatch,
+                                                           wrong_guesses, right_code_answer):
+    """Every request reads the entry before any of them counts its try: they all read the same
+    count. The tries are taken by a conditional write before the code is compared."""
+    import copy
+
+    from chalicelib.domain.phone_consent import MAX_ATTEMPTS
+    from chalicelib.services import preferences
+
+    subscribe(account["account_id"], list_id, "bob@example.com", phone=BOB, phone_confirmed=False)
+    token = _prefs_token(account, list_id, "bob@example.com")
+    _form_post(client, token, "phone/code", list_id=list_id)
+    code = sent_sms()[-1][1].split()[0]
+    wrong = "000000" if code != "000000" else "111111"
+    read_once = preferences._entry_with_phone(
+        preferences.LinkClaim(account["account_id"], list_id, "bob@example.com", None), list_id)
+    # Each request gets the entry as it was read before any try (a write updates the object it used).
+    monkeypatch.setattr(preferences, "_entry_with_phone", lambda claim, chosen: copy.deepcopy(read_once))
+    assert MAX_ATTEMPTS == 5
+    for _ in range(wrong_guesses):
+        assert _form_post(client, token, "phone/confirm", list_id=list_id, code=wrong).status_code == 400
+    right = _form_post(client, token, "phone/confirm", list_id=list_id, code=code)
+    assert right.status_code == right_code_answer
 
 
 def test_p01_a_changed_number_needs_confirming_again(client, account, headers, list_id):

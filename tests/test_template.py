@@ -35,6 +35,7 @@ from chalicelib.store.models import ALL_MODELS
 from infra.iam import for_template, policy_statements
 from infra.package import build, check_merged
 from infra.template import (
+    BEHIND_CLOUDFRONT_VARIABLE,
     FEEDBACK_TOPIC_ID,
     INBOUND_MAIL_TOPIC_ID,
     SMS_INBOUND_TOPIC_ID,
@@ -603,6 +604,25 @@ def test_merge_template_adds_the_function_url_only_with_the_tracking_front() -> 
     without = _merge_for("acme")
     assert "TrackingFunctionUrl" not in without["Resources"] and "Conditions" not in without
     assert TRACKING_BASE_URL_VARIABLE not in _variables(without, "SendWorker")
+
+
+def test_p13_only_the_front_believes_cloudfront_and_only_where_the_operator_declares_it() -> None:
+    """CloudFront-Viewer-Country is believed only by the tracking front, and only when the
+    TrackingBehindCloudFront parameter (default false) says a CloudFront fronts its URL: the
+    variable it sets is what chalicelib/config.py reads."""
+    functions = [LambdaFunction("APIHandler", "ApiHandlerRole", "api_handler"),
+                 LambdaFunction(TRACKING_FRONT_ID, "TrackingFrontRole", "tracking_front")]
+    merged = build_merge_template(read_settings({"TIDINGS_PREFIX": "acme"}), functions, [])
+    parameter = merged["Parameters"]["TrackingBehindCloudFront"]
+    assert parameter["Default"] == "false" and parameter["AllowedValues"] == ["false", "true"]
+    [condition] = [name for name, value in merged["Conditions"].items()
+                   if value == {"Fn::Equals": [{"Ref": "TrackingBehindCloudFront"}, "true"]}]
+    front = _variables(merged, TRACKING_FRONT_ID)
+    assert front[BEHIND_CLOUDFRONT_VARIABLE] == {"Fn::If": [condition, "1", "0"]}
+    assert BEHIND_CLOUDFRONT_VARIABLE not in _variables(merged, "APIHandler")
+    assert read_settings({BEHIND_CLOUDFRONT_VARIABLE: "1"}).tracking_behind_cloudfront
+    assert not read_settings({BEHIND_CLOUDFRONT_VARIABLE: "0"}).tracking_behind_cloudfront
+    assert not read_settings({}).tracking_behind_cloudfront  # the local stack: no CloudFront
 
 
 def _variables(merged: dict[str, Any], function_id: str) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -28,6 +29,8 @@ from tests.support.tracking import (
     mailed_reader,
     open_path,
 )
+
+BASE_URL = "https://lists.acme.example"
 
 
 @pytest.fixture
@@ -113,18 +116,107 @@ def test_p13_tampered_pixel_token_is_400_and_counts_nothing(client, account, mai
     assert take("tracking") == []
 
 
+@pytest.mark.parametrize("href", ["HTTPS://shop.example/sale", "HtTp://shop.example/sale"])
+def test_p13_a_link_written_with_an_upper_case_scheme_is_tracked_and_its_click_still_redirects(
+        client, account, mailed, href):
+    """A scheme is case-insensitive: composing tracks `HTTPS://...`, so the click route must follow
+    it, not answer 400 with the click lost."""
+    from chalicelib.config import signer
+    from chalicelib.domain.accounts import AccountProfile
+    from chalicelib.domain.campaigns import CampaignContent, Channel, with_text_part
+    from chalicelib.domain.marketing_mail import ListSettings, compose_marketing_email
+    from chalicelib.domain.subscriptions import Contact
+
+    content = with_text_part(CampaignContent(
+        channel=Channel.EMAIL, list_ids=frozenset({mailed["list_id"]}), subject="News",
+        html=f'<p><a href="{href}">Sale</a></p>', from_address="news@acme.example"), None)
+    sender = AccountProfile(name="Acme Ltd", postal_address="1 Main Street, Bucharest",
+                            contact_email="contact@acme.example", sender_identity="news@acme.example")
+    with time_machine.travel(SENT, tick=False):
+        mail = compose_marketing_email(
+            signer=signer(), account_id=account["account_id"], campaign_id=mailed["campaign_id"],
+            content=content, recipient=Contact(email=READER), sender=sender, public_base_url=BASE_URL,
+            mailing_list=ListSettings(mailed["list_id"], "News", track_opens=False, track_clicks=True))
+    (path,) = re.findall(rf'href="{re.escape(BASE_URL)}(/t/c/[^"]+)"', mail.html or "")
+    response = _get(client, path)
+    assert response.status_code == 302, response.body[:200]
+    assert response.headers["Location"] == href
+    (record,) = take("tracking")
+    assert json.loads(record["body"])["label"] == href
+
+
+@pytest.mark.parametrize(("url", "web"), [
+    ("HTTPS://x.example", True), ("http://x.example", True), ("hTTp://x", True),
+    ("HTTPS://", False), ("JAVASCRIPT:alert(1)", False), (" https://x.example", False),
+    ("\u2028https://x.example", False), ("https:/x.example", False), ("ftp://x.example", False),
+    ("data:text/html,https://x.example", False),
+])
+def test_p13_the_click_route_follows_exactly_the_links_composing_tracks(url, web):
+    """One rule for both: what composing rewrites to the click route (marketing_mail) is what the
+    route redirects to (mail_links._target); anything else is a 400, never a redirect."""
+    from chalicelib.config import signer
+    from chalicelib.domain.mail_links import click_token, is_web_link, read_click_token
+    from chalicelib.domain.tokens import TokenInvalid
+
+    assert is_web_link(url) is web
+    token = click_token(signer(), _claim_of_nobody(), url)
+    if web:
+        assert read_click_token(signer(), token)[1] == url
+    else:
+        with pytest.raises(TokenInvalid):
+            read_click_token(signer(), token)
+
+
+def _claim_of_nobody() -> Any:
+    return claim_for("acc_1", "lst_1", READER, "cmp_1")
+
+
 # --- country (P13) and no IP kept (P15) ---------------------------------------------------------
 
-def test_p13_country_from_the_cloudfront_header(client, account, mailed):
+def test_p13_country_from_the_cloudfront_header(client, account, mailed, behind_cloudfront):
     _get(client, _signed(open_path, _claim(account, mailed)), **{"CloudFront-Viewer-Country": "RO"})
     (record,) = take("tracking")
     assert json.loads(record["body"])["country"] == "RO"
+
+
+@pytest.mark.parametrize("declared", ["", "0", "true", "yes", " 1"])
+def test_p13_a_cloudfront_country_header_is_not_believed_where_no_cloudfront_is_declared(
+        client, account, mailed, settings_env, declared):
+    """Anyone may write CloudFront-Viewer-Country: without TIDINGS_TRACKING_BEHIND_CLOUDFRONT=1
+    exactly, the country comes from the source IP (here the test client's private one)."""
+    settings_env(TIDINGS_TRACKING_BEHIND_CLOUDFRONT=declared)
+    _get(client, _signed(open_path, _claim(account, mailed)), **{"CloudFront-Viewer-Country": "KP"})
+    (record,) = take("tracking")
+    assert json.loads(record["body"])["country"] == UNKNOWN
 
 
 def test_p13_country_unknown_without_header_and_for_a_private_ip(client, account, mailed):
     _get(client, _signed(open_path, _claim(account, mailed)))  # the test client's IP is 127.0.0.1
     (record,) = take("tracking")
     assert json.loads(record["body"])["country"] == UNKNOWN
+
+
+@pytest.mark.parametrize(("country", "accepted"), [
+    ("RO", True), (UNKNOWN, True), ("ro", False), (" RO", False), ("RO\n", False), ("XX", False),
+    ("ROU", False), ("R", False), ("", False), ("UNKNOWN", False), ("R\u2028", False),
+    ("ann@example.com", False), (None, False), (40, False), (["RO"], False),
+])
+def test_p14_a_queued_event_whose_country_is_not_one_the_route_gives_is_refused_not_reported(
+        country, accepted):
+    """A queued event's country becomes a counter's name and a report's row: only what
+    viewer_country gives (a code it accepts, or "unknown") is read; a malformed or forged record
+    is refused like any unreadable event (the worker sends it to the DLQ), never reported."""
+    from chalicelib.domain.errors import InvalidInput
+    from chalicelib.domain.tracking import event_from_dict
+
+    queued = {"id": "e1", "action": "opens", "at": "2026-01-01T00:00:00+00:00", "account": "acc_1",
+              "list": "lst_1", "campaign": "cmp_1", "address": READER, "viewer": "human",
+              "country": country, "label": None, "sent": None}
+    if accepted:
+        assert event_from_dict(queued).country == country
+    else:
+        with pytest.raises(InvalidInput):
+            event_from_dict(queued)
 
 
 def test_p13_country_rules():
@@ -196,7 +288,8 @@ def _events(client: Any, account: dict[str, Any], mailed: dict[str, str],
     return take("tracking")
 
 
-def test_p13_worker_writes_each_marker_once_and_the_batchs_counters_in_one_delta(client, account, mailed):
+def test_p13_worker_writes_each_marker_once_and_the_batchs_counters_in_one_delta(client, account, mailed,
+                                                                               behind_cloudfront):
     records = _events(client, account, mailed, readers=10)
     with count_aws_calls() as calls:
         assert run_tracking_worker(records) == {"batchItemFailures": []}

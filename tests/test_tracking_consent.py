@@ -7,6 +7,8 @@ import json
 import re
 from typing import Any
 
+import pytest
+
 from chalicelib.config import signer
 from chalicelib.domain.lists import DEFAULT_TRACKING_TEXT
 from chalicelib.domain.mail_links import PREFERENCES, LinkClaim, link_token
@@ -168,6 +170,42 @@ def test_p30_withdrawn_in_the_preference_centre_it_stops_every_pixel_and_given_a
     assert "/t/o/" in _html_to(ANN)[-1]
 
 
+def test_p30_an_open_queued_before_withdrawal_does_not_rebuild_the_deleted_history(client, account, headers):
+    """Withdrawing deletes every marker of the person; an open fetched just before it and drained
+    after it (the drain runs every few minutes) happened while she consented: it counts in the
+    campaign's totals, but writes no marker, her history (P30, P16), and no unique count. Bob,
+    who did not withdraw, is counted as before in the same batch."""
+    list_id = new_list(client, headers)
+    subscribe(account["account_id"], list_id, ANN)
+    subscribe(account["account_id"], list_id, BOB)
+    campaign_id = _send(client, headers, list_id)
+    for address in (ANN, BOB):
+        (html,) = _html_to(address)
+        pixel = "/t/o/" + html.split("/t/o/")[1].split('"')[0]
+        client.http.get(pixel, headers=BROWSER)  # queued, not counted yet
+    assert _set_tracking(client, _prefs(account, list_id, ANN), list_id, "withdraw").status_code == 200
+    run_tracking_worker(take("tracking"))
+    (marker,) = TrackingMarker.scan()
+    assert marker.events, "Bob's open made his marker"
+    opens = report_body(client, account, campaign_id)["opens"]
+    assert opens["total"] == 2, opens
+    assert opens["unique"] == 1, opens
+
+
+def test_p30_withdrawing_tracking_in_the_preference_centre_needs_this_pages_nonce(client, account, headers):
+    list_id = new_list(client, headers, tracking={"opens": True, "clicks": True})
+    subscribe(account["account_id"], list_id, ANN)
+    subscribe(account["account_id"], list_id, BOB)
+    page = client.http.get(f"/p/{_prefs(account, list_id, BOB)}").body.decode()
+    bobs_nonce = re.search(r'name="nonce" value="([^"]+)"', page).group(1)
+    stolen = client.http.post(f"/p/{_prefs(account, list_id, ANN)}/tracking", headers=FORM,
+                              body=f"nonce={bobs_nonce}&list_id={list_id}&choice=withdraw")
+    assert stolen.status_code == 400 and stored(list_id, ANN).tracking.withdrawn_at is None
+    assert _set_tracking(client, _prefs(account, list_id, ANN), list_id, "withdraw").status_code == 200
+    assert stored(list_id, ANN).tracking.withdrawn_at is not None
+    assert stored(list_id, BOB).tracking.withdrawn_at is None
+
+
 def test_p15_p30_a_list_that_asks_none_tracks_its_people_until_one_refuses(client, account, headers):
     list_id = new_list(client, headers, tracking_consent="not_required")
     subscribe(account["account_id"], list_id, ANN, tracking=False)
@@ -176,3 +214,61 @@ def test_p15_p30_a_list_that_asks_none_tracks_its_people_until_one_refuses(clien
     assert _set_tracking(client, _prefs(account, list_id, ANN), list_id, "withdraw").status_code == 200
     _send(client, headers, list_id)
     assert "/t/o/" not in _html_to(ANN)[-1]
+
+
+# --- what a mail carries is decided when it is sent, not when its page was planned (P15, P30) ------
+
+def _fanned_out(client: Any, headers: dict[str, str], list_id: str) -> str:
+    """A campaign to the list, its page planned and its batch queued, not yet sent (a big
+    campaign's batch waits hours for its send time)."""
+    campaign = create_campaign(client, headers, [list_id])
+    sent = client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/send", headers=headers)
+    assert sent.status_code == 202
+    run_queues(client, ("fanout",))
+    return campaign["campaign_id"]
+
+
+@pytest.mark.parametrize("asks", ["required", "not_required"])
+def test_p30_tracking_consent_withdrawn_while_a_campaign_is_being_sent_keeps_the_pixel_out(
+        client, account, headers, asks):
+    """Ann withdraws in the preference centre after the fan-out: her mail carries no pixel and no
+    tracked link, and the report does not count it trackable; Bob's is unchanged."""
+    list_id = new_list(client, headers, tracking_consent=asks)
+    subscribe(account["account_id"], list_id, ANN)  # gave tracking consent
+    subscribe(account["account_id"], list_id, BOB)
+    campaign_id = _fanned_out(client, headers, list_id)
+    assert _set_tracking(client, _prefs(account, list_id, ANN), list_id, "withdraw").status_code == 200
+    run_queues(client)
+    (ann_html,), (bob_html,) = _html_to(ANN), _html_to(BOB)
+    assert "/t/o/" not in ann_html and "/t/c/" not in ann_html and "https://acme.example/sale" in ann_html
+    assert "/t/o/" in bob_html and "/t/c/" in bob_html
+    report = report_body(client, account, campaign_id)
+    assert report["sent"] == 2 and report["trackable"] == 1
+
+
+def test_p15_a_list_that_switched_tracking_off_while_a_campaign_is_being_sent_gets_no_pixel(
+        client, account, headers):
+    list_id = new_list(client, headers)
+    subscribe(account["account_id"], list_id, ANN)
+    campaign_id = _fanned_out(client, headers, list_id)
+    patched = client.http.patch(f"/v1/lists/{list_id}", headers=headers,
+                                body=json.dumps({"tracking": {"opens": False, "clicks": False}}))
+    assert patched.status_code == 200, patched.body
+    run_queues(client)
+    (html,) = _html_to(ANN)
+    assert "/t/o/" not in html and "/t/c/" not in html and "https://acme.example/sale" in html
+    assert report_body(client, account, campaign_id)["trackable"] == 0
+
+
+def test_p15_a_list_that_switched_only_clicks_off_while_a_campaign_is_being_sent_keeps_the_pixel(
+        client, account, headers):
+    """Each switch as it stands when the mail goes: opens still counted, links left as written."""
+    list_id = new_list(client, headers)
+    subscribe(account["account_id"], list_id, ANN)
+    _fanned_out(client, headers, list_id)
+    patched = client.http.patch(f"/v1/lists/{list_id}", headers=headers,
+                                body=json.dumps({"tracking": {"opens": True, "clicks": False}}))
+    assert patched.status_code == 200, patched.body
+    run_queues(client)
+    (html,) = _html_to(ANN)
+    assert "/t/o/" in html and "/t/c/" not in html and "https://acme.example/sale" in html

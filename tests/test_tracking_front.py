@@ -124,10 +124,24 @@ def test_p13_function_url_tampered_pixel_is_400_and_counts_nothing(client, accou
     assert take("tracking") == []
 
 
-def test_p13_function_url_country_from_the_cloudfront_header(client, account, mailed):
+def test_p13_function_url_country_from_the_cloudfront_header(client, account, mailed, behind_cloudfront):
     _invoke(client, _signed(open_path, account, mailed), CloudFront_Viewer_Country="RO")
     (record,) = take("tracking")
     assert json.loads(record["body"])["country"] == "RO"
+
+
+def test_p13_a_forged_cloudfront_country_header_sent_straight_to_the_tracking_front_is_not_believed(
+        client, account, mailed):
+    """The function URL is public (AuthType NONE), and CloudFront is in front of it only where the
+    deployment declares it (TrackingBehindCloudFront): elsewhere anyone with a pixel link could
+    write any country into the report. The country comes from the source IP, as X-Forwarded-For
+    is never believed either."""
+    _invoke(client, _signed(open_path, account, mailed), CloudFront_Viewer_Country="KP",
+            X_Forwarded_For="193.231.20.1")
+    _invoke(client, _signed(click_path, account, mailed, "https://shop.example/"),
+            CloudFront_Viewer_Country="KP")
+    records = take("tracking")
+    assert [json.loads(record["body"])["country"] for record in records] == ["US", "US"]  # READER_IP
 
 
 def test_p15_function_url_source_ip_gives_the_country_and_is_never_queued_or_stored(client, account, mailed):

@@ -72,6 +72,19 @@ def test_p06_one_click_post_as_gmail_sends_it_is_200_without_page_or_redirect(cl
     assert _suppressed(account["account_id"])
 
 
+def test_p07_one_click_post_as_multipart_form_data_unsubscribes_at_once_without_redirect(
+        client, account, mailed):
+    """RFC 8058 section 3.1: the one-click POST SHOULD be multipart/form-data."""
+    body = ("--b0undary\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\n"
+            "One-Click\r\n--b0undary--\r\n")
+    multipart = {"Content-Type": "multipart/form-data; boundary=b0undary"}
+    with _at(1):
+        response = client.http.post(mailed["path"], headers=multipart, body=body)
+    assert response.status_code == 200 and "Location" not in response.headers
+    assert status_of(mailed["list_id"], READER) == "unsubscribed"
+    assert _suppressed(account["account_id"])
+
+
 def test_p07_unsubscribe_is_idempotent(client, account, mailed):
     with _at(1):
         client.http.post(mailed["path"], **ONE_CLICK)

@@ -74,7 +74,8 @@ def get_one_campaign(call: ApiCall, campaign_id: str) -> dict[str, Any]:
 
 
 @api.route("/v1/campaigns/{campaign_id}", "PATCH", "Change a draft or scheduled campaign; "
-           "send_at schedules it, send_at null makes it a draft, status cancelled cancels it",
+           "send_at schedules it, send_at null makes it a draft, status cancelled cancels it (and stops "
+           "one that is sending)",
            write=True, body=CAMPAIGN_PATCH)
 def patch_campaign(call: ApiCall, campaign_id: str) -> dict[str, Any]:
     from chalicelib.services.campaigns import change_campaign

@@ -69,8 +69,8 @@ def _answer(event: dict[str, Any]) -> Response:
     headers = event.get("headers") or {}  # lower-cased by Lambda
     fetch = Fetch(user_agent=headers.get("user-agent", http.get("userAgent")),
                   country_header=headers.get("cloudfront-viewer-country"),
-                  # The caller's IP (or CloudFront's, which then sends the country header): it
-                  # gives the country and goes no further (P15).
+                  # The caller's IP (or CloudFront's, where the deployment declares it in front
+                  # and its country header is believed): gives the country, goes no further (P15).
                   ip=http.get("sourceIp"),
                   accept=headers.get("accept"))
     return _ANSWERS[match.group(1)](match.group(2), fetch)

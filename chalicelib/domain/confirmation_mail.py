@@ -48,9 +48,11 @@ def confirmation_email(recipient: str, list_name: str, sender: AccountProfile, t
 
 
 def confirmation_message_id(hash_key: str, list_id: str, address: str, purpose: str,
-                            at: datetime) -> str:
-    """The outbox id of a confirmation mail: the same for one list, address and purpose on one
-    UTC day, so a double submit (or a redelivered job) mails once. Keyed with the address's
-    HMAC, so the id reveals nothing about the address."""
-    seed = f"{list_id}|{address_hash(address, hash_key)}|{purpose}|{at.date().isoformat()}"
+                            at: datetime, signed_up_at: datetime) -> str:
+    """The outbox id of a confirmation mail: the same for one list, address, purpose and signup
+    (its consent's time) on one UTC day, so a redelivered job mails once; a new signup, whose
+    link is its own (P02), gets its own mail. Keyed with the address's HMAC, so the id reveals
+    nothing about the address."""
+    seed = (f"{list_id}|{address_hash(address, hash_key)}|{purpose}|{at.date().isoformat()}"
+            f"|{signed_up_at.isoformat()}")
     return f"cnf_{hashlib.sha256(seed.encode('utf-8')).hexdigest()[:40]}"

@@ -1,6 +1,7 @@
 """The country a mail was viewed from (P13), without keeping the IP (P15).
 
-First the `CloudFront-Viewer-Country` header (set by CloudFront when the API sits behind it),
+First the `CloudFront-Viewer-Country` header (the caller passes it only where the deployment
+declares CloudFront in front, services/tracking.py: elsewhere anyone may write it),
 then the registries' IP→country data that the `iptocc` package ships inside its wheel (no
 network, no file to download at run time), else UNKNOWN. Callers pass the IP in and drop it:
 only the two-letter code leaves this function.
@@ -23,6 +24,11 @@ def viewer_country(header: str | None, ip: str | None) -> str:
     if ip:
         return _code(_registry_country(ip)) or UNKNOWN
     return UNKNOWN
+
+
+def is_viewer_country(value: object) -> bool:
+    """True for what `viewer_country` gives: a code it accepts as written, or UNKNOWN."""
+    return isinstance(value, str) and (value == UNKNOWN or _code(value) == value)
 
 
 def _code(value: str | None) -> str | None:

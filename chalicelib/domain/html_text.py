@@ -21,6 +21,42 @@ _SPACES = re.compile(r"[ \t\r\n\f\v]+")
 _BLANK_RUNS = re.compile(r"\n{3,}")
 
 
+# What a reader never sees of an HTML part, found by a regular expression (a parse per recipient
+# would cost several times the rest of composing, issue 15): comments (an unclosed one runs to the
+# end, as in a browser), the other "bogus comments" (`<!...>`, `<?...>`, `</` not before a tag
+# name), and the elements whose content is never shown: the raw-text ones up to their first end
+# tag, head and template (which may nest) up to their last. It errs on the side of removing too
+# much, which at worst adds a footer the part already had.
+_UNSEEN = re.compile(
+    r"<!--.*?(?:--!?>|\Z)"
+    r"|<(?:[!?]|/(?![a-z]))[^>]*(?:>|\Z)"
+    r"|<(script|style|title)\b.*?(?:</\1\s*>|\Z)"
+    r"|<(head|template)\b(?:.*</\2\s*>|.*)",
+    re.IGNORECASE | re.DOTALL)
+
+
+def visible_markup(html: str) -> str:
+    """`html` without what a mail client never shows (comments, head, script, style, title,
+    template): what to search for a link or text the reader must see."""
+    return _UNSEEN.sub(" ", html)
+
+
+def visible_tag(html: str, tag: re.Pattern[str], *, last: bool = False) -> re.Match[str] | None:
+    """The first (or `last`) match of `tag` in `html` that a mail client reads as markup, not
+    inside a comment or an unseen element: where an addition to the body shows."""
+    unseen = [match.span() for match in _UNSEEN.finditer(html)]
+    found = [match for match in tag.finditer(html)
+             if not any(start <= match.start() < end for start, end in unseen)]
+    return (found[-1] if last else found[0]) if found else None
+
+
+def visible_end(html: str) -> int:
+    """Where an addition at the end of `html` shows: before what is never shown and runs to the
+    end (an unclosed comment would swallow it), else the end."""
+    trailing = [match.start() for match in _UNSEEN.finditer(html) if match.end() == len(html)]
+    return trailing[0] if trailing else len(html)
+
+
 class _TextCollector(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)

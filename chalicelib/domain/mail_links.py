@@ -10,6 +10,7 @@ how reports name it, as written, never as rendered (domain/link_labels.py, P14).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +31,14 @@ _MAX_AGE_SECONDS = int(LINK_LIFETIME.total_seconds())
 
 # Paths of the public routes that read these tokens.
 _PATHS = {UNSUBSCRIBE: "u", PREFERENCES: "p", FORWARD: "fwd", OPEN: "t/o", CLICK: "t/c"}
+# A web page's address: the only kind of link composing tracks and the click route follows.
+# A scheme is case-insensitive (RFC 3986, 3.1): `HTTPS://` is as good as `https://`.
+_WEB_LINK = re.compile(r"https?://.", re.IGNORECASE)
+
+
+def is_web_link(url: str) -> bool:
+    """True for an http(s) URL with something after its `://`, whatever the case of its scheme."""
+    return _WEB_LINK.match(url) is not None
 
 
 @dataclass(frozen=True)
@@ -91,7 +100,7 @@ def read_click_token(signer: Signer, token: str) -> tuple[LinkClaim, str]:
 
 def _target(payload: dict[str, Any]) -> str:
     url = payload.get("u")
-    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+    if not isinstance(url, str) or not is_web_link(url):
         raise TokenInvalid(N_("this link is not valid"), field="token")
     return url
 

@@ -25,9 +25,10 @@ import re
 from dataclasses import dataclass, replace
 
 from chalicelib.domain.accounts import AccountProfile
+from chalicelib.domain.addresses import ascii_domain
 from chalicelib.domain.campaigns import CampaignContent
 from chalicelib.domain.header_text import one_line
-from chalicelib.domain.html_text import html_to_text
+from chalicelib.domain.html_text import html_to_text, visible_end, visible_markup, visible_tag
 from chalicelib.domain.link_labels import WrittenLinks, mark_written_links, without_marks
 from chalicelib.domain.mail_links import (
     CLICK,
@@ -37,6 +38,7 @@ from chalicelib.domain.mail_links import (
     UNSUBSCRIBE,
     LinkClaim,
     click_token,
+    is_web_link,
     link_token,
     link_url,
 )
@@ -49,8 +51,9 @@ from chalicelib.templates import DEFAULT_LANGUAGE, N_, gettext_for
 ADVERTISEMENT_LABEL = N_("Advertisement")
 
 _LINK = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])([^"'>]+)\2""", re.IGNORECASE)
-_TRACKED_TARGET = re.compile(r"https?://.", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
+_BODY_START = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
+_BODY_END = re.compile(r"</body", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,9 @@ def compose_marketing_email(*, signer: Signer, account_id: str, campaign_id: str
 def unsubscribe_headers(unsubscribe_url: str, token: str, from_address: str) -> dict[str, str]:
     """The RFC 2369 / RFC 8058 headers (P06): one-click POST to the URL, or a mail to the
     sender's domain whose subject carries the token."""
-    domain = from_address.rpartition("@")[2]
+    # In A-labels, as From's: a header of Unicode would be RFC 2047-encoded, and an encoded
+    # word is no `<mailto:...>` URI (RFC 2369).
+    domain = ascii_domain(from_address.rpartition("@")[2])
     return {
         "List-Unsubscribe": f"<{unsubscribe_url}>, "
                             f"<mailto:unsubscribe@{domain}?subject=unsubscribe-{token}>",
@@ -180,7 +185,7 @@ def _track_clicks(html: str, links: _Links, written: WrittenLinks) -> str:
     def rewrite(match: re.Match[str]) -> str:
         label, href = written.label_of(match.group(3))
         target = html_escaping.unescape(href)
-        if _TRACKED_TARGET.match(target) and not target.startswith(own_links):
+        if is_web_link(target) and not target.startswith(own_links):
             if (target, label) not in tokens:
                 token = click_token(links.signer, links.claim, target, label)
                 tokens[target, label] = link_url(links.tracking_base, CLICK, token)
@@ -192,12 +197,14 @@ def _track_clicks(html: str, links: _Links, written: WrittenLinks) -> str:
 
 def _html_footer(html: str, sender: AccountProfile, mailing_list: ListSettings, links: _Links) -> str:
     escape = html_escaping.escape
+    # Judged on what the reader sees: a link or an address in a comment shows nobody anything.
+    shown = visible_markup(html)
     parts = []
-    if _lacks_identity(html, sender, escaped=True):
+    if _lacks_identity(shown, sender, escaped=True):
         contact = escape(sender.contact_email or "")
         parts.append(f"<p>{escape(sender.name)} &middot; {escape(sender.postal_address or '')} &middot; "
                      f'<a href="mailto:{contact}">{contact}</a></p>')
-    if links.unsubscribe not in html:
+    if links.unsubscribe not in shown:
         _ = gettext_for(mailing_list.language)
         why = _("You receive this email because you subscribed to %(list)s.") % {
             "list": escape(mailing_list.name)}
@@ -212,12 +219,14 @@ def _html_footer(html: str, sender: AccountProfile, mailing_list: ListSettings, 
 
 
 def _before_body_end(html: str, addition: str) -> str:
-    end = html.lower().rfind("</body")
-    return html + addition if end < 0 else html[:end] + addition + html[end:]
+    # Never inside a comment or an unseen element, where the reader would not see it (P06, P08).
+    match = visible_tag(html, _BODY_END, last=True)
+    end = visible_end(html) if match is None else match.start()
+    return html[:end] + addition + html[end:]
 
 
 def _after_body_start(html: str, addition: str) -> str:
-    match = re.search(r"<body\b[^>]*>", html, re.IGNORECASE)
+    match = visible_tag(html, _BODY_START)
     return addition + html if match is None else html[:match.end()] + addition + html[match.end():]
 
 

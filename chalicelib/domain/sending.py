@@ -21,7 +21,7 @@ from chalicelib.domain.health import counts_for_account
 from chalicelib.domain.marketing_mail import ListSettings
 from chalicelib.domain.message_ids import campaign_message_id as campaign_message_id
 from chalicelib.domain.signup_limits import Counter
-from chalicelib.domain.subscriptions import Contact
+from chalicelib.domain.subscriptions import Contact, Status
 from chalicelib.domain.transactional import KIND as TRANSACTIONAL_KIND
 from chalicelib.domain.transactional import blocking_reason as transactional_blocking_reason
 
@@ -112,6 +112,13 @@ def eligible(channel: Channel, attribute_filter: Mapping[str, str], contact: Con
     if restricted or not matches_filter(attribute_filter, contact):
         return False
     return channel is not Channel.SMS or (bool(contact.phone) and phone_confirmed)
+
+
+def still_mailable(status: str | None, restricted: bool) -> bool:
+    """Whether a recipient the fan-out chose may still be mailed when its send time comes: its
+    entry (of that `status`, None when it is gone) is still on the list, still confirmed, and its
+    processing was not restricted since (P17: kept but not mailed)."""
+    return status == Status.CONFIRMED.value and not restricted
 
 
 def sending_lanes(ses_rate: float) -> tuple[float, float]:

@@ -162,14 +162,17 @@ def clean_contact(raw: Mapping[str, object], declared_attributes: Iterable[str],
 
     Public forms pass `drop_unknown=True`: anything else they send is silently dropped (P04).
     The API passes False and gets InvalidInput for an undeclared attribute instead.
-    `raw["attributes"]`, when present, holds the attributes; otherwise they are read from the
-    top level (how a flat HTML form sends them).
+    `raw["attributes"]`, when it is an object, holds the attributes; otherwise they are read from
+    the top level (how a flat HTML form sends them). A public form's `attributes` that is not an
+    object is a field like any other: dropped, or the value of a declared attribute of that name.
     """
     declared = set(declared_attributes) - set(CONTACT_FIELDS)
     values = {name: _text(raw.get(name), name, _MAX_LENGTH[name]) for name in CONTACT_FIELDS}
     if values["email"] is None:
         raise InvalidInput(N_("'email' is required"), field="email")
     nested = raw.get("attributes")
+    if drop_unknown and not isinstance(nested, Mapping):
+        nested = None
     if nested is not None and not isinstance(nested, Mapping):
         raise InvalidInput("'attributes' must be an object of text values", field="attributes")
     source: Mapping[str, object] = nested if nested is not None else raw

@@ -24,7 +24,7 @@ import binascii
 import json
 import os
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -192,23 +192,40 @@ class Signer:
 
 @dataclass(frozen=True)
 class ConfirmClaim:
-    """What a confirmation link says: this address asked to join this list."""
+    """What a confirmation link says: this address asked to join this list, by the signup given
+    at `signed_up_at` (its consent's time): the link confirms that signup only, never one that
+    replaced it since (P02, P30). None: a link made before links were bound to their signup,
+    which confirms the signup waiting now (such links expire within DEFAULT_MAX_AGE_SECONDS)."""
 
     list_id: str
     address: str
+    signed_up_at: datetime | None = None
 
 
-def confirm_token(signer: Signer, list_id: str, address: str) -> str:
-    return signer.sign(CONFIRM, {"l": list_id, "a": address})
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+# Signup times a link may name: from the epoch to the year 2970 (in microseconds).
+_MAX_MICROS = 1000 * 366 * 24 * 3600 * 1_000_000
+
+
+def confirm_token(signer: Signer, list_id: str, address: str, signed_up_at: datetime | None = None) -> str:
+    payload: dict[str, Any] = {"l": list_id, "a": address}
+    if signed_up_at is not None:
+        payload["g"] = (signed_up_at - _EPOCH) // _MICROSECOND
+    return signer.sign(CONFIRM, payload)
 
 
 def read_confirm_token(signer: Signer, token: str,
                        max_age_seconds: int = DEFAULT_MAX_AGE_SECONDS) -> ConfirmClaim:
     payload = signer.verify(CONFIRM, token, max_age_seconds)
-    list_id, address = payload.get("l"), payload.get("a")
+    list_id, address, micros = payload.get("l"), payload.get("a"), payload.get("g")
     if not isinstance(list_id, str) or not isinstance(address, str):
         raise TokenInvalid(N_("this link is not valid"), field="token")
-    return ConfirmClaim(list_id=list_id, address=address)
+    if micros is None:
+        return ConfirmClaim(list_id=list_id, address=address)
+    if isinstance(micros, bool) or not isinstance(micros, int) or not 0 <= micros < _MAX_MICROS:
+        raise TokenInvalid(N_("this link is not valid"), field="token")
+    return ConfirmClaim(list_id=list_id, address=address, signed_up_at=_EPOCH + micros * _MICROSECOND)
 
 
 def confirm_token_list_hint(signer: Signer, token: str) -> str | None:

@@ -53,6 +53,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from chalicelib.domain.clock import parse_utc_time
+from chalicelib.domain.country import is_viewer_country
 from chalicelib.domain.engagement import Viewer
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.link_labels import link_label, origin_label
@@ -129,10 +130,11 @@ def event_from_dict(data: Any) -> TrackingEvent:
                               link=_queued_link(data), sent_at=_event_time(sent) if sent else None)
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidInput(f"malformed tracking event: {exc!r}", field="event") from None
-    texts = (event.event_id, event.account_id, event.list_id, event.campaign_id, event.address,
-             event.country)
-    if not all(isinstance(value, str) and value for value in texts) or (
-            event.action is Action.CLICK and not isinstance(event.link, str)):
+    texts = (event.event_id, event.account_id, event.list_id, event.campaign_id, event.address)
+    # The country becomes a counter's name and a report's row (P14): only what the route
+    # queues (domain/country.viewer_country), never free text.
+    if not all(isinstance(value, str) and value for value in texts) or not is_viewer_country(
+            event.country) or (event.action is Action.CLICK and not isinstance(event.link, str)):
         raise InvalidInput("malformed tracking event", field="event")
     return event
 
@@ -363,7 +365,8 @@ class BatchPlan:
     deferred: tuple[str, ...] = ()
     # Markers whose dead batch's counts this batch takes over.
     adopted: int = 0
-    # Events of mails older than HISTORY_LIFETIME: in the totals only, never in a marker (P21).
+    # Events of mails older than HISTORY_LIFETIME (P21), or of people whose history was deleted
+    # since (P30, `unrecorded`): in the totals only, never in a marker.
     late: int = 0
     # What those add: {campaign: {counter: amount}}.
     late_counts: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
@@ -396,7 +399,7 @@ def marker_keys(events: list[TrackingEvent], recipient_of: dict[str, str]) -> se
 
 def plan_batch(events: list[TrackingEvent], stored: Mapping[MarkerKey, Marker], recipient_of: dict[str, str],
                now: datetime, batch_id: str = "", orphaned: Set[MarkerKey] = frozenset(),
-               unsettled: Set[MarkerKey] = frozenset()) -> BatchPlan:
+               unsettled: Set[MarkerKey] = frozenset(), unrecorded: Set[str] = frozenset()) -> BatchPlan:
     """Decide what a batch (`batch_id`, at `now`) adds, given its markers as read (key → Marker;
     absent ones missing), the markers whose last batch died without its delta (`orphaned`: their
     counts are adopted) and those whose last batch may still be writing it (`unsettled`: their
@@ -404,6 +407,8 @@ def plan_batch(events: list[TrackingEvent], stored: Mapping[MarkerKey, Marker], 
 
     An event of a mail sent HISTORY_LIFETIME ago or more adds to its total counters only: no
     marker keeps it (P21), so SQS redelivering it could count it twice; rare, and in totals only.
+    So does an event whose id is in `unrecorded` (one from before the person withdrew tracking
+    consent, which deleted their history: it may be counted, not remembered, P30).
     An event whose short id its marker holds was counted before (SQS redelivered it) and adds
     nothing. Otherwise it adds one to its total counters, to the unique `any` counter when its
     marker does not exist yet, and to its viewer's unique counter when the marker has not
@@ -419,7 +424,7 @@ def plan_batch(events: list[TrackingEvent], stored: Mapping[MarkerKey, Marker], 
             replayed += 1
             continue
         seen.add(event.event_id)
-        if event.history_until <= now:
+        if event.history_until <= now or event.event_id in unrecorded:
             counts = late.setdefault(event.campaign_id, {})
             for name in total_counters(event):
                 counts[name] = counts.get(name, 0) + 1

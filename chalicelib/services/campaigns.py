@@ -24,7 +24,7 @@ from chalicelib.domain.campaigns import (
     with_text_part,
 )
 from chalicelib.domain.clock import now
-from chalicelib.domain.errors import NotFound
+from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.header_text import header_text
 from chalicelib.domain.health import refuse_while_blocked
 from chalicelib.domain.templates import validate_template
@@ -113,9 +113,12 @@ def create_campaign(account_id: str, actor: str, body: dict[str, Any]) -> Campai
 
 def change_campaign(account_id: str, actor: str, campaign_id: str, body: dict[str, Any]) -> Campaign:
     """Apply a patch to a draft or scheduled campaign: content (checked whole again), name,
-    schedule (`send_at`; null makes it a draft) or `status: cancelled`. While the account may not
+    schedule (`send_at`; null makes it a draft) or `status: cancelled`, which also stops a
+    campaign that is sending. While the account may not
     send, only cancelling is allowed (P22, P26): it stops mail, it writes no content."""
     campaign = get_campaign(account_id, campaign_id)
+    if set(body) == {"status"} and campaign.status == CampaignStatus.SENDING.value:
+        return _stop_sending(account_id, actor, campaign_id)
     check_editable(CampaignStatus(campaign.status))
     if set(body) != {"status"}:
         refuse_while_blocked(get_account(account_id))
@@ -135,6 +138,16 @@ def change_campaign(account_id: str, actor: str, campaign_id: str, body: dict[st
     if "status" in body:
         audit.record(account_id, actor, "campaign.cancelled", campaign_id)
     return campaign
+
+
+def _stop_sending(account_id: str, actor: str, campaign_id: str) -> Campaign:
+    """Cancel a campaign while it sends: each batch reads its status first and drops itself,
+    so nobody is mailed after the batches already sending finish (a batch is seconds long).
+    Conflict when it ended meanwhile."""
+    if not campaign_store.end_sending(account_id, campaign_id, CampaignStatus.CANCELLED):
+        raise Conflict("the campaign is no longer sending: it ended meanwhile", field="status")
+    audit.record(account_id, actor, "campaign.cancelled", campaign_id)
+    return get_campaign(account_id, campaign_id)
 
 
 def delete_campaign(account_id: str, actor: str, campaign_id: str) -> None:

@@ -272,10 +272,11 @@ def confirm_phone_code(token: str, form: Mapping[str, str], ip: str | None, user
     proof = entry.phone_consent
     offered = phone_consent.code_hash(hash_key(), entry.list_id, entry.address, entry.phone,
                                       form.get("code", ""))
-    if proof is None or proof.phone != entry.phone or not phone_consent.code_matches(
-            proof.code_hash, proof.code_sent_at, int(proof.attempts or 0), offered, now()):
-        if proof is not None and proof.code_hash:
-            subscriber_store.count_code_attempt(entry)
+    # The try is taken before the code is compared, so parallel guesses share MAX_ATTEMPTS.
+    if proof is None or proof.phone != entry.phone or not proof.code_hash or not (
+            subscriber_store.take_code_attempt(entry, proof.code_hash, phone_consent.MAX_ATTEMPTS)
+            and phone_consent.code_matches(proof.code_hash, proof.code_sent_at, int(proof.attempts or 0),
+                                           offered, now())):
         raise InvalidInput(N_("this code is not right, or too old: ask for a new one"), field="code")
     subscriber_store.confirm_phone(entry, clean_ip(ip), (user_agent or "")[:1000] or None)
     audit.record(claim.account_id, ACTOR, "subscriber.phone_confirmed", entry.list_id)

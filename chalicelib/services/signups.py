@@ -189,7 +189,7 @@ def apply_public_signup(job: SignupJob, job_id: str) -> None:
     if written is None and not returning:
         _log_signup(mailing_list, source, "already_on_list")
         return
-    send_confirmation(mailing_list, job.contact.email, purpose="signup")
+    send_confirmation(mailing_list, job.contact.email, "signup", job.consent.given_at)
     _log_signup(mailing_list, source, "returning" if returning else "pending")
 
 
@@ -238,7 +238,7 @@ def api_signup(mailing_list: MailingList, raw_contact: Mapping[str, object],
                                                 pending_for=pending_lifetime(mailing_list.pending_signup_days))
     if written is not None:
         if target is Status.PENDING:
-            send_confirmation(mailing_list, written.address, purpose="signup")
+            send_confirmation(mailing_list, written.address, "signup", written.consent.given_at)
         _log_signup(mailing_list, Source.API, target.value)
         return ApiSignupResult(written, created=True)
     current = None if suppressed else subscriber_store.get_subscriber(mailing_list.list_id,
@@ -301,18 +301,22 @@ def _optional_text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def confirmation_job(mailing_list: MailingList, address: str, purpose: str,
-                     sender: AccountProfile) -> EmailJob:
-    """The outbox job of a double opt-in mail. Its id is stable per list, address, purpose and
-    day, so a repeated signup mails once that day."""
+def confirmation_job(mailing_list: MailingList, address: str, purpose: str, sender: AccountProfile,
+                     signed_up_at: datetime) -> EmailJob:
+    """The outbox job of a double opt-in mail for the signup whose consent was given at
+    `signed_up_at`: its link confirms that signup only (P02, P30). Its id is stable per list,
+    address, purpose, signup and day, so a redelivered job (or a second resend) mails once that
+    day; a new signup, which replaces the one waiting, gets its own mail."""
+    token = confirm_token(signer(), mailing_list.list_id, address, signed_up_at)
     mail = confirmation_email(
-        address, mailing_list.name, sender, confirm_token(signer(), mailing_list.list_id, address),
+        address, mailing_list.name, sender, token,
         public_base_url=settings().public_base_url, default_sender=settings().default_sender,
         language=list_language(mailing_list), privacy_policy_url=mailing_list.privacy_policy_url,
         valid_days=pending_lifetime(mailing_list.pending_signup_days).days,
     )
     return EmailJob(
-        message_id=confirmation_message_id(hash_key(), mailing_list.list_id, address, purpose, now()),
+        message_id=confirmation_message_id(hash_key(), mailing_list.list_id, address, purpose, now(),
+                                           signed_up_at),
         account_id=mailing_list.account_id,
         kind=CONFIRMATION_KIND,
         email=mail,
@@ -333,14 +337,15 @@ def confirmation_sender(account_id: str) -> AccountProfile | None:
     return profile
 
 
-def send_confirmation(mailing_list: MailingList, address: str, purpose: str) -> None:
-    """Queue the double opt-in mail (see confirmation_job), unless the account is suspended."""
+def send_confirmation(mailing_list: MailingList, address: str, purpose: str, signed_up_at: datetime) -> None:
+    """Queue the double opt-in mail of the signup given at `signed_up_at` (see confirmation_job),
+    unless the account is suspended."""
     sender = confirmation_sender(mailing_list.account_id)
     if sender is None:
         logger.info("confirmation mail not sent: the account may not send",
                     extra={"list_id": mailing_list.list_id, "purpose": purpose})
         return
-    job = confirmation_job(mailing_list, address, purpose, sender)
+    job = confirmation_job(mailing_list, address, purpose, sender, signed_up_at)
     enqueue(OUTBOX, job.to_dict())
 
 
@@ -373,7 +378,7 @@ def apply_resend(job: ResendJob, job_id: str) -> None:
         return
     if not _within_address_limits(mailing_list, job.address, job_id):
         return
-    send_confirmation(mailing_list, job.address, purpose="resend")
+    send_confirmation(mailing_list, job.address, "resend", waiting.consent.given_at)
     _log_signup(mailing_list, Source(waiting.consent.source), "resent")
 
 
@@ -393,13 +398,15 @@ def confirm_signup(token: str, ip: str | None, user_agent: str | None) -> Mailin
     if standing is OwnSignup.BLOCKED:
         raise gone
     ip, user_agent = clean_ip(ip), (user_agent or "")[:1000] or None
-    confirmed = subscriber_store.confirm(claim.list_id, claim.address, ip, user_agent)
+    # Only the signup the link was mailed for: one that replaced it since (anyone may sign an
+    # address up) is confirmed by its own mail's link (P02, P30).
+    confirmed = subscriber_store.confirm(claim.list_id, claim.address, ip, user_agent, claim.signed_up_at)
     if confirmed is not None:  # the same confirmation confirms the tracking box (P30)
         subscriber_store.confirm_tracking(confirmed)
     else:
         current = subscriber_store.get_subscriber(claim.list_id, claim.address)
         if current is not None and returns.waiting_return(current):  # their signup back (P12)
-            confirmed = returns.confirm_return(current, ip, user_agent)
+            confirmed = returns.confirm_return(current, ip, user_agent, claim.signed_up_at)
         if confirmed is None and (current is None or current.status != Status.CONFIRMED.value):
             raise gone
     if confirmed is not None and standing is OwnSignup.RETURNING:

@@ -16,7 +16,7 @@ from functools import cache
 from typing import Any
 
 from chalicelib.adapters.sqs import enqueue, queue_url
-from chalicelib.config import hash_key, signer
+from chalicelib.config import hash_key, settings, signer
 from chalicelib.domain.clock import now
 from chalicelib.domain.lists import TrackingConsent, tracking_consent_of
 from chalicelib.domain.subscriptions import Status, may_track_event
@@ -58,10 +58,16 @@ def track(action: Action, token: str, user_agent: str | None, country_header: st
                           account_id=claim.account_id, list_id=claim.list_id,
                           campaign_id=claim.campaign_id, address=claim.address,
                           viewer=classify(user_agent, at, link.signed_at),
-                          country=viewer_country(country_header, ip), link=link.label,
+                          country=viewer_country(_believed(country_header), ip), link=link.label,
                           sent_at=link.signed_at)
     enqueue(TRACKING, event.to_dict())
     return link.url
+
+
+def _believed(country_header: str | None) -> str | None:
+    """The CloudFront-Viewer-Country header where the deployment declares CloudFront in front of
+    the tracking links; None elsewhere, where any caller may write it (the source IP decides)."""
+    return country_header if settings().tracking_behind_cloudfront else None
 
 
 @cache
@@ -93,7 +99,7 @@ def count_events(events: list[TrackingEvent]) -> set[str]:
     from chalicelib.store import campaign_stats
     from chalicelib.store import tracking as tracking_store
 
-    events = _of_people_tracked(events)
+    events, unrecorded = _of_people_tracked(events)
     if not events:
         return set()
     at, batch_id = now(), uuid.uuid4().hex[:16]
@@ -103,7 +109,7 @@ def count_events(events: list[TrackingEvent]) -> set[str]:
                     for event in events}
     stored = tracking_store.existing_markers(marker_keys(events, recipient_of))
     orphaned, unsettled = _missing_deltas(stored, at)
-    plan = plan_batch(events, stored, recipient_of, at, batch_id, orphaned, unsettled)
+    plan = plan_batch(events, stored, recipient_of, at, batch_id, orphaned, unsettled, unrecorded)
     failed = set(plan.deferred)
     # Filed before the writes (P21): a Lambda dying after them leaves no marker the purge misses.
     tracking_store.list_new_markers(plan.writes)
@@ -137,14 +143,16 @@ def _missing_deltas(stored: dict[MarkerKey, Any], at: datetime) -> tuple[set[Mar
     return orphaned, set(missing) - orphaned
 
 
-def _of_people_tracked(events: list[TrackingEvent]) -> list[TrackingEvent]:
-    """Drop the events of people who may not be tracked (P15, P18, P29, P30): their entry is
-    gone (erased, deleted, its data purged after they left), or had ended, or they had withdrawn
-    tracking consent, when the event happened; or the list now asks for a consent they never gave;
-    and the opens (clicks) of a list that no longer tracks opens (clicks), P15. A mail they
-    kept still fetches its pixel, and its tracked links still redirect; counting them would
-    process their data without a ground. One batched read of the entries and one of their
-    lists per batch."""
+def _of_people_tracked(events: list[TrackingEvent]) -> tuple[list[TrackingEvent], set[str]]:
+    """(events to count, ids of those to count in the totals only). Drop the events of people who
+    may not be tracked (P15, P18, P29, P30): their entry is gone (erased, deleted, its data purged
+    after they left), or had ended, or they had withdrawn tracking consent, when the event
+    happened; or the list now asks for a consent they never gave; and the opens (clicks) of a
+    list that no longer tracks opens (clicks), P15. A mail they kept still fetches its pixel, and
+    its tracked links still redirect; counting them would process their data without a ground.
+    An event from before a withdrawal still counts, but in the totals only: withdrawing deleted
+    the person's history (preferences.set_tracking), and a marker would rebuild it (P30). One
+    batched read of the entries and one of their lists per batch."""
     from chalicelib.store import lists as list_store
     from chalicelib.store import subscribers as subscriber_store
 
@@ -165,8 +173,11 @@ def _of_people_tracked(events: list[TrackingEvent]) -> list[TrackingEvent]:
         return may_track_event(required, Status(entry.status), subscriber_store.tracking_state(entry),
                                event.at, entry.ended_at, withdrawn_at)
 
+    def withdrawn(event: TrackingEvent) -> bool:
+        return subscriber_store.tracking_state(entries[(event.list_id, event.address)]).withdrawn
+
     kept = [event for event in events if tracked(event)]
     if len(kept) < len(events):
         logger.info("tracking events of people no longer tracked dropped",
                     extra={"dropped": len(events) - len(kept)})
-    return kept
+    return kept, {event.event_id for event in kept if withdrawn(event)}

@@ -215,8 +215,9 @@ def end_completed(account_id: str, campaign_id: str) -> CampaignStatus | None:
 
 
 def end_sending(account_id: str, campaign_id: str, status: CampaignStatus) -> bool:
-    """Move a sending campaign to sent (every batch done) or cancelled (its account was
-    suspended meanwhile); False when it was not sending any more (someone else ended it)."""
+    """Move a sending campaign to sent (every batch done) or cancelled (the account stopped it,
+    or may not send as it any more); False when it was not sending any more (someone else ended
+    it)."""
     check_transition(CampaignStatus.SENDING, status)
     at = now()
     try:

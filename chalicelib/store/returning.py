@@ -68,13 +68,15 @@ def waiting_return(entry: Subscriber, at: datetime | None = None) -> ReturningSi
     return signup
 
 
-def confirm_return(entry: Subscriber, ip: str | None, user_agent: str | None) -> Subscriber | None:
+def confirm_return(entry: Subscriber, ip: str | None, user_agent: str | None,
+                   signed_up_at: datetime | None = None) -> Subscriber | None:
     """The person confirmed their signup back (P12): a confirmed entry with its data and consent
     proofs replaces the ended one, in one conditional put. None, writing nothing, when the
-    signup no longer waits or another replaced it since `entry` was read."""
+    signup no longer waits, is not the one given at `signed_up_at` (when named: the one the
+    link was mailed for, P02), or another replaced it since `entry` was read."""
     at = now()
     signup = waiting_return(entry, at)
-    if signup is None:
+    if signup is None or (signed_up_at is not None and signup.consent.given_at != signed_up_at):
         return None
     contact = Contact(email=entry.address, name=signup.name, company=signup.company, phone=signup.phone,
                       website=signup.website, field_of_activity=signup.field_of_activity,

@@ -1,27 +1,90 @@
-"""What a sender checks before each batch, in one read: the campaign (still sending? its
-content) and its account (still allowed to send? its profile) — one BatchGetItem over both
-tables instead of two GetItems, because it is paid once per batch of a 100,000-recipient send."""
+"""What a sender checks, in as few reads as a 100,000-recipient send allows: once a batch, the
+campaign (still sending? its content), its account (still allowed to send? its profile) and the
+list (its tracking switches now, P15), one BatchGetItem over the three tables; and as recipients
+come due, their suppressions (P07, P12) and their entries on the list (restricted since the
+fan-out, P17? tracking consent withdrawn, P30?), one BatchGetItem over both tables a chunk."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
 from chalicelib.clients import client
-from chalicelib.store.models import Account, Campaign
+from chalicelib.domain.sending import still_mailable
+from chalicelib.store.models import Account, Campaign, MailingList, Subscriber, Suppression
+from chalicelib.store.suppressions import suppressing, suppression_keys
+
+# DynamoDB's cap on the keys of one BatchGetItem, over all its tables.
+MAX_BATCH_KEYS = 100
 
 
-def campaign_and_account(account_id: str, campaign_id: str) -> tuple[Campaign | None, Account | None]:
-    """The campaign and its account as stored now (strongly consistent), None for a missing one."""
+def campaign_account_and_list(account_id: str, campaign_id: str, list_id: str
+                              ) -> tuple[Campaign | None, Account | None, MailingList | None]:
+    """The campaign, its account and the account's list as stored now (strongly consistent),
+    None for a missing one (a list of another account is missing here)."""
     campaigns, accounts = Campaign.Meta.table_name, Account.Meta.table_name
-    request = {
+    lists = MailingList.Meta.table_name
+    found = _batch_get({
         campaigns: {"Keys": [{"account_id": {"S": account_id}, "campaign_id": {"S": campaign_id}}],
                     "ConsistentRead": True},
         accounts: {"Keys": [{"account_id": {"S": account_id}}], "ConsistentRead": True},
-    }
-    found: dict[str, list[dict]] = {campaigns: [], accounts: []}
-    dynamodb = client("dynamodb")
-    while request:
-        response = dynamodb.batch_get_item(RequestItems=request)
-        for table, items in response.get("Responses", {}).items():
-            found[table].extend(items)
-        request = response.get("UnprocessedKeys") or {}
+        lists: {"Keys": [{"list_id": {"S": list_id}}], "ConsistentRead": True},
+    })
     campaign = Campaign.from_raw_data(found[campaigns][0]) if found[campaigns] else None
     account = Account.from_raw_data(found[accounts][0]) if found[accounts] else None
-    return campaign, account
+    mailing_list = MailingList.from_raw_data(found[lists][0]) if found[lists] else None
+    if mailing_list is not None and mailing_list.account_id != account_id:
+        mailing_list = None
+    return campaign, account, mailing_list
+
+
+@dataclass(frozen=True)
+class DueRecipients:
+    """What holds recipients back when they come due: the keyed hashes suppressed for the list,
+    and their entries on it (by address; one not found is no longer on the list)."""
+
+    suppressed: set[str]
+    entries: dict[str, Subscriber]
+
+    def still_mailable(self, address: str) -> bool:
+        """Whether the entry of `address` is still on the list, confirmed, not restricted (P17)."""
+        entry = self.entries.get(address)
+        return entry is not None and still_mailable(entry.status, bool(entry.restricted))
+
+
+def due_recipients(account_id: str, list_id: str, hashes: Sequence[str],
+                   addresses: Sequence[str]) -> DueRecipients:
+    """The suppressions of `hashes` for the account's list (as suppressions.suppressed_hashes
+    answers) and the list's entries of `addresses`: one BatchGetItem per MAX_BATCH_KEYS keys
+    (each hash has three keys, each address one)."""
+    suppressions, subscribers = Suppression.Meta.table_name, Subscriber.Meta.table_name
+    found = _batch_get({
+        suppressions: {"Keys": [{"scope": {"S": scope}, "address_hash": {"S": key}}
+                                for hashed in dict.fromkeys(hashes)
+                                for scope, key in suppression_keys(account_id, hashed, list_id)]},
+        subscribers: {"Keys": [{"list_id": {"S": list_id}, "address": {"S": address}}
+                               for address in dict.fromkeys(addresses)]},
+    })
+    suppressed = suppressing((Suppression.from_raw_data(item) for item in found[suppressions]),
+                             account_id, list_id)
+    entries = (Subscriber.from_raw_data(item) for item in found[subscribers])
+    return DueRecipients(suppressed, {entry.address: entry for entry in entries
+                                      if entry.account_id == account_id})
+
+
+def _batch_get(request: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Every item of a BatchGetItem `request` (table -> {"Keys": [...], options}) that exists, by
+    table: in calls of at most MAX_BATCH_KEYS keys, each repeated for its unprocessed keys."""
+    found: dict[str, list[dict[str, Any]]] = {table: [] for table in request}
+    keys = [(table, key) for table, asked in request.items() for key in asked["Keys"]]
+    dynamodb = client("dynamodb")
+    for start in range(0, len(keys), MAX_BATCH_KEYS):
+        chunk: dict[str, dict[str, Any]] = {}
+        for table, key in keys[start:start + MAX_BATCH_KEYS]:
+            chunk.setdefault(table, {**request[table], "Keys": []})["Keys"].append(key)
+        while chunk:
+            response = dynamodb.batch_get_item(RequestItems=chunk)
+            for table, items in response.get("Responses", {}).items():
+                found[table].extend(items)
+            chunk = response.get("UnprocessedKeys") or {}
+    return found

@@ -148,14 +148,20 @@ def write_signup(account_id: str, list_id: str, contact: Contact, consent: Conse
     return subscriber
 
 
-def confirm(list_id: str, address: str, ip: str | None, user_agent: str | None) -> Subscriber | None:
-    """Confirm a live pending entry: record when and from where, drop the TTL.
+def confirm(list_id: str, address: str, ip: str | None, user_agent: str | None,
+            signed_up_at: datetime | None = None) -> Subscriber | None:
+    """Confirm a live pending entry: record when and from where, drop the TTL. With
+    `signed_up_at`, only the signup whose consent was given then (the one its link was mailed
+    for): not one that replaced it since (P02, P30).
 
-    One conditional update; None when there is no live pending entry (already confirmed,
-    expired, ended or absent) — the caller decides what that means.
+    One conditional update; None when there is no such live pending entry (already confirmed,
+    expired, ended, replaced or absent) — the caller decides what that means.
     """
     at = now()
     entry = Subscriber(list_id=list_id, address=address)
+    condition = (Subscriber.status == Status.PENDING.value) & (Subscriber.expires_at > at)
+    if signed_up_at is not None:
+        condition &= Subscriber.consent.given_at == signed_up_at
     try:
         entry.update(
             actions=[
@@ -167,7 +173,7 @@ def confirm(list_id: str, address: str, ip: str | None, user_agent: str | None) 
                 Subscriber.expires_at.remove(),
                 Subscriber.updated_at.set(at),
             ],
-            condition=(Subscriber.status == Status.PENDING.value) & (Subscriber.expires_at > at),
+            condition=condition,
         )
     except UpdateError as exc:
         if exc.cause_response_code == _CONDITION_FAILED:
@@ -243,9 +249,20 @@ def save_phone_code(entry: Subscriber, hashed: str) -> None:
     entry.update(actions=[Subscriber.phone_consent.set(proof)], condition=Subscriber.address.exists())
 
 
-def count_code_attempt(entry: Subscriber) -> None:
-    entry.update(actions=[Subscriber.phone_consent.attempts.add(1)],
-                 condition=Subscriber.phone_consent.code_hash.exists())
+def take_code_attempt(entry: Subscriber, code_hash: str, max_attempts: int) -> bool:
+    """Use one of the tries of the code whose keyed hash is `code_hash`, before it is compared;
+    False when none is left (or another code was sent meanwhile). One conditional write, so
+    guesses sent in parallel get no more than `max_attempts` tries between them."""
+    try:
+        entry.update(actions=[Subscriber.phone_consent.attempts.add(1)],
+                     condition=(Subscriber.phone_consent.code_hash == code_hash)
+                     & ((Subscriber.phone_consent.attempts < max_attempts)
+                        | Subscriber.phone_consent.attempts.does_not_exist()))
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
 
 
 def confirm_phone(entry: Subscriber, ip: str | None, user_agent: str | None) -> None:

@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from enum import Enum
 
 from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.update import Action
 
 from chalicelib.config import hash_key
 from chalicelib.domain.clock import now
@@ -40,9 +41,13 @@ def is_suppressed(account_id: str, address: str, list_id: str | None = None) -> 
 def suppress(scope: str, address: str, reason: SuppressionReason, list_id: str | None = None) -> None:
     """Suppress the address for `scope` (an account id or PLATFORM_SCOPE), or with `list_id` for
     that list of the account only. Idempotent: the first reason and time stay, and every reason is
-    added to `reasons`."""
+    added to `reasons`. A list's own suppression holds again if their own signup had lifted it
+    (P12): it is only ever lifted for that one list."""
     hashed = address_hash(address, hash_key())
-    suppress_hash(scope, list_key(hashed, list_id) if list_id else hashed, reason)
+    if list_id:
+        _suppress_key(scope, list_key(hashed, list_id), reason, Suppression.lifted_for.remove())
+    else:
+        suppress_hash(scope, hashed, reason)
 
 
 def suppressed_among(account_id: str, addresses: Iterable[str], list_id: str | None = None) -> set[str]:
@@ -84,8 +89,20 @@ def suppressed_hashes(account_id: str, hashes: Iterable[str], list_id: str | Non
     unsubscribed from that list only (one call per 33), and not those whose person only
     unsubscribed and then signed up to that list again themselves (P12)."""
     keys = [key for hashed in set(hashes) for key in _keys(account_id, hashed, list_id)]
+    return suppressing(Suppression.batch_get(keys), account_id, list_id)
+
+
+def suppression_keys(account_id: str, hashed: str, list_id: str) -> list[tuple[str, str]]:
+    """The (scope, range key) of every suppression that could hold a keyed hash back from mail
+    of the account's list: the account's, the platform's, the list's own."""
+    return _keys(account_id, hashed, list_id)
+
+
+def suppressing(found: Iterable[Suppression], account_id: str, list_id: str | None) -> set[str]:
+    """The keyed hashes that these suppressions, read by `suppression_keys`, hold back from mail
+    of the list: all but those the person's own way back to the list lifted (P12)."""
     # A list's own suppression is keyed `<hash>#<list id>`: it suppresses the hash before the #.
-    return {entry.address_hash.partition("#")[0] for entry in Suppression.batch_get(keys)
+    return {entry.address_hash.partition("#")[0] for entry in found
             if not (list_id and _lifted(entry, account_id, list_id))}
 
 
@@ -107,8 +124,9 @@ def _lifted(entry: Suppression, account_id: str, list_id: str) -> bool:
 class OwnSignup(Enum):
     """How the suppressions stand towards a person's own signup to a list (P12)."""
     CLEAR = "clear"          # not suppressed in the account or the platform
-    RETURNING = "returning"  # suppressed in the account only because they unsubscribed: their
-    #                          own confirmation lifts it for this list (lift_for_list)
+    RETURNING = "returning"  # suppressed in the account or for this list only because they
+    #                          unsubscribed: their own confirmation lifts it for this list
+    #                          (lift_for_list)
     BLOCKED = "blocked"      # a complaint, a bounce, an erasure or a platform-wide opt-out
 
 
@@ -121,8 +139,9 @@ def own_signup(account_id: str, address: str, list_id: str) -> OwnSignup:
     if not all(entry.scope != PLATFORM_SCOPE and not entry.erased and may_resubscribe(_reasons(entry))
                for entry in found):
         return OwnSignup.BLOCKED
-    account_wide = any(entry.address_hash == hashed for entry in found)
-    return OwnSignup.RETURNING if account_wide else OwnSignup.CLEAR
+    # Account-wide or for this list only (the preference centre's one-list unsubscribe): either
+    # way their own confirmation is the way back.
+    return OwnSignup.RETURNING if found else OwnSignup.CLEAR
 
 
 def lift_for_list(account_id: str, address: str, list_id: str) -> bool:
@@ -154,8 +173,13 @@ def end_lifts(account_id: str, address: str, list_id: str | None) -> None:
 def suppress_hash(scope: str, hashed: str, reason: SuppressionReason) -> None:
     """Suppress a keyed hash (a phone number's, domain/privacy.phone_hash) for `scope`;
     idempotent like `suppress`: one update keeps the first reason and time and adds this one."""
-    Suppression(scope=scope, address_hash=hashed).update(actions=[
+    _suppress_key(scope, hashed, reason)
+
+
+def _suppress_key(scope: str, key: str, reason: SuppressionReason, *also: Action) -> None:
+    Suppression(scope=scope, address_hash=key).update(actions=[
         Suppression.reason.set(Suppression.reason | reason.value),
         Suppression.created_at.set(Suppression.created_at | now()),
         Suppression.reasons.add({reason.value}),
+        *also,
     ])

@@ -30,7 +30,8 @@ class Fetch:
     """What an answer reads from the request. The IP gives the country and goes no further (P15)."""
 
     user_agent: str | None
-    # CloudFront-Viewer-Country, when CloudFront is in front.
+    # CloudFront-Viewer-Country as sent: believed only where the deployment declares CloudFront
+    # in front (services/tracking.py).
     country_header: str | None
     ip: str | None
     accept: str | None

@@ -50,6 +50,13 @@ def settings_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 
 @pytest.fixture
+def behind_cloudfront(settings_env: Any) -> None:
+    """The deployment declares a CloudFront in front of the tracking links (TrackingBehindCloudFront):
+    its CloudFront-Viewer-Country header is believed."""
+    settings_env(TIDINGS_TRACKING_BEHIND_CLOUDFRONT="1")
+
+
+@pytest.fixture
 def logs() -> Iterator[Any]:
     """Everything the app logs during the test (tests/support/privacy_scan.CapturedLogs)."""
     from tests.support.privacy_scan import capture_logs

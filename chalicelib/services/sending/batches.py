@@ -1,9 +1,10 @@
 """Sending one batch of a campaign: each recipient's own message, exactly once, at the SES rate.
 
-Per batch: one read of the campaign and its account (still sending? still allowed, P26?), one
-reservation of its recipients' send times in the campaign lane of the SES rate
-(store/send_rate.reserve), and batched suppression reads as its recipients come due (an opt-out
-since the fan-out counts, P07/P12; services/sending/due_suppressions.py), each followed by one
+Per batch: one read of the campaign, its account and the list (still sending? still allowed,
+P26? still tracking, P15?), one reservation of its recipients' send times in the campaign lane of
+the SES rate (store/send_rate.reserve), and batched suppression reads as its recipients come due,
+which read their entries too (an opt-out, a restriction or a tracking consent withdrawn since the
+fan-out counts, P07/P12/P17/P30; services/sending/due_suppressions.py), each followed by one
 purge list filing the records it may then write for the 30-day purge (P21). Per
 recipient: a conditional put claims the deterministic message id and is the message record (a
 redelivered batch or a person on two lists is mailed once), then one SES (or SNS) call. Per batch,
@@ -34,6 +35,7 @@ from chalicelib.adapters.sqs import enqueue
 from chalicelib.config import hash_key, settings, signer
 from chalicelib.domain.campaigns import CampaignContent, CampaignStatus, Channel
 from chalicelib.domain.health import sending_blocked_reason
+from chalicelib.domain.lists import TrackingConsent, tracking_consent_of
 from chalicelib.domain.marketing_mail import compose_marketing_email
 from chalicelib.domain.mime import build_mime
 from chalicelib.domain.privacy import phone_hash
@@ -57,10 +59,9 @@ from chalicelib.services.sending.step import Message, MessageFailed, StepResult,
 from chalicelib.store import audit, messages, send_rate
 from chalicelib.store.accounts import profile_of
 from chalicelib.store.campaigns import campaign_content, end_completed, end_sending, record_failures
-from chalicelib.store.models import Account
+from chalicelib.store.models import Account, MailingList
 from chalicelib.store.send_progress import finish_batch
-from chalicelib.store.sending_state import campaign_and_account
-from chalicelib.store.suppressions import suppressed_hashes
+from chalicelib.store.sending_state import campaign_account_and_list, due_recipients
 
 # Stop starting new messages this long before the Lambda's timeout.
 SAFETY_SECONDS = 1.5
@@ -90,7 +91,8 @@ def send_batch(job: BatchJob, time_left: Callable[[], float], last_attempt: bool
     """Send one batch job. `time_left()` is the Lambda's remaining time in seconds; on the job's
     `last_attempt` (SQS dead-letters it next) a mail that still fails counts as failed instead of
     sending the job back, so the campaign ends `failed` with counts, never stuck or `sent`."""
-    campaign, account = campaign_and_account(job.account_id, job.campaign_id)
+    campaign, account, mailing_list = campaign_account_and_list(
+        job.account_id, job.campaign_id, job.mailing_list.list_id)
     context = {"campaign_id": job.campaign_id, "batch": job.batch_id}
     if campaign is None or account is None or campaign.status != CampaignStatus.SENDING.value:
         logger.info("batch of a campaign that is not sending dropped", extra=context)
@@ -106,10 +108,12 @@ def send_batch(job: BatchJob, time_left: Callable[[], float], last_attempt: bool
             job.account_id, content.from_address or account.sender_identity or ""):
         _cancel(job, "its sender identity is no longer the account's", context)
         return BatchOutcome()
-    sender = _email_batch if content.channel is Channel.EMAIL else _sms_batch
     outcome = BatchOutcome()
     try:
-        sender(job, account, content, time_left, outcome, last_attempt)
+        if content.channel is Channel.EMAIL:
+            _email_batch(job, mailing_list, account, content, time_left, outcome, last_attempt)
+        else:
+            _sms_batch(job, account, content, time_left, outcome, last_attempt)
     finally:
         # Failures are on record before the batch can count as finished (end_completed).
         record_failures(job.account_id, job.campaign_id, outcome.failed, outcome.failure_reason or "")
@@ -133,8 +137,11 @@ def _cancel(job: BatchJob, why: str, context: dict[str, str]) -> None:
         logger.warning(f"campaign cancelled: {why}", extra=context)
 
 
-def _email_batch(job: BatchJob, account: Account, content: CampaignContent,
-                 time_left: Callable[[], float], outcome: BatchOutcome, last_attempt: bool) -> None:
+def _email_batch(job: BatchJob, mailing_list: MailingList | None, account: Account,
+                 content: CampaignContent, time_left: Callable[[], float], outcome: BatchOutcome,
+                 last_attempt: bool) -> None:
+    """`mailing_list` as stored now (None: deleted): its tracking switches rule, not those the
+    fan-out saw (P15)."""
     queue = job.recipients
     hashes = {contact.email: address_hash(contact.email, hash_key()) for contact in queue}
     profile, config, links = profile_of(account), settings(), signer()
@@ -142,13 +149,22 @@ def _email_batch(job: BatchJob, account: Account, content: CampaignContent,
     tags = {"account": job.account_id, "kind": CAMPAIGN_KIND, "campaign": job.campaign_id,
             "list": job.mailing_list.list_id}
 
+    listed = replace(job.mailing_list, track_opens=bool(mailing_list and mailing_list.track_opens),
+                     track_clicks=bool(mailing_list and mailing_list.track_clicks))
+    tracks = listed.track_opens or listed.track_clicks
+
+    def trackable(contact: Contact) -> bool:
+        """Trackable when the fan-out found them so (P30) and no read since found otherwise."""
+        return (tracks and contact.email in job.trackable
+                and check.still_trackable(hashes[contact.email]))
+
     def message(contact: Contact) -> Message:
         def build() -> bytes:
             return build_mime(compose_marketing_email(
                 signer=links, account_id=job.account_id, campaign_id=job.campaign_id, content=content,
-                recipient=contact, mailing_list=job.mailing_list, sender=profile,
+                recipient=contact, mailing_list=listed, sender=profile,
                 public_base_url=config.public_base_url, tracking_base_url=config.tracking_base_url,
-                trackable=contact.email in job.trackable))
+                trackable=trackable(contact)))
 
         recipient_hash = hashes[contact.email]
         message_id = campaign_message_id(job.campaign_id, recipient_hash)
@@ -159,15 +175,17 @@ def _email_batch(job: BatchJob, account: Account, content: CampaignContent,
                        job.campaign_id, job.mailing_list.list_id, count.batch_id)
 
     reservation = job.reservation or (send_rate.reserve_campaign_sends(len(queue)) if queue else None)
+    required = bool(mailing_list) and tracking_consent_of(
+        mailing_list.tracking_consent) is TrackingConsent.REQUIRED
     check = DueSuppressions(job.account_id, job.mailing_list.list_id,
-                            [hashes[contact.email] for contact in queue], reservation,
+                            [hashes[contact.email] for contact in queue],
+                            [contact.email for contact in queue], reservation,
                             cleared=lambda chunk: messages.list_campaign_for_purge(
-                                job.account_id, job.campaign_id, chunk))
-    tracks = job.mailing_list.track_opens or job.mailing_list.track_clicks
+                                job.account_id, job.campaign_id, chunk),
+                            tracking_required=required)
     try:
         _send_each(queue, message, time_left, outcome, last_attempt, count, reservation,
-                   trackable=lambda contact: tracks and contact.email in job.trackable,
-                   suppressed=check.suppressed)
+                   trackable=trackable, suppressed=check.suppressed)
     finally:
         # What was sent counts even when sending stops with an error: its claims stay taken.
         count.count()
@@ -182,16 +200,18 @@ def _sms_batch(job: BatchJob, account: Account, content: CampaignContent,
 
     def is_skipped(position: int) -> bool:
         """Read once, before the first text: a number suppressed here (a STOP reply, an erasure)
-        or an address unsubscribed from the account (either way the person said no), or a
-        number SNS holds opted out; then file the others for the purge (P21)."""
+        or an address unsubscribed from the account (either way the person said no), an entry
+        restricted or gone since the fan-out (P17), or a number SNS holds opted out; then file
+        the others for the purge (P21)."""
         nonlocal skipped
         if skipped is None:
-            suppressed = suppressed_hashes(job.account_id, [*phones.values(), *emails.values()],
-                                           job.mailing_list.list_id)
+            due = due_recipients(job.account_id, job.mailing_list.list_id,
+                                 [*phones.values(), *emails.values()], list(emails))
             opted_out = sns.opted_out_numbers()
             skipped = {index for index, contact in enumerate(job.recipients)
-                       if {phones[contact.phone or ""], emails[contact.email]} & suppressed
-                       or contact.phone in opted_out}
+                       if {phones[contact.phone or ""], emails[contact.email]} & due.suppressed
+                       or contact.phone in opted_out
+                       or not due.still_mailable(contact.email)}
             # A continuation files its own: someone skipped before and texted now is listed too.
             messages.list_campaign_for_purge(job.account_id, job.campaign_id, [
                 phones[contact.phone or ""] for index, contact in enumerate(job.recipients)

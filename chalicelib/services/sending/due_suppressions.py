@@ -3,7 +3,10 @@ effect at once; issue 15: each recipient read about once).
 
 A batch reads the suppressions of the recipients whose reserved send times fall within
 LOOKAHEAD_SECONDS (at least the next one, at most READ_CHUNK: one BatchGetItem), and the next
-ones when it reaches them. A batch on time reads each recipient a fifth of a second before it is
+ones when it reaches them. The same call reads their entries on the list (store/sending_state.
+due_recipients): one restricted since the fan-out (P17), no longer confirmed or no longer on the
+list is held back like a suppressed one, and one who withdrew tracking consent since (P30) gets
+no pixel nor tracked links. A batch on time reads each recipient a fifth of a second before it is
 due; one running behind (a continuation arrives up to a second late: SQS delays are whole seconds)
 reads every recipient already due, up to READ_CHUNK, and mails them over the next few seconds.
 Either way a recipient is checked shortly before it is mailed rather than when the batch started,
@@ -22,38 +25,59 @@ import time
 from collections.abc import Callable, Sequence
 
 from chalicelib.domain.sending import Reservation
-from chalicelib.store.suppressions import suppressed_hashes
+from chalicelib.domain.subscriptions import Status, may_track
+from chalicelib.store.sending_state import due_recipients
+from chalicelib.store.subscribers import tracking_state
 
 LOOKAHEAD_SECONDS = 0.2
-# Three keys a recipient (the account's, the platform's, the list's own): one BatchGetItem holds 100.
-READ_CHUNK = 33
+# Four keys a recipient (the account's, the platform's and the list's suppression, the list's
+# entry): one BatchGetItem holds 100.
+READ_CHUNK = 25
 
 
 class DueSuppressions:
-    """Which of a batch's recipients (their keyed hashes, in sending order) are suppressed for
-    the list, read chunk by chunk as their send times come."""
+    """Which of a batch's recipients (their keyed hashes and addresses, in sending order) are held
+    back from the list's mail (suppressed, restricted, gone), and which may still be tracked,
+    read chunk by chunk as their send times come. `tracking_required`: the list asks for
+    tracking consent (P30)."""
 
-    def __init__(self, account_id: str, list_id: str, hashes: Sequence[str],
-                 reservation: Reservation | None, cleared: Callable[[list[str]], None]) -> None:
+    def __init__(self, account_id: str, list_id: str, hashes: Sequence[str], addresses: Sequence[str],
+                 reservation: Reservation | None, cleared: Callable[[list[str]], None],
+                 tracking_required: bool = True) -> None:
         self._account_id = account_id
         self._list_id = list_id
         self._hashes = hashes
+        self._addresses = addresses
         self._reservation = reservation
         self._cleared = cleared
+        self._tracking_required = tracking_required
         self._read_to = 0
         self._suppressed: set[str] = set()
+        self._untrackable: set[str] = set()
 
     def suppressed(self, position: int) -> bool:
-        """Whether the recipient at `position` is suppressed: read now (with those due soon after
+        """Whether the recipient at `position` is held back: read now (with those due soon after
         it) unless an earlier read of this batch covered it."""
         if position >= self._read_to:
             end = self._due_end(position)
             chunk = self._hashes[position:end]
-            found = suppressed_hashes(self._account_id, chunk, self._list_id)
-            self._cleared([hashed for hashed in chunk if hashed not in found])
-            self._suppressed |= found
+            due = due_recipients(self._account_id, self._list_id, chunk, self._addresses[position:end])
+            held = set(due.suppressed)
+            for hashed, address in zip(chunk, self._addresses[position:end], strict=True):
+                if not due.still_mailable(address):
+                    held.add(hashed)
+                elif not may_track(self._tracking_required, Status.CONFIRMED,
+                                   tracking_state(due.entries[address])):
+                    self._untrackable.add(hashed)
+            self._cleared([hashed for hashed in chunk if hashed not in held])
+            self._suppressed |= held
             self._read_to = end
         return self._hashes[position] in self._suppressed
+
+    def still_trackable(self, hashed: str) -> bool:
+        """False once a read found the recipient's tracking consent withdrawn (or no longer
+        given, where the list asks for it); True before their read."""
+        return hashed not in self._untrackable
 
     def _due_end(self, start: int) -> int:
         """The end of the chunk that starts at `start`: the recipients due within the lookahead."""
