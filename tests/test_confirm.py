@@ -65,7 +65,8 @@ def test_confirmation_mail_from_the_platform_sender_when_the_account_has_none(cl
 
     other = create_account_with_key("No Sender Org", {})
     created = client.http.post("/v1/lists", headers=bearer(other["api_key"]),
-                               body=json.dumps({"name": "Plain", "consent_text": "Yes."}))
+                               body=json.dumps({"name": "Plain", "consent_text": "Yes.",
+                                                "privacy_policy_url": "https://plain.example/privacy"}))
     mail = _signup_and_mail(client, json.loads(created.body)["list_id"])
     assert mail["From"] == "no-reply@tidings.example"
 
@@ -237,6 +238,83 @@ def test_resend_with_a_bad_email_is_a_400_page(client, news_list):
     assert b"not a valid email address" in response.body
 
 
+# --- P01: a list may forget unconfirmed signups sooner than 7 days -------------------------------
+
+BOB = "bob@example.com"
+
+
+def _shorten(client, headers, list_id: str, days) -> object:
+    return client.http.patch(f"/v1/lists/{list_id}", headers=headers,
+                             body=json.dumps({"pending_signup_days": days}))
+
+
+def test_p01_a_list_can_make_the_seven_days_of_an_unconfirmed_signup_shorter(client, headers, news_list):
+    """POLICY.md: a number is a default an account may make stricter. A list of 2 days: its mail
+    says so, a link works until just before day 2 and not just after, and the daily purge
+    deletes the unconfirmed entry then, not on day 7."""
+    from chalicelib.services.retention import run_purges
+
+    list_id = news_list["list_id"]
+    changed = _shorten(client, headers, list_id, 2)
+    assert changed.status_code == 200, changed.body
+    assert json.loads(changed.body)["pending_signup_days"] == 2
+    start = datetime.now(UTC)
+    ann_mail = _signup_and_mail(client, list_id, ANN)
+    bob_mail = _signup_and_mail(client, list_id, BOB)
+    assert "The link works for 2 days." in ann_mail.get_body(preferencelist=("plain",)).get_content()
+    assert "The link works for 2 days." in ann_mail.get_body(preferencelist=("html",)).get_content()
+    with time_machine.travel(start + timedelta(days=2, minutes=-1)):
+        assert client.http.post(confirm_path(ann_mail), headers=BROWSER).status_code == 200
+    assert stored(list_id, ANN).status == "confirmed"
+    with time_machine.travel(start + timedelta(days=2, minutes=1)):
+        refused = client.http.post(confirm_path(bob_mail), headers=BROWSER)
+        assert refused.status_code == 400 and b"Sign up again" in refused.body
+    assert stored(list_id, BOB).status == "pending"
+    with time_machine.travel(start + timedelta(days=3)):
+        assert run_purges().counts["pending_signups"] == 1
+    assert stored(list_id, BOB) is None and stored(list_id, ANN).status == "confirmed"
+
+
+def test_p01_the_lists_days_hold_for_api_signups_and_imports_too(client, headers, news_list):
+    list_id = news_list["list_id"]
+    assert _shorten(client, headers, list_id, 1).status_code == 200
+    added = client.http.post(f"/v1/lists/{list_id}/subscribers", headers=headers,
+                             body=json.dumps({"email": ANN}))
+    assert added.status_code == 201, added.body
+    imported = client.http.post(f"/v1/lists/{list_id}/imports",
+                                headers={**headers, "Content-Type": "text/csv"}, body=f"email\n{BOB}\n")
+    assert imported.status_code == 202, imported.body
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+    from chalicelib.workers.imports import import_record
+
+    for record in take("imports"):
+        import_record(SQSRecord(record))
+    for address in (ANN, BOB):
+        entry = stored(list_id, address)
+        assert entry.status == "pending"
+        # expires_at is DynamoDB's TTL: whole seconds.
+        assert abs(entry.expires_at - entry.created_at - timedelta(days=1)) < timedelta(seconds=1), address
+
+
+def test_p01_pending_signup_days_outside_1_to_7_is_a_400_naming_it(client, headers, news_list, account):
+    from chalicelib.cli import create_account_with_key
+
+    list_id = news_list["list_id"]
+    for bad in (0, 8, -1, 7.5, "2", True, 10**20, "2\u2028"):
+        response = _shorten(client, headers, list_id, bad)
+        assert response.status_code == 400, bad
+        assert json.loads(response.body)["error"]["field"] == "pending_signup_days", bad
+        created = client.http.post("/v1/lists", headers=headers, body=json.dumps(
+            {"name": "News", "consent_text": "Yes", "pending_signup_days": bad}))
+        assert created.status_code == 400, bad
+    view = json.loads(client.http.get(f"/v1/lists/{list_id}", headers=headers).body)
+    assert view["pending_signup_days"] == 7, "the default, unchanged by the refused values"
+    for good in (1, 7):
+        assert json.loads(_shorten(client, headers, list_id, good).body)["pending_signup_days"] == good
+    assert json.loads(_shorten(client, headers, list_id, None).body)["pending_signup_days"] == 7
+    stranger = create_account_with_key("Other Org", {})
+    assert _shorten(client, bearer(stranger["api_key"]), list_id, 1).status_code == 404
 # --- a link confirms the signup it was mailed for (P02, P30) --------------------------------------
 
 POLICY = "https://acme.example/privacy"

@@ -56,6 +56,96 @@ def test_p32_the_form_and_the_confirmation_mail_link_the_privacy_policy_and_name
     assert POLICY in snippet
 
 
+def test_p32_a_list_without_a_privacy_policy_serves_no_form_and_takes_no_signup(client, headers):
+    """A list may be created without `privacy_policy_url` (set up first, published later), but
+    until it links one its hosted form, snippet, JS endpoint, API double opt-in signups and
+    imports are a 409 naming the field: nothing of theirs is queued, stored or mailed."""
+    from tests.support.signups import SHOP
+
+    list_id = new_list(client, headers, privacy_policy_url=None, allowed_origins=[SHOP])
+    ann = "ann@example.com"
+
+    def refused(response) -> None:
+        assert response.status_code == 409, response.body[:300]
+        assert "privacy_policy_url" in response.body.decode()
+
+    page = client.http.get(f"/f/{list_id}")
+    refused(page)
+    assert "<form" not in page.body.decode()
+    refused(client.http.post(f"/f/{list_id}", headers=FORM, body=f"email={ann}&consent=yes"))
+    js = client.http.post(f"/public/lists/{list_id}/subscribe",
+                          body=json.dumps({"email": ann, "consent": True}),
+                          headers={"Content-Type": "application/json", "Origin": SHOP})
+    refused(js)
+    assert json.loads(js.body)["error"]["field"] == "privacy_policy_url"
+    assert js.headers["Access-Control-Allow-Origin"] == SHOP, "the page's script can read why"
+    snippet = client.http.get(f"/v1/lists/{list_id}/form-snippet", headers=headers)
+    refused(snippet)
+    assert json.loads(snippet.body)["error"]["field"] == "privacy_policy_url"
+    api = client.http.post(f"/v1/lists/{list_id}/subscribers", headers=headers,
+                           body=json.dumps({"email": ann}))
+    refused(api)
+    refused(client.http.post(f"/v1/lists/{list_id}/imports", headers={**headers, "Content-Type": "text/csv"},
+                             body=f"email\n{ann}\n"))
+    assert take("signups") == [] and take("imports") == [] and take("outbox") == []
+    assert stored(list_id, ann) is None
+
+    linked = client.http.patch(f"/v1/lists/{list_id}", headers=headers,
+                               body=json.dumps({"privacy_policy_url": POLICY}))
+    assert linked.status_code == 200, linked.body
+    page = client.http.get(f"/f/{list_id}").body.decode()
+    assert f'href="{POLICY}"' in page and "Acme Ltd decides what happens to your data" in page
+    unlinked = client.http.patch(f"/v1/lists/{list_id}", headers=headers,
+                                 body=json.dumps({"privacy_policy_url": None}))
+    assert unlinked.status_code == 200 and json.loads(unlinked.body)["privacy_policy_url"] is None
+    refused(client.http.get(f"/f/{list_id}"))
+
+
+def test_p32_a_single_opt_in_signup_with_proof_needs_no_policy_it_mails_nothing(client, headers):
+    list_id = new_list(client, headers, privacy_policy_url=None, double_opt_in=False)
+    proof = {"given_at": datetime.now(UTC).isoformat(), "ip": "192.0.2.1"}
+    added = client.http.post(f"/v1/lists/{list_id}/subscribers", headers=headers,
+                             body=json.dumps({"email": "ann@example.com", "consent": proof}))
+    assert added.status_code == 201, added.body
+    assert stored(list_id, "ann@example.com").status == "confirmed" and take("outbox") == []
+
+
+def test_p32_hostile_privacy_policy_urls_are_a_400_naming_the_field(client, headers):
+    list_id = new_list(client, headers)
+    for bad in ("", "   ", "/privacy", "javascript:alert(1)", "https://acme.example/pri\u2028vacy",
+                "https://acme.example/\x00", "https://acme.example/" + "p" * 2000):
+        response = client.http.patch(f"/v1/lists/{list_id}", headers=headers,
+                                     body=json.dumps({"privacy_policy_url": bad}))
+        if bad == "":  # empty clears it, as null does
+            assert response.status_code == 200, response.body
+            continue
+        assert response.status_code == 400, (bad, response.body)
+        assert json.loads(response.body)["error"]["field"] == "privacy_policy_url", bad
+    from chalicelib.cli import create_account_with_key
+    from tests.support.api import bearer
+
+    stranger = bearer(create_account_with_key("Other Org", {})["api_key"])
+    theirs = client.http.patch(f"/v1/lists/{list_id}", headers=stranger,
+                               body=json.dumps({"privacy_policy_url": "https://evil.example/p"}))
+    assert theirs.status_code == 404
+
+
+def test_p32_a_confirmation_mail_without_a_policy_link_still_names_the_controller():
+    """A signup queued before its list lost its link (or a resend for one) still says who the
+    controller is, by name, and the footer gives their postal address."""
+    from chalicelib.domain.accounts import AccountProfile
+    from chalicelib.domain.confirmation_mail import confirmation_email
+
+    sender = AccountProfile(name="Acme Ltd", postal_address="1 Main Street, 010101 Bucharest, Romania",
+                            contact_email="contact@acme.example", sender_identity="news@acme.example")
+    for language, sentence in (("en", "Acme Ltd decides what happens to your data (the controller)."),
+                               ("ro", "Acme Ltd decide ce se întâmplă cu datele tale (operatorul).")):
+        mail = confirmation_email("ann@example.com", "News", sender, "tok", public_base_url="https://t.example",
+                                  default_sender="no-reply@t.example", language=language)
+        for body in (mail.text, mail.html):
+            assert sentence in body and "1 Main Street, 010101 Bucharest, Romania" in body, language
+
+
 def test_p32_a_romanian_list_speaks_romanian_on_its_pages_and_in_its_mail(client, headers):
     list_id = new_list(client, headers, "Știri", language="ro", privacy_policy_url=POLICY)
     page = client.http.get(f"/f/{list_id}").body.decode()
@@ -76,7 +166,7 @@ def test_p32_a_romanian_list_speaks_romanian_on_its_pages_and_in_its_mail(client
 
 
 def test_p32_a_list_takes_only_a_known_language_and_an_absolute_privacy_policy_url(client, headers):
-    list_id = new_list(client, headers)
+    list_id = new_list(client, headers, privacy_policy_url=None)
     for body, field in (({"language": "fr"}, "language"), ({"privacy_policy_url": "privacy.html"},
                                                             "privacy_policy_url")):
         response = client.http.patch(f"/v1/lists/{list_id}", headers=headers, body=json.dumps(body))

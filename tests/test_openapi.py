@@ -34,3 +34,11 @@ def test_openapi_names_the_headers_an_operation_reads(client, account):
     document = json.loads(client.http.get("/v1/openapi.json", headers=bearer(account["api_key"])).body)
     parameters = document["paths"]["/v1/messages"]["post"]["parameters"]
     assert {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}} in parameters
+
+
+def test_p01_openapi_describes_a_lists_pending_signup_days_as_1_to_7(client, account):
+    document = json.loads(client.http.get("/v1/openapi.json", headers=bearer(account["api_key"])).body)
+    for path, method in (("/v1/lists", "post"), ("/v1/lists/{list_id}", "patch")):
+        schema = document["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]
+        days = schema["properties"]["pending_signup_days"]
+        assert (days["minimum"], days["maximum"]) == (1, 7), path

@@ -224,6 +224,18 @@ def test_p01_a_signup_back_never_confirmed_expires_and_leaves_the_entry_as_it_en
     assert _unsubscribes(client, headers) == [ANN]
 
 
+def test_p01_a_signup_back_waits_only_the_lists_own_days(client, account, headers):
+    news = _left_as_ann(client, account, headers)
+    patched = client.http.patch(f"/v1/lists/{news}", headers=headers,
+                                body=json.dumps({"pending_signup_days": 3}))
+    assert patched.status_code == 200, patched.body
+    form_signup(client, news, email=ANN, name="Ann Again")
+    deliver(take("outbox"))
+    with time_machine.travel(datetime.now(UTC) + timedelta(days=3, minutes=1)):
+        assert client.http.post(confirm_path(sent_mails()[-1])).status_code == 400
+    assert stored(news, ANN).status == "unsubscribed"
+
+
 def test_p12_a_second_signup_back_replaces_the_first(client, account, headers):
     news = _left_as_ann(client, account, headers)
     form_signup(client, news, email=ANN, name="First")

@@ -21,6 +21,7 @@ from chalicelib.domain.subscriptions import (
     is_live,
     normalise_phone,
     pending_expiry,
+    pending_lifetime,
     pick_consent_version,
     signup_outcome,
 )
@@ -86,6 +87,17 @@ def test_p01_pending_expires_after_7_days_and_a_new_signup_may_replace_it():
     assert not is_live(Status.PENDING, expires, at + timedelta(days=7))
     assert is_live(Status.CONFIRMED, None, at + timedelta(days=400))
     assert {Status.PENDING} == SIGNUP_REPLACES
+
+
+def test_p01_a_lists_own_days_only_ever_shorten_the_seven():
+    """A stored value outside 1-7 (written before validation, or by hand) never makes the wait
+    longer than P01's 7 days, nor zero."""
+    assert pending_lifetime(None) == timedelta(days=7)
+    assert [pending_lifetime(days).days for days in (1, 2, 6, 7)] == [1, 2, 6, 7]
+    assert pending_lifetime(8) == pending_lifetime(10**9) == timedelta(days=7)
+    assert pending_lifetime(0) == pending_lifetime(-3) == timedelta(days=1)
+    at = datetime(2025, 3, 1, 12, tzinfo=UTC)
+    assert pending_expiry(at, pending_lifetime(2)) == at + timedelta(days=2)
 
 
 # --- contact data (P04), phone, email -----------------------------------------------------------

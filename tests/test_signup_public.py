@@ -40,11 +40,13 @@ def test_hosted_form_is_a_real_labelled_form_with_consent_honeypot_and_sender(cl
 
 
 def test_hosted_form_escapes_the_list_settings(client, account, verified_sender):
-    body = json.dumps({"name": "<script>alert(1)</script>", "consent_text": "I agree <img src=x>"})
+    body = json.dumps({"name": "<script>alert(1)</script>", "consent_text": "I agree <img src=x>",
+                       "privacy_policy_url": "https://acme.example/privacy?a=<b>&c=\"d\""})
     created = client.http.post("/v1/lists", headers=bearer(account["api_key"]), body=body)
     page = client.http.get(f"/f/{json.loads(created.body)['list_id']}").body.decode()
     assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page
     assert "<img src=x>" not in page
+    assert 'href="https://acme.example/privacy?a=<b>' not in page
 
 
 @pytest.mark.parametrize("list_id", ["lst_nope", "x" * 3000])

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.domain.subscriptions import MAX_PENDING_DAYS
 from chalicelib.services.lists import (
     change_list,
     consent_history,
@@ -10,6 +11,7 @@ from chalicelib.services.lists import (
     delete_list,
     get_list,
     lists_page,
+    pending_signup_days,
     tracking_history,
 )
 from chalicelib.templates import DEFAULT_LANGUAGE, LANGUAGES
@@ -25,6 +27,8 @@ _URL = {"type": "string", "minLength": 1, "maxLength": 2000}
 _SETTINGS = {
     "name": {"type": "string", "minLength": 1, "maxLength": 200},
     "double_opt_in": {"type": "boolean"},
+    # P01: a list may forget unconfirmed signups sooner than the 7 days, never later (null: 7).
+    "pending_signup_days": {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_PENDING_DAYS},
     "tracking": {
         "type": "object",
         "additionalProperties": False,
@@ -73,6 +77,7 @@ def list_view(mailing_list: MailingList) -> dict[str, Any]:
         "list_id": mailing_list.list_id,
         "name": mailing_list.name,
         "double_opt_in": mailing_list.double_opt_in,
+        "pending_signup_days": pending_signup_days(mailing_list),
         "tracking": {"opens": mailing_list.track_opens, "clicks": mailing_list.track_clicks},
         "consent_text": current.text if current else None,
         "consent_version": current.version if current else None,

@@ -10,8 +10,8 @@ from datetime import datetime
 
 from chalicelib.domain.accounts import AccountProfile
 from chalicelib.domain.outgoing import OutgoingEmail
+from chalicelib.domain.subscriptions import MAX_PENDING_DAYS
 from chalicelib.domain.suppression import address_hash
-from chalicelib.domain.tokens import DEFAULT_MAX_AGE_SECONDS
 from chalicelib.templates import DEFAULT_LANGUAGE, gettext_for, render_mail
 
 
@@ -21,9 +21,11 @@ def confirm_url(public_base_url: str, token: str) -> str:
 
 def confirmation_email(recipient: str, list_name: str, sender: AccountProfile, token: str, *,
                        public_base_url: str, default_sender: str, language: str = DEFAULT_LANGUAGE,
-                       privacy_policy_url: str | None = None) -> OutgoingEmail:
+                       privacy_policy_url: str | None = None,
+                       valid_days: int = MAX_PENDING_DAYS) -> OutgoingEmail:
     """The message to `recipient`, in the list's `language`: From the account's verified
-    identity, or the platform's; naming the controller and linking its privacy policy (P32)."""
+    identity, or the platform's; naming the controller and linking its privacy policy (P32);
+    saying the link works for the list's `valid_days` (P01)."""
     url = confirm_url(public_base_url, token)
     text, html = render_mail(
         "confirmation_mail",
@@ -31,7 +33,7 @@ def confirmation_email(recipient: str, list_name: str, sender: AccountProfile, t
         list_name=list_name,
         sender=sender,
         confirm_url=url,
-        valid_days=DEFAULT_MAX_AGE_SECONDS // 86400,
+        valid_days=valid_days,
         privacy_policy_url=privacy_policy_url,
     )
     _ = gettext_for(language)

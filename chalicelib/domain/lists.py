@@ -8,6 +8,7 @@ from enum import StrEnum
 from urllib.parse import urlsplit
 
 from chalicelib.domain.errors import Conflict, InvalidInput
+from chalicelib.templates import N_
 
 
 class TrackingConsent(StrEnum):
@@ -23,6 +24,16 @@ class TrackingConsent(StrEnum):
 # The tracking box's text when the list gives none: it says what is tracked, why, and how to stop.
 DEFAULT_TRACKING_TEXT = ("You may also see when I open these emails and which links I click in them, "
                          "to make them better. I can withdraw this at any time in my preferences.")
+
+
+def require_privacy_policy(url: str | None) -> str:
+    """The list's privacy policy link (P32: its form and confirmation mail link the controller's
+    privacy policy); Conflict naming `privacy_policy_url` while it has none, so the list serves
+    no form and takes no signup it would mail a confirmation to."""
+    if not url:
+        raise Conflict(N_("this list takes no signups until it links its privacy policy "
+                          "(privacy_policy_url)"), field="privacy_policy_url")
+    return url
 
 
 def tracking_consent_of(stored: str | None) -> TrackingConsent:

@@ -19,8 +19,9 @@ from chalicelib.domain.numbers import whole_number
 from chalicelib.domain.queue_size import json_bytes
 from chalicelib.templates import N_
 
-# P01: an unconfirmed signup is forgotten after this long.
-PENDING_LIFETIME = timedelta(days=7)
+# P01: an unconfirmed signup is forgotten after this long; a list may set fewer days, never more.
+MAX_PENDING_DAYS = 7
+PENDING_LIFETIME = timedelta(days=MAX_PENDING_DAYS)
 
 
 class Status(StrEnum):
@@ -102,8 +103,16 @@ def signup_outcome(current: Status | None, suppressed: bool, confirm_now: bool) 
     return SignupOutcome.CREATE_CONFIRMED if confirm_now else SignupOutcome.CREATE_PENDING
 
 
-def pending_expiry(at: datetime) -> datetime:
-    return at + PENDING_LIFETIME
+def pending_lifetime(days: int | None) -> timedelta:
+    """How long a list's unconfirmed signups wait (P01): the list's own days (1-7), else 7; a
+    stored value outside that range never makes it longer."""
+    if days is None:
+        return PENDING_LIFETIME
+    return timedelta(days=min(max(int(days), 1), MAX_PENDING_DAYS))
+
+
+def pending_expiry(at: datetime, lifetime: timedelta = PENDING_LIFETIME) -> datetime:
+    return at + lifetime
 
 
 def return_is_waiting(status: Status, entry_expires_at: datetime | None,

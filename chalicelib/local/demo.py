@@ -19,6 +19,7 @@ DEMO_PROFILE = {
 }
 DEMO_LIST_NAME = "Demo newsletter"
 DEMO_CONSENT_TEXT = "Yes, send me the Demo newsletter. I can unsubscribe at any time."
+DEMO_PRIVACY_POLICY_URL = "https://demo.tidings.example/privacy"
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ def create_demo(api_url: str) -> Demo:
             "name": DEMO_LIST_NAME,
             "double_opt_in": True,
             "allowed_origins": {clean_origin(f"{origin.scheme}://{origin.netloc}")},
+            # P32: a list takes signups only once it links the controller's privacy policy.
+            "privacy_policy_url": DEMO_PRIVACY_POLICY_URL,
         },
         consent,
     )

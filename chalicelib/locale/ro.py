@@ -6,6 +6,8 @@ from __future__ import annotations
 RO: dict[str, str] = {
     "%(controller)s decides what happens to your data (the controller). How and why it is used:":
         "%(controller)s decide ce se întâmplă cu datele tale (operatorul). Cum și de ce sunt folosite:",
+    "%(controller)s decides what happens to your data (the controller).":
+        "%(controller)s decide ce se întâmplă cu datele tale (operatorul).",
     "(optional)": "(opțional)",
     "Almost done": "Aproape gata",
     "Choose what to stop. It takes effect as soon as you press the button; nothing happens until then.":
@@ -342,6 +344,9 @@ RO: dict[str, str] = {
         "această pagină nu mai este actuală: reîncarc-o și încearcă din nou",
     "this signup is no longer waiting for confirmation; unconfirmed signups are forgotten after 7 days":
         "această abonare nu mai așteaptă confirmarea; abonările neconfirmate sunt uitate după 7 zile",
+    "this list takes no signups until it links its privacy policy (privacy_policy_url)":
+        "această listă nu primește abonări până nu are un link către politica de confidențialitate "
+        "(privacy_policy_url)",
     "too many requests from here; please try again later":
         "prea multe cereri de aici; încearcă din nou mai târziu",
     "too many signups from here; please try again later":

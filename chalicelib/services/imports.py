@@ -17,7 +17,8 @@ from chalicelib.domain.clock import now
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.health import refuse_while_blocked, sending_blocked_reason
 from chalicelib.domain.imports import ImportedPerson, ImportRow, chunks, clean_row, parse_csv
-from chalicelib.domain.subscriptions import Source, Status, evidence, pick_consent_version
+from chalicelib.domain.lists import require_privacy_policy
+from chalicelib.domain.subscriptions import Source, Status, evidence, pending_lifetime, pick_consent_version
 from chalicelib.observability import logger
 from chalicelib.resources import IMPORTS, OUTBOX
 from chalicelib.services.signups import asks_tracking_consent, confirmation_job, confirmation_sender
@@ -39,6 +40,8 @@ def start_import(account_id: str, actor: str, list_id: str, csv_text: str) -> Im
     queued leaves no import that never completes (a row too big for a queue message is
     PayloadTooLarge naming its column, before anything is queued)."""
     mailing_list = get_list(account_id, list_id)
+    # P32: rows without complete proof are mailed a confirmation, which links the privacy policy.
+    require_privacy_policy(mailing_list.privacy_policy_url)
     refuse_while_blocked(get_account(account_id))
     parsed = parse_csv(csv_text, mailing_list.declared_attributes or ())
     if not parsed.rows:
@@ -118,6 +121,7 @@ def _import_rows(mailing_list: MailingList, rows: list[ImportRow], outcome: impo
     new_lines = {lines[address] for address in people if address not in suppressed | live.keys()}
     if new_lines - plan.planned:
         import_store.plan_chunk(plan.import_id, plan.chunk, new_lines)
+    waits = pending_lifetime(mailing_list.pending_signup_days)  # P01: the list's own days
     senders: list[AccountProfile | None] = []  # read once, when the first mail is due
     mails: list[dict[str, Any]] = []
     for address, person in people.items():
@@ -131,7 +135,7 @@ def _import_rows(mailing_list: MailingList, rows: list[ImportRow], outcome: impo
         if entry is None:
             written = subscriber_store.write_signup(mailing_list.account_id, mailing_list.list_id,
                                                     person.contact, person.proof or unproven, status,
-                                                    tracking=person.tracking)
+                                                    tracking=person.tracking, pending_for=waits)
         elif lines[address] in plan.planned and entry.status == status.value:
             written = entry  # an earlier delivery of this chunk wrote it, and may not have mailed it
         else:

@@ -18,6 +18,7 @@ from chalicelib.domain.lists import (
     next_consent_versions,
     tracking_consent_of,
 )
+from chalicelib.domain.subscriptions import pending_lifetime
 from chalicelib.store import audit
 from chalicelib.store import lists as list_store
 from chalicelib.store.accounts import get_account
@@ -37,6 +38,8 @@ def _model_changes(body: dict[str, Any]) -> dict[str, Any]:
         changes["name"] = header_text(body["name"], "name")
     if "double_opt_in" in body:
         changes["double_opt_in"] = body["double_opt_in"]
+    if "pending_signup_days" in body:
+        changes["pending_signup_days"] = body["pending_signup_days"]
     tracking = body.get("tracking", {})
     if "opens" in tracking:
         changes["track_opens"] = tracking["opens"]
@@ -55,6 +58,11 @@ def _model_changes(body: dict[str, Any]) -> dict[str, Any]:
             value = body[name]
             changes[name] = clean_redirect_url(value, name) if value else None
     return changes
+
+
+def pending_signup_days(mailing_list: MailingList) -> int:
+    """Days the list's unconfirmed signups wait for confirmation (P01): its own, else 7."""
+    return pending_lifetime(mailing_list.pending_signup_days).days
 
 
 def _tracking_versions(mailing_list: MailingList | None, body: dict[str, Any]) -> list | None:

@@ -18,7 +18,7 @@ from chalicelib.domain.clock import now
 from chalicelib.domain.confirmation_mail import confirmation_email, confirmation_message_id
 from chalicelib.domain.errors import Conflict, InvalidInput, NotFound
 from chalicelib.domain.health import refuse_while_blocked, sending_blocked_reason
-from chalicelib.domain.lists import TrackingConsent, tracking_consent_of
+from chalicelib.domain.lists import TrackingConsent, require_privacy_policy, tracking_consent_of
 from chalicelib.domain.outbox import CONFIRMATION_KIND, EmailJob
 from chalicelib.domain.signup_job import ResendJob, SignupJob
 from chalicelib.domain.signup_limits import address_counters
@@ -31,6 +31,7 @@ from chalicelib.domain.subscriptions import (
     clean_ip,
     clean_proof_url,
     evidence,
+    pending_lifetime,
     pick_consent_version,
     signup_outcome,
     supplied_consent_time,
@@ -140,6 +141,7 @@ def public_signup(mailing_list: MailingList, signup: PublicSignup) -> None:
     worker decides, out of sight, whether to write the entry and mail (apply_public_signup).
     A filled honeypot is accepted and dropped.
     """
+    require_privacy_policy(mailing_list.privacy_policy_url)  # P32: its mail must link one
     if signup.fields.get(HONEYPOT_FIELD):
         _log_signup(mailing_list, signup.source, "honeypot")
         return
@@ -176,11 +178,14 @@ def apply_public_signup(job: SignupJob, job_id: str) -> None:
     if not _within_address_limits(mailing_list, job.contact.email, job_id):
         _log_signup(mailing_list, source, "rate_limited")
         return
+    waits = pending_lifetime(mailing_list.pending_signup_days)
     written = subscriber_store.write_signup(mailing_list.account_id, mailing_list.list_id, job.contact,
-                                            job.consent, Status.PENDING, tracking=job.tracking)
+                                            job.consent, Status.PENDING, tracking=job.tracking,
+                                            pending_for=waits)
     # P12, P22: back to an entry they unsubscribed, the signup waits beside it until confirmed.
     returning = written is None and returns.write_return(mailing_list.account_id, job.contact,
-                                                         mailing_list.list_id, job.consent, job.tracking)
+                                                         mailing_list.list_id, job.consent, job.tracking,
+                                                         waits)
     if written is None and not returning:
         _log_signup(mailing_list, source, "already_on_list")
         return
@@ -219,6 +224,8 @@ def api_signup(mailing_list: MailingList, raw_contact: Mapping[str, object],
     consent = _api_evidence(mailing_list, proof)
     tracking = _api_tracking_evidence(mailing_list, tracking_proof)
     confirm_now = proof is not None and not mailing_list.double_opt_in
+    if not confirm_now:  # P32: the confirmation mail links the privacy policy
+        require_privacy_policy(mailing_list.privacy_policy_url)
     # A pending entry is a confirmation mail a suspended account sends none of (P26); a confirmed
     # one is content that would outlive the erasure of the account's content (P22).
     refuse_while_blocked(get_account(mailing_list.account_id))
@@ -227,7 +234,8 @@ def api_signup(mailing_list: MailingList, raw_contact: Mapping[str, object],
     written = None
     if not suppressed:
         written = subscriber_store.write_signup(mailing_list.account_id, mailing_list.list_id,
-                                                contact, consent, target, tracking=tracking)
+                                                contact, consent, target, tracking=tracking,
+                                                pending_for=pending_lifetime(mailing_list.pending_signup_days))
     if written is not None:
         if target is Status.PENDING:
             send_confirmation(mailing_list, written.address, "signup", written.consent.given_at)
@@ -304,6 +312,7 @@ def confirmation_job(mailing_list: MailingList, address: str, purpose: str, send
         address, mailing_list.name, sender, token,
         public_base_url=settings().public_base_url, default_sender=settings().default_sender,
         language=list_language(mailing_list), privacy_policy_url=mailing_list.privacy_policy_url,
+        valid_days=pending_lifetime(mailing_list.pending_signup_days).days,
     )
     return EmailJob(
         message_id=confirmation_message_id(hash_key(), mailing_list.list_id, address, purpose, now(),

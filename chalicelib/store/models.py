@@ -193,6 +193,8 @@ class MailingList(TidingsModel):
     account_id = UnicodeAttribute()
     name = UnicodeAttribute()
     double_opt_in = BooleanAttribute(default=True)
+    # P01: days an unconfirmed signup waits for confirmation (1-7); None: the default, 7.
+    pending_signup_days = NumberAttribute(null=True)
     track_opens = BooleanAttribute(default=True)
     track_clicks = BooleanAttribute(default=True)
     consent_versions = ListAttribute(of=ConsentTextVersion, default=list)

@@ -8,7 +8,7 @@ in the ended one's place.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pynamodb.attributes import MapAttribute
@@ -17,6 +17,7 @@ from pynamodb.exceptions import PutError, UpdateError
 from chalicelib.domain.clock import now
 from chalicelib.domain.subscriptions import (
     OWN_SIGNUP_REOPENS,
+    PENDING_LIFETIME,
     ConsentEvidence,
     Contact,
     Status,
@@ -37,7 +38,7 @@ def _reopenable(account_id: str, at: datetime) -> Any:
 
 
 def write_return(account_id: str, contact: Contact, list_id: str, consent: ConsentEvidence,
-                 tracking: ConsentEvidence | None) -> bool:
+                 tracking: ConsentEvidence | None, pending_for: timedelta = PENDING_LIFETIME) -> bool:
     """Keep the signup beside the account's entry its person unsubscribed, in place of any
     earlier one waiting (a new signup is new consent). One conditional update that changes
     nothing else; False, writing nothing, when there is no such entry."""
@@ -46,7 +47,7 @@ def write_return(account_id: str, contact: Contact, list_id: str, consent: Conse
         phone=contact.phone, name=contact.name, company=contact.company, website=contact.website,
         field_of_activity=contact.field_of_activity, attributes=dict(contact.attributes),
         consent=consent_proof(consent, None), tracking=tracking_proof(tracking, None) if tracking else None,
-        expires_at=pending_expiry(at),
+        expires_at=pending_expiry(at, pending_for),
     )
     try:
         Subscriber(list_id=list_id, address=contact.email).update(

@@ -7,7 +7,7 @@ an expired entry as absent; the daily purge deletes them on time (store/retentio
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
@@ -20,6 +20,7 @@ from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.phone_consent import phone_confirmed
 from chalicelib.domain.retention import ENDED_BUCKETS, purge_bucket
 from chalicelib.domain.subscriptions import (
+    PENDING_LIFETIME,
     SIGNUP_REPLACES,
     TRANSITIONS,
     ConsentEvidence,
@@ -92,8 +93,9 @@ def entries(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Subscriber
 
 
 def new_entry(account_id: str, list_id: str, contact: Contact, status: Status, consent: ConsentProof,
-              tracking: TrackingConsentProof | None, at: datetime) -> Subscriber:
-    """A whole new entry, as a signup writes it (pending entries with their P01 expiry)."""
+              tracking: TrackingConsentProof | None, at: datetime,
+              pending_for: timedelta = PENDING_LIFETIME) -> Subscriber:
+    """A whole new entry, as a signup writes it (pending entries expire `pending_for` on, P01)."""
     entry = Subscriber(
         list_id=list_id,
         address=contact.email,
@@ -111,7 +113,7 @@ def new_entry(account_id: str, list_id: str, contact: Contact, status: Status, c
         tracking=tracking,
         created_at=at,
         updated_at=at,
-        expires_at=pending_expiry(at) if status is Status.PENDING else None,
+        expires_at=pending_expiry(at, pending_for) if status is Status.PENDING else None,
         list_status=list_status_key(list_id, status),
         account_address=account_address_key(account_id, contact.email),
     )
@@ -121,8 +123,10 @@ def new_entry(account_id: str, list_id: str, contact: Contact, status: Status, c
 
 
 def write_signup(account_id: str, list_id: str, contact: Contact, consent: ConsentEvidence,
-                 status: Status, tracking: ConsentEvidence | None = None) -> Subscriber | None:
-    """Write a new pending or confirmed entry in one conditional put.
+                 status: Status, tracking: ConsentEvidence | None = None,
+                 pending_for: timedelta = PENDING_LIFETIME) -> Subscriber | None:
+    """Write a new pending or confirmed entry in one conditional put; a pending one expires
+    `pending_for` on (the list's P01 lifetime).
 
     It may replace only nothing, a pending entry (expired or not: a new signup is new
     consent) or an ended one past its deletion date (P29). Returns None, writing nothing, when a
@@ -132,7 +136,7 @@ def write_signup(account_id: str, list_id: str, contact: Contact, consent: Conse
     at = now()
     confirmed_at = at if status is Status.CONFIRMED else None
     subscriber = new_entry(account_id, list_id, contact, status, consent_proof(consent, confirmed_at),
-                           tracking_proof(tracking, confirmed_at) if tracking else None, at)
+                           tracking_proof(tracking, confirmed_at) if tracking else None, at, pending_for)
     try:
         subscriber.save(condition=Subscriber.address.does_not_exist()
                         | Subscriber.status.is_in(*(s.value for s in SIGNUP_REPLACES))

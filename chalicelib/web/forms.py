@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from chalicelib.domain.lists import require_privacy_policy
 from chalicelib.domain.subscriptions import CONTACT_FIELDS
 from chalicelib.services.signups import HONEYPOT_FIELD, current_consent, current_tracking_consent
 from chalicelib.templates import N_
@@ -39,11 +40,13 @@ class SignupForm:
     tracking_version: int | None = None
     # P32: who decides what happens to the data, and their privacy policy.
     controller: str = ""
-    privacy_policy_url: str | None = None
+    privacy_policy_url: str = ""
 
 
 def signup_form_for(mailing_list: MailingList, action: str, controller: str = "") -> SignupForm:
-    """What the hosted form and the embeddable snippet show for a list."""
+    """What the hosted form and the embeddable snippet show for a list; Conflict naming
+    `privacy_policy_url` while the list links no privacy policy (P32)."""
+    policy = require_privacy_policy(mailing_list.privacy_policy_url)
     version, text = current_consent(mailing_list)
     declared = sorted(set(mailing_list.declared_attributes or ()) - set(CONTACT_FIELDS) - CONTROL_FIELDS)
     fields = (
@@ -56,4 +59,4 @@ def signup_form_for(mailing_list: MailingList, action: str, controller: str = ""
     return SignupForm(mailing_list.name, action, text, version, fields,
                       tracking_text=tracking[1] if tracking else None,
                       tracking_version=tracking[0] if tracking else None,
-                      controller=controller, privacy_policy_url=mailing_list.privacy_policy_url)
+                      controller=controller, privacy_policy_url=policy)

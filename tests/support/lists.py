@@ -6,13 +6,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 CONSENT = "Yes, send me the Acme newsletter. I can unsubscribe at any time."
+# P32: a list takes signups only once it links its controller's privacy policy.
+POLICY = "https://acme.example/privacy"
 
 
 def new_list(client: Any, headers: dict[str, str], name: str = "Acme News", *, double_opt_in: bool = True,
-             consent: str = CONSENT, attributes: tuple[str, ...] = (), **fields: Any) -> str:
+             consent: str = CONSENT, attributes: tuple[str, ...] = (),
+             privacy_policy_url: str | None = POLICY, **fields: Any) -> str:
     """A list of the account the headers authenticate, created through the API; its id. Single
-    opt-in (`double_opt_in=False`) confirms an API signup with consent proof at once."""
+    opt-in (`double_opt_in=False`) confirms an API signup with consent proof at once. It links
+    POLICY unless `privacy_policy_url` says otherwise (None: no policy, so no signups, P32)."""
     body = {"name": name, "consent_text": consent, "attributes": list(attributes), **fields}
+    if privacy_policy_url is not None:
+        body["privacy_policy_url"] = privacy_policy_url
     response = client.http.post("/v1/lists", headers=headers, body=json.dumps(body))
     assert response.status_code == 201, response.body
     list_id = json.loads(response.body)["list_id"]
