@@ -19,7 +19,8 @@ _PROFILE = {
     "contact_email": "contact@acme.example",
     "sender_identity": "news@acme.example",
 }
-_NEW_LIST = {"name": "News", "consent_text": "Yes, send me the monthly news."}
+_NEW_LIST = {"name": "News", "consent_text": "Yes, send me the monthly news.",
+             "privacy_policy_url": "https://acme.example/privacy"}
 
 
 @dataclass(frozen=True)

@@ -94,7 +94,7 @@ def ready_campaign(http: Any, recipients: int) -> ReadyCampaign:
     headers = {"Authorization": f"Bearer {account['api_key']}", "Content-Type": "application/json"}
     # A list that does not ask for tracking consent (P30): every open and click is counted.
     body = {"name": "News", "consent_text": "Yes, send me the monthly news.", "attributes": ["plan"],
-            "tracking_consent": "not_required"}
+            "tracking_consent": "not_required", "privacy_policy_url": "https://acme.example/privacy"}
     created = http.http.post("/v1/lists", headers=headers, body=json.dumps(body))
     list_id = json.loads(created.body)["list_id"]
     _subscribers(account["account_id"], list_id, recipients)

@@ -17,7 +17,8 @@ from bench.aws_calls import AwsCalls, count_aws_calls, describe
 from bench.route_calls import _PROFILE, _provisioned
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-_LIST = {"name": "News", "consent_text": "Yes, send me the monthly news."}
+_LIST = {"name": "News", "consent_text": "Yes, send me the monthly news.",
+         "privacy_policy_url": "https://acme.example/privacy"}
 
 
 def _drain(queue_name: str, handler) -> AwsCalls:
