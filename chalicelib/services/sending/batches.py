@@ -156,6 +156,11 @@ def _cancel(job: BatchJob, why: str, context: dict[str, str]) -> None:
         logger.warning(f"campaign cancelled: {why}", extra=context)
 
 
+def _failure_of(job: BatchJob) -> Callable[[str], CounterUpdate]:
+    """How one of the batch's mails that failed for good counts on its campaign (step.Message)."""
+    return lambda reason: failure_update(job.account_id, job.campaign_id, 1, reason)
+
+
 def _email_batch(job: BatchJob, mailing_list: MailingList | None, account: Account,
                  content: CampaignContent, time_left: Callable[[], float], outcome: BatchOutcome,
                  last_attempt: bool) -> None:
@@ -177,9 +182,6 @@ def _email_batch(job: BatchJob, mailing_list: MailingList | None, account: Accou
         return (tracks and contact.email in job.trackable
                 and check.still_trackable(hashes[contact.email]))
 
-    def failure(reason: str) -> CounterUpdate:
-        return failure_update(job.account_id, job.campaign_id, 1, reason)
-
     def message(contact: Contact) -> Message:
         def build() -> bytes:
             return build_mime(compose_marketing_email(
@@ -194,7 +196,7 @@ def _email_batch(job: BatchJob, mailing_list: MailingList | None, account: Accou
         mail_tags = {**tags, "message": message_id}
         return Message(recipient_hash, message_id, job.account_id, CAMPAIGN_KIND, build,
                        lambda raw: send_raw_email(raw, contact.email, mail_tags),
-                       job.campaign_id, job.mailing_list.list_id, count.batch_id, failure)
+                       job.campaign_id, job.mailing_list.list_id, count.batch_id, _failure_of(job))
 
     reservation = job.reservation or (send_rate.reserve_campaign_sends(len(queue)) if queue else None)
     required = bool(mailing_list) and tracking_consent_of(
@@ -254,8 +256,7 @@ def _sms_batch(job: BatchJob, account: Account, content: CampaignContent,
 
         return Message(phones[phone], campaign_message_id(job.campaign_id, phones[phone]), job.account_id,
                        SMS_KIND, build, lambda text: sns.send_sms(phone, text, sns.PROMOTIONAL),
-                       job.campaign_id, job.mailing_list.list_id, count.batch_id,
-                       lambda reason: failure_update(job.account_id, job.campaign_id, 1, reason))
+                       job.campaign_id, job.mailing_list.list_id, count.batch_id, _failure_of(job))
 
     try:
         # SNS keeps its own rate: no SES send times for SMS.

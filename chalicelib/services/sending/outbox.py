@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import replace
+from datetime import date
 from email.utils import parseaddr
 
 from chalicelib.adapters.ses import send_raw_email
@@ -22,7 +23,7 @@ from chalicelib.adapters.sqs import enqueue
 from chalicelib.config import hash_key, settings
 from chalicelib.domain.clock import now
 from chalicelib.domain.errors import NotFound
-from chalicelib.domain.health import counts_for_account, sending_blocked_reason
+from chalicelib.domain.health import HealthPolicy, counts_for_account, sending_blocked_reason
 from chalicelib.domain.mime import build_mime
 from chalicelib.domain.outbox import CONFIRMATION_KIND, EmailJob, job_from_dict
 from chalicelib.domain.privacy import subject_from_text
@@ -64,8 +65,7 @@ def send_outbox_job(body: str, tokens: RateTokens | None = None, count: SentCoun
     job, refused = _as_sendable_now(job)
     if refused:
         if refused != _ACCOUNT_GONE:  # nothing is kept for an account that was deleted (P22, P23)
-            count_failure(job.account_id, now().date(), f"{job.kind} {job.message_id}: {refused}",
-                          settings().health)
+            count_failure(*_failure_args(job, refused))
         logger.warning("email not sent", extra={"message_id": job.message_id, "kind": job.kind,
                                                 "reason": refused})
         return
@@ -80,16 +80,13 @@ def send_outbox_job(body: str, tokens: RateTokens | None = None, count: SentCoun
                       deliver=lambda raw: send_raw_email(raw, job.email.recipient, tags),
                       campaign_id=job.tags.get("campaign"), list_id=job.tags.get("list"),
                       count_batch=batch.batch_for(job.kind),
-                      failure_update=lambda reason: failure_update(
-                          job.account_id, now().date(), f"{job.kind} {job.message_id}: {reason}",
-                          settings().health))
+                      failure_update=lambda reason: failure_update(*_failure_args(job, reason)))
     tokens = tokens or RateTokens(1)
     try:
         result = send_message(message, tokens, last_attempt=last_attempt)
     except MessageFailed as failure:
         if not failure.recorded:  # else counted with its claim, once across redeliveries
-            count_failure(job.account_id, now().date(), f"{job.kind} {job.message_id}: {failure.reason}",
-                          settings().health)
+            count_failure(*_failure_args(job, failure.reason))
         logger.warning("email failed", extra={"message_id": job.message_id, "kind": job.kind,
                                               "reason": failure.reason})
         return
@@ -118,6 +115,10 @@ def _suppressed_since_queued(account_id: str, kind: str, recipient: str) -> bool
     return checks_suppressions(kind) and blocking_suppression(
         kind, suppression_reasons(account_id, recipient)) is not None
 
+
+def _failure_args(job: EmailJob, reason: str) -> tuple[str, date, str, HealthPolicy]:
+    """A failed mail of the account as its health counts it: today, described without contact data."""
+    return job.account_id, now().date(), f"{job.kind} {job.message_id}: {reason}", settings().health
 
 
 def _as_sendable_now(job: EmailJob) -> tuple[EmailJob, str | None]:
