@@ -8,9 +8,9 @@ in the campaign lane (the burst of an idle bucket at once, then one every 1/rate
 queues their batch jobs of BATCH_SIZE, each delayed until its first send time (whole seconds),
 then the next page job; a batch sends each mail at or after its time, waits
 MAX_SEND_WAIT_SECONDS at most, else hands the rest back delayed by whole seconds (SQS's
-DelaySeconds), and hands back with no delay when its Lambda's time runs short. Before a mail it
-has not read, it reads the suppressions of those due within LOOKAHEAD_SECONDS (at least that
-one, at most READ_CHUNK: services/sending/due_suppressions.py). The trigger runs
+DelaySeconds), and hands back with no delay when its Lambda has less than SAFETY_SECONDS left.
+Before a mail it has not read, it reads the suppressions of those due within LOOKAHEAD_SECONDS
+(at least that one, at most READ_CHUNK: services/sending/due_suppressions.py). The trigger runs
 at most its maximum concurrency of senders, each taking its batch size of jobs. Assumed: a
 message is picked up as soon as it is visible and a sender is free (Lambda's pollers add their
 own latency, not modelled).
@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from chalicelib.domain.sending import BATCH_SIZE, MAX_SEND_WAIT_SECONDS, PAGE_SIZE, sending_lanes
 from chalicelib.functions import campaign_send_trigger
+from chalicelib.services.sending.batches import SAFETY_SECONDS
 from chalicelib.services.sending.due_suppressions import LOOKAHEAD_SECONDS, READ_CHUNK
 
 
@@ -37,7 +38,8 @@ class SendCosts:
     per_read: float
     per_page: float
     timeout: float = 60.0
-    safety: float = 1.5
+    # A sender hands its rest back this long before its timeout (services/sending/batches.py).
+    safety: float = SAFETY_SECONDS
 
 
 @dataclass

@@ -30,9 +30,9 @@ from chalicelib.store.sending_state import due_recipients
 from chalicelib.store.subscribers import tracking_state
 
 LOOKAHEAD_SECONDS = 0.2
-# Four keys a recipient (the account's, the platform's and the list's suppression, the list's
-# entry): one BatchGetItem holds 100.
-READ_CHUNK = 25
+# Three keys a recipient (the account's and the platform's suppression, the list's entry):
+# one BatchGetItem holds 100.
+READ_CHUNK = 33
 
 
 class DueSuppressions:
