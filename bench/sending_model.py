@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 
 from chalicelib.domain.sending import BATCH_SIZE, MAX_SEND_WAIT_SECONDS, PAGE_SIZE, sending_lanes
 from chalicelib.functions import campaign_send_trigger
-from chalicelib.services.sending.batches import SAFETY_SECONDS
 from chalicelib.services.sending.due_suppressions import LOOKAHEAD_SECONDS, READ_CHUNK
+from chalicelib.services.sending.step import SAFETY_SECONDS
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class SendCosts:
     per_read: float
     per_page: float
     timeout: float = 60.0
-    # A sender hands its rest back this long before its timeout (services/sending/batches.py).
+    # A sender hands its rest back this long before its timeout (services/sending/step.py).
     safety: float = SAFETY_SECONDS
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from chalicelib.config import settings
 
 # The providers that send the mail and texts (SES, SNS). A sender must finish a send it starts
-# before its Lambda's timeout (services/sending/batches.SAFETY_SECONDS is built from these): each
+# before its Lambda's timeout (services/sending/step.SAFETY_SECONDS is built from these): each
 # call waits at most this long to connect and to read, and botocore makes it once, without its
 # default 60 s timeouts and its own retries; adapters/retries.with_backoff retries a throttled
 # send, within that margin.

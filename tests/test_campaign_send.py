@@ -1018,8 +1018,8 @@ def test_p13_the_sender_starts_no_mail_it_may_not_finish_before_its_timeout(
     from chalicelib.adapters.retries import ATTEMPTS, longest_backoff
     from chalicelib.clients import PROVIDER_CALL_SECONDS, PROVIDERS
     from chalicelib.domain.sending import job_from_dict
-    from chalicelib.services.sending.batches import SAFETY_SECONDS, send_batch
-    from chalicelib.services.sending.step import LONGEST_SEND_SECONDS
+    from chalicelib.services.sending.batches import send_batch
+    from chalicelib.services.sending.step import LONGEST_SEND_SECONDS, SAFETY_SECONDS
 
     for service in PROVIDERS:
         config = aws_client(service).meta.config

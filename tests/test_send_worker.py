@@ -156,3 +156,32 @@ def test_p13_parity_a_refused_outbox_mail_stays_a_failure_when_recording_it_fail
     count, reason = failures_since("acc_1", now().date())
     assert (count, reason) == (1, "test msg-2: the provider refused the mail (MessageRejected)")
     assert AccountHealthDay.get("acc_1", now().date().isoformat()).sent == 1
+
+
+def test_p13_a_worker_short_of_time_starts_no_mail_it_may_not_finish_and_queues_it_again(client):
+    """A send worker killed mid-send would leave a claimed mail that its redelivery takes as sent,
+    though it may not have gone. With just more than SAFETY_SECONDS of its declared timeout left
+    it sends; with just less it sends nothing more and queues the job again (not a failure,
+    which would count towards the dead-letter limit), and that job is sent once."""
+    from app import app
+    from chalicelib.functions import function_spec
+    from chalicelib.local.invoke import invoke_handler
+    from chalicelib.services.sending.step import SAFETY_SECONDS
+    from tests.support.queues import deliver, take
+
+    short = function_spec("send_worker").timeout_seconds - SAFETY_SECONDS + 0.01  # seconds gone
+    readings = iter([0.0, short - 0.02])  # the context's start; the first mail has just enough
+
+    def clock() -> float:
+        return next(readings, short)
+
+    ann, bob = job("msg-1"), job("msg-2", "bob@example.com")
+    assert invoke_handler(app, "send_worker", sqs_event(ann, bob), settings().region, clock) == {
+        "batchItemFailures": []}
+    assert [parsed(raw)["To"] for raw in sent_raw()] == ["ann@example.com"]
+    bob_hash = subject_from_text("bob@example.com").keyed_hash(hash_key())
+    assert MessageRecord.count(bob_hash) == 0, "not claimed: nothing to mistake for sent"
+    queued = take("outbox")
+    assert [json.loads(record["body"])["message_id"] for record in queued] == ["msg-2"]
+    deliver(queued)
+    assert sorted(parsed(raw)["To"] for raw in sent_raw()) == ["ann@example.com", "bob@example.com"]

@@ -1,7 +1,8 @@
 """The send worker: outbox queue → SES, exactly once per message id, partial batch failures.
 
 Each record goes through the outbox step (services/sending/outbox.py); the batch's sent mail is
-counted once per account and campaign, exactly once even when counting fails (counting.py)."""
+counted once per account and campaign, exactly once even when counting fails (counting.py). A
+job the invocation has too little time left for goes back to the queue, unsent."""
 from __future__ import annotations
 
 from typing import Any
@@ -25,7 +26,8 @@ def send_worker(event: Any) -> dict[str, Any]:
     count = outbox_count()
 
     def send(record: QueuedRecord) -> None:
-        send_outbox_job(record.body, tokens, count, last_attempt=is_last_attempt(record))
+        send_outbox_job(record.body, tokens, count, last_attempt=is_last_attempt(record),
+                        time_left=lambda: event.context.get_remaining_time_in_millis() / 1000)
 
     try:
         return process_batch(event.to_dict(), send)

@@ -56,7 +56,7 @@ from chalicelib.services.sending.counting import SentCount
 from chalicelib.services.sending.due_suppressions import DueSuppressions
 from chalicelib.services.sending.sender_ownership import still_owns_sender
 from chalicelib.services.sending.step import (
-    LONGEST_SEND_SECONDS,
+    SAFETY_SECONDS,
     Message,
     MessageFailed,
     StepResult,
@@ -75,12 +75,6 @@ from chalicelib.store.models import Account, MailingList
 from chalicelib.store.send_progress import finish_batch
 from chalicelib.store.sending_state import campaign_account_and_list, due_recipients
 from chalicelib.store.sent_counts import CounterUpdate
-
-# Stop starting new messages this long before the Lambda's timeout: a mail started is finished
-# (its claim, its build, one whole send with its back-off), and so is the batch's count and
-# hand-back after it. A sender killed mid-send would leave a mail that may not have gone
-# (services/sending/counting.py counts it as failed).
-SAFETY_SECONDS = LONGEST_SEND_SECONDS + 2.5
 
 
 @dataclass

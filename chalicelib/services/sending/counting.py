@@ -17,7 +17,7 @@ claim may have died with the provider's answer outstanding: nothing can tell whe
 went, and it counts as failed ("may not have gone"), so the report never shows as sent a mail
 nobody may have received; the error, when there is one, is towards the failure the account
 sees. (The senders stop before their timeout with room for a whole send,
-services/sending/batches.SAFETY_SECONDS, so a death is rare.) A redelivery that sees only part
+services/sending/step.SAFETY_SECONDS, so a death is rare.) A redelivery that sees only part
 of the earlier delivery's claims (it hands its rest on) may so count one more as failed, never
 one that did not go as sent.
 """

@@ -9,11 +9,14 @@ instead, as it would have had the identity been gone when it was queued.
 
 When the outbox lane has no SES token for a mail, the job goes back to the queue delayed until
 one should be free: the Lambda does not sleep for it (it is billed while it sleeps), and the job
-does not fail (a failure would count towards its dead-letter limit)."""
+does not fail (a failure would count towards its dead-letter limit). So does a job the worker has
+too little time left for (SAFETY_SECONDS): a worker killed mid-send would leave a mail whose
+redelivery finds it claimed and takes it as sent, though it may not have gone."""
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from email.utils import parseaddr
@@ -33,7 +36,7 @@ from chalicelib.resources import OUTBOX
 from chalicelib.services.sending.counting import SentCount
 from chalicelib.services.sending.rate_tokens import RateTokens
 from chalicelib.services.sending.sender_ownership import still_owns_sender
-from chalicelib.services.sending.step import Message, MessageFailed, StepResult, send_message
+from chalicelib.services.sending.step import SAFETY_SECONDS, Message, MessageFailed, StepResult, send_message
 from chalicelib.store import messages
 from chalicelib.store.accounts import get_account
 from chalicelib.store.health import count_failure, failure_update
@@ -50,14 +53,20 @@ def outbox_count() -> SentCount:
 
 
 def send_outbox_job(body: str, tokens: RateTokens | None = None, count: SentCount | None = None,
-                    last_attempt: bool = False) -> None:
+                    last_attempt: bool = False, time_left: Callable[[], float] | None = None) -> None:
     """Send one queued email (an SQS message body), within the outbox lane of the SES rate
     (`tokens`: the batch's, else one is taken for this mail), and add it to the batch's `count`
     (else it is counted at once). Without a token, the job is queued again, delayed until
-    one should be free. Raising marks just this record failed; SQS redelivers it. A mail that
-    cannot be built or sent (MessageFailed) is acknowledged and counted as failed on the
-    account's health (GET /v1/account/health), never lost without a word."""
+    one should be free; with less than SAFETY_SECONDS of the invocation's `time_left`, at once.
+    Raising marks just this record failed; SQS redelivers it. A mail that cannot be built or sent
+    (MessageFailed) is acknowledged and counted as failed on the account's health
+    (GET /v1/account/health), never lost without a word."""
     job = job_from_dict(json.loads(body))
+    if time_left is not None and time_left() < SAFETY_SECONDS:
+        enqueue(OUTBOX, json.loads(body))
+        logger.info("email queued again: too little time left to send it",
+                    extra={"message_id": job.message_id})
+        return
     if _suppressed_since_queued(job.account_id, job.kind, job.email.recipient):
         logger.info("email not sent: its recipient is suppressed",
                     extra={"message_id": job.message_id, "kind": job.kind})

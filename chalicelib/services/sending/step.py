@@ -9,7 +9,8 @@ record: a redelivered job or a person on two lists is mailed once.
 A message that fails for good keeps its claim, and its failure is counted where it is decided,
 in one transaction with the claim (store/sent_counts.count_failed): a redelivery finds it
 counted, never as sent, never lost. One send, back-off included, takes at most
-LONGEST_SEND_SECONDS: a sender starts none it may not finish before its Lambda's timeout.
+LONGEST_SEND_SECONDS: a sender starts none it may not finish before its Lambda's timeout
+(SAFETY_SECONDS).
 """
 from __future__ import annotations
 
@@ -27,6 +28,11 @@ from chalicelib.store.sent_counts import CounterUpdate, count_failed
 
 # The provider's call with with_backoff's every attempt and wait (SES and SNS clients are bounded).
 LONGEST_SEND_SECONDS = longest_backoff(PROVIDER_CALL_SECONDS)
+# A sender starts no mail with less than this left before its Lambda's timeout: a mail started
+# is finished (its claim, its build, one whole send with its back-off), and so is the count and
+# hand-back after it. A sender killed mid-send would leave a mail that may not have gone
+# (services/sending/counting.py counts a campaign's as failed).
+SAFETY_SECONDS = LONGEST_SEND_SECONDS + 2.5
 
 
 class StepResult(Enum):
