@@ -269,6 +269,7 @@ def test_p01_a_list_can_make_the_seven_days_of_an_unconfirmed_signup_shorter(cli
     with time_machine.travel(start + timedelta(days=2, minutes=1)):
         refused = client.http.post(confirm_path(bob_mail), headers=BROWSER)
         assert refused.status_code == 400 and b"Sign up again" in refused.body
+        assert b"forgotten after 2 days" in refused.body, "the page says the list's own days"
     assert stored(list_id, BOB).status == "pending"
     with time_machine.travel(start + timedelta(days=3)):
         assert run_purges().counts["pending_signups"] == 1

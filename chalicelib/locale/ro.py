@@ -342,8 +342,9 @@ RO: dict[str, str] = {
         "acest mesaj a fost deja distribuit de %(count)s ori azi",
     "this page is out of date: reload it and try again":
         "această pagină nu mai este actuală: reîncarc-o și încearcă din nou",
-    "this signup is no longer waiting for confirmation; unconfirmed signups are forgotten after 7 days":
-        "această abonare nu mai așteaptă confirmarea; abonările neconfirmate sunt uitate după 7 zile",
+    "this signup is no longer waiting for confirmation; unconfirmed signups are forgotten after "
+    "%(days)s days":
+        "această abonare nu mai așteaptă confirmarea; abonările neconfirmate sunt uitate după %(days)s zile",
     "this list takes no signups until it links its privacy policy (privacy_policy_url)":
         "această listă nu primește abonări până nu are un link către politica de confidențialitate "
         "(privacy_policy_url)",

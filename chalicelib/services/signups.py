@@ -390,8 +390,10 @@ def confirm_signup(token: str, ip: str | None, user_agent: str | None) -> Mailin
     """
     claim = read_confirm_token(signer(), token)
     mailing_list = find_list(claim.list_id)
+    # The list's own days (P01: 1-7; `pending_signup_days`), which may be fewer than the link's.
+    days = pending_lifetime(mailing_list.pending_signup_days if mailing_list else None).days
     gone = SignupExpired(N_("this signup is no longer waiting for confirmation; unconfirmed signups "
-                            "are forgotten after 7 days"), field="token")
+                            "are forgotten after %(days)s days"), field="token", params={"days": days})
     if mailing_list is None:
         raise gone
     standing = own_signup(mailing_list.account_id, claim.address, mailing_list.list_id)
