@@ -123,6 +123,16 @@ def test_p02_p08_a_row_with_a_control_character_in_a_contact_or_proof_cell_is_an
     assert stored(list_id, "cat@example.com").consent.original_source == "shop form"
 
 
+def test_p08_a_row_with_a_directional_override_in_a_contact_cell_is_an_invalid_row(
+        client, account, news_list):
+    list_id = _single_opt_in(client, account)
+    text = ("email,name,consent_given_at\n"
+            "ann@example.com,Ann\u202eeciovni,2025-01-01T00:00:00Z\n"
+            "bob@example.com,Bob,2025-01-01T00:00:00Z\n")
+    assert error_lines(imported(client, account, list_id, text)) == [(2, "name")]
+    assert stored(list_id, "ann@example.com") is None and stored(list_id, "bob@example.com").name == "Bob"
+
+
 def test_p18_an_import_report_quotes_no_part_of_a_refused_address_or_cell(client, account, news_list,
                                                                           monkeypatch):
     """email-validator's own words quote the address (its characters, with DNS checks its domain):

@@ -156,6 +156,41 @@ def test_p08_a_form_name_with_a_line_break_is_a_400_page_and_nothing_is_stored(c
     assert "U+2028" in response.body.decode()
     assert stored(news_list["list_id"], ANN) is None and take("outbox") == []
 
+
+@pytest.mark.parametrize("control", ["\u202a", "\u202e", "\u2066", "\u2069"])
+def test_p08_a_form_name_with_a_directional_override_is_a_400_page_and_nothing_is_stored(
+        client, news_list, control):
+    """U+202E in a name mirrors the subject or greeting after it ("Hello Ann, ..."): refused like
+    a line break, the page naming the character, nothing stored or mailed."""
+    response = form_signup(client, news_list["list_id"], email=ANN, name=f"Ann{control}eciovni")
+    assert response.status_code == 400, response.body
+    assert f"U+{ord(control):04X}" in response.body.decode()
+    assert stored(news_list["list_id"], ANN) is None and take("outbox") == []
+
+
+def test_p08_an_api_attribute_with_a_directional_isolate_is_a_400_naming_it(client, account, news_list):
+    from tests.support.privacy import PROOF
+
+    api, list_path = bearer(account["api_key"]), f"/v1/lists/{news_list['list_id']}"
+    client.http.patch(list_path, headers=api, body=json.dumps({"attributes": ["city"]}))
+    answer = client.http.post(f"{list_path}/subscribers", headers=api, body=json.dumps(
+        {"email": ANN, "consent": PROOF, "attributes": {"city": "Ia\u2067si"}}))
+    assert answer.status_code == 400, answer.body
+    error = json.loads(answer.body)["error"]
+    assert error["field"] == "city" and "U+2067" in error["message"], error
+    assert stored(news_list["list_id"], ANN) is None
+
+
+@pytest.mark.parametrize("name", ["\u0622\u0646\u0627 \u200f(Ana)", "\u05d0\u05e0\u05d4", "Ann\u202fLee",
+                                  "Ann\u206aLee"])
+def test_p08_right_to_left_names_and_the_characters_beside_the_overrides_are_accepted(
+        client, news_list, name):
+    """Arabic and Hebrew names, a right-to-left mark (U+200F), and U+202F and U+206A, just past
+    either range of overrides and isolates, are names like any other."""
+    response = form_signup(client, news_list["list_id"], email=ANN, name=name)
+    assert response.status_code in (200, 303), response.body
+    assert stored(news_list["list_id"], ANN).name == name
+
 def test_honeypot_filled_gets_the_same_thanks_and_nothing_is_stored(client, news_list):
     list_id = news_list["list_id"]
     human = form_signup(client, list_id, email="human@example.com")

@@ -44,6 +44,23 @@ def check_header_text(value: str | None, field: str) -> None:
                            field=field, params={"field": field, "character": describe(refused)})
 
 
+# Unicode's explicit directional embeddings, overrides and isolates (U+202A-U+202E,
+# U+2066-U+2069). In a person's name they reorder what a subject or greeting shows around it
+# (U+202E turns "Ann, your invoice" into its mirror); nobody types them into a signup form, and an
+# account's own text, where right-to-left writing may use them, is not checked for them.
+BIDI_CONTROLS = frozenset(map(chr, [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]))
+
+
+def check_contact_text(value: str, field: str) -> None:
+    """check_header_text, and InvalidInput naming `field` when `value` holds a BIDI_CONTROLS
+    character: for what people give about themselves (contact fields, attributes)."""
+    check_header_text(value, field)
+    reordering = next((character for character in value if character in BIDI_CONTROLS), None)
+    if reordering is not None:
+        raise InvalidInput(N_("'%(field)s' must not contain %(character)s: it reorders the text around it"),
+                           field=field, params={"field": field, "character": describe(reordering)})
+
+
 def one_line(value: str) -> str:
     """`value` as one header line: every run of whitespace or refused characters becomes one
     space. For text rendered at send time from subscribers' data, which no save could check."""

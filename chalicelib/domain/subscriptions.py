@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.clock import now, parse_utc_time
 from chalicelib.domain.errors import Conflict, InvalidInput
-from chalicelib.domain.header_text import check_header_text
+from chalicelib.domain.header_text import check_contact_text, check_header_text
 from chalicelib.domain.numbers import whole_number
 from chalicelib.domain.queue_size import json_bytes
 from chalicelib.templates import N_
@@ -228,8 +228,9 @@ def _text(value: object, name: str, max_length: int) -> str | None:
         raise InvalidInput(N_("'%(name)s' is longer than %(max)s characters"), field=name,
                            params={"name": name, "max": max_length})
     # A contact field is one line: it goes into greetings, subjects and exports, where a line
-    # break or a control character (NUL, ESC, U+2028) breaks or hides what follows.
-    check_header_text(text, name)
+    # break or a control character (NUL, ESC, U+2028) breaks or hides what follows, and a
+    # directional override reorders it.
+    check_contact_text(text, name)
     return text or None
 
 

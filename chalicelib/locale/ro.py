@@ -164,6 +164,8 @@ RO: dict[str, str] = {
         "atributele ocupă prea mult loc împreună: scurtează-le sau folosește litere latine simple",
     "'%(field)s' must be one line of text: it contains %(character)s":
         "„%(field)s” trebuie să fie un singur rând de text: conține %(character)s",
+    "'%(field)s' must not contain %(character)s: it reorders the text around it":
+        "„%(field)s” nu poate conține %(character)s: reordonează textul din jurul lui",
     "'email' is required": "Adresa de email este obligatorie",
     "'phone' is not a valid phone number; use the international form, e.g. +40 712 345 678":
         "Numărul de telefon nu este valid; folosește forma internațională, de exemplu +40 712 345 678",
