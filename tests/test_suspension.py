@@ -374,3 +374,35 @@ def test_p22_p26_a_suspended_account_still_cancels_deletes_and_answers_requests(
         {"name": "export", "scope": "read"})).status_code == 201
     assert client.http.delete(f"/v1/campaigns/{ids['campaign_id']}", headers=api).status_code == 204
     assert client.http.delete(f"/v1/lists/{ids['list_id']}", headers=api).status_code == 204
+
+
+@pytest.mark.parametrize("how", ["suspended", "cancelled"])
+def test_p26_a_blocked_accounts_form_says_it_takes_no_signups_and_queues_none(
+        client, account, news_list, how):
+    """A suspended or cancelled account mails no confirmation (P26): its form no longer says
+    "check your inbox" for a mail that never comes. The page, the form's answer and the JS
+    endpoint's say the list takes no signups now, without the operator's reason; nothing is
+    queued. Lifted, the form works again."""
+    from chalicelib.services.health import suspend_by_operator
+    from tests.support.signups import form_signup, js_signup
+
+    list_id = news_list["list_id"]
+    if how == "cancelled":
+        Account(account_id=account["account_id"]).update(actions=[Account.status.set("cancelled")])
+    else:
+        suspend_by_operator(account["account_id"], "spam complaints")
+    take("outbox")  # the suspension notice to the account
+    page = client.http.get(f"/f/{list_id}")
+    assert page.status_code == 409 and b"not taking signups" in page.body
+    assert b"spam complaints" not in page.body and b"<form" not in page.body
+    posted = client.http.post(f"/f/{list_id}", headers={"Content-Type": "application/x-www-form-urlencoded"},
+                              body="email=ann%40example.com&consent=yes")
+    assert posted.status_code == 409 and b"not taking signups" in posted.body
+    scripted = js_signup(client, list_id, {"email": "bob@example.com", "consent": True})
+    assert scripted.status_code == 409 and json.loads(scripted.body)["error"]["field"] == "list_id"
+    assert scripted.headers["Access-Control-Allow-Origin"], "the page's script can read why"
+    assert take("signups") == [] and take("outbox") == []
+    Account(account_id=account["account_id"]).update(actions=[Account.status.set("active")])
+    assert client.http.get(f"/f/{list_id}").status_code == 200
+    assert form_signup(client, list_id, email="ann@example.com").status_code == 200
+    assert len(take("outbox")) == 1, "the confirmation mail"

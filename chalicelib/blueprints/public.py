@@ -31,6 +31,7 @@ from chalicelib.services.signups import (
     public_signup,
     read_confirm_link,
     resend_confirmation,
+    signup_sender,
 )
 from chalicelib.templates import N_, gettext_for, render_page
 from chalicelib.web.forms import signup_form_for
@@ -106,7 +107,7 @@ def signup_form(list_id: str) -> Response:
 
 def _form_page(mailing_list: MailingList, values: dict[str, str], error: InvalidInput | None,
                status: int) -> Response:
-    sender = sender_profile(mailing_list.account_id)
+    sender = signup_sender(mailing_list)
     form = signup_form_for(mailing_list, "", controller=sender.name)
     shown = {f.name: values.get(f.name, "") for f in form.fields}
     language = list_language(mailing_list)

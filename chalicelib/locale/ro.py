@@ -347,6 +347,7 @@ RO: dict[str, str] = {
     "this signup is no longer waiting for confirmation; unconfirmed signups are forgotten after "
     "%(days)s days":
         "această abonare nu mai așteaptă confirmarea; abonările neconfirmate sunt uitate după %(days)s zile",
+    "this list is not taking signups at the moment": "această listă nu primește abonări în acest moment",
     "this list takes no signups until it links its privacy policy (privacy_policy_url)":
         "această listă nu primește abonări până nu are un link către politica de confidențialitate "
         "(privacy_policy_url)",

@@ -133,15 +133,27 @@ def _tracking_evidence(mailing_list: MailingList, claimed: object,
                     ip=consent.ip, user_agent=consent.user_agent, form_url=consent.form_url)
 
 
+def signup_sender(mailing_list: MailingList) -> AccountProfile:
+    """Who the list's form names (P08, P32); Conflict naming `list_id` while its account may not
+    send (P26, P33): the form would promise a confirmation mail that never comes. The public is
+    not told why (the suspension's reason is the account's and the operator's)."""
+    account = get_account(mailing_list.account_id)
+    if sending_blocked_reason(account):
+        raise Conflict(N_("this list is not taking signups at the moment"), field="list_id")
+    return profile_of(account)
+
+
 def public_signup(mailing_list: MailingList, signup: PublicSignup) -> None:
     """Validate a public signup, count it against the abuse limits and queue it (P01).
 
-    Raises InvalidInput for bad input and TooManyRequests past the per-IP or per-list limit.
+    Raises InvalidInput for bad input, TooManyRequests past the per-IP or per-list limit, and
+    Conflict while the list has no privacy policy (P32) or its account may not send (P26).
     Otherwise it does the same three AWS calls whatever the address's state (P05): the signups
     worker decides, out of sight, whether to write the entry and mail (apply_public_signup).
     A filled honeypot is accepted and dropped.
     """
     require_privacy_policy(mailing_list.privacy_policy_url)  # P32: its mail must link one
+    signup_sender(mailing_list)
     if signup.fields.get(HONEYPOT_FIELD):
         _log_signup(mailing_list, signup.source, "honeypot")
         return
