@@ -12,7 +12,7 @@ from typing import Any
 from chalicelib.clients import client
 from chalicelib.domain.sending import still_mailable
 from chalicelib.store.models import Account, Campaign, MailingList, Subscriber, Suppression
-from chalicelib.store.suppressions import batch_suppression_keys, suppressing
+from chalicelib.store.suppressions import suppressing, suppression_keys
 
 # DynamoDB's cap on the keys of one BatchGetItem, over all its tables.
 MAX_BATCH_KEYS = 100
@@ -54,15 +54,14 @@ class DueRecipients:
 
 def due_recipients(account_id: str, list_id: str, hashes: Sequence[str],
                    addresses: Sequence[str]) -> DueRecipients:
-    """Those of `hashes` the account's or the platform's suppressions hold back from the list
-    (a person's own way back to it lifts theirs, P12; a one-list unsubscribe shows in the entry),
-    and the list's entries of `addresses`: one BatchGetItem per MAX_BATCH_KEYS keys (each hash
-    has two keys, each address one)."""
+    """The suppressions of `hashes` for the account's list (as suppressions.suppressed_hashes
+    answers) and the list's entries of `addresses`: one BatchGetItem per MAX_BATCH_KEYS keys
+    (each hash has three keys, each address one)."""
     suppressions, subscribers = Suppression.Meta.table_name, Subscriber.Meta.table_name
     found = _batch_get({
         suppressions: {"Keys": [{"scope": {"S": scope}, "address_hash": {"S": key}}
                                 for hashed in dict.fromkeys(hashes)
-                                for scope, key in batch_suppression_keys(account_id, hashed)]},
+                                for scope, key in suppression_keys(account_id, hashed, list_id)]},
         subscribers: {"Keys": [{"list_id": {"S": list_id}, "address": {"S": address}}
                                for address in dict.fromkeys(addresses)]},
     })

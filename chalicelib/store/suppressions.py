@@ -92,18 +92,15 @@ def suppressed_hashes(account_id: str, hashes: Iterable[str], list_id: str | Non
     return suppressing(Suppression.batch_get(keys), account_id, list_id)
 
 
-def batch_suppression_keys(account_id: str, hashed: str) -> list[tuple[str, str]]:
-    """The (scope, range key) of the suppressions a campaign batch reads for a keyed hash: the
-    account's and the platform's. Not the list's own: a one-list unsubscribe ends the person's
-    entry on that list, which the batch reads with them (store/sending_state.due_recipients),
-    and every way onto the list again reads that suppression (signups, imports)."""
-    return _keys(account_id, hashed, None)
+def suppression_keys(account_id: str, hashed: str, list_id: str) -> list[tuple[str, str]]:
+    """The (scope, range key) of every suppression that could hold a keyed hash back from mail
+    of the account's list: the account's, the platform's, the list's own."""
+    return _keys(account_id, hashed, list_id)
 
 
 def suppressing(found: Iterable[Suppression], account_id: str, list_id: str | None) -> set[str]:
-    """The keyed hashes that these suppressions (read by `_keys` or `batch_suppression_keys`)
-    hold back from mail of the list: all but those the person's own way back to the list
-    lifted (P12)."""
+    """The keyed hashes that these suppressions, read by `suppression_keys`, hold back from mail
+    of the list: all but those the person's own way back to the list lifted (P12)."""
     # A list's own suppression is keyed `<hash>#<list id>`: it suppresses the hash before the #.
     return {entry.address_hash.partition("#")[0] for entry in found
             if not (list_id and _lifted(entry, account_id, list_id))}

@@ -30,9 +30,11 @@ from chalicelib.store.sending_state import due_recipients
 from chalicelib.store.subscribers import tracking_state
 
 LOOKAHEAD_SECONDS = 0.2
-# Three keys a recipient (the account's and the platform's suppression, the list's entry):
-# one BatchGetItem holds 100.
-READ_CHUNK = 33
+# Four keys a recipient (the account's, the platform's and the list's suppression, the list's
+# entry): one BatchGetItem holds 100. The list's own suppression is read although a one-list
+# unsubscribe also ends the entry: it is written first, so it holds while the entry's end is
+# still to come or failed (services/preferences.unsubscribe).
+READ_CHUNK = 25
 
 
 class DueSuppressions:
