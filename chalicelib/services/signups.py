@@ -147,13 +147,14 @@ def public_signup(mailing_list: MailingList, signup: PublicSignup) -> None:
     """Validate a public signup, count it against the abuse limits and queue it (P01).
 
     Raises InvalidInput for bad input, TooManyRequests past the per-IP or per-list limit, and
-    Conflict while the list has no privacy policy (P32) or its account may not send (P26).
+    Conflict while the list has no privacy policy (P32). (Its account's standing is not read
+    here, within issue 3's three calls: the form page reads it, and the worker drops the
+    signups of an account that may not send.)
     Otherwise it does the same three AWS calls whatever the address's state (P05): the signups
     worker decides, out of sight, whether to write the entry and mail (apply_public_signup).
     A filled honeypot is accepted and dropped.
     """
     require_privacy_policy(mailing_list.privacy_policy_url)  # P32: its mail must link one
-    signup_sender(mailing_list)
     if signup.fields.get(HONEYPOT_FIELD):
         _log_signup(mailing_list, signup.source, "honeypot")
         return
@@ -182,6 +183,11 @@ def apply_public_signup(job: SignupJob, job_id: str) -> None:
     if mailing_list is None:
         return
     source = job.consent.source
+    # Queued before its account was suspended or cancelled: no entry is written for an account
+    # that may write no content (P22) and would mail no confirmation (P26).
+    if sending_blocked_reason(get_account(mailing_list.account_id)):
+        _log_signup(mailing_list, source, "account_blocked")
+        return
     # P12: a person who only unsubscribed may come back by signing up and confirming themselves;
     # anyone else suppressed is dropped, unseen (P05).
     if own_signup(mailing_list.account_id, job.contact.email, mailing_list.list_id) is OwnSignup.BLOCKED:
@@ -363,11 +369,13 @@ def send_confirmation(mailing_list: MailingList, address: str, purpose: str, sig
 
 def resend_confirmation(list_id: str, email: str, ip: str | None) -> None:
     """Queue a request for a new confirmation mail. The same calls whatever the address's state
-    (P05): the signups worker mails only a live pending signup (apply_resend)."""
+    (P05): the signups worker mails only a live pending signup (apply_resend). Conflict while
+    the list's account may not send (signup_sender)."""
     address = normalise_email(email)
     mailing_list = find_public_list(list_id)
     if mailing_list is None:
         return
+    signup_sender(mailing_list)  # a blocked account's page promises no link (P26)
     refuse_over_request_limits(ip, _TOO_MANY_SIGNUPS, mailing_list.list_id)
     enqueue(SIGNUPS, ResendJob(list_id=mailing_list.list_id, address=address).to_dict())
 
