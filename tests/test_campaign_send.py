@@ -627,6 +627,68 @@ def test_lasting_throttling_gives_the_batch_back_and_the_redelivery_mails_the_re
     assert campaign_status(client, headers, campaign["campaign_id"]) == "sent"
 
 
+def _quota_used_up() -> ClientError:
+    """SES's answer once the account's 24-hour quota is used up (a throttling error, its message
+    says which)."""
+    error = {"Code": "TooManyRequestsException", "Message": "Daily message quota exceeded."}
+    return ClientError({"Error": error}, "SendEmail")
+
+
+def test_quota_is_told_apart_from_the_rate_and_not_retried_within_the_call():
+    from chalicelib.adapters.retries import is_daily_quota, with_backoff
+
+    assert is_daily_quota(_quota_used_up()) and not is_daily_quota(_throttled())
+    refused = ClientError({"Error": {"Code": "MessageRejected", "Message": "Daily message quota exceeded."}},
+                          "SendEmail")
+    assert not is_daily_quota(refused), "only a throttling error"
+    calls = []
+
+    def used_up():
+        calls.append(1)
+        raise _quota_used_up()
+
+    with pytest.raises(ClientError):
+        with_backoff(used_up, sleep=lambda seconds: None)
+    assert len(calls) == 1, "no backoff frees a daily quota"
+
+
+@pytest.mark.parametrize("last_attempt", [False, True])
+def test_p13_a_used_up_daily_quota_holds_the_rest_back_and_fails_none(
+        client, account, headers, list_id, monkeypatch, last_attempt):
+    """SES's 24-hour quota runs out at Bob: Ann's mail went; Bob and Cat are neither sent nor
+    failed (on the job's last attempt too), but handed back QUOTA_WAIT_SECONDS later, with new
+    send times. Once the quota has room, each is mailed once and the campaign ends sent."""
+    from chalicelib.domain.sending import job_from_dict
+    from chalicelib.services.sending.batches import send_batch
+    from chalicelib.services.sending.step import QUOTA_WAIT_SECONDS
+    from chalicelib.store.models import Campaign
+
+    campaign_id, batch = _one_batch_to_three(client, account, headers, list_id)
+    ses = aws_client("sesv2")
+    real = ses.send_email
+
+    def quota_ends_at_bob(**kwargs):
+        if kwargs["Destination"]["ToAddresses"] != ["ann@example.com"]:
+            raise _quota_used_up()
+        return real(**kwargs)
+
+    monkeypatch.setattr(ses, "send_email", quota_ends_at_bob)
+    outcome = send_batch(job_from_dict(json.loads(batch["body"])), time_left=lambda: 60.0,
+                         last_attempt=last_attempt)
+    assert (outcome.sent, outcome.failed) == (1, 0)
+    assert [contact.email for contact in outcome.remaining] == ["bob@example.com", "cat@example.com"]
+    assert outcome.delay_seconds == QUOTA_WAIT_SECONDS and outcome.reservation is None
+    assert recipients_of_sent() == ["ann@example.com"]
+    assert Campaign.get(account["account_id"], campaign_id).status == "sending"
+    monkeypatch.setattr(ses, "send_email", real)
+    assert run_queues(client) == [] and recipients_of_sent() == ["ann@example.com"], "not before its time"
+    with time_machine.travel(datetime.now(UTC) + timedelta(seconds=QUOTA_WAIT_SECONDS + 1)):
+        assert run_queues(client) == []
+    assert recipients_of_sent() == ["ann@example.com", "bob@example.com", "cat@example.com"]
+    stored = Campaign.get(account["account_id"], campaign_id)
+    assert (stored.status, stored.failed or 0) == ("sent", 0)
+
+
 def test_only_the_failed_batch_is_reported(client, account, headers, list_id, monkeypatch):
     monkeypatch.setattr("chalicelib.adapters.retries.time.sleep", lambda seconds: None)
     monkeypatch.setattr("chalicelib.services.sending.fanout.batch_size", 1)

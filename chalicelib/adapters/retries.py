@@ -44,6 +44,14 @@ def error_name(error: BaseException) -> str:
     return error_code(error) or type(error).__name__
 
 
+def is_daily_quota(error: BaseException) -> bool:
+    """True for SES's answer once the account's 24-hour sending quota is used up: a throttling
+    error that says "Daily message quota exceeded". It frees up as the 24 hours roll on, not
+    within a backoff: SES's advice is to wait up to 10 minutes and try again."""
+    message = error.response.get("Error", {}).get("Message", "") if isinstance(error, ClientError) else ""
+    return is_throttling(error) and "daily message quota" in str(message).lower()
+
+
 def is_refusal(error: BaseException) -> bool:
     """True for an error no retry can cure (REFUSAL_CODES)."""
     return error_code(error) in REFUSAL_CODES
@@ -67,13 +75,13 @@ def longest_backoff(call_seconds: float, attempts: int = ATTEMPTS, base_delay: f
 def with_backoff(call: Callable[[], T], attempts: int = ATTEMPTS, base_delay: float = BASE_DELAY,
                  sleep: Callable[[float], None] | None = None) -> T:
     """`call()`, retried while it is throttled: up to `attempts` tries, waiting about
-    base_delay, 2*base_delay, ... between them. Other errors, and the last throttling error,
-    are raised."""
+    base_delay, 2*base_delay, ... between them. Other errors, the last throttling error, and an
+    exhausted daily quota (is_daily_quota: no backoff cures it) are raised."""
     for attempt in range(attempts):
         try:
             return call()
         except ClientError as error:
-            if not is_throttling(error) or attempt == attempts - 1:
+            if not is_throttling(error) or is_daily_quota(error) or attempt == attempts - 1:
                 raise
             (sleep or time.sleep)(base_delay * 2**attempt * random.uniform(0.5, 1.0))
     raise AssertionError("unreachable")  # the loop returns or raises

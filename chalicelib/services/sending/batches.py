@@ -56,9 +56,11 @@ from chalicelib.services.sending.counting import SentCount
 from chalicelib.services.sending.due_suppressions import DueSuppressions
 from chalicelib.services.sending.sender_ownership import still_owns_sender
 from chalicelib.services.sending.step import (
+    QUOTA_WAIT_SECONDS,
     SAFETY_SECONDS,
     Message,
     MessageFailed,
+    QuotaExhausted,
     StepResult,
     send_message,
 )
@@ -267,9 +269,10 @@ def _send_each(queue: list[Contact], message: Callable[[Contact], Message], time
                suppressed: Callable[[int], bool] = lambda position: False) -> None:
     """The send step for each recipient in turn, each at its reserved send time (if any); the
     rest is handed back when the Lambda's time runs short or the next send time is further away
-    than a few milliseconds. A recipient `suppressed` by the time it is due is skipped; when that
-    read fails on the `last_attempt`, the rest count as failed. A mail that fails for good counts
-    as failed (MessageFailed); what is sent, or found sent by an earlier delivery, goes to `count`."""
+    than a few milliseconds, or SES's daily quota is used up (QUOTA_WAIT_SECONDS later). A
+    recipient `suppressed` by the time it is due is skipped; when that read fails on the
+    `last_attempt`, the rest count as failed. A mail that fails for good counts as failed
+    (MessageFailed); what is sent, or found sent by an earlier delivery, goes to `count`."""
     for position, contact in enumerate(queue):
         if time_left() < SAFETY_SECONDS:
             outcome.hand_back(queue, position, reservation, 0)
@@ -299,6 +302,13 @@ def _send_each(queue: list[Contact], message: Callable[[Contact], Message], time
             continue
         try:
             result = send_message(mail, None, last_attempt=last_attempt)
+        except QuotaExhausted:
+            # Not sent and not failed: the rest waits for the quota to free up, sending times
+            # reserved anew then.
+            logger.warning("SES's daily quota is used up: the batch waits",
+                           extra={"recipients": len(queue) - position, "delay_seconds": QUOTA_WAIT_SECONDS})
+            outcome.hand_back(queue, position, None, QUOTA_WAIT_SECONDS)
+            return
         except MessageFailed as failure:
             outcome.failed += 1
             outcome.recorded += failure.recorded

@@ -19,7 +19,14 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from chalicelib.adapters.retries import error_code, error_name, is_refusal, longest_backoff, with_backoff
+from chalicelib.adapters.retries import (
+    error_code,
+    error_name,
+    is_daily_quota,
+    is_refusal,
+    longest_backoff,
+    with_backoff,
+)
 from chalicelib.clients import PROVIDER_CALL_SECONDS
 from chalicelib.config import settings
 from chalicelib.services.sending.rate_tokens import RateTokens
@@ -33,6 +40,9 @@ LONGEST_SEND_SECONDS = longest_backoff(PROVIDER_CALL_SECONDS)
 # hand-back after it. A sender killed mid-send would leave a mail that may not have gone
 # (services/sending/counting.py counts a campaign's as failed).
 SAFETY_SECONDS = LONGEST_SEND_SECONDS + 2.5
+# How long a mail waits when SES's 24-hour quota is used up before it is tried again (SES's
+# advice: up to 10 minutes; SQS delays a message at most 15).
+QUOTA_WAIT_SECONDS = 600
 
 
 class StepResult(Enum):
@@ -51,6 +61,12 @@ def is_last_attempt(record: Any) -> bool:
     except (TypeError, ValueError, KeyError):
         return False
     return received >= settings().sqs_max_receive_count
+
+
+class QuotaExhausted(Exception):
+    """SES's 24-hour sending quota is used up (adapters/retries.is_daily_quota): nothing was
+    sent and the claim is released. The mail is not a failure: it goes again QUOTA_WAIT_SECONDS
+    later, as the quota frees up, on the job's last attempt too (the caller queues it anew)."""
 
 
 class MessageFailed(Exception):
@@ -89,7 +105,8 @@ def send_message(message: Message, tokens: RateTokens | None, *, last_attempt: b
 
     MessageFailed when the message cannot be built or the provider refuses it for good, and, on
     the job's `last_attempt` (SQS would dead-letter it next), for any error: never a silent loss.
-    Any other error releases the claim and is raised, so the redelivered job tries again.
+    QuotaExhausted, the claim released, while SES's daily quota is used up. Any other error
+    releases the claim and is raised, so the redelivered job tries again.
     """
     if not messages.claim(message.recipient_hash, message.message_id, message.account_id, message.kind,
                           campaign_id=message.campaign_id, list_id=message.list_id,
@@ -107,6 +124,9 @@ def send_message(message: Message, tokens: RateTokens | None, *, last_attempt: b
             return StepResult.NO_TOKEN
         with_backoff(lambda: message.deliver(built))
     except Exception as error:
+        if is_daily_quota(error):
+            messages.release(message.recipient_hash, message.message_id)
+            raise QuotaExhausted() from error
         if is_refusal(error):
             raise _failed(message, f"the provider refused the mail ({error_code(error)})") from error
         if last_attempt:
