@@ -1286,3 +1286,20 @@ def test_p13_of_a_dead_senders_claims_only_its_latest_counts_as_failed(aws, same
     stored = Campaign.get("acc_1", "cmp_1")
     assert (stored.failed, stored.failure_reason) == (1, MAY_NOT_HAVE_GONE)
     assert messages.claim_of("dan-hash", "msg-dan").count_batch == other_job.batch_id
+
+
+def test_p08_a_name_saved_with_a_directional_override_before_they_were_refused_does_not_mirror_the_mail(
+        client, account, headers, list_id):
+    """Saves refuse U+202E now; a name saved before still reaches the subject and body, rendered
+    without it (review 15)."""
+    from chalicelib.domain.header_text import BIDI_CONTROLS
+
+    subscribe(account["account_id"], list_id, "ann@example.com", name="Ann\u202eeciovni")
+    html = "<p>Dear {{ name }}</p><p><a href='{{ unsubscribe_url }}'>Unsubscribe</a></p>"
+    campaign = create_campaign(client, headers, [list_id], subject="Hi {{ name }}", html=html)
+    _send(client, headers, campaign["campaign_id"])
+    run_queues(client)
+    [mail] = [parsed(raw) for raw in sent_raw()]
+    assert str(mail["Subject"]) == "Hi Anneciovni"
+    assert "Dear Anneciovni" in mail.get_body(("html",)).get_content()
+    assert not set(mail.as_string()) & BIDI_CONTROLS

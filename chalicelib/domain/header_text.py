@@ -51,6 +51,15 @@ def check_header_text(value: str | None, field: str) -> None:
 BIDI_CONTROLS = frozenset(map(chr, [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]))
 
 
+_NO_BIDI = dict.fromkeys(map(ord, BIDI_CONTROLS))
+
+
+def without_bidi_controls(value: str) -> str:
+    """`value` without BIDI_CONTROLS: for contact data saved before they were refused, as it is
+    rendered into a mail."""
+    return value.translate(_NO_BIDI)
+
+
 def check_contact_text(value: str, field: str) -> None:
     """check_header_text, and InvalidInput naming `field` when `value` holds a BIDI_CONTROLS
     character: for what people give about themselves (contact fields, attributes)."""

@@ -23,6 +23,7 @@ from types import TracebackType
 from typing import Any
 
 from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.header_text import without_bidi_controls
 from chalicelib.domain.subscriptions import Contact
 
 # Template fields rendered as HTML (autoescaped); subject, text and sms_body are plain text.
@@ -546,15 +547,18 @@ def render(source: str, field: str, variables: Mapping[str, Any]) -> str:
 def template_variables(contact: Contact, *, list_name: str, account_name: str, unsubscribe_url: str,
                        preferences_url: str, forward_url: str,
                        known_attributes: frozenset[str] | None = None) -> dict[str, Any]:
-    """The variables a template sees for one recipient. Missing fields are "" (never "None")."""
+    """The variables a template sees for one recipient. Missing fields are "" (never "None").
+    What people wrote about themselves loses any directional override it was saved with before
+    saves refused them (header_text.BIDI_CONTROLS)."""
     return {
         "email": contact.email,
-        "name": contact.name or "",
-        "company": contact.company or "",
+        "name": without_bidi_controls(contact.name or ""),
+        "company": without_bidi_controls(contact.company or ""),
         "phone": contact.phone or "",
-        "website": contact.website or "",
-        "field_of_activity": contact.field_of_activity or "",
-        "attributes": AttributeValues(contact.attributes, known_attributes),
+        "website": without_bidi_controls(contact.website or ""),
+        "field_of_activity": without_bidi_controls(contact.field_of_activity or ""),
+        "attributes": AttributeValues({name: without_bidi_controls(value)
+                                       for name, value in contact.attributes.items()}, known_attributes),
         "list_name": list_name,
         "account_name": account_name,
         "unsubscribe_url": unsubscribe_url,
