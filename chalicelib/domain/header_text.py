@@ -49,8 +49,6 @@ def check_header_text(value: str | None, field: str) -> None:
 # (U+202E turns "Ann, your invoice" into its mirror); nobody types them into a signup form, and an
 # account's own text, where right-to-left writing may use them, is not checked for them.
 BIDI_CONTROLS = frozenset(map(chr, [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]))
-
-
 _NO_BIDI = dict.fromkeys(map(ord, BIDI_CONTROLS))
 
 
