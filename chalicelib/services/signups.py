@@ -47,7 +47,7 @@ from chalicelib.store import returning as returns
 from chalicelib.store import subscribers as subscriber_store
 from chalicelib.store.accounts import get_account, profile_of
 from chalicelib.store.lists import consent_history, find_list, tracking_history
-from chalicelib.store.models import MailingList, Subscriber
+from chalicelib.store.models import Account, MailingList, Subscriber
 from chalicelib.store.rate_limits import consume
 from chalicelib.store.suppressions import OwnSignup, is_suppressed, lift_for_list, own_signup
 from chalicelib.templates import DEFAULT_LANGUAGE, LANGUAGES, N_
@@ -185,7 +185,8 @@ def apply_public_signup(job: SignupJob, job_id: str) -> None:
     source = job.consent.source
     # Queued before its account was suspended or cancelled: no entry is written for an account
     # that may write no content (P22) and would mail no confirmation (P26).
-    if sending_blocked_reason(get_account(mailing_list.account_id)):
+    account = get_account(mailing_list.account_id)
+    if sending_blocked_reason(account):
         _log_signup(mailing_list, source, "account_blocked")
         return
     # P12: a person who only unsubscribed may come back by signing up and confirming themselves;
@@ -207,7 +208,7 @@ def apply_public_signup(job: SignupJob, job_id: str) -> None:
     if written is None and not returning:
         _log_signup(mailing_list, source, "already_on_list")
         return
-    send_confirmation(mailing_list, job.contact.email, "signup", job.consent.given_at)
+    send_confirmation(mailing_list, job.contact.email, "signup", job.consent.given_at, account)
     _log_signup(mailing_list, source, "returning" if returning else "pending")
 
 
@@ -342,11 +343,12 @@ def confirmation_job(mailing_list: MailingList, address: str, purpose: str, send
     )
 
 
-def confirmation_sender(account_id: str) -> AccountProfile | None:
+def confirmation_sender(account_id: str, account: Account | None = None) -> AccountProfile | None:
     """Who a confirmation mail comes from: the account's profile, From its sender identity while
     the account may send as it (P35), else From the platform's own sender; None while the
-    account may not send at all (suspended, P26): its forms then mail nobody."""
-    account = get_account(account_id)
+    account may not send at all (suspended, P26): its forms then mail nobody. `account`: the
+    account, when the caller has just read it."""
+    account = account or get_account(account_id)
     if sending_blocked_reason(account):
         return None
     profile = profile_of(account)
@@ -355,10 +357,11 @@ def confirmation_sender(account_id: str) -> AccountProfile | None:
     return profile
 
 
-def send_confirmation(mailing_list: MailingList, address: str, purpose: str, signed_up_at: datetime) -> None:
+def send_confirmation(mailing_list: MailingList, address: str, purpose: str, signed_up_at: datetime,
+                      account: Account | None = None) -> None:
     """Queue the double opt-in mail of the signup given at `signed_up_at` (see confirmation_job),
-    unless the account is suspended."""
-    sender = confirmation_sender(mailing_list.account_id)
+    unless the account is suspended (`account`: the list's, when the caller has just read it)."""
+    sender = confirmation_sender(mailing_list.account_id, account)
     if sender is None:
         logger.info("confirmation mail not sent: the account may not send",
                     extra={"list_id": mailing_list.list_id, "purpose": purpose})
