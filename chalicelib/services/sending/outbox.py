@@ -70,9 +70,10 @@ def send_outbox_job(body: str, tokens: RateTokens | None = None, count: SentCoun
     Raising marks just this record failed; SQS redelivers it. A mail that cannot be built or sent
     (MessageFailed) is acknowledged and counted as failed on the account's health
     (GET /v1/account/health), never lost without a word."""
-    job = job_from_dict(json.loads(body))
+    queued = json.loads(body)
+    job = job_from_dict(queued)
     if time_left is not None and time_left() < SAFETY_SECONDS:
-        enqueue(OUTBOX, json.loads(body))
+        enqueue(OUTBOX, queued)
         logger.info("email queued again: too little time left to send it",
                     extra={"message_id": job.message_id})
         return
@@ -103,7 +104,7 @@ def send_outbox_job(body: str, tokens: RateTokens | None = None, count: SentCoun
     try:
         result = send_message(message, tokens, last_attempt=last_attempt)
     except QuotaExhausted:
-        enqueue(OUTBOX, json.loads(body), delay_seconds=QUOTA_WAIT_SECONDS)
+        enqueue(OUTBOX, queued, delay_seconds=QUOTA_WAIT_SECONDS)
         logger.warning("email queued again: SES's daily quota is used up",
                        extra={"message_id": job.message_id, "delay_seconds": QUOTA_WAIT_SECONDS})
         return
@@ -119,7 +120,7 @@ def send_outbox_job(body: str, tokens: RateTokens | None = None, count: SentCoun
         logger.info("duplicate outbox job skipped", extra={"message_id": job.message_id})
     elif result is StepResult.NO_TOKEN:
         delay = max(1, math.ceil(tokens.retry_after))
-        enqueue(OUTBOX, json.loads(body), delay_seconds=delay)
+        enqueue(OUTBOX, queued, delay_seconds=delay)
         logger.info("email queued again for the send rate", extra={"message_id": job.message_id,
                                                                     "delay_seconds": delay})
     else:
