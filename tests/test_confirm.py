@@ -32,6 +32,24 @@ def _signup_and_mail(client, list_id: str, email: str = ANN):
     return [m for m in sent_mails() if m["To"] == email][-1]
 
 
+_CONFIRM_BUTTON = b'<form method="post" action="">'
+
+
+def _offers_the_button(client, path: str) -> bool:
+    page = client.http.get(path)
+    assert page.status_code in (200, 400), page.body
+    return page.status_code == 200 and _CONFIRM_BUTTON in page.body
+
+
+def _refused_on_page_and_post(client, path: str) -> None:
+    """P01: where confirming is refused, the page says so instead of offering a button that
+    cannot work, in the same words."""
+    page = client.http.get(path)
+    assert page.status_code == 400 and _CONFIRM_BUTTON not in page.body
+    refused = client.http.post(path, headers=BROWSER)
+    assert (refused.status_code, refused.body) == (page.status_code, page.body)
+
+
 def test_confirmation_mail_is_sent_through_ses_with_headers_both_parts_and_a_working_link(client, news_list):
     list_id = news_list["list_id"]
     mail = _signup_and_mail(client, list_id)
@@ -102,6 +120,7 @@ def test_confirming_twice_is_harmless(client, news_list):
     confirmed_at = stored(list_id, ANN).consent.confirmed_at
     second = client.http.post(path, headers=BROWSER)
     assert (first.status_code, first.body) == (second.status_code, second.body)
+    assert _offers_the_button(client, path)
     assert stored(list_id, ANN).consent.confirmed_at == confirmed_at
 
 
@@ -174,18 +193,17 @@ def test_p01_a_still_valid_link_cannot_confirm_an_expired_signup(client, news_li
     with time_machine.travel(datetime.now(UTC) + timedelta(days=7, minutes=1)):
         # A link resent on day 6 is still valid on day 8, but the signup itself is over.
         path = f"/c/{confirm_token(signer(), list_id, ANN)}"
-        response = client.http.post(path, headers=BROWSER)
-        assert response.status_code == 400
-        assert b"Sign up again" in response.body
+        _refused_on_page_and_post(client, path)
+        assert b"Sign up again" in client.http.get(path).body
         assert stored(list_id, ANN).status == "pending"
 
 
 def test_p12_address_suppressed_after_signup_cannot_confirm(client, news_list):
     list_id = news_list["list_id"]
     path = confirm_path(_signup_and_mail(client, list_id))
+    assert _offers_the_button(client, path)
     suppress(stored(list_id, ANN).account_id, ANN, SuppressionReason.COMPLAINED)
-    response = client.http.post(path, headers=BROWSER)
-    assert response.status_code == 400
+    _refused_on_page_and_post(client, path)
     assert stored(list_id, ANN).status == "pending"
 
 
@@ -264,11 +282,13 @@ def test_p01_a_list_can_make_the_seven_days_of_an_unconfirmed_signup_shorter(cli
     assert "The link works for 2 days." in ann_mail.get_body(preferencelist=("plain",)).get_content()
     assert "The link works for 2 days." in ann_mail.get_body(preferencelist=("html",)).get_content()
     with time_machine.travel(start + timedelta(days=2, minutes=-1)):
+        assert _offers_the_button(client, confirm_path(ann_mail))
         assert client.http.post(confirm_path(ann_mail), headers=BROWSER).status_code == 200
     assert stored(list_id, ANN).status == "confirmed"
     with time_machine.travel(start + timedelta(days=2, minutes=1)):
-        refused = client.http.post(confirm_path(bob_mail), headers=BROWSER)
-        assert refused.status_code == 400 and b"Sign up again" in refused.body
+        _refused_on_page_and_post(client, confirm_path(bob_mail))
+        refused = client.http.get(confirm_path(bob_mail))
+        assert b"Sign up again" in refused.body
         assert b"forgotten after 2 days" in refused.body, "the page says the list's own days"
     assert stored(list_id, BOB).status == "pending"
     with time_machine.travel(start + timedelta(days=3)):
@@ -408,7 +428,8 @@ def test_p02_a_person_who_signs_up_twice_confirms_with_the_newest_link(client, n
     with time_machine.travel(start + AFTER_MAIL_INTERVAL):
         second = confirm_path(_signup_and_mail(client, list_id))
         assert second != first and len(_mails_to(ANN)) == 2
-        assert client.http.post(first, headers=BROWSER).status_code == 400
+        _refused_on_page_and_post(client, first)
+        assert _offers_the_button(client, second)
         assert client.http.post(second, headers=BROWSER).status_code == 200
     assert stored(list_id, ANN).status == "confirmed"
 
@@ -426,8 +447,9 @@ def test_p02_p12_a_stale_link_does_not_confirm_a_signup_back_a_stranger_replaced
     stale, own = _replaced_by_a_stranger(client, news)
     assert stored(news, ANN).returning.name == "Mallory was here"
     with time_machine.travel(datetime.now(UTC) + 2 * AFTER_MAIL_INTERVAL):
-        assert client.http.post(stale, headers=BROWSER).status_code == 400
+        _refused_on_page_and_post(client, stale)
         assert stored(news, ANN).status == "unsubscribed"
+        assert _offers_the_button(client, own)
         assert client.http.post(own, headers=BROWSER).status_code == 200
     assert (stored(news, ANN).status, stored(news, ANN).name) == ("confirmed", "Mallory was here")
 
@@ -440,10 +462,10 @@ def test_p02_a_link_of_another_signup_time_or_list_or_tenant_confirms_nothing(cl
     given = stored(list_id, ANN).consent.given_at
     for other in (given - timedelta(microseconds=1), given + timedelta(microseconds=1)):
         path = f"/c/{confirm_token(signer(), list_id, ANN, other)}"
-        assert client.http.post(path, headers=BROWSER).status_code == 400
+        _refused_on_page_and_post(client, path)
         assert stored(list_id, ANN).status == "pending"
     foreign = f"/c/{confirm_token(signer(), 'lst_of_another_tenant', ANN, given)}"
-    assert client.http.post(foreign, headers=BROWSER).status_code == 400
+    _refused_on_page_and_post(client, foreign)
     assert stored(list_id, ANN).status == "pending"
     exact = f"/c/{confirm_token(signer(), list_id, ANN, given)}"
     assert client.http.post(exact, headers=BROWSER).status_code == 200
@@ -468,8 +490,8 @@ def test_p01_p18_an_old_confirm_link_does_nothing_after_the_person_is_erased(cli
     list_id = news_list["list_id"]
     path = confirm_path(_signup_and_mail(client, list_id))
     erase_person(account["account_id"], ANN)
-    answer = client.http.post(path, headers=BROWSER)
-    assert answer.status_code == 400 and stored(list_id, ANN) is None
+    _refused_on_page_and_post(client, path)
+    assert stored(list_id, ANN) is None
 
 
 def test_p01_an_old_confirm_link_does_not_bring_back_someone_who_unsubscribed(client, account, news_list):
@@ -480,8 +502,8 @@ def test_p01_an_old_confirm_link_does_not_bring_back_someone_who_unsubscribed(cl
     path = confirm_path(_signup_and_mail(client, list_id))
     assert client.http.post(path, headers=BROWSER).status_code == 200
     unsubscribe(LinkClaim(account["account_id"], list_id, ANN, None), Scope.LIST)
-    answer = client.http.post(path, headers=BROWSER)
-    assert answer.status_code == 400 and stored(list_id, ANN).status == "unsubscribed"
+    _refused_on_page_and_post(client, path)
+    assert stored(list_id, ANN).status == "unsubscribed"
 
 
 def test_p01_a_confirm_link_of_one_list_confirms_nothing_on_another(client, headers, news_list):

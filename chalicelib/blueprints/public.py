@@ -25,6 +25,7 @@ from chalicelib.services.signups import (
     SignupExpired,
     confirm_link_list_hint,
     confirm_signup,
+    confirmable_list,
     find_public_list,
     list_language,
     public_list,
@@ -233,12 +234,14 @@ def _signup_gone(list_id: str, error: SignupExpired) -> Response:
 @public.route("/c/{token}", methods=["GET"], content_types=ANY_TYPE)
 @_form_errors
 def confirm_page(token: str) -> Response:
-    """Shows the confirm button; changes nothing (link scanners fetch every GET)."""
+    """Shows the confirm button while confirming would work; changes nothing (link scanners
+    fetch every GET)."""
     try:
-        claim = read_confirm_link(token)
+        mailing_list = confirmable_list(token)
     except (TokenExpired, TokenInvalid) as error:
         return _link_problem(token, error)
-    mailing_list = public_list(claim.list_id)
+    except SignupExpired as error:
+        return _signup_gone(read_confirm_link(token).list_id, error)
     html = render_page("confirm", list_language(mailing_list), list_name=mailing_list.name,
                        sender=sender_profile(mailing_list.account_id),
                        privacy_policy_url=mailing_list.privacy_policy_url)

@@ -413,10 +413,7 @@ def confirm_signup(token: str, ip: str | None, user_agent: str | None) -> Mailin
     """
     claim = read_confirm_token(signer(), token)
     mailing_list = find_list(claim.list_id)
-    # The list's own days (P01: 1-7; `pending_signup_days`), which may be fewer than the link's.
-    days = pending_lifetime(mailing_list.pending_signup_days if mailing_list else None).days
-    gone = SignupExpired(N_("this signup is no longer waiting for confirmation; unconfirmed signups "
-                            "are forgotten after %(days)s days"), field="token", params={"days": days})
+    gone = _no_longer_waiting(mailing_list)
     if mailing_list is None:
         raise gone
     standing = own_signup(mailing_list.account_id, claim.address, mailing_list.list_id)
@@ -439,6 +436,38 @@ def confirm_signup(token: str, ip: str | None, user_agent: str | None) -> Mailin
     logger.info("subscription confirmed", extra={"list_id": mailing_list.list_id,
                                                  "first_time": confirmed is not None})
     return mailing_list
+
+
+def confirmable_list(token: str) -> MailingList:
+    """The list of a confirm link that confirm_signup would take, for the page that shows its
+    button (and changes nothing): one whose signup still waits, or is confirmed already.
+    TokenExpired/TokenInvalid for a bad token; SignupExpired, as confirming would answer, when
+    the signup is gone: past the list's own days (P01), replaced, ended or suppressed since."""
+    claim = read_confirm_token(signer(), token)
+    mailing_list = find_list(claim.list_id)
+    if mailing_list is None or own_signup(mailing_list.account_id, claim.address,
+                                          mailing_list.list_id) is OwnSignup.BLOCKED:
+        raise _no_longer_waiting(mailing_list)
+    current = subscriber_store.get_subscriber(claim.list_id, claim.address)
+    if current is None or not _awaits_link(current, claim.signed_up_at):
+        raise _no_longer_waiting(mailing_list)
+    return mailing_list
+
+
+def _awaits_link(entry: Subscriber, signed_up_at: datetime | None) -> bool:
+    """Whether a live entry is one a link naming the signup given at `signed_up_at` confirms (or
+    finds confirmed: confirming twice is harmless)."""
+    if entry.status == Status.CONFIRMED.value:
+        return True
+    waiting = entry if entry.status == Status.PENDING.value else returns.waiting_return(entry)
+    return waiting is not None and (signed_up_at is None or waiting.consent.given_at == signed_up_at)
+
+
+def _no_longer_waiting(mailing_list: MailingList | None) -> SignupExpired:
+    # The list's own days (P01: 1-7; `pending_signup_days`), which may be fewer than the link's.
+    days = pending_lifetime(mailing_list.pending_signup_days if mailing_list else None).days
+    return SignupExpired(N_("this signup is no longer waiting for confirmation; unconfirmed signups "
+                            "are forgotten after %(days)s days"), field="token", params={"days": days})
 
 
 def _lift_suppression(mailing_list: MailingList, address: str) -> None:
