@@ -24,7 +24,7 @@ from chalicelib.store.suppressions import suppress
 from tests.support.campaigns import campaign_status, create_campaign
 from tests.support.events import sqs_event
 from tests.support.lists import new_list, status_of, subscribe
-from tests.support.mail import parsed, recipients_of_sent, recorded_calls, sent_raw
+from tests.support.mail import parsed, recipients_of_sent, recorded_calls, sent_raw, ses_holding_mail
 from tests.support.preferences import nonce_of, post_preferences
 from tests.support.queues import run_queues, take
 
@@ -622,10 +622,7 @@ def test_lasting_throttling_gives_the_batch_back_and_the_redelivery_mails_the_re
 
 
 def _quota_used_up() -> ClientError:
-    """SES's answer once the account's 24-hour quota is used up (a throttling error, its message
-    says which)."""
-    error = {"Code": "TooManyRequestsException", "Message": "Daily message quota exceeded."}
-    return ClientError({"Error": error}, "SendEmail")
+    return ses_holding_mail("quota")[0]
 
 
 def test_quota_is_told_apart_from_the_rate_and_not_retried_within_the_call():
@@ -646,37 +643,52 @@ def test_quota_is_told_apart_from_the_rate_and_not_retried_within_the_call():
     assert len(calls) == 1, "no backoff frees a daily quota"
 
 
+@pytest.mark.parametrize("code", ["SendingPausedException", "AccountSendingPausedException",
+                                  "ConfigurationSetSendingPausedException", "AccountSuspendedException"])
+def test_a_paused_sending_is_told_apart_from_a_permanent_restriction(code):
+    """SES v2's SendingPausedException (and v1's account and configuration-set pauses) say
+    "currently paused": the mail waits. AccountSuspendedException says "permanently
+    restricted": a refusal, which fails the mail."""
+    from chalicelib.adapters.retries import is_refusal, is_sending_paused
+
+    error = ClientError({"Error": {"Code": code, "Message": "no"}}, "SendEmail")
+    permanent = code == "AccountSuspendedException"
+    assert (is_sending_paused(error), is_refusal(error)) == (not permanent, permanent)
+
+
+@pytest.mark.parametrize("held", ["quota", "paused"])
 @pytest.mark.parametrize("last_attempt", [False, True])
-def test_p13_a_used_up_daily_quota_holds_the_rest_back_and_fails_none(
-        client, account, headers, list_id, monkeypatch, last_attempt):
-    """SES's 24-hour quota runs out at Bob: Ann's mail went; Bob and Cat are neither sent nor
-    failed (on the job's last attempt too), but handed back QUOTA_WAIT_SECONDS later, with new
-    send times. Once the quota has room, each is mailed once and the campaign ends sent."""
+def test_p13_ses_holding_mail_back_holds_the_rest_of_the_batch_and_fails_none(
+        client, account, headers, list_id, monkeypatch, last_attempt, held):
+    """SES's 24-hour quota runs out at Bob, or its sending is paused then: Ann's mail went; Bob
+    and Cat are neither sent nor failed (on the job's last attempt too), but handed back
+    QUOTA_WAIT_SECONDS (PAUSE_WAIT_SECONDS) later, with new send times. Once SES takes mail
+    again, each is mailed once and the campaign ends sent."""
     from chalicelib.domain.sending import job_from_dict
     from chalicelib.services.sending.batches import send_batch
-    from chalicelib.services.sending.step import QUOTA_WAIT_SECONDS
     from chalicelib.store.models import Campaign
 
     campaign_id, batch = _one_batch_to_three(client, account, headers, list_id)
     ses = aws_client("sesv2")
     real = ses.send_email
+    error, wait = ses_holding_mail(held)
 
-    def quota_ends_at_bob(**kwargs):
+    def held_from_bob(**kwargs):
         if kwargs["Destination"]["ToAddresses"] != ["ann@example.com"]:
-            raise _quota_used_up()
+            raise error
         return real(**kwargs)
 
-    monkeypatch.setattr(ses, "send_email", quota_ends_at_bob)
+    monkeypatch.setattr(ses, "send_email", held_from_bob)
     outcome = send_batch(job_from_dict(json.loads(batch["body"])), time_left=lambda: 60.0,
                          last_attempt=last_attempt)
     assert (outcome.sent, outcome.failed) == (1, 0)
     assert [contact.email for contact in outcome.remaining] == ["bob@example.com", "cat@example.com"]
-    assert outcome.delay_seconds == QUOTA_WAIT_SECONDS and outcome.reservation is None
+    assert outcome.delay_seconds == wait and outcome.reservation is None
     assert recipients_of_sent() == ["ann@example.com"]
     assert Campaign.get(account["account_id"], campaign_id).status == "sending"
     monkeypatch.setattr(ses, "send_email", real)
     assert run_queues(client) == [] and recipients_of_sent() == ["ann@example.com"], "not before its time"
-    with time_machine.travel(datetime.now(UTC) + timedelta(seconds=QUOTA_WAIT_SECONDS + 1)):
+    with time_machine.travel(datetime.now(UTC) + timedelta(seconds=wait + 1)):
         assert run_queues(client) == []
     assert recipients_of_sent() == ["ann@example.com", "bob@example.com", "cat@example.com"]
     stored = Campaign.get(account["account_id"], campaign_id)

@@ -22,11 +22,16 @@ THROTTLING_CODES = frozenset({"TooManyRequestsException", "LimitExceededExceptio
 
 
 # What SES answers for a mail it will never take, however often it is asked: the From is not (or
-# no longer) verified, the message is malformed, or the account may not send at all.
+# no longer) verified, the message is malformed, or the account's sending is "permanently
+# restricted" (AccountSuspendedException).
 REFUSAL_CODES = frozenset({"MessageRejected", "MailFromDomainNotVerifiedException",
                            "MailFromDomainNotVerified", "BadRequestException", "InvalidParameterValue",
-                           "AccountSuspendedException", "SendingPausedException",
-                           "AccountSendingPausedException", "ConfigurationSetSendingPausedException"})
+                           "AccountSuspendedException"})
+
+# What SES answers while sending is paused, for the AWS account (v2, v1) or the configuration
+# set (v1): "currently paused", until SES or the operator enables it again; no mail is refused.
+PAUSE_CODES = frozenset({"SendingPausedException", "AccountSendingPausedException",
+                         "ConfigurationSetSendingPausedException"})
 
 
 def error_code(error: BaseException) -> str | None:
@@ -50,6 +55,12 @@ def is_daily_quota(error: BaseException) -> bool:
     within a backoff: SES's advice is to wait up to 10 minutes and try again."""
     message = error.response.get("Error", {}).get("Message", "") if isinstance(error, ClientError) else ""
     return is_throttling(error) and "daily message quota" in str(message).lower()
+
+
+def is_sending_paused(error: BaseException) -> bool:
+    """True while SES's sending is paused (PAUSE_CODES): no retry within a call can help, and
+    no mail is at fault."""
+    return error_code(error) in PAUSE_CODES
 
 
 def is_refusal(error: BaseException) -> bool:

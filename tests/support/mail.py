@@ -86,6 +86,20 @@ def ses_refuses(monkeypatch: Any, address: str) -> list[str]:
     return asked
 
 
+def ses_holding_mail(why: str) -> tuple[Exception, int]:
+    """SES's answer while it takes no mail for now ("quota": the 24-hour quota is used up;
+    "paused": its sending is paused), and how long the mail should wait then."""
+    from botocore.exceptions import ClientError
+
+    from chalicelib.services.sending.step import PAUSE_WAIT_SECONDS, QUOTA_WAIT_SECONDS
+
+    if why == "quota":
+        error = {"Code": "TooManyRequestsException", "Message": "Daily message quota exceeded."}
+        return ClientError({"Error": error}, "SendEmail"), QUOTA_WAIT_SECONDS
+    error = {"Code": "SendingPausedException", "Message": "Sending is paused for this account."}
+    return ClientError({"Error": error}, "SendEmail"), PAUSE_WAIT_SECONDS
+
+
 def composed(html: str, text: str | None = None, sender: Any = None,
              base_url: str = "https://t.example", tracking: bool = False) -> tuple[str, str]:
     """(text part, HTML part) of a marketing mail composed for Ann from this template, as sent

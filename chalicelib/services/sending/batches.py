@@ -56,11 +56,10 @@ from chalicelib.services.sending.counting import SentCount
 from chalicelib.services.sending.due_suppressions import DueSuppressions
 from chalicelib.services.sending.sender_ownership import still_owns_sender
 from chalicelib.services.sending.step import (
-    QUOTA_WAIT_SECONDS,
     SAFETY_SECONDS,
     Message,
     MessageFailed,
-    QuotaExhausted,
+    SendingHeld,
     StepResult,
     send_message,
 )
@@ -269,7 +268,7 @@ def _send_each(queue: list[Contact], message: Callable[[Contact], Message], time
                suppressed: Callable[[int], bool] = lambda position: False) -> None:
     """The send step for each recipient in turn, each at its reserved send time (if any); the
     rest is handed back when the Lambda's time runs short or the next send time is further away
-    than a few milliseconds, or SES's daily quota is used up (QUOTA_WAIT_SECONDS later). A
+    than a few milliseconds, or SES takes no mail for now (SendingHeld, its delay later). A
     recipient `suppressed` by the time it is due is skipped; when that read fails on the
     `last_attempt`, the rest count as failed. A mail that fails for good counts as failed
     (MessageFailed); what is sent, or found sent by an earlier delivery, goes to `count`."""
@@ -302,12 +301,12 @@ def _send_each(queue: list[Contact], message: Callable[[Contact], Message], time
             continue
         try:
             result = send_message(mail, None, last_attempt=last_attempt)
-        except QuotaExhausted:
-            # Not sent and not failed: the rest waits for the quota to free up, sending times
+        except SendingHeld as held:
+            # Not sent and not failed: the rest waits for SES to take mail again, sending times
             # reserved anew then.
-            logger.warning("SES's daily quota is used up: the batch waits",
-                           extra={"recipients": len(queue) - position, "delay_seconds": QUOTA_WAIT_SECONDS})
-            outcome.hand_back(queue, position, None, QUOTA_WAIT_SECONDS)
+            logger.warning(f"{held.why}: the batch waits",
+                           extra={"recipients": len(queue) - position, "delay_seconds": held.delay_seconds})
+            outcome.hand_back(queue, position, None, held.delay_seconds)
             return
         except MessageFailed as failure:
             outcome.failed += 1

@@ -10,7 +10,7 @@ instead, as it would have had the identity been gone when it was queued.
 When the outbox lane has no SES token for a mail, the job goes back to the queue delayed until
 one should be free: the Lambda does not sleep for it (it is billed while it sleeps), and the job
 does not fail (a failure would count towards its dead-letter limit). So does a mail SES took
-none of because its daily quota is used up (QUOTA_WAIT_SECONDS later), and a job the worker has
+none of for now (its daily quota used up, or its sending paused: step.SendingHeld), and a job the worker has
 too little time left for (SAFETY_SECONDS): a worker killed mid-send would leave a mail whose
 redelivery finds it claimed and takes it as sent, though it may not have gone."""
 from __future__ import annotations
@@ -38,11 +38,10 @@ from chalicelib.services.sending.counting import SentCount
 from chalicelib.services.sending.rate_tokens import RateTokens
 from chalicelib.services.sending.sender_ownership import still_owns_sender
 from chalicelib.services.sending.step import (
-    QUOTA_WAIT_SECONDS,
     SAFETY_SECONDS,
     Message,
     MessageFailed,
-    QuotaExhausted,
+    SendingHeld,
     StepResult,
     send_message,
 )
@@ -103,10 +102,10 @@ def send_outbox_job(body: str, tokens: RateTokens | None = None, count: SentCoun
     tokens = tokens or RateTokens(1)
     try:
         result = send_message(message, tokens, last_attempt=last_attempt)
-    except QuotaExhausted:
-        enqueue(OUTBOX, queued, delay_seconds=QUOTA_WAIT_SECONDS)
-        logger.warning("email queued again: SES's daily quota is used up",
-                       extra={"message_id": job.message_id, "delay_seconds": QUOTA_WAIT_SECONDS})
+    except SendingHeld as held:
+        enqueue(OUTBOX, queued, delay_seconds=held.delay_seconds)
+        logger.warning(f"email queued again: {held.why}",
+                       extra={"message_id": job.message_id, "delay_seconds": held.delay_seconds})
         return
     except MessageFailed as failure:
         if not failure.recorded:  # else counted with its claim, once across redeliveries

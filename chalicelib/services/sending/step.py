@@ -24,6 +24,7 @@ from chalicelib.adapters.retries import (
     error_name,
     is_daily_quota,
     is_refusal,
+    is_sending_paused,
     longest_backoff,
     with_backoff,
 )
@@ -43,6 +44,9 @@ SAFETY_SECONDS = LONGEST_SEND_SECONDS + 2.5
 # How long a mail waits when SES's 24-hour quota is used up before it is tried again (SES's
 # advice: up to 10 minutes; SQS delays a message at most 15).
 QUOTA_WAIT_SECONDS = 600
+# How long a mail waits while SES's sending is paused: a person lifts a pause, in hours or days,
+# so as long as SQS can delay a message.
+PAUSE_WAIT_SECONDS = 900
 
 
 class StepResult(Enum):
@@ -63,10 +67,16 @@ def is_last_attempt(record: Any) -> bool:
     return received >= settings().sqs_max_receive_count
 
 
-class QuotaExhausted(Exception):
-    """SES's 24-hour sending quota is used up (adapters/retries.is_daily_quota): nothing was
-    sent and the claim is released. The mail is not a failure: it goes again QUOTA_WAIT_SECONDS
-    later, as the quota frees up, on the job's last attempt too (the caller queues it anew)."""
+class SendingHeld(Exception):
+    """SES takes no mail for now: its 24-hour sending quota is used up
+    (adapters/retries.is_daily_quota), or its sending is paused (is_sending_paused). Nothing was
+    sent and the claim is released. The mail is not a failure: it goes again `delay_seconds`
+    later, however long that lasts, on the job's last attempt too (the caller queues it anew)."""
+
+    def __init__(self, why: str, delay_seconds: int) -> None:
+        super().__init__(why)
+        self.why = why
+        self.delay_seconds = delay_seconds
 
 
 class MessageFailed(Exception):
@@ -105,7 +115,8 @@ def send_message(message: Message, tokens: RateTokens | None, *, last_attempt: b
 
     MessageFailed when the message cannot be built or the provider refuses it for good, and, on
     the job's `last_attempt` (SQS would dead-letter it next), for any error: never a silent loss.
-    QuotaExhausted, the claim released, while SES's daily quota is used up. Any other error
+    SendingHeld, the claim released, while SES's daily quota is used up or its sending is
+    paused. Any other error
     releases the claim and is raised, so the redelivered job tries again.
     """
     if not messages.claim(message.recipient_hash, message.message_id, message.account_id, message.kind,
@@ -124,9 +135,10 @@ def send_message(message: Message, tokens: RateTokens | None, *, last_attempt: b
             return StepResult.NO_TOKEN
         with_backoff(lambda: message.deliver(built))
     except Exception as error:
-        if is_daily_quota(error):
+        if is_daily_quota(error) or is_sending_paused(error):
             messages.release(message.recipient_hash, message.message_id)
-            raise QuotaExhausted() from error
+            raise (SendingHeld("SES's daily quota is used up", QUOTA_WAIT_SECONDS) if is_daily_quota(error)
+                   else SendingHeld("SES's sending is paused", PAUSE_WAIT_SECONDS)) from error
         if is_refusal(error):
             raise _failed(message, f"the provider refused the mail ({error_code(error)})") from error
         if last_attempt:
