@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import time_machine
+from markupsafe import escape
 
-from chalicelib.config import signer
+from chalicelib.config import settings, signer
 from chalicelib.domain.lists import DEFAULT_TRACKING_TEXT
 from chalicelib.domain.mail_links import PREFERENCES, LinkClaim, link_token
 from chalicelib.store.models import MailingList, TrackingMarker
@@ -17,7 +20,7 @@ from tests.support.campaigns import create_campaign, report_body
 from tests.support.lists import new_list, stored, subscribe
 from tests.support.mail import confirm_path, sent_mails
 from tests.support.privacy import PROOF
-from tests.support.queues import deliver, run_queues, run_tracking_worker, take
+from tests.support.queues import apply_queued_signups, deliver, run_queues, run_tracking_worker, take
 from tests.support.signups import SHOP, form_signup, js_signup
 
 ANN, BOB = "ann@example.com", "bob@example.com"
@@ -272,3 +275,134 @@ def test_p15_a_list_that_switched_only_clicks_off_while_a_campaign_is_being_sent
     run_queues(client)
     (html,) = _html_to(ANN)
     assert "/t/o/" in html and "/t/c/" not in html and "https://acme.example/sale" in html
+
+
+# --- the confirmation mail says that confirming also gives the tracking consent -------------------
+# Anyone may type an address into a form and tick the tracking box; the mail's link confirms both
+# (services/signups.confirm_signup), so the mail must show the person what else they confirm.
+
+TICKED = "This signup also ticked the separate box for tracking, so confirming gives that consent too."
+WITHDRAW = "You can withdraw your consent to tracking at any time in the preference centre"
+TICKED_RO = ("La această abonare a fost bifată și căsuța separată pentru urmărire, așa că, dacă confirmi, "
+             "îți dai și acest consimțământ.")
+WITHDRAW_RO = "Îți poți retrage oricând consimțământul pentru urmărire din centrul de preferințe"
+BOX_V1 = "Acme may see when I open its news & which links I click (v1)."
+BOX_V2 = "Acme may count my opens & clicks (v2)."
+
+
+def _confirmation_parts(address: str) -> tuple[str, str]:
+    """(text, HTML) of the newest mail to `address`, after delivering what the outbox holds."""
+    deliver(take("outbox"))
+    mail = [m for m in sent_mails() if str(m["To"]) == address][-1]
+    return mail.get_body(("plain",)).get_content(), mail.get_body(("html",)).get_content()
+
+
+def _says_tracking(parts: tuple[str, str], box: str, ticked: str = TICKED, withdraw: str = WITHDRAW) -> None:
+    text, html = parts
+    assert ticked in text and withdraw in text and box in text
+    assert ticked in html and withdraw in html and str(escape(box)) in html
+    # Said before the link, so it is read before confirming.
+    assert text.index(ticked) < text.index("/c/") and html.index(ticked) < html.index("/c/")
+
+
+def _says_nothing_of_tracking(parts: tuple[str, str]) -> None:
+    for body in parts:
+        assert "tracking" not in body.lower() and "(v1)" not in body and "(v2)" not in body
+
+
+def test_p30_a_confirmation_mail_says_confirming_gives_tracking_consent_with_the_box_text_it_showed(
+        client, headers):
+    list_id = new_list(client, headers, tracking_consent_text=BOX_V1)
+    client.http.patch(f"/v1/lists/{list_id}", headers=headers,
+                      body=json.dumps({"tracking_consent_text": BOX_V2}))
+    # The form was open before the text changed: its box showed version 1.
+    form_signup(client, list_id, email=ANN, tracking="yes", tracking_version="1")
+    form_signup(client, list_id, email=BOB)
+    ann = _confirmation_parts(ANN)
+    _says_tracking(ann, BOX_V1)
+    assert BOX_V2 not in ann[0] and str(escape(BOX_V2)) not in ann[1]
+    _says_nothing_of_tracking(_confirmation_parts(BOB))
+    # What the mail said is what its link does.
+    (mail,) = [m for m in sent_mails() if str(m["To"]) == ANN]
+    assert client.http.post(confirm_path(mail)).status_code == 200
+    assert stored(list_id, ANN).tracking.confirmed_at is not None
+
+
+def test_p30_a_confirmation_mail_of_an_api_signup_or_an_import_with_tracking_consent_says_it_too(
+        client, headers):
+    list_id = new_list(client, headers, tracking_consent_text=BOX_V1)
+    for address, body in ((ANN, {"tracking_consent": PROOF}), (BOB, {})):
+        created = client.http.post(f"/v1/lists/{list_id}/subscribers", headers=headers,
+                                   body=json.dumps({"email": address, **body}))
+        assert created.status_code == 201, created.body
+    _says_tracking(_confirmation_parts(ANN), BOX_V1)
+    _says_nothing_of_tracking(_confirmation_parts(BOB))
+
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+    from chalicelib.workers.imports import import_record
+
+    imports = new_list(client, headers, "Imported", tracking_consent_text=BOX_V1)
+    csv = ("email,consent_given_at,tracking_consent_given_at,tracking_consent_text_version\n"
+           f"{ANN},2025-05-01T10:00:00Z,2025-05-01T10:00:00Z,1\n{BOB},2025-05-01T10:00:00Z,,\n")
+    posted = client.http.post(f"/v1/lists/{imports}/imports", headers={**headers, "Content-Type": "text/csv"},
+                              body=csv.encode())
+    assert posted.status_code == 202, posted.body
+    for record in take("imports"):
+        import_record(SQSRecord(record))
+    assert stored(imports, ANN).status == "pending" and stored(imports, ANN).tracking.given_at
+    _says_tracking(_confirmation_parts(ANN), BOX_V1)
+    _says_nothing_of_tracking(_confirmation_parts(BOB))
+
+
+def _resend(client: Any, list_id: str, *addresses: str) -> None:
+    later = datetime.now(UTC) + timedelta(minutes=settings().signup_limits.mail_interval_minutes + 1)
+    with time_machine.travel(later):
+        for address in addresses:
+            answer = client.http.post("/c/resend", headers=FORM, body=f"list_id={list_id}&email={address}")
+            assert answer.status_code == 200
+        apply_queued_signups()
+
+
+def test_p30_a_resent_confirmation_mail_says_it_too(client, headers):
+    list_id = new_list(client, headers, tracking_consent_text=BOX_V1)
+    form_signup(client, list_id, email=ANN, tracking="yes", tracking_version="1")
+    form_signup(client, list_id, email=BOB)
+    deliver(take("outbox"))
+    _resend(client, list_id, ANN, BOB)
+    assert len([m for m in sent_mails() if str(m["To"]) == ANN]) == 1, "not delivered yet"
+    _says_tracking(_confirmation_parts(ANN), BOX_V1)
+    assert len([m for m in sent_mails() if str(m["To"]) == ANN]) == 2
+    _says_nothing_of_tracking(_confirmation_parts(BOB))
+
+
+def test_p30_a_signup_back_after_unsubscribing_says_it_in_its_mail_and_its_resend(client, account, headers):
+    from chalicelib.domain.mail_links import LinkClaim as Claim
+    from chalicelib.services.unsubscribe import Scope, unsubscribe
+
+    list_id = new_list(client, headers, tracking_consent_text=BOX_V1)
+    for address in (ANN, BOB):
+        subscribe(account["account_id"], list_id, address)
+        unsubscribe(Claim(account["account_id"], list_id, address, None), Scope.LIST)
+    form_signup(client, list_id, email=ANN, tracking="yes", tracking_version="1")
+    form_signup(client, list_id, email=BOB)
+    assert stored(list_id, ANN).returning.tracking.given_at is not None
+    assert stored(list_id, BOB).returning is not None and stored(list_id, BOB).returning.tracking is None
+    _says_tracking(_confirmation_parts(ANN), BOX_V1)
+    _says_nothing_of_tracking(_confirmation_parts(BOB))
+    _resend(client, list_id, ANN, BOB)
+    _says_tracking(_confirmation_parts(ANN), BOX_V1)
+    _says_nothing_of_tracking(_confirmation_parts(BOB))
+    assert len([m for m in sent_mails() if str(m["To"]) == ANN]) == 2
+
+
+def test_p30_a_romanian_list_says_it_in_romanian(client, headers):
+    box = "Acme poate vedea când îi deschid mesajele și pe ce linkuri dau clic (v1)."
+    list_id = new_list(client, headers, "Știri", language="ro", tracking_consent_text=box)
+    form_signup(client, list_id, email=ANN, tracking="yes", tracking_version="1")
+    form_signup(client, list_id, email=BOB)
+    ann = _confirmation_parts(ANN)
+    _says_tracking(ann, box, ticked=TICKED_RO, withdraw=WITHDRAW_RO)
+    assert TICKED not in ann[0] + ann[1] and WITHDRAW not in ann[0] + ann[1]
+    for body in _confirmation_parts(BOB):
+        assert "urmărire" not in body and "(v1)" not in body

@@ -1,7 +1,9 @@
 """The double opt-in mail (P01): a transactional message with the signed confirm link.
 
 It names the list and identifies the sender with the account's name and postal address (P08),
-names the controller and links its privacy policy (P32), in the list's language.
+names the controller and links its privacy policy (P32), in the list's language. When the signup
+ticked the separate tracking box, confirming it confirms that consent too (P30), so the mail says
+so before its link, quoting the text the box showed and saying where it is withdrawn.
 """
 from __future__ import annotations
 
@@ -22,10 +24,13 @@ def confirm_url(public_base_url: str, token: str) -> str:
 def confirmation_email(recipient: str, list_name: str, sender: AccountProfile, token: str, *,
                        public_base_url: str, default_sender: str, language: str = DEFAULT_LANGUAGE,
                        privacy_policy_url: str | None = None,
-                       valid_days: int = MAX_PENDING_DAYS) -> OutgoingEmail:
+                       valid_days: int = MAX_PENDING_DAYS,
+                       tracking_text: str | None = None) -> OutgoingEmail:
     """The message to `recipient`, in the list's `language`: From the account's verified
     identity, or the platform's; naming the controller and linking its privacy policy (P32);
-    saying the link works for the list's `valid_days` (P01)."""
+    saying the link works for the list's `valid_days` (P01). `tracking_text`: the list's
+    tracking-consent text the signup's ticked box showed, which confirming also gives (P30);
+    None when the box was not ticked, and the mail then says nothing about tracking."""
     url = confirm_url(public_base_url, token)
     text, html = render_mail(
         "confirmation_mail",
@@ -35,6 +40,7 @@ def confirmation_email(recipient: str, list_name: str, sender: AccountProfile, t
         confirm_url=url,
         valid_days=valid_days,
         privacy_policy_url=privacy_policy_url,
+        tracking_text=tracking_text,
     )
     _ = gettext_for(language)
     return OutgoingEmail(

@@ -41,6 +41,10 @@ RO: dict[str, str] = {
     "Thank you: your subscription to %(list)s is confirmed.":
         "Mulțumim: abonarea la %(list)s este confirmată.",
     "This took effect at once.": "Schimbarea a avut efect imediat.",
+    "This signup also ticked the separate box for tracking, so confirming gives that consent too. The box "
+    "said:":
+        "La această abonare a fost bifată și căsuța separată pentru urmărire, așa că, dacă confirmi, îți "
+        "dai și acest consimțământ. Căsuța spunea:",
     "To confirm, open this link and press the button:":
         "Pentru a confirma, deschide acest link și apasă butonul:",
     "Unsubscribe": "Dezabonare",
@@ -49,6 +53,10 @@ RO: dict[str, str] = {
     "Yes, confirm my subscription": "Da, confirm abonarea",
     "You are subscribed": "Ești abonat",
     "You are unsubscribed": "Te-ai dezabonat",
+    "You can withdraw your consent to tracking at any time in the preference centre, without "
+    "unsubscribing.":
+        "Îți poți retrage oricând consimțământul pentru urmărire din centrul de preferințe, fără să te "
+        "dezabonezi.",
     "You will receive no more mail from any list of this sender.":
         "Nu vei mai primi mesaje de pe nicio listă a acestui expeditor.",
     "You will receive no more mail from this list.": "Nu vei mai primi mesaje de pe această listă.",

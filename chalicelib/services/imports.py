@@ -149,7 +149,7 @@ def _import_rows(mailing_list: MailingList, rows: list[ImportRow], outcome: impo
             senders = senders or [confirmation_sender(mailing_list.account_id)]
             if senders[0] is not None:  # None: the account was suspended meanwhile (P26)
                 mails.append(confirmation_job(mailing_list, address, "import", senders[0],
-                                              written.consent.given_at).to_dict())
+                                              written.consent.given_at, written.tracking).to_dict())
     enqueue_many(OUTBOX, mails)
 
 

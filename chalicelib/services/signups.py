@@ -47,7 +47,7 @@ from chalicelib.store import returning as returns
 from chalicelib.store import subscribers as subscriber_store
 from chalicelib.store.accounts import get_account, profile_of
 from chalicelib.store.lists import consent_history, find_list, tracking_history
-from chalicelib.store.models import Account, MailingList, Subscriber
+from chalicelib.store.models import Account, MailingList, Subscriber, TrackingConsentProof
 from chalicelib.store.rate_limits import consume
 from chalicelib.store.suppressions import OwnSignup, is_suppressed, lift_for_list, own_signup
 from chalicelib.templates import DEFAULT_LANGUAGE, LANGUAGES, N_
@@ -57,6 +57,9 @@ from chalicelib.templates import DEFAULT_LANGUAGE, LANGUAGES, N_
 HONEYPOT_FIELD = "website_url"
 _TOO_MANY_SIGNUPS = N_("too many signups from here; please try again later")
 _MAX_LIST_ID_BYTES = 100
+# A signup's tracking consent (P30): as queued with it, or as stored with the entry or the
+# signup back; None when the box was not ticked.
+SignupTracking = ConsentEvidence | TrackingConsentProof | None
 
 
 class SignupExpired(InvalidInput):
@@ -208,7 +211,8 @@ def apply_public_signup(job: SignupJob, job_id: str) -> None:
     if written is None and not returning:
         _log_signup(mailing_list, source, "already_on_list")
         return
-    send_confirmation(mailing_list, job.contact.email, "signup", job.consent.given_at, account)
+    send_confirmation(mailing_list, job.contact.email, "signup", job.consent.given_at, account,
+                      tracking=job.tracking)
     _log_signup(mailing_list, source, "returning" if returning else "pending")
 
 
@@ -257,7 +261,8 @@ def api_signup(mailing_list: MailingList, raw_contact: Mapping[str, object],
                                                 pending_for=pending_lifetime(mailing_list.pending_signup_days))
     if written is not None:
         if target is Status.PENDING:
-            send_confirmation(mailing_list, written.address, "signup", written.consent.given_at)
+            send_confirmation(mailing_list, written.address, "signup", written.consent.given_at,
+                              tracking=written.tracking)
         _log_signup(mailing_list, Source.API, target.value)
         return ApiSignupResult(written, created=True)
     current = None if suppressed else subscriber_store.get_subscriber(mailing_list.list_id,
@@ -321,17 +326,20 @@ def _optional_text(value: object) -> str | None:
 
 
 def confirmation_job(mailing_list: MailingList, address: str, purpose: str, sender: AccountProfile,
-                     signed_up_at: datetime) -> EmailJob:
+                     signed_up_at: datetime, tracking: SignupTracking = None) -> EmailJob:
     """The outbox job of a double opt-in mail for the signup whose consent was given at
-    `signed_up_at`: its link confirms that signup only (P02, P30). Its id is stable per list,
-    address, purpose, signup and day, so a redelivered job (or a second resend) mails once that
-    day; a new signup, which replaces the one waiting, gets its own mail."""
+    `signed_up_at`: its link confirms that signup only (P02, P30), and with it the tracking
+    consent given with it (`tracking`: the signup's proof of it), which the mail then names with
+    its text (P30). Its id is stable per list, address, purpose, signup and day, so a redelivered
+    job (or a second resend) mails once that day; a new signup, which replaces the one waiting,
+    gets its own mail."""
     token = confirm_token(signer(), mailing_list.list_id, address, signed_up_at)
     mail = confirmation_email(
         address, mailing_list.name, sender, token,
         public_base_url=settings().public_base_url, default_sender=settings().default_sender,
         language=list_language(mailing_list), privacy_policy_url=mailing_list.privacy_policy_url,
         valid_days=pending_lifetime(mailing_list.pending_signup_days).days,
+        tracking_text=confirmed_tracking_text(mailing_list, tracking),
     )
     return EmailJob(
         message_id=confirmation_message_id(hash_key(), mailing_list.list_id, address, purpose, now(),
@@ -341,6 +349,19 @@ def confirmation_job(mailing_list: MailingList, address: str, purpose: str, send
         email=mail,
         tags={"list": mailing_list.list_id},
     )
+
+
+def confirmed_tracking_text(mailing_list: MailingList, tracking: SignupTracking) -> str | None:
+    """The tracking-consent text that confirming the signup also confirms (P30: confirm_signup):
+    the version its box showed (the newest, should that version be missing). None when its box
+    was not ticked, or the consent was withdrawn since: the mail then says nothing of tracking."""
+    if tracking is None or tracking.given_at is None or getattr(tracking, "withdrawn_at", None):
+        return None
+    versions = tracking_history(mailing_list)
+    texts = {v.version: v.text for v in versions}
+    version = tracking.consent_text_version
+    shown = texts.get(int(version)) if version is not None else None
+    return shown or (versions[-1].text if versions else "")
 
 
 def confirmation_sender(account_id: str, account: Account | None = None) -> AccountProfile | None:
@@ -358,15 +379,16 @@ def confirmation_sender(account_id: str, account: Account | None = None) -> Acco
 
 
 def send_confirmation(mailing_list: MailingList, address: str, purpose: str, signed_up_at: datetime,
-                      account: Account | None = None) -> None:
-    """Queue the double opt-in mail of the signup given at `signed_up_at` (see confirmation_job),
-    unless the account is suspended (`account`: the list's, when the caller has just read it)."""
+                      account: Account | None = None, *, tracking: SignupTracking = None) -> None:
+    """Queue the double opt-in mail of the signup given at `signed_up_at`, with its `tracking`
+    consent (see confirmation_job), unless the account is suspended (`account`: the list's, when
+    the caller has just read it)."""
     sender = confirmation_sender(mailing_list.account_id, account)
     if sender is None:
         logger.info("confirmation mail not sent: the account may not send",
                     extra={"list_id": mailing_list.list_id, "purpose": purpose})
         return
-    job = confirmation_job(mailing_list, address, purpose, sender, signed_up_at)
+    job = confirmation_job(mailing_list, address, purpose, sender, signed_up_at, tracking)
     enqueue(OUTBOX, job.to_dict())
 
 
@@ -401,7 +423,8 @@ def apply_resend(job: ResendJob, job_id: str) -> None:
         return
     if not _within_address_limits(mailing_list, job.address, job_id):
         return
-    send_confirmation(mailing_list, job.address, "resend", waiting.consent.given_at)
+    send_confirmation(mailing_list, job.address, "resend", waiting.consent.given_at,
+                      tracking=waiting.tracking)
     _log_signup(mailing_list, Source(waiting.consent.source), "resent")
 
 
