@@ -58,10 +58,23 @@ def _prefs(account: dict[str, Any], list_id: str, address: str) -> str:
 
 
 def _set_tracking(client: Any, token: str, list_id: str, choice: str) -> Any:
+    """Press the list's tracking button as a browser does: with the page's nonce and the
+    version of the tracking text it shows beside the button, if any."""
     page = client.http.get(f"/p/{token}").body.decode()
     nonce = re.search(r'name="nonce" value="([^"]+)"', page).group(1)
-    return client.http.post(f"/p/{token}/tracking", headers=FORM,
-                            body=f"nonce={nonce}&list_id={list_id}&choice={choice}")
+    body = f"nonce={nonce}&list_id={list_id}&choice={choice}"
+    shown = _tracking_form(page, list_id)
+    version = re.search(r'name="tracking_version" value="(\d+)"', shown)
+    if version:
+        body += f"&tracking_version={version.group(1)}"
+    return client.http.post(f"/p/{token}/tracking", headers=FORM, body=body)
+
+
+def _tracking_form(page: str, list_id: str) -> str:
+    """The preference page's tracking form of one list."""
+    forms = re.findall(r'<form method="post" action="[^"]*/tracking">.*?</form>', page, re.DOTALL)
+    (form,) = [form for form in forms if f'name="list_id" value="{list_id}"' in form]
+    return form
 
 
 def test_p30_a_new_list_asks_for_tracking_consent_with_its_own_versioned_text(client, headers):
@@ -207,6 +220,42 @@ def test_p30_withdrawing_tracking_in_the_preference_centre_needs_this_pages_nonc
     assert _set_tracking(client, _prefs(account, list_id, ANN), list_id, "withdraw").status_code == 200
     assert stored(list_id, ANN).tracking.withdrawn_at is not None
     assert stored(list_id, BOB).tracking.withdrawn_at is None
+
+
+def test_p02_p30_tracking_consent_given_in_the_preference_centre_is_to_the_text_its_page_showed(
+        client, account, headers):
+    """Giving tracking consent on the preference page is agreeing to a text: the page shows the
+    list's tracking text beside the button, and the proof keeps the version that page showed
+    (the text may change while it is open), with the time, IP and browser (P02), as the signup
+    box's proof does. A press naming no text the list has records nothing."""
+    list_id = new_list(client, headers, tracking_consent_text=BOX_V1)
+    subscribe(account["account_id"], list_id, ANN, tracking=False)
+    token = _prefs(account, list_id, ANN)
+    page = client.http.get(f"/p/{token}").body.decode()
+    assert str(escape(BOX_V1)) in _tracking_form(page, list_id), "the button says what it agrees to"
+    nonce = re.search(r'name="nonce" value="([^"]+)"', page).group(1)
+    unnamed = client.http.post(f"/p/{token}/tracking", headers=FORM,
+                               body=f"nonce={nonce}&list_id={list_id}&choice=give&tracking_version=9")
+    assert unnamed.status_code == 400
+    assert stored(list_id, ANN).tracking is None
+
+    # Her page shows version 1; the list changes the text before she presses.
+    browser = {"User-Agent": BROWSER["User-Agent"]}
+    shown = _tracking_form(page, list_id)
+    client.http.patch(f"/v1/lists/{list_id}", headers=headers,
+                      body=json.dumps({"tracking_consent_text": BOX_V2}))
+    version = re.search(r'name="tracking_version" value="(\d+)"', shown).group(1)
+    given = client.http.post(f"/p/{token}/tracking", headers={**FORM, **browser},
+                             body=f"nonce={nonce}&list_id={list_id}&choice=give&tracking_version={version}")
+    assert given.status_code == 200, given.body
+    proof = stored(list_id, ANN).tracking
+    assert (proof.consent_text_version, proof.source) == (1, "preferences")
+    assert proof.ip == "127.0.0.1" and proof.user_agent == BROWSER["User-Agent"]
+    assert proof.given_at is not None and proof.confirmed_at is not None
+    export = json.loads(client.http.post(f"/p/{token}/export", headers=FORM,
+                                         body=f"nonce={nonce}").body)
+    (entry,) = export["subscriptions"]
+    assert entry["tracking_consent"]["consent_text"] == BOX_V1
 
 
 def test_p15_p30_a_list_that_asks_none_tracks_its_people_until_one_refuses(client, account, headers):

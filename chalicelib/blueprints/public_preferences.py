@@ -95,7 +95,8 @@ def preferences_unsubscribe(token: str) -> Response:
 @html_errors(public, _language_of)
 def preferences_tracking(token: str) -> Response:
     from chalicelib.services import preferences as centre
-    if centre.set_tracking(token, _form()):
+    request = public.current_request
+    if centre.set_tracking(token, _form(), client_ip(request), request.headers.get("user-agent")):
         return _done(token, N_("Thank you"), [N_("This list may now see when you open its mail and which "
                                                  "links you click. You can withdraw this here at any time.")])
     return _done(token, N_("Tracking is off"), [N_("This list no longer sees when you open its mail or "

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -24,18 +24,18 @@ from chalicelib.domain.clock import now
 from chalicelib.domain.errors import InvalidInput, TooManyRequests
 from chalicelib.domain.mail_links import PREFERENCES, LinkClaim, read_link_token
 from chalicelib.domain.privacy import Person, RequestType, Subject, SubjectKind, phone_hash
-from chalicelib.domain.subscriptions import CONTACT_FIELDS, Source, clean_ip, evidence
+from chalicelib.domain.subscriptions import CONTACT_FIELDS, Source, clean_ip, evidence, named_version
 from chalicelib.domain.suppression import SuppressionReason
 from chalicelib.domain.tokens import TokenInvalid
 from chalicelib.observability import logger
 from chalicelib.services.privacy import submit_request
-from chalicelib.services.signups import list_language
+from chalicelib.services.signups import current_tracking_consent, list_language
 from chalicelib.store import audit, person_data, person_subscribers
 from chalicelib.store import subscribers as subscriber_store
 from chalicelib.store import tracking as tracking_store
 from chalicelib.store.accounts import get_account
 from chalicelib.store.lists import find_list, tracking_history
-from chalicelib.store.models import Subscriber
+from chalicelib.store.models import MailingList, Subscriber
 from chalicelib.store.privacy_requests import complete_request, create_request, load_export
 from chalicelib.store.rate_limits import consume
 from chalicelib.store.suppressions import end_lifts, suppress, suppressed_hashes
@@ -67,6 +67,9 @@ class Preferences:
     account_name: str
     held: dict[str, list[dict[str, Any]]]
     attributes: list[str]
+    # (version, text) of the tracking consent each of the person's lists asks for now (P30): the
+    # page shows it beside the button that gives it.
+    tracking_texts: dict[str, tuple[int, str]] = field(default_factory=dict)
 
     @property
     def current(self) -> dict[str, Any]:
@@ -115,7 +118,8 @@ def preferences(token: str) -> Preferences:
     held = person_data.export_person(person)
     lists = person_subscribers.lists_of(person_subscribers.entries_of(person))
     declared = sorted({name for m in lists.values() for name in m.declared_attributes or ()})
-    return Preferences(claim, get_account(claim.account_id).name, held, declared)
+    texts = {list_id: text for list_id, m in lists.items() if (text := current_tracking_consent(m))}
+    return Preferences(claim, get_account(claim.account_id).name, held, declared, texts)
 
 
 def _authorised(token: str, form: Mapping[str, str]) -> LinkClaim:
@@ -181,11 +185,14 @@ def unsubscribe(token: str, form: Mapping[str, str]) -> int:
     return ended
 
 
-def set_tracking(token: str, form: Mapping[str, str]) -> bool:
+def set_tracking(token: str, form: Mapping[str, str], ip: str | None = None,
+                 user_agent: str | None = None) -> bool:
     """Give (`choice=give`) or withdraw the tracking consent of one list (P30); True when the
     person now lets that list count their opens and clicks. Withdrawing also deletes what was
     counted about them in that list's campaigns, and the tracking worker counts nothing more
-    of their mail, even an old one; giving it is their own action, so it counts as confirmed."""
+    of their mail, even an old one; giving it is their own action, so it counts as confirmed.
+    Given, it is proven like the signup box's (P02): to the text version the page showed
+    (`tracking_version`; StalePage when it names none of the list's), from this IP and browser."""
     claim = _authorised(token, form)
     list_id, give = form.get("list_id", ""), form.get("choice") == "give"
     person = person_subscribers.find_person(claim.account_id, _subject(claim))
@@ -194,11 +201,8 @@ def set_tracking(token: str, form: Mapping[str, str]) -> bool:
         raise InvalidInput(N_("you are not on this list"), field="list_id")
     mailing_list = person_subscribers.lists_of(entries).get(list_id)
     if give:
-        # The text they agreed to is the current one (0: a list that asks none; giving then only
-        # lifts their earlier refusal).
-        history = tracking_history(mailing_list) if mailing_list else []
-        proof = evidence(now(), Source.PREFERENCES, history[-1].version if history else 0,
-                         ip=None, user_agent=None, form_url=None)
+        proof = evidence(now(), Source.PREFERENCES, _shown_tracking_version(mailing_list, form),
+                         ip=ip, user_agent=user_agent, form_url=None)
         for entry in entries:
             subscriber_store.give_tracking(entry, proof)
     else:
@@ -209,6 +213,18 @@ def set_tracking(token: str, form: Mapping[str, str]) -> bool:
     action = "subscriber.tracking_given" if give else "subscriber.tracking_withdrawn"
     audit.record(claim.account_id, ACTOR, action, list_id)
     return give
+
+
+def _shown_tracking_version(mailing_list: MailingList | None, form: Mapping[str, str]) -> int:
+    """The version of the tracking text the page showed beside the button (the text may have
+    changed since); 0 for a list that asks none: giving then only lifts an earlier refusal."""
+    if mailing_list is None or current_tracking_consent(mailing_list) is None:
+        return 0
+    versions = [v.version for v in tracking_history(mailing_list)]
+    shown = named_version(versions, form.get("tracking_version"))
+    if shown is None:  # consent to no text the list has is no proof of consent (P02)
+        raise StalePage(N_("this page is out of date: reload it and try again"), field="tracking_version")
+    return shown
 
 
 def _entry_with_phone(claim: LinkClaim, list_id: str) -> Subscriber:
