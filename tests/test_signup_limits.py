@@ -84,6 +84,22 @@ def test_per_ip_limit_refuses_once_reached(aws):
     assert consume(request(per_ip_per_hour=3), AT + timedelta(hours=1)) == []
 
 
+def test_per_ip_limit_counts_an_ipv6_network_as_one_caller(aws):
+    """An IPv6 customer gets a whole /64 (2^64 addresses) and picks any of them per request:
+    counted per address, the hourly limit would be no limit at all, for signups and for the
+    platform opt-out, which has no other. A /64 is one caller; the next /64 is another; an
+    IPv4 address written IPv6-mapped is that IPv4 address."""
+    for n in range(3):
+        assert consume(request(ip=f"2001:db8:1:2::{n + 1:x}", per_ip_per_hour=3), AT) == []
+    [hit] = consume(request(ip="2001:db8:1:2:ffff:ffff:ffff:ffff", per_ip_per_hour=3), AT)
+    assert hit.key.startswith("ip:")
+    assert consume(request(ip="2001:db8:1:3::1", per_ip_per_hour=3), AT) == [], "another network"
+    for _ in range(3):
+        assert consume(request(ip="198.51.100.9", per_ip_per_hour=3), AT) == []
+    [mapped] = consume(request(ip="::ffff:198.51.100.9", per_ip_per_hour=3), AT)
+    assert mapped.key.startswith("ip:")
+
+
 def test_per_list_daily_cap(aws):
     for n in range(2):
         assert consume(request(ip=f"203.0.113.{n}", per_list_per_day=2), AT) == []

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -56,11 +57,30 @@ def keyed(secret: str, kind: str, value: str) -> str:
 def request_counters(limits: SignupLimits, secret: str, list_id: str | None,
                      ip: str | None) -> list[Counter]:
     """The counters the route checks: per list per day (when the request names a list, as a
-    platform opt-out request does not), and per IP per hour."""
+    platform opt-out request does not), and per IP (an IPv6 address's /64) per hour."""
     counters = [Counter(f"list:{list_id}", limits.per_list_per_day, 86_400)] if list_id else []
     if ip:
-        counters.append(Counter(f"ip:{keyed(secret, 'ip', ip)}", limits.per_ip_per_hour, 3_600))
+        caller = keyed(secret, "ip", caller_network(ip))
+        counters.append(Counter(f"ip:{caller}", limits.per_ip_per_hour, 3_600))
     return counters
+
+
+# The least an IPv6 customer is given (RFC 6177): any of its 2^64 addresses is the same caller.
+_IPV6_CALLER_PREFIX = 64
+
+
+def caller_network(ip: str) -> str:
+    """What the per-IP limit counts as one caller: an IPv4 address (also written IPv6-mapped), or
+    the /64 an IPv6 address is in; counted per IPv6 address, a limit would be none at all."""
+    try:
+        address = ipaddress.ip_address(ip.strip())
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, _IPV6_CALLER_PREFIX), strict=False))
+    return str(address)
 
 
 def address_counters(limits: SignupLimits, secret: str, account_id: str, list_id: str,
