@@ -11,9 +11,11 @@ how reports name it, as written, never as rendered (domain/link_labels.py, P14).
 from __future__ import annotations
 
 import re
+import string
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from chalicelib.domain.link_labels import link_label, origin_label
 from chalicelib.domain.tokens import Signer, TokenInvalid
@@ -39,6 +41,20 @@ _WEB_LINK = re.compile(r"https?://.", re.IGNORECASE)
 def is_web_link(url: str) -> bool:
     """True for an http(s) URL with something after its `://`, whatever the case of its scheme."""
     return _WEB_LINK.match(url) is not None
+
+
+# What a browser does to an href before following it (the WHATWG URL parser): C0 controls and
+# spaces around it go, tabs and line breaks anywhere in it go, and what a URL cannot hold as is
+# (other controls, spaces, non-ASCII) is percent-encoded as UTF-8. A header can carry no line
+# break (Chalice answers 500) and only ASCII, so the click's Location must be this form.
+_AROUND = "".join(map(chr, range(0x21)))
+_TAB_AND_NEWLINE = str.maketrans("", "", "\t\n\r")
+_KEPT = string.punctuation  # with letters and digits; "%" too, so escapes already there stay
+
+
+def followed_url(url: str) -> str:
+    """The URL a browser follows for the link target `url` as written."""
+    return quote(url.strip(_AROUND).translate(_TAB_AND_NEWLINE), safe=_KEPT)
 
 
 @dataclass(frozen=True)
@@ -93,9 +109,10 @@ def click_token(signer: Signer, claim: LinkClaim, url: str, label: str | None = 
 
 
 def read_click_token(signer: Signer, token: str) -> tuple[LinkClaim, str]:
-    """(claim, target URL) of a genuine click token; TokenExpired or TokenInvalid otherwise."""
+    """(claim, the URL its click goes to) of a genuine click token; TokenExpired or TokenInvalid
+    otherwise."""
     payload = signer.verify(CLICK, token, _MAX_AGE_SECONDS)
-    return _claim(payload), _target(payload)
+    return _claim(payload), followed_url(_target(payload))
 
 
 def _target(payload: dict[str, Any]) -> str:
@@ -117,8 +134,8 @@ def _label(payload: dict[str, Any], url: str) -> str:
 
 @dataclass(frozen=True)
 class TrackedLink:
-    """An open or click token, read: whom it was made for, the click's target and label (None
-    for an open) and when it was signed, i.e. when the mail was composed for sending."""
+    """An open or click token, read: whom it was made for, the URL the click goes to and its
+    label (None for an open) and when it was signed, i.e. when the mail was composed for sending."""
 
     claim: LinkClaim
     url: str | None
@@ -131,7 +148,7 @@ def read_tracking_token(signer: Signer, purpose: str, token: str) -> TrackedLink
     payload, signed_at = signer.verify_timed(purpose, token, _MAX_AGE_SECONDS)
     url = _target(payload) if purpose == CLICK else None
     label = _label(payload, url) if url is not None else None
-    return TrackedLink(_claim(payload), url, signed_at, label)
+    return TrackedLink(_claim(payload), followed_url(url) if url is not None else None, signed_at, label)
 
 
 def link_url(public_base_url: str, purpose: str, token: str) -> str:
