@@ -425,6 +425,28 @@ def test_p01_p02_a_number_is_confirmed_with_a_code_sent_to_it_and_recorded_like_
     assert [number for number, _ in sent_sms()][-1] == BOB
 
 
+def test_p01_p02_asking_a_code_for_a_confirmed_number_keeps_its_proof(client, account, headers, list_id):
+    """The page offers no code for a number already confirmed; a POST asking one anyway (a form
+    re-sent from a tab left open, or whoever holds the link) must not replace the proof of that
+    confirmation with a new code: the number would stop getting SMS, and the proof of the consent
+    the SMS already sent went out on would be gone (P02)."""
+    from tests.support.lists import stored
+
+    subscribe(account["account_id"], list_id, "bob@example.com", phone=BOB, phone_confirmed=False)
+    token = _prefs_token(account, list_id, "bob@example.com")
+    assert _form_post(client, token, "phone/code", list_id=list_id).status_code == 200
+    code = sent_sms()[-1][1].split()[0]
+    assert _form_post(client, token, "phone/confirm", list_id=list_id, code=code).status_code == 200
+    proof = stored(list_id, "bob@example.com").phone_consent
+    with time_machine.travel(datetime.now(UTC) + timedelta(minutes=10)):
+        again = _form_post(client, token, "phone/code", list_id=list_id)
+    assert again.status_code == 400
+    assert stored(list_id, "bob@example.com").phone_consent.as_dict() == proof.as_dict()
+    assert len(sent_sms()) == 1, "no code is texted to a confirmed number"
+    _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])
+    assert [number for number, _ in sent_sms()][-1] == BOB
+
+
 def test_p01_a_code_stops_working_after_five_wrong_tries(client, account, list_id):
     from chalicelib.domain.phone_consent import MAX_ATTEMPTS
 

@@ -319,6 +319,7 @@ RO: dict[str, str] = {
         "un operator al platformei de email a suspendat contul %(account)s pentru încălcarea regulilor de "
         "utilizare acceptabilă.",
     "no phone number is held for you on this list": "nu avem niciun număr de telefon al tău pe această listă",
+    "your number is already confirmed for this list": "numărul tău este deja confirmat pentru această listă",
     "sending for the account %(account)s has been suspended: %(reason)s.":
         "trimiterea pentru contul %(account)s a fost suspendată: %(reason)s.",
     "someone asked to make this address the contact email of the account %(account)s.":

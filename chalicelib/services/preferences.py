@@ -238,7 +238,7 @@ def _entry_with_phone(claim: LinkClaim, list_id: str) -> Subscriber:
 def send_phone_code(token: str, form: Mapping[str, str]) -> None:
     """Text a one-time code to the number held on one list, for the person to type here (P01 for
     SMS). At most one every RESEND_INTERVAL and CODES_PER_ENTRY_PER_DAY (TooManyRequests); the
-    code is stored only as a keyed hash.
+    code is stored only as a keyed hash. InvalidInput for a number already confirmed.
 
     A number that is suppressed here (a STOP reply, an erasure), that SNS holds opted out, or
     that was texted its CODES_PER_NUMBER_PER_DAY, is not texted (P12), and the page answers as if
@@ -246,6 +246,9 @@ def send_phone_code(token: str, form: Mapping[str, str]) -> None:
     (P05), nor use the page to text it without end."""
     claim = _authorised(token, form)
     entry = _entry_with_phone(claim, form.get("list_id", ""))
+    if subscriber_store.phone_is_confirmed(entry):
+        # A new code would replace the proof of the confirmation (P02) and stop the SMS.
+        raise InvalidInput(N_("your number is already confirmed for this list"), field="list_id")
     proof = entry.phone_consent
     at = now()
     if not phone_consent.may_send_code(proof.code_sent_at if proof else None, at):
