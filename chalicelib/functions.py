@@ -285,7 +285,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         secrets=_HASH_ONLY),
         drain=QueueDrain(TRACKING, 1000, every_minutes=KEEP_WARM_MINUTES)),
     FunctionSpec("inbound_mail_worker", 30, Touches(
-        tables=reads("lists") + writes("subscribers", "suppressions", "campaign-stats", "audit-log"),
+        tables=reads("lists", "accounts")
+        + writes("subscribers", "suppressions", "campaign-stats", "audit-log"),
         secrets=_BOTH_SECRETS),
         trigger=QueueTrigger(INBOUND_MAIL, 10, 0, 2)),
     FunctionSpec("sms_inbound_worker", 30, Touches(

@@ -209,3 +209,20 @@ def test_a_tampered_token_gets_a_page_not_data(client, account, lists, token):
         assert response.status_code == 400 and "does not work" in response.body.decode()
     assert _post(client, altered(token), "erase", nonce=_nonce(client, token)).status_code == 400
     assert stored(lists[0], PERSON) is not None
+
+
+def test_p23_p25_a_link_of_an_account_deleted_for_good_writes_nothing_back(client, account, lists, token):
+    """A preference link outlives an account deleted for good (P23); its forms (the nonce of a
+    page opened before the deletion) must then record no request, audit entry, export or
+    suppression for it: data of the deleted account that no purge would come for again (P25)."""
+    from chalicelib.store.retention import purge_account
+    from tests.support.tables import every_item_text
+
+    nonce = _nonce(client, token)
+    assert purge_account(account["account_id"], content_only=False, more_time=lambda: True)[1]
+    assert account["account_id"] not in every_item_text()
+    for action, fields in [("export", {}), ("edit", {"name": "Ann B"}), ("unsubscribe", {"list_id": "all"}),
+                           ("unsubscribe", {"list_id": lists[0]}), ("erase", {})]:
+        answer = _post(client, token, action, nonce=nonce, **fields)
+        assert answer.status_code == 404, (action, answer.status_code)
+    assert account["account_id"] not in every_item_text()

@@ -196,6 +196,26 @@ def test_p07_mailto_with_a_forged_token_changes_nothing(client, account, mailed)
     assert status_of(mailed["list_id"], READER) == "confirmed"
 
 
+def test_p23_p25_a_link_of_an_account_deleted_for_good_writes_nothing_back(client, account, mailed):
+    """An unsubscribe link works a year (P07); the account that sent it may be deleted for good
+    before then (P23). Its one-click POST, its page's POST and its mailto then answer as done
+    (no mail can come from that account any more) and write nothing: a suppression written back
+    would be data of the deleted account that no purge would ever come for again (P25)."""
+    from chalicelib.store.retention import purge_account
+    from tests.support.tables import every_item_text
+
+    assert purge_account(account["account_id"], content_only=False, more_time=lambda: True)[1]
+    assert account["account_id"] not in every_item_text()
+    with _at(10):
+        one_click = client.http.post(mailed["path"], **ONE_CLICK)
+        page = client.http.post(mailed["path"], headers=FORM, body=urlencode({"scope": "all"}))
+        mailto = client.lambda_.invoke("inbound_mail_worker",
+                                       sqs_event(sns_body(_received(f"unsubscribe-{mailed['token']}"))))
+    assert (one_click.status_code, page.status_code) == (200, 200), page.body[:300]
+    assert mailto.payload == {"batchItemFailures": []}
+    assert account["account_id"] not in every_item_text()
+
+
 def test_p13_a_mailto_unsubscribe_redelivered_after_a_failed_count_still_counts_once(
         client, account, mailed, monkeypatch):
     """The campaign's unsubscribe counter fails to be written once (throttled); SQS redelivers the

@@ -125,6 +125,9 @@ def preferences(token: str) -> Preferences:
 def _authorised(token: str, form: Mapping[str, str]) -> LinkClaim:
     claim = read_link_token(signer(), PREFERENCES, token)
     _check_nonce(token, form.get("nonce"))
+    # NotFound for an account deleted for good (P23): a request, audit entry or suppression
+    # recorded for it now would be its data, that no purge would come for again (P25).
+    get_account(claim.account_id)
     return claim
 
 

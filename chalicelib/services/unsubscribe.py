@@ -16,6 +16,7 @@ from chalicelib.domain.subscriptions import Status
 from chalicelib.domain.suppression import SuppressionReason
 from chalicelib.observability import logger
 from chalicelib.store import campaign_stats
+from chalicelib.store.accounts import account_exists
 from chalicelib.store.feedback import end_entry, lists_of_address
 from chalicelib.store.subscribers import end_entry_counted
 from chalicelib.store.suppressions import end_lifts, suppress
@@ -32,7 +33,12 @@ def read_unsubscribe_token(token: str) -> LinkClaim:
 
 
 def unsubscribe(claim: LinkClaim, scope: Scope) -> bool:
-    """Apply an unsubscribe; True when the entry on the mailed list ended now."""
+    """Apply an unsubscribe; True when the entry on the mailed list ended now. Nothing for a link
+    of an account deleted for good: it sends no more mail, and a suppression written back would
+    be its data, that no purge would come for again (P23, P25)."""
+    if not account_exists(claim.account_id):
+        logger.info("unsubscribe link of a deleted account: nothing to do", extra={"list_id": claim.list_id})
+        return False
     suppress(claim.account_id, claim.address, SuppressionReason.UNSUBSCRIBED)
     # A way back they had taken (P12) closes again: for this list, or for all.
     end_lifts(claim.account_id, claim.address, claim.list_id if scope is Scope.LIST else None)
