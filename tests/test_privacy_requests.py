@@ -256,3 +256,20 @@ def test_p20_exists_answers_held_for_a_message_record_on_day_29(client, api, acc
     with on_day(30.01):
         run_purges()
         assert completed(client, api, type="exists", email=PERSON)["outcome"] == {"held": False}
+
+
+def test_p17_a_confirmation_mail_queued_before_the_restriction_is_not_sent(client, api):
+    """Kept but not mailed: a confirmation still on the outbox queue when the person's processing
+    is restricted stays unsent; Bob's, queued beside it, goes."""
+    from tests.support.mail import recipients_of_sent
+
+    list_id = new_list(client, api, "News")
+    for address in (PERSON, "bob@example.com"):
+        add(client, api, list_id, proof=False, email=address)
+    queued = take("outbox")
+    assert len(queued) == 2
+    completed(client, api, type="restrict", email=PERSON)
+
+    deliver(queued)
+    assert recipients_of_sent() == ["bob@example.com"]
+    assert Subscriber.get(list_id, PERSON).restricted is True
