@@ -273,3 +273,28 @@ def test_p17_a_confirmation_mail_queued_before_the_restriction_is_not_sent(clien
     deliver(queued)
     assert recipients_of_sent() == ["bob@example.com"]
     assert Subscriber.get(list_id, PERSON).restricted is True
+
+
+@pytest.mark.parametrize("how", ["rectify", "patch"])
+def test_p17_p18_a_number_replaced_is_no_longer_held_in_its_confirmation(client, api, account, how):
+    """Ann confirmed +40712345678 by code, then corrects her number. The old number and its
+    confirmation (time, IP, user agent) must go with it: kept in the entry's phone confirmation,
+    they were held where neither her export (P16), a request by that number (P20) nor its
+    erasure (P18) could see them."""
+    from tests.support.lists import subscribe
+    from tests.support.privacy_scan import contact_forms, found_in_tables, scan_every_table
+
+    list_id = new_list(client, api, "News", double_opt_in=False)
+    subscribe(account["account_id"], list_id, PERSON, phone=PHONE, ip="198.51.100.9")
+    new_number = "+40722000111"
+    if how == "rectify":
+        completed(client, api, type="rectify", email=PERSON, changes={"phone": new_number})
+    else:
+        response = client.http.patch(f"/v1/lists/{list_id}/subscribers/{PERSON}", headers=api,
+                                     body=json.dumps({"phone": new_number}))
+        assert response.status_code == 200, response.body
+
+    entry = Subscriber.get(list_id, PERSON)
+    assert entry.phone == new_number and entry.phone_consent is None, "confirm the new number anew"
+    assert found_in_tables(scan_every_table(), contact_forms(phones=[PHONE])) == {}
+    assert completed(client, api, type="exists", phone=PHONE)["outcome"] == {"held": False}

@@ -348,11 +348,18 @@ def _check_cursor_belongs(start: dict[str, Any] | None, list_id: str, status: St
 
 
 def update_fields(subscriber: Subscriber, changes: dict[str, Any]) -> Subscriber:
-    """Set (or, for None, remove) contact fields and attributes (rectification, P17)."""
+    """Set (or, for None, remove) contact fields and attributes (rectification, P17). A new phone
+    number drops the confirmation of the one it replaces: that number, and when and from where it
+    was confirmed, would otherwise stay held where no export, request by that number or erasure
+    looks (P16, P18, P20); the new one is confirmed anew."""
     actions = []
     for name, value in changes.items():
         attribute = getattr(Subscriber, name)
         actions.append(attribute.remove() if value is None else attribute.set(value))
+    proof = subscriber.phone_consent
+    if "phone" in changes and "phone_consent" not in changes and proof is not None \
+            and proof.phone != changes["phone"]:
+        actions.append(Subscriber.phone_consent.remove())
     actions.append(Subscriber.updated_at.set(now()))
     subscriber.update(actions=actions, condition=Subscriber.address.exists())
     return subscriber
