@@ -298,3 +298,56 @@ def test_p17_p18_a_number_replaced_is_no_longer_held_in_its_confirmation(client,
     assert entry.phone == new_number and entry.phone_consent is None, "confirm the new number anew"
     assert found_in_tables(scan_every_table(), contact_forms(phones=[PHONE])) == {}
     assert completed(client, api, type="exists", phone=PHONE)["outcome"] == {"held": False}
+
+
+def test_p17_a_restricted_signup_gets_no_mail_from_a_resend_or_a_new_signup_and_stays_restricted(
+        client, api):
+    """Ann's signup waits for confirmation when her processing is restricted: kept but not
+    mailed. Neither the resend form, nor a new signup of her address on the form or through the
+    API (anyone can type it), may mail her or replace her restricted entry with one that is not."""
+    from urllib.parse import urlencode
+
+    from tests.support.api import FORM
+    from tests.support.queues import apply_queued_signups
+    from tests.support.retention import on_day
+    from tests.support.signups import form_signup
+
+    with on_day(0):
+        list_id = new_list(client, api, "News")
+        form_signup(client, list_id, email=PERSON)
+        assert len(take("outbox")) == 1
+        completed(client, api, type="restrict", email=PERSON)
+    # Hours apart: the per-address limit on confirmation mails is not what holds them back.
+    with on_day(0.1):
+        client.http.post("/c/resend", headers=FORM, body=urlencode({"list_id": list_id, "email": PERSON}))
+        apply_queued_signups()
+        assert take("outbox") == [], "the resend mailed a restricted person"
+    with on_day(0.2):
+        form_signup(client, list_id, email=PERSON)
+        assert take("outbox") == [], "a new signup mailed a restricted person"
+        added = privacy_add(client, api, list_id)
+        assert added.status_code == 409 and json.loads(added.body)["error"]["field"] == "email"
+        assert take("outbox") == []
+        assert Subscriber.get(list_id, PERSON).restricted is True
+
+
+def privacy_add(client, api, list_id: str):
+    return client.http.post(f"/v1/lists/{list_id}/subscribers", headers=api,
+                            body=json.dumps({"email": PERSON}))
+
+
+def test_p17_an_unsubscribed_restricted_entry_takes_no_signup_back_and_mails_nothing(client, api):
+    """A signup back to the entry a restricted person unsubscribed would mail its confirmation."""
+    from chalicelib.domain.subscriptions import Status
+    from chalicelib.store.subscribers import ending_actions
+    from tests.support.signups import form_signup
+
+    list_id = new_list(client, api, "News", double_opt_in=False)
+    add(client, api, list_id)
+    completed(client, api, type="restrict", email=PERSON)
+    Subscriber(list_id=list_id, address=PERSON).update(
+        actions=ending_actions(list_id, PERSON, Status.UNSUBSCRIBED))
+    form_signup(client, list_id, email=PERSON)
+    assert take("outbox") == []
+    entry = Subscriber.get(list_id, PERSON)
+    assert entry.restricted is True and entry.returning is None
