@@ -351,3 +351,15 @@ def test_p17_an_unsubscribed_restricted_entry_takes_no_signup_back_and_mails_not
     assert take("outbox") == []
     entry = Subscriber.get(list_id, PERSON)
     assert entry.restricted is True and entry.returning is None
+
+
+def test_p20_exists_answers_held_while_an_export_of_the_person_is_still_stored(client, api):
+    """Ann's export (a copy of her data, kept 7 days to be downloaded) is still stored after the
+    account deleted her entry: data about her is held, so the answer is yes until it goes."""
+    list_id = new_list(client, api, "News", double_opt_in=False)
+    add(client, api, list_id, name="Ann")
+    completed(client, api, type="access", email=PERSON)
+    assert client.http.delete(f"/v1/lists/{list_id}/subscribers/{PERSON}", headers=api).status_code == 204
+    assert completed(client, api, type="exists", email=PERSON)["outcome"] == {"held": True}
+    completed(client, api, type="erase", email=PERSON)
+    assert completed(client, api, type="exists", email=PERSON)["outcome"] == {"held": False}
