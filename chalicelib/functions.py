@@ -237,9 +237,10 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         trigger=QueueTrigger(IMPORTS, 1)),
     # A job without an SES token goes back to its queue, delayed (services/sending/outbox.py).
     # An account's mail is checked again as it goes: may the account still send (P26), does it
-    # still own the identity the mail is From (P35)?
+    # still own the identity the mail is From (P35), does a confirmation's signup still wait
+    # for it (P17, P18)?
     FunctionSpec("send_worker", 30, Touches(
-        tables=reads("accounts", "suppressions", "sender-identities")
+        tables=reads("accounts", "suppressions", "sender-identities", "subscribers")
         + writes("messages", "message-purge-lists", "send-rate", "campaign-stats", "account-health",
                  "sent-count-receipts"),
         enqueues=(OUTBOX,), sends_mail=True, secrets=_HASH_ONLY),

@@ -228,3 +228,26 @@ def test_p18_erasure_by_email_leaves_her_confirmed_number_on_another_entry(clien
     bob = stored(offers, BOB)
     assert bob.phone is None and bob.phone_consent is None, "her number is still on Bob's entry"
     assert (bob.status, bob.name, bob.email) == ("confirmed", "Bob", BOB), "Bob's own data stays"
+
+
+def test_p18_a_confirmation_mail_queued_before_the_erasure_is_neither_sent_nor_recorded(
+        client, api, account):
+    """The signup's confirmation mail is still on the outbox queue when the person is erased: it
+    must not go, and no message record or purge list may name her keyed hash afterwards. Bob's,
+    queued beside it, still goes."""
+    from chalicelib.store.models import MessagePurgeList
+    from tests.support.mail import recipients_of_sent
+
+    list_id = new_list(client, api, "News")
+    for address in (PERSON, BOB):
+        form_signup(client, list_id, email=address)
+    queued = take("outbox")
+    assert len(queued) == 2
+    completed(client, api, type="erase", email=PERSON)
+
+    deliver(queued)
+    assert recipients_of_sent() == [BOB]
+    hashed = address_hash(PERSON, hash_key())
+    assert list(MessageRecord.query(hashed)) == []
+    assert [p for p in MessagePurgeList.scan() if hashed in json.dumps((p.messages or {}).as_dict()
+                                                                       if p.messages else {})] == []

@@ -256,3 +256,110 @@ def test_p20_exists_answers_held_for_a_message_record_on_day_29(client, api, acc
     with on_day(30.01):
         run_purges()
         assert completed(client, api, type="exists", email=PERSON)["outcome"] == {"held": False}
+
+
+def test_p17_a_confirmation_mail_queued_before_the_restriction_is_not_sent(client, api):
+    """Kept but not mailed: a confirmation still on the outbox queue when the person's processing
+    is restricted stays unsent; Bob's, queued beside it, goes."""
+    from tests.support.mail import recipients_of_sent
+
+    list_id = new_list(client, api, "News")
+    for address in (PERSON, "bob@example.com"):
+        add(client, api, list_id, proof=False, email=address)
+    queued = take("outbox")
+    assert len(queued) == 2
+    completed(client, api, type="restrict", email=PERSON)
+
+    deliver(queued)
+    assert recipients_of_sent() == ["bob@example.com"]
+    assert Subscriber.get(list_id, PERSON).restricted is True
+
+
+@pytest.mark.parametrize("how", ["rectify", "patch"])
+def test_p17_p18_a_number_replaced_is_no_longer_held_in_its_confirmation(client, api, account, how):
+    """Ann confirmed +40712345678 by code, then corrects her number. The old number and its
+    confirmation (time, IP, user agent) must go with it: kept in the entry's phone confirmation,
+    they were held where neither her export (P16), a request by that number (P20) nor its
+    erasure (P18) could see them."""
+    from tests.support.lists import subscribe
+    from tests.support.privacy_scan import contact_forms, found_in_tables, scan_every_table
+
+    list_id = new_list(client, api, "News", double_opt_in=False)
+    subscribe(account["account_id"], list_id, PERSON, phone=PHONE, ip="198.51.100.9")
+    new_number = "+40722000111"
+    if how == "rectify":
+        completed(client, api, type="rectify", email=PERSON, changes={"phone": new_number})
+    else:
+        response = client.http.patch(f"/v1/lists/{list_id}/subscribers/{PERSON}", headers=api,
+                                     body=json.dumps({"phone": new_number}))
+        assert response.status_code == 200, response.body
+
+    entry = Subscriber.get(list_id, PERSON)
+    assert entry.phone == new_number and entry.phone_consent is None, "confirm the new number anew"
+    assert found_in_tables(scan_every_table(), contact_forms(phones=[PHONE])) == {}
+    assert completed(client, api, type="exists", phone=PHONE)["outcome"] == {"held": False}
+
+
+def test_p17_a_restricted_signup_gets_no_mail_from_a_resend_or_a_new_signup_and_stays_restricted(
+        client, api):
+    """Ann's signup waits for confirmation when her processing is restricted: kept but not
+    mailed. Neither the resend form, nor a new signup of her address on the form or through the
+    API (anyone can type it), may mail her or replace her restricted entry with one that is not."""
+    from urllib.parse import urlencode
+
+    from tests.support.api import FORM
+    from tests.support.queues import apply_queued_signups
+    from tests.support.retention import on_day
+    from tests.support.signups import form_signup
+
+    with on_day(0):
+        list_id = new_list(client, api, "News")
+        form_signup(client, list_id, email=PERSON)
+        assert len(take("outbox")) == 1
+        completed(client, api, type="restrict", email=PERSON)
+    # Hours apart: the per-address limit on confirmation mails is not what holds them back.
+    with on_day(0.1):
+        client.http.post("/c/resend", headers=FORM, body=urlencode({"list_id": list_id, "email": PERSON}))
+        apply_queued_signups()
+        assert take("outbox") == [], "the resend mailed a restricted person"
+    with on_day(0.2):
+        form_signup(client, list_id, email=PERSON)
+        assert take("outbox") == [], "a new signup mailed a restricted person"
+        added = privacy_add(client, api, list_id)
+        assert added.status_code == 409 and json.loads(added.body)["error"]["field"] == "email"
+        assert take("outbox") == []
+        assert Subscriber.get(list_id, PERSON).restricted is True
+
+
+def privacy_add(client, api, list_id: str):
+    return client.http.post(f"/v1/lists/{list_id}/subscribers", headers=api,
+                            body=json.dumps({"email": PERSON}))
+
+
+def test_p17_an_unsubscribed_restricted_entry_takes_no_signup_back_and_mails_nothing(client, api):
+    """A signup back to the entry a restricted person unsubscribed would mail its confirmation."""
+    from chalicelib.domain.subscriptions import Status
+    from chalicelib.store.subscribers import ending_actions
+    from tests.support.signups import form_signup
+
+    list_id = new_list(client, api, "News", double_opt_in=False)
+    add(client, api, list_id)
+    completed(client, api, type="restrict", email=PERSON)
+    Subscriber(list_id=list_id, address=PERSON).update(
+        actions=ending_actions(list_id, PERSON, Status.UNSUBSCRIBED))
+    form_signup(client, list_id, email=PERSON)
+    assert take("outbox") == []
+    entry = Subscriber.get(list_id, PERSON)
+    assert entry.restricted is True and entry.returning is None
+
+
+def test_p20_exists_answers_held_while_an_export_of_the_person_is_still_stored(client, api):
+    """Ann's export (a copy of her data, kept 7 days to be downloaded) is still stored after the
+    account deleted her entry: data about her is held, so the answer is yes until it goes."""
+    list_id = new_list(client, api, "News", double_opt_in=False)
+    add(client, api, list_id, name="Ann")
+    completed(client, api, type="access", email=PERSON)
+    assert client.http.delete(f"/v1/lists/{list_id}/subscribers/{PERSON}", headers=api).status_code == 204
+    assert completed(client, api, type="exists", email=PERSON)["outcome"] == {"held": True}
+    completed(client, api, type="erase", email=PERSON)
+    assert completed(client, api, type="exists", email=PERSON)["outcome"] == {"held": False}

@@ -499,3 +499,23 @@ def test_p29_backfill_is_walked_again_until_it_completes(aws):
         # Both runs share one frozen moment, so their two entries may come in either order.
         assert sorted(dated[:2]) == ["1", "2"] and dated[2:] == [None], \
             "counted per run; the milestone sorts as the oldest entry"
+
+
+def test_p16_p25_an_export_is_deleted_by_the_daily_purge_once_its_7_days_are_over(aws):
+    """An export is a copy of a person's data, kept 7 days to be downloaded: the daily purge
+    deletes it then, as it does every other copy with a deadline, instead of leaving it to TTL,
+    which has none (DynamoDB deletes up to days late)."""
+    from chalicelib.domain.privacy import RequestType, Subject, SubjectKind
+    from chalicelib.store.models import PrivacyExport
+    from chalicelib.store.privacy_requests import create_request, save_export
+
+    with on_day(0):
+        request = create_request("acc_1", RequestType.ACCESS, Subject(SubjectKind.EMAIL, ANN), "key")
+        save_export(request, {"subscriptions": [{"email": ANN}]})
+    with on_day(6.9):
+        assert run_purges().counts["privacy_exports"] == 0, "within its 7 days (P25)"
+        assert stored_ids(PrivacyExport) != set()
+    with on_day(7.01):
+        assert run_purges().counts["privacy_exports"] == 1
+        assert stored_ids(PrivacyExport) == set()
+        assert run_purges().counts["privacy_exports"] == 0, "idempotent"

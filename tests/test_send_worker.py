@@ -105,6 +105,14 @@ def test_a_failed_send_releases_its_claim_so_a_retry_sends(client, monkeypatch):
 
 
 def test_sample_outbox_event_sends_the_good_job_and_reports_the_bad_one(client):
+    from chalicelib.domain.clock import now
+    from chalicelib.domain.subscriptions import Contact, Source, Status, evidence
+    from chalicelib.store.subscribers import write_signup
+
+    # The good job is a confirmation: it goes only while its signup still waits for it.
+    assert write_signup("acc_sample", "lst_sample", Contact(email="success@simulator.amazonses.com"),
+                        evidence(now(), Source.FORM, 1, ip=None, user_agent=None, form_url=None),
+                        Status.PENDING)
     event = json.loads((EVENTS / "send_worker.json").read_text())
     result = client.lambda_.invoke("send_worker", event)
     assert result.payload == {"batchItemFailures": [{"itemIdentifier": event["Records"][1]["messageId"]}]}

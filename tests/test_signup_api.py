@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -178,6 +179,51 @@ def test_listing_filters_by_status_and_pages_with_a_cursor(client, api, news_lis
     assert collect("status=pending") == [f"pending{n}@example.com" for n in range(3)]
     assert collect("status=confirmed") == ["confirmed0@example.com", "confirmed1@example.com"]
     assert len(collect("x=1")) == 5
+
+
+@pytest.mark.parametrize("listing", ["/v1/lists/{list_id}/subscribers?limit=1",
+                                     "/v1/lists/{list_id}/subscribers?status=pending&limit=1",
+                                     "/v1/account/export?limit=1", "/v1/account/unsubscribes?limit=1"])
+def test_p31_a_listings_cursor_carries_no_address_in_any_readable_form(client, api, news_list, listing):
+    """A cursor travels in a URL's query string (proxies, access logs, browser histories): the
+    key it resumes after is the last entry's address, which it must not show in any decoding."""
+    from chalicelib.domain.subscriptions import Status
+    from chalicelib.store.subscribers import ending_actions
+    from tests.support.decoding import leaks
+
+    list_id = news_list["list_id"]
+    for address in (ANN, "bob@example.com"):
+        _post(client, api, list_id, {"email": address})
+        if "unsubscribes" in listing:
+            Subscriber(list_id=list_id, address=address).update(
+                actions=ending_actions(list_id, address, Status.UNSUBSCRIBED))
+    page = json.loads(client.http.get(listing.format(list_id=list_id), headers=api).body)
+    cursor = page["next_cursor"]
+    assert cursor, page
+    assert leaks(cursor, (ANN, "bob@example.com", "example.com")) == []
+    follow = client.http.get(f"{listing.format(list_id=list_id)}&cursor={cursor}", headers=api)
+    assert follow.status_code == 200, follow.body
+
+
+def test_a_cursor_older_than_a_day_is_400_and_one_signed_before_encryption_still_pages(
+        client, api, news_list):
+    import time_machine
+    from itsdangerous import URLSafeSerializer
+
+    from chalicelib.config import signing_keys
+
+    list_id = news_list["list_id"]
+    for address in (ANN, "bob@example.com"):
+        _post(client, api, list_id, {"email": address})
+    url = f"/v1/lists/{list_id}/subscribers?limit=1"
+    cursor = json.loads(client.http.get(url, headers=api).body)["next_cursor"]
+    with time_machine.travel(datetime.now(UTC) + timedelta(days=1, minutes=1)):
+        expired = client.http.get(f"{url}&cursor={cursor}", headers=api)
+    assert expired.status_code == 400 and json.loads(expired.body)["error"]["field"] == "cursor"
+    signed = URLSafeSerializer(list(signing_keys()), salt=f"page-cursor:subscribers:{list_id}:None").dumps(
+        {"list_id": {"S": list_id}, "address": {"S": ANN}})
+    page = json.loads(client.http.get(f"{url}&cursor={signed}", headers=api).body)
+    assert [s["email"] for s in page["subscribers"]] == ["bob@example.com"]
 
 
 @pytest.mark.parametrize(("query", "field"), [("status=happy", "status"), ("limit=0", "limit"),

@@ -60,6 +60,7 @@ class PurgeKind(StrEnum):
     PENDING_SIGNUPS = "pending_signups"
     ENDED_ENTRIES = "ended_entries"
     RATE_COUNTERS = "rate_counters"
+    PRIVACY_EXPORTS = "privacy_exports"
     SUSPENDED_CONTENT = "suspended_account_content"
     DELETED_ACCOUNTS = "deleted_accounts"
     INACTIVITY_WARNINGS = "inactivity_warnings"

@@ -1,4 +1,4 @@
-"""The daily purge (P01, P21-P25, P29): everything past its retention period goes, on time.
+"""The daily purge (P01, P16, P21-P25, P29): everything past its retention period goes, on time.
 
 Run by the retention worker (EventBridge, daily) and `python -m chalicelib.cli purge`. Every
 step reads by index on due dates (no Scan), deletes a page at a time and can stop when its share
@@ -35,7 +35,7 @@ from chalicelib.services.senders import delete_account_identities
 from chalicelib.store import account_lifecycle as lifecycle
 from chalicelib.store import audit
 from chalicelib.store.audit import PLATFORM_AUDIT
-from chalicelib.store.models import Account, RateCounter, Subscriber
+from chalicelib.store.models import Account, PrivacyExport, RateCounter, Subscriber
 from chalicelib.store.retention import (
     MARKERS,
     PurgeProgress,
@@ -182,6 +182,8 @@ _STEPS: dict[PurgeKind, Step] = {
     PurgeKind.PENDING_SIGNUPS: purge_expired_signups,
     PurgeKind.ENDED_ENTRIES: _purge_ended_entries,
     PurgeKind.RATE_COUNTERS: lambda at, more: purge_expired(RateCounter, at, more),
+    # P16, P25: an export, a copy of a person's data, goes when its 7 days are over.
+    PurgeKind.PRIVACY_EXPORTS: lambda at, more: purge_expired(PrivacyExport, at, more),
     PurgeKind.SUSPENDED_CONTENT: _erase_suspended_content,
     PurgeKind.DELETED_ACCOUNTS: _delete_requested,
     PurgeKind.INACTIVITY_WARNINGS: _warn_inactive,
@@ -200,6 +202,7 @@ def _due_counts(at: datetime) -> dict[str, int]:
         PurgeKind.PENDING_SIGNUPS: count_expired(Subscriber, at),
         PurgeKind.ENDED_ENTRIES: count_expired(Subscriber, at, ENDED_BUCKETS),
         PurgeKind.RATE_COUNTERS: count_expired(RateCounter, at),
+        PurgeKind.PRIVACY_EXPORTS: count_expired(PrivacyExport, at),
         PurgeKind.SUSPENDED_CONTENT: sum(1 for _ in lifecycle.suspended_past_grace(at)),
         PurgeKind.DELETED_ACCOUNTS: sum(1 for _ in lifecycle.deletions_due(at)),
         PurgeKind.INACTIVITY_WARNINGS: _matching(lifecycle.inactive_since_warning_cutoff(at), at,

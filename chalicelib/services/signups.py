@@ -273,6 +273,9 @@ def api_signup(mailing_list: MailingList, raw_contact: Mapping[str, object],
     if suppressed:
         raise Conflict("this address is suppressed for this account or list (it unsubscribed, "
                        "complained or bounced) and cannot be added again", field="email")
+    if current is not None and current.restricted:
+        raise Conflict("this address's processing is restricted on this list (P17): it is kept but "
+                       "not mailed, and cannot be signed up again", field="email")
     status = current.status if current else "changing"
     raise Conflict(f"this address is {status} on this list and cannot be added again", field="email")
 
@@ -412,7 +415,7 @@ def apply_resend(job: ResendJob, job_id: str) -> None:
     if mailing_list is None:
         return
     subscriber = subscriber_store.get_subscriber(job.list_id, job.address)
-    if subscriber is None:
+    if subscriber is None or subscriber.restricted:  # kept but not mailed (P17)
         return
     waiting = subscriber if subscriber.status == Status.PENDING.value else returns.waiting_return(subscriber)
     if waiting is None:

@@ -24,6 +24,7 @@ from chalicelib.store.models import (
     MailingList,
     MessagePurgeList,
     MessageRecord,
+    PrivacyExport,
     RateCounter,
     Subscriber,
     TidingsModel,
@@ -37,6 +38,7 @@ DAILY_PURGE: dict[PurgeKind, tuple[type[TidingsModel], ...]] = {
     PurgeKind.PENDING_SIGNUPS: (Subscriber,),
     PurgeKind.ENDED_ENTRIES: (Subscriber,),
     PurgeKind.RATE_COUNTERS: (RateCounter,),
+    PurgeKind.PRIVACY_EXPORTS: (PrivacyExport,),
     PurgeKind.SUSPENDED_CONTENT: tuple(model for model, coverage in ACCOUNT_TABLES.items()
                                        if isinstance(coverage, AccountItems) and coverage.content),
     PurgeKind.DELETED_ACCOUNTS: (Account,),

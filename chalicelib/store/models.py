@@ -557,9 +557,18 @@ class PrivacyRequest(TidingsModel):
     outcome = MapAttribute(null=True)
 
 
+class ExportsByPurgeDay(GlobalSecondaryIndex["PrivacyExport"]):
+    """Exports by the day (and shard) their 7 days end: the daily purge's query (P16, P25)."""
+
+    Meta = _keys_index_meta("by_purge_day")
+    purge_bucket = UnicodeAttribute(hash_key=True)
+    expires_at = TTLAttribute(range_key=True)
+
+
 class PrivacyExport(TidingsModel):
     """The export an access or portability request produced (P16): a copy of the person's data,
-    zlib-compressed JSON, downloadable for 7 days, then gone (TTL; reads check the time)."""
+    zlib-compressed JSON, downloadable for 7 days, then deleted by the daily purge (reads check
+    the time; TTL is the backstop)."""
 
     class Meta(TidingsModel.Meta):
         logical_name = "privacy-exports"
@@ -570,6 +579,9 @@ class PrivacyExport(TidingsModel):
     payload = BinaryAttribute(legacy_encoding=False)
     created_at = UTCDateTimeAttribute()
     expires_at = TTLAttribute()
+    # Absent on exports saved before the purge read them: TTL deletes those.
+    purge_bucket = UnicodeAttribute(null=True)
+    by_purge_day = ExportsByPurgeDay()
 
 
 class AuditEntry(TidingsModel):

@@ -57,14 +57,16 @@ Eraser = Callable[[Person], int]
 
 @dataclass(frozen=True)
 class PersonalData:
-    """A table with a person's data. `export` is None only for copies of other tables' data.
-    `fields`: the attributes that hold it; `retention`: how long an item is kept."""
+    """A table with a person's data. `export` is None only for copies of other tables' data,
+    which say through `held` whether they hold the person (P20). `fields`: the attributes that
+    hold it; `retention`: how long an item is kept."""
 
     erase: Eraser
     fields: tuple[str, ...]
     retention: str
     section: str | None = None
     export: Exporter | None = None
+    held: Callable[[Person], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -228,12 +230,22 @@ def _suppression_row(entry: Suppression, identifier: str) -> dict[str, Any]:
 
 # --- exports of earlier requests -----------------------------------------------------------------
 
-def erase_exports(person: Person) -> int:
+def _exports(person: Person) -> list[PrivacyExport]:
+    """The keys of the exports made of the person that are still stored, expired or not."""
     hashes = sorted(person.keyed_hashes(hash_key()))
     if not hashes:
-        return 0
-    stored = list(PrivacyExport.query(person.account_id,
-                                      filter_condition=PrivacyExport.subject_hash.is_in(*hashes)))
+        return []
+    return list(PrivacyExport.query(person.account_id,
+                                    filter_condition=PrivacyExport.subject_hash.is_in(*hashes),
+                                    attributes_to_get=["account_id", "request_id", "subject_hash"]))
+
+
+def holds_exports(person: Person) -> bool:
+    return bool(_exports(person))
+
+
+def erase_exports(person: Person) -> int:
+    stored = _exports(person)
     with PrivacyExport.batch_write() as batch:
         for export in stored:
             batch.delete(export)
@@ -260,8 +272,9 @@ COVERAGE: dict[type[TidingsModel], Coverage] = {
                   "the daily purge deletes what TTL left, found through the purge list its "
                   "tracking batch filed (P21)"),
     # A copy of the other tables' data: not exported again, but erased with them.
-    PrivacyExport: PersonalData(erase=erase_exports, fields=("payload", "subject_hash"),
-                                retention="7 days, to be downloaded (P16)"),
+    PrivacyExport: PersonalData(erase=erase_exports, held=holds_exports, fields=("payload", "subject_hash"),
+                                retention="7 days, to be downloaded (P16); the daily purge deletes it "
+                                          "on its day 7 (P25)"),
     Suppression: KeyedHashesOnly(
         "the keyed hash is what keeps an erased person from being re-added (P12, P18)",
         section="suppressions", export=export_suppressions, fields=("address_hash",),
@@ -322,10 +335,12 @@ def export_person(person: Person) -> dict[str, list[dict[str, Any]]]:
 
 
 def holds_personal_data(person: Person) -> bool:
-    """Whether any table with personal data still holds the person (P20): keyed hashes that
-    stay after erasure do not count — the system no longer recognises an erased person."""
-    return any(coverage.export(person) for coverage in COVERAGE.values()
-               if isinstance(coverage, PersonalData) and coverage.export)
+    """Whether any table with personal data still holds the person (P20), a copy made for an
+    earlier request included: keyed hashes that stay after erasure do not count — the system no
+    longer recognises an erased person."""
+    return any(coverage.export(person) if coverage.export else coverage.held(person)
+               for coverage in COVERAGE.values()
+               if isinstance(coverage, PersonalData) and (coverage.export or coverage.held))
 
 
 def erase_everywhere(person: Person) -> dict[str, int]:

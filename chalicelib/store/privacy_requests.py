@@ -20,6 +20,7 @@ from chalicelib.domain.privacy import (
     Subject,
     due_at,
 )
+from chalicelib.domain.retention import purge_bucket
 from chalicelib.store.models import PrivacyExport, PrivacyRequest
 from chalicelib.store.paging import decode_cursor, encode_cursor
 
@@ -77,12 +78,14 @@ def requests_page(account_id: str, limit: int,
 
 def save_export(request: PrivacyRequest, export: dict[str, Any]) -> PrivacyExport:
     """Keep the export for download, compressed (a person with much history must still fit in
-    one item), until EXPORT_LIFETIME has passed."""
+    one item), until EXPORT_LIFETIME has passed: filed under that day for the daily purge."""
     at = now()
     payload = zlib.compress(json.dumps(export, separators=(",", ":")).encode("utf-8"))
+    expires_at = at + EXPORT_LIFETIME
     stored = PrivacyExport(account_id=request.account_id, request_id=request.request_id,
                            subject_hash=request.subject_hash, payload=payload, created_at=at,
-                           expires_at=at + EXPORT_LIFETIME)
+                           expires_at=expires_at,
+                           purge_bucket=purge_bucket(expires_at, request.request_id))
     stored.save()
     return stored
 

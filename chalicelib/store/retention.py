@@ -31,6 +31,7 @@ from chalicelib.store.models import (
     MailingList,
     MessagePurgeList,
     MessageRecord,
+    PrivacyExport,
     RateCounter,
     Subscriber,
     TidingsModel,
@@ -70,18 +71,21 @@ def _batch_delete(model: type[TidingsModel], page: Iterable[TidingsModel]) -> No
             batch.delete(item)
 
 
-def _expired(model: type[RateCounter] | type[Subscriber], bucket: str,
-             at: datetime) -> Iterator[TidingsModel]:
+# Tables whose items the daily purge finds through their `by_purge_day` index.
+DatedModel = type[RateCounter] | type[Subscriber] | type[PrivacyExport]
+
+
+def _expired(model: DatedModel, bucket: str, at: datetime) -> Iterator[TidingsModel]:
     return model.by_purge_day.query(bucket, model.expires_at <= at, page_size=PAGE_SIZE)
 
 
-def count_expired(model: type[RateCounter] | type[Subscriber], at: datetime, kind: str = "") -> int:
+def count_expired(model: DatedModel, at: datetime, kind: str = "") -> int:
     """How many items of the model (of one kind of bucket) are past their expiry (dry run), from
     the keys-only index (RateCounter's `count` attribute hides PynamoDB's Select=COUNT helper)."""
     return sum(1 for bucket in due_buckets(at, kind) for _ in _expired(model, bucket, at))
 
 
-def purge_expired(model: type[RateCounter], at: datetime,
+def purge_expired(model: type[RateCounter] | type[PrivacyExport], at: datetime,
                   more_time: TimeLeft) -> PurgeProgress:
     """Delete the model's items expired by `at`, in batches; stops early when time runs out."""
     progress = PurgeProgress()

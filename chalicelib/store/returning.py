@@ -25,15 +25,23 @@ from chalicelib.domain.subscriptions import (
     return_is_waiting,
 )
 from chalicelib.store.models import MailingList, ReturningSignup, Subscriber
-from chalicelib.store.subscribers import consent_proof, consent_view, new_entry, tracking_proof, tracking_view
+from chalicelib.store.subscribers import (
+    consent_proof,
+    consent_view,
+    new_entry,
+    not_restricted,
+    tracking_proof,
+    tracking_view,
+)
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
 def _reopenable(account_id: str, at: datetime) -> Any:
-    """The account's entry is one its person's own signup may reopen, and still stands (P29)."""
+    """The account's entry is one its person's own signup may reopen, still stands (P29), and
+    its processing was not restricted: the signup's confirmation mail would mail it (P17)."""
     return (Subscriber.status.is_in(*(status.value for status in OWN_SIGNUP_REOPENS))
-            & (Subscriber.account_id == account_id)
+            & (Subscriber.account_id == account_id) & not_restricted()
             & (Subscriber.expires_at.does_not_exist() | (Subscriber.expires_at > at)))
 
 

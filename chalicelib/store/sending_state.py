@@ -2,7 +2,8 @@
 campaign (still sending? its content), its account (still allowed to send? its profile) and the
 list (its tracking switches now, P15), one BatchGetItem over the three tables; and as recipients
 come due, their suppressions (P07, P12) and their entries on the list (restricted since the
-fan-out, P17? tracking consent withdrawn, P30?), one BatchGetItem over both tables a chunk."""
+fan-out, P17? tracking consent withdrawn, P30?), one BatchGetItem over both tables a chunk; and
+as a confirmation mail goes, whether the signup it confirms still waits for it, one BatchGetItem."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -10,9 +11,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.clients import client
+from chalicelib.config import hash_key
+from chalicelib.domain.clock import now
 from chalicelib.domain.sending import still_mailable
+from chalicelib.domain.subscriptions import Status, is_live
+from chalicelib.domain.suppression import address_hash
 from chalicelib.store.models import Account, Campaign, MailingList, Subscriber, Suppression
-from chalicelib.store.suppressions import suppressing, suppression_keys
+from chalicelib.store.returning import waiting_return
+from chalicelib.store.suppressions import OwnSignup, own_signup_of, suppressing, suppression_keys
 
 # DynamoDB's cap on the keys of one BatchGetItem, over all its tables.
 MAX_BATCH_KEYS = 100
@@ -70,6 +76,30 @@ def due_recipients(account_id: str, list_id: str, hashes: Sequence[str],
     entries = (Subscriber.from_raw_data(item) for item in found[subscribers])
     return DueRecipients(suppressed, {entry.address: entry for entry in entries
                                       if entry.account_id == account_id})
+
+
+def confirmation_may_go(account_id: str, list_id: str, address: str) -> bool:
+    """Whether a confirmation mail queued for the person's signup to the account's list may still
+    go: their entry there still waits for it (pending and unexpired, or their signup back to an
+    entry they unsubscribed, P01, P12), its processing was not restricted (P17), and their own
+    signup is not refused (erased, P18; complained, bounced or opted out of the platform, P12).
+    The entry and its suppressions in one BatchGetItem."""
+    hashed = address_hash(address, hash_key())
+    suppressions, subscribers = Suppression.Meta.table_name, Subscriber.Meta.table_name
+    found = _batch_get({
+        suppressions: {"Keys": [{"scope": {"S": scope}, "address_hash": {"S": key}}
+                                for scope, key in suppression_keys(account_id, hashed, list_id)]},
+        subscribers: {"Keys": [{"list_id": {"S": list_id}, "address": {"S": address}}]},
+    })
+    if own_signup_of([Suppression.from_raw_data(item) for item in found[suppressions]]) is OwnSignup.BLOCKED:
+        return False
+    entry = Subscriber.from_raw_data(found[subscribers][0]) if found[subscribers] else None
+    if entry is None or entry.account_id != account_id or entry.restricted:
+        return False
+    at = now()
+    if entry.status == Status.PENDING.value:
+        return is_live(Status.PENDING, entry.expires_at, at)
+    return waiting_return(entry, at) is not None
 
 
 def _batch_get(request: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:

@@ -122,6 +122,11 @@ def new_entry(account_id: str, list_id: str, contact: Contact, status: Status, c
     return entry
 
 
+def not_restricted() -> Condition:
+    """The entry's processing is not restricted (P17): a condition on writes that would mail it."""
+    return Subscriber.restricted.does_not_exist() | (Subscriber.restricted == False)  # noqa: E712
+
+
 def write_signup(account_id: str, list_id: str, contact: Contact, consent: ConsentEvidence,
                  status: Status, tracking: ConsentEvidence | None = None,
                  pending_for: timedelta = PENDING_LIFETIME) -> Subscriber | None:
@@ -129,9 +134,10 @@ def write_signup(account_id: str, list_id: str, contact: Contact, consent: Conse
     `pending_for` on (the list's P01 lifetime).
 
     It may replace only nothing, a pending entry (expired or not: a new signup is new
-    consent) or an ended one past its deletion date (P29). Returns None, writing nothing, when a
-    confirmed or ended entry is in the way (the person's own signup back to an entry they
-    unsubscribed waits beside it instead: store/returning.py).
+    consent, but an unexpired one whose processing was restricted stays as it is, kept but not
+    mailed, P17) or an ended one past its deletion date (P29). Returns None, writing nothing,
+    when a confirmed, ended or restricted entry is in the way (the person's own signup back to an
+    entry they unsubscribed waits beside it instead: store/returning.py).
     """
     at = now()
     confirmed_at = at if status is Status.CONFIRMED else None
@@ -139,7 +145,7 @@ def write_signup(account_id: str, list_id: str, contact: Contact, consent: Conse
                            tracking_proof(tracking, confirmed_at) if tracking else None, at, pending_for)
     try:
         subscriber.save(condition=Subscriber.address.does_not_exist()
-                        | Subscriber.status.is_in(*(s.value for s in SIGNUP_REPLACES))
+                        | (Subscriber.status.is_in(*(s.value for s in SIGNUP_REPLACES)) & not_restricted())
                         | (Subscriber.expires_at <= at))
     except PutError as exc:
         if exc.cause_response_code == _CONDITION_FAILED:
@@ -348,11 +354,18 @@ def _check_cursor_belongs(start: dict[str, Any] | None, list_id: str, status: St
 
 
 def update_fields(subscriber: Subscriber, changes: dict[str, Any]) -> Subscriber:
-    """Set (or, for None, remove) contact fields and attributes (rectification, P17)."""
+    """Set (or, for None, remove) contact fields and attributes (rectification, P17). A new phone
+    number drops the confirmation of the one it replaces: that number, and when and from where it
+    was confirmed, would otherwise stay held where no export, request by that number or erasure
+    looks (P16, P18, P20); the new one is confirmed anew."""
     actions = []
     for name, value in changes.items():
         attribute = getattr(Subscriber, name)
         actions.append(attribute.remove() if value is None else attribute.set(value))
+    proof = subscriber.phone_consent
+    if "phone" in changes and "phone_consent" not in changes and proof is not None \
+            and proof.phone != changes["phone"]:
+        actions.append(Subscriber.phone_consent.remove())
     actions.append(Subscriber.updated_at.set(now()))
     subscriber.update(actions=actions, condition=Subscriber.address.exists())
     return subscriber

@@ -135,7 +135,11 @@ def own_signup(account_id: str, address: str, list_id: str) -> OwnSignup:
     suppressed in the account (or for this list) only because they unsubscribed. One
     BatchGetItem, so the confirmation knows whether to lift without reading again."""
     hashed = address_hash(address, hash_key())
-    found = list(Suppression.batch_get(_keys(account_id, hashed, list_id)))
+    return own_signup_of(list(Suppression.batch_get(_keys(account_id, hashed, list_id))))
+
+
+def own_signup_of(found: list[Suppression]) -> OwnSignup:
+    """own_signup's answer from the suppressions `suppression_keys` found for the person and list."""
     if not all(entry.scope != PLATFORM_SCOPE and not entry.erased and may_resubscribe(_reasons(entry))
                for entry in found):
         return OwnSignup.BLOCKED

@@ -1,7 +1,8 @@
 """The outbox step: one queued email (transactional, test, confirmation and system mail) through
 the send step, and the batch's sent mail counted once per account and campaign instead of once
 per mail, exactly once across redeliveries (services/sending/counting.py). A test or
-transactional mail whose recipient was suppressed after it was queued is not sent (P11, P12), nor
+transactional mail whose recipient was suppressed after it was queued is not sent (P11, P12), nor a
+confirmation whose signup no longer waits for it (erased, P18; restricted, P17; refused, P12), nor
 the platform's own mail where it bounced hard or drew a complaint (P11). Nor is an account's mail
 once the account may not send (P26) or no longer owns the identity it was queued From (P35): it
 counts as failed on the account's health. A confirmation mail goes From the platform's own sender
@@ -48,6 +49,7 @@ from chalicelib.services.sending.step import (
 from chalicelib.store import messages
 from chalicelib.store.accounts import get_account
 from chalicelib.store.health import count_failure, failure_update
+from chalicelib.store.sending_state import confirmation_may_go
 from chalicelib.store.suppressions import refuses_platform_mail, suppression_reasons
 
 # Outbox message ids are one a job: any claim found taken is this job's, from an earlier delivery.
@@ -76,8 +78,8 @@ def send_outbox_job(body: str, tokens: RateTokens | None = None, count: SentCoun
         logger.info("email queued again: too little time left to send it",
                     extra={"message_id": job.message_id})
         return
-    if _suppressed_since_queued(job.account_id, job.kind, job.email.recipient):
-        logger.info("email not sent: its recipient is suppressed",
+    if _refused_since_queued(job):
+        logger.info("email not sent: its recipient is suppressed, or no longer waits for it",
                     extra={"message_id": job.message_id, "kind": job.kind})
         return
     job, refused = _as_sendable_now(job)
@@ -129,14 +131,19 @@ def send_outbox_job(body: str, tokens: RateTokens | None = None, count: SentCoun
         batch.count()
 
 
-def _suppressed_since_queued(account_id: str, kind: str, recipient: str) -> bool:
-    """Whether a suppression that forbids this kind of mail (a test, a transactional message)
-    holds for the recipient now: it may have landed after the request was checked (P11, P12).
-    The platform's own mail is never sent where it bounced hard or drew a complaint (P11)."""
+def _refused_since_queued(job: EmailJob) -> bool:
+    """Whether what forbids this kind of mail now holds for its recipient: a suppression that
+    forbids a test or a transactional message, which may have landed after the request was
+    checked (P11, P12); for a confirmation, the signup it confirms no longer waiting for it (the
+    person erased, P18, their processing restricted, P17, or refused since, P12). The platform's
+    own mail is never sent where it bounced hard or drew a complaint (P11)."""
+    kind, recipient = job.kind, job.email.recipient
     if not counts_for_account(kind):
         return refuses_platform_mail(recipient)
+    if kind == CONFIRMATION_KIND:
+        return not confirmation_may_go(job.account_id, job.tags.get("list", ""), recipient)
     return checks_suppressions(kind) and blocking_suppression(
-        kind, suppression_reasons(account_id, recipient)) is not None
+        kind, suppression_reasons(job.account_id, recipient)) is not None
 
 
 def _failure_args(job: EmailJob, reason: str) -> tuple[str, date, str, HealthPolicy]:
