@@ -263,6 +263,32 @@ def test_p22_export_pages_through_every_list(client):
     assert len(seen) == 6 == len(set(seen))
 
 
+def test_p22_an_account_with_big_campaigns_exports_every_one_page_by_page(client):
+    # The first page held every campaign with its html and text: 50 newsletters of 100 KB made it
+    # bigger than the 6 MB a Lambda may answer, so the export P22 promises was a 502. Here 7 of
+    # 80,000 Romanian letters each (html and text 320 KB stored, 1.1 MB as JSON).
+    account_id, api = _new_account()
+    list_id = new_list(client, api, "A", double_opt_in=False)
+    add(client, api, list_id, email=PERSON)
+    body = "\u0219" * 80_000
+    made = {create_campaign(account_id, {"name": f"C{n}", **content_values(CampaignContent(
+        channel=Channel.EMAIL, list_ids=frozenset({list_id}), subject="Hi", html=f"<p>{body}</p>",
+        text=body))}).campaign_id for n in range(7)}
+    campaigns, subscribers, cursor = [], [], None
+    for _ in range(10):
+        response = client.http.get("/v1/account/export" + (f"?cursor={cursor}" if cursor else ""),
+                                   headers=api)
+        assert response.status_code == 200, response.body[:300]
+        page = json.loads(response.body)
+        campaigns += [c["campaign_id"] for c in page.get("campaigns", [])]
+        assert all(c["html"] == f"<p>{body}</p>" for c in page.get("campaigns", []))
+        subscribers += [s["email"] for s in page["subscribers"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert sorted(campaigns) == sorted(made) and subscribers == [PERSON]
+
+
 def test_p24_api_use_marks_the_account_active_once_a_day(client):
     with on_day(0):
         account_id, api = _new_account()

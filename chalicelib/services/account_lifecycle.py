@@ -29,7 +29,8 @@ from chalicelib.services.accounts import account_language
 from chalicelib.store import account_lifecycle as lifecycle
 from chalicelib.store import audit
 from chalicelib.store.accounts import get_account
-from chalicelib.store.models import Account, Campaign, MailingList, Subscriber
+from chalicelib.store.campaigns import campaigns_page
+from chalicelib.store.models import Account, MailingList, Subscriber
 from chalicelib.store.paging import decode_cursor, encode_cursor
 from chalicelib.store.person_data import subscription_view
 from chalicelib.store.subscribers import list_status_key
@@ -100,6 +101,10 @@ def _lists(account_id: str) -> list[MailingList]:
     return sorted(MailingList.by_account.query(account_id), key=lambda m: m.list_id)
 
 
+# The export's cursors: a page of campaigns (`{"campaigns": ...}`) or of list entries.
+_EXPORT = "account-entries:all"
+
+
 def _entries_page(lists: list[MailingList], status: Status | None, limit: int,
                   cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
     """Up to `limit` entries across the lists, list by list; a cursor names the list and the
@@ -130,12 +135,12 @@ def _entries_page(lists: list[MailingList], status: Status | None, limit: int,
 
 
 def account_export(account_id: str, actor: str, limit: int, cursor: str | None) -> dict[str, Any]:
-    """The account's data (P22): profile, lists with their consent texts and campaigns on the
-    first page, and every list entry with its consent proof, a page at a time. Audited."""
+    """The account's data (P22): profile and lists on the first page, then its campaigns and
+    every list entry with its consent proof, a page at a time. Audited."""
     account = get_account(account_id)
     lists = _lists(account.account_id)
-    entries, next_cursor = _entries_page(lists, None, limit, cursor)
-    export: dict[str, Any] = {"subscribers": entries, "next_cursor": next_cursor}
+    start = decode_cursor(cursor, _EXPORT) or {}
+    export: dict[str, Any] = {}
     if cursor is None:
         export["account"] = {"account_id": account.account_id, "name": account.name,
                              "postal_address": account.postal_address,
@@ -148,11 +153,22 @@ def account_export(account_id: str, actor: str, limit: int, cursor: str | None) 
                                                   "created_at": v.created_at.isoformat()}
                                                  for v in m.consent_versions or []]}
                            for m in lists]
+    if cursor is None or "campaigns" in start:
+        # Campaigns a page at a time (a page of them is bounded in bytes, store/campaigns.py): all
+        # at once, big newsletters made the first page more than a Lambda may answer.
+        campaigns, more = campaigns_page(account.account_id, limit, start.get("campaigns"))
         export["campaigns"] = [{"campaign_id": c.campaign_id, "name": c.name, "status": c.status,
                                 "channel": c.channel, "list_ids": sorted(c.list_ids or ()),
                                 "subject": c.subject, "html": c.html, "text": c.text, "sms_body": c.sms_body,
                                 "created_at": c.created_at.isoformat()}
-                               for c in Campaign.query(account.account_id)]
+                               for c in campaigns]
+        if more:
+            export.update(subscribers=[], next_cursor=encode_cursor({"campaigns": more}, _EXPORT))
+            audit.record(account_id, actor, "account.exported", account_id)
+            return export
+        cursor = None  # then the entries, from the first list
+    entries, next_cursor = _entries_page(lists, None, limit, cursor)
+    export.update(subscribers=entries, next_cursor=next_cursor)
     audit.record(account_id, actor, "account.exported", account_id)
     return export
 
