@@ -25,16 +25,12 @@ from chalicelib.domain.clock import now
 from chalicelib.domain.errors import Conflict, InvalidInput, NotFound
 from chalicelib.domain.ids import new_id
 from chalicelib.store.models import Campaign
-from chalicelib.store.paging import decode_cursor, encode_cursor
+from chalicelib.store.paging import decode_cursor, encode_cursor, fill_page, utf8_bytes
 
 # The one hash key of the `by_schedule` index; only scheduled campaigns carry it.
 SCHEDULE_BUCKET = "scheduled"
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 _CHANGED = "the campaign changed meanwhile (it may have started sending); read it again"
-# A page of campaigns is one API answer, which a Lambda may make 6 MB at most; their content is
-# up to 4 times bigger there (JSON escapes inside Lambda's JSON), so a page holds this much of it
-# (UTF-8) and ends early, its cursor going on from its last campaign. One campaign always fits.
-PAGE_CONTENT_MAX_BYTES = 1_000_000
 
 
 def _schedule_bucket(status: str) -> str | None:
@@ -104,21 +100,11 @@ def campaigns_page(account_id: str, limit: int, cursor: str | None) -> tuple[lis
     if start is not None and (start.get("account_id") or {}).get("S") != account_id:
         raise InvalidInput("'cursor' belongs to another listing", field="cursor")
     result = Campaign.query(account_id, limit=limit, last_evaluated_key=start)
-    items: list[Campaign] = []
-    size = 0
-    for campaign in result:
-        size += _content_bytes(campaign)
-        if items and size > PAGE_CONTENT_MAX_BYTES:
-            last = items[-1]
-            resume = {"account_id": {"S": last.account_id}, "campaign_id": {"S": last.campaign_id}}
-            return items, encode_cursor(resume, f"campaigns:{account_id}")
-        items.append(campaign)
-    return items, encode_cursor(result.last_evaluated_key, f"campaigns:{account_id}")
-
-
-def _content_bytes(campaign: Campaign) -> int:
-    return sum(len(text.encode("utf-8")) for text in
-               (campaign.subject, campaign.html, campaign.text, campaign.sms_body) if text)
+    # A page of big newsletters ends early (store/paging.py), going on from its last campaign.
+    items, ended_early = fill_page(result, lambda c: utf8_bytes(c.subject, c.html, c.text, c.sms_body))
+    resume = ({"account_id": {"S": account_id}, "campaign_id": {"S": items[-1].campaign_id}}
+              if ended_early else result.last_evaluated_key)
+    return items, encode_cursor(resume, f"campaigns:{account_id}")
 
 
 def update_campaign(campaign: Campaign, changes: dict[str, Any]) -> Campaign:

@@ -1,12 +1,20 @@
 """Opaque, signed pagination cursors: a client can pass one back but not forge one, nor pass one
 listing's cursor to another (each listing signs with its own salt: a list cursor given to
-`/v1/campaigns` would otherwise reach DynamoDB as a foreign key and fail with a 500)."""
+`/v1/campaigns` would otherwise reach DynamoDB as a foreign key and fail with a 500), and pages
+that fit one answer (fill_page)."""
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from chalicelib.config import signing_keys
 from chalicelib.domain.errors import InvalidInput
+
+Item = TypeVar("Item")
+# A page is one API answer, which a Lambda may make 6 MB at most; text is up to 4 times bigger
+# there (JSON escapes inside Lambda's JSON), so a page of items holding long texts (campaign
+# content, consent histories) stops once it holds this much of them (UTF-8).
+PAGE_TEXT_MAX_BYTES = 1_000_000
 
 
 def _serializer(listing: str) -> Any:
@@ -34,3 +42,20 @@ def decode_cursor(cursor: str | None, listing: str) -> dict[str, Any] | None:
     if not isinstance(key, dict):
         raise InvalidInput("'cursor' is not a cursor this listing gave out", field="cursor")
     return key
+
+
+def fill_page(items: Iterable[Item], text_bytes: Callable[[Item], int]) -> tuple[list[Item], bool]:
+    """The items, up to PAGE_TEXT_MAX_BYTES of their text (always at least one), and whether the
+    page ended early: then the next page resumes after its last item."""
+    page: list[Item] = []
+    size = 0
+    for item in items:
+        size += text_bytes(item)
+        if page and size > PAGE_TEXT_MAX_BYTES:
+            return page, True
+        page.append(item)
+    return page, False
+
+
+def utf8_bytes(*texts: str | None) -> int:
+    return sum(len(text.encode("utf-8")) for text in texts if text)
