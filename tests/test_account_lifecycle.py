@@ -289,6 +289,31 @@ def test_p22_an_account_with_big_campaigns_exports_every_one_page_by_page(client
     assert sorted(campaigns) == sorted(made) and subscribers == [PERSON]
 
 
+def test_p22_an_export_of_entries_each_with_a_long_consent_text_comes_page_by_page(client):
+    # Each entry holds the consent texts its person agreed to (P02): with 5,000-letter Russian
+    # texts, a page of 100 entries made the export bigger than the 6 MB a Lambda may answer.
+    from tests.support.lists import subscribe
+
+    account_id, api = _new_account()
+    text = "\u0431" * 5_000
+    lists = [new_list(client, api, name, consent=text, tracking_consent_text=text) for name in ("A", "B")]
+    made = sorted((list_id, f"p{n:02}@example.com") for list_id in lists for n in range(60))
+    for list_id, email in made:
+        subscribe(account_id, list_id, email)
+    seen, cursor = [], None
+    for _ in range(20):
+        response = client.http.get("/v1/account/export?limit=100" + (f"&cursor={cursor}" if cursor else ""),
+                                   headers=api)
+        assert response.status_code == 200, response.body[:300]
+        page = json.loads(response.body)
+        assert all(s["consent"]["consent_text"] == text for s in page["subscribers"])
+        seen += [(s["list_id"], s["email"]) for s in page["subscribers"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == made
+
+
 def test_p24_api_use_marks_the_account_active_once_a_day(client):
     with on_day(0):
         account_id, api = _new_account()

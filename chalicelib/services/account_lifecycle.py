@@ -31,9 +31,9 @@ from chalicelib.store import audit
 from chalicelib.store.accounts import get_account
 from chalicelib.store.campaigns import campaigns_page
 from chalicelib.store.models import Account, MailingList, Subscriber
-from chalicelib.store.paging import decode_cursor, encode_cursor
+from chalicelib.store.paging import PAGE_TEXT_MAX_BYTES, decode_cursor, encode_cursor, view_bytes
 from chalicelib.store.person_data import subscription_view
-from chalicelib.store.subscribers import list_status_key
+from chalicelib.store.subscribers import entry_key, list_status_key
 from chalicelib.store.suppressions import refuses_platform_mail
 
 # The audit actor of a deletion confirmed from the mail: the person at the contact email.
@@ -116,6 +116,7 @@ def _entries_page(lists: list[MailingList], status: Status | None, limit: int,
     if start and start.get("list") not in by_id:
         raise InvalidInput("'cursor' belongs to another listing", field="cursor")
     rows: list[dict[str, Any]] = []
+    size = 0
     position = ids.index(start["list"]) if start else 0
     last_key = start.get("key")
     for list_id in ids[position:]:
@@ -124,7 +125,17 @@ def _entries_page(lists: list[MailingList], status: Status | None, limit: int,
         else:
             result = Subscriber.by_list_status.query(list_status_key(list_id, status),
                                                      limit=limit - len(rows), last_evaluated_key=last_key)
-        rows.extend(subscription_view(entry, by_id[list_id]) for entry in result)
+        shown = None
+        for entry in result:
+            row = subscription_view(entry, by_id[list_id])
+            # Each row repeats the consent texts agreed to (P02): a page ends early rather than
+            # outgrow one answer (store/paging.py), going on after its last entry.
+            size += view_bytes(row)
+            if rows and size > PAGE_TEXT_MAX_BYTES:
+                key = entry_key(list_id, status, shown) if shown else last_key
+                return rows, encode_cursor({"list": list_id, "key": key}, listing)
+            rows.append(row)
+            shown = entry.address
         last_key = None
         if result.last_evaluated_key:
             return rows, encode_cursor({"list": list_id, "key": result.last_evaluated_key}, listing)

@@ -5,7 +5,6 @@ Every lookup goes through the account's own list, so another account's list is N
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 from chalicelib.domain.addresses import normalise_email
@@ -15,6 +14,7 @@ from chalicelib.store import audit
 from chalicelib.store import subscribers as subscriber_store
 from chalicelib.store.lists import get_list
 from chalicelib.store.models import MailingList, Subscriber
+from chalicelib.store.paging import view_bytes
 from chalicelib.store.person_data import subscription_view
 from chalicelib.store.subscribers import consent_view as consent_view
 from chalicelib.store.subscribers import tracking_view as tracking_view
@@ -41,10 +41,7 @@ def entries_page(account_id: str, list_id: str, status: Status | None, limit: in
 def shown_bytes(mailing_list: MailingList | None) -> Callable[[Subscriber], int]:
     """How much an entry's view holds (UTF-8 of its JSON), for pages that must fit one answer:
     each view repeats the consent texts its person agreed to (P02), up to 5,000 letters each."""
-    def size(entry: Subscriber) -> int:
-        view = subscription_view(entry, mailing_list)
-        return len(json.dumps(view, ensure_ascii=False, default=str).encode("utf-8"))
-    return size
+    return lambda entry: view_bytes(subscription_view(entry, mailing_list))
 
 
 def correct_entry(account_id: str, list_id: str, email: str,

@@ -4,6 +4,7 @@ listing's cursor to another (each listing signs with its own salt: a list cursor
 that fit one answer (fill_page)."""
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -59,3 +60,8 @@ def fill_page(items: Iterable[Item], text_bytes: Callable[[Item], int]) -> tuple
 
 def utf8_bytes(*texts: str | None) -> int:
     return sum(len(text.encode("utf-8")) for text in texts if text)
+
+
+def view_bytes(view: Any) -> int:
+    """The text an answer's item holds: its JSON in UTF-8, for fill_page."""
+    return len(json.dumps(view, ensure_ascii=False, default=str).encode("utf-8"))

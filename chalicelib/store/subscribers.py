@@ -335,12 +335,17 @@ def subscribers_page(list_id: str, status: Status | None, limit: int, cursor: st
                                                  filter_condition=live, limit=limit,
                                                  last_evaluated_key=start)
     items, ended_early = fill_page(result, text_bytes)
-    resume = result.last_evaluated_key
-    if ended_early:  # go on after the last entry shown, in the table or in the status index
-        resume = {"list_id": {"S": list_id}, "address": {"S": items[-1].address}}
-        if status is not None:
-            resume["list_status"] = {"S": list_status_key(list_id, status)}
+    resume = entry_key(list_id, status, items[-1].address) if ended_early else result.last_evaluated_key
     return items, encode_cursor(resume, f"subscribers:{list_id}:{status}")
+
+
+def entry_key(list_id: str, status: Status | None, address: str) -> dict[str, Any]:
+    """The key a query of the list's entries (of one status: in the status index) goes on from
+    after the entry of `address`, as DynamoDB gives it: for a page that ends early."""
+    key = {"list_id": {"S": list_id}, "address": {"S": address}}
+    if status is not None:
+        key["list_status"] = {"S": list_status_key(list_id, status)}
+    return key
 
 
 def _check_cursor_belongs(start: dict[str, Any] | None, list_id: str, status: Status | None) -> None:
