@@ -20,7 +20,7 @@ from chalicelib.store.health import suspend
 from chalicelib.store.models import Account, MailingList, Subscriber, Suppression
 from chalicelib.store.suppressions import suppress
 from tests.support.api import bearer
-from tests.support.lists import new_list
+from tests.support.lists import POLICY, new_list
 from tests.support.mail import sent_mails
 from tests.support.privacy import PERSON, add, completed
 from tests.support.queues import deliver, take
@@ -287,6 +287,40 @@ def test_p22_an_account_with_big_campaigns_exports_every_one_page_by_page(client
         if not cursor:
             break
     assert sorted(campaigns) == sorted(made) and subscribers == [PERSON]
+
+
+def test_p22_an_export_of_lists_with_long_consent_histories_comes_page_by_page(client):
+    # The first page held every list with every consent text it has had (P02): 12 lists of 15
+    # versions of a 5,000-letter Russian text made it bigger than the 6 MB a Lambda may answer.
+    from datetime import UTC, datetime
+
+    from chalicelib.domain.lists import ConsentText
+    from chalicelib.store.lists import create_list as create_list_item
+
+    account_id, api = _new_account()
+    text = "\u0431" * 4_990
+    versions = [ConsentText(version=n, text=f"{n:>10}{text}", created_at=datetime.now(UTC))
+                for n in range(1, 16)]
+    made = sorted(create_list_item(account_id, {"name": f"L{n}", "privacy_policy_url": POLICY,
+                                                "double_opt_in": False}, versions).list_id
+                  for n in range(12))
+    campaign = create_campaign(account_id, {"name": "Spring", **content_values(CampaignContent(
+        channel=Channel.EMAIL, list_ids=frozenset({made[0]}), subject="Hi", html="<p>Hi</p>"))})
+    add(client, api, made[0], email=PERSON)
+    lists, campaigns, subscribers, cursor = [], [], [], None
+    for _ in range(20):
+        response = client.http.get("/v1/account/export" + (f"?cursor={cursor}" if cursor else ""),
+                                   headers=api)
+        assert response.status_code == 200, response.body[:300]
+        page = json.loads(response.body)
+        lists += [(m["list_id"], len(m["consent_versions"])) for m in page.get("lists", [])]
+        campaigns += [c["campaign_id"] for c in page.get("campaigns", [])]
+        subscribers += [s["email"] for s in page["subscribers"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert lists == [(list_id, 15) for list_id in made]
+    assert campaigns == [campaign.campaign_id] and subscribers == [PERSON]
 
 
 def test_p22_an_export_of_entries_each_with_a_long_consent_text_comes_page_by_page(client):

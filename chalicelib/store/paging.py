@@ -45,14 +45,15 @@ def decode_cursor(cursor: str | None, listing: str) -> dict[str, Any] | None:
     return key
 
 
-def fill_page(items: Iterable[Item], text_bytes: Callable[[Item], int]) -> tuple[list[Item], bool]:
-    """The items, up to PAGE_TEXT_MAX_BYTES of their text (always at least one), and whether the
-    page ended early: then the next page resumes after its last item."""
+def fill_page(items: Iterable[Item], text_bytes: Callable[[Item], int],
+              budget: int = PAGE_TEXT_MAX_BYTES) -> tuple[list[Item], bool]:
+    """The items, up to `budget` bytes of their text (always at least one), and whether the page
+    ended early: then the next page resumes after its last item."""
     page: list[Item] = []
     size = 0
     for item in items:
         size += text_bytes(item)
-        if page and size > PAGE_TEXT_MAX_BYTES:
+        if page and size > budget:
             return page, True
         page.append(item)
     return page, False
