@@ -20,7 +20,7 @@ from chalicelib.store.health import suspend
 from chalicelib.store.models import Account, MailingList, Subscriber, Suppression
 from chalicelib.store.suppressions import suppress
 from tests.support.api import bearer
-from tests.support.lists import new_list
+from tests.support.lists import POLICY, new_list
 from tests.support.mail import sent_mails
 from tests.support.privacy import PERSON, add, completed
 from tests.support.queues import deliver, take
@@ -261,6 +261,91 @@ def test_p22_export_pages_through_every_list(client):
         if not cursor:
             break
     assert len(seen) == 6 == len(set(seen))
+
+
+def test_p22_an_account_with_big_campaigns_exports_every_one_page_by_page(client):
+    # The first page held every campaign with its html and text: 50 newsletters of 100 KB made it
+    # bigger than the 6 MB a Lambda may answer, so the export P22 promises was a 502. Here 7 of
+    # 80,000 Romanian letters each (html and text 320 KB stored, 1.1 MB as JSON).
+    account_id, api = _new_account()
+    list_id = new_list(client, api, "A", double_opt_in=False)
+    add(client, api, list_id, email=PERSON)
+    body = "\u0219" * 80_000
+    made = {create_campaign(account_id, {"name": f"C{n}", **content_values(CampaignContent(
+        channel=Channel.EMAIL, list_ids=frozenset({list_id}), subject="Hi", html=f"<p>{body}</p>",
+        text=body))}).campaign_id for n in range(7)}
+    campaigns, subscribers, cursor = [], [], None
+    for _ in range(10):
+        response = client.http.get("/v1/account/export" + (f"?cursor={cursor}" if cursor else ""),
+                                   headers=api)
+        assert response.status_code == 200, response.body[:300]
+        page = json.loads(response.body)
+        campaigns += [c["campaign_id"] for c in page.get("campaigns", [])]
+        assert all(c["html"] == f"<p>{body}</p>" for c in page.get("campaigns", []))
+        subscribers += [s["email"] for s in page["subscribers"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert sorted(campaigns) == sorted(made) and subscribers == [PERSON]
+
+
+def test_p22_an_export_of_lists_with_long_consent_histories_comes_page_by_page(client):
+    # The first page held every list with every consent text it has had (P02): 12 lists of 15
+    # versions of a 5,000-letter Russian text made it bigger than the 6 MB a Lambda may answer.
+    from datetime import UTC, datetime
+
+    from chalicelib.domain.lists import ConsentText
+    from chalicelib.store.lists import create_list as create_list_item
+
+    account_id, api = _new_account()
+    text = "\u0431" * 4_990
+    versions = [ConsentText(version=n, text=f"{n:>10}{text}", created_at=datetime.now(UTC))
+                for n in range(1, 16)]
+    made = sorted(create_list_item(account_id, {"name": f"L{n}", "privacy_policy_url": POLICY,
+                                                "double_opt_in": False}, versions).list_id
+                  for n in range(12))
+    campaign = create_campaign(account_id, {"name": "Spring", **content_values(CampaignContent(
+        channel=Channel.EMAIL, list_ids=frozenset({made[0]}), subject="Hi", html="<p>Hi</p>"))})
+    add(client, api, made[0], email=PERSON)
+    lists, campaigns, subscribers, cursor = [], [], [], None
+    for _ in range(20):
+        response = client.http.get("/v1/account/export" + (f"?cursor={cursor}" if cursor else ""),
+                                   headers=api)
+        assert response.status_code == 200, response.body[:300]
+        page = json.loads(response.body)
+        lists += [(m["list_id"], len(m["consent_versions"])) for m in page.get("lists", [])]
+        campaigns += [c["campaign_id"] for c in page.get("campaigns", [])]
+        subscribers += [s["email"] for s in page["subscribers"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert lists == [(list_id, 15) for list_id in made]
+    assert campaigns == [campaign.campaign_id] and subscribers == [PERSON]
+
+
+def test_p22_an_export_of_entries_each_with_a_long_consent_text_comes_page_by_page(client):
+    # Each entry holds the consent texts its person agreed to (P02): with 5,000-letter Russian
+    # texts, a page of 100 entries made the export bigger than the 6 MB a Lambda may answer.
+    from tests.support.lists import subscribe
+
+    account_id, api = _new_account()
+    text = "\u0431" * 5_000
+    lists = [new_list(client, api, name, consent=text, tracking_consent_text=text) for name in ("A", "B")]
+    made = sorted((list_id, f"p{n:02}@example.com") for list_id in lists for n in range(60))
+    for list_id, email in made:
+        subscribe(account_id, list_id, email)
+    seen, cursor = [], None
+    for _ in range(20):
+        response = client.http.get("/v1/account/export?limit=100" + (f"&cursor={cursor}" if cursor else ""),
+                                   headers=api)
+        assert response.status_code == 200, response.body[:300]
+        page = json.loads(response.body)
+        assert all(s["consent"]["consent_text"] == text for s in page["subscribers"])
+        seen += [(s["list_id"], s["email"]) for s in page["subscribers"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == made
 
 
 def test_p24_api_use_marks_the_account_active_once_a_day(client):

@@ -199,3 +199,26 @@ def test_p02_supplied_consent_proof_with_a_placeholder_url_or_a_control_characte
     # New lists ask tracking consent (P30), so both proofs are checked.
     assert response.status_code == 400 and _error(response)["field"] == f"{proof}.{detail}", response.body
 
+
+
+# --- a key given twice: parsers disagree on which one counts, so neither may ---------------------
+
+def test_p27_a_key_given_twice_is_400_naming_it_and_no_key_is_created(client, account):
+    # json.loads keeps the last value: a proxy, log or reviewer reading the first would see a
+    # read-only key being made while a full-access one was.
+    headers = bearer(account["api_key"])
+    body = b'{"name": "ci", "scope": "read", "scope": "full"}'
+    response = client.http.post("/v1/keys", headers=headers, body=body)
+    assert response.status_code == 400, response.body
+    assert _error(response)["field"] == "scope"
+    keys = json.loads(client.http.get("/v1/keys", headers=headers).body)["keys"]
+    assert [key["key_id"] for key in keys] == [account["key_id"]]
+
+
+def test_a_nested_key_given_twice_is_400_naming_its_path_and_changes_nothing(client, account):
+    headers = bearer(account["api_key"])
+    body = b'{"name": "News", "consent_text": "Yes", "tracking": {"opens": true, "opens": false}}'
+    response = client.http.post("/v1/lists", headers=headers, body=body)
+    assert response.status_code == 400, response.body
+    assert _error(response)["field"] == "tracking.opens"
+    assert json.loads(client.http.get("/v1/lists", headers=headers).body)["lists"] == []

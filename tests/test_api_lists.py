@@ -99,6 +99,33 @@ def test_listing_pages_with_an_opaque_cursor(client, account):
     assert sorted(seen) == sorted(made)
 
 
+def test_p02_a_page_of_lists_with_long_consent_histories_fits_one_answer(client, account):
+    # Each list shows every consent text it has had (P02): 12 lists of 15 versions of a 5,000
+    # letter Romanian text (150 KB stored, 500 KB as JSON) made the page bigger than the 6 MB a
+    # Lambda may answer, so GET /v1/lists was a 502.
+    from datetime import UTC, datetime
+
+    from chalicelib.domain.lists import ConsentText
+    from chalicelib.store.lists import create_list
+
+    text = "\u0219" * 4_990
+    versions = [ConsentText(version=n, text=f"{n:>10}{text}", created_at=datetime.now(UTC))
+                for n in range(1, 16)]
+    made = {create_list(account["account_id"], {"name": f"List {n}"}, versions).list_id for n in range(12)}
+    seen, cursor = [], None
+    for _ in range(12):
+        response = client.http.get("/v1/lists" + (f"?cursor={cursor}" if cursor else ""),
+                                   headers=bearer(account["api_key"]))
+        assert response.status_code == 200, response.body[:300]
+        page = json.loads(response.body)
+        assert page["lists"] and all(len(item["consent_versions"]) == 15 for item in page["lists"])
+        seen += [item["list_id"] for item in page["lists"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert sorted(seen) == sorted(made)
+
+
 def test_forged_cursor_and_bad_limit_are_400(client, account):
     headers = bearer(account["api_key"])
     forged = client.http.get("/v1/lists?cursor=eyJsaXN0X2lkIjoieCJ9", headers=headers)

@@ -192,6 +192,31 @@ def test_listing_pages_with_a_cursor(client, headers, list_id):
     assert sorted(seen) == sorted(made)
 
 
+def test_a_page_of_big_campaigns_fits_one_answer_and_its_cursor_goes_on(client, headers, list_id):
+    # Every campaign's html and text are in the listing: 50 newsletters of 100 KB (the default
+    # page) made an answer over the 6 MB a Lambda may give, and the listing was a 502. Here 7 of
+    # 80,000 Romanian letters each: stored 320 KB (html and its text part), 1.1 MB as JSON.
+    html = "<p>" + "\u0219" * 80_000 + "</p>"
+    made = []
+    for n in range(7):
+        body = {"name": f"C{n}", "list_ids": [list_id], "subject": "Hi", "html": html}
+        response = client.http.post("/v1/campaigns", headers=headers,
+                                    body=json.dumps(body, ensure_ascii=False).encode("utf-8"))
+        assert response.status_code == 201, response.body[:300]
+        made.append(json.loads(response.body)["campaign_id"])
+    seen, cursor = [], None
+    for _ in range(7):
+        response = client.http.get("/v1/campaigns" + (f"?cursor={cursor}" if cursor else ""), headers=headers)
+        assert response.status_code == 200, response.body[:300]
+        page = json.loads(response.body)
+        assert page["campaigns"]  # a page may be short, never empty while more follow
+        seen += [item["campaign_id"] for item in page["campaigns"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert sorted(seen) == sorted(made)
+
+
 # --- schedule and status ---------------------------------------------------------------------------
 
 def test_send_at_must_be_a_future_time_with_a_zone(client, headers, list_id):

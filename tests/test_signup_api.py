@@ -226,6 +226,32 @@ def test_a_cursor_older_than_a_day_is_400_and_one_signed_before_encryption_still
     assert [s["email"] for s in page["subscribers"]] == ["bob@example.com"]
 
 
+@pytest.mark.parametrize("query", ["", "status=confirmed&"])
+def test_p02_a_page_of_entries_each_with_a_long_consent_text_fits_one_answer(client, api, account, query):
+    # Every entry shows the consent texts its person agreed to (P02). A list of 5,000-letter
+    # Russian texts (each 35 KB as JSON in Lambda's JSON) made a page of 100 entries bigger than
+    # the 6 MB a Lambda may answer, so the listing was a 502.
+    from tests.support.lists import new_list, subscribe
+
+    text = "\u0431" * 5_000
+    list_id = new_list(client, api, consent=text, tracking_consent_text=text)
+    made = [f"p{n:03}@example.com" for n in range(100)]
+    for email in made:
+        subscribe(account["account_id"], list_id, email)
+    emails, cursor = [], None
+    for _ in range(100):
+        url = f"/v1/lists/{list_id}/subscribers?{query}limit=100" + (f"&cursor={cursor}" if cursor else "")
+        response = client.http.get(url, headers=api)
+        assert response.status_code == 200, response.body[:300]
+        page = json.loads(response.body)
+        assert page["subscribers"] and all(s["consent"]["consent_text"] == text for s in page["subscribers"])
+        emails += [s["email"] for s in page["subscribers"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert emails == made
+
+
 @pytest.mark.parametrize(("query", "field"), [("status=happy", "status"), ("limit=0", "limit"),
                                               ("cursor=forged", "cursor")])
 def test_listing_bad_query_is_400(client, api, news_list, query, field):

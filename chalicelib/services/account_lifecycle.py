@@ -29,10 +29,12 @@ from chalicelib.services.accounts import account_language
 from chalicelib.store import account_lifecycle as lifecycle
 from chalicelib.store import audit
 from chalicelib.store.accounts import get_account
-from chalicelib.store.models import Account, Campaign, MailingList, Subscriber
-from chalicelib.store.paging import decode_cursor, encode_cursor
+from chalicelib.store.campaigns import campaigns_page
+from chalicelib.store.lists import lists_page
+from chalicelib.store.models import Account, MailingList, Subscriber
+from chalicelib.store.paging import PAGE_TEXT_MAX_BYTES, decode_cursor, encode_cursor, view_bytes
 from chalicelib.store.person_data import subscription_view
-from chalicelib.store.subscribers import list_status_key
+from chalicelib.store.subscribers import entry_key, list_status_key
 from chalicelib.store.suppressions import refuses_platform_mail
 
 # The audit actor of a deletion confirmed from the mail: the person at the contact email.
@@ -100,10 +102,15 @@ def _lists(account_id: str) -> list[MailingList]:
     return sorted(MailingList.by_account.query(account_id), key=lambda m: m.list_id)
 
 
-def _entries_page(lists: list[MailingList], status: Status | None, limit: int,
-                  cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
-    """Up to `limit` entries across the lists, list by list; a cursor names the list and the
-    key to resume from."""
+# The export's cursors: where its lists (`{"lists": ...}`), campaigns (`{"campaigns": ...}`) or
+# list entries (`{"list": ..., "key": ...}`) go on.
+_EXPORT = "account-entries:all"
+
+
+def _entries_page(lists: list[MailingList], status: Status | None, limit: int, cursor: str | None,
+                  budget: int = PAGE_TEXT_MAX_BYTES) -> tuple[list[dict[str, Any]], str | None]:
+    """Up to `limit` entries across the lists, list by list, of at most `budget` bytes as JSON
+    (store/paging.py); a cursor names the list and the key to resume from."""
     listing = f"account-entries:{status.value if status else 'all'}"
     start = decode_cursor(cursor, listing) or {}
     by_id = {m.list_id: m for m in lists}
@@ -111,6 +118,7 @@ def _entries_page(lists: list[MailingList], status: Status | None, limit: int,
     if start and start.get("list") not in by_id:
         raise InvalidInput("'cursor' belongs to another listing", field="cursor")
     rows: list[dict[str, Any]] = []
+    size = 0
     position = ids.index(start["list"]) if start else 0
     last_key = start.get("key")
     for list_id in ids[position:]:
@@ -119,7 +127,17 @@ def _entries_page(lists: list[MailingList], status: Status | None, limit: int,
         else:
             result = Subscriber.by_list_status.query(list_status_key(list_id, status),
                                                      limit=limit - len(rows), last_evaluated_key=last_key)
-        rows.extend(subscription_view(entry, by_id[list_id]) for entry in result)
+        shown = None
+        for entry in result:
+            row = subscription_view(entry, by_id[list_id])
+            # Each row repeats the consent texts agreed to (P02): a page ends early rather than
+            # outgrow one answer (store/paging.py), going on after its last entry.
+            size += view_bytes(row)
+            if rows and size > budget:
+                key = entry_key(list_id, status, shown) if shown else last_key
+                return rows, encode_cursor({"list": list_id, "key": key}, listing)
+            rows.append(row)
+            shown = entry.address
         last_key = None
         if result.last_evaluated_key:
             return rows, encode_cursor({"list": list_id, "key": result.last_evaluated_key}, listing)
@@ -130,30 +148,58 @@ def _entries_page(lists: list[MailingList], status: Status | None, limit: int,
 
 
 def account_export(account_id: str, actor: str, limit: int, cursor: str | None) -> dict[str, Any]:
-    """The account's data (P22): profile, lists with their consent texts and campaigns on the
-    first page, and every list entry with its consent proof, a page at a time. Audited."""
-    account = get_account(account_id)
-    lists = _lists(account.account_id)
-    entries, next_cursor = _entries_page(lists, None, limit, cursor)
-    export: dict[str, Any] = {"subscribers": entries, "next_cursor": next_cursor}
+    """The account's data (P22): its profile, then its lists with their consent texts, its
+    campaigns and every list entry with its consent proof, a page at a time. Audited."""
+    export = _export_page(get_account(account_id), limit, cursor)
+    audit.record(account_id, actor, "account.exported", account_id)
+    return export
+
+
+def _export_page(account: Account, limit: int, cursor: str | None) -> dict[str, Any]:
+    start = decode_cursor(cursor, _EXPORT) or {}
+    export: dict[str, Any] = {}
+    # Lists, campaigns and entries share one page's budget (store/paging.py): all at once, long
+    # consent histories and big newsletters made the export more than a Lambda may answer.
+    used = 0
     if cursor is None:
         export["account"] = {"account_id": account.account_id, "name": account.name,
                              "postal_address": account.postal_address,
                              "contact_email": account.contact_email,
                              "sender_identity": account.sender_identity, "status": account.status,
                              "created_at": account.created_at.isoformat()}
+    if cursor is None or "lists" in start:
+        lists, more = lists_page(account.account_id, limit, start.get("lists"))
         export["lists"] = [{"list_id": m.list_id, "name": m.name, "double_opt_in": m.double_opt_in,
                             "declared_attributes": sorted(m.declared_attributes or ()),
                             "consent_versions": [{"version": int(v.version), "text": v.text,
                                                   "created_at": v.created_at.isoformat()}
                                                  for v in m.consent_versions or []]}
                            for m in lists]
+        used = view_bytes(export["lists"])
+        if more or used > PAGE_TEXT_MAX_BYTES // 2:
+            return _ends_before_entries(export, {"lists": more} if more else {"campaigns": None})
+        start = {"campaigns": None}
+    if "campaigns" in start:
+        campaigns, more = campaigns_page(account.account_id, limit, start["campaigns"],
+                                         PAGE_TEXT_MAX_BYTES - used)
         export["campaigns"] = [{"campaign_id": c.campaign_id, "name": c.name, "status": c.status,
                                 "channel": c.channel, "list_ids": sorted(c.list_ids or ()),
                                 "subject": c.subject, "html": c.html, "text": c.text, "sms_body": c.sms_body,
                                 "created_at": c.created_at.isoformat()}
-                               for c in Campaign.query(account.account_id)]
-    audit.record(account_id, actor, "account.exported", account_id)
+                               for c in campaigns]
+        used += view_bytes(export["campaigns"])
+        if more or used > PAGE_TEXT_MAX_BYTES // 2:
+            return _ends_before_entries(export, {"campaigns": more} if more else {"list": None})
+        start = {}
+    entries, next_cursor = _entries_page(_lists(account.account_id), None, limit,
+                                         cursor if start.get("list") else None, PAGE_TEXT_MAX_BYTES - used)
+    export.update(subscribers=entries, next_cursor=next_cursor)
+    return export
+
+
+def _ends_before_entries(export: dict[str, Any], resume: dict[str, Any]) -> dict[str, Any]:
+    """An export page that ends before the entries: its cursor goes on with `resume`."""
+    export.update(subscribers=[], next_cursor=encode_cursor(resume, _EXPORT))
     return export
 
 

@@ -5,6 +5,8 @@ Every lookup goes through the account's own list, so another account's list is N
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.subscriptions import Status, clean_changes
@@ -12,6 +14,8 @@ from chalicelib.store import audit
 from chalicelib.store import subscribers as subscriber_store
 from chalicelib.store.lists import get_list
 from chalicelib.store.models import MailingList, Subscriber
+from chalicelib.store.paging import view_bytes
+from chalicelib.store.person_data import subscription_view
 from chalicelib.store.subscribers import consent_view as consent_view
 from chalicelib.store.subscribers import tracking_view as tracking_view
 
@@ -29,8 +33,15 @@ def entries_page(account_id: str, list_id: str, status: Status | None, limit: in
                  cursor: str | None) -> tuple[MailingList, list[Subscriber], str | None]:
     """The list, one page of its entries (of one status, when given) and the next cursor."""
     mailing_list = get_list(account_id, list_id)
-    items, next_cursor = subscriber_store.subscribers_page(list_id, status, limit, cursor)
+    items, next_cursor = subscriber_store.subscribers_page(list_id, status, limit, cursor,
+                                                           shown_bytes(mailing_list))
     return mailing_list, items, next_cursor
+
+
+def shown_bytes(mailing_list: MailingList | None) -> Callable[[Subscriber], int]:
+    """How much an entry's view holds (UTF-8 of its JSON), for pages that must fit one answer:
+    each view repeats the consent texts its person agreed to (P02), up to 5,000 letters each."""
+    return lambda entry: view_bytes(subscription_view(entry, mailing_list))
 
 
 def correct_entry(account_id: str, list_id: str, email: str,

@@ -25,7 +25,7 @@ from chalicelib.domain.clock import now
 from chalicelib.domain.errors import Conflict, InvalidInput, NotFound
 from chalicelib.domain.ids import new_id
 from chalicelib.store.models import Campaign
-from chalicelib.store.paging import decode_cursor, encode_cursor
+from chalicelib.store.paging import PAGE_TEXT_MAX_BYTES, decode_cursor, encode_cursor, fill_page, utf8_bytes
 
 # The one hash key of the `by_schedule` index; only scheduled campaigns carry it.
 SCHEDULE_BUCKET = "scheduled"
@@ -94,14 +94,20 @@ def get_campaign(account_id: str, campaign_id: str) -> Campaign:
         raise NotFound("no such campaign", field="campaign_id") from None
 
 
-def campaigns_page(account_id: str, limit: int, cursor: str | None) -> tuple[list[Campaign], str | None]:
-    """One page of the account's campaigns (in id order) and the cursor of the next page."""
+def campaigns_page(account_id: str, limit: int, cursor: str | None,
+                   budget: int = PAGE_TEXT_MAX_BYTES) -> tuple[list[Campaign], str | None]:
+    """One page of the account's campaigns (in id order), at most `budget` bytes of content
+    (store/paging.fill_page), and the cursor of the next page."""
     start = decode_cursor(cursor, f"campaigns:{account_id}")
     if start is not None and (start.get("account_id") or {}).get("S") != account_id:
         raise InvalidInput("'cursor' belongs to another listing", field="cursor")
     result = Campaign.query(account_id, limit=limit, last_evaluated_key=start)
-    items = list(result)
-    return items, encode_cursor(result.last_evaluated_key, f"campaigns:{account_id}")
+    # A page of big newsletters ends early (store/paging.py), going on from its last campaign.
+    items, ended_early = fill_page(result, lambda c: utf8_bytes(c.subject, c.html, c.text, c.sms_body),
+                                   budget)
+    resume = ({"account_id": {"S": account_id}, "campaign_id": {"S": items[-1].campaign_id}}
+              if ended_early else result.last_evaluated_key)
+    return items, encode_cursor(resume, f"campaigns:{account_id}")
 
 
 def update_campaign(campaign: Campaign, changes: dict[str, Any]) -> Campaign:

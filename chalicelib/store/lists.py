@@ -9,7 +9,7 @@ from chalicelib.domain.errors import NotFound
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.lists import ConsentText
 from chalicelib.store.models import ConsentTextVersion, MailingList, Subscriber
-from chalicelib.store.paging import decode_cursor, encode_cursor
+from chalicelib.store.paging import decode_cursor, encode_cursor, fill_page, utf8_bytes
 
 
 def consent_history(mailing_list: MailingList) -> list[ConsentText]:
@@ -77,8 +77,19 @@ def lists_page(
     result = MailingList.by_account.query(
         account_id, limit=limit, last_evaluated_key=decode_cursor(cursor, f"lists:{account_id}")
     )
-    items = list(result)
-    return items, encode_cursor(result.last_evaluated_key, f"lists:{account_id}")
+    # Every consent text a list has had is shown (P02): a page of long histories ends early
+    # (store/paging.py), going on from its last list.
+    items, ended_early = fill_page(result, _text_bytes)
+    resume = ({"account_id": {"S": account_id}, "list_id": {"S": items[-1].list_id}}
+              if ended_early else result.last_evaluated_key)
+    return items, encode_cursor(resume, f"lists:{account_id}")
+
+
+def _text_bytes(mailing_list: MailingList) -> int:
+    versions = [*(mailing_list.consent_versions or []), *(mailing_list.tracking_consent_versions or [])]
+    return utf8_bytes(mailing_list.name, mailing_list.redirect_after_signup,
+                      mailing_list.redirect_after_confirm, mailing_list.privacy_policy_url,
+                      *(mailing_list.allowed_origins or ()), *(version.text for version in versions))
 
 
 def update_list(

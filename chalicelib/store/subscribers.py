@@ -6,7 +6,7 @@ an expired entry as absent; the daily purge deletes them on time (store/retentio
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -39,7 +39,7 @@ from chalicelib.store.models import (
     Subscriber,
     TrackingConsentProof,
 )
-from chalicelib.store.paging import decode_cursor, encode_cursor
+from chalicelib.store.paging import decode_cursor, encode_cursor, fill_page
 from chalicelib.store.transactions import first_condition_failed, write_transaction
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
@@ -320,11 +320,13 @@ def end_entry_counted(account_id: str, list_id: str, address: str, status: Statu
     return True
 
 
-def subscribers_page(list_id: str, status: Status | None, limit: int,
-                     cursor: str | None) -> tuple[list[Subscriber], str | None]:
+def subscribers_page(list_id: str, status: Status | None, limit: int, cursor: str | None,
+                     text_bytes: Callable[[Subscriber], int] = lambda entry: 0,
+                     ) -> tuple[list[Subscriber], str | None]:
     """One page of a list's live entries, by address, optionally of one status.
 
-    A page may hold fewer than `limit` entries when expired pending ones were filtered out;
+    A page may hold fewer than `limit` entries when expired pending ones were filtered out, or
+    when the entries' views hold more than a page may (`text_bytes` of each, store/paging.py);
     `next_cursor` is None only at the end.
     """
     start = decode_cursor(cursor, f"subscribers:{list_id}:{status}")
@@ -338,8 +340,18 @@ def subscribers_page(list_id: str, status: Status | None, limit: int,
         result = Subscriber.by_list_status.query(list_status_key(list_id, status),
                                                  filter_condition=live, limit=limit,
                                                  last_evaluated_key=start)
-    items = list(result)
-    return items, encode_cursor(result.last_evaluated_key, f"subscribers:{list_id}:{status}")
+    items, ended_early = fill_page(result, text_bytes)
+    resume = entry_key(list_id, status, items[-1].address) if ended_early else result.last_evaluated_key
+    return items, encode_cursor(resume, f"subscribers:{list_id}:{status}")
+
+
+def entry_key(list_id: str, status: Status | None, address: str) -> dict[str, Any]:
+    """The key a query of the list's entries (of one status: in the status index) goes on from
+    after the entry of `address`, as DynamoDB gives it: for a page that ends early."""
+    key = {"list_id": {"S": list_id}, "address": {"S": address}}
+    if status is not None:
+        key["list_status"] = {"S": list_status_key(list_id, status)}
+    return key
 
 
 def _check_cursor_belongs(start: dict[str, Any] | None, list_id: str, status: Status | None) -> None:

@@ -55,7 +55,7 @@ def json_body(request: Request, schema: Schema) -> dict[str, Any]:
     if _media_type(request, "application/json") != "application/json":
         raise UnsupportedMediaType("send the body as application/json", field="Content-Type")
     try:
-        data = json.loads(body.decode("utf-8") or "null")
+        data = json.loads(body.decode("utf-8") or "null", object_pairs_hook=_object)
     except (UnicodeDecodeError, ValueError) as exc:  # ValueError: JSON's errors, and 4,300 digits
         raise InvalidInput(f"malformed JSON: {exc}", field="body") from None
     except RecursionError:
@@ -66,14 +66,42 @@ def json_body(request: Request, schema: Schema) -> dict[str, Any]:
     return data
 
 
+class _RepeatedKeys(dict[str, Any]):
+    """A JSON object that gave a key more than once; `repeated` is the first such key."""
+
+    repeated: str
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # json.loads keeps a repeated key's last value, other parsers (a gateway's, a log reader's)
+    # its first: the object is marked here and refused by check_json_values, naming the field.
+    data = dict(pairs)
+    if len(data) == len(pairs):
+        return data
+    seen: set[str] = set()
+    marked = _RepeatedKeys(data)
+    for key, _ in pairs:
+        if key in seen:
+            marked.repeated = key
+            break
+        seen.add(key)
+    return marked
+
+
 def check_json_values(data: Any) -> None:
-    """InvalidInput naming the field for JSON nested deeper than MAX_JSON_DEPTH, or holding a lone
-    surrogate (`"\\ud800"` parses, but no UTF-8 store or mail can hold it)."""
+    """InvalidInput naming the field for JSON nested deeper than MAX_JSON_DEPTH, giving a key twice
+    in one object, or holding a lone surrogate (`"\\ud800"` parses, but no UTF-8 store or mail can
+    hold it)."""
     stack: list[tuple[Any, str, int]] = [(data, "body", 0)]
     while stack:
         value, where, depth = stack.pop()
         if depth > MAX_JSON_DEPTH:
             raise InvalidInput(f"the JSON is nested more than {MAX_JSON_DEPTH} levels deep", field=where)
+        if isinstance(value, _RepeatedKeys):
+            name = value.repeated if where == "body" else f"{where}.{value.repeated}"
+            _check_text(name, name)
+            name = name[:100]  # a key may be as long as the body
+            raise InvalidInput(f"'{name}' is given more than once", field=name)
         if isinstance(value, dict):
             for key, item in value.items():
                 name = key if where == "body" else f"{where}.{key}"
