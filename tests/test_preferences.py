@@ -108,6 +108,37 @@ def test_p12_unsubscribe_from_every_list_also_suppresses(client, account, lists,
     assert Suppression.get(account["account_id"], address_hash(PERSON, hash_key())).reason == "unsubscribed"
 
 
+def _unsubscribes(campaign_id: str) -> int:
+    from chalicelib.store.campaign_stats import UNSUBSCRIBES, campaign_counters
+
+    return campaign_counters(campaign_id).get(UNSUBSCRIBES, 0)
+
+
+def test_p13_leaving_the_mailed_list_from_the_page_counts_one_unsubscribe_for_its_campaign(
+        client, account, lists, token):
+    """The token's mail came from campaign cmp_1 on News: leaving News here is that campaign's
+    unsubscribe, as the mail's /u/ link would count it; once, however often it is sent."""
+    other = _post(client, token, "unsubscribe", nonce=_nonce(client, token), list_id=lists[1])
+    assert other.status_code == 200
+    assert _unsubscribes("cmp_1") == 0, "another list than the mailed one is not the campaign's"
+    for _ in range(2):
+        assert _post(client, token, "unsubscribe", nonce=_nonce(client, token),
+                     list_id=lists[0]).status_code == 200
+    assert _unsubscribes("cmp_1") == 1
+    assert [r.outcome.as_dict()["entries_unsubscribed"] for r in _requests(account)].count(1) == 2
+
+
+def test_p13_leaving_every_list_from_the_page_counts_one_unsubscribe_for_its_campaign(
+        client, account, lists, token):
+    assert _post(client, token, "unsubscribe", nonce=_nonce(client, token), list_id="all").status_code == 200
+    assert _unsubscribes("cmp_1") == 1
+    [request] = _requests(account)
+    assert request.outcome.as_dict()["entries_unsubscribed"] == 2, "the mailed entry is one of those ended"
+    plain = link_token(signer(), PREFERENCES, LinkClaim(account["account_id"], lists[0], "bob@example.com"))
+    assert _post(client, plain, "unsubscribe", nonce=_nonce(client, plain), list_id="all").status_code == 200
+    assert _unsubscribes("cmp_1") == 1
+
+
 def test_p18_erase_from_the_page(client, account, lists, token):
     assert _post(client, token, "erase", nonce=_nonce(client, token)).status_code == 200
     assert all(stored(list_id, PERSON) is None for list_id in lists)

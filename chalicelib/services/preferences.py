@@ -169,7 +169,7 @@ def unsubscribe(token: str, form: Mapping[str, str]) -> int:
     choice = form.get("list_id", "")
     subject = _subject(claim)
     if choice == "all":
-        request = submit_request(claim.account_id, ACTOR, RequestType.OBJECT, subject)
+        request = submit_request(claim.account_id, ACTOR, RequestType.OBJECT, subject, mailed=claim)
         return int(request.outcome.as_dict().get("entries_unsubscribed", 0))
     person = person_subscribers.find_person(claim.account_id, subject)
     entries = [e for e in person_subscribers.entries_of(person) if e.list_id == choice]
@@ -181,7 +181,8 @@ def unsubscribe(token: str, form: Mapping[str, str]) -> int:
     request = create_request(claim.account_id, RequestType.OBJECT, subject, ACTOR)
     suppress(claim.account_id, claim.address, SuppressionReason.UNSUBSCRIBED, list_id=choice)
     end_lifts(claim.account_id, claim.address, choice)  # a way back they had taken closes (P12)
-    ended = sum(person_subscribers.unsubscribe(entry) for entry in entries)
+    ended = sum(person_subscribers.unsubscribe(entry, claim.campaign_for(entry.list_id, entry.address))
+                for entry in entries)
     complete_request(request, {"entries_unsubscribed": ended, "list_id": choice})
     audit.record(claim.account_id, ACTOR, "privacy.object", request.request_id)
     logger.info("privacy request completed", extra={"request_id": request.request_id, "type": "object"})
