@@ -360,6 +360,8 @@ RO: dict[str, str] = {
     "this list takes no signups until it links its privacy policy (privacy_policy_url)":
         "această listă nu primește abonări până nu are un link către politica de confidențialitate "
         "(privacy_policy_url)",
+    "this is only for lists you are subscribed to and have confirmed":
+        "aceasta este doar pentru listele la care ești abonat și ți-ai confirmat abonarea",
     "too many requests from here; please try again later":
         "prea multe cereri de aici; încearcă din nou mai târziu",
     "too many signups from here; please try again later":

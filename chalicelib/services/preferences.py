@@ -24,7 +24,7 @@ from chalicelib.domain.clock import now
 from chalicelib.domain.errors import InvalidInput, TooManyRequests
 from chalicelib.domain.mail_links import PREFERENCES, LinkClaim, read_link_token
 from chalicelib.domain.privacy import Person, RequestType, Subject, SubjectKind, phone_hash
-from chalicelib.domain.subscriptions import CONTACT_FIELDS, Source, clean_ip, evidence, named_version
+from chalicelib.domain.subscriptions import CONTACT_FIELDS, Source, Status, clean_ip, evidence, named_version
 from chalicelib.domain.suppression import SuppressionReason
 from chalicelib.domain.tokens import TokenInvalid
 from chalicelib.observability import logger
@@ -203,6 +203,7 @@ def set_tracking(token: str, form: Mapping[str, str], ip: str | None = None,
     entries = [e for e in person_subscribers.entries_of(person) if e.list_id == list_id]
     if not entries:
         raise InvalidInput(N_("you are not on this list"), field="list_id")
+    _require_confirmed(entries)
     mailing_list = person_subscribers.lists_of(entries).get(list_id)
     if give:
         proof = evidence(now(), Source.PREFERENCES, _shown_tracking_version(mailing_list, form),
@@ -231,11 +232,21 @@ def _shown_tracking_version(mailing_list: MailingList | None, form: Mapping[str,
     return shown
 
 
+def _require_confirmed(entries: list[Subscriber]) -> None:
+    """The page offers the tracking and phone choices only on confirmed entries: a pending one
+    has not proven its address yet (P01), an ended one gets nothing more and is due for deletion
+    (P12, P29). A POST for one anyway (an old tab, whoever holds the link) changes nothing."""
+    if any(entry.status != Status.CONFIRMED.value for entry in entries):
+        raise InvalidInput(N_("this is only for lists you are subscribed to and have confirmed"),
+                           field="list_id")
+
+
 def _entry_with_phone(claim: LinkClaim, list_id: str) -> Subscriber:
     person = person_subscribers.find_person(claim.account_id, _subject(claim))
     entries = [e for e in person_subscribers.entries_of(person) if e.list_id == list_id and e.phone]
     if not entries:
         raise InvalidInput(N_("no phone number is held for you on this list"), field="list_id")
+    _require_confirmed(entries)
     return entries[0]
 
 
