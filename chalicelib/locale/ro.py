@@ -369,4 +369,6 @@ RO: dict[str, str] = {
     "you are not on this list": "nu ești pe această listă",
     "you asked for %(count)s codes today; ask again tomorrow":
         "ai cerut deja %(count)s coduri azi; cere din nou mâine",
+    "you asked for this %(count)s times this hour; try again later":
+        "ai cerut deja asta de %(count)s ori în această oră; încearcă din nou mai târziu",
 }

@@ -23,7 +23,15 @@ from chalicelib.domain import phone_consent
 from chalicelib.domain.clock import now
 from chalicelib.domain.errors import InvalidInput, TooManyRequests
 from chalicelib.domain.mail_links import PREFERENCES, LinkClaim, read_link_token
-from chalicelib.domain.privacy import Person, RequestType, Subject, SubjectKind, phone_hash
+from chalicelib.domain.privacy import (
+    PAGE_REQUESTS_PER_HOUR,
+    Person,
+    RequestType,
+    Subject,
+    SubjectKind,
+    page_request_counter,
+    phone_hash,
+)
 from chalicelib.domain.subscriptions import CONTACT_FIELDS, Source, Status, clean_ip, evidence, named_version
 from chalicelib.domain.suppression import SuppressionReason
 from chalicelib.domain.tokens import TokenInvalid
@@ -131,9 +139,21 @@ def _authorised(token: str, form: Mapping[str, str]) -> LinkClaim:
     return claim
 
 
+def _within_hourly_cap(claim: LinkClaim, request_type: RequestType) -> None:
+    """Count one request of this kind for the person; TooManyRequests (with Retry-After) when
+    they made PAGE_REQUESTS_PER_HOUR of them this hour, before anything is recorded."""
+    at = now()
+    full = consume([page_request_counter(hash_key(), claim.account_id, claim.address, request_type)], at)
+    if full:
+        raise TooManyRequests(N_("you asked for this %(count)s times this hour; try again later"),
+                              params={"count": PAGE_REQUESTS_PER_HOUR},
+                              retry_after=full[0].window_end(at) - int(at.timestamp()))
+
+
 def download(token: str, form: Mapping[str, str]) -> tuple[str, dict[str, Any]]:
     """A portability request (P16); its id and the export."""
     claim = _authorised(token, form)
+    _within_hourly_cap(claim, RequestType.PORTABILITY)
     request = submit_request(claim.account_id, ACTOR, RequestType.PORTABILITY, _subject(claim))
     export = load_export(claim.account_id, request.request_id)
     if export is None:  # just written: only a failed write could lose it
@@ -158,6 +178,7 @@ def edit(token: str, form: Mapping[str, str]) -> int:
         changes["attributes"] = attributes
     if not changes:
         return 0
+    _within_hourly_cap(claim, RequestType.RECTIFY)
     submit_request(claim.account_id, ACTOR, RequestType.RECTIFY, _subject(claim), changes)
     return len(changes) - bool(attributes) + len(attributes)
 
@@ -319,4 +340,5 @@ def confirm_phone_code(token: str, form: Mapping[str, str], ip: str | None, user
 def erase(token: str, form: Mapping[str, str]) -> None:
     """An erasure request (P18): the person leaves every table; the keyed hash stays."""
     claim = _authorised(token, form)
+    _within_hourly_cap(claim, RequestType.ERASE)
     submit_request(claim.account_id, ACTOR, RequestType.ERASE, _subject(claim))
