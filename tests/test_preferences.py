@@ -108,6 +108,66 @@ def test_p12_unsubscribe_from_every_list_also_suppresses(client, account, lists,
     assert Suppression.get(account["account_id"], address_hash(PERSON, hash_key())).reason == "unsubscribed"
 
 
+def _unsubscribes(campaign_id: str) -> int:
+    from chalicelib.store.campaign_stats import UNSUBSCRIBES, campaign_counters
+
+    return campaign_counters(campaign_id).get(UNSUBSCRIBES, 0)
+
+
+def test_p13_leaving_the_mailed_list_from_the_page_counts_one_unsubscribe_for_its_campaign(
+        client, account, lists, token):
+    """The token's mail came from campaign cmp_1 on News: leaving News here is that campaign's
+    unsubscribe, as the mail's /u/ link would count it; once, however often it is sent."""
+    other = _post(client, token, "unsubscribe", nonce=_nonce(client, token), list_id=lists[1])
+    assert other.status_code == 200
+    assert _unsubscribes("cmp_1") == 0, "another list than the mailed one is not the campaign's"
+    for _ in range(2):
+        assert _post(client, token, "unsubscribe", nonce=_nonce(client, token),
+                     list_id=lists[0]).status_code == 200
+    assert _unsubscribes("cmp_1") == 1
+    assert [r.outcome.as_dict()["entries_unsubscribed"] for r in _requests(account)].count(1) == 2
+
+
+def test_p13_leaving_every_list_from_the_page_counts_one_unsubscribe_for_its_campaign(
+        client, account, lists, token):
+    assert _post(client, token, "unsubscribe", nonce=_nonce(client, token), list_id="all").status_code == 200
+    assert _unsubscribes("cmp_1") == 1
+    [request] = _requests(account)
+    assert request.outcome.as_dict()["entries_unsubscribed"] == 2, "the mailed entry is one of those ended"
+    plain = link_token(signer(), PREFERENCES, LinkClaim(account["account_id"], lists[0], "bob@example.com"))
+    assert _post(client, plain, "unsubscribe", nonce=_nonce(client, plain), list_id="all").status_code == 200
+    assert _unsubscribes("cmp_1") == 1
+
+
+@pytest.mark.parametrize("action", ["export", "edit", "erase"])
+def test_p19_privacy_requests_from_the_page_are_capped_per_person_and_kind_per_hour(
+        client, account, lists, token, action):
+    """A link lives a year and one page's nonce an hour: without a cap, whoever holds the link
+    could fill the account's privacy requests, audit log and exports. Past a few of one kind in
+    an hour the page answers 429 with Retry-After and records nothing; the other kinds, the
+    unsubscribe buttons and other people's links keep working, and the next hour it works again."""
+    from chalicelib.domain.privacy import PAGE_REQUESTS_PER_HOUR
+
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1, minutes=1)
+    with time_machine.travel(start, tick=False):
+        nonce = _nonce(client, token)
+        for turn in range(PAGE_REQUESTS_PER_HOUR):
+            answer = _post(client, token, action, nonce=nonce, name=f"Ann {turn}")
+            assert answer.status_code == 200, (turn, answer.status_code)
+        recorded = len(_requests(account))
+        refused = _post(client, token, action, nonce=nonce, name="Ann again")
+        assert refused.status_code == 429 and 0 < int(refused.headers["Retry-After"]) <= 3600
+        assert "try again" in refused.body.decode()
+        assert len(_requests(account)) == recorded, "a refused request records nothing"
+        other = "export" if action != "export" else "edit"
+        assert _post(client, token, other, nonce=nonce, name="Ann B").status_code == 200
+        bob = link_token(signer(), PREFERENCES, LinkClaim(account["account_id"], lists[0], "bob@example.com"))
+        assert _post(client, bob, action, nonce=_nonce(client, bob), name="Bob").status_code == 200
+        assert _post(client, token, "unsubscribe", nonce=nonce, list_id="all").status_code == 200
+    with time_machine.travel(start + timedelta(hours=1), tick=False):
+        assert _post(client, token, action, nonce=_nonce(client, token), name="Ann C").status_code == 200
+
+
 def test_p18_erase_from_the_page(client, account, lists, token):
     assert _post(client, token, "erase", nonce=_nonce(client, token)).status_code == 200
     assert all(stored(list_id, PERSON) is None for list_id in lists)

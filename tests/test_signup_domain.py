@@ -18,6 +18,7 @@ from chalicelib.domain.subscriptions import (
     check_transition,
     clean_changes,
     clean_contact,
+    form_address,
     is_live,
     normalise_phone,
     pending_expiry,
@@ -286,3 +287,15 @@ def test_p02_confirmation_message_id_is_stable_per_day_purpose_and_signup_and_hi
     # A new signup (it replaces the one waiting) gets its own mail, with its own link (P02, P30).
     assert same != mail_id(signed_up_at=signup + timedelta(microseconds=1))
     assert "ann" not in same and "example" not in same
+
+
+@pytest.mark.parametrize(("referer", "kept"), [
+    ("https://shop.example/join?email=ann%40example.com#x", "https://shop.example/join"),
+    ("HTTP://u:p@Shop.Example:8080/a/b?phone=%2B40712345678", "http://shop.example:8080/a/b"),
+    ("https://[2001:db8::1]/f?e=a@b.c", "https://[2001:db8::1]/f"),
+    ("https://shop.example", "https://shop.example"),
+    ("ftp://shop.example/f", None), ("/relative?email=a@b.c", None), ("https://[::1/f", None),
+    ("https://shop.example:99999/", None), ("", None), (None, None),
+])
+def test_p04_p31_a_form_address_is_its_page_without_query_fragment_or_credentials(referer, kept):
+    assert form_address(referer) == kept

@@ -87,6 +87,24 @@ def test_p02_form_signup_stores_consent_proof(client, news_list):
     assert consent.given_at is not None
 
 
+@pytest.mark.parametrize("referer", [
+    "https://shop.acme.example/join?email=ann%40example.com&utm_source=mail#ann@example.com",
+    "https://ann:secret@Shop.Acme.Example/join?phone=%2B40712345678",
+])
+def test_p04_p31_the_form_address_kept_is_the_referers_page_without_query_or_fragment(
+        client, news_list, referer):
+    """The proof keeps where the form was (P02), not what the page's address happened to carry:
+    a query or fragment may hold an address or a number that has nothing to do with the consent."""
+    list_id = news_list["list_id"]
+    form_signup(client, list_id, email=ANN, headers={"Referer": referer})
+    client.http.post(f"/public/lists/{list_id}/subscribe", body=json.dumps({"email": "bob@example.com",
+                                                                            "consent": True}),
+                     headers={"Content-Type": "application/json", "Origin": SHOP, "Referer": referer})
+    apply_queued_signups()
+    for address in (ANN, "bob@example.com"):
+        assert stored(list_id, address).consent.form_url == "https://shop.acme.example/join", address
+
+
 def test_p02_consent_version_is_the_one_the_form_showed(client, account, news_list):
     list_id = news_list["list_id"]
     page = client.http.get(f"/f/{list_id}").body.decode()

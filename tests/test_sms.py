@@ -447,6 +447,39 @@ def test_p01_p02_asking_a_code_for_a_confirmed_number_keeps_its_proof(client, ac
     assert [number for number, _ in sent_sms()][-1] == BOB
 
 
+@pytest.mark.parametrize("status", ["pending", "unsubscribed", "bounced"])
+def test_p01_p12_no_phone_code_is_texted_for_an_entry_that_is_not_confirmed(client, account, list_id, status):
+    """The page offers a code only for a confirmed entry: a pending one has not confirmed its
+    address yet, and an ended one must get nothing more (P12). A POST anyway is a 400 naming
+    list_id, texts nothing and writes no code."""
+    from tests.support.lists import stored
+
+    subscribe(account["account_id"], list_id, "bob@example.com", phone=BOB, phone_confirmed=False,
+              status=status)
+    answer = _form_post(client, _prefs_token(account, list_id, "bob@example.com"), "phone/code",
+                        list_id=list_id)
+    assert answer.status_code == 400 and "confirmed" in answer.body.decode()
+    assert sent_sms() == [] and stored(list_id, "bob@example.com").phone_consent is None
+
+
+def test_p01_p12_a_code_sent_before_unsubscribing_confirms_nothing_after(client, account, list_id):
+    from chalicelib.domain.subscriptions import Status
+    from chalicelib.store.models import Subscriber
+    from chalicelib.store.subscribers import ending_actions
+    from tests.support.lists import stored
+
+    subscribe(account["account_id"], list_id, "bob@example.com", phone=BOB, phone_confirmed=False)
+    token = _prefs_token(account, list_id, "bob@example.com")
+    assert _form_post(client, token, "phone/code", list_id=list_id).status_code == 200
+    code = sent_sms()[-1][1].split()[0]
+    Subscriber.get(list_id, "bob@example.com").update(
+        actions=ending_actions(list_id, "bob@example.com", Status.UNSUBSCRIBED))
+    answer = _form_post(client, token, "phone/confirm", list_id=list_id, code=code)
+    assert answer.status_code == 400 and "confirmed" in answer.body.decode()
+    proof = stored(list_id, "bob@example.com").phone_consent
+    assert proof.confirmed_at is None and int(proof.attempts or 0) == 0, "not even a try is taken"
+
+
 def test_p01_a_code_stops_working_after_five_wrong_tries(client, account, list_id):
     from chalicelib.domain.phone_consent import MAX_ATTEMPTS
 

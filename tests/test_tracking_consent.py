@@ -222,6 +222,28 @@ def test_p30_withdrawing_tracking_in_the_preference_centre_needs_this_pages_nonc
     assert stored(list_id, BOB).tracking.withdrawn_at is None
 
 
+@pytest.mark.parametrize("status", ["pending", "unsubscribed", "complained"])
+@pytest.mark.parametrize("choice", ["give", "withdraw"])
+def test_p30_tracking_is_set_in_the_preference_centre_only_on_a_confirmed_entry(
+        client, account, headers, status, choice):
+    """The page offers the tracking button only beside a confirmed entry: a POST for a pending
+    or ended one (a form left open, or whoever holds the link) is a 400 naming list_id, and
+    writes nothing: no proof, no withdrawal, no audit entry."""
+    from chalicelib.store.audit import entries as audit_entries
+
+    list_id = new_list(client, headers)
+    subscribe(account["account_id"], list_id, ANN, status=status, tracking=choice == "withdraw")
+    before = stored(list_id, ANN).tracking
+    token = _prefs(account, list_id, ANN)
+    nonce = re.search(r'name="nonce" value="([^"]+)"', client.http.get(f"/p/{token}").body.decode()).group(1)
+    answer = client.http.post(f"/p/{token}/tracking", headers=FORM,
+                              body=f"nonce={nonce}&list_id={list_id}&choice={choice}&tracking_version=1")
+    assert answer.status_code == 400 and "confirmed" in answer.body.decode()
+    after = stored(list_id, ANN).tracking
+    assert (after.as_dict() if after else None) == (before.as_dict() if before else None)
+    assert not [e for e in audit_entries(account["account_id"]) if e.action.startswith("subscriber.tracking")]
+
+
 def test_p02_p30_tracking_consent_given_in_the_preference_centre_is_to_the_text_its_page_showed(
         client, account, headers):
     """Giving tracking consent on the preference page is agreeing to a text: the page shows the

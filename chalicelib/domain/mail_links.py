@@ -67,6 +67,11 @@ class LinkClaim:
     address: str
     campaign_id: str | None = None
 
+    def campaign_for(self, list_id: str, address: str) -> str | None:
+        """The campaign whose mail this link came in, when that mail went to this entry: what
+        the entry's person does from the link (unsubscribing) counts for it (P13)."""
+        return self.campaign_id if (list_id, address) == (self.list_id, self.address) else None
+
     def payload(self) -> dict[str, str]:
         claim = {"a": self.account_id, "l": self.list_id, "e": self.address}
         if self.campaign_id:

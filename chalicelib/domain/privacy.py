@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.signup_limits import Counter, keyed
 from chalicelib.domain.subscriptions import clean_changes, normalise_phone
 from chalicelib.domain.suppression import address_hash
 
@@ -37,6 +38,18 @@ class RequestType(StrEnum):
 
 # Requests whose answer is an export of everything held (P16).
 EXPORTING = frozenset({RequestType.ACCESS, RequestType.PORTABILITY})
+
+# Requests of one kind (export, edit, erase) one person may make from the preference centre in
+# an hour. Its link lives a year and a page's nonce an hour: without a cap, whoever holds the link
+# could fill the account's privacy requests, audit log and exports. Unsubscribing is not capped (P07).
+PAGE_REQUESTS_PER_HOUR = 5
+
+
+def page_request_counter(secret: str, account_id: str, address: str, request_type: RequestType) -> Counter:
+    """The requests of `request_type` one person made from the preference centre this hour, under
+    every link of theirs (keyed: no address in the counter's key)."""
+    person = keyed(secret, "address", address)
+    return Counter(f"privacy-page:{request_type.value}:{account_id}:{person}", PAGE_REQUESTS_PER_HOUR, 3_600)
 
 
 class RequestStatus(StrEnum):

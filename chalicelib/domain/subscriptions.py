@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.clock import now, parse_utc_time
@@ -296,6 +296,25 @@ def clean_proof_url(raw: str | None, field: str) -> str | None:
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or " " in url:
         raise InvalidInput(f"'{field}' must be the absolute http(s) URL of the form", field=field)
     return url
+
+
+def form_address(raw: str | None) -> str | None:
+    """The address of the page a browser says its form was on (a Referer): scheme, host, port and
+    path only, or None for what is no http(s) URL. Its query and fragment may carry personal data
+    that has nothing to do with the consent (`?email=` from a campaign's link), and credentials
+    are never the form's: the proof keeps where the form was, nothing more (P04, P31)."""
+    if not raw or not raw.strip():
+        return None
+    try:
+        parts = urlsplit(raw.strip())
+        port = parts.port  # raises for a port that is not a number
+    except ValueError:
+        return None
+    scheme, host = parts.scheme.lower(), parts.hostname  # hostname: lower-cased, no credentials
+    if scheme not in ("http", "https") or not host:
+        return None
+    host = f"[{host}]" if ":" in host else host  # an IPv6 address keeps its brackets
+    return urlunsplit((scheme, f"{host}:{port}" if port is not None else host, parts.path, "", ""))
 
 
 def supplied_text(raw: str | None, field: str) -> str | None:

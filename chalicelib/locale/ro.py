@@ -360,6 +360,8 @@ RO: dict[str, str] = {
     "this list takes no signups until it links its privacy policy (privacy_policy_url)":
         "această listă nu primește abonări până nu are un link către politica de confidențialitate "
         "(privacy_policy_url)",
+    "this is only for lists you are subscribed to and have confirmed":
+        "aceasta este doar pentru listele la care ești abonat și ți-ai confirmat abonarea",
     "too many requests from here; please try again later":
         "prea multe cereri de aici; încearcă din nou mai târziu",
     "too many signups from here; please try again later":
@@ -367,4 +369,6 @@ RO: dict[str, str] = {
     "you are not on this list": "nu ești pe această listă",
     "you asked for %(count)s codes today; ask again tomorrow":
         "ai cerut deja %(count)s coduri azi; cere din nou mâine",
+    "you asked for this %(count)s times this hour; try again later":
+        "ai cerut deja asta de %(count)s ori în această oră; încearcă din nou mai târziu",
 }

@@ -23,8 +23,16 @@ from chalicelib.domain import phone_consent
 from chalicelib.domain.clock import now
 from chalicelib.domain.errors import InvalidInput, TooManyRequests
 from chalicelib.domain.mail_links import PREFERENCES, LinkClaim, read_link_token
-from chalicelib.domain.privacy import Person, RequestType, Subject, SubjectKind, phone_hash
-from chalicelib.domain.subscriptions import CONTACT_FIELDS, Source, clean_ip, evidence, named_version
+from chalicelib.domain.privacy import (
+    PAGE_REQUESTS_PER_HOUR,
+    Person,
+    RequestType,
+    Subject,
+    SubjectKind,
+    page_request_counter,
+    phone_hash,
+)
+from chalicelib.domain.subscriptions import CONTACT_FIELDS, Source, Status, clean_ip, evidence, named_version
 from chalicelib.domain.suppression import SuppressionReason
 from chalicelib.domain.tokens import TokenInvalid
 from chalicelib.observability import logger
@@ -131,9 +139,21 @@ def _authorised(token: str, form: Mapping[str, str]) -> LinkClaim:
     return claim
 
 
+def _within_hourly_cap(claim: LinkClaim, request_type: RequestType) -> None:
+    """Count one request of this kind for the person; TooManyRequests (with Retry-After) when
+    they made PAGE_REQUESTS_PER_HOUR of them this hour, before anything is recorded."""
+    at = now()
+    full = consume([page_request_counter(hash_key(), claim.account_id, claim.address, request_type)], at)
+    if full:
+        raise TooManyRequests(N_("you asked for this %(count)s times this hour; try again later"),
+                              params={"count": PAGE_REQUESTS_PER_HOUR},
+                              retry_after=full[0].window_end(at) - int(at.timestamp()))
+
+
 def download(token: str, form: Mapping[str, str]) -> tuple[str, dict[str, Any]]:
     """A portability request (P16); its id and the export."""
     claim = _authorised(token, form)
+    _within_hourly_cap(claim, RequestType.PORTABILITY)
     request = submit_request(claim.account_id, ACTOR, RequestType.PORTABILITY, _subject(claim))
     export = load_export(claim.account_id, request.request_id)
     if export is None:  # just written: only a failed write could lose it
@@ -158,6 +178,7 @@ def edit(token: str, form: Mapping[str, str]) -> int:
         changes["attributes"] = attributes
     if not changes:
         return 0
+    _within_hourly_cap(claim, RequestType.RECTIFY)
     submit_request(claim.account_id, ACTOR, RequestType.RECTIFY, _subject(claim), changes)
     return len(changes) - bool(attributes) + len(attributes)
 
@@ -169,7 +190,7 @@ def unsubscribe(token: str, form: Mapping[str, str]) -> int:
     choice = form.get("list_id", "")
     subject = _subject(claim)
     if choice == "all":
-        request = submit_request(claim.account_id, ACTOR, RequestType.OBJECT, subject)
+        request = submit_request(claim.account_id, ACTOR, RequestType.OBJECT, subject, mailed=claim)
         return int(request.outcome.as_dict().get("entries_unsubscribed", 0))
     person = person_subscribers.find_person(claim.account_id, subject)
     entries = [e for e in person_subscribers.entries_of(person) if e.list_id == choice]
@@ -181,7 +202,8 @@ def unsubscribe(token: str, form: Mapping[str, str]) -> int:
     request = create_request(claim.account_id, RequestType.OBJECT, subject, ACTOR)
     suppress(claim.account_id, claim.address, SuppressionReason.UNSUBSCRIBED, list_id=choice)
     end_lifts(claim.account_id, claim.address, choice)  # a way back they had taken closes (P12)
-    ended = sum(person_subscribers.unsubscribe(entry) for entry in entries)
+    ended = sum(person_subscribers.unsubscribe(entry, claim.campaign_for(entry.list_id, entry.address))
+                for entry in entries)
     complete_request(request, {"entries_unsubscribed": ended, "list_id": choice})
     audit.record(claim.account_id, ACTOR, "privacy.object", request.request_id)
     logger.info("privacy request completed", extra={"request_id": request.request_id, "type": "object"})
@@ -202,6 +224,7 @@ def set_tracking(token: str, form: Mapping[str, str], ip: str | None = None,
     entries = [e for e in person_subscribers.entries_of(person) if e.list_id == list_id]
     if not entries:
         raise InvalidInput(N_("you are not on this list"), field="list_id")
+    _require_confirmed(entries)
     mailing_list = person_subscribers.lists_of(entries).get(list_id)
     if give:
         proof = evidence(now(), Source.PREFERENCES, _shown_tracking_version(mailing_list, form),
@@ -230,11 +253,21 @@ def _shown_tracking_version(mailing_list: MailingList | None, form: Mapping[str,
     return shown
 
 
+def _require_confirmed(entries: list[Subscriber]) -> None:
+    """The page offers the tracking and phone choices only on confirmed entries: a pending one
+    has not proven its address yet (P01), an ended one gets nothing more and is due for deletion
+    (P12, P29). A POST for one anyway (an old tab, whoever holds the link) changes nothing."""
+    if any(entry.status != Status.CONFIRMED.value for entry in entries):
+        raise InvalidInput(N_("this is only for lists you are subscribed to and have confirmed"),
+                           field="list_id")
+
+
 def _entry_with_phone(claim: LinkClaim, list_id: str) -> Subscriber:
     person = person_subscribers.find_person(claim.account_id, _subject(claim))
     entries = [e for e in person_subscribers.entries_of(person) if e.list_id == list_id and e.phone]
     if not entries:
         raise InvalidInput(N_("no phone number is held for you on this list"), field="list_id")
+    _require_confirmed(entries)
     return entries[0]
 
 
@@ -307,4 +340,5 @@ def confirm_phone_code(token: str, form: Mapping[str, str], ip: str | None, user
 def erase(token: str, form: Mapping[str, str]) -> None:
     """An erasure request (P18): the person leaves every table; the keyed hash stays."""
     claim = _authorised(token, form)
+    _within_hourly_cap(claim, RequestType.ERASE)
     submit_request(claim.account_id, ACTOR, RequestType.ERASE, _subject(claim))

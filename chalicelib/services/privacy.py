@@ -12,6 +12,7 @@ from typing import Any
 
 from chalicelib.domain.clock import now
 from chalicelib.domain.errors import Conflict, InvalidInput, TidingsError
+from chalicelib.domain.mail_links import LinkClaim
 from chalicelib.domain.privacy import (
     EXPORTING,
     Person,
@@ -24,7 +25,7 @@ from chalicelib.domain.privacy import (
 from chalicelib.domain.suppression import SuppressionReason
 from chalicelib.observability import logger
 from chalicelib.store import audit, person_data, person_subscribers
-from chalicelib.store.models import PrivacyRequest
+from chalicelib.store.models import PrivacyRequest, Subscriber
 from chalicelib.store.privacy_requests import complete_request, create_request, load_export, save_export
 from chalicelib.store.privacy_requests import get_request as get_request
 from chalicelib.store.privacy_requests import requests_page as requests_page
@@ -63,10 +64,13 @@ def erase_person(account_id: str, who: str) -> dict[str, Any]:
 
 
 def submit_request(account_id: str, actor: str, request_type: RequestType, subject: Subject,
-                   changes: Mapping[str, object] | None = None) -> PrivacyRequest:
+                   changes: Mapping[str, object] | None = None,
+                   mailed: LinkClaim | None = None) -> PrivacyRequest:
     """Record and complete one request. Bad input raises InvalidInput before anything is recorded.
 
     `actor` is who asked (an API key id, or the preference centre); it goes to the audit log.
+    `mailed` is the mail link the person came from: an objection that ends the entry that mail
+    went to counts one unsubscribe for its campaign (P13).
     """
     if request_type is RequestType.RECTIFY and not changes:
         raise InvalidInput("a rectify request needs 'changes'", field="changes")
@@ -75,7 +79,7 @@ def submit_request(account_id: str, actor: str, request_type: RequestType, subje
     person = person_subscribers.find_person(account_id, subject)
     plan = _plan_rectification(person, changes) if changes else None
     request = create_request(account_id, request_type, subject, actor)
-    outcome = _complete(request, person, subject, plan)
+    outcome = _complete(request, person, subject, plan, mailed)
     complete_request(request, outcome)
     audit.record(account_id, actor, f"privacy.{request_type.value}", request.request_id)
     logger.info("privacy request completed", extra={"request_id": request.request_id,
@@ -90,7 +94,7 @@ def _plan_rectification(person: Person, changes: Mapping[str, object]) -> Rectif
 
 
 def _complete(request: PrivacyRequest, person: Person, subject: Subject,
-              plan: Rectification | None) -> dict[str, Any]:
+              plan: Rectification | None, mailed: LinkClaim | None) -> dict[str, Any]:
     request_type = RequestType(request.type)
     if request_type in EXPORTING:
         return _export(request, person, subject)
@@ -104,12 +108,17 @@ def _complete(request: PrivacyRequest, person: Person, subject: Subject,
             person_subscribers.restrict(entry)
         return {"entries_restricted": len(entries)}
     if request_type is RequestType.OBJECT:
-        ended = sum(person_subscribers.unsubscribe(e) for e in person_subscribers.entries_of(person))
+        ended = sum(person_subscribers.unsubscribe(e, _campaign_for(mailed, e))
+                    for e in person_subscribers.entries_of(person))
         return {"entries_unsubscribed": ended,
                 "identifiers_suppressed": person_data.suppress_person(person, SuppressionReason.UNSUBSCRIBED)}
     if plan is None:
         raise InvalidInput("a rectify request needs 'changes'", field="changes")
     return _rectify(person, plan)
+
+
+def _campaign_for(mailed: LinkClaim | None, entry: Subscriber) -> str | None:
+    return mailed.campaign_for(entry.list_id, entry.address) if mailed else None
 
 
 def _export(request: PrivacyRequest, person: Person, subject: Subject) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from chalicelib.domain.subscriptions import (
     clean_ip,
     clean_proof_url,
     evidence,
+    form_address,
     pending_lifetime,
     pick_consent_version,
     signup_outcome,
@@ -77,6 +78,7 @@ class PublicSignup:
     source: Source
     ip: str | None
     user_agent: str | None
+    # The page the browser names (Referer, else Origin); only its scheme, host and path are kept.
     form_url: str | None
     # P30: the separate tracking box was ticked.
     tracking_given: bool = False
@@ -168,7 +170,7 @@ def public_signup(mailing_list: MailingList, signup: PublicSignup) -> None:
     versions = [v.version for v in consent_history(mailing_list)]
     consent = evidence(now(), signup.source,
                        pick_consent_version(versions, signup.fields.get("consent_version")),
-                       ip=signup.ip, user_agent=signup.user_agent, form_url=signup.form_url)
+                       ip=signup.ip, user_agent=signup.user_agent, form_url=form_address(signup.form_url))
     tracking = (_tracking_evidence(mailing_list, signup.fields.get("tracking_version"), consent)
                 if signup.tracking_given else None)
     refuse_over_request_limits(signup.ip, _TOO_MANY_SIGNUPS, mailing_list.list_id)

@@ -16,10 +16,12 @@ from pynamodb.exceptions import UpdateError
 from chalicelib.domain.clock import now
 from chalicelib.domain.privacy import Person, Rectification, Subject, SubjectKind
 from chalicelib.domain.subscriptions import TRANSITIONS, Status
+from chalicelib.store import campaign_stats
 from chalicelib.store.lists import find_list
 from chalicelib.store.models import MailingList, Subscriber
 from chalicelib.store.subscribers import (
     account_address_key,
+    end_entry_counted,
     ending_actions,
     phone_is_confirmed,
     update_fields,
@@ -96,11 +98,17 @@ def restrict(entry: Subscriber) -> None:
                  condition=Subscriber.address.exists())
 
 
-def unsubscribe(entry: Subscriber) -> bool:
+def unsubscribe(entry: Subscriber, campaign_id: str | None = None) -> bool:
     """End the entry as unsubscribed (objection, P17); False when it had already ended.
 
+    With `campaign_id` (the person came from that campaign's mail to this entry) the campaign
+    counts one unsubscribe in the same transaction, as the mail's /u/ link does (P13): only
+    when the entry ends now, so a repeat counts nothing more.
     Like every ended entry, its personal data is deleted 30 days on (P29).
     """
+    if campaign_id:
+        return end_entry_counted(entry.account_id, entry.list_id, entry.address, Status.UNSUBSCRIBED,
+                                 campaign_stats.counter_update(campaign_id, campaign_stats.UNSUBSCRIBES))
     try:
         entry.update(
             actions=ending_actions(entry.list_id, entry.address, Status.UNSUBSCRIBED),
