@@ -624,6 +624,21 @@ def test_p31_a_link_sent_before_encryption_is_read_with_its_purpose_and_expiry()
         with pytest.raises(TokenExpired):
             SIGNER.verify("unsubscribe", legacy, 100)
         assert SIGNER.unverified_payload("unsubscribe", legacy) == {"l": "lst_1"}
+        assert SIGNER.unverified_payload("confirm", legacy) is None
+        assert SIGNER.unverified_payload("unsubscribe", altered(legacy)) is None
+
+
+def test_p31_a_forged_legacy_token_gives_no_hint_and_is_never_decompressed():
+    """A signed token's payload may be zlib-compressed (a leading dot): one an attacker made up
+    could inflate to megabytes from a URL's few kilobytes. Its signature is checked first."""
+    import zlib
+
+    from itsdangerous.encoding import base64_encode
+
+    bomb = b"." + base64_encode(zlib.compress(b"[" + b"0," * 5_000_000 + b"0]", 9))
+    forged = bomb.decode() + ".AAAAAA.c2lnbmF0dXJl"
+    assert len(forged) < 30_000
+    assert SIGNER.unverified_payload("confirm", forged) is None
 
 
 def test_p31_a_token_lives_to_the_second_of_its_age_and_a_minute_of_clock_skew():
