@@ -211,7 +211,9 @@ def test_p23_p25_a_link_of_an_account_deleted_for_good_writes_nothing_back(clien
         page = client.http.post(mailed["path"], headers=FORM, body=urlencode({"scope": "all"}))
         mailto = client.lambda_.invoke("inbound_mail_worker",
                                        sqs_event(sns_body(_received(f"unsubscribe-{mailed['token']}"))))
+        shown = client.http.get(mailed["path"])
     assert (one_click.status_code, page.status_code) == (200, 200), page.body[:300]
+    assert shown.status_code == 200 and b"no more mail" in shown.body, shown.body[:300]
     assert mailto.payload == {"batchItemFailures": []}
     assert account["account_id"] not in every_item_text()
 

@@ -27,6 +27,7 @@ ONE_CLICK = "One-Click"
 @public.route("/u/{token}", methods=["GET"], content_types=ANY_TYPE)
 @html_errors(public)
 def unsubscribe_page(token: str) -> Response:
+    from chalicelib.domain.errors import NotFound
     from chalicelib.services.accounts import sender_profile
     from chalicelib.services.lists import find_list
     from chalicelib.services.signups import list_language
@@ -35,8 +36,14 @@ def unsubscribe_page(token: str) -> Response:
     mailing_list = find_list(claim.list_id)
     language = list_language(mailing_list)
     _ = gettext_for(language)
+    try:
+        sender = sender_profile(claim.account_id)
+    except NotFound:  # deleted for good (P23): nothing of it is left to send mail
+        return message_page(200, _("You are unsubscribed"),
+                            [_("This sender no longer exists: you will receive no more mail from it.")],
+                            language=language)
     list_name = mailing_list.name if mailing_list else _("this list")
-    html = render_page("unsubscribe", language, list_name=list_name, sender=sender_profile(claim.account_id))
+    html = render_page("unsubscribe", language, list_name=list_name, sender=sender)
     return html_response(html, 200, PRIVATE_PAGE)
 
 

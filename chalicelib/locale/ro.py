@@ -51,6 +51,8 @@ RO: dict[str, str] = {
     "We will send you an email to confirm. Nothing is sent to you before you confirm.":
         "Îți vom trimite un email de confirmare. Nu primești nimic înainte să confirmi.",
     "Yes, confirm my subscription": "Da, confirm abonarea",
+    "This sender no longer exists: you will receive no more mail from it.":
+        "Acest expeditor nu mai există: nu vei mai primi mesaje de la el.",
     "You are subscribed": "Ești abonat",
     "You are unsubscribed": "Te-ai dezabonat",
     "You can withdraw your consent to tracking at any time in the preference centre, without "
