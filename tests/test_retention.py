@@ -369,6 +369,8 @@ def _end(list_id: str, address: str, how: str) -> None:
     from chalicelib.store.suppressions import suppress
 
     if how == "unsubscribed":
+        # A link of an account deleted for good writes nothing (P23): the account must exist.
+        Account(account_id="acc_1", name="Acme", created_at=day(0), updated_at=day(0)).save()
         unsubscribe(LinkClaim("acc_1", list_id, address, "cmp_1"), Scope.LIST)
     else:  # what the feedback worker does for a hard bounce or a complaint
         assert end_entry("acc_1", list_id, address, Status(how))
