@@ -353,6 +353,60 @@ def test_p17_an_unsubscribed_restricted_entry_takes_no_signup_back_and_mails_not
     assert entry.restricted is True and entry.returning is None
 
 
+def test_p17_a_restricted_person_is_not_put_on_another_list_by_the_api_or_an_import(client, api):
+    """The restriction is the person's, not one entry's: added afterwards to another list, by the
+    API or an import, she would be unrestricted there and get its campaigns. Neither adds her,
+    and no mail goes to her."""
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+    from chalicelib.workers.imports import import_record
+
+    news, offers, events = (new_list(client, api, name, double_opt_in=False)
+                            for name in ("News", "Offers", "Events"))
+    add(client, api, news)
+    completed(client, api, type="restrict", email=PERSON)
+    added = client.http.post(f"/v1/lists/{offers}/subscribers", headers=api,
+                             body=json.dumps({"email": PERSON_RAW}))
+    assert added.status_code == 409 and json.loads(added.body)["error"]["field"] == "email"
+    assert "restricted" in json.loads(added.body)["error"]["message"]
+    imported = client.http.post(f"/v1/lists/{events}/imports", headers={**api, "Content-Type": "text/csv"},
+                                body=f"email\n{PERSON}\nbob@example.com\n".encode())
+    assert imported.status_code == 202, imported.body
+    for record in take("imports"):
+        import_record(SQSRecord(record))
+    assert Subscriber.count(offers) == 0
+    assert [entry.address for entry in Subscriber.query(events)] == ["bob@example.com"]
+    assert {json.loads(job["body"])["email"]["recipient"] for job in take("outbox")} == {"bob@example.com"}
+
+
+def test_p17_transactional_and_test_mail_to_a_restricted_person_are_refused(client, api):
+    """Kept but not mailed holds for every mail of the account: `POST /v1/messages` to her is a 409
+    naming `to`, and one queued before the restriction is not sent, nor counted as sent."""
+    from chalicelib.store.models import AccountHealthDay, MessageRecord
+    from tests.support.campaigns import create_campaign
+    from tests.support.mail import sent_raw
+    from tests.support.queues import run_queues
+
+    list_id = new_list(client, api, "News", double_opt_in=False)
+    add(client, api, list_id)
+    message = {"to": PERSON_RAW, "subject": "Your receipt", "text": "Thanks for your order."}
+    queued = client.http.post("/v1/messages", headers=api, body=json.dumps(message))
+    assert queued.status_code == 202, queued.body
+    completed(client, api, type="restrict", email=PERSON)
+
+    refused = client.http.post("/v1/messages", headers=api, body=json.dumps(message))
+    assert refused.status_code == 409 and json.loads(refused.body)["error"]["field"] == "to"
+    assert "restricted" in json.loads(refused.body)["error"]["message"]
+    campaign = create_campaign(client, api, [list_id])
+    tested = client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/test", headers=api,
+                              body=json.dumps({"addresses": [PERSON]}))
+    assert tested.status_code == 409 and json.loads(tested.body)["error"]["field"] == "addresses"
+    assert run_queues(client, ("outbox",)) == []
+    assert sent_raw() == []
+    assert list(MessageRecord.scan()) == [], "recorded as sent"
+    assert sum(day.sent for day in AccountHealthDay.scan()) == 0, "counted as sent"
+
+
 def test_p20_exists_answers_held_while_an_export_of_the_person_is_still_stored(client, api):
     """Ann's export (a copy of her data, kept 7 days to be downloaded) is still stored after the
     account deleted her entry: data about her is held, so the answer is yes until it goes."""

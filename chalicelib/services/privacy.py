@@ -99,6 +99,10 @@ def _complete(request: PrivacyRequest, person: Person, subject: Subject,
     if request_type is RequestType.ERASE:
         return _erase(person)
     if request_type is RequestType.RESTRICT:
+        # The keyed hashes first: where suppressions are read (a new entry by the API or an
+        # import, transactional and test mail, every campaign batch), the restriction holds for
+        # the person in the account, not only for the entries found now.
+        person_data.suppress_person(person, SuppressionReason.RESTRICTED)
         entries = person_subscribers.entries_of(person)
         for entry in entries:
             person_subscribers.restrict(entry)
