@@ -246,6 +246,68 @@ def test_p16_p20_a_message_record_still_held_on_day_29_is_exported(client, api, 
         assert export_person(account["account_id"], PERSON)["messages"] == [], "the purge deleted it"
 
 
+def _export_goes_at_its_deadline(client, api, made_on: float, deadline: float) -> None:
+    """An access export made on day `made_on` can be downloaded until day `deadline` and is gone
+    (deleted by the daily purge, not only unreadable) just after it."""
+    from chalicelib.services.retention import run_purges
+    from chalicelib.store.models import PrivacyExport
+    from tests.support.retention import day, on_day
+
+    with on_day(made_on):
+        view = completed(client, api, type="access", email=PERSON)
+    assert _time(view["outcome"]["export_expires_at"]) == day(deadline)
+    with on_day(deadline - 0.001):
+        assert export_of(client, api, view["request_id"]).status_code == 200
+    with on_day(deadline + 0.001):
+        assert run_purges().counts["privacy_exports"] == 1
+        assert export_of(client, api, view["request_id"]).status_code == 410
+    assert list(PrivacyExport.scan()) == []
+
+
+def test_p21_an_export_made_on_a_message_records_day_29_goes_on_its_day_30(client, api, account):
+    """The export copies the message record: kept its 7 days, the copy would outlive the record's
+    30 days (P21) by six days."""
+    _message_sent_on_day_0(account["account_id"])
+    _export_goes_at_its_deadline(client, api, made_on=29, deadline=30)
+
+
+def test_p29_an_export_of_an_ended_entry_goes_when_the_entrys_data_does(client, api):
+    """Ann objected on day 0: her ended entry's data goes on day 30 (P29), and so must an export
+    of it made on day 25, not on day 32."""
+    from tests.support.retention import on_day
+
+    with on_day(0):
+        add(client, api, new_list(client, api, "News", double_opt_in=False))
+        completed(client, api, type="object", email=PERSON)
+    _export_goes_at_its_deadline(client, api, made_on=25, deadline=30)
+
+
+def test_p16_an_export_of_data_with_no_nearer_deadline_is_kept_its_7_days(client, api):
+    from tests.support.retention import on_day
+
+    with on_day(0):
+        add(client, api, new_list(client, api, "News", double_opt_in=False))
+    _export_goes_at_its_deadline(client, api, made_on=1, deadline=8)
+
+
+def test_p01_p21_p29_an_exports_expiry_is_the_earliest_deadline_still_ahead_of_what_it_copies():
+    from chalicelib.domain.privacy import export_expiry
+    from tests.support.retention import day
+
+    def iso(n: float) -> str:
+        return day(n).isoformat()
+
+    sections = {"subscriptions": [{"expires_at": None}, {"expires_at": iso(12)}],
+                "messages": [{"sent_at": iso(-25), "expires_at": iso(3)}],
+                "tracking": [{"expires_at": iso(0)}]}
+    # The tracking history of a mail sent on day -28 goes on day 2 (its TTL, day 0, is two days early).
+    assert export_expiry(day(1), sections) == day(2)
+    assert export_expiry(day(1), {**sections, "tracking": []}) == day(5), "the message's day 30"
+    assert export_expiry(day(1), {"subscriptions": sections["subscriptions"]}) == day(8), "its 7 days"
+    # Already past (the purge has yet to run): downloadable still, for its 7 days at most.
+    assert export_expiry(day(6), {**sections, "tracking": []}) == day(12)
+
+
 def test_p20_exists_answers_held_for_a_message_record_on_day_29(client, api, account):
     from chalicelib.services.retention import run_purges
     from tests.support.retention import on_day
@@ -351,6 +413,60 @@ def test_p17_an_unsubscribed_restricted_entry_takes_no_signup_back_and_mails_not
     assert take("outbox") == []
     entry = Subscriber.get(list_id, PERSON)
     assert entry.restricted is True and entry.returning is None
+
+
+def test_p17_a_restricted_person_is_not_put_on_another_list_by_the_api_or_an_import(client, api):
+    """The restriction is the person's, not one entry's: added afterwards to another list, by the
+    API or an import, she would be unrestricted there and get its campaigns. Neither adds her,
+    and no mail goes to her."""
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+    from chalicelib.workers.imports import import_record
+
+    news, offers, events = (new_list(client, api, name, double_opt_in=False)
+                            for name in ("News", "Offers", "Events"))
+    add(client, api, news)
+    completed(client, api, type="restrict", email=PERSON)
+    added = client.http.post(f"/v1/lists/{offers}/subscribers", headers=api,
+                             body=json.dumps({"email": PERSON_RAW}))
+    assert added.status_code == 409 and json.loads(added.body)["error"]["field"] == "email"
+    assert "restricted" in json.loads(added.body)["error"]["message"]
+    imported = client.http.post(f"/v1/lists/{events}/imports", headers={**api, "Content-Type": "text/csv"},
+                                body=f"email\n{PERSON}\nbob@example.com\n".encode())
+    assert imported.status_code == 202, imported.body
+    for record in take("imports"):
+        import_record(SQSRecord(record))
+    assert Subscriber.count(offers) == 0
+    assert [entry.address for entry in Subscriber.query(events)] == ["bob@example.com"]
+    assert {json.loads(job["body"])["email"]["recipient"] for job in take("outbox")} == {"bob@example.com"}
+
+
+def test_p17_transactional_and_test_mail_to_a_restricted_person_are_refused(client, api):
+    """Kept but not mailed holds for every mail of the account: `POST /v1/messages` to her is a 409
+    naming `to`, and one queued before the restriction is not sent, nor counted as sent."""
+    from chalicelib.store.models import AccountHealthDay, MessageRecord
+    from tests.support.campaigns import create_campaign
+    from tests.support.mail import sent_raw
+    from tests.support.queues import run_queues
+
+    list_id = new_list(client, api, "News", double_opt_in=False)
+    add(client, api, list_id)
+    message = {"to": PERSON_RAW, "subject": "Your receipt", "text": "Thanks for your order."}
+    queued = client.http.post("/v1/messages", headers=api, body=json.dumps(message))
+    assert queued.status_code == 202, queued.body
+    completed(client, api, type="restrict", email=PERSON)
+
+    refused = client.http.post("/v1/messages", headers=api, body=json.dumps(message))
+    assert refused.status_code == 409 and json.loads(refused.body)["error"]["field"] == "to"
+    assert "restricted" in json.loads(refused.body)["error"]["message"]
+    campaign = create_campaign(client, api, [list_id])
+    tested = client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/test", headers=api,
+                              body=json.dumps({"addresses": [PERSON]}))
+    assert tested.status_code == 409 and json.loads(tested.body)["error"]["field"] == "addresses"
+    assert run_queues(client, ("outbox",)) == []
+    assert sent_raw() == []
+    assert list(MessageRecord.scan()) == [], "recorded as sent"
+    assert sum(day.sent for day in AccountHealthDay.scan()) == 0, "counted as sent"
 
 
 def test_p20_exists_answers_held_while_an_export_of_the_person_is_still_stored(client, api):

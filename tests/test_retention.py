@@ -513,7 +513,7 @@ def test_p16_p25_an_export_is_deleted_by_the_daily_purge_once_its_7_days_are_ove
 
     with on_day(0):
         request = create_request("acc_1", RequestType.ACCESS, Subject(SubjectKind.EMAIL, ANN), "key")
-        save_export(request, {"subscriptions": [{"email": ANN}]})
+        save_export(request, {"subscriptions": [{"email": ANN}]}, day(7))
     with on_day(6.9):
         assert run_purges().counts["privacy_exports"] == 0, "within its 7 days (P25)"
         assert stored_ids(PrivacyExport) != set()

@@ -8,21 +8,25 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.retention import MESSAGE_RETENTION
 from chalicelib.domain.signup_limits import Counter, keyed
 from chalicelib.domain.subscriptions import clean_changes, normalise_phone
 from chalicelib.domain.suppression import address_hash
+from chalicelib.domain.tracking import history_deadline
 
 # P19: every request is answered within 30 days; one due within 5 days is flagged.
 ANSWER_WITHIN = timedelta(days=30)
 OVERDUE_SOON_WITHIN = timedelta(days=5)
-# An export is a copy of the person's data: it is downloadable only this long.
+# An export is a copy of the person's data: it is downloadable only this long, or less when
+# what it copies must go sooner (export_expiry).
 EXPORT_LIFETIME = timedelta(days=7)
 
 
@@ -181,3 +185,26 @@ def rectification(raw: Mapping[str, object], declared_anywhere: Iterable[str]) -
     named = raw_attributes if isinstance(raw_attributes, Mapping) else {}
     cleared = frozenset(name for name in named if name not in attributes)
     return Rectification(fields=cleaned, attributes=attributes, cleared_attributes=cleared)
+
+
+def export_expiry(made_at: datetime, sections: Mapping[str, list[dict[str, Any]]]) -> datetime:
+    """When an export made at `made_at` of these sections must go: EXPORT_LIFETIME later, or
+    sooner at the earliest deadline of the data it copies, so the copy never outlives the original
+    (P21: a message record and its tracking history 30 days after sending; P29: an ended entry's
+    data; P01: an unconfirmed signup). A deadline already passed is the daily purge's to catch up
+    on: it does not end the export before it can be downloaded."""
+    ahead = [deadline for deadline in _copied_deadlines(sections) if deadline > made_at]
+    return min([made_at + EXPORT_LIFETIME, *ahead])
+
+
+def _copied_deadlines(sections: Mapping[str, list[dict[str, Any]]]) -> Iterator[datetime]:
+    """The deadline of each exported row that has one, read from the export's own rows."""
+    for row in sections.get("subscriptions", ()):
+        if row.get("expires_at"):  # an unconfirmed or ended entry (a confirmed one has none)
+            yield datetime.fromisoformat(row["expires_at"])
+    for row in sections.get("messages", ()):
+        if row.get("sent_at"):  # its `expires_at` is its TTL, set two days early
+            yield datetime.fromisoformat(row["sent_at"]) + MESSAGE_RETENTION
+    for row in sections.get("tracking", ()):
+        if row.get("expires_at"):
+            yield history_deadline(datetime.fromisoformat(row["expires_at"]))

@@ -25,6 +25,9 @@ class SuppressionReason(StrEnum):
     BOUNCED = "bounced"
     ERASED = "erased"
     PLATFORM_OPT_OUT = "platform_opt_out"
+    # The person's processing is restricted (P17): kept but not mailed, on every list of the
+    # account, those they are added to afterwards included, and by transactional mail too.
+    RESTRICTED = "restricted"
 
 
 # P12: the one reason a person's own, confirmed signup may lift for the list they sign up to. An

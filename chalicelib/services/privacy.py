@@ -19,6 +19,7 @@ from chalicelib.domain.privacy import (
     Rectification,
     RequestType,
     Subject,
+    export_expiry,
     rectification,
     subject_from_text,
 )
@@ -32,7 +33,8 @@ from chalicelib.store.privacy_requests import requests_page as requests_page
 
 
 class ExportGone(TidingsError):
-    """The export existed but is past its 7 days (or was erased with the person)."""
+    """The export existed but is past its 7 days, or the deadline of the data it copies (or was
+    erased with the person)."""
 
     status = 410
     code = "export_expired"
@@ -46,8 +48,9 @@ def download_export(account_id: str, actor: str, request_id: str) -> dict[str, A
         raise Conflict(f"a {request.type} request has no export", field="request_id")
     export = load_export(request.account_id, request.request_id)
     if export is None:
-        raise ExportGone("this export is no longer available (exports are kept 7 days); "
-                         "make a new request", field="request_id")
+        raise ExportGone("this export is no longer available (exports are kept 7 days, or less "
+                         "when the data they copy must go sooner); make a new request",
+                         field="request_id")
     audit.record(account_id, actor, "privacy.export_downloaded", request.request_id)
     return export
 
@@ -103,6 +106,10 @@ def _complete(request: PrivacyRequest, person: Person, subject: Subject,
     if request_type is RequestType.ERASE:
         return _erase(person)
     if request_type is RequestType.RESTRICT:
+        # The keyed hashes first: where suppressions are read (a new entry by the API or an
+        # import, transactional and test mail, every campaign batch), the restriction holds for
+        # the person in the account, not only for the entries found now.
+        person_data.suppress_person(person, SuppressionReason.RESTRICTED)
         entries = person_subscribers.entries_of(person)
         for entry in entries:
             person_subscribers.restrict(entry)
@@ -123,14 +130,16 @@ def _campaign_for(mailed: LinkClaim | None, entry: Subscriber) -> str | None:
 
 def _export(request: PrivacyRequest, person: Person, subject: Subject) -> dict[str, Any]:
     sections = person_data.export_person(person)
+    at = now()
     export = {
         "request_id": request.request_id,
         "type": request.type,
-        "generated_at": now().isoformat(),
+        "generated_at": at.isoformat(),
         "subject": {subject.kind.value: subject.value},
         **sections,
     }
-    stored = save_export(request, export)
+    # A copy must not outlive what it copies (P21, P29): it may go before its 7 days.
+    stored = save_export(request, export, export_expiry(at, sections))
     return {"sections": {name: len(rows) for name, rows in sections.items()},
             "export_expires_at": stored.expires_at.isoformat()}
 

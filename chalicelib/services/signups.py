@@ -274,7 +274,8 @@ def api_signup(mailing_list: MailingList, raw_contact: Mapping[str, object],
         return ApiSignupResult(current, created=False)
     if suppressed:
         raise Conflict("this address is suppressed for this account or list (it unsubscribed, "
-                       "complained or bounced) and cannot be added again", field="email")
+                       "complained or bounced, or its processing is restricted: P17) and cannot be "
+                       "added again", field="email")
     if current is not None and current.restricted:
         raise Conflict("this address's processing is restricted on this list (P17): it is kept but "
                        "not mailed, and cannot be signed up again", field="email")

@@ -51,7 +51,8 @@ def queue_transactional(account_id: str, request: dict[str, Any], idempotency_ke
     reason = blocking_reason(suppression_reasons(account_id, to))
     if reason:
         raise Conflict(f"'to' is suppressed for this account ({reason}): transactional mail is never "
-                       "sent to an address that bounced, complained or was erased (P11)", field="to")
+                       "sent to an address that bounced, complained or was erased (P11), nor to a "
+                       "person whose processing is restricted (P17)", field="to")
     subject, html, text = render_parts(request["subject"], request.get("html"), request.get("text"),
                                        request.get("variables"))
     reply_to = (normalise_email(request["reply_to"], field="reply_to", mailable=True)

@@ -567,7 +567,8 @@ class ExportsByPurgeDay(GlobalSecondaryIndex["PrivacyExport"]):
 
 class PrivacyExport(TidingsModel):
     """The export an access or portability request produced (P16): a copy of the person's data,
-    zlib-compressed JSON, downloadable for 7 days, then deleted by the daily purge (reads check
+    zlib-compressed JSON, downloadable for 7 days or until the earliest deadline of the data it
+    copies if sooner (domain/privacy.export_expiry), then deleted by the daily purge (reads check
     the time; TTL is the backstop)."""
 
     class Meta(TidingsModel.Meta):

@@ -273,8 +273,9 @@ COVERAGE: dict[type[TidingsModel], Coverage] = {
                   "tracking batch filed (P21)"),
     # A copy of the other tables' data: not exported again, but erased with them.
     PrivacyExport: PersonalData(erase=erase_exports, held=holds_exports, fields=("payload", "subject_hash"),
-                                retention="7 days, to be downloaded (P16); the daily purge deletes it "
-                                          "on its day 7 (P25)"),
+                                retention="7 days, to be downloaded (P16), or less: never past the "
+                                          "earliest deadline of the data it copies (P01, P21, "
+                                          "P29); the daily purge deletes it then (P25)"),
     Suppression: KeyedHashesOnly(
         "the keyed hash is what keeps an erased person from being re-added (P12, P18)",
         section="suppressions", export=export_suppressions, fields=("address_hash",),

@@ -1,20 +1,21 @@
 """Privacy requests (P19) and the exports they produce (P16).
 
 A request record holds the subject's keyed hash only; the export, a copy of the person's data,
-lives in its own table for 7 days and is removed by erasure like any other personal data.
+lives in its own table for 7 days at most (never past what it copies) and is removed by erasure
+like any other personal data.
 """
 from __future__ import annotations
 
 import json
 import secrets
 import zlib
+from datetime import datetime
 from typing import Any
 
 from chalicelib.config import hash_key
 from chalicelib.domain.clock import now
 from chalicelib.domain.errors import InvalidInput, NotFound
 from chalicelib.domain.privacy import (
-    EXPORT_LIFETIME,
     RequestStatus,
     RequestType,
     Subject,
@@ -76,12 +77,12 @@ def requests_page(account_id: str, limit: int,
     return items, encode_cursor(result.last_evaluated_key, f"privacy-requests:{account_id}")
 
 
-def save_export(request: PrivacyRequest, export: dict[str, Any]) -> PrivacyExport:
+def save_export(request: PrivacyRequest, export: dict[str, Any], expires_at: datetime) -> PrivacyExport:
     """Keep the export for download, compressed (a person with much history must still fit in
-    one item), until EXPORT_LIFETIME has passed: filed under that day for the daily purge."""
+    one item), until `expires_at` (domain/privacy.export_expiry): filed under that day for the
+    daily purge."""
     at = now()
     payload = zlib.compress(json.dumps(export, separators=(",", ":")).encode("utf-8"))
-    expires_at = at + EXPORT_LIFETIME
     stored = PrivacyExport(account_id=request.account_id, request_id=request.request_id,
                            subject_hash=request.subject_hash, payload=payload, created_at=at,
                            expires_at=expires_at,
