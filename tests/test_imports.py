@@ -261,6 +261,23 @@ def test_bad_files_are_refused_naming_the_problem(client, account, news_list):
 
 
 
+@pytest.mark.parametrize(("column", "shown"), [
+    ("z" * 131_000, "z" * 64 + "\u2026"),
+    ("col\u2028" * 30_000, "col\\u2028" * 16 + "\u2026"),
+    ("shoe\x07size", "shoe\\x07size"),
+], ids=["huge", "line-separators", "control-character"])
+def test_an_unknown_column_is_a_small_400_naming_it_however_long_or_unprintable(
+        client, account, news_list, column, shown):
+    """The header's unknown name was echoed whole, in the message and as the field: a 128 KB
+    name of control characters made an error of 1.5 MB (3 MB as Lambda escapes it)."""
+    response = post_import(client, account, news_list["list_id"], f'email,"{column}"\na@example.com,1\n')
+    assert response.status_code == 400, response.body[:300]
+    assert len(response.body) < 2_000
+    error = json.loads(response.body)["error"]
+    assert error["field"] == shown and f"unknown column '{shown}'" in error["message"]
+    assert take("imports") == []
+
+
 def test_p02_a_row_with_more_values_than_columns_refuses_the_file_naming_its_line(client, account, news_list):
     """An unquoted user agent ("KHTML, like Gecko") spills past the last column: importing the row
     would store a cut user agent as its consent proof."""
