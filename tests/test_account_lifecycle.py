@@ -323,6 +323,39 @@ def test_p22_an_export_of_lists_with_long_consent_histories_comes_page_by_page(c
     assert campaigns == [campaign.campaign_id] and subscribers == [PERSON]
 
 
+def test_p22_p30_the_export_holds_every_tracking_consent_text_page_by_page(client):
+    # The export's lists left out the tracking-consent texts (P30), versioned like the consent
+    # texts and as much proof of what people agreed to: 12 lists of 15 versions of a 5,000-letter
+    # Russian text still come within what a Lambda may answer, page by page.
+    from datetime import UTC, datetime
+
+    from chalicelib.domain.lists import ConsentText
+    from chalicelib.store.lists import create_list as create_list_item
+
+    account_id, api = _new_account()
+    at = datetime.now(UTC)
+    consent = [ConsentText(version=1, text="Yes, send me news.", created_at=at)]
+    tracking = [ConsentText(version=n, text=f"{n:>10}" + "\u0431" * 4_990, created_at=at)
+                for n in range(1, 16)]
+    made = sorted(create_list_item(account_id, {"name": f"L{n}", "privacy_policy_url": POLICY,
+                                                "double_opt_in": False, "tracking_consent": "required"},
+                                   consent, tracking).list_id
+                  for n in range(12))
+    lists, cursor = [], None
+    for _ in range(20):
+        response = client.http.get("/v1/account/export" + (f"?cursor={cursor}" if cursor else ""),
+                                   headers=api)
+        assert response.status_code == 200, response.body[:300]
+        page = json.loads(response.body)
+        lists += [(m["list_id"], m["tracking_consent"],
+                   [(v["version"], v["text"]) for v in m["tracking_consent_versions"]])
+                  for m in page.get("lists", [])]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert lists == [(list_id, "required", [(v.version, v.text) for v in tracking]) for list_id in made]
+
+
 def test_p22_an_export_of_entries_each_with_a_long_consent_text_comes_page_by_page(client):
     # Each entry holds the consent texts its person agreed to (P02): with 5,000-letter Russian
     # texts, a page of 100 entries made the export bigger than the 6 MB a Lambda may answer.

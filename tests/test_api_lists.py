@@ -161,3 +161,23 @@ def test_p02_a_consent_text_that_would_not_fit_beside_the_kept_ones_is_a_409_and
     assert set(answers) == {200, 409} and answers == sorted(answers), answers
     renamed = client.http.patch(f"/v1/lists/{list_id}", headers=headers, body=json.dumps({"name": "Still"}))
     assert renamed.status_code == 200
+
+
+def test_p27_a_change_of_a_lists_settings_is_audited_by_name_never_by_value(client, account):
+    """Turning double opt-in or tracking off, or changing a consent text or the privacy policy
+    link, changes what people agree to (P01, P02, P30, P32): the audit log names the list and
+    the settings changed, never their values."""
+    headers = bearer(account["api_key"])
+    list_id = _create(client, headers)["list_id"]
+    patch = {"double_opt_in": False, "consent_text": "Yes, mail ann@example.org offers.",
+             "tracking": {"opens": False}, "tracking_consent": "not_required",
+             "tracking_consent_text": "Count my opens.", "privacy_policy_url": "https://shop.example/p"}
+    assert client.http.patch(f"/v1/lists/{list_id}", headers=headers,
+                             body=json.dumps(patch)).status_code == 200
+    entries = json.loads(client.http.get("/v1/audit", headers=headers).body)["entries"]
+    changed = [e for e in entries if e["action"] == "list.changed"]
+    assert [e["target"] for e in changed] == [
+        f"{list_id}: consent_text,double_opt_in,privacy_policy_url,tracking.opens,tracking_consent,"
+        "tracking_consent_text"]
+    assert changed[0]["actor"] == account["key_id"]
+    assert "@" not in json.dumps(entries) and "shop.example" not in json.dumps(entries)

@@ -377,6 +377,30 @@ def test_p35_a_lapsed_claim_is_released_once_when_two_accounts_race_for_it(clien
     assert _identities(client, owner) == ["bigbrand.example"]
 
 
+def test_p35_deleting_a_lapsed_claim_never_deletes_the_claim_another_account_took_meanwhile(
+        client, squatter, owner, monkeypatch):
+    """The squatter deletes its lapsed claim while Big Brand takes the domain: Big Brand's add
+    released the lapsed claim and claimed the domain between the delete's read and its delete,
+    which deleted Big Brand's claim (the identity then had no owner)."""
+    from chalicelib.services import senders as sender_service
+    from chalicelib.store import senders as sender_store
+
+    assert _add(client, squatter["headers"], "bigbrand.example").status_code == 201
+    _ses_status("bigbrand.example", "FAILED")
+    read = sender_store.get_identity
+
+    def owner_claims_after_the_read(*args: Any) -> Any:
+        found = read(*args)
+        sender_service.add_sender(owner["account_id"], owner["key_id"], "bigbrand.example")
+        return found
+
+    monkeypatch.setattr(sender_store, "get_identity", owner_claims_after_the_read)
+    client.http.delete("/v1/senders/bigbrand.example", headers=squatter["headers"])
+    monkeypatch.undo()
+    assert _identities(client, owner) == ["bigbrand.example"]
+    assert _identities(client, squatter) == []
+
+
 def test_p35_claim_lapsed_thresholds():
     from chalicelib.domain.senders import VERIFICATION_WINDOW, claim_lapsed
 

@@ -118,7 +118,8 @@ def get_one_list(call: ApiCall, list_id: str) -> dict[str, Any]:
 @api.route("/v1/lists/{list_id}", "PATCH", "Change a list's settings; a new consent text "
            "becomes a new version", write=True, body=LIST_PATCH)
 def patch_list(call: ApiCall, list_id: str) -> dict[str, Any]:
-    return list_view(change_list(call.principal.account_id, list_id, call.body))
+    return list_view(change_list(call.principal.account_id, call.principal.key_id, list_id,
+                                 call.body))
 
 
 @api.route("/v1/lists/{list_id}", "DELETE", "Delete a list and its subscriber entries",

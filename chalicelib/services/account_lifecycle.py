@@ -21,6 +21,7 @@ from chalicelib.domain.account_lifecycle import (
     read_deletion_token,
 )
 from chalicelib.domain.errors import Conflict, InvalidInput
+from chalicelib.domain.lists import TrackingConsent
 from chalicelib.domain.outbox import EmailJob
 from chalicelib.domain.retention import DELETION_SCHEDULED
 from chalicelib.domain.subscriptions import Status
@@ -31,7 +32,7 @@ from chalicelib.store import audit
 from chalicelib.store.accounts import get_account
 from chalicelib.store.campaigns import campaigns_page
 from chalicelib.store.lists import lists_page
-from chalicelib.store.models import Account, MailingList, Subscriber
+from chalicelib.store.models import Account, ConsentTextVersion, MailingList, Subscriber
 from chalicelib.store.paging import PAGE_TEXT_MAX_BYTES, decode_cursor, encode_cursor, view_bytes
 from chalicelib.store.person_data import subscription_view
 from chalicelib.store.subscribers import entry_key, list_status_key
@@ -169,11 +170,13 @@ def _export_page(account: Account, limit: int, cursor: str | None) -> dict[str, 
                              "created_at": account.created_at.isoformat()}
     if cursor is None or "lists" in start:
         lists, more = lists_page(account.account_id, limit, start.get("lists"))
+        # Both texts' versions are the proof of what people agreed to (P02, P30); lists_page
+        # counts both in the page's budget.
         export["lists"] = [{"list_id": m.list_id, "name": m.name, "double_opt_in": m.double_opt_in,
                             "declared_attributes": sorted(m.declared_attributes or ()),
-                            "consent_versions": [{"version": int(v.version), "text": v.text,
-                                                  "created_at": v.created_at.isoformat()}
-                                                 for v in m.consent_versions or []]}
+                            "consent_versions": _versions_view(m.consent_versions),
+                            "tracking_consent": m.tracking_consent or TrackingConsent.NOT_REQUIRED.value,
+                            "tracking_consent_versions": _versions_view(m.tracking_consent_versions)}
                            for m in lists]
         used = view_bytes(export["lists"])
         if more or used > PAGE_TEXT_MAX_BYTES // 2:
@@ -195,6 +198,11 @@ def _export_page(account: Account, limit: int, cursor: str | None) -> dict[str, 
                                          cursor if start.get("list") else None, PAGE_TEXT_MAX_BYTES - used)
     export.update(subscribers=entries, next_cursor=next_cursor)
     return export
+
+
+def _versions_view(versions: list[ConsentTextVersion] | None) -> list[dict[str, Any]]:
+    return [{"version": int(v.version), "text": v.text, "created_at": v.created_at.isoformat()}
+            for v in versions or []]
 
 
 def _ends_before_entries(export: dict[str, Any], resume: dict[str, Any]) -> dict[str, Any]:

@@ -95,7 +95,7 @@ def apply_chunk(job: dict[str, Any]) -> None:
                                            "rest again once the suspension is lifted") for row in rows]
     else:
         _import_rows(mailing_list, rows, outcome, ChunkPlan(import_id, chunk, planned))
-    import_store.record_chunk(import_id, chunk, outcome)
+    import_store.record_chunk(job["account_id"], import_id, chunk, outcome)
     logger.info("import chunk applied", extra={
         "import_id": import_id, "chunk": chunk, "confirmed": outcome.confirmed,
         "pending": outcome.pending, "unchanged": outcome.unchanged,
@@ -184,17 +184,17 @@ def _people(mailing_list: MailingList, rows: list[ImportRow], versions: list[int
 def import_report(job: ImportJob) -> dict[str, Any]:
     """Status and counts of an import, with its first MAX_REPORTED_ERRORS invalid rows by line
     number; `errors_omitted` counts the invalid rows not listed."""
-    results = import_store.chunk_results(job.import_id)
-    totals = {name: sum(int(getattr(r, name)) for r in results)
-              for name in ("confirmed", "pending", "unchanged", "suppressed", "invalid")}
-    errors = sorted(({"line": int(e.line), "field": e.field, "message": e.message}
-                     for r in results for e in r.errors), key=lambda e: e["line"])[:MAX_REPORTED_ERRORS]
+    done, totals = import_store.chunk_totals(job)
+    # Only as many chunks as hold the errors listed are read (an import may have thousands).
+    kept = import_store.first_errors(job.import_id, min(totals["invalid"], MAX_REPORTED_ERRORS))
+    errors = sorted(({"line": int(e.line), "field": e.field, "message": e.message} for e in kept),
+                    key=lambda e: e["line"])[:MAX_REPORTED_ERRORS]
     return {
         "import_id": job.import_id,
         "list_id": job.list_id,
-        "status": "completed" if len(results) >= int(job.total_chunks) else "processing",
+        "status": "completed" if done >= int(job.total_chunks) else "processing",
         "rows": int(job.total_rows),
-        "chunks": {"total": int(job.total_chunks), "done": len(results)},
+        "chunks": {"total": int(job.total_chunks), "done": done},
         "counts": totals,
         "errors": errors,
         # Invalid rows beyond the listed ones (and beyond what each chunk keeps): never a silent cut.

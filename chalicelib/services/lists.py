@@ -90,9 +90,17 @@ def create_list(account_id: str, actor: str, body: dict[str, Any]) -> MailingLis
     return mailing_list
 
 
-def change_list(account_id: str, list_id: str, body: dict[str, Any]) -> MailingList:
+def _setting_names(body: dict[str, Any]) -> str:
+    """The names of the settings a patch sets, sorted (`tracking.opens` for the nested ones)."""
+    names = [name for name in body if name != "tracking"]
+    names += [f"tracking.{name}" for name in body.get("tracking", {})]
+    return ",".join(sorted(names))
+
+
+def change_list(account_id: str, actor: str, list_id: str, body: dict[str, Any]) -> MailingList:
     """Apply a settings patch; a new consent text becomes the next version. Forbidden while the
-    account may not send (P22, P26)."""
+    account may not send (P22, P26). Audited with the names of the settings, never their values:
+    double opt-in, consent texts, tracking and the privacy link change what people agree to (P27)."""
     mailing_list = get_list(account_id, list_id)
     refuse_while_blocked(get_account(account_id))
     consent = None
@@ -100,6 +108,7 @@ def change_list(account_id: str, list_id: str, body: dict[str, Any]) -> MailingL
         consent = next_consent_versions(consent_history(mailing_list), body["consent_text"], now())
     list_store.update_list(mailing_list, _model_changes(body), consent,
                            _tracking_versions(mailing_list, body))
+    audit.record(account_id, actor, "list.changed", f"{list_id}: {_setting_names(body)}")
     return mailing_list
 
 

@@ -612,6 +612,14 @@ class ImportJob(TidingsModel):
     total_chunks = NumberAttribute()
     created_at = UTCDateTimeAttribute()
     expires_at = TTLAttribute()
+    # The finished chunks' outcomes added up, in the transaction that stores each (so once):
+    # a report reads these, not every chunk. None: an import recorded before they were kept.
+    chunks_done = NumberAttribute(null=True)
+    confirmed = NumberAttribute(null=True)
+    pending = NumberAttribute(null=True)
+    unchanged = NumberAttribute(null=True)
+    suppressed = NumberAttribute(null=True)
+    invalid = NumberAttribute(null=True)
 
 
 class ImportRowError(MapAttribute):

@@ -51,7 +51,10 @@ def claim_identity(account_id: str, domain: str, identity: str, kind: SenderKind
 
 
 def release_identity(item: SenderIdentity) -> None:
-    item.delete()
+    """Delete the account's claim as it was read; nothing when it is gone already, or when
+    another account released it as lapsed and claimed the identity since (P35): that claim is
+    theirs, and deleting it would leave the identity with no owner."""
+    release_unchanged_identity(item)
 
 
 def release_unchanged_identity(item: SenderIdentity) -> bool:
