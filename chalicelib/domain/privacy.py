@@ -20,7 +20,6 @@ from chalicelib.domain.retention import MESSAGE_RETENTION
 from chalicelib.domain.signup_limits import Counter, keyed
 from chalicelib.domain.subscriptions import clean_changes, normalise_phone
 from chalicelib.domain.suppression import address_hash
-from chalicelib.domain.tracking import history_deadline
 
 # P19: every request is answered within 30 days; one due within 5 days is flagged.
 ANSWER_WITHIN = timedelta(days=30)
@@ -205,6 +204,10 @@ def _copied_deadlines(sections: Mapping[str, list[dict[str, Any]]]) -> Iterator[
     for row in sections.get("messages", ()):
         if row.get("sent_at"):  # its `expires_at` is its TTL, set two days early
             yield datetime.fromisoformat(row["sent_at"]) + MESSAGE_RETENTION
+    # Imported here: the tracking rules load only where opens are counted or purged, or an export
+    # is made (cold start, issue 15).
+    from chalicelib.domain.tracking import history_deadline
+
     for row in sections.get("tracking", ()):
         if row.get("expires_at"):
             yield history_deadline(datetime.fromisoformat(row["expires_at"]))

@@ -15,7 +15,6 @@ from chalicelib.store import subscribers as subscriber_store
 from chalicelib.store.lists import get_list
 from chalicelib.store.models import MailingList, Subscriber
 from chalicelib.store.paging import view_bytes
-from chalicelib.store.person_data import subscription_view
 from chalicelib.store.subscribers import consent_view as consent_view
 from chalicelib.store.subscribers import tracking_view as tracking_view
 
@@ -41,6 +40,10 @@ def entries_page(account_id: str, list_id: str, status: Status | None, limit: in
 def shown_bytes(mailing_list: MailingList | None) -> Callable[[Subscriber], int]:
     """How much an entry's view holds (UTF-8 of its JSON), for pages that must fit one answer:
     each view repeats the consent texts its person agreed to (P02), up to 5,000 letters each."""
+    # Imported here: person_data loads the tracking rules, which the API's entry does not load
+    # until a route needs them (cold start, issue 15).
+    from chalicelib.store.person_data import subscription_view
+
     return lambda entry: view_bytes(subscription_view(entry, mailing_list))
 
 
