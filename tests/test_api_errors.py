@@ -215,6 +215,19 @@ def test_p27_a_key_given_twice_is_400_naming_it_and_no_key_is_created(client, ac
     assert [key["key_id"] for key in keys] == [account["key_id"]]
 
 
+@pytest.mark.parametrize("key", ["\u2028" * 80_000, "x" * 200_000, "nick\x07name"])
+def test_an_unknown_key_is_a_small_400_naming_it_however_long_or_unprintable(client, account, key):
+    # The body may be 256 KB: a key of 80,000 line separators, echoed whole in the message and
+    # the field, was an error of about a megabyte once JSON-escaped.
+    body = json.dumps({"name": "News", "consent_text": "Yes", key: 1}, ensure_ascii=False).encode()
+    response = client.http.post("/v1/lists", headers=bearer(account["api_key"]), body=body)
+    assert response.status_code == 400, response.body[:300]
+    assert len(response.body) < 2_000, len(response.body)
+    field = _error(response)["field"]
+    assert field.startswith(key[:10].encode("unicode_escape").decode()), field
+    assert ("\n" not in field and "\u2028" not in field and "\x07" not in field)
+
+
 def test_a_nested_key_given_twice_is_400_naming_its_path_and_changes_nothing(client, account):
     headers = bearer(account["api_key"])
     body = b'{"name": "News", "consent_text": "Yes", "tracking": {"opens": true, "opens": false}}'

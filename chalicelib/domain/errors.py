@@ -3,6 +3,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+# A name taken from the input (a JSON key, a CSV header cell) may be as long as the body: an
+# error echoes this much of it, in its message and its `field`, not a megabyte once JSON-escaped.
+SHOWN_NAME_CHARS = 64
+
+
+def shown_name(name: str) -> str:
+    """A name from the input as an error echoes it: its first SHOWN_NAME_CHARS characters, then
+    an ellipsis, with unprintable ones escaped (`\\x07`, `\\u2028`), so it reads on one line."""
+    shown = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                    for c in name[:SHOWN_NAME_CHARS])
+    return shown + "\u2026" if len(name) > SHOWN_NAME_CHARS else shown
+
 
 class TidingsError(Exception):
     """Base of every error a caller may see. `status` is the HTTP status it maps to."""

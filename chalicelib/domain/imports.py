@@ -15,7 +15,7 @@ import io
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from chalicelib.domain.errors import InvalidInput, PayloadTooLarge
+from chalicelib.domain.errors import InvalidInput, PayloadTooLarge, shown_name
 from chalicelib.domain.header_text import check_header_text
 from chalicelib.domain.queue_size import QUEUE_MESSAGE_MAX_BYTES, json_bytes
 from chalicelib.domain.subscriptions import (
@@ -41,9 +41,6 @@ _MAX_SOURCE = 200
 CHUNK_MAX_ROWS = 500
 CHUNK_ENVELOPE_BYTES = 4096
 CHUNK_MAX_BYTES = QUEUE_MESSAGE_MAX_BYTES - CHUNK_ENVELOPE_BYTES
-# A header cell may be 128 K characters (the csv module's limit): an unknown column's name is
-# echoed this long at most, twice in an error, not a megabyte of it (more once JSON-escaped).
-_SHOWN_COLUMN_CHARS = 64
 
 
 @dataclass(frozen=True)
@@ -77,7 +74,7 @@ def parse_csv(text: str, declared_attributes: Iterable[str]) -> ParsedFile:
     allowed = set(CONTACT_FIELDS) | set(declared_attributes) | set(PROOF_COLUMNS) | set(TRACKING_COLUMNS)
     for name in columns:
         if name not in allowed:
-            shown = _column_shown(name)
+            shown = shown_name(name)  # a header cell may be 128 K characters
             raise InvalidInput(f"unknown column '{shown}'; allowed: {', '.join(sorted(allowed))}",
                                field=shown or "body")
     if len(set(columns)) != len(columns):
@@ -85,15 +82,6 @@ def parse_csv(text: str, declared_attributes: Iterable[str]) -> ParsedFile:
     if "email" not in columns:
         raise InvalidInput("the file needs an 'email' column", field="email")
     return ParsedFile(columns=columns, rows=list(_rows(reader, columns)))
-
-
-def _column_shown(name: str) -> str:
-    """An unknown column's name as an error echoes it (message and field): its first
-    _SHOWN_COLUMN_CHARS characters, then an ellipsis, with unprintable ones escaped (`\\x07`,
-    `\\u2028`), so the name reads clearly on one line."""
-    shown = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
-                    for c in name[:_SHOWN_COLUMN_CHARS])
-    return shown + "\u2026" if len(name) > _SHOWN_COLUMN_CHARS else shown
 
 
 def _rows(reader: Iterator[list[str]], columns: tuple[str, ...]) -> Iterator[ImportRow]:

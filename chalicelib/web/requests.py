@@ -9,7 +9,7 @@ from typing import Any
 from chalice.app import Request
 
 from chalicelib.config import settings
-from chalicelib.domain.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from chalicelib.domain.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType, shown_name
 from chalicelib.domain.numbers import whole_number
 
 Schema = dict[str, Any]
@@ -148,7 +148,7 @@ def _field_name(exc: Any) -> str:
         missing = [name for name in exc.rule_definition if name not in (exc.value or {})]
         if missing:
             path.append(missing[0])
-    return ".".join(path) or "body"
+    return ".".join(shown_name(part) for part in path) or "body"
 
 
 def _describe(exc: Any) -> str:
