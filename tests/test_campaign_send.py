@@ -381,7 +381,7 @@ def test_p07_p12_a_one_list_opt_out_whose_entry_end_failed_still_stops_the_batch
 
     _, token = _fanned_out_to_ann_and_bob(client, account, headers, list_id)
 
-    def throttled(entry):
+    def throttled(entry, campaign_id=None):
         raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException",
                                      "Message": "throttled"}}, "UpdateItem")
 
@@ -403,10 +403,10 @@ def test_p07_a_batch_due_between_the_list_suppression_and_the_entry_end_holds_th
     campaign_id, token = _fanned_out_to_ann_and_bob(client, account, headers, list_id)
     real = person_subscribers.unsubscribe
 
-    def batch_runs_first(entry, *counted):
+    def batch_runs_first(entry, campaign_id=None):  # the campaign the page's link came from (P13)
         with running_as(None):  # the batch, on its own Lambda, comes due now
             run_queues(client)
-        return real(entry, *counted)
+        return real(entry, campaign_id)
 
     monkeypatch.setattr(person_subscribers, "unsubscribe", batch_runs_first)
     response = post_preferences(client, token, "unsubscribe", nonce=nonce_of(client, token), list_id=list_id)

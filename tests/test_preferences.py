@@ -66,6 +66,28 @@ def test_p16_download_is_a_post_recorded_as_a_portability_request(client, accoun
     assert (request.type, request.status, request.actor) == ("portability", "completed", "preference-centre")
 
 
+def test_p16_the_download_reads_back_the_export_it_has_just_written(
+        client, account, lists, token, monkeypatch):
+    """The page saves the export, then reads it back to answer with it, milliseconds later. An
+    eventually consistent read may not see so recent a write yet: the person got "try again",
+    and each try now counts against the hour's cap. The read must be strongly consistent."""
+    from botocore.client import BaseClient
+
+    from chalicelib.store.models import PrivacyExport
+
+    original, exports = BaseClient._make_api_call, PrivacyExport.Meta.table_name
+
+    def just_written_unseen(self, operation, params):  # what a replica a write has not reached says
+        if operation == "GetItem" and params.get("TableName") == exports and not params.get("ConsistentRead"):
+            return {}
+        return original(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", just_written_unseen)
+    response = _post(client, token, "export", nonce=_nonce(client, token))
+    assert response.status_code == 200, response.body[:300]
+    assert sorted(s["list_id"] for s in json.loads(response.body)["subscriptions"]) == sorted(lists)
+
+
 def test_p16_the_page_and_the_download_show_the_opens_and_clicks_held(client, account, lists, token):
     from tests.support.campaigns import campaign_of
     from tests.support.tracking import opened_and_clicked

@@ -479,3 +479,28 @@ def test_p20_exists_answers_held_while_an_export_of_the_person_is_still_stored(c
     assert completed(client, api, type="exists", email=PERSON)["outcome"] == {"held": True}
     completed(client, api, type="erase", email=PERSON)
     assert completed(client, api, type="exists", email=PERSON)["outcome"] == {"held": False}
+
+
+def test_p18_p20_an_export_made_just_before_the_erasure_goes_with_it(client, api, monkeypatch):
+    """Ann's access request stores an export (a copy of her data); her erasure comes right after.
+    An eventually consistent read of the account's exports may not see so recent a write yet:
+    the copy survived the erasure for its 7 days, and 'exists' answered from the same read. The
+    exports are found strongly consistent."""
+    from botocore.client import BaseClient
+
+    from chalicelib.store.models import PrivacyExport
+
+    list_id = new_list(client, api, "News", double_opt_in=False)
+    add(client, api, list_id, name="Ann")
+    original, exports = BaseClient._make_api_call, PrivacyExport.Meta.table_name
+
+    def just_written_unseen(self, operation, params):  # what a replica a write has not reached says
+        if operation == "Query" and params.get("TableName") == exports and not params.get("ConsistentRead"):
+            return {"Items": [], "Count": 0, "ScannedCount": 0}
+        return original(self, operation, params)
+
+    completed(client, api, type="access", email=PERSON)
+    monkeypatch.setattr(BaseClient, "_make_api_call", just_written_unseen)
+    completed(client, api, type="erase", email=PERSON)
+    monkeypatch.undo()
+    assert list(PrivacyExport.scan()) == [], "her export outlived her erasure"

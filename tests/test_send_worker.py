@@ -229,3 +229,41 @@ def test_p13_an_outbox_mail_ses_holds_back_waits_and_is_not_a_failure(client, mo
     with time_machine.travel(datetime.now(UTC) + timedelta(seconds=wait + 1)):
         deliver(take("outbox"))
     assert [parsed(raw)["To"] for raw in sent_raw()] == ["ann@example.com"]
+
+
+def test_p01_a_confirmation_mail_queued_right_after_its_signup_is_not_refused_by_a_stale_read(
+        client, monkeypatch):
+    """The signups worker writes the pending entry and queues its confirmation mail at once: the
+    send worker may read the entry milliseconds later. An eventually consistent read may not see
+    a write that recent yet, and a confirmation refused for it is dropped for good (the signup
+    never gets its link): whether its signup still waits must be read strongly consistent."""
+    from botocore.client import BaseClient
+
+    from chalicelib.domain.clock import now
+    from chalicelib.domain.outbox import CONFIRMATION_KIND
+    from chalicelib.domain.subscriptions import Contact, Source, Status, evidence
+    from chalicelib.store.models import Subscriber
+    from chalicelib.store.subscribers import write_signup
+
+    assert write_signup("acc_1", "lst_1", Contact(email="ann@example.com"),
+                        evidence(now(), Source.FORM, 1, ip=None, user_agent=None, form_url=None),
+                        Status.PENDING)
+    confirmation = json.loads(job())
+    confirmation["kind"] = CONFIRMATION_KIND
+    original = BaseClient._make_api_call
+
+    entries = Subscriber.Meta.table_name
+
+    def just_written_unseen(self, operation, params):  # what a replica a write has not reached says
+        if operation == "BatchGetItem":
+            asked = params["RequestItems"].get(entries)
+            if asked is not None and not asked.get("ConsistentRead"):
+                others = {t: a for t, a in params["RequestItems"].items() if t != entries}
+                answer = original(self, operation, {**params, "RequestItems": others}) if others else {}
+                return {**answer, "Responses": {**answer.get("Responses", {}), entries: []}}
+        return original(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", just_written_unseen)
+    result = client.lambda_.invoke("send_worker", sqs_event(json.dumps(confirmation)))
+    assert result.payload == {"batchItemFailures": []}
+    assert [mail["To"] for mail in sent_mails()] == ["ann@example.com"]

@@ -231,13 +231,15 @@ def _suppression_row(entry: Suppression, identifier: str) -> dict[str, Any]:
 # --- exports of earlier requests -----------------------------------------------------------------
 
 def _exports(person: Person) -> list[PrivacyExport]:
-    """The keys of the exports made of the person that are still stored, expired or not."""
+    """The keys of the exports made of the person that are still stored, expired or not. Read
+    strongly consistent: an export made just before an erasure must go with it (P18)."""
     hashes = sorted(person.keyed_hashes(hash_key()))
     if not hashes:
         return []
     return list(PrivacyExport.query(person.account_id,
                                     filter_condition=PrivacyExport.subject_hash.is_in(*hashes),
-                                    attributes_to_get=["account_id", "request_id", "subject_hash"]))
+                                    attributes_to_get=["account_id", "request_id", "subject_hash"],
+                                    consistent_read=True))
 
 
 def holds_exports(person: Person) -> bool:

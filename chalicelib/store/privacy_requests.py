@@ -93,9 +93,10 @@ def save_export(request: PrivacyRequest, export: dict[str, Any], expires_at: dat
 
 def load_export(account_id: str, request_id: str) -> dict[str, Any] | None:
     """The export, or None when there is none or it has expired (TTL deletes it up to two days
-    late, so the time is checked here)."""
+    late, so the time is checked here). Strongly consistent: the preference centre reads back the
+    export it has just written, and a read that missed so recent a write would answer "none"."""
     try:
-        stored = PrivacyExport.get(account_id, request_id)
+        stored = PrivacyExport.get(account_id, request_id, consistent_read=True)
     except PrivacyExport.DoesNotExist:
         return None
     if stored.expires_at <= now():

@@ -83,13 +83,17 @@ def confirmation_may_go(account_id: str, list_id: str, address: str) -> bool:
     go: their entry there still waits for it (pending and unexpired, or their signup back to an
     entry they unsubscribed, P01, P12), its processing was not restricted (P17), and their own
     signup is not refused (erased, P18; complained, bounced or opted out of the platform, P12).
-    The entry and its suppressions in one BatchGetItem."""
+    The entry and its suppressions in one BatchGetItem, strongly consistent: the signups worker
+    wrote the entry just before it queued the mail, and a read that missed so recent a write
+    would drop the signup's only mail."""
     hashed = address_hash(address, hash_key())
     suppressions, subscribers = Suppression.Meta.table_name, Subscriber.Meta.table_name
     found = _batch_get({
         suppressions: {"Keys": [{"scope": {"S": scope}, "address_hash": {"S": key}}
-                                for scope, key in suppression_keys(account_id, hashed, list_id)]},
-        subscribers: {"Keys": [{"list_id": {"S": list_id}, "address": {"S": address}}]},
+                                for scope, key in suppression_keys(account_id, hashed, list_id)],
+                       "ConsistentRead": True},
+        subscribers: {"Keys": [{"list_id": {"S": list_id}, "address": {"S": address}}],
+                      "ConsistentRead": True},
     })
     if own_signup_of([Suppression.from_raw_data(item) for item in found[suppressions]]) is OwnSignup.BLOCKED:
         return False
