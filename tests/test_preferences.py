@@ -190,6 +190,19 @@ def test_p19_privacy_requests_from_the_page_are_capped_per_person_and_kind_per_h
         assert _post(client, token, action, nonce=_nonce(client, token), name="Ann C").status_code == 200
 
 
+def test_p17_p19_mistyped_edits_use_up_none_of_the_hourly_cap(client, account, lists, token):
+    """An edit the page refuses as invalid (400) is no request: it must not count towards the
+    cap, or a person who mistypes their number a few times could not correct it for an hour."""
+    from chalicelib.domain.privacy import PAGE_REQUESTS_PER_HOUR
+
+    nonce = _nonce(client, token)
+    for turn in range(PAGE_REQUESTS_PER_HOUR + 1):
+        answer = _post(client, token, "edit", nonce=nonce, phone=f"not a number {turn}")
+        assert answer.status_code == 400, (turn, answer.status_code)
+    assert _post(client, token, "edit", nonce=nonce, name="Ann Corrected").status_code == 200
+    assert [r.type for r in _requests(account)] == ["rectify"]
+
+
 def test_p18_erase_from_the_page(client, account, lists, token):
     assert _post(client, token, "erase", nonce=_nonce(client, token)).status_code == 200
     assert all(stored(list_id, PERSON) is None for list_id in lists)

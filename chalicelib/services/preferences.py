@@ -178,8 +178,8 @@ def edit(token: str, form: Mapping[str, str]) -> int:
         changes["attributes"] = attributes
     if not changes:
         return 0
-    _within_hourly_cap(claim, RequestType.RECTIFY)
-    submit_request(claim.account_id, ACTOR, RequestType.RECTIFY, _subject(claim), changes)
+    submit_request(claim.account_id, ACTOR, RequestType.RECTIFY, _subject(claim), changes,
+                   admit=lambda: _within_hourly_cap(claim, RequestType.RECTIFY))
     return len(changes) - bool(attributes) + len(attributes)
 
 

@@ -7,7 +7,7 @@ address or phone. Nothing here logs or audits contact data: request ids and coun
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from chalicelib.domain.clock import now
@@ -68,12 +68,15 @@ def erase_person(account_id: str, who: str) -> dict[str, Any]:
 
 def submit_request(account_id: str, actor: str, request_type: RequestType, subject: Subject,
                    changes: Mapping[str, object] | None = None,
-                   mailed: LinkClaim | None = None) -> PrivacyRequest:
+                   mailed: LinkClaim | None = None,
+                   admit: Callable[[], None] | None = None) -> PrivacyRequest:
     """Record and complete one request. Bad input raises InvalidInput before anything is recorded.
 
     `actor` is who asked (an API key id, or the preference centre); it goes to the audit log.
     `mailed` is the mail link the person came from: an objection that ends the entry that mail
-    went to counts one unsubscribe for its campaign (P13).
+    went to counts one unsubscribe for its campaign (P13). `admit`, once the input is valid and
+    before anything is recorded, may still refuse the request (the preference centre's hourly
+    cap, which a mistyped edit must not use up).
     """
     if request_type is RequestType.RECTIFY and not changes:
         raise InvalidInput("a rectify request needs 'changes'", field="changes")
@@ -81,6 +84,8 @@ def submit_request(account_id: str, actor: str, request_type: RequestType, subje
         raise InvalidInput("'changes' belongs to rectify requests only", field="changes")
     person = person_subscribers.find_person(account_id, subject)
     plan = _plan_rectification(person, changes) if changes else None
+    if admit is not None:
+        admit()
     request = create_request(account_id, request_type, subject, actor)
     outcome = _complete(request, person, subject, plan, mailed)
     complete_request(request, outcome)
