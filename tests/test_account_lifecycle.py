@@ -263,6 +263,20 @@ def test_p22_export_pages_through_every_list(client):
     assert len(seen) == 6 == len(set(seen))
 
 
+def _export_pages(client, api, query: str = "", most: int = 20) -> list[dict]:
+    """Every page of the account's export, following its cursors; each page a 200."""
+    pages, cursor = [], None
+    for _ in range(most):
+        params = "&".join(part for part in (query, f"cursor={cursor}" if cursor else "") if part)
+        response = client.http.get("/v1/account/export" + (f"?{params}" if params else ""), headers=api)
+        assert response.status_code == 200, response.body[:300]
+        pages.append(json.loads(response.body))
+        cursor = pages[-1]["next_cursor"]
+        if not cursor:
+            return pages
+    raise AssertionError(f"the export did not end within {most} pages")
+
+
 def test_p22_an_account_with_big_campaigns_exports_every_one_page_by_page(client):
     # The first page held every campaign with its html and text: 50 newsletters of 100 KB made it
     # bigger than the 6 MB a Lambda may answer, so the export P22 promises was a 502. Here 7 of
@@ -274,19 +288,11 @@ def test_p22_an_account_with_big_campaigns_exports_every_one_page_by_page(client
     made = {create_campaign(account_id, {"name": f"C{n}", **content_values(CampaignContent(
         channel=Channel.EMAIL, list_ids=frozenset({list_id}), subject="Hi", html=f"<p>{body}</p>",
         text=body))}).campaign_id for n in range(7)}
-    campaigns, subscribers, cursor = [], [], None
-    for _ in range(10):
-        response = client.http.get("/v1/account/export" + (f"?cursor={cursor}" if cursor else ""),
-                                   headers=api)
-        assert response.status_code == 200, response.body[:300]
-        page = json.loads(response.body)
-        campaigns += [c["campaign_id"] for c in page.get("campaigns", [])]
-        assert all(c["html"] == f"<p>{body}</p>" for c in page.get("campaigns", []))
-        subscribers += [s["email"] for s in page["subscribers"]]
-        cursor = page["next_cursor"]
-        if not cursor:
-            break
-    assert sorted(campaigns) == sorted(made) and subscribers == [PERSON]
+    pages = _export_pages(client, api, most=10)
+    campaigns = [c for page in pages for c in page.get("campaigns", [])]
+    assert all(c["html"] == f"<p>{body}</p>" for c in campaigns)
+    subscribers = [s["email"] for page in pages for s in page["subscribers"]]
+    assert sorted(c["campaign_id"] for c in campaigns) == sorted(made) and subscribers == [PERSON]
 
 
 def test_p22_an_export_of_lists_with_long_consent_histories_comes_page_by_page(client):
@@ -307,18 +313,10 @@ def test_p22_an_export_of_lists_with_long_consent_histories_comes_page_by_page(c
     campaign = create_campaign(account_id, {"name": "Spring", **content_values(CampaignContent(
         channel=Channel.EMAIL, list_ids=frozenset({made[0]}), subject="Hi", html="<p>Hi</p>"))})
     add(client, api, made[0], email=PERSON)
-    lists, campaigns, subscribers, cursor = [], [], [], None
-    for _ in range(20):
-        response = client.http.get("/v1/account/export" + (f"?cursor={cursor}" if cursor else ""),
-                                   headers=api)
-        assert response.status_code == 200, response.body[:300]
-        page = json.loads(response.body)
-        lists += [(m["list_id"], len(m["consent_versions"])) for m in page.get("lists", [])]
-        campaigns += [c["campaign_id"] for c in page.get("campaigns", [])]
-        subscribers += [s["email"] for s in page["subscribers"]]
-        cursor = page["next_cursor"]
-        if not cursor:
-            break
+    pages = _export_pages(client, api)
+    lists = [(m["list_id"], len(m["consent_versions"])) for page in pages for m in page.get("lists", [])]
+    campaigns = [c["campaign_id"] for page in pages for c in page.get("campaigns", [])]
+    subscribers = [s["email"] for page in pages for s in page["subscribers"]]
     assert lists == [(list_id, 15) for list_id in made]
     assert campaigns == [campaign.campaign_id] and subscribers == [PERSON]
 
@@ -341,18 +339,9 @@ def test_p22_p30_the_export_holds_every_tracking_consent_text_page_by_page(clien
                                                 "double_opt_in": False, "tracking_consent": "required"},
                                    consent, tracking).list_id
                   for n in range(12))
-    lists, cursor = [], None
-    for _ in range(20):
-        response = client.http.get("/v1/account/export" + (f"?cursor={cursor}" if cursor else ""),
-                                   headers=api)
-        assert response.status_code == 200, response.body[:300]
-        page = json.loads(response.body)
-        lists += [(m["list_id"], m["tracking_consent"],
-                   [(v["version"], v["text"]) for v in m["tracking_consent_versions"]])
-                  for m in page.get("lists", [])]
-        cursor = page["next_cursor"]
-        if not cursor:
-            break
+    lists = [(m["list_id"], m["tracking_consent"],
+              [(v["version"], v["text"]) for v in m["tracking_consent_versions"]])
+             for page in _export_pages(client, api) for m in page.get("lists", [])]
     assert lists == [(list_id, "required", [(v.version, v.text) for v in tracking]) for list_id in made]
 
 
@@ -367,17 +356,9 @@ def test_p22_an_export_of_entries_each_with_a_long_consent_text_comes_page_by_pa
     made = sorted((list_id, f"p{n:02}@example.com") for list_id in lists for n in range(60))
     for list_id, email in made:
         subscribe(account_id, list_id, email)
-    seen, cursor = [], None
-    for _ in range(20):
-        response = client.http.get("/v1/account/export?limit=100" + (f"&cursor={cursor}" if cursor else ""),
-                                   headers=api)
-        assert response.status_code == 200, response.body[:300]
-        page = json.loads(response.body)
-        assert all(s["consent"]["consent_text"] == text for s in page["subscribers"])
-        seen += [(s["list_id"], s["email"]) for s in page["subscribers"]]
-        cursor = page["next_cursor"]
-        if not cursor:
-            break
+    entries = [s for page in _export_pages(client, api, "limit=100") for s in page["subscribers"]]
+    assert all(s["consent"]["consent_text"] == text for s in entries)
+    seen = [(s["list_id"], s["email"]) for s in entries]
     assert seen == made
 
 
