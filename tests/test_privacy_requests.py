@@ -140,6 +140,124 @@ def test_p17_restrict_keeps_the_data_and_flags_every_entry(client, api):
         assert entry.restricted is True and entry.status == "confirmed" and entry.name == "Ann"
 
 
+def _suppression_of(account_id: str) -> tuple[str, set[str]] | None:
+    """The reason and reasons of Ann's account-wide suppression, None when there is none."""
+    from chalicelib.config import hash_key
+    from chalicelib.domain.suppression import address_hash
+    from chalicelib.store.models import Suppression
+
+    found = list(Suppression.batch_get([(account_id, address_hash(PERSON, hash_key()))]))
+    return (found[0].reason, set(found[0].reasons or ())) if found else None
+
+
+def _receipt(client, api) -> int:
+    message = {"to": PERSON_RAW, "subject": "Your receipt", "text": "Thanks for your order."}
+    return client.http.post("/v1/messages", headers=api, body=json.dumps(message)).status_code
+
+
+def test_p17_unrestrict_lets_campaigns_and_transactional_mail_reach_the_person_again(client, api, account):
+    """A restriction is often temporary (Art. 18: while the accuracy of data is contested):
+    lifted, her confirmed entries get campaigns again and transactional mail is accepted again,
+    and the lifting is recorded and audited like every request (P19, P27)."""
+    from chalicelib.store.audit import entries
+    from tests.support.campaigns import create_campaign
+    from tests.support.mail import recipients_of_sent
+    from tests.support.queues import run_queues
+
+    lists = [new_list(client, api, name, double_opt_in=False) for name in ("News", "Offers")]
+    for list_id in lists:
+        add(client, api, list_id)
+    restricted = completed(client, api, type="restrict", email=PERSON)
+    assert _receipt(client, api) == 409
+    view = completed(client, api, type="unrestrict", email=PERSON_RAW)
+    assert view["outcome"] == {"entries_unrestricted": 2, "identifiers_unrestricted": 1}
+    assert [Subscriber.get(list_id, PERSON).restricted for list_id in lists] == [False, False]
+    assert _suppression_of(account["account_id"]) is None, "restricted was its only reason"
+
+    assert _receipt(client, api) == 202
+    campaign = create_campaign(client, api, lists[:1])
+    sent = client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/send", headers=api, body="")
+    assert sent.status_code == 202, sent.body
+    assert run_queues(client) == []
+    assert recipients_of_sent() == [PERSON, PERSON], "the receipt and the campaign"
+
+    listed = json.loads(client.http.get("/v1/privacy/requests", headers=api).body)["requests"]
+    assert [(r["type"], r["status"]) for r in listed] == [("unrestrict", "completed"),
+                                                          ("restrict", "completed")]
+    audited = [(e.action, e.target) for e in entries(account["account_id"])
+               if e.action.startswith("privacy.")]
+    assert ("privacy.unrestrict", view["request_id"]) in audited
+    assert ("privacy.restrict", restricted["request_id"]) in audited
+    assert PERSON not in json.dumps([*audited, listed])
+
+
+@pytest.mark.parametrize("first", ["restrict", "object"])
+def test_p17_p12_unrestrict_keeps_an_unsubscribed_person_suppressed(client, api, account, first):
+    """Restricted and unsubscribed (in either order): the lifting takes only `restricted` off
+    her suppression; she stays suppressed as unsubscribed, so no list takes her back (P12)."""
+    lists = [new_list(client, api, name, double_opt_in=False) for name in ("News", "Offers")]
+    add(client, api, lists[0])
+    completed(client, api, type=first, email=PERSON)
+    completed(client, api, type="object" if first == "restrict" else "restrict", email=PERSON)
+    assert _suppression_of(account["account_id"]) == (
+        "restricted" if first == "restrict" else "unsubscribed", {"restricted", "unsubscribed"})
+
+    view = completed(client, api, type="unrestrict", email=PERSON)
+    assert view["outcome"] == {"entries_unrestricted": 1, "identifiers_unrestricted": 1}
+    assert _suppression_of(account["account_id"]) == ("unsubscribed", {"unsubscribed"})
+    assert is_suppressed(account["account_id"], PERSON)
+    entry = Subscriber.get(lists[0], PERSON)
+    assert (entry.status, entry.restricted) == ("unsubscribed", False)
+    readd = client.http.post(f"/v1/lists/{lists[1]}/subscribers", headers=api,
+                             body=json.dumps({"email": PERSON}))
+    assert readd.status_code == 409, readd.body
+
+
+def test_p17_p28_another_tenants_key_cannot_lift_a_restriction(client, api, account):
+    """The other tenant's request is about its own account only: it finds nothing restricted
+    there and changes nothing here."""
+    list_id = new_list(client, api, "News", double_opt_in=False)
+    add(client, api, list_id)
+    completed(client, api, type="restrict", email=PERSON)
+    other = bearer(create_account_with_key("Other Org", {})["api_key"])
+
+    view = completed(client, other, type="unrestrict", email=PERSON)
+    assert view["outcome"] == {"entries_unrestricted": 0, "identifiers_unrestricted": 0}
+    assert Subscriber.get(list_id, PERSON).restricted is True
+    assert _suppression_of(account["account_id"]) == ("restricted", {"restricted"})
+    assert _receipt(client, api) == 409
+    assert [r["type"] for r in json.loads(client.http.get("/v1/privacy/requests", headers=api).body)[
+        "requests"]] == ["restrict"]
+
+
+def test_p17_unrestrict_with_nothing_restricted_is_a_completed_request_with_counts_of_0(client, api, account):
+    """As for the other types (a restrict or rectify finding no entry), a lifting with nothing to
+    lift is recorded and answered 201 with counts of 0: not an error. An unsubscribed person's
+    suppression is left as it was."""
+    list_id = new_list(client, api, "News", double_opt_in=False)
+    add(client, api, list_id)
+    nothing = {"entries_unrestricted": 0, "identifiers_unrestricted": 0}
+    assert completed(client, api, type="unrestrict", email=PERSON)["outcome"] == nothing
+    assert completed(client, api, type="unrestrict", email="nobody@example.com")["outcome"] == nothing
+    completed(client, api, type="object", email=PERSON)
+    assert completed(client, api, type="unrestrict", email=PERSON)["outcome"] == nothing
+    assert _suppression_of(account["account_id"]) == ("unsubscribed", {"unsubscribed"})
+    assert Subscriber.get(list_id, PERSON).status == "unsubscribed"
+
+
+def test_p17_lifting_a_restriction_keeps_every_other_reason():
+    from chalicelib.domain.suppression import reason_after_lifting
+
+    restricted = SuppressionReason.RESTRICTED
+    assert reason_after_lifting("restricted", {"restricted"}, restricted) is None
+    both = {"restricted", "complained", "bounced"}
+    assert reason_after_lifting("restricted", both, restricted) == "bounced"
+    assert reason_after_lifting("erased", {"erased", "restricted"}, restricted) == "erased"
+    assert reason_after_lifting("unsubscribed", both | {"unsubscribed"}, restricted) == "unsubscribed"
+    # An old suppression whose first reason predates `reasons`.
+    assert reason_after_lifting("unsubscribed", {"restricted"}, restricted) == "unsubscribed"
+
+
 def test_p17_object_unsubscribes_from_every_list_and_suppresses(client, api, account):
     lists = [new_list(client, api, name, double_opt_in=False) for name in ("News", "Offers")]
     for list_id in lists:
@@ -197,6 +315,8 @@ def test_p28_another_tenants_request_is_not_found(client, api):
     ({"type": "rectify", "email": PERSON}, "changes"),
     ({"type": "access", "email": PERSON, "changes": {"name": "X"}}, "changes"),
     ({"type": "access", "email": PERSON, "nickname": "Annie"}, "nickname"),
+    ({"type": "unrestrict"}, "email"),
+    ({"type": "unrestrict", "email": PERSON, "changes": {"name": "X"}}, "changes"),
     ({"type": "rectify", "email": PERSON, "changes": {"email": "x@example.com"}}, "changes.email"),
     ({"type": "rectify", "email": PERSON, "changes": {"attributes": {"shoe": "42"}}},
      "changes.attributes.shoe"),

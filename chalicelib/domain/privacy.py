@@ -35,6 +35,8 @@ class RequestType(StrEnum):
     RECTIFY = "rectify"
     ERASE = "erase"
     RESTRICT = "restrict"
+    # Lifts a restriction (P17; GDPR Art. 18 is often temporary, e.g. while accuracy is contested).
+    UNRESTRICT = "unrestrict"
     OBJECT = "object"
     EXISTS = "exists"
 

@@ -41,6 +41,17 @@ def may_resubscribe(reasons: set[str]) -> bool:
     return bool(reasons) and reasons <= RESUBSCRIBABLE
 
 
+def reason_after_lifting(reason: str, reasons: set[str], lifted: SuppressionReason) -> str | None:
+    """The first reason a suppression keeps once `lifted` is taken off it (`reasons` holds every
+    reason, the first included): the same while it is another, else the least of the rest (the
+    order the others came in is not kept); None when `lifted` was its only reason and it goes. An
+    unsubscribe, complaint, bounce or erasure beside it keeps it (P12, P18)."""
+    rest = ({reason} | reasons) - {lifted.value}
+    if not rest:
+        return None
+    return reason if reason in rest else min(rest)
+
+
 def address_hash(address: str, hash_key: str) -> str:
     """HMAC-SHA256 (hex) of the normalised address under the deployment's `hash_key`; the same
     person always gets the same hash."""

@@ -119,6 +119,12 @@ def _complete(request: PrivacyRequest, person: Person, subject: Subject,
         for entry in entries:
             person_subscribers.restrict(entry)
         return {"entries_restricted": len(entries)}
+    if request_type is RequestType.UNRESTRICT:
+        # The reverse order: should the call stop halfway, the suppression still holds the person
+        # back from every mail, and the request can be made again.
+        lifted = sum(person_subscribers.unrestrict(e) for e in person_subscribers.entries_of(person))
+        return {"entries_unrestricted": lifted,
+                "identifiers_unrestricted": person_data.lift_person_restriction(person)}
     if request_type is RequestType.OBJECT:
         ended = sum(person_subscribers.unsubscribe(e, _campaign_for(mailed, e))
                     for e in person_subscribers.entries_of(person))

@@ -20,7 +20,7 @@ from chalicelib.domain.clock import now
 from chalicelib.domain.privacy import Person
 from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason, address_hash
 from chalicelib.domain.tracking import scope_action
-from chalicelib.store import messages, person_subscribers
+from chalicelib.store import messages, person_subscribers, suppressions
 from chalicelib.store import tracking as tracking_store
 from chalicelib.store.models import (
     Account,
@@ -365,3 +365,10 @@ def suppress_person(person: Person, reason: SuppressionReason) -> int:
             *([Suppression.erased.set(True)] if reason is SuppressionReason.ERASED else []),
         ])
     return len(person.keyed_hashes(hash_key()))
+
+
+def lift_person_restriction(person: Person) -> int:
+    """Take the `restricted` reason off each of the person's keyed hashes in the account (P17):
+    how many held it. A suppression with another reason stays (store/suppressions.lift_reason)."""
+    return sum(suppressions.lift_reason(person.account_id, hashed, SuppressionReason.RESTRICTED)
+               for hashed in sorted(person.keyed_hashes(hash_key())))

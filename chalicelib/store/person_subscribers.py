@@ -98,6 +98,19 @@ def restrict(entry: Subscriber) -> None:
                  condition=Subscriber.address.exists())
 
 
+def unrestrict(entry: Subscriber) -> bool:
+    """Lift the entry's restriction (P17): a confirmed entry is mailed again. False, changing
+    nothing, when it was not restricted."""
+    try:
+        entry.update(actions=[Subscriber.restricted.set(False), Subscriber.updated_at.set(now())],
+                     condition=Subscriber.address.exists() & (Subscriber.restricted == True))  # noqa: E712
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
 def unsubscribe(entry: Subscriber, campaign_id: str | None = None) -> bool:
     """End the entry as unsubscribed (objection, P17); False when it had already ended.
 

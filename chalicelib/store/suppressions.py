@@ -4,17 +4,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import Enum
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import DeleteError, UpdateError
+from pynamodb.expressions.condition import size
 from pynamodb.expressions.update import Action
 
 from chalicelib.config import hash_key
 from chalicelib.domain.clock import now
+from chalicelib.domain.errors import Conflict
 from chalicelib.domain.suppression import (
     PLATFORM_MAIL_SCOPE,
     PLATFORM_SCOPE,
     SuppressionReason,
     address_hash,
     may_resubscribe,
+    reason_after_lifting,
 )
 from chalicelib.store.models import Suppression
 
@@ -172,6 +175,39 @@ def end_lifts(account_id: str, address: str, list_id: str | None) -> None:
     except UpdateError as exc:
         if exc.cause_response_code != "ConditionalCheckFailedException":
             raise
+
+
+# A write conditioned on what was read loses the race to a suppression that changed meanwhile:
+# read again, a few times, before giving up.
+_LIFT_ATTEMPTS = 3
+
+
+def lift_reason(scope: str, hashed: str, reason: SuppressionReason) -> bool:
+    """Take `reason` off the suppression of a keyed hash for `scope`: True when it held it. The
+    suppression goes only when that was its only reason; any other (an unsubscribe, a complaint, a
+    bounce, an erasure) keeps it suppressed (P12, P18). Each write is conditioned on the reasons
+    read, so one added meanwhile is never deleted with it. Conflict if it keeps changing."""
+    for _ in range(_LIFT_ATTEMPTS):
+        try:
+            entry = Suppression.get(scope, hashed, consistent_read=True)
+        except Suppression.DoesNotExist:
+            return False
+        if reason.value not in _reasons(entry):
+            return False
+        as_read = ((Suppression.reason == entry.reason) & Suppression.reasons.contains(reason.value)
+                   & (size(Suppression.reasons) == len(entry.reasons or ())))
+        kept = reason_after_lifting(entry.reason, _reasons(entry), reason)
+        try:
+            if kept is None:
+                entry.delete(condition=as_read)
+            else:
+                entry.update(actions=[Suppression.reasons.delete({reason.value}),
+                                      Suppression.reason.set(kept)], condition=as_read)
+            return True
+        except (DeleteError, UpdateError) as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+    raise Conflict("the suppression changed while it was being lifted; send the request again")
 
 
 def suppress_hash(scope: str, hashed: str, reason: SuppressionReason) -> None:
