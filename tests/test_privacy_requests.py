@@ -624,3 +624,77 @@ def test_p18_p20_an_export_made_just_before_the_erasure_goes_with_it(client, api
     completed(client, api, type="erase", email=PERSON)
     monkeypatch.undo()
     assert list(PrivacyExport.scan()) == [], "her export outlived her erasure"
+
+
+def test_p16_p18_p20_a_request_by_phone_reaches_the_number_typed_on_a_signup_back(client, api, account):
+    """Ann unsubscribed, then signed up again typing a number: until she confirms, it waits in the
+    entry's `returning` map. A request by that number must find it there (it is held), show only
+    the list and the number (nobody proved the number and the address one person), and erasure
+    must take the number off the signup back, leaving the entry and the rest of the signup hers.
+    A request by her address sees the signup back as before."""
+    from chalicelib.config import hash_key
+    from chalicelib.domain.mail_links import LinkClaim
+    from chalicelib.domain.privacy import phone_hash
+    from chalicelib.domain.suppression import address_hash
+    from chalicelib.services.privacy import export_person
+    from chalicelib.services.unsubscribe import Scope, unsubscribe
+    from chalicelib.store.models import Suppression
+    from tests.support.lists import stored, subscribe
+    from tests.support.signups import form_signup
+
+    news = new_list(client, api, "News")
+    subscribe(account["account_id"], news, PERSON, name="Ann", city="Cluj")
+    unsubscribe(LinkClaim(account["account_id"], news, PERSON, None), Scope.LIST)
+    assert form_signup(client, news, email=PERSON, phone=PHONE_RAW, name="Ann Again").status_code == 200
+    entry = stored(news, PERSON)
+    assert (entry.status, entry.phone, entry.returning.phone) == ("unsubscribed", None, PHONE)
+    [by_email] = export_person(account["account_id"], PERSON)["subscriptions"]
+    assert (by_email["email"], by_email["returning"]["phone"], by_email["returning"]["name"]) == (
+        PERSON, PHONE, "Ann Again")
+
+    assert completed(client, api, type="exists", phone=PHONE)["outcome"] == {"held": True}
+    access = completed(client, api, type="access", phone=PHONE)
+    export = export_of(client, api, access["request_id"]).body.decode()
+    assert PERSON not in export and "Ann" not in export and "Cluj" not in export, export
+    rows = json.loads(export)["subscriptions"]
+    assert rows == [{"list_id": news, "list_name": "News", "phone": None, "phone_confirmed_at": None,
+                     "returning": {"phone": PHONE, "waiting": True}}], rows
+
+    completed(client, api, type="erase", phone=PHONE)
+    entry = stored(news, PERSON)
+    assert entry.returning is not None and entry.returning.phone is None, "the number is still held"
+    assert (entry.status, entry.name, entry.returning.name) == ("unsubscribed", "Ann", "Ann Again")
+    assert Suppression.get(account["account_id"], phone_hash(PHONE, hash_key())).reason == "erased"
+    assert Suppression.get(account["account_id"], address_hash(PERSON, hash_key())).reason == "unsubscribed"
+    assert completed(client, api, type="exists", phone=PHONE)["outcome"] == {"held": False}
+    assert completed(client, api, type="exists", email=PERSON)["outcome"] == {"held": True}
+
+
+def test_p18_a_number_typed_on_a_signup_back_proves_nothing_by_the_entrys_own_confirmed_number(
+        client, api, account):
+    """Ann confirmed her own number on News, unsubscribed, and a signup back to her entry was posted
+    with another number. That entry's confirmation is of her number, not this one: a request by
+    the typed number reaches only it, never her address, her entry or her own number."""
+    from chalicelib.config import hash_key
+    from chalicelib.domain.mail_links import LinkClaim
+    from chalicelib.domain.suppression import address_hash
+    from chalicelib.services.unsubscribe import Scope, unsubscribe
+    from chalicelib.store.models import Suppression
+    from tests.support.lists import stored, subscribe
+    from tests.support.signups import form_signup
+
+    hers, typed = "+40722000111", PHONE
+    news = new_list(client, api, "News")
+    subscribe(account["account_id"], news, PERSON, phone=hers)
+    unsubscribe(LinkClaim(account["account_id"], news, PERSON, None), Scope.LIST)
+    assert form_signup(client, news, email=PERSON, phone=PHONE_RAW).status_code == 200
+    assert (stored(news, PERSON).phone, stored(news, PERSON).returning.phone) == (hers, typed)
+
+    access = completed(client, api, type="access", phone=typed)
+    export = export_of(client, api, access["request_id"]).body.decode()
+    assert PERSON not in export and hers not in export, export
+    completed(client, api, type="erase", phone=typed)
+    entry = stored(news, PERSON)
+    assert (entry.status, entry.phone, entry.returning.phone) == ("unsubscribed", hers, None)
+    assert entry.phone_consent is not None, "her own number's confirmation stays"
+    assert Suppression.get(account["account_id"], address_hash(PERSON, hash_key())).reason == "unsubscribed"

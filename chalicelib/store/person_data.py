@@ -48,7 +48,7 @@ from chalicelib.store.models import (
     TidingsModel,
     TrackingMarker,
 )
-from chalicelib.store.returning import returning_view
+from chalicelib.store.returning import returning_view, waiting_return
 from chalicelib.store.subscribers import consent_view, tracking_view
 
 Exporter = Callable[[Person], list[dict[str, Any]]]
@@ -136,11 +136,18 @@ def phone_confirmation_view(entry: Subscriber) -> dict[str, Any]:
             "phone_confirm_user_agent": proof.confirm_user_agent}
 
 
-def phone_only_view(entry: Subscriber, mailing_list: MailingList | None) -> dict[str, Any]:
+def phone_only_view(entry: Subscriber, mailing_list: MailingList | None,
+                    phones: frozenset[str]) -> dict[str, Any]:
     """Someone else's entry that carries the person's number unconfirmed: the list and the number
-    are the person's data there; whose entry it is, and the rest of it, are not theirs to see."""
-    return {"list_id": entry.list_id, "list_name": mailing_list.name if mailing_list else None,
-            "phone": entry.phone, "phone_confirmed_at": None}
+    are the person's data there; whose entry it is, and the rest of it, are not theirs to see.
+    The number may be the entry's own or typed on a signup back waiting beside it (P12)."""
+    view = {"list_id": entry.list_id, "list_name": mailing_list.name if mailing_list else None,
+            "phone": entry.phone if entry.phone in phones else None, "phone_confirmed_at": None}
+    signup = entry.returning
+    if signup is not None and signup.phone in phones:
+        # Held until the entry's data goes even once it no longer waits (P29): say which.
+        view["returning"] = {"phone": signup.phone, "waiting": waiting_return(entry) is not None}
+    return view
 
 
 def export_subscribers(person: Person) -> list[dict[str, Any]]:
@@ -148,14 +155,14 @@ def export_subscribers(person: Person) -> list[dict[str, Any]]:
     phone_only = person_subscribers.phone_only_entries_of(person)
     lists = person_subscribers.lists_of(entries + phone_only)
     return ([subscription_view(entry, lists.get(entry.list_id)) for entry in entries]
-            + [phone_only_view(entry, lists.get(entry.list_id)) for entry in phone_only])
+            + [phone_only_view(entry, lists.get(entry.list_id), person.phones) for entry in phone_only])
 
 
 def erase_subscribers(person: Person) -> int:
     """The person's entries deleted, and their number taken off other people's entries."""
     phone_only = person_subscribers.phone_only_entries_of(person)
     for entry in phone_only:
-        person_subscribers.remove_phone(entry)
+        person_subscribers.remove_phone(entry, person.phones)
     return person_subscribers.delete_entries(person_subscribers.entries_of(person)) + len(phone_only)
 
 

@@ -7,7 +7,8 @@ still stored, so access shows them and erasure deletes them.
 
 An email and a phone are one person only where that entry's person confirmed the number by code:
 otherwise anyone could type someone else's number (or address) on a form and then, through their
-own request, suppress, delete or see what the account holds under the other's.
+own request, suppress, delete or see what the account holds under the other's. A number typed on
+a signup back (P12), waiting in an entry's `returning` map, is held there too, and is never proven.
 """
 from __future__ import annotations
 
@@ -37,9 +38,11 @@ def _by_email(account_id: str, email: str) -> list[Subscriber]:
 
 
 def _by_phone(account_id: str, phone: str) -> list[Subscriber]:
+    """The entries holding the number: as their own, or typed on a signup back waiting beside them."""
     found: list[Subscriber] = []
+    held_there = (Subscriber.phone == phone) | (Subscriber.returning.phone == phone)
     for mailing_list in MailingList.by_account.query(account_id):
-        found.extend(Subscriber.query(mailing_list.list_id, filter_condition=Subscriber.phone == phone))
+        found.extend(Subscriber.query(mailing_list.list_id, filter_condition=held_there))
     return found
 
 
@@ -51,20 +54,23 @@ def find_person(account_id: str, subject: Subject) -> Person:
         entries = _by_email(account_id, subject.value)
         phones = frozenset(e.phone for e in entries if phone_is_confirmed(e))
         # A number she proved is hers wherever it is typed: a request by it would reach those copies.
-        copies = frozenset().union(*(_phone_only(_by_phone(account_id, phone)) for phone in sorted(phones)))
+        copies = frozenset().union(*(_phone_only(_by_phone(account_id, phone), phone)
+                                     for phone in sorted(phones)))
         return Person(account_id, frozenset({subject.value}), phones, copies)
     entries = _by_phone(account_id, subject.value)
-    return Person(account_id, _proven_emails(entries), frozenset({subject.value}), _phone_only(entries))
+    return Person(account_id, _proven_emails(entries, subject.value), frozenset({subject.value}),
+                  _phone_only(entries, subject.value))
 
 
-def _proven_emails(entries: list[Subscriber]) -> frozenset[str]:
-    """The emails whose entries confirmed the number these entries carry."""
-    return frozenset(e.email for e in entries if phone_is_confirmed(e))
+def _proven_emails(entries: list[Subscriber], phone: str) -> frozenset[str]:
+    """The emails whose entries confirmed `phone` as their own number: an entry found by the
+    number on its signup back proves nothing by its own number's confirmation."""
+    return frozenset(e.email for e in entries if e.phone == phone and phone_is_confirmed(e))
 
 
-def _phone_only(entries: list[Subscriber]) -> frozenset[tuple[str, str]]:
-    """The keys of the entries (all carrying one number) whose person never proved it theirs."""
-    emails = _proven_emails(entries)
+def _phone_only(entries: list[Subscriber], phone: str) -> frozenset[tuple[str, str]]:
+    """The keys of the entries (all holding `phone`) whose person never proved it theirs."""
+    emails = _proven_emails(entries, phone)
     return frozenset((e.list_id, e.address) for e in entries if e.email not in emails)
 
 
@@ -80,10 +86,20 @@ def phone_only_entries_of(person: Person) -> list[Subscriber]:
     return sorted(Subscriber.batch_get(keys), key=lambda e: (e.list_id, e.address)) if keys else []
 
 
-def remove_phone(entry: Subscriber) -> None:
-    """Take the number (and any code sent to it) off an entry that is not its holder's: the
-    holder erased it (P18); the entry and the rest of it stay its own person's."""
-    update_fields(entry, {"phone": None, "phone_consent": None})
+def remove_phone(entry: Subscriber, phones: frozenset[str]) -> None:
+    """Take the holder's numbers (and any code sent to one) off an entry that is not theirs, and
+    off a signup back waiting beside it: the holder erased them (P18); the entry and the rest of
+    the signup stay its own person's."""
+    if entry.phone in phones:
+        update_fields(entry, {"phone": None, "phone_consent": None})
+    if entry.returning is None or entry.returning.phone not in phones:
+        return
+    try:  # only while the number is there: a signup back since typed with another is not theirs
+        entry.update(actions=[Subscriber.returning.phone.remove(), Subscriber.updated_at.set(now())],
+                     condition=Subscriber.returning.phone.is_in(*sorted(phones)))
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
 
 
 def lists_of(entries: list[Subscriber]) -> dict[str, MailingList]:
