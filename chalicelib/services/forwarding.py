@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from chalicelib.config import hash_key, settings, signer
 from chalicelib.domain.campaigns import CampaignStatus
 from chalicelib.domain.clock import now
-from chalicelib.domain.errors import InvalidInput, NotFound, TidingsError, TooManyRequests
+from chalicelib.domain.errors import InvalidInput, NotFound, TidingsError
 from chalicelib.domain.health import sending_blocked_reason
 from chalicelib.domain.mail_links import FORWARD, LinkClaim, read_link_token
 from chalicelib.domain.signup_limits import Counter, keyed
@@ -33,7 +33,7 @@ from chalicelib.store.accounts import get_account
 from chalicelib.store.campaigns import campaign_content, get_campaign
 from chalicelib.store.lists import find_list
 from chalicelib.store.models import Campaign
-from chalicelib.store.rate_limits import consume
+from chalicelib.store.rate_limits import consume_or_refuse
 from chalicelib.store.subscribers import get_subscriber
 from chalicelib.store.suppressions import is_suppressed_for_list
 from chalicelib.templates import DEFAULT_LANGUAGE, N_
@@ -103,12 +103,9 @@ def share(token: str) -> tuple[LinkClaim, str]:
     pass on. TooManyRequests past the reader's daily limit."""
     claim = reader_link(token)
     reader = keyed(hash_key(), "forward", f"{claim.campaign_id}:{claim.address}")
-    at = now()
-    full = consume([Counter(f"fwd:{reader}", FORWARDS_PER_DAY, 86_400)], at)
-    if full:
-        raise TooManyRequests(N_("this mail was already shared %(count)s times today"),
-                              params={"count": FORWARDS_PER_DAY},
-                              retry_after=full[0].window_end(at) - int(at.timestamp()))
+    consume_or_refuse([Counter(f"fwd:{reader}", FORWARDS_PER_DAY, 86_400)], now(),
+                      N_("this mail was already shared %(count)s times today"),
+                      params={"count": FORWARDS_PER_DAY})
     campaign_stats.add_counter(claim.campaign_id or "", campaign_stats.FORWARDS)
     logger.info("campaign shared", extra={"campaign_id": claim.campaign_id})
     return claim, share_url(claim)

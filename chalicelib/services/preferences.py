@@ -45,7 +45,7 @@ from chalicelib.store.accounts import get_account
 from chalicelib.store.lists import find_list, tracking_history
 from chalicelib.store.models import MailingList, Subscriber
 from chalicelib.store.privacy_requests import complete_request, create_request, load_export
-from chalicelib.store.rate_limits import consume
+from chalicelib.store.rate_limits import consume, consume_or_refuse
 from chalicelib.store.suppressions import end_lifts, suppress, suppressed_hashes
 from chalicelib.templates import N_
 
@@ -142,12 +142,9 @@ def _authorised(token: str, form: Mapping[str, str]) -> LinkClaim:
 def _within_hourly_cap(claim: LinkClaim, request_type: RequestType) -> None:
     """Count one request of this kind for the person; TooManyRequests (with Retry-After) when
     they made PAGE_REQUESTS_PER_HOUR of them this hour, before anything is recorded."""
-    at = now()
-    full = consume([page_request_counter(hash_key(), claim.account_id, claim.address, request_type)], at)
-    if full:
-        raise TooManyRequests(N_("you asked for this %(count)s times this hour; try again later"),
-                              params={"count": PAGE_REQUESTS_PER_HOUR},
-                              retry_after=full[0].window_end(at) - int(at.timestamp()))
+    consume_or_refuse([page_request_counter(hash_key(), claim.account_id, claim.address, request_type)],
+                      now(), N_("you asked for this %(count)s times this hour; try again later"),
+                      params={"count": PAGE_REQUESTS_PER_HOUR})
 
 
 def download(token: str, form: Mapping[str, str]) -> tuple[str, dict[str, Any]]:
@@ -290,11 +287,9 @@ def send_phone_code(token: str, form: Mapping[str, str]) -> None:
     if not phone_consent.may_send_code(proof.code_sent_at if proof else None, at):
         raise TooManyRequests(N_("a code was sent a moment ago; wait two minutes before asking again"))
     key = hash_key()
-    full = consume([phone_consent.entry_code_counter(key, entry.list_id, entry.address)], at)
-    if full:
-        raise TooManyRequests(N_("you asked for %(count)s codes today; ask again tomorrow"),
-                              params={"count": phone_consent.CODES_PER_ENTRY_PER_DAY},
-                              retry_after=full[0].window_end(at) - int(at.timestamp()))
+    consume_or_refuse([phone_consent.entry_code_counter(key, entry.list_id, entry.address)], at,
+                      N_("you asked for %(count)s codes today; ask again tomorrow"),
+                      params={"count": phone_consent.CODES_PER_ENTRY_PER_DAY})
     code = phone_consent.new_code()
     subscriber_store.save_phone_code(entry, phone_consent.code_hash(key, entry.list_id, entry.address,
                                                                     entry.phone, code))

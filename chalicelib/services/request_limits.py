@@ -8,16 +8,12 @@ from __future__ import annotations
 
 from chalicelib.config import hash_key, settings
 from chalicelib.domain.clock import now
-from chalicelib.domain.errors import TooManyRequests
 from chalicelib.domain.signup_limits import request_counters
-from chalicelib.store.rate_limits import consume
+from chalicelib.store.rate_limits import consume_or_refuse
 
 
 def refuse_over_request_limits(ip: str | None, refusal: str, list_id: str | None = None) -> None:
     """Count the request against the per-IP limit, and the list's when it names one;
     TooManyRequests with `refusal` (a message id) and Retry-After when one is full."""
     counters = request_counters(settings().signup_limits, hash_key(), list_id, ip)
-    at = now()
-    full = consume(counters, at)
-    if full:
-        raise TooManyRequests(refusal, retry_after=max(c.window_end(at) for c in full) - int(at.timestamp()))
+    consume_or_refuse(counters, now(), refusal)

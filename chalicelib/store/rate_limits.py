@@ -1,11 +1,13 @@
 """Consuming abuse-limit counters: one DynamoDB transaction for all of a request's counters."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.update import Action
 
+from chalicelib.domain.errors import TooManyRequests
 from chalicelib.domain.retention import purge_bucket
 from chalicelib.domain.signup_limits import Counter
 from chalicelib.store.models import RateCounter
@@ -53,6 +55,15 @@ def consume(counters: list[Counter], at: datetime, job_id: str | None = None,
         return [counter for counter, full in zip(counters, failed, strict=True) if full]
     return []
 
+
+def consume_or_refuse(counters: list[Counter], at: datetime, refusal: str, *, amount: int = 1,
+                      field: str | None = None, params: Mapping[str, object] | None = None) -> None:
+    """`consume`, or TooManyRequests with `refusal` (and `field`, `params`) when a counter is
+    full, its Retry-After the seconds until the last full window ends."""
+    full = consume(counters, at, amount=amount)
+    if full:
+        raise TooManyRequests(refusal, field, max(c.window_end(at) for c in full) - int(at.timestamp()),
+                              params=params)
 
 def _expiry(key: str, ends: datetime) -> list[Action]:
     return [RateCounter.expires_at.set(ends), RateCounter.purge_bucket.set(purge_bucket(ends, key))]

@@ -22,7 +22,6 @@ from chalicelib.domain.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
-    TooManyRequests,
     Unprocessable,
 )
 from chalicelib.domain.health import sending_blocked_reason
@@ -57,7 +56,7 @@ from chalicelib.store.campaigns import (
 )
 from chalicelib.store.lists import get_list
 from chalicelib.store.models import Account, Campaign, MailingList
-from chalicelib.store.rate_limits import consume
+from chalicelib.store.rate_limits import consume_or_refuse
 from chalicelib.store.send_progress import open_progress
 from chalicelib.store.suppressions import suppressed_hashes, suppression_reasons
 
@@ -250,13 +249,10 @@ def _refuse_suppressed_numbers(account_id: str, numbers: dict[str, int]) -> None
 def _count_tests(account_id: str, channel: Channel, count: int) -> None:
     """Count `count` tests against the account's day on `channel`; TooManyRequests, nothing
     sent, when they would pass TESTS_PER_DAY."""
-    at = now()
-    full = consume([daily_tests(account_id, channel)], at, amount=count)
-    if full:
-        what = "texts" if channel is Channel.SMS else "emails"
-        raise TooManyRequests(f"an account may send {TESTS_PER_DAY[channel]} test {what} a day; these "
-                              f"{count} would pass it", field="addresses",
-                              retry_after=full[0].window_end(at) - int(at.timestamp()))
+    what = "texts" if channel is Channel.SMS else "emails"
+    consume_or_refuse([daily_tests(account_id, channel)], now(),
+                      f"an account may send {TESTS_PER_DAY[channel]} test {what} a day; these "
+                      f"{count} would pass it", amount=count, field="addresses")
 
 
 def _test_sms(account: Account, content: CampaignContent, mailing_list: ListSettings, phone: str,
