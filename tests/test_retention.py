@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from bench.aws_calls import count_aws_calls
+from chalicelib.cli import create_account_with_key
 from chalicelib.cli import main as cli
 from chalicelib.config import hash_key
 from chalicelib.domain.signup_limits import Counter
@@ -92,6 +93,20 @@ def test_p22_an_account_purge_finds_message_records_through_the_purge_lists(aws)
         removed, complete = retention_store.purge_account("acc_1", content_only=True, more_time=lambda: True)
     assert complete and removed["messages"] == 1 and removed["message-purge-lists"] == 1
     assert stored_message_ids() == {"msg_2"}
+
+
+def test_p23_p25_an_account_whose_last_item_goes_as_its_time_runs_out_is_reported_deleted(aws):
+    # The account record goes last; a purge that said "unfinished" then would never be resumed
+    # (the next run no longer finds the account), so its deletion would go unaudited (P25).
+    account_id = create_account_with_key("Gone", {"contact_email": "owner@gone.example"})["account_id"]
+
+    def time_until_the_account_record_goes() -> bool:
+        return any(True for _ in Account.query(account_id))
+
+    removed, complete = retention_store.purge_account(account_id, content_only=False,
+                                                      more_time=time_until_the_account_record_goes)
+    assert complete and removed["accounts"] == 1
+    assert not any(True for _ in Account.query(account_id))
 
 
 def test_p21_message_records_are_purged_30_days_after_sending_not_before(aws):

@@ -242,9 +242,12 @@ def purge_account(account_id: str, content_only: bool, more_time: TimeLeft) -> t
         if started and not more_time():  # finding a table's items costs calls too
             return counts, False
         started = True
-        for page in _pages(coverage.find(account_id)):
+        # Time is checked before a page goes, never after: once the last page (the account
+        # record) has gone the purge is done, and a later run could not find the account to
+        # finish and audit it (P25).
+        for number, page in enumerate(_pages(coverage.find(account_id))):
+            if number and not more_time():
+                return counts, False
             _batch_delete(model, page)
             counts[model.Meta.logical_name] = counts.get(model.Meta.logical_name, 0) + len(page)
-            if not more_time():
-                return counts, False
     return counts, True
