@@ -214,7 +214,10 @@ def set_tracking(token: str, form: Mapping[str, str], ip: str | None = None,
     counted about them in that list's campaigns, and the tracking worker counts nothing more
     of their mail, even an old one; giving it is their own action, so it counts as confirmed.
     Given, it is proven like the signup box's (P02): to the text version the page showed
-    (`tracking_version`; StalePage when it names none of the list's), from this IP and browser."""
+    (`tracking_version`; StalePage when it names none of the list's), from this IP and browser.
+    A replay answers the same and writes nothing: the same text given again keeps the first
+    proof, a second withdrawal the first time (this page is not rate-capped: withdrawing must
+    always work, P30)."""
     claim = _authorised(token, form)
     list_id, give = form.get("list_id", ""), form.get("choice") == "give"
     person = person_subscribers.find_person(claim.account_id, _subject(claim))
@@ -226,15 +229,15 @@ def set_tracking(token: str, form: Mapping[str, str], ip: str | None = None,
     if give:
         proof = evidence(now(), Source.PREFERENCES, _shown_tracking_version(mailing_list, form),
                          ip=ip, user_agent=user_agent, form_url=None)
-        for entry in entries:
-            subscriber_store.give_tracking(entry, proof)
+        changed = sum(subscriber_store.give_tracking(entry, proof) for entry in entries)
     else:
-        for entry in entries:
-            subscriber_store.withdraw_tracking(entry)
+        changed = sum(subscriber_store.withdraw_tracking(entry) for entry in entries)
+        # Also on a replay: one retried after a failure here still deletes what was counted.
         tracking_store.delete_markers(marker for _, marker in tracking_store.markers_of(
             claim.account_id, person.emails, list_id=list_id))
-    action = "subscriber.tracking_given" if give else "subscriber.tracking_withdrawn"
-    audit.record(claim.account_id, ACTOR, action, list_id)
+    if changed:  # a replay (the same text given again, a second withdrawal) records nothing (P27)
+        action = "subscriber.tracking_given" if give else "subscriber.tracking_withdrawn"
+        audit.record(claim.account_id, ACTOR, action, list_id)
     return give
 
 
