@@ -44,7 +44,7 @@ from chalicelib.store import tracking as tracking_store
 from chalicelib.store.accounts import get_account
 from chalicelib.store.lists import find_list, tracking_history
 from chalicelib.store.models import MailingList, Subscriber
-from chalicelib.store.privacy_requests import complete_request, create_request, load_export
+from chalicelib.store.privacy_requests import complete_request, create_request, load_export, withdraw_request
 from chalicelib.store.rate_limits import consume, consume_or_refuse
 from chalicelib.store.suppressions import end_lifts, suppress, suppressed_hashes
 from chalicelib.templates import N_
@@ -182,7 +182,8 @@ def edit(token: str, form: Mapping[str, str]) -> int:
 
 def unsubscribe(token: str, form: Mapping[str, str]) -> int:
     """Unsubscribe from the list named in the form, or from every list (`all`: an objection,
-    which also suppresses the address in the account, P12). How many entries ended."""
+    which also suppresses the address in the account, P12). How many entries ended. Leaving one
+    list again, when nothing is left to change, records no request or audit entry (P19, P27)."""
     claim = _authorised(token, form)
     choice = form.get("list_id", "")
     subject = _subject(claim)
@@ -197,10 +198,15 @@ def unsubscribe(token: str, form: Mapping[str, str]) -> int:
     # (P12), even if the account deletes the entry and adds the address again; the other lists
     # stay as they are.
     request = create_request(claim.account_id, RequestType.OBJECT, subject, ACTOR)
-    suppress(claim.account_id, claim.address, SuppressionReason.UNSUBSCRIBED, list_id=choice)
-    end_lifts(claim.account_id, claim.address, choice)  # a way back they had taken closes (P12)
+    suppressed = suppress(claim.account_id, claim.address, SuppressionReason.UNSUBSCRIBED, list_id=choice)
+    lift_closed = end_lifts(claim.account_id, claim.address, choice)  # a way back they had taken (P12)
     ended = sum(person_subscribers.unsubscribe(entry, claim.campaign_for(entry.list_id, entry.address))
                 for entry in entries)
+    if not (suppressed or lift_closed or ended):
+        # A replay (this page is not rate-capped: opting out must always work, P07): each write
+        # above was conditional and changed nothing, so the request it would record goes too.
+        withdraw_request(request)
+        return 0
     complete_request(request, {"entries_unsubscribed": ended, "list_id": choice})
     audit.record(claim.account_id, ACTOR, "privacy.object", request.request_id)
     logger.info("privacy request completed", extra={"request_id": request.request_id, "type": "object"})
