@@ -219,6 +219,7 @@ def set_tracking(token: str, form: Mapping[str, str], ip: str | None = None,
     person now lets that list count their opens and clicks. Withdrawing also deletes what was
     counted about them in that list's campaigns, and the tracking worker counts nothing more
     of their mail, even an old one; giving it is their own action, so it counts as confirmed.
+    A pending entry may only withdraw it: confirming then does not grant it.
     Given, it is proven like the signup box's (P02): to the text version the page showed
     (`tracking_version`; StalePage when it names none of the list's), from this IP and browser.
     A replay answers the same and writes nothing: the same text given again keeps the first
@@ -230,7 +231,7 @@ def set_tracking(token: str, form: Mapping[str, str], ip: str | None = None,
     entries = [e for e in person_subscribers.entries_of(person) if e.list_id == list_id]
     if not entries:
         raise InvalidInput(N_("you are not on this list"), field="list_id")
-    _require_confirmed(entries)
+    _require_status(entries, _CONFIRMED if give else _MAY_WITHDRAW_TRACKING)
     mailing_list = person_subscribers.lists_of(entries).get(list_id)
     if give:
         proof = evidence(now(), Source.PREFERENCES, _shown_tracking_version(mailing_list, form),
@@ -259,11 +260,18 @@ def _shown_tracking_version(mailing_list: MailingList | None, form: Mapping[str,
     return shown
 
 
-def _require_confirmed(entries: list[Subscriber]) -> None:
-    """The page offers the tracking and phone choices only on confirmed entries: a pending one
-    has not proven its address yet (P01), an ended one gets nothing more and is due for deletion
-    (P12, P29). A POST for one anyway (an old tab, whoever holds the link) changes nothing."""
-    if any(entry.status != Status.CONFIRMED.value for entry in entries):
+# Giving tracking consent and the phone choices need a confirmed entry: a pending one has not
+# proven its address yet (P01). Withdrawing tracking consent is offered on a pending entry too:
+# one who ticked the box at signup takes it back before confirming, so that confirming does not
+# grant it (P30). An ended entry gets nothing more and is due for deletion (P12, P29).
+_CONFIRMED = frozenset({Status.CONFIRMED.value})
+_MAY_WITHDRAW_TRACKING = frozenset({Status.PENDING.value, Status.CONFIRMED.value})
+
+
+def _require_status(entries: list[Subscriber], allowed: frozenset[str]) -> None:
+    """InvalidInput (list_id) unless every entry's status is `allowed`: a POST the page did not
+    offer (an old tab, whoever holds the link) changes nothing."""
+    if any(entry.status not in allowed for entry in entries):
         raise InvalidInput(N_("this is only for lists you are subscribed to and have confirmed"),
                            field="list_id")
 
@@ -273,7 +281,7 @@ def _entry_with_phone(claim: LinkClaim, list_id: str) -> Subscriber:
     entries = [e for e in person_subscribers.entries_of(person) if e.list_id == list_id and e.phone]
     if not entries:
         raise InvalidInput(N_("no phone number is held for you on this list"), field="list_id")
-    _require_confirmed(entries)
+    _require_status(entries, _CONFIRMED)
     return entries[0]
 
 

@@ -199,11 +199,13 @@ def tracking_state(entry: Subscriber) -> TrackingState:
 
 def confirm_tracking(entry: Subscriber) -> None:
     """Record that the person's confirmation also confirmed the tracking consent they gave with
-    their signup (P30); nothing when they gave none."""
-    if entry.tracking is None or entry.tracking.given_at is None or entry.tracking.confirmed_at:
+    their signup (P30); nothing when they gave none, or withdrew it before confirming."""
+    proof = entry.tracking
+    if proof is None or proof.given_at is None or proof.confirmed_at or proof.withdrawn_at:
         return
-    entry.update(actions=[Subscriber.tracking.confirmed_at.set(entry.consent.confirmed_at or now())],
-                 condition=Subscriber.tracking.given_at.exists())
+    # Conditional on the stored proof: a withdrawal since this entry was read stays unconfirmed.
+    _updated(entry, [Subscriber.tracking.confirmed_at.set(entry.consent.confirmed_at or now())],
+             Subscriber.tracking.given_at.exists() & Subscriber.tracking.withdrawn_at.does_not_exist())
 
 
 def give_tracking(entry: Subscriber, evidence: ConsentEvidence) -> bool:
