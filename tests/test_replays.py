@@ -243,6 +243,29 @@ def test_p13_leaving_in_the_preference_centre_after_the_mails_link_counts_the_ca
     assert _requests(account) == 1
 
 
+def test_p12_p19_leaving_every_list_in_the_preference_centre_replayed_records_one_request(
+        client, account, headers):
+    news, offers = new_list(client, headers, "News"), new_list(client, headers, "Offers")
+    subscribe(account["account_id"], news, ANN)
+    subscribe(account["account_id"], offers, ANN)
+    campaign_id = campaign_of(account["account_id"], news)
+    token = _prefs(account, news, campaign_id)
+    _replayed(lambda: _leave(client, token, "all"))
+    assert (stored(news, ANN).status, stored(offers, ANN).status) == ("unsubscribed", "unsubscribed")
+    assert _requests(account) == 1 and _actions(account, "privacy.object") == ["privacy.object"]
+    assert report_body(client, account, campaign_id)["unsubscribes"] == 1
+
+
+def test_p12_p19_two_racing_presses_of_leave_every_list_record_once(client, account, headers, stale_entries):
+    list_id = new_list(client, headers)
+    subscribe(account["account_id"], list_id, ANN)
+    token = _prefs(account, list_id)
+    stale_entries()
+    assert _leave(client, token, "all").status_code == 200
+    assert _leave(client, token, "all").status_code == 200  # read the entry before the first ended it
+    assert _requests(account) == 1 and _actions(account, "privacy.object") == ["privacy.object"]
+
+
 # --- the mail's unsubscribe link, the platform-wide opt-out, SMS STOP (P07, P12, P13) ------------
 
 @pytest.mark.parametrize("how", [

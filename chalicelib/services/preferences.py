@@ -36,7 +36,7 @@ from chalicelib.domain.subscriptions import CONTACT_FIELDS, Source, Status, clea
 from chalicelib.domain.suppression import SuppressionReason
 from chalicelib.domain.tokens import TokenInvalid
 from chalicelib.observability import logger
-from chalicelib.services.privacy import submit_request
+from chalicelib.services.privacy import object_once, submit_request
 from chalicelib.services.signups import current_tracking_consent, list_language
 from chalicelib.store import audit, person_data, person_subscribers
 from chalicelib.store import subscribers as subscriber_store
@@ -182,14 +182,13 @@ def edit(token: str, form: Mapping[str, str]) -> int:
 
 def unsubscribe(token: str, form: Mapping[str, str]) -> int:
     """Unsubscribe from the list named in the form, or from every list (`all`: an objection,
-    which also suppresses the address in the account, P12). How many entries ended. Leaving one
-    list again, when nothing is left to change, records no request or audit entry (P19, P27)."""
+    which also suppresses the address in the account, P12). How many entries ended now. Either,
+    replayed with nothing left to change, records no request or audit entry (P19, P27)."""
     claim = _authorised(token, form)
     choice = form.get("list_id", "")
     subject = _subject(claim)
     if choice == "all":
-        request = submit_request(claim.account_id, ACTOR, RequestType.OBJECT, subject, mailed=claim)
-        return int(request.outcome.as_dict().get("entries_unsubscribed", 0))
+        return object_once(claim.account_id, ACTOR, subject, mailed=claim)
     person = person_subscribers.find_person(claim.account_id, subject)
     entries = [e for e in person_subscribers.entries_of(person) if e.list_id == choice]
     if not entries:
