@@ -6,6 +6,7 @@ genuinely new act (a newer consent text, another list, a way back then out again
 """
 from __future__ import annotations
 
+import copy
 import json
 import re
 from typing import Any
@@ -95,7 +96,7 @@ def stale_entries(monkeypatch):
             key = (person.account_id, tuple(sorted(person.emails)))
             if key not in held:
                 held[key] = real(person)
-            return held[key]
+            return copy.deepcopy(held[key])  # as read then: a write updates the item it is given
         monkeypatch.setattr(person_subscribers, "entries_of", as_read_before)
     return freeze
 
@@ -228,6 +229,23 @@ def test_p13_p19_two_racing_presses_of_leave_this_list_record_and_count_once(
     assert report_body(client, account, campaign_id)["unsubscribes"] == 1
 
 
+def test_p19_racing_presses_of_leave_this_list_record_once_whichever_wrote_the_suppression(
+        client, account, headers, stale_entries, monkeypatch):
+    """Two presses that both read the entry confirmed: one may write the list's suppression and
+    the other end the entry. The entry's end decides which records the act, so not both do."""
+    from chalicelib.services import preferences
+
+    list_id = new_list(client, headers)
+    subscribe(account["account_id"], list_id, ANN)
+    token = _prefs(account, list_id)
+    stale_entries()
+    assert _leave(client, token, list_id).status_code == 200  # ended the entry
+    # The other press: its suppression write won (it came first), its entry end then found it ended.
+    monkeypatch.setattr(preferences, "suppress", lambda *args, **kwargs: True)
+    assert _leave(client, token, list_id).status_code == 200
+    assert _requests(account) == 1 and _actions(account, "privacy.object") == ["privacy.object"]
+
+
 def test_p13_leaving_in_the_preference_centre_after_the_mails_link_counts_the_campaign_once(
         client, account, headers):
     list_id = new_list(client, headers)
@@ -263,6 +281,21 @@ def test_p12_p19_two_racing_presses_of_leave_every_list_record_once(client, acco
     stale_entries()
     assert _leave(client, token, "all").status_code == 200
     assert _leave(client, token, "all").status_code == 200  # read the entry before the first ended it
+    assert _requests(account) == 1 and _actions(account, "privacy.object") == ["privacy.object"]
+
+
+def test_p19_racing_presses_of_leave_every_list_record_once_whichever_wrote_the_suppression(
+        client, account, headers, stale_entries, monkeypatch):
+    from chalicelib.services import privacy
+
+    list_id = new_list(client, headers)
+    subscribe(account["account_id"], list_id, ANN)
+    token = _prefs(account, list_id)
+    stale_entries()
+    assert _leave(client, token, "all").status_code == 200  # ended the entry
+    # The other press: its suppression write won (it came first), its entry end then found it ended.
+    monkeypatch.setattr(privacy, "suppress_hash", lambda *args, **kwargs: True)
+    assert _leave(client, token, "all").status_code == 200
     assert _requests(account) == 1 and _actions(account, "privacy.object") == ["privacy.object"]
 
 

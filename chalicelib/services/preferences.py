@@ -32,7 +32,15 @@ from chalicelib.domain.privacy import (
     page_request_counter,
     phone_hash,
 )
-from chalicelib.domain.subscriptions import CONTACT_FIELDS, Source, Status, clean_ip, evidence, named_version
+from chalicelib.domain.subscriptions import (
+    CONTACT_FIELDS,
+    Source,
+    Status,
+    clean_ip,
+    evidence,
+    may_transition,
+    named_version,
+)
 from chalicelib.domain.suppression import SuppressionReason
 from chalicelib.domain.tokens import TokenInvalid
 from chalicelib.observability import logger
@@ -201,9 +209,13 @@ def unsubscribe(token: str, form: Mapping[str, str]) -> int:
     lift_closed = end_lifts(claim.account_id, claim.address, choice)  # a way back they had taken (P12)
     ended = sum(person_subscribers.unsubscribe(entry, claim.campaign_for(entry.list_id, entry.address))
                 for entry in entries)
-    if not (suppressed or lift_closed or ended):
-        # A replay (this page is not rate-capped: opting out must always work, P07): each write
-        # above was conditional and changed nothing, so the request it would record goes too.
+    # Which press records the act: where an entry could end, the one whose conditional write
+    # ended it (racing presses may each win one of the writes above); else the one that wrote
+    # the list's suppression or closed a way back.
+    could_end = any(may_transition(Status(entry.status), Status.UNSUBSCRIBED) for entry in entries)
+    if not (ended if could_end else suppressed or lift_closed):
+        # A replay (this page is not rate-capped: opting out must always work, P07): it changed
+        # nothing, so the request it would record goes too.
         withdraw_request(request)
         return 0
     complete_request(request, {"entries_unsubscribed": ended, "list_id": choice})

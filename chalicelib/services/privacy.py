@@ -2,9 +2,10 @@
 
 `submit_request` records a request with its 30-day due date (P19) and completes it within the
 call; the API and the preference centre both go through it, so every action a person takes is
-on record (the page's objection through `object_once`, which records a replay that changes
-nothing only once). `export_person` and `erase_person` are the building blocks for callers that hold an
-address or phone. Nothing here logs or audits contact data: request ids and counts only.
+on record (the page's objection goes through `object_once`, which records nothing for a replay
+that changes nothing). `export_person` and `erase_person` are the building blocks for callers
+that hold an address or phone. Nothing here logs or audits contact data: request ids and counts
+only.
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from chalicelib.domain.privacy import (
     rectification,
     subject_from_text,
 )
+from chalicelib.domain.subscriptions import Status, may_transition
 from chalicelib.domain.suppression import SuppressionReason
 from chalicelib.observability import logger
 from chalicelib.store import audit, person_data, person_subscribers
@@ -160,12 +162,15 @@ def _complete(request: PrivacyRequest, person: Person, subject: Subject,
 
 def _object(person: Person, mailed: LinkClaim | None) -> tuple[dict[str, Any], bool]:
     """End the person's entries and suppress their keyed hashes in the account (P12, P17): the
-    outcome, and whether anything changed (each write is conditional, so racing replays agree)."""
-    ended = sum(person_subscribers.unsubscribe(e, _campaign_for(mailed, e))
-                for e in person_subscribers.entries_of(person))
+    outcome, and whether this call changed anything. Each write is conditional; where an entry
+    could end, only the call that ended one says so (racing calls may each win one write)."""
+    entries = person_subscribers.entries_of(person)
+    ended = sum(person_subscribers.unsubscribe(e, _campaign_for(mailed, e)) for e in entries)
     hashes = sorted(person.keyed_hashes(hash_key()))
     newly = sum(suppress_hash(person.account_id, hashed, SuppressionReason.UNSUBSCRIBED) for hashed in hashes)
-    return {"entries_unsubscribed": ended, "identifiers_suppressed": len(hashes)}, bool(ended or newly)
+    could_end = any(may_transition(Status(e.status), Status.UNSUBSCRIBED) for e in entries)
+    return ({"entries_unsubscribed": ended, "identifiers_suppressed": len(hashes)},
+            bool(ended if could_end else newly))
 
 
 def _campaign_for(mailed: LinkClaim | None, entry: Subscriber) -> str | None:
