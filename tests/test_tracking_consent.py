@@ -222,13 +222,15 @@ def test_p30_withdrawing_tracking_in_the_preference_centre_needs_this_pages_nonc
     assert stored(list_id, BOB).tracking.withdrawn_at is None
 
 
-@pytest.mark.parametrize("status", ["pending", "unsubscribed", "complained"])
-@pytest.mark.parametrize("choice", ["give", "withdraw"])
+@pytest.mark.parametrize(("status", "choice"), [
+    ("pending", "give"), ("unsubscribed", "give"), ("complained", "give"),
+    ("unsubscribed", "withdraw"), ("complained", "withdraw")])
 def test_p30_tracking_is_set_in_the_preference_centre_only_on_a_confirmed_entry(
         client, account, headers, status, choice):
-    """The page offers the tracking button only beside a confirmed entry: a POST for a pending
-    or ended one (a form left open, or whoever holds the link) is a 400 naming list_id, and
-    writes nothing: no proof, no withdrawal, no audit entry."""
+    """The page offers to give tracking consent only beside a confirmed entry, and to withdraw it
+    only beside a live one: a POST for an ended one, or giving on a pending one (a form left open,
+    or whoever holds the link), is a 400 naming list_id, and writes nothing: no proof, no
+    withdrawal, no audit entry."""
     from chalicelib.store.audit import entries as audit_entries
 
     list_id = new_list(client, headers)
@@ -242,6 +244,44 @@ def test_p30_tracking_is_set_in_the_preference_centre_only_on_a_confirmed_entry(
     after = stored(list_id, ANN).tracking
     assert (after.as_dict() if after else None) == (before.as_dict() if before else None)
     assert not [e for e in audit_entries(account["account_id"]) if e.action.startswith("subscriber.tracking")]
+
+
+def test_p30_a_pending_signup_that_ticked_the_box_can_withdraw_it_and_confirming_later_grants_no_tracking(
+        client, account, headers):
+    """Ann ticked the tracking box at signup and, before confirming, withdraws it on the preference
+    page of a list she is already on (its mails carry the link): the page offers her the withdrawal
+    beside the pending entry, and her confirmation later confirms her subscription, not the
+    consent she took back. Giving it there stays for confirmed entries only."""
+    news, offers = new_list(client, headers, "News"), new_list(client, headers, "Offers")
+    subscribe(account["account_id"], news, ANN)
+    form_signup(client, offers, email=ANN, tracking="yes", tracking_version="1")
+    assert stored(offers, ANN).status == "pending" and stored(offers, ANN).tracking.given_at
+    token = _prefs(account, news, ANN)
+    offered = _tracking_form(client.http.get(f"/p/{token}").body.decode(), offers)
+    assert 'value="withdraw"' in offered and "Once you confirm" in offered
+    assert _set_tracking(client, token, offers, "withdraw").status_code == 200
+    assert stored(offers, ANN).tracking.withdrawn_at is not None
+
+    _says_tracking(_confirmation_parts(ANN), DEFAULT_TRACKING_TEXT)  # mailed before she withdrew
+    _resend(client, offers, ANN)
+    _says_nothing_of_tracking(_confirmation_parts(ANN))  # a new link no longer says it
+    mail = next(m for m in sent_mails() if str(m["To"]) == ANN)  # the first, that said it
+    assert client.http.post(confirm_path(mail)).status_code == 200
+    entry = stored(offers, ANN)
+    assert entry.status == "confirmed"
+    assert entry.tracking.withdrawn_at is not None and entry.tracking.confirmed_at is None
+    _send(client, headers, offers)
+    assert "/t/o/" not in _html_to(ANN)[-1]
+
+
+def test_p05_p30_a_pending_entry_without_tracking_consent_is_offered_no_tracking_button(
+        client, account, headers):
+    news, offers = new_list(client, headers, "News"), new_list(client, headers, "Offers")
+    subscribe(account["account_id"], news, ANN)
+    form_signup(client, offers, email=ANN)  # no box ticked
+    page = client.http.get(f"/p/{_prefs(account, news, ANN)}").body.decode()
+    forms = re.findall(r'<form method="post" action="[^"]*/tracking">.*?</form>', page, re.DOTALL)
+    assert [form for form in forms if f'value="{offers}"' in form] == []
 
 
 def test_p02_p30_tracking_consent_given_in_the_preference_centre_is_to_the_text_its_page_showed(

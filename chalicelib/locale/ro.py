@@ -110,6 +110,9 @@ RO: dict[str, str] = {
         "acest acord aici oricând.",
     "This list may now send you SMS. Reply STOP to any of them to stop.":
         "Această listă îți poate trimite acum SMS-uri. Răspunde STOP la oricare dintre ele pentru a le opri.",
+    "Once you confirm this subscription, this list may see when you open its mail and which links you click.":
+        "După ce confirmi această abonare, lista poate vedea când îi deschizi mesajele și pe ce linkuri "
+        "dai clic.",
     "This list may see when you open its mail and which links you click.":
         "Această listă poate vedea când îi deschizi mesajele și pe ce linkuri dai clic.",
     "This list no longer sees when you open its mail or which links you click, and what it had counted "

@@ -32,11 +32,19 @@ from chalicelib.domain.privacy import (
     page_request_counter,
     phone_hash,
 )
-from chalicelib.domain.subscriptions import CONTACT_FIELDS, Source, Status, clean_ip, evidence, named_version
+from chalicelib.domain.subscriptions import (
+    CONTACT_FIELDS,
+    Source,
+    Status,
+    clean_ip,
+    evidence,
+    may_transition,
+    named_version,
+)
 from chalicelib.domain.suppression import SuppressionReason
 from chalicelib.domain.tokens import TokenInvalid
 from chalicelib.observability import logger
-from chalicelib.services.privacy import submit_request
+from chalicelib.services.privacy import object_once, submit_request
 from chalicelib.services.signups import current_tracking_consent, list_language
 from chalicelib.store import audit, person_data, person_subscribers
 from chalicelib.store import subscribers as subscriber_store
@@ -44,7 +52,7 @@ from chalicelib.store import tracking as tracking_store
 from chalicelib.store.accounts import get_account
 from chalicelib.store.lists import find_list, tracking_history
 from chalicelib.store.models import MailingList, Subscriber
-from chalicelib.store.privacy_requests import complete_request, create_request, load_export
+from chalicelib.store.privacy_requests import complete_request, create_request, load_export, withdraw_request
 from chalicelib.store.rate_limits import consume, consume_or_refuse
 from chalicelib.store.suppressions import end_lifts, suppress, suppressed_hashes
 from chalicelib.templates import N_
@@ -182,13 +190,13 @@ def edit(token: str, form: Mapping[str, str]) -> int:
 
 def unsubscribe(token: str, form: Mapping[str, str]) -> int:
     """Unsubscribe from the list named in the form, or from every list (`all`: an objection,
-    which also suppresses the address in the account, P12). How many entries ended."""
+    which also suppresses the address in the account, P12). How many entries ended now. Either,
+    replayed with nothing left to change, records no request or audit entry (P19, P27)."""
     claim = _authorised(token, form)
     choice = form.get("list_id", "")
     subject = _subject(claim)
     if choice == "all":
-        request = submit_request(claim.account_id, ACTOR, RequestType.OBJECT, subject, mailed=claim)
-        return int(request.outcome.as_dict().get("entries_unsubscribed", 0))
+        return object_once(claim.account_id, ACTOR, subject, mailed=claim)
     person = person_subscribers.find_person(claim.account_id, subject)
     entries = [e for e in person_subscribers.entries_of(person) if e.list_id == choice]
     if not entries:
@@ -197,10 +205,19 @@ def unsubscribe(token: str, form: Mapping[str, str]) -> int:
     # (P12), even if the account deletes the entry and adds the address again; the other lists
     # stay as they are.
     request = create_request(claim.account_id, RequestType.OBJECT, subject, ACTOR)
-    suppress(claim.account_id, claim.address, SuppressionReason.UNSUBSCRIBED, list_id=choice)
-    end_lifts(claim.account_id, claim.address, choice)  # a way back they had taken closes (P12)
+    suppressed = suppress(claim.account_id, claim.address, SuppressionReason.UNSUBSCRIBED, list_id=choice)
+    lift_closed = end_lifts(claim.account_id, claim.address, choice)  # a way back they had taken (P12)
     ended = sum(person_subscribers.unsubscribe(entry, claim.campaign_for(entry.list_id, entry.address))
                 for entry in entries)
+    # Which press records the act: where an entry could end, the one whose conditional write
+    # ended it (racing presses may each win one of the writes above); else the one that wrote
+    # the list's suppression or closed a way back.
+    could_end = any(may_transition(Status(entry.status), Status.UNSUBSCRIBED) for entry in entries)
+    if not (ended if could_end else suppressed or lift_closed):
+        # A replay (this page is not rate-capped: opting out must always work, P07): it changed
+        # nothing, so the request it would record goes too.
+        withdraw_request(request)
+        return 0
     complete_request(request, {"entries_unsubscribed": ended, "list_id": choice})
     audit.record(claim.account_id, ACTOR, "privacy.object", request.request_id)
     logger.info("privacy request completed", extra={"request_id": request.request_id, "type": "object"})
@@ -213,28 +230,32 @@ def set_tracking(token: str, form: Mapping[str, str], ip: str | None = None,
     person now lets that list count their opens and clicks. Withdrawing also deletes what was
     counted about them in that list's campaigns, and the tracking worker counts nothing more
     of their mail, even an old one; giving it is their own action, so it counts as confirmed.
+    A pending entry may only withdraw it: confirming then does not grant it.
     Given, it is proven like the signup box's (P02): to the text version the page showed
-    (`tracking_version`; StalePage when it names none of the list's), from this IP and browser."""
+    (`tracking_version`; StalePage when it names none of the list's), from this IP and browser.
+    A replay answers the same and writes nothing: the same text given again keeps the first
+    proof, a second withdrawal the first time (this page is not rate-capped: withdrawing must
+    always work, P30)."""
     claim = _authorised(token, form)
     list_id, give = form.get("list_id", ""), form.get("choice") == "give"
     person = person_subscribers.find_person(claim.account_id, _subject(claim))
     entries = [e for e in person_subscribers.entries_of(person) if e.list_id == list_id]
     if not entries:
         raise InvalidInput(N_("you are not on this list"), field="list_id")
-    _require_confirmed(entries)
+    _require_status(entries, _CONFIRMED if give else _MAY_WITHDRAW_TRACKING)
     mailing_list = person_subscribers.lists_of(entries).get(list_id)
     if give:
         proof = evidence(now(), Source.PREFERENCES, _shown_tracking_version(mailing_list, form),
                          ip=ip, user_agent=user_agent, form_url=None)
-        for entry in entries:
-            subscriber_store.give_tracking(entry, proof)
+        changed = sum(subscriber_store.give_tracking(entry, proof) for entry in entries)
     else:
-        for entry in entries:
-            subscriber_store.withdraw_tracking(entry)
+        changed = sum(subscriber_store.withdraw_tracking(entry) for entry in entries)
+        # Also on a replay: one retried after a failure here still deletes what was counted.
         tracking_store.delete_markers(marker for _, marker in tracking_store.markers_of(
             claim.account_id, person.emails, list_id=list_id))
-    action = "subscriber.tracking_given" if give else "subscriber.tracking_withdrawn"
-    audit.record(claim.account_id, ACTOR, action, list_id)
+    if changed:  # a replay (the same text given again, a second withdrawal) records nothing (P27)
+        action = "subscriber.tracking_given" if give else "subscriber.tracking_withdrawn"
+        audit.record(claim.account_id, ACTOR, action, list_id)
     return give
 
 
@@ -250,11 +271,18 @@ def _shown_tracking_version(mailing_list: MailingList | None, form: Mapping[str,
     return shown
 
 
-def _require_confirmed(entries: list[Subscriber]) -> None:
-    """The page offers the tracking and phone choices only on confirmed entries: a pending one
-    has not proven its address yet (P01), an ended one gets nothing more and is due for deletion
-    (P12, P29). A POST for one anyway (an old tab, whoever holds the link) changes nothing."""
-    if any(entry.status != Status.CONFIRMED.value for entry in entries):
+# Giving tracking consent and the phone choices need a confirmed entry: a pending one has not
+# proven its address yet (P01). Withdrawing tracking consent is offered on a pending entry too:
+# one who ticked the box at signup takes it back before confirming, so that confirming does not
+# grant it (P30). An ended entry gets nothing more and is due for deletion (P12, P29).
+_CONFIRMED = frozenset({Status.CONFIRMED.value})
+_MAY_WITHDRAW_TRACKING = frozenset({Status.PENDING.value, Status.CONFIRMED.value})
+
+
+def _require_status(entries: list[Subscriber], allowed: frozenset[str]) -> None:
+    """InvalidInput (list_id) unless every entry's status is `allowed`: a POST the page did not
+    offer (an old tab, whoever holds the link) changes nothing."""
+    if any(entry.status not in allowed for entry in entries):
         raise InvalidInput(N_("this is only for lists you are subscribed to and have confirmed"),
                            field="list_id")
 
@@ -264,7 +292,7 @@ def _entry_with_phone(claim: LinkClaim, list_id: str) -> Subscriber:
     entries = [e for e in person_subscribers.entries_of(person) if e.list_id == list_id and e.phone]
     if not entries:
         raise InvalidInput(N_("no phone number is held for you on this list"), field="list_id")
-    _require_confirmed(entries)
+    _require_status(entries, _CONFIRMED)
     return entries[0]
 
 

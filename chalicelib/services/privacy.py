@@ -2,14 +2,17 @@
 
 `submit_request` records a request with its 30-day due date (P19) and completes it within the
 call; the API and the preference centre both go through it, so every action a person takes is
-on record. `export_person` and `erase_person` are the building blocks for callers that hold an
-address or phone. Nothing here logs or audits contact data: request ids and counts only.
+on record (the page's objection goes through `object_once`, which records nothing for a replay
+that changes nothing). `export_person` and `erase_person` are the building blocks for callers
+that hold an address or phone. Nothing here logs or audits contact data: request ids and counts
+only.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from chalicelib.config import hash_key
 from chalicelib.domain.clock import now
 from chalicelib.domain.errors import Conflict, InvalidInput, TidingsError
 from chalicelib.domain.mail_links import LinkClaim
@@ -23,13 +26,21 @@ from chalicelib.domain.privacy import (
     rectification,
     subject_from_text,
 )
+from chalicelib.domain.subscriptions import Status, may_transition
 from chalicelib.domain.suppression import SuppressionReason
 from chalicelib.observability import logger
 from chalicelib.store import audit, person_data, person_subscribers
 from chalicelib.store.models import PrivacyRequest, Subscriber
-from chalicelib.store.privacy_requests import complete_request, create_request, load_export, save_export
+from chalicelib.store.privacy_requests import (
+    complete_request,
+    create_request,
+    load_export,
+    save_export,
+    withdraw_request,
+)
 from chalicelib.store.privacy_requests import get_request as get_request
 from chalicelib.store.privacy_requests import requests_page as requests_page
+from chalicelib.store.suppressions import suppress_hash
 
 
 class ExportGone(TidingsError):
@@ -87,12 +98,29 @@ def submit_request(account_id: str, actor: str, request_type: RequestType, subje
     if admit is not None:
         admit()
     request = create_request(account_id, request_type, subject, actor)
-    outcome = _complete(request, person, subject, plan, mailed)
-    complete_request(request, outcome)
-    audit.record(account_id, actor, f"privacy.{request_type.value}", request.request_id)
-    logger.info("privacy request completed", extra={"request_id": request.request_id,
-                                                    "type": request_type.value})
+    _record(request, _complete(request, person, subject, plan, mailed), actor)
     return request
+
+
+def object_once(account_id: str, actor: str, subject: Subject, mailed: LinkClaim | None = None) -> int:
+    """An objection to every list that the person makes themselves (the preference centre),
+    recorded like submit_request's; but a replay, with no entry left to end and nothing left to
+    suppress, is answered alike and records nothing (P19, P27): that page is not rate-capped, as
+    opting out must always work (P07). How many entries ended now."""
+    person = person_subscribers.find_person(account_id, subject)
+    request = create_request(account_id, RequestType.OBJECT, subject, actor)
+    outcome, changed = _object(person, mailed)
+    if not changed:
+        withdraw_request(request)
+        return 0
+    _record(request, outcome, actor)
+    return int(outcome["entries_unsubscribed"])
+
+
+def _record(request: PrivacyRequest, outcome: dict[str, Any], actor: str) -> None:
+    complete_request(request, outcome)
+    audit.record(request.account_id, actor, f"privacy.{request.type}", request.request_id)
+    logger.info("privacy request completed", extra={"request_id": request.request_id, "type": request.type})
 
 
 def _plan_rectification(person: Person, changes: Mapping[str, object]) -> Rectification:
@@ -126,13 +154,23 @@ def _complete(request: PrivacyRequest, person: Person, subject: Subject,
         return {"entries_unrestricted": lifted,
                 "identifiers_unrestricted": person_data.lift_person_restriction(person)}
     if request_type is RequestType.OBJECT:
-        ended = sum(person_subscribers.unsubscribe(e, _campaign_for(mailed, e))
-                    for e in person_subscribers.entries_of(person))
-        return {"entries_unsubscribed": ended,
-                "identifiers_suppressed": person_data.suppress_person(person, SuppressionReason.UNSUBSCRIBED)}
+        return _object(person, mailed)[0]
     if plan is None:
         raise InvalidInput("a rectify request needs 'changes'", field="changes")
     return _rectify(person, plan)
+
+
+def _object(person: Person, mailed: LinkClaim | None) -> tuple[dict[str, Any], bool]:
+    """End the person's entries and suppress their keyed hashes in the account (P12, P17): the
+    outcome, and whether this call changed anything. Each write is conditional; where an entry
+    could end, only the call that ended one says so (racing calls may each win one write)."""
+    entries = person_subscribers.entries_of(person)
+    ended = sum(person_subscribers.unsubscribe(e, _campaign_for(mailed, e)) for e in entries)
+    hashes = sorted(person.keyed_hashes(hash_key()))
+    newly = sum(suppress_hash(person.account_id, hashed, SuppressionReason.UNSUBSCRIBED) for hashed in hashes)
+    could_end = any(may_transition(Status(e.status), Status.UNSUBSCRIBED) for e in entries)
+    return ({"entries_unsubscribed": ended, "identifiers_suppressed": len(hashes)},
+            bool(ended if could_end else newly))
 
 
 def _campaign_for(mailed: LinkClaim | None, entry: Subscriber) -> str | None:

@@ -12,6 +12,8 @@ import zlib
 from datetime import datetime
 from typing import Any
 
+from pynamodb.exceptions import DeleteError
+
 from chalicelib.config import hash_key
 from chalicelib.domain.clock import now
 from chalicelib.domain.errors import InvalidInput, NotFound
@@ -53,6 +55,16 @@ def complete_request(request: PrivacyRequest, outcome: dict[str, Any]) -> Privac
         PrivacyRequest.outcome.set(outcome),
     ])
     return request
+
+
+def withdraw_request(request: PrivacyRequest) -> None:
+    """Delete a request that changed nothing (a replay of one already answered), while it is
+    still only received: an answered one stays on record (P19)."""
+    try:
+        request.delete(condition=PrivacyRequest.status == RequestStatus.RECEIVED.value)
+    except DeleteError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
 
 
 def get_request(account_id: str, request_id: str) -> PrivacyRequest:

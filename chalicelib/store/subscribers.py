@@ -199,29 +199,51 @@ def tracking_state(entry: Subscriber) -> TrackingState:
 
 def confirm_tracking(entry: Subscriber) -> None:
     """Record that the person's confirmation also confirmed the tracking consent they gave with
-    their signup (P30); nothing when they gave none."""
-    if entry.tracking is None or entry.tracking.given_at is None or entry.tracking.confirmed_at:
+    their signup (P30); nothing when they gave none, or withdrew it before confirming."""
+    proof = entry.tracking
+    if proof is None or proof.given_at is None or proof.confirmed_at or proof.withdrawn_at:
         return
-    entry.update(actions=[Subscriber.tracking.confirmed_at.set(entry.consent.confirmed_at or now())],
-                 condition=Subscriber.tracking.given_at.exists())
+    # Conditional on the stored proof: a withdrawal since this entry was read stays unconfirmed.
+    _updated(entry, [Subscriber.tracking.confirmed_at.set(entry.consent.confirmed_at or now())],
+             Subscriber.tracking.given_at.exists() & Subscriber.tracking.withdrawn_at.does_not_exist())
 
 
-def give_tracking(entry: Subscriber, evidence: ConsentEvidence) -> None:
+def give_tracking(entry: Subscriber, evidence: ConsentEvidence) -> bool:
     """The person gave tracking consent themselves (the preference centre): given and confirmed
-    at once, replacing an earlier withdrawal (P30)."""
-    entry.update(actions=[Subscriber.tracking.set(tracking_proof(evidence, evidence.given_at)),
-                          Subscriber.updated_at.set(now())],
-                 condition=Subscriber.address.exists())
+    at once, replacing an earlier withdrawal (P30). False, writing nothing, when the entry already
+    holds it given, confirmed and not withdrawn, to the same text version: a replay keeps the
+    first proof (P02). One conditional write, so racing presses record it once."""
+    held = (Subscriber.tracking.given_at.exists() & Subscriber.tracking.confirmed_at.exists()
+            & Subscriber.tracking.withdrawn_at.does_not_exist()
+            & (Subscriber.tracking.consent_text_version == evidence.consent_text_version))
+    return _updated(entry, [Subscriber.tracking.set(tracking_proof(evidence, evidence.given_at)),
+                            Subscriber.updated_at.set(now())], Subscriber.address.exists() & ~held)
 
 
-def withdraw_tracking(entry: Subscriber) -> None:
+def withdraw_tracking(entry: Subscriber) -> bool:
     """The person withdrew tracking consent (or, on a list that asks none, refused tracking):
-    the proof of when it was given stays, with the time it was withdrawn (P30)."""
+    the proof of when it was given stays, with the time it was withdrawn (P30). False, writing
+    nothing, when it was withdrawn already: the first withdrawal's time stays."""
     at = now()
-    proof = entry.tracking or TrackingConsentProof()
-    proof.withdrawn_at = at
-    entry.update(actions=[Subscriber.tracking.set(proof), Subscriber.updated_at.set(at)],
-                 condition=Subscriber.address.exists())
+    # The withdrawal time goes into the proof held, or makes one where none is: each a
+    # conditional write, so racing withdrawals record one time, and never over a proof given since.
+    into_held = _updated(entry, [Subscriber.tracking.withdrawn_at.set(at), Subscriber.updated_at.set(at)],
+                         Subscriber.address.exists() & Subscriber.tracking.exists()
+                         & Subscriber.tracking.withdrawn_at.does_not_exist())
+    return into_held or _updated(entry, [Subscriber.tracking.set(TrackingConsentProof(withdrawn_at=at)),
+                                         Subscriber.updated_at.set(at)],
+                                 Subscriber.address.exists() & Subscriber.tracking.does_not_exist())
+
+
+def _updated(entry: Subscriber, actions: list[Any], condition: Condition) -> bool:
+    """Apply `actions` to the entry when `condition` holds; False, writing nothing, when not."""
+    try:
+        entry.update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if exc.cause_response_code == _CONDITION_FAILED:
+            return False
+        raise
+    return True
 
 
 def tracking_view(entry: Subscriber | ReturningSignup,

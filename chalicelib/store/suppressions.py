@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from enum import Enum
 
 from pynamodb.exceptions import DeleteError, UpdateError
-from pynamodb.expressions.condition import size
+from pynamodb.expressions.condition import Condition, size
 from pynamodb.expressions.update import Action
 
 from chalicelib.config import hash_key
@@ -41,16 +41,17 @@ def is_suppressed(account_id: str, address: str, list_id: str | None = None) -> 
     return any(True for _ in found)
 
 
-def suppress(scope: str, address: str, reason: SuppressionReason, list_id: str | None = None) -> None:
+def suppress(scope: str, address: str, reason: SuppressionReason, list_id: str | None = None) -> bool:
     """Suppress the address for `scope` (an account id or PLATFORM_SCOPE), or with `list_id` for
     that list of the account only. Idempotent: the first reason and time stay, and every reason is
     added to `reasons`. A list's own suppression holds again if their own signup had lifted it
-    (P12): it is only ever lifted for that one list."""
+    (P12): it is only ever lifted for that one list. True when this changed it; False, writing
+    nothing, when it already held for this reason (a replay)."""
     hashed = address_hash(address, hash_key())
     if list_id:
-        _suppress_key(scope, list_key(hashed, list_id), reason, Suppression.lifted_for.remove())
-    else:
-        suppress_hash(scope, hashed, reason)
+        return _suppress_key(scope, list_key(hashed, list_id), reason, Suppression.lifted_for.remove(),
+                             lifted=Suppression.lifted_for.exists())
+    return _suppress_key(scope, hashed, reason)
 
 
 def suppressed_among(account_id: str, addresses: Iterable[str], list_id: str | None = None) -> set[str]:
@@ -165,16 +166,22 @@ def lift_for_list(account_id: str, address: str, list_id: str) -> bool:
     return True
 
 
-def end_lifts(account_id: str, address: str, list_id: str | None) -> None:
+def end_lifts(account_id: str, address: str, list_id: str | None) -> bool:
     """They unsubscribed again: the account's suppression holds again for `list_id` (or, None,
-    for every list it had been lifted for)."""
+    for every list it had been lifted for). True when a lift was closed; False, writing
+    nothing, when none was open."""
     entry = Suppression(scope=account_id, address_hash=address_hash(address, hash_key()))
-    action = Suppression.lifted_for.delete({list_id}) if list_id else Suppression.lifted_for.remove()
+    if list_id:
+        action, lifted = Suppression.lifted_for.delete({list_id}), Suppression.lifted_for.contains(list_id)
+    else:
+        action, lifted = Suppression.lifted_for.remove(), Suppression.lifted_for.exists()
     try:
-        entry.update(actions=[action], condition=Suppression.address_hash.exists())
+        entry.update(actions=[action], condition=Suppression.address_hash.exists() & lifted)
     except UpdateError as exc:
         if exc.cause_response_code != "ConditionalCheckFailedException":
             raise
+        return False
+    return True
 
 
 # A write conditioned on what was read loses the race to a suppression that changed meanwhile:
@@ -210,16 +217,27 @@ def lift_reason(scope: str, hashed: str, reason: SuppressionReason) -> bool:
     raise Conflict("the suppression changed while it was being lifted; send the request again")
 
 
-def suppress_hash(scope: str, hashed: str, reason: SuppressionReason) -> None:
+def suppress_hash(scope: str, hashed: str, reason: SuppressionReason) -> bool:
     """Suppress a keyed hash (a phone number's, domain/privacy.phone_hash) for `scope`;
-    idempotent like `suppress`: one update keeps the first reason and time and adds this one."""
-    _suppress_key(scope, hashed, reason)
+    idempotent like `suppress`: one update keeps the first reason and time and adds this one.
+    True when this changed it."""
+    return _suppress_key(scope, hashed, reason)
 
 
-def _suppress_key(scope: str, key: str, reason: SuppressionReason, *also: Action) -> None:
-    Suppression(scope=scope, address_hash=key).update(actions=[
-        Suppression.reason.set(Suppression.reason | reason.value),
-        Suppression.created_at.set(Suppression.created_at | now()),
-        Suppression.reasons.add({reason.value}),
-        *also,
-    ])
+def _suppress_key(scope: str, key: str, reason: SuppressionReason, *also: Action,
+                  lifted: Condition | None = None) -> bool:
+    """One update, conditioned on changing something: a new suppression, a reason it lacks, or
+    (`lifted`) a lift that `also` closes. False, writing nothing, when none applies."""
+    changes = Suppression.address_hash.does_not_exist() | ~Suppression.reasons.contains(reason.value)
+    try:
+        Suppression(scope=scope, address_hash=key).update(actions=[
+            Suppression.reason.set(Suppression.reason | reason.value),
+            Suppression.created_at.set(Suppression.created_at | now()),
+            Suppression.reasons.add({reason.value}),
+            *also,
+        ], condition=changes | lifted if lifted is not None else changes)
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        return False
+    return True

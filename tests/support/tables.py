@@ -48,3 +48,20 @@ def every_item_text() -> str:
         return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
 
     return "\n".join(json.dumps(list(scanned(model)), default=as_text) for model in ALL_MODELS)
+
+
+def snapshot() -> dict[str, list[str]]:
+    """Every item of every table, as sorted text by table: equal before and after an act only
+    when it wrote nothing (a replay must leave no new row, and change no time in an old one)."""
+    from chalicelib.store.models import ALL_MODELS
+
+    def as_text(value: object) -> str:
+        return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
+
+    return {model.Meta.logical_name: sorted(json.dumps(item, sort_keys=True, default=as_text)
+                                            for item in scanned(model)) for model in ALL_MODELS}
+
+
+def changed_tables(before: dict[str, list[str]], after: dict[str, list[str]]) -> set[str]:
+    """The tables whose items differ between two snapshots."""
+    return {name for name in before.keys() | after.keys() if before.get(name) != after.get(name)}
