@@ -51,7 +51,7 @@ def apply_feedback(body: str) -> set[str]:
         logger.info("feedback ignored", extra={"reason": parsed.reason})
         return set()
     event = parsed
-    context = {"kind": event.kind.value, "ses_message_id": event.ses_message_id}
+    context = {"kind": event.kind.value, "ses_message_id": event.loggable_ses_message_id}
     effect = _EFFECTS.get(event.kind)
     if effect is None:
         logger.info("feedback needs no action here", extra=context)
