@@ -100,6 +100,19 @@ def test_p12_complaint_ends_every_list_of_the_account_and_suppresses(client, acc
     assert today_counts(account["account_id"]) == {"complaints": 1}
 
 
+def test_p12_a_recipient_that_is_no_address_does_not_keep_the_others_complaint_from_applying(
+        client, account, news):
+    """Recipients were applied in turn and the first that was no address failed the record: the
+    ones after it never applied, on every receive, until the record was dead-lettered. Nothing
+    was ever mailed to a string that is no address: it is skipped, the others apply."""
+    complaint = ses_event("event-complaint.json", ANN, tags(account, news))
+    complaint["complaint"]["complainedRecipients"].insert(0, {"emailAddress": "no\u2028address\x00"})
+    result = client.lambda_.invoke("feedback_worker", sqs_event(sns_body(complaint)))
+    assert result.payload == {"batchItemFailures": []}
+    assert status_of(news, ANN) == "complained"
+    assert is_suppressed(account["account_id"], ANN)
+
+
 def test_p12_a_complaint_does_not_touch_another_accounts_lists(client, account, news):
     from chalicelib.cli import create_account_with_key
 
