@@ -2,14 +2,11 @@
 event counts once toward the account's rates, a malformed record fails alone."""
 from __future__ import annotations
 
-import io
 import json
-import logging
 
 import pytest
 
 from chalicelib.domain.clock import now
-from chalicelib.observability import logger
 from chalicelib.queue_batches import BatchFailed
 from chalicelib.store.models import AccountHealthDay
 from chalicelib.store.suppressions import is_suppressed
@@ -211,15 +208,11 @@ def test_unknown_types_and_untagged_notifications_are_acknowledged(client, accou
 
 
 def test_p14_fields_of_a_forged_notification_put_no_contact_data_in_the_logs(client, account, news,
-                                                                            monkeypatch):
+                                                                            app_logs):
     """The SES message id is logged with every outcome, and an unknown type's name with the
     reason it was ignored: taken from the notification as they come, a forged one wrote any text
     it liked (an address) into the logs."""
     victim = "victim@example.org"
-    logged = io.StringIO()
-    handler = logging.StreamHandler(logged)
-    handler.setFormatter(logger.registered_formatter)
-    monkeypatch.setattr(logging.getLogger(logger.name), "handlers", [handler])
     bounced = ses_event("event-bounce.json", ANN, tags(account, news), ses_message_id=victim)
     unknown_type = {"eventType": victim, "mail": {"messageId": "x"}}
     unknown_notification = {"notificationType": victim, "mail": {"messageId": "x"}}
@@ -229,8 +222,8 @@ def test_p14_fields_of_a_forged_notification_put_no_contact_data_in_the_logs(cli
         json.dumps(unknown_envelope)))
     assert result.payload == {"batchItemFailures": []}
     assert status_of(news, ANN) == "bounced", "the forged id changes nothing about what applies"
-    assert "feedback applied" in logged.getvalue(), "the logs are captured"
-    assert victim not in logged.getvalue()
+    assert "feedback applied" in app_logs.getvalue(), "the logs are captured"
+    assert victim not in app_logs.getvalue()
 
 
 def test_feedback_on_the_platforms_own_mail_to_the_account_changes_nothing(client, account, news):
