@@ -36,7 +36,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from chalicelib.config import settings
@@ -102,10 +104,25 @@ def _parser() -> argparse.ArgumentParser:
     purge.add_argument("--dry-run", action="store_true", help="count what would go; change nothing")
     smoke = commands.add_parser("smoke", help="check a deployment end to end (SES simulator, purge)")
     smoke.add_argument("--account-id", help="the account to send as (default: a new smoke account)")
-    smoke.add_argument("--timeout", type=float, default=300, help="seconds to wait for the feedback")
-    smoke.add_argument("--poll-seconds", type=float, default=5, help="seconds between checks")
+    smoke.add_argument("--timeout", type=_seconds(allow_zero=True), default=300,
+                       help="seconds to wait for the feedback")
+    smoke.add_argument("--poll-seconds", type=_seconds(allow_zero=False), default=5,
+                       help="seconds between checks")
     commands.add_parser("data-map", help="what is held, where and for how long, as Markdown (P34)")
     return parser
+
+
+def _seconds(allow_zero: bool) -> Callable[[str], float]:
+    """An argparse type: a finite number of seconds, at least zero (or above it). NaN or infinity
+    would wait forever, a negative one fail after the smoke mails had gone, a zero poll spin."""
+    def parse(text: str) -> float:
+        value = float(text)
+        if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+            raise ValueError(text)
+        return value
+
+    parse.__name__ = "seconds"  # argparse names the type in its message: "invalid seconds value"
+    return parse
 
 
 def _check_account_id(args: argparse.Namespace) -> None:

@@ -2,6 +2,8 @@
 provisioned from the same declarations the deployment uses."""
 from __future__ import annotations
 
+import io
+import logging
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -87,6 +89,19 @@ def account(aws: dict[str, str]) -> dict[str, Any]:
             "sender_identity": "news@acme.example",
         },
     )
+
+
+@pytest.fixture
+def app_logs(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
+    """What the app's logger writes during the test, as the JSON lines Lambda would keep.
+    (capsys sees none of it: the logger's handler holds the stdout of its creation.)"""
+    from chalicelib.observability import logger
+
+    written = io.StringIO()
+    handler = logging.StreamHandler(written)
+    handler.setFormatter(logger.registered_formatter)
+    monkeypatch.setattr(logging.getLogger(logger.name), "handlers", [handler])
+    return written
 
 
 @pytest.fixture

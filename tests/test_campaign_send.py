@@ -138,6 +138,32 @@ def test_p08_an_incomplete_profile_is_refused_and_nothing_is_queued(client, acco
     assert take("fanout") == []
 
 
+def test_a_scheduled_campaign_whose_start_fails_does_not_hold_back_the_ones_due_after_it(
+        client, account, headers, list_id, monkeypatch):
+    """Due campaigns start oldest first: one whose start raised something unforeseen ended the
+    run, and, still the oldest, ended every run after it, so no campaign of any account due
+    after it ever started. It is logged and left scheduled for the next run; the others start."""
+    import chalicelib.services.sending.start as start_module
+
+    subscribe(account["account_id"], list_id, "ann@example.com")
+    send_at = datetime.now(UTC) + timedelta(hours=1)
+    stuck = create_campaign(client, headers, [list_id], subject="Stuck", send_at=send_at.isoformat())
+    fine = create_campaign(client, headers, [list_id], send_at=(send_at + timedelta(minutes=1)).isoformat())
+    checked = start_module.check_account_may_send
+
+    def check(account_, content):
+        if content.subject == "Stuck":
+            raise RuntimeError("SES throttled this identity's check")
+        return checked(account_, content)
+
+    monkeypatch.setattr(start_module, "check_account_may_send", check)
+    with time_machine.travel(send_at + timedelta(minutes=2)):
+        counts = client.lambda_.invoke("campaign_scheduler", SCHEDULED_EVENT).payload
+    assert counts["started"] == 1 and counts["failed"] == 1
+    assert campaign_status(client, headers, fine["campaign_id"]) == "sending"
+    assert campaign_status(client, headers, stuck["campaign_id"]) == "scheduled"
+
+
 def test_p26_the_scheduler_returns_a_suspended_accounts_campaign_to_draft(client, account, headers, list_id):
     send_at = datetime.now(UTC) + timedelta(hours=1)
     campaign = create_campaign(client, headers, [list_id], send_at=send_at.isoformat())

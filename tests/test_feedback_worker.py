@@ -97,6 +97,19 @@ def test_p12_complaint_ends_every_list_of_the_account_and_suppresses(client, acc
     assert today_counts(account["account_id"]) == {"complaints": 1}
 
 
+def test_p12_a_recipient_that_is_no_address_does_not_keep_the_others_complaint_from_applying(
+        client, account, news):
+    """Recipients were applied in turn and the first that was no address failed the record: the
+    ones after it never applied, on every receive, until the record was dead-lettered. Nothing
+    was ever mailed to a string that is no address: it is skipped, the others apply."""
+    complaint = ses_event("event-complaint.json", ANN, tags(account, news))
+    complaint["complaint"]["complainedRecipients"].insert(0, {"emailAddress": "no\u2028address\x00"})
+    result = client.lambda_.invoke("feedback_worker", sqs_event(sns_body(complaint)))
+    assert result.payload == {"batchItemFailures": []}
+    assert status_of(news, ANN) == "complained"
+    assert is_suppressed(account["account_id"], ANN)
+
+
 def test_p12_a_complaint_does_not_touch_another_accounts_lists(client, account, news):
     from chalicelib.cli import create_account_with_key
 
@@ -192,6 +205,25 @@ def test_unknown_types_and_untagged_notifications_are_acknowledged(client, accou
     assert result.payload == {"batchItemFailures": []}
     assert status_of(news, ANN) == "confirmed"
     assert not is_suppressed(account["account_id"], ANN)
+
+
+def test_p14_fields_of_a_forged_notification_put_no_contact_data_in_the_logs(client, account, news,
+                                                                            app_logs):
+    """The SES message id is logged with every outcome, and an unknown type's name with the
+    reason it was ignored: taken from the notification as they come, a forged one wrote any text
+    it liked (an address) into the logs."""
+    victim = "victim@example.org"
+    bounced = ses_event("event-bounce.json", ANN, tags(account, news), ses_message_id=victim)
+    unknown_type = {"eventType": victim, "mail": {"messageId": "x"}}
+    unknown_notification = {"notificationType": victim, "mail": {"messageId": "x"}}
+    unknown_envelope = {"Type": victim, "Message": "{}"}
+    result = client.lambda_.invoke("feedback_worker", sqs_event(
+        sns_body(bounced), sns_body(unknown_type), sns_body(unknown_notification),
+        json.dumps(unknown_envelope)))
+    assert result.payload == {"batchItemFailures": []}
+    assert status_of(news, ANN) == "bounced", "the forged id changes nothing about what applies"
+    assert "feedback applied" in app_logs.getvalue(), "the logs are captured"
+    assert victim not in app_logs.getvalue()
 
 
 def test_feedback_on_the_platforms_own_mail_to_the_account_changes_nothing(client, account, news):

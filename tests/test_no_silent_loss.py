@@ -115,6 +115,37 @@ def test_a_batch_still_failing_on_its_last_receive_ends_the_campaign_failed(clie
     assert shown["status"] == "failed" and "ServiceUnavailable" in shown["failure"]["reason"]
 
 
+def test_a_fan_out_page_still_failing_on_its_last_receive_ends_the_campaign_failed(client, account, headers,
+                                                                                   monkeypatch):
+    """A page that cannot be read went to the dead-letter queue and left the campaign `sending`
+    for good, the rest of its list never mailed and nothing saying so. On its last receive the
+    page closes its list and the campaign ends failed, naming the list."""
+    from botocore.exceptions import ClientError
+
+    from chalicelib.services.sending import fanout
+    from tests.support.events import sqs_event
+    from tests.support.queues import take
+
+    list_id = new_list(client, headers)
+    subscribe(account["account_id"], list_id, "ann@example.com")
+    campaign = create_campaign(client, headers, [list_id])
+    client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/send", headers=headers)
+
+    def unreadable(*args: Any, **kwargs: Any) -> Any:
+        raise ClientError({"Error": {"Code": "InternalServerError", "Message": "try later"}}, "Query")
+
+    monkeypatch.setattr(fanout, "confirmed_page", unreadable)
+    (job,) = take("fanout")
+    event = sqs_event(job)
+    assert client.lambda_.invoke("fanout_worker", event).payload["batchItemFailures"], \
+        "an early attempt goes back to SQS"
+    event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "5"
+    assert client.lambda_.invoke("fanout_worker", event).payload == {"batchItemFailures": []}
+    shown = json.loads(client.http.get(f"/v1/campaigns/{campaign['campaign_id']}", headers=headers).body)
+    assert shown["status"] == "failed"
+    assert list_id in shown["failure"]["reason"] and "InternalServerError" in shown["failure"]["reason"]
+
+
 def test_p12_a_batch_whose_opt_outs_cannot_be_read_mails_nobody_and_ends_failed_on_its_last_receive(
         client, account, headers, monkeypatch):
     from botocore.exceptions import ClientError

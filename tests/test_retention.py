@@ -332,6 +332,25 @@ def test_p25_purge_resumes_after_a_timeout_and_is_idempotent(aws, monkeypatch):
         assert run_purges().counts["messages"] == 0, "a second run finds nothing more"
 
 
+def test_p21_p25_a_purge_step_that_fails_does_not_stop_the_others(aws, monkeypatch):
+    """One step raising (a bad item, a throttled call) used to end the run: every step after it
+    was skipped, every day the fault lasted. The others run, the run is audited unfinished
+    naming the step, and the error is raised after, so the function's errors alarm fires."""
+    from chalicelib.services import retention
+
+    def broken(at, more_time):
+        raise RuntimeError("one bad item")
+
+    monkeypatch.setitem(retention._STEPS, retention.PurgeKind.MESSAGES, broken)
+    with on_day(0):
+        _signup("lst_1", ANN, Status.PENDING)
+    with on_day(8), pytest.raises(RuntimeError, match="one bad item"):
+        run_purges()
+    assert list(Subscriber.query("lst_1")) == []  # the step after the broken one still ran (P01)
+    runs = [e.target for e in audit.entries(PLATFORM_AUDIT) if e.action == "purge.run"]
+    assert runs == ["unfinished:messages"]
+
+
 def test_p25_purges_are_audited_without_contact_data(aws):
     with on_day(1):
         sent_message("msg_1", "acc_1")

@@ -64,3 +64,19 @@ def test_smoke_fails_when_feedback_never_arrives_or_the_purge_never_ran(aws, cap
     assert report["ok"] is False
     assert report["feedback"] == {"bounce": "missing after 0 s", "complaint": "missing after 0 s"}
     assert report["purge"] == {"ok": False, "last_run": None, "outcome": "the purge has never run"}
+
+
+@pytest.mark.parametrize("option, value", [("--timeout", "nan"), ("--timeout", "inf"), ("--timeout", "-1"),
+                                           ("--poll-seconds", "nan"), ("--poll-seconds", "-1"),
+                                           ("--poll-seconds", "0")])
+def test_smoke_refuses_a_wait_that_is_not_a_finite_number_of_seconds(aws, monkeypatch, capsys, option, value):
+    # NaN or infinity waited forever, a negative poll or NaN raised a traceback after the mails
+    # had gone, a zero poll hammered DynamoDB: refused with a message before anything is sent.
+    import chalicelib.cli as cli_module
+
+    started = []
+    monkeypatch.setattr(cli_module, "run_smoke", lambda *args: started.append(args))
+    with pytest.raises(SystemExit) as exit_status:
+        cli(["smoke", option, value])
+    assert exit_status.value.code == 2 and started == []
+    assert option in capsys.readouterr().err

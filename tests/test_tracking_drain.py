@@ -84,8 +84,9 @@ def test_p13_a_scheduled_run_counts_every_waiting_event_and_empties_the_queue(cl
 
 
 @pytest.mark.parametrize("body", ["not json", json.dumps({"event_id": "x"}), "\u2028",
-                                  "[" * 5000 + "]" * 5000])
-def test_an_unreadable_message_stays_on_the_queue_and_the_others_are_counted(client, account, mailed, body):
+                                  "[" * 5000 + "]" * 5000, "[]", "null", '"an open"', "7"])
+def test_p13_an_unreadable_message_stays_on_the_queue_and_the_others_are_counted(
+        client, account, mailed, body):
     _open_and_click(client, account, mailed)
     _enqueue(body)
     assert _run() == {"batches": 1, "messages": 4, "returned": 1}

@@ -8,6 +8,7 @@ fails that record alone (redelivered, then the dead-letter queue).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -69,6 +70,12 @@ _DETAIL_KEY = {
 # invalid for any sender) SES does count, so Tidings counts it too.
 ON_ACCOUNT_SUPPRESSION_LIST = "OnAccountSuppressionList"
 
+# What the logs may quote of a notification: an SES message id (hex digits, letters and dashes)
+# and a type's name (words). Anything else is not written there as it came: a forged
+# notification could put an address in either field (P14).
+_LOGGABLE_SES_ID = re.compile(r"[A-Za-z0-9-]{1,100}")
+_LOGGABLE_TYPE = re.compile(r"[A-Za-z][A-Za-z ]{0,39}")
+
 
 @dataclass(frozen=True)
 class Bounce:
@@ -106,6 +113,11 @@ class FeedbackEvent:
     engagement: Engagement | None = None
 
     # The tags only find the message record (SentMessage); what the event touches comes from it.
+    @property
+    def loggable_ses_message_id(self) -> str:
+        """SES's message id for the logs, or a placeholder when it is not shaped like one."""
+        return self.ses_message_id if _LOGGABLE_SES_ID.fullmatch(self.ses_message_id) else "(not an SES id)"
+
     @property
     def message_id(self) -> str | None:
         """Tidings' own id of the message (the `message` tag the senders set): with the
@@ -170,7 +182,7 @@ def parse_feedback(body: str) -> FeedbackEvent | Ignored:
     document = _json_object(body, "the record")
     if "Type" in document and "Message" in document:
         if document["Type"] != "Notification":
-            return Ignored(f"SNS message of type {str(document['Type'])[:40]}")
+            return Ignored(f"SNS message of type {_loggable_type(document['Type'])}")
         message = document["Message"]
         if not isinstance(message, str):
             raise MalformedFeedback("the SNS envelope's Message is not a string", field="Message")
@@ -188,7 +200,7 @@ def parse_ses_notification(document: Mapping[str, Any]) -> FeedbackEvent | Ignor
         raise MalformedFeedback("neither eventType nor notificationType is present", field="eventType")
     kind = _KINDS.get(name) if isinstance(name, str) else None
     if kind is None or (from_notification and kind not in _NOTIFICATION_KINDS):
-        return Ignored(f"unknown SES type {str(name)[:40]}")
+        return Ignored(f"unknown SES type {_loggable_type(name)}")
     mail = _object(document, "mail")
     detail_key = _DETAIL_KEY[kind]
     detail = _object(document, detail_key) if detail_key in document else {}
@@ -205,6 +217,10 @@ def parse_ses_notification(document: Mapping[str, Any]) -> FeedbackEvent | Ignor
         complaint_feedback_type=_text(detail.get("complaintFeedbackType")),
         engagement=_engagement(detail) if kind in (FeedbackKind.OPEN, FeedbackKind.CLICK) else None,
     )
+
+
+def _loggable_type(name: Any) -> str:
+    return name if isinstance(name, str) and _LOGGABLE_TYPE.fullmatch(name) else "(not a type name)"
 
 
 def _recipients(kind: FeedbackKind, mail: Mapping[str, Any], detail: Mapping[str, Any]) -> tuple[str, ...]:

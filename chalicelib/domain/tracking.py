@@ -121,6 +121,9 @@ class TrackingEvent:
 
 def event_from_dict(data: Any) -> TrackingEvent:
     """Parse a queued event; InvalidInput when it is not one (that record goes to the DLQ)."""
+    if not isinstance(data, dict):
+        # JSON that is not an object (a list, a string, null) is no event either.
+        raise InvalidInput("malformed tracking event: not an object", field="event")
     try:
         sent = data.get("sent")
         event = TrackingEvent(event_id=data["id"], action=Action(data["action"]), at=_event_time(data["at"]),

@@ -20,6 +20,7 @@ from datetime import date
 from chalicelib.config import hash_key, settings
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.clock import now
+from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.feedback import (
     BounceType,
     FeedbackEvent,
@@ -51,7 +52,7 @@ def apply_feedback(body: str) -> set[str]:
         logger.info("feedback ignored", extra={"reason": parsed.reason})
         return set()
     event = parsed
-    context = {"kind": event.kind.value, "ses_message_id": event.ses_message_id}
+    context = {"kind": event.kind.value, "ses_message_id": event.loggable_ses_message_id}
     effect = _EFFECTS.get(event.kind)
     if effect is None:
         logger.info("feedback needs no action here", extra=context)
@@ -61,9 +62,15 @@ def apply_feedback(body: str) -> set[str]:
         logger.info("feedback without a message tag acknowledged", extra=context)
         return set()
     touched: set[str] = set()
-    applied = unmatched = protected = platform = 0
+    applied = unmatched = protected = platform = unreadable = 0
     for recipient in event.recipients:
-        address = normalise_email(recipient, field="recipient")
+        try:
+            address = normalise_email(recipient, field="recipient")
+        except InvalidInput:
+            # Nothing was ever mailed to a string that is no address: failing the record here
+            # would keep the recipients after it from applying, on every receive.
+            unreadable += 1
+            continue
         sent = _sent_message(event, address)
         if not counts_for_account(sent.kind if sent else event.tags.get("kind")):
             # The platform's own mail: never again where it bounced hard or drew a complaint (P11).
@@ -80,6 +87,9 @@ def apply_feedback(body: str) -> set[str]:
         effect(event, sent, address)
         touched.add(sent.account_id)
         applied += 1
+    if unreadable:
+        logger.warning("feedback recipients that are no address skipped",
+                       extra={**context, "recipients": unreadable})
     if unmatched:
         # Counts only: no record, and nothing to protect (a transient bounce, or tags naming no
         # account here); a forged or foreign event names addresses nobody here mailed.

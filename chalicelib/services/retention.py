@@ -224,6 +224,8 @@ def run_purges(time_left_ms: TimeLeftMillis | None = None, dry_run: bool = False
     report = PurgeReport(dry_run=False, counts={kind.value: 0 for kind in _STEPS} | {MARKERS: 0})
     pending = list(_STEPS.items())
     rounds = 0
+    # A step that raises is not tried again this run, and does not stop the steps after it.
+    failed: dict[PurgeKind, Exception] = {}
     # Every step runs in the first round; time the finished ones left unused goes to further
     # rounds of the unfinished ones, while more than the reserve is left.
     while pending and (rounds == 0 or _time_remains(time_left_ms)):
@@ -232,7 +234,14 @@ def run_purges(time_left_ms: TimeLeftMillis | None = None, dry_run: bool = False
             if rounds and not _time_remains(time_left_ms):
                 unfinished.append((kind, step))
                 continue
-            progress = step(at, _share(time_left_ms, steps_left=len(pending) - index))
+            try:
+                progress = step(at, _share(time_left_ms, steps_left=len(pending) - index))
+            except Exception as error:
+                # Its type only: an error's text may quote an item's contact data.
+                logger.error("purge step failed; the others still run",
+                             extra={"kind": kind.value, "error": type(error).__name__})
+                failed[kind] = error
+                continue
             report.counts[kind.value] += progress.count
             for name, count in progress.also.items():
                 report.counts[name] = report.counts.get(name, 0) + count
@@ -242,12 +251,16 @@ def run_purges(time_left_ms: TimeLeftMillis | None = None, dry_run: bool = False
     for kind, count in report.counts.items():
         if count:
             audit.record(PLATFORM_AUDIT, ACTOR, f"purge.{kind}", str(count))
-    report.unfinished = [kind.value for kind, _ in pending]
-    report.complete = not pending
+    left = {kind for kind, _ in pending} | failed.keys()
+    report.unfinished = [kind.value for kind in _STEPS if kind in left]
+    report.complete = not left
     audit.record(PLATFORM_AUDIT, ACTOR, RUN_ACTION,
                  "complete" if report.complete else "unfinished:" + ",".join(report.unfinished))
     logger.info("retention purge ran", extra={"counts": report.counts, "complete": report.complete,
                                               "unfinished": report.unfinished})
+    if failed:
+        # Raised once the rest is done and audited: the function's errors alarm tells the operator.
+        raise next(iter(failed.values()))
     return report
 
 

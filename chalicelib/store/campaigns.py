@@ -214,6 +214,19 @@ def record_failures(account_id: str, campaign_id: str, failed: int, reason: str)
     item.update(actions=actions)
 
 
+def record_failures_while_sending(account_id: str, campaign_id: str, failed: int, reason: str) -> bool:
+    """record_failures, only while the campaign is sending (never an item for a campaign that is
+    gone, nor a failure for one that ended); True when recorded."""
+    item, actions = failure_update(account_id, campaign_id, failed, reason)
+    try:
+        item.update(actions=actions, condition=Campaign.status == CampaignStatus.SENDING.value)
+    except UpdateError as exc:
+        if exc.cause_response_code == _CONDITION_FAILED:
+            return False
+        raise
+    return True
+
+
 def end_completed(account_id: str, campaign_id: str) -> CampaignStatus | None:
     """End a campaign whose every batch finished: `failed` when any mail failed, else `sent`;
     None when it was not sending any more. Batches record their failures before they count as

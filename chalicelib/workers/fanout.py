@@ -12,6 +12,7 @@ from chalicelib.domain.sending import PageJob, job_from_dict
 from chalicelib.functions import sqs_handler_options
 from chalicelib.queue_batches import QueuedRecord, process_batch
 from chalicelib.services.sending.fanout import fan_out_page
+from chalicelib.services.sending.step import is_last_attempt
 
 worker = Blueprint(__name__)
 
@@ -21,7 +22,7 @@ def fanout_record(record: QueuedRecord) -> None:
     job = job_from_dict(json.loads(record.body))
     if not isinstance(job, PageJob):
         raise InvalidInput("the fan-out queue takes page jobs only", field="type")
-    fan_out_page(job)
+    fan_out_page(job, last_attempt=is_last_attempt(record))
 
 
 @worker.on_sqs_message(**sqs_handler_options("fanout_worker", settings().resource_name))

@@ -18,6 +18,7 @@ import math
 import time
 from dataclasses import replace
 
+from chalicelib.adapters.retries import error_name
 from chalicelib.adapters.sqs import enqueue, enqueue_many
 from chalicelib.domain.campaigns import CampaignContent, CampaignStatus, Channel
 from chalicelib.domain.errors import NotFound
@@ -38,7 +39,12 @@ from chalicelib.resources import CAMPAIGN_SEND, FANOUT
 from chalicelib.services.signups import list_language
 from chalicelib.store import send_rate
 from chalicelib.store.audience import confirmed_page, contact_of, entries_on, key_after
-from chalicelib.store.campaigns import campaign_content, end_completed, get_campaign
+from chalicelib.store.campaigns import (
+    campaign_content,
+    end_completed,
+    get_campaign,
+    record_failures_while_sending,
+)
 from chalicelib.store.lists import get_list
 from chalicelib.store.models import MailingList, Subscriber
 from chalicelib.store.send_progress import is_complete, plan_page
@@ -49,9 +55,39 @@ page_size = PAGE_SIZE
 batch_size = BATCH_SIZE
 
 
-def fan_out_page(job: PageJob) -> None:
+def fan_out_page(job: PageJob, last_attempt: bool = False) -> None:
     """Plan one page (once, however often the job is delivered), queue its batches and the
-    next page's job; a campaign that is no longer sending is left alone."""
+    next page's job; a campaign that is no longer sending is left alone. On the job's
+    `last_attempt` (SQS would dead-letter it next), a page that still fails before it is planned
+    closes its list, and the campaign ends failed saying so, instead of staying `sending`."""
+    try:
+        _fan_out_page(job)
+    except Exception as error:
+        if not last_attempt or not _give_up_page(job, error):
+            raise
+
+
+def _give_up_page(job: PageJob, error: Exception) -> bool:
+    """Record the page as the end of its list, with no batches, and the campaign's failure; the
+    campaign ends failed once its other batches finish. False when the campaign is not sending
+    (nothing recorded), or when an earlier delivery planned the page: its batches and chain are
+    its own, only the failure is recorded. The rest of the list cannot be read, so it cannot be
+    counted: one failure stands for it, the reason naming the list."""
+    reason = (f"list {job.list_id} could not be read from page {job.page} on ({error_name(error)}); "
+              "the rest of it was not mailed")
+    if not record_failures_while_sending(job.account_id, job.campaign_id, 1, reason):
+        return False
+    if not plan_page(job.campaign_id, job.list_id, job.page, 0, last_page=True).first:
+        return False
+    logger.warning("fan-out page given up on its last attempt; the campaign fails",
+                   extra={"campaign_id": job.campaign_id, "list_id": job.list_id, "page": job.page,
+                          "error": error_name(error)})
+    if is_complete(job.campaign_id):
+        end_completed(job.account_id, job.campaign_id)
+    return True
+
+
+def _fan_out_page(job: PageJob) -> None:
     try:
         campaign = get_campaign(job.account_id, job.campaign_id)
     except NotFound:

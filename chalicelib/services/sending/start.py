@@ -121,26 +121,36 @@ def start_due_campaigns(more_time: Callable[[], bool]) -> dict[str, int]:
     """Start every scheduled campaign whose time has come (the scheduler, once a minute).
 
     A campaign whose account may not send goes back to draft with an audit entry saying why,
-    instead of being retried every minute.
+    instead of being retried every minute. One whose start fails otherwise stays scheduled for
+    the next run and holds back none due after it (`failed`).
     """
     at = now()
-    counts = {"started": 0, "refused": 0, "skipped": 0}
+    counts = {"started": 0, "refused": 0, "skipped": 0, "failed": 0}
     for listed in due_campaigns(at):
         if not more_time():
             break
         try:
-            campaign = get_campaign(listed.account_id, listed.campaign_id)
-            check_account_may_send(get_account(campaign.account_id), campaign_content(campaign))
-        except NotFound:
-            counts["skipped"] += 1
-            continue
-        except (Forbidden, Conflict) as refusal:
-            _refuse_scheduled(campaign, refusal.message)
-            counts["refused"] += 1
-            continue
-        started = start(campaign, CampaignStatus.SCHEDULED, due_by=at)
-        counts["started" if started else "skipped"] += 1
+            counts[_start_due(listed.account_id, listed.campaign_id, at)] += 1
+        except Exception as error:
+            # Oldest first: raising here would stop every campaign due after it, run after run.
+            logger.error("scheduled campaign failed to start; it is tried again next run", extra={
+                "account_id": listed.account_id, "campaign_id": listed.campaign_id,
+                "error": type(error).__name__})
+            counts["failed"] += 1
     return counts
+
+
+def _start_due(account_id: str, campaign_id: str, at: datetime) -> str:
+    """Start one due campaign; which of start_due_campaigns' counts it adds to."""
+    try:
+        campaign = get_campaign(account_id, campaign_id)
+        check_account_may_send(get_account(campaign.account_id), campaign_content(campaign))
+    except NotFound:
+        return "skipped"
+    except (Forbidden, Conflict) as refusal:
+        _refuse_scheduled(campaign, refusal.message)
+        return "refused"
+    return "started" if start(campaign, CampaignStatus.SCHEDULED, due_by=at) else "skipped"
 
 
 def _refuse_scheduled(campaign: Campaign, reason: str) -> None:
