@@ -16,10 +16,10 @@ from chalice.app import Request
 from chalicelib.config import settings
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.errors import Forbidden, InvalidInput, NotFound, TidingsError
+from chalicelib.domain.health import SignupsClosed
 from chalicelib.domain.lists import clean_origin
 from chalicelib.domain.subscriptions import Source
 from chalicelib.domain.tokens import TokenExpired, TokenInvalid
-from chalicelib.services.accounts import sender_profile
 from chalicelib.services.signups import (
     PublicSignup,
     SignupExpired,
@@ -231,20 +231,31 @@ def _signup_gone(list_id: str, error: SignupExpired) -> Response:
                         language=language)
 
 
+def _signups_closed(token: str, error: SignupsClosed) -> Response:
+    """The list's account takes no signups now: the same page whatever the address's state (P05),
+    without the account's reason; nothing was changed, and the link may work again later."""
+    language = _language(read_confirm_link(token).list_id)
+    _ = gettext_for(language)
+    return message_page(error.status, _("This signup cannot be confirmed"), [
+        localized(error, language), _("Nothing was changed. Please try this link again later."),
+    ], language=language)
+
+
 @public.route("/c/{token}", methods=["GET"], content_types=ANY_TYPE)
 @_form_errors
 def confirm_page(token: str) -> Response:
     """Shows the confirm button while confirming would work; changes nothing (link scanners
     fetch every GET)."""
     try:
-        mailing_list = confirmable_list(token)
+        mailing_list, sender = confirmable_list(token)
     except (TokenExpired, TokenInvalid) as error:
         return _link_problem(token, error)
+    except SignupsClosed as error:
+        return _signups_closed(token, error)
     except SignupExpired as error:
         return _signup_gone(read_confirm_link(token).list_id, error)
     html = render_page("confirm", list_language(mailing_list), list_name=mailing_list.name,
-                       sender=sender_profile(mailing_list.account_id),
-                       privacy_policy_url=mailing_list.privacy_policy_url)
+                       sender=sender, privacy_policy_url=mailing_list.privacy_policy_url)
     return html_response(html, 200, PRIVATE_PAGE)
 
 
@@ -256,6 +267,8 @@ def confirm(token: str) -> Response:
         mailing_list = confirm_signup(token, client_ip(request), request.headers.get("user-agent"))
     except (TokenExpired, TokenInvalid) as error:
         return _link_problem(token, error)
+    except SignupsClosed as error:
+        return _signups_closed(token, error)
     except SignupExpired as error:
         return _signup_gone(read_confirm_link(token).list_id, error)
     if mailing_list.redirect_after_confirm:

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
-from chalicelib.domain.errors import Forbidden, InvalidInput
+from chalicelib.domain.errors import Conflict, Forbidden, InvalidInput
 from chalicelib.domain.outgoing import OutgoingEmail
-from chalicelib.templates import DEFAULT_LANGUAGE, gettext_for
+from chalicelib.domain.retention import DELETION_SCHEDULED
+from chalicelib.templates import DEFAULT_LANGUAGE, N_, gettext_for
 
 ACTIVE = "active"
 SUSPENDED = "suspended"
@@ -185,6 +186,45 @@ def refuse_while_blocked(account: HealthSubject) -> None:
     blocked = sending_blocked_reason(account)
     if blocked:
         raise Forbidden(blocked, field="account")
+
+
+class SignupSubject(Protocol):
+    """What the signup rule reads of an account (the store's Account model fits)."""
+
+    status: str
+    deletion_state: str | None
+
+
+class SignupsClosed(Conflict):
+    """The list's account takes no signups now (see takes_signups). Its words are the same for
+    every address and every reason: the public learns neither (P05, P33)."""
+
+    code = "signups_closed"
+
+
+SIGNUPS_CLOSED = N_("this list is not taking signups at the moment")
+
+
+def takes_signups(account: SignupSubject) -> bool:
+    """Whether the account's lists take people on now: new signups (form, JS, API, imports),
+    their confirmation mails, and the confirmations that complete them — a pending signup, a
+    signup back (P12), a phone number's code (P01), a tracking consent (P30).
+
+    Only an active account that is not marked for deletion does. A suspended (P26, P33) account
+    sends no confirmation mail and would keep no one past the erasure of its content (P22); a
+    cancelled one is leaving (P33); one marked for deletion (P23) is leaving unless it is
+    reactivated, and would delete the new person with everything else within 30 days (it may
+    still send to the people it has: sending_blocked_reason does not read the mark).
+    Reinstated, it takes them again, with the links it mailed before. What people do to leave or
+    to learn what is held (unsubscribing, withdrawing consent, access, export, rectification,
+    erasure, opt-outs) never asks this (P07, P12, P16-P18, P30)."""
+    return account.status == ACTIVE and account.deletion_state != DELETION_SCHEDULED
+
+
+def refuse_unless_taking_signups(account: SignupSubject) -> None:
+    """SignupsClosed (409, naming `list_id`) unless the account takes signups now."""
+    if not takes_signups(account):
+        raise SignupsClosed(SIGNUPS_CLOSED, field="list_id")
 
 
 def counts_for_account(mail_kind: str | None) -> bool:

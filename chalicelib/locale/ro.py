@@ -241,6 +241,8 @@ RO: dict[str, str] = {
         "Schimbarea a avut efect imediat.",
     "Not found": "Nu a fost găsit",
     "Nothing happens until you press the button.": "Nu se întâmplă nimic până nu apeși butonul.",
+    "Nothing was changed. Please try this link again later.":
+        "Nu s-a schimbat nimic. Te rugăm să încerci din nou linkul mai târziu.",
     "Once you confirm, the account and all its data will be deleted in %(days)s days. Until then you can "
     "export its data, and cancel the deletion with POST /v1/account/reactivate.":
         "După ce confirmi, contul și toate datele lui vor fi șterse în %(days)s zile. Până atunci îi poți "

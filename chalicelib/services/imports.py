@@ -15,13 +15,18 @@ from chalicelib.config import settings
 from chalicelib.domain.accounts import AccountProfile
 from chalicelib.domain.clock import now
 from chalicelib.domain.errors import InvalidInput
-from chalicelib.domain.health import refuse_while_blocked, sending_blocked_reason
+from chalicelib.domain.health import sending_blocked_reason, takes_signups
 from chalicelib.domain.imports import ImportedPerson, ImportRow, chunks, clean_row, parse_csv
 from chalicelib.domain.lists import require_privacy_policy
 from chalicelib.domain.subscriptions import Source, Status, evidence, pending_lifetime, pick_consent_version
 from chalicelib.observability import logger
 from chalicelib.resources import IMPORTS, OUTBOX
-from chalicelib.services.signups import asks_tracking_consent, confirmation_job, confirmation_sender
+from chalicelib.services.signups import (
+    asks_tracking_consent,
+    confirmation_job,
+    confirmation_sender,
+    refuse_account_signups,
+)
 from chalicelib.store import audit
 from chalicelib.store import imports as import_store
 from chalicelib.store import subscribers as subscriber_store
@@ -38,14 +43,15 @@ MAX_REPORTED_ERRORS = 1000
 
 def start_import(account_id: str, actor: str, list_id: str, csv_text: str) -> ImportJob:
     """Check the file's columns, queue its rows in chunks and record the import. Forbidden while
-    the account may not send (P26): its rows without proof would wait for a confirmation mail that
-    never comes. The import is recorded only once every chunk is queued: a file that cannot be
-    queued leaves no import that never completes (a row too big for a queue message is
-    PayloadTooLarge naming its column, before anything is queued)."""
+    the account may not send (P26), Conflict while it is marked for deletion (P23): its rows
+    without proof would wait for a confirmation mail that never comes. The import is recorded
+    only once every chunk is queued: a file that cannot be queued leaves no import that never
+    completes (a row too big for a queue message is PayloadTooLarge naming its column, before
+    anything is queued)."""
     mailing_list = get_list(account_id, list_id)
     # P32: rows without complete proof are mailed a confirmation, which links the privacy policy.
     require_privacy_policy(mailing_list.privacy_policy_url)
-    refuse_while_blocked(get_account(account_id))
+    refuse_account_signups(get_account(account_id))
     parsed = parse_csv(csv_text, mailing_list.declared_attributes or ())
     if not parsed.rows:
         raise InvalidInput("the file has a header but no rows", field="body")
@@ -88,11 +94,14 @@ def apply_chunk(job: dict[str, Any]) -> None:
     outcome = import_store.ChunkOutcome()
     if mailing_list is None or mailing_list.account_id != job["account_id"]:
         outcome.errors = [(row.line, None, "the list was deleted during the import") for row in rows]
-    elif sending_blocked_reason(get_account(job["account_id"])):
+    elif sending_blocked_reason(account := get_account(job["account_id"])):
         # A suspended account adds no subscriber (P26), as its API refuses to: the rest of the
         # file is reported, not written half-way and left without its confirmation mails.
         outcome.errors = [(row.line, None, "the account was suspended during the import; import the "
                                            "rest again once the suspension is lifted") for row in rows]
+    elif not takes_signups(account):  # marked for deletion meanwhile (P23), as its API refuses
+        outcome.errors = [(row.line, None, "the account was marked for deletion during the import; "
+                                           "import the rest again once it is reactivated") for row in rows]
     else:
         _import_rows(mailing_list, rows, outcome, ChunkPlan(import_id, chunk, planned))
     import_store.record_chunk(job["account_id"], import_id, chunk, outcome)

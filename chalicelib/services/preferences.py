@@ -22,6 +22,7 @@ from chalicelib.config import hash_key, signer
 from chalicelib.domain import phone_consent
 from chalicelib.domain.clock import now
 from chalicelib.domain.errors import InvalidInput, TooManyRequests
+from chalicelib.domain.health import refuse_unless_taking_signups
 from chalicelib.domain.mail_links import PREFERENCES, LinkClaim, read_link_token
 from chalicelib.domain.privacy import (
     PAGE_REQUESTS_PER_HOUR,
@@ -138,12 +139,19 @@ def preferences(token: str) -> Preferences:
     return Preferences(claim, get_account(claim.account_id).name, held, declared, texts)
 
 
-def _authorised(token: str, form: Mapping[str, str]) -> LinkClaim:
+def _authorised(token: str, form: Mapping[str, str], *, consenting: bool = False) -> LinkClaim:
+    """The claim of a genuine link, sent with a fresh page's nonce. `consenting`: the action
+    gives a new consent (a phone number's code, P01; tracking, P30), which an account that takes
+    no signups now (suspended, cancelled, marked for deletion) does not take: SignupsClosed.
+    Leaving and the person's requests (unsubscribe, withdraw, export, edit, erase) never ask
+    (P07, P16-P18, P30)."""
     claim = read_link_token(signer(), PREFERENCES, token)
     _check_nonce(token, form.get("nonce"))
     # NotFound for an account deleted for good (P23): a request, audit entry or suppression
     # recorded for it now would be its data, that no purge would come for again (P25).
-    get_account(claim.account_id)
+    account = get_account(claim.account_id)
+    if consenting:
+        refuse_unless_taking_signups(account)
     return claim
 
 
@@ -233,11 +241,13 @@ def set_tracking(token: str, form: Mapping[str, str], ip: str | None = None,
     A pending entry may only withdraw it: confirming then does not grant it.
     Given, it is proven like the signup box's (P02): to the text version the page showed
     (`tracking_version`; StalePage when it names none of the list's), from this IP and browser.
+    Giving it is SignupsClosed while the account takes no signups; withdrawing always works.
     A replay answers the same and writes nothing: the same text given again keeps the first
     proof, a second withdrawal the first time (this page is not rate-capped: withdrawing must
     always work, P30)."""
-    claim = _authorised(token, form)
-    list_id, give = form.get("list_id", ""), form.get("choice") == "give"
+    give = form.get("choice") == "give"
+    claim = _authorised(token, form, consenting=give)
+    list_id = form.get("list_id", "")
     person = person_subscribers.find_person(claim.account_id, _subject(claim))
     entries = [e for e in person_subscribers.entries_of(person) if e.list_id == list_id]
     if not entries:
@@ -304,8 +314,9 @@ def send_phone_code(token: str, form: Mapping[str, str]) -> None:
     A number that is suppressed here (a STOP reply, an erasure), that SNS holds opted out, or
     that was texted its CODES_PER_NUMBER_PER_DAY, is not texted (P12), and the page answers as if
     it were: whoever holds the link typed the number, and must not learn that its owner said STOP
-    (P05), nor use the page to text it without end."""
-    claim = _authorised(token, form)
+    (P05), nor use the page to text it without end. SignupsClosed while the account takes no
+    signups (a suspended one sends nothing, P26)."""
+    claim = _authorised(token, form, consenting=True)
     entry = _entry_with_phone(claim, form.get("list_id", ""))
     if subscriber_store.phone_is_confirmed(entry):
         # A new code would replace the proof of the confirmation (P02) and stop the SMS.
@@ -344,8 +355,9 @@ def _may_text_code(account_id: str, entry: Subscriber, key: str, at: datetime) -
 
 def confirm_phone_code(token: str, form: Mapping[str, str], ip: str | None, user_agent: str | None) -> None:
     """Confirm the number with the code it received (P01 for SMS): recorded with the time, IP and
-    browser, like the email consent. InvalidInput for a wrong, old or over-tried code."""
-    claim = _authorised(token, form)
+    browser, like the email consent. InvalidInput for a wrong, old or over-tried code;
+    SignupsClosed, taking no try, while the account takes no signups."""
+    claim = _authorised(token, form, consenting=True)
     entry = _entry_with_phone(claim, form.get("list_id", ""))
     proof = entry.phone_consent
     offered = phone_consent.code_hash(hash_key(), entry.list_id, entry.address, entry.phone,

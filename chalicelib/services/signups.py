@@ -17,7 +17,12 @@ from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.clock import now
 from chalicelib.domain.confirmation_mail import confirmation_email, confirmation_message_id
 from chalicelib.domain.errors import Conflict, InvalidInput, NotFound
-from chalicelib.domain.health import refuse_while_blocked, sending_blocked_reason
+from chalicelib.domain.health import (
+    SignupsClosed,
+    refuse_unless_taking_signups,
+    refuse_while_blocked,
+    takes_signups,
+)
 from chalicelib.domain.lists import TrackingConsent, require_privacy_policy, tracking_consent_of
 from chalicelib.domain.outbox import CONFIRMATION_KIND, EmailJob
 from chalicelib.domain.signup_job import ResendJob, SignupJob
@@ -50,7 +55,13 @@ from chalicelib.store.accounts import get_account, profile_of
 from chalicelib.store.lists import consent_history, find_list, tracking_history
 from chalicelib.store.models import Account, MailingList, Subscriber, TrackingConsentProof
 from chalicelib.store.rate_limits import consume
-from chalicelib.store.suppressions import OwnSignup, is_suppressed, lift_for_list, own_signup
+from chalicelib.store.suppressions import (
+    OwnSignup,
+    confirmation_standing,
+    is_suppressed,
+    lift_for_list,
+    own_signup,
+)
 from chalicelib.templates import DEFAULT_LANGUAGE, LANGUAGES, N_
 
 # Bots fill every input; people never see this one (the form hides it). Not "website": that is
@@ -139,13 +150,23 @@ def _tracking_evidence(mailing_list: MailingList, claimed: object,
 
 
 def signup_sender(mailing_list: MailingList) -> AccountProfile:
-    """Who the list's form names (P08, P32); Conflict naming `list_id` while its account may not
-    send (P26, P33): the form would promise a confirmation mail that never comes. The public is
-    not told why (the suspension's reason is the account's and the operator's)."""
+    """Who the list's form names (P08, P32); SignupsClosed (409) naming `list_id` while its
+    account takes no signups (domain/health.takes_signups: suspended, P26, P33; cancelled;
+    marked for deletion, P23): the form would promise a confirmation mail that never comes. The
+    public is not told why (the suspension's reason is the account's and the operator's)."""
     account = get_account(mailing_list.account_id)
-    if sending_blocked_reason(account):
-        raise Conflict(N_("this list is not taking signups at the moment"), field="list_id")
+    refuse_unless_taking_signups(account)
     return profile_of(account)
+
+
+def refuse_account_signups(account: Account) -> None:
+    """What the account's own signups (the API's, an import's) meet: Forbidden, with the
+    suspension's reason, while it may not send (P26, P33); SignupsClosed while it is marked for
+    deletion (P23), which it can undo."""
+    refuse_while_blocked(account)
+    if not takes_signups(account):
+        raise SignupsClosed("the account is marked for deletion and takes no signups until it is "
+                            "reactivated (POST /v1/account/reactivate)", field="account")
 
 
 def public_signup(mailing_list: MailingList, signup: PublicSignup) -> None:
@@ -154,7 +175,7 @@ def public_signup(mailing_list: MailingList, signup: PublicSignup) -> None:
     Raises InvalidInput for bad input, TooManyRequests past the per-IP or per-list limit, and
     Conflict while the list has no privacy policy (P32). (Its account's standing is not read
     here, within issue 3's three calls: the form page reads it, and the worker drops the
-    signups of an account that may not send.)
+    signups of an account that takes none, domain/health.takes_signups.)
     Otherwise it does the same three AWS calls whatever the address's state (P05): the signups
     worker decides, out of sight, whether to write the entry and mail (apply_public_signup).
     A filled honeypot is accepted and dropped.
@@ -188,10 +209,11 @@ def apply_public_signup(job: SignupJob, job_id: str) -> None:
     if mailing_list is None:
         return
     source = job.consent.source
-    # Queued before its account was suspended or cancelled: no entry is written for an account
-    # that may write no content (P22) and would mail no confirmation (P26).
+    # Queued before its account was suspended, cancelled or marked for deletion: no entry is
+    # written for an account that may write no content (P22) and would mail no confirmation (P26),
+    # or whose content goes within 30 days (P23).
     account = get_account(mailing_list.account_id)
-    if sending_blocked_reason(account):
+    if not takes_signups(account):
         _log_signup(mailing_list, source, "account_blocked")
         return
     # P12: a person who only unsubscribed may come back by signing up and confirming themselves;
@@ -252,8 +274,8 @@ def api_signup(mailing_list: MailingList, raw_contact: Mapping[str, object],
     if not confirm_now:  # P32: the confirmation mail links the privacy policy
         require_privacy_policy(mailing_list.privacy_policy_url)
     # A pending entry is a confirmation mail a suspended account sends none of (P26); a confirmed
-    # one is content that would outlive the erasure of the account's content (P22).
-    refuse_while_blocked(get_account(mailing_list.account_id))
+    # one is content that would outlive the erasure of the account's content (P22, P23).
+    refuse_account_signups(get_account(mailing_list.account_id))
     suppressed = is_suppressed(mailing_list.account_id, contact.email, mailing_list.list_id)
     target = Status.CONFIRMED if confirm_now else Status.PENDING
     written = None
@@ -373,10 +395,11 @@ def confirmed_tracking_text(mailing_list: MailingList, tracking: SignupTracking)
 def confirmation_sender(account_id: str, account: Account | None = None) -> AccountProfile | None:
     """Who a confirmation mail comes from: the account's profile, From its sender identity while
     the account may send as it (P35), else From the platform's own sender; None while the
-    account may not send at all (suspended, P26): its forms then mail nobody. `account`: the
-    account, when the caller has just read it."""
+    account takes no signups (suspended, P26, P33; cancelled; marked for deletion, P23): its
+    forms, resends and imports then mail nobody. `account`: the account, when the caller has
+    just read it."""
     account = account or get_account(account_id)
-    if sending_blocked_reason(account):
+    if not takes_signups(account):
         return None
     profile = profile_of(account)
     if profile.sender_identity and not may_send_as(account_id, profile.sender_identity):
@@ -387,11 +410,11 @@ def confirmation_sender(account_id: str, account: Account | None = None) -> Acco
 def send_confirmation(mailing_list: MailingList, address: str, purpose: str, signed_up_at: datetime,
                       account: Account | None = None, *, tracking: SignupTracking = None) -> None:
     """Queue the double opt-in mail of the signup given at `signed_up_at`, with its `tracking`
-    consent (see confirmation_job), unless the account is suspended (`account`: the list's, when
-    the caller has just read it)."""
+    consent (see confirmation_job), unless the account takes no signups (`account`: the list's,
+    when the caller has just read it)."""
     sender = confirmation_sender(mailing_list.account_id, account)
     if sender is None:
-        logger.info("confirmation mail not sent: the account may not send",
+        logger.info("confirmation mail not sent: the account takes no signups",
                     extra={"list_id": mailing_list.list_id, "purpose": purpose})
         return
     job = confirmation_job(mailing_list, address, purpose, sender, signed_up_at, tracking)
@@ -400,13 +423,13 @@ def send_confirmation(mailing_list: MailingList, address: str, purpose: str, sig
 
 def resend_confirmation(list_id: str, email: str, ip: str | None) -> None:
     """Queue a request for a new confirmation mail. The same calls whatever the address's state
-    (P05): the signups worker mails only a live pending signup (apply_resend). Conflict while
-    the list's account may not send (signup_sender)."""
+    (P05): the signups worker mails only a live pending signup (apply_resend). SignupsClosed
+    while the list's account takes no signups (signup_sender)."""
     address = normalise_email(email)
     mailing_list = find_public_list(list_id)
     if mailing_list is None:
         return
-    signup_sender(mailing_list)  # a blocked account's page promises no link (P26)
+    signup_sender(mailing_list)  # a closed account's page promises no link (P26, P23)
     refuse_over_request_limits(ip, _TOO_MANY_SIGNUPS, mailing_list.list_id)
     enqueue(SIGNUPS, ResendJob(list_id=mailing_list.list_id, address=address).to_dict())
 
@@ -437,7 +460,9 @@ def apply_resend(job: ResendJob, job_id: str) -> None:
 def confirm_signup(token: str, ip: str | None, user_agent: str | None) -> MailingList:
     """Confirm the signup a token names; returns its list (for the redirect).
 
-    Confirming twice is harmless. TokenExpired/TokenInvalid for a bad token; SignupExpired when
+    Confirming twice is harmless. TokenExpired/TokenInvalid for a bad token; SignupsClosed,
+    changing nothing, while the list's account takes no signups (suspended, cancelled, marked for
+    deletion: domain/health.takes_signups), whatever the address's state (P05); SignupExpired when
     the signup is gone or can no longer be confirmed (suppressed meanwhile, or ended).
     """
     claim = read_confirm_token(signer(), token)
@@ -445,7 +470,10 @@ def confirm_signup(token: str, ip: str | None, user_agent: str | None) -> Mailin
     gone = _no_longer_waiting(mailing_list)
     if mailing_list is None:
         raise gone
-    standing = own_signup(mailing_list.account_id, claim.address, mailing_list.list_id)
+    standing, account = confirmation_standing(mailing_list.account_id, claim.address, mailing_list.list_id)
+    if account is None:
+        raise gone
+    refuse_unless_taking_signups(account)
     if standing is OwnSignup.BLOCKED:
         raise gone
     ip, user_agent = clean_ip(ip), (user_agent or "")[:1000] or None
@@ -467,20 +495,26 @@ def confirm_signup(token: str, ip: str | None, user_agent: str | None) -> Mailin
     return mailing_list
 
 
-def confirmable_list(token: str) -> MailingList:
-    """The list of a confirm link that confirm_signup would take, for the page that shows its
-    button (and changes nothing): one whose signup still waits, or is confirmed already.
-    TokenExpired/TokenInvalid for a bad token; SignupExpired, as confirming would answer, when
-    the signup is gone: past the list's own days (P01), replaced, ended or suppressed since."""
+def confirmable_list(token: str) -> tuple[MailingList, AccountProfile]:
+    """The list of a confirm link that confirm_signup would take, and who its page names (P08,
+    P32), for the page that shows its button (and changes nothing): one whose signup still waits,
+    or is confirmed already. TokenExpired/TokenInvalid for a bad token; SignupsClosed, as
+    confirming would answer, while the list's account takes no signups; SignupExpired when the
+    signup is gone: past the list's own days (P01), replaced, ended or suppressed since."""
     claim = read_confirm_token(signer(), token)
     mailing_list = find_list(claim.list_id)
-    if mailing_list is None or own_signup(mailing_list.account_id, claim.address,
-                                          mailing_list.list_id) is OwnSignup.BLOCKED:
+    if mailing_list is None:
+        raise _no_longer_waiting(mailing_list)
+    standing, account = confirmation_standing(mailing_list.account_id, claim.address, mailing_list.list_id)
+    if account is None:
+        raise _no_longer_waiting(mailing_list)
+    refuse_unless_taking_signups(account)
+    if standing is OwnSignup.BLOCKED:
         raise _no_longer_waiting(mailing_list)
     current = subscriber_store.get_subscriber(claim.list_id, claim.address)
     if current is None or not _awaits_link(current, claim.signed_up_at):
         raise _no_longer_waiting(mailing_list)
-    return mailing_list
+    return mailing_list, profile_of(account)
 
 
 def _awaits_link(entry: Subscriber, signed_up_at: datetime | None) -> bool:

@@ -8,20 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from chalicelib.clients import client
 from chalicelib.config import hash_key
 from chalicelib.domain.clock import now
 from chalicelib.domain.sending import still_mailable
 from chalicelib.domain.subscriptions import Status, is_live
 from chalicelib.domain.suppression import address_hash
+from chalicelib.store.batch_reads import batch_get as _batch_get
 from chalicelib.store.models import Account, Campaign, MailingList, Subscriber, Suppression
 from chalicelib.store.returning import waiting_return
 from chalicelib.store.suppressions import OwnSignup, own_signup_of, suppressing, suppression_keys
-
-# DynamoDB's cap on the keys of one BatchGetItem, over all its tables.
-MAX_BATCH_KEYS = 100
 
 
 def campaign_account_and_list(account_id: str, campaign_id: str, list_id: str
@@ -61,7 +57,7 @@ class DueRecipients:
 def due_recipients(account_id: str, list_id: str, hashes: Sequence[str],
                    addresses: Sequence[str]) -> DueRecipients:
     """The suppressions of `hashes` for the account's list (as suppressions.suppressed_hashes
-    answers) and the list's entries of `addresses`: one BatchGetItem per MAX_BATCH_KEYS keys
+    answers) and the list's entries of `addresses`: one BatchGetItem per batch_reads.MAX_BATCH_KEYS keys
     (each hash has three keys, each address one)."""
     suppressions, subscribers = Suppression.Meta.table_name, Subscriber.Meta.table_name
     found = _batch_get({
@@ -104,21 +100,3 @@ def confirmation_may_go(account_id: str, list_id: str, address: str) -> bool:
     if entry.status == Status.PENDING.value:
         return is_live(Status.PENDING, entry.expires_at, at)
     return waiting_return(entry, at) is not None
-
-
-def _batch_get(request: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """Every item of a BatchGetItem `request` (table -> {"Keys": [...], options}) that exists, by
-    table: in calls of at most MAX_BATCH_KEYS keys, each repeated for its unprocessed keys."""
-    found: dict[str, list[dict[str, Any]]] = {table: [] for table in request}
-    keys = [(table, key) for table, asked in request.items() for key in asked["Keys"]]
-    dynamodb = client("dynamodb")
-    for start in range(0, len(keys), MAX_BATCH_KEYS):
-        chunk: dict[str, dict[str, Any]] = {}
-        for table, key in keys[start:start + MAX_BATCH_KEYS]:
-            chunk.setdefault(table, {**request[table], "Keys": []})["Keys"].append(key)
-        while chunk:
-            response = dynamodb.batch_get_item(RequestItems=chunk)
-            for table, items in response.get("Responses", {}).items():
-                found[table].extend(items)
-            chunk = response.get("UnprocessedKeys") or {}
-    return found

@@ -19,7 +19,8 @@ from chalicelib.domain.suppression import (
     may_resubscribe,
     reason_after_lifting,
 )
-from chalicelib.store.models import Suppression
+from chalicelib.store.batch_reads import batch_get
+from chalicelib.store.models import Account, Suppression
 
 
 def list_key(hashed: str, list_id: str) -> str:
@@ -150,6 +151,23 @@ def own_signup_of(found: list[Suppression]) -> OwnSignup:
     # Account-wide or for this list only (the preference centre's one-list unsubscribe): either
     # way their own confirmation is the way back.
     return OwnSignup.RETURNING if found else OwnSignup.CLEAR
+
+
+def confirmation_standing(account_id: str, address: str, list_id: str) -> tuple[OwnSignup, Account | None]:
+    """What a person's confirmation of their signup to the account's list rests on besides their
+    entry: whether their own signup may go ahead (as own_signup answers, P12), and
+    the account as stored (None when it is gone), whose standing says whether it takes signups
+    now (P26, P33, P23). One BatchGetItem over both tables: the confirmation's budget of three
+    calls (issue 3) holds."""
+    hashed = address_hash(address, hash_key())
+    suppressions, accounts = Suppression.Meta.table_name, Account.Meta.table_name
+    found = batch_get({
+        suppressions: {"Keys": [{"scope": {"S": scope}, "address_hash": {"S": key}}
+                                for scope, key in suppression_keys(account_id, hashed, list_id)]},
+        accounts: {"Keys": [{"account_id": {"S": account_id}}]},
+    })
+    standing = own_signup_of([Suppression.from_raw_data(item) for item in found[suppressions]])
+    return standing, Account.from_raw_data(found[accounts][0]) if found[accounts] else None
 
 
 def lift_for_list(account_id: str, address: str, list_id: str) -> bool:
