@@ -512,3 +512,148 @@ def test_p35_dns_records_name_an_idn_domain_in_ascii():
         {"type": "CNAME", "name": "abc._domainkey.xn--bcher-kva.example", "value": "abc.dkim.amazonses.com"}]
     assert ses_identity("news@straße.example") == "news@xn--strae-oqa.example"  # IDNA 2008, not 2003
     assert ses_identity("news@acme.example") == "news@acme.example"
+
+
+# --- deletion gives the claim up first (conditionally), and SES only follows a claim it removed ---
+
+def _take_over_after(monkeypatch: Any, module: Any, name: str, owner: dict[str, Any]) -> None:
+    """Big Brand releases the squatter's lapsed claim and takes the domain (claim and a fresh SES
+    identity) right after `module.name` has read the squatter's claim."""
+    from chalicelib.services import senders as sender_service
+
+    read = getattr(module, name)
+
+    def then_the_owner_takes_it(*args: Any) -> Any:
+        found = read(*args)
+        monkeypatch.setattr(module, name, read)
+        sender_service.add_sender(owner["account_id"], owner["key_id"], "bigbrand.example")
+        return found
+
+    monkeypatch.setattr(module, name, then_the_owner_takes_it)
+
+
+def test_p35_a_delete_racing_a_takeover_leaves_the_newcomers_ses_identity_and_says_404(
+        client, squatter, owner, monkeypatch):
+    """The squatter deletes its lapsed claim while Big Brand takes the domain between the delete's
+    read and its delete: the SES identity is Big Brand's by then, and deleting it stopped Big
+    Brand's verification. The squatter's delete gives up nothing (the claim was gone): 404, as
+    for any identity the account does not own, and no `sender.deleted` in its audit log."""
+    from chalicelib.store import senders as sender_store
+
+    assert _add(client, squatter["headers"], "bigbrand.example").status_code == 201
+    _ses_status("bigbrand.example", "FAILED")
+    _take_over_after(monkeypatch, sender_store, "get_identity", owner)
+    response = client.http.delete("/v1/senders/bigbrand.example", headers=squatter["headers"])
+    assert "bigbrand.example" in _ses_identities(), "the newcomer's SES identity was deleted"
+    assert json.loads(client.http.get("/v1/senders/bigbrand.example",
+                                      headers=owner["headers"]).body)["verified"] is True
+    assert response.status_code == 404 and _error(response)["field"] == "identity", response.body
+    assert _identities(client, owner) == ["bigbrand.example"] and _identities(client, squatter) == []
+    assert "sender.deleted" not in [entry["action"] for entry in _audit(client, squatter)]
+
+
+def test_p35_an_account_deletion_racing_a_takeover_leaves_the_newcomers_identity(
+        client, squatter, owner, monkeypatch):
+    from chalicelib.services.senders import delete_account_identities
+    from chalicelib.store import senders as sender_store
+
+    assert _add(client, squatter["headers"], "bigbrand.example").status_code == 201
+    _ses_status("bigbrand.example", "FAILED")
+    _take_over_after(monkeypatch, sender_store, "account_identities", owner)
+    delete_account_identities(squatter["account_id"])
+    assert "bigbrand.example" in _ses_identities(), "the newcomer's SES identity was deleted"
+    assert _identities(client, owner) == ["bigbrand.example"]
+
+
+def test_p35_a_delete_whose_ses_call_fails_keeps_the_claim_so_it_can_be_retried(
+        client, headers, account, monkeypatch):
+    """SES refuses the delete (throttled, say) once the claim is given up: the claim is put back
+    as it was, so the account still owns what SES still has and the delete can be retried; an
+    identity left in SES with no owner would need the operator."""
+    from chalicelib.adapters import ses
+
+    real = ses.delete_identity
+
+    def throttled(identity: str) -> None:
+        raise RuntimeError("Throttling")
+
+    monkeypatch.setattr(ses, "delete_identity", throttled)
+    with pytest.raises(RuntimeError):
+        from chalicelib.services.senders import delete_sender
+
+        delete_sender(account["account_id"], "key", "acme.example")
+    assert "acme.example" in _identities(client, {"headers": headers})
+    monkeypatch.setattr(ses, "delete_identity", real)
+    assert client.http.delete("/v1/senders/acme.example", headers=headers).status_code == 204
+    assert "acme.example" not in _ses_identities()
+    assert "acme.example" not in _identities(client, {"headers": headers})
+
+
+class _Killed(BaseException):
+    """The Lambda stops dead (a timeout): no `except Exception` runs."""
+
+
+def test_p35_a_delete_killed_between_its_steps_leaves_an_ses_identity_nobody_can_use(
+        client, headers, account, other, monkeypatch):
+    """Killed after the claim went and before SES's delete: the SES identity is left with no
+    owner. Harmless: no account sends as an identity it has no claim to, and nobody's add gets
+    the old verification (the add is refused and sent to the operator, who adopts it for its
+    owner), and SES's identity stays as it was."""
+    from chalicelib.adapters import ses
+    from chalicelib.domain.errors import Forbidden
+    from chalicelib.services.senders import check_sender, delete_sender
+
+    def killed(identity: str) -> None:
+        raise _Killed
+
+    assert _add(client, headers, "shop.example").status_code == 201
+    monkeypatch.setattr(ses, "delete_identity", killed)
+    with pytest.raises(_Killed):
+        delete_sender(account["account_id"], "key", "shop.example")
+    monkeypatch.undo()
+    left = _ses_identities()["shop.example"]
+    assert "shop.example" not in _identities(client, {"headers": headers})
+    with pytest.raises(Forbidden):
+        check_sender(account["account_id"], "news@shop.example")
+    for tenant in (other, {"headers": headers}):
+        refused = _add(client, tenant["headers"], "shop.example")
+        assert refused.status_code == 409 and "operator" in _error(refused)["message"], refused.body
+    with pytest.raises(Forbidden):
+        check_sender(other["account_id"], "news@shop.example")
+    assert _ses_identities()["shop.example"] is left
+
+
+def test_p35_another_tenants_key_deleting_a_sender_it_does_not_own_changes_nothing(
+        client, headers, account, other):
+    before_ses = dict(_ses_identities())
+    before_audit = _audit(client, other)
+    for identity in ("acme.example", "news@acme.example", "ACME.example", "News@Acme.Example"):
+        response = client.http.delete(f"/v1/senders/{identity}", headers=other["headers"])
+        assert response.status_code == 404 and _error(response)["field"] == "identity", identity
+    assert _identities(client, {"headers": headers}) == ["acme.example", "news@acme.example"]
+    assert dict(_ses_identities()) == before_ses
+    assert _audit(client, other) == before_audit and _audit(client, {"headers": headers})
+    assert "sender.deleted" not in json.dumps(_audit(client, {"headers": headers}))
+
+
+def test_p35_a_lapsed_claim_whose_ses_delete_fails_is_put_back_and_the_owner_can_retry(
+        client, squatter, owner, monkeypatch):
+    """Releasing a lapsed claim gives it up, then deletes its SES identity; when SES's delete
+    fails the claim is put back: an SES identity left with no claim would make every later add
+    a 409 for the operator, and lock the domain's owner out for good."""
+    from chalicelib.adapters import ses
+
+    assert _add(client, squatter["headers"], "bigbrand.example").status_code == 201
+    _ses_status("bigbrand.example", "FAILED")
+    real = ses.delete_identity
+
+    def throttled(identity: str) -> None:
+        raise RuntimeError("Throttling")
+
+    monkeypatch.setattr(ses, "delete_identity", throttled)
+    assert _add(client, owner["headers"], "bigbrand.example").status_code == 500
+    assert _identities(client, squatter) == ["bigbrand.example"]  # put back, as it was
+    monkeypatch.setattr(ses, "delete_identity", real)
+    assert _add(client, owner["headers"], "bigbrand.example").status_code == 201
+    assert _identities(client, owner) == ["bigbrand.example"] and _identities(client, squatter) == []
+    assert [entry["action"] for entry in _audit(client, squatter)].count("sender.lapsed") == 1

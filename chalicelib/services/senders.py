@@ -112,8 +112,7 @@ def _release_lapsed_claims(name: SenderName, account_id: str) -> None:
                                for item in blocking):
         return
     for item in blocking:
-        if sender_store.release_unchanged_identity(item):
-            ses.delete_identity(item.identity)
+        if _give_up(item):
             audit.record(item.account_id, LAPSED, "sender.lapsed", item.kind)
             logger.info("unverified sender claim lapsed", extra={"account_id": item.account_id,
                                                                  "kind": item.kind})
@@ -152,9 +151,32 @@ def delete_sender(account_id: str, actor: str, raw_identity: str) -> None:
         if not others:
             raise Conflict("the account profile sends as this identity; set another sender_identity "
                            "with PATCH /v1/account first", field="identity")
-    ses.delete_identity(item.identity)
-    sender_store.release_identity(item)
+    if not _give_up(item):
+        # The claim went between the read and the delete: the platform released it as lapsed, and
+        # the identity may be another account's now. Nothing of this account's was deleted, as
+        # when the request came a moment later: 404, naming no other account.
+        raise NotFound("no such sender identity in this account", field="identity")
     audit.record(account_id, actor, "sender.deleted", name.kind.value)
+
+
+def _give_up(item: SenderIdentity) -> bool:
+    """Release the account's claim as it was read, then delete its SES identity; False (nothing
+    done) when the claim is gone already, or another account's now (P35).
+
+    The claim goes first, conditionally: an identity another account took over since (released
+    as lapsed, claimed, made afresh in SES) is that account's, and SES is left alone. When SES's
+    delete fails, the claim is put back, so the account still owns what SES still has and the
+    delete can be retried. A process killed between the two steps leaves an SES identity no
+    account owns: nothing is sent as it (every From needs a claim, check_sender), and nobody's
+    add inherits its verification (add_sender refuses it, for the operator to adopt)."""
+    if not sender_store.release_unchanged_identity(item):
+        return False
+    try:
+        ses.delete_identity(item.identity)
+    except Exception:
+        sender_store.restore_identity(item)
+        raise
+    return True
 
 
 def check_sender(account_id: str, address: str, field: str = "from_address") -> None:
@@ -213,13 +235,13 @@ def adopt_sender(account_id: str, raw_identity: str) -> dict[str, Any]:
 def delete_account_identities(account_id: str) -> int:
     """Delete every identity of an account being deleted (P22, P23, P24), in SES and as a claim;
     how many. SES is a sub-processor: an address identity is someone's mailbox, and it must not
-    outlive the account, nor stay behind where no account may add it (add_sender). Idempotent:
-    gone already is fine, and a run stopped midway leaves the rest for the next."""
+    outlive the account, nor stay behind where no account may add it (add_sender). Each goes as
+    delete_sender's does (_give_up): an identity another account took over meanwhile is left to
+    it, and not counted. Idempotent: gone already is fine, and a run stopped midway leaves the
+    rest for the next (all but one killed between its claim and its SES delete, which stays in
+    SES unowned and unusable until the operator deletes it)."""
     items = sender_store.account_identities(account_id)
-    for item in items:
-        ses.delete_identity(item.identity)
-        sender_store.release_identity(item)
-    return len(items)
+    return sum(_give_up(item) for item in items)
 
 
 def register_operator_sender(account_id: str, raw_identity: str) -> None:

@@ -57,6 +57,18 @@ def release_identity(item: SenderIdentity) -> None:
     release_unchanged_identity(item)
 
 
+def restore_identity(item: SenderIdentity) -> bool:
+    """Put back a claim this process released, as it was (its `created_at` too); False when
+    another account claimed the identity since (one conditional put: that claim is theirs)."""
+    try:
+        item.save(condition=SenderIdentity.identity.does_not_exist())
+    except PutError as exc:
+        if exc.cause_response_code == _CONDITION_FAILED:
+            return False
+        raise
+    return True
+
+
 def release_unchanged_identity(item: SenderIdentity) -> bool:
     """Delete the claim as it was read; False when it is gone already or was claimed afresh since
     (one conditional delete: of two accounts releasing one lapsed claim, one does it)."""
