@@ -348,7 +348,14 @@ def test_p35_a_lapsed_address_claim_at_a_domain_gives_way_and_leaves_ses(client,
         assert _add(client, squatter["headers"], address).status_code == 201
     _ses_status("ceo@bigbrand.example", "FAILED")
     aws_client("sesv2").delete_email_identity(EmailIdentity="pay@bigbrand.example")
-    assert _add(client, owner["headers"], "bigbrand.example").status_code == 201
+    import time_machine
+
+    from chalicelib.domain.senders import CREATION_GRACE
+
+    # SES lost it: the claim holds while its add could still be making it, then lapses.
+    assert _add(client, owner["headers"], "bigbrand.example").status_code == 409
+    with time_machine.travel(datetime.now(UTC) + CREATION_GRACE + timedelta(seconds=1), tick=False):
+        assert _add(client, owner["headers"], "bigbrand.example").status_code == 201
     assert _identities(client, squatter) == []
     assert "ceo@bigbrand.example" not in _ses_identities()
     assert len([entry for entry in _audit(client, squatter) if entry["action"] == "sender.lapsed"]) == 2
@@ -402,7 +409,7 @@ def test_p35_deleting_a_lapsed_claim_never_deletes_the_claim_another_account_too
 
 
 def test_p35_claim_lapsed_thresholds():
-    from chalicelib.domain.senders import VERIFICATION_WINDOW, claim_lapsed
+    from chalicelib.domain.senders import CREATION_GRACE, VERIFICATION_WINDOW, claim_lapsed
 
     assert timedelta(hours=72) == VERIFICATION_WINDOW  # SES's window for a domain's DKIM records
     claimed = datetime(2030, 1, 1, tzinfo=UTC)
@@ -412,8 +419,11 @@ def test_p35_claim_lapsed_thresholds():
         assert claim_lapsed(status, claimed, edge + timedelta(microseconds=1)) is True
     for status in ("SUCCESS", "TEMPORARY_FAILURE"):
         assert claim_lapsed(status, claimed, edge + timedelta(days=3650)) is False
-    for status in (None, "FAILED"):
-        assert claim_lapsed(status, claimed, claimed) is True
+    assert claim_lapsed("FAILED", claimed, claimed) is True
+    # No SES identity: its add may still be making it, for as long as an add can run.
+    assert claim_lapsed(None, claimed, claimed + CREATION_GRACE) is False
+    assert claim_lapsed(None, claimed, claimed + CREATION_GRACE + timedelta(microseconds=1)) is True
+    assert timedelta(minutes=15) == CREATION_GRACE  # Lambda's longest timeout
 
 
 def test_p35_adding_an_identity_no_account_owns_never_deletes_a_verified_one_in_ses(client, squatter):
@@ -657,3 +667,38 @@ def test_p35_a_lapsed_claim_whose_ses_delete_fails_is_put_back_and_the_owner_can
     assert _add(client, owner["headers"], "bigbrand.example").status_code == 201
     assert _identities(client, owner) == ["bigbrand.example"] and _identities(client, squatter) == []
     assert [entry["action"] for entry in _audit(client, squatter)].count("sender.lapsed") == 1
+
+
+def test_p35_a_claim_whose_add_is_still_making_its_ses_identity_does_not_lapse(
+        client, squatter, owner, monkeypatch):
+    """A claim SES has no identity for yet is one whose add is making it: it holds until that
+    add can no longer be running. Lapsed at once, another add released it between the claim and
+    SES's create, the first add then made the SES identity with no claim behind it: an answer
+    of 201 for an identity the account no longer owned, and an unowned SES identity that sent
+    every later add of it to the operator."""
+    import time_machine
+
+    from chalicelib.adapters import ses
+    from chalicelib.domain.senders import CREATION_GRACE, sender_name
+    from chalicelib.services import senders as sender_service
+
+    create = ses.create_identity
+
+    def owner_adds_meanwhile(identity: str) -> Any:
+        monkeypatch.setattr(ses, "create_identity", create)
+        sender_service._release_lapsed_claims(sender_name("bigbrand.example"), owner["account_id"])
+        return create(identity)
+
+    monkeypatch.setattr(ses, "create_identity", owner_adds_meanwhile)
+    added = _add(client, squatter["headers"], "bigbrand.example")
+    assert added.status_code == 201, added.body
+    assert _identities(client, squatter) == ["bigbrand.example"], "a 201 for a claim that is gone"
+    # An add killed between its claim and SES's create leaves a claim that lapses once the add
+    # cannot be running any more.
+    from chalicelib.store import senders as sender_store
+
+    sender_store.claim_identity(squatter["account_id"], "shop.example", "shop.example",
+                                sender_name("shop.example").kind)
+    assert _add(client, owner["headers"], "shop.example").status_code == 409
+    with time_machine.travel(datetime.now(UTC) + CREATION_GRACE + timedelta(seconds=1), tick=False):
+        assert _add(client, owner["headers"], "shop.example").status_code == 201

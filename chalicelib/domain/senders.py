@@ -27,6 +27,11 @@ DKIM_TARGET = "dkim.amazonses.com"
 # sooner): a claim still unverified after that no longer keeps the identity from another account.
 VERIFICATION_WINDOW = timedelta(hours=72)
 
+# A claim SES has no identity for is one whose add (services/senders.add_sender) is still making
+# it, or one an add killed midway left: it holds for as long as an add can run (Lambda's
+# longest timeout; the API's is 29 seconds), then lapses.
+CREATION_GRACE = timedelta(minutes=15)
+
 
 class SenderKind(StrEnum):
     ADDRESS = "address"
@@ -93,10 +98,12 @@ def check_may_claim(name: SenderName, account_id: str, existing: Iterable[Owner]
 
 def claim_lapsed(verification_status: str | None, claimed_at: datetime, at: datetime) -> bool:
     """Whether a claim no longer keeps its identity from another account: SES has no such
-    identity (None), or says FAILED, or has not verified it within VERIFICATION_WINDOW of the
-    claim. A verified identity holds, and so does one SES cannot check just now
-    (TEMPORARY_FAILURE: SES retries, and says FAILED if it never can)."""
-    if verification_status in (None, "FAILED"):
+    identity (None) CREATION_GRACE after the claim, or says FAILED, or has not verified it within
+    VERIFICATION_WINDOW of the claim. A verified identity holds, and so does one SES cannot check
+    just now (TEMPORARY_FAILURE: SES retries, and says FAILED if it never can)."""
+    if verification_status is None:
+        return at - claimed_at > CREATION_GRACE
+    if verification_status == "FAILED":
         return True
     if verification_status in ("SUCCESS", "TEMPORARY_FAILURE"):
         return False

@@ -238,8 +238,8 @@ def delete_account_identities(account_id: str) -> int:
     outlive the account, nor stay behind where no account may add it (add_sender). Each goes as
     delete_sender's does (_give_up): an identity another account took over meanwhile is left to
     it, and not counted. Idempotent: gone already is fine, and a run stopped midway leaves the
-    rest for the next (all but one killed between its claim and its SES delete, which stays in
-    SES unowned and unusable until the operator deletes it)."""
+    rest for the next; only a run killed between one identity's claim and its SES delete leaves
+    that SES identity behind, unowned and unusable, for the operator to delete."""
     items = sender_store.account_identities(account_id)
     return sum(_give_up(item) for item in items)
 
