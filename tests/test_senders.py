@@ -702,3 +702,52 @@ def test_p35_a_claim_whose_add_is_still_making_its_ses_identity_does_not_lapse(
     assert _add(client, owner["headers"], "shop.example").status_code == 409
     with time_machine.travel(datetime.now(UTC) + CREATION_GRACE + timedelta(seconds=1), tick=False):
         assert _add(client, owner["headers"], "shop.example").status_code == 201
+
+
+# --- an attacker's view: one owner for a domain and its addresses, in every spelling and race ---
+
+@pytest.mark.parametrize(("first", "second"), [("bigbrand.example", "ceo@bigbrand.example"),
+                                               ("ceo@bigbrand.example", "bigbrand.example")])
+def test_p35_a_domain_and_an_address_at_it_added_at_once_by_two_accounts_are_not_both_owned(
+        client, squatter, owner, monkeypatch, first, second):
+    """The claim's conditional put guards one identity: a domain and an address at it are two
+    items. Two adds that both read before either claimed both passed check_may_claim, and both
+    accounts owned (and could send as) ceo@bigbrand.example. Whichever add sees the other's
+    claim after its own gives way before anything is made in SES."""
+    from chalicelib.services import senders as sender_service
+    from chalicelib.store import senders as sender_store
+
+    claim = sender_store.claim_identity
+
+    def the_other_adds_first(*args: Any) -> Any:
+        monkeypatch.setattr(sender_store, "claim_identity", claim)
+        sender_service.add_sender(squatter["account_id"], squatter["key_id"], second)
+        return claim(*args)
+
+    monkeypatch.setattr(sender_store, "claim_identity", the_other_adds_first)
+    refused = _add(client, owner["headers"], first)
+    assert refused.status_code == 409 and _error(refused)["field"] == "identity", refused.body
+    assert _identities(client, owner) == [] and _identities(client, squatter) == [second]
+    assert first not in _ses_identities()
+
+
+def test_p35_an_adoption_racing_another_accounts_add_at_the_domain_is_refused(
+        aws, squatter, monkeypatch):
+    from chalicelib.domain.errors import Conflict
+    from chalicelib.services import senders as sender_service
+    from chalicelib.store import senders as sender_store
+
+    legacy = _legacy_account()
+    claim = sender_store.claim_identity
+
+    def the_squatter_adds_first(*args: Any) -> Any:
+        monkeypatch.setattr(sender_store, "claim_identity", claim)
+        sender_service.add_sender(squatter["account_id"], squatter["key_id"], "ceo@legacy.example")
+        return claim(*args)
+
+    monkeypatch.setattr(sender_store, "claim_identity", the_squatter_adds_first)
+    with pytest.raises(Conflict):
+        sender_service.adopt_sender(legacy["account_id"], "legacy.example")
+    assert [item.account_id for item in sender_store.identities_at("legacy.example")] == [
+        squatter["account_id"]]
+    assert "legacy.example" in _ses_identities()  # adopted or not, SES's identity stays as it was

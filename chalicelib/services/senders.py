@@ -80,6 +80,7 @@ def add_sender(account_id: str, actor: str, raw_identity: str) -> dict[str, Any]
     check_may_claim(name, account_id, _owners(name.domain))
     item = sender_store.claim_identity(account_id, name.domain, name.identity, name.kind)
     try:
+        _check_still_alone(name, account_id)
         state = None if ses.identity_state(name.identity) is not None else ses.create_identity(name.identity)
         if state is None:  # SES had it before the claim (or made it meanwhile): never made again
             raise Conflict(f"SES already has the identity '{name.identity}' and no account owns it: "
@@ -90,6 +91,15 @@ def add_sender(account_id: str, actor: str, raw_identity: str) -> dict[str, Any]
     audit.record(account_id, actor, "sender.added", name.kind.value)
     logger.info("sender identity added", extra={"account_id": account_id, "kind": name.kind.value})
     return sender_view(item, state)
+
+
+def _check_still_alone(name: SenderName, account_id: str) -> None:
+    """check_may_claim again, once the account's claim is made: the claim's conditional put
+    guards one identity, and a domain and an address at it are two. Of two accounts claiming
+    them at once, whichever reads after both claims are made sees the other's, and is refused
+    (both may be: either may try again), before anything is made in SES."""
+    mine = Owner(name.identity, account_id)
+    check_may_claim(name, account_id, [owner for owner in _owners(name.domain) if owner != mine])
 
 
 def _refuse_platform_domain(name: SenderName) -> None:
@@ -228,6 +238,11 @@ def adopt_sender(account_id: str, raw_identity: str) -> dict[str, Any]:
         raise NotFound(f"SES has no identity '{name.identity}': add it with POST /v1/senders",
                        field="identity")
     item = sender_store.claim_identity(account_id, name.domain, name.identity, name.kind)
+    try:
+        _check_still_alone(name, account_id)
+    except Conflict:
+        sender_store.release_identity(item)
+        raise
     audit.record(account_id, "operator", "sender.adopted", name.kind.value)
     return sender_view(item, state)
 
