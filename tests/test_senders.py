@@ -738,6 +738,7 @@ def test_p35_an_adoption_racing_another_accounts_add_at_the_domain_is_refused(
     from chalicelib.store import senders as sender_store
 
     legacy = _legacy_account()
+    _ses_status("legacy.example", "PENDING")  # verified, it would keep the squatter off its addresses
     claim = sender_store.claim_identity
 
     def the_squatter_adds_first(*args: Any) -> Any:
@@ -751,3 +752,77 @@ def test_p35_an_adoption_racing_another_accounts_add_at_the_domain_is_refused(
     assert [item.account_id for item in sender_store.identities_at("legacy.example")] == [
         squatter["account_id"]]
     assert "legacy.example" in _ses_identities()  # adopted or not, SES's identity stays as it was
+
+
+# SES lets the AWS account send from any subdomain and address of a verified domain, and an
+# identity there may show as verified through it: an identity under another account's verified
+# domain would send as that domain's owner (DKIM-signed with its keys).
+
+@pytest.mark.parametrize("identity", ["mail.acme.example", "a.b.acme.example", "ceo@mail.acme.example",
+                                      "CEO@Mail.ACME.example", "ceo@mail.\uff41\uff43\uff4d\uff45.example"])
+def test_p35_an_identity_under_another_accounts_verified_domain_is_refused(
+        client, headers, other, identity):
+    refused = _add(client, other["headers"], identity)
+    assert refused.status_code == 409 and _error(refused)["field"] == "identity", refused.body
+    assert _identities(client, other) == ["hello@other.example"]
+    assert not [name for name in _ses_identities() if name.endswith("mail.acme.example")]
+
+
+@pytest.mark.parametrize("identity", ["mail.tidings.example", "bounce@mail.tidings.example"])
+def test_p35_an_identity_under_the_platforms_sender_domain_is_reserved(client, headers, identity):
+    refused = _add(client, headers, identity)
+    assert refused.status_code == 403 and _error(refused)["field"] == "identity", refused.body
+
+
+def test_p35_an_identity_under_a_verified_domain_no_account_owns_goes_to_the_operator(client, squatter):
+    _legacy_account()  # legacy.example: verified in SES, no account's yet
+    for identity in ("news@mail.legacy.example", "mail.legacy.example", "ceo@legacy.example"):
+        refused = _add(client, squatter["headers"], identity)
+        assert refused.status_code == 409 and "operator" in _error(refused)["message"], refused.body
+    assert _identities(client, squatter) == []
+
+
+def test_p35_the_domains_owner_and_an_unverified_parent_leave_subdomains_alone(
+        client, headers, squatter, owner):
+    # The account adds identities under its own domain; a parent claim SES never verified (the
+    # squatter cannot publish Big Brand's DNS) neither blocks a subdomain nor sends as it.
+    assert _add(client, headers, "mail.acme.example").status_code == 201
+    assert _add(client, squatter["headers"], "bigbrand.example").status_code == 201
+    _ses_status("bigbrand.example", "PENDING")
+    assert _add(client, owner["headers"], "shop.bigbrand.example").status_code == 201
+
+
+def test_p35_a_subdomain_identity_cannot_send_once_another_account_verifies_its_parent(
+        client, squatter, owner):
+    """The squatter added an address under mail.bigbrand.example before anyone owned the domain;
+    Big Brand adds and verifies bigbrand.example: the squatter's identity may now show as
+    verified through it, and is not the squatter's to send as (403, as for any identity it does
+    not own), in a campaign, a transactional message or its profile."""
+    assert _add(client, squatter["headers"], "ceo@mail.bigbrand.example").status_code == 201
+    assert _add(client, owner["headers"], "bigbrand.example").status_code == 201  # SES: SUCCESS
+    mine = new_list(client, squatter["headers"], "Squat news")
+    campaign = client.http.post("/v1/campaigns", headers=squatter["headers"], body=json.dumps({
+        "name": "x", "list_ids": [mine], "subject": "Hi", "html": "<p>Hi</p>",
+        "from_address": "ceo@mail.bigbrand.example"}))
+    assert campaign.status_code == 403 and _error(campaign)["field"] == "from_address", campaign.body
+    message = client.http.post("/v1/messages", headers=squatter["headers"], body=json.dumps({
+        "to": "ann@example.com", "subject": "Hi", "text": "Hi", "from_address": "ceo@mail.bigbrand.example"}))
+    assert message.status_code == 403 and _error(message)["field"] == "from_address", message.body
+    profile = client.http.patch("/v1/account", headers=squatter["headers"],
+                                body=json.dumps({"sender_identity": "ceo@mail.bigbrand.example"}))
+    assert profile.status_code == 403 and _error(profile)["field"] == "sender_identity"
+    # Until Big Brand's domain is verified, the squatter's own verification is all there is.
+    _ses_status("bigbrand.example", "PENDING")
+    assert client.http.post("/v1/messages", headers=squatter["headers"], body=json.dumps({
+        "to": "ann@example.com", "subject": "Hi", "text": "Hi",
+        "from_address": "ceo@mail.bigbrand.example"})).status_code == 202
+
+
+def test_p35_the_operator_may_give_an_account_an_identity_under_the_platforms_domain(aws):
+    """The operator vouches (the local demo sends as news@demo.tidings.example): only a tenant's
+    own add is refused there."""
+    from chalicelib.services.senders import check_sender, list_senders
+
+    created = create_account_with_key("Demo Ltd", {"sender_identity": "news@demo.tidings.example"})
+    assert [item["identity"] for item in list_senders(created["account_id"])] == ["news@demo.tidings.example"]
+    check_sender(created["account_id"], "news@demo.tidings.example")

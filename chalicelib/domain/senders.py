@@ -4,7 +4,9 @@ An identity is an email address or a whole domain. Exactly one account owns it; 
 only From an address it owns, or an address at a domain it owns, once SES has verified that
 identity itself (an address verified through another tenant's domain does not count). A domain
 and an address at it cannot belong to two accounts: the domain's owner could otherwise be
-impersonated by whoever added one of its addresses first, and the reverse.
+impersonated by whoever added one of its addresses first, and the reverse. Nor is anything under
+a domain SES verified for another account an identity of this one (covering_domains): SES lets
+its AWS account send from every subdomain and address of a verified domain.
 
 A claim holds an identity against other accounts only while it can still become, or is, SES's
 verified identity: one SES never verified within its verification window lapses, so whoever adds
@@ -108,6 +110,22 @@ def claim_lapsed(verification_status: str | None, claimed_at: datetime, at: date
     if verification_status in ("SUCCESS", "TEMPORARY_FAILURE"):
         return False
     return at - claimed_at > VERIFICATION_WINDOW
+
+
+def covering_domains(name: SenderName) -> list[str]:
+    """The domains whose verification in SES covers `name`, nearest first: SES lets its AWS
+    account send from any address and subdomain of a verified domain, and may show an identity
+    there as verified through it. An address's own domain, then each parent domain of two labels
+    or more (`a.b.shop.example`: `b.shop.example`, `shop.example`)."""
+    labels = name.domain.split(".")
+    own = [name.domain] if name.kind is SenderKind.ADDRESS else []
+    return own + [".".join(labels[index:]) for index in range(1, len(labels) - 1)]
+
+
+def verification_covers(verification_status: str | None) -> bool:
+    """Whether SES lets the identity's subdomains and addresses be sent from through it: it is
+    verified (or was, and SES cannot check it just now: TEMPORARY_FAILURE)."""
+    return verification_status in ("SUCCESS", "TEMPORARY_FAILURE")
 
 
 def owned_identities_for(address: str, account_id: str, existing: Iterable[Owner]) -> list[str]:

@@ -26,9 +26,11 @@ from chalicelib.domain.senders import (
     check_may_claim,
     claim_lapsed,
     claims_in_the_way,
+    covering_domains,
     dns_records,
     owned_identities_for,
     sender_name,
+    verification_covers,
 )
 from chalicelib.observability import logger
 from chalicelib.store import audit
@@ -67,15 +69,20 @@ def sender_view(item: SenderIdentity, state: ses.IdentityState | None) -> dict[s
     return view
 
 
-def add_sender(account_id: str, actor: str, raw_identity: str) -> dict[str, Any]:
+def add_sender(account_id: str, actor: str, raw_identity: str, *, operator: bool = False) -> dict[str, Any]:
     """Claim an address or domain for the account and create its SES identity; its view.
     Forbidden while the account may not send (P26): it may not prepare to send either. Conflict
     when SES has the identity already and no account owns it: it is someone's verified identity
     (made by hand, or from before identities were owned), which the operator adopts for its
-    owner; made again here, its owner's DKIM records and verification would be lost."""
+    owner; made again here, its owner's DKIM records and verification would be lost. Conflict
+    too under (or, for an address, at) a domain SES has verified for another account or for
+    nobody: SES would let it be sent as through that domain. The `operator` (its CLI) may give
+    an account an identity under the platform's domain, or under one SES verified for nobody:
+    the operator vouches for it, as for an adoption."""
     refuse_while_blocked(get_account(account_id))
     name = sender_name(raw_identity)
-    _refuse_platform_domain(name)
+    _refuse_platform_domain(name, subdomains=not operator)
+    _refuse_under_a_verified_domain(name, account_id, unowned_too=not operator)
     _release_lapsed_claims(name, account_id)
     check_may_claim(name, account_id, _owners(name.domain))
     item = sender_store.claim_identity(account_id, name.domain, name.identity, name.kind)
@@ -102,10 +109,44 @@ def _check_still_alone(name: SenderName, account_id: str) -> None:
     check_may_claim(name, account_id, [owner for owner in _owners(name.domain) if owner != mine])
 
 
-def _refuse_platform_domain(name: SenderName) -> None:
-    if name.domain == sender_name(settings().default_sender).domain:
-        raise Forbidden("the platform's own sender domain cannot be an account's identity",
-                        field="identity")
+def _refuse_platform_domain(name: SenderName, *, subdomains: bool = False) -> None:
+    """Forbidden for the platform's own sender domain and an address at it, and with
+    `subdomains` for anything under it (SES's verification of the domain covers them)."""
+    platform = sender_name(settings().default_sender).domain
+    if name.domain == platform or (subdomains and name.domain.endswith(f".{platform}")):
+        raise Forbidden("the platform's own sender domain cannot be an account's identity, nor "
+                        "anything under it", field="identity")
+
+
+def _verified_domain_over(name: SenderName, account_id: str, *,
+                          unowned_too: bool) -> tuple[str, bool] | None:
+    """The nearest domain covering `name` (domain/senders.covering_domains) that SES has verified
+    for someone other than the account, and whether an account owns it; None when there is none.
+    Another account's domain claim is read first (a GetItem each) and SES only for a claim found,
+    or, with `unowned_too`, for a domain nobody claims (an identity made before identities were
+    owned, or by hand)."""
+    for domain in covering_domains(name):
+        claim = sender_store.domain_claim(domain)
+        if (claim is None and not unowned_too) or (claim is not None and claim.account_id == account_id):
+            continue
+        if verification_covers(_status(domain)):
+            return domain, claim is not None
+    return None
+
+
+def _refuse_under_a_verified_domain(name: SenderName, account_id: str, *, unowned_too: bool) -> None:
+    """Conflict naming `identity` when `name` is under (or, for an address, at) a domain SES has
+    verified for another account, or for nobody yet (with `unowned_too`): SES would let it be
+    sent as through that domain's verification, signed with that domain's DKIM keys."""
+    found = _verified_domain_over(name, account_id, unowned_too=unowned_too)
+    if found is None:
+        return
+    domain, owned = found
+    if owned:
+        raise Conflict(f"'{domain}' is another account's verified domain: its subdomains and their "
+                       "addresses are its owner's", field="identity")
+    raise Conflict(f"SES has verified '{domain}' and no account owns it: ask the operator to adopt it "
+                   "for the account it belongs to", field="identity")
 
 
 def _release_lapsed_claims(name: SenderName, account_id: str) -> None:
@@ -190,9 +231,16 @@ def _give_up(item: SenderIdentity) -> bool:
 
 
 def check_sender(account_id: str, address: str, field: str = "from_address") -> None:
-    """Forbidden naming `field` unless the account owns `address` or its domain; Conflict when it
-    does but SES has not verified that identity (yet, or any more). `address` is normalised."""
-    owned = owned_identities_for(address, account_id, _owners(address.rpartition("@")[2]))
+    """Forbidden naming `field` unless the account owns `address` or its domain, and no other
+    account's verified domain is above it; Conflict when it does but SES has not verified that
+    identity (yet, or any more). `address` is normalised."""
+    domain = address.rpartition("@")[2]
+    owned = owned_identities_for(address, account_id, _owners(domain))
+    # Under another account's verified domain, it may be verified through that domain: never
+    # this account's to send as. (At its own domain, the claims already keep one owner.)
+    if owned and _verified_domain_over(SenderName(domain, domain, SenderKind.DOMAIN), account_id,
+                                       unowned_too=False):
+        owned = []
     if not owned:
         raise Forbidden(f"'{address}' is not a sender identity of this account: add the address or "
                         "its domain with POST /v1/senders and verify it (P35)", field=field)
@@ -232,6 +280,7 @@ def adopt_sender(account_id: str, raw_identity: str) -> dict[str, Any]:
     name = sender_name(raw_identity)
     get_account(account_id)
     _refuse_platform_domain(name)
+    _refuse_under_a_verified_domain(name, account_id, unowned_too=False)
     check_may_claim(name, account_id, _owners(name.domain))
     state = ses.identity_state(name.identity)
     if state is None:
@@ -266,4 +315,4 @@ def register_operator_sender(account_id: str, raw_identity: str) -> None:
     if ses.identity_state(sender_name(raw_identity).identity) is not None:
         adopt_sender(account_id, raw_identity)
     else:
-        add_sender(account_id, "operator", raw_identity)
+        add_sender(account_id, "operator", raw_identity, operator=True)

@@ -20,6 +20,14 @@ def identities_at(domain: str) -> list[SenderIdentity]:
     return list(SenderIdentity.query(domain, consistent_read=True))
 
 
+def domain_claim(domain: str) -> SenderIdentity | None:
+    """The claim of the domain itself (one consistent GetItem, whatever is claimed at it), or None."""
+    try:
+        return SenderIdentity.get(domain, domain, consistent_read=True)
+    except SenderIdentity.DoesNotExist:
+        return None
+
+
 def account_identities(account_id: str) -> list[SenderIdentity]:
     """The account's identities, by name (the `by_account` index)."""
     return sorted(SenderIdentity.by_account.query(account_id), key=lambda item: item.identity)
