@@ -348,7 +348,14 @@ def test_p35_a_lapsed_address_claim_at_a_domain_gives_way_and_leaves_ses(client,
         assert _add(client, squatter["headers"], address).status_code == 201
     _ses_status("ceo@bigbrand.example", "FAILED")
     aws_client("sesv2").delete_email_identity(EmailIdentity="pay@bigbrand.example")
-    assert _add(client, owner["headers"], "bigbrand.example").status_code == 201
+    import time_machine
+
+    from chalicelib.domain.senders import CREATION_GRACE
+
+    # SES lost it: the claim holds while its add could still be making it, then lapses.
+    assert _add(client, owner["headers"], "bigbrand.example").status_code == 409
+    with time_machine.travel(datetime.now(UTC) + CREATION_GRACE + timedelta(seconds=1), tick=False):
+        assert _add(client, owner["headers"], "bigbrand.example").status_code == 201
     assert _identities(client, squatter) == []
     assert "ceo@bigbrand.example" not in _ses_identities()
     assert len([entry for entry in _audit(client, squatter) if entry["action"] == "sender.lapsed"]) == 2
@@ -402,7 +409,7 @@ def test_p35_deleting_a_lapsed_claim_never_deletes_the_claim_another_account_too
 
 
 def test_p35_claim_lapsed_thresholds():
-    from chalicelib.domain.senders import VERIFICATION_WINDOW, claim_lapsed
+    from chalicelib.domain.senders import CREATION_GRACE, VERIFICATION_WINDOW, claim_lapsed
 
     assert timedelta(hours=72) == VERIFICATION_WINDOW  # SES's window for a domain's DKIM records
     claimed = datetime(2030, 1, 1, tzinfo=UTC)
@@ -412,8 +419,11 @@ def test_p35_claim_lapsed_thresholds():
         assert claim_lapsed(status, claimed, edge + timedelta(microseconds=1)) is True
     for status in ("SUCCESS", "TEMPORARY_FAILURE"):
         assert claim_lapsed(status, claimed, edge + timedelta(days=3650)) is False
-    for status in (None, "FAILED"):
-        assert claim_lapsed(status, claimed, claimed) is True
+    assert claim_lapsed("FAILED", claimed, claimed) is True
+    # No SES identity: its add may still be making it, for as long as an add can run.
+    assert claim_lapsed(None, claimed, claimed + CREATION_GRACE) is False
+    assert claim_lapsed(None, claimed, claimed + CREATION_GRACE + timedelta(microseconds=1)) is True
+    assert timedelta(minutes=15) == CREATION_GRACE  # Lambda's longest timeout
 
 
 def test_p35_adding_an_identity_no_account_owns_never_deletes_a_verified_one_in_ses(client, squatter):
@@ -512,3 +522,307 @@ def test_p35_dns_records_name_an_idn_domain_in_ascii():
         {"type": "CNAME", "name": "abc._domainkey.xn--bcher-kva.example", "value": "abc.dkim.amazonses.com"}]
     assert ses_identity("news@straße.example") == "news@xn--strae-oqa.example"  # IDNA 2008, not 2003
     assert ses_identity("news@acme.example") == "news@acme.example"
+
+
+# --- deletion gives the claim up first (conditionally), and SES only follows a claim it removed ---
+
+def _take_over_after(monkeypatch: Any, module: Any, name: str, owner: dict[str, Any]) -> None:
+    """Big Brand releases the squatter's lapsed claim and takes the domain (claim and a fresh SES
+    identity) right after `module.name` has read the squatter's claim."""
+    from chalicelib.services import senders as sender_service
+
+    read = getattr(module, name)
+
+    def then_the_owner_takes_it(*args: Any) -> Any:
+        found = read(*args)
+        monkeypatch.setattr(module, name, read)
+        sender_service.add_sender(owner["account_id"], owner["key_id"], "bigbrand.example")
+        return found
+
+    monkeypatch.setattr(module, name, then_the_owner_takes_it)
+
+
+def test_p35_a_delete_racing_a_takeover_leaves_the_newcomers_ses_identity_and_says_404(
+        client, squatter, owner, monkeypatch):
+    """The squatter deletes its lapsed claim while Big Brand takes the domain between the delete's
+    read and its delete: the SES identity is Big Brand's by then, and deleting it stopped Big
+    Brand's verification. The squatter's delete gives up nothing (the claim was gone): 404, as
+    for any identity the account does not own, and no `sender.deleted` in its audit log."""
+    from chalicelib.store import senders as sender_store
+
+    assert _add(client, squatter["headers"], "bigbrand.example").status_code == 201
+    _ses_status("bigbrand.example", "FAILED")
+    _take_over_after(monkeypatch, sender_store, "get_identity", owner)
+    response = client.http.delete("/v1/senders/bigbrand.example", headers=squatter["headers"])
+    assert "bigbrand.example" in _ses_identities(), "the newcomer's SES identity was deleted"
+    assert json.loads(client.http.get("/v1/senders/bigbrand.example",
+                                      headers=owner["headers"]).body)["verified"] is True
+    assert response.status_code == 404 and _error(response)["field"] == "identity", response.body
+    assert _identities(client, owner) == ["bigbrand.example"] and _identities(client, squatter) == []
+    assert "sender.deleted" not in [entry["action"] for entry in _audit(client, squatter)]
+
+
+def test_p35_an_account_deletion_racing_a_takeover_leaves_the_newcomers_identity(
+        client, squatter, owner, monkeypatch):
+    from chalicelib.services.senders import delete_account_identities
+    from chalicelib.store import senders as sender_store
+
+    assert _add(client, squatter["headers"], "bigbrand.example").status_code == 201
+    _ses_status("bigbrand.example", "FAILED")
+    _take_over_after(monkeypatch, sender_store, "account_identities", owner)
+    delete_account_identities(squatter["account_id"])
+    assert "bigbrand.example" in _ses_identities(), "the newcomer's SES identity was deleted"
+    assert _identities(client, owner) == ["bigbrand.example"]
+
+
+def test_p35_a_delete_whose_ses_call_fails_keeps_the_claim_so_it_can_be_retried(
+        client, headers, account, monkeypatch):
+    """SES refuses the delete (throttled, say) once the claim is given up: the claim is put back
+    as it was, so the account still owns what SES still has and the delete can be retried; an
+    identity left in SES with no owner would need the operator."""
+    from chalicelib.adapters import ses
+
+    real = ses.delete_identity
+
+    def throttled(identity: str) -> None:
+        raise RuntimeError("Throttling")
+
+    monkeypatch.setattr(ses, "delete_identity", throttled)
+    with pytest.raises(RuntimeError):
+        from chalicelib.services.senders import delete_sender
+
+        delete_sender(account["account_id"], "key", "acme.example")
+    assert "acme.example" in _identities(client, {"headers": headers})
+    monkeypatch.setattr(ses, "delete_identity", real)
+    assert client.http.delete("/v1/senders/acme.example", headers=headers).status_code == 204
+    assert "acme.example" not in _ses_identities()
+    assert "acme.example" not in _identities(client, {"headers": headers})
+
+
+class _Killed(BaseException):
+    """The Lambda stops dead (a timeout): no `except Exception` runs."""
+
+
+def test_p35_a_delete_killed_between_its_steps_leaves_an_ses_identity_nobody_can_use(
+        client, headers, account, other, monkeypatch):
+    """Killed after the claim went and before SES's delete: the SES identity is left with no
+    owner. Harmless: no account sends as an identity it has no claim to, and nobody's add gets
+    the old verification (the add is refused and sent to the operator, who adopts it for its
+    owner), and SES's identity stays as it was."""
+    from chalicelib.adapters import ses
+    from chalicelib.domain.errors import Forbidden
+    from chalicelib.services.senders import check_sender, delete_sender
+
+    def killed(identity: str) -> None:
+        raise _Killed
+
+    assert _add(client, headers, "shop.example").status_code == 201
+    monkeypatch.setattr(ses, "delete_identity", killed)
+    with pytest.raises(_Killed):
+        delete_sender(account["account_id"], "key", "shop.example")
+    monkeypatch.undo()
+    left = _ses_identities()["shop.example"]
+    assert "shop.example" not in _identities(client, {"headers": headers})
+    with pytest.raises(Forbidden):
+        check_sender(account["account_id"], "news@shop.example")
+    for tenant in (other, {"headers": headers}):
+        refused = _add(client, tenant["headers"], "shop.example")
+        assert refused.status_code == 409 and "operator" in _error(refused)["message"], refused.body
+    with pytest.raises(Forbidden):
+        check_sender(other["account_id"], "news@shop.example")
+    assert _ses_identities()["shop.example"] is left
+
+
+def test_p35_another_tenants_key_deleting_a_sender_it_does_not_own_changes_nothing(
+        client, headers, account, other):
+    before_ses = dict(_ses_identities())
+    before_audit = _audit(client, other)
+    for identity in ("acme.example", "news@acme.example", "ACME.example", "News@Acme.Example"):
+        response = client.http.delete(f"/v1/senders/{identity}", headers=other["headers"])
+        assert response.status_code == 404 and _error(response)["field"] == "identity", identity
+    assert _identities(client, {"headers": headers}) == ["acme.example", "news@acme.example"]
+    assert dict(_ses_identities()) == before_ses
+    assert _audit(client, other) == before_audit and _audit(client, {"headers": headers})
+    assert "sender.deleted" not in json.dumps(_audit(client, {"headers": headers}))
+
+
+def test_p35_a_lapsed_claim_whose_ses_delete_fails_is_put_back_and_the_owner_can_retry(
+        client, squatter, owner, monkeypatch):
+    """Releasing a lapsed claim gives it up, then deletes its SES identity; when SES's delete
+    fails the claim is put back: an SES identity left with no claim would make every later add
+    a 409 for the operator, and lock the domain's owner out for good."""
+    from chalicelib.adapters import ses
+
+    assert _add(client, squatter["headers"], "bigbrand.example").status_code == 201
+    _ses_status("bigbrand.example", "FAILED")
+    real = ses.delete_identity
+
+    def throttled(identity: str) -> None:
+        raise RuntimeError("Throttling")
+
+    monkeypatch.setattr(ses, "delete_identity", throttled)
+    assert _add(client, owner["headers"], "bigbrand.example").status_code == 500
+    assert _identities(client, squatter) == ["bigbrand.example"]  # put back, as it was
+    monkeypatch.setattr(ses, "delete_identity", real)
+    assert _add(client, owner["headers"], "bigbrand.example").status_code == 201
+    assert _identities(client, owner) == ["bigbrand.example"] and _identities(client, squatter) == []
+    assert [entry["action"] for entry in _audit(client, squatter)].count("sender.lapsed") == 1
+
+
+def test_p35_a_claim_whose_add_is_still_making_its_ses_identity_does_not_lapse(
+        client, squatter, owner, monkeypatch):
+    """A claim SES has no identity for yet is one whose add is making it: it holds until that
+    add can no longer be running. Lapsed at once, another add released it between the claim and
+    SES's create, the first add then made the SES identity with no claim behind it: an answer
+    of 201 for an identity the account no longer owned, and an unowned SES identity that sent
+    every later add of it to the operator."""
+    import time_machine
+
+    from chalicelib.adapters import ses
+    from chalicelib.domain.senders import CREATION_GRACE, sender_name
+    from chalicelib.services import senders as sender_service
+
+    create = ses.create_identity
+
+    def owner_adds_meanwhile(identity: str) -> Any:
+        monkeypatch.setattr(ses, "create_identity", create)
+        sender_service._release_lapsed_claims(sender_name("bigbrand.example"), owner["account_id"])
+        return create(identity)
+
+    monkeypatch.setattr(ses, "create_identity", owner_adds_meanwhile)
+    added = _add(client, squatter["headers"], "bigbrand.example")
+    assert added.status_code == 201, added.body
+    assert _identities(client, squatter) == ["bigbrand.example"], "a 201 for a claim that is gone"
+    # An add killed between its claim and SES's create leaves a claim that lapses once the add
+    # cannot be running any more.
+    from chalicelib.store import senders as sender_store
+
+    sender_store.claim_identity(squatter["account_id"], "shop.example", "shop.example",
+                                sender_name("shop.example").kind)
+    assert _add(client, owner["headers"], "shop.example").status_code == 409
+    with time_machine.travel(datetime.now(UTC) + CREATION_GRACE + timedelta(seconds=1), tick=False):
+        assert _add(client, owner["headers"], "shop.example").status_code == 201
+
+
+# --- an attacker's view: one owner for a domain and its addresses, in every spelling and race ---
+
+@pytest.mark.parametrize(("first", "second"), [("bigbrand.example", "ceo@bigbrand.example"),
+                                               ("ceo@bigbrand.example", "bigbrand.example")])
+def test_p35_a_domain_and_an_address_at_it_added_at_once_by_two_accounts_are_not_both_owned(
+        client, squatter, owner, monkeypatch, first, second):
+    """The claim's conditional put guards one identity: a domain and an address at it are two
+    items. Two adds that both read before either claimed both passed check_may_claim, and both
+    accounts owned (and could send as) ceo@bigbrand.example. Whichever add sees the other's
+    claim after its own gives way before anything is made in SES."""
+    from chalicelib.services import senders as sender_service
+    from chalicelib.store import senders as sender_store
+
+    claim = sender_store.claim_identity
+
+    def the_other_adds_first(*args: Any) -> Any:
+        monkeypatch.setattr(sender_store, "claim_identity", claim)
+        sender_service.add_sender(squatter["account_id"], squatter["key_id"], second)
+        return claim(*args)
+
+    monkeypatch.setattr(sender_store, "claim_identity", the_other_adds_first)
+    refused = _add(client, owner["headers"], first)
+    assert refused.status_code == 409 and _error(refused)["field"] == "identity", refused.body
+    assert _identities(client, owner) == [] and _identities(client, squatter) == [second]
+    assert first not in _ses_identities()
+
+
+def test_p35_an_adoption_racing_another_accounts_add_at_the_domain_is_refused(
+        aws, squatter, monkeypatch):
+    from chalicelib.domain.errors import Conflict
+    from chalicelib.services import senders as sender_service
+    from chalicelib.store import senders as sender_store
+
+    legacy = _legacy_account()
+    _ses_status("legacy.example", "PENDING")  # verified, it would keep the squatter off its addresses
+    claim = sender_store.claim_identity
+
+    def the_squatter_adds_first(*args: Any) -> Any:
+        monkeypatch.setattr(sender_store, "claim_identity", claim)
+        sender_service.add_sender(squatter["account_id"], squatter["key_id"], "ceo@legacy.example")
+        return claim(*args)
+
+    monkeypatch.setattr(sender_store, "claim_identity", the_squatter_adds_first)
+    with pytest.raises(Conflict):
+        sender_service.adopt_sender(legacy["account_id"], "legacy.example")
+    assert [item.account_id for item in sender_store.identities_at("legacy.example")] == [
+        squatter["account_id"]]
+    assert "legacy.example" in _ses_identities()  # adopted or not, SES's identity stays as it was
+
+
+# SES lets the AWS account send from any subdomain and address of a verified domain, and an
+# identity there may show as verified through it: an identity under another account's verified
+# domain would send as that domain's owner (DKIM-signed with its keys).
+
+@pytest.mark.parametrize("identity", ["mail.acme.example", "a.b.acme.example", "ceo@mail.acme.example",
+                                      "CEO@Mail.ACME.example", "ceo@mail.\uff41\uff43\uff4d\uff45.example"])
+def test_p35_an_identity_under_another_accounts_verified_domain_is_refused(
+        client, headers, other, identity):
+    refused = _add(client, other["headers"], identity)
+    assert refused.status_code == 409 and _error(refused)["field"] == "identity", refused.body
+    assert _identities(client, other) == ["hello@other.example"]
+    assert not [name for name in _ses_identities() if name.endswith("mail.acme.example")]
+
+
+@pytest.mark.parametrize("identity", ["mail.tidings.example", "bounce@mail.tidings.example"])
+def test_p35_an_identity_under_the_platforms_sender_domain_is_reserved(client, headers, identity):
+    refused = _add(client, headers, identity)
+    assert refused.status_code == 403 and _error(refused)["field"] == "identity", refused.body
+
+
+def test_p35_an_identity_under_a_verified_domain_no_account_owns_goes_to_the_operator(client, squatter):
+    _legacy_account()  # legacy.example: verified in SES, no account's yet
+    for identity in ("news@mail.legacy.example", "mail.legacy.example", "ceo@legacy.example"):
+        refused = _add(client, squatter["headers"], identity)
+        assert refused.status_code == 409 and "operator" in _error(refused)["message"], refused.body
+    assert _identities(client, squatter) == []
+
+
+def test_p35_the_domains_owner_and_an_unverified_parent_leave_subdomains_alone(
+        client, headers, squatter, owner):
+    # The account adds identities under its own domain; a parent claim SES never verified (the
+    # squatter cannot publish Big Brand's DNS) neither blocks a subdomain nor sends as it.
+    assert _add(client, headers, "mail.acme.example").status_code == 201
+    assert _add(client, squatter["headers"], "bigbrand.example").status_code == 201
+    _ses_status("bigbrand.example", "PENDING")
+    assert _add(client, owner["headers"], "shop.bigbrand.example").status_code == 201
+
+
+def test_p35_a_subdomain_identity_cannot_send_once_another_account_verifies_its_parent(
+        client, squatter, owner):
+    """The squatter added an address under mail.bigbrand.example before anyone owned the domain;
+    Big Brand adds and verifies bigbrand.example: the squatter's identity may now show as
+    verified through it, and is not the squatter's to send as (403, as for any identity it does
+    not own), in a campaign, a transactional message or its profile."""
+    assert _add(client, squatter["headers"], "ceo@mail.bigbrand.example").status_code == 201
+    assert _add(client, owner["headers"], "bigbrand.example").status_code == 201  # SES: SUCCESS
+    mine = new_list(client, squatter["headers"], "Squat news")
+    campaign = client.http.post("/v1/campaigns", headers=squatter["headers"], body=json.dumps({
+        "name": "x", "list_ids": [mine], "subject": "Hi", "html": "<p>Hi</p>",
+        "from_address": "ceo@mail.bigbrand.example"}))
+    assert campaign.status_code == 403 and _error(campaign)["field"] == "from_address", campaign.body
+    message = client.http.post("/v1/messages", headers=squatter["headers"], body=json.dumps({
+        "to": "ann@example.com", "subject": "Hi", "text": "Hi", "from_address": "ceo@mail.bigbrand.example"}))
+    assert message.status_code == 403 and _error(message)["field"] == "from_address", message.body
+    profile = client.http.patch("/v1/account", headers=squatter["headers"],
+                                body=json.dumps({"sender_identity": "ceo@mail.bigbrand.example"}))
+    assert profile.status_code == 403 and _error(profile)["field"] == "sender_identity"
+    # Until Big Brand's domain is verified, the squatter's own verification is all there is.
+    _ses_status("bigbrand.example", "PENDING")
+    assert client.http.post("/v1/messages", headers=squatter["headers"], body=json.dumps({
+        "to": "ann@example.com", "subject": "Hi", "text": "Hi",
+        "from_address": "ceo@mail.bigbrand.example"})).status_code == 202
+
+
+def test_p35_the_operator_may_give_an_account_an_identity_under_the_platforms_domain(aws):
+    """The operator vouches (the local demo sends as news@demo.tidings.example): only a tenant's
+    own add is refused there."""
+    from chalicelib.services.senders import check_sender, list_senders
+
+    created = create_account_with_key("Demo Ltd", {"sender_identity": "news@demo.tidings.example"})
+    assert [item["identity"] for item in list_senders(created["account_id"])] == ["news@demo.tidings.example"]
+    check_sender(created["account_id"], "news@demo.tidings.example")

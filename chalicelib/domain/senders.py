@@ -4,7 +4,9 @@ An identity is an email address or a whole domain. Exactly one account owns it; 
 only From an address it owns, or an address at a domain it owns, once SES has verified that
 identity itself (an address verified through another tenant's domain does not count). A domain
 and an address at it cannot belong to two accounts: the domain's owner could otherwise be
-impersonated by whoever added one of its addresses first, and the reverse.
+impersonated by whoever added one of its addresses first, and the reverse. Nor is anything under
+a domain SES verified for another account an identity of this one (covering_domains): SES lets
+its AWS account send from every subdomain and address of a verified domain.
 
 A claim holds an identity against other accounts only while it can still become, or is, SES's
 verified identity: one SES never verified within its verification window lapses, so whoever adds
@@ -26,6 +28,11 @@ DKIM_TARGET = "dkim.amazonses.com"
 # SES looks for a domain's DKIM records for 72 hours, then says FAILED (an address's link expires
 # sooner): a claim still unverified after that no longer keeps the identity from another account.
 VERIFICATION_WINDOW = timedelta(hours=72)
+
+# A claim SES has no identity for is one whose add (services/senders.add_sender) is still making
+# it, or one an add killed midway left: it holds for as long as an add can run (Lambda's
+# longest timeout; the API's is 29 seconds), then lapses.
+CREATION_GRACE = timedelta(minutes=15)
 
 
 class SenderKind(StrEnum):
@@ -93,14 +100,32 @@ def check_may_claim(name: SenderName, account_id: str, existing: Iterable[Owner]
 
 def claim_lapsed(verification_status: str | None, claimed_at: datetime, at: datetime) -> bool:
     """Whether a claim no longer keeps its identity from another account: SES has no such
-    identity (None), or says FAILED, or has not verified it within VERIFICATION_WINDOW of the
-    claim. A verified identity holds, and so does one SES cannot check just now
-    (TEMPORARY_FAILURE: SES retries, and says FAILED if it never can)."""
-    if verification_status in (None, "FAILED"):
+    identity (None) CREATION_GRACE after the claim, or says FAILED, or has not verified it within
+    VERIFICATION_WINDOW of the claim. A verified identity holds, and so does one SES cannot check
+    just now (TEMPORARY_FAILURE: SES retries, and says FAILED if it never can)."""
+    if verification_status is None:
+        return at - claimed_at > CREATION_GRACE
+    if verification_status == "FAILED":
         return True
     if verification_status in ("SUCCESS", "TEMPORARY_FAILURE"):
         return False
     return at - claimed_at > VERIFICATION_WINDOW
+
+
+def covering_domains(name: SenderName) -> list[str]:
+    """The domains whose verification in SES covers `name`, nearest first: SES lets its AWS
+    account send from any address and subdomain of a verified domain, and may show an identity
+    there as verified through it. An address's own domain, then each parent domain of two labels
+    or more (`a.b.shop.example`: `b.shop.example`, `shop.example`)."""
+    labels = name.domain.split(".")
+    own = [name.domain] if name.kind is SenderKind.ADDRESS else []
+    return own + [".".join(labels[index:]) for index in range(1, len(labels) - 1)]
+
+
+def verification_covers(verification_status: str | None) -> bool:
+    """Whether SES lets the identity's subdomains and addresses be sent from through it: it is
+    verified (or was, and SES cannot check it just now: TEMPORARY_FAILURE)."""
+    return verification_status in ("SUCCESS", "TEMPORARY_FAILURE")
 
 
 def owned_identities_for(address: str, account_id: str, existing: Iterable[Owner]) -> list[str]:

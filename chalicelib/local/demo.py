@@ -36,7 +36,8 @@ def create_demo(api_url: str) -> Demo:
     # it at once: locally there is no one to click AWS's verification mail. The whole domain is
     # the account's too, so any From at it works.
     account = create_account_with_key(DEMO_NAME, DEMO_PROFILE)
-    add_sender(account["account_id"], "operator", DEMO_PROFILE["sender_identity"].rpartition("@")[2])
+    add_sender(account["account_id"], "operator", DEMO_PROFILE["sender_identity"].rpartition("@")[2],
+               operator=True)
     consent = next_consent_versions([], DEMO_CONSENT_TEXT, now())
     origin = urlsplit(api_url)
     mailing_list = create_list(

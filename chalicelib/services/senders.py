@@ -26,9 +26,11 @@ from chalicelib.domain.senders import (
     check_may_claim,
     claim_lapsed,
     claims_in_the_way,
+    covering_domains,
     dns_records,
     owned_identities_for,
     sender_name,
+    verification_covers,
 )
 from chalicelib.observability import logger
 from chalicelib.store import audit
@@ -67,19 +69,25 @@ def sender_view(item: SenderIdentity, state: ses.IdentityState | None) -> dict[s
     return view
 
 
-def add_sender(account_id: str, actor: str, raw_identity: str) -> dict[str, Any]:
+def add_sender(account_id: str, actor: str, raw_identity: str, *, operator: bool = False) -> dict[str, Any]:
     """Claim an address or domain for the account and create its SES identity; its view.
     Forbidden while the account may not send (P26): it may not prepare to send either. Conflict
     when SES has the identity already and no account owns it: it is someone's verified identity
     (made by hand, or from before identities were owned), which the operator adopts for its
-    owner; made again here, its owner's DKIM records and verification would be lost."""
+    owner; made again here, its owner's DKIM records and verification would be lost. Conflict
+    too under (or, for an address, at) a domain SES has verified for another account or for
+    nobody: SES would let it be sent as through that domain. The `operator` (its CLI) may give
+    an account an identity under the platform's domain, or under one SES verified for nobody:
+    the operator vouches for it, as for an adoption."""
     refuse_while_blocked(get_account(account_id))
     name = sender_name(raw_identity)
-    _refuse_platform_domain(name)
+    _refuse_platform_domain(name, subdomains=not operator)
+    _refuse_under_a_verified_domain(name, account_id, unowned_too=not operator)
     _release_lapsed_claims(name, account_id)
     check_may_claim(name, account_id, _owners(name.domain))
     item = sender_store.claim_identity(account_id, name.domain, name.identity, name.kind)
     try:
+        _check_still_alone(name, account_id)
         state = None if ses.identity_state(name.identity) is not None else ses.create_identity(name.identity)
         if state is None:  # SES had it before the claim (or made it meanwhile): never made again
             raise Conflict(f"SES already has the identity '{name.identity}' and no account owns it: "
@@ -92,10 +100,53 @@ def add_sender(account_id: str, actor: str, raw_identity: str) -> dict[str, Any]
     return sender_view(item, state)
 
 
-def _refuse_platform_domain(name: SenderName) -> None:
-    if name.domain == sender_name(settings().default_sender).domain:
-        raise Forbidden("the platform's own sender domain cannot be an account's identity",
-                        field="identity")
+def _check_still_alone(name: SenderName, account_id: str) -> None:
+    """check_may_claim again, once the account's claim is made: the claim's conditional put
+    guards one identity, and a domain and an address at it are two. Of two accounts claiming
+    them at once, whichever reads after both claims are made sees the other's, and is refused
+    (both may be: either may try again), before anything is made in SES."""
+    mine = Owner(name.identity, account_id)
+    check_may_claim(name, account_id, [owner for owner in _owners(name.domain) if owner != mine])
+
+
+def _refuse_platform_domain(name: SenderName, *, subdomains: bool = False) -> None:
+    """Forbidden for the platform's own sender domain and an address at it, and with
+    `subdomains` for anything under it (SES's verification of the domain covers them)."""
+    platform = sender_name(settings().default_sender).domain
+    if name.domain == platform or (subdomains and name.domain.endswith(f".{platform}")):
+        raise Forbidden("the platform's own sender domain cannot be an account's identity, nor "
+                        "anything under it", field="identity")
+
+
+def _verified_domain_over(name: SenderName, account_id: str, *,
+                          unowned_too: bool) -> tuple[str, bool] | None:
+    """The nearest domain covering `name` (domain/senders.covering_domains) that SES has verified
+    for someone other than the account, and whether an account owns it; None when there is none.
+    Another account's domain claim is read first (a GetItem each) and SES only for a claim found,
+    or, with `unowned_too`, for a domain nobody claims (an identity made before identities were
+    owned, or by hand)."""
+    for domain in covering_domains(name):
+        claim = sender_store.domain_claim(domain)
+        if (claim is None and not unowned_too) or (claim is not None and claim.account_id == account_id):
+            continue
+        if verification_covers(_status(domain)):
+            return domain, claim is not None
+    return None
+
+
+def _refuse_under_a_verified_domain(name: SenderName, account_id: str, *, unowned_too: bool) -> None:
+    """Conflict naming `identity` when `name` is under (or, for an address, at) a domain SES has
+    verified for another account, or for nobody yet (with `unowned_too`): SES would let it be
+    sent as through that domain's verification, signed with that domain's DKIM keys."""
+    found = _verified_domain_over(name, account_id, unowned_too=unowned_too)
+    if found is None:
+        return
+    domain, owned = found
+    if owned:
+        raise Conflict(f"'{domain}' is another account's verified domain: its subdomains and their "
+                       "addresses are its owner's", field="identity")
+    raise Conflict(f"SES has verified '{domain}' and no account owns it: ask the operator to adopt it "
+                   "for the account it belongs to", field="identity")
 
 
 def _release_lapsed_claims(name: SenderName, account_id: str) -> None:
@@ -112,8 +163,7 @@ def _release_lapsed_claims(name: SenderName, account_id: str) -> None:
                                for item in blocking):
         return
     for item in blocking:
-        if sender_store.release_unchanged_identity(item):
-            ses.delete_identity(item.identity)
+        if _give_up(item):
             audit.record(item.account_id, LAPSED, "sender.lapsed", item.kind)
             logger.info("unverified sender claim lapsed", extra={"account_id": item.account_id,
                                                                  "kind": item.kind})
@@ -152,15 +202,45 @@ def delete_sender(account_id: str, actor: str, raw_identity: str) -> None:
         if not others:
             raise Conflict("the account profile sends as this identity; set another sender_identity "
                            "with PATCH /v1/account first", field="identity")
-    ses.delete_identity(item.identity)
-    sender_store.release_identity(item)
+    if not _give_up(item):
+        # The claim went between the read and the delete: the platform released it as lapsed, and
+        # the identity may be another account's now. Nothing of this account's was deleted, as
+        # when the request came a moment later: 404, naming no other account.
+        raise NotFound("no such sender identity in this account", field="identity")
     audit.record(account_id, actor, "sender.deleted", name.kind.value)
 
 
+def _give_up(item: SenderIdentity) -> bool:
+    """Release the account's claim as it was read, then delete its SES identity; False (nothing
+    done) when the claim is gone already, or another account's now (P35).
+
+    The claim goes first, conditionally: an identity another account took over since (released
+    as lapsed, claimed, made afresh in SES) is that account's, and SES is left alone. When SES's
+    delete fails, the claim is put back, so the account still owns what SES still has and the
+    delete can be retried. A process killed between the two steps leaves an SES identity no
+    account owns: nothing is sent as it (every From needs a claim, check_sender), and nobody's
+    add inherits its verification (add_sender refuses it, for the operator to adopt)."""
+    if not sender_store.release_unchanged_identity(item):
+        return False
+    try:
+        ses.delete_identity(item.identity)
+    except Exception:
+        sender_store.restore_identity(item)
+        raise
+    return True
+
+
 def check_sender(account_id: str, address: str, field: str = "from_address") -> None:
-    """Forbidden naming `field` unless the account owns `address` or its domain; Conflict when it
-    does but SES has not verified that identity (yet, or any more). `address` is normalised."""
-    owned = owned_identities_for(address, account_id, _owners(address.rpartition("@")[2]))
+    """Forbidden naming `field` unless the account owns `address` or its domain, and no other
+    account's verified domain is above it; Conflict when it does but SES has not verified that
+    identity (yet, or any more). `address` is normalised."""
+    domain = address.rpartition("@")[2]
+    owned = owned_identities_for(address, account_id, _owners(domain))
+    # Under another account's verified domain, it may be verified through that domain: never
+    # this account's to send as. (At its own domain, the claims already keep one owner.)
+    if owned and _verified_domain_over(SenderName(domain, domain, SenderKind.DOMAIN), account_id,
+                                       unowned_too=False):
+        owned = []
     if not owned:
         raise Forbidden(f"'{address}' is not a sender identity of this account: add the address or "
                         "its domain with POST /v1/senders and verify it (P35)", field=field)
@@ -200,12 +280,18 @@ def adopt_sender(account_id: str, raw_identity: str) -> dict[str, Any]:
     name = sender_name(raw_identity)
     get_account(account_id)
     _refuse_platform_domain(name)
+    _refuse_under_a_verified_domain(name, account_id, unowned_too=False)
     check_may_claim(name, account_id, _owners(name.domain))
     state = ses.identity_state(name.identity)
     if state is None:
         raise NotFound(f"SES has no identity '{name.identity}': add it with POST /v1/senders",
                        field="identity")
     item = sender_store.claim_identity(account_id, name.domain, name.identity, name.kind)
+    try:
+        _check_still_alone(name, account_id)
+    except Conflict:
+        sender_store.release_identity(item)
+        raise
     audit.record(account_id, "operator", "sender.adopted", name.kind.value)
     return sender_view(item, state)
 
@@ -213,13 +299,13 @@ def adopt_sender(account_id: str, raw_identity: str) -> dict[str, Any]:
 def delete_account_identities(account_id: str) -> int:
     """Delete every identity of an account being deleted (P22, P23, P24), in SES and as a claim;
     how many. SES is a sub-processor: an address identity is someone's mailbox, and it must not
-    outlive the account, nor stay behind where no account may add it (add_sender). Idempotent:
-    gone already is fine, and a run stopped midway leaves the rest for the next."""
+    outlive the account, nor stay behind where no account may add it (add_sender). Each goes as
+    delete_sender's does (_give_up): an identity another account took over meanwhile is left to
+    it, and not counted. Idempotent: gone already is fine, and a run stopped midway leaves the
+    rest for the next; only a run killed between one identity's claim and its SES delete leaves
+    that SES identity behind, unowned and unusable, for the operator to delete."""
     items = sender_store.account_identities(account_id)
-    for item in items:
-        ses.delete_identity(item.identity)
-        sender_store.release_identity(item)
-    return len(items)
+    return sum(_give_up(item) for item in items)
 
 
 def register_operator_sender(account_id: str, raw_identity: str) -> None:
@@ -229,4 +315,4 @@ def register_operator_sender(account_id: str, raw_identity: str) -> None:
     if ses.identity_state(sender_name(raw_identity).identity) is not None:
         adopt_sender(account_id, raw_identity)
     else:
-        add_sender(account_id, "operator", raw_identity)
+        add_sender(account_id, "operator", raw_identity, operator=True)

@@ -20,6 +20,14 @@ def identities_at(domain: str) -> list[SenderIdentity]:
     return list(SenderIdentity.query(domain, consistent_read=True))
 
 
+def domain_claim(domain: str) -> SenderIdentity | None:
+    """The claim of the domain itself (one consistent GetItem, whatever is claimed at it), or None."""
+    try:
+        return SenderIdentity.get(domain, domain, consistent_read=True)
+    except SenderIdentity.DoesNotExist:
+        return None
+
+
 def account_identities(account_id: str) -> list[SenderIdentity]:
     """The account's identities, by name (the `by_account` index)."""
     return sorted(SenderIdentity.by_account.query(account_id), key=lambda item: item.identity)
@@ -55,6 +63,18 @@ def release_identity(item: SenderIdentity) -> None:
     another account released it as lapsed and claimed the identity since (P35): that claim is
     theirs, and deleting it would leave the identity with no owner."""
     release_unchanged_identity(item)
+
+
+def restore_identity(item: SenderIdentity) -> bool:
+    """Put back a claim this process released, as it was (its `created_at` too); False when
+    another account claimed the identity since (one conditional put: that claim is theirs)."""
+    try:
+        item.save(condition=SenderIdentity.identity.does_not_exist())
+    except PutError as exc:
+        if exc.cause_response_code == _CONDITION_FAILED:
+            return False
+        raise
+    return True
 
 
 def release_unchanged_identity(item: SenderIdentity) -> bool:
