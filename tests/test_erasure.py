@@ -251,3 +251,96 @@ def test_p18_a_confirmation_mail_queued_before_the_erasure_is_neither_sent_nor_r
     assert list(MessageRecord.query(hashed)) == []
     assert [p for p in MessagePurgeList.scan() if hashed in json.dumps((p.messages or {}).as_dict()
                                                                        if p.messages else {})] == []
+
+
+# --- keyed hashes kept outside the suppression list (P18) ----------------------------------------
+
+RECEIPT = {"to": PERSON_RAW, "subject": "Your receipt", "text": "Thanks for order 17."}
+
+
+def _as_hex_text(value: Any) -> str:
+    """A scanned item as lower-case text with map keys, binary values as hex: purge lists pack
+    keyed hashes as raw bytes, and composite keys join them with other ids."""
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, dict):
+        return " ".join(f"{name} {_as_hex_text(item)}" for name, item in value.items())
+    if isinstance(value, list):
+        return " ".join(_as_hex_text(item) for item in value)
+    return str(value).lower()
+
+
+def _keyed_forms(account_id: str) -> dict[str, str]:
+    """Every keyed form of the person's address and number that the key holder could recompute
+    from them: the suppression hashes, the abuse counters' keys, each campaign's tracking-marker
+    key, and the fingerprint of the transactional mail she was sent."""
+    from chalicelib.domain.signup_limits import keyed
+    from chalicelib.domain.tracking import recipient_key
+    from chalicelib.domain.transactional import request_fingerprint
+    from chalicelib.store.models import Campaign
+
+    key = hash_key()
+    hashed = address_hash(PERSON, key)
+    forms = {"address hash": hashed, "phone hash": phone_hash(PHONE, key),
+             "counter key of the address": keyed(key, "address", PERSON),
+             "counter key of the phone": keyed(key, "phone", PHONE),
+             "idempotency fingerprint": request_fingerprint(key, RECEIPT, PERSON)}
+    forms.update({f"marker key in {c.campaign_id}": recipient_key(key, c.campaign_id, hashed)
+                  for c in Campaign.query(account_id)})
+    return forms
+
+
+def _holding(forms: dict[str, str]) -> dict[str, list[str]]:
+    """By table, the names of the forms its items hold (a test may Scan; the app never does)."""
+    found: dict[str, list[str]] = {}
+    for model in ALL_MODELS:
+        items = [_as_hex_text(item) for item in scanned(model)]
+        hits = sorted(name for name, form in forms.items() if any(form.lower() in item for item in items))
+        if hits:
+            found[model.Meta.logical_name] = hits
+    return found
+
+
+def _feedback_on(client, account_id: str, message_id: str, sample: str, sent: bool = True,
+                 **detail: Any) -> None:
+    """SES's event about her mail; `sent` False replays it without writing its record again."""
+    from tests.support.events import ses_event, sns_body, sqs_event
+
+    event = ses_event(sample, PERSON, {"account": account_id, "kind": "transactional",
+                                       "message": message_id}, sent=sent, **detail)
+    result = client.lambda_.invoke("feedback_worker", sqs_event(sns_body(event)))
+    assert result.payload == {"batchItemFailures": []}
+
+
+def _transactional_to_her(client, api) -> str:
+    sent = client.http.post("/v1/messages", body=json.dumps(RECEIPT), headers=api)
+    assert sent.status_code == 202, sent.body
+    deliver(take("outbox"))
+    return json.loads(sent.body)["message_id"]
+
+
+def test_p18_erasure_deletes_her_feedback_receipts_and_a_replay_recreates_nothing(client, api, account):
+    """A receipt's key holds her keyed hash: it goes with the message record it counted. Once
+    erased, a replayed complaint finds no record, so it counts nowhere, writes no receipt and
+    re-creates no entry: at most the suppression, which stays anyway (services/unmatched_feedback)."""
+    from chalicelib.store.models import FeedbackReceipt
+
+    account_id = account["account_id"]
+    list_id = new_list(client, api, "News", double_opt_in=False)
+    add(client, api, list_id)
+    message_id = _transactional_to_her(client, api)
+    _feedback_on(client, account_id, message_id, "event-bounce.json",
+                 bounceType="Transient", bounceSubType="MailboxFull")
+    _feedback_on(client, account_id, message_id, "event-complaint.json")
+    hashed = address_hash(PERSON, hash_key())
+    assert len([r for r in FeedbackReceipt.scan() if hashed in r.receipt_key]) == 2
+
+    view = completed(client, api, type="erase", email=PERSON)
+    assert view["outcome"]["removed"]["feedback-receipts"] == 2
+    assert [r.receipt_key for r in FeedbackReceipt.scan() if hashed in r.receipt_key] == []
+    erased = _holding({"address hash": hashed})
+
+    _feedback_on(client, account_id, message_id, "event-complaint.json", sent=False)
+    assert _holding({"address hash": hashed}) == erased, "a replay stored her hash again"
+    assert stored(list_id, PERSON) is None
+    assert Suppression.get(account_id, hashed).erased

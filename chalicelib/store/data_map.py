@@ -116,7 +116,7 @@ def _ttl(model: type[TidingsModel]) -> str | None:
 def _erased_by(model: type[TidingsModel]) -> tuple[str, ...]:
     coverage, account = COVERAGE[model], ACCOUNT_TABLES[model]
     ways: list[str] = []
-    if isinstance(coverage, PersonalData):
+    if isinstance(coverage, PersonalData) or (isinstance(coverage, KeyedHashesOnly) and coverage.erase):
         ways.append("the person's erasure request (P18)")
     kinds = [kind.value for kind, models in DAILY_PURGE.items()
              if model in models and kind not in (PurgeKind.SUSPENDED_CONTENT, PurgeKind.DELETED_ACCOUNTS,

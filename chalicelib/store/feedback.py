@@ -9,6 +9,7 @@ transaction, where the mail stands on its campaign's report: once, as its final 
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -54,6 +55,8 @@ _CAMPAIGN_PLANS: dict[str, tuple[_CampaignPlan, ...]] = {
                      _CampaignPlan(True, (("bounces#hard", 1), ("bounces#soft", -1)))),
 }
 _NOT_IN_A_CAMPAIGN = (_CampaignPlan(None, ()),)
+# The outcomes a mail may leave a receipt of.
+RECEIPT_COUNTERS = tuple(_CAMPAIGN_PLANS)
 
 
 class BounceRaced(RuntimeError):
@@ -66,6 +69,22 @@ def receipt_key(message_id: str, counter: str, recipient_hash: str) -> str:
     a mail's complaint counts once however often it is replayed, and its transient bounce and a
     later permanent one stay two outcomes for the account's rates."""
     return f"{message_id}#{counter}#{recipient_hash}"
+
+
+def receipts_of(mails: Iterable[tuple[str, str]]) -> list[FeedbackReceipt]:
+    """The receipts held for these (message id, recipient keyed hash) mails: keys only, one
+    BatchGetItem per 100 keys (their keys follow from the mail, so nothing is scanned)."""
+    keys = [receipt_key(message_id, counter, recipient_hash)
+            for message_id, recipient_hash in mails for counter in RECEIPT_COUNTERS]
+    return list(FeedbackReceipt.batch_get(keys, attributes_to_get=["receipt_key"])) if keys else []
+
+
+def delete_receipts(receipts: list[FeedbackReceipt]) -> int:
+    """Delete these receipts; how many."""
+    with FeedbackReceipt.batch_write() as batch:
+        for receipt in receipts:
+            batch.delete(receipt)
+    return len(receipts)
 
 
 def count_once(message_id: str, recipient_hash: str, account_id: str, day: date, counter: str,

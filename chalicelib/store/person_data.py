@@ -2,7 +2,8 @@
 
 Every model in `ALL_MODELS` must appear in COVERAGE (tests/test_erasure.py fails otherwise), as
 - `PersonalData`: holds a person's data; exported on access (P16), deleted on erasure (P18);
-- `KeyedHashesOnly`: holds keyed hashes, never contact data; kept after erasure on purpose;
+- `KeyedHashesOnly`: holds keyed hashes, never contact data; deleted on erasure when it has an
+  eraser (whoever holds the key could link it to the person), otherwise kept on purpose, saying why;
 - `NoPersonalData`: holds nothing about the people on the lists, with the reason why.
 Each also says how long its items are kept, and the first two which fields hold the person's
 data: the data map (store/data_map.py, P34) is built from this registry, so it cannot drift.
@@ -20,7 +21,7 @@ from chalicelib.domain.clock import now
 from chalicelib.domain.privacy import Person
 from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason, address_hash
 from chalicelib.domain.tracking import scope_action
-from chalicelib.store import messages, person_subscribers, suppressions
+from chalicelib.store import feedback, messages, person_subscribers, suppressions
 from chalicelib.store import tracking as tracking_store
 from chalicelib.store.models import (
     Account,
@@ -71,13 +72,16 @@ class PersonalData:
 
 @dataclass(frozen=True)
 class KeyedHashesOnly:
-    """A table that holds keyed hashes of addresses or phones, never the contact data itself."""
+    """A table that holds keyed hashes of addresses or phones, never the contact data itself.
+    `erase` deletes the person's on erasure; it runs before the personal data's erasers, which
+    delete what some of these are found through (message records)."""
 
     reason: str
     fields: tuple[str, ...]
     retention: str
     section: str | None = None
     export: Exporter | None = None
+    erase: Eraser | None = None
 
 
 @dataclass(frozen=True)
@@ -180,6 +184,12 @@ def export_messages(person: Person) -> list[dict[str, Any]]:
              "list_id": r.list_id, "sent_at": _iso(r.sent_at),
              "expires_at": _iso(r.expires_at)}
             for r in _messages(person)]
+
+
+def erase_receipts(person: Person) -> int:
+    """The feedback receipts of the person's mails: found through their message records."""
+    records = _messages(person)
+    return feedback.delete_receipts(feedback.receipts_of((r.message_id, r.recipient_hash) for r in records))
 
 
 def erase_messages(person: Person) -> int:
@@ -304,8 +314,11 @@ COVERAGE: dict[type[TidingsModel], Coverage] = {
         "(P21) and the list with them", fields=("recipients", "messages", "markers"),
         retention="30 days after sending, with its records or markers (P21)"),
     FeedbackReceipt: KeyedHashesOnly(
-        "SES event receipts keyed by message id and the recipient's keyed hash, expiring in 30 days",
-        fields=("receipt_key",), retention="30 days, while the mail's record could match a replay"),
+        "SES event receipts keyed by message id and the recipient's keyed hash; erased with the "
+        "person's message records, which they are found through: a replay after that finds no "
+        "record, so it counts nowhere and needs no receipt (services/unmatched_feedback.py)",
+        fields=("receipt_key",), erase=erase_receipts,
+        retention="30 days, while the mail's record could match a replay"),
     IdempotencyKey: KeyedHashesOnly(
         "a keyed hash of a transactional request (its recipient and content) under a digest of the "
         "account and its Idempotency-Key, expiring with the key's window", fields=("fingerprint",),
@@ -354,9 +367,13 @@ def holds_personal_data(person: Person) -> bool:
 
 
 def erase_everywhere(person: Person) -> dict[str, int]:
-    """Delete the person from every table with personal data; how many items each lost."""
-    return {model.Meta.logical_name: coverage.erase(person) for model, coverage in COVERAGE.items()
-            if isinstance(coverage, PersonalData)}
+    """Delete the person from every table with personal data, and their keyed hashes from the
+    tables that delete them; how many items each lost. Keyed hashes go first: some are found
+    through the personal data (a receipt through its message record)."""
+    keyed = {model.Meta.logical_name: coverage.erase(person) for model, coverage in COVERAGE.items()
+             if isinstance(coverage, KeyedHashesOnly) and coverage.erase}
+    return keyed | {model.Meta.logical_name: coverage.erase(person) for model, coverage in COVERAGE.items()
+                    if isinstance(coverage, PersonalData)}
 
 
 def suppress_person(person: Person, reason: SuppressionReason) -> int:
