@@ -344,3 +344,29 @@ def test_p18_erasure_deletes_her_feedback_receipts_and_a_replay_recreates_nothin
     assert _holding({"address hash": hashed}) == erased, "a replay stored her hash again"
     assert stored(list_id, PERSON) is None
     assert Suppression.get(account_id, hashed).erased
+
+
+def test_p18_erasure_deletes_the_counters_keyed_by_her_hashes(client, api, account):
+    """A signup's abuse counters and a transient bounce's counter are keyed by her keyed hashes:
+    they go with her (found through an index on the person's hash, no scan); Bob's stay."""
+    from chalicelib.domain.signup_limits import keyed
+    from chalicelib.store.models import RateCounter
+
+    account_id = account["account_id"]
+    list_id = new_list(client, api, "News")
+    for address in (PERSON, BOB):
+        form_signup(client, list_id, email=address)
+    message_id = _transactional_to_her(client, api)
+    _feedback_on(client, account_id, message_id, "event-bounce.json",
+                 bounceType="Transient", bounceSubType="MailboxFull")
+    key = hash_key()
+    hers = (keyed(key, "address", PERSON), address_hash(PERSON, key))
+
+    def counters_of(needles: tuple[str, ...]) -> list[str]:
+        return sorted(c.counter_key.partition(":")[0] for c in RateCounter.scan()
+                      if any(needle in c.counter_key for needle in needles))
+
+    assert counters_of(hers) == ["addr", "addr-list", "mail", "soft-bounce"]
+    completed(client, api, type="erase", email=PERSON)
+    assert counters_of(hers) == []
+    assert counters_of((keyed(key, "address", BOB),)) == ["addr", "addr-list", "mail"]

@@ -54,7 +54,8 @@ def page_request_counter(secret: str, account_id: str, address: str, request_typ
     """The requests of `request_type` one person made from the preference centre this hour, under
     every link of theirs (keyed: no address in the counter's key)."""
     person = keyed(secret, "address", address)
-    return Counter(f"privacy-page:{request_type.value}:{account_id}:{person}", PAGE_REQUESTS_PER_HOUR, 3_600)
+    return Counter(f"privacy-page:{request_type.value}:{account_id}:{person}", PAGE_REQUESTS_PER_HOUR, 3_600,
+                   address_hash(address, secret))
 
 
 class RequestStatus(StrEnum):

@@ -143,8 +143,8 @@ ACCOUNT_TABLES: dict[type[TidingsModel], AccountItems | NotPerAccount] = {
     # identities go with the account (services/retention deletes them before these items).
     SenderIdentity: AccountItems(lambda a: SenderIdentity.by_account.query(a), content=False),
     Account: AccountItems(_account, content=False),
-    RateCounter: NotPerAccount("abuse-limit windows keyed by hashes, at most a week long: the daily "
-                               "purge (and TTL) removes them when their window ends"),
+    RateCounter: NotPerAccount("abuse-limit windows keyed by hashes: the daily purge (and TTL) "
+                               "removes them when their window ends"),
     FeedbackReceipt: NotPerAccount("SES event receipts, expiring (TTL) 30 days after the event"),
     IdempotencyKey: NotPerAccount("transactional Idempotency-Keys' request hashes, expiring (TTL) a day "
                                   "after their request"),

@@ -142,8 +142,10 @@ def _add_counts(transaction: TransactWrite, account_id: str, day: date, counter:
         transaction.update(
             RateCounter(counter_key=key),
             # purge_bucket: the retention purge finds it on time, not only TTL (P25).
+            # subject: the person's erasure finds it (P18).
             actions=[RateCounter.count.add(1), RateCounter.expires_at.set(expires),
-                     RateCounter.purge_bucket.set(purge_bucket(expires, key))],
+                     RateCounter.purge_bucket.set(purge_bucket(expires, key)),
+                     RateCounter.subject.set(soft_bounce_of)],
         )
 
 

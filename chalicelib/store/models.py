@@ -660,8 +660,16 @@ class CountersByPurgeDay(GlobalSecondaryIndex["RateCounter"]):
     expires_at = TTLAttribute(range_key=True)
 
 
+class CountersBySubject(GlobalSecondaryIndex["RateCounter"]):
+    """Counters by the keyed hash of the person they count for: their erasure's query (P18)."""
+
+    Meta = _keys_index_meta("by_subject")
+    subject = UnicodeAttribute(hash_key=True)
+
+
 class RateCounter(TidingsModel):
-    """A fixed-window counter for abuse limits, shared by every Lambda; expires with its window."""
+    """A fixed-window counter for abuse limits, shared by every Lambda; expires with its window.
+    One that counts for a person (its key holds a keyed hash of theirs) names them in `subject`."""
 
     class Meta(TidingsModel.Meta):
         logical_name = "rate-counters"
@@ -671,6 +679,8 @@ class RateCounter(TidingsModel):
     expires_at = TTLAttribute()
     purge_bucket = UnicodeAttribute(null=True)
     by_purge_day = CountersByPurgeDay()
+    subject = UnicodeAttribute(null=True)
+    by_subject = CountersBySubject()
 
 
 class SendRateBucket(TidingsModel):

@@ -170,6 +170,19 @@ def erase_subscribers(person: Person) -> int:
     return person_subscribers.delete_entries(person_subscribers.entries_of(person)) + len(phone_only)
 
 
+# --- abuse-limit counters ------------------------------------------------------------------------
+
+def erase_counters(person: Person) -> int:
+    """The counters that count for the person (their keys hold a keyed hash of theirs), found by
+    a Query of the `by_subject` index per keyed hash."""
+    counters = [counter for hashed in sorted(person.keyed_hashes(hash_key()))
+                for counter in RateCounter.by_subject.query(hashed)]
+    with RateCounter.batch_write() as batch:
+        for counter in counters:
+            batch.delete(counter)
+    return len(counters)
+
+
 # --- message records -----------------------------------------------------------------------------
 
 def _messages(person: Person) -> list[MessageRecord]:
@@ -305,8 +318,11 @@ COVERAGE: dict[type[TidingsModel], Coverage] = {
         "the subject's keyed hash only; the record proves the request was answered (P19)",
         fields=("subject_hash",), retention=_ACCOUNT),
     RateCounter: KeyedHashesOnly(
-        "abuse-limit counters keyed by keyed hashes, expiring with their window (at most a day)",
-        fields=("counter_key",), retention="until its window ends (at most a week)"),
+        "abuse-limit counters keyed by keyed hashes, expiring with their window; those that count "
+        "for a person name their keyed hash in `subject` and go with them",
+        fields=("counter_key", "subject"), erase=erase_counters,
+        retention="until its window ends: an hour or a day for abuse limits; an address's "
+                  "transient-bounce counter of a day, the account-health window (30 days) and a day"),
     MessagePurgeList: KeyedHashesOnly(
         "the message ids and recipients' keyed hashes a send batch may have written, or the keys "
         "(campaign and the recipient's campaign-salted keyed hash) of the tracking markers a "
