@@ -370,3 +370,21 @@ def test_p18_erasure_deletes_the_counters_keyed_by_her_hashes(client, api, accou
     completed(client, api, type="erase", email=PERSON)
     assert counters_of(hers) == []
     assert counters_of((keyed(key, "address", BOB),)) == ["addr", "addr-list", "mail"]
+
+
+def test_p18_erasure_deletes_the_idempotency_key_of_a_mail_to_her(client, api, account):
+    """A held Idempotency-Key keeps a keyed hash of its request, her address in it: whoever holds
+    the key and knows the mail could confirm it went to her. It goes with her; a retry of the
+    request after the erasure is refused as suppressed, not taken as new (P11)."""
+    from chalicelib.store.models import IdempotencyKey
+
+    keyed = {**api, "Idempotency-Key": "order-17"}
+    to_bob = {**RECEIPT, "to": BOB}
+    for body, headers in ((RECEIPT, keyed), (to_bob, {**api, "Idempotency-Key": "order-18"})):
+        assert client.http.post("/v1/messages", body=json.dumps(body), headers=headers).status_code == 202
+    assert len(list(IdempotencyKey.scan())) == 2
+
+    completed(client, api, type="erase", email=PERSON)
+    assert len(list(IdempotencyKey.scan())) == 1, "hers is held still, or Bob's went too"
+    retry = client.http.post("/v1/messages", body=json.dumps(RECEIPT), headers=keyed)
+    assert retry.status_code == 409 and len(list(IdempotencyKey.scan())) == 1

@@ -719,10 +719,18 @@ class SentCountReceipt(TidingsModel):
     expires_at = TTLAttribute()
 
 
+class KeysByRecipient(GlobalSecondaryIndex["IdempotencyKey"]):
+    """Held keys by their recipient's keyed hash: the recipient's erasure finds them (P18)."""
+
+    Meta = _keys_index_meta("by_recipient")
+    recipient_hash = UnicodeAttribute(hash_key=True)
+
+
 class IdempotencyKey(TidingsModel):
     """An account's Idempotency-Key for transactional mail, held for the request it was first
     used with (store/idempotency.py): a digest of the account and key, and a keyed hash of the
-    request (never the recipient or content in clear); expires with the key's window."""
+    request (never the recipient or content in clear); expires with the key's window. The
+    recipient's keyed hash lets their erasure find it: the fingerprint is theirs too."""
 
     class Meta(TidingsModel.Meta):
         logical_name = "idempotency-keys"
@@ -730,6 +738,8 @@ class IdempotencyKey(TidingsModel):
     key_id = UnicodeAttribute(hash_key=True)
     fingerprint = UnicodeAttribute()
     expires_at = TTLAttribute()
+    recipient_hash = UnicodeAttribute(null=True)
+    by_recipient = KeysByRecipient()
 
 
 class AccountHealthDay(TidingsModel):

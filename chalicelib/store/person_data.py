@@ -21,7 +21,7 @@ from chalicelib.domain.clock import now
 from chalicelib.domain.privacy import Person
 from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason, address_hash
 from chalicelib.domain.tracking import scope_action
-from chalicelib.store import feedback, messages, person_subscribers, suppressions
+from chalicelib.store import feedback, idempotency, messages, person_subscribers, suppressions
 from chalicelib.store import tracking as tracking_store
 from chalicelib.store.models import (
     Account,
@@ -183,6 +183,14 @@ def erase_counters(person: Person) -> int:
     return len(counters)
 
 
+# --- transactional Idempotency-Keys --------------------------------------------------------------
+
+def erase_idempotency_keys(person: Person) -> int:
+    """The keys held for transactional mail to the person: one Query per keyed hash."""
+    return idempotency.release_keys([key for hashed in sorted(person.keyed_hashes(hash_key()))
+                                     for key in idempotency.keys_to(hashed)])
+
+
 # --- message records -----------------------------------------------------------------------------
 
 def _messages(person: Person) -> list[MessageRecord]:
@@ -337,7 +345,9 @@ COVERAGE: dict[type[TidingsModel], Coverage] = {
         retention="30 days, while the mail's record could match a replay"),
     IdempotencyKey: KeyedHashesOnly(
         "a keyed hash of a transactional request (its recipient and content) under a digest of the "
-        "account and its Idempotency-Key, expiring with the key's window", fields=("fingerprint",),
+        "account and its Idempotency-Key, expiring with the key's window; the recipient's keyed "
+        "hash finds it when they are erased", fields=("fingerprint", "recipient_hash"),
+        erase=erase_idempotency_keys,
         retention="24 hours, while the key is honoured; DynamoDB TTL deletes it within days after"),
     SentCountReceipt: NoPersonalData("the ids of sender invocations whose sent mail was counted",
                                       retention="15 days, while SQS could redeliver the job"),
