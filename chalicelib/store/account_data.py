@@ -145,7 +145,7 @@ ACCOUNT_TABLES: dict[type[TidingsModel], AccountItems | NotPerAccount] = {
     Account: AccountItems(_account, content=False),
     RateCounter: NotPerAccount("abuse-limit windows keyed by hashes: the daily purge (and TTL) "
                                "removes them when their window ends"),
-    FeedbackReceipt: NotPerAccount("SES event receipts, expiring (TTL) 30 days after the event"),
+    FeedbackReceipt: NotPerAccount("SES event receipts, expiring (TTL) 30 days after their mail was sent"),
     IdempotencyKey: NotPerAccount("transactional Idempotency-Keys' request hashes, expiring (TTL) a day "
                                   "after their request"),
     SentCountReceipt: NotPerAccount("counted send invocations, expiring (TTL) 15 days after counting"),

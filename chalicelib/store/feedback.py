@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
@@ -26,8 +26,8 @@ from chalicelib.store.models import AccountHealthDay, FeedbackReceipt, RateCount
 from chalicelib.store.subscribers import account_address_key, ending_actions, ending_condition
 from chalicelib.store.transactions import condition_failed, write_transaction
 
-# An event counts only while its message record lives (at most 30 days after sending, P21), and
-# the receipt is written after sending: a replay cannot outlive it.
+# An event counts only while its message record lives (at most 30 days after sending, P21): the
+# receipt, which holds the recipient's keyed hash, goes then too, however late the event came.
 RECEIPT_LIFETIME = MESSAGE_RETENTION
 # The other bounce outcome of the same mail: SES may report a transient bounce and later (or,
 # reordered, earlier) a permanent one. The account's rates count both (P26: two outcomes); the
@@ -89,17 +89,20 @@ def delete_receipts(receipts: list[FeedbackReceipt]) -> int:
 
 def count_once(message_id: str, recipient_hash: str, account_id: str, day: date, counter: str,
                policy: HealthPolicy, soft_bounce_of: str | None = None,
-               campaign_id: str | None = None, toward_rates: bool = True) -> bool:
+               campaign_id: str | None = None, toward_rates: bool = True,
+               sent_at: datetime | None = None) -> bool:
     """Add one to the account's `counter` for `day` (and to the address's transient-bounce counter
     when `soft_bounce_of` holds its keyed hash, and to the campaign's report when `campaign_id` is
     given) unless this mail's (`message_id`, `recipient_hash`) outcome was counted before; True
     when counted. `toward_rates` False leaves the account's day alone: an outcome for the
     campaign's report only. On the campaign's report a mail bounces once: a permanent bounce
     after a transient one moves it from soft to hard, a transient one after a permanent one adds
-    nothing there (in either order, in one transaction with the receipt)."""
+    nothing there (in either order, in one transaction with the receipt). The receipt expires
+    30 days after `sent_at`, the mail's sending (now when unknown)."""
     if counter not in COUNTERS:
         raise ValueError(f"unknown health counter {counter!r}")
     receipt = receipt_key(message_id, counter, recipient_hash)
+    expires_at = (sent_at or now()) + RECEIPT_LIFETIME
     other = (receipt_key(message_id, _OTHER_BOUNCE[counter], recipient_hash)
              if counter in _OTHER_BOUNCE else None)
     plans = _CAMPAIGN_PLANS[counter] if campaign_id else _NOT_IN_A_CAMPAIGN
@@ -114,7 +117,7 @@ def count_once(message_id: str, recipient_hash: str, account_id: str, day: date,
                     held = FeedbackReceipt.receipt_key
                     transaction.condition_check(FeedbackReceipt, other, condition=(
                         held.exists() if plan.other_counted else held.does_not_exist()))
-                transaction.save(FeedbackReceipt(receipt_key=receipt, expires_at=now() + RECEIPT_LIFETIME),
+                transaction.save(FeedbackReceipt(receipt_key=receipt, expires_at=expires_at),
                                  condition=FeedbackReceipt.receipt_key.does_not_exist())
                 _add_counts(transaction, account_id, day, counter, policy, soft_bounce_of, toward_rates)
                 for campaign_counter, amount in plan.adds if campaign_id else ():

@@ -133,12 +133,16 @@ def still_held(records: list[MessageRecord]) -> list[MessageRecord]:
 
 def sent_message(recipient_hash: str, message_id: str) -> SentMessage | None:
     """What the record of this message to this recipient holds, or None when this deployment
-    wrote none: one consistent GetItem (feedback authenticity and routing, services/feedback.py)."""
+    wrote none or it is past its 30 days: one consistent GetItem (feedback authenticity and
+    routing, services/feedback.py)."""
     record = claim_of(recipient_hash, message_id)
-    if record is None:
+    # Past its 30 days the record is due for erasure (P21), and its feedback receipts expire then:
+    # one the daily purge has not reached yet must not let a replay count again.
+    if record is None or record.sent_at + MESSAGE_RETENTION <= now():
         return None
     return SentMessage(message_id=message_id, recipient_hash=recipient_hash, account_id=record.account_id,
-                       kind=record.kind, campaign_id=record.campaign_id, list_id=record.list_id)
+                       kind=record.kind, campaign_id=record.campaign_id, list_id=record.list_id,
+                       sent_at=record.sent_at)
 
 
 def sent_to(recipient_hash: str, account_id: str | None = None) -> Iterator[MessageRecord]:

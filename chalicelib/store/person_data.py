@@ -342,7 +342,8 @@ COVERAGE: dict[type[TidingsModel], Coverage] = {
         "person's message records, which they are found through: a replay after that finds no "
         "record, so it counts nowhere and needs no receipt (services/unmatched_feedback.py)",
         fields=("receipt_key",), erase=erase_receipts,
-        retention="30 days, while the mail's record could match a replay"),
+        retention="30 days after its mail was sent (P21), while the mail's record could match a "
+                  "replay; DynamoDB TTL deletes it from then, typically within two days"),
     IdempotencyKey: KeyedHashesOnly(
         "a keyed hash of a transactional request (its recipient and content) under a digest of the "
         "account and its Idempotency-Key, expiring with the key's window; the recipient's keyed "
