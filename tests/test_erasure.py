@@ -388,3 +388,54 @@ def test_p18_erasure_deletes_the_idempotency_key_of_a_mail_to_her(client, api, a
     assert len(list(IdempotencyKey.scan())) == 1, "hers is held still, or Bob's went too"
     retry = client.http.post("/v1/messages", body=json.dumps(RECEIPT), headers=keyed)
     assert retry.status_code == 409 and len(list(IdempotencyKey.scan())) == 1
+
+
+# Kept after erasure on purpose: the suppressions (P12, P18), and the record of each request
+# about her, whose subject is her keyed hash: it proves the request, the erasure included, was
+# answered in time (P19), and answers no question about her (`exists` says nothing is held).
+KEPT_AFTER_ERASURE = {"suppressions": ["address hash", "phone hash"], "privacy-requests": ["address hash"]}
+# Not erased yet (see test_p18_purge_lists_lose_her_keyed_hashes_on_erasure): purge lists.
+PURGE_LISTS = "message-purge-lists"
+
+
+def _provision_keyed_hashes(client, api, account) -> dict[str, str]:
+    """The person in every table that can hold a keyed hash of hers, each form checked stored:
+    a feedback receipt of each kind, an idempotent transactional mail, the signup's and the
+    bounce's counters, purge lists, markers. Her keyed forms, by name."""
+    account_id = account["account_id"]
+    _provision_everything(client, api, account)
+    sent = client.http.post("/v1/messages", body=json.dumps(RECEIPT),
+                            headers={**api, "Idempotency-Key": "order-17"})
+    assert sent.status_code == 202, sent.body
+    message_id = json.loads(sent.body)["message_id"]
+    deliver(take("outbox"))
+    _feedback_on(client, account_id, message_id, "event-bounce.json",
+                 bounceType="Transient", bounceSubType="MailboxFull")
+    _feedback_on(client, account_id, message_id, "event-complaint.json")
+    forms = _keyed_forms(account_id)
+    before = _holding(forms)
+    for table in ("feedback-receipts", "idempotency-keys", "rate-counters", "message-purge-lists",
+                  "messages", "tracking-markers", "privacy-requests"):
+        assert table in before, (table, before)
+    # Her number was never texted here: only the erasure's suppression holds its forms.
+    unsent = {"phone hash", "counter key of the phone"}
+    assert set().union(*before.values()) == set(forms) - unsent, "every other form was stored"
+    return forms
+
+
+def test_p18_after_erasure_no_table_but_the_suppressions_holds_her_keyed_hashes(client, api, account):
+    """Keyed hashes are contact data to whoever holds the key: after erasure none of hers is
+    stored outside the suppression list (and the requests' own records), composite keys, map
+    keys and packed bytes included."""
+    forms = _provision_keyed_hashes(client, api, account)
+    completed(client, api, type="erase", email=PERSON)
+    after = _holding(forms)
+    assert {table: found for table, found in after.items() if table != PURGE_LISTS} == KEPT_AFTER_ERASURE
+
+
+@pytest.mark.xfail(strict=True, reason="purge lists keep an erased person's keyed hashes until their "
+                                       "day-30 purge: nothing leads the erasure from a record to its list")
+def test_p18_purge_lists_lose_her_keyed_hashes_on_erasure(client, api, account):
+    forms = _provision_keyed_hashes(client, api, account)
+    completed(client, api, type="erase", email=PERSON)
+    assert PURGE_LISTS not in _holding(forms)
