@@ -439,3 +439,31 @@ def test_p18_purge_lists_lose_her_keyed_hashes_on_erasure(client, api, account):
     forms = _provision_keyed_hashes(client, api, account)
     completed(client, api, type="erase", email=PERSON)
     assert PURGE_LISTS not in _holding(forms)
+
+
+def test_p18_erasure_takes_her_keyed_hash_off_the_purge_lists_of_her_mails(client, api, account):
+    """A send files its records on a purge list for day 30 (P21): a campaign batch's list holds
+    its recipients' keyed hashes, another list its message ids with theirs. Her records name
+    their lists, so the erasure takes her off them; Bob, on the same lists, stays."""
+    from chalicelib.store.messages import listed
+    from chalicelib.store.models import MessagePurgeList
+    from tests.support.campaigns import create_campaign
+    from tests.support.lists import subscribe
+    from tests.support.queues import run_queues
+
+    list_id = new_list(client, api, "News")
+    for address in (PERSON, BOB):
+        subscribe(account["account_id"], list_id, address)
+    campaign = create_campaign(client, api, [list_id])
+    client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/send", headers=api, body="")
+    run_queues(client)
+    _transactional_to_her(client, api)
+    hers, bobs = address_hash(PERSON, hash_key()), address_hash(BOB, hash_key())
+
+    def listed_hashes() -> list[str]:
+        return sorted(hashed for purge_list in MessagePurgeList.scan()
+                      for hashed in listed(purge_list).values())
+
+    assert listed_hashes() == sorted([hers, hers, bobs]), "her campaign mail and transactional mail, his"
+    completed(client, api, type="erase", email=PERSON)
+    assert listed_hashes() == [bobs]

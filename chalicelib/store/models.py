@@ -435,6 +435,9 @@ class MessageRecord(TidingsModel):
     # The sender invocation that counts it as sent (store/sent_counts.py); removed once a later
     # delivery counted it instead, or when it failed for good (nothing to count).
     count_batch = UnicodeAttribute(null=True)
+    # The key of the purge list that names it (store/messages.purge_list_key): the recipient's
+    # erasure takes their keyed hash off that list too (P18).
+    purge_list = UnicodeAttribute(null=True)
 
 
 class MessagePurgeList(TidingsModel):

@@ -213,6 +213,11 @@ def erase_receipts(person: Person) -> int:
     return feedback.delete_receipts(feedback.receipts_of((r.message_id, r.recipient_hash) for r in records))
 
 
+def erase_from_purge_lists(person: Person) -> int:
+    """The person's keyed hash taken off the purge lists that name their message records."""
+    return messages.unlist(_messages(person))
+
+
 def erase_messages(person: Person) -> int:
     records = _messages(person)
     with MessageRecord.batch_write() as batch:
@@ -335,10 +340,12 @@ COVERAGE: dict[type[TidingsModel], Coverage] = {
         "the message ids and recipients' keyed hashes a send batch may have written, or the keys "
         "(campaign and the recipient's campaign-salted keyed hash) of the tracking markers a "
         "tracking batch created, kept until the 30-day purge deletes those records or markers "
-        "(P21) and the list with them", fields=("recipients", "messages", "markers"),
-        # Known gap (tests/test_erasure.py, the xfail): no record or marker names its list.
+        "(P21) and the list with them; the person's erasure takes their hash off the lists their "
+        "records name", fields=("recipients", "messages", "markers"), erase=erase_from_purge_lists,
+        # Known gap (tests/test_erasure.py, the xfail): no marker names its list.
         retention="30 days after sending, with its records or markers (P21); an erased person's "
-                  "keyed hashes stay in it until then, as the erasure cannot find the list yet"),
+                  "marker keys stay in a tracking batch's list until then, as the erasure cannot "
+                  "find that list yet"),
     FeedbackReceipt: KeyedHashesOnly(
         "SES event receipts keyed by message id and the recipient's keyed hash; erased with the "
         "person's message records, which they are found through: a replay after that finds no "
