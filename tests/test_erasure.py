@@ -394,8 +394,6 @@ def test_p18_erasure_deletes_the_idempotency_key_of_a_mail_to_her(client, api, a
 # about her, whose subject is her keyed hash: it proves the request, the erasure included, was
 # answered in time (P19), and answers no question about her (`exists` says nothing is held).
 KEPT_AFTER_ERASURE = {"suppressions": ["address hash", "phone hash"], "privacy-requests": ["address hash"]}
-# Not erased yet (see test_p18_purge_lists_lose_her_keyed_hashes_on_erasure): purge lists.
-PURGE_LISTS = "message-purge-lists"
 
 
 def _provision_keyed_hashes(client, api, account) -> dict[str, str]:
@@ -429,16 +427,7 @@ def test_p18_after_erasure_no_table_but_the_suppressions_holds_her_keyed_hashes(
     keys and packed bytes included."""
     forms = _provision_keyed_hashes(client, api, account)
     completed(client, api, type="erase", email=PERSON)
-    after = _holding(forms)
-    assert {table: found for table, found in after.items() if table != PURGE_LISTS} == KEPT_AFTER_ERASURE
-
-
-@pytest.mark.xfail(strict=True, reason="purge lists keep an erased person's keyed hashes until their "
-                                       "day-30 purge: nothing leads the erasure from a record to its list")
-def test_p18_purge_lists_lose_her_keyed_hashes_on_erasure(client, api, account):
-    forms = _provision_keyed_hashes(client, api, account)
-    completed(client, api, type="erase", email=PERSON)
-    assert PURGE_LISTS not in _holding(forms)
+    assert _holding(forms) == KEPT_AFTER_ERASURE
 
 
 def test_p18_erasure_takes_her_keyed_hash_off_the_purge_lists_of_her_mails(client, api, account):
@@ -467,3 +456,32 @@ def test_p18_erasure_takes_her_keyed_hash_off_the_purge_lists_of_her_mails(clien
     assert listed_hashes() == sorted([hers, hers, bobs]), "her campaign mail and transactional mail, his"
     completed(client, api, type="erase", email=PERSON)
     assert listed_hashes() == [bobs]
+
+
+def test_p18_erasure_takes_her_marker_keys_off_the_tracking_purge_lists(client, api, account):
+    """A tracking batch files the markers it creates on a purge list (P21): their keys hold her
+    campaign-salted keyed hash. Her markers name their list, so the erasure takes her keys off
+    it, a rewrite of a marker keeping the name; Bob's stay."""
+    from chalicelib.domain.tracking import recipient_key
+    from chalicelib.store.models import MessagePurgeList
+    from chalicelib.store.tracking import markers_filed
+
+    account_id = account["account_id"]
+    list_id = new_list(client, api, "News")
+    for address in (PERSON, BOB):
+        form_signup(client, list_id, email=address)
+        confirm_with_tracking(list_id, address)
+    campaign_id = campaign_of(account_id, list_id)
+    for _ in range(2):  # the second rewrites the markers the first created
+        for address in (PERSON, BOB):
+            opened_and_clicked(account_id, list_id, campaign_id, address)
+    key = hash_key()
+    hers, bobs = (recipient_key(key, campaign_id, address_hash(address, key)) for address in (PERSON, BOB))
+
+    def filed() -> list[str]:
+        return sorted(marker.recipient.partition("#")[2] for purge_list in MessagePurgeList.scan()
+                      for marker in markers_filed(purge_list))
+
+    assert filed() == [*sorted([hers, hers, bobs, bobs])], "an open and a click each"
+    completed(client, api, type="erase", email=PERSON)
+    assert filed() == [bobs, bobs]

@@ -138,6 +138,20 @@ def unlist(records: Iterable[MessageRecord]) -> int:
     return changed
 
 
+def unlist_packed(list_key: str, packed: set[bytes]) -> bool:
+    """Take these packed marker keys off a tracking batch's purge list (store/tracking.py);
+    False when the list was purged already."""
+    bucket, _, entry = list_key.partition("|")
+    try:
+        held = MessagePurgeList.get(bucket, entry, attributes_to_get=["entry", "markers"])
+    except MessagePurgeList.DoesNotExist:
+        return False
+    rest = set(held.markers or ()) - packed
+    action = MessagePurgeList.markers.set(rest) if rest else MessagePurgeList.markers.remove()
+    MessagePurgeList(purge_bucket=bucket, entry=entry).update(actions=[action])
+    return True
+
+
 def due_lists(bucket: str, at: datetime) -> Iterator[MessagePurgeList]:
     """The purge lists of a bucket whose records are due by `at` (entries sort by expiry)."""
     return MessagePurgeList.query(bucket, MessagePurgeList.entry <= f"{_sortable(at)}#~")

@@ -534,6 +534,9 @@ class TrackingMarker(TidingsModel):
     by_at = UTCDateTimeAttribute(null=True)
     by_counts = MapAttribute(null=True)
     expires_at = TTLAttribute()
+    # The purge list its creation filed it on (store/messages.purge_list_key): the recipient's
+    # erasure takes its key off that list (P18).
+    purge_list = UnicodeAttribute(null=True)
 
 
 # --- privacy, audit, abuse limits -------------------------------------------------------------

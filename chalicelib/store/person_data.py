@@ -214,8 +214,10 @@ def erase_receipts(person: Person) -> int:
 
 
 def erase_from_purge_lists(person: Person) -> int:
-    """The person's keyed hash taken off the purge lists that name their message records."""
-    return messages.unlist(_messages(person))
+    """The person's keyed hash taken off the purge lists their message records and tracking
+    markers name."""
+    markers = [marker for _, marker in tracking_store.markers_of(person.account_id, person.emails)]
+    return messages.unlist(_messages(person)) + tracking_store.unlist_markers(markers)
 
 
 def erase_messages(person: Person) -> int:
@@ -341,11 +343,9 @@ COVERAGE: dict[type[TidingsModel], Coverage] = {
         "(campaign and the recipient's campaign-salted keyed hash) of the tracking markers a "
         "tracking batch created, kept until the 30-day purge deletes those records or markers "
         "(P21) and the list with them; the person's erasure takes their hash off the lists their "
-        "records name", fields=("recipients", "messages", "markers"), erase=erase_from_purge_lists,
-        # Known gap (tests/test_erasure.py, the xfail): no marker names its list.
-        retention="30 days after sending, with its records or markers (P21); an erased person's "
-                  "marker keys stay in a tracking batch's list until then, as the erasure cannot "
-                  "find that list yet"),
+        "records and markers name", fields=("recipients", "messages", "markers"),
+        erase=erase_from_purge_lists,
+        retention="30 days after sending, with its records or markers (P21)"),
     FeedbackReceipt: KeyedHashesOnly(
         "SES event receipts keyed by message id and the recipient's keyed hash; erased with the "
         "person's message records, which they are found through: a replay after that finds no "
