@@ -548,3 +548,19 @@ def test_p21_a_record_past_its_30_days_that_the_purge_has_not_reached_counts_now
 
     assert health_days(account["account_id"]) == [] and list(FeedbackReceipt.scan()) == []
     assert is_suppressed(account["account_id"], ANN), "it still suppresses, as any late complaint"
+
+
+def test_p25_p18_an_addresss_transient_bounce_counter_goes_when_no_window_reads_it(client, account, news):
+    """The counter holds the address's keyed hash and is summed over the transient-bounce window
+    (a week) only: it expires a day after the last window that reads it, not with the account's
+    30-day health window."""
+    from datetime import UTC, datetime, timedelta
+
+    from chalicelib.config import settings
+    from chalicelib.store.models import RateCounter
+
+    client.lambda_.invoke("feedback_worker", sqs_event(bounce(account, news, "Transient", "MailboxFull")))
+    [counter] = [c for c in RateCounter.scan() if c.counter_key.startswith("soft-bounce:")]
+    today = now().date()
+    midnight = datetime(today.year, today.month, today.day, tzinfo=UTC)
+    assert counter.expires_at == midnight + timedelta(days=settings().health.soft_bounce_window_days + 1)

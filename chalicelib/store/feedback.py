@@ -21,7 +21,7 @@ from chalicelib.domain.health import HealthPolicy
 from chalicelib.domain.retention import MESSAGE_RETENTION, purge_bucket
 from chalicelib.domain.subscriptions import Status
 from chalicelib.store.campaign_stats import count_campaign_feedback
-from chalicelib.store.health import COUNTERS, day_expiry, soft_bounce_key
+from chalicelib.store.health import COUNTERS, day_expiry, soft_bounce_expiry, soft_bounce_key
 from chalicelib.store.models import AccountHealthDay, FeedbackReceipt, RateCounter, Subscriber
 from chalicelib.store.subscribers import account_address_key, ending_actions, ending_condition
 from chalicelib.store.transactions import condition_failed, write_transaction
@@ -141,13 +141,13 @@ def _add_counts(transaction: TransactWrite, account_id: str, day: date, counter:
                            actions=[getattr(AccountHealthDay, counter).add(1),
                                     AccountHealthDay.expires_at.set(expires)])
     if soft_bounce_of is not None:
-        key = soft_bounce_key(account_id, soft_bounce_of, day)
+        key, kept_until = soft_bounce_key(account_id, soft_bounce_of, day), soft_bounce_expiry(day, policy)
         transaction.update(
             RateCounter(counter_key=key),
             # purge_bucket: the retention purge finds it on time, not only TTL (P25).
             # subject: the person's erasure finds it (P18).
-            actions=[RateCounter.count.add(1), RateCounter.expires_at.set(expires),
-                     RateCounter.purge_bucket.set(purge_bucket(expires, key)),
+            actions=[RateCounter.count.add(1), RateCounter.expires_at.set(kept_until),
+                     RateCounter.purge_bucket.set(purge_bucket(kept_until, key)),
                      RateCounter.subject.set(soft_bounce_of)],
         )
 

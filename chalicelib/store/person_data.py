@@ -337,7 +337,7 @@ COVERAGE: dict[type[TidingsModel], Coverage] = {
         "for a person name their keyed hash in `subject` and go with them",
         fields=("counter_key", "subject"), erase=erase_counters,
         retention="until its window ends: an hour or a day for abuse limits; an address's "
-                  "transient-bounce counter of a day, the account-health window (30 days) and a day"),
+                  "transient-bounce counter of a day, the transient-bounce window (7 days) and a day"),
     MessagePurgeList: KeyedHashesOnly(
         "the message ids and recipients' keyed hashes a send batch may have written, or the keys "
         "(campaign and the recipient's campaign-salted keyed hash) of the tracking markers a "
