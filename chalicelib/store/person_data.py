@@ -331,13 +331,18 @@ COVERAGE: dict[type[TidingsModel], Coverage] = {
                   "from or drew a complaint at (P11), while the platform runs"),
     PrivacyRequest: KeyedHashesOnly(
         "the subject's keyed hash only; the record proves the request was answered (P19)",
-        fields=("subject_hash",), retention=_ACCOUNT),
+        fields=("subject_hash",),
+        retention=f"{_ACCOUNT}, an erased person's requests too: they prove each was answered in "
+                  "time (P19), and no answer about the person reads them (P18, P20)"),
     RateCounter: KeyedHashesOnly(
         "abuse-limit counters keyed by keyed hashes, expiring with their window; those that count "
-        "for a person name their keyed hash in `subject` and go with them",
+        "for a person name their keyed hash in `subject` and go with them, but the preference "
+        "centre's hourly cap on a person's requests, which erasing would reset",
         fields=("counter_key", "subject"), erase=erase_counters,
         retention="until its window ends: an hour or a day for abuse limits; an address's "
-                  "transient-bounce counter of a day, the transient-bounce window (7 days) and a day"),
+                  "transient-bounce counter of a day, the transient-bounce window (7 days) and a day; "
+                  "the preference centre's hourly cap on a person's requests stays its hour after "
+                  "their erasure, which would otherwise reset it"),
     MessagePurgeList: KeyedHashesOnly(
         "the message ids and recipients' keyed hashes a send batch may have written, or the keys "
         "(campaign and the recipient's campaign-salted keyed hash) of the tracking markers a "
