@@ -485,3 +485,23 @@ def test_p18_erasure_takes_her_marker_keys_off_the_tracking_purge_lists(client, 
     assert filed() == [*sorted([hers, hers, bobs, bobs])], "an open and a click each"
     completed(client, api, type="erase", email=PERSON)
     assert filed() == [bobs, bobs]
+
+
+def test_p18_p28_erasure_in_one_account_keeps_the_platform_wide_cap_on_codes_texted_to_her_number(
+        client, api, account):
+    """The number's daily cap on texted codes counts across every account: one account's erasure
+    of the person must not reset it (it guards the number's holder against SMS bombing through
+    other accounts' forms); the entry's own code counter goes with the entry."""
+    from chalicelib.domain.clock import now
+    from chalicelib.domain.phone_consent import entry_code_counter, number_code_counter
+    from chalicelib.store.models import RateCounter
+    from chalicelib.store.rate_limits import consume
+
+    list_id = new_list(client, api, "News", double_opt_in=False)
+    add(client, api, list_id, phone=PHONE_RAW)
+    _confirms_her_number(list_id)
+    consume([number_code_counter(hash_key(), PHONE), entry_code_counter(hash_key(), list_id, PERSON)], now())
+
+    completed(client, api, type="erase", phone=PHONE)
+    assert sorted(c.counter_key.partition(":")[0] for c in RateCounter.scan()
+                  if c.counter_key.startswith("code-")) == ["code-phone"]

@@ -12,7 +12,6 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
-from chalicelib.domain.privacy import phone_hash
 from chalicelib.domain.signup_limits import Counter, keyed
 from chalicelib.domain.suppression import address_hash
 from chalicelib.templates import DEFAULT_LANGUAGE, N_, gettext_for
@@ -57,9 +56,10 @@ def entry_code_counter(secret: str, list_id: str, address: str) -> Counter:
 
 
 def number_code_counter(secret: str, phone: str) -> Counter:
-    """The codes one number was texted today, across every entry and account."""
-    return Counter(f"code-phone:{keyed(secret, 'phone', phone)}", CODES_PER_NUMBER_PER_DAY, _DAY,
-                   phone_hash(phone, secret))
+    """The codes one number was texted today, across every entry and account. It names no
+    `subject`: one account's erasure of the person must not reset a cap that guards the number's
+    holder against texts through every other account's forms (it stays its day)."""
+    return Counter(f"code-phone:{keyed(secret, 'phone', phone)}", CODES_PER_NUMBER_PER_DAY, _DAY)
 
 
 def code_matches(stored_hash: str | None, sent_at: datetime | None, attempts: int, offered_hash: str,
