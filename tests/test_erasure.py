@@ -505,3 +505,30 @@ def test_p18_p28_erasure_in_one_account_keeps_the_platform_wide_cap_on_codes_tex
     completed(client, api, type="erase", phone=PHONE)
     assert sorted(c.counter_key.partition(":")[0] for c in RateCounter.scan()
                   if c.counter_key.startswith("code-")) == ["code-phone"]
+
+
+def test_p18_p21_a_purge_list_purged_while_the_erasure_rewrites_it_is_not_brought_back(aws, monkeypatch):
+    """The daily purge may delete a list between the erasure's read and its write: the write must
+    not create a bare item (no expiry, no account) that no purge would ever find again."""
+    from chalicelib.domain.clock import now
+    from chalicelib.store import messages
+    from chalicelib.store.models import MessagePurgeList
+
+    hashed, bobs = address_hash(PERSON, hash_key()), address_hash(BOB, hash_key())
+    message_list = messages.list_for_purge("acc_1", {"tx_1": hashed})
+    campaign_list = messages.list_campaign_for_purge("acc_1", "cmp_1", [hashed, bobs])
+    marker_list = messages.file_purge_list("acc_1", ["markers", "01", "02"], now(),
+                                           markers={b"\x01", b"\x02"})
+    read = MessagePurgeList.get
+
+    def purged_meanwhile(bucket: str, entry: str, **kwargs: Any) -> MessagePurgeList:
+        held = read(bucket, entry, **kwargs)
+        MessagePurgeList(purge_bucket=bucket, entry=entry).delete()
+        return held
+
+    monkeypatch.setattr(MessagePurgeList, "get", purged_meanwhile)
+    records = [MessageRecord(recipient_hash=hashed, message_id="tx_1", purge_list=message_list),
+               MessageRecord(recipient_hash=hashed, message_id="cm_1", purge_list=campaign_list)]
+    assert messages.unlist(records) == 0
+    assert messages.unlist_packed(marker_list, {b"\x01"}) is False
+    assert list(MessagePurgeList.scan()) == []

@@ -22,7 +22,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.expressions.update import Action
 
 from chalicelib.domain.clock import now
 from chalicelib.domain.feedback import SentMessage
@@ -133,9 +134,21 @@ def unlist(records: Iterable[MessageRecord]) -> int:
             action = MessagePurgeList.recipients.set(rest) if rest else MessagePurgeList.recipients.remove()
         else:
             action = MessagePurgeList.messages[record.message_id].remove()
-        MessagePurgeList(purge_bucket=bucket, entry=entry).update(actions=[action])
-        changed += 1
+        changed += _rewrite(bucket, entry, action)
     return changed
+
+
+def _rewrite(bucket: str, entry: str, action: Action) -> bool:
+    """Apply `action` to a purge list that still exists; False when the purge deleted it since it
+    was read (an update would otherwise create a bare item that no purge finds again)."""
+    try:
+        MessagePurgeList(purge_bucket=bucket, entry=entry).update(
+            actions=[action], condition=MessagePurgeList.entry.exists())
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
 
 
 def unlist_packed(list_key: str, packed: set[bytes]) -> bool:
@@ -147,9 +160,8 @@ def unlist_packed(list_key: str, packed: set[bytes]) -> bool:
     except MessagePurgeList.DoesNotExist:
         return False
     rest = set(held.markers or ()) - packed
-    action = MessagePurgeList.markers.set(rest) if rest else MessagePurgeList.markers.remove()
-    MessagePurgeList(purge_bucket=bucket, entry=entry).update(actions=[action])
-    return True
+    return _rewrite(bucket, entry,
+                    MessagePurgeList.markers.set(rest) if rest else MessagePurgeList.markers.remove())
 
 
 def due_lists(bucket: str, at: datetime) -> Iterator[MessagePurgeList]:
