@@ -207,12 +207,13 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     # The REST API and the public pages: every account's data, through the routes. It queues
     # work (never sends mail itself, but texts phone codes and test SMS, a test filed for the
     # 30-day purge like a campaign's), and reads the platform's own counters only to enforce
-    # the signup and forwarding limits.
+    # the signup and forwarding limits. An erasure deletes the person's feedback receipts (P18).
     FunctionSpec("api_handler", 29, Touches(
         tables=writes("accounts", "api-keys", "audit-log", "campaign-stats", "campaigns", "imports",
-                      "import-chunks", "lists", "messages", "message-purge-lists", "privacy-exports",
-                      "privacy-requests", "rate-counters", "send-progress", "subscribers", "suppressions",
-                      "tracking-markers", "account-health", "sender-identities", "idempotency-keys"),
+                      "import-chunks", "lists", "feedback-receipts", "messages", "message-purge-lists",
+                      "privacy-exports", "privacy-requests", "rate-counters", "send-progress", "subscribers",
+                      "suppressions", "tracking-markers", "account-health", "sender-identities",
+                      "idempotency-keys"),
         enqueues=(OUTBOX, SIGNUPS, IMPORTS, TRACKING, FANOUT),
         reads_sender_identities=True, manages_sender_identities=True, sends_sms=True,
         secrets=_BOTH_SECRETS)),

@@ -63,3 +63,21 @@ def test_p34_data_map_lists_tracking_and_phone_consent_as_personal_fields():
     no_person = {"list_id", "account_id", "status", "restricted", "created_at", "updated_at", "ended_at",
                  "expires_at", "list_status", "purge_bucket"}
     assert set(Subscriber.get_attributes()) - no_person == set(fields), "every other attribute is theirs"
+
+
+def test_p34_p25_a_table_only_ttl_deletes_says_ttl_comes_days_late():
+    """DynamoDB TTL deletes "typically within a few days" of expiry: a table the daily purge does
+    not reach keeps its items past the period its retention names, and the map must say so
+    rather than call TTL a backstop; one the purge reaches keeps TTL as the backstop."""
+    from pynamodb.attributes import TTLAttribute
+
+    from chalicelib.store.data_map import expiry_purges
+
+    for model, entry in zip(ALL_MODELS, table_entries(), strict=True):
+        ways = "; ".join(entry.erased_by)
+        if not any(isinstance(attribute, TTLAttribute) for attribute in model.get_attributes().values()):
+            continue
+        if expiry_purges(model):
+            assert "(the backstop)" in ways, entry.name
+        else:
+            assert "the backstop" not in ways and "days after" in ways, (entry.name, ways)

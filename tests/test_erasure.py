@@ -251,3 +251,284 @@ def test_p18_a_confirmation_mail_queued_before_the_erasure_is_neither_sent_nor_r
     assert list(MessageRecord.query(hashed)) == []
     assert [p for p in MessagePurgeList.scan() if hashed in json.dumps((p.messages or {}).as_dict()
                                                                        if p.messages else {})] == []
+
+
+# --- keyed hashes kept outside the suppression list (P18) ----------------------------------------
+
+RECEIPT = {"to": PERSON_RAW, "subject": "Your receipt", "text": "Thanks for order 17."}
+
+
+def _as_hex_text(value: Any) -> str:
+    """A scanned item as lower-case text with map keys, binary values as hex: purge lists pack
+    keyed hashes as raw bytes, and composite keys join them with other ids."""
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, dict):
+        return " ".join(f"{name} {_as_hex_text(item)}" for name, item in value.items())
+    if isinstance(value, list):
+        return " ".join(_as_hex_text(item) for item in value)
+    return str(value).lower()
+
+
+def _keyed_forms(account_id: str) -> dict[str, str]:
+    """Every keyed form of the person's address and number that the key holder could recompute
+    from them: the suppression hashes, the abuse counters' keys, each campaign's tracking-marker
+    key, and the fingerprint of the transactional mail she was sent."""
+    from chalicelib.domain.signup_limits import keyed
+    from chalicelib.domain.tracking import recipient_key
+    from chalicelib.domain.transactional import request_fingerprint
+    from chalicelib.store.models import Campaign
+
+    key = hash_key()
+    hashed = address_hash(PERSON, key)
+    forms = {"address hash": hashed, "phone hash": phone_hash(PHONE, key),
+             "counter key of the address": keyed(key, "address", PERSON),
+             "counter key of the phone": keyed(key, "phone", PHONE),
+             "idempotency fingerprint": request_fingerprint(key, RECEIPT, PERSON)}
+    forms.update({f"marker key in {c.campaign_id}": recipient_key(key, c.campaign_id, hashed)
+                  for c in Campaign.query(account_id)})
+    return forms
+
+
+def _holding(forms: dict[str, str]) -> dict[str, list[str]]:
+    """By table, the names of the forms its items hold (a test may Scan; the app never does)."""
+    found: dict[str, list[str]] = {}
+    for model in ALL_MODELS:
+        items = [_as_hex_text(item) for item in scanned(model)]
+        hits = sorted(name for name, form in forms.items() if any(form.lower() in item for item in items))
+        if hits:
+            found[model.Meta.logical_name] = hits
+    return found
+
+
+def _feedback_on(client, account_id: str, message_id: str, sample: str, sent: bool = True,
+                 **detail: Any) -> None:
+    """SES's event about her mail; `sent` False replays it without writing its record again."""
+    from tests.support.events import ses_event, sns_body, sqs_event
+
+    event = ses_event(sample, PERSON, {"account": account_id, "kind": "transactional",
+                                       "message": message_id}, sent=sent, **detail)
+    result = client.lambda_.invoke("feedback_worker", sqs_event(sns_body(event)))
+    assert result.payload == {"batchItemFailures": []}
+
+
+def _transactional_to_her(client, api) -> str:
+    sent = client.http.post("/v1/messages", body=json.dumps(RECEIPT), headers=api)
+    assert sent.status_code == 202, sent.body
+    deliver(take("outbox"))
+    return json.loads(sent.body)["message_id"]
+
+
+def test_p18_erasure_deletes_her_feedback_receipts_and_a_replay_recreates_nothing(client, api, account):
+    """A receipt's key holds her keyed hash: it goes with the message record it counted. Once
+    erased, a replayed complaint finds no record, so it counts nowhere, writes no receipt and
+    re-creates no entry: at most the suppression, which stays anyway (services/unmatched_feedback)."""
+    from chalicelib.store.models import FeedbackReceipt
+
+    account_id = account["account_id"]
+    list_id = new_list(client, api, "News", double_opt_in=False)
+    add(client, api, list_id)
+    message_id = _transactional_to_her(client, api)
+    _feedback_on(client, account_id, message_id, "event-bounce.json",
+                 bounceType="Transient", bounceSubType="MailboxFull")
+    _feedback_on(client, account_id, message_id, "event-complaint.json")
+    hashed = address_hash(PERSON, hash_key())
+    assert len([r for r in FeedbackReceipt.scan() if hashed in r.receipt_key]) == 2
+
+    view = completed(client, api, type="erase", email=PERSON)
+    assert view["outcome"]["removed"]["feedback-receipts"] == 2
+    assert [r.receipt_key for r in FeedbackReceipt.scan() if hashed in r.receipt_key] == []
+    erased = _holding({"address hash": hashed})
+
+    _feedback_on(client, account_id, message_id, "event-complaint.json", sent=False)
+    assert _holding({"address hash": hashed}) == erased, "a replay stored her hash again"
+    assert stored(list_id, PERSON) is None
+    assert Suppression.get(account_id, hashed).erased
+
+
+def test_p18_erasure_deletes_the_counters_keyed_by_her_hashes(client, api, account):
+    """A signup's abuse counters and a transient bounce's counter are keyed by her keyed hashes:
+    they go with her (found through an index on the person's hash, no scan); Bob's stay."""
+    from chalicelib.domain.signup_limits import keyed
+    from chalicelib.store.models import RateCounter
+
+    account_id = account["account_id"]
+    list_id = new_list(client, api, "News")
+    for address in (PERSON, BOB):
+        form_signup(client, list_id, email=address)
+    message_id = _transactional_to_her(client, api)
+    _feedback_on(client, account_id, message_id, "event-bounce.json",
+                 bounceType="Transient", bounceSubType="MailboxFull")
+    key = hash_key()
+    hers = (keyed(key, "address", PERSON), address_hash(PERSON, key))
+
+    def counters_of(needles: tuple[str, ...]) -> list[str]:
+        return sorted(c.counter_key.partition(":")[0] for c in RateCounter.scan()
+                      if any(needle in c.counter_key for needle in needles))
+
+    assert counters_of(hers) == ["addr", "addr-list", "mail", "soft-bounce"]
+    completed(client, api, type="erase", email=PERSON)
+    assert counters_of(hers) == []
+    assert counters_of((keyed(key, "address", BOB),)) == ["addr", "addr-list", "mail"]
+
+
+def test_p18_erasure_deletes_the_idempotency_key_of_a_mail_to_her(client, api, account):
+    """A held Idempotency-Key keeps a keyed hash of its request, her address in it: whoever holds
+    the key and knows the mail could confirm it went to her. It goes with her; a retry of the
+    request after the erasure is refused as suppressed, not taken as new (P11)."""
+    from chalicelib.store.models import IdempotencyKey
+
+    keyed = {**api, "Idempotency-Key": "order-17"}
+    to_bob = {**RECEIPT, "to": BOB}
+    for body, headers in ((RECEIPT, keyed), (to_bob, {**api, "Idempotency-Key": "order-18"})):
+        assert client.http.post("/v1/messages", body=json.dumps(body), headers=headers).status_code == 202
+    assert len(list(IdempotencyKey.scan())) == 2
+
+    completed(client, api, type="erase", email=PERSON)
+    assert len(list(IdempotencyKey.scan())) == 1, "hers is held still, or Bob's went too"
+    retry = client.http.post("/v1/messages", body=json.dumps(RECEIPT), headers=keyed)
+    assert retry.status_code == 409 and len(list(IdempotencyKey.scan())) == 1
+
+
+# Kept after erasure on purpose: the suppressions (P12, P18), and the record of each request
+# about her, whose subject is her keyed hash: it proves the request, the erasure included, was
+# answered in time (P19), and answers no question about her (`exists` says nothing is held).
+KEPT_AFTER_ERASURE = {"suppressions": ["address hash", "phone hash"], "privacy-requests": ["address hash"]}
+
+
+def _provision_keyed_hashes(client, api, account) -> dict[str, str]:
+    """The person in every table that can hold a keyed hash of hers, each form checked stored:
+    a feedback receipt of each kind, an idempotent transactional mail, the signup's and the
+    bounce's counters, purge lists, markers. Her keyed forms, by name."""
+    account_id = account["account_id"]
+    _provision_everything(client, api, account)
+    sent = client.http.post("/v1/messages", body=json.dumps(RECEIPT),
+                            headers={**api, "Idempotency-Key": "order-17"})
+    assert sent.status_code == 202, sent.body
+    message_id = json.loads(sent.body)["message_id"]
+    deliver(take("outbox"))
+    _feedback_on(client, account_id, message_id, "event-bounce.json",
+                 bounceType="Transient", bounceSubType="MailboxFull")
+    _feedback_on(client, account_id, message_id, "event-complaint.json")
+    forms = _keyed_forms(account_id)
+    before = _holding(forms)
+    for table in ("feedback-receipts", "idempotency-keys", "rate-counters", "message-purge-lists",
+                  "messages", "tracking-markers", "privacy-requests"):
+        assert table in before, (table, before)
+    # Her number was never texted here: only the erasure's suppression holds its forms.
+    unsent = {"phone hash", "counter key of the phone"}
+    assert set().union(*before.values()) == set(forms) - unsent, "every other form was stored"
+    return forms
+
+
+def test_p18_after_erasure_no_table_but_the_suppressions_holds_her_keyed_hashes(client, api, account):
+    """Keyed hashes are contact data to whoever holds the key: after erasure none of hers is
+    stored outside the suppression list (and the requests' own records), composite keys, map
+    keys and packed bytes included."""
+    forms = _provision_keyed_hashes(client, api, account)
+    completed(client, api, type="erase", email=PERSON)
+    assert _holding(forms) == KEPT_AFTER_ERASURE
+
+
+def test_p18_erasure_takes_her_keyed_hash_off_the_purge_lists_of_her_mails(client, api, account):
+    """A send files its records on a purge list for day 30 (P21): a campaign batch's list holds
+    its recipients' keyed hashes, another list its message ids with theirs. Her records name
+    their lists, so the erasure takes her off them; Bob, on the same lists, stays."""
+    from chalicelib.store.messages import listed
+    from chalicelib.store.models import MessagePurgeList
+    from tests.support.campaigns import create_campaign
+    from tests.support.lists import subscribe
+    from tests.support.queues import run_queues
+
+    list_id = new_list(client, api, "News")
+    for address in (PERSON, BOB):
+        subscribe(account["account_id"], list_id, address)
+    campaign = create_campaign(client, api, [list_id])
+    client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/send", headers=api, body="")
+    run_queues(client)
+    _transactional_to_her(client, api)
+    hers, bobs = address_hash(PERSON, hash_key()), address_hash(BOB, hash_key())
+
+    def listed_hashes() -> list[str]:
+        return sorted(hashed for purge_list in MessagePurgeList.scan()
+                      for hashed in listed(purge_list).values())
+
+    assert listed_hashes() == sorted([hers, hers, bobs]), "her campaign mail and transactional mail, his"
+    completed(client, api, type="erase", email=PERSON)
+    assert listed_hashes() == [bobs]
+
+
+def test_p18_erasure_takes_her_marker_keys_off_the_tracking_purge_lists(client, api, account):
+    """A tracking batch files the markers it creates on a purge list (P21): their keys hold her
+    campaign-salted keyed hash. Her markers name their list, so the erasure takes her keys off
+    it, a rewrite of a marker keeping the name; Bob's stay."""
+    from chalicelib.domain.tracking import recipient_key
+    from chalicelib.store.models import MessagePurgeList
+    from chalicelib.store.tracking import markers_filed
+
+    account_id = account["account_id"]
+    list_id = new_list(client, api, "News")
+    for address in (PERSON, BOB):
+        form_signup(client, list_id, email=address)
+        confirm_with_tracking(list_id, address)
+    campaign_id = campaign_of(account_id, list_id)
+    for _ in range(2):  # the second rewrites the markers the first created
+        for address in (PERSON, BOB):
+            opened_and_clicked(account_id, list_id, campaign_id, address)
+    key = hash_key()
+    hers, bobs = (recipient_key(key, campaign_id, address_hash(address, key)) for address in (PERSON, BOB))
+
+    def filed() -> list[str]:
+        return sorted(marker.recipient.partition("#")[2] for purge_list in MessagePurgeList.scan()
+                      for marker in markers_filed(purge_list))
+
+    assert filed() == [*sorted([hers, hers, bobs, bobs])], "an open and a click each"
+    completed(client, api, type="erase", email=PERSON)
+    assert filed() == [bobs, bobs]
+
+
+def test_p18_p28_erasure_in_one_account_keeps_the_platform_wide_cap_on_codes_texted_to_her_number(
+        client, api, account):
+    """The number's daily cap on texted codes counts across every account: one account's erasure
+    of the person must not reset it (it guards the number's holder against SMS bombing through
+    other accounts' forms); the entry's own code counter goes with the entry."""
+    from chalicelib.domain.clock import now
+    from chalicelib.domain.phone_consent import entry_code_counter, number_code_counter
+    from chalicelib.store.models import RateCounter
+    from chalicelib.store.rate_limits import consume
+
+    list_id = new_list(client, api, "News", double_opt_in=False)
+    add(client, api, list_id, phone=PHONE_RAW)
+    _confirms_her_number(list_id)
+    consume([number_code_counter(hash_key(), PHONE), entry_code_counter(hash_key(), list_id, PERSON)], now())
+
+    completed(client, api, type="erase", phone=PHONE)
+    assert sorted(c.counter_key.partition(":")[0] for c in RateCounter.scan()
+                  if c.counter_key.startswith("code-")) == ["code-phone"]
+
+
+def test_p18_p21_a_purge_list_purged_while_the_erasure_rewrites_it_is_not_brought_back(aws, monkeypatch):
+    """The daily purge may delete a list between the erasure's read and its write: the write must
+    not create a bare item (no expiry, no account) that no purge would ever find again."""
+    from chalicelib.domain.clock import now
+    from chalicelib.store import messages
+    from chalicelib.store.models import MessagePurgeList
+
+    hashed, bobs = address_hash(PERSON, hash_key()), address_hash(BOB, hash_key())
+    message_list = messages.list_for_purge("acc_1", {"tx_1": hashed})
+    campaign_list = messages.list_campaign_for_purge("acc_1", "cmp_1", [hashed, bobs])
+    marker_list = messages.file_purge_list("acc_1", ["markers", "01", "02"], now(),
+                                           markers={b"\x01", b"\x02"})
+    read = MessagePurgeList.get
+
+    def purged_meanwhile(bucket: str, entry: str, **kwargs: Any) -> MessagePurgeList:
+        held = read(bucket, entry, **kwargs)
+        MessagePurgeList(purge_bucket=bucket, entry=entry).delete()
+        return held
+
+    monkeypatch.setattr(MessagePurgeList, "get", purged_meanwhile)
+    records = [MessageRecord(recipient_hash=hashed, message_id="tx_1", purge_list=message_list),
+               MessageRecord(recipient_hash=hashed, message_id="cm_1", purge_list=campaign_list)]
+    assert messages.unlist(records) == 0
+    assert messages.unlist_packed(marker_list, {b"\x01"}) is False
+    assert list(MessagePurgeList.scan()) == []

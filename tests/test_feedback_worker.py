@@ -541,3 +541,58 @@ def test_p12_without_a_record_tags_naming_no_account_here_change_nothing(client,
     scopes = sorted(item.scope for item in Suppression.scan())
     assert scopes == sorted([account["account_id"], *platform_mail])
     assert status_of(news, BO) == "complained"
+
+
+def test_p21_p18_a_receipt_goes_30_days_after_its_mail_was_sent_not_after_the_event(client, account, news):
+    """A receipt holds the recipient's keyed hash and is needed only while its mail's record can
+    match a replay: 30 days after sending (P21), however late the complaint came. TTL deletes it
+    from then, within days (the data map says so)."""
+    from datetime import timedelta
+
+    import time_machine
+
+    from chalicelib.domain.retention import MESSAGE_RETENTION
+    from chalicelib.store.models import FeedbackReceipt, MessageRecord
+
+    with time_machine.travel(now() - timedelta(days=20), tick=False):
+        complaint = ses_event("event-complaint.json", ANN, tags(account, news))
+    complaint["complaint"]["timestamp"] = now().strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    client.lambda_.invoke("feedback_worker", sqs_event(sns_body(complaint)))
+
+    [record] = list(MessageRecord.scan())
+    [receipt] = list(FeedbackReceipt.scan())
+    assert receipt.expires_at <= record.sent_at + MESSAGE_RETENTION
+
+
+def test_p21_a_record_past_its_30_days_that_the_purge_has_not_reached_counts_nowhere(client, account, news):
+    """Its receipt expires at day 30: a record the daily purge has yet to delete must not let
+    a late replay count again once TTL took the receipt (P21: the record is as good as gone)."""
+    from datetime import timedelta
+
+    import time_machine
+
+    from chalicelib.store.models import FeedbackReceipt
+
+    with time_machine.travel(now() - timedelta(days=30, hours=1), tick=False):
+        complaint = ses_event("event-complaint.json", ANN, tags(account, news))
+    complaint["complaint"]["timestamp"] = now().strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    client.lambda_.invoke("feedback_worker", sqs_event(sns_body(complaint)))
+
+    assert health_days(account["account_id"]) == [] and list(FeedbackReceipt.scan()) == []
+    assert is_suppressed(account["account_id"], ANN), "it still suppresses, as any late complaint"
+
+
+def test_p25_p18_an_addresss_transient_bounce_counter_goes_when_no_window_reads_it(client, account, news):
+    """The counter holds the address's keyed hash and is summed over the transient-bounce window
+    (a week) only: it expires a day after the last window that reads it, not with the account's
+    30-day health window."""
+    from datetime import UTC, datetime, timedelta
+
+    from chalicelib.config import settings
+    from chalicelib.store.models import RateCounter
+
+    client.lambda_.invoke("feedback_worker", sqs_event(bounce(account, news, "Transient", "MailboxFull")))
+    [counter] = [c for c in RateCounter.scan() if c.counter_key.startswith("soft-bounce:")]
+    today = now().date()
+    midnight = datetime(today.year, today.month, today.day, tzinfo=UTC)
+    assert counter.expires_at == midnight + timedelta(days=settings().health.soft_bounce_window_days + 1)

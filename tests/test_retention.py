@@ -232,9 +232,9 @@ def test_p25_a_list_naming_a_marker_within_its_period_leaves_that_marker_alone(c
 
 
 def test_p18_an_erased_readers_marker_list_keeps_keyed_keys_only_and_goes_on_its_day(client, account):
-    # Like a send batch's purge list, a tracking batch's is keyed hashes only: erasure deletes the
-    # markers, the list stays (it names the campaign and a campaign-salted keyed hash, nothing an
-    # address can be read from) and the day-30 purge finds nothing left and deletes it.
+    # Erasure deletes the markers and takes their keys (a campaign-salted keyed hash each) off
+    # the tracking batch's purge list they name (P18); the emptied list stays until the day-30
+    # purge, which finds nothing left and deletes it.
     from chalicelib.services.privacy import erase_person
     from tests.support.privacy_scan import contact_forms, found_in_tables, scan_every_table
     from tests.support.retention import marker_lists, reader_tracked, stored_markers
@@ -244,7 +244,7 @@ def test_p18_an_erased_readers_marker_list_keeps_keyed_keys_only_and_goes_on_its
     reader_tracked(client, account)
     with on_day(5):
         assert erase_person(account_id, READER)["removed"]["tracking-markers"] == 2
-    assert stored_markers() == [] and len(marker_lists()) == 1
+    assert stored_markers() == [] and marker_lists() == [] and len(list(MessagePurgeList.scan())) == 1
     assert found_in_tables(scan_every_table(), contact_forms([READER])) == {}
     with on_day(30.01):
         assert run_purges().counts["tracking_markers"] == 0

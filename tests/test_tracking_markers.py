@@ -290,9 +290,9 @@ def written(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     writes: list[Any] = []
     write_marker, save_delta = tracking_store.write_marker, campaign_stats.save_delta
 
-    def marker_spy(write: Any) -> bool:
+    def marker_spy(write: Any, purge_list: str | None = None) -> bool:
         writes.append(write)
-        return write_marker(write)
+        return write_marker(write, purge_list)
 
     def delta_spy(ref: Any, counts: Any) -> None:
         writes.append((ref, dict(counts)))

@@ -142,6 +142,7 @@ class SentMessage:
     kind: str
     campaign_id: str | None = None
     list_id: str | None = None
+    sent_at: datetime | None = None
 
     def disagreeing_tags(self, tags: Mapping[str, str]) -> list[str]:
         """The names of the routing tags the event carries with another value than the record's

@@ -13,6 +13,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from chalicelib.domain.signup_limits import Counter, keyed
+from chalicelib.domain.suppression import address_hash
 from chalicelib.templates import DEFAULT_LANGUAGE, N_, gettext_for
 
 # A code lives this long, allows this many tries, and a new one may be asked for this often.
@@ -50,11 +51,14 @@ def may_send_code(sent_at: datetime | None, at: datetime) -> bool:
 
 def entry_code_counter(secret: str, list_id: str, address: str) -> Counter:
     """The codes one entry asked for today (keyed: no address in the counter's key)."""
-    return Counter(f"code-entry:{list_id}:{keyed(secret, 'address', address)}", CODES_PER_ENTRY_PER_DAY, _DAY)
+    return Counter(f"code-entry:{list_id}:{keyed(secret, 'address', address)}", CODES_PER_ENTRY_PER_DAY, _DAY,
+                   address_hash(address, secret))
 
 
 def number_code_counter(secret: str, phone: str) -> Counter:
-    """The codes one number was texted today, across every entry and account."""
+    """The codes one number was texted today, across every entry and account. It names no
+    `subject`: one account's erasure of the person must not reset a cap that guards the number's
+    holder against texts through every other account's forms (it stays its day)."""
     return Counter(f"code-phone:{keyed(secret, 'phone', phone)}", CODES_PER_NUMBER_PER_DAY, _DAY)
 
 

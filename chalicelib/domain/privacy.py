@@ -52,7 +52,9 @@ PAGE_REQUESTS_PER_HOUR = 5
 
 def page_request_counter(secret: str, account_id: str, address: str, request_type: RequestType) -> Counter:
     """The requests of `request_type` one person made from the preference centre this hour, under
-    every link of theirs (keyed: no address in the counter's key)."""
+    every link of theirs (keyed: no address in the counter's key). It names no `subject`, so
+    their erasure keeps it for the rest of its hour: erasing it would reset the cap the erasure
+    requests themselves count against (P18 gives way to the cap for that hour)."""
     person = keyed(secret, "address", address)
     return Counter(f"privacy-page:{request_type.value}:{account_id}:{person}", PAGE_REQUESTS_PER_HOUR, 3_600)
 

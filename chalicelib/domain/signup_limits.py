@@ -21,6 +21,8 @@ import ipaddress
 from dataclasses import dataclass
 from datetime import datetime
 
+from chalicelib.domain.suppression import address_hash
+
 
 @dataclass(frozen=True)
 class SignupLimits:
@@ -39,6 +41,9 @@ class Counter:
     key: str
     limit: int
     window_seconds: int
+    # The keyed hash of the person it counts for (address_hash or privacy.phone_hash), if any:
+    # their erasure finds and deletes it by that, as its key holds a keyed hash of theirs (P18).
+    subject: str | None = None
 
     def window_key(self, at: datetime) -> str:
         """The counter's key for the window `at` falls in."""
@@ -87,9 +92,9 @@ def address_counters(limits: SignupLimits, secret: str, account_id: str, list_id
                      address: str) -> list[Counter]:
     """The counters the worker checks, all about one address in one account: per account per
     day, per list per day, and one mail per list per interval."""
-    address_key = keyed(secret, "address", address)
+    address_key, subject = keyed(secret, "address", address), address_hash(address, secret)
     return [
-        Counter(f"addr:{account_id}:{address_key}", limits.per_address_per_day, 86_400),
-        Counter(f"addr-list:{list_id}:{address_key}", limits.per_address_per_list_per_day, 86_400),
-        Counter(f"mail:{list_id}:{address_key}", 1, limits.mail_interval_minutes * 60),
+        Counter(f"addr:{account_id}:{address_key}", limits.per_address_per_day, 86_400, subject),
+        Counter(f"addr-list:{list_id}:{address_key}", limits.per_address_per_list_per_day, 86_400, subject),
+        Counter(f"mail:{list_id}:{address_key}", 1, limits.mail_interval_minutes * 60, subject),
     ]

@@ -264,6 +264,9 @@ class Marker:
     by: str | None = None
     by_at: datetime | None = None
     by_counts: Mapping[str, int] = field(default_factory=dict)
+    # The key of the purge list its creation filed it on (a store key, kept on every rewrite):
+    # the recipient's erasure takes the marker's key off that list (P18).
+    purge_list: str | None = None
 
 
 @dataclass(frozen=True)

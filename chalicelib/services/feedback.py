@@ -136,7 +136,8 @@ def _count(event: FeedbackEvent, sent: SentMessage, counter: str, soft_bounce_of
     return feedback_store.count_once(sent.message_id, sent.recipient_hash, sent.account_id,
                                      _day(event), counter,
                                      settings().health, soft_bounce_of=soft_bounce_of,
-                                     campaign_id=sent.campaign_id, toward_rates=toward_rates)
+                                     campaign_id=sent.campaign_id, toward_rates=toward_rates,
+                                     sent_at=sent.sent_at)
 
 
 def _end_on_list(sent: SentMessage, address: str, status: Status) -> None:

@@ -112,10 +112,10 @@ def count_events(events: list[TrackingEvent]) -> set[str]:
     plan = plan_batch(events, stored, recipient_of, at, batch_id, orphaned, unsettled, unrecorded)
     failed = set(plan.deferred)
     # Filed before the writes (P21): a Lambda dying after them leaves no marker the purge misses.
-    tracking_store.list_new_markers(plan.writes)
+    filed = tracking_store.list_new_markers(plan.writes)
     written = []
     for write in plan.writes:
-        if tracking_store.write_marker(write):
+        if tracking_store.write_marker(write, filed.get(write.key)):
             written.append(write)
         else:
             failed.update(write.event_ids)

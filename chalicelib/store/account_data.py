@@ -143,9 +143,9 @@ ACCOUNT_TABLES: dict[type[TidingsModel], AccountItems | NotPerAccount] = {
     # identities go with the account (services/retention deletes them before these items).
     SenderIdentity: AccountItems(lambda a: SenderIdentity.by_account.query(a), content=False),
     Account: AccountItems(_account, content=False),
-    RateCounter: NotPerAccount("abuse-limit windows keyed by hashes, at most a week long: the daily "
-                               "purge (and TTL) removes them when their window ends"),
-    FeedbackReceipt: NotPerAccount("SES event receipts, expiring (TTL) 30 days after the event"),
+    RateCounter: NotPerAccount("abuse-limit windows keyed by hashes: the daily purge (and TTL) "
+                               "removes them when their window ends"),
+    FeedbackReceipt: NotPerAccount("SES event receipts, expiring (TTL) 30 days after their mail was sent"),
     IdempotencyKey: NotPerAccount("transactional Idempotency-Keys' request hashes, expiring (TTL) a day "
                                   "after their request"),
     SentCountReceipt: NotPerAccount("counted send invocations, expiring (TTL) 15 days after counting"),

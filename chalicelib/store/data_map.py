@@ -116,11 +116,9 @@ def _ttl(model: type[TidingsModel]) -> str | None:
 def _erased_by(model: type[TidingsModel]) -> tuple[str, ...]:
     coverage, account = COVERAGE[model], ACCOUNT_TABLES[model]
     ways: list[str] = []
-    if isinstance(coverage, PersonalData):
+    if isinstance(coverage, PersonalData) or (isinstance(coverage, KeyedHashesOnly) and coverage.erase):
         ways.append("the person's erasure request (P18)")
-    kinds = [kind.value for kind, models in DAILY_PURGE.items()
-             if model in models and kind not in (PurgeKind.SUSPENDED_CONTENT, PurgeKind.DELETED_ACCOUNTS,
-                                                 PurgeKind.INACTIVE_ACCOUNTS)]
+    kinds = expiry_purges(model)
     if kinds:
         ways.append("the daily purge (" + ", ".join(kinds) + ")")
     if isinstance(account, AccountItems):
@@ -132,9 +130,22 @@ def _erased_by(model: type[TidingsModel]) -> tuple[str, ...]:
     if model in _DELETED_BY_API:
         ways.append(f"the account's own API ({_DELETED_BY_API[model]})")
     ttl = _ttl(model)
-    if ttl:
+    if ttl and kinds:
         ways.append(f"DynamoDB TTL on `{ttl}` (the backstop)")
+    elif ttl:
+        # TTL deletes "typically within a few days" of expiry: the period above is when it
+        # expires, not when it is gone.
+        ways.append(f"DynamoDB TTL on `{ttl}` alone, typically within two days after it passes "
+                    "(no purge deletes it sooner)")
     return tuple(ways)
+
+
+def expiry_purges(model: type[TidingsModel]) -> list[str]:
+    """The daily purge's steps that delete the table's items when they are due (not the
+    account purges, which delete an account's whole content)."""
+    return [kind.value for kind, models in DAILY_PURGE.items()
+            if model in models and kind not in (PurgeKind.SUSPENDED_CONTENT, PurgeKind.DELETED_ACCOUNTS,
+                                                PurgeKind.INACTIVE_ACCOUNTS)]
 
 
 def table_entries(resource_prefix: str = "tidings") -> list[TableEntry]:

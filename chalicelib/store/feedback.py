@@ -9,8 +9,9 @@ transaction, where the mail stands on its campaign's report: once, as its final 
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
@@ -20,13 +21,13 @@ from chalicelib.domain.health import HealthPolicy
 from chalicelib.domain.retention import MESSAGE_RETENTION, purge_bucket
 from chalicelib.domain.subscriptions import Status
 from chalicelib.store.campaign_stats import count_campaign_feedback
-from chalicelib.store.health import COUNTERS, day_expiry, soft_bounce_key
+from chalicelib.store.health import COUNTERS, day_expiry, soft_bounce_expiry, soft_bounce_key
 from chalicelib.store.models import AccountHealthDay, FeedbackReceipt, RateCounter, Subscriber
 from chalicelib.store.subscribers import account_address_key, ending_actions, ending_condition
 from chalicelib.store.transactions import condition_failed, write_transaction
 
-# An event counts only while its message record lives (at most 30 days after sending, P21), and
-# the receipt is written after sending: a replay cannot outlive it.
+# An event counts only while its message record lives (at most 30 days after sending, P21): the
+# receipt, which holds the recipient's keyed hash, goes then too, however late the event came.
 RECEIPT_LIFETIME = MESSAGE_RETENTION
 # The other bounce outcome of the same mail: SES may report a transient bounce and later (or,
 # reordered, earlier) a permanent one. The account's rates count both (P26: two outcomes); the
@@ -54,6 +55,8 @@ _CAMPAIGN_PLANS: dict[str, tuple[_CampaignPlan, ...]] = {
                      _CampaignPlan(True, (("bounces#hard", 1), ("bounces#soft", -1)))),
 }
 _NOT_IN_A_CAMPAIGN = (_CampaignPlan(None, ()),)
+# The outcomes a mail may leave a receipt of.
+RECEIPT_COUNTERS = tuple(_CAMPAIGN_PLANS)
 
 
 class BounceRaced(RuntimeError):
@@ -68,19 +71,38 @@ def receipt_key(message_id: str, counter: str, recipient_hash: str) -> str:
     return f"{message_id}#{counter}#{recipient_hash}"
 
 
+def receipts_of(mails: Iterable[tuple[str, str]]) -> list[FeedbackReceipt]:
+    """The receipts held for these (message id, recipient keyed hash) mails: keys only, one
+    BatchGetItem per 100 keys (their keys follow from the mail, so nothing is scanned)."""
+    keys = [receipt_key(message_id, counter, recipient_hash)
+            for message_id, recipient_hash in mails for counter in RECEIPT_COUNTERS]
+    return list(FeedbackReceipt.batch_get(keys, attributes_to_get=["receipt_key"])) if keys else []
+
+
+def delete_receipts(receipts: list[FeedbackReceipt]) -> int:
+    """Delete these receipts; how many."""
+    with FeedbackReceipt.batch_write() as batch:
+        for receipt in receipts:
+            batch.delete(receipt)
+    return len(receipts)
+
+
 def count_once(message_id: str, recipient_hash: str, account_id: str, day: date, counter: str,
                policy: HealthPolicy, soft_bounce_of: str | None = None,
-               campaign_id: str | None = None, toward_rates: bool = True) -> bool:
+               campaign_id: str | None = None, toward_rates: bool = True,
+               sent_at: datetime | None = None) -> bool:
     """Add one to the account's `counter` for `day` (and to the address's transient-bounce counter
     when `soft_bounce_of` holds its keyed hash, and to the campaign's report when `campaign_id` is
     given) unless this mail's (`message_id`, `recipient_hash`) outcome was counted before; True
     when counted. `toward_rates` False leaves the account's day alone: an outcome for the
     campaign's report only. On the campaign's report a mail bounces once: a permanent bounce
     after a transient one moves it from soft to hard, a transient one after a permanent one adds
-    nothing there (in either order, in one transaction with the receipt)."""
+    nothing there (in either order, in one transaction with the receipt). The receipt expires
+    30 days after `sent_at`, the mail's sending (now when unknown)."""
     if counter not in COUNTERS:
         raise ValueError(f"unknown health counter {counter!r}")
     receipt = receipt_key(message_id, counter, recipient_hash)
+    expires_at = (sent_at or now()) + RECEIPT_LIFETIME
     other = (receipt_key(message_id, _OTHER_BOUNCE[counter], recipient_hash)
              if counter in _OTHER_BOUNCE else None)
     plans = _CAMPAIGN_PLANS[counter] if campaign_id else _NOT_IN_A_CAMPAIGN
@@ -95,7 +117,7 @@ def count_once(message_id: str, recipient_hash: str, account_id: str, day: date,
                     held = FeedbackReceipt.receipt_key
                     transaction.condition_check(FeedbackReceipt, other, condition=(
                         held.exists() if plan.other_counted else held.does_not_exist()))
-                transaction.save(FeedbackReceipt(receipt_key=receipt, expires_at=now() + RECEIPT_LIFETIME),
+                transaction.save(FeedbackReceipt(receipt_key=receipt, expires_at=expires_at),
                                  condition=FeedbackReceipt.receipt_key.does_not_exist())
                 _add_counts(transaction, account_id, day, counter, policy, soft_bounce_of, toward_rates)
                 for campaign_counter, amount in plan.adds if campaign_id else ():
@@ -119,12 +141,14 @@ def _add_counts(transaction: TransactWrite, account_id: str, day: date, counter:
                            actions=[getattr(AccountHealthDay, counter).add(1),
                                     AccountHealthDay.expires_at.set(expires)])
     if soft_bounce_of is not None:
-        key = soft_bounce_key(account_id, soft_bounce_of, day)
+        key, kept_until = soft_bounce_key(account_id, soft_bounce_of, day), soft_bounce_expiry(day, policy)
         transaction.update(
             RateCounter(counter_key=key),
             # purge_bucket: the retention purge finds it on time, not only TTL (P25).
-            actions=[RateCounter.count.add(1), RateCounter.expires_at.set(expires),
-                     RateCounter.purge_bucket.set(purge_bucket(expires, key))],
+            # subject: the person's erasure finds it (P18).
+            actions=[RateCounter.count.add(1), RateCounter.expires_at.set(kept_until),
+                     RateCounter.purge_bucket.set(purge_bucket(kept_until, key)),
+                     RateCounter.subject.set(soft_bounce_of)],
         )
 
 

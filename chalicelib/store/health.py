@@ -23,6 +23,13 @@ def day_expiry(day: date, policy: HealthPolicy) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=policy.window_days + 1)
 
 
+def soft_bounce_expiry(day: date, policy: HealthPolicy) -> datetime:
+    """An address's transient-bounce counter of `day` (its keyed hash in the key) is kept one
+    day past the last transient-bounce window that reads it (domain/health.soft_bounce_days)."""
+    return (datetime(day.year, day.month, day.day, tzinfo=UTC)
+            + timedelta(days=policy.soft_bounce_window_days + 1))
+
+
 def sent_update(account_id: str, day: date, amount: int,
                 policy: HealthPolicy) -> tuple[AccountHealthDay, list[Any]]:
     """(item, actions) adding `amount` mails sent: for `update()` or a transaction's update."""

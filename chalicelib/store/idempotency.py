@@ -11,14 +11,16 @@ from chalicelib.domain.errors import Unprocessable
 from chalicelib.store.models import IdempotencyKey
 
 
-def hold_key(key_id: str, fingerprint: str, window: timedelta) -> None:
-    """Hold the key for the request `fingerprint` for `window` from now: one conditional put,
+def hold_key(key_id: str, fingerprint: str, recipient_hash: str, window: timedelta) -> None:
+    """Hold the key for the request `fingerprint` to `recipient_hash` (a keyed hash) for `window`
+    from now: one conditional put,
     which succeeds for a new or lapsed key and for the same request again (the window then starts
     afresh). Unprocessable when the key is held for another request; read lapsed, since TTL
     deletes days late."""
     at = now()
     try:
-        IdempotencyKey(key_id=key_id, fingerprint=fingerprint, expires_at=at + window).save(
+        IdempotencyKey(key_id=key_id, fingerprint=fingerprint, expires_at=at + window,
+                       recipient_hash=recipient_hash).save(
             condition=IdempotencyKey.key_id.does_not_exist()
             | (IdempotencyKey.fingerprint == fingerprint)
             | (IdempotencyKey.expires_at <= at))
@@ -28,6 +30,19 @@ def hold_key(key_id: str, fingerprint: str, window: timedelta) -> None:
         raise Unprocessable("this Idempotency-Key was used for a different request; a key names one "
                             f"message for {_hours(window)} hours: send a new message with a new key",
                             field="Idempotency-Key") from None
+
+
+def keys_to(recipient_hash: str) -> list[IdempotencyKey]:
+    """The keys held for requests to this recipient (keyed hash): one Query of an index."""
+    return list(IdempotencyKey.by_recipient.query(recipient_hash))
+
+
+def release_keys(keys: list[IdempotencyKey]) -> int:
+    """Delete these keys; how many."""
+    with IdempotencyKey.batch_write() as batch:
+        for key in keys:
+            batch.delete(key)
+    return len(keys)
 
 
 def _hours(window: timedelta) -> int:

@@ -22,7 +22,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.expressions.update import Action
 
 from chalicelib.domain.clock import now
 from chalicelib.domain.feedback import SentMessage
@@ -37,7 +38,8 @@ from chalicelib.store.models import MessagePurgeList, MessageRecord
 
 
 def claim(recipient_hash: str, message_id: str, account_id: str, kind: str,
-          campaign_id: str | None = None, list_id: str | None = None, count_batch: str | None = None) -> bool:
+          campaign_id: str | None = None, list_id: str | None = None, count_batch: str | None = None,
+          purge_list: str | None = None) -> bool:
     """Record that this message is being sent now, to be counted by `count_batch`
     (store/sent_counts.py); False when it was already claimed (a duplicate). A Lambda that dies
     between the claim and the provider's answer leaves a record of a mail that may not have gone:
@@ -46,7 +48,8 @@ def claim(recipient_hash: str, message_id: str, account_id: str, kind: str,
     sent_at = now()
     record = MessageRecord(recipient_hash=recipient_hash, message_id=message_id, account_id=account_id,
                            kind=kind, campaign_id=campaign_id, list_id=list_id, sent_at=sent_at,
-                           expires_at=sent_at + MESSAGE_RECORD_TTL, count_batch=count_batch)
+                           expires_at=sent_at + MESSAGE_RECORD_TTL, count_batch=count_batch,
+                           purge_list=purge_list)
     try:
         record.save(condition=MessageRecord.message_id.does_not_exist())
     except PutError as exc:
@@ -69,35 +72,96 @@ def claim_of(recipient_hash: str, message_id: str) -> MessageRecord | None:
         return None
 
 
-def list_for_purge(account_id: str, messages: Mapping[str, str]) -> None:
+def list_for_purge(account_id: str, messages: Mapping[str, str]) -> str | None:
     """File the records that sending `messages` ({message id: recipient hash}) may write, for the
-    purge 30 days from now. Call it before claiming them; repeating it for the same messages
-    (a redelivered job) rewrites the same list."""
-    _save_list(account_id, sorted(messages), messages=dict(messages))
+    purge 30 days from now; the list's key, for the records to name. Call it before claiming
+    them; repeating it for the same messages (a redelivered job) rewrites the same list."""
+    return _save_list(account_id, sorted(messages), messages=dict(messages))
 
 
-def list_campaign_for_purge(account_id: str, campaign_id: str, recipient_hashes: Iterable[str]) -> None:
+def list_campaign_for_purge(account_id: str, campaign_id: str, recipient_hashes: Iterable[str]) -> str | None:
     """list_for_purge for a campaign batch, whose message ids follow from the recipients."""
     hashes = sorted(set(recipient_hashes))
-    if hashes:
-        _save_list(account_id, [campaign_id, *hashes], campaign_id=campaign_id,
-                   recipients={bytes.fromhex(hashed) for hashed in hashes})
+    if not hashes:
+        return None
+    return _save_list(account_id, [campaign_id, *hashes], campaign_id=campaign_id,
+                      recipients={bytes.fromhex(hashed) for hashed in hashes})
 
 
-def file_purge_list(account_id: str, identity: list[str], due: datetime, **content: Any) -> None:
+def file_purge_list(account_id: str, identity: list[str], due: datetime, **content: Any) -> str | None:
     """Save a purge list due at `due` whose key follows from `identity` (what it lists), so saving
-    it again rewrites it (store/tracking.py files the markers a tracking batch creates so)."""
+    it again rewrites it (store/tracking.py files the markers a tracking batch creates so); its
+    key (purge_list_key), or None when it lists nothing."""
     if not identity:
-        return
+        return None
     list_id = hashlib.sha256("|".join(identity).encode()).hexdigest()[:32]
-    MessagePurgeList(purge_bucket=purge_bucket(due, list_id),
-                     entry=f"{_sortable(due)}#{list_id}", account_id=account_id,
-                     expires_at=due + PURGE_LIST_EXTRA_LIFETIME, **content).save()
+    purge_list = MessagePurgeList(purge_bucket=purge_bucket(due, list_id),
+                                  entry=f"{_sortable(due)}#{list_id}", account_id=account_id,
+                                  expires_at=due + PURGE_LIST_EXTRA_LIFETIME, **content)
+    purge_list.save()
+    return purge_list_key(purge_list)
 
 
-def _save_list(account_id: str, identity: list[str], **content: Any) -> None:
+def purge_list_key(purge_list: MessagePurgeList) -> str:
+    """A purge list's key as one string (bucket and entry hold no `|`)."""
+    return f"{purge_list.purge_bucket}|{purge_list.entry}"
+
+
+def _save_list(account_id: str, identity: list[str], **content: Any) -> str | None:
     """A send batch's list: its records are due 30 days from now, when it is filed (P21)."""
-    file_purge_list(account_id, identity, now() + MESSAGE_RETENTION, **content)
+    return file_purge_list(account_id, identity, now() + MESSAGE_RETENTION, **content)
+
+
+def unlist(records: Iterable[MessageRecord]) -> int:
+    """Take these records off the purge lists they name (their recipient's erasure, P18): the
+    recipient's keyed hash leaves a campaign batch's `recipients`, the message another list's
+    `messages`. A read and an update per record; how many lists were changed."""
+    changed = 0
+    for record in records:
+        if not record.purge_list:
+            continue  # written before records named their list
+        bucket, _, entry = record.purge_list.partition("|")
+        try:
+            # `entry` too: an item read without any attribute asked for reads as missing.
+            held = MessagePurgeList.get(bucket, entry,
+                                        attributes_to_get=["entry", "campaign_id", "recipients"])
+        except MessagePurgeList.DoesNotExist:
+            continue  # purged already
+        if held.campaign_id:
+            # The rest written back: a list is written once (a redelivered job rewrites it
+            # without her, suppressed by then), so nothing writes it meanwhile.
+            rest = set(held.recipients or ()) - {bytes.fromhex(record.recipient_hash)}
+            action = MessagePurgeList.recipients.set(rest) if rest else MessagePurgeList.recipients.remove()
+        else:
+            action = MessagePurgeList.messages[record.message_id].remove()
+        changed += _rewrite(bucket, entry, action)
+    return changed
+
+
+def _rewrite(bucket: str, entry: str, action: Action) -> bool:
+    """Apply `action` to a purge list that still exists; False when the purge deleted it since it
+    was read (an update would otherwise create a bare item that no purge finds again)."""
+    try:
+        MessagePurgeList(purge_bucket=bucket, entry=entry).update(
+            actions=[action], condition=MessagePurgeList.entry.exists())
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def unlist_packed(list_key: str, packed: set[bytes]) -> bool:
+    """Take these packed marker keys off a tracking batch's purge list (store/tracking.py);
+    False when the list was purged already."""
+    bucket, _, entry = list_key.partition("|")
+    try:
+        held = MessagePurgeList.get(bucket, entry, attributes_to_get=["entry", "markers"])
+    except MessagePurgeList.DoesNotExist:
+        return False
+    rest = set(held.markers or ()) - packed
+    return _rewrite(bucket, entry,
+                    MessagePurgeList.markers.set(rest) if rest else MessagePurgeList.markers.remove())
 
 
 def due_lists(bucket: str, at: datetime) -> Iterator[MessagePurgeList]:
@@ -133,12 +197,16 @@ def still_held(records: list[MessageRecord]) -> list[MessageRecord]:
 
 def sent_message(recipient_hash: str, message_id: str) -> SentMessage | None:
     """What the record of this message to this recipient holds, or None when this deployment
-    wrote none: one consistent GetItem (feedback authenticity and routing, services/feedback.py)."""
+    wrote none or it is past its 30 days: one consistent GetItem (feedback authenticity and
+    routing, services/feedback.py)."""
     record = claim_of(recipient_hash, message_id)
-    if record is None:
+    # Past its 30 days the record is due for erasure (P21), and its feedback receipts expire then:
+    # one the daily purge has not reached yet must not let a replay count again.
+    if record is None or record.sent_at + MESSAGE_RETENTION <= now():
         return None
     return SentMessage(message_id=message_id, recipient_hash=recipient_hash, account_id=record.account_id,
-                       kind=record.kind, campaign_id=record.campaign_id, list_id=record.list_id)
+                       kind=record.kind, campaign_id=record.campaign_id, list_id=record.list_id,
+                       sent_at=record.sent_at)
 
 
 def sent_to(recipient_hash: str, account_id: str | None = None) -> Iterator[MessageRecord]:

@@ -435,6 +435,9 @@ class MessageRecord(TidingsModel):
     # The sender invocation that counts it as sent (store/sent_counts.py); removed once a later
     # delivery counted it instead, or when it failed for good (nothing to count).
     count_batch = UnicodeAttribute(null=True)
+    # The key of the purge list that names it (store/messages.purge_list_key): the recipient's
+    # erasure takes their keyed hash off that list too (P18).
+    purge_list = UnicodeAttribute(null=True)
 
 
 class MessagePurgeList(TidingsModel):
@@ -531,6 +534,9 @@ class TrackingMarker(TidingsModel):
     by_at = UTCDateTimeAttribute(null=True)
     by_counts = MapAttribute(null=True)
     expires_at = TTLAttribute()
+    # The purge list its creation filed it on (store/messages.purge_list_key): the recipient's
+    # erasure takes its key off that list (P18).
+    purge_list = UnicodeAttribute(null=True)
 
 
 # --- privacy, audit, abuse limits -------------------------------------------------------------
@@ -660,8 +666,16 @@ class CountersByPurgeDay(GlobalSecondaryIndex["RateCounter"]):
     expires_at = TTLAttribute(range_key=True)
 
 
+class CountersBySubject(GlobalSecondaryIndex["RateCounter"]):
+    """Counters by the keyed hash of the person they count for: their erasure's query (P18)."""
+
+    Meta = _keys_index_meta("by_subject")
+    subject = UnicodeAttribute(hash_key=True)
+
+
 class RateCounter(TidingsModel):
-    """A fixed-window counter for abuse limits, shared by every Lambda; expires with its window."""
+    """A fixed-window counter for abuse limits, shared by every Lambda; expires with its window.
+    One that counts for a person (its key holds a keyed hash of theirs) names them in `subject`."""
 
     class Meta(TidingsModel.Meta):
         logical_name = "rate-counters"
@@ -671,6 +685,8 @@ class RateCounter(TidingsModel):
     expires_at = TTLAttribute()
     purge_bucket = UnicodeAttribute(null=True)
     by_purge_day = CountersByPurgeDay()
+    subject = UnicodeAttribute(null=True)
+    by_subject = CountersBySubject()
 
 
 class SendRateBucket(TidingsModel):
@@ -709,10 +725,18 @@ class SentCountReceipt(TidingsModel):
     expires_at = TTLAttribute()
 
 
+class KeysByRecipient(GlobalSecondaryIndex["IdempotencyKey"]):
+    """Held keys by their recipient's keyed hash: the recipient's erasure finds them (P18)."""
+
+    Meta = _keys_index_meta("by_recipient")
+    recipient_hash = UnicodeAttribute(hash_key=True)
+
+
 class IdempotencyKey(TidingsModel):
     """An account's Idempotency-Key for transactional mail, held for the request it was first
     used with (store/idempotency.py): a digest of the account and key, and a keyed hash of the
-    request (never the recipient or content in clear); expires with the key's window."""
+    request (never the recipient or content in clear); expires with the key's window. The
+    recipient's keyed hash lets their erasure find it: the fingerprint is theirs too."""
 
     class Meta(TidingsModel.Meta):
         logical_name = "idempotency-keys"
@@ -720,6 +744,8 @@ class IdempotencyKey(TidingsModel):
     key_id = UnicodeAttribute(hash_key=True)
     fingerprint = UnicodeAttribute()
     expires_at = TTLAttribute()
+    recipient_hash = UnicodeAttribute(null=True)
+    by_recipient = KeysByRecipient()
 
 
 class AccountHealthDay(TidingsModel):

@@ -2,7 +2,8 @@
 
 Every model in `ALL_MODELS` must appear in COVERAGE (tests/test_erasure.py fails otherwise), as
 - `PersonalData`: holds a person's data; exported on access (P16), deleted on erasure (P18);
-- `KeyedHashesOnly`: holds keyed hashes, never contact data; kept after erasure on purpose;
+- `KeyedHashesOnly`: holds keyed hashes, never contact data; deleted on erasure when it has an
+  eraser (whoever holds the key could link it to the person), otherwise kept on purpose, saying why;
 - `NoPersonalData`: holds nothing about the people on the lists, with the reason why.
 Each also says how long its items are kept, and the first two which fields hold the person's
 data: the data map (store/data_map.py, P34) is built from this registry, so it cannot drift.
@@ -20,7 +21,7 @@ from chalicelib.domain.clock import now
 from chalicelib.domain.privacy import Person
 from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason, address_hash
 from chalicelib.domain.tracking import scope_action
-from chalicelib.store import messages, person_subscribers, suppressions
+from chalicelib.store import feedback, idempotency, messages, person_subscribers, suppressions
 from chalicelib.store import tracking as tracking_store
 from chalicelib.store.models import (
     Account,
@@ -71,13 +72,16 @@ class PersonalData:
 
 @dataclass(frozen=True)
 class KeyedHashesOnly:
-    """A table that holds keyed hashes of addresses or phones, never the contact data itself."""
+    """A table that holds keyed hashes of addresses or phones, never the contact data itself.
+    `erase` deletes the person's on erasure; it runs before the personal data's erasers, which
+    delete what some of these are found through (message records)."""
 
     reason: str
     fields: tuple[str, ...]
     retention: str
     section: str | None = None
     export: Exporter | None = None
+    erase: Eraser | None = None
 
 
 @dataclass(frozen=True)
@@ -166,6 +170,27 @@ def erase_subscribers(person: Person) -> int:
     return person_subscribers.delete_entries(person_subscribers.entries_of(person)) + len(phone_only)
 
 
+# --- abuse-limit counters ------------------------------------------------------------------------
+
+def erase_counters(person: Person) -> int:
+    """The counters that count for the person (their keys hold a keyed hash of theirs), found by
+    a Query of the `by_subject` index per keyed hash."""
+    counters = [counter for hashed in sorted(person.keyed_hashes(hash_key()))
+                for counter in RateCounter.by_subject.query(hashed)]
+    with RateCounter.batch_write() as batch:
+        for counter in counters:
+            batch.delete(counter)
+    return len(counters)
+
+
+# --- transactional Idempotency-Keys --------------------------------------------------------------
+
+def erase_idempotency_keys(person: Person) -> int:
+    """The keys held for transactional mail to the person: one Query per keyed hash."""
+    return idempotency.release_keys([key for hashed in sorted(person.keyed_hashes(hash_key()))
+                                     for key in idempotency.keys_to(hashed)])
+
+
 # --- message records -----------------------------------------------------------------------------
 
 def _messages(person: Person) -> list[MessageRecord]:
@@ -180,6 +205,19 @@ def export_messages(person: Person) -> list[dict[str, Any]]:
              "list_id": r.list_id, "sent_at": _iso(r.sent_at),
              "expires_at": _iso(r.expires_at)}
             for r in _messages(person)]
+
+
+def erase_receipts(person: Person) -> int:
+    """The feedback receipts of the person's mails: found through their message records."""
+    records = _messages(person)
+    return feedback.delete_receipts(feedback.receipts_of((r.message_id, r.recipient_hash) for r in records))
+
+
+def erase_from_purge_lists(person: Person) -> int:
+    """The person's keyed hash taken off the purge lists their message records and tracking
+    markers name."""
+    markers = [marker for _, marker in tracking_store.markers_of(person.account_id, person.emails)]
+    return messages.unlist(_messages(person)) + tracking_store.unlist_markers(markers)
 
 
 def erase_messages(person: Person) -> int:
@@ -293,22 +331,39 @@ COVERAGE: dict[type[TidingsModel], Coverage] = {
                   "from or drew a complaint at (P11), while the platform runs"),
     PrivacyRequest: KeyedHashesOnly(
         "the subject's keyed hash only; the record proves the request was answered (P19)",
-        fields=("subject_hash",), retention=_ACCOUNT),
+        fields=("subject_hash",),
+        retention=f"{_ACCOUNT}, an erased person's requests too: they prove each was answered in "
+                  "time (P19), and no answer about the person reads them (P18, P20)"),
     RateCounter: KeyedHashesOnly(
-        "abuse-limit counters keyed by keyed hashes, expiring with their window (at most a day)",
-        fields=("counter_key",), retention="until its window ends (at most a week)"),
+        "abuse-limit counters keyed by keyed hashes, expiring with their window; those that count "
+        "for a person name their keyed hash in `subject` and go with them, but the preference "
+        "centre's hourly cap on a person's requests, which erasing would reset",
+        fields=("counter_key", "subject"), erase=erase_counters,
+        retention="until its window ends: an hour or a day for abuse limits; an address's "
+                  "transient-bounce counter of a day, the transient-bounce window (7 days) and a day; "
+                  "the preference centre's hourly cap on a person's requests stays its hour after "
+                  "their erasure, which would otherwise reset it, and a number's platform-wide "
+                  "daily cap on texted codes its day, as no one account's erasure may reset it"),
     MessagePurgeList: KeyedHashesOnly(
         "the message ids and recipients' keyed hashes a send batch may have written, or the keys "
         "(campaign and the recipient's campaign-salted keyed hash) of the tracking markers a "
         "tracking batch created, kept until the 30-day purge deletes those records or markers "
-        "(P21) and the list with them", fields=("recipients", "messages", "markers"),
+        "(P21) and the list with them; the person's erasure takes their hash off the lists their "
+        "records and markers name", fields=("recipients", "messages", "markers"),
+        erase=erase_from_purge_lists,
         retention="30 days after sending, with its records or markers (P21)"),
     FeedbackReceipt: KeyedHashesOnly(
-        "SES event receipts keyed by message id and the recipient's keyed hash, expiring in 30 days",
-        fields=("receipt_key",), retention="30 days, while the mail's record could match a replay"),
+        "SES event receipts keyed by message id and the recipient's keyed hash; erased with the "
+        "person's message records, which they are found through: a replay after that finds no "
+        "record, so it counts nowhere and needs no receipt (services/unmatched_feedback.py)",
+        fields=("receipt_key",), erase=erase_receipts,
+        retention="30 days after its mail was sent (P21), while the mail's record could match a "
+                  "replay; DynamoDB TTL deletes it from then, typically within two days"),
     IdempotencyKey: KeyedHashesOnly(
         "a keyed hash of a transactional request (its recipient and content) under a digest of the "
-        "account and its Idempotency-Key, expiring with the key's window", fields=("fingerprint",),
+        "account and its Idempotency-Key, expiring with the key's window; the recipient's keyed "
+        "hash finds it when they are erased", fields=("fingerprint", "recipient_hash"),
+        erase=erase_idempotency_keys,
         retention="24 hours, while the key is honoured; DynamoDB TTL deletes it within days after"),
     SentCountReceipt: NoPersonalData("the ids of sender invocations whose sent mail was counted",
                                       retention="15 days, while SQS could redeliver the job"),
@@ -354,9 +409,13 @@ def holds_personal_data(person: Person) -> bool:
 
 
 def erase_everywhere(person: Person) -> dict[str, int]:
-    """Delete the person from every table with personal data; how many items each lost."""
-    return {model.Meta.logical_name: coverage.erase(person) for model, coverage in COVERAGE.items()
-            if isinstance(coverage, PersonalData)}
+    """Delete the person from every table with personal data, and their keyed hashes from the
+    tables that delete them; how many items each lost. Keyed hashes go first: some are found
+    through the personal data (a receipt through its message record)."""
+    keyed = {model.Meta.logical_name: coverage.erase(person) for model, coverage in COVERAGE.items()
+             if isinstance(coverage, KeyedHashesOnly) and coverage.erase}
+    return keyed | {model.Meta.logical_name: coverage.erase(person) for model, coverage in COVERAGE.items()
+                    if isinstance(coverage, PersonalData)}
 
 
 def suppress_person(person: Person, reason: SuppressionReason) -> int:

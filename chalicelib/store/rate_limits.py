@@ -32,9 +32,10 @@ def consume(counters: list[Counter], at: datetime, job_id: str | None = None,
         with write_transaction(RateCounter) as transaction:
             for counter in counters:
                 key, ends = counter.window_key(at), datetime.fromtimestamp(counter.window_end(at), UTC)
+                subject = [RateCounter.subject.set(counter.subject)] if counter.subject else []
                 transaction.update(
                     RateCounter(counter_key=key),
-                    actions=[*_expiry(key, ends), RateCounter.count.add(amount)],
+                    actions=[*_expiry(key, ends), RateCounter.count.add(amount), *subject],
                     condition=(RateCounter.count.does_not_exist()
                                | (RateCounter.count <= counter.limit - amount)),
                 )

@@ -38,7 +38,7 @@ from chalicelib.domain.tracking import (
     recipient_key,
     unpack_marker_key,
 )
-from chalicelib.store.messages import file_purge_list
+from chalicelib.store.messages import file_purge_list, unlist_packed
 from chalicelib.store.models import Campaign, MessagePurgeList, TrackingMarker
 
 
@@ -52,19 +52,24 @@ def existing_markers(keys: set[MarkerKey]) -> dict[MarkerKey, Marker]:
                 counted=int(item.counted), link=item.link, expires_at=item.expires_at,
                 by=item.by, by_at=item.by_at,
                 by_counts={name: int(value) for name, value in (item.by_counts.as_dict()
-                                                                if item.by_counts else {}).items()})
+                                                                if item.by_counts else {}).items()},
+                purge_list=item.purge_list)
             for item in TrackingMarker.batch_get(list(keys)) if item.expires_at > at}
 
 
-def list_new_markers(writes: list[MarkerWrite]) -> None:
+def list_new_markers(writes: list[MarkerWrite]) -> dict[MarkerKey, str]:
     """File the markers these writes create for the daily purge on their mail's day 30 (P21):
     one list (a PutItem) per account and due day, usually one a batch; keys only. Call it before
     writing them, so no marker is ever held that no list names; a redelivered batch creates the
-    same markers and rewrites the same list (its key follows from them)."""
+    same markers and rewrites the same list (its key follows from them). {marker key: its list's
+    key}, for each marker to name its list."""
+    lists: dict[MarkerKey, str] = {}
     for filed in new_marker_lists(writes):
         packed = sorted(pack_marker_key(key) for key in filed.keys)
-        file_purge_list(filed.account_id, ["markers", *(raw.hex() for raw in packed)], filed.due,
-                        markers=set(packed))
+        list_key = file_purge_list(filed.account_id, ["markers", *(raw.hex() for raw in packed)], filed.due,
+                                   markers=set(packed))
+        lists.update(dict.fromkeys(filed.keys, list_key))
+    return lists
 
 
 def markers_filed(purge_list: MessagePurgeList) -> list[MarkerKey]:
@@ -81,9 +86,10 @@ def expired_markers(keys: list[MarkerKey], at: datetime) -> list[TrackingMarker]
     return [marker for marker in found if marker.expires_at <= at]
 
 
-def write_marker(write: MarkerWrite) -> bool:
-    """Put the marker's new state if it is still as the batch read it; False when another worker
-    changed it meanwhile (nothing written)."""
+def write_marker(write: MarkerWrite, purge_list: str | None = None) -> bool:
+    """Put the marker's new state if it is still as the batch read it, naming `purge_list` (a new
+    marker's) or the list it named; False when another worker changed it meanwhile (nothing
+    written)."""
     marker = write.marker
     condition = (TrackingMarker.campaign_recipient.does_not_exist() if write.read_version is None
                  else TrackingMarker.version == write.read_version)
@@ -92,7 +98,8 @@ def write_marker(write: MarkerWrite) -> bool:
                           first_at=marker.first_at, last_at=marker.last_at, counted=marker.counted,
                           link=marker.link, by=marker.by, by_at=marker.by_at,
                           by_counts=dict(marker.by_counts),
-                          expires_at=marker.expires_at or now() + HISTORY_LIFETIME)
+                          expires_at=marker.expires_at or now() + HISTORY_LIFETIME,
+                          purge_list=purge_list or marker.purge_list)
     try:
         item.save(condition=condition)
     except PutError as exc:
@@ -132,6 +139,17 @@ def markers_listed(purge_list: MessagePurgeList) -> Iterator[TrackingMarker]:
         recipient = marker_recipient(purge_list.campaign_id,
                                      recipient_key(key, purge_list.campaign_id, raw.hex()))
         yield from TrackingMarker.query(recipient, attributes_to_get=["campaign_recipient", "scope"])
+
+
+def unlist_markers(markers: Iterable[TrackingMarker]) -> int:
+    """Take these markers' keys off the purge lists they name (their recipient's erasure, P18):
+    a read and a write per list; how many lists were changed."""
+    by_list: dict[str, set[bytes]] = {}
+    for marker in markers:
+        if marker.purge_list:  # markers written before they named their list have none
+            key = MarkerKey(marker.campaign_recipient, marker.scope)
+            by_list.setdefault(marker.purge_list, set()).add(pack_marker_key(key))
+    return sum(unlist_packed(list_key, packed) for list_key, packed in sorted(by_list.items()))
 
 
 def delete_markers(markers: Iterable[TrackingMarker]) -> int:

@@ -165,6 +165,8 @@ def _email_batch(job: BatchJob, mailing_list: MailingList | None, account: Accou
     hashes = {contact.email: address_hash(contact.email, hash_key()) for contact in queue}
     profile, config, links = profile_of(account), settings(), signer()
     count = SentCount(job.batch_id)
+    # Each recipient's purge list, filed as their chunk is cleared: their record names it (P18).
+    purge_lists: dict[str, str | None] = {}
     tags = {"account": job.account_id, "kind": CAMPAIGN_KIND, "campaign": job.campaign_id,
             "list": job.mailing_list.list_id}
 
@@ -191,7 +193,8 @@ def _email_batch(job: BatchJob, mailing_list: MailingList | None, account: Accou
         mail_tags = {**tags, "message": message_id}
         return Message(recipient_hash, message_id, job.account_id, CAMPAIGN_KIND, build,
                        lambda raw: send_raw_email(raw, contact.email, mail_tags),
-                       job.campaign_id, job.mailing_list.list_id, count.batch_id, _failure_of(job))
+                       job.campaign_id, job.mailing_list.list_id, count.batch_id, _failure_of(job),
+                       purge_lists.get(recipient_hash))
 
     reservation = job.reservation or (send_rate.reserve_campaign_sends(len(queue)) if queue else None)
     required = bool(mailing_list) and tracking_consent_of(
@@ -199,8 +202,8 @@ def _email_batch(job: BatchJob, mailing_list: MailingList | None, account: Accou
     check = DueSuppressions(job.account_id, job.mailing_list.list_id,
                             [hashes[contact.email] for contact in queue],
                             [contact.email for contact in queue], reservation,
-                            cleared=lambda chunk: messages.list_campaign_for_purge(
-                                job.account_id, job.campaign_id, chunk),
+                            cleared=lambda chunk: purge_lists.update(dict.fromkeys(chunk, (
+                                messages.list_campaign_for_purge(job.account_id, job.campaign_id, chunk)))),
                             tracking_required=required)
     try:
         _send_each(queue, message, time_left, outcome, last_attempt, count, reservation,
@@ -216,6 +219,7 @@ def _sms_batch(job: BatchJob, account: Account, content: CampaignContent,
     phones = {contact.phone or "": phone_hash(contact.phone or "", key) for contact in job.recipients}
     emails = {contact.email: address_hash(contact.email, key) for contact in job.recipients}
     skipped: set[int] | None = None
+    purge_lists: dict[str, str | None] = {}  # each number's purge list, for its record (P18)
 
     def is_skipped(position: int) -> bool:
         """Read once, before the first text: a number suppressed here (a STOP reply, an erasure)
@@ -232,9 +236,10 @@ def _sms_batch(job: BatchJob, account: Account, content: CampaignContent,
                        or contact.phone in opted_out
                        or not due.still_mailable(contact.email)}
             # A continuation files its own: someone skipped before and texted now is listed too.
-            messages.list_campaign_for_purge(job.account_id, job.campaign_id, [
-                phones[contact.phone or ""] for index, contact in enumerate(job.recipients)
-                if index not in skipped])
+            texted = [phones[contact.phone or ""] for index, contact in enumerate(job.recipients)
+                      if index not in skipped]
+            purge_lists.update(dict.fromkeys(texted, messages.list_campaign_for_purge(
+                job.account_id, job.campaign_id, texted)))
         return position in skipped
 
     count = SentCount(job.batch_id)
@@ -251,7 +256,8 @@ def _sms_batch(job: BatchJob, account: Account, content: CampaignContent,
 
         return Message(phones[phone], campaign_message_id(job.campaign_id, phones[phone]), job.account_id,
                        SMS_KIND, build, lambda text: sns.send_sms(phone, text, sns.PROMOTIONAL),
-                       job.campaign_id, job.mailing_list.list_id, count.batch_id, _failure_of(job))
+                       job.campaign_id, job.mailing_list.list_id, count.batch_id, _failure_of(job),
+                       purge_lists.get(phones[phone]))
 
     try:
         # SNS keeps its own rate: no SES send times for SMS.

@@ -90,7 +90,7 @@ def send_outbox_job(body: str, tokens: RateTokens | None = None, count: SentCoun
                                                 "reason": refused})
         return
     recipient_hash = subject_from_text(job.email.recipient).keyed_hash(hash_key())
-    messages.list_for_purge(job.account_id, {job.message_id: recipient_hash})
+    purge_list = messages.list_for_purge(job.account_id, {job.message_id: recipient_hash})
     # The message id travels back in SES's feedback: a bounce or complaint counts only when it
     # names a message this deployment sent (services/feedback.py).
     tags = {"account": job.account_id, "kind": job.kind, **job.tags, "message": job.message_id}
@@ -100,7 +100,8 @@ def send_outbox_job(body: str, tokens: RateTokens | None = None, count: SentCoun
                       deliver=lambda raw: send_raw_email(raw, job.email.recipient, tags),
                       campaign_id=job.tags.get("campaign"), list_id=job.tags.get("list"),
                       count_batch=batch.batch_for(job.kind),
-                      failure_update=lambda reason: failure_update(*_failure_args(job, reason)))
+                      failure_update=lambda reason: failure_update(*_failure_args(job, reason)),
+                      purge_list=purge_list)
     tokens = tokens or RateTokens(1)
     try:
         result = send_message(message, tokens, last_attempt=last_attempt)

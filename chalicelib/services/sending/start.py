@@ -277,10 +277,11 @@ def _test_sms(account: Account, content: CampaignContent, mailing_list: ListSett
                        list_name=mailing_list.name, account_name=account.name,
                        public_base_url=settings().public_base_url, language=mailing_list.language)
     recipient_hash, message_id = phone_hash(phone, hash_key()), new_id("msg")
-    messages.list_for_purge(account.account_id, {message_id: recipient_hash})
+    purge_list = messages.list_for_purge(account.account_id, {message_id: recipient_hash})
     try:
         send_message(Message(recipient_hash, message_id, account.account_id, TEST_KIND, build=lambda: text,
-                             deliver=lambda built: sns.send_sms(phone, built, sns.PROMOTIONAL)), None,
+                             deliver=lambda built: sns.send_sms(phone, built, sns.PROMOTIONAL),
+                             purge_list=purge_list), None,
                      last_attempt=True)
     except MessageFailed as failure:
         sent_before = "; the numbers before it were" if index else ""

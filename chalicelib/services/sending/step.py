@@ -108,6 +108,8 @@ class Message:
     count_batch: str | None = None
     # Where its failure counts (a reason → a counter update): with its claim, exactly once.
     failure_update: Callable[[str], CounterUpdate] | None = None
+    # The purge list that names it (store/messages.purge_list_key), for its record to name.
+    purge_list: str | None = None
 
 
 def send_message(message: Message, tokens: RateTokens | None, *, last_attempt: bool = False) -> StepResult:
@@ -121,7 +123,7 @@ def send_message(message: Message, tokens: RateTokens | None, *, last_attempt: b
     """
     if not messages.claim(message.recipient_hash, message.message_id, message.account_id, message.kind,
                           campaign_id=message.campaign_id, list_id=message.list_id,
-                          count_batch=message.count_batch):
+                          count_batch=message.count_batch, purge_list=message.purge_list):
         return StepResult.DUPLICATE
     try:
         built = message.build()
