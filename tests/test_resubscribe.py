@@ -381,3 +381,57 @@ def test_p12_p28_another_accounts_suppression_of_the_list_key_neither_blocks_nor
     assert not Suppression.get("acc_other", f"{address_hash(ANN, hash_key())}#{news}").lifted_for
     entries = audit.entries(account["account_id"])
     assert "subscriber.resubscribed" not in {e.action for e in entries}
+
+
+# --- an objection to every list closes the way back, as the mail's link for all lists does ------
+
+def _objects_in_the_preference_centre(client, account: dict, headers, list_id: str) -> None:
+    from chalicelib.domain.mail_links import PREFERENCES
+    from tests.support.preferences import nonce_of, post_preferences
+
+    token = link_token(signer(), PREFERENCES, LinkClaim(account["account_id"], list_id, ANN, None))
+    answer = post_preferences(client, token, "unsubscribe", nonce=nonce_of(client, token), list_id="all")
+    assert answer.status_code == 200, answer.body
+
+
+def _objects_through_the_api(client, account: dict, headers, list_id: str) -> None:
+    from tests.support.privacy import completed
+
+    completed(client, headers, type="object", email=ANN)
+
+
+@pytest.mark.parametrize("objects", [_objects_in_the_preference_centre, _objects_through_the_api])
+def test_p12_p17_an_objection_to_every_list_closes_the_way_back_they_had_taken(
+        client, account, headers, objects):
+    """Today nothing puts them back on the list without their own confirmation, which lifts
+    again anyway; but a lift left open would let the list's mail through the moment any confirmed
+    entry of theirs stood there again: it closes, as the mail's link for every list closes it."""
+    from chalicelib.store.suppressions import is_suppressed_for_list
+
+    news = new_list(client, headers, "News")
+    _left(account, news, Scope.ALL)
+    _signs_up_and_confirms(client, news)
+    assert not is_suppressed_for_list(account["account_id"], ANN, news)
+    objects(client, account, headers, news)
+    assert stored(news, ANN).status == "unsubscribed"
+    assert not Suppression.get(account["account_id"], address_hash(ANN, hash_key())).lifted_for
+    assert is_suppressed_for_list(account["account_id"], ANN, news)
+
+
+def test_p12_p19_an_objection_that_only_closes_a_way_back_is_recorded_once(client, account, headers):
+    """No entry left to end and the address already suppressed: closing their lift is the one
+    change, recorded by the first press only (a replay records nothing, P19, P27)."""
+    from chalicelib.domain.privacy import Subject, SubjectKind
+    from chalicelib.services.privacy import object_once
+    from chalicelib.store.models import PrivacyRequest
+    from chalicelib.store.suppressions import lift_for_list
+
+    news = new_list(client, headers, "News")
+    suppress(account["account_id"], ANN, SuppressionReason.UNSUBSCRIBED)
+    assert lift_for_list(account["account_id"], ANN, news)
+    subject = Subject(SubjectKind.EMAIL, ANN)
+    for _ in range(2):
+        assert object_once(account["account_id"], "preferences", subject) == 0
+    assert not Suppression.get(account["account_id"], address_hash(ANN, hash_key())).lifted_for
+    assert sum(1 for _ in PrivacyRequest.query(account["account_id"])) == 1
+    assert [e.action for e in audit.entries(account["account_id"])].count("privacy.object") == 1

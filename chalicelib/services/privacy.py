@@ -40,7 +40,7 @@ from chalicelib.store.privacy_requests import (
 )
 from chalicelib.store.privacy_requests import get_request as get_request
 from chalicelib.store.privacy_requests import requests_page as requests_page
-from chalicelib.store.suppressions import suppress_hash
+from chalicelib.store.suppressions import end_lifts, suppress_hash
 
 
 class ExportGone(TidingsError):
@@ -104,9 +104,10 @@ def submit_request(account_id: str, actor: str, request_type: RequestType, subje
 
 def object_once(account_id: str, actor: str, subject: Subject, mailed: LinkClaim | None = None) -> int:
     """An objection to every list that the person makes themselves (the preference centre),
-    recorded like submit_request's; but a replay, with no entry left to end and nothing left to
-    suppress, is answered alike and records nothing (P19, P27): that page is not rate-capped, as
-    opting out must always work (P07). How many entries ended now."""
+    recorded like submit_request's; but a replay, with no entry left to end, nothing left to
+    suppress and no way back left to close (P12), is answered alike and records nothing (P19,
+    P27): that page is not rate-capped, as opting out must always work (P07). How many entries
+    ended now."""
     person = person_subscribers.find_person(account_id, subject)
     request = create_request(account_id, RequestType.OBJECT, subject, actor)
     outcome, changed = _object(person, mailed)
@@ -161,16 +162,19 @@ def _complete(request: PrivacyRequest, person: Person, subject: Subject,
 
 
 def _object(person: Person, mailed: LinkClaim | None) -> tuple[dict[str, Any], bool]:
-    """End the person's entries and suppress their keyed hashes in the account (P12, P17): the
+    """End the person's entries, suppress their keyed hashes in the account and close every way
+    back to a list they had taken (P12, P17), as the mail's link for every list does: the
     outcome, and whether this call changed anything. Each write is conditional; where an entry
     could end, only the call that ended one says so (racing calls may each win one write)."""
     entries = person_subscribers.entries_of(person)
     ended = sum(person_subscribers.unsubscribe(e, _campaign_for(mailed, e)) for e in entries)
     hashes = sorted(person.keyed_hashes(hash_key()))
     newly = sum(suppress_hash(person.account_id, hashed, SuppressionReason.UNSUBSCRIBED) for hashed in hashes)
+    # Left open, a lift would let a list's mail through again to any confirmed entry of theirs there.
+    closed = sum(end_lifts(person.account_id, email, None) for email in sorted(person.emails))
     could_end = any(may_transition(Status(e.status), Status.UNSUBSCRIBED) for e in entries)
     return ({"entries_unsubscribed": ended, "identifiers_suppressed": len(hashes)},
-            bool(ended if could_end else newly))
+            bool(ended if could_end else newly or closed))
 
 
 def _campaign_for(mailed: LinkClaim | None, entry: Subscriber) -> str | None:
