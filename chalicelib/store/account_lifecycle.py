@@ -20,22 +20,11 @@ from chalicelib.domain.retention import (
     deletion_due,
     inactivity_warning_cutoff,
 )
+from chalicelib.store.conditions import CONDITION_FAILED, updated_if
 from chalicelib.store.models import Account, ApiKey
 
-_CONDITION_FAILED = "ConditionalCheckFailedException"
 # Statuses the inactivity rule reads (P24): every status an existing account can have.
 _LIVING_STATUSES = ("active", SUSPENDED, CONTENT_ERASED, CANCELLED)
-
-
-def _conditional(account: Account, actions: list, condition: object) -> bool:
-    """Apply the update; False when its condition did not hold."""
-    try:
-        account.update(actions=actions, condition=condition)
-    except UpdateError as exc:
-        if exc.cause_response_code == _CONDITION_FAILED:
-            return False
-        raise
-    return True
 
 
 def record_use(key: ApiKey) -> None:
@@ -45,14 +34,14 @@ def record_use(key: ApiKey) -> None:
     if key.last_used_day == today:
         return
     # Using the account also voids an inactivity warning: its year starts again.
-    _conditional(Account(account_id=key.account_id),
-                 [Account.last_active_day.set(today), Account.inactivity_warned_at.remove()],
-                 Account.account_id.exists()
-                 & (Account.last_active_day.does_not_exist() | (Account.last_active_day != today)))
+    updated_if(Account(account_id=key.account_id),
+               [Account.last_active_day.set(today), Account.inactivity_warned_at.remove()],
+               Account.account_id.exists()
+               & (Account.last_active_day.does_not_exist() | (Account.last_active_day != today)))
     try:  # conditional: a key deleted meanwhile must not come back as a fragment
         key.update(actions=[ApiKey.last_used_day.set(today)], condition=ApiKey.key_hash.exists())
     except UpdateError as exc:
-        if exc.cause_response_code != _CONDITION_FAILED:
+        if exc.cause_response_code != CONDITION_FAILED:
             raise
 
 
@@ -68,35 +57,35 @@ def schedule_deletion(account_id: str, nonce: str) -> datetime | None:
     account (its deletion date is the operator's, P33)."""
     at = now()
     due = deletion_due(at)
-    done = _conditional(Account(account_id=account_id),
-                        [Account.deletion_state.set(DELETION_SCHEDULED),
-                         Account.deletion_requested_at.set(at), Account.deletion_due_at.set(due),
-                         Account.deletion_nonce.remove()],
-                        (Account.deletion_nonce == nonce) & (Account.status != CANCELLED))
+    done = updated_if(Account(account_id=account_id),
+                      [Account.deletion_state.set(DELETION_SCHEDULED),
+                       Account.deletion_requested_at.set(at), Account.deletion_due_at.set(due),
+                       Account.deletion_nonce.remove()],
+                      (Account.deletion_nonce == nonce) & (Account.status != CANCELLED))
     return due if done else None
 
 
 def cancel_deletion(account_id: str) -> bool:
     """Reactivate: drop the deletion mark while it is not due yet; False otherwise."""
-    return _conditional(Account(account_id=account_id),
-                        [Account.deletion_state.remove(), Account.deletion_requested_at.remove(),
-                         Account.deletion_due_at.remove()],
-                        (Account.deletion_state == DELETION_SCHEDULED) & (Account.deletion_due_at > now())
-                        # An operator's cancellation (P33) is not the account's to undo.
-                        & (Account.status != CANCELLED))
+    return updated_if(Account(account_id=account_id),
+                      [Account.deletion_state.remove(), Account.deletion_requested_at.remove(),
+                       Account.deletion_due_at.remove()],
+                      (Account.deletion_state == DELETION_SCHEDULED) & (Account.deletion_due_at > now())
+                      # An operator's cancellation (P33) is not the account's to undo.
+                      & (Account.status != CANCELLED))
 
 
 def mark_warned(account: Account) -> bool:
     """Record the inactivity warning, unless the account was used since it was read."""
-    return _conditional(account, [Account.inactivity_warned_at.set(now())],
-                        Account.inactivity_warned_at.does_not_exist()
-                        & (Account.last_active_day == account.last_active_day))
+    return updated_if(account, [Account.inactivity_warned_at.set(now())],
+                      Account.inactivity_warned_at.does_not_exist()
+                      & (Account.last_active_day == account.last_active_day))
 
 
 def mark_content_erased(account: Account) -> bool:
     """End a suspended account's content period (P22): it leaves the suspension index."""
-    return _conditional(account, [Account.status.set(CONTENT_ERASED), Account.content_erased_at.set(now())],
-                        (Account.status == SUSPENDED) & (Account.suspended_at == account.suspended_at))
+    return updated_if(account, [Account.status.set(CONTENT_ERASED), Account.content_erased_at.set(now())],
+                      (Account.status == SUSPENDED) & (Account.suspended_at == account.suspended_at))
 
 
 def suspended_past_grace(at: datetime) -> Iterator[Account]:

@@ -11,9 +11,9 @@ from chalicelib.domain.clock import now
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.health import ACTIVE, CANCELLED, SUSPENDED, DayCounts, HealthPolicy
 from chalicelib.domain.retention import DELETION_SCHEDULED
+from chalicelib.store.conditions import CONDITION_FAILED, updated_if
 from chalicelib.store.models import Account, AccountHealthDay, RateCounter
 
-_CONDITION_FAILED = "ConditionalCheckFailedException"
 # "delivered" is not counted: it is derived (HealthWindow.delivered), SES is not asked for Deliveries.
 COUNTERS = ("sent", "hard_bounces", "soft_bounces", "complaints")
 
@@ -92,22 +92,11 @@ def cancel(account_id: str, reason: str, deletion_due: datetime) -> datetime | N
                  Account.suspended_at.remove(), Account.deletion_nonce.remove(), Account.updated_at.set(at)]
     cancellable = Account.status.is_in(ACTIVE, SUSPENDED)
     due_sooner = (Account.deletion_state == DELETION_SCHEDULED) & (Account.deletion_due_at <= deletion_due)
-    if _updated(account, cancelled, cancellable & due_sooner):
+    if updated_if(account, cancelled, cancellable & due_sooner):
         return account.deletion_due_at
     scheduled = [Account.deletion_state.set(DELETION_SCHEDULED), Account.deletion_requested_at.set(at),
                  Account.deletion_due_at.set(deletion_due)]
-    return deletion_due if _updated(account, [*cancelled, *scheduled], cancellable) else None
-
-
-def _updated(account: Account, actions: list[Any], condition: Any) -> bool:
-    """Apply the update; False when its condition did not hold."""
-    try:
-        account.update(actions=actions, condition=condition)
-    except UpdateError as exc:
-        if exc.cause_response_code == _CONDITION_FAILED:
-            return False
-        raise
-    return True
+    return deletion_due if updated_if(account, [*cancelled, *scheduled], cancellable) else None
 
 
 def suspend(account_id: str, reason: str) -> datetime | None:
@@ -125,7 +114,7 @@ def suspend(account_id: str, reason: str) -> datetime | None:
             condition=Account.status == ACTIVE,
         )
     except UpdateError as exc:
-        if exc.cause_response_code == _CONDITION_FAILED:
+        if exc.cause_response_code == CONDITION_FAILED:
             return None
         raise
     return at
@@ -150,7 +139,7 @@ def lift_suspension(account_id: str) -> datetime | None:
             condition=Account.status == SUSPENDED,
         )
     except UpdateError as exc:
-        if exc.cause_response_code == _CONDITION_FAILED:
+        if exc.cause_response_code == CONDITION_FAILED:
             return None
         raise
     AccountHealthDay(account_id=account_id, day=at.date().isoformat()).delete()
@@ -168,6 +157,6 @@ def set_own_thresholds(account_id: str, max_complaint_rate: float | None,
     try:
         Account(account_id=account_id).update(actions=actions, condition=Account.account_id.exists())
     except UpdateError as exc:
-        if exc.cause_response_code == _CONDITION_FAILED:
+        if exc.cause_response_code == CONDITION_FAILED:
             raise NotFound("no such account", field="account_id") from None
         raise

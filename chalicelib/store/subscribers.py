@@ -30,6 +30,7 @@ from chalicelib.domain.subscriptions import (
     is_live,
     pending_expiry,
 )
+from chalicelib.store.conditions import CONDITION_FAILED, updated_if
 from chalicelib.store.lists import consent_history, tracking_history
 from chalicelib.store.models import (
     ConsentProof,
@@ -41,8 +42,6 @@ from chalicelib.store.models import (
 )
 from chalicelib.store.paging import decode_cursor, encode_cursor, fill_page
 from chalicelib.store.transactions import first_condition_failed, write_transaction
-
-_CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
 def list_status_key(list_id: str, status: Status) -> str:
@@ -148,7 +147,7 @@ def write_signup(account_id: str, list_id: str, contact: Contact, consent: Conse
                         | (Subscriber.status.is_in(*(s.value for s in SIGNUP_REPLACES)) & not_restricted())
                         | (Subscriber.expires_at <= at))
     except PutError as exc:
-        if exc.cause_response_code == _CONDITION_FAILED:
+        if exc.cause_response_code == CONDITION_FAILED:
             return None
         raise
     return subscriber
@@ -182,7 +181,7 @@ def confirm(list_id: str, address: str, ip: str | None, user_agent: str | None,
             condition=condition,
         )
     except UpdateError as exc:
-        if exc.cause_response_code == _CONDITION_FAILED:
+        if exc.cause_response_code == CONDITION_FAILED:
             return None
         raise
     return entry
@@ -204,8 +203,8 @@ def confirm_tracking(entry: Subscriber) -> None:
     if proof is None or proof.given_at is None or proof.confirmed_at or proof.withdrawn_at:
         return
     # Conditional on the stored proof: a withdrawal since this entry was read stays unconfirmed.
-    _updated(entry, [Subscriber.tracking.confirmed_at.set(entry.consent.confirmed_at or now())],
-             Subscriber.tracking.given_at.exists() & Subscriber.tracking.withdrawn_at.does_not_exist())
+    updated_if(entry, [Subscriber.tracking.confirmed_at.set(entry.consent.confirmed_at or now())],
+               Subscriber.tracking.given_at.exists() & Subscriber.tracking.withdrawn_at.does_not_exist())
 
 
 def give_tracking(entry: Subscriber, evidence: ConsentEvidence) -> bool:
@@ -216,8 +215,8 @@ def give_tracking(entry: Subscriber, evidence: ConsentEvidence) -> bool:
     held = (Subscriber.tracking.given_at.exists() & Subscriber.tracking.confirmed_at.exists()
             & Subscriber.tracking.withdrawn_at.does_not_exist()
             & (Subscriber.tracking.consent_text_version == evidence.consent_text_version))
-    return _updated(entry, [Subscriber.tracking.set(tracking_proof(evidence, evidence.given_at)),
-                            Subscriber.updated_at.set(now())], Subscriber.address.exists() & ~held)
+    return updated_if(entry, [Subscriber.tracking.set(tracking_proof(evidence, evidence.given_at)),
+                              Subscriber.updated_at.set(now())], Subscriber.address.exists() & ~held)
 
 
 def withdraw_tracking(entry: Subscriber) -> bool:
@@ -227,23 +226,12 @@ def withdraw_tracking(entry: Subscriber) -> bool:
     at = now()
     # The withdrawal time goes into the proof held, or makes one where none is: each a
     # conditional write, so racing withdrawals record one time, and never over a proof given since.
-    into_held = _updated(entry, [Subscriber.tracking.withdrawn_at.set(at), Subscriber.updated_at.set(at)],
-                         Subscriber.address.exists() & Subscriber.tracking.exists()
-                         & Subscriber.tracking.withdrawn_at.does_not_exist())
-    return into_held or _updated(entry, [Subscriber.tracking.set(TrackingConsentProof(withdrawn_at=at)),
-                                         Subscriber.updated_at.set(at)],
-                                 Subscriber.address.exists() & Subscriber.tracking.does_not_exist())
-
-
-def _updated(entry: Subscriber, actions: list[Any], condition: Condition) -> bool:
-    """Apply `actions` to the entry when `condition` holds; False, writing nothing, when not."""
-    try:
-        entry.update(actions=actions, condition=condition)
-    except UpdateError as exc:
-        if exc.cause_response_code == _CONDITION_FAILED:
-            return False
-        raise
-    return True
+    into_held = updated_if(entry, [Subscriber.tracking.withdrawn_at.set(at), Subscriber.updated_at.set(at)],
+                           Subscriber.address.exists() & Subscriber.tracking.exists()
+                           & Subscriber.tracking.withdrawn_at.does_not_exist())
+    return into_held or updated_if(entry, [Subscriber.tracking.set(TrackingConsentProof(withdrawn_at=at)),
+                                           Subscriber.updated_at.set(at)],
+                                   Subscriber.address.exists() & Subscriber.tracking.does_not_exist())
 
 
 def tracking_view(entry: Subscriber | ReturningSignup,
