@@ -326,7 +326,8 @@ def send_phone_code(token: str, form: Mapping[str, str]) -> None:
     if not phone_consent.may_send_code(proof.code_sent_at if proof else None, at):
         raise TooManyRequests(N_("a code was sent a moment ago; wait two minutes before asking again"))
     key = hash_key()
-    consume_or_refuse([phone_consent.entry_code_counter(key, entry.list_id, entry.address)], at,
+    counter = phone_consent.entry_code_counter(key, claim.account_id, entry.list_id, entry.address)
+    consume_or_refuse([counter], at,
                       N_("you asked for %(count)s codes today; ask again tomorrow"),
                       params={"count": phone_consent.CODES_PER_ENTRY_PER_DAY})
     code = phone_consent.new_code()
