@@ -558,5 +558,40 @@ def test_p18_p21_a_purge_list_purged_while_the_erasure_rewrites_it_is_not_brough
     records = [MessageRecord(recipient_hash=hashed, message_id="tx_1", purge_list=message_list),
                MessageRecord(recipient_hash=hashed, message_id="cm_1", purge_list=campaign_list)]
     assert messages.unlist(records) == 0
+    bucket, _, entry = marker_list.partition("|")
+    MessagePurgeList(purge_bucket=bucket, entry=entry).delete()  # purged before its erasure's write
     assert messages.unlist_packed(marker_list, {b"\x01"}) is False
     assert list(MessagePurgeList.scan()) == []
+
+
+def test_p18_two_erasures_taking_hashes_off_one_purge_list_at_once_both_hold(aws, monkeypatch):
+    """Two people of one campaign batch erased at once: each erasure reads the list, then writes
+    back the rest without its person. Written back whole, the later write restores the hash the
+    earlier one took off: an erased person's keyed hash stays held."""
+    from chalicelib.domain.clock import now
+    from chalicelib.store import messages
+    from chalicelib.store.models import MessagePurgeList
+
+    hers, bobs, anns = (address_hash(who, hash_key()) for who in (PERSON, BOB, "ann@example.com"))
+    campaign_list = messages.list_campaign_for_purge("acc_1", "cmp_1", [hers, bobs, anns])
+    marker_list = messages.file_purge_list("acc_1", ["markers", "01", "02", "03"], now(),
+                                           markers={b"\x01", b"\x02", b"\x03"})
+    read = MessagePurgeList.get
+    racing = [lambda: messages.unlist([MessageRecord(recipient_hash=bobs, message_id="cm_2",
+                                                     purge_list=campaign_list)]),
+              lambda: messages.unlist_packed(marker_list, {b"\x02"})]
+
+    def another_erasure_meanwhile(bucket: str, entry: str, **kwargs: Any) -> MessagePurgeList:
+        held = read(bucket, entry, **kwargs)
+        if racing:
+            racing.pop(0)()
+        return held
+
+    monkeypatch.setattr(MessagePurgeList, "get", another_erasure_meanwhile)
+    hers_record = MessageRecord(recipient_hash=hers, message_id="cm_1", purge_list=campaign_list)
+    assert messages.unlist([hers_record]) == 1
+    assert messages.unlist_packed(marker_list, {b"\x01"}) is True
+    monkeypatch.setattr(MessagePurgeList, "get", read)
+    lists = {item.campaign_id: item for item in MessagePurgeList.scan()}
+    assert set(lists["cmp_1"].recipients) == {bytes.fromhex(anns)}
+    assert set(lists[None].markers) == {b"\x03"}
