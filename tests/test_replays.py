@@ -342,3 +342,35 @@ def test_p12_an_sms_stop_replayed_writes_nothing_more(client, aws, account, head
     before = snapshot()
     assert apply_inbound_sms(stop) == 1
     assert changed_tables(before, snapshot()) == set()
+
+
+def test_p12_p19_leaving_a_list_whose_suppression_a_racing_press_wrote_first_is_recorded(
+        client, account, headers):
+    """Two presses of "leave this list": one writes the list's suppression first, the other ends
+    the entry. The one that ended it records the request, however the suppression went."""
+    from chalicelib.domain.suppression import SuppressionReason
+    from chalicelib.store.suppressions import suppress
+
+    list_id = new_list(client, headers)
+    subscribe(account["account_id"], list_id, ANN)
+    token = _prefs(account, list_id)
+    suppress(account["account_id"], ANN, SuppressionReason.UNSUBSCRIBED, list_id=list_id)  # the other press
+    assert _leave(client, token, list_id).status_code == 200
+    assert stored(list_id, ANN).status == "unsubscribed"
+    assert _requests(account) == 1 and _actions(account, "privacy.object") == ["privacy.object"]
+
+
+def test_p12_p19_leaving_everything_whose_suppression_a_racing_press_wrote_first_is_recorded(
+        client, account, headers):
+    """As for one list: the press of "leave everything" that ended the entry records the request,
+    though a racing press wrote the account's suppression first."""
+    from chalicelib.domain.suppression import SuppressionReason
+    from chalicelib.store.suppressions import suppress
+
+    list_id = new_list(client, headers)
+    subscribe(account["account_id"], list_id, ANN)
+    token = _prefs(account, list_id)
+    suppress(account["account_id"], ANN, SuppressionReason.UNSUBSCRIBED)  # the other press
+    assert _leave(client, token, "all").status_code == 200
+    assert stored(list_id, ANN).status == "unsubscribed"
+    assert _requests(account) == 1 and _actions(account, "privacy.object") == ["privacy.object"]

@@ -165,10 +165,11 @@ def _object(person: Person, mailed: LinkClaim | None) -> tuple[dict[str, Any], b
     outcome, and whether this call changed anything. Each write is conditional; where an entry
     could end, only the call that ended one says so (racing calls may each win one write)."""
     entries = person_subscribers.entries_of(person)
+    # Read before the writes: an update refreshes the entry it was called on with what it wrote.
+    could_end = any(may_transition(Status(e.status), Status.UNSUBSCRIBED) for e in entries)
     ended = sum(person_subscribers.unsubscribe(e, _campaign_for(mailed, e)) for e in entries)
     hashes = sorted(person.keyed_hashes(hash_key()))
     newly = sum(suppress_hash(person.account_id, hashed, SuppressionReason.UNSUBSCRIBED) for hashed in hashes)
-    could_end = any(may_transition(Status(e.status), Status.UNSUBSCRIBED) for e in entries)
     return ({"entries_unsubscribed": ended, "identifiers_suppressed": len(hashes)},
             bool(ended if could_end else newly))
 
