@@ -40,7 +40,7 @@ from chalicelib.store.privacy_requests import (
 )
 from chalicelib.store.privacy_requests import get_request as get_request
 from chalicelib.store.privacy_requests import requests_page as requests_page
-from chalicelib.store.suppressions import suppress_hash
+from chalicelib.store.suppressions import end_hash_lifts, suppress_hash
 
 
 class ExportGone(TidingsError):
@@ -161,15 +161,18 @@ def _complete(request: PrivacyRequest, person: Person, subject: Subject,
 
 
 def _object(person: Person, mailed: LinkClaim | None) -> tuple[dict[str, Any], bool]:
-    """End the person's entries and suppress their keyed hashes in the account (P12, P17): the
-    outcome, and whether this call changed anything. Each write is conditional; where an entry
-    could end, only the call that ended one says so (racing calls may each win one write)."""
+    """End the person's entries, suppress their keyed hashes in the account and close any way
+    back they had taken (P12, P17): the outcome, and whether this call changed anything. Each
+    write is conditional; where an entry could end, only the call that ended one says so (racing
+    calls may each win one write)."""
     entries = person_subscribers.entries_of(person)
     # Read before the writes: an update refreshes the entry it was called on with what it wrote.
     could_end = any(may_transition(Status(e.status), Status.UNSUBSCRIBED) for e in entries)
     ended = sum(person_subscribers.unsubscribe(e, _campaign_for(mailed, e)) for e in entries)
     hashes = sorted(person.keyed_hashes(hash_key()))
     newly = sum(suppress_hash(person.account_id, hashed, SuppressionReason.UNSUBSCRIBED) for hashed in hashes)
+    # A way back they had taken closes: the suppression holds for every list again (P12).
+    newly += sum(end_hash_lifts(person.account_id, hashed) for hashed in hashes)
     return ({"entries_unsubscribed": ended, "identifiers_suppressed": len(hashes)},
             bool(ended if could_end else newly))
 
