@@ -5,11 +5,11 @@ from chalicelib.domain.phone_consent import entry_code_counter, number_code_coun
 
 
 def test_p12_each_entry_and_each_number_has_its_own_code_counter_keyed_without_contact_data():
-    ann = entry_code_counter("s", "lst_1", "ann@example.com")
-    bo = entry_code_counter("s", "lst_1", "bo@example.com")
+    ann = entry_code_counter("s", "acc_1", "lst_1", "ann@example.com")
+    bo = entry_code_counter("s", "acc_1", "lst_1", "bo@example.com")
     assert ann.key != bo.key, "one entry's codes must not use up another's"
-    assert ann.key == entry_code_counter("s", "lst_1", "ann@example.com").key
-    assert ann.key != entry_code_counter("s", "lst_2", "ann@example.com").key
+    assert ann.key == entry_code_counter("s", "acc_1", "lst_1", "ann@example.com").key
+    assert ann.key != entry_code_counter("s", "acc_1", "lst_2", "ann@example.com").key
     one, two = number_code_counter("s", "+40712345678"), number_code_counter("s", "+40723456789")
     assert one.key != two.key and one.key == number_code_counter("s", "+40712345678").key
     assert all("@" not in key and "4071" not in key for key in (ann.key, bo.key, one.key, two.key))

@@ -390,6 +390,33 @@ def test_p18_erasure_deletes_the_idempotency_key_of_a_mail_to_her(client, api, a
     assert retry.status_code == 409 and len(list(IdempotencyKey.scan())) == 1
 
 
+def test_p18_erasure_in_one_account_keeps_her_counters_and_keys_in_another(client, api, account):
+    """Her keyed hash is the same in every account: one account's erasure of her deletes that
+    account's counters and Idempotency-Keys, never those another account holds for her (its
+    caps and its retries' protection stay)."""
+    from chalicelib.domain.signup_limits import keyed
+    from chalicelib.services.senders import add_sender
+    from chalicelib.store.models import IdempotencyKey
+
+    other = create_account_with_key("Other Ltd", {
+        "postal_address": "2 Side Street, 010101 Bucharest, Romania",
+        "contact_email": "contact@other.example", "sender_identity": "news@other.example"})
+    add_sender(other["account_id"], "test", "other.example")
+    other_api = bearer(other["api_key"])
+    for headers, list_name in ((api, "News"), (other_api, "Other news")):
+        form_signup(client, new_list(client, headers, list_name), email=PERSON)
+        held = client.http.post("/v1/messages", body=json.dumps(RECEIPT),
+                                headers={**headers, "Idempotency-Key": "order-17"})
+        assert held.status_code == 202, held.body
+    hers = keyed(hash_key(), "address", PERSON)
+    assert len([c for c in RateCounter.scan() if hers in c.counter_key]) == 6
+    assert len(list(IdempotencyKey.scan())) == 2
+
+    completed(client, api, type="erase", email=PERSON)
+    assert len([c for c in RateCounter.scan() if hers in c.counter_key]) == 3, "the other account's went too"
+    assert len(list(IdempotencyKey.scan())) == 1, "the other account's key went too"
+
+
 # Kept after erasure on purpose: the suppressions (P12, P18), and the record of each request
 # about her, whose subject is her keyed hash: it proves the request, the erasure included, was
 # answered in time (P19), and answers no question about her (`exists` says nothing is held).
@@ -500,7 +527,8 @@ def test_p18_p28_erasure_in_one_account_keeps_the_platform_wide_cap_on_codes_tex
     list_id = new_list(client, api, "News", double_opt_in=False)
     add(client, api, list_id, phone=PHONE_RAW)
     _confirms_her_number(list_id)
-    consume([number_code_counter(hash_key(), PHONE), entry_code_counter(hash_key(), list_id, PERSON)], now())
+    consume([number_code_counter(hash_key(), PHONE),
+             entry_code_counter(hash_key(), account["account_id"], list_id, PERSON)], now())
 
     completed(client, api, type="erase", phone=PHONE)
     assert sorted(c.counter_key.partition(":")[0] for c in RateCounter.scan()
@@ -530,5 +558,40 @@ def test_p18_p21_a_purge_list_purged_while_the_erasure_rewrites_it_is_not_brough
     records = [MessageRecord(recipient_hash=hashed, message_id="tx_1", purge_list=message_list),
                MessageRecord(recipient_hash=hashed, message_id="cm_1", purge_list=campaign_list)]
     assert messages.unlist(records) == 0
+    bucket, _, entry = marker_list.partition("|")
+    MessagePurgeList(purge_bucket=bucket, entry=entry).delete()  # purged before its erasure's write
     assert messages.unlist_packed(marker_list, {b"\x01"}) is False
     assert list(MessagePurgeList.scan()) == []
+
+
+def test_p18_two_erasures_taking_hashes_off_one_purge_list_at_once_both_hold(aws, monkeypatch):
+    """Two people of one campaign batch erased at once: each erasure reads the list, then writes
+    back the rest without its person. Written back whole, the later write restores the hash the
+    earlier one took off: an erased person's keyed hash stays held."""
+    from chalicelib.domain.clock import now
+    from chalicelib.store import messages
+    from chalicelib.store.models import MessagePurgeList
+
+    hers, bobs, anns = (address_hash(who, hash_key()) for who in (PERSON, BOB, "ann@example.com"))
+    campaign_list = messages.list_campaign_for_purge("acc_1", "cmp_1", [hers, bobs, anns])
+    marker_list = messages.file_purge_list("acc_1", ["markers", "01", "02", "03"], now(),
+                                           markers={b"\x01", b"\x02", b"\x03"})
+    read = MessagePurgeList.get
+    racing = [lambda: messages.unlist([MessageRecord(recipient_hash=bobs, message_id="cm_2",
+                                                     purge_list=campaign_list)]),
+              lambda: messages.unlist_packed(marker_list, {b"\x02"})]
+
+    def another_erasure_meanwhile(bucket: str, entry: str, **kwargs: Any) -> MessagePurgeList:
+        held = read(bucket, entry, **kwargs)
+        if racing:
+            racing.pop(0)()
+        return held
+
+    monkeypatch.setattr(MessagePurgeList, "get", another_erasure_meanwhile)
+    hers_record = MessageRecord(recipient_hash=hers, message_id="cm_1", purge_list=campaign_list)
+    assert messages.unlist([hers_record]) == 1
+    assert messages.unlist_packed(marker_list, {b"\x01"}) is True
+    monkeypatch.setattr(MessagePurgeList, "get", read)
+    lists = {item.campaign_id: item for item in MessagePurgeList.scan()}
+    assert set(lists["cmp_1"].recipients) == {bytes.fromhex(anns)}
+    assert set(lists[None].markers) == {b"\x03"}

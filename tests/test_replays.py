@@ -342,3 +342,61 @@ def test_p12_an_sms_stop_replayed_writes_nothing_more(client, aws, account, head
     before = snapshot()
     assert apply_inbound_sms(stop) == 1
     assert changed_tables(before, snapshot()) == set()
+
+
+def test_p12_p19_leaving_everything_again_after_coming_back_closes_the_way_back(client, account, headers):
+    """They left every list, came back to one by their own signup (a lift of the account's
+    suppression for it), then left every list again: recorded, and the lift closes, as the
+    mail's own leave-everything link closes it; else the account's suppression stays lifted for
+    that list after their objection (P12)."""
+    from chalicelib.config import hash_key
+    from chalicelib.domain.suppression import address_hash
+    from chalicelib.store.models import Suppression
+
+    list_id = new_list(client, headers)
+    subscribe(account["account_id"], list_id, ANN)
+    token = _prefs(account, list_id)
+    assert _leave(client, token, "all").status_code == 200
+    form_signup(client, list_id, email=ANN)  # their own way back (P12)
+    deliver(take("outbox"))
+    mail = [m for m in sent_mails() if str(m["To"]) == ANN][-1]
+    assert client.http.post(confirm_path(mail)).status_code == 200
+    suppression = Suppression.get(account["account_id"], address_hash(ANN, hash_key()))
+    assert suppression.lifted_for == {list_id}
+    _replayed(lambda: _leave(client, token, "all"))
+    assert stored(list_id, ANN).status == "unsubscribed"
+    assert _requests(account) == 2 and len(_actions(account, "privacy.object")) == 2
+    suppression = Suppression.get(account["account_id"], address_hash(ANN, hash_key()))
+    assert not suppression.lifted_for
+
+
+def test_p12_p19_leaving_a_list_whose_suppression_a_racing_press_wrote_first_is_recorded(
+        client, account, headers):
+    """Two presses of "leave this list": one writes the list's suppression first, the other ends
+    the entry. The one that ended it records the request, however the suppression went."""
+    from chalicelib.domain.suppression import SuppressionReason
+    from chalicelib.store.suppressions import suppress
+
+    list_id = new_list(client, headers)
+    subscribe(account["account_id"], list_id, ANN)
+    token = _prefs(account, list_id)
+    suppress(account["account_id"], ANN, SuppressionReason.UNSUBSCRIBED, list_id=list_id)  # the other press
+    assert _leave(client, token, list_id).status_code == 200
+    assert stored(list_id, ANN).status == "unsubscribed"
+    assert _requests(account) == 1 and _actions(account, "privacy.object") == ["privacy.object"]
+
+
+def test_p12_p19_leaving_everything_whose_suppression_a_racing_press_wrote_first_is_recorded(
+        client, account, headers):
+    """As for one list: the press of "leave everything" that ended the entry records the request,
+    though a racing press wrote the account's suppression first."""
+    from chalicelib.domain.suppression import SuppressionReason
+    from chalicelib.store.suppressions import suppress
+
+    list_id = new_list(client, headers)
+    subscribe(account["account_id"], list_id, ANN)
+    token = _prefs(account, list_id)
+    suppress(account["account_id"], ANN, SuppressionReason.UNSUBSCRIBED)  # the other press
+    assert _leave(client, token, "all").status_code == 200
+    assert stored(list_id, ANN).status == "unsubscribed"
+    assert _requests(account) == 1 and _actions(account, "privacy.object") == ["privacy.object"]

@@ -13,7 +13,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from chalicelib.domain.signup_limits import Counter, keyed
-from chalicelib.domain.suppression import address_hash
+from chalicelib.domain.suppression import account_subject, address_hash
 from chalicelib.templates import DEFAULT_LANGUAGE, N_, gettext_for
 
 # A code lives this long, allows this many tries, and a new one may be asked for this often.
@@ -49,10 +49,10 @@ def may_send_code(sent_at: datetime | None, at: datetime) -> bool:
     return sent_at is None or at - sent_at >= RESEND_INTERVAL
 
 
-def entry_code_counter(secret: str, list_id: str, address: str) -> Counter:
+def entry_code_counter(secret: str, account_id: str, list_id: str, address: str) -> Counter:
     """The codes one entry asked for today (keyed: no address in the counter's key)."""
     return Counter(f"code-entry:{list_id}:{keyed(secret, 'address', address)}", CODES_PER_ENTRY_PER_DAY, _DAY,
-                   address_hash(address, secret))
+                   account_subject(account_id, address_hash(address, secret)))
 
 
 def number_code_counter(secret: str, phone: str) -> Counter:

@@ -21,7 +21,7 @@ import ipaddress
 from dataclasses import dataclass
 from datetime import datetime
 
-from chalicelib.domain.suppression import address_hash
+from chalicelib.domain.suppression import account_subject, address_hash
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,8 @@ class Counter:
     key: str
     limit: int
     window_seconds: int
-    # The keyed hash of the person it counts for (address_hash or privacy.phone_hash), if any:
-    # their erasure finds and deletes it by that, as its key holds a keyed hash of theirs (P18).
+    # The person it counts for, if any, as suppression.account_subject names them: their erasure
+    # in that account finds and deletes it by that, as its key holds a keyed hash of theirs (P18).
     subject: str | None = None
 
     def window_key(self, at: datetime) -> str:
@@ -92,7 +92,8 @@ def address_counters(limits: SignupLimits, secret: str, account_id: str, list_id
                      address: str) -> list[Counter]:
     """The counters the worker checks, all about one address in one account: per account per
     day, per list per day, and one mail per list per interval."""
-    address_key, subject = keyed(secret, "address", address), address_hash(address, secret)
+    address_key = keyed(secret, "address", address)
+    subject = account_subject(account_id, address_hash(address, secret))
     return [
         Counter(f"addr:{account_id}:{address_key}", limits.per_address_per_day, 86_400, subject),
         Counter(f"addr-list:{list_id}:{address_key}", limits.per_address_per_list_per_day, 86_400, subject),

@@ -52,6 +52,13 @@ def reason_after_lifting(reason: str, reasons: set[str], lifted: SuppressionReas
     return reason if reason in rest else min(rest)
 
 
+def account_subject(account_id: str, hashed: str) -> str:
+    """A person's keyed hash as one account's items name them for its erasure (P18): the hash
+    alone is the same in every account, and one account's erasure of the person must never
+    find (and delete) what another account holds about them."""
+    return f"{account_id}:{hashed}"
+
+
 def address_hash(address: str, hash_key: str) -> str:
     """HMAC-SHA256 (hex) of the normalised address under the deployment's `hash_key`; the same
     person always gets the same hash."""

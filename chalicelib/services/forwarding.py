@@ -25,7 +25,7 @@ from chalicelib.domain.health import sending_blocked_reason
 from chalicelib.domain.mail_links import FORWARD, LinkClaim, read_link_token
 from chalicelib.domain.signup_limits import Counter, keyed
 from chalicelib.domain.subscriptions import Contact, Status
-from chalicelib.domain.suppression import address_hash
+from chalicelib.domain.suppression import account_subject, address_hash
 from chalicelib.domain.templates import render, template_variables
 from chalicelib.observability import logger
 from chalicelib.services.signups import list_language
@@ -104,7 +104,8 @@ def share(token: str) -> tuple[LinkClaim, str]:
     pass on. TooManyRequests past the reader's daily limit."""
     claim = reader_link(token)
     reader = keyed(hash_key(), "forward", f"{claim.campaign_id}:{claim.address}")
-    counter = Counter(f"fwd:{reader}", FORWARDS_PER_DAY, 86_400, address_hash(claim.address, hash_key()))
+    counter = Counter(f"fwd:{reader}", FORWARDS_PER_DAY, 86_400,
+                      account_subject(claim.account_id, address_hash(claim.address, hash_key())))
     consume_or_refuse([counter], now(),
                       N_("this mail was already shared %(count)s times today"),
                       params={"count": FORWARDS_PER_DAY})

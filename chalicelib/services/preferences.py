@@ -213,6 +213,8 @@ def unsubscribe(token: str, form: Mapping[str, str]) -> int:
     # (P12), even if the account deletes the entry and adds the address again; the other lists
     # stay as they are.
     request = create_request(claim.account_id, RequestType.OBJECT, subject, ACTOR)
+    # Read before the writes: an update refreshes the entry it was called on with what it wrote.
+    could_end = any(may_transition(Status(entry.status), Status.UNSUBSCRIBED) for entry in entries)
     suppressed = suppress(claim.account_id, claim.address, SuppressionReason.UNSUBSCRIBED, list_id=choice)
     lift_closed = end_lifts(claim.account_id, claim.address, choice)  # a way back they had taken (P12)
     ended = sum(person_subscribers.unsubscribe(entry, claim.campaign_for(entry.list_id, entry.address))
@@ -220,7 +222,6 @@ def unsubscribe(token: str, form: Mapping[str, str]) -> int:
     # Which press records the act: where an entry could end, the one whose conditional write
     # ended it (racing presses may each win one of the writes above); else the one that wrote
     # the list's suppression or closed a way back.
-    could_end = any(may_transition(Status(entry.status), Status.UNSUBSCRIBED) for entry in entries)
     if not (ended if could_end else suppressed or lift_closed):
         # A replay (this page is not rate-capped: opting out must always work, P07): it changed
         # nothing, so the request it would record goes too.
@@ -326,7 +327,8 @@ def send_phone_code(token: str, form: Mapping[str, str]) -> None:
     if not phone_consent.may_send_code(proof.code_sent_at if proof else None, at):
         raise TooManyRequests(N_("a code was sent a moment ago; wait two minutes before asking again"))
     key = hash_key()
-    consume_or_refuse([phone_consent.entry_code_counter(key, entry.list_id, entry.address)], at,
+    counter = phone_consent.entry_code_counter(key, claim.account_id, entry.list_id, entry.address)
+    consume_or_refuse([counter], at,
                       N_("you asked for %(count)s codes today; ask again tomorrow"),
                       params={"count": phone_consent.CODES_PER_ENTRY_PER_DAY})
     code = phone_consent.new_code()

@@ -40,7 +40,7 @@ from chalicelib.store.privacy_requests import (
 )
 from chalicelib.store.privacy_requests import get_request as get_request
 from chalicelib.store.privacy_requests import requests_page as requests_page
-from chalicelib.store.suppressions import end_lifts, suppress_hash
+from chalicelib.store.suppressions import end_hash_lifts, suppress_hash
 
 
 class ExportGone(TidingsError):
@@ -162,19 +162,20 @@ def _complete(request: PrivacyRequest, person: Person, subject: Subject,
 
 
 def _object(person: Person, mailed: LinkClaim | None) -> tuple[dict[str, Any], bool]:
-    """End the person's entries, suppress their keyed hashes in the account and close every way
-    back to a list they had taken (P12, P17), as the mail's link for every list does: the
-    outcome, and whether this call changed anything. Each write is conditional; where an entry
-    could end, only the call that ended one says so (racing calls may each win one write)."""
+    """End the person's entries, suppress their keyed hashes in the account and close any way
+    back they had taken (P12, P17): the outcome, and whether this call changed anything. Each
+    write is conditional; where an entry could end, only the call that ended one says so (racing
+    calls may each win one write)."""
     entries = person_subscribers.entries_of(person)
+    # Read before the writes: an update refreshes the entry it was called on with what it wrote.
+    could_end = any(may_transition(Status(e.status), Status.UNSUBSCRIBED) for e in entries)
     ended = sum(person_subscribers.unsubscribe(e, _campaign_for(mailed, e)) for e in entries)
     hashes = sorted(person.keyed_hashes(hash_key()))
     newly = sum(suppress_hash(person.account_id, hashed, SuppressionReason.UNSUBSCRIBED) for hashed in hashes)
-    # Left open, a lift would let a list's mail through again to any confirmed entry of theirs there.
-    closed = sum(end_lifts(person.account_id, email, None) for email in sorted(person.emails))
-    could_end = any(may_transition(Status(e.status), Status.UNSUBSCRIBED) for e in entries)
+    # A way back they had taken closes: the suppression holds for every list again (P12).
+    newly += sum(end_hash_lifts(person.account_id, hashed) for hashed in hashes)
     return ({"entries_unsubscribed": ended, "identifiers_suppressed": len(hashes)},
-            bool(ended if could_end else newly or closed))
+            bool(ended if could_end else newly))
 
 
 def _campaign_for(mailed: LinkClaim | None, entry: Subscriber) -> str | None:

@@ -16,7 +16,7 @@ from chalicelib.domain.ids import new_id
 from chalicelib.domain.outbox import EmailJob, refuse_oversized
 from chalicelib.domain.outgoing import OutgoingEmail
 from chalicelib.domain.sending import transactional_message_id
-from chalicelib.domain.suppression import address_hash
+from chalicelib.domain.suppression import account_subject, address_hash
 from chalicelib.domain.transactional import (
     IDEMPOTENCY_WINDOW,
     KIND,
@@ -67,7 +67,8 @@ def queue_transactional(account_id: str, request: dict[str, Any], idempotency_ke
     job = EmailJob(message_id, account_id, KIND, mail)
     refuse_oversized(job)
     if idempotency_key and fingerprint:  # the last check: a refused request does not take the key
-        hold_key(idempotency_key_id(account_id, idempotency_key), fingerprint, address_hash(to, hash_key()),
+        hold_key(idempotency_key_id(account_id, idempotency_key), fingerprint,
+                 account_subject(account_id, address_hash(to, hash_key())),
                  IDEMPOTENCY_WINDOW)
     enqueue(OUTBOX, job.to_dict())
     logger.info("transactional email queued", extra={"account_id": account_id, "message_id": job.message_id})

@@ -20,6 +20,7 @@ from chalicelib.domain.clock import now
 from chalicelib.domain.health import HealthPolicy
 from chalicelib.domain.retention import MESSAGE_RETENTION, purge_bucket
 from chalicelib.domain.subscriptions import Status
+from chalicelib.domain.suppression import account_subject
 from chalicelib.store.campaign_stats import count_campaign_feedback
 from chalicelib.store.health import COUNTERS, day_expiry, soft_bounce_expiry, soft_bounce_key
 from chalicelib.store.models import AccountHealthDay, FeedbackReceipt, RateCounter, Subscriber
@@ -148,7 +149,7 @@ def _add_counts(transaction: TransactWrite, account_id: str, day: date, counter:
             # subject: the person's erasure finds it (P18).
             actions=[RateCounter.count.add(1), RateCounter.expires_at.set(kept_until),
                      RateCounter.purge_bucket.set(purge_bucket(kept_until, key)),
-                     RateCounter.subject.set(soft_bounce_of)],
+                     RateCounter.subject.set(account_subject(account_id, soft_bounce_of))],
         )
 
 

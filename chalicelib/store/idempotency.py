@@ -12,7 +12,8 @@ from chalicelib.store.models import IdempotencyKey
 
 
 def hold_key(key_id: str, fingerprint: str, recipient_hash: str, window: timedelta) -> None:
-    """Hold the key for the request `fingerprint` to `recipient_hash` (a keyed hash) for `window`
+    """Hold the key for the request `fingerprint` to `recipient_hash` (the recipient's keyed hash
+    in the account, domain/suppression.account_subject) for `window`
     from now: one conditional put,
     which succeeds for a new or lapsed key and for the same request again (the window then starts
     afresh). Unprocessable when the key is held for another request; read lapsed, since TTL
@@ -33,7 +34,8 @@ def hold_key(key_id: str, fingerprint: str, recipient_hash: str, window: timedel
 
 
 def keys_to(recipient_hash: str) -> list[IdempotencyKey]:
-    """The keys held for requests to this recipient (keyed hash): one Query of an index."""
+    """The keys held for requests to this recipient (as hold_key names them, the account in
+    it): one Query of an index."""
     return list(IdempotencyKey.by_recipient.query(recipient_hash))
 
 

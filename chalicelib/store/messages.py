@@ -115,7 +115,9 @@ def _save_list(account_id: str, identity: list[str], **content: Any) -> str | No
 def unlist(records: Iterable[MessageRecord]) -> int:
     """Take these records off the purge lists they name (their recipient's erasure, P18): the
     recipient's keyed hash leaves a campaign batch's `recipients`, the message another list's
-    `messages`. A read and an update per record; how many lists were changed."""
+    `messages`. A read and an update per record; how many lists were changed. Each update takes
+    only its own element off (DynamoDB's DELETE of set elements): two people of one list erased
+    at once never write back the other's hash."""
     changed = 0
     for record in records:
         if not record.purge_list:
@@ -123,15 +125,12 @@ def unlist(records: Iterable[MessageRecord]) -> int:
         bucket, _, entry = record.purge_list.partition("|")
         try:
             # `entry` too: an item read without any attribute asked for reads as missing.
-            held = MessagePurgeList.get(bucket, entry,
-                                        attributes_to_get=["entry", "campaign_id", "recipients"])
+            held = MessagePurgeList.get(bucket, entry, attributes_to_get=["entry", "campaign_id"])
         except MessagePurgeList.DoesNotExist:
             continue  # purged already
         if held.campaign_id:
-            # The rest written back: a list is written once (a redelivered job rewrites it
-            # without her, suppressed by then), so nothing writes it meanwhile.
-            rest = set(held.recipients or ()) - {bytes.fromhex(record.recipient_hash)}
-            action = MessagePurgeList.recipients.set(rest) if rest else MessagePurgeList.recipients.remove()
+            # A set left empty goes with its last element, as DynamoDB keeps no empty set.
+            action = MessagePurgeList.recipients.delete({bytes.fromhex(record.recipient_hash)})
         else:
             action = MessagePurgeList.messages[record.message_id].remove()
         changed += _rewrite(bucket, entry, action)
@@ -152,16 +151,10 @@ def _rewrite(bucket: str, entry: str, action: Action) -> bool:
 
 
 def unlist_packed(list_key: str, packed: set[bytes]) -> bool:
-    """Take these packed marker keys off a tracking batch's purge list (store/tracking.py);
-    False when the list was purged already."""
+    """Take these packed marker keys off a tracking batch's purge list (store/tracking.py), only
+    them (as unlist does); False when the list was purged already."""
     bucket, _, entry = list_key.partition("|")
-    try:
-        held = MessagePurgeList.get(bucket, entry, attributes_to_get=["entry", "markers"])
-    except MessagePurgeList.DoesNotExist:
-        return False
-    rest = set(held.markers or ()) - packed
-    return _rewrite(bucket, entry,
-                    MessagePurgeList.markers.set(rest) if rest else MessagePurgeList.markers.remove())
+    return _rewrite(bucket, entry, MessagePurgeList.markers.delete(packed))
 
 
 def due_lists(bucket: str, at: datetime) -> Iterator[MessagePurgeList]:

@@ -667,7 +667,8 @@ class CountersByPurgeDay(GlobalSecondaryIndex["RateCounter"]):
 
 
 class CountersBySubject(GlobalSecondaryIndex["RateCounter"]):
-    """Counters by the keyed hash of the person they count for: their erasure's query (P18)."""
+    """Counters by the person they count for (their keyed hash in the account,
+    domain/suppression.account_subject): their erasure's query in that account (P18)."""
 
     Meta = _keys_index_meta("by_subject")
     subject = UnicodeAttribute(hash_key=True)
@@ -726,7 +727,8 @@ class SentCountReceipt(TidingsModel):
 
 
 class KeysByRecipient(GlobalSecondaryIndex["IdempotencyKey"]):
-    """Held keys by their recipient's keyed hash: the recipient's erasure finds them (P18)."""
+    """Held keys by their recipient's keyed hash in the account (domain/suppression.account_subject):
+    the recipient's erasure in that account finds them (P18)."""
 
     Meta = _keys_index_meta("by_recipient")
     recipient_hash = UnicodeAttribute(hash_key=True)

@@ -19,7 +19,7 @@ from typing import Any
 from chalicelib.config import hash_key
 from chalicelib.domain.clock import now
 from chalicelib.domain.privacy import Person
-from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason, address_hash
+from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason, account_subject, address_hash
 from chalicelib.domain.tracking import scope_action
 from chalicelib.store import feedback, idempotency, messages, person_subscribers, suppressions
 from chalicelib.store import tracking as tracking_store
@@ -172,11 +172,16 @@ def erase_subscribers(person: Person) -> int:
 
 # --- abuse-limit counters ------------------------------------------------------------------------
 
+def _subjects(person: Person) -> list[str]:
+    """The person's keyed hashes as this account's counters and keys name them: another account's
+    erasure of the same person never finds what this one holds (their hashes are the same)."""
+    return sorted(account_subject(person.account_id, hashed) for hashed in person.keyed_hashes(hash_key()))
+
+
 def erase_counters(person: Person) -> int:
     """The counters that count for the person (their keys hold a keyed hash of theirs), found by
     a Query of the `by_subject` index per keyed hash."""
-    counters = [counter for hashed in sorted(person.keyed_hashes(hash_key()))
-                for counter in RateCounter.by_subject.query(hashed)]
+    counters = [counter for subject in _subjects(person) for counter in RateCounter.by_subject.query(subject)]
     with RateCounter.batch_write() as batch:
         for counter in counters:
             batch.delete(counter)
@@ -187,8 +192,8 @@ def erase_counters(person: Person) -> int:
 
 def erase_idempotency_keys(person: Person) -> int:
     """The keys held for transactional mail to the person: one Query per keyed hash."""
-    return idempotency.release_keys([key for hashed in sorted(person.keyed_hashes(hash_key()))
-                                     for key in idempotency.keys_to(hashed)])
+    return idempotency.release_keys([key for subject in _subjects(person)
+                                     for key in idempotency.keys_to(subject)])
 
 
 # --- message records -----------------------------------------------------------------------------

@@ -188,7 +188,12 @@ def end_lifts(account_id: str, address: str, list_id: str | None) -> bool:
     """They unsubscribed again: the account's suppression holds again for `list_id` (or, None,
     for every list it had been lifted for). True when a lift was closed; False, writing
     nothing, when none was open."""
-    entry = Suppression(scope=account_id, address_hash=address_hash(address, hash_key()))
+    return end_hash_lifts(account_id, address_hash(address, hash_key()), list_id)
+
+
+def end_hash_lifts(account_id: str, hashed: str, list_id: str | None = None) -> bool:
+    """end_lifts for a keyed hash (an address's or a phone's)."""
+    entry = Suppression(scope=account_id, address_hash=hashed)
     if list_id:
         action, lifted = Suppression.lifted_for.delete({list_id}), Suppression.lifted_for.contains(list_id)
     else:

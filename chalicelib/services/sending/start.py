@@ -122,10 +122,12 @@ def start_due_campaigns(more_time: Callable[[], bool]) -> dict[str, int]:
 
     A campaign whose account may not send goes back to draft with an audit entry saying why,
     instead of being retried every minute. One whose start fails otherwise stays scheduled for
-    the next run and holds back none due after it (`failed`).
+    the next run and holds back none due after it (`failed`); the first such error is raised
+    once the others started, so the function's errors alarm tells the operator.
     """
     at = now()
     counts = {"started": 0, "refused": 0, "skipped": 0, "failed": 0}
+    first_failure: Exception | None = None
     for listed in due_campaigns(at):
         if not more_time():
             break
@@ -137,6 +139,10 @@ def start_due_campaigns(more_time: Callable[[], bool]) -> dict[str, int]:
                 "account_id": listed.account_id, "campaign_id": listed.campaign_id,
                 "error": type(error).__name__})
             counts["failed"] += 1
+            first_failure = first_failure or error
+    if first_failure is not None:
+        logger.info("scheduled campaigns run", extra=counts)
+        raise first_failure
     return counts
 
 
