@@ -20,6 +20,7 @@ from chalicelib.domain.suppression import (
     reason_after_lifting,
 )
 from chalicelib.store.batch_reads import batch_get
+from chalicelib.store.conditions import CONDITION_FAILED, updated_if
 from chalicelib.store.models import Account, Suppression
 
 
@@ -198,13 +199,7 @@ def end_hash_lifts(account_id: str, hashed: str, list_id: str | None = None) -> 
         action, lifted = Suppression.lifted_for.delete({list_id}), Suppression.lifted_for.contains(list_id)
     else:
         action, lifted = Suppression.lifted_for.remove(), Suppression.lifted_for.exists()
-    try:
-        entry.update(actions=[action], condition=Suppression.address_hash.exists() & lifted)
-    except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
-        return False
-    return True
+    return updated_if(entry, [action], Suppression.address_hash.exists() & lifted)
 
 
 # A write conditioned on what was read loses the race to a suppression that changed meanwhile:
@@ -235,7 +230,7 @@ def lift_reason(scope: str, hashed: str, reason: SuppressionReason) -> bool:
                                       Suppression.reason.set(kept)], condition=as_read)
             return True
         except (DeleteError, UpdateError) as exc:
-            if exc.cause_response_code != "ConditionalCheckFailedException":
+            if exc.cause_response_code != CONDITION_FAILED:
                 raise
     raise Conflict("the suppression changed while it was being lifted; send the request again")
 
@@ -252,15 +247,9 @@ def _suppress_key(scope: str, key: str, reason: SuppressionReason, *also: Action
     """One update, conditioned on changing something: a new suppression, a reason it lacks, or
     (`lifted`) a lift that `also` closes. False, writing nothing, when none applies."""
     changes = Suppression.address_hash.does_not_exist() | ~Suppression.reasons.contains(reason.value)
-    try:
-        Suppression(scope=scope, address_hash=key).update(actions=[
-            Suppression.reason.set(Suppression.reason | reason.value),
-            Suppression.created_at.set(Suppression.created_at | now()),
-            Suppression.reasons.add({reason.value}),
-            *also,
-        ], condition=changes | lifted if lifted is not None else changes)
-    except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
-        return False
-    return True
+    return updated_if(Suppression(scope=scope, address_hash=key), [
+        Suppression.reason.set(Suppression.reason | reason.value),
+        Suppression.created_at.set(Suppression.created_at | now()),
+        Suppression.reasons.add({reason.value}),
+        *also,
+    ], changes | lifted if lifted is not None else changes)
