@@ -3,7 +3,8 @@
 Erasure: a person on 10 lists with 1,000 records of mail sent to them. The tracking side's own
 tables hold no per-person rows the erasure reaches yet, so the 1,000 "tracking events" are
 message records (the per-person table tracking reads): each is one item the erasure must find
-by index and delete. AWS calls by operation and wall time.
+by index and delete. Each record names its purge list, as a send's records do, so the erasure
+also takes the person off those lists (P18). AWS calls by operation and wall time.
 
 Purge: 10,000 message records expired a day ago; the daily purge deletes them. AWS calls per
 record (target at most 1/25: BatchWriteItem deletes 25 items per call) and the number of Scans,
@@ -42,14 +43,18 @@ def _messages(account_id: str, count: int, sent_at: datetime, recipient_hash: st
     from chalicelib.store.models import MessageRecord
 
     ids = [f"msg_{account_id}_{n:06}" for n in range(count)]
+    named: dict[str, str | None] = {}  # each record names its list, as a send's do (erasure reads them)
     with _frozen(sent_at):
         for start in range(0, count, 100):
-            messages.list_for_purge(account_id, dict.fromkeys(ids[start:start + 100], recipient_hash))
+            batch_ids = ids[start:start + 100]
+            key = messages.list_for_purge(account_id, dict.fromkeys(batch_ids, recipient_hash))
+            named.update(dict.fromkeys(batch_ids, key))
     with MessageRecord.batch_write() as batch:
         for message_id in ids:
             batch.save(MessageRecord(recipient_hash=recipient_hash, message_id=message_id,
                                      account_id=account_id, kind="campaign", campaign_id="cmp_1",
-                                     sent_at=sent_at, expires_at=sent_at + MESSAGE_RETENTION))
+                                     sent_at=sent_at, expires_at=sent_at + MESSAGE_RETENTION,
+                                     purge_list=named[message_id]))
 
 
 def erasure() -> tuple[AwsCalls, float, dict]:
