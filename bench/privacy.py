@@ -1,10 +1,9 @@
 """Privacy benchmarks (issue 5): erasing one person, and the retention purge of 10,000 records.
 
-Erasure: a person on 10 lists with 1,000 records of mail sent to them. The tracking side's own
-tables hold no per-person rows the erasure reaches yet, so the 1,000 "tracking events" are
-message records (the per-person table tracking reads): each is one item the erasure must find
-by index and delete. Each record names its purge list, as a send's records do, so the erasure
-also takes the person off those lists (P18). AWS calls by operation and wall time.
+Erasure: a person on 10 lists with 1,000 records of mail sent to them, each a campaign mail
+from its own campaign's batch: a record to find and delete, and a purge list naming her keyed
+hash that the erasure takes her off (P18), one list a mail (the sober case: mail to one person
+never shares a list). AWS calls by operation and wall time.
 
 Purge: 10,000 message records expired a day ago; the daily purge deletes them. AWS calls per
 record (target at most 1/25: BatchWriteItem deletes 25 items per call) and the number of Scans,
@@ -43,18 +42,35 @@ def _messages(account_id: str, count: int, sent_at: datetime, recipient_hash: st
     from chalicelib.store.models import MessageRecord
 
     ids = [f"msg_{account_id}_{n:06}" for n in range(count)]
-    named: dict[str, str | None] = {}  # each record names its list, as a send's do (erasure reads them)
     with _frozen(sent_at):
         for start in range(0, count, 100):
-            batch_ids = ids[start:start + 100]
-            key = messages.list_for_purge(account_id, dict.fromkeys(batch_ids, recipient_hash))
-            named.update(dict.fromkeys(batch_ids, key))
+            messages.list_for_purge(account_id, dict.fromkeys(ids[start:start + 100], recipient_hash))
     with MessageRecord.batch_write() as batch:
         for message_id in ids:
             batch.save(MessageRecord(recipient_hash=recipient_hash, message_id=message_id,
                                      account_id=account_id, kind="campaign", campaign_id="cmp_1",
+                                     sent_at=sent_at, expires_at=sent_at + MESSAGE_RETENTION))
+
+
+def _campaign_mails(account_id: str, count: int, recipient_hash: str) -> None:
+    """`count` campaign mails to one person, each from its own campaign's batch: a purge list
+    each, naming her keyed hash, and a record naming its list, as sending leaves them (setup)."""
+    from chalicelib.domain.message_ids import campaign_message_id
+    from chalicelib.domain.retention import MESSAGE_RETENTION
+    from chalicelib.store import messages
+    from chalicelib.store.models import MessageRecord
+
+    sent_at = datetime.now(UTC)
+    campaigns = [f"cmp_{n:06}" for n in range(count)]
+    lists = {campaign_id: messages.list_campaign_for_purge(account_id, campaign_id, [recipient_hash])
+             for campaign_id in campaigns}
+    with MessageRecord.batch_write() as batch:
+        for campaign_id in campaigns:
+            batch.save(MessageRecord(recipient_hash=recipient_hash,
+                                     message_id=campaign_message_id(campaign_id, recipient_hash),
+                                     account_id=account_id, kind="campaign", campaign_id=campaign_id,
                                      sent_at=sent_at, expires_at=sent_at + MESSAGE_RETENTION,
-                                     purge_list=named[message_id]))
+                                     purge_list=lists[campaign_id]))
 
 
 def erasure() -> tuple[AwsCalls, float, dict]:
@@ -72,7 +88,7 @@ def erasure() -> tuple[AwsCalls, float, dict]:
         list_id = create_list(account_id, {"name": f"List {n}"}, []).list_id
         write_signup(account_id, list_id, Contact(email=PERSON, phone="+40712345678"), consent,
                      Status.CONFIRMED)
-    _messages(account_id, EVENTS, datetime.now(UTC), address_hash(PERSON, hash_key()))
+    _campaign_mails(account_id, EVENTS, address_hash(PERSON, hash_key()))
     started = time.perf_counter()
     with count_aws_calls() as calls:
         outcome = erase_person(account_id, PERSON)
