@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from bench.aws_calls import count_aws_calls
 from chalicelib.cli import create_account_with_key
 from chalicelib.config import hash_key
 from chalicelib.domain.privacy import phone_hash
@@ -535,9 +536,9 @@ def test_p18_p28_erasure_in_one_account_keeps_the_platform_wide_cap_on_codes_tex
                   if c.counter_key.startswith("code-")) == ["code-phone"]
 
 
-def test_p18_p21_a_purge_list_purged_while_the_erasure_rewrites_it_is_not_brought_back(aws, monkeypatch):
-    """The daily purge may delete a list between the erasure's read and its write: the write must
-    not create a bare item (no expiry, no account) that no purge would ever find again."""
+def test_p18_p21_a_purge_list_purged_before_the_erasure_writes_is_not_brought_back(aws):
+    """The daily purge may delete a list before the erasure takes the person off it: the write
+    must not create a bare item (no expiry, no account) that no purge would ever find again."""
     from chalicelib.domain.clock import now
     from chalicelib.store import messages
     from chalicelib.store.models import MessagePurgeList
@@ -547,51 +548,47 @@ def test_p18_p21_a_purge_list_purged_while_the_erasure_rewrites_it_is_not_brough
     campaign_list = messages.list_campaign_for_purge("acc_1", "cmp_1", [hashed, bobs])
     marker_list = messages.file_purge_list("acc_1", ["markers", "01", "02"], now(),
                                            markers={b"\x01", b"\x02"})
-    read = MessagePurgeList.get
-
-    def purged_meanwhile(bucket: str, entry: str, **kwargs: Any) -> MessagePurgeList:
-        held = read(bucket, entry, **kwargs)
-        MessagePurgeList(purge_bucket=bucket, entry=entry).delete()
-        return held
-
-    monkeypatch.setattr(MessagePurgeList, "get", purged_meanwhile)
-    records = [MessageRecord(recipient_hash=hashed, message_id="tx_1", purge_list=message_list),
-               MessageRecord(recipient_hash=hashed, message_id="cm_1", purge_list=campaign_list)]
-    assert messages.unlist(records) == 0
-    bucket, _, entry = marker_list.partition("|")
-    MessagePurgeList(purge_bucket=bucket, entry=entry).delete()  # purged before its erasure's write
+    for item in list(MessagePurgeList.scan()):
+        item.delete()  # purged before its erasure's write
+    assert messages.unlist(_records_of_her(hashed, message_list, campaign_list)) == 0
     assert messages.unlist_packed(marker_list, {b"\x01"}) is False
     assert list(MessagePurgeList.scan()) == []
 
 
-def test_p18_two_erasures_taking_hashes_off_one_purge_list_at_once_both_hold(aws, monkeypatch):
-    """Two people of one campaign batch erased at once: each erasure reads the list, then writes
-    back the rest without its person. Written back whole, the later write restores the hash the
-    earlier one took off: an erased person's keyed hash stays held."""
+def _records_of_her(hashed: str, message_list: str | None, campaign_list: str | None) -> list[MessageRecord]:
+    """Her transactional mail's record on its own list, her campaign mail's on its batch's."""
+    from chalicelib.domain.message_ids import campaign_message_id
+
+    return [MessageRecord(recipient_hash=hashed, message_id="tx_1", purge_list=message_list),
+            MessageRecord(recipient_hash=hashed, message_id=campaign_message_id("cmp_1", hashed),
+                          campaign_id="cmp_1", purge_list=campaign_list)]
+
+
+def test_p18_an_erasure_takes_only_its_own_keys_off_a_purge_list_without_reading_it(aws):
+    """Two people of one campaign batch erased at once must both leave its list: an erasure that
+    read the list and wrote back the rest would restore the other's hash. Each update takes only
+    its own elements off, and nothing reads the list first; one update a list, however many of
+    her records it names (P18)."""
     from chalicelib.domain.clock import now
+    from chalicelib.domain.message_ids import campaign_message_id
     from chalicelib.store import messages
     from chalicelib.store.models import MessagePurgeList
 
     hers, bobs, anns = (address_hash(who, hash_key()) for who in (PERSON, BOB, "ann@example.com"))
     campaign_list = messages.list_campaign_for_purge("acc_1", "cmp_1", [hers, bobs, anns])
+    message_list = messages.list_for_purge("acc_1", {"tx_1": hers, "tx_2": hers, "tx_3": bobs})
     marker_list = messages.file_purge_list("acc_1", ["markers", "01", "02", "03"], now(),
                                            markers={b"\x01", b"\x02", b"\x03"})
-    read = MessagePurgeList.get
-    racing = [lambda: messages.unlist([MessageRecord(recipient_hash=bobs, message_id="cm_2",
-                                                     purge_list=campaign_list)]),
-              lambda: messages.unlist_packed(marker_list, {b"\x02"})]
-
-    def another_erasure_meanwhile(bucket: str, entry: str, **kwargs: Any) -> MessagePurgeList:
-        held = read(bucket, entry, **kwargs)
-        if racing:
-            racing.pop(0)()
-        return held
-
-    monkeypatch.setattr(MessagePurgeList, "get", another_erasure_meanwhile)
-    hers_record = MessageRecord(recipient_hash=hers, message_id="cm_1", purge_list=campaign_list)
-    assert messages.unlist([hers_record]) == 1
-    assert messages.unlist_packed(marker_list, {b"\x01"}) is True
-    monkeypatch.setattr(MessagePurgeList, "get", read)
-    lists = {item.campaign_id: item for item in MessagePurgeList.scan()}
+    bobs_record = MessageRecord(recipient_hash=bobs, message_id=campaign_message_id("cmp_1", bobs),
+                                campaign_id="cmp_1", purge_list=campaign_list)
+    assert messages.unlist([bobs_record]) == 1
+    assert messages.unlist_packed(marker_list, {b"\x02"}) is True
+    hers_also = MessageRecord(recipient_hash=hers, message_id="tx_2", purge_list=message_list)
+    with count_aws_calls() as calls:
+        assert messages.unlist([*_records_of_her(hers, message_list, campaign_list), hers_also]) == 2
+        assert messages.unlist_packed(marker_list, {b"\x01"}) is True
+    assert dict(calls.by_operation) == {"dynamodb.UpdateItem": 3}
+    lists = {item.campaign_id: item for item in MessagePurgeList.scan() if not item.markers}
     assert set(lists["cmp_1"].recipients) == {bytes.fromhex(anns)}
-    assert set(lists[None].markers) == {b"\x03"}
+    assert lists[None].messages.as_dict() == {"tx_3": bobs}
+    assert {marker for item in MessagePurgeList.scan() for marker in item.markers or ()} == {b"\x03"}

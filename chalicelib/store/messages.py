@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import PutError
 from pynamodb.expressions.update import Action
 
 from chalicelib.domain.clock import now
@@ -34,6 +34,7 @@ from chalicelib.domain.retention import (
     PURGE_LIST_EXTRA_LIFETIME,
     purge_bucket,
 )
+from chalicelib.store.conditions import updated_if
 from chalicelib.store.models import MessagePurgeList, MessageRecord
 
 
@@ -115,46 +116,44 @@ def _save_list(account_id: str, identity: list[str], **content: Any) -> str | No
 def unlist(records: Iterable[MessageRecord]) -> int:
     """Take these records off the purge lists they name (their recipient's erasure, P18): the
     recipient's keyed hash leaves a campaign batch's `recipients`, the message another list's
-    `messages`. A read and an update per record; how many lists were changed. Each update takes
-    only its own element off (DynamoDB's DELETE of set elements): two people of one list erased
-    at once never write back the other's hash."""
-    changed = 0
+    `messages`. One update per list, no read (which kind of list a record is on follows from its
+    message id); how many lists were changed. Each update takes only its own elements off
+    (DynamoDB's DELETE of set elements, REMOVE of map keys): two people of one list erased at
+    once never write back the other's hash."""
+    on_list: dict[str, list[MessageRecord]] = {}
     for record in records:
-        if not record.purge_list:
-            continue  # written before records named their list
-        bucket, _, entry = record.purge_list.partition("|")
-        try:
-            # `entry` too: an item read without any attribute asked for reads as missing.
-            held = MessagePurgeList.get(bucket, entry, attributes_to_get=["entry", "campaign_id"])
-        except MessagePurgeList.DoesNotExist:
-            continue  # purged already
-        if held.campaign_id:
-            # A set left empty goes with its last element, as DynamoDB keeps no empty set.
-            action = MessagePurgeList.recipients.delete({bytes.fromhex(record.recipient_hash)})
-        else:
-            action = MessagePurgeList.messages[record.message_id].remove()
-        changed += _rewrite(bucket, entry, action)
-    return changed
+        if record.purge_list:  # records written before records named their list have none
+            on_list.setdefault(record.purge_list, []).append(record)
+    return sum(_rewrite(list_key, _taking_off(held)) for list_key, held in sorted(on_list.items()))
 
 
-def _rewrite(bucket: str, entry: str, action: Action) -> bool:
-    """Apply `action` to a purge list that still exists; False when the purge deleted it since it
-    was read (an update would otherwise create a bare item that no purge finds again)."""
-    try:
-        MessagePurgeList(purge_bucket=bucket, entry=entry).update(
-            actions=[action], condition=MessagePurgeList.entry.exists())
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+def _taking_off(records: list[MessageRecord]) -> list[Action]:
+    """The actions that take `records` (all named by one list) off it."""
+    if all(_on_campaign_list(record) for record in records):
+        # A set left empty goes with its last element, as DynamoDB keeps no empty set.
+        return [MessagePurgeList.recipients.delete({bytes.fromhex(r.recipient_hash) for r in records})]
+    return [MessagePurgeList.messages[record.message_id].remove() for record in records]
+
+
+def _on_campaign_list(record: MessageRecord) -> bool:
+    """A campaign batch's record (list_campaign_for_purge) has the campaign's id for its
+    recipient; every other send's (list_for_purge) an id of its own."""
+    return bool(record.campaign_id) and record.message_id == campaign_message_id(
+        record.campaign_id, record.recipient_hash)
+
+
+def _rewrite(list_key: str, actions: list[Action]) -> bool:
+    """Apply `actions` to a purge list that still exists; False when the purge deleted it (an
+    update would otherwise create a bare item that no purge finds again)."""
+    bucket, _, entry = list_key.partition("|")
+    return updated_if(MessagePurgeList(purge_bucket=bucket, entry=entry), actions,
+                      MessagePurgeList.entry.exists())
 
 
 def unlist_packed(list_key: str, packed: set[bytes]) -> bool:
     """Take these packed marker keys off a tracking batch's purge list (store/tracking.py), only
     them (as unlist does); False when the list was purged already."""
-    bucket, _, entry = list_key.partition("|")
-    return _rewrite(bucket, entry, MessagePurgeList.markers.delete(packed))
+    return _rewrite(list_key, [MessagePurgeList.markers.delete(packed)])
 
 
 def due_lists(bucket: str, at: datetime) -> Iterator[MessagePurgeList]:
