@@ -143,7 +143,7 @@ def markers_listed(purge_list: MessagePurgeList) -> Iterator[TrackingMarker]:
 
 def unlist_markers(markers: Iterable[TrackingMarker]) -> int:
     """Take these markers' keys off the purge lists they name (their recipient's erasure, P18):
-    a read and a write per list; how many lists were changed."""
+    one update per list, no read; how many lists were changed."""
     by_list: dict[str, set[bytes]] = {}
     for marker in markers:
         if marker.purge_list:  # markers written before they named their list have none
