@@ -466,16 +466,8 @@ def confirm_signup(token: str, ip: str | None, user_agent: str | None) -> Mailin
     the signup is gone or can no longer be confirmed (suppressed meanwhile, or ended).
     """
     claim = read_confirm_token(signer(), token)
-    mailing_list = find_list(claim.list_id)
+    mailing_list, standing, _ = _confirmable(claim)
     gone = _no_longer_waiting(mailing_list)
-    if mailing_list is None:
-        raise gone
-    standing, account = confirmation_standing(mailing_list.account_id, claim.address, mailing_list.list_id)
-    if account is None:
-        raise gone
-    refuse_unless_taking_signups(account)
-    if standing is OwnSignup.BLOCKED:
-        raise gone
     ip, user_agent = clean_ip(ip), (user_agent or "")[:1000] or None
     # Only the signup the link was mailed for: one that replaced it since (anyone may sign an
     # address up) is confirmed by its own mail's link (P02, P30).
@@ -502,6 +494,18 @@ def confirmable_list(token: str) -> tuple[MailingList, AccountProfile]:
     confirming would answer, while the list's account takes no signups; SignupExpired when the
     signup is gone: past the list's own days (P01), replaced, ended or suppressed since."""
     claim = read_confirm_token(signer(), token)
+    mailing_list, _, account = _confirmable(claim)
+    current = subscriber_store.get_subscriber(claim.list_id, claim.address)
+    if current is None or not _awaits_link(current, claim.signed_up_at):
+        raise _no_longer_waiting(mailing_list)
+    return mailing_list, profile_of(account)
+
+
+def _confirmable(claim: ConfirmClaim) -> tuple[MailingList, OwnSignup, Account]:
+    """What the confirm page and confirming both check first, in the same order: the link's list,
+    the person's standing there and its account (one BatchGetItem). SignupExpired when the list
+    or account is gone or the person may not come back (P12); SignupsClosed while the account
+    takes no signups, whatever the address's state (P05)."""
     mailing_list = find_list(claim.list_id)
     if mailing_list is None:
         raise _no_longer_waiting(mailing_list)
@@ -511,10 +515,7 @@ def confirmable_list(token: str) -> tuple[MailingList, AccountProfile]:
     refuse_unless_taking_signups(account)
     if standing is OwnSignup.BLOCKED:
         raise _no_longer_waiting(mailing_list)
-    current = subscriber_store.get_subscriber(claim.list_id, claim.address)
-    if current is None or not _awaits_link(current, claim.signed_up_at):
-        raise _no_longer_waiting(mailing_list)
-    return mailing_list, profile_of(account)
+    return mailing_list, standing, account
 
 
 def _awaits_link(entry: Subscriber, signed_up_at: datetime | None) -> bool:
