@@ -21,6 +21,7 @@ from chalicelib.domain.health import HealthPolicy
 from chalicelib.domain.retention import MESSAGE_RETENTION, purge_bucket
 from chalicelib.domain.subscriptions import Status
 from chalicelib.domain.suppression import account_subject
+from chalicelib.store.batch_writes import delete_all
 from chalicelib.store.campaign_stats import count_campaign_feedback
 from chalicelib.store.health import COUNTERS, day_expiry, soft_bounce_expiry, soft_bounce_key
 from chalicelib.store.models import AccountHealthDay, FeedbackReceipt, RateCounter, Subscriber
@@ -82,10 +83,7 @@ def receipts_of(mails: Iterable[tuple[str, str]]) -> list[FeedbackReceipt]:
 
 def delete_receipts(receipts: list[FeedbackReceipt]) -> int:
     """Delete these receipts; how many."""
-    with FeedbackReceipt.batch_write() as batch:
-        for receipt in receipts:
-            batch.delete(receipt)
-    return len(receipts)
+    return delete_all(FeedbackReceipt, receipts)
 
 
 def count_once(message_id: str, recipient_hash: str, account_id: str, day: date, counter: str,

@@ -8,15 +8,15 @@ from pynamodb.exceptions import PutError
 
 from chalicelib.domain.clock import now
 from chalicelib.domain.errors import Unprocessable
+from chalicelib.store.batch_writes import delete_all
 from chalicelib.store.models import IdempotencyKey
 
 
 def hold_key(key_id: str, fingerprint: str, recipient_hash: str, window: timedelta) -> None:
     """Hold the key for the request `fingerprint` to `recipient_hash` (the recipient's keyed hash
-    in the account, domain/suppression.account_subject) for `window`
-    from now: one conditional put,
-    which succeeds for a new or lapsed key and for the same request again (the window then starts
-    afresh). Unprocessable when the key is held for another request; read lapsed, since TTL
+    in the account, domain/suppression.account_subject) for `window` from now: one conditional
+    put, which succeeds for a new or lapsed key and for the same request again (the window then
+    starts afresh). Unprocessable when the key is held for another request; read lapsed, since TTL
     deletes days late."""
     at = now()
     try:
@@ -41,10 +41,7 @@ def keys_to(recipient_hash: str) -> list[IdempotencyKey]:
 
 def release_keys(keys: list[IdempotencyKey]) -> int:
     """Delete these keys; how many."""
-    with IdempotencyKey.batch_write() as batch:
-        for key in keys:
-            batch.delete(key)
-    return len(keys)
+    return delete_all(IdempotencyKey, keys)
 
 
 def _hours(window: timedelta) -> int:

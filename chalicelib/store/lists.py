@@ -8,6 +8,7 @@ from chalicelib.domain.clock import now
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.lists import ConsentText
+from chalicelib.store.batch_writes import delete_all
 from chalicelib.store.models import ConsentTextVersion, MailingList, Subscriber
 from chalicelib.store.paging import decode_cursor, encode_cursor, fill_page, utf8_bytes
 
@@ -109,7 +110,5 @@ def update_list(
 
 def delete_list(mailing_list: MailingList) -> None:
     """Delete the list and its subscriber entries (suppressions stay: they are per account)."""
-    with Subscriber.batch_write() as batch:
-        for subscriber in Subscriber.query(mailing_list.list_id):
-            batch.delete(subscriber)
+    delete_all(Subscriber, Subscriber.query(mailing_list.list_id))
     mailing_list.delete(condition=MailingList.account_id == mailing_list.account_id)

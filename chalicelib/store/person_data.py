@@ -23,6 +23,7 @@ from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason, acc
 from chalicelib.domain.tracking import scope_action
 from chalicelib.store import feedback, idempotency, messages, person_subscribers, suppressions
 from chalicelib.store import tracking as tracking_store
+from chalicelib.store.batch_writes import delete_all
 from chalicelib.store.models import (
     Account,
     AccountHealthDay,
@@ -181,11 +182,8 @@ def _subjects(person: Person) -> list[str]:
 def erase_counters(person: Person) -> int:
     """The counters that count for the person (their keys hold a keyed hash of theirs), found by
     a Query of the `by_subject` index per keyed hash."""
-    counters = [counter for subject in _subjects(person) for counter in RateCounter.by_subject.query(subject)]
-    with RateCounter.batch_write() as batch:
-        for counter in counters:
-            batch.delete(counter)
-    return len(counters)
+    return delete_all(RateCounter, [counter for subject in _subjects(person)
+                                    for counter in RateCounter.by_subject.query(subject)])
 
 
 # --- transactional Idempotency-Keys --------------------------------------------------------------
@@ -226,11 +224,7 @@ def erase_from_purge_lists(person: Person) -> int:
 
 
 def erase_messages(person: Person) -> int:
-    records = _messages(person)
-    with MessageRecord.batch_write() as batch:
-        for record in records:
-            batch.delete(record)
-    return len(records)
+    return delete_all(MessageRecord, _messages(person))
 
 
 # --- tracking markers ----------------------------------------------------------------------------
@@ -297,11 +291,7 @@ def holds_exports(person: Person) -> bool:
 
 
 def erase_exports(person: Person) -> int:
-    stored = _exports(person)
-    with PrivacyExport.batch_write() as batch:
-        for export in stored:
-            batch.delete(export)
-    return len(stored)
+    return delete_all(PrivacyExport, _exports(person))
 
 
 _ACCOUNT = "while the account exists"

@@ -18,6 +18,7 @@ from chalicelib.domain.clock import now
 from chalicelib.domain.privacy import Person, Rectification, Subject, SubjectKind
 from chalicelib.domain.subscriptions import TRANSITIONS, Status
 from chalicelib.store import campaign_stats
+from chalicelib.store.batch_writes import delete_all
 from chalicelib.store.lists import find_list
 from chalicelib.store.models import MailingList, Subscriber
 from chalicelib.store.subscribers import (
@@ -162,7 +163,4 @@ def rectify(entry: Subscriber, mailing_list: MailingList, change: Rectification)
 
 def delete_entries(entries: list[Subscriber]) -> int:
     """Delete the entries in batches; returns how many."""
-    with Subscriber.batch_write() as batch:
-        for entry in entries:
-            batch.delete(entry)
-    return len(entries)
+    return delete_all(Subscriber, entries)

@@ -26,6 +26,7 @@ from chalicelib.domain.subscriptions import ENDED, Status
 from chalicelib.domain.tracking import MarkerKey
 from chalicelib.store.account_data import ACCOUNT_TABLES, AccountItems
 from chalicelib.store.account_lifecycle import every_account
+from chalicelib.store.batch_writes import delete_all
 from chalicelib.store.messages import due_lists, listed, records_of, still_held
 from chalicelib.store.models import (
     MailingList,
@@ -65,12 +66,6 @@ def _pages(items: Iterable[TidingsModel]) -> Iterator[list[TidingsModel]]:
         yield page
 
 
-def _batch_delete(model: type[TidingsModel], page: Iterable[TidingsModel]) -> None:
-    with model.batch_write() as batch:
-        for item in page:
-            batch.delete(item)
-
-
 # Tables whose items the daily purge finds through their `by_purge_day` index.
 DatedModel = type[RateCounter] | type[Subscriber] | type[PrivacyExport]
 
@@ -91,7 +86,7 @@ def purge_expired(model: type[RateCounter] | type[PrivacyExport], at: datetime,
     progress = PurgeProgress()
     for bucket in due_buckets(at):
         for page in _pages(_expired(model, bucket, at)):
-            _batch_delete(model, page)
+            delete_all(model, page)
             progress.count += len(page)
             if not more_time():
                 progress.complete = False
@@ -142,7 +137,7 @@ def purge_messages(at: datetime, more_time: TimeLeft) -> PurgeProgress:
                     progress.complete = False
                     return progress
     finally:
-        _batch_delete(MessagePurgeList, emptied)
+        delete_all(MessagePurgeList, emptied)
     return progress
 
 
@@ -153,10 +148,10 @@ def _erase_held(records: list[MessageRecord], markers: list[MarkerKey], at: date
     whatever a list says); count both. A marker's expiry never moves once written, so one read
     expired is still expired when the unconditional batch delete reaches it."""
     held = still_held(records) if records else []
-    _batch_delete(MessageRecord, held)
+    delete_all(MessageRecord, held)
     progress.count += len(held)
     expired = expired_markers(markers, at) if markers else []
-    _batch_delete(TrackingMarker, expired)
+    delete_all(TrackingMarker, expired)
     progress.also[MARKERS] += len(expired)
 
 
@@ -248,6 +243,6 @@ def purge_account(account_id: str, content_only: bool, more_time: TimeLeft) -> t
         for number, page in enumerate(_pages(coverage.find(account_id))):
             if number and not more_time():
                 return counts, False
-            _batch_delete(model, page)
+            delete_all(model, page)
             counts[model.Meta.logical_name] = counts.get(model.Meta.logical_name, 0) + len(page)
     return counts, True

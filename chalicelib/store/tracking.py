@@ -38,6 +38,7 @@ from chalicelib.domain.tracking import (
     recipient_key,
     unpack_marker_key,
 )
+from chalicelib.store.batch_writes import delete_all
 from chalicelib.store.messages import file_purge_list, unlist_packed
 from chalicelib.store.models import Campaign, MessagePurgeList, TrackingMarker
 
@@ -154,9 +155,4 @@ def unlist_markers(markers: Iterable[TrackingMarker]) -> int:
 
 def delete_markers(markers: Iterable[TrackingMarker]) -> int:
     """Delete the markers in batches; returns how many."""
-    deleted = 0
-    with TrackingMarker.batch_write() as batch:
-        for marker in markers:
-            batch.delete(marker)
-            deleted += 1
-    return deleted
+    return delete_all(TrackingMarker, markers)
