@@ -239,7 +239,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     # A job without an SES token goes back to its queue, delayed (services/sending/outbox.py).
     # An account's mail is checked again as it goes: may the account still send (P26), does it
     # still own the identity the mail is From (P35), does a confirmation's signup still wait
-    # for it (P17, P18)?
+    # for it (P17, P18) and its account still take signups (P23)?
     FunctionSpec("send_worker", 30, Touches(
         tables=reads("accounts", "suppressions", "sender-identities", "subscribers")
         + writes("messages", "message-purge-lists", "send-rate", "campaign-stats", "account-health",

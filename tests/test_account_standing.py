@@ -199,6 +199,44 @@ def test_p23_a_resend_queued_before_the_deletion_mark_mails_nothing(client, acco
         assert len(take("outbox")) == (0 if how else 1)
 
 
+@pytest.mark.parametrize("how", STATES)
+def test_p26_p33_p23_p01_a_confirmation_queued_before_the_account_closed_is_not_sent(
+        client, account, news_list, how, app_logs):
+    """Its link would answer 409 (takes_signups): the send worker drops the mail it finds queued
+    for an account that takes no signups now, acknowledged (never retried), queued again for
+    nobody, logged without the address."""
+    from datetime import date
+
+    from chalicelib.store.health import failures_since
+    from tests.support.events import sqs_event
+
+    list_id = news_list["list_id"]
+    form_signup(client, list_id, email=ANN)
+    queued = take("outbox")
+    assert len(queued) == 1
+    close(account["account_id"], how)
+    result = client.lambda_.invoke("send_worker", sqs_event(*queued)).payload
+    assert result == {"batchItemFailures": []}, "dropped, not retried"
+    assert sent_mails() == [] and take("outbox") == []
+    assert "email not sent" in app_logs.getvalue() and ANN not in app_logs.getvalue()
+    # A mail the account may not send (P26) is a failure on its health; one a leaving account's
+    # signup no longer needs is not (none would have been queued after the mark).
+    failed, _ = failures_since(account["account_id"], date(2000, 1, 1))
+    assert failed == (0 if how == "marked_for_deletion" else 1)
+
+
+def test_p23_p11_an_account_marked_for_deletion_still_sends_its_transactional_mail(client, account, headers):
+    """Only what a signup's link needs stops at the mark: the account may still mail the people
+    it has (domain/health.takes_signups), and a reply to their own action still goes (P11)."""
+    queued = client.http.post("/v1/messages", headers=headers, body=json.dumps(
+        {"to": ANN, "subject": "Receipt", "text": "Thanks", "from_address": "news@acme.example"}))
+    assert queued.status_code == 202, queued.body
+    records = take("outbox")
+    close(account["account_id"], "marked_for_deletion")
+    deliver(records)
+    assert [str(mail["To"]) for mail in sent_mails()] == [ANN]
+
+
 def _prefs(account: dict[str, Any], list_id: str, address: str = ANN) -> str:
     return link_token(signer(), PREFERENCES, LinkClaim(account["account_id"], list_id, address, None))
 

@@ -6,7 +6,9 @@ confirmation whose signup no longer waits for it (erased, P18; restricted, P17; 
 the platform's own mail where it bounced hard or drew a complaint (P11). Nor is an account's mail
 once the account may not send (P26) or no longer owns the identity it was queued From (P35): it
 counts as failed on the account's health. A confirmation mail goes From the platform's own sender
-instead, as it would have had the identity been gone when it was queued.
+instead, as it would have had the identity been gone when it was queued; it does not go at all
+once the account takes no signups (marked for deletion, P23: its link would be refused), as
+none would have been queued then (services/signups.send_confirmation), and it is no failure.
 
 When the outbox lane has no SES token for a mail, the job goes back to the queue delayed until
 one should be free: the Lambda does not sleep for it (it is billed while it sleeps), and the job
@@ -28,7 +30,7 @@ from chalicelib.adapters.sqs import enqueue
 from chalicelib.config import hash_key, settings
 from chalicelib.domain.clock import now
 from chalicelib.domain.errors import NotFound
-from chalicelib.domain.health import HealthPolicy, counts_for_account, sending_blocked_reason
+from chalicelib.domain.health import HealthPolicy, counts_for_account, sending_blocked_reason, takes_signups
 from chalicelib.domain.mime import build_mime
 from chalicelib.domain.outbox import CONFIRMATION_KIND, EmailJob, job_from_dict
 from chalicelib.domain.privacy import subject_from_text
@@ -55,6 +57,9 @@ from chalicelib.store.suppressions import refuses_platform_mail, suppression_rea
 # Outbox message ids are one a job: any claim found taken is this job's, from an earlier delivery.
 OUTBOX_JOBS = "outbox"
 _ACCOUNT_GONE = "the account is gone"
+_TAKES_NO_SIGNUPS = "the account takes no signups"
+# Mail dropped for a reason that is not a failure of the account's sending: nothing is counted.
+_NOT_FAILURES = (_ACCOUNT_GONE, _TAKES_NO_SIGNUPS)
 
 
 def outbox_count() -> SentCount:
@@ -84,7 +89,8 @@ def send_outbox_job(body: str, tokens: RateTokens | None = None, count: SentCoun
         return
     job, refused = _as_sendable_now(job)
     if refused:
-        if refused != _ACCOUNT_GONE:  # nothing is kept for an account that was deleted (P22, P23)
+        # Nothing is kept for an account that was deleted (P22, P23).
+        if refused not in _NOT_FAILURES:
             count_failure(*_failure_args(job, refused))
         logger.warning("email not sent", extra={"message_id": job.message_id, "kind": job.kind,
                                                 "reason": refused})
@@ -154,7 +160,8 @@ def _failure_args(job: EmailJob, reason: str) -> tuple[str, date, str, HealthPol
 
 def _as_sendable_now(job: EmailJob) -> tuple[EmailJob, str | None]:
     """The job as it may be sent now, or why the account's mail may not go any more: the account
-    may not send (P26), or the identity it was queued From is no longer the account's (P35)."""
+    may not send (P26), a confirmation's account takes no signups (P23, domain/health.takes_signups),
+    or the identity it was queued From is no longer the account's (P35)."""
     if not counts_for_account(job.kind):
         return job, None
     try:
@@ -164,6 +171,8 @@ def _as_sendable_now(job: EmailJob) -> tuple[EmailJob, str | None]:
     blocked = sending_blocked_reason(account)
     if blocked:
         return job, blocked
+    if job.kind == CONFIRMATION_KIND and not takes_signups(account):
+        return job, _TAKES_NO_SIGNUPS
     default_sender = settings().default_sender
     address = parseaddr(job.email.sender)[1].lower()
     if address == parseaddr(default_sender)[1].lower() or still_owns_sender(job.account_id, address):
