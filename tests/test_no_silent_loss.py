@@ -110,7 +110,8 @@ def test_a_batch_still_failing_on_its_last_receive_ends_the_campaign_failed(clie
     failed = client.lambda_.invoke("campaign_send_worker", event).payload["batchItemFailures"]
     assert failed, "an early attempt goes back to SQS"
     event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "5"
-    assert client.lambda_.invoke("campaign_send_worker", event).payload == {"batchItemFailures": []}
+    # Given up, and reported failed: SQS moves it to the dead-letter queue, whose alarm sounds.
+    assert client.lambda_.invoke("campaign_send_worker", event).payload["batchItemFailures"]
     shown = json.loads(client.http.get(f"/v1/campaigns/{campaign['campaign_id']}", headers=headers).body)
     assert shown["status"] == "failed" and "ServiceUnavailable" in shown["failure"]["reason"]
 
@@ -140,7 +141,8 @@ def test_a_fan_out_page_still_failing_on_its_last_receive_ends_the_campaign_fail
     assert client.lambda_.invoke("fanout_worker", event).payload["batchItemFailures"], \
         "an early attempt goes back to SQS"
     event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "5"
-    assert client.lambda_.invoke("fanout_worker", event).payload == {"batchItemFailures": []}
+    # Given up, and reported failed: SQS moves it to the dead-letter queue, whose alarm sounds.
+    assert client.lambda_.invoke("fanout_worker", event).payload["batchItemFailures"]
     shown = json.loads(client.http.get(f"/v1/campaigns/{campaign['campaign_id']}", headers=headers).body)
     assert shown["status"] == "failed"
     assert list_id in shown["failure"]["reason"] and "InternalServerError" in shown["failure"]["reason"]
@@ -174,7 +176,8 @@ def test_p12_a_batch_whose_opt_outs_cannot_be_read_mails_nobody_and_ends_failed_
     shown = json.loads(client.http.get(f"/v1/campaigns/{campaign['campaign_id']}", headers=headers).body)
     assert shown["status"] == "sending"
     event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "5"
-    assert client.lambda_.invoke("campaign_send_worker", event).payload == {"batchItemFailures": []}
+    assert client.lambda_.invoke("campaign_send_worker", event).payload["batchItemFailures"], \
+        "given up: the dead-letter queue's alarm tells the operator"
     assert sent_mails() == [], "nobody is mailed unchecked"
     shown = json.loads(client.http.get(f"/v1/campaigns/{campaign['campaign_id']}", headers=headers).body)
     assert shown["status"] == "failed", "never stuck `sending` once the job is dead-lettered"
@@ -220,6 +223,204 @@ def _unreadable(*args: Any, **kwargs: Any) -> set[str]:
 
     raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}},
                       "BatchGetItem")
+
+
+def _pump_until_dead_lettered(queue_name: str, rounds: int = 12) -> list[str]:
+    """Run Lambda's polling (the local pump, against moto's queues with their redrive policy)
+    until the queue's dead-letter queue holds something; the bodies it holds, left there."""
+    from app import app
+    from chalicelib.clients import client as aws_client
+    from chalicelib.config import settings
+    from chalicelib.local.pump import SqsPump
+
+    sqs = aws_client("sqs")
+    dead_letters = sqs.get_queue_url(QueueName=settings().resource_name(f"{queue_name}-dlq"))["QueueUrl"]
+    pump = SqsPump(app, settings().region, retry_delay_seconds=0)
+    for _ in range(rounds):
+        pump.deliver_once()
+        found = sqs.receive_message(QueueUrl=dead_letters, MaxNumberOfMessages=10,
+                                    VisibilityTimeout=0).get("Messages", [])
+        if found:
+            return [message["Body"] for message in found]
+    return []
+
+
+def _put_back(queue_name: str, bodies: list[str]) -> None:
+    """Messages back on their queue, received afresh: what an operator's redrive from the
+    dead-letter queue does."""
+    from chalicelib.clients import client as aws_client
+    from chalicelib.config import settings
+
+    sqs = aws_client("sqs")
+    url = sqs.get_queue_url(QueueName=settings().resource_name(queue_name))["QueueUrl"]
+    for body in bodies:
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+
+
+def test_a_batch_given_up_on_its_last_receive_reaches_the_dead_letter_queue_and_the_campaign_fails(
+        client, account, headers, monkeypatch):
+    """The batch's mail kept failing until its last receive: the campaign ends failed with the
+    reason, and the job is not acknowledged, so SQS moves it to the dead-letter queue, whose
+    alarm tells the operator (acknowledged, it was lost work no operator heard of). Redriven
+    once SES takes mail again, it sends nothing."""
+    from botocore.exceptions import ClientError
+
+    from chalicelib.services.sending import batches
+    from tests.support.mail import recipients_of_sent
+
+    list_id = new_list(client, headers)
+    for email in ("ann@example.com", "bob@example.com"):
+        subscribe(account["account_id"], list_id, email)
+    campaign_id = create_campaign(client, headers, [list_id])["campaign_id"]
+    client.http.post(f"/v1/campaigns/{campaign_id}/send", headers=headers)
+    run_queues(client, ("fanout",))
+    real_send = batches.send_raw_email
+
+    def unavailable(*args: Any, **kwargs: Any) -> str:
+        raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "try later"}}, "SendEmail")
+
+    monkeypatch.setattr(batches, "send_raw_email", unavailable)
+    dead = _pump_until_dead_lettered("campaign-send")
+    assert len(dead) == 1 and json.loads(dead[0])["campaign_id"] == campaign_id
+    shown = json.loads(client.http.get(f"/v1/campaigns/{campaign_id}", headers=headers).body)
+    assert shown["status"] == "failed" and shown["failure"]["failed"] == 2
+    assert "ServiceUnavailable" in shown["failure"]["reason"]
+    monkeypatch.setattr(batches, "send_raw_email", real_send)
+    _put_back("campaign-send", dead)
+    assert run_queues(client, ("campaign-send",)) == []
+    assert recipients_of_sent() == []
+    report = json.loads(client.http.get(f"/v1/campaigns/{campaign_id}/report", headers=headers).body)
+    assert report["status"] == "failed" and report["failed"] == 2 and report["sent"] == 0
+
+
+def test_a_fan_out_page_given_up_on_its_last_receive_reaches_the_dead_letter_queue(client, account, headers,
+                                                                                  monkeypatch):
+    """The page could not be read until its last receive: the campaign ends failed naming the
+    list, and the job goes on to the dead-letter queue, whose alarm tells the operator."""
+    from botocore.exceptions import ClientError
+
+    from chalicelib.services.sending import fanout
+
+    list_id = new_list(client, headers)
+    subscribe(account["account_id"], list_id, "ann@example.com")
+    campaign_id = create_campaign(client, headers, [list_id])["campaign_id"]
+
+    def unreadable(*args: Any, **kwargs: Any) -> Any:
+        raise ClientError({"Error": {"Code": "InternalServerError", "Message": "try later"}}, "Query")
+
+    monkeypatch.setattr(fanout, "confirmed_page", unreadable)
+    client.http.post(f"/v1/campaigns/{campaign_id}/send", headers=headers)
+    dead = _pump_until_dead_lettered("fanout")
+    assert len(dead) == 1 and json.loads(dead[0])["list_id"] == list_id
+    shown = json.loads(client.http.get(f"/v1/campaigns/{campaign_id}", headers=headers).body)
+    assert shown["status"] == "failed" and list_id in shown["failure"]["reason"]
+
+
+def test_a_given_up_fan_out_page_redriven_while_its_campaign_still_sends_mails_nobody(
+        client, account, headers, monkeypatch):
+    """The campaign's other list still sends when the given-up page is redriven from the
+    dead-letter queue, its list readable again: the page's stored plan (no batches, its list's
+    end) rules, so nobody on it is mailed after the campaign recorded them as not mailed."""
+    from botocore.exceptions import ClientError
+
+    from chalicelib.services.sending import fanout
+    from tests.support.events import sqs_event
+    from tests.support.mail import recipients_of_sent
+    from tests.support.queues import take
+
+    broken, working = new_list(client, headers), new_list(client, headers)
+    subscribe(account["account_id"], broken, "ann@example.com")
+    subscribe(account["account_id"], working, "bob@example.com")
+    campaign_id = create_campaign(client, headers, [broken, working])["campaign_id"]
+    client.http.post(f"/v1/campaigns/{campaign_id}/send", headers=headers)
+    real_page = fanout.confirmed_page
+
+    def unreadable(list_id: str, *args: Any, **kwargs: Any) -> Any:
+        if list_id == broken:
+            raise ClientError({"Error": {"Code": "InternalServerError", "Message": "later"}}, "Query")
+        return real_page(list_id, *args, **kwargs)
+
+    monkeypatch.setattr(fanout, "confirmed_page", unreadable)
+    pages = {json.loads(record["body"])["list_id"]: record for record in take("fanout")}
+    event = sqs_event(pages[broken])
+    event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "5"
+    assert client.lambda_.invoke("fanout_worker", event).payload["batchItemFailures"]
+    shown = json.loads(client.http.get(f"/v1/campaigns/{campaign_id}", headers=headers).body)
+    assert shown["status"] == "sending", "the other list is still to be paged"
+    monkeypatch.setattr(fanout, "confirmed_page", real_page)
+    redriven = client.lambda_.invoke("fanout_worker", sqs_event(pages[broken])).payload
+    assert redriven == {"batchItemFailures": []}
+    assert take("campaign-send") == [], "the redriven page queues no batch"
+    _put_back("fanout", [pages[working]["body"]])
+    assert run_queues(client) == []
+    assert recipients_of_sent() == ["bob@example.com"]
+    shown = json.loads(client.http.get(f"/v1/campaigns/{campaign_id}", headers=headers).body)
+    assert shown["status"] == "failed" and broken in shown["failure"]["reason"]
+
+
+def test_a_given_up_batch_redriven_while_its_campaign_still_sends_mails_nobody_twice(
+        client, account, headers, monkeypatch):
+    """Ann's batch gives up on its last receive while Bob's (another list) still waits; redriven
+    from the dead-letter queue before the campaign ends, SES working again, it mails nobody: the
+    mail it gave up keeps its claim, so it is neither sent late nor counted twice."""
+    from botocore.exceptions import ClientError
+
+    from chalicelib.services.sending import batches
+    from tests.support.events import sqs_event
+    from tests.support.mail import recipients_of_sent
+    from tests.support.queues import take
+
+    ann_list, bob_list = new_list(client, headers), new_list(client, headers)
+    subscribe(account["account_id"], ann_list, "ann@example.com")
+    subscribe(account["account_id"], bob_list, "bob@example.com")
+    campaign_id = create_campaign(client, headers, [ann_list, bob_list])["campaign_id"]
+    client.http.post(f"/v1/campaigns/{campaign_id}/send", headers=headers)
+    run_queues(client, ("fanout",))
+    jobs = {json.loads(record["body"])["list"]["list_id"]: record for record in take("campaign-send")}
+    real_send = batches.send_raw_email
+
+    def unavailable(*args: Any, **kwargs: Any) -> str:
+        raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "try later"}}, "SendEmail")
+
+    monkeypatch.setattr(batches, "send_raw_email", unavailable)
+    event = sqs_event(jobs[ann_list])
+    event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "5"
+    assert client.lambda_.invoke("campaign_send_worker", event).payload["batchItemFailures"]
+    monkeypatch.setattr(batches, "send_raw_email", real_send)
+    shown = json.loads(client.http.get(f"/v1/campaigns/{campaign_id}", headers=headers).body)
+    assert shown["status"] == "sending", "Bob's batch is still to come"
+    redriven = client.lambda_.invoke("campaign_send_worker", sqs_event(jobs[ann_list])).payload
+    assert redriven == {"batchItemFailures": []}
+    assert recipients_of_sent() == []
+    _put_back("campaign-send", [jobs[bob_list]["body"]])
+    assert run_queues(client, ("campaign-send",)) == []
+    assert recipients_of_sent() == ["bob@example.com"]
+    report = json.loads(client.http.get(f"/v1/campaigns/{campaign_id}/report", headers=headers).body)
+    assert report["status"] == "failed" and report["failed"] == 1 and report["sent"] == 1
+
+
+def test_a_mail_ses_refuses_on_the_last_receive_is_the_accounts_matter_not_a_dead_letter(
+        client, account, headers):
+    """A refusal is final on any receive (the account's From, its content): the campaign ends
+    failed saying so, and the job is acknowledged. Only work given up because its receives ran
+    out reaches the dead-letter queue and the operator."""
+    from chalicelib.clients import client as aws_client
+    from tests.support.events import sqs_event
+    from tests.support.queues import take
+
+    list_id = new_list(client, headers)
+    subscribe(account["account_id"], list_id, "ann@example.com")
+    campaign = create_campaign(client, headers, [list_id], from_address="offers@acme.example")
+    campaign_id = campaign["campaign_id"]
+    client.http.post(f"/v1/campaigns/{campaign_id}/send", headers=headers)
+    run_queues(client, ("fanout",))
+    aws_client("sesv2").delete_email_identity(EmailIdentity="acme.example")
+    aws_client("sesv2").delete_email_identity(EmailIdentity="news@acme.example")
+    event = sqs_event(*take("campaign-send"))
+    event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "5"
+    assert client.lambda_.invoke("campaign_send_worker", event).payload == {"batchItemFailures": []}
+    shown = json.loads(client.http.get(f"/v1/campaigns/{campaign_id}", headers=headers).body)
+    assert shown["status"] == "failed" and "MessageRejected" in shown["failure"]["reason"]
 
 
 def test_a_transactional_mail_ses_refuses_is_counted_on_the_accounts_health(client, account, headers):

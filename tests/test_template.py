@@ -22,6 +22,8 @@ from pynamodb.attributes import TTLAttribute
 from chalicelib.config import read_settings
 from chalicelib.functions import FUNCTIONS, KEEP_WARM_MINUTES, consumer_of
 from chalicelib.resources import (
+    CAMPAIGN_SEND,
+    FANOUT,
     FEEDBACK,
     FEEDBACK_TOPIC,
     INBOUND_MAIL,
@@ -35,6 +37,7 @@ from chalicelib.store.models import ALL_MODELS
 from infra.iam import for_template, policy_statements
 from infra.package import build, check_merged
 from infra.template import (
+    ALARM_TOPIC_ID,
     BEHIND_CLOUDFRONT_VARIABLE,
     FEEDBACK_TOPIC_ID,
     INBOUND_MAIL_TOPIC_ID,
@@ -208,6 +211,22 @@ def test_every_queue_has_a_dead_letter_queue_and_an_alarm_on_it(template: dict[s
         assert watching[0]["ComparisonOperator"] == "GreaterThanThreshold"
         assert watching[0]["Threshold"] == 0
         assert watching[0]["AlarmActions"]
+
+
+@pytest.mark.parametrize("queue", [FANOUT, CAMPAIGN_SEND], ids=lambda queue: queue.logical_name)
+def test_a_campaign_page_or_batch_given_up_on_its_last_receive_sounds_the_dead_letter_alarm(
+        template: dict[str, Any], queue: QueueSpec) -> None:
+    """The sending workers give a job up on the receive step.is_last_attempt counts as its last,
+    and report it failed (step.GivenUp): the queue moves it on after exactly that many receives,
+    to a dead-letter queue whose alarm notifies the operator's topic at the first message."""
+    _, source = _queue_named(template, f"{PREFIX}-{queue.logical_name}")
+    dlq_id, _ = _queue_named(template, f"{PREFIX}-{queue.dead_letter_name}")
+    assert source["Properties"]["RedrivePolicy"]["maxReceiveCount"] == read_settings({}).sqs_max_receive_count
+    watching = [alarm["Properties"] for alarm in _of_type(template, "AWS::CloudWatch::Alarm").values()
+                if alarm["Properties"]["Dimensions"]
+                == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq_id, "QueueName"]}}]]
+    assert [(alarm["MetricName"], alarm["Threshold"], alarm["AlarmActions"]) for alarm in watching] == [
+        ("ApproximateNumberOfMessagesVisible", 0, [{"Ref": ALARM_TOPIC_ID}])]
 
 
 def _age_alarms(template: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -15,11 +15,12 @@ report only, exactly once even when a count fails and the batch is redelivered
 SES throttling is retried with backoff; if it persists the claim is released and the error
 raised, so SQS redelivers the batch: nobody is lost, nobody mailed twice. On the job's last
 attempt, a mail that still fails, and a recipient whose opt-outs still cannot be read (never
-mailed unchecked), count as failed, so the campaign ends `failed` instead of staying `sending`
-behind a dead-lettered job. When the Lambda's time runs short, or the next send time is more
-than MAX_SEND_WAIT_SECONDS away, the unsent rest continues as a new job of the same batch, with
-its reservation, delayed until its next send time: no Lambda is billed for waiting on the rate.
-A continuation that arrives late sends at once.
+mailed unchecked), count as failed, so the campaign ends `failed` instead of staying `sending`;
+the job is then reported failed all the same (step.GivenUp), so SQS moves it to the dead-letter
+queue and its alarm tells the operator. When the Lambda's time runs short, or the next send time
+is more than MAX_SEND_WAIT_SECONDS away, the unsent rest continues as a new job of the same
+batch, with its reservation, delayed until its next send time: no Lambda is billed for waiting
+on the rate. A continuation that arrives late sends at once.
 """
 from __future__ import annotations
 
@@ -57,6 +58,7 @@ from chalicelib.services.sending.due_suppressions import DueSuppressions
 from chalicelib.services.sending.sender_ownership import still_owns_sender
 from chalicelib.services.sending.step import (
     SAFETY_SECONDS,
+    GivenUp,
     Message,
     MessageFailed,
     SendingHeld,
@@ -87,6 +89,8 @@ class BatchOutcome:
     # Of those failed, the ones counted already, with their claims (step.MessageFailed.recorded).
     recorded: int = 0
     failure_reason: str | None = None
+    # Of those failed, the ones given up on the job's last attempt (step.GivenUp).
+    given_up: int = 0
     remaining: list[Contact] = field(default_factory=list)
     # What is left continues with the rest of the reservation, after this many seconds.
     reservation: Reservation | None = None
@@ -102,8 +106,9 @@ class BatchOutcome:
 
 def send_batch(job: BatchJob, time_left: Callable[[], float], last_attempt: bool = False) -> BatchOutcome:
     """Send one batch job. `time_left()` is the Lambda's remaining time in seconds; on the job's
-    `last_attempt` (SQS dead-letters it next) a mail that still fails counts as failed instead of
-    sending the job back, so the campaign ends `failed` with counts, never stuck or `sent`."""
+    `last_attempt` (SQS dead-letters it next) a mail that still fails counts as failed, so the
+    campaign ends `failed` with counts, never stuck or `sent`; then GivenUp is raised, so the
+    job reaches the dead-letter queue and its alarm."""
     campaign, account, mailing_list = campaign_account_and_list(
         job.account_id, job.campaign_id, job.mailing_list.list_id)
     context = {"campaign_id": job.campaign_id, "batch": job.batch_id}
@@ -142,6 +147,10 @@ def send_batch(job: BatchJob, time_left: Callable[[], float], last_attempt: bool
         ended = end_completed(job.account_id, job.campaign_id)
         logger.info("campaign ended", extra={"campaign_id": job.campaign_id,
                                              "status": ended.value if ended else None})
+    if outcome.given_up:
+        logger.warning("campaign batch given up on its last attempt: its job goes to the dead-letter queue",
+                       extra={**context, "given_up": outcome.given_up})
+        raise GivenUp(f"{outcome.given_up} mails given up on the last attempt")
     return outcome
 
 
@@ -317,6 +326,7 @@ def _send_each(queue: list[Contact], message: Callable[[Contact], Message], time
         except MessageFailed as failure:
             outcome.failed += 1
             outcome.recorded += failure.recorded
+            outcome.given_up += failure.given_up
             outcome.failure_reason = outcome.failure_reason or failure.reason
             logger.warning("campaign mail failed", extra={"reason": failure.reason})
             continue
@@ -348,6 +358,7 @@ def _fail_unchecked(outcome: BatchOutcome, unchecked: list[tuple[Message, bool]]
     if failed:
         code = error_name(error)
         outcome.failed += failed
+        outcome.given_up += failed
         outcome.failure_reason = outcome.failure_reason or (
             f"the recipients could not be checked for opt-outs until the last attempt ({code})")
         logger.warning("campaign recipients not checked for opt-outs: counted as failed",

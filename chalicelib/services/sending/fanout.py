@@ -59,32 +59,36 @@ def fan_out_page(job: PageJob, last_attempt: bool = False) -> None:
     """Plan one page (once, however often the job is delivered), queue its batches and the
     next page's job; a campaign that is no longer sending is left alone. On the job's
     `last_attempt` (SQS would dead-letter it next), a page that still fails before it is planned
-    closes its list, and the campaign ends failed saying so, instead of staying `sending`."""
+    closes its list, and the campaign ends failed saying so, instead of staying `sending`; the
+    error is raised all the same, so the job reaches the dead-letter queue and its alarm tells
+    the operator (step.GivenUp). Redriven from there, the page finds its stored plan (no
+    batches, its list's end) and queues nothing."""
     try:
         _fan_out_page(job)
     except Exception as error:
-        if not last_attempt or not _give_up_page(job, error):
-            raise
+        if last_attempt:
+            _give_up_page(job, error)
+        raise
 
 
-def _give_up_page(job: PageJob, error: Exception) -> bool:
+def _give_up_page(job: PageJob, error: Exception) -> None:
     """Record the page as the end of its list, with no batches, and the campaign's failure; the
-    campaign ends failed once its other batches finish. False when the campaign is not sending
-    (nothing recorded), or when an earlier delivery planned the page: its batches and chain are
-    its own, only the failure is recorded. The rest of the list cannot be read, so it cannot be
-    counted: one failure stands for it, the reason naming the list."""
+    campaign ends failed once its other batches finish. Nothing is recorded when the campaign is
+    not sending; when an earlier delivery planned the page, its batches and chain are its own,
+    only the failure is recorded. The rest of the list cannot be read, so it cannot be counted:
+    one failure stands for it, the reason naming the list."""
     reason = (f"list {job.list_id} could not be read from page {job.page} on ({error_name(error)}); "
               "the rest of it was not mailed")
     if not record_failures_while_sending(job.account_id, job.campaign_id, 1, reason):
-        return False
+        return
     if not plan_page(job.campaign_id, job.list_id, job.page, 0, last_page=True).first:
-        return False
-    logger.warning("fan-out page given up on its last attempt; the campaign fails",
+        return
+    logger.warning("fan-out page given up on its last attempt; the campaign fails and the job goes "
+                   "to the dead-letter queue",
                    extra={"campaign_id": job.campaign_id, "list_id": job.list_id, "page": job.page,
                           "error": error_name(error)})
     if is_complete(job.campaign_id):
         end_completed(job.account_id, job.campaign_id)
-    return True
 
 
 def _fan_out_page(job: PageJob) -> None:

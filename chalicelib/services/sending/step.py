@@ -83,12 +83,25 @@ class MessageFailed(Exception):
     """The message cannot be built, or SES refused it for good (or, on the job's last attempt,
     kept failing): no retry can help. Its claim stays taken, so a redelivered job neither sends
     nor counts it again. `recorded`: its failure is counted already (the message's
-    `failure_update`, with its claim); else the caller records it where the account can see it."""
+    `failure_update`, with its claim); else the caller records it where the account can see it.
+    `given_up`: it kept failing until the job's last attempt, with an error a later attempt might
+    have cured: lost work the operator must hear of (GivenUp), not only the account."""
 
-    def __init__(self, reason: str, recorded: bool = False) -> None:
+    def __init__(self, reason: str, recorded: bool = False, given_up: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.recorded = recorded
+        self.given_up = given_up
+
+
+class GivenUp(Exception):
+    """A job's last attempt gave up work that a later attempt might have done, its failure on
+    record (the campaign ends failed). Raised so the worker reports the record failed and SQS
+    moves the job to its dead-letter queue, whose alarm tells the operator, as it does for any
+    job that keeps failing; acknowledged, it would be lost work nobody but the account heard of.
+    Redriven, a job mails nobody twice: a mail sent or failed keeps its claim, a given-up page its
+    stored plan (no batches). Recipients whose opt-outs could not be read hold no claim: a
+    redrive while the campaign still sends checks them and mails them once."""
 
 
 @dataclass(frozen=True)
@@ -145,23 +158,23 @@ def send_message(message: Message, tokens: RateTokens | None, *, last_attempt: b
             raise _failed(message, f"the provider refused the mail ({error_code(error)})") from error
         if last_attempt:
             raise _failed(message, f"sending kept failing until the last attempt "
-                                   f"({error_name(error)})") from error
+                                   f"({error_name(error)})", given_up=True) from error
         messages.release(message.recipient_hash, message.message_id)
         raise
     return StepResult.SENT
 
 
-def _failed(message: Message, reason: str) -> MessageFailed:
+def _failed(message: Message, reason: str, given_up: bool = False) -> MessageFailed:
     """The failure of a message whose claim stays taken; the claim no longer names a count batch,
     so a redelivery never counts it as sent, and its failure is counted in the same transaction
     (one, for a failed mail only). When that write fails the claim is released and the error
     raised: the redelivered job tries the mail again, and counts its failure then."""
     if message.count_batch is None:
-        return MessageFailed(reason)
+        return MessageFailed(reason, given_up=given_up)
     counters = [message.failure_update(reason)] if message.failure_update else []
     try:
         count_failed(message.recipient_hash, message.message_id, message.count_batch, counters)
     except Exception:
         messages.release(message.recipient_hash, message.message_id)
         raise
-    return MessageFailed(reason, recorded=bool(counters))
+    return MessageFailed(reason, recorded=bool(counters), given_up=given_up)
