@@ -20,7 +20,7 @@ from chalicelib.store.tracking import markers_of
 from tests.support.api import bearer
 from tests.support.campaigns import campaign_of
 from tests.support.lists import confirm_with_tracking, new_list, stored
-from tests.support.privacy import PERSON, PERSON_RAW, PHONE, PHONE_RAW, PROOF, add, completed
+from tests.support.privacy import PERSON, PERSON_RAW, PHONE, PHONE_RAW, PROOF, add, completed, privacy
 from tests.support.privacy_scan import contact_forms, found_in_tables
 from tests.support.privacy_scan import scan_every_table as every_table
 from tests.support.queues import deliver, take
@@ -551,7 +551,7 @@ def test_p18_p21_a_purge_list_purged_before_the_erasure_writes_is_not_brought_ba
     for item in list(MessagePurgeList.scan()):
         item.delete()  # purged before its erasure's write
     assert messages.unlist(_records_of_her(hashed, message_list, campaign_list)) == 0
-    assert messages.unlist_packed(marker_list, {b"\x01"}) is False
+    assert messages.unlist_packed({marker_list: {b"\x01"}}) == 0
     assert list(MessagePurgeList.scan()) == []
 
 
@@ -582,13 +582,113 @@ def test_p18_an_erasure_takes_only_its_own_keys_off_a_purge_list_without_reading
     bobs_record = MessageRecord(recipient_hash=bobs, message_id=campaign_message_id("cmp_1", bobs),
                                 campaign_id="cmp_1", purge_list=campaign_list)
     assert messages.unlist([bobs_record]) == 1
-    assert messages.unlist_packed(marker_list, {b"\x02"}) is True
+    assert messages.unlist_packed({marker_list: {b"\x02"}}) == 1
     hers_also = MessageRecord(recipient_hash=hers, message_id="tx_2", purge_list=message_list)
     with count_aws_calls() as calls:
         assert messages.unlist([*_records_of_her(hers, message_list, campaign_list), hers_also]) == 2
-        assert messages.unlist_packed(marker_list, {b"\x01"}) is True
+        assert messages.unlist_packed({marker_list: {b"\x01"}}) == 1
     assert dict(calls.by_operation) == {"dynamodb.UpdateItem": 3}
     lists = {item.campaign_id: item for item in MessagePurgeList.scan() if not item.markers}
     assert set(lists["cmp_1"].recipients) == {bytes.fromhex(anns)}
     assert lists[None].messages.as_dict() == {"tx_3": bobs}
     assert {marker for item in MessagePurgeList.scan() for marker in item.markers or ()} == {b"\x03"}
+
+
+def _her_campaign_mails(account_id: str, count: int) -> list[str]:
+    """`count` campaign mails to her, each from its own campaign's batch, as sending leaves them:
+    a purge list each naming her keyed hash, and a record naming its list. The lists' keys."""
+    from chalicelib.domain.clock import now
+    from chalicelib.domain.message_ids import campaign_message_id
+    from chalicelib.domain.retention import MESSAGE_RETENTION
+    from chalicelib.store import messages
+
+    hashed, sent_at = address_hash(PERSON, hash_key()), now()
+    lists = []
+    for n in range(count):
+        campaign_id = f"cmp_{n:03}"
+        lists.append(messages.list_campaign_for_purge(account_id, campaign_id, [hashed]))
+        MessageRecord(recipient_hash=hashed, message_id=campaign_message_id(campaign_id, hashed),
+                      account_id=account_id, kind="campaign", campaign_id=campaign_id, sent_at=sent_at,
+                      expires_at=sent_at + MESSAGE_RETENTION, purge_list=lists[-1]).save()
+    return lists
+
+
+def _lists_naming_her() -> int:
+    from chalicelib.store.messages import listed
+    from chalicelib.store.models import MessagePurgeList
+
+    hers = address_hash(PERSON, hash_key())
+    return sum(hers in listed(purge_list).values() for purge_list in MessagePurgeList.scan())
+
+
+def test_p18_erasure_takes_her_off_her_purge_lists_a_few_updates_at_a_time(client, api, account,
+                                                                           monkeypatch):
+    """One update a purge list, and a list a campaign batch that mailed her: one after another,
+    a few thousand mails would take an erasure near API Gateway's 29 s. The updates go
+    MAX_IN_FLIGHT at once, never more, each as the API function (its permissions hold)."""
+    import threading
+
+    from chalicelib.local.invoke import current_function
+    from chalicelib.store import messages
+    from chalicelib.store.concurrent_writes import MAX_IN_FLIGHT
+
+    _her_campaign_mails(account["account_id"], 2 * MAX_IN_FLIGHT + 3)
+    caller, lock = threading.get_ident(), threading.Lock()
+    # The first MAX_IN_FLIGHT updates made beside the request's thread wait for each other: they
+    # meet only when all are in flight at once (one after another, none is made beside it).
+    together = threading.Barrier(MAX_IN_FLIGHT, timeout=10)
+    seen = {"in_flight": 0, "most": 0, "beside": 0, "as": set()}
+    rewrite = messages._rewrite
+
+    def watched(list_key: str, actions: list) -> bool:
+        with lock:
+            seen["in_flight"] += 1
+            seen["most"] = max(seen["most"], seen["in_flight"])
+            seen["as"].add(current_function())
+            beside = threading.get_ident() != caller
+            seen["beside"] += beside
+            meets = beside and seen["beside"] <= MAX_IN_FLIGHT
+        try:
+            if meets:
+                together.wait()
+            return rewrite(list_key, actions)
+        finally:
+            with lock:
+                seen["in_flight"] -= 1
+
+    monkeypatch.setattr(messages, "_rewrite", watched)
+    view = completed(client, api, type="erase", email=PERSON)
+    assert (seen["most"], seen["as"]) == (MAX_IN_FLIGHT, {"api_handler"})
+    assert view["outcome"]["removed"]["message-purge-lists"] == 2 * MAX_IN_FLIGHT + 3
+    assert _lists_naming_her() == 0
+
+
+def test_p18_p19_an_erasure_whose_purge_list_update_fails_is_not_completed_and_can_be_made_again(
+        client, api, account, monkeypatch):
+    """A failed update is not taken for done, however many others succeed beside it: the request
+    stays received (not completed), her records stay to find her lists by, and the erasure made
+    again takes her off every list."""
+    from botocore.exceptions import ClientError
+    from pynamodb.exceptions import UpdateError
+
+    from chalicelib.store import messages
+
+    lists = _her_campaign_mails(account["account_id"], 12)
+    rewrite, failed = messages._rewrite, []
+
+    def failing_once(list_key: str, actions: list) -> bool:
+        if list_key == sorted(lists)[5] and not failed:
+            failed.append(list_key)
+            raise UpdateError("DynamoDB is unavailable", cause=ClientError(
+                {"Error": {"Code": "InternalServerError", "Message": "unavailable"}}, "UpdateItem"))
+        return rewrite(list_key, actions)
+
+    monkeypatch.setattr(messages, "_rewrite", failing_once)
+    assert privacy(client, api, type="erase", email=PERSON).status_code == 500
+    requests = json.loads(client.http.get("/v1/privacy/requests", headers=api).body)["requests"]
+    assert [(r["type"], r["status"], r["completed_at"]) for r in requests] == [("erase", "received", None)]
+    assert _lists_naming_her() >= 1
+    assert len(list(MessageRecord.scan())) == 12
+
+    completed(client, api, type="erase", email=PERSON)
+    assert (_lists_naming_her(), list(MessageRecord.scan())) == (0, [])

@@ -34,6 +34,7 @@ from chalicelib.domain.retention import (
     PURGE_LIST_EXTRA_LIFETIME,
     purge_bucket,
 )
+from chalicelib.store.concurrent_writes import write_concurrently
 from chalicelib.store.conditions import updated_if
 from chalicelib.store.models import MessagePurgeList, MessageRecord
 
@@ -119,12 +120,12 @@ def unlist(records: Iterable[MessageRecord]) -> int:
     `messages`. One update per list, no read (which kind of list a record is on follows from its
     message id); how many lists were changed. Each update takes only its own elements off
     (DynamoDB's DELETE of set elements, REMOVE of map keys): two people of one list erased at
-    once never write back the other's hash."""
+    once never write back the other's hash. The updates go a few at a time (store/concurrent_writes.py)."""
     on_list: dict[str, list[MessageRecord]] = {}
     for record in records:
         if record.purge_list:  # records written before records named their list have none
             on_list.setdefault(record.purge_list, []).append(record)
-    return sum(_rewrite(list_key, _taking_off(held)) for list_key, held in sorted(on_list.items()))
+    return _rewrite_all([(list_key, _taking_off(held)) for list_key, held in sorted(on_list.items())])
 
 
 def _taking_off(records: list[MessageRecord]) -> list[Action]:
@@ -142,6 +143,12 @@ def _on_campaign_list(record: MessageRecord) -> bool:
         record.campaign_id, record.recipient_hash)
 
 
+def _rewrite_all(rewrites: list[tuple[str, list[Action]]]) -> int:
+    """_rewrite each (list key, actions), independent updates issued concurrently; how many lists
+    still existed. The first failed update is raised."""
+    return write_concurrently(lambda rewrite: _rewrite(*rewrite), rewrites)
+
+
 def _rewrite(list_key: str, actions: list[Action]) -> bool:
     """Apply `actions` to a purge list that still exists; False when the purge deleted it (an
     update would otherwise create a bare item that no purge finds again)."""
@@ -150,10 +157,12 @@ def _rewrite(list_key: str, actions: list[Action]) -> bool:
                       MessagePurgeList.entry.exists())
 
 
-def unlist_packed(list_key: str, packed: set[bytes]) -> bool:
-    """Take these packed marker keys off a tracking batch's purge list (store/tracking.py), only
-    them (as unlist does); False when the list was purged already."""
-    return _rewrite(list_key, [MessagePurgeList.markers.delete(packed)])
+def unlist_packed(by_list: Mapping[str, set[bytes]]) -> int:
+    """Take these packed marker keys ({list key: keys}) off the tracking batches' purge lists
+    (store/tracking.py), only them, as unlist does; how many lists were changed (a list the
+    purge deleted already is not)."""
+    return _rewrite_all([(list_key, [MessagePurgeList.markers.delete(packed)])
+                         for list_key, packed in sorted(by_list.items())])
 
 
 def due_lists(bucket: str, at: datetime) -> Iterator[MessagePurgeList]:

@@ -150,7 +150,7 @@ def unlist_markers(markers: Iterable[TrackingMarker]) -> int:
         if marker.purge_list:  # markers written before they named their list have none
             key = MarkerKey(marker.campaign_recipient, marker.scope)
             by_list.setdefault(marker.purge_list, set()).add(pack_marker_key(key))
-    return sum(unlist_packed(list_key, packed) for list_key, packed in sorted(by_list.items()))
+    return unlist_packed(by_list)
 
 
 def delete_markers(markers: Iterable[TrackingMarker]) -> int:
