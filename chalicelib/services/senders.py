@@ -340,6 +340,16 @@ def delete_account_identities(account_id: str) -> int:
     return sum(_give_up(item) for item in items)
 
 
+def give_up_running(account_id: str) -> bool:
+    """Whether a give-up of one of the account's identities began within RELEASE_GRACE (a delete
+    that may still be running, or was killed): the account's purge waits for a later run, which
+    finishes it (delete_account_identities). Purged now, the claim would be gone, and nothing
+    could finish a give-up killed before SES's delete: SES's identity would outlive the account."""
+    at = now()
+    return any(item.releasing_at is not None and not release_stalled(item.releasing_at, at)
+               for item in sender_store.account_identities(account_id))
+
+
 def register_operator_sender(account_id: str, raw_identity: str) -> None:
     """The operator's CLI gives a new account its sender identity: adopted when SES has it
     already (the operator made it by hand, infra/README.md, and vouches for it), else claimed and
