@@ -7,6 +7,8 @@ import json
 import re
 from urllib.parse import urlsplit
 
+import pytest
+
 from bench.aws_calls import count_aws_calls
 from chalicelib.cli import create_account_with_key, main
 from chalicelib.config import hash_key
@@ -373,6 +375,58 @@ def test_p24_api_use_marks_the_account_active_once_a_day(client):
     assert first.by_operation["dynamodb.UpdateItem"] == 2, "the account and the key, once"
     assert second.by_operation["dynamodb.UpdateItem"] == 0, "free for the rest of the day"
     assert Account.get(account_id).last_active_day == day(3).date().isoformat()
+
+
+@pytest.mark.parametrize(("ended", "due"), [("cancelled", 30.5), ("inactive", 390.5)])
+def test_p35_p23_an_account_purge_waits_for_a_sender_give_up_that_may_still_be_running(
+        client, monkeypatch, ended, due):
+    """A delete of one of the account's senders has begun (killed, or still running) when the
+    purge deletes the account: purging its claim then would let nothing finish that delete if it
+    was killed, and leave SES's identity (someone's mailbox) with no claim for good. The account
+    waits for the next run, which finishes the give-up and deletes the account."""
+    from app import app
+    from chalicelib.adapters import ses
+    from chalicelib.clients import client as aws_client
+    from chalicelib.config import settings
+    from chalicelib.local.invoke import invoke_handler
+    from chalicelib.local.scheduler import scheduled_event
+    from chalicelib.services.senders import delete_sender
+    from chalicelib.store import account_lifecycle as lifecycle
+
+    class Killed(BaseException):
+        pass
+
+    def in_ses() -> set[str]:
+        listed = aws_client("sesv2").list_email_identities()["EmailIdentities"]
+        return {item["IdentityName"] for item in listed}
+
+    def purge(on: float) -> None:
+        event = scheduled_event(app, "retention_worker", day(on), settings().region)
+        invoke_handler(app, "retention_worker", event, settings().region)
+
+    def killed(identity: str) -> None:
+        monkeypatch.undo()
+        raise Killed
+
+    with on_day(0):
+        account_id, api = _new_account()
+        assert client.http.post("/v1/senders", headers=api,
+                                body=json.dumps({"identity": "shop.example"})).status_code == 201
+        if ended == "cancelled":
+            assert main(["account", "cancel", "--account-id", account_id, "--reason", "phishing"]) == 0
+    if ended == "inactive":
+        with on_day(due - 30.5):
+            assert lifecycle.mark_warned(Account.get(account_id))
+    with on_day(due):
+        monkeypatch.setattr(ses, "delete_identity", killed)
+        with pytest.raises(Killed):
+            delete_sender(account_id, "key", "shop.example")
+        purge(due)
+        assert _exists(account_id), "purged while a give-up of its sender may still be running"
+    with on_day(due + 1):
+        purge(due + 1)
+        assert not _exists(account_id)
+        assert not {"shop.example", "news@acme.example", "acme.example"} & in_ses()
 
 
 def test_p22_p23_a_deleted_accounts_ses_identities_go_with_it(client):

@@ -603,34 +603,185 @@ class _Killed(BaseException):
     """The Lambda stops dead (a timeout): no `except Exception` runs."""
 
 
-def test_p35_a_delete_killed_between_its_steps_leaves_an_ses_identity_nobody_can_use(
+def _kill_at(monkeypatch: Any, module: Any, name: str) -> None:
+    """`module.name` kills the process (once) instead of running."""
+    def killed(*args: Any) -> None:
+        monkeypatch.undo()
+        raise _Killed
+
+    monkeypatch.setattr(module, name, killed)
+
+
+def _new_identities_await_verification(monkeypatch: Any) -> None:
+    """What real SES does and moto does not: a new identity is PENDING until its owner verifies it."""
+    from chalicelib.adapters import ses
+
+    create = ses.create_identity
+
+    def pending(identity: str) -> Any:
+        state = create(identity)
+        _ses_status(identity, "PENDING")
+        return state and ses.identity_state(identity)
+
+    monkeypatch.setattr(ses, "create_identity", pending)
+
+
+@pytest.mark.parametrize("adder", ["other", "same"])
+def test_p35_an_add_after_a_give_up_killed_midway_makes_a_fresh_identity_the_adder_must_verify(
+        client, headers, account, other, monkeypatch, adder):
+    """Killed after the give-up began and before SES's delete: the verified SES identity is left.
+    No account sends as it meanwhile; once the give-up can no longer be running, whoever adds the
+    identity next (another tenant, or the same) finishes it and gets a fresh SES identity, which
+    is not verified (nor usable) until they verify it: never the old owner's verification."""
+    import time_machine
+
+    from chalicelib.adapters import ses
+    from chalicelib.domain.errors import Conflict, Forbidden
+    from chalicelib.domain.senders import CREATION_GRACE
+    from chalicelib.services.senders import check_sender, delete_sender
+
+    assert _add(client, headers, "shop.example").status_code == 201  # verified (moto: SUCCESS)
+    _kill_at(monkeypatch, ses, "delete_identity")
+    with pytest.raises(_Killed):
+        delete_sender(account["account_id"], "key", "shop.example")
+    stale = _ses_identities()["shop.example"]
+    tenant = other if adder == "other" else {**account, "headers": headers}
+    for who in (account, other):
+        with pytest.raises(Forbidden):
+            check_sender(who["account_id"], "news@shop.example")
+    held = _add(client, tenant["headers"], "shop.example")  # the give-up may still be running
+    assert held.status_code == 409 and "being deleted" in _error(held)["message"], held.body
+    assert _ses_identities()["shop.example"] is stale
+    _new_identities_await_verification(monkeypatch)
+    with time_machine.travel(datetime.now(UTC) + CREATION_GRACE + timedelta(seconds=1), tick=False):
+        added = _add(client, tenant["headers"], "shop.example")
+    assert added.status_code == 201, added.body
+    assert json.loads(added.body)["verified"] is False
+    assert _ses_identities()["shop.example"] is not stale, "the old owner's verification was inherited"
+    assert _identities(client, tenant).count("shop.example") == 1
+    with pytest.raises(Conflict):
+        check_sender(tenant["account_id"], "news@shop.example")
+    _ses_status("shop.example", "SUCCESS")  # the adder publishes its own DKIM records
+    check_sender(tenant["account_id"], "news@shop.example")
+
+
+def test_p35_a_delete_killed_midway_is_listed_and_can_be_retried_once_it_cannot_be_running(
+        client, headers, account, monkeypatch):
+    import time_machine
+
+    from chalicelib.adapters import ses
+    from chalicelib.domain.senders import CREATION_GRACE
+    from chalicelib.services.senders import delete_sender
+
+    assert _add(client, headers, "shop.example").status_code == 201
+    _kill_at(monkeypatch, ses, "delete_identity")
+    with pytest.raises(_Killed):
+        delete_sender(account["account_id"], "key", "shop.example")
+    shown = json.loads(client.http.get("/v1/senders/shop.example", headers=headers).body)
+    assert "being deleted" in shown["next_step"]
+    again = client.http.delete("/v1/senders/shop.example", headers=headers)
+    assert again.status_code == 409 and _error(again)["field"] == "identity", again.body
+    with time_machine.travel(datetime.now(UTC) + CREATION_GRACE + timedelta(seconds=1), tick=False):
+        assert client.http.delete("/v1/senders/shop.example", headers=headers).status_code == 204
+    assert "shop.example" not in _ses_identities()
+    assert "shop.example" not in _identities(client, {"headers": headers})
+
+
+def test_p35_a_give_up_that_may_still_be_running_is_never_finished_by_another(
         client, headers, account, other, monkeypatch):
-    """Killed after the claim went and before SES's delete: the SES identity is left with no
-    owner. Harmless: no account sends as an identity it has no claim to, and nobody's add gets
-    the old verification (the add is refused and sent to the operator, who adopts it for its
-    owner), and SES's identity stays as it was."""
+    """The account's purge reaches a claim whose delete is still running (between its mark and
+    SES's delete): finished there, the other tenant could add the identity afresh before the
+    running delete reached SES, which would then delete the newcomer's identity."""
+    from chalicelib.adapters import ses
+    from chalicelib.services.senders import delete_account_identities, delete_sender
+
+    assert _add(client, headers, "shop.example").status_code == 201
+    delete = ses.delete_identity
+    seen: list[Any] = []
+
+    def purged_and_added_meanwhile(identity: str) -> None:
+        monkeypatch.setattr(ses, "delete_identity", delete)
+        delete_account_identities(account["account_id"])
+        seen.append(_add(client, other["headers"], "shop.example"))
+        delete(identity)
+
+    monkeypatch.setattr(ses, "delete_identity", purged_and_added_meanwhile)
+    delete_sender(account["account_id"], "key", "shop.example")
+    [refused] = seen
+    assert refused.status_code == 409 and "being deleted" in _error(refused)["message"], refused.body
+    assert _add(client, other["headers"], "shop.example").status_code == 201
+    assert "shop.example" in _ses_identities(), "the newcomer's SES identity was deleted"
+
+
+def test_p35_a_give_up_killed_after_its_ses_delete_is_finished_by_the_next_add(
+        client, headers, account, other, monkeypatch):
+    import time_machine
+
+    from chalicelib.domain.senders import CREATION_GRACE
+    from chalicelib.services.senders import delete_sender
+    from chalicelib.store import senders as sender_store
+
+    assert _add(client, headers, "shop.example").status_code == 201
+    _kill_at(monkeypatch, sender_store, "release_unchanged_identity")
+    with pytest.raises(_Killed):
+        delete_sender(account["account_id"], "key", "shop.example")
+    assert "shop.example" not in _ses_identities()
+    with time_machine.travel(datetime.now(UTC) + CREATION_GRACE + timedelta(seconds=1), tick=False):
+        assert _add(client, other["headers"], "shop.example").status_code == 201
+    assert "shop.example" in _identities(client, other)
+    assert "shop.example" not in _identities(client, {"headers": headers})
+
+
+def test_p35_an_account_deletion_killed_midway_leaves_no_ses_identity_once_run_again(
+        client, headers, account, monkeypatch):
+    """The purge runs again until the account is gone: the run after one killed between a
+    claim's give-up and SES's delete finds the claim still there and finishes it, so the
+    account's SES identities (an address is someone's mailbox) do not outlive it."""
+    import time_machine
+
+    from chalicelib.adapters import ses
+    from chalicelib.domain.senders import CREATION_GRACE
+    from chalicelib.services.senders import delete_account_identities
+
+    _kill_at(monkeypatch, ses, "delete_identity")
+    with pytest.raises(_Killed):
+        delete_account_identities(account["account_id"])
+    with time_machine.travel(datetime.now(UTC) + timedelta(days=1), tick=False):
+        assert delete_account_identities(account["account_id"]) == 2
+    assert not {"acme.example", "news@acme.example"} & set(_ses_identities())
+    assert _identities(client, {"headers": headers}) == []
+    assert timedelta(days=1) > CREATION_GRACE  # the next daily run is past any give-up still running
+
+
+def test_p35_an_add_while_another_accounts_give_up_is_between_its_steps_waits_for_it(
+        client, headers, account, other, monkeypatch):
+    """The reverse race: the other tenant adds while the account's delete has begun
+    and SES's identity is not deleted yet. The add is refused (409: the identity is still being
+    given up) and makes nothing in SES; once the delete is done, the add makes a fresh identity."""
     from chalicelib.adapters import ses
     from chalicelib.domain.errors import Forbidden
     from chalicelib.services.senders import check_sender, delete_sender
 
-    def killed(identity: str) -> None:
-        raise _Killed
-
     assert _add(client, headers, "shop.example").status_code == 201
-    monkeypatch.setattr(ses, "delete_identity", killed)
-    with pytest.raises(_Killed):
-        delete_sender(account["account_id"], "key", "shop.example")
+    stale = _ses_identities()["shop.example"]
+    delete = ses.delete_identity
+    seen: list[Any] = []
+
+    def the_other_adds_first(identity: str) -> None:
+        seen.append(_add(client, other["headers"], "shop.example"))
+        with pytest.raises(Forbidden):
+            check_sender(account["account_id"], "news@shop.example")
+        delete(identity)
+
+    monkeypatch.setattr(ses, "delete_identity", the_other_adds_first)
+    delete_sender(account["account_id"], "key", "shop.example")
     monkeypatch.undo()
-    left = _ses_identities()["shop.example"]
-    assert "shop.example" not in _identities(client, {"headers": headers})
-    with pytest.raises(Forbidden):
-        check_sender(account["account_id"], "news@shop.example")
-    for tenant in (other, {"headers": headers}):
-        refused = _add(client, tenant["headers"], "shop.example")
-        assert refused.status_code == 409 and "operator" in _error(refused)["message"], refused.body
-    with pytest.raises(Forbidden):
-        check_sender(other["account_id"], "news@shop.example")
-    assert _ses_identities()["shop.example"] is left
+    [refused] = seen
+    assert refused.status_code == 409 and _error(refused)["field"] == "identity", refused.body
+    assert _identities(client, other) == ["hello@other.example"]
+    assert "shop.example" not in _ses_identities()
+    assert _add(client, other["headers"], "shop.example").status_code == 201
+    assert _ses_identities()["shop.example"] is not stale
 
 
 def test_p35_another_tenants_key_deleting_a_sender_it_does_not_own_changes_nothing(
@@ -826,3 +977,12 @@ def test_p35_the_operator_may_give_an_account_an_identity_under_the_platforms_do
     created = create_account_with_key("Demo Ltd", {"sender_identity": "news@demo.tidings.example"})
     assert [item["identity"] for item in list_senders(created["account_id"])] == ["news@demo.tidings.example"]
     check_sender(created["account_id"], "news@demo.tidings.example")
+
+
+def test_p35_a_give_up_may_be_finished_by_another_only_once_it_cannot_be_running():
+    from chalicelib.domain.senders import CREATION_GRACE, RELEASE_GRACE, release_stalled
+
+    began = datetime(2030, 1, 1, tzinfo=UTC)
+    assert RELEASE_GRACE == CREATION_GRACE  # Lambda's longest timeout
+    assert release_stalled(began, began + RELEASE_GRACE) is False
+    assert release_stalled(began, began + RELEASE_GRACE + timedelta(microseconds=1)) is True

@@ -34,6 +34,12 @@ VERIFICATION_WINDOW = timedelta(hours=72)
 # longest timeout; the API's is 29 seconds), then lapses.
 CREATION_GRACE = timedelta(minutes=15)
 
+# A give-up marks its claim, deletes the SES identity, then the claim (services/senders._give_up):
+# a mark older than this is one whose process was killed midway, and whoever comes next finishes
+# it. Within it, the give-up may still be running, and a second one could delete the SES identity
+# an add made after the first had finished.
+RELEASE_GRACE = CREATION_GRACE
+
 
 class SenderKind(StrEnum):
     ADDRESS = "address"
@@ -110,6 +116,12 @@ def claim_lapsed(verification_status: str | None, claimed_at: datetime, at: date
     if verification_status in ("SUCCESS", "TEMPORARY_FAILURE"):
         return False
     return at - claimed_at > VERIFICATION_WINDOW
+
+
+def release_stalled(releasing_since: datetime, at: datetime) -> bool:
+    """Whether a give-up that began at `releasing_since` can no longer be running (its process was
+    killed between its steps), so that another may finish it."""
+    return at - releasing_since > RELEASE_GRACE
 
 
 def covering_domains(name: SenderName) -> list[str]:

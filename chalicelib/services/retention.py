@@ -31,7 +31,7 @@ from chalicelib.domain.retention import (
 from chalicelib.observability import logger
 from chalicelib.resources import OUTBOX
 from chalicelib.services.accounts import account_language
-from chalicelib.services.senders import delete_account_identities
+from chalicelib.services.senders import delete_account_identities, give_up_running
 from chalicelib.store import account_lifecycle as lifecycle
 from chalicelib.store import audit
 from chalicelib.store.audit import PLATFORM_AUDIT
@@ -119,8 +119,8 @@ def _delete_requested(at: datetime, more_time: TimeLeft) -> PurgeProgress:
     progress = PurgeProgress()
     for listed in lifecycle.deletions_due(at):
         account = lifecycle.still_due_for_deletion(listed.account_id, at)
-        if account is None:
-            continue  # reactivated since the index was read
+        if account is None or give_up_running(account.account_id):
+            continue  # reactivated since the index was read, or a later run deletes it
         # The platform's log is the only trace left: it says who ended the account (P33).
         reason = "cancelled" if account.status == CANCELLED else "requested"
         if not _delete_account(account, reason, more_time):
@@ -164,8 +164,9 @@ def _delete_inactive(at: datetime, more_time: TimeLeft) -> PurgeProgress:
             current = Account.get(account.account_id, consistent_read=True)  # used since? (P25)
         except Account.DoesNotExist:
             continue
-        if not inactive_for_deletion(Activity(current.last_active_day, current.inactivity_warned_at), at):
-            continue
+        if (not inactive_for_deletion(Activity(current.last_active_day, current.inactivity_warned_at), at)
+                or give_up_running(current.account_id)):
+            continue  # used since, or a later run deletes it
         if not _delete_account(current, "inactive", more_time):
             return PurgeProgress(progress.count, complete=False)
         progress.count += 1

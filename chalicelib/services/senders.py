@@ -12,6 +12,7 @@ once.
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from chalicelib.adapters import ses
@@ -29,6 +30,7 @@ from chalicelib.domain.senders import (
     covering_domains,
     dns_records,
     owned_identities_for,
+    release_stalled,
     sender_name,
     verification_covers,
 )
@@ -43,8 +45,11 @@ from chalicelib.store.models import SenderIdentity
 LAPSED = "platform"
 
 
-def _owners(domain: str) -> list[Owner]:
-    return [Owner(item.identity, item.account_id) for item in sender_store.identities_at(domain)]
+def _owners(domain: str, *, releasing_too: bool = True) -> list[Owner]:
+    """Who claims each identity at the domain; without `releasing_too`, not the claims being given
+    up (_give_up), which nobody sends as any more but which still hold the identity."""
+    return [Owner(item.identity, item.account_id) for item in sender_store.identities_at(domain)
+            if releasing_too or item.releasing_at is None]
 
 
 def sender_view(item: SenderIdentity, state: ses.IdentityState | None) -> dict[str, Any]:
@@ -62,7 +67,9 @@ def sender_view(item: SenderIdentity, state: ses.IdentityState | None) -> dict[s
         view["dns_records"] = dns_records(item.domain, state.dkim_tokens if state else ())
     else:
         view["dns_records"] = []
-    if not view["verified"]:
+    if item.releasing_at is not None:  # a delete that stopped midway: nothing is sent as it
+        view["next_step"] = "being deleted: delete it again if it is still listed in a few minutes"
+    elif not view["verified"]:
         view["next_step"] = ("publish the DNS records above; SES verifies the domain once it sees them"
                              if item.kind == SenderKind.DOMAIN.value else
                              "open the verification link SES mailed to the address")
@@ -152,21 +159,36 @@ def _refuse_under_a_verified_domain(name: SenderName, account_id: str, *, unowne
 def _release_lapsed_claims(name: SenderName, account_id: str) -> None:
     """Release the other accounts' claims that keep the account from adding `name` when every one
     of them has lapsed (domain/senders.claim_lapsed), deleting their SES identities too, so that
-    no SES identity outlives its claim and the newcomer verifies afresh. A single claim that
-    still holds keeps them all: the add is refused, and nothing changes."""
+    no SES identity outlives its claim and the newcomer verifies afresh. A claim of `name` itself
+    whose give-up was killed midway (any account's, this one's too) gives way the same, and is
+    finished: its SES identity, verified by its old owner, goes, and is made afresh. A single
+    claim that still holds keeps them all: the add is refused, and nothing changes."""
     items = sender_store.identities_at(name.domain)
     in_the_way = claims_in_the_way(name, account_id, [Owner(item.identity, item.account_id)
                                                       for item in items])
-    blocking = [item for item in items if Owner(item.identity, item.account_id) in in_the_way]
+    blocking = [item for item in items if Owner(item.identity, item.account_id) in in_the_way
+                or (item.identity == name.identity and item.releasing_at is not None)]
     at = now()
-    if not blocking or not all(claim_lapsed(_status(item.identity), item.created_at, at)
-                               for item in blocking):
+    held = [item for item in blocking if not _gives_way(item, at)]
+    if held and all(item.releasing_at is not None for item in held):
+        raise Conflict(f"a sender identity at '{name.domain}' is being deleted: try again in a few "
+                       "minutes", field="identity")
+    if not blocking or held:
         return
     for item in blocking:
-        if _give_up(item):
+        finishing = item.releasing_at is not None  # a give-up stopped midway: not a new lapse
+        if _give_up(item) and not finishing:
             audit.record(item.account_id, LAPSED, "sender.lapsed", item.kind)
             logger.info("unverified sender claim lapsed", extra={"account_id": item.account_id,
                                                                  "kind": item.kind})
+
+
+def _gives_way(item: SenderIdentity, at: datetime) -> bool:
+    """Whether the claim no longer keeps its identity from an add: lapsed, or being given up by
+    a process that can no longer be running."""
+    if item.releasing_at is not None:
+        return release_stalled(item.releasing_at, at)
+    return claim_lapsed(_status(item.identity), item.created_at, at)
 
 
 def _status(identity: str) -> str | None:
@@ -195,10 +217,13 @@ def delete_sender(account_id: str, actor: str, raw_identity: str) -> None:
     """Remove an identity and its SES identity; Conflict while the profile's sender identity
     needs it (change `sender_identity` first)."""
     name, item = _own(account_id, raw_identity)
+    if item.releasing_at is not None and not release_stalled(item.releasing_at, now()):
+        raise Conflict("the identity is being deleted: try again in a few minutes", field="identity")
     profile_sender = get_account(account_id).sender_identity
     if profile_sender and name.identity in (profile_sender, profile_sender.rpartition("@")[2]):
         others = [identity for identity in owned_identities_for(
-            profile_sender, account_id, _owners(name.domain)) if identity != name.identity]
+            profile_sender, account_id, _owners(name.domain, releasing_too=False))
+            if identity != name.identity]
         if not others:
             raise Conflict("the account profile sends as this identity; set another sender_identity "
                            "with PATCH /v1/account first", field="identity")
@@ -211,22 +236,29 @@ def delete_sender(account_id: str, actor: str, raw_identity: str) -> None:
 
 
 def _give_up(item: SenderIdentity) -> bool:
-    """Release the account's claim as it was read, then delete its SES identity; False (nothing
-    done) when the claim is gone already, or another account's now (P35).
+    """Give up the account's claim as it was read and delete its SES identity; False (nothing
+    done) when the claim is gone already, another account's now (P35), or being given up by a
+    process that may still be running.
 
-    The claim goes first, conditionally: an identity another account took over since (released
-    as lapsed, claimed, made afresh in SES) is that account's, and SES is left alone. When SES's
-    delete fails, the claim is put back, so the account still owns what SES still has and the
-    delete can be retried. A process killed between the two steps leaves an SES identity no
-    account owns: nothing is sent as it (every From needs a claim, check_sender), and nobody's
-    add inherits its verification (add_sender refuses it, for the operator to adopt)."""
-    if not sender_store.release_unchanged_identity(item):
+    The claim is marked first, conditionally: an identity another account took over since
+    (released as lapsed, claimed, made afresh in SES) is that account's, and SES is left alone;
+    from the mark on, nobody sends as it (check_sender). Then SES's identity goes, then the claim.
+    When SES's delete fails, the mark is undone, so the delete can be retried. A process killed
+    between the steps leaves the marked claim, never an SES identity without one: once the
+    give-up can no longer be running (domain/senders.release_stalled), the next delete, account
+    purge or add of the identity finishes it, and an add makes the identity afresh, so its old
+    owner's verification is never inherited."""
+    if item.releasing_at is not None and not release_stalled(item.releasing_at, now()):
+        return False
+    before = item.releasing_at
+    if not sender_store.begin_release(item):
         return False
     try:
         ses.delete_identity(item.identity)
     except Exception:
-        sender_store.restore_identity(item)
+        sender_store.undo_release(item, before)
         raise
+    sender_store.release_unchanged_identity(item)
     return True
 
 
@@ -235,7 +267,7 @@ def check_sender(account_id: str, address: str, field: str = "from_address") -> 
     account's verified domain is above it; Conflict when it does but SES has not verified that
     identity (yet, or any more). `address` is normalised."""
     domain = address.rpartition("@")[2]
-    owned = owned_identities_for(address, account_id, _owners(domain))
+    owned = owned_identities_for(address, account_id, _owners(domain, releasing_too=False))
     # Under another account's verified domain, it may be verified through that domain: never
     # this account's to send as. (At its own domain, the claims already keep one owner.)
     if owned and _verified_domain_over(SenderName(domain, domain, SenderKind.DOMAIN), account_id,
@@ -256,7 +288,7 @@ def owns_sender(account_id: str, address: str) -> bool:
     """Whether the account still owns `address` (normalised) or its domain, verified or not (one
     DynamoDB read, no SES call: a campaign's batches re-check it while it sends)."""
     domain = address.rpartition("@")[2]
-    return bool(domain and owned_identities_for(address, account_id, _owners(domain)))
+    return bool(domain and owned_identities_for(address, account_id, _owners(domain, releasing_too=False)))
 
 
 def may_send_as(account_id: str, address: str | None) -> bool:
@@ -302,10 +334,20 @@ def delete_account_identities(account_id: str) -> int:
     outlive the account, nor stay behind where no account may add it (add_sender). Each goes as
     delete_sender's does (_give_up): an identity another account took over meanwhile is left to
     it, and not counted. Idempotent: gone already is fine, and a run stopped midway leaves the
-    rest for the next; only a run killed between one identity's claim and its SES delete leaves
-    that SES identity behind, unowned and unusable, for the operator to delete."""
+    rest for the next; one killed within an identity's give-up leaves its claim marked, which the
+    next run (a day later: the give-up cannot be running any more) finishes."""
     items = sender_store.account_identities(account_id)
     return sum(_give_up(item) for item in items)
+
+
+def give_up_running(account_id: str) -> bool:
+    """Whether a give-up of one of the account's identities began within RELEASE_GRACE (a delete
+    that may still be running, or was killed): the account's purge waits for a later run, which
+    finishes it (delete_account_identities). Purged now, the claim would be gone, and nothing
+    could finish a give-up killed before SES's delete: SES's identity would outlive the account."""
+    at = now()
+    return any(item.releasing_at is not None and not release_stalled(item.releasing_at, at)
+               for item in sender_store.account_identities(account_id))
 
 
 def register_operator_sender(account_id: str, raw_identity: str) -> None:

@@ -163,6 +163,9 @@ class SenderIdentity(TidingsModel):
     account_id = UnicodeAttribute()
     kind = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
+    # Set when its account's give-up begins (services/senders._give_up): from then on nobody sends
+    # as it, and the claim stays until SES's identity is deleted, so none outlives its claim.
+    releasing_at = UTCDateTimeAttribute(null=True)
     by_account = SendersByAccount()
 
 

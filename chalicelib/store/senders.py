@@ -5,7 +5,10 @@ deciding whether an account may send as `news@acme.example` is one read whatever
 """
 from __future__ import annotations
 
-from pynamodb.exceptions import DeleteError, PutError
+from datetime import datetime
+
+from pynamodb.exceptions import DeleteError, PutError, UpdateError
+from pynamodb.expressions.condition import Condition
 
 from chalicelib.domain.clock import now
 from chalicelib.domain.errors import Conflict, NotFound
@@ -65,26 +68,46 @@ def release_identity(item: SenderIdentity) -> None:
     release_unchanged_identity(item)
 
 
-def restore_identity(item: SenderIdentity) -> bool:
-    """Put back a claim this process released, as it was (its `created_at` too); False when
-    another account claimed the identity since (one conditional put: that claim is theirs)."""
+def begin_release(item: SenderIdentity) -> bool:
+    """Mark the claim, as it was read, as being given up (`releasing_at`, now; `item` follows);
+    False when it is gone, claimed afresh, or marked by another give-up since (one conditional
+    update: of two processes giving one claim up, one does it)."""
     try:
-        item.save(condition=SenderIdentity.identity.does_not_exist())
-    except PutError as exc:
+        item.update(actions=[SenderIdentity.releasing_at.set(now())], condition=_unchanged(item))
+    except UpdateError as exc:
         if exc.cause_response_code == _CONDITION_FAILED:
             return False
         raise
     return True
 
 
-def release_unchanged_identity(item: SenderIdentity) -> bool:
-    """Delete the claim as it was read; False when it is gone already or was claimed afresh since
-    (one conditional delete: of two accounts releasing one lapsed claim, one does it)."""
+def undo_release(item: SenderIdentity, releasing_at: datetime | None) -> None:
+    """Put the claim's mark back as it was before begin_release (none, or a stalled give-up's),
+    when the claim is still as this give-up left it; nothing otherwise."""
+    action = (SenderIdentity.releasing_at.remove() if releasing_at is None
+              else SenderIdentity.releasing_at.set(releasing_at))
     try:
-        item.delete(condition=(SenderIdentity.account_id == item.account_id)
-                    & (SenderIdentity.created_at == item.created_at))
+        item.update(actions=[action], condition=_unchanged(item))
+    except UpdateError as exc:
+        if exc.cause_response_code != _CONDITION_FAILED:
+            raise
+
+
+def release_unchanged_identity(item: SenderIdentity) -> bool:
+    """Delete the claim as it was read; False when it is gone already or was claimed afresh or
+    marked since (one conditional delete: of two accounts releasing one lapsed claim, one does it)."""
+    try:
+        item.delete(condition=_unchanged(item))
     except DeleteError as exc:
         if exc.cause_response_code == _CONDITION_FAILED:
             return False
         raise
     return True
+
+
+def _unchanged(item: SenderIdentity) -> Condition:
+    same_claim = ((SenderIdentity.account_id == item.account_id)
+                  & (SenderIdentity.created_at == item.created_at))
+    if item.releasing_at is None:
+        return same_claim & SenderIdentity.releasing_at.does_not_exist()
+    return same_claim & (SenderIdentity.releasing_at == item.releasing_at)
