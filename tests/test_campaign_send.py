@@ -798,13 +798,13 @@ def test_issue4_a_continuation_rechecks_its_campaign_and_reads_its_due_recipient
     assert len(sent_raw()) == 3 and campaign_status(client, headers, campaign_id) == "sent"
 
 
-@pytest.mark.parametrize(("due", "reads"), [(24, 1), (25, 2)])
+@pytest.mark.parametrize(("due", "reads", "purge_lists"), [(24, 1, 1), (25, 2, 1), (26, 2, 2), (49, 2, 2)])
 def test_issue4_a_batch_reads_its_campaign_with_up_to_24_recipients_due_first(
-        client, account, headers, list_id, due, reads):
+        client, account, headers, list_id, due, reads, purge_lists):
     """Three keys for the campaign, its account and its list, four for each recipient: up to 24
-    due at once are read with them. A batch with a whole chunk due at once (running behind) reads
-    its campaign alone, then its recipients 25 at a time (due_suppressions.READ_CHUNK): a first
-    chunk of 24 would leave one more chunk to read and file for the purge."""
+    due at once are read with them, the rest 25 at a time (due_suppressions.READ_CHUNK). All of
+    25 (or 50, 75, 100) due at once are read in chunks of 25 after the campaign, not with it: a
+    first chunk of 24 would leave one more chunk to read and file for the purge."""
     from chalicelib.services.sending import sender_ownership
     from chalicelib.store.sending_state import FIRST_DUE_WITH_BATCH
 
@@ -819,7 +819,7 @@ def test_issue4_a_batch_reads_its_campaign_with_up_to_24_recipients_due_first(
     assert sender_ownership.still_owns_sender(account["account_id"], "news@acme.example")
     calls = _dynamodb_calls_of(replace(job, reservation=Reservation(first=time.time() - 1, interval=0.001)))
     assert calls["BatchGetItem"] == reads
-    assert calls["PutItem"] == due + 1, "the claims and one purge list"
+    assert calls["PutItem"] == due + purge_lists, "the claims and a purge list a read"
     assert len(sent_raw()) == due
 
 

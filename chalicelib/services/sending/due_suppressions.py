@@ -96,14 +96,17 @@ class DueSuppressions:
 
 def first_due(count: int, reservation: Reservation | None) -> int:
     """How many of a batch's `count` recipients to read before it starts, with its campaign: its
-    first chunk (those due within the lookahead) when that fits FIRST_DUE_WITH_BATCH. None
-    without send times (they are reserved after that read), when the first is not due yet (the
-    batch hands it back unread), or when a whole READ_CHUNK is due (a batch running behind):
-    a first chunk cut to fit would leave one more chunk to read and file for the purge at its end."""
+    first chunk (those due within the lookahead), cut to FIRST_DUE_WITH_BATCH when a whole
+    READ_CHUNK is due (a batch running behind), unless the `count` fill whole chunks: cut, they
+    would leave one more chunk to read and file for the purge at the end, for no call saved.
+    None without send times (they are reserved after that read) or when the first is not due yet
+    (the batch hands it back unread)."""
     if reservation is None or count == 0 or reservation.slot(0) - time.time() > MAX_SEND_WAIT_SECONDS:
         return 0
     end = _due_end(reservation, 0, min(count, READ_CHUNK))
-    return end if end <= FIRST_DUE_WITH_BATCH else 0
+    if end <= FIRST_DUE_WITH_BATCH:
+        return end
+    return FIRST_DUE_WITH_BATCH if count % READ_CHUNK else 0
 
 
 def _due_end(reservation: Reservation | None, start: int, last: int) -> int:
