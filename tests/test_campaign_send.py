@@ -823,6 +823,29 @@ def test_issue4_a_batch_reads_its_campaign_with_up_to_24_recipients_due_first(
     assert len(sent_raw()) == due
 
 
+def test_issue4_a_page_job_reads_its_campaign_and_list_in_one_call(client, account, headers, list_id):
+    """A fan-out page reads its campaign (still sending?) and its list (its name and tracking
+    switches) in one BatchGetItem, then its page of entries (one Query); it plans the page (one
+    transaction) and reserves the page's send times (one UpdateItem; the rate bucket is read
+    once by a fresh process: the GetItem)."""
+    from bench.aws_calls import count_aws_calls
+    from chalicelib.domain.sending import PageJob
+    from chalicelib.services.sending.fanout import fan_out_page
+
+    subscribe(account["account_id"], list_id, "ann@example.com")
+    campaign = create_campaign(client, headers, [list_id])
+    _send(client, headers, campaign["campaign_id"])
+    [page] = take("fanout")
+    with count_aws_calls() as calls:
+        fan_out_page(job_from_dict(json.loads(page["body"])))
+    assert isinstance(job_from_dict(json.loads(page["body"])), PageJob)
+    assert {operation: count for operation, count in calls.by_operation.items()
+            if operation.startswith("dynamodb.")} == {
+        "dynamodb.BatchGetItem": 1, "dynamodb.Query": 1, "dynamodb.TransactWriteItems": 1,
+        "dynamodb.GetItem": 1, "dynamodb.UpdateItem": 1}
+    assert len(take("campaign-send")) == 1
+
+
 def _attributes_of_bytes(names: list[str], target: int) -> dict[str, str]:
     """Attributes of emoji (a 12-byte JSON escape each) taking about `target` bytes queued."""
     from chalicelib.domain.queue_size import json_bytes

@@ -1,10 +1,10 @@
-"""What a sender checks, in as few reads as a 100,000-recipient send allows: at every invocation
-of a batch (a continuation too), the campaign (still sending? its content), its account (still
-allowed to send? its profile) and the list (its tracking switches now, P15), in one BatchGetItem
-with the first recipients due; and as recipients come due, their suppressions (P07, P12) and
-their entries on the list (restricted since the fan-out, P17? tracking consent withdrawn, P30?),
-one BatchGetItem over both tables a chunk; and as a confirmation mail goes, whether the signup it
-confirms still waits for it, one BatchGetItem."""
+"""What a sender checks, in as few reads as a 100,000-recipient send allows: at every fan-out
+page and every invocation of a batch (a continuation too), the campaign (still sending? its
+content), its account (still allowed to send? its profile) and the list (its tracking switches
+now, P15), in one BatchGetItem, a batch's with its first recipients due; as recipients come due,
+their suppressions (P07, P12) and their entries on the list (restricted since the fan-out, P17?
+tracking consent withdrawn, P30?), one BatchGetItem over both tables a chunk; and as a
+confirmation mail goes, whether the signup it confirms still waits for it, one BatchGetItem."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -42,9 +42,10 @@ class DueRecipients:
 
 
 @dataclass(frozen=True)
-class BatchState:
-    """What a batch invocation reads before it sends: its campaign, account and list as stored
-    now, and when it asked for its first n recipients too, (n, their due read)."""
+class CampaignState:
+    """What a sender reads before it goes on (a fan-out page, each invocation of a batch): the
+    campaign, its account and its list as stored now, and when it asked for a batch's first n
+    recipients too, (n, their due read)."""
 
     campaign: Campaign | None
     account: Account | None
@@ -52,29 +53,44 @@ class BatchState:
     first_read: tuple[int, DueRecipients] | None = None
 
 
-def batch_state(account_id: str, campaign_id: str, list_id: str, hashes: Sequence[str] = (),
-                addresses: Sequence[str] = ()) -> BatchState:
+def campaign_state(account_id: str, campaign_id: str, list_id: str, hashes: Sequence[str] = (),
+                   addresses: Sequence[str] = ()) -> CampaignState:
     """The campaign, its account and the account's list as stored now (strongly consistent),
     None for a missing one (a list of another account is missing here); with the due read of
     `hashes` and `addresses` (at most FIRST_DUE_WITH_BATCH each) when they are given. One
     BatchGetItem."""
-    campaigns, accounts = Campaign.Meta.table_name, Account.Meta.table_name
-    lists = MailingList.Meta.table_name
-    request = {
-        campaigns: {"Keys": [{"account_id": {"S": account_id}, "campaign_id": {"S": campaign_id}}],
-                    "ConsistentRead": True},
-        accounts: {"Keys": [{"account_id": {"S": account_id}}], "ConsistentRead": True},
-        lists: {"Keys": [{"list_id": {"S": list_id}}], "ConsistentRead": True},
-    }
+    accounts = Account.Meta.table_name
+    request = {**_campaign_request(account_id, campaign_id, list_id),
+               accounts: {"Keys": [{"account_id": {"S": account_id}}], "ConsistentRead": True}}
     found = _batch_get({**request, **_due_request(account_id, list_id, hashes, addresses)} if addresses
                        else request)
-    campaign = Campaign.from_raw_data(found[campaigns][0]) if found[campaigns] else None
-    account = Account.from_raw_data(found[accounts][0]) if found[accounts] else None
-    mailing_list = MailingList.from_raw_data(found[lists][0]) if found[lists] else None
-    if mailing_list is not None and mailing_list.account_id != account_id:
-        mailing_list = None
-    return BatchState(campaign, account, mailing_list,
-                      (len(addresses), _due_found(account_id, list_id, found)) if addresses else None)
+    campaign, mailing_list = _campaign_found(account_id, found)
+    return CampaignState(campaign, Account.from_raw_data(found[accounts][0]) if found[accounts] else None,
+                         mailing_list,
+                         (len(addresses), _due_found(account_id, list_id, found)) if addresses else None)
+
+
+def campaign_and_list(account_id: str, campaign_id: str, list_id: str
+                      ) -> tuple[Campaign | None, MailingList | None]:
+    """The campaign and the account's list as campaign_state reads them, without the account (a
+    fan-out page needs none, and its role reads no accounts): one BatchGetItem."""
+    return _campaign_found(account_id, _batch_get(_campaign_request(account_id, campaign_id, list_id)))
+
+
+def _campaign_request(account_id: str, campaign_id: str, list_id: str) -> dict[str, dict[str, Any]]:
+    campaign = {"account_id": {"S": account_id}, "campaign_id": {"S": campaign_id}}
+    return {
+        Campaign.Meta.table_name: {"Keys": [campaign], "ConsistentRead": True},
+        MailingList.Meta.table_name: {"Keys": [{"list_id": {"S": list_id}}], "ConsistentRead": True},
+    }
+
+
+def _campaign_found(account_id: str, found: dict[str, list[dict[str, Any]]]
+                    ) -> tuple[Campaign | None, MailingList | None]:
+    campaigns, lists = found[Campaign.Meta.table_name], found[MailingList.Meta.table_name]
+    mailing_list = MailingList.from_raw_data(lists[0]) if lists else None
+    return (Campaign.from_raw_data(campaigns[0]) if campaigns else None,
+            mailing_list if mailing_list is not None and mailing_list.account_id == account_id else None)
 
 
 def due_recipients(account_id: str, list_id: str, hashes: Sequence[str],

@@ -76,7 +76,7 @@ from chalicelib.store.campaigns import (
 )
 from chalicelib.store.models import Account, MailingList
 from chalicelib.store.send_progress import finish_batch
-from chalicelib.store.sending_state import BatchState, DueRecipients, batch_state, due_recipients
+from chalicelib.store.sending_state import CampaignState, DueRecipients, campaign_state, due_recipients
 from chalicelib.store.sent_counts import CounterUpdate
 
 
@@ -148,22 +148,22 @@ def send_batch(job: BatchJob, time_left: Callable[[], float], last_attempt: bool
     return outcome
 
 
-def _batch_state(job: BatchJob) -> BatchState:
+def _batch_state(job: BatchJob) -> CampaignState:
     """The campaign, its account and its list as stored now, read with the recipients due first
     (due_suppressions.first_due) in one call. Should that read fail, they are read alone, and the
     recipients when due: one that cannot be read there on the job's last attempt counts as failed
     (_send_each) rather than the job being dead-lettered with its campaign still `sending`."""
     ahead = job.recipients[:first_due(len(job.recipients), job.reservation)]
     if not ahead:
-        return batch_state(job.account_id, job.campaign_id, job.mailing_list.list_id)
+        return campaign_state(job.account_id, job.campaign_id, job.mailing_list.list_id)
     try:
-        return batch_state(job.account_id, job.campaign_id, job.mailing_list.list_id,
+        return campaign_state(job.account_id, job.campaign_id, job.mailing_list.list_id,
                            [address_hash(contact.email, hash_key()) for contact in ahead],
                            [contact.email for contact in ahead])
     except Exception:
         logger.warning("batch read with its first recipients failed: read alone", extra={
             "campaign_id": job.campaign_id, "batch": job.batch_id})
-        return batch_state(job.account_id, job.campaign_id, job.mailing_list.list_id)
+        return campaign_state(job.account_id, job.campaign_id, job.mailing_list.list_id)
 
 
 def _cancel(job: BatchJob, why: str, context: dict[str, str]) -> None:

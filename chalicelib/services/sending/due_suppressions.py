@@ -16,7 +16,7 @@ twice (those read, then handed back): a fifth of a second costs the least at SES
 second (bench/sending_model.py).
 
 An invocation's first read is made with its campaign, its account and its list (first_due, at
-most FIRST_DUE_WITH_BATCH recipients; store/sending_state.batch_state): a continuation, which
+most FIRST_DUE_WITH_BATCH recipients; store/sending_state.campaign_state): a continuation, which
 must read those again, costs no call of its own for them (issue 4).
 
 Right after each read, the batch files the recipients it may now mail for the 30-day purge
@@ -46,7 +46,7 @@ class DueSuppressions:
     back from the list's mail (suppressed, restricted, gone), and which may still be tracked,
     read chunk by chunk as their send times come. `tracking_required`: the list asks for
     tracking consent (P30). `first_read`: (n, the read of the first n recipients), made already
-    with the batch's own (first_due, store/sending_state.batch_state)."""
+    with the batch's own (first_due, store/sending_state.campaign_state)."""
 
     def __init__(self, account_id: str, list_id: str, hashes: Sequence[str], addresses: Sequence[str],
                  reservation: Reservation | None, cleared: Callable[[list[str]], None],
