@@ -3,6 +3,8 @@ one message exactly once at the SES rate, survive throttling and redelivery, fin
 from __future__ import annotations
 
 import json
+import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,7 +16,7 @@ from chalicelib.clients import client as aws_client
 from chalicelib.config import hash_key, signer
 from chalicelib.domain.mail_links import PREFERENCES, LinkClaim, link_token
 from chalicelib.domain.marketing_mail import ListSettings
-from chalicelib.domain.sending import BatchJob
+from chalicelib.domain.sending import BatchJob, Reservation, job_from_dict
 from chalicelib.domain.subscriptions import Contact
 from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason, address_hash
 from chalicelib.local.invoke import running_as
@@ -762,6 +764,86 @@ def test_a_batch_out_of_time_continues_as_a_new_job_of_the_same_batch(client, ac
     assert recipients_of_sent() == ["ann@example.com", "bob@example.com"]
     assert campaign_status(client, headers, campaign["campaign_id"]) == "sent"
 
+
+
+def _dynamodb_calls_of(job: BatchJob) -> dict[str, int]:
+    """The DynamoDB calls sending `job` makes, by operation, its sender's ownership known."""
+    from bench.aws_calls import count_aws_calls
+    from chalicelib.services.sending.batches import send_batch
+
+    with count_aws_calls() as calls:
+        outcome = send_batch(job, time_left=lambda: 60.0)
+    assert not outcome.remaining and outcome.failed == 0
+    return {operation.split(".")[1]: count for operation, count in calls.by_operation.items()
+            if operation.startswith("dynamodb.")}
+
+
+def test_issue4_a_continuation_rechecks_its_campaign_and_reads_its_due_recipients_in_one_call(
+        client, account, headers, list_id, monkeypatch):
+    """Issue 4 (at most 0.1 DynamoDB calls a recipient besides the records, however many
+    continuations this machine's speed makes): a continuation reads its campaign, account and list
+    again (paused? suspended, P26? tracking, P15?) in the same BatchGetItem as the suppressions and
+    entries of the recipients due first (P07, P12, P17, P30); then, besides the claims and its
+    purge list, only its count and the end of its batch (the campaign's end: it is the last)."""
+    from chalicelib.services.sending import sender_ownership
+
+    monkeypatch.setattr(sender_ownership, "_owned_at", {})
+    campaign_id, batch = _one_batch_to_three(client, account, headers, list_id)
+    job = job_from_dict(json.loads(batch["body"]))
+    assert sender_ownership.still_owns_sender(account["account_id"], "news@acme.example")
+    continuation = replace(job, reservation=Reservation(first=time.time() - 1, interval=0.001),
+                           continued=True)
+    assert _dynamodb_calls_of(continuation) == {
+        "BatchGetItem": 1, "PutItem": 3 + 1, "TransactWriteItems": 1 + 1, "UpdateItem": 1 + 1, "GetItem": 2}
+    assert len(sent_raw()) == 3 and campaign_status(client, headers, campaign_id) == "sent"
+
+
+@pytest.mark.parametrize(("due", "reads", "purge_lists"), [(24, 1, 1), (25, 2, 1), (26, 2, 2), (49, 2, 2)])
+def test_issue4_a_batch_reads_its_campaign_with_up_to_24_recipients_due_first(
+        client, account, headers, list_id, due, reads, purge_lists):
+    """Three keys for the campaign, its account and its list, four for each recipient: up to 24
+    due at once are read with them, the rest 25 at a time (due_suppressions.READ_CHUNK). All of
+    25 (or 50, 75, 100) due at once are read in chunks of 25 after the campaign, not with it: a
+    first chunk of 24 would leave one more chunk to read and file for the purge."""
+    from chalicelib.services.sending import sender_ownership
+    from chalicelib.store.sending_state import FIRST_DUE_WITH_BATCH
+
+    assert FIRST_DUE_WITH_BATCH == 24
+    for n in range(due):
+        subscribe(account["account_id"], list_id, f"reader{n}@example.com")
+    campaign = create_campaign(client, headers, [list_id])
+    _send(client, headers, campaign["campaign_id"])
+    run_queues(client, ("fanout",))
+    [batch] = take("campaign-send")
+    job = job_from_dict(json.loads(batch["body"]))
+    assert sender_ownership.still_owns_sender(account["account_id"], "news@acme.example")
+    calls = _dynamodb_calls_of(replace(job, reservation=Reservation(first=time.time() - 1, interval=0.001)))
+    assert calls["BatchGetItem"] == reads
+    assert calls["PutItem"] == due + purge_lists, "the claims and a purge list a read"
+    assert len(sent_raw()) == due
+
+
+def test_issue4_a_page_job_reads_its_campaign_and_list_in_one_call(client, account, headers, list_id):
+    """A fan-out page reads its campaign (still sending?) and its list (its name and tracking
+    switches) in one BatchGetItem, then its page of entries (one Query); it plans the page (one
+    transaction) and reserves the page's send times (one UpdateItem; the rate bucket is read
+    once by a fresh process: the GetItem)."""
+    from bench.aws_calls import count_aws_calls
+    from chalicelib.domain.sending import PageJob
+    from chalicelib.services.sending.fanout import fan_out_page
+
+    subscribe(account["account_id"], list_id, "ann@example.com")
+    campaign = create_campaign(client, headers, [list_id])
+    _send(client, headers, campaign["campaign_id"])
+    [page] = take("fanout")
+    with count_aws_calls() as calls:
+        fan_out_page(job_from_dict(json.loads(page["body"])))
+    assert isinstance(job_from_dict(json.loads(page["body"])), PageJob)
+    assert {operation: count for operation, count in calls.by_operation.items()
+            if operation.startswith("dynamodb.")} == {
+        "dynamodb.BatchGetItem": 1, "dynamodb.Query": 1, "dynamodb.TransactWriteItems": 1,
+        "dynamodb.GetItem": 1, "dynamodb.UpdateItem": 1}
+    assert len(take("campaign-send")) == 1
 
 
 def _attributes_of_bytes(names: list[str], target: int) -> dict[str, str]:

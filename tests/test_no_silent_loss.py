@@ -150,10 +150,9 @@ def test_a_fan_out_page_still_failing_on_its_last_receive_ends_the_campaign_fail
 
 def test_p12_a_batch_whose_opt_outs_cannot_be_read_mails_nobody_and_ends_failed_on_its_last_receive(
         client, account, headers, monkeypatch):
-    from botocore.exceptions import ClientError
-
-    from chalicelib.services.sending import due_suppressions
+    from chalicelib.store.models import Suppression
     from tests.support.events import sqs_event
+    from tests.support.faults import unreadable_table
     from tests.support.mail import sent_mails
     from tests.support.queues import take
 
@@ -164,11 +163,7 @@ def test_p12_a_batch_whose_opt_outs_cannot_be_read_mails_nobody_and_ends_failed_
     client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/send", headers=headers)
     run_queues(client, ("fanout",))
 
-    def unreadable(*args: Any, **kwargs: Any) -> set[str]:
-        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}},
-                          "BatchGetItem")
-
-    monkeypatch.setattr(due_suppressions, "due_recipients", unreadable)
+    unreadable_table(monkeypatch, Suppression)
     (job,) = take("campaign-send")
     event = sqs_event(job)
     assert client.lambda_.invoke("campaign_send_worker", event).payload["batchItemFailures"], \
@@ -190,11 +185,10 @@ def test_p13_p26_mail_an_earlier_delivery_sent_counts_sent_not_failed_when_the_l
     """The batch mails Ann, Bob and Cat, then its count fails, so SQS redelivers it; on its last
     receive the opt-out read is throttled too. All three got the mail: they count as sent (P13,
     and in the account's volume, P26), none as failed."""
-    from chalicelib.services.sending import due_suppressions
     from chalicelib.store.campaign_stats import campaign_counters
-    from chalicelib.store.models import CampaignStat
+    from chalicelib.store.models import CampaignStat, Suppression
     from tests.support.events import sqs_event
-    from tests.support.faults import fail_first_write_to
+    from tests.support.faults import fail_first_write_to, unreadable_table
     from tests.support.mail import recipients_of_sent
     from tests.support.queues import take
     from tests.test_campaign_send import _account_sent
@@ -209,20 +203,13 @@ def test_p13_p26_mail_an_earlier_delivery_sent_counts_sent_not_failed_when_the_l
     fail_first_write_to(monkeypatch, CampaignStat)
     assert client.lambda_.invoke("campaign_send_worker", sqs_event(batch)).payload["batchItemFailures"]
     assert recipients_of_sent() == ["ann@example.com", "bob@example.com", "cat@example.com"]
-    monkeypatch.setattr(due_suppressions, "due_recipients", _unreadable)
+    unreadable_table(monkeypatch, Suppression)
     event = sqs_event(batch)
     event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "5"
     assert client.lambda_.invoke("campaign_send_worker", event).payload == {"batchItemFailures": []}
     shown = json.loads(client.http.get(f"/v1/campaigns/{campaign_id}", headers=headers).body)
     assert campaign_counters(campaign_id)["sent"] == 3 and shown["failure"] is None
     assert shown["status"] == "sent" and _account_sent(account["account_id"]) == 3
-
-
-def _unreadable(*args: Any, **kwargs: Any) -> set[str]:
-    from botocore.exceptions import ClientError
-
-    raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}},
-                      "BatchGetItem")
 
 
 def _pump_until_dead_lettered(queue_name: str, rounds: int = 12) -> list[str]:

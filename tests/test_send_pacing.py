@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import time_machine
 
-from chalicelib.config import hash_key, settings
+from chalicelib.config import settings
 from chalicelib.domain.sending import (
     MAX_SEND_WAIT_SECONDS,
     OUTBOX_BURST,
@@ -24,7 +24,6 @@ from chalicelib.domain.sending import (
     job_from_dict,
     sending_lanes,
 )
-from chalicelib.domain.suppression import address_hash
 from chalicelib.functions import (
     MIN_MAXIMUM_CONCURRENCY,
     SECONDS_PER_CAMPAIGN_MAIL,
@@ -239,8 +238,9 @@ def test_a_continuation_arriving_before_its_time_goes_back_without_sending(
 
 def test_a_batch_reads_each_recipients_suppressions_once_as_they_come_due(
         client, account, headers, slow_rate, monkeypatch):
-    from chalicelib.services.sending import due_suppressions
     from chalicelib.services.sending.batches import send_batch
+    from chalicelib.store.models import Subscriber
+    from tests.support.mail import recorded_calls
 
     list_id = new_list(client, headers, "News")
     for person in ("ann@example.com", "bob@example.com", "cat@example.com"):
@@ -253,11 +253,7 @@ def test_a_batch_reads_each_recipients_suppressions_once_as_they_come_due(
     job = replace(job_from_dict(json.loads(batch["body"])),
                   reservation=Reservation(first=time.time() - 1, interval=10.0))
     people = [contact.email for contact in job.recipients]
-    read: list[list[str]] = []
-    real = due_suppressions.due_recipients
-    monkeypatch.setattr(due_suppressions, "due_recipients",
-                        lambda account_id, list_id, hashes, addresses: read.append(list(hashes))
-                        or real(account_id, list_id, hashes, addresses))
+    made = recorded_calls(monkeypatch, "dynamodb", "batch_get_item")
     handed = _handed_back(monkeypatch)
     outcomes = [send_batch(job, time_left=lambda: 60.0)]
     while handed:
@@ -266,8 +262,10 @@ def test_a_batch_reads_each_recipients_suppressions_once_as_they_come_due(
         with time_machine.travel(datetime.fromtimestamp(job.reservation.slot(0), UTC), tick=True):
             outcomes.append(send_batch(job, time_left=lambda: 60.0))
     assert [outcome.sent for outcome in outcomes] == [1, 1, 1]
-    hashes = [address_hash(person, hash_key()) for person in people]
-    assert read == [[hashed] for hashed in hashes], "each read once, when due; none read ahead of time"
+    # Each entry is read with the person's suppressions (store/sending_state.due_recipients).
+    read = [[key["address"]["S"] for key in call["RequestItems"][Subscriber.Meta.table_name]["Keys"]]
+            for call in made if Subscriber.Meta.table_name in call["RequestItems"]]
+    assert read == [[person] for person in people], "each read once, when due; none read ahead of time"
     assert sorted(recipients_of_sent()) == sorted(people)
     assert campaign_status(client, headers, campaign["campaign_id"]) == "sent"
 

@@ -49,3 +49,21 @@ def fail_first_write_to(monkeypatch: Any, model: type) -> list[str]:
 
     monkeypatch.setattr(Connection, "dispatch", dispatch)
     return failed
+
+
+def unreadable_table(monkeypatch: Any, model: type) -> None:
+    """Make every BatchGetItem that reads `model`'s table fail with a throttling error, whatever
+    other tables it reads too (a campaign batch reads its first recipients' suppressions with its
+    campaign)."""
+    from chalicelib.clients import client
+
+    dynamodb = client("dynamodb")
+    real = dynamodb.batch_get_item
+
+    def batch_get_item(**kwargs: Any) -> Any:
+        if model.Meta.table_name in kwargs["RequestItems"]:
+            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException",
+                                         "Message": "throttled (test)"}}, "BatchGetItem")
+        return real(**kwargs)
+
+    monkeypatch.setattr(dynamodb, "batch_get_item", batch_get_item)

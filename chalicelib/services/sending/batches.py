@@ -1,11 +1,13 @@
 """Sending one batch of a campaign: each recipient's own message, exactly once, at the SES rate.
 
 Per batch: one read of the campaign, its account and the list (still sending? still allowed,
-P26? still tracking, P15?), one reservation of its recipients' send times in the campaign lane of
-the SES rate (store/send_rate.reserve), and batched suppression reads as its recipients come due,
-which read their entries too (an opt-out, a restriction or a tracking consent withdrawn since the
-fan-out counts, P07/P12/P17/P30; services/sending/due_suppressions.py), each followed by one
-purge list filing the records it may then write for the 30-day purge (P21). Per
+P26? still tracking, P15?) at each of its invocations, one reservation of its recipients' send
+times in the campaign lane of the SES rate (store/send_rate.reserve), and batched suppression
+reads as its recipients come due, the first of an invocation in the same call as the campaign's
+when it fits (so a continuation costs no extra read, issue 4), which read their entries too (an
+opt-out, a restriction or a tracking consent withdrawn since the fan-out counts, P07/P12/P17/P30;
+services/sending/due_suppressions.py), each followed by one purge list filing the records it may
+then write for the 30-day purge (P21). Per
 recipient: a conditional put claims the deterministic message id and is the message record (a
 redelivered batch or a person on two lists is mailed once), then one SES (or SNS) call. Per batch,
 the mails sent are counted for the account's rates and the campaign's report, texts for the
@@ -54,7 +56,7 @@ from chalicelib.domain.suppression import address_hash
 from chalicelib.observability import logger
 from chalicelib.resources import CAMPAIGN_SEND
 from chalicelib.services.sending.counting import SentCount
-from chalicelib.services.sending.due_suppressions import DueSuppressions
+from chalicelib.services.sending.due_suppressions import DueSuppressions, first_due
 from chalicelib.services.sending.sender_ownership import still_owns_sender
 from chalicelib.services.sending.step import (
     SAFETY_SECONDS,
@@ -76,7 +78,7 @@ from chalicelib.store.campaigns import (
 )
 from chalicelib.store.models import Account, MailingList
 from chalicelib.store.send_progress import finish_batch
-from chalicelib.store.sending_state import campaign_account_and_list, due_recipients
+from chalicelib.store.sending_state import CampaignState, DueRecipients, campaign_state, due_recipients
 from chalicelib.store.sent_counts import CounterUpdate
 
 
@@ -109,8 +111,8 @@ def send_batch(job: BatchJob, time_left: Callable[[], float], last_attempt: bool
     `last_attempt` (SQS dead-letters it next) a mail that still fails counts as failed, so the
     campaign ends `failed` with counts, never stuck or `sent`; then GivenUp is raised, so the
     job reaches the dead-letter queue and its alarm."""
-    campaign, account, mailing_list = campaign_account_and_list(
-        job.account_id, job.campaign_id, job.mailing_list.list_id)
+    state = _batch_state(job)
+    campaign, account, mailing_list = state.campaign, state.account, state.mailing_list
     context = {"campaign_id": job.campaign_id, "batch": job.batch_id}
     if campaign is None or account is None or campaign.status != CampaignStatus.SENDING.value:
         logger.info("batch of a campaign that is not sending dropped", extra=context)
@@ -129,7 +131,8 @@ def send_batch(job: BatchJob, time_left: Callable[[], float], last_attempt: bool
     outcome = BatchOutcome()
     try:
         if content.channel is Channel.EMAIL:
-            _email_batch(job, mailing_list, account, content, time_left, outcome, last_attempt)
+            _email_batch(job, mailing_list, account, content, time_left, outcome, last_attempt,
+                         state.first_read)
         else:
             _sms_batch(job, account, content, time_left, outcome, last_attempt)
     finally:
@@ -154,6 +157,24 @@ def send_batch(job: BatchJob, time_left: Callable[[], float], last_attempt: bool
     return outcome
 
 
+def _batch_state(job: BatchJob) -> CampaignState:
+    """The campaign, its account and its list as stored now, read with the recipients due first
+    (due_suppressions.first_due) in one call. Should that read fail, they are read alone, and the
+    recipients when due: one that cannot be read there on the job's last attempt counts as failed
+    (_send_each) rather than the job being dead-lettered with its campaign still `sending`."""
+    ahead = job.recipients[:first_due(len(job.recipients), job.reservation)]
+    if not ahead:
+        return campaign_state(job.account_id, job.campaign_id, job.mailing_list.list_id)
+    try:
+        return campaign_state(job.account_id, job.campaign_id, job.mailing_list.list_id,
+                           [address_hash(contact.email, hash_key()) for contact in ahead],
+                           [contact.email for contact in ahead])
+    except Exception:
+        logger.warning("batch read with its first recipients failed: read alone", extra={
+            "campaign_id": job.campaign_id, "batch": job.batch_id})
+        return campaign_state(job.account_id, job.campaign_id, job.mailing_list.list_id)
+
+
 def _cancel(job: BatchJob, why: str, context: dict[str, str]) -> None:
     if end_sending(job.account_id, job.campaign_id, CampaignStatus.CANCELLED):
         audit.record(job.account_id, "campaign-sender", "campaign.cancelled", job.campaign_id)
@@ -167,9 +188,9 @@ def _failure_of(job: BatchJob) -> Callable[[str], CounterUpdate]:
 
 def _email_batch(job: BatchJob, mailing_list: MailingList | None, account: Account,
                  content: CampaignContent, time_left: Callable[[], float], outcome: BatchOutcome,
-                 last_attempt: bool) -> None:
+                 last_attempt: bool, first_read: tuple[int, DueRecipients] | None) -> None:
     """`mailing_list` as stored now (None: deleted): its tracking switches rule, not those the
-    fan-out saw (P15)."""
+    fan-out saw (P15). `first_read`: (n, the due read of the first n recipients), made with it."""
     queue = job.recipients
     hashes = {contact.email: address_hash(contact.email, hash_key()) for contact in queue}
     profile, config, links = profile_of(account), settings(), signer()
@@ -213,7 +234,7 @@ def _email_batch(job: BatchJob, mailing_list: MailingList | None, account: Accou
                             [contact.email for contact in queue], reservation,
                             cleared=lambda chunk: purge_lists.update(dict.fromkeys(chunk, (
                                 messages.list_campaign_for_purge(job.account_id, job.campaign_id, chunk)))),
-                            tracking_required=required)
+                            tracking_required=required, first_read=first_read)
     try:
         _send_each(queue, message, time_left, outcome, last_attempt, count, reservation,
                    trackable=trackable, suppressed=check.suppressed)

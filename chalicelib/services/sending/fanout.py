@@ -21,7 +21,6 @@ from dataclasses import replace
 from chalicelib.adapters.retries import error_name
 from chalicelib.adapters.sqs import enqueue, enqueue_many
 from chalicelib.domain.campaigns import CampaignContent, CampaignStatus, Channel
-from chalicelib.domain.errors import NotFound
 from chalicelib.domain.lists import TrackingConsent, tracking_consent_of
 from chalicelib.domain.marketing_mail import ListSettings
 from chalicelib.domain.sending import (
@@ -42,12 +41,11 @@ from chalicelib.store.audience import confirmed_page, contact_of, entries_on, ke
 from chalicelib.store.campaigns import (
     campaign_content,
     end_completed,
-    get_campaign,
     record_failures_while_sending,
 )
-from chalicelib.store.lists import get_list
 from chalicelib.store.models import MailingList, Subscriber
 from chalicelib.store.send_progress import is_complete, plan_page
+from chalicelib.store.sending_state import campaign_and_list
 from chalicelib.store.subscribers import phone_is_confirmed, tracking_state
 
 # Module constants, so a test can page a handful of subscribers.
@@ -92,9 +90,9 @@ def _give_up_page(job: PageJob, error: Exception) -> None:
 
 
 def _fan_out_page(job: PageJob) -> None:
-    try:
-        campaign = get_campaign(job.account_id, job.campaign_id)
-    except NotFound:
+    # Both in one read (issue 4).
+    campaign, mailing_list = campaign_and_list(job.account_id, job.campaign_id, job.list_id)
+    if campaign is None:
         logger.info("fan-out of a deleted campaign dropped", extra={"campaign_id": job.campaign_id})
         return
     if campaign.status != CampaignStatus.SENDING.value:
@@ -102,10 +100,8 @@ def _fan_out_page(job: PageJob) -> None:
                     extra={"campaign_id": job.campaign_id, "status": campaign.status})
         return
     content = campaign_content(campaign)
-    try:
-        mailing_list = get_list(job.account_id, job.list_id)
-    except NotFound:  # deleted since the campaign started: nobody left to mail on it
-        mailing_list, entries, next_start = None, [], None
+    if mailing_list is None:  # deleted since the campaign started: nobody left to mail on it
+        entries, next_start = [], None
     else:
         entries, next_start = confirmed_page(job.list_id, page_size, job.start)
     recipients = _recipients(content, job.list_id, entries)
