@@ -495,6 +495,22 @@ def test_p01_p02_a_placeholder_form_url_is_no_proof_and_the_row_is_refused_namin
     assert stored(list_id, "row@example.com") is None
 
 
+@pytest.mark.parametrize(("column", "value"), [
+    ("consent_form_url", "https://acme.example/join?campaign=" + "x" * 2000),
+    ("consent_user_agent", "Mozilla/5.0 " + "y" * 1000)])
+def test_p02_a_proof_cell_too_long_to_keep_whole_is_an_invalid_row_not_cut(client, account, news_list,
+                                                                            column, value):
+    """The API refuses such a proof detail (its schema's maxLength); an import kept the first 2,000
+    or 1,000 characters instead, and confirmed the row on a proof the file does not hold."""
+    list_id = news_list["list_id"]
+    text = (f"email,consent_given_at,consent_source,consent_text_version,consent_ip,{column}\n"
+            f"row@example.com,2025-05-01T10:00:00Z,shop checkout,1,198.51.100.4,{value}\n"
+            f"fits@example.com,2025-05-01T10:00:00Z,shop checkout,1,198.51.100.4,{value[:1000]}\n")
+    assert error_lines(imported(client, account, list_id, text)) == [(2, column)]
+    assert stored(list_id, "row@example.com") is None
+    assert stored(list_id, "fits@example.com").status == "confirmed"
+
+
 def test_p30_an_import_carries_tracking_consent_like_mailing_consent(client, account, news_list):
     list_id = news_list["list_id"]
     text = ("email,consent_given_at,consent_source,consent_text_version,consent_ip,tracking_consent_given_at,"

@@ -30,6 +30,7 @@ from chalicelib.domain.subscriptions import (
     named_version,
     pick_consent_version,
     supplied_consent_time,
+    supplied_text,
 )
 
 PROOF_COLUMNS = ("consent_given_at", "consent_ip", "consent_user_agent", "consent_form_url",
@@ -173,7 +174,7 @@ def clean_row(values: Mapping[str, str], declared_attributes: Iterable[str],
     proof = evidence(supplied_consent_time(given_at, "consent_given_at"), Source.IMPORT,
                      pick_consent_version(versions, version),
                      ip=clean_ip(values.get("consent_ip"), "consent_ip"),
-                     user_agent=values.get("consent_user_agent"),
+                     user_agent=supplied_text(values.get("consent_user_agent"), "consent_user_agent"),
                      form_url=clean_proof_url(values.get("consent_form_url"), "consent_form_url"),
                      original_source=source)
     complete = bool(source and claimed and (proof.ip or proof.form_url))
