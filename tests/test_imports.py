@@ -317,6 +317,43 @@ def test_an_oversized_file_is_413(client, account, news_list):
     assert response.status_code == 413 and json.loads(response.body)["error"]["field"] == "body"
 
 
+def test_a_file_of_more_rows_than_one_request_can_hold_is_a_413_and_nothing_is_queued(client, account,
+                                                                                     news_list, monkeypatch):
+    """5 MB of short rows is some 400,000 rows: parsed and queued at once they took some 260 MB, more
+    than the API's Lambda has (256 MB), which died with a 502 after queueing part of the file, its
+    rows imported with no import to report them. Rows are counted as they are read."""
+    import chalicelib.domain.imports as imports
+
+    monkeypatch.setattr(imports, "MAX_ROWS", 3)
+    list_id = news_list["list_id"]
+    four_rows = "email\n" + "".join(f"r{i}@example.com\n" for i in range(4))
+    response = post_import(client, account, list_id, four_rows)
+    assert response.status_code == 413, response.body
+    assert json.loads(response.body)["error"]["field"] == "body"
+    assert take("imports") == [] and list(ImportJob.scan()) == []
+    blank_lines_are_no_rows = "email\n\n" + "".join(f"r{i}@example.com\n\n" for i in range(3))
+    assert post_import(client, account, list_id, blank_lines_are_no_rows).status_code == 202
+
+
+def test_the_row_limit_keeps_a_whole_file_of_the_shortest_rows_within_the_api_lambdas_memory():
+    import tracemalloc
+
+    from chalicelib.domain.imports import MAX_ROWS, chunks, parse_csv
+    from chalicelib.functions import function_spec
+
+    text = "email\n" + "".join(f"a{i}@b.co\n" for i in range(MAX_ROWS))
+    tracemalloc.start()
+    try:
+        pieces = chunks(parse_csv(text, ()).rows)
+        queued = [[[row.line, row.values] for row in piece] for piece in pieces]
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert sum(len(piece) for piece in queued) == MAX_ROWS
+    # The rest of the function (its libraries, the body's copies) needs the other half.
+    assert peak < function_spec("api_handler").memory_mb * 1024 * 1024 // 2, peak
+
+
 def test_p28_another_tenant_cannot_import_or_read_an_import(client, account, news_list):
     list_id = news_list["list_id"]
     job = json.loads(post_import(client, account, list_id, "email\na@example.com\n").body)

@@ -42,6 +42,9 @@ _MAX_SOURCE = 200
 CHUNK_MAX_ROWS = 500
 CHUNK_ENVELOPE_BYTES = 4096
 CHUNK_MAX_BYTES = QUEUE_MESSAGE_MAX_BYTES - CHUNK_ENVELOPE_BYTES
+# The rows of one file, read and queued in one request: 5 MB of short rows (~400,000) took some
+# 260 MB, more than the API's Lambda has; 100,000 take under 50 MB.
+MAX_ROWS = 100_000
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ class ParsedFile:
 def parse_csv(text: str, declared_attributes: Iterable[str]) -> ParsedFile:
     """Read the header and rows. Unknown or repeated columns, a missing `email` column, an
     empty file or a row with more values than columns are InvalidInput naming the column or
-    line; row contents are checked later, per row."""
+    line, more than MAX_ROWS rows PayloadTooLarge; row contents are checked later, per row."""
     # newline="": the csv module reads CR-only (old Mac Excel), LF and CRLF line ends alike.
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
@@ -86,6 +89,7 @@ def parse_csv(text: str, declared_attributes: Iterable[str]) -> ParsedFile:
 
 
 def _rows(reader: Iterator[list[str]], columns: tuple[str, ...]) -> Iterator[ImportRow]:
+    count = 0
     while True:
         try:
             cells = next(reader)
@@ -101,6 +105,10 @@ def _rows(reader: Iterator[list[str]], columns: tuple[str, ...]) -> Iterator[Imp
             raise InvalidInput(f"line {reader.line_num} has {len(cells)} values but the header names "
                                f"{len(columns)} columns; a value holding a comma must be in double quotes",
                                field="body")
+        count += 1
+        if count > MAX_ROWS:
+            raise PayloadTooLarge(f"the file has more than {MAX_ROWS} rows; import it in parts",
+                                  field="body")
         values = {name: cell.strip() for name, cell in zip(columns, cells, strict=False) if cell.strip()}
         yield ImportRow(line=reader.line_num, values=values)
 
