@@ -293,6 +293,22 @@ def test_p02_a_row_with_more_values_than_columns_refuses_the_file_naming_its_lin
 
 
 
+@pytest.mark.parametrize("line_end", ["\n", "\r\n", "\r"])
+def test_an_unclosed_quote_refuses_the_file_naming_its_line_not_swallowing_the_rows_after_it(
+        client, account, news_list, line_end):
+    """A quote left open runs the cell on to the end of the file (or the next quote): the rows
+    after it vanished into one invalid row reported at the file's last line, and were neither
+    imported nor reported. No column may hold a line break, so the file is refused instead."""
+    text = line_end.join(["email,name,consent_given_at", "a@example.com,Ann,2025-01-01T00:00:00Z",
+                          'b@example.com,"Bob,2025-01-01T00:00:00Z', "c@example.com,Cat,2025-01-01T00:00:00Z",
+                          "d@example.com,Dan,2025-01-01T00:00:00Z", ""])
+    response = post_import(client, account, news_list["list_id"], text)
+    assert response.status_code == 400, response.body
+    error = json.loads(response.body)["error"]
+    assert error["field"] == "body" and "line 3 " in error["message"], error
+    assert take("imports") == []
+
+
 def test_a_file_with_cr_only_line_ends_imports_and_reports_lines_like_any_other(client, account, news_list):
     # Excel for old Macs ends lines with CR alone.
     text = "email,name\rann@example.com,Ann\rnot-an-address,Bob\rcat@example.com,Cat\r"

@@ -63,8 +63,9 @@ class ParsedFile:
 
 def parse_csv(text: str, declared_attributes: Iterable[str]) -> ParsedFile:
     """Read the header and rows. Unknown or repeated columns, a missing `email` column, an
-    empty file or a row with more values than columns are InvalidInput naming the column or
-    line, more than MAX_ROWS rows PayloadTooLarge; row contents are checked later, per row."""
+    empty file, a row with more values than columns or a value running over lines are
+    InvalidInput naming the column or line, more than MAX_ROWS rows PayloadTooLarge; row contents
+    are checked later, per row."""
     # newline="": the csv module reads CR-only (old Mac Excel), LF and CRLF line ends alike.
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
@@ -91,6 +92,7 @@ def parse_csv(text: str, declared_attributes: Iterable[str]) -> ParsedFile:
 def _rows(reader: Iterator[list[str]], columns: tuple[str, ...]) -> Iterator[ImportRow]:
     count = 0
     while True:
+        start = reader.line_num + 1
         try:
             cells = next(reader)
         except StopIteration:
@@ -99,6 +101,11 @@ def _rows(reader: Iterator[list[str]], columns: tuple[str, ...]) -> Iterator[Imp
             raise InvalidInput(f"line {reader.line_num} is not valid CSV: {exc}", field="body") from None
         if not any(cell.strip() for cell in cells):
             continue
+        if any("\n" in cell.strip() or "\r" in cell.strip() for cell in cells):
+            # No column may hold a line break, and a quote left open runs its cell on over the
+            # rows after it: importing the rest would drop those rows unreported.
+            raise InvalidInput(f"line {start} has a value that runs on over the next line (a double "
+                               f"quote left open?); no column may hold a line break", field="body")
         if any(cell.strip() for cell in cells[len(columns):]):
             # An unquoted comma shifts every cell after it: importing the row would store a cut
             # or misplaced consent proof (P02). Trailing empty cells (spreadsheets add them) pass.
