@@ -218,6 +218,21 @@ def test_p29_p01_the_account_export_and_unsubscribes_leave_out_entries_past_thei
         assert gone == []
 
 
+def test_p22_the_unsubscribes_say_when_each_person_left_even_after_their_entry_was_corrected(client):
+    """`unsubscribed_at` was the entry's last change: a rectification of the ended entry (P17)
+    moved it to the day of the correction."""
+    with on_day(0):
+        _, api = _new_account()
+        news = new_list(client, api, "News", double_opt_in=False)
+        add(client, api, news, email=BOB)
+        completed(client, api, type="object", email=BOB)
+    with on_day(5):
+        completed(client, api, type="rectify", email=BOB, changes={"name": "Bob Example"})
+        assert Subscriber.get(news, BOB).name == "Bob Example"
+        gone = json.loads(client.http.get("/v1/account/unsubscribes", headers=api).body)["unsubscribes"]
+        assert [u["unsubscribed_at"] for u in gone] == [day(0).isoformat()]
+
+
 def test_p22_an_account_still_suspended_after_its_content_was_erased_creates_no_new_content(client):
     """The purge erases a suspended account's content once (`content_erased`) and never looks
     again: what the account could write afterwards would be kept for as long as the suspension

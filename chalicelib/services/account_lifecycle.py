@@ -221,5 +221,8 @@ def unsubscribes(account_id: str, actor: str, limit: int, cursor: str | None) ->
     rows, next_cursor = _entries_page(_lists(account_id), Status.UNSUBSCRIBED, limit, cursor)
     audit.record(account_id, actor, "account.unsubscribes_exported", account_id)
     return {"unsubscribes": [{"list_id": r["list_id"], "list_name": r["list_name"], "email": r["email"],
-                              "phone": r["phone"], "unsubscribed_at": r["updated_at"]} for r in rows],
+                              # Its last change may be a later correction (P17); one ended
+                              # before endings were dated has only that (store/retention.py).
+                              "phone": r["phone"], "unsubscribed_at": r["ended_at"] or r["updated_at"]}
+                             for r in rows],
             "next_cursor": next_cursor}
