@@ -193,6 +193,48 @@ def test_p22_a_suspended_account_exports_and_lists_unsubscribes_then_its_content
         assert run_purges().counts["suspended_account_content"] == 0, "idempotent"
 
 
+def test_p29_p01_the_account_export_and_unsubscribes_leave_out_entries_past_their_deletion_date(client):
+    """The daily purge deletes an ended entry some hours after its P29 date, and TTL within two
+    days: until then it is still stored, but past that date its address is no longer the
+    account's to take (nor an unconfirmed signup's past its P01 days), as every other read of a
+    list's entries already says."""
+    with on_day(0):
+        _, api = _new_account()
+        news = new_list(client, api, "News", double_opt_in=False)
+        offers = new_list(client, api, "Offers")
+        add(client, api, news, email=BOB)
+        completed(client, api, type="object", email=BOB)  # Bob leaves News: his address goes at +30
+        response = client.http.post(f"/v1/lists/{offers}/subscribers", headers=api,
+                                    body=json.dumps({"email": "pending@example.com"}))
+        assert response.status_code == 201, response.body  # never confirmed: it goes at +7
+    with on_day(29):
+        export = json.loads(client.http.get("/v1/account/export", headers=api).body)
+        assert [s["email"] for s in export["subscribers"]] == [BOB]
+        gone = json.loads(client.http.get("/v1/account/unsubscribes", headers=api).body)["unsubscribes"]
+        assert [u["email"] for u in gone] == [BOB], "within its 30 days, the account's (P22)"
+    with on_day(30.5):  # before the day's purge ran
+        assert Subscriber.get(news, BOB).status == "unsubscribed", "still stored"
+        export = json.loads(client.http.get("/v1/account/export", headers=api).body)
+        assert export["subscribers"] == []
+        gone = json.loads(client.http.get("/v1/account/unsubscribes", headers=api).body)["unsubscribes"]
+        assert gone == []
+
+
+def test_p22_the_unsubscribes_say_when_each_person_left_even_after_their_entry_was_corrected(client):
+    """`unsubscribed_at` was the entry's last change: a rectification of the ended entry (P17)
+    moved it to the day of the correction."""
+    with on_day(0):
+        _, api = _new_account()
+        news = new_list(client, api, "News", double_opt_in=False)
+        add(client, api, news, email=BOB)
+        completed(client, api, type="object", email=BOB)
+    with on_day(5):
+        completed(client, api, type="rectify", email=BOB, changes={"name": "Bob Example"})
+        assert Subscriber.get(news, BOB).name == "Bob Example"
+        gone = json.loads(client.http.get("/v1/account/unsubscribes", headers=api).body)["unsubscribes"]
+        assert [u["unsubscribed_at"] for u in gone] == [day(0).isoformat()]
+
+
 def test_p22_an_account_still_suspended_after_its_content_was_erased_creates_no_new_content(client):
     """The purge erases a suspended account's content once (`content_erased`) and never looks
     again: what the account could write afterwards would be kept for as long as the suspension

@@ -7,6 +7,7 @@ import pytest
 
 from tests.support.api import bearer
 from tests.support.campaigns import create_campaign
+from tests.support.faults import reads_refuse_oversized_keys
 from tests.support.lists import new_list
 from tests.support.signups import form_signup
 
@@ -235,3 +236,20 @@ def test_a_nested_key_given_twice_is_400_naming_its_path_and_changes_nothing(cli
     assert response.status_code == 400, response.body
     assert _error(response)["field"] == "tracking.opens"
     assert json.loads(client.http.get("/v1/lists", headers=headers).body)["lists"] == []
+
+
+def test_an_id_longer_than_any_dynamodb_key_is_a_404_naming_it_not_a_500(client, account, news_list,
+                                                                         monkeypatch):
+    """DynamoDB refuses a GetItem by a key over 2,048 bytes (partition) or 1,024 (sort) with a
+    ValidationException; a path of 8 KB reaches it. No item can have such a key: it is not found."""
+    reads_refuse_oversized_keys(monkeypatch)
+    headers = bearer(account["api_key"])
+    list_id, long_id = news_list["list_id"], "x" * 2049
+    for path, field in [(f"/v1/lists/{long_id}", "list_id"), (f"/v1/lists/{long_id}/subscribers", "list_id"),
+                        (f"/v1/lists/{list_id}/imports/{long_id[:1025]}", "import_id"),
+                        (f"/v1/campaigns/{long_id[:1025]}", "campaign_id"),
+                        (f"/v1/privacy/requests/{long_id[:1025]}", "request_id")]:
+        response = client.http.get(path, headers=headers)
+        assert response.status_code == 404, (path[:40], response.status_code, response.body[:200])
+        assert _error(response)["field"] == field
+    assert client.http.get(f"/f/{long_id}").status_code == 404

@@ -293,6 +293,22 @@ def test_p02_a_row_with_more_values_than_columns_refuses_the_file_naming_its_lin
 
 
 
+@pytest.mark.parametrize("line_end", ["\n", "\r\n", "\r"])
+def test_an_unclosed_quote_refuses_the_file_naming_its_line_not_swallowing_the_rows_after_it(
+        client, account, news_list, line_end):
+    """A quote left open runs the cell on to the end of the file (or the next quote): the rows
+    after it vanished into one invalid row reported at the file's last line, and were neither
+    imported nor reported. No column may hold a line break, so the file is refused instead."""
+    text = line_end.join(["email,name,consent_given_at", "a@example.com,Ann,2025-01-01T00:00:00Z",
+                          'b@example.com,"Bob,2025-01-01T00:00:00Z', "c@example.com,Cat,2025-01-01T00:00:00Z",
+                          "d@example.com,Dan,2025-01-01T00:00:00Z", ""])
+    response = post_import(client, account, news_list["list_id"], text)
+    assert response.status_code == 400, response.body
+    error = json.loads(response.body)["error"]
+    assert error["field"] == "body" and "line 3 " in error["message"], error
+    assert take("imports") == []
+
+
 def test_a_file_with_cr_only_line_ends_imports_and_reports_lines_like_any_other(client, account, news_list):
     # Excel for old Macs ends lines with CR alone.
     text = "email,name\rann@example.com,Ann\rnot-an-address,Bob\rcat@example.com,Cat\r"
@@ -315,6 +331,43 @@ def test_an_oversized_file_is_413(client, account, news_list):
     text = "email\n" + "x" * MAX_IMPORT_BYTES
     response = post_import(client, account, news_list["list_id"], text)
     assert response.status_code == 413 and json.loads(response.body)["error"]["field"] == "body"
+
+
+def test_a_file_of_more_rows_than_one_request_can_hold_is_a_413_and_nothing_is_queued(client, account,
+                                                                                     news_list, monkeypatch):
+    """5 MB of short rows is some 400,000 rows: parsed and queued at once they took some 260 MB, more
+    than the API's Lambda has (256 MB), which died with a 502 after queueing part of the file, its
+    rows imported with no import to report them. Rows are counted as they are read."""
+    import chalicelib.domain.imports as imports
+
+    monkeypatch.setattr(imports, "MAX_ROWS", 3)
+    list_id = news_list["list_id"]
+    four_rows = "email\n" + "".join(f"r{i}@example.com\n" for i in range(4))
+    response = post_import(client, account, list_id, four_rows)
+    assert response.status_code == 413, response.body
+    assert json.loads(response.body)["error"]["field"] == "body"
+    assert take("imports") == [] and list(ImportJob.scan()) == []
+    blank_lines_are_no_rows = "email\n\n" + "".join(f"r{i}@example.com\n\n" for i in range(3))
+    assert post_import(client, account, list_id, blank_lines_are_no_rows).status_code == 202
+
+
+def test_the_row_limit_keeps_a_whole_file_of_the_shortest_rows_within_the_api_lambdas_memory():
+    import tracemalloc
+
+    from chalicelib.domain.imports import MAX_ROWS, chunks, parse_csv
+    from chalicelib.functions import function_spec
+
+    text = "email\n" + "".join(f"a{i}@b.co\n" for i in range(MAX_ROWS))
+    tracemalloc.start()
+    try:
+        pieces = chunks(parse_csv(text, ()).rows)
+        queued = [[[row.line, row.values] for row in piece] for piece in pieces]
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert sum(len(piece) for piece in queued) == MAX_ROWS
+    # The rest of the function (its libraries, the body's copies) needs the other half.
+    assert peak < function_spec("api_handler").memory_mb * 1024 * 1024 // 2, peak
 
 
 def test_p28_another_tenant_cannot_import_or_read_an_import(client, account, news_list):
@@ -493,6 +546,22 @@ def test_p01_p02_a_placeholder_form_url_is_no_proof_and_the_row_is_refused_namin
             f'row@example.com,2025-05-01T10:00:00Z,shop checkout,1,"{form_url}"\n')
     assert error_lines(imported(client, account, list_id, text)) == [(2, "consent_form_url")], form_url
     assert stored(list_id, "row@example.com") is None
+
+
+@pytest.mark.parametrize(("column", "value"), [
+    ("consent_form_url", "https://acme.example/join?campaign=" + "x" * 2000),
+    ("consent_user_agent", "Mozilla/5.0 " + "y" * 1000)])
+def test_p02_a_proof_cell_too_long_to_keep_whole_is_an_invalid_row_not_cut(client, account, news_list,
+                                                                            column, value):
+    """The API refuses such a proof detail (its schema's maxLength); an import kept the first 2,000
+    or 1,000 characters instead, and confirmed the row on a proof the file does not hold."""
+    list_id = news_list["list_id"]
+    text = (f"email,consent_given_at,consent_source,consent_text_version,consent_ip,{column}\n"
+            f"row@example.com,2025-05-01T10:00:00Z,shop checkout,1,198.51.100.4,{value}\n"
+            f"fits@example.com,2025-05-01T10:00:00Z,shop checkout,1,198.51.100.4,{value[:1000]}\n")
+    assert error_lines(imported(client, account, list_id, text)) == [(2, column)]
+    assert stored(list_id, "row@example.com") is None
+    assert stored(list_id, "fits@example.com").status == "confirmed"
 
 
 def test_p30_an_import_carries_tracking_consent_like_mailing_consent(client, account, news_list):

@@ -297,6 +297,24 @@ def test_p17_patch_corrects_contact_data(client, api, news_list):
     assert again["name"] == "Ann Example" and again["company"] is None
 
 
+def test_p17_a_patch_of_one_attribute_keeps_the_others_as_a_rectification_does(client, api):
+    """A PATCH leaves a contact field it does not name as it is; it replaced the whole attributes
+    map, so correcting one attribute erased every other one (a rectify request, given the same
+    changes, merges them). An empty value clears the attribute it names."""
+    from tests.support.lists import new_list
+
+    list_id = new_list(client, api, "Members", attributes=("city", "plan"))
+    _post(client, api, list_id, {"email": ANN, "attributes": {"city": "Cluj", "plan": "gold"}})
+    path = f"/v1/lists/{list_id}/subscribers/{ANN}"
+    response = client.http.patch(path, headers=api, body=json.dumps({"attributes": {"city": "Iasi"}}))
+    assert response.status_code == 200, response.body
+    assert json.loads(response.body)["attributes"] == {"city": "Iasi", "plan": "gold"}
+    response = client.http.patch(path, headers=api, body=json.dumps({"name": "Ann", "attributes": {}}))
+    assert json.loads(response.body)["attributes"] == {"city": "Iasi", "plan": "gold"}
+    response = client.http.patch(path, headers=api, body=json.dumps({"attributes": {"plan": ""}}))
+    assert json.loads(client.http.get(path, headers=api).body)["attributes"] == {"city": "Iasi"}
+
+
 @pytest.mark.parametrize(("body", "field"), [
     ({"phone": "12"}, "phone"), ({"email": "new@example.com"}, "email"),
     ({"attributes": {"shoe_size": "44"}}, "attributes.shoe_size"), ({}, "body"),

@@ -30,6 +30,7 @@ from chalicelib.domain.subscriptions import (
     named_version,
     pick_consent_version,
     supplied_consent_time,
+    supplied_text,
 )
 
 PROOF_COLUMNS = ("consent_given_at", "consent_ip", "consent_user_agent", "consent_form_url",
@@ -41,6 +42,9 @@ _MAX_SOURCE = 200
 CHUNK_MAX_ROWS = 500
 CHUNK_ENVELOPE_BYTES = 4096
 CHUNK_MAX_BYTES = QUEUE_MESSAGE_MAX_BYTES - CHUNK_ENVELOPE_BYTES
+# The rows of one file, read and queued in one request: 5 MB of short rows (~400,000) took some
+# 260 MB, more than the API's Lambda has; 100,000 take under 50 MB.
+MAX_ROWS = 100_000
 
 
 @dataclass(frozen=True)
@@ -59,8 +63,9 @@ class ParsedFile:
 
 def parse_csv(text: str, declared_attributes: Iterable[str]) -> ParsedFile:
     """Read the header and rows. Unknown or repeated columns, a missing `email` column, an
-    empty file or a row with more values than columns are InvalidInput naming the column or
-    line; row contents are checked later, per row."""
+    empty file, a row with more values than columns or a value running over lines are
+    InvalidInput naming the column or line, more than MAX_ROWS rows PayloadTooLarge; row contents
+    are checked later, per row."""
     # newline="": the csv module reads CR-only (old Mac Excel), LF and CRLF line ends alike.
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
@@ -85,7 +90,9 @@ def parse_csv(text: str, declared_attributes: Iterable[str]) -> ParsedFile:
 
 
 def _rows(reader: Iterator[list[str]], columns: tuple[str, ...]) -> Iterator[ImportRow]:
+    count = 0
     while True:
+        start = reader.line_num + 1
         try:
             cells = next(reader)
         except StopIteration:
@@ -94,12 +101,21 @@ def _rows(reader: Iterator[list[str]], columns: tuple[str, ...]) -> Iterator[Imp
             raise InvalidInput(f"line {reader.line_num} is not valid CSV: {exc}", field="body") from None
         if not any(cell.strip() for cell in cells):
             continue
+        if any("\n" in cell.strip() or "\r" in cell.strip() for cell in cells):
+            # No column may hold a line break, and a quote left open runs its cell on over the
+            # rows after it: importing the rest would drop those rows unreported.
+            raise InvalidInput(f"line {start} has a value that runs on over the next line (a double "
+                               f"quote left open?); no column may hold a line break", field="body")
         if any(cell.strip() for cell in cells[len(columns):]):
             # An unquoted comma shifts every cell after it: importing the row would store a cut
             # or misplaced consent proof (P02). Trailing empty cells (spreadsheets add them) pass.
             raise InvalidInput(f"line {reader.line_num} has {len(cells)} values but the header names "
                                f"{len(columns)} columns; a value holding a comma must be in double quotes",
                                field="body")
+        count += 1
+        if count > MAX_ROWS:
+            raise PayloadTooLarge(f"the file has more than {MAX_ROWS} rows; import it in parts",
+                                  field="body")
         values = {name: cell.strip() for name, cell in zip(columns, cells, strict=False) if cell.strip()}
         yield ImportRow(line=reader.line_num, values=values)
 
@@ -173,7 +189,7 @@ def clean_row(values: Mapping[str, str], declared_attributes: Iterable[str],
     proof = evidence(supplied_consent_time(given_at, "consent_given_at"), Source.IMPORT,
                      pick_consent_version(versions, version),
                      ip=clean_ip(values.get("consent_ip"), "consent_ip"),
-                     user_agent=values.get("consent_user_agent"),
+                     user_agent=supplied_text(values.get("consent_user_agent"), "consent_user_agent"),
                      form_url=clean_proof_url(values.get("consent_form_url"), "consent_form_url"),
                      original_source=source)
     complete = bool(source and claimed and (proof.ip or proof.form_url))

@@ -183,11 +183,18 @@ def rectification(raw: Mapping[str, object], declared_anywhere: Iterable[str]) -
         cleaned = clean_changes(raw, declared_anywhere)
     except InvalidInput as error:
         raise InvalidInput(error.message, field=f"changes.{error.field}") from None
-    attributes = dict(cleaned.pop("attributes", None) or {})
+    return planned_rectification(raw, cleaned)
+
+
+def planned_rectification(raw: Mapping[str, object], cleaned: Mapping[str, object]) -> Rectification:
+    """The rectification `raw` asks for, given its changes as clean_changes gave them: the
+    attributes it names with a value are merged in, those it names empty are cleared."""
+    fields = dict(cleaned)
+    attributes = dict(fields.pop("attributes", None) or {})
     raw_attributes = raw.get("attributes")
     named = raw_attributes if isinstance(raw_attributes, Mapping) else {}
     cleared = frozenset(name for name in named if name not in attributes)
-    return Rectification(fields=cleaned, attributes=attributes, cleared_attributes=cleared)
+    return Rectification(fields=fields, attributes=attributes, cleared_attributes=cleared)
 
 
 def export_expiry(made_at: datetime, sections: Mapping[str, list[dict[str, Any]]]) -> datetime:

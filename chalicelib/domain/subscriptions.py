@@ -288,6 +288,7 @@ def clean_proof_url(raw: str | None, field: str) -> str | None:
     if raw is None or not raw.strip():
         return None
     url = raw.strip()
+    _check_proof_length(url, field, _MAX_URL)
     check_header_text(url, field)
     try:
         parts = urlsplit(url)
@@ -321,8 +322,16 @@ def supplied_text(raw: str | None, field: str) -> str | None:
     """A one-line proof detail an API caller or an import file supplies (a user agent), or None."""
     if raw is None or not raw.strip():
         return None
+    _check_proof_length(raw.strip(), field, _MAX_USER_AGENT)
     check_header_text(raw, field)
     return raw.strip()
+
+
+def _check_proof_length(text: str, field: str, max_length: int) -> None:
+    # `evidence` keeps this much of what a request's headers say; a supplied proof that long is
+    # refused instead, as a cut one would prove something else (P02).
+    if len(text) > max_length:
+        raise InvalidInput(f"'{field}' is longer than {max_length} characters", field=field)
 
 
 # Clock skew allowed for a consent time an API caller or an import supplies.

@@ -20,6 +20,7 @@ from chalicelib.domain.account_lifecycle import (
     deletion_token,
     read_deletion_token,
 )
+from chalicelib.domain.clock import now
 from chalicelib.domain.errors import Conflict, InvalidInput
 from chalicelib.domain.lists import TrackingConsent
 from chalicelib.domain.outbox import EmailJob
@@ -35,7 +36,7 @@ from chalicelib.store.lists import lists_page
 from chalicelib.store.models import Account, ConsentTextVersion, MailingList, Subscriber
 from chalicelib.store.paging import PAGE_TEXT_MAX_BYTES, decode_cursor, encode_cursor, view_bytes
 from chalicelib.store.person_data import subscription_view
-from chalicelib.store.subscribers import entry_key, list_status_key
+from chalicelib.store.subscribers import entry_key, list_status_key, live_filter
 from chalicelib.store.suppressions import refuses_platform_mail
 
 # The audit actor of a deletion confirmed from the mail: the person at the contact email.
@@ -122,11 +123,14 @@ def _entries_page(lists: list[MailingList], status: Status | None, limit: int, c
     size = 0
     position = ids.index(start["list"]) if start else 0
     last_key = start.get("key")
+    # Still stored past its P01 or P29 date, an entry is no longer the account's to take.
+    live = live_filter(now())
     for list_id in ids[position:]:
         if status is None:
-            result = Subscriber.query(list_id, limit=limit - len(rows), last_evaluated_key=last_key)
+            result = Subscriber.query(list_id, filter_condition=live, limit=limit - len(rows),
+                                      last_evaluated_key=last_key)
         else:
-            result = Subscriber.by_list_status.query(list_status_key(list_id, status),
+            result = Subscriber.by_list_status.query(list_status_key(list_id, status), filter_condition=live,
                                                      limit=limit - len(rows), last_evaluated_key=last_key)
         shown = None
         for entry in result:
@@ -217,5 +221,8 @@ def unsubscribes(account_id: str, actor: str, limit: int, cursor: str | None) ->
     rows, next_cursor = _entries_page(_lists(account_id), Status.UNSUBSCRIBED, limit, cursor)
     audit.record(account_id, actor, "account.unsubscribes_exported", account_id)
     return {"unsubscribes": [{"list_id": r["list_id"], "list_name": r["list_name"], "email": r["email"],
-                              "phone": r["phone"], "unsubscribed_at": r["updated_at"]} for r in rows],
+                              # Its last change may be a later correction (P17); one ended
+                              # before endings were dated has only that (store/retention.py).
+                              "phone": r["phone"], "unsubscribed_at": r["ended_at"] or r["updated_at"]}
+                             for r in rows],
             "next_cursor": next_cursor}

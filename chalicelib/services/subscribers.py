@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.errors import NotFound
+from chalicelib.domain.privacy import planned_rectification
 from chalicelib.domain.subscriptions import Status, clean_changes
 from chalicelib.store import audit
 from chalicelib.store import subscribers as subscriber_store
@@ -49,9 +50,14 @@ def shown_bytes(mailing_list: MailingList | None) -> Callable[[Subscriber], int]
 
 def correct_entry(account_id: str, list_id: str, email: str,
                   body: dict[str, object]) -> tuple[MailingList, Subscriber]:
-    """Apply validated contact-data corrections (the email is the key and cannot change)."""
+    """Apply validated contact-data corrections (the email is the key and cannot change). The
+    attributes named are merged into the entry's (an empty one cleared), as a rectify request
+    merges them (P17): the others are not erased by a correction that does not name them."""
     mailing_list, subscriber = entry_of(account_id, list_id, email)
-    subscriber_store.update_fields(subscriber, clean_changes(body, mailing_list.declared_attributes or ()))
+    declared = mailing_list.declared_attributes or ()
+    plan = planned_rectification(body, clean_changes(body, declared))
+    current = subscriber.attributes.as_dict() if hasattr(subscriber.attributes, "as_dict") else {}
+    subscriber_store.update_fields(subscriber, plan.changes_for(current, declared))
     return mailing_list, subscriber
 
 

@@ -7,6 +7,9 @@ store functions, never by callers.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
 from pynamodb.attributes import (
     BinaryAttribute,
     BinarySetAttribute,
@@ -23,6 +26,16 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
+_M = TypeVar("_M", bound="TidingsModel")
+# DynamoDB's limits on a key value (UTF-8 bytes). It refuses a read by a longer one with a
+# ValidationException (a 500), and an id in a URL path can be 8 KB.
+_HASH_KEY_MAX_BYTES = 2048
+_RANGE_KEY_MAX_BYTES = 1024
+
+
+def _longer_than(value: Any, limit: int) -> bool:
+    return isinstance(value, str) and len(value.encode("utf-8", "surrogatepass")) > limit
+
 
 class TidingsModel(Model):
     """Base for every table: on-demand billing, names bound at run time."""
@@ -32,6 +45,15 @@ class TidingsModel(Model):
         table_name = "unbound"
         logical_name = "unbound"
         billing_mode = "PAY_PER_REQUEST"
+
+    @classmethod
+    def get(cls: type[_M], hash_key: Any, range_key: Any | None = None, consistent_read: bool = False,
+            attributes_to_get: Sequence[str] | None = None) -> _M:
+        """As Model.get; DoesNotExist, without asking, for a key too long for any item to have."""
+        if _longer_than(hash_key, _HASH_KEY_MAX_BYTES) or _longer_than(range_key, _RANGE_KEY_MAX_BYTES):
+            raise cls.DoesNotExist()
+        return super().get(hash_key, range_key, consistent_read=consistent_read,
+                           attributes_to_get=attributes_to_get)
 
 
 def _index_meta(name: str) -> type:

@@ -67,3 +67,36 @@ def unreadable_table(monkeypatch: Any, model: type) -> None:
         return real(**kwargs)
 
     monkeypatch.setattr(dynamodb, "batch_get_item", batch_get_item)
+
+
+# DynamoDB's limits on a key value's size, in UTF-8 bytes (moto checks them on writes only).
+_KEY_MAX_BYTES = {"hash": 2048, "range": 1024}
+
+
+def reads_refuse_oversized_keys(monkeypatch: Any) -> None:
+    """Make GetItem refuse a key longer than DynamoDB allows with a ValidationException, as
+    DynamoDB itself does (moto answers it with no item)."""
+    from pynamodb.connection.base import Connection
+
+    from chalicelib.store.models import TidingsModel
+
+    schemas = {model.Meta.table_name: {model._hash_keyname: "hash", model._range_keyname: "range"}
+               for model in _models(TidingsModel)}
+    real = Connection.dispatch
+
+    def dispatch(self: Connection, operation: str, kwargs: dict[str, Any]) -> Any:
+        if operation == "GetItem":
+            roles = schemas.get(kwargs["TableName"], {})
+            for name, value in kwargs["Key"].items():
+                text = value.get("S")
+                if text is not None and len(text.encode("utf-8")) > _KEY_MAX_BYTES[roles.get(name, "range")]:
+                    raise ClientError({"Error": {"Code": "ValidationException", "Message":
+                                                 "One or more parameter values were invalid: Size of "
+                                                 "key has exceeded the maximum size limit"}}, operation)
+        return real(self, operation, kwargs)
+
+    monkeypatch.setattr(Connection, "dispatch", dispatch)
+
+
+def _models(base: type) -> list[type]:
+    return [sub for cls in base.__subclasses__() for sub in [cls, *_models(cls)]]
