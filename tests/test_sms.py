@@ -519,6 +519,28 @@ def test_p01_guesses_sent_in_parallel_share_the_five_tries(client, account, list
     assert right.status_code == right_code_answer
 
 
+@pytest.mark.parametrize(("code", "status"), [("InvalidParameter", 422), ("Throttling", 429)])
+def test_p01_a_code_sns_will_not_text_is_a_4xx_page_not_a_500(client, account, list_id, monkeypatch, code,
+                                                              status):
+    """A number phonenumbers takes but SNS refuses (a destination it does not serve), or SNS
+    throttling past the backoff: the person gets a page that says so, never a server error."""
+    from botocore.exceptions import ClientError
+
+    from chalicelib.adapters import sns
+
+    def refuse(number, text, sms_type):
+        raise ClientError({"Error": {"Code": code, "Message": f"refused {number}"}}, "Publish")
+
+    monkeypatch.setattr(sns, "send_sms", refuse)
+    monkeypatch.setattr("chalicelib.adapters.retries.time.sleep", lambda seconds: None)
+    subscribe(account["account_id"], list_id, "bob@example.com", phone=BOB, phone_confirmed=False)
+    token = _prefs_token(account, list_id, "bob@example.com")
+    response = _form_post(client, token, "phone/code", list_id=list_id)
+    assert response.status_code == status, response.body
+    page = response.body.decode()
+    assert "Something is not right" in page and BOB not in page and code not in page
+
+
 def test_p01_a_changed_number_needs_confirming_again(client, account, headers, list_id):
     subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
     patched = client.http.patch(f"/v1/lists/{list_id}/subscribers/ann%40example.com", headers=headers,
