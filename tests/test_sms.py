@@ -135,6 +135,37 @@ def test_p13_a_text_whose_count_failed_still_counts_when_its_number_opted_out_be
     assert campaign_counters(campaign["campaign_id"])["sent"] == 2
 
 
+def test_p13_a_number_sns_refuses_fails_alone_and_the_rest_of_its_batch_is_texted_at_once(
+        client, account, headers, list_id, monkeypatch):
+    """SNS's InvalidParameter names a number it will never text: that text fails and counts as
+    failed, and the batch goes on, instead of failing whole at every receive until its last (the
+    numbers after it held back for every visibility timeout)."""
+    from botocore.exceptions import ClientError
+
+    from chalicelib.adapters import sns
+    from chalicelib.store.campaign_stats import campaign_counters
+    from chalicelib.store.models import Campaign
+
+    real = sns.send_sms
+
+    def refuse_ann(number, text, sms_type):
+        if number == ANN:
+            raise ClientError({"Error": {"Code": "InvalidParameter", "Message": "no"}}, "Publish")
+        return real(number, text, sms_type)
+
+    monkeypatch.setattr(sns, "send_sms", refuse_ann)
+    subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
+    subscribe(account["account_id"], list_id, "bob@example.com", phone=BOB)
+    campaign, batch = _fanned_out(client, headers, list_id)
+    delivered = client.lambda_.invoke("campaign_send_worker", sqs_event(batch))
+    assert delivered.payload == {"batchItemFailures": []}
+    assert [number for number, _ in sent_sms()] == [BOB]
+    assert campaign_counters(campaign["campaign_id"])["sent"] == 1
+    stored = Campaign.get(account["account_id"], campaign["campaign_id"])
+    assert (stored.status, stored.failed) == ("failed", 1)
+    assert "InvalidParameter" in stored.failure_reason
+
+
 def test_p17_a_person_restricted_after_the_fan_out_is_not_texted(client, account, headers, list_id):
     """Restriction (P17) holds for texts as for mails: the batch reads the entries with the
     suppressions, once, before its first text."""
