@@ -812,6 +812,33 @@ def test_p12_a_number_is_texted_at_most_its_codes_a_day_whatever_the_entries_it_
     assert [number for number, _ in sent_sms()].count(ANN) == 1
 
 
+@pytest.mark.parametrize("held_back", ["number's codes used up", "opted out at SNS"])
+def test_p01_a_code_that_was_not_texted_confirms_nothing(client, account, list_id, monkeypatch, held_back):
+    """A code held back from the number (its codes for the day used up, or it opted out) reached
+    nobody: it must not be there to guess. Else every entry the number is typed on adds its own
+    five tries a code and five codes a day, and the number's daily cap bounds texts but not
+    guesses: one who signs up many addresses with a stranger's number could confirm it (P01)."""
+    from chalicelib.domain import phone_consent
+    from chalicelib.store.rate_limits import consume
+    from tests.support.lists import stored
+
+    number = "+40712345699" if held_back == "opted out at SNS" else BOB  # moto: ...99 is opted out
+    at = datetime(2027, 3, 1, 9, tzinfo=UTC)
+    if held_back == "number's codes used up":
+        assert consume([phone_consent.number_code_counter(hash_key(), BOB)], at,
+                       amount=phone_consent.CODES_PER_NUMBER_PER_DAY) == []
+    monkeypatch.setattr(phone_consent, "new_code", lambda: "123456")
+    subscribe(account["account_id"], list_id, "mallory@example.com", phone=number, phone_confirmed=False)
+    token = _prefs_token(account, list_id, "mallory@example.com")
+    with time_machine.travel(at, tick=False):
+        assert _form_post(client, token, "phone/code", list_id=list_id).status_code == 200
+        assert sent_sms() == []
+        guessed = _form_post(client, token, "phone/confirm", list_id=list_id, code="123456")
+    assert guessed.status_code == 400
+    proof = stored(list_id, "mallory@example.com").phone_consent
+    assert proof.confirmed_at is None
+
+
 # --- a text's size in its own encoding (review 12, B3 and the 1600 concern) -----------------------------
 
 def _composed(body: str, **fields: Any) -> str:

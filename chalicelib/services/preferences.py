@@ -333,9 +333,12 @@ def send_phone_code(token: str, form: Mapping[str, str]) -> None:
                       N_("you asked for %(count)s codes today; ask again tomorrow"),
                       params={"count": phone_consent.CODES_PER_ENTRY_PER_DAY})
     code = phone_consent.new_code()
-    subscriber_store.save_phone_code(entry, phone_consent.code_hash(key, entry.list_id, entry.address,
-                                                                    entry.phone, code))
-    if not _may_text_code(claim.account_id, entry, key, at):
+    texted = _may_text_code(claim.account_id, entry, key, at)
+    # A code held back is kept as one no guess matches: it reached nobody (P01).
+    kept = (phone_consent.code_hash(key, entry.list_id, entry.address, entry.phone, code) if texted
+            else phone_consent.HELD_BACK)
+    subscriber_store.save_phone_code(entry, kept)
+    if not texted:
         logger.info("phone confirmation code not texted: the number opted out or had its codes today",
                     extra={"list_id": entry.list_id})
         return
