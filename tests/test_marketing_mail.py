@@ -365,3 +365,16 @@ def test_each_mail_has_its_own_unguessable_multipart_boundary_that_no_part_conta
         assert parts == ["==tidings_ in the text", html]
         boundaries.add(boundary)
     assert len(boundaries) == 3, "128 random bits a mail"
+
+
+@pytest.mark.parametrize("hostile", ["<a " * 8_000, "{% raw %}" + '<a href="{{' * 400 + "{% endraw %}"])
+def test_p13_marking_and_tracking_the_links_of_hostile_markup_takes_linear_time(hostile):
+    """Finding the <a> tags' hrefs to label and track their clicks let a tag's attributes run past
+    other tags (and a merge tag to the end of the text): 24 kB of '<a ' took seconds, 9 kB of
+    unclosed merge tags in a raw block (a valid template) 20 s, once per Lambda and again for
+    every recipient, so one account's campaign held the shared send workers to their timeouts."""
+    import time
+
+    started = time.monotonic()
+    _mail(_content(html=f"<html><body><p>Hi</p>{hostile}</body></html>"))
+    assert time.monotonic() - started < 1.0
