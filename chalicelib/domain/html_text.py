@@ -44,10 +44,19 @@ def visible_markup(html: str) -> str:
 def visible_tag(html: str, tag: re.Pattern[str], *, last: bool = False) -> re.Match[str] | None:
     """The first (or `last`) match of `tag` in `html` that a mail client reads as markup, not
     inside a comment or an unseen element: where an addition to the body shows."""
-    unseen = [match.span() for match in _UNSEEN.finditer(html)]
-    found = [match for match in tag.finditer(html)
-             if not any(start <= match.start() < end for start, end in unseen)]
-    return (found[-1] if last else found[0]) if found else None
+    # Both in order: one pass over the two, not every match against every unseen span.
+    unseen = _UNSEEN.finditer(html)
+    span = next(unseen, None)
+    found = None
+    for match in tag.finditer(html):
+        while span is not None and span.end() <= match.start():
+            span = next(unseen, None)
+        if span is not None and span.start() <= match.start():
+            continue
+        if not last:
+            return match
+        found = match
+    return found
 
 
 def visible_end(html: str) -> int:
