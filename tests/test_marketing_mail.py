@@ -390,3 +390,16 @@ def test_p08_p09_placing_the_footer_and_label_in_hostile_markup_takes_linear_tim
     started = time.monotonic()
     _mail(_content(html=f"<html><body><p>Hi</p>{hostile}</body></html>", advertisement=True))
     assert time.monotonic() - started < 1.0
+
+
+def test_p08_a_subject_rendered_past_one_header_line_is_cut_there_and_built_in_time():
+    """A subject template may loop (a valid template, within its steps): 15,000 characters of
+    non-ASCII words took the email package seconds to fold, for every recipient. The subject is
+    cut to the 998 characters of one header line, marked cut."""
+    import time
+
+    started = time.monotonic()
+    _, message = _mail(_content(subject="{% for i in range(5000) %}ăb {% endfor %}"))
+    assert time.monotonic() - started < 1.0
+    subject = str(message["Subject"])
+    assert len(subject) <= 998 and subject.endswith("…") and subject.startswith("ăb ăb")
