@@ -365,3 +365,41 @@ def test_each_mail_has_its_own_unguessable_multipart_boundary_that_no_part_conta
         assert parts == ["==tidings_ in the text", html]
         boundaries.add(boundary)
     assert len(boundaries) == 3, "128 random bits a mail"
+
+
+@pytest.mark.parametrize("hostile", ["<a " * 8_000, "{% raw %}" + '<a href="{{' * 400 + "{% endraw %}"])
+def test_p13_marking_and_tracking_the_links_of_hostile_markup_takes_linear_time(hostile):
+    """Finding the <a> tags' hrefs to label and track their clicks let a tag's attributes run past
+    other tags (and a merge tag to the end of the text): 24 kB of '<a ' took seconds, 9 kB of
+    unclosed merge tags in a raw block (a valid template) 20 s, once per Lambda and again for
+    every recipient, so one account's campaign held the shared send workers to their timeouts."""
+    import time
+
+    started = time.monotonic()
+    _mail(_content(html=f"<html><body><p>Hi</p>{hostile}</body></html>"))
+    assert time.monotonic() - started < 1.0
+
+
+@pytest.mark.parametrize("hostile", ["</body><!---->" * 6_000, "<body " * 30_000])
+def test_p08_p09_placing_the_footer_and_label_in_hostile_markup_takes_linear_time(hostile):
+    """Where the footer (P08) and the advertisement label (P09) go was found by testing every
+    </body> against every comment (and every <body against the rest of the text): 84 kB (or
+    180 kB) took seconds for each recipient of the campaign."""
+    import time
+
+    started = time.monotonic()
+    _mail(_content(html=f"<html><body><p>Hi</p>{hostile}</body></html>", advertisement=True))
+    assert time.monotonic() - started < 1.0
+
+
+def test_p08_a_subject_rendered_past_one_header_line_is_cut_there_and_built_in_time():
+    """A subject template may loop (a valid template, within its steps): 15,000 characters of
+    non-ASCII words took the email package seconds to fold, for every recipient. The subject is
+    cut to the 998 characters of one header line, marked cut."""
+    import time
+
+    started = time.monotonic()
+    _, message = _mail(_content(subject="{% for i in range(5000) %}ăb {% endfor %}"))
+    assert time.monotonic() - started < 1.0
+    subject = str(message["Subject"])
+    assert len(subject) <= 998 and subject.endswith("…") and subject.startswith("ăb ăb")

@@ -135,6 +135,37 @@ def test_p13_a_text_whose_count_failed_still_counts_when_its_number_opted_out_be
     assert campaign_counters(campaign["campaign_id"])["sent"] == 2
 
 
+def test_p13_a_number_sns_refuses_fails_alone_and_the_rest_of_its_batch_is_texted_at_once(
+        client, account, headers, list_id, monkeypatch):
+    """SNS's InvalidParameter names a number it will never text: that text fails and counts as
+    failed, and the batch goes on, instead of failing whole at every receive until its last (the
+    numbers after it held back for every visibility timeout)."""
+    from botocore.exceptions import ClientError
+
+    from chalicelib.adapters import sns
+    from chalicelib.store.campaign_stats import campaign_counters
+    from chalicelib.store.models import Campaign
+
+    real = sns.send_sms
+
+    def refuse_ann(number, text, sms_type):
+        if number == ANN:
+            raise ClientError({"Error": {"Code": "InvalidParameter", "Message": "no"}}, "Publish")
+        return real(number, text, sms_type)
+
+    monkeypatch.setattr(sns, "send_sms", refuse_ann)
+    subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
+    subscribe(account["account_id"], list_id, "bob@example.com", phone=BOB)
+    campaign, batch = _fanned_out(client, headers, list_id)
+    delivered = client.lambda_.invoke("campaign_send_worker", sqs_event(batch))
+    assert delivered.payload == {"batchItemFailures": []}
+    assert [number for number, _ in sent_sms()] == [BOB]
+    assert campaign_counters(campaign["campaign_id"])["sent"] == 1
+    stored = Campaign.get(account["account_id"], campaign["campaign_id"])
+    assert (stored.status, stored.failed) == ("failed", 1)
+    assert "InvalidParameter" in stored.failure_reason
+
+
 def test_p17_a_person_restricted_after_the_fan_out_is_not_texted(client, account, headers, list_id):
     """Restriction (P17) holds for texts as for mails: the batch reads the entries with the
     suppressions, once, before its first text."""
@@ -520,6 +551,28 @@ def test_p01_guesses_sent_in_parallel_share_the_five_tries(client, account, list
     assert right.status_code == right_code_answer
 
 
+@pytest.mark.parametrize(("code", "status"), [("InvalidParameter", 422), ("Throttling", 429)])
+def test_p01_a_code_sns_will_not_text_is_a_4xx_page_not_a_500(client, account, list_id, monkeypatch, code,
+                                                              status):
+    """A number phonenumbers takes but SNS refuses (a destination it does not serve), or SNS
+    throttling past the backoff: the person gets a page that says so, never a server error."""
+    from botocore.exceptions import ClientError
+
+    from chalicelib.adapters import sns
+
+    def refuse(number, text, sms_type):
+        raise ClientError({"Error": {"Code": code, "Message": f"refused {number}"}}, "Publish")
+
+    monkeypatch.setattr(sns, "send_sms", refuse)
+    monkeypatch.setattr("chalicelib.adapters.retries.time.sleep", lambda seconds: None)
+    subscribe(account["account_id"], list_id, "bob@example.com", phone=BOB, phone_confirmed=False)
+    token = _prefs_token(account, list_id, "bob@example.com")
+    response = _form_post(client, token, "phone/code", list_id=list_id)
+    assert response.status_code == status, response.body
+    page = response.body.decode()
+    assert "Something is not right" in page and BOB not in page and code not in page
+
+
 def test_p01_a_changed_number_needs_confirming_again(client, account, headers, list_id):
     subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
     patched = client.http.patch(f"/v1/lists/{list_id}/subscribers/ann%40example.com", headers=headers,
@@ -758,6 +811,33 @@ def test_p12_a_number_is_texted_at_most_its_codes_a_day_whatever_the_entries_it_
         assert _form_post(client, _prefs_token(account, list_id, "ann@example.com"), "phone/code",
                           list_id=list_id).status_code == 200
     assert [number for number, _ in sent_sms()].count(ANN) == 1
+
+
+@pytest.mark.parametrize("held_back", ["number's codes used up", "opted out at SNS"])
+def test_p01_a_code_that_was_not_texted_confirms_nothing(client, account, list_id, monkeypatch, held_back):
+    """A code held back from the number (its codes for the day used up, or it opted out) reached
+    nobody: it must not be there to guess. Else every entry the number is typed on adds its own
+    five tries a code and five codes a day, and the number's daily cap bounds texts but not
+    guesses: one who signs up many addresses with a stranger's number could confirm it (P01)."""
+    from chalicelib.domain import phone_consent
+    from chalicelib.store.rate_limits import consume
+    from tests.support.lists import stored
+
+    number = "+40712345699" if held_back == "opted out at SNS" else BOB  # moto: ...99 is opted out
+    at = datetime(2027, 3, 1, 9, tzinfo=UTC)
+    if held_back == "number's codes used up":
+        assert consume([phone_consent.number_code_counter(hash_key(), BOB)], at,
+                       amount=phone_consent.CODES_PER_NUMBER_PER_DAY) == []
+    monkeypatch.setattr(phone_consent, "new_code", lambda: "123456")
+    subscribe(account["account_id"], list_id, "mallory@example.com", phone=number, phone_confirmed=False)
+    token = _prefs_token(account, list_id, "mallory@example.com")
+    with time_machine.travel(at, tick=False):
+        assert _form_post(client, token, "phone/code", list_id=list_id).status_code == 200
+        assert sent_sms() == []
+        guessed = _form_post(client, token, "phone/confirm", list_id=list_id, code="123456")
+    assert guessed.status_code == 400
+    proof = stored(list_id, "mallory@example.com").phone_consent
+    assert proof.confirmed_at is None
 
 
 # --- a text's size in its own encoding (review 12, B3 and the 1600 concern) -----------------------------

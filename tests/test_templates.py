@@ -275,3 +275,21 @@ def test_template_limit_checks_leave_ordinary_templates_as_they_render(field, so
     from chalicelib.domain.templates import render_bounded
 
     assert render_bounded(source, field, {"name": "<Ann>" if field == "html" else "Ann"}) == expected
+
+
+@pytest.mark.parametrize("piece", ['<a b="', "<a", "<!--", '<a href="x" title="'])
+def test_p11_html_to_text_reads_hostile_markup_in_linear_time(piece):
+    """Python's html.parser rescans from every '<' it cannot close to the end of the text: 40 kB
+    of unclosed tags took seconds (180 kB, minutes), and a transactional mail without a text
+    part, or a campaign save, derives its text from the HTML inside a 29 s API request."""
+    import time
+
+    html = "<p>Hello</p>" + piece * (80_000 // len(piece))
+    started = time.monotonic()
+    html_to_text(html)
+    assert time.monotonic() - started < 1.0
+
+
+def test_html_to_text_keeps_tags_whose_quoted_values_hold_markup_signs():
+    html = '<p>Hi <a href="{{ url if a > b else other }}" title="x">there</a> &amp; a < b</p><!-- hidden'
+    assert html_to_text(html) == "Hi there ({{ url if a > b else other }}) & a < b"

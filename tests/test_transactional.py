@@ -301,3 +301,20 @@ def test_p35_a_queued_transactional_mail_from_an_identity_the_account_still_owns
     assert client.http.delete("/v1/senders/acme.example", headers=headers).status_code == 204
     run_queues(client, ("outbox",))
     assert recipients_of_sent() == ["ann@example.com"]
+
+
+def test_p11_a_subject_that_renders_past_one_header_line_is_a_400_naming_subject(client, headers):
+    """Fifty variables of 5,000 characters make a subject of 250,000: the email package folds
+    such a header in seconds to minutes, in the send worker, for a mail that then fails. The
+    request is refused instead, naming the subject."""
+    variables = {f"v{index}": "ăb " * 1_600 for index in range(12)}
+    subject = "".join(f"{{{{ v{index} }}}}" for index in range(12))
+    response = _post(client, headers, subject=subject, variables=variables)
+    assert response.status_code == 400, response.body
+    assert _error(response)["field"] == "subject"
+    assert take("outbox") == []
+
+
+def test_p11_a_subject_of_998_characters_is_sent(client, headers):
+    response = _post(client, headers, subject="{{ s }}", variables={"s": "ă" * 998})
+    assert response.status_code == 202, response.body

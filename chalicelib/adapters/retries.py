@@ -23,10 +23,11 @@ THROTTLING_CODES = frozenset({"TooManyRequestsException", "LimitExceededExceptio
 
 # What SES answers for a mail it will never take, however often it is asked: the From is not (or
 # no longer) verified, the message is malformed, or the account's sending is "permanently
-# restricted" (AccountSuspendedException).
+# restricted" (AccountSuspendedException); and SNS for a text it will never take (a number or
+# message it does not accept: InvalidParameter, ParameterValueInvalid).
 REFUSAL_CODES = frozenset({"MessageRejected", "MailFromDomainNotVerifiedException",
                            "MailFromDomainNotVerified", "BadRequestException", "InvalidParameterValue",
-                           "AccountSuspendedException"})
+                           "AccountSuspendedException", "InvalidParameter", "ParameterValueInvalid"})
 
 # What SES answers while sending is paused, for the AWS account (v2, v1) or the configuration
 # set (v1): "currently paused", until SES or the operator enables it again; no mail is refused.

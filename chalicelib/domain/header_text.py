@@ -76,6 +76,19 @@ def one_line(value: str) -> str:
     return " ".join(spaced.split())
 
 
+# The longest line RFC 5322 allows. A subject rendered longer (a loop, long variables) is no
+# subject anyone reads, and the email package takes seconds to minutes folding one of 10^4-10^5
+# characters, for every recipient.
+MAX_SUBJECT = 998
+
+
+def subject_line(value: str) -> str:
+    """`value` as a rendered subject: one line (one_line), cut to MAX_SUBJECT characters and
+    marked cut (…)."""
+    line = one_line(value)
+    return line if len(line) <= MAX_SUBJECT else line[:MAX_SUBJECT - 1].rstrip() + "\u2026"
+
+
 def header_text(value: str, field: str, *, required: bool = True) -> str:
     """`value` stripped and checked (check_header_text); InvalidInput when it is required and
     nothing but spaces."""

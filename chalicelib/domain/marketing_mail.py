@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from chalicelib.domain.accounts import AccountProfile
 from chalicelib.domain.addresses import ascii_domain
 from chalicelib.domain.campaigns import CampaignContent
-from chalicelib.domain.header_text import one_line
+from chalicelib.domain.header_text import subject_line
 from chalicelib.domain.html_text import html_to_text, visible_end, visible_markup, visible_tag
 from chalicelib.domain.link_labels import WrittenLinks, mark_written_links, without_marks
 from chalicelib.domain.mail_links import (
@@ -50,9 +50,10 @@ from chalicelib.templates import DEFAULT_LANGUAGE, N_, gettext_for
 
 ADVERTISEMENT_LABEL = N_("Advertisement")
 
-_LINK = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])([^"'>]+)\2""", re.IGNORECASE)
+# An <a> tag's href; the tag's attributes never run past a "<" (else quadratic, see link_labels).
+_LINK = re.compile(r"""(<a\b[^<>]*?\bhref\s*=\s*)(["'])([^"'>]+)\2""", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
-_BODY_START = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
+_BODY_START = re.compile(r"<body\b[^<>]*>", re.IGNORECASE)
 _BODY_END = re.compile(r"</body", re.IGNORECASE)
 
 
@@ -105,7 +106,7 @@ def compose_marketing_email(*, signer: Signer, account_id: str, campaign_id: str
     text = _text_part(text, content.advertisement, sender, mailing_list, links)
     if html is not None:
         html = _html_part(html, content.advertisement, sender, mailing_list, links, written)
-    subject = one_line(render(content.subject or "", "subject", variables))
+    subject = subject_line(render(content.subject or "", "subject", variables))
     from_address = content.from_address or sender.sender_identity or ""
     # Here, not at the top: the fan-out, the scheduler and SMS import this module for its list
     # settings and label, and compose no mail (cold start, issue 15).

@@ -29,6 +29,13 @@ CODES_PER_NUMBER_PER_DAY = 10
 _DAY = 86_400
 
 
+# What is kept of a code held back from its number (suppressed, opted out, its codes for the day
+# used up): no code's hash (hex) is this, so no guess confirms it, and the page answers as if the
+# code had gone (P05). A code that reached nobody must not be there to guess: every entry the
+# number is typed on would add its tries, past the number's daily cap on codes.
+HELD_BACK = "held back: no code was texted"
+
+
 def new_code() -> str:
     """A random six-digit code."""
     return f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"

@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from chalicelib.domain.errors import InvalidInput
-from chalicelib.domain.header_text import one_line
+from chalicelib.domain.header_text import MAX_SUBJECT, one_line
 from chalicelib.domain.html_text import html_to_text
 from chalicelib.domain.suppression import SuppressionReason
 from chalicelib.domain.templates import TemplateLimitExceeded, render_bounded
@@ -67,6 +67,9 @@ def render_parts(subject: str, html: str | None, text: str | None,
     subject = one_line(subject)
     if not subject:
         raise InvalidInput("'subject' is empty", field="subject")
+    if len(subject) > MAX_SUBJECT:
+        raise InvalidInput(f"'subject' renders to {len(subject)} characters; a subject is one header line "
+                           f"of at most {MAX_SUBJECT}", field="subject")
     return subject, html, text if text else html_to_text(html or "")
 
 

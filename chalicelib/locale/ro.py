@@ -325,6 +325,8 @@ RO: dict[str, str] = {
     "acceptable-use rules.":
         "un operator al platformei de email a suspendat contul %(account)s pentru încălcarea regulilor de "
         "utilizare acceptabilă.",
+    "no code can be texted just now; ask again in a few minutes":
+        "acum nu se poate trimite niciun cod prin SMS; cere din nou peste câteva minute",
     "no phone number is held for you on this list": "nu avem niciun număr de telefon al tău pe această listă",
     "your number is already confirmed for this list": "numărul tău este deja confirmat pentru această listă",
     "sending for the account %(account)s has been suspended: %(reason)s.":
@@ -374,6 +376,8 @@ RO: dict[str, str] = {
     "too many signups from here; please try again later":
         "prea multe abonări de aici; încearcă din nou mai târziu",
     "you are not on this list": "nu ești pe această listă",
+    "your number cannot be texted; check the number held for you on this list":
+        "numărului tău nu i se pot trimite SMS-uri; verifică numărul pe care îl avem pentru această listă",
     "you asked for %(count)s codes today; ask again tomorrow":
         "ai cerut deja %(count)s coduri azi; cere din nou mâine",
     "you asked for this %(count)s times this hour; try again later":

@@ -18,10 +18,11 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.adapters import sns
+from chalicelib.adapters.retries import error_code, is_throttling, with_backoff
 from chalicelib.config import hash_key, signer
 from chalicelib.domain import phone_consent
 from chalicelib.domain.clock import now
-from chalicelib.domain.errors import InvalidInput, TooManyRequests
+from chalicelib.domain.errors import InvalidInput, TooManyRequests, Unprocessable
 from chalicelib.domain.health import refuse_unless_taking_signups
 from chalicelib.domain.mail_links import PREFERENCES, LinkClaim, read_link_token
 from chalicelib.domain.privacy import (
@@ -316,7 +317,7 @@ def send_phone_code(token: str, form: Mapping[str, str]) -> None:
     that was texted its CODES_PER_NUMBER_PER_DAY, is not texted (P12), and the page answers as if
     it were: whoever holds the link typed the number, and must not learn that its owner said STOP
     (P05), nor use the page to text it without end. SignupsClosed while the account takes no
-    signups (a suspended one sends nothing, P26)."""
+    signups (a suspended one sends nothing, P26); a 4xx when SNS will not text it (_text_code)."""
     claim = _authorised(token, form, consenting=True)
     entry = _entry_with_phone(claim, form.get("list_id", ""))
     if subscriber_store.phone_is_confirmed(entry):
@@ -332,17 +333,40 @@ def send_phone_code(token: str, form: Mapping[str, str]) -> None:
                       N_("you asked for %(count)s codes today; ask again tomorrow"),
                       params={"count": phone_consent.CODES_PER_ENTRY_PER_DAY})
     code = phone_consent.new_code()
-    subscriber_store.save_phone_code(entry, phone_consent.code_hash(key, entry.list_id, entry.address,
-                                                                    entry.phone, code))
-    if not _may_text_code(claim.account_id, entry, key, at):
+    texted = _may_text_code(claim.account_id, entry, key, at)
+    # A code held back is kept as one no guess matches: it reached nobody (P01).
+    kept = (phone_consent.code_hash(key, entry.list_id, entry.address, entry.phone, code) if texted
+            else phone_consent.HELD_BACK)
+    subscriber_store.save_phone_code(entry, kept)
+    if not texted:
         logger.info("phone confirmation code not texted: the number opted out or had its codes today",
                     extra={"list_id": entry.list_id})
         return
     mailing_list = person_subscribers.lists_of([entry]).get(entry.list_id)
-    sns.send_sms(entry.phone, phone_consent.code_text(get_account(claim.account_id).name,
-                                                      mailing_list.name if mailing_list else "",
-                                                      code, list_language(mailing_list)), sns.TRANSACTIONAL)
+    list_name = mailing_list.name if mailing_list else ""
+    text = phone_consent.code_text(get_account(claim.account_id).name, list_name, code,
+                                   list_language(mailing_list))
+    _text_code(entry, text)
     logger.info("phone confirmation code sent", extra={"list_id": entry.list_id})
+
+
+def _text_code(entry: Subscriber, text: str) -> None:
+    """Text the code, retried while SNS throttles. SNS throttling past the backoff is
+    TooManyRequests, and any other answer refusing it (a number phonenumbers takes but SNS will
+    not text) Unprocessable naming `phone`: the person gets a page saying so, not a server error."""
+    try:
+        with_backoff(lambda: sns.send_sms(entry.phone, text, sns.TRANSACTIONAL))
+    except Exception as error:
+        code = error_code(error)
+        if code is None:  # no answer from SNS (the network, a bug): a server error it is
+            raise
+        logger.warning("phone confirmation code not texted: SNS did not take it",
+                       extra={"list_id": entry.list_id, "error": code})
+        if is_throttling(error):
+            raise TooManyRequests(N_("no code can be texted just now; ask again in a few minutes"),
+                                  retry_after=int(phone_consent.RESEND_INTERVAL.total_seconds())) from None
+        raise Unprocessable(N_("your number cannot be texted; check the number held for you on this list"),
+                            field="phone") from None
 
 
 def _may_text_code(account_id: str, entry: Subscriber, key: str, at: datetime) -> bool:
