@@ -237,12 +237,18 @@ def erase_receipts(found: Found) -> int:
 
 def erase_from_purge_lists(found: Found) -> int:
     """The person's keyed hash taken off the purge lists their message records and tracking
-    markers name."""
-    return messages.unlist(found.records) + tracking_store.unlist_markers(found.markers)
+    markers name, each record and marker deleted as soon as its list no longer names it: an
+    erasure cut short and made again has only the rest to do. Runs after erase_receipts (the
+    receipts are found through the records)."""
+    return (messages.unlist_then_delete(MessageRecord, found.records, messages.unlist)
+            + messages.unlist_then_delete(TrackingMarker, found.markers, tracking_store.unlist_markers))
 
 
 def erase_messages(found: Found) -> int:
-    return delete_all(MessageRecord, found.records)
+    """How many records the person had: those on a purge list went with it
+    (erase_from_purge_lists); the rest, written before records named their list, go here."""
+    delete_all(MessageRecord, [record for record in found.records if not record.purge_list])
+    return len(found.records)
 
 
 # --- tracking markers ----------------------------------------------------------------------------
@@ -261,7 +267,10 @@ def export_tracking(person: Person) -> list[dict[str, Any]]:
 
 
 def erase_tracking(found: Found) -> int:
-    return tracking_store.delete_markers(found.markers)
+    """How many markers the person had: those on a purge list went with it
+    (erase_from_purge_lists); the rest, written before markers named their list, go here."""
+    tracking_store.delete_markers(marker for marker in found.markers if not marker.purge_list)
+    return len(found.markers)
 
 
 # --- suppressions --------------------------------------------------------------------------------
@@ -423,10 +432,12 @@ def holds_personal_data(person: Person) -> bool:
 def erase_everywhere(person: Person) -> dict[str, int]:
     """Delete the person from every table with personal data, and their keyed hashes from the
     tables that delete them; how many items each lost. Keyed hashes go first: some are found
-    through the personal data (a receipt through its message record). What several erasers need
-    is read once, before any of them deletes (`Found`)."""
+    through the personal data (a receipt through its message record), and the receipts before
+    the purge lists, whose eraser deletes the records as it goes. What several erasers need is
+    read once, before any of them deletes (`Found`)."""
     found = Found.of(person)
-    keyed = {model.Meta.logical_name: coverage.erase(found) for model, coverage in COVERAGE.items()
+    receipts_first = sorted(COVERAGE.items(), key=lambda entry: entry[0] is not FeedbackReceipt)
+    keyed = {model.Meta.logical_name: coverage.erase(found) for model, coverage in receipts_first
              if isinstance(coverage, KeyedHashesOnly) and coverage.erase}
     return keyed | {model.Meta.logical_name: coverage.erase(found) for model, coverage in COVERAGE.items()
                     if isinstance(coverage, PersonalData)}
