@@ -18,9 +18,9 @@ early, and the same daily purge deletes what TTL left of it, found through its l
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pynamodb.exceptions import PutError
 from pynamodb.expressions.update import Action
@@ -34,9 +34,16 @@ from chalicelib.domain.retention import (
     PURGE_LIST_EXTRA_LIFETIME,
     purge_bucket,
 )
+from chalicelib.store.batch_writes import delete_all
 from chalicelib.store.concurrent_writes import write_concurrently
 from chalicelib.store.conditions import updated_if
-from chalicelib.store.models import MessagePurgeList, MessageRecord
+from chalicelib.store.models import MessagePurgeList, MessageRecord, TrackingMarker
+
+# What names a purge list: a message record, or a tracking marker (store/tracking.py).
+Listed = TypeVar("Listed", MessageRecord, TrackingMarker)
+# Purge lists an erasure updates before it deletes what they name: 12 rounds of MAX_IN_FLIGHT
+# updates, then about 4 BatchWriteItems of deletes.
+LISTS_A_STEP = 96
 
 
 def claim(recipient_hash: str, message_id: str, account_id: str, kind: str,
@@ -126,6 +133,25 @@ def unlist(records: Iterable[MessageRecord]) -> int:
         if record.purge_list:  # records written before records named their list have none
             on_list.setdefault(record.purge_list, []).append(record)
     return _rewrite_all([(list_key, _taking_off(held)) for list_key, held in sorted(on_list.items())])
+
+
+def unlist_then_delete(model: type[Listed], items: Iterable[Listed],
+                       unlist_items: Callable[[list[Listed]], int]) -> int:
+    """Take `items` (a person's records or markers) off the purge lists they name with
+    `unlist_items`, then delete them, LISTS_A_STEP lists at a time: an item goes only once its
+    list no longer names it, so an erasure cut short (the API's 29 s) leaves no list naming what
+    is gone (P18), and, made again, finds only what is left. Items naming no list are the
+    caller's to delete. How many lists were changed."""
+    on_list: dict[str, list[Listed]] = {}
+    for item in items:
+        if item.purge_list:
+            on_list.setdefault(item.purge_list, []).append(item)
+    list_keys, changed = sorted(on_list), 0
+    for start in range(0, len(list_keys), LISTS_A_STEP):
+        step = [item for list_key in list_keys[start:start + LISTS_A_STEP] for item in on_list[list_key]]
+        changed += unlist_items(step)
+        delete_all(model, step)
+    return changed
 
 
 def _taking_off(records: list[MessageRecord]) -> list[Action]:

@@ -53,8 +53,26 @@ from chalicelib.store.models import (
 from chalicelib.store.returning import returning_view, waiting_return
 from chalicelib.store.subscribers import consent_view, tracking_view
 
+
+@dataclass(frozen=True)
+class Found:
+    """The person being erased, and what of theirs several erasers need, read once at the start
+    of the erasure: their message records (a Query per keyed hash; receipts and purge lists are
+    found through them) and their tracking markers (a Query per campaign and email). Exports and
+    `holds_personal_data` read afresh instead."""
+
+    person: Person
+    records: tuple[MessageRecord, ...]
+    markers: tuple[TrackingMarker, ...]
+
+    @classmethod
+    def of(cls, person: Person) -> Found:
+        markers = tracking_store.markers_of(person.account_id, person.emails)
+        return cls(person, tuple(_messages(person)), tuple(marker for _, marker in markers))
+
+
 Exporter = Callable[[Person], list[dict[str, Any]]]
-Eraser = Callable[[Person], int]
+Eraser = Callable[[Found], int]
 
 
 @dataclass(frozen=True)
@@ -163,8 +181,9 @@ def export_subscribers(person: Person) -> list[dict[str, Any]]:
             + [phone_only_view(entry, lists.get(entry.list_id), person.phones) for entry in phone_only])
 
 
-def erase_subscribers(person: Person) -> int:
+def erase_subscribers(found: Found) -> int:
     """The person's entries deleted, and their number taken off other people's entries."""
+    person = found.person
     phone_only = person_subscribers.phone_only_entries_of(person)
     for entry in phone_only:
         person_subscribers.remove_phone(entry, person.phones)
@@ -179,18 +198,18 @@ def _subjects(person: Person) -> list[str]:
     return sorted(account_subject(person.account_id, hashed) for hashed in person.keyed_hashes(hash_key()))
 
 
-def erase_counters(person: Person) -> int:
+def erase_counters(found: Found) -> int:
     """The counters that count for the person (their keys hold a keyed hash of theirs), found by
     a Query of the `by_subject` index per keyed hash."""
-    return delete_all(RateCounter, [counter for subject in _subjects(person)
+    return delete_all(RateCounter, [counter for subject in _subjects(found.person)
                                     for counter in RateCounter.by_subject.query(subject)])
 
 
 # --- transactional Idempotency-Keys --------------------------------------------------------------
 
-def erase_idempotency_keys(person: Person) -> int:
+def erase_idempotency_keys(found: Found) -> int:
     """The keys held for transactional mail to the person: one Query per keyed hash."""
-    return idempotency.release_keys([key for subject in _subjects(person)
+    return idempotency.release_keys([key for subject in _subjects(found.person)
                                      for key in idempotency.keys_to(subject)])
 
 
@@ -210,21 +229,26 @@ def export_messages(person: Person) -> list[dict[str, Any]]:
             for r in _messages(person)]
 
 
-def erase_receipts(person: Person) -> int:
+def erase_receipts(found: Found) -> int:
     """The feedback receipts of the person's mails: found through their message records."""
-    records = _messages(person)
-    return feedback.delete_receipts(feedback.receipts_of((r.message_id, r.recipient_hash) for r in records))
+    return feedback.delete_receipts(feedback.receipts_of((r.message_id, r.recipient_hash)
+                                                         for r in found.records))
 
 
-def erase_from_purge_lists(person: Person) -> int:
+def erase_from_purge_lists(found: Found) -> int:
     """The person's keyed hash taken off the purge lists their message records and tracking
-    markers name."""
-    markers = [marker for _, marker in tracking_store.markers_of(person.account_id, person.emails)]
-    return messages.unlist(_messages(person)) + tracking_store.unlist_markers(markers)
+    markers name, each record and marker deleted as soon as its list no longer names it: an
+    erasure cut short and made again has only the rest to do. Runs after erase_receipts (the
+    receipts are found through the records)."""
+    return (messages.unlist_then_delete(MessageRecord, found.records, messages.unlist)
+            + messages.unlist_then_delete(TrackingMarker, found.markers, tracking_store.unlist_markers))
 
 
-def erase_messages(person: Person) -> int:
-    return delete_all(MessageRecord, _messages(person))
+def erase_messages(found: Found) -> int:
+    """How many records the person had: those on a purge list went with it
+    (erase_from_purge_lists); the rest, written before records named their list, go here."""
+    delete_all(MessageRecord, [record for record in found.records if not record.purge_list])
+    return len(found.records)
 
 
 # --- tracking markers ----------------------------------------------------------------------------
@@ -242,9 +266,11 @@ def export_tracking(person: Person) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda row: (row["campaign_id"], row["kind"], row["link"] or ""))
 
 
-def erase_tracking(person: Person) -> int:
-    markers = tracking_store.markers_of(person.account_id, person.emails)
-    return tracking_store.delete_markers(marker for _, marker in markers)
+def erase_tracking(found: Found) -> int:
+    """How many markers the person had: those on a purge list went with it
+    (erase_from_purge_lists); the rest, written before markers named their list, go here."""
+    tracking_store.delete_markers(marker for marker in found.markers if not marker.purge_list)
+    return len(found.markers)
 
 
 # --- suppressions --------------------------------------------------------------------------------
@@ -290,8 +316,8 @@ def holds_exports(person: Person) -> bool:
     return bool(_exports(person))
 
 
-def erase_exports(person: Person) -> int:
-    return delete_all(PrivacyExport, _exports(person))
+def erase_exports(found: Found) -> int:
+    return delete_all(PrivacyExport, _exports(found.person))
 
 
 _ACCOUNT = "while the account exists"
@@ -406,10 +432,14 @@ def holds_personal_data(person: Person) -> bool:
 def erase_everywhere(person: Person) -> dict[str, int]:
     """Delete the person from every table with personal data, and their keyed hashes from the
     tables that delete them; how many items each lost. Keyed hashes go first: some are found
-    through the personal data (a receipt through its message record)."""
-    keyed = {model.Meta.logical_name: coverage.erase(person) for model, coverage in COVERAGE.items()
+    through the personal data (a receipt through its message record), and the receipts before
+    the purge lists, whose eraser deletes the records as it goes. What several erasers need is
+    read once, before any of them deletes (`Found`)."""
+    found = Found.of(person)
+    receipts_first = sorted(COVERAGE.items(), key=lambda entry: entry[0] is not FeedbackReceipt)
+    keyed = {model.Meta.logical_name: coverage.erase(found) for model, coverage in receipts_first
              if isinstance(coverage, KeyedHashesOnly) and coverage.erase}
-    return keyed | {model.Meta.logical_name: coverage.erase(person) for model, coverage in COVERAGE.items()
+    return keyed | {model.Meta.logical_name: coverage.erase(found) for model, coverage in COVERAGE.items()
                     if isinstance(coverage, PersonalData)}
 
 
