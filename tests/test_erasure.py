@@ -764,3 +764,30 @@ def test_p18_an_erasure_cut_short_keeps_its_progress_and_made_again_leaves_nothi
     assert _holding(_keyed_forms(account_id)) == {"suppressions": ["address hash"],
                                                    "privacy-requests": ["address hash"]}
     assert found_in_tables(every_table(), contact_forms([PERSON])) == {}
+
+
+def test_p18_p12_an_erasure_cut_short_has_already_suppressed_her_email_and_her_number(
+        client, api, account, monkeypatch):
+    """Her suppression is written before anything of hers is deleted: an erasure cut short after
+    her entries went (the only place her number was found by, when she asked by email) still
+    keeps both her address and her number from being mailed or re-added until it is made again,
+    and flags them erased, so her own signup cannot lift them meanwhile."""
+    from chalicelib.store import person_data
+
+    account_id = account["account_id"]
+    list_id = new_list(client, api, "News", double_opt_in=False)
+    add(client, api, list_id, phone=PHONE_RAW)
+    _confirms_her_number(list_id)
+    real_delete_all = person_data.delete_all
+
+    def records_undeletable(model: type, items: Any) -> int:
+        if model is MessageRecord:
+            raise RuntimeError("the Lambda's time ran out")
+        return real_delete_all(model, items)
+
+    monkeypatch.setattr(person_data, "delete_all", records_undeletable)
+    assert privacy(client, api, type="erase", email=PERSON).status_code == 500
+    assert stored(list_id, PERSON) is None, "cut after her entries went"
+    for hashed in (address_hash(PERSON, hash_key()), phone_hash(PHONE, hash_key())):
+        suppression = Suppression.get(account_id, hashed)
+        assert suppression.erased and SuppressionReason.ERASED.value in suppression.reasons

@@ -199,8 +199,10 @@ def _export(request: PrivacyRequest, person: Person, subject: Subject) -> dict[s
 
 
 def _erase(person: Person) -> dict[str, Any]:
-    removed = person_data.erase_everywhere(person)
+    # Suppressed first: an erasure cut short still keeps her from being mailed or re-added until
+    # it is made again, by a number too that only her deleted entries could find again (P12, P18).
     suppressed = person_data.suppress_person(person, SuppressionReason.ERASED)
+    removed = person_data.erase_everywhere(person)
     return {"removed": removed, "identifiers_suppressed": suppressed}
 
 
