@@ -910,3 +910,26 @@ def test_p06_an_sms_body_is_refused_past_what_one_publish_carries_in_its_encodin
     assert response.status_code == (201 if fits else 400), response.body
     if not fits:
         assert json.loads(response.body)["error"]["field"] == "sms_body"
+
+
+def test_p12_a_refused_test_number_reads_the_same_whether_it_opted_out_here_or_elsewhere(
+        client, account, headers, list_id, publishes):
+    """A number that opted out in this account, platform-wide, or at SNS (a STOP to any tenant's
+    texts) is refused in the same words: the 409 must not tell one tenant that a number replied
+    STOP to another's texts."""
+    from chalicelib.config import hash_key
+    from chalicelib.domain.privacy import phone_hash
+    from chalicelib.domain.suppression import PLATFORM_SCOPE
+    from chalicelib.store.suppressions import suppress_hash
+
+    here, platform_wide, at_sns = ANN, BOB, "+40712345699"  # moto holds numbers ending in 99 opted out
+    suppress_hash(account["account_id"], phone_hash(here, hash_key()), SuppressionReason.UNSUBSCRIBED)
+    suppress_hash(PLATFORM_SCOPE, phone_hash(platform_wide, hash_key()), SuppressionReason.UNSUBSCRIBED)
+    campaign = _sms_campaign(client, headers, list_id)
+    messages = set()
+    for number in (here, platform_wide, at_sns):
+        response = _test_send(client, headers, campaign["campaign_id"], [number])
+        assert response.status_code == 409, response.body
+        messages.add(json.loads(response.body)["error"]["message"])
+    assert len(messages) == 1, messages
+    assert publishes == []

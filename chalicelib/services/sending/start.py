@@ -248,18 +248,17 @@ def _test_numbers(recipients: list[str]) -> dict[str, int]:
 def _refuse_suppressed_numbers(account_id: str, numbers: dict[str, int]) -> None:
     # A number that replied STOP, or was erased, in the account or platform-wide, or that SNS
     # holds opted out (a STOP to any of this AWS account's texts): as for an address, the whole
-    # test is refused (P12).
+    # test is refused (P12), in the same words whatever opted it out: which one would tell a
+    # tenant that the number replied STOP to another tenant's texts.
     key = hash_key()
     hashes = {phone_hash(number, key): index for number, index in numbers.items()}
     suppressed = suppressed_hashes(account_id, hashes)
-    for hashed, index in hashes.items():
-        if hashed in suppressed:
-            raise Conflict(f"addresses[{index}] is suppressed: a test is campaign mail, never sent to a "
-                           "number that opted out (P12)", field="addresses")
-    for number, index in numbers.items():
-        if sns.is_opted_out(number):
-            raise Conflict(f"addresses[{index}] replied STOP to this platform's texts: a test is campaign "
-                           "mail, never sent to a number that opted out (P12)", field="addresses")
+    refused = next((index for hashed, index in hashes.items() if hashed in suppressed), None)
+    if refused is None:
+        refused = next((index for number, index in numbers.items() if sns.is_opted_out(number)), None)
+    if refused is not None:
+        raise Conflict(f"addresses[{refused}] is suppressed: a test is campaign mail, never sent to a "
+                       "number that opted out (P12)", field="addresses")
 
 
 def _count_tests(account_id: str, channel: Channel, count: int) -> None:
