@@ -16,7 +16,14 @@ from chalicelib.domain.accounts import AccountProfile
 from chalicelib.domain.clock import now
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.health import sending_blocked_reason, takes_signups
-from chalicelib.domain.imports import ImportedPerson, ImportRow, chunks, clean_row, parse_csv
+from chalicelib.domain.imports import (
+    ImportedPerson,
+    ImportRow,
+    chunks,
+    clean_row,
+    parse_csv,
+    repeat_message,
+)
 from chalicelib.domain.lists import require_privacy_policy
 from chalicelib.domain.subscriptions import Source, Status, evidence, pending_lifetime, pick_consent_version
 from chalicelib.observability import logger
@@ -62,7 +69,7 @@ def start_import(account_id: str, actor: str, list_id: str, csv_text: str) -> Im
     enqueue_many(IMPORTS, [
         {"type": CHUNK_JOB, "account_id": mailing_list.account_id, "list_id": mailing_list.list_id,
          "import_id": import_id, "chunk": index,
-         "rows": [[row.line, row.values] for row in piece]}
+         "rows": [row.queued() for row in piece]}
         for index, piece in enumerate(pieces)
     ])
     job = import_store.create_import(mailing_list.account_id, mailing_list.list_id, import_id,
@@ -90,7 +97,7 @@ def apply_chunk(job: dict[str, Any]) -> None:
     if planned is None:
         return
     mailing_list = find_list(job["list_id"])
-    rows = [ImportRow(line=int(line), values=dict(values)) for line, values in job["rows"]]
+    rows = [ImportRow.from_queued(item) for item in job["rows"]]
     outcome = import_store.ChunkOutcome()
     if mailing_list is None or mailing_list.account_id != job["account_id"]:
         outcome.errors = [(row.line, None, "the list was deleted during the import") for row in rows]
@@ -168,13 +175,16 @@ def _import_rows(mailing_list: MailingList, rows: list[ImportRow], outcome: impo
 def _people(mailing_list: MailingList, rows: list[ImportRow], versions: list[int],
             outcome: import_store.ChunkOutcome) -> tuple[dict[str, ImportedPerson], dict[str, int]]:
     """The chunk's valid rows by address, and each address's line; invalid rows and repeated
-    addresses are counted in `outcome`."""
+    addresses are errors in `outcome` (the first row of an address wins)."""
     declared = mailing_list.declared_attributes or ()
     tracking_versions = ([version.version for version in tracking_history(mailing_list)]
                          if asks_tracking_consent(mailing_list) else [])
     people: dict[str, ImportedPerson] = {}
     lines: dict[str, int] = {}
     for row in rows:
+        if row.repeats is not None:
+            outcome.errors.append((row.line, "email", repeat_message(row.repeats)))
+            continue
         try:
             person = clean_row(row.values, declared, versions, check_dns=settings().check_email_dns,
                                tracking_versions=tracking_versions)
@@ -183,7 +193,8 @@ def _people(mailing_list: MailingList, rows: list[ImportRow], versions: list[int
             outcome.errors.append((row.line, error.field, error.summary))
             continue
         if person.contact.email in people:
-            outcome.unchanged += 1  # the same address twice in one file: the first row counts
+            # What the file's reading did not take for one address (its spellings differ).
+            outcome.errors.append((row.line, "email", repeat_message(lines[person.contact.email])))
             continue
         people[person.contact.email] = person
         lines[person.contact.email] = row.line
