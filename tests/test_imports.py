@@ -813,3 +813,13 @@ def test_a_repeated_address_is_found_however_its_domain_is_spelt():
     rows = parse_csv(text, ()).rows
     assert [(row.line, row.repeats) for row in rows] == [(2, None), (3, 2), (4, None)]
     assert rows[1].values == {}, "a repeat travels without its values"
+
+
+def test_p04_an_imported_website_that_is_not_http_is_an_invalid_row_naming_it(client, account, news_list):
+    list_id = _single_opt_in(client, account)
+    text = ("email,website,consent_given_at\n"
+            "ann@example.com,javascript:alert(1),2025-01-01T00:00:00Z\n"
+            "bob@example.com,https://bob.example,2025-01-01T00:00:00Z\n")
+    assert error_lines(imported(client, account, list_id, text)) == [(2, "website")]
+    assert stored(list_id, "ann@example.com") is None
+    assert stored(list_id, "bob@example.com").website == "https://bob.example"
