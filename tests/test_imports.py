@@ -823,3 +823,25 @@ def test_p04_an_imported_website_that_is_not_http_is_an_invalid_row_naming_it(cl
     assert error_lines(imported(client, account, list_id, text)) == [(2, "website")]
     assert stored(list_id, "ann@example.com") is None
     assert stored(list_id, "bob@example.com").website == "https://bob.example"
+
+
+@pytest.mark.parametrize("header", ["email,name,", "email,name,,", "email,,name"])
+def test_a_header_cell_left_empty_is_ignored_while_its_column_is_empty(client, account, news_list, header):
+    """Spreadsheets end the header with a comma as they end rows: the file was refused as having
+    an unknown column ''."""
+    cells = {"email,name,": "ann@example.com,Ann,", "email,name,,": "ann@example.com,Ann,,",
+             "email,,name": "ann@example.com,,Ann"}[header]
+    done = imported(client, account, news_list["list_id"], f"{header}\n{cells}\nbob@example.com\n")
+    assert done["errors"] == [] and done["rows"] == 2
+    assert stored(news_list["list_id"], "ann@example.com").name == "Ann"
+
+
+def test_a_value_under_a_header_cell_left_empty_refuses_the_file_naming_its_position(client, account,
+                                                                                       news_list):
+    text = "email,name,\nann@example.com,Ann,\nbob@example.com,Bob,Iasi\n"
+    response = post_import(client, account, news_list["list_id"], text)
+    assert response.status_code == 400, response.body
+    error = json.loads(response.body)["error"]
+    assert error["field"] == "body" and "column 3" in error["message"] and "line 3" in error["message"]
+    assert "Iasi" not in response.body.decode()
+    assert take("imports") == []

@@ -84,7 +84,9 @@ def parse_csv(text: str, declared_attributes: Iterable[str]) -> ParsedFile:
     """Read the header and rows. Unknown or repeated columns, a missing `email` column, an
     empty file, a row with more values than columns or a value running over lines are
     InvalidInput naming the column or line, more than MAX_ROWS rows PayloadTooLarge; row contents
-    are checked later, per row. A row whose address an earlier row has already (whatever the
+    are checked later, per row. A header cell left empty (spreadsheets end the header with a
+    comma as they end rows) is ignored while its cells are empty; a value under it is
+    InvalidInput naming its position and line. A row whose address an earlier row has already (whatever the
     case) comes without its values and with the line it repeats: the first row of an address
     is imported, even when it turns out invalid, and each later one is reported."""
     # newline="": the csv module reads CR-only (old Mac Excel), LF and CRLF line ends alike.
@@ -99,11 +101,12 @@ def parse_csv(text: str, declared_attributes: Iterable[str]) -> ParsedFile:
     columns = tuple(name.strip().lower() for name in header)
     allowed = set(CONTACT_FIELDS) | set(declared_attributes) | set(PROOF_COLUMNS) | set(TRACKING_COLUMNS)
     for name in columns:
-        if name not in allowed:
+        if name and name not in allowed:
             shown = shown_name(name)  # a header cell may be 128 K characters
             raise InvalidInput(f"unknown column '{shown}'; allowed: {', '.join(sorted(allowed))}",
                                field=shown or "body")
-    if len(set(columns)) != len(columns):
+    named = [name for name in columns if name]
+    if len(set(named)) != len(named):
         raise InvalidInput("a column is named twice", field="body")
     if "email" not in columns:
         raise InvalidInput("the file needs an 'email' column", field="email")
@@ -141,6 +144,7 @@ def _address_key(raw: str) -> str:
 
 def _rows(reader: Iterator[list[str]], columns: tuple[str, ...]) -> Iterator[ImportRow]:
     count = 0
+    unnamed = [index for index, name in enumerate(columns) if not name]
     while True:
         start = reader.line_num + 1
         try:
@@ -162,11 +166,16 @@ def _rows(reader: Iterator[list[str]], columns: tuple[str, ...]) -> Iterator[Imp
             raise InvalidInput(f"line {reader.line_num} has {len(cells)} values but the header names "
                                f"{len(columns)} columns; a value holding a comma must be in double quotes",
                                field="body")
+        stray = next((index + 1 for index in unnamed if index < len(cells) and cells[index].strip()), None)
+        if stray is not None:
+            raise InvalidInput(f"line {reader.line_num} has a value in column {stray}, which the header "
+                               f"leaves unnamed; name the column or empty it", field="body")
         count += 1
         if count > MAX_ROWS:
             raise PayloadTooLarge(f"the file has more than {MAX_ROWS} rows; import it in parts",
                                   field="body")
-        values = {name: cell.strip() for name, cell in zip(columns, cells, strict=False) if cell.strip()}
+        values = {name: cell.strip() for name, cell in zip(columns, cells, strict=False)
+                  if name and cell.strip()}
         yield ImportRow(line=reader.line_num, values=values)
 
 
