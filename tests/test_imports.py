@@ -845,3 +845,60 @@ def test_a_value_under_a_header_cell_left_empty_refuses_the_file_naming_its_posi
     assert error["field"] == "body" and "column 3" in error["message"] and "line 3" in error["message"]
     assert "Iasi" not in response.body.decode()
     assert take("imports") == []
+
+
+def test_with_dns_checks_a_chunk_asks_once_per_domain_and_reports_rows_its_time_cannot_check(
+        client, account, news_list, monkeypatch):
+    """With TIDINGS_CHECK_EMAIL_DNS=1 a chunk of 500 rows made 500 lookups (up to 15 s each) and
+    ran past the worker's timeout, into the dead-letter queue, leaving the import "processing"
+    for ever. A domain is asked once a chunk, and once the chunk's time for lookups is spent the
+    rows of domains not yet asked are reported, to be imported again. The clock is the test's."""
+    import dataclasses
+
+    import chalicelib.services.imports as imports
+    from chalicelib.domain.errors import InvalidInput
+
+    list_id = _single_opt_in(client, account)
+    clock, asked = [0.0], []
+
+    def lookup(address: str, *, timeout: float) -> None:
+        domain = address.rpartition("@")[2]
+        asked.append(domain)
+        assert 0 < timeout <= imports.DNS_LOOKUP_SECONDS
+        clock[0] += imports.DNS_BUDGET_SECONDS / 2.5  # a slow resolver: the third lookup spends the budget
+        if domain == "nomail.example":
+            raise InvalidInput("'email' is not a valid email address", field="email")
+
+    monkeypatch.setattr(imports, "check_mail_domain", lookup)
+    checking = dataclasses.replace(imports.settings(), check_email_dns=True)
+    monkeypatch.setattr(imports, "settings", lambda: checking)
+    addresses = ["a@one.example", "b@one.example", "c@nomail.example", "d@three.example", "e@one.example",
+                 "f@four.example", "g@three.example"]
+    text = "email,consent_given_at\n" + "".join(f"{address},2025-01-01T00:00:00Z\n" for address in addresses)
+    job = json.loads(post_import(client, account, list_id, text).body)
+    for record in take("imports"):
+        imports.apply_chunk(json.loads(record["body"]), clock=lambda: clock[0])
+    done = report(client, account, list_id, job["import_id"])
+    assert asked == ["one.example", "nomail.example", "three.example"]
+    assert error_lines(done) == [(4, "email"), (7, "email")]
+    assert "import this row again" in done["errors"][1]["message"]
+    assert done["status"] == "completed" and done["counts"]["confirmed"] == 5
+
+
+def test_a_mail_domain_check_asks_dns_about_the_domain_alone_within_its_timeout(monkeypatch):
+    import email_validator
+
+    from chalicelib.domain.addresses import check_mail_domain
+    from chalicelib.domain.errors import InvalidInput
+
+    asked = []
+
+    def refusing(address, **options):
+        asked.append((address, options))
+        raise email_validator.EmailNotValidError("The domain name nomail.example does not accept email.")
+
+    monkeypatch.setattr(email_validator, "validate_email", refusing)
+    with pytest.raises(InvalidInput) as refused:
+        check_mail_domain("ann.person@nomail.example", timeout=2.5)
+    assert refused.value.field == "email"
+    assert asked == [("postmaster@nomail.example", {"check_deliverability": True, "timeout": 2.5})]
