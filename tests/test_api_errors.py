@@ -253,3 +253,36 @@ def test_an_id_longer_than_any_dynamodb_key_is_a_404_naming_it_not_a_500(client,
         assert response.status_code == 404, (path[:40], response.status_code, response.body[:200])
         assert _error(response)["field"] == field
     assert client.http.get(f"/f/{long_id}").status_code == 404
+
+
+@pytest.mark.parametrize("size", [1025, 2049])
+def test_an_over_long_key_id_is_a_404_not_a_500(client, account, monkeypatch, size):
+    """Revoking queries the account's keys by key id, a sort key of their index: DynamoDB refuses a
+    key condition over 1,024 bytes with a ValidationException, as it refuses such a GetItem."""
+    reads_refuse_oversized_keys(monkeypatch)
+    headers = bearer(account["api_key"])
+    response = client.http.delete(f"/v1/keys/{'x' * size}", headers=headers)
+    assert response.status_code == 404, (response.status_code, response.body[:200])
+    assert _error(response)["field"] == "key_id"
+    assert len(json.loads(client.http.get("/v1/keys", headers=headers).body)["keys"]) == 1
+
+
+def test_the_oversized_key_fault_refuses_every_request_that_names_a_key(client, monkeypatch):
+    """The fault stands for DynamoDB on each operation a path id may reach (moto refuses none of them)."""
+    from chalicelib.store.batch_reads import batch_get
+    from chalicelib.store.models import ApiKey, MailingList
+
+    reads_refuse_oversized_keys(monkeypatch)
+    long_id = "x" * 2049
+    attempts = [
+        lambda: list(ApiKey.by_account.query("acc_1", ApiKey.key_id == long_id[:1025])),
+        lambda: list(ApiKey.by_account.query(long_id)),
+        lambda: batch_get({MailingList.Meta.table_name: {"Keys": [{"list_id": {"S": long_id}}]}}),
+        lambda: list(ApiKey.batch_get([long_id])),
+        lambda: ApiKey(key_hash=long_id).delete(condition=ApiKey.key_hash.exists()),
+        lambda: ApiKey(key_hash=long_id).update(actions=[ApiKey.name.set("n")],
+                                                condition=ApiKey.key_hash.exists()),
+    ]
+    for attempt in attempts:
+        with pytest.raises(Exception, match="maximum size limit"):  # PynamoDB wraps the ClientError
+            attempt()

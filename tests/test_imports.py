@@ -178,12 +178,12 @@ def test_reimporting_the_same_file_changes_nothing(client, account, news_list):
     run_import_worker()
     deliver(take("outbox"))
     before = {a: stored(list_id, a).to_simple_dict() for a in ("a@example.com", "b@example.com")}
-    assert report(client, account, list_id, first["import_id"])["counts"]["unchanged"] == 1
+    assert report(client, account, list_id, first["import_id"])["counts"]["invalid"] == 1  # b repeated
 
     second = json.loads(post_import(client, account, list_id, text).body)
     run_import_worker()
     again = report(client, account, list_id, second["import_id"])
-    assert again["counts"] == {"confirmed": 0, "pending": 0, "unchanged": 3, "suppressed": 0, "invalid": 0}
+    assert again["counts"] == {"confirmed": 0, "pending": 0, "unchanged": 2, "suppressed": 0, "invalid": 1}
     assert take("outbox") == []
     assert {a: stored(list_id, a).to_simple_dict() for a in before} == before
 
@@ -770,3 +770,135 @@ def test_p02_the_queue_batches_are_cut_by_entries_and_by_bytes():
     assert batches([limit // 2, limit // 2 + 1]) == [range(0, 1), range(1, 2)]
     assert batches([limit + 1, 5]) == [range(0, 1), range(1, 2)]
     assert batches([]) == []
+
+
+def test_a_repeated_address_is_reported_by_line_naming_email_and_the_first_row_wins(client, account,
+                                                                                     news_list):
+    """The second row of an address was counted "unchanged" with no line: its other name and
+    consent were dropped unreported. The first row of an address is imported; each later one is
+    an invalid row naming the line it repeats, so the counts still add up to the file's rows."""
+    list_id = _single_opt_in(client, account)
+    text = ("email,name,consent_given_at\n"
+            "ann@example.com,Ann,2025-01-01T00:00:00Z\n"
+            "bob@example.com,Bob,2025-01-01T00:00:00Z\n"
+            " ANN@Example.com ,Anne,2025-02-01T00:00:00Z\n"
+            "ann@example.com,Annie,\n")
+    done = imported(client, account, list_id, text)
+    assert error_lines(done) == [(4, "email"), (5, "email")]
+    assert all("repeats line 2" in error["message"] for error in done["errors"])
+    assert done["counts"] == {"confirmed": 2, "pending": 0, "unchanged": 0, "suppressed": 0, "invalid": 2}
+    assert sum(done["counts"].values()) == done["rows"] == 4
+    assert stored(list_id, "ann@example.com").name == "Ann"
+
+
+def test_a_repeated_address_in_another_chunk_is_reported_too(client, account, news_list):
+    """Chunks are applied by separate worker invocations: the repeat is found when the file is
+    read, before it is cut in chunks."""
+    list_id = _single_opt_in(client, account)
+    rows = "".join(f"p{n}@example.com,P{n},2025-01-01T00:00:00Z\n" for n in range(1100))
+    text = "email,name,consent_given_at\n" + rows + "P3@example.com,Other,2025-01-01T00:00:00Z\n"
+    job = json.loads(post_import(client, account, list_id, text).body)
+    assert job["chunks"]["total"] == 3
+    run_import_worker()
+    done = report(client, account, list_id, job["import_id"])
+    assert error_lines(done) == [(1102, "email")] and "repeats line 5" in done["errors"][0]["message"]
+    assert done["counts"]["confirmed"] == 1100 and done["counts"]["invalid"] == 1
+    assert stored(list_id, "p3@example.com").name == "P3"
+
+
+def test_a_repeated_address_is_found_however_its_domain_is_spelt():
+    from chalicelib.domain.imports import parse_csv
+
+    text = "email\nann@b\u00fccher.example\nAnn@XN--BCHER-KVA.example\nann@other.example\n"
+    rows = parse_csv(text, ()).rows
+    assert [(row.line, row.repeats) for row in rows] == [(2, None), (3, 2), (4, None)]
+    assert rows[1].values == {}, "a repeat travels without its values"
+
+
+def test_p04_an_imported_website_that_is_not_http_is_an_invalid_row_naming_it(client, account, news_list):
+    list_id = _single_opt_in(client, account)
+    text = ("email,website,consent_given_at\n"
+            "ann@example.com,javascript:alert(1),2025-01-01T00:00:00Z\n"
+            "bob@example.com,https://bob.example,2025-01-01T00:00:00Z\n")
+    assert error_lines(imported(client, account, list_id, text)) == [(2, "website")]
+    assert stored(list_id, "ann@example.com") is None
+    assert stored(list_id, "bob@example.com").website == "https://bob.example"
+
+
+@pytest.mark.parametrize("header", ["email,name,", "email,name,,", "email,,name"])
+def test_a_header_cell_left_empty_is_ignored_while_its_column_is_empty(client, account, news_list, header):
+    """Spreadsheets end the header with a comma as they end rows: the file was refused as having
+    an unknown column ''."""
+    cells = {"email,name,": "ann@example.com,Ann,", "email,name,,": "ann@example.com,Ann,,",
+             "email,,name": "ann@example.com,,Ann"}[header]
+    done = imported(client, account, news_list["list_id"], f"{header}\n{cells}\nbob@example.com\n")
+    assert done["errors"] == [] and done["rows"] == 2
+    assert stored(news_list["list_id"], "ann@example.com").name == "Ann"
+
+
+def test_a_value_under_a_header_cell_left_empty_refuses_the_file_naming_its_position(client, account,
+                                                                                       news_list):
+    text = "email,name,\nann@example.com,Ann,\nbob@example.com,Bob,Iasi\n"
+    response = post_import(client, account, news_list["list_id"], text)
+    assert response.status_code == 400, response.body
+    error = json.loads(response.body)["error"]
+    assert error["field"] == "body" and "column 3" in error["message"] and "line 3" in error["message"]
+    assert "Iasi" not in response.body.decode()
+    assert take("imports") == []
+
+
+def test_with_dns_checks_a_chunk_asks_once_per_domain_and_reports_rows_its_time_cannot_check(
+        client, account, news_list, monkeypatch):
+    """With TIDINGS_CHECK_EMAIL_DNS=1 a chunk of 500 rows made 500 lookups (up to 15 s each) and
+    ran past the worker's timeout, into the dead-letter queue, leaving the import "processing"
+    for ever. A domain is asked once a chunk, and once the chunk's time for lookups is spent the
+    rows of domains not yet asked are reported, to be imported again. The clock is the test's."""
+    import dataclasses
+
+    import chalicelib.services.imports as imports
+    from chalicelib.domain.errors import InvalidInput
+
+    list_id = _single_opt_in(client, account)
+    clock, asked = [0.0], []
+
+    def lookup(address: str, *, timeout: float) -> None:
+        domain = address.rpartition("@")[2]
+        asked.append(domain)
+        assert 0 < timeout <= imports.DNS_LOOKUP_SECONDS
+        clock[0] += imports.DNS_BUDGET_SECONDS / 2.5  # a slow resolver: the third lookup spends the budget
+        if domain == "nomail.example":
+            raise InvalidInput("'email' is not a valid email address", field="email")
+
+    monkeypatch.setattr(imports, "check_mail_domain", lookup)
+    checking = dataclasses.replace(imports.settings(), check_email_dns=True)
+    monkeypatch.setattr(imports, "settings", lambda: checking)
+    addresses = ["a@one.example", "b@one.example", "c@nomail.example", "d@three.example", "e@one.example",
+                 "f@four.example", "g@three.example"]
+    text = "email,consent_given_at\n" + "".join(f"{address},2025-01-01T00:00:00Z\n" for address in addresses)
+    job = json.loads(post_import(client, account, list_id, text).body)
+    for record in take("imports"):
+        imports.apply_chunk(json.loads(record["body"]), clock=lambda: clock[0])
+    done = report(client, account, list_id, job["import_id"])
+    assert asked == ["one.example", "nomail.example", "three.example"]
+    assert error_lines(done) == [(4, "email"), (7, "email")]
+    assert "import this row again" in done["errors"][1]["message"]
+    assert done["status"] == "completed" and done["counts"]["confirmed"] == 5
+
+
+def test_a_mail_domain_check_asks_dns_about_the_domain_alone_within_its_timeout(monkeypatch):
+    import email_validator
+
+    from chalicelib.domain.addresses import check_mail_domain
+    from chalicelib.domain.errors import InvalidInput
+
+    asked = []
+
+    def refusing(address, **options):
+        asked.append((address, options))
+        raise email_validator.EmailNotValidError("The domain name nomail.example does not accept email.")
+
+    monkeypatch.setattr(email_validator, "validate_email", refusing)
+    with pytest.raises(InvalidInput) as refused:
+        check_mail_domain("ann.person@nomail.example", timeout=2.5)
+    assert refused.value.field == "email"
+    assert asked == [("postmaster@nomail.example", {"check_deliverability": True, "timeout": 2.5})]

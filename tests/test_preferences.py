@@ -321,3 +321,9 @@ def test_p23_p25_a_link_of_an_account_deleted_for_good_writes_nothing_back(clien
         answer = _post(client, token, action, nonce=nonce, **fields)
         assert answer.status_code == 404, (action, answer.status_code)
     assert account["account_id"] not in every_item_text()
+
+
+def test_p04_p17_a_website_that_is_not_http_is_refused_in_the_preference_centre(client, lists, token):
+    response = _post(client, token, "edit", nonce=_nonce(client, token), website="javascript:alert(1)")
+    assert response.status_code == 400 and "website" in response.body.decode()
+    assert stored(lists[0], PERSON).website is None

@@ -364,3 +364,18 @@ def test_p28_another_tenants_list_is_404_on_every_subscriber_route(client, api, 
         assert b"Ann" not in response.body and b"ann@" not in response.body
     assert stored(list_id, ANN).name == "Ann"
     assert stored(list_id, "x@example.com") is None
+
+
+@pytest.mark.parametrize("website", ["javascript:alert(1)", "data:text/html,<script>alert(1)</script>",
+                                     "//evil.example"])
+def test_p04_an_api_website_that_is_not_http_is_a_400_naming_it_on_signup_and_patch(client, api, news_list,
+                                                                                     website):
+    list_id = news_list["list_id"]
+    refused = _post(client, api, list_id, {"email": ANN, "website": website})
+    assert refused.status_code == 400 and json.loads(refused.body)["error"]["field"] == "website"
+    assert stored(list_id, ANN) is None
+    _post(client, api, list_id, {"email": ANN, "website": "https://ann.example"})
+    patched = client.http.patch(f"/v1/lists/{list_id}/subscribers/{ANN}", headers=api,
+                                body=json.dumps({"website": website}))
+    assert patched.status_code == 400 and json.loads(patched.body)["error"]["field"] == "website"
+    assert stored(list_id, ANN).website == "https://ann.example"

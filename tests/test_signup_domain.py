@@ -299,3 +299,29 @@ def test_p02_confirmation_message_id_is_stable_per_day_purpose_and_signup_and_hi
 ])
 def test_p04_p31_a_form_address_is_its_page_without_query_fragment_or_credentials(referer, kept):
     assert form_address(referer) == kept
+
+
+# A website is shown in exports, the preference centre and templates (`{{ website }}` in a link):
+# only an http(s) address may be one. Scheme-relative `//host` is refused too: a CSV or a mail has
+# no page to take its scheme from, and it names any host.
+HOSTILE_WEBSITES = ["javascript:alert(1)", "JaVaScRiPt:alert(1)", " \t javascript:alert(1)",
+                    "\x01javascript:alert(1)", "data:text/html,<script>alert(1)</script>",
+                    "vbscript:msgbox(1)", "//evil.example", "https:evil.example", "http://", "acme.example"]
+
+
+@pytest.mark.parametrize("website", HOSTILE_WEBSITES)
+def test_p04_a_website_that_is_not_an_http_address_is_refused_naming_it(website):
+    from chalicelib.domain.subscriptions import clean_changes
+
+    with pytest.raises(InvalidInput) as refused:
+        clean_contact({"email": "ann@example.com", "website": website}, (), drop_unknown=False)
+    assert refused.value.field == "website"
+    with pytest.raises(InvalidInput) as refused:
+        clean_changes({"website": website}, ())
+    assert refused.value.field == "website"
+
+
+@pytest.mark.parametrize("website", ["https://acme.example", "HTTP://Acme.example/shop?x=1", "https://b\u00fccher.example"])
+def test_p04_an_http_website_is_kept_as_written(website):
+    assert clean_contact({"email": "ann@example.com", "website": f" {website} "}, (),
+                         drop_unknown=False).website == website

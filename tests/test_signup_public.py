@@ -587,3 +587,13 @@ def test_p04_hostile_input_on_signup_routes_is_a_4xx_naming_the_field_and_stores
             assert json.loads(answer.body)["error"]["field"] == field, (body[:60], answer.body[:200])
     apply_queued_signups()
     assert stored(list_id, ANN) is None
+
+
+@pytest.mark.parametrize("website", ["JaVaScRiPt:alert(1)", "data:text/html,x"])
+def test_p04_a_public_website_that_is_not_http_is_a_400_naming_it_and_stores_nothing(client, news_list,
+                                                                                     website):
+    form = form_signup(client, news_list["list_id"], email=ANN, website=website)
+    assert form.status_code == 400 and "website" in form.body.decode()
+    js = js_signup(client, news_list["list_id"], {"email": ANN, "website": website, "consent": True})
+    assert js.status_code == 400 and json.loads(js.body)["error"]["field"] == "website"
+    assert stored(news_list["list_id"], ANN) is None and take("outbox") == []

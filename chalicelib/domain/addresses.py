@@ -37,6 +37,21 @@ def normalise_email(raw: str, field: str = "email", *, check_dns: bool = False,
     return f"{local.lower()}@{domain}"
 
 
+def check_mail_domain(address: str, field: str = "email", *, timeout: float) -> None:
+    """InvalidInput naming `field` when DNS says the (normalised) address's domain takes no mail,
+    as `normalise_email(check_dns=True)` would; a lookup that runs out of `timeout` seconds
+    accepts the address, as email-validator does. One lookup answers for every address of the
+    domain."""
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        validate_email(f"postmaster@{address.rpartition('@')[2]}", check_deliverability=True,
+                       timeout=timeout)  # type: ignore[arg-type]  # dnspython takes seconds as a float
+    except EmailNotValidError as exc:
+        raise InvalidInput(N_("'%(field)s' is not a valid email address"), field=field,
+                           params={"field": field}, detail=str(exc)) from None
+
+
 def ascii_domain(domain: str) -> str:
     """The domain as DNS and SES name it: an internationalised one in A-labels (IDNA 2008,
     `bücher.example` is `xn--bcher-kva.example`), converted by the email-validator that

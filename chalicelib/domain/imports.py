@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.errors import InvalidInput, PayloadTooLarge, shown_name
 from chalicelib.domain.header_text import check_header_text
 from chalicelib.domain.queue_size import QUEUE_MESSAGE_MAX_BYTES, json_bytes
@@ -49,10 +51,27 @@ MAX_ROWS = 100_000
 
 @dataclass(frozen=True)
 class ImportRow:
-    """One data row: its line in the file (the header is line 1) and its non-empty values."""
+    """One data row: its line in the file (the header is line 1) and its non-empty values, or,
+    for a row repeating an earlier row's address, no values and the line it repeats."""
 
     line: int
     values: dict[str, str]
+    repeats: int | None = None
+
+    def queued(self) -> list[Any]:
+        """The row as a chunk's queue message carries it: `[line, values]`, or
+        `[line, {}, repeated line]`."""
+        return [self.line, self.values] if self.repeats is None else [self.line, {}, self.repeats]
+
+    @classmethod
+    def from_queued(cls, item: Sequence[Any]) -> ImportRow:
+        line, values, *repeats = item
+        return cls(line=int(line), values=dict(values), repeats=int(repeats[0]) if repeats else None)
+
+
+def repeat_message(first_line: int) -> str:
+    """Why a row repeating an address is not imported (the first row of an address wins)."""
+    return f"'email' repeats line {first_line}; only the first row of an address is imported"
 
 
 @dataclass(frozen=True)
@@ -65,7 +84,11 @@ def parse_csv(text: str, declared_attributes: Iterable[str]) -> ParsedFile:
     """Read the header and rows. Unknown or repeated columns, a missing `email` column, an
     empty file, a row with more values than columns or a value running over lines are
     InvalidInput naming the column or line, more than MAX_ROWS rows PayloadTooLarge; row contents
-    are checked later, per row."""
+    are checked later, per row. A header cell left empty (spreadsheets end the header with a
+    comma as they end rows) is ignored while its cells are empty; a value under it is
+    InvalidInput naming its position and line. A row whose address an earlier row has already (whatever the
+    case) comes without its values and with the line it repeats: the first row of an address
+    is imported, even when it turns out invalid, and each later one is reported."""
     # newline="": the csv module reads CR-only (old Mac Excel), LF and CRLF line ends alike.
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
@@ -78,19 +101,50 @@ def parse_csv(text: str, declared_attributes: Iterable[str]) -> ParsedFile:
     columns = tuple(name.strip().lower() for name in header)
     allowed = set(CONTACT_FIELDS) | set(declared_attributes) | set(PROOF_COLUMNS) | set(TRACKING_COLUMNS)
     for name in columns:
-        if name not in allowed:
+        if name and name not in allowed:
             shown = shown_name(name)  # a header cell may be 128 K characters
             raise InvalidInput(f"unknown column '{shown}'; allowed: {', '.join(sorted(allowed))}",
                                field=shown or "body")
-    if len(set(columns)) != len(columns):
+    named = [name for name in columns if name]
+    if len(set(named)) != len(named):
         raise InvalidInput("a column is named twice", field="body")
     if "email" not in columns:
         raise InvalidInput("the file needs an 'email' column", field="email")
-    return ParsedFile(columns=columns, rows=list(_rows(reader, columns)))
+    return ParsedFile(columns=columns, rows=_mark_repeats(_rows(reader, columns)))
+
+
+def _mark_repeats(rows: Iterable[ImportRow]) -> list[ImportRow]:
+    # Found here, not by the worker: the rows of one file are applied in chunks, each by its own
+    # invocation, which sees no other chunk.
+    first: dict[str, int] = {}
+    marked: list[ImportRow] = []
+    for row in rows:
+        key = _address_key(row.values.get("email", ""))
+        if key in first:
+            marked.append(ImportRow(line=row.line, values={}, repeats=first[key]))
+            continue
+        if key:
+            first[key] = row.line
+        marked.append(row)
+    return marked
+
+
+def _address_key(raw: str) -> str:
+    """The address as `normalise_email` gives it, for telling repeats apart, or "" when it has
+    none (the worker reports that row). Plain ASCII is only lower-cased: validating 100,000
+    addresses would take seconds of the API Lambda's 29 (some 25 µs each on a fast core)."""
+    text = raw.strip()
+    if text.isascii() and '"' not in text and "xn--" not in text.lower():
+        return text.lower()
+    try:
+        return normalise_email(text)
+    except InvalidInput:
+        return ""
 
 
 def _rows(reader: Iterator[list[str]], columns: tuple[str, ...]) -> Iterator[ImportRow]:
     count = 0
+    unnamed = [index for index, name in enumerate(columns) if not name]
     while True:
         start = reader.line_num + 1
         try:
@@ -112,11 +166,16 @@ def _rows(reader: Iterator[list[str]], columns: tuple[str, ...]) -> Iterator[Imp
             raise InvalidInput(f"line {reader.line_num} has {len(cells)} values but the header names "
                                f"{len(columns)} columns; a value holding a comma must be in double quotes",
                                field="body")
+        stray = next((index + 1 for index in unnamed if index < len(cells) and cells[index].strip()), None)
+        if stray is not None:
+            raise InvalidInput(f"line {reader.line_num} has a value in column {stray}, which the header "
+                               f"leaves unnamed; name the column or empty it", field="body")
         count += 1
         if count > MAX_ROWS:
             raise PayloadTooLarge(f"the file has more than {MAX_ROWS} rows; import it in parts",
                                   field="body")
-        values = {name: cell.strip() for name, cell in zip(columns, cells, strict=False) if cell.strip()}
+        values = {name: cell.strip() for name, cell in zip(columns, cells, strict=False)
+                  if name and cell.strip()}
         yield ImportRow(line=reader.line_num, values=values)
 
 
@@ -128,7 +187,7 @@ def chunks(rows: list[ImportRow]) -> list[list[ImportRow]]:
     current: list[ImportRow] = []
     size = 0
     for row in rows:
-        row_size = json_bytes([row.line, row.values]) + 2  # and the ", " between rows
+        row_size = json_bytes(row.queued()) + 2  # and the ", " between rows
         if row_size > CHUNK_MAX_BYTES:
             column = max(row.values, key=lambda name: json_bytes(row.values[name]))
             raise PayloadTooLarge(f"line {row.line} takes {row_size} bytes queued, more than an import "

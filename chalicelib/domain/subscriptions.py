@@ -195,7 +195,7 @@ def clean_contact(raw: Mapping[str, object], declared_attributes: Iterable[str],
         name=values["name"],
         company=values["company"],
         phone=normalise_phone(values["phone"]) if values["phone"] else None,
-        website=values["website"],
+        website=_website(values["website"]),
         field_of_activity=values["field_of_activity"],
         attributes=attributes,
     )
@@ -210,7 +210,8 @@ def clean_changes(raw: Mapping[str, object], declared_attributes: Iterable[str])
     for name in CONTACT_FIELDS[1:]:
         if name in raw:
             text = _text(raw[name], name, _MAX_LENGTH[name])
-            changes[name] = normalise_phone(text) if name == "phone" and text else text
+            changes[name] = (normalise_phone(text) if name == "phone" and text
+                             else _website(text) if name == "website" else text)
     if "attributes" in raw:
         probe = clean_contact({"email": "probe@example.com", "attributes": raw["attributes"]},
                               declared_attributes, drop_unknown=False)
@@ -232,6 +233,24 @@ def _text(value: object, name: str, max_length: int) -> str | None:
     # directional override reorders it.
     check_contact_text(text, name)
     return text or None
+
+
+def _website(text: str | None) -> str | None:
+    """The website as written when it is an absolute http(s) URL, or InvalidInput naming it.
+
+    Exports, the preference centre and templates (`<a href="{{ website }}">`) show it: a
+    `javascript:` or `data:` URL would run there. A scheme-relative `//host` is refused too (a
+    CSV or a mail has no page to take a scheme from), and so is a bare `acme.example`."""
+    if text is None:
+        return None
+    try:
+        parts = urlsplit(text)  # the scheme comes back lower-cased: `JaVaScRiPt:` is caught
+    except ValueError:  # an unclosed IPv6 bracket
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInput(N_("'%(field)s' must be a web address starting with http:// or https://"),
+                           field="website", params={"field": "website"})
+    return text
 
 
 def normalise_phone(raw: str, default_region: str | None = None) -> str:

@@ -173,6 +173,8 @@ RO: dict[str, str] = {
     "'%(field)s' must be an email address": "„%(field)s” trebuie să fie o adresă de email",
     "'%(name)s' is longer than %(max)s characters": "„%(name)s” are mai mult de %(max)s caractere",
     "'%(name)s' must be text": "„%(name)s” trebuie să fie text",
+    "'%(field)s' must be a web address starting with http:// or https://":
+        "„%(field)s” trebuie să fie o adresă web care începe cu http:// sau https://",
     "the attributes take too much room together: shorten them, or use plain Latin letters":
         "atributele ocupă prea mult loc împreună: scurtează-le sau folosește litere latine simple",
     "'%(field)s' must be one line of text: it contains %(character)s":

@@ -7,16 +7,26 @@ write before writing them, so that its redelivery counts and mails those rows as
 """
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.adapters.sqs import enqueue_many
 from chalicelib.config import settings
 from chalicelib.domain.accounts import AccountProfile
+from chalicelib.domain.addresses import check_mail_domain
 from chalicelib.domain.clock import now
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.health import sending_blocked_reason, takes_signups
-from chalicelib.domain.imports import ImportedPerson, ImportRow, chunks, clean_row, parse_csv
+from chalicelib.domain.imports import (
+    ImportedPerson,
+    ImportRow,
+    chunks,
+    clean_row,
+    parse_csv,
+    repeat_message,
+)
 from chalicelib.domain.lists import require_privacy_policy
 from chalicelib.domain.subscriptions import Source, Status, evidence, pending_lifetime, pick_consent_version
 from chalicelib.observability import logger
@@ -39,6 +49,11 @@ CHUNK_JOB = "import_chunk"
 # The report is one API answer, and a Lambda answers at most 6 MB: a 5 MB file of invalid rows
 # has more errors than that holds. The first ones by line are listed (~150 KB at most).
 MAX_REPORTED_ERRORS = 1000
+# With TIDINGS_CHECK_EMAIL_DNS=1, the time a chunk may spend asking DNS whether its domains take
+# mail: half the import worker's 60 s, the rest for writing. A lookup gets at most
+# DNS_LOOKUP_SECONDS (email-validator's own default is 15).
+DNS_BUDGET_SECONDS = 30.0
+DNS_LOOKUP_SECONDS = 5.0
 
 
 def start_import(account_id: str, actor: str, list_id: str, csv_text: str) -> ImportJob:
@@ -62,7 +77,7 @@ def start_import(account_id: str, actor: str, list_id: str, csv_text: str) -> Im
     enqueue_many(IMPORTS, [
         {"type": CHUNK_JOB, "account_id": mailing_list.account_id, "list_id": mailing_list.list_id,
          "import_id": import_id, "chunk": index,
-         "rows": [[row.line, row.values] for row in piece]}
+         "rows": [row.queued() for row in piece]}
         for index, piece in enumerate(pieces)
     ])
     job = import_store.create_import(mailing_list.account_id, mailing_list.list_id, import_id,
@@ -79,10 +94,12 @@ def import_of(account_id: str, list_id: str, import_id: str) -> ImportJob:
     return import_store.get_import(account_id, list_id, import_id)
 
 
-def apply_chunk(job: dict[str, Any]) -> None:
+def apply_chunk(job: dict[str, Any], *, clock: Callable[[], float] = time.monotonic) -> None:
     """Import one chunk. Safe to repeat: rows already on the list are unchanged unless an earlier
     delivery of this chunk wrote them (then they count, and are mailed, as that delivery meant
-    to), the mail ids are stable, and the chunk's outcome is stored once."""
+    to), the mail ids are stable, and the chunk's outcome is stored once. With DNS checks, rows
+    whose domain the chunk's DNS_BUDGET_SECONDS (by `clock`) leave unasked are invalid rows,
+    to be imported again."""
     if job.get("type") != CHUNK_JOB:
         raise InvalidInput(f"unknown import job type {job.get('type')!r}", field="type")
     import_id, chunk = job["import_id"], int(job["chunk"])
@@ -90,7 +107,7 @@ def apply_chunk(job: dict[str, Any]) -> None:
     if planned is None:
         return
     mailing_list = find_list(job["list_id"])
-    rows = [ImportRow(line=int(line), values=dict(values)) for line, values in job["rows"]]
+    rows = [ImportRow.from_queued(item) for item in job["rows"]]
     outcome = import_store.ChunkOutcome()
     if mailing_list is None or mailing_list.account_id != job["account_id"]:
         outcome.errors = [(row.line, None, "the list was deleted during the import") for row in rows]
@@ -103,7 +120,8 @@ def apply_chunk(job: dict[str, Any]) -> None:
         outcome.errors = [(row.line, None, "the account was marked for deletion during the import; "
                                            "import the rest again once it is reactivated") for row in rows]
     else:
-        _import_rows(mailing_list, rows, outcome, ChunkPlan(import_id, chunk, planned))
+        domains = MailDomains(clock) if settings().check_email_dns else None
+        _import_rows(mailing_list, rows, outcome, ChunkPlan(import_id, chunk, planned), domains)
     import_store.record_chunk(job["account_id"], import_id, chunk, outcome)
     logger.info("import chunk applied", extra={
         "import_id": import_id, "chunk": chunk, "confirmed": outcome.confirmed,
@@ -120,10 +138,38 @@ class ChunkPlan:
     planned: set[int]
 
 
+class MailDomains:
+    """Whether each address's domain takes mail: asked of DNS once per domain, and only while the
+    chunk's DNS_BUDGET_SECONDS last (500 lookups of up to 15 s ran past the worker's timeout and
+    left the import "processing" for ever)."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._deadline = clock() + DNS_BUDGET_SECONDS
+        self._refusals: dict[str, InvalidInput | None] = {}
+
+    def check(self, address: str) -> None:
+        """InvalidInput naming `email` when the domain takes no mail, or was not asked in time."""
+        domain = address.rpartition("@")[2]
+        if domain not in self._refusals:
+            left = self._deadline - self._clock()
+            if left <= 0:
+                raise InvalidInput("there was no time left in this part of the import to check that the "
+                                   "address's domain takes mail; import this row again", field="email")
+            try:
+                check_mail_domain(address, timeout=min(DNS_LOOKUP_SECONDS, left))
+                self._refusals[domain] = None
+            except InvalidInput as refusal:
+                self._refusals[domain] = refusal
+        refusal = self._refusals[domain]
+        if refusal is not None:
+            raise refusal
+
+
 def _import_rows(mailing_list: MailingList, rows: list[ImportRow], outcome: import_store.ChunkOutcome,
-                 plan: ChunkPlan) -> None:
+                 plan: ChunkPlan, domains: MailDomains | None) -> None:
     versions = [version.version for version in consent_history(mailing_list)]
-    people, lines = _people(mailing_list, rows, versions, outcome)
+    people, lines = _people(mailing_list, rows, versions, outcome, domains)
     # Without proof, only the import itself is known; the person proves consent by confirming (P03).
     unproven = evidence(now(), Source.IMPORT, pick_consent_version(versions, None),
                         ip=None, user_agent=None, form_url=None)
@@ -166,24 +212,30 @@ def _import_rows(mailing_list: MailingList, rows: list[ImportRow], outcome: impo
 
 
 def _people(mailing_list: MailingList, rows: list[ImportRow], versions: list[int],
-            outcome: import_store.ChunkOutcome) -> tuple[dict[str, ImportedPerson], dict[str, int]]:
+            outcome: import_store.ChunkOutcome,
+            domains: MailDomains | None) -> tuple[dict[str, ImportedPerson], dict[str, int]]:
     """The chunk's valid rows by address, and each address's line; invalid rows and repeated
-    addresses are counted in `outcome`."""
+    addresses are errors in `outcome` (the first row of an address wins)."""
     declared = mailing_list.declared_attributes or ()
     tracking_versions = ([version.version for version in tracking_history(mailing_list)]
                          if asks_tracking_consent(mailing_list) else [])
     people: dict[str, ImportedPerson] = {}
     lines: dict[str, int] = {}
     for row in rows:
+        if row.repeats is not None:
+            outcome.errors.append((row.line, "email", repeat_message(row.repeats)))
+            continue
         try:
-            person = clean_row(row.values, declared, versions, check_dns=settings().check_email_dns,
-                               tracking_versions=tracking_versions)
+            person = clean_row(row.values, declared, versions, tracking_versions=tracking_versions)
+            if domains is not None:
+                domains.check(person.contact.email)
         except InvalidInput as error:
             # Stored for the import's report: never the cell's value (it may be the address).
             outcome.errors.append((row.line, error.field, error.summary))
             continue
         if person.contact.email in people:
-            outcome.unchanged += 1  # the same address twice in one file: the first row counts
+            # What the file's reading did not take for one address (its spellings differ).
+            outcome.errors.append((row.line, "email", repeat_message(lines[person.contact.email])))
             continue
         people[person.contact.email] = person
         lines[person.contact.email] = row.line

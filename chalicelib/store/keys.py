@@ -6,7 +6,7 @@ from chalicelib.domain.errors import NotFound
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.keys import Scope, hash_secret, new_secret
 from chalicelib.domain.retention import day_of
-from chalicelib.store.models import ApiKey
+from chalicelib.store.models import ApiKey, too_long_for_a_sort_key
 
 
 def create_key(account_id: str, name: str, scope: Scope) -> tuple[ApiKey, str]:
@@ -38,7 +38,10 @@ def keys_of(account_id: str) -> list[ApiKey]:
 
 
 def delete_key(account_id: str, key_id: str) -> ApiKey:
-    """Delete one of the account's keys; another account's key id is NotFound (P28)."""
+    """Delete one of the account's keys; another account's key id is NotFound (P28), and so is
+    one too long to be a key of the index this queries (DynamoDB would refuse the query)."""
+    if too_long_for_a_sort_key(key_id):
+        raise NotFound("no such key", field="key_id")
     matches = list(ApiKey.by_account.query(account_id, ApiKey.key_id == key_id))
     if not matches:
         raise NotFound("no such key", field="key_id")

@@ -37,6 +37,12 @@ def _longer_than(value: Any, limit: int) -> bool:
     return isinstance(value, str) and len(value.encode("utf-8", "surrogatepass")) > limit
 
 
+def too_long_for_a_sort_key(value: Any) -> bool:
+    """Whether no item can have `value` as a sort key: a Query, an update or a delete by it is
+    refused (a 500) rather than answered with nothing, so its caller answers NotFound first."""
+    return _longer_than(value, _RANGE_KEY_MAX_BYTES)
+
+
 class TidingsModel(Model):
     """Base for every table: on-demand billing, names bound at run time."""
 

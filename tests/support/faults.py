@@ -3,6 +3,7 @@ SQS or DynamoDB blip does, to test what a redelivered job does after its first d
 halfway."""
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -74,28 +75,80 @@ _KEY_MAX_BYTES = {"hash": 2048, "range": 1024}
 
 
 def reads_refuse_oversized_keys(monkeypatch: Any) -> None:
-    """Make GetItem refuse a key longer than DynamoDB allows with a ValidationException, as
-    DynamoDB itself does (moto answers it with no item)."""
+    """Make every request that names a key (GetItem, Query's key condition, BatchGetItem,
+    UpdateItem, DeleteItem and a transaction's updates, deletes and checks) refuse a key value
+    longer than DynamoDB allows with a ValidationException, as DynamoDB itself does (moto checks
+    only the items it writes, and answers the others with no item)."""
     from pynamodb.connection.base import Connection
 
     from chalicelib.store.models import TidingsModel
 
-    schemas = {model.Meta.table_name: {model._hash_keyname: "hash", model._range_keyname: "range"}
-               for model in _models(TidingsModel)}
-    real = Connection.dispatch
-
-    def dispatch(self: Connection, operation: str, kwargs: dict[str, Any]) -> Any:
-        if operation == "GetItem":
-            roles = schemas.get(kwargs["TableName"], {})
-            for name, value in kwargs["Key"].items():
-                text = value.get("S")
-                if text is not None and len(text.encode("utf-8")) > _KEY_MAX_BYTES[roles.get(name, "range")]:
+    roles: dict[tuple[str, str | None], dict[str, str]] = {}
+    for model in _models(TidingsModel):
+        table = model.Meta.table_name
+        roles[(table, None)] = {model._hash_keyname: "hash", model._range_keyname: "range"}
+        for index in model._indexes.values():
+            schema = index._get_schema()
+            roles[(table, schema["index_name"])] = {key["AttributeName"]: key["KeyType"].lower()
+                                                    for key in schema["key_schema"]}
+    def refuse(operation: str, kwargs: dict[str, Any]) -> None:
+        for table, index, key in _keys_named(operation, kwargs):
+            for name, values in key.items():
+                limit = _KEY_MAX_BYTES[roles.get((table, index), {}).get(name, "range")]
+                if any(len(value.get("S", "").encode("utf-8")) > limit for value in values):
                     raise ClientError({"Error": {"Code": "ValidationException", "Message":
                                                  "One or more parameter values were invalid: Size of "
                                                  "key has exceeded the maximum size limit"}}, operation)
+
+    real = Connection.dispatch
+
+    def dispatch(self: Connection, operation: str, kwargs: dict[str, Any]) -> Any:
+        refuse(operation, kwargs)
         return real(self, operation, kwargs)
 
     monkeypatch.setattr(Connection, "dispatch", dispatch)
+    # store/batch_reads reads several tables at once through boto3's own client.
+    from chalicelib.clients import client
+
+    dynamodb = client("dynamodb")
+    real_batch_get = dynamodb.batch_get_item
+
+    def batch_get_item(**kwargs: Any) -> Any:
+        refuse("BatchGetItem", kwargs)
+        return real_batch_get(**kwargs)
+
+    monkeypatch.setattr(dynamodb, "batch_get_item", batch_get_item)
+
+
+_KeyValues = dict[str, list[dict[str, Any]]]
+
+
+def _keys_named(operation: str, kwargs: dict[str, Any]) -> list[tuple[str, str | None, _KeyValues]]:
+    """(table, index, key attribute -> values) for each key a request names."""
+    def whole(table: str, key: dict[str, Any]) -> tuple[str, None, _KeyValues]:
+        return table, None, {name: [value] for name, value in key.items()}
+
+    if operation in ("GetItem", "UpdateItem", "DeleteItem"):
+        return [whole(kwargs["TableName"], kwargs["Key"])]
+    if operation == "BatchGetItem":
+        return [whole(table, key) for table, wanted in kwargs["RequestItems"].items()
+                for key in wanted["Keys"]]
+    if operation == "TransactWriteItems":
+        return [whole(action["TableName"], action["Key"]) for item in kwargs["TransactItems"]
+                for action in item.values() if "Key" in action]
+    if operation == "Query":
+        # `#0 = :0 AND begins_with(#1, :1)`: each value belongs to the name before it.
+        names = kwargs.get("ExpressionAttributeNames", {})
+        values = kwargs.get("ExpressionAttributeValues", {})
+        named: _KeyValues = {}
+        current = None
+        for token in re.findall(r"[#:]\w+", kwargs.get("KeyConditionExpression", "")):
+            if token.startswith("#"):
+                current = names[token]
+            elif current is not None:
+                named.setdefault(current, []).append(values[token])
+        return [(kwargs["TableName"], kwargs.get("IndexName"), named)]
+    return []
 
 
 def _models(base: type) -> list[type]:
