@@ -373,6 +373,27 @@ def test_p18_erasure_deletes_the_counters_keyed_by_her_hashes(client, api, accou
     assert counters_of((keyed(key, "address", BOB),)) == ["addr", "addr-list", "mail"]
 
 
+def test_p11_p18_erasure_deletes_the_counters_an_api_signup_spent_on_her_confirmation_mail(client, api):
+    """The API's signups count her confirmation mails in the public form's counters (keyed by
+    her keyed hash, and named by her subject): her erasure takes them too; Bob's stay."""
+    from chalicelib.domain.signup_limits import keyed
+
+    lists = [new_list(client, api, name) for name in ("News", "Offers")]
+    for list_id in lists:
+        add(client, api, list_id, proof=False)
+        add(client, api, list_id, proof=False, email=BOB)
+    key = hash_key()
+
+    def counters_of(address: str) -> list[str]:
+        return sorted(c.counter_key.partition(":")[0] for c in RateCounter.scan()
+                      if keyed(key, "address", address) in c.counter_key)
+
+    assert counters_of(PERSON) == ["addr", "addr-list", "addr-list", "mail", "mail"]
+    completed(client, api, type="erase", email=PERSON)
+    assert counters_of(PERSON) == []
+    assert counters_of(BOB) == ["addr", "addr-list", "addr-list", "mail", "mail"]
+
+
 def test_p18_erasure_deletes_the_idempotency_key_of_a_mail_to_her(client, api, account):
     """A held Idempotency-Key keeps a keyed hash of its request, her address in it: whoever holds
     the key and knows the mail could confirm it went to her. It goes with her; a retry of the

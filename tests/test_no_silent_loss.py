@@ -432,3 +432,51 @@ def test_sending_a_campaign_with_no_live_list_is_409(client, account, headers):
     assert started.status_code == 409 and _error(started)["field"] == "list_ids"
     shown = json.loads(client.http.get(f"/v1/campaigns/{campaign['campaign_id']}", headers=headers).body)
     assert shown["status"] == "draft"
+
+
+def _queue_confirmation(client, headers) -> None:
+    list_id = new_list(client, headers)
+    answer = client.http.post(f"/v1/lists/{list_id}/subscribers", headers=headers,
+                              body=json.dumps({"email": "ann@example.com"}))
+    assert answer.status_code == 201, answer.body
+
+
+def _queue_transactional(client, headers) -> None:
+    answer = client.http.post("/v1/messages", headers=headers, body=json.dumps(
+        {"to": "ann@example.com", "subject": "Receipt", "text": "Thanks"}))
+    assert answer.status_code == 202, answer.body
+
+
+@pytest.mark.parametrize("queue_mail", [_queue_transactional, _queue_confirmation],
+                         ids=["transactional", "confirmation"])
+@pytest.mark.parametrize("code", ["ServiceUnavailable", "Throttling"])
+def test_p11_an_outbox_mail_given_up_on_its_last_receive_reaches_the_dead_letter_queue_and_goes_once(
+        client, account, headers, monkeypatch, queue_mail, code):
+    """SES kept failing an outbox mail (a receipt, a confirmation: the reply to the person's own
+    action, P11) with an error a later attempt might have cured, until its last receive: the
+    failure counts once on the account's health, and the job is not acknowledged, so SQS moves
+    it to the dead-letter queue, whose alarm tells the operator. Redriven once SES takes mail
+    again, it sends nothing and counts nothing more: the mail given up keeps its claim."""
+    from botocore.exceptions import ClientError
+
+    from chalicelib.domain.clock import now
+    from chalicelib.services.sending import outbox
+    from chalicelib.store.health import failures_since
+    from tests.support.mail import recipients_of_sent
+
+    queue_mail(client, headers)
+    real_send = outbox.send_raw_email
+
+    def failing(*args: Any, **kwargs: Any) -> str:
+        raise ClientError({"Error": {"Code": code, "Message": "try later"}}, "SendEmail")
+
+    monkeypatch.setattr(outbox, "send_raw_email", failing)
+    dead = _pump_until_dead_lettered("outbox")
+    assert len(dead) == 1 and json.loads(dead[0])["email"]["recipient"] == "ann@example.com"
+    count, reason = failures_since(account["account_id"], now().date())
+    assert count == 1 and code in reason
+    monkeypatch.setattr(outbox, "send_raw_email", real_send)
+    _put_back("outbox", dead)
+    assert run_queues(client, ("outbox",)) == []
+    assert recipients_of_sent() == []
+    assert failures_since(account["account_id"], now().date())[0] == 1

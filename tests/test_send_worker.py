@@ -267,3 +267,43 @@ def test_p01_a_confirmation_mail_queued_right_after_its_signup_is_not_refused_by
     result = client.lambda_.invoke("send_worker", sqs_event(json.dumps(confirmation)))
     assert result.payload == {"batchItemFailures": []}
     assert [mail["To"] for mail in sent_mails()] == ["ann@example.com"]
+
+
+@pytest.mark.parametrize("receives_left", [1, 0])
+def test_p11_an_outbox_mail_failing_for_now_is_dead_lettered_only_on_its_last_receive(client, monkeypatch,
+                                                                                    receives_left):
+    """Throttled on every try: before the last receive the claim is released and the record goes
+    back to SQS, uncounted; on the last one the failure counts once on the account's health and
+    the record is still reported failed, so SQS dead-letters it and the operator hears of it."""
+    from botocore.exceptions import ClientError
+
+    from chalicelib.domain.clock import now
+    from chalicelib.services.sending import outbox
+    from chalicelib.store.health import failures_since
+
+    def throttled(*args, **kwargs):
+        raise ClientError({"Error": {"Code": "Throttling", "Message": "slow down"}}, "SendEmail")
+
+    monkeypatch.setattr(outbox, "send_raw_email", throttled)
+    event = sqs_event(job())
+    receives = settings().sqs_max_receive_count - receives_left
+    event["Records"][0]["attributes"] = {"ApproximateReceiveCount": str(receives)}
+    with pytest.raises(BatchFailed):  # the one record failed: SQS keeps it, or dead-letters it
+        client.lambda_.invoke("send_worker", event)
+    last = receives_left == 0
+    assert failures_since("acc_1", now().date())[0] == (1 if last else 0)
+    recipient = subject_from_text("ann@example.com").keyed_hash(hash_key())
+    assert MessageRecord.count(recipient) == (1 if last else 0), "a given-up mail keeps its claim"
+
+
+def test_p11_an_outbox_mail_ses_refuses_on_its_last_receive_is_the_accounts_matter_not_a_dead_letter(
+        client, monkeypatch):
+    from chalicelib.domain.clock import now
+    from chalicelib.store.health import failures_since
+    from tests.support.mail import ses_refuses
+
+    ses_refuses(monkeypatch, "ann@example.com")
+    event = sqs_event(job())
+    event["Records"][0]["attributes"] = {"ApproximateReceiveCount": str(settings().sqs_max_receive_count)}
+    assert client.lambda_.invoke("send_worker", event).payload == {"batchItemFailures": []}
+    assert failures_since("acc_1", now().date())[0] == 1

@@ -258,3 +258,112 @@ def test_p01_a_resend_redelivered_after_its_mail_failed_to_queue_is_mailed(clien
         monkeypatch.setattr(signups, "enqueue", FailsOnce(signups.enqueue))
         _redeliver_after_a_failure(client, records)
     assert _queued_recipients() == ["ann@example.com"]
+
+
+# --- the API's signups mail the address too ------------------------------------------------------
+
+def _api_add(client, headers, list_id: str, email: str = "ann@example.com"):
+    return client.http.post(f"/v1/lists/{list_id}/subscribers", headers=headers,
+                            body=json.dumps({"email": email}))
+
+
+def _day_start() -> datetime:
+    """Early in the next day window (the daily counters' windows are fixed, epoch-aligned)."""
+    today = int(datetime.now(UTC).timestamp()) // 86_400
+    return datetime.fromtimestamp((today + 1) * 86_400 + 3_600, UTC)
+
+
+def _refused_naming_email(answer, retry_after: int) -> None:
+    assert answer.status_code == 429, answer.body
+    error = json.loads(answer.body)["error"]
+    assert (error["code"], error["field"]) == ("too_many_requests", "email")
+    assert answer.headers["Retry-After"] == str(retry_after)
+
+
+def test_p11_a_tenant_re_posting_a_pending_address_mails_it_once_per_interval(client, account, news_list):
+    """A confirmation mail answers the person's own signup (P11); the API is a tenant's, and
+    re-posting a pending address replaced the signup and mailed a fresh link every time. Within
+    the public form's mail interval a re-post is 429 naming `email`, with Retry-After, and
+    changes nothing: the link already mailed still confirms. At the interval's end it mails."""
+    from tests.support.api import bearer
+    from tests.support.mail import confirm_path, sent_mails
+    from tests.support.queues import deliver
+
+    headers, list_id, start = bearer(account["api_key"]), news_list["list_id"], _window_start()
+    with time_machine.travel(start, tick=False):
+        assert _api_add(client, headers, list_id).status_code == 201
+    first = take("outbox")
+    assert len(first) == 1
+    with time_machine.travel(start + timedelta(minutes=10, seconds=-1), tick=False):
+        _refused_naming_email(_api_add(client, headers, list_id), 1)
+        assert take("outbox") == [], "no second mail inside the interval"
+        deliver(first)
+        assert client.http.post(confirm_path(sent_mails()[-1])).status_code == 200, "its link still works"
+    assert stored(list_id, "ann@example.com").status == "confirmed"
+
+
+def test_p11_the_api_mails_a_pending_address_again_when_the_interval_ends(client, account, news_list):
+    from tests.support.api import bearer
+
+    headers, list_id, start = bearer(account["api_key"]), news_list["list_id"], _window_start()
+    with time_machine.travel(start, tick=False):
+        _api_add(client, headers, list_id)
+    take("outbox")
+    with time_machine.travel(start + timedelta(minutes=10), tick=False):
+        assert _api_add(client, headers, list_id).status_code == 201
+    assert _queued_recipients() == ["ann@example.com"]
+
+
+def test_p11_the_api_mails_one_address_at_most_its_daily_number_on_one_list(client, account, news_list):
+    """SignupLimits.per_address_per_list_per_day (3): the third mail goes, the fourth does not,
+    whichever path (form or API) spent the first ones."""
+    from tests.support.api import bearer
+
+    headers, list_id, start = bearer(account["api_key"]), news_list["list_id"], _day_start()
+    with time_machine.travel(start, tick=False):
+        form_signup(client, list_id, email="ann@example.com")
+    for n in (1, 2):
+        with time_machine.travel(start + timedelta(minutes=11 * n), tick=False):
+            assert _api_add(client, headers, list_id).status_code == 201
+    assert len(take("outbox")) == 3
+    with time_machine.travel(start + timedelta(minutes=33), tick=False):
+        answer = _api_add(client, headers, list_id)
+    _refused_naming_email(answer, 86_400 - 3_600 - 33 * 60)
+    assert take("outbox") == []
+
+
+def test_p11_p28_the_api_mails_one_address_at_most_its_daily_number_per_account_not_across_tenants(
+        client, account, news_list, settings_env):
+    """SignupLimits.per_address_per_day across one account's lists (2 here): the second list's
+    mail goes, the third's does not, and nothing is written there; another account's cap is its
+    own, so a tenant who spent it leaves the address reachable by everyone else."""
+    from chalicelib.cli import create_account_with_key
+    from tests.support.api import bearer
+    from tests.support.lists import new_list
+
+    settings_env(TIDINGS_LIMIT_SIGNUPS_PER_ADDRESS_PER_DAY="2")
+    headers = bearer(account["api_key"])
+    second, third = new_list(client, headers, "Offers"), new_list(client, headers, "Alerts")
+    other = bearer(create_account_with_key("Other Ltd", {"sender_identity": "news@other.example"})["api_key"])
+    elsewhere = new_list(client, other, "Elsewhere")
+    for list_id in (news_list["list_id"], second):
+        assert _api_add(client, headers, list_id).status_code == 201
+    assert len(take("outbox")) == 2
+    answer = _api_add(client, headers, third)
+    assert answer.status_code == 429 and json.loads(answer.body)["error"]["field"] == "email"
+    assert stored(third, "ann@example.com") is None and take("outbox") == []
+    assert _api_add(client, other, elsewhere).status_code == 201
+    assert _queued_recipients() == ["ann@example.com"]
+
+
+def test_p11_re_posting_a_confirmed_address_stays_200_and_spends_no_mail(client, account, news_list):
+    """A client that syncs its contacts re-posts people who already confirmed: no mail goes, so
+    nothing is counted and the answer stays the same (200, unchanged), however often."""
+    from tests.support.api import bearer
+    from tests.support.lists import subscribe
+
+    headers, list_id = bearer(account["api_key"]), news_list["list_id"]
+    subscribe(account["account_id"], list_id, "ann@example.com")
+    for _ in range(5):
+        assert _api_add(client, headers, list_id).status_code == 200
+    assert take("outbox") == [] and list(RateCounter.scan()) == []

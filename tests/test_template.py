@@ -28,6 +28,7 @@ from chalicelib.resources import (
     FEEDBACK_TOPIC,
     INBOUND_MAIL,
     INBOUND_MAIL_TOPIC,
+    OUTBOX,
     QUEUES,
     SIGNUPS,
     SMS_INBOUND,
@@ -213,12 +214,13 @@ def test_every_queue_has_a_dead_letter_queue_and_an_alarm_on_it(template: dict[s
         assert watching[0]["AlarmActions"]
 
 
-@pytest.mark.parametrize("queue", [FANOUT, CAMPAIGN_SEND], ids=lambda queue: queue.logical_name)
-def test_a_campaign_page_or_batch_given_up_on_its_last_receive_sounds_the_dead_letter_alarm(
+@pytest.mark.parametrize("queue", [FANOUT, CAMPAIGN_SEND, OUTBOX], ids=lambda queue: queue.logical_name)
+def test_a_campaign_page_or_batch_or_outbox_mail_given_up_on_its_last_receive_sounds_the_dead_letter_alarm(
         template: dict[str, Any], queue: QueueSpec) -> None:
-    """The sending workers give a job up on the receive step.is_last_attempt counts as its last,
-    and report it failed (step.GivenUp): the queue moves it on after exactly that many receives,
-    to a dead-letter queue whose alarm notifies the operator's topic at the first message."""
+    """The sending workers (the send worker's outbox mail too) give a job up on the receive
+    step.is_last_attempt counts as its last, and report it failed (step.GivenUp): the queue moves
+    it on after exactly that many receives, to a dead-letter queue whose alarm notifies the
+    operator's topic at the first message."""
     _, source = _queue_named(template, f"{PREFIX}-{queue.logical_name}")
     dlq_id, _ = _queue_named(template, f"{PREFIX}-{queue.dead_letter_name}")
     assert source["Properties"]["RedrivePolicy"]["maxReceiveCount"] == read_settings({}).sqs_max_receive_count

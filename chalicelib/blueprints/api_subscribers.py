@@ -70,7 +70,8 @@ def _email(raw: str) -> str:
 
 @api.route("/v1/lists/{list_id}/subscribers", "POST",
            "Add a subscriber. Double opt-in unless the list turned it off and consent proof is "
-           "supplied; a suppressed or unsubscribed address is refused with 409",
+           "supplied; a suppressed or unsubscribed address is refused with 409; a confirmation mail "
+           "the address got too recently (or too many a day) is refused with 429 and Retry-After",
            write=True, body=NEW_SUBSCRIBER, status=201)
 def post_subscriber(call: ApiCall, list_id: str) -> Any:
     mailing_list = get_list(call.principal.account_id, list_id)

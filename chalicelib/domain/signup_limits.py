@@ -11,7 +11,8 @@ anything about an address (P05):
   stranger's address up to many lists fills only those lists' and that account's counters, so
   the address's owner can still subscribe anywhere else (issue #12). Per address: one
   confirmation mail per list per interval, `per_address_per_list_per_day` per list and
-  `per_address_per_day` per account.
+  `per_address_per_day` per account. The API's signups spend the same counters (a tenant is
+  not the person, P11), refused with 429 there: the tenant may know its own lists (not P05).
 """
 from __future__ import annotations
 

@@ -54,7 +54,7 @@ from chalicelib.store import subscribers as subscriber_store
 from chalicelib.store.accounts import get_account, profile_of
 from chalicelib.store.lists import consent_history, find_list, tracking_history
 from chalicelib.store.models import Account, MailingList, Subscriber, TrackingConsentProof
-from chalicelib.store.rate_limits import consume
+from chalicelib.store.rate_limits import consume, consume_or_refuse
 from chalicelib.store.suppressions import (
     OwnSignup,
     confirmation_standing,
@@ -265,6 +265,11 @@ def api_signup(mailing_list: MailingList, raw_contact: Mapping[str, object],
     Double opt-in, unless the list turned it off *and* the caller proved consent, in which case
     the entry is confirmed at once. A suppressed or ended address is a Conflict (P12): the
     caller is the tenant and may know its own suppressions. Already confirmed: unchanged.
+    A signup that would mail a confirmation counts against the address's limits, as a public
+    form's does (the tenant is not the person, P11): over one it is TooManyRequests (429) naming
+    `email`, with Retry-After, and writes nothing. Not a success saying no mail went: writing the
+    signup anyway would replace the one waiting, and so void the link already mailed for it (a
+    link confirms only its own signup, P02, P30), leaving the person none that works.
     """
     contact = clean_contact(raw_contact, mailing_list.declared_attributes or (), drop_unknown=False,
                             check_dns=settings().check_email_dns)
@@ -278,8 +283,11 @@ def api_signup(mailing_list: MailingList, raw_contact: Mapping[str, object],
     refuse_account_signups(get_account(mailing_list.account_id))
     suppressed = is_suppressed(mailing_list.account_id, contact.email, mailing_list.list_id)
     target = Status.CONFIRMED if confirm_now else Status.PENDING
+    current = None if suppressed else subscriber_store.get_subscriber(mailing_list.list_id, contact.email)
     written = None
     if not suppressed:
+        if target is Status.PENDING and subscriber_store.signup_replaces(current):
+            _refuse_over_address_limits(mailing_list, contact.email)
         written = subscriber_store.write_signup(mailing_list.account_id, mailing_list.list_id,
                                                 contact, consent, target, tracking=tracking,
                                                 pending_for=pending_lifetime(mailing_list.pending_signup_days))
@@ -289,8 +297,6 @@ def api_signup(mailing_list: MailingList, raw_contact: Mapping[str, object],
                               tracking=written.tracking)
         _log_signup(mailing_list, Source.API, target.value)
         return ApiSignupResult(written, created=True)
-    current = None if suppressed else subscriber_store.get_subscriber(mailing_list.list_id,
-                                                                     contact.email)
     outcome = signup_outcome(Status(current.status) if current else None, suppressed, confirm_now)
     if outcome is SignupOutcome.ALREADY_CONFIRMED and current is not None:
         return ApiSignupResult(current, created=False)
@@ -303,6 +309,17 @@ def api_signup(mailing_list: MailingList, raw_contact: Mapping[str, object],
                        "not mailed, and cannot be signed up again", field="email")
     status = current.status if current else "changing"
     raise Conflict(f"this address is {status} on this list and cannot be added again", field="email")
+
+
+def _refuse_over_address_limits(mailing_list: MailingList, address: str) -> None:
+    """Count an API signup's confirmation mail against the address's limits, the public form's
+    counters (domain/signup_limits.address_counters: per list and per account, never across
+    accounts; erased with the person, P18); TooManyRequests naming `email` when one is full."""
+    counters = address_counters(settings().signup_limits, hash_key(), mailing_list.account_id,
+                                mailing_list.list_id, address)
+    consume_or_refuse(counters, now(), "this address got as many confirmation mails as it may for "
+                      "now (one a list every few minutes, a few a day); nothing was changed and no "
+                      "mail was sent: a signup waiting for it keeps its link", field="email")
 
 
 def _api_evidence(mailing_list: MailingList, proof: Mapping[str, object] | None) -> ConsentEvidence:

@@ -126,6 +126,12 @@ def not_restricted() -> Condition:
     return Subscriber.restricted.does_not_exist() | (Subscriber.restricted == False)  # noqa: E712
 
 
+def signup_replaces(entry: Subscriber | None) -> bool:
+    """Whether write_signup would write over `entry` (a live entry as get_subscriber reads it, or
+    None): its condition, read in Python, for a caller that counts the mail before writing."""
+    return entry is None or (entry.status in {s.value for s in SIGNUP_REPLACES} and not entry.restricted)
+
+
 def write_signup(account_id: str, list_id: str, contact: Contact, consent: ConsentEvidence,
                  status: Status, tracking: ConsentEvidence | None = None,
                  pending_for: timedelta = PENDING_LIFETIME) -> Subscriber | None:

@@ -2,7 +2,8 @@
 
 Each record goes through the outbox step (services/sending/outbox.py); the batch's sent mail is
 counted once per account and campaign, exactly once even when counting fails (counting.py). A
-job the invocation has too little time left for goes back to the queue, unsent."""
+job the invocation has too little time left for goes back to the queue, unsent; one given up on
+its last receive is reported failed, on to the dead-letter queue (step.GivenUp)."""
 from __future__ import annotations
 
 from typing import Any

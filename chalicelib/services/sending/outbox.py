@@ -42,6 +42,7 @@ from chalicelib.services.sending.rate_tokens import RateTokens
 from chalicelib.services.sending.sender_ownership import still_owns_sender
 from chalicelib.services.sending.step import (
     SAFETY_SECONDS,
+    GivenUp,
     Message,
     MessageFailed,
     SendingHeld,
@@ -74,8 +75,11 @@ def send_outbox_job(body: str, tokens: RateTokens | None = None, count: SentCoun
     (else it is counted at once). Without a token, the job is queued again, delayed until
     one should be free; with less than SAFETY_SECONDS of the invocation's `time_left`, at once.
     Raising marks just this record failed; SQS redelivers it. A mail that cannot be built or sent
-    (MessageFailed) is acknowledged and counted as failed on the account's health
-    (GET /v1/account/health), never lost without a word."""
+    (MessageFailed) is counted as failed on the account's health (GET /v1/account/health), never
+    lost without a word, and acknowledged; but one SES kept failing with an error a later attempt
+    might have cured until the job's `last_attempt` raises step.GivenUp, so SQS moves the job to
+    its dead-letter queue, whose alarm tells the operator. Redriven, it sends nothing and counts
+    nothing more: the mail keeps its claim, its failure counted with it."""
     queued = json.loads(body)
     job = job_from_dict(queued)
     if time_left is not None and time_left() < SAFETY_SECONDS:
@@ -121,6 +125,8 @@ def send_outbox_job(body: str, tokens: RateTokens | None = None, count: SentCoun
             count_failure(*_failure_args(job, failure.reason))
         logger.warning("email failed", extra={"message_id": job.message_id, "kind": job.kind,
                                               "reason": failure.reason})
+        if failure.given_up:  # lost work: on to the dead-letter queue and its alarm
+            raise GivenUp(failure.reason) from failure
         return
     if result is StepResult.DUPLICATE:
         if message.count_batch:  # sent by an earlier delivery, whose count may have failed

@@ -96,9 +96,10 @@ class MessageFailed(Exception):
 
 class GivenUp(Exception):
     """A job's last attempt gave up work that a later attempt might have done, its failure on
-    record (the campaign ends failed). Raised so the worker reports the record failed and SQS
-    moves the job to its dead-letter queue, whose alarm tells the operator, as it does for any
-    job that keeps failing; acknowledged, it would be lost work nobody but the account heard of.
+    record (the campaign ends failed; an outbox mail counts on its account's health). Raised so
+    the worker reports the record failed and SQS moves the job to its dead-letter queue, whose
+    alarm tells the operator, as it does for any job that keeps failing; acknowledged, it would
+    be lost work nobody but the account heard of.
     Redriven, a job mails nobody twice: a mail sent or failed keeps its claim, a given-up page its
     stored plan (no batches). Recipients whose opt-outs could not be read hold no claim: a
     redrive while the campaign still sends checks them and mails them once."""
