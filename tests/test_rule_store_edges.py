@@ -215,13 +215,13 @@ def test_p18_erasure_deletes_the_persons_exports_and_no_one_elses(aws):
     from chalicelib.domain.privacy import Person
     from chalicelib.domain.suppression import address_hash
     from chalicelib.store.models import PrivacyExport
-    from chalicelib.store.person_data import erase_exports
+    from chalicelib.store.person_data import Found, erase_exports
 
     for request_id, address in [("req_1", PEOPLE[0]), ("req_2", PEOPLE[0]), ("req_3", PEOPLE[1])]:
         PrivacyExport(account_id="acc_1", request_id=request_id,
                       subject_hash=address_hash(address, hash_key()), payload=b"{}", created_at=day(0),
                       expires_at=day(7)).save()
     ann = Person(account_id="acc_1", emails=frozenset({PEOPLE[0]}), phones=frozenset())
-    assert erase_exports(ann) == 2
+    assert erase_exports(Found.of(ann)) == 2
     assert [export.request_id for export in PrivacyExport.query("acc_1")] == ["req_3"]
-    assert erase_exports(Person(account_id="acc_1", emails=frozenset(), phones=frozenset())) == 0
+    assert erase_exports(Found.of(Person(account_id="acc_1", emails=frozenset(), phones=frozenset()))) == 0
