@@ -35,7 +35,6 @@ from chalicelib.domain.retention import (
     purge_bucket,
 )
 from chalicelib.store.batch_writes import delete_all
-from chalicelib.store.concurrent_writes import write_concurrently
 from chalicelib.store.conditions import updated_if
 from chalicelib.store.models import MessagePurgeList, MessageRecord, TrackingMarker
 
@@ -172,6 +171,9 @@ def _on_campaign_list(record: MessageRecord) -> bool:
 def _rewrite_all(rewrites: list[tuple[str, list[Action]]]) -> int:
     """_rewrite each (list key, actions), independent updates issued concurrently; how many lists
     still existed. The first failed update is raised."""
+    # Here: only an erasure pools updates; every sender imports this module (cold start, issue 15).
+    from chalicelib.store.concurrent_writes import write_concurrently
+
     return write_concurrently(lambda rewrite: _rewrite(*rewrite), rewrites)
 
 
