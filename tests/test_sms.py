@@ -269,6 +269,30 @@ def test_p06_p12_an_inbound_stop_suppresses_the_number_for_the_account_that_text
     assert len(sent_sms()) == 1, "the second campaign skips the number"
 
 
+def test_p07_p12_a_stop_reply_after_the_texts_record_is_gone_suppresses_the_number_platform_wide(
+        client, aws, account, headers, list_id):
+    """The records that say which accounts texted a number go after 30 days (P21), but a STOP must
+    work for at least 60 (P07). A STOP that finds no record (here a wording SNS itself does not
+    honour, so SNS's own opt-out list does not cover it either) stops the number platform-wide,
+    as SNS does for its own keywords: it cannot tell whose text the person answers."""
+    from chalicelib.cli import create_account_with_key
+    from chalicelib.store.models import MessageRecord
+
+    other = create_account_with_key("Other Ltd", {})
+    subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
+    _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])
+    for record in list(MessageRecord.scan()):
+        record.delete()  # day 30: TTL or the purge took the record
+    _inbound(aws, "Stop please")
+    assert client.lambda_.invoke("sms_inbound_worker", sqs_event(*take("sms-inbound"))).payload == {
+        "batchItemFailures": []}
+    ann = phone_hash(ANN, hash_key())
+    assert suppressed_hashes(account["account_id"], [ann]) == {ann}
+    assert suppressed_hashes(other["account_id"], [ann]) == {ann}
+    _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])
+    assert len(sent_sms()) == 1, "the second campaign skips the number"
+
+
 def test_a_reply_that_is_not_a_stop_changes_nothing(client, aws, account, headers, list_id):
     subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
     _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])
