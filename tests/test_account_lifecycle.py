@@ -419,6 +419,24 @@ def test_p24_api_use_marks_the_account_active_once_a_day(client):
     assert Account.get(account_id).last_active_day == day(3).date().isoformat()
 
 
+def _in_ses() -> set[str]:
+    from chalicelib.clients import client as aws_client
+
+    listed = aws_client("sesv2").list_email_identities()["EmailIdentities"]
+    return {item["IdentityName"] for item in listed}
+
+
+def _purge(on: float) -> None:
+    """The daily purge as its schedule runs it, under the retention worker's own policy."""
+    from app import app
+    from chalicelib.config import settings
+    from chalicelib.local.invoke import invoke_handler
+    from chalicelib.local.scheduler import scheduled_event
+
+    event = scheduled_event(app, "retention_worker", day(on), settings().region)
+    invoke_handler(app, "retention_worker", event, settings().region)
+
+
 @pytest.mark.parametrize(("ended", "due"), [("cancelled", 30.5), ("inactive", 390.5)])
 def test_p35_p23_an_account_purge_waits_for_a_sender_give_up_that_may_still_be_running(
         client, monkeypatch, ended, due):
@@ -426,25 +444,12 @@ def test_p35_p23_an_account_purge_waits_for_a_sender_give_up_that_may_still_be_r
     purge deletes the account: purging its claim then would let nothing finish that delete if it
     was killed, and leave SES's identity (someone's mailbox) with no claim for good. The account
     waits for the next run, which finishes the give-up and deletes the account."""
-    from app import app
     from chalicelib.adapters import ses
-    from chalicelib.clients import client as aws_client
-    from chalicelib.config import settings
-    from chalicelib.local.invoke import invoke_handler
-    from chalicelib.local.scheduler import scheduled_event
     from chalicelib.services.senders import delete_sender
     from chalicelib.store import account_lifecycle as lifecycle
 
     class Killed(BaseException):
         pass
-
-    def in_ses() -> set[str]:
-        listed = aws_client("sesv2").list_email_identities()["EmailIdentities"]
-        return {item["IdentityName"] for item in listed}
-
-    def purge(on: float) -> None:
-        event = scheduled_event(app, "retention_worker", day(on), settings().region)
-        invoke_handler(app, "retention_worker", event, settings().region)
 
     def killed(identity: str) -> None:
         monkeypatch.undo()
@@ -463,31 +468,19 @@ def test_p35_p23_an_account_purge_waits_for_a_sender_give_up_that_may_still_be_r
         monkeypatch.setattr(ses, "delete_identity", killed)
         with pytest.raises(Killed):
             delete_sender(account_id, "key", "shop.example")
-        purge(due)
+        _purge(due)
         assert _exists(account_id), "purged while a give-up of its sender may still be running"
     with on_day(due + 1):
-        purge(due + 1)
+        _purge(due + 1)
         assert not _exists(account_id)
-        assert not {"shop.example", "news@acme.example", "acme.example"} & in_ses()
+        assert not {"shop.example", "news@acme.example", "acme.example"} & _in_ses()
 
 
 def test_p22_p23_a_deleted_accounts_ses_identities_go_with_it(client):
     """SES holds an account's sender identities (an address one is someone's mailbox): the daily
     purge that deletes the account deletes them in SES too, under the retention worker's own
     policy, audited by count only; another account's stay, and a second run finds nothing."""
-    from app import app
     from chalicelib.clients import client as aws_client
-    from chalicelib.config import settings
-    from chalicelib.local.invoke import invoke_handler
-    from chalicelib.local.scheduler import scheduled_event
-
-    def in_ses() -> set[str]:
-        listed = aws_client("sesv2").list_email_identities()["EmailIdentities"]
-        return {item["IdentityName"] for item in listed}
-
-    def purge(on: float) -> None:
-        event = scheduled_event(app, "retention_worker", day(on), settings().region)
-        invoke_handler(app, "retention_worker", event, settings().region)
 
     with on_day(0):
         account_id, api = _new_account()
@@ -498,15 +491,15 @@ def test_p22_p23_a_deleted_accounts_ses_identities_go_with_it(client):
         aws_client("sesv2").delete_email_identity(EmailIdentity="ceo@elsewhere.example")  # gone: fine
         assert main(["account", "cancel", "--account-id", account_id, "--reason", "phishing"]) == 0
     with on_day(29.9):
-        purge(29.9)
-        assert {"news@acme.example", "acme.example"} <= in_ses(), "within its 30 days (P25)"
+        _purge(29.9)
+        assert {"news@acme.example", "acme.example"} <= _in_ses(), "within its 30 days (P25)"
     with on_day(30.5):
-        purge(30.5)
+        _purge(30.5)
         assert not _exists(account_id)
-        assert not {"news@acme.example", "acme.example", "ceo@elsewhere.example"} & in_ses()
-        assert "hello@other.example" in in_ses()
+        assert not {"news@acme.example", "acme.example", "ceo@elsewhere.example"} & _in_ses()
+        assert "hello@other.example" in _in_ses()
         [trace] = [e.target for e in audit.entries(PLATFORM_AUDIT)
                    if e.action == "account.deleted.cancelled" and account_id in (e.target or "")]
         assert "ses-identities=3" in trace and "@" not in trace and "acme" not in trace
-        purge(30.6)
-        assert "hello@other.example" in in_ses()
+        _purge(30.6)
+        assert "hello@other.example" in _in_ses()
