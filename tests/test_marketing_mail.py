@@ -184,6 +184,80 @@ def test_p06_p08_a_footer_written_beside_a_comment_is_not_repeated():
     assert "You receive this email" not in body
 
 
+# A tenant's own unsubscribe link the reader cannot see or click: the footer is added (P06).
+_IDENTITY = "<p>Acme Ltd, 1 Main Street, 010101 Bucharest, Romania, contact@acme.example</p>"
+_HIDDEN_LINKS = {
+    "display none": '<div style="display:none"><a href="{{ unsubscribe_url }}">Leave</a></div>',
+    "visibility hidden": '<p style="color:#999; VISIBILITY : hidden !important">'
+                         '<a href="{{ unsubscribe_url }}">Leave</a></p>',
+    "font size 0": '<span style="font-size:0px"><a href="{{ unsubscribe_url }}">Leave</a></span>',
+    "max height 0": '<div style="max-height:0;overflow:hidden">'
+                    '<a href="{{ unsubscribe_url }}">Leave</a></div>',
+    "opacity 0": '<a style="opacity:0" href="{{ unsubscribe_url }}">Leave</a>',
+    "mso hide": '<div style="mso-hide:all"><a href="{{ unsubscribe_url }}">Leave</a></div>',
+    "hidden attribute": '<span hidden><a href="{{ unsubscribe_url }}">Leave</a></span>',
+    "important wins": '<div style="display:none!important;display:block"><a href="{{ unsubscribe_url }}">'
+                    'Leave</a></div>',
+    "second style": '<div style="" style="display:none"><a href="{{ unsubscribe_url }}">Leave</a></div>',
+    "css comment": '<div style="display:/* x */none"><a href="{{ unsubscribe_url }}">Leave</a></div>',
+    "no text": '<a href="{{ unsubscribe_url }}"></a>',
+    "whitespace text": '<a href="{{ unsubscribe_url }}"> &nbsp;\n </a>',
+    "zero-width text": '<a href="{{ unsubscribe_url }}">&#8203;&#x200C;\u2060&#xFEFF;</a>',
+    "1x1 image": '<a href="{{ unsubscribe_url }}"><img src="https://acme.example/p.gif" width="1" height="1"'
+                 ' alt=""></a>',
+    "text hidden inside": '<a href="{{ unsubscribe_url }}"><span style="display:none">Leave</span></a>',
+    "nested hiding ancestor": '<table style="display:none"><tr><td><div><p><b>'
+                              '<a href="{{ unsubscribe_url }}">Leave</a></b></p></div></td></tr></table>',
+    "bare url": "<p>{{ unsubscribe_url }}</p>",
+    "other href": '<a href="https://acme.example/?u={{ unsubscribe_url }}">Leave</a>',
+}
+
+
+@pytest.mark.parametrize("where", list(_HIDDEN_LINKS))
+def test_p06_a_tenants_unsubscribe_link_the_reader_cannot_see_still_gets_the_footer(where):
+    """The tenant's own link counts only as an <a> to the unsubscribe URL with visible text, under
+    no element that inline CSS or the `hidden` attribute hides: else the platform's footer link is
+    added (a second link is harmless, none is not)."""
+    html = f"<html><body><h1>Buy now</h1>{_IDENTITY}{_HIDDEN_LINKS[where]}</body></html>"
+    _, message = _mail(_content(html=html), tracking=False)
+    body = _parts(message)[1]
+    assert "You receive this email" in body, f"no visible unsubscribe link ({where}, P06)"
+    assert body.count(f"{BASE}/u/") == 2
+
+
+@pytest.mark.parametrize("link", [
+    '<a href="{{ unsubscribe_url }}">Leave</a>',
+    '<p style="font-size:12px;color:#666;max-height:none;overflow:hidden"><a href="{{ unsubscribe_url }}"'
+    ' style="opacity:0.8">Leave</a></p>',
+    '<div aria-hidden="true" class="hide"><a href="{{ unsubscribe_url }}"><img src="x.gif" alt="">'
+    ' Leave &#8203;</a></div>',
+    '<div style="display:none">Preview text</div><p><a href="{{ unsubscribe_url }}">Leave</a></p>',
+    '<span hidden>preheader</span><br><img src="x.gif"><a href="{{ unsubscribe_url }}">Leave</a>',
+])
+def test_p06_a_tenants_visible_unsubscribe_link_gets_no_duplicate_footer(link):
+    """A link with text the reader sees, outside any hidden element (a hidden preheader before it,
+    aria-hidden and classes do not count), is the footer's link already."""
+    html = f"<html><body><h1>Buy now</h1>{_IDENTITY}{link}</body></html>"
+    _, message = _mail(_content(html=html), tracking=False)
+    body = _parts(message)[1]
+    assert "You receive this email" not in body
+    assert body.count(f"{BASE}/u/") == 1
+
+
+@pytest.mark.parametrize("hostile", ['<div style="display:none">' * 10_000,
+                                     "<div>" * 10_000 + "</span>" * 10_000,
+                                     '<span style="' + "a:b;/*" * 20_000 + '">', "<a " * 30_000])
+def test_p06_judging_the_tenants_unsubscribe_link_in_hostile_markup_takes_linear_time(hostile):
+    """Deciding whether the tenant's link is visible parses the part once per recipient: markup
+    built to make that quadratic (deep nesting, stray end tags, a long style) must stay quick."""
+    import time
+
+    link = '<a href="{{ unsubscribe_url }}">Leave</a>'
+    started = time.monotonic()
+    _mail(_content(html=f"<html><body>{_IDENTITY}{link}{hostile}{link}</body></html>"), tracking=False)
+    assert time.monotonic() - started < 1.0
+
+
 # --- P08: who sends -------------------------------------------------------------------------------
 
 def test_p08_footer_adds_name_postal_address_and_contact_email_when_the_template_lacks_them():

@@ -146,3 +146,92 @@ def html_to_text(html: str) -> str:
     collector.close()
     lines = (line.strip() for line in "".join(collector.parts).split("\n"))
     return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip()
+
+
+# Elements with no content and no end tag: never an ancestor.
+_VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
+                   "source", "track", "wbr"})
+# Text that shows nothing: whitespace, zero-width and invisible format characters.
+_INVISIBLE = re.compile(r"[\s\u00ad\u034f\u180e\u200b-\u200f\u2028-\u202f\u205f-\u206f\ufeff]*")
+_CSS_COMMENT = re.compile(r"/\*.*?(?:\*/|\Z)", re.DOTALL)
+# A zero length or number ("0", "0px", ".0em", "0%"): a digit, then only zeros and a unit.
+_ZERO = re.compile(r"[+-]?(?=\.?0)0*\.?0*(?:[a-z]+|%)?")
+
+
+def _hides(attrs: list[tuple[str, str | None]]) -> bool:
+    """True when the element's own attributes hide it and all it holds: `hidden`, or inline CSS
+    that shows nothing (display:none, visibility:hidden, font-size:0, opacity:0, mso-hide:all, a
+    zero (max-)height or width with overflow:hidden)."""
+    if any(name == "hidden" for name, _ in attrs):
+        return True
+    # Every declaration of every style attribute, each on its own: a later one or !important may
+    # undo it, and then the footer is added where it was not needed, never missing where it was.
+    style = ";".join(value or "" for name, value in attrs if name == "style")
+    declarations = set()
+    for declaration in _CSS_COMMENT.sub("", style).lower().split(";"):
+        name, _, value = declaration.partition(":")
+        value = value.replace("!important", "").strip()
+        declarations.add((name.strip(), "0" if _ZERO.fullmatch(value) else value))
+    zero = {name for name, value in declarations if value == "0"}
+    return (bool(declarations & {("display", "none"), ("visibility", "hidden"), ("visibility", "collapse"),
+                                 ("mso-hide", "all")})
+            or bool(zero & {"font-size", "opacity"})
+            or (("overflow", "hidden") in declarations
+                and bool(zero & {"height", "max-height", "width", "max-width"})))
+
+
+class _LinkFinder(HTMLParser):
+    """Whether an <a> to `url` shows the reader text: one pass, a stack of open elements."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.url = url
+        self.found = False
+        self.stack: list[tuple[str, bool]] = []  # (tag, hides)
+        self.open_count: dict[str, int] = {}  # how many of each tag the stack holds
+        self.hiding = 0  # hiding elements on the stack
+        self.link_depth: int | None = None  # where on the stack the candidate <a> is
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _VOID:
+            return
+        if tag == "a" and self.open_count.get("a"):
+            self.handle_endtag("a")  # an <a> closes an open one, as in a browser
+        hides = _hides(attrs)
+        href = (dict(attrs).get("href") or "").strip() if tag == "a" else None
+        if href == self.url and not self.hiding and not hides:
+            self.link_depth = len(self.stack)
+        self.stack.append((tag, hides))
+        self.open_count[tag] = self.open_count.get(tag, 0) + 1
+        self.hiding += hides
+
+    def handle_endtag(self, tag: str) -> None:
+        # A stray end tag is ignored; else the stack pops down to its element. Each element is
+        # pushed and popped once: linear, however hostile the nesting.
+        if not self.open_count.get(tag):
+            return
+        while self.stack:
+            popped, hides = self.stack.pop()
+            self.open_count[popped] -= 1
+            self.hiding -= hides
+            if self.link_depth is not None and len(self.stack) <= self.link_depth:
+                self.link_depth = None
+            if popped == tag:
+                return
+
+    def handle_data(self, data: str) -> None:
+        if self.link_depth is not None and not self.hiding and not _INVISIBLE.fullmatch(data):
+            self.found = True
+
+
+def shows_link(html: str, url: str) -> bool:
+    """True when `html` shows the reader a link to `url`: an <a> whose href is `url`, with text
+    that is not only whitespace or zero-width characters, under no element hidden by its `hidden`
+    attribute or inline style. An image link does not count (a 1x1 image shows nothing). Class
+    rules in a <style> can hide a link too; they are not evaluated (nor are CSS escapes, colour on
+    a like background or off-screen positioning): what is judged is what the markup itself hides.
+    `aria-hidden` hides nothing from sight."""
+    finder = _LinkFinder(url)
+    finder.feed(_parseable(visible_markup(html)))
+    finder.close()
+    return finder.found

@@ -28,7 +28,7 @@ from chalicelib.domain.accounts import AccountProfile
 from chalicelib.domain.addresses import ascii_domain
 from chalicelib.domain.campaigns import CampaignContent
 from chalicelib.domain.header_text import subject_line
-from chalicelib.domain.html_text import html_to_text, visible_end, visible_markup, visible_tag
+from chalicelib.domain.html_text import html_to_text, shows_link, visible_end, visible_markup, visible_tag
 from chalicelib.domain.link_labels import WrittenLinks, mark_written_links, without_marks
 from chalicelib.domain.mail_links import (
     CLICK,
@@ -205,7 +205,9 @@ def _html_footer(html: str, sender: AccountProfile, mailing_list: ListSettings, 
         contact = escape(sender.contact_email or "")
         parts.append(f"<p>{escape(sender.name)} &middot; {escape(sender.postal_address or '')} &middot; "
                      f'<a href="mailto:{contact}">{contact}</a></p>')
-    if links.unsubscribe not in shown:
+    # The tenant's own link counts only when the reader can see and click it (P06): a quick test
+    # first, the parse only for a part that holds the URL at all.
+    if links.unsubscribe not in shown or not shows_link(html, links.unsubscribe):
         _ = gettext_for(mailing_list.language)
         why = _("You receive this email because you subscribed to %(list)s.") % {
             "list": escape(mailing_list.name)}
