@@ -34,9 +34,13 @@ RECIPIENTS = 1_000
 RATE = 100.0
 # Runs of the rendering measurement (each over every recipient): their median is the figure.
 CPU_RUNS = 7
+# Like most designed templates, it places its own unsubscribe link, which composing then judges
+# visible (P06: domain/html_text.shows_link, a parse a recipient) before leaving out the footer.
 _HTML = ('<html><body><h1>Hello {{ name }}</h1><p>Our spring sale starts today: '
          '<a href="https://acme.example/sale">see the offers</a> or '
-         '<a href="https://acme.example/shops">find a shop</a>.</p></body></html>')
+         '<a href="https://acme.example/shops">find a shop</a>.</p>'
+         '<p style="font-size:12px;color:#666">Had enough? '
+         '<a href="{{ unsubscribe_url }}">Unsubscribe</a></p></body></html>')
 
 
 class _Context:
