@@ -480,3 +480,31 @@ def test_p11_an_outbox_mail_given_up_on_its_last_receive_reaches_the_dead_letter
     assert run_queues(client, ("outbox",)) == []
     assert recipients_of_sent() == []
     assert failures_since(account["account_id"], now().date())[0] == 1
+
+
+def test_p11_an_outbox_mail_given_up_and_redriven_after_its_account_was_suspended_counts_once(
+        client, account, headers, monkeypatch):
+    """Redriven from the dead-letter queue once its account may no longer send, the mail given up
+    on its last receive is not counted failed a second time on the account's health: its failure
+    was counted with its claim when it was given up."""
+    from botocore.exceptions import ClientError
+
+    from chalicelib.domain.clock import now
+    from chalicelib.services.sending import outbox
+    from chalicelib.store.health import failures_since
+    from chalicelib.store.models import Account
+    from tests.support.mail import recipients_of_sent
+
+    _queue_transactional(client, headers)
+
+    def failing(*args: Any, **kwargs: Any) -> str:
+        raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "try later"}}, "SendEmail")
+
+    monkeypatch.setattr(outbox, "send_raw_email", failing)
+    dead = _pump_until_dead_lettered("outbox")
+    assert failures_since(account["account_id"], now().date())[0] == 1
+    Account.get(account["account_id"]).update(actions=[Account.status.set("suspended")])
+    _put_back("outbox", dead)
+    assert run_queues(client, ("outbox",)) == []
+    assert recipients_of_sent() == []
+    assert failures_since(account["account_id"], now().date())[0] == 1

@@ -957,3 +957,24 @@ def test_p12_a_refused_test_number_reads_the_same_whether_it_opted_out_here_or_e
         messages.add(json.loads(response.body)["error"]["message"])
     assert len(messages) == 1, messages
     assert publishes == []
+
+
+@pytest.mark.parametrize("code", ["InternalError", "AuthorizationError"])
+def test_p01_an_sns_fault_on_a_phone_code_is_not_blamed_on_the_number(client, account, list_id, monkeypatch,
+                                                                      code):
+    """Only an answer refusing this text (retries.REFUSAL_CODES) says the number cannot be texted:
+    SNS failing on its side, or a permission the platform lacks, is the platform's fault, a server
+    error its alarms see, not a page telling the person to check a number that is fine."""
+    from botocore.exceptions import ClientError
+
+    from chalicelib.adapters import sns
+
+    def fail(number, text, sms_type):
+        raise ClientError({"Error": {"Code": code, "Message": "not you"}}, "Publish")
+
+    monkeypatch.setattr(sns, "send_sms", fail)
+    monkeypatch.setattr("chalicelib.adapters.retries.time.sleep", lambda seconds: None)
+    subscribe(account["account_id"], list_id, "bob@example.com", phone=BOB, phone_confirmed=False)
+    token = _prefs_token(account, list_id, "bob@example.com")
+    response = _form_post(client, token, "phone/code", list_id=list_id)
+    assert response.status_code == 500, response.body

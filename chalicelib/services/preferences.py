@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.adapters import sns
-from chalicelib.adapters.retries import error_code, is_throttling, with_backoff
+from chalicelib.adapters.retries import error_code, is_refusal, is_throttling, with_backoff
 from chalicelib.config import hash_key, signer
 from chalicelib.domain import phone_consent
 from chalicelib.domain.clock import now
@@ -352,14 +352,16 @@ def send_phone_code(token: str, form: Mapping[str, str]) -> None:
 
 def _text_code(entry: Subscriber, text: str) -> None:
     """Text the code, retried while SNS throttles. SNS throttling past the backoff is
-    TooManyRequests, and any other answer refusing it (a number phonenumbers takes but SNS will
-    not text) Unprocessable naming `phone`: the person gets a page saying so, not a server error."""
+    TooManyRequests, and an answer refusing this text (a number phonenumbers takes but SNS will
+    not text, retries.REFUSAL_CODES) Unprocessable naming `phone`: the person gets a page saying
+    so, not a server error. Any other failure is the platform's (SNS's own fault, a permission it
+    lacks): a server error its alarms see, not a page blaming the number."""
     try:
         with_backoff(lambda: sns.send_sms(entry.phone, text, sns.TRANSACTIONAL))
     except Exception as error:
-        code = error_code(error)
-        if code is None:  # no answer from SNS (the network, a bug): a server error it is
+        if not (is_throttling(error) or is_refusal(error)):
             raise
+        code = error_code(error)
         logger.warning("phone confirmation code not texted: SNS did not take it",
                        extra={"list_id": entry.list_id, "error": code})
         if is_throttling(error):

@@ -228,9 +228,10 @@ def delete_sender(account_id: str, actor: str, raw_identity: str) -> None:
             raise Conflict("the account profile sends as this identity; set another sender_identity "
                            "with PATCH /v1/account first", field="identity")
     if not _give_up(item):
-        # The claim went between the read and the delete: the platform released it as lapsed, and
-        # the identity may be another account's now. Nothing of this account's was deleted, as
-        # when the request came a moment later: 404, naming no other account.
+        # The claim changed between the read and the delete: the platform released it as lapsed
+        # (the identity may be another account's now), or another delete of it began meanwhile
+        # and is deleting it. Nothing was deleted here, as when the request came a moment later:
+        # 404, naming no other account.
         raise NotFound("no such sender identity in this account", field="identity")
     audit.record(account_id, actor, "sender.deleted", name.kind.value)
 

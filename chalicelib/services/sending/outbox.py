@@ -92,14 +92,15 @@ def send_outbox_job(body: str, tokens: RateTokens | None = None, count: SentCoun
                     extra={"message_id": job.message_id, "kind": job.kind})
         return
     job, refused = _as_sendable_now(job)
+    recipient_hash = subject_from_text(job.email.recipient).keyed_hash(hash_key())
     if refused:
-        # Nothing is kept for an account that was deleted (P22, P23).
-        if refused not in _NOT_FAILURES:
+        # Nothing is kept for an account that was deleted (P22, P23). A mail holding its claim was
+        # sent, or counted failed with it, by an earlier delivery: a job redriven after GivenUp.
+        if refused not in _NOT_FAILURES and messages.claim_of(recipient_hash, job.message_id) is None:
             count_failure(*_failure_args(job, refused))
         logger.warning("email not sent", extra={"message_id": job.message_id, "kind": job.kind,
                                                 "reason": refused})
         return
-    recipient_hash = subject_from_text(job.email.recipient).keyed_hash(hash_key())
     purge_list = messages.list_for_purge(job.account_id, {job.message_id: recipient_hash})
     # The message id travels back in SES's feedback: a bounce or complaint counts only when it
     # names a message this deployment sent (services/feedback.py).
