@@ -94,8 +94,9 @@ def send_outbox_job(body: str, tokens: RateTokens | None = None, count: SentCoun
     job, refused = _as_sendable_now(job)
     recipient_hash = subject_from_text(job.email.recipient).keyed_hash(hash_key())
     if refused:
-        # Nothing is kept for an account that was deleted (P22, P23). A mail holding its claim was
-        # sent, or counted failed with it, by an earlier delivery: a job redriven after GivenUp.
+        # Not a failure of the account's sending: its account was deleted (P22, P23), or takes no
+        # signups for a confirmation. A mail holding its claim was sent, or counted failed with
+        # it, by an earlier delivery: a job redriven after GivenUp.
         if refused not in _NOT_FAILURES and messages.claim_of(recipient_hash, job.message_id) is None:
             count_failure(*_failure_args(job, refused))
         logger.warning("email not sent", extra={"message_id": job.message_id, "kind": job.kind,
