@@ -9,6 +9,7 @@ import pytest
 
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.tokens import Signer
+from tests.support.lists import consent_texts
 
 SIGNER = Signer(("a-secret-for-the-bite-tests",))
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -111,7 +112,8 @@ def test_p02_an_import_rows_proof_columns_are_proof_never_contact_attributes():
     person = clean_row({"email": "ann@example.com", "consent_given_at": "2026-01-05T10:00:00Z",
                         "consent_ip": "192.0.2.7", "tracking_consent_given_at": "2026-01-05T10:00:00Z",
                         "plan": "gold"},
-                       ["plan", "consent_ip", "tracking_consent_given_at"], [1], tracking_versions=[1])
+                       ["plan", "consent_ip", "tracking_consent_given_at"], consent_texts(1),
+                       tracking_versions=consent_texts(1))
     assert person.contact.attributes == {"plan": "gold"}
     assert person.proof.ip == "192.0.2.7" and person.tracking is not None
 
@@ -128,9 +130,9 @@ def test_p03_an_import_row_asks_dns_about_the_address_when_the_deployment_does(m
 
     real = email_validator.validate_email
     monkeypatch.setattr(email_validator, "validate_email", no_mail_domain)
-    assert clean_row({"email": "ann@example.com"}, [], [1]).contact.email == "ann@example.com"
+    assert clean_row({"email": "ann@example.com"}, [], consent_texts(1)).contact.email == "ann@example.com"
     with pytest.raises(InvalidInput) as refused:
-        clean_row({"email": "ann@example.com"}, [], [1], check_dns=True)
+        clean_row({"email": "ann@example.com"}, [], consent_texts(1), check_dns=True)
     assert refused.value.field == "email"
 
 

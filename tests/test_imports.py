@@ -4,6 +4,7 @@ chunks through SQS."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -18,7 +19,7 @@ from chalicelib.workers.imports import import_record
 from tests.support.api import bearer
 from tests.support.events import sqs_event
 from tests.support.faults import FailsOnce
-from tests.support.lists import stored
+from tests.support.lists import consent_texts, stored
 from tests.support.mail import confirm_path, sent_mails
 from tests.support.queues import deliver, record_send_batches, take
 
@@ -618,10 +619,10 @@ def test_a_consent_time_is_refused_only_before_the_calendars_first_moment_in_utc
 
     row = {"email": "ann@example.com", "consent_given_at": given_at}
     if valid:
-        assert clean_row(row, [], [1]).proof.given_at.year == 1
+        assert clean_row(row, [], consent_texts(1)).proof.given_at.year == 1
     else:
         with pytest.raises(InvalidInput) as refused:
-            clean_row(row, [], [1])
+            clean_row(row, [], consent_texts(1))
         assert refused.value.field == "consent_given_at"
 
 
@@ -634,10 +635,10 @@ def test_a_consent_text_version_is_ascii_digits_naming_one_of_the_lists_versions
     row = {"email": "ann@example.com", "consent_given_at": "2025-05-01T10:00:00Z",
            "consent_text_version": cell}
     if version:
-        assert clean_row(row, [], [1, 2]).proof.consent_text_version == version
+        assert clean_row(row, [], consent_texts(1, 2)).proof.consent_text_version == version
     else:
         with pytest.raises(InvalidInput) as refused:
-            clean_row(row, [], [1, 2])
+            clean_row(row, [], consent_texts(1, 2))
         assert refused.value.field == "consent_text_version"
 
 
@@ -902,3 +903,67 @@ def test_a_mail_domain_check_asks_dns_about_the_domain_alone_within_its_timeout(
         check_mail_domain("ann.person@nomail.example", timeout=2.5)
     assert refused.value.field == "email"
     assert asked == [("postmaster@nomail.example", {"check_deliverability": True, "timeout": 2.5})]
+
+
+# --- P02: the proof records the consent text in force when the person agreed ---------------------
+
+_V1_AT = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+_V2_AT = datetime(2026, 2, 1, 12, 0, tzinfo=UTC)
+_SECOND = timedelta(seconds=1)
+
+
+def _history() -> list:
+    from chalicelib.domain.lists import ConsentText
+
+    return [ConsentText(version=1, text="old", created_at=_V1_AT),
+            ConsentText(version=2, text="new", created_at=_V2_AT)]
+
+
+@pytest.mark.parametrize(("given_at", "version"), [
+    (_V1_AT - _SECOND, None),  # before any text of the list: no proof of this list's text
+    (_V1_AT, 1), (_V2_AT - _SECOND, 1), (_V2_AT, 2), (_V2_AT + _SECOND, 2)])
+def test_p02_an_import_without_a_version_records_the_text_in_force_at_consent_given_at(given_at, version):
+    from chalicelib.domain.imports import clean_row
+
+    person = clean_row({"email": "ann@example.com", "consent_given_at": given_at.isoformat(),
+                        "consent_ip": "192.0.2.7", "consent_source": "shop form"}, [], _history())
+    if version is None:  # P03: proved nothing of this list, so it gets the confirmation mail
+        assert person.proof is None and not person.confirmed_at_once(double_opt_in=False)
+    else:
+        assert person.proof.consent_text_version == version
+
+
+@pytest.mark.parametrize(("named", "given_at", "version"), [
+    ("2", _V2_AT - _SECOND, None), ("2", _V2_AT, 2), ("2", _V2_AT + _SECOND, 2),
+    ("1", _V2_AT + _SECOND, 1)])  # an older text the form still showed is the one recorded
+def test_p02_an_import_may_not_name_a_version_written_after_consent_given_at(named, given_at, version):
+    from chalicelib.domain.errors import InvalidInput
+    from chalicelib.domain.imports import clean_row
+
+    row = {"email": "ann@example.com", "consent_given_at": given_at.isoformat(),
+           "consent_text_version": named}
+    if version is not None:
+        assert clean_row(row, [], _history()).proof.consent_text_version == version
+    else:
+        with pytest.raises(InvalidInput) as refused:
+            clean_row(row, [], _history())
+        assert refused.value.field == "consent_text_version"
+
+
+@pytest.mark.parametrize(("given_at", "named", "outcome"), [
+    (_V1_AT - _SECOND, "", "tracking_consent_given_at"),
+    (_V1_AT, "", 1), (_V2_AT - _SECOND, "", 1), (_V2_AT, "", 2), (_V2_AT + _SECOND, "", 2),
+    (_V2_AT - _SECOND, "2", "tracking_consent_text_version"), (_V2_AT, "2", 2)])
+def test_p02_an_imports_tracking_consent_records_the_text_in_force_at_its_given_at(given_at, named, outcome):
+    from chalicelib.domain.errors import InvalidInput
+    from chalicelib.domain.imports import clean_row
+
+    row = {"email": "ann@example.com", "tracking_consent_given_at": given_at.isoformat(),
+           "tracking_consent_text_version": named}
+    if isinstance(outcome, int):
+        tracking = clean_row(row, [], _history(), tracking_versions=_history()).tracking
+        assert tracking.consent_text_version == outcome
+    else:
+        with pytest.raises(InvalidInput) as refused:
+            clean_row(row, [], _history(), tracking_versions=_history())
+        assert refused.value.field == outcome

@@ -11,6 +11,7 @@ import time_machine
 
 from chalicelib.domain.errors import Conflict, InvalidInput
 from chalicelib.domain.tokens import Signer, TokenExpired, TokenInvalid
+from tests.support.lists import consent_texts
 from tests.support.tokens import altered
 
 SIGNER = Signer(("a-secret-for-the-edge-tests",))
@@ -199,7 +200,7 @@ def test_p23_a_confirmed_deletion_is_due_30_days_after_the_confirmation():
 def _row(**values: str):
     from chalicelib.domain.imports import clean_row
 
-    return clean_row({"email": "Ann@Example.com", **values}, ["city"], [1, 2])
+    return clean_row({"email": "Ann@Example.com", **values}, ["city"], consent_texts(1, 2))
 
 
 def test_p03_a_row_without_consent_proof_gets_double_opt_in_and_one_with_it_is_proven():
@@ -243,9 +244,10 @@ def test_p02_p30_an_imported_rows_source_is_at_most_200_characters_and_its_track
         _row(**given, consent_source="s" * 201)
     assert refused.value.field == "consent_source"
     tracking = {"tracking_consent_given_at": "2025-05-02T10:00:00Z", "tracking_consent_text_version": "1"}
-    for row in (clean_row({"email": "ann@example.com", **tracking}, ["city"], [1], tracking_versions=[1]),
-                clean_row({"email": "ann@example.com", **given, **tracking}, ["city"], [1],
-                          tracking_versions=[1])):
+    for row in (clean_row({"email": "ann@example.com", **tracking}, ["city"], consent_texts(1),
+                          tracking_versions=consent_texts(1)),
+                clean_row({"email": "ann@example.com", **given, **tracking}, ["city"], consent_texts(1),
+                          tracking_versions=consent_texts(1))):
         assert row.tracking.given_at == datetime(2025, 5, 2, 10, 0, tzinfo=UTC)
         assert row.tracking.consent_text_version == 1
         assert row.contact.attributes == {}
@@ -344,8 +346,8 @@ def test_p04_an_imported_rows_address_is_checked_with_dns_when_the_deployment_as
     monkeypatch.setattr(subscriptions, "normalise_email",
                         lambda address, check_dns=False, mailable=False:
                         asked.append((check_dns, mailable)) or address.lower())
-    clean_row({"email": "ann@example.com"}, [], [1], check_dns=True)
-    clean_row({"email": "ann@example.com"}, [], [1], check_dns=False)
+    clean_row({"email": "ann@example.com"}, [], consent_texts(1), check_dns=True)
+    clean_row({"email": "ann@example.com"}, [], consent_texts(1), check_dns=False)
     assert asked == [(True, True), (False, True)], "an imported address is always one SES can mail"
 
 

@@ -379,3 +379,73 @@ def test_p04_an_api_website_that_is_not_http_is_a_400_naming_it_on_signup_and_pa
                                 body=json.dumps({"website": website}))
     assert patched.status_code == 400 and json.loads(patched.body)["error"]["field"] == "website"
     assert stored(list_id, ANN).website == "https://ann.example"
+
+
+# --- P02: the proof records the consent text in force when the person agreed ---------------------
+
+_V1_AT = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+_V2_AT = datetime(2026, 2, 1, 12, 0, tzinfo=UTC)
+_SECOND = timedelta(seconds=1)
+
+
+def _two_text_list(client, api) -> str:
+    """A single opt-in list whose consent and tracking texts have a version 1 written at _V1_AT and
+    a version 2 written at _V2_AT."""
+    from tests.support.lists import date_consent_texts, new_list
+
+    list_id = new_list(client, api, double_opt_in=False, tracking_consent_text="Count my opens.",
+                       texts_since=_V1_AT)
+    changed = client.http.patch(f"/v1/lists/{list_id}", headers=api, body=json.dumps(
+        {"consent_text": "A later consent text.", "tracking_consent_text": "Count my opens and clicks."}))
+    assert changed.status_code == 200, changed.body
+    date_consent_texts(list_id, _V2_AT, version=2)
+    return list_id
+
+
+@pytest.mark.parametrize(("given_at", "version"), [
+    (_V1_AT, 1), (_V2_AT - _SECOND, 1), (_V2_AT, 2), (_V2_AT + _SECOND, 2)])
+def test_p02_api_proof_without_a_version_records_the_text_in_force_at_given_at(client, api, given_at,
+                                                                               version):
+    list_id = _two_text_list(client, api)
+    proof = {"given_at": given_at.isoformat(), "ip": "203.0.113.7"}
+    response = _post(client, api, list_id, {"email": ANN, "consent": proof, "tracking_consent": proof})
+    assert response.status_code == 201, response.body
+    assert json.loads(response.body)["status"] == "confirmed"
+    entry = stored(list_id, ANN)
+    assert entry.consent.consent_text_version == version
+    assert entry.tracking.consent_text_version == version
+
+
+def test_p02_api_proof_given_before_the_lists_first_text_proves_nothing_so_it_is_double_opt_in(
+        client, api):
+    list_id = _two_text_list(client, api)
+    proof = {"given_at": (_V1_AT - _SECOND).isoformat(), "ip": "203.0.113.7"}
+    response = _post(client, api, list_id, {"email": ANN, "consent": proof})
+    assert response.status_code == 201, response.body
+    assert json.loads(response.body)["status"] == "pending"  # P03: the person confirms by mail
+    assert len(take("outbox")) == 1
+
+
+@pytest.mark.parametrize("scope", ["consent", "tracking_consent"])
+@pytest.mark.parametrize(("given_at", "valid"), [
+    (_V2_AT - _SECOND, False), (_V2_AT, True), (_V2_AT + _SECOND, True)])
+def test_p02_api_proof_may_not_name_a_version_written_after_given_at(client, api, scope, given_at, valid):
+    list_id = _two_text_list(client, api)
+    named = {"given_at": given_at.isoformat(), "ip": "203.0.113.7", "consent_text_version": 2}
+    body = {"email": ANN, "consent": {"given_at": _V2_AT.isoformat(), "ip": "203.0.113.7"}, scope: named}
+    response = _post(client, api, list_id, body)
+    if valid:
+        assert response.status_code == 201, response.body
+    else:
+        assert response.status_code == 400, response.body
+        assert json.loads(response.body)["error"]["field"] == f"{scope}.consent_text_version"
+        assert stored(list_id, ANN) is None
+
+
+def test_p02_api_tracking_proof_given_before_the_lists_first_tracking_text_is_400(client, api):
+    list_id = _two_text_list(client, api)
+    body = {"email": ANN, "consent": {"given_at": _V2_AT.isoformat(), "ip": "203.0.113.7"},
+            "tracking_consent": {"given_at": (_V1_AT - _SECOND).isoformat()}}
+    response = _post(client, api, list_id, body)
+    assert response.status_code == 400, response.body
+    assert json.loads(response.body)["error"]["field"] == "tracking_consent.given_at"

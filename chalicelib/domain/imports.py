@@ -6,7 +6,8 @@ of campaign mail (P03). On a double opt-in list the proof must be complete (P01,
 (`consent_given_at`), where (`consent_source`), which text (`consent_text_version`) and the
 original IP or form URL (`consent_ip`, `consent_form_url`); a row with less is recorded with what it
 has and gets the confirmation mail. `tracking_consent_given_at` (and `tracking_consent_text_version`)
-carry the separate tracking consent (P30).
+carry the separate tracking consent (P30). Without a version, a proof records the text in force at
+its given_at; a version written after given_at is refused (P02).
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from typing import Any
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.errors import InvalidInput, PayloadTooLarge, shown_name
 from chalicelib.domain.header_text import check_header_text
+from chalicelib.domain.lists import ConsentText
 from chalicelib.domain.queue_size import QUEUE_MESSAGE_MAX_BYTES, json_bytes
 from chalicelib.domain.subscriptions import (
     CONTACT_FIELDS,
@@ -30,9 +32,9 @@ from chalicelib.domain.subscriptions import (
     clean_proof_url,
     evidence,
     named_version,
-    pick_consent_version,
     supplied_consent_time,
     supplied_text,
+    version_in_force,
 )
 
 PROOF_COLUMNS = ("consent_given_at", "consent_ip", "consent_user_agent", "consent_form_url",
@@ -220,9 +222,11 @@ class ImportedPerson:
 
 
 def clean_row(values: Mapping[str, str], declared_attributes: Iterable[str],
-              consent_versions: Iterable[int], *, check_dns: bool = False,
-              tracking_versions: Iterable[int] = ()) -> ImportedPerson:
-    """Validate one row; InvalidInput names the column at fault."""
+              consent_versions: Iterable[ConsentText], *, check_dns: bool = False,
+              tracking_versions: Iterable[ConsentText] = ()) -> ImportedPerson:
+    """Validate one row; InvalidInput names the column at fault. Its proof records the text in
+    force at `consent_given_at` (P02); a row whose consent predates every version of the list's
+    text proves none, and gets the confirmation mail like a row without proof (P03)."""
     proof_columns = set(PROOF_COLUMNS) | set(TRACKING_COLUMNS)
     for name in PROOF_COLUMNS + TRACKING_COLUMNS:
         # Stored as the proof and shown in exports: one line, like the contact fields.
@@ -235,18 +239,23 @@ def clean_row(values: Mapping[str, str], declared_attributes: Iterable[str],
         if any(values.get(name) for name in PROOF_COLUMNS):
             raise InvalidInput("consent proof needs 'consent_given_at'", field="consent_given_at")
         return ImportedPerson(contact, None, tracking=tracking)
-    versions = list(consent_versions)
+    history = list(consent_versions)
+    if not history:
+        raise InvalidInput("this list has no consent text", field="consent_text")
     claimed = values.get("consent_text_version")
-    version = named_version(versions, claimed)
-    if claimed and version is None:
+    named = named_version([text.version for text in history], claimed)
+    if claimed and named is None:
         raise InvalidInput("'consent_text_version' names none of this list's consent text versions",
                            field="consent_text_version")
     source = values.get("consent_source")
     if source and len(source) > _MAX_SOURCE:
         raise InvalidInput(f"'consent_source' is longer than {_MAX_SOURCE} characters",
                            field="consent_source")
-    proof = evidence(supplied_consent_time(given_at, "consent_given_at"), Source.IMPORT,
-                     pick_consent_version(versions, version),
+    agreed_at = supplied_consent_time(given_at, "consent_given_at")
+    version = version_in_force(history, agreed_at, named, "consent_text_version")
+    if version is None:
+        return ImportedPerson(contact, None, tracking=tracking)
+    proof = evidence(agreed_at, Source.IMPORT, version,
                      ip=clean_ip(values.get("consent_ip"), "consent_ip"),
                      user_agent=supplied_text(values.get("consent_user_agent"), "consent_user_agent"),
                      form_url=clean_proof_url(values.get("consent_form_url"), "consent_form_url"),
@@ -255,7 +264,7 @@ def clean_row(values: Mapping[str, str], declared_attributes: Iterable[str],
     return ImportedPerson(contact, proof, complete, tracking)
 
 
-def _tracking(values: Mapping[str, str], versions: list[int]) -> ConsentEvidence | None:
+def _tracking(values: Mapping[str, str], history: list[ConsentText]) -> ConsentEvidence | None:
     given_at = values.get("tracking_consent_given_at")
     claimed = values.get("tracking_consent_text_version")
     if not given_at:
@@ -263,12 +272,17 @@ def _tracking(values: Mapping[str, str], versions: list[int]) -> ConsentEvidence
             raise InvalidInput("tracking consent needs 'tracking_consent_given_at'",
                                field="tracking_consent_given_at")
         return None
-    if not versions:
+    if not history:
         raise InvalidInput("this list asks no tracking consent", field="tracking_consent_given_at")
-    version = named_version(versions, claimed)
-    if claimed and version is None:
+    named = named_version([text.version for text in history], claimed)
+    if claimed and named is None:
         raise InvalidInput("'tracking_consent_text_version' names none of this list's tracking consent "
                            "text versions",
                            field="tracking_consent_text_version")
-    return evidence(supplied_consent_time(given_at, "tracking_consent_given_at"), Source.IMPORT,
-                    pick_consent_version(versions, version), ip=None, user_agent=None, form_url=None)
+    agreed_at = supplied_consent_time(given_at, "tracking_consent_given_at")
+    version = version_in_force(history, agreed_at, named, "tracking_consent_text_version")
+    if version is None:
+        # Tracking consent has no confirmation mail to fall back on (P30): refuse the row.
+        raise InvalidInput("'tracking_consent_given_at' is before this list's first tracking consent "
+                           "text", field="tracking_consent_given_at")
+    return evidence(agreed_at, Source.IMPORT, version, ip=None, user_agent=None, form_url=None)

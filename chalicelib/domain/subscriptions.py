@@ -15,6 +15,7 @@ from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.clock import now, parse_utc_time
 from chalicelib.domain.errors import Conflict, InvalidInput
 from chalicelib.domain.header_text import check_contact_text, check_header_text
+from chalicelib.domain.lists import ConsentText
 from chalicelib.domain.numbers import whole_number
 from chalicelib.domain.queue_size import json_bytes
 from chalicelib.templates import N_
@@ -419,6 +420,22 @@ def pick_consent_version(versions: Iterable[int], claimed: object) -> int:
         raise InvalidInput("this list has no consent text", field="consent_text")
     named = named_version(known, claimed)
     return known[-1] if named is None else named
+
+
+def version_in_force(history: Iterable[ConsentText], given_at: datetime, named: int | None,
+                     field: str) -> int | None:
+    """The consent-text version the person agreed to at `given_at` (P02): `named` (one of
+    `history`'s), or else the newest version created at or before `given_at`. None when no
+    version was in force yet: the proof names no text of this list. InvalidInput naming `field`
+    when `named` was written after `given_at` (no one agrees to a text not yet written)."""
+    created = {text.version: text.created_at for text in history}
+    if named is not None:
+        if created[named] > given_at:
+            raise InvalidInput(f"consent text version {named} was written after the consent was given",
+                               field=field)
+        return named
+    in_force = [version for version, at in created.items() if at <= given_at]
+    return max(in_force) if in_force else None
 
 
 def named_version(versions: Iterable[int], claimed: object) -> int | None:

@@ -27,7 +27,7 @@ from chalicelib.domain.imports import (
     parse_csv,
     repeat_message,
 )
-from chalicelib.domain.lists import require_privacy_policy
+from chalicelib.domain.lists import ConsentText, require_privacy_policy
 from chalicelib.domain.subscriptions import Source, Status, evidence, pending_lifetime, pick_consent_version
 from chalicelib.observability import logger
 from chalicelib.resources import IMPORTS, OUTBOX
@@ -168,8 +168,9 @@ class MailDomains:
 
 def _import_rows(mailing_list: MailingList, rows: list[ImportRow], outcome: import_store.ChunkOutcome,
                  plan: ChunkPlan, domains: MailDomains | None) -> None:
-    versions = [version.version for version in consent_history(mailing_list)]
-    people, lines = _people(mailing_list, rows, versions, outcome, domains)
+    history = consent_history(mailing_list)
+    versions = [version.version for version in history]
+    people, lines = _people(mailing_list, rows, history, outcome, domains)
     # Without proof, only the import itself is known; the person proves consent by confirming (P03).
     unproven = evidence(now(), Source.IMPORT, pick_consent_version(versions, None),
                         ip=None, user_agent=None, form_url=None)
@@ -211,14 +212,13 @@ def _import_rows(mailing_list: MailingList, rows: list[ImportRow], outcome: impo
     enqueue_many(OUTBOX, mails)
 
 
-def _people(mailing_list: MailingList, rows: list[ImportRow], versions: list[int],
+def _people(mailing_list: MailingList, rows: list[ImportRow], history: list[ConsentText],
             outcome: import_store.ChunkOutcome,
             domains: MailDomains | None) -> tuple[dict[str, ImportedPerson], dict[str, int]]:
     """The chunk's valid rows by address, and each address's line; invalid rows and repeated
     addresses are errors in `outcome` (the first row of an address wins)."""
     declared = mailing_list.declared_attributes or ()
-    tracking_versions = ([version.version for version in tracking_history(mailing_list)]
-                         if asks_tracking_consent(mailing_list) else [])
+    tracking_versions = tracking_history(mailing_list) if asks_tracking_consent(mailing_list) else []
     people: dict[str, ImportedPerson] = {}
     lines: dict[str, int] = {}
     for row in rows:
@@ -226,7 +226,7 @@ def _people(mailing_list: MailingList, rows: list[ImportRow], versions: list[int
             outcome.errors.append((row.line, "email", repeat_message(row.repeats)))
             continue
         try:
-            person = clean_row(row.values, declared, versions, tracking_versions=tracking_versions)
+            person = clean_row(row.values, declared, history, tracking_versions=tracking_versions)
             if domains is not None:
                 domains.check(person.contact.email)
         except InvalidInput as error:

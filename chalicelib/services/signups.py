@@ -37,11 +37,13 @@ from chalicelib.domain.subscriptions import (
     clean_proof_url,
     evidence,
     form_address,
+    named_version,
     pending_lifetime,
     pick_consent_version,
     signup_outcome,
     supplied_consent_time,
     supplied_text,
+    version_in_force,
 )
 from chalicelib.domain.tokens import ConfirmClaim, confirm_token, confirm_token_list_hint, read_confirm_token
 from chalicelib.observability import logger
@@ -273,9 +275,10 @@ def api_signup(mailing_list: MailingList, raw_contact: Mapping[str, object],
     """
     contact = clean_contact(raw_contact, mailing_list.declared_attributes or (), drop_unknown=False,
                             check_dns=settings().check_email_dns)
-    consent = _api_evidence(mailing_list, proof)
+    supplied = _api_evidence(mailing_list, proof)
+    consent = supplied or _unproven_evidence(mailing_list)
     tracking = _api_tracking_evidence(mailing_list, tracking_proof)
-    confirm_now = proof is not None and not mailing_list.double_opt_in
+    confirm_now = supplied is not None and not mailing_list.double_opt_in
     if not confirm_now:  # P32: the confirmation mail links the privacy policy
         require_privacy_policy(mailing_list.privacy_policy_url)
     # A pending entry is a confirmation mail a suspended account sends none of (P26); a confirmed
@@ -322,17 +325,27 @@ def _refuse_over_address_limits(mailing_list: MailingList, address: str) -> None
                       "mail was sent: a signup waiting for it keeps its link", field="email")
 
 
-def _api_evidence(mailing_list: MailingList, proof: Mapping[str, object] | None) -> ConsentEvidence:
-    versions = [v.version for v in consent_history(mailing_list)]
+def _api_evidence(mailing_list: MailingList, proof: Mapping[str, object] | None) -> ConsentEvidence | None:
+    """The consent proof the caller supplied, recording the text in force at its `given_at` (P02);
+    None when there is none, or it predates every version of the list's text (it proves none)."""
     if proof is None:
-        # No proof: only the API call itself is known; the person proves consent by confirming.
-        return evidence(now(), Source.API, pick_consent_version(versions, None),
-                        ip=None, user_agent=None, form_url=None)
+        return None
+    history = consent_history(mailing_list)
     claimed = proof.get("consent_text_version")
-    if claimed is not None and claimed not in versions:
+    if claimed is not None and claimed not in [v.version for v in history]:
         raise InvalidInput(f"this list has no consent text version {claimed}",
                            field="consent.consent_text_version")
-    return _supplied_evidence(proof, "consent", pick_consent_version(versions, claimed))
+    given_at = _given_at(proof.get("given_at"), "consent.given_at")
+    version = version_in_force(history, given_at, named_version([v.version for v in history], claimed),
+                               "consent.consent_text_version")
+    return None if version is None else _supplied_evidence(proof, "consent", version)
+
+
+def _unproven_evidence(mailing_list: MailingList) -> ConsentEvidence:
+    """Only the API call itself is known; the person proves consent by confirming (P03)."""
+    versions = [v.version for v in consent_history(mailing_list)]
+    return evidence(now(), Source.API, pick_consent_version(versions, None), ip=None, user_agent=None,
+                    form_url=None)
 
 
 def _api_tracking_evidence(mailing_list: MailingList,
@@ -348,7 +361,14 @@ def _api_tracking_evidence(mailing_list: MailingList,
     if claimed is not None and claimed not in versions:
         raise InvalidInput(f"this list has no tracking consent text version {claimed}",
                            field="tracking_consent.consent_text_version")
-    return _supplied_evidence(proof, "tracking_consent", pick_consent_version(versions, claimed))
+    given_at = _given_at(proof.get("given_at"), "tracking_consent.given_at")
+    version = version_in_force(tracking_history(mailing_list), given_at, named_version(versions, claimed),
+                               "tracking_consent.consent_text_version")
+    if version is None:
+        # No confirmation mail asks for tracking consent (P30): a proof of no text is refused.
+        raise InvalidInput("'tracking_consent.given_at' is before this list's first tracking consent text",
+                           field="tracking_consent.given_at")
+    return _supplied_evidence(proof, "tracking_consent", version)
 
 
 def _supplied_evidence(proof: Mapping[str, object], scope: str, version: int) -> ConsentEvidence:

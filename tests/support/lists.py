@@ -10,12 +10,19 @@ CONSENT = "Yes, send me the Acme newsletter. I can unsubscribe at any time."
 POLICY = "https://acme.example/privacy"
 
 
+# When new_list's consent texts were written: before every consent time the tests' rows and
+# requests name, since a proof records the text in force when consent was given (P02).
+TEXTS_SINCE = datetime(2020, 1, 1, tzinfo=UTC)
+
+
 def new_list(client: Any, headers: dict[str, str], name: str = "Acme News", *, double_opt_in: bool = True,
              consent: str = CONSENT, attributes: tuple[str, ...] = (),
-             privacy_policy_url: str | None = POLICY, **fields: Any) -> str:
+             privacy_policy_url: str | None = POLICY, texts_since: datetime | None = TEXTS_SINCE,
+             **fields: Any) -> str:
     """A list of the account the headers authenticate, created through the API; its id. Single
     opt-in (`double_opt_in=False`) confirms an API signup with consent proof at once. It links
-    POLICY unless `privacy_policy_url` says otherwise (None: no policy, so no signups, P32)."""
+    POLICY unless `privacy_policy_url` says otherwise (None: no policy, so no signups, P32).
+    Its consent texts are dated `texts_since` (None: when they were written, now)."""
     body = {"name": name, "consent_text": consent, "attributes": list(attributes), **fields}
     if privacy_policy_url is not None:
         body["privacy_policy_url"] = privacy_policy_url
@@ -26,7 +33,20 @@ def new_list(client: Any, headers: dict[str, str], name: str = "Acme News", *, d
         patched = client.http.patch(f"/v1/lists/{list_id}", headers=headers,
                                     body=json.dumps({"double_opt_in": False}))
         assert patched.status_code == 200, patched.body
+    if texts_since is not None:
+        date_consent_texts(list_id, texts_since)
     return list_id
+
+
+def date_consent_texts(list_id: str, at: datetime, version: int | None = None) -> None:
+    """Date the list's consent and tracking-consent texts `at`: every version, or the one named."""
+    from chalicelib.store.models import MailingList
+
+    stored_list = MailingList.get(list_id)
+    for text in [*stored_list.consent_versions, *stored_list.tracking_consent_versions]:
+        if version is None or text.version == version:
+            text.created_at = at
+    stored_list.save()
 
 
 def subscribe(account_id: str, list_id: str, email: str, *, status: str = "confirmed",
@@ -83,3 +103,11 @@ def stored(list_id: str, address: str) -> Any:
 def status_of(list_id: str, address: str) -> str:
     """The stored entry's status (the entry must exist)."""
     return stored(list_id, address).status
+
+
+def consent_texts(*versions: int, created_at: datetime = datetime(1, 1, 1, tzinfo=UTC)) -> list[Any]:
+    """A list's consent-text history as the domain reads it: these versions, each written at
+    `created_at` (by default the calendar's first moment, so any consent time finds them in force)."""
+    from chalicelib.domain.lists import ConsentText
+
+    return [ConsentText(version=v, text=f"text {v}", created_at=created_at) for v in versions]
