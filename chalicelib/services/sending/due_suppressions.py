@@ -99,7 +99,7 @@ def first_due(count: int, reservation: Reservation | None) -> int:
     first chunk (those due within the lookahead), cut to FIRST_DUE_WITH_BATCH when a whole
     READ_CHUNK is due (a batch running behind), unless the `count` fill whole chunks: cut, they
     would leave one more chunk to read and file for the purge at the end, for no call saved.
-    None without send times (they are reserved after that read) or when the first is not due yet
+    0 without send times (they are reserved after that read) or when the first is not due yet
     (the batch hands it back unread)."""
     if reservation is None or count == 0 or reservation.slot(0) - time.time() > MAX_SEND_WAIT_SECONDS:
         return 0
