@@ -65,6 +65,28 @@ def test_p11_a_suppression_landing_after_the_request_is_checked_again_at_send_ti
     assert recipients_of_sent() == sent
 
 
+def test_p12_a_person_who_opted_out_of_the_platform_gets_no_transactional_mail(client, headers):
+    """P12: a platform-wide opt-out is from every client's mail, transactional mail included."""
+    from chalicelib.domain.suppression import PLATFORM_SCOPE
+
+    suppress(PLATFORM_SCOPE, "ann@example.com", SuppressionReason.PLATFORM_OPT_OUT)
+    response = _post(client, headers)
+    assert response.status_code == 409
+    assert _error(response)["field"] == "to" and "platform_opt_out" in _error(response)["message"]
+    assert take("outbox") == []
+
+
+def test_p12_a_platform_opt_out_after_queueing_stops_the_mail_and_is_no_failure(client, headers):
+    """P12: the opt-out is checked again when the mail goes; the account is not blamed for it."""
+    from chalicelib.domain.suppression import PLATFORM_SCOPE
+
+    assert _post(client, headers).status_code == 202
+    suppress(PLATFORM_SCOPE, "ann@example.com", SuppressionReason.PLATFORM_OPT_OUT)
+    assert run_queues(client, ("outbox",)) == []
+    assert sent_raw() == []
+    assert _health(client, headers)["failures"]["count"] == 0
+
+
 def test_p11_an_unsubscribed_address_still_gets_transactional_mail(client, account, headers):
     suppress(account["account_id"], "ann@example.com", SuppressionReason.UNSUBSCRIBED)
     assert _post(client, headers).status_code == 202

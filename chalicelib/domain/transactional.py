@@ -21,9 +21,10 @@ from chalicelib.domain.templates import TemplateLimitExceeded, render_bounded
 KIND = "transactional"
 # A transactional mail may reach an address that unsubscribed from marketing, never one that
 # bounced hard, complained or was erased (P11, P18), nor a person whose processing is restricted
-# (P17: kept but not mailed).
+# (P17: kept but not mailed) or who opted out of every client on the platform (P12).
 NEVER_SENT_TO = frozenset({SuppressionReason.BOUNCED.value, SuppressionReason.COMPLAINED.value,
-                           SuppressionReason.ERASED.value, SuppressionReason.RESTRICTED.value})
+                           SuppressionReason.ERASED.value, SuppressionReason.RESTRICTED.value,
+                           SuppressionReason.PLATFORM_OPT_OUT.value})
 
 
 # How long an Idempotency-Key holds the request it was first used for: the same key with a

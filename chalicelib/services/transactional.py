@@ -1,6 +1,6 @@
 """Queueing a transactional email (P11): one recipient, a From the account owns and SES verified
-(P35), never to an address
-that bounced hard, complained or was erased; sent by the send worker like every other mail."""
+(P35), never to an address that bounced hard, complained or was erased, nor to a person who opted
+out of the platform (P12); sent by the send worker like every other mail."""
 from __future__ import annotations
 
 from email.headerregistry import Address
@@ -53,7 +53,8 @@ def queue_transactional(account_id: str, request: dict[str, Any], idempotency_ke
     if reason:
         raise Conflict(f"'to' is suppressed for this account ({reason}): transactional mail is never "
                        "sent to an address that bounced, complained or was erased (P11), nor to a "
-                       "person whose processing is restricted (P17)", field="to")
+                       "person whose processing is restricted (P17) or who opted out of the platform "
+                       "(P12)", field="to")
     subject, html, text = render_parts(request["subject"], request.get("html"), request.get("text"),
                                        request.get("variables"))
     reply_to = (normalise_email(request["reply_to"], field="reply_to", mailable=True)
