@@ -153,6 +153,22 @@ def test_malformed_records_raise_a_domain_error(body):
         parse_feedback(body)
 
 
+def _complaint_to(count: int) -> str:
+    document = ses_sample("event-complaint.json")
+    document["complaint"]["complainedRecipients"] = [{"emailAddress": f"p{n}@example.com"}
+                                                     for n in range(count)]
+    return json.dumps(document)
+
+
+def test_p12_an_event_naming_more_recipients_than_ses_allows_a_message_is_malformed():
+    """P12, P26: SES takes at most 50 recipients a message, so an event listing more is forged or
+    broken; refused whole, it suppresses nobody (no unbounded list of writes)."""
+    assert len(parse_feedback(_complaint_to(50)).recipients) == 50
+    with pytest.raises(MalformedFeedback) as refused:
+        parse_feedback(_complaint_to(51))
+    assert refused.value.field == "recipients"
+
+
 # --- account health rules (P26) -----------------------------------------------------------------
 
 class FakeAccount:

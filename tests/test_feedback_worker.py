@@ -191,6 +191,27 @@ def test_a_malformed_record_fails_alone_and_the_others_apply(client, account, ne
     assert status_of(news, "bo@example.com") == "bounced"
 
 
+def test_p12_an_event_naming_over_50_recipients_fails_alone_and_suppresses_none_of_them(
+        client, account, news):
+    """P12, P26: a forged complaint listing 51 recipients under this account's tags (no record
+    matches, so each would be suppressed from the tags alone) fails alone, writing nothing; the
+    batch's other record applies."""
+    from chalicelib.store.models import Suppression
+
+    subscribe(account["account_id"], news, "bo@example.com")
+    forged = ses_event("event-complaint.json", ANN, tags(account, news), sent=False)
+    forged["complaint"]["complainedRecipients"] = [{"emailAddress": f"p{n}@example.com"} for n in range(50)] + [
+        {"emailAddress": ANN}]
+    batch = sqs_event(sns_body(forged), bounce(account, news, recipient="bo@example.com"))
+
+    result = client.lambda_.invoke("feedback_worker", batch)
+
+    assert result.payload == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}
+    assert status_of(news, "bo@example.com") == "bounced"
+    assert status_of(news, ANN) == "confirmed"
+    assert [entry.reason for entry in Suppression.scan()] == ["bounced"], "bo's bounce only"
+
+
 def test_a_batch_of_only_malformed_records_is_retried_whole(client):
     # Powertools raises when every record failed, so Lambda retries the batch (then the DLQ).
     with pytest.raises(BatchFailed):

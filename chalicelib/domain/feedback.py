@@ -70,6 +70,10 @@ _DETAIL_KEY = {
 # invalid for any sender) SES does count, so Tidings counts it too.
 ON_ACCOUNT_SUPPRESSION_LIST = "OnAccountSuppressionList"
 
+# SES takes at most 50 recipients a message (Tidings sends one, P10): an event listing more is
+# forged or broken, and read whole it would write a suppression for each of an unbounded list.
+MAX_RECIPIENTS = 50
+
 # What the logs may quote of a notification: an SES message id (hex digits, letters and dashes)
 # and a type's name (words). Anything else is not written there as it came: a forged
 # notification could put an address in either field (P14).
@@ -237,6 +241,9 @@ def _recipients(kind: FeedbackKind, mail: Mapping[str, Any], detail: Mapping[str
         found = _strings(mail.get("destination"), "mail.destination")
     if not found:
         raise MalformedFeedback(f"a {kind.value} event names no recipient", field="recipients")
+    if len(found) > MAX_RECIPIENTS:
+        raise MalformedFeedback(f"a {kind.value} event names {len(found)} recipients; SES sends a "
+                                f"message to at most {MAX_RECIPIENTS}", field="recipients")
     return found
 
 
