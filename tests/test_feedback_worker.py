@@ -200,8 +200,8 @@ def test_p12_an_event_naming_over_50_recipients_fails_alone_and_suppresses_none_
 
     subscribe(account["account_id"], news, "bo@example.com")
     forged = ses_event("event-complaint.json", ANN, tags(account, news), sent=False)
-    forged["complaint"]["complainedRecipients"] = [{"emailAddress": f"p{n}@example.com"} for n in range(50)] + [
-        {"emailAddress": ANN}]
+    others = [{"emailAddress": f"p{n}@example.com"} for n in range(50)]
+    forged["complaint"]["complainedRecipients"] = [*others, {"emailAddress": ANN}]
     batch = sqs_event(sns_body(forged), bounce(account, news, recipient="bo@example.com"))
 
     result = client.lambda_.invoke("feedback_worker", batch)
