@@ -105,6 +105,25 @@ def test_p23_deletion_is_confirmed_by_mail_reactivated_then_deleted_30_days_afte
         assert run_purges().counts["deleted_accounts"] == 0, "idempotent"
 
 
+def test_p23_p25_an_account_purge_takes_its_api_keys_first(client):
+    """P23, P25: a key that still worked while the account's data was being purged could write
+    data the purge had passed (a list, a subscriber); the keys go before anything else."""
+    from chalicelib.store.retention import purge_account
+
+    account_id, api = _new_account()
+    list_id = new_list(client, api)
+    assert client.http.get("/v1/lists", headers=api).status_code == 200
+
+    # Stopped by its time share after the first page of the first table.
+    removed, complete = purge_account(account_id, content_only=False, more_time=lambda: False)
+
+    assert not complete and _exists(account_id), "mid-purge: the account's data is still there"
+    assert removed == {"api-keys": 1}
+    assert client.http.get("/v1/lists", headers=api).status_code == 401
+    assert client.http.post("/v1/lists", headers=api, body=json.dumps({"name": "Back"})).status_code == 401
+    assert [m.list_id for m in MailingList.by_account.query(account_id)] == [list_id]
+
+
 def test_p23_an_operator_cancellation_does_not_postpone_a_confirmed_deletion(client):
     """P23: once confirmed, the account is deleted for good 30 days later. Cancelling it from the
     CLI on day 25 overwrites its due date with day 55, so the data of an account that asked to be

@@ -5,8 +5,9 @@ Every model in `ALL_MODELS` must appear (tests/test_retention.py fails otherwise
 - `AccountItems`: how to find the account's items, by key or index (never a Scan), and whether
   they are *content* (erased 30 days into a suspension) or go only with the account itself;
 - `NotPerAccount`: items that belong to no one account, with the reason and how they go.
-The order is the deletion order: children before the parents they are found through, the
-account record last, so a purge stopped by a timeout can always find what is left.
+The order is the deletion order: the API keys first, then children before the parents they
+are found through, the account record last, so a purge stopped by a timeout can always find
+what is left.
 """
 from __future__ import annotations
 
@@ -119,6 +120,10 @@ def _account(account_id: str) -> Iterator[Account]:
 
 
 ACCOUNT_TABLES: dict[type[TidingsModel], AccountItems | NotPerAccount] = {
+    # The keys first (P23): nothing may act as the account while its data goes, as a key still
+    # working mid-purge could write back what the purge had passed. Not content: a suspended
+    # account keeps them, to export what it holds (P22).
+    ApiKey: AccountItems(lambda a: ApiKey.by_account.query(a), content=False),
     Subscriber: AccountItems(_subscribers, content=True),
     MailingList: AccountItems(lambda a: MailingList.by_account.query(a), content=True),
     CampaignStat: AccountItems(_campaign_stats, content=True),
@@ -138,7 +143,6 @@ ACCOUNT_TABLES: dict[type[TidingsModel], AccountItems | NotPerAccount] = {
     Suppression: AccountItems(lambda a: Suppression.query(a), content=False),
     AccountHealthDay: AccountItems(lambda a: AccountHealthDay.query(a), content=False),
     AuditEntry: AccountItems(lambda a: AuditEntry.query(a), content=False),
-    ApiKey: AccountItems(lambda a: ApiKey.by_account.query(a), content=False),
     # Not content: a suspension can be lifted, and the account then sends as them again. Their SES
     # identities go with the account (services/retention deletes them before these items).
     SenderIdentity: AccountItems(lambda a: SenderIdentity.by_account.query(a), content=False),
