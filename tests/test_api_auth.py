@@ -115,6 +115,33 @@ def test_revoked_key_stops_working_and_cannot_revoke_itself(client, account):
     assert all("secret" not in key for key in listed)
 
 
+def test_p27_p28_a_revoked_key_is_refused_on_the_next_request_whatever_a_replica_still_holds(
+        client, account, monkeypatch):
+    """P27, P28: a key is revoked at once. An eventually consistent read may come from a replica
+    the delete has not reached yet, which still answers with the key (as below): the lookup
+    must read strongly consistent, so the revoked key is refused on the very next request."""
+    from botocore.client import BaseClient
+
+    from chalicelib.clients import client as aws_client
+    from chalicelib.domain.keys import hash_secret
+
+    full = bearer(account["api_key"])
+    second = json.loads(client.http.post("/v1/keys", headers=full, body=json.dumps({"name": "ci"})).body)
+    table, key = ApiKey.Meta.table_name, {"key_hash": {"S": hash_secret(second["secret"])}}
+    stale = aws_client("dynamodb").get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]
+    original = BaseClient._make_api_call
+
+    def replica_behind(self, operation, params):  # what a replica the delete has not reached says
+        if (operation == "GetItem" and params.get("TableName") == table and params.get("Key") == key
+                and not params.get("ConsistentRead")):
+            return {"Item": stale}
+        return original(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", replica_behind)
+    assert client.http.delete(f"/v1/keys/{second['key_id']}", headers=full).status_code == 204
+    assert client.http.get("/v1/account", headers=bearer(second["secret"])).status_code == 401
+
+
 def test_p27_key_changes_are_in_the_audit_log(client, account):
     from chalicelib.store.audit import entries
 

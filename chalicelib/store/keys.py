@@ -27,8 +27,11 @@ def create_key(account_id: str, name: str, scope: Scope) -> tuple[ApiKey, str]:
 
 
 def find_by_hash(key_hash: str) -> ApiKey | None:
+    """The key stored under this hash, or None. Strongly consistent: an eventually consistent
+    read may come from a replica a revocation has not reached, and the revoked key would still
+    work (P27)."""
     try:
-        return ApiKey.get(key_hash)
+        return ApiKey.get(key_hash, consistent_read=True)
     except ApiKey.DoesNotExist:
         return None
 
