@@ -986,3 +986,30 @@ def test_p35_a_give_up_may_be_finished_by_another_only_once_it_cannot_be_running
     assert RELEASE_GRACE == CREATION_GRACE  # Lambda's longest timeout
     assert release_stalled(began, began + RELEASE_GRACE) is False
     assert release_stalled(began, began + RELEASE_GRACE + timedelta(microseconds=1)) is True
+
+
+# --- attacker review: input SES or the label walk would choke on is 400, never 500 ----------------
+
+@pytest.mark.parametrize("identity", ["a.b.c.d.e.f.g.h.example", "news@a.b.c.d.e.f.g.h.example"])
+def test_p35_a_domain_of_more_than_eight_labels_is_400_naming_the_field(client, headers, identity):
+    """P35: each label above an identity is a claim read (and maybe an SES read) at every check
+    (covering_domains); nobody sends from nine labels deep."""
+    response = _add(client, headers, identity)
+    assert response.status_code == 400 and _error(response)["field"] == "identity", response.body
+    assert _add(client, headers, "a.b.c.d.e.f.g.example").status_code == 201
+
+
+def test_p35_ses_refusing_an_identity_as_bad_request_is_400_and_leaves_no_claim(client, headers, monkeypatch):
+    from chalicelib.clients import client as real_client
+
+    sesv2 = real_client("sesv2")
+
+    def bad_request(**kwargs: Any) -> None:
+        raise sesv2.exceptions.BadRequestException(
+            {"Error": {"Code": "BadRequestException", "Message": "Invalid domain"}}, "CreateEmailIdentity")
+
+    monkeypatch.setattr(sesv2, "create_email_identity", bad_request)
+    response = _add(client, headers, "odd.example")
+    assert response.status_code == 400 and _error(response)["field"] == "identity", response.body
+    monkeypatch.undo()
+    assert "odd.example" not in _identities(client, {"headers": headers})

@@ -40,6 +40,10 @@ CREATION_GRACE = timedelta(minutes=15)
 # an add made after the first had finished.
 RELEASE_GRACE = CREATION_GRACE
 
+# Every check of an identity reads a claim (and maybe SES) for each domain above it
+# (covering_domains): a cap keeps that a few reads. Real sending domains have far fewer labels.
+MAX_DOMAIN_LABELS = 8
+
 
 class SenderKind(StrEnum):
     ADDRESS = "address"
@@ -64,14 +68,19 @@ def sender_name(raw: str, field: str = "identity") -> SenderName:
         if not local.isascii():  # SES takes an address only in ASCII before the @ (no SMTPUTF8)
             raise InvalidInput(f"'{field}' must have only ASCII characters before the @: SES sends "
                                "from no other address", field=field)
-        return SenderName(address, domain, SenderKind.ADDRESS)
-    try:
-        # email-validator checks the domain part as it checks an address's (IDNA, labels, a dot).
-        domain = normalise_email(f"postmaster@{text}", field=field).rpartition("@")[2]
-    except InvalidInput:
-        raise InvalidInput(f"'{field}' must be an email address or a domain like example.com",
-                           field=field) from None
-    return SenderName(domain, domain, SenderKind.DOMAIN)
+        name = SenderName(address, domain, SenderKind.ADDRESS)
+    else:
+        try:
+            # email-validator checks the domain part as it checks an address's (IDNA, labels, a dot).
+            domain = normalise_email(f"postmaster@{text}", field=field).rpartition("@")[2]
+        except InvalidInput:
+            raise InvalidInput(f"'{field}' must be an email address or a domain like example.com",
+                               field=field) from None
+        name = SenderName(domain, domain, SenderKind.DOMAIN)
+    if name.domain.count(".") >= MAX_DOMAIN_LABELS:
+        raise InvalidInput(f"'{field}' must have a domain of at most {MAX_DOMAIN_LABELS} labels",
+                           field=field)
+    return name
 
 
 @dataclass(frozen=True)
