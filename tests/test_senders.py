@@ -116,7 +116,7 @@ def test_p35_the_platform_sender_domain_is_reserved(client, headers):
 
     for identity in (settings().default_sender, settings().default_sender.rpartition("@")[2]):
         response = client.http.post("/v1/senders", headers=headers, body=json.dumps({"identity": identity}))
-        assert response.status_code == 403, response.body
+        assert response.status_code == 409, response.body
 
 
 def test_p35_an_unverified_identity_is_409_until_ses_verifies_it(client, headers, list_id):
@@ -257,7 +257,7 @@ def test_p35_the_operator_cannot_adopt_another_accounts_identity_or_one_ses_lack
     legacy = _legacy_account()
     adopt = ["account", "adopt-sender", "--account-id", legacy["account_id"], "--identity"]
     assert cli.main([*adopt, "other.example"]) == 2
-    assert "another account" in capsys.readouterr().err
+    assert "held by another owner" in capsys.readouterr().err
     assert cli.main([*adopt, "nowhere.example"]) == 2
     assert "SES has no identity" in capsys.readouterr().err
 
@@ -922,7 +922,7 @@ def test_p35_an_identity_under_another_accounts_verified_domain_is_refused(
 @pytest.mark.parametrize("identity", ["mail.tidings.example", "bounce@mail.tidings.example"])
 def test_p35_an_identity_under_the_platforms_sender_domain_is_reserved(client, headers, identity):
     refused = _add(client, headers, identity)
-    assert refused.status_code == 403 and _error(refused)["field"] == "identity", refused.body
+    assert refused.status_code == 409 and _error(refused)["field"] == "identity", refused.body
 
 
 def test_p35_an_identity_under_a_verified_domain_no_account_owns_goes_to_the_operator(client, squatter):
@@ -1013,3 +1013,20 @@ def test_p35_ses_refusing_an_identity_as_bad_request_is_400_and_leaves_no_claim(
     assert response.status_code == 400 and _error(response)["field"] == "identity", response.body
     monkeypatch.undo()
     assert "odd.example" not in _identities(client, {"headers": headers})
+
+
+def test_p35_a_claim_refused_for_another_accounts_or_the_platforms_identity_says_the_same(
+        client, headers, other, squatter):
+    """P35: the refusal does not tell an attacker who holds what: another tenant's identity, an
+    address or subdomain under it, a domain with another tenant's address, and the platform's own
+    sender domain are all one 409, in one wording (the identity echoed back aside)."""
+    from chalicelib.config import settings
+
+    platform = settings().default_sender.rpartition("@")[2]
+    tried = ["acme.example", "news@acme.example", "mail.acme.example", "other.example",
+             "hello@other.example", platform, f"bounce@{platform}", f"mail.{platform}"]
+    answers = {(response.status_code, _error(response)["code"], _error(response)["field"],
+                _error(response)["message"].replace(identity, "IDENTITY"))
+               for identity in tried for response in [_add(client, squatter["headers"], identity)]}
+    assert len(answers) == 1 and next(iter(answers))[:3] == (409, "conflict", "identity"), answers
+    assert _identities(client, squatter) == []

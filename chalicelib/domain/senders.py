@@ -105,12 +105,16 @@ def check_may_claim(name: SenderName, account_id: str, existing: Iterable[Owner]
     existing = list(existing)
     if Owner(name.identity, account_id) in existing:
         raise Conflict(f"'{name.identity}' is already this account's sender identity", field="identity")
-    for owner in claims_in_the_way(name, account_id, existing):
-        if owner.identity == name.identity:
-            raise Conflict(f"'{name.identity}' is already another account's sender identity",
-                           field="identity")
-        raise Conflict(f"'{name.domain}' has sender identities of another account: an identity "
-                       "belongs to exactly one account", field="identity")
+    if claims_in_the_way(name, account_id, existing):
+        raise unavailable(name.identity)
+
+
+def unavailable(identity: str) -> Conflict:
+    """The one refusal for an identity someone else holds: another account (it, its domain, an
+    address at it, a verified domain above it) or the platform itself. One wording, so that a
+    refusal does not tell who holds what (which tenants send as which domains)."""
+    return Conflict(f"'{identity}' cannot be this account's sender identity: it, or a domain it is "
+                    "at, is held by another owner (an identity belongs to exactly one)", field="identity")
 
 
 def claim_lapsed(verification_status: str | None, claimed_at: datetime, at: datetime) -> bool:

@@ -32,6 +32,7 @@ from chalicelib.domain.senders import (
     owned_identities_for,
     release_stalled,
     sender_name,
+    unavailable,
     verification_covers,
 )
 from chalicelib.observability import logger
@@ -88,7 +89,7 @@ def add_sender(account_id: str, actor: str, raw_identity: str, *, operator: bool
     the operator vouches for it, as for an adoption."""
     refuse_while_blocked(get_account(account_id))
     name = sender_name(raw_identity)
-    _refuse_platform_domain(name, subdomains=not operator)
+    _refuse_platform_domain(name, subdomains=not operator, operator=operator)
     _refuse_under_a_verified_domain(name, account_id, unowned_too=not operator)
     _release_lapsed_claims(name, account_id)
     check_may_claim(name, account_id, _owners(name.domain))
@@ -116,13 +117,16 @@ def _check_still_alone(name: SenderName, account_id: str) -> None:
     check_may_claim(name, account_id, [owner for owner in _owners(name.domain) if owner != mine])
 
 
-def _refuse_platform_domain(name: SenderName, *, subdomains: bool = False) -> None:
-    """Forbidden for the platform's own sender domain and an address at it, and with
-    `subdomains` for anything under it (SES's verification of the domain covers them)."""
+def _refuse_platform_domain(name: SenderName, *, subdomains: bool = False, operator: bool = False) -> None:
+    """Conflict for the platform's own sender domain and an address at it, and with `subdomains`
+    for anything under it (SES's verification of the domain covers them): to an account, worded
+    as for another account's identity (domain/senders.unavailable); the `operator` is told why."""
     platform = sender_name(settings().default_sender).domain
     if name.domain == platform or (subdomains and name.domain.endswith(f".{platform}")):
-        raise Forbidden("the platform's own sender domain cannot be an account's identity, nor "
-                        "anything under it", field="identity")
+        if operator:
+            raise Conflict("the platform's own sender domain cannot be an account's identity",
+                           field="identity")
+        raise unavailable(name.identity)
 
 
 def _verified_domain_over(name: SenderName, account_id: str, *,
@@ -150,8 +154,7 @@ def _refuse_under_a_verified_domain(name: SenderName, account_id: str, *, unowne
         return
     domain, owned = found
     if owned:
-        raise Conflict(f"'{domain}' is another account's verified domain: its subdomains and their "
-                       "addresses are its owner's", field="identity")
+        raise unavailable(name.identity)
     raise Conflict(f"SES has verified '{domain}' and no account owns it: ask the operator to adopt it "
                    "for the account it belongs to", field="identity")
 
@@ -312,7 +315,7 @@ def adopt_sender(account_id: str, raw_identity: str) -> dict[str, Any]:
     identity claimed for an account nobody holds could be sent as by none, and claimed by none."""
     name = sender_name(raw_identity)
     get_account(account_id)
-    _refuse_platform_domain(name)
+    _refuse_platform_domain(name, operator=True)
     _refuse_under_a_verified_domain(name, account_id, unowned_too=False)
     check_may_claim(name, account_id, _owners(name.domain))
     state = ses.identity_state(name.identity)

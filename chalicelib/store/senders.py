@@ -11,8 +11,8 @@ from pynamodb.exceptions import DeleteError, PutError, UpdateError
 from pynamodb.expressions.condition import Condition
 
 from chalicelib.domain.clock import now
-from chalicelib.domain.errors import Conflict, NotFound
-from chalicelib.domain.senders import SenderKind
+from chalicelib.domain.errors import NotFound
+from chalicelib.domain.senders import SenderKind, unavailable
 from chalicelib.store.models import SenderIdentity
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
@@ -56,7 +56,7 @@ def claim_identity(account_id: str, domain: str, identity: str, kind: SenderKind
         item.save(condition=SenderIdentity.identity.does_not_exist())
     except PutError as exc:
         if exc.cause_response_code == _CONDITION_FAILED:
-            raise Conflict(f"'{identity}' is already a sender identity", field="identity") from None
+            raise unavailable(identity) from None
         raise
     return item
 
