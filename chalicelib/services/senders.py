@@ -288,13 +288,6 @@ def check_sender(account_id: str, address: str, field: str = "from_address") -> 
                    field=field)
 
 
-def owns_sender(account_id: str, address: str) -> bool:
-    """Whether the account still owns `address` (normalised) or its domain, verified or not (one
-    DynamoDB read, no SES call: a campaign's batches re-check it while it sends)."""
-    domain = address.rpartition("@")[2]
-    return bool(domain and owned_identities_for(address, account_id, _owners(domain, releasing_too=False)))
-
-
 def may_send_as(account_id: str, address: str | None) -> bool:
     """check_sender as a yes or no (for mail the platform sends on the account's behalf, which
     falls back to the platform's own sender instead of failing)."""
