@@ -1030,3 +1030,74 @@ def test_p35_a_claim_refused_for_another_accounts_or_the_platforms_identity_says
                for identity in tried for response in [_add(client, squatter["headers"], identity)]}
     assert len(answers) == 1 and next(iter(answers))[:3] == (409, "conflict", "identity"), answers
     assert _identities(client, squatter) == []
+
+
+# --- a delete and what it leaves the profile sending as, atomically (one DynamoDB transaction) ----
+
+def _first_call_runs(monkeypatch: Any, module: Any, name: str, meanwhile: Any) -> None:
+    """`module.name`, the first time it is called, first runs `meanwhile` (another request
+    landing at that moment), then itself."""
+    real = getattr(module, name)
+
+    def racing(*args: Any, **kwargs: Any) -> Any:
+        monkeypatch.setattr(module, name, real)
+        meanwhile()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, racing)
+
+
+def _profile_sends_as_its_own(account: dict[str, Any]) -> None:
+    from chalicelib.services.senders import check_sender
+    from chalicelib.store.accounts import get_account
+
+    check_sender(account["account_id"], get_account(account["account_id"]).sender_identity or "")
+
+
+def test_p35_a_domain_and_its_address_deleted_at_once_leave_the_profile_one_identity(
+        client, headers, account, monkeypatch):
+    """P35: the profile sends as news@acme.example, which the account owns twice (the address
+    and its domain): each delete alone is fine, but two at once each saw the other still there.
+    The give-up and the check that what the profile sends as stays are one transaction: the
+    loser is 409 naming `identity`, and the profile still sends as an identity of its own."""
+    from chalicelib.services.senders import delete_sender
+    from chalicelib.store import senders as sender_store
+
+    _first_call_runs(monkeypatch, sender_store, "begin_release",
+                     lambda: delete_sender(account["account_id"], "key", "news@acme.example"))
+    response = client.http.delete("/v1/senders/acme.example", headers=headers)
+    assert response.status_code == 409 and _error(response)["field"] == "identity", response.body
+    assert _identities(client, {"headers": headers}) == ["acme.example"]
+    _profile_sends_as_its_own(account)
+
+
+def test_p35_a_profile_sender_change_landing_in_a_delete_does_not_lose_its_identity(
+        client, headers, account, monkeypatch):
+    """P35: a delete of acme.example read the profile (news@acme.example, owned as an address
+    too); a PATCH to shop@acme.example, which only the domain covers, lands before the give-up.
+    The give-up checks the profile it read, in its transaction: 409, and the domain stays."""
+    from chalicelib.services.accounts import change_profile
+    from chalicelib.store import senders as sender_store
+
+    _first_call_runs(monkeypatch, sender_store, "begin_release", lambda: change_profile(
+        account["account_id"], "key", {"sender_identity": "shop@acme.example"}))
+    response = client.http.delete("/v1/senders/acme.example", headers=headers)
+    assert response.status_code == 409 and _error(response)["field"] == "identity", response.body
+    assert "acme.example" in _identities(client, {"headers": headers})
+    _profile_sends_as_its_own(account)
+
+
+def test_p35_a_delete_landing_in_a_profile_sender_change_refuses_the_change(
+        client, headers, account, monkeypatch):
+    """P35, the other order: the PATCH checked shop@acme.example (the domain covers it), the
+    domain's delete ran before the PATCH was written. The write checks the claim it relied on:
+    409 naming `sender_identity`, and the profile keeps its sender."""
+    from chalicelib.services import accounts
+    from chalicelib.services.senders import delete_sender
+
+    _first_call_runs(monkeypatch, accounts, "update_profile",
+                     lambda: delete_sender(account["account_id"], "key", "acme.example"))
+    response = client.http.patch("/v1/account", headers=headers,
+                                 body=json.dumps({"sender_identity": "shop@acme.example"}))
+    assert response.status_code == 409 and _error(response)["field"] == "sender_identity", response.body
+    _profile_sends_as_its_own(account)

@@ -223,14 +223,19 @@ def delete_sender(account_id: str, actor: str, raw_identity: str) -> None:
     if item.releasing_at is not None and not release_stalled(item.releasing_at, now()):
         raise Conflict("the identity is being deleted: try again in a few minutes", field="identity")
     profile_sender = get_account(account_id).sender_identity
+    others: list[SenderIdentity] = []
     if profile_sender and name.identity in (profile_sender, profile_sender.rpartition("@")[2]):
-        others = [identity for identity in owned_identities_for(
-            profile_sender, account_id, _owners(name.domain, releasing_too=False))
-            if identity != name.identity]
+        held = [claim for claim in sender_store.identities_at(name.domain) if claim.releasing_at is None]
+        covering = owned_identities_for(profile_sender, account_id,
+                                        [Owner(claim.identity, claim.account_id) for claim in held])
+        others = [claim for claim in held if claim.account_id == account_id
+                  and claim.identity in covering and claim.identity != name.identity]
         if not others:
             raise Conflict("the account profile sends as this identity; set another sender_identity "
                            "with PATCH /v1/account first", field="identity")
-    if not _give_up(item):
+    # The profile as read, and the claims it keeps sending as, must still hold as the give-up
+    # begins (one transaction): a concurrent delete of those, or a PATCH, loses with 409.
+    if not _give_up(item, sender_store.Keeping(account_id, profile_sender, tuple(others))):
         # The claim changed between the read and the delete: the platform released it as lapsed
         # (the identity may be another account's now), or another delete of it began meanwhile
         # and is deleting it. Nothing was deleted here, as when the request came a moment later:
@@ -239,14 +244,15 @@ def delete_sender(account_id: str, actor: str, raw_identity: str) -> None:
     audit.record(account_id, actor, "sender.deleted", name.kind.value)
 
 
-def _give_up(item: SenderIdentity) -> bool:
+def _give_up(item: SenderIdentity, keeping: sender_store.Keeping | None = None) -> bool:
     """Give up the account's claim as it was read and delete its SES identity; False (nothing
     done) when the claim is gone already, another account's now (P35), or being given up by a
     process that may still be running.
 
     The claim is marked first, conditionally: an identity another account took over since
     (released as lapsed, claimed, made afresh in SES) is that account's, and SES is left alone;
-    from the mark on, nobody sends as it (check_sender). Then SES's identity goes, then the claim.
+    from the mark on, nobody sends as it (check_sender); with `keeping`, only while what the
+    delete read still holds (sender_store.begin_release). Then SES's identity goes, then the claim.
     When SES's delete fails, the mark is undone, so the delete can be retried. A process killed
     between the steps leaves the marked claim, never an SES identity without one: once the
     give-up can no longer be running (domain/senders.release_stalled), the next delete, account
@@ -255,7 +261,7 @@ def _give_up(item: SenderIdentity) -> bool:
     if item.releasing_at is not None and not release_stalled(item.releasing_at, now()):
         return False
     before = item.releasing_at
-    if not sender_store.begin_release(item):
+    if not sender_store.begin_release(item, keeping):
         return False
     try:
         ses.delete_identity(item.identity)
@@ -266,10 +272,11 @@ def _give_up(item: SenderIdentity) -> bool:
     return True
 
 
-def check_sender(account_id: str, address: str, field: str = "from_address") -> None:
+def check_sender(account_id: str, address: str, field: str = "from_address") -> str:
     """Forbidden naming `field` unless the account owns `address` or its domain, and no other
     account's verified domain is above it; Conflict when it does but SES has not verified that
-    identity (yet, or any more). `address` is normalised."""
+    identity (yet, or any more). `address` is normalised. The identity it sends as: the
+    address's claim or its domain's."""
     domain = address.rpartition("@")[2]
     owned = owned_identities_for(address, account_id, _owners(domain, releasing_too=False))
     # Under another account's verified domain, it may be verified through that domain: never
@@ -283,7 +290,7 @@ def check_sender(account_id: str, address: str, field: str = "from_address") -> 
     for identity in owned:
         state = ses.identity_state(identity)
         if state is not None and state.verified:
-            return
+            return identity
     raise Conflict(f"'{address}' is not verified by SES yet: see GET /v1/senders for what to do",
                    field=field)
 
