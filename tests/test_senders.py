@@ -1101,3 +1101,47 @@ def test_p35_a_delete_landing_in_a_profile_sender_change_refuses_the_change(
                                  body=json.dumps({"sender_identity": "shop@acme.example"}))
     assert response.status_code == 409 and _error(response)["field"] == "sender_identity", response.body
     _profile_sends_as_its_own(account)
+
+
+# --- a domain's verified owner outranks an unverified claim under it ------------------------------
+
+@pytest.mark.parametrize("identity", ["ceo@mail.bigbrand.example", "mail.bigbrand.example"])
+def test_p35_an_unverified_claim_under_a_domain_another_account_verified_gives_way_to_it(
+        client, squatter, owner, identity):
+    """P35: B claimed ceo@mail.bigbrand.example while Big Brand's bigbrand.example was still
+    pending; Big Brand has verified it since. B can never send as the address (SES would send it
+    through Big Brand's domain), and its unverified claim must not lock Big Brand out for 72
+    hours: when Big Brand adds it (or the subdomain), B's claim and SES identity go at once, and
+    B cannot claim it back. Decision: a claim B has verified is not taken (left to the operator)."""
+    from chalicelib.domain.errors import Forbidden
+    from chalicelib.services.senders import check_sender
+
+    assert _add(client, owner["headers"], "bigbrand.example").status_code == 201
+    _ses_status("bigbrand.example", "PENDING")
+    assert _add(client, squatter["headers"], "ceo@mail.bigbrand.example").status_code == 201
+    _ses_status("ceo@mail.bigbrand.example", "PENDING")
+    squatters = _ses_identities()["ceo@mail.bigbrand.example"]
+    _ses_status("bigbrand.example", "SUCCESS")
+    with pytest.raises(Forbidden):
+        check_sender(squatter["account_id"], "ceo@mail.bigbrand.example")
+    response = _add(client, owner["headers"], identity)
+    assert response.status_code == 201, response.body
+    assert _identities(client, squatter) == []
+    assert _ses_identities().get("ceo@mail.bigbrand.example") is not squatters
+    check_sender(owner["account_id"], "ceo@mail.bigbrand.example")
+    lapsed = [entry for entry in _audit(client, squatter) if entry["action"] == "sender.lapsed"]
+    assert [(entry["actor"], entry["target"]) for entry in lapsed] == [("platform", "address")]
+    taken_back = _add(client, squatter["headers"], "ceo@mail.bigbrand.example")
+    assert taken_back.status_code == 409 and _error(taken_back)["field"] == "identity"
+
+
+def test_p35_a_claim_its_claimant_verified_under_another_accounts_domain_stays(client, squatter, owner):
+    """The decision's other half: B verified the address (it holds the mailbox) before Big Brand
+    verified the domain: Big Brand's add is refused; B cannot send as it either (check_sender)."""
+    assert _add(client, owner["headers"], "bigbrand.example").status_code == 201
+    _ses_status("bigbrand.example", "PENDING")
+    assert _add(client, squatter["headers"], "ceo@mail.bigbrand.example").status_code == 201
+    _ses_status("bigbrand.example", "SUCCESS")
+    refused = _add(client, owner["headers"], "ceo@mail.bigbrand.example")
+    assert refused.status_code == 409 and _error(refused)["field"] == "identity"
+    assert _identities(client, squatter) == ["ceo@mail.bigbrand.example"]

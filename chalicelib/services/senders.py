@@ -161,7 +161,8 @@ def _refuse_under_a_verified_domain(name: SenderName, account_id: str, *, unowne
 
 def _release_lapsed_claims(name: SenderName, account_id: str) -> None:
     """Release the other accounts' claims that keep the account from adding `name` when every one
-    of them has lapsed (domain/senders.claim_lapsed), deleting their SES identities too, so that
+    of them has lapsed (domain/senders.claim_lapsed) or is outranked (_gives_way: unverified under
+    a domain the account has verified), deleting their SES identities too, so that
     no SES identity outlives its claim and the newcomer verifies afresh. A claim of `name` itself
     whose give-up was killed midway (any account's, this one's too) gives way the same, and is
     finished: its SES identity, verified by its old owner, goes, and is made afresh. A single
@@ -172,7 +173,8 @@ def _release_lapsed_claims(name: SenderName, account_id: str) -> None:
     blocking = [item for item in items if Owner(item.identity, item.account_id) in in_the_way
                 or (item.identity == name.identity and item.releasing_at is not None)]
     at = now()
-    held = [item for item in blocking if not _gives_way(item, at)]
+    outranks = bool(blocking) and _verified_own_domain_over(name, account_id)
+    held = [item for item in blocking if not _gives_way(item, at, outranked=outranks)]
     if held and all(item.releasing_at is not None for item in held):
         raise Conflict(f"a sender identity at '{name.domain}' is being deleted: try again in a few "
                        "minutes", field="identity")
@@ -186,12 +188,30 @@ def _release_lapsed_claims(name: SenderName, account_id: str) -> None:
                                                                  "kind": item.kind})
 
 
-def _gives_way(item: SenderIdentity, at: datetime) -> bool:
+def _gives_way(item: SenderIdentity, at: datetime, *, outranked: bool = False) -> bool:
     """Whether the claim no longer keeps its identity from an add: lapsed, or being given up by
-    a process that can no longer be running."""
+    a process that can no longer be running, or (`outranked`: the adder has verified a domain
+    above it) one SES has and has not verified: its claimant could never send as it (SES would
+    send it through the adder's domain, check_sender), so it does not lock the domain's owner
+    out for VERIFICATION_WINDOW. A claim SES has verified holds (its claimant proved the mailbox
+    or DNS: the operator decides), and so does one whose add may still be making it."""
     if item.releasing_at is not None:
         return release_stalled(item.releasing_at, at)
-    return claim_lapsed(_status(item.identity), item.created_at, at)
+    status = _status(item.identity)
+    if outranked and status is not None and not verification_covers(status):
+        return True
+    return claim_lapsed(status, item.created_at, at)
+
+
+def _verified_own_domain_over(name: SenderName, account_id: str) -> bool:
+    """Whether the account claims a domain covering `name` (domain/senders.covering_domains),
+    not being given up, that SES has verified."""
+    for domain in covering_domains(name):
+        claim = sender_store.domain_claim(domain)
+        if (claim is not None and claim.account_id == account_id and claim.releasing_at is None
+                and verification_covers(_status(domain))):
+            return True
+    return False
 
 
 def _status(identity: str) -> str | None:
