@@ -238,13 +238,13 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         trigger=QueueTrigger(IMPORTS, 1)),
     # A job without an SES token goes back to its queue, delayed (services/sending/outbox.py).
     # An account's mail is checked again as it goes: may the account still send (P26), does it
-    # still own the identity the mail is From (P35), does a confirmation's signup still wait
-    # for it (P17, P18) and its account still take signups (P23)?
+    # still own the identity the mail is From, verified by SES (P35), does a confirmation's
+    # signup still wait for it (P17, P18) and its account still take signups (P23)?
     FunctionSpec("send_worker", 30, Touches(
         tables=reads("accounts", "suppressions", "sender-identities", "subscribers")
         + writes("messages", "message-purge-lists", "send-rate", "campaign-stats", "account-health",
                  "sent-count-receipts"),
-        enqueues=(OUTBOX,), sends_mail=True, secrets=_HASH_ONLY),
+        enqueues=(OUTBOX,), sends_mail=True, reads_sender_identities=True, secrets=_HASH_ONLY),
         trigger=QueueTrigger(OUTBOX, 10)),
     # Starts due campaigns: checks the sender (P35) and queues the first fan-out page. The pages
     # and batches that follow send the mail and SMS and read the secrets, not the scheduler.
@@ -265,7 +265,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         tables=reads("accounts", "suppressions", "lists", "subscribers", "sender-identities")
         + writes("campaigns", "campaign-stats", "messages", "message-purge-lists", "send-progress",
                  "send-rate", "account-health", "audit-log", "sent-count-receipts"),
-        enqueues=(CAMPAIGN_SEND,), sends_mail=True, sends_sms=True, secrets=_BOTH_SECRETS),
+        enqueues=(CAMPAIGN_SEND,), sends_mail=True, sends_sms=True, reads_sender_identities=True,
+        secrets=_BOTH_SECRETS),
         trigger=campaign_send_trigger(DEFAULT_SES_RATE)),
     FunctionSpec("feedback_worker", 30, Touches(
         tables=reads("messages")

@@ -270,8 +270,8 @@ def test_p35_a_batch_rereads_ownership_once_its_environments_finding_is_a_minute
     monkeypatch.setattr(sender_ownership, "_owned_at", {})
     monkeypatch.setattr("chalicelib.services.sending.fanout.batch_size", 1)
     reads = []
-    real = sender_ownership.owns_sender
-    monkeypatch.setattr(sender_ownership, "owns_sender", lambda *args: reads.append(args) or real(*args))
+    real = sender_ownership.may_send_as
+    monkeypatch.setattr(sender_ownership, "may_send_as", lambda *args: reads.append(args) or real(*args))
     for name in ("ann", "bo", "cy"):
         subscribe(account["account_id"], list_id, f"{name}@example.com")
     campaign = create_campaign(client, headers, [list_id], from_address="offers@acme.example")
@@ -288,6 +288,36 @@ def test_p35_a_batch_rereads_ownership_once_its_environments_finding_is_a_minute
     with time_machine.travel(start + timedelta(seconds=sender_ownership.OWNERSHIP_CHECK_SECONDS), tick=False):
         client.lambda_.invoke("campaign_send_worker", sqs_event(third))
     assert len(reads) == 2 and len(sent_raw()) == 2, "a minute on, read again: not sent"
+    assert campaign_status(client, headers, campaign["campaign_id"]) == "cancelled"
+
+
+def test_p35_a_batch_stops_once_ses_no_longer_verifies_its_sender_identity(client, account, headers,
+                                                                             list_id, monkeypatch):
+    """P35 at the minute's re-check is check_sender's, not a weaker owns-test: the account still
+    claims acme.example, but SES says FAILED now (its DKIM records were removed): the rest is not
+    sent as an identity SES no longer verifies for it."""
+    import time_machine
+
+    from chalicelib.domain.clock import now
+    from chalicelib.services.sending import sender_ownership
+    from tests.support.mail import set_ses_status
+
+    monkeypatch.setattr(sender_ownership, "_owned_at", {})
+    monkeypatch.setattr("chalicelib.services.sending.fanout.batch_size", 1)
+    for name in ("ann", "bo"):
+        subscribe(account["account_id"], list_id, f"{name}@example.com")
+    campaign = create_campaign(client, headers, [list_id], from_address="offers@acme.example")
+    _send(client, headers, campaign["campaign_id"])
+    run_queues(client, ("fanout",))
+    start = now()
+    first, second = take("campaign-send")
+    with time_machine.travel(start, tick=False):
+        client.lambda_.invoke("campaign_send_worker", sqs_event(first))
+    assert len(sent_raw()) == 1
+    set_ses_status("acme.example", "FAILED")
+    with time_machine.travel(start + timedelta(seconds=sender_ownership.OWNERSHIP_CHECK_SECONDS), tick=False):
+        client.lambda_.invoke("campaign_send_worker", sqs_event(second))
+    assert len(sent_raw()) == 1, "sent as an identity SES no longer verifies"
     assert campaign_status(client, headers, campaign["campaign_id"]) == "cancelled"
 
 

@@ -733,10 +733,10 @@ def test_p35_an_identity_belongs_to_one_account_and_a_domain_and_its_addresses_t
 
     news, domain = sender_name("news@acme.example"), sender_name("acme.example")
     mine, theirs = Owner("news@acme.example", "acc_1"), Owner("news@acme.example", "acc_2")
-    for owner, whose in ((mine, "this account's"), (theirs, "another account's")):
+    for owner, says in ((mine, "is already this account's"), (theirs, "is held by another owner")):
         with pytest.raises(Conflict) as refused:
             check_may_claim(news, "acc_1", [owner])
-        assert str(refused.value) == f"'news@acme.example' is already {whose} sender identity"
+        assert says in str(refused.value) and str(refused.value).startswith("'news@acme.example'")
         assert refused.value.field == "identity"
     # Another account's address at the domain, seen after this account's own: the domain is refused.
     with pytest.raises(Conflict):

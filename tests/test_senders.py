@@ -116,7 +116,7 @@ def test_p35_the_platform_sender_domain_is_reserved(client, headers):
 
     for identity in (settings().default_sender, settings().default_sender.rpartition("@")[2]):
         response = client.http.post("/v1/senders", headers=headers, body=json.dumps({"identity": identity}))
-        assert response.status_code == 403, response.body
+        assert response.status_code == 409, response.body
 
 
 def test_p35_an_unverified_identity_is_409_until_ses_verifies_it(client, headers, list_id):
@@ -257,7 +257,7 @@ def test_p35_the_operator_cannot_adopt_another_accounts_identity_or_one_ses_lack
     legacy = _legacy_account()
     adopt = ["account", "adopt-sender", "--account-id", legacy["account_id"], "--identity"]
     assert cli.main([*adopt, "other.example"]) == 2
-    assert "another account" in capsys.readouterr().err
+    assert "held by another owner" in capsys.readouterr().err
     assert cli.main([*adopt, "nowhere.example"]) == 2
     assert "SES has no identity" in capsys.readouterr().err
 
@@ -922,7 +922,7 @@ def test_p35_an_identity_under_another_accounts_verified_domain_is_refused(
 @pytest.mark.parametrize("identity", ["mail.tidings.example", "bounce@mail.tidings.example"])
 def test_p35_an_identity_under_the_platforms_sender_domain_is_reserved(client, headers, identity):
     refused = _add(client, headers, identity)
-    assert refused.status_code == 403 and _error(refused)["field"] == "identity", refused.body
+    assert refused.status_code == 409 and _error(refused)["field"] == "identity", refused.body
 
 
 def test_p35_an_identity_under_a_verified_domain_no_account_owns_goes_to_the_operator(client, squatter):
@@ -986,3 +986,162 @@ def test_p35_a_give_up_may_be_finished_by_another_only_once_it_cannot_be_running
     assert RELEASE_GRACE == CREATION_GRACE  # Lambda's longest timeout
     assert release_stalled(began, began + RELEASE_GRACE) is False
     assert release_stalled(began, began + RELEASE_GRACE + timedelta(microseconds=1)) is True
+
+
+# --- attacker review: input SES or the label walk would choke on is 400, never 500 ----------------
+
+@pytest.mark.parametrize("identity", ["a.b.c.d.e.f.g.h.example", "news@a.b.c.d.e.f.g.h.example"])
+def test_p35_a_domain_of_more_than_eight_labels_is_400_naming_the_field(client, headers, identity):
+    """P35: each label above an identity is a claim read (and maybe an SES read) at every check
+    (covering_domains); nobody sends from nine labels deep."""
+    response = _add(client, headers, identity)
+    assert response.status_code == 400 and _error(response)["field"] == "identity", response.body
+    assert _add(client, headers, "a.b.c.d.e.f.g.example").status_code == 201
+
+
+def test_p35_ses_refusing_an_identity_as_bad_request_is_400_and_leaves_no_claim(client, headers, monkeypatch):
+    from chalicelib.clients import client as real_client
+
+    sesv2 = real_client("sesv2")
+
+    def bad_request(**kwargs: Any) -> None:
+        raise sesv2.exceptions.BadRequestException(
+            {"Error": {"Code": "BadRequestException", "Message": "Invalid domain"}}, "CreateEmailIdentity")
+
+    monkeypatch.setattr(sesv2, "create_email_identity", bad_request)
+    response = _add(client, headers, "odd.example")
+    assert response.status_code == 400 and _error(response)["field"] == "identity", response.body
+    monkeypatch.undo()
+    assert "odd.example" not in _identities(client, {"headers": headers})
+
+
+def test_p35_a_claim_refused_for_another_accounts_or_the_platforms_identity_says_the_same(
+        client, headers, other, squatter):
+    """P35: the refusal does not tell an attacker who holds what: another tenant's identity, an
+    address or subdomain under it, a domain with another tenant's address, and the platform's own
+    sender domain are all one 409, in one wording (the identity echoed back aside)."""
+    from chalicelib.config import settings
+
+    platform = settings().default_sender.rpartition("@")[2]
+    tried = ["acme.example", "news@acme.example", "mail.acme.example", "other.example",
+             "hello@other.example", platform, f"bounce@{platform}", f"mail.{platform}"]
+    answers = {(response.status_code, _error(response)["code"], _error(response)["field"],
+                _error(response)["message"].replace(identity, "IDENTITY"))
+               for identity in tried for response in [_add(client, squatter["headers"], identity)]}
+    assert len(answers) == 1 and next(iter(answers))[:3] == (409, "conflict", "identity"), answers
+    assert _identities(client, squatter) == []
+
+
+# --- a delete and what it leaves the profile sending as, atomically (one DynamoDB transaction) ----
+
+def _first_call_runs(monkeypatch: Any, module: Any, name: str, meanwhile: Any) -> None:
+    """`module.name`, the first time it is called, first runs `meanwhile` (another request
+    landing at that moment), then itself."""
+    real = getattr(module, name)
+
+    def racing(*args: Any, **kwargs: Any) -> Any:
+        monkeypatch.setattr(module, name, real)
+        meanwhile()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, racing)
+
+
+def _profile_sends_as_its_own(account: dict[str, Any]) -> None:
+    from chalicelib.services.senders import check_sender
+    from chalicelib.store.accounts import get_account
+
+    check_sender(account["account_id"], get_account(account["account_id"]).sender_identity or "")
+
+
+def test_p35_a_domain_and_its_address_deleted_at_once_leave_the_profile_one_identity(
+        client, headers, account, monkeypatch):
+    """P35: the profile sends as news@acme.example, which the account owns twice (the address
+    and its domain): each delete alone is fine, but two at once each saw the other still there.
+    The give-up and the check that what the profile sends as stays are one transaction: the
+    loser is 409 naming `identity`, and the profile still sends as an identity of its own."""
+    from chalicelib.services.senders import delete_sender
+    from chalicelib.store import senders as sender_store
+
+    _first_call_runs(monkeypatch, sender_store, "begin_release",
+                     lambda: delete_sender(account["account_id"], "key", "news@acme.example"))
+    response = client.http.delete("/v1/senders/acme.example", headers=headers)
+    assert response.status_code == 409 and _error(response)["field"] == "identity", response.body
+    assert _identities(client, {"headers": headers}) == ["acme.example"]
+    _profile_sends_as_its_own(account)
+
+
+def test_p35_a_profile_sender_change_landing_in_a_delete_does_not_lose_its_identity(
+        client, headers, account, monkeypatch):
+    """P35: a delete of acme.example read the profile (news@acme.example, owned as an address
+    too); a PATCH to shop@acme.example, which only the domain covers, lands before the give-up.
+    The give-up checks the profile it read, in its transaction: 409, and the domain stays."""
+    from chalicelib.services.accounts import change_profile
+    from chalicelib.store import senders as sender_store
+
+    _first_call_runs(monkeypatch, sender_store, "begin_release", lambda: change_profile(
+        account["account_id"], "key", {"sender_identity": "shop@acme.example"}))
+    response = client.http.delete("/v1/senders/acme.example", headers=headers)
+    assert response.status_code == 409 and _error(response)["field"] == "identity", response.body
+    assert "acme.example" in _identities(client, {"headers": headers})
+    _profile_sends_as_its_own(account)
+
+
+def test_p35_a_delete_landing_in_a_profile_sender_change_refuses_the_change(
+        client, headers, account, monkeypatch):
+    """P35, the other order: the PATCH checked shop@acme.example (the domain covers it), the
+    domain's delete ran before the PATCH was written. The write checks the claim it relied on:
+    409 naming `sender_identity`, and the profile keeps its sender."""
+    from chalicelib.services import accounts
+    from chalicelib.services.senders import delete_sender
+
+    _first_call_runs(monkeypatch, accounts, "update_profile",
+                     lambda: delete_sender(account["account_id"], "key", "acme.example"))
+    response = client.http.patch("/v1/account", headers=headers,
+                                 body=json.dumps({"sender_identity": "shop@acme.example"}))
+    assert response.status_code == 409 and _error(response)["field"] == "sender_identity", response.body
+    _profile_sends_as_its_own(account)
+
+
+# --- a domain's verified owner outranks an unverified claim under it ------------------------------
+
+@pytest.mark.parametrize("identity", ["ceo@mail.bigbrand.example", "mail.bigbrand.example"])
+def test_p35_an_unverified_claim_under_a_domain_another_account_verified_gives_way_to_it(
+        client, squatter, owner, identity):
+    """P35: B claimed ceo@mail.bigbrand.example while Big Brand's bigbrand.example was still
+    pending; Big Brand has verified it since. B can never send as the address (SES would send it
+    through Big Brand's domain), and its unverified claim must not lock Big Brand out for 72
+    hours: when Big Brand adds it (or the subdomain), B's claim and SES identity go at once, and
+    B cannot claim it back. Decision: a claim B has verified is not taken (left to the operator)."""
+    from chalicelib.domain.errors import Forbidden
+    from chalicelib.services.senders import check_sender
+
+    assert _add(client, owner["headers"], "bigbrand.example").status_code == 201
+    _ses_status("bigbrand.example", "PENDING")
+    assert _add(client, squatter["headers"], "ceo@mail.bigbrand.example").status_code == 201
+    _ses_status("ceo@mail.bigbrand.example", "PENDING")
+    squatters = _ses_identities()["ceo@mail.bigbrand.example"]
+    _ses_status("bigbrand.example", "SUCCESS")
+    with pytest.raises(Forbidden):
+        check_sender(squatter["account_id"], "ceo@mail.bigbrand.example")
+    response = _add(client, owner["headers"], identity)
+    assert response.status_code == 201, response.body
+    assert _identities(client, squatter) == []
+    assert _ses_identities().get("ceo@mail.bigbrand.example") is not squatters
+    check_sender(owner["account_id"], "ceo@mail.bigbrand.example")
+    lapsed = [entry for entry in _audit(client, squatter) if entry["action"] == "sender.lapsed"]
+    assert [(entry["actor"], entry["target"]) for entry in lapsed] == [("platform", "address")]
+    taken_back = _add(client, squatter["headers"], "ceo@mail.bigbrand.example")
+    assert taken_back.status_code == 409 and _error(taken_back)["field"] == "identity"
+
+
+def test_p35_a_claim_its_claimant_verified_under_another_accounts_domain_stays(client, squatter, owner):
+    """The decision's other half: B verified the address (it holds the mailbox) before Big Brand
+    verified the domain: Big Brand's add is refused; B cannot send as it either (check_sender)."""
+    assert _add(client, owner["headers"], "bigbrand.example").status_code == 201
+    _ses_status("bigbrand.example", "PENDING")
+    assert _add(client, squatter["headers"], "ceo@mail.bigbrand.example").status_code == 201
+    _ses_status("bigbrand.example", "SUCCESS")
+    refused = _add(client, owner["headers"], "ceo@mail.bigbrand.example")
+    assert refused.status_code == 409 and _error(refused)["field"] == "identity"
+    assert _identities(client, squatter) == ["ceo@mail.bigbrand.example"]

@@ -316,6 +316,22 @@ def test_p35_a_transactional_mail_queued_before_its_identity_went_to_another_acc
     assert failures["count"] == 1 and "P35" in failures["latest"]
 
 
+def test_p35_a_queued_transactional_mail_from_an_identity_ses_no_longer_verifies_is_not_sent(
+        client, account, headers, monkeypatch):
+    """P35: the send worker's re-check is check_sender's (SES's verification too), not only the
+    claim: acme.example is still the account's, but SES says FAILED by the time the job runs."""
+    from chalicelib.services.sending import sender_ownership
+    from tests.support.mail import set_ses_status
+
+    monkeypatch.setattr(sender_ownership, "_owned_at", {})
+    assert _post(client, headers, from_address="shop@acme.example").status_code == 202
+    set_ses_status("acme.example", "FAILED")
+    run_queues(client, ("outbox",))
+    assert sent_raw() == []
+    failures = _health(client, headers)["failures"]
+    assert failures["count"] == 1 and "P35" in failures["latest"]
+
+
 def test_p35_a_queued_transactional_mail_from_an_identity_the_account_still_owns_is_sent(
         client, account, headers):
     assert _post(client, headers, from_address="news@acme.example").status_code == 202

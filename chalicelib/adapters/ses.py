@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from chalicelib.clients import client
 from chalicelib.config import settings
 from chalicelib.domain.addresses import ascii_address
+from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.senders import ses_identity
 
 
@@ -53,12 +54,16 @@ def _state(answer: dict) -> IdentityState:
 def create_identity(identity: str) -> IdentityState | None:
     """Create the SES identity (an address: SES mails it a verification link; a domain: Easy DKIM,
     the SES default) and say what SES says about it now; None when SES has it already (it is
-    left as it is: someone else's verification and DKIM records stay valid)."""
+    left as it is: someone else's verification and DKIM records stay valid). InvalidInput naming
+    `identity` when SES refuses it as malformed: the caller's input, not a fault of ours."""
     ses = client("sesv2")
     try:
         ses.create_email_identity(EmailIdentity=ses_identity(identity))
     except ses.exceptions.AlreadyExistsException:
         return None
+    except ses.exceptions.BadRequestException:
+        raise InvalidInput("SES does not accept this identity: check its spelling",
+                           field="identity") from None
     return identity_state(identity) or IdentityState("PENDING", None, ())
 
 

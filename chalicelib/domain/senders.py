@@ -40,6 +40,10 @@ CREATION_GRACE = timedelta(minutes=15)
 # an add made after the first had finished.
 RELEASE_GRACE = CREATION_GRACE
 
+# Every check of an identity reads a claim (and maybe SES) for each domain above it
+# (covering_domains): a cap keeps that a few reads. Real sending domains have far fewer labels.
+MAX_DOMAIN_LABELS = 8
+
 
 class SenderKind(StrEnum):
     ADDRESS = "address"
@@ -64,14 +68,19 @@ def sender_name(raw: str, field: str = "identity") -> SenderName:
         if not local.isascii():  # SES takes an address only in ASCII before the @ (no SMTPUTF8)
             raise InvalidInput(f"'{field}' must have only ASCII characters before the @: SES sends "
                                "from no other address", field=field)
-        return SenderName(address, domain, SenderKind.ADDRESS)
-    try:
-        # email-validator checks the domain part as it checks an address's (IDNA, labels, a dot).
-        domain = normalise_email(f"postmaster@{text}", field=field).rpartition("@")[2]
-    except InvalidInput:
-        raise InvalidInput(f"'{field}' must be an email address or a domain like example.com",
-                           field=field) from None
-    return SenderName(domain, domain, SenderKind.DOMAIN)
+        name = SenderName(address, domain, SenderKind.ADDRESS)
+    else:
+        try:
+            # email-validator checks the domain part as it checks an address's (IDNA, labels, a dot).
+            domain = normalise_email(f"postmaster@{text}", field=field).rpartition("@")[2]
+        except InvalidInput:
+            raise InvalidInput(f"'{field}' must be an email address or a domain like example.com",
+                               field=field) from None
+        name = SenderName(domain, domain, SenderKind.DOMAIN)
+    if name.domain.count(".") >= MAX_DOMAIN_LABELS:
+        raise InvalidInput(f"'{field}' must have a domain of at most {MAX_DOMAIN_LABELS} labels",
+                           field=field)
+    return name
 
 
 @dataclass(frozen=True)
@@ -96,12 +105,16 @@ def check_may_claim(name: SenderName, account_id: str, existing: Iterable[Owner]
     existing = list(existing)
     if Owner(name.identity, account_id) in existing:
         raise Conflict(f"'{name.identity}' is already this account's sender identity", field="identity")
-    for owner in claims_in_the_way(name, account_id, existing):
-        if owner.identity == name.identity:
-            raise Conflict(f"'{name.identity}' is already another account's sender identity",
-                           field="identity")
-        raise Conflict(f"'{name.domain}' has sender identities of another account: an identity "
-                       "belongs to exactly one account", field="identity")
+    if claims_in_the_way(name, account_id, existing):
+        raise unavailable(name.identity)
+
+
+def unavailable(identity: str) -> Conflict:
+    """The one refusal for an identity someone else holds: another account (it, its domain, an
+    address at it, a verified domain above it) or the platform itself. One wording, so that a
+    refusal does not tell who holds what (which tenants send as which domains)."""
+    return Conflict(f"'{identity}' cannot be this account's sender identity: it, or a domain it is "
+                    "at, is held by another owner (an identity belongs to exactly one)", field="identity")
 
 
 def claim_lapsed(verification_status: str | None, claimed_at: datetime, at: datetime) -> bool:

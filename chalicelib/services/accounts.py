@@ -36,9 +36,11 @@ def change_profile(account_id: str, actor: str, body: dict[str, Any]) -> Account
                            field="contact_email")
     account = get_account(account_id)
     changes = clean_profile_changes(body)
+    sends_as = None
     if changes.get("sender_identity"):
-        # The profile's From sends campaigns and confirmation mails: an identity it owns (P35).
-        check_sender(account_id, changes["sender_identity"], field="sender_identity")
-    update_profile(account, changes)
+        # The profile's From sends campaigns and confirmation mails: an identity it owns (P35),
+        # still claimed, not being deleted, when the change is written (update_profile).
+        sends_as = check_sender(account_id, changes["sender_identity"], field="sender_identity")
+    update_profile(account, changes, sends_as=sends_as)
     audit.record(account_id, actor, "account.profile_updated", ",".join(sorted(changes)))
     return account

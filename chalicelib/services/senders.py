@@ -32,6 +32,7 @@ from chalicelib.domain.senders import (
     owned_identities_for,
     release_stalled,
     sender_name,
+    unavailable,
     verification_covers,
 )
 from chalicelib.observability import logger
@@ -88,7 +89,7 @@ def add_sender(account_id: str, actor: str, raw_identity: str, *, operator: bool
     the operator vouches for it, as for an adoption."""
     refuse_while_blocked(get_account(account_id))
     name = sender_name(raw_identity)
-    _refuse_platform_domain(name, subdomains=not operator)
+    _refuse_platform_domain(name, subdomains=not operator, operator=operator)
     _refuse_under_a_verified_domain(name, account_id, unowned_too=not operator)
     _release_lapsed_claims(name, account_id)
     check_may_claim(name, account_id, _owners(name.domain))
@@ -116,13 +117,16 @@ def _check_still_alone(name: SenderName, account_id: str) -> None:
     check_may_claim(name, account_id, [owner for owner in _owners(name.domain) if owner != mine])
 
 
-def _refuse_platform_domain(name: SenderName, *, subdomains: bool = False) -> None:
-    """Forbidden for the platform's own sender domain and an address at it, and with
-    `subdomains` for anything under it (SES's verification of the domain covers them)."""
+def _refuse_platform_domain(name: SenderName, *, subdomains: bool = False, operator: bool = False) -> None:
+    """Conflict for the platform's own sender domain and an address at it, and with `subdomains`
+    for anything under it (SES's verification of the domain covers them): to an account, worded
+    as for another account's identity (domain/senders.unavailable); the `operator` is told why."""
     platform = sender_name(settings().default_sender).domain
     if name.domain == platform or (subdomains and name.domain.endswith(f".{platform}")):
-        raise Forbidden("the platform's own sender domain cannot be an account's identity, nor "
-                        "anything under it", field="identity")
+        if operator:
+            raise Conflict("the platform's own sender domain cannot be an account's identity",
+                           field="identity")
+        raise unavailable(name.identity)
 
 
 def _verified_domain_over(name: SenderName, account_id: str, *,
@@ -150,15 +154,15 @@ def _refuse_under_a_verified_domain(name: SenderName, account_id: str, *, unowne
         return
     domain, owned = found
     if owned:
-        raise Conflict(f"'{domain}' is another account's verified domain: its subdomains and their "
-                       "addresses are its owner's", field="identity")
+        raise unavailable(name.identity)
     raise Conflict(f"SES has verified '{domain}' and no account owns it: ask the operator to adopt it "
                    "for the account it belongs to", field="identity")
 
 
 def _release_lapsed_claims(name: SenderName, account_id: str) -> None:
     """Release the other accounts' claims that keep the account from adding `name` when every one
-    of them has lapsed (domain/senders.claim_lapsed), deleting their SES identities too, so that
+    of them has lapsed (domain/senders.claim_lapsed) or is outranked (_gives_way: unverified under
+    a domain the account has verified), deleting their SES identities too, so that
     no SES identity outlives its claim and the newcomer verifies afresh. A claim of `name` itself
     whose give-up was killed midway (any account's, this one's too) gives way the same, and is
     finished: its SES identity, verified by its old owner, goes, and is made afresh. A single
@@ -169,7 +173,8 @@ def _release_lapsed_claims(name: SenderName, account_id: str) -> None:
     blocking = [item for item in items if Owner(item.identity, item.account_id) in in_the_way
                 or (item.identity == name.identity and item.releasing_at is not None)]
     at = now()
-    held = [item for item in blocking if not _gives_way(item, at)]
+    outranks = bool(blocking) and _verified_own_domain_over(name, account_id)
+    held = [item for item in blocking if not _gives_way(item, at, outranked=outranks)]
     if held and all(item.releasing_at is not None for item in held):
         raise Conflict(f"a sender identity at '{name.domain}' is being deleted: try again in a few "
                        "minutes", field="identity")
@@ -183,12 +188,30 @@ def _release_lapsed_claims(name: SenderName, account_id: str) -> None:
                                                                  "kind": item.kind})
 
 
-def _gives_way(item: SenderIdentity, at: datetime) -> bool:
+def _gives_way(item: SenderIdentity, at: datetime, *, outranked: bool = False) -> bool:
     """Whether the claim no longer keeps its identity from an add: lapsed, or being given up by
-    a process that can no longer be running."""
+    a process that can no longer be running, or (`outranked`: the adder has verified a domain
+    above it) one SES has and has not verified: its claimant could never send as it (SES would
+    send it through the adder's domain, check_sender), so it does not lock the domain's owner
+    out for VERIFICATION_WINDOW. A claim SES has verified holds (its claimant proved the mailbox
+    or DNS: the operator decides), and so does one whose add may still be making it."""
     if item.releasing_at is not None:
         return release_stalled(item.releasing_at, at)
-    return claim_lapsed(_status(item.identity), item.created_at, at)
+    status = _status(item.identity)
+    if outranked and status is not None and not verification_covers(status):
+        return True
+    return claim_lapsed(status, item.created_at, at)
+
+
+def _verified_own_domain_over(name: SenderName, account_id: str) -> bool:
+    """Whether the account claims a domain covering `name` (domain/senders.covering_domains),
+    not being given up, that SES has verified."""
+    for domain in covering_domains(name):
+        claim = sender_store.domain_claim(domain)
+        if (claim is not None and claim.account_id == account_id and claim.releasing_at is None
+                and verification_covers(_status(domain))):
+            return True
+    return False
 
 
 def _status(identity: str) -> str | None:
@@ -220,14 +243,19 @@ def delete_sender(account_id: str, actor: str, raw_identity: str) -> None:
     if item.releasing_at is not None and not release_stalled(item.releasing_at, now()):
         raise Conflict("the identity is being deleted: try again in a few minutes", field="identity")
     profile_sender = get_account(account_id).sender_identity
+    others: list[SenderIdentity] = []
     if profile_sender and name.identity in (profile_sender, profile_sender.rpartition("@")[2]):
-        others = [identity for identity in owned_identities_for(
-            profile_sender, account_id, _owners(name.domain, releasing_too=False))
-            if identity != name.identity]
+        held = [claim for claim in sender_store.identities_at(name.domain) if claim.releasing_at is None]
+        covering = owned_identities_for(profile_sender, account_id,
+                                        [Owner(claim.identity, claim.account_id) for claim in held])
+        others = [claim for claim in held if claim.account_id == account_id
+                  and claim.identity in covering and claim.identity != name.identity]
         if not others:
             raise Conflict("the account profile sends as this identity; set another sender_identity "
                            "with PATCH /v1/account first", field="identity")
-    if not _give_up(item):
+    # The profile as read, and the claims it keeps sending as, must still hold as the give-up
+    # begins (one transaction): a concurrent delete of those, or a PATCH, loses with 409.
+    if not _give_up(item, sender_store.Keeping(account_id, profile_sender, tuple(others))):
         # The claim changed between the read and the delete: the platform released it as lapsed
         # (the identity may be another account's now), or another delete of it began meanwhile
         # and is deleting it. Nothing was deleted here, as when the request came a moment later:
@@ -236,14 +264,15 @@ def delete_sender(account_id: str, actor: str, raw_identity: str) -> None:
     audit.record(account_id, actor, "sender.deleted", name.kind.value)
 
 
-def _give_up(item: SenderIdentity) -> bool:
+def _give_up(item: SenderIdentity, keeping: sender_store.Keeping | None = None) -> bool:
     """Give up the account's claim as it was read and delete its SES identity; False (nothing
     done) when the claim is gone already, another account's now (P35), or being given up by a
     process that may still be running.
 
     The claim is marked first, conditionally: an identity another account took over since
     (released as lapsed, claimed, made afresh in SES) is that account's, and SES is left alone;
-    from the mark on, nobody sends as it (check_sender). Then SES's identity goes, then the claim.
+    from the mark on, nobody sends as it (check_sender); with `keeping`, only while what the
+    delete read still holds (sender_store.begin_release). Then SES's identity goes, then the claim.
     When SES's delete fails, the mark is undone, so the delete can be retried. A process killed
     between the steps leaves the marked claim, never an SES identity without one: once the
     give-up can no longer be running (domain/senders.release_stalled), the next delete, account
@@ -252,7 +281,7 @@ def _give_up(item: SenderIdentity) -> bool:
     if item.releasing_at is not None and not release_stalled(item.releasing_at, now()):
         return False
     before = item.releasing_at
-    if not sender_store.begin_release(item):
+    if not sender_store.begin_release(item, keeping):
         return False
     try:
         ses.delete_identity(item.identity)
@@ -263,10 +292,11 @@ def _give_up(item: SenderIdentity) -> bool:
     return True
 
 
-def check_sender(account_id: str, address: str, field: str = "from_address") -> None:
+def check_sender(account_id: str, address: str, field: str = "from_address") -> str:
     """Forbidden naming `field` unless the account owns `address` or its domain, and no other
     account's verified domain is above it; Conflict when it does but SES has not verified that
-    identity (yet, or any more). `address` is normalised."""
+    identity (yet, or any more). `address` is normalised. The identity it sends as: the
+    address's claim or its domain's."""
     domain = address.rpartition("@")[2]
     owned = owned_identities_for(address, account_id, _owners(domain, releasing_too=False))
     # Under another account's verified domain, it may be verified through that domain: never
@@ -280,16 +310,9 @@ def check_sender(account_id: str, address: str, field: str = "from_address") -> 
     for identity in owned:
         state = ses.identity_state(identity)
         if state is not None and state.verified:
-            return
+            return identity
     raise Conflict(f"'{address}' is not verified by SES yet: see GET /v1/senders for what to do",
                    field=field)
-
-
-def owns_sender(account_id: str, address: str) -> bool:
-    """Whether the account still owns `address` (normalised) or its domain, verified or not (one
-    DynamoDB read, no SES call: a campaign's batches re-check it while it sends)."""
-    domain = address.rpartition("@")[2]
-    return bool(domain and owned_identities_for(address, account_id, _owners(domain, releasing_too=False)))
 
 
 def may_send_as(account_id: str, address: str | None) -> bool:
@@ -312,7 +335,7 @@ def adopt_sender(account_id: str, raw_identity: str) -> dict[str, Any]:
     identity claimed for an account nobody holds could be sent as by none, and claimed by none."""
     name = sender_name(raw_identity)
     get_account(account_id)
-    _refuse_platform_domain(name)
+    _refuse_platform_domain(name, operator=True)
     _refuse_under_a_verified_domain(name, account_id, unowned_too=False)
     check_may_claim(name, account_id, _owners(name.domain))
     state = ses.identity_state(name.identity)

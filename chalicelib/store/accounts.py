@@ -1,14 +1,15 @@
 """Accounts: create, read, update the profile."""
 from __future__ import annotations
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from chalicelib.domain.accounts import AccountProfile
 from chalicelib.domain.clock import now
-from chalicelib.domain.errors import NotFound
+from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.retention import day_of
-from chalicelib.store.models import Account
+from chalicelib.store.models import Account, SenderIdentity
+from chalicelib.store.transactions import first_condition_failed, write_transaction
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 
@@ -39,9 +40,28 @@ def account_exists(account_id: str) -> bool:
     return True
 
 
-def update_profile(account: Account, changes: dict[str, str]) -> Account:
+def update_profile(account: Account, changes: dict[str, str], *, sends_as: str | None = None) -> Account:
+    """Write the changes; with `sends_as` (the identity the new sender_identity is the account's
+    through, P35), in one transaction with a check that the account still claims it and is not
+    giving it up: Conflict naming `sender_identity` when a delete of it came first."""
     actions = [getattr(Account, name).set(value) for name, value in changes.items()]
-    account.update(actions=[*actions, Account.updated_at.set(now())])
+    actions.append(Account.updated_at.set(now()))
+    if sends_as is None:
+        account.update(actions=actions)
+        return account
+    try:
+        with write_transaction(Account) as transaction:
+            transaction.condition_check(
+                SenderIdentity, sends_as.rpartition("@")[2], sends_as,
+                condition=(SenderIdentity.account_id == account.account_id)
+                & SenderIdentity.releasing_at.does_not_exist())
+            transaction.update(account, actions=actions)
+    except TransactWriteError as exc:
+        if first_condition_failed(exc):
+            raise Conflict(f"'{sends_as}' is being deleted from the account's sender identities: "
+                           "choose another sender_identity", field="sender_identity") from None
+        raise
+    account.refresh(consistent_read=True)
     return account
 
 

@@ -5,15 +5,17 @@ deciding whether an account may send as `news@acme.example` is one read whatever
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from pynamodb.exceptions import DeleteError, PutError, UpdateError
+from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 
 from chalicelib.domain.clock import now
 from chalicelib.domain.errors import Conflict, NotFound
-from chalicelib.domain.senders import SenderKind
-from chalicelib.store.models import SenderIdentity
+from chalicelib.domain.senders import SenderKind, unavailable
+from chalicelib.store.models import Account, SenderIdentity
+from chalicelib.store.transactions import condition_failed, write_transaction
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 
@@ -56,7 +58,7 @@ def claim_identity(account_id: str, domain: str, identity: str, kind: SenderKind
         item.save(condition=SenderIdentity.identity.does_not_exist())
     except PutError as exc:
         if exc.cause_response_code == _CONDITION_FAILED:
-            raise Conflict(f"'{identity}' is already a sender identity", field="identity") from None
+            raise unavailable(identity) from None
         raise
     return item
 
@@ -68,16 +70,52 @@ def release_identity(item: SenderIdentity) -> None:
     release_unchanged_identity(item)
 
 
-def begin_release(item: SenderIdentity) -> bool:
+@dataclass(frozen=True)
+class Keeping:
+    """What a delete read that must still hold when its give-up begins: the account's profile
+    sender as read, and the account's other claims it sends as (P35: a delete never leaves the
+    profile sending as an identity the account no longer owns)."""
+
+    account_id: str
+    profile_sender: str | None
+    claims: tuple[SenderIdentity, ...] = ()
+
+
+def begin_release(item: SenderIdentity, keeping: Keeping | None = None) -> bool:
     """Mark the claim, as it was read, as being given up (`releasing_at`, now; `item` follows);
     False when it is gone, claimed afresh, or marked by another give-up since (one conditional
-    update: of two processes giving one claim up, one does it)."""
+    update: of two processes giving one claim up, one does it). With `keeping`, in one
+    transaction with its checks: Conflict naming `identity` when one failed (the profile's
+    sender changed, or another of its claims is being given up, since they were read)."""
+    at = now()
+    if keeping is None:
+        try:
+            item.update(actions=[SenderIdentity.releasing_at.set(at)], condition=_unchanged(item))
+        except UpdateError as exc:
+            if exc.cause_response_code == _CONDITION_FAILED:
+                return False
+            raise
+        return True
+    checks = 1 + len(keeping.claims)
     try:
-        item.update(actions=[SenderIdentity.releasing_at.set(now())], condition=_unchanged(item))
-    except UpdateError as exc:
-        if exc.cause_response_code == _CONDITION_FAILED:
+        with write_transaction(SenderIdentity) as transaction:
+            sender = Account.sender_identity
+            transaction.condition_check(Account, keeping.account_id, condition=(
+                sender.does_not_exist() if keeping.profile_sender is None
+                else sender == keeping.profile_sender))
+            for claim in keeping.claims:
+                transaction.condition_check(SenderIdentity, claim.domain, claim.identity,
+                                            condition=_unchanged(claim))
+            transaction.update(item, actions=[SenderIdentity.releasing_at.set(at)],
+                               condition=_unchanged(item))
+    except TransactWriteError as exc:
+        if condition_failed(exc, checks):
             return False
+        if any(condition_failed(exc, position) for position in range(checks)):
+            raise Conflict("the profile's sender_identity, or another identity it sends as, changed "
+                           "meanwhile: read them again and retry", field="identity") from None
         raise
+    item.releasing_at = at
     return True
 
 

@@ -126,3 +126,11 @@ def composed(html: str, text: str | None = None, sender: Any = None,
         mailing_list=ListSettings(list_id="lst_1", name="News", track_opens=tracking, track_clicks=tracking))
     message = email.message_from_bytes(build_mime(mail), policy=policy.default)
     return message.get_body(("plain",)).get_content(), message.get_body(("html",)).get_content()
+
+
+def set_ses_status(identity: str, status: str) -> None:
+    """Set what moto's SES says about an identity (moto verifies every identity at once)."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    ses_backends[DEFAULT_ACCOUNT_ID]["eu-west-1"].email_identities[identity].verification_status = status

@@ -123,7 +123,8 @@ def send_batch(job: BatchJob, time_left: Callable[[], float], last_attempt: bool
         return BatchOutcome()
     content = campaign_content(campaign)
     # P35 at every batch, not only at the start: an identity the account gave up mid-send may be
-    # another account's since. (Whether SES still verifies it, SES itself decides at each send.)
+    # another account's since, or SES may no longer verify it (SES itself sends as any identity
+    # the platform's AWS account has verified).
     if content.channel is Channel.EMAIL and not still_owns_sender(
             job.account_id, content.from_address or account.sender_identity or ""):
         _cancel(job, "its sender identity is no longer the account's", context)
