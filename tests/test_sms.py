@@ -12,7 +12,8 @@ import time_machine
 from chalicelib.clients import client as aws_client
 from chalicelib.config import hash_key
 from chalicelib.domain.privacy import phone_hash
-from chalicelib.domain.sms import STOP_INSTRUCTION, InboundSms, parse_inbound_sms
+from chalicelib.domain.sms import STOP_INSTRUCTION, InboundSms, Keyword, parse_inbound_sms
+from chalicelib.domain.sms_keywords import answer_language, answer_text
 from chalicelib.domain.suppression import SuppressionReason
 from chalicelib.store.suppressions import suppress, suppress_hash, suppressed_hashes
 from tests.support.campaigns import campaign_status
@@ -242,6 +243,11 @@ def test_p21_a_continued_sms_batch_files_whom_it_texts_for_the_purge(client, acc
     assert filed == {phone_hash(ANN, hash_key())}
 
 
+def _campaign_texts() -> list[tuple[str, str]]:
+    """(number, text) of every SMS sent but the answers to keyword replies."""
+    return [(to, text) for to, text in sent_sms() if text.endswith(STOP_INSTRUCTION)]
+
+
 def _inbound(aws, body: str, origination: str = ANN) -> None:
     """A reply to our number, published as SNS two-way SMS does, then the worker run on it."""
     message = {"originationNumber": origination, "destinationNumber": "+12125550101",
@@ -266,7 +272,7 @@ def test_p06_p12_an_inbound_stop_suppresses_the_number_for_the_account_that_text
     assert suppressed_hashes(account["account_id"], [ann]) == {ann}
     assert suppressed_hashes(other["account_id"], [phone_hash(ANN, hash_key())]) == set()
     _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])
-    assert len(sent_sms()) == 1, "the second campaign skips the number"
+    assert len(_campaign_texts()) == 1, "the second campaign skips the number"
 
 
 def test_p07_p12_a_stop_reply_after_the_texts_record_is_gone_suppresses_the_number_platform_wide(
@@ -290,7 +296,7 @@ def test_p07_p12_a_stop_reply_after_the_texts_record_is_gone_suppresses_the_numb
     assert suppressed_hashes(account["account_id"], [ann]) == {ann}
     assert suppressed_hashes(other["account_id"], [ann]) == {ann}
     _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])
-    assert len(sent_sms()) == 1, "the second campaign skips the number"
+    assert len(_campaign_texts()) == 1, "the second campaign skips the number"
 
 
 def test_a_reply_that_is_not_a_stop_changes_nothing(client, aws, account, headers, list_id):
@@ -315,6 +321,89 @@ def test_p12_every_opt_out_keyword_amazon_sns_honours_is_a_stop(reply):
     # SNS opts a number out on these; a reply Tidings did not take as one would leave the
     # number unsuppressed here while SNS itself refuses to text it.
     assert InboundSms(ANN, "+1212", reply).is_stop
+
+
+@pytest.mark.parametrize("reply", ["ARRET", "ALTO", "PARAR", "STOPP", "CANCELAR", "Parar, por favor",
+                                   "Stopp!"])
+def test_p12_a_stop_word_carriers_honour_in_another_language_is_a_stop(reply):
+    """French, Spanish, Portuguese, German and Nordic stop words opt out like STOP (P12)."""
+    assert InboundSms(ANN, "+1212", reply).is_stop, repr(reply)
+
+
+def _replies_to(number: str) -> list[str]:
+    """The texts sent to `number` that are no campaign text (those end with how to stop)."""
+    return [text for to, text in sent_sms() if to == number and not text.endswith(STOP_INSTRUCTION)]
+
+
+def test_p06_p12_a_stop_in_spanish_suppresses_the_number_and_is_confirmed_by_one_text_only(
+        client, aws, account, headers, list_id):
+    """The first STOP writes the suppression and is confirmed by one text; the same or another
+    STOP after it writes nothing and is answered by nothing (no reply storm)."""
+    subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
+    _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])
+    for body in ("CANCELAR", "STOP", "Alto"):
+        _inbound(aws, body)
+        assert client.lambda_.invoke("sms_inbound_worker", sqs_event(*take("sms-inbound"))).payload == {
+            "batchItemFailures": []}
+    ann = phone_hash(ANN, hash_key())
+    assert suppressed_hashes(account["account_id"], [ann]) == {ann}
+    assert _replies_to(ANN) == [answer_text(Keyword.STOP, [], answer_language(ANN))]
+
+
+def _keyword_from(client, aws, body: str, origination: str = ANN) -> None:
+    _inbound(aws, body, origination)
+    assert client.lambda_.invoke("sms_inbound_worker", sqs_event(*take("sms-inbound"))).payload == {
+        "batchItemFailures": []}
+
+
+def test_p12_help_is_answered_with_the_names_of_the_accounts_that_texted_the_number_and_nothing_else(
+        client, aws, account, headers, list_id):
+    from chalicelib.cli import create_account_with_key
+
+    create_account_with_key("Other Ltd", {})
+    subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN, name="Ann Secret")
+    _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])
+    _keyword_from(client, aws, "help")
+    _keyword_from(client, aws, "HELP", origination=BOB)
+    [to_ann] = _replies_to(ANN)
+    assert to_ann == answer_text(Keyword.HELP, ["Acme Ltd"], answer_language(ANN))
+    assert "Other Ltd" not in to_ann and "Ann" not in to_ann and "Texts" not in to_ann
+    assert _replies_to(BOB) == [answer_text(Keyword.HELP, [], answer_language(BOB))], "nobody texted Bob"
+
+
+def test_p01_start_restarts_nothing_and_says_so(client, aws, account, headers, list_id):
+    """Texts go only to a number confirmed through a signup (P01): START lifts no STOP."""
+    subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
+    _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])
+    _keyword_from(client, aws, "STOP")
+    _keyword_from(client, aws, "Start")
+    ann = phone_hash(ANN, hash_key())
+    assert suppressed_hashes(account["account_id"], [ann]) == {ann}
+    assert _replies_to(ANN)[-1] == answer_text(Keyword.START, [], answer_language(ANN))
+    _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])
+    assert len(_campaign_texts()) == 1, "START restarted the texts"
+
+
+@pytest.mark.parametrize("reply", ["Help me with my order", "Start time?", "Information please", "helpful"])
+def test_a_reply_that_only_starts_like_help_or_start_is_not_answered(client, aws, account, reply):
+    _keyword_from(client, aws, reply)
+    assert sent_sms() == []
+
+
+def test_p12_a_number_gets_at_most_three_keyword_answers_a_day(client, aws, account, headers, list_id):
+    """No reply loop with another robot, no cost attack by repeated keywords: a STOP's confirmation
+    and HELP's answers share the number's three a day; the next day it is answered again."""
+    from chalicelib.domain.sms_keywords import ANSWERS_PER_NUMBER_PER_DAY
+
+    assert ANSWERS_PER_NUMBER_PER_DAY == 3
+    with time_machine.travel(datetime(2027, 3, 1, 9, tzinfo=UTC), tick=False):
+        _keyword_from(client, aws, "STOP")
+        for _ in range(3):
+            _keyword_from(client, aws, "HELP")
+        assert len(_replies_to(ANN)) == 3
+    with time_machine.travel(datetime(2027, 3, 2, 9, tzinfo=UTC), tick=False):
+        _keyword_from(client, aws, "HELP")
+    assert len(_replies_to(ANN)) == 4
 
 
 @pytest.mark.parametrize("reply", [
@@ -346,7 +435,7 @@ def test_p06_p12_a_stop_reply_with_a_comma_keeps_the_next_campaign_from_texting_
     ann = phone_hash(ANN, hash_key())
     assert suppressed_hashes(account["account_id"], [ann]) == {ann}
     _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])
-    assert len(sent_sms()) == 1, "the second campaign texted the number that replied STOP"
+    assert len(_campaign_texts()) == 1, "the second campaign texted the number that replied STOP"
 
 
 def test_a_test_sms_goes_to_the_given_number_only(client, account, headers, list_id, publishes):
@@ -651,7 +740,7 @@ def test_p06_p12_a_stop_reply_to_a_test_sms_keeps_the_next_test_from_texting_the
     again = _test_send(client, headers, campaign["campaign_id"], [BOB])
     assert again.status_code == 409, again.body
     assert json.loads(again.body)["error"]["field"] == "addresses"
-    assert len(sent_sms()) == 1
+    assert len(_campaign_texts()) == 1
 
 
 def test_p21_a_test_sms_is_a_message_record_of_kind_test_filed_for_the_30_day_purge(
