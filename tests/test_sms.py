@@ -520,6 +520,47 @@ def test_the_template_lets_the_lambdas_publish_sms_and_feeds_replies_to_their_qu
     assert subscription["Endpoint"] == {"Fn::GetAtt": ["SmsInboundQueue", "Arn"]}
 
 
+# --- P04: a phone held is a person's own phone, never a number that costs them ---------------------------
+
+# phonenumbers' example number of each type that costs whoever texts it, or reaches no one's phone.
+NOT_PERSONAL_PHONES = {"premium-rate": "+40900123456", "shared-cost": "+40801123456", "UAN": "+40372123456",
+                       "voicemail": "+49177991234567", "pager": "+447640123456",
+                       "personal number": "+447012345678"}
+
+
+@pytest.mark.parametrize("number", NOT_PERSONAL_PHONES.values(), ids=NOT_PERSONAL_PHONES)
+def test_p04_a_number_that_costs_or_is_no_personal_phone_is_refused_at_intake_naming_phone(
+        client, headers, list_id, number):
+    created = client.http.post(f"/v1/lists/{list_id}/subscribers", headers=headers,
+                               body=json.dumps({"email": "ann@example.com", "phone": number}))
+    assert created.status_code == 400, created.body
+    assert json.loads(created.body)["error"]["field"] == "phone"
+    taken = client.http.post(f"/v1/lists/{list_id}/subscribers", headers=headers,
+                             body=json.dumps({"email": "ann@example.com", "phone": ANN}))
+    assert taken.status_code in (201, 202), taken.body
+    patched = client.http.patch(f"/v1/lists/{list_id}/subscribers/ann@example.com", headers=headers,
+                                body=json.dumps({"phone": number}))
+    assert patched.status_code == 400 and json.loads(patched.body)["error"]["field"] == "phone"
+
+
+@pytest.mark.parametrize("number", ["+40712345678", "+40212345678", "+12015550123"],
+                         ids=["mobile", "fixed line", "fixed line or mobile"])
+def test_p04_a_mobile_or_fixed_line_number_is_taken(number):
+    from chalicelib.domain.subscriptions import textable_phone
+
+    assert textable_phone(number) == number
+
+
+def test_p12_p18_a_number_refused_at_intake_is_still_a_subject_for_requests_and_stop_replies():
+    """A person may ask about or erase, and STOP, any number held before the check (P12, P18)."""
+    from chalicelib.domain.privacy import subject_of
+
+    premium = NOT_PERSONAL_PHONES["premium-rate"]
+    assert parse_inbound_sms({"originationNumber": premium, "destinationNumber": "+1212",
+                              "messageBody": "STOP"}).origination == premium
+    assert subject_of(phone=premium).value == premium
+
+
 # --- P01-P03 for SMS: only numbers their person confirmed --------------------------------------------
 
 def _prefs_token(account: dict[str, Any], list_id: str, address: str) -> str:
@@ -773,7 +814,7 @@ def test_p12_a_test_sms_to_a_number_sns_holds_opted_out_is_refused_whole(client,
 
 
 @pytest.mark.parametrize("raw", ["+40 7\u2028123", "+4071234\u00855678", "+40\x00712345678", "call me",
-                                 "+40 12", "+" + "4" * 300])
+                                 "+40 12", "+" + "4" * 300, NOT_PERSONAL_PHONES["premium-rate"]])
 def test_parity_a_bad_test_number_is_refused_naming_the_addresses_field(client, headers, list_id, publishes,
                                                                        raw):
     """The request's field is `addresses`, never `phone`, a field the caller never sent; the

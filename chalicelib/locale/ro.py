@@ -396,4 +396,8 @@ RO: dict[str, str] = {
     "Replying START restarts no texts: to get them again, sign up on the sender's form.":
         "Raspunsul START nu reporneste SMS-urile: ca sa le primesti din nou, aboneaza-te pe "
         "formularul expeditorului.",
+    "'phone' is a premium-rate, shared-cost or other number that is no person's own phone; give a mobile "
+    "or landline number":
+        "'phone' este un număr cu tarif special, cu cost partajat sau alt număr care nu e telefonul "
+        "unei persoane; dă un număr de mobil sau de telefon fix",
 }
