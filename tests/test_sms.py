@@ -947,6 +947,29 @@ def test_p12_an_entry_gets_at_most_its_codes_a_day(client, account, list_id):
     assert len(sent_sms()) == CODES_PER_ENTRY_PER_DAY + 1
 
 
+@pytest.mark.parametrize(("codes_before", "answer"), [(198, 200), (199, 429)])
+def test_p12_an_account_texts_at_most_200_phone_codes_a_day(client, account, list_id, codes_before, answer):
+    """Entries typed by whoever holds their links, each within its own caps, must not make one
+    account's forms an SMS pump: 200 codes a day per account, the 429 naming the limit."""
+    from chalicelib.domain.phone_consent import CODES_PER_ACCOUNT_PER_DAY, account_code_counter
+    from chalicelib.store.rate_limits import consume
+
+    assert CODES_PER_ACCOUNT_PER_DAY == 200
+    with time_machine.travel(datetime(2027, 3, 1, 9, tzinfo=UTC), tick=False):
+        assert consume([account_code_counter(account["account_id"])], datetime.now(UTC),
+                       amount=codes_before) == []
+        subscribe(account["account_id"], list_id, "bob@example.com", phone=BOB, phone_confirmed=False)
+        assert _form_post(client, _prefs_token(account, list_id, "bob@example.com"), "phone/code",
+                          list_id=list_id).status_code == 200, "the 199th code of the day"
+        subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN, phone_confirmed=False)
+        last = _form_post(client, _prefs_token(account, list_id, "ann@example.com"), "phone/code",
+                          list_id=list_id)
+    assert last.status_code == answer
+    assert len(sent_sms()) == (2 if answer == 200 else 1)
+    if answer == 429:
+        assert "200 codes" in last.body.decode()
+
+
 def test_p12_a_number_is_texted_at_most_its_codes_a_day_whatever_the_entries_it_is_typed_on(
         client, account, list_id):
     """Typed on many entries (any account), a number gets CODES_PER_NUMBER_PER_DAY codes a day;

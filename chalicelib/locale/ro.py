@@ -400,4 +400,6 @@ RO: dict[str, str] = {
     "or landline number":
         "'phone' este un număr cu tarif special, cu cost partajat sau alt număr care nu e telefonul "
         "unei persoane; dă un număr de mobil sau de telefon fix",
+    "this sender's forms asked for their %(count)s codes today; ask again tomorrow":
+        "formularele acestui expeditor au cerut deja cele %(count)s coduri de azi; cere din nou mâine",
 }
