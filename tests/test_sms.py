@@ -299,6 +299,31 @@ def test_p07_p12_a_stop_reply_after_the_texts_record_is_gone_suppresses_the_numb
     assert len(_campaign_texts()) == 1, "the second campaign skips the number"
 
 
+def test_p12_a_forged_inbound_sms_from_another_topic_fails_alone_and_the_rest_of_the_batch_is_applied(
+        client, aws, account, headers, list_id):
+    """A notification that names a topic not ours (another account's, region's or name) is no
+    reply to our number: it suppresses and answers nothing, and fails alone (P12)."""
+    subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
+    subscribe(account["account_id"], list_id, "bob@example.com", phone=BOB)
+    _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])
+    _inbound(aws, "STOP")
+    [genuine] = take("sms-inbound")
+    ours = json.loads(genuine["body"])["TopicArn"]
+    account_id, name = ours.split(":")[4], ours.split(":")[5]
+    forged = [{**genuine, "messageId": f"forged-{index}", "body": json.dumps({
+        **json.loads(genuine["body"]), "TopicArn": arn, "Message": json.dumps({
+            "originationNumber": BOB, "destinationNumber": "+12125550101", "messageBody": "STOP"})})}
+        for index, arn in enumerate([ours.replace(account_id, "210987654321"),
+                                     ours.replace(name, f"{name}-other"),
+                                     ours.replace(":eu-west-1:", ":us-east-1:"), None])]
+    result = client.lambda_.invoke("sms_inbound_worker", sqs_event(*forged[:2], genuine, *forged[2:]))
+    failed = [failure["itemIdentifier"] for failure in result.payload["batchItemFailures"]]
+    assert failed == [f"forged-{index}" for index in range(4)]
+    ann, bob = phone_hash(ANN, hash_key()), phone_hash(BOB, hash_key())
+    assert suppressed_hashes(account["account_id"], [ann, bob]) == {ann}
+    assert _replies_to(BOB) == []
+
+
 def test_a_reply_that_is_not_a_stop_changes_nothing(client, aws, account, headers, list_id):
     subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
     _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])

@@ -108,6 +108,14 @@ def _plain(text: str) -> str:
                    if not unicodedata.combining(char) and unicodedata.category(char) != "Cf").casefold()
 
 
+def from_topic(topic_arn: object, queue_arn: str, topic_name: str) -> bool:
+    """Whether an SNS notification's `TopicArn` is the topic `topic_name` beside the queue that
+    delivered it (same partition, region and AWS account): only that one carries replies to our
+    numbers; another's, in a queue it should never reach, is forged."""
+    parts = queue_arn.split(":")
+    return len(parts) == 6 and topic_arn == ":".join([*parts[:2], "sns", *parts[3:5], topic_name])
+
+
 def parse_inbound_sms(message: str | Mapping[str, Any]) -> InboundSms:
     """The inbound SMS in an SNS notification's `Message` (JSON text or parsed);
     InvalidInput when it is not one."""
