@@ -299,6 +299,22 @@ def test_p07_p12_a_stop_reply_after_the_texts_record_is_gone_suppresses_the_numb
     assert len(_campaign_texts()) == 1, "the second campaign skips the number"
 
 
+def test_p12_a_stop_whose_answer_sns_refuses_is_applied_and_not_retried(client, aws, account, monkeypatch):
+    """SNS refusing the answer (a destination it does not serve) is no failure of the STOP: the
+    record succeeds, rather than coming back until the dead-letter queue."""
+    from botocore.exceptions import ClientError
+
+    from chalicelib.adapters import sns
+
+    def refuse(number, text, sms_type):
+        raise ClientError({"Error": {"Code": "InvalidParameter", "Message": "refused"}}, "Publish")
+
+    monkeypatch.setattr(sns, "send_sms", refuse)
+    _keyword_from(client, aws, "STOP")
+    ann = phone_hash(ANN, hash_key())
+    assert suppressed_hashes(account["account_id"], [ann]) == {ann}
+
+
 def test_p12_a_forged_inbound_sms_from_another_topic_fails_alone_and_the_rest_of_the_batch_is_applied(
         client, aws, account, headers, list_id):
     """A notification that names a topic not ours (another account's, region's or name) is no

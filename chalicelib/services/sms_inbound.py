@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.adapters import sns
+from chalicelib.adapters.retries import error_code, is_refusal
 from chalicelib.config import hash_key
 from chalicelib.domain.clock import now
 from chalicelib.domain.privacy import phone_hash
@@ -63,5 +64,14 @@ def _answer(sms: InboundSms, keyword: Keyword, senders: list[str]) -> None:
                     extra={"keyword": keyword.value})
         return
     text = answer_text(keyword, senders, answer_language(sms.origination))
-    sns.send_sms(sms.origination, text, sns.TRANSACTIONAL)
+    try:
+        sns.send_sms(sms.origination, text, sns.TRANSACTIONAL)
+    except Exception as error:
+        # A number SNS will not text fails nothing: the reply was applied, and a retry would
+        # only bring the record back until the dead-letter queue. Other errors are retried.
+        if not is_refusal(error):
+            raise
+        logger.warning("keyword SMS not answered: SNS refused it",
+                       extra={"keyword": keyword.value, "error": error_code(error)})
+        return
     logger.info("keyword SMS answered", extra={"keyword": keyword.value})
