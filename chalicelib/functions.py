@@ -292,8 +292,12 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         + writes("subscribers", "suppressions", "campaign-stats", "audit-log"),
         secrets=_BOTH_SECRETS),
         trigger=QueueTrigger(INBOUND_MAIL, 10, 0, 2)),
+    # It answers keyword replies (STOP confirmed, HELP naming the accounts that texted the
+    # number), within a number's answers a day (rate-counters).
     FunctionSpec("sms_inbound_worker", 30, Touches(
-        tables=reads("messages") + writes("suppressions", "subscribers", "audit-log"), secrets=_HASH_ONLY),
+        tables=reads("messages", "accounts")
+        + writes("suppressions", "subscribers", "audit-log", "rate-counters"),
+        sends_sms=True, secrets=_HASH_ONLY),
         trigger=QueueTrigger(SMS_INBOUND, 10, 0, 2)),
     # The daily purge: every step gets its share of five minutes each run (services/retention.py)
     # and deletes an account's items in every table that holds them, and its SES identities.

@@ -52,6 +52,11 @@ class QueuedRecord:
     def attributes(self) -> QueueAttributes:
         return QueueAttributes(self.raw.get("attributes") or {})
 
+    @property
+    def event_source_arn(self) -> str:
+        """The ARN of the queue the record came from."""
+        return str(self.raw.get("eventSourceARN") or "")
+
 
 def process_batch(event: Mapping[str, Any], handler: Callable[[QueuedRecord], object],
                   raise_on_entire_batch_failure: bool = True) -> dict[str, Any]:

@@ -100,7 +100,8 @@ def _policy(spec: FunctionSpec) -> list[dict[str, Any]]:
 
 
 def test_p28_sms_is_granted_to_the_functions_that_text_and_no_other():
-    assert SMS_SENDERS == ["api_handler", "campaign_send_worker"]
+    # sms_inbound_worker: its answers to keyword replies (services/sms_inbound.py).
+    assert SMS_SENDERS == ["api_handler", "campaign_send_worker", "sms_inbound_worker"]
 
 
 @pytest.mark.parametrize("function", SMS_SENDERS)

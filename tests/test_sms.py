@@ -12,7 +12,8 @@ import time_machine
 from chalicelib.clients import client as aws_client
 from chalicelib.config import hash_key
 from chalicelib.domain.privacy import phone_hash
-from chalicelib.domain.sms import STOP_INSTRUCTION, InboundSms, parse_inbound_sms
+from chalicelib.domain.sms import STOP_INSTRUCTION, InboundSms, Keyword, parse_inbound_sms
+from chalicelib.domain.sms_keywords import answer_language, answer_text
 from chalicelib.domain.suppression import SuppressionReason
 from chalicelib.store.suppressions import suppress, suppress_hash, suppressed_hashes
 from tests.support.campaigns import campaign_status
@@ -242,6 +243,11 @@ def test_p21_a_continued_sms_batch_files_whom_it_texts_for_the_purge(client, acc
     assert filed == {phone_hash(ANN, hash_key())}
 
 
+def _campaign_texts() -> list[tuple[str, str]]:
+    """(number, text) of every SMS sent but the answers to keyword replies."""
+    return [(to, text) for to, text in sent_sms() if text.endswith(STOP_INSTRUCTION)]
+
+
 def _inbound(aws, body: str, origination: str = ANN) -> None:
     """A reply to our number, published as SNS two-way SMS does, then the worker run on it."""
     message = {"originationNumber": origination, "destinationNumber": "+12125550101",
@@ -266,7 +272,7 @@ def test_p06_p12_an_inbound_stop_suppresses_the_number_for_the_account_that_text
     assert suppressed_hashes(account["account_id"], [ann]) == {ann}
     assert suppressed_hashes(other["account_id"], [phone_hash(ANN, hash_key())]) == set()
     _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])
-    assert len(sent_sms()) == 1, "the second campaign skips the number"
+    assert len(_campaign_texts()) == 1, "the second campaign skips the number"
 
 
 def test_p07_p12_a_stop_reply_after_the_texts_record_is_gone_suppresses_the_number_platform_wide(
@@ -290,7 +296,48 @@ def test_p07_p12_a_stop_reply_after_the_texts_record_is_gone_suppresses_the_numb
     assert suppressed_hashes(account["account_id"], [ann]) == {ann}
     assert suppressed_hashes(other["account_id"], [ann]) == {ann}
     _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])
-    assert len(sent_sms()) == 1, "the second campaign skips the number"
+    assert len(_campaign_texts()) == 1, "the second campaign skips the number"
+
+
+def test_p12_a_stop_whose_answer_sns_refuses_is_applied_and_not_retried(client, aws, account, monkeypatch):
+    """SNS refusing the answer (a destination it does not serve) is no failure of the STOP: the
+    record succeeds, rather than coming back until the dead-letter queue."""
+    from botocore.exceptions import ClientError
+
+    from chalicelib.adapters import sns
+
+    def refuse(number, text, sms_type):
+        raise ClientError({"Error": {"Code": "InvalidParameter", "Message": "refused"}}, "Publish")
+
+    monkeypatch.setattr(sns, "send_sms", refuse)
+    _keyword_from(client, aws, "STOP")
+    ann = phone_hash(ANN, hash_key())
+    assert suppressed_hashes(account["account_id"], [ann]) == {ann}
+
+
+def test_p12_a_forged_inbound_sms_from_another_topic_fails_alone_and_the_rest_of_the_batch_is_applied(
+        client, aws, account, headers, list_id):
+    """A notification that names a topic not ours (another account's, region's or name) is no
+    reply to our number: it suppresses and answers nothing, and fails alone (P12)."""
+    subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
+    subscribe(account["account_id"], list_id, "bob@example.com", phone=BOB)
+    _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])
+    _inbound(aws, "STOP")
+    [genuine] = take("sms-inbound")
+    ours = json.loads(genuine["body"])["TopicArn"]
+    account_id, name = ours.split(":")[4], ours.split(":")[5]
+    forged = [{**genuine, "messageId": f"forged-{index}", "body": json.dumps({
+        **json.loads(genuine["body"]), "TopicArn": arn, "Message": json.dumps({
+            "originationNumber": BOB, "destinationNumber": "+12125550101", "messageBody": "STOP"})})}
+        for index, arn in enumerate([ours.replace(account_id, "210987654321"),
+                                     ours.replace(name, f"{name}-other"),
+                                     ours.replace(":eu-west-1:", ":us-east-1:"), None])]
+    result = client.lambda_.invoke("sms_inbound_worker", sqs_event(*forged[:2], genuine, *forged[2:]))
+    failed = [failure["itemIdentifier"] for failure in result.payload["batchItemFailures"]]
+    assert failed == [f"forged-{index}" for index in range(4)]
+    ann, bob = phone_hash(ANN, hash_key()), phone_hash(BOB, hash_key())
+    assert suppressed_hashes(account["account_id"], [ann, bob]) == {ann}
+    assert _replies_to(BOB) == []
 
 
 def test_a_reply_that_is_not_a_stop_changes_nothing(client, aws, account, headers, list_id):
@@ -315,6 +362,89 @@ def test_p12_every_opt_out_keyword_amazon_sns_honours_is_a_stop(reply):
     # SNS opts a number out on these; a reply Tidings did not take as one would leave the
     # number unsuppressed here while SNS itself refuses to text it.
     assert InboundSms(ANN, "+1212", reply).is_stop
+
+
+@pytest.mark.parametrize("reply", ["ARRET", "ALTO", "PARAR", "STOPP", "CANCELAR", "Parar, por favor",
+                                   "Stopp!"])
+def test_p12_a_stop_word_carriers_honour_in_another_language_is_a_stop(reply):
+    """French, Spanish, Portuguese, German and Nordic stop words opt out like STOP (P12)."""
+    assert InboundSms(ANN, "+1212", reply).is_stop, repr(reply)
+
+
+def _replies_to(number: str) -> list[str]:
+    """The texts sent to `number` that are no campaign text (those end with how to stop)."""
+    return [text for to, text in sent_sms() if to == number and not text.endswith(STOP_INSTRUCTION)]
+
+
+def test_p06_p12_a_stop_in_spanish_suppresses_the_number_and_is_confirmed_by_one_text_only(
+        client, aws, account, headers, list_id):
+    """The first STOP writes the suppression and is confirmed by one text; the same or another
+    STOP after it writes nothing and is answered by nothing (no reply storm)."""
+    subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
+    _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])
+    for body in ("CANCELAR", "STOP", "Alto"):
+        _inbound(aws, body)
+        assert client.lambda_.invoke("sms_inbound_worker", sqs_event(*take("sms-inbound"))).payload == {
+            "batchItemFailures": []}
+    ann = phone_hash(ANN, hash_key())
+    assert suppressed_hashes(account["account_id"], [ann]) == {ann}
+    assert _replies_to(ANN) == [answer_text(Keyword.STOP, [], answer_language(ANN))]
+
+
+def _keyword_from(client, aws, body: str, origination: str = ANN) -> None:
+    _inbound(aws, body, origination)
+    assert client.lambda_.invoke("sms_inbound_worker", sqs_event(*take("sms-inbound"))).payload == {
+        "batchItemFailures": []}
+
+
+def test_p12_help_is_answered_with_the_names_of_the_accounts_that_texted_the_number_and_nothing_else(
+        client, aws, account, headers, list_id):
+    from chalicelib.cli import create_account_with_key
+
+    create_account_with_key("Other Ltd", {})
+    subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN, name="Ann Secret")
+    _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])
+    _keyword_from(client, aws, "help")
+    _keyword_from(client, aws, "HELP", origination=BOB)
+    [to_ann] = _replies_to(ANN)
+    assert to_ann == answer_text(Keyword.HELP, ["Acme Ltd"], answer_language(ANN))
+    assert "Other Ltd" not in to_ann and "Ann" not in to_ann and "Texts" not in to_ann
+    assert _replies_to(BOB) == [answer_text(Keyword.HELP, [], answer_language(BOB))], "nobody texted Bob"
+
+
+def test_p01_start_restarts_nothing_and_says_so(client, aws, account, headers, list_id):
+    """Texts go only to a number confirmed through a signup (P01): START lifts no STOP."""
+    subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
+    _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])
+    _keyword_from(client, aws, "STOP")
+    _keyword_from(client, aws, "Start")
+    ann = phone_hash(ANN, hash_key())
+    assert suppressed_hashes(account["account_id"], [ann]) == {ann}
+    assert _replies_to(ANN)[-1] == answer_text(Keyword.START, [], answer_language(ANN))
+    _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])
+    assert len(_campaign_texts()) == 1, "START restarted the texts"
+
+
+@pytest.mark.parametrize("reply", ["Help me with my order", "Start time?", "Information please", "helpful"])
+def test_a_reply_that_only_starts_like_help_or_start_is_not_answered(client, aws, account, reply):
+    _keyword_from(client, aws, reply)
+    assert sent_sms() == []
+
+
+def test_p12_a_number_gets_at_most_three_keyword_answers_a_day(client, aws, account, headers, list_id):
+    """No reply loop with another robot, no cost attack by repeated keywords: a STOP's confirmation
+    and HELP's answers share the number's three a day; the next day it is answered again."""
+    from chalicelib.domain.sms_keywords import ANSWERS_PER_NUMBER_PER_DAY
+
+    assert ANSWERS_PER_NUMBER_PER_DAY == 3
+    with time_machine.travel(datetime(2027, 3, 1, 9, tzinfo=UTC), tick=False):
+        _keyword_from(client, aws, "STOP")
+        for _ in range(3):
+            _keyword_from(client, aws, "HELP")
+        assert len(_replies_to(ANN)) == 3
+    with time_machine.travel(datetime(2027, 3, 2, 9, tzinfo=UTC), tick=False):
+        _keyword_from(client, aws, "HELP")
+    assert len(_replies_to(ANN)) == 4
 
 
 @pytest.mark.parametrize("reply", [
@@ -346,7 +476,7 @@ def test_p06_p12_a_stop_reply_with_a_comma_keeps_the_next_campaign_from_texting_
     ann = phone_hash(ANN, hash_key())
     assert suppressed_hashes(account["account_id"], [ann]) == {ann}
     _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])
-    assert len(sent_sms()) == 1, "the second campaign texted the number that replied STOP"
+    assert len(_campaign_texts()) == 1, "the second campaign texted the number that replied STOP"
 
 
 def test_a_test_sms_goes_to_the_given_number_only(client, account, headers, list_id, publishes):
@@ -429,6 +559,47 @@ def test_the_template_lets_the_lambdas_publish_sms_and_feeds_replies_to_their_qu
     assert resources["SmsInboundTopic"]["Properties"]["TopicName"] == "acme-sms-inbound"
     subscription = resources["SmsInboundTopicSubscription"]["Properties"]
     assert subscription["Endpoint"] == {"Fn::GetAtt": ["SmsInboundQueue", "Arn"]}
+
+
+# --- P04: a phone held is a person's own phone, never a number that costs them ---------------------------
+
+# phonenumbers' example number of each type that costs whoever texts it, or reaches no one's phone.
+NOT_PERSONAL_PHONES = {"premium-rate": "+40900123456", "shared-cost": "+40801123456", "UAN": "+40372123456",
+                       "voicemail": "+49177991234567", "pager": "+447640123456",
+                       "personal number": "+447012345678"}
+
+
+@pytest.mark.parametrize("number", NOT_PERSONAL_PHONES.values(), ids=NOT_PERSONAL_PHONES)
+def test_p04_a_number_that_costs_or_is_no_personal_phone_is_refused_at_intake_naming_phone(
+        client, headers, list_id, number):
+    created = client.http.post(f"/v1/lists/{list_id}/subscribers", headers=headers,
+                               body=json.dumps({"email": "ann@example.com", "phone": number}))
+    assert created.status_code == 400, created.body
+    assert json.loads(created.body)["error"]["field"] == "phone"
+    taken = client.http.post(f"/v1/lists/{list_id}/subscribers", headers=headers,
+                             body=json.dumps({"email": "ann@example.com", "phone": ANN}))
+    assert taken.status_code in (201, 202), taken.body
+    patched = client.http.patch(f"/v1/lists/{list_id}/subscribers/ann@example.com", headers=headers,
+                                body=json.dumps({"phone": number}))
+    assert patched.status_code == 400 and json.loads(patched.body)["error"]["field"] == "phone"
+
+
+@pytest.mark.parametrize("number", ["+40712345678", "+40212345678", "+12015550123"],
+                         ids=["mobile", "fixed line", "fixed line or mobile"])
+def test_p04_a_mobile_or_fixed_line_number_is_taken(number):
+    from chalicelib.domain.subscriptions import textable_phone
+
+    assert textable_phone(number) == number
+
+
+def test_p12_p18_a_number_refused_at_intake_is_still_a_subject_for_requests_and_stop_replies():
+    """A person may ask about or erase, and STOP, any number held before the check (P12, P18)."""
+    from chalicelib.domain.privacy import subject_of
+
+    premium = NOT_PERSONAL_PHONES["premium-rate"]
+    assert parse_inbound_sms({"originationNumber": premium, "destinationNumber": "+1212",
+                              "messageBody": "STOP"}).origination == premium
+    assert subject_of(phone=premium).value == premium
 
 
 # --- P01-P03 for SMS: only numbers their person confirmed --------------------------------------------
@@ -651,7 +822,7 @@ def test_p06_p12_a_stop_reply_to_a_test_sms_keeps_the_next_test_from_texting_the
     again = _test_send(client, headers, campaign["campaign_id"], [BOB])
     assert again.status_code == 409, again.body
     assert json.loads(again.body)["error"]["field"] == "addresses"
-    assert len(sent_sms()) == 1
+    assert len(_campaign_texts()) == 1
 
 
 def test_p21_a_test_sms_is_a_message_record_of_kind_test_filed_for_the_30_day_purge(
@@ -684,7 +855,7 @@ def test_p12_a_test_sms_to_a_number_sns_holds_opted_out_is_refused_whole(client,
 
 
 @pytest.mark.parametrize("raw", ["+40 7\u2028123", "+4071234\u00855678", "+40\x00712345678", "call me",
-                                 "+40 12", "+" + "4" * 300])
+                                 "+40 12", "+" + "4" * 300, NOT_PERSONAL_PHONES["premium-rate"]])
 def test_parity_a_bad_test_number_is_refused_naming_the_addresses_field(client, headers, list_id, publishes,
                                                                        raw):
     """The request's field is `addresses`, never `phone`, a field the caller never sent; the
@@ -815,6 +986,29 @@ def test_p12_an_entry_gets_at_most_its_codes_a_day(client, account, list_id):
     with time_machine.travel(datetime(2027, 3, 2, 0, 0, 1, tzinfo=UTC), tick=False):
         assert _form_post(client, token, "phone/code", list_id=list_id).status_code == 200
     assert len(sent_sms()) == CODES_PER_ENTRY_PER_DAY + 1
+
+
+@pytest.mark.parametrize(("codes_before", "answer"), [(198, 200), (199, 429)])
+def test_p12_an_account_texts_at_most_200_phone_codes_a_day(client, account, list_id, codes_before, answer):
+    """Entries typed by whoever holds their links, each within its own caps, must not make one
+    account's forms an SMS pump: 200 codes a day per account, the 429 naming the limit."""
+    from chalicelib.domain.phone_consent import CODES_PER_ACCOUNT_PER_DAY, account_code_counter
+    from chalicelib.store.rate_limits import consume
+
+    assert CODES_PER_ACCOUNT_PER_DAY == 200
+    with time_machine.travel(datetime(2027, 3, 1, 9, tzinfo=UTC), tick=False):
+        assert consume([account_code_counter(account["account_id"])], datetime.now(UTC),
+                       amount=codes_before) == []
+        subscribe(account["account_id"], list_id, "bob@example.com", phone=BOB, phone_confirmed=False)
+        assert _form_post(client, _prefs_token(account, list_id, "bob@example.com"), "phone/code",
+                          list_id=list_id).status_code == 200, "the 199th code of the day"
+        subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN, phone_confirmed=False)
+        last = _form_post(client, _prefs_token(account, list_id, "ann@example.com"), "phone/code",
+                          list_id=list_id)
+    assert last.status_code == answer
+    assert len(sent_sms()) == (2 if answer == 200 else 1)
+    if answer == 429:
+        assert "200 codes" in last.body.decode()
 
 
 def test_p12_a_number_is_texted_at_most_its_codes_a_day_whatever_the_entries_it_is_typed_on(

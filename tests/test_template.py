@@ -430,7 +430,8 @@ def test_no_grant_on_every_resource_but_sms_and_only_to_the_sms_senders(template
                                                         "sns:CheckIfPhoneNumberIsOptedOut"}, role_id
                     sms_senders.add(role_id)
                 assert not any(isinstance(r, str) and r.startswith("arn:*") for r in resources), role_id
-    assert sms_senders == texters == {"ApiHandlerRole", "CampaignSendWorkerRole"}
+    # The inbound-SMS worker texts answers to keyword replies (STOP, HELP, START).
+    assert sms_senders == texters == {"ApiHandlerRole", "CampaignSendWorkerRole", "SmsInboundWorkerRole"}
 
 
 def test_the_tracking_front_may_only_queue_events(template: dict[str, Any]) -> None:

@@ -26,6 +26,9 @@ CODE_DIGITS = 6
 # holds an email link is not a free line to text (SMS pumping).
 CODES_PER_ENTRY_PER_DAY = 5
 CODES_PER_NUMBER_PER_DAY = 10
+# ... and one account's entries ask for so many: entries typed by whoever holds their links, each
+# within its own caps, must not make the account's forms an SMS pump at its expense.
+CODES_PER_ACCOUNT_PER_DAY = 200
 _DAY = 86_400
 
 
@@ -60,6 +63,11 @@ def entry_code_counter(secret: str, account_id: str, list_id: str, address: str)
     """The codes one entry asked for today (keyed: no address in the counter's key)."""
     return Counter(f"code-entry:{list_id}:{keyed(secret, 'address', address)}", CODES_PER_ENTRY_PER_DAY, _DAY,
                    account_subject(account_id, address_hash(address, secret)))
+
+
+def account_code_counter(account_id: str) -> Counter:
+    """The codes the account's entries asked for today (no person's data in its key)."""
+    return Counter(f"code-account:{account_id}", CODES_PER_ACCOUNT_PER_DAY, _DAY)
 
 
 def number_code_counter(secret: str, phone: str) -> Counter:

@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from chalicelib.domain.campaigns import CampaignContent
@@ -26,11 +27,17 @@ from chalicelib.templates import DEFAULT_LANGUAGE, N_, gettext_for
 
 # A message id (P32): in the list's language, the keyword itself always STOP.
 STOP_INSTRUCTION = N_("Reply STOP to opt out")
-# The opt-out keywords carriers and Amazon SNS honour (case-insensitive, first word).
+# The opt-out keywords carriers and Amazon SNS honour (case-insensitive, first word), with the
+# other languages' that carriers honour too (French, Spanish, Portuguese, German and Nordic).
 STOP_KEYWORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "optout",
-                           "opt-out", "arret", "revoke", "remove", "td"})
+                           "opt-out", "arret", "revoke", "remove", "td",
+                           "alto", "parar", "stopp", "cancelar"})
 # ... and the same as two words (the FCC's list, 47 CFR 64.1200(a)(10), spells it so).
 STOP_PHRASES = frozenset({"opt out", "stop all"})
+# Keywords answered (domain/sms_keywords.py) only when they are the whole reply: a reply that
+# merely starts with "Info" or "Start" is conversation, not a request.
+HELP_KEYWORDS = frozenset({"help", "info", "ajutor"})
+START_KEYWORDS = frozenset({"start", "unstop"})
 # A word: letters and digits, hyphen-joined at most once ("opt-out"); punctuation ends it.
 _WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)?")
 
@@ -56,6 +63,14 @@ def compose_sms(*, signer: Signer, account_id: str, campaign_id: str | None, con
     return cut_to_fit(body, f"\n{stop}")
 
 
+class Keyword(Enum):
+    """What a reply asks for, when it is a keyword."""
+
+    STOP = "stop"
+    HELP = "help"
+    START = "start"
+
+
 @dataclass(frozen=True)
 class InboundSms:
     """A reply to one of our numbers: who sent it (E.164), to which number, and the text."""
@@ -71,6 +86,17 @@ class InboundSms:
         words = _WORD.findall(_plain(self.body))[:2]
         return bool(words) and (words[0] in STOP_KEYWORDS or " ".join(words) in STOP_PHRASES)
 
+    @property
+    def keyword(self) -> Keyword | None:
+        """The keyword the reply is: STOP as `is_stop` says, HELP or START only as its one word."""
+        if self.is_stop:
+            return Keyword.STOP
+        words = _WORD.findall(_plain(self.body))
+        if len(words) != 1:
+            return None
+        return (Keyword.HELP if words[0] in HELP_KEYWORDS
+                else Keyword.START if words[0] in START_KEYWORDS else None)
+
 
 def _plain(text: str) -> str:
     """`text` case-folded, in compatibility form (full-width letters become ASCII), without
@@ -80,6 +106,14 @@ def _plain(text: str) -> str:
     # Any dash joins words as the ASCII hyphen does ("Stop\u2011motion" is "stop-motion").
     return "".join("-" if unicodedata.category(char) == "Pd" else char for char in decomposed
                    if not unicodedata.combining(char) and unicodedata.category(char) != "Cf").casefold()
+
+
+def from_topic(topic_arn: object, queue_arn: str, topic_name: str) -> bool:
+    """Whether an SNS notification's `TopicArn` is the topic `topic_name` beside the queue that
+    delivered it (same partition, region and AWS account): only that one carries replies to our
+    numbers; another's, in a queue it should never reach, is forged."""
+    parts = queue_arn.split(":")
+    return len(parts) == 6 and topic_arn == ":".join([*parts[:2], "sns", *parts[3:5], topic_name])
 
 
 def parse_inbound_sms(message: str | Mapping[str, Any]) -> InboundSms:

@@ -195,7 +195,7 @@ def clean_contact(raw: Mapping[str, object], declared_attributes: Iterable[str],
         email=normalise_email(values["email"], check_dns=check_dns, mailable=True),
         name=values["name"],
         company=values["company"],
-        phone=normalise_phone(values["phone"]) if values["phone"] else None,
+        phone=textable_phone(values["phone"]) if values["phone"] else None,
         website=_website(values["website"]),
         field_of_activity=values["field_of_activity"],
         attributes=attributes,
@@ -211,7 +211,7 @@ def clean_changes(raw: Mapping[str, object], declared_attributes: Iterable[str])
     for name in CONTACT_FIELDS[1:]:
         if name in raw:
             text = _text(raw[name], name, _MAX_LENGTH[name])
-            changes[name] = (normalise_phone(text) if name == "phone" and text
+            changes[name] = (textable_phone(text) if name == "phone" and text
                              else _website(text) if name == "website" else text)
     if "attributes" in raw:
         probe = clean_contact({"email": "probe@example.com", "attributes": raw["attributes"]},
@@ -269,6 +269,26 @@ def normalise_phone(raw: str, default_region: str | None = None) -> str:
         raise InvalidInput(N_("'phone' is not a valid phone number; use the international form, "
                               "e.g. +40 712 345 678"), field="phone")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+# phonenumbers' types of a number that costs whoever texts it (premium-rate, shared-cost) or reaches
+# no one person's phone (a company's UAN, voicemail, pager, a forwarding "personal number"): a
+# list that takes one texts it at the account's or the holder's expense, to no subscriber.
+_NOT_PERSONAL_PHONE_TYPES = frozenset({"PREMIUM_RATE", "SHARED_COST", "UAN", "VOICEMAIL", "PAGER",
+                                       "PERSONAL_NUMBER"})
+
+
+def textable_phone(raw: str) -> str:
+    """`normalise_phone`, and InvalidInput(field="phone") for a number of a type no person's
+    own phone is: what intake takes. A request about a number, or its STOP, takes any valid one."""
+    import phonenumbers
+
+    e164 = normalise_phone(raw)
+    kind = phonenumbers.number_type(phonenumbers.parse(e164))
+    if any(kind == getattr(phonenumbers.PhoneNumberType, name) for name in _NOT_PERSONAL_PHONE_TYPES):
+        raise InvalidInput(N_("'phone' is a premium-rate, shared-cost or other number that is no "
+                              "person's own phone; give a mobile or landline number"), field="phone")
+    return e164
 
 
 # --- consent proof (P02) ------------------------------------------------------------------------

@@ -384,4 +384,22 @@ RO: dict[str, str] = {
         "ai cerut deja %(count)s coduri azi; cere din nou mâine",
     "you asked for this %(count)s times this hour; try again later":
         "ai cerut deja asta de %(count)s ori în această oră; încearcă din nou mai târziu",
+    # SMS answers to keyword replies: without diacritics, so they stay in GSM-7 (one part).
+    "You opted out: no more marketing texts will be sent to this number.":
+        "Te-ai dezabonat: acest numar nu va mai primi SMS-uri de marketing.",
+    "Texts to this number in the last 30 days came from: %(senders)s. Reply STOP to opt out.":
+        "SMS-urile primite de acest numar in ultimele 30 de zile au venit de la: %(senders)s. "
+        "Raspunde STOP pentru dezabonare.",
+    "No sender texted this number in the last 30 days. Reply STOP to opt out.":
+        "Niciun expeditor nu a trimis SMS acestui numar in ultimele 30 de zile. "
+        "Raspunde STOP pentru dezabonare.",
+    "Replying START restarts no texts: to get them again, sign up on the sender's form.":
+        "Raspunsul START nu reporneste SMS-urile: ca sa le primesti din nou, aboneaza-te pe "
+        "formularul expeditorului.",
+    "'phone' is a premium-rate, shared-cost or other number that is no person's own phone; give a mobile "
+    "or landline number":
+        "'phone' este un număr cu tarif special, cu cost partajat sau alt număr care nu e telefonul "
+        "unei persoane; dă un număr de mobil sau de telefon fix",
+    "this sender's forms asked for their %(count)s codes today; ask again tomorrow":
+        "formularele acestui expeditor au cerut deja cele %(count)s coduri de azi; cere din nou mâine",
 }

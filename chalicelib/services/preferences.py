@@ -310,8 +310,9 @@ def _entry_with_phone(claim: LinkClaim, list_id: str) -> Subscriber:
 
 def send_phone_code(token: str, form: Mapping[str, str]) -> None:
     """Text a one-time code to the number held on one list, for the person to type here (P01 for
-    SMS). At most one every RESEND_INTERVAL and CODES_PER_ENTRY_PER_DAY (TooManyRequests); the
-    code is stored only as a keyed hash. InvalidInput for a number already confirmed.
+    SMS). At most one every RESEND_INTERVAL, CODES_PER_ENTRY_PER_DAY and the account's
+    CODES_PER_ACCOUNT_PER_DAY (TooManyRequests); the code is stored only as a keyed hash.
+    InvalidInput for a number already confirmed.
 
     A number that is suppressed here (a STOP reply, an erasure), that SNS holds opted out, or
     that was texted its CODES_PER_NUMBER_PER_DAY, is not texted (P12), and the page answers as if
@@ -328,10 +329,7 @@ def send_phone_code(token: str, form: Mapping[str, str]) -> None:
     if not phone_consent.may_send_code(proof.code_sent_at if proof else None, at):
         raise TooManyRequests(N_("a code was sent a moment ago; wait two minutes before asking again"))
     key = hash_key()
-    counter = phone_consent.entry_code_counter(key, claim.account_id, entry.list_id, entry.address)
-    consume_or_refuse([counter], at,
-                      N_("you asked for %(count)s codes today; ask again tomorrow"),
-                      params={"count": phone_consent.CODES_PER_ENTRY_PER_DAY})
+    _count_code(key, claim.account_id, entry, at)
     code = phone_consent.new_code()
     texted = _may_text_code(claim.account_id, entry, key, at)
     # A code held back is kept as one no guess matches: it reached nobody (P01).
@@ -348,6 +346,23 @@ def send_phone_code(token: str, form: Mapping[str, str]) -> None:
                                    list_language(mailing_list))
     _text_code(entry, text)
     logger.info("phone confirmation code sent", extra={"list_id": entry.list_id})
+
+
+def _count_code(key: str, account_id: str, entry: Subscriber, at: datetime) -> None:
+    """Count the code against the entry's and the account's codes a day, both or neither;
+    TooManyRequests naming the limit that is full."""
+    account = phone_consent.account_code_counter(account_id)
+    full = consume([phone_consent.entry_code_counter(key, account_id, entry.list_id, entry.address), account],
+                   at)
+    if not full:
+        return
+    retry_after = max(counter.window_end(at) for counter in full) - int(at.timestamp())
+    if account in full:
+        raise TooManyRequests(N_("this sender's forms asked for their %(count)s codes today; ask again "
+                                 "tomorrow"), retry_after=retry_after,
+                              params={"count": phone_consent.CODES_PER_ACCOUNT_PER_DAY})
+    raise TooManyRequests(N_("you asked for %(count)s codes today; ask again tomorrow"),
+                          retry_after=retry_after, params={"count": phone_consent.CODES_PER_ENTRY_PER_DAY})
 
 
 def _text_code(entry: Subscriber, text: str) -> None:

@@ -1,4 +1,5 @@
-"""Replies to our SMS: a STOP suppresses the number for every account that texted it (P06, P12).
+"""Replies to our SMS: a STOP suppresses the number for every account that texted it (P06, P12);
+HELP and START are answered (domain/sms_keywords.py).
 
 Which accounts: those with a message record for the number's keyed hash, i.e. that sent it an
 SMS in the last 30 days (P21). A STOP must work for at least 60 days (P07): one that finds no
@@ -11,12 +12,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from chalicelib.adapters import sns
+from chalicelib.adapters.retries import error_code, is_refusal
 from chalicelib.config import hash_key
+from chalicelib.domain.clock import now
 from chalicelib.domain.privacy import phone_hash
-from chalicelib.domain.sms import parse_inbound_sms
+from chalicelib.domain.sms import InboundSms, Keyword, parse_inbound_sms
+from chalicelib.domain.sms_keywords import answer_counter, answer_language, answer_text
 from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason
 from chalicelib.observability import logger
+from chalicelib.store.accounts import account_names
 from chalicelib.store.messages import accounts_that_messaged
+from chalicelib.store.rate_limits import consume
 from chalicelib.store.suppressions import suppress_hash
 
 
@@ -24,14 +31,47 @@ def apply_inbound_sms(message: str | Mapping[str, Any]) -> int:
     """Apply one inbound SMS; returns how many accounts now suppress the number (0 when it is
     suppressed platform-wide, or the SMS is no STOP)."""
     sms = parse_inbound_sms(message)
-    if not sms.is_stop:
-        logger.info("inbound SMS is not an opt-out; ignored")
+    keyword = sms.keyword
+    if keyword is None:
+        logger.info("inbound SMS is no keyword; ignored")
         return 0
     hashed = phone_hash(sms.origination, hash_key())
     accounts = sorted(accounts_that_messaged(hashed))
-    for account_id in accounts:
-        suppress_hash(account_id, hashed, SuppressionReason.UNSUBSCRIBED)
+    if keyword is Keyword.HELP:
+        _answer(sms, keyword, account_names(accounts))
+    elif keyword is Keyword.START:
+        _answer(sms, keyword, [])
+    else:
+        _stop(sms, hashed, accounts)
+    return len(accounts) if keyword is Keyword.STOP else 0
+
+
+def _stop(sms: InboundSms, hashed: str, accounts: list[str]) -> None:
+    """Suppress the number for `accounts` (platform-wide when none); confirmed by one answer,
+    only when this wrote a suppression: a repeated STOP is answered by nothing."""
+    written = [suppress_hash(account_id, hashed, SuppressionReason.UNSUBSCRIBED) for account_id in accounts]
     if not accounts:
-        suppress_hash(PLATFORM_SCOPE, hashed, SuppressionReason.UNSUBSCRIBED)
+        written.append(suppress_hash(PLATFORM_SCOPE, hashed, SuppressionReason.UNSUBSCRIBED))
     logger.info("SMS opt-out applied", extra={"accounts": len(accounts), "platform_wide": not accounts})
-    return len(accounts)
+    if any(written):
+        _answer(sms, Keyword.STOP, [])
+
+
+def _answer(sms: InboundSms, keyword: Keyword, senders: list[str]) -> None:
+    """Text the answer to `keyword` back, within the number's answers for the day."""
+    if consume([answer_counter(hash_key(), sms.origination)], now()):
+        logger.info("keyword SMS not answered: the number had its answers today",
+                    extra={"keyword": keyword.value})
+        return
+    text = answer_text(keyword, senders, answer_language(sms.origination))
+    try:
+        sns.send_sms(sms.origination, text, sns.TRANSACTIONAL)
+    except Exception as error:
+        # A number SNS will not text fails nothing: the reply was applied, and a retry would
+        # only bring the record back until the dead-letter queue. Other errors are retried.
+        if not is_refusal(error):
+            raise
+        logger.warning("keyword SMS not answered: SNS refused it",
+                       extra={"keyword": keyword.value, "error": error_code(error)})
+        return
+    logger.info("keyword SMS answered", extra={"keyword": keyword.value})

@@ -40,6 +40,14 @@ def account_exists(account_id: str) -> bool:
     return True
 
 
+def account_names(account_ids: list[str]) -> list[str]:
+    """The names of those of the accounts still held, in the order given (one BatchGetItem
+    per 100, the name only)."""
+    names = {account.account_id: account.name
+             for account in Account.batch_get(account_ids, attributes_to_get=["account_id", "name"])}
+    return [names[account_id] for account_id in account_ids if account_id in names]
+
+
 def update_profile(account: Account, changes: dict[str, str], *, sends_as: str | None = None) -> Account:
     """Write the changes; with `sends_as` (the identity the new sender_identity is the account's
     through, P35), in one transaction with a check that the account still claims it and is not

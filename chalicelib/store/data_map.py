@@ -61,7 +61,7 @@ QUEUE_CONTENTS: dict[str, str] = {
     "inbound-mail": "mail to unsubscribe@ (mailto unsubscribe): the sender's address and subject",
     "fanout": "campaign page jobs: list and campaign ids, a paging key (an address)",
     "campaign-send": "campaign batches: each recipient's contact data",
-    "sms-inbound": "SMS replies (STOP): the sender's number and text",
+    "sms-inbound": "SMS replies (STOP, HELP, START): the sender's number and text",
 }
 TOPIC_CONTENTS: dict[str, str] = {
     "ses-feedback": "SES events to the feedback queue: the recipient's address",

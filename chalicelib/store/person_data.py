@@ -364,7 +364,8 @@ COVERAGE: dict[type[TidingsModel], Coverage] = {
                   "transient-bounce counter of a day, the transient-bounce window (7 days) and a day; "
                   "the preference centre's hourly cap on a person's requests stays its hour after "
                   "their erasure, which would otherwise reset it, and a number's platform-wide "
-                  "daily cap on texted codes its day, as no one account's erasure may reset it"),
+                  "daily caps on texted codes and on answers to keyword replies their day, as no one "
+                  "account's erasure may reset them"),
     MessagePurgeList: KeyedHashesOnly(
         "the message ids and recipients' keyed hashes a send batch may have written, or the keys "
         "(campaign and the recipient's campaign-salted keyed hash) of the tracking markers a "

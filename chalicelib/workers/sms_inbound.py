@@ -8,21 +8,27 @@ from chalice import Blueprint
 
 from chalicelib.config import settings
 from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.sms import from_topic
 from chalicelib.functions import sqs_handler_options
 from chalicelib.queue_batches import QueuedRecord, process_batch
+from chalicelib.resources import SMS_INBOUND_TOPIC
 from chalicelib.services.sms_inbound import apply_inbound_sms
 
 worker = Blueprint(__name__)
 
 
 def sms_inbound_record(record: QueuedRecord) -> None:
-    """Apply one SNS notification holding an inbound SMS; a malformed one fails alone."""
+    """Apply one SNS notification holding an inbound SMS; a malformed one, or one from a topic not
+    ours (forged), fails alone."""
     try:
         notification = json.loads(record.body)
     except json.JSONDecodeError:
         raise InvalidInput("the record is not an SNS notification", field="body") from None
     if not isinstance(notification, dict) or "Message" not in notification:
         raise InvalidInput("the record is not an SNS notification", field="body")
+    if not from_topic(notification.get("TopicArn"), record.event_source_arn,
+                      settings().resource_name(SMS_INBOUND_TOPIC)):
+        raise InvalidInput("the notification is not from the inbound-SMS topic", field="TopicArn")
     apply_inbound_sms(notification["Message"])
 
 

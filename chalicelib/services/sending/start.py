@@ -38,7 +38,7 @@ from chalicelib.domain.sending import (
     daily_tests,
 )
 from chalicelib.domain.sms import compose_sms
-from chalicelib.domain.subscriptions import normalise_phone
+from chalicelib.domain.subscriptions import textable_phone
 from chalicelib.domain.templates import SAMPLE_CONTACT
 from chalicelib.observability import logger
 from chalicelib.resources import FANOUT, OUTBOX
@@ -238,7 +238,7 @@ def _test_numbers(recipients: list[str]) -> dict[str, int]:
     numbers: dict[str, int] = {}
     for index, raw in enumerate(recipients):
         try:
-            numbers.setdefault(normalise_phone(raw), index)
+            numbers.setdefault(textable_phone(raw), index)
         except InvalidInput:
             raise InvalidInput(f"addresses[{index}] is not a valid phone number; use the international "
                                "form, e.g. +40 712 345 678", field="addresses") from None
