@@ -469,6 +469,11 @@ class MessageRecord(TidingsModel):
     # The key of the purge list that names it (store/messages.purge_list_key): the recipient's
     # erasure takes their keyed hash off that list too (P18).
     purge_list = UnicodeAttribute(null=True)
+    # Not a mail but a campaign mail counted as failed and never sent (store/messages.mark_unsent):
+    # a redrive may still send it, and takes that failure back.
+    unsent = BooleanAttribute(null=True)
+    # Claimed over an `unsent` record: its failure is counted, so counting it sent takes it back.
+    failure_counted = BooleanAttribute(null=True)
 
 
 class MessagePurgeList(TidingsModel):

@@ -35,6 +35,7 @@ from chalicelib.domain.health import counts_for_account
 from chalicelib.domain.sending import counts_toward_rates
 from chalicelib.services.sending.step import Message
 from chalicelib.store.campaign_stats import sent_update as campaign_sent
+from chalicelib.store.campaigns import failure_update
 from chalicelib.store.health import sent_update as account_sent
 from chalicelib.store.messages import claim_of
 from chalicelib.store.models import MessageRecord
@@ -50,8 +51,9 @@ from chalicelib.store.sent_counts import (
 
 # (account id, mail kind, campaign id or "")
 CountKey = tuple[str, str, str]
-# Earlier claims counted a transaction: each may bring its account's and its campaign's counter.
-_CLAIMS_A_TRANSACTION = MAX_TRANSACTION_ITEMS // 3
+# Earlier claims counted a transaction: each may bring its account's and its campaign's counters
+# and, sent after a redrive, its campaign's failure taken back.
+_CLAIMS_A_TRANSACTION = MAX_TRANSACTION_ITEMS // 4
 # Why a claim whose sender died with it is counted as failed.
 MAY_NOT_HAVE_GONE = "its sender stopped before the provider answered: it may not have gone"
 
@@ -72,6 +74,9 @@ class _Earlier:
 class _Tally:
     sent: int = 0
     trackable: int = 0
+    # Of those sent, the ones counted as failed before (a redrive's, step.SENT_AFTER_FAILURE):
+    # their failures are taken back with their count, once.
+    taken_back: int = 0
 
 
 class SentCount:
@@ -89,10 +94,11 @@ class SentCount:
         counts nowhere."""
         return self.batch_id if counts_for_account(kind) else None
 
-    def sent(self, key: CountKey, trackable: bool = False) -> None:
+    def sent(self, key: CountKey, trackable: bool = False, taken_back: bool = False) -> None:
         tally = self._sent[key]
         tally.sent += 1
         tally.trackable += trackable
+        tally.taken_back += taken_back
 
     def duplicate(self, message: Message, trackable: bool = False) -> bool:
         """Whether the message is claimed (one read); kept to count when an earlier delivery of
@@ -136,8 +142,10 @@ class SentCount:
         # After the sent ones: should this fail, a redelivery still finds the suspect the latest.
         for found in latest.values():
             record = found.record
+            # A failure counted before (its claim took an unsent record) is not counted again.
             count_failed(record.recipient_hash, record.message_id, record.count_batch or "",
-                         [found.failure(MAY_NOT_HAVE_GONE)] if found.failure else [])
+                         [found.failure(MAY_NOT_HAVE_GONE)] if found.failure and not record.failure_counted
+                         else [])
 
     @staticmethod
     def _count_sent(uncounted: list[tuple[MessageRecord, bool]]) -> None:
@@ -148,6 +156,7 @@ class SentCount:
                 tally = tallies[(record.account_id, record.kind, record.campaign_id or "")]
                 tally.sent += 1
                 tally.trackable += trackable
+                tally.taken_back += bool(record.failure_counted)
             count_uncounted([record for record, _ in part], _counters(tallies))
 
 
@@ -162,6 +171,7 @@ def _counters(tallies: dict[CountKey, _Tally]) -> list[CounterUpdate]:
     to an account counts nowhere, a campaign's texts in its report only."""
     accounts: defaultdict[str, int] = defaultdict(int)
     campaigns: defaultdict[str, _Tally] = defaultdict(_Tally)
+    taken_back: defaultdict[tuple[str, str], int] = defaultdict(int)
     for (account_id, kind, campaign_id), tally in tallies.items():
         if tally.sent <= 0 or not counts_for_account(kind):
             continue
@@ -170,7 +180,10 @@ def _counters(tallies: dict[CountKey, _Tally]) -> list[CounterUpdate]:
         if campaign_id:
             campaigns[campaign_id].sent += tally.sent
             campaigns[campaign_id].trackable += tally.trackable
+            taken_back[(account_id, campaign_id)] += tally.taken_back
     day, policy = now().date(), settings().health
     return ([account_sent(account_id, day, amount, policy) for account_id, amount in sorted(accounts.items())]
             + [campaign_sent(campaign_id, tally.sent, tally.trackable)
-               for campaign_id, tally in sorted(campaigns.items())])
+               for campaign_id, tally in sorted(campaigns.items())]
+            + [failure_update(account_id, campaign_id, -amount, "")
+               for (account_id, campaign_id), amount in sorted(taken_back.items()) if amount])

@@ -1,0 +1,97 @@
+"""Send counts stay exact across failures and dead-letter redrives (P13): a recipient counted as
+failed and later mailed by a redrive moves from failed to sent once, a fan-out page whose batches
+were never queued counts one failure a redrive takes back, two concurrent deliveries of one job
+count once, and a redrive after the campaign ended mails nobody."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.support.campaigns import create_campaign
+from tests.support.events import sqs_event
+from tests.support.lists import new_list, subscribe
+from tests.support.mail import recipients_of_sent
+from tests.support.queues import run_queues, take
+
+
+def _last_receive(record: dict[str, Any]) -> dict[str, Any]:
+    event = sqs_event(record)
+    event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "5"
+    return event
+
+
+def _deliver(client: Any, event: dict[str, Any]) -> list[Any]:
+    """The batch worker's answer to `event`: the records it reports failed."""
+    return client.lambda_.invoke("campaign_send_worker", event).payload["batchItemFailures"]
+
+
+def _report(client: Any, headers: dict[str, str], campaign_id: str) -> dict[str, Any]:
+    return json.loads(client.http.get(f"/v1/campaigns/{campaign_id}/report", headers=headers).body)
+
+
+def _two_list_campaign(client: Any, account: dict[str, Any],
+                       headers: dict[str, str]) -> tuple[str, dict[str, Any]]:
+    """A campaign to Ann (one list) and Bob (another), fanned out: its id and its batch jobs by
+    list id."""
+    ann_list, bob_list = new_list(client, headers), new_list(client, headers)
+    subscribe(account["account_id"], ann_list, "ann@example.com")
+    subscribe(account["account_id"], bob_list, "bob@example.com")
+    campaign_id = create_campaign(client, headers, [ann_list, bob_list])["campaign_id"]
+    client.http.post(f"/v1/campaigns/{campaign_id}/send", headers=headers)
+    run_queues(client, ("fanout",))
+    jobs = {json.loads(record["body"])["list"]["list_id"]: record for record in take("campaign-send")}
+    return campaign_id, {"ann": jobs[ann_list], "bob": jobs[bob_list]}
+
+
+def test_p13_a_recipient_counted_failed_then_mailed_by_a_redrive_moves_from_failed_to_sent_once(
+        client, account, headers, monkeypatch):
+    """Ann's opt-outs cannot be read until her batch's last receive: she counts as failed, holds
+    no claim, and the job is dead-lettered while Bob's batch still waits. Redriven (twice, as an
+    operator may) with the read working again, Ann is mailed: her failure is taken back, once, so
+    the report shows two sent and none failed."""
+    from chalicelib.store.models import Suppression
+    from tests.support.faults import unreadable_table
+
+    campaign_id, jobs = _two_list_campaign(client, account, headers)
+    with monkeypatch.context() as faults:
+        unreadable_table(faults, Suppression)
+        given_up = client.lambda_.invoke("campaign_send_worker", _last_receive(jobs["ann"])).payload
+        assert given_up["batchItemFailures"], "dead-lettered"
+    assert _report(client, headers, campaign_id)["failed"] == 1
+    for _ in range(2):
+        redriven = client.lambda_.invoke("campaign_send_worker", sqs_event(jobs["ann"])).payload
+        assert redriven == {"batchItemFailures": []}
+    assert recipients_of_sent() == ["ann@example.com"]
+    bob = client.lambda_.invoke("campaign_send_worker", sqs_event(jobs["bob"])).payload
+    assert bob == {"batchItemFailures": []}
+    report = _report(client, headers, campaign_id)
+    assert (report["sent"], report["failed"], report["status"]) == (2, 0, "sent")
+
+
+def test_p13_a_redrive_that_fails_again_keeps_the_failure_counted_and_takes_it_back_once_sent(
+        client, account, headers, monkeypatch):
+    """The redrive that took Ann's unsent record fails transiently (SES unavailable): its claim is
+    released by putting the unsent record back, not deleting it, so the next redrive that mails
+    her still takes her failure back."""
+    from botocore.exceptions import ClientError
+
+    from chalicelib.services.sending import batches
+    from chalicelib.store.models import Suppression
+    from tests.support.faults import unreadable_table
+
+    campaign_id, jobs = _two_list_campaign(client, account, headers)
+    with monkeypatch.context() as faults:
+        unreadable_table(faults, Suppression)
+        client.lambda_.invoke("campaign_send_worker", _last_receive(jobs["ann"]))
+
+    def unavailable(*args: Any, **kwargs: Any) -> str:
+        raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "try later"}}, "SendEmail")
+
+    with monkeypatch.context() as faults:
+        faults.setattr(batches, "send_raw_email", unavailable)
+        assert _deliver(client, sqs_event(jobs["ann"]))
+    assert _deliver(client, sqs_event(jobs["ann"])) == []
+    client.lambda_.invoke("campaign_send_worker", sqs_event(jobs["bob"]))
+    assert recipients_of_sent() == ["ann@example.com", "bob@example.com"]
+    report = _report(client, headers, campaign_id)
+    assert (report["sent"], report["failed"], report["status"]) == (2, 0, "sent")
