@@ -95,3 +95,29 @@ def test_p13_a_redrive_that_fails_again_keeps_the_failure_counted_and_takes_it_b
     assert recipients_of_sent() == ["ann@example.com", "bob@example.com"]
     report = _report(client, headers, campaign_id)
     assert (report["sent"], report["failed"], report["status"]) == (2, 0, "sent")
+
+
+def test_p13_a_fan_out_page_planned_but_not_queued_counts_one_failure_that_its_redrive_takes_back(
+        client, account, headers, monkeypatch):
+    """The page was planned, then queueing its batches failed until its last receive: the
+    campaign counts one failure for it and the job is dead-lettered. Redriven with SQS working,
+    the page queues its batches and Ann is mailed: the failure is taken back, once."""
+    from chalicelib.services.sending import fanout
+    from tests.support.faults import FailsOnce
+
+    list_id = new_list(client, headers)
+    subscribe(account["account_id"], list_id, "ann@example.com")
+    campaign_id = create_campaign(client, headers, [list_id])["campaign_id"]
+    client.http.post(f"/v1/campaigns/{campaign_id}/send", headers=headers)
+    (page,) = take("fanout")
+    with monkeypatch.context() as faults:
+        faults.setattr(fanout, "enqueue_many", FailsOnce(fanout.enqueue_many))
+        assert client.lambda_.invoke("fanout_worker", _last_receive(page)).payload["batchItemFailures"]
+    assert take("campaign-send") == []
+    assert _report(client, headers, campaign_id)["failed"] == 1
+    for _ in range(2):
+        assert client.lambda_.invoke("fanout_worker", sqs_event(page)).payload == {"batchItemFailures": []}
+    assert run_queues(client) == []
+    assert recipients_of_sent() == ["ann@example.com"]
+    report = _report(client, headers, campaign_id)
+    assert (report["sent"], report["failed"], report["status"]) == (1, 0, "sent")

@@ -517,6 +517,11 @@ class SendProgress(TidingsModel):
     last_page = BooleanAttribute(null=True)
     done_batches = NumberSetAttribute(null=True)
     counted = BooleanAttribute(null=True)
+    # A page's batches and its next page's job are queued (once they are, a give-up lost nothing).
+    queued = BooleanAttribute(null=True)
+    # A give-up counted the page's unqueued batches as one failure, which the page's redrive
+    # takes back once it queues them.
+    failure_counted = BooleanAttribute(null=True)
     expires_at = TTLAttribute()
 
 
