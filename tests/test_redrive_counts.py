@@ -121,3 +121,72 @@ def test_p13_a_fan_out_page_planned_but_not_queued_counts_one_failure_that_its_r
     assert recipients_of_sent() == ["ann@example.com"]
     report = _report(client, headers, campaign_id)
     assert (report["sent"], report["failed"], report["status"]) == (1, 0, "sent")
+
+
+def test_p13_two_concurrent_deliveries_of_one_batch_count_each_mail_once(client, account, headers,
+                                                                          monkeypatch):
+    """SQS is at-least-once: a second delivery of Ann and Bob's batch runs while the first is
+    still sending Ann. The second finds Ann claimed and its sender not counted, counts her (as a
+    mail that may not have gone: it cannot tell the first is alive) and so takes the first's
+    count over: the first, counting later, counts only what is still its own. Each mail counts
+    once; none is mailed twice."""
+    from chalicelib.services.sending import batches
+
+    list_id = new_list(client, headers)
+    for email in ("ann@example.com", "bob@example.com"):
+        subscribe(account["account_id"], list_id, email)
+    campaign_id = create_campaign(client, headers, [list_id])["campaign_id"]
+    client.http.post(f"/v1/campaigns/{campaign_id}/send", headers=headers)
+    run_queues(client, ("fanout",))
+    (job,) = take("campaign-send")
+    real_send, overlapped = batches.send_raw_email, []
+
+    def send_then_overlap(*args: Any, **kwargs: Any) -> str:
+        sent = real_send(*args, **kwargs)
+        if not overlapped:  # the second delivery runs while the first waits on SES's answer
+            overlapped.append(None)
+            overlapped[0] = _deliver(client, sqs_event(job))
+        return sent
+
+    monkeypatch.setattr(batches, "send_raw_email", send_then_overlap)
+    first = _deliver(client, sqs_event(job))
+    assert overlapped == [[]]
+    assert sorted(recipients_of_sent()) == ["ann@example.com", "bob@example.com"]
+    report = _report(client, headers, campaign_id)
+    assert report["sent"] + report["failed"] == 2, (report, first)
+
+
+def test_p13_a_sender_whose_count_was_taken_over_still_counts_the_claims_still_its_own(
+        client, account, headers):
+    """A second delivery took the first's count over, counting Ann (the first's latest claim it
+    saw) as a mail that may not have gone; the first then claimed and sent Bob. Its own count
+    finds its receipt taken and counts Bob, still its own, as sent: none lost, none twice."""
+    from chalicelib.domain.sending import CAMPAIGN_KIND, campaign_message_id
+    from chalicelib.services.sending.counting import SentCount
+    from chalicelib.services.sending.step import Message
+    from chalicelib.store import messages
+    from chalicelib.store.campaign_stats import campaign_counters
+    from chalicelib.store.campaigns import failure_update
+    from chalicelib.store.models import Campaign
+
+    account_id = account["account_id"]
+    campaign_id = create_campaign(client, headers, [new_list(client, headers)])["campaign_id"]
+    first, second = SentCount("job"), SentCount("job")
+
+    def mail(recipient_hash: str) -> Message:
+        return Message(recipient_hash, campaign_message_id(campaign_id, recipient_hash), account_id,
+                       CAMPAIGN_KIND, build=lambda: b"", deliver=lambda raw: None, campaign_id=campaign_id,
+                       count_batch=first.batch_id,
+                       failure_update=lambda reason: failure_update(account_id, campaign_id, 1, reason))
+
+    ann, bob = mail("aa" * 16), mail("bb" * 16)
+    for sent in (ann, bob):
+        assert messages.claim(sent.recipient_hash, sent.message_id, account_id, CAMPAIGN_KIND,
+                              campaign_id=campaign_id, count_batch=first.batch_id)
+        first.sent((account_id, CAMPAIGN_KIND, campaign_id), (sent.recipient_hash, sent.message_id))
+        if sent is ann:  # the second delivery overlaps here: it sees Ann's claim only
+            assert second.duplicate(ann)
+            second.count()
+    first.count()
+    failed = Campaign.get(account_id, campaign_id).failed
+    assert (campaign_counters(campaign_id)["sent"], failed) == (1, 1)

@@ -765,6 +765,9 @@ class SentCountReceipt(TidingsModel):
 
     receipt_key = UnicodeAttribute(hash_key=True)
     expires_at = TTLAttribute()
+    # Not counted by its invocation but taken over by a later delivery of its job, which counted
+    # some of its claims (store/sent_counts.py): the invocation counts only what is still its own.
+    taken = BooleanAttribute(null=True)
 
 
 class KeysByRecipient(GlobalSecondaryIndex["IdempotencyKey"]):

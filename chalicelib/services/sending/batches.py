@@ -359,7 +359,8 @@ def _send_each(queue: list[Contact], message: Callable[[Contact], Message], time
             count.duplicate(mail, trackable(contact))
         else:
             outcome.sent += 1
-            count.sent((mail.account_id, mail.kind, mail.campaign_id or ""), trackable(contact),
+            count.sent((mail.account_id, mail.kind, mail.campaign_id or ""),
+                       (mail.recipient_hash, mail.message_id), trackable(contact),
                        taken_back=result is StepResult.SENT_AFTER_FAILURE)
 
 

@@ -52,8 +52,8 @@ from chalicelib.store.sent_counts import (
 # (account id, mail kind, campaign id or "")
 CountKey = tuple[str, str, str]
 # Earlier claims counted a transaction: each may bring its account's and its campaign's counters
-# and, sent after a redrive, its campaign's failure taken back.
-_CLAIMS_A_TRANSACTION = MAX_TRANSACTION_ITEMS // 4
+# and, sent after a redrive, its campaign's failure taken back, and its batch's receipt taken over.
+_CLAIMS_A_TRANSACTION = MAX_TRANSACTION_ITEMS // 5
 # Why a claim whose sender died with it is counted as failed.
 MAY_NOT_HAVE_GONE = "its sender stopped before the provider answered: it may not have gone"
 
@@ -87,6 +87,9 @@ class SentCount:
         self._job = f"{job}@"
         self.batch_id = self._job + secrets.token_hex(8)
         self._sent: defaultdict[CountKey, _Tally] = defaultdict(_Tally)
+        # The claims behind `_sent` (recipient hash, message id, trackable): counted one by one
+        # when a later delivery took this count over.
+        self._claims: list[tuple[str, str, bool]] = []
         self._earlier: list[_Earlier] = []
 
     def batch_for(self, kind: str) -> str | None:
@@ -94,11 +97,14 @@ class SentCount:
         counts nowhere."""
         return self.batch_id if counts_for_account(kind) else None
 
-    def sent(self, key: CountKey, trackable: bool = False, taken_back: bool = False) -> None:
+    def sent(self, key: CountKey, claim: tuple[str, str], trackable: bool = False,
+             taken_back: bool = False) -> None:
+        """One mail sent under its `claim` (recipient hash, message id)."""
         tally = self._sent[key]
         tally.sent += 1
         tally.trackable += trackable
         tally.taken_back += taken_back
+        self._claims.append((*claim, trackable))
 
     def duplicate(self, message: Message, trackable: bool = False) -> bool:
         """Whether the message is claimed (one read); kept to count when an earlier delivery of
@@ -115,6 +121,7 @@ class SentCount:
         deliveries' uncounted mail (each one's latest claim as failed); a second call adds
         nothing more."""
         sent, self._sent = self._sent, defaultdict(_Tally)
+        claims, self._claims = self._claims, []
         # One entry a claim: a transaction may touch an item once (a job queued twice).
         earlier = list({(found.record.recipient_hash, found.record.message_id): found
                         for found in self._earlier}.values())
@@ -122,12 +129,16 @@ class SentCount:
         counters = _counters(sent)
         if counters:
             try:
-                count_batch(self.batch_id, counters)
+                taken = not count_batch(self.batch_id, counters)
             except Exception:
                 # Every mail claimed here was answered: the redelivery counts them all as sent.
                 with contextlib.suppress(Exception):
                     mark_answered(self.batch_id)
                 raise
+            if taken:  # a concurrent delivery counted some: the rest, still ours, count here
+                self._count_sent([(record, trackable) for hashed, message_id, trackable in claims
+                                  if (record := claim_of(hashed, message_id)) is not None
+                                  and record.count_batch == self.batch_id])
         done, answered = counted(found.record.count_batch for found in earlier)
         latest: dict[str, _Earlier] = {}
         for found in earlier:
@@ -145,7 +156,7 @@ class SentCount:
             # A failure counted before (its claim took an unsent record) is not counted again.
             count_failed(record.recipient_hash, record.message_id, record.count_batch or "",
                          [found.failure(MAY_NOT_HAVE_GONE)] if found.failure and not record.failure_counted
-                         else [])
+                         else [], take_over=True)
 
     @staticmethod
     def _count_sent(uncounted: list[tuple[MessageRecord, bool]]) -> None:
