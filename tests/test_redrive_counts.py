@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from tests.support.campaigns import create_campaign
 from tests.support.events import sqs_event
 from tests.support.lists import new_list, subscribe
@@ -190,3 +192,53 @@ def test_p13_a_sender_whose_count_was_taken_over_still_counts_the_claims_still_i
     first.count()
     failed = Campaign.get(account_id, campaign_id).failed
     assert (campaign_counters(campaign_id)["sent"], failed) == (1, 1)
+
+
+@pytest.mark.parametrize("ending", ["cancelled", "completed"])
+def test_p13_a_batch_redriven_after_its_campaign_ended_mails_nobody_and_takes_nothing_back(
+        client, account, headers, monkeypatch, ending):
+    """Decided: once a campaign has ended (cancelled, or completed `failed` by its last batch),
+    its report is final. Ann's batch, dead-lettered with her counted failed (unsent), redriven
+    after that mails nobody and leaves the counts as they are."""
+    from chalicelib.store.models import Suppression
+    from tests.support.faults import unreadable_table
+
+    campaign_id, jobs = _two_list_campaign(client, account, headers)
+    with monkeypatch.context() as faults:
+        unreadable_table(faults, Suppression)
+        assert _deliver(client, _last_receive(jobs["ann"]))
+    if ending == "cancelled":
+        cancelled = client.http.patch(f"/v1/campaigns/{campaign_id}", headers=headers,
+                                      body=json.dumps({"status": "cancelled"}))
+        assert cancelled.status_code == 200, cancelled.body
+    else:
+        assert _deliver(client, sqs_event(jobs["bob"])) == []
+    before = _report(client, headers, campaign_id)
+    assert before["status"] == ("cancelled" if ending == "cancelled" else "failed")
+    assert _deliver(client, sqs_event(jobs["ann"])) == []
+    assert "ann@example.com" not in recipients_of_sent()
+    after = _report(client, headers, campaign_id)
+    assert (after["status"], after["sent"], after["failed"]) == (before["status"], before["sent"], 1)
+
+
+def test_p13_a_fan_out_page_redriven_after_its_campaign_was_cancelled_queues_nobody(
+        client, account, headers, monkeypatch):
+    """The page planned but not queued by its last receive, its campaign cancelled since: its
+    redrive queues no batch, mails nobody, and its failure stands."""
+    from chalicelib.services.sending import fanout
+    from tests.support.faults import FailsOnce
+
+    list_id = new_list(client, headers)
+    subscribe(account["account_id"], list_id, "ann@example.com")
+    campaign_id = create_campaign(client, headers, [list_id])["campaign_id"]
+    client.http.post(f"/v1/campaigns/{campaign_id}/send", headers=headers)
+    (page,) = take("fanout")
+    with monkeypatch.context() as faults:
+        faults.setattr(fanout, "enqueue_many", FailsOnce(fanout.enqueue_many))
+        assert client.lambda_.invoke("fanout_worker", _last_receive(page)).payload["batchItemFailures"]
+    client.http.patch(f"/v1/campaigns/{campaign_id}", headers=headers,
+                      body=json.dumps({"status": "cancelled"}))
+    assert client.lambda_.invoke("fanout_worker", sqs_event(page)).payload == {"batchItemFailures": []}
+    assert take("campaign-send") == [] and recipients_of_sent() == []
+    report = _report(client, headers, campaign_id)
+    assert (report["status"], report["sent"], report["failed"]) == ("cancelled", 0, 1)
