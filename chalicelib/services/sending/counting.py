@@ -19,7 +19,9 @@ nobody may have received; the error, when there is one, is towards the failure t
 sees. (The senders stop before their timeout with room for a whole send,
 services/sending/step.SAFETY_SECONDS, so a death is rare.) A redelivery that sees only part
 of the earlier delivery's claims (it hands its rest on) may so count one more as failed, never
-one that did not go as sent.
+one that did not go as sent. The earlier delivery may also still be running (SQS is
+at-least-once): counting its claims takes its count over (store/sent_counts.py), and it then
+counts only the claims still its own, so each mail counts once.
 """
 from __future__ import annotations
 

@@ -61,7 +61,8 @@ def fan_out_page(job: PageJob, last_attempt: bool = False) -> None:
     closes its list, and the campaign ends failed saying so, instead of staying `sending`; the
     error is raised all the same, so the job reaches the dead-letter queue and its alarm tells
     the operator (step.GivenUp). Redriven from there, the page finds its stored plan (no
-    batches, its list's end) and queues nothing."""
+    batches, its list's end) and queues nothing; a page planned but not queued by then queues its
+    batches and takes back the one failure counted for them (_give_up_page)."""
     try:
         _fan_out_page(job)
     except Exception as error:

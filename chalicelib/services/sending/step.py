@@ -105,8 +105,9 @@ class GivenUp(Exception):
     alarm tells the operator, as it does for any job that keeps failing; acknowledged, it would
     be lost work nobody but the account heard of.
     Redriven, a job mails nobody twice: a mail sent or failed keeps its claim, a given-up page its
-    stored plan (no batches). Recipients whose opt-outs could not be read hold no claim: a
-    redrive while the campaign still sends checks them and mails them once."""
+    stored plan (no batches). Recipients whose opt-outs could not be read hold an unsent record
+    instead (count_unsent): a redrive while the campaign still sends checks them, mails them once
+    and takes their failure back; after the campaign ended, a redrive mails nobody."""
 
 
 @dataclass(frozen=True)
