@@ -214,12 +214,21 @@ def record_failures(account_id: str, campaign_id: str, failed: int, reason: str)
     item.update(actions=actions)
 
 
-def record_failures_while_sending(account_id: str, campaign_id: str, failed: int, reason: str) -> bool:
-    """record_failures, only while the campaign is sending (never an item for a campaign that is
-    gone, nor a failure for one that ended); True when recorded."""
+def failure_while_sending(account_id: str, campaign_id: str, failed: int,
+                          reason: str) -> tuple[Campaign, list[Any], Any]:
+    """failure_update (a negative `failed` takes failures back) with its condition: only while
+    the campaign is sending (never an item for a campaign that is gone, nor a change to one that
+    ended)."""
     item, actions = failure_update(account_id, campaign_id, failed, reason)
+    return item, actions, Campaign.status == CampaignStatus.SENDING.value
+
+
+def record_failures_while_sending(account_id: str, campaign_id: str, failed: int, reason: str) -> bool:
+    """record_failures, only while the campaign is sending (failure_while_sending); True when
+    recorded."""
+    item, actions, condition = failure_while_sending(account_id, campaign_id, failed, reason)
     try:
-        item.update(actions=actions, condition=Campaign.status == CampaignStatus.SENDING.value)
+        item.update(actions=actions, condition=condition)
     except UpdateError as exc:
         if exc.cause_response_code == _CONDITION_FAILED:
             return False

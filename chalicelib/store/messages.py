@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from enum import Enum
 from typing import Any, TypeVar
 
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import PutError, TransactWriteError
 from pynamodb.expressions.update import Action
 
 from chalicelib.domain.clock import now
@@ -37,29 +38,47 @@ from chalicelib.domain.retention import (
 from chalicelib.store.batch_writes import delete_all
 from chalicelib.store.conditions import updated_if
 from chalicelib.store.models import MessagePurgeList, MessageRecord, TrackingMarker
+from chalicelib.store.transactions import first_condition_failed, write_transaction
 
 # What names a purge list: a message record, or a tracking marker (store/tracking.py).
 Listed = TypeVar("Listed", MessageRecord, TrackingMarker)
 # Purge lists an erasure updates before it deletes what they name: 12 rounds of MAX_IN_FLIGHT
 # updates, then about 4 BatchWriteItems of deletes.
 LISTS_A_STEP = 96
+# SQS keeps a message at most 14 days: no redrive can come after an unsent record expires.
+UNSENT_LIFETIME = timedelta(days=15)
+
+
+class Claimed(Enum):
+    NEW = "new"
+    # It took an `unsent` record (mark_unsent): its failure is counted, counting it sent takes
+    # that back.
+    AFTER_FAILURE = "after_failure"
 
 
 def claim(recipient_hash: str, message_id: str, account_id: str, kind: str,
           campaign_id: str | None = None, list_id: str | None = None, count_batch: str | None = None,
-          purge_list: str | None = None) -> bool:
+          purge_list: str | None = None) -> Claimed | None:
     """Record that this message is being sent now, to be counted by `count_batch`
-    (store/sent_counts.py); False when it was already claimed (a duplicate). A Lambda that dies
+    (store/sent_counts.py); None when it was already claimed (a duplicate). A Lambda that dies
     between the claim and the provider's answer leaves a record of a mail that may not have gone:
     sending is at most once, never twice (services/sending/counting.py counts such a mail as
-    failed)."""
+    failed). An `unsent` record is taken over once, by one conditional put (only a duplicate
+    pays it)."""
     sent_at = now()
     record = MessageRecord(recipient_hash=recipient_hash, message_id=message_id, account_id=account_id,
                            kind=kind, campaign_id=campaign_id, list_id=list_id, sent_at=sent_at,
                            expires_at=sent_at + MESSAGE_RECORD_TTL, count_batch=count_batch,
                            purge_list=purge_list)
+    if _put_if(record, MessageRecord.message_id.does_not_exist()):
+        return Claimed.NEW
+    record.failure_counted = True
+    return Claimed.AFTER_FAILURE if _put_if(record, MessageRecord.unsent.exists()) else None
+
+
+def _put_if(record: MessageRecord, condition: Any) -> bool:
     try:
-        record.save(condition=MessageRecord.message_id.does_not_exist())
+        record.save(condition=condition)
     except PutError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
             return False
@@ -70,6 +89,31 @@ def claim(recipient_hash: str, message_id: str, account_id: str, kind: str,
 def release(recipient_hash: str, message_id: str) -> None:
     """Undo a claim after a failed send, so the redelivered job can try again."""
     MessageRecord(recipient_hash=recipient_hash, message_id=message_id).delete()
+
+
+def unsent_record(recipient_hash: str, message_id: str, account_id: str, kind: str,
+                  campaign_id: str | None, list_id: str | None) -> MessageRecord:
+    """The record of a mail counted as failed and never sent: kept while SQS could still redrive
+    its job (UNSENT_LIFETIME), so a redrive that sends it knows its failure was counted."""
+    at = now()
+    return MessageRecord(recipient_hash=recipient_hash, message_id=message_id, account_id=account_id,
+                         kind=kind, campaign_id=campaign_id, list_id=list_id, sent_at=at,
+                         expires_at=at + UNSENT_LIFETIME, unsent=True)
+
+
+def mark_unsent(record: MessageRecord, counters: list[tuple[Any, list[Any]]]) -> bool:
+    """Save an `unsent_record` in one transaction with its failure's `counters`; False (nothing
+    counted) when the message is claimed already."""
+    try:
+        with write_transaction(MessageRecord) as transaction:
+            transaction.save(record, condition=MessageRecord.message_id.does_not_exist())
+            for item, actions in counters:
+                transaction.update(item, actions=actions)
+    except TransactWriteError as error:
+        if first_condition_failed(error):
+            return False
+        raise
+    return True
 
 
 def claim_of(recipient_hash: str, message_id: str) -> MessageRecord | None:

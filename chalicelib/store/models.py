@@ -469,6 +469,11 @@ class MessageRecord(TidingsModel):
     # The key of the purge list that names it (store/messages.purge_list_key): the recipient's
     # erasure takes their keyed hash off that list too (P18).
     purge_list = UnicodeAttribute(null=True)
+    # Not a mail but a campaign mail counted as failed and never sent (store/messages.mark_unsent):
+    # a redrive may still send it, and takes that failure back.
+    unsent = BooleanAttribute(null=True)
+    # Claimed over an `unsent` record: its failure is counted, so counting it sent takes it back.
+    failure_counted = BooleanAttribute(null=True)
 
 
 class MessagePurgeList(TidingsModel):
@@ -512,6 +517,11 @@ class SendProgress(TidingsModel):
     last_page = BooleanAttribute(null=True)
     done_batches = NumberSetAttribute(null=True)
     counted = BooleanAttribute(null=True)
+    # A page's batches and its next page's job are queued (once they are, a give-up lost nothing).
+    queued = BooleanAttribute(null=True)
+    # A give-up counted the page's unqueued batches as one failure, which the page's redrive
+    # takes back once it queues them.
+    failure_counted = BooleanAttribute(null=True)
     expires_at = TTLAttribute()
 
 
@@ -755,6 +765,9 @@ class SentCountReceipt(TidingsModel):
 
     receipt_key = UnicodeAttribute(hash_key=True)
     expires_at = TTLAttribute()
+    # Not counted by its invocation but taken over by a later delivery of its job, which counted
+    # some of its claims (store/sent_counts.py): the invocation counts only what is still its own.
+    taken = BooleanAttribute(null=True)
 
 
 class KeysByRecipient(GlobalSecondaryIndex["IdempotencyKey"]):

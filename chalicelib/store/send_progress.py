@@ -3,8 +3,9 @@
 Items of the SendProgress table, under the campaign id:
 - `total`: `lists_open` (lists whose last page is not planned yet), `pages_planned`, `pages_done`;
 - `page#{list}#{n}`: the page's planned `batches`, `last_page`, the finished batch indexes
-  (`done_batches`, a set, so finishing a batch twice adds nothing) and `counted` once the page
-  was added to `pages_done`.
+  (`done_batches`, a set, so finishing a batch twice adds nothing), `counted` once the page
+  was added to `pages_done`, `queued` once its batches and next page are queued, and
+  `failure_counted` while a give-up's failure for its unqueued batches stands.
 
 A page is planned (one transaction: its item, written once, and the total's counters) *before*
 its batches are enqueued, and a redelivered page reuses the stored plan, so the total never
@@ -15,12 +16,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from pynamodb.exceptions import PutError, TransactWriteError
 
 from chalicelib.domain.clock import now
 from chalicelib.store.models import SendProgress
-from chalicelib.store.transactions import first_condition_failed, write_transaction
+from chalicelib.store.transactions import condition_failed, first_condition_failed, write_transaction
 
 TOTAL = "total"
 # SQS keeps a message at most 14 days: no job can come back for a campaign after that.
@@ -53,6 +55,8 @@ class PagePlan:
     batches: int
     last_page: bool
     first: bool
+    queued: bool = False
+    failure_counted: bool = False
 
 
 def plan_page(campaign_id: str, list_id: str, page: int, batches: int, last_page: bool) -> PagePlan:
@@ -72,9 +76,63 @@ def plan_page(campaign_id: str, list_id: str, page: int, batches: int, last_page
     except TransactWriteError as error:
         if not first_condition_failed(error):
             raise
-        stored = SendProgress.get(campaign_id, _page_part(list_id, page), consistent_read=True)
-        return PagePlan(int(stored.batches or 0), bool(stored.last_page), first=False)
+        stored = page_plan(campaign_id, list_id, page)
+        if stored is None:
+            raise
+        return stored
     return PagePlan(batches, last_page, first=True)
+
+
+def page_plan(campaign_id: str, list_id: str, page: int) -> PagePlan | None:
+    """The stored plan of a page (one consistent GetItem); None when it is not planned."""
+    try:
+        stored = SendProgress.get(campaign_id, _page_part(list_id, page), consistent_read=True)
+    except SendProgress.DoesNotExist:
+        return None
+    return PagePlan(int(stored.batches or 0), bool(stored.last_page), first=False,
+                    queued=bool(stored.queued), failure_counted=bool(stored.failure_counted))
+
+
+def count_page_failure(campaign_id: str, list_id: str, page: int,
+                       failure: tuple[Any, list[Any], Any]) -> bool:
+    """Count a planned page's unqueued batches as one failure (`failure`: the campaign's item,
+    actions and condition), noted on the page in the same transaction so its redrive takes it
+    back once (mark_queued); False when counted before, or `failure`'s condition failed."""
+    item, actions, condition = failure
+    try:
+        with write_transaction(SendProgress) as transaction:
+            transaction.update(SendProgress(campaign_id=campaign_id, part=_page_part(list_id, page)),
+                               actions=[SendProgress.failure_counted.set(True)],
+                               condition=SendProgress.part.exists()
+                               & SendProgress.failure_counted.does_not_exist()
+                               & SendProgress.queued.does_not_exist())
+            transaction.update(item, actions=actions, condition=condition)
+    except TransactWriteError as error:
+        if not first_condition_failed(error) and not condition_failed(error, 1):
+            raise
+        return False
+    return True
+
+
+def mark_queued(campaign_id: str, list_id: str, page: int,
+                take_back: tuple[Any, list[Any], Any] | None) -> None:
+    """Note that a page's batches and next page are queued (one UpdateItem); with `take_back`
+    (the campaign's item, actions and condition), the failure a give-up counted for the page is
+    taken back in the same transaction, once: a second taker finds the note gone."""
+    item = SendProgress(campaign_id=campaign_id, part=_page_part(list_id, page))
+    if take_back is None:
+        item.update(actions=[SendProgress.queued.set(True)])
+        return
+    campaign, actions, condition = take_back
+    try:
+        with write_transaction(SendProgress) as transaction:
+            transaction.update(item, condition=SendProgress.failure_counted.exists(),
+                               actions=[SendProgress.queued.set(True), SendProgress.failure_counted.remove()])
+            transaction.update(campaign, actions=actions, condition=condition)
+    except TransactWriteError as error:
+        if not first_condition_failed(error):
+            raise
+        item.update(actions=[SendProgress.queued.set(True)])
 
 
 def finish_batch(campaign_id: str, list_id: str, page: int, index: int) -> bool:

@@ -10,6 +10,12 @@ transaction: counted once, whichever delivery gets through. The happy path costs
 A mail that failed, or whose outcome is unknown, is counted as failed the same way: its batch is
 taken off its claim in one transaction with the failure's counter (count_failed), so a redelivery
 neither counts it as sent nor loses its failure.
+
+SQS is at-least-once: the earlier delivery may still be running. So a delivery that counts another
+batch's claims takes that batch's count over in the same transaction (its receipt, marked
+`taken`), unless it counted already; the batch's own count then finds its receipt taken
+(count_batch is False) and counts only the claims still naming it, one by one: whichever takes
+the receipt or the claim first counts, once.
 """
 from __future__ import annotations
 
@@ -44,7 +50,7 @@ def counted(batch_ids: Iterable[str]) -> tuple[set[str], set[str]]:
     if not ids:
         return set(), set()
     found = {receipt.receipt_key for receipt in SentCountReceipt.batch_get(
-        [key for batch_id in ids for key in (batch_id, batch_id + _ANSWERED)])}
+        [key for batch_id in ids for key in (batch_id, batch_id + _ANSWERED)]) if not receipt.taken}
     done = {batch_id for batch_id in ids if batch_id in found}
     return done, {batch_id for batch_id in ids if batch_id + _ANSWERED in found} - done
 
@@ -55,20 +61,37 @@ def mark_answered(batch_id: str) -> None:
     SentCountReceipt(receipt_key=batch_id + _ANSWERED, expires_at=now() + RECEIPT_LIFETIME).save()
 
 
-def count_batch(batch_id: str, counters: list[CounterUpdate]) -> None:
-    """Add a batch's sent mail (`counters`) and its receipt in one transaction; the receipt's
-    condition fails it when the batch has counted before."""
-    with write_transaction(SentCountReceipt) as transaction:
-        transaction.save(SentCountReceipt(receipt_key=batch_id, expires_at=now() + RECEIPT_LIFETIME),
-                         condition=SentCountReceipt.receipt_key.does_not_exist())
-        for item, actions in counters:
-            transaction.update(item, actions=actions)
+def count_batch(batch_id: str, counters: list[CounterUpdate]) -> bool:
+    """Add a batch's sent mail (`counters`) and its receipt in one transaction; False (nothing
+    added) when its receipt is there already: a later delivery took its count over."""
+    try:
+        with write_transaction(SentCountReceipt) as transaction:
+            transaction.save(SentCountReceipt(receipt_key=batch_id, expires_at=now() + RECEIPT_LIFETIME),
+                             condition=SentCountReceipt.receipt_key.does_not_exist())
+            for item, actions in counters:
+                transaction.update(item, actions=actions)
+    except TransactWriteError as error:
+        if first_condition_failed(error):
+            return False
+        raise
+    return True
+
+
+def _take_over(transaction: Any, batch_ids: Iterable[str]) -> None:
+    """Take the count of these batches over (their receipts marked `taken`), failing the
+    transaction when one of them counted already."""
+    for batch_id in sorted(set(batch_ids)):
+        transaction.update(SentCountReceipt(receipt_key=batch_id),
+                           actions=[SentCountReceipt.taken.set(True),
+                                    SentCountReceipt.expires_at.set(now() + RECEIPT_LIFETIME)],
+                           condition=SentCountReceipt.receipt_key.does_not_exist()
+                           | SentCountReceipt.taken.exists())
 
 
 def count_uncounted(claims: list[MessageRecord], counters: list[CounterUpdate]) -> None:
     """Add the mails of `claims`, sent by a batch that never counted, to `counters`, and take
-    their batch off them in the same transaction, so nothing counts them again. Together at most
-    MAX_TRANSACTION_ITEMS."""
+    their batch off them in the same transaction, so nothing counts them again, and take their
+    batches' counts over. Together at most MAX_TRANSACTION_ITEMS."""
     with write_transaction(MessageRecord) as transaction:
         for claim in claims:
             key = MessageRecord(recipient_hash=claim.recipient_hash, message_id=claim.message_id)
@@ -76,13 +99,15 @@ def count_uncounted(claims: list[MessageRecord], counters: list[CounterUpdate]) 
                                condition=MessageRecord.count_batch == claim.count_batch)
         for item, actions in counters:
             transaction.update(item, actions=actions)
+        _take_over(transaction, (claim.count_batch or "" for claim in claims))
 
 
-def count_failed(recipient_hash: str, message_id: str, batch_id: str, counters: list[CounterUpdate]) -> bool:
+def count_failed(recipient_hash: str, message_id: str, batch_id: str, counters: list[CounterUpdate],
+                 take_over: bool = False) -> bool:
     """A mail claimed by count batch `batch_id` failed, or may not have gone: take its batch off
     its claim, so nothing counts it as sent, and add its failure to `counters`, in one
-    transaction; False (nothing added) when its claim no longer names that batch (counted
-    before, or released)."""
+    transaction (with `take_over`, another delivery's batch: taking its count over); False
+    (nothing added) when its claim no longer names that batch (counted before, or released)."""
     try:
         with write_transaction(MessageRecord) as transaction:
             transaction.update(MessageRecord(recipient_hash=recipient_hash, message_id=message_id),
@@ -90,6 +115,8 @@ def count_failed(recipient_hash: str, message_id: str, batch_id: str, counters: 
                                condition=MessageRecord.count_batch == batch_id)
             for item, actions in counters:
                 transaction.update(item, actions=actions)
+            if take_over:
+                _take_over(transaction, [batch_id])
     except TransactWriteError as error:
         if first_condition_failed(error):
             return False

@@ -65,6 +65,7 @@ from chalicelib.services.sending.step import (
     MessageFailed,
     SendingHeld,
     StepResult,
+    count_unsent,
     send_message,
 )
 from chalicelib.store import audit, messages, send_rate
@@ -359,29 +360,35 @@ def _send_each(queue: list[Contact], message: Callable[[Contact], Message], time
             count.duplicate(mail, trackable(contact))
         else:
             outcome.sent += 1
-            count.sent((mail.account_id, mail.kind, mail.campaign_id or ""), trackable(contact))
+            count.sent((mail.account_id, mail.kind, mail.campaign_id or ""),
+                       (mail.recipient_hash, mail.message_id), trackable(contact),
+                       taken_back=result is StepResult.SENT_AFTER_FAILURE)
 
 
 def _fail_unchecked(outcome: BatchOutcome, unchecked: list[tuple[Message, bool]], count: SentCount,
                     error: Exception) -> None:
     """On the job's last attempt, the `unchecked` mails (each with whether it is trackable), whose
     recipients' opt-outs could not be read (or their records filed for the purge): none is sent
-    unchecked (P12). One an earlier delivery of this job sent counts as sent, once (P13); the
-    others count as failed, so the campaign ends `failed` with the reason instead of staying
-    `sending` once SQS dead-letters the job. When the message records cannot be read either, the
-    rest count as failed."""
-    failed = checked = 0
+    unchecked (P12). One an earlier delivery of this job sent counts as sent, once (P13), and one
+    it counted as failed is not counted again; the others count as failed, each with an unsent
+    record (step.count_unsent) so that a redrive that mails them takes the failure back (P13), and
+    the campaign ends `failed` with the reason instead of staying `sending` once SQS dead-letters
+    the job. When the message records cannot be read or written either, the rest count as failed
+    (with no unsent record)."""
+    code = error_name(error)
+    reason = f"the recipients could not be checked for opt-outs until the last attempt ({code})"
+    failed = recorded = checked = 0
     try:
         for mail, trackable in unchecked:
-            failed += not count.duplicate(mail, trackable)
+            if not count.duplicate(mail, trackable):
+                recorded += count_unsent(mail, reason)
             checked += 1
     except Exception:  # the records are unreadable too: the unverified rest counts as failed
         failed += len(unchecked) - checked
-    if failed:
-        code = error_name(error)
-        outcome.failed += failed
-        outcome.given_up += failed
-        outcome.failure_reason = outcome.failure_reason or (
-            f"the recipients could not be checked for opt-outs until the last attempt ({code})")
+    if failed + recorded:
+        outcome.failed += failed + recorded
+        outcome.recorded += recorded
+        outcome.given_up += failed + recorded
+        outcome.failure_reason = outcome.failure_reason or reason
         logger.warning("campaign recipients not checked for opt-outs: counted as failed",
-                       extra={"recipients": failed, "reason": code})
+                       extra={"recipients": failed + recorded, "reason": code})

@@ -19,7 +19,9 @@ nobody may have received; the error, when there is one, is towards the failure t
 sees. (The senders stop before their timeout with room for a whole send,
 services/sending/step.SAFETY_SECONDS, so a death is rare.) A redelivery that sees only part
 of the earlier delivery's claims (it hands its rest on) may so count one more as failed, never
-one that did not go as sent.
+one that did not go as sent. The earlier delivery may also still be running (SQS is
+at-least-once): counting its claims takes its count over (store/sent_counts.py), and it then
+counts only the claims still its own, so each mail counts once.
 """
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ from chalicelib.domain.health import counts_for_account
 from chalicelib.domain.sending import counts_toward_rates
 from chalicelib.services.sending.step import Message
 from chalicelib.store.campaign_stats import sent_update as campaign_sent
+from chalicelib.store.campaigns import failure_update
 from chalicelib.store.health import sent_update as account_sent
 from chalicelib.store.messages import claim_of
 from chalicelib.store.models import MessageRecord
@@ -50,8 +53,9 @@ from chalicelib.store.sent_counts import (
 
 # (account id, mail kind, campaign id or "")
 CountKey = tuple[str, str, str]
-# Earlier claims counted a transaction: each may bring its account's and its campaign's counter.
-_CLAIMS_A_TRANSACTION = MAX_TRANSACTION_ITEMS // 3
+# Earlier claims counted a transaction: each may bring its account's and its campaign's counters
+# and, sent after a redrive, its campaign's failure taken back, and its batch's receipt taken over.
+_CLAIMS_A_TRANSACTION = MAX_TRANSACTION_ITEMS // 5
 # Why a claim whose sender died with it is counted as failed.
 MAY_NOT_HAVE_GONE = "its sender stopped before the provider answered: it may not have gone"
 
@@ -72,6 +76,9 @@ class _Earlier:
 class _Tally:
     sent: int = 0
     trackable: int = 0
+    # Of those sent, the ones counted as failed before (a redrive's, step.SENT_AFTER_FAILURE):
+    # their failures are taken back with their count, once.
+    taken_back: int = 0
 
 
 class SentCount:
@@ -82,6 +89,9 @@ class SentCount:
         self._job = f"{job}@"
         self.batch_id = self._job + secrets.token_hex(8)
         self._sent: defaultdict[CountKey, _Tally] = defaultdict(_Tally)
+        # The claims behind `_sent` (recipient hash, message id, trackable): counted one by one
+        # when a later delivery took this count over.
+        self._claims: list[tuple[str, str, bool]] = []
         self._earlier: list[_Earlier] = []
 
     def batch_for(self, kind: str) -> str | None:
@@ -89,10 +99,14 @@ class SentCount:
         counts nowhere."""
         return self.batch_id if counts_for_account(kind) else None
 
-    def sent(self, key: CountKey, trackable: bool = False) -> None:
+    def sent(self, key: CountKey, claim: tuple[str, str], trackable: bool = False,
+             taken_back: bool = False) -> None:
+        """One mail sent under its `claim` (recipient hash, message id)."""
         tally = self._sent[key]
         tally.sent += 1
         tally.trackable += trackable
+        tally.taken_back += taken_back
+        self._claims.append((*claim, trackable))
 
     def duplicate(self, message: Message, trackable: bool = False) -> bool:
         """Whether the message is claimed (one read); kept to count when an earlier delivery of
@@ -109,6 +123,7 @@ class SentCount:
         deliveries' uncounted mail (each one's latest claim as failed); a second call adds
         nothing more."""
         sent, self._sent = self._sent, defaultdict(_Tally)
+        claims, self._claims = self._claims, []
         # One entry a claim: a transaction may touch an item once (a job queued twice).
         earlier = list({(found.record.recipient_hash, found.record.message_id): found
                         for found in self._earlier}.values())
@@ -116,12 +131,16 @@ class SentCount:
         counters = _counters(sent)
         if counters:
             try:
-                count_batch(self.batch_id, counters)
+                taken = not count_batch(self.batch_id, counters)
             except Exception:
                 # Every mail claimed here was answered: the redelivery counts them all as sent.
                 with contextlib.suppress(Exception):
                     mark_answered(self.batch_id)
                 raise
+            if taken:  # a concurrent delivery counted some: the rest, still ours, count here
+                self._count_sent([(record, trackable) for hashed, message_id, trackable in claims
+                                  if (record := claim_of(hashed, message_id)) is not None
+                                  and record.count_batch == self.batch_id])
         done, answered = counted(found.record.count_batch for found in earlier)
         latest: dict[str, _Earlier] = {}
         for found in earlier:
@@ -136,8 +155,10 @@ class SentCount:
         # After the sent ones: should this fail, a redelivery still finds the suspect the latest.
         for found in latest.values():
             record = found.record
+            # A failure counted before (its claim took an unsent record) is not counted again.
             count_failed(record.recipient_hash, record.message_id, record.count_batch or "",
-                         [found.failure(MAY_NOT_HAVE_GONE)] if found.failure else [])
+                         [found.failure(MAY_NOT_HAVE_GONE)] if found.failure and not record.failure_counted
+                         else [], take_over=True)
 
     @staticmethod
     def _count_sent(uncounted: list[tuple[MessageRecord, bool]]) -> None:
@@ -148,6 +169,7 @@ class SentCount:
                 tally = tallies[(record.account_id, record.kind, record.campaign_id or "")]
                 tally.sent += 1
                 tally.trackable += trackable
+                tally.taken_back += bool(record.failure_counted)
             count_uncounted([record for record, _ in part], _counters(tallies))
 
 
@@ -162,6 +184,7 @@ def _counters(tallies: dict[CountKey, _Tally]) -> list[CounterUpdate]:
     to an account counts nowhere, a campaign's texts in its report only."""
     accounts: defaultdict[str, int] = defaultdict(int)
     campaigns: defaultdict[str, _Tally] = defaultdict(_Tally)
+    taken_back: defaultdict[tuple[str, str], int] = defaultdict(int)
     for (account_id, kind, campaign_id), tally in tallies.items():
         if tally.sent <= 0 or not counts_for_account(kind):
             continue
@@ -170,7 +193,10 @@ def _counters(tallies: dict[CountKey, _Tally]) -> list[CounterUpdate]:
         if campaign_id:
             campaigns[campaign_id].sent += tally.sent
             campaigns[campaign_id].trackable += tally.trackable
+            taken_back[(account_id, campaign_id)] += tally.taken_back
     day, policy = now().date(), settings().health
     return ([account_sent(account_id, day, amount, policy) for account_id, amount in sorted(accounts.items())]
             + [campaign_sent(campaign_id, tally.sent, tally.trackable)
-               for campaign_id, tally in sorted(campaigns.items())])
+               for campaign_id, tally in sorted(campaigns.items())]
+            + [failure_update(account_id, campaign_id, -amount, "")
+               for (account_id, campaign_id), amount in sorted(taken_back.items()) if amount])

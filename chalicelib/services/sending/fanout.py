@@ -41,10 +41,11 @@ from chalicelib.store.audience import confirmed_page, contact_of, entries_on, ke
 from chalicelib.store.campaigns import (
     campaign_content,
     end_completed,
+    failure_while_sending,
     record_failures_while_sending,
 )
 from chalicelib.store.models import MailingList, Subscriber
-from chalicelib.store.send_progress import is_complete, plan_page
+from chalicelib.store.send_progress import count_page_failure, is_complete, mark_queued, page_plan, plan_page
 from chalicelib.store.sending_state import campaign_and_list
 from chalicelib.store.subscribers import phone_is_confirmed, tracking_state
 
@@ -60,7 +61,8 @@ def fan_out_page(job: PageJob, last_attempt: bool = False) -> None:
     closes its list, and the campaign ends failed saying so, instead of staying `sending`; the
     error is raised all the same, so the job reaches the dead-letter queue and its alarm tells
     the operator (step.GivenUp). Redriven from there, the page finds its stored plan (no
-    batches, its list's end) and queues nothing."""
+    batches, its list's end) and queues nothing; a page planned but not queued by then queues its
+    batches and takes back the one failure counted for them (_give_up_page)."""
     try:
         _fan_out_page(job)
     except Exception as error:
@@ -72,11 +74,20 @@ def fan_out_page(job: PageJob, last_attempt: bool = False) -> None:
 def _give_up_page(job: PageJob, error: Exception) -> None:
     """Record the page as the end of its list, with no batches, and the campaign's failure; the
     campaign ends failed once its other batches finish. Nothing is recorded when the campaign is
-    not sending; when an earlier delivery planned the page, its batches and chain are its own,
-    only the failure is recorded. The rest of the list cannot be read, so it cannot be counted:
-    one failure stands for it, the reason naming the list."""
+    not sending. The rest of the list cannot be read, so it cannot be counted: one failure stands
+    for it, the reason naming the list. When an earlier delivery planned the page, its plan (and
+    batches, and chain) stand: if they were not all queued, one failure stands for them, noted on
+    the page, so the page's redrive that queues them takes it back (P13)."""
     reason = (f"list {job.list_id} could not be read from page {job.page} on ({error_name(error)}); "
               "the rest of it was not mailed")
+    if page_plan(job.campaign_id, job.list_id, job.page) is not None:
+        if count_page_failure(job.campaign_id, job.list_id, job.page,
+                              failure_while_sending(job.account_id, job.campaign_id, 1, reason)):
+            logger.warning("fan-out page planned but not queued by its last attempt: one failure, "
+                           "taken back by its redrive", extra={
+                               "campaign_id": job.campaign_id, "list_id": job.list_id, "page": job.page,
+                               "error": error_name(error)})
+        return
     if not record_failures_while_sending(job.account_id, job.campaign_id, 1, reason):
         return
     if not plan_page(job.campaign_id, job.list_id, job.page, 0, last_page=True).first:
@@ -132,6 +143,10 @@ def _fan_out_page(job: PageJob) -> None:
         # The stored plan rules: a redelivery that now reaches the end still continues the chain.
         start = next_start or (key_after(entries[-1]) if entries else job.start)
         enqueue(FANOUT, PageJob(job.account_id, job.campaign_id, job.list_id, job.page + 1, start).to_dict())
+    # All queued: a give-up from here on lost nothing; one before counted a failure, taken back here.
+    take_back = (failure_while_sending(job.account_id, job.campaign_id, -1, "") if plan.failure_counted
+                 else None)
+    mark_queued(job.campaign_id, job.list_id, job.page, take_back)
     logger.info("fan-out page planned", extra={
         "campaign_id": job.campaign_id, "list_id": job.list_id, "page": job.page, "read": len(entries),
         "recipients": len(recipients), "batches": plan.batches, "last_page": plan.last_page,

@@ -140,7 +140,7 @@ def send_outbox_job(body: str, tokens: RateTokens | None = None, count: SentCoun
         logger.info("email queued again for the send rate", extra={"message_id": job.message_id,
                                                                     "delay_seconds": delay})
     else:
-        batch.sent((job.account_id, job.kind, job.tags.get("campaign", "")))
+        batch.sent((job.account_id, job.kind, job.tags.get("campaign", "")), (recipient_hash, job.message_id))
         logger.info("email sent", extra={"message_id": job.message_id, "kind": job.kind})
     if count is None:
         batch.count()

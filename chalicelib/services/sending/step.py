@@ -32,6 +32,7 @@ from chalicelib.clients import PROVIDER_CALL_SECONDS
 from chalicelib.config import settings
 from chalicelib.services.sending.rate_tokens import RateTokens
 from chalicelib.store import messages
+from chalicelib.store.models import MessageRecord
 from chalicelib.store.sent_counts import CounterUpdate, count_failed
 
 # The provider's call with with_backoff's every attempt and wait (SES and SNS clients are bounded).
@@ -51,6 +52,9 @@ PAUSE_WAIT_SECONDS = 900
 
 class StepResult(Enum):
     SENT = "sent"
+    # Sent over an unsent record (a redrive): its failure, counted before, is taken back with
+    # its count (services/sending/counting.py).
+    SENT_AFTER_FAILURE = "sent_after_failure"
     # The id was claimed before: already sent, or being sent by another invocation.
     DUPLICATE = "duplicate"
     # No send token came in time: nothing was sent, the claim is released.
@@ -101,8 +105,9 @@ class GivenUp(Exception):
     alarm tells the operator, as it does for any job that keeps failing; acknowledged, it would
     be lost work nobody but the account heard of.
     Redriven, a job mails nobody twice: a mail sent or failed keeps its claim, a given-up page its
-    stored plan (no batches). Recipients whose opt-outs could not be read hold no claim: a
-    redrive while the campaign still sends checks them and mails them once."""
+    stored plan (no batches). Recipients whose opt-outs could not be read hold an unsent record
+    instead (count_unsent): a redrive while the campaign still sends checks them, mails them once
+    and takes their failure back; after the campaign ended, a redrive mails nobody."""
 
 
 @dataclass(frozen=True)
@@ -135,47 +140,73 @@ def send_message(message: Message, tokens: RateTokens | None, *, last_attempt: b
     paused. Any other error
     releases the claim and is raised, so the redelivered job tries again.
     """
-    if not messages.claim(message.recipient_hash, message.message_id, message.account_id, message.kind,
-                          campaign_id=message.campaign_id, list_id=message.list_id,
-                          count_batch=message.count_batch, purge_list=message.purge_list):
+    claimed = messages.claim(message.recipient_hash, message.message_id, message.account_id, message.kind,
+                             campaign_id=message.campaign_id, list_id=message.list_id,
+                             count_batch=message.count_batch, purge_list=message.purge_list)
+    if claimed is None:
         return StepResult.DUPLICATE
+    counted = claimed is messages.Claimed.AFTER_FAILURE
     try:
         built = message.build()
     except Exception as error:
         # The same content builds the same way every time: retrying cannot help. The type
         # only: a message could name the recipient's data.
-        raise _failed(message, f"the mail could not be built ({type(error).__name__})") from error
+        raise _failed(message, f"the mail could not be built ({type(error).__name__})",
+                      counted=counted) from error
     try:
         if tokens is not None and not tokens.take():
-            messages.release(message.recipient_hash, message.message_id)
+            _release(message, counted)
             return StepResult.NO_TOKEN
         with_backoff(lambda: message.deliver(built))
     except Exception as error:
         if is_daily_quota(error) or is_sending_paused(error):
-            messages.release(message.recipient_hash, message.message_id)
+            _release(message, counted)
             raise (SendingHeld("SES's daily quota is used up", QUOTA_WAIT_SECONDS) if is_daily_quota(error)
                    else SendingHeld("SES's sending is paused", PAUSE_WAIT_SECONDS)) from error
         if is_refusal(error):
-            raise _failed(message, f"the provider refused the mail ({error_code(error)})") from error
+            raise _failed(message, f"the provider refused the mail ({error_code(error)})",
+                          counted=counted) from error
         if last_attempt:
             raise _failed(message, f"sending kept failing until the last attempt "
-                                   f"({error_name(error)})", given_up=True) from error
-        messages.release(message.recipient_hash, message.message_id)
+                                   f"({error_name(error)})", given_up=True, counted=counted) from error
+        _release(message, counted)
         raise
-    return StepResult.SENT
+    return StepResult.SENT_AFTER_FAILURE if counted else StepResult.SENT
 
 
-def _failed(message: Message, reason: str, given_up: bool = False) -> MessageFailed:
+def count_unsent(message: Message, reason: str) -> bool:
+    """Count `message`, never sent, as failed, with an unsent record in its place: a redrive
+    that sends it takes the failure back, once. False (nothing counted) when it is claimed."""
+    counters = [message.failure_update(reason)] if message.failure_update else []
+    return messages.mark_unsent(_unsent(message), counters)
+
+
+def _unsent(message: Message) -> MessageRecord:
+    return messages.unsent_record(message.recipient_hash, message.message_id, message.account_id,
+                                  message.kind, message.campaign_id, message.list_id)
+
+
+def _release(message: Message, counted: bool) -> None:
+    """Undo a claim; one taken over an unsent record puts that record back, its failure still
+    counted."""
+    if counted:
+        _unsent(message).save()
+    else:
+        messages.release(message.recipient_hash, message.message_id)
+
+
+def _failed(message: Message, reason: str, given_up: bool = False, counted: bool = False) -> MessageFailed:
     """The failure of a message whose claim stays taken; the claim no longer names a count batch,
     so a redelivery never counts it as sent, and its failure is counted in the same transaction
-    (one, for a failed mail only). When that write fails the claim is released and the error
-    raised: the redelivered job tries the mail again, and counts its failure then."""
+    (one, for a failed mail only; none when `counted` before, its claim taken over an unsent
+    record). When that write fails the claim is released and the error raised: the redelivered
+    job tries the mail again, and counts its failure then."""
     if message.count_batch is None:
         return MessageFailed(reason, given_up=given_up)
-    counters = [message.failure_update(reason)] if message.failure_update else []
+    counters = [message.failure_update(reason)] if message.failure_update and not counted else []
     try:
         count_failed(message.recipient_hash, message.message_id, message.count_batch, counters)
     except Exception:
-        messages.release(message.recipient_hash, message.message_id)
+        _release(message, counted)
         raise
-    return MessageFailed(reason, recorded=bool(counters), given_up=given_up)
+    return MessageFailed(reason, recorded=bool(counters) or counted, given_up=given_up)

@@ -1,0 +1,244 @@
+"""Send counts stay exact across failures and dead-letter redrives (P13): a recipient counted as
+failed and later mailed by a redrive moves from failed to sent once, a fan-out page whose batches
+were never queued counts one failure a redrive takes back, two concurrent deliveries of one job
+count once, and a redrive after the campaign ended mails nobody."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.support.campaigns import create_campaign
+from tests.support.events import sqs_event
+from tests.support.lists import new_list, subscribe
+from tests.support.mail import recipients_of_sent
+from tests.support.queues import run_queues, take
+
+
+def _last_receive(record: dict[str, Any]) -> dict[str, Any]:
+    event = sqs_event(record)
+    event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "5"
+    return event
+
+
+def _deliver(client: Any, event: dict[str, Any]) -> list[Any]:
+    """The batch worker's answer to `event`: the records it reports failed."""
+    return client.lambda_.invoke("campaign_send_worker", event).payload["batchItemFailures"]
+
+
+def _report(client: Any, headers: dict[str, str], campaign_id: str) -> dict[str, Any]:
+    return json.loads(client.http.get(f"/v1/campaigns/{campaign_id}/report", headers=headers).body)
+
+
+def _two_list_campaign(client: Any, account: dict[str, Any],
+                       headers: dict[str, str]) -> tuple[str, dict[str, Any]]:
+    """A campaign to Ann (one list) and Bob (another), fanned out: its id and its batch jobs by
+    list id."""
+    ann_list, bob_list = new_list(client, headers), new_list(client, headers)
+    subscribe(account["account_id"], ann_list, "ann@example.com")
+    subscribe(account["account_id"], bob_list, "bob@example.com")
+    campaign_id = create_campaign(client, headers, [ann_list, bob_list])["campaign_id"]
+    client.http.post(f"/v1/campaigns/{campaign_id}/send", headers=headers)
+    run_queues(client, ("fanout",))
+    jobs = {json.loads(record["body"])["list"]["list_id"]: record for record in take("campaign-send")}
+    return campaign_id, {"ann": jobs[ann_list], "bob": jobs[bob_list]}
+
+
+def test_p13_a_recipient_counted_failed_then_mailed_by_a_redrive_moves_from_failed_to_sent_once(
+        client, account, headers, monkeypatch):
+    """Ann's opt-outs cannot be read until her batch's last receive: she counts as failed, holds
+    no claim, and the job is dead-lettered while Bob's batch still waits. Redriven (twice, as an
+    operator may) with the read working again, Ann is mailed: her failure is taken back, once, so
+    the report shows two sent and none failed."""
+    from chalicelib.store.models import Suppression
+    from tests.support.faults import unreadable_table
+
+    campaign_id, jobs = _two_list_campaign(client, account, headers)
+    with monkeypatch.context() as faults:
+        unreadable_table(faults, Suppression)
+        given_up = client.lambda_.invoke("campaign_send_worker", _last_receive(jobs["ann"])).payload
+        assert given_up["batchItemFailures"], "dead-lettered"
+    assert _report(client, headers, campaign_id)["failed"] == 1
+    for _ in range(2):
+        redriven = client.lambda_.invoke("campaign_send_worker", sqs_event(jobs["ann"])).payload
+        assert redriven == {"batchItemFailures": []}
+    assert recipients_of_sent() == ["ann@example.com"]
+    bob = client.lambda_.invoke("campaign_send_worker", sqs_event(jobs["bob"])).payload
+    assert bob == {"batchItemFailures": []}
+    report = _report(client, headers, campaign_id)
+    assert (report["sent"], report["failed"], report["status"]) == (2, 0, "sent")
+
+
+def test_p13_a_redrive_that_fails_again_keeps_the_failure_counted_and_takes_it_back_once_sent(
+        client, account, headers, monkeypatch):
+    """The redrive that took Ann's unsent record fails transiently (SES unavailable): its claim is
+    released by putting the unsent record back, not deleting it, so the next redrive that mails
+    her still takes her failure back."""
+    from botocore.exceptions import ClientError
+
+    from chalicelib.services.sending import batches
+    from chalicelib.store.models import Suppression
+    from tests.support.faults import unreadable_table
+
+    campaign_id, jobs = _two_list_campaign(client, account, headers)
+    with monkeypatch.context() as faults:
+        unreadable_table(faults, Suppression)
+        client.lambda_.invoke("campaign_send_worker", _last_receive(jobs["ann"]))
+
+    def unavailable(*args: Any, **kwargs: Any) -> str:
+        raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "try later"}}, "SendEmail")
+
+    with monkeypatch.context() as faults:
+        faults.setattr(batches, "send_raw_email", unavailable)
+        assert _deliver(client, sqs_event(jobs["ann"]))
+    assert _deliver(client, sqs_event(jobs["ann"])) == []
+    client.lambda_.invoke("campaign_send_worker", sqs_event(jobs["bob"]))
+    assert recipients_of_sent() == ["ann@example.com", "bob@example.com"]
+    report = _report(client, headers, campaign_id)
+    assert (report["sent"], report["failed"], report["status"]) == (2, 0, "sent")
+
+
+def test_p13_a_fan_out_page_planned_but_not_queued_counts_one_failure_that_its_redrive_takes_back(
+        client, account, headers, monkeypatch):
+    """The page was planned, then queueing its batches failed until its last receive: the
+    campaign counts one failure for it and the job is dead-lettered. Redriven with SQS working,
+    the page queues its batches and Ann is mailed: the failure is taken back, once."""
+    from chalicelib.services.sending import fanout
+    from tests.support.faults import FailsOnce
+
+    list_id = new_list(client, headers)
+    subscribe(account["account_id"], list_id, "ann@example.com")
+    campaign_id = create_campaign(client, headers, [list_id])["campaign_id"]
+    client.http.post(f"/v1/campaigns/{campaign_id}/send", headers=headers)
+    (page,) = take("fanout")
+    with monkeypatch.context() as faults:
+        faults.setattr(fanout, "enqueue_many", FailsOnce(fanout.enqueue_many))
+        assert client.lambda_.invoke("fanout_worker", _last_receive(page)).payload["batchItemFailures"]
+    assert take("campaign-send") == []
+    assert _report(client, headers, campaign_id)["failed"] == 1
+    for _ in range(2):
+        assert client.lambda_.invoke("fanout_worker", sqs_event(page)).payload == {"batchItemFailures": []}
+    assert run_queues(client) == []
+    assert recipients_of_sent() == ["ann@example.com"]
+    report = _report(client, headers, campaign_id)
+    assert (report["sent"], report["failed"], report["status"]) == (1, 0, "sent")
+
+
+def test_p13_two_concurrent_deliveries_of_one_batch_count_each_mail_once(client, account, headers,
+                                                                          monkeypatch):
+    """SQS is at-least-once: a second delivery of Ann and Bob's batch runs while the first is
+    still sending Ann. The second finds Ann claimed and its sender not counted, counts her (as a
+    mail that may not have gone: it cannot tell the first is alive) and so takes the first's
+    count over: the first, counting later, counts only what is still its own. Each mail counts
+    once; none is mailed twice."""
+    from chalicelib.services.sending import batches
+
+    list_id = new_list(client, headers)
+    for email in ("ann@example.com", "bob@example.com"):
+        subscribe(account["account_id"], list_id, email)
+    campaign_id = create_campaign(client, headers, [list_id])["campaign_id"]
+    client.http.post(f"/v1/campaigns/{campaign_id}/send", headers=headers)
+    run_queues(client, ("fanout",))
+    (job,) = take("campaign-send")
+    real_send, overlapped = batches.send_raw_email, []
+
+    def send_then_overlap(*args: Any, **kwargs: Any) -> str:
+        sent = real_send(*args, **kwargs)
+        if not overlapped:  # the second delivery runs while the first waits on SES's answer
+            overlapped.append(None)
+            overlapped[0] = _deliver(client, sqs_event(job))
+        return sent
+
+    monkeypatch.setattr(batches, "send_raw_email", send_then_overlap)
+    first = _deliver(client, sqs_event(job))
+    assert overlapped == [[]]
+    assert sorted(recipients_of_sent()) == ["ann@example.com", "bob@example.com"]
+    report = _report(client, headers, campaign_id)
+    assert report["sent"] + report["failed"] == 2, (report, first)
+
+
+def test_p13_a_sender_whose_count_was_taken_over_still_counts_the_claims_still_its_own(
+        client, account, headers):
+    """A second delivery took the first's count over, counting Ann (the first's latest claim it
+    saw) as a mail that may not have gone; the first then claimed and sent Bob. Its own count
+    finds its receipt taken and counts Bob, still its own, as sent: none lost, none twice."""
+    from chalicelib.domain.sending import CAMPAIGN_KIND, campaign_message_id
+    from chalicelib.services.sending.counting import SentCount
+    from chalicelib.services.sending.step import Message
+    from chalicelib.store import messages
+    from chalicelib.store.campaign_stats import campaign_counters
+    from chalicelib.store.campaigns import failure_update
+    from chalicelib.store.models import Campaign
+
+    account_id = account["account_id"]
+    campaign_id = create_campaign(client, headers, [new_list(client, headers)])["campaign_id"]
+    first, second = SentCount("job"), SentCount("job")
+
+    def mail(recipient_hash: str) -> Message:
+        return Message(recipient_hash, campaign_message_id(campaign_id, recipient_hash), account_id,
+                       CAMPAIGN_KIND, build=lambda: b"", deliver=lambda raw: None, campaign_id=campaign_id,
+                       count_batch=first.batch_id,
+                       failure_update=lambda reason: failure_update(account_id, campaign_id, 1, reason))
+
+    ann, bob = mail("aa" * 16), mail("bb" * 16)
+    for sent in (ann, bob):
+        assert messages.claim(sent.recipient_hash, sent.message_id, account_id, CAMPAIGN_KIND,
+                              campaign_id=campaign_id, count_batch=first.batch_id)
+        first.sent((account_id, CAMPAIGN_KIND, campaign_id), (sent.recipient_hash, sent.message_id))
+        if sent is ann:  # the second delivery overlaps here: it sees Ann's claim only
+            assert second.duplicate(ann)
+            second.count()
+    first.count()
+    failed = Campaign.get(account_id, campaign_id).failed
+    assert (campaign_counters(campaign_id)["sent"], failed) == (1, 1)
+
+
+@pytest.mark.parametrize("ending", ["cancelled", "completed"])
+def test_p13_a_batch_redriven_after_its_campaign_ended_mails_nobody_and_takes_nothing_back(
+        client, account, headers, monkeypatch, ending):
+    """Decided: once a campaign has ended (cancelled, or completed `failed` by its last batch),
+    its report is final. Ann's batch, dead-lettered with her counted failed (unsent), redriven
+    after that mails nobody and leaves the counts as they are."""
+    from chalicelib.store.models import Suppression
+    from tests.support.faults import unreadable_table
+
+    campaign_id, jobs = _two_list_campaign(client, account, headers)
+    with monkeypatch.context() as faults:
+        unreadable_table(faults, Suppression)
+        assert _deliver(client, _last_receive(jobs["ann"]))
+    if ending == "cancelled":
+        cancelled = client.http.patch(f"/v1/campaigns/{campaign_id}", headers=headers,
+                                      body=json.dumps({"status": "cancelled"}))
+        assert cancelled.status_code == 200, cancelled.body
+    else:
+        assert _deliver(client, sqs_event(jobs["bob"])) == []
+    before = _report(client, headers, campaign_id)
+    assert before["status"] == ("cancelled" if ending == "cancelled" else "failed")
+    assert _deliver(client, sqs_event(jobs["ann"])) == []
+    assert "ann@example.com" not in recipients_of_sent()
+    after = _report(client, headers, campaign_id)
+    assert (after["status"], after["sent"], after["failed"]) == (before["status"], before["sent"], 1)
+
+
+def test_p13_a_fan_out_page_redriven_after_its_campaign_was_cancelled_queues_nobody(
+        client, account, headers, monkeypatch):
+    """The page planned but not queued by its last receive, its campaign cancelled since: its
+    redrive queues no batch, mails nobody, and its failure stands."""
+    from chalicelib.services.sending import fanout
+    from tests.support.faults import FailsOnce
+
+    list_id = new_list(client, headers)
+    subscribe(account["account_id"], list_id, "ann@example.com")
+    campaign_id = create_campaign(client, headers, [list_id])["campaign_id"]
+    client.http.post(f"/v1/campaigns/{campaign_id}/send", headers=headers)
+    (page,) = take("fanout")
+    with monkeypatch.context() as faults:
+        faults.setattr(fanout, "enqueue_many", FailsOnce(fanout.enqueue_many))
+        assert client.lambda_.invoke("fanout_worker", _last_receive(page)).payload["batchItemFailures"]
+    client.http.patch(f"/v1/campaigns/{campaign_id}", headers=headers,
+                      body=json.dumps({"status": "cancelled"}))
+    assert client.lambda_.invoke("fanout_worker", sqs_event(page)).payload == {"batchItemFailures": []}
+    assert take("campaign-send") == [] and recipients_of_sent() == []
+    report = _report(client, headers, campaign_id)
+    assert (report["status"], report["sent"], report["failed"]) == ("cancelled", 0, 1)
