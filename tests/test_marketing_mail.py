@@ -210,6 +210,32 @@ _HIDDEN_LINKS = {
     "nested hiding ancestor": '<table style="display:none"><tr><td><div><p><b>'
                               '<a href="{{ unsubscribe_url }}">Leave</a></b></p></div></td></tr></table>',
     "bare url": "<p>{{ unsubscribe_url }}</p>",
+    # A "<" in a quoted value does not end a tag: its hiding style still hides.
+    "quoted markup sign": '<div title="1 < 2" style="display:none"><a href="{{ unsubscribe_url }}">'
+                          'Leave</a></div>',
+    "off screen": '<div style="position:absolute;left:-9999px"><a href="{{ unsubscribe_url }}">'
+                  'Leave</a></div>',
+    "off screen top": '<div style="position: fixed; top: -5000px"><a href="{{ unsubscribe_url }}">'
+                      'Leave</a></div>',
+    "negative text indent": '<p style="text-indent:-9999px;overflow:hidden"><a href="{{ unsubscribe_url }}">'
+                            'Leave</a></p>',
+    "clip to nothing": '<div style="position:absolute;clip:rect(0 0 0 0)"><a href="{{ unsubscribe_url }}">'
+                       'Leave</a></div>',
+    "clip path inset": '<a style="clip-path:inset(50%)" href="{{ unsubscribe_url }}">Leave</a>',
+    "clip path circle": '<a style="clip-path: circle(0)" href="{{ unsubscribe_url }}">Leave</a>',
+    "tiny font": '<span style="font-size:1px"><a href="{{ unsubscribe_url }}">Leave</a></span>',
+    "line height 0": '<div style="line-height:0;overflow:hidden"><a href="{{ unsubscribe_url }}">'
+                     'Leave</a></div>',
+    "colour on like background": '<p style="background-color:#FFFFFF;color:#fff">'
+                                 '<a href="{{ unsubscribe_url }}" style="color:inherit">Leave</a></p>',
+    "link colour on like background": '<td style="background:#ffffff"><a href="{{ unsubscribe_url }}"'
+                                      ' style="color:white">Leave</a></td>',
+    "class rule": '<style>.fine { display: none }</style><p class="x fine"><a href="{{ unsubscribe_url }}">'
+                  'Leave</a></p>',
+    "id rule off screen": '<style>#f{position:absolute;left:-10000px}</style><div id="f">'
+                          '<a href="{{ unsubscribe_url }}">Leave</a></div>',
+    "class rule on the link": '<head><style>a.u{font-size:2px}</style></head>'
+                              '<a class="u" href="{{ unsubscribe_url }}">Leave</a>',
     "other href": '<a href="https://acme.example/?u={{ unsubscribe_url }}">Leave</a>',
 }
 
@@ -234,6 +260,13 @@ def test_p06_a_tenants_unsubscribe_link_the_reader_cannot_see_still_gets_the_foo
     ' Leave &#8203;</a></div>',
     '<div style="display:none">Preview text</div><p><a href="{{ unsubscribe_url }}">Leave</a></p>',
     '<span hidden>preheader</span><br><img src="x.gif"><a href="{{ unsubscribe_url }}">Leave</a>',
+    '<table><tr><td bgcolor="#333" style="color:#fff"><a href="{{ unsubscribe_url }}" style="color:#ffffff">'
+    'Leave</a></td></tr></table>',
+    '<p style="background:#fff;color:#fff"><a href="{{ unsubscribe_url }}">Leave</a></p>',
+    '<style>@media (max-width:600px){.wide{display:none}} .fine{font-size:11px;position:relative;left:-2px}'
+    '</style><p class="fine"><a href="{{ unsubscribe_url }}" title="1 < 2">Leave</a></p>',
+    '<p style="clip-path:inset(5%);text-indent:-1em;line-height:0"><a href="{{ unsubscribe_url }}">'
+    'Leave</a></p>',
 ])
 def test_p06_a_tenants_visible_unsubscribe_link_gets_no_duplicate_footer(link):
     """A link with text the reader sees, outside any hidden element (a hidden preheader before it,
@@ -248,8 +281,12 @@ def test_p06_a_tenants_visible_unsubscribe_link_gets_no_duplicate_footer(link):
 @pytest.mark.parametrize("hostile", [lambda n: '<div style="display:none">' * n,
                                      lambda n: "<div>" * n + "</span>" * n,
                                      lambda n: '<span style="' + "a:b;/*" * (2 * n) + '">',
-                                     lambda n: "<a " * (3 * n)],
-                         ids=["hiding nest", "stray end tags", "long style", "unclosed tags"])
+                                     lambda n: "<a " * (3 * n),
+                                     lambda n: f"<style>{'.a{color:red}' * n}</style>{'<p class=a>' * n}",
+                                     lambda n: f"<style>.a{{{'b:c;' * n}}}</style>{'<p class=a></p>' * n}",
+                                     lambda n: "<style>" * n + '<p x="' * n],
+                         ids=["hiding nest", "stray end tags", "long style", "unclosed tags", "many rules",
+                              "long rule", "unclosed style blocks"])
 def test_p06_judging_the_tenants_unsubscribe_link_in_hostile_markup_takes_linear_time(hostile):
     """Deciding whether the tenant's link is visible parses the part once per recipient: markup
     built to make that quadratic (deep nesting, stray end tags, a long style) must stay linear."""

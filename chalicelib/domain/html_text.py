@@ -10,6 +10,17 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
+from chalicelib.domain.css_visibility import (
+    Declarations,
+    RuleSet,
+    background,
+    declarations,
+    hides_all,
+    matched,
+    style_rules,
+    text_colour,
+)
+
 _BLOCKS = frozenset({
     "address", "article", "aside", "blockquote", "center", "dd", "div", "dl", "dt", "fieldset",
     "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "main",
@@ -112,9 +123,13 @@ class _TextCollector(HTMLParser):
         self.parts.append(f" ({shown})" if link_text.strip() else shown)
 
 
-# Markup the parser reads without looking past it: a tag whose quoted values hold no "<", a
-# declaration or processing instruction, each closed before the next "<".
-_CLOSED_MARKUP = re.compile(r"""<(?:/?[A-Za-z][^<>"']*(?:(?:"[^<"]*"|'[^<']*')[^<>"']*)*|[!?][^<>]*)>""")
+# Markup the parser reads without looking past it: a tag, closed before the next "<" but for one
+# in a quoted value (`title="1 < 2"` is markup, as in a browser), or a declaration or processing
+# instruction. Possessive, so no scan backtracks; a quote's state flips on each quote character
+# whatever a scan's, so no two scans from different "<" share one: at most three are alive at
+# any character, linear in all.
+_CLOSED_MARKUP = re.compile(
+    r"""<(?:/?[A-Za-z][^<>"']*+(?:(?:"[^"]*+"|'[^']*+')[^<>"']*+)*+|[!?][^<>]*+)>""")
 
 
 def _parseable(html: str) -> str:
@@ -153,55 +168,71 @@ _VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "
                    "source", "track", "wbr"})
 # Text that shows nothing: whitespace, zero-width and invisible format characters.
 _INVISIBLE = re.compile(r"[\s\u00ad\u034f\u180e\u200b-\u200f\u2028-\u202f\u205f-\u206f\ufeff]*")
-_CSS_COMMENT = re.compile(r"/\*.*?(?:\*/|\Z)", re.DOTALL)
-# A zero length or number ("0", "0px", ".0em", "0%"): a digit, then only zeros and a unit.
-_ZERO = re.compile(r"[+-]?(?=\.?0)0*\.?0*(?:[a-z]+|%)?")
+# A <style> block's text, wherever it is (head, body, a comment: at worst it hides more). An
+# unclosed one runs to the end, so no two scans overlap.
+_STYLE_BLOCK = re.compile(r"<style\b[^<>]*+>(.*?)(?:</style\s*>|\Z)", re.IGNORECASE | re.DOTALL)
+# What an element inherits when nothing says otherwise: black text on white; a link's own text
+# is in the client's link colour, which no background is.
+_PAGE = ("#000000", "#ffffff")
+_LINK_COLOUR = "link"
 
 
-def _hides(attrs: list[tuple[str, str | None]]) -> bool:
-    """True when the element's own attributes hide it and all it holds: `hidden`, or inline CSS
-    that shows nothing (display:none, visibility:hidden, font-size:0, opacity:0, mso-hide:all, a
-    zero (max-)height or width with overflow:hidden)."""
-    if any(name == "hidden" for name, _ in attrs):
-        return True
-    # Every declaration of every style attribute, each on its own: a later one or !important may
-    # undo it, and then the footer is added where it was not needed, never missing where it was.
-    style = ";".join(value or "" for name, value in attrs if name == "style")
-    declarations = set()
-    for declaration in _CSS_COMMENT.sub("", style).lower().split(";"):
-        name, _, value = declaration.partition(":")
-        value = value.replace("!important", "").strip()
-        declarations.add((name.strip(), "0" if _ZERO.fullmatch(value) else value))
-    zero = {name for name, value in declarations if value == "0"}
-    return (bool(declarations & {("display", "none"), ("visibility", "hidden"), ("visibility", "collapse"),
-                                 ("mso-hide", "all")})
-            or bool(zero & {"font-size", "opacity"})
-            or (("overflow", "hidden") in declarations
-                and bool(zero & {"height", "max-height", "width", "max-width"})))
+# Rules and declarations one judgement may look at (a designed mail's few hundred rules, for a
+# few thousand elements, look at far fewer): past it, the link counts as unseen.
+_MAX_RULE_COST = 200_000
+
+
+def _styled(tag: str, attrs: list[tuple[str, str | None]],
+            rule_sets: list[RuleSet]) -> tuple[Declarations, int]:
+    """(the element's declarations in the order they apply: presentational attributes, then the
+    <style> rules that match it, then its style attributes; the cost of matching the rules)."""
+    values = dict(attrs)
+    own = []
+    if values.get("bgcolor"):
+        own.append(("background-color", values["bgcolor"] or ""))
+    if tag == "font" and values.get("color"):
+        own.append(("color", values["color"] or ""))
+    cost = 0
+    if rule_sets:
+        classes = frozenset((values.get("class") or "").lower().split())
+        by_rules, cost = matched(rule_sets, tag, classes, (values.get("id") or "").lower() or None)
+        own.extend(by_rules)
+    for name, value in attrs:
+        if name == "style" and value:
+            own.extend(declarations(value))
+    return tuple(own), cost
 
 
 class _LinkFinder(HTMLParser):
     """Whether an <a> to `url` shows the reader text: one pass, a stack of open elements."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, rule_sets: list[RuleSet]) -> None:
         super().__init__(convert_charrefs=True)
         self.url = url
+        self.rule_sets = rule_sets
         self.found = False
-        self.stack: list[tuple[str, bool]] = []  # (tag, hides)
+        self.stack: list[tuple[str, bool, str, str]] = []  # (tag, hides, text colour, background)
         self.open_count: dict[str, int] = {}  # how many of each tag the stack holds
         self.hiding = 0  # hiding elements on the stack
         self.link_depth: int | None = None  # where on the stack the candidate <a> is
+        self.rule_cost = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _VOID:
             return
         if tag == "a" and self.open_count.get("a"):
             self.handle_endtag("a")  # an <a> closes an open one, as in a browser
-        hides = _hides(attrs)
+        found, cost = _styled(tag, attrs, self.rule_sets)
+        self.rule_cost += cost
+        if self.rule_cost > _MAX_RULE_COST:
+            self.rule_sets = []  # judged unseen already: the rest is not worth the time
+        hides = any(name == "hidden" for name, _ in attrs) or hides_all(found)
         href = (dict(attrs).get("href") or "").strip() if tag == "a" else None
         if href == self.url and not self.hiding and not hides:
             self.link_depth = len(self.stack)
-        self.stack.append((tag, hides))
+        _, _, inherited, under = self.stack[-1] if self.stack else ("", False, *_PAGE)
+        drawn = text_colour(found, inherited, _LINK_COLOUR if tag == "a" else inherited)
+        self.stack.append((tag, hides, drawn, background(found) or under))
         self.open_count[tag] = self.open_count.get(tag, 0) + 1
         self.hiding += hides
 
@@ -211,7 +242,7 @@ class _LinkFinder(HTMLParser):
         if not self.open_count.get(tag):
             return
         while self.stack:
-            popped, hides = self.stack.pop()
+            popped, hides, _, _ = self.stack.pop()
             self.open_count[popped] -= 1
             self.hiding -= hides
             if self.link_depth is not None and len(self.stack) <= self.link_depth:
@@ -221,17 +252,19 @@ class _LinkFinder(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         if self.link_depth is not None and not self.hiding and not _INVISIBLE.fullmatch(data):
-            self.found = True
+            _, _, drawn, under = self.stack[-1]
+            if drawn != under:  # text in its background's colour shows nothing
+                self.found = True
 
 
 def shows_link(html: str, url: str) -> bool:
     """True when `html` shows the reader a link to `url`: an <a> whose href is `url`, with text
-    that is not only whitespace or zero-width characters, under no element hidden by its `hidden`
-    attribute or inline style. An image link does not count (a 1x1 image shows nothing). Class
-    rules in a <style> can hide a link too; they are not evaluated (nor are CSS escapes, colour on
-    a like background or off-screen positioning): what is judged is what the markup itself hides.
-    `aria-hidden` hides nothing from sight."""
-    finder = _LinkFinder(url)
+    that is not only whitespace or zero-width characters, not drawn in its background's colour,
+    under no element hidden by its `hidden` attribute, its inline style or a <style> rule
+    (domain/css_visibility.py). An image link does not count (a 1x1 image shows nothing). CSS
+    escapes are not read. `aria-hidden` hides nothing from sight."""
+    rule_sets = [style_rules(block.group(1)) for block in _STYLE_BLOCK.finditer(html)]
+    finder = _LinkFinder(url, rule_sets)
     finder.feed(_parseable(visible_markup(html)))
     finder.close()
-    return finder.found
+    return finder.found and finder.rule_cost <= _MAX_RULE_COST
