@@ -112,13 +112,17 @@ def colour(value: str) -> str | None:
     return _NAMED.get(value, value)
 
 
-def text_colour(found: Declarations, inherited: str, default: str) -> str:
-    """The colour `found` draws text in: its last `color`; the parent's (`inherited`) for
-    inherit and the like; `default` without one."""
+# What `text_colour` gives for a `color` that takes the parent's.
+INHERIT = "inherit"
+
+
+def text_colour(found: Declarations) -> str | None:
+    """The colour `found` draws text in (its last `color`), INHERIT for inherit and the like,
+    None without one."""
     for name, value in reversed(found):
         if name == "color":
-            return colour(value) or inherited
-    return default
+            return colour(value) or INHERIT
+    return None
 
 
 def background(found: Declarations) -> str | None:

@@ -8,11 +8,11 @@ converted before it is rendered.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from html.parser import HTMLParser
 
 from chalicelib.domain.css_visibility import (
-    Declarations,
-    RuleSet,
+    INHERIT,
     background,
     declarations,
     hides_all,
@@ -175,6 +175,8 @@ _STYLE_BLOCK = re.compile(r"<style\b[^<>]*+>(.*?)(?:</style\s*>|\Z)", re.IGNOREC
 # is in the client's link colour, which no background is.
 _PAGE = ("#000000", "#ffffff")
 _LINK_COLOUR = "link"
+# The attributes that style an element (an href, which differs for every recipient, does not).
+_STYLING = frozenset({"bgcolor", "class", "color", "hidden", "id", "style"})
 
 
 # Rules and declarations one judgement may look at (a designed mail's few hundred rules, for a
@@ -182,34 +184,38 @@ _LINK_COLOUR = "link"
 _MAX_RULE_COST = 200_000
 
 
-def _styled(tag: str, attrs: list[tuple[str, str | None]],
-            rule_sets: list[RuleSet]) -> tuple[Declarations, int]:
-    """(the element's declarations in the order they apply: presentational attributes, then the
-    <style> rules that match it, then its style attributes; the cost of matching the rules)."""
+@lru_cache(maxsize=4096)
+def _look(tag: str, attrs: tuple[tuple[str, str], ...],
+          css: tuple[str, ...]) -> tuple[bool, str | None, str | None, int]:
+    """(whether the element hides all it holds, the colour it draws text in (text_colour), its
+    background or None, the cost of matching the rules of the <style> blocks `css`), from the
+    attributes that style it. Cached: a campaign's elements look the same for every recipient."""
     values = dict(attrs)
-    own = []
+    own: list[tuple[str, str]] = []
     if values.get("bgcolor"):
-        own.append(("background-color", values["bgcolor"] or ""))
+        own.append(("background-color", values["bgcolor"]))
     if tag == "font" and values.get("color"):
-        own.append(("color", values["color"] or ""))
+        own.append(("color", values["color"]))
     cost = 0
-    if rule_sets:
-        classes = frozenset((values.get("class") or "").lower().split())
-        by_rules, cost = matched(rule_sets, tag, classes, (values.get("id") or "").lower() or None)
+    if css:
+        classes = frozenset(values.get("class", "").lower().split())
+        by_rules, cost = matched([style_rules(block) for block in css], tag, classes,
+                                 values.get("id", "").lower() or None)
         own.extend(by_rules)
     for name, value in attrs:
-        if name == "style" and value:
+        if name == "style":
             own.extend(declarations(value))
-    return tuple(own), cost
+    found = tuple(own)
+    return "hidden" in values or hides_all(found), text_colour(found), background(found), cost
 
 
 class _LinkFinder(HTMLParser):
     """Whether an <a> to `url` shows the reader text: one pass, a stack of open elements."""
 
-    def __init__(self, url: str, rule_sets: list[RuleSet]) -> None:
+    def __init__(self, url: str, css: tuple[str, ...]) -> None:
         super().__init__(convert_charrefs=True)
         self.url = url
-        self.rule_sets = rule_sets
+        self.css = css  # the text of each <style> block
         self.found = False
         self.stack: list[tuple[str, bool, str, str]] = []  # (tag, hides, text colour, background)
         self.open_count: dict[str, int] = {}  # how many of each tag the stack holds
@@ -222,17 +228,18 @@ class _LinkFinder(HTMLParser):
             return
         if tag == "a" and self.open_count.get("a"):
             self.handle_endtag("a")  # an <a> closes an open one, as in a browser
-        found, cost = _styled(tag, attrs, self.rule_sets)
+        styling = tuple((name, value or "") for name, value in attrs if name in _STYLING)
+        hides, drawn, painted, cost = _look(tag, styling, self.css)
         self.rule_cost += cost
         if self.rule_cost > _MAX_RULE_COST:
-            self.rule_sets = []  # judged unseen already: the rest is not worth the time
-        hides = any(name == "hidden" for name, _ in attrs) or hides_all(found)
+            self.css = ()  # judged unseen already: the rest is not worth the time
         href = (dict(attrs).get("href") or "").strip() if tag == "a" else None
         if href == self.url and not self.hiding and not hides:
             self.link_depth = len(self.stack)
         _, _, inherited, under = self.stack[-1] if self.stack else ("", False, *_PAGE)
-        drawn = text_colour(found, inherited, _LINK_COLOUR if tag == "a" else inherited)
-        self.stack.append((tag, hides, drawn, background(found) or under))
+        if drawn is None or drawn == INHERIT:
+            drawn = _LINK_COLOUR if tag == "a" and drawn is None else inherited
+        self.stack.append((tag, hides, drawn, painted or under))
         self.open_count[tag] = self.open_count.get(tag, 0) + 1
         self.hiding += hides
 
@@ -263,8 +270,7 @@ def shows_link(html: str, url: str) -> bool:
     under no element hidden by its `hidden` attribute, its inline style or a <style> rule
     (domain/css_visibility.py). An image link does not count (a 1x1 image shows nothing). CSS
     escapes are not read. `aria-hidden` hides nothing from sight."""
-    rule_sets = [style_rules(block.group(1)) for block in _STYLE_BLOCK.finditer(html)]
-    finder = _LinkFinder(url, rule_sets)
+    finder = _LinkFinder(url, tuple(block.group(1) for block in _STYLE_BLOCK.finditer(html)))
     finder.feed(_parseable(visible_markup(html)))
     finder.close()
     return finder.found and finder.rule_cost <= _MAX_RULE_COST
