@@ -86,6 +86,20 @@ def test_a_template_error_is_a_400_at_save_time_naming_the_field(client, headers
     assert "line 1" in _error(response)["message"]
 
 
+@pytest.mark.parametrize("field, fields", [
+    ("html", {"html": "{" * 30_000}),
+    ("subject", {"subject": "{{ " + "(" * 5_000 + "1" + ")" * 5_000 + " }}"}),
+    ("text", {"text": "{% if 1 %}" * 3_000 + "{% endif %}" * 3_000}),
+    ("html", {"html": "{{ x" + ".a" * 20_000 + " }}"}),
+])
+def test_a_template_nested_too_deeply_is_a_400_naming_the_field(client, headers, list_id, field, fields):
+    """Jinja's parser recurses once per nesting level: 30,000 "{" (or deep brackets, blocks or
+    attribute chains) raised RecursionError, a 500 at save instead of the template's 400."""
+    response = _post(client, headers, list_id, **fields)
+    assert response.status_code == 400, response.body
+    assert _error(response)["field"] == field
+
+
 def test_an_sms_body_template_error_names_sms_body(client, headers, list_id):
     response = client.http.post("/v1/campaigns", headers=headers, body=json.dumps(
         {"name": "SMS", "channel": "sms", "list_ids": [list_id], "sms_body": "Hi {{ name }"}))

@@ -8,7 +8,18 @@ converted before it is rendered.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from html.parser import HTMLParser
+
+from chalicelib.domain.css_visibility import (
+    INHERIT,
+    background,
+    declarations,
+    hides_all,
+    matched,
+    style_rules,
+    text_colour,
+)
 
 _BLOCKS = frozenset({
     "address", "article", "aside", "blockquote", "center", "dd", "div", "dl", "dt", "fieldset",
@@ -112,9 +123,13 @@ class _TextCollector(HTMLParser):
         self.parts.append(f" ({shown})" if link_text.strip() else shown)
 
 
-# Markup the parser reads without looking past it: a tag whose quoted values hold no "<", a
-# declaration or processing instruction, each closed before the next "<".
-_CLOSED_MARKUP = re.compile(r"""<(?:/?[A-Za-z][^<>"']*(?:(?:"[^<"]*"|'[^<']*')[^<>"']*)*|[!?][^<>]*)>""")
+# Markup the parser reads without looking past it: a tag, closed before the next "<" but for one
+# in a quoted value (`title="1 < 2"` is markup, as in a browser), or a declaration or processing
+# instruction. Possessive, so no scan backtracks; a quote's state flips on each quote character
+# whatever a scan's, so no two scans from different "<" share one: at most three are alive at
+# any character, linear in all.
+_CLOSED_MARKUP = re.compile(
+    r"""<(?:/?[A-Za-z][^<>"']*+(?:(?:"[^"]*+"|'[^']*+')[^<>"']*+)*+|[!?][^<>]*+)>""")
 
 
 def _parseable(html: str) -> str:
@@ -153,55 +168,78 @@ _VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "
                    "source", "track", "wbr"})
 # Text that shows nothing: whitespace, zero-width and invisible format characters.
 _INVISIBLE = re.compile(r"[\s\u00ad\u034f\u180e\u200b-\u200f\u2028-\u202f\u205f-\u206f\ufeff]*")
-_CSS_COMMENT = re.compile(r"/\*.*?(?:\*/|\Z)", re.DOTALL)
-# A zero length or number ("0", "0px", ".0em", "0%"): a digit, then only zeros and a unit.
-_ZERO = re.compile(r"[+-]?(?=\.?0)0*\.?0*(?:[a-z]+|%)?")
+# A <style> block's text, wherever it is (head, body, a comment: at worst it hides more). An
+# unclosed one runs to the end, so no two scans overlap.
+_STYLE_BLOCK = re.compile(r"<style\b[^<>]*+>(.*?)(?:</style\s*>|\Z)", re.IGNORECASE | re.DOTALL)
+# What an element inherits when nothing says otherwise: black text on white; a link's own text
+# is in the client's link colour, which no background is.
+_PAGE = ("#000000", "#ffffff")
+_LINK_COLOUR = "link"
+# The attributes that style an element (an href, which differs for every recipient, does not).
+_STYLING = frozenset({"bgcolor", "class", "color", "hidden", "id", "style"})
 
 
-def _hides(attrs: list[tuple[str, str | None]]) -> bool:
-    """True when the element's own attributes hide it and all it holds: `hidden`, or inline CSS
-    that shows nothing (display:none, visibility:hidden, font-size:0, opacity:0, mso-hide:all, a
-    zero (max-)height or width with overflow:hidden)."""
-    if any(name == "hidden" for name, _ in attrs):
-        return True
-    # Every declaration of every style attribute, each on its own: a later one or !important may
-    # undo it, and then the footer is added where it was not needed, never missing where it was.
-    style = ";".join(value or "" for name, value in attrs if name == "style")
-    declarations = set()
-    for declaration in _CSS_COMMENT.sub("", style).lower().split(";"):
-        name, _, value = declaration.partition(":")
-        value = value.replace("!important", "").strip()
-        declarations.add((name.strip(), "0" if _ZERO.fullmatch(value) else value))
-    zero = {name for name, value in declarations if value == "0"}
-    return (bool(declarations & {("display", "none"), ("visibility", "hidden"), ("visibility", "collapse"),
-                                 ("mso-hide", "all")})
-            or bool(zero & {"font-size", "opacity"})
-            or (("overflow", "hidden") in declarations
-                and bool(zero & {"height", "max-height", "width", "max-width"})))
+# Rules and declarations one judgement may look at (a designed mail's few hundred rules, for a
+# few thousand elements, look at far fewer): past it, the link counts as unseen.
+_MAX_RULE_COST = 200_000
+
+
+@lru_cache(maxsize=4096)
+def _look(tag: str, attrs: tuple[tuple[str, str], ...],
+          css: tuple[str, ...]) -> tuple[bool, str | None, str | None, int]:
+    """(whether the element hides all it holds, the colour it draws text in (text_colour), its
+    background or None, the cost of matching the rules of the <style> blocks `css`), from the
+    attributes that style it. Cached: a campaign's elements look the same for every recipient."""
+    values = dict(attrs)
+    own: list[tuple[str, str]] = []
+    if values.get("bgcolor"):
+        own.append(("background-color", values["bgcolor"]))
+    if tag == "font" and values.get("color"):
+        own.append(("color", values["color"]))
+    cost = 0
+    if css:
+        classes = frozenset(values.get("class", "").lower().split())
+        by_rules, cost = matched([style_rules(block) for block in css], tag, classes,
+                                 values.get("id", "").lower() or None)
+        own.extend(by_rules)
+    for name, value in attrs:
+        if name == "style":
+            own.extend(declarations(value))
+    found = tuple(own)
+    return "hidden" in values or hides_all(found), text_colour(found), background(found), cost
 
 
 class _LinkFinder(HTMLParser):
     """Whether an <a> to `url` shows the reader text: one pass, a stack of open elements."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, css: tuple[str, ...]) -> None:
         super().__init__(convert_charrefs=True)
         self.url = url
+        self.css = css  # the text of each <style> block
         self.found = False
-        self.stack: list[tuple[str, bool]] = []  # (tag, hides)
+        self.stack: list[tuple[str, bool, str, str]] = []  # (tag, hides, text colour, background)
         self.open_count: dict[str, int] = {}  # how many of each tag the stack holds
         self.hiding = 0  # hiding elements on the stack
         self.link_depth: int | None = None  # where on the stack the candidate <a> is
+        self.rule_cost = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _VOID:
             return
         if tag == "a" and self.open_count.get("a"):
             self.handle_endtag("a")  # an <a> closes an open one, as in a browser
-        hides = _hides(attrs)
+        styling = tuple((name, value or "") for name, value in attrs if name in _STYLING)
+        hides, drawn, painted, cost = _look(tag, styling, self.css)
+        self.rule_cost += cost
+        if self.rule_cost > _MAX_RULE_COST:
+            self.css = ()  # judged unseen already: the rest is not worth the time
         href = (dict(attrs).get("href") or "").strip() if tag == "a" else None
         if href == self.url and not self.hiding and not hides:
             self.link_depth = len(self.stack)
-        self.stack.append((tag, hides))
+        _, _, inherited, under = self.stack[-1] if self.stack else ("", False, *_PAGE)
+        if drawn is None or drawn == INHERIT:
+            drawn = _LINK_COLOUR if tag == "a" and drawn is None else inherited
+        self.stack.append((tag, hides, drawn, painted or under))
         self.open_count[tag] = self.open_count.get(tag, 0) + 1
         self.hiding += hides
 
@@ -211,7 +249,7 @@ class _LinkFinder(HTMLParser):
         if not self.open_count.get(tag):
             return
         while self.stack:
-            popped, hides = self.stack.pop()
+            popped, hides, _, _ = self.stack.pop()
             self.open_count[popped] -= 1
             self.hiding -= hides
             if self.link_depth is not None and len(self.stack) <= self.link_depth:
@@ -221,17 +259,18 @@ class _LinkFinder(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         if self.link_depth is not None and not self.hiding and not _INVISIBLE.fullmatch(data):
-            self.found = True
+            _, _, drawn, under = self.stack[-1]
+            if drawn != under:  # text in its background's colour shows nothing
+                self.found = True
 
 
 def shows_link(html: str, url: str) -> bool:
     """True when `html` shows the reader a link to `url`: an <a> whose href is `url`, with text
-    that is not only whitespace or zero-width characters, under no element hidden by its `hidden`
-    attribute or inline style. An image link does not count (a 1x1 image shows nothing). Class
-    rules in a <style> can hide a link too; they are not evaluated (nor are CSS escapes, colour on
-    a like background or off-screen positioning): what is judged is what the markup itself hides.
-    `aria-hidden` hides nothing from sight."""
-    finder = _LinkFinder(url)
+    that is not only whitespace or zero-width characters, not drawn in its background's colour,
+    under no element hidden by its `hidden` attribute, its inline style or a <style> rule
+    (domain/css_visibility.py). An image link does not count (a 1x1 image shows nothing). CSS
+    escapes are not read. `aria-hidden` hides nothing from sight."""
+    finder = _LinkFinder(url, tuple(block.group(1) for block in _STYLE_BLOCK.finditer(html)))
     finder.feed(_parseable(visible_markup(html)))
     finder.close()
-    return finder.found
+    return finder.found and finder.rule_cost <= _MAX_RULE_COST

@@ -25,11 +25,13 @@ _MARK = "\x1f"
 _MARKS = re.compile(r"\x1f(\d+)\x1f")
 # An <a> tag's href in a template. Its value runs to its closing quote, skipping merge tags
 # whole, so a tag's own quotes (`{{ attributes["id"] }}`) do not end it; the alternatives never
-# overlap, so a value without a closing quote fails fast. Neither the tag's attributes nor a merge
-# tag run past a "<": scanning to the end from every "<a" (or "{{") was quadratic, and cubic
-# where both did (9 kB of '<a href="{{' in a raw block took 20 s).
+# overlap, so a value without a closing quote fails fast. Neither the tag's attributes (but for
+# their quoted values, which may hold one) nor a merge tag run past a "<": scanning to the end
+# from every "<a" (or "{{") was quadratic, and cubic where both did (9 kB of '<a href="{{' in a
+# raw block took 20 s). A scan's quote state changes on each quote character whatever it is, so
+# two scans never share one: at most three are alive anywhere, linear in all.
 _WRITTEN_HREF = re.compile(
-    r"""(<a\b[^<>]*?\bhref\s*=\s*)(["'])"""
+    r"""(<a\b(?:[^<>"']|"[^"]*+"|'[^']*+')*?\bhref\s*=\s*)(["'])"""
     r"""((?:\{\{(?:(?!\}\})[^<])*\}\}|\{%(?:(?!%\})[^<])*%\}|\{(?![{%])|(?!\2)[^{])*)\2""",
     re.IGNORECASE | re.DOTALL)
 

@@ -50,8 +50,10 @@ from chalicelib.templates import DEFAULT_LANGUAGE, N_, gettext_for
 
 ADVERTISEMENT_LABEL = N_("Advertisement")
 
-# An <a> tag's href; the tag's attributes never run past a "<" (else quadratic, see link_labels).
-_LINK = re.compile(r"""(<a\b[^<>]*?\bhref\s*=\s*)(["'])([^"'>]+)\2""", re.IGNORECASE)
+# An <a> tag's href; the tag's attributes run past no "<" but in a quoted value (else
+# quadratic, see link_labels).
+_LINK = re.compile(r"""(<a\b(?:[^<>"']|"[^"]*+"|'[^']*+')*?\bhref\s*=\s*)(["'])([^"'>]+)\2""",
+                   re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
 _BODY_START = re.compile(r"<body\b[^<>]*>", re.IGNORECASE)
 _BODY_END = re.compile(r"</body", re.IGNORECASE)

@@ -588,15 +588,18 @@ def validate_template(source: str, field: str, declared_attributes: Iterable[str
     environment = _environment(field in HTML_FIELDS)
     try:
         tree = environment.parse(source)
+        # Refused even on a branch the sample does not take: private names are never for templates.
+        for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+            name = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", None)
+            if isinstance(name, str) and name.startswith("_"):
+                raise InvalidInput(f"'{field}' uses '{name}' on line {node.lineno}: names starting with "
+                                   "'_' are not allowed in templates", field=field)
     except TemplateSyntaxError as error:
         raise InvalidInput(f"'{field}' has a template error on line {error.lineno}: {error.message}",
                            field=field) from None
-    # Refused even on a branch the sample does not take: private names are never for templates.
-    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
-        name = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", None)
-        if isinstance(name, str) and name.startswith("_"):
-            raise InvalidInput(f"'{field}' uses '{name}' on line {node.lineno}: names starting with "
-                               "'_' are not allowed in templates", field=field)
+    except RecursionError:  # the parser and the tree's walk recurse once per level of nesting
+        raise InvalidInput(f"'{field}' nests brackets, blocks or tags too deeply to be a template",
+                           field=field) from None
     try:
         render_bounded(source, field, _sample_variables(declared_attributes))
     except TemplateLimitExceeded as error:

@@ -10,6 +10,7 @@
 - campaigns: campaigns and their reports
 - tracking: signed tracking links and counted opens and clicks
 - tokens: link tokens altered as an attacker would
+- timing: CPU time, best of several runs, and whether work grows linearly
 - privacy: a person's data and data-subject requests
 - retention: a frozen clock, and message records as the send worker leaves them
 - tables: what the tables hold, read the way only a test may (Scan)

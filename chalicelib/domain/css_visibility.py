@@ -1,0 +1,209 @@
+"""What CSS hides from a reader of a mail (P06): the declarations of an element, from its inline
+style, its presentational attributes and the simple rules of the part's <style> blocks, judged for
+hiding all the element holds, and the colours its text is drawn in and on.
+
+It errs on the side of hiding: every declaration counts on its own (a later one or !important may
+undo it), a rule applies when the last compound of its selector matches (combinators and most
+pseudo-classes are not followed), specificity is not weighed, and @media rules apply as if
+always. At worst the platform's footer link is added where the tenant's own already showed.
+Parsing is cached per CSS text, so a campaign's styles are read once per Lambda, not per recipient.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+Declarations = tuple[tuple[str, str], ...]
+
+_COMMENT = re.compile(r"/\*.*?(?:\*/|\Z)", re.DOTALL)
+# A zero length or number ("0", "0px", ".0em", "0%"): a digit, then only zeros and a unit.
+_ZERO = re.compile(r"[+-]?(?=\.?0)0*\.?0*(?:[a-z]+|%)?")
+_LENGTH = re.compile(r"([+-]?(?:\d+\.?\d*|\.\d+))([a-z]*|%)")
+# Pixels per unit, for telling a tiny or far-off length; "%" and em-like units are of 16 px.
+_PIXELS = {"": 1.0, "px": 1.0, "pt": 4 / 3, "pc": 16.0, "in": 96.0, "cm": 96 / 2.54, "mm": 96 / 25.4,
+           "em": 16.0, "rem": 16.0, "ex": 8.0, "ch": 8.0, "%": 0.16}
+# Text smaller than this is no link a reader can see or click.
+_SMALLEST_FONT_PX = 6.0
+# An offset this far negative puts the element off screen (the -9999px of image replacement).
+_OFF_SCREEN_PX = -500.0
+_OFFSETS = frozenset({"left", "top", "right", "bottom", "margin-left", "margin-top", "margin-right",
+                      "text-indent"})
+_HIDING = frozenset({("display", "none"), ("visibility", "hidden"), ("visibility", "collapse"),
+                     ("mso-hide", "all")})
+_NAMED = {"white": "#ffffff", "black": "#000000", "red": "#ff0000", "blue": "#0000ff",
+          "green": "#008000", "yellow": "#ffff00", "gray": "#808080", "grey": "#808080",
+          "silver": "#c0c0c0"}
+_HEX = re.compile(r"#([0-9a-f]{3}|[0-9a-f]{6})")
+_RGB = re.compile(r"rgba?\((\d+)%?,(\d+)%?,(\d+)%?(?:,[\d.]+%?)?\)")
+_PAREN_SPACES = re.compile(r"\s*([(),])\s*")
+# Pseudo-classes and -elements that do not apply to the mail as first shown.
+_DYNAMIC = re.compile(r"::|:(?:hover|focus|active|target|before|after)", re.IGNORECASE)
+_SELECTOR_NOISE = re.compile(r":[\w-]+(?:\([^)]*\))?|\[[^\]]*\]")
+_SELECTOR_PART = re.compile(r"[.#]?[\w-]+|\*")
+
+
+@lru_cache(maxsize=1024)
+def declarations(style: str) -> Declarations:
+    """(property, value) of each declaration of `style`, lower case, without !important."""
+    found = []
+    for declaration in _COMMENT.sub("", style).lower().split(";"):
+        name, _, value = declaration.partition(":")
+        value = value.replace("!important", "").strip()
+        found.append((name.strip(), "0" if _ZERO.fullmatch(value) else value))
+    return tuple(found)
+
+
+def _pixels(value: str) -> float | None:
+    match = _LENGTH.fullmatch(value)
+    if match is None or match.group(2) not in _PIXELS:
+        return None
+    return float(match.group(1)) * _PIXELS[match.group(2)]
+
+
+def _clipped(name: str, value: str) -> bool:
+    """True for a clip or clip-path that leaves nothing: a rect of no area, an inset of half or
+    more, a circle or ellipse of no radius."""
+    value = _PAREN_SPACES.sub(r"\1", value)
+    if name == "clip" and value.startswith("rect("):
+        sides = [_pixels(side) for side in re.split(r"[ ,]+", value[5:].rstrip(")"))]
+        if len(sides) == 4 and None not in sides:
+            top, right, bottom, left = sides
+            return bool(bottom <= top or right <= left)  # type: ignore[operator]
+    if name == "clip-path":
+        if value.startswith("inset("):
+            return any(side.endswith("%") and (_pixels(side) or 0) >= 50 * _PIXELS["%"]
+                       for side in value[6:].rstrip(")").split())
+        return value.startswith(("circle(0", "ellipse(0"))
+    return False
+
+
+def hides_all(found: Declarations) -> bool:
+    """True when `found` hides the element and all it holds: display:none, visibility:hidden,
+    mso-hide:all, a zero font-size or opacity, text under 6 px, a zero (max-)height, width or
+    line-height with overflow:hidden, an offset far off screen, a clip to nothing."""
+    overflow_hidden = ("overflow", "hidden") in found
+    for name, value in found:
+        if (name, value) in _HIDING or (value == "0" and name in ("font-size", "opacity")):
+            return True
+        if overflow_hidden and value == "0" and name in ("height", "max-height", "width", "max-width",
+                                                         "line-height"):
+            return True
+        pixels = _pixels(value)
+        if pixels is not None and ((name == "font-size" and pixels < _SMALLEST_FONT_PX)
+                                   or (name in _OFFSETS and pixels <= _OFF_SCREEN_PX)):
+            return True
+        if name in ("clip", "clip-path") and _clipped(name, value):
+            return True
+    return False
+
+
+def colour(value: str) -> str | None:
+    """A CSS colour as #rrggbb where it is one of the common forms, else as written; None for
+    none, transparent or inherit (the parent's shows through)."""
+    value = _PAREN_SPACES.sub(r"\1", value.strip().lower())
+    if value in ("", "transparent", "inherit", "initial", "unset", "currentcolor", "none"):
+        return None
+    if (match := _HEX.fullmatch(value)) is not None:
+        digits = match.group(1)
+        return "#" + (digits if len(digits) == 6 else "".join(c * 2 for c in digits))
+    if (match := _RGB.fullmatch(value)) is not None:
+        return "#" + "".join(f"{min(int(part), 255):02x}" for part in match.groups())
+    return _NAMED.get(value, value)
+
+
+# What `text_colour` gives for a `color` that takes the parent's.
+INHERIT = "inherit"
+
+
+def text_colour(found: Declarations) -> str | None:
+    """The colour `found` draws text in (its last `color`), INHERIT for inherit and the like,
+    None without one."""
+    for name, value in reversed(found):
+        if name == "color":
+            return colour(value) or INHERIT
+    return None
+
+
+def background(found: Declarations) -> str | None:
+    """The last background colour `found` paints, or None (the parent's shows through)."""
+    painted = None
+    for name, value in found:
+        if name == "background-color":
+            painted = colour(value) or painted
+        elif name == "background":
+            # The shorthand's colour is the word that reads as one (an image or position is not).
+            painted = next((c for c in map(colour, _PAREN_SPACES.sub(r"\1", value).split())
+                            if c and c.startswith("#")), painted)
+    return painted
+
+
+@dataclass(frozen=True)
+class _Rule:
+    tag: str | None
+    classes: frozenset[str]
+    element_id: str | None
+    found: Declarations
+
+
+# A <style> block's rules by the key an element is looked up with, each with its place.
+RuleSet = dict[tuple[str, str], tuple[tuple[int, "_Rule"], ...]]
+
+
+@lru_cache(maxsize=64)
+def style_rules(css: str) -> RuleSet:
+    """The rules of a <style> block, by the key an element is looked up with: ("#", id),
+    (".", a class) or ("", tag or "*"); each with its place, so they apply in order."""
+    index: dict[tuple[str, str], list[tuple[int, _Rule]]] = {}
+    selector: str | None = None
+    start = place = 0
+    # One pass over the braces: an @media prelude is replaced by its first rule's selector.
+    for brace in re.finditer(r"[{}]", _COMMENT.sub("", css)):
+        chunk = brace.string[start:brace.start()]
+        start = brace.end()
+        if brace.group() == "{":
+            selector = chunk
+            continue
+        if selector is not None:
+            for rule in _rules(selector, declarations(chunk)):
+                key = (("#", rule.element_id) if rule.element_id else (".", min(rule.classes))
+                       if rule.classes else ("", rule.tag or "*"))
+                index.setdefault(key, []).append((place, rule))
+                place += 1
+        selector = None
+    return {key: tuple(rules) for key, rules in index.items()}
+
+
+def _rules(selector: str, found: Declarations) -> list[_Rule]:
+    rules = []
+    for alternative in selector.lower().split(","):
+        words = alternative.replace(">", " ").replace("+", " ").replace("~", " ").split()
+        if not words or words[-1].startswith("@") or _DYNAMIC.search(words[-1]):
+            continue
+        parts = _SELECTOR_PART.findall(_SELECTOR_NOISE.sub("", words[-1]))
+        tag = next((part for part in parts if part[0] not in ".#*"), None)
+        element_id = next((part[1:] for part in parts if part[0] == "#"), None)
+        classes = frozenset(part[1:] for part in parts if part[0] == ".")
+        rules.append(_Rule(tag, classes, element_id, found))
+    return rules
+
+
+def matched(rule_sets: list[RuleSet], tag: str, classes: frozenset[str],
+            element_id: str | None) -> tuple[Declarations, int]:
+    """(the declarations of every rule in `rule_sets` that applies to the element, in order; the
+    rules and declarations looked at, for the caller to bound: many rules under one class, or
+    one long rule, looked at for every element would be quadratic)."""
+    keys = [("", tag), ("", "*"), *((".", name) for name in classes)]
+    if element_id:
+        keys.append(("#", element_id))
+    found: list[tuple[int, int, Declarations]] = []
+    cost = 0
+    for block, rules in enumerate(rule_sets):
+        for key in keys:
+            for place, rule in rules.get(key, ()):
+                cost += 1 + len(rule.found)
+                if ((rule.tag is None or rule.tag == tag) and rule.classes <= classes
+                        and (rule.element_id is None or rule.element_id == element_id)):
+                    found.append((block, place, rule.found))
+    found.sort(key=lambda item: item[:2])
+    return tuple(declaration for *_, rule_found in found for declaration in rule_found), cost
