@@ -410,3 +410,32 @@ def test_p01_a_refund_takes_back_a_job_once_and_never_below_nothing(aws):
     assert {int(c.count) for c in RateCounter.scan() if c.counter_key.startswith(("ip:", "list:"))} == {1}
     refund(address(), AT)  # never counted: nothing is written below nothing
     assert _counts() == {}
+
+
+def test_p11_an_api_signup_whose_write_was_lost_gives_its_counts_back(client, account, news_list,
+                                                                     monkeypatch):
+    """The counters were spent, then the entry's write failed (a DynamoDB blip): nothing was
+    written or mailed, yet the spent mail interval refused the caller's retry with 429 for ten
+    minutes. The counts go back with the failure; the retry mails."""
+    from chalicelib.store.models import Subscriber
+    from tests.support.api import bearer
+    from tests.support.faults import fail_first_write_to
+
+    headers, list_id = bearer(account["api_key"]), news_list["list_id"]
+    failed = fail_first_write_to(monkeypatch, Subscriber)
+    assert _api_add(client, headers, list_id).status_code >= 500
+    assert failed and _counts() == {"addr": 0, "addr-list": 0, "mail": 0}
+    assert _api_add(client, headers, list_id).status_code == 201
+    assert _queued_recipients() == ["ann@example.com"]
+
+
+def test_p05_a_form_signup_of_a_confirmed_person_gives_its_counts_back(client, account, news_list):
+    """Already confirmed, the person is mailed nothing new, yet the signup spent their mail
+    interval and daily counts: a stranger re-posting the form kept the person's own signup back,
+    after they unsubscribed, from being mailed. Counted while it mails, given back when not."""
+    from tests.support.lists import subscribe
+
+    subscribe(account["account_id"], news_list["list_id"], "ann@example.com")
+    for _ in range(4):
+        form_signup(client, news_list["list_id"], email="ann@example.com")
+    assert take("outbox") == [] and _counts() == {"addr": 0, "addr-list": 0, "mail": 0}
