@@ -19,6 +19,8 @@ from chalicelib.store.transactions import write_transaction
 ATTEMPTS = 3
 _CONDITION_FAILED = "ConditionalCheckFailed"
 _CONFLICT = "TransactionConflict"
+# TransactWriteItems takes at most this many items.
+MAX_TRANSACTION_ITEMS = 100
 
 
 class CountersBusy(Exception):
@@ -76,19 +78,64 @@ def refund(counters: list[Counter], at: datetime, job_id: str | None = None, amo
     raise CountersBusy
 
 
+def consume_each(attempts: Mapping[str, list[Counter]], at: datetime) -> set[str]:
+    """`consume` for many jobs at once, each `{job_id: counters}` counted by one, all or nothing
+    and once a job, in transactions of up to MAX_TRANSACTION_ITEMS items: the jobs counted (now or
+    before). No two jobs may share a counter (one transaction may not write an item twice)."""
+    counted: set[str] = set()
+    batch: list[str] = []
+    for job_id in attempts:
+        if sum(len(attempts[job]) + 1 for job in (*batch, job_id)) > MAX_TRANSACTION_ITEMS:
+            counted |= _consume_batch(batch, attempts, at)
+            batch = []
+        batch.append(job_id)
+    return counted | (_consume_batch(batch, attempts, at) if batch else set())
+
+
+def _consume_batch(jobs: list[str], attempts: Mapping[str, list[Counter]], at: datetime) -> set[str]:
+    """Count `jobs` in one transaction; a job with a full counter is left out and the rest tried
+    again, as is a conflict (ATTEMPTS times in all)."""
+    left, before = [job for job in jobs if all(c.limit >= 1 for c in attempts[job])], set()
+    for _ in range(ATTEMPTS + len(left)):  # each failed try drops a job, or is a conflict
+        if not left:
+            return before
+        try:
+            with write_transaction(RateCounter) as transaction:
+                for job_id in left:
+                    _add(transaction, attempts[job_id], at, job_id, 1)
+        except TransactWriteError as error:
+            codes, kept = _cancellation_codes(error), []
+            for job_id in left:
+                mine, codes = codes[:len(attempts[job_id]) + 1], codes[len(attempts[job_id]) + 1:]
+                if mine[-1] == _CONDITION_FAILED:
+                    before.add(job_id)  # this job counted before
+                elif _CONDITION_FAILED not in mine:
+                    kept.append(job_id)
+            left = kept
+            continue
+        return before | set(left)
+    raise CountersBusy
+
+
 def _count(counters: list[Counter], at: datetime, job_id: str | None, amount: int) -> None:
     with write_transaction(RateCounter) as transaction:
-        for counter in counters:
-            key, ends = counter.window_key(at), datetime.fromtimestamp(counter.window_end(at), UTC)
-            subject = [RateCounter.subject.set(counter.subject)] if counter.subject else []
-            transaction.update(
-                RateCounter(counter_key=key),
-                actions=[*_expiry(key, ends), RateCounter.count.add(amount), *subject],
-                condition=(RateCounter.count.does_not_exist()
-                           | (RateCounter.count <= counter.limit - amount)),
-            )
-        if job_id is not None:
-            _mark_job(transaction, f"job:{job_id}", counters, at)
+        _add(transaction, counters, at, job_id, amount)
+
+
+def _add(transaction: TransactWrite, counters: list[Counter], at: datetime, job_id: str | None,
+         amount: int) -> None:
+    """Add `amount` to each counter unless it would pass its limit, and mark the job."""
+    for counter in counters:
+        key, ends = counter.window_key(at), datetime.fromtimestamp(counter.window_end(at), UTC)
+        subject = [RateCounter.subject.set(counter.subject)] if counter.subject else []
+        transaction.update(
+            RateCounter(counter_key=key),
+            actions=[*_expiry(key, ends), RateCounter.count.add(amount), *subject],
+            condition=(RateCounter.count.does_not_exist()
+                       | (RateCounter.count <= counter.limit - amount)),
+        )
+    if job_id is not None:
+        _mark_job(transaction, f"job:{job_id}", counters, at)
 
 
 def _take_back(counters: list[Counter], at: datetime, job_id: str | None, amount: int) -> None:
