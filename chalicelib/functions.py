@@ -233,7 +233,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     # A chunk is at most 500 rows; a minute leaves room for a slow DynamoDB.
     FunctionSpec("import_worker", 60, Touches(
         tables=reads("lists", "accounts", "sender-identities")
-        + writes("imports", "import-chunks", "subscribers", "suppressions", "audit-log"),
+        + writes("imports", "import-chunks", "subscribers", "suppressions", "audit-log", "rate-counters"),
         enqueues=(OUTBOX,), reads_sender_identities=True, secrets=_BOTH_SECRETS),
         trigger=QueueTrigger(IMPORTS, 1)),
     # A job without an SES token goes back to its queue, delayed (services/sending/outbox.py).

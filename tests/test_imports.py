@@ -73,7 +73,8 @@ def test_p03_rows_with_proof_are_confirmed_and_rows_without_get_a_double_opt_in_
 
     done = report(client, account, list_id, job["import_id"])
     assert done["status"] == "completed"
-    assert done["counts"] == {"confirmed": 1, "pending": 1, "unchanged": 0, "suppressed": 0, "invalid": 0}
+    assert done["counts"] == {"confirmed": 1, "pending": 1, "unchanged": 0, "suppressed": 0,
+                              "rate_limited": 0, "invalid": 0}
     proven = stored(list_id, "proven@example.com")
     assert proven.status == "confirmed" and proven.attributes["city"] == "Iasi"
     assert proven.consent.source == "import" and proven.consent.ip == "198.51.100.4"
@@ -184,7 +185,8 @@ def test_reimporting_the_same_file_changes_nothing(client, account, news_list):
     second = json.loads(post_import(client, account, list_id, text).body)
     run_import_worker()
     again = report(client, account, list_id, second["import_id"])
-    assert again["counts"] == {"confirmed": 0, "pending": 0, "unchanged": 2, "suppressed": 0, "invalid": 1}
+    assert again["counts"] == {"confirmed": 0, "pending": 0, "unchanged": 2, "suppressed": 0,
+                              "rate_limited": 0, "invalid": 1}
     assert take("outbox") == []
     assert {a: stored(list_id, a).to_simple_dict() for a in before} == before
 
@@ -224,7 +226,8 @@ def test_p01_p03_a_chunk_redelivered_after_its_mails_failed_to_queue_mails_its_p
     job = json.loads(post_import(client, account, list_id, text).body)
     _apply_failing_once_then_again(client, monkeypatch)
     done = report(client, account, list_id, job["import_id"])
-    assert done["counts"] == {"confirmed": 1, "pending": 1, "unchanged": 0, "suppressed": 0, "invalid": 0}
+    assert done["counts"] == {"confirmed": 1, "pending": 1, "unchanged": 0, "suppressed": 0,
+                              "rate_limited": 0, "invalid": 0}
     deliver(take("outbox"))
     assert [mail["To"] for mail in sent_mails()] == ["una@example.com"]
     # Mailed by the redelivery, from the entry the first delivery wrote: its link confirms it (P02).
@@ -495,7 +498,8 @@ def test_an_import_recorded_before_its_summary_was_kept_is_still_reported_whole(
         assert not import_store.record_chunk(account["account_id"], job.import_id, chunk, outcome)
     done = report(client, account, news_list["list_id"], job.import_id)
     assert done["status"] == "completed" and done["chunks"] == {"total": 2, "done": 2}
-    assert done["counts"] == {"confirmed": 1, "pending": 2, "unchanged": 0, "suppressed": 0, "invalid": 1}
+    assert done["counts"] == {"confirmed": 1, "pending": 2, "unchanged": 0, "suppressed": 0,
+                              "rate_limited": 0, "invalid": 1}
     assert error_lines(done) == [(3, "email")] and done["errors_omitted"] == 0
     assert ImportJob.get(account["account_id"], job.import_id).chunks_done is None
 
@@ -787,7 +791,8 @@ def test_a_repeated_address_is_reported_by_line_naming_email_and_the_first_row_w
     done = imported(client, account, list_id, text)
     assert error_lines(done) == [(4, "email"), (5, "email")]
     assert all("repeats line 2" in error["message"] for error in done["errors"])
-    assert done["counts"] == {"confirmed": 2, "pending": 0, "unchanged": 0, "suppressed": 0, "invalid": 2}
+    assert done["counts"] == {"confirmed": 2, "pending": 0, "unchanged": 0, "suppressed": 0,
+                              "rate_limited": 0, "invalid": 2}
     assert sum(done["counts"].values()) == done["rows"] == 4
     assert stored(list_id, "ann@example.com").name == "Ann"
 
@@ -967,3 +972,45 @@ def test_p02_an_imports_tracking_consent_records_the_text_in_force_at_its_given_
         with pytest.raises(InvalidInput) as refused:
             clean_row(row, [], _history(), tracking_versions=_history())
         assert refused.value.field == outcome
+
+
+# --- the per-address limits: an import mails the addresses as the form and the API do -------------
+
+def test_p11_an_import_spends_the_per_address_limits_and_reports_rows_over_them(
+        client, account, news_list, settings_env):
+    """An import mailed a confirmation to every row without proof, whatever the form and the API
+    had mailed the address already: a tenant could mail one address without limit by importing
+    it to list after list. Rows over a limit are neither written nor mailed, and are counted as
+    `rate_limited` in the report (import them again later), never dropped silently."""
+    from tests.support.lists import new_list
+
+    settings_env(TIDINGS_LIMIT_SIGNUPS_PER_ADDRESS_PER_DAY="1")
+    other = new_list(client, bearer(account["api_key"]), "Offers")
+    assert imported(client, account, other, "email\nann@example.com\n")["counts"]["pending"] == 1
+    take("outbox")
+    done = imported(client, account, news_list["list_id"], "email\nann@example.com\nbob@example.com\n")
+    assert done["counts"] == {"confirmed": 0, "pending": 1, "unchanged": 0, "suppressed": 0,
+                              "rate_limited": 1, "invalid": 0}
+    assert [json.loads(r["body"])["email"]["recipient"] for r in take("outbox")] == ["bob@example.com"]
+    assert stored(news_list["list_id"], "ann@example.com") is None
+
+
+def test_p11_an_import_counts_its_rows_in_few_transactions(client, account, news_list, monkeypatch):
+    """A chunk of up to 500 rows counts them in transactions of up to 100 items (4 a row), not
+    one call a row."""
+    from pynamodb.connection.base import Connection
+
+    from chalicelib.store.models import RateCounter
+
+    real, calls = Connection.dispatch, []
+
+    def dispatch(self, operation, kwargs):
+        if operation == "TransactWriteItems" and any(
+                RateCounter.Meta.table_name in str(item) for item in kwargs["TransactItems"]):
+            calls.append(len(kwargs["TransactItems"]))
+        return real(self, operation, kwargs)
+
+    monkeypatch.setattr(Connection, "dispatch", dispatch)
+    rows = "".join(f"p{n}@example.com\n" for n in range(60))
+    assert imported(client, account, news_list["list_id"], "email\n" + rows)["counts"]["pending"] == 60
+    assert calls == [100, 100, 40]

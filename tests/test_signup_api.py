@@ -449,3 +449,20 @@ def test_p02_api_tracking_proof_given_before_the_lists_first_tracking_text_is_40
     response = _post(client, api, list_id, body)
     assert response.status_code == 400, response.body
     assert json.loads(response.body)["error"]["field"] == "tracking_consent.given_at"
+
+
+@pytest.mark.parametrize(("name", "shown"), [
+    ("z" * 100_000, "z" * 64 + "\u2026"),
+    ("city\u2028" * 20_000, "city\\u2028" * 12 + "city\u2026"),
+    ("shoe\x07size", "shoe\\x07size"),
+], ids=["huge", "line-separators", "control-character"])
+def test_an_undeclared_attribute_is_a_small_400_naming_it_escaped(client, api, news_list, name, shown):
+    """An undeclared attribute's name was echoed whole, in the message and as the field: a 100 K
+    name made a huge error, and control characters or line separators went back raw (the same
+    rule as an import's unknown column: errors.shown_name)."""
+    response = _post(client, api, news_list["list_id"], {"email": ANN, "attributes": {name: "x"}})
+    assert response.status_code == 400, response.body[:300]
+    assert len(response.body) < 2_000
+    error = json.loads(response.body)["error"]
+    assert error["field"] == f"attributes.{shown}" and f"'{shown}'" in error["message"]
+    assert stored(news_list["list_id"], ANN) is None

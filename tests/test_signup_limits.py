@@ -11,10 +11,10 @@ import time_machine
 from chalicelib.domain.signup_limits import SignupLimits, address_counters, request_counters
 from chalicelib.queue_batches import BatchFailed
 from chalicelib.store.models import RateCounter
-from chalicelib.store.rate_limits import consume
+from chalicelib.store.rate_limits import ATTEMPTS, consume, refund
 from tests.support.api import FORM
 from tests.support.events import sqs_event
-from tests.support.faults import FailsOnce
+from tests.support.faults import FailsOnce, conflict_transactions_on
 from tests.support.lists import stored
 from tests.support.privacy_scan import contact_forms
 from tests.support.queues import take
@@ -367,3 +367,75 @@ def test_p11_re_posting_a_confirmed_address_stays_200_and_spends_no_mail(client,
     for _ in range(5):
         assert _api_add(client, headers, list_id).status_code == 200
     assert take("outbox") == [] and list(RateCounter.scan()) == []
+
+
+# --- conflicts and refunds ------------------------------------------------------------------------
+
+def _counts() -> dict[str, int]:
+    """The address's counters' counts by kind (jobs' markers left out)."""
+    kinds = {"addr", "addr-list", "mail"}
+    return {kind: int(c.count) for c in RateCounter.scan() if (kind := c.counter_key.split(":")[0]) in kinds}
+
+
+def test_p01_a_transaction_conflict_on_the_counters_is_tried_again(aws, monkeypatch):
+    """Two signups of one address at once: DynamoDB cancels one transaction (TransactionConflict)
+    and leaves the retry to its caller. It counted nothing, yet consume said "within the limits":
+    a mail that was never counted. Tried again, it counts once, as does its refund."""
+    conflicts = conflict_transactions_on(monkeypatch, RateCounter, times=2)
+    assert consume(address(), AT) == []
+    assert len(conflicts) == 2 and _counts() == {"addr": 1, "addr-list": 1, "mail": 1}
+    conflicts = conflict_transactions_on(monkeypatch, RateCounter, times=2)
+    refund(address(), AT)
+    assert len(conflicts) == 2 and _counts() == {"addr": 0, "addr-list": 0, "mail": 0}
+
+
+def test_p11_counters_held_by_other_transactions_throughout_are_a_429_not_a_5xx(
+        client, account, news_list, monkeypatch):
+    """The API's signup when every try conflicts: 429 naming `email`, Retry-After 1, nothing
+    written; never a 500, never a mail that was not counted."""
+    from tests.support.api import bearer
+
+    conflict_transactions_on(monkeypatch, RateCounter, times=ATTEMPTS)
+    answer = _api_add(client, bearer(account["api_key"]), news_list["list_id"])
+    _refused_naming_email(answer, 1)
+    assert stored(news_list["list_id"], "ann@example.com") is None and take("outbox") == []
+
+
+def test_p01_a_refund_takes_back_a_job_once_and_never_below_nothing(aws):
+    """A redelivered job's refund takes back its count once: another job's stays counted."""
+    for job in ("m-1", "m-2"):
+        consume(request(), AT, job_id=job)
+    refund(request(), AT, job_id="m-1")
+    refund(request(), AT, job_id="m-1")  # a redelivery
+    assert {int(c.count) for c in RateCounter.scan() if c.counter_key.startswith(("ip:", "list:"))} == {1}
+    refund(address(), AT)  # never counted: nothing is written below nothing
+    assert _counts() == {}
+
+
+def test_p11_an_api_signup_whose_write_was_lost_gives_its_counts_back(client, account, news_list,
+                                                                     monkeypatch):
+    """The counters were spent, then the entry's write failed (a DynamoDB blip): nothing was
+    written or mailed, yet the spent mail interval refused the caller's retry with 429 for ten
+    minutes. The counts go back with the failure; the retry mails."""
+    from chalicelib.store.models import Subscriber
+    from tests.support.api import bearer
+    from tests.support.faults import fail_first_write_to
+
+    headers, list_id = bearer(account["api_key"]), news_list["list_id"]
+    failed = fail_first_write_to(monkeypatch, Subscriber)
+    assert _api_add(client, headers, list_id).status_code >= 500
+    assert failed and _counts() == {"addr": 0, "addr-list": 0, "mail": 0}
+    assert _api_add(client, headers, list_id).status_code == 201
+    assert _queued_recipients() == ["ann@example.com"]
+
+
+def test_p05_a_form_signup_of_a_confirmed_person_gives_its_counts_back(client, account, news_list):
+    """Already confirmed, the person is mailed nothing new, yet the signup spent their mail
+    interval and daily counts: a stranger re-posting the form kept the person's own signup back,
+    after they unsubscribed, from being mailed. Counted while it mails, given back when not."""
+    from tests.support.lists import subscribe
+
+    subscribe(account["account_id"], news_list["list_id"], "ann@example.com")
+    for _ in range(4):
+        form_signup(client, news_list["list_id"], email="ann@example.com")
+    assert take("outbox") == [] and _counts() == {"addr": 0, "addr-list": 0, "mail": 0}

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.clock import now, parse_utc_time
-from chalicelib.domain.errors import Conflict, InvalidInput
+from chalicelib.domain.errors import Conflict, InvalidInput, shown_name
 from chalicelib.domain.header_text import check_contact_text, check_header_text
 from chalicelib.domain.lists import ConsentText
 from chalicelib.domain.numbers import whole_number
@@ -181,8 +181,9 @@ def clean_contact(raw: Mapping[str, object], declared_attributes: Iterable[str],
     for name, value in source.items():
         if name not in declared:
             if nested is not None and not drop_unknown:
-                raise InvalidInput(f"'{name}' is not an attribute of this list",
-                                   field=f"attributes.{name}")
+                shown = shown_name(name)  # a key may be as long as the body, and unprintable
+                raise InvalidInput(f"'{shown}' is not an attribute of this list",
+                                   field=f"attributes.{shown}")
             continue
         text = _text(value, name, MAX_ATTRIBUTE_LENGTH)
         if text is not None:

@@ -32,6 +32,7 @@ from chalicelib.domain.subscriptions import Source, Status, evidence, pending_li
 from chalicelib.observability import logger
 from chalicelib.resources import IMPORTS, OUTBOX
 from chalicelib.services.signups import (
+    address_limits,
     asks_tracking_consent,
     confirmation_job,
     confirmation_sender,
@@ -42,7 +43,8 @@ from chalicelib.store import imports as import_store
 from chalicelib.store import subscribers as subscriber_store
 from chalicelib.store.accounts import get_account
 from chalicelib.store.lists import consent_history, find_list, get_list, tracking_history
-from chalicelib.store.models import ImportJob, MailingList
+from chalicelib.store.models import ImportJob, MailingList, Subscriber
+from chalicelib.store.rate_limits import consume_each
 from chalicelib.store.suppressions import suppressed_among
 
 CHUNK_JOB = "import_chunk"
@@ -183,19 +185,26 @@ def _import_rows(mailing_list: MailingList, rows: list[ImportRow], outcome: impo
     waits = pending_lifetime(mailing_list.pending_signup_days)  # P01: the list's own days
     senders: list[AccountProfile | None] = []  # read once, when the first mail is due
     mails: list[dict[str, Any]] = []
+    # P01, P03: confirmed at once only with proof, and on a double opt-in list only with
+    # complete proof; anyone else is recorded pending and gets the confirmation mail.
+    statuses = {address: Status.CONFIRMED if person.confirmed_at_once(mailing_list.double_opt_in)
+                else Status.PENDING for address, person in people.items() if address not in suppressed}
+    mailed = {address for address, status in statuses.items() if status is Status.PENDING
+              and _writes(live.get(address), status, lines[address] in plan.planned)}
+    within = _within_address_limits(mailing_list, plan, lines, mailed)
     for address, person in people.items():
         if address in suppressed:
             outcome.suppressed += 1
             continue
-        # P01, P03: confirmed at once only with proof, and on a double opt-in list only with
-        # complete proof; anyone else is recorded pending and gets the confirmation mail.
-        status = Status.CONFIRMED if person.confirmed_at_once(mailing_list.double_opt_in) else Status.PENDING
-        entry = live.get(address)
+        if address in mailed - within:
+            outcome.rate_limited += 1  # reported, neither written nor mailed
+            continue
+        status, entry = statuses[address], live.get(address)
         if entry is None:
             written = subscriber_store.write_signup(mailing_list.account_id, mailing_list.list_id,
                                                     person.contact, person.proof or unproven, status,
                                                     tracking=person.tracking, pending_for=waits)
-        elif lines[address] in plan.planned and entry.status == status.value:
+        elif _writes(entry, status, lines[address] in plan.planned):
             written = entry  # an earlier delivery of this chunk wrote it, and may not have mailed it
         else:
             written = None  # already on the list
@@ -210,6 +219,23 @@ def _import_rows(mailing_list: MailingList, rows: list[ImportRow], outcome: impo
                 mails.append(confirmation_job(mailing_list, address, "import", senders[0],
                                               written.consent.given_at, written.tracking).to_dict())
     enqueue_many(OUTBOX, mails)
+
+
+def _writes(entry: Subscriber | None, status: Status, planned: bool) -> bool:
+    """Whether the row's entry is (or, redelivered, was) written by this chunk, and so mailed when
+    pending: none on the list yet, or one an earlier delivery of the chunk wrote."""
+    return entry is None or (planned and entry.status == status.value)
+
+
+def _within_address_limits(mailing_list: MailingList, plan: ChunkPlan, lines: dict[str, int],
+                           addresses: set[str]) -> set[str]:
+    """The addresses whose confirmation mail the per-address limits allow, counted as the form's
+    and the API's are (a tenant's import is not the person, P11), in few transactions and once
+    a row however often the chunk is delivered."""
+    attempts = {f"{plan.import_id}:{plan.chunk}:{lines[address]}": address for address in addresses}
+    counted = consume_each({job: address_limits(mailing_list, address) for job, address in attempts.items()},
+                           now())
+    return {attempts[job] for job in counted}
 
 
 def _people(mailing_list: MailingList, rows: list[ImportRow], history: list[ConsentText],

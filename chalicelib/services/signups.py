@@ -26,7 +26,7 @@ from chalicelib.domain.health import (
 from chalicelib.domain.lists import TrackingConsent, require_privacy_policy, tracking_consent_of
 from chalicelib.domain.outbox import CONFIRMATION_KIND, EmailJob
 from chalicelib.domain.signup_job import ResendJob, SignupJob
-from chalicelib.domain.signup_limits import address_counters
+from chalicelib.domain.signup_limits import Counter, address_counters
 from chalicelib.domain.subscriptions import (
     ConsentEvidence,
     SignupOutcome,
@@ -56,7 +56,7 @@ from chalicelib.store import subscribers as subscriber_store
 from chalicelib.store.accounts import get_account, profile_of
 from chalicelib.store.lists import consent_history, find_list, tracking_history
 from chalicelib.store.models import Account, MailingList, Subscriber, TrackingConsentProof
-from chalicelib.store.rate_limits import consume, consume_or_refuse
+from chalicelib.store.rate_limits import consume, consume_or_refuse, refund
 from chalicelib.store.suppressions import (
     OwnSignup,
     confirmation_standing,
@@ -223,7 +223,8 @@ def apply_public_signup(job: SignupJob, job_id: str) -> None:
     if own_signup(mailing_list.account_id, job.contact.email, mailing_list.list_id) is OwnSignup.BLOCKED:
         _log_signup(mailing_list, source, "suppressed")
         return
-    if not _within_address_limits(mailing_list, job.contact.email, job_id):
+    at, counters = now(), address_limits(mailing_list, job.contact.email)
+    if consume(counters, at, job_id):  # full: dropped silently (P05)
         _log_signup(mailing_list, source, "rate_limited")
         return
     waits = pending_lifetime(mailing_list.pending_signup_days)
@@ -235,6 +236,8 @@ def apply_public_signup(job: SignupJob, job_id: str) -> None:
                                                          mailing_list.list_id, job.consent, job.tracking,
                                                          waits)
     if written is None and not returning:
+        # Nothing new is mailed: its count would only hold the person's own signups back.
+        refund(counters, at, job_id)
         _log_signup(mailing_list, source, "already_on_list")
         return
     send_confirmation(mailing_list, job.contact.email, "signup", job.consent.given_at, account,
@@ -242,15 +245,12 @@ def apply_public_signup(job: SignupJob, job_id: str) -> None:
     _log_signup(mailing_list, source, "returning" if returning else "pending")
 
 
-def _within_address_limits(mailing_list: MailingList, address: str, job_id: str) -> bool:
-    """Count a mail to this address against the per-address limits, once per job (a redelivery
-    whose first delivery counted but failed to queue the mail must still mail); False: drop it
-    silently."""
-    config = settings()
-    counters = address_counters(config.signup_limits, hash_key(), mailing_list.account_id,
-                                mailing_list.list_id,
-                                address)
-    return not consume(counters, now(), job_id)
+def address_limits(mailing_list: MailingList, address: str) -> list[Counter]:
+    """The per-address counters a confirmation mail to `address` on the list spends (the form's,
+    the API's, a resend's and an import's alike). The workers count them once per job (a
+    redelivery whose first delivery counted but failed to queue the mail must still mail)."""
+    return address_counters(settings().signup_limits, hash_key(), mailing_list.account_id,
+                            mailing_list.list_id, address)
 
 
 @dataclass(frozen=True)
@@ -289,11 +289,16 @@ def api_signup(mailing_list: MailingList, raw_contact: Mapping[str, object],
     current = None if suppressed else subscriber_store.get_subscriber(mailing_list.list_id, contact.email)
     written = None
     if not suppressed:
-        if target is Status.PENDING and subscriber_store.signup_replaces(current):
-            _refuse_over_address_limits(mailing_list, contact.email)
-        written = subscriber_store.write_signup(mailing_list.account_id, mailing_list.list_id,
-                                                contact, consent, target, tracking=tracking,
-                                                pending_for=pending_lifetime(mailing_list.pending_signup_days))
+        at = now()
+        counters = (_refuse_over_address_limits(mailing_list, contact.email, at)
+                    if target is Status.PENDING and subscriber_store.signup_replaces(current) else [])
+        try:
+            written = subscriber_store.write_signup(mailing_list.account_id, mailing_list.list_id,
+                                                    contact, consent, target, tracking=tracking,
+                                                    pending_for=pending_lifetime(mailing_list.pending_signup_days))
+        finally:
+            if written is None:  # lost, or refused meanwhile: no mail, so no count (P11)
+                refund(counters, at)
     if written is not None:
         if target is Status.PENDING:
             send_confirmation(mailing_list, written.address, "signup", written.consent.given_at,
@@ -314,15 +319,16 @@ def api_signup(mailing_list: MailingList, raw_contact: Mapping[str, object],
     raise Conflict(f"this address is {status} on this list and cannot be added again", field="email")
 
 
-def _refuse_over_address_limits(mailing_list: MailingList, address: str) -> None:
+def _refuse_over_address_limits(mailing_list: MailingList, address: str, at: datetime) -> list[Counter]:
     """Count an API signup's confirmation mail against the address's limits, the public form's
     counters (domain/signup_limits.address_counters: per list and per account, never across
-    accounts; erased with the person, P18); TooManyRequests naming `email` when one is full."""
-    counters = address_counters(settings().signup_limits, hash_key(), mailing_list.account_id,
-                                mailing_list.list_id, address)
-    consume_or_refuse(counters, now(), "this address got as many confirmation mails as it may for "
+    accounts; erased with the person, P18), and return them; TooManyRequests naming `email` when
+    one is full."""
+    counters = address_limits(mailing_list, address)
+    consume_or_refuse(counters, at, "this address got as many confirmation mails as it may for "
                       "now (one a list every few minutes, a few a day); nothing was changed and no "
                       "mail was sent: a signup waiting for it keeps its link", field="email")
+    return counters
 
 
 def _api_evidence(mailing_list: MailingList, proof: Mapping[str, object] | None) -> ConsentEvidence | None:
@@ -487,7 +493,7 @@ def apply_resend(job: ResendJob, job_id: str) -> None:
     # gets their link again; a complaint, bounce, erasure or platform opt-out sends nothing.
     if own_signup(mailing_list.account_id, job.address, mailing_list.list_id) is OwnSignup.BLOCKED:
         return
-    if not _within_address_limits(mailing_list, job.address, job_id):
+    if consume(address_limits(mailing_list, job.address), now(), job_id):
         return
     send_confirmation(mailing_list, job.address, "resend", waiting.consent.given_at,
                       tracking=waiting.tracking)

@@ -18,7 +18,7 @@ IMPORT_RETENTION = timedelta(days=30)
 # Bound the report's size: DynamoDB items hold 400 KB.
 MAX_ERRORS_PER_CHUNK = 200
 # What an import's summary adds up (ImportJob and ImportChunk attributes of the same names).
-COUNTS = ("confirmed", "pending", "unchanged", "suppressed", "invalid")
+COUNTS = ("confirmed", "pending", "unchanged", "suppressed", "rate_limited", "invalid")
 
 
 @dataclass
@@ -29,6 +29,8 @@ class ChunkOutcome:
     pending: int = 0
     unchanged: int = 0
     suppressed: int = 0
+    # Rows not written: their confirmation mail would pass the address's limits (import again later).
+    rate_limited: int = 0
     errors: list[tuple[int, str | None, str]] = field(default_factory=list)
 
 
@@ -81,7 +83,8 @@ def record_chunk(account_id: str, import_id: str, chunk: int, outcome: ChunkOutc
     at = now()
     item = ImportChunk(
         import_id=import_id, chunk=chunk, confirmed=outcome.confirmed, pending=outcome.pending,
-        unchanged=outcome.unchanged, suppressed=outcome.suppressed, invalid=len(outcome.errors),
+        unchanged=outcome.unchanged, suppressed=outcome.suppressed, rate_limited=outcome.rate_limited,
+        invalid=len(outcome.errors),
         errors=[ImportRowError(line=line, field=name, message=message)
                 for line, name, message in outcome.errors[:MAX_ERRORS_PER_CHUNK]],
         finished_at=at, expires_at=at + IMPORT_RETENTION,

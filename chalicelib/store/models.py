@@ -666,6 +666,7 @@ class ImportJob(TidingsModel):
     pending = NumberAttribute(null=True)
     unchanged = NumberAttribute(null=True)
     suppressed = NumberAttribute(null=True)
+    rate_limited = NumberAttribute(null=True)
     invalid = NumberAttribute(null=True)
 
 
@@ -690,6 +691,7 @@ class ImportChunk(TidingsModel):
     pending = NumberAttribute(default=0)
     unchanged = NumberAttribute(default=0)
     suppressed = NumberAttribute(default=0)
+    rate_limited = NumberAttribute(default=0)
     invalid = NumberAttribute(default=0)
     errors = ListAttribute(of=ImportRowError, default=list)
     # The lines (row numbers, never cell values) the chunk set out to write, noted before writing

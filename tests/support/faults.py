@@ -153,3 +153,27 @@ def _keys_named(operation: str, kwargs: dict[str, Any]) -> list[tuple[str, str |
 
 def _models(base: type) -> list[type]:
     return [sub for cls in base.__subclasses__() for sub in [cls, *_models(cls)]]
+
+
+def conflict_transactions_on(monkeypatch: Any, model: type, times: int) -> list[str]:
+    """Cancel the next `times` transactions that write `model`'s table as DynamoDB does when
+    another transaction holds one of their items (TransactionConflict, on the first item); every
+    later one goes through. The list grows by one a cancelled transaction."""
+    from pynamodb.connection.base import Connection
+    from pynamodb.exceptions import CancellationReason, VerboseClientError
+
+    real, cancelled = Connection.dispatch, []
+
+    def dispatch(self: Connection, operation: str, kwargs: dict[str, Any]) -> Any:
+        if (len(cancelled) < times and operation == "TransactWriteItems"
+                and model.Meta.table_name in _tables_written(operation, kwargs)):
+            cancelled.append(operation)
+            reasons = [CancellationReason(code="TransactionConflict") if n == 0 else None
+                       for n in range(len(kwargs["TransactItems"]))]
+            raise VerboseClientError({"Error": {"Code": "TransactionCanceledException",
+                                                "Message": "conflict (test)"}},
+                                     operation, {}, cancellation_reasons=reasons)
+        return real(self, operation, kwargs)
+
+    monkeypatch.setattr(Connection, "dispatch", dispatch)
+    return cancelled
