@@ -65,8 +65,9 @@ def test_a_subscriber_name_with_line_breaks_still_gets_a_one_line_subject(client
     assert "\n" not in str(mail["Subject"]) and mail["Bcc"] is None
 
 
-def test_a_campaign_whose_mails_ses_refuses_ends_failed_with_counts_and_a_reason(client, account, headers):
-    from chalicelib.clients import client as aws_client
+def test_a_campaign_whose_mails_ses_refuses_ends_failed_with_counts_and_a_reason(client, account, headers,
+                                                                                 monkeypatch):
+    from tests.support.mail import ses_refuses
 
     list_id = new_list(client, headers)
     for email in ("ann@example.com", "bob@example.com"):
@@ -74,9 +75,10 @@ def test_a_campaign_whose_mails_ses_refuses_ends_failed_with_counts_and_a_reason
     campaign = create_campaign(client, headers, [list_id], from_address="offers@acme.example")
     started = client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/send", headers=headers)
     assert started.status_code == 202
-    # SES stops taking the From after the start (its identity was deleted in SES by hand).
-    aws_client("sesv2").delete_email_identity(EmailIdentity="acme.example")
-    aws_client("sesv2").delete_email_identity(EmailIdentity="news@acme.example")
+    # SES refuses both mails for good after the start. (Deleting the From's identity in SES would
+    # no longer do: the sender re-check, P35, cancels the campaign before it sends.)
+    for email in ("ann@example.com", "bob@example.com"):
+        ses_refuses(monkeypatch, email)
     assert run_queues(client) == []  # nothing left for redelivery: the failure is on record
     shown = json.loads(client.http.get(f"/v1/campaigns/{campaign['campaign_id']}", headers=headers).body)
     assert shown["status"] == "failed"
@@ -387,12 +389,12 @@ def test_a_given_up_batch_redriven_while_its_campaign_still_sends_mails_nobody_t
 
 
 def test_a_mail_ses_refuses_on_the_last_receive_is_the_accounts_matter_not_a_dead_letter(
-        client, account, headers):
+        client, account, headers, monkeypatch):
     """A refusal is final on any receive (the account's From, its content): the campaign ends
     failed saying so, and the job is acknowledged. Only work given up because its receives ran
     out reaches the dead-letter queue and the operator."""
-    from chalicelib.clients import client as aws_client
     from tests.support.events import sqs_event
+    from tests.support.mail import ses_refuses
     from tests.support.queues import take
 
     list_id = new_list(client, headers)
@@ -401,8 +403,7 @@ def test_a_mail_ses_refuses_on_the_last_receive_is_the_accounts_matter_not_a_dea
     campaign_id = campaign["campaign_id"]
     client.http.post(f"/v1/campaigns/{campaign_id}/send", headers=headers)
     run_queues(client, ("fanout",))
-    aws_client("sesv2").delete_email_identity(EmailIdentity="acme.example")
-    aws_client("sesv2").delete_email_identity(EmailIdentity="news@acme.example")
+    ses_refuses(monkeypatch, "ann@example.com")
     event = sqs_event(*take("campaign-send"))
     event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "5"
     assert client.lambda_.invoke("campaign_send_worker", event).payload == {"batchItemFailures": []}
@@ -410,14 +411,15 @@ def test_a_mail_ses_refuses_on_the_last_receive_is_the_accounts_matter_not_a_dea
     assert shown["status"] == "failed" and "MessageRejected" in shown["failure"]["reason"]
 
 
-def test_a_transactional_mail_ses_refuses_is_counted_on_the_accounts_health(client, account, headers):
-    from chalicelib.clients import client as aws_client
+def test_a_transactional_mail_ses_refuses_is_counted_on_the_accounts_health(client, account, headers,
+                                                                            monkeypatch):
+    from tests.support.mail import ses_refuses
 
     queued = client.http.post("/v1/messages", headers=headers, body=json.dumps(
         {"to": "ann@example.com", "subject": "Receipt", "text": "Thanks",
          "from_address": "shop@acme.example"}))
     assert queued.status_code == 202
-    aws_client("sesv2").delete_email_identity(EmailIdentity="acme.example")
+    ses_refuses(monkeypatch, "ann@example.com")
     run_queues(client, ("outbox",))
     health = json.loads(client.http.get("/v1/account/health", headers=headers).body)
     assert health["failures"]["count"] == 1 and "MessageRejected" in health["failures"]["latest"]
