@@ -412,6 +412,25 @@ def test_p12_help_is_answered_with_the_names_of_the_accounts_that_texted_the_num
     assert _replies_to(BOB) == [answer_text(Keyword.HELP, [], answer_language(BOB))], "nobody texted Bob"
 
 
+def test_p12_help_does_not_name_an_account_whose_text_to_the_number_was_never_sent(
+        client, aws, account, headers, list_id):
+    """A campaign text counted as failed and never sent leaves an `unsent` record (for redrive
+    counting), not a text: HELP must not tell the number that account texted it (P12)."""
+    from chalicelib.cli import create_account_with_key
+    from chalicelib.store.messages import unsent_record
+
+    other = create_account_with_key("Other Ltd", {})
+    subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
+    _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])
+    for number in (ANN, BOB):
+        unsent_record(phone_hash(number, hash_key()), f"m-{number}", other["account_id"], "sms",
+                      "c1", "l1").save()
+    _keyword_from(client, aws, "help")
+    _keyword_from(client, aws, "help", origination=BOB)
+    assert _replies_to(ANN) == [answer_text(Keyword.HELP, ["Acme Ltd"], answer_language(ANN))]
+    assert _replies_to(BOB) == [answer_text(Keyword.HELP, [], answer_language(BOB))]
+
+
 def test_p01_start_restarts_nothing_and_says_so(client, aws, account, headers, list_id):
     """Texts go only to a number confirmed through a signup (P01): START lifts no STOP."""
     subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
