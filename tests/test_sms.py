@@ -787,6 +787,33 @@ def test_p01_a_code_sns_will_not_text_is_a_4xx_page_not_a_500(client, account, l
     assert "Something is not right" in page and BOB not in page and code not in page
 
 
+@pytest.mark.parametrize("held", ["entry and account counters", "number counter"])
+def test_p01_a_code_whose_counters_other_requests_hold_is_a_429_not_a_500(client, account, list_id,
+                                                                          monkeypatch, held):
+    """The account's codes a day are one item all its forms count on: transaction conflicts past
+    the retries (CountersBusy) are a 429 to try again, never a server error (P01 for SMS)."""
+    from chalicelib.store.models import RateCounter
+    from tests.support.faults import conflict_transactions_on
+
+    subscribe(account["account_id"], list_id, "bob@example.com", phone=BOB, phone_confirmed=False)
+    token = _prefs_token(account, list_id, "bob@example.com")
+    if held == "number counter":  # the first counting goes through, the number's is held throughout
+        from chalicelib.services import preferences
+
+        real = preferences._count_code
+
+        def count_then_conflict(*args):
+            real(*args)
+            conflict_transactions_on(monkeypatch, RateCounter, 3)
+
+        monkeypatch.setattr(preferences, "_count_code", count_then_conflict)
+    else:
+        conflict_transactions_on(monkeypatch, RateCounter, 3)
+    response = _form_post(client, token, "phone/code", list_id=list_id)
+    assert response.status_code == 429, response.body
+    assert sent_sms() == []
+
+
 def test_p01_a_changed_number_needs_confirming_again(client, account, headers, list_id):
     subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
     patched = client.http.patch(f"/v1/lists/{list_id}/subscribers/ann%40example.com", headers=headers,
