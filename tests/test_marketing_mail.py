@@ -237,6 +237,15 @@ _HIDDEN_LINKS = {
     "class rule on the link": '<head><style>a.u{font-size:2px}</style></head>'
                               '<a class="u" href="{{ unsubscribe_url }}">Leave</a>',
     "other href": '<a href="https://acme.example/?u={{ unsubscribe_url }}">Leave</a>',
+    # CSS escapes are read by mail clients: an escaped property, value or class still hides.
+    "escaped property": '<div style="displ\\61 y:none"><a href="{{ unsubscribe_url }}">Leave</a></div>',
+    "escaped value": '<div style="display:\\6E one"><a href="{{ unsubscribe_url }}">Leave</a></div>',
+    "escaped class rule": '<style>.\\68 ide{dis\\play:none}</style><p class="hide">'
+                          '<a href="{{ unsubscribe_url }}">Leave</a></p>',
+    # Text drawn in no colour at all shows nothing, whatever the background.
+    "transparent text": '<a style="color:transparent" href="{{ unsubscribe_url }}">Leave</a>',
+    "no alpha text": '<p style="color: rgba(0, 0, 0, 0)"><a href="{{ unsubscribe_url }}"'
+                     ' style="color:inherit"><span>Leave</span></a></p>',
 }
 
 
@@ -267,6 +276,8 @@ def test_p06_a_tenants_unsubscribe_link_the_reader_cannot_see_still_gets_the_foo
     '</style><p class="fine"><a href="{{ unsubscribe_url }}" title="1 < 2">Leave</a></p>',
     '<p style="clip-path:inset(5%);text-indent:-1em;line-height:0"><a href="{{ unsubscribe_url }}">'
     'Leave</a></p>',
+    '<p style="color:transparent;background:rgba(0,0,0,0)"><a href="{{ unsubscribe_url }}"'
+    ' style="color:rgba(0,0,0,0.5)">Leave</a></p>',
 ])
 def test_p06_a_tenants_visible_unsubscribe_link_gets_no_duplicate_footer(link):
     """A link with text the reader sees, outside any hidden element (a hidden preheader before it,

@@ -412,6 +412,25 @@ def test_p12_help_is_answered_with_the_names_of_the_accounts_that_texted_the_num
     assert _replies_to(BOB) == [answer_text(Keyword.HELP, [], answer_language(BOB))], "nobody texted Bob"
 
 
+def test_p12_help_does_not_name_an_account_whose_text_to_the_number_was_never_sent(
+        client, aws, account, headers, list_id):
+    """A campaign text counted as failed and never sent leaves an `unsent` record (for redrive
+    counting), not a text: HELP must not tell the number that account texted it (P12)."""
+    from chalicelib.cli import create_account_with_key
+    from chalicelib.store.messages import unsent_record
+
+    other = create_account_with_key("Other Ltd", {})
+    subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
+    _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])
+    for number in (ANN, BOB):
+        unsent_record(phone_hash(number, hash_key()), f"m-{number}", other["account_id"], "sms",
+                      "c1", "l1").save()
+    _keyword_from(client, aws, "help")
+    _keyword_from(client, aws, "help", origination=BOB)
+    assert _replies_to(ANN) == [answer_text(Keyword.HELP, ["Acme Ltd"], answer_language(ANN))]
+    assert _replies_to(BOB) == [answer_text(Keyword.HELP, [], answer_language(BOB))]
+
+
 def test_p01_start_restarts_nothing_and_says_so(client, aws, account, headers, list_id):
     """Texts go only to a number confirmed through a signup (P01): START lifts no STOP."""
     subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
@@ -766,6 +785,33 @@ def test_p01_a_code_sns_will_not_text_is_a_4xx_page_not_a_500(client, account, l
     assert response.status_code == status, response.body
     page = response.body.decode()
     assert "Something is not right" in page and BOB not in page and code not in page
+
+
+@pytest.mark.parametrize("held", ["entry and account counters", "number counter"])
+def test_p01_a_code_whose_counters_other_requests_hold_is_a_429_not_a_500(client, account, list_id,
+                                                                          monkeypatch, held):
+    """The account's codes a day are one item all its forms count on: transaction conflicts past
+    the retries (CountersBusy) are a 429 to try again, never a server error (P01 for SMS)."""
+    from chalicelib.store.models import RateCounter
+    from tests.support.faults import conflict_transactions_on
+
+    subscribe(account["account_id"], list_id, "bob@example.com", phone=BOB, phone_confirmed=False)
+    token = _prefs_token(account, list_id, "bob@example.com")
+    if held == "number counter":  # the first counting goes through, the number's is held throughout
+        from chalicelib.services import preferences
+
+        real = preferences._count_code
+
+        def count_then_conflict(*args):
+            real(*args)
+            conflict_transactions_on(monkeypatch, RateCounter, 3)
+
+        monkeypatch.setattr(preferences, "_count_code", count_then_conflict)
+    else:
+        conflict_transactions_on(monkeypatch, RateCounter, 3)
+    response = _form_post(client, token, "phone/code", list_id=list_id)
+    assert response.status_code == 429, response.body
+    assert sent_sms() == []
 
 
 def test_p01_a_changed_number_needs_confirming_again(client, account, headers, list_id):

@@ -17,6 +17,9 @@ from functools import lru_cache
 Declarations = tuple[tuple[str, str], ...]
 
 _COMMENT = re.compile(r"/\*.*?(?:\*/|\Z)", re.DOTALL)
+# A CSS escape: up to six hex digits and one optional white space, or any other character.
+# "displ\61 y:none" is display:none to a mail client, so it must be to us.
+_ESCAPE = re.compile(r"\\([0-9a-fA-F]{1,6})[ \t\n\r\f]?|\\(.)", re.DOTALL)
 # A zero length or number ("0", "0px", ".0em", "0%"): a digit, then only zeros and a unit.
 _ZERO = re.compile(r"[+-]?(?=\.?0)0*\.?0*(?:[a-z]+|%)?")
 _LENGTH = re.compile(r"([+-]?(?:\d+\.?\d*|\.\d+))([a-z]*|%)")
@@ -36,6 +39,9 @@ _NAMED = {"white": "#ffffff", "black": "#000000", "red": "#ff0000", "blue": "#00
           "silver": "#c0c0c0"}
 _HEX = re.compile(r"#([0-9a-f]{3}|[0-9a-f]{6})")
 _RGB = re.compile(r"rgba?\((\d+)%?,(\d+)%?,(\d+)%?(?:,[\d.]+%?)?\)")
+# A colour of no alpha ("rgba(0,0,0,0)", "hsla(0,0%,0%,0%)", "#0000"): see-through, like transparent.
+_SEE_THROUGH = re.compile(r"transparent|(?:rgb|hsl)a?\([^,]*,[^,]*,[^,]*,[+-]?0*\.?0*%?\)"
+                          r"|#[0-9a-f]{3}0|#[0-9a-f]{6}00")
 _PAREN_SPACES = re.compile(r"\s*([(),])\s*")
 # Pseudo-classes and -elements that do not apply to the mail as first shown.
 _DYNAMIC = re.compile(r"::|:(?:hover|focus|active|target|before|after)", re.IGNORECASE)
@@ -43,11 +49,23 @@ _SELECTOR_NOISE = re.compile(r":[\w-]+(?:\([^)]*\))?|\[[^\]]*\]")
 _SELECTOR_PART = re.compile(r"[.#]?[\w-]+|\*")
 
 
+def _code_point(match: re.Match[str]) -> str:
+    if match.group(2) is not None:
+        return match.group(2)
+    point = int(match.group(1), 16)
+    return chr(point) if 0 < point <= 0x10FFFF and not 0xD800 <= point <= 0xDFFF else "\ufffd"
+
+
+def unescape(css: str) -> str:
+    """`css` with its escapes read as the characters they stand for."""
+    return _ESCAPE.sub(_code_point, css) if "\\" in css else css
+
+
 @lru_cache(maxsize=1024)
 def declarations(style: str) -> Declarations:
     """(property, value) of each declaration of `style`, lower case, without !important."""
     found = []
-    for declaration in _COMMENT.sub("", style).lower().split(";"):
+    for declaration in unescape(_COMMENT.sub("", style)).lower().split(";"):
         name, _, value = declaration.partition(":")
         value = value.replace("!important", "").strip()
         found.append((name.strip(), "0" if _ZERO.fullmatch(value) else value))
@@ -102,7 +120,7 @@ def colour(value: str) -> str | None:
     """A CSS colour as #rrggbb where it is one of the common forms, else as written; None for
     none, transparent or inherit (the parent's shows through)."""
     value = _PAREN_SPACES.sub(r"\1", value.strip().lower())
-    if value in ("", "transparent", "inherit", "initial", "unset", "currentcolor", "none"):
+    if value in ("", "inherit", "initial", "unset", "currentcolor", "none") or _SEE_THROUGH.fullmatch(value):
         return None
     if (match := _HEX.fullmatch(value)) is not None:
         digits = match.group(1)
@@ -114,13 +132,17 @@ def colour(value: str) -> str | None:
 
 # What `text_colour` gives for a `color` that takes the parent's.
 INHERIT = "inherit"
+# ... and for one that draws nothing (transparent, no alpha): text in it shows on no background.
+SEE_THROUGH = "see-through"
 
 
 def text_colour(found: Declarations) -> str | None:
     """The colour `found` draws text in (its last `color`), INHERIT for inherit and the like,
-    None without one."""
+    SEE_THROUGH for transparent text, None without one."""
     for name, value in reversed(found):
         if name == "color":
+            if _SEE_THROUGH.fullmatch(_PAREN_SPACES.sub(r"\1", value.strip().lower())):
+                return SEE_THROUGH
             return colour(value) or INHERIT
     return None
 
@@ -165,7 +187,7 @@ def style_rules(css: str) -> RuleSet:
             selector = chunk
             continue
         if selector is not None:
-            for rule in _rules(selector, declarations(chunk)):
+            for rule in _rules(unescape(selector), declarations(chunk)):
                 key = (("#", rule.element_id) if rule.element_id else (".", min(rule.classes))
                        if rule.classes else ("", rule.tag or "*"))
                 index.setdefault(key, []).append((place, rule))

@@ -13,6 +13,7 @@ from html.parser import HTMLParser
 
 from chalicelib.domain.css_visibility import (
     INHERIT,
+    SEE_THROUGH,
     background,
     declarations,
     hides_all,
@@ -260,7 +261,8 @@ class _LinkFinder(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self.link_depth is not None and not self.hiding and not _INVISIBLE.fullmatch(data):
             _, _, drawn, under = self.stack[-1]
-            if drawn != under:  # text in its background's colour shows nothing
+            # Text in its background's colour, or in none, shows nothing.
+            if drawn not in (under, SEE_THROUGH):
                 self.found = True
 
 

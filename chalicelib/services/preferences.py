@@ -55,7 +55,7 @@ from chalicelib.store.accounts import get_account
 from chalicelib.store.lists import find_list, tracking_history
 from chalicelib.store.models import MailingList, Subscriber
 from chalicelib.store.privacy_requests import complete_request, create_request, load_export, withdraw_request
-from chalicelib.store.rate_limits import consume, consume_or_refuse
+from chalicelib.store.rate_limits import CountersBusy, consume, consume_or_refuse
 from chalicelib.store.suppressions import end_lifts, suppress, suppressed_hashes
 from chalicelib.templates import N_
 
@@ -329,9 +329,15 @@ def send_phone_code(token: str, form: Mapping[str, str]) -> None:
     if not phone_consent.may_send_code(proof.code_sent_at if proof else None, at):
         raise TooManyRequests(N_("a code was sent a moment ago; wait two minutes before asking again"))
     key = hash_key()
-    _count_code(key, claim.account_id, entry, at)
+    try:
+        _count_code(key, claim.account_id, entry, at)
+        texted = _may_text_code(claim.account_id, entry, key, at)
+    except CountersBusy:
+        # Other requests held the counters (the account's is one item for all its forms): a
+        # 429 to try again, never a 500.
+        raise TooManyRequests(N_("no code can be texted just now; ask again in a few minutes"),
+                              retry_after=1) from None
     code = phone_consent.new_code()
-    texted = _may_text_code(claim.account_id, entry, key, at)
     # A code held back is kept as one no guess matches: it reached nobody (P01).
     kept = (phone_consent.code_hash(key, entry.list_id, entry.address, entry.phone, code) if texted
             else phone_consent.HELD_BACK)

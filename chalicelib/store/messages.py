@@ -289,5 +289,6 @@ def sent_to(recipient_hash: str, account_id: str | None = None) -> Iterator[Mess
 
 
 def accounts_that_messaged(recipient_hash: str) -> set[str]:
-    """Who sent to this address or number in the last 30 days."""
-    return {record.account_id for record in sent_to(recipient_hash)}
+    """Who sent to this address or number in the last 30 days: an `unsent` record is a mail that
+    never went, so its account is no sender (HELP must not name it)."""
+    return {record.account_id for record in sent_to(recipient_hash) if not record.unsent}
