@@ -84,9 +84,25 @@ def test_p16_p20_the_export_shows_each_message_record_while_it_is_stored(person)
     with on_day(1):
         assert export_messages(person) == [{
             "message_id": "msg_1", "kind": "campaign", "campaign_id": "cmp_1", "list_id": "lst_1",
-            "sent_at": day(0).isoformat(), "expires_at": day(28).isoformat()}]
+            "sent": True, "sent_at": day(0).isoformat(), "expires_at": day(28).isoformat()}]
     with on_day(28):
         assert len(export_messages(person)) == 1, "TTL set two days early has not deleted it: held"
+
+
+def test_p20_the_export_shows_a_mail_counted_failed_and_never_sent_as_not_sent(person):
+    """A redrive-counting record (store/messages.unsent_record) is data held about her, so it is
+    exported, but it is no mail: the export must not say one was sent."""
+    from chalicelib.config import hash_key
+    from chalicelib.domain.suppression import address_hash
+    from chalicelib.store.messages import mark_unsent, unsent_record
+    from chalicelib.store.person_data import export_messages
+
+    with on_day(0):
+        assert mark_unsent(unsent_record(address_hash(PEOPLE[0], hash_key()), "msg_2", "acc_1", "campaign",
+                                         "cmp_1", "lst_1"), [])
+    with on_day(1):
+        exported = {row["message_id"]: row["sent"] for row in export_messages(person)}
+    assert exported == {"msg_1": True, "msg_2": False}
 
 
 @pytest.mark.parametrize("reason", ["unsubscribed", "erased"])

@@ -222,9 +222,10 @@ def _messages(person: Person) -> list[MessageRecord]:
 
 def export_messages(person: Person) -> list[dict[str, Any]]:
     """Every message record still stored (P16, P20): its TTL is set two days early, so one past
-    it is held until TTL or the day-30 purge deletes it."""
+    it is held until TTL or the day-30 purge deletes it. `sent` is false for the record of a
+    mail counted as failed and never sent (store/messages.unsent_record): held, but no mail."""
     return [{"message_id": r.message_id, "kind": r.kind, "campaign_id": r.campaign_id,
-             "list_id": r.list_id, "sent_at": _iso(r.sent_at),
+             "list_id": r.list_id, "sent": not r.unsent, "sent_at": _iso(r.sent_at),
              "expires_at": _iso(r.expires_at)}
             for r in _messages(person)]
 
