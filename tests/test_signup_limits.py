@@ -11,7 +11,7 @@ import time_machine
 from chalicelib.domain.signup_limits import SignupLimits, address_counters, request_counters
 from chalicelib.queue_batches import BatchFailed
 from chalicelib.store.models import RateCounter
-from chalicelib.store.rate_limits import ATTEMPTS, consume, refund
+from chalicelib.store.rate_limits import ATTEMPTS, consume, consume_each, refund
 from tests.support.api import FORM
 from tests.support.events import sqs_event
 from tests.support.faults import FailsOnce, conflict_transactions_on
@@ -387,6 +387,22 @@ def test_p01_a_transaction_conflict_on_the_counters_is_tried_again(aws, monkeypa
     conflicts = conflict_transactions_on(monkeypatch, RateCounter, times=2)
     refund(address(), AT)
     assert len(conflicts) == 2 and _counts() == {"addr": 0, "addr-list": 0, "mail": 0}
+
+
+def test_p11_an_import_batch_whose_counters_conflict_is_tried_again(aws, monkeypatch):
+    """consume_each (an import's rows): a TransactionConflict counted nothing, so the batch is
+    tried again and each row counts once; without the retry its rows would pass uncounted (more
+    mail than the limits allow) or be refused for nothing."""
+    rows = {"row-1": address("ann@example.com"), "row-2": address("bob@example.com")}
+    conflicts = conflict_transactions_on(monkeypatch, RateCounter, times=ATTEMPTS - 1)
+    assert consume_each(rows, AT) == {"row-1", "row-2"}
+    assert len(conflicts) == ATTEMPTS - 1
+    assert sorted(_counts_by_key().values()) == [1] * 6, "each row's three counters, once"
+
+
+def _counts_by_key() -> dict[str, int]:
+    kinds = {"addr", "addr-list", "mail"}
+    return {c.counter_key: int(c.count) for c in RateCounter.scan() if c.counter_key.split(":")[0] in kinds}
 
 
 def test_p11_counters_held_by_other_transactions_throughout_are_a_429_not_a_5xx(
