@@ -445,6 +445,26 @@ def test_p11_an_api_signup_whose_write_was_lost_gives_its_counts_back(client, ac
     assert _queued_recipients() == ["ann@example.com"]
 
 
+def test_p11_an_api_signup_whose_mail_failed_to_queue_is_a_503_and_gives_its_counts_back(
+        client, account, news_list, monkeypatch):
+    """The entry was written, then queueing its confirmation mail failed (an SQS blip): the
+    person got no mail, yet the spent mail interval refused the caller's repost with 429 for ten
+    minutes. A 503 in the JSON error shape says to post again; the counts went back, so the
+    repost replaces the unmailed entry and mails it; nothing is lost."""
+    import chalicelib.services.signups as signups
+    from tests.support.api import bearer
+
+    headers, list_id = bearer(account["api_key"]), news_list["list_id"]
+    monkeypatch.setattr(signups, "enqueue", FailsOnce(signups.enqueue))
+    answer = _api_add(client, headers, list_id)
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "1"
+    assert json.loads(answer.body)["error"]["code"] == "unavailable"
+    assert stored(list_id, "ann@example.com").status == "pending", "the signup is kept"
+    assert _counts() == {"addr": 0, "addr-list": 0, "mail": 0}
+    assert _api_add(client, headers, list_id).status_code == 201
+    assert _queued_recipients() == ["ann@example.com"]
+
+
 def test_p05_a_form_signup_of_a_confirmed_person_gives_its_counts_back(client, account, news_list):
     """Already confirmed, the person is mailed nothing new, yet the signup spent their mail
     interval and daily counts: a stranger re-posting the form kept the person's own signup back,
