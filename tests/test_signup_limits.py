@@ -11,7 +11,7 @@ import time_machine
 from chalicelib.domain.signup_limits import SignupLimits, address_counters, request_counters
 from chalicelib.queue_batches import BatchFailed
 from chalicelib.store.models import RateCounter
-from chalicelib.store.rate_limits import ATTEMPTS, consume, refund
+from chalicelib.store.rate_limits import ATTEMPTS, consume, consume_each, refund
 from tests.support.api import FORM
 from tests.support.events import sqs_event
 from tests.support.faults import FailsOnce, conflict_transactions_on
@@ -389,6 +389,22 @@ def test_p01_a_transaction_conflict_on_the_counters_is_tried_again(aws, monkeypa
     assert len(conflicts) == 2 and _counts() == {"addr": 0, "addr-list": 0, "mail": 0}
 
 
+def test_p11_an_import_batch_whose_counters_conflict_is_tried_again(aws, monkeypatch):
+    """consume_each (an import's rows): a TransactionConflict counted nothing, so the batch is
+    tried again and each row counts once; without the retry its rows would pass uncounted (more
+    mail than the limits allow) or be refused for nothing."""
+    rows = {"row-1": address("ann@example.com"), "row-2": address("bob@example.com")}
+    conflicts = conflict_transactions_on(monkeypatch, RateCounter, times=ATTEMPTS - 1)
+    assert consume_each(rows, AT) == {"row-1", "row-2"}
+    assert len(conflicts) == ATTEMPTS - 1
+    assert sorted(_counts_by_key().values()) == [1] * 6, "each row's three counters, once"
+
+
+def _counts_by_key() -> dict[str, int]:
+    kinds = {"addr", "addr-list", "mail"}
+    return {c.counter_key: int(c.count) for c in RateCounter.scan() if c.counter_key.split(":")[0] in kinds}
+
+
 def test_p11_counters_held_by_other_transactions_throughout_are_a_429_not_a_5xx(
         client, account, news_list, monkeypatch):
     """The API's signup when every try conflicts: 429 naming `email`, Retry-After 1, nothing
@@ -425,6 +441,26 @@ def test_p11_an_api_signup_whose_write_was_lost_gives_its_counts_back(client, ac
     failed = fail_first_write_to(monkeypatch, Subscriber)
     assert _api_add(client, headers, list_id).status_code >= 500
     assert failed and _counts() == {"addr": 0, "addr-list": 0, "mail": 0}
+    assert _api_add(client, headers, list_id).status_code == 201
+    assert _queued_recipients() == ["ann@example.com"]
+
+
+def test_p11_an_api_signup_whose_mail_failed_to_queue_is_a_503_and_gives_its_counts_back(
+        client, account, news_list, monkeypatch):
+    """The entry was written, then queueing its confirmation mail failed (an SQS blip): the
+    person got no mail, yet the spent mail interval refused the caller's repost with 429 for ten
+    minutes. A 503 in the JSON error shape says to post again; the counts went back, so the
+    repost replaces the unmailed entry and mails it; nothing is lost."""
+    import chalicelib.services.signups as signups
+    from tests.support.api import bearer
+
+    headers, list_id = bearer(account["api_key"]), news_list["list_id"]
+    monkeypatch.setattr(signups, "enqueue", FailsOnce(signups.enqueue))
+    answer = _api_add(client, headers, list_id)
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "1"
+    assert json.loads(answer.body)["error"]["code"] == "unavailable"
+    assert stored(list_id, "ann@example.com").status == "pending", "the signup is kept"
+    assert _counts() == {"addr": 0, "addr-list": 0, "mail": 0}
     assert _api_add(client, headers, list_id).status_code == 201
     assert _queued_recipients() == ["ann@example.com"]
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.errors import InvalidInput, shown_name
 from chalicelib.domain.html_text import html_to_text
 from chalicelib.domain.subscriptions import Contact
 from chalicelib.domain.templates import render, template_variables, validate_template
@@ -292,3 +292,23 @@ def test_p11_html_to_text_reads_hostile_markup_in_linear_time(piece):
 def test_html_to_text_keeps_tags_whose_quoted_values_hold_markup_signs():
     html = '<p>Hi <a href="{{ url if a > b else other }}" title="x">there</a> &amp; a < b</p><!-- hidden'
     assert html_to_text(html) == "Hi there ({{ url if a > b else other }}) & a < b"
+
+
+@pytest.mark.parametrize("name", ["x" * 100_000, "a\x07b\u2028c\nd"])
+def test_undeclared_attribute_name_is_echoed_shortened_and_escaped(name):
+    """P04 (a list's own declared attributes only): the refusal names the attribute as
+    `shown_name` shows it, not a 100,000-character or multi-line echo of the template."""
+    with pytest.raises(InvalidInput) as error:
+        validate_template("{{ attributes[" + repr(name) + "] }}", "text", ["plan"])
+    message = error.value.message
+    assert f"'{shown_name(name)}' is not an attribute" in message
+    assert len(message) < 300 and message.isprintable()
+
+
+def test_private_name_is_echoed_shortened_and_escaped():
+    """P04: the refusal of a '_' name echoes it shortened and escaped as well."""
+    name = "_" + "y" * 100_000 + "\u2028"
+    with pytest.raises(InvalidInput) as error:
+        validate_template("{{ attributes[" + repr(name) + "] }}", "text")
+    assert f"uses '{shown_name(name)}'" in error.value.message
+    assert len(error.value.message) < 300 and error.value.message.isprintable()

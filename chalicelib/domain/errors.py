@@ -93,3 +93,15 @@ class TooManyRequests(TidingsError):
         super().__init__(message, field, params=params)
         # Seconds until the limit that was full lets the caller in again (Retry-After).
         self.retry_after = retry_after
+
+
+class ServiceUnavailable(TidingsError):
+    """An AWS service failed part-way and what was done is kept or undone (nothing lost): the
+    same request may be made again after `retry_after` seconds (Retry-After)."""
+
+    status = 503
+    code = "unavailable"
+
+    def __init__(self, message: str, field: str | None = None, retry_after: int | None = None) -> None:
+        super().__init__(message, field)
+        self.retry_after = retry_after

@@ -22,7 +22,7 @@ from functools import cache, lru_cache
 from types import TracebackType
 from typing import Any
 
-from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.errors import InvalidInput, shown_name
 from chalicelib.domain.header_text import without_bidi_controls
 from chalicelib.domain.subscriptions import Contact
 
@@ -73,7 +73,8 @@ class AttributeValues:
         if self._known is not None and name not in self._known:
             from jinja2.exceptions import UndefinedError
 
-            raise UndefinedError(f"'{name}' is not an attribute of the campaign's lists")
+            # A name in a template may be as long as the template, and unprintable.
+            raise UndefinedError(f"'{shown_name(str(name))}' is not an attribute of the campaign's lists")
         return self._values.get(name, "")
 
     def __str__(self) -> str:
@@ -592,8 +593,8 @@ def validate_template(source: str, field: str, declared_attributes: Iterable[str
         for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
             name = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", None)
             if isinstance(name, str) and name.startswith("_"):
-                raise InvalidInput(f"'{field}' uses '{name}' on line {node.lineno}: names starting with "
-                                   "'_' are not allowed in templates", field=field)
+                raise InvalidInput(f"'{field}' uses '{shown_name(name)}' on line {node.lineno}: names "
+                                   "starting with '_' are not allowed in templates", field=field)
     except TemplateSyntaxError as error:
         raise InvalidInput(f"'{field}' has a template error on line {error.lineno}: {error.message}",
                            field=field) from None

@@ -16,7 +16,7 @@ from chalicelib.domain.accounts import AccountProfile
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.clock import now
 from chalicelib.domain.confirmation_mail import confirmation_email, confirmation_message_id
-from chalicelib.domain.errors import Conflict, InvalidInput, NotFound
+from chalicelib.domain.errors import Conflict, InvalidInput, NotFound, ServiceUnavailable
 from chalicelib.domain.health import (
     SignupsClosed,
     refuse_unless_taking_signups,
@@ -301,8 +301,7 @@ def api_signup(mailing_list: MailingList, raw_contact: Mapping[str, object],
                 refund(counters, at)
     if written is not None:
         if target is Status.PENDING:
-            send_confirmation(mailing_list, written.address, "signup", written.consent.given_at,
-                              tracking=written.tracking)
+            _mail_api_signup(mailing_list, written, counters, at)
         _log_signup(mailing_list, Source.API, target.value)
         return ApiSignupResult(written, created=True)
     outcome = signup_outcome(Status(current.status) if current else None, suppressed, confirm_now)
@@ -317,6 +316,21 @@ def api_signup(mailing_list: MailingList, raw_contact: Mapping[str, object],
                        "not mailed, and cannot be signed up again", field="email")
     status = current.status if current else "changing"
     raise Conflict(f"this address is {status} on this list and cannot be added again", field="email")
+
+
+def _mail_api_signup(mailing_list: MailingList, written: Subscriber, counters: list[Counter],
+                     at: datetime) -> None:
+    """Queue the written API signup's confirmation mail. Should SQS fail, its counts go back and the
+    caller gets a 503 to post again: the entry waits with no link mailed, so the repost replaces it
+    and mails (a 500 keeping the counts would 429 that repost for the whole mail interval, P11)."""
+    try:
+        send_confirmation(mailing_list, written.address, "signup", written.consent.given_at,
+                          tracking=written.tracking)
+    except Exception as error:
+        logger.exception("confirmation mail not queued", extra={"list_id": mailing_list.list_id})
+        refund(counters, at)
+        raise ServiceUnavailable("the signup is saved but its confirmation mail could not be queued; "
+                                 "post it again to mail it", retry_after=1) from error
 
 
 def _refuse_over_address_limits(mailing_list: MailingList, address: str, at: datetime) -> list[Counter]:

@@ -35,15 +35,24 @@ def _tables_written(operation: str, kwargs: dict[str, Any]) -> set[str]:
 
 def fail_first_write_to(monkeypatch: Any, model: type) -> list[str]:
     """Make the next write (a transaction's included) to `model`'s table fail with a throttling
-    error; every later call goes through. The list names the operation that failed, once it has."""
+    error, as DynamoDB does: a transaction is cancelled (TransactionCanceledException) with a
+    ThrottlingError reason on each of its items in the table and None on the others. Every later
+    call goes through. The list names the operation that failed, once it has."""
     from pynamodb.connection.base import Connection
+    from pynamodb.exceptions import CancellationReason, VerboseClientError
 
-    real, failed = Connection.dispatch, []
+    real, failed, table = Connection.dispatch, [], model.Meta.table_name
 
     def dispatch(self: Connection, operation: str, kwargs: dict[str, Any]) -> Any:
-        if (not failed and operation in _WRITES
-                and model.Meta.table_name in _tables_written(operation, kwargs)):
+        if not failed and operation in _WRITES and table in _tables_written(operation, kwargs):
             failed.append(operation)
+            if operation == "TransactWriteItems":
+                reasons = [CancellationReason(code="ThrottlingError", message="throttled (test)")
+                           if any(action["TableName"] == table for action in item.values()) else None
+                           for item in kwargs["TransactItems"]]
+                raise VerboseClientError({"Error": {"Code": "TransactionCanceledException",
+                                                    "Message": "Transaction cancelled (test)"}},
+                                         operation, {}, cancellation_reasons=reasons)
             raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException",
                                          "Message": "throttled (test)"}}, operation)
         return real(self, operation, kwargs)
