@@ -35,11 +35,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _aws_calls_within_each_functions_policy() -> Iterator[None]:
+def _aws_calls_within_each_functions_policy(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Fails a test in which a handler made an AWS call its function's IAM policy (generated
-    from chalicelib/functions.py, as deployed) would refuse (tests/support/permissions.py)."""
-    from tests.support.permissions import DENIALS
+    from chalicelib/functions.py, as deployed) would refuse (tests/support/permissions.py). Each
+    test starts with a cold sender-ownership cache of its own per function, as separate Lambdas."""
+    from chalicelib.services.sending import sender_ownership
+    from tests.support.permissions import DENIALS, OwnershipPerFunction
 
+    monkeypatch.setattr(sender_ownership, "_owned_at", OwnershipPerFunction())
     DENIALS.take()
     yield
     denied = DENIALS.take()

@@ -7,6 +7,10 @@ scheduler and tests/support/lambdas.py set it) is turned into what IAM authorise
 and checked against the policy infra/template.py deploys for that function, resolved for moto's
 account. Calls made by the test itself (setup, assertions) belong to no function and are not
 checked. `TIDINGS_AWS_CALLS_LOG=<file>` also appends every attributed request there as JSON lines.
+
+In-process caches that stand in for an AWS read must be per function, as each Lambda function is a
+process of its own: otherwise one function's read hides another's call from its policy. Secrets
+are (local/invoke.running_as); the P35 sender re-check's is too (`OwnershipPerFunction`).
 """
 from __future__ import annotations
 
@@ -44,6 +48,18 @@ class Denials:
 
 DENIALS = Denials()
 _DECLARED = {spec.name for spec in FUNCTIONS}
+
+
+class OwnershipPerFunction(dict[Any, Any]):
+    """services/sending/sender_ownership's `_owned_at`, keyed by the running function as well: the
+    send worker's re-check reads SES (ses:GetEmailIdentity) even when the campaign send worker,
+    another Lambda, found the same sender a moment ago."""
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return super().get((current_function(), key), default)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__((current_function(), key), value)
 
 
 @cache
