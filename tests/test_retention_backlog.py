@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from bench.aws_calls import count_aws_calls
 from chalicelib.cli import create_account_with_key
 from chalicelib.config import settings
@@ -101,6 +103,7 @@ def _backlog() -> dict[str, str]:
             "before": before}
 
 
+@pytest.mark.runs_long
 def test_p21_p25_the_daily_purge_catches_up_on_a_backlog_within_its_deployed_timeout(aws, monkeypatch):
     monkeypatch.setattr(retention_store, "PAGE_SIZE", PAGE_SIZE)
     monkeypatch.setattr(retention_store, "RECORDS_CHECKED", RECORDS_CHECKED)

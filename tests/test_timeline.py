@@ -10,6 +10,8 @@ import json
 import re
 from urllib.parse import urlsplit
 
+import pytest
+
 from chalicelib.cli import create_account_with_key
 from chalicelib.config import hash_key
 from chalicelib.domain.account_lifecycle import INACTIVITY_MAIL_KIND
@@ -69,6 +71,7 @@ def _export(account_id: str, address: str) -> dict:
     return export_person(account_id, address)
 
 
+@pytest.mark.runs_long
 def test_p01_p21_p22_p23_p24_p25_p29_the_retention_timeline_day_0_to_400(client):
     warnings: dict[str, int] = {}
     with on_day(0):
