@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any, TypeVar
 
-from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.exceptions import PutError
 from pynamodb.expressions.update import Action
 
 from chalicelib.domain.clock import now
@@ -38,7 +38,7 @@ from chalicelib.domain.retention import (
 from chalicelib.store.batch_writes import delete_all
 from chalicelib.store.conditions import updated_if
 from chalicelib.store.models import MessagePurgeList, MessageRecord, TrackingMarker
-from chalicelib.store.transactions import first_condition_failed, write_transaction
+from chalicelib.store.transactions import save_new_with_updates
 
 # What names a purge list: a message record, or a tracking marker (store/tracking.py).
 Listed = TypeVar("Listed", MessageRecord, TrackingMarker)
@@ -104,16 +104,7 @@ def unsent_record(recipient_hash: str, message_id: str, account_id: str, kind: s
 def mark_unsent(record: MessageRecord, counters: list[tuple[Any, list[Any]]]) -> bool:
     """Save an `unsent_record` in one transaction with its failure's `counters`; False (nothing
     counted) when the message is claimed already."""
-    try:
-        with write_transaction(MessageRecord) as transaction:
-            transaction.save(record, condition=MessageRecord.message_id.does_not_exist())
-            for item, actions in counters:
-                transaction.update(item, actions=actions)
-    except TransactWriteError as error:
-        if first_condition_failed(error):
-            return False
-        raise
-    return True
+    return save_new_with_updates(record, MessageRecord.message_id.does_not_exist(), counters)
 
 
 def claim_of(recipient_hash: str, message_id: str) -> MessageRecord | None:

@@ -28,7 +28,7 @@ from pynamodb.models import Model
 
 from chalicelib.domain.clock import now
 from chalicelib.store.models import MessageRecord, SentCountReceipt
-from chalicelib.store.transactions import first_condition_failed, write_transaction
+from chalicelib.store.transactions import first_condition_failed, save_new_with_updates, write_transaction
 
 # SQS keeps a message at most 14 days: no redelivery can come after the receipt expires.
 RECEIPT_LIFETIME = timedelta(days=15)
@@ -64,17 +64,8 @@ def mark_answered(batch_id: str) -> None:
 def count_batch(batch_id: str, counters: list[CounterUpdate]) -> bool:
     """Add a batch's sent mail (`counters`) and its receipt in one transaction; False (nothing
     added) when its receipt is there already: a later delivery took its count over."""
-    try:
-        with write_transaction(SentCountReceipt) as transaction:
-            transaction.save(SentCountReceipt(receipt_key=batch_id, expires_at=now() + RECEIPT_LIFETIME),
-                             condition=SentCountReceipt.receipt_key.does_not_exist())
-            for item, actions in counters:
-                transaction.update(item, actions=actions)
-    except TransactWriteError as error:
-        if first_condition_failed(error):
-            return False
-        raise
-    return True
+    return save_new_with_updates(SentCountReceipt(receipt_key=batch_id, expires_at=now() + RECEIPT_LIFETIME),
+                                 SentCountReceipt.receipt_key.does_not_exist(), counters)
 
 
 def _take_over(transaction: Any, batch_ids: Iterable[str]) -> None:

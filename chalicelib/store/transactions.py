@@ -3,6 +3,7 @@ read a cancellation."""
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
@@ -32,3 +33,18 @@ def condition_failed(error: TransactWriteError, position: int) -> bool:
     reasons = error.cancellation_reasons or []
     return (len(reasons) > position and reasons[position] is not None
             and reasons[position].code == "ConditionalCheckFailed")
+
+
+def save_new_with_updates(item: Model, condition: Any, updates: list[tuple[Any, list[Any]]]) -> bool:
+    """Save `item` on `condition` (that it is new) and apply `updates` ((item, actions) pairs) in
+    one transaction; False, nothing written, when the condition failed."""
+    try:
+        with write_transaction(type(item)) as transaction:
+            transaction.save(item, condition=condition)
+            for updated, actions in updates:
+                transaction.update(updated, actions=actions)
+    except TransactWriteError as error:
+        if first_condition_failed(error):
+            return False
+        raise
+    return True
