@@ -125,6 +125,47 @@ def test_p13_a_fan_out_page_planned_but_not_queued_counts_one_failure_that_its_r
     assert (report["sent"], report["failed"], report["status"]) == (1, 0, "sent")
 
 
+def _shown(client: Any, headers: dict[str, str], campaign_id: str) -> dict[str, Any]:
+    return json.loads(client.http.get(f"/v1/campaigns/{campaign_id}", headers=headers).body)
+
+
+def test_p13_a_campaign_with_a_page_planned_but_not_queued_shows_it_stalled_until_the_redrive(
+        client, account, headers, monkeypatch):
+    """The owner is told why the campaign still sends: while a page planned but not queued by
+    its last receive waits in the dead-letter queue, the campaign shows `stalled` (pages, since
+    when). The redrive that queues it clears it; a later stall of the other list's page shows its
+    own time, not the first's; and once that is redriven the campaign ends `sent`, counts whole."""
+    from datetime import UTC, datetime, timedelta
+
+    import time_machine
+
+    from chalicelib.services.sending import fanout
+    from tests.support.faults import FailsOnce
+
+    lists = [new_list(client, headers), new_list(client, headers)]
+    for list_id, email in zip(lists, ("ann@example.com", "bob@example.com"), strict=True):
+        subscribe(account["account_id"], list_id, email)
+    campaign_id = create_campaign(client, headers, lists)["campaign_id"]
+    client.http.post(f"/v1/campaigns/{campaign_id}/send", headers=headers)
+    pages = [record for _, record in sorted((json.loads(record["body"])["list_id"], record)
+                                            for record in take("fanout"))]
+    assert _shown(client, headers, campaign_id)["stalled"] is None
+    # Two past hours: the send times reserved then are due now.
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    for page, at in zip(pages, (hour - timedelta(hours=2), hour - timedelta(hours=1)), strict=True):
+        with monkeypatch.context() as faults, time_machine.travel(at, tick=False):
+            faults.setattr(fanout, "enqueue_many", FailsOnce(fanout.enqueue_many))
+            assert client.lambda_.invoke("fanout_worker", _last_receive(page)).payload["batchItemFailures"]
+        shown = _shown(client, headers, campaign_id)
+        assert (shown["status"], shown["stalled"]) == ("sending", {"pages": 1, "since": at.isoformat()})
+        assert client.lambda_.invoke("fanout_worker", sqs_event(page)).payload == {"batchItemFailures": []}
+        assert _shown(client, headers, campaign_id)["stalled"] is None
+    assert run_queues(client) == []
+    assert sorted(recipients_of_sent()) == ["ann@example.com", "bob@example.com"]
+    report = _report(client, headers, campaign_id)
+    assert (report["sent"], report["failed"], report["status"]) == (2, 0, "sent")
+
+
 def test_p13_two_concurrent_deliveries_of_one_batch_count_each_mail_once(client, account, headers,
                                                                           monkeypatch):
     """SQS is at-least-once: a second delivery of Ann and Bob's batch runs while the first is

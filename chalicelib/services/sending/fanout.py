@@ -41,7 +41,9 @@ from chalicelib.store.audience import confirmed_page, contact_of, entries_on, ke
 from chalicelib.store.campaigns import (
     campaign_content,
     end_completed,
-    failure_while_sending,
+    forget_stall,
+    page_stalled,
+    page_unstalled,
     record_failures_while_sending,
 )
 from chalicelib.store.models import MailingList, Subscriber
@@ -82,7 +84,7 @@ def _give_up_page(job: PageJob, error: Exception) -> None:
               "the rest of it was not mailed")
     if page_plan(job.campaign_id, job.list_id, job.page) is not None:
         if count_page_failure(job.campaign_id, job.list_id, job.page,
-                              failure_while_sending(job.account_id, job.campaign_id, 1, reason)):
+                              page_stalled(job.account_id, job.campaign_id, reason)):
             logger.warning("fan-out page planned but not queued by its last attempt: one failure, "
                            "taken back by its redrive", extra={
                                "campaign_id": job.campaign_id, "list_id": job.list_id, "page": job.page,
@@ -144,9 +146,10 @@ def _fan_out_page(job: PageJob) -> None:
         start = next_start or (key_after(entries[-1]) if entries else job.start)
         enqueue(FANOUT, PageJob(job.account_id, job.campaign_id, job.list_id, job.page + 1, start).to_dict())
     # All queued: a give-up from here on lost nothing; one before counted a failure, taken back here.
-    take_back = (failure_while_sending(job.account_id, job.campaign_id, -1, "") if plan.failure_counted
-                 else None)
+    take_back = page_unstalled(job.account_id, job.campaign_id) if plan.failure_counted else None
     mark_queued(job.campaign_id, job.list_id, job.page, take_back)
+    if take_back is not None:
+        forget_stall(job.account_id, job.campaign_id)
     logger.info("fan-out page planned", extra={
         "campaign_id": job.campaign_id, "list_id": job.list_id, "page": job.page, "read": len(entries),
         "recipients": len(recipients), "batches": plan.batches, "last_page": plan.last_page,
