@@ -31,6 +31,11 @@ def _report(client: Any, headers: dict[str, str], campaign_id: str) -> dict[str,
     return json.loads(client.http.get(f"/v1/campaigns/{campaign_id}/report", headers=headers).body)
 
 
+def _shown(client: Any, headers: dict[str, str], campaign_id: str) -> dict[str, Any]:
+    """The campaign's own answer (GET /v1/campaigns/{id})."""
+    return json.loads(client.http.get(f"/v1/campaigns/{campaign_id}", headers=headers).body)
+
+
 def _two_list_campaign(client: Any, account: dict[str, Any],
                        headers: dict[str, str]) -> tuple[str, dict[str, Any]]:
     """A campaign to Ann (one list) and Bob (another), fanned out: its id and its batch jobs by
@@ -123,10 +128,6 @@ def test_p13_a_fan_out_page_planned_but_not_queued_counts_one_failure_that_its_r
     assert recipients_of_sent() == ["ann@example.com"]
     report = _report(client, headers, campaign_id)
     assert (report["sent"], report["failed"], report["status"]) == (1, 0, "sent")
-
-
-def _shown(client: Any, headers: dict[str, str], campaign_id: str) -> dict[str, Any]:
-    return json.loads(client.http.get(f"/v1/campaigns/{campaign_id}", headers=headers).body)
 
 
 def test_p13_a_campaign_with_a_page_planned_but_not_queued_shows_it_stalled_until_the_redrive(
@@ -264,8 +265,8 @@ def test_p13_a_batch_redriven_after_its_campaign_ended_mails_nobody_and_takes_no
 
 def test_p13_a_fan_out_page_redriven_after_its_campaign_was_cancelled_queues_nobody(
         client, account, headers, monkeypatch):
-    """The page planned but not queued by its last receive, its campaign cancelled since: its
-    redrive queues no batch, mails nobody, and its failure stands."""
+    """The page planned but not queued by its last receive, its campaign cancelled since: it no
+    longer shows stalled, and its redrive queues no batch, mails nobody, and its failure stands."""
     from chalicelib.services.sending import fanout
     from tests.support.faults import FailsOnce
 
@@ -277,8 +278,10 @@ def test_p13_a_fan_out_page_redriven_after_its_campaign_was_cancelled_queues_nob
     with monkeypatch.context() as faults:
         faults.setattr(fanout, "enqueue_many", FailsOnce(fanout.enqueue_many))
         assert client.lambda_.invoke("fanout_worker", _last_receive(page)).payload["batchItemFailures"]
+    assert _shown(client, headers, campaign_id)["stalled"]["pages"] == 1
     client.http.patch(f"/v1/campaigns/{campaign_id}", headers=headers,
                       body=json.dumps({"status": "cancelled"}))
+    assert _shown(client, headers, campaign_id)["stalled"] is None, "an ended campaign waits for nothing"
     assert client.lambda_.invoke("fanout_worker", sqs_event(page)).payload == {"batchItemFailures": []}
     assert take("campaign-send") == [] and recipients_of_sent() == []
     report = _report(client, headers, campaign_id)
