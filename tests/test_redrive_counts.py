@@ -167,6 +167,76 @@ def test_p13_a_campaign_with_a_page_planned_but_not_queued_shows_it_stalled_unti
     assert (report["sent"], report["failed"], report["status"]) == (2, 0, "sent")
 
 
+def _stall_with_retry(client: Any, monkeypatch: Any, page: dict[str, Any]) -> list[int]:
+    """Deliver `page` on its last receive with queueing its batches failing once: it is
+    dead-lettered. The delays its copies were queued with; each copy is on the fan-out queue at
+    once (the test does not wait out the delay)."""
+    from chalicelib.services.sending import fanout
+    from tests.support.faults import FailsOnce
+
+    delays: list[int] = []
+
+    def undelayed(queue: Any, job: dict[str, Any], delay_seconds: int = 0) -> str:
+        delays.append(delay_seconds)
+        return real(queue, job)
+
+    real = fanout.enqueue
+    with monkeypatch.context() as faults:
+        faults.setattr(fanout, "enqueue_many", FailsOnce(fanout.enqueue_many))
+        faults.setattr(fanout, "enqueue", undelayed)
+        assert client.lambda_.invoke("fanout_worker", _last_receive(page)).payload["batchItemFailures"]
+    return delays
+
+
+def test_p13_a_page_planned_but_not_queued_is_retried_once_later_and_the_redrive_after_sends_nothing(
+        client, account, headers, monkeypatch):
+    """No operator needed for a passing fault: the page that stalled on its last receive queues a
+    copy of itself 15 minutes on (and is dead-lettered all the same, for the alarm). The copy
+    queues its batches, Ann is mailed, the failure is taken back and the campaign ends `sent`,
+    counts whole (1 sent, 0 failed). The operator's later redrive of the dead-lettered page mails
+    nobody twice and changes no count."""
+    from chalicelib.services.sending.fanout import STALL_RETRY_SECONDS
+
+    list_id = new_list(client, headers)
+    subscribe(account["account_id"], list_id, "ann@example.com")
+    campaign_id = create_campaign(client, headers, [list_id])["campaign_id"]
+    client.http.post(f"/v1/campaigns/{campaign_id}/send", headers=headers)
+    (page,) = take("fanout")
+    assert _stall_with_retry(client, monkeypatch, page) == [STALL_RETRY_SECONDS] == [900]
+    assert _shown(client, headers, campaign_id)["stalled"]["pages"] == 1
+    assert run_queues(client) == []
+    assert recipients_of_sent() == ["ann@example.com"]
+    assert _shown(client, headers, campaign_id)["stalled"] is None
+    assert client.lambda_.invoke("fanout_worker", sqs_event(page)).payload == {"batchItemFailures": []}
+    assert run_queues(client) == []
+    assert recipients_of_sent() == ["ann@example.com"]
+    report = _report(client, headers, campaign_id)
+    assert (report["sent"], report["failed"], report["status"]) == (1, 0, "sent")
+
+
+def test_p13_a_stalled_page_is_retried_once_only_then_waits_for_the_redrive(
+        client, account, headers, monkeypatch):
+    """A fault that outlasts the retry: the copy stalls on its last receive too, and queues no
+    further copy (no endless loop of copies); the failure stays counted once and the campaign
+    shows stalled until the operator's redrive, which mails Ann and ends it `sent`."""
+    list_id = new_list(client, headers)
+    subscribe(account["account_id"], list_id, "ann@example.com")
+    campaign_id = create_campaign(client, headers, [list_id])["campaign_id"]
+    client.http.post(f"/v1/campaigns/{campaign_id}/send", headers=headers)
+    (page,) = take("fanout")
+    assert len(_stall_with_retry(client, monkeypatch, page)) == 1
+    (copy,) = take("fanout")
+    assert _stall_with_retry(client, monkeypatch, copy) == []
+    assert take("fanout") == []
+    shown = _shown(client, headers, campaign_id)
+    assert (shown["status"], shown["stalled"]["pages"], shown["failure"]["failed"]) == ("sending", 1, 1)
+    assert client.lambda_.invoke("fanout_worker", sqs_event(page)).payload == {"batchItemFailures": []}
+    assert run_queues(client) == []
+    assert recipients_of_sent() == ["ann@example.com"]
+    report = _report(client, headers, campaign_id)
+    assert (report["sent"], report["failed"], report["status"]) == (1, 0, "sent")
+
+
 def test_p13_two_concurrent_deliveries_of_one_batch_count_each_mail_once(client, account, headers,
                                                                           monkeypatch):
     """SQS is at-least-once: a second delivery of Ann and Bob's batch runs while the first is

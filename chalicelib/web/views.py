@@ -45,8 +45,9 @@ def campaign_view(campaign: Campaign) -> dict[str, Any]:
 
 
 def _stalled(campaign: Campaign) -> dict[str, Any] | None:
-    """While it sends: fan-out pages planned but not queued by their last attempt, which wait in
-    the dead-letter queue for the operator's redrive (its alarm told them), and since when; the
+    """While it sends: fan-out pages planned but not queued by their last attempt, and since
+    when. Each is tried once more 15 minutes on (services/sending/fanout._retry_stalled), then
+    waits in the dead-letter queue for the operator's redrive (its alarm told them); the
     campaign stays `sending` until then, or until its owner cancels it."""
     pages = int(campaign.stalled_pages or 0)
     if campaign.status != CampaignStatus.SENDING.value or pages <= 0:
