@@ -233,7 +233,7 @@ def page_stalled(account_id: str, campaign_id: str, reason: str) -> tuple[Campai
 
 
 def page_unstalled(account_id: str, campaign_id: str) -> tuple[Campaign, list[Any], Any]:
-    """page_stalled taken back: the page's redrive queued it."""
+    """page_stalled taken back: the page's retry or redrive queued it."""
     item, actions, condition = failure_while_sending(account_id, campaign_id, -1, "")
     return item, [*actions, Campaign.stalled_pages.add(-1)], condition
 
