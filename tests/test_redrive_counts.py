@@ -31,6 +31,11 @@ def _report(client: Any, headers: dict[str, str], campaign_id: str) -> dict[str,
     return json.loads(client.http.get(f"/v1/campaigns/{campaign_id}/report", headers=headers).body)
 
 
+def _shown(client: Any, headers: dict[str, str], campaign_id: str) -> dict[str, Any]:
+    """The campaign's own answer (GET /v1/campaigns/{id})."""
+    return json.loads(client.http.get(f"/v1/campaigns/{campaign_id}", headers=headers).body)
+
+
 def _two_list_campaign(client: Any, account: dict[str, Any],
                        headers: dict[str, str]) -> tuple[str, dict[str, Any]]:
     """A campaign to Ann (one list) and Bob (another), fanned out: its id and its batch jobs by
@@ -119,6 +124,113 @@ def test_p13_a_fan_out_page_planned_but_not_queued_counts_one_failure_that_its_r
     assert _report(client, headers, campaign_id)["failed"] == 1
     for _ in range(2):
         assert client.lambda_.invoke("fanout_worker", sqs_event(page)).payload == {"batchItemFailures": []}
+    assert run_queues(client) == []
+    assert recipients_of_sent() == ["ann@example.com"]
+    report = _report(client, headers, campaign_id)
+    assert (report["sent"], report["failed"], report["status"]) == (1, 0, "sent")
+
+
+def test_p13_a_campaign_with_a_page_planned_but_not_queued_shows_it_stalled_until_the_redrive(
+        client, account, headers, monkeypatch):
+    """The owner is told why the campaign still sends: while a page planned but not queued by
+    its last receive waits in the dead-letter queue, the campaign shows `stalled` (pages, since
+    when). The redrive that queues it clears it; a later stall of the other list's page shows its
+    own time, not the first's; and once that is redriven the campaign ends `sent`, counts whole."""
+    from datetime import UTC, datetime, timedelta
+
+    import time_machine
+
+    from chalicelib.services.sending import fanout
+    from tests.support.faults import FailsOnce
+
+    lists = [new_list(client, headers), new_list(client, headers)]
+    for list_id, email in zip(lists, ("ann@example.com", "bob@example.com"), strict=True):
+        subscribe(account["account_id"], list_id, email)
+    campaign_id = create_campaign(client, headers, lists)["campaign_id"]
+    client.http.post(f"/v1/campaigns/{campaign_id}/send", headers=headers)
+    pages = [record for _, record in sorted((json.loads(record["body"])["list_id"], record)
+                                            for record in take("fanout"))]
+    assert _shown(client, headers, campaign_id)["stalled"] is None
+    # Two past hours: the send times reserved then are due now.
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    for page, at in zip(pages, (hour - timedelta(hours=2), hour - timedelta(hours=1)), strict=True):
+        with monkeypatch.context() as faults, time_machine.travel(at, tick=False):
+            faults.setattr(fanout, "enqueue_many", FailsOnce(fanout.enqueue_many))
+            assert client.lambda_.invoke("fanout_worker", _last_receive(page)).payload["batchItemFailures"]
+        shown = _shown(client, headers, campaign_id)
+        assert (shown["status"], shown["stalled"]) == ("sending", {"pages": 1, "since": at.isoformat()})
+        assert client.lambda_.invoke("fanout_worker", sqs_event(page)).payload == {"batchItemFailures": []}
+        assert _shown(client, headers, campaign_id)["stalled"] is None
+    assert run_queues(client) == []
+    assert sorted(recipients_of_sent()) == ["ann@example.com", "bob@example.com"]
+    report = _report(client, headers, campaign_id)
+    assert (report["sent"], report["failed"], report["status"]) == (2, 0, "sent")
+
+
+def _stall_with_retry(client: Any, monkeypatch: Any, page: dict[str, Any]) -> list[int]:
+    """Deliver `page` on its last receive with queueing its batches failing once: it is
+    dead-lettered. The delays its copies were queued with; each copy is on the fan-out queue at
+    once (the test does not wait out the delay)."""
+    from chalicelib.services.sending import fanout
+    from tests.support.faults import FailsOnce
+
+    delays: list[int] = []
+
+    def undelayed(queue: Any, job: dict[str, Any], delay_seconds: int = 0) -> str:
+        delays.append(delay_seconds)
+        return real(queue, job)
+
+    real = fanout.enqueue
+    with monkeypatch.context() as faults:
+        faults.setattr(fanout, "enqueue_many", FailsOnce(fanout.enqueue_many))
+        faults.setattr(fanout, "enqueue", undelayed)
+        assert client.lambda_.invoke("fanout_worker", _last_receive(page)).payload["batchItemFailures"]
+    return delays
+
+
+def test_p13_a_page_planned_but_not_queued_is_retried_once_later_and_the_redrive_after_sends_nothing(
+        client, account, headers, monkeypatch):
+    """No operator needed for a passing fault: the page that stalled on its last receive queues a
+    copy of itself 15 minutes on (and is dead-lettered all the same, for the alarm). The copy
+    queues its batches, Ann is mailed, the failure is taken back and the campaign ends `sent`,
+    counts whole (1 sent, 0 failed). The operator's later redrive of the dead-lettered page mails
+    nobody twice and changes no count."""
+    from chalicelib.services.sending.fanout import STALL_RETRY_SECONDS
+
+    list_id = new_list(client, headers)
+    subscribe(account["account_id"], list_id, "ann@example.com")
+    campaign_id = create_campaign(client, headers, [list_id])["campaign_id"]
+    client.http.post(f"/v1/campaigns/{campaign_id}/send", headers=headers)
+    (page,) = take("fanout")
+    assert _stall_with_retry(client, monkeypatch, page) == [STALL_RETRY_SECONDS] == [900]
+    assert _shown(client, headers, campaign_id)["stalled"]["pages"] == 1
+    assert run_queues(client) == []
+    assert recipients_of_sent() == ["ann@example.com"]
+    assert _shown(client, headers, campaign_id)["stalled"] is None
+    assert client.lambda_.invoke("fanout_worker", sqs_event(page)).payload == {"batchItemFailures": []}
+    assert run_queues(client) == []
+    assert recipients_of_sent() == ["ann@example.com"]
+    report = _report(client, headers, campaign_id)
+    assert (report["sent"], report["failed"], report["status"]) == (1, 0, "sent")
+
+
+def test_p13_a_stalled_page_is_retried_once_only_then_waits_for_the_redrive(
+        client, account, headers, monkeypatch):
+    """A fault that outlasts the retry: the copy stalls on its last receive too, and queues no
+    further copy (no endless loop of copies); the failure stays counted once and the campaign
+    shows stalled until the operator's redrive, which mails Ann and ends it `sent`."""
+    list_id = new_list(client, headers)
+    subscribe(account["account_id"], list_id, "ann@example.com")
+    campaign_id = create_campaign(client, headers, [list_id])["campaign_id"]
+    client.http.post(f"/v1/campaigns/{campaign_id}/send", headers=headers)
+    (page,) = take("fanout")
+    assert len(_stall_with_retry(client, monkeypatch, page)) == 1
+    (copy,) = take("fanout")
+    assert _stall_with_retry(client, monkeypatch, copy) == []
+    assert take("fanout") == []
+    shown = _shown(client, headers, campaign_id)
+    assert (shown["status"], shown["stalled"]["pages"], shown["failure"]["failed"]) == ("sending", 1, 1)
+    assert client.lambda_.invoke("fanout_worker", sqs_event(page)).payload == {"batchItemFailures": []}
     assert run_queues(client) == []
     assert recipients_of_sent() == ["ann@example.com"]
     report = _report(client, headers, campaign_id)
@@ -223,8 +335,8 @@ def test_p13_a_batch_redriven_after_its_campaign_ended_mails_nobody_and_takes_no
 
 def test_p13_a_fan_out_page_redriven_after_its_campaign_was_cancelled_queues_nobody(
         client, account, headers, monkeypatch):
-    """The page planned but not queued by its last receive, its campaign cancelled since: its
-    redrive queues no batch, mails nobody, and its failure stands."""
+    """The page planned but not queued by its last receive, its campaign cancelled since: it no
+    longer shows stalled, and its redrive queues no batch, mails nobody, and its failure stands."""
     from chalicelib.services.sending import fanout
     from tests.support.faults import FailsOnce
 
@@ -236,8 +348,10 @@ def test_p13_a_fan_out_page_redriven_after_its_campaign_was_cancelled_queues_nob
     with monkeypatch.context() as faults:
         faults.setattr(fanout, "enqueue_many", FailsOnce(fanout.enqueue_many))
         assert client.lambda_.invoke("fanout_worker", _last_receive(page)).payload["batchItemFailures"]
+    assert _shown(client, headers, campaign_id)["stalled"]["pages"] == 1
     client.http.patch(f"/v1/campaigns/{campaign_id}", headers=headers,
                       body=json.dumps({"status": "cancelled"}))
+    assert _shown(client, headers, campaign_id)["stalled"] is None, "an ended campaign waits for nothing"
     assert client.lambda_.invoke("fanout_worker", sqs_event(page)).payload == {"batchItemFailures": []}
     assert take("campaign-send") == [] and recipients_of_sent() == []
     report = _report(client, headers, campaign_id)

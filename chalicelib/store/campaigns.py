@@ -223,6 +223,32 @@ def failure_while_sending(account_id: str, campaign_id: str, failed: int,
     return item, actions, Campaign.status == CampaignStatus.SENDING.value
 
 
+def page_stalled(account_id: str, campaign_id: str, reason: str) -> tuple[Campaign, list[Any], Any]:
+    """failure_while_sending of the one failure that stands for a page planned but not queued by
+    its last attempt, noting the page as stalled (and since when, kept from the first such page)
+    so the campaign's answer says why it still sends (web/views.py)."""
+    item, actions, condition = failure_while_sending(account_id, campaign_id, 1, reason)
+    return item, [*actions, Campaign.stalled_pages.add(1),
+                  Campaign.stalled_since.set(Campaign.stalled_since | now())], condition
+
+
+def page_unstalled(account_id: str, campaign_id: str) -> tuple[Campaign, list[Any], Any]:
+    """page_stalled taken back: the page's retry or redrive queued it."""
+    item, actions, condition = failure_while_sending(account_id, campaign_id, -1, "")
+    return item, [*actions, Campaign.stalled_pages.add(-1)], condition
+
+
+def forget_stall(account_id: str, campaign_id: str) -> None:
+    """Drop `stalled_since` once no page is stalled, so a later stall shows its own time; nothing
+    when one still is (or the campaign is gone)."""
+    try:
+        Campaign(account_id=account_id, campaign_id=campaign_id).update(
+            actions=[Campaign.stalled_since.remove()], condition=Campaign.stalled_pages <= 0)
+    except UpdateError as exc:
+        if exc.cause_response_code != _CONDITION_FAILED:
+            raise
+
+
 def record_failures_while_sending(account_id: str, campaign_id: str, failed: int, reason: str) -> bool:
     """record_failures, only while the campaign is sending (failure_while_sending); True when
     recorded."""

@@ -444,6 +444,11 @@ class Campaign(TidingsModel):
     # reason: a campaign with any ends `failed`, never `sent`.
     failed = NumberAttribute(null=True)
     failure_reason = UnicodeAttribute(null=True)
+    # Fan-out pages planned but not queued by their last attempt, waiting for their retry or a
+    # redrive, and when the first of them stalled: the owner sees why the campaign still sends
+    # (web/views.py). Counts only.
+    stalled_pages = NumberAttribute(null=True)
+    stalled_since = UTCDateTimeAttribute(null=True)
     by_schedule = CampaignsBySchedule()
 
 

@@ -19,7 +19,7 @@ import time
 from dataclasses import replace
 
 from chalicelib.adapters.retries import error_name
-from chalicelib.adapters.sqs import enqueue, enqueue_many
+from chalicelib.adapters.sqs import MAX_DELAY_SECONDS, enqueue, enqueue_many
 from chalicelib.domain.campaigns import CampaignContent, CampaignStatus, Channel
 from chalicelib.domain.lists import TrackingConsent, tracking_consent_of
 from chalicelib.domain.marketing_mail import ListSettings
@@ -41,7 +41,9 @@ from chalicelib.store.audience import confirmed_page, contact_of, entries_on, ke
 from chalicelib.store.campaigns import (
     campaign_content,
     end_completed,
-    failure_while_sending,
+    forget_stall,
+    page_stalled,
+    page_unstalled,
     record_failures_while_sending,
 )
 from chalicelib.store.models import MailingList, Subscriber
@@ -52,6 +54,9 @@ from chalicelib.store.subscribers import phone_is_confirmed, tracking_state
 # Module constants, so a test can page a handful of subscribers.
 page_size = PAGE_SIZE
 batch_size = BATCH_SIZE
+# How long a page planned but not queued by its last attempt waits before its one retry (SQS's
+# longest delay): time for the queue or table that failed it to recover.
+STALL_RETRY_SECONDS = MAX_DELAY_SECONDS
 
 
 def fan_out_page(job: PageJob, last_attempt: bool = False) -> None:
@@ -62,42 +67,61 @@ def fan_out_page(job: PageJob, last_attempt: bool = False) -> None:
     error is raised all the same, so the job reaches the dead-letter queue and its alarm tells
     the operator (step.GivenUp). Redriven from there, the page finds its stored plan (no
     batches, its list's end) and queues nothing; a page planned but not queued by then queues its
-    batches and takes back the one failure counted for them (_give_up_page)."""
+    batches and takes back the one failure counted for them (_give_up_page). Such a page is
+    also tried once more, STALL_RETRY_SECONDS later, with no operator (_retry_stalled)."""
     try:
         _fan_out_page(job)
     except Exception as error:
-        if last_attempt:
-            _give_up_page(job, error)
+        if last_attempt and _give_up_page(job, error):
+            _retry_stalled(job)
         raise
 
 
-def _give_up_page(job: PageJob, error: Exception) -> None:
+def _retry_stalled(job: PageJob) -> None:
+    """Queue a copy of a page that has just stalled, delayed, so a passing fault does not leave
+    its campaign `sending` until an operator redrives it. The job still goes to the dead-letter
+    queue (its alarm tells the operator): both are deliveries of one page, so whichever runs
+    later queues its batches again, which send no claimed mail twice and count none twice (as
+    for any redelivery). Once only (the page's first stall): a fault that outlasts it waits for
+    the operator."""
+    try:
+        enqueue(FANOUT, job.to_dict(), delay_seconds=STALL_RETRY_SECONDS)
+    except Exception as error:
+        logger.warning("stalled fan-out page not queued for its retry: it waits for its redrive", extra={
+            "campaign_id": job.campaign_id, "list_id": job.list_id, "page": job.page,
+            "error": error_name(error)})
+
+
+def _give_up_page(job: PageJob, error: Exception) -> bool:
     """Record the page as the end of its list, with no batches, and the campaign's failure; the
     campaign ends failed once its other batches finish. Nothing is recorded when the campaign is
     not sending. The rest of the list cannot be read, so it cannot be counted: one failure stands
     for it, the reason naming the list. When an earlier delivery planned the page, its plan (and
     batches, and chain) stand: if they were not all queued, one failure stands for them, noted on
-    the page, so the page's redrive that queues them takes it back (P13)."""
+    the page, so the page's redrive that queues them takes it back (P13); True then (the page
+    stalled now, for the first time), else False."""
     reason = (f"list {job.list_id} could not be read from page {job.page} on ({error_name(error)}); "
               "the rest of it was not mailed")
     if page_plan(job.campaign_id, job.list_id, job.page) is not None:
         if count_page_failure(job.campaign_id, job.list_id, job.page,
-                              failure_while_sending(job.account_id, job.campaign_id, 1, reason)):
+                              page_stalled(job.account_id, job.campaign_id, reason)):
             logger.warning("fan-out page planned but not queued by its last attempt: one failure, "
-                           "taken back by its redrive", extra={
+                           "taken back by its retry or redrive", extra={
                                "campaign_id": job.campaign_id, "list_id": job.list_id, "page": job.page,
                                "error": error_name(error)})
-        return
+            return True
+        return False
     if not record_failures_while_sending(job.account_id, job.campaign_id, 1, reason):
-        return
+        return False
     if not plan_page(job.campaign_id, job.list_id, job.page, 0, last_page=True).first:
-        return
+        return False
     logger.warning("fan-out page given up on its last attempt; the campaign fails and the job goes "
                    "to the dead-letter queue",
                    extra={"campaign_id": job.campaign_id, "list_id": job.list_id, "page": job.page,
                           "error": error_name(error)})
     if is_complete(job.campaign_id):
         end_completed(job.account_id, job.campaign_id)
+    return False
 
 
 def _fan_out_page(job: PageJob) -> None:
@@ -144,9 +168,10 @@ def _fan_out_page(job: PageJob) -> None:
         start = next_start or (key_after(entries[-1]) if entries else job.start)
         enqueue(FANOUT, PageJob(job.account_id, job.campaign_id, job.list_id, job.page + 1, start).to_dict())
     # All queued: a give-up from here on lost nothing; one before counted a failure, taken back here.
-    take_back = (failure_while_sending(job.account_id, job.campaign_id, -1, "") if plan.failure_counted
-                 else None)
+    take_back = page_unstalled(job.account_id, job.campaign_id) if plan.failure_counted else None
     mark_queued(job.campaign_id, job.list_id, job.page, take_back)
+    if take_back is not None:
+        forget_stall(job.account_id, job.campaign_id)
     logger.info("fan-out page planned", extra={
         "campaign_id": job.campaign_id, "list_id": job.list_id, "page": job.page, "read": len(entries),
         "recipients": len(recipients), "batches": plan.batches, "last_page": plan.last_page,
