@@ -46,11 +46,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def _aws_calls_within_each_functions_policy(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Fails a test in which a handler made an AWS call its function's IAM policy (generated
     from chalicelib/functions.py, as deployed) would refuse (tests/support/permissions.py). Each
-    test starts with a cold sender-ownership cache of its own per function, as separate Lambdas."""
+    test starts with cold caches of AWS reads of its own per function, as separate Lambdas: sender
+    ownership, queue URLs, send-rate limiters, the tracking front's warm-up."""
+    from chalicelib.adapters import sqs
+    from chalicelib.services import tracking
     from chalicelib.services.sending import sender_ownership
-    from tests.support.permissions import DENIALS, OwnershipPerFunction
+    from chalicelib.store import send_rate
+    from tests.support.permissions import DENIALS, CachePerFunction, OwnershipPerFunction
 
     monkeypatch.setattr(sender_ownership, "_owned_at", OwnershipPerFunction())
+    for module, name in ((sqs, "_queue_url"), (send_rate, "_limiter"), (tracking, "warm_up")):
+        monkeypatch.setattr(module, name, CachePerFunction(getattr(module, name)))
     DENIALS.take()
     yield
     denied = DENIALS.take()

@@ -248,3 +248,53 @@ def test_parity_a_functions_own_secrets_stay_cached_across_its_invocations(aws):
                 signer()
     assert calls.by_operation == {"secretsmanager.GetSecretValue": 3}, "api_handler two, the front one"
     assert DENIALS.take() == []
+
+
+# --- other in-process caches of AWS reads: per function, as in Lambda -------------------------------
+
+def _denied(denials: list[str], function: str, action: str) -> list[str]:
+    return [line for line in denials if line.startswith(f"{function}: {action} ")]
+
+
+def test_p28_a_queue_url_another_function_looked_up_is_still_looked_up_under_its_own_policy(aws):
+    """adapters/sqs caches each queue's URL (sqs:GetQueueUrl) for the life of the process: a
+    function that may not use the signups queue must be caught looking its URL up even after
+    the API, which may, looked it up a moment ago."""
+    from chalicelib.adapters.sqs import queue_url
+    from chalicelib.resources import SIGNUPS
+
+    with running_as("api_handler"):
+        queue_url(SIGNUPS)
+    assert DENIALS.take() == []
+    with running_as("tracking_front"):
+        queue_url(SIGNUPS)
+    assert _denied(DENIALS.take(), "tracking_front", "sqs:GetQueueUrl") != []
+
+
+def test_p28_a_send_rate_bucket_another_function_read_is_read_again_under_its_own_policy(aws):
+    """store/send_rate's limiters remember the bucket they last read (dynamodb:GetItem): a
+    function without the send-rate table must be caught reading it, even after the fan-out
+    worker, which may, read it."""
+    from chalicelib.store import send_rate
+
+    with running_as("fanout_worker"):
+        send_rate.reserve_campaign_sends(1)
+    assert DENIALS.take() == []
+    with running_as("campaign_scheduler"):
+        send_rate.reserve_campaign_sends(1)
+    assert _denied(DENIALS.take(), "campaign_scheduler", "dynamodb:GetItem") != []
+
+
+def test_p28_the_tracking_fronts_warm_up_reads_under_the_policy_of_the_function_running_it(aws):
+    """services/tracking.warm_up runs once per process (its reads are then cached): run by a
+    function that may read neither the signing keys nor the tracking queue's URL after another
+    ran it, its reads are still made and caught."""
+    from chalicelib.services import tracking
+
+    with running_as("tracking_front"):
+        tracking.warm_up()
+    assert DENIALS.take() == []
+    with running_as("campaign_scheduler"):
+        tracking.warm_up()
+    denied = DENIALS.take()
+    assert _signing_key_reads(denied) != [] and _denied(denied, "campaign_scheduler", "sqs:GetQueueUrl") != []

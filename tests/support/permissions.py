@@ -10,13 +10,15 @@ checked. `TIDINGS_AWS_CALLS_LOG=<file>` also appends every attributed request th
 
 In-process caches that stand in for an AWS read must be per function, as each Lambda function is a
 process of its own: otherwise one function's read hides another's call from its policy. Secrets
-are (local/invoke.running_as); the P35 sender re-check's is too (`OwnershipPerFunction`).
+are (local/invoke.running_as); the P35 sender re-check's is too (`OwnershipPerFunction`), and so
+are the queue URLs, the send-rate limiters and the tracking front's warm-up (`CachePerFunction`).
 """
 from __future__ import annotations
 
 import json
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -60,6 +62,27 @@ class OwnershipPerFunction(dict[Any, Any]):
 
     def __setitem__(self, key: Any, value: Any) -> None:
         super().__setitem__((current_function(), key), value)
+
+
+class CachePerFunction:
+    """A module's `functools.cache`d function whose result stands in for AWS calls, cached by the
+    running function as well: adapters/sqs's queue URLs (sqs:GetQueueUrl), store/send_rate's
+    limiters (each remembers the bucket it last read, dynamodb:GetItem) and services/tracking's
+    warm-up (a secret read and a queue URL, once). `cache_clear` as functools' (the `aws`
+    fixture forgets URLs and limiters with each fresh moto account)."""
+
+    def __init__(self, cached: Callable[..., Any]) -> None:
+        self._compute = cached.__wrapped__  # type: ignore[attr-defined]
+        self._results: dict[tuple[Any, ...], Any] = {}
+
+    def __call__(self, *args: Any) -> Any:
+        key = (current_function(), *args)
+        if key not in self._results:
+            self._results[key] = self._compute(*args)
+        return self._results[key]
+
+    def cache_clear(self) -> None:
+        self._results.clear()
 
 
 @cache
