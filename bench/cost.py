@@ -74,6 +74,10 @@ METERED_UNSUBSCRIBES = 10
 # A person who confirms does so this long after signing up (an assumption): the confirmation
 # page and its POST run after the form's Lambda environment may have gone cold.
 CONFIRM_AFTER_SECONDS = 600
+# The second of the month's first signup: off the minute grid the warm-up schedules run on, as
+# people's are. On it, every signup of an even interval would meet a warm-up at its very second
+# and start a second environment (a warm-up holds its environment for about a millisecond).
+SIGNUP_PHASE_SECONDS = 97
 MONTH_SECONDS = 30 * 24 * HOUR
 HOURS_PER_MONTH = 730
 
@@ -564,13 +568,14 @@ def _signups_item(measured: Measured, scenario: Scenario) -> LineItem:
     interval = MONTH_SECONDS / max(signups, 1)
     api, worker, mail = [], [], []
     for k in range(int(signups)):
-        at = k * interval
+        at = SIGNUP_PHASE_SECONDS + k * interval
         api.append((at, 0.05))
         worker.append((at + 1, 0.05))
         mail.append((at + 2, 0.1))
         if k < confirmed:
             api += [(at + CONFIRM_AFTER_SECONDS, 0.05), (at + CONFIRM_AFTER_SECONDS + 5, 0.05)]
-    envs = {name: environments(timed, KEEP_WARM_SECONDS, SECRET_MAX_AGE_SECONDS)
+    # Beside a warm-up's environment (functions.FunctionSpec.warm_every_minutes) where it has one.
+    envs = {name: _added_environments(measured, name, timed)
             for name, timed in (("api_handler", api), ("signup_worker", worker), ("send_worker", mail))}
     cold_starts = {name: found.cold_starts for name, found in envs.items()}
     for name, found in envs.items():
@@ -800,12 +805,12 @@ def print_assumptions() -> None:
           "runs that find events (their receives and deletes metered with them), one cold start, and a "
           "secret read an hour while events come; the idle runs are in the fixed cost")
     for function in _warmed_up():
-        print(f"   {function} is warmed up on a schedule (an environment's first warm-up loads and reads "
-              "what its first request needs; later ones only keep it): a campaign adds the cold starts of "
-              "the environments its requests start beside the warm one, and the secret reads of its "
-              "requests once a cache has aged; the warm-ups are in the fixed cost, and their environment "
-              "is assumed to live all month (each time AWS replaces it: a cold start and a secret read "
-              "more, not counted)")
+        print(f"   {function} is warmed up on a schedule (an environment's first warm-up loads what its "
+              "first request needs, and the tracking front's reads its key; later ones only keep it): a "
+              "campaign or a signup adds the cold starts of the environments its work starts beside the "
+              "warm one, and the secret reads of its work once a cache has aged; the warm-ups are in the "
+              "fixed cost, and their environment is assumed to live all month (each time AWS replaces "
+              "it: a cold start and a secret read more, not counted)")
     print(f"   DynamoDB's TTL deletes an expired item (free) within {TTL_LAG.days} days: message records "
           f"and tracking markers expire {MESSAGE_RECORD_TTL.days} days after sending, so the purge on day "
           f"{MESSAGE_RETENTION.days} finds them gone (it reads each listed key, and deletes what is left)")

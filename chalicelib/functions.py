@@ -146,10 +146,11 @@ class FunctionSpec:
     # Concurrency kept for (and capped at) this function: the public tracking front must not
     # take the account's whole concurrency in a pixel flood. None: the account's shared pool.
     reserved_concurrency: int | None = None
-    # Invoked by a schedule this often to keep an environment that has loaded and read what its
-    # first request needs (the public tracking front: a reader's click waits for no cold start,
-    # and the front reads its secret at most hourly while requests come instead of at each cold
-    # start). None: no warm-up.
+    # Invoked by a schedule this often to keep an environment loaded (chalicelib/warm_up.py): for
+    # work that comes a few times an hour, each piece would otherwise wait for a cold start and
+    # pay for it. The tracking front's also reads what its first request needs (a reader's click
+    # waits for no cold start, and the front reads its secret at most hourly while requests come
+    # instead of at each cold start). None: no warm-up.
     warm_every_minutes: int | None = None
     # When the tracking front's reserve is a template parameter, its name.
     description: str = field(default="", compare=False)
@@ -216,7 +217,11 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
                       "idempotency-keys"),
         enqueues=(OUTBOX, SIGNUPS, IMPORTS, TRACKING, FANOUT),
         reads_sender_identities=True, manages_sender_identities=True, sends_sms=True,
-        secrets=_BOTH_SECRETS)),
+        secrets=_BOTH_SECRETS),
+        # A small list's signups come hours apart: without its warm-up nearly every signup form,
+        # confirmation page and unsubscribe waited for a cold start (seconds at this memory) and
+        # paid for it (issue 15).
+        warm_every_minutes=KEEP_WARM_MINUTES),
     # The public open pixel and click redirect (a function URL): it reads the link's signed
     # token and queues the event, nothing else. Its reserve caps a pixel flood (template
     # parameter TrackingReservedConcurrency, this the default). Opens trickle in for days, a
@@ -229,7 +234,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         tables=reads("accounts", "lists", "sender-identities")
         + writes("subscribers", "suppressions", "rate-counters", "audit-log"),
         enqueues=(OUTBOX,), reads_sender_identities=True, secrets=_BOTH_SECRETS),
-        trigger=QueueTrigger(SIGNUPS, 10)),
+        trigger=QueueTrigger(SIGNUPS, 10), warm_every_minutes=KEEP_WARM_MINUTES),
     # A chunk is at most 500 rows; a minute leaves room for a slow DynamoDB.
     FunctionSpec("import_worker", 60, Touches(
         tables=reads("lists", "accounts", "sender-identities")
@@ -245,7 +250,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         + writes("messages", "message-purge-lists", "send-rate", "campaign-stats", "account-health",
                  "sent-count-receipts"),
         enqueues=(OUTBOX,), sends_mail=True, reads_sender_identities=True, secrets=_HASH_ONLY),
-        trigger=QueueTrigger(OUTBOX, 10)),
+        # Warmed up like signup_worker: a confirmation or transactional mail waits for no cold start.
+        trigger=QueueTrigger(OUTBOX, 10), warm_every_minutes=KEEP_WARM_MINUTES),
     # Starts due campaigns: checks the sender (P35) and queues the first fan-out page. The pages
     # and batches that follow send the mail and SMS and read the secrets, not the scheduler.
     FunctionSpec("campaign_scheduler", 30, Touches(

@@ -191,7 +191,9 @@ def build_merge_template(
     for handler, queue in handled.items():
         function = resources.setdefault(handler.function_id, {"Properties": {}})
         function["DependsOn"] = [queue_id(queue), *function.get("DependsOn", [])]
-        function["Properties"]["Events"] = _report_batch_item_failures(handler)
+        # Beside its warm-up schedule, if it has one.
+        function["Properties"]["Events"] = {**function["Properties"].get("Events", {}),
+                                            **_report_batch_item_failures(handler)}
     template: dict[str, Any] = {
         "Parameters": _parameters(functions),
         "Resources": resources,
@@ -218,7 +220,7 @@ def build_merge_template(
 
 SYSTEM_LOG_LEVEL_PARAMETER = "LambdaSystemLogLevel"
 API_HANDLER_ID = "APIHandler"
-API_HANDLER_ENTRY = "chalicelib.lambdas.api_handler.app"
+API_HANDLER_ENTRY = "chalicelib.lambdas.api_handler.handler"
 # Chalice's logical id of the REST API (an AWS::Serverless::Api).
 REST_API_ID = "RestAPI"
 
@@ -255,14 +257,14 @@ def _function_skips(function: LambdaFunction) -> dict[str, Any]:
         reason = "a failed scheduled run is retried twice by Lambda, alarmed on, and redone by the next run"
         cfn_lint.update({"ES1007": reason, "ES4000": reason})
     if function.spec.warm_every_minutes is not None:
-        cfn_lint["WS1002"] = ("its warm-up schedule (EventBridge) invokes it besides its function URL; the "
-                              "handler tells the two apart")
+        cfn_lint["WS1002"] = ("its warm-up schedule (EventBridge) invokes it besides its requests or queue; "
+                              "the handler tells them apart (chalicelib/warm_up.py)")
     return _skips(checkov, cfn_lint)
 
 
 def _warm_up_schedule(function: LambdaFunction) -> dict[str, Any]:
     """An EventBridge schedule that invokes the function with its Scheduled Event (the handler
-    tells it from a request, public_tracking_front._is_warm_up); SAM adds the rule and the
+    tells it from its work, chalicelib/warm_up.is_warm_up); SAM adds the rule and the
     permission for EventBridge to invoke it."""
     minutes = function.spec.warm_every_minutes
     unit = "minute" if minutes == 1 else "minutes"

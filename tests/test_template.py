@@ -36,7 +36,7 @@ from chalicelib.resources import (
 )
 from chalicelib.store.models import ALL_MODELS
 from infra.iam import for_template, policy_statements
-from infra.package import build, check_merged
+from infra.package import build, chalice_function_id, check_merged
 from infra.template import (
     ALARM_TOPIC_ID,
     BEHIND_CLOUDFRONT_VARIABLE,
@@ -341,7 +341,7 @@ def test_every_lambda_runs_its_handler_through_its_own_entry(template: dict[str,
 
     handlers = {name: function["Properties"]["Handler"]
                 for name, function in _of_type(template, "AWS::Serverless::Function").items()}
-    assert handlers.pop("APIHandler") == "chalicelib.lambdas.api_handler.app"
+    assert handlers.pop("APIHandler") == "chalicelib.lambdas.api_handler.handler"
     assert handlers and all(handler.startswith("chalicelib.lambdas.") for handler in handlers.values())
     for handler in handlers.values():
         module, attribute = handler.rsplit(".", 1)
@@ -527,6 +527,17 @@ def test_every_aws_service_publisher_has_a_policy_scoped_to_this_account(templat
         if subscription["Properties"]["Protocol"] == "sqs":
             queue_id = subscription["Properties"]["Endpoint"]["Fn::GetAtt"][0]
             _assert_topic_feeds_queue(template, subscription["Properties"]["TopicArn"]["Ref"], queue_id)
+
+
+@pytest.mark.parametrize("name", sorted(spec.name for spec in FUNCTIONS if spec.warm_every_minutes))
+def test_a_warmed_function_has_its_schedule_beside_its_other_events(template: dict[str, Any], name: str):
+    function_id = chalice_function_id(name)
+    events = template["Resources"][function_id]["Properties"]["Events"]
+    assert events[function_id + "WarmUp"] == {
+        "Type": "Schedule", "Properties": {"Schedule": f"rate({KEEP_WARM_MINUTES} minutes)"}}
+    spec = next(spec for spec in FUNCTIONS if spec.name == name)
+    queues = [event for event in events.values() if event["Type"] == "SQS"]
+    assert len(queues) == (1 if spec.trigger else 0), "a queue trigger is kept beside the schedule"
 
 
 def test_opens_and_clicks_are_served_at_a_public_function_url(template: dict[str, Any]) -> None:

@@ -19,6 +19,7 @@ from chalice.app import error_response as chalice_error_response
 from chalicelib.domain.errors import NotFound
 from chalicelib.observability import logger
 from chalicelib.services import tracking
+from chalicelib.warm_up import WARMED, is_warm_up
 from chalicelib.web import tracking_responses
 from chalicelib.web.responses import error_response
 from chalicelib.web.security import add_security_headers
@@ -36,9 +37,9 @@ _PATH = re.compile(r"/t/([oc])/([^/]+)")
 def tracking_front(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The function URL response to a function URL request; a scheduled warm-up's, to the
     EventBridge event of its schedule (infra/template.py)."""
-    if _is_warm_up(event):
+    if is_warm_up(event):
         tracking.warm_up()
-        return {"warmed": True}
+        return WARMED
     try:
         response = _answer(event)
     except Exception:
@@ -47,13 +48,6 @@ def tracking_front(event: dict[str, Any], context: Any) -> dict[str, Any]:
         response = chalice_error_response(message="An internal server error occurred.",
                                           error_code="InternalServerError", http_status_code=500)
     return _function_url_response(add_security_headers(response))
-
-
-def _is_warm_up(event: dict[str, Any]) -> bool:
-    """The scheduled event of the warm-up rule. A function URL request always comes wrapped in
-    its requestContext, so no request can pass for it."""
-    return ("requestContext" not in event and event.get("source") == "aws.events"
-            and event.get("detail-type") == "Scheduled Event")
 
 
 def _answer(event: dict[str, Any]) -> Response:

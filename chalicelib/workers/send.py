@@ -16,12 +16,15 @@ from chalicelib.queue_batches import QueuedRecord, process_batch
 from chalicelib.services.sending.outbox import outbox_count, send_outbox_job
 from chalicelib.services.sending.rate_tokens import RateTokens
 from chalicelib.services.sending.step import is_last_attempt
+from chalicelib.warm_up import WARMED, is_warm_up
 
 worker = Blueprint(__name__)
 
 
 @worker.on_sqs_message(**sqs_handler_options("send_worker", settings().resource_name))
 def send_worker(event: Any) -> dict[str, Any]:
+    if is_warm_up(event.to_dict()):
+        return WARMED
     # Tokens for the whole batch in one call to the shared bucket, not one call per mail.
     tokens = RateTokens(len(event.to_dict().get("Records", [])))
     count = outbox_count()
