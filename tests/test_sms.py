@@ -1218,3 +1218,19 @@ def test_p01_an_sns_fault_on_a_phone_code_is_not_blamed_on_the_number(client, ac
     token = _prefs_token(account, list_id, "bob@example.com")
     response = _form_post(client, token, "phone/code", list_id=list_id)
     assert response.status_code == 500, response.body
+
+
+# --- keyword answers: what a tenant's name or an attacker's text can make the platform say -------
+
+@pytest.mark.parametrize("number", [NOT_PERSONAL_PHONES["premium-rate"], NOT_PERSONAL_PHONES["shared-cost"]],
+                         ids=["premium-rate", "shared-cost"])
+def test_p12_a_keyword_from_a_premium_rate_number_is_applied_and_never_answered(client, aws, account, number):
+    """Texting a premium-rate or shared-cost number bills the platform: the STOP is applied (P12)
+    but no keyword is answered, as no campaign or code texts such a number."""
+    for body in ("STOP", "HELP", "START"):
+        _keyword_from(client, aws, body, origination=number)
+    hashed = phone_hash(number, hash_key())
+    assert suppressed_hashes(account["account_id"], [hashed]) == {hashed}
+    assert sent_sms() == []
+    _keyword_from(client, aws, "HELP")
+    assert len(_replies_to(ANN)) == 1, "a mobile number is still answered"
