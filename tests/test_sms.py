@@ -1234,3 +1234,32 @@ def test_p12_a_keyword_from_a_premium_rate_number_is_applied_and_never_answered(
     assert sent_sms() == []
     _keyword_from(client, aws, "HELP")
     assert len(_replies_to(ANN)) == 1, "a mobile number is still answered"
+
+
+@pytest.mark.parametrize("hide", ["\u034f", "\ufe0f", "\u3164", "\U000e0100", "\u180b"],
+                         ids=["grapheme joiner", "variation selector", "Hangul filler",
+                              "supplementary selector", "Mongolian selector"])
+def test_p12_a_keyword_hidden_by_a_joiner_filler_or_variation_selector_is_still_the_keyword(hide):
+    """Default-ignorable characters are drawn as nothing, like a zero-width space: the person
+    sees STOP, so it opts out (P12); HELP is answered."""
+    for reply in (f"S{hide}TOP", f"{hide}Stop{hide}", f"Stop{hide} please"):
+        assert InboundSms(ANN, "+1212", reply).keyword is Keyword.STOP, repr(reply)
+    assert InboundSms(ANN, "+1212", f"HE{hide}LP").keyword is Keyword.HELP
+    assert not InboundSms(ANN, "+1212", f"End{hide}less thanks").is_stop
+
+
+def test_p12_a_huge_forged_reply_is_read_no_further_than_an_sms_carries(monkeypatch):
+    """SNS carries 256 KB: a body of U+FDFA (18 characters in compatibility form each) cost seconds
+    of CPU a record. Only an SMS's 1,600 characters are read; a STOP at its start still counts."""
+    import unicodedata
+
+    from chalicelib.domain.sms import MAX_REPLY_CHARS
+
+    read: list[int] = []
+    normalize = unicodedata.normalize
+    monkeypatch.setattr(unicodedata, "normalize",
+                        lambda form, text: read.append(len(text)) or normalize(form, text))
+    assert InboundSms(ANN, "+1212", "Stop " + "\ufdfa" * 80_000).keyword is Keyword.STOP
+    assert InboundSms(ANN, "+1212", "\ufdfa" * 80_000).keyword is None
+    assert InboundSms(ANN, "+1212", "help" + " " * 80_000).keyword is None
+    assert read and max(read) <= MAX_REPLY_CHARS == 1600
