@@ -1283,7 +1283,7 @@ PHISHING_NAMES = {"web address": "Refunds at http://acme-pay.example/login",
                   "email address": "Write to refunds@acme.example",
                   "international phone": "Call +44 20 7946 0958 for a refund",
                   "national phone": "Call 0900 123 456",
-                  "full-width phone": "\uff10\uff19\uff10\uff10\uff11\uff12\uff13\uff14"}
+                  "full-width phone": "\uff10\uff19\uff10\uff10 \uff11\uff12\uff13 \uff14\uff15\uff16"}
 
 
 @pytest.mark.parametrize("name", PHISHING_NAMES.values(), ids=PHISHING_NAMES)
@@ -1330,7 +1330,7 @@ def test_p12_an_account_name_holding_a_link_a_number_or_a_bidi_control_is_a_400_
     assert refused.status_code == 400 and json.loads(refused.body)["error"]["field"] == "name", refused.body
     shown = json.loads(client.http.get("/v1/account", headers=headers).body)
     assert shown["name"] == "Acme Ltd"
-    for fine in ("J.R.R. Tolkien Society", "7-Eleven Studio 54", "Caf\u00e9 Ltd."):
+    for fine in ("J.R.R. Tolkien Society", "7-Eleven Studio 54", "Caf\u00e9 Ltd.", "Festival 2024-2025"):
         taken = client.http.patch("/v1/account", headers=headers, body=json.dumps({"name": fine}))
         assert taken.status_code == 200, (fine, taken.body)
 

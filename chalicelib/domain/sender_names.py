@@ -26,9 +26,9 @@ _UNDRAWN = frozenset({"Cc", "Cs", "Co", "Cn"})
 # last one letters only, as every top-level domain is, in any script), with a path or not.
 _WEB_ADDRESS = re.compile(r"[a-z][a-z0-9+.-]*://|\bwww\.|\b[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,63}\b",
                           re.IGNORECASE)
-# Seven digits or more, however spaced or punctuated: a number a phone would offer to dial,
-# national forms ("0900 123 456") included.
-_DIALABLE = re.compile(r"\d(?:[\s().\-/]*\d){6,}")
+# Nine digits or more, however spaced or punctuated: a number a phone would offer to dial,
+# national forms ("0900 123 456") included; a year range ("2024-2025") is not one.
+_DIALABLE = re.compile(r"\d(?:[\s().\-/]*\d){8,}")
 
 
 def visible_text(text: str) -> str:
