@@ -1347,3 +1347,17 @@ def test_p12_help_to_a_number_texted_by_an_account_whose_stored_name_phishes_wit
     _keyword_from(client, aws, "HELP")
     [answer] = _replies_to(ANN)
     assert answer == answer_text(Keyword.HELP, [phishing], answer_language(ANN)) and "0958" not in answer
+
+
+def test_p12_help_reads_no_more_of_a_huge_stored_name_than_a_save_could_hold(monkeypatch):
+    """A name written by hand may be 400 KB: its link search was quadratic (minutes of CPU for one
+    HELP). Only its first 1,000 characters are read, more than the 200 a save takes."""
+    import unicodedata
+
+    read: list[int] = []
+    normalize = unicodedata.normalize
+    monkeypatch.setattr(unicodedata, "normalize",
+                        lambda form, text: read.append(len(text)) or normalize(form, text))
+    for name in ("a" * 300_000, "a.b" * 100_000):
+        assert answer_text(Keyword.HELP, [name], "en")
+    assert read and max(read) <= 1000

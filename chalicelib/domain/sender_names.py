@@ -17,6 +17,9 @@ from chalicelib.domain.contact_text import contact_data_in
 from chalicelib.domain.sms_encoding import GSM7_BASIC, GSM7_EXTENSION
 from chalicelib.domain.unseen import drawn_as_nothing
 
+# The most of a stored name read: more than a save takes (200), so a name written by hand (up
+# to DynamoDB's 400 KB) costs no more to check than one saved; a search is quadratic at worst.
+_READ_CHARS = 1000
 # The most of a name a text shows (each name after the first in a HELP answer costs the same).
 SMS_NAME_CHARS = 40
 # Categories drawn as a break or not at all (besides format characters, domain/unseen.py):
@@ -24,7 +27,7 @@ SMS_NAME_CHARS = 40
 _UNDRAWN = frozenset({"Cc", "Cs", "Co", "Cn"})
 # What a phone makes a link of: a scheme, "www.", or a host name (labels joined by dots, the
 # last one letters only, as every top-level domain is, in any script), with a path or not.
-_WEB_ADDRESS = re.compile(r"[a-z][a-z0-9+.-]*://|\bwww\.|\b[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,63}\b",
+_WEB_ADDRESS = re.compile(r"[a-z][a-z0-9+.-]{0,31}://|\bwww\.|\b[\w-]{1,63}(?:\.[\w-]{1,63})*\.[^\W\d_]{2,63}\b",
                           re.IGNORECASE)
 # Nine digits or more, however spaced or punctuated: a number a phone would offer to dial,
 # national forms ("0900 123 456") included; a year range ("2024-2025") is not one.
@@ -47,7 +50,7 @@ def _undrawn(char: str) -> bool:
 def contact_in_name(name: str) -> str | None:
     """What a name holds that a text must not show, as a phone reads it: "a web address", "an
     email address", "a phone number", or None."""
-    shown = visible_text(name)
+    shown = visible_text(name[:_READ_CHARS])
     found = contact_data_in(shown)
     if found is not None:
         return found
@@ -65,7 +68,7 @@ def sms_display_name(name: str) -> str | None:
     the whole text as UCS-2, at twice the parts."""
     if contact_in_name(name) is not None:
         return None
-    shown = "".join(map(_gsm7_form, visible_text(name)))
+    shown = "".join(map(_gsm7_form, visible_text(name[:_READ_CHARS])))
     if not shown:
         return None
     return shown if len(shown) <= SMS_NAME_CHARS else shown[:SMS_NAME_CHARS - 3].rstrip() + "..."
