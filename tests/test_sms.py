@@ -1218,3 +1218,146 @@ def test_p01_an_sns_fault_on_a_phone_code_is_not_blamed_on_the_number(client, ac
     token = _prefs_token(account, list_id, "bob@example.com")
     response = _form_post(client, token, "phone/code", list_id=list_id)
     assert response.status_code == 500, response.body
+
+
+# --- keyword answers: what a tenant's name or an attacker's text can make the platform say -------
+
+@pytest.mark.parametrize("number", [NOT_PERSONAL_PHONES["premium-rate"], NOT_PERSONAL_PHONES["shared-cost"]],
+                         ids=["premium-rate", "shared-cost"])
+def test_p12_a_keyword_from_a_premium_rate_number_is_applied_and_never_answered(client, aws, account, number):
+    """Texting a premium-rate or shared-cost number bills the platform: the STOP is applied (P12)
+    but no keyword is answered, as no campaign or code texts such a number."""
+    for body in ("STOP", "HELP", "START"):
+        _keyword_from(client, aws, body, origination=number)
+    hashed = phone_hash(number, hash_key())
+    assert suppressed_hashes(account["account_id"], [hashed]) == {hashed}
+    assert sent_sms() == []
+    _keyword_from(client, aws, "HELP")
+    assert len(_replies_to(ANN)) == 1, "a mobile number is still answered"
+
+
+@pytest.mark.parametrize("hide", ["\u034f", "\ufe0f", "\u3164", "\U000e0100", "\u180b"],
+                         ids=["grapheme joiner", "variation selector", "Hangul filler",
+                              "supplementary selector", "Mongolian selector"])
+def test_p12_a_keyword_hidden_by_a_joiner_filler_or_variation_selector_is_still_the_keyword(hide):
+    """Default-ignorable characters are drawn as nothing, like a zero-width space: the person
+    sees STOP, so it opts out (P12); HELP is answered."""
+    for reply in (f"S{hide}TOP", f"{hide}Stop{hide}", f"Stop{hide} please"):
+        assert InboundSms(ANN, "+1212", reply).keyword is Keyword.STOP, repr(reply)
+    assert InboundSms(ANN, "+1212", f"HE{hide}LP").keyword is Keyword.HELP
+    assert not InboundSms(ANN, "+1212", f"End{hide}less thanks").is_stop
+
+
+def test_p12_a_huge_forged_reply_is_read_no_further_than_an_sms_carries(monkeypatch):
+    """SNS carries 256 KB: a body of U+FDFA (18 characters in compatibility form each) cost seconds
+    of CPU a record. Only an SMS's 1,600 characters are read; a STOP at its start still counts."""
+    import unicodedata
+
+    from chalicelib.domain.sms import MAX_REPLY_CHARS
+
+    read: list[int] = []
+    normalize = unicodedata.normalize
+    monkeypatch.setattr(unicodedata, "normalize",
+                        lambda form, text: read.append(len(text)) or normalize(form, text))
+    assert InboundSms(ANN, "+1212", "Stop " + "\ufdfa" * 80_000).keyword is Keyword.STOP
+    assert InboundSms(ANN, "+1212", "\ufdfa" * 80_000).keyword is None
+    assert InboundSms(ANN, "+1212", "help" + " " * 80_000).keyword is None
+    assert read and max(read) <= MAX_REPLY_CHARS == 1600
+
+
+@pytest.mark.parametrize("name", [
+    "Acme\u202e dtL", "Acme\u2066Ltd", "Ac\u200bme Ltd", "Acme\u2028Ltd", "Acme\u0085Ltd", "Acme\x07Ltd",
+    "Ac\u034fme Ltd", "\uff21\uff43\uff4d\uff45 Ltd"])
+def test_p12_help_names_an_account_without_its_invisible_reordering_or_breaking_characters(name):
+    """A name stored before the profile refused them (or written by hand): HELP, the platform's
+    own answer, shows it on one line as a phone draws it, nothing reordered or hidden (P12)."""
+    text = answer_text(Keyword.HELP, [name], "en")
+    shown = text.split(": ", 1)[1].split(". Reply STOP")[0]
+    assert shown.replace(" ", "") in ("AcmedtL", "AcmeLtd"), repr(text)
+    assert all(char.isprintable() for char in text), repr(text)
+
+
+PHISHING_NAMES = {"web address": "Refunds at http://acme-pay.example/login",
+                  "bare host name": "acme-refunds.example", "www": "Visit www.acme",
+                  "full-width host": "acme\uff0eexample", "hidden scheme": "https\u200b://acme",
+                  "email address": "Write to refunds@acme.example",
+                  "international phone": "Call +44 20 7946 0958 for a refund",
+                  "national phone": "Call 0900 123 456",
+                  "full-width phone": "\uff10\uff19\uff10\uff10 \uff11\uff12\uff13 \uff14\uff15\uff16"}
+
+
+@pytest.mark.parametrize("name", PHISHING_NAMES.values(), ids=PHISHING_NAMES)
+def test_p12_help_never_shows_an_account_name_holding_a_link_or_a_number_to_call(name):
+    """An attacker tenant could otherwise phish in the platform's voice: HELP says a sender
+    texted, without the name (P12), in the number's language."""
+    from chalicelib.domain.sms_keywords import UNNAMED_SENDER
+    from chalicelib.templates import gettext_for
+
+    for language in ("en", "ro"):
+        text = answer_text(Keyword.HELP, [name, "Acme Ltd", name], language)
+        unnamed = gettext_for(language)(UNNAMED_SENDER)
+        assert f"{unnamed}, Acme Ltd." in text and text.count(unnamed) == 1, text
+        for part in ("acme-", "@", "0958", "456", "www", "\uff10", "://", "\uff0e"):
+            assert part not in text, (part, text)
+
+
+def test_p12_help_cuts_a_long_name_and_a_long_list_to_two_parts_in_gsm7():
+    """Every part of a text costs: a name shows at most 40 characters, the answer at most two
+    parts however many accounts texted the number, and an accent GSM-7 lacks ("Ș") does not
+    send the whole answer as UCS-2 (P12)."""
+    from chalicelib.domain.sms_encoding import fits, is_gsm7, parts_limits
+    from chalicelib.domain.sms_keywords import HELP_SENDERS
+    from chalicelib.templates import gettext_for
+
+    long_name = "Ștefan " + "Very Long Company Name " * 8
+    text = answer_text(Keyword.HELP, [long_name], "en")
+    shown = text.split(": ", 1)[1].split(". Reply STOP")[0]
+    assert shown == "Stefan Very Long Company Name Very Lo..." and len(shown) == 40, text
+    for language in ("en", "ro"):
+        many = answer_text(Keyword.HELP, [f"Shop {index} {long_name}" for index in range(40)], language)
+        assert is_gsm7(many) and fits(many, parts_limits(2)) and not fits(many, parts_limits(1)), many
+        assert many.endswith(gettext_for(language)(HELP_SENDERS).split("%(senders)s")[1]), many
+
+
+@pytest.mark.parametrize("name", [*PHISHING_NAMES.values(), "Acme\u202eLtd", "Acme\u2066Ltd"])
+def test_p12_an_account_name_holding_a_link_a_number_or_a_bidi_control_is_a_400_naming_name(
+        client, account, name):
+    """HELP texts show the account's name: it is refused at save, not only hidden when texted."""
+    from tests.support.api import bearer
+
+    headers = bearer(account["api_key"])
+    refused = client.http.patch("/v1/account", headers=headers, body=json.dumps({"name": name}))
+    assert refused.status_code == 400 and json.loads(refused.body)["error"]["field"] == "name", refused.body
+    shown = json.loads(client.http.get("/v1/account", headers=headers).body)
+    assert shown["name"] == "Acme Ltd"
+    for fine in ("J.R.R. Tolkien Society", "7-Eleven Studio 54", "Caf\u00e9 Ltd.", "Festival 2024-2025"):
+        taken = client.http.patch("/v1/account", headers=headers, body=json.dumps({"name": fine}))
+        assert taken.status_code == 200, (fine, taken.body)
+
+
+def test_p12_help_to_a_number_texted_by_an_account_whose_stored_name_phishes_withholds_the_name(
+        client, aws, account, headers, list_id):
+    """A name written before the check (or by hand) reaches HELP through the worker unshown."""
+    from chalicelib.store.models import Account
+
+    subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
+    _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])
+    phishing = "Refunds: call +44 20 7946 0958"
+    Account(account_id=account["account_id"]).update(actions=[Account.name.set(phishing)])
+    _keyword_from(client, aws, "HELP")
+    [answer] = _replies_to(ANN)
+    assert answer == answer_text(Keyword.HELP, [phishing], answer_language(ANN)) and "0958" not in answer
+
+
+def test_p12_help_reads_no_more_of_a_huge_stored_name_than_a_save_could_hold(monkeypatch):
+    """A name written by hand may be 400 KB: its link search was quadratic (minutes of CPU for one
+    HELP). Only its first 1,000 characters are read, more than the 200 a save takes."""
+    import unicodedata
+
+    read: list[int] = []
+    normalize = unicodedata.normalize
+    monkeypatch.setattr(unicodedata, "normalize",
+                        lambda form, text: read.append(len(text)) or normalize(form, text))
+    for name in ("a" * 300_000, "a.b" * 100_000):
+        assert answer_text(Keyword.HELP, [name], "en")
+    assert read and max(read) <= 1000

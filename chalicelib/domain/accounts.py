@@ -5,7 +5,8 @@ from dataclasses import dataclass
 
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.errors import InvalidInput
-from chalicelib.domain.header_text import header_text
+from chalicelib.domain.header_text import check_contact_text, header_text
+from chalicelib.domain.sender_names import contact_in_name
 
 PROFILE_FIELDS = ("name", "postal_address", "contact_email", "sender_identity")
 # The longest value of each profile field, for the API's schema and the CLI alike: an over-long
@@ -33,14 +34,25 @@ def clean_profile_changes(changes: dict[str, str]) -> dict[str, str]:
             raise InvalidInput(f"'{name}' is longer than {limit} characters", field=name)
     cleaned = {name: value.strip() for name, value in changes.items()}
     if "name" in cleaned:
-        # The account's name is a display name in mail headers and pages: one line.
-        cleaned["name"] = header_text(changes["name"], "name")
+        cleaned["name"] = _account_name(changes["name"])
     if "postal_address" in cleaned:
         cleaned["postal_address"] = _postal_address(changes["postal_address"])
     for name in ("contact_email", "sender_identity"):
         if name in cleaned:
             cleaned[name] = normalise_email(cleaned[name], field=name, mailable=True)
     return cleaned
+
+
+def _account_name(value: str) -> str:
+    """The account's name: a display name in mail headers and pages (one line, nothing that
+    reorders the text around it), and in the platform's HELP texts (no link, no contact data:
+    domain/sender_names.py)."""
+    check_contact_text(value, "name")
+    found = contact_in_name(value)
+    if found is not None:
+        raise InvalidInput(f"'name' must not contain {found}: texts and mails show it as the sender's "
+                           "name only", field="name")
+    return header_text(value, "name")
 
 
 def _postal_address(value: str) -> str:

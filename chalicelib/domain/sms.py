@@ -23,6 +23,7 @@ from chalicelib.domain.sms_encoding import cut_to_fit
 from chalicelib.domain.subscriptions import Contact, normalise_phone
 from chalicelib.domain.templates import render, template_variables
 from chalicelib.domain.tokens import Signer
+from chalicelib.domain.unseen import drawn_as_nothing
 from chalicelib.templates import DEFAULT_LANGUAGE, N_, gettext_for
 
 # A message id (P32): in the list's language, the keyword itself always STOP.
@@ -38,6 +39,10 @@ STOP_PHRASES = frozenset({"opt out", "stop all"})
 # merely starts with "Info" or "Start" is conversation, not a request.
 HELP_KEYWORDS = frozenset({"help", "info", "ajutor"})
 START_KEYWORDS = frozenset({"start", "unstop"})
+# The most of a reply read for a keyword: more than any SMS carries (1,600 characters), so a
+# forged body of a quarter megabyte (SNS's limit) costs no more to read than a real reply; its
+# compatibility form may be 18 times as long (U+FDFA), seconds of CPU for each record.
+MAX_REPLY_CHARS = 1600
 # A word: letters and digits, hyphen-joined at most once ("opt-out"); punctuation ends it.
 _WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)?")
 
@@ -83,7 +88,7 @@ class InboundSms:
     def is_stop(self) -> bool:
         """Whether the reply opts out (P12): its first word a stop keyword, or its first two a
         stop phrase, however typed ("Stop, please", "STOP?", full-width letters, "Arrêt")."""
-        words = _WORD.findall(_plain(self.body))[:2]
+        words = _WORD.findall(_plain(self.body[:MAX_REPLY_CHARS]))[:2]
         return bool(words) and (words[0] in STOP_KEYWORDS or " ".join(words) in STOP_PHRASES)
 
     @property
@@ -91,6 +96,8 @@ class InboundSms:
         """The keyword the reply is: STOP as `is_stop` says, HELP or START only as its one word."""
         if self.is_stop:
             return Keyword.STOP
+        if len(self.body) > MAX_REPLY_CHARS:
+            return None  # no one-word reply is that long
         words = _WORD.findall(_plain(self.body))
         if len(words) != 1:
             return None
@@ -100,12 +107,13 @@ class InboundSms:
 
 def _plain(text: str) -> str:
     """`text` case-folded, in compatibility form (full-width letters become ASCII), without
-    accents and without invisible format characters (a soft hyphen or zero-width space inside
-    "End\u00adless" is no word break), so a keyword matches however a phone's keyboard typed it."""
+    accents and without what is drawn as nothing (a soft hyphen, zero-width space or combining
+    grapheme joiner inside "End\u00adless" is no word break: domain/unseen.py), so a keyword
+    matches however a phone's keyboard typed it."""
     decomposed = unicodedata.normalize("NFKD", text)
     # Any dash joins words as the ASCII hyphen does ("Stop\u2011motion" is "stop-motion").
     return "".join("-" if unicodedata.category(char) == "Pd" else char for char in decomposed
-                   if not unicodedata.combining(char) and unicodedata.category(char) != "Cf").casefold()
+                   if not unicodedata.combining(char) and not drawn_as_nothing(char)).casefold()
 
 
 def from_topic(topic_arn: object, queue_arn: str, topic_name: str) -> bool:

@@ -37,24 +37,36 @@ def ucs2_units(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def fits(text: str) -> bool:
-    """Whether `text` is within what one SMS publish may carry, in its own encoding."""
+# The most of a text, as (GSM-7 septets, UCS-2 units): what one publish may carry, and what
+# one, two... parts carry (a text of more parts spends 7 septets / 3 units of each on their order).
+Limits = tuple[int, int]
+ONE_PUBLISH: Limits = (MAX_GSM7_SEPTETS, MAX_UCS2_UNITS)
+
+
+def parts_limits(parts: int) -> Limits:
+    """The most `parts` SMS parts carry."""
+    return (160, 70) if parts == 1 else (153 * parts, 67 * parts)
+
+
+def fits(text: str, limits: Limits = ONE_PUBLISH) -> bool:
+    """Whether `text` is within `limits` (by default what one SMS publish may carry), in its own
+    encoding."""
     if is_gsm7(text):
-        return septets(text) <= MAX_GSM7_SEPTETS
-    return ucs2_units(text) <= MAX_UCS2_UNITS
+        return septets(text) <= limits[0]
+    return ucs2_units(text) <= limits[1]
 
 
-def cut_to_fit(body: str, suffix: str) -> str:
-    """`body + suffix`, with the body cut (and marked cut) when the whole would not fit. The
-    mark is "..." when the cut text is GSM-7, so cutting never sends it as UCS-2 (two parts and
-    more for one); "…" only in a text that is UCS-2 anyway. `suffix` is always kept whole."""
-    if fits(body + suffix):
+def cut_to_fit(body: str, suffix: str, limits: Limits = ONE_PUBLISH) -> str:
+    """`body + suffix`, with the body cut (and marked cut) when the whole would not fit `limits`.
+    The mark is "..." when the cut text is GSM-7, so cutting never sends it as UCS-2 (two parts
+    and more for one); "…" only in a text that is UCS-2 anyway. `suffix` is always kept whole."""
+    if fits(body + suffix, limits):
         return body + suffix
     if is_gsm7(suffix):
-        kept = _prefix(body, MAX_GSM7_SEPTETS - septets(suffix) - 3, septets)
+        kept = _prefix(body, limits[0] - septets(suffix) - 3, septets)
         if is_gsm7(kept):
             return kept.rstrip() + "..." + suffix
-    kept = _prefix(body, MAX_UCS2_UNITS - ucs2_units(suffix) - 1, ucs2_units)
+    kept = _prefix(body, limits[1] - ucs2_units(suffix) - 1, ucs2_units)
     return kept.rstrip() + "…" + suffix
 
 

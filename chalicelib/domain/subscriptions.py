@@ -279,14 +279,19 @@ _NOT_PERSONAL_PHONE_TYPES = frozenset({"PREMIUM_RATE", "SHARED_COST", "UAN", "VO
                                        "PERSONAL_NUMBER"})
 
 
+def is_personal_phone(e164: str) -> bool:
+    """Whether the number (E.164) is of a type a person's own phone may be: what Tidings texts."""
+    import phonenumbers
+
+    kind = phonenumbers.number_type(phonenumbers.parse(e164))
+    return not any(kind == getattr(phonenumbers.PhoneNumberType, name) for name in _NOT_PERSONAL_PHONE_TYPES)
+
+
 def textable_phone(raw: str) -> str:
     """`normalise_phone`, and InvalidInput(field="phone") for a number of a type no person's
     own phone is: what intake takes. A request about a number, or its STOP, takes any valid one."""
-    import phonenumbers
-
     e164 = normalise_phone(raw)
-    kind = phonenumbers.number_type(phonenumbers.parse(e164))
-    if any(kind == getattr(phonenumbers.PhoneNumberType, name) for name in _NOT_PERSONAL_PHONE_TYPES):
+    if not is_personal_phone(e164):
         raise InvalidInput(N_("'phone' is a premium-rate, shared-cost or other number that is no "
                               "person's own phone; give a mobile or landline number"), field="phone")
     return e164

@@ -393,6 +393,8 @@ RO: dict[str, str] = {
     "No sender texted this number in the last 30 days. Reply STOP to opt out.":
         "Niciun expeditor nu a trimis SMS acestui numar in ultimele 30 de zile. "
         "Raspunde STOP pentru dezabonare.",
+    # ASCII, as the other SMS answers: one letter outside GSM-7 would double the text's parts.
+    "a sender whose name cannot be shown": "un expeditor al carui nume nu poate fi afisat",
     "Replying START restarts no texts: to get them again, sign up on the sender's form.":
         "Raspunsul START nu reporneste SMS-urile: ca sa le primesti din nou, aboneaza-te pe "
         "formularul expeditorului.",

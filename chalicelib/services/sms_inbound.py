@@ -1,5 +1,6 @@
 """Replies to our SMS: a STOP suppresses the number for every account that texted it (P06, P12);
-HELP and START are answered (domain/sms_keywords.py).
+HELP and START are answered (domain/sms_keywords.py), except to a number of a type Tidings does
+not text (premium-rate, shared-cost...: domain/subscriptions.textable_phone), whose STOP still applies.
 
 Which accounts: those with a message record for the number's keyed hash, i.e. that sent it an
 SMS in the last 30 days (P21). A STOP must work for at least 60 days (P07): one that finds no
@@ -19,6 +20,7 @@ from chalicelib.domain.clock import now
 from chalicelib.domain.privacy import phone_hash
 from chalicelib.domain.sms import InboundSms, Keyword, parse_inbound_sms
 from chalicelib.domain.sms_keywords import answer_counter, answer_language, answer_text
+from chalicelib.domain.subscriptions import is_personal_phone
 from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason
 from chalicelib.observability import logger
 from chalicelib.store.accounts import account_names
@@ -58,7 +60,12 @@ def _stop(sms: InboundSms, hashed: str, accounts: list[str]) -> None:
 
 
 def _answer(sms: InboundSms, keyword: Keyword, senders: list[str]) -> None:
-    """Text the answer to `keyword` back, within the number's answers for the day."""
+    """Text the answer to `keyword` back, within the number's answers for the day, and only to a
+    number of a type Tidings texts: a premium-rate or shared-cost one bills the platform for it."""
+    if not is_personal_phone(sms.origination):
+        logger.info("keyword SMS not answered: the number is premium-rate or no personal phone",
+                    extra={"keyword": keyword.value})
+        return
     if consume([answer_counter(hash_key(), sms.origination)], now()):
         logger.info("keyword SMS not answered: the number had its answers today",
                     extra={"keyword": keyword.value})
