@@ -475,3 +475,56 @@ def test_p05_a_form_signup_of_a_confirmed_person_gives_its_counts_back(client, a
     for _ in range(4):
         form_signup(client, news_list["list_id"], email="ann@example.com")
     assert take("outbox") == [] and _counts() == {"addr": 0, "addr-list": 0, "mail": 0}
+
+
+def _next_midnight() -> datetime:
+    """The next day's start (UTC): a window boundary of every address counter, daily or per mail
+    interval (their windows are fixed and epoch-aligned)."""
+    return datetime.fromtimestamp((int(datetime.now(UTC).timestamp()) // 86_400 + 1) * 86_400, UTC)
+
+
+def _window_counts(list_id: str, email: str, at: datetime) -> list[int]:
+    """The counts of the address's counters on the list in the windows `at` falls in."""
+    from chalicelib.services.signups import address_limits
+    from chalicelib.store.lists import find_list
+
+    counts = {c.counter_key: int(c.count) for c in RateCounter.scan() if c.count is not None}
+    return [counts.get(c.window_key(at), 0) for c in address_limits(find_list(list_id), email)]
+
+
+def test_p11_a_redelivered_signup_refunds_the_window_it_counted_in_not_the_redeliverys(
+        client, account, news_list, settings_env, monkeypatch):
+    """P11 (confirmation mails are never bulk: at most `per_address_per_day` an account a day).
+    A stranger signs up a confirmed person at 23:59:59; the first delivery counts the address in
+    that day, then the entry's write fails (a DynamoDB blip). The person's own signup to another
+    list at 00:00:01 mails and counts in the new day. The job, redelivered at 00:00:02, mails
+    nothing and gives its counts back: to the day it counted in. Given back to the redelivery's
+    day, it took the other list's count there (one mail more than the daily limit) and left its
+    own in the old day."""
+    from chalicelib.store.models import Subscriber
+    from tests.support.api import bearer
+    from tests.support.faults import fail_first_write_to
+    from tests.support.lists import new_list, subscribe
+
+    settings_env(TIDINGS_LIMIT_SIGNUPS_PER_ADDRESS_PER_DAY="2")
+    headers, list_id, ann = bearer(account["api_key"]), news_list["list_id"], "ann@example.com"
+    others = [new_list(client, headers, f"Other {n}") for n in range(3)]
+    subscribe(account["account_id"], list_id, ann)
+    midnight = _next_midnight()
+    with time_machine.travel(midnight - timedelta(seconds=1), tick=False):
+        client.http.post(f"/f/{list_id}", headers=FORM, body=urlencode({"consent": "yes", "email": ann}))
+        records = take("signups")
+        failed = fail_first_write_to(monkeypatch, Subscriber)
+        with pytest.raises(BatchFailed):
+            client.lambda_.invoke("signup_worker", sqs_event(*records))
+    assert failed and _window_counts(list_id, ann, midnight - timedelta(seconds=1)) == [1, 1, 1]
+    with time_machine.travel(midnight + timedelta(seconds=1), tick=False):
+        form_signup(client, others[0], email=ann)
+    with time_machine.travel(midnight + timedelta(seconds=2), tick=False):
+        redelivered = client.lambda_.invoke("signup_worker", sqs_event(*records)).payload
+    assert redelivered == {"batchItemFailures": []}
+    assert _window_counts(list_id, ann, midnight - timedelta(seconds=1)) == [0, 0, 0], "given back"
+    with time_machine.travel(midnight + timedelta(seconds=3), tick=False):
+        for other in others[1:]:  # the day's second mail, then one over the limit
+            form_signup(client, other, email=ann)
+    assert _queued_recipients() == [ann, ann], "two mails on the new day, as the limit allows"

@@ -223,7 +223,9 @@ def apply_public_signup(job: SignupJob, job_id: str) -> None:
     if own_signup(mailing_list.account_id, job.contact.email, mailing_list.list_id) is OwnSignup.BLOCKED:
         _log_signup(mailing_list, source, "suppressed")
         return
-    at, counters = now(), address_limits(mailing_list, job.contact.email)
+    # Counted, and given back, in the windows of the job's own time, the same on every delivery:
+    # a redelivery past a window's end gives back the window its first delivery counted in.
+    at, counters = job.consent.given_at, address_limits(mailing_list, job.contact.email)
     if consume(counters, at, job_id):  # full: dropped silently (P05)
         _log_signup(mailing_list, source, "rate_limited")
         return
