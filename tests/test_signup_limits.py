@@ -475,3 +475,128 @@ def test_p05_a_form_signup_of_a_confirmed_person_gives_its_counts_back(client, a
     for _ in range(4):
         form_signup(client, news_list["list_id"], email="ann@example.com")
     assert take("outbox") == [] and _counts() == {"addr": 0, "addr-list": 0, "mail": 0}
+
+
+def _next_midnight() -> datetime:
+    """The next day's start (UTC): a window boundary of every address counter, daily or per mail
+    interval (their windows are fixed and epoch-aligned)."""
+    return datetime.fromtimestamp((int(datetime.now(UTC).timestamp()) // 86_400 + 1) * 86_400, UTC)
+
+
+def _window_counts(list_id: str, email: str, at: datetime) -> list[int]:
+    """The counts of the address's counters on the list in the windows `at` falls in."""
+    from chalicelib.services.signups import address_limits
+    from chalicelib.store.lists import find_list
+
+    counts = {c.counter_key: int(c.count) for c in RateCounter.scan() if c.count is not None}
+    return [counts.get(c.window_key(at), 0) for c in address_limits(find_list(list_id), email)]
+
+
+def test_p11_a_redelivered_signup_refunds_the_window_it_counted_in_not_the_redeliverys(
+        client, account, news_list, settings_env, monkeypatch):
+    """P11 (confirmation mails are never bulk: at most `per_address_per_day` an account a day).
+    A stranger signs up a confirmed person at 23:59:59; the first delivery counts the address in
+    that day, then the entry's write fails (a DynamoDB blip). The person's own signup to another
+    list at 00:00:01 mails and counts in the new day. The job, redelivered at 00:00:02, mails
+    nothing and gives its counts back: to the day it counted in. Given back to the redelivery's
+    day, it took the other list's count there (one mail more than the daily limit) and left its
+    own in the old day."""
+    from chalicelib.store.models import Subscriber
+    from tests.support.api import bearer
+    from tests.support.faults import fail_first_write_to
+    from tests.support.lists import new_list, subscribe
+
+    settings_env(TIDINGS_LIMIT_SIGNUPS_PER_ADDRESS_PER_DAY="2")
+    headers, list_id, ann = bearer(account["api_key"]), news_list["list_id"], "ann@example.com"
+    others = [new_list(client, headers, f"Other {n}") for n in range(3)]
+    subscribe(account["account_id"], list_id, ann)
+    midnight = _next_midnight()
+    with time_machine.travel(midnight - timedelta(seconds=1), tick=False):
+        client.http.post(f"/f/{list_id}", headers=FORM, body=urlencode({"consent": "yes", "email": ann}))
+        records = take("signups")
+        failed = fail_first_write_to(monkeypatch, Subscriber)
+        with pytest.raises(BatchFailed):
+            client.lambda_.invoke("signup_worker", sqs_event(*records))
+    assert failed and _window_counts(list_id, ann, midnight - timedelta(seconds=1)) == [1, 1, 1]
+    with time_machine.travel(midnight + timedelta(seconds=1), tick=False):
+        form_signup(client, others[0], email=ann)
+    with time_machine.travel(midnight + timedelta(seconds=2), tick=False):
+        redelivered = client.lambda_.invoke("signup_worker", sqs_event(*records)).payload
+    assert redelivered == {"batchItemFailures": []}
+    assert _window_counts(list_id, ann, midnight - timedelta(seconds=1)) == [0, 0, 0], "given back"
+    with time_machine.travel(midnight + timedelta(seconds=3), tick=False):
+        for other in others[1:]:  # the day's second mail, then one over the limit
+            form_signup(client, other, email=ann)
+    assert _queued_recipients() == [ann, ann], "two mails on the new day, as the limit allows"
+
+
+def _counters_busy_from(monkeypatch, module, name: str) -> None:
+    """Make every try of the counters' next transactions conflict (CountersBusy: other
+    transactions held them throughout), from the first call of `module.name` on."""
+    real = getattr(module, name)
+
+    def busy_then_real(*args, **kwargs):
+        conflict_transactions_on(monkeypatch, RateCounter, times=ATTEMPTS + 3)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, busy_then_real)
+
+
+
+def _refund_logged_without_contact_data(logs) -> None:
+    """The refund's failure is in the logs, by references only (P15)."""
+    [line] = [json.loads(line) for line in logs.lines if "not given back" in line]
+    assert line["error"] == "CountersBusy" and line["held_until"] > 0
+    assert contact_forms(["ann@example.com"], ips=["127.0.0.1"]).found_in(logs.text) == []
+
+
+def test_p11_an_api_signup_whose_write_was_lost_raises_its_own_error_when_its_refund_is_busy(
+        client, account, news_list, monkeypatch, logs):
+    """P11: the entry's write failed (a DynamoDB blip), then giving the counts back met counters
+    other transactions held throughout. The write's error is what the caller meets, not the
+    refund's; the counts stay spent until their windows end (the mail interval, the day)."""
+    from pynamodb.exceptions import PutError
+
+    from chalicelib.services.signups import api_signup
+    from chalicelib.store import subscribers
+    from chalicelib.store.lists import find_list
+    from chalicelib.store.models import Subscriber
+    from tests.support.faults import fail_first_write_to
+
+    failed = fail_first_write_to(monkeypatch, Subscriber)
+    _counters_busy_from(monkeypatch, subscribers, "write_signup")
+    with pytest.raises(PutError):
+        api_signup(find_list(news_list["list_id"]), {"email": "ann@example.com"}, None)
+    assert failed and _counts() == {"addr": 1, "addr-list": 1, "mail": 1}, "held, as stated"
+    _refund_logged_without_contact_data(logs)
+
+
+def test_p11_an_api_signup_whose_mail_failed_to_queue_stays_a_503_when_its_refund_is_busy(
+        client, account, news_list, monkeypatch, logs):
+    """P11: queueing the confirmation mail failed (an SQS blip), then giving the counts back met
+    busy counters: still the 503 that says to post again, never a 500."""
+    import chalicelib.services.signups as signups
+    from tests.support.api import bearer
+
+    monkeypatch.setattr(signups, "enqueue", FailsOnce(signups.enqueue))
+    _counters_busy_from(monkeypatch, signups, "enqueue")
+    answer = _api_add(client, bearer(account["api_key"]), news_list["list_id"])
+    assert answer.status_code == 503 and json.loads(answer.body)["error"]["code"] == "unavailable"
+    _refund_logged_without_contact_data(logs)
+
+
+def test_p05_a_form_signup_of_a_confirmed_person_is_handled_when_its_refund_is_busy(
+        client, account, news_list, monkeypatch, logs):
+    """P05, P11: the person is confirmed, so the job mails nothing and gives its counts back;
+    the counters are busy throughout. The job is done (no redelivery that would run it all
+    again); its counts stay spent until their windows end."""
+    from chalicelib.store import returning
+    from tests.support.lists import subscribe
+
+    subscribe(account["account_id"], news_list["list_id"], "ann@example.com")
+    client.http.post(f"/f/{news_list['list_id']}", headers=FORM,
+                     body=urlencode({"consent": "yes", "email": "ann@example.com"}))
+    _counters_busy_from(monkeypatch, returning, "write_return")
+    done = client.lambda_.invoke("signup_worker", sqs_event(*take("signups"))).payload
+    assert done == {"batchItemFailures": []} and take("outbox") == []
+    _refund_logged_without_contact_data(logs)

@@ -223,7 +223,9 @@ def apply_public_signup(job: SignupJob, job_id: str) -> None:
     if own_signup(mailing_list.account_id, job.contact.email, mailing_list.list_id) is OwnSignup.BLOCKED:
         _log_signup(mailing_list, source, "suppressed")
         return
-    at, counters = now(), address_limits(mailing_list, job.contact.email)
+    # Counted, and given back, in the windows of the job's own time, the same on every delivery:
+    # a redelivery past a window's end gives back the window its first delivery counted in.
+    at, counters = job.consent.given_at, address_limits(mailing_list, job.contact.email)
     if consume(counters, at, job_id):  # full: dropped silently (P05)
         _log_signup(mailing_list, source, "rate_limited")
         return
@@ -237,7 +239,7 @@ def apply_public_signup(job: SignupJob, job_id: str) -> None:
                                                          waits)
     if written is None and not returning:
         # Nothing new is mailed: its count would only hold the person's own signups back.
-        refund(counters, at, job_id)
+        _give_back(mailing_list, counters, at, job_id)
         _log_signup(mailing_list, source, "already_on_list")
         return
     send_confirmation(mailing_list, job.contact.email, "signup", job.consent.given_at, account,
@@ -298,7 +300,7 @@ def api_signup(mailing_list: MailingList, raw_contact: Mapping[str, object],
                                                     pending_for=pending_lifetime(mailing_list.pending_signup_days))
         finally:
             if written is None:  # lost, or refused meanwhile: no mail, so no count (P11)
-                refund(counters, at)
+                _give_back(mailing_list, counters, at)
     if written is not None:
         if target is Status.PENDING:
             _mail_api_signup(mailing_list, written, counters, at)
@@ -322,15 +324,32 @@ def _mail_api_signup(mailing_list: MailingList, written: Subscriber, counters: l
                      at: datetime) -> None:
     """Queue the written API signup's confirmation mail. Should SQS fail, its counts go back and the
     caller gets a 503 to post again: the entry waits with no link mailed, so the repost replaces it
-    and mails (a 500 keeping the counts would 429 that repost for the whole mail interval, P11)."""
+    and mails (a 500 keeping the counts would 429 that repost for the whole mail interval, P11).
+    Should giving them back fail too, it is still the 503 (_give_back): that repost is then a 429
+    whose Retry-After says when the interval ends."""
     try:
         send_confirmation(mailing_list, written.address, "signup", written.consent.given_at,
                           tracking=written.tracking)
     except Exception as error:
         logger.exception("confirmation mail not queued", extra={"list_id": mailing_list.list_id})
-        refund(counters, at)
+        _give_back(mailing_list, counters, at)
         raise ServiceUnavailable("the signup is saved but its confirmation mail could not be queued; "
                                  "post it again to mail it", retry_after=1) from error
+
+
+def _give_back(mailing_list: MailingList, counters: list[Counter], at: datetime,
+               job_id: str | None = None) -> None:
+    """`refund` the counts of a signup that mailed nothing, never raising: the signup's own answer
+    or error is what its caller meets, not the refund's. Should the refund fail (other
+    transactions held the counters throughout: CountersBusy; or DynamoDB refused it), its counts
+    stay spent until their windows end, `held_until`: one mail interval of the list's, and one of
+    the day's confirmation mails (P11). Logged by references only."""
+    try:
+        refund(counters, at, job_id)
+    except Exception as error:  # whatever it is, the signup's own outcome must win
+        logger.warning("signup counts not given back: held until their windows end",
+                       extra={"list_id": mailing_list.list_id, "error": type(error).__name__,
+                              "held_until": max(counter.window_end(at) for counter in counters)})
 
 
 def _refuse_over_address_limits(mailing_list: MailingList, address: str, at: datetime) -> list[Counter]:
