@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import email
+import itertools
 import re
 from datetime import UTC, datetime, timedelta
 from email.policy import default as default_policy
@@ -224,6 +225,14 @@ _HIDDEN_LINKS = {
     "clip path inset": '<a style="clip-path:inset(50%)" href="{{ unsubscribe_url }}">Leave</a>',
     "clip path circle": '<a style="clip-path: circle(0)" href="{{ unsubscribe_url }}">Leave</a>',
     "tiny font": '<span style="font-size:1px"><a href="{{ unsubscribe_url }}">Leave</a></span>',
+    # A zero or tiny length in any notation is one: calc() and its kin are worked out.
+    "font size calc": '<span style="font-size:calc(0 * 1em)"><a href="{{ unsubscribe_url }}">'
+                      'Leave</a></span>',
+    "font size min": '<span style="font-size:min(1px, 10vw)"><a href="{{ unsubscribe_url }}">'
+                     'Leave</a></span>',
+    "font size exponent": '<span style="font-size:1e-3px"><a href="{{ unsubscribe_url }}">Leave</a></span>',
+    "off screen calc": '<div style="position:absolute;left:calc(-200vw - 50%)">'
+                       '<a href="{{ unsubscribe_url }}">Leave</a></div>',
     "line height 0": '<div style="line-height:0;overflow:hidden"><a href="{{ unsubscribe_url }}">'
                      'Leave</a></div>',
     "colour on like background": '<p style="background-color:#FFFFFF;color:#fff">'
@@ -289,6 +298,15 @@ def test_p06_a_tenants_visible_unsubscribe_link_gets_no_duplicate_footer(link):
     assert body.count(f"{BASE}/u/") == 1
 
 
+# A fresh first declaration for each run: the parse of a style is cached, and a cached parse takes
+# no time whatever it would have cost.
+_FRESH = itertools.count()
+
+
+def _uncached_style(value: str) -> str:
+    return f'<span style="z:{next(_FRESH)};{value}">'
+
+
 def _distinct(n: int) -> str:
     """`n` elements of class `a` that differ in another, so no two look alike to a cache."""
     return "".join(f"<p class='a b{i}'>" for i in range(n))
@@ -300,9 +318,11 @@ def _distinct(n: int) -> str:
                                      lambda n: "<a " * (3 * n),
                                      lambda n: f"<style>{'.a{color:red}' * n}</style>" + _distinct(n),
                                      lambda n: f"<style>.a{{{'b:c;' * n}}}</style>" + _distinct(n),
-                                     lambda n: "<style>" * n + '<p x="' * n],
+                                     lambda n: "<style>" * n + '<p x="' * n,
+                                     lambda n: _uncached_style(f"font-size:{'1' * n}!;left:{'0' * n}x"),
+                                     lambda n: _uncached_style(f"left:calc({'(' * n}1px{' + 1px' * n})")],
                          ids=["hiding nest", "stray end tags", "long style", "unclosed tags", "many rules",
-                              "long rule", "unclosed style blocks"])
+                              "long rule", "unclosed style blocks", "long numbers", "long calc"])
 def test_p06_judging_the_tenants_unsubscribe_link_in_hostile_markup_takes_linear_time(hostile):
     """Deciding whether the tenant's link is visible parses the part once per recipient: markup
     built to make that quadratic (deep nesting, stray end tags, a long style) must stay linear."""

@@ -14,18 +14,14 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from chalicelib.domain.css_values import PIXELS, pixels, quantity
+
 Declarations = tuple[tuple[str, str], ...]
 
 _COMMENT = re.compile(r"/\*.*?(?:\*/|\Z)", re.DOTALL)
 # A CSS escape: up to six hex digits and one optional white space, or any other character.
 # "displ\61 y:none" is display:none to a mail client, so it must be to us.
 _ESCAPE = re.compile(r"\\([0-9a-fA-F]{1,6})[ \t\n\r\f]?|\\(.)", re.DOTALL)
-# A zero length or number ("0", "0px", ".0em", "0%"): a digit, then only zeros and a unit.
-_ZERO = re.compile(r"[+-]?(?=\.?0)0*\.?0*(?:[a-z]+|%)?")
-_LENGTH = re.compile(r"([+-]?(?:\d+\.?\d*|\.\d+))([a-z]*|%)")
-# Pixels per unit, for telling a tiny or far-off length; "%" and em-like units are of 16 px.
-_PIXELS = {"": 1.0, "px": 1.0, "pt": 4 / 3, "pc": 16.0, "in": 96.0, "cm": 96 / 2.54, "mm": 96 / 25.4,
-           "em": 16.0, "rem": 16.0, "ex": 8.0, "ch": 8.0, "%": 0.16}
 # Text smaller than this is no link a reader can see or click.
 _SMALLEST_FONT_PX = 6.0
 # An offset this far negative puts the element off screen (the -9999px of image replacement).
@@ -68,15 +64,10 @@ def declarations(style: str) -> Declarations:
     for declaration in unescape(_COMMENT.sub("", style)).lower().split(";"):
         name, _, value = declaration.partition(":")
         value = value.replace("!important", "").strip()
-        found.append((name.strip(), "0" if _ZERO.fullmatch(value) else value))
+        # A zero of any notation ("0px", ".0em", "calc(0px)") is written "0" for the checks.
+        number = quantity(value)
+        found.append((name.strip(), "0" if number is not None and number[0] == 0 else value))
     return tuple(found)
-
-
-def _pixels(value: str) -> float | None:
-    match = _LENGTH.fullmatch(value)
-    if match is None or match.group(2) not in _PIXELS:
-        return None
-    return float(match.group(1)) * _PIXELS[match.group(2)]
 
 
 def _clipped(name: str, value: str) -> bool:
@@ -84,13 +75,13 @@ def _clipped(name: str, value: str) -> bool:
     more, a circle or ellipse of no radius."""
     value = _PAREN_SPACES.sub(r"\1", value)
     if name == "clip" and value.startswith("rect("):
-        sides = [_pixels(side) for side in re.split(r"[ ,]+", value[5:].rstrip(")"))]
+        sides = [pixels(side) for side in re.split(r"[ ,]+", value[5:].rstrip(")"))]
         if len(sides) == 4 and None not in sides:
             top, right, bottom, left = sides
             return bool(bottom <= top or right <= left)  # type: ignore[operator]
     if name == "clip-path":
         if value.startswith("inset("):
-            return any(side.endswith("%") and (_pixels(side) or 0) >= 50 * _PIXELS["%"]
+            return any(side.endswith("%") and (pixels(side) or 0) >= 50 * PIXELS["%"]
                        for side in value[6:].rstrip(")").split())
         return value.startswith(("circle(0", "ellipse(0"))
     return False
@@ -107,9 +98,9 @@ def hides_all(found: Declarations) -> bool:
         if overflow_hidden and value == "0" and name in ("height", "max-height", "width", "max-width",
                                                          "line-height"):
             return True
-        pixels = _pixels(value)
-        if pixels is not None and ((name == "font-size" and pixels < _SMALLEST_FONT_PX)
-                                   or (name in _OFFSETS and pixels <= _OFF_SCREEN_PX)):
+        length = pixels(value)
+        if length is not None and ((name == "font-size" and length < _SMALLEST_FONT_PX)
+                                   or (name in _OFFSETS and length <= _OFF_SCREEN_PX)):
             return True
         if name in ("clip", "clip-path") and _clipped(name, value):
             return True
