@@ -186,6 +186,11 @@ def test_p06_p08_a_footer_written_beside_a_comment_is_not_repeated():
     assert "You receive this email" not in body
 
 
+def _leave(outer: str, link: str = "") -> str:
+    """The tenant's unsubscribe link styled `link`, in a paragraph styled `outer`."""
+    return f'<p style="{outer}"><a href="{{{{ unsubscribe_url }}}}" style="{link}">Leave</a></p>'
+
+
 # A tenant's own unsubscribe link the reader cannot see or click: the footer is added (P06).
 _IDENTITY = "<p>Acme Ltd, 1 Main Street, 010101 Bucharest, Romania, contact@acme.example</p>"
 _HIDDEN_LINKS = {
@@ -255,6 +260,29 @@ _HIDDEN_LINKS = {
     "transparent text": '<a style="color:transparent" href="{{ unsubscribe_url }}">Leave</a>',
     "no alpha text": '<p style="color: rgba(0, 0, 0, 0)"><a href="{{ unsubscribe_url }}"'
                      ' style="color:inherit"><span>Leave</span></a></p>',
+    # ... in any notation of CSS Color 4, or of an alpha too faint to find.
+    "no alpha, space syntax": _leave("", "color: rgb(0 0 0 / 0%)"),
+    "no alpha hsl": _leave("", "color:hsl(0deg 0% 0% / 0)"),
+    "no alpha hwb": _leave("", "color:hwb(0 0% 0% / 0)"),
+    "no alpha color()": _leave("", "color:color(srgb 0 0 0 / 0)"),
+    "no alpha, a wide gamut": _leave("", "color:color(rec2020 0 0 0 / 0)"),
+    "no alpha oklch": _leave("", "color:oklch(0% 0 0 / 0)"),
+    "no alpha lab": _leave("", "color:lab(0 0 0 / none)"),
+    "no alpha, 8 hex digits": _leave("", "color:#00000000"),
+    "no alpha, 4 hex digits": _leave("", "color:#FFF0"),
+    "no alpha, exponent": _leave("", "color:rgba(0,0,0,0e0)"),
+    "no alpha, calc": _leave("", "color:rgb(0 0 0 / calc(0))"),
+    "no alpha, relative": _leave("", "color:rgb(from red r g b / 0)"),
+    "mixed to nothing": _leave("", "color:color-mix(in srgb, red 0%, transparent)"),
+    "faint alpha": _leave("", "color:rgba(0,0,0,.01)"),
+    # Text in its background's colour, each written another way.
+    "white as hsl on white": _leave("background:#fff", "color:hsl(0 0% 100%)"),
+    "white as rgb on white": _leave("background:WHITE", "color:rgb(255 255 255)"),
+    "white as percentages": _leave("background-color:#ffffff", "color:rgb(100%,100%,100%)"),
+    "white as lab": _leave("background:url(x.png) no-repeat #fff", "color:lab(100 0 0)"),
+    "black as oklch": _leave("background:oklch(0 0 0)", "color:black"),
+    "any named colour": _leave("background:ivory", "color:#FFFFF0"),
+    "mixed to the background": _leave("background:#800080", "color:color-mix(in srgb, red, blue)"),
 }
 
 
@@ -287,6 +315,9 @@ def test_p06_a_tenants_unsubscribe_link_the_reader_cannot_see_still_gets_the_foo
     'Leave</a></p>',
     '<p style="color:transparent;background:rgba(0,0,0,0)"><a href="{{ unsubscribe_url }}"'
     ' style="color:rgba(0,0,0,0.5)">Leave</a></p>',
+    _leave("background:#fff", "color:rgb(0 0 0 / 50%)"),
+    _leave("background:url(x.png) rgb(51 51 51)", "color:hsl(0 0% 100% / .9)"),
+    _leave("background:lab(100 0 0)", "color:color-mix(in srgb, white 50%, black)"),
 ])
 def test_p06_a_tenants_visible_unsubscribe_link_gets_no_duplicate_footer(link):
     """A link with text the reader sees, outside any hidden element (a hidden preheader before it,
@@ -320,9 +351,12 @@ def _distinct(n: int) -> str:
                                      lambda n: f"<style>.a{{{'b:c;' * n}}}</style>" + _distinct(n),
                                      lambda n: "<style>" * n + '<p x="' * n,
                                      lambda n: _uncached_style(f"font-size:{'1' * n}!;left:{'0' * n}x"),
-                                     lambda n: _uncached_style(f"left:calc({'(' * n}1px{' + 1px' * n})")],
+                                     lambda n: _uncached_style(f"left:calc({'(' * n}1px{' + 1px' * n})"),
+                                     lambda n: _uncached_style(f"color:{'color-mix(in srgb, red, ' * n}blue"
+                                                               f"{')' * n};background:rgb({'0 ' * n})")],
                          ids=["hiding nest", "stray end tags", "long style", "unclosed tags", "many rules",
-                              "long rule", "unclosed style blocks", "long numbers", "long calc"])
+                              "long rule", "unclosed style blocks", "long numbers", "long calc",
+                              "long colours"])
 def test_p06_judging_the_tenants_unsubscribe_link_in_hostile_markup_takes_linear_time(hostile):
     """Deciding whether the tenant's link is visible parses the part once per recipient: markup
     built to make that quadratic (deep nesting, stray end tags, a long style) must stay linear."""

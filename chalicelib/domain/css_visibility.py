@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from chalicelib.domain.css_colour import parse, words
 from chalicelib.domain.css_values import PIXELS, pixels, quantity
 
 Declarations = tuple[tuple[str, str], ...]
@@ -30,14 +31,6 @@ _OFFSETS = frozenset({"left", "top", "right", "bottom", "margin-left", "margin-t
                       "text-indent"})
 _HIDING = frozenset({("display", "none"), ("visibility", "hidden"), ("visibility", "collapse"),
                      ("mso-hide", "all")})
-_NAMED = {"white": "#ffffff", "black": "#000000", "red": "#ff0000", "blue": "#0000ff",
-          "green": "#008000", "yellow": "#ffff00", "gray": "#808080", "grey": "#808080",
-          "silver": "#c0c0c0"}
-_HEX = re.compile(r"#([0-9a-f]{3}|[0-9a-f]{6})")
-_RGB = re.compile(r"rgba?\((\d+)%?,(\d+)%?,(\d+)%?(?:,[\d.]+%?)?\)")
-# A colour of no alpha ("rgba(0,0,0,0)", "hsla(0,0%,0%,0%)", "#0000"): see-through, like transparent.
-_SEE_THROUGH = re.compile(r"transparent|(?:rgb|hsl)a?\([^,]*,[^,]*,[^,]*,[+-]?0*\.?0*%?\)"
-                          r"|#[0-9a-f]{3}0|#[0-9a-f]{6}00")
 _PAREN_SPACES = re.compile(r"\s*([(),])\s*")
 # Pseudo-classes and -elements that do not apply to the mail as first shown.
 _DYNAMIC = re.compile(r"::|:(?:hover|focus|active|target|before|after)", re.IGNORECASE)
@@ -107,18 +100,18 @@ def hides_all(found: Declarations) -> bool:
     return False
 
 
+# A colour of less than a tenth of its alpha draws nothing a reader would find.
+_FAINTEST = 0.1
+
+
 def colour(value: str) -> str | None:
-    """A CSS colour as #rrggbb where it is one of the common forms, else as written; None for
-    none, transparent or inherit (the parent's shows through)."""
-    value = _PAREN_SPACES.sub(r"\1", value.strip().lower())
-    if value in ("", "inherit", "initial", "unset", "currentcolor", "none") or _SEE_THROUGH.fullmatch(value):
+    """A CSS colour in any notation as #rrggbb (one in a colour space not converted as written),
+    None for one that draws nothing (transparent, an alpha under a tenth) and for none at all
+    (inherit, currentcolor, a typo: the parent's shows through)."""
+    found = parse(value)
+    if found is None or found.alpha < _FAINTEST:
         return None
-    if (match := _HEX.fullmatch(value)) is not None:
-        digits = match.group(1)
-        return "#" + (digits if len(digits) == 6 else "".join(c * 2 for c in digits))
-    if (match := _RGB.fullmatch(value)) is not None:
-        return "#" + "".join(f"{min(int(part), 255):02x}" for part in match.groups())
-    return _NAMED.get(value, value)
+    return "#{:02x}{:02x}{:02x}".format(*found.rgb) if found.rgb else value.strip().lower()
 
 
 # What `text_colour` gives for a `color` that takes the parent's.
@@ -132,7 +125,8 @@ def text_colour(found: Declarations) -> str | None:
     SEE_THROUGH for transparent text, None without one."""
     for name, value in reversed(found):
         if name == "color":
-            if _SEE_THROUGH.fullmatch(_PAREN_SPACES.sub(r"\1", value.strip().lower())):
+            drawn = parse(value)
+            if drawn is not None and drawn.alpha < _FAINTEST:
                 return SEE_THROUGH
             return colour(value) or INHERIT
     return None
@@ -146,8 +140,7 @@ def background(found: Declarations) -> str | None:
             painted = colour(value) or painted
         elif name == "background":
             # The shorthand's colour is the word that reads as one (an image or position is not).
-            painted = next((c for c in map(colour, _PAREN_SPACES.sub(r"\1", value).split())
-                            if c and c.startswith("#")), painted)
+            painted = next((c for c in map(colour, words(value)) if c), painted)
     return painted
 
 
