@@ -283,6 +283,36 @@ _HIDDEN_LINKS = {
     "black as oklch": _leave("background:oklch(0 0 0)", "color:black"),
     "any named colour": _leave("background:ivory", "color:#FFFFF0"),
     "mixed to the background": _leave("background:#800080", "color:color-mix(in srgb, red, blue)"),
+    # Boxes too small to show a line, their overflow hidden or clipped.
+    "height 0, overflow-y clip": _leave("max-height:0;overflow-y:clip"),
+    "tiny box": _leave("height:2px;overflow:hidden"),
+    "tiny line height": _leave("line-height:.1;overflow:hidden"),
+    # Almost no opacity, a text fill of none, no content shown.
+    "faint opacity": _leave("", "opacity:0.001"),
+    "faint opacity percent": _leave("opacity:1%"),
+    "negative opacity": _leave("opacity:-1"),
+    "opacity filter": _leave("filter:blur(0) opacity(0)"),
+    "transparent text fill": _leave("-webkit-text-fill-color:transparent"),
+    "content visibility": _leave("content-visibility:hidden"),
+    # Shrunk to nothing, or moved or put far off screen.
+    "scaled to nothing": _leave("", "display:inline-block;transform:scale(0)"),
+    "scaled flat": _leave("transform:rotate(0) scale(1, 0)"),
+    "scaled in y": _leave("transform:scaleY(.01)"),
+    "scale property": _leave("scale:0"),
+    "zoomed out": _leave("zoom:1%"),
+    "translated off screen": _leave("transform:translateX(-9999px)"),
+    "translate property": _leave("translate:-9999px 0"),
+    "inset off screen": _leave("position:absolute;inset:-9999px auto auto -9999px"),
+    "logical offset": _leave("position:absolute;inset-inline-start:-9999px"),
+    "margin shorthand": _leave("margin:-9999px 0 0"),
+    "far to the right": _leave("position:absolute;left:99999px"),
+    "right edge far left": _leave("position:absolute;right:9999px"),
+    "font shorthand": _leave("font:0/0 a"),
+    "tiny font shorthand": _leave("font:bold 1px/1 serif"),
+    # A closed <details> shows its summary only.
+    "closed details": '<details><summary>More</summary><a href="{{ unsubscribe_url }}">Leave</a></details>',
+    "text folded in details": '<a href="{{ unsubscribe_url }}"><details><summary></summary>Leave'
+                              '</details></a>',
 }
 
 
@@ -318,6 +348,10 @@ def test_p06_a_tenants_unsubscribe_link_the_reader_cannot_see_still_gets_the_foo
     _leave("background:#fff", "color:rgb(0 0 0 / 50%)"),
     _leave("background:url(x.png) rgb(51 51 51)", "color:hsl(0 0% 100% / .9)"),
     _leave("background:lab(100 0 0)", "color:color-mix(in srgb, white 50%, black)"),
+    _leave("transform:translate(-50%, -50%) scale(.9);opacity:.5;font:700 12px/1.5 Arial;max-height:none;"
+           "overflow:hidden;line-height:1.4;margin:0 auto;-webkit-text-fill-color:#333;scale:-1"),
+    '<details open><summary>More</summary><a href="{{ unsubscribe_url }}">Leave</a></details>',
+    '<details><summary><a href="{{ unsubscribe_url }}">Leave</a></summary>More</details>',
 ])
 def test_p06_a_tenants_visible_unsubscribe_link_gets_no_duplicate_footer(link):
     """A link with text the reader sees, outside any hidden element (a hidden preheader before it,
@@ -353,10 +387,13 @@ def _distinct(n: int) -> str:
                                      lambda n: _uncached_style(f"font-size:{'1' * n}!;left:{'0' * n}x"),
                                      lambda n: _uncached_style(f"left:calc({'(' * n}1px{' + 1px' * n})"),
                                      lambda n: _uncached_style(f"color:{'color-mix(in srgb, red, ' * n}blue"
-                                                               f"{')' * n};background:rgb({'0 ' * n})")],
+                                                               f"{')' * n};background:rgb({'0 ' * n})"),
+                                     lambda n: _uncached_style(f"transform:{'scale(1) translate(1px) ' * n}"
+                                                               f";font:{'1 ' * n};overflow:hidden"
+                                                               f";height:{'(' * n}")],
                          ids=["hiding nest", "stray end tags", "long style", "unclosed tags", "many rules",
                               "long rule", "unclosed style blocks", "long numbers", "long calc",
-                              "long colours"])
+                              "long colours", "long transforms"])
 def test_p06_judging_the_tenants_unsubscribe_link_in_hostile_markup_takes_linear_time(hostile):
     """Deciding whether the tenant's link is visible parses the part once per recipient: markup
     built to make that quadratic (deep nesting, stray end tags, a long style) must stay linear."""

@@ -12,7 +12,7 @@ import colorsys
 import math
 from dataclasses import dataclass
 
-from chalicelib.domain.css_values import quantity
+from chalicelib.domain.css_values import quantity, split, words
 
 Matrix = tuple[tuple[float, float, float], ...]
 
@@ -79,11 +79,6 @@ def parse(text: str) -> Colour | None:
     return _parse(text.strip().lower(), 0)
 
 
-def words(text: str) -> list[str]:
-    """The space-separated words of `text` outside parentheses: "rgb(0 0 0 / 0) url(a b)" is two."""
-    return _split(text, " \t\r\n\f")
-
-
 def _parse(text: str, depth: int) -> Colour | None:
     if text == "transparent":
         return _TRANSPARENT
@@ -128,21 +123,6 @@ def _hex(digits: str) -> Colour | None:
     return Colour((red, green, blue), int(digits[6:] or "ff", 16) / 255)
 
 
-def _split(text: str, separators: str) -> list[str]:
-    """The pieces of `text` between `separators` outside parentheses, empty ones left out."""
-    pieces, depth, start = [], 0, 0
-    for at, character in enumerate(text):
-        if character == "(":
-            depth += 1
-        elif character == ")":
-            depth -= 1
-        elif character in separators and depth == 0:
-            pieces.append(text[start:at])
-            start = at + 1
-    pieces.append(text[start:])
-    return [piece.strip() for piece in pieces if piece.strip()]
-
-
 Number = tuple[float, str]
 Channel = Number | None
 
@@ -150,8 +130,8 @@ Channel = Number | None
 def _arguments(inner: str, origin: Colour | None) -> tuple[list[Channel], float | None] | None:
     """The three channels of a colour function (None for one of a relative colour that is not a
     number) and its alpha (None when it cannot be read), or None for no colour."""
-    halves = _split(inner, "/")
-    legacy = _split(inner, ",") if origin is None else []
+    halves = split(inner, "/")
+    legacy = split(inner, ",") if origin is None else []
     if len(halves) == 2:
         tokens, alpha_text = words(halves[0]), halves[1]
     elif len(halves) == 1 and len(legacy) in (3, 4):
@@ -178,7 +158,7 @@ def _alpha(text: str | None, origin: Colour | None) -> float | None:
 def _mix(inner: str, depth: int) -> Colour | None:
     """color-mix(in <space>, <colour> [<percentage>], <colour> [<percentage>]), mixed in sRGB
     whatever the space (near enough to tell text from its background), alpha exactly."""
-    parts = _split(inner, ",")
+    parts = split(inner, ",")
     if len(parts) != 3 or not parts[0].startswith("in "):
         return None
     mixed: list[tuple[Colour, float | None]] = []

@@ -48,6 +48,26 @@ def pixels(text: str) -> float | None:
     return value * PIXELS["%"] if unit == "%" else value if unit in ("px", "") else None
 
 
+def words(text: str) -> list[str]:
+    """The space-separated words of `text` outside parentheses: "rgb(0 0 0 / 0) url(a b)" is two."""
+    return split(text, " \t\r\n\f")
+
+
+def split(text: str, separators: str) -> list[str]:
+    """The pieces of `text` between `separators` outside parentheses, empty ones left out."""
+    pieces, depth, start = [], 0, 0
+    for at, character in enumerate(text):
+        if character == "(":
+            depth += 1
+        elif character == ")":
+            depth -= 1
+        elif character in separators and depth == 0:
+            pieces.append(text[start:at])
+            start = at + 1
+    pieces.append(text[start:])
+    return [piece.strip() for piece in pieces if piece.strip()]
+
+
 def _unit(value: float, unit: str) -> Quantity:
     return (value * PIXELS[unit], "px") if unit in PIXELS and unit != "%" else (value, unit)
 

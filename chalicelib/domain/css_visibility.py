@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from chalicelib.domain.css_colour import parse, words
-from chalicelib.domain.css_values import PIXELS, pixels, quantity
+from chalicelib.domain.css_colour import parse
+from chalicelib.domain.css_values import PIXELS, pixels, quantity, split, words
 
 Declarations = tuple[tuple[str, str], ...]
 
@@ -25,12 +25,24 @@ _COMMENT = re.compile(r"/\*.*?(?:\*/|\Z)", re.DOTALL)
 _ESCAPE = re.compile(r"\\([0-9a-fA-F]{1,6})[ \t\n\r\f]?|\\(.)", re.DOTALL)
 # Text smaller than this is no link a reader can see or click.
 _SMALLEST_FONT_PX = 6.0
-# An offset this far negative puts the element off screen (the -9999px of image replacement).
+# An offset this far negative puts the element off screen (the -9999px of image replacement);
+# one this far positive, the other way: no mail is that wide.
 _OFF_SCREEN_PX = -500.0
+_FAR_OFF_PX = 2000.0
 _OFFSETS = frozenset({"left", "top", "right", "bottom", "margin-left", "margin-top", "margin-right",
-                      "text-indent"})
+                      "text-indent", "margin", "inset", "inset-inline", "inset-block", "inset-inline-start",
+                      "inset-block-start", "inset-inline-end", "inset-block-end", "margin-inline",
+                      "margin-block", "margin-inline-start", "margin-block-start", "translate"})
+_FAR_OFFSETS = frozenset({"left", "right", "bottom", "inset-inline-start", "inset-inline-end",
+                          "inset-block-end"})
+# What a box no taller or wider than a line of tiny text, clipping its overflow, leaves unseen.
+_BOXES = frozenset({"height", "max-height", "width", "max-width", "line-height"})
+_OVERFLOWS = frozenset({"overflow", "overflow-x", "overflow-y"})
 _HIDING = frozenset({("display", "none"), ("visibility", "hidden"), ("visibility", "collapse"),
-                     ("mso-hide", "all")})
+                     ("mso-hide", "all"), ("content-visibility", "hidden")})
+# A transform that shrinks or moves all the element draws: "scale(0)", "translateX(-9999px)".
+_SCALES = frozenset({"scale", "scalex", "scaley", "scale3d"})
+_TRANSLATIONS = frozenset({"translate", "translatex", "translatey", "translate3d"})
 _PAREN_SPACES = re.compile(r"\s*([(),])\s*")
 # Pseudo-classes and -elements that do not apply to the mail as first shown.
 _DYNAMIC = re.compile(r"::|:(?:hover|focus|active|target|before|after)", re.IGNORECASE)
@@ -82,22 +94,81 @@ def _clipped(name: str, value: str) -> bool:
 
 def hides_all(found: Declarations) -> bool:
     """True when `found` hides the element and all it holds: display:none, visibility:hidden,
-    mso-hide:all, a zero font-size or opacity, text under 6 px, a zero (max-)height, width or
-    line-height with overflow:hidden, an offset far off screen, a clip to nothing."""
-    overflow_hidden = ("overflow", "hidden") in found
+    mso-hide:all, content-visibility:hidden, text under 6 px (font-size, font, a scale or zoom),
+    an opacity or text fill under a tenth, a box under 6 px with its overflow hidden, an offset
+    or translation far off screen, a clip to nothing."""
+    overflow_hidden = any(name in _OVERFLOWS and value.split()[0] in ("hidden", "clip")
+                          for name, value in found if value)
     for name, value in found:
-        if (name, value) in _HIDING or (value == "0" and name in ("font-size", "opacity")):
+        if (name, value) in _HIDING or _hides(name, value):
             return True
-        if overflow_hidden and value == "0" and name in ("height", "max-height", "width", "max-width",
-                                                         "line-height"):
-            return True
-        length = pixels(value)
-        if length is not None and ((name == "font-size" and length < _SMALLEST_FONT_PX)
-                                   or (name in _OFFSETS and length <= _OFF_SCREEN_PX)):
-            return True
-        if name in ("clip", "clip-path") and _clipped(name, value):
+        if overflow_hidden and name in _BOXES and (size := _box(name, value)) is not None \
+                and size < _SMALLEST_FONT_PX:
             return True
     return False
+
+
+def _hides(name: str, value: str) -> bool:
+    """True when one declaration hides the element, whatever the others say."""
+    if name in ("font-size", "font"):
+        size = pixels(value) if name == "font-size" else _font_size(value)
+        return size is not None and size < _SMALLEST_FONT_PX
+    if name in ("opacity", "zoom", "scale"):
+        # An opacity under 0 is 0; a scale under 0 is a mirror image, as large.
+        shares = [share if name == "opacity" else abs(share)
+                  for share in map(_share, words(value)) if share is not None]
+        return any(share < (_FAINTEST if name == "opacity" else _SMALLEST_FONT_PX / 16) for share in shares)
+    if name == "-webkit-text-fill-color":  # WebKit draws text in it, whatever its `color`
+        fill = parse(value)
+        return fill is not None and fill.alpha < _FAINTEST
+    if name in _OFFSETS or name == "transform":
+        return _off_screen(name, value)
+    if name == "filter":
+        return any(_hides("opacity", word[8:-1]) for word in words(value) if word.startswith("opacity("))
+    return name in ("clip", "clip-path") and _clipped(name, value)
+
+
+def _share(word: str) -> float | None:
+    """A number or percentage as a fraction of one: "0.5" and "50%" are both half."""
+    found = quantity(word)
+    if found is None or found[1] not in ("", "%"):
+        return None
+    return found[0] / 100 if found[1] == "%" else found[0]
+
+
+def _box(name: str, value: str) -> float | None:
+    """A box's height or width in px; a line-height of a bare number is of a 16 px font."""
+    found = quantity(value)
+    if name == "line-height" and found is not None and found[1] == "":
+        return found[0] * 16
+    return pixels(value)
+
+
+def _font_size(value: str) -> float | None:
+    """The size of the `font` shorthand ("bold 0/0 serif", "12px/1.5 Arial"): its first length;
+    a bare number is a weight, but for 0."""
+    for word in words(value):
+        size = word.split("/")[0]
+        found = quantity(size)
+        if found is not None and (found[1] in ("px", "%") or found[0] == 0):
+            return pixels(size)
+    return None
+
+
+def _off_screen(name: str, value: str) -> bool:
+    """True for offsets (any of a shorthand's) or a translation that put the element far off
+    screen."""
+    if name == "transform":
+        functions = [word.partition("(") for word in words(value)]
+        if any(function in _SCALES and any(_hides("scale", part) for part in split(rest[:-1], ", "))
+               for function, _, rest in functions):
+            return True
+        lengths = [pixels(part) for function, _, rest in functions if function in _TRANSLATIONS
+                   for part in split(rest[:-1], ", ")]
+    else:
+        lengths = [pixels(word) for word in words(value)]
+    far = _FAR_OFF_PX if name in _FAR_OFFSETS else float("inf")
+    return any(length is not None and not _OFF_SCREEN_PX < length < far for length in lengths)
 
 
 # A colour of less than a tenth of its alpha draws nothing a reader would find.

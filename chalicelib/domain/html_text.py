@@ -218,7 +218,8 @@ class _LinkFinder(HTMLParser):
         self.url = url
         self.css = css  # the text of each <style> block
         self.found = False
-        self.stack: list[tuple[str, bool, str, str]] = []  # (tag, hides, text colour, background)
+        # (tag, hides, text colour, background, whether it is a closed <details>)
+        self.stack: list[tuple[str, bool, str, str, bool]] = []
         self.open_count: dict[str, int] = {}  # how many of each tag the stack holds
         self.hiding = 0  # hiding elements on the stack
         self.link_depth: int | None = None  # where on the stack the candidate <a> is
@@ -231,16 +232,19 @@ class _LinkFinder(HTMLParser):
             self.handle_endtag("a")  # an <a> closes an open one, as in a browser
         styling = tuple((name, value or "") for name, value in attrs if name in _STYLING)
         hides, drawn, painted, cost = _look(tag, styling, self.css)
+        # A closed <details> shows its <summary> only.
+        hides = hides or bool(self.stack and self.stack[-1][4] and tag != "summary")
         self.rule_cost += cost
         if self.rule_cost > _MAX_RULE_COST:
             self.css = ()  # judged unseen already: the rest is not worth the time
         href = (dict(attrs).get("href") or "").strip() if tag == "a" else None
         if href == self.url and not self.hiding and not hides:
             self.link_depth = len(self.stack)
-        _, _, inherited, under = self.stack[-1] if self.stack else ("", False, *_PAGE)
+        _, _, inherited, under, _ = self.stack[-1] if self.stack else ("", False, *_PAGE, False)
         if drawn is None or drawn == INHERIT:
             drawn = _LINK_COLOUR if tag == "a" and drawn is None else inherited
-        self.stack.append((tag, hides, drawn, painted or under))
+        closed = tag == "details" and "open" not in dict(attrs)
+        self.stack.append((tag, hides, drawn, painted or under, closed))
         self.open_count[tag] = self.open_count.get(tag, 0) + 1
         self.hiding += hides
 
@@ -250,7 +254,7 @@ class _LinkFinder(HTMLParser):
         if not self.open_count.get(tag):
             return
         while self.stack:
-            popped, hides, _, _ = self.stack.pop()
+            popped, hides, *_ = self.stack.pop()
             self.open_count[popped] -= 1
             self.hiding -= hides
             if self.link_depth is not None and len(self.stack) <= self.link_depth:
@@ -260,9 +264,9 @@ class _LinkFinder(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         if self.link_depth is not None and not self.hiding and not _INVISIBLE.fullmatch(data):
-            _, _, drawn, under = self.stack[-1]
-            # Text in its background's colour, or in none, shows nothing.
-            if drawn not in (under, SEE_THROUGH):
+            _, _, drawn, under, closed = self.stack[-1]
+            # Text in its background's colour, or in none, or folded in <details>, shows nothing.
+            if drawn not in (under, SEE_THROUGH) and not closed:
                 self.found = True
 
 
@@ -270,8 +274,8 @@ def shows_link(html: str, url: str) -> bool:
     """True when `html` shows the reader a link to `url`: an <a> whose href is `url`, with text
     that is not only whitespace or zero-width characters, not drawn in its background's colour,
     under no element hidden by its `hidden` attribute, its inline style or a <style> rule
-    (domain/css_visibility.py). An image link does not count (a 1x1 image shows nothing). CSS
-    escapes are not read. `aria-hidden` hides nothing from sight."""
+    (domain/css_visibility.py), nor folded in a closed <details>. An image link does not count
+    (a 1x1 image shows nothing). `aria-hidden` hides nothing from sight."""
     finder = _LinkFinder(url, tuple(block.group(1) for block in _STYLE_BLOCK.finditer(html)))
     finder.feed(_parseable(visible_markup(html)))
     finder.close()
