@@ -390,10 +390,12 @@ def _distinct(n: int) -> str:
                                                                f"{')' * n};background:rgb({'0 ' * n})"),
                                      lambda n: _uncached_style(f"transform:{'scale(1) translate(1px) ' * n}"
                                                                f";font:{'1 ' * n};overflow:hidden"
-                                                               f";height:{'(' * n}")],
+                                                               f";height:{'(' * n}"),
+                                     lambda n: f"<style>/*{next(_FRESH)}*/{':a(' * 4 * n}"
+                                               f"{'[' * 4 * n}{{x:y}}</style>"],
                          ids=["hiding nest", "stray end tags", "long style", "unclosed tags", "many rules",
                               "long rule", "unclosed style blocks", "long numbers", "long calc",
-                              "long colours", "long transforms"])
+                              "long colours", "long transforms", "long selector"])
 def test_p06_judging_the_tenants_unsubscribe_link_in_hostile_markup_takes_linear_time(hostile):
     """Deciding whether the tenant's link is visible parses the part once per recipient: markup
     built to make that quadratic (deep nesting, stray end tags, a long style) must stay linear."""

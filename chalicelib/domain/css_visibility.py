@@ -46,7 +46,9 @@ _TRANSLATIONS = frozenset({"translate", "translatex", "translatey", "translate3d
 _PAREN_SPACES = re.compile(r"\s*([(),])\s*")
 # Pseudo-classes and -elements that do not apply to the mail as first shown.
 _DYNAMIC = re.compile(r"::|:(?:hover|focus|active|target|before|after)", re.IGNORECASE)
-_SELECTOR_NOISE = re.compile(r":[\w-]+(?:\([^)]*\))?|\[[^\]]*\]")
+# Each bracket's scan stops at the next opening one: an unclosed "[" or "(" is not rescanned to the
+# end from every one before it (quadratic).
+_SELECTOR_NOISE = re.compile(r":[\w-]+(?:\([^()]*\))?|\[[^\][]*\]")
 _SELECTOR_PART = re.compile(r"[.#]?[\w-]+|\*")
 
 
