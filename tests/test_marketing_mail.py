@@ -311,6 +311,11 @@ _HIDDEN_LINKS = {
     "tiny font shorthand": _leave("font:bold 1px/1 serif"),
     # A closed <details> shows its summary only.
     "closed details": '<details><summary>More</summary><a href="{{ unsubscribe_url }}">Leave</a></details>',
+    "not clickable": _leave("", "pointer-events:none"),
+    "in a text area": '<textarea><a href="{{ unsubscribe_url }}">Leave</a></textarea>',
+    "in a list box": '<select><option><a href="{{ unsubscribe_url }}">Leave</a></option></select>',
+    "fallback of a frame": '<iframe src="https://acme.example/"><a href="{{ unsubscribe_url }}">Leave</a>'
+                           '</iframe>',
     "text folded in details": '<a href="{{ unsubscribe_url }}"><details><summary></summary>Leave'
                               '</details></a>',
 }

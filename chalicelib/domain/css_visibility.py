@@ -39,7 +39,8 @@ _FAR_OFFSETS = frozenset({"left", "right", "bottom", "inset-inline-start", "inse
 _BOXES = frozenset({"height", "max-height", "width", "max-width", "line-height"})
 _OVERFLOWS = frozenset({"overflow", "overflow-x", "overflow-y"})
 _HIDING = frozenset({("display", "none"), ("visibility", "hidden"), ("visibility", "collapse"),
-                     ("mso-hide", "all"), ("content-visibility", "hidden")})
+                     ("mso-hide", "all"), ("content-visibility", "hidden"),
+                     ("pointer-events", "none")})  # shown, but no link a reader can click
 # A transform that shrinks or moves all the element draws: "scale(0)", "translateX(-9999px)".
 _SCALES = frozenset({"scale", "scalex", "scaley", "scale3d"})
 _TRANSLATIONS = frozenset({"translate", "translatex", "translatey", "translate3d"})
@@ -95,10 +96,10 @@ def _clipped(name: str, value: str) -> bool:
 
 
 def hides_all(found: Declarations) -> bool:
-    """True when `found` hides the element and all it holds: display:none, visibility:hidden,
-    mso-hide:all, content-visibility:hidden, text under 6 px (font-size, font, a scale or zoom),
-    an opacity or text fill under a tenth, a box under 6 px with its overflow hidden, an offset
-    or translation far off screen, a clip to nothing."""
+    """True when `found` hides the element and all it holds, or makes it no link: display:none,
+    visibility:hidden, mso-hide:all, content-visibility:hidden, pointer-events:none, text under
+    6 px (font-size, font, a scale or zoom), an opacity or text fill under a tenth, a box under
+    6 px with its overflow hidden, an offset or translation far off screen, a clip to nothing."""
     overflow_hidden = any(name in _OVERFLOWS and value.split()[0] in ("hidden", "clip")
                           for name, value in found if value)
     for name, value in found:

@@ -167,6 +167,11 @@ def html_to_text(html: str) -> str:
 # Elements with no content and no end tag: never an ancestor.
 _VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
                    "source", "track", "wbr"})
+# Elements whose content a mail client shows as no link, or not at all: text of a form field
+# or a list box, raw text, the fallback of embedded content (a browser reads `<a>` in them as
+# text or drops it; the stdlib parser does not).
+_NO_LINKS = frozenset({"audio", "canvas", "datalist", "iframe", "noembed", "noframes", "object",
+                       "plaintext", "select", "textarea", "video", "xmp"})
 # Text that shows nothing: whitespace, zero-width and invisible format characters.
 _INVISIBLE = re.compile(r"[\s\u00ad\u034f\u180e\u200b-\u200f\u2028-\u202f\u205f-\u206f\ufeff]*")
 # A <style> block's text, wherever it is (head, body, a comment: at worst it hides more). An
@@ -233,7 +238,7 @@ class _LinkFinder(HTMLParser):
         styling = tuple((name, value or "") for name, value in attrs if name in _STYLING)
         hides, drawn, painted, cost = _look(tag, styling, self.css)
         # A closed <details> shows its <summary> only.
-        hides = hides or bool(self.stack and self.stack[-1][4] and tag != "summary")
+        hides = hides or tag in _NO_LINKS or bool(self.stack and self.stack[-1][4] and tag != "summary")
         self.rule_cost += cost
         if self.rule_cost > _MAX_RULE_COST:
             self.css = ()  # judged unseen already: the rest is not worth the time
