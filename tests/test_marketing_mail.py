@@ -311,6 +311,10 @@ _HIDDEN_LINKS = {
     "tiny font shorthand": _leave("font:bold 1px/1 serif"),
     # A closed <details> shows its summary only.
     "closed details": '<details><summary>More</summary><a href="{{ unsubscribe_url }}">Leave</a></details>',
+    # Font sizes relative to the parent's multiply down to tiny text.
+    "relative font sizes": '<div style="font-size:40%"><p style="font-size:.4em">'
+                           '<a href="{{ unsubscribe_url }}">Leave</a></p></div>',
+    "nested small": "<small>" * 6 + '<a href="{{ unsubscribe_url }}">Leave</a>' + "</small>" * 6,
     "not clickable": _leave("", "pointer-events:none"),
     "in a text area": '<textarea><a href="{{ unsubscribe_url }}">Leave</a></textarea>',
     "in a list box": '<select><option><a href="{{ unsubscribe_url }}">Leave</a></option></select>',
@@ -355,6 +359,7 @@ def test_p06_a_tenants_unsubscribe_link_the_reader_cannot_see_still_gets_the_foo
     _leave("background:lab(100 0 0)", "color:color-mix(in srgb, white 50%, black)"),
     _leave("transform:translate(-50%, -50%) scale(.9);opacity:.5;font:700 12px/1.5 Arial;max-height:none;"
            "overflow:hidden;line-height:1.4;margin:0 auto;-webkit-text-fill-color:#333;scale:-1"),
+    '<p style="font-size:12px"><small><sub><a href="{{ unsubscribe_url }}">Leave</a></sub></small></p>',
     '<details open><summary>More</summary><a href="{{ unsubscribe_url }}">Leave</a></details>',
     '<details><summary><a href="{{ unsubscribe_url }}">Leave</a></summary>More</details>',
 ])

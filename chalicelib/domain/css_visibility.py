@@ -24,7 +24,7 @@ _COMMENT = re.compile(r"/\*.*?(?:\*/|\Z)", re.DOTALL)
 # "displ\61 y:none" is display:none to a mail client, so it must be to us.
 _ESCAPE = re.compile(r"\\([0-9a-fA-F]{1,6})[ \t\n\r\f]?|\\(.)", re.DOTALL)
 # Text smaller than this is no link a reader can see or click.
-_SMALLEST_FONT_PX = 6.0
+SMALLEST_FONT_PX = 6.0
 # An offset this far negative puts the element off screen (the -9999px of image replacement);
 # one this far positive, the other way: no mail is that wide.
 _OFF_SCREEN_PX = -500.0
@@ -106,7 +106,7 @@ def hides_all(found: Declarations) -> bool:
         if (name, value) in _HIDING or _hides(name, value):
             return True
         if overflow_hidden and name in _BOXES and (size := _box(name, value)) is not None \
-                and size < _SMALLEST_FONT_PX:
+                and size < SMALLEST_FONT_PX:
             return True
     return False
 
@@ -115,12 +115,12 @@ def _hides(name: str, value: str) -> bool:
     """True when one declaration hides the element, whatever the others say."""
     if name in ("font-size", "font"):
         size = pixels(value) if name == "font-size" else _font_size(value)
-        return size is not None and size < _SMALLEST_FONT_PX
+        return size is not None and size < SMALLEST_FONT_PX
     if name in ("opacity", "zoom", "scale"):
         # An opacity under 0 is 0; a scale under 0 is a mirror image, as large.
         shares = [share if name == "opacity" else abs(share)
                   for share in map(_share, words(value)) if share is not None]
-        return any(share < (_FAINTEST if name == "opacity" else _SMALLEST_FONT_PX / 16) for share in shares)
+        return any(share < (_FAINTEST if name == "opacity" else SMALLEST_FONT_PX / 16) for share in shares)
     if name == "-webkit-text-fill-color":  # WebKit draws text in it, whatever its `color`
         fill = parse(value)
         return fill is not None and fill.alpha < _FAINTEST
@@ -172,6 +172,26 @@ def _off_screen(name: str, value: str) -> bool:
         lengths = [pixels(word) for word in words(value)]
     far = _FAR_OFF_PX if name in _FAR_OFFSETS else float("inf")
     return any(length is not None and not _OFF_SCREEN_PX < length < far for length in lengths)
+
+
+# A font size `font_size` reads: (px, False), or (a factor of the parent's, True).
+FontSize = tuple[float, bool]
+_RELATIVE_SIZES = {"smaller": 1 / 1.2, "larger": 1.2}
+
+
+def font_size(found: Declarations) -> FontSize | None:
+    """The last font-size of `found`: em, % and smaller or larger as a factor of the parent's,
+    any other length in px; None without one, or one not read."""
+    for name, value in reversed(found):
+        if name == "font-size":
+            if value in _RELATIVE_SIZES:
+                return _RELATIVE_SIZES[value], True
+            size = pixels(value)
+            if size is None:
+                return None
+            relative = value.endswith(("em", "%")) and not value.endswith("rem")
+            return (size / 16, True) if relative else (size, False)
+    return None
 
 
 # A colour of less than a tenth of its alpha draws nothing a reader would find.
