@@ -282,6 +282,7 @@ _HIDDEN_LINKS = {
     "white as lab": _leave("background:url(x.png) no-repeat #fff", "color:lab(100 0 0)"),
     "black as oklch": _leave("background:oklch(0 0 0)", "color:black"),
     "any named colour": _leave("background:ivory", "color:#FFFFF0"),
+    "near white on white": _leave("background:#fff", "color:#fafafa"),
     "mixed to the background": _leave("background:#800080", "color:color-mix(in srgb, red, blue)"),
     # Boxes too small to show a line, their overflow hidden or clipped.
     "height 0, overflow-y clip": _leave("max-height:0;overflow-y:clip"),
@@ -359,6 +360,7 @@ def test_p06_a_tenants_unsubscribe_link_the_reader_cannot_see_still_gets_the_foo
     _leave("background:lab(100 0 0)", "color:color-mix(in srgb, white 50%, black)"),
     _leave("transform:translate(-50%, -50%) scale(.9);opacity:.5;font:700 12px/1.5 Arial;max-height:none;"
            "overflow:hidden;line-height:1.4;margin:0 auto;-webkit-text-fill-color:#333;scale:-1"),
+    _leave("background:#fff", "color:#e0e0e0"),
     '<p style="font-size:12px"><small><sub><a href="{{ unsubscribe_url }}">Leave</a></sub></small></p>',
     '<details open><summary>More</summary><a href="{{ unsubscribe_url }}">Leave</a></details>',
     '<details><summary><a href="{{ unsubscribe_url }}">Leave</a></summary>More</details>',

@@ -208,6 +208,20 @@ def colour(value: str) -> str | None:
     return "#{:02x}{:02x}{:02x}".format(*found.rgb) if found.rgb else value.strip().lower()
 
 
+# Text within this much (of 255) of its background on every channel is not told from it.
+_NEAREST = 12
+
+
+def alike(first: str, second: str) -> bool:
+    """True when colours from `colour` are one to a reader's eye: equal, or #rrggbb that differ
+    by no more than a few steps a channel (#fafafa text on #ffffff)."""
+    if first == second:
+        return True
+    if not (first.startswith("#") and second.startswith("#") and len(first) == len(second) == 7):
+        return False
+    return all(abs(int(first[at:at + 2], 16) - int(second[at:at + 2], 16)) <= _NEAREST for at in (1, 3, 5))
+
+
 # What `text_colour` gives for a `color` that takes the parent's.
 INHERIT = "inherit"
 # ... and for one that draws nothing (transparent, no alpha): text in it shows on no background.

@@ -16,6 +16,7 @@ from chalicelib.domain.css_visibility import (
     SEE_THROUGH,
     SMALLEST_FONT_PX,
     FontSize,
+    alike,
     background,
     declarations,
     font_size,
@@ -282,8 +283,8 @@ class _LinkFinder(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self.link_depth is not None and not self.hiding and not _INVISIBLE.fullmatch(data):
             _, _, drawn, under, closed, _ = self.stack[-1]
-            # Text in its background's colour, or in none, or folded in <details>, shows nothing.
-            if drawn not in (under, SEE_THROUGH) and not closed:
+            # Text in (near) its background's colour, or in none, or folded in <details>, shows nothing.
+            if drawn != SEE_THROUGH and not alike(drawn, under) and not closed:
                 self.found = True
 
 
