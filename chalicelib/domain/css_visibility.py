@@ -1,17 +1,15 @@
 """What CSS hides from a reader of a mail (P06): the declarations of an element, from its inline
-style, its presentational attributes and the simple rules of the part's <style> blocks, judged for
-hiding all the element holds, and the colours its text is drawn in and on.
+style, its presentational attributes and the rules of the part's <style> blocks (css_rules.py),
+judged for hiding all the element holds, and the colours its text is drawn in and on.
 
 It errs on the side of hiding: every declaration counts on its own (a later one or !important may
-undo it), a rule applies when the last compound of its selector matches (combinators and most
-pseudo-classes are not followed), specificity is not weighed, and @media rules apply as if
-always. At worst the platform's footer link is added where the tenant's own already showed.
-Parsing is cached per CSS text, so a campaign's styles are read once per Lambda, not per recipient.
+undo it), as does every rule that may apply. At worst the platform's footer link is added where
+the tenant's own already showed. Parsing is cached per CSS text, so a campaign's styles are read
+once per Lambda, not per recipient.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 
 from chalicelib.domain.css_colour import parse
@@ -19,7 +17,8 @@ from chalicelib.domain.css_values import PIXELS, pixels, quantity, split, words
 
 Declarations = tuple[tuple[str, str], ...]
 
-_COMMENT = re.compile(r"/\*.*?(?:\*/|\Z)", re.DOTALL)
+# A CSS comment; an unclosed one runs to the end, as in a browser.
+COMMENT = re.compile(r"/\*.*?(?:\*/|\Z)", re.DOTALL)
 # A CSS escape: up to six hex digits and one optional white space, or any other character.
 # "displ\61 y:none" is display:none to a mail client, so it must be to us.
 _ESCAPE = re.compile(r"\\([0-9a-fA-F]{1,6})[ \t\n\r\f]?|\\(.)", re.DOTALL)
@@ -45,12 +44,6 @@ _HIDING = frozenset({("display", "none"), ("visibility", "hidden"), ("visibility
 _SCALES = frozenset({"scale", "scalex", "scaley", "scale3d"})
 _TRANSLATIONS = frozenset({"translate", "translatex", "translatey", "translate3d"})
 _PAREN_SPACES = re.compile(r"\s*([(),])\s*")
-# Pseudo-classes and -elements that do not apply to the mail as first shown.
-_DYNAMIC = re.compile(r"::|:(?:hover|focus|active|target|before|after)", re.IGNORECASE)
-# Each bracket's scan stops at the next opening one: an unclosed "[" or "(" is not rescanned to the
-# end from every one before it (quadratic).
-_SELECTOR_NOISE = re.compile(r":[\w-]+(?:\([^()]*\))?|\[[^\][]*\]")
-_SELECTOR_PART = re.compile(r"[.#]?[\w-]+|\*")
 
 
 def _code_point(match: re.Match[str]) -> str:
@@ -69,7 +62,7 @@ def unescape(css: str) -> str:
 def declarations(style: str) -> Declarations:
     """(property, value) of each declaration of `style`, lower case, without !important."""
     found = []
-    for declaration in unescape(_COMMENT.sub("", style)).lower().split(";"):
+    for declaration in unescape(COMMENT.sub("", style)).lower().split(";"):
         name, _, value = declaration.partition(":")
         value = value.replace("!important", "").strip()
         # A zero of any notation ("0px", ".0em", "calc(0px)") is written "0" for the checks.
@@ -250,74 +243,3 @@ def background(found: Declarations) -> str | None:
             # The shorthand's colour is the word that reads as one (an image or position is not).
             painted = next((c for c in map(colour, words(value)) if c), painted)
     return painted
-
-
-@dataclass(frozen=True)
-class _Rule:
-    tag: str | None
-    classes: frozenset[str]
-    element_id: str | None
-    found: Declarations
-
-
-# A <style> block's rules by the key an element is looked up with, each with its place.
-RuleSet = dict[tuple[str, str], tuple[tuple[int, "_Rule"], ...]]
-
-
-@lru_cache(maxsize=64)
-def style_rules(css: str) -> RuleSet:
-    """The rules of a <style> block, by the key an element is looked up with: ("#", id),
-    (".", a class) or ("", tag or "*"); each with its place, so they apply in order."""
-    index: dict[tuple[str, str], list[tuple[int, _Rule]]] = {}
-    selector: str | None = None
-    start = place = 0
-    # One pass over the braces: an @media prelude is replaced by its first rule's selector.
-    for brace in re.finditer(r"[{}]", _COMMENT.sub("", css)):
-        chunk = brace.string[start:brace.start()]
-        start = brace.end()
-        if brace.group() == "{":
-            selector = chunk
-            continue
-        if selector is not None:
-            for rule in _rules(unescape(selector), declarations(chunk)):
-                key = (("#", rule.element_id) if rule.element_id else (".", min(rule.classes))
-                       if rule.classes else ("", rule.tag or "*"))
-                index.setdefault(key, []).append((place, rule))
-                place += 1
-        selector = None
-    return {key: tuple(rules) for key, rules in index.items()}
-
-
-def _rules(selector: str, found: Declarations) -> list[_Rule]:
-    rules = []
-    for alternative in selector.lower().split(","):
-        words = alternative.replace(">", " ").replace("+", " ").replace("~", " ").split()
-        if not words or words[-1].startswith("@") or _DYNAMIC.search(words[-1]):
-            continue
-        parts = _SELECTOR_PART.findall(_SELECTOR_NOISE.sub("", words[-1]))
-        tag = next((part for part in parts if part[0] not in ".#*"), None)
-        element_id = next((part[1:] for part in parts if part[0] == "#"), None)
-        classes = frozenset(part[1:] for part in parts if part[0] == ".")
-        rules.append(_Rule(tag, classes, element_id, found))
-    return rules
-
-
-def matched(rule_sets: list[RuleSet], tag: str, classes: frozenset[str],
-            element_id: str | None) -> tuple[Declarations, int]:
-    """(the declarations of every rule in `rule_sets` that applies to the element, in order; the
-    rules and declarations looked at, for the caller to bound: many rules under one class, or
-    one long rule, looked at for every element would be quadratic)."""
-    keys = [("", tag), ("", "*"), *((".", name) for name in classes)]
-    if element_id:
-        keys.append(("#", element_id))
-    found: list[tuple[int, int, Declarations]] = []
-    cost = 0
-    for block, rules in enumerate(rule_sets):
-        for key in keys:
-            for place, rule in rules.get(key, ()):
-                cost += 1 + len(rule.found)
-                if ((rule.tag is None or rule.tag == tag) and rule.classes <= classes
-                        and (rule.element_id is None or rule.element_id == element_id)):
-                    found.append((block, place, rule.found))
-    found.sort(key=lambda item: item[:2])
-    return tuple(declaration for *_, rule_found in found for declaration in rule_found), cost

@@ -11,6 +11,7 @@ import re
 from functools import lru_cache
 from html.parser import HTMLParser
 
+from chalicelib.domain.css_rules import matched, style_rules
 from chalicelib.domain.css_visibility import (
     INHERIT,
     SEE_THROUGH,
@@ -21,8 +22,6 @@ from chalicelib.domain.css_visibility import (
     declarations,
     font_size,
     hides_all,
-    matched,
-    style_rules,
     text_colour,
 )
 
