@@ -228,6 +228,7 @@ _HIDDEN_LINKS = {
     "clip to nothing": '<div style="position:absolute;clip:rect(0 0 0 0)"><a href="{{ unsubscribe_url }}">'
                        'Leave</a></div>',
     "clip path inset": '<a style="clip-path:inset(50%)" href="{{ unsubscribe_url }}">Leave</a>',
+    "clip path flat polygon": _leave("clip-path:polygon(evenodd, 0 0, 100% 0, 50% 0)"),
     "clip path circle": '<a style="clip-path: circle(0)" href="{{ unsubscribe_url }}">Leave</a>',
     "tiny font": '<span style="font-size:1px"><a href="{{ unsubscribe_url }}">Leave</a></span>',
     # A zero or tiny length in any notation is one: calc() and its kin are worked out.
@@ -360,7 +361,7 @@ def test_p06_a_tenants_unsubscribe_link_the_reader_cannot_see_still_gets_the_foo
     _leave("background:lab(100 0 0)", "color:color-mix(in srgb, white 50%, black)"),
     _leave("transform:translate(-50%, -50%) scale(.9);opacity:.5;font:700 12px/1.5 Arial;max-height:none;"
            "overflow:hidden;line-height:1.4;margin:0 auto;-webkit-text-fill-color:#333;scale:-1"),
-    _leave("background:#fff", "color:#e0e0e0"),
+    _leave("background:#fff", "color:#e0e0e0;clip-path:polygon(0 0, 100% 0, 100% 100%)"),
     '<p style="font-size:12px"><small><sub><a href="{{ unsubscribe_url }}">Leave</a></sub></small></p>',
     '<details open><summary>More</summary><a href="{{ unsubscribe_url }}">Leave</a></details>',
     '<details><summary><a href="{{ unsubscribe_url }}">Leave</a></summary>More</details>',

@@ -73,7 +73,8 @@ def declarations(style: str) -> Declarations:
 
 def _clipped(name: str, value: str) -> bool:
     """True for a clip or clip-path that leaves nothing: a rect of no area, an inset of half or
-    more, a circle or ellipse of no radius."""
+    more, a circle or ellipse of no radius, a polygon of no area (its points on one line across
+    or down)."""
     value = _PAREN_SPACES.sub(r"\1", value)
     if name == "clip" and value.startswith("rect("):
         sides = [pixels(side) for side in re.split(r"[ ,]+", value[5:].rstrip(")"))]
@@ -84,6 +85,11 @@ def _clipped(name: str, value: str) -> bool:
         if value.startswith("inset("):
             return any(side.endswith("%") and (pixels(side) or 0) >= 50 * PIXELS["%"]
                        for side in value[6:].rstrip(")").split())
+        if value.startswith("polygon(") and value.endswith(")"):
+            points = [[pixels(at) for at in words(point)] for point in split(value[8:-1], ",")
+                      if point not in ("nonzero", "evenodd")]
+            if points and all(len(point) == 2 and None not in point for point in points):
+                return len({x for x, _ in points}) == 1 or len({y for _, y in points}) == 1
         return value.startswith(("circle(0", "ellipse(0"))
     return False
 
