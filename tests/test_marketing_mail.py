@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import email
+import itertools
 import re
 from datetime import UTC, datetime, timedelta
 from email.policy import default as default_policy
@@ -185,6 +186,11 @@ def test_p06_p08_a_footer_written_beside_a_comment_is_not_repeated():
     assert "You receive this email" not in body
 
 
+def _leave(outer: str, link: str = "") -> str:
+    """The tenant's unsubscribe link styled `link`, in a paragraph styled `outer`."""
+    return f'<p style="{outer}"><a href="{{{{ unsubscribe_url }}}}" style="{link}">Leave</a></p>'
+
+
 # A tenant's own unsubscribe link the reader cannot see or click: the footer is added (P06).
 _IDENTITY = "<p>Acme Ltd, 1 Main Street, 010101 Bucharest, Romania, contact@acme.example</p>"
 _HIDDEN_LINKS = {
@@ -222,8 +228,17 @@ _HIDDEN_LINKS = {
     "clip to nothing": '<div style="position:absolute;clip:rect(0 0 0 0)"><a href="{{ unsubscribe_url }}">'
                        'Leave</a></div>',
     "clip path inset": '<a style="clip-path:inset(50%)" href="{{ unsubscribe_url }}">Leave</a>',
+    "clip path flat polygon": _leave("clip-path:polygon(evenodd, 0 0, 100% 0, 50% 0)"),
     "clip path circle": '<a style="clip-path: circle(0)" href="{{ unsubscribe_url }}">Leave</a>',
     "tiny font": '<span style="font-size:1px"><a href="{{ unsubscribe_url }}">Leave</a></span>',
+    # A zero or tiny length in any notation is one: calc() and its kin are worked out.
+    "font size calc": '<span style="font-size:calc(0 * 1em)"><a href="{{ unsubscribe_url }}">'
+                      'Leave</a></span>',
+    "font size min": '<span style="font-size:min(1px, 10vw)"><a href="{{ unsubscribe_url }}">'
+                     'Leave</a></span>',
+    "font size exponent": '<span style="font-size:1e-3px"><a href="{{ unsubscribe_url }}">Leave</a></span>',
+    "off screen calc": '<div style="position:absolute;left:calc(-200vw - 50%)">'
+                       '<a href="{{ unsubscribe_url }}">Leave</a></div>',
     "line height 0": '<div style="line-height:0;overflow:hidden"><a href="{{ unsubscribe_url }}">'
                      'Leave</a></div>',
     "colour on like background": '<p style="background-color:#FFFFFF;color:#fff">'
@@ -246,6 +261,69 @@ _HIDDEN_LINKS = {
     "transparent text": '<a style="color:transparent" href="{{ unsubscribe_url }}">Leave</a>',
     "no alpha text": '<p style="color: rgba(0, 0, 0, 0)"><a href="{{ unsubscribe_url }}"'
                      ' style="color:inherit"><span>Leave</span></a></p>',
+    # ... in any notation of CSS Color 4, or of an alpha too faint to find.
+    "no alpha, space syntax": _leave("", "color: rgb(0 0 0 / 0%)"),
+    "no alpha hsl": _leave("", "color:hsl(0deg 0% 0% / 0)"),
+    "no alpha hwb": _leave("", "color:hwb(0 0% 0% / 0)"),
+    "no alpha color()": _leave("", "color:color(srgb 0 0 0 / 0)"),
+    "no alpha, a wide gamut": _leave("", "color:color(rec2020 0 0 0 / 0)"),
+    "no alpha oklch": _leave("", "color:oklch(0% 0 0 / 0)"),
+    "no alpha lab": _leave("", "color:lab(0 0 0 / none)"),
+    "no alpha, 8 hex digits": _leave("", "color:#00000000"),
+    "no alpha, 4 hex digits": _leave("", "color:#FFF0"),
+    "no alpha, exponent": _leave("", "color:rgba(0,0,0,0e0)"),
+    "no alpha, calc": _leave("", "color:rgb(0 0 0 / calc(0))"),
+    "no alpha, relative": _leave("", "color:rgb(from red r g b / 0)"),
+    "mixed to nothing": _leave("", "color:color-mix(in srgb, red 0%, transparent)"),
+    "faint alpha": _leave("", "color:rgba(0,0,0,.01)"),
+    # Text in its background's colour, each written another way.
+    "white as hsl on white": _leave("background:#fff", "color:hsl(0 0% 100%)"),
+    "white as rgb on white": _leave("background:WHITE", "color:rgb(255 255 255)"),
+    "white as percentages": _leave("background-color:#ffffff", "color:rgb(100%,100%,100%)"),
+    "white as lab": _leave("background:url(x.png) no-repeat #fff", "color:lab(100 0 0)"),
+    "black as oklch": _leave("background:oklch(0 0 0)", "color:black"),
+    "any named colour": _leave("background:ivory", "color:#FFFFF0"),
+    "near white on white": _leave("background:#fff", "color:#fafafa"),
+    "mixed to the background": _leave("background:#800080", "color:color-mix(in srgb, red, blue)"),
+    # Boxes too small to show a line, their overflow hidden or clipped.
+    "height 0, overflow-y clip": _leave("max-height:0;overflow-y:clip"),
+    "tiny box": _leave("height:2px;overflow:hidden"),
+    "tiny line height": _leave("line-height:.1;overflow:hidden"),
+    # Almost no opacity, a text fill of none, no content shown.
+    "faint opacity": _leave("", "opacity:0.001"),
+    "faint opacity percent": _leave("opacity:1%"),
+    "negative opacity": _leave("opacity:-1"),
+    "opacity filter": _leave("filter:blur(0) opacity(0)"),
+    "transparent text fill": _leave("-webkit-text-fill-color:transparent"),
+    "content visibility": _leave("content-visibility:hidden"),
+    # Shrunk to nothing, or moved or put far off screen.
+    "scaled to nothing": _leave("", "display:inline-block;transform:scale(0)"),
+    "scaled flat": _leave("transform:rotate(0) scale(1, 0)"),
+    "scaled in y": _leave("transform:scaleY(.01)"),
+    "scale property": _leave("scale:0"),
+    "zoomed out": _leave("zoom:1%"),
+    "translated off screen": _leave("transform:translateX(-9999px)"),
+    "translate property": _leave("translate:-9999px 0"),
+    "inset off screen": _leave("position:absolute;inset:-9999px auto auto -9999px"),
+    "logical offset": _leave("position:absolute;inset-inline-start:-9999px"),
+    "margin shorthand": _leave("margin:-9999px 0 0"),
+    "far to the right": _leave("position:absolute;left:99999px"),
+    "right edge far left": _leave("position:absolute;right:9999px"),
+    "font shorthand": _leave("font:0/0 a"),
+    "tiny font shorthand": _leave("font:bold 1px/1 serif"),
+    # A closed <details> shows its summary only.
+    "closed details": '<details><summary>More</summary><a href="{{ unsubscribe_url }}">Leave</a></details>',
+    # Font sizes relative to the parent's multiply down to tiny text.
+    "relative font sizes": '<div style="font-size:40%"><p style="font-size:.4em">'
+                           '<a href="{{ unsubscribe_url }}">Leave</a></p></div>',
+    "nested small": "<small>" * 6 + '<a href="{{ unsubscribe_url }}">Leave</a>' + "</small>" * 6,
+    "not clickable": _leave("", "pointer-events:none"),
+    "in a text area": '<textarea><a href="{{ unsubscribe_url }}">Leave</a></textarea>',
+    "in a list box": '<select><option><a href="{{ unsubscribe_url }}">Leave</a></option></select>',
+    "fallback of a frame": '<iframe src="https://acme.example/"><a href="{{ unsubscribe_url }}">Leave</a>'
+                           '</iframe>',
+    "text folded in details": '<a href="{{ unsubscribe_url }}"><details><summary></summary>Leave'
+                              '</details></a>',
 }
 
 
@@ -278,6 +356,15 @@ def test_p06_a_tenants_unsubscribe_link_the_reader_cannot_see_still_gets_the_foo
     'Leave</a></p>',
     '<p style="color:transparent;background:rgba(0,0,0,0)"><a href="{{ unsubscribe_url }}"'
     ' style="color:rgba(0,0,0,0.5)">Leave</a></p>',
+    _leave("background:#fff", "color:rgb(0 0 0 / 50%)"),
+    _leave("background:url(x.png) rgb(51 51 51)", "color:hsl(0 0% 100% / .9)"),
+    _leave("background:lab(100 0 0)", "color:color-mix(in srgb, white 50%, black)"),
+    _leave("transform:translate(-50%, -50%) scale(.9);opacity:.5;font:700 12px/1.5 Arial;max-height:none;"
+           "overflow:hidden;line-height:1.4;margin:0 auto;-webkit-text-fill-color:#333;scale:-1"),
+    _leave("background:#fff", "color:#e0e0e0;clip-path:polygon(0 0, 100% 0, 100% 100%)"),
+    '<p style="font-size:12px"><small><sub><a href="{{ unsubscribe_url }}">Leave</a></sub></small></p>',
+    '<details open><summary>More</summary><a href="{{ unsubscribe_url }}">Leave</a></details>',
+    '<details><summary><a href="{{ unsubscribe_url }}">Leave</a></summary>More</details>',
 ])
 def test_p06_a_tenants_visible_unsubscribe_link_gets_no_duplicate_footer(link):
     """A link with text the reader sees, outside any hidden element (a hidden preheader before it,
@@ -287,6 +374,15 @@ def test_p06_a_tenants_visible_unsubscribe_link_gets_no_duplicate_footer(link):
     body = _parts(message)[1]
     assert "You receive this email" not in body
     assert body.count(f"{BASE}/u/") == 1
+
+
+# A fresh first declaration for each run: the parse of a style is cached, and a cached parse takes
+# no time whatever it would have cost.
+_FRESH = itertools.count()
+
+
+def _uncached_style(value: str) -> str:
+    return f'<span style="z:{next(_FRESH)};{value}">'
 
 
 def _distinct(n: int) -> str:
@@ -300,9 +396,19 @@ def _distinct(n: int) -> str:
                                      lambda n: "<a " * (3 * n),
                                      lambda n: f"<style>{'.a{color:red}' * n}</style>" + _distinct(n),
                                      lambda n: f"<style>.a{{{'b:c;' * n}}}</style>" + _distinct(n),
-                                     lambda n: "<style>" * n + '<p x="' * n],
+                                     lambda n: "<style>" * n + '<p x="' * n,
+                                     lambda n: _uncached_style(f"font-size:{'1' * n}!;left:{'0' * n}x"),
+                                     lambda n: _uncached_style(f"left:calc({'(' * n}1px{' + 1px' * n})"),
+                                     lambda n: _uncached_style(f"color:{'color-mix(in srgb, red, ' * n}blue"
+                                                               f"{')' * n};background:rgb({'0 ' * n})"),
+                                     lambda n: _uncached_style(f"transform:{'scale(1) translate(1px) ' * n}"
+                                                               f";font:{'1 ' * n};overflow:hidden"
+                                                               f";height:{'(' * n}"),
+                                     lambda n: f"<style>/*{next(_FRESH)}*/{':a(' * 4 * n}"
+                                               f"{'[' * 4 * n}{{x:y}}</style>"],
                          ids=["hiding nest", "stray end tags", "long style", "unclosed tags", "many rules",
-                              "long rule", "unclosed style blocks"])
+                              "long rule", "unclosed style blocks", "long numbers", "long calc",
+                              "long colours", "long transforms", "long selector"])
 def test_p06_judging_the_tenants_unsubscribe_link_in_hostile_markup_takes_linear_time(hostile):
     """Deciding whether the tenant's link is visible parses the part once per recipient: markup
     built to make that quadratic (deep nesting, stray end tags, a long style) must stay linear."""

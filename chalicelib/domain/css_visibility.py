@@ -1,52 +1,49 @@
 """What CSS hides from a reader of a mail (P06): the declarations of an element, from its inline
-style, its presentational attributes and the simple rules of the part's <style> blocks, judged for
-hiding all the element holds, and the colours its text is drawn in and on.
+style, its presentational attributes and the rules of the part's <style> blocks (css_rules.py),
+judged for hiding all the element holds, and the colours its text is drawn in and on.
 
 It errs on the side of hiding: every declaration counts on its own (a later one or !important may
-undo it), a rule applies when the last compound of its selector matches (combinators and most
-pseudo-classes are not followed), specificity is not weighed, and @media rules apply as if
-always. At worst the platform's footer link is added where the tenant's own already showed.
-Parsing is cached per CSS text, so a campaign's styles are read once per Lambda, not per recipient.
+undo it), as does every rule that may apply. At worst the platform's footer link is added where
+the tenant's own already showed. Parsing is cached per CSS text, so a campaign's styles are read
+once per Lambda, not per recipient.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+
+from chalicelib.domain.css_colour import parse
+from chalicelib.domain.css_values import PIXELS, pixels, quantity, split, words
 
 Declarations = tuple[tuple[str, str], ...]
 
-_COMMENT = re.compile(r"/\*.*?(?:\*/|\Z)", re.DOTALL)
+# A CSS comment; an unclosed one runs to the end, as in a browser.
+COMMENT = re.compile(r"/\*.*?(?:\*/|\Z)", re.DOTALL)
 # A CSS escape: up to six hex digits and one optional white space, or any other character.
 # "displ\61 y:none" is display:none to a mail client, so it must be to us.
 _ESCAPE = re.compile(r"\\([0-9a-fA-F]{1,6})[ \t\n\r\f]?|\\(.)", re.DOTALL)
-# A zero length or number ("0", "0px", ".0em", "0%"): a digit, then only zeros and a unit.
-_ZERO = re.compile(r"[+-]?(?=\.?0)0*\.?0*(?:[a-z]+|%)?")
-_LENGTH = re.compile(r"([+-]?(?:\d+\.?\d*|\.\d+))([a-z]*|%)")
-# Pixels per unit, for telling a tiny or far-off length; "%" and em-like units are of 16 px.
-_PIXELS = {"": 1.0, "px": 1.0, "pt": 4 / 3, "pc": 16.0, "in": 96.0, "cm": 96 / 2.54, "mm": 96 / 25.4,
-           "em": 16.0, "rem": 16.0, "ex": 8.0, "ch": 8.0, "%": 0.16}
 # Text smaller than this is no link a reader can see or click.
-_SMALLEST_FONT_PX = 6.0
-# An offset this far negative puts the element off screen (the -9999px of image replacement).
+SMALLEST_FONT_PX = 6.0
+# An offset this far negative puts the element off screen (the -9999px of image replacement);
+# one this far positive, the other way: no mail is that wide.
 _OFF_SCREEN_PX = -500.0
+_FAR_OFF_PX = 2000.0
 _OFFSETS = frozenset({"left", "top", "right", "bottom", "margin-left", "margin-top", "margin-right",
-                      "text-indent"})
+                      "text-indent", "margin", "inset", "inset-inline", "inset-block", "inset-inline-start",
+                      "inset-block-start", "inset-inline-end", "inset-block-end", "margin-inline",
+                      "margin-block", "margin-inline-start", "margin-block-start", "translate"})
+_FAR_OFFSETS = frozenset({"left", "right", "bottom", "inset-inline-start", "inset-inline-end",
+                          "inset-block-end"})
+# What a box no taller or wider than a line of tiny text, clipping its overflow, leaves unseen.
+_BOXES = frozenset({"height", "max-height", "width", "max-width", "line-height"})
+_OVERFLOWS = frozenset({"overflow", "overflow-x", "overflow-y"})
 _HIDING = frozenset({("display", "none"), ("visibility", "hidden"), ("visibility", "collapse"),
-                     ("mso-hide", "all")})
-_NAMED = {"white": "#ffffff", "black": "#000000", "red": "#ff0000", "blue": "#0000ff",
-          "green": "#008000", "yellow": "#ffff00", "gray": "#808080", "grey": "#808080",
-          "silver": "#c0c0c0"}
-_HEX = re.compile(r"#([0-9a-f]{3}|[0-9a-f]{6})")
-_RGB = re.compile(r"rgba?\((\d+)%?,(\d+)%?,(\d+)%?(?:,[\d.]+%?)?\)")
-# A colour of no alpha ("rgba(0,0,0,0)", "hsla(0,0%,0%,0%)", "#0000"): see-through, like transparent.
-_SEE_THROUGH = re.compile(r"transparent|(?:rgb|hsl)a?\([^,]*,[^,]*,[^,]*,[+-]?0*\.?0*%?\)"
-                          r"|#[0-9a-f]{3}0|#[0-9a-f]{6}00")
+                     ("mso-hide", "all"), ("content-visibility", "hidden"),
+                     ("pointer-events", "none")})  # shown, but no link a reader can click
+# A transform that shrinks or moves all the element draws: "scale(0)", "translateX(-9999px)".
+_SCALES = frozenset({"scale", "scalex", "scaley", "scale3d"})
+_TRANSLATIONS = frozenset({"translate", "translatex", "translatey", "translate3d"})
 _PAREN_SPACES = re.compile(r"\s*([(),])\s*")
-# Pseudo-classes and -elements that do not apply to the mail as first shown.
-_DYNAMIC = re.compile(r"::|:(?:hover|focus|active|target|before|after)", re.IGNORECASE)
-_SELECTOR_NOISE = re.compile(r":[\w-]+(?:\([^)]*\))?|\[[^\]]*\]")
-_SELECTOR_PART = re.compile(r"[.#]?[\w-]+|\*")
 
 
 def _code_point(match: re.Match[str]) -> str:
@@ -65,69 +62,163 @@ def unescape(css: str) -> str:
 def declarations(style: str) -> Declarations:
     """(property, value) of each declaration of `style`, lower case, without !important."""
     found = []
-    for declaration in unescape(_COMMENT.sub("", style)).lower().split(";"):
+    for declaration in unescape(COMMENT.sub("", style)).lower().split(";"):
         name, _, value = declaration.partition(":")
         value = value.replace("!important", "").strip()
-        found.append((name.strip(), "0" if _ZERO.fullmatch(value) else value))
+        # A zero of any notation ("0px", ".0em", "calc(0px)") is written "0" for the checks.
+        number = quantity(value)
+        found.append((name.strip(), "0" if number is not None and number[0] == 0 else value))
     return tuple(found)
-
-
-def _pixels(value: str) -> float | None:
-    match = _LENGTH.fullmatch(value)
-    if match is None or match.group(2) not in _PIXELS:
-        return None
-    return float(match.group(1)) * _PIXELS[match.group(2)]
 
 
 def _clipped(name: str, value: str) -> bool:
     """True for a clip or clip-path that leaves nothing: a rect of no area, an inset of half or
-    more, a circle or ellipse of no radius."""
+    more, a circle or ellipse of no radius, a polygon of no area (its points on one line across
+    or down)."""
     value = _PAREN_SPACES.sub(r"\1", value)
     if name == "clip" and value.startswith("rect("):
-        sides = [_pixels(side) for side in re.split(r"[ ,]+", value[5:].rstrip(")"))]
+        sides = [pixels(side) for side in re.split(r"[ ,]+", value[5:].rstrip(")"))]
         if len(sides) == 4 and None not in sides:
             top, right, bottom, left = sides
             return bool(bottom <= top or right <= left)  # type: ignore[operator]
     if name == "clip-path":
         if value.startswith("inset("):
-            return any(side.endswith("%") and (_pixels(side) or 0) >= 50 * _PIXELS["%"]
+            return any(side.endswith("%") and (pixels(side) or 0) >= 50 * PIXELS["%"]
                        for side in value[6:].rstrip(")").split())
+        if value.startswith("polygon(") and value.endswith(")"):
+            points = [[pixels(at) for at in words(point)] for point in split(value[8:-1], ",")
+                      if point not in ("nonzero", "evenodd")]
+            if points and all(len(point) == 2 and None not in point for point in points):
+                return len({x for x, _ in points}) == 1 or len({y for _, y in points}) == 1
         return value.startswith(("circle(0", "ellipse(0"))
     return False
 
 
 def hides_all(found: Declarations) -> bool:
-    """True when `found` hides the element and all it holds: display:none, visibility:hidden,
-    mso-hide:all, a zero font-size or opacity, text under 6 px, a zero (max-)height, width or
-    line-height with overflow:hidden, an offset far off screen, a clip to nothing."""
-    overflow_hidden = ("overflow", "hidden") in found
+    """True when `found` hides the element and all it holds, or makes it no link: display:none,
+    visibility:hidden, mso-hide:all, content-visibility:hidden, pointer-events:none, text under
+    6 px (font-size, font, a scale or zoom), an opacity or text fill under a tenth, a box under
+    6 px with its overflow hidden, an offset or translation far off screen, a clip to nothing."""
+    overflow_hidden = any(name in _OVERFLOWS and value.split()[0] in ("hidden", "clip")
+                          for name, value in found if value)
     for name, value in found:
-        if (name, value) in _HIDING or (value == "0" and name in ("font-size", "opacity")):
+        if (name, value) in _HIDING or _hides(name, value):
             return True
-        if overflow_hidden and value == "0" and name in ("height", "max-height", "width", "max-width",
-                                                         "line-height"):
-            return True
-        pixels = _pixels(value)
-        if pixels is not None and ((name == "font-size" and pixels < _SMALLEST_FONT_PX)
-                                   or (name in _OFFSETS and pixels <= _OFF_SCREEN_PX)):
-            return True
-        if name in ("clip", "clip-path") and _clipped(name, value):
+        if overflow_hidden and name in _BOXES and (size := _box(name, value)) is not None \
+                and size < SMALLEST_FONT_PX:
             return True
     return False
 
 
-def colour(value: str) -> str | None:
-    """A CSS colour as #rrggbb where it is one of the common forms, else as written; None for
-    none, transparent or inherit (the parent's shows through)."""
-    value = _PAREN_SPACES.sub(r"\1", value.strip().lower())
-    if value in ("", "inherit", "initial", "unset", "currentcolor", "none") or _SEE_THROUGH.fullmatch(value):
+def _hides(name: str, value: str) -> bool:
+    """True when one declaration hides the element, whatever the others say."""
+    if name in ("font-size", "font"):
+        size = pixels(value) if name == "font-size" else _font_size(value)
+        return size is not None and size < SMALLEST_FONT_PX
+    if name in ("opacity", "zoom", "scale"):
+        # An opacity under 0 is 0; a scale under 0 is a mirror image, as large.
+        shares = [share if name == "opacity" else abs(share)
+                  for share in map(_share, words(value)) if share is not None]
+        return any(share < (_FAINTEST if name == "opacity" else SMALLEST_FONT_PX / 16) for share in shares)
+    if name == "-webkit-text-fill-color":  # WebKit draws text in it, whatever its `color`
+        fill = parse(value)
+        return fill is not None and fill.alpha < _FAINTEST
+    if name in _OFFSETS or name == "transform":
+        return _off_screen(name, value)
+    if name == "filter":
+        return any(_hides("opacity", word[8:-1]) for word in words(value) if word.startswith("opacity("))
+    return name in ("clip", "clip-path") and _clipped(name, value)
+
+
+def _share(word: str) -> float | None:
+    """A number or percentage as a fraction of one: "0.5" and "50%" are both half."""
+    found = quantity(word)
+    if found is None or found[1] not in ("", "%"):
         return None
-    if (match := _HEX.fullmatch(value)) is not None:
-        digits = match.group(1)
-        return "#" + (digits if len(digits) == 6 else "".join(c * 2 for c in digits))
-    if (match := _RGB.fullmatch(value)) is not None:
-        return "#" + "".join(f"{min(int(part), 255):02x}" for part in match.groups())
-    return _NAMED.get(value, value)
+    return found[0] / 100 if found[1] == "%" else found[0]
+
+
+def _box(name: str, value: str) -> float | None:
+    """A box's height or width in px; a line-height of a bare number is of a 16 px font."""
+    found = quantity(value)
+    if name == "line-height" and found is not None and found[1] == "":
+        return found[0] * 16
+    return pixels(value)
+
+
+def _font_size(value: str) -> float | None:
+    """The size of the `font` shorthand ("bold 0/0 serif", "12px/1.5 Arial"): its first length;
+    a bare number is a weight, but for 0."""
+    for word in words(value):
+        size = word.split("/")[0]
+        found = quantity(size)
+        if found is not None and (found[1] in ("px", "%") or found[0] == 0):
+            return pixels(size)
+    return None
+
+
+def _off_screen(name: str, value: str) -> bool:
+    """True for offsets (any of a shorthand's) or a translation that put the element far off
+    screen."""
+    if name == "transform":
+        functions = [word.partition("(") for word in words(value)]
+        if any(function in _SCALES and any(_hides("scale", part) for part in split(rest[:-1], ", "))
+               for function, _, rest in functions):
+            return True
+        lengths = [pixels(part) for function, _, rest in functions if function in _TRANSLATIONS
+                   for part in split(rest[:-1], ", ")]
+    else:
+        lengths = [pixels(word) for word in words(value)]
+    far = _FAR_OFF_PX if name in _FAR_OFFSETS else float("inf")
+    return any(length is not None and not _OFF_SCREEN_PX < length < far for length in lengths)
+
+
+# A font size `font_size` reads: (px, False), or (a factor of the parent's, True).
+FontSize = tuple[float, bool]
+_RELATIVE_SIZES = {"smaller": 1 / 1.2, "larger": 1.2}
+
+
+def font_size(found: Declarations) -> FontSize | None:
+    """The last font-size of `found`: em, % and smaller or larger as a factor of the parent's,
+    any other length in px; None without one, or one not read."""
+    for name, value in reversed(found):
+        if name == "font-size":
+            if value in _RELATIVE_SIZES:
+                return _RELATIVE_SIZES[value], True
+            size = pixels(value)
+            if size is None:
+                return None
+            relative = value.endswith(("em", "%")) and not value.endswith("rem")
+            return (size / 16, True) if relative else (size, False)
+    return None
+
+
+# A colour of less than a tenth of its alpha draws nothing a reader would find.
+_FAINTEST = 0.1
+
+
+def colour(value: str) -> str | None:
+    """A CSS colour in any notation as #rrggbb (one in a colour space not converted as written),
+    None for one that draws nothing (transparent, an alpha under a tenth) and for none at all
+    (inherit, currentcolor, a typo: the parent's shows through)."""
+    found = parse(value)
+    if found is None or found.alpha < _FAINTEST:
+        return None
+    return "#{:02x}{:02x}{:02x}".format(*found.rgb) if found.rgb else value.strip().lower()
+
+
+# Text within this much (of 255) of its background on every channel is not told from it.
+_NEAREST = 12
+
+
+def alike(first: str, second: str) -> bool:
+    """True when colours from `colour` are one to a reader's eye: equal, or #rrggbb that differ
+    by no more than a few steps a channel (#fafafa text on #ffffff)."""
+    if first == second:
+        return True
+    if not (first.startswith("#") and second.startswith("#") and len(first) == len(second) == 7):
+        return False
+    return all(abs(int(first[at:at + 2], 16) - int(second[at:at + 2], 16)) <= _NEAREST for at in (1, 3, 5))
 
 
 # What `text_colour` gives for a `color` that takes the parent's.
@@ -141,7 +232,8 @@ def text_colour(found: Declarations) -> str | None:
     SEE_THROUGH for transparent text, None without one."""
     for name, value in reversed(found):
         if name == "color":
-            if _SEE_THROUGH.fullmatch(_PAREN_SPACES.sub(r"\1", value.strip().lower())):
+            drawn = parse(value)
+            if drawn is not None and drawn.alpha < _FAINTEST:
                 return SEE_THROUGH
             return colour(value) or INHERIT
     return None
@@ -155,77 +247,5 @@ def background(found: Declarations) -> str | None:
             painted = colour(value) or painted
         elif name == "background":
             # The shorthand's colour is the word that reads as one (an image or position is not).
-            painted = next((c for c in map(colour, _PAREN_SPACES.sub(r"\1", value).split())
-                            if c and c.startswith("#")), painted)
+            painted = next((c for c in map(colour, words(value)) if c), painted)
     return painted
-
-
-@dataclass(frozen=True)
-class _Rule:
-    tag: str | None
-    classes: frozenset[str]
-    element_id: str | None
-    found: Declarations
-
-
-# A <style> block's rules by the key an element is looked up with, each with its place.
-RuleSet = dict[tuple[str, str], tuple[tuple[int, "_Rule"], ...]]
-
-
-@lru_cache(maxsize=64)
-def style_rules(css: str) -> RuleSet:
-    """The rules of a <style> block, by the key an element is looked up with: ("#", id),
-    (".", a class) or ("", tag or "*"); each with its place, so they apply in order."""
-    index: dict[tuple[str, str], list[tuple[int, _Rule]]] = {}
-    selector: str | None = None
-    start = place = 0
-    # One pass over the braces: an @media prelude is replaced by its first rule's selector.
-    for brace in re.finditer(r"[{}]", _COMMENT.sub("", css)):
-        chunk = brace.string[start:brace.start()]
-        start = brace.end()
-        if brace.group() == "{":
-            selector = chunk
-            continue
-        if selector is not None:
-            for rule in _rules(unescape(selector), declarations(chunk)):
-                key = (("#", rule.element_id) if rule.element_id else (".", min(rule.classes))
-                       if rule.classes else ("", rule.tag or "*"))
-                index.setdefault(key, []).append((place, rule))
-                place += 1
-        selector = None
-    return {key: tuple(rules) for key, rules in index.items()}
-
-
-def _rules(selector: str, found: Declarations) -> list[_Rule]:
-    rules = []
-    for alternative in selector.lower().split(","):
-        words = alternative.replace(">", " ").replace("+", " ").replace("~", " ").split()
-        if not words or words[-1].startswith("@") or _DYNAMIC.search(words[-1]):
-            continue
-        parts = _SELECTOR_PART.findall(_SELECTOR_NOISE.sub("", words[-1]))
-        tag = next((part for part in parts if part[0] not in ".#*"), None)
-        element_id = next((part[1:] for part in parts if part[0] == "#"), None)
-        classes = frozenset(part[1:] for part in parts if part[0] == ".")
-        rules.append(_Rule(tag, classes, element_id, found))
-    return rules
-
-
-def matched(rule_sets: list[RuleSet], tag: str, classes: frozenset[str],
-            element_id: str | None) -> tuple[Declarations, int]:
-    """(the declarations of every rule in `rule_sets` that applies to the element, in order; the
-    rules and declarations looked at, for the caller to bound: many rules under one class, or
-    one long rule, looked at for every element would be quadratic)."""
-    keys = [("", tag), ("", "*"), *((".", name) for name in classes)]
-    if element_id:
-        keys.append(("#", element_id))
-    found: list[tuple[int, int, Declarations]] = []
-    cost = 0
-    for block, rules in enumerate(rule_sets):
-        for key in keys:
-            for place, rule in rules.get(key, ()):
-                cost += 1 + len(rule.found)
-                if ((rule.tag is None or rule.tag == tag) and rule.classes <= classes
-                        and (rule.element_id is None or rule.element_id == element_id)):
-                    found.append((block, place, rule.found))
-    found.sort(key=lambda item: item[:2])
-    return tuple(declaration for *_, rule_found in found for declaration in rule_found), cost

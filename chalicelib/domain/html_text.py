@@ -11,14 +11,17 @@ import re
 from functools import lru_cache
 from html.parser import HTMLParser
 
+from chalicelib.domain.css_rules import matched, style_rules
 from chalicelib.domain.css_visibility import (
     INHERIT,
     SEE_THROUGH,
+    SMALLEST_FONT_PX,
+    FontSize,
+    alike,
     background,
     declarations,
+    font_size,
     hides_all,
-    matched,
-    style_rules,
     text_colour,
 )
 
@@ -167,6 +170,11 @@ def html_to_text(html: str) -> str:
 # Elements with no content and no end tag: never an ancestor.
 _VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
                    "source", "track", "wbr"})
+# Elements whose content a mail client shows as no link, or not at all: text of a form field
+# or a list box, raw text, the fallback of embedded content (a browser reads `<a>` in them as
+# text or drops it; the stdlib parser does not).
+_NO_LINKS = frozenset({"audio", "canvas", "datalist", "iframe", "noembed", "noframes", "object",
+                       "plaintext", "select", "textarea", "video", "xmp"})
 # Text that shows nothing: whitespace, zero-width and invisible format characters.
 _INVISIBLE = re.compile(r"[\s\u00ad\u034f\u180e\u200b-\u200f\u2028-\u202f\u205f-\u206f\ufeff]*")
 # A <style> block's text, wherever it is (head, body, a comment: at worst it hides more). An
@@ -176,6 +184,10 @@ _STYLE_BLOCK = re.compile(r"<style\b[^<>]*+>(.*?)(?:</style\s*>|\Z)", re.IGNOREC
 # is in the client's link colour, which no background is.
 _PAGE = ("#000000", "#ffffff")
 _LINK_COLOUR = "link"
+# ... in a 16 px font, made smaller (by a sixth, as browsers do) inside these.
+_PAGE_FONT_PX = 16.0
+_SMALLER: FontSize = (1 / 1.2, True)
+_SMALLER_TAGS = frozenset({"small", "sub", "sup"})
 # The attributes that style an element (an href, which differs for every recipient, does not).
 _STYLING = frozenset({"bgcolor", "class", "color", "hidden", "id", "style"})
 
@@ -187,7 +199,7 @@ _MAX_RULE_COST = 200_000
 
 @lru_cache(maxsize=4096)
 def _look(tag: str, attrs: tuple[tuple[str, str], ...],
-          css: tuple[str, ...]) -> tuple[bool, str | None, str | None, int]:
+          css: tuple[str, ...]) -> tuple[bool, str | None, str | None, int, FontSize | None]:
     """(whether the element hides all it holds, the colour it draws text in (text_colour), its
     background or None, the cost of matching the rules of the <style> blocks `css`), from the
     attributes that style it. Cached: a campaign's elements look the same for every recipient."""
@@ -207,7 +219,8 @@ def _look(tag: str, attrs: tuple[tuple[str, str], ...],
         if name == "style":
             own.extend(declarations(value))
     found = tuple(own)
-    return "hidden" in values or hides_all(found), text_colour(found), background(found), cost
+    size = font_size(found) or (_SMALLER if tag in _SMALLER_TAGS else None)
+    return "hidden" in values or hides_all(found), text_colour(found), background(found), cost, size
 
 
 class _LinkFinder(HTMLParser):
@@ -218,7 +231,8 @@ class _LinkFinder(HTMLParser):
         self.url = url
         self.css = css  # the text of each <style> block
         self.found = False
-        self.stack: list[tuple[str, bool, str, str]] = []  # (tag, hides, text colour, background)
+        # (tag, hides, text colour, background, whether it is a closed <details>, font size in px)
+        self.stack: list[tuple[str, bool, str, str, bool, float]] = []
         self.open_count: dict[str, int] = {}  # how many of each tag the stack holds
         self.hiding = 0  # hiding elements on the stack
         self.link_depth: int | None = None  # where on the stack the candidate <a> is
@@ -230,17 +244,24 @@ class _LinkFinder(HTMLParser):
         if tag == "a" and self.open_count.get("a"):
             self.handle_endtag("a")  # an <a> closes an open one, as in a browser
         styling = tuple((name, value or "") for name, value in attrs if name in _STYLING)
-        hides, drawn, painted, cost = _look(tag, styling, self.css)
+        hides, drawn, painted, cost, size = _look(tag, styling, self.css)
+        # Font sizes relative to the parent's multiply: 40% of 40% is text of 2.6 px.
+        parent_px = self.stack[-1][5] if self.stack else _PAGE_FONT_PX
+        font_px = parent_px if size is None else size[0] * (parent_px if size[1] else 1.0)
+        hides = hides or font_px < SMALLEST_FONT_PX
+        # A closed <details> shows its <summary> only.
+        hides = hides or tag in _NO_LINKS or bool(self.stack and self.stack[-1][4] and tag != "summary")
         self.rule_cost += cost
         if self.rule_cost > _MAX_RULE_COST:
             self.css = ()  # judged unseen already: the rest is not worth the time
         href = (dict(attrs).get("href") or "").strip() if tag == "a" else None
         if href == self.url and not self.hiding and not hides:
             self.link_depth = len(self.stack)
-        _, _, inherited, under = self.stack[-1] if self.stack else ("", False, *_PAGE)
+        _, _, inherited, under, *_ = self.stack[-1] if self.stack else ("", False, *_PAGE)
         if drawn is None or drawn == INHERIT:
             drawn = _LINK_COLOUR if tag == "a" and drawn is None else inherited
-        self.stack.append((tag, hides, drawn, painted or under))
+        closed = tag == "details" and "open" not in dict(attrs)
+        self.stack.append((tag, hides, drawn, painted or under, closed, font_px))
         self.open_count[tag] = self.open_count.get(tag, 0) + 1
         self.hiding += hides
 
@@ -250,7 +271,7 @@ class _LinkFinder(HTMLParser):
         if not self.open_count.get(tag):
             return
         while self.stack:
-            popped, hides, _, _ = self.stack.pop()
+            popped, hides, *_ = self.stack.pop()
             self.open_count[popped] -= 1
             self.hiding -= hides
             if self.link_depth is not None and len(self.stack) <= self.link_depth:
@@ -260,9 +281,9 @@ class _LinkFinder(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         if self.link_depth is not None and not self.hiding and not _INVISIBLE.fullmatch(data):
-            _, _, drawn, under = self.stack[-1]
-            # Text in its background's colour, or in none, shows nothing.
-            if drawn not in (under, SEE_THROUGH):
+            _, _, drawn, under, closed, _ = self.stack[-1]
+            # Text in (near) its background's colour, or in none, or folded in <details>, shows nothing.
+            if drawn != SEE_THROUGH and not alike(drawn, under) and not closed:
                 self.found = True
 
 
@@ -270,8 +291,8 @@ def shows_link(html: str, url: str) -> bool:
     """True when `html` shows the reader a link to `url`: an <a> whose href is `url`, with text
     that is not only whitespace or zero-width characters, not drawn in its background's colour,
     under no element hidden by its `hidden` attribute, its inline style or a <style> rule
-    (domain/css_visibility.py). An image link does not count (a 1x1 image shows nothing). CSS
-    escapes are not read. `aria-hidden` hides nothing from sight."""
+    (domain/css_visibility.py), nor folded in a closed <details>. An image link does not count
+    (a 1x1 image shows nothing). `aria-hidden` hides nothing from sight."""
     finder = _LinkFinder(url, tuple(block.group(1) for block in _STYLE_BLOCK.finditer(html)))
     finder.feed(_parseable(visible_markup(html)))
     finder.close()
