@@ -848,8 +848,8 @@ def test_p35_a_claim_whose_add_is_still_making_its_ses_identity_does_not_lapse(
     # cannot be running any more.
     from chalicelib.store import senders as sender_store
 
-    sender_store.claim_identity(squatter["account_id"], "shop.example", "shop.example",
-                                sender_name("shop.example").kind)
+    sender_store.claim_identity(squatter["account_id"], sender_name("shop.example"),
+                                sender_store.claims_at("shop.example"))
     assert _add(client, owner["headers"], "shop.example").status_code == 409
     with time_machine.travel(datetime.now(UTC) + CREATION_GRACE + timedelta(seconds=1), tick=False):
         assert _add(client, owner["headers"], "shop.example").status_code == 201
@@ -880,6 +880,60 @@ def test_p35_a_domain_and_an_address_at_it_added_at_once_by_two_accounts_are_not
     assert refused.status_code == 409 and _error(refused)["field"] == "identity", refused.body
     assert _identities(client, owner) == [] and _identities(client, squatter) == [second]
     assert first not in _ses_identities()
+
+
+def _claims_after(monkeypatch: Any, meanwhile: Any) -> None:
+    """The next claim's write first runs `meanwhile` (another request landing between its read
+    and its write), and a claim it writes is followed by a kill (a timeout: nothing after the
+    write runs, no `except Exception`)."""
+    from chalicelib.store import senders as sender_store
+
+    claim = sender_store.claim_identity
+
+    def racing(*args: Any) -> Any:
+        monkeypatch.setattr(sender_store, "claim_identity", claim)
+        meanwhile()
+        if claim(*args) is not None:
+            raise _Killed
+        return None
+
+    monkeypatch.setattr(sender_store, "claim_identity", racing)
+
+
+@pytest.mark.parametrize(("first", "second"), [("bigbrand.example", "ceo@bigbrand.example"),
+                                               ("ceo@bigbrand.example", "bigbrand.example")])
+def test_p35_a_claim_and_its_checks_are_one_transaction_so_no_second_owner_is_ever_written(
+        aws, squatter, owner, monkeypatch, first, second):
+    """P35: the claim was a conditional put, then a re-check of the domain's claims: one killed
+    between the two (a timeout) left both accounts owning bigbrand.example and its address. The
+    claim is now written only with the checks of what it read (one transaction): the later one
+    is refused, with the wording of every P35 refusal, and writes nothing."""
+    from chalicelib.domain.errors import Conflict
+    from chalicelib.domain.senders import unavailable
+    from chalicelib.services.senders import add_sender
+    from chalicelib.store import senders as sender_store
+
+    _claims_after(monkeypatch, lambda: add_sender(squatter["account_id"], "key", second))
+    with pytest.raises(Conflict) as refused:
+        add_sender(owner["account_id"], "key", first)
+    assert (refused.value.message, refused.value.field) == (unavailable(first).message, "identity")
+    assert [(item.identity, item.account_id) for item in sender_store.identities_at("bigbrand.example")
+            ] == [(second, squatter["account_id"])]
+    assert first not in _ses_identities()
+
+
+def test_p35_a_claim_refused_only_for_the_accounts_own_claim_meanwhile_is_decided_again(
+        aws, owner, monkeypatch):
+    """P35: the account's own address claim landing while it claims the domain changes what the
+    domain claim read, but leaves it free: it is read again, and both are the account's."""
+    from chalicelib.services.senders import add_sender
+    from chalicelib.store import senders as sender_store
+
+    _first_call_runs(monkeypatch, sender_store, "claim_identity",
+                     lambda: add_sender(owner["account_id"], "key", "ceo@bigbrand.example"))
+    add_sender(owner["account_id"], "key", "bigbrand.example")
+    assert [item.account_id for item in sender_store.identities_at("bigbrand.example")] == [
+        owner["account_id"]] * 2
 
 
 def test_p35_an_adoption_racing_another_accounts_add_at_the_domain_is_refused(

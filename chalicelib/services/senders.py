@@ -44,6 +44,8 @@ from chalicelib.store.models import SenderIdentity
 # Who releases a claim SES never verified (in the audit log of the account that loses it; the
 # account that claims the identity next is another tenant's, and is not named there).
 LAPSED = "platform"
+# How often a claim whose checks changed under it is read and decided again (_claim).
+CLAIM_ATTEMPTS = 3
 
 
 def _owners(domain: str, *, releasing_too: bool = True) -> list[Owner]:
@@ -92,10 +94,8 @@ def add_sender(account_id: str, actor: str, raw_identity: str, *, operator: bool
     _refuse_platform_domain(name, subdomains=not operator, operator=operator)
     _refuse_under_a_verified_domain(name, account_id, unowned_too=not operator)
     _release_lapsed_claims(name, account_id)
-    check_may_claim(name, account_id, _owners(name.domain))
-    item = sender_store.claim_identity(account_id, name.domain, name.identity, name.kind)
+    item = _claim(name, account_id)
     try:
-        _check_still_alone(name, account_id)
         state = None if ses.identity_state(name.identity) is not None else ses.create_identity(name.identity)
         if state is None:  # SES had it before the claim (or made it meanwhile): never made again
             raise Conflict(f"SES already has the identity '{name.identity}' and no account owns it: "
@@ -108,13 +108,20 @@ def add_sender(account_id: str, actor: str, raw_identity: str, *, operator: bool
     return sender_view(item, state)
 
 
-def _check_still_alone(name: SenderName, account_id: str) -> None:
-    """check_may_claim again, once the account's claim is made: the claim's conditional put
-    guards one identity, and a domain and an address at it are two. Of two accounts claiming
-    them at once, whichever reads after both claims are made sees the other's, and is refused
-    (both may be: either may try again), before anything is made in SES."""
-    mine = Owner(name.identity, account_id)
-    check_may_claim(name, account_id, [owner for owner in _owners(name.domain) if owner != mine])
+def _claim(name: SenderName, account_id: str) -> SenderIdentity:
+    """check_may_claim against the claims at the domain, and the claim, in one transaction with
+    the checks that those still hold (sender_store.claim_identity): of two accounts claiming a
+    domain and an address at it at once, the later is refused as check_may_claim refuses it,
+    before anything is made in SES. A claim refused for another that landed meanwhile and left
+    it free (the account's own, one given up) is read and decided again, CLAIM_ATTEMPTS times."""
+    for _ in range(CLAIM_ATTEMPTS):
+        read = sender_store.claims_at(name.domain)
+        check_may_claim(name, account_id, [Owner(item.identity, item.account_id) for item in read.items])
+        item = sender_store.claim_identity(account_id, name, read)
+        if item is not None:
+            return item
+    raise Conflict(f"sender identities at '{name.domain}' are changing: try again in a moment",
+                   field="identity")
 
 
 def _refuse_platform_domain(name: SenderName, *, subdomains: bool = False, operator: bool = False) -> None:
@@ -337,17 +344,12 @@ def adopt_sender(account_id: str, raw_identity: str) -> dict[str, Any]:
     get_account(account_id)
     _refuse_platform_domain(name, operator=True)
     _refuse_under_a_verified_domain(name, account_id, unowned_too=False)
-    check_may_claim(name, account_id, _owners(name.domain))
+    check_may_claim(name, account_id, _owners(name.domain))  # before SES's answer: as add_sender's
     state = ses.identity_state(name.identity)
     if state is None:
         raise NotFound(f"SES has no identity '{name.identity}': add it with POST /v1/senders",
                        field="identity")
-    item = sender_store.claim_identity(account_id, name.domain, name.identity, name.kind)
-    try:
-        _check_still_alone(name, account_id)
-    except Conflict:
-        sender_store.release_identity(item)
-        raise
+    item = _claim(name, account_id)
     audit.record(account_id, "operator", "sender.adopted", name.kind.value)
     return sender_view(item, state)
 

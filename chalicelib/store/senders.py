@@ -2,27 +2,49 @@
 
 One item per identity, under its domain: a Query on the domain reads every identity there, so
 deciding whether an account may send as `news@acme.example` is one read whatever owns what.
+Beside them, the domain's guard item (sort key _GUARD, no identity's: it has no @ and is no
+domain) counts the claims ever made at the domain, so that a claim is one transaction with the
+checks of what it read (claim_identity).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DeleteError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 
 from chalicelib.domain.clock import now
 from chalicelib.domain.errors import Conflict, NotFound
-from chalicelib.domain.senders import SenderKind, unavailable
+from chalicelib.domain.senders import SenderKind, SenderName
 from chalicelib.store.models import Account, SenderIdentity
-from chalicelib.store.transactions import condition_failed, write_transaction
+from chalicelib.store.transactions import cancelled_by_a_race, condition_failed, write_transaction
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
+_GUARD = "#claims"
 
 
 def identities_at(domain: str) -> list[SenderIdentity]:
     """Every identity at the domain (the domain's own and its addresses'), any account's."""
-    return list(SenderIdentity.query(domain, consistent_read=True))
+    return [item for item in SenderIdentity.query(domain, consistent_read=True) if item.identity != _GUARD]
+
+
+@dataclass(frozen=True)
+class ClaimsAt:
+    """Every claim at a domain, and how many claims had been made at it when they were read."""
+
+    items: list[SenderIdentity]
+    claims_made: int | None
+
+
+def claims_at(domain: str) -> ClaimsAt:
+    """The domain's claims, for claim_identity. The count is read first: a claim landing after
+    it changes the count, and one landing before it is in the (consistent) Query."""
+    try:
+        made = SenderIdentity.get(domain, _GUARD, consistent_read=True).claims_made
+    except SenderIdentity.DoesNotExist:
+        made = None
+    return ClaimsAt(identities_at(domain), made)
 
 
 def domain_claim(domain: str) -> SenderIdentity | None:
@@ -49,16 +71,30 @@ def get_identity(account_id: str, domain: str, identity: str) -> SenderIdentity:
     return found
 
 
-def claim_identity(account_id: str, domain: str, identity: str, kind: SenderKind) -> SenderIdentity:
-    """Record that the account owns the identity; Conflict when any account has it already (one
-    conditional put: two accounts racing for one identity cannot both win)."""
-    item = SenderIdentity(domain=domain, identity=identity, account_id=account_id, kind=kind.value,
-                          created_at=now())
+def claim_identity(account_id: str, name: SenderName, read: ClaimsAt) -> SenderIdentity | None:
+    """Record that the account owns the identity, in one transaction with the checks that what
+    `read` was checked against still holds (P35: a domain and an address at it are two items):
+    nobody has the identity; for an address, its domain is nobody's or the account's; for a
+    domain, no claim was made at it since `read` (the guard's count). None, nothing written,
+    when one failed: read again and decide again."""
+    item = SenderIdentity(domain=name.domain, identity=name.identity, account_id=account_id,
+                          kind=name.kind.value, created_at=now())
+    guard = SenderIdentity(domain=name.domain, identity=_GUARD)
+    count = [SenderIdentity.claims_made.add(1)]
+    made = SenderIdentity.claims_made
     try:
-        item.save(condition=SenderIdentity.identity.does_not_exist())
-    except PutError as exc:
-        if exc.cause_response_code == _CONDITION_FAILED:
-            raise unavailable(identity) from None
+        with write_transaction(SenderIdentity) as transaction:
+            if name.kind is SenderKind.ADDRESS:
+                transaction.condition_check(SenderIdentity, name.domain, name.domain, condition=(
+                    SenderIdentity.account_id.does_not_exist() | (SenderIdentity.account_id == account_id)))
+                transaction.update(guard, actions=count)
+            else:
+                transaction.update(guard, actions=count, condition=(
+                    made.does_not_exist() if read.claims_made is None else made == read.claims_made))
+            transaction.save(item, condition=SenderIdentity.identity.does_not_exist())
+    except TransactWriteError as exc:
+        if cancelled_by_a_race(exc):
+            return None
         raise
     return item
 

@@ -35,6 +35,14 @@ def condition_failed(error: TransactWriteError, position: int) -> bool:
             and reasons[position].code == "ConditionalCheckFailed")
 
 
+def cancelled_by_a_race(error: TransactWriteError) -> bool:
+    """Whether the transaction was cancelled only because a condition failed or another
+    transaction wrote one of its items at that moment: what its checks read changed, and a fresh
+    read decides again. False for any other failure."""
+    codes = {reason.code for reason in error.cancellation_reasons or [] if reason is not None}
+    return bool(codes) and codes <= {"ConditionalCheckFailed", "TransactionConflict"}
+
+
 def save_new_with_updates(item: Model, condition: Any, updates: list[tuple[Any, list[Any]]]) -> bool:
     """Save `item` on `condition` (that it is new) and apply `updates` ((item, actions) pairs) in
     one transaction; False, nothing written, when the condition failed."""
