@@ -48,13 +48,21 @@ def stored_message_ids() -> set[str]:
 
 def items_of_account(account_id: str) -> dict[str, int]:
     """How many items of every table mention the account id, by table."""
+    return items_of_accounts([account_id])[account_id]
+
+
+def items_of_accounts(account_ids: list[str]) -> dict[str, dict[str, int]]:
+    """items_of_account of each account id, from one scan of every table."""
     from chalicelib.store.models import ALL_MODELS
 
-    found: dict[str, int] = {}
+    found: dict[str, dict[str, int]] = {account_id: {} for account_id in account_ids}
     for model in ALL_MODELS:
-        count = sum(1 for item in scanned(model) if account_id in str(item))
-        if count:
-            found[model.Meta.logical_name] = count
+        for item in scanned(model):
+            text = str(item)
+            for account_id in account_ids:
+                if account_id in text:
+                    counts = found[account_id]
+                    counts[model.Meta.logical_name] = counts.get(model.Meta.logical_name, 0) + 1
     return found
 
 
