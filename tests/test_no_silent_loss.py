@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from tests.support.api import bearer
-from tests.support.campaigns import create_campaign
+from tests.support.campaigns import create_campaign, sent_campaign
 from tests.support.lists import new_list, subscribe
-from tests.support.queues import run_queues
+from tests.support.queues import fanned_out, run_queues
 
 BREAKS = ["\u2028", "\u2029", "\x85", "\r\n", "\n", "\x0b", "\x00", "\x1c"]
 
@@ -257,11 +257,7 @@ def test_a_batch_given_up_on_its_last_receive_reaches_the_dead_letter_queue_and_
     from chalicelib.services.sending import batches
     from tests.support.mail import recipients_of_sent
 
-    list_id = new_list(client, headers)
-    for email in ("ann@example.com", "bob@example.com"):
-        subscribe(account["account_id"], list_id, email)
-    campaign_id = create_campaign(client, headers, [list_id])["campaign_id"]
-    client.http.post(f"/v1/campaigns/{campaign_id}/send", headers=headers)
+    campaign_id, _ = sent_campaign(client, account, headers, ("ann@example.com", "bob@example.com"))
     run_queues(client, ("fanout",))
     real_send = batches.send_raw_email
 
@@ -317,11 +313,8 @@ def test_a_given_up_fan_out_page_redriven_while_its_campaign_still_sends_mails_n
     from tests.support.mail import recipients_of_sent
     from tests.support.queues import take
 
-    broken, working = new_list(client, headers), new_list(client, headers)
-    subscribe(account["account_id"], broken, "ann@example.com")
-    subscribe(account["account_id"], working, "bob@example.com")
-    campaign_id = create_campaign(client, headers, [broken, working])["campaign_id"]
-    client.http.post(f"/v1/campaigns/{campaign_id}/send", headers=headers)
+    campaign_id, (broken, working) = sent_campaign(client, account, headers, ("ann@example.com",),
+                                                   ("bob@example.com",))
     real_page = fanout.confirmed_page
 
     def unreadable(list_id: str, *args: Any, **kwargs: Any) -> Any:
@@ -357,15 +350,10 @@ def test_a_given_up_batch_redriven_while_its_campaign_still_sends_mails_nobody_t
     from chalicelib.services.sending import batches
     from tests.support.events import sqs_event
     from tests.support.mail import recipients_of_sent
-    from tests.support.queues import take
 
-    ann_list, bob_list = new_list(client, headers), new_list(client, headers)
-    subscribe(account["account_id"], ann_list, "ann@example.com")
-    subscribe(account["account_id"], bob_list, "bob@example.com")
-    campaign_id = create_campaign(client, headers, [ann_list, bob_list])["campaign_id"]
-    client.http.post(f"/v1/campaigns/{campaign_id}/send", headers=headers)
-    run_queues(client, ("fanout",))
-    jobs = {json.loads(record["body"])["list"]["list_id"]: record for record in take("campaign-send")}
+    campaign_id, (ann_list, bob_list) = sent_campaign(client, account, headers, ("ann@example.com",),
+                                                      ("bob@example.com",))
+    jobs = fanned_out(client)
     real_send = batches.send_raw_email
 
     def unavailable(*args: Any, **kwargs: Any) -> str:

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from tests.support.campaigns import create_campaign
+from tests.support.campaigns import create_campaign, sent_campaign
 from tests.support.events import sqs_event
-from tests.support.lists import new_list, subscribe
+from tests.support.lists import new_list
 from tests.support.mail import recipients_of_sent
-from tests.support.queues import run_queues, take
+from tests.support.queues import fanned_out, run_queues, take
 
 
 def _last_receive(record: dict[str, Any]) -> dict[str, Any]:
@@ -40,14 +40,25 @@ def _two_list_campaign(client: Any, account: dict[str, Any],
                        headers: dict[str, str]) -> tuple[str, dict[str, Any]]:
     """A campaign to Ann (one list) and Bob (another), fanned out: its id and its batch jobs by
     list id."""
-    ann_list, bob_list = new_list(client, headers), new_list(client, headers)
-    subscribe(account["account_id"], ann_list, "ann@example.com")
-    subscribe(account["account_id"], bob_list, "bob@example.com")
-    campaign_id = create_campaign(client, headers, [ann_list, bob_list])["campaign_id"]
-    client.http.post(f"/v1/campaigns/{campaign_id}/send", headers=headers)
-    run_queues(client, ("fanout",))
-    jobs = {json.loads(record["body"])["list"]["list_id"]: record for record in take("campaign-send")}
+    campaign_id, (ann_list, bob_list) = sent_campaign(client, account, headers, ("ann@example.com",),
+                                                      ("bob@example.com",))
+    jobs = fanned_out(client)
     return campaign_id, {"ann": jobs[ann_list], "bob": jobs[bob_list]}
+
+
+def _page_not_queued(client: Any, account: dict[str, Any], headers: dict[str, str],
+                     monkeypatch: Any) -> tuple[str, dict[str, Any]]:
+    """A campaign to Ann (one list) whose fan-out page was planned, then could not queue its
+    batch until its last receive: dead-lettered. Its id and the page's job."""
+    from chalicelib.services.sending import fanout
+    from tests.support.faults import FailsOnce
+
+    campaign_id, _ = sent_campaign(client, account, headers, ("ann@example.com",))
+    (page,) = take("fanout")
+    with monkeypatch.context() as faults:
+        faults.setattr(fanout, "enqueue_many", FailsOnce(fanout.enqueue_many))
+        assert client.lambda_.invoke("fanout_worker", _last_receive(page)).payload["batchItemFailures"]
+    return campaign_id, page
 
 
 def test_p13_a_recipient_counted_failed_then_mailed_by_a_redrive_moves_from_failed_to_sent_once(
@@ -109,17 +120,7 @@ def test_p13_a_fan_out_page_planned_but_not_queued_counts_one_failure_that_its_r
     """The page was planned, then queueing its batches failed until its last receive: the
     campaign counts one failure for it and the job is dead-lettered. Redriven with SQS working,
     the page queues its batches and Ann is mailed: the failure is taken back, once."""
-    from chalicelib.services.sending import fanout
-    from tests.support.faults import FailsOnce
-
-    list_id = new_list(client, headers)
-    subscribe(account["account_id"], list_id, "ann@example.com")
-    campaign_id = create_campaign(client, headers, [list_id])["campaign_id"]
-    client.http.post(f"/v1/campaigns/{campaign_id}/send", headers=headers)
-    (page,) = take("fanout")
-    with monkeypatch.context() as faults:
-        faults.setattr(fanout, "enqueue_many", FailsOnce(fanout.enqueue_many))
-        assert client.lambda_.invoke("fanout_worker", _last_receive(page)).payload["batchItemFailures"]
+    campaign_id, page = _page_not_queued(client, account, headers, monkeypatch)
     assert take("campaign-send") == []
     assert _report(client, headers, campaign_id)["failed"] == 1
     for _ in range(2):
@@ -143,11 +144,7 @@ def test_p13_a_campaign_with_a_page_planned_but_not_queued_shows_it_stalled_unti
     from chalicelib.services.sending import fanout
     from tests.support.faults import FailsOnce
 
-    lists = [new_list(client, headers), new_list(client, headers)]
-    for list_id, email in zip(lists, ("ann@example.com", "bob@example.com"), strict=True):
-        subscribe(account["account_id"], list_id, email)
-    campaign_id = create_campaign(client, headers, lists)["campaign_id"]
-    client.http.post(f"/v1/campaigns/{campaign_id}/send", headers=headers)
+    campaign_id, _ = sent_campaign(client, account, headers, ("ann@example.com",), ("bob@example.com",))
     pages = [record for _, record in sorted((json.loads(record["body"])["list_id"], record)
                                             for record in take("fanout"))]
     assert _shown(client, headers, campaign_id)["stalled"] is None
@@ -197,10 +194,7 @@ def test_p13_a_page_planned_but_not_queued_is_retried_once_later_and_the_redrive
     nobody twice and changes no count."""
     from chalicelib.services.sending.fanout import STALL_RETRY_SECONDS
 
-    list_id = new_list(client, headers)
-    subscribe(account["account_id"], list_id, "ann@example.com")
-    campaign_id = create_campaign(client, headers, [list_id])["campaign_id"]
-    client.http.post(f"/v1/campaigns/{campaign_id}/send", headers=headers)
+    campaign_id, _ = sent_campaign(client, account, headers, ("ann@example.com",))
     (page,) = take("fanout")
     assert _stall_with_retry(client, monkeypatch, page) == [STALL_RETRY_SECONDS] == [900]
     assert _shown(client, headers, campaign_id)["stalled"]["pages"] == 1
@@ -219,10 +213,7 @@ def test_p13_a_stalled_page_is_retried_once_only_then_waits_for_the_redrive(
     """A fault that outlasts the retry: the copy stalls on its last receive too, and queues no
     further copy (no endless loop of copies); the failure stays counted once and the campaign
     shows stalled until the operator's redrive, which mails Ann and ends it `sent`."""
-    list_id = new_list(client, headers)
-    subscribe(account["account_id"], list_id, "ann@example.com")
-    campaign_id = create_campaign(client, headers, [list_id])["campaign_id"]
-    client.http.post(f"/v1/campaigns/{campaign_id}/send", headers=headers)
+    campaign_id, _ = sent_campaign(client, account, headers, ("ann@example.com",))
     (page,) = take("fanout")
     assert len(_stall_with_retry(client, monkeypatch, page)) == 1
     (copy,) = take("fanout")
@@ -246,13 +237,8 @@ def test_p13_two_concurrent_deliveries_of_one_batch_count_each_mail_once(client,
     once; none is mailed twice."""
     from chalicelib.services.sending import batches
 
-    list_id = new_list(client, headers)
-    for email in ("ann@example.com", "bob@example.com"):
-        subscribe(account["account_id"], list_id, email)
-    campaign_id = create_campaign(client, headers, [list_id])["campaign_id"]
-    client.http.post(f"/v1/campaigns/{campaign_id}/send", headers=headers)
-    run_queues(client, ("fanout",))
-    (job,) = take("campaign-send")
+    campaign_id, _ = sent_campaign(client, account, headers, ("ann@example.com", "bob@example.com"))
+    (job,) = fanned_out(client).values()
     real_send, overlapped = batches.send_raw_email, []
 
     def send_then_overlap(*args: Any, **kwargs: Any) -> str:
@@ -337,17 +323,7 @@ def test_p13_a_fan_out_page_redriven_after_its_campaign_was_cancelled_queues_nob
         client, account, headers, monkeypatch):
     """The page planned but not queued by its last receive, its campaign cancelled since: it no
     longer shows stalled, and its redrive queues no batch, mails nobody, and its failure stands."""
-    from chalicelib.services.sending import fanout
-    from tests.support.faults import FailsOnce
-
-    list_id = new_list(client, headers)
-    subscribe(account["account_id"], list_id, "ann@example.com")
-    campaign_id = create_campaign(client, headers, [list_id])["campaign_id"]
-    client.http.post(f"/v1/campaigns/{campaign_id}/send", headers=headers)
-    (page,) = take("fanout")
-    with monkeypatch.context() as faults:
-        faults.setattr(fanout, "enqueue_many", FailsOnce(fanout.enqueue_many))
-        assert client.lambda_.invoke("fanout_worker", _last_receive(page)).payload["batchItemFailures"]
+    campaign_id, page = _page_not_queued(client, account, headers, monkeypatch)
     assert _shown(client, headers, campaign_id)["stalled"]["pages"] == 1
     client.http.patch(f"/v1/campaigns/{campaign_id}", headers=headers,
                       body=json.dumps({"status": "cancelled"}))

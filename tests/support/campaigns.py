@@ -19,6 +19,22 @@ def create_campaign(client: Any, headers: dict[str, str], list_ids: list[str],
     return json.loads(response.body)
 
 
+def sent_campaign(client: Any, account: dict[str, Any], headers: dict[str, str],
+                  *lists: tuple[str, ...]) -> tuple[str, list[str]]:
+    """A campaign sent to new lists, one for each tuple of addresses (its confirmed subscribers):
+    its id and the lists' ids, in that order. Its fan-out pages are queued, not run."""
+    from tests.support.lists import new_list, subscribe
+
+    list_ids = [new_list(client, headers) for _ in lists]
+    for list_id, addresses in zip(list_ids, lists, strict=True):
+        for address in addresses:
+            subscribe(account["account_id"], list_id, address)
+    campaign_id = create_campaign(client, headers, list_ids)["campaign_id"]
+    sent = client.http.post(f"/v1/campaigns/{campaign_id}/send", headers=headers)
+    assert sent.status_code == 202, sent.body
+    return campaign_id, list_ids
+
+
 def campaign_status(client: Any, headers: dict[str, str], campaign_id: str) -> str:
     response = client.http.get(f"/v1/campaigns/{campaign_id}", headers=headers)
     return json.loads(response.body)["status"]

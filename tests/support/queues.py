@@ -49,6 +49,18 @@ def run_queues(client: Any, queues: tuple[str, ...] = ("fanout", "campaign-send"
     raise AssertionError("the queues did not drain")
 
 
+def fanned_out(client: Any) -> dict[str, dict[str, Any]]:
+    """Run the fan-out worker on every queued page; the campaign-send batch jobs it queued (taken
+    off the queue, not run), by list id (one batch a list: the lists are small)."""
+    import json
+
+    run_queues(client, ("fanout",))
+    jobs = take("campaign-send")
+    by_list = {json.loads(record["body"])["list"]["list_id"]: record for record in jobs}
+    assert len(by_list) == len(jobs), "one batch a list"
+    return by_list
+
+
 def deliver(records: list[dict[str, Any]]) -> None:
     """Run the send worker on queued jobs, as Lambda would."""
     from chalicelib.local.invoke import running_as

@@ -1,9 +1,27 @@
-"""What the tables hold, read the way only a test may (Scan; the app never does)."""
+"""What the tables hold, read the way only a test may (Scan; the app never does), and test setup
+written in batches."""
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from typing import Any
+from unittest import mock
+
+
+@contextmanager
+def saved_in_batches(*models: Any) -> Iterator[None]:
+    """Setup only: inside the block, the models' `save` puts the item into a BatchWriteItem of 25
+    (all written by the end of the block) instead of a PutItem each, so a test creates thousands
+    of items through the very code that writes them, at one call per 25. A batch write has no
+    condition, so only for items new to their table (whose conditions would all pass); `save`
+    returns nothing, and nothing inside the block may read what it wrote."""
+    with ExitStack() as stack:
+        for model in models:
+            batch = stack.enter_context(model.batch_write())
+            stack.enter_context(mock.patch.object(
+                model, "save", lambda item, *args, _batch=batch, **kwargs: _batch.save(item)))
+        yield
 
 
 def scanned(model: Any) -> Iterator[dict[str, Any]]:
@@ -30,13 +48,21 @@ def stored_message_ids() -> set[str]:
 
 def items_of_account(account_id: str) -> dict[str, int]:
     """How many items of every table mention the account id, by table."""
+    return items_of_accounts([account_id])[account_id]
+
+
+def items_of_accounts(account_ids: list[str]) -> dict[str, dict[str, int]]:
+    """items_of_account of each account id, from one scan of every table."""
     from chalicelib.store.models import ALL_MODELS
 
-    found: dict[str, int] = {}
+    found: dict[str, dict[str, int]] = {account_id: {} for account_id in account_ids}
     for model in ALL_MODELS:
-        count = sum(1 for item in scanned(model) if account_id in str(item))
-        if count:
-            found[model.Meta.logical_name] = count
+        for item in scanned(model):
+            text = str(item)
+            for account_id in account_ids:
+                if account_id in text:
+                    counts = found[account_id]
+                    counts[model.Meta.logical_name] = counts.get(model.Meta.logical_name, 0) + 1
     return found
 
 
