@@ -50,7 +50,10 @@ def _undrawn(char: str) -> bool:
 def contact_in_name(name: str) -> str | None:
     """What a name holds that a text must not show, as a phone reads it: "a web address", "an
     email address", "a phone number", or None."""
-    shown = visible_text(name[:_READ_CHARS])
+    return _contact_in_visible(visible_text(name[:_READ_CHARS]))
+
+
+def _contact_in_visible(shown: str) -> str | None:
     found = contact_data_in(shown)
     if found is not None:
         return found
@@ -66,9 +69,10 @@ def sms_display_name(name: str) -> str | None:
     (it holds a link or contact data, or nothing visible). A character outside the GSM-7 alphabet
     that is one inside it with an accent ("Ș") loses the accent: one such character would send
     the whole text as UCS-2, at twice the parts."""
-    if contact_in_name(name) is not None:
+    visible = visible_text(name[:_READ_CHARS])
+    if _contact_in_visible(visible) is not None:
         return None
-    shown = "".join(map(_gsm7_form, visible_text(name[:_READ_CHARS])))
+    shown = "".join(map(_gsm7_form, visible))
     if not shown:
         return None
     return shown if len(shown) <= SMS_NAME_CHARS else shown[:SMS_NAME_CHARS - 3].rstrip() + "..."
