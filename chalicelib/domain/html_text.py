@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from html.parser import HTMLParser
+from typing import NamedTuple
 
 from chalicelib.domain.css_rules import matched, style_rules
 from chalicelib.domain.css_visibility import (
@@ -223,6 +224,20 @@ def _look(tag: str, attrs: tuple[tuple[str, str], ...],
     return "hidden" in values or hides_all(found), text_colour(found), background(found), cost, size
 
 
+class _Open(NamedTuple):
+    """An open element, as _LinkFinder's stack holds it."""
+
+    tag: str
+    hides: bool  # all it holds
+    drawn: str  # the colour its text is drawn in
+    under: str  # the colour its text is drawn on
+    folded: bool  # a closed <details>: shows its <summary> only
+    font_px: float
+
+
+_ROOT = _Open("", False, *_PAGE, False, _PAGE_FONT_PX)
+
+
 class _LinkFinder(HTMLParser):
     """Whether an <a> to `url` shows the reader text: one pass, a stack of open elements."""
 
@@ -231,8 +246,7 @@ class _LinkFinder(HTMLParser):
         self.url = url
         self.css = css  # the text of each <style> block
         self.found = False
-        # (tag, hides, text colour, background, whether it is a closed <details>, font size in px)
-        self.stack: list[tuple[str, bool, str, str, bool, float]] = []
+        self.stack: list[_Open] = []
         self.open_count: dict[str, int] = {}  # how many of each tag the stack holds
         self.hiding = 0  # hiding elements on the stack
         self.link_depth: int | None = None  # where on the stack the candidate <a> is
@@ -245,23 +259,21 @@ class _LinkFinder(HTMLParser):
             self.handle_endtag("a")  # an <a> closes an open one, as in a browser
         styling = tuple((name, value or "") for name, value in attrs if name in _STYLING)
         hides, drawn, painted, cost, size = _look(tag, styling, self.css)
+        parent = self.stack[-1] if self.stack else _ROOT
         # Font sizes relative to the parent's multiply: 40% of 40% is text of 2.6 px.
-        parent_px = self.stack[-1][5] if self.stack else _PAGE_FONT_PX
-        font_px = parent_px if size is None else size[0] * (parent_px if size[1] else 1.0)
+        font_px = parent.font_px if size is None else size[0] * (parent.font_px if size[1] else 1.0)
         hides = hides or font_px < SMALLEST_FONT_PX
-        # A closed <details> shows its <summary> only.
-        hides = hides or tag in _NO_LINKS or bool(self.stack and self.stack[-1][4] and tag != "summary")
+        hides = hides or tag in _NO_LINKS or (parent.folded and tag != "summary")
         self.rule_cost += cost
         if self.rule_cost > _MAX_RULE_COST:
             self.css = ()  # judged unseen already: the rest is not worth the time
         href = (dict(attrs).get("href") or "").strip() if tag == "a" else None
         if href == self.url and not self.hiding and not hides:
             self.link_depth = len(self.stack)
-        _, _, inherited, under, *_ = self.stack[-1] if self.stack else ("", False, *_PAGE)
         if drawn is None or drawn == INHERIT:
-            drawn = _LINK_COLOUR if tag == "a" and drawn is None else inherited
-        closed = tag == "details" and "open" not in dict(attrs)
-        self.stack.append((tag, hides, drawn, painted or under, closed, font_px))
+            drawn = _LINK_COLOUR if tag == "a" and drawn is None else parent.drawn
+        folded = tag == "details" and "open" not in dict(attrs)
+        self.stack.append(_Open(tag, hides, drawn, painted or parent.under, folded, font_px))
         self.open_count[tag] = self.open_count.get(tag, 0) + 1
         self.hiding += hides
 
@@ -271,19 +283,19 @@ class _LinkFinder(HTMLParser):
         if not self.open_count.get(tag):
             return
         while self.stack:
-            popped, hides, *_ = self.stack.pop()
-            self.open_count[popped] -= 1
-            self.hiding -= hides
+            popped = self.stack.pop()
+            self.open_count[popped.tag] -= 1
+            self.hiding -= popped.hides
             if self.link_depth is not None and len(self.stack) <= self.link_depth:
                 self.link_depth = None
-            if popped == tag:
+            if popped.tag == tag:
                 return
 
     def handle_data(self, data: str) -> None:
         if self.link_depth is not None and not self.hiding and not _INVISIBLE.fullmatch(data):
-            _, _, drawn, under, closed, _ = self.stack[-1]
+            shown = self.stack[-1]
             # Text in (near) its background's colour, or in none, or folded in <details>, shows nothing.
-            if drawn != SEE_THROUGH and not alike(drawn, under) and not closed:
+            if shown.drawn != SEE_THROUGH and not alike(shown.drawn, shown.under) and not shown.folded:
                 self.found = True
 
 
