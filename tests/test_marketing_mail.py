@@ -324,6 +324,16 @@ _HIDDEN_LINKS = {
                            '</iframe>',
     "text folded in details": '<a href="{{ unsubscribe_url }}"><details><summary></summary>Leave'
                               '</details></a>',
+    "second summary": '<details><summary>More</summary><summary><a href="{{ unsubscribe_url }}">Leave</a>'
+                      '</summary></details>',
+    "summary deeper in details": '<details><div><summary><a href="{{ unsubscribe_url }}">Leave</a></summary>'
+                                 '</div></details>',
+    # Turned edge-on: a quarter turn about the x or y axis leaves the reader no face to read.
+    "turned about x": _leave("transform:rotateX(90deg)"),
+    "turned about y, in turns": _leave("display:inline-block;transform:perspective(9px) rotateY(.25turn)"),
+    "turned about a vector": _leave("transform:rotate3d(1, 0, 0, 1.5708rad)"),
+    "rotate property": _leave("rotate:y 100grad"),
+    "rotate property, vector": _leave("rotate:1 1 0 270deg"),
 }
 
 
@@ -365,6 +375,9 @@ def test_p06_a_tenants_unsubscribe_link_the_reader_cannot_see_still_gets_the_foo
     '<p style="font-size:12px"><small><sub><a href="{{ unsubscribe_url }}">Leave</a></sub></small></p>',
     '<details open><summary>More</summary><a href="{{ unsubscribe_url }}">Leave</a></details>',
     '<details><summary><a href="{{ unsubscribe_url }}">Leave</a></summary>More</details>',
+    '<details><summary><a href="{{ unsubscribe_url }}">Leave</a></summary><summary>More</summary></details>',
+    _leave("transform:rotate(90deg) rotateX(45deg) rotate3d(0, 0, 1, 90deg);rotate:z 90deg"),
+    _leave("rotate:x 30deg"),
 ])
 def test_p06_a_tenants_visible_unsubscribe_link_gets_no_duplicate_footer(link):
     """A link with text the reader sees, outside any hidden element (a hidden preheader before it,

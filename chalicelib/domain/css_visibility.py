@@ -9,6 +9,7 @@ once per Lambda, not per recipient.
 """
 from __future__ import annotations
 
+import math
 import re
 from functools import lru_cache
 
@@ -43,6 +44,10 @@ _HIDING = frozenset({("display", "none"), ("visibility", "hidden"), ("visibility
 # A transform that shrinks or moves all the element draws: "scale(0)", "translateX(-9999px)".
 _SCALES = frozenset({"scale", "scalex", "scaley", "scale3d"})
 _TRANSLATIONS = frozenset({"translate", "translatex", "translatey", "translate3d"})
+# A turn about the x or y axis draws the element edge-on: "rotateX(90deg)" leaves no height at all.
+_AXES = {"x": ["1", "0", "0"], "y": ["0", "1", "0"], "z": ["0", "0", "1"]}
+_AXIS_TURNS = {"rotatex": "x", "rotatey": "y"}
+_RADIANS = {"deg": math.pi / 180, "grad": math.pi / 200, "rad": 1.0, "turn": 2 * math.pi}
 _PAREN_SPACES = re.compile(r"\s*([(),])\s*")
 
 
@@ -125,6 +130,9 @@ def _hides(name: str, value: str) -> bool:
         return fill is not None and fill.alpha < _FAINTEST
     if name in _OFFSETS or name == "transform":
         return _off_screen(name, value)
+    if name == "rotate":  # the property: "rotate: x 90deg", "rotate: 1 0 0 90deg"
+        *axis, angle = words(value) or [""]
+        return _edge_on(_AXES.get(" ".join(axis)) or axis, angle)
     if name == "filter":
         return any(_hides("opacity", word[8:-1]) for word in words(value) if word.startswith("opacity("))
     return name in ("clip", "clip-path") and _clipped(name, value)
@@ -157,6 +165,31 @@ def _font_size(value: str) -> float | None:
     return None
 
 
+def _turned_away(function: str, arguments: str) -> bool:
+    """True for rotateX(a), rotateY(a) or rotate3d(x, y, z, a) that draw the element edge-on."""
+    parts = split(arguments, ", ")
+    if function in _AXIS_TURNS and len(parts) == 1:
+        return _edge_on(_AXES[_AXIS_TURNS[function]], parts[0])
+    return function == "rotate3d" and len(parts) == 4 and _edge_on(parts[:3], parts[3])
+
+
+def _edge_on(axis: list[str], angle: str) -> bool:
+    """True when a turn by `angle` about `axis` (x, y, z as numbers) leaves the element's face
+    under 6/16 of its height to the reader: the face's normal keeps cos + z^2 (1 - cos) of its
+    depth (z of the axis made unit), so a quarter turn about x or y draws it edge-on."""
+    numbers = [quantity(part) for part in axis]
+    turn = quantity(angle)
+    if len(numbers) != 3 or None in numbers or turn is None:
+        return False
+    x, y, z = (number[0] for number in numbers)  # type: ignore[index]
+    length = math.sqrt(x * x + y * y + z * z)
+    value, unit = turn
+    if not length or (unit not in _RADIANS and value != 0):
+        return False
+    cos = math.cos(value * _RADIANS.get(unit, 0.0))
+    return abs(cos + (z / length) ** 2 * (1 - cos)) < SMALLEST_FONT_PX / 16
+
+
 def _off_screen(name: str, value: str) -> bool:
     """True for offsets (any of a shorthand's) or a translation that put the element far off
     screen."""
@@ -164,6 +197,8 @@ def _off_screen(name: str, value: str) -> bool:
         functions = [word.partition("(") for word in words(value)]
         if any(function in _SCALES and any(_hides("scale", part) for part in split(rest[:-1], ", "))
                for function, _, rest in functions):
+            return True
+        if any(_turned_away(function, rest[:-1]) for function, _, rest in functions):
             return True
         lengths = [pixels(part) for function, _, rest in functions if function in _TRANSLATIONS
                    for part in split(rest[:-1], ", ")]

@@ -231,8 +231,9 @@ class _Open(NamedTuple):
     hides: bool  # all it holds
     drawn: str  # the colour its text is drawn in
     under: str  # the colour its text is drawn on
-    folded: bool  # a closed <details>: shows its <summary> only
+    folded: bool  # a closed <details>: shows its first <summary> child only
     font_px: float
+    summarised: bool = False  # a folded <details> whose summary has begun: a later one is folded
 
 
 _ROOT = _Open("", False, *_PAGE, False, _PAGE_FONT_PX)
@@ -263,7 +264,9 @@ class _LinkFinder(HTMLParser):
         # Font sizes relative to the parent's multiply: 40% of 40% is text of 2.6 px.
         font_px = parent.font_px if size is None else size[0] * (parent.font_px if size[1] else 1.0)
         hides = hides or font_px < SMALLEST_FONT_PX
-        hides = hides or tag in _NO_LINKS or (parent.folded and tag != "summary")
+        hides = hides or tag in _NO_LINKS or (parent.folded and (tag != "summary" or parent.summarised))
+        if parent.folded and tag == "summary":
+            self.stack[-1] = parent._replace(summarised=True)
         self.rule_cost += cost
         if self.rule_cost > _MAX_RULE_COST:
             self.css = ()  # judged unseen already: the rest is not worth the time
