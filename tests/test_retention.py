@@ -537,6 +537,29 @@ def test_p29_backfill_is_walked_again_until_it_completes(aws):
             "counted per run; the milestone sorts as the oldest entry"
 
 
+def test_p29_backfill_stops_within_a_list_when_its_time_runs_out(aws):
+    """A list of many undated ended entries is dated over several runs, not in one run past the
+    Lambda's time: the time is checked after each entry dated."""
+    from chalicelib.cli import create_account_with_key
+    from chalicelib.domain.lists import ConsentText
+    from chalicelib.store.lists import create_list
+
+    addresses = [ANN, "bob@example.com", "cy@example.com"]
+    with on_day(0):
+        account_id = create_account_with_key("Acme", {"contact_email": "owner@acme.example"})["account_id"]
+        list_id = create_list(account_id, {"name": "News"}, [ConsentText(1, "Yes.", day(0))]).list_id
+        consent = ConsentEvidence(given_at=day(0), source=Source.API, consent_text_version=1)
+        for address in addresses:
+            write_signup(account_id, list_id, Contact(email=address), consent, Status.CONFIRMED)
+            _ended_before_dating(account_id, list_id, address)
+    with on_day(40):
+        for walked in (1, 2, 3):
+            assert "ended_entries" in run_purges(time_left_ms=lambda: 0).unfinished
+            assert len([e for e in scanned(Subscriber) if "ended_at" in e]) == walked
+        assert run_purges().counts["ended_entries"] == 3
+        assert not stored_ids(Subscriber) & {list_id}
+
+
 def test_p16_p25_an_export_is_deleted_by_the_daily_purge_once_its_7_days_are_over(aws):
     """An export is a copy of a person's data, kept 7 days to be downloaded: the daily purge
     deletes it then, as it does every other copy with a deadline, instead of leaving it to TTL,

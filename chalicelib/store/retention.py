@@ -177,8 +177,9 @@ def date_undated_ended_entries(at: datetime, retention: timedelta, more_time: Ti
     go `retention` after it, in a purge bucket the ended-entries purge reads today or later.
 
     Walks every account's lists by index (accounts by activity, lists by account, entries by
-    list and status), never a Scan; an entry dated on an earlier run no longer matches the
-    filter, so a run stopped by its time share costs the next one only the index reads. The
+    list and status), never a Scan; the time is checked after each entry dated and each list
+    walked, and an entry dated on an earlier run no longer matches the filter, so a run stopped by
+    its time share costs the next one only the index reads. The
     update is conditional: an entry written since it was read (signed up to again) is left
     alone (P25)."""
     progress = PurgeProgress()
@@ -190,6 +191,9 @@ def date_undated_ended_entries(at: datetime, retention: timedelta, more_time: Ti
                 for entry in Subscriber.by_list_status.query(key, filter_condition=undated):
                     _date_ending(entry, at, retention)
                     progress.count += 1
+                    # A list of a million ended entries must not run the step past its time.
+                    if not more_time():
+                        return PurgeProgress(progress.count, complete=False)
             if not more_time():
                 return PurgeProgress(progress.count, complete=False)
     return progress
