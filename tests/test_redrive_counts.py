@@ -139,9 +139,10 @@ def test_p13_a_fan_out_page_planned_but_not_queued_counts_one_failure_that_its_r
 def test_p13_a_campaign_with_a_page_planned_but_not_queued_shows_it_stalled_until_the_redrive(
         client, account, headers, monkeypatch):
     """The owner is told why the campaign still sends: while a page planned but not queued by
-    its last receive waits in the dead-letter queue, the campaign shows `stalled` (pages, since
-    when). The redrive that queues it clears it; a later stall of the other list's page shows its
-    own time, not the first's; and once that is redriven the campaign ends `sent`, counts whole."""
+    its last receive waits in the dead-letter queue, the campaign and its report show `stalled`
+    (pages, since when; the same on both). The redrive that queues it clears it; a later stall
+    of the other list's page shows its own time, not the first's; and once that is redriven the
+    campaign ends `sent`, counts whole."""
     from datetime import UTC, datetime, timedelta
 
     import time_machine
@@ -153,6 +154,7 @@ def test_p13_a_campaign_with_a_page_planned_but_not_queued_shows_it_stalled_unti
     pages = [record for _, record in sorted((json.loads(record["body"])["list_id"], record)
                                             for record in take("fanout"))]
     assert _shown(client, headers, campaign_id)["stalled"] is None
+    assert _report(client, headers, campaign_id)["stalled"] is None
     # Two past hours: the send times reserved then are due now.
     hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     for page, at in zip(pages, (hour - timedelta(hours=2), hour - timedelta(hours=1)), strict=True):
@@ -161,8 +163,10 @@ def test_p13_a_campaign_with_a_page_planned_but_not_queued_shows_it_stalled_unti
             assert client.lambda_.invoke("fanout_worker", _last_receive(page)).payload["batchItemFailures"]
         shown = _shown(client, headers, campaign_id)
         assert (shown["status"], shown["stalled"]) == ("sending", {"pages": 1, "since": at.isoformat()})
+        assert _report(client, headers, campaign_id)["stalled"] == shown["stalled"]
         assert client.lambda_.invoke("fanout_worker", sqs_event(page)).payload == {"batchItemFailures": []}
         assert _shown(client, headers, campaign_id)["stalled"] is None
+        assert _report(client, headers, campaign_id)["stalled"] is None
     assert run_queues(client) == []
     assert sorted(recipients_of_sent()) == ["ann@example.com", "bob@example.com"]
     report = _report(client, headers, campaign_id)
@@ -327,6 +331,7 @@ def test_p13_a_fan_out_page_redriven_after_its_campaign_was_cancelled_queues_nob
     client.http.patch(f"/v1/campaigns/{campaign_id}", headers=headers,
                       body=json.dumps({"status": "cancelled"}))
     assert _shown(client, headers, campaign_id)["stalled"] is None, "an ended campaign waits for nothing"
+    assert _report(client, headers, campaign_id)["stalled"] is None
     assert client.lambda_.invoke("fanout_worker", sqs_event(page)).payload == {"batchItemFailures": []}
     assert take("campaign-send") == [] and recipients_of_sent() == []
     report = _report(client, headers, campaign_id)

@@ -10,8 +10,10 @@ events (one more event a mail, Tidings' largest own AWS cost). Nothing stores a 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
+from chalicelib.domain.campaigns import CampaignStatus
 from chalicelib.domain.engagement import Viewer
 
 # Mails sent (the sender's count) and outcomes counted from SES feedback
@@ -38,6 +40,17 @@ def build_report(campaign_id: str, counters: Mapping[str, int]) -> dict[str, Any
         "forwards": int(get("forwards", 0)),
         "countries": _countries(counters),
     }
+
+
+def stalled(status: str, pages: int, since: datetime | None) -> dict[str, Any] | None:
+    """While a campaign sends: its fan-out pages planned but not queued by their last attempt,
+    and since when (None otherwise), on the campaign's answer and its report alike. Each is tried
+    once more 15 minutes on (services/sending/fanout._retry_stalled), then waits in the
+    dead-letter queue for the operator's redrive (its alarm told them); the campaign stays
+    `sending` until then, or until its owner cancels it."""
+    if status != CampaignStatus.SENDING.value or pages <= 0:
+        return None
+    return {"pages": pages, "since": since.isoformat() if since else None}
 
 
 def _engagement(counters: Mapping[str, int], action: str, scope: str | None) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from chalicelib.domain.addresses import normalise_email
-from chalicelib.domain.campaign_report import build_report
+from chalicelib.domain.campaign_report import build_report, stalled
 from chalicelib.domain.campaigns import (
     CampaignContent,
     CampaignStatus,
@@ -161,4 +161,6 @@ def campaign_report(account_id: str, campaign_id: str) -> dict[str, Any]:
     campaign = get_campaign(account_id, campaign_id)
     return {**build_report(campaign.campaign_id, campaign_counters(campaign.campaign_id)),
             "status": campaign.status, "failed": int(campaign.failed or 0),
-            "failure_reason": campaign.failure_reason}
+            "failure_reason": campaign.failure_reason,
+            # The same as on the campaign's answer: why a sending campaign is not ending yet.
+            "stalled": stalled(campaign.status, int(campaign.stalled_pages or 0), campaign.stalled_since)}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.campaigns import CampaignStatus
+from chalicelib.domain.campaign_report import stalled
 from chalicelib.services.campaigns import campaign_content
 
 if TYPE_CHECKING:
@@ -40,16 +40,6 @@ def campaign_view(campaign: Campaign) -> dict[str, Any]:
         # Mails that could not be built or sent, and why (the campaign is then `failed`).
         "failure": ({"failed": int(campaign.failed), "reason": campaign.failure_reason}
                     if campaign.failed else None),
-        "stalled": _stalled(campaign),
+        "stalled": stalled(campaign.status, int(campaign.stalled_pages or 0), campaign.stalled_since),
     }
 
-
-def _stalled(campaign: Campaign) -> dict[str, Any] | None:
-    """While it sends: fan-out pages planned but not queued by their last attempt, and since
-    when. Each is tried once more 15 minutes on (services/sending/fanout._retry_stalled), then
-    waits in the dead-letter queue for the operator's redrive (its alarm told them); the
-    campaign stays `sending` until then, or until its owner cancels it."""
-    pages = int(campaign.stalled_pages or 0)
-    if campaign.status != CampaignStatus.SENDING.value or pages <= 0:
-        return None
-    return {"pages": pages, "since": _iso(campaign.stalled_since)}
