@@ -173,10 +173,12 @@ def test_p13_a_campaign_with_a_page_planned_but_not_queued_shows_it_stalled_unti
     assert (report["sent"], report["failed"], report["status"]) == (2, 0, "sent")
 
 
-def _stall_with_retry(client: Any, monkeypatch: Any, page: dict[str, Any]) -> list[int]:
-    """Deliver `page` on its last receive with queueing its batches failing once: it is
-    dead-lettered. The delays its copies were queued with; each copy is on the fan-out queue at
-    once (the test does not wait out the delay)."""
+def _stall_with_retry(client: Any, monkeypatch: Any, page: dict[str, Any],
+                      failing: str = "enqueue_many") -> list[int]:
+    """Deliver `page` on its last receive with the fan-out's call `failing` failing once (by
+    default queueing its batches): it is dead-lettered. The delays of the fan-out jobs it queued
+    (or tried to: its next page's, its copies'); each is on the fan-out queue at once (the test
+    does not wait out the delay)."""
     from chalicelib.services.sending import fanout
     from tests.support.faults import FailsOnce
 
@@ -186,9 +188,9 @@ def _stall_with_retry(client: Any, monkeypatch: Any, page: dict[str, Any]) -> li
         delays.append(delay_seconds)
         return real(queue, job)
 
-    real = fanout.enqueue
     with monkeypatch.context() as faults:
-        faults.setattr(fanout, "enqueue_many", FailsOnce(fanout.enqueue_many))
+        faults.setattr(fanout, failing, FailsOnce(getattr(fanout, failing)))
+        real = fanout.enqueue
         faults.setattr(fanout, "enqueue", undelayed)
         assert client.lambda_.invoke("fanout_worker", _last_receive(page)).payload["batchItemFailures"]
     return delays
@@ -229,6 +231,67 @@ def test_p13_a_stalled_page_is_retried_once_only_then_waits_for_the_redrive(
     assert (shown["status"], shown["stalled"]["pages"], shown["failure"]["failed"]) == ("sending", 1, 1)
     assert client.lambda_.invoke("fanout_worker", sqs_event(page)).payload == {"batchItemFailures": []}
     _ends_sent_to_ann_alone(client, headers, campaign_id)
+
+
+def test_p13_a_page_queued_whose_note_fails_on_its_last_receive_counts_no_failure(
+        client, account, headers, monkeypatch):
+    """Every batch of the page went out to the queue; only the note saying so failed, on the
+    last receive. Nothing is counted failed, nothing shows stalled and no copy is queued for a
+    retry (the job is dead-lettered, for the alarm): Ann's batch mails her and the campaign ends
+    `sent`, 1 sent and 0 failed. The operator's redrive of the page mails nobody twice and
+    changes no count. (A page whose batches were not all queued still counts its failure:
+    test_p13_a_fan_out_page_planned_but_not_queued_counts_one_failure_that_its_redrive_takes_back.)"""
+    campaign_id, _ = sent_campaign(client, account, headers, ("ann@example.com",))
+    (page,) = take("fanout")
+    assert _stall_with_retry(client, monkeypatch, page, failing="mark_queued") == [], "no retry copy"
+    shown = _shown(client, headers, campaign_id)
+    assert (shown["status"], shown["failure"], shown["stalled"]) == ("sending", None, None)
+    assert _report(client, headers, campaign_id)["failed"] == 0
+    _ends_sent_to_ann_alone(client, headers, campaign_id)
+    assert client.lambda_.invoke("fanout_worker", sqs_event(page)).payload == {"batchItemFailures": []}
+    _ends_sent_to_ann_alone(client, headers, campaign_id)
+
+
+def test_p13_an_empty_last_page_whose_note_fails_on_its_last_receive_still_ends_its_campaign(
+        client, account, headers, monkeypatch):
+    """A list's last page can be empty (Bob, on it when the page before was read, removed since):
+    it has no batch whose finish would end the campaign, so it ends it itself. When noting it
+    queued fails on its last receive, Ann's mail already counted, the campaign still ends `sent`,
+    1 sent and 0 failed, instead of staying `sending` until an operator's redrive."""
+    from chalicelib.services.sending import fanout
+
+    monkeypatch.setattr(fanout, "page_size", 1)
+    campaign_id, (list_id,) = sent_campaign(client, account, headers, ("ann@example.com", "bob@example.com"))
+    (ann_page,) = take("fanout")
+    assert client.lambda_.invoke("fanout_worker", sqs_event(ann_page)).payload == {"batchItemFailures": []}
+    removed = client.http.delete(f"/v1/lists/{list_id}/subscribers/bob@example.com", headers=headers)
+    assert removed.status_code == 204, removed.body
+    assert run_queues(client, ("campaign-send",)) == []
+    assert _report(client, headers, campaign_id)["status"] == "sending", "its list's end is not read yet"
+    (empty_page,) = take("fanout")
+    assert _stall_with_retry(client, monkeypatch, empty_page, failing="mark_queued") == []
+    _ends_sent_to_ann_alone(client, headers, campaign_id)
+
+
+def test_p13_a_page_whose_next_page_was_not_queued_by_its_last_receive_still_stalls(
+        client, account, headers, monkeypatch):
+    """The boundary of "all queued": Ann's batch went out, but queueing the next page's job (Bob's
+    page) failed on the last receive. The list's rest is not reached, so the page stalls as one
+    whose batches were not queued: one failure, shown stalled, a copy queued for its retry. The
+    copy queues the chain again; Bob is mailed and the campaign ends `sent`, 2 sent, 0 failed."""
+    from chalicelib.services.sending import fanout
+    from chalicelib.services.sending.fanout import STALL_RETRY_SECONDS
+
+    monkeypatch.setattr(fanout, "page_size", 1)
+    campaign_id, _ = sent_campaign(client, account, headers, ("ann@example.com", "bob@example.com"))
+    (page,) = take("fanout")
+    assert _stall_with_retry(client, monkeypatch, page, failing="enqueue") == [0, STALL_RETRY_SECONDS]
+    shown = _shown(client, headers, campaign_id)
+    assert (shown["stalled"]["pages"], shown["failure"]["failed"]) == (1, 1)
+    assert run_queues(client) == []
+    assert sorted(recipients_of_sent()) == ["ann@example.com", "bob@example.com"]
+    report = _report(client, headers, campaign_id)
+    assert (report["sent"], report["failed"], report["status"], report["stalled"]) == (2, 0, "sent", None)
 
 
 def test_p13_two_concurrent_deliveries_of_one_batch_count_each_mail_once(client, account, headers,

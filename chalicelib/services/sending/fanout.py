@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from chalicelib.adapters.retries import error_name
 from chalicelib.adapters.sqs import MAX_DELAY_SECONDS, enqueue, enqueue_many
@@ -47,7 +47,14 @@ from chalicelib.store.campaigns import (
     record_failures_while_sending,
 )
 from chalicelib.store.models import MailingList, Subscriber
-from chalicelib.store.send_progress import count_page_failure, is_complete, mark_queued, page_plan, plan_page
+from chalicelib.store.send_progress import (
+    PagePlan,
+    count_page_failure,
+    is_complete,
+    mark_queued,
+    page_plan,
+    plan_page,
+)
 from chalicelib.store.sending_state import campaign_and_list
 from chalicelib.store.subscribers import phone_is_confirmed, tracking_state
 
@@ -68,13 +75,17 @@ def fan_out_page(job: PageJob, last_attempt: bool = False) -> None:
     the operator (step.GivenUp). Redriven from there, the page finds its stored plan (no
     batches, its list's end) and queues nothing; a page planned but not queued by then queues its
     batches and takes back the one failure counted for them (_give_up_page). Such a page is
-    also tried once more, STALL_RETRY_SECONDS later, with no operator (_retry_stalled)."""
+    also tried once more, STALL_RETRY_SECONDS later, with no operator (_retry_stalled). A page
+    whose batches and next page are all queued lost nothing: a failure after that (noting it
+    queued) counts nothing, whatever the attempt (_note_queued)."""
     try:
-        _fan_out_page(job)
+        queued = _queue_page(job)
     except Exception as error:
         if last_attempt and _give_up_page(job, error):
             _retry_stalled(job)
         raise
+    if queued is not None:
+        _note_queued(job, queued, last_attempt)
 
 
 def _retry_stalled(job: PageJob) -> None:
@@ -124,7 +135,18 @@ def _give_up_page(job: PageJob, error: Exception) -> bool:
     return False
 
 
-def _fan_out_page(job: PageJob) -> None:
+@dataclass(frozen=True)
+class _Queued:
+    """A page whose batches and next page are queued: its plan, and what it read and kept."""
+
+    plan: PagePlan
+    read: int
+    recipients: int
+
+
+def _queue_page(job: PageJob) -> _Queued | None:
+    """Plan the page and queue its batches and the next page's job; None when its campaign is
+    gone or no longer sending (nothing queued)."""
     # Both in one read (issue 4).
     campaign, mailing_list = campaign_and_list(job.account_id, job.campaign_id, job.list_id)
     if campaign is None:
@@ -167,15 +189,41 @@ def _fan_out_page(job: PageJob) -> None:
         # The stored plan rules: a redelivery that now reaches the end still continues the chain.
         start = next_start or (key_after(entries[-1]) if entries else job.start)
         enqueue(FANOUT, PageJob(job.account_id, job.campaign_id, job.list_id, job.page + 1, start).to_dict())
-    # All queued: a give-up from here on lost nothing; one before counted a failure, taken back here.
-    take_back = page_unstalled(job.account_id, job.campaign_id) if plan.failure_counted else None
-    mark_queued(job.campaign_id, job.list_id, job.page, take_back)
-    if take_back is not None:
-        forget_stall(job.account_id, job.campaign_id)
+    return _Queued(plan, len(entries), len(recipients))
+
+
+def _note_queued(job: PageJob, queued: _Queued, last_attempt: bool) -> None:
+    """Note the page queued, taking back the failure a give-up before counted for it, and end
+    an empty page's campaign when it was the last work left. Its batches and chain are queued, so
+    a failure to note it is never counted: it is raised (a redelivery queues them again, which
+    sends and counts nothing twice), and on the last attempt the job is dead-lettered with nothing
+    counted failed, its campaign ended all the same when that was all it waited for."""
+    plan = queued.plan
+    try:
+        take_back = page_unstalled(job.account_id, job.campaign_id) if plan.failure_counted else None
+        mark_queued(job.campaign_id, job.list_id, job.page, take_back)
+        if take_back is not None:
+            forget_stall(job.account_id, job.campaign_id)
+    except Exception as error:
+        if last_attempt:
+            logger.warning("fan-out page queued but not noted by its last attempt: nothing counted "
+                           "failed; its redrive queues it again, harmlessly", extra={
+                               "campaign_id": job.campaign_id, "list_id": job.list_id, "page": job.page,
+                               "error": error_name(error)})
+            # A failure still counted for the page waits for the redrive to take it back first.
+            if not plan.failure_counted:
+                _end_if_complete(job, plan)
+        raise
     logger.info("fan-out page planned", extra={
-        "campaign_id": job.campaign_id, "list_id": job.list_id, "page": job.page, "read": len(entries),
-        "recipients": len(recipients), "batches": plan.batches, "last_page": plan.last_page,
-        "redelivered": not plan.first})
+        "campaign_id": job.campaign_id, "list_id": job.list_id, "page": job.page,
+        "read": queued.read, "recipients": queued.recipients, "batches": plan.batches,
+        "last_page": plan.last_page, "redelivered": not plan.first})
+    _end_if_complete(job, plan)
+
+
+def _end_if_complete(job: PageJob, plan: PagePlan) -> None:
+    """An empty page has no batch whose finish could end the campaign: it ends it itself when
+    nothing else is left."""
     if plan.batches == 0 and is_complete(job.campaign_id):
         end_completed(job.account_id, job.campaign_id)
 
