@@ -486,6 +486,57 @@ def test_p12_a_reply_that_only_looks_like_a_stop_is_not_one(reply):
     assert not InboundSms(ANN, "+1212", reply).is_stop, repr(reply)
 
 
+# Cyrillic and Greek letters drawn like Latin ones (domain/lookalikes.py), by their Unicode names.
+CYR_O, CYR_ES, CYR_TE, CYR_ER = "\N{CYRILLIC CAPITAL LETTER O}", "\N{CYRILLIC CAPITAL LETTER ES}", \
+    "\N{CYRILLIC CAPITAL LETTER TE}", "\N{CYRILLIC CAPITAL LETTER ER}"
+
+
+@pytest.mark.parametrize("reply, keyword", [
+    (f"ST{CYR_O}P", Keyword.STOP),
+    ("\N{CYRILLIC CAPITAL LETTER DZE}" f"{CYR_TE}{CYR_O}{CYR_ER}", Keyword.STOP),  # every letter Cyrillic
+    ("\N{CYRILLIC SMALL LETTER DZE}\N{CYRILLIC SMALL LETTER TE}\N{CYRILLIC SMALL LETTER O}"
+     "\N{CYRILLIC SMALL LETTER ER}", Keyword.STOP),  # in small letters: "st" drawn as "sᴛ"
+    ("ST\N{GREEK CAPITAL LETTER OMICRON}\N{GREEK CAPITAL LETTER RHO}, please", Keyword.STOP),
+    (f"{CYR_ES}\N{CYRILLIC CAPITAL LETTER A}NC\N{CYRILLIC CAPITAL LETTER IE}L", Keyword.STOP),
+    ("\N{GREEK CAPITAL LETTER EPSILON}\N{GREEK CAPITAL LETTER NU}D", Keyword.STOP),
+    (f"{CYR_O}pt \N{CYRILLIC SMALL LETTER O}ut", Keyword.STOP),
+    (f"\uff33\u200b{CYR_TE}\uff2f\u00adP!", Keyword.STOP),  # full-width, Cyrillic and invisible at once
+    ("Arr\N{CYRILLIC SMALL LETTER IE}\u0302t", Keyword.STOP),  # "Arrêt" with a Cyrillic e
+    ("\N{CYRILLIC CAPITAL LETTER EN}ELP", Keyword.HELP),
+    ("\N{GREEK CAPITAL LETTER ETA}\N{GREEK CAPITAL LETTER EPSILON}LP", Keyword.HELP),
+    ("\N{CYRILLIC CAPITAL LETTER BYELORUSSIAN-UKRAINIAN I}NFO", Keyword.HELP),
+    (f"S{CYR_TE}\N{GREEK CAPITAL LETTER ALPHA}RT", Keyword.START)])
+def test_p06_p07_p12_a_keyword_typed_with_cyrillic_or_greek_look_alikes_is_the_keyword(reply, keyword):
+    """"ST\N{CYRILLIC CAPITAL LETTER O}P" reads STOP to whoever typed it: a person who means STOP is
+    stopped (P06, P07), whatever script the phone's keyboard took each letter from."""
+    assert InboundSms(ANN, "+1212", reply).keyword is keyword, ascii(reply)
+
+
+@pytest.mark.parametrize("reply", [
+    "СТОП", "Стоп, пожалуйста", "Старт", "Спасибо", "Хорошо", "Помощь", "торт",  # Russian
+    "КРАЙ",  # "end" in Bulgarian
+    "ΣΤΟΠ", "Τέλος", "Βοήθεια",  # Greek
+    # Every letter a look-alike, reading POCT and TOP: no keyword.
+    f"{CYR_ER}{CYR_O}{CYR_ES}{CYR_TE}", "\N{GREEK CAPITAL LETTER TAU}\N{GREEK CAPITAL LETTER OMICRON}"
+    "\N{GREEK CAPITAL LETTER RHO}",
+    f"ST{CYR_O}Pping by later?"])
+def test_p12_a_russian_or_greek_word_is_no_keyword_by_its_look_alike_letters(reply):
+    """Only keyword matching reads look-alikes as Latin, and a word of the language keeps letters
+    that have none: no Russian or Greek reply is taken for a keyword it does not look like."""
+    assert InboundSms(ANN, "+1212", reply).keyword is None, ascii(reply)
+
+
+def test_p06_p07_p12_a_stop_with_a_cyrillic_o_keeps_the_next_campaign_from_texting_the_number(
+        client, aws, account, headers, list_id):
+    subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
+    _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])
+    _keyword_from(client, aws, f"ST{CYR_O}P")
+    ann = phone_hash(ANN, hash_key())
+    assert suppressed_hashes(account["account_id"], [ann]) == {ann}
+    _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])
+    assert len(_campaign_texts()) == 1, "the second campaign texted the number that replied STOP"
+
+
 def test_p06_p12_a_stop_reply_with_a_comma_keeps_the_next_campaign_from_texting_the_number(
         client, aws, account, headers, list_id):
     subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)

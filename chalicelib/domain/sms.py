@@ -17,6 +17,7 @@ from typing import Any
 
 from chalicelib.domain.campaigns import CampaignContent
 from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.lookalikes import as_latin
 from chalicelib.domain.mail_links import FORWARD, PREFERENCES, UNSUBSCRIBE, LinkClaim, link_token, link_url
 from chalicelib.domain.marketing_mail import ADVERTISEMENT_LABEL
 from chalicelib.domain.sms_encoding import cut_to_fit
@@ -107,13 +108,14 @@ class InboundSms:
 
 def _plain(text: str) -> str:
     """`text` case-folded, in compatibility form (full-width letters become ASCII), without
-    accents and without what is drawn as nothing (a soft hyphen, zero-width space or combining
-    grapheme joiner inside "End\u00adless" is no word break: domain/unseen.py), so a keyword
-    matches however a phone's keyboard typed it."""
+    accents, with Cyrillic and Greek look-alikes as Latin letters (domain/lookalikes.py) and
+    without what is drawn as nothing (a soft hyphen, zero-width space or combining grapheme
+    joiner inside "End\u00adless" is no word break: domain/unseen.py), so a keyword matches
+    however a phone's keyboard typed it."""
     decomposed = unicodedata.normalize("NFKD", text)
     # Any dash joins words as the ASCII hyphen does ("Stop\u2011motion" is "stop-motion").
-    return "".join("-" if unicodedata.category(char) == "Pd" else char for char in decomposed
-                   if not unicodedata.combining(char) and not drawn_as_nothing(char)).casefold()
+    return as_latin("".join("-" if unicodedata.category(char) == "Pd" else char for char in decomposed
+                            if not unicodedata.combining(char) and not drawn_as_nothing(char))).casefold()
 
 
 def from_topic(topic_arn: object, queue_arn: str, topic_name: str) -> bool:
