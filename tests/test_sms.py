@@ -340,6 +340,56 @@ def test_p12_a_forged_inbound_sms_from_another_topic_fails_alone_and_the_rest_of
     assert _replies_to(BOB) == []
 
 
+@pytest.mark.parametrize("origination", [
+    "72927", "SHORTCODE", "AcmeBank",  # a short code, an alphanumeric sender id
+    "0712345678", "+40 7", "+4071234567800000", "", "\x00", "+40\u202e",  # no number in E.164
+    "+" + "4" * 100_000])
+def test_p12_a_reply_from_no_phone_number_is_acknowledged_and_dropped_never_dead_lettered(
+        client, aws, account, app_logs, origination):
+    """A short code or sender id is no person's number, nor one Tidings ever texted (it texts only
+    numbers intake takes): its reply is applied as nothing, suppressing and answering nothing,
+    and logged without the number. It must not fail: SQS would redeliver it until the dead-letter
+    queue, whose alarm would sound for a reply nobody can act on."""
+    from chalicelib.store.models import Suppression
+
+    for body in ("STOP", "HELP", "START", "Stop " + "\x07" * 10_000):
+        _keyword_from(client, aws, body, origination=origination)
+    assert list(Suppression.scan()) == [] and sent_sms() == []
+    logged = app_logs.getvalue()
+    assert logged.count("no phone number; ignored") == 4
+    number = origination[:20]
+    assert len(number) < 5 or number not in logged, "no number in the logs"
+
+
+def test_p12_a_malformed_notification_fails_alone_and_a_transient_fault_is_retried(
+        client, aws, account, headers, list_id, monkeypatch):
+    """The inbound-SMS worker fails only what a later receive may change or someone must see: an
+    unreadable notification fails alone, to reach the dead-letter queue after the queue's
+    receives (a STOP in a shape it cannot read is kept there for a redrive, not dropped), while
+    one whose suppression DynamoDB throttled fails and is applied when SQS redelivers it."""
+    from chalicelib.store.models import Suppression
+    from tests.support.faults import fail_first_write_to
+
+    subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
+    _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])
+    _inbound(aws, "STOP")
+    [genuine] = take("sms-inbound")
+    envelope = json.loads(genuine["body"])
+    malformed = [{**genuine, "messageId": f"bad-{index}", "body": body} for index, body in enumerate([
+        "not json", json.dumps({**envelope, "Message": "{"}), json.dumps({**envelope, "Message": "[]"}),
+        json.dumps({**envelope, "Message": json.dumps({"originationNumber": ANN})}),
+        json.dumps({**envelope, "Message": "[" * 100_000})])]
+    written = fail_first_write_to(monkeypatch, Suppression)
+    result = client.lambda_.invoke("sms_inbound_worker", sqs_event(*malformed, genuine))
+    failed = [failure["itemIdentifier"] for failure in result.payload["batchItemFailures"]]
+    assert written and failed == [*(f"bad-{index}" for index in range(5)), genuine["messageId"]]
+    ann = phone_hash(ANN, hash_key())
+    assert suppressed_hashes(account["account_id"], [ann]) == set()
+    redelivered = client.lambda_.invoke("sms_inbound_worker", sqs_event(genuine))
+    assert redelivered.payload == {"batchItemFailures": []}
+    assert suppressed_hashes(account["account_id"], [ann]) == {ann}
+
+
 def test_a_reply_that_is_not_a_stop_changes_nothing(client, aws, account, headers, list_id):
     subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
     _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])

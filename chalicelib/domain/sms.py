@@ -126,9 +126,11 @@ def from_topic(topic_arn: object, queue_arn: str, topic_name: str) -> bool:
     return len(parts) == 6 and topic_arn == ":".join([*parts[:2], "sns", *parts[3:5], topic_name])
 
 
-def parse_inbound_sms(message: str | Mapping[str, Any]) -> InboundSms:
-    """The inbound SMS in an SNS notification's `Message` (JSON text or parsed);
-    InvalidInput when it is not one."""
+def parse_inbound_sms(message: str | Mapping[str, Any]) -> InboundSms | None:
+    """The inbound SMS in an SNS notification's `Message` (JSON text or parsed); None when it
+    comes from no phone number (a short code such as "12345", a sender id such as "SHORTCODE"):
+    no person's number to act on, and one Tidings never texted, as it texts only numbers
+    `normalise_phone` takes. InvalidInput when it is no inbound SMS."""
     if isinstance(message, str):
         try:
             message = json.loads(message)
@@ -141,4 +143,8 @@ def parse_inbound_sms(message: str | Mapping[str, Any]) -> InboundSms:
     if not (isinstance(origination, str) and isinstance(destination, str) and isinstance(body, str)):
         raise InvalidInput("an inbound SMS needs originationNumber, destinationNumber and messageBody",
                            field="Message")
-    return InboundSms(origination=normalise_phone(origination), destination=destination, body=body)
+    try:
+        origination = normalise_phone(origination)
+    except InvalidInput:
+        return None
+    return InboundSms(origination=origination, destination=destination, body=body)

@@ -1,6 +1,7 @@
 """Replies to our SMS: a STOP suppresses the number for every account that texted it (P06, P12);
 HELP and START are answered (domain/sms_keywords.py), except to a number of a type Tidings does
 not text (premium-rate, shared-cost...: domain/subscriptions.textable_phone), whose STOP still applies.
+A reply from no phone number (a short code, a sender id) is ignored: no person's, and never texted.
 
 Which accounts: those with a message record for the number's keyed hash, i.e. that sent it an
 SMS in the last 30 days (P21). A STOP must work for at least 60 days (P07): one that finds no
@@ -33,6 +34,11 @@ def apply_inbound_sms(message: str | Mapping[str, Any]) -> int:
     """Apply one inbound SMS; returns how many accounts now suppress the number (0 when it is
     suppressed platform-wide, or the SMS is no STOP)."""
     sms = parse_inbound_sms(message)
+    if sms is None:
+        # Applied, not failed: a retry reads the same sender, and the record would end in the
+        # dead-letter queue, sounding its alarm for a reply from no person's number.
+        logger.info("inbound SMS from a short code or sender id, no phone number; ignored")
+        return 0
     keyword = sms.keyword
     if keyword is None:
         logger.info("inbound SMS is no keyword; ignored")
