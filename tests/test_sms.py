@@ -447,6 +447,43 @@ def _keyword_from(client, aws, body: str, origination: str = ANN) -> None:
         "batchItemFailures": []}
 
 
+def _texted(account, number: str) -> None:
+    """A message record of the account's text to `number`, as a campaign leaves it."""
+    from tests.support.retention import sent_message
+
+    sent_message(f"m-{number}", account["account_id"], phone_hash(number, hash_key()))
+
+
+def test_p12_help_and_start_from_a_number_no_account_texted_are_not_answered_its_stop_is_confirmed_once(
+        client, aws, account, app_logs):
+    """Answering any number that sends HELP or START would let whoever forges an origination
+    number (or a misrouting carrier) have the platform text numbers of its choosing, three a
+    day each: only a number an account texted is answered. Its STOP still suppresses the number
+    platform-wide (P07) and is confirmed once (its person may be a subscriber texted 30-60 days
+    ago); a repeated STOP is answered by nothing."""
+    for body in ("HELP", "START", "Info", "help " * 300, "\N{CYRILLIC CAPITAL LETTER EN}ELP"):
+        _keyword_from(client, aws, body, origination=BOB)
+    assert sent_sms() == []
+    assert app_logs.getvalue().count("no account texted the number") == 4, "all but the long reply"
+    for _ in range(2):
+        _keyword_from(client, aws, "STOP", origination=BOB)
+    _keyword_from(client, aws, "HELP", origination=BOB)
+    bob = phone_hash(BOB, hash_key())
+    assert suppressed_hashes(account["account_id"], [bob]) == {bob}
+    assert _replies_to(BOB) == [answer_text(Keyword.STOP, [], answer_language(BOB))]
+    assert BOB not in app_logs.getvalue() and BOB[1:] not in app_logs.getvalue()
+
+
+@pytest.mark.parametrize("origination", [ANN, "+40 712 345 678", "+40 (712) 345-678", "+40.712.345.678"])
+def test_p12_help_from_a_texted_number_is_answered_however_the_number_is_written(
+        client, aws, account, origination):
+    _texted(account, ANN)
+    _keyword_from(client, aws, "HELP", origination=origination)
+    _keyword_from(client, aws, "START", origination=origination)
+    assert _replies_to(ANN) == [answer_text(Keyword.HELP, ["Acme Ltd"], answer_language(ANN)),
+                                answer_text(Keyword.START, [], answer_language(ANN))]
+
+
 def test_p12_help_is_answered_with_the_names_of_the_accounts_that_texted_the_number_and_nothing_else(
         client, aws, account, headers, list_id):
     from chalicelib.cli import create_account_with_key
@@ -459,7 +496,7 @@ def test_p12_help_is_answered_with_the_names_of_the_accounts_that_texted_the_num
     [to_ann] = _replies_to(ANN)
     assert to_ann == answer_text(Keyword.HELP, ["Acme Ltd"], answer_language(ANN))
     assert "Other Ltd" not in to_ann and "Ann" not in to_ann and "Texts" not in to_ann
-    assert _replies_to(BOB) == [answer_text(Keyword.HELP, [], answer_language(BOB))], "nobody texted Bob"
+    assert _replies_to(BOB) == [], "nobody texted Bob: he is nobody's subscriber"
 
 
 def test_p12_help_does_not_name_an_account_whose_text_to_the_number_was_never_sent(
@@ -478,7 +515,7 @@ def test_p12_help_does_not_name_an_account_whose_text_to_the_number_was_never_se
     _keyword_from(client, aws, "help")
     _keyword_from(client, aws, "help", origination=BOB)
     assert _replies_to(ANN) == [answer_text(Keyword.HELP, ["Acme Ltd"], answer_language(ANN))]
-    assert _replies_to(BOB) == [answer_text(Keyword.HELP, [], answer_language(BOB))]
+    assert _replies_to(BOB) == [], "an unsent text is no text: nobody texted Bob"
 
 
 def test_p01_start_restarts_nothing_and_says_so(client, aws, account, headers, list_id):
@@ -496,6 +533,7 @@ def test_p01_start_restarts_nothing_and_says_so(client, aws, account, headers, l
 
 @pytest.mark.parametrize("reply", ["Help me with my order", "Start time?", "Information please", "helpful"])
 def test_a_reply_that_only_starts_like_help_or_start_is_not_answered(client, aws, account, reply):
+    _texted(account, ANN)
     _keyword_from(client, aws, reply)
     assert sent_sms() == []
 
@@ -507,6 +545,7 @@ def test_p12_a_number_gets_at_most_three_keyword_answers_a_day(client, aws, acco
 
     assert ANSWERS_PER_NUMBER_PER_DAY == 3
     with time_machine.travel(datetime(2027, 3, 1, 9, tzinfo=UTC), tick=False):
+        _texted(account, ANN)
         _keyword_from(client, aws, "STOP")
         for _ in range(3):
             _keyword_from(client, aws, "HELP")
@@ -1327,7 +1366,10 @@ def test_p01_an_sns_fault_on_a_phone_code_is_not_blamed_on_the_number(client, ac
                          ids=["premium-rate", "shared-cost"])
 def test_p12_a_keyword_from_a_premium_rate_number_is_applied_and_never_answered(client, aws, account, number):
     """Texting a premium-rate or shared-cost number bills the platform: the STOP is applied (P12)
-    but no keyword is answered, as no campaign or code texts such a number."""
+    but no keyword is answered, as no campaign or code texts such a number (one an account's
+    record says was texted neither)."""
+    _texted(account, number)
+    _texted(account, ANN)
     for body in ("STOP", "HELP", "START"):
         _keyword_from(client, aws, body, origination=number)
     hashed = phone_hash(number, hash_key())
