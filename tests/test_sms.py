@@ -601,6 +601,24 @@ def test_p06_p07_p12_a_keyword_typed_with_cyrillic_or_greek_look_alikes_is_the_k
     assert InboundSms(ANN, "+1212", reply).keyword is keyword, ascii(reply)
 
 
+def test_p12_the_look_alike_table_reads_only_cyrillic_and_greek_letters_each_as_one_latin_letter():
+    """Keyword matching only: the table turns no Latin letter, digit or punctuation into another,
+    and no look-alike is listed under two letters (the later would silently win)."""
+    import unicodedata
+
+    from chalicelib.domain.lookalikes import _LOOKALIKES, as_latin
+
+    listed = "".join(_LOOKALIKES.values())
+    assert len(listed) == len(set(listed))
+    for latin, lookalikes in _LOOKALIKES.items():
+        assert latin.isascii() and latin.isalpha()
+        for char in lookalikes:
+            assert unicodedata.name(char).startswith(("CYRILLIC ", "GREEK ")), unicodedata.name(char)
+            assert as_latin(char) == latin
+    printable = "".join(map(chr, range(32, 127)))
+    assert as_latin(printable) == printable
+
+
 @pytest.mark.parametrize("reply", [
     "СТОП", "Стоп, пожалуйста", "Старт", "Спасибо", "Хорошо", "Помощь", "торт",  # Russian
     "КРАЙ",  # "end" in Bulgarian
