@@ -340,6 +340,56 @@ def test_p12_a_forged_inbound_sms_from_another_topic_fails_alone_and_the_rest_of
     assert _replies_to(BOB) == []
 
 
+@pytest.mark.parametrize("origination", [
+    "72927", "SHORTCODE", "AcmeBank",  # a short code, an alphanumeric sender id
+    "0712345678", "+40 7", "+4071234567800000", "", "\x00", "+40\u202e",  # no number in E.164
+    "+" + "4" * 100_000])
+def test_p12_a_reply_from_no_phone_number_is_acknowledged_and_dropped_never_dead_lettered(
+        client, aws, account, app_logs, origination):
+    """A short code or sender id is no person's number, nor one Tidings ever texted (it texts only
+    numbers intake takes): its reply is applied as nothing, suppressing and answering nothing,
+    and logged without the number. It must not fail: SQS would redeliver it until the dead-letter
+    queue, whose alarm would sound for a reply nobody can act on."""
+    from chalicelib.store.models import Suppression
+
+    for body in ("STOP", "HELP", "START", "Stop " + "\x07" * 10_000):
+        _keyword_from(client, aws, body, origination=origination)
+    assert list(Suppression.scan()) == [] and sent_sms() == []
+    logged = app_logs.getvalue()
+    assert logged.count("no phone number; ignored") == 4
+    number = origination[:20]
+    assert len(number) < 5 or number not in logged, "no number in the logs"
+
+
+def test_p12_a_malformed_notification_fails_alone_and_a_transient_fault_is_retried(
+        client, aws, account, headers, list_id, monkeypatch):
+    """The inbound-SMS worker fails only what a later receive may change or someone must see: an
+    unreadable notification fails alone, to reach the dead-letter queue after the queue's
+    receives (a STOP in a shape it cannot read is kept there for a redrive, not dropped), while
+    one whose suppression DynamoDB throttled fails and is applied when SQS redelivers it."""
+    from chalicelib.store.models import Suppression
+    from tests.support.faults import fail_first_write_to
+
+    subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
+    _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])
+    _inbound(aws, "STOP")
+    [genuine] = take("sms-inbound")
+    envelope = json.loads(genuine["body"])
+    malformed = [{**genuine, "messageId": f"bad-{index}", "body": body} for index, body in enumerate([
+        "not json", json.dumps({**envelope, "Message": "{"}), json.dumps({**envelope, "Message": "[]"}),
+        json.dumps({**envelope, "Message": json.dumps({"originationNumber": ANN})}),
+        json.dumps({**envelope, "Message": "[" * 100_000})])]
+    written = fail_first_write_to(monkeypatch, Suppression)
+    result = client.lambda_.invoke("sms_inbound_worker", sqs_event(*malformed, genuine))
+    failed = [failure["itemIdentifier"] for failure in result.payload["batchItemFailures"]]
+    assert written and failed == [*(f"bad-{index}" for index in range(5)), genuine["messageId"]]
+    ann = phone_hash(ANN, hash_key())
+    assert suppressed_hashes(account["account_id"], [ann]) == set()
+    redelivered = client.lambda_.invoke("sms_inbound_worker", sqs_event(genuine))
+    assert redelivered.payload == {"batchItemFailures": []}
+    assert suppressed_hashes(account["account_id"], [ann]) == {ann}
+
+
 def test_a_reply_that_is_not_a_stop_changes_nothing(client, aws, account, headers, list_id):
     subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
     _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])
@@ -397,6 +447,43 @@ def _keyword_from(client, aws, body: str, origination: str = ANN) -> None:
         "batchItemFailures": []}
 
 
+def _texted(account, number: str) -> None:
+    """A message record of the account's text to `number`, as a campaign leaves it."""
+    from tests.support.retention import sent_message
+
+    sent_message(f"m-{number}", account["account_id"], phone_hash(number, hash_key()))
+
+
+def test_p12_help_and_start_from_a_number_no_account_texted_are_not_answered_its_stop_is_confirmed_once(
+        client, aws, account, app_logs):
+    """Answering any number that sends HELP or START would let whoever forges an origination
+    number (or a misrouting carrier) have the platform text numbers of its choosing, three a
+    day each: only a number an account texted is answered. Its STOP still suppresses the number
+    platform-wide (P07) and is confirmed once (its person may be a subscriber texted 30-60 days
+    ago); a repeated STOP is answered by nothing."""
+    for body in ("HELP", "START", "Info", "help " * 300, "\N{CYRILLIC CAPITAL LETTER EN}ELP"):
+        _keyword_from(client, aws, body, origination=BOB)
+    assert sent_sms() == []
+    assert app_logs.getvalue().count("no account texted the number") == 4, "all but the long reply"
+    for _ in range(2):
+        _keyword_from(client, aws, "STOP", origination=BOB)
+    _keyword_from(client, aws, "HELP", origination=BOB)
+    bob = phone_hash(BOB, hash_key())
+    assert suppressed_hashes(account["account_id"], [bob]) == {bob}
+    assert _replies_to(BOB) == [answer_text(Keyword.STOP, [], answer_language(BOB))]
+    assert BOB not in app_logs.getvalue() and BOB[1:] not in app_logs.getvalue()
+
+
+@pytest.mark.parametrize("origination", [ANN, "+40 712 345 678", "+40 (712) 345-678", "+40.712.345.678"])
+def test_p12_help_from_a_texted_number_is_answered_however_the_number_is_written(
+        client, aws, account, origination):
+    _texted(account, ANN)
+    _keyword_from(client, aws, "HELP", origination=origination)
+    _keyword_from(client, aws, "START", origination=origination)
+    assert _replies_to(ANN) == [answer_text(Keyword.HELP, ["Acme Ltd"], answer_language(ANN)),
+                                answer_text(Keyword.START, [], answer_language(ANN))]
+
+
 def test_p12_help_is_answered_with_the_names_of_the_accounts_that_texted_the_number_and_nothing_else(
         client, aws, account, headers, list_id):
     from chalicelib.cli import create_account_with_key
@@ -409,7 +496,7 @@ def test_p12_help_is_answered_with_the_names_of_the_accounts_that_texted_the_num
     [to_ann] = _replies_to(ANN)
     assert to_ann == answer_text(Keyword.HELP, ["Acme Ltd"], answer_language(ANN))
     assert "Other Ltd" not in to_ann and "Ann" not in to_ann and "Texts" not in to_ann
-    assert _replies_to(BOB) == [answer_text(Keyword.HELP, [], answer_language(BOB))], "nobody texted Bob"
+    assert _replies_to(BOB) == [], "nobody texted Bob: he is nobody's subscriber"
 
 
 def test_p12_help_does_not_name_an_account_whose_text_to_the_number_was_never_sent(
@@ -428,7 +515,7 @@ def test_p12_help_does_not_name_an_account_whose_text_to_the_number_was_never_se
     _keyword_from(client, aws, "help")
     _keyword_from(client, aws, "help", origination=BOB)
     assert _replies_to(ANN) == [answer_text(Keyword.HELP, ["Acme Ltd"], answer_language(ANN))]
-    assert _replies_to(BOB) == [answer_text(Keyword.HELP, [], answer_language(BOB))]
+    assert _replies_to(BOB) == [], "an unsent text is no text: nobody texted Bob"
 
 
 def test_p01_start_restarts_nothing_and_says_so(client, aws, account, headers, list_id):
@@ -446,6 +533,7 @@ def test_p01_start_restarts_nothing_and_says_so(client, aws, account, headers, l
 
 @pytest.mark.parametrize("reply", ["Help me with my order", "Start time?", "Information please", "helpful"])
 def test_a_reply_that_only_starts_like_help_or_start_is_not_answered(client, aws, account, reply):
+    _texted(account, ANN)
     _keyword_from(client, aws, reply)
     assert sent_sms() == []
 
@@ -457,6 +545,7 @@ def test_p12_a_number_gets_at_most_three_keyword_answers_a_day(client, aws, acco
 
     assert ANSWERS_PER_NUMBER_PER_DAY == 3
     with time_machine.travel(datetime(2027, 3, 1, 9, tzinfo=UTC), tick=False):
+        _texted(account, ANN)
         _keyword_from(client, aws, "STOP")
         for _ in range(3):
             _keyword_from(client, aws, "HELP")
@@ -484,6 +573,75 @@ def test_p12_an_unmistakable_stop_reply_is_a_stop_however_it_is_typed(reply):
                                    "Stop-motion", "Stop\u2011motion", "Stop\u2013motion"])
 def test_p12_a_reply_that_only_looks_like_a_stop_is_not_one(reply):
     assert not InboundSms(ANN, "+1212", reply).is_stop, repr(reply)
+
+
+# Cyrillic and Greek letters drawn like Latin ones (domain/lookalikes.py), by their Unicode names.
+CYR_O, CYR_ES, CYR_TE, CYR_ER = "\N{CYRILLIC CAPITAL LETTER O}", "\N{CYRILLIC CAPITAL LETTER ES}", \
+    "\N{CYRILLIC CAPITAL LETTER TE}", "\N{CYRILLIC CAPITAL LETTER ER}"
+
+
+@pytest.mark.parametrize("reply, keyword", [
+    (f"ST{CYR_O}P", Keyword.STOP),
+    ("\N{CYRILLIC CAPITAL LETTER DZE}" f"{CYR_TE}{CYR_O}{CYR_ER}", Keyword.STOP),  # every letter Cyrillic
+    ("\N{CYRILLIC SMALL LETTER DZE}\N{CYRILLIC SMALL LETTER TE}\N{CYRILLIC SMALL LETTER O}"
+     "\N{CYRILLIC SMALL LETTER ER}", Keyword.STOP),  # in small letters: "st" drawn as "sᴛ"
+    ("ST\N{GREEK CAPITAL LETTER OMICRON}\N{GREEK CAPITAL LETTER RHO}, please", Keyword.STOP),
+    (f"{CYR_ES}\N{CYRILLIC CAPITAL LETTER A}NC\N{CYRILLIC CAPITAL LETTER IE}L", Keyword.STOP),
+    ("\N{GREEK CAPITAL LETTER EPSILON}\N{GREEK CAPITAL LETTER NU}D", Keyword.STOP),
+    (f"{CYR_O}pt \N{CYRILLIC SMALL LETTER O}ut", Keyword.STOP),
+    (f"\uff33\u200b{CYR_TE}\uff2f\u00adP!", Keyword.STOP),  # full-width, Cyrillic and invisible at once
+    ("Arr\N{CYRILLIC SMALL LETTER IE}\u0302t", Keyword.STOP),  # "Arrêt" with a Cyrillic e
+    ("\N{CYRILLIC CAPITAL LETTER EN}ELP", Keyword.HELP),
+    ("\N{GREEK CAPITAL LETTER ETA}\N{GREEK CAPITAL LETTER EPSILON}LP", Keyword.HELP),
+    ("\N{CYRILLIC CAPITAL LETTER BYELORUSSIAN-UKRAINIAN I}NFO", Keyword.HELP),
+    (f"S{CYR_TE}\N{GREEK CAPITAL LETTER ALPHA}RT", Keyword.START)])
+def test_p06_p07_p12_a_keyword_typed_with_cyrillic_or_greek_look_alikes_is_the_keyword(reply, keyword):
+    """"ST\N{CYRILLIC CAPITAL LETTER O}P" reads STOP to whoever typed it: a person who means STOP is
+    stopped (P06, P07), whatever script the phone's keyboard took each letter from."""
+    assert InboundSms(ANN, "+1212", reply).keyword is keyword, ascii(reply)
+
+
+def test_p12_the_look_alike_table_reads_only_cyrillic_and_greek_letters_each_as_one_latin_letter():
+    """Keyword matching only: the table turns no Latin letter, digit or punctuation into another,
+    and no look-alike is listed under two letters (the later would silently win)."""
+    import unicodedata
+
+    from chalicelib.domain.lookalikes import _LOOKALIKES, as_latin
+
+    listed = "".join(_LOOKALIKES.values())
+    assert len(listed) == len(set(listed))
+    for latin, lookalikes in _LOOKALIKES.items():
+        assert latin.isascii() and latin.isalpha()
+        for char in lookalikes:
+            assert unicodedata.name(char).startswith(("CYRILLIC ", "GREEK ")), unicodedata.name(char)
+            assert as_latin(char) == latin
+    printable = "".join(map(chr, range(32, 127)))
+    assert as_latin(printable) == printable
+
+
+@pytest.mark.parametrize("reply", [
+    "СТОП", "Стоп, пожалуйста", "Старт", "Спасибо", "Хорошо", "Помощь", "торт",  # Russian
+    "КРАЙ",  # "end" in Bulgarian
+    "ΣΤΟΠ", "Τέλος", "Βοήθεια",  # Greek
+    # Every letter a look-alike, reading POCT and TOP: no keyword.
+    f"{CYR_ER}{CYR_O}{CYR_ES}{CYR_TE}", "\N{GREEK CAPITAL LETTER TAU}\N{GREEK CAPITAL LETTER OMICRON}"
+    "\N{GREEK CAPITAL LETTER RHO}",
+    f"ST{CYR_O}Pping by later?"])
+def test_p12_a_russian_or_greek_word_is_no_keyword_by_its_look_alike_letters(reply):
+    """Only keyword matching reads look-alikes as Latin, and a word of the language keeps letters
+    that have none: no Russian or Greek reply is taken for a keyword it does not look like."""
+    assert InboundSms(ANN, "+1212", reply).keyword is None, ascii(reply)
+
+
+def test_p06_p07_p12_a_stop_with_a_cyrillic_o_keeps_the_next_campaign_from_texting_the_number(
+        client, aws, account, headers, list_id):
+    subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
+    _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])
+    _keyword_from(client, aws, f"ST{CYR_O}P")
+    ann = phone_hash(ANN, hash_key())
+    assert suppressed_hashes(account["account_id"], [ann]) == {ann}
+    _send(client, headers, _sms_campaign(client, headers, list_id)["campaign_id"])
+    assert len(_campaign_texts()) == 1, "the second campaign texted the number that replied STOP"
 
 
 def test_p06_p12_a_stop_reply_with_a_comma_keeps_the_next_campaign_from_texting_the_number(
@@ -1226,7 +1384,10 @@ def test_p01_an_sns_fault_on_a_phone_code_is_not_blamed_on_the_number(client, ac
                          ids=["premium-rate", "shared-cost"])
 def test_p12_a_keyword_from_a_premium_rate_number_is_applied_and_never_answered(client, aws, account, number):
     """Texting a premium-rate or shared-cost number bills the platform: the STOP is applied (P12)
-    but no keyword is answered, as no campaign or code texts such a number."""
+    but no keyword is answered, as no campaign or code texts such a number (one an account's
+    record says was texted neither)."""
+    _texted(account, number)
+    _texted(account, ANN)
     for body in ("STOP", "HELP", "START"):
         _keyword_from(client, aws, body, origination=number)
     hashed = phone_hash(number, hash_key())

@@ -17,6 +17,7 @@ from typing import Any
 
 from chalicelib.domain.campaigns import CampaignContent
 from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.lookalikes import as_latin
 from chalicelib.domain.mail_links import FORWARD, PREFERENCES, UNSUBSCRIBE, LinkClaim, link_token, link_url
 from chalicelib.domain.marketing_mail import ADVERTISEMENT_LABEL
 from chalicelib.domain.sms_encoding import cut_to_fit
@@ -107,13 +108,14 @@ class InboundSms:
 
 def _plain(text: str) -> str:
     """`text` case-folded, in compatibility form (full-width letters become ASCII), without
-    accents and without what is drawn as nothing (a soft hyphen, zero-width space or combining
-    grapheme joiner inside "End\u00adless" is no word break: domain/unseen.py), so a keyword
-    matches however a phone's keyboard typed it."""
+    accents, with Cyrillic and Greek look-alikes as Latin letters (domain/lookalikes.py) and
+    without what is drawn as nothing (a soft hyphen, zero-width space or combining grapheme
+    joiner inside "End\u00adless" is no word break: domain/unseen.py), so a keyword matches
+    however a phone's keyboard typed it."""
     decomposed = unicodedata.normalize("NFKD", text)
     # Any dash joins words as the ASCII hyphen does ("Stop\u2011motion" is "stop-motion").
-    return "".join("-" if unicodedata.category(char) == "Pd" else char for char in decomposed
-                   if not unicodedata.combining(char) and not drawn_as_nothing(char)).casefold()
+    return as_latin("".join("-" if unicodedata.category(char) == "Pd" else char for char in decomposed
+                            if not unicodedata.combining(char) and not drawn_as_nothing(char))).casefold()
 
 
 def from_topic(topic_arn: object, queue_arn: str, topic_name: str) -> bool:
@@ -124,9 +126,11 @@ def from_topic(topic_arn: object, queue_arn: str, topic_name: str) -> bool:
     return len(parts) == 6 and topic_arn == ":".join([*parts[:2], "sns", *parts[3:5], topic_name])
 
 
-def parse_inbound_sms(message: str | Mapping[str, Any]) -> InboundSms:
-    """The inbound SMS in an SNS notification's `Message` (JSON text or parsed);
-    InvalidInput when it is not one."""
+def parse_inbound_sms(message: str | Mapping[str, Any]) -> InboundSms | None:
+    """The inbound SMS in an SNS notification's `Message` (JSON text or parsed); None when it
+    comes from no phone number (a short code such as "12345", a sender id such as "SHORTCODE"):
+    no person's number to act on, and one Tidings never texted, as it texts only numbers
+    `normalise_phone` takes. InvalidInput when it is no inbound SMS."""
     if isinstance(message, str):
         try:
             message = json.loads(message)
@@ -139,4 +143,8 @@ def parse_inbound_sms(message: str | Mapping[str, Any]) -> InboundSms:
     if not (isinstance(origination, str) and isinstance(destination, str) and isinstance(body, str)):
         raise InvalidInput("an inbound SMS needs originationNumber, destinationNumber and messageBody",
                            field="Message")
-    return InboundSms(origination=normalise_phone(origination), destination=destination, body=body)
+    try:
+        origination = normalise_phone(origination)
+    except InvalidInput:
+        return None
+    return InboundSms(origination=origination, destination=destination, body=body)

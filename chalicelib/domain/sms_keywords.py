@@ -1,6 +1,7 @@
 """What Tidings answers to a keyword reply (domain/sms.Keyword), and how often.
 
 A STOP is confirmed once, when it suppressed the number anew (a repeated STOP gets no answer).
+HELP and START are answered only to a number an account texted (services/sms_inbound.py).
 HELP names the accounts that texted the number in the last 30 days, nothing else about them,
 and only as a text may show a name chosen by its account (domain/sender_names.py).
 START restarts nothing: texts go only to a number its person confirmed through a signup (P01),

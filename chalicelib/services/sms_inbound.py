@@ -1,6 +1,9 @@
 """Replies to our SMS: a STOP suppresses the number for every account that texted it (P06, P12);
-HELP and START are answered (domain/sms_keywords.py), except to a number of a type Tidings does
-not text (premium-rate, shared-cost...: domain/subscriptions.textable_phone), whose STOP still applies.
+HELP and START are answered (domain/sms_keywords.py), only to a number an account texted (the
+program's subscribers, whom CTIA says must be answered), and never to a number of a type Tidings
+does not text (premium-rate, shared-cost...: domain/subscriptions.textable_phone), whose STOP
+still applies.
+A reply from no phone number (a short code, a sender id) is ignored: no person's, and never texted.
 
 Which accounts: those with a message record for the number's keyed hash, i.e. that sent it an
 SMS in the last 30 days (P21). A STOP must work for at least 60 days (P07): one that finds no
@@ -33,24 +36,40 @@ def apply_inbound_sms(message: str | Mapping[str, Any]) -> int:
     """Apply one inbound SMS; returns how many accounts now suppress the number (0 when it is
     suppressed platform-wide, or the SMS is no STOP)."""
     sms = parse_inbound_sms(message)
+    if sms is None:
+        # Applied, not failed: a retry reads the same sender, and the record would end in the
+        # dead-letter queue, sounding its alarm for a reply from no person's number.
+        logger.info("inbound SMS from a short code or sender id, no phone number; ignored")
+        return 0
     keyword = sms.keyword
     if keyword is None:
         logger.info("inbound SMS is no keyword; ignored")
         return 0
     hashed = phone_hash(sms.origination, hash_key())
     accounts = sorted(accounts_that_messaged(hashed))
-    if keyword is Keyword.HELP:
-        _answer(sms, keyword, account_names(accounts))
-    elif keyword is Keyword.START:
-        _answer(sms, keyword, [])
-    else:
+    if keyword is Keyword.STOP:
         _stop(sms, hashed, accounts)
-    return len(accounts) if keyword is Keyword.STOP else 0
+        return len(accounts)
+    if not accounts:
+        # No account texted the number: an answer would let whoever forges an origination
+        # number (or a carrier that misroutes) have the platform text any number it likes.
+        logger.info("keyword SMS not answered: no account texted the number",
+                    extra={"keyword": keyword.value})
+    elif keyword is Keyword.HELP:
+        _answer(sms, keyword, account_names(accounts))
+    else:
+        _answer(sms, keyword, [])
+    return 0
 
 
 def _stop(sms: InboundSms, hashed: str, accounts: list[str]) -> None:
     """Suppress the number for `accounts` (platform-wide when none); confirmed by one answer,
-    only when this wrote a suppression: a repeated STOP is answered by nothing."""
+    only when this wrote a suppression: a repeated STOP is answered by nothing.
+
+    A STOP that finds no account is confirmed too: its person may be a subscriber texted 30 to
+    60 days ago (P07), whom CTIA says must be answered, and a forged one makes the platform
+    text a number once, ever (the platform-wide suppression is written once), telling its
+    holder that it was opted out."""
     written = [suppress_hash(account_id, hashed, SuppressionReason.UNSUBSCRIBED) for account_id in accounts]
     if not accounts:
         written.append(suppress_hash(PLATFORM_SCOPE, hashed, SuppressionReason.UNSUBSCRIBED))

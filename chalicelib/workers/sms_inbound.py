@@ -19,7 +19,8 @@ worker = Blueprint(__name__)
 
 def sms_inbound_record(record: QueuedRecord) -> None:
     """Apply one SNS notification holding an inbound SMS; a malformed one, or one from a topic not
-    ours (forged), fails alone."""
+    ours (forged), fails alone, and after the queue's receives waits in its dead-letter queue
+    (its alarm sounds): kept for a redrive should it be a reply in a shape this cannot read."""
     try:
         notification = json.loads(record.body)
     except json.JSONDecodeError:

@@ -1,0 +1,65 @@
+"""Cyrillic and Greek letters drawn like Latin ones, read as those Latin letters when a reply is
+matched against the keywords (domain/sms.py): "ST\N{CYRILLIC CAPITAL LETTER O}P" reads STOP to
+whoever typed it, so it must opt out (P06, P07).
+
+Taken from Unicode's confusables.txt (UTS #39), its Cyrillic and Greek letters whose look-alike is
+one Latin letter, plus the Cyrillic small letters drawn as small capitals (в к м н т), which a
+keyword read without case reads as their letter. Only keyword matching uses this: no text is
+changed. A Russian or Greek word becomes no keyword by it, as it keeps letters without a Latin
+look-alike (СТОП, ΣΤΟΠ); only a word every letter of which looks Latin can.
+"""
+from __future__ import annotations
+
+# Each Latin letter, and the Cyrillic and Greek letters drawn like it.
+_LOOKALIKES: dict[str, str] = {
+    "A": "\N{CYRILLIC CAPITAL LETTER A}\N{GREEK CAPITAL LETTER ALPHA}",
+    "a": "\N{CYRILLIC SMALL LETTER A}\N{GREEK SMALL LETTER ALPHA}",
+    "B": "\N{CYRILLIC CAPITAL LETTER VE}\N{GREEK CAPITAL LETTER BETA}",
+    "b": "\N{CYRILLIC SMALL LETTER VE}",
+    "C": "\N{CYRILLIC CAPITAL LETTER ES}\N{GREEK CAPITAL LUNATE SIGMA SYMBOL}",
+    "c": "\N{CYRILLIC SMALL LETTER ES}\N{GREEK LUNATE SIGMA SYMBOL}",
+    "d": "\N{CYRILLIC SMALL LETTER KOMI DE}",
+    "E": "\N{CYRILLIC CAPITAL LETTER IE}\N{GREEK CAPITAL LETTER EPSILON}",
+    "e": "\N{CYRILLIC SMALL LETTER IE}",
+    "H": "\N{CYRILLIC CAPITAL LETTER EN}\N{GREEK CAPITAL LETTER ETA}",
+    "h": "\N{CYRILLIC SMALL LETTER EN}\N{CYRILLIC SMALL LETTER SHHA}",
+    # Capital iotas: an I among capitals (confusables.txt takes I and l as one).
+    "I": "\N{CYRILLIC CAPITAL LETTER BYELORUSSIAN-UKRAINIAN I}\N{GREEK CAPITAL LETTER IOTA}",
+    "i": "\N{CYRILLIC SMALL LETTER BYELORUSSIAN-UKRAINIAN I}\N{GREEK SMALL LETTER IOTA}",
+    "J": "\N{CYRILLIC CAPITAL LETTER JE}\N{GREEK CAPITAL LETTER YOT}",
+    "j": "\N{CYRILLIC SMALL LETTER JE}\N{GREEK LETTER YOT}",
+    "K": "\N{CYRILLIC CAPITAL LETTER KA}\N{GREEK CAPITAL LETTER KAPPA}",
+    "k": "\N{CYRILLIC SMALL LETTER KA}",
+    "M": "\N{CYRILLIC CAPITAL LETTER EM}\N{GREEK CAPITAL LETTER MU}",
+    "m": "\N{CYRILLIC SMALL LETTER EM}",
+    "N": "\N{GREEK CAPITAL LETTER NU}",
+    "O": "\N{CYRILLIC CAPITAL LETTER O}\N{GREEK CAPITAL LETTER OMICRON}",
+    "o": "\N{CYRILLIC SMALL LETTER O}\N{GREEK SMALL LETTER OMICRON}",
+    "P": "\N{CYRILLIC CAPITAL LETTER ER}\N{GREEK CAPITAL LETTER RHO}",
+    "p": "\N{CYRILLIC SMALL LETTER ER}\N{GREEK SMALL LETTER RHO}",
+    "Q": "\N{CYRILLIC CAPITAL LETTER QA}",
+    "q": "\N{CYRILLIC SMALL LETTER QA}",
+    "r": "\N{CYRILLIC SMALL LETTER GHE}",
+    "S": "\N{CYRILLIC CAPITAL LETTER DZE}",
+    "s": "\N{CYRILLIC SMALL LETTER DZE}",
+    "T": "\N{CYRILLIC CAPITAL LETTER TE}\N{GREEK CAPITAL LETTER TAU}",
+    "t": "\N{CYRILLIC SMALL LETTER TE}",
+    "u": "\N{GREEK SMALL LETTER UPSILON}",
+    "V": "\N{CYRILLIC CAPITAL LETTER IZHITSA}",
+    "v": "\N{CYRILLIC SMALL LETTER IZHITSA}\N{GREEK SMALL LETTER NU}",
+    "W": "\N{CYRILLIC CAPITAL LETTER WE}",
+    "w": "\N{CYRILLIC SMALL LETTER WE}",
+    "X": "\N{CYRILLIC CAPITAL LETTER HA}\N{GREEK CAPITAL LETTER CHI}",
+    "x": "\N{CYRILLIC SMALL LETTER HA}",
+    "Y": "\N{CYRILLIC CAPITAL LETTER U}\N{CYRILLIC CAPITAL LETTER STRAIGHT U}"
+         "\N{GREEK CAPITAL LETTER UPSILON}",
+    "y": "\N{CYRILLIC SMALL LETTER U}\N{CYRILLIC SMALL LETTER STRAIGHT U}\N{GREEK SMALL LETTER GAMMA}",
+    "Z": "\N{GREEK CAPITAL LETTER ZETA}",
+}
+_TO_LATIN = str.maketrans({lookalike: latin for latin, lookalikes in _LOOKALIKES.items()
+                           for lookalike in lookalikes})
+
+
+def as_latin(text: str) -> str:
+    """`text` with each Cyrillic or Greek look-alike of a Latin letter replaced by that letter."""
+    return text.translate(_TO_LATIN)
