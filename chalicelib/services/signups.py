@@ -206,7 +206,8 @@ def apply_public_signup(job: SignupJob, job_id: str) -> None:
     nothing and mails nothing; otherwise the entry is pending, or, back to an entry its person
     unsubscribed, the signup waits beside it (store/returning.py), and the confirmation mail is
     queued.
-    `job_id` (the SQS message's) makes a redelivered job count against the limits once."""
+    `job_id` (the SQS message's) makes a redelivered job count against the limits once while
+    its count stands: one whose count went back (it mailed nothing) counts again when it mails."""
     mailing_list = find_list(job.list_id)
     if mailing_list is None:
         return
