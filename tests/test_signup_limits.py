@@ -244,6 +244,20 @@ def test_p05_a_second_signup_gets_no_mail_until_the_mail_interval_ends(client, n
     assert _queued_recipients() == ["ann@example.com"], "the next interval mails again"
 
 
+def test_p11_signups_a_backlog_delivers_late_are_counted_when_they_mail(client, news_list):
+    """P11 (never bulk). Counted at each job's own time, signups posted in three mail intervals
+    and delivered together once a backlog drained each counted in its own ended interval, and
+    the address got three mails at once. Counted when they would mail, one goes."""
+    list_id, start, ann = news_list["list_id"], _window_start(), "ann@example.com"
+    for interval in range(3):
+        with time_machine.travel(start + timedelta(minutes=10 * interval), tick=False):
+            client.http.post(f"/f/{list_id}", headers=FORM, body=urlencode({"consent": "yes", "email": ann}))
+    records = take("signups")
+    with time_machine.travel(start + timedelta(minutes=35), tick=False):
+        done = client.lambda_.invoke("signup_worker", sqs_event(*records)).payload
+    assert done == {"batchItemFailures": []} and _queued_recipients() == [ann]
+
+
 def test_p01_a_resend_redelivered_after_its_mail_failed_to_queue_is_mailed(client, news_list, monkeypatch):
     import chalicelib.services.signups as signups
 

@@ -224,9 +224,10 @@ def apply_public_signup(job: SignupJob, job_id: str) -> None:
     if own_signup(mailing_list.account_id, job.contact.email, mailing_list.list_id) is OwnSignup.BLOCKED:
         _log_signup(mailing_list, source, "suppressed")
         return
-    # Counted, and given back, in the windows of the job's own time, the same on every delivery:
-    # a redelivery past a window's end gives back the window its first delivery counted in.
-    at, counters = job.consent.given_at, address_limits(mailing_list, job.contact.email)
+    # Counted now, when the mail would go: at the job's own time, a backlog more than a window
+    # behind counted each job in its own ended window and mailed them all at once. Given back to
+    # the windows it counted in, whatever delivery gives it back (store/rate_limits.refund).
+    at, counters = now(), address_limits(mailing_list, job.contact.email)
     if consume(counters, at, job_id):  # full: dropped silently (P05)
         _log_signup(mailing_list, source, "rate_limited")
         return

@@ -739,6 +739,9 @@ class RateCounter(TidingsModel):
     by_purge_day = CountersByPurgeDay()
     subject = UnicodeAttribute(null=True)
     by_subject = CountersBySubject()
+    # On a job's marker only (store/rate_limits): when its count was made, so that its refund, on
+    # any delivery, gives back the windows it counted in.
+    counted_at = UTCDateTimeAttribute(null=True)
 
 
 class SendRateBucket(TidingsModel):
