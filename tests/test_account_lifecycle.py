@@ -498,8 +498,10 @@ def test_p35_p23_an_account_purge_waits_for_a_sender_give_up_that_may_still_be_r
 def test_p22_p23_a_deleted_accounts_ses_identities_go_with_it(client):
     """SES holds an account's sender identities (an address one is someone's mailbox): the daily
     purge that deletes the account deletes them in SES too, under the retention worker's own
-    policy, audited by count only; another account's stay, and a second run finds nothing."""
+    policy, audited by count only; another account's stay, and a second run finds nothing. No
+    item names its domains afterwards (P35: a domain's guard goes with its last claim)."""
     from chalicelib.clients import client as aws_client
+    from chalicelib.store.models import SenderIdentity
 
     with on_day(0):
         account_id, api = _new_account()
@@ -520,5 +522,7 @@ def test_p22_p23_a_deleted_accounts_ses_identities_go_with_it(client):
         [trace] = [e.target for e in audit.entries(PLATFORM_AUDIT)
                    if e.action == "account.deleted.cancelled" and account_id in (e.target or "")]
         assert "ses-identities=3" in trace and "@" not in trace and "acme" not in trace
+        assert sorted((item.domain, item.identity) for item in SenderIdentity.scan()) == [
+            ("other.example", "#claims"), ("other.example", "hello@other.example")]
         _purge(30.6)
         assert "hello@other.example" in _in_ses()

@@ -959,6 +959,76 @@ def test_p35_an_adoption_racing_another_accounts_add_at_the_domain_is_refused(
     assert "legacy.example" in _ses_identities()  # adopted or not, SES's identity stays as it was
 
 
+# --- a domain nobody claims any more is named by no item: its guard goes with its last claim ---
+
+def _items_naming(domain: str) -> list[str]:
+    """Every item of the sender-identities table at or under `domain`'s key, guard included."""
+    from chalicelib.store.models import SenderIdentity
+
+    return [item.identity for item in SenderIdentity.scan() if item.domain == domain]
+
+
+def test_p35_no_item_names_a_domain_once_its_last_identity_is_removed(client, squatter, other):
+    """The guard that orders the claims at a domain counted them, and stayed after the last
+    claim went: the domain's name outlived every identity there. The last release deletes it."""
+    for identity in ("shop.example", "ceo@shop.example"):
+        assert _add(client, squatter["headers"], identity).status_code == 201
+    assert _add(client, other["headers"], "otr@shop-mail.example").status_code == 201
+    assert "#claims" in _items_naming("shop.example")
+    for identity in ("ceo@shop.example", "shop.example"):
+        assert client.http.delete(f"/v1/senders/{identity}", headers=squatter["headers"]).status_code == 204
+    assert _items_naming("shop.example") == []
+    assert sorted(_items_naming("shop-mail.example")) == ["#claims", "otr@shop-mail.example"]
+    # An add refused after its claim (SES had the identity: the operator adopts it) releases it.
+    aws_client("sesv2").create_email_identity(EmailIdentity="ceo@by-hand.example")
+    assert _add(client, squatter["headers"], "ceo@by-hand.example").status_code == 409
+    assert _items_naming("by-hand.example") == []
+
+
+def test_p35_two_releases_of_a_domains_last_claims_at_once_leave_no_guard(aws, squatter, monkeypatch):
+    """P35: each release read the other's claim still there, so neither deleted the guard. A
+    release conditions on the guard's version and replaces it: the later one reads again, finds
+    itself last and deletes the guard."""
+    from chalicelib.services.senders import add_sender, delete_sender
+    from chalicelib.store import senders as sender_store
+
+    for identity in ("shop.example", "ceo@shop.example"):
+        add_sender(squatter["account_id"], "key", identity)
+    read = sender_store.claims_at
+
+    def the_other_goes_after_the_read(domain: str) -> Any:
+        monkeypatch.setattr(sender_store, "claims_at", read)
+        found = read(domain)
+        delete_sender(squatter["account_id"], "key", "shop.example")
+        return found
+
+    monkeypatch.setattr(sender_store, "claims_at", the_other_goes_after_the_read)
+    delete_sender(squatter["account_id"], "key", "ceo@shop.example")
+    assert _items_naming("shop.example") == []
+
+
+def test_p35_a_claim_landing_while_the_last_claim_is_released_keeps_the_guard(
+        aws, squatter, other, monkeypatch):
+    """P35: the release read itself as the domain's last claim; another account's address claim
+    landed before its write. The release is refused (the version changed), reads again and keeps
+    the guard that orders the claims still at the domain."""
+    from chalicelib.services.senders import add_sender, delete_sender
+    from chalicelib.store import senders as sender_store
+
+    add_sender(squatter["account_id"], "key", "ceo@shop-mail.example")
+    read = sender_store.claims_at
+
+    def the_other_claims_after_the_read(domain: str) -> Any:
+        monkeypatch.setattr(sender_store, "claims_at", read)
+        found = read(domain)
+        add_sender(other["account_id"], "key", "otr@shop-mail.example")
+        return found
+
+    monkeypatch.setattr(sender_store, "claims_at", the_other_claims_after_the_read)
+    delete_sender(squatter["account_id"], "key", "ceo@shop-mail.example")
+    assert sorted(_items_naming("shop-mail.example")) == ["#claims", "otr@shop-mail.example"]
+
+
 # SES lets the AWS account send from any subdomain and address of a verified domain, and an
 # identity there may show as verified through it: an identity under another account's verified
 # domain would send as that domain's owner (DKIM-signed with its keys).

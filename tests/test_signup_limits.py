@@ -244,6 +244,20 @@ def test_p05_a_second_signup_gets_no_mail_until_the_mail_interval_ends(client, n
     assert _queued_recipients() == ["ann@example.com"], "the next interval mails again"
 
 
+def test_p11_signups_a_backlog_delivers_late_are_counted_when_they_mail(client, news_list):
+    """P11 (never bulk). Counted at each job's own time, signups posted in three mail intervals
+    and delivered together once a backlog drained each counted in its own ended interval, and
+    the address got three mails at once. Counted when they would mail, one goes."""
+    list_id, start, ann = news_list["list_id"], _window_start(), "ann@example.com"
+    for interval in range(3):
+        with time_machine.travel(start + timedelta(minutes=10 * interval), tick=False):
+            client.http.post(f"/f/{list_id}", headers=FORM, body=urlencode({"consent": "yes", "email": ann}))
+    records = take("signups")
+    with time_machine.travel(start + timedelta(minutes=35), tick=False):
+        done = client.lambda_.invoke("signup_worker", sqs_event(*records)).payload
+    assert done == {"batchItemFailures": []} and _queued_recipients() == [ann]
+
+
 def test_p01_a_resend_redelivered_after_its_mail_failed_to_queue_is_mailed(client, news_list, monkeypatch):
     import chalicelib.services.signups as signups
 
@@ -426,6 +440,46 @@ def test_p01_a_refund_takes_back_a_job_once_and_never_below_nothing(aws):
     assert {int(c.count) for c in RateCounter.scan() if c.counter_key.startswith(("ip:", "list:"))} == {1}
     refund(address(), AT)  # never counted: nothing is written below nothing
     assert _counts() == {}
+
+
+def test_p11_a_job_redelivered_after_its_refund_counts_again_and_only_once(aws):
+    """P11: the refund marked the job refunded and its marker of counting stayed, so the job's
+    redelivery after a refund was taken as counted and mailed uncounted (the limit leaked). The
+    marker stands while the count does: a refund deletes it, a redelivery counts again, once."""
+    assert consume(address(), AT, job_id="m-1") == []
+    refund(address(), AT, job_id="m-1")
+    assert _counts() == {"addr": 0, "addr-list": 0, "mail": 0}
+    assert consume(address(), AT, job_id="m-1") == [], "the redelivery counts again"
+    assert consume(address(), AT, job_id="m-1") == [], "and is within the limits when delivered again"
+    assert _counts() == {"addr": 1, "addr-list": 1, "mail": 1}, "counted once"
+    [hit] = consume(address(), AT, job_id="m-2")
+    assert hit.key.startswith("mail:"), "the count stands against another job"
+    refund(address(), AT, job_id="m-1")
+    refund(address(), AT, job_id="m-1")
+    assert _counts() == {"addr": 0, "addr-list": 0, "mail": 0}, "given back once"
+
+
+def test_p11_a_signup_redelivered_after_its_counts_went_back_is_counted_when_it_mails(
+        client, account, news_list):
+    """P11: the first delivery found the person confirmed, mailed nothing and gave its counts
+    back; the entry is removed, and SQS delivers the job again: it mails, and must count."""
+    from chalicelib.store.models import Subscriber
+    from tests.support.lists import subscribe
+    from tests.support.mail import sent_mails
+    from tests.support.queues import deliver
+
+    list_id, ann = news_list["list_id"], "ann@example.com"
+    subscribe(account["account_id"], list_id, ann)
+    client.http.post(f"/f/{list_id}", headers=FORM, body=urlencode({"consent": "yes", "email": ann}))
+    records = take("signups")
+    assert client.lambda_.invoke("signup_worker", sqs_event(*records)).payload == {"batchItemFailures": []}
+    assert take("outbox") == [] and _counts() == {"addr": 0, "addr-list": 0, "mail": 0}
+    Subscriber.get(list_id, ann).delete()  # removed meanwhile (the tenant, a purge)
+    for _ in range(2):  # SQS delivers at least once
+        client.lambda_.invoke("signup_worker", sqs_event(*records))
+    deliver(take("outbox"))
+    assert [mail["To"] for mail in sent_mails()] == [ann]
+    assert _counts() == {"addr": 1, "addr-list": 1, "mail": 1}, "the mail is counted, once"
 
 
 def test_p11_an_api_signup_whose_write_was_lost_gives_its_counts_back(client, account, news_list,

@@ -206,7 +206,8 @@ def apply_public_signup(job: SignupJob, job_id: str) -> None:
     nothing and mails nothing; otherwise the entry is pending, or, back to an entry its person
     unsubscribed, the signup waits beside it (store/returning.py), and the confirmation mail is
     queued.
-    `job_id` (the SQS message's) makes a redelivered job count against the limits once."""
+    `job_id` (the SQS message's) makes a redelivered job count against the limits once while
+    its count stands: one whose count went back (it mailed nothing) counts again when it mails."""
     mailing_list = find_list(job.list_id)
     if mailing_list is None:
         return
@@ -223,9 +224,10 @@ def apply_public_signup(job: SignupJob, job_id: str) -> None:
     if own_signup(mailing_list.account_id, job.contact.email, mailing_list.list_id) is OwnSignup.BLOCKED:
         _log_signup(mailing_list, source, "suppressed")
         return
-    # Counted, and given back, in the windows of the job's own time, the same on every delivery:
-    # a redelivery past a window's end gives back the window its first delivery counted in.
-    at, counters = job.consent.given_at, address_limits(mailing_list, job.contact.email)
+    # Counted now, when the mail would go: at the job's own time, a backlog more than a window
+    # behind counted each job in its own ended window and mailed them all at once. Given back to
+    # the windows it counted in, whatever delivery gives it back (store/rate_limits.refund).
+    at, counters = now(), address_limits(mailing_list, job.contact.email)
     if consume(counters, at, job_id):  # full: dropped silently (P05)
         _log_signup(mailing_list, source, "rate_limited")
         return

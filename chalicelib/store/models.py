@@ -194,9 +194,9 @@ class SenderIdentity(TidingsModel):
     # Set when its account's give-up begins (services/senders._give_up): from then on nobody sends
     # as it, and the claim stays until SES's identity is deleted, so none outlives its claim.
     releasing_at = UTCDateTimeAttribute(null=True)
-    # On the domain's guard item only (store/senders.claims_at, no account named): how many claims
-    # were ever made at the domain, so a claim whose checks read an older count is refused.
-    claims_made = NumberAttribute(null=True)
+    # On the domain's guard item only (store/senders.claims_at, no account named): a random version
+    # every claim and release at the domain replaces, so one whose checks read an older one is refused.
+    claims_version = UnicodeAttribute(null=True)
     by_account = SendersByAccount()
 
 
@@ -739,6 +739,9 @@ class RateCounter(TidingsModel):
     by_purge_day = CountersByPurgeDay()
     subject = UnicodeAttribute(null=True)
     by_subject = CountersBySubject()
+    # On a job's marker only (store/rate_limits): when its count was made, so that its refund, on
+    # any delivery, gives back the windows it counted in.
+    counted_at = UTCDateTimeAttribute(null=True)
 
 
 class SendRateBucket(TidingsModel):

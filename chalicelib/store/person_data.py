@@ -397,9 +397,10 @@ COVERAGE: dict[type[TidingsModel], Coverage] = {
                   "into a cancellation or suspension its content goes (P22), after a year unused (P24)"),
     ApiKey: NoPersonalData("hashes of API key secrets", retention=f"until revoked, or {_ACCOUNT}"),
     SenderIdentity: NoPersonalData("the tenant's own From addresses and domains (P35), not a list "
-                                   "member's data; they go with the account. Per domain ever "
-                                   "claimed, a count of its claims naming no account",
-                                   retention=f"until removed, or {_ACCOUNT}; a domain's count stays"),
+                                   "member's data; they go with the account. Per domain claimed, "
+                                   "a version of its claims naming no account",
+                                   retention=f"until removed, or {_ACCOUNT}; a domain's version "
+                                             "goes with its last claim"),
     MailingList: NoPersonalData("list settings and consent texts", retention=f"until deleted, or {_ACCOUNT}"),
     Campaign: NoPersonalData("the tenant's templates and audience filters, never a recipient",
                              retention=f"until deleted, or {_ACCOUNT}"),

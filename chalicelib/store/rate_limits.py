@@ -34,7 +34,9 @@ def consume(counters: list[Counter], at: datetime, job_id: str | None = None,
     All or nothing: when any counter is full, none is incremented (the attempt did not happen).
     With `job_id`, a job counts once: the same transaction writes a marker of the job, and a job
     whose marker is there already (a redelivered SQS message) is within the limits again without
-    counting twice. Counters and markers expire with their window (TTL), so the table never grows.
+    counting twice. The marker stands while the count does: `refund` deletes it with the count, so
+    a redelivery after it counts again. Counters and markers expire with their window (TTL), so
+    the table never grows.
     A transaction conflict is tried again, ATTEMPTS times in all, then CountersBusy.
     """
     if not counters:
@@ -60,18 +62,28 @@ def consume(counters: list[Counter], at: datetime, job_id: str | None = None,
 def refund(counters: list[Counter], at: datetime, job_id: str | None = None, amount: int = 1) -> None:
     """Take back what `consume(counters, at, job_id, amount)` counted, for an attempt that then sent
     nothing (its write was lost, or there was nothing to send), so that it holds nobody back.
-    With `job_id`, a job is refunded once however often it is delivered. A counter gone meanwhile
-    (its window ended) is left alone; none goes below nothing. Conflicts as consume."""
+    With `job_id`, only while the job's marker stands, deleting it in the same transaction: a job
+    is refunded once however often it is delivered, and a redelivery after the refund counts
+    again (consume). Its counts go back to the windows its marker says they were made in (`at`
+    for a marker written before markers said it), whatever delivery refunds them. A counter gone
+    meanwhile (its window ended) is left alone; none goes below nothing. Conflicts as consume."""
+    marker = None
+    if job_id is not None:
+        try:
+            marker = RateCounter.get(f"job:{job_id}", consistent_read=True)
+        except RateCounter.DoesNotExist:
+            return  # never counted, or given back already
+        at = marker.counted_at or at
     left = list(counters)
     for _ in range(ATTEMPTS + len(counters)):  # each failed try drops a counter, or is a conflict
         if not left:
             return
         try:
-            _take_back(left, at, job_id, amount)
+            _take_back(left, at, marker, amount)
         except TransactWriteError as error:
             codes = _cancellation_codes(error)
-            if job_id is not None and codes.pop() == _CONDITION_FAILED:
-                return  # this job was refunded before
+            if marker is not None and codes.pop(0) == _CONDITION_FAILED:
+                return  # this job's count was given back before (or its marker's window ended)
             left = [counter for counter, code in zip(left, codes, strict=True) if code != _CONDITION_FAILED]
             continue
         return
@@ -138,21 +150,25 @@ def _add(transaction: TransactWrite, counters: list[Counter], at: datetime, job_
         _mark_job(transaction, f"job:{job_id}", counters, at)
 
 
-def _take_back(counters: list[Counter], at: datetime, job_id: str | None, amount: int) -> None:
+def _take_back(counters: list[Counter], at: datetime, marker: RateCounter | None, amount: int) -> None:
     with write_transaction(RateCounter) as transaction:
+        if marker is not None:  # a delete: PynamoDB sends it before the updates (reason 0)
+            counted = RateCounter.counted_at
+            transaction.delete(marker, condition=RateCounter.counter_key.exists() & (
+                counted.does_not_exist() if marker.counted_at is None else counted == marker.counted_at))
         for counter in counters:
             transaction.update(RateCounter(counter_key=counter.window_key(at)),
                                actions=[RateCounter.count.add(-amount)],
                                condition=RateCounter.count >= amount)
-        if job_id is not None:
-            _mark_job(transaction, f"refund:{job_id}", counters, at)
 
 
 def _mark_job(transaction: TransactWrite, key: str, counters: list[Counter], at: datetime) -> None:
-    """The marker that a job's transaction happened, until its counters' last window ends."""
+    """The marker that a job's count stands, and when it was made, until its counters' last
+    window ends."""
     # An update, not a put: PynamoDB sends puts first, and reasons are read by position.
     ends = datetime.fromtimestamp(max(counter.window_end(at) for counter in counters), UTC)
-    transaction.update(RateCounter(counter_key=key), actions=_expiry(key, ends),
+    transaction.update(RateCounter(counter_key=key),
+                       actions=[*_expiry(key, ends), RateCounter.counted_at.set(at)],
                        condition=RateCounter.counter_key.does_not_exist())
 
 

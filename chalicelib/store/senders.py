@@ -2,17 +2,21 @@
 
 One item per identity, under its domain: a Query on the domain reads every identity there, so
 deciding whether an account may send as `news@acme.example` is one read whatever owns what.
-Beside them, the domain's guard item (sort key _GUARD, no identity's: it has no @ and is no
-domain) counts the claims ever made at the domain, so that a claim is one transaction with the
-checks of what it read (claim_identity).
+Beside them, while the domain has a claim, its guard item (sort key _GUARD, no identity's: it has
+no @ and is no domain) holds a random version that every claim at the domain, and every release,
+replaces (optimistic concurrency): a claim or release is one transaction with the checks of what it
+read (claim_identity, release_unchanged_identity), and the release of the domain's last claim
+deletes the guard in that transaction, so no item names a domain nobody claims.
 """
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from pynamodb.exceptions import DeleteError, TransactWriteError, UpdateError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
+from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.clock import now
 from chalicelib.domain.errors import Conflict, NotFound
@@ -22,6 +26,8 @@ from chalicelib.store.transactions import cancelled_by_a_race, condition_failed,
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 _GUARD = "#claims"
+# How often a release whose domain's claims changed under it is read and tried again.
+RELEASE_ATTEMPTS = 3
 
 
 def identities_at(domain: str) -> list[SenderIdentity]:
@@ -31,20 +37,21 @@ def identities_at(domain: str) -> list[SenderIdentity]:
 
 @dataclass(frozen=True)
 class ClaimsAt:
-    """Every claim at a domain, and how many claims had been made at it when they were read."""
+    """Every claim at a domain, and the domain's guard version when they were read (None: no guard)."""
 
     items: list[SenderIdentity]
-    claims_made: int | None
+    version: str | None
 
 
 def claims_at(domain: str) -> ClaimsAt:
-    """The domain's claims, for claim_identity. The count is read first: a claim landing after
-    it changes the count, and one landing before it is in the (consistent) Query."""
+    """The domain's claims, for claim_identity and release_unchanged_identity. The version is read
+    first: a claim or release landing after it replaces the version, and one landing before it is
+    in the (consistent) Query."""
     try:
-        made = SenderIdentity.get(domain, _GUARD, consistent_read=True).claims_made
+        version = SenderIdentity.get(domain, _GUARD, consistent_read=True).claims_version
     except SenderIdentity.DoesNotExist:
-        made = None
-    return ClaimsAt(identities_at(domain), made)
+        version = None
+    return ClaimsAt(identities_at(domain), version)
 
 
 def domain_claim(domain: str) -> SenderIdentity | None:
@@ -75,28 +82,38 @@ def claim_identity(account_id: str, name: SenderName, read: ClaimsAt) -> SenderI
     """Record that the account owns the identity, in one transaction with the checks that what
     `read` was checked against still holds (P35: a domain and an address at it are two items):
     nobody has the identity; for an address, its domain is nobody's or the account's; for a
-    domain, no claim was made at it since `read` (the guard's count). None, nothing written,
-    when one failed: read again and decide again."""
+    domain, no claim was made or released at it since `read` (the guard's version). Every claim
+    replaces the version, so a domain claim that read before it is refused. None, nothing
+    written, when one failed: read again and decide again."""
     item = SenderIdentity(domain=name.domain, identity=name.identity, account_id=account_id,
                           kind=name.kind.value, created_at=now())
-    guard = SenderIdentity(domain=name.domain, identity=_GUARD)
-    count = [SenderIdentity.claims_made.add(1)]
-    made = SenderIdentity.claims_made
     try:
         with write_transaction(SenderIdentity) as transaction:
             if name.kind is SenderKind.ADDRESS:
                 transaction.condition_check(SenderIdentity, name.domain, name.domain, condition=(
                     SenderIdentity.account_id.does_not_exist() | (SenderIdentity.account_id == account_id)))
-                transaction.update(guard, actions=count)
+                _replace_version(transaction, name.domain)
             else:
-                transaction.update(guard, actions=count, condition=(
-                    made.does_not_exist() if read.claims_made is None else made == read.claims_made))
+                _replace_version(transaction, name.domain, _version_read(read))
             transaction.save(item, condition=SenderIdentity.identity.does_not_exist())
     except TransactWriteError as exc:
         if cancelled_by_a_race(exc):
             return None
         raise
     return item
+
+
+def _version_read(read: ClaimsAt) -> Condition:
+    """That the guard's version is still the one read (no guard: none was made since)."""
+    version = SenderIdentity.claims_version
+    return version.does_not_exist() if read.version is None else version == read.version
+
+
+def _replace_version(transaction: TransactWrite, domain: str, condition: Condition | None = None) -> None:
+    """Give the domain's guard a fresh version (making the guard when there is none)."""
+    transaction.update(SenderIdentity(domain=domain, identity=_GUARD),
+                       actions=[SenderIdentity.claims_version.set(secrets.token_hex(16))],
+                       condition=condition)
 
 
 def release_identity(item: SenderIdentity) -> None:
@@ -169,14 +186,30 @@ def undo_release(item: SenderIdentity, releasing_at: datetime | None) -> None:
 
 def release_unchanged_identity(item: SenderIdentity) -> bool:
     """Delete the claim as it was read; False when it is gone already or was claimed afresh or
-    marked since (one conditional delete: of two accounts releasing one lapsed claim, one does it)."""
-    try:
-        item.delete(condition=_unchanged(item))
-    except DeleteError as exc:
-        if exc.cause_response_code == _CONDITION_FAILED:
-            return False
-        raise
-    return True
+    marked since (a conditional delete: of two accounts releasing one lapsed claim, one does it).
+    In one transaction with the domain's guard, as read with the claims at the domain: replaced,
+    or deleted with the domain's last claim. Conflict naming `identity` when claims at the domain
+    changed under every one of RELEASE_ATTEMPTS reads."""
+    for _ in range(RELEASE_ATTEMPTS):
+        read = claims_at(item.domain)
+        last = all(claim.identity == item.identity for claim in read.items)
+        try:
+            with write_transaction(SenderIdentity) as transaction:
+                transaction.delete(item, condition=_unchanged(item))  # first: position 0
+                if last:
+                    transaction.delete(SenderIdentity(domain=item.domain, identity=_GUARD),
+                                       condition=_version_read(read))
+                else:
+                    _replace_version(transaction, item.domain, _version_read(read))
+        except TransactWriteError as exc:
+            if condition_failed(exc, 0):
+                return False
+            if cancelled_by_a_race(exc):
+                continue
+            raise
+        return True
+    raise Conflict(f"sender identities at '{item.domain}' are changing: try again in a moment",
+                   field="identity")
 
 
 def _unchanged(item: SenderIdentity) -> Condition:
