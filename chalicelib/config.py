@@ -2,9 +2,11 @@
 
 `settings()` caches what it read; tests that change the environment call `settings.cache_clear()`.
 Secrets are not settings: `signer()` and `hash_key()` read them from Secrets Manager at run time
-through Powertools Parameters, cached for SECRET_MAX_AGE_SECONDS, so a rotated key list is picked
-up without a redeploy and nothing secret sits in a function's environment. The local stack and
-the tests provision the same secrets into moto (local/provision.py) and read them the same way.
+through Powertools Parameters, so nothing secret sits in a function's environment. The signing
+keys are cached for SECRET_MAX_AGE_SECONDS, so a rotated key list is picked up without a
+redeploy; the hash key, which never changes, for the environment's life (HASH_KEY_MAX_AGE_SECONDS).
+The local stack and the tests provision the same secrets into moto (local/provision.py) and read
+them the same way.
 """
 from __future__ import annotations
 
@@ -24,12 +26,16 @@ from chalicelib.resources import HASH_KEY_SECRET, SIGNING_KEYS_SECRET
 if TYPE_CHECKING:
     from chalicelib.domain.tokens import Signer
 
-# How long a secret read from Secrets Manager is used before it is read again: a rotated signing
-# key list reaches every warm Lambda within this time. An hour, as AWS's own caching client: each
-# read is billed, and with five minutes the re-reads of warm tracking Lambdas cost about a third
-# of a percent of the SES bill (issue 15, `python -m bench.cost`). Rotation takes two steps an
-# hour apart (infra/README.md), so no Lambda meets a key it does not know yet.
+# How long the signing keys read from Secrets Manager are used before they are read again: a
+# rotated key list reaches every warm Lambda within this time. An hour, as AWS's own caching
+# client: each read is billed, and with five minutes the re-reads of warm tracking Lambdas cost
+# about a third of a percent of the SES bill (issue 15, `python -m bench.cost`). Rotation takes
+# two steps an hour apart (infra/README.md), so no Lambda meets a key it does not know yet.
 SECRET_MAX_AGE_SECONDS = 3600
+# The hash key must never change (suppressions are found by it, infra/README.md), so reading it
+# again buys nothing and each read is billed: an environment reads it at its first use and keeps
+# it for its life. Powertools' cache wants an age; a year outlives any Lambda environment.
+HASH_KEY_MAX_AGE_SECONDS = 365 * 24 * 3600
 # The stages where an unreadable secret falls back to LOCAL_ONLY_SECRET (`make run`, the tests).
 LOCAL_STAGES = ("local", "test")
 LOCAL_ONLY_SECRET = "local-only-secret-never-use-in-aws"
@@ -97,7 +103,7 @@ def signer() -> Signer:
 def signing_keys() -> tuple[str, ...]:
     """The signing keys, newest first (the secret is a JSON list: the first signs, any
     verifies). Raises MissingSecret."""
-    value = _secret(SIGNING_KEYS_SECRET, as_json=True)
+    value = _secret(SIGNING_KEYS_SECRET, as_json=True, max_age=SECRET_MAX_AGE_SECONDS)
     keys = tuple(key for key in value if isinstance(key, str) and key) if isinstance(value, list) else ()
     if not keys or len(keys) != len(value):
         raise MissingSecret(f"secret {settings().secret_name(SIGNING_KEYS_SECRET)!r} must be a JSON list "
@@ -106,9 +112,9 @@ def signing_keys() -> tuple[str, ...]:
 
 
 def hash_key() -> str:
-    """The key of every keyed hash of an address or phone (suppressions, message records).
-    Raises MissingSecret."""
-    value = _secret(HASH_KEY_SECRET, as_json=False)
+    """The key of every keyed hash of an address or phone (suppressions, message records), read
+    once an environment. Raises MissingSecret."""
+    value = _secret(HASH_KEY_SECRET, as_json=False, max_age=HASH_KEY_MAX_AGE_SECONDS)
     if not isinstance(value, str) or not value:
         raise MissingSecret(f"secret {settings().secret_name(HASH_KEY_SECRET)!r} must be a non-empty string")
     return value
@@ -119,12 +125,12 @@ def local_secret_values() -> dict[str, str]:
     return {SIGNING_KEYS_SECRET: json.dumps([LOCAL_ONLY_SECRET]), HASH_KEY_SECRET: LOCAL_ONLY_SECRET}
 
 
-def _secret(logical_name: str, as_json: bool) -> Any:
+def _secret(logical_name: str, as_json: bool, max_age: int) -> Any:
     from aws_lambda_powertools.utilities import parameters  # lazily: only what needs a secret pays
 
     name = settings().secret_name(logical_name)
     try:
-        return parameters.get_secret(name, max_age=SECRET_MAX_AGE_SECONDS,
+        return parameters.get_secret(name, max_age=max_age,
                                      transform="json" if as_json else None)
     except parameters.exceptions.TransformParameterError as error:
         raise MissingSecret(f"secret {name!r} is not valid JSON") from error
