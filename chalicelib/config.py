@@ -36,6 +36,8 @@ SECRET_MAX_AGE_SECONDS = 3600
 # again buys nothing and each read is billed: an environment reads it at its first use and keeps
 # it for its life. Powertools' cache wants an age; a year outlives any Lambda environment.
 HASH_KEY_MAX_AGE_SECONDS = 365 * 24 * 3600
+# Each secret's cache age, by logical name (the cost model reads it too: bench/functions.py).
+SECRET_MAX_AGES = {SIGNING_KEYS_SECRET: SECRET_MAX_AGE_SECONDS, HASH_KEY_SECRET: HASH_KEY_MAX_AGE_SECONDS}
 # The stages where an unreadable secret falls back to LOCAL_ONLY_SECRET (`make run`, the tests).
 LOCAL_STAGES = ("local", "test")
 LOCAL_ONLY_SECRET = "local-only-secret-never-use-in-aws"
@@ -103,7 +105,7 @@ def signer() -> Signer:
 def signing_keys() -> tuple[str, ...]:
     """The signing keys, newest first (the secret is a JSON list: the first signs, any
     verifies). Raises MissingSecret."""
-    value = _secret(SIGNING_KEYS_SECRET, as_json=True, max_age=SECRET_MAX_AGE_SECONDS)
+    value = _secret(SIGNING_KEYS_SECRET, as_json=True)
     keys = tuple(key for key in value if isinstance(key, str) and key) if isinstance(value, list) else ()
     if not keys or len(keys) != len(value):
         raise MissingSecret(f"secret {settings().secret_name(SIGNING_KEYS_SECRET)!r} must be a JSON list "
@@ -114,7 +116,7 @@ def signing_keys() -> tuple[str, ...]:
 def hash_key() -> str:
     """The key of every keyed hash of an address or phone (suppressions, message records), read
     once an environment. Raises MissingSecret."""
-    value = _secret(HASH_KEY_SECRET, as_json=False, max_age=HASH_KEY_MAX_AGE_SECONDS)
+    value = _secret(HASH_KEY_SECRET, as_json=False)
     if not isinstance(value, str) or not value:
         raise MissingSecret(f"secret {settings().secret_name(HASH_KEY_SECRET)!r} must be a non-empty string")
     return value
@@ -125,12 +127,12 @@ def local_secret_values() -> dict[str, str]:
     return {SIGNING_KEYS_SECRET: json.dumps([LOCAL_ONLY_SECRET]), HASH_KEY_SECRET: LOCAL_ONLY_SECRET}
 
 
-def _secret(logical_name: str, as_json: bool, max_age: int) -> Any:
+def _secret(logical_name: str, as_json: bool) -> Any:
     from aws_lambda_powertools.utilities import parameters  # lazily: only what needs a secret pays
 
     name = settings().secret_name(logical_name)
     try:
-        return parameters.get_secret(name, max_age=max_age,
+        return parameters.get_secret(name, max_age=SECRET_MAX_AGES[logical_name],
                                      transform="json" if as_json else None)
     except parameters.exceptions.TransformParameterError as error:
         raise MissingSecret(f"secret {name!r} is not valid JSON") from error
