@@ -829,7 +829,8 @@ def print_assumptions() -> None:
               "replaces it: a cold start and a secret read more, not counted)")
     print(f"   DynamoDB's TTL deletes an expired item (free) within {TTL_LAG.days} days: message records "
           f"and tracking markers expire {MESSAGE_RECORD_TTL.days} days after sending, so the purge on day "
-          f"{MESSAGE_RETENTION.days} finds them gone (it reads each listed key, and deletes what is left)")
+          f"{MESSAGE_RETENTION.days} finds them gone (it reads each listed key, eventually consistent: "
+          "half a read unit each, and deletes what is left)")
     configs = Counter((c.memory_mb, c.architecture, c.timeout_seconds)
                       for c in (function_config(name) for name in _FUNCTIONS))
     print("   deployed functions (memory, architecture, timeout): "
