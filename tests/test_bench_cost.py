@@ -1,5 +1,6 @@
 """The cost model's bound on the issue's main lever (bench/cost.tracking_bound, issue 15): what
-the tracking path costs now, and the least it could cost with no queue and no worker."""
+the tracking path costs now, and the least it could cost with no queue and no worker; the
+environments and secret reads of warmed-up functions and of each function's declared secrets."""
 from __future__ import annotations
 
 from types import SimpleNamespace
