@@ -169,9 +169,10 @@ def init_usage(config: FunctionConfig, cold_starts: float, cold: Any) -> Usage:
 
 
 def secret_usage(config: FunctionConfig, envs: Environments) -> Usage:
-    """The Secrets Manager reads of a function's environments: each of its secrets whenever an
-    environment fills its cache, and the wait for each read."""
-    reads = envs.cache_fills * config.secrets
+    """The Secrets Manager reads of a function's environments: each of its secrets when an
+    environment starts, its refreshed ones (the signing keys) whenever it refills its aged cache,
+    and the wait for each read."""
+    reads = envs.cold_starts * config.secrets + envs.refills * config.refreshed_secrets
     gb_seconds = config.billed_ms(0.0, reads * AWS_CALL_LATENCY_MS) / 1000 * config.gb if reads else 0.0
     return Usage(secret_reads=reads, lambda_gb_seconds=gb_seconds,
                  lambda_usd=gb_seconds * config.gb_second_usd)
@@ -464,12 +465,14 @@ def line_items(measured: Measured, run: ScenarioRun) -> tuple[list[LineItem], di
         secrets += facts[f"secrets:{function}"]
         start = measured.cold[function]
         cold_notes.append(f"{function} {envs.cold_starts} ({start.init_ms:.0f} + {start.first_call_ms:.0f})")
-        secret_notes.append(f"{function} {envs.cache_fills} x {config.secrets}")
+        secret_notes.append(f"{function} {envs.cold_starts} x {config.secrets} + {envs.refills} x "
+                            f"{config.refreshed_secrets}")
     items.append(LineItem("cold starts of the above (INIT billed)", cold,
                           "cold starts a campaign (CPU ms each: init + first call): "
                           + ", ".join(cold_notes)))
     items.append(LineItem("secret reads of the above (Secrets Manager)", secrets,
-                          "cache fills x secrets a campaign (each environment's first call, then every "
+                          "new environments x secrets + aged caches x signing keys a campaign (every "
+                          "secret at an environment's first call, the signing keys again every "
                           f"{SECRET_MAX_AGE_SECONDS // 60} minutes): " + ", ".join(secret_notes)))
 
     items.append(_signups_item(measured, scenario))
@@ -508,7 +511,7 @@ def _warm_up_runs(measured: Measured, function: str, start: float, end: float) -
     """(start, seconds) of the function's scheduled warm-ups from before `start` to a period after
     `end`; none for a function without. They begin a cache's age before `start`: the warm
     environment read its secret long ago (later warm-ups read none), so a campaign's first request
-    finds the cache aged."""
+    finds the signing keys' cache aged."""
     from chalicelib.functions import function_spec
 
     minutes = function_spec(function).warm_every_minutes
@@ -627,14 +630,15 @@ def fixed_monthly(measured: Measured) -> list[LineItem]:
     alarms and secrets."""
     minutes = int(MONTH_SECONDS / 60)
     scheduler = lambda_usage(function_config("campaign_scheduler"), [measured.scheduler]) * minutes
-    # Its one environment stays warm (a run a minute) and fills its cache when it has aged out.
+    # Its one environment stays warm (a run a minute) and reads each secret again when it has aged.
     idle_reads = measured.scheduler.count("secretsmanager")
-    scheduler.secret_reads = idle_reads * MONTH_SECONDS / SECRET_MAX_AGE_SECONDS
+    scheduler.secret_reads = monthly_secret_reads(measured.scheduler)
     retention = lambda_usage(function_config("retention_worker"), [measured.retention]) * 30
     tracking_period = drain("tracking_worker")
     assert tracking_period is not None
     drains = int(MONTH_SECONDS / tracking_period.period_seconds)
     tracking_drain = lambda_usage(function_config("tracking_worker"), [measured.drain]) * drains
+    tracking_drain.secret_reads = monthly_secret_reads(measured.drain)  # kept warm, as the scheduler
     triggers = sqs_functions()
     polls = len(triggers) * ESM_POLLERS * MONTH_SECONDS / ESM_IDLE_POLL_SECONDS
     alarms, secrets = _template_counts()
@@ -660,6 +664,16 @@ def fixed_monthly(measured: Measured) -> list[LineItem]:
         LineItem("custom metrics sent while idle", Usage(metric_hours=len(idle_metrics) * HOURS_PER_MONTH),
                  ", ".join(sorted(idle_metrics)) or "none"),
     ]
+
+
+def monthly_secret_reads(meter: Meter) -> float:
+    """The secret reads a month of one environment, warm all month, whose runs read the secrets the
+    metered run read (with nothing cached): each once, and again each time its cache age runs out
+    (config.SECRET_MAX_AGES: the signing keys hourly, the hash key never)."""
+    from chalicelib.config import SECRET_MAX_AGES
+
+    return sum(math.ceil(MONTH_SECONDS / SECRET_MAX_AGES[call.params["SecretId"].rsplit("/", 1)[-1]])
+               for call in meter.calls if call.label == "secretsmanager.GetSecretValue")
 
 
 def _warm_up_item(measured: Measured, function: str) -> LineItem:
@@ -797,23 +811,26 @@ def print_assumptions() -> None:
           f"{ESM_POLLERS} pollers, each message reaching one of them at random; Lambda's START/END/REPORT "
           f"lines take {PLATFORM_LOG_BYTES} bytes an invocation; at the deployed system log level "
           f"({SYSTEM_LOG_LEVEL}) {function_config('tracking_front').platform_log_bytes} bytes are logged")
-    print(f"   each environment reads every secret its function may read (GetSecretValue) at its first call "
-          f"and again once its cache is {SECRET_MAX_AGE_SECONDS // 60} minutes old")
+    print(f"   each environment reads every secret its function may read (GetSecretValue) at its first call; "
+          f"the signing keys again once their cache is {SECRET_MAX_AGE_SECONDS // 60} minutes old, the hash "
+          "key never again (it never changes; its cache outlives the environment)")
     drained = [name for name in _FUNCTIONS if drain(name)]
     print(f"   {', '.join(drained)} drains its queue on its schedule whether or not anything waits, more "
           "often than an idle environment is reclaimed, so its environment stays warm: a campaign adds the "
-          "runs that find events (their receives and deletes metered with them), one cold start, and a "
-          "secret read an hour while events come; the idle runs are in the fixed cost")
+          "runs that find events (their receives and deletes metered with them), one cold start (its "
+          "secrets read once), and a read of the signing keys an hour while events come where its function "
+          "may read them; the idle runs are in the fixed cost")
     for function in _warmed_up():
         print(f"   {function} is warmed up on a schedule (an environment's first warm-up loads what its "
               "first request needs, and the tracking front's reads its key; later ones only keep it): a "
               "campaign or a signup adds the cold starts of the environments its work starts beside the "
-              "warm one, and the secret reads of its work once a cache has aged; the warm-ups are in the "
-              "fixed cost, and their environment is assumed to live all month (each time AWS replaces "
-              "it: a cold start and a secret read more, not counted)")
+              "warm one, and the signing keys' reads of its work once their cache has aged; the warm-ups "
+              "are in the fixed cost, and their environment is assumed to live all month (each time AWS "
+              "replaces it: a cold start and a secret read more, not counted)")
     print(f"   DynamoDB's TTL deletes an expired item (free) within {TTL_LAG.days} days: message records "
           f"and tracking markers expire {MESSAGE_RECORD_TTL.days} days after sending, so the purge on day "
-          f"{MESSAGE_RETENTION.days} finds them gone (it reads each listed key, and deletes what is left)")
+          f"{MESSAGE_RETENTION.days} finds them gone (it reads each listed key, eventually consistent: "
+          "half a read unit each, and deletes what is left)")
     configs = Counter((c.memory_mb, c.architecture, c.timeout_seconds)
                       for c in (function_config(name) for name in _FUNCTIONS))
     print("   deployed functions (memory, architecture, timeout): "

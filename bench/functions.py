@@ -21,9 +21,12 @@ class FunctionConfig:
     timeout_seconds: int
     # Bytes Lambda itself logs per invocation (START, END, REPORT), unless a log level drops them.
     platform_log_bytes: int = PLATFORM_LOG_BYTES
-    # Secrets Manager secrets its role may read: assumed read by each environment (and again
-    # once its cache has aged out, chalicelib/config.SECRET_MAX_AGE_SECONDS).
+    # Secrets Manager secrets its role may read: assumed read by each environment at its first call.
     secrets: int = 0
+    # Those of them read again once their cache has aged out (chalicelib/config.SECRET_MAX_AGES:
+    # the signing keys after SECRET_MAX_AGE_SECONDS; the hash key, kept longer than an environment
+    # lives, never).
+    refreshed_secrets: int = 0
 
     @property
     def vcpu_share(self) -> float:
@@ -48,11 +51,15 @@ class FunctionConfig:
 @cache
 def function_config(name: str) -> FunctionConfig:
     """The deployed configuration of one function, from its declaration."""
+    from chalicelib.config import SECRET_MAX_AGE_SECONDS, SECRET_MAX_AGES
     from chalicelib.functions import SYSTEM_LOG_LEVEL, function_spec
 
     spec = function_spec(name)
+    secrets = spec.touches.secrets
     return FunctionConfig(name=name, memory_mb=spec.memory_mb, architecture=spec.architecture,
-                          timeout_seconds=spec.timeout_seconds, secrets=len(spec.touches.secrets),
+                          timeout_seconds=spec.timeout_seconds, secrets=len(secrets),
+                          refreshed_secrets=sum(1 for secret in secrets
+                                                if SECRET_MAX_AGES[secret] <= SECRET_MAX_AGE_SECONDS),
                           platform_log_bytes=PLATFORM_LOG_BYTES if SYSTEM_LOG_LEVEL != "WARN" else 0)
 
 

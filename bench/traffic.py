@@ -251,6 +251,11 @@ class Environments:
     peak: int
     cache_fills: int = 0
 
+    @property
+    def refills(self) -> int:
+        """The fills of an aged cache: all but each new environment's first."""
+        return self.cache_fills - self.cold_starts
+
 
 def environments(invocations: list[tuple[float, float]], keep_warm_seconds: float,
                  cache_seconds: float = math.inf,

@@ -2,9 +2,11 @@
 
 `settings()` caches what it read; tests that change the environment call `settings.cache_clear()`.
 Secrets are not settings: `signer()` and `hash_key()` read them from Secrets Manager at run time
-through Powertools Parameters, cached for SECRET_MAX_AGE_SECONDS, so a rotated key list is picked
-up without a redeploy and nothing secret sits in a function's environment. The local stack and
-the tests provision the same secrets into moto (local/provision.py) and read them the same way.
+through Powertools Parameters, so nothing secret sits in a function's environment. The signing
+keys are cached for SECRET_MAX_AGE_SECONDS, so a rotated key list is picked up without a
+redeploy; the hash key, which never changes, for the environment's life (HASH_KEY_MAX_AGE_SECONDS).
+The local stack and the tests provision the same secrets into moto (local/provision.py) and read
+them the same way.
 """
 from __future__ import annotations
 
@@ -24,12 +26,18 @@ from chalicelib.resources import HASH_KEY_SECRET, SIGNING_KEYS_SECRET
 if TYPE_CHECKING:
     from chalicelib.domain.tokens import Signer
 
-# How long a secret read from Secrets Manager is used before it is read again: a rotated signing
-# key list reaches every warm Lambda within this time. An hour, as AWS's own caching client: each
-# read is billed, and with five minutes the re-reads of warm tracking Lambdas cost about a third
-# of a percent of the SES bill (issue 15, `python -m bench.cost`). Rotation takes two steps an
-# hour apart (infra/README.md), so no Lambda meets a key it does not know yet.
+# How long the signing keys read from Secrets Manager are used before they are read again: a
+# rotated key list reaches every warm Lambda within this time. An hour, as AWS's own caching
+# client: each read is billed, and with five minutes the re-reads of warm tracking Lambdas cost
+# about a third of a percent of the SES bill (issue 15, `python -m bench.cost`). Rotation takes
+# two steps an hour apart (infra/README.md), so no Lambda meets a key it does not know yet.
 SECRET_MAX_AGE_SECONDS = 3600
+# The hash key must never change (suppressions are found by it, infra/README.md), so reading it
+# again buys nothing and each read is billed: an environment reads it at its first use and keeps
+# it for its life. Powertools' cache wants an age; a year outlives any Lambda environment.
+HASH_KEY_MAX_AGE_SECONDS = 365 * 24 * 3600
+# Each secret's cache age, by logical name (the cost model reads it too: bench/functions.py).
+SECRET_MAX_AGES = {SIGNING_KEYS_SECRET: SECRET_MAX_AGE_SECONDS, HASH_KEY_SECRET: HASH_KEY_MAX_AGE_SECONDS}
 # The stages where an unreadable secret falls back to LOCAL_ONLY_SECRET (`make run`, the tests).
 LOCAL_STAGES = ("local", "test")
 LOCAL_ONLY_SECRET = "local-only-secret-never-use-in-aws"
@@ -106,8 +114,8 @@ def signing_keys() -> tuple[str, ...]:
 
 
 def hash_key() -> str:
-    """The key of every keyed hash of an address or phone (suppressions, message records).
-    Raises MissingSecret."""
+    """The key of every keyed hash of an address or phone (suppressions, message records), read
+    once an environment. Raises MissingSecret."""
     value = _secret(HASH_KEY_SECRET, as_json=False)
     if not isinstance(value, str) or not value:
         raise MissingSecret(f"secret {settings().secret_name(HASH_KEY_SECRET)!r} must be a non-empty string")
@@ -124,7 +132,7 @@ def _secret(logical_name: str, as_json: bool) -> Any:
 
     name = settings().secret_name(logical_name)
     try:
-        return parameters.get_secret(name, max_age=SECRET_MAX_AGE_SECONDS,
+        return parameters.get_secret(name, max_age=SECRET_MAX_AGES[logical_name],
                                      transform="json" if as_json else None)
     except parameters.exceptions.TransformParameterError as error:
         raise MissingSecret(f"secret {name!r} is not valid JSON") from error

@@ -232,8 +232,9 @@ def test_parity_a_secret_the_test_itself_read_is_not_in_any_functions_cache(aws)
 
 
 def test_parity_a_functions_own_secrets_stay_cached_across_its_invocations(aws):
-    """The cache is per function, not per call: a warm Lambda reads its secret once an hour, and
-    so does each function here (the cost model and the tracking front's warm-up rely on it)."""
+    """The cache is per function, not per call: a warm Lambda reads its signing keys once an hour
+    and its hash key once, and so does each function here (the cost model and the tracking
+    front's warm-up rely on it)."""
     from aws_lambda_powertools.utilities import parameters
 
     from bench.aws_calls import count_aws_calls

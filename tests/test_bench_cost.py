@@ -1,5 +1,6 @@
 """The cost model's bound on the issue's main lever (bench/cost.tracking_bound, issue 15): what
-the tracking path costs now, and the least it could cost with no queue and no worker."""
+the tracking path costs now, and the least it could cost with no queue and no worker; the
+environments and secret reads of warmed-up functions and of each function's declared secrets."""
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -77,3 +78,35 @@ def test_without_a_warm_up_every_request_after_a_quiet_spell_starts_cold() -> No
     sparse = [(600.0 * n, 0.012) for n in range(10)]
     added = _added_environments(SimpleNamespace(warm_ups={}), "feedback_worker", sparse)
     assert (added.cold_starts, added.cache_fills) == (10, 10)
+
+
+# --- secret reads (bench/cost.secret_usage, issue 15) ----------------------------------------------
+
+def test_each_function_reads_its_declared_secrets_and_refreshes_only_the_signing_keys() -> None:
+    """From chalicelib/functions.py and config.SECRET_MAX_AGES: the hash key is never re-read."""
+    assert [(function_config(name).secrets, function_config(name).refreshed_secrets)
+            for name in ("api_handler", "tracking_front", "tracking_worker", "campaign_scheduler")] == [
+        (2, 1), (1, 1), (1, 0), (0, 0)]
+
+
+def test_a_new_environment_reads_every_secret_an_aged_cache_only_the_signing_keys() -> None:
+    from bench.cost import secret_usage
+    from bench.traffic import Environments
+
+    # Two environments started (both secrets each) and refilled three aged caches (the keys only).
+    envs = Environments(invocations=50, cold_starts=2, peak=2, cache_fills=5)
+    assert secret_usage(function_config("api_handler"), envs).secret_reads == 2 * 2 + 3 * 1
+    # A function reading the hash key alone reads it once an environment, however long it lives.
+    assert secret_usage(function_config("tracking_worker"), envs).secret_reads == 2
+
+
+def test_a_warm_idle_environment_reads_the_signing_keys_hourly_and_the_hash_key_once_a_month() -> None:
+    from bench.cost import MONTH_SECONDS, monthly_secret_reads
+    from bench.metering import Meter, MeteredCall
+    from chalicelib.config import SECRET_MAX_AGE_SECONDS
+    from chalicelib.resources import HASH_KEY_SECRET, SIGNING_KEYS_SECRET
+
+    read = [MeteredCall("secretsmanager.GetSecretValue", {"SecretId": f"tidings/{name}"})
+            for name in (SIGNING_KEYS_SECRET, HASH_KEY_SECRET)]
+    assert monthly_secret_reads(Meter(calls=read)) == MONTH_SECONDS / SECRET_MAX_AGE_SECONDS + 1
+    assert monthly_secret_reads(Meter()) == 0

@@ -155,10 +155,13 @@ def test_the_meter_prices_batches_transactions_and_reads(table: Any):
         ])
         table.get_item(TableName="bench-units", Key={"pk": s("a")}, ConsistentRead=True)
         table.batch_get_item(RequestItems={"bench-units": {"Keys": [{"pk": s("a")}, {"pk": s("zz")}]}})
+        table.batch_get_item(RequestItems={"bench-units": {"Keys": [{"pk": s("a")}, {"pk": s("zz")}],
+                                                           "ConsistentRead": True}})
         table.query(TableName="bench-units", KeyConditionExpression="pk = :pk",
                     ExpressionAttributeValues={":pk": s("a")})
-    batch, transaction, get, batch_get, query = meter.calls
+    batch, transaction, get, batch_get, consistent_batch_get, query = meter.calls
     assert (batch.written, batch.read) == (WriteUnits(2.0, 1.0), 0.0)
     assert (transaction.written, transaction.read) == (WriteUnits(2.0, 1.0), 2.0)
     assert (get.read, batch_get.read, query.read) == (1.0, 1.0, 0.5)
-    assert meter.waited_ms() == 5 * AWS_CALL_LATENCY_MS
+    assert consistent_batch_get.read == 2.0, "strongly consistent: twice (the day-30 purge's is not)"
+    assert meter.waited_ms() == 6 * AWS_CALL_LATENCY_MS

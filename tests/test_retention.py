@@ -177,6 +177,30 @@ def test_p21_markers_ttl_deleted_early_cost_the_purge_one_read_and_their_list(cl
     assert calls.by_operation["dynamodb.BatchWriteItem"] == 1
 
 
+def test_p21_the_purge_reads_listed_keys_eventually_consistent_at_half_a_read_unit(client, account):
+    """Issue 15: whatever a due list names was last written days before (store/retention._erase_held
+    says why), so the purge's BatchGetItems of records and markers need no strongly consistent read."""
+    from bench.metering import metered
+    from tests.support.retention import campaign_mail
+    from tests.support.tracking import READER, mailed_reader, opened_and_clicked
+
+    account_id = account["account_id"]
+    with on_day(0):
+        mailed = mailed_reader(client, account)
+        campaign_mail(account_id, mailed["list_id"], mailed["campaign_id"], READER)
+    with on_day(1):
+        opened_and_clicked(account_id, mailed["list_id"], mailed["campaign_id"], READER, sent_at=day(0))
+    with on_day(30.01), metered() as meter:
+        report = run_purges()
+    assert (report.counts["messages"], report.counts["tracking_markers"]) == (1, 2)
+    listed = [(asked, call.read) for call in meter.calls if call.label == "dynamodb.BatchGetItem"
+              for table, asked in call.params["RequestItems"].items()
+              if table.endswith(("-messages", "-tracking-markers"))]
+    assert len(listed) == 2 and not any(asked.get("ConsistentRead") for asked, _ in listed)
+    # A record and two markers, each under 4 KB: half a read unit each.
+    assert sum(units for _, units in listed) == 3 * 0.5
+
+
 def test_p25_the_marker_purge_leaves_markers_still_within_their_period(client, account):
     # One tracking batch on day 11: the reader's mail of the due campaign (sent on day 0), a later
     # reader's mail of it sent on day 3 and the reader's mail of a later campaign (day 10). On

@@ -1,7 +1,8 @@
 """P27 secrets at run time: the link-signing keys and the hash key are read from Secrets Manager
-through Powertools Parameters, cached for SECRET_MAX_AGE_SECONDS, so a rotated key list (newest
-first) is picked up without a redeploy; outside the local stack a missing secret stops the
-function with a clear error, and the in-source value exists only for `make run` and the tests."""
+through Powertools Parameters, the keys cached for SECRET_MAX_AGE_SECONDS, so a rotated key list
+(newest first) is picked up without a redeploy, and the hash key, which never changes, once an
+environment; outside the local stack a missing secret stops the function with a clear error, and
+the in-source value exists only for `make run` and the tests."""
 from __future__ import annotations
 
 import json
@@ -73,6 +74,19 @@ def test_p27_a_rotated_key_list_is_used_once_the_cache_expires_without_a_redeplo
         assert tokens.read_confirm_token(signer(), new_token).list_id == "lst_1", "signed with the newest"
         with pytest.raises(tokens.TokenInvalid):
             tokens.read_confirm_token(signer(), old_token)
+
+
+def test_p27_the_hash_key_is_read_once_an_environment_the_signing_keys_again_each_hour(fresh_cache):
+    """Issue 15: the hash key never changes, so its cache does not age out with the keys'; each
+    GetSecretValue is billed."""
+    with time_machine.travel(T0, tick=False), count_aws_calls() as first:
+        hash_key(), signing_keys()
+    with time_machine.travel(T0 + timedelta(seconds=24 * SECRET_MAX_AGE_SECONDS), tick=False), \
+            count_aws_calls() as day_later:
+        assert hash_key() == LOCAL_ONLY_SECRET
+        signing_keys()
+    assert first.by_operation == {"secretsmanager.GetSecretValue": 2}
+    assert day_later.by_operation == {"secretsmanager.GetSecretValue": 1}, "only the signing keys again"
 
 
 @pytest.mark.parametrize("value", ['"just-a-string"', "[]", '["ok", ""]', "[1]", "not json"])

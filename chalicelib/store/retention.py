@@ -146,7 +146,14 @@ def _erase_held(records: list[MessageRecord], markers: list[MarkerKey], at: date
     """Delete those of `records` still in the table, and of `markers` those past their own expiry
     (normally all: a list is due two days after the latest expiry it names; the check keeps P25
     whatever a list says); count both. A marker's expiry never moves once written, so one read
-    expired is still expired when the unconditional batch delete reaches it."""
+    expired is still expired when the unconditional batch delete reaches it.
+
+    Both reads are eventually consistent (half the read units; issue 15): nothing a due list names
+    is written in the days before it comes due. A record is written only while its job can still
+    be delivered (SQS keeps one 14 days; its list is due on day 30), a marker only before its own
+    expiry (an event of an older mail writes none, domain/tracking.plan_batch), two days before its
+    list's deadline. What may land just before the read is a delete (an erasure, TTL), and a stale
+    "still there" then costs only the delete of an item already gone."""
     held = still_held(records) if records else []
     delete_all(MessageRecord, held)
     progress.count += len(held)
