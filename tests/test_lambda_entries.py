@@ -79,7 +79,7 @@ def test_the_apis_entry_loads_every_route_and_no_worker():
 ROUTE_SPECIFIC = (
     *(f"chalicelib.services.{name}" for name in (
         "account_lifecycle", "campaigns", "email_change", "forwarding", "health", "imports", "optout",
-        "preferences", "privacy", "sending.start", "transactional", "unsubscribe")),
+        "preferences", "privacy", "sending.start", "sending.test_sends", "transactional", "unsubscribe")),
     "chalicelib.web.views", "chalicelib.web.tracking_responses", "chalicelib.services.tracking",
     "chalicelib.domain.person_csv", "chalicelib.domain.marketing_mail",
     "chalicelib.domain.imports", "jinja2",
@@ -116,6 +116,17 @@ def test_an_entry_loads_the_mail_builder_and_the_tracking_rules_only_if_it_uses_
     builder = {"chalicelib.domain.mime", "email.headerregistry"} & loaded
     assert bool(builder) == (name in BUILDS_MAIL), builder
     assert ("chalicelib.domain.tracking" in loaded) == (name in TRACKING_RULES)
+
+
+# Only what composes a campaign's mail loads the composer (issue 15): the scheduler and the fan-out
+# start campaigns and queue their batches, and the API's test send loads it when it runs.
+COMPOSES_CAMPAIGN_MAIL = {"campaign_send_worker", "sms_inbound_worker"}
+
+
+@pytest.mark.parametrize("name", sorted(spec.name for spec in FUNCTIONS))
+def test_an_entry_loads_the_campaign_mail_composer_only_if_it_composes(name):
+    loaded = _loaded_after_import(name)
+    assert ("chalicelib.domain.marketing_mail" in loaded) == (name in COMPOSES_CAMPAIGN_MAIL)
 
 
 def test_an_entry_handles_its_event_as_the_app_does(client):

@@ -21,8 +21,8 @@ from dataclasses import replace
 from chalicelib.adapters.retries import error_name
 from chalicelib.adapters.sqs import MAX_DELAY_SECONDS, enqueue, enqueue_many
 from chalicelib.domain.campaigns import CampaignContent, CampaignStatus, Channel
+from chalicelib.domain.list_settings import ListSettings
 from chalicelib.domain.lists import TrackingConsent, tracking_consent_of
-from chalicelib.domain.marketing_mail import ListSettings
 from chalicelib.domain.sending import (
     BATCH_SIZE,
     PAGE_SIZE,
