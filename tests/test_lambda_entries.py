@@ -129,6 +129,12 @@ def test_an_entry_loads_the_campaign_mail_composer_only_if_it_composes(name):
     assert ("chalicelib.domain.marketing_mail" in loaded) == (name in COMPOSES_CAMPAIGN_MAIL)
 
 
+@pytest.mark.parametrize("name", sorted(spec.name for spec in FUNCTIONS))
+def test_an_entry_loads_the_feedback_rules_only_if_it_reads_feedback(name):
+    """Recording or purging a message loads the message store, not how SES's events are read."""
+    assert ("chalicelib.domain.feedback" in _loaded_after_import(name)) == (name == "feedback_worker")
+
+
 def test_an_entry_handles_its_event_as_the_app_does(client):
     from app import app
 
