@@ -118,15 +118,16 @@ def test_an_entry_loads_the_mail_builder_and_the_tracking_rules_only_if_it_uses_
     assert ("chalicelib.domain.tracking" in loaded) == (name in TRACKING_RULES)
 
 
-# Only what composes a campaign's mail loads the composer (issue 15): the scheduler and the fan-out
-# start campaigns and queue their batches, and the API's test send loads it when it runs.
-COMPOSES_CAMPAIGN_MAIL = {"campaign_send_worker", "sms_inbound_worker"}
+# Only the campaign sender composes campaign mail and texts, and loads their composers (issue 15):
+# the scheduler and the fan-out start campaigns and queue their batches, the reply worker reads
+# texts, and the API's test send loads them when it runs.
+COMPOSERS = {"chalicelib.domain.marketing_mail", "chalicelib.domain.sms"}
 
 
 @pytest.mark.parametrize("name", sorted(spec.name for spec in FUNCTIONS))
-def test_an_entry_loads_the_campaign_mail_composer_only_if_it_composes(name):
-    loaded = _loaded_after_import(name)
-    assert ("chalicelib.domain.marketing_mail" in loaded) == (name in COMPOSES_CAMPAIGN_MAIL)
+def test_an_entry_loads_the_campaign_composers_only_if_it_composes(name):
+    loaded = COMPOSERS & _loaded_after_import(name)
+    assert loaded == (COMPOSERS if name == "campaign_send_worker" else set()), loaded
 
 
 @pytest.mark.parametrize("name", sorted(spec.name for spec in FUNCTIONS))

@@ -1,4 +1,4 @@
-"""What Tidings answers to a keyword reply (domain/sms.Keyword), and how often.
+"""What Tidings answers to a keyword reply (domain/sms_replies.Keyword), and how often.
 
 A STOP is confirmed once, when it suppressed the number anew (a repeated STOP gets no answer).
 HELP names the accounts that texted the number in the last 30 days, nothing else about them,
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 from chalicelib.domain.sender_names import sms_display_name
 from chalicelib.domain.signup_limits import Counter, keyed
-from chalicelib.domain.sms import Keyword
 from chalicelib.domain.sms_encoding import cut_to_fit, parts_limits
+from chalicelib.domain.sms_replies import Keyword
 from chalicelib.templates import DEFAULT_LANGUAGE, N_, gettext_for
 
 ANSWERS_PER_NUMBER_PER_DAY = 3
