@@ -136,6 +136,14 @@ def test_an_entry_loads_the_feedback_rules_only_if_it_reads_feedback(name):
     assert ("chalicelib.domain.feedback" in _loaded_after_import(name)) == (name == "feedback_worker")
 
 
+def test_the_fanout_workers_entry_loads_neither_the_signups_nor_the_sending_step():
+    """The fan-out reads a page of a list and queues its batches (issue 15): it takes no signup
+    and sends no mail, so it loads neither (nor the message store the sending step writes)."""
+    found = {"chalicelib.services.signups", "chalicelib.services.sending.step",
+             "chalicelib.store.messages"} & _loaded_after_import("fanout_worker")
+    assert not found, found
+
+
 def test_an_entry_handles_its_event_as_the_app_does(client):
     from app import app
 

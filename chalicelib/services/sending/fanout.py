@@ -35,7 +35,6 @@ from chalicelib.domain.sending import (
 from chalicelib.domain.subscriptions import Contact, Status, may_track
 from chalicelib.observability import logger
 from chalicelib.resources import CAMPAIGN_SEND, FANOUT
-from chalicelib.services.signups import list_language
 from chalicelib.store import send_rate
 from chalicelib.store.audience import confirmed_page, contact_of, entries_on, key_after
 from chalicelib.store.campaigns import (
@@ -46,6 +45,7 @@ from chalicelib.store.campaigns import (
     page_unstalled,
     record_failures_while_sending,
 )
+from chalicelib.store.lists import list_language
 from chalicelib.store.models import MailingList, Subscriber
 from chalicelib.store.send_progress import count_page_failure, is_complete, mark_queued, page_plan, plan_page
 from chalicelib.store.sending_state import campaign_and_list
