@@ -118,10 +118,13 @@ def test_an_entry_loads_the_mail_builder_and_the_tracking_rules_only_if_it_uses_
     assert ("chalicelib.domain.tracking" in loaded) == (name in TRACKING_RULES)
 
 
-# Only the campaign sender composes campaign mail and texts, and loads their composers (issue 15):
-# the scheduler and the fan-out start campaigns and queue their batches, the reply worker reads
-# texts, and the API's test send loads them when it runs.
-COMPOSERS = {"chalicelib.domain.marketing_mail", "chalicelib.domain.sms"}
+# Only the campaign sender composes campaign mail and texts, and loads their composers, the
+# template renderer and the HTML reader (issue 15): the scheduler and the fan-out start campaigns
+# and queue their batches, the send worker sends mail already rendered, the reply worker reads
+# texts, and the API's routes that save, test or send a campaign or a transactional mail load
+# them when they run.
+COMPOSERS = {"chalicelib.domain.marketing_mail", "chalicelib.domain.sms", "chalicelib.domain.templates",
+             "chalicelib.domain.html_text"}
 
 
 @pytest.mark.parametrize("name", sorted(spec.name for spec in FUNCTIONS))
