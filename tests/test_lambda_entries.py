@@ -147,6 +147,13 @@ def test_the_fanout_workers_entry_loads_neither_the_signups_nor_the_sending_step
     assert not found, found
 
 
+@pytest.mark.parametrize("name", ["campaign_send_worker", "sms_inbound_worker"])
+def test_hashing_a_phone_loads_no_rules_of_data_subject_requests(name):
+    """A phone's keyed hash keys its suppressions (domain/suppression.py, beside an address's):
+    the texting and reply workers hash phones and answer no data-subject request (issue 15)."""
+    assert "chalicelib.domain.privacy" not in _loaded_after_import(name)
+
+
 def test_an_entry_handles_its_event_as_the_app_does(client):
     from app import app
 

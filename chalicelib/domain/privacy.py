@@ -6,8 +6,6 @@ request record survives the person's erasure (P18) without holding contact data.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,7 +17,7 @@ from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.retention import MESSAGE_RETENTION
 from chalicelib.domain.signup_limits import Counter, keyed
 from chalicelib.domain.subscriptions import clean_changes, normalise_phone
-from chalicelib.domain.suppression import address_hash
+from chalicelib.domain.suppression import address_hash, phone_hash
 
 # P19: every request is answered within 30 days; one due within 5 days is flagged.
 ANSWER_WITHIN = timedelta(days=30)
@@ -67,12 +65,6 @@ class RequestStatus(StrEnum):
 class SubjectKind(StrEnum):
     EMAIL = "email"
     PHONE = "phone"
-
-
-def phone_hash(e164: str, hash_key: str) -> str:
-    """HMAC-SHA256 (hex) of an E.164 number, keyed like suppressions; `tel:` keeps phone and
-    email hashes apart."""
-    return hmac.new(hash_key.encode("utf-8"), f"tel:{e164}".encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,10 @@ from chalicelib.domain.errors import Conflict, InvalidInput, Unprocessable
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.marketing_mail import ListSettings, compose_marketing_email
 from chalicelib.domain.outbox import EmailJob, refuse_oversized
-from chalicelib.domain.privacy import phone_hash
 from chalicelib.domain.sending import TEST_KIND, TESTS_PER_DAY, blocking_suppression, daily_tests
 from chalicelib.domain.sms import compose_sms
 from chalicelib.domain.subscriptions import textable_phone
+from chalicelib.domain.suppression import phone_hash
 from chalicelib.domain.templates import SAMPLE_CONTACT
 from chalicelib.resources import OUTBOX
 from chalicelib.services.sending.start import check_account_may_send
