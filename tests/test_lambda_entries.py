@@ -81,7 +81,7 @@ ROUTE_SPECIFIC = (
         "account_lifecycle", "campaigns", "email_change", "forwarding", "health", "imports", "optout",
         "preferences", "privacy", "sending.start", "sending.test_sends", "transactional", "unsubscribe")),
     "chalicelib.web.views", "chalicelib.web.tracking_responses", "chalicelib.services.tracking",
-    "chalicelib.domain.person_csv", "chalicelib.domain.marketing_mail",
+    "chalicelib.domain.person_csv", "chalicelib.domain.marketing_mail", "chalicelib.domain.privacy",
     "chalicelib.domain.imports", "jinja2",
 )
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.request_types import RequestType
 from chalicelib.domain.retention import MESSAGE_RETENTION
 from chalicelib.domain.signup_limits import Counter, keyed
 from chalicelib.domain.subscriptions import clean_changes, normalise_phone
@@ -25,18 +26,6 @@ OVERDUE_SOON_WITHIN = timedelta(days=5)
 # An export is a copy of the person's data: it is downloadable only this long, or less when
 # what it copies must go sooner (export_expiry).
 EXPORT_LIFETIME = timedelta(days=7)
-
-
-class RequestType(StrEnum):
-    ACCESS = "access"
-    PORTABILITY = "portability"
-    RECTIFY = "rectify"
-    ERASE = "erase"
-    RESTRICT = "restrict"
-    # Lifts a restriction (P17; GDPR Art. 18 is often temporary, e.g. while accuracy is contested).
-    UNRESTRICT = "unrestrict"
-    OBJECT = "object"
-    EXISTS = "exists"
 
 
 # Requests whose answer is an export of everything held (P16).
