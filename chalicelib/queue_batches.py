@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.config import settings
 from chalicelib.observability import logger
 
 
@@ -56,6 +57,16 @@ class QueuedRecord:
     def event_source_arn(self) -> str:
         """The ARN of the queue the record came from."""
         return str(self.raw.get("eventSourceARN") or "")
+
+
+def is_last_attempt(record: QueuedRecord) -> bool:
+    """Whether this SQS record is on its last receive: failing it again
+    would move it to the dead-letter queue, where nobody would learn of it."""
+    try:
+        received = int(record.attributes.approximate_receive_count)
+    except (TypeError, ValueError, KeyError):
+        return False
+    return received >= settings().sqs_max_receive_count
 
 
 def process_batch(event: Mapping[str, Any], handler: Callable[[QueuedRecord], object],

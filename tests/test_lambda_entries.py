@@ -79,9 +79,9 @@ def test_the_apis_entry_loads_every_route_and_no_worker():
 ROUTE_SPECIFIC = (
     *(f"chalicelib.services.{name}" for name in (
         "account_lifecycle", "campaigns", "email_change", "forwarding", "health", "imports", "optout",
-        "preferences", "privacy", "sending.start", "transactional", "unsubscribe")),
+        "preferences", "privacy", "sending.start", "sending.test_sends", "transactional", "unsubscribe")),
     "chalicelib.web.views", "chalicelib.web.tracking_responses", "chalicelib.services.tracking",
-    "chalicelib.domain.person_csv", "chalicelib.domain.marketing_mail",
+    "chalicelib.domain.person_csv", "chalicelib.domain.marketing_mail", "chalicelib.domain.privacy",
     "chalicelib.domain.imports", "jinja2",
 )
 
@@ -116,6 +116,42 @@ def test_an_entry_loads_the_mail_builder_and_the_tracking_rules_only_if_it_uses_
     builder = {"chalicelib.domain.mime", "email.headerregistry"} & loaded
     assert bool(builder) == (name in BUILDS_MAIL), builder
     assert ("chalicelib.domain.tracking" in loaded) == (name in TRACKING_RULES)
+
+
+# Only the campaign sender composes campaign mail and texts, and loads their composers, the
+# template renderer and the HTML reader (issue 15): the scheduler and the fan-out start campaigns
+# and queue their batches, the send worker sends mail already rendered, the reply worker reads
+# texts, and the API's routes that save, test or send a campaign or a transactional mail load
+# them when they run.
+COMPOSERS = {"chalicelib.domain.marketing_mail", "chalicelib.domain.sms", "chalicelib.domain.templates",
+             "chalicelib.domain.html_text"}
+
+
+@pytest.mark.parametrize("name", sorted(spec.name for spec in FUNCTIONS))
+def test_an_entry_loads_the_campaign_composers_only_if_it_composes(name):
+    loaded = COMPOSERS & _loaded_after_import(name)
+    assert loaded == (COMPOSERS if name == "campaign_send_worker" else set()), loaded
+
+
+@pytest.mark.parametrize("name", sorted(spec.name for spec in FUNCTIONS))
+def test_an_entry_loads_the_feedback_rules_only_if_it_reads_feedback(name):
+    """Recording or purging a message loads the message store, not how SES's events are read."""
+    assert ("chalicelib.domain.feedback" in _loaded_after_import(name)) == (name == "feedback_worker")
+
+
+def test_the_fanout_workers_entry_loads_neither_the_signups_nor_the_sending_step():
+    """The fan-out reads a page of a list and queues its batches (issue 15): it takes no signup
+    and sends no mail, so it loads neither (nor the message store the sending step writes)."""
+    found = {"chalicelib.services.signups", "chalicelib.services.sending.step",
+             "chalicelib.store.messages"} & _loaded_after_import("fanout_worker")
+    assert not found, found
+
+
+@pytest.mark.parametrize("name", ["campaign_send_worker", "sms_inbound_worker"])
+def test_hashing_a_phone_loads_no_rules_of_data_subject_requests(name):
+    """A phone's keyed hash keys its suppressions (domain/suppression.py, beside an address's):
+    the texting and reply workers hash phones and answer no data-subject request (issue 15)."""
+    assert "chalicelib.domain.privacy" not in _loaded_after_import(name)
 
 
 def test_an_entry_handles_its_event_as_the_app_does(client):

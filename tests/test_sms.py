@@ -12,8 +12,9 @@ import time_machine
 from chalicelib.clients import client as aws_client
 from chalicelib.config import hash_key
 from chalicelib.domain.privacy import phone_hash
-from chalicelib.domain.sms import STOP_INSTRUCTION, InboundSms, Keyword, parse_inbound_sms
+from chalicelib.domain.sms import STOP_INSTRUCTION
 from chalicelib.domain.sms_keywords import answer_language, answer_text
+from chalicelib.domain.sms_replies import InboundSms, Keyword, parse_inbound_sms
 from chalicelib.domain.suppression import SuppressionReason
 from chalicelib.store.suppressions import suppress, suppress_hash, suppressed_hashes
 from tests.support.campaigns import campaign_status
@@ -1414,7 +1415,7 @@ def test_p12_a_huge_forged_reply_is_read_no_further_than_an_sms_carries(monkeypa
     of CPU a record. Only an SMS's 1,600 characters are read; a STOP at its start still counts."""
     import unicodedata
 
-    from chalicelib.domain.sms import MAX_REPLY_CHARS
+    from chalicelib.domain.sms_replies import MAX_REPLY_CHARS
 
     read: list[int] = []
     normalize = unicodedata.normalize

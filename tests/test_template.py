@@ -218,7 +218,7 @@ def test_every_queue_has_a_dead_letter_queue_and_an_alarm_on_it(template: dict[s
 def test_a_campaign_page_or_batch_or_outbox_mail_given_up_on_its_last_receive_sounds_the_dead_letter_alarm(
         template: dict[str, Any], queue: QueueSpec) -> None:
     """The sending workers (the send worker's outbox mail too) give a job up on the receive
-    step.is_last_attempt counts as its last, and report it failed (step.GivenUp): the queue moves
+    queue_batches.is_last_attempt counts as its last, and report it failed (step.GivenUp): the queue moves
     it on after exactly that many receives, to a dead-letter queue whose alarm notifies the
     operator's topic at the first message."""
     _, source = _queue_named(template, f"{PREFIX}-{queue.logical_name}")

@@ -7,7 +7,7 @@ from chalice import Response
 
 from chalicelib.domain.clock import now
 from chalicelib.domain.errors import InvalidInput
-from chalicelib.domain.privacy import RequestType
+from chalicelib.domain.request_types import RequestType
 from chalicelib.web.requests import page_size
 from chalicelib.web.responses import json_response
 from chalicelib.web.routes import ApiBlueprint, ApiCall

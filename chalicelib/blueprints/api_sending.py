@@ -32,6 +32,6 @@ def post_send(call: ApiCall, campaign_id: str) -> dict[str, Any]:
            "subscriber, to up to 5 test addresses (phone numbers for SMS)", write=True, body=TEST_SEND,
            status=202)
 def post_test(call: ApiCall, campaign_id: str) -> dict[str, Any]:
-    from chalicelib.services.sending.start import send_test
+    from chalicelib.services.sending.test_sends import send_test
     ids = send_test(call.principal.account_id, campaign_id, call.body["addresses"])
     return {"message_ids": ids}

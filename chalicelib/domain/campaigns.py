@@ -12,7 +12,6 @@ from enum import StrEnum
 from chalicelib.domain.clock import parse_utc_time
 from chalicelib.domain.errors import Conflict, InvalidInput, PayloadTooLarge
 from chalicelib.domain.header_text import check_header_text
-from chalicelib.domain.html_text import html_to_text
 from chalicelib.domain.sms_encoding import MAX_GSM7_SEPTETS, MAX_UCS2_UNITS, fits
 from chalicelib.domain.subscriptions import CONTACT_FIELDS, Contact
 
@@ -118,6 +117,10 @@ def with_text_part(content: CampaignContent, own_text: str | None) -> CampaignCo
     if own_text and own_text.strip():
         return replace(content, text=own_text, text_from_html=False)
     if content.html and content.channel is Channel.EMAIL:
+        # Lazily: only saving a campaign derives its text; what starts, fans out or sends it reads
+        # the stored text and need not load the HTML reader (issue 15).
+        from chalicelib.domain.html_text import html_to_text
+
         return replace(content, text=html_to_text(content.html), text_from_html=True)
     return replace(content, text=None, text_from_html=False)
 

@@ -135,28 +135,6 @@ class FeedbackEvent:
 
 
 @dataclass(frozen=True)
-class SentMessage:
-    """What Tidings' own message record (store/messages.py) says of the mail an event was matched
-    to. It, not the event's tags, decides whose rates, report and list the event touches (P28):
-    the tags travel inside the notification and are only what the event claims."""
-
-    message_id: str
-    recipient_hash: str
-    account_id: str
-    kind: str
-    campaign_id: str | None = None
-    list_id: str | None = None
-    sent_at: datetime | None = None
-
-    def disagreeing_tags(self, tags: Mapping[str, str]) -> list[str]:
-        """The names of the routing tags the event carries with another value than the record's
-        (a tag the event lacks is no disagreement)."""
-        held = {"account": self.account_id, "kind": self.kind, "campaign": self.campaign_id,
-                "list": self.list_id}
-        return sorted(name for name, value in held.items() if name in tags and tags[name] != value)
-
-
-@dataclass(frozen=True)
 class TaggedMail:
     """What an event's tags say of a mail no message record matches (its record expired): who
     sent it and from which list. Unconfirmed, so enough to stop mail, never to count (P26)."""

@@ -1,5 +1,5 @@
 """Cyrillic and Greek letters drawn like Latin ones, read as those Latin letters when a reply is
-matched against the keywords (domain/sms.py): "ST\N{CYRILLIC CAPITAL LETTER O}P" reads STOP to
+matched against the keywords (domain/sms_replies.py): "ST\N{CYRILLIC CAPITAL LETTER O}P" reads STOP to
 whoever typed it, so it must opt out (P06, P07).
 
 Taken from Unicode's confusables.txt (UTS #39), its Cyrillic and Greek letters whose look-alike is

@@ -30,6 +30,7 @@ from chalicelib.domain.campaigns import CampaignContent
 from chalicelib.domain.header_text import subject_line
 from chalicelib.domain.html_text import html_to_text, shows_link, visible_end, visible_markup, visible_tag
 from chalicelib.domain.link_labels import WrittenLinks, mark_written_links, without_marks
+from chalicelib.domain.list_settings import ListSettings
 from chalicelib.domain.mail_links import (
     CLICK,
     FORWARD,
@@ -46,7 +47,7 @@ from chalicelib.domain.outgoing import OutgoingEmail
 from chalicelib.domain.subscriptions import Contact
 from chalicelib.domain.templates import render, template_variables
 from chalicelib.domain.tokens import Signer
-from chalicelib.templates import DEFAULT_LANGUAGE, N_, gettext_for
+from chalicelib.templates import N_, gettext_for
 
 ADVERTISEMENT_LABEL = N_("Advertisement")
 
@@ -57,18 +58,6 @@ _LINK = re.compile(r"""(<a\b(?:[^<>"']|"[^"]*+"|'[^']*+')*?\bhref\s*=\s*)(["'])(
 _SPACES = re.compile(r"\s+")
 _BODY_START = re.compile(r"<body\b[^<>]*>", re.IGNORECASE)
 _BODY_END = re.compile(r"</body", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class ListSettings:
-    """What composing needs to know about the list the recipient is on."""
-
-    list_id: str
-    name: str
-    track_opens: bool
-    track_clicks: bool
-    # The language of the footer and label the platform adds (P32).
-    language: str = DEFAULT_LANGUAGE
 
 
 @dataclass(frozen=True)

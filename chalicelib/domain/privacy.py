@@ -6,8 +6,6 @@ request record survives the person's erasure (P18) without holding contact data.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,10 +14,11 @@ from typing import Any
 
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.request_types import RequestType
 from chalicelib.domain.retention import MESSAGE_RETENTION
 from chalicelib.domain.signup_limits import Counter, keyed
 from chalicelib.domain.subscriptions import clean_changes, normalise_phone
-from chalicelib.domain.suppression import address_hash
+from chalicelib.domain.suppression import address_hash, phone_hash
 
 # P19: every request is answered within 30 days; one due within 5 days is flagged.
 ANSWER_WITHIN = timedelta(days=30)
@@ -27,18 +26,6 @@ OVERDUE_SOON_WITHIN = timedelta(days=5)
 # An export is a copy of the person's data: it is downloadable only this long, or less when
 # what it copies must go sooner (export_expiry).
 EXPORT_LIFETIME = timedelta(days=7)
-
-
-class RequestType(StrEnum):
-    ACCESS = "access"
-    PORTABILITY = "portability"
-    RECTIFY = "rectify"
-    ERASE = "erase"
-    RESTRICT = "restrict"
-    # Lifts a restriction (P17; GDPR Art. 18 is often temporary, e.g. while accuracy is contested).
-    UNRESTRICT = "unrestrict"
-    OBJECT = "object"
-    EXISTS = "exists"
 
 
 # Requests whose answer is an export of everything held (P16).
@@ -67,12 +54,6 @@ class RequestStatus(StrEnum):
 class SubjectKind(StrEnum):
     EMAIL = "email"
     PHONE = "phone"
-
-
-def phone_hash(e164: str, hash_key: str) -> str:
-    """HMAC-SHA256 (hex) of an E.164 number, keyed like suppressions; `tel:` keeps phone and
-    email hashes apart."""
-    return hmac.new(hash_key.encode("utf-8"), f"tel:{e164}".encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from chalicelib.domain.accounts import AccountProfile
 from chalicelib.domain.campaigns import Channel, matches_filter
 from chalicelib.domain.errors import Conflict, Forbidden, InvalidInput
 from chalicelib.domain.health import counts_for_account
-from chalicelib.domain.marketing_mail import ListSettings
+from chalicelib.domain.list_settings import ListSettings
 from chalicelib.domain.message_ids import campaign_message_id as campaign_message_id
 from chalicelib.domain.signup_limits import Counter
 from chalicelib.domain.subscriptions import Contact, Status

@@ -1,4 +1,4 @@
-"""What Tidings answers to a keyword reply (domain/sms.Keyword), and how often.
+"""What Tidings answers to a keyword reply (domain/sms_replies.Keyword), and how often.
 
 A STOP is confirmed once, when it suppressed the number anew (a repeated STOP gets no answer).
 HELP and START are answered only to a number an account texted (services/sms_inbound.py).
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 from chalicelib.domain.sender_names import sms_display_name
 from chalicelib.domain.signup_limits import Counter, keyed
-from chalicelib.domain.sms import Keyword
 from chalicelib.domain.sms_encoding import cut_to_fit, parts_limits
+from chalicelib.domain.sms_replies import Keyword
 from chalicelib.templates import DEFAULT_LANGUAGE, N_, gettext_for
 
 ANSWERS_PER_NUMBER_PER_DAY = 3

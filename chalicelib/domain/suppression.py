@@ -64,3 +64,9 @@ def address_hash(address: str, hash_key: str) -> str:
     person always gets the same hash."""
     normalised = normalise_email(address)
     return hmac.new(hash_key.encode("utf-8"), normalised.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def phone_hash(e164: str, hash_key: str) -> str:
+    """HMAC-SHA256 (hex) of an E.164 number, keyed like suppressions; `tel:` keeps phone and
+    email hashes apart."""
+    return hmac.new(hash_key.encode("utf-8"), f"tel:{e164}".encode(), hashlib.sha256).hexdigest()

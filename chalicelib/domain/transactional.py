@@ -1,7 +1,5 @@
-"""Transactional mail (P11): one message to one person, in reply to that person's own action.
-
-The subject, HTML and text are sent as written, or, when the request gives `variables`, rendered
-as templates in the same sandbox as campaigns (HTML autoescaped) with those variables only.
+"""Transactional mail (P11): one message to one person, in reply to that person's own action:
+who it may reach, and what makes a request the same as another (its parts: transactional_parts.py).
 """
 from __future__ import annotations
 
@@ -12,11 +10,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from chalicelib.domain.errors import InvalidInput
-from chalicelib.domain.header_text import MAX_SUBJECT, one_line
-from chalicelib.domain.html_text import html_to_text
 from chalicelib.domain.suppression import SuppressionReason
-from chalicelib.domain.templates import TemplateLimitExceeded, render_bounded
 
 KIND = "transactional"
 # A transactional mail may reach an address that unsubscribed from marketing, never one that
@@ -53,32 +47,3 @@ def blocking_reason(reasons: set[str]) -> str | None:
     """The suppression reason that forbids transactional mail, or None."""
     blocking = sorted(reasons & NEVER_SENT_TO)
     return blocking[0] if blocking else None
-
-
-def render_parts(subject: str, html: str | None, text: str | None,
-                 variables: Mapping[str, Any] | None) -> tuple[str, str | None, str]:
-    """(subject, html, text): rendered when `variables` is given; the text part is derived from
-    the HTML when missing. InvalidInput names the part that failed."""
-    if variables is not None:
-        subject = _render(subject, "subject", variables)
-        html = _render(html, "html", variables) if html is not None else None
-        text = _render(text, "text", variables) if text is not None else None
-    if not (html or text):
-        raise InvalidInput("give 'html' or 'text'", field="html")
-    subject = one_line(subject)
-    if not subject:
-        raise InvalidInput("'subject' is empty", field="subject")
-    if len(subject) > MAX_SUBJECT:
-        raise InvalidInput(f"'subject' renders to {len(subject)} characters; a subject is one header line "
-                           f"of at most {MAX_SUBJECT}", field="subject")
-    return subject, html, text if text else html_to_text(html or "")
-
-
-def _render(source: str, field: str, variables: Mapping[str, Any]) -> str:
-    try:
-        return render_bounded(source, field, dict(variables))
-    except TemplateLimitExceeded as error:
-        raise TemplateLimitExceeded(f"'{field}' is over a template limit: {error.message}",
-                                    field=field) from None
-    except Exception as error:  # a syntax error, an unknown variable, the sandbox refusing a '_' name
-        raise InvalidInput(f"'{field}' cannot be rendered: {error}", field=field) from None

@@ -26,11 +26,11 @@ from chalicelib.domain.feedback import (
     FeedbackEvent,
     FeedbackKind,
     Ignored,
-    SentMessage,
     parse_feedback,
 )
 from chalicelib.domain.health import counts_for_account, soft_bounce_days
 from chalicelib.domain.message_ids import campaign_message_id
+from chalicelib.domain.sent_message import SentMessage
 from chalicelib.domain.subscriptions import Status
 from chalicelib.domain.suppression import SuppressionReason, address_hash
 from chalicelib.observability import logger

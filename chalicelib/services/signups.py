@@ -54,7 +54,7 @@ from chalicelib.store import audit
 from chalicelib.store import returning as returns
 from chalicelib.store import subscribers as subscriber_store
 from chalicelib.store.accounts import get_account, profile_of
-from chalicelib.store.lists import consent_history, find_list, tracking_history
+from chalicelib.store.lists import consent_history, find_list, list_language, tracking_history
 from chalicelib.store.models import Account, MailingList, Subscriber, TrackingConsentProof
 from chalicelib.store.rate_limits import consume, consume_or_refuse, refund
 from chalicelib.store.suppressions import (
@@ -64,7 +64,7 @@ from chalicelib.store.suppressions import (
     lift_for_list,
     own_signup,
 )
-from chalicelib.templates import DEFAULT_LANGUAGE, LANGUAGES, N_
+from chalicelib.templates import N_
 
 # Bots fill every input; people never see this one (the form hides it). Not "website": that is
 # a real contact field (P04).
@@ -119,12 +119,6 @@ def current_consent(mailing_list: MailingList) -> tuple[int, str]:
     if not history:
         raise InvalidInput("this list has no consent text", field="consent_text")
     return history[-1].version, history[-1].text
-
-
-def list_language(mailing_list: MailingList | None) -> str:
-    """The language of the list's public pages and system mails (P32)."""
-    language = mailing_list.language if mailing_list else None
-    return language if language in LANGUAGES else DEFAULT_LANGUAGE
 
 
 def asks_tracking_consent(mailing_list: MailingList) -> bool:

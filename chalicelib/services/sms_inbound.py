@@ -20,11 +20,10 @@ from chalicelib.adapters import sns
 from chalicelib.adapters.retries import error_code, is_refusal
 from chalicelib.config import hash_key
 from chalicelib.domain.clock import now
-from chalicelib.domain.privacy import phone_hash
-from chalicelib.domain.sms import InboundSms, Keyword, parse_inbound_sms
 from chalicelib.domain.sms_keywords import answer_counter, answer_language, answer_text
+from chalicelib.domain.sms_replies import InboundSms, Keyword, parse_inbound_sms
 from chalicelib.domain.subscriptions import is_personal_phone
-from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason
+from chalicelib.domain.suppression import PLATFORM_SCOPE, SuppressionReason, phone_hash
 from chalicelib.observability import logger
 from chalicelib.store.accounts import account_names
 from chalicelib.store.messages import accounts_that_messaged

@@ -9,7 +9,6 @@ from collections.abc import Callable
 
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.errors import NotFound
-from chalicelib.domain.privacy import planned_rectification
 from chalicelib.domain.subscriptions import Status, clean_changes
 from chalicelib.store import audit
 from chalicelib.store import subscribers as subscriber_store
@@ -53,6 +52,10 @@ def correct_entry(account_id: str, list_id: str, email: str,
     """Apply validated contact-data corrections (the email is the key and cannot change). The
     attributes named are merged into the entry's (an empty one cleared), as a rectify request
     merges them (P17): the others are not erased by a correction that does not name them."""
+    # Lazily: of the API's routes only this one and the privacy requests' use the privacy rules,
+    # and the API's cold start serves any one route (issue 15).
+    from chalicelib.domain.privacy import planned_rectification
+
     mailing_list, subscriber = entry_of(account_id, list_id, email)
     declared = mailing_list.declared_attributes or ()
     plan = planned_rectification(body, clean_changes(body, declared))

@@ -22,9 +22,9 @@ from chalicelib.domain.transactional import (
     KIND,
     blocking_reason,
     idempotency_key_id,
-    render_parts,
     request_fingerprint,
 )
+from chalicelib.domain.transactional_parts import render_parts
 from chalicelib.observability import logger
 from chalicelib.resources import OUTBOX
 from chalicelib.services.senders import check_sender

@@ -11,6 +11,7 @@ from chalicelib.domain.lists import ConsentText
 from chalicelib.store.batch_writes import delete_all
 from chalicelib.store.models import ConsentTextVersion, MailingList, Subscriber
 from chalicelib.store.paging import decode_cursor, encode_cursor, fill_page, utf8_bytes
+from chalicelib.templates import DEFAULT_LANGUAGE, LANGUAGES
 
 
 def consent_history(mailing_list: MailingList) -> list[ConsentText]:
@@ -112,3 +113,9 @@ def delete_list(mailing_list: MailingList) -> None:
     """Delete the list and its subscriber entries (suppressions stay: they are per account)."""
     delete_all(Subscriber, Subscriber.query(mailing_list.list_id))
     mailing_list.delete(condition=MailingList.account_id == mailing_list.account_id)
+
+
+def list_language(mailing_list: MailingList | None) -> str:
+    """The language of the list's public pages and system mails (P32)."""
+    language = mailing_list.language if mailing_list else None
+    return language if language in LANGUAGES else DEFAULT_LANGUAGE

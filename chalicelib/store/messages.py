@@ -27,7 +27,6 @@ from pynamodb.exceptions import PutError
 from pynamodb.expressions.update import Action
 
 from chalicelib.domain.clock import now
-from chalicelib.domain.feedback import SentMessage
 from chalicelib.domain.message_ids import campaign_message_id
 from chalicelib.domain.retention import (
     MESSAGE_RECORD_TTL,
@@ -35,6 +34,7 @@ from chalicelib.domain.retention import (
     PURGE_LIST_EXTRA_LIFETIME,
     purge_bucket,
 )
+from chalicelib.domain.sent_message import SentMessage
 from chalicelib.store.batch_writes import delete_all
 from chalicelib.store.conditions import updated_if
 from chalicelib.store.models import MessagePurgeList, MessageRecord, TrackingMarker

@@ -10,9 +10,8 @@ from chalicelib.config import settings
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.sending import PageJob, job_from_dict
 from chalicelib.functions import sqs_handler_options
-from chalicelib.queue_batches import QueuedRecord, process_batch
+from chalicelib.queue_batches import QueuedRecord, is_last_attempt, process_batch
 from chalicelib.services.sending.fanout import fan_out_page
-from chalicelib.services.sending.step import is_last_attempt
 
 worker = Blueprint(__name__)
 

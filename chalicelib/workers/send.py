@@ -12,10 +12,9 @@ from chalice import Blueprint
 
 from chalicelib.config import settings
 from chalicelib.functions import sqs_handler_options
-from chalicelib.queue_batches import QueuedRecord, process_batch
+from chalicelib.queue_batches import QueuedRecord, is_last_attempt, process_batch
 from chalicelib.services.sending.outbox import outbox_count, send_outbox_job
 from chalicelib.services.sending.rate_tokens import RateTokens
-from chalicelib.services.sending.step import is_last_attempt
 from chalicelib.warm_up import WARMED, is_warm_up
 
 worker = Blueprint(__name__)

@@ -8,7 +8,7 @@ from chalice import Blueprint
 
 from chalicelib.config import settings
 from chalicelib.domain.errors import InvalidInput
-from chalicelib.domain.sms import from_topic
+from chalicelib.domain.sms_replies import from_topic
 from chalicelib.functions import sqs_handler_options
 from chalicelib.queue_batches import QueuedRecord, process_batch
 from chalicelib.resources import SMS_INBOUND_TOPIC

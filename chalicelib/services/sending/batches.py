@@ -41,7 +41,6 @@ from chalicelib.domain.health import sending_blocked_reason
 from chalicelib.domain.lists import TrackingConsent, tracking_consent_of
 from chalicelib.domain.marketing_mail import compose_marketing_email
 from chalicelib.domain.mime import build_mime
-from chalicelib.domain.privacy import phone_hash
 from chalicelib.domain.sending import (
     CAMPAIGN_KIND,
     MAX_SEND_WAIT_SECONDS,
@@ -52,7 +51,7 @@ from chalicelib.domain.sending import (
 )
 from chalicelib.domain.sms import compose_sms
 from chalicelib.domain.subscriptions import Contact
-from chalicelib.domain.suppression import address_hash
+from chalicelib.domain.suppression import address_hash, phone_hash
 from chalicelib.observability import logger
 from chalicelib.resources import CAMPAIGN_SEND
 from chalicelib.services.sending.counting import SentCount

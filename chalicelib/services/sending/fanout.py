@@ -21,8 +21,8 @@ from dataclasses import dataclass, replace
 from chalicelib.adapters.retries import error_name
 from chalicelib.adapters.sqs import MAX_DELAY_SECONDS, enqueue, enqueue_many
 from chalicelib.domain.campaigns import CampaignContent, CampaignStatus, Channel
+from chalicelib.domain.list_settings import ListSettings
 from chalicelib.domain.lists import TrackingConsent, tracking_consent_of
-from chalicelib.domain.marketing_mail import ListSettings
 from chalicelib.domain.sending import (
     BATCH_SIZE,
     PAGE_SIZE,
@@ -35,7 +35,6 @@ from chalicelib.domain.sending import (
 from chalicelib.domain.subscriptions import Contact, Status, may_track
 from chalicelib.observability import logger
 from chalicelib.resources import CAMPAIGN_SEND, FANOUT
-from chalicelib.services.signups import list_language
 from chalicelib.store import send_rate
 from chalicelib.store.audience import confirmed_page, contact_of, entries_on, key_after
 from chalicelib.store.campaigns import (
@@ -46,6 +45,7 @@ from chalicelib.store.campaigns import (
     page_unstalled,
     record_failures_while_sending,
 )
+from chalicelib.store.lists import list_language
 from chalicelib.store.models import MailingList, Subscriber
 from chalicelib.store.send_progress import (
     PagePlan,

@@ -29,7 +29,6 @@ from chalicelib.adapters.retries import (
     with_backoff,
 )
 from chalicelib.clients import PROVIDER_CALL_SECONDS
-from chalicelib.config import settings
 from chalicelib.services.sending.rate_tokens import RateTokens
 from chalicelib.store import messages
 from chalicelib.store.models import MessageRecord
@@ -59,16 +58,6 @@ class StepResult(Enum):
     DUPLICATE = "duplicate"
     # No send token came in time: nothing was sent, the claim is released.
     NO_TOKEN = "no_token"
-
-
-def is_last_attempt(record: Any) -> bool:
-    """Whether this SQS record (a Powertools SQSRecord) is on its last receive: failing it again
-    would move it to the dead-letter queue, where nobody would learn of it."""
-    try:
-        received = int(record.attributes.approximate_receive_count)
-    except (TypeError, ValueError, KeyError):
-        return False
-    return received >= settings().sqs_max_receive_count
 
 
 class SendingHeld(Exception):

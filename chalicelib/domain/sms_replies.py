@@ -1,0 +1,121 @@
+"""SMS replies: reading what SNS receives on our numbers, and which keyword a reply is. Apart
+from composing campaign texts (sms.py): the reply worker reads texts and never composes one.
+
+A reply whose first word is a stop keyword (the carriers' and SNS's own list) suppresses the
+number (P12). The inbound shape is what SNS two-way SMS publishes to the number's topic:
+`originationNumber` (who replied), `destinationNumber` (our number), `messageBody`,
+`inboundMessageId`, ...
+"""
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.lookalikes import as_latin
+from chalicelib.domain.subscriptions import normalise_phone
+from chalicelib.domain.unseen import drawn_as_nothing
+
+# The opt-out keywords carriers and Amazon SNS honour (case-insensitive, first word), with the
+# other languages' that carriers honour too (French, Spanish, Portuguese, German and Nordic).
+STOP_KEYWORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "optout",
+                           "opt-out", "arret", "revoke", "remove", "td",
+                           "alto", "parar", "stopp", "cancelar"})
+# ... and the same as two words (the FCC's list, 47 CFR 64.1200(a)(10), spells it so).
+STOP_PHRASES = frozenset({"opt out", "stop all"})
+# Keywords answered (domain/sms_keywords.py) only when they are the whole reply: a reply that
+# merely starts with "Info" or "Start" is conversation, not a request.
+HELP_KEYWORDS = frozenset({"help", "info", "ajutor"})
+START_KEYWORDS = frozenset({"start", "unstop"})
+# The most of a reply read for a keyword: more than any SMS carries (1,600 characters), so a
+# forged body of a quarter megabyte (SNS's limit) costs no more to read than a real reply; its
+# compatibility form may be 18 times as long (U+FDFA), seconds of CPU for each record.
+MAX_REPLY_CHARS = 1600
+# A word: letters and digits, hyphen-joined at most once ("opt-out"); punctuation ends it.
+_WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)?")
+
+
+class Keyword(Enum):
+    """What a reply asks for, when it is a keyword."""
+
+    STOP = "stop"
+    HELP = "help"
+    START = "start"
+
+
+@dataclass(frozen=True)
+class InboundSms:
+    """A reply to one of our numbers: who sent it (E.164), to which number, and the text."""
+
+    origination: str
+    destination: str
+    body: str
+
+    @property
+    def is_stop(self) -> bool:
+        """Whether the reply opts out (P12): its first word a stop keyword, or its first two a
+        stop phrase, however typed ("Stop, please", "STOP?", full-width letters, "Arrêt")."""
+        words = _WORD.findall(_plain(self.body[:MAX_REPLY_CHARS]))[:2]
+        return bool(words) and (words[0] in STOP_KEYWORDS or " ".join(words) in STOP_PHRASES)
+
+    @property
+    def keyword(self) -> Keyword | None:
+        """The keyword the reply is: STOP as `is_stop` says, HELP or START only as its one word."""
+        if self.is_stop:
+            return Keyword.STOP
+        if len(self.body) > MAX_REPLY_CHARS:
+            return None  # no one-word reply is that long
+        words = _WORD.findall(_plain(self.body))
+        if len(words) != 1:
+            return None
+        return (Keyword.HELP if words[0] in HELP_KEYWORDS
+                else Keyword.START if words[0] in START_KEYWORDS else None)
+
+
+def _plain(text: str) -> str:
+    """`text` case-folded, in compatibility form (full-width letters become ASCII), without
+    accents, with Cyrillic and Greek look-alikes as Latin letters (domain/lookalikes.py) and
+    without what is drawn as nothing (a soft hyphen, zero-width space or combining grapheme
+    joiner inside "End\u00adless" is no word break: domain/unseen.py), so a keyword matches
+    however a phone's keyboard typed it."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    # Any dash joins words as the ASCII hyphen does ("Stop\u2011motion" is "stop-motion").
+    return as_latin("".join("-" if unicodedata.category(char) == "Pd" else char for char in decomposed
+                            if not unicodedata.combining(char) and not drawn_as_nothing(char))).casefold()
+
+
+def from_topic(topic_arn: object, queue_arn: str, topic_name: str) -> bool:
+    """Whether an SNS notification's `TopicArn` is the topic `topic_name` beside the queue that
+    delivered it (same partition, region and AWS account): only that one carries replies to our
+    numbers; another's, in a queue it should never reach, is forged."""
+    parts = queue_arn.split(":")
+    return len(parts) == 6 and topic_arn == ":".join([*parts[:2], "sns", *parts[3:5], topic_name])
+
+
+def parse_inbound_sms(message: str | Mapping[str, Any]) -> InboundSms | None:
+    """The inbound SMS in an SNS notification's `Message` (JSON text or parsed); None when it
+    comes from no phone number (a short code such as "12345", a sender id such as "SHORTCODE"):
+    no person's number to act on, and one Tidings never texted, as it texts only numbers
+    `normalise_phone` takes. InvalidInput when it is no inbound SMS."""
+    if isinstance(message, str):
+        try:
+            message = json.loads(message)
+        except ValueError:  # JSON's errors, and a number of 4,300 digits
+            raise InvalidInput("the inbound SMS is not JSON", field="Message") from None
+    if not isinstance(message, Mapping):
+        raise InvalidInput("the inbound SMS is not an object", field="Message")
+    origination, destination = message.get("originationNumber"), message.get("destinationNumber")
+    body = message.get("messageBody")
+    if not (isinstance(origination, str) and isinstance(destination, str) and isinstance(body, str)):
+        raise InvalidInput("an inbound SMS needs originationNumber, destinationNumber and messageBody",
+                           field="Message")
+    try:
+        origination = normalise_phone(origination)
+    except InvalidInput:
+        return None
+    return InboundSms(origination=origination, destination=destination, body=body)
