@@ -994,15 +994,8 @@ def test_p35_two_releases_of_a_domains_last_claims_at_once_leave_no_guard(aws, s
 
     for identity in ("shop.example", "ceo@shop.example"):
         add_sender(squatter["account_id"], "key", identity)
-    read = sender_store.claims_at
-
-    def the_other_goes_after_the_read(domain: str) -> Any:
-        monkeypatch.setattr(sender_store, "claims_at", read)
-        found = read(domain)
-        delete_sender(squatter["account_id"], "key", "shop.example")
-        return found
-
-    monkeypatch.setattr(sender_store, "claims_at", the_other_goes_after_the_read)
+    _first_call_runs(monkeypatch, sender_store, "claims_at", after=True,
+                     meanwhile=lambda: delete_sender(squatter["account_id"], "key", "shop.example"))
     delete_sender(squatter["account_id"], "key", "ceo@shop.example")
     assert _items_naming("shop.example") == []
 
@@ -1016,15 +1009,8 @@ def test_p35_a_claim_landing_while_the_last_claim_is_released_keeps_the_guard(
     from chalicelib.store import senders as sender_store
 
     add_sender(squatter["account_id"], "key", "ceo@shop-mail.example")
-    read = sender_store.claims_at
-
-    def the_other_claims_after_the_read(domain: str) -> Any:
-        monkeypatch.setattr(sender_store, "claims_at", read)
-        found = read(domain)
-        add_sender(other["account_id"], "key", "otr@shop-mail.example")
-        return found
-
-    monkeypatch.setattr(sender_store, "claims_at", the_other_claims_after_the_read)
+    _first_call_runs(monkeypatch, sender_store, "claims_at", after=True,
+                     meanwhile=lambda: add_sender(other["account_id"], "key", "otr@shop-mail.example"))
     delete_sender(squatter["account_id"], "key", "ceo@shop-mail.example")
     assert sorted(_items_naming("shop-mail.example")) == ["#claims", "otr@shop-mail.example"]
 
@@ -1158,15 +1144,20 @@ def test_p35_a_claim_refused_for_another_accounts_or_the_platforms_identity_says
 
 # --- a delete and what it leaves the profile sending as, atomically (one DynamoDB transaction) ----
 
-def _first_call_runs(monkeypatch: Any, module: Any, name: str, meanwhile: Any) -> None:
+def _first_call_runs(monkeypatch: Any, module: Any, name: str, meanwhile: Any, after: bool = False) -> None:
     """`module.name`, the first time it is called, first runs `meanwhile` (another request
-    landing at that moment), then itself."""
+    landing at that moment), then itself; or, `after`, itself and then `meanwhile` (a request
+    landing between what it read and what its caller writes)."""
     real = getattr(module, name)
 
     def racing(*args: Any, **kwargs: Any) -> Any:
         monkeypatch.setattr(module, name, real)
+        if not after:
+            meanwhile()
+            return real(*args, **kwargs)
+        found = real(*args, **kwargs)
         meanwhile()
-        return real(*args, **kwargs)
+        return found
 
     monkeypatch.setattr(module, name, racing)
 
