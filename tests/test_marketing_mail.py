@@ -334,6 +334,8 @@ _HIDDEN_LINKS = {
     "turned about a vector": _leave("transform:rotate3d(1, 0, 0, 1.5708rad)"),
     "rotate property": _leave("rotate:y 100grad"),
     "rotate property, vector": _leave("rotate:1 1 0 270deg"),
+    "rotate property, angle first": _leave("rotate:90deg x"),
+    "rotate property, angle before a vector": _leave("", "rotate:-.25turn 0 1 0"),
 }
 
 
@@ -387,6 +389,17 @@ def test_p06_a_tenants_visible_unsubscribe_link_gets_no_duplicate_footer(link):
     body = _parts(message)[1]
     assert "You receive this email" not in body
     assert body.count(f"{BASE}/u/") == 1
+
+
+@pytest.mark.parametrize("turn", ["rotate:x 1e308turn", "transform:rotateX(1e308turn)",
+                                  f"transform:rotateY({'9' * 400}deg)", "rotate:1e400 0 0 90deg",
+                                  "transform:rotate3d(1e200, 1e200, 0, 1e300rad)", "rotate:x 90deg 90deg"])
+def test_p06_a_turn_of_any_size_builds_the_mail(turn):
+    """An angle or axis that overflows a float is read as a turn (reduced to one) or not at all,
+    never an error: the tenant's template would fail every mail of its campaign."""
+    html = f"<html><body><h1>Buy now</h1>{_IDENTITY}{_leave('', turn)}</body></html>"
+    _, message = _mail(_content(html=html), tracking=False)
+    assert f"{BASE}/u/" in _parts(message)[1]
 
 
 # A fresh first declaration for each run: the parse of a style is cached, and a cached parse takes

@@ -130,9 +130,13 @@ def _hides(name: str, value: str) -> bool:
         return fill is not None and fill.alpha < _FAINTEST
     if name in _OFFSETS or name == "transform":
         return _off_screen(name, value)
-    if name == "rotate":  # the property: "rotate: x 90deg", "rotate: 1 0 0 90deg"
-        *axis, angle = words(value) or [""]
-        return _edge_on(_AXES.get(" ".join(axis)) or axis, angle)
+    if name == "rotate":  # the property: "rotate: x 90deg", "rotate: 90deg 1 0 0" (either order)
+        parts = words(value)
+        angles = [part for part in parts if (found := quantity(part)) is not None and found[1] in _RADIANS]
+        if len(angles) != 1:
+            return False
+        axis = [part for part in parts if part != angles[0]]
+        return _edge_on(_AXES.get(" ".join(axis)) or axis, angles[0])
     if name == "filter":
         return any(_hides("opacity", word[8:-1]) for word in words(value) if word.startswith("opacity("))
     return name in ("clip", "clip-path") and _clipped(name, value)
@@ -182,12 +186,15 @@ def _edge_on(axis: list[str], angle: str) -> bool:
     if len(numbers) != 3 or None in numbers or turn is None:
         return False
     x, y, z = (number[0] for number in numbers)  # type: ignore[index]
-    length = math.sqrt(x * x + y * y + z * z)
     value, unit = turn
-    if not length or (unit not in _RADIANS and value != 0):
+    largest = max(abs(x), abs(y), abs(z))
+    if unit not in _RADIANS or not (math.isfinite(value) and math.isfinite(largest) and largest):
         return False
-    cos = math.cos(value * _RADIANS.get(unit, 0.0))
-    return abs(cos + (z / length) ** 2 * (1 - cos)) < SMALLEST_FONT_PX / 16
+    # Scaled first, so that neither the axis's length nor the angle overflows ("1e308turn").
+    x, y, z = x / largest, y / largest, z / largest
+    full_turn = 2 * math.pi / _RADIANS[unit]
+    cos = math.cos(math.fmod(value, full_turn) * _RADIANS[unit])
+    return abs(cos + z * z / (x * x + y * y + z * z) * (1 - cos)) < SMALLEST_FONT_PX / 16
 
 
 def _off_screen(name: str, value: str) -> bool:
