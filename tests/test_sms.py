@@ -362,6 +362,20 @@ def test_p12_a_reply_from_no_phone_number_is_acknowledged_and_dropped_never_dead
     assert len(number) < 5 or number not in logged, "no number in the logs"
 
 
+@pytest.mark.parametrize("origination", ["+99912345678", "+10005550100"])
+def test_p07_a_stop_from_a_number_the_phone_library_does_not_take_still_applies(
+        client, aws, account, origination):
+    """A number in E.164 the phone library calls invalid (a range newer than its metadata) may be
+    one texted before: its STOP suppresses it, as written (platform-wide when no account's record
+    names it), and nothing is texted back to it. HELP from it is answered by nothing."""
+    from chalicelib.domain.suppression import PLATFORM_SCOPE
+
+    for body in ("HELP", "STOP"):
+        _keyword_from(client, aws, body, origination=origination)
+    hashed = phone_hash(origination, hash_key())
+    assert suppressed_hashes(PLATFORM_SCOPE, [hashed]) == {hashed} and sent_sms() == []
+
+
 def test_p12_a_malformed_notification_fails_alone_and_a_transient_fault_is_retried(
         client, aws, account, headers, list_id, monkeypatch):
     """The inbound-SMS worker fails only what a later receive may change or someone must see: an

@@ -36,6 +36,9 @@ START_KEYWORDS = frozenset({"start", "unstop"})
 # forged body of a quarter megabyte (SNS's limit) costs no more to read than a real reply; its
 # compatibility form may be 18 times as long (U+FDFA), seconds of CPU for each record.
 MAX_REPLY_CHARS = 1600
+# An international number as SNS writes one (E.164): kept as received when the phone library
+# does not take it (a range newer than its metadata), so that a person's STOP still applies.
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 # A word: letters and digits, hyphen-joined at most once ("opt-out"); punctuation ends it.
 _WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)?")
 
@@ -100,8 +103,9 @@ def from_topic(topic_arn: object, queue_arn: str, topic_name: str) -> bool:
 def parse_inbound_sms(message: str | Mapping[str, Any]) -> InboundSms | None:
     """The inbound SMS in an SNS notification's `Message` (JSON text or parsed); None when it
     comes from no phone number (a short code such as "12345", a sender id such as "SHORTCODE"):
-    no person's number to act on, and one Tidings never texted, as it texts only numbers
-    `normalise_phone` takes. InvalidInput when it is no inbound SMS."""
+    no person's number to act on, and one Tidings never texted. A number in E.164 that
+    `normalise_phone` does not take is kept as written: a number texted once may be one the
+    library no longer knows, and its STOP must not be lost. InvalidInput when it is no inbound SMS."""
     if isinstance(message, str):
         try:
             message = json.loads(message)
@@ -117,5 +121,6 @@ def parse_inbound_sms(message: str | Mapping[str, Any]) -> InboundSms | None:
     try:
         origination = normalise_phone(origination)
     except InvalidInput:
-        return None
+        if not _E164.fullmatch(origination):
+            return None
     return InboundSms(origination=origination, destination=destination, body=body)

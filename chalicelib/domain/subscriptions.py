@@ -280,11 +280,17 @@ _NOT_PERSONAL_PHONE_TYPES = frozenset({"PREMIUM_RATE", "SHARED_COST", "UAN", "VO
 
 
 def is_personal_phone(e164: str) -> bool:
-    """Whether the number (E.164) is of a type a person's own phone may be: what Tidings texts."""
+    """Whether the number (E.164) is a valid one of a type a person's own phone may be: what
+    Tidings texts."""
     import phonenumbers
 
-    kind = phonenumbers.number_type(phonenumbers.parse(e164))
-    return not any(kind == getattr(phonenumbers.PhoneNumberType, name) for name in _NOT_PERSONAL_PHONE_TYPES)
+    try:
+        number = phonenumbers.parse(e164)
+    except phonenumbers.NumberParseException:  # a STOP's number kept as written (domain/sms_replies.py)
+        return False
+    kind = phonenumbers.number_type(number)
+    return phonenumbers.is_valid_number(number) and not any(
+        kind == getattr(phonenumbers.PhoneNumberType, name) for name in _NOT_PERSONAL_PHONE_TYPES)
 
 
 def textable_phone(raw: str) -> str:

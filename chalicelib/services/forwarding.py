@@ -28,11 +28,10 @@ from chalicelib.domain.subscriptions import Contact, Status
 from chalicelib.domain.suppression import account_subject, address_hash
 from chalicelib.domain.templates import render, template_variables
 from chalicelib.observability import logger
-from chalicelib.services.signups import list_language
 from chalicelib.store import campaign_stats
 from chalicelib.store.accounts import get_account
 from chalicelib.store.campaigns import campaign_content, get_campaign
-from chalicelib.store.lists import find_list
+from chalicelib.store.lists import find_list, list_language
 from chalicelib.store.models import Campaign
 from chalicelib.store.rate_limits import consume_or_refuse
 from chalicelib.store.subscribers import get_subscriber
