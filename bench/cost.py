@@ -473,7 +473,7 @@ def line_items(measured: Measured, run: ScenarioRun) -> tuple[list[LineItem], di
     items.append(LineItem("secret reads of the above (Secrets Manager)", secrets,
                           "new environments x secrets + aged caches x signing keys a campaign (every "
                           "secret at an environment's first call, the signing keys again every "
-                          f"{SECRET_MAX_AGE_SECONDS // 60} minutes): " + ", ".join(secret_notes)))
+                          f"{SECRET_MAX_AGE_SECONDS // 3600} hours): " + ", ".join(secret_notes)))
 
     items.append(_signups_item(measured, scenario))
     items.append(_unsubscribes_item(measured, scenario))
@@ -669,7 +669,7 @@ def fixed_monthly(measured: Measured) -> list[LineItem]:
 def monthly_secret_reads(meter: Meter) -> float:
     """The secret reads a month of one environment, warm all month, whose runs read the secrets the
     metered run read (with nothing cached): each once, and again each time its cache age runs out
-    (config.SECRET_MAX_AGES: the signing keys hourly, the hash key never)."""
+    (config.SECRET_MAX_AGES: the signing keys daily, the hash key never)."""
     from chalicelib.config import SECRET_MAX_AGES
 
     return sum(math.ceil(MONTH_SECONDS / SECRET_MAX_AGES[call.params["SecretId"].rsplit("/", 1)[-1]])
@@ -812,13 +812,14 @@ def print_assumptions() -> None:
           f"lines take {PLATFORM_LOG_BYTES} bytes an invocation; at the deployed system log level "
           f"({SYSTEM_LOG_LEVEL}) {function_config('tracking_front').platform_log_bytes} bytes are logged")
     print(f"   each environment reads every secret its function may read (GetSecretValue) at its first call; "
-          f"the signing keys again once their cache is {SECRET_MAX_AGE_SECONDS // 60} minutes old, the hash "
+          f"the signing keys again once their cache is {SECRET_MAX_AGE_SECONDS // 3600} hours old, the hash "
           "key never again (it never changes; its cache outlives the environment)")
     drained = [name for name in _FUNCTIONS if drain(name)]
     print(f"   {', '.join(drained)} drains its queue on its schedule whether or not anything waits, more "
           "often than an idle environment is reclaimed, so its environment stays warm: a campaign adds the "
           "runs that find events (their receives and deletes metered with them), one cold start (its "
-          "secrets read once), and a read of the signing keys an hour while events come where its function "
+          f"secrets read once), and a read of the signing keys every {SECRET_MAX_AGE_SECONDS // 3600} hours "
+          "while events come where its function "
           "may read them; the idle runs are in the fixed cost")
     for function in _warmed_up():
         print(f"   {function} is warmed up on a schedule (an environment's first warm-up loads what its "

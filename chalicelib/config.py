@@ -27,11 +27,13 @@ if TYPE_CHECKING:
     from chalicelib.domain.tokens import Signer
 
 # How long the signing keys read from Secrets Manager are used before they are read again: a
-# rotated key list reaches every warm Lambda within this time. An hour, as AWS's own caching
-# client: each read is billed, and with five minutes the re-reads of warm tracking Lambdas cost
-# about a third of a percent of the SES bill (issue 15, `python -m bench.cost`). Rotation takes
-# two steps an hour apart (infra/README.md), so no Lambda meets a key it does not know yet.
-SECRET_MAX_AGE_SECONDS = 3600
+# rotated key list reaches every warm Lambda within this time. A day: each read is billed, and
+# with an hour (AWS's own caching client's default) the re-reads of warm Lambdas, the tracking
+# front's over a campaign's two days of opens and each sparse signup's, cost about a tenth of a
+# percent of the SES bill (issue 15, `python -m bench.cost`). Rotation is rare: its two steps
+# are a day apart (infra/README.md), so no Lambda meets a key it does not know yet; a leaked key
+# is cut off at once by starting fresh environments, as the hash key's change would need.
+SECRET_MAX_AGE_SECONDS = 24 * 3600
 # The hash key must never change (suppressions are found by it, infra/README.md), so reading it
 # again buys nothing and each read is billed: an environment reads it at its first use and keeps
 # it for its life. Powertools' cache wants an age; a year outlives any Lambda environment.

@@ -149,7 +149,7 @@ class FunctionSpec:
     # Invoked by a schedule this often to keep an environment loaded (chalicelib/warm_up.py): for
     # work that comes a few times an hour, each piece would otherwise wait for a cold start and
     # pay for it. The tracking front's also reads what its first request needs (a reader's click
-    # waits for no cold start, and the front reads its secret at most hourly while requests come
+    # waits for no cold start, and the front reads its secret at most daily while requests come
     # instead of at each cold start). None: no warm-up.
     warm_every_minutes: int | None = None
     # When the tracking front's reserve is a template parameter, its name.

@@ -44,14 +44,16 @@ def _warm_ups_measured() -> SimpleNamespace:
     return SimpleNamespace(warm_ups={"tracking_front": Meter()})
 
 
-def test_requests_the_warm_environment_serves_add_no_cold_start_and_read_the_key_hourly() -> None:
+def test_requests_the_warm_environment_serves_add_no_cold_start_and_read_the_key_daily() -> None:
     from bench.cost import _added_environments
+    from chalicelib.config import SECRET_MAX_AGE_SECONDS
 
     # An open every 10 minutes for two days: each finds the environment the warm-ups keep, and
-    # the first one and the one after each hour of its cache read the key again (48 in 48 hours).
+    # the first one and the first after each day of its cache read the key again.
     sparse = [(600.0 * n + 7, 0.012) for n in range(288)]
     added = _added_environments(_warm_ups_measured(), "tracking_front", sparse)
-    assert (added.invocations, added.cold_starts, added.cache_fills) == (288, 0, 48)
+    assert SECRET_MAX_AGE_SECONDS == 24 * 3600
+    assert (added.invocations, added.cold_starts, added.cache_fills) == (288, 0, 2)
 
 
 def test_the_first_open_after_a_quiet_hour_reads_the_key_in_the_warm_environment() -> None:
@@ -100,7 +102,7 @@ def test_a_new_environment_reads_every_secret_an_aged_cache_only_the_signing_key
     assert secret_usage(function_config("tracking_worker"), envs).secret_reads == 2
 
 
-def test_a_warm_idle_environment_reads_the_signing_keys_hourly_and_the_hash_key_once_a_month() -> None:
+def test_a_warm_idle_environment_reads_the_signing_keys_daily_and_the_hash_key_once_a_month() -> None:
     from bench.cost import MONTH_SECONDS, monthly_secret_reads
     from bench.metering import Meter, MeteredCall
     from chalicelib.config import SECRET_MAX_AGE_SECONDS
@@ -110,3 +112,4 @@ def test_a_warm_idle_environment_reads_the_signing_keys_hourly_and_the_hash_key_
             for name in (SIGNING_KEYS_SECRET, HASH_KEY_SECRET)]
     assert monthly_secret_reads(Meter(calls=read)) == MONTH_SECONDS / SECRET_MAX_AGE_SECONDS + 1
     assert monthly_secret_reads(Meter()) == 0
+

@@ -76,7 +76,7 @@ def test_p27_a_rotated_key_list_is_used_once_the_cache_expires_without_a_redeplo
             tokens.read_confirm_token(signer(), old_token)
 
 
-def test_p27_the_hash_key_is_read_once_an_environment_the_signing_keys_again_each_hour(fresh_cache):
+def test_p27_the_hash_key_is_read_once_an_environment_the_signing_keys_again_each_day(fresh_cache):
     """Issue 15: the hash key never changes, so its cache does not age out with the keys'; each
     GetSecretValue is billed."""
     with time_machine.travel(T0, tick=False), count_aws_calls() as first:

@@ -107,7 +107,7 @@ class _SecretsPerFunction(SecretsProvider):
 def _cache_secrets_per_function() -> None:
     """Make the provider `parameters.get_secret` uses (config.py reads every secret through it)
     a `_SecretsPerFunction`, unless it is one. `parameters.clear_caches()` drops it, and with it
-    every function's cache, as an hour's wait would."""
+    every function's cache, as a day's wait would."""
     if not isinstance(DEFAULT_PROVIDERS.get("secrets"), _SecretsPerFunction):
         DEFAULT_PROVIDERS["secrets"] = _SecretsPerFunction()
 
