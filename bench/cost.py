@@ -327,34 +327,52 @@ def _per_recipient_read(call: Any) -> bool:
         table.endswith("-suppressions") for table in call.params.get("RequestItems", {}))
 
 
-def _split(meters: Sequence[Meter]) -> tuple[Meter, Meter, Meter]:
-    """The metered campaign-send invocations' calls and CPU split into (per mail, per recipient
-    read, per batch)."""
-    mail, reads, batch = Meter(), Meter(), Meter()
+def _per_read_filing(call: Any) -> bool:
+    """The purge list a batch files right after each such read (the recipients it may now mail,
+    P21): one a read, however many recipients it names."""
+    table = call.params.get("TableName", "")
+    return call.label == "dynamodb.PutItem" and table.endswith("-message-purge-lists")
+
+
+@dataclass
+class SendSplit:
+    """The metered campaign-send invocations' calls and CPU: per mail, per recipient read (units
+    that grow with the recipients read), per read (the purge list filed after it) and per batch."""
+
+    mail: Meter
+    reads: Meter
+    filings: Meter
+    batch: Meter
+
+
+def _split(meters: Sequence[Meter]) -> SendSplit:
+    split = SendSplit(Meter(), Meter(), Meter(), Meter())
     for meter in meters:
         for call in meter.calls:
             if _per_mail(call):
-                mail.calls.append(call)
+                split.mail.calls.append(call)
             elif _per_recipient_read(call):
-                reads.calls.append(call)
+                split.reads.calls.append(call)
+            elif _per_read_filing(call):
+                split.filings.calls.append(call)
             else:
-                batch.calls.append(call)
-    cpu = sum(meter.cpu_seconds - meter.aws_cpu_seconds for meter in meters)
+                split.batch.calls.append(call)
     # The CPU is mostly each mail's (composing, MIME); the batch's reads and counting are calls.
-    mail.cpu_seconds = cpu
-    batch.log_bytes = sum(meter.log_bytes for meter in meters)
-    return mail, reads, batch
+    split.mail.cpu_seconds = sum(meter.cpu_seconds - meter.aws_cpu_seconds for meter in meters)
+    split.batch.log_bytes = sum(meter.log_bytes for meter in meters)
+    return split
 
 
 def send_costs(run: Any, config: FunctionConfig) -> Any:
     """Seconds the real code keeps a campaign sender busy: per mail, per batch, per page job."""
     from bench.sending_model import SendCosts
 
-    mail, reads, batch = _split(run.send)
-    per_mail = (mail.own_ms() / config.vcpu_share + mail.waited_ms()) / run.recipients / 1000
-    per_batch = batch.waited_ms() / len(run.send) / 1000
-    # A suppression read waits as one call, whatever the recipients it reads.
-    per_read = reads.waited_ms() / len(reads.calls) / 1000
+    split = _split(run.send)
+    per_mail = (split.mail.own_ms() / config.vcpu_share + split.mail.waited_ms()) / run.recipients / 1000
+    per_batch = split.batch.waited_ms() / len(run.send) / 1000
+    # A suppression read waits as one call, whatever the recipients it reads, and so does the
+    # purge list filed after it.
+    per_read = (split.reads.waited_ms() + split.filings.waited_ms()) / len(split.reads.calls) / 1000
     fanout = function_config("fanout_worker")
     per_page = sum(invocation_ms(fanout, meter) for meter in run.fanout) / len(run.fanout) / 1000
     return SendCosts(per_mail, per_batch, per_read, per_page, config.timeout_seconds)
@@ -370,18 +388,22 @@ def sending_usage(measured: Measured, scenario: Scenario) -> tuple[Usage, list[t
     run = measured.campaign
     fanout, send = function_config("fanout_worker"), function_config("campaign_send_worker")
     timeline = simulate(scenario.list_size, scenario.ses_rate, send_costs(run, send))
-    mail, reads, batch = _split(run.send)
+    split = _split(run.send)
     invocations = timeline.invocations / scenario.list_size  # per mail
     usage = lambda_usage(fanout, run.fanout) * (1 / run.recipients)
-    usage += aws_usage([mail]) * (1 / run.recipients) + aws_usage([batch]) * (invocations / len(run.send))
+    usage += aws_usage([split.mail]) * (1 / run.recipients)
+    usage += aws_usage([split.batch]) * (invocations / len(run.send))
     # The metered run read each recipient's suppressions once; the model says how many reads a
-    # campaign at this rate makes (a batch out of time hands back recipients it had read).
-    usage += aws_usage([reads]) * (timeline.recipients_read / scenario.list_size / run.recipients)
+    # campaign at this rate makes (a batch out of time hands back recipients it had read), and
+    # each read files its purge list.
+    usage += aws_usage([split.reads]) * (timeline.recipients_read / scenario.list_size / run.recipients)
+    usage += aws_usage([split.filings]) * (timeline.suppression_reads / scenario.list_size
+                                           / len(split.filings.calls))
     usage.lambda_requests += invocations
     gb_seconds = timeline.billed_seconds * send.gb / scenario.list_size
     usage.lambda_gb_seconds += gb_seconds
     usage.lambda_usd += gb_seconds * send.gb_second_usd
-    usage.log_bytes += (batch.log_bytes / len(run.send) + send.platform_log_bytes) * invocations
+    usage.log_bytes += (split.batch.log_bytes / len(run.send) + send.platform_log_bytes) * invocations
     # The trigger receives and deletes each invocation's message; a continuation is sent again.
     usage.sqs_requests += 2 * (len(run.fanout) / run.recipients + invocations)
     usage.sqs_requests += timeline.handed_back / scenario.list_size

@@ -113,3 +113,24 @@ def test_a_warm_idle_environment_reads_the_signing_keys_daily_and_the_hash_key_o
     assert monthly_secret_reads(Meter(calls=read)) == MONTH_SECONDS / SECRET_MAX_AGE_SECONDS + 1
     assert monthly_secret_reads(Meter()) == 0
 
+
+# --- the campaign send's calls (bench/cost._split) -------------------------------------------------
+
+def test_each_suppression_read_files_its_purge_list_so_filings_scale_with_reads_not_invocations() -> None:
+    """At SES's 14 a second a batch reads a few recipients at a time and files a purge list after
+    each read (services/sending/due_suppressions.py): priced per invocation, the filings of the
+    metered run (25 recipients a read) were under a third of the model's reads."""
+    from bench.cost import _split
+    from bench.metering import Meter, MeteredCall
+
+    calls = [MeteredCall("dynamodb.BatchGetItem", {"RequestItems": {"tidings-suppressions": {},
+                                                                    "tidings-subscribers": {}}}),
+             MeteredCall("dynamodb.PutItem", {"TableName": "tidings-message-purge-lists"}),
+             MeteredCall("dynamodb.PutItem", {"TableName": "tidings-messages"}),
+             MeteredCall("sesv2.SendEmail", {}),
+             MeteredCall("dynamodb.UpdateItem", {"TableName": "tidings-send-progress"})]
+    split = _split([Meter(calls=calls)])
+    assert [call.label for call in split.reads.calls] == ["dynamodb.BatchGetItem"]
+    assert [call.params["TableName"] for call in split.filings.calls] == ["tidings-message-purge-lists"]
+    assert [call.label for call in split.mail.calls] == ["dynamodb.PutItem", "sesv2.SendEmail"]
+    assert [call.params["TableName"] for call in split.batch.calls] == ["tidings-send-progress"]
