@@ -634,6 +634,62 @@ def test_p12_the_look_alike_table_reads_only_cyrillic_and_greek_letters_each_as_
     assert as_latin(printable) == printable
 
 
+def _bold(word: str) -> str:
+    """`word` in the mathematical bold capitals a "fancy text" keyboard types (U+1D400 is A)."""
+    return "".join(chr(0x1D400 + ord(letter) - ord("A")) for letter in word)
+
+
+@pytest.mark.parametrize("reply, keyword", [
+    # Latin small capitals, which no compatibility form folds: read by their names.
+    ("\N{LATIN LETTER SMALL CAPITAL S}\N{LATIN LETTER SMALL CAPITAL T}\N{LATIN LETTER SMALL CAPITAL O}"
+     "\N{LATIN LETTER SMALL CAPITAL P}", Keyword.STOP),
+    ("\N{LATIN LETTER SMALL CAPITAL E}\N{LATIN LETTER SMALL CAPITAL N}\N{LATIN LETTER SMALL CAPITAL D}",
+     Keyword.STOP),
+    ("\N{LATIN LETTER SMALL CAPITAL H}\N{LATIN LETTER SMALL CAPITAL E}\N{LATIN LETTER SMALL CAPITAL L}"
+     "\N{LATIN LETTER SMALL CAPITAL P}", Keyword.HELP),
+    ("\N{LATIN CAPITAL LETTER SMALL CAPITAL I}NFO", Keyword.HELP),
+    ("\N{LATIN LETTER SMALL CAPITAL S}\N{LATIN LETTER SMALL CAPITAL T}\N{LATIN LETTER SMALL CAPITAL A}"
+     "\N{LATIN LETTER SMALL CAPITAL R}\N{LATIN LETTER SMALL CAPITAL T}", Keyword.START),
+    # Negative circled and squared capitals (emoji-like), which no compatibility form folds either.
+    ("\N{NEGATIVE SQUARED LATIN CAPITAL LETTER S}\N{NEGATIVE SQUARED LATIN CAPITAL LETTER T}"
+     "\N{NEGATIVE SQUARED LATIN CAPITAL LETTER O}\N{NEGATIVE SQUARED LATIN CAPITAL LETTER P}", Keyword.STOP),
+    ("\N{NEGATIVE CIRCLED LATIN CAPITAL LETTER S}TOP", Keyword.STOP),
+    # What the compatibility form folds: full-width, mathematical, circled and modifier letters.
+    ("\uff33\uff34\uff2f\uff30", Keyword.STOP), (_bold("STOP"), Keyword.STOP), (_bold("HELP"), Keyword.HELP),
+    ("\U0001d4ae\U0001d4af\U0001d4aa\U0001d4ab", Keyword.STOP),  # mathematical script
+    ("\N{CIRCLED LATIN CAPITAL LETTER S}\N{CIRCLED LATIN CAPITAL LETTER T}OP", Keyword.STOP),
+    ("\N{MODIFIER LETTER SMALL S}\N{MODIFIER LETTER SMALL T}\N{MODIFIER LETTER SMALL O}"
+     "\N{MODIFIER LETTER SMALL P}", Keyword.STOP),
+    ("\N{LATIN SMALL LETTER LONG S}top", Keyword.STOP),
+    # Marks drawn on a letter, even one with no combining class (an enclosing circle), and what is
+    # drawn as nothing: zero-width characters, bidi controls, tags; line separators end a word.
+    ("S\u0336T\u0336O\u0336P\u0336", Keyword.STOP), ("S\N{COMBINING ENCLOSING CIRCLE}TOP", Keyword.STOP),
+    ("HE\N{COMBINING ENCLOSING KEYCAP}LP", Keyword.HELP),
+    ("S\u200dT\u200cO\u200bP", Keyword.STOP), ("\u202eSTOP\u202c", Keyword.STOP),
+    ("\u2067HELP\u2069", Keyword.HELP), ("STOP\U000e0041", Keyword.STOP),
+    ("\u2028STOP\u2029", Keyword.STOP), ("\u2029HELP\u2028", Keyword.HELP),
+    ("\N{LATIN LETTER SMALL CAPITAL S}\u200bTOP\u2028please", Keyword.STOP)])
+def test_p06_p07_p12_a_keyword_in_small_capitals_fancy_letters_or_with_hidden_marks_is_the_keyword(
+        reply, keyword):
+    """A "fancy text" keyboard's letters read as the keyword to whoever typed them: a person who
+    means STOP is stopped (P06, P07), and one who asks for HELP is answered (P12)."""
+    assert InboundSms(ANN, "+1212", reply).keyword is keyword, ascii(reply)
+
+
+@pytest.mark.parametrize("reply", [
+    "\N{LATIN LETTER SMALL CAPITAL S}\N{LATIN LETTER SMALL CAPITAL T}\N{LATIN LETTER SMALL CAPITAL O}"
+    "\N{LATIN LETTER SMALL CAPITAL P}ping by later?",
+    f"{_bold('STOP')}-motion", "S\u2028TOP", "HE\u2029LP", "\N{LATIN LETTER SMALL CAPITAL S}\u00a0TOP",
+    # A letter drawn with a stroke or turned is another letter, and a parenthesised one no word.
+    "ST\N{LATIN CAPITAL LETTER O WITH STROKE}P", "\N{LATIN SMALL LETTER ESH}TOP",
+    "\N{PARENTHESIZED LATIN SMALL LETTER S}\N{PARENTHESIZED LATIN SMALL LETTER T}"
+    "\N{PARENTHESIZED LATIN SMALL LETTER O}\N{PARENTHESIZED LATIN SMALL LETTER P}"])
+def test_p12_a_fancy_or_hidden_character_makes_no_keyword_of_what_is_not_one(reply):
+    """Only a letter drawn another way is read as it: a word break drawn as one still breaks the
+    word, and a letter that is another letter stays so."""
+    assert InboundSms(ANN, "+1212", reply).keyword is None, ascii(reply)
+
+
 @pytest.mark.parametrize("reply", [
     "СТОП", "Стоп, пожалуйста", "Старт", "Спасибо", "Хорошо", "Помощь", "торт",  # Russian
     "КРАЙ",  # "end" in Bulgarian
