@@ -533,6 +533,62 @@ def test_p12_help_does_not_name_an_account_whose_text_to_the_number_was_never_se
     assert _replies_to(BOB) == [], "an unsent text is no text: nobody texted Bob"
 
 
+def test_p12_a_number_texted_only_a_phone_code_is_answered_help_and_start_a_forged_one_nothing(
+        client, aws, account, list_id):
+    """A confirmation code is a text the account had sent to the number, recorded like one (P21):
+    HELP from its holder names the account, START is answered. A number never texted (a forged
+    origination), or typed on an entry whose code was held back (suppressed), is answered nothing."""
+    from chalicelib.domain.suppression import PLATFORM_SCOPE
+
+    carol, dave = "+40734567890", "+40745678901"
+    suppress_hash(PLATFORM_SCOPE, phone_hash(dave, hash_key()), SuppressionReason.UNSUBSCRIBED)
+    for address, number in (("bob@example.com", BOB), ("dave@example.com", dave)):
+        subscribe(account["account_id"], list_id, address, phone=number, phone_confirmed=False)
+        assert _form_post(client, _prefs_token(account, list_id, address), "phone/code",
+                          list_id=list_id).status_code == 200
+    [(to, _)] = sent_sms()
+    assert to == BOB, "the suppressed number got a code"
+    for number in (BOB, carol, dave):
+        for body in ("HELP", "START"):
+            _keyword_from(client, aws, body, origination=number)
+    assert [(to, text) for to, text in sent_sms()[1:]] == [
+        (BOB, answer_text(Keyword.HELP, ["Acme Ltd"], answer_language(BOB))),
+        (BOB, answer_text(Keyword.START, [], answer_language(BOB)))]
+
+
+def test_p18_p21_a_phone_codes_record_goes_with_the_persons_erasure(client, aws, account, list_id):
+    """The code's record is data about the number's holder, like any text's: an erasure by the
+    number deletes it (P18; one by the entry's email does not reach a number never proved its
+    owner's), and HELP from the number is then answered nothing."""
+    from chalicelib.services.privacy import erase_person
+    from chalicelib.store.messages import sent_to
+
+    subscribe(account["account_id"], list_id, "bob@example.com", phone=BOB, phone_confirmed=False)
+    assert _form_post(client, _prefs_token(account, list_id, "bob@example.com"), "phone/code",
+                      list_id=list_id).status_code == 200
+    bob = phone_hash(BOB, hash_key())
+    assert [record.kind for record in sent_to(bob)] == ["phone_code"]
+    erase_person(account["account_id"], BOB)
+    assert list(sent_to(bob)) == []
+    _keyword_from(client, aws, "HELP", origination=BOB)
+    assert len(sent_sms()) == 1, "the erased number was answered"
+
+
+def test_p07_p12_a_stop_to_a_phone_code_suppresses_the_number_for_the_account_and_platform_wide(
+        client, aws, account, list_id):
+    """Whoever holds an entry's link may type any number: a STOP from a number texted only codes
+    stops it in the account that texted it and, as a STOP nobody's record explains, everywhere."""
+    from chalicelib.domain.suppression import PLATFORM_SCOPE
+
+    subscribe(account["account_id"], list_id, "bob@example.com", phone=BOB, phone_confirmed=False)
+    assert _form_post(client, _prefs_token(account, list_id, "bob@example.com"), "phone/code",
+                      list_id=list_id).status_code == 200
+    _keyword_from(client, aws, "Stop, please", origination=BOB)
+    bob = phone_hash(BOB, hash_key())
+    assert suppressed_hashes(account["account_id"], [bob]) == {bob}
+    assert suppressed_hashes(PLATFORM_SCOPE, [bob]) == {bob}
+
+
 def test_p01_start_restarts_nothing_and_says_so(client, aws, account, headers, list_id):
     """Texts go only to a number confirmed through a signup (P01): START lifts no STOP."""
     subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
