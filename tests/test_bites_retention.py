@@ -183,7 +183,7 @@ def test_p21_p28_a_persons_message_records_are_read_in_one_account_or_in_all(aws
     for account_id in ("acc_1", "acc_2"):
         assert claim(hashed, f"msg_{account_id}", account_id, "sms")
     assert claim("b" * 64, "msg_other", "acc_3", "sms")
-    assert accounts_that_messaged(hashed) == {"acc_1", "acc_2"}
+    assert accounts_that_messaged(hashed) == {"acc_1": {"sms"}, "acc_2": {"sms"}}
     assert [record.message_id for record in sent_to(hashed, "acc_2")] == ["msg_acc_2"]
 
 

@@ -732,6 +732,48 @@ def test_p35_a_give_up_killed_after_its_ses_delete_is_finished_by_the_next_add(
     assert "shop.example" not in _identities(client, {"headers": headers})
 
 
+def test_p35_a_give_up_whose_release_loses_every_race_after_ses_deleted_can_be_retried_at_once(
+        client, headers, account, other, monkeypatch):
+    """SES's identity is deleted, then the claim's release loses each of its RELEASE_ATTEMPTS races
+    to other accounts' claims at the same domain (a mail provider's, where many add an address):
+    409. Nobody sends as the marked claim meanwhile; a retry at once finishes the give-up (it no
+    longer waits until the give-up counts as stalled), and leaves the others' claims and SES
+    identities alone; the retry never calls SES again."""
+    from chalicelib.adapters import ses
+    from chalicelib.domain.errors import Conflict, Forbidden
+    from chalicelib.services.senders import add_sender, check_sender, delete_sender
+    from chalicelib.store import senders as sender_store
+
+    add_sender(account["account_id"], "key", "ceo@shop-mail.example")
+    real, landed = sender_store.claims_at, []
+
+    def another_claim_lands_after_each_read(domain: str) -> Any:
+        read = real(domain)
+        if len(landed) < sender_store.RELEASE_ATTEMPTS:
+            landed.append(f"a{len(landed)}@shop-mail.example")
+            monkeypatch.setattr(sender_store, "claims_at", real)  # the add's own reads are plain
+            add_sender(other["account_id"], "key", landed[-1])
+            monkeypatch.setattr(sender_store, "claims_at", another_claim_lands_after_each_read)
+        return read
+
+    monkeypatch.setattr(sender_store, "claims_at", another_claim_lands_after_each_read)
+    with pytest.raises(Conflict):
+        delete_sender(account["account_id"], "key", "ceo@shop-mail.example")
+    assert "ceo@shop-mail.example" not in _ses_identities()
+    with pytest.raises(Forbidden):
+        check_sender(account["account_id"], "ceo@shop-mail.example")
+
+    def never(identity: str) -> None:
+        raise AssertionError("a finished SES delete ran again: it may hit an identity made afresh")
+
+    monkeypatch.setattr(ses, "delete_identity", never)
+    delete_sender(account["account_id"], "key", "ceo@shop-mail.example")
+    assert "ceo@shop-mail.example" not in _identities(client, {"headers": headers})
+    assert sorted(_identities(client, other)) == sorted([*landed, "hello@other.example"])
+    assert set(landed) <= set(_ses_identities())
+    assert [entry["action"] for entry in _audit(client, {"headers": headers})].count("sender.deleted") == 1
+
+
 def test_p35_an_account_deletion_killed_midway_leaves_no_ses_identity_once_run_again(
         client, headers, account, monkeypatch):
     """The purge runs again until the account is gone: the run after one killed between a

@@ -533,6 +533,62 @@ def test_p12_help_does_not_name_an_account_whose_text_to_the_number_was_never_se
     assert _replies_to(BOB) == [], "an unsent text is no text: nobody texted Bob"
 
 
+def test_p12_a_number_texted_only_a_phone_code_is_answered_help_and_start_a_forged_one_nothing(
+        client, aws, account, list_id):
+    """A confirmation code is a text the account had sent to the number, recorded like one (P21):
+    HELP from its holder names the account, START is answered. A number never texted (a forged
+    origination), or typed on an entry whose code was held back (suppressed), is answered nothing."""
+    from chalicelib.domain.suppression import PLATFORM_SCOPE
+
+    carol, dave = "+40734567890", "+40745678901"
+    suppress_hash(PLATFORM_SCOPE, phone_hash(dave, hash_key()), SuppressionReason.UNSUBSCRIBED)
+    for address, number in (("bob@example.com", BOB), ("dave@example.com", dave)):
+        subscribe(account["account_id"], list_id, address, phone=number, phone_confirmed=False)
+        assert _form_post(client, _prefs_token(account, list_id, address), "phone/code",
+                          list_id=list_id).status_code == 200
+    [(to, _)] = sent_sms()
+    assert to == BOB, "the suppressed number got a code"
+    for number in (BOB, carol, dave):
+        for body in ("HELP", "START"):
+            _keyword_from(client, aws, body, origination=number)
+    assert [(to, text) for to, text in sent_sms()[1:]] == [
+        (BOB, answer_text(Keyword.HELP, ["Acme Ltd"], answer_language(BOB))),
+        (BOB, answer_text(Keyword.START, [], answer_language(BOB)))]
+
+
+def test_p18_p21_a_phone_codes_record_goes_with_the_persons_erasure(client, aws, account, list_id):
+    """The code's record is data about the number's holder, like any text's: an erasure by the
+    number deletes it (P18; one by the entry's email does not reach a number never proved its
+    owner's), and HELP from the number is then answered nothing."""
+    from chalicelib.services.privacy import erase_person
+    from chalicelib.store.messages import sent_to
+
+    subscribe(account["account_id"], list_id, "bob@example.com", phone=BOB, phone_confirmed=False)
+    assert _form_post(client, _prefs_token(account, list_id, "bob@example.com"), "phone/code",
+                      list_id=list_id).status_code == 200
+    bob = phone_hash(BOB, hash_key())
+    assert [record.kind for record in sent_to(bob)] == ["phone_code"]
+    erase_person(account["account_id"], BOB)
+    assert list(sent_to(bob)) == []
+    _keyword_from(client, aws, "HELP", origination=BOB)
+    assert len(sent_sms()) == 1, "the erased number was answered"
+
+
+def test_p07_p12_a_stop_to_a_phone_code_suppresses_the_number_for_the_account_and_platform_wide(
+        client, aws, account, list_id):
+    """Whoever holds an entry's link may type any number: a STOP from a number texted only codes
+    stops it in the account that texted it and, as a STOP nobody's record explains, everywhere."""
+    from chalicelib.domain.suppression import PLATFORM_SCOPE
+
+    subscribe(account["account_id"], list_id, "bob@example.com", phone=BOB, phone_confirmed=False)
+    assert _form_post(client, _prefs_token(account, list_id, "bob@example.com"), "phone/code",
+                      list_id=list_id).status_code == 200
+    _keyword_from(client, aws, "Stop, please", origination=BOB)
+    bob = phone_hash(BOB, hash_key())
+    assert suppressed_hashes(account["account_id"], [bob]) == {bob}
+    assert suppressed_hashes(PLATFORM_SCOPE, [bob]) == {bob}
+
+
 def test_p01_start_restarts_nothing_and_says_so(client, aws, account, headers, list_id):
     """Texts go only to a number confirmed through a signup (P01): START lifts no STOP."""
     subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)
@@ -632,6 +688,62 @@ def test_p12_the_look_alike_table_reads_only_cyrillic_and_greek_letters_each_as_
             assert as_latin(char) == latin
     printable = "".join(map(chr, range(32, 127)))
     assert as_latin(printable) == printable
+
+
+def _bold(word: str) -> str:
+    """`word` in the mathematical bold capitals a "fancy text" keyboard types (U+1D400 is A)."""
+    return "".join(chr(0x1D400 + ord(letter) - ord("A")) for letter in word)
+
+
+@pytest.mark.parametrize("reply, keyword", [
+    # Latin small capitals, which no compatibility form folds: read by their names.
+    ("\N{LATIN LETTER SMALL CAPITAL S}\N{LATIN LETTER SMALL CAPITAL T}\N{LATIN LETTER SMALL CAPITAL O}"
+     "\N{LATIN LETTER SMALL CAPITAL P}", Keyword.STOP),
+    ("\N{LATIN LETTER SMALL CAPITAL E}\N{LATIN LETTER SMALL CAPITAL N}\N{LATIN LETTER SMALL CAPITAL D}",
+     Keyword.STOP),
+    ("\N{LATIN LETTER SMALL CAPITAL H}\N{LATIN LETTER SMALL CAPITAL E}\N{LATIN LETTER SMALL CAPITAL L}"
+     "\N{LATIN LETTER SMALL CAPITAL P}", Keyword.HELP),
+    ("\N{LATIN CAPITAL LETTER SMALL CAPITAL I}NFO", Keyword.HELP),
+    ("\N{LATIN LETTER SMALL CAPITAL S}\N{LATIN LETTER SMALL CAPITAL T}\N{LATIN LETTER SMALL CAPITAL A}"
+     "\N{LATIN LETTER SMALL CAPITAL R}\N{LATIN LETTER SMALL CAPITAL T}", Keyword.START),
+    # Negative circled and squared capitals (emoji-like), which no compatibility form folds either.
+    ("\N{NEGATIVE SQUARED LATIN CAPITAL LETTER S}\N{NEGATIVE SQUARED LATIN CAPITAL LETTER T}"
+     "\N{NEGATIVE SQUARED LATIN CAPITAL LETTER O}\N{NEGATIVE SQUARED LATIN CAPITAL LETTER P}", Keyword.STOP),
+    ("\N{NEGATIVE CIRCLED LATIN CAPITAL LETTER S}TOP", Keyword.STOP),
+    # What the compatibility form folds: full-width, mathematical, circled and modifier letters.
+    ("\uff33\uff34\uff2f\uff30", Keyword.STOP), (_bold("STOP"), Keyword.STOP), (_bold("HELP"), Keyword.HELP),
+    ("\U0001d4ae\U0001d4af\U0001d4aa\U0001d4ab", Keyword.STOP),  # mathematical script
+    ("\N{CIRCLED LATIN CAPITAL LETTER S}\N{CIRCLED LATIN CAPITAL LETTER T}OP", Keyword.STOP),
+    ("\N{MODIFIER LETTER SMALL S}\N{MODIFIER LETTER SMALL T}\N{MODIFIER LETTER SMALL O}"
+     "\N{MODIFIER LETTER SMALL P}", Keyword.STOP),
+    ("\N{LATIN SMALL LETTER LONG S}top", Keyword.STOP),
+    # Marks drawn on a letter, even one with no combining class (an enclosing circle), and what is
+    # drawn as nothing: zero-width characters, bidi controls, tags; line separators end a word.
+    ("S\u0336T\u0336O\u0336P\u0336", Keyword.STOP), ("S\N{COMBINING ENCLOSING CIRCLE}TOP", Keyword.STOP),
+    ("HE\N{COMBINING ENCLOSING KEYCAP}LP", Keyword.HELP),
+    ("S\u200dT\u200cO\u200bP", Keyword.STOP), ("\u202eSTOP\u202c", Keyword.STOP),
+    ("\u2067HELP\u2069", Keyword.HELP), ("STOP\U000e0041", Keyword.STOP),
+    ("\u2028STOP\u2029", Keyword.STOP), ("\u2029HELP\u2028", Keyword.HELP),
+    ("\N{LATIN LETTER SMALL CAPITAL S}\u200bTOP\u2028please", Keyword.STOP)])
+def test_p06_p07_p12_a_keyword_in_small_capitals_fancy_letters_or_with_hidden_marks_is_the_keyword(
+        reply, keyword):
+    """A "fancy text" keyboard's letters read as the keyword to whoever typed them: a person who
+    means STOP is stopped (P06, P07), and one who asks for HELP is answered (P12)."""
+    assert InboundSms(ANN, "+1212", reply).keyword is keyword, ascii(reply)
+
+
+@pytest.mark.parametrize("reply", [
+    "\N{LATIN LETTER SMALL CAPITAL S}\N{LATIN LETTER SMALL CAPITAL T}\N{LATIN LETTER SMALL CAPITAL O}"
+    "\N{LATIN LETTER SMALL CAPITAL P}ping by later?",
+    f"{_bold('STOP')}-motion", "S\u2028TOP", "HE\u2029LP", "\N{LATIN LETTER SMALL CAPITAL S}\u00a0TOP",
+    # A letter drawn with a stroke or turned is another letter, and a parenthesised one no word.
+    "ST\N{LATIN CAPITAL LETTER O WITH STROKE}P", "\N{LATIN SMALL LETTER ESH}TOP",
+    "\N{PARENTHESIZED LATIN SMALL LETTER S}\N{PARENTHESIZED LATIN SMALL LETTER T}"
+    "\N{PARENTHESIZED LATIN SMALL LETTER O}\N{PARENTHESIZED LATIN SMALL LETTER P}"])
+def test_p12_a_fancy_or_hidden_character_makes_no_keyword_of_what_is_not_one(reply):
+    """Only a letter drawn another way is read as it: a word break drawn as one still breaks the
+    word, and a letter that is another letter stays so."""
+    assert InboundSms(ANN, "+1212", reply).keyword is None, ascii(reply)
 
 
 @pytest.mark.parametrize("reply", [

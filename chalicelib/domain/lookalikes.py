@@ -1,14 +1,22 @@
-"""Cyrillic and Greek letters drawn like Latin ones, read as those Latin letters when a reply is
-matched against the keywords (domain/sms_replies.py): "ST\N{CYRILLIC CAPITAL LETTER O}P" reads STOP to
-whoever typed it, so it must opt out (P06, P07).
+"""Letters drawn like Latin ones that Unicode's compatibility form (NFKD, domain/sms_replies.py)
+does not fold, read as those Latin letters when a reply is matched against the keywords:
+"ST\N{CYRILLIC CAPITAL LETTER O}P" and "\N{LATIN LETTER SMALL CAPITAL S}TOP" read STOP to
+whoever typed them, so they must opt out (P06, P07).
 
-Taken from Unicode's confusables.txt (UTS #39), its Cyrillic and Greek letters whose look-alike is
-one Latin letter, plus the Cyrillic small letters drawn as small capitals (в к м н т), which a
-keyword read without case reads as their letter. Only keyword matching uses this: no text is
-changed. A Russian or Greek word becomes no keyword by it, as it keeps letters without a Latin
-look-alike (СТОП, ΣΤΟΠ); only a word every letter of which looks Latin can.
+Two families. Cyrillic and Greek letters, by a table taken from Unicode's confusables.txt (UTS #39):
+its Cyrillic and Greek letters whose look-alike is one Latin letter, plus the Cyrillic small
+letters drawn as small capitals (в к м н т), which a keyword read without case reads as their
+letter. And Latin letters that are one letter in another drawing, by their Unicode name (the
+stdlib's, so no table to keep): the small capitals ("LATIN LETTER SMALL CAPITAL T") and the
+negative circled and squared capitals of "fancy text" keyboards ("NEGATIVE SQUARED LATIN CAPITAL
+LETTER O"). Only keyword matching uses this: no text is changed. A Russian or Greek word becomes
+no keyword by it, as it keeps letters without a Latin look-alike (СТОП, ΣΤΟΠ); only a word every
+letter of which looks Latin can.
 """
 from __future__ import annotations
+
+import re
+import unicodedata
 
 # Each Latin letter, and the Cyrillic and Greek letters drawn like it.
 _LOOKALIKES: dict[str, str] = {
@@ -56,10 +64,27 @@ _LOOKALIKES: dict[str, str] = {
     "y": "\N{CYRILLIC SMALL LETTER U}\N{CYRILLIC SMALL LETTER STRAIGHT U}\N{GREEK SMALL LETTER GAMMA}",
     "Z": "\N{GREEK CAPITAL LETTER ZETA}",
 }
-_TO_LATIN = str.maketrans({lookalike: latin for latin, lookalikes in _LOOKALIKES.items()
-                           for lookalike in lookalikes})
+# A Latin letter drawn another way, by its Unicode name: the letter is the name's last word.
+_NAMED_LATIN = re.compile(r"(?:LATIN (?:CAPITAL )?LETTER SMALL CAPITAL"
+                          r"|NEGATIVE (?:CIRCLED|SQUARED) LATIN CAPITAL LETTER) ([A-Z])")
+
+
+class _ToLatin(dict[int, str]):
+    """The Cyrillic and Greek table, and, for a character it lacks, its letter by name: looked up
+    when met (str.translate asks), as a scan of Unicode's names would cost each cold start."""
+
+    def __missing__(self, code: int) -> str:
+        named = _NAMED_LATIN.fullmatch(unicodedata.name(chr(code), "")) if code > 0x7F else None
+        if named is None:
+            raise LookupError(code)  # str.translate keeps the character
+        return named.group(1)
+
+
+_TO_LATIN = _ToLatin(str.maketrans({lookalike: latin for latin, lookalikes in _LOOKALIKES.items()
+                                    for lookalike in lookalikes}))
 
 
 def as_latin(text: str) -> str:
-    """`text` with each Cyrillic or Greek look-alike of a Latin letter replaced by that letter."""
+    """`text` with each look-alike of a Latin letter (Cyrillic, Greek, or a Latin letter drawn
+    another way) replaced by that letter."""
     return text.translate(_TO_LATIN)

@@ -29,6 +29,9 @@ CODES_PER_NUMBER_PER_DAY = 10
 # ... and one account's entries ask for so many: entries typed by whoever holds their links, each
 # within its own caps, must not make the account's forms an SMS pump at its expense.
 CODES_PER_ACCOUNT_PER_DAY = 200
+# The message record's kind of a code text (store/messages.py): a text the account had sent, so
+# a HELP or START from the number is answered (services/sms_inbound.py).
+CODE_KIND = "phone_code"
 _DAY = 86_400
 
 

@@ -81,15 +81,22 @@ class InboundSms:
 
 
 def _plain(text: str) -> str:
-    """`text` case-folded, in compatibility form (full-width letters become ASCII), without
-    accents, with Cyrillic and Greek look-alikes as Latin letters (domain/lookalikes.py) and
-    without what is drawn as nothing (a soft hyphen, zero-width space or combining grapheme
-    joiner inside "End\u00adless" is no word break: domain/unseen.py), so a keyword matches
-    however a phone's keyboard typed it."""
+    """`text` case-folded, in compatibility form (full-width and mathematical letters become
+    ASCII), without accents or other marks drawn on a letter, with look-alikes as Latin letters
+    (Cyrillic, Greek, small capitals: domain/lookalikes.py) and without what is drawn as nothing
+    (a soft hyphen, zero-width space or combining grapheme joiner inside "End\u00adless" is no
+    word break: domain/unseen.py), so a keyword matches however a phone's keyboard typed it."""
     decomposed = unicodedata.normalize("NFKD", text)
     # Any dash joins words as the ASCII hyphen does ("Stop\u2011motion" is "stop-motion").
     return as_latin("".join("-" if unicodedata.category(char) == "Pd" else char for char in decomposed
-                            if not unicodedata.combining(char) and not drawn_as_nothing(char))).casefold()
+                            if not _drawn_on_a_letter(char) and not drawn_as_nothing(char))).casefold()
+
+
+def _drawn_on_a_letter(char: str) -> bool:
+    """Whether `char` is a mark drawn on or around the letter before it (an accent, a strike-through,
+    an enclosing circle), which leaves that letter what it reads as: by its category, as some such
+    marks (U+20DD COMBINING ENCLOSING CIRCLE) have no combining class."""
+    return unicodedata.category(char) in ("Mn", "Me")
 
 
 def from_topic(topic_arn: object, queue_arn: str, topic_name: str) -> bool:

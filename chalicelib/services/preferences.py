@@ -24,6 +24,7 @@ from chalicelib.domain import phone_consent
 from chalicelib.domain.clock import now
 from chalicelib.domain.errors import InvalidInput, TooManyRequests, Unprocessable
 from chalicelib.domain.health import refuse_unless_taking_signups
+from chalicelib.domain.ids import new_id
 from chalicelib.domain.mail_links import PREFERENCES, LinkClaim, read_link_token
 from chalicelib.domain.privacy import (
     PAGE_REQUESTS_PER_HOUR,
@@ -48,7 +49,7 @@ from chalicelib.domain.tokens import TokenInvalid
 from chalicelib.observability import logger
 from chalicelib.services.privacy import object_once, submit_request
 from chalicelib.services.signups import current_tracking_consent, list_language
-from chalicelib.store import audit, person_data, person_subscribers
+from chalicelib.store import audit, messages, person_data, person_subscribers
 from chalicelib.store import subscribers as subscriber_store
 from chalicelib.store import tracking as tracking_store
 from chalicelib.store.accounts import get_account
@@ -350,7 +351,14 @@ def send_phone_code(token: str, form: Mapping[str, str]) -> None:
     list_name = mailing_list.name if mailing_list else ""
     text = phone_consent.code_text(get_account(claim.account_id).name, list_name, code,
                                    list_language(mailing_list))
+    recipient_hash, message_id = phone_hash(entry.phone, key), new_id("msg")
+    purge_list = messages.list_for_purge(claim.account_id, {message_id: recipient_hash})
     _text_code(entry, text)
+    # Recorded like any text (P21: erased after 30 days, or with the person, P18), once it went:
+    # a HELP or START from the number is then answered, naming the account (services/
+    # sms_inbound.py); a code SNS refused leaves no record, so no answer goes to its number.
+    messages.claim(recipient_hash, message_id, claim.account_id, phone_consent.CODE_KIND,
+                   list_id=entry.list_id, purge_list=purge_list)
     logger.info("phone confirmation code sent", extra={"list_id": entry.list_id})
 
 

@@ -197,13 +197,14 @@ def _release_lapsed_claims(name: SenderName, account_id: str) -> None:
 
 def _gives_way(item: SenderIdentity, at: datetime, *, outranked: bool = False) -> bool:
     """Whether the claim no longer keeps its identity from an add: lapsed, or being given up by
-    a process that can no longer be running, or (`outranked`: the adder has verified a domain
-    above it) one SES has and has not verified: its claimant could never send as it (SES would
-    send it through the adder's domain, check_sender), so it does not lock the domain's owner
-    out for VERIFICATION_WINDOW. A claim SES has verified holds (its claimant proved the mailbox
-    or DNS: the operator decides), and so does one whose add may still be making it."""
+    a process that can no longer be running or is past SES's delete (_may_be_running), or
+    (`outranked`: the adder has verified a domain above it) one SES has and has not verified: its
+    claimant could never send as it (SES would send it through the adder's domain, check_sender),
+    so it does not lock the domain's owner out for VERIFICATION_WINDOW. A claim SES has verified
+    holds (its claimant proved the mailbox or DNS: the operator decides), and so does one whose
+    add may still be making it."""
     if item.releasing_at is not None:
-        return release_stalled(item.releasing_at, at)
+        return not _may_be_running(item, at)
     status = _status(item.identity)
     if outranked and status is not None and not verification_covers(status):
         return True
@@ -247,7 +248,7 @@ def delete_sender(account_id: str, actor: str, raw_identity: str) -> None:
     """Remove an identity and its SES identity; Conflict while the profile's sender identity
     needs it (change `sender_identity` first)."""
     name, item = _own(account_id, raw_identity)
-    if item.releasing_at is not None and not release_stalled(item.releasing_at, now()):
+    if _may_be_running(item, now()):
         raise Conflict("the identity is being deleted: try again in a few minutes", field="identity")
     profile_sender = get_account(account_id).sender_identity
     others: list[SenderIdentity] = []
@@ -280,13 +281,17 @@ def _give_up(item: SenderIdentity, keeping: sender_store.Keeping | None = None) 
     (released as lapsed, claimed, made afresh in SES) is that account's, and SES is left alone;
     from the mark on, nobody sends as it (check_sender); with `keeping`, only while what the
     delete read still holds (sender_store.begin_release). Then SES's identity goes, then the claim.
-    When SES's delete fails, the mark is undone, so the delete can be retried. A process killed
-    between the steps leaves the marked claim, never an SES identity without one: once the
-    give-up can no longer be running (domain/senders.release_stalled), the next delete, account
-    purge or add of the identity finishes it, and an add makes the identity afresh, so its old
+    When SES's delete fails, the mark is undone, so the delete can be retried; once it is done,
+    the claim says so (`ses_deleted`), and a release that then fails is finished by the next
+    delete, account purge or add of the identity at once. A process killed between the steps
+    leaves the marked claim, never an SES identity without one: once the give-up can no longer
+    be running (domain/senders.release_stalled), the next delete, account purge or add of the
+    identity finishes it, and an add makes the identity afresh, so its old
     owner's verification is never inherited."""
-    if item.releasing_at is not None and not release_stalled(item.releasing_at, now()):
+    if _may_be_running(item, now()):
         return False
+    if item.ses_deleted:  # a give-up stopped after SES's delete: only the claim is left
+        return sender_store.release_unchanged_identity(item)
     before = item.releasing_at
     if not sender_store.begin_release(item, keeping):
         return False
@@ -295,8 +300,19 @@ def _give_up(item: SenderIdentity, keeping: sender_store.Keeping | None = None) 
     except Exception:
         sender_store.undo_release(item, before)
         raise
+    # No give-up touches SES again: a release that fails below (its domain's claims kept changing
+    # under it, DynamoDB failed) is finished by the next give-up at once, not once it is stalled.
+    sender_store.mark_ses_deleted(item)
     sender_store.release_unchanged_identity(item)
     return True
+
+
+def _may_be_running(item: SenderIdentity, at: datetime) -> bool:
+    """Whether a give-up of the claim began and may still be on its way to SES's delete: no other
+    may finish it yet, or the running one could delete an identity made afresh meanwhile. One
+    past SES's delete (`ses_deleted`) or stalled (domain/senders.release_stalled) may be finished."""
+    return (item.releasing_at is not None and not item.ses_deleted
+            and not release_stalled(item.releasing_at, at))
 
 
 def check_sender(account_id: str, address: str, field: str = "from_address") -> str:
@@ -372,8 +388,7 @@ def give_up_running(account_id: str) -> bool:
     finishes it (delete_account_identities). Purged now, the claim would be gone, and nothing
     could finish a give-up killed before SES's delete: SES's identity would outlive the account."""
     at = now()
-    return any(item.releasing_at is not None and not release_stalled(item.releasing_at, at)
-               for item in sender_store.account_identities(account_id))
+    return any(_may_be_running(item, at) for item in sender_store.account_identities(account_id))
 
 
 def register_operator_sender(account_id: str, raw_identity: str) -> None:

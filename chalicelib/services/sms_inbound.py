@@ -6,7 +6,10 @@ still applies.
 A reply from no phone number (a short code, a sender id) is ignored: no person's, and never texted.
 
 Which accounts: those with a message record for the number's keyed hash, i.e. that sent it an
-SMS in the last 30 days (P21). A STOP must work for at least 60 days (P07): one that finds no
+SMS in the last 30 days (P21), a phone confirmation code included: HELP names the account whose
+code reached the number. A code goes to whatever number whoever holds an entry's link typed, so a
+STOP that finds only codes also stops the number platform-wide, as one that finds no record
+does. A STOP must work for at least 60 days (P07): one that finds no
 record stops the number platform-wide, as SNS does for its own keywords (it adds a STOP sender to
 the AWS account's opted-out list, which every SMS batch checks) but not for the other wordings
 taken here ("stop all", "Stop, please"): nothing tells whose text the person answers.
@@ -20,6 +23,7 @@ from chalicelib.adapters import sns
 from chalicelib.adapters.retries import error_code, is_refusal
 from chalicelib.config import hash_key
 from chalicelib.domain.clock import now
+from chalicelib.domain.phone_consent import CODE_KIND
 from chalicelib.domain.sms_keywords import answer_counter, answer_language, answer_text
 from chalicelib.domain.sms_replies import InboundSms, Keyword, parse_inbound_sms
 from chalicelib.domain.subscriptions import is_personal_phone
@@ -33,7 +37,7 @@ from chalicelib.store.suppressions import suppress_hash
 
 def apply_inbound_sms(message: str | Mapping[str, Any]) -> int:
     """Apply one inbound SMS; returns how many accounts now suppress the number (0 when it is
-    suppressed platform-wide, or the SMS is no STOP)."""
+    suppressed platform-wide only, or the SMS is no STOP)."""
     sms = parse_inbound_sms(message)
     if sms is None:
         # Applied, not failed: a retry reads the same sender, and the record would end in the
@@ -45,9 +49,10 @@ def apply_inbound_sms(message: str | Mapping[str, Any]) -> int:
         logger.info("inbound SMS is no keyword; ignored")
         return 0
     hashed = phone_hash(sms.origination, hash_key())
-    accounts = sorted(accounts_that_messaged(hashed))
+    texted = accounts_that_messaged(hashed)
+    accounts = sorted(texted)
     if keyword is Keyword.STOP:
-        _stop(sms, hashed, accounts)
+        _stop(sms, hashed, accounts, platform_wide=all(kinds == {CODE_KIND} for kinds in texted.values()))
         return len(accounts)
     if not accounts:
         # No account texted the number: an answer would let whoever forges an origination
@@ -61,18 +66,19 @@ def apply_inbound_sms(message: str | Mapping[str, Any]) -> int:
     return 0
 
 
-def _stop(sms: InboundSms, hashed: str, accounts: list[str]) -> None:
-    """Suppress the number for `accounts` (platform-wide when none); confirmed by one answer,
-    only when this wrote a suppression: a repeated STOP is answered by nothing.
+def _stop(sms: InboundSms, hashed: str, accounts: list[str], platform_wide: bool) -> None:
+    """Suppress the number for `accounts`, and platform-wide when asked (no account texted it,
+    or only codes); confirmed by one answer, only when this wrote a suppression: a repeated STOP
+    is answered by nothing.
 
     A STOP that finds no account is confirmed too: its person may be a subscriber texted 30 to
     60 days ago (P07), whom CTIA says must be answered, and a forged one makes the platform
     text a number once, ever (the platform-wide suppression is written once), telling its
     holder that it was opted out."""
     written = [suppress_hash(account_id, hashed, SuppressionReason.UNSUBSCRIBED) for account_id in accounts]
-    if not accounts:
+    if platform_wide:
         written.append(suppress_hash(PLATFORM_SCOPE, hashed, SuppressionReason.UNSUBSCRIBED))
-    logger.info("SMS opt-out applied", extra={"accounts": len(accounts), "platform_wide": not accounts})
+    logger.info("SMS opt-out applied", extra={"accounts": len(accounts), "platform_wide": platform_wide})
     if any(written):
         _answer(sms, Keyword.STOP, [])
 

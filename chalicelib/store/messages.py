@@ -279,7 +279,12 @@ def sent_to(recipient_hash: str, account_id: str | None = None) -> Iterator[Mess
     return MessageRecord.query(recipient_hash, filter_condition=condition)
 
 
-def accounts_that_messaged(recipient_hash: str) -> set[str]:
-    """Who sent to this address or number in the last 30 days: an `unsent` record is a mail that
-    never went, so its account is no sender (HELP must not name it)."""
-    return {record.account_id for record in sent_to(recipient_hash) if not record.unsent}
+def accounts_that_messaged(recipient_hash: str) -> dict[str, set[str]]:
+    """Who sent to this address or number in the last 30 days, each with the kinds of what it
+    sent: an `unsent` record is a mail that never went, so its account is no sender (HELP must
+    not name it)."""
+    kinds: dict[str, set[str]] = {}
+    for record in sent_to(recipient_hash):
+        if not record.unsent:
+            kinds.setdefault(record.account_id, set()).add(record.kind)
+    return kinds

@@ -194,6 +194,9 @@ class SenderIdentity(TidingsModel):
     # Set when its account's give-up begins (services/senders._give_up): from then on nobody sends
     # as it, and the claim stays until SES's identity is deleted, so none outlives its claim.
     releasing_at = UTCDateTimeAttribute(null=True)
+    # Set once that give-up deleted SES's identity: only the claim's delete is left, which any
+    # give-up may finish at once (none of them touches SES again).
+    ses_deleted = BooleanAttribute(null=True)
     # On the domain's guard item only (store/senders.claims_at, no account named): a random version
     # every claim and release at the domain replaces, so one whose checks read an older one is refused.
     claims_version = UnicodeAttribute(null=True)

@@ -184,6 +184,18 @@ def undo_release(item: SenderIdentity, releasing_at: datetime | None) -> None:
             raise
 
 
+def mark_ses_deleted(item: SenderIdentity) -> bool:
+    """Record on the claim, as this give-up marked it, that SES's identity is deleted (`item`
+    follows); False when the claim changed since (gone, or marked by another give-up)."""
+    try:
+        item.update(actions=[SenderIdentity.ses_deleted.set(True)], condition=_unchanged(item))
+    except UpdateError as exc:
+        if exc.cause_response_code == _CONDITION_FAILED:
+            return False
+        raise
+    return True
+
+
 def release_unchanged_identity(item: SenderIdentity) -> bool:
     """Delete the claim as it was read; False when it is gone already or was claimed afresh or
     marked since (a conditional delete: of two accounts releasing one lapsed claim, one does it).
