@@ -134,3 +134,33 @@ def test_each_suppression_read_files_its_purge_list_so_filings_scale_with_reads_
     assert [call.params["TableName"] for call in split.filings.calls] == ["tidings-message-purge-lists"]
     assert [call.label for call in split.mail.calls] == ["dynamodb.PutItem", "sesv2.SendEmail"]
     assert [call.params["TableName"] for call in split.batch.calls] == ["tidings-send-progress"]
+
+
+# --- the queue-less design with counters (bench/cost.tracking_fold_estimate) ----------------------
+
+def test_a_stream_consumer_keeps_each_batch_its_cpu_its_delta_and_its_purge_list_nothing_per_event() -> None:
+    from bench.cost import folded_batches, tracking_fold_estimate
+    from bench.metering import Meter, MeteredCall
+
+    def read(table: str, units: float) -> MeteredCall:
+        return MeteredCall("dynamodb.BatchGetItem", {"RequestItems": {table: {}}}, read=units)
+
+    calls = [MeteredCall("sqs.ReceiveMessage", {}), read("tidings-subscribers", 1.0),
+             read("tidings-tracking-markers", 1.0), read("tidings-campaign-stats", 0.5),
+             MeteredCall("dynamodb.PutItem", {"TableName": "tidings-message-purge-lists"}),
+             MeteredCall("dynamodb.PutItem", {"TableName": "tidings-tracking-markers"}),
+             MeteredCall("dynamodb.PutItem", {"TableName": "tidings-campaign-stats"}),
+             MeteredCall("sqs.DeleteMessageBatch", {})]
+    (folded,) = folded_batches([Meter(calls=calls, cpu_seconds=0.05, aws_cpu_seconds=0.01, log_bytes=7)])
+    tables = [call.params.get("TableName") or next(iter(call.params["RequestItems"]))
+              for call in folded.calls]
+    assert tables == ["tidings-campaign-stats", "tidings-message-purge-lists", "tidings-campaign-stats"]
+    assert (folded.own_ms(), folded.log_bytes, folded.read_units()) == (pytest.approx(40.0), 7, 0.5)
+
+    facts = {key: Usage(lambda_usd=0.001 * (n + 1)) for n, key in enumerate(TRACKING_NOW)}
+    facts["usage:tracking_front"] = Usage(lambda_usd=0.001, sqs_requests=500)
+    facts["usage:tracking_fold"] = Usage(lambda_usd=0.0004)
+    run = _run(opens=800, clicks=200, bounces=40)
+    _, bound = tracking_bound(run, facts)
+    assert tracking_fold_estimate(run, facts) == pytest.approx(
+        bound + 0.0004 + facts["cold:tracking_worker"].usd() + facts["secrets:tracking_worker"].usd())
