@@ -353,6 +353,7 @@ _HIDDEN_LINKS = {
     "matrix of no width": _leave("transform:matrix(0, 0, 0, 1, 5, 5)"),
     "matrix3d of no height": _leave("transform:matrix3d(1,0,0,0, 0,0,0,0, 0,0,1,0, 0,0,0,1)"),
     "matrix3d far away": _leave("transform:matrix3d(1,0,0,0, 0,1,0,0, 0,0,1,0, 0,0,0,100)"),
+    "matrix3d of nothing": _leave("transform:matrix3d(0,0,0,0, 0,0,0,0, 0,0,0,0, 9,9,9,1)"),
     "matrix3d behind the eye": _leave("transform:matrix3d(1,0,0,0, 0,1,0,0, 0,0,1,0, 0,0,0,-1)"),
     "scale3d": _leave("transform:scale3d(1, .1, 1)"),
     # A half turn shows the back face, which backface-visibility hides.
@@ -423,6 +424,7 @@ def test_p06_a_tenants_visible_unsubscribe_link_gets_no_duplicate_footer(link):
 @pytest.mark.parametrize("turn", ["rotate:x 1e308turn", "transform:rotateX(1e308turn)",
                                   f"transform:rotateY({'9' * 400}deg)", "rotate:1e400 0 0 90deg",
                                   "transform:rotate3d(1e200, 1e200, 0, 1e300rad)", "rotate:x 90deg 90deg",
+                                  "rotate:0 0 0 90deg",
                                   "transform:scale(1e308) scale(1e308) scale(0) matrix(1e999,0,0,1,0,0)",
                                   f"transform:matrix3d({'1e308,' * 15}1e-308) skew(90deg) rotateX(1e308turn)",
                                   "scale:1e308;rotate:1e308 1e308 1e308 1deg;backface-visibility:hidden;"
