@@ -356,6 +356,9 @@ _HIDDEN_LINKS = {
     "matrix3d of nothing": _leave("transform:matrix3d(0,0,0,0, 0,0,0,0, 0,0,0,0, 9,9,9,1)"),
     "matrix3d behind the eye": _leave("transform:matrix3d(1,0,0,0, 0,1,0,0, 0,0,1,0, 0,0,0,-1)"),
     "scale3d": _leave("transform:scale3d(1, .1, 1)"),
+    "overflowing, then shrunk": _leave("transform:scale(1e200) scale(1e200) scale(1e-200) scale(1e-200)"
+                                       " scale(.1)"),
+    "translated off screen, unspaced": _leave("transform:rotate(1deg)translateX(-9999px)"),
     # A half turn shows the back face, which backface-visibility hides.
     "back face about y": _leave("backface-visibility:hidden;transform:rotateY(180deg)"),
     "back face about x": _leave("backface-visibility:hidden;rotate:x .5turn"),
