@@ -27,13 +27,16 @@ Row = tuple[float, float, float]
 Linear = tuple[Row, Row, Row]
 Plane = tuple[tuple[float, float], tuple[float, float]]  # a map's part onto the screen (x, y)
 
-IDENTITY: Linear = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0))
+_IDENTITY: Linear = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0))
 _NOTHING: Linear = ((0.0, 0.0, 0.0), (0.0, 0.0, 0.0), (0.0, 0.0, 0.0))
 # 16 px text drawn under 6 px is no link a reader can read (css_visibility.SMALLEST_FONT_PX).
-THINNEST = 6 / 16
+_THINNEST = 6 / 16
 _LARGEST = 1e100
 _RADIANS = {"deg": math.pi / 180, "grad": math.pi / 200, "rad": 1.0, "turn": 2 * math.pi}
 _AXES = {"x": (1.0, 0.0, 0.0), "y": (0.0, 1.0, 0.0), "z": (0.0, 0.0, 1.0)}
+# Which argument scales x, y and z (None: not scaled), by function and count of arguments.
+_SCALE_ARGUMENTS = {("scale", 1): (0, 0, None), ("scale", 2): (0, 1, None), ("scalex", 1): (0, None, None),
+                    ("scaley", 1): (None, 0, None), ("scalez", 1): (None, None, 0), ("scale3d", 3): (0, 1, 2)}
 _Rows = TypeVar("_Rows", Linear, Plane)
 
 
@@ -62,9 +65,9 @@ def transformation(value: str) -> Linear | None:
     listed = functions(value)
     if not listed:
         return None
-    composed = IDENTITY
+    composed = _IDENTITY
     for name, arguments in listed:
-        composed = compose(composed, _function(name, arguments))
+        composed = _compose(composed, _function(name, arguments))
     return composed
 
 
@@ -93,19 +96,18 @@ def drawn_with(found: Iterable[tuple[str, str]]) -> Linear | None:
     """The map an element's declarations draw it with: the last rotate, scale and transform
     composed in that order, as a client applies them; None for none."""
     last = {name: value for name, value in found if name in ("rotate", "scale", "transform")}
-    maps = [read(last[name]) for name, read in (("rotate", rotation), ("scale", scaling),
-                                                ("transform", transformation)) if name in last]
     composed = None
-    for found_map in maps:
-        if found_map is not None:
-            composed = found_map if composed is None else compose(composed, found_map)
+    for name, read in (("rotate", rotation), ("scale", scaling), ("transform", transformation)):
+        drawn = read(last[name]) if name in last else None
+        if drawn is not None:
+            composed = drawn if composed is None else _compose(composed, drawn)
     return composed
 
 
 class Face(NamedTuple):
     """How an element's face is drawn: its own map composed with all its ancestors'."""
 
-    kept: Linear = IDENTITY  # all in one 3D space (transform-style: preserve-3d)
+    kept: Linear = _IDENTITY  # all in one 3D space (transform-style: preserve-3d)
     flat: Plane = ((1.0, 0.0), (0.0, 1.0))  # each drawn flat in its parent's plane (the default)
 
     def within(self, child: Linear) -> Face:
@@ -113,17 +115,17 @@ class Face(NamedTuple):
         (a, b), (c, d) = self.flat
         (e, f, _), (g, h, _), _ = child
         flat = _bounded(((a * e + b * g, a * f + b * h), (c * e + d * g, c * f + d * h)))
-        return Face(compose(self.kept, child), flat)
+        return Face(_compose(self.kept, child), flat)
 
     def hidden(self, backface_hidden: bool = False) -> bool:
         """True when the face is drawn too thin to read, either way its ancestors' turns apply,
         or turned to show its back when that is hidden."""
         kept = (self.kept[0][:2], self.kept[1][:2])
-        return min(thinnest(kept), thinnest(self.flat)) < THINNEST \
+        return min(_thinnest(kept), _thinnest(self.flat)) < _THINNEST \
             or (backface_hidden and _back_facing(self.kept))
 
 
-def thinnest(plane: Plane) -> float:
+def _thinnest(plane: Plane) -> float:
     """How thin the map draws a unit square at its thinnest: its least singular value, |det| over
     the greatest (overflow-safe: entries are bounded, hypot does not overflow)."""
     (a, b), (c, d) = plane
@@ -131,7 +133,7 @@ def thinnest(plane: Plane) -> float:
     return abs(a * d - b * c) / greatest if greatest else 0.0
 
 
-def compose(first: Linear, then: Linear) -> Linear:
+def _compose(first: Linear, then: Linear) -> Linear:
     """`first` · `then`: `then` applied to a point first, as CSS lists them left to right."""
     columns = list(zip(*then, strict=True))
     return _bounded(tuple(tuple(sum(x * y for x, y in zip(row, column, strict=True)) for column in columns)
@@ -152,23 +154,21 @@ def _function(name: str, arguments: list[str]) -> Linear:
     count = len(arguments)
     if name in ("rotatex", "rotatey", "rotatez", "rotate") and count == 1:
         angle = _radians(arguments[0])
-        return IDENTITY if angle is None else _turn(_AXES[name[-1] if name != "rotate" else "z"], angle)
+        return _IDENTITY if angle is None else _turn(_AXES[name[-1] if name != "rotate" else "z"], angle)
     if name == "rotate3d" and count == 4:
         axis, angle = _numbers(arguments[:3], 3), _radians(arguments[3])
-        return IDENTITY if axis is None or angle is None else _turn(axis, angle)
+        return _IDENTITY if axis is None or angle is None else _turn(axis, angle)
     if name.startswith("scale"):
         factors = [_factor(argument) for argument in arguments]
-        shapes = {("scale", 1): (0, 0, None), ("scale", 2): (0, 1, None), ("scalex", 1): (0, None, None),
-                  ("scaley", 1): (None, 0, None), ("scalez", 1): (None, None, 0), ("scale3d", 3): (0, 1, 2)}
-        shape = shapes.get((name, count))
+        shape = _SCALE_ARGUMENTS.get((name, count))
         if shape is None or None in factors:
-            return IDENTITY
+            return _IDENTITY
         x, y, z = (1.0 if at is None else factors[at] for at in shape)
         return _scaled(x, y, z)  # type: ignore[arg-type]
     if name.startswith("skew") and 1 <= count <= (2 if name == "skew" else 1):
         angles = [_radians(argument) for argument in arguments]
         if None in angles:
-            return IDENTITY
+            return _IDENTITY
         across = math.tan(angles[0]) if name in ("skew", "skewx") else 0.0  # type: ignore[arg-type]
         down = math.tan(angles[-1]) if name == "skewy" or count == 2 else 0.0  # type: ignore[arg-type]
         return _bounded(((1.0, across, 0.0), (down, 1.0, 0.0), (0.0, 0.0, 1.0)))
@@ -186,14 +186,14 @@ def _function(name: str, arguments: list[str]) -> Linear:
         size = min(largest / w, _LARGEST)
         return tuple(tuple(entries[column * 4 + row] / largest * size for column in range(3))
                      for row in range(3))  # type: ignore[return-value]
-    return IDENTITY
+    return _IDENTITY
 
 
 def _turn(axis: tuple[float, ...], angle: float) -> Linear:
     """A turn by `angle` (radians) about `axis` (Rodrigues' formula); about no axis, none."""
     largest = max(map(abs, axis))
     if not largest:
-        return IDENTITY
+        return _IDENTITY
     # Scaled first, so that the axis's length does not overflow.
     x, y, z = (part / largest for part in axis)
     length = math.sqrt(x * x + y * y + z * z)
