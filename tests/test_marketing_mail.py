@@ -362,6 +362,9 @@ _HIDDEN_LINKS = {
     # A half turn shows the back face, which backface-visibility hides.
     "back face about y": _leave("backface-visibility:hidden;transform:rotateY(180deg)"),
     "back face about x": _leave("backface-visibility:hidden;rotate:x .5turn"),
+    "back face by an !important rule": '<style>.t{transform:rotateY(180deg)!important}</style><p class="t"'
+                                       ' style="transform:none;backface-visibility:hidden">'
+                                       '<a href="{{ unsubscribe_url }}">Leave</a></p>',
 }
 
 

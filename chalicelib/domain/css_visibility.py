@@ -13,7 +13,7 @@ import re
 from functools import lru_cache
 
 from chalicelib.domain.css_colour import parse
-from chalicelib.domain.css_transform import Face, functions, rotation, transformation
+from chalicelib.domain.css_transform import Face, functions, rotation, scaling, transformation
 from chalicelib.domain.css_values import PIXELS, pixels, quantity, split, words
 
 Declarations = tuple[tuple[str, str], ...]
@@ -104,8 +104,9 @@ def hides_all(found: Declarations) -> bool:
     (css_transform.Face in html_text)."""
     overflow_hidden = any(name in _OVERFLOWS and value.split()[0] in ("hidden", "clip")
                           for name, value in found if value)
+    backface_hidden = ("backface-visibility", "hidden") in found
     for name, value in found:
-        if (name, value) in _HIDING or _hides(name, value):
+        if (name, value) in _HIDING or _hides(name, value) or _drawn_thin(name, value, backface_hidden):
             return True
         if overflow_hidden and name in _BOXES and (size := _box(name, value)) is not None \
                 and size < SMALLEST_FONT_PX:
@@ -126,15 +127,22 @@ def _hides(name: str, value: str) -> bool:
     if name == "-webkit-text-fill-color":  # WebKit draws text in it, whatever its `color`
         fill = parse(value)
         return fill is not None and fill.alpha < _FAINTEST
-    if name in ("transform", "rotate"):  # a face drawn too thin: "scaleY(0)", "rotate: x 90deg"
-        drawn = (transformation if name == "transform" else rotation)(value)
-        if drawn is not None and Face().within(drawn).hidden():
-            return True
     if name in _OFFSETS or name == "transform":
         return _off_screen(name, value)
     if name == "filter":
         return any(_hides("opacity", word[8:-1]) for word in words(value) if word.startswith("opacity("))
     return name in ("clip", "clip-path") and _clipped(name, value)
+
+
+_TRANSFORMING = {"transform": transformation, "rotate": rotation, "scale": scaling}
+
+
+def _drawn_thin(name: str, value: str, backface_hidden: bool) -> bool:
+    """True for a transform, rotate or scale that draws the face too thin ("scaleY(0)", "rotate: x
+    90deg") or shows its back when `backface_hidden`: a stylesheet's !important one outdoes a later
+    inline one, which is why each counts on its own."""
+    drawn = _TRANSFORMING[name](value) if name in _TRANSFORMING else None
+    return drawn is not None and Face().within(drawn).hidden(backface_hidden)
 
 
 def _share(word: str) -> float | None:
