@@ -336,6 +336,35 @@ _HIDDEN_LINKS = {
     "rotate property, vector": _leave("rotate:1 1 0 270deg"),
     "rotate property, angle first": _leave("rotate:90deg x"),
     "rotate property, angle before a vector": _leave("", "rotate:-.25turn 0 1 0"),
+    # Turns and squashes that only add up: the functions, the rotate and scale properties and the
+    # ancestors' transforms compose (a parent's drawing flattens its child's, or keeps it in 3D).
+    "turns adding up about x": _leave("transform:rotateX(45deg) rotateX(45deg)"),
+    "turns adding up about y, unspaced": _leave("transform:rotateY(30deg)rotateY(60deg)"),
+    "rotate property with a transform": _leave("rotate:x 45deg;transform:rotateX(45deg)"),
+    "turned parent and child": _leave("transform:rotateX(45deg)",
+                                      "display:inline-block;transform:rotateX(45deg)"),
+    "parent and child turned back, drawn flat": _leave("transform:rotateX(60deg)",
+                                                       "display:inline-block;transform:rotateX(-60deg)"),
+    "scaled parent and child": _leave("transform:scale(.5)", "display:inline-block;scale:.6"),
+    "turns adding up to 5/16 of the height": _leave("transform:rotateX(36deg) rotateX(36deg)"),
+    "turned, then squashed": _leave("transform:rotate(45deg) scaleY(0)"),
+    "skewed thin": _leave("transform:skewX(80deg)"),
+    "matrix of no height": _leave("transform:matrix(1,0,0,0,0,0)"),
+    "matrix of no width": _leave("transform:matrix(0, 0, 0, 1, 5, 5)"),
+    "matrix3d of no height": _leave("transform:matrix3d(1,0,0,0, 0,0,0,0, 0,0,1,0, 0,0,0,1)"),
+    "matrix3d far away": _leave("transform:matrix3d(1,0,0,0, 0,1,0,0, 0,0,1,0, 0,0,0,100)"),
+    "matrix3d of nothing": _leave("transform:matrix3d(0,0,0,0, 0,0,0,0, 0,0,0,0, 9,9,9,1)"),
+    "matrix3d behind the eye": _leave("transform:matrix3d(1,0,0,0, 0,1,0,0, 0,0,1,0, 0,0,0,-1)"),
+    "scale3d": _leave("transform:scale3d(1, .1, 1)"),
+    "overflowing, then shrunk": _leave("transform:scale(1e200) scale(1e200) scale(1e-200) scale(1e-200)"
+                                       " scale(.1)"),
+    "translated off screen, unspaced": _leave("transform:rotate(1deg)translateX(-9999px)"),
+    # A half turn shows the back face, which backface-visibility hides.
+    "back face about y": _leave("backface-visibility:hidden;transform:rotateY(180deg)"),
+    "back face about x": _leave("backface-visibility:hidden;rotate:x .5turn"),
+    "back face by an !important rule": '<style>.t{transform:rotateY(180deg)!important}</style><p class="t"'
+                                       ' style="transform:none;backface-visibility:hidden">'
+                                       '<a href="{{ unsubscribe_url }}">Leave</a></p>',
 }
 
 
@@ -380,6 +409,13 @@ def test_p06_a_tenants_unsubscribe_link_the_reader_cannot_see_still_gets_the_foo
     '<details><summary><a href="{{ unsubscribe_url }}">Leave</a></summary><summary>More</summary></details>',
     _leave("transform:rotate(90deg) rotateX(45deg) rotate3d(0, 0, 1, 90deg);rotate:z 90deg"),
     _leave("rotate:x 30deg"),
+    _leave("transform:rotateX(32deg) rotateX(32deg)"),  # 7/16 of the height left (P06)
+    _leave("transform:rotateX(60deg) rotateX(-60deg)"),
+    _leave("transform:rotateX(30deg)", "display:inline-block;transform:rotateX(30deg)"),
+    _leave("transform:skewX(30deg) scale(1.5)"),
+    _leave("transform:rotateY(180deg)"),  # a mirror image
+    _leave("backface-visibility:hidden;transform:scaleX(-1) rotate(180deg)"),  # its front, mirrored
+    _leave("transform:matrix3d(1,0,0,0, 0,1,0,0, 0,0,1,0, 10,20,0,1) perspective(9px) matrix(2,0,0,2,0,0)"),
 ])
 def test_p06_a_tenants_visible_unsubscribe_link_gets_no_duplicate_footer(link):
     """A link with text the reader sees, outside any hidden element (a hidden preheader before it,
@@ -393,11 +429,17 @@ def test_p06_a_tenants_visible_unsubscribe_link_gets_no_duplicate_footer(link):
 
 @pytest.mark.parametrize("turn", ["rotate:x 1e308turn", "transform:rotateX(1e308turn)",
                                   f"transform:rotateY({'9' * 400}deg)", "rotate:1e400 0 0 90deg",
-                                  "transform:rotate3d(1e200, 1e200, 0, 1e300rad)", "rotate:x 90deg 90deg"])
+                                  "transform:rotate3d(1e200, 1e200, 0, 1e300rad)", "rotate:x 90deg 90deg",
+                                  "rotate:0 0 0 90deg",
+                                  "transform:scale(1e308) scale(1e308) scale(0) matrix(1e999,0,0,1,0,0)",
+                                  f"transform:matrix3d({'1e308,' * 15}1e-308) skew(90deg) rotateX(1e308turn)",
+                                  "scale:1e308;rotate:1e308 1e308 1e308 1deg;backface-visibility:hidden;"
+                                  "transform:matrix3d(-1e308,0,0,0,0,1e308,0,0,0,0,1e308,0,0,0,0,5e-324)"])
 def test_p06_a_turn_of_any_size_builds_the_mail(turn):
-    """An angle or axis that overflows a float is read as a turn (reduced to one) or not at all,
-    never an error: the tenant's template would fail every mail of its campaign."""
-    html = f"<html><body><h1>Buy now</h1>{_IDENTITY}{_leave('', turn)}</body></html>"
+    """An angle, axis or factor that overflows a float is read as a turn (reduced to one), a
+    bounded one or not at all, never an error: the tenant's template would fail every mail of its
+    campaign. The same in a parent, so the two compose."""
+    html = f"<html><body><h1>Buy now</h1>{_IDENTITY}{_leave(turn, turn)}</body></html>"
     _, message = _mail(_content(html=html), tracking=False)
     assert f"{BASE}/u/" in _parts(message)[1]
 
@@ -431,10 +473,14 @@ def _distinct(n: int) -> str:
                                                                f";font:{'1 ' * n};overflow:hidden"
                                                                f";height:{'(' * n}"),
                                      lambda n: f"<style>/*{next(_FRESH)}*/{':a(' * 4 * n}"
-                                               f"{'[' * 4 * n}{{x:y}}</style>"],
+                                               f"{'[' * 4 * n}{{x:y}}</style>",
+                                     lambda n: _uncached_style(f"transform:{'rotatex(1deg)' * n}"
+                                                               f"{'matrix3d(' * n};rotate:{'x ' * n}"),
+                                     lambda n: '<div style="transform:rotateX(1deg)">' * n],
                          ids=["hiding nest", "stray end tags", "long style", "unclosed tags", "many rules",
                               "long rule", "unclosed style blocks", "long numbers", "long calc",
-                              "long colours", "long transforms", "long selector"])
+                              "long colours", "long transforms", "long selector", "unspaced transforms",
+                              "turned nest"])
 def test_p06_judging_the_tenants_unsubscribe_link_in_hostile_markup_takes_linear_time(hostile):
     """Deciding whether the tenant's link is visible parses the part once per recipient: markup
     built to make that quadratic (deep nesting, stray end tags, a long style) must stay linear."""

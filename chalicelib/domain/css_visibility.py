@@ -9,11 +9,11 @@ once per Lambda, not per recipient.
 """
 from __future__ import annotations
 
-import math
 import re
 from functools import lru_cache
 
 from chalicelib.domain.css_colour import parse
+from chalicelib.domain.css_transform import Face, functions, rotation, scaling, transformation
 from chalicelib.domain.css_values import PIXELS, pixels, quantity, split, words
 
 Declarations = tuple[tuple[str, str], ...]
@@ -41,13 +41,8 @@ _OVERFLOWS = frozenset({"overflow", "overflow-x", "overflow-y"})
 _HIDING = frozenset({("display", "none"), ("visibility", "hidden"), ("visibility", "collapse"),
                      ("mso-hide", "all"), ("content-visibility", "hidden"),
                      ("pointer-events", "none")})  # shown, but no link a reader can click
-# A transform that shrinks or moves all the element draws: "scale(0)", "translateX(-9999px)".
-_SCALES = frozenset({"scale", "scalex", "scaley", "scale3d"})
+# A transform that moves all the element draws far off screen: "translateX(-9999px)".
 _TRANSLATIONS = frozenset({"translate", "translatex", "translatey", "translate3d"})
-# A turn about the x or y axis draws the element edge-on: "rotateX(90deg)" leaves no height at all.
-_AXES = {"x": ["1", "0", "0"], "y": ["0", "1", "0"], "z": ["0", "0", "1"]}
-_AXIS_TURNS = {"rotatex": "x", "rotatey": "y"}
-_RADIANS = {"deg": math.pi / 180, "grad": math.pi / 200, "rad": 1.0, "turn": 2 * math.pi}
 _PAREN_SPACES = re.compile(r"\s*([(),])\s*")
 
 
@@ -103,11 +98,15 @@ def hides_all(found: Declarations) -> bool:
     """True when `found` hides the element and all it holds, or makes it no link: display:none,
     visibility:hidden, mso-hide:all, content-visibility:hidden, pointer-events:none, text under
     6 px (font-size, font, a scale or zoom), an opacity or text fill under a tenth, a box under
-    6 px with its overflow hidden, an offset or translation far off screen, a clip to nothing."""
+    6 px with its overflow hidden, an offset or translation far off screen, a clip to nothing, a
+    transform or turn that draws it too thin (css_transform), each declaration on its own. The
+    transforms of an element and its ancestors together are judged as the tree is walked
+    (css_transform.Face in html_text)."""
     overflow_hidden = any(name in _OVERFLOWS and value.split()[0] in ("hidden", "clip")
                           for name, value in found if value)
+    backface_hidden = ("backface-visibility", "hidden") in found
     for name, value in found:
-        if (name, value) in _HIDING or _hides(name, value):
+        if (name, value) in _HIDING or _hides(name, value) or _drawn_thin(name, value, backface_hidden):
             return True
         if overflow_hidden and name in _BOXES and (size := _box(name, value)) is not None \
                 and size < SMALLEST_FONT_PX:
@@ -130,16 +129,20 @@ def _hides(name: str, value: str) -> bool:
         return fill is not None and fill.alpha < _FAINTEST
     if name in _OFFSETS or name == "transform":
         return _off_screen(name, value)
-    if name == "rotate":  # the property: "rotate: x 90deg", "rotate: 90deg 1 0 0" (either order)
-        parts = words(value)
-        angles = [part for part in parts if (found := quantity(part)) is not None and found[1] in _RADIANS]
-        if len(angles) != 1:
-            return False
-        axis = [part for part in parts if part != angles[0]]
-        return _edge_on(_AXES.get(" ".join(axis)) or axis, angles[0])
     if name == "filter":
         return any(_hides("opacity", word[8:-1]) for word in words(value) if word.startswith("opacity("))
     return name in ("clip", "clip-path") and _clipped(name, value)
+
+
+_TRANSFORMING = {"transform": transformation, "rotate": rotation, "scale": scaling}
+
+
+def _drawn_thin(name: str, value: str, backface_hidden: bool) -> bool:
+    """True for a transform, rotate or scale that draws the face too thin ("scaleY(0)", "rotate: x
+    90deg") or shows its back when `backface_hidden`: a stylesheet's !important one outdoes a later
+    inline one, which is why each counts on its own."""
+    drawn = _TRANSFORMING[name](value) if name in _TRANSFORMING else None
+    return drawn is not None and Face().within(drawn).hidden(backface_hidden)
 
 
 def _share(word: str) -> float | None:
@@ -169,46 +172,12 @@ def _font_size(value: str) -> float | None:
     return None
 
 
-def _turned_away(function: str, arguments: str) -> bool:
-    """True for rotateX(a), rotateY(a) or rotate3d(x, y, z, a) that draw the element edge-on."""
-    parts = split(arguments, ", ")
-    if function in _AXIS_TURNS and len(parts) == 1:
-        return _edge_on(_AXES[_AXIS_TURNS[function]], parts[0])
-    return function == "rotate3d" and len(parts) == 4 and _edge_on(parts[:3], parts[3])
-
-
-def _edge_on(axis: list[str], angle: str) -> bool:
-    """True when a turn by `angle` about `axis` (x, y, z as numbers) leaves the element's face
-    under 6/16 of its height to the reader: the face's normal keeps cos + z^2 (1 - cos) of its
-    depth (z of the axis made unit), so a quarter turn about x or y draws it edge-on."""
-    numbers = [quantity(part) for part in axis]
-    turn = quantity(angle)
-    if len(numbers) != 3 or None in numbers or turn is None:
-        return False
-    x, y, z = (number[0] for number in numbers)  # type: ignore[index]
-    value, unit = turn
-    largest = max(abs(x), abs(y), abs(z))
-    if unit not in _RADIANS or not (math.isfinite(value) and math.isfinite(largest) and largest):
-        return False
-    # Scaled first, so that neither the axis's length nor the angle overflows ("1e308turn").
-    x, y, z = x / largest, y / largest, z / largest
-    full_turn = 2 * math.pi / _RADIANS[unit]
-    cos = math.cos(math.fmod(value, full_turn) * _RADIANS[unit])
-    return abs(cos + z * z / (x * x + y * y + z * z) * (1 - cos)) < SMALLEST_FONT_PX / 16
-
-
 def _off_screen(name: str, value: str) -> bool:
     """True for offsets (any of a shorthand's) or a translation that put the element far off
     screen."""
     if name == "transform":
-        functions = [word.partition("(") for word in words(value)]
-        if any(function in _SCALES and any(_hides("scale", part) for part in split(rest[:-1], ", "))
-               for function, _, rest in functions):
-            return True
-        if any(_turned_away(function, rest[:-1]) for function, _, rest in functions):
-            return True
-        lengths = [pixels(part) for function, _, rest in functions if function in _TRANSLATIONS
-                   for part in split(rest[:-1], ", ")]
+        lengths = [pixels(part) for function, arguments in functions(value) or ()
+                   if function in _TRANSLATIONS for part in arguments]
     else:
         lengths = [pixels(word) for word in words(value)]
     far = _FAR_OFF_PX if name in _FAR_OFFSETS else float("inf")

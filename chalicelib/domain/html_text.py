@@ -13,6 +13,7 @@ from html.parser import HTMLParser
 from typing import NamedTuple
 
 from chalicelib.domain.css_rules import matched, style_rules
+from chalicelib.domain.css_transform import Face, Linear, drawn_with
 from chalicelib.domain.css_visibility import (
     INHERIT,
     SEE_THROUGH,
@@ -198,12 +199,22 @@ _STYLING = frozenset({"bgcolor", "class", "color", "hidden", "id", "style"})
 _MAX_RULE_COST = 200_000
 
 
+class _Look(NamedTuple):
+    """How an element's attributes style it, as _look reads them."""
+
+    hides: bool  # all it holds
+    drawn: str | None  # the colour it draws text in (text_colour)
+    painted: str | None  # its background
+    cost: int  # of matching the rules of the <style> blocks
+    size: FontSize | None
+    turned: Linear | None  # the transform it is drawn with (css_transform.drawn_with)
+    backface_hidden: bool
+
+
 @lru_cache(maxsize=4096)
-def _look(tag: str, attrs: tuple[tuple[str, str], ...],
-          css: tuple[str, ...]) -> tuple[bool, str | None, str | None, int, FontSize | None]:
-    """(whether the element hides all it holds, the colour it draws text in (text_colour), its
-    background or None, the cost of matching the rules of the <style> blocks `css`), from the
-    attributes that style it. Cached: a campaign's elements look the same for every recipient."""
+def _look(tag: str, attrs: tuple[tuple[str, str], ...], css: tuple[str, ...]) -> _Look:
+    """How the attributes that style an element, and the rules of the <style> blocks `css`, style
+    it. Cached: a campaign's elements look the same for every recipient."""
     values = dict(attrs)
     own: list[tuple[str, str]] = []
     if values.get("bgcolor"):
@@ -221,7 +232,8 @@ def _look(tag: str, attrs: tuple[tuple[str, str], ...],
             own.extend(declarations(value))
     found = tuple(own)
     size = font_size(found) or (_SMALLER if tag in _SMALLER_TAGS else None)
-    return "hidden" in values or hides_all(found), text_colour(found), background(found), cost, size
+    return _Look("hidden" in values or hides_all(found), text_colour(found), background(found), cost, size,
+                 drawn_with(found), ("backface-visibility", "hidden") in found)
 
 
 class _Open(NamedTuple):
@@ -233,6 +245,7 @@ class _Open(NamedTuple):
     under: str  # the colour its text is drawn on
     folded: bool  # a closed <details>: shows its first <summary> child only
     font_px: float
+    face: Face = Face()  # its transforms with its ancestors'
     summarised: bool = False  # a folded <details> whose summary has begun: a later one is folded
 
 
@@ -259,8 +272,11 @@ class _LinkFinder(HTMLParser):
         if tag == "a" and self.open_count.get("a"):
             self.handle_endtag("a")  # an <a> closes an open one, as in a browser
         styling = tuple((name, value or "") for name, value in attrs if name in _STYLING)
-        hides, drawn, painted, cost, size = _look(tag, styling, self.css)
+        hides, drawn, painted, cost, size, turned, backface_hidden = _look(tag, styling, self.css)
         parent = self.stack[-1] if self.stack else _ROOT
+        # Turns and squashes add up down the tree: a parent's rotateX(45deg) around a child's.
+        face = parent.face if turned is None else parent.face.within(turned)
+        hides = hides or ((turned is not None or backface_hidden) and face.hidden(backface_hidden))
         # Font sizes relative to the parent's multiply: 40% of 40% is text of 2.6 px.
         font_px = parent.font_px if size is None else size[0] * (parent.font_px if size[1] else 1.0)
         hides = hides or font_px < SMALLEST_FONT_PX
@@ -276,7 +292,7 @@ class _LinkFinder(HTMLParser):
         if drawn is None or drawn == INHERIT:
             drawn = _LINK_COLOUR if tag == "a" and drawn is None else parent.drawn
         folded = tag == "details" and "open" not in dict(attrs)
-        self.stack.append(_Open(tag, hides, drawn, painted or parent.under, folded, font_px))
+        self.stack.append(_Open(tag, hides, drawn, painted or parent.under, folded, font_px, face))
         self.open_count[tag] = self.open_count.get(tag, 0) + 1
         self.hiding += hides
 
