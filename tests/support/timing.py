@@ -27,4 +27,10 @@ def assert_linear(run: Callable[[int], object], size: int, *, ratio: float = 10.
     about 4x, quadratic 16x, so a generous `ratio` (10) still fails a quadratic."""
     small = cpu_seconds(lambda: run(size), repeats)
     large = cpu_seconds(lambda: run(4 * size), repeats)
+    if large > ratio * max(small, _FLOOR):
+        # A loaded machine can slow a whole set of runs (caches evicted, a slower clock), seen as
+        # 9-10x on a linear parse: both sizes get a second set, each keeping its best. A
+        # quadratic's 16x shows again.
+        small = min(small, cpu_seconds(lambda: run(size), repeats))
+        large = min(large, cpu_seconds(lambda: run(4 * size), repeats))
     assert large <= ratio * max(small, _FLOOR), f"{size}: {small:.4f} s, {4 * size}: {large:.4f} s"
