@@ -16,6 +16,7 @@ from datetime import datetime
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.clock import now
@@ -142,13 +143,7 @@ def begin_release(item: SenderIdentity, keeping: Keeping | None = None) -> bool:
     sender changed, or another of its claims is being given up, since they were read)."""
     at = now()
     if keeping is None:
-        try:
-            item.update(actions=[SenderIdentity.releasing_at.set(at)], condition=_unchanged(item))
-        except UpdateError as exc:
-            if exc.cause_response_code == _CONDITION_FAILED:
-                return False
-            raise
-        return True
+        return _update_unchanged(item, SenderIdentity.releasing_at.set(at))
     checks = 1 + len(keeping.claims)
     try:
         with write_transaction(SenderIdentity) as transaction:
@@ -187,8 +182,14 @@ def undo_release(item: SenderIdentity, releasing_at: datetime | None) -> None:
 def mark_ses_deleted(item: SenderIdentity) -> bool:
     """Record on the claim, as this give-up marked it, that SES's identity is deleted (`item`
     follows); False when the claim changed since (gone, or marked by another give-up)."""
+    return _update_unchanged(item, SenderIdentity.ses_deleted.set(True))
+
+
+def _update_unchanged(item: SenderIdentity, action: Action) -> bool:
+    """Apply `action` to the claim if it is still as read (`item` follows); False, nothing
+    changed, when it is not."""
     try:
-        item.update(actions=[SenderIdentity.ses_deleted.set(True)], condition=_unchanged(item))
+        item.update(actions=[action], condition=_unchanged(item))
     except UpdateError as exc:
         if exc.cause_response_code == _CONDITION_FAILED:
             return False
