@@ -72,8 +72,8 @@ def aws() -> Iterator[dict[str, str]]:
 
     from chalicelib.adapters.sqs import forget_queue_urls
     from chalicelib.config import settings
-    from chalicelib.local.provision import provision
     from chalicelib.store import send_rate
+    from tests.support.moto_state import provisioned
 
     # boto3 clients are kept across tests on purpose: moto intercepts at send time, and
     # building clients is most of a test's setup cost. The send-rate limiters are not: each
@@ -81,7 +81,7 @@ def aws() -> Iterator[dict[str, str]]:
     with mock_aws():
         forget_queue_urls()
         send_rate.forget_limiters()
-        yield provision(settings())
+        yield provisioned(settings())
 
 
 @pytest.fixture
