@@ -302,10 +302,13 @@ def test_p28_a_real_message_id_under_another_accounts_tag_counts_only_for_its_se
     assert status_of(news, ANN) == "complained"
 
 
-def test_p26_a_thousand_made_up_bounces_do_not_suspend_an_account(client, account, news, settings_env):
+def test_p26_made_up_bounces_batch_after_batch_do_not_suspend_an_account(client, account, news, settings_env):
+    """Bounces about mail nobody sent (no message record) count toward no rate, however many: with
+    a minimum volume of 1, a single counted one would suspend (bounce rate 100%). Three batches of
+    ten go through the path a thousand would take, 25 seconds faster."""
     settings_env(TIDINGS_HEALTH_MIN_VOLUME="1")
     bodies = [sns_body(ses_event("event-bounce.json", f"p{n}@example.com", tags(account, news), sent=False,
-                                 bounceType="Permanent", bounceSubType="General")) for n in range(1000)]
+                                 bounceType="Permanent", bounceSubType="General")) for n in range(30)]
     for start in range(0, len(bodies), 10):
         client.lambda_.invoke("feedback_worker", sqs_event(*bodies[start:start + 10]))
     from chalicelib.store.models import Account
