@@ -93,15 +93,25 @@ def scaling(value: str) -> Linear | None:
 
 
 def drawn_with(found: Iterable[tuple[str, str]]) -> Linear | None:
-    """The map an element's declarations draw it with: the last rotate, scale and transform
-    composed in that order, as a client applies them; None for none."""
-    last = {name: value for name, value in found if name in ("rotate", "scale", "transform")}
+    """The map an element's declarations draw it with: its rotate, scale and transform composed in
+    that order, as a client applies them; None for none. A property declared with values that
+    draw differently draws nothing (the side of hiding): which one a client draws turns on
+    !important and the selectors' specificity, not weighed here, so a "transform: none" after
+    it does not undo a turn that adds up with its ancestors'."""
+    declared: dict[str, set[Linear]] = {}
+    for name, value in found:
+        if name in _READERS:
+            declared.setdefault(name, set()).add(_READERS[name](value) or _IDENTITY)
     composed = None
-    for name, read in (("rotate", rotation), ("scale", scaling), ("transform", transformation)):
-        drawn = read(last[name]) if name in last else None
-        if drawn is not None:
-            composed = drawn if composed is None else _compose(composed, drawn)
+    for name in _READERS:  # in the order a client applies them
+        drawn = declared.get(name, {_IDENTITY})
+        if drawn != {_IDENTITY}:
+            one = drawn.pop() if len(drawn) == 1 else _NOTHING
+            composed = one if composed is None else _compose(composed, one)
     return composed
+
+
+_READERS = {"rotate": rotation, "scale": scaling, "transform": transformation}
 
 
 class Face(NamedTuple):
