@@ -358,6 +358,10 @@ _HIDDEN_LINKS = {
     "scale3d": _leave("transform:scale3d(1, .1, 1)"),
     "overflowing, then shrunk": _leave("transform:scale(1e200) scale(1e200) scale(1e-200) scale(1e-200)"
                                        " scale(.1)"),
+    "moved off screen by a matrix": _leave("transform:matrix(1, 0, 0, 1, -9999, 0)"),
+    "moved off screen by a matrix3d": _leave("transform:matrix3d(1,0,0,0, 0,1,0,0, 0,0,1,0, 0,-9999,0,1)"),
+    "moved off screen by a matrix3d over its w": _leave("transform:matrix3d(.001,0,0,0, 0,.001,0,0,"
+                                                        " 0,0,.001,0, -10,0,0,.001)"),
     "translated off screen, unspaced": _leave("transform:rotate(1deg)translateX(-9999px)"),
     # A half turn shows the back face, which backface-visibility hides.
     "back face about y": _leave("backface-visibility:hidden;transform:rotateY(180deg)"),
@@ -431,6 +435,7 @@ def test_p06_a_tenants_unsubscribe_link_the_reader_cannot_see_still_gets_the_foo
     _leave("transform:rotateY(180deg)"),  # a mirror image
     _leave("backface-visibility:hidden;transform:scaleX(-1) rotate(180deg)"),  # its front, mirrored
     _leave("transform:matrix3d(1,0,0,0, 0,1,0,0, 0,0,1,0, 10,20,0,1) perspective(9px) matrix(2,0,0,2,0,0)"),
+    _leave("transform:matrix3d(100,0,0,0, 0,100,0,0, 0,0,100,0, -5000,0,0,100)"),  # moved 50 px
 ])
 def test_p06_a_tenants_visible_unsubscribe_link_gets_no_duplicate_footer(link):
     """A link with text the reader sees, outside any hidden element (a hidden preheader before it,

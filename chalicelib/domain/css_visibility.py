@@ -9,6 +9,7 @@ once per Lambda, not per recipient.
 """
 from __future__ import annotations
 
+import math
 import re
 from functools import lru_cache
 
@@ -176,12 +177,26 @@ def _off_screen(name: str, value: str) -> bool:
     """True for offsets (any of a shorthand's) or a translation that put the element far off
     screen."""
     if name == "transform":
-        lengths = [pixels(part) for function, arguments in functions(value) or ()
-                   if function in _TRANSLATIONS for part in arguments]
+        lengths = [length for function, arguments in functions(value) or ()
+                   for length in _moved(function, arguments)]
     else:
         lengths = [pixels(word) for word in words(value)]
     far = _FAR_OFF_PX if name in _FAR_OFFSETS else float("inf")
     return any(length is not None and not _OFF_SCREEN_PX < length < far for length in lengths)
+
+
+def _moved(function: str, arguments: list[str]) -> list[float | None]:
+    """How far a transform function moves the element along each axis, in px: a translation's
+    lengths, a matrix's last two entries, a matrix3d's x and y over its w (css_transform judges
+    a w not above 0)."""
+    if function in _TRANSLATIONS:
+        return [pixels(part) for part in arguments]
+    if function == "matrix" and len(arguments) == 6:
+        return [pixels(part) for part in arguments[4:]]
+    w = quantity(arguments[15]) if function == "matrix3d" and len(arguments) == 16 else None
+    if w is None or w[1] or not 0 < w[0] < math.inf:
+        return []
+    return [None if (moved := pixels(part)) is None else moved / w[0] for part in arguments[12:14]]
 
 
 # A font size `font_size` reads: (px, False), or (a factor of the parent's, True).
