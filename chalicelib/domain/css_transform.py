@@ -9,8 +9,8 @@ of the map onto the screen: 16 px text drawn under 6 px), or shows its back with
 Drawn orthographically: a translation moves a face without changing its shape, and `perspective`
 (the property, the function) is left out. It only scales a face by its depth, which needs the
 element's size and place we do not know; without it, a face an edge-on turn leaves a sliver of is
-judged hidden (the side of hiding). A face perspective shrinks by pushing it far back
-(translateZ) is not seen as hidden.
+judged hidden (the side of hiding). A face pushed back at all (translateZ) is judged hidden by
+css_visibility, as perspective may shrink it to nothing.
 
 Numbers that overflow a float leave their function out, and each map is scaled down to at most
 _LARGEST, so no product overflows or turns NaN: at worst a huge face is judged smaller than it is.

@@ -177,8 +177,10 @@ def _off_screen(name: str, value: str) -> bool:
     """True for offsets (any of a shorthand's) or a translation that put the element far off
     screen."""
     if name == "transform":
-        lengths = [length for function, arguments in functions(value) or ()
-                   for length in _moved(function, arguments)]
+        listed = functions(value) or []
+        if any(_pushed_back(function, arguments) for function, arguments in listed):
+            return True
+        lengths = [length for function, arguments in listed for length in _moved(function, arguments)]
     else:
         lengths = [pixels(word) for word in words(value)]
     far = _FAR_OFF_PX if name in _FAR_OFFSETS else float("inf")
@@ -197,6 +199,16 @@ def _moved(function: str, arguments: list[str]) -> list[float | None]:
     if w is None or w[1] or not 0 < w[0] < math.inf:
         return []
     return [None if (moved := pixels(part)) is None else moved / w[0] for part in arguments[12:14]]
+
+
+def _pushed_back(function: str, arguments: list[str]) -> bool:
+    """True for a translateZ or translate3d that moves the element away from the reader: in any
+    perspective (the function's, or an ancestor's `perspective`, not followed) that draws it
+    smaller, under 6/16 of its size once pushed back over twice the perspective's length."""
+    depth = (arguments[0] if function == "translatez" and len(arguments) == 1
+             else arguments[2] if function == "translate3d" and len(arguments) == 3 else None)
+    moved = None if depth is None else pixels(depth)
+    return moved is not None and moved < 0
 
 
 # A font size `font_size` reads: (px, False), or (a factor of the parent's, True).
