@@ -365,6 +365,9 @@ _HIDDEN_LINKS = {
     "pushed back in its perspective": _leave("transform:perspective(10px) translateZ(-100px)"),
     "pushed back in its parent's perspective": _leave("perspective:10px",
                                                       "display:inline-block;transform:translate3d(0,0,-100px)"),
+    # WebKit's mail apps still draw the prefixed names.
+    "scaled to nothing, prefixed": _leave("-webkit-transform:scale(0)"),
+    "back face, prefixed": _leave("-webkit-backface-visibility:hidden;-webkit-transform:rotateY(180deg)"),
     "translated off screen, unspaced": _leave("transform:rotate(1deg)translateX(-9999px)"),
     # A half turn shows the back face, which backface-visibility hides.
     "back face about y": _leave("backface-visibility:hidden;transform:rotateY(180deg)"),
@@ -440,6 +443,7 @@ def test_p06_a_tenants_unsubscribe_link_the_reader_cannot_see_still_gets_the_foo
     _leave("transform:matrix3d(1,0,0,0, 0,1,0,0, 0,0,1,0, 10,20,0,1) perspective(9px) matrix(2,0,0,2,0,0)"),
     _leave("transform:matrix3d(100,0,0,0, 0,100,0,0, 0,0,100,0, -5000,0,0,100)"),  # moved 50 px
     _leave("transform:translateZ(0)"),  # a layer of its own, drawn as it is
+    _leave("-webkit-transform:rotate(90deg);transform:rotate(90deg)"),
 ])
 def test_p06_a_tenants_visible_unsubscribe_link_gets_no_duplicate_footer(link):
     """A link with text the reader sees, outside any hidden element (a hidden preheader before it,

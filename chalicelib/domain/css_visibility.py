@@ -44,6 +44,8 @@ _HIDING = frozenset({("display", "none"), ("visibility", "hidden"), ("visibility
                      ("pointer-events", "none")})  # shown, but no link a reader can click
 # A transform that moves all the element draws far off screen: "translateX(-9999px)".
 _TRANSLATIONS = frozenset({"translate", "translatex", "translatey", "translate3d"})
+# Prefixed names that WebKit's mail apps (Apple Mail, iOS) still draw as the standard ones.
+_UNPREFIXED = {"-webkit-transform": "transform", "-webkit-backface-visibility": "backface-visibility"}
 _PAREN_SPACES = re.compile(r"\s*([(),])\s*")
 
 
@@ -61,14 +63,16 @@ def unescape(css: str) -> str:
 
 @lru_cache(maxsize=1024)
 def declarations(style: str) -> Declarations:
-    """(property, value) of each declaration of `style`, lower case, without !important."""
+    """(property, value) of each declaration of `style`, lower case, without !important, the
+    transform's names WebKit takes prefixed as the standard ones."""
     found = []
     for declaration in unescape(COMMENT.sub("", style)).lower().split(";"):
         name, _, value = declaration.partition(":")
         value = value.replace("!important", "").strip()
         # A zero of any notation ("0px", ".0em", "calc(0px)") is written "0" for the checks.
         number = quantity(value)
-        found.append((name.strip(), "0" if number is not None and number[0] == 0 else value))
+        name = name.strip()
+        found.append((_UNPREFIXED.get(name, name), "0" if number is not None and number[0] == 0 else value))
     return tuple(found)
 
 
