@@ -114,6 +114,12 @@ def drawn_with(found: Iterable[tuple[str, str]]) -> Linear | None:
 _READERS = {"rotate": rotation, "scale": scaling, "transform": transformation}
 
 
+def drawn_by(name: str, value: str) -> Linear | None:
+    """The map one `rotate`, `scale` or `transform` declaration draws with; None for any other
+    property, or for none."""
+    return _READERS[name](value) if name in _READERS else None
+
+
 class Face(NamedTuple):
     """How an element's face is drawn: its own map composed with all its ancestors'."""
 

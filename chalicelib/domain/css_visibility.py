@@ -14,7 +14,7 @@ import re
 from functools import lru_cache
 
 from chalicelib.domain.css_colour import parse
-from chalicelib.domain.css_transform import Face, functions, rotation, scaling, transformation
+from chalicelib.domain.css_transform import Face, drawn_by, functions
 from chalicelib.domain.css_values import PIXELS, pixels, quantity, split, words
 
 Declarations = tuple[tuple[str, str], ...]
@@ -139,14 +139,11 @@ def _hides(name: str, value: str) -> bool:
     return name in ("clip", "clip-path") and _clipped(name, value)
 
 
-_TRANSFORMING = {"transform": transformation, "rotate": rotation, "scale": scaling}
-
-
 def _drawn_thin(name: str, value: str, backface_hidden: bool) -> bool:
     """True for a transform, rotate or scale that draws the face too thin ("scaleY(0)", "rotate: x
     90deg") or shows its back when `backface_hidden`: a stylesheet's !important one outdoes a later
     inline one, which is why each counts on its own."""
-    drawn = _TRANSFORMING[name](value) if name in _TRANSFORMING else None
+    drawn = drawn_by(name, value)
     return drawn is not None and Face().within(drawn).hidden(backface_hidden)
 
 
