@@ -897,6 +897,39 @@ def test_p35_a_claim_whose_add_is_still_making_its_ses_identity_does_not_lapse(
         assert _add(client, owner["headers"], "shop.example").status_code == 201
 
 
+@pytest.mark.parametrize("deleter", ["delete", "purge"])
+def test_p35_a_delete_landing_while_the_add_makes_its_ses_identity_leaves_none_unclaimed(
+        client, headers, account, monkeypatch, deleter):
+    """P35: the account's delete (or its purge) gave the claim up between the add's claim and its
+    SES create; the give-up's SES delete found nothing, and the add then made an SES identity no
+    claim holds (SES would send as it, and no delete would ever remove it). A give-up waits for an
+    add that may still be making its identity: the delete is a 409 naming `identity`, the purge
+    leaves it, and once the add is done a delete removes both."""
+    from chalicelib.adapters import ses
+    from chalicelib.services.senders import delete_account_identities, give_up_running
+
+    seen: list[Any] = []
+
+    def the_account_deletes_it() -> None:
+        if deleter == "delete":
+            seen.append(client.http.delete("/v1/senders/shop.example", headers=headers))
+        else:  # the purge waits for a later run (give_up_running), and gives nothing up meanwhile
+            seen.append((give_up_running(account["account_id"]),
+                         delete_account_identities(account["account_id"])))
+
+    _first_call_runs(monkeypatch, ses, "create_identity", the_account_deletes_it)
+    assert _add(client, headers, "shop.example").status_code == 201
+    [refused] = seen
+    if deleter == "delete":
+        assert refused.status_code == 409 and _error(refused)["field"] == "identity", refused.body
+    else:
+        assert refused == (True, 2)  # the account's other two identities, made before
+    assert "shop.example" in _identities(client, {"headers": headers}), "an SES identity no claim holds"
+    assert "shop.example" in _ses_identities()
+    assert client.http.delete("/v1/senders/shop.example", headers=headers).status_code == 204
+    assert "shop.example" not in _ses_identities()
+
+
 # --- an attacker's view: one owner for a domain and its addresses, in every spelling and race ---
 
 @pytest.mark.parametrize(("first", "second"), [("bigbrand.example", "ceo@bigbrand.example"),
@@ -912,10 +945,10 @@ def test_p35_a_domain_and_an_address_at_it_added_at_once_by_two_accounts_are_not
 
     claim = sender_store.claim_identity
 
-    def the_other_adds_first(*args: Any) -> Any:
+    def the_other_adds_first(*args: Any, **kwargs: Any) -> Any:
         monkeypatch.setattr(sender_store, "claim_identity", claim)
         sender_service.add_sender(squatter["account_id"], squatter["key_id"], second)
-        return claim(*args)
+        return claim(*args, **kwargs)
 
     monkeypatch.setattr(sender_store, "claim_identity", the_other_adds_first)
     refused = _add(client, owner["headers"], first)
@@ -932,10 +965,10 @@ def _claims_after(monkeypatch: Any, meanwhile: Any) -> None:
 
     claim = sender_store.claim_identity
 
-    def racing(*args: Any) -> Any:
+    def racing(*args: Any, **kwargs: Any) -> Any:
         monkeypatch.setattr(sender_store, "claim_identity", claim)
         meanwhile()
-        if claim(*args) is not None:
+        if claim(*args, **kwargs) is not None:
             raise _Killed
         return None
 
@@ -988,10 +1021,10 @@ def test_p35_an_adoption_racing_another_accounts_add_at_the_domain_is_refused(
     _ses_status("legacy.example", "PENDING")  # verified, it would keep the squatter off its addresses
     claim = sender_store.claim_identity
 
-    def the_squatter_adds_first(*args: Any) -> Any:
+    def the_squatter_adds_first(*args: Any, **kwargs: Any) -> Any:
         monkeypatch.setattr(sender_store, "claim_identity", claim)
         sender_service.add_sender(squatter["account_id"], squatter["key_id"], "ceo@legacy.example")
-        return claim(*args)
+        return claim(*args, **kwargs)
 
     monkeypatch.setattr(sender_store, "claim_identity", the_squatter_adds_first)
     with pytest.raises(Conflict):

@@ -131,6 +131,13 @@ def claim_lapsed(verification_status: str | None, claimed_at: datetime, at: date
     return at - claimed_at > VERIFICATION_WINDOW
 
 
+def add_may_be_running(claimed_at: datetime, at: datetime) -> bool:
+    """Whether the add that claimed at `claimed_at` may still be on its way to SES's create (the
+    claim does not say it is done): no give-up may begin yet, or its SES delete could come first
+    and the add then make an SES identity that no claim holds."""
+    return at - claimed_at <= CREATION_GRACE
+
+
 def release_stalled(releasing_since: datetime, at: datetime) -> bool:
     """Whether a give-up that began at `releasing_since` can no longer be running (its process was
     killed between its steps), so that another may finish it."""

@@ -24,6 +24,7 @@ from chalicelib.domain.senders import (
     Owner,
     SenderKind,
     SenderName,
+    add_may_be_running,
     check_may_claim,
     claim_lapsed,
     claims_in_the_way,
@@ -103,21 +104,28 @@ def add_sender(account_id: str, actor: str, raw_identity: str, *, operator: bool
     except Exception:
         sender_store.release_identity(item)  # the claim must not outlive a failed creation
         raise
+    # From here the claim holds an SES identity: it stays whatever fails below (the owner's
+    # delete removes both). Until the claim says the identity is made, no give-up begins
+    # (_give_up); one can only have begun once this add could no longer be running.
+    if not sender_store.mark_ses_made(item):
+        raise Conflict(f"the identity '{name.identity}' was given up while it was being added: "
+                       "add it again", field="identity")
     audit.record(account_id, actor, "sender.added", name.kind.value)
     logger.info("sender identity added", extra={"account_id": account_id, "kind": name.kind.value})
     return sender_view(item, state)
 
 
-def _claim(name: SenderName, account_id: str) -> SenderIdentity:
+def _claim(name: SenderName, account_id: str, *, ses_made: bool = False) -> SenderIdentity:
     """check_may_claim against the claims at the domain, and the claim, in one transaction with
     the checks that those still hold (sender_store.claim_identity): of two accounts claiming a
     domain and an address at it at once, the later is refused as check_may_claim refuses it,
     before anything is made in SES. A claim refused for another that landed meanwhile and left
-    it free (the account's own, one given up) is read and decided again, CLAIM_ATTEMPTS times."""
+    it free (the account's own, one given up) is read and decided again, CLAIM_ATTEMPTS times.
+    `ses_made`: SES has the identity already (adopt_sender)."""
     for _ in range(CLAIM_ATTEMPTS):
         read = sender_store.claims_at(name.domain)
         check_may_claim(name, account_id, [Owner(item.identity, item.account_id) for item in read.items])
-        item = sender_store.claim_identity(account_id, name, read)
+        item = sender_store.claim_identity(account_id, name, read, ses_made=ses_made)
         if item is not None:
             return item
     raise Conflict(f"sender identities at '{name.domain}' are changing: try again in a moment",
@@ -202,7 +210,9 @@ def _gives_way(item: SenderIdentity, at: datetime, *, outranked: bool = False) -
     claimant could never send as it (SES would send it through the adder's domain, check_sender),
     so it does not lock the domain's owner out for VERIFICATION_WINDOW. A claim SES has verified
     holds (its claimant proved the mailbox or DNS: the operator decides), and so does one whose
-    add may still be making it."""
+    add may still be making it (_add_may_be_running)."""
+    if _add_may_be_running(item, at):
+        return False
     if item.releasing_at is not None:
         return not _may_be_running(item, at)
     status = _status(item.identity)
@@ -250,6 +260,8 @@ def delete_sender(account_id: str, actor: str, raw_identity: str) -> None:
     name, item = _own(account_id, raw_identity)
     if _may_be_running(item, now()):
         raise Conflict("the identity is being deleted: try again in a few minutes", field="identity")
+    if _add_may_be_running(item, now()):
+        raise Conflict("the identity is still being added: try again in a moment", field="identity")
     profile_sender = get_account(account_id).sender_identity
     others: list[SenderIdentity] = []
     if profile_sender and name.identity in (profile_sender, profile_sender.rpartition("@")[2]):
@@ -274,8 +286,9 @@ def delete_sender(account_id: str, actor: str, raw_identity: str) -> None:
 
 def _give_up(item: SenderIdentity, keeping: sender_store.Keeping | None = None) -> bool:
     """Give up the account's claim as it was read and delete its SES identity; False (nothing
-    done) when the claim is gone already, another account's now (P35), or being given up by a
-    process that may still be running.
+    done) when the claim is gone already, another account's now (P35), being given up by a
+    process that may still be running, or being added by one (its SES create could follow this
+    delete, and make an SES identity that no claim holds).
 
     The claim is marked first, conditionally: an identity another account took over since
     (released as lapsed, claimed, made afresh in SES) is that account's, and SES is left alone;
@@ -288,7 +301,7 @@ def _give_up(item: SenderIdentity, keeping: sender_store.Keeping | None = None) 
     be running (domain/senders.release_stalled), the next delete, account purge or add of the
     identity finishes it, and an add makes the identity afresh, so its old
     owner's verification is never inherited."""
-    if _may_be_running(item, now()):
+    if _may_be_running(item, now()) or _add_may_be_running(item, now()):
         return False
     if item.ses_deleted:  # a give-up stopped after SES's delete: only the claim is left
         return sender_store.release_unchanged_identity(item)
@@ -313,6 +326,14 @@ def _may_be_running(item: SenderIdentity, at: datetime) -> bool:
     past SES's delete (`ses_deleted`) or stalled (domain/senders.release_stalled) may be finished."""
     return (item.releasing_at is not None and not item.ses_deleted
             and not release_stalled(item.releasing_at, at))
+
+
+def _add_may_be_running(item: SenderIdentity, at: datetime) -> bool:
+    """Whether the add that made the claim may still be on its way to SES's create: the claim
+    does not say the identity is made (`ses_made`), and that add could still be running
+    (domain/senders.add_may_be_running). A claim made before `ses_made` existed is older."""
+    return (not item.ses_made and item.releasing_at is None
+            and add_may_be_running(item.created_at, at))
 
 
 def check_sender(account_id: str, address: str, field: str = "from_address") -> str:
@@ -365,7 +386,7 @@ def adopt_sender(account_id: str, raw_identity: str) -> dict[str, Any]:
     if state is None:
         raise NotFound(f"SES has no identity '{name.identity}': add it with POST /v1/senders",
                        field="identity")
-    item = _claim(name, account_id)
+    item = _claim(name, account_id, ses_made=True)
     audit.record(account_id, "operator", "sender.adopted", name.kind.value)
     return sender_view(item, state)
 
@@ -384,11 +405,13 @@ def delete_account_identities(account_id: str) -> int:
 
 def give_up_running(account_id: str) -> bool:
     """Whether a give-up of one of the account's identities began within RELEASE_GRACE (a delete
-    that may still be running, or was killed): the account's purge waits for a later run, which
-    finishes it (delete_account_identities). Purged now, the claim would be gone, and nothing
-    could finish a give-up killed before SES's delete: SES's identity would outlive the account."""
+    that may still be running, or was killed), or an add of one may still be making it: the
+    account's purge waits for a later run, which finishes it (delete_account_identities). Purged
+    now, the claim would be gone, and nothing could finish a give-up killed before SES's delete,
+    nor delete what the add makes: SES's identity would outlive the account."""
     at = now()
-    return any(_may_be_running(item, at) for item in sender_store.account_identities(account_id))
+    return any(_may_be_running(item, at) or _add_may_be_running(item, at)
+               for item in sender_store.account_identities(account_id))
 
 
 def register_operator_sender(account_id: str, raw_identity: str) -> None:

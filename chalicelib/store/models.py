@@ -197,6 +197,9 @@ class SenderIdentity(TidingsModel):
     # Set once that give-up deleted SES's identity: only the claim's delete is left, which any
     # give-up may finish at once (none of them touches SES again).
     ses_deleted = BooleanAttribute(null=True)
+    # Set once its add made SES's identity (or the operator adopted the one SES had): before that,
+    # and while that add may still be running, no give-up begins (services/senders._give_up).
+    ses_made = BooleanAttribute(null=True)
     # On the domain's guard item only (store/senders.claims_at, no account named): a random version
     # every claim and release at the domain replaces, so one whose checks read an older one is refused.
     claims_version = UnicodeAttribute(null=True)

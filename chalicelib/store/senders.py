@@ -79,15 +79,17 @@ def get_identity(account_id: str, domain: str, identity: str) -> SenderIdentity:
     return found
 
 
-def claim_identity(account_id: str, name: SenderName, read: ClaimsAt) -> SenderIdentity | None:
+def claim_identity(account_id: str, name: SenderName, read: ClaimsAt, *,
+                   ses_made: bool = False) -> SenderIdentity | None:
     """Record that the account owns the identity, in one transaction with the checks that what
     `read` was checked against still holds (P35: a domain and an address at it are two items):
     nobody has the identity; for an address, its domain is nobody's or the account's; for a
     domain, no claim was made or released at it since `read` (the guard's version). Every claim
     replaces the version, so a domain claim that read before it is refused. None, nothing
-    written, when one failed: read again and decide again."""
+    written, when one failed: read again and decide again. `ses_made`: SES has the identity
+    already (an adoption), so no add is still making it."""
     item = SenderIdentity(domain=name.domain, identity=name.identity, account_id=account_id,
-                          kind=name.kind.value, created_at=now())
+                          kind=name.kind.value, created_at=now(), ses_made=ses_made or None)
     try:
         with write_transaction(SenderIdentity) as transaction:
             if name.kind is SenderKind.ADDRESS:
@@ -177,6 +179,12 @@ def undo_release(item: SenderIdentity, releasing_at: datetime | None) -> None:
     except UpdateError as exc:
         if exc.cause_response_code != _CONDITION_FAILED:
             raise
+
+
+def mark_ses_made(item: SenderIdentity) -> bool:
+    """Record on the claim, as its add made it, that SES's identity is made (`item` follows);
+    False when the claim changed since (given up, or gone)."""
+    return _update_unchanged(item, SenderIdentity.ses_made.set(True))
 
 
 def mark_ses_deleted(item: SenderIdentity) -> bool:
