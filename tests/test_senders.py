@@ -1293,6 +1293,52 @@ def test_p35_a_delete_landing_in_a_profile_sender_change_refuses_the_change(
     _profile_sends_as_its_own(account)
 
 
+def test_p35_a_delete_whose_profile_changed_meanwhile_to_another_identity_is_decided_again(
+        client, headers, account, monkeypatch):
+    """P35: a delete of acme.example read the profile (news@acme.example, owned as an address
+    too); a PATCH to hello@shop.example landed before the give-up, which refused it (nothing was
+    done) and answered 409, though the domain was free to go: the user had to retry. The delete
+    is read and decided again at once: 204, the domain and its SES identity are gone, and the
+    profile sends as its own identity."""
+    from chalicelib.services.accounts import change_profile
+    from chalicelib.store import senders as sender_store
+
+    assert _add(client, headers, "shop.example").status_code == 201
+    _first_call_runs(monkeypatch, sender_store, "begin_release", lambda: change_profile(
+        account["account_id"], "key", {"sender_identity": "hello@shop.example"}))
+    response = client.http.delete("/v1/senders/acme.example", headers=headers)
+    assert response.status_code == 204, response.body
+    assert _identities(client, {"headers": headers}) == ["news@acme.example", "shop.example"]
+    assert "acme.example" not in _ses_identities()
+    assert [entry["action"] for entry in _audit(client, {"headers": headers})].count("sender.deleted") == 1
+    _profile_sends_as_its_own(account)
+
+
+def test_p35_a_delete_whose_profile_keeps_changing_is_409_and_gives_nothing_up(
+        client, headers, account, monkeypatch):
+    """P35: a PATCH lands before each of the delete's DELETE_ATTEMPTS give-ups: 409 naming
+    `identity`, never a 204 for a delete that did nothing; the domain and its SES identity stay."""
+    from chalicelib.services.accounts import change_profile
+    from chalicelib.services.senders import DELETE_ATTEMPTS
+    from chalicelib.store import senders as sender_store
+
+    assert _add(client, headers, "shop.example").status_code == 201
+    begin, senders = sender_store.begin_release, ["hello@shop.example", "news@acme.example"]
+    patched: list[str] = []
+
+    def a_patch_lands_first(*args: Any, **kwargs: Any) -> Any:
+        patched.append(senders[len(patched) % 2])
+        change_profile(account["account_id"], "key", {"sender_identity": patched[-1]})
+        return begin(*args, **kwargs)
+
+    monkeypatch.setattr(sender_store, "begin_release", a_patch_lands_first)
+    response = client.http.delete("/v1/senders/acme.example", headers=headers)
+    assert response.status_code == 409 and _error(response)["field"] == "identity", response.body
+    assert len(patched) == DELETE_ATTEMPTS
+    assert "acme.example" in _identities(client, {"headers": headers})
+    assert "acme.example" in _ses_identities()
+
+
 # --- a domain's verified owner outranks an unverified claim under it ------------------------------
 
 @pytest.mark.parametrize("identity", ["ceo@mail.bigbrand.example", "mail.bigbrand.example"])

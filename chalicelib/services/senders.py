@@ -47,6 +47,9 @@ from chalicelib.store.models import SenderIdentity
 LAPSED = "platform"
 # How often a claim whose checks changed under it is read and decided again (_claim).
 CLAIM_ATTEMPTS = 3
+# How often a delete whose profile or kept claims changed before its give-up began is read and
+# decided again (delete_sender).
+DELETE_ATTEMPTS = 3
 
 
 def _owners(domain: str, *, releasing_too: bool = True) -> list[Owner]:
@@ -256,7 +259,21 @@ def get_sender(account_id: str, raw_identity: str) -> dict[str, Any]:
 
 def delete_sender(account_id: str, actor: str, raw_identity: str) -> None:
     """Remove an identity and its SES identity; Conflict while the profile's sender identity
-    needs it (change `sender_identity` first)."""
+    needs it (change `sender_identity` first). A delete whose profile or kept claims changed
+    between its read and its give-up did nothing (sender_store.KeepingChanged): it is read and
+    decided again at once, DELETE_ATTEMPTS times, so a PATCH landing meanwhile yields the answer
+    a delete just after it gets (204, or 409 because the profile now needs the identity)."""
+    for attempt in range(1, DELETE_ATTEMPTS + 1):
+        try:
+            _delete_as_read(account_id, actor, raw_identity)
+            return
+        except sender_store.KeepingChanged:
+            if attempt == DELETE_ATTEMPTS:
+                raise
+
+
+def _delete_as_read(account_id: str, actor: str, raw_identity: str) -> None:
+    """delete_sender's one attempt: read the claim and the profile, decide, give up."""
     name, item = _own(account_id, raw_identity)
     if _may_be_running(item, now()):
         raise Conflict("the identity is being deleted: try again in a few minutes", field="identity")
@@ -274,7 +291,7 @@ def delete_sender(account_id: str, actor: str, raw_identity: str) -> None:
             raise Conflict("the account profile sends as this identity; set another sender_identity "
                            "with PATCH /v1/account first", field="identity")
     # The profile as read, and the claims it keeps sending as, must still hold as the give-up
-    # begins (one transaction): a concurrent delete of those, or a PATCH, loses with 409.
+    # begins (one transaction): after a concurrent delete of those, or a PATCH, all is read again.
     if not _give_up(item, sender_store.Keeping(account_id, profile_sender, tuple(others))):
         # The claim changed between the read and the delete: the platform released it as lapsed
         # (the identity may be another account's now), or another delete of it began meanwhile

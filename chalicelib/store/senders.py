@@ -126,6 +126,10 @@ def release_identity(item: SenderIdentity) -> None:
     release_unchanged_identity(item)
 
 
+class KeepingChanged(Conflict):
+    """What a delete read to keep (Keeping) changed before its give-up began: nothing was done."""
+
+
 @dataclass(frozen=True)
 class Keeping:
     """What a delete read that must still hold when its give-up begins: the account's profile
@@ -141,7 +145,7 @@ def begin_release(item: SenderIdentity, keeping: Keeping | None = None) -> bool:
     """Mark the claim, as it was read, as being given up (`releasing_at`, now; `item` follows);
     False when it is gone, claimed afresh, or marked by another give-up since (one conditional
     update: of two processes giving one claim up, one does it). With `keeping`, in one
-    transaction with its checks: Conflict naming `identity` when one failed (the profile's
+    transaction with its checks: KeepingChanged naming `identity` when one failed (the profile's
     sender changed, or another of its claims is being given up, since they were read)."""
     at = now()
     if keeping is None:
@@ -162,8 +166,8 @@ def begin_release(item: SenderIdentity, keeping: Keeping | None = None) -> bool:
         if condition_failed(exc, checks):
             return False
         if any(condition_failed(exc, position) for position in range(checks)):
-            raise Conflict("the profile's sender_identity, or another identity it sends as, changed "
-                           "meanwhile: read them again and retry", field="identity") from None
+            raise KeepingChanged("the profile's sender_identity, or another identity it sends as, "
+                                 "changed meanwhile: read them again and retry", field="identity") from None
         raise
     item.releasing_at = at
     return True
