@@ -1199,6 +1199,42 @@ def test_p35_ses_refusing_an_identity_as_bad_request_is_400_and_leaves_no_claim(
     monkeypatch.undo()
     assert "odd.example" not in _identities(client, {"headers": headers})
 
+def test_p35_an_add_whose_ses_create_fails_after_making_the_identity_keeps_its_claim(
+        client, headers, monkeypatch):
+    """P35: SES made the identity, then the read of its state failed (throttled, say): the add
+    released its claim and left an SES identity no claim held. SES may have made it whenever its
+    create fails other than by refusing the identity: the claim stays, and the account's delete
+    removes both at once."""
+    from chalicelib.clients import client as real_client
+
+    sesv2 = real_client("sesv2")
+    create = sesv2.create_email_identity
+
+    def made_then_throttled(**kwargs: Any) -> Any:
+        create(**kwargs)
+        raise RuntimeError("Throttling")
+
+    monkeypatch.setattr(sesv2, "create_email_identity", made_then_throttled)
+    assert _add(client, headers, "shop.example").status_code == 500
+    monkeypatch.undo()
+    assert "shop.example" in _ses_identities()
+    assert "shop.example" in _identities(client, {"headers": headers}), "an SES identity no claim holds"
+    assert client.http.delete("/v1/senders/shop.example", headers=headers).status_code == 204
+    assert "shop.example" not in _ses_identities()
+
+def test_p35_an_add_whose_ses_read_fails_before_the_create_leaves_no_claim(client, headers, monkeypatch):
+    """P35, the other side: SES failed before it was asked to make anything: no claim is left."""
+    from chalicelib.adapters import ses
+
+    def throttled(identity: str) -> None:
+        raise RuntimeError("Throttling")
+
+    monkeypatch.setattr(ses, "identity_state", throttled)
+    assert _add(client, headers, "shop.example").status_code == 500
+    monkeypatch.undo()
+    assert "shop.example" not in _identities(client, {"headers": headers})
+    assert "shop.example" not in _ses_identities()
+
 
 def test_p35_a_claim_refused_for_another_accounts_or_the_platforms_identity_says_the_same(
         client, headers, other, squatter):

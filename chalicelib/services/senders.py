@@ -18,7 +18,7 @@ from typing import Any
 from chalicelib.adapters import ses
 from chalicelib.config import settings
 from chalicelib.domain.clock import now
-from chalicelib.domain.errors import Conflict, Forbidden, NotFound
+from chalicelib.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from chalicelib.domain.health import refuse_while_blocked
 from chalicelib.domain.senders import (
     Owner,
@@ -99,14 +99,7 @@ def add_sender(account_id: str, actor: str, raw_identity: str, *, operator: bool
     _refuse_under_a_verified_domain(name, account_id, unowned_too=not operator)
     _release_lapsed_claims(name, account_id)
     item = _claim(name, account_id)
-    try:
-        state = None if ses.identity_state(name.identity) is not None else ses.create_identity(name.identity)
-        if state is None:  # SES had it before the claim (or made it meanwhile): never made again
-            raise Conflict(f"SES already has the identity '{name.identity}' and no account owns it: "
-                           "ask the operator to adopt it for the account it belongs to", field="identity")
-    except Exception:
-        sender_store.release_identity(item)  # the claim must not outlive a failed creation
-        raise
+    state = _make_in_ses(item)
     # From here the claim holds an SES identity: it stays whatever fails below (the owner's
     # delete removes both). Until the claim says the identity is made, no give-up begins
     # (_give_up); one can only have begun once this add could no longer be running.
@@ -116,6 +109,35 @@ def add_sender(account_id: str, actor: str, raw_identity: str, *, operator: bool
     audit.record(account_id, actor, "sender.added", name.kind.value)
     logger.info("sender identity added", extra={"account_id": account_id, "kind": name.kind.value})
     return sender_view(item, state)
+
+
+def _make_in_ses(item: SenderIdentity) -> ses.IdentityState:
+    """Create the claim's SES identity; its state. The claim is released when SES made nothing:
+    it had the identity before the claim, or made it meanwhile (Conflict: never made again),
+    refused it, or failed before it was asked. When its create fails otherwise, SES may have
+    made it (a timeout, or the read after the create failing): the claim stays, so that no SES
+    identity outlives its claim, and says the identity is made, so its owner's delete removes
+    both at once."""
+    try:
+        had = ses.identity_state(item.identity) is not None
+    except Exception:
+        sender_store.release_identity(item)
+        raise
+    state = None
+    if not had:
+        try:
+            state = ses.create_identity(item.identity)
+        except InvalidInput:
+            sender_store.release_identity(item)
+            raise
+        except Exception:
+            sender_store.mark_ses_made(item)
+            raise
+    if state is None:
+        sender_store.release_identity(item)
+        raise Conflict(f"SES already has the identity '{item.identity}' and no account owns it: "
+                       "ask the operator to adopt it for the account it belongs to", field="identity")
+    return state
 
 
 def _claim(name: SenderName, account_id: str, *, ses_made: bool = False) -> SenderIdentity:
