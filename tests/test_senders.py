@@ -234,7 +234,7 @@ def test_p35_the_operator_adopts_an_identity_ses_has_without_making_it_again(aws
     from chalicelib import cli
     from chalicelib.adapters import ses
     from chalicelib.domain.errors import Forbidden
-    from chalicelib.services.senders import check_sender
+    from chalicelib.services.senders import check_sender, delete_sender
 
     legacy = _legacy_account()
     with pytest.raises(Forbidden):
@@ -249,6 +249,9 @@ def test_p35_the_operator_adopts_an_identity_ses_has_without_making_it_again(aws
                      "--identity", "Legacy.Example"]) == 0
     assert json.loads(capsys.readouterr().out)["identity"] == "legacy.example"
     check_sender(legacy["account_id"], "news@legacy.example")  # now its own, and verified
+    monkeypatch.undo()  # no add is making it: the owner may delete it at once
+    delete_sender(legacy["account_id"], "key", "legacy.example")
+    assert "legacy.example" not in _ses_identities()
 
 
 def test_p35_the_operator_cannot_adopt_another_accounts_identity_or_one_ses_lacks(aws, other, capsys):
