@@ -1176,6 +1176,14 @@ def test_p35_a_give_up_may_be_finished_by_another_only_once_it_cannot_be_running
     assert release_stalled(began, began + RELEASE_GRACE + timedelta(microseconds=1)) is True
 
 
+def test_p35_a_claim_may_be_given_up_before_its_add_says_so_only_once_that_add_cannot_be_running():
+    from chalicelib.domain.senders import CREATION_GRACE, add_may_be_running
+
+    claimed = datetime(2030, 1, 1, tzinfo=UTC)
+    assert add_may_be_running(claimed, claimed + CREATION_GRACE) is True
+    assert add_may_be_running(claimed, claimed + CREATION_GRACE + timedelta(microseconds=1)) is False
+
+
 # --- attacker review: input SES or the label walk would choke on is 400, never 500 ----------------
 
 @pytest.mark.parametrize("identity", ["a.b.c.d.e.f.g.h.example", "news@a.b.c.d.e.f.g.h.example"])
