@@ -762,6 +762,42 @@ def test_p12_a_russian_or_greek_word_is_no_keyword_by_its_look_alike_letters(rep
     assert InboundSms(ANN, "+1212", reply).keyword is None, ascii(reply)
 
 
+DOTLESS_I, DOTLESS_J = "\N{LATIN SMALL LETTER DOTLESS I}", "\N{LATIN SMALL LETTER DOTLESS J}"
+
+
+@pytest.mark.parametrize("reply, keyword", [
+    (f"QU{DOTLESS_I}T", Keyword.STOP), (f"UNSUBSCR{DOTLESS_I}BE", Keyword.STOP),
+    (f"qu{DOTLESS_I}t", Keyword.STOP),  # QUIT in small letters on a phone set to Turkish
+    (f"{DOTLESS_I}nfo", Keyword.HELP), (f"a{DOTLESS_J}utor", Keyword.HELP),
+    (f"A{DOTLESS_J}UTOR", Keyword.HELP),
+    ("\U0001d42a\U0001d42e\N{MATHEMATICAL ITALIC SMALL DOTLESS I}\U0001d42d", Keyword.STOP),  # math letters
+    # A dot drawn on it, hidden or bidi characters around it, line separators, and a mix of families.
+    (f"QU{DOTLESS_I}\u0307T", Keyword.STOP), (f"QU\u200b{DOTLESS_I}\u00adT", Keyword.STOP),
+    (f"\u2067QU{DOTLESS_I}T\u2069", Keyword.STOP), (f"\u2028qu{DOTLESS_I}t\u2029please", Keyword.STOP),
+    (f"Q\N{LATIN LETTER SMALL CAPITAL U}{DOTLESS_I}{CYR_TE}", Keyword.STOP)])
+def test_p07_p12_a_keyword_typed_with_a_dotless_i_or_j_is_the_keyword(reply, keyword):
+    """"QU\N{LATIN SMALL LETTER DOTLESS I}T" reads QUIT, and a Turkish phone lower-cases QUIT so:
+    whoever sends it means to opt out (P07, P12), or asks for help."""
+    assert InboundSms(ANN, "+1212", reply).keyword is keyword, ascii(reply)
+
+
+def test_p12_a_small_dotless_letter_reads_as_the_small_letter_and_a_capital_keeps_its_case():
+    from chalicelib.domain.lookalikes import as_latin
+
+    assert as_latin(f"QU{DOTLESS_I}T qu{DOTLESS_I}t a{DOTLESS_J}utor") == "QUiT quit ajutor"
+    assert as_latin("\N{LATIN LETTER SMALL CAPITAL T}\N{NEGATIVE SQUARED LATIN CAPITAL LETTER O}") == "TO"
+
+
+@pytest.mark.parametrize("reply", [
+    "Dur", "DUR", "\u0130ptal", "\u0130PTAL", "iptal", "\u00c7\u0131k", "\u00c7IKI\u015e",
+    "\u00e7\u0131k\u0131\u015f", "Yard\u0131m", "YARDIM", "Bilgi", "Ba\u015fla", "Tamam",
+    "Te\u015fekk\u00fcrler", "\u0131s\u0131rmak", f"QU{DOTLESS_I}Tting"])
+def test_p12_a_turkish_word_is_no_keyword_by_its_dotless_i(reply):
+    """Turkish writes the dotless i as a letter of its own: reading it as i makes no Turkish word
+    ("stop", "cancel", "help", "start", "thanks") a keyword."""
+    assert InboundSms(ANN, "+1212", reply).keyword is None, ascii(reply)
+
+
 def test_p06_p07_p12_a_stop_with_a_cyrillic_o_keeps_the_next_campaign_from_texting_the_number(
         client, aws, account, headers, list_id):
     subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)

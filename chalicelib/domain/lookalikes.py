@@ -9,8 +9,10 @@ letters drawn as small capitals (в к м н т), which a keyword read without c
 letter. And Latin letters that are one letter in another drawing, by their Unicode name (the
 stdlib's, so no table to keep): the small capitals ("LATIN LETTER SMALL CAPITAL T") and the
 negative circled and squared capitals of "fancy text" keyboards ("NEGATIVE SQUARED LATIN CAPITAL
-LETTER O"). Only keyword matching uses this: no text is changed. A Russian or Greek word becomes
-no keyword by it, as it keeps letters without a Latin look-alike (СТОП, ΣΤΟΠ); only a word every
+LETTER O") and the dotless i and j ("LATIN SMALL LETTER DOTLESS I": a phone set to Turkish
+writes QUIT in small letters "qu\u0131t"). Only keyword matching uses this: no text is changed. A
+Russian, Greek or Turkish word becomes no keyword by it, as it keeps letters without a Latin
+look-alike (СТОП, ΣΤΟΠ) or is no keyword with an i either (Yard\u0131m); only a word every
 letter of which looks Latin can.
 """
 from __future__ import annotations
@@ -66,7 +68,8 @@ _LOOKALIKES: dict[str, str] = {
 }
 # A Latin letter drawn another way, by its Unicode name: the letter is the name's last word.
 _NAMED_LATIN = re.compile(r"(?:LATIN (?:CAPITAL )?LETTER SMALL CAPITAL"
-                          r"|NEGATIVE (?:CIRCLED|SQUARED) LATIN CAPITAL LETTER) ([A-Z])")
+                          r"|NEGATIVE (?:CIRCLED|SQUARED) LATIN CAPITAL LETTER"
+                          r"|LATIN SMALL LETTER DOTLESS) ([A-Z])")
 
 
 class _ToLatin(dict[int, str]):
@@ -77,7 +80,8 @@ class _ToLatin(dict[int, str]):
         named = _NAMED_LATIN.fullmatch(unicodedata.name(chr(code), "")) if code > 0x7F else None
         if named is None:
             raise LookupError(code)  # str.translate keeps the character
-        return named.group(1)
+        # A small letter stays small (the dotless i); a capital, or a small capital, is a capital.
+        return named.group(1).lower() if " SMALL LETTER " in named.group(0) else named.group(1)
 
 
 _TO_LATIN = _ToLatin(str.maketrans({lookalike: latin for latin, lookalikes in _LOOKALIKES.items()
