@@ -798,6 +798,32 @@ def test_p12_a_turkish_word_is_no_keyword_by_its_dotless_i(reply):
     assert InboundSms(ANN, "+1212", reply).keyword is None, ascii(reply)
 
 
+def _regional(word: str) -> str:
+    """`word` in the regional indicator letters an emoji keyboard types (U+1F1E6 is A)."""
+    return "".join(chr(0x1F1E6 + ord(letter) - ord("A")) for letter in word)
+
+
+@pytest.mark.parametrize("reply, keyword", [
+    (_regional("STOP"), Keyword.STOP), (_regional("UNSUBSCRIBE"), Keyword.STOP),
+    (_regional("HELP"), Keyword.HELP), (_regional("START"), Keyword.START),
+    ("\u200b".join(_regional("STOP")), Keyword.STOP),  # spaced so that no two make a flag
+    ("\ufe0f".join(_regional("HELP")), Keyword.HELP), (f"\u202e{_regional('STOP')}\u202c", Keyword.STOP),
+    (f"{_regional('STOP')}, please", Keyword.STOP), (f"\u2028{_regional('STOP')}\u2029thanks", Keyword.STOP),
+    (f"{_regional('ST')}{CYR_O}\N{NEGATIVE SQUARED LATIN CAPITAL LETTER P}", Keyword.STOP),
+    (_regional("TD"), Keyword.STOP)])  # drawn as Chad's flag: the letters TD all the same
+def test_p07_p12_a_keyword_typed_in_regional_indicator_letters_is_the_keyword(reply, keyword):
+    """An emoji keyboard's letters (REGIONAL INDICATOR SYMBOL LETTER S...) spell the keyword to
+    whoever typed them: a person who means STOP is stopped (P07, P12), one who asks for HELP answered."""
+    assert InboundSms(ANN, "+1212", reply).keyword is keyword, ascii(reply)
+
+
+@pytest.mark.parametrize("reply", [
+    _regional("RO"), f"{_regional('FR')} merci", f"{_regional('STOP')}ping by later?", _regional("ST"),
+    f"{_regional('STO')}\u2028P"])
+def test_p12_a_flag_or_regional_letters_spelling_no_keyword_are_no_keyword(reply):
+    assert InboundSms(ANN, "+1212", reply).keyword is None, ascii(reply)
+
+
 def test_p06_p07_p12_a_stop_with_a_cyrillic_o_keeps_the_next_campaign_from_texting_the_number(
         client, aws, account, headers, list_id):
     subscribe(account["account_id"], list_id, "ann@example.com", phone=ANN)

@@ -6,14 +6,18 @@ whoever typed them, so they must opt out (P06, P07).
 Two families. Cyrillic and Greek letters, by a table taken from Unicode's confusables.txt (UTS #39):
 its Cyrillic and Greek letters whose look-alike is one Latin letter, plus the Cyrillic small
 letters drawn as small capitals (в к м н т), which a keyword read without case reads as their
-letter. And Latin letters that are one letter in another drawing, by their Unicode name (the
-stdlib's, so no table to keep): the small capitals ("LATIN LETTER SMALL CAPITAL T") and the
-negative circled and squared capitals of "fancy text" keyboards ("NEGATIVE SQUARED LATIN CAPITAL
-LETTER O") and the dotless i and j ("LATIN SMALL LETTER DOTLESS I": a phone set to Turkish
-writes QUIT in small letters "qu\u0131t"). Only keyword matching uses this: no text is changed. A
-Russian, Greek or Turkish word becomes no keyword by it, as it keeps letters without a Latin
-look-alike (СТОП, ΣΤΟΠ) or is no keyword with an i either (Yard\u0131m); only a word every
-letter of which looks Latin can.
+letter. And letters that are one Latin letter in another drawing, by their Unicode name (the
+stdlib's, so no table to keep): the small capitals ("LATIN LETTER SMALL CAPITAL T"); the negative
+circled and squared capitals of "fancy text" keyboards ("NEGATIVE SQUARED LATIN CAPITAL LETTER O");
+the dotless i and j ("LATIN SMALL LETTER DOTLESS I"), as a phone set to Turkish writes QUIT in
+small letters "qu\u0131t"; and the regional indicator letters of emoji keyboards ("REGIONAL
+INDICATOR SYMBOL LETTER S"). A phone draws two regional indicators that name a region as its flag,
+but Unicode defines the flag as those two letters and the sender typed them: a reply of Chad's
+flag alone (TD) is a STOP, as a flag taken for a stop costs less than a stop missed (P07).
+
+Only keyword matching uses this: no text is changed. A Russian, Greek or Turkish word becomes no
+keyword by it, as it keeps letters without a Latin look-alike (СТОП, ΣΤΟΠ) or is no keyword with
+an i either (Yard\u0131m); only a word every letter of which looks Latin can.
 """
 from __future__ import annotations
 
@@ -69,7 +73,7 @@ _LOOKALIKES: dict[str, str] = {
 # A Latin letter drawn another way, by its Unicode name: the letter is the name's last word.
 _NAMED_LATIN = re.compile(r"(?:LATIN (?:CAPITAL )?LETTER SMALL CAPITAL"
                           r"|NEGATIVE (?:CIRCLED|SQUARED) LATIN CAPITAL LETTER"
-                          r"|LATIN SMALL LETTER DOTLESS) ([A-Z])")
+                          r"|LATIN SMALL LETTER DOTLESS|REGIONAL INDICATOR SYMBOL LETTER) ([A-Z])")
 
 
 class _ToLatin(dict[int, str]):
