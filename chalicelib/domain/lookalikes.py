@@ -1,7 +1,7 @@
 """Letters drawn like Latin ones that Unicode's compatibility form (NFKD, domain/sms_replies.py)
-does not fold, read as those Latin letters when a reply is matched against the keywords:
-"ST\N{CYRILLIC CAPITAL LETTER O}P" and "\N{LATIN LETTER SMALL CAPITAL S}TOP" read STOP to
-whoever typed them, so they must opt out (P06, P07).
+does not fold to their letter alone, read as those Latin letters when a reply is matched against
+the keywords: "ST\N{CYRILLIC CAPITAL LETTER O}P" and "\N{LATIN LETTER SMALL CAPITAL S}TOP" read
+STOP to whoever typed them, so they must opt out (P06, P07).
 
 Two families. Cyrillic and Greek letters, by a table taken from Unicode's confusables.txt (UTS #39):
 its Cyrillic and Greek letters whose look-alike is one Latin letter, plus the Cyrillic small
@@ -13,7 +13,9 @@ the dotless i and j ("LATIN SMALL LETTER DOTLESS I"), as a phone set to Turkish 
 small letters "qu\u0131t"; and the regional indicator letters of emoji keyboards ("REGIONAL
 INDICATOR SYMBOL LETTER S"). A phone draws two regional indicators that name a region as its flag,
 but Unicode defines the flag as those two letters and the sender typed them: a reply of Chad's
-flag alone (TD) is a STOP, as a flag taken for a stop costs less than a stop missed (P07).
+flag alone (TD) is a STOP, as a flag taken for a stop costs less than a stop missed (P07). And
+the parenthesised and bracketed letters ("PARENTHESIZED LATIN SMALL LETTER S"), which the
+compatibility form makes "(s)", punctuation that breaks the word: so they are read before it.
 
 Only keyword matching uses this: no text is changed. A Russian, Greek or Turkish word becomes no
 keyword by it, as it keeps letters without a Latin look-alike (СТОП, ΣΤΟΠ) or is no keyword with
@@ -73,7 +75,9 @@ _LOOKALIKES: dict[str, str] = {
 # A Latin letter drawn another way, by its Unicode name: the letter is the name's last word.
 _NAMED_LATIN = re.compile(r"(?:LATIN (?:CAPITAL )?LETTER SMALL CAPITAL"
                           r"|NEGATIVE (?:CIRCLED|SQUARED) LATIN CAPITAL LETTER"
-                          r"|LATIN SMALL LETTER DOTLESS|REGIONAL INDICATOR SYMBOL LETTER) ([A-Z])")
+                          r"|LATIN SMALL LETTER DOTLESS|REGIONAL INDICATOR SYMBOL LETTER"
+                          r"|(?:PARENTHESIZED|TORTOISE SHELL BRACKETED) LATIN (?:CAPITAL|SMALL) LETTER)"
+                          r" ([A-Z])")
 
 
 class _ToLatin(dict[int, str]):

@@ -85,8 +85,10 @@ def _plain(text: str) -> str:
     ASCII), without accents or other marks drawn on a letter, with look-alikes as Latin letters
     (Cyrillic, Greek, small capitals: domain/lookalikes.py) and without what is drawn as nothing
     (a soft hyphen, zero-width space or combining grapheme joiner inside "End\u00adless" is no
-    word break: domain/unseen.py), so a keyword matches however a phone's keyboard typed it."""
-    decomposed = unicodedata.normalize("NFKD", text)
+    word break: domain/unseen.py), so a keyword matches however a phone's keyboard typed it.
+    Look-alikes are read before the compatibility form, which would make "(s)" of a parenthesised
+    s, and after it, which shows the look-alike in a letter it decomposes (Cyrillic \u0451)."""
+    decomposed = unicodedata.normalize("NFKD", as_latin(text))
     # Any dash joins words as the ASCII hyphen does ("Stop\u2011motion" is "stop-motion").
     return as_latin("".join("-" if unicodedata.category(char) == "Pd" else char for char in decomposed
                             if not _drawn_on_a_letter(char) and not drawn_as_nothing(char))).casefold()
