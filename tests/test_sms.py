@@ -692,6 +692,20 @@ def test_p12_the_look_alike_table_reads_only_cyrillic_and_greek_letters_each_as_
     assert as_latin(printable) == printable
 
 
+def test_p07_p12_every_listed_look_alike_reaches_the_keywords_as_its_letter():
+    """No entry of the table is dead: the compatibility form turned the lunate sigmas (drawn C)
+    into sigmas before the table was read, so "\N{GREEK CAPITAL LUNATE SIGMA SYMBOL}ANCEL", which
+    reads CANCEL, opted nobody out (P07, P12)."""
+    from chalicelib.domain.lookalikes import _LOOKALIKES
+    from chalicelib.domain.sms_replies import _plain
+
+    for latin, lookalikes in _LOOKALIKES.items():
+        for char in lookalikes:
+            assert _plain(char) == latin.casefold(), ascii(char)
+    for reply in ("\N{GREEK CAPITAL LUNATE SIGMA SYMBOL}ANCEL", "\N{GREEK LUNATE SIGMA SYMBOL}ancel"):
+        assert InboundSms(ANN, "+1212", reply).keyword is Keyword.STOP, ascii(reply)
+
+
 def _bold(word: str) -> str:
     """`word` in the mathematical bold capitals a "fancy text" keyboard types (U+1D400 is A)."""
     return "".join(chr(0x1D400 + ord(letter) - ord("A")) for letter in word)
