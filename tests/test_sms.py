@@ -821,8 +821,15 @@ def _regional(word: str) -> str:
     ("\u200b".join(_regional("STOP")), Keyword.STOP),  # spaced so that no two make a flag
     ("\ufe0f".join(_regional("HELP")), Keyword.HELP), (f"\u202e{_regional('STOP')}\u202c", Keyword.STOP),
     (f"{_regional('STOP')}, please", Keyword.STOP), (f"\u2028{_regional('STOP')}\u2029thanks", Keyword.STOP),
-    (f"{_regional('ST')}{CYR_O}\N{NEGATIVE SQUARED LATIN CAPITAL LETTER P}", Keyword.STOP),
-    (_regional("TD"), Keyword.STOP)])  # drawn as Chad's flag: the letters TD all the same
+    (f"\u2066{_regional('ST')}\u034f\u00ad{_regional('OP')}\u2069", Keyword.STOP),
+    (_regional("TD"), Keyword.STOP),  # drawn as Chad's flag: the letters TD all the same
+    # A flag beside a keyword is an emoji, no letters of it or word after it.
+    (f"STOP{_regional('US')}", Keyword.STOP), (f"Stop{_regional('GB')} please", Keyword.STOP),
+    (f"HELP{_regional('RO')}", Keyword.HELP), (f"{_regional('FR')}Stop", Keyword.STOP),
+    (f"{_regional('US')} START {_regional('US')}", Keyword.START),
+    (f"{_regional('OPT')}-{_regional('OUT')}", Keyword.STOP),
+    (f"{_regional('OPT')} {_regional('OUT')}", Keyword.STOP),
+    (f"STOP\u200b{_regional('PL')}", Keyword.STOP), (f"{_regional('STOP')}{_regional('US')}", None)])
 def test_p07_p12_a_keyword_typed_in_regional_indicator_letters_is_the_keyword(reply, keyword):
     """An emoji keyboard's letters (REGIONAL INDICATOR SYMBOL LETTER S...) spell the keyword to
     whoever typed them: a person who means STOP is stopped (P07, P12), one who asks for HELP answered."""
@@ -830,8 +837,8 @@ def test_p07_p12_a_keyword_typed_in_regional_indicator_letters_is_the_keyword(re
 
 
 @pytest.mark.parametrize("reply", [
-    _regional("RO"), f"{_regional('FR')} merci", f"{_regional('STOP')}ping by later?", _regional("ST"),
-    f"{_regional('STO')}\u2028P"])
+    _regional("RO"), f"{_regional('FR')} merci", _regional("ST"), f"{_regional('STO')}\u2028P",
+    f"{_regional('ST')}OP", f"ST{_regional('OP')}"])
 def test_p12_a_flag_or_regional_letters_spelling_no_keyword_are_no_keyword(reply):
     assert InboundSms(ANN, "+1212", reply).keyword is None, ascii(reply)
 
@@ -857,7 +864,8 @@ def _parenthesised(word: str) -> str:
     (f"\u2066{_parenthesised('help')}\u2069", Keyword.HELP),
     (f"\u2028{_parenthesised('stop')}\u2029", Keyword.STOP),
     (f"{_parenthesised('stop')}, please", Keyword.STOP),
-    (f"{_parenthesised('s')}{_regional('T')}\N{LATIN LETTER SMALL CAPITAL O}{CYR_ER}", Keyword.STOP),
+    (f"{_parenthesised('s')}\N{NEGATIVE CIRCLED LATIN CAPITAL LETTER T}\N{LATIN LETTER SMALL CAPITAL O}P",
+     Keyword.STOP),
     (f"{_parenthesised('qu')}{DOTLESS_I}\N{CIRCLED LATIN CAPITAL LETTER T}", Keyword.STOP),
     ("ST\N{CYRILLIC CAPITAL LETTER O WITH DIAERESIS}P", Keyword.STOP)])  # a Cyrillic O under its marks
 def test_p07_p12_a_keyword_in_parenthesised_or_circled_letters_is_the_keyword(reply, keyword):

@@ -12,8 +12,9 @@ circled and squared capitals of "fancy text" keyboards ("NEGATIVE SQUARED LATIN 
 the dotless i and j ("LATIN SMALL LETTER DOTLESS I"), as a phone set to Turkish writes QUIT in
 small letters "qu\u0131t"; and the regional indicator letters of emoji keyboards ("REGIONAL
 INDICATOR SYMBOL LETTER S"). A phone draws two regional indicators that name a region as its flag,
-but Unicode defines the flag as those two letters and the sender typed them: a reply of Chad's
-flag alone (TD) is a STOP, as a flag taken for a stop costs less than a stop missed (P07). And
+so a reply reads a run of them only as the keyword it spells (domain/sms_replies.py); Unicode
+defines a flag as its two letters, so a reply of Chad's flag alone (TD) is a STOP, as a flag
+taken for a stop costs less than a stop missed (P07). And
 the parenthesised and bracketed letters ("PARENTHESIZED LATIN SMALL LETTER S"), which the
 compatibility form makes "(s)", punctuation that breaks the word: so they are read before it.
 

@@ -41,6 +41,14 @@ MAX_REPLY_CHARS = 1600
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 # A word: letters and digits, hyphen-joined at most once ("opt-out"); punctuation ends it.
 _WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)?")
+# A run of regional indicator letters (domain/lookalikes.py reads them), with what is drawn
+# between them but no letter or space. A phone draws two that name a region as its flag: a run
+# is read as a word only when it spells a keyword, and otherwise as the emoji it is, so a flag
+# beside a keyword ("Stop\U0001f1ec\U0001f1e7", "\U0001f1eb\U0001f1f7 Stop") leaves it one.
+_REGIONAL = "\U0001f1e6-\U0001f1ff"
+_REGIONAL_RUN = re.compile(rf"[{_REGIONAL}](?:[^\w\s{_REGIONAL}]*[{_REGIONAL}])*")
+_KEYWORD_WORDS = STOP_KEYWORDS | HELP_KEYWORDS | START_KEYWORDS | {
+    word for phrase in STOP_PHRASES for word in phrase.split()}
 
 
 class Keyword(Enum):
@@ -85,9 +93,21 @@ def _plain(text: str) -> str:
     ASCII), without accents or other marks drawn on a letter, with look-alikes as Latin letters
     (Cyrillic, Greek, small capitals: domain/lookalikes.py) and without what is drawn as nothing
     (a soft hyphen, zero-width space or combining grapheme joiner inside "End\u00adless" is no
-    word break: domain/unseen.py), so a keyword matches however a phone's keyboard typed it.
-    Look-alikes are read before the compatibility form, which would make "(s)" of a parenthesised
-    s, and after it, which shows the look-alike in a letter it decomposes (Cyrillic \u0451)."""
+    word break: domain/unseen.py), so a keyword matches however a phone's keyboard typed it."""
+    return _folded(_REGIONAL_RUN.sub(_regional_word, text))
+
+
+def _regional_word(run: re.Match[str]) -> str:
+    """A run of regional indicator letters set apart as the keyword it spells (an emoji
+    keyboard's S T O P), or, spelling none, as the flags it is drawn as: no word."""
+    word = _folded(run.group())
+    return f" {word} " if word in _KEYWORD_WORDS else " "
+
+
+def _folded(text: str) -> str:
+    """`text` as `_plain` reads it, but for regional indicator runs. Look-alikes are read before
+    the compatibility form, which would make "(s)" of a parenthesised s, and after it, which shows
+    the look-alike in a letter it decomposes (Cyrillic \u0451)."""
     decomposed = unicodedata.normalize("NFKD", as_latin(text))
     # Any dash joins words as the ASCII hyphen does ("Stop\u2011motion" is "stop-motion").
     return as_latin("".join("-" if unicodedata.category(char) == "Pd" else char for char in decomposed
