@@ -843,6 +843,27 @@ def test_p12_a_flag_or_regional_letters_spelling_no_keyword_are_no_keyword(reply
     assert InboundSms(ANN, "+1212", reply).keyword is None, ascii(reply)
 
 
+@pytest.mark.parametrize("reply", [
+    # Circled and squared letters between two flags: read as STOP before regional letters were.
+    f"{_regional('US')}\N{CIRCLED LATIN CAPITAL LETTER S}\N{CIRCLED LATIN CAPITAL LETTER T}"
+    f"\N{CIRCLED LATIN CAPITAL LETTER O}\N{CIRCLED LATIN CAPITAL LETTER P}{_regional('US')}",
+    f"{_regional('FR')}\N{SQUARED LATIN CAPITAL LETTER S}\N{SQUARED LATIN CAPITAL LETTER T}"
+    f"\N{SQUARED LATIN CAPITAL LETTER O}\N{SQUARED LATIN CAPITAL LETTER P}!{_regional('FR')}",
+    f"{_regional('GB')}\N{NEGATIVE SQUARED LATIN CAPITAL LETTER S}\N{NEGATIVE SQUARED LATIN CAPITAL LETTER T}"
+    f"\N{NEGATIVE SQUARED LATIN CAPITAL LETTER O}\N{NEGATIVE SQUARED LATIN CAPITAL LETTER P}\u2764\ufe0f"
+    f"{_regional('GB')}",
+    # A comma or an emoji after a keyword in regional letters ends it, as after any word.
+    f"{_regional('STOP')},{_regional('PLZ')}", f"{_regional('STOP')}\u2764\ufe0f{_regional('US')}",
+    f"{_regional('STOP')}!{_regional('US')}"])
+def test_p07_p12_only_what_is_drawn_as_nothing_or_a_dash_joins_regional_letters(reply):
+    """A run of regional letters takes in what is drawn as nothing or a dash between them
+    ("\N{REGIONAL INDICATOR SYMBOL LETTER O}\N{REGIONAL INDICATOR SYMBOL LETTER P}..-..."), and
+    nothing else: a circled STOP between two flags, which the compatibility form folds to STOP,
+    was taken into the flags' run and lost, and so was a STOP in regional letters followed by a
+    comma, a heart and a flag (P07, P12)."""
+    assert InboundSms(ANN, "+1212", reply).keyword is Keyword.STOP, ascii(reply)
+
+
 def _parenthesised(word: str) -> str:
     """`word` in parenthesised small letters (U+249C is a), which the compatibility form makes "(s)"."""
     return "".join(chr(0x249C + ord(letter) - ord("a")) for letter in word)

@@ -41,12 +41,14 @@ MAX_REPLY_CHARS = 1600
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 # A word: letters and digits, hyphen-joined at most once ("opt-out"); punctuation ends it.
 _WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)?")
-# A run of regional indicator letters (domain/lookalikes.py reads them), with what is drawn
-# between them but no letter or space. A phone draws two that name a region as its flag: a run
-# is read as a word only when it spells a keyword, and otherwise as the emoji it is, so a flag
-# beside a keyword ("Stop\U0001f1ec\U0001f1e7", "\U0001f1eb\U0001f1f7 Stop") leaves it one.
-_REGIONAL = "\U0001f1e6-\U0001f1ff"
-_REGIONAL_RUN = re.compile(rf"[{_REGIONAL}](?:[^\w\s{_REGIONAL}]*[{_REGIONAL}])*")
+# A run of regional indicator letters (domain/lookalikes.py reads them), with what is drawn as
+# nothing or as a dash between them (a joiner, a variation selector, "opt-out") and nothing else:
+# a circled letter, a comma or a heart ends it, as it ends a word. A phone draws two that name a
+# region as its flag: a run is read as a word only when it spells a keyword, and otherwise as the
+# emoji it is, so a flag beside a keyword ("Stop\U0001f1ec\U0001f1e7", "\U0001f1eb\U0001f1f7 Stop")
+# leaves it one. Found in the reply's shapes (_shapes), one character each, so it is linear.
+_REGIONAL, _JOINING, _OTHER = "r", "-", " "
+_REGIONAL_RUN = re.compile(rf"{_REGIONAL}(?:{_JOINING}*{_REGIONAL})*")
 _KEYWORD_WORDS = STOP_KEYWORDS | HELP_KEYWORDS | START_KEYWORDS | {
     word for phrase in STOP_PHRASES for word in phrase.split()}
 
@@ -94,13 +96,26 @@ def _plain(text: str) -> str:
     (Cyrillic, Greek, small capitals: domain/lookalikes.py) and without what is drawn as nothing
     (a soft hyphen, zero-width space or combining grapheme joiner inside "End\u00adless" is no
     word break: domain/unseen.py), so a keyword matches however a phone's keyboard typed it."""
-    return _folded(_REGIONAL_RUN.sub(_regional_word, text))
+    parts, end = [], 0
+    for run in _REGIONAL_RUN.finditer(_shapes(text)):
+        parts += [text[end:run.start()], _regional_word(text[run.start():run.end()])]
+        end = run.end()
+    return _folded("".join(parts) + text[end:])
 
 
-def _regional_word(run: re.Match[str]) -> str:
+def _shapes(text: str) -> str:
+    """One character for each of `text`'s: a regional indicator letter, what may join two in a
+    run (drawn as nothing, drawn on the letter before it, a dash), or anything else."""
+    return "".join(_REGIONAL if "\U0001f1e6" <= char <= "\U0001f1ff"
+                   else _JOINING if (drawn_as_nothing(char) or _drawn_on_a_letter(char)
+                                     or unicodedata.category(char) == "Pd")
+                   else _OTHER for char in text)
+
+
+def _regional_word(run: str) -> str:
     """A run of regional indicator letters set apart as the keyword it spells (an emoji
     keyboard's S T O P), or, spelling none, as the flags it is drawn as: no word."""
-    word = _folded(run.group())
+    word = _folded(run)
     return f" {word} " if word in _KEYWORD_WORDS else " "
 
 
