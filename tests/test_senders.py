@@ -933,6 +933,29 @@ def test_p35_a_delete_landing_while_the_add_makes_its_ses_identity_leaves_none_u
     assert "shop.example" not in _ses_identities()
 
 
+@pytest.mark.parametrize("after", [False, True], ids=["before the create", "after it"])
+def test_p35_an_add_whose_claim_the_accounts_purge_removed_meanwhile_deletes_what_it_made(
+        client, headers, account, monkeypatch, after):
+    """P35: the account's purge read that no add of its identities was running (give_up_running),
+    the account's add then claimed one, and the purge removed the account's items, that claim
+    among them, around the add's SES create: the add answered 409 and left an SES identity no
+    claim holds, which no delete would ever remove (an address is someone's mailbox, P22), and
+    which kept the domain's owner from adding it. An add whose claim is gone once it has made
+    the SES identity deletes it: no other claim can hold an identity SES already had."""
+    from chalicelib.adapters import ses
+    from chalicelib.services.senders import delete_account_identities
+    from chalicelib.store.retention import purge_account
+
+    def the_purge_runs() -> None:
+        delete_account_identities(account["account_id"])
+        assert purge_account(account["account_id"], content_only=False, more_time=lambda: True)[1]
+
+    _first_call_runs(monkeypatch, ses, "create_identity", the_purge_runs, after=after)
+    refused = _add(client, headers, "shop.example")
+    assert refused.status_code == 409 and _error(refused)["field"] == "identity", refused.body
+    assert "shop.example" not in _ses_identities(), "an SES identity no claim holds"
+
+
 # --- an attacker's view: one owner for a domain and its addresses, in every spelling and race ---
 
 @pytest.mark.parametrize(("first", "second"), [("bigbrand.example", "ceo@bigbrand.example"),

@@ -104,6 +104,9 @@ def add_sender(account_id: str, actor: str, raw_identity: str, *, operator: bool
     # delete removes both). Until the claim says the identity is made, no give-up begins
     # (_give_up); one can only have begun once this add could no longer be running.
     if not sender_store.mark_ses_made(item):
+        # The claim went meanwhile (the account's purge removes its claims, whatever runs): what
+        # this add made goes too. No other claim holds it: an add made since found SES had it.
+        ses.delete_identity(item.identity)
         raise Conflict(f"the identity '{name.identity}' was given up while it was being added: "
                        "add it again", field="identity")
     audit.record(account_id, actor, "sender.added", name.kind.value)
