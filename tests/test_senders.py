@@ -956,6 +956,30 @@ def test_p35_an_add_whose_claim_the_accounts_purge_removed_meanwhile_deletes_wha
     assert "shop.example" not in _ses_identities(), "an SES identity no claim holds"
 
 
+def test_p35_p23_an_account_whose_deletion_is_due_adds_no_sender_identity(client, headers, account):
+    """P35, P23: the daily purge passes over an account while an add of its may still be making
+    an SES identity (give_up_running). Past its deletion date, which nothing cancels any more,
+    an account that kept adding and deleting identities always had an add running when the
+    purge looked, and was never deleted. It adds none then: 403 naming `account`, nothing
+    claimed, nothing made in SES, and the purge does not wait for it."""
+    import time_machine
+
+    from chalicelib.services.senders import give_up_running
+    from chalicelib.store import account_lifecycle
+
+    account_lifecycle.set_deletion_nonce(account["account_id"], "nonce")
+    due = account_lifecycle.schedule_deletion(account["account_id"], "nonce")
+    assert due is not None
+    with time_machine.travel(due - timedelta(seconds=1), tick=False):  # it may still be reactivated
+        assert _add(client, headers, "shop.example").status_code == 201
+    with time_machine.travel(due, tick=False):
+        refused = _add(client, headers, "mail.example")
+        assert refused.status_code == 403 and _error(refused)["field"] == "account", refused.body
+        assert not give_up_running(account["account_id"])
+    assert "mail.example" not in _identities(client, {"headers": headers})
+    assert "mail.example" not in _ses_identities()
+
+
 # --- an attacker's view: one owner for a domain and its addresses, in every spelling and race ---
 
 @pytest.mark.parametrize(("first", "second"), [("bigbrand.example", "ceo@bigbrand.example"),

@@ -154,6 +154,12 @@ def deletion_due(confirmed_at: datetime) -> datetime:
     return confirmed_at + DELETION_GRACE
 
 
+def deletion_has_come(deletion_state: str | None, due_at: datetime | None, at: datetime) -> bool:
+    """Whether the account's deletion date has come (P23): nothing cancels it any more, and the
+    daily purge deletes the account."""
+    return deletion_state == DELETION_SCHEDULED and due_at is not None and due_at <= at
+
+
 def content_purge_cutoff(at: datetime) -> datetime:
     """Accounts suspended at or before this time have their content erased (P22)."""
     return at - SUSPENDED_CONTENT_GRACE

@@ -20,6 +20,7 @@ from chalicelib.config import settings
 from chalicelib.domain.clock import now
 from chalicelib.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from chalicelib.domain.health import refuse_while_blocked
+from chalicelib.domain.retention import deletion_has_come
 from chalicelib.domain.senders import (
     Owner,
     SenderKind,
@@ -85,7 +86,8 @@ def sender_view(item: SenderIdentity, state: ses.IdentityState | None) -> dict[s
 
 def add_sender(account_id: str, actor: str, raw_identity: str, *, operator: bool = False) -> dict[str, Any]:
     """Claim an address or domain for the account and create its SES identity; its view.
-    Forbidden while the account may not send (P26): it may not prepare to send either. Conflict
+    Forbidden while the account may not send (P26): it may not prepare to send either; nor once
+    its deletion date has come (P23), as the purge waits for every add still running. Conflict
     when SES has the identity already and no account owns it: it is someone's verified identity
     (made by hand, or from before identities were owned), which the operator adopts for its
     owner; made again here, its owner's DKIM records and verification would be lost. Conflict
@@ -93,7 +95,13 @@ def add_sender(account_id: str, actor: str, raw_identity: str, *, operator: bool
     nobody: SES would let it be sent as through that domain. The `operator` (its CLI) may give
     an account an identity under the platform's domain, or under one SES verified for nobody:
     the operator vouches for it, as for an adoption."""
-    refuse_while_blocked(get_account(account_id))
+    account = get_account(account_id)
+    refuse_while_blocked(account)
+    if deletion_has_come(account.deletion_state, account.deletion_due_at, now()):
+        # The purge waits while an add may be making an SES identity (give_up_running): adds
+        # without end would keep it from ever deleting the account.
+        raise Forbidden("the account's deletion date has come: it adds no sender identity",
+                        field="account")
     name = sender_name(raw_identity)
     _refuse_platform_domain(name, subdomains=not operator, operator=operator)
     _refuse_under_a_verified_domain(name, account_id, unowned_too=not operator)

@@ -18,6 +18,7 @@ from chalicelib.domain.retention import (
     content_purge_cutoff,
     day_of,
     deletion_due,
+    deletion_has_come,
     inactivity_warning_cutoff,
 )
 from chalicelib.store.conditions import CONDITION_FAILED, updated_if
@@ -130,7 +131,6 @@ def still_due_for_deletion(account_id: str, at: datetime) -> Account | None:
         account = Account.get(account_id, consistent_read=True)
     except Account.DoesNotExist:
         return None
-    if (account.deletion_state == DELETION_SCHEDULED and account.deletion_due_at is not None
-            and account.deletion_due_at <= at):
+    if deletion_has_come(account.deletion_state, account.deletion_due_at, at):
         return account
     return None
