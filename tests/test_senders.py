@@ -956,6 +956,29 @@ def test_p35_an_add_whose_claim_the_accounts_purge_removed_meanwhile_deletes_wha
     assert "shop.example" not in _ses_identities(), "an SES identity no claim holds"
 
 
+def test_p35_an_add_whose_claim_was_given_up_and_claimed_afresh_leaves_the_newcomers_identity(
+        client, headers, other, monkeypatch):
+    """P35, the other side: an add outlived CREATION_GRACE after SES made its identity (an
+    operator's CLI paused, say); its claim lapsed (SES says FAILED), another account's add gave
+    it up and made the identity afresh. The first add, its claim gone, deletes what SES has only
+    while no claim holds the identity: the newcomer's stays."""
+    import time_machine
+
+    from chalicelib.adapters import ses
+    from chalicelib.domain.senders import CREATION_GRACE
+
+    def the_other_adds_after_the_grace() -> None:
+        _ses_status("shop.example", "FAILED")
+        with time_machine.travel(datetime.now(UTC) + CREATION_GRACE + timedelta(seconds=1), tick=False):
+            assert _add(client, other["headers"], "shop.example").status_code == 201
+
+    _first_call_runs(monkeypatch, ses, "create_identity", the_other_adds_after_the_grace, after=True)
+    refused = _add(client, headers, "shop.example")
+    assert refused.status_code == 409 and _error(refused)["field"] == "identity", refused.body
+    assert "shop.example" in _identities(client, other)
+    assert "shop.example" in _ses_identities(), "another account's SES identity was deleted"
+
+
 def test_p35_p23_an_account_whose_deletion_is_due_adds_no_sender_identity(client, headers, account):
     """P35, P23: the daily purge passes over an account while an add of its may still be making
     an SES identity (give_up_running). Past its deletion date, which nothing cancels any more,

@@ -113,8 +113,11 @@ def add_sender(account_id: str, actor: str, raw_identity: str, *, operator: bool
     # (_give_up); one can only have begun once this add could no longer be running.
     if not sender_store.mark_ses_made(item):
         # The claim went meanwhile (the account's purge removes its claims, whatever runs): what
-        # this add made goes too. No other claim holds it: an add made since found SES had it.
-        ses.delete_identity(item.identity)
+        # this add made goes too, unless a claim holds the identity now (this one lapsed, and
+        # another add gave it up and made the identity afresh); an add after this read finds
+        # SES has it, and makes nothing.
+        if all(claim.identity != item.identity for claim in sender_store.identities_at(item.domain)):
+            ses.delete_identity(item.identity)
         raise Conflict(f"the identity '{name.identity}' was given up while it was being added: "
                        "add it again", field="identity")
     audit.record(account_id, actor, "sender.added", name.kind.value)
