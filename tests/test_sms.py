@@ -558,8 +558,8 @@ def test_p12_a_number_texted_only_a_phone_code_is_answered_help_and_start_a_forg
 
 def test_p18_p21_a_phone_codes_record_goes_with_the_persons_erasure(client, aws, account, list_id):
     """The code's record is data about the number's holder, like any text's: an erasure by the
-    number deletes it (P18; one by the entry's email does not reach a number never proved its
-    owner's), and HELP from the number is then answered nothing."""
+    number deletes it (P18; one by the entry's email too, below), and HELP from the number is
+    then answered nothing."""
     from chalicelib.services.privacy import erase_person
     from chalicelib.store.messages import sent_to
 
@@ -572,6 +572,78 @@ def test_p18_p21_a_phone_codes_record_goes_with_the_persons_erasure(client, aws,
     assert list(sent_to(bob)) == []
     _keyword_from(client, aws, "HELP", origination=BOB)
     assert len(sent_sms()) == 1, "the erased number was answered"
+
+
+def _tables_holding(hashed: str) -> set[str]:
+    """The tables with an item that still holds this keyed hash (a test may Scan)."""
+    from tests.support.privacy_scan import scan_every_table
+
+    return {name for name, items in scan_every_table().items() if any(hashed in item for item in items)}
+
+
+def _code_to(client, account, list_id, address: str, number: str) -> str:
+    """A code texted to `number`, typed unconfirmed on the entry of `address`: its keyed hash."""
+    subscribe(account["account_id"], list_id, address, phone=number, phone_confirmed=False)
+    assert _form_post(client, _prefs_token(account, list_id, address), "phone/code",
+                      list_id=list_id).status_code == 200
+    return phone_hash(number, hash_key())
+
+
+def test_p18_an_erasure_by_email_takes_the_code_texted_to_its_entrys_unconfirmed_number(
+        client, aws, account, list_id):
+    """The code went to the number typed on her entry, at her asking: her erasure by email must
+    not leave the record of that text (its number's keyed hash) behind until the 30-day purge."""
+    from chalicelib.services.privacy import erase_person
+
+    bob = _code_to(client, account, list_id, "bob@example.com", BOB)
+    assert "messages" in _tables_holding(bob)
+    erase_person(account["account_id"], "bob@example.com")
+    assert _tables_holding(bob) == set()
+
+
+def test_p18_an_erasure_by_email_takes_a_code_texted_to_a_number_the_entry_has_since_changed(
+        client, aws, account, list_id):
+    """The entry no longer holds the old number, yet the record of its code is still hers (P18)."""
+    from chalicelib.services.privacy import erase_person
+    from chalicelib.store.subscribers import get_subscriber, update_fields
+
+    bob = _code_to(client, account, list_id, "bob@example.com", BOB)
+    update_fields(get_subscriber(list_id, "bob@example.com"), {"phone": "+40734567890"})
+    erase_person(account["account_id"], "bob@example.com")
+    assert _tables_holding(bob) == set()
+
+
+def test_p18_an_erasure_by_a_number_leaves_no_trace_of_it_on_the_entry_that_asked_it_a_code(
+        client, aws, account, list_id):
+    """Ann typed Bob's number and asked it a code: Bob's erasure by his number takes its keyed
+    hash off Ann's entry too, which stays Ann's; only the suppression keeps it (P18)."""
+    from chalicelib.services.privacy import erase_person
+    from chalicelib.store.subscribers import get_subscriber
+
+    bob = _code_to(client, account, list_id, "ann@example.com", BOB)
+    erase_person(account["account_id"], BOB)
+    assert _tables_holding(bob) == {"suppressions"}
+    assert get_subscriber(list_id, "ann@example.com") is not None
+
+
+def test_p21_an_entry_keeps_the_way_to_a_codes_record_only_while_the_record_may_be_held(
+        client, aws, account, list_id):
+    """Each code adds where its record is found to the entry; what leads to records past their 30
+    days and their purge list's 2 goes with the next code: asked daily, the entry holds no more."""
+    from chalicelib.store.subscribers import get_subscriber
+
+    with time_machine.travel(datetime(2027, 3, 1, 9, tzinfo=UTC), tick=False) as traveller:
+        _code_to(client, account, list_id, "bob@example.com", BOB)
+        traveller.shift(timedelta(days=31))
+        assert _form_post(client, _prefs_token(account, list_id, "bob@example.com"), "phone/code",
+                          list_id=list_id).status_code == 200
+        assert len(get_subscriber(list_id, "bob@example.com").code_texts) == 2, "dropped while held"
+        traveller.shift(timedelta(days=1, seconds=1))
+        assert _form_post(client, _prefs_token(account, list_id, "bob@example.com"), "phone/code",
+                          list_id=list_id).status_code == 200
+        texts = get_subscriber(list_id, "bob@example.com").code_texts
+    assert [text.sent_at for text in texts] == [datetime(2027, 4, 1, 9, tzinfo=UTC),
+                                                datetime(2027, 4, 2, 9, 0, 1, tzinfo=UTC)]
 
 
 def test_p07_p12_a_stop_to_a_phone_code_suppresses_the_number_for_the_account_and_platform_wide(

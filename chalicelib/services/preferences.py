@@ -342,7 +342,9 @@ def send_phone_code(token: str, form: Mapping[str, str]) -> None:
     # A code held back is kept as one no guess matches: it reached nobody (P01).
     kept = (phone_consent.code_hash(key, entry.list_id, entry.address, entry.phone, code) if texted
             else phone_consent.HELD_BACK)
-    subscriber_store.save_phone_code(entry, kept)
+    recipient_hash, message_id = phone_hash(entry.phone, key), new_id("msg")
+    purge_list = messages.list_for_purge(claim.account_id, {message_id: recipient_hash}) if texted else None
+    subscriber_store.save_phone_code(entry, kept, (purge_list, message_id) if purge_list else None)
     if not texted:
         logger.info("phone confirmation code not texted: the number opted out or had its codes today",
                     extra={"list_id": entry.list_id})
@@ -351,8 +353,6 @@ def send_phone_code(token: str, form: Mapping[str, str]) -> None:
     list_name = mailing_list.name if mailing_list else ""
     text = phone_consent.code_text(get_account(claim.account_id).name, list_name, code,
                                    list_language(mailing_list))
-    recipient_hash, message_id = phone_hash(entry.phone, key), new_id("msg")
-    purge_list = messages.list_for_purge(claim.account_id, {message_id: recipient_hash})
     _text_code(entry, text)
     # Recorded like any text (P21: erased after 30 days, or with the person, P18), once it went:
     # a HELP or START from the number is then answered, naming the account (services/

@@ -252,6 +252,23 @@ def records_of(purge_list: MessagePurgeList) -> list[MessageRecord]:
             for message_id, hashed in sorted(listed(purge_list).items())]
 
 
+def listed_records(listed_messages: Iterable[tuple[str, str]]) -> list[MessageRecord]:
+    """The records still held of these messages ((purge list key, message id) each), found
+    through the lists that name them with their recipient: a BatchGetItem of the lists, one of
+    the records. A message its list no longer names (the recipient was erased, or the purge came)
+    is found nowhere."""
+    wanted: dict[str, set[str]] = {}
+    for list_key, message_id in listed_messages:
+        wanted.setdefault(list_key, set()).add(message_id)
+    if not wanted:  # most people were texted no code: no read
+        return []
+    lists = MessagePurgeList.batch_get([tuple(key.partition("|")[::2]) for key in sorted(wanted)])
+    keys = {(hashed, message_id) for purge_list in lists
+            for message_id, hashed in listed(purge_list).items()
+            if message_id in wanted.get(purge_list_key(purge_list), ())}
+    return list(MessageRecord.batch_get(sorted(keys))) if keys else []
+
+
 def still_held(records: list[MessageRecord]) -> list[MessageRecord]:
     """Those of these records that are still in the table, TTL not having deleted them yet: keys
     only, BatchGetItem of 100 (half a read unit each, found or not)."""

@@ -300,6 +300,18 @@ class PhoneConsentProof(MapAttribute):
     attempts = NumberAttribute(null=True)
 
 
+class CodeText(MapAttribute):
+    """Where the message record of a code texted for an entry is found: its message id and the
+    purge list naming it with its recipient's keyed hash (store/messages.py). Neither the number
+    nor its hash: the entry's erasure finds the record through them, the number being proven
+    nobody's, or changed since (P18); once the number's own erasure took the record off its list
+    they lead nowhere."""
+
+    purge_list = UnicodeAttribute()
+    message_id = UnicodeAttribute()
+    sent_at = UTCDateTimeAttribute()
+
+
 class ReturningSignup(MapAttribute):
     """A person's own signup back to the entry they unsubscribed (P12), waiting for their
     confirmation beside the entry, which stays as it ended until then (P22): the new contact
@@ -361,6 +373,8 @@ class Subscriber(TidingsModel):
     tracking = TrackingConsentProof(null=True)
     # P01-P03 for SMS: the person's confirmation of their phone number.
     phone_consent = PhoneConsentProof(null=True)
+    # The records of the codes texted for the entry while they may be held (P18, P21).
+    code_texts = ListAttribute(of=CodeText, null=True)
     # P12: on an unsubscribed entry, the person's own signup back, until they confirm it.
     returning = ReturningSignup(null=True)
     # P17 restriction of processing: the entry is kept but sending skips it (every campaign).

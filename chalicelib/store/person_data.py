@@ -57,18 +57,22 @@ from chalicelib.store.subscribers import consent_view, tracking_view
 @dataclass(frozen=True)
 class Found:
     """The person being erased, and what of theirs several erasers need, read once at the start
-    of the erasure: their message records (a Query per keyed hash; receipts and purge lists are
+    of the erasure: their entries (a Query per email; the codes texted for them are found
+    through them), their message records (a Query per keyed hash; receipts and purge lists are
     found through them) and their tracking markers (a Query per campaign and email). Exports and
     `holds_personal_data` read afresh instead."""
 
     person: Person
+    entries: tuple[Subscriber, ...]
     records: tuple[MessageRecord, ...]
     markers: tuple[TrackingMarker, ...]
 
     @classmethod
     def of(cls, person: Person) -> Found:
+        entries = person_subscribers.entries_of(person)
         markers = tracking_store.markers_of(person.account_id, person.emails)
-        return cls(person, tuple(_messages(person)), tuple(marker for _, marker in markers))
+        return cls(person, tuple(entries), tuple(_messages(person, entries)),
+                   tuple(marker for _, marker in markers))
 
 
 Exporter = Callable[[Person], list[dict[str, Any]]]
@@ -187,7 +191,7 @@ def erase_subscribers(found: Found) -> int:
     phone_only = person_subscribers.phone_only_entries_of(person)
     for entry in phone_only:
         person_subscribers.remove_phone(entry, person.phones)
-    return person_subscribers.delete_entries(person_subscribers.entries_of(person)) + len(phone_only)
+    return person_subscribers.delete_entries(list(found.entries)) + len(phone_only)
 
 
 # --- abuse-limit counters ------------------------------------------------------------------------
@@ -215,9 +219,15 @@ def erase_idempotency_keys(found: Found) -> int:
 
 # --- message records -----------------------------------------------------------------------------
 
-def _messages(person: Person) -> list[MessageRecord]:
-    return [record for hashed in sorted(person.keyed_hashes(hash_key()))
-            for record in messages.sent_to(hashed, person.account_id)]
+def _messages(person: Person, entries: list[Subscriber]) -> list[MessageRecord]:
+    """The records to the person's keyed hashes, and those of the codes texted for their
+    `entries` (found through them: the number may be proven nobody's, or changed since, P18)."""
+    records = [record for hashed in sorted(person.keyed_hashes(hash_key()))
+               for record in messages.sent_to(hashed, person.account_id)]
+    found = {(record.recipient_hash, record.message_id) for record in records}
+    codes = messages.listed_records((text.purge_list, text.message_id)
+                                    for entry in entries for text in entry.code_texts or ())
+    return records + [record for record in codes if (record.recipient_hash, record.message_id) not in found]
 
 
 def export_messages(person: Person) -> list[dict[str, Any]]:
@@ -227,7 +237,7 @@ def export_messages(person: Person) -> list[dict[str, Any]]:
     return [{"message_id": r.message_id, "kind": r.kind, "campaign_id": r.campaign_id,
              "list_id": r.list_id, "sent": not r.unsent, "sent_at": _iso(r.sent_at),
              "expires_at": _iso(r.expires_at)}
-            for r in _messages(person)]
+            for r in _messages(person, [])]
 
 
 def erase_receipts(found: Found) -> int:
@@ -326,7 +336,8 @@ COVERAGE: dict[type[TidingsModel], Coverage] = {
     Subscriber: PersonalData(
         section="subscriptions", export=export_subscribers, erase=erase_subscribers,
         fields=("address", "email", "phone", "name", "company", "website", "field_of_activity",
-                "attributes", "consent", "tracking", "phone_consent", "account_address", "returning"),
+                "attributes", "consent", "tracking", "phone_consent", "code_texts", "account_address",
+                "returning"),
         retention="confirmed: while subscribed; unconfirmed: 7 days (P01); ended (unsubscribed, "
                   "bounced, complained): 30 days after it ended, or fewer as deployed (P29); a "
                   "signup back to an unsubscribed entry (`returning`): read as gone after 7 days "

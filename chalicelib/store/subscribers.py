@@ -18,7 +18,12 @@ from chalicelib.config import settings
 from chalicelib.domain.clock import now
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.phone_consent import phone_confirmed
-from chalicelib.domain.retention import ENDED_BUCKETS, purge_bucket
+from chalicelib.domain.retention import (
+    ENDED_BUCKETS,
+    MESSAGE_RETENTION,
+    PURGE_LIST_EXTRA_LIFETIME,
+    purge_bucket,
+)
 from chalicelib.domain.subscriptions import (
     PENDING_LIFETIME,
     SIGNUP_REPLACES,
@@ -33,6 +38,7 @@ from chalicelib.domain.subscriptions import (
 from chalicelib.store.conditions import CONDITION_FAILED, updated_if
 from chalicelib.store.lists import consent_history, tracking_history
 from chalicelib.store.models import (
+    CodeText,
     ConsentProof,
     MailingList,
     PhoneConsentProof,
@@ -42,6 +48,9 @@ from chalicelib.store.models import (
 )
 from chalicelib.store.paging import decode_cursor, encode_cursor, fill_page
 from chalicelib.store.transactions import first_condition_failed, write_transaction
+
+# A code's record is gone by then: the purge deletes it by day 30, before its purge list expires.
+_CODE_RECORD_HELD = MESSAGE_RETENTION + PURGE_LIST_EXTRA_LIFETIME
 
 
 def list_status_key(list_id: str, status: Status) -> str:
@@ -265,10 +274,20 @@ def phone_is_confirmed(entry: Subscriber) -> bool:
     return phone_confirmed(entry.phone, proof.phone if proof else None, proof.confirmed_at if proof else None)
 
 
-def save_phone_code(entry: Subscriber, hashed: str) -> None:
-    """A new code was sent to the entry's number: keep its keyed hash, time and no tries yet."""
-    proof = PhoneConsentProof(phone=entry.phone, code_hash=hashed, code_sent_at=now(), attempts=0)
-    entry.update(actions=[Subscriber.phone_consent.set(proof)], condition=Subscriber.address.exists())
+def save_phone_code(entry: Subscriber, hashed: str, texted: tuple[str, str] | None = None) -> None:
+    """A new code was sent to the entry's number: keep its keyed hash, time and no tries yet, and
+    where the record it will have is found (`texted`: its purge list's key and message id), before
+    the text goes: the entry's erasure must find that record whatever the number is by then (P18).
+    What leads to records the purge has deleted by now is dropped (P21)."""
+    at = now()
+    proof = PhoneConsentProof(phone=entry.phone, code_hash=hashed, code_sent_at=at, attempts=0)
+    actions = [Subscriber.phone_consent.set(proof)]
+    if texted is not None:
+        held = [text for text in entry.code_texts or () if text.sent_at > at - _CODE_RECORD_HELD]
+        purge_list, message_id = texted
+        actions.append(Subscriber.code_texts.set(
+            [*held, CodeText(purge_list=purge_list, message_id=message_id, sent_at=at)]))
+    entry.update(actions=actions, condition=Subscriber.address.exists())
 
 
 def take_code_attempt(entry: Subscriber, code_hash: str, max_attempts: int) -> bool:
