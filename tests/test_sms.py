@@ -646,6 +646,21 @@ def test_p21_an_entry_keeps_the_way_to_a_codes_record_only_while_the_record_may_
                                                 datetime(2027, 4, 2, 9, 0, 1, tzinfo=UTC)]
 
 
+def test_p16_p20_a_code_texted_for_the_entry_is_in_its_persons_export_whatever_the_number_is_now(
+        client, aws, account, list_id):
+    """Her export by email lists the record of the code texted to her entry's number like her
+    other messages, and after the number changed (P16); the answer to whether data is held reads
+    the same sections (P20)."""
+    from chalicelib.services.privacy import export_person
+    from chalicelib.store.subscribers import get_subscriber, update_fields
+
+    _code_to(client, account, list_id, "bob@example.com", BOB)
+    [record] = export_person(account["account_id"], "bob@example.com")["messages"]
+    assert (record["kind"], record["list_id"], record["sent"]) == ("phone_code", list_id, True)
+    update_fields(get_subscriber(list_id, "bob@example.com"), {"phone": "+40734567890"})
+    assert export_person(account["account_id"], "bob@example.com")["messages"] == [record]
+
+
 def test_p07_p12_a_stop_to_a_phone_code_suppresses_the_number_for_the_account_and_platform_wide(
         client, aws, account, list_id):
     """Whoever holds an entry's link may type any number: a STOP from a number texted only codes

@@ -237,7 +237,7 @@ def export_messages(person: Person) -> list[dict[str, Any]]:
     return [{"message_id": r.message_id, "kind": r.kind, "campaign_id": r.campaign_id,
              "list_id": r.list_id, "sent": not r.unsent, "sent_at": _iso(r.sent_at),
              "expires_at": _iso(r.expires_at)}
-            for r in _messages(person, [])]
+            for r in _messages(person, person_subscribers.entries_of(person))]
 
 
 def erase_receipts(found: Found) -> int:
