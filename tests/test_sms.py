@@ -661,6 +661,31 @@ def test_p16_p20_a_code_texted_for_the_entry_is_in_its_persons_export_whatever_t
     assert export_person(account["account_id"], "bob@example.com")["messages"] == [record]
 
 
+def test_p18_two_codes_asked_at_once_never_lose_the_way_to_either_record(
+        client, aws, account, list_id, monkeypatch):
+    """Two asks read the entry before either saves its code: the later save, built on that read,
+    must not write over the way to the first code's record (then texted), or an erasure by email
+    leaves that text's record behind (P18). It is refused instead, and texts nothing."""
+    from chalicelib.services import preferences
+    from chalicelib.store import messages
+    from chalicelib.store.subscribers import get_subscriber, save_phone_code
+
+    subscribe(account["account_id"], list_id, "bob@example.com", phone=BOB, phone_confirmed=False)
+    filed = messages.list_for_purge
+
+    def asked_meanwhile(account_id, texted):
+        # The other ask saves its code between this one's read of the entry and its save.
+        save_phone_code(get_subscriber(list_id, "bob@example.com"), "other", ("bucket|entry", "msg_other"))
+        return filed(account_id, texted)
+
+    monkeypatch.setattr(preferences.messages, "list_for_purge", asked_meanwhile)
+    answer = _form_post(client, _prefs_token(account, list_id, "bob@example.com"), "phone/code",
+                        list_id=list_id)
+    assert answer.status_code == 429 and sent_sms() == []
+    texts = get_subscriber(list_id, "bob@example.com").code_texts
+    assert [text.message_id for text in texts] == ["msg_other"]
+
+
 def test_p07_p12_a_stop_to_a_phone_code_suppresses_the_number_for_the_account_and_platform_wide(
         client, aws, account, list_id):
     """Whoever holds an entry's link may type any number: a STOP from a number texted only codes

@@ -344,7 +344,9 @@ def send_phone_code(token: str, form: Mapping[str, str]) -> None:
             else phone_consent.HELD_BACK)
     recipient_hash, message_id = phone_hash(entry.phone, key), new_id("msg")
     purge_list = messages.list_for_purge(claim.account_id, {message_id: recipient_hash}) if texted else None
-    subscriber_store.save_phone_code(entry, kept, (purge_list, message_id) if purge_list else None)
+    if not subscriber_store.save_phone_code(entry, kept, (purge_list, message_id) if purge_list else None):
+        # Another ask saved its code since this one read the entry (P18: neither loses its record's way).
+        raise TooManyRequests(N_("a code was sent a moment ago; wait two minutes before asking again"))
     if not texted:
         logger.info("phone confirmation code not texted: the number opted out or had its codes today",
                     extra={"list_id": entry.list_id})

@@ -274,11 +274,13 @@ def phone_is_confirmed(entry: Subscriber) -> bool:
     return phone_confirmed(entry.phone, proof.phone if proof else None, proof.confirmed_at if proof else None)
 
 
-def save_phone_code(entry: Subscriber, hashed: str, texted: tuple[str, str] | None = None) -> None:
+def save_phone_code(entry: Subscriber, hashed: str, texted: tuple[str, str] | None = None) -> bool:
     """A new code was sent to the entry's number: keep its keyed hash, time and no tries yet, and
     where the record it will have is found (`texted`: its purge list's key and message id), before
     the text goes: the entry's erasure must find that record whatever the number is by then (P18).
-    What leads to records the purge has deleted by now is dropped (P21)."""
+    What leads to records the purge has deleted by now is dropped (P21). False, writing nothing,
+    when another code was saved since `entry` was read (or the entry is gone): the list written
+    here, built on that read, would lose the way to that code's record."""
     at = now()
     proof = PhoneConsentProof(phone=entry.phone, code_hash=hashed, code_sent_at=at, attempts=0)
     actions = [Subscriber.phone_consent.set(proof)]
@@ -287,7 +289,9 @@ def save_phone_code(entry: Subscriber, hashed: str, texted: tuple[str, str] | No
         purge_list, message_id = texted
         actions.append(Subscriber.code_texts.set(
             [*held, CodeText(purge_list=purge_list, message_id=message_id, sent_at=at)]))
-    entry.update(actions=actions, condition=Subscriber.address.exists())
+    unchanged = (Subscriber.code_texts == entry.code_texts if entry.code_texts
+                 else Subscriber.code_texts.does_not_exist())
+    return updated_if(entry, actions, Subscriber.address.exists() & unchanged)
 
 
 def take_code_attempt(entry: Subscriber, code_hash: str, max_attempts: int) -> bool:
