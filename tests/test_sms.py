@@ -686,6 +686,25 @@ def test_p18_two_codes_asked_at_once_never_lose_the_way_to_either_record(
     assert [text.message_id for text in texts] == ["msg_other"]
 
 
+def test_p18_an_erasure_by_email_takes_a_code_texted_before_the_entry_ended_and_was_signed_up_back(
+        client, aws, account, list_id):
+    """Her entry was texted a code, then she unsubscribed and signed up back without the number:
+    the confirmed signup back replaces the entry, and must keep the way to that record (P18)."""
+    from chalicelib.domain.subscriptions import Contact, Source, Status, evidence
+    from chalicelib.services.privacy import erase_person
+    from chalicelib.store.models import Subscriber
+    from chalicelib.store.returning import confirm_return, write_return
+    from chalicelib.store.subscribers import ending_actions
+
+    bob = _code_to(client, account, list_id, "bob@example.com", BOB)
+    Subscriber(list_id=list_id, address="bob@example.com").update(
+        actions=ending_actions(list_id, "bob@example.com", Status.UNSUBSCRIBED))
+    consent = evidence(datetime.now(UTC), Source.FORM, 1, ip=None, user_agent=None, form_url=None)
+    assert write_return(account["account_id"], Contact(email="bob@example.com"), list_id, consent, None)
+    assert confirm_return(Subscriber.get(list_id, "bob@example.com", consistent_read=True), None, None)
+    erase_person(account["account_id"], "bob@example.com")
+    assert _tables_holding(bob) == set()
+
 def test_p07_p12_a_stop_to_a_phone_code_suppresses_the_number_for_the_account_and_platform_wide(
         client, aws, account, list_id):
     """Whoever holds an entry's link may type any number: a STOP from a number texted only codes

@@ -95,6 +95,9 @@ def confirm_return(entry: Subscriber, ip: str | None, user_agent: str | None,
     if tracking is not None and tracking.given_at is not None:  # confirmed with it (P30)
         tracking.confirmed_at = at
     confirmed = new_entry(entry.account_id, entry.list_id, contact, Status.CONFIRMED, consent, tracking, at)
+    # The records of codes texted for the entry are still its person's to erase (P18); an ended
+    # entry is texted none, so none is added since `entry` was read.
+    confirmed.code_texts = entry.code_texts
     try:
         confirmed.save(condition=_reopenable(entry.account_id, at)
                        & (Subscriber.returning.expires_at == signup.expires_at))
