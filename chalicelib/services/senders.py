@@ -354,7 +354,7 @@ def _give_up(item: SenderIdentity, keeping: sender_store.Keeping | None = None) 
     be running (domain/senders.release_stalled), the next delete, account purge or add of the
     identity finishes it, and an add makes the identity afresh, so its old
     owner's verification is never inherited."""
-    if _may_be_running(item, now()) or _add_may_be_running(item, now()):
+    if _in_flight(item, now()):
         return False
     if item.ses_deleted:  # a give-up stopped after SES's delete: only the claim is left
         return sender_store.release_unchanged_identity(item)
@@ -379,6 +379,11 @@ def _may_be_running(item: SenderIdentity, at: datetime) -> bool:
     past SES's delete (`ses_deleted`) or stalled (domain/senders.release_stalled) may be finished."""
     return (item.releasing_at is not None and not item.ses_deleted
             and not release_stalled(item.releasing_at, at))
+
+
+def _in_flight(item: SenderIdentity, at: datetime) -> bool:
+    """Whether a give-up or an add of the claim may still be running: no other may begin."""
+    return _may_be_running(item, at) or _add_may_be_running(item, at)
 
 
 def _add_may_be_running(item: SenderIdentity, at: datetime) -> bool:
@@ -463,8 +468,7 @@ def give_up_running(account_id: str) -> bool:
     now, the claim would be gone, and nothing could finish a give-up killed before SES's delete,
     nor delete what the add makes: SES's identity would outlive the account."""
     at = now()
-    return any(_may_be_running(item, at) or _add_may_be_running(item, at)
-               for item in sender_store.account_identities(account_id))
+    return any(_in_flight(item, at) for item in sender_store.account_identities(account_id))
 
 
 def register_operator_sender(account_id: str, raw_identity: str) -> None:

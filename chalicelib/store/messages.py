@@ -150,6 +150,12 @@ def purge_list_key(purge_list: MessagePurgeList) -> str:
     return f"{purge_list.purge_bucket}|{purge_list.entry}"
 
 
+def _list_table_key(list_key: str) -> tuple[str, str]:
+    """(bucket, entry) of a purge list's key as purge_list_key writes it."""
+    bucket, _, entry = list_key.partition("|")
+    return bucket, entry
+
+
 def _save_list(account_id: str, identity: list[str], **content: Any) -> str | None:
     """A send batch's list: its records are due 30 days from now, when it is filed (P21)."""
     return file_purge_list(account_id, identity, now() + MESSAGE_RETENTION, **content)
@@ -215,7 +221,7 @@ def _rewrite_all(rewrites: list[tuple[str, list[Action]]]) -> int:
 def _rewrite(list_key: str, actions: list[Action]) -> bool:
     """Apply `actions` to a purge list that still exists; False when the purge deleted it (an
     update would otherwise create a bare item that no purge finds again)."""
-    bucket, _, entry = list_key.partition("|")
+    bucket, entry = _list_table_key(list_key)
     return updated_if(MessagePurgeList(purge_bucket=bucket, entry=entry), actions,
                       MessagePurgeList.entry.exists())
 
@@ -262,7 +268,7 @@ def listed_records(listed_messages: Iterable[tuple[str, str]]) -> list[MessageRe
         wanted.setdefault(list_key, set()).add(message_id)
     if not wanted:  # most people were texted no code: no read
         return []
-    lists = MessagePurgeList.batch_get([tuple(key.partition("|")[::2]) for key in sorted(wanted)])
+    lists = MessagePurgeList.batch_get([_list_table_key(key) for key in sorted(wanted)])
     keys = {(hashed, message_id) for purge_list in lists
             for message_id, hashed in listed(purge_list).items()
             if message_id in wanted.get(purge_list_key(purge_list), ())}
