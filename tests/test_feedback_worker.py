@@ -436,6 +436,21 @@ def test_p26_p28_a_bounce_off_an_ses_suppression_list_ends_and_suppresses_and_co
     assert campaign_counters(campaign_id).get("bounces#hard", 0) == 1
 
 
+def test_p26_p28_a_complaint_off_the_shared_ses_suppression_list_stays_out_of_the_rates(
+        client, account, news):
+    """SES made this complaint up without sending (complaintSubType OnAccountSuppressionList):
+    the address is on the account-level list every tenant shares, perhaps for a complaint about
+    another tenant's mail. It stops mail to the person, as SES will never deliver there, but is
+    not this account's complaint: counted toward its rates, a few would suspend it (0.1%)."""
+    complaint = ses_event("event-complaint.json", ANN, tags(account, news),
+                          complaintSubType="OnAccountSuppressionList")
+    result = client.lambda_.invoke("feedback_worker", sqs_event(sns_body(complaint)))
+
+    assert result.payload == {"batchItemFailures": []}
+    assert today_counts(account["account_id"]) == {}
+    assert is_suppressed(account["account_id"], ANN)
+
+
 # --- no message record (it expires 28 days after sending): protect the person, count nowhere -------
 
 BO = "bo@example.com"

@@ -115,12 +115,19 @@ class FeedbackEvent:
     bounce: Bounce | None = None
     complaint_feedback_type: str | None = None
     engagement: Engagement | None = None
+    complaint_subtype: str | None = None
 
     # The tags only find the message record (SentMessage); what the event touches comes from it.
     @property
     def loggable_ses_message_id(self) -> str:
         """SES's message id for the logs, or a placeholder when it is not shaped like one."""
         return self.ses_message_id if _LOGGABLE_SES_ID.fullmatch(self.ses_message_id) else "(not an SES id)"
+
+    @property
+    def complaint_counts_toward_rates(self) -> bool:
+        """Whether this complaint is about the account's own mail (P26, P28): one SES reports
+        for an address on its account-level suppression list (shared by every tenant) is not."""
+        return self.complaint_subtype != ON_ACCOUNT_SUPPRESSION_LIST
 
     @property
     def message_id(self) -> str | None:
@@ -198,6 +205,7 @@ def parse_ses_notification(document: Mapping[str, Any]) -> FeedbackEvent | Ignor
         tags=_tags(mail.get("tags")),
         bounce=_bounce(detail) if kind is FeedbackKind.BOUNCE else None,
         complaint_feedback_type=_text(detail.get("complaintFeedbackType")),
+        complaint_subtype=_text(detail.get("complaintSubType")) if kind is FeedbackKind.COMPLAINT else None,
         engagement=_engagement(detail) if kind in (FeedbackKind.OPEN, FeedbackKind.CLICK) else None,
     )
 

@@ -168,11 +168,13 @@ def _on_bounce(event: FeedbackEvent, sent: SentMessage, address: str) -> None:
 
 
 def _on_complaint(event: FeedbackEvent, sent: SentMessage, address: str) -> None:
-    """The person ends every list of the account (status complained) and is suppressed (P12)."""
+    """The person ends every list of the account (status complained) and is suppressed (P12).
+    One off SES's shared account-level suppression list ends and suppresses the same way (SES
+    will never deliver there) but stays out of the rates: perhaps another tenant's (P26, P28)."""
     for list_id in feedback_store.lists_of_address(sent.account_id, address):
         feedback_store.end_entry(sent.account_id, list_id, address, Status.COMPLAINED)
     suppress(sent.account_id, address, SuppressionReason.COMPLAINED)
-    _count(event, sent, "complaints")
+    _count(event, sent, "complaints", toward_rates=event.complaint_counts_toward_rates)
 
 
 _EFFECTS: dict[FeedbackKind, Callable[[FeedbackEvent, SentMessage, str], None]] = {
