@@ -110,6 +110,19 @@ def test_p12_a_recipient_that_is_no_address_does_not_keep_the_others_complaint_f
     assert is_suppressed(account["account_id"], ANN)
 
 
+def test_p12_p26_a_not_spam_feedback_report_is_no_complaint(client, account, news):
+    """An ARF report of Feedback-Type not-spam (RFC 5965) is the recipient saying the mail is
+    wanted, which SES passes on as a complaint: it ends no entry, suppresses nobody and counts
+    toward no rate; the record is acknowledged."""
+    report = ses_event("event-complaint.json", ANN, tags(account, news), complaintFeedbackType="not-spam")
+    result = client.lambda_.invoke("feedback_worker", sqs_event(sns_body(report)))
+
+    assert result.payload == {"batchItemFailures": []}
+    assert status_of(news, ANN) == "confirmed"
+    assert not is_suppressed(account["account_id"], ANN)
+    assert today_counts(account["account_id"]) == {}
+
+
 def test_p12_a_complaint_does_not_touch_another_accounts_lists(client, account, news):
     from chalicelib.cli import create_account_with_key
 

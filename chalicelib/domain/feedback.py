@@ -70,6 +70,10 @@ _DETAIL_KEY = {
 # invalid for any sender) SES does count, so Tidings counts it too.
 ON_ACCOUNT_SUPPRESSION_LIST = "OnAccountSuppressionList"
 
+# A feedback report of this type (RFC 5965) is the recipient saying the mail is not spam, which
+# SES passes on as a complaint all the same: acting on it would stop mail they want.
+NOT_SPAM = "not-spam"
+
 # SES takes at most 50 recipients a message (Tidings sends one, P10): an event listing more is
 # forged or broken, and read whole it would write a suppression for each of an unbounded list.
 MAX_RECIPIENTS = 50
@@ -197,6 +201,9 @@ def parse_ses_notification(document: Mapping[str, Any]) -> FeedbackEvent | Ignor
     message_id = mail.get("messageId")
     if not isinstance(message_id, str) or not message_id:
         raise MalformedFeedback("mail.messageId is missing", field="mail.messageId")
+    feedback_type = _text(detail.get("complaintFeedbackType"))
+    if kind is FeedbackKind.COMPLAINT and (feedback_type or "").lower() == NOT_SPAM:
+        return Ignored("a not-spam feedback report is no complaint")
     return FeedbackEvent(
         kind=kind,
         ses_message_id=message_id,
@@ -204,7 +211,7 @@ def parse_ses_notification(document: Mapping[str, Any]) -> FeedbackEvent | Ignor
         recipients=_recipients(kind, mail, detail),
         tags=_tags(mail.get("tags")),
         bounce=_bounce(detail) if kind is FeedbackKind.BOUNCE else None,
-        complaint_feedback_type=_text(detail.get("complaintFeedbackType")),
+        complaint_feedback_type=feedback_type,
         complaint_subtype=_text(detail.get("complaintSubType")) if kind is FeedbackKind.COMPLAINT else None,
         engagement=_engagement(detail) if kind in (FeedbackKind.OPEN, FeedbackKind.CLICK) else None,
     )
