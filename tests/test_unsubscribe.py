@@ -196,6 +196,29 @@ def test_p07_mailto_with_a_forged_token_changes_nothing(client, account, mailed)
     assert status_of(mailed["list_id"], READER) == "confirmed"
 
 
+@pytest.mark.parametrize(("sns_type", "logged"), [
+    ("SubscriptionConfirmation", "SubscriptionConfirmation"),
+    ("UnsubscribeConfirmation", "UnsubscribeConfirmation"),
+    # A type that is no SNS type may be anything: its name is not logged (P14).
+    ("victim@example.org", "(another type)"),
+])
+def test_p07_an_sns_message_that_is_no_notification_is_acknowledged_not_dead_lettered(
+        client, account, mailed, app_logs, sns_type, logged):
+    """SNS puts its own messages about the subscription on the queue too: well formed, and no
+    mail. Failed as not SES receiving's, each went round its receives into the dead-letter queue
+    and sounded its alarm; like the feedback worker, the inbound one acknowledges it, logged."""
+    envelope = {"Type": sns_type, "MessageId": "m", "Message": "You have chosen to subscribe to the topic",
+                "TopicArn": "arn:aws:sns:eu-west-1:123456789012:tidings-inbound-mail",
+                "SubscribeURL": "https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription"}
+    with _at(2):
+        result = client.lambda_.invoke("inbound_mail_worker",
+                                       sqs_event(json.dumps(envelope),
+                                                 sns_body(_received(f"unsubscribe-{mailed['token']}"))))
+    assert result.payload == {"batchItemFailures": []}
+    assert status_of(mailed["list_id"], READER) == "unsubscribed"
+    assert logged in app_logs.getvalue() and "@" not in app_logs.getvalue()
+
+
 def test_p23_p25_a_link_of_an_account_deleted_for_good_writes_nothing_back(client, account, mailed):
     """An unsubscribe link works a year (P07); the account that sent it may be deleted for good
     before then (P23). Its one-click POST, its page's POST and its mailto then answer as done

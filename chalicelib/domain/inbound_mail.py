@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.domain.errors import InvalidInput
@@ -16,6 +17,9 @@ from chalicelib.domain.errors import InvalidInput
 # encrypted token), or three such parts joined by dots, with a leading dot when itsdangerous
 # compressed the payload (a token of a mail sent before tokens were encrypted).
 _TOKEN = re.compile(r"unsubscribe-(\.?[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+){2}|[A-Za-z0-9_\-]+)")
+# SNS's own messages about the subscription, named in the logs; any other type's name may be
+# made up (an address), so it is not.
+_SNS_TYPES = frozenset({"SubscriptionConfirmation", "UnsubscribeConfirmation"})
 
 
 class MalformedInbound(InvalidInput):
@@ -24,23 +28,33 @@ class MalformedInbound(InvalidInput):
     code = "malformed_inbound_mail"
 
 
-def unsubscribe_token(body: str) -> str | None:
-    """The token of an SES `Received` notification's subject; None for other mail or types.
-    MalformedInbound when the body is not an SNS/SES notification at all."""
+@dataclass(frozen=True)
+class NoUnsubscribe:
+    """A well-formed record that asks for no unsubscribe, and why (for the logs: no contact data)."""
+
+    reason: str
+
+
+def unsubscribe_token(body: str) -> str | NoUnsubscribe:
+    """The token of an SES `Received` notification's subject; NoUnsubscribe for other mail, other
+    types and SNS's own messages. MalformedInbound when the body is not an SNS/SES notification."""
     document = _json(body)
+    if "Type" in document and "Message" in document and document["Type"] != "Notification":
+        kind = document["Type"]
+        return NoUnsubscribe(f"SNS message of type {kind if kind in _SNS_TYPES else '(another type)'}")
     if document.get("Type") == "Notification" and isinstance(document.get("Message"), str):
         document = _json(document["Message"])
     if "notificationType" not in document:
         raise MalformedInbound("not an SES receiving notification", field="notificationType")
     if document["notificationType"] != "Received":
-        return None
+        return NoUnsubscribe("not a Received notification")
     mail = document.get("mail")
     headers = mail.get("commonHeaders") if isinstance(mail, dict) else None
     subject = headers.get("subject") if isinstance(headers, dict) else None
     if not isinstance(subject, str):
-        return None
+        return NoUnsubscribe("mail without a subject")
     match = _TOKEN.search(re.sub(r"\s+", "", subject))
-    return match.group(1) if match else None
+    return match.group(1) if match else NoUnsubscribe("no unsubscribe token in the subject")
 
 
 def _json(text: Any) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """The inbound-mail worker: unsubscribe mails SES receiving got (SNS → SQS), honoured like the
-one-click POST (P07). Other mail is acknowledged and dropped; a record that is not an SES
-receiving notification fails alone and ends in the dead-letter queue."""
+one-click POST (P07). Other mail, and SNS's own messages about the subscription, are
+acknowledged and dropped; a record that is neither fails alone and ends in the dead-letter queue."""
 from __future__ import annotations
 
 from typing import Any
@@ -8,7 +8,7 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib.config import settings
-from chalicelib.domain.inbound_mail import unsubscribe_token
+from chalicelib.domain.inbound_mail import NoUnsubscribe, unsubscribe_token
 from chalicelib.domain.tokens import TokenExpired, TokenInvalid
 from chalicelib.functions import sqs_handler_options
 from chalicelib.observability import logger
@@ -21,8 +21,9 @@ worker = Blueprint(__name__)
 def inbound_mail_record(record: QueuedRecord) -> None:
     """Honour one received mail's unsubscribe token; MalformedInbound fails the record."""
     token = unsubscribe_token(record.body)
-    if token is None:
-        logger.info("inbound mail without an unsubscribe token dropped")
+    if isinstance(token, NoUnsubscribe):
+        logger.info("inbound record without an unsubscribe token acknowledged",
+                    extra={"reason": token.reason})
         return
     try:
         claim = read_unsubscribe_token(token)
