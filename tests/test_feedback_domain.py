@@ -136,6 +136,10 @@ def _without(path: str, name: str = "event-bounce.json") -> str:
     "[1, 2]",
     json.dumps({"mail": {"messageId": "x"}}),
     sns_body("{not json"),
+    # Nested past what Python's parser recurses into: a RecursionError, failing the record as a
+    # bug would, unless read as the malformed record it is.
+    "[" * 100_000 + "]" * 100_000,
+    sns_body('{"a":' * 100_000 + "1" + "}" * 100_000),
     json.dumps({"Type": "Notification", "Message": {"eventType": "Send"}}),
     _without("mail"),
     _without("mail.messageId"),

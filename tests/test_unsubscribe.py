@@ -187,6 +187,17 @@ def test_p07_mailto_unsubscribe_through_ses_receiving(client, account, mailed):
     assert _suppressed(account["account_id"])
 
 
+@pytest.mark.parametrize("body", ["not json", "[" * 100_000 + "]" * 100_000,
+                                  sns_body("[" * 100_000 + "]" * 100_000)])
+def test_a_record_too_deeply_nested_for_the_parser_is_malformed_inbound_mail(body):
+    """Nested past what Python's parser recurses into, it raised RecursionError: the record
+    failed as a bug would, not as the malformed record it is."""
+    from chalicelib.domain.inbound_mail import MalformedInbound, unsubscribe_token
+
+    with pytest.raises(MalformedInbound):
+        unsubscribe_token(body)
+
+
 def test_p07_mailto_with_a_forged_token_changes_nothing(client, account, mailed):
     forged = mailed["token"][:-4] + "AAAA"
     with _at(2):

@@ -297,6 +297,8 @@ def _json_object(text: Any, what: str) -> dict[str, Any]:
         document = json.loads(text)
     except ValueError:
         raise MalformedFeedback(f"{what} is not JSON") from None
+    except RecursionError:
+        raise MalformedFeedback(f"{what} is nested too deeply to read") from None
     if not isinstance(document, dict):
         raise MalformedFeedback(f"{what} is not a JSON object")
     return document

@@ -62,6 +62,8 @@ def _json(text: Any) -> dict[str, Any]:
         document = json.loads(text)
     except (TypeError, ValueError):
         raise MalformedInbound("the record is not JSON") from None
+    except RecursionError:
+        raise MalformedInbound("the record is nested too deeply to read") from None
     if not isinstance(document, dict):
         raise MalformedInbound("the record is not a JSON object")
     return document
