@@ -192,10 +192,25 @@ def test_p07_mailto_unsubscribe_through_ses_receiving(client, account, mailed):
 def test_a_record_too_deeply_nested_for_the_parser_is_malformed_inbound_mail(body):
     """Nested past what Python's parser recurses into, it raised RecursionError: the record
     failed as a bug would, not as the malformed record it is."""
-    from chalicelib.domain.inbound_mail import MalformedInbound, unsubscribe_token
+    from chalicelib.domain.inbound_mail import MalformedInbound, unsubscribe_tokens
 
     with pytest.raises(MalformedInbound):
-        unsubscribe_token(body)
+        unsubscribe_tokens(body)
+
+
+@pytest.mark.parametrize("subject", ["Re: unsubscribe-{head}{tail}", "unsubscribe-{head}\r\n {tail}",
+                                     "unsubscribe-{head}\u2028{tail}", "unsubscribe-{head}{tail} please",
+                                     "Fwd: unsubscribe-{head}{tail}\r\n thanks"])
+def test_p07_mailto_unsubscribe_whatever_the_reader_wrote_around_the_token(client, account, mailed, subject):
+    """The subject's whitespace goes before the token is read (a client may fold a long subject,
+    even inside the token, or split it into encoded words); a word typed after the token then
+    glued onto it, so the token no longer read and the unsubscribe was dropped."""
+    token = mailed["token"]
+    event = sqs_event(sns_body(_received(subject.format(head=token[:40], tail=token[40:]))))
+    with _at(2):
+        result = client.lambda_.invoke("inbound_mail_worker", event)
+    assert result.payload == {"batchItemFailures": []}
+    assert status_of(mailed["list_id"], READER) == "unsubscribed"
 
 
 def test_p07_mailto_with_a_forged_token_changes_nothing(client, account, mailed):

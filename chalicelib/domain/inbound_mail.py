@@ -2,7 +2,7 @@
 
 marketing_mail.unsubscribe_headers composes `mailto:unsubscribe@{domain}?subject=unsubscribe-{token}`;
 an SES receipt rule publishes what arrives to the inbound-mail topic, which the queue receives
-wrapped in SNS's envelope. Pure: one SQS body in, the token (or None) out.
+wrapped in SNS's envelope. Pure: one SQS body in, the token's readings (or why there is none) out.
 """
 from __future__ import annotations
 
@@ -35,9 +35,10 @@ class NoUnsubscribe:
     reason: str
 
 
-def unsubscribe_token(body: str) -> str | NoUnsubscribe:
-    """The token of an SES `Received` notification's subject; NoUnsubscribe for other mail, other
-    types and SNS's own messages. MalformedInbound when the body is not an SNS/SES notification."""
+def unsubscribe_tokens(body: str) -> tuple[str, ...] | NoUnsubscribe:
+    """The token of an SES `Received` notification's subject, as it may read (see _readings);
+    NoUnsubscribe for other mail, other types and SNS's own messages. MalformedInbound when the
+    body is not an SNS/SES notification."""
     document = _json(body)
     if "Type" in document and "Message" in document and document["Type"] != "Notification":
         kind = document["Type"]
@@ -53,8 +54,19 @@ def unsubscribe_token(body: str) -> str | NoUnsubscribe:
     subject = headers.get("subject") if isinstance(headers, dict) else None
     if not isinstance(subject, str):
         return NoUnsubscribe("mail without a subject")
-    match = _TOKEN.search(re.sub(r"\s+", "", subject))
-    return match.group(1) if match else NoUnsubscribe("no unsubscribe token in the subject")
+    return _readings(subject) or NoUnsubscribe("no unsubscribe token in the subject")
+
+
+def _readings(subject: str) -> tuple[str, ...]:
+    """The token with the subject's whitespace taken out (a client may fold a long subject, even
+    inside the token, or split it into encoded words), then as written: a word the reader typed
+    after the token glues onto it once the whitespace goes ("unsubscribe-… please")."""
+    readings: list[str] = []
+    for text in (re.sub(r"\s+", "", subject), subject):
+        match = _TOKEN.search(text)
+        if match and match.group(1) not in readings:
+            readings.append(match.group(1))
+    return tuple(readings)
 
 
 def _json(text: Any) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib.config import settings
-from chalicelib.domain.inbound_mail import NoUnsubscribe, unsubscribe_token
+from chalicelib.domain.inbound_mail import NoUnsubscribe, unsubscribe_tokens
 from chalicelib.domain.tokens import TokenExpired, TokenInvalid
 from chalicelib.functions import sqs_handler_options
 from chalicelib.observability import logger
@@ -20,18 +20,22 @@ worker = Blueprint(__name__)
 
 def inbound_mail_record(record: QueuedRecord) -> None:
     """Honour one received mail's unsubscribe token; MalformedInbound fails the record."""
-    token = unsubscribe_token(record.body)
-    if isinstance(token, NoUnsubscribe):
+    readings = unsubscribe_tokens(record.body)
+    if isinstance(readings, NoUnsubscribe):
         logger.info("inbound record without an unsubscribe token acknowledged",
-                    extra={"reason": token.reason})
+                    extra={"reason": readings.reason})
         return
-    try:
-        claim = read_unsubscribe_token(token)
-    except (TokenInvalid, TokenExpired) as error:
-        # Someone's mail with a broken or old token: retrying cannot help.
-        logger.info("inbound unsubscribe with an unusable token dropped", extra={"reason": error.code})
+    refused: list[str] = []
+    for token in readings:
+        try:
+            claim = read_unsubscribe_token(token)
+        except (TokenInvalid, TokenExpired) as error:
+            refused.append(error.code)
+            continue
+        unsubscribe(claim, Scope.LIST)
         return
-    unsubscribe(claim, Scope.LIST)
+    # Someone's mail with a broken or old token: retrying cannot help.
+    logger.info("inbound unsubscribe with an unusable token dropped", extra={"reason": refused[0]})
 
 
 @worker.on_sqs_message(**sqs_handler_options("inbound_mail_worker", settings().resource_name))
