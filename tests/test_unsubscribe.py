@@ -227,6 +227,7 @@ def test_p07_mailto_with_a_forged_token_changes_nothing(client, account, mailed)
     ("UnsubscribeConfirmation", "UnsubscribeConfirmation"),
     # A type that is no SNS type may be anything: its name is not logged (P14).
     ("victim@example.org", "(another type)"),
+    (["SubscriptionConfirmation"], "(another type)"),
 ])
 def test_p07_an_sns_message_that_is_no_notification_is_acknowledged_not_dead_lettered(
         client, account, mailed, app_logs, sns_type, logged):

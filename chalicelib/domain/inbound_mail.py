@@ -42,7 +42,8 @@ def unsubscribe_tokens(body: str) -> tuple[str, ...] | NoUnsubscribe:
     document = _json(body)
     if "Type" in document and "Message" in document and document["Type"] != "Notification":
         kind = document["Type"]
-        return NoUnsubscribe(f"SNS message of type {kind if kind in _SNS_TYPES else '(another type)'}")
+        named = isinstance(kind, str) and kind in _SNS_TYPES
+        return NoUnsubscribe(f"SNS message of type {kind if named else '(another type)'}")
     if document.get("Type") == "Notification" and isinstance(document.get("Message"), str):
         document = _json(document["Message"])
     if "notificationType" not in document:
