@@ -356,3 +356,43 @@ def test_p11_a_subject_that_renders_past_one_header_line_is_a_400_naming_subject
 def test_p11_a_subject_of_998_characters_is_sent(client, headers):
     response = _post(client, headers, subject="{{ s }}", variables={"s": "ă" * 998})
     assert response.status_code == 202, response.body
+
+
+# --- encoded-words: text a mail program decodes, which no check saw ------------------------------
+
+# "admin@bank.example" then a NUL: decoded, the From name reads as another address (the Mailsploit
+# spoofs); the same trick carries a CR/LF or U+2028 past check_header_text.
+_SPOOFED_NAME = "=?utf-8?b?YWRtaW5AYmFuay5leGFtcGxl?==?utf-8?Q?=00?="
+
+
+@pytest.mark.parametrize("from_name", [_SPOOFED_NAME, "Shop =?UTF-8?q?=E2=80=A8Bcc:_x?= team"])
+def test_p35_an_encoded_word_in_the_from_name_is_a_400_naming_it(client, headers, from_name):
+    """P35: the From name is shown by the recipient's mail program decoded; an encoded-word in it
+    could show another sender's address, or a line break the header check refuses as text."""
+    response = _post(client, headers, from_name=from_name)
+    assert response.status_code == 400, response.body
+    assert _error(response)["field"] == "from_name"
+    assert take("outbox") == []
+
+
+@pytest.mark.parametrize("fields", [
+    {"subject": "=?utf-8?q?Hi=0D=0ABcc:_x@y.example?="},
+    {"subject": "Order {{ order }}", "variables": {"order": "=?utf-8?b?4oCo?= 17"}},
+    {"subject": "Order {{ '=?utf-8?' }}Q{{ '?=0A?=' }}", "variables": {}},
+])
+def test_an_encoded_word_in_the_subject_written_or_rendered_is_a_400_naming_it(client, headers, fields):
+    """Hostile input: a subject that is, or renders to, an encoded-word of a CR/LF or U+2028 would
+    reach the recipient as the line break one_line took out of the text."""
+    response = _post(client, headers, **fields)
+    assert response.status_code == 400, response.body
+    assert _error(response)["field"] == "subject"
+    assert take("outbox") == []
+
+
+def test_text_that_only_looks_like_an_encoded_word_goes_as_written(client, headers):
+    response = _post(client, headers, subject="Why =? and ?= in a subject", from_name="Shop =?= team")
+    assert response.status_code == 202, response.body
+    run_queues(client, ("outbox",))
+    message = parsed(sent_raw()[0])
+    assert str(message["Subject"]) == "Why =? and ?= in a subject"
+    assert message["From"].addresses[0].display_name == "Shop =?= team"

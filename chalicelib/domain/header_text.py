@@ -8,6 +8,7 @@ refuses them, and every other control character, with a 400 naming the field (P0
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from chalicelib.domain.errors import InvalidInput
@@ -42,6 +43,21 @@ def check_header_text(value: str | None, field: str) -> None:
     if refused is not None:
         raise InvalidInput(N_("'%(field)s' must be one line of text: it contains %(character)s"),
                            field=field, params={"field": field, "character": describe(refused)})
+
+
+# An RFC 2047 encoded-word (`=?utf-8?q?...?=`), as Python's parser and mail programs take one: in a
+# header they show it decoded, wherever it stands. Written as text it would carry past
+# check_header_text what it refuses (a CR/LF, U+2028, a NUL), or show another sender's address as
+# the From name (the "Mailsploit" spoofs); the email package sends it as written.
+_ENCODED_WORD = re.compile(r"=\?[^?]*\?[bq]\?[^?]*\?=", re.IGNORECASE)
+
+
+def check_no_encoded_word(value: str | None, field: str) -> None:
+    """InvalidInput naming `field` when `value` holds an encoded-word; None passes."""
+    if value is not None and _ENCODED_WORD.search(value):
+        raise InvalidInput(N_("'%(field)s' must not contain an encoded-word (=?...?=): a mail program "
+                              "would show it decoded, as text no check saw"),
+                           field=field, params={"field": field})
 
 
 # Unicode's explicit directional embeddings, overrides and isolates (U+202A-U+202E,

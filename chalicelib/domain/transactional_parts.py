@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.domain.errors import InvalidInput
-from chalicelib.domain.header_text import MAX_SUBJECT, one_line
+from chalicelib.domain.header_text import MAX_SUBJECT, check_no_encoded_word, one_line
 from chalicelib.domain.html_text import html_to_text
 from chalicelib.domain.templates import TemplateLimitExceeded, render_bounded
 
@@ -31,6 +31,7 @@ def render_parts(subject: str, html: str | None, text: str | None,
     if len(subject) > MAX_SUBJECT:
         raise InvalidInput(f"'subject' renders to {len(subject)} characters; a subject is one header line "
                            f"of at most {MAX_SUBJECT}", field="subject")
+    check_no_encoded_word(subject, "subject")  # as written, or brought in by a variable
     return subject, html, text if text else html_to_text(html or "")
 
 

@@ -181,6 +181,10 @@ RO: dict[str, str] = {
         "„%(field)s” trebuie să fie un singur rând de text: conține %(character)s",
     "'%(field)s' must not contain %(character)s: it reorders the text around it":
         "„%(field)s” nu poate conține %(character)s: reordonează textul din jurul lui",
+    "'%(field)s' must not contain an encoded-word (=?...?=): a mail program would show it decoded, "
+    "as text no check saw":
+        "„%(field)s” nu poate conține un cuvânt codificat (=?...?=): un program de e-mail l-ar afișa "
+        "decodificat, ca text pe care nicio verificare nu l-a văzut",
     "'email' is required": "Adresa de email este obligatorie",
     "'phone' is not a valid phone number; use the international form, e.g. +40 712 345 678":
         "Numărul de telefon nu este valid; folosește forma internațională, de exemplu +40 712 345 678",

@@ -10,7 +10,7 @@ from chalicelib.adapters.sqs import enqueue
 from chalicelib.config import hash_key, settings
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.errors import Conflict, InvalidInput
-from chalicelib.domain.header_text import check_header_text
+from chalicelib.domain.header_text import check_header_text, check_no_encoded_word
 from chalicelib.domain.health import refuse_while_blocked
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.outbox import EmailJob, refuse_oversized
@@ -40,6 +40,7 @@ def queue_transactional(account_id: str, request: dict[str, Any], idempotency_ke
     queue is PayloadTooLarge naming `html` or `text`."""
     for name in ("subject", "from_name"):
         check_header_text(request.get(name), name)
+    check_no_encoded_word(request.get("from_name"), "from_name")  # the subject: once rendered (render_parts)
     account = get_account(account_id)
     refuse_while_blocked(account)
     to = normalise_email(request["to"], field="to", check_dns=settings().check_email_dns, mailable=True)
