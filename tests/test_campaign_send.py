@@ -1027,6 +1027,30 @@ def test_p12_a_test_send_to_a_suppressed_address_is_refused_whole(client, accoun
     assert take("outbox") == [] and sent_raw() == [], "not even the address that is not suppressed"
 
 
+def test_p12_a_test_send_to_an_address_unsubscribed_from_the_campaigns_list_only_is_refused_whole(
+        client, account, headers, list_id):
+    """P12: an unsubscribe from one list holds for that list's mail; a test carries the list's
+    content, footer and unsubscribe link, so it does not go to them either."""
+    campaign = create_campaign(client, headers, [list_id])
+    suppress(account["account_id"], "gone@example.com", SuppressionReason.UNSUBSCRIBED, list_id=list_id)
+    response = client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/test", headers=headers,
+                                body=json.dumps({"addresses": ["me@acme.example", "gone@example.com"]}))
+    assert response.status_code == 409, response.body
+    error = json.loads(response.body)["error"]
+    assert error["field"] == "addresses" and error["message"].startswith("addresses[1] is suppressed")
+    assert take("outbox") == [] and sent_raw() == [], "not even the address that is not suppressed"
+
+
+def test_p12_an_unsubscribe_from_another_list_does_not_stop_a_test(client, account, headers, list_id):
+    campaign = create_campaign(client, headers, [list_id])
+    suppress(account["account_id"], "me@acme.example", SuppressionReason.UNSUBSCRIBED, list_id="other-list")
+    response = client.http.post(f"/v1/campaigns/{campaign['campaign_id']}/test", headers=headers,
+                                body=json.dumps({"addresses": ["me@acme.example"]}))
+    assert response.status_code == 202, response.body
+    assert run_queues(client, ("outbox",)) == []
+    assert recipients_of_sent() == ["me@acme.example"]
+
+
 def test_p12_a_suppression_landing_after_a_test_send_was_accepted_stops_it_at_send_time(
         client, account, headers, list_id):
     campaign = create_campaign(client, headers, [list_id])

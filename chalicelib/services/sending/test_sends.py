@@ -19,7 +19,7 @@ from chalicelib.domain.outbox import EmailJob, refuse_oversized
 from chalicelib.domain.sending import TEST_KIND, TESTS_PER_DAY, blocking_suppression, daily_tests
 from chalicelib.domain.sms import compose_sms
 from chalicelib.domain.subscriptions import textable_phone
-from chalicelib.domain.suppression import phone_hash
+from chalicelib.domain.suppression import address_hash, phone_hash
 from chalicelib.domain.templates import SAMPLE_CONTACT
 from chalicelib.resources import OUTBOX
 from chalicelib.services.sending.start import check_account_may_send
@@ -53,7 +53,7 @@ def send_test(account_id: str, campaign_id: str, recipients: list[str]) -> list[
         _count_tests(account_id, Channel.SMS, len(numbers))
         return [_test_sms(account, content, settings_, number, index) for number, index in numbers.items()]
     addresses = _test_addresses(recipients)
-    _refuse_suppressed(account_id, addresses)
+    _refuse_suppressed(account_id, list_id, addresses)
     jobs = []
     for address in addresses:
         recipient = replace(sample, email=address)
@@ -79,11 +79,17 @@ def _test_addresses(recipients: list[str]) -> dict[str, int]:
     return addresses
 
 
-def _refuse_suppressed(account_id: str, addresses: dict[str, int]) -> None:
+def _refuse_suppressed(account_id: str, list_id: str, addresses: dict[str, int]) -> None:
     # The whole test is refused, as /v1/messages refuses its one address: a test that reached
     # some of its addresses would look like it reached them all. The send worker checks again.
+    # An unsubscribe from the list the test is rendered for (its footer, its unsubscribe link)
+    # holds too: that list's mail never goes to them (P12).
+    key = hash_key()
+    left_list = suppressed_hashes(account_id, [address_hash(address, key) for address in addresses], list_id)
     for address, index in addresses.items():
         reason = blocking_suppression(TEST_KIND, suppression_reasons(account_id, address))
+        if not reason and address_hash(address, key) in left_list:
+            reason = "unsubscribed from the list"
         if reason:
             raise Conflict(f"addresses[{index}] is suppressed ({reason}): a test is campaign mail, "
                            "never sent to a suppressed address (P12)", field="addresses")
