@@ -396,3 +396,21 @@ def test_text_that_only_looks_like_an_encoded_word_goes_as_written(client, heade
     message = parsed(sent_raw()[0])
     assert str(message["Subject"]) == "Why =? and ?= in a subject"
     assert message["From"].addresses[0].display_name == "Shop =?= team"
+
+
+@pytest.mark.parametrize("from_name", ["security@paypal.example", "PayPal <security@paypal.example>",
+                                       "billing\u200b@bank.example", "Bank (alerts\uff20bank.example)"])
+def test_p35_a_from_name_showing_an_address_is_a_400_naming_it(client, headers, from_name):
+    """P35: many mail programs show only the From name; one holding an address, even with an
+    invisible character or a full-width at sign, shows a sender the account does not own."""
+    response = _post(client, headers, from_name=from_name)
+    assert response.status_code == 400, response.body
+    assert _error(response)["field"] == "from_name" and "address" in _error(response)["message"]
+    assert take("outbox") == []
+
+
+def test_p35_a_from_name_with_an_at_sign_but_no_address_is_sent(client, headers):
+    response = _post(client, headers, from_name="Acme @ the market, +40 712 345 678")
+    assert response.status_code == 202, response.body
+    run_queues(client, ("outbox",))
+    assert parsed(sent_raw()[0])["From"].addresses[0].display_name == "Acme @ the market, +40 712 345 678"

@@ -25,15 +25,20 @@ _AFTER_ADDRESS = re.compile(r"[\W_]+$")
 def contact_data_in(text: str) -> str | None:
     """What contact data `text` holds: "an email address", "a phone number", or None. Never the
     value itself, so an error can say what it found without repeating it."""
-    # NFKC: full-width letters and at signs (typed by CJK input methods) read as the ASCII ones.
-    for word in unicodedata.normalize("NFKC", text).translate(_AROUND_ADDRESSES).split():
-        if "@" in word and _is_email(_AFTER_ADDRESS.sub("", word)):
-            return "an email address"
+    if email_address_in(text):
+        return "an email address"
     import phonenumbers  # lazily: its metadata is large, and only operator commands ask
 
     if phonenumbers.PhoneNumberMatcher(text, None).has_next():
         return "a phone number"
     return None
+
+
+def email_address_in(text: str) -> bool:
+    """Whether `text` holds an email address (contact_data_in without the search for numbers)."""
+    # NFKC: full-width letters and at signs (typed by CJK input methods) read as the ASCII ones.
+    return any("@" in word and _is_email(_AFTER_ADDRESS.sub("", word))
+               for word in unicodedata.normalize("NFKC", text).translate(_AROUND_ADDRESSES).split())
 
 
 def _is_email(word: str) -> bool:

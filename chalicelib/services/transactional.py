@@ -10,7 +10,7 @@ from chalicelib.adapters.sqs import enqueue
 from chalicelib.config import hash_key, settings
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.errors import Conflict, InvalidInput
-from chalicelib.domain.header_text import check_header_text, check_no_encoded_word
+from chalicelib.domain.header_text import check_header_text
 from chalicelib.domain.health import refuse_while_blocked
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.outbox import EmailJob, refuse_oversized
@@ -24,7 +24,7 @@ from chalicelib.domain.transactional import (
     idempotency_key_id,
     request_fingerprint,
 )
-from chalicelib.domain.transactional_parts import render_parts
+from chalicelib.domain.transactional_parts import check_from_name, render_parts
 from chalicelib.observability import logger
 from chalicelib.resources import OUTBOX
 from chalicelib.services.senders import check_sender
@@ -38,9 +38,8 @@ def queue_transactional(account_id: str, request: dict[str, Any], idempotency_ke
     same `idempotency_key` gives the same id, so a retry is sent once; the key with a different
     request within IDEMPOTENCY_WINDOW is Unprocessable (nothing queued). A message too big to
     queue is PayloadTooLarge naming `html` or `text`."""
-    for name in ("subject", "from_name"):
-        check_header_text(request.get(name), name)
-    check_no_encoded_word(request.get("from_name"), "from_name")  # the subject: once rendered (render_parts)
+    check_header_text(request.get("subject"), "subject")  # an encoded-word: once rendered (render_parts)
+    check_from_name(request.get("from_name"))
     account = get_account(account_id)
     refuse_while_blocked(account)
     to = normalise_email(request["to"], field="to", check_dns=settings().check_email_dns, mailable=True)
