@@ -47,6 +47,27 @@ def test_p08_header_fields_refuse_line_breaks_and_controls_on_every_save_path(cl
         assert response.status_code == 400 and _error(response)["field"] == field
 
 
+@pytest.mark.parametrize(("field", "value"), [
+    ("from_name", "security@bank.example"), ("from_name", "Bank =?utf-8?b?YWxlcnRzQGJhbmsuZXhhbXBsZQ==?="),
+    ("subject", "=?utf-8?q?Hi=0D=0ABcc:_victim@example.com?=")])
+def test_p35_a_from_name_showing_an_address_or_an_encoded_word_is_refused_on_every_save_path(
+        client, headers, field, value):
+    """P35: the From name (and the subject) of a campaign, its test sends and a transactional mail
+    is shown to the recipient as their mail program reads it: an address in it, or an encoded-word
+    that decodes to one or to a line break, shows what no check saw."""
+    list_id = new_list(client, headers)
+    campaign = {"name": "c", "list_ids": [list_id], "subject": "Hi", "html": "<p>Hi</p>"}
+    response = client.http.post("/v1/campaigns", headers=headers, body=json.dumps({**campaign, field: value}))
+    assert response.status_code == 400 and _error(response)["field"] == field, response.body
+    draft = create_campaign(client, headers, [list_id])
+    patched = client.http.patch(f"/v1/campaigns/{draft['campaign_id']}", headers=headers,
+                                body=json.dumps({field: value}))
+    assert patched.status_code == 400 and _error(patched)["field"] == field, patched.body
+    message = {"to": "ann@example.com", "subject": "Hi", "text": "Hi", field: value}
+    response = client.http.post("/v1/messages", headers=headers, body=json.dumps(message))
+    assert response.status_code == 400 and _error(response)["field"] == field
+
+
 def test_p08_a_plain_unicode_name_is_still_fine(client, headers):
     list_id = new_list(client, headers, "Știri și oferte — ünïcödé")
     created = create_campaign(client, headers, [list_id], from_name="Ana Popescu · Acme")

@@ -11,7 +11,8 @@ from enum import StrEnum
 
 from chalicelib.domain.clock import parse_utc_time
 from chalicelib.domain.errors import Conflict, InvalidInput, PayloadTooLarge
-from chalicelib.domain.header_text import check_header_text
+from chalicelib.domain.from_names import check_from_name
+from chalicelib.domain.header_text import check_header_text, check_no_encoded_word
 from chalicelib.domain.sms_encoding import MAX_GSM7_SEPTETS, MAX_UCS2_UNITS, fits
 from chalicelib.domain.subscriptions import CONTACT_FIELDS, Contact
 
@@ -131,8 +132,9 @@ def check_content(content: CampaignContent) -> None:
         raise InvalidInput("a campaign needs at least one list", field="list_ids")
     # Header-bound: one line each, whatever the channel (the subject is a template whose source
     # is checked here; what it renders is made one line when each mail is built).
-    for name in ("subject", "from_name"):
-        check_header_text(getattr(content, name), name)
+    check_header_text(content.subject, "subject")
+    check_no_encoded_word(content.subject, "subject")  # a mail program would show it decoded
+    check_from_name(content.from_name)  # nor an address as the sender's name (P35)
     if content.channel is Channel.SMS:
         for name in _EMAIL_ONLY:
             if getattr(content, name) is not None:

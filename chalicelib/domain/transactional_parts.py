@@ -9,11 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from chalicelib.domain.contact_text import email_address_in
 from chalicelib.domain.errors import InvalidInput
-from chalicelib.domain.header_text import MAX_SUBJECT, check_header_text, check_no_encoded_word, one_line
+from chalicelib.domain.header_text import MAX_SUBJECT, check_no_encoded_word, one_line
 from chalicelib.domain.html_text import html_to_text
-from chalicelib.domain.sender_names import visible_text
 from chalicelib.domain.templates import TemplateLimitExceeded, render_bounded
 
 
@@ -35,19 +33,6 @@ def render_parts(subject: str, html: str | None, text: str | None,
                            f"of at most {MAX_SUBJECT}", field="subject")
     check_no_encoded_word(subject, "subject")  # as written, or brought in by a variable
     return subject, html, text if text else html_to_text(html or "")
-
-
-def check_from_name(value: str | None) -> None:
-    """InvalidInput naming `from_name` unless it is one line of plain text that shows no email
-    address: many mail programs show only the name, so one holding an address (as drawn, whatever
-    invisible characters or full-width at signs it is typed with) shows a sender the account does
-    not own (P35). None passes."""
-    check_header_text(value, "from_name")
-    check_no_encoded_word(value, "from_name")
-    if value is not None and email_address_in(visible_text(value)):
-        raise InvalidInput("'from_name' must not contain an email address: the recipient may read it as "
-                           "the sender's; send from that address as a verified identity instead (P35)",
-                           field="from_name")
 
 
 def _render(source: str, field: str, variables: Mapping[str, Any]) -> str:

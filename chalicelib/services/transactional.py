@@ -10,6 +10,7 @@ from chalicelib.adapters.sqs import enqueue
 from chalicelib.config import hash_key, settings
 from chalicelib.domain.addresses import normalise_email
 from chalicelib.domain.errors import Conflict, InvalidInput
+from chalicelib.domain.from_names import check_from_name
 from chalicelib.domain.header_text import check_header_text
 from chalicelib.domain.health import refuse_while_blocked
 from chalicelib.domain.ids import new_id
@@ -24,7 +25,7 @@ from chalicelib.domain.transactional import (
     idempotency_key_id,
     request_fingerprint,
 )
-from chalicelib.domain.transactional_parts import check_from_name, render_parts
+from chalicelib.domain.transactional_parts import render_parts
 from chalicelib.observability import logger
 from chalicelib.resources import OUTBOX
 from chalicelib.services.senders import check_sender
