@@ -414,3 +414,15 @@ def test_p35_a_from_name_with_an_at_sign_but_no_address_is_sent(client, headers)
     assert response.status_code == 202, response.body
     run_queues(client, ("outbox",))
     assert parsed(sent_raw()[0])["From"].addresses[0].display_name == "Acme @ the market, +40 712 345 678"
+
+
+@pytest.mark.parametrize(("name", "template"), [("true", "{{ true }}"), ("self", "{{ self }}"),
+                                                ("None", "{{ None }}"),
+                                                ("loop", "{% for x in [1] %}{{ loop }}{% endfor %}")])
+def test_a_variable_the_template_language_names_itself_is_a_400_naming_it(client, headers, name, template):
+    """Never a silent success: Jinja's own `true`, `self`, `loop`... win over a variable of that
+    name, so the mail would show "True" or "<TemplateReference None>" where the value was asked."""
+    response = _post(client, headers, text=template, variables={name: "order 17"})
+    assert response.status_code == 400, response.body
+    assert _error(response)["field"] == f"variables.{name}"
+    assert take("outbox") == []

@@ -14,12 +14,22 @@ from chalicelib.domain.header_text import MAX_SUBJECT, check_no_encoded_word, on
 from chalicelib.domain.html_text import html_to_text
 from chalicelib.domain.templates import TemplateLimitExceeded, render_bounded
 
+# Names Jinja gives a meaning of its own (constants, the template, a loop's or a macro's state):
+# they win over a variable of the same name, which would be dropped without a word.
+_TEMPLATE_NAMES = frozenset({"true", "false", "none", "True", "False", "None", "self", "loop", "caller",
+                             "varargs", "kwargs"})
+
 
 def render_parts(subject: str, html: str | None, text: str | None,
                  variables: Mapping[str, Any] | None) -> tuple[str, str | None, str]:
     """(subject, html, text): rendered when `variables` is given; the text part is derived from
-    the HTML when missing. InvalidInput names the part that failed."""
+    the HTML when missing. InvalidInput names the part that failed, or a variable no template
+    could see."""
     if variables is not None:
+        taken = next((name for name in variables if name in _TEMPLATE_NAMES), None)
+        if taken is not None:
+            raise InvalidInput(f"'variables.{taken}' is a name templates use for themselves: rename the "
+                               "variable", field=f"variables.{taken}")
         subject = _render(subject, "subject", variables)
         html = _render(html, "html", variables) if html is not None else None
         text = _render(text, "text", variables) if text is not None else None
