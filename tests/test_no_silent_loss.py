@@ -49,12 +49,15 @@ def test_p08_header_fields_refuse_line_breaks_and_controls_on_every_save_path(cl
 
 @pytest.mark.parametrize(("field", "value"), [
     ("from_name", "security@bank.example"), ("from_name", "Bank =?utf-8?b?YWxlcnRzQGJhbmsuZXhhbXBsZQ==?="),
+    # Drawn right to left: "security@bank.example", from text that reads as no address.
+    ("from_name", "\u202eelpmaxe.knab@ytiruces"),
     ("subject", "=?utf-8?q?Hi=0D=0ABcc:_victim@example.com?=")])
 def test_p35_a_from_name_showing_an_address_or_an_encoded_word_is_refused_on_every_save_path(
         client, headers, field, value):
     """P35: the From name (and the subject) of a campaign, its test sends and a transactional mail
-    is shown to the recipient as their mail program reads it: an address in it, or an encoded-word
-    that decodes to one or to a line break, shows what no check saw."""
+    is shown to the recipient as their mail program reads it: an address in it, drawn backwards by a
+    directional override or not, or an encoded-word that decodes to one or to a line break, shows
+    what no check saw."""
     list_id = new_list(client, headers)
     campaign = {"name": "c", "list_ids": [list_id], "subject": "Hi", "html": "<p>Hi</p>"}
     response = client.http.post("/v1/campaigns", headers=headers, body=json.dumps({**campaign, field: value}))
