@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -168,7 +169,9 @@ def _rows(reader: Iterator[list[str]], columns: tuple[str, ...]) -> Iterator[Imp
             raise InvalidInput(f"line {reader.line_num} has {len(cells)} values but the header names "
                                f"{len(columns)} columns; a value holding a comma must be in double quotes",
                                field="body")
-        stray = next((index + 1 for index in unnamed if index < len(cells) and cells[index].strip()), None)
+        # Only the unnamed cells this row has: a header of a million commas is walked once, not once a row.
+        stray = next((index + 1 for index in unnamed[:bisect_left(unnamed, len(cells))]
+                      if cells[index].strip()), None)
         if stray is not None:
             raise InvalidInput(f"line {reader.line_num} has a value in column {stray}, which the header "
                                f"leaves unnamed; name the column or empty it", field="body")
