@@ -266,6 +266,19 @@ def test_bad_files_are_refused_naming_the_problem(client, account, news_list):
 
 
 
+@pytest.mark.parametrize("header", ["email,name,Name", "Email, email ,name", "email,city,name,city"])
+def test_a_column_named_twice_is_a_400_naming_it(client, account, news_list, header):
+    """Which of two 'name' cells to keep is a guess: the file is refused, and the answer said only
+    "a column is named twice" (field 'body'), leaving the caller to hunt through a wide header."""
+    repeated = {"email,name,Name": "name", "Email, email ,name": "email",
+                "email,city,name,city": "city"}[header]
+    response = post_import(client, account, news_list["list_id"], f"{header}\na@example.com,A,B,C\n")
+    assert response.status_code == 400, response.body
+    error = json.loads(response.body)["error"]
+    assert error["field"] == repeated and f"'{repeated}' is named twice" in error["message"], error
+    assert take("imports") == []
+
+
 @pytest.mark.parametrize(("column", "shown"), [
     ("z" * 131_000, "z" * 64 + "\u2026"),
     ("col\u2028" * 30_000, "col\\u2028" * 16 + "\u2026"),

@@ -108,9 +108,12 @@ def parse_csv(text: str, declared_attributes: Iterable[str]) -> ParsedFile:
             shown = shown_name(name)  # a header cell may be 128 K characters
             raise InvalidInput(f"unknown column '{shown}'; allowed: {', '.join(sorted(allowed))}",
                                field=shown or "body")
-    named = [name for name in columns if name]
-    if len(set(named)) != len(named):
-        raise InvalidInput("a column is named twice", field="body")
+    seen: set[str] = set()
+    for name in filter(None, columns):
+        if name in seen:  # an allowed name, so short and printable
+            raise InvalidInput(f"the column '{name}' is named twice (names are read without case or "
+                               f"surrounding spaces)", field=name)
+        seen.add(name)
     if "email" not in columns:
         raise InvalidInput("the file needs an 'email' column", field="email")
     return ParsedFile(columns=columns, rows=_mark_repeats(_rows(reader, columns)))
