@@ -279,6 +279,20 @@ def test_a_column_named_twice_is_a_400_naming_it(client, account, news_list, hea
     assert take("imports") == []
 
 
+def test_a_file_whose_bytes_were_not_utf8_before_the_api_got_it_is_refused_naming_the_line(
+        client, account, news_list):
+    """Excel's plain "CSV" is saved in the Windows code page (ș, ț, é as one byte each). API Gateway
+    hands a text/csv body to the Lambda as UTF-8 text, each byte that is not UTF-8 replaced by
+    U+FFFD, so the body's own UTF-8 check never saw them: "Brașov" was stored as "Bra\ufffdov",
+    a name nobody typed, and the import reported nothing."""
+    text = "email,name,city\nann@example.com,Ann,Iasi\nbob@example.com,Bob,Bra\ufffdov\n"
+    response = post_import(client, account, news_list["list_id"], text)
+    assert response.status_code == 400, response.body
+    error = json.loads(response.body)["error"]
+    assert error["field"] == "body" and "line 3 " in error["message"] and "UTF-8" in error["message"], error
+    assert take("imports") == []
+
+
 @pytest.mark.parametrize(("column", "shown"), [
     ("z" * 131_000, "z" * 64 + "\u2026"),
     ("col\u2028" * 30_000, "col\\u2028" * 16 + "\u2026"),

@@ -89,13 +89,14 @@ class ParsedFile:
 
 def parse_csv(text: str, declared_attributes: Iterable[str]) -> ParsedFile:
     """Read the header and rows. Unknown or repeated columns, a missing `email` column, an
-    empty file, a row with more values than columns or a value running over lines are
-    InvalidInput naming the column or line, more than MAX_ROWS rows PayloadTooLarge; row contents
-    are checked later, per row. A header cell left empty (spreadsheets end the header with a
-    comma as they end rows) is ignored while its cells are empty; a value under it is
-    InvalidInput naming its position and line. A row whose address an earlier row has already (whatever the
-    case) comes without its values and with the line it repeats: the first row of an address
-    is imported, even when it turns out invalid, and each later one is reported."""
+    empty file, a row with more values than columns, a value running over lines or a character
+    that was not UTF-8 (U+FFFD) are InvalidInput naming the column or line, more than MAX_ROWS
+    rows PayloadTooLarge; row contents are checked later, per row. A header cell left empty
+    (spreadsheets end the header with a comma as they end rows) is ignored while its cells are
+    empty; a value under it is InvalidInput naming its position and line. A row whose address an
+    earlier row has already (whatever the case) comes without its values and with the line it
+    repeats: the first row of an address is imported, even when it turns out invalid, and each
+    later one is reported."""
     # newline="": the csv module reads CR-only (old Mac Excel), LF and CRLF line ends alike.
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
@@ -186,6 +187,11 @@ def _rows(reader: Iterator[list[str]], columns: tuple[str, ...]) -> Iterator[Imp
             # rows after it: importing the rest would drop those rows unreported.
             raise InvalidInput(f"line {start} has a value that runs on over the next line (a double "
                                f"quote left open?); no column may hold a line break", field="body")
+        if any("\ufffd" in cell for cell in cells):
+            # API Gateway hands a text/csv body on as UTF-8 text, each byte that was not UTF-8 (a
+            # Windows code page's ș or é) replaced by U+FFFD: stored, it is a name nobody typed.
+            raise InvalidInput(f"line {reader.line_num} holds U+FFFD, the mark of a character that was not "
+                               f"UTF-8: the file is not UTF-8 text; save it as 'CSV UTF-8'", field="body")
         if any(cell.strip() for cell in cells[len(columns):]):
             # An unquoted comma shifts every cell after it: importing the row would store a cut
             # or misplaced consent proof (P02). Trailing empty cells (spreadsheets add them) pass.
