@@ -10,6 +10,7 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib.cli import create_account_with_key
+from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.queue_size import QUEUE_MESSAGE_MAX_BYTES
 from chalicelib.domain.suppression import SuppressionReason
 from chalicelib.queue_batches import BatchFailed
@@ -928,6 +929,36 @@ def test_a_header_of_many_empty_cells_costs_its_length_once_not_once_a_row():
         assert len(parse_csv(text, ()).rows) == size
 
     assert_linear(read, 1000)
+
+
+@pytest.mark.parametrize("line", [1, 2])
+def test_a_line_wider_than_any_spreadsheet_is_a_400_naming_it_within_the_api_lambdas_memory(
+        client, account, news_list, line):
+    """A header ending in 5 MB of commas took some 300 MB to read (a cell, a column name and an
+    index for each), more than the API's Lambda has: it died with a 502. A line may have as many
+    cells as a spreadsheet has columns, and no more."""
+    import tracemalloc
+
+    from chalicelib.blueprints.api_imports import MAX_IMPORT_BYTES
+    from chalicelib.domain.imports import parse_csv
+    from chalicelib.functions import function_spec
+
+    commas = "," * (MAX_IMPORT_BYTES - 100)
+    text = "email" + commas + "\na@example.com\n" if line == 1 else "email\na@example.com" + commas + "\n"
+    response = post_import(client, account, news_list["list_id"], text)
+    assert response.status_code == 400, response.body[:300]
+    error = json.loads(response.body)["error"]
+    assert error["field"] == "body" and f"line {line} " in error["message"], error
+    assert take("imports") == []
+    tracemalloc.start()
+    try:
+        with pytest.raises(InvalidInput):
+            parse_csv(text, ())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # The rest of the function (its libraries, the body's copies) needs the other half.
+    assert peak < function_spec("api_handler").memory_mb * 1024 * 1024 // 2, peak
 
 
 def test_with_dns_checks_a_chunk_asks_once_per_domain_and_reports_rows_its_time_cannot_check(

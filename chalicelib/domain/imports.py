@@ -51,6 +51,9 @@ CHUNK_MAX_BYTES = QUEUE_MESSAGE_MAX_BYTES - CHUNK_ENVELOPE_BYTES
 # The rows of one file, read and queued in one request: 5 MB of short rows (~400,000) took some
 # 260 MB, more than the API's Lambda has; 100,000 take under 50 MB.
 MAX_ROWS = 100_000
+# Cells a line may have: a spreadsheet's widest sheet (Excel's column XFD), empty ones after the
+# last named column included. A header of 5 MB of commas took some 300 MB to read.
+MAX_CELLS = 16_384
 # The distinct domains beyond ASCII whose spelling one file's reading asks of the validator (IDNA,
 # some 250 µs each on a fast core): a file of a new domain a row stays within the API's 29 s.
 EXACT_DOMAINS = 2_000
@@ -106,6 +109,7 @@ def parse_csv(text: str, declared_attributes: Iterable[str]) -> ParsedFile:
                            field="body") from None
     except csv.Error as exc:
         raise InvalidInput(f"line 1 is not valid CSV: {exc}", field="body") from None
+    _check_width(header, 1)
     columns = tuple(name.strip().lower() for name in header)
     allowed = set(CONTACT_FIELDS) | set(declared_attributes) | set(PROOF_COLUMNS) | set(TRACKING_COLUMNS)
     for name in columns:
@@ -180,6 +184,7 @@ def _rows(reader: Iterator[list[str]], columns: tuple[str, ...]) -> Iterator[Imp
             return
         except csv.Error as exc:
             raise InvalidInput(f"line {reader.line_num} is not valid CSV: {exc}", field="body") from None
+        _check_width(cells, reader.line_num)
         if not any(cell.strip() for cell in cells):
             continue
         if any("\n" in cell.strip() or "\r" in cell.strip() for cell in cells):
@@ -211,6 +216,12 @@ def _rows(reader: Iterator[list[str]], columns: tuple[str, ...]) -> Iterator[Imp
         values = {name: cell.strip() for name, cell in zip(columns, cells, strict=False)
                   if name and cell.strip()}
         yield ImportRow(line=reader.line_num, values=values)
+
+
+def _check_width(cells: list[str], line: int) -> None:
+    if len(cells) > MAX_CELLS:
+        raise InvalidInput(f"line {line} has {len(cells)} cells, more than a spreadsheet's {MAX_CELLS}; "
+                           f"delete the empty columns after the last one in use", field="body")
 
 
 def chunks(rows: list[ImportRow]) -> list[list[ImportRow]]:
