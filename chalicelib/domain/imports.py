@@ -51,6 +51,9 @@ CHUNK_MAX_BYTES = QUEUE_MESSAGE_MAX_BYTES - CHUNK_ENVELOPE_BYTES
 # The rows of one file, read and queued in one request: 5 MB of short rows (~400,000) took some
 # 260 MB, more than the API's Lambda has; 100,000 take under 50 MB.
 MAX_ROWS = 100_000
+# The values (filled cells) of one file: 100,000 rows of a dozen two-letter values took some 140
+# MiB to read and chunk (some 120 bytes a value), over half the API's Lambda; 800,000 take 100.
+MAX_VALUES = 800_000
 # Cells a line may have: a spreadsheet's widest sheet (Excel's column XFD), empty ones after the
 # last named column included. A header of 5 MB of commas took some 300 MB to read.
 MAX_CELLS = 16_384
@@ -174,7 +177,7 @@ def _normalised(text: str) -> str:
 
 
 def _rows(reader: Iterator[list[str]], columns: tuple[str, ...]) -> Iterator[ImportRow]:
-    count = 0
+    count = filled = 0
     unnamed = [index for index, name in enumerate(columns) if not name]
     while True:
         start = reader.line_num + 1
@@ -215,6 +218,10 @@ def _rows(reader: Iterator[list[str]], columns: tuple[str, ...]) -> Iterator[Imp
                                   field="body")
         values = {name: cell.strip() for name, cell in zip(columns, cells, strict=False)
                   if name and cell.strip()}
+        filled += len(values)
+        if filled > MAX_VALUES:
+            raise PayloadTooLarge(f"the file has more than {MAX_VALUES} values (filled cells); import it "
+                                  f"in parts", field="body")
         yield ImportRow(line=reader.line_num, values=values)
 
 
