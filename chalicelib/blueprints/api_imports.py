@@ -12,9 +12,9 @@ MAX_IMPORT_BYTES = 5 * 1024 * 1024
 
 
 @api.route("/v1/lists/{list_id}/imports", "POST",
-           "Import a CSV file (header row, at most 100,000 rows; columns: email, contact fields, the "
-           "list's attributes, consent_given_at/consent_ip/consent_user_agent/consent_form_url/"
-           "consent_text_version). "
+           "Import a CSV file (header row, at most 100,000 rows and 800,000 filled cells; columns: email, "
+           "contact fields, the list's attributes, consent_given_at/consent_ip/consent_user_agent/"
+           "consent_form_url/consent_text_version). "
            "Rows with consent proof are confirmed; the others get a double opt-in mail.",
            write=True, status=202, csv_body_limit=MAX_IMPORT_BYTES)
 def post_import(call: ApiCall, list_id: str) -> dict[str, Any]:
