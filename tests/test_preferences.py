@@ -14,7 +14,7 @@ from chalicelib.domain.mail_links import PREFERENCES, LinkClaim, link_token
 from chalicelib.domain.suppression import address_hash
 from chalicelib.store.models import PrivacyRequest, Suppression
 from tests.support.api import bearer
-from tests.support.lists import new_list, stored
+from tests.support.lists import new_list, stored, subscribe
 from tests.support.preferences import nonce_of as _nonce
 from tests.support.preferences import post_preferences as _post
 from tests.support.privacy import PERSON, PROOF, add
@@ -183,6 +183,7 @@ def test_p19_privacy_requests_from_the_page_are_capped_per_person_and_kind_per_h
         assert len(_requests(account)) == recorded, "a refused request records nothing"
         other = "export" if action != "export" else "edit"
         assert _post(client, token, other, nonce=nonce, name="Ann B").status_code == 200
+        subscribe(account["account_id"], lists[0], "bob@example.com")  # an edit needs an entry to correct
         bob = link_token(signer(), PREFERENCES, LinkClaim(account["account_id"], lists[0], "bob@example.com"))
         assert _post(client, bob, action, nonce=_nonce(client, bob), name="Bob").status_code == 200
         assert _post(client, token, "unsubscribe", nonce=nonce, list_id="all").status_code == 200
@@ -209,6 +210,26 @@ def test_p18_erase_from_the_page(client, account, lists, token):
     assert Suppression.get(account["account_id"], address_hash(PERSON, hash_key())).reason == "erased"
     assert [r.type for r in _requests(account)] == ["erase"]
     assert "holds no list entries" in client.http.get(f"/p/{token}").body.decode()
+
+
+@pytest.mark.parametrize("gone", ["erased", "purged"])
+def test_p17_p18_p29_an_edit_from_the_link_of_a_person_no_longer_held_is_a_4xx_and_records_nothing(
+        client, account, lists, token, gone):
+    """Her link outlives her entries: erased (P18), or ended and purged (P29). An edit sent from
+    a page opened before then has nothing to correct: it must say so, not answer "Your details are
+    updated" and record a rectify request that changed nothing."""
+    from chalicelib.store.person_subscribers import delete_entries
+
+    nonce = _nonce(client, token)
+    if gone == "erased":
+        assert _post(client, token, "erase", nonce=nonce).status_code == 200
+    else:
+        delete_entries([stored(list_id, PERSON) for list_id in lists])
+    before = [r.request_id for r in _requests(account)]
+    answer = _post(client, token, "edit", nonce=nonce, name="Ann B", company="Acme")
+    assert answer.status_code == 409 and "holds no list entries" in answer.body.decode()
+    assert [r.request_id for r in _requests(account)] == before, "no request about nothing"
+    assert all(stored(list_id, PERSON) is None for list_id in lists), "nothing recreated"
 
 
 # --- a phone typed on a form is nobody's until confirmed (P01 for SMS) ------------------------------

@@ -22,7 +22,7 @@ from chalicelib.adapters.retries import error_code, is_refusal, is_throttling, w
 from chalicelib.config import hash_key, signer
 from chalicelib.domain import phone_consent
 from chalicelib.domain.clock import now
-from chalicelib.domain.errors import InvalidInput, TooManyRequests, Unprocessable
+from chalicelib.domain.errors import Conflict, InvalidInput, TooManyRequests, Unprocessable
 from chalicelib.domain.health import refuse_unless_taking_signups
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.mail_links import PREFERENCES, LinkClaim, read_link_token
@@ -91,10 +91,15 @@ class Preferences:
     tracking_texts: dict[str, tuple[int, str]] = field(default_factory=dict)
 
     @property
+    def entries(self) -> list[dict[str, Any]]:
+        """Her own entries: the rows of others' entries that carry her proven number have no status."""
+        return [e for e in self.held.get("subscriptions", []) if "status" in e]
+
+    @property
     def current(self) -> dict[str, Any]:
-        """The values the edit form starts from: the entry on the mail's list, else the first."""
-        entries = self.held.get("subscriptions", [])
-        ours = [e for e in entries if e["list_id"] == self.claim.list_id] or entries
+        """The values the edit form starts from: her entry on the mail's list, else her first;
+        {} when she has none."""
+        ours = [e for e in self.entries if e["list_id"] == self.claim.list_id] or self.entries
         return ours[0] if ours else {}
 
 
@@ -182,6 +187,10 @@ def edit(token: str, form: Mapping[str, str]) -> int:
     claim = _authorised(token, form)
     shown = preferences(token)
     current = shown.current
+    if not current:
+        # Erased (P18), or ended and purged (P29): a page opened before has nothing left to correct.
+        raise Conflict(N_("%(account)s holds no list entries for this address."), field="token",
+                       params={"account": shown.account_name})
     changes: dict[str, object] = {name: form[name] for name in EDITABLE_FIELDS
                                   if name in form and form[name].strip() != (current.get(name) or "")}
     held_attributes = current.get("attributes") or {}
