@@ -344,6 +344,21 @@ def test_p23_p25_a_link_of_an_account_deleted_for_good_writes_nothing_back(clien
     assert account["account_id"] not in every_item_text()
 
 
+@pytest.mark.parametrize("fields, said", [
+    ({"website": "javascript:alert(1)"}, "trebuie să fie o adresă web care începe cu http://"),
+    ({"name": "n" * 300}, "are mai mult de 200 caractere"),
+    ({"attr.oras": "o" * 600}, "are mai mult de 500 caractere")])
+def test_p17_a_refused_edit_is_explained_in_the_language_of_the_list(client, account, api, fields, said):
+    """A Romanian list's preference centre says why an edit was refused in Romanian (the page's
+    language, P32), its placeholders filled in: not the English text the API shows."""
+    list_id = new_list(client, api, "Știri", double_opt_in=False, language="ro", attributes=("oras",))
+    add(client, api, list_id, name="Ana")
+    ana = link_token(signer(), PREFERENCES, LinkClaim(account["account_id"], list_id, PERSON))
+    answer = _post(client, ana, "edit", nonce=_nonce(client, ana), **fields)
+    assert answer.status_code == 400 and said in answer.body.decode()
+    assert stored(list_id, PERSON).name == "Ana"
+
+
 def test_p04_p17_a_website_that_is_not_http_is_refused_in_the_preference_centre(client, lists, token):
     response = _post(client, token, "edit", nonce=_nonce(client, token), website="javascript:alert(1)")
     assert response.status_code == 400 and "website" in response.body.decode()

@@ -163,7 +163,8 @@ def rectification(raw: Mapping[str, object], declared_anywhere: Iterable[str]) -
     try:
         cleaned = clean_changes(raw, declared_anywhere)
     except InvalidInput as error:
-        raise InvalidInput(error.message, field=f"changes.{error.field}") from None
+        # Its message id and parameters kept: the preference centre shows it in the list's language.
+        raise InvalidInput(error.message_id, field=f"changes.{error.field}", params=error.params) from None
     return planned_rectification(raw, cleaned)
 
 
