@@ -232,6 +232,25 @@ def test_p17_p18_p29_an_edit_from_the_link_of_a_person_no_longer_held_is_a_4xx_a
     assert all(stored(list_id, PERSON) is None for list_id in lists), "nothing recreated"
 
 
+def test_p17_p18_an_entry_erased_while_an_edit_is_written_is_a_4xx_not_a_500(
+        client, account, lists, token, monkeypatch):
+    """An erasure or the P29 purge deletes her entry between the edit's read and its write: the
+    conditional write fails. The page says nothing is held (no 500, no "updated"), and the
+    entry is not written back."""
+    from chalicelib.store import person_subscribers
+
+    write = person_subscribers.update_fields
+
+    def erased_first(entry, changes):
+        stored(entry.list_id, entry.address).delete()
+        return write(entry, changes)
+
+    monkeypatch.setattr(person_subscribers, "update_fields", erased_first)
+    answer = _post(client, token, "edit", nonce=_nonce(client, token), name="Ann B")
+    assert answer.status_code == 409 and "holds no list entries" in answer.body.decode()
+    assert all(stored(list_id, PERSON) is None for list_id in lists)
+
+
 # --- a phone typed on a form is nobody's until confirmed (P01 for SMS) ------------------------------
 
 VICTIM, MALLORY, VICTIM_PHONE = "victim@example.com", "mallory@example.com", "+40712345678"

@@ -189,8 +189,7 @@ def edit(token: str, form: Mapping[str, str]) -> int:
     current = shown.current
     if not current:
         # Erased (P18), or ended and purged (P29): a page opened before has nothing left to correct.
-        raise Conflict(N_("%(account)s holds no list entries for this address."), field="token",
-                       params={"account": shown.account_name})
+        raise _nothing_held(shown)
     changes: dict[str, object] = {name: form[name] for name in EDITABLE_FIELDS
                                   if name in form and form[name].strip() != (current.get(name) or "")}
     held_attributes = current.get("attributes") or {}
@@ -202,9 +201,16 @@ def edit(token: str, form: Mapping[str, str]) -> int:
         changes["attributes"] = attributes
     if not changes:
         return 0
-    submit_request(claim.account_id, ACTOR, RequestType.RECTIFY, _subject(claim), changes,
-                   admit=lambda: _within_hourly_cap(claim, RequestType.RECTIFY))
+    request = submit_request(claim.account_id, ACTOR, RequestType.RECTIFY, _subject(claim), changes,
+                             admit=lambda: _within_hourly_cap(claim, RequestType.RECTIFY))
+    if not request.outcome.as_dict()["entries_updated"]:  # erased or purged since the read above
+        raise _nothing_held(shown)
     return len(changes) - bool(attributes) + len(attributes)
+
+
+def _nothing_held(shown: Preferences) -> Conflict:
+    return Conflict(N_("%(account)s holds no list entries for this address."), field="token",
+                    params={"account": shown.account_name})
 
 
 def unsubscribe(token: str, form: Mapping[str, str]) -> int:

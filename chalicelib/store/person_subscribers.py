@@ -152,12 +152,18 @@ def unsubscribe(entry: Subscriber, campaign_id: str | None = None) -> bool:
 
 
 def rectify(entry: Subscriber, mailing_list: MailingList, change: Rectification) -> bool:
-    """Apply the rectification to one entry; False when nothing applies to its list."""
+    """Apply the rectification to one entry; False when nothing applies to its list, or when
+    the entry went since it was read (a racing erasure or purge: it is not written back)."""
     current = entry.attributes.as_dict() if hasattr(entry.attributes, "as_dict") else {}
     changes = change.changes_for(current, mailing_list.declared_attributes or ())
     if not changes:
         return False
-    update_fields(entry, changes)
+    try:
+        update_fields(entry, changes)
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
     return True
 
 
