@@ -435,3 +435,37 @@ def test_p12_p19_an_objection_that_only_closes_a_way_back_is_recorded_once(clien
     assert not Suppression.get(account["account_id"], address_hash(ANN, hash_key())).lifted_for
     assert sum(1 for _ in PrivacyRequest.query(account["account_id"])) == 1
     assert [e.action for e in audit.entries(account["account_id"])].count("privacy.object") == 1
+
+
+@pytest.mark.parametrize("leave", ["one-click", "page, this list", "page, every list"])
+def test_p13_p12_an_old_mails_link_pressed_after_coming_back_ends_the_new_entry_uncounted(
+        client, account, headers, leave):
+    """Ann left from campaign cmp_1's mail (counted once), came back by signing up again, then
+    pressed that old mail's link. It still ends her new entry (P07), but the new entry never got
+    cmp_1: its report must not count her unsubscribe a second time (P13)."""
+    from chalicelib.domain.mail_links import PREFERENCES, UNSUBSCRIBE
+    from chalicelib.store.campaign_stats import UNSUBSCRIBES, campaign_counters
+    from tests.support.api import FORM
+    from tests.support.preferences import nonce_of, post_preferences
+
+    news = new_list(client, headers, "News")
+    subscribe(account["account_id"], news, ANN)
+    claim = LinkClaim(account["account_id"], news, ANN, "cmp_1")
+    left, preferences = link_token(signer(), UNSUBSCRIBE, claim), link_token(signer(), PREFERENCES, claim)
+
+    def press() -> None:
+        if leave == "one-click":
+            answer = client.http.post(f"/u/{left}", headers=FORM, body="List-Unsubscribe=One-Click")
+        else:
+            answer = post_preferences(client, preferences, "unsubscribe", nonce=nonce_of(client, preferences),
+                                      list_id="all" if leave == "page, every list" else news)
+        assert answer.status_code == 200
+
+    press()
+    assert campaign_counters("cmp_1")[UNSUBSCRIBES] == 1
+    with time_machine.travel(datetime.now(UTC) + timedelta(days=3), tick=False):
+        _signs_up_and_confirms(client, news)
+        assert stored(news, ANN).status == "confirmed"
+        press()
+    assert stored(news, ANN).status == "unsubscribed"
+    assert campaign_counters("cmp_1")[UNSUBSCRIBES] == 1

@@ -26,9 +26,9 @@ ONE_CLICK = {"headers": {"Content-Type": "application/x-www-form-urlencoded"},
 
 @pytest.fixture
 def mailed(client: Any, account: dict[str, Any]) -> dict[str, str]:
-    mailed = mailed_reader(client, account)
-    claim = claim_for(account["account_id"], mailed["list_id"], READER, mailed["campaign_id"])
-    with time_machine.travel(SENT, tick=False):
+    with time_machine.travel(SENT, tick=False):  # the reader stood when the campaign mailed them (P13)
+        mailed = mailed_reader(client, account)
+        claim = claim_for(account["account_id"], mailed["list_id"], READER, mailed["campaign_id"])
         token = link_token(signer(), UNSUBSCRIBE, claim)
     return {**mailed, "path": f"/u/{token}", "token": token}
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -57,20 +57,35 @@ def followed_url(url: str) -> str:
     return quote(url.strip(_AROUND).translate(_TAB_AND_NEWLINE), safe=_KEPT)
 
 
+# A token's time is in whole seconds: an entry made within the second its mail was made got it.
+_TOKEN_TIME_STEP = timedelta(seconds=1)
+
+
 @dataclass(frozen=True)
 class LinkClaim:
     """Who a mail link was made for: this address on this list of this account, from this
-    campaign (None for mail that belongs to no campaign)."""
+    campaign (None for mail that belongs to no campaign). `signed_at`, of a link read back: when
+    its mail was made (not part of the claim's identity)."""
 
     account_id: str
     list_id: str
     address: str
     campaign_id: str | None = None
+    signed_at: datetime | None = field(default=None, compare=False)
 
-    def campaign_for(self, list_id: str, address: str) -> str | None:
-        """The campaign whose mail this link came in, when that mail went to this entry: what
-        the entry's person does from the link (unsubscribing) counts for it (P13)."""
-        return self.campaign_id if (list_id, address) == (self.list_id, self.address) else None
+    @property
+    def mailed_entries_before(self) -> datetime | None:
+        """Only an entry created before this time can have got the mail (None: not known)."""
+        return self.signed_at + _TOKEN_TIME_STEP if self.signed_at else None
+
+    def campaign_for(self, list_id: str, address: str, created_at: datetime) -> str | None:
+        """The campaign whose mail this link came in, when that mail went to this entry (the one
+        created at `created_at`): what the entry's person does from the link (unsubscribing)
+        counts for it (P13). An entry made since, by signing up again, never got that mail."""
+        before = self.mailed_entries_before
+        if (list_id, address) != (self.list_id, self.address) or (before and created_at >= before):
+            return None
+        return self.campaign_id
 
     def payload(self) -> dict[str, str]:
         claim = {"a": self.account_id, "l": self.list_id, "e": self.address}
@@ -79,7 +94,7 @@ class LinkClaim:
         return claim
 
 
-def _claim(payload: dict[str, Any]) -> LinkClaim:
+def _claim(payload: dict[str, Any], signed_at: datetime | None = None) -> LinkClaim:
     account_id, list_id, address = payload.get("a"), payload.get("l"), payload.get("e")
     campaign_id = payload.get("c")
     fields = (account_id, list_id, address)
@@ -87,7 +102,8 @@ def _claim(payload: dict[str, Any]) -> LinkClaim:
         campaign_id is None or isinstance(campaign_id, str)
     ):
         raise TokenInvalid(N_("this link is not valid"), field="token")
-    return LinkClaim(account_id=account_id, list_id=list_id, address=address, campaign_id=campaign_id)
+    return LinkClaim(account_id=account_id, list_id=list_id, address=address, campaign_id=campaign_id,
+                     signed_at=signed_at)
 
 
 def link_token(signer: Signer, purpose: str, claim: LinkClaim) -> str:
@@ -96,9 +112,9 @@ def link_token(signer: Signer, purpose: str, claim: LinkClaim) -> str:
 
 
 def read_link_token(signer: Signer, purpose: str, token: str) -> LinkClaim:
-    """The claim of a genuine token of `purpose` younger than LINK_LIFETIME;
-    TokenExpired or TokenInvalid otherwise."""
-    return _claim(signer.verify(purpose, token, _MAX_AGE_SECONDS))
+    """The claim of a genuine token of `purpose` younger than LINK_LIFETIME, with when it was
+    made; TokenExpired or TokenInvalid otherwise."""
+    return _claim(*signer.verify_timed(purpose, token, _MAX_AGE_SECONDS))
 
 
 def click_token(signer: Signer, claim: LinkClaim, url: str, label: str | None = None) -> str:

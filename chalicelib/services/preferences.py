@@ -234,8 +234,8 @@ def unsubscribe(token: str, form: Mapping[str, str]) -> int:
     could_end = any(may_transition(Status(entry.status), Status.UNSUBSCRIBED) for entry in entries)
     suppressed = suppress(claim.account_id, claim.address, SuppressionReason.UNSUBSCRIBED, list_id=choice)
     lift_closed = end_lifts(claim.account_id, claim.address, choice)  # a way back they had taken (P12)
-    ended = sum(person_subscribers.unsubscribe(entry, claim.campaign_for(entry.list_id, entry.address))
-                for entry in entries)
+    ended = sum(person_subscribers.unsubscribe(
+        entry, claim.campaign_for(entry.list_id, entry.address, entry.created_at)) for entry in entries)
     # Which press records the act: where an entry could end, the one whose conditional write
     # ended it (racing presses may each win one of the writes above); else the one that wrote
     # the list's suppression or closed a way back.

@@ -179,7 +179,7 @@ def _object(person: Person, mailed: LinkClaim | None) -> tuple[dict[str, Any], b
 
 
 def _campaign_for(mailed: LinkClaim | None, entry: Subscriber) -> str | None:
-    return mailed.campaign_for(entry.list_id, entry.address) if mailed else None
+    return mailed.campaign_for(entry.list_id, entry.address, entry.created_at) if mailed else None
 
 
 def _export(request: PrivacyRequest, person: Person, subject: Subject) -> dict[str, Any]:

@@ -57,8 +57,11 @@ def unsubscribe(claim: LinkClaim, scope: Scope) -> bool:
 def _end_mailed_entry(claim: LinkClaim) -> bool:
     """End the entry on the mailed list; a campaign's unsubscribe is counted in the same
     transaction: counted after the end, a failed count would be lost, as the retry finds the entry
-    ended and counts nothing (P13)."""
-    if not claim.campaign_id:
-        return end_entry(claim.account_id, claim.list_id, claim.address, Status.UNSUBSCRIBED)
-    return end_entry_counted(claim.account_id, claim.list_id, claim.address, Status.UNSUBSCRIBED,
-                             campaign_stats.counter_update(claim.campaign_id, campaign_stats.UNSUBSCRIBES))
+    ended and counts nothing (P13). Counted only on the entry the campaign's mail went to: one
+    made since (they signed up again) ends uncounted."""
+    if claim.campaign_id:
+        update = campaign_stats.counter_update(claim.campaign_id, campaign_stats.UNSUBSCRIBES)
+        if end_entry_counted(claim.account_id, claim.list_id, claim.address, Status.UNSUBSCRIBED, update,
+                             created_before=claim.mailed_entries_before):
+            return True
+    return end_entry(claim.account_id, claim.list_id, claim.address, Status.UNSUBSCRIBED)

@@ -341,16 +341,18 @@ def ending_condition(account_id: str, status: Status) -> Condition:
 
 
 def end_entry_counted(account_id: str, list_id: str, address: str, status: Status,
-                      count: tuple[Model, list[Any]]) -> bool:
+                      count: tuple[Model, list[Any]], created_before: datetime | None = None) -> bool:
     """End the account's entry as `status` and apply `count` (an item and its update actions: a
     campaign counter) in one transaction, so the count lands exactly when the entry ends: a retry
-    after a failure neither loses it nor repeats it. False when there is no entry or it had
-    already ended (nothing is counted)."""
+    after a failure neither loses it nor repeats it. False when there is no entry, it had
+    already ended, or (`created_before`) it was created since: nothing is then written."""
+    condition = ending_condition(account_id, status)
+    if created_before is not None:
+        condition &= Subscriber.created_at < created_before
     try:
         with write_transaction(Subscriber) as transaction:
             transaction.update(Subscriber(list_id=list_id, address=address),
-                               actions=ending_actions(list_id, address, status),
-                               condition=ending_condition(account_id, status))
+                               actions=ending_actions(list_id, address, status), condition=condition)
             transaction.update(*count)
     except TransactWriteError as error:
         if first_condition_failed(error):
