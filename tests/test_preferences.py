@@ -378,6 +378,19 @@ def test_p17_a_refused_edit_is_explained_in_the_language_of_the_list(client, acc
     assert stored(list_id, PERSON).name == "Ana"
 
 
+def test_p17_a_number_sent_as_typed_with_spaces_is_the_one_held_not_a_change(client, account, lists, token):
+    """Her number is held as +40712345678; the same number sent again as +40 712 345 678 changes
+    nothing: the page says so, records no second rectify request and uses none of the cap."""
+    from tests.support.privacy import PHONE, PHONE_RAW
+
+    first = _post(client, token, "edit", nonce=_nonce(client, token), phone=PHONE_RAW)
+    assert "are updated" in first.body.decode()
+    assert stored(lists[0], PERSON).phone == PHONE
+    again = _post(client, token, "edit", nonce=_nonce(client, token), phone=PHONE_RAW)
+    assert again.status_code == 200 and "Nothing to change" in again.body.decode()
+    assert [r.type for r in _requests(account)] == ["rectify"]
+
+
 def test_p04_p17_a_website_that_is_not_http_is_refused_in_the_preference_centre(client, lists, token):
     response = _post(client, token, "edit", nonce=_nonce(client, token), website="javascript:alert(1)")
     assert response.status_code == 400 and "website" in response.body.decode()

@@ -43,6 +43,7 @@ from chalicelib.domain.subscriptions import (
     evidence,
     may_transition,
     named_version,
+    textable_phone,
 )
 from chalicelib.domain.suppression import SuppressionReason
 from chalicelib.domain.tokens import TokenInvalid
@@ -191,7 +192,7 @@ def edit(token: str, form: Mapping[str, str]) -> int:
         # Erased (P18), or ended and purged (P29): a page opened before has nothing left to correct.
         raise _nothing_held(shown)
     changes: dict[str, object] = {name: form[name] for name in EDITABLE_FIELDS
-                                  if name in form and form[name].strip() != (current.get(name) or "")}
+                                  if name in form and _as_held(name, form[name]) != (current.get(name) or "")}
     held_attributes = current.get("attributes") or {}
     sent = {name: form[f"{ATTRIBUTE_PREFIX}{name}"] for name in shown.attributes
             if f"{ATTRIBUTE_PREFIX}{name}" in form}
@@ -206,6 +207,18 @@ def edit(token: str, form: Mapping[str, str]) -> int:
     if not request.outcome.as_dict()["entries_updated"]:  # erased or purged since the read above
         raise _nothing_held(shown)
     return len(changes) - bool(attributes) + len(attributes)
+
+
+def _as_held(name: str, sent: str) -> str:
+    """A sent contact field as it would be held: a number in E.164, as typed with spaces or not,
+    is the same number, not a change (P17)."""
+    text = sent.strip()
+    if name != "phone" or not text:
+        return text
+    try:
+        return textable_phone(text)
+    except InvalidInput:
+        return text  # not the number held: the request refuses it, naming the field
 
 
 def _nothing_held(shown: Preferences) -> Conflict:
