@@ -517,3 +517,21 @@ def test_p30_a_romanian_list_says_it_in_romanian(client, headers):
     assert TICKED not in ann[0] + ann[1] and WITHDRAW not in ann[0] + ann[1]
     for body in _confirmation_parts(BOB):
         assert "urmărire" not in body and "(v1)" not in body
+
+
+@pytest.mark.parametrize("choice", [None, "", "Give", "\uff47\uff49\uff56\uff45", "give\u2028", "yes"])
+def test_p30_a_tracking_press_naming_no_choice_the_page_offers_is_a_400_and_withdraws_nothing(
+        client, account, headers, choice):
+    """The page's buttons send `choice=give` or `choice=withdraw`. Anything else (missing, a
+    look-alike, another word) is no choice: withdrawing on it would stop her tracking and delete
+    what was counted about her on a request she never made. A 400 naming `choice`, nothing changed."""
+    list_id = new_list(client, headers)
+    subscribe(account["account_id"], list_id, ANN)  # gave tracking consent
+    token = _prefs(account, list_id, ANN)
+    page = client.http.get(f"/p/{token}").body.decode()
+    nonce = re.search(r'name="nonce" value="([^"]+)"', page).group(1)
+    body = f"nonce={nonce}&list_id={list_id}" + ("" if choice is None else f"&choice={choice}")
+    answer = client.http.post(f"/p/{token}/tracking", headers=FORM, body=body.encode())
+    assert answer.status_code == 400 and "opens and clicks" in answer.body.decode()
+    tracking = stored(list_id, ANN).tracking
+    assert tracking.given_at and tracking.withdrawn_at is None

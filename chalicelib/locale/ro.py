@@ -366,6 +366,9 @@ RO: dict[str, str] = {
     "this mail does not exist": "acest mesaj nu există",
     "this mail was already shared %(count)s times today":
         "acest mesaj a fost deja distribuit de %(count)s ori azi",
+    "press one of the page's buttons to say whether this list may count your opens and clicks":
+        "apasă unul dintre butoanele paginii ca să spui dacă această listă poate număra când îi deschizi "
+        "mesajele și pe ce linkuri dai clic",
     "this page is out of date: reload it and try again":
         "această pagină nu mai este actuală: reîncarc-o și încearcă din nou",
     "this signup is no longer waiting for confirmation; unconfirmed signups are forgotten after "

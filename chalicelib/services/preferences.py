@@ -265,8 +265,9 @@ def unsubscribe(token: str, form: Mapping[str, str]) -> int:
 
 def set_tracking(token: str, form: Mapping[str, str], ip: str | None = None,
                  user_agent: str | None = None) -> bool:
-    """Give (`choice=give`) or withdraw the tracking consent of one list (P30); True when the
-    person now lets that list count their opens and clicks. Withdrawing also deletes what was
+    """Give (`choice=give`) or withdraw (`choice=withdraw`; any other is InvalidInput) the tracking
+    consent of one list (P30); True when the person now lets that list count their opens and
+    clicks. Withdrawing also deletes what was
     counted about them in that list's campaigns, and the tracking worker counts nothing more
     of their mail, even an old one; giving it is their own action, so it counts as confirmed.
     A pending entry may only withdraw it: confirming then does not grant it.
@@ -276,7 +277,11 @@ def set_tracking(token: str, form: Mapping[str, str], ip: str | None = None,
     A replay answers the same and writes nothing: the same text given again keeps the first
     proof, a second withdrawal the first time (this page is not rate-capped: withdrawing must
     always work, P30)."""
-    give = form.get("choice") == "give"
+    choice = form.get("choice")
+    if choice not in _TRACKING_CHOICES:  # no button sent it: withdrawing would delete what was counted
+        raise InvalidInput(N_("press one of the page's buttons to say whether this list may count your opens "
+                              "and clicks"), field="choice")
+    give = choice == "give"
     claim = _authorised(token, form, consenting=give)
     list_id = form.get("list_id", "")
     person = person_subscribers.find_person(claim.account_id, _subject(claim))
@@ -298,6 +303,10 @@ def set_tracking(token: str, form: Mapping[str, str], ip: str | None = None,
         action = "subscriber.tracking_given" if give else "subscriber.tracking_withdrawn"
         audit.record(claim.account_id, ACTOR, action, list_id)
     return give
+
+
+# The values of the page's tracking buttons.
+_TRACKING_CHOICES = frozenset({"give", "withdraw"})
 
 
 def _shown_tracking_version(mailing_list: MailingList | None, form: Mapping[str, str]) -> int:
