@@ -1230,6 +1230,30 @@ def test_p01_p02_a_number_is_confirmed_with_a_code_sent_to_it_and_recorded_like_
     assert [number for number, _ in sent_sms()][-1] == BOB
 
 
+def test_p18_an_entry_erased_while_its_number_is_confirmed_is_a_400_not_a_500(
+        client, account, headers, list_id, monkeypatch):
+    """Bob's entry is erased (or purged, P29) between the code's check and the confirmation's
+    write: the conditional write fails. A 400 saying no number is held, not a 500, and the entry
+    is not written back."""
+    from chalicelib.store import subscribers as subscriber_store
+    from tests.support.lists import stored
+
+    subscribe(account["account_id"], list_id, "bob@example.com", phone=BOB, phone_confirmed=False)
+    token = _prefs_token(account, list_id, "bob@example.com")
+    assert _form_post(client, token, "phone/code", list_id=list_id).status_code == 200
+    code = sent_sms()[-1][1].split()[0]
+    write = subscriber_store.confirm_phone
+
+    def erased_first(entry, ip, user_agent):
+        stored(entry.list_id, entry.address).delete()
+        return write(entry, ip, user_agent)
+
+    monkeypatch.setattr(subscriber_store, "confirm_phone", erased_first)
+    answer = _form_post(client, token, "phone/confirm", list_id=list_id, code=code)
+    assert answer.status_code == 400 and "no phone number is held" in answer.body.decode()
+    assert stored(list_id, "bob@example.com") is None
+
+
 def test_p01_p02_asking_a_code_for_a_confirmed_number_keeps_its_proof(client, account, headers, list_id):
     """The page offers no code for a number already confirmed; a POST asking one anyway (a form
     re-sent from a tab left open, or whoever holds the link) must not replace the proof of that

@@ -464,7 +464,9 @@ def confirm_phone_code(token: str, form: Mapping[str, str], ip: str | None, user
             and phone_consent.code_matches(proof.code_hash, proof.code_sent_at, int(proof.attempts or 0),
                                            offered, now())):
         raise InvalidInput(N_("this code is not right, or too old: ask for a new one"), field="code")
-    subscriber_store.confirm_phone(entry, clean_ip(ip), (user_agent or "")[:1000] or None)
+    if not subscriber_store.confirm_phone(entry, clean_ip(ip), (user_agent or "")[:1000] or None):
+        # Erased or purged since it was read (P18, P29): nothing is left to confirm.
+        raise InvalidInput(N_("no phone number is held for you on this list"), field="list_id")
     audit.record(claim.account_id, ACTOR, "subscriber.phone_confirmed", entry.list_id)
 
 

@@ -310,11 +310,12 @@ def take_code_attempt(entry: Subscriber, code_hash: str, max_attempts: int) -> b
     return True
 
 
-def confirm_phone(entry: Subscriber, ip: str | None, user_agent: str | None) -> None:
-    """The person typed the right code: their number is confirmed, recorded like email consent."""
+def confirm_phone(entry: Subscriber, ip: str | None, user_agent: str | None) -> bool:
+    """The person typed the right code: their number is confirmed, recorded like email consent.
+    False, writing nothing, when the entry went since it was read (an erasure, a purge)."""
     proof = PhoneConsentProof(phone=entry.phone, confirmed_at=now(), confirm_ip=ip,
                               confirm_user_agent=user_agent)
-    entry.update(actions=[Subscriber.phone_consent.set(proof)], condition=Subscriber.address.exists())
+    return updated_if(entry, [Subscriber.phone_consent.set(proof)], Subscriber.address.exists())
 
 
 def ending_actions(list_id: str, address: str, status: Status) -> list[Any]:
